@@ -1,0 +1,233 @@
+"""Coding by named coders: coding sheets out (xlsx) and back in (xlsx or csv).
+
+A sheet has one row per segment; the coder types code ids (or labels) in the ``codes``
+column, several per cell separated by ``;`` or ``,``. Reading a sheet validates every
+row first and reports every problem at once; nothing is stored unless the whole sheet
+is valid, and then the coder's codings in the sheet's documents are replaced in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from qda.codebook import closest_codes
+from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
+from qda.ingest import read_table
+from qda.models import Codebook, Coding, Segment
+from qda.store import Store
+
+SHEET_COLUMNS = ("case", "document", "segment", "turn", "speaker", "text", "codes", "memo")
+_SPLIT_RE = re.compile(r"[;,|\n]+")
+_NAME_RE = re.compile(r"^[\w .'’@-]{1,60}$")
+
+
+def check_coder_name(name: str) -> str:
+    """Coder names are short labels (letters, digits, spaces, . ' - _ @)."""
+    name = name.strip()
+    if not _NAME_RE.match(name):
+        raise CodingImportError(f"invalid coder name '{name}'",
+                                [Problem("--coder", "use letters, digits, spaces, '.', '-', '_' (max 60)")])
+    return name
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", " ".join(str(text).split())).casefold()
+
+
+# ----------------------------------------------------------------------------- writing
+
+def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, coder: str,
+                existing: Sequence[Coding] = (), lang: str | None = None) -> int:
+    """Write a coding sheet (xlsx) for ``coder``; codes the coder already applied are filled in."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    if path.suffix.lower() != ".xlsx":
+        raise ExportError(f"{path}: a coding sheet is written as .xlsx")
+    applied: dict[str, list[str]] = defaultdict(list)
+    order = {cid: i for i, cid in enumerate(codebook.code_ids())}
+    for c in existing:
+        if c.segment and c.code not in applied[c.segment]:
+            applied[c.segment].append(c.code)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Coding"
+    ws.append(list(SHEET_COLUMNS))
+    for seg in segments:
+        codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
+        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", seg.text, codes, ""])
+    header_fill = PatternFill("solid", fgColor="DDE4EE")
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+    widths = {"A": 8, "B": 12, "C": 10, "D": 6, "E": 16, "F": 90, "G": 16, "H": 30}
+    for col, width in widths.items():
+        ws.column_dimensions[col].width = width
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
+        for cell in row:
+            cell.alignment = wrap
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+
+    legend = wb.create_sheet("Codes")
+    legend.append(["code", "label", "category", "definition", "include", "exclude"])
+    for code in codebook.codes:
+        if code.codable:
+            category = codebook.category_label(code.category, lang) if code.category else ""
+            legend.append([code.id, code.label(lang), category, code.definition, code.include, code.exclude])
+    for cell in legend[1]:
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+    for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
+        legend.column_dimensions[col].width = width
+    legend.freeze_panes = "A2"
+
+    if segments:
+        # A drop-down of code ids that still accepts several codes typed by hand.
+        validation = DataValidation(type="list", formula1=f"=Codes!$A$2:$A${legend.max_row}",
+                                    allow_blank=True, showErrorMessage=False)
+        validation.promptTitle = "Codes"
+        validation.prompt = "Pick a code, or type several ids separated by ';'"
+        validation.showInputMessage = True
+        ws.add_data_validation(validation)
+        validation.add(f"G2:G{len(segments) + 1}")
+    ws.sheet_properties.tabColor = "1F4E79"
+    wb.properties.creator = f"qda (coder: {coder})"
+    try:
+        wb.save(path)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write the sheet ({exc.strerror})") from None
+    return len(segments)
+
+
+# ----------------------------------------------------------------------------- reading
+
+@dataclass(frozen=True)
+class SheetRow:
+    """A sheet row as read, with its row number for messages."""
+
+    number: int
+    values: dict[str, str]
+
+
+def read_rows(path: Path) -> list[SheetRow]:
+    """Rows of a sheet (xlsx: first worksheet; csv: ',' or ';' separated), header row 1."""
+    table = read_table(path)
+    if not table:
+        raise CodingImportError(f"{path}: the sheet is empty")
+    header = [_fold(h) for h in table[0]]
+    missing = [c for c in ("segment", "codes") if c not in header]
+    if missing:
+        found = ", ".join(h for h in header if h) or "nothing"
+        raise CodingImportError(f"{path}: row 1: missing column(s) {', '.join(missing)}",
+                                [Problem(f"{path} row 1", f"header row has: {found}",
+                                         "keep the header row of the sheet written by 'qda code sheet'")])
+    rows = []
+    for number, values in enumerate(table[1:], start=2):
+        record = {h: ("" if v is None else str(v)).strip() for h, v in zip(header, values) if h}
+        if any(record.values()):
+            rows.append(SheetRow(number, record))
+    return rows
+
+
+class CodeResolver:
+    """Turns what a coder typed (id or label, any case) into code ids."""
+
+    def __init__(self, codebook: Codebook) -> None:
+        self.codebook = codebook
+        self.exact = {c.id: c.id for c in codebook.codes}
+        self.folded: dict[str, str] = {}
+        for c in codebook.codes:
+            self.folded.setdefault(_fold(c.id), c.id)
+        for c in codebook.codes:
+            for label in c.labels.values():
+                self.folded.setdefault(_fold(label), c.id)
+
+    def resolve(self, token: str) -> str | None:
+        token = token.strip()
+        return self.exact.get(token) or self.folded.get(_fold(token))
+
+    def parse_cell(self, cell: str, where: str, problems: list[Problem]) -> list[str]:
+        codes: list[str] = []
+        for token in _SPLIT_RE.split(cell):
+            if not token.strip():
+                continue
+            code = self.resolve(token)
+            if code is None:
+                close = closest_codes(token.strip(), self.codebook)
+                hint = ("closest: " + ", ".join(close)) if close else "see the Codes sheet for valid ids"
+                problems.append(Problem(where, f"unknown code '{token.strip()}'", hint))
+            elif not self.codebook.code(code).codable:
+                problems.append(Problem(where, f"code '{code}' is a folder code and cannot be applied"))
+            elif code not in codes:
+                codes.append(code)
+        return codes
+
+
+@dataclass(frozen=True)
+class SheetImport:
+    """What importing a sheet did."""
+
+    coder: str
+    file: str
+    rows: int
+    codings: int
+    documents: tuple[str, ...]
+    replaced: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"coder": self.coder, "file": self.file, "rows": self.rows, "codings": self.codings,
+                "documents": list(self.documents), "replaced": self.replaced}
+
+
+def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
+    """Validate a coder's sheet fully, then replace the coder's codings in its documents."""
+    coder = check_coder_name(coder)
+    codebook = store.codebook()
+    if codebook is None:
+        raise NotFoundError("the project has no codebook yet: qda codebook load FILE.yaml")
+    rows = read_rows(path)
+    segments = {s.ref: s for s in store.segments()}
+    ids = store.segment_ids()
+    resolver = CodeResolver(codebook)
+    problems: list[Problem] = []
+    planned: list[tuple[str, int, int | None, int, int, str, str]] = []
+    documents: dict[str, int] = {}
+    for row in rows:
+        where = f"{path.name} row {row.number}"
+        ref = row.values.get("segment", "")
+        if not ref:
+            if row.values.get("codes"):
+                problems.append(Problem(where, "codes given but the segment id is empty"))
+            continue
+        segment = segments.get(ref)
+        if segment is None:
+            problems.append(Problem(where, f"unknown segment '{ref}'",
+                                    "the sheet must come from 'qda code sheet' on this project"))
+            continue
+        text = row.values.get("text")
+        if text and _fold(text) != _fold(segment.text):
+            problems.append(Problem(where, f"the text of segment {ref} differs from the project's transcript",
+                                    "the transcript was re-imported since the sheet was written; write a new sheet"))
+            continue
+        seg_id, doc_id, start, end = ids[ref]
+        documents[segment.document] = doc_id
+        memo = row.values.get("memo", "")
+        for code in resolver.parse_cell(row.values.get("codes", ""), where, problems):
+            planned.append((code, doc_id, seg_id, start, end, "sheet", memo))
+    if problems:
+        raise CodingImportError(
+            f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
+    with store.transaction():
+        replaced = store.count_codings(coder=coder) if coder in store.coders() else 0
+        store.replace_codings(coder, planned, documents=documents.values())
+        replaced -= store.count_codings(coder=coder) - len(planned)
+    return SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), replaced)

@@ -1,0 +1,70 @@
+"""The one exception hierarchy of qda.
+
+The core raises these; only the CLI catches them (in one place) and turns them into a
+message and exit code 1. Every error carries enough location to be fixed by a
+researcher: a file, a line or row, and what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem found while validating an input file."""
+
+    location: str  # e.g. "codebooks/x.yaml:14" or "coder-a.xlsx row 12"
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class QdaError(Exception):
+    """Base class of every error qda reports to the user."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems: list[Problem] = list(problems or [])
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.message
+        lines = [self.message] + [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class ProjectError(QdaError):
+    """No project found, wrong schema version, or a project-level inconsistency."""
+
+
+class CodebookError(QdaError):
+    """A codebook file is malformed or inconsistent."""
+
+
+class IngestError(QdaError):
+    """A transcript or case file cannot be read or would overwrite coded work."""
+
+
+class CodingImportError(QdaError):
+    """A coder's sheet has unknown codes, unknown segments or bad rows."""
+
+
+class NotFoundError(QdaError):
+    """A case, coder, code or document named by the user does not exist."""
+
+
+class ExportError(QdaError):
+    """An output file cannot be written."""
+
+
+class AgreementError(QdaError):
+    """Agreement cannot be computed on the given input."""
+
+
+class InteropError(QdaError):
+    """A REFI-QDA file is corrupt, unsafe or cannot be represented."""

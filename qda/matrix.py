@@ -1,0 +1,334 @@
+"""Matrices (Miles & Huberman): intra-case, meta-matrix, cross-case table, attribute split.
+
+Pure functions over a codebook, the cases and a list of codings; nothing here knows any
+particular study: codes, categories, groups and attributes all come from the inputs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import pandas as pd
+
+from qda.errors import NotFoundError
+from qda.models import Case, Codebook, Coding
+
+COUNT_MODES = ("cases", "segments")
+MISSING = "(none)"
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _group_cases(cases: Sequence[Case], by: str) -> dict[str, list[str]]:
+    """Case names per attribute value, in the order values first appear (cases sorted by name)."""
+    if cases and not any(by in c.attributes for c in cases):
+        known = sorted({k for c in cases for k in c.attributes})
+        raise NotFoundError(f"no case has the attribute '{by}'"
+                            + (f" (case attributes: {', '.join(known)})" if known else
+                               " (no case attributes imported yet: qda import cases FILE.csv)"))
+    groups: dict[str, list[str]] = {}
+    for case in sorted(cases, key=lambda c: c.name):
+        groups.setdefault(case.attributes.get(by) or MISSING, []).append(case.name)
+    return groups
+
+
+def _usage(codings: Iterable[Coding]) -> dict[tuple[str, str], int]:
+    """(case, code) -> number of distinct coded passages."""
+    units: dict[tuple[str, str], set[tuple[str, int, int]]] = defaultdict(set)
+    for c in codings:
+        units[(c.case, c.code)].add((c.document, c.start, c.end))
+    return {k: len(v) for k, v in units.items()}
+
+
+# ----------------------------------------------------------------------------- intra-case
+
+@dataclass(frozen=True)
+class Quote:
+    """A coded passage quoted in a matrix."""
+
+    document: str
+    segment: str | None
+    speaker: str | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class IntraCaseRow:
+    code: str
+    label: str
+    category: str | None
+    segments: int
+    quotes: tuple[Quote, ...]
+
+
+@dataclass(frozen=True)
+class IntraCaseMatrix:
+    """Each code used in one case, with its number of coded segments and the quotes."""
+
+    case: str
+    coder: str
+    rows: tuple[IntraCaseRow, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"case": self.case, "code": r.code, "label": r.label, "category": r.category,
+                              "segments": r.segments,
+                              "quotes": " | ".join(f"[{q.segment or q.document}, {q.speaker or '?'}] {q.text}"
+                                                   for q in r.quotes)} for r in self.rows],
+                            columns=["case", "code", "label", "category", "segments", "quotes"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case": self.case, "coder": self.coder, "codes": [
+            {"code": r.code, "label": r.label, "category": r.category, "segments": r.segments,
+             "quotes": [q.__dict__ for q in r.quotes]} for r in self.rows]}
+
+
+def intra_case(codebook: Codebook, codings: Sequence[Coding], case: str, coder: str,
+               lang: str | None = None) -> IntraCaseMatrix:
+    """The intra-case matrix of ``case`` from ``codings`` (already those of one coder)."""
+    mine = [c for c in codings if c.case == case]
+    by_code: dict[str, list[Coding]] = defaultdict(list)
+    for c in mine:
+        by_code[c.code].append(c)
+    rows = []
+    for code in codebook.codes:
+        found = by_code.get(code.id)
+        if not found:
+            continue
+        quotes = tuple(Quote(c.document, c.segment, c.speaker, c.start, c.end, c.text)
+                       for c in sorted(found, key=lambda c: (c.document, c.start)))
+        units = {(q.document, q.start, q.end) for q in quotes}
+        rows.append(IntraCaseRow(code.id, code.label(lang), code.category, len(units), quotes))
+    return IntraCaseMatrix(case, coder, tuple(rows))
+
+
+# ----------------------------------------------------------------------------- meta-matrix
+
+@dataclass(frozen=True)
+class MetaMatrix:
+    """Case x code presence, cases ordered and grouped by an attribute."""
+
+    by: str
+    coder: str
+    codes: tuple[str, ...]
+    groups: tuple[tuple[str, tuple[str, ...]], ...]
+    presence: dict[str, dict[str, int]]  # case -> code -> segments coded (0 = absent)
+
+    def to_frame(self) -> pd.DataFrame:
+        records = []
+        for value, cases in self.groups:
+            for case in cases:
+                row: dict[str, Any] = {self.by: value, "case": case}
+                row.update({code: int(self.presence[case].get(code, 0) > 0) for code in self.codes})
+                row["total"] = sum(row[code] for code in self.codes)
+                records.append(row)
+        return pd.DataFrame(records, columns=[self.by, "case", *self.codes, "total"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"by": self.by, "coder": self.coder, "codes": list(self.codes),
+                "groups": [{"value": v, "cases": [
+                    {"case": c, "codes": [k for k in self.codes if self.presence[c].get(k, 0) > 0],
+                     "segments": {k: n for k, n in self.presence[c].items() if n}} for c in cases]}
+                    for v, cases in self.groups]}
+
+
+def meta_matrix(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], by: str,
+                coder: str) -> MetaMatrix:
+    """Presence of every code in every case, cases grouped by attribute ``by``."""
+    groups = _group_cases(cases, by)
+    counts = _usage(codings)
+    presence = {c: {code.id: counts.get((c, code.id), 0) for code in codebook.codes}
+                for names in groups.values() for c in names}
+    return MetaMatrix(by, coder, tuple(codebook.code_ids()),
+                      tuple((v, tuple(names)) for v, names in groups.items()), presence)
+
+
+# ----------------------------------------------------------------------------- cross-case
+
+@dataclass(frozen=True)
+class CrossRow:
+    """A row of the cross-case table: a category heading, a code, a subtotal or the total."""
+
+    kind: str  # "category" | "code" | "subtotal" | "total"
+    key: str
+    label: str
+    depth: int
+    category: str | None
+    counts: tuple[int, ...] = ()
+    total: int = 0
+    shares: tuple[float | None, ...] = ()  # of the column total (subtotal/total rows)
+    total_share: float | None = None
+
+
+@dataclass(frozen=True)
+class CrossCaseTable:
+    """Codes in codebook order under their categories, one column per attribute value."""
+
+    by: str
+    count: str
+    coder: str
+    groups: tuple[tuple[str, int], ...]  # (attribute value, number of cases)
+    rows: tuple[CrossRow, ...]
+
+    def column_names(self) -> list[str]:
+        return [f"{value} (n={n})" for value, n in self.groups] + [f"total (n={sum(n for _, n in self.groups)})"]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Codes, subtotals and total as rows; a count and a percentage column per group."""
+        names = self.column_names()
+        records = []
+        for r in self.rows:
+            if r.kind == "category":
+                continue
+            rec: dict[str, Any] = {"row": r.kind, "category": r.category or "", "code": r.key if r.kind == "code" else "",
+                                   "label": r.label}
+            values = list(r.counts) + [r.total]
+            shares = list(r.shares) + [r.total_share] if r.kind != "code" else [None] * len(values)
+            for name, value, share in zip(names, values, shares):
+                rec[name] = value
+                rec[f"{name} %"] = None if share is None else round(100 * share, 1)
+            records.append(rec)
+        return pd.DataFrame(records)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "by": self.by, "count": self.count, "coder": self.coder,
+            "groups": [{"value": v, "n": n} for v, n in self.groups],
+            "rows": [{"kind": r.kind, "key": r.key, "label": r.label, "depth": r.depth, "category": r.category,
+                      **({"counts": dict(zip([v for v, _ in self.groups], r.counts)), "total": r.total}
+                         if r.kind != "category" else {}),
+                      **({"shares": dict(zip([v for v, _ in self.groups], r.shares)), "total_share": r.total_share}
+                         if r.kind in ("subtotal", "total") else {})}
+                     for r in self.rows]}
+
+
+def _group_counts(codebook: Codebook, groups: dict[str, list[str]], codings: Sequence[Coding],
+                  count: str) -> dict[str, list[int]]:
+    """code -> count per group (cases using the code, or coded segments)."""
+    if count not in COUNT_MODES:
+        raise NotFoundError(f"unknown count '{count}' (use one of: {', '.join(COUNT_MODES)})")
+    segments = _usage(codings)
+    result: dict[str, list[int]] = {}
+    for code in codebook.codes:
+        per_group = []
+        for names in groups.values():
+            if count == "cases":
+                per_group.append(sum(1 for c in names if segments.get((c, code.id), 0) > 0))
+            else:
+                per_group.append(sum(segments.get((c, code.id), 0) for c in names))
+        result[code.id] = per_group
+    return result
+
+
+def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], by: str,
+               coder: str, count: str = "cases", lang: str | None = None) -> CrossCaseTable:
+    """The cross-case table: per code and group, the number of cases using it (or of segments).
+
+    Each category that directly holds codes gets a subtotal row with its share of the
+    column total; a grand total closes the table.
+    """
+    groups = _group_cases(cases, by)
+    counts = _group_counts(codebook, groups, codings, count)
+    width = len(groups)
+    column_totals = [sum(counts[c.id][g] for c in codebook.codes) for g in range(width)]
+    grand = sum(column_totals)
+    rows: list[CrossRow] = []
+    for depth, category, codes in codebook.walk():
+        label = codebook.category_label(category.id, lang) if category else "(no category)"
+        key = category.id if category else MISSING
+        rows.append(CrossRow("category", key, label, depth, key))
+        for code in codes:
+            rows.append(CrossRow("code", code.id, code.label(lang), depth + 1, key, tuple(counts[code.id]),
+                                 sum(counts[code.id])))
+        if codes:
+            sub = [sum(counts[c.id][g] for c in codes) for g in range(width)]
+            rows.append(CrossRow("subtotal", key, f"Subtotal: {label}", depth, key, tuple(sub), sum(sub),
+                                 tuple(_pct(s, t) for s, t in zip(sub, column_totals)), _pct(sum(sub), grand)))
+    rows.append(CrossRow("total", "total", "Total", 0, None, tuple(column_totals), grand,
+                         tuple(_pct(t, t) for t in column_totals), _pct(grand, grand)))
+    return CrossCaseTable(by, count, coder, tuple((v, len(n)) for v, n in groups.items()), tuple(rows))
+
+
+# ----------------------------------------------------------------------------- split
+
+@dataclass(frozen=True)
+class SplitCell:
+    """Uses of the codes with one attribute value in one group of cases."""
+
+    uses: int
+    share: float | None  # of all the group's uses (of the codes in scope)
+    variety: int  # distinct codes used
+    codes: tuple[tuple[str, int], ...]  # (code, count) for codes used, codebook order
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """Uses, share and variety per code-attribute value and case group."""
+
+    code_attr: str
+    by: str
+    count: str
+    coder: str
+    where: dict[str, str]
+    values: tuple[str, ...]
+    groups: tuple[tuple[str, int], ...]
+    cells: dict[str, dict[str, SplitCell]] = field(default_factory=dict)  # value -> group -> cell
+    totals: dict[str, int] = field(default_factory=dict)  # group -> all uses in scope
+
+    def to_frame(self) -> pd.DataFrame:
+        records = []
+        for value in self.values:
+            for group, n in self.groups:
+                cell = self.cells[value][group]
+                records.append({self.code_attr: value, self.by: group, "cases": n, "uses": cell.uses,
+                                "group uses": self.totals[group],
+                                "share %": None if cell.share is None else round(100 * cell.share, 1),
+                                "variety": cell.variety,
+                                "codes": ", ".join(f"{code} ({k})" for code, k in cell.codes)})
+        return pd.DataFrame(records)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code_attr": self.code_attr, "by": self.by, "count": self.count, "coder": self.coder,
+                "where": dict(self.where), "groups": [{"value": v, "n": n, "uses": self.totals[v]} for v, n in self.groups],
+                "values": [{"value": value, "groups": {
+                    group: {"uses": cell.uses, "share": cell.share, "variety": cell.variety,
+                            "codes": {code: k for code, k in cell.codes}}
+                    for group, cell in self.cells[value].items()}} for value in self.values]}
+
+
+def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], code_attr: str, by: str,
+          coder: str, count: str = "cases", where: dict[str, str] | None = None) -> SplitResult:
+    """Regroup the cross-case counts by a code attribute (e.g. mode: direct/indirect).
+
+    ``where`` restricts the codes in scope by other code attributes (e.g. mode=direct to
+    split the direct uses by reach). Codes without a value for ``code_attr`` form a
+    ``(none)`` row so that no use is lost from the totals.
+    """
+    definitions = {a.name: a for a in codebook.attributes}
+    for name in [code_attr, *(where or {})]:
+        if name not in definitions:
+            known = ", ".join(definitions) or "none"
+            raise NotFoundError(f"the codebook has no code attribute '{name}' (attributes: {known})")
+    where = dict(where or {})
+    scope = [c for c in codebook.codes if all(c.attributes.get(k) == v for k, v in where.items())]
+    groups = _group_cases(cases, by)
+    counts = _group_counts(codebook, groups, codings, count)
+    values = list(definitions[code_attr].values)
+    if any(code_attr not in c.attributes for c in scope):
+        values.append(MISSING)
+    totals = {g: sum(counts[c.id][i] for c in scope) for i, g in enumerate(groups)}
+    cells: dict[str, dict[str, SplitCell]] = {}
+    for value in values:
+        codes = [c for c in scope if c.attributes.get(code_attr, MISSING) == value]
+        cells[value] = {}
+        for i, group in enumerate(groups):
+            used = tuple((c.id, counts[c.id][i]) for c in codes if counts[c.id][i] > 0)
+            uses = sum(k for _, k in used)
+            cells[value][group] = SplitCell(uses, _pct(uses, totals[group]), len(used), used)
+    return SplitResult(code_attr, by, count, coder, where, tuple(values),
+                       tuple((v, len(n)) for v, n in groups.items()), cells, totals)

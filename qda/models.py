@@ -1,0 +1,202 @@
+"""In-memory values shared by every layer (frozen dataclasses).
+
+These carry no behaviour that touches files or the database; the codebook file format
+(pydantic) lives in :mod:`qda.codebook`, the SQL in :mod:`qda.store`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A dictionary pattern used by auto-coding.
+
+    kind is ``phrase`` (exact words, case-insensitive), ``lemma`` (matched on lemmas),
+    ``regex`` or ``fuzzy`` (approximate, ``threshold`` 0-100).
+    """
+
+    value: str
+    kind: str = "phrase"
+    lang: str | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class AttributeDef:
+    """A code attribute and its allowed values (e.g. mode: direct/indirect)."""
+
+    name: str
+    values: tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Category:
+    """A node of the category tree; codes hang under categories."""
+
+    id: str
+    labels: dict[str, str]
+    parent: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Code:
+    """A code of the codebook, identified by a short id such as ``h``."""
+
+    id: str
+    labels: dict[str, str]
+    category: str | None = None
+    parent: str | None = None
+    definition: str = ""
+    include: str = ""
+    exclude: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+    patterns: tuple[Pattern, ...] = ()
+    color: str | None = None
+    guid: str | None = None
+    codable: bool = True
+
+    def label(self, lang: str | None = None) -> str:
+        """The label in ``lang``, else the first label given."""
+        if lang and self.labels.get(lang):
+            return self.labels[lang]
+        return next(iter(self.labels.values()), self.id)
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """A validated codebook: categories and codes in codebook order."""
+
+    name: str
+    languages: tuple[str, ...]
+    attributes: tuple[AttributeDef, ...] = ()
+    categories: tuple[Category, ...] = ()
+    codes: tuple[Code, ...] = ()
+    description: str = ""
+
+    @property
+    def default_language(self) -> str | None:
+        return self.languages[0] if self.languages else None
+
+    def code(self, code_id: str) -> Code:
+        for code in self.codes:
+            if code.id == code_id:
+                return code
+        raise KeyError(code_id)
+
+    def category(self, category_id: str) -> Category:
+        for category in self.categories:
+            if category.id == category_id:
+                return category
+        raise KeyError(category_id)
+
+    def code_ids(self) -> list[str]:
+        return [c.id for c in self.codes]
+
+    def category_label(self, category_id: str, lang: str | None = None) -> str:
+        cat = self.category(category_id)
+        if lang and cat.labels.get(lang):
+            return cat.labels[lang]
+        return next(iter(cat.labels.values()), cat.id)
+
+    def category_path(self, category_id: str | None) -> list[str]:
+        """Ids from the root category down to ``category_id``."""
+        path: list[str] = []
+        current = category_id
+        while current:
+            path.append(current)
+            current = self.category(current).parent
+        return list(reversed(path))
+
+    def children(self, category_id: str | None) -> list[Category]:
+        return [c for c in self.categories if c.parent == category_id]
+
+    def codes_in(self, category_id: str | None) -> list[Code]:
+        """Codes placed directly in a category (codebook order)."""
+        return [c for c in self.codes if c.category == category_id]
+
+    def walk(self) -> Iterator[tuple[int, Category | None, list[Code]]]:
+        """Depth-first (depth, category, its direct codes), codebook order.
+
+        Codes that belong to no category come first, with category None.
+        """
+        loose = self.codes_in(None)
+        if loose:
+            yield 0, None, loose
+
+        def visit(cat: Category, depth: int) -> Iterator[tuple[int, Category | None, list[Code]]]:
+            yield depth, cat, self.codes_in(cat.id)
+            for child in self.children(cat.id):
+                yield from visit(child, depth + 1)
+
+        for root in self.children(None):
+            yield from visit(root, 0)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case (a firm, a participant...) with its attributes."""
+
+    name: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A speaker turn found in a transcript: character offsets into the text."""
+
+    start: int
+    end: int
+    speaker: str | None = None
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A unit of text that coders code: a sentence inside a speaker turn."""
+
+    ref: str  # stable human-readable id, e.g. "E1#12"
+    document: str
+    case: str
+    turn: int
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    speaker: str | None = None
+    role: str | None = None
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A stored, normalised transcript."""
+
+    name: str
+    case: str
+    text: str
+    sha256: str
+    source: str = ""
+    language: str = "fr"
+
+
+@dataclass(frozen=True)
+class Coding:
+    """One code applied by one coder to a span of a document (often a whole segment)."""
+
+    coder: str
+    code: str
+    document: str
+    case: str
+    start: int
+    end: int
+    segment: str | None = None
+    text: str = ""
+    speaker: str | None = None
+    created_at: str = ""
+    source: str = "sheet"
+    note: str = ""

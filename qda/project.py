@@ -1,0 +1,359 @@
+"""The qda project: one facade over the store, ingestion, coding, matrices and exports.
+
+The CLI makes one call here per command. Every method that writes does so in one
+transaction, after validating all of its input.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from qda import matrix
+from qda.codebook import load_codebook, parse_codebook
+from qda.coding import SheetImport, check_coder_name, import_sheet, write_sheet
+from qda.errors import IngestError, NotFoundError, Problem, ProjectError
+from qda.ingest import RawTranscript, read_table, read_transcript
+from qda.ingest.segment import LANGUAGES, split_sentences
+from qda.models import Case, Codebook, Coding, Document, Segment
+from qda.store import DB_NAME, Store
+
+ENV_VAR = "QDA_PROJECT"
+
+
+def find_project_dir(explicit: str | Path | None = None, cwd: Path | None = None) -> Path:
+    """``--project``, else ``$QDA_PROJECT``, else the nearest enclosing project folder."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DB_NAME).exists():
+            return folder
+    raise ProjectError("no qda project here: run 'qda init DIR', or pass --project DIR, or set QDA_PROJECT")
+
+
+@dataclass(frozen=True)
+class TranscriptImport:
+    """What happened to one transcript file."""
+
+    file: str
+    document: str
+    case: str
+    status: str  # "imported" | "unchanged" | "replaced"
+    turns: int
+    segments: int
+    speakers: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """Result of ``import transcripts``."""
+
+    files: tuple[TranscriptImport, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": [{**f.__dict__, "speakers": list(f.speakers), "notes": list(f.notes)} for f in self.files]}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+        return pd.DataFrame([{"file": f.file, "document": f.document, "case": f.case, "status": f.status,
+                              "turns": f.turns, "segments": f.segments, "speakers": ", ".join(f.speakers)}
+                             for f in self.files])
+
+
+@dataclass(frozen=True)
+class CasesImport:
+    """Result of ``import cases``."""
+
+    file: str
+    cases: tuple[Case, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "cases": [{"case": c.name, **c.attributes} for c in self.cases]}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+        return pd.DataFrame([{"case": c.name, **c.attributes} for c in self.cases])
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    """Counts of what the project holds."""
+
+    path: str
+    documents: int
+    cases: int
+    segments: int
+    codebook: str | None
+    codes: int
+    coders: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Project:
+    """An open qda project folder."""
+
+    def __init__(self, folder: Path, store: Store) -> None:
+        self.folder = folder
+        self.store = store
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def init(cls, folder: str | Path, language: str = "fr") -> "Project":
+        """Create a new project folder with an empty database."""
+        folder = Path(folder)
+        if language not in LANGUAGES:
+            raise ProjectError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
+        store = Store.create(folder)
+        with store.transaction():
+            store.set_meta("language", language)
+            store.set_meta("segment_unit", "sentence")
+        return cls(folder, store)
+
+    @classmethod
+    def open(cls, folder: str | Path | None = None) -> "Project":
+        """Open the project at ``folder`` (or found from the environment / working folder)."""
+        path = find_project_dir(folder)
+        return cls(path, Store.open(path))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def language(self) -> str:
+        return self.store.get_meta("language") or "fr"
+
+    def status(self) -> ProjectStatus:
+        codebook = self.store.codebook()
+        coders = {name: self.store.count_codings(coder=name) for name in self.store.coders()}
+        return ProjectStatus(str(self.folder), len(self.store.documents()), len(self.store.cases()),
+                             len(self.store.segments()), codebook.name if codebook else None,
+                             len(codebook.codes) if codebook else 0, coders)
+
+    # ------------------------------------------------------------------ transcripts
+    def import_transcripts(self, paths: Sequence[str | Path], case: str | None = None,
+                           language: str | None = None) -> ImportReport:
+        """Import transcript files (all or nothing).
+
+        The document name and, unless ``case`` is given, the case are the file name stem.
+        An unchanged file is a no-op; a changed file is refused if it has codings.
+        """
+        language = language or self.language
+        if language not in LANGUAGES:
+            raise IngestError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
+        if not paths:
+            raise IngestError("no transcript file given")
+        problems: list[Problem] = []
+        loaded: list[tuple[Path, str, RawTranscript]] = []
+        names: dict[str, Path] = {}
+        for raw_path in paths:
+            path = Path(raw_path)
+            name = path.stem
+            if name in names:
+                problems.append(Problem(str(path), f"document name '{name}' also comes from {names[name]}",
+                                        "rename one of the files"))
+                continue
+            names[name] = path
+            try:
+                loaded.append((path, name, read_transcript(path)))
+            except IngestError as exc:
+                problems.extend(exc.problems or [Problem(str(path), exc.message)])
+        plans: list[tuple[Path, str, RawTranscript, str]] = []
+        for path, name, raw in loaded:
+            existing = self.store.document(name)
+            if not raw.text.strip():
+                problems.append(Problem(str(path), "the transcript is empty"))
+            elif existing is None:
+                plans.append((path, name, raw, "imported"))
+            elif existing.sha256 == raw.sha256 and (case is None or existing.case == case):
+                plans.append((path, name, raw, "unchanged"))
+            elif self.store.count_codings(document=name):
+                n = self.store.count_codings(document=name)
+                problems.append(Problem(str(path), f"document '{name}' changed since it was imported and has {n} "
+                                        "coding(s); refusing to replace it",
+                                        "keep the old file, or import the revision under another name"))
+            else:
+                plans.append((path, name, raw, "replaced"))
+        if problems:
+            raise IngestError(f"{len(problems)} problem(s); no transcript was imported", problems)
+        results: list[TranscriptImport] = []
+        with self.store.transaction():
+            for path, name, raw, status in plans:
+                case_name = case or name
+                if status == "unchanged":
+                    segs = self.store.segments(document=name)
+                    results.append(TranscriptImport(str(path), name, case_name, status, len({s.turn for s in segs}),
+                                                    len(segs), _speakers(raw)))
+                    continue
+                if status == "replaced":
+                    self.store.delete_document(name)
+                doc_id = self.store.add_document(Document(name, case_name, raw.text, raw.sha256, str(path), language))
+                spans = split_sentences(raw.text, raw.turns, language)
+                self.store.add_segments(doc_id, [
+                    Segment(ref="", document=name, case=case_name, turn=s.turn, ordinal=i + 1, start=s.start,
+                            end=s.end, text="", speaker=s.speaker, timestamp=s.timestamp)
+                    for i, s in enumerate(spans)])
+                results.append(TranscriptImport(str(path), name, case_name, status, len(raw.turns), len(spans),
+                                                _speakers(raw), raw.notes))
+        return ImportReport(tuple(results))
+
+    def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
+        return self.store.segments(document=document, case=case)
+
+    # ------------------------------------------------------------------ cases
+    def import_cases(self, path: str | Path) -> CasesImport:
+        """Case attributes from a CSV/XLSX table: a ``case`` column, every other column an attribute."""
+        path = Path(path)
+        table = read_table(path)
+        header = [str(h or "").strip() for h in table[0]] if table else []
+        lowered = [h.lower() for h in header]
+        if "case" not in lowered:
+            raise IngestError(f"{path}: row 1: no 'case' column",
+                              [Problem(f"{path} row 1", f"columns found: {', '.join(h for h in header if h) or 'none'}",
+                                       "name the column holding case ids 'case'")])
+        key = lowered.index("case")
+        problems: list[Problem] = []
+        cases: dict[str, dict[str, str]] = {}
+        for number, row in enumerate(table[1:], start=2):
+            values = [_cell_text(v) for v in row] + [""] * (len(header) - len(row))
+            if not any(values):
+                continue
+            name = values[key]
+            if not name:
+                problems.append(Problem(f"{path} row {number}", "empty case id"))
+                continue
+            if name in cases:
+                problems.append(Problem(f"{path} row {number}", f"case '{name}' given twice"))
+                continue
+            cases[name] = {h: v for i, (h, v) in enumerate(zip(header, values)) if i != key and h and v != ""}
+        if problems:
+            raise IngestError(f"{path}: {len(problems)} problem(s); no case was imported", problems)
+        with self.store.transaction():
+            for name, attributes in cases.items():
+                self.store.set_case_attributes(name, attributes)
+        return CasesImport(str(path), tuple(Case(n, a) for n, a in cases.items()))
+
+    def cases(self) -> list[Case]:
+        return self.store.cases()
+
+    # ------------------------------------------------------------------ codebook
+    @staticmethod
+    def validate_codebook(path: str | Path) -> Codebook:
+        """Validate a codebook file without a project."""
+        return load_codebook(path)
+
+    def load_codebook(self, path: str | Path) -> Codebook:
+        """Load (or reload) the project's codebook; codes in use cannot disappear."""
+        codebook = load_codebook(path)
+        source = Path(path).read_text(encoding="utf-8-sig")
+        self._save_codebook(codebook, source, str(path))
+        return codebook
+
+    def _save_codebook(self, codebook: Codebook, source: str, origin: str) -> None:
+        in_use = self.store.codes_in_use()
+        gone = sorted(set(in_use) - set(codebook.code_ids()))
+        if gone:
+            raise NotFoundError(
+                f"{origin}: the new codebook drops codes that have codings",
+                [Problem(origin, f"code '{k}' is used by {in_use[k]} coding(s)", "keep it in the codebook")
+                 for k in gone])
+        with self.store.transaction():
+            self.store.save_codebook(codebook, source)
+
+    def codebook(self) -> Codebook:
+        codebook = self.store.codebook()
+        if codebook is None:
+            raise NotFoundError("the project has no codebook yet: qda codebook load FILE.yaml")
+        return codebook
+
+    # ------------------------------------------------------------------ coding
+    def write_coding_sheet(self, coder: str, path: str | Path, case: str | None = None) -> int:
+        """Write a coding sheet for ``coder``, pre-filled with the coder's existing codings."""
+        coder = check_coder_name(coder)
+        codebook = self.codebook()
+        segments = self.store.segments(case=case)
+        if not segments:
+            raise NotFoundError("no segments to code: import transcripts first" if case is None
+                                else f"no segments in case '{case}'")
+        existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
+        return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
+
+    def import_codings(self, path: str | Path, coder: str) -> SheetImport:
+        """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
+        return import_sheet(self.store, Path(path), coder)
+
+    def coders(self) -> list[str]:
+        return self.store.coders()
+
+    def codings(self, coder: str) -> list[Coding]:
+        """A coder's codings; an unknown coder is an error naming the known ones."""
+        if coder not in self.store.coders():
+            known = ", ".join(self.store.coders()) or "none yet"
+            raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
+        return self.store.codings(coder=coder)
+
+    # ------------------------------------------------------------------ matrices
+    def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:
+        if case not in {c.name for c in self.store.cases()}:
+            known = ", ".join(c.name for c in self.store.cases()) or "none"
+            raise NotFoundError(f"unknown case '{case}' (cases: {known})")
+        return matrix.intra_case(self.codebook(), self.codings(coder), case, coder, lang)
+
+    def matrix_cases(self, by: str, coder: str) -> matrix.MetaMatrix:
+        return matrix.meta_matrix(self.codebook(), self.store.cases(), self.codings(coder), by, coder)
+
+    def matrix_cross(self, by: str, coder: str, count: str = "cases", lang: str | None = None) -> matrix.CrossCaseTable:
+        return matrix.cross_case(self.codebook(), self.store.cases(), self.codings(coder), by, coder, count, lang)
+
+    def matrix_split(self, code_attr: str, by: str, coder: str, count: str = "cases",
+                     where: dict[str, str] | None = None) -> matrix.SplitResult:
+        return matrix.split(self.codebook(), self.store.cases(), self.codings(coder), code_attr, by, coder,
+                            count, where)
+
+    # ------------------------------------------------------------------ exports
+    def export_workbook(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+                        lang: str | None = None) -> Path:
+        """The Excel synthesis workbook for one coder, cases grouped by ``by``."""
+        from qda.export.workbook import SynthesisData, write_workbook
+
+        codebook = self.codebook()
+        codings = self.codings(coder)
+        cases = self.store.cases()
+        if code_attr is None and codebook.attributes:
+            code_attr = codebook.attributes[0].name
+        data = SynthesisData(
+            codebook=codebook, cases=cases, coder=coder, lang=lang or codebook.default_language,
+            meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
+            cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
+            split=matrix.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
+            intra=[matrix.intra_case(codebook, codings, c.name, coder, lang) for c in cases])
+        return write_workbook(Path(path), data)
+
+
+def _speakers(raw: RawTranscript) -> tuple[str, ...]:
+    seen: list[str] = []
+    for turn in raw.turns:
+        if turn.speaker and turn.speaker not in seen:
+            seen.append(turn.speaker)
+    return tuple(seen)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

@@ -1,0 +1,448 @@
+"""The project database (SQLite). The only module that touches sqlite3.
+
+One file per project, WAL journal, foreign keys on. The schema carries a version and
+is brought up to date by one migration per version. Every write goes through
+:meth:`Store.transaction`, so a failing command leaves the project as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from qda.errors import ProjectError
+from qda.models import AttributeDef, Case, Category, Code, Codebook, Coding, Document, Pattern, Segment
+
+DB_NAME = "project.qda"
+
+MIGRATIONS: list[str] = [
+    # version 1: the foundation
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE case_attributes (
+        case_id INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (case_id, name)
+    );
+    CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        case_id INTEGER NOT NULL REFERENCES cases(id),
+        text TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL DEFAULT 'fr',
+        imported_at TEXT NOT NULL
+    );
+    CREATE TABLE speakers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT
+    );
+    CREATE TABLE segments (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        turn INTEGER NOT NULL,
+        speaker_id INTEGER REFERENCES speakers(id),
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        timestamp TEXT,
+        UNIQUE (document_id, ordinal)
+    );
+    CREATE TABLE codebook (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        languages TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        loaded_at TEXT NOT NULL
+    );
+    CREATE TABLE categories (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        parent TEXT,
+        labels TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE codes (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        category TEXT,
+        parent TEXT,
+        labels TEXT NOT NULL,
+        definition TEXT NOT NULL DEFAULT '',
+        include TEXT NOT NULL DEFAULT '',
+        exclude TEXT NOT NULL DEFAULT '',
+        attributes TEXT NOT NULL DEFAULT '{}',
+        patterns TEXT NOT NULL DEFAULT '[]',
+        color TEXT,
+        guid TEXT,
+        codable INTEGER NOT NULL DEFAULT 1,
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE coders (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE codings (
+        id INTEGER PRIMARY KEY,
+        coder_id INTEGER NOT NULL REFERENCES coders(id),
+        code_id INTEGER NOT NULL REFERENCES codes(id),
+        document_id INTEGER NOT NULL REFERENCES documents(id),
+        segment_id INTEGER REFERENCES segments(id),
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT 'sheet',
+        note TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX codings_by_code_doc ON codings(code_id, document_id);
+    CREATE INDEX codings_by_coder ON codings(coder_id);
+    CREATE INDEX segments_by_doc ON segments(document_id, ordinal);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def now() -> str:
+    """UTC timestamp in ISO 8601, second precision."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Store:
+    """Access to one project database."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.db = connection
+        self.path = path
+        self._depth = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    @classmethod
+    def create(cls, folder: Path) -> "Store":
+        """Create the database of a new project in ``folder``."""
+        db_path = folder / DB_NAME
+        if db_path.exists():
+            raise ProjectError(f"{folder}: already a qda project ({DB_NAME} exists)")
+        folder.mkdir(parents=True, exist_ok=True)
+        store = cls(cls._connect(db_path), db_path)
+        store.migrate()
+        return store
+
+    @classmethod
+    def open(cls, folder: Path) -> "Store":
+        """Open an existing project, migrating an older schema forward."""
+        db_path = folder / DB_NAME
+        if not db_path.exists():
+            raise ProjectError(f"{folder}: not a qda project (no {DB_NAME})", )
+        store = cls(cls._connect(db_path), db_path)
+        version = store.schema_version()
+        if version > SCHEMA_VERSION:
+            raise ProjectError(f"{db_path}: written by a newer qda (schema {version}, this qda knows {SCHEMA_VERSION})",)
+        if version < SCHEMA_VERSION:
+            store.migrate()
+        return store
+
+    @staticmethod
+    def _connect(db_path: Path) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(db_path, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"{db_path}: cannot open the project database: {exc}") from None
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    def schema_version(self) -> int:
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"{self.path}: not a qda database ({exc})") from None
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> None:
+        """Apply every migration above the current version, each in its own transaction."""
+        current = self.schema_version()
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in MIGRATIONS[version - 1].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(version),))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic write; nested uses join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        row = self.db.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str) -> str | None:
+        return self._one("SELECT value FROM meta WHERE key=?", (key,))
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # ------------------------------------------------------------------ cases
+    def ensure_case(self, name: str) -> int:
+        found = self._one("SELECT id FROM cases WHERE name=?", (name,))
+        if found is not None:
+            return int(found)
+        return int(self.db.execute("INSERT INTO cases(name) VALUES (?)", (name,)).lastrowid)
+
+    def set_case_attributes(self, name: str, attributes: dict[str, str]) -> None:
+        case_id = self.ensure_case(name)
+        self.db.execute("DELETE FROM case_attributes WHERE case_id=?", (case_id,))
+        self.db.executemany(
+            "INSERT INTO case_attributes(case_id, name, value, position) VALUES (?, ?, ?, ?)",
+            [(case_id, k, v, i) for i, (k, v) in enumerate(attributes.items())])
+
+    def cases(self) -> list[Case]:
+        attrs: dict[int, dict[str, str]] = {}
+        for case_id, name, value in self.db.execute(
+                "SELECT case_id, name, value FROM case_attributes ORDER BY case_id, position"):
+            attrs.setdefault(case_id, {})[name] = value
+        return [Case(name, attrs.get(cid, {})) for cid, name in
+                self.db.execute("SELECT id, name FROM cases ORDER BY name")]
+
+    # ------------------------------------------------------------------ documents
+    def document(self, name: str) -> Document | None:
+        row = self.db.execute(
+            "SELECT d.name, c.name, d.text, d.sha256, d.source, d.language FROM documents d "
+            "JOIN cases c ON c.id = d.case_id WHERE d.name=?", (name,)).fetchone()
+        return Document(*row) if row else None
+
+    def documents(self) -> list[Document]:
+        return [Document(*row) for row in self.db.execute(
+            "SELECT d.name, c.name, d.text, d.sha256, d.source, d.language FROM documents d "
+            "JOIN cases c ON c.id = d.case_id ORDER BY d.name")]
+
+    def document_id(self, name: str) -> int | None:
+        found = self._one("SELECT id FROM documents WHERE name=?", (name,))
+        return None if found is None else int(found)
+
+    def add_document(self, doc: Document) -> int:
+        case_id = self.ensure_case(doc.case)
+        return int(self.db.execute(
+            "INSERT INTO documents(name, case_id, text, sha256, source, language, imported_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (doc.name, case_id, doc.text, doc.sha256, doc.source, doc.language, now())).lastrowid)
+
+    def delete_document(self, name: str) -> None:
+        doc_id = self.document_id(name)
+        if doc_id is not None:
+            self.db.execute("DELETE FROM codings WHERE document_id=?", (doc_id,))
+            self.db.execute("DELETE FROM segments WHERE document_id=?", (doc_id,))
+            self.db.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+
+    def count_codings(self, document: str | None = None, coder: str | None = None) -> int:
+        sql = ("SELECT COUNT(*) FROM codings k JOIN documents d ON d.id=k.document_id "
+               "JOIN coders c ON c.id=k.coder_id WHERE 1=1")
+        args: list[Any] = []
+        if document is not None:
+            sql += " AND d.name=?"
+            args.append(document)
+        if coder is not None:
+            sql += " AND c.name=?"
+            args.append(coder)
+        return int(self._one(sql, args))
+
+    # ------------------------------------------------------------------ segments
+    def _speaker_id(self, name: str | None, role: str | None = None) -> int | None:
+        if not name:
+            return None
+        found = self._one("SELECT id FROM speakers WHERE name=?", (name,))
+        if found is not None:
+            return int(found)
+        return int(self.db.execute("INSERT INTO speakers(name, role) VALUES (?, ?)", (name, role)).lastrowid)
+
+    def add_segments(self, document_id: int, segments: Iterable[Segment]) -> None:
+        rows = [(document_id, s.ordinal, s.turn, self._speaker_id(s.speaker, s.role), s.start, s.end, s.timestamp)
+                for s in segments]
+        self.db.executemany(
+            'INSERT INTO segments(document_id, ordinal, turn, speaker_id, start, "end", timestamp) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
+        """Segments in document then reading order, with their text sliced from the document."""
+        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", d.text, sp.name, sp.role, s.timestamp '
+               "FROM segments s JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id "
+               "LEFT JOIN speakers sp ON sp.id=s.speaker_id WHERE 1=1")
+        args: list[Any] = []
+        if document is not None:
+            sql += " AND d.name=?"
+            args.append(document)
+        if case is not None:
+            sql += " AND c.name=?"
+            args.append(case)
+        sql += " ORDER BY d.name, s.ordinal"
+        return [Segment(ref=segment_ref(doc, ordinal), document=doc, case=case_, turn=turn, ordinal=ordinal,
+                        start=start, end=end, text=text[start:end], speaker=speaker, role=role, timestamp=ts)
+                for doc, case_, turn, ordinal, start, end, text, speaker, role, ts in self.db.execute(sql, args)]
+
+    def segment_ids(self) -> dict[str, tuple[int, int, int, int]]:
+        """Segment ref -> (segment id, document id, start, end)."""
+        result: dict[str, tuple[int, int, int, int]] = {}
+        for sid, doc_id, doc, ordinal, start, end in self.db.execute(
+                'SELECT s.id, d.id, d.name, s.ordinal, s.start, s."end" FROM segments s '
+                "JOIN documents d ON d.id=s.document_id"):
+            result[segment_ref(doc, ordinal)] = (sid, doc_id, start, end)
+        return result
+
+    # ------------------------------------------------------------------ codebook
+    def save_codebook(self, codebook: Codebook, source: str = "") -> None:
+        """Replace the project's codebook; codes keep their row ids (and codings) by key."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO codebook(id, name, description, languages, attributes, source, loaded_at) "
+            "VALUES (1, ?, ?, ?, ?, ?, ?)",
+            (codebook.name, codebook.description, json.dumps(list(codebook.languages)),
+             json.dumps([{"name": a.name, "values": list(a.values), "description": a.description}
+                         for a in codebook.attributes], ensure_ascii=False), source, now()))
+        self.db.execute("DELETE FROM categories")
+        self.db.executemany(
+            "INSERT INTO categories(key, parent, labels, description, position) VALUES (?, ?, ?, ?, ?)",
+            [(c.id, c.parent, json.dumps(c.labels, ensure_ascii=False), c.description, i)
+             for i, c in enumerate(codebook.categories)])
+        keep = {c.id for c in codebook.codes}
+        existing = {key for (key,) in self.db.execute("SELECT key FROM codes")}
+        for key in existing - keep:
+            self.db.execute("DELETE FROM codes WHERE key=?", (key,))
+        for i, c in enumerate(codebook.codes):
+            values = (c.category, c.parent, json.dumps(c.labels, ensure_ascii=False), c.definition, c.include,
+                      c.exclude, json.dumps(c.attributes, ensure_ascii=False),
+                      json.dumps([p.__dict__ for p in c.patterns], ensure_ascii=False),
+                      c.color, c.guid, int(c.codable), i)
+            if c.id in existing:
+                self.db.execute(
+                    "UPDATE codes SET category=?, parent=?, labels=?, definition=?, include=?, exclude=?, "
+                    "attributes=?, patterns=?, color=?, guid=?, codable=?, position=? WHERE key=?", values + (c.id,))
+            else:
+                self.db.execute(
+                    "INSERT INTO codes(category, parent, labels, definition, include, exclude, attributes, "
+                    "patterns, color, guid, codable, position, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    values + (c.id,))
+
+    def codes_in_use(self) -> dict[str, int]:
+        """Code key -> number of codings, for codes that have codings."""
+        return {key: n for key, n in self.db.execute(
+            "SELECT c.key, COUNT(*) FROM codings k JOIN codes c ON c.id=k.code_id GROUP BY c.key")}
+
+    def codebook(self) -> Codebook | None:
+        row = self.db.execute("SELECT name, description, languages, attributes FROM codebook WHERE id=1").fetchone()
+        if row is None:
+            return None
+        name, description, languages, attributes = row
+        cats = tuple(Category(key, json.loads(labels), parent, desc) for key, parent, labels, desc in
+                     self.db.execute("SELECT key, parent, labels, description FROM categories ORDER BY position"))
+        codes = tuple(
+            Code(id=key, labels=json.loads(labels), category=cat, parent=parent, definition=definition,
+                 include=include, exclude=exclude, attributes=json.loads(attrs),
+                 patterns=tuple(Pattern(**p) for p in json.loads(patterns)), color=color, guid=guid,
+                 codable=bool(codable))
+            for key, cat, parent, labels, definition, include, exclude, attrs, patterns, color, guid, codable in
+            self.db.execute("SELECT key, category, parent, labels, definition, include, exclude, attributes, "
+                            "patterns, color, guid, codable FROM codes ORDER BY position"))
+        return Codebook(name=name, languages=tuple(json.loads(languages)),
+                        attributes=tuple(AttributeDef(a["name"], tuple(a["values"]), a.get("description", ""))
+                                         for a in json.loads(attributes)),
+                        categories=cats, codes=codes, description=description)
+
+    def codebook_source(self) -> str:
+        return self._one("SELECT source FROM codebook WHERE id=1") or ""
+
+    # ------------------------------------------------------------------ coders and codings
+    def ensure_coder(self, name: str) -> int:
+        found = self._one("SELECT id FROM coders WHERE name=?", (name,))
+        if found is not None:
+            return int(found)
+        return int(self.db.execute("INSERT INTO coders(name, created_at) VALUES (?, ?)", (name, now())).lastrowid)
+
+    def coders(self) -> list[str]:
+        return [name for (name,) in self.db.execute("SELECT name FROM coders ORDER BY id")]
+
+    def replace_codings(self, coder: str, rows: Iterable[tuple[str, int, int | None, int, int, str, str]],
+                        documents: Iterable[int] | None = None) -> int:
+        """Replace a coder's codings (all of them, or only in ``documents``).
+
+        ``rows``: (code key, document id, segment id or None, start, end, source, note).
+        """
+        coder_id = self.ensure_coder(coder)
+        if documents is None:
+            self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,))
+        else:
+            self.db.executemany("DELETE FROM codings WHERE coder_id=? AND document_id=?",
+                                [(coder_id, d) for d in documents])
+        code_ids = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
+        stamp = now()
+        data = [(coder_id, code_ids[code], doc_id, seg_id, start, end, stamp, source, note)
+                for code, doc_id, seg_id, start, end, source, note in rows]
+        self.db.executemany(
+            'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
+        return len(data)
+
+    def codings(self, coder: str | None = None, case: str | None = None) -> list[Coding]:
+        """Codings with their text, in document and text order."""
+        sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, d.text, sp.name, '
+               "k.created_at, k.source, k.note FROM codings k JOIN coders co ON co.id=k.coder_id "
+               "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
+               "JOIN cases ca ON ca.id=d.case_id LEFT JOIN segments s ON s.id=k.segment_id "
+               "LEFT JOIN speakers sp ON sp.id=s.speaker_id WHERE 1=1")
+        args: list[Any] = []
+        if coder is not None:
+            sql += " AND co.name=?"
+            args.append(coder)
+        if case is not None:
+            sql += " AND ca.name=?"
+            args.append(case)
+        sql += ' ORDER BY co.name, d.name, k.start, k."end", c.position'
+        return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
+                       segment=segment_ref(doc, ordinal) if ordinal is not None else None,
+                       text=text[start:end], speaker=speaker, created_at=created, source=source, note=note)
+                for coder_, code, doc, case_, start, end, ordinal, text, speaker, created, source, note
+                in self.db.execute(sql, args)]
+
+
+def segment_ref(document: str, ordinal: int) -> str:
+    """The stable, human-readable id of a segment: ``<document>#<ordinal>``."""
+    return f"{document}#{ordinal}"
