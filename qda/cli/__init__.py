@@ -23,7 +23,7 @@ from qda.errors import QdaError
 from qda.project import Project
 
 out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class QdaGroup(TyperGroup):

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The reference study end to end: transcripts -> codings of three coders -> Table 2,
+# the direct/indirect split and the Excel synthesis workbook, all under OUT (default out/).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+OUT="${1:-out}"
+QDA="${QDA:-qda}"
+
+rm -rf "$OUT/project"
+mkdir -p "$OUT"
+"$QDA" init "$OUT/project" --lang fr
+qda() { "$QDA" -p "$OUT/project" "$@"; }
+
+qda codebook load "$ROOT/codebooks/communication-tools.yaml"
+qda import transcripts "$HERE"/transcripts/*.txt
+qda import cases "$HERE/profiles.csv"
+for coder in coder-a coder-b consensus; do
+    qda code import "$HERE/$coder.xlsx" --coder "$coder"
+done
+
+echo
+qda matrix cross --by group --coder consensus
+qda matrix split --code-attr mode --by group --coder consensus
+qda matrix split --code-attr reach --where mode=direct --by group --coder consensus
+qda export workbook "$OUT/synthesis.xlsx" --coder consensus --by group --code-attr mode

@@ -1,0 +1,74 @@
+"""Shared fixtures: a CLI runner and the reference-study project built once per session."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qda.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+EXAMPLE = ROOT / "examples" / "entry-postentry"
+CODEBOOK = ROOT / "codebooks" / "communication-tools.yaml"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str, code: int = 0):
+    """Invoke the CLI in-process and check its exit code."""
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == code, f"exit {result.exit_code}\n{result.output}\n{result.exception!r}"
+    return result
+
+
+def run_json(runner: CliRunner, *args: str):
+    return json.loads(run(runner, *args, "--format", "json").stdout)
+
+
+@pytest.fixture(scope="session")
+def study_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project: codebook, ten transcripts, profiles and three coders' sheets."""
+    folder = tmp_path_factory.mktemp("study") / "project"
+    cli = CliRunner()
+    run(cli, "init", folder)
+    run(cli, "-p", folder, "codebook", "load", CODEBOOK)
+    run(cli, "-p", folder, "import", "transcripts", *sorted((EXAMPLE / "transcripts").glob("*.txt")))
+    run(cli, "-p", folder, "import", "cases", EXAMPLE / "profiles.csv")
+    for coder in ("coder-a", "coder-b", "consensus"):
+        run(cli, "-p", folder, "code", "import", EXAMPLE / f"{coder}.xlsx", "--coder", coder)
+    return folder
+
+
+@pytest.fixture
+def small_project(tmp_path: Path) -> Path:
+    """A fresh project with the communication-tools codebook and two tiny transcripts."""
+    folder = tmp_path / "proj"
+    cli = CliRunner()
+    run(cli, "init", folder)
+    run(cli, "-p", folder, "codebook", "load", CODEBOOK)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("A1.txt", "B1.txt"):
+        shutil.copy(FIXTURES / name, docs / name)
+    run(cli, "-p", folder, "import", "transcripts", docs / "A1.txt", docs / "B1.txt")
+    return folder
+
+
+def snapshot(folder: Path) -> bytes:
+    """A dump of the project's database, to show that a failed command changed nothing."""
+    import sqlite3
+
+    db = sqlite3.connect(folder / "project.qda")
+    try:
+        return "\n".join(db.iterdump()).encode()
+    finally:
+        db.close()

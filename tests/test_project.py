@@ -1,0 +1,126 @@
+"""Project store: init, finding the project, re-imports, cases, atomic failures."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from qda import Project
+from qda.errors import ProjectError
+from qda.store import DB_NAME, SCHEMA_VERSION
+
+from conftest import FIXTURES, run, run_json, snapshot
+
+
+def test_init_creates_a_wal_database_with_a_schema_version(tmp_path: Path) -> None:
+    Project.init(tmp_path / "p").close()
+    db = sqlite3.connect(tmp_path / "p" / DB_NAME)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+    with pytest.raises(ProjectError, match="already a qda project"):
+        Project.init(tmp_path / "p")
+
+
+def test_project_is_found_from_option_env_or_parent(runner, small_project: Path, monkeypatch) -> None:
+    sub = small_project / "notes" / "deeper"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert run_json(runner, "status")["documents"] == 2
+    monkeypatch.chdir(small_project.parent.parent)
+    monkeypatch.setenv("QDA_PROJECT", str(small_project))
+    assert run_json(runner, "status")["documents"] == 2
+    monkeypatch.delenv("QDA_PROJECT")
+    result = run(runner, "status", code=1)
+    assert "no qda project here" in result.output
+
+
+def test_reimporting_an_unchanged_file_is_a_no_op(runner, small_project: Path) -> None:
+    before = snapshot(small_project)
+    report = run_json(runner, "-p", small_project, "import", "transcripts", FIXTURES / "A1.txt")
+    assert report["files"][0]["status"] == "unchanged"
+    assert snapshot(small_project) == before
+
+
+def test_changed_file_with_codings_is_refused_and_nothing_changes(runner, small_project: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("segment,codes\nA1#3,h\n", encoding="utf-8")
+    run(runner, "-p", small_project, "code", "import", sheet, "--coder", "ana")
+    revised = tmp_path / "A1.txt"
+    revised.write_text((FIXTURES / "A1.txt").read_text(encoding="utf-8") + "\nRépondant : Ajout.\n", encoding="utf-8")
+    before = snapshot(small_project)
+    result = run(runner, "-p", small_project, "import", "transcripts", revised, code=1)
+    assert "changed since it was imported and has 1 coding(s)" in result.output
+    assert snapshot(small_project) == before
+
+
+def test_changed_file_without_codings_is_replaced(runner, small_project: Path, tmp_path: Path) -> None:
+    revised = tmp_path / "B1.txt"
+    revised.write_text("Q: Only one question?\nR: Yes.\n", encoding="utf-8")
+    report = run_json(runner, "-p", small_project, "import", "transcripts", revised, "--lang", "en")
+    assert report["files"][0]["status"] == "replaced"
+    with Project.open(small_project) as project:
+        assert [s.text for s in project.segments("B1")] == ["Only one question?", "Yes."]
+
+
+def test_one_bad_file_imports_nothing(runner, small_project: Path, tmp_path: Path) -> None:
+    good = tmp_path / "C1.txt"
+    good.write_text("Q: Bonjour ?\nR: Oui.\n", encoding="utf-8")
+    bad = tmp_path / "C2.txt"
+    bad.write_bytes(b"\x00\x00binary\x00" * 20)
+    before = snapshot(small_project)
+    result = run(runner, "-p", small_project, "import", "transcripts", good, bad, code=1)
+    assert "C2.txt: binary content" in result.output
+    assert snapshot(small_project) == before
+
+
+def test_case_option_and_segment_offsets(small_project: Path, tmp_path: Path) -> None:
+    path = tmp_path / "interview-2.txt"
+    path.write_text("Q: Première question ?\nR: Réponse. Deuxième phrase.\n", encoding="utf-8")
+    with Project.open(small_project) as project:
+        project.import_transcripts([path], case="Firm-X")
+        segments = project.segments(case="Firm-X")
+        document = project.store.document("interview-2")
+    assert document is not None and document.case == "Firm-X"
+    assert [(s.ref, s.speaker, s.text) for s in segments] == [
+        ("interview-2#1", "Q", "Première question ?"), ("interview-2#2", "R", "Réponse."),
+        ("interview-2#3", "R", "Deuxième phrase.")]
+    assert all(document.text[s.start:s.end] == s.text for s in segments)
+
+
+def test_import_cases_csv_and_xlsx(runner, small_project: Path, tmp_path: Path) -> None:
+    csv_path = tmp_path / "cases.csv"
+    csv_path.write_text("case;group;employees\nA1;entry;5\nB1;post-entry;40\n", encoding="cp1252")
+    result = run_json(runner, "-p", small_project, "import", "cases", csv_path)
+    assert result["cases"] == [{"case": "A1", "group": "entry", "employees": "5"},
+                               {"case": "B1", "group": "post-entry", "employees": "40"}]
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.active.append(["Case", "région"])
+    wb.active.append(["A1", "Québec"])
+    xlsx = tmp_path / "cases.xlsx"
+    wb.save(xlsx)
+    run(runner, "-p", small_project, "import", "cases", xlsx)
+    with Project.open(small_project) as project:
+        assert {c.name: c.attributes for c in project.cases()}["A1"] == {"région": "Québec"}
+
+
+def test_missing_case_column_is_a_clear_error(runner, small_project: Path, tmp_path: Path) -> None:
+    path = tmp_path / "profiles.csv"
+    path.write_text("firm,group\nA1,entry\n", encoding="utf-8")
+    before = snapshot(small_project)
+    result = run(runner, "-p", small_project, "import", "cases", path, code=1)
+    assert f"{path}: row 1: no 'case' column" in result.output
+    assert "columns found: firm, group" in result.output
+    assert snapshot(small_project) == before
+
+
+def test_a_database_from_a_newer_qda_is_refused(tmp_path: Path) -> None:
+    Project.init(tmp_path / "p").close()
+    db = sqlite3.connect(tmp_path / "p" / DB_NAME)
+    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(ProjectError, match="newer qda"):
+        Project.open(tmp_path / "p")
