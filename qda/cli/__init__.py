@@ -7,6 +7,7 @@ on stderr with exit code 1.
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -22,7 +23,8 @@ from qda import __version__
 from qda.errors import QdaError
 from qda.project import Project
 
-out = Console(highlight=False, soft_wrap=False)
+# Piped output (logs, make demo) gets a wide table instead of rich's 80-column default.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
