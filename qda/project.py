@@ -97,6 +97,22 @@ class ProjectStatus:
         return dict(self.__dict__)
 
 
+def _speakers(raw: RawTranscript) -> tuple[str, ...]:
+    seen: list[str] = []
+    for turn in raw.turns:
+        if turn.speaker and turn.speaker not in seen:
+            seen.append(turn.speaker)
+    return tuple(seen)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
 class Project:
     """An open qda project folder."""
 
@@ -341,19 +357,3 @@ class Project:
             split=matrix.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
             intra=[matrix.intra_case(codebook, codings, c.name, coder, lang) for c in cases])
         return write_workbook(Path(path), data)
-
-
-def _speakers(raw: RawTranscript) -> tuple[str, ...]:
-    seen: list[str] = []
-    for turn in raw.turns:
-        if turn.speaker and turn.speaker not in seen:
-            seen.append(turn.speaker)
-    return tuple(seen)
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
