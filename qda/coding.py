@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
 from qda.ingest import read_table
@@ -118,13 +119,14 @@ class SheetRow:
     values: dict[str, str]
 
 
-def read_rows(path: Path) -> list[SheetRow]:
-    """Rows of a sheet (xlsx: first worksheet; csv: ',' or ';' separated), header row 1."""
-    table = read_table(path)
+def read_rows(path: Path, sheet: str | None = None,
+              required: tuple[str, ...] = ("segment", "codes")) -> list[SheetRow]:
+    """Rows of a sheet (xlsx: the named, 'Coding' or first worksheet; csv), header row 1."""
+    table = read_table(path, sheet)
     if not table:
         raise CodingImportError(f"{path}: the sheet is empty")
     header = [_fold(h) for h in table[0]]
-    missing = [c for c in ("segment", "codes") if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         found = ", ".join(h for h in header if h) or "nothing"
         raise CodingImportError(f"{path}: row 1: missing column(s) {', '.join(missing)}",
@@ -231,3 +233,175 @@ def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
         store.replace_codings(coder, planned, documents=documents.values())
         replaced -= store.count_codings(coder=coder) - len(planned)
     return SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), replaced)
+
+
+# ----------------------------------------------------------------------------- adjudication
+
+DECISIONS = ("A", "B", "both", "neither", "other")
+
+
+def _codes_by_segment(codings: Sequence[Coding], segments: Sequence[Segment]) -> dict[str, list[str]]:
+    by_doc: dict[str, list[Segment]] = defaultdict(list)
+    for s in segments:
+        by_doc[s.document].append(s)
+    result: dict[str, list[str]] = defaultdict(list)
+    for c in codings:
+        for ref in segments_of(c, by_doc):
+            if c.code not in result[ref]:
+                result[ref].append(c.code)
+    return result
+
+
+def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, coder_a: str,
+                             coder_b: str, codings_a: Sequence[Coding], codings_b: Sequence[Coding],
+                             lang: str | None = None) -> int:
+    """Write the segments where two coders' codes differ, for a third person to decide."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    if path.suffix.lower() != ".xlsx":
+        raise ExportError(f"{path}: an adjudication sheet is written as .xlsx")
+    order = {cid: i for i, cid in enumerate(codebook.code_ids())}
+    a = _codes_by_segment(codings_a, segments)
+    b = _codes_by_segment(codings_b, segments)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Adjudication"
+    header = ["case", "document", "segment", "speaker", "text", f"A: {coder_a}", f"B: {coder_b}", "agreed",
+              "decision", "other codes", "note"]
+    ws.append(header)
+    rows = 0
+    for seg in segments:
+        codes_a, codes_b = set(a.get(seg.ref, ())), set(b.get(seg.ref, ()))
+        if codes_a == codes_b:
+            continue
+        fmt = lambda codes: "; ".join(f"{c} ({codebook.code(c).label(lang)})" for c in sorted(codes, key=order.get))
+        ws.append([seg.case, seg.document, seg.ref, seg.speaker or "", seg.text, fmt(codes_a - codes_b),
+                   fmt(codes_b - codes_a), "; ".join(sorted(codes_a & codes_b, key=order.get)), "", "", ""])
+        rows += 1
+    fill = PatternFill("solid", fgColor="DDE4EE")
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = fill
+    for col, width in zip("ABCDEFGHIJK", (8, 12, 10, 14, 70, 28, 28, 12, 11, 16, 30)):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=2, min_col=5, max_col=7):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    if rows:
+        decision = DataValidation(type="list", formula1='"' + ",".join(DECISIONS) + '"', allow_blank=False)
+        decision.prompt = "A, B, both, neither, or other (then list the codes under 'other codes')"
+        decision.showInputMessage = True
+        ws.add_data_validation(decision)
+        decision.add(f"I2:I{rows + 1}")
+    about = wb.create_sheet("About")
+    for row in (["coder A", coder_a], ["coder B", coder_b], ["codebook", codebook.name],
+                ["how", "For each row choose a decision: A keeps A's codes, B keeps B's, both keeps all, "
+                        "neither keeps only the agreed codes, other uses the codes listed under 'other codes' "
+                        "(plus the agreed ones). Segments not listed here are carried over unchanged."]):
+        about.append(row)
+    about.column_dimensions["B"].width = 100
+    try:
+        wb.save(path)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write the sheet ({exc.strerror})") from None
+    return rows
+
+
+@dataclass(frozen=True)
+class AdjudicationResult:
+    """What recording an adjudication did."""
+
+    coder: str
+    coder_a: str
+    coder_b: str
+    decided: int
+    carried_over: int
+    codings: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:
+    """Record the decisions of an adjudication sheet as a new coder (all rows valid or nothing)."""
+    as_coder = check_coder_name(as_coder)
+    codebook = store.codebook()
+    if codebook is None:
+        raise NotFoundError("the project has no codebook yet")
+    about = {str(r[0]): str(r[1]) for r in read_table(path, sheet="About") if r and r[0] is not None}
+    coder_a, coder_b = about.get("coder A"), about.get("coder B")
+    if not coder_a or not coder_b:
+        raise CodingImportError(f"{path}: not an adjudication sheet (no 'About' sheet naming coder A and B)",
+                                [Problem(str(path), "write one with 'qda code adjudication-sheet A B -o FILE.xlsx'")])
+    for name in (coder_a, coder_b):
+        if name not in store.coders():
+            raise NotFoundError(f"{path}: coder '{name}' named in the sheet is not in this project")
+    if as_coder in (coder_a, coder_b):
+        raise CodingImportError(f"--as {as_coder}: choose a new coder name (e.g. consensus), not one of the two coders")
+    segments = store.segments()
+    ids = store.segment_ids()
+    codings_a, codings_b = store.codings(coder=coder_a), store.codings(coder=coder_b)
+    a = _codes_by_segment(codings_a, segments)
+    b = _codes_by_segment(codings_b, segments)
+    resolver = CodeResolver(codebook)
+    problems: list[Problem] = []
+    decided: dict[str, list[str]] = {}
+    for row in read_rows(path, "Adjudication", ("segment", "decision")):
+        where = f"{path.name} row {row.number}"
+        ref = row.values.get("segment", "")
+        if ref not in ids:
+            problems.append(Problem(where, f"unknown segment '{ref}'"))
+            continue
+        codes_a, codes_b = a.get(ref, []), b.get(ref, [])
+        agreed = [c for c in codes_a if c in codes_b]
+        decision = row.values.get("decision", "").strip()
+        choice = next((d for d in DECISIONS if d.casefold() == decision.casefold()), None)
+        if choice is None:
+            problems.append(Problem(where, f"decision '{decision}' is not one of {', '.join(DECISIONS)}"
+                                    if decision else "no decision", "choose A, B, both, neither or other"))
+            continue
+        if set(codes_a) == set(codes_b):
+            problems.append(Problem(where, f"{coder_a} and {coder_b} now agree on {ref}: their codings changed "
+                                    "since the sheet was written", "write a new adjudication sheet"))
+            continue
+        if choice == "A":
+            chosen = codes_a
+        elif choice == "B":
+            chosen = codes_b
+        elif choice == "both":
+            chosen = list(dict.fromkeys(codes_a + codes_b))
+        elif choice == "neither":
+            chosen = agreed
+        else:
+            other = resolver.parse_cell(row.values.get("other codes", ""), where, problems)
+            if not other and not row.values.get("other codes", "").strip():
+                problems.append(Problem(where, "decision 'other' but no code under 'other codes'"))
+            chosen = list(dict.fromkeys(agreed + other))
+        decided[ref] = chosen
+    missing = [ref for ref in ids if set(a.get(ref, [])) != set(b.get(ref, [])) and ref not in decided]
+    if missing and not problems:
+        problems.append(Problem(str(path), f"{len(missing)} disagreement(s) are not in the sheet: "
+                                + ", ".join(missing[:10]), "write a new adjudication sheet"))
+    if problems:
+        raise CodingImportError(f"{path}: {len(problems)} problem(s); nothing was recorded", problems)
+    planned: list[tuple[str, int, int | None, int, int, str, str]] = []
+    by_doc: dict[str, list[Segment]] = defaultdict(list)
+    for s in segments:
+        by_doc[s.document].append(s)
+    carried = 0
+    for c in codings_a:
+        refs = segments_of(c, by_doc)
+        if all(ref not in decided for ref in refs):
+            seg_id = ids[c.segment][0] if c.segment else None
+            planned.append((c.code, ids[refs[0]][1] if refs else store.document_id(c.document) or 0, seg_id,
+                            c.start, c.end, "adjudicated", c.note))
+            carried += 1
+    for ref, codes in decided.items():
+        seg_id, doc_id, start, end = ids[ref]
+        planned.extend((code, doc_id, seg_id, start, end, "adjudicated", "") for code in codes)
+    with store.transaction():
+        store.replace_codings(as_coder, planned)
+    return AdjudicationResult(as_coder, coder_a, coder_b, len(decided), carried, len(planned))

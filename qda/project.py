@@ -13,8 +13,10 @@ from typing import Any, Sequence
 
 from qda import matrix
 from qda.codebook import load_codebook, parse_codebook
-from qda.coding import SheetImport, check_coder_name, import_sheet, write_sheet
-from qda.errors import IngestError, NotFoundError, Problem, ProjectError
+from qda.agreement.units import AgreementReport, agree, agree_table
+from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder_name, import_sheet,
+                        write_adjudication_sheet, write_sheet)
+from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
 from qda.ingest import RawTranscript, read_table, read_transcript
 from qda.ingest.segment import LANGUAGES, split_sentences
 from qda.models import Case, Codebook, Coding, Document, Segment
@@ -338,6 +340,58 @@ class Project:
                      where: dict[str, str] | None = None) -> matrix.SplitResult:
         return matrix.split(self.codebook(), self.store.cases(), self.codings(coder), code_attr, by, coder,
                             count, where)
+
+    # ------------------------------------------------------------------ agreement
+    def agree(self, coders: Sequence[str], unit: str = "document", codes: Sequence[str] | None = None,
+              cases: Sequence[str] | None = None, documents: Sequence[str] | None = None,
+              tolerance: float = 0.0, overlap: float = 0.9, exclude_uncoded: bool = False,
+              bootstrap: int = 1000, seed: int = 12345) -> AgreementReport:
+        """Agreement between two or more coders, per code and pooled (see qda.agreement.units)."""
+        if len(set(coders)) != len(coders):
+            raise AgreementError("a coder is named twice")
+        docs = self.store.documents()
+        if cases:
+            self._check_names("case", cases, {d.case for d in docs})
+            docs = [d for d in docs if d.case in cases]
+        if documents:
+            self._check_names("document", documents, {d.name for d in docs})
+            docs = [d for d in docs if d.name in documents]
+        names = {d.name for d in docs}
+        codings = {c: [k for k in self.codings(c) if k.document in names] for c in coders}
+        segments = [s for s in self.store.segments() if s.document in names]
+        codebook = self.codebook()
+        return agree(codebook, list(coders), codings, docs, segments, unit, codes, tolerance, overlap,
+                     exclude_uncoded, bootstrap, seed, codebook.default_language)
+
+    @staticmethod
+    def agree_table(path: str | Path, categories: Sequence[str] | None = None, bootstrap: int = 1000,
+                    seed: int = 12345) -> AgreementReport:
+        """Agreement on a plain units x coders table (CSV/XLSX; one column per coder)."""
+        import pandas as pd
+
+        rows = read_table(Path(path))
+        if len(rows) < 2:
+            raise AgreementError(f"{path}: the table has no data rows")
+        header = [str(h).strip() if h is not None else "" for h in rows[0]]
+        frame = pd.DataFrame([list(r) + [None] * (len(header) - len(r)) for r in rows[1:]], columns=header)
+        if header and header[0].lower() in ("unit", "units", "id", "item", "segment", "case"):
+            frame = frame.drop(columns=header[0])
+        return agree_table(frame, categories, bootstrap, seed)
+
+    def write_adjudication_sheet(self, coder_a: str, coder_b: str, path: str | Path) -> int:
+        """Write the segments where two coders differ, with a decision drop-down."""
+        codebook = self.codebook()
+        return write_adjudication_sheet(Path(path), self.store.segments(), codebook, coder_a, coder_b,
+                                        self.codings(coder_a), self.codings(coder_b), codebook.default_language)
+
+    def adjudicate(self, path: str | Path, as_coder: str) -> AdjudicationResult:
+        """Record an adjudication sheet's decisions as a new coder; agreed codings carried over."""
+        return adjudicate(self.store, Path(path), as_coder)
+
+    def _check_names(self, what: str, given: Sequence[str], known: set[str]) -> None:
+        unknown = [g for g in given if g not in known]
+        if unknown:
+            raise NotFoundError(f"unknown {what}(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
 
     # ------------------------------------------------------------------ exports
     def export_workbook(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,

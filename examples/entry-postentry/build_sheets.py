@@ -3,7 +3,8 @@
 The coders' decisions are kept as quotes in coding-notes-*.csv (case, quote, and the
 codes each coder applied to the sentence holding the quote). This script writes a blank
 sheet per coder with ``qda code sheet`` on a scratch project, puts each coder's codes
-on the row whose segment contains the quote, and saves the sheets next to this file.
+on the row whose segment contains the quote, and saves the sheets next to this file. It then writes the adjudication sheet of coder-a
+vs coder-b and records, for each disagreement, the decision that gives the consensus.
 Run it again only if the transcripts change:
 
     .venv/bin/python examples/entry-postentry/build_sheets.py
@@ -51,8 +52,36 @@ def main() -> int:
                     previous = [c.strip() for c in (cell.value or "").split(";") if c.strip()]
                     cell.value = "; ".join(dict.fromkeys(previous + codes))
             wb.save(sheet)
+        for coder in CODERS.values():
+            project.import_codings(HERE / f"{coder}.xlsx", coder)
+        failures += decide(project, HERE / "adjudication.xlsx")
         project.close()
     return 1 if failures else 0
+
+
+def decide(project: Project, path: Path) -> int:
+    """Fill the adjudication sheet with the decision that reproduces the consensus coder."""
+    project.write_adjudication_sheet("coder-a", "coder-b", path)
+    consensus: dict[str, set[str]] = {}
+    for coding in project.codings("consensus"):
+        consensus.setdefault(coding.segment or "", set()).add(coding.code)
+    wb = load_workbook(path)
+    ws = wb["Adjudication"]
+    failures = 0
+    for r in range(2, ws.max_row + 1):
+        ref = ws.cell(r, 3).value
+        only_a = {x.split(" ")[0] for x in (ws.cell(r, 6).value or "").split("; ") if x}
+        only_b = {x.split(" ")[0] for x in (ws.cell(r, 7).value or "").split("; ") if x}
+        agreed = {x for x in (ws.cell(r, 8).value or "").split("; ") if x}
+        wanted = consensus.get(ref, set())
+        options = {"A": agreed | only_a, "B": agreed | only_b, "both": agreed | only_a | only_b, "neither": agreed}
+        choice = next((name for name, codes in options.items() if codes == wanted), "other")
+        ws.cell(r, 9).value = choice
+        if choice == "other":
+            ws.cell(r, 10).value = "; ".join(sorted(wanted - agreed))
+            failures += not (wanted - agreed)
+    wb.save(path)
+    return failures
 
 
 if __name__ == "__main__":

@@ -19,7 +19,10 @@ for coder in coder-a coder-b consensus; do
     qda code import "$HERE/$coder.xlsx" --coder "$coder"
 done
 
+qda code adjudicate "$HERE/adjudication.xlsx" --as adjudicated
+
 echo
+qda agree coder-a coder-b --unit document --html "$OUT/reliability.html" --xlsx "$OUT/reliability.xlsx"
 qda matrix cross --by group --coder consensus
 qda matrix split --code-attr mode --by group --coder consensus
 qda matrix split --code-attr reach --where mode=direct --by group --coder consensus

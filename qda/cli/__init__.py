@@ -353,3 +353,4 @@ def export_workbook(ctx: typer.Context, file: Path = typer.Argument(..., help="T
 def main() -> None:
     """Console-script entry point."""
     app()
+from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)

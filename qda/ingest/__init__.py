@@ -104,34 +104,108 @@ KNOWN_LABELS = {
     "q", "r", "i", "int", "interviewer", "intervieweur", "intervieweuse", "interviewee", "répondant",
     "répondante", "repondant", "repondante", "enquêteur", "enquêtrice", "chercheur", "chercheuse",
     "dirigeant", "dirigeante", "question", "réponse", "answer", "respondent", "moderator", "modérateur",
+    "interviewé", "interviewée", "interviewe", "enquêté", "enquêtée",
+    "entrevistador", "entrevistadora", "entrevistado", "entrevistada",
 }
+
+# A line that is only a speaker header, the turn's text following on the next lines:
+# ``[Chercheur] (0:01 - 0:11)`` (French research transcripts), ``[Johnny Doe] 11:02:09``
+# (Zoom .txt export), ``[Chercheur]`` alone, and Otter's ``Jane Doe  0:03`` (two spaces).
+_RANGE_END = rf"(?:[ \t]*[-–—][ \t]*{_TIMESTAMP})?"
+_HEADER_RE = re.compile(
+    rf"^[ \t]*(?:\[(?P<speaker>[^\W\d_][^\[\]\n:]{{0,39}})\]"
+    rf"(?:[ \t]*(?:\((?P<ts1>{_TIMESTAMP}){_RANGE_END}\)|(?P<ts2>{_TIMESTAMP}){_RANGE_END}))?"
+    rf"|(?P<otter>[^\W\d_][\w'’.\-]*(?:[ \t][\w'’.\-]+){{0,3}})[ \t]{{2,}}(?P<ts3>{_TIMESTAMP}))"
+    r"[ \t]*$", re.MULTILINE)
+
+# NVivo's transcript import table: ``Timespan<TAB>Speaker<TAB>Content`` rows.
+_TSV_HEADER_RE = re.compile(r"^[ \t]*Timespan\tSpeaker\tContent[ \t]*$", re.MULTILINE | re.IGNORECASE)
+_TSV_ROW_RE = re.compile(
+    rf"^[ \t]*(?P<ts>{_TIMESTAMP}){_RANGE_END}\t(?P<speaker>[^\t\n]{{0,40}}?)[ \t]*\t", re.MULTILINE)
+
+# ``00:01:02 text`` lines with no speaker at all (podcast transcripts): each timestamp
+# starts a turn, so that timestamps survive. Only used when no speaker label is found.
+_BARE_TS_RE = re.compile(
+    r"^[ \t]*(?:\[(?P<ts1>\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?)\]|(?P<ts2>\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?))"
+    r"[ \t]+(?=\S)", re.MULTILINE)
+
+# Bracketed annotations that sit alone on a line but are not speakers.
+_NOT_SPEAKERS = {
+    "rires", "rire", "inaudible", "silence", "pause", "blanc", "incompréhensible", "coupure", "musique",
+    "laughter", "laughs", "crosstalk", "music", "applause", "noise", "risas", "silencio",
+}
+
+
+@dataclass(frozen=True)
+class _Marker:
+    """Where a turn header sits in the text; skip markers end a turn without starting one."""
+
+    start: int
+    end: int
+    speaker: str | None
+    timestamp: str | None
+    skip: bool = False
 
 
 def detect_turns(text: str) -> tuple[Turn, ...]:
     """Find speaker turns from line prefixes such as ``Intervieweur :``, ``Q:``, ``E3 :``,
-    ``[00:12:03] Marie:``.
+    ``[00:12:03] Marie:``, from header lines such as ``[Chercheur] (0:01 - 0:11)`` or
+    ``[Jane Doe] 11:02:09`` whose text follows on the next lines, and from NVivo
+    ``Timespan<TAB>Speaker<TAB>Content`` rows.
 
     A candidate label counts as a speaker when it is a known interview role or occurs at
-    least twice in the document (so that "Bref : ..." in running prose is not a speaker).
-    Lines without a label continue the current turn. Text before the first label is a
-    turn without speaker.
+    least twice in the document (so that "Bref : ..." in running prose is not a speaker);
+    a bracketed header with a time is specific enough to count once. Lines without a
+    label continue the current turn. Text before the first label is a turn without
+    speaker. A document with no label at all but ``00:01:02 text`` lines gets one turn
+    per timestamp, with no speaker.
     """
-    candidates = [m for m in _LABEL_RE.finditer(text) if len(m.group("speaker")) <= 40]
-    counts = Counter(m.group("speaker").strip() for m in candidates)
-    labels = [m for m in candidates
-              if counts[m.group("speaker").strip()] >= 2 or m.group("speaker").strip().lower() in KNOWN_LABELS]
+    markers = _speaker_markers(text)
+    if not markers:
+        bare = list(_BARE_TS_RE.finditer(text))
+        if len(bare) >= 2:
+            markers = [_Marker(m.start(), m.end(), None, m.group("ts1") or m.group("ts2")) for m in bare]
     turns: list[Turn] = []
     position = 0
     current_speaker: str | None = None
     current_ts: str | None = None
-    for match in labels:
-        if match.start() > position or (turns == [] and match.start() > 0):
-            _append_turn(turns, text, position, match.start(), current_speaker, current_ts)
-        current_speaker = match.group("speaker").strip()
-        current_ts = match.group("ts1") or match.group("ts2") or match.group("ts3")
-        position = match.end()
+    for marker in markers:
+        if marker.start > position or (turns == [] and marker.start > 0):
+            _append_turn(turns, text, position, marker.start, current_speaker, current_ts)
+        current_speaker, current_ts = marker.speaker, marker.timestamp
+        position = marker.end
+        if marker.skip:  # e.g. a table header row: its words belong to no turn
+            current_speaker = current_ts = None
     _append_turn(turns, text, position, len(text), current_speaker, current_ts)
     return tuple(turns)
+
+
+def _speaker_markers(text: str) -> list[_Marker]:
+    """Every accepted speaker label, header line and table row, in text order (one per line)."""
+    found: list[tuple[_Marker, bool]] = []  # (marker, specific enough to count once)
+    for m in _LABEL_RE.finditer(text):
+        if len(m.group("speaker")) <= 40:
+            found.append((_Marker(m.start(), m.end(), m.group("speaker").strip(),
+                                  m.group("ts1") or m.group("ts2") or m.group("ts3")), False))
+    for m in _HEADER_RE.finditer(text):
+        name = (m.group("speaker") or m.group("otter")).strip()
+        timestamp = m.group("ts1") or m.group("ts2") or m.group("ts3")
+        if name.lower() not in _NOT_SPEAKERS:
+            found.append((_Marker(m.start(), m.end(), name, timestamp),
+                          m.group("speaker") is not None and timestamp is not None))
+    if _TSV_HEADER_RE.search(text):
+        for m in _TSV_HEADER_RE.finditer(text):
+            found.append((_Marker(m.start(), m.end(), None, None, skip=True), True))
+        for m in _TSV_ROW_RE.finditer(text):
+            found.append((_Marker(m.start(), m.end(), m.group("speaker").strip() or None, m.group("ts")), True))
+    counts = Counter(marker.speaker for marker, _ in found)
+    accepted: dict[int, _Marker] = {}
+    for marker, specific in sorted(found, key=lambda item: item[0].start):
+        name = marker.speaker
+        if specific or name is None or counts[name] >= 2 or name.lower() in KNOWN_LABELS:
+            line = text.rfind("\n", 0, marker.start + 1)  # one marker per line: the first found wins
+            accepted.setdefault(line, marker)
+    return sorted(accepted.values(), key=lambda marker: marker.start)
 
 
 def _append_turn(turns: list[Turn], text: str, start: int, end: int, speaker: str | None, ts: str | None) -> None:
@@ -211,8 +285,9 @@ def read_transcript(path: str | Path) -> RawTranscript:
     return func(path)
 
 
-def read_table(path: str | Path) -> list[list[object]]:
-    """Rows of a spreadsheet: first (or 'Coding') sheet of an .xlsx, or a CSV with ',', ';' or tab.
+def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]:
+    """Rows of a spreadsheet: the named sheet (else 'Coding', else the first) of an .xlsx, or a
+    CSV with ',', ';' or tab.
 
     CSV files are decoded like transcripts (Excel on Windows often writes cp1252).
     """
@@ -229,8 +304,10 @@ def read_table(path: str | Path) -> list[list[object]]:
                               [Problem(str(path), "the file is damaged or not an Excel workbook",
                                        "open it in Excel and save it again as .xlsx")]) from None
         try:
-            sheet = wb["Coding"] if "Coding" in wb.sheetnames else wb.worksheets[0]
-            return [list(row) for row in sheet.iter_rows(values_only=True)]
+            if sheet is not None and sheet not in wb.sheetnames:
+                raise IngestError(f"{path}: no sheet named '{sheet}' (sheets: {', '.join(wb.sheetnames)})")
+            chosen = wb[sheet] if sheet else wb["Coding"] if "Coding" in wb.sheetnames else wb.worksheets[0]
+            return [list(row) for row in chosen.iter_rows(values_only=True)]
         finally:
             wb.close()
     if suffix in (".csv", ".tsv", ".txt"):

@@ -1,0 +1,469 @@
+"""Units of comparison: turning coders' codings into units x coders tables, then a report.
+
+Each unit builder produces, for every code, an integer matrix (units x coders) that
+:func:`qda.agreement.coefficients.compute` accepts. The rules, also documented in
+``docs/agreement-units.md``:
+
+* ``document`` / ``case`` — one unit per (document or case, code): 1 if the coder
+  applied the code anywhere in it, else 0 (QDA Miner "code occurrence", MAXQDA
+  "code existence").
+* ``frequency`` — one unit per (document, code): the number of passages the coder
+  coded with it. Two ratings within ``tolerance`` of each other count as the same
+  rating (the second coder's value is replaced by the first's before computing).
+* ``coverage`` — one unit per (document, code): the share of the document's
+  characters the coder coded with it, in percent points; ratings within
+  ``tolerance`` percent points count as the same.
+* ``segment`` — one unit per segment of the project and code: 1 if the coder applied
+  the code to the segment (a span coding covers a segment when it overlaps at least
+  half of it), else 0.
+* ``overlap`` — two coders only. For each code and document, the coders' spans are
+  paired greedily by decreasing overlap; a pair whose common part is at least
+  ``overlap`` (default 0.9) of the longer span is an agreement (1, 1); every unpaired
+  span is a disagreement (1, 0) or (0, 1). There is no (0, 0) unit, so chance-corrected
+  coefficients are mostly undefined or meaningless here: read percent agreement, and
+  the character-level table (both / A only / B only / neither, as NVivo reports).
+
+``exclude_uncoded`` drops units (documents, cases or segments) that no coder coded
+with any code, so that agreement is not inflated by text nobody coded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
+from qda.errors import AgreementError
+from qda.models import Codebook, Coding, Document, Segment
+
+UNITS = ("document", "case", "frequency", "coverage", "segment", "overlap")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Where a unit of comparison lies in the project."""
+
+    case: str
+    document: str
+    segment: str | None = None
+    start: int | None = None
+    end: int | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class CodeUnits:
+    """The units x coders table of one code."""
+
+    code: str
+    units: tuple[Unit, ...]
+    ratings: np.ndarray  # int, units x coders, -1 = missing
+
+
+@dataclass(frozen=True)
+class CharacterTable:
+    """NVivo-style character counts for one code: both coders, A only, B only, neither."""
+
+    code: str
+    both: int
+    a_only: int
+    b_only: int
+    neither: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+# ----------------------------------------------------------------------------- builders
+
+def _covered(span_start: int, span_end: int, seg: Segment) -> bool:
+    common = min(span_end, seg.end) - max(span_start, seg.start)
+    return common > 0 and common * 2 >= (seg.end - seg.start)
+
+
+def segments_of(coding: Coding, segments_by_document: Mapping[str, Sequence[Segment]]) -> list[str]:
+    """Segment refs a coding applies to: its own segment, or the segments its span covers."""
+    if coding.segment is not None:
+        return [coding.segment]
+    return [s.ref for s in segments_by_document.get(coding.document, ()) if _covered(coding.start, coding.end, s)]
+
+
+def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
+                codes: Sequence[str], documents: Sequence[Document], segments: Sequence[Segment],
+                tolerance: float = 0.0, overlap: float = 0.9, exclude_uncoded: bool = False) -> list[CodeUnits]:
+    """Per-code units x coders tables for a unit of comparison (see the module docstring)."""
+    if unit not in UNITS:
+        raise AgreementError(f"unknown unit '{unit}' (use one of: {', '.join(UNITS)})")
+    if len(coders) < 2:
+        raise AgreementError("agreement needs at least two coders")
+    if unit == "overlap":
+        if len(coders) != 2:
+            raise AgreementError("the overlap unit compares exactly two coders")
+        if not 0 < overlap <= 1:
+            raise AgreementError(f"--overlap must be in (0, 1], got {overlap}")
+        return _overlap_units(coders, codings, codes, documents, overlap)
+    if tolerance < 0:
+        raise AgreementError("--tolerance cannot be negative")
+    index = {c: i for i, c in enumerate(coders)}
+    if unit == "segment":
+        units = [Unit(s.case, s.document, s.ref, s.start, s.end, s.text) for s in segments]
+        position = {s.ref: i for i, s in enumerate(segments)}
+        by_doc: dict[str, list[Segment]] = defaultdict(list)
+        for s in segments:
+            by_doc[s.document].append(s)
+        tables = {code: np.zeros((len(units), len(coders)), dtype=np.int64) for code in codes}
+        for coder, items in codings.items():
+            for c in items:
+                if c.code not in tables:
+                    continue
+                for ref in segments_of(c, by_doc):
+                    if ref in position:
+                        tables[c.code][position[ref], index[coder]] = 1
+    else:
+        if unit == "case":
+            names = sorted({d.case for d in documents})
+            units = [Unit(name, "") for name in names]
+            key_of = {name: i for i, name in enumerate(names)}
+        else:
+            units = [Unit(d.case, d.name) for d in documents]
+            key_of = {d.name: i for i, d in enumerate(documents)}
+        lengths = {d.name: max(len(d.text), 1) for d in documents}
+        case_of = {d.name: d.case for d in documents}
+        tables = {code: np.zeros((len(units), len(coders)), dtype=np.float64) for code in codes}
+        spans: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
+        for coder, items in codings.items():
+            for c in items:
+                if c.code in tables:
+                    spans[(coder, c.code, c.document)].append((c.start, c.end))
+        for (coder, code, document), found in spans.items():
+            row = key_of.get(case_of.get(document) if unit == "case" else document)
+            if row is None:
+                continue
+            col = index[coder]
+            distinct = sorted(set(found))
+            if unit in ("document", "case"):
+                tables[code][row, col] = 1
+            elif unit == "frequency":
+                tables[code][row, col] += len(distinct)
+            else:  # coverage, percent points of the document's characters
+                tables[code][row, col] += 100.0 * _union_length(distinct) / lengths[document]
+        if unit in ("frequency", "coverage"):
+            for code, table in tables.items():
+                if unit == "coverage":
+                    table[:] = np.round(table, 1)
+                # Within tolerance of the first coder counts as the first coder's rating.
+                close = np.abs(table - table[:, :1]) <= tolerance + 1e-9
+                table[close] = np.broadcast_to(table[:, :1], table.shape)[close]
+            tables = {code: _as_categories(t) for code, t in tables.items()}
+        else:
+            tables = {code: t.astype(np.int64) for code, t in tables.items()}
+    keep = np.ones(len(units), dtype=bool)
+    if exclude_uncoded and tables:
+        coded = np.zeros(len(units), dtype=bool)
+        for table in tables.values():
+            coded |= (table > 0).any(axis=1)
+        keep = coded
+    kept_units = tuple(u for u, k in zip(units, keep) if k)
+    return [CodeUnits(code, kept_units, tables[code][keep]) for code in codes]
+
+
+def _union_length(spans: Sequence[tuple[int, int]]) -> int:
+    total, current_end = 0, -1
+    for start, end in sorted(spans):
+        if end <= current_end:
+            continue
+        total += end - max(start, current_end)
+        current_end = end
+    return total
+
+
+def _as_categories(table: np.ndarray) -> np.ndarray:
+    """Map numeric ratings (counts, coverage) to category codes 0..K-1; 0 stays "not coded"."""
+    values = np.union1d(np.unique(table), [0.0])
+    return np.searchsorted(values, table).astype(np.int64)
+
+
+def _overlap_units(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]], codes: Sequence[str],
+                   documents: Sequence[Document], threshold: float) -> list[CodeUnits]:
+    result = []
+    a, b = coders
+    for code in codes:
+        units: list[Unit] = []
+        rows: list[tuple[int, int]] = []
+        for doc in documents:
+            spans_a = sorted({(c.start, c.end) for c in codings.get(a, ()) if c.code == code and c.document == doc.name})
+            spans_b = sorted({(c.start, c.end) for c in codings.get(b, ()) if c.code == code and c.document == doc.name})
+            pairs = []
+            for i, (sa, ea) in enumerate(spans_a):
+                for j, (sb, eb) in enumerate(spans_b):
+                    common = min(ea, eb) - max(sa, sb)
+                    if common > 0:
+                        pairs.append((common / max(ea - sa, eb - sb), i, j))
+            used_a: set[int] = set()
+            used_b: set[int] = set()
+            for ratio, i, j in sorted(pairs, reverse=True):
+                if ratio + 1e-12 >= threshold and i not in used_a and j not in used_b:
+                    used_a.add(i)
+                    used_b.add(j)
+                    start, end = min(spans_a[i][0], spans_b[j][0]), max(spans_a[i][1], spans_b[j][1])
+                    units.append(Unit(doc.case, doc.name, None, start, end, doc.text[start:end]))
+                    rows.append((1, 1))
+            for i, (s, e) in enumerate(spans_a):
+                if i not in used_a:
+                    units.append(Unit(doc.case, doc.name, None, s, e, doc.text[s:e]))
+                    rows.append((1, 0))
+            for j, (s, e) in enumerate(spans_b):
+                if j not in used_b:
+                    units.append(Unit(doc.case, doc.name, None, s, e, doc.text[s:e]))
+                    rows.append((0, 1))
+        result.append(CodeUnits(code, tuple(units), np.array(rows, dtype=np.int64).reshape(-1, 2)))
+    return result
+
+
+def character_tables(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]], codes: Sequence[str],
+                     documents: Sequence[Document]) -> list[CharacterTable]:
+    """Characters coded by both coders, by one only, or by neither, per code (NVivo's view)."""
+    a, b = coders[:2]
+    tables = []
+    for code in codes:
+        both = a_only = b_only = neither = 0
+        for doc in documents:
+            n = len(doc.text)
+            mask_a = np.zeros(n, dtype=bool)
+            mask_b = np.zeros(n, dtype=bool)
+            for c in codings.get(a, ()):
+                if c.code == code and c.document == doc.name:
+                    mask_a[c.start:c.end] = True
+            for c in codings.get(b, ()):
+                if c.code == code and c.document == doc.name:
+                    mask_b[c.start:c.end] = True
+            both += int((mask_a & mask_b).sum())
+            a_only += int((mask_a & ~mask_b).sum())
+            b_only += int((~mask_a & mask_b).sum())
+            neither += int((~mask_a & ~mask_b).sum())
+        tables.append(CharacterTable(code, both, a_only, b_only, neither))
+    return tables
+
+
+# ----------------------------------------------------------------------------- report
+
+@dataclass(frozen=True)
+class CodeAgreement:
+    """The coefficients for one code (or pooled over codes)."""
+
+    code: str
+    label: str
+    n_units: int
+    estimates: dict[str, Estimate]
+    prevalence: float | None = None
+    bias: float | None = None
+    warning: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "label": self.label, "n_units": self.n_units,
+                "coefficients": {k: v.to_dict() for k, v in self.estimates.items()},
+                "prevalence_index": self.prevalence, "bias_index": self.bias, "warning": self.warning}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A unit where the coders' ratings differ: what each coder applied there."""
+
+    unit: Unit
+    applied: dict[str, tuple[str, ...]]  # coder -> codes applied (or ratings, for counts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"case": self.unit.case, "document": self.unit.document, "segment": self.unit.segment,
+                "start": self.unit.start, "end": self.unit.end, "text": self.unit.text,
+                "applied": {k: list(v) for k, v in self.applied.items()}}
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    """Agreement between coders: per code, pooled, the disagreements and the conventions used."""
+
+    unit: str
+    coders: tuple[str, ...]
+    codes: tuple[CodeAgreement, ...]
+    pooled: CodeAgreement
+    disagreements: tuple[Disagreement, ...] = ()
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+    characters: tuple[CharacterTable, ...] = ()
+    conventions: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"unit": self.unit, "coders": list(self.coders), "settings": dict(self.settings),
+                "conventions": list(self.conventions), "pooled": self.pooled.to_dict(),
+                "codes": [c.to_dict() for c in self.codes],
+                "disagreements": [d.to_dict() for d in self.disagreements],
+                "confusion": self.confusion, "characters": [c.to_dict() for c in self.characters]}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per code and a pooled row; value and interval of each coefficient."""
+        records = []
+        for item in (*self.codes, self.pooled):
+            rec: dict[str, Any] = {"code": item.code, "label": item.label, "units": item.n_units}
+            for name in COEFFICIENTS:
+                est = item.estimates.get(name)
+                rec[name] = None if est is None or est.value is None else round(est.value, 4)
+                rec[f"{name}_ci"] = (None if est is None or est.ci_low is None
+                                     else f"[{est.ci_low:.3f}, {est.ci_high:.3f}]")
+            rec["prevalence_index"] = None if item.prevalence is None else round(item.prevalence, 3)
+            rec["bias_index"] = None if item.bias is None else round(item.bias, 3)
+            rec["warning"] = item.warning or ""
+            records.append(rec)
+        return pd.DataFrame(records)
+
+    def disagreements_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"case": d.unit.case, "document": d.unit.document, "segment": d.unit.segment or "",
+                              **{coder: "; ".join(codes) for coder, codes in d.applied.items()},
+                              "text": d.unit.text} for d in self.disagreements])
+
+    def threshold_failures(self, min_kappa: float | None = None, min_alpha: float | None = None) -> list[str]:
+        """Why the pooled result is below the thresholds (empty when it is not)."""
+        failures = []
+        checks = [("cohen_kappa" if len(self.coders) == 2 else "fleiss_kappa", min_kappa),
+                  ("krippendorff_alpha", min_alpha)]
+        for name, threshold in checks:
+            if threshold is None:
+                continue
+            est = self.pooled.estimates[name]
+            if est.value is None:
+                failures.append(f"{name} is undefined ({est.note}); threshold {threshold} not met")
+            elif est.value < threshold:
+                failures.append(f"pooled {name} = {est.value:.3f} is below {threshold}")
+        return failures
+
+
+def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int | None, bootstrap: int,
+                   seed: int) -> CodeAgreement:
+    estimates = compute(ratings, n_categories, bootstrap=bootstrap, seed=seed)
+    prevalence = bias = None
+    if ratings.shape[1] == 2 and (ratings.size == 0 or int(ratings.max()) <= 1):
+        prevalence, bias = prevalence_bias(ratings)
+    return CodeAgreement(code, label, int(ratings.shape[0]), estimates, prevalence, bias,
+                         kappa_paradox(estimates, ratings, ["absent", "present"] if n_categories == 2 else None))
+
+
+def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
+          documents: Sequence[Document], segments: Sequence[Segment], unit: str = "document",
+          codes: Sequence[str] | None = None, tolerance: float = 0.0, overlap: float = 0.9,
+          exclude_uncoded: bool = False, bootstrap: int = 1000, seed: int = 12345,
+          lang: str | None = None) -> AgreementReport:
+    """Agreement of ``coders`` per code and pooled over codes, for one unit of comparison."""
+    known = codebook.code_ids()
+    if codes:
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise AgreementError(f"unknown code(s): {', '.join(unknown)}")
+    selected = [c for c in known if (not codes or c in codes) and codebook.code(c).codable]
+    tables = build_units(unit, coders, codings, selected, documents, segments, tolerance, overlap, exclude_uncoded)
+    binary = unit in ("document", "case", "segment", "overlap")
+    n_categories = 2 if binary else None
+    per_code = []
+    for i, table in enumerate(tables):
+        per_code.append(_estimate_code(table.code, codebook.code(table.code).label(lang), table.ratings,
+                                       n_categories, bootstrap, seed + i))
+    if tables:
+        stacked = np.concatenate([t.ratings for t in tables], axis=0)
+    else:
+        stacked = np.zeros((0, len(coders)), dtype=np.int64)
+    pooled = _estimate_code("(pooled)", "all codes", stacked, n_categories if binary else
+                            int(stacked.max()) + 1 if stacked.size else None, bootstrap, seed)
+    disagreements = _disagreements(tables, coders, unit)
+    conventions = [
+        f"unit: {unit} ({'binary: code applied or not' if binary else 'nominal ratings'})",
+        "pooled: the units of all codes stacked into one table",
+        "Cohen's kappa and Scott's pi: units rated by both coders only (listwise deletion)",
+        f"Brennan–Prediger and AC1: {'2 categories (present/absent)' if binary else 'categories observed'}",
+        "codes nobody applied are kept as units (all 'absent')" if not exclude_uncoded
+        else "units no coder coded with any code are excluded",
+        f"95% intervals: percentile bootstrap over units, {bootstrap} resamples, seed {seed}" if bootstrap
+        else "no confidence intervals (bootstrap 0)",
+    ]
+    if unit in ("frequency", "coverage"):
+        conventions.append(f"ratings within {tolerance} of the first coder's count as equal")
+    if unit == "overlap":
+        conventions.append(f"spans match when their common part is at least {overlap:.0%} of the longer span; "
+                           "there are no 'neither' units, read percent agreement and the character table")
+    characters = tuple(character_tables(coders, codings, selected, documents)) if unit == "overlap" else ()
+    return AgreementReport(unit, tuple(coders), tuple(per_code), pooled, tuple(disagreements),
+                           _confusion(tables, coders) if binary and len(coders) == 2 else {},
+                           characters, tuple(conventions),
+                           {"tolerance": tolerance, "overlap": overlap, "exclude_uncoded": exclude_uncoded,
+                            "bootstrap": bootstrap, "seed": seed, "codes": list(selected)})
+
+
+def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
+    """Units where ratings differ, grouped by unit, with what each coder applied there."""
+    applied: dict[Unit, dict[str, list[str]]] = {}
+    differs: set[Unit] = set()
+    for table in tables:
+        for u, row in zip(table.units, table.ratings):
+            valid = row[row >= 0]
+            if unit in ("document", "case", "segment", "overlap"):
+                for coder, value in zip(coders, row):
+                    if value == 1:
+                        applied.setdefault(u, {c: [] for c in coders})[coder].append(table.code)
+            else:
+                for coder, value in zip(coders, row):
+                    applied.setdefault(u, {c: [] for c in coders})[coder].append(f"{table.code}:{int(value)}")
+            if valid.size >= 2 and (valid != valid[0]).any():
+                differs.add(u)
+    order = {u: i for t in tables for i, u in enumerate(t.units)}
+    return [Disagreement(u, {c: tuple(v) for c, v in applied[u].items()})
+            for u in sorted(differs, key=lambda u: (u.document, u.case, u.start or 0, order.get(u, 0)))]
+
+
+def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, dict[str, int]]:
+    """code A used -> code B used instead, on units where A applied a code B did not and vice versa."""
+    only_a: dict[Unit, set[str]] = defaultdict(set)
+    only_b: dict[Unit, set[str]] = defaultdict(set)
+    for table in tables:
+        for u, row in zip(table.units, table.ratings):
+            if row[0] == 1 and row[1] == 0:
+                only_a[u].add(table.code)
+            elif row[0] == 0 and row[1] == 1:
+                only_b[u].add(table.code)
+    confusion: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for u, codes_a in only_a.items():
+        for x in codes_a:
+            for y in only_b.get(u, ()):
+                confusion[x][y] += 1
+    return {x: dict(ys) for x, ys in confusion.items()}
+
+
+def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bootstrap: int = 1000,
+                seed: int = 12345) -> AgreementReport:
+    """Agreement on a plain units x coders table (a cell is a category label, empty = missing)."""
+    if frame.shape[1] < 2:
+        raise AgreementError("the table needs at least two coder columns")
+    ratings, labels = encode(frame)
+    n_categories = None
+    if categories:
+        extra = [label for label in labels if str(label) not in {str(c) for c in categories}]
+        if extra:
+            raise AgreementError(f"labels not in --categories: {', '.join(map(str, extra))}")
+        n_categories = len(categories)
+    estimates = compute(ratings, n_categories, bootstrap=bootstrap, seed=seed)
+    prevalence = bias = None
+    if ratings.shape[1] == 2 and len(labels) <= 2 and (n_categories in (None, 2)):
+        prevalence, bias = prevalence_bias(ratings) if ratings.size and int(ratings.max()) <= 1 else (None, None)
+    pooled = CodeAgreement("(table)", "all units", int(ratings.shape[0]), estimates, prevalence, bias,
+                           kappa_paradox(estimates, ratings, [str(x) for x in labels]))
+    units = [Unit("", str(i + 1)) for i in range(len(frame))]
+    disagreements = [Disagreement(u, {str(coder): (str(v),) for coder, v in zip(frame.columns, frame.iloc[i])})
+                     for i, u in enumerate(units)
+                     if len({str(v) for v in frame.iloc[i] if pd.notna(v) and str(v).strip()}) > 1]
+    conventions = (f"categories: {', '.join(categories) if categories else ', '.join(map(str, labels)) + ' (observed)'}",
+                   "Cohen's kappa and Scott's pi: units rated by both coders only (listwise deletion)",
+                   f"95% intervals: percentile bootstrap over units, {bootstrap} resamples, seed {seed}"
+                   if bootstrap else "no confidence intervals (bootstrap 0)")
+    return AgreementReport("table", tuple(str(c) for c in frame.columns), (), pooled, tuple(disagreements),
+                           {}, (), conventions, {"bootstrap": bootstrap, "seed": seed,
+                                                 "categories": list(categories or [])})
