@@ -411,7 +411,7 @@ def test_encode_rejects_non_tables() -> None:
 @given(rating_tables())
 def test_encode_round_trip(arr: np.ndarray) -> None:
     names = np.array(["code-a", "code-b", "code-c", "code-d"], dtype=object)
-    frame = pd.DataFrame(np.where(arr < 0, None, names[np.maximum(arr, 0)]))
+    frame = pd.DataFrame(np.where(arr < 0, None, names[np.maximum(arr, 0)]), dtype=object)
     ratings, labels = encode(frame)
     lookup = np.array(labels + [None], dtype=object)  # -1 -> None
     decoded = lookup[ratings]
