@@ -262,11 +262,17 @@ class CodeAgreement:
     prevalence: float | None = None
     bias: float | None = None
     warning: str | None = None
+    # Two coders, binary units: the first coder scored against the second as reference
+    # (e.g. the dictionary's auto coder against the human consensus).
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "label": self.label, "n_units": self.n_units,
                 "coefficients": {k: v.to_dict() for k, v in self.estimates.items()},
-                "prevalence_index": self.prevalence, "bias_index": self.bias, "warning": self.warning}
+                "prevalence_index": self.prevalence, "bias_index": self.bias, "warning": self.warning,
+                "precision": self.precision, "recall": self.recall, "f1": self.f1}
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,9 @@ class AgreementReport:
                 rec[name] = None if est is None or est.value is None else round(est.value, 4)
                 rec[f"{name}_ci"] = (None if est is None or est.ci_low is None
                                      else f"[{est.ci_low:.3f}, {est.ci_high:.3f}]")
+            for name in ("precision", "recall", "f1"):
+                value = getattr(item, name)
+                rec[name] = None if value is None else round(value, 4)
             rec["prevalence_index"] = None if item.prevalence is None else round(item.prevalence, 3)
             rec["bias_index"] = None if item.bias is None else round(item.bias, 3)
             rec["warning"] = item.warning or ""
@@ -343,11 +352,18 @@ class AgreementReport:
 def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int | None, bootstrap: int,
                    seed: int) -> CodeAgreement:
     estimates = compute(ratings, n_categories, bootstrap=bootstrap, seed=seed)
-    prevalence = bias = None
+    prevalence = bias = precision = recall = f1 = None
     if ratings.shape[1] == 2 and (ratings.size == 0 or int(ratings.max()) <= 1):
         prevalence, bias = prevalence_bias(ratings)
+        tp = int(((ratings[:, 0] == 1) & (ratings[:, 1] == 1)).sum())
+        fp = int(((ratings[:, 0] == 1) & (ratings[:, 1] == 0)).sum())
+        fn = int(((ratings[:, 0] == 0) & (ratings[:, 1] == 1)).sum())
+        precision = tp / (tp + fp) if tp + fp else None
+        recall = tp / (tp + fn) if tp + fn else None
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
     return CodeAgreement(code, label, int(ratings.shape[0]), estimates, prevalence, bias,
-                         kappa_paradox(estimates, ratings, ["absent", "present"] if n_categories == 2 else None))
+                         kappa_paradox(estimates, ratings, ["absent", "present"] if n_categories == 2 else None),
+                         precision, recall, f1)
 
 
 def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
