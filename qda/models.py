@@ -200,3 +200,6 @@ class Coding:
     created_at: str = ""
     source: str = "sheet"
     note: str = ""
+    pattern: str | None = None  # the dictionary pattern that fired, for auto codings
+    status: str = "ok"  # "orphaned" when a revision of the transcript lost its text
+    id: int | None = None

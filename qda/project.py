@@ -17,8 +17,9 @@ from qda.agreement.units import AgreementReport, agree, agree_table
 from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder_name, import_sheet,
                         write_adjudication_sheet, write_sheet)
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
-from qda.ingest import RawTranscript, read_table, read_transcript
-from qda.ingest.segment import LANGUAGES, split_sentences
+from qda.ingest import RawTranscript, default_role, read_table, read_transcript
+from qda.ingest.reanchor import Anchor, Reanchored, reanchor
+from qda.ingest.segment import LANGUAGES, UNITS, analyse_many
 from qda.models import Case, Codebook, Coding, Document, Segment
 from qda.store import DB_NAME, Store
 
@@ -50,6 +51,13 @@ class TranscriptImport:
     segments: int
     speakers: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    reanchored: tuple[Reanchored, ...] = ()
+
+    def reanchor_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for move in self.reanchored:
+            counts[move.status] = counts.get(move.status, 0) + 1
+        return counts
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,11 @@ class ImportReport:
     files: tuple[TranscriptImport, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": [{**f.__dict__, "speakers": list(f.speakers), "notes": list(f.notes)} for f in self.files]}
+        return {"files": [{**{k: v for k, v in f.__dict__.items() if k != "reanchored"},
+                           "speakers": list(f.speakers), "notes": list(f.notes),
+                           "reanchored": f.reanchor_counts(),
+                           "codings": [m.__dict__ for m in f.reanchored if m.status != "unchanged"]}
+                          for f in self.files]}
 
     def to_frame(self) -> Any:
         import pandas as pd
@@ -81,6 +93,20 @@ class CasesImport:
     def to_frame(self) -> Any:
         import pandas as pd
         return pd.DataFrame([{"case": c.name, **c.attributes} for c in self.cases])
+
+
+@dataclass(frozen=True)
+class SpeakerList:
+    """Speakers, their role and number of segments."""
+
+    rows: tuple[tuple[str, str | None, int], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"speakers": [{"speaker": s, "role": r, "segments": n} for s, r, n in self.rows]}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+        return pd.DataFrame([{"speaker": s, "role": r or "", "segments": n} for s, r, n in self.rows])
 
 
 @dataclass(frozen=True)
@@ -124,15 +150,17 @@ class Project:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def init(cls, folder: str | Path, language: str = "fr") -> "Project":
-        """Create a new project folder with an empty database."""
+    def init(cls, folder: str | Path, language: str = "fr", unit: str = "sentence") -> "Project":
+        """Create a new project folder; ``unit`` (sentence, paragraph, turn) is what coders code."""
         folder = Path(folder)
         if language not in LANGUAGES:
             raise ProjectError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
+        if unit not in UNITS:
+            raise ProjectError(f"unknown segment unit '{unit}' (use one of: {', '.join(UNITS)})")
         store = Store.create(folder)
         with store.transaction():
             store.set_meta("language", language)
-            store.set_meta("segment_unit", "sentence")
+            store.set_meta("segment_unit", unit)
         return cls(folder, store)
 
     @classmethod
@@ -163,11 +191,14 @@ class Project:
 
     # ------------------------------------------------------------------ transcripts
     def import_transcripts(self, paths: Sequence[str | Path], case: str | None = None,
-                           language: str | None = None) -> ImportReport:
+                           language: str | None = None, replace: bool = False, jobs: int = 1) -> ImportReport:
         """Import transcript files (all or nothing).
 
         The document name and, unless ``case`` is given, the case are the file name stem.
-        An unchanged file is a no-op; a changed file is refused if it has codings.
+        An unchanged file is a no-op. A changed file without codings is replaced; with
+        codings it is refused unless ``replace`` is set, in which case every coding is
+        re-anchored on the revised text (orphans are kept and flagged) and the old text
+        is archived.
         """
         language = language or self.language
         if language not in LANGUAGES:
@@ -192,44 +223,101 @@ class Project:
         plans: list[tuple[Path, str, RawTranscript, str]] = []
         for path, name, raw in loaded:
             existing = self.store.document(name)
+            coded = self.store.count_codings(document=name) if existing is not None else 0
             if not raw.text.strip():
                 problems.append(Problem(str(path), "the transcript is empty"))
             elif existing is None:
                 plans.append((path, name, raw, "imported"))
             elif existing.sha256 == raw.sha256 and (case is None or existing.case == case):
                 plans.append((path, name, raw, "unchanged"))
-            elif self.store.count_codings(document=name):
-                n = self.store.count_codings(document=name)
-                problems.append(Problem(str(path), f"document '{name}' changed since it was imported and has {n} "
+            elif coded and not replace:
+                problems.append(Problem(str(path), f"document '{name}' changed since it was imported and has {coded} "
                                         "coding(s); refusing to replace it",
-                                        "keep the old file, or import the revision under another name"))
+                                        "use --replace to re-anchor the codings on the revised text"))
+            elif coded and case is not None and case != existing.case:
+                problems.append(Problem(str(path), f"document '{name}' belongs to case '{existing.case}'",
+                                        "a revision keeps its case"))
             else:
-                plans.append((path, name, raw, "replaced"))
+                plans.append((path, name, raw, "revised" if coded else "replaced"))
         if problems:
             raise IngestError(f"{len(problems)} problem(s); no transcript was imported", problems)
+        unit = self.store.get_meta("segment_unit") or "sentence"
+        todo = [(path, name, raw, status) for path, name, raw, status in plans if status != "unchanged"]
+        analyses = dict(zip((name for _, name, _, _ in todo),
+                            analyse_many([(raw.text, raw.turns) for _, _, raw, _ in todo], language, unit, jobs)))
         results: list[TranscriptImport] = []
         with self.store.transaction():
             for path, name, raw, status in plans:
                 case_name = case or name
                 if status == "unchanged":
                     segs = self.store.segments(document=name)
-                    results.append(TranscriptImport(str(path), name, case_name, status, len({s.turn for s in segs}),
+                    results.append(TranscriptImport(str(path), name, case_name, status, len(raw.turns),
                                                     len(segs), _speakers(raw)))
                     continue
-                if status == "replaced":
-                    self.store.delete_document(name)
-                doc_id = self.store.add_document(Document(name, case_name, raw.text, raw.sha256, str(path), language))
-                spans = split_sentences(raw.text, raw.turns, language)
+                analysis = analyses[name]
+                document = Document(name, case_name, raw.text, raw.sha256, str(path), language)
+                moves: tuple[Reanchored, ...] = ()
+                if status == "revised":
+                    old = self.store.document(name)
+                    assert old is not None
+                    document = Document(name, old.case, raw.text, raw.sha256, str(path), language)
+                    codings = [c for c in self.store.codings() if c.document == name]
+                    self.store.archive_document(name)
+                    doc_id = self.store.replace_document_text(name, document)
+                    moves = tuple(reanchor(old.text, raw.text, [Anchor(c.id or 0, c.start, c.end) for c in codings]))
+                else:
+                    if status == "replaced":
+                        self.store.delete_document(name)
+                    doc_id = self.store.add_document(document)
                 self.store.add_segments(doc_id, [
-                    Segment(ref="", document=name, case=case_name, turn=s.turn, ordinal=i + 1, start=s.start,
-                            end=s.end, text="", speaker=s.speaker, timestamp=s.timestamp)
-                    for i, s in enumerate(spans)])
-                results.append(TranscriptImport(str(path), name, case_name, status, len(raw.turns), len(spans),
-                                                _speakers(raw), raw.notes))
+                    Segment(ref="", document=name, case=document.case, turn=s.turn, ordinal=i + 1, start=s.start,
+                            end=s.end, text="", speaker=s.speaker, role=default_role(s.speaker),
+                            timestamp=s.timestamp) for i, s in enumerate(analysis.spans)])
+                self.store.save_tokens(doc_id, analysis.starts, analysis.ends, analysis.lower, analysis.lemma)
+                if moves:
+                    whole = {c.id for c in codings if c.segment is not None}
+                    self._apply_moves(name, moves, whole)
+                results.append(TranscriptImport(str(path), name, document.case, status, len(raw.turns),
+                                                len(analysis.spans), _speakers(raw), raw.notes, moves))
         return ImportReport(tuple(results))
+
+    def _apply_moves(self, document: str, moves: Sequence[Reanchored], whole_segment: set[int | None]) -> None:
+        """Put re-anchored codings on their new spans and segments; orphans keep an empty span, flagged.
+
+        A coding that covered a whole segment (from a coding sheet) covers the whole new
+        segment it lands on, so sheets and agreement keep working on segments.
+        """
+        ids = self.store.segment_ids()
+        segments = self.store.segments(document=document)
+        for move in moves:
+            if move.start is None or move.end is None:
+                self.store.move_coding(move.key, 0, 0, None, "orphaned")
+                continue
+            best, overlap = None, 0
+            for seg in segments:
+                common = min(move.end, seg.end) - max(move.start, seg.start)
+                if common > overlap:
+                    best, overlap = seg, common
+            segment_id = ids[best.ref][0] if best is not None else None
+            start, end = (best.start, best.end) if best is not None and move.key in whole_segment else (move.start,
+                                                                                                      move.end)
+            self.store.move_coding(move.key, start, end, segment_id,
+                                   "ok" if move.status in ("unchanged", "moved") else move.status)
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         return self.store.segments(document=document, case=case)
+
+    def speakers(self, set_roles: dict[str, str] | None = None) -> "SpeakerList":
+        """Speakers with their role; ``set_roles`` (speaker -> role) changes roles first."""
+        if set_roles:
+            known = {name for name, _, _ in self.store.speakers()}
+            unknown = [name for name in set_roles if name not in known]
+            if unknown:
+                raise NotFoundError(f"unknown speaker(s): {', '.join(unknown)} (speakers: {', '.join(sorted(known))})")
+            with self.store.transaction():
+                for name, role in set_roles.items():
+                    self.store.set_speaker_role(name, role.strip() or None)
+        return SpeakerList(tuple(self.store.speakers()))
 
     # ------------------------------------------------------------------ cases
     def import_cases(self, path: str | Path) -> CasesImport:
@@ -298,11 +386,17 @@ class Project:
         return codebook
 
     # ------------------------------------------------------------------ coding
-    def write_coding_sheet(self, coder: str, path: str | Path, case: str | None = None) -> int:
-        """Write a coding sheet for ``coder``, pre-filled with the coder's existing codings."""
+    def write_coding_sheet(self, coder: str, path: str | Path, case: str | None = None,
+                           roles: Sequence[str] | None = None) -> int:
+        """Write a coding sheet for ``coder``, pre-filled with the coder's existing codings.
+
+        ``roles`` keeps only segments of speakers with those roles (e.g. respondent).
+        """
         coder = check_coder_name(coder)
         codebook = self.codebook()
         segments = self.store.segments(case=case)
+        if roles:
+            segments = [s for s in segments if s.role in roles]
         if not segments:
             raise NotFoundError("no segments to code: import transcripts first" if case is None
                                 else f"no segments in case '{case}'")
@@ -395,8 +489,11 @@ class Project:
 
     # ------------------------------------------------------------------ exports
     def export_workbook(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
-                        lang: str | None = None) -> Path:
-        """The Excel synthesis workbook for one coder, cases grouped by ``by``."""
+                        lang: str | None = None, agreement: Sequence[str] | None = None) -> Path:
+        """The Excel synthesis workbook for one coder, cases grouped by ``by``.
+
+        ``agreement`` (two or more coders) adds a Reliability sheet (document unit).
+        """
         from qda.export.workbook import SynthesisData, write_workbook
 
         codebook = self.codebook()
@@ -409,5 +506,118 @@ class Project:
             meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
             cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
             split=matrix.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
-            intra=[matrix.intra_case(codebook, codings, c.name, coder, lang) for c in cases])
+            intra=[matrix.intra_case(codebook, codings, c.name, coder, lang) for c in cases],
+            reliability=self.agree(agreement) if agreement else None)
         return write_workbook(Path(path), data)
+
+    # ------------------------------------------------------------------ REFI-QDA
+    def import_qdc(self, path: str | Path) -> "RefiImportReport":
+        """Load the codebook of a REFI-QDA file (.qdc; also .qdpx/.qde) as the project's codebook.
+
+        Codes keep their id when the file carries it (qda's own exports) or when their GUID
+        is one of the current codebook's; codes that have codings cannot disappear.
+        """
+        from qda.codebook import dump_codebook
+        from qda.errors import InteropError
+        from qda.ingest.refi import RefiImportReport, codebook_from_refi, read_refi
+
+        refi = read_refi(path)
+        if not refi.codes:
+            raise InteropError(f"{path}: the file holds no code", [
+                Problem(str(path), "nothing to load", "export the codebook again, with its codes")])
+        codebook, _ = codebook_from_refi(refi, self.language, Path(path).stem, self.store.codebook())
+        self._save_codebook(codebook, dump_codebook(codebook), str(path))
+        return RefiImportReport(
+            file=str(path), origin=refi.origin, mode="codebook", in_file={"codes": refi.counts.get("codes", 0)},
+            imported={"codes": len(codebook.codes), "categories": len(codebook.categories)},
+            unsupported=refi.unsupported)
+
+    def export_qdc(self, path: str | Path) -> "RefiExport":
+        """Write the project's codebook as a REFI-QDA codebook (.qdc)."""
+        from qda.export.refi import write_qdc
+
+        return write_qdc(path, self.codebook())
+
+    def export_qdpx(self, path: str | Path) -> "RefiExport":
+        """Write the whole project as a REFI-QDA project (.qdpx): users (coders), codebook,
+        cases with their typed attributes, text sources, codings and memos."""
+        from qda.export.refi import RefiExportData, write_qdpx
+        from qda.ingest.refi import NoteRecord
+
+        codings = self.store.codings()
+        kept = [c for c in codings if getattr(c, "status", "ok") == "ok"]
+        data = RefiExportData(
+            name=self.folder.resolve().name, language=self.language, codebook=self.store.codebook(),
+            documents=self.store.documents(), cases=self.store.cases(), coders=self.store.coders(), codings=kept,
+            notes=[NoteRecord(*row) for row in self.store.notes()], variables=self.store.variables())
+        result = write_qdpx(path, data)
+        if len(kept) != len(codings):
+            result.counts["codings_not_exported"] = len(codings) - len(kept)
+        return result
+
+    def import_qdpx(self, path: str | Path, coder: str | None = None) -> "RefiImportReport":
+        """Import a REFI-QDA project (.qdpx, or a bare .qde with its sources beside it).
+
+        Into an empty project (no document): everything (codebook unless the project has
+        one, documents, cases and attributes, coders, codings, memos). Into a project that
+        has documents: the codings on the documents it shares with the file (same text, or
+        same name and text), replacing each coder's codings there. ``coder`` names the
+        coder of all imported codings (else the file's users). All or nothing.
+        """
+        from dataclasses import replace
+
+        from qda.codebook import dump_codebook
+        from qda.errors import InteropError
+        from qda.ingest.refi import plan_import, read_refi
+
+        if coder is not None:
+            coder = check_coder_name(coder)
+        refi = read_refi(path)
+        if refi.kind != "project":
+            raise InteropError(f"{path}: a codebook, not a project", [
+                Problem(str(path), "a .qdc holds codes only", "use: qda codebook import FILE.qdc")])
+        plan = plan_import(refi, documents=self.store.documents(), codebook=self.store.codebook(),
+                           language=self.language, coder=coder)
+        analyses = self._refi_analyse(plan.documents)
+        with self.store.transaction():
+            if plan.codebook is not None:
+                self.store.save_codebook(plan.codebook, dump_codebook(plan.codebook))
+            for document in plan.documents:
+                self._refi_add_document(document, analyses[document.name])
+            for case in plan.cases:
+                self.store.set_case_attributes(case.name, case.attributes)
+            self.store.set_variables(plan.variables)
+            for name in plan.coders:
+                self.store.ensure_coder(name)
+            doc_ids = {d.name: self.store.document_id(d.name) for d in self.store.documents()}
+            replaced = sum(self.store.delete_codings(c, doc_ids[d]) for c, d in plan.replace)
+            segments = {(doc_id, start, end): sid for sid, doc_id, start, end in self.store.segment_ids().values()}
+            self.store.add_codings(
+                (c.coder, c.code, doc_ids[c.document], segments.get((doc_ids[c.document], c.start, c.end)),
+                 c.start, c.end, c.created_at, "refi", c.note) for c in plan.codings)
+            self.store.add_notes((n.guid, n.name, n.text, n.author, n.created_at, n.target_kind, n.target)
+                                 for n in plan.notes)
+        report = plan.report
+        if replaced:
+            report = replace(report, imported={**report.imported, "codings_replaced": replaced})
+        return report
+
+    def _refi_analyse(self, documents: Sequence[Document]) -> dict[str, Any]:
+        """Segments and tokens of new documents, as ``import_transcripts`` makes them."""
+        from qda.ingest import detect_turns
+
+        unit = self.store.get_meta("segment_unit") or "sentence"
+        analyses: dict[str, Any] = {}
+        for language in sorted({d.language for d in documents}):
+            group = [d for d in documents if d.language == language]
+            found = analyse_many([(d.text, detect_turns(d.text)) for d in group], language, unit)
+            analyses.update(zip((d.name for d in group), found))
+        return analyses
+
+    def _refi_add_document(self, document: Document, analysis: Any) -> None:
+        doc_id = self.store.add_document(document)
+        self.store.add_segments(doc_id, [
+            Segment(ref="", document=document.name, case=document.case, turn=s.turn, ordinal=i + 1, start=s.start,
+                    end=s.end, text="", speaker=s.speaker, role=default_role(s.speaker), timestamp=s.timestamp)
+            for i, s in enumerate(analysis.spans)])
+        self.store.save_tokens(doc_id, analysis.starts, analysis.ends, analysis.lower, analysis.lemma)

@@ -114,6 +114,45 @@ MIGRATIONS: list[str] = [
     CREATE INDEX codings_by_coder ON codings(coder_id);
     CREATE INDEX segments_by_doc ON segments(document_id, ordinal);
     """,
+    # version 2: tokens and lemmas kept for auto-coding, old texts of revised transcripts,
+    # which pattern fired for an auto coding, and flags on codings (orphaned after a revision)
+    """
+    CREATE TABLE tokens (
+        document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+        starts BLOB NOT NULL,
+        ends BLOB NOT NULL,
+        lower TEXT NOT NULL,
+        lemma TEXT NOT NULL
+    );
+    CREATE TABLE document_versions (
+        id INTEGER PRIMARY KEY,
+        document TEXT NOT NULL,
+        text TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT '',
+        replaced_at TEXT NOT NULL
+    );
+    ALTER TABLE codings ADD COLUMN pattern TEXT;
+    ALTER TABLE codings ADD COLUMN status TEXT NOT NULL DEFAULT 'ok';
+    """,
+    # REFI-QDA interchange: memos (notes), and the declared types of case attributes (variables)
+    """
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        guid TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL,
+        author TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL DEFAULT '',
+        target_kind TEXT NOT NULL DEFAULT 'project',
+        target TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE variables (
+        name TEXT PRIMARY KEY,
+        type TEXT NOT NULL DEFAULT 'Text',
+        description TEXT NOT NULL DEFAULT ''
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -400,11 +439,11 @@ class Store:
     def coders(self) -> list[str]:
         return [name for (name,) in self.db.execute("SELECT name FROM coders ORDER BY id")]
 
-    def replace_codings(self, coder: str, rows: Iterable[tuple[str, int, int | None, int, int, str, str]],
+    def replace_codings(self, coder: str, rows: Iterable[tuple[Any, ...]],
                         documents: Iterable[int] | None = None) -> int:
         """Replace a coder's codings (all of them, or only in ``documents``).
 
-        ``rows``: (code key, document id, segment id or None, start, end, source, note).
+        ``rows``: (code key, document id, segment id or None, start, end, source, note[, pattern[, status]]).
         """
         coder_id = self.ensure_coder(coder)
         if documents is None:
@@ -414,17 +453,22 @@ class Store:
                                 [(coder_id, d) for d in documents])
         code_ids = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
         stamp = now()
-        data = [(coder_id, code_ids[code], doc_id, seg_id, start, end, stamp, source, note)
-                for code, doc_id, seg_id, start, end, source, note in rows]
+        data = []
+        for row in rows:
+            code, doc_id, seg_id, start, end, source, note = row[:7]
+            pattern = row[7] if len(row) > 7 else None
+            status = row[8] if len(row) > 8 else "ok"
+            data.append((coder_id, code_ids[code], doc_id, seg_id, start, end, stamp, source, note, pattern, status))
         self.db.executemany(
-            'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
+            'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note, '
+            "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
         return len(data)
 
     def codings(self, coder: str | None = None, case: str | None = None) -> list[Coding]:
         """Codings with their text, in document and text order."""
         sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, d.text, sp.name, '
-               "k.created_at, k.source, k.note FROM codings k JOIN coders co ON co.id=k.coder_id "
+               "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
+               "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
                "JOIN cases ca ON ca.id=d.case_id LEFT JOIN segments s ON s.id=k.segment_id "
                "LEFT JOIN speakers sp ON sp.id=s.speaker_id WHERE 1=1")
@@ -438,9 +482,103 @@ class Store:
         sql += ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
                        segment=segment_ref(doc, ordinal) if ordinal is not None else None,
-                       text=text[start:end], speaker=speaker, created_at=created, source=source, note=note)
-                for coder_, code, doc, case_, start, end, ordinal, text, speaker, created, source, note
-                in self.db.execute(sql, args)]
+                       text=text[start:end], speaker=speaker, created_at=created, source=source, note=note,
+                       pattern=pattern, status=status, id=row_id)
+                for coder_, code, doc, case_, start, end, ordinal, text, speaker, created, source, note, pattern,
+                status, row_id in self.db.execute(sql, args)]
+
+    # ------------------------------------------------------------------ tokens, versions, roles
+    def save_tokens(self, document_id: int, starts: Any, ends: Any, lower: Sequence[str],
+                    lemma: Sequence[str]) -> None:
+        """Keep a document's tokens (offsets as int32 arrays, words joined by U+001F)."""
+        self.db.execute("INSERT OR REPLACE INTO tokens(document_id, starts, ends, lower, lemma) VALUES (?, ?, ?, ?, ?)",
+                        (document_id, starts.tobytes(), ends.tobytes(), "\x1f".join(lower), "\x1f".join(lemma)))
+
+    def tokens(self) -> Iterator[tuple[str, str, str, bytes, bytes, list[str], list[str]]]:
+        """(document, language, text, starts, ends, lower, lemma) for every tokenised document."""
+        for name, language, text, starts, ends, lower, lemma in self.db.execute(
+                "SELECT d.name, d.language, d.text, t.starts, t.ends, t.lower, t.lemma FROM tokens t "
+                "JOIN documents d ON d.id=t.document_id ORDER BY d.name"):
+            yield name, language, text, starts, ends, lower.split("\x1f") if lower else [], \
+                lemma.split("\x1f") if lemma else []
+
+    def archive_document(self, name: str) -> None:
+        """Keep the current text of a document before it is replaced by a revision."""
+        doc = self.document(name)
+        if doc is not None:
+            self.db.execute("INSERT INTO document_versions(document, text, sha256, source, replaced_at) "
+                            "VALUES (?, ?, ?, ?, ?)", (doc.name, doc.text, doc.sha256, doc.source, now()))
+
+    def document_versions(self, name: str) -> list[tuple[str, str, str]]:
+        """Earlier texts of a document: (replaced_at, sha256, text), oldest first."""
+        return list(self.db.execute("SELECT replaced_at, sha256, text FROM document_versions WHERE document=? "
+                                    "ORDER BY id", (name,)))
+
+    def replace_document_text(self, name: str, doc: Document) -> int:
+        """Swap a document's text for a revision; its segments and tokens are dropped (codings stay)."""
+        doc_id = self.document_id(name)
+        if doc_id is None:
+            raise ProjectError(f"no document '{name}'")
+        self.db.execute("UPDATE codings SET segment_id=NULL WHERE document_id=?", (doc_id,))
+        self.db.execute("DELETE FROM segments WHERE document_id=?", (doc_id,))
+        self.db.execute("DELETE FROM tokens WHERE document_id=?", (doc_id,))
+        self.db.execute("UPDATE documents SET text=?, sha256=?, source=?, language=?, imported_at=? WHERE id=?",
+                        (doc.text, doc.sha256, doc.source, doc.language, now(), doc_id))
+        return doc_id
+
+    def move_coding(self, coding_id: int, start: int, end: int, segment_id: int | None, status: str) -> None:
+        self.db.execute('UPDATE codings SET start=?, "end"=?, segment_id=?, status=? WHERE id=?',
+                        (start, end, segment_id, status, coding_id))
+
+    def speakers(self) -> list[tuple[str, str | None, int]]:
+        """(speaker, role, number of segments)."""
+        return list(self.db.execute(
+            "SELECT sp.name, sp.role, COUNT(s.id) FROM speakers sp LEFT JOIN segments s ON s.speaker_id=sp.id "
+            "GROUP BY sp.id ORDER BY sp.name"))
+
+    def set_speaker_role(self, name: str, role: str | None) -> bool:
+        return self.db.execute("UPDATE speakers SET role=? WHERE name=?", (role, name)).rowcount > 0
+
+    # ------------------------------------------------------------------ REFI-QDA interchange
+    # (methods used by REFI-QDA import/export go below this line)
+    def add_notes(self, notes: Iterable[tuple[str, str, str, str, str, str, str]]) -> None:
+        """Memos: (guid, name, text, author, created_at, target kind, target)."""
+        self.db.executemany(
+            "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            list(notes))
+
+    def notes(self) -> list[tuple[str, str, str, str, str, str, str]]:
+        """Memos in the order they were added: (guid, name, text, author, created_at, target kind, target)."""
+        return [tuple(row) for row in self.db.execute(  # type: ignore[misc]
+            "SELECT guid, name, text, author, created_at, target_kind, target FROM notes ORDER BY id")]
+
+    def set_variables(self, variables: Iterable[tuple[str, str, str]]) -> None:
+        """Declared types of case attributes: (name, REFI type, description)."""
+        self.db.executemany("INSERT OR REPLACE INTO variables(name, type, description) VALUES (?, ?, ?)",
+                            list(variables))
+
+    def variables(self) -> dict[str, tuple[str, str]]:
+        """Case attribute -> (declared REFI type, description)."""
+        return {name: (type_, description) for name, type_, description in
+                self.db.execute("SELECT name, type, description FROM variables ORDER BY name")}
+
+    def add_codings(self, rows: Iterable[tuple[str, str, int, int | None, int, int, str, str, str]]) -> int:
+        """Codings that keep their own creation time: (coder, code key, document id, segment id or
+        None, start, end, created_at, source, note). The coders and codes must exist."""
+        coders = {name: cid for cid, name in self.db.execute("SELECT id, name FROM coders")}
+        codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
+        data = [(coders[coder], codes[code], doc_id, seg_id, start, end, created, source, note)
+                for coder, code, doc_id, seg_id, start, end, created, source, note in rows]
+        self.db.executemany(
+            'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
+        return len(data)
+
+    def delete_codings(self, coder: str, document_id: int) -> int:
+        """Remove a coder's codings in one document; returns how many there were."""
+        return self.db.execute(
+            "DELETE FROM codings WHERE document_id=? AND coder_id=(SELECT id FROM coders WHERE name=?)",
+            (document_id, coder)).rowcount
 
 
 def segment_ref(document: str, ordinal: int) -> str:

@@ -161,3 +161,17 @@ def test_undecided_adjudication_records_nothing(study_project: Path, runner, tmp
     result = run(runner, "-p", study_project, "code", "adjudicate", sheet, "--as", "third", code=1)
     assert "row 2: no decision" in result.output
     assert snapshot(study_project) == before
+
+
+def test_workbook_gets_a_reliability_sheet(study_project: Path, runner, tmp_path: Path) -> None:
+    path = tmp_path / "synthesis.xlsx"
+    run(runner, "-p", study_project, "export", "workbook", path, "--coder", "consensus", "--by", "group",
+        "--agree", "coder-a", "--agree", "coder-b")
+    wb = load_workbook(path)
+    assert wb.sheetnames[-1] == "Reliability" or "Reliability" in wb.sheetnames
+    a, b = presence_table(study_project, "coder-a"), presence_table(study_project, "coder-b")
+    keys = sorted(a)
+    expected = krippendorff.alpha(reliability_data=np.array([[a[k] for k in keys], [b[k] for k in keys]]),
+                                  level_of_measurement="nominal")
+    values = [c for row in wb["Reliability"].iter_rows(values_only=True) for c in row if isinstance(c, float)]
+    assert any(abs(v - expected) < 1e-9 for v in values)

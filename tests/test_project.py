@@ -124,3 +124,30 @@ def test_a_database_from_a_newer_qda_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(ProjectError, match="newer qda"):
         Project.open(tmp_path / "p")
+
+
+def test_replace_reanchors_codings_and_keeps_orphans(runner, small_project: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "s.csv"
+    # A1#3 "Nous allons à trois foires commerciales par année." A1#5 "Par contre, on n'est pas sur Facebook."
+    # A1#8 "On rend aussi visite aux clients pour voir leurs opérations."
+    sheet.write_text("segment,codes\nA1#3,h\nA1#5,a\nA1#8,t\n", encoding="utf-8")
+    run(runner, "-p", small_project, "code", "import", sheet, "--coder", "ana")
+    original = (FIXTURES / "A1.txt").read_text(encoding="utf-8")
+    revised_text = ("Note du transcripteur : version corrigée.\n\n" + original)
+    revised_text = revised_text.replace("trois foires commerciales", "trois foires commerciales internationales")
+    revised_text = revised_text.replace("Répondant : Par contre, on n'est pas sur Facebook.\n\n", "")
+    revised = tmp_path / "A1.txt"
+    revised.write_text(revised_text, encoding="utf-8")
+    report = run_json(runner, "-p", small_project, "import", "transcripts", revised, "--replace")
+    entry = report["files"][0]
+    assert entry["status"] == "revised"
+    assert entry["reanchored"] == {"changed": 1, "orphaned": 1, "moved": 1}
+    with Project.open(small_project) as project:
+        codings = {c.code: c for c in project.store.codings(coder="ana")}
+        assert codings["h"].text == "Nous allons à trois foires commerciales internationales par année."
+        assert codings["h"].status == "changed"
+        assert codings["t"].text == "On rend aussi visite aux clients pour voir leurs opérations."
+        assert codings["t"].segment is not None and codings["t"].status == "ok"
+        assert codings["a"].status == "orphaned"  # kept, flagged, never dropped
+        versions = project.store.document_versions("A1")
+        assert len(versions) == 1 and versions[0][2] == original

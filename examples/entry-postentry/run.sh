@@ -26,4 +26,4 @@ qda agree coder-a coder-b --unit document --html "$OUT/reliability.html" --xlsx 
 qda matrix cross --by group --coder consensus
 qda matrix split --code-attr mode --by group --coder consensus
 qda matrix split --code-attr reach --where mode=direct --by group --coder consensus
-qda export workbook "$OUT/synthesis.xlsx" --coder consensus --by group --code-attr mode
+qda export workbook "$OUT/synthesis.xlsx" --coder consensus --by group --code-attr mode --agree coder-a --agree coder-b

@@ -109,9 +109,10 @@ def version() -> None:
 
 @app.command()
 def init(folder: Path = typer.Argument(..., help="Folder of the new project."),
-         language: str = typer.Option("fr", "--lang", help="Language of the transcripts (fr or en).")) -> None:
+         language: str = typer.Option("fr", "--lang", help="Language of the transcripts (fr or en)."),
+         unit: str = typer.Option("sentence", "--unit", help="What coders code: sentence, paragraph or turn.")) -> None:
     """Create a project folder holding its database."""
-    project = Project.init(folder, language)
+    project = Project.init(folder, language, unit)
     project.close()
     typer.echo(f"created qda project in {folder}")
 
@@ -135,11 +136,21 @@ def import_transcripts(ctx: typer.Context,
                        files: List[Path] = typer.Argument(..., help="Transcript files (.txt, .md, .docx)."),
                        case: Optional[str] = typer.Option(None, "--case", help="Case of every file (default: file name)."),
                        lang: Optional[str] = typer.Option(None, "--lang", help="Language (default: the project's)."),
+                       replace: bool = typer.Option(False, "--replace",
+                                                    help="A revised transcript: re-anchor its codings on the new text."),
+                       jobs: int = typer.Option(1, "--jobs", help="Processes for the language pipeline."),
                        fmt: Format = FormatOpt) -> None:
-    """Import transcripts: speaker turns, then sentence segments."""
+    """Import transcripts: speaker turns, then segments (sentences by default)."""
     with opened(ctx) as project:
-        report = project.import_transcripts(files, case=case, language=lang)
+        report = project.import_transcripts(files, case=case, language=lang, replace=replace, jobs=jobs)
     render(report, fmt)
+    for item in report.files:
+        if item.reanchored and fmt is Format.table:
+            counts = ", ".join(f"{n} {status}" for status, n in item.reanchor_counts().items())
+            out.print(f"{escape(item.document)}: codings re-anchored: {counts}")
+            for move in item.reanchored:
+                if move.status in ("changed", "orphaned"):
+                    out.print(f"  [{move.status}] {escape(move.old_text[:70])!s} -> {escape(move.new_text[:70])}")
 
 
 @import_app.command("cases")
@@ -148,6 +159,19 @@ def import_cases(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV 
     """Import case attributes (one row per case)."""
     with opened(ctx) as project:
         result = project.import_cases(file)
+    render(result, fmt)
+
+
+@app.command("speakers")
+def speakers(ctx: typer.Context,
+             set_role: List[str] = typer.Option([], "--set-role", help="SPEAKER=ROLE, e.g. 'Intervieweur=interviewer' (repeatable)."),
+             fmt: Format = FormatOpt) -> None:
+    """List speakers with their role and number of segments; change roles."""
+    with opened(ctx) as project:
+        for item in set_role:
+            if "=" not in item:
+                raise typer.BadParameter(f"'{item}' is not SPEAKER=ROLE", param_hint="--set-role")
+        result = project.speakers(dict(item.split("=", 1) for item in set_role))
     render(result, fmt)
 
 
@@ -217,10 +241,11 @@ def codebook_show(ctx: typer.Context, lang: Optional[str] = typer.Option(None, "
 @code_app.command("sheet")
 def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
                output: Path = typer.Option(..., "--output", "-o", help="The .xlsx sheet to write."),
-               case: Optional[str] = typer.Option(None, "--case", help="Only this case.")) -> None:
+               case: Optional[str] = typer.Option(None, "--case", help="Only this case."),
+               role: List[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable).")) -> None:
     """Write a coding sheet (one row per segment, a drop-down of codes)."""
     with opened(ctx) as project:
-        rows = project.write_coding_sheet(coder, output, case)
+        rows = project.write_coding_sheet(coder, output, case, role or None)
     typer.echo(f"wrote {output}: {rows} segments for coder '{coder}'")
 
 
@@ -343,10 +368,11 @@ def export_workbook(ctx: typer.Context, file: Path = typer.Argument(..., help="T
                     coder: str = CoderOpt, by: str = typer.Option(..., "--by", help="Case attribute to group by."),
                     code_attr: Optional[str] = typer.Option(None, "--code-attr",
                                                             help="Code attribute of the split sheet (default: the first)."),
-                    lang: Optional[str] = typer.Option(None, "--lang", help="Label language.")) -> None:
+                    lang: Optional[str] = typer.Option(None, "--lang", help="Label language."),
+                    agree: List[str] = typer.Option([], "--agree", help="Add a Reliability sheet for these coders (repeat: --agree A --agree B).")) -> None:
     """Write the Excel synthesis workbook."""
     with opened(ctx) as project:
-        path = project.export_workbook(file, coder, by, code_attr, lang)
+        path = project.export_workbook(file, coder, by, code_attr, lang, agree or None)
     typer.echo(f"wrote {path}")
 
 
@@ -354,3 +380,4 @@ def main() -> None:
     """Console-script entry point."""
     app()
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
+from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)

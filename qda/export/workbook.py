@@ -59,6 +59,7 @@ class SynthesisData:
     lang: str | None = None
     split: SplitResult | None = None
     intra: Sequence[IntraCaseMatrix] = field(default_factory=tuple)
+    reliability: Any = None  # an AgreementReport, shown on a Reliability sheet when given
 
 
 def write_workbook(path: Path, data: SynthesisData) -> Path:
@@ -80,6 +81,10 @@ def build_workbook(data: SynthesisData) -> Workbook:
     builders = (_codebook_sheet, _cases_sheet, _meta_sheet, _cross_sheet, _split_sheet, _intra_sheet)
     for name, build in zip(SHEETS, builders):
         build(wb.create_sheet(name), data)
+    if data.reliability is not None:
+        from qda.export.reliability import add_reliability_sheet  # it builds on this module's styles
+
+        add_reliability_sheet(wb, data.reliability)
     return wb
 
 

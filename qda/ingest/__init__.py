@@ -147,6 +147,19 @@ class _Marker:
     skip: bool = False
 
 
+INTERVIEWER_LABELS = {
+    "q", "i", "int", "interviewer", "intervieweur", "intervieweuse", "enquêteur", "enquêtrice", "chercheur",
+    "chercheuse", "question", "moderator", "modérateur", "modératrice", "entrevistadora", "entrevistador",
+}
+
+
+def default_role(speaker: str | None) -> str | None:
+    """Interviewer for the usual interviewer labels, respondent for any other speaker."""
+    if not speaker:
+        return None
+    return "interviewer" if speaker.strip().lower() in INTERVIEWER_LABELS else "respondent"
+
+
 def detect_turns(text: str) -> tuple[Turn, ...]:
     """Find speaker turns from line prefixes such as ``Intervieweur :``, ``Q:``, ``E3 :``,
     ``[00:12:03] Marie:``, from header lines such as ``[Chercheur] (0:01 - 0:11)`` or
@@ -155,7 +168,7 @@ def detect_turns(text: str) -> tuple[Turn, ...]:
 
     A candidate label counts as a speaker when it is a known interview role or occurs at
     least twice in the document (so that "Bref : ..." in running prose is not a speaker);
-    a bracketed header with a time is specific enough to count once. Lines without a
+    a header line with a time is specific enough to count once. Lines without a
     label continue the current turn. Text before the first label is a turn without
     speaker. A document with no label at all but ``00:01:02 text`` lines gets one turn
     per timestamp, with no speaker.
@@ -187,12 +200,15 @@ def _speaker_markers(text: str) -> list[_Marker]:
         if len(m.group("speaker")) <= 40:
             found.append((_Marker(m.start(), m.end(), m.group("speaker").strip(),
                                   m.group("ts1") or m.group("ts2") or m.group("ts3")), False))
-    for m in _HEADER_RE.finditer(text):
+    headers = list(_HEADER_RE.finditer(text))
+    # "Name  0:03" alone on a line could be anything once; several make an Otter export.
+    otter_layout = sum(1 for m in headers if m.group("otter")) >= 2
+    for m in headers:
         name = (m.group("speaker") or m.group("otter")).strip()
         timestamp = m.group("ts1") or m.group("ts2") or m.group("ts3")
         if name.lower() not in _NOT_SPEAKERS:
             found.append((_Marker(m.start(), m.end(), name, timestamp),
-                          m.group("speaker") is not None and timestamp is not None))
+                          timestamp is not None and (m.group("speaker") is not None or otter_layout)))
     if _TSV_HEADER_RE.search(text):
         for m in _TSV_HEADER_RE.finditer(text):
             found.append((_Marker(m.start(), m.end(), None, None, skip=True), True))
@@ -321,3 +337,4 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
+from qda.ingest import formats as _formats  # noqa: E402,F401  (registers the readers)

