@@ -541,3 +541,34 @@ def _codepage(name: str, default: str) -> str:
         return codecs.lookup(name).name
     except LookupError:
         return default
+
+
+# ----------------------------------------------------------------------------- PDF
+
+@reader(".pdf")
+def read_pdf(path: Path) -> RawTranscript:
+    """Text-based PDF (the text layer, page by page); scanned PDFs are refused.
+
+    pypdf reads the text layer only; a scanned interview has none, and guessing with OCR
+    would silently change what the respondent said, so we ask for a text export instead.
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    data = _read_bytes(path)
+    try:
+        pdf = PdfReader(io.BytesIO(data))
+        if pdf.is_encrypted:
+            raise IngestError(f"{path}: the PDF is password-protected",
+                              [Problem(str(path), "cannot read an encrypted PDF", "export it again without a password")])
+        pages = [page.extract_text() or "" for page in pdf.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise IngestError(f"{path}: a damaged or unreadable PDF ({exc.__class__.__name__})",
+                          [Problem(str(path), "cannot read the PDF", "export the transcript as .docx or .txt")]) from None
+    words = sum(len(p.split()) for p in pages)
+    if pages and words < 5 * len(pages):
+        raise IngestError(f"{path}: this PDF has no text layer (a scanned document?)",
+                          [Problem(str(path), f"{words} words found on {len(pages)} page(s)",
+                                   "use the original transcript (.docx/.txt) or run OCR yourself and check it")])
+    text = normalise_text("\n\n".join(p.strip("\n") for p in pages)).strip("\n")
+    return RawTranscript(text, detect_turns(text), "pdf")
