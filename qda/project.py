@@ -17,10 +17,10 @@ from qda.agreement.units import AgreementReport, agree, agree_table
 from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder_name, import_sheet,
                         write_adjudication_sheet, write_sheet)
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
-from qda.ingest import RawTranscript, default_role, read_table, read_transcript
+from qda.ingest import RawTranscript, default_role, normalise_text, read_table, read_transcript
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
 from qda.ingest.segment import LANGUAGES, UNITS, analyse_many
-from qda.models import Case, Codebook, Coding, Document, Segment
+from qda.models import Case, Codebook, Coding, Document, Segment, Turn
 from qda.store import DB_NAME, Store
 
 ENV_VAR = "QDA_PROJECT"
@@ -220,6 +220,15 @@ class Project:
                 loaded.append((path, name, read_transcript(path)))
             except IngestError as exc:
                 problems.extend(exc.problems or [Problem(str(path), exc.message)])
+        if problems:
+            raise IngestError(f"{len(problems)} problem(s); no transcript was imported", problems)
+        return self._store_transcripts(loaded, case, language, replace, jobs)
+
+    def _store_transcripts(self, loaded: Sequence[tuple[Path, str, RawTranscript]], case: str | None,
+                           language: str, replace: bool, jobs: int,
+                           case_of: dict[str, str] | None = None) -> ImportReport:
+        """Plan, analyse and store read transcripts in one transaction (see import_transcripts)."""
+        problems: list[Problem] = []
         plans: list[tuple[Path, str, RawTranscript, str]] = []
         for path, name, raw in loaded:
             existing = self.store.document(name)
@@ -248,7 +257,7 @@ class Project:
         results: list[TranscriptImport] = []
         with self.store.transaction():
             for path, name, raw, status in plans:
-                case_name = case or name
+                case_name = case or (case_of or {}).get(name) or name
                 if status == "unchanged":
                     segs = self.store.segments(document=name)
                     results.append(TranscriptImport(str(path), name, case_name, status, len(raw.turns),
@@ -303,6 +312,62 @@ class Project:
                                                                                                       move.end)
             self.store.move_coding(move.key, start, end, segment_id,
                                    "ok" if move.status in ("unchanged", "moved") else move.status)
+
+    def import_survey(self, path: str | Path, text_columns: Sequence[str], id_column: str | None = None,
+                      language: str | None = None) -> ImportReport:
+        """Survey data: one row = one document (and case); ``text_columns`` hold the answers.
+
+        Each answer becomes a turn whose speaker is its column header, so open questions can
+        be told apart; every other column becomes a case attribute (as NVivo datasets and
+        QDA Miner survey import do).
+        """
+        path = Path(path)
+        rows = read_table(path)
+        header = [_cell_text(h) for h in rows[0]] if rows else []
+        problems = [Problem(f"{path} row 1", f"no column '{c}'", f"columns: {', '.join(header)}")
+                    for c in [*text_columns, *([id_column] if id_column else [])] if c not in header]
+        if not text_columns:
+            problems.append(Problem(str(path), "no text column chosen", "give --text COLUMN (repeatable)"))
+        if problems:
+            raise IngestError(f"{path}: {len(problems)} problem(s); nothing was imported", problems)
+        loaded: list[tuple[Path, str, RawTranscript]] = []
+        attributes: dict[str, dict[str, str]] = {}
+        seen: set[str] = set()
+        for number, row in enumerate(rows[1:], start=2):
+            values = dict(zip(header, (_cell_text(v) for v in row)))
+            if not any(values.values()):
+                continue
+            name = values.get(id_column, "") if id_column else f"{path.stem}-{number - 1:04d}"
+            if not name:
+                problems.append(Problem(f"{path} row {number}", f"empty '{id_column}'"))
+                continue
+            if name in seen:
+                problems.append(Problem(f"{path} row {number}", f"'{name}' given twice"))
+                continue
+            seen.add(name)
+            parts, turns, position = [], [], 0
+            for column in text_columns:
+                answer = normalise_text(values.get(column, "")).strip()
+                if not answer:
+                    continue
+                label = f"{column} : "
+                start = position + len(label)
+                parts.append(label + answer)
+                turns.append(Turn(start, start + len(answer), column))
+                position += len(label) + len(answer) + 2
+            text = "\n\n".join(parts)
+            if not text:
+                continue  # nobody answered the open questions on this row
+            loaded.append((path, name, RawTranscript(text, tuple(turns), "table")))
+            attributes[name] = {k: v for k, v in values.items() if k not in text_columns and k != id_column and v}
+        if problems:
+            raise IngestError(f"{path}: {len(problems)} problem(s); nothing was imported", problems)
+        with self.store.transaction():
+            report = self._store_transcripts(loaded, None, language or self.language, False, 1)
+            for name, attrs in attributes.items():
+                if name in {f.document for f in report.files}:
+                    self.store.set_case_attributes(name, attrs)
+        return report
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         return self.store.segments(document=document, case=case)

@@ -151,3 +151,19 @@ def test_replace_reanchors_codings_and_keeps_orphans(runner, small_project: Path
         assert codings["a"].status == "orphaned"  # kept, flagged, never dropped
         versions = project.store.document_versions("A1")
         assert len(versions) == 1 and versions[0][2] == original
+
+
+def test_survey_rows_become_documents_and_cases(runner, small_project: Path, tmp_path: Path) -> None:
+    path = tmp_path / "survey.csv"
+    path.write_text("id;pays;Q1 outils;Q2 obstacles\nR1;France;Nous allons aux foires. Et sur LinkedIn.;Le temps.\n"
+                    "R2;Chine;;\nR3;Brésil;Des démos.;\n", encoding="utf-8")
+    report = run_json(runner, "-p", small_project, "import", "survey", path, "--text", "Q1 outils",
+                      "--text", "Q2 obstacles", "--id", "id")
+    assert [f["document"] for f in report["files"]] == ["R1", "R3"]
+    with Project.open(small_project) as project:
+        segments = project.segments("R1")
+        assert [(s.speaker, s.text) for s in segments] == [
+            ("Q1 outils", "Nous allons aux foires."), ("Q1 outils", "Et sur LinkedIn."), ("Q2 obstacles", "Le temps.")]
+        assert {c.name: c.attributes for c in project.cases()}["R3"] == {"pays": "Brésil"}
+    result = run(runner, "-p", small_project, "import", "survey", path, "--text", "Q9", code=1)
+    assert "row 1: no column 'Q9'" in result.output

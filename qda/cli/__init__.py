@@ -153,6 +153,18 @@ def import_transcripts(ctx: typer.Context,
                     out.print(f"  [{move.status}] {escape(move.old_text[:70])!s} -> {escape(move.new_text[:70])}")
 
 
+@import_app.command("survey")
+def import_survey(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX, one row per respondent."),
+                  text: List[str] = typer.Option(..., "--text", help="A column holding open answers (repeatable)."),
+                  id_column: Optional[str] = typer.Option(None, "--id", help="Column with the respondent id."),
+                  lang: Optional[str] = typer.Option(None, "--lang", help="Language (default: the project's)."),
+                  fmt: Format = FormatOpt) -> None:
+    """Import survey answers: one document per row, other columns as case attributes."""
+    with opened(ctx) as project:
+        report = project.import_survey(file, text, id_column, lang)
+    render(report, fmt)
+
+
 @import_app.command("cases")
 def import_cases(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX with a 'case' column."),
                  fmt: Format = FormatOpt) -> None:
