@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from qda import matrix
 from qda.codebook import load_codebook, parse_codebook
-from qda.agreement.units import AgreementReport, agree, agree_table
+from qda.agreement.units import AgreementReport, agree, agree_table, segments_of
 from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder_name, import_sheet,
                         write_adjudication_sheet, write_sheet)
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
@@ -504,8 +504,11 @@ class Project:
     def agree(self, coders: Sequence[str], unit: str = "document", codes: Sequence[str] | None = None,
               cases: Sequence[str] | None = None, documents: Sequence[str] | None = None,
               tolerance: float = 0.0, overlap: float = 0.9, exclude_uncoded: bool = False,
-              bootstrap: int = 1000, seed: int = 12345) -> AgreementReport:
-        """Agreement between two or more coders, per code and pooled (see qda.agreement.units)."""
+              bootstrap: int = 1000, seed: int = 12345, roles: Sequence[str] | None = None) -> AgreementReport:
+        """Agreement between two or more coders, per code and pooled (see qda.agreement.units).
+
+        ``roles`` keeps only the segments (and codings) of speakers with those roles.
+        """
         if len(set(coders)) != len(coders):
             raise AgreementError("a coder is named twice")
         docs = self.store.documents()
@@ -518,6 +521,14 @@ class Project:
         names = {d.name for d in docs}
         codings = {c: [k for k in self.codings(c) if k.document in names] for c in coders}
         segments = [s for s in self.store.segments() if s.document in names]
+        if roles:
+            segments = [s for s in segments if s.role in roles]
+            kept = {s.ref for s in segments}
+            by_doc: dict[str, list[Segment]] = {}
+            for seg in segments:
+                by_doc.setdefault(seg.document, []).append(seg)
+            codings = {c: [k for k in items if any(ref in kept for ref in segments_of(k, by_doc))]
+                       for c, items in codings.items()}
         codebook = self.codebook()
         return agree(codebook, list(coders), codings, docs, segments, unit, codes, tolerance, overlap,
                      exclude_uncoded, bootstrap, seed, codebook.default_language)

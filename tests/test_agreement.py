@@ -175,3 +175,15 @@ def test_workbook_gets_a_reliability_sheet(study_project: Path, runner, tmp_path
                                   level_of_measurement="nominal")
     values = [c for row in wb["Reliability"].iter_rows(values_only=True) for c in row if isinstance(c, float)]
     assert any(abs(v - expected) < 1e-9 for v in values)
+
+
+def test_roles_restrict_the_units(study_project: Path, runner) -> None:
+    speakers = run_json(runner, "-p", study_project, "speakers")["speakers"]
+    roles = {s["speaker"]: s["role"] for s in speakers}
+    assert roles["Intervieweur"] == "interviewer" and roles["Répondant"] == "respondent"
+    everything = run_json(runner, "-p", study_project, "agree", "coder-a", "coder-b", "--unit", "segment",
+                          "--bootstrap", "0")
+    respondents = run_json(runner, "-p", study_project, "agree", "coder-a", "coder-b", "--unit", "segment",
+                           "--bootstrap", "0", "--role", "respondent")
+    assert respondents["pooled"]["n_units"] < everything["pooled"]["n_units"]
+    assert len(respondents["disagreements"]) == len(everything["disagreements"])  # nobody coded questions

@@ -52,6 +52,7 @@ def agree_command(
     code: List[str] = typer.Option([], "--code", help="Only these codes (repeatable)."),
     case: List[str] = typer.Option([], "--case", help="Only these cases (repeatable)."),
     document: List[str] = typer.Option([], "--document", help="Only these documents (repeatable)."),
+    role: List[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable)."),
     tolerance: float = typer.Option(0.0, "--tolerance", help="frequency/coverage: ratings this close count as equal."),
     overlap: float = typer.Option(0.9, "--overlap", help="overlap: share of the longer span two spans must share."),
     exclude_uncoded: bool = typer.Option(False, "--exclude-uncoded", help="Drop units no coder coded at all."),
@@ -77,7 +78,7 @@ def agree_command(
             raise AgreementError("name at least two coders (e.g. qda agree coder-a coder-b), or use --table FILE")
         with opened(ctx) as project:
             report = project.agree(coders, unit, code or None, case or None, document or None, tolerance,
-                                   overlap, exclude_uncoded, bootstrap, seed)
+                                   overlap, exclude_uncoded, bootstrap, seed, role or None)
     if html is not None or xlsx is not None:
         from qda.export.reliability import write_reliability_html, write_reliability_xlsx
         if html is not None:
