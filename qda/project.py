@@ -7,6 +7,7 @@ transaction, after validating all of its input.
 from __future__ import annotations
 
 import os
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -14,6 +15,7 @@ from typing import Any, Sequence
 from qda import matrix
 from qda.codebook import load_codebook, parse_codebook
 from qda.agreement.units import AgreementReport, agree, agree_table, segments_of
+from qda.coding.auto import DocTokens, Hit, compile_dictionary, find_hits
 from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder_name, import_sheet,
                         write_adjudication_sheet, write_sheet)
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
@@ -93,6 +95,25 @@ class CasesImport:
     def to_frame(self) -> Any:
         import pandas as pd
         return pd.DataFrame([{"case": c.name, **c.attributes} for c in self.cases])
+
+
+@dataclass(frozen=True)
+class AutoCodeResult:
+    """What dictionary auto-coding did."""
+
+    coder: str
+    codings: int
+    flagged: int  # negated mentions kept with status "negated" (negation="flag")
+    per_code: dict[str, int]
+    negation: str
+    patterns: tuple[str, ...]  # the patterns that fired
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "patterns": list(self.patterns)}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+        return pd.DataFrame([{"code": k, "segments": v} for k, v in self.per_code.items()])
 
 
 @dataclass(frozen=True)
@@ -480,7 +501,9 @@ class Project:
         if coder not in self.store.coders():
             known = ", ".join(self.store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
-        return self.store.codings(coder=coder)
+        # Mentions flagged as negated by auto-coding stay visible in the coder's sheet but
+        # are not uses of the code.
+        return [c for c in self.store.codings(coder=coder) if c.status != "negated"]
 
     # ------------------------------------------------------------------ matrices
     def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:
@@ -499,6 +522,60 @@ class Project:
                      where: dict[str, str] | None = None) -> matrix.SplitResult:
         return matrix.split(self.codebook(), self.store.cases(), self.codings(coder), code_attr, by, coder,
                             count, where)
+
+    # ------------------------------------------------------------------ auto-coding
+    def auto_code(self, coder: str = "auto", negation: str = "skip", fuzzy: bool = True,
+                  fuzzy_threshold: float = 90.0, roles: Sequence[str] | None = None) -> "AutoCodeResult":
+        """Apply the codebook's dictionary patterns to every segment, as ``coder``.
+
+        Works from the tokens and lemmas stored at import (the language pipeline is not
+        run again, except to lemmatise the patterns). Each hit codes its whole segment and
+        records the pattern that fired; negated mentions are skipped (``negation="skip"``),
+        kept but flagged and left out of matrices and agreement (``"flag"``), or not
+        checked (``"ignore"``). The coder's previous codings are replaced.
+        """
+        coder = check_coder_name(coder)
+        codebook = self.codebook()
+        segments = self.store.segments()
+        if roles:
+            segments = [s for s in segments if s.role in roles]
+        by_doc: dict[str, list[tuple[str, int, int]]] = {}
+        for seg in segments:
+            by_doc.setdefault(seg.document, []).append((seg.ref, seg.start, seg.end))
+        tokens: dict[str, list[DocTokens]] = {}
+        for name, language, text, starts, ends, lower, lemma in self.store.tokens():
+            tokens.setdefault(language, []).append(DocTokens(
+                name, text, array("i", starts), array("i", ends), tuple(lower), tuple(lemma)))
+        if not tokens:
+            raise NotFoundError("no tokenised transcript: import transcripts first")
+        hits: list[Hit] = []
+        try:
+            for language, docs in tokens.items():
+                dictionary = compile_dictionary(codebook, language, fuzzy_threshold)
+                hits.extend(find_hits(dictionary, docs, by_doc, language, negation, fuzzy))
+        except ValueError as exc:
+            raise AgreementError(str(exc)) from None
+        ids = self.store.segment_ids()
+        texts = {doc.document: doc.text for docs in tokens.values() for doc in docs}
+        planned: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for hit in hits:
+            key = (hit.segment_ref, hit.code)
+            if key in planned and not (planned[key][8] == "negated" and not hit.negated):
+                continue
+            seg_id, doc_id, start, end = ids[hit.segment_ref]
+            matched = texts[hit.document][hit.start:hit.end]
+            planned[key] = (hit.code, doc_id, seg_id, start, end, "auto", f"matched: {matched}",
+                            f"{hit.kind}: {hit.pattern}", "negated" if hit.negated else "ok")
+        with self.store.transaction():
+            self.store.replace_codings(coder, list(planned.values()))
+        per_code = {code: 0 for code in codebook.code_ids()}
+        for row in planned.values():
+            if row[8] == "ok":
+                per_code[row[0]] += 1
+        per_code = {code: n for code, n in per_code.items() if n}
+        flagged = sum(1 for row in planned.values() if row[8] == "negated")
+        return AutoCodeResult(coder, sum(per_code.values()), flagged, per_code, negation,
+                              tuple(sorted({row[7] for row in planned.values()})))
 
     # ------------------------------------------------------------------ agreement
     def agree(self, coders: Sequence[str], unit: str = "document", codes: Sequence[str] | None = None,

@@ -261,6 +261,22 @@ def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
     typer.echo(f"wrote {output}: {rows} segments for coder '{coder}'")
 
 
+@code_app.command("auto")
+def code_auto(ctx: typer.Context, coder: str = typer.Option("auto", "--coder", "-c", help="Name of the auto coder."),
+              negation: str = typer.Option("skip", "--negation", help="Negated mentions: skip, flag or ignore."),
+              fuzzy: bool = typer.Option(True, "--fuzzy/--no-fuzzy", help="Also find misspelt mentions."),
+              threshold: float = typer.Option(90.0, "--threshold", help="Fuzzy score (0-100) a mention needs."),
+              role: List[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable)."),
+              fmt: Format = FormatOpt) -> None:
+    """Dictionary auto-coding with the codebook's patterns (replaces that coder's codings)."""
+    with opened(ctx) as project:
+        result = project.auto_code(coder, negation, fuzzy, threshold, role or None)
+    if fmt is Format.table:
+        typer.echo(f"coder '{result.coder}': {result.codings} coded segments"
+                   + (f", {result.flagged} negated mentions flagged" if result.flagged else ""))
+    render(result, fmt)
+
+
 @code_app.command("import")
 def code_import(ctx: typer.Context, file: Path = typer.Argument(..., help="A filled coding sheet (.xlsx or .csv)."),
                 coder: str = CoderOpt, fmt: Format = FormatOpt) -> None:
