@@ -536,12 +536,12 @@ class Project:
         """
         coder = check_coder_name(coder)
         codebook = self.codebook()
-        segments = self.store.segments()
-        if roles:
-            segments = [s for s in segments if s.role in roles]
+        spans = self.store.segment_spans(roles)
         by_doc: dict[str, list[tuple[str, int, int]]] = {}
-        for seg in segments:
-            by_doc.setdefault(seg.document, []).append((seg.ref, seg.start, seg.end))
+        ids: dict[str, tuple[int, int, int, int]] = {}
+        for document, ref, start, end, seg_id, doc_id in spans:
+            by_doc.setdefault(document, []).append((ref, start, end))
+            ids[ref] = (seg_id, doc_id, start, end)
         tokens: dict[str, list[DocTokens]] = {}
         for name, language, text, starts, ends, lower, lemma in self.store.tokens():
             tokens.setdefault(language, []).append(DocTokens(
@@ -555,7 +555,6 @@ class Project:
                 hits.extend(find_hits(dictionary, docs, by_doc, language, negation, fuzzy))
         except ValueError as exc:
             raise AgreementError(str(exc)) from None
-        ids = self.store.segment_ids()
         texts = {doc.document: doc.text for docs in tokens.values() for doc in docs}
         planned: dict[tuple[str, str], tuple[Any, ...]] = {}
         for hit in hits:

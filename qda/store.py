@@ -359,6 +359,17 @@ class Store:
                         start=start, end=end, text=text[start:end], speaker=speaker, role=role, timestamp=ts)
                 for doc, case_, turn, ordinal, start, end, text, speaker, role, ts in self.db.execute(sql, args)]
 
+    def segment_spans(self, roles: Sequence[str] | None = None) -> list[tuple[str, str, int, int, int, int]]:
+        """(document, ref, start, end, segment id, document id) of every segment, without text (fast)."""
+        sql = ('SELECT d.name, s.ordinal, s.start, s."end", s.id, d.id FROM segments s '
+               "JOIN documents d ON d.id=s.document_id LEFT JOIN speakers sp ON sp.id=s.speaker_id")
+        args: list[Any] = []
+        if roles:
+            sql += f" WHERE sp.role IN ({', '.join('?' * len(roles))})"
+            args.extend(roles)
+        return [(doc, segment_ref(doc, ordinal), start, end, sid, doc_id)
+                for doc, ordinal, start, end, sid, doc_id in self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
+
     def segment_ids(self) -> dict[str, tuple[int, int, int, int]]:
         """Segment ref -> (segment id, document id, start, end)."""
         result: dict[str, tuple[int, int, int, int]] = {}
