@@ -340,5 +340,4 @@ def test_timestamped_lines_without_speakers() -> None:
 def test_readers_are_registered() -> None:
     from qda.ingest import READERS
 
-    assert {".vtt", ".srt", ".odt", ".rtf", ".txt", ".docx"} <= set(READERS)
-    assert ".pdf" not in READERS  # no PDF text library is installed: not supported
+    assert {".vtt", ".srt", ".odt", ".rtf", ".txt", ".docx", ".pdf"} <= set(READERS)

@@ -1,0 +1,756 @@
+"""Dictionary auto-coding: the codebook's patterns applied to tokenised documents.
+
+:func:`compile_dictionary` compiles every pattern of a codebook once, for one language;
+:func:`find_hits` applies them to the token tables stored at import (:class:`DocTokens`)
+and attaches each hit to the segment that contains it. Nothing here runs the spaCy
+pipeline over documents (lemmas were computed at import); only lemma *patterns* are
+lemmatised, once, at compile time.
+
+Pattern kinds
+-------------
+``phrase``
+    Matched on the document text, case-insensitively, on word boundaries (a phrase that
+    starts or ends with a letter or digit does not match inside a longer word: "démo"
+    does not match "démonstration"). The apostrophes ' ’ ‘ ʼ ＇ are equivalent; any run
+    of whitespace in the text matches a space of the phrase.
+``lemma``
+    The phrase is lemmatised with the language's spaCy pipeline *inside a carrier
+    sentence* ("Nous parlons de {phrase} ici." / "We talk about {phrase} here."; a word
+    lemmatised alone is often mis-tagged: "vente" -> "vent"), lower-cased, and matched
+    on the document's sequence of lower-cased lemmas, whole tokens only. "foire
+    commercial" therefore matches "foires commerciales". French elided words are
+    normalised on both sides (d' -> de, l' -> le, n' -> ne...). Without a lemmatizer
+    (the English pipeline) the lemma of a word is the word lower-cased.
+``regex``
+    A Python regular expression, compiled with ``re.IGNORECASE``, searched in the text.
+``fuzzy``
+    Approximate matching for misspelt transcripts with rapidfuzz: the best alignment of
+    the pattern in a segment (``fuzz.partial_ratio_alignment``) is widened to whole
+    words and kept when ``fuzz.ratio`` of the pattern and those words reaches the
+    pattern's ``threshold`` (else the dictionary's, 90 by default). With
+    ``find_hits(fuzzy=True)`` (the default) every ``phrase`` pattern of 8 characters or
+    more is also searched this way. A fuzzy hit overlapping a hit of the same code found
+    exactly is dropped, unless it strictly contains it (then the exact one, shorter, is).
+
+Exact phrases and lemma phrases are each compiled into ONE regular expression factored
+as a trie (one pass per document, no loop over phrases x segments). At every word start
+the longest phrase wins; shorter phrases of *other* codes at the same place, or inside
+the longer one, are reported too. Within one code, a hit contained in another hit of the
+same code is dropped, so each code is reported once per span (the pattern kept is the
+longest; on equal spans, the first in codebook order). Patterns with ``lang`` apply only
+to documents of that language; codes with ``codable: false`` are skipped.
+
+Negation
+--------
+A hit is *negated* when, in the same segment, scanning back from the hit over at most
+:data:`WINDOW` (6) tokens and stopping at the first clause boundary, one finds
+
+* a negation word: French ``pas jamais rien aucun aucune sans non ni guère nullement``;
+  English ``not n't never no without none neither nor cannot`` and apostrophe-less
+  contractions (``dont``, ``didnt``, ``cant``...) or any word ending in ``n't``;
+  except when the word after it makes it a non-negation: ``non seulement``,
+  ``pas seulement / pas mal / pas que / pas uniquement / pas juste``, ``sans doute``,
+  ``not only / not just``, ``no doubt / no matter``;
+* or (French) ``ne``/``n'`` with a second part ``pas jamais plus aucun aucune rien guère
+  point nullement`` either between ``ne`` and the hit, or right after the verb that
+  follows ``ne`` (skipping clitic pronouns: le la les l' lui leur y en me te se nous
+  vous), which may lie after the hit: "nous ne référons pas nos clients".
+
+Clause boundaries: ``, ; : . ! ? …`` and the words ``mais but however cependant`` and
+``par contre``. A cue after the boundary counts; one before it does not.
+
+Negated: "nous ne sommes pas sur Facebook", "on n'a jamais fait de foires
+commerciales", "pas de brochure", "we don't do trade shows", "we are not on LinkedIn",
+"no newsletter". Not negated: "Non, mais on va aux foires commerciales" (boundary),
+"les foires commerciales, on y va chaque année" (no cue before), the second mention in
+"we never stopped going to trade fairs, and we still go to trade fairs" (the first one
+is negated: double negation is not analysed).
+
+``find_hits(negation="skip")`` drops negated hits, ``"flag"`` keeps them with
+``negated=True``, ``"ignore"`` does not look for negation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from qda.errors import CodebookError, Problem
+from qda.ingest.segment import pipeline
+from qda.models import Codebook, Pattern
+
+KINDS = ("phrase", "lemma", "regex", "fuzzy")
+NEGATION_MODES = ("skip", "flag", "ignore")
+WINDOW = 6  # tokens scanned back from a hit for a negation cue
+FUZZY_PHRASE_MIN = 8  # phrase patterns this long are also searched fuzzily when fuzzy=True
+DEFAULT_FUZZY_THRESHOLD = 90.0
+CARRIERS = {"fr": ("Nous parlons de ", " ici."), "en": ("We talk about ", " here.")}
+
+_APOSTROPHES = ("\u2019", "\u2018", "\u02bc", "\uff07", "\u2032")
+_WORD = re.compile(r"\w")
+_SPACES = re.compile(r"\s+")
+# French elided words: their lemma differs with the apostrophe used ("d'" -> "de", "d’" -> "d’").
+_ELISIONS = {"c": "ce", "d": "de", "j": "je", "l": "le", "m": "me", "n": "ne", "s": "se", "t": "te",
+             "qu": "que", "jusqu": "jusque", "lorsqu": "lorsque", "puisqu": "puisque", "quoiqu": "quoique"}
+_ELIDED = {f"{k}{a}": v for k, v in _ELISIONS.items() for a in ("'",) + _APOSTROPHES}
+_ELISION_RE = re.compile(r"(?<![^ ])(" + "|".join(sorted(_ELISIONS, key=len, reverse=True)) + r")'(?![^ ])")
+
+
+# --------------------------------------------------------------------------- values
+
+@dataclass(frozen=True)
+class DocTokens:
+    """A document's token table as stored at import (offsets are code points into ``text``).
+
+    ``lower`` is each token lower-cased, ``lemma`` its lower-cased lemma (English: the
+    lower-cased word). Whitespace tokens are left out. ``starts``/``ends`` may be tuples
+    or ``array('i')``.
+    """
+
+    document: str
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    lower: tuple[str, ...]
+    lemma: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A pattern found in a segment; ``pattern`` is the pattern as written in the codebook.
+
+    ``kind`` is how it matched: ``phrase``, ``lemma``, ``regex`` or ``fuzzy`` (a phrase
+    pattern found approximately is reported with kind ``fuzzy``).
+    """
+
+    code: str
+    document: str
+    segment_ref: str
+    start: int
+    end: int
+    pattern: str
+    kind: str
+    negated: bool = False
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One compiled pattern: its code, the pattern, and the form actually matched."""
+
+    index: int  # codebook order
+    code: str
+    pattern: Pattern
+    form: str  # folded phrase, lemma sequence, regex source, or fuzzy string
+
+
+# --------------------------------------------------------------------------- text helpers
+
+def _fold(text: str) -> str:
+    """Lower-case and unify apostrophes without changing the length (offsets stay valid)."""
+    low = text.lower()
+    if len(low) != len(text):  # e.g. 'İ' lower-cases to two code points
+        low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    for a in _APOSTROPHES:
+        if a in low:
+            low = low.replace(a, "'")
+    return low
+
+
+def _norm_phrase(value: str) -> str:
+    return _SPACES.sub(" ", _fold(unicodedata.normalize("NFC", value))).strip()
+
+
+def _is_word(ch: str) -> bool:
+    return bool(_WORD.match(ch))
+
+
+# --------------------------------------------------------------------------- trie-factored regex
+
+class _PhraseSet:
+    """Many phrases in one trie-factored regex; finds every phrase at every start.
+
+    ``tokens=False``: phrases over folded text, whitespace runs flexible, word
+    boundaries where a phrase starts/ends with a word character. ``tokens=True``: over a
+    string of lemmas joined by single spaces, whole tokens only.
+    """
+
+    def __init__(self, phrases: dict[str, list[int]], tokens: bool) -> None:
+        self.tokens = tokens
+        self.root: dict[str, Any] = {}
+        for phrase, ids in phrases.items():
+            node = self.root
+            for ch in phrase:
+                node = node.setdefault(ch, {})
+            node.setdefault("", []).extend(ids)
+        body = "|".join(self._edge(ch, child) for ch, child in sorted(self._children(self.root)))
+        # One look-behind for all phrases (a look-behind in each alternative is 10x slower).
+        # Text phrases that start with a non-word character ("@x") cannot share it: then the
+        # start boundary of the others is checked in find().
+        self.check_start = not tokens and not all(_is_word(ch) for ch in self.root if ch)
+        lead = "(?<![^ ])" if tokens else ("" if self.check_start else r"(?<!\w)")
+        self.regex = re.compile(f"{lead}(?=((?:{body})))")
+        # for every phrase, the phrases that are prefixes of it (itself included), longest first
+        self.prefixes: dict[str, list[tuple[int, list[int]]]] = {}
+        for phrase in phrases:
+            node, chain = self.root, []
+            for i, ch in enumerate(phrase):
+                node = node[ch]
+                if "" in node:
+                    chain.append((i + 1, node[""]))
+            self.prefixes[phrase] = chain[::-1]
+
+    @staticmethod
+    def _children(node: dict[str, Any]) -> list[tuple[str, Any]]:
+        return [(k, v) for k, v in node.items() if k]
+
+    def _atom(self, ch: str) -> str:
+        if ch == " ":
+            return " " if self.tokens else r"\s+"
+        return re.escape(ch)
+
+    def _end(self, last: str) -> str:
+        if self.tokens:
+            return "(?![^ ])"
+        return r"(?!\w)" if _is_word(last) else ""
+
+    def _edge(self, ch: str, child: dict[str, Any]) -> str:
+        return self._atom(ch) + self._node(child, ch)
+
+    def _node(self, node: dict[str, Any], last: str) -> str:
+        alts = [self._edge(ch, child) for ch, child in sorted(self._children(node))]
+        if "" in node:
+            alts.append(self._end(last))  # last: longer phrases are tried first
+        if len(alts) == 1:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")"
+
+    def _ends_ok(self, s: str, i: int, last: str) -> bool:
+        if i >= len(s):
+            return True
+        if self.tokens:
+            return s[i] == " "
+        return not (_is_word(last) and _is_word(s[i]))
+
+    def find(self, s: str) -> list[tuple[int, int, int]]:
+        """(start, end, phrase id) of every phrase found, longest first at each start."""
+        out: list[tuple[int, int, int]] = []
+        prefixes = self.prefixes
+        for m in self.regex.finditer(s):
+            p, q = m.start(1), m.end(1)
+            if self.check_start and p > 0 and _is_word(s[p]) and _is_word(s[p - 1]):
+                continue
+            text = m.group(1)
+            key = text if self.tokens else " ".join(text.split())
+            same = key == text
+            for size, ids in prefixes[key]:
+                # with whitespace runs in the text, find where the key's prefix ends
+                end = p + (size if same else self._offset(text, size))
+                if size == len(key) or self._ends_ok(s, end, s[end - 1]):
+                    out.extend((p, end, pid) for pid in ids)
+        return out
+
+    @staticmethod
+    def _offset(text: str, size: int) -> int:
+        """Length of the prefix of ``text`` whose whitespace-collapsed form has ``size`` characters."""
+        n, i, prev_space = 0, 0, False
+        while i < len(text) and n < size:
+            if text[i].isspace():
+                if not prev_space:
+                    n += 1
+                prev_space = True
+            else:
+                n += 1
+                prev_space = False
+            i += 1
+        return i
+
+
+# --------------------------------------------------------------------------- fuzzy index
+
+@dataclass
+class _Fuzzy:
+    entry: int
+    needle: str
+    threshold: float
+    from_phrase: bool
+
+
+class _FuzzyIndex:
+    """Fuzzy needles with a lossless q-gram pre-filter.
+
+    A window W of a segment reaching ``partial_ratio >= t`` against a needle of length L
+    is within Indel distance d = floor((1 - t/100) * 2L) of it, and each edit destroys at
+    most q of the needle's q-grams, so at least n_q - q*d of the needle's (space-free)
+    q-gram positions appear in the segment. Segments below that count are not compared.
+    """
+
+    def __init__(self, items: list[_Fuzzy]) -> None:
+        self.items = items
+        vocab: dict[str, int] = {}
+        postings: list[dict[int, int]] = []  # gram id -> {item: positions}
+        bounds, always, lengths = [], [], []
+        self.qs: set[int] = set()
+        for k, item in enumerate(items):
+            n = len(item.needle)
+            d = int((1 - item.threshold / 100) * 2 * n + 1e-9)
+            chosen: list[str] = []
+            bound = 0
+            for q in (3, 2):
+                grams = [item.needle[i:i + q] for i in range(n - q + 1)]
+                grams = [g for g in grams if not any(ch.isspace() for ch in g)]
+                if len(grams) - q * d > 0:
+                    chosen, bound = grams, len(grams) - q * d
+                    self.qs.add(q)
+                    break
+            for g in chosen:
+                gid = vocab.setdefault(g, len(vocab))
+                if gid == len(postings):
+                    postings.append({})
+                postings[gid][k] = postings[gid].get(k, 0) + 1
+            bounds.append(bound)
+            always.append(not chosen)
+            lengths.append(n)
+        self.vocab = vocab
+        indptr = [0]
+        pats: list[int] = []
+        weights: list[int] = []
+        for post in postings:
+            for k in sorted(post):
+                pats.append(k)
+                weights.append(post[k])
+            indptr.append(len(pats))
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        self.pats = np.asarray(pats, dtype=np.int64)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.bounds = np.asarray(bounds, dtype=np.float64)
+        self.always = np.asarray(always, dtype=bool)
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+
+    def _chunk_ids(self, chunk: str) -> tuple[int, ...]:
+        ids = set()
+        for q in self.qs:
+            for i in range(len(chunk) - q + 1):
+                gid = self.vocab.get(chunk[i:i + q])
+                if gid is not None:
+                    ids.add(gid)
+        return tuple(ids)
+
+    def candidates(self, texts: Sequence[str], memo: dict[str, tuple[int, ...]],
+                   active: np.ndarray) -> list[tuple[int, list[int]]]:
+        """For each item, the texts that pass the q-gram filter and ``partial_ratio``."""
+        n, npat = len(texts), len(self.items)
+        if not n or not npat:
+            return []
+        rows: list[int] = []
+        cols: list[int] = []
+        for r, text in enumerate(texts):
+            ids: set[int] = set()
+            for chunk in text.split():
+                got = memo.get(chunk)
+                if got is None:
+                    got = memo[chunk] = self._chunk_ids(chunk)
+                ids.update(got)
+            rows.extend([r] * len(ids))
+            cols.extend(ids)
+        score = np.zeros(n * npat, dtype=np.float64)
+        if cols:
+            c = np.asarray(cols, dtype=np.int64)
+            r = np.asarray(rows, dtype=np.int64)
+            count = self.indptr[c + 1] - self.indptr[c]
+            total = int(count.sum())
+            if total:
+                first = np.repeat(self.indptr[c] - (np.cumsum(count) - count), count) + np.arange(total)
+                rr = np.repeat(r, count)
+                score = np.bincount(rr * npat + self.pats[first], weights=self.weights[first],
+                                    minlength=n * npat).astype(np.float64)
+        score = score.reshape(n, npat)
+        sizes = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        ok = (score >= self.bounds[None, :]) | self.always[None, :] | (sizes[:, None] < self.lengths[None, :])
+        ok &= active[None, :]
+        out = []
+        for k in np.nonzero(ok.any(axis=0))[0].tolist():
+            rows = np.nonzero(ok[:, k])[0]
+            item = self.items[k]
+            if len(rows) > 4:  # partial_ratio in C, on all cores, before the aligning loop in Python
+                scores = process.cdist([item.needle], [texts[r] for r in rows.tolist()], scorer=fuzz.partial_ratio,
+                                       score_cutoff=item.threshold, dtype=np.float32,
+                                       workers=-1 if len(rows) > 2000 else 1)[0]
+                rows = rows[scores >= item.threshold]
+            if len(rows):
+                out.append((k, rows.tolist()))
+        return out
+
+
+def _word_spans(seg: str, a: int, b: int, needle: str) -> set[tuple[int, int]]:
+    """Whole-word versions of the alignment [a, b): a cut word at either end is either
+    completed or dropped; spaces (and punctuation the needle does not have) are trimmed."""
+    starts, ends = {a}, {b}
+    if 0 < a < len(seg) and _is_word(seg[a - 1]) and _is_word(seg[a]):
+        w = a
+        while w > 0 and _is_word(seg[w - 1]):
+            w -= 1
+        starts = {w}
+        while a < len(seg) and _is_word(seg[a]):
+            a += 1
+        starts.add(a)
+    if 0 < b < len(seg) and _is_word(seg[b - 1]) and _is_word(seg[b]):
+        w = b
+        while w < len(seg) and _is_word(seg[w]):
+            w += 1
+        ends = {w}
+        while b > 0 and _is_word(seg[b - 1]):
+            b -= 1
+        ends.add(b)
+    head_word, tail_word = _is_word(needle[0]), _is_word(needle[-1])
+    spans = set()
+    for x in starts:
+        for y in ends:
+            while x < y and (seg[x].isspace() or (head_word and not _is_word(seg[x]))):
+                x += 1
+            while y > x and (seg[y - 1].isspace() or (tail_word and not _is_word(seg[y - 1]))):
+                y -= 1
+            if y > x:
+                spans.add((x, y))
+    return spans
+
+
+def _fuzzy_in(seg: str, needle: str, threshold: float) -> list[tuple[int, int]]:
+    """Whole-word spans of ``seg`` matching ``needle`` at ``threshold`` (left to right)."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(seg):
+        al = fuzz.partial_ratio_alignment(needle, seg[pos:], score_cutoff=threshold)
+        if al is None or al.score < threshold:
+            break
+        options = [(fuzz.ratio(needle, _SPACES.sub(" ", seg[x:y])), x, y)
+                   for x, y in _word_spans(seg, pos + al.dest_start, pos + al.dest_end, needle)]
+        score, x, y = max(options, key=lambda o: (o[0], o[2] - o[1], -o[1]), default=(0.0, 0, 0))
+        if score >= threshold:
+            spans.append((x, y))
+            pos = y
+        else:
+            pos = max(pos + al.dest_end, pos + 1)
+    return spans
+
+
+# --------------------------------------------------------------------------- the dictionary
+
+@dataclass(frozen=True, eq=False)
+class Dictionary:
+    """A codebook's patterns compiled for one language (see the module docstring)."""
+
+    language: str
+    fuzzy_threshold: float
+    entries: tuple[Entry, ...]
+    phrases: _PhraseSet | None
+    lemmas: _PhraseSet | None
+    regexes: tuple[tuple[int, re.Pattern[str]], ...]
+    fuzzy: _FuzzyIndex
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def _lemmatise(values: list[str], language: str) -> list[list[str]]:
+    """Lower-cased lemmas of each phrase, lemmatised inside a carrier sentence."""
+    nlp = pipeline(language)
+    has_lemmatizer = "lemmatizer" in nlp.pipe_names
+    before, after = CARRIERS.get(language, ("", ""))
+    out = []
+    for value, doc in zip(values, nlp.pipe(before + v + after for v in values)):
+        lo, hi = len(before), len(before) + len(value)
+        lemmas = []
+        for tok in doc:
+            if tok.is_space or tok.idx + len(tok.text) <= lo or tok.idx >= hi:
+                continue
+            lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
+            lemmas.append(_ELIDED.get(lemma, lemma))
+        out.append([_fold(x) for x in lemmas])
+    return out
+
+
+def compile_dictionary(codebook: Codebook, language: str,
+                       fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD) -> Dictionary:
+    """Compile every pattern of ``codebook`` that applies to ``language``, once.
+
+    Raises :class:`CodebookError` listing every pattern that cannot be compiled.
+    """
+    problems: list[Problem] = []
+    entries: list[Entry] = []
+    phrase_ids: dict[str, list[int]] = {}
+    lemma_todo: list[tuple[int, Pattern, str]] = []
+    regexes: list[tuple[int, re.Pattern[str]]] = []
+    fuzzies: list[_Fuzzy] = []
+    pending: list[tuple[str, Pattern]] = []
+    for code in codebook.codes:
+        if not code.codable:
+            continue
+        for pattern in code.patterns:
+            if pattern.lang and pattern.lang != language:
+                continue
+            pending.append((code.id, pattern))
+
+    def where(code: str, pattern: Pattern) -> str:
+        return f"code '{code}', {pattern.kind} pattern '{pattern.value}'"
+
+    for code_id, pattern in pending:
+        index = len(entries)
+        value = pattern.value
+        if pattern.kind not in KINDS:
+            problems.append(Problem(where(code_id, pattern), f"unknown pattern kind '{pattern.kind}'",
+                                    f"use one of {', '.join(KINDS)}"))
+            continue
+        if pattern.kind == "regex":
+            try:
+                regexes.append((index, re.compile(value, re.IGNORECASE)))
+            except re.error as exc:
+                problems.append(Problem(where(code_id, pattern), f"invalid regular expression: {exc}"))
+                continue
+            entries.append(Entry(index, code_id, pattern, value))
+            continue
+        form = _norm_phrase(value)
+        if not form:
+            problems.append(Problem(where(code_id, pattern), "empty pattern"))
+            continue
+        threshold = pattern.threshold if pattern.threshold is not None else fuzzy_threshold
+        if pattern.kind == "phrase":
+            phrase_ids.setdefault(form, []).append(index)
+            if len(form) >= FUZZY_PHRASE_MIN:
+                fuzzies.append(_Fuzzy(index, form, float(threshold), True))
+        elif pattern.kind == "fuzzy":
+            fuzzies.append(_Fuzzy(index, form, float(threshold), False))
+        else:
+            lemma_todo.append((index, pattern, code_id))
+        entries.append(Entry(index, code_id, pattern, form))
+
+    lemma_ids: dict[str, list[int]] = {}
+    if lemma_todo:
+        lemmatised = _lemmatise([_SPACES.sub(" ", unicodedata.normalize("NFC", p.value)).strip()
+                                 for _, p, _ in lemma_todo], language)
+        for (index, pattern, code_id), lemmas in zip(lemma_todo, lemmatised):
+            form = " ".join(lemmas)
+            if not form.strip():
+                problems.append(Problem(where(code_id, pattern), "the pattern has no word to lemmatise"))
+                continue
+            lemma_ids.setdefault(form, []).append(index)
+            entries[index] = Entry(index, code_id, pattern, form)
+    if problems:
+        raise CodebookError(f"{len(problems)} pattern(s) of codebook '{codebook.name}' cannot be compiled",
+                            problems)
+    return Dictionary(language=language, fuzzy_threshold=float(fuzzy_threshold), entries=tuple(entries),
+                      phrases=_PhraseSet(phrase_ids, tokens=False) if phrase_ids else None,
+                      lemmas=_PhraseSet(lemma_ids, tokens=True) if lemma_ids else None,
+                      regexes=tuple(regexes), fuzzy=_FuzzyIndex(fuzzies))
+
+
+# --------------------------------------------------------------------------- negation
+
+_BOUNDARIES = frozenset({",", ";", ":", ".", "!", "?", "…", "...", "mais", "but", "however", "cependant"})
+_CUES = {
+    "fr": frozenset({"pas", "jamais", "rien", "aucun", "aucune", "aucuns", "aucunes", "sans", "non", "ni",
+                     "guère", "nullement"}),
+    "en": frozenset({"not", "n't", "never", "no", "without", "none", "neither", "nor", "cannot",
+                     "dont", "doesnt", "didnt", "cant", "couldnt", "wouldnt", "shouldnt", "isnt", "arent",
+                     "wasnt", "werent", "havent", "hasnt", "hadnt", "wont", "aint"}),
+}
+_NOT_NEGATING_NEXT = {
+    "non": {"seulement"}, "pas": {"seulement", "mal", "que", "uniquement", "juste"}, "sans": {"doute"},
+    "not": {"only", "just"}, "n't": {"only", "just"}, "no": {"doubt", "matter"},
+}
+_NE = frozenset({"ne", "n'"})
+_SECOND = frozenset({"pas", "jamais", "plus", "aucun", "aucune", "rien", "guère", "point", "nullement"})
+_CLITICS = frozenset({"le", "la", "les", "l'", "lui", "leur", "y", "en", "me", "m'", "te", "t'", "se", "s'",
+                      "nous", "vous"})
+
+
+def _cue(toks: Sequence[str], j: int, hi: int, words: frozenset[str]) -> bool:
+    t = toks[j]
+    if t not in words and not (words is _CUES["en"] and t.endswith("n't")):
+        return False
+    following = toks[j + 1] if j + 1 < hi else ""
+    return following not in _NOT_NEGATING_NEXT.get(t, ())
+
+
+def is_negated(toks: Sequence[str], first: int, lo: int, hi: int, language: str) -> bool:
+    """Whether the hit starting at token ``first`` of the segment ``toks[lo:hi]`` is negated.
+
+    ``toks`` are the document's tokens lower-cased with apostrophes unified (see the
+    module docstring for the rule).
+    """
+    cues = _CUES.get(language, frozenset())
+    j = first - 1
+    stop = max(lo, first - WINDOW)
+    while j >= stop:
+        t = toks[j]
+        if t in _BOUNDARIES or (t == "contre" and j > lo and toks[j - 1] == "par"):
+            return False
+        if _cue(toks, j, hi, cues):
+            return True
+        if language == "fr" and t in _NE:
+            if any(_cue(toks, k, hi, _SECOND) for k in range(j + 1, first)):
+                return True
+            verb = j + 1
+            while verb < hi and toks[verb] in _CLITICS:
+                verb += 1
+            if verb + 1 < hi and _cue(toks, verb + 1, hi, _SECOND):
+                return True
+        j -= 1
+    return False
+
+
+# --------------------------------------------------------------------------- matching
+
+def _as_int_array(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _lemma_string(lemmas: Sequence[str]) -> tuple[str, np.ndarray]:
+    """Lemmas joined by spaces (apostrophes unified, elisions expanded) and token starts in it."""
+    joined = " ".join(lemmas)
+    for a in _APOSTROPHES:
+        if a in joined:
+            joined = joined.replace(a, "'")
+    if "'" in joined:  # "d'" -> "de", "qu'" -> "que": same length, offsets stay valid
+        joined = _ELISION_RE.sub(r"\1e", joined)
+    sizes = np.fromiter(map(len, lemmas), dtype=np.int64, count=len(lemmas)) + 1
+    offsets = np.zeros(len(lemmas), dtype=np.int64)
+    if len(lemmas) > 1:
+        np.cumsum(sizes[:-1], out=offsets[1:])
+    return joined, offsets
+
+
+def _fold_tokens(lower: Sequence[str]) -> Sequence[str]:
+    """Tokens with apostrophes unified (they are lower-case already)."""
+    joined = "\x1f".join(lower)
+    if not any(a in joined for a in _APOSTROPHES):
+        return lower
+    for a in _APOSTROPHES:
+        joined = joined.replace(a, "'")
+    return joined.split("\x1f")
+
+
+def find_hits(dictionary: Dictionary, docs: Iterable[DocTokens],
+              segments: Mapping[str, Sequence[tuple[str, int, int]]], language: str,
+              negation: str = "skip", fuzzy: bool = True) -> list[Hit]:
+    """Every pattern hit in the segments of ``docs``, sorted by document, offsets, code.
+
+    ``segments`` maps a document name to its segments ``(ref, start, end)``; a hit is
+    reported in the segment that contains it (hits outside any segment, or across two,
+    are not reported). ``fuzzy=False`` limits the fuzzy pass to ``fuzzy`` patterns;
+    ``True`` adds phrase patterns of 8+ characters.
+    """
+    if negation not in NEGATION_MODES:
+        raise ValueError(f"negation must be one of {NEGATION_MODES}, not {negation!r}")
+    if language != dictionary.language:
+        raise ValueError(f"the dictionary was compiled for '{dictionary.language}', not '{language}'")
+    findex = dictionary.fuzzy
+    active = np.asarray([fuzzy or not item.from_phrase for item in findex.items], dtype=bool)
+    memo: dict[str, tuple[int, ...]] = {}
+    hits: list[Hit] = []
+    for doc in docs:
+        segs = sorted(segments.get(doc.document, ()), key=lambda s: (s[1], s[2], s[0]))
+        if not segs:
+            continue
+        hits.extend(_doc_hits(dictionary, doc, segs, language, negation, active, memo))
+    hits.sort(key=lambda h: (h.document, h.start, h.end, h.code, h.pattern, h.kind))
+    return hits
+
+
+def _doc_hits(dictionary: Dictionary, doc: DocTokens, segs: list[tuple[str, int, int]], language: str,
+              negation: str, active: np.ndarray, memo: dict[str, tuple[int, ...]]) -> list[Hit]:
+    entries = dictionary.entries
+    text = doc.text
+    starts, ends = _as_int_array(doc.starts), _as_int_array(doc.ends)
+    lower, lemma = doc.lower, doc.lemma
+    if any(map(str.isspace, lower)):  # whitespace tokens (the importer leaves them out)
+        keep = [k for k, w in enumerate(lower) if not w.isspace()]
+        starts, ends = starts[keep], ends[keep]
+        lower = tuple(lower[k] for k in keep)
+        lemma = tuple(lemma[k] for k in keep)
+    seg_starts = np.asarray([s[1] for s in segs], dtype=np.int64)
+    seg_ends = np.asarray([s[2] for s in segs], dtype=np.int64)
+    folded = _fold(text)
+
+    # exact passes: (start, end, entry index, kind)
+    found: list[tuple[int, int, int, str]] = []
+    if dictionary.phrases is not None:
+        found.extend((p, q, pid, "phrase") for p, q, pid in dictionary.phrases.find(folded))
+    if dictionary.lemmas is not None and len(lemma):
+        joined, offsets = _lemma_string(lemma)
+        matches = dictionary.lemmas.find(joined)
+        if matches:
+            ps = np.asarray([m[0] for m in matches], dtype=np.int64)
+            qs = np.asarray([m[1] for m in matches], dtype=np.int64)
+            first = np.searchsorted(offsets, ps, side="right") - 1
+            last = np.searchsorted(offsets, qs - 1, side="right") - 1
+            cs, ce = starts[first].tolist(), ends[last].tolist()
+            found.extend((cs[k], ce[k], m[2], "lemma") for k, m in enumerate(matches))
+    for index, rx in dictionary.regexes:
+        found.extend((m.start(), m.end(), index, "regex") for m in rx.finditer(text) if m.end() > m.start())
+
+    # attach to segments
+    raw: list[tuple[int, int, int, str, int]] = []  # start, end, entry, kind, segment index
+    if found:
+        fs = np.asarray([f[0] for f in found], dtype=np.int64)
+        fe = np.asarray([f[1] for f in found], dtype=np.int64)
+        si = np.searchsorted(seg_starts, fs, side="right") - 1
+        ok = (si >= 0) & (fe <= seg_ends[np.maximum(si, 0)])
+        for k in np.nonzero(ok)[0].tolist():
+            s, e, index, kind = found[k]
+            raw.append((s, e, index, kind, int(si[k])))
+
+    # fuzzy pass, per segment
+    if len(findex_items := dictionary.fuzzy.items) and active.any():
+        exact_by: dict[tuple[int, str], list[tuple[int, int]]] = {}
+        for s, e, index, _kind, sidx in raw:
+            exact_by.setdefault((sidx, entries[index].code), []).append((s, e))
+        seg_texts = [folded[s:e] for _, s, e in segs]
+        for k, rows in dictionary.fuzzy.candidates(seg_texts, memo, active):
+            item = findex_items[k]
+            code = entries[item.entry].code
+            for sidx in rows:
+                base = segs[sidx][1]
+                exact = exact_by.get((sidx, code), ())
+                for a, b in _fuzzy_in(seg_texts[sidx], item.needle, item.threshold):
+                    a, b = a + base, b + base
+                    # an exact hit of the code here wins, unless the fuzzy span strictly contains it
+                    if any(a < e2 and s2 < b and not (a <= s2 and e2 <= b and (a, b) != (s2, e2))
+                           for s2, e2 in exact):
+                        continue
+                    raw.append((a, b, item.entry, "fuzzy", sidx))
+
+    # one hit per code and span: drop hits contained in a hit of the same code
+    raw.sort(key=lambda h: (entries[h[2]].code, h[0], -h[1], h[2], h[3]))
+    kept: list[tuple[int, int, int, str, int]] = []
+    current_code, reach = None, -1
+    for h in raw:
+        code = entries[h[2]].code
+        if code != current_code:
+            current_code, reach = code, -1
+        if h[1] <= reach:
+            continue
+        reach = h[1]
+        kept.append(h)
+
+    out: list[Hit] = []
+    if not kept:
+        return out
+    if negation != "ignore":
+        toks = _fold_tokens(lower)
+        hs = np.asarray([h[0] for h in kept], dtype=np.int64)
+        si = np.asarray([h[4] for h in kept], dtype=np.int64)
+        firsts = np.searchsorted(ends, hs, side="right").tolist()
+        los = np.searchsorted(starts, seg_starts[si], side="left").tolist()
+        his = np.searchsorted(starts, seg_ends[si], side="left").tolist()
+    for k, (s, e, index, kind, sidx) in enumerate(kept):
+        negated = negation != "ignore" and is_negated(toks, firsts[k], los[k], his[k], language)
+        if negated and negation == "skip":
+            continue
+        entry = entries[index]
+        out.append(Hit(entry.code, doc.document, segs[sidx][0], s, e, entry.pattern.value, kind, negated))
+    return out
