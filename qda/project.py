@@ -693,6 +693,8 @@ class Project:
     def export_qdpx(self, path: str | Path) -> "RefiExport":
         """Write the whole project as a REFI-QDA project (.qdpx): users (coders), codebook,
         cases with their typed attributes, text sources, codings and memos."""
+        from dataclasses import replace
+
         from qda.export.refi import RefiExportData, write_qdpx
         from qda.ingest.refi import NoteRecord
 
@@ -703,18 +705,20 @@ class Project:
             documents=self.store.documents(), cases=self.store.cases(), coders=self.store.coders(), codings=kept,
             notes=[NoteRecord(*row) for row in self.store.notes()], variables=self.store.variables())
         result = write_qdpx(path, data)
-        if len(kept) != len(codings):
-            result.counts["codings_not_exported"] = len(codings) - len(kept)
-        return result
+        if len(kept) == len(codings):
+            return result
+        return replace(result, counts={**result.counts, "orphaned_codings_not_exported": len(codings) - len(kept)})
 
     def import_qdpx(self, path: str | Path, coder: str | None = None) -> "RefiImportReport":
         """Import a REFI-QDA project (.qdpx, or a bare .qde with its sources beside it).
 
         Into an empty project (no document): everything (codebook unless the project has
         one, documents, cases and attributes, coders, codings, memos). Into a project that
-        has documents: the codings on the documents it shares with the file (same text, or
-        same name and text), replacing each coder's codings there. ``coder`` names the
-        coder of all imported codings (else the file's users). All or nothing.
+        has documents: the codings on the documents it shares with the file (same text; or
+        same name, the codings then re-anchored on the project's text), replacing each
+        coder's codings there, so that coders who worked in different tools can be
+        compared. ``coder`` names the coder of all imported codings (else the file's
+        users). All or nothing: a problem anywhere and nothing is written.
         """
         from dataclasses import replace
 
@@ -736,8 +740,9 @@ class Project:
                 self.store.save_codebook(plan.codebook, dump_codebook(plan.codebook))
             for document in plan.documents:
                 self._refi_add_document(document, analyses[document.name])
+            held = {c.name: c.attributes for c in self.store.cases()}  # e.g. from 'qda import cases'
             for case in plan.cases:
-                self.store.set_case_attributes(case.name, case.attributes)
+                self.store.set_case_attributes(case.name, {**held.get(case.name, {}), **case.attributes})
             self.store.set_variables(plan.variables)
             for name in plan.coders:
                 self.store.ensure_coder(name)

@@ -41,8 +41,8 @@ def export_qdpx(ctx: typer.Context, file: Path = typer.Argument(..., help="The .
 @import_app.command("qdpx")
 def import_qdpx(ctx: typer.Context,
                 file: Path = typer.Argument(..., help="A REFI-QDA project (.qdpx, or .qde with its sources)."),
-                coder: Optional[str] = typer.Option(None, "--coder", "-c",
-                                                    help="Import every coding as this coder (default: the file's users)."),
+                coder: Optional[str] = typer.Option(
+                    None, "--coder", "-c", help="Import every coding as this coder (default: the file's users)."),
                 fmt: Format = FormatOpt) -> None:
     """Import a REFI-QDA project: everything into an empty project, or a coder's codings
     on the documents this project shares with the file."""

@@ -1,0 +1,406 @@
+"""Writing REFI-QDA files: a codebook (``.qdc``) or a whole project (``.qdpx``).
+
+The files validate against the REFI-QDA schemas (Codebook.xsd 1.0, Project.xsd 1.0).
+What qda holds that the standard has no place for (code ids, labels in other
+languages, code attributes such as mode, include/exclude, dictionary patterns,
+categories) travels in a trailing ``[qda] {...}`` line of the code's Description,
+which other tools show as text and our importer reads back and strips. Categories
+are folder codes (``isCodable="false"``) with their codes nested inside.
+
+GUIDs are deterministic (uuid5): a code keeps its own ``guid`` when it has one, else
+its GUID derives from the codebook name and the code id, so that exporting twice gives
+the same GUIDs (and, with fixed zip timestamps, the same bytes). Positions are Unicode
+code points from 0 in the stored text, end exclusive; sources are written as UTF-8
+``sources/<guid>.txt``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+from xml.etree import ElementTree as ET
+
+from qda.errors import ExportError
+from qda.ingest.refi import NoteRecord, code_human_text, is_guid, is_rgb, join_description, make_guid
+from qda.models import Case, Category, Code, Codebook, Coding, Document
+
+PROJECT_NS = "urn:QDA-XML:project:1.0"
+CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
+_INVALID_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+_VALUE_TAGS = {"Text": "TextValue", "Boolean": "BooleanValue", "Integer": "IntegerValue", "Float": "FloatValue",
+               "Date": "DateValue", "DateTime": "DateTimeValue"}
+
+
+def origin() -> str:
+    try:
+        from importlib.metadata import version
+
+        return f"qda {version('qda')}"
+    except Exception:  # not installed (running from a checkout)
+        return "qda"
+
+
+@dataclass(frozen=True)
+class RefiExportData:
+    """Everything a .qdpx holds, gathered by the project."""
+
+    name: str
+    language: str
+    codebook: Codebook | None
+    documents: Sequence[Document]
+    cases: Sequence[Case]
+    coders: Sequence[str]
+    codings: Sequence[Coding]
+    notes: Sequence[NoteRecord] = ()
+    variables: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (type, description)
+
+
+@dataclass(frozen=True)
+class RefiExport:
+    """What was written."""
+
+    file: str
+    kind: str
+    counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "kind": self.kind, **self.counts}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([{"what": k, "written": v} for k, v in self.counts.items()])
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _clean(text: str | None) -> str:
+    """Characters XML 1.0 cannot carry are dropped."""
+    return _INVALID_XML.sub("", text or "")
+
+
+def _sub(parent: ET.Element, tag: str, **attributes: str | None) -> ET.Element:
+    return ET.SubElement(parent, tag, {k: _clean(v) for k, v in attributes.items() if v is not None})
+
+
+def _text(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = _clean(text)
+    return element
+
+
+def xsd_time(value: str) -> str | None:
+    """A stored time as xsd:dateTime (UTC with Z when it has a zone); None if unusable."""
+    try:
+        moment = datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.isoformat()
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def value_type(values: Sequence[str], declared: str | None = None) -> str:
+    """The REFI variable type of a case attribute: the declared one if all values fit, else inferred."""
+    checks = {
+        "Integer": lambda v: bool(_INTEGER.match(v)),
+        "Float": lambda v: bool(_DECIMAL.match(v)),
+        "Boolean": lambda v: v in ("true", "false", "1", "0"),
+        "Date": lambda v: bool(_DATE.match(v)) and _valid(date.fromisoformat, v),
+        "DateTime": lambda v: bool(_DATETIME.match(v)) and _valid(datetime.fromisoformat, v.replace("Z", "+00:00")),
+    }
+    if declared == "Text":
+        return "Text"
+    if declared in checks and all(checks[declared](v) for v in values):
+        return declared
+    if not values:
+        return "Text"
+    for name in ("Integer", "Float"):
+        if all(checks[name](v) for v in values):
+            return name
+    if all(v in ("true", "false") for v in values):
+        return "Boolean"
+    for name in ("Date", "DateTime"):
+        if all(checks[name](v) for v in values):
+            return name
+    return "Text"
+
+
+def _valid(parse: Any, value: str) -> bool:
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _name_and_fields(labels: dict[str, str], default: str | None, fallback: str) -> tuple[str, dict[str, Any]]:
+    """The REFI name (label in the default language) and the label fields needed to rebuild ``labels``."""
+    if not labels:
+        return fallback, {"labels": {}}
+    lang = default if default in labels else next(iter(labels))
+    fields: dict[str, Any] = {}
+    if lang != default:
+        fields["lang"] = lang
+    if list(labels) != [lang]:
+        fields["labels"] = dict(labels)
+    return labels[lang], fields
+
+
+def code_guid(codebook: Codebook, code: Code) -> str:
+    return code.guid.strip() if is_guid(code.guid) else make_guid("code", codebook.name, code.id)
+
+
+def category_guid(codebook: Codebook, category: Category) -> str:
+    return make_guid("category", codebook.name, category.id)
+
+
+def _codebook_meta(codebook: Codebook) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": codebook.name, "languages": list(codebook.languages)}
+    if codebook.description:
+        meta["description"] = codebook.description
+    if codebook.attributes:
+        meta["attributes"] = [{"name": a.name, "values": list(a.values),
+                               **({"description": a.description} if a.description else {})}
+                              for a in codebook.attributes]
+    return meta
+
+
+def _codes_xml(parent: ET.Element, codebook: Codebook, code_notes: dict[str, list[str]] | None = None) -> int:
+    """Categories as folder codes, codes nested under them and under their parent codes.
+
+    Order: sub-categories before the codes of a category, loose codes last: the order
+    in which qda lists a codebook, so that re-import keeps it. Returns the element count.
+    """
+    default = codebook.default_language
+    codes_el = _sub(parent, "Codes")
+    first = [True]
+    count = [0]
+
+    def with_meta(fields: dict[str, Any]) -> dict[str, Any]:
+        if first[0]:
+            first[0] = False
+            fields["codebook"] = _codebook_meta(codebook)
+        return fields
+
+    def code(into: ET.Element, c: Code) -> None:
+        name, fields = _name_and_fields(c.labels, default, c.id)
+        fields = {"id": c.id, **fields}
+        for key in ("include", "exclude"):
+            if getattr(c, key):
+                fields[key] = getattr(c, key)
+        if c.attributes:
+            fields["attributes"] = dict(c.attributes)
+        if c.patterns:
+            fields["patterns"] = [{k: v for k, v in p.__dict__.items() if v is not None} for p in c.patterns]
+        if c.guid is None:
+            fields["guid"] = None
+        elif not is_guid(c.guid):
+            fields["guid"] = c.guid
+        if c.color and not is_rgb(c.color):
+            fields["color"] = c.color
+        element = _sub(into, "Code", guid=code_guid(codebook, c), name=name,
+                       isCodable="true" if c.codable else "false", color=c.color if is_rgb(c.color) else None)
+        _text(element, "Description", join_description(code_human_text(c.definition, c.include, c.exclude),
+                                                       with_meta(fields)))
+        for target in (code_notes or {}).get(c.id, []):
+            _sub(element, "NoteRef", targetGUID=target)
+        count[0] += 1
+        for child in codebook.codes:
+            if child.parent == c.id:
+                code(element, child)
+
+    def category(into: ET.Element, cat: Category) -> None:
+        name, fields = _name_and_fields(cat.labels, default, cat.id)
+        element = _sub(into, "Code", guid=category_guid(codebook, cat), name=name, isCodable="false")
+        _text(element, "Description", join_description(cat.description, with_meta({"category": cat.id, **fields})))
+        count[0] += 1
+        for sub in codebook.children(cat.id):
+            category(element, sub)
+        for c in codebook.codes_in(cat.id):
+            if c.parent is None:
+                code(element, c)
+
+    for root in codebook.children(None):
+        category(codes_el, root)
+    for c in codebook.codes_in(None):
+        if c.parent is None:
+            code(codes_el, c)
+    return count[0]
+
+
+def _serialise(root: ET.Element) -> bytes:
+    ET.indent(root, space=" ")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"{path}: the folder {folder} does not exist")
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    os.close(handle)
+    try:
+        write(Path(temp))
+        os.replace(temp, path)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write the file ({exc.strerror or exc})") from None
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+# ----------------------------------------------------------------------------- codebook
+
+def codebook_xml(codebook: Codebook) -> tuple[bytes, int]:
+    """A .qdc document (Codebook.xsd) and its number of Code elements."""
+    if not codebook.codes and not codebook.categories:
+        raise ExportError(f"codebook '{codebook.name}' has no codes: a .qdc needs at least one")
+    root = ET.Element("CodeBook", {"xmlns": CODEBOOK_NS, "origin": origin()})
+    count = _codes_xml(root, codebook)
+    return _serialise(root), count
+
+
+def write_qdc(path: str | Path, codebook: Codebook) -> RefiExport:
+    path = Path(path)
+    data, count = codebook_xml(codebook)
+    _write_atomically(path, lambda p: p.write_bytes(data))
+    return RefiExport(str(path), "codebook", {"codes": len(codebook.codes), "categories": len(codebook.categories),
+                                                "code_elements": count})
+
+
+# ----------------------------------------------------------------------------- project
+
+def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, int]]:
+    """project.qde, the source files to add (zip name -> text) and counts."""
+    users = {name: make_guid("user", name) for name in data.coders}
+    root = ET.Element("Project", {"xmlns": PROJECT_NS, "name": _clean(data.name), "origin": origin()})
+    if users:
+        users_el = _sub(root, "Users")
+        for name, guid in users.items():
+            _sub(users_el, "User", guid=guid, name=name)
+    codebook = data.codebook
+    code_guids: dict[str, str] = {}
+    notes_by_target: dict[tuple[str, str], list[str]] = {}
+    for note in data.notes:
+        notes_by_target.setdefault((note.target_kind, note.target), []).append(note.guid)
+    code_elements = 0
+    if codebook is not None and (codebook.codes or codebook.categories):
+        code_guids = {c.id: code_guid(codebook, c) for c in codebook.codes}
+        code_notes = {key: guids for (kind, key), guids in notes_by_target.items() if kind == "code"}
+        code_elements = _codes_xml(_sub(root, "CodeBook"), codebook, code_notes)
+    # variables: every case attribute, typed
+    values: dict[str, list[str]] = {}
+    for case in data.cases:
+        for key, value in case.attributes.items():
+            if value != "":
+                values.setdefault(key, []).append(value)
+    types = {name: value_type(vals, data.variables.get(name, ("", ""))[0] or None) for name, vals in values.items()}
+    if values:
+        variables_el = _sub(root, "Variables")
+        for name in values:
+            element = _sub(variables_el, "Variable", guid=make_guid("variable", name), name=name,
+                           typeOfVariable=types[name])
+            description = data.variables.get(name, ("", ""))[1]
+            if description:
+                _text(element, "Description", description)
+    source_guid = {d.name: make_guid("source", d.name) for d in data.documents}
+    if data.cases:
+        cases_el = _sub(root, "Cases")
+        for case in data.cases:
+            element = _sub(cases_el, "Case", guid=make_guid("case", case.name), name=case.name)
+            memos = [n.text for n in data.notes if (n.target_kind, n.target) == ("case", case.name)]
+            if memos:  # a case has no NoteRef in the schema, but a Description
+                _text(element, "Description", "\n\n".join(memos))
+            for key, value in case.attributes.items():
+                if value == "":
+                    continue
+                holder = _sub(element, "VariableValue")
+                _sub(holder, "VariableRef", targetGUID=make_guid("variable", key))
+                _text(holder, _VALUE_TAGS[types[key]], value)
+            for doc in data.documents:
+                if doc.case == case.name:
+                    _sub(element, "SourceRef", targetGUID=source_guid[doc.name])
+    # sources and their codings
+    by_document: dict[str, list[Coding]] = {}
+    for coding in data.codings:
+        by_document.setdefault(coding.document, []).append(coding)
+    files: dict[str, str] = {}
+    coding_notes: list[tuple[str, Coding]] = []
+    n_codings = 0
+    if data.documents:
+        sources_el = _sub(root, "Sources")
+        for doc in data.documents:
+            guid = source_guid[doc.name]
+            files[f"sources/{guid}.txt"] = doc.text
+            element = _sub(sources_el, "TextSource", guid=guid, name=doc.name, plainTextPath=f"internal://{guid}.txt")
+            if doc.language != data.language:
+                _text(element, "Description", join_description("", {"language": doc.language}))
+            seen: dict[tuple[str, ...], int] = {}
+            for coding in sorted(by_document.get(doc.name, []), key=lambda k: (k.start, k.end, k.coder, k.code)):
+                if coding.code not in code_guids:
+                    raise ExportError(f"coding of code '{coding.code}' by {coding.coder}: "
+                                      "the code is not in the codebook")
+                key = (coding.coder, coding.code, doc.name, str(coding.start), str(coding.end))
+                seen[key] = seen.get(key, 0) + 1
+                sel_guid = make_guid("selection", *key, str(seen[key]))
+                created = xsd_time(coding.created_at)
+                selection = _sub(element, "PlainTextSelection", guid=sel_guid, startPosition=str(coding.start),
+                                 endPosition=str(coding.end), creatingUser=users.get(coding.coder),
+                                 creationDateTime=created)
+                coding_el = _sub(selection, "Coding", guid=make_guid("coding", sel_guid),
+                                 creatingUser=users.get(coding.coder), creationDateTime=created)
+                _sub(coding_el, "CodeRef", targetGUID=code_guids[coding.code])
+                if coding.note:
+                    note_guid = make_guid("note", sel_guid)
+                    _sub(selection, "NoteRef", targetGUID=note_guid)
+                    coding_notes.append((note_guid, coding))
+                n_codings += 1
+            for target in notes_by_target.get(("document", doc.name), []):
+                _sub(element, "NoteRef", targetGUID=target)
+    free_notes = [n for n in data.notes if n.target_kind != "case" or n.target not in {c.name for c in data.cases}]
+    if free_notes or coding_notes:
+        notes_el = _sub(root, "Notes")
+        for note in free_notes:
+            element = _sub(notes_el, "Note", guid=note.guid if is_guid(note.guid) else make_guid("note", note.guid),
+                           name=note.name or None, creatingUser=users.get(note.author),
+                           creationDateTime=xsd_time(note.created_at))
+            _text(element, "PlainTextContent", note.text)
+        for guid, coding in coding_notes:
+            element = _sub(notes_el, "Note", guid=guid, name=f"Memo: {coding.code} in {coding.document}",
+                           creatingUser=users.get(coding.coder), creationDateTime=xsd_time(coding.created_at))
+            _text(element, "PlainTextContent", coding.note)
+    for target in notes_by_target.get(("project", ""), []):
+        _sub(root, "NoteRef", targetGUID=target)
+    counts = {"users": len(users), "codes": len(codebook.codes) if codebook else 0,
+              "categories": len(codebook.categories) if codebook else 0, "code_elements": code_elements,
+              "variables": len(values), "cases": len(data.cases), "sources": len(data.documents),
+              "codings": n_codings, "notes": len(data.notes) + len(coding_notes)}
+    return _serialise(root), files, counts
+
+
+def write_qdpx(path: str | Path, data: RefiExportData) -> RefiExport:
+    """Write a .qdpx: project.qde and sources/<guid>.txt, with fixed timestamps."""
+    path = Path(path)
+    xml, files, counts = project_xml(data)
+
+    def write(target: Path) -> None:
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, payload in [("project.qde", xml), *((n, t.encode("utf-8")) for n, t in files.items())]:
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, payload)
+
+    _write_atomically(path, write)
+    return RefiExport(str(path), "project", counts)
