@@ -94,7 +94,7 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Path_, int], list[Proble
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc)
         raise CodebookError(
-            f"{source}:{line}: not valid YAML: {problem}",
+            f"{source}:{line}: not valid YAML",
             [Problem(f"{source}:{line}", f"not valid YAML: {problem}",
                      "check indentation and quote values that contain ':' or '#'")],
         ) from None
@@ -215,7 +215,8 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
             return
         for lang, text_ in labels.items():
             if lang not in languages:
-                problems.append(Problem(where, f"{what}: label language '{lang}' is not in languages {languages}"))
+                problems.append(Problem(where, f"{what}: label language '{lang}' is not in languages "
+                                        f"({', '.join(languages)})"))
             elif not text_.strip():
                 problems.append(Problem(where, f"{what} has an empty '{lang}' label"))
         for lang in languages:

@@ -240,9 +240,10 @@ class Project:
             try:
                 loaded.append((path, name, read_transcript(path)))
             except IngestError as exc:
-                problems.extend(exc.problems or [Problem(str(path), exc.message)])
+                problems.append(Problem("", exc.message))
+                problems.extend(p for p in exc.problems if str(p) != exc.message)
         if problems:
-            raise IngestError(f"{len(problems)} problem(s); no transcript was imported", problems)
+            raise IngestError(f"no transcript was imported", problems)
         return self._store_transcripts(loaded, case, language, replace, jobs)
 
     def _store_transcripts(self, loaded: Sequence[tuple[Path, str, RawTranscript]], case: str | None,
@@ -482,7 +483,11 @@ class Project:
         codebook = self.codebook()
         segments = self.store.segments(case=case)
         if roles:
+            known = sorted({s.role for s in segments if s.role})
             segments = [s for s in segments if s.role in roles]
+            if not segments:
+                raise NotFoundError(f"no segment of speakers with role(s) {', '.join(roles)} "
+                                    f"(roles: {', '.join(known) or 'none'}; see qda speakers)")
         if not segments:
             raise NotFoundError("no segments to code: import transcripts first" if case is None
                                 else f"no segments in case '{case}'")
@@ -501,9 +506,9 @@ class Project:
         if coder not in self.store.coders():
             known = ", ".join(self.store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
-        # Mentions flagged as negated by auto-coding stay visible in the coder's sheet but
-        # are not uses of the code.
-        return [c for c in self.store.codings(coder=coder) if c.status != "negated"]
+        # Negated mentions flagged by auto-coding, and codings orphaned by a transcript
+        # revision, stay in the project (and in reports) but are not uses of the code.
+        return [c for c in self.store.codings(coder=coder) if c.status not in ("negated", "orphaned")]
 
     # ------------------------------------------------------------------ matrices
     def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:
@@ -535,6 +540,10 @@ class Project:
         checked (``"ignore"``). The coder's previous codings are replaced.
         """
         coder = check_coder_name(coder)
+        if not 0 < fuzzy_threshold <= 100:
+            raise AgreementError(f"--threshold must be between 0 and 100, not {fuzzy_threshold:g}")
+        if negation not in ("skip", "flag", "ignore"):
+            raise AgreementError(f"--negation must be skip, flag or ignore, not '{negation}'")
         codebook = self.codebook()
         spans = self.store.segment_spans(roles)
         by_doc: dict[str, list[tuple[str, int, int]]] = {}

@@ -451,13 +451,16 @@ class Store:
         return [name for (name,) in self.db.execute("SELECT name FROM coders ORDER BY id")]
 
     def replace_codings(self, coder: str, rows: Iterable[tuple[Any, ...]],
-                        documents: Iterable[int] | None = None) -> int:
-        """Replace a coder's codings (all of them, or only in ``documents``).
+                        documents: Iterable[int] | None = None, segments: Iterable[int] | None = None) -> int:
+        """Replace a coder's codings: all of them, or only in ``documents``, or only on ``segments``.
 
         ``rows``: (code key, document id, segment id or None, start, end, source, note[, pattern[, status]]).
         """
         coder_id = self.ensure_coder(coder)
-        if documents is None:
+        if segments is not None:
+            self.db.executemany("DELETE FROM codings WHERE coder_id=? AND segment_id=?",
+                                [(coder_id, s) for s in segments])
+        elif documents is None:
             self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,))
         else:
             self.db.executemany("DELETE FROM codings WHERE coder_id=? AND document_id=?",

@@ -68,10 +68,16 @@ def test_reimport_replaces_the_coders_codings(runner, small_project: Path, tmp_p
     run(runner, "-p", small_project, "code", "import", first, "--coder", "ana")
     run(runner, "-p", small_project, "code", "import", first, "--coder", "bob")
     result = run_json(runner, "-p", small_project, "code", "import", second, "--coder", "ana")
-    assert result["replaced"] == 2
+    # The rows of the sheet are replaced (A1#3); a segment the sheet does not list keeps its codings.
+    assert result["replaced"] == 1
     with Project.open(small_project) as project:
-        assert [(c.segment, c.code) for c in project.codings("ana")] == [("A1#3", "i")]
+        assert [(c.segment, c.code) for c in project.codings("ana")] == [("A1#3", "i"), ("A1#4", "b")]
         assert len(project.codings("bob")) == 2
+    emptied = tmp_path / "emptied.csv"
+    emptied.write_text("segment,codes\nA1#3,\nA1#4,\n", encoding="utf-8")
+    run(runner, "-p", small_project, "code", "import", emptied, "--coder", "ana")
+    with Project.open(small_project) as project:
+        assert project.codings("ana") == []
 
 
 def test_sheet_text_must_match_the_project(runner, small_project: Path, tmp_path: Path) -> None:
@@ -91,3 +97,33 @@ def test_missing_columns_and_corrupt_xlsx(runner, small_project: Path, tmp_path:
     result = run(runner, "-p", small_project, "code", "import", broken, "--coder", "ana", code=1)
     assert "broken.xlsx: not a readable .xlsx file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_labels_with_commas_and_memos_survive_a_round_trip(runner, small_project: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "ana.csv"
+    sheet.write_text('segment;codes;memo\nA1#3;Kiosques, grand congrès mondial (présentation, démo), h;à revoir\n',
+                     encoding="utf-8")
+    run(runner, "-p", small_project, "code", "import", sheet, "--coder", "ana")
+    with Project.open(small_project) as project:
+        assert sorted(c.code for c in project.codings("ana")) == ["h", "i"]
+    out = tmp_path / "again.xlsx"
+    run(runner, "-p", small_project, "code", "sheet", "--coder", "ana", "-o", out)
+    ws = load_workbook(out)["Coding"]
+    row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[2] == "A1#3")
+    assert row[6] == "h; i" and row[7] == "à revoir"
+
+
+def test_a_sheet_for_some_roles_leaves_other_codings_alone(runner, small_project: Path, tmp_path: Path) -> None:
+    first = tmp_path / "all.csv"
+    first.write_text("segment,codes\nA1#2,e\nA1#3,h\n", encoding="utf-8")  # A1#2 is the interviewer's question
+    run(runner, "-p", small_project, "code", "import", first, "--coder", "ana")
+    partial = tmp_path / "respondents.xlsx"
+    run(runner, "-p", small_project, "code", "sheet", "--coder", "ana", "-o", partial, "--role", "respondent")
+    wb = load_workbook(partial)
+    assert "A1#2" not in [r[2] for r in wb["Coding"].iter_rows(min_row=2, values_only=True)]
+    run(runner, "-p", small_project, "code", "import", partial, "--coder", "ana")
+    with Project.open(small_project) as project:
+        assert sorted((c.segment, c.code) for c in project.codings("ana")) == [("A1#2", "e"), ("A1#3", "h")]
+    result = run(runner, "-p", small_project, "code", "sheet", "--coder", "ana", "-o", partial, "--role", "expert",
+                 code=1)
+    assert "no segment of speakers with role(s) expert (roles: interviewer, respondent" in result.output

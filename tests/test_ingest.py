@@ -106,3 +106,8 @@ def test_corrupt_docx_and_unknown_type(tmp_path: Path) -> None:
     other.write_text("x")
     with pytest.raises(IngestError, match="unsupported file type '.pages'"):
         read_transcript(other)
+
+
+def test_a_timestamped_speaker_counts_even_once() -> None:
+    text = "[00:12:03] Marie: On y va.\n[00:12:09] Marie: Encore.\n[00:12:40] Paul: Une seule fois.\n"
+    assert speakers(text) == ["Marie", "Marie", "Paul"]

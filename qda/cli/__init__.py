@@ -150,7 +150,8 @@ def import_transcripts(ctx: typer.Context,
             out.print(f"{escape(item.document)}: codings re-anchored: {counts}")
             for move in item.reanchored:
                 if move.status in ("changed", "orphaned"):
-                    out.print(f"  [{move.status}] {escape(move.old_text[:70])!s} -> {escape(move.new_text[:70])}")
+                    out.print(f"  {escape('[' + move.status + ']')} {escape(move.old_text[:70])} -> "
+                              f"{escape(move.new_text[:70])}")
 
 
 @import_app.command("survey")

@@ -24,7 +24,6 @@ from qda.models import Codebook, Coding, Segment
 from qda.store import Store
 
 SHEET_COLUMNS = ("case", "document", "segment", "turn", "speaker", "text", "codes", "memo")
-_SPLIT_RE = re.compile(r"[;,|\n]+")
 _NAME_RE = re.compile(r"^[\w .'’@-]{1,60}$")
 
 
@@ -53,17 +52,23 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
     if path.suffix.lower() != ".xlsx":
         raise ExportError(f"{path}: a coding sheet is written as .xlsx")
     applied: dict[str, list[str]] = defaultdict(list)
+    memos: dict[str, list[str]] = defaultdict(list)
     order = {cid: i for i, cid in enumerate(codebook.code_ids())}
     for c in existing:
-        if c.segment and c.code not in applied[c.segment]:
+        if not c.segment or c.status != "ok":
+            continue  # flagged (negated, orphaned) codings are not offered as the coder's codes
+        if c.code not in applied[c.segment]:
             applied[c.segment].append(c.code)
+        if c.note and c.source == "sheet" and c.note not in memos[c.segment]:
+            memos[c.segment].append(c.note)
     wb = Workbook()
     ws = wb.active
     ws.title = "Coding"
     ws.append(list(SHEET_COLUMNS))
     for seg in segments:
         codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
-        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", seg.text, codes, ""])
+        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", seg.text, codes,
+                   " / ".join(memos.get(seg.ref, []))])
     header_fill = PatternFill("solid", fgColor="DDE4EE")
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -157,11 +162,31 @@ class CodeResolver:
         token = token.strip()
         return self.exact.get(token) or self.folded.get(_fold(token))
 
+    def _tokens(self, cell: str) -> list[str]:
+        """Split a cell into code tokens; a label that itself contains commas stays whole."""
+        tokens: list[str] = []
+        for piece in re.split(r"[;|\n]+", cell):
+            if not piece.strip():
+                continue
+            parts = piece.split(",")
+            i = 0
+            while i < len(parts):
+                # The longest run of comma-separated parts that names a code wins, so
+                # "Kiosques, grand congrès mondial (présentation, démo), h" gives i and h.
+                for j in range(len(parts), i, -1):
+                    if self.resolve(",".join(parts[i:j])) is not None:
+                        break
+                else:
+                    j = i + 1
+                token = ",".join(parts[i:j])
+                if token.strip():
+                    tokens.append(token)
+                i = j
+        return tokens
+
     def parse_cell(self, cell: str, where: str, problems: list[Problem]) -> list[str]:
         codes: list[str] = []
-        for token in _SPLIT_RE.split(cell):
-            if not token.strip():
-                continue
+        for token in self._tokens(cell):
             code = self.resolve(token)
             if code is None:
                 close = closest_codes(token.strip(), self.codebook)
@@ -203,6 +228,7 @@ def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
     problems: list[Problem] = []
     planned: list[tuple[str, int, int | None, int, int, str, str]] = []
     documents: dict[str, int] = {}
+    covered: list[int] = []
     for row in rows:
         where = f"{path.name} row {row.number}"
         ref = row.values.get("segment", "")
@@ -222,6 +248,7 @@ def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
             continue
         seg_id, doc_id, start, end = ids[ref]
         documents[segment.document] = doc_id
+        covered.append(seg_id)
         memo = row.values.get("memo", "")
         for code in resolver.parse_cell(row.values.get("codes", ""), where, problems):
             planned.append((code, doc_id, seg_id, start, end, "sheet", memo))
@@ -230,7 +257,9 @@ def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
     with store.transaction():
         replaced = store.count_codings(coder=coder) if coder in store.coders() else 0
-        store.replace_codings(coder, planned, documents=documents.values())
+        # Only the segments listed in the sheet are replaced: a sheet written for some
+        # roles or cases leaves the coder's other codings alone.
+        store.replace_codings(coder, planned, segments=covered)
         replaced -= store.count_codings(coder=coder) - len(planned)
     return SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), replaced)
 

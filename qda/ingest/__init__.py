@@ -198,8 +198,9 @@ def _speaker_markers(text: str) -> list[_Marker]:
     found: list[tuple[_Marker, bool]] = []  # (marker, specific enough to count once)
     for m in _LABEL_RE.finditer(text):
         if len(m.group("speaker")) <= 40:
-            found.append((_Marker(m.start(), m.end(), m.group("speaker").strip(),
-                                  m.group("ts1") or m.group("ts2") or m.group("ts3")), False))
+            timestamp = m.group("ts1") or m.group("ts2") or m.group("ts3")
+            # "[00:12:40] Paul:" is a transcript line even if Paul speaks only once.
+            found.append((_Marker(m.start(), m.end(), m.group("speaker").strip(), timestamp), timestamp is not None))
     headers = list(_HEADER_RE.finditer(text))
     # "Name  0:03" alone on a line could be anything once; several make an Otter export.
     otter_layout = sum(1 for m in headers if m.group("otter")) >= 2
