@@ -35,6 +35,7 @@ from qda.agreement.coefficients import COEFFICIENTS, DISPLAY_NAMES, Estimate
 from qda.agreement.units import AgreementReport, CodeAgreement, Disagreement
 from qda.errors import ExportError
 from qda.export.workbook import (
+    check_target,
     BOLD,
     CENTER,
     DOUBLE,
@@ -103,7 +104,7 @@ def write_reliability_html(path: Path, report: AgreementReport, *, title: str | 
     installed qda version. Raises :class:`ExportError` when the file cannot be written.
     """
     path = Path(path)
-    _check_target(path, "reliability.html")
+    check_target(path, "reliability.html")
     html = render_reliability_html(report, title=title, software=software)
     _write_text(path, html)
     return path
@@ -227,7 +228,7 @@ def write_reliability_xlsx(path: Path, report: AgreementReport) -> Path:
     Raises :class:`ExportError` when the file cannot be written.
     """
     path = Path(path)
-    _check_target(path, "reliability.xlsx")
+    check_target(path, "reliability.xlsx")
     wb = Workbook()
     wb.remove(wb.active)
     wb.properties.creator = "qda"
@@ -239,14 +240,6 @@ def write_reliability_xlsx(path: Path, report: AgreementReport) -> Path:
 
 
 # ----------------------------------------------------------------------------- files
-
-def _check_target(path: Path, example: str) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {path}: the folder '{folder}' does not exist (create it first)")
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder, give a file name such as {example}")
-
 
 def _write_text(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder, so a failure leaves no half file."""

@@ -90,13 +90,19 @@ def build_workbook(data: SynthesisData) -> Workbook:
 
 # ----------------------------------------------------------------------------- saving
 
-def _save(wb: Workbook, path: Path) -> None:
-    """Save through a temporary file in the same folder, so a failure leaves no half file."""
+def check_target(path: Path, example: str) -> None:
+    """Refuse, with a message a researcher can act on, an output path that cannot be written."""
     folder = path.parent
     if not folder.is_dir():
         raise ExportError(f"cannot write {path}: the folder '{folder}' does not exist (create it first)")
     if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder, give a file name such as synthesis.xlsx")
+        raise ExportError(f"cannot write {path}: it is a folder, give a file name such as {example}")
+
+
+def _save(wb: Workbook, path: Path) -> None:
+    """Save through a temporary file in the same folder, so a failure leaves no half file."""
+    check_target(path, "synthesis.xlsx")
+    folder = path.parent
     tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     try:
         wb.save(tmp)
