@@ -20,6 +20,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/agreement.py
+	$(BIN)/python bench/autocode.py
 	$(BIN)/python bench/ingest.py
 
 clean:

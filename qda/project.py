@@ -145,6 +145,12 @@ class ProjectStatus:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    def to_frame(self) -> Any:
+        import pandas as pd
+        row = {k: v for k, v in self.__dict__.items() if k != "coders"}
+        row.update({f"codings: {name}": n for name, n in self.coders.items()})
+        return pd.DataFrame([row])
+
 
 def _speakers(raw: RawTranscript) -> tuple[str, ...]:
     seen: list[str] = []

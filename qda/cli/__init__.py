@@ -122,11 +122,13 @@ def status(ctx: typer.Context, fmt: Format = FormatOpt) -> None:
     """What the project holds."""
     with opened(ctx) as project:
         result = project.status()
-    if fmt is Format.json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        for key, value in result.to_dict().items():
-            typer.echo(f"{key}: {value}")
+    if fmt is not Format.table:
+        render(result, fmt)
+        return
+    for key, value in result.to_dict().items():
+        if key == "coders":
+            value = ", ".join(f"{name} ({n} codings)" for name, n in value.items()) or "none"
+        typer.echo(f"{key}: {value}")
 
 
 # ----------------------------------------------------------------------------- import
