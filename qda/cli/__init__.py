@@ -7,12 +7,14 @@ on stderr with exit code 1.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Any, Iterator, List, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -39,6 +41,15 @@ class QdaGroup(TyperGroup):
             for problem in exc.problems:
                 err.print(f"  {escape(str(problem))}")
             raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: say so plainly; QDA_DEBUG=1 shows the traceback
+            if os.environ.get("QDA_DEBUG"):
+                raise
+            err.print(f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc))}\n"
+                      "  The project was not changed by the failed step. Please report this with the command "
+                      "you ran (set QDA_DEBUG=1 to see the details).")
+            raise typer.Exit(2) from None
 
 
 app = typer.Typer(cls=QdaGroup, no_args_is_help=True, add_completion=False,
