@@ -33,11 +33,21 @@ OBJECTS = ["nos produits", "une démonstration", "les fiches techniques", "une b
 TAILS = ["aux foires commerciales", "sur LinkedIn", "lors de conférences internationales", "par courriel",
          "au Québec", "en Allemagne", "chaque année", "avec l'université", "dans les revues", "au téléphone",
          "pendant le congrès mondial", "à nos distributeurs", "depuis cinq ans", "sans trop de budget"]
+# Most of what respondents say is not about a communication tool: filler sentences keep
+# the share of sentences with a dictionary hit near a quarter, as in the example study.
+FILLER_SUBJECTS = ["Le marché", "Notre produit", "La production", "Le financement", "L'équipe", "Le prix",
+                   "La concurrence", "Le dollar canadien", "La pandémie", "Notre usine"]
+FILLER_VERBS = ["a beaucoup changé", "reste difficile", "nous occupe beaucoup", "coûte cher", "évolue vite",
+                "demande du temps", "a ralenti les ventes", "nous a surpris", "s'est amélioré", "dépend des clients"]
+FILLER_TAILS = ["depuis deux ans", "cette année", "en Europe", "aux États-Unis", "pour une petite entreprise",
+                "dans notre secteur", "à cause des délais", "avec les fournisseurs", "en ce moment", ""]
 QUESTIONS = ["Comment faites-vous connaître l'entreprise à l'étranger ?", "Et ensuite, que se passe-t-il ?",
              "Pouvez-vous donner un exemple ?", "Qui s'occupe de cela chez vous ?", "Est-ce que ça fonctionne ?"]
 
 
 def sentence(rng: random.Random) -> str:
+    if rng.random() < 0.75:
+        return f"{rng.choice(FILLER_SUBJECTS)} {rng.choice(FILLER_VERBS)} {rng.choice(FILLER_TAILS)}".strip() + "."
     text = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(TAILS)}"
     if rng.random() < 0.3:
         text += f", puis {rng.choice(VERBS)} {rng.choice(OBJECTS)}"
@@ -110,7 +120,9 @@ def step_auto(folder: str, fuzzy: str) -> None:
 
 
 def report(seconds: float, extra: int | None = None) -> None:
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # With n_process > 1 the work happens in child processes: count the largest of them too.
+    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "extra": extra}))
 
 
@@ -142,7 +154,9 @@ def main() -> None:
             rows.append((f"(2) qda import, --jobs {jobs}", child("import", tmp, str(jobs))))
         rows.append(("(3) qda code auto, exact + lemma", child("auto", tmp, "exact")))
         rows.append(("(3b) qda code auto, with the fuzzy pass", child("auto", tmp, "fuzzy")))
-        print(f"corpus: {words:,} words in {len(paths)} transcripts (synthetic French, Q/R turns)\n")
+        coded = rows[-2][1]["extra"]
+        print(f"corpus: {words:,} words in {len(paths)} transcripts (synthetic French, Q/R turns); "
+              f"auto-coding coded {coded:,} segments\n")
         print(f"| step | seconds | words/s | peak MB |")
         print(f"|---|---:|---:|---:|")
         for label, r in rows:

@@ -36,6 +36,7 @@ from qda.agreement.units import AgreementReport, CodeAgreement, Disagreement
 from qda.errors import ExportError
 from qda.export.workbook import (
     check_target,
+    write_atomically,
     BOLD,
     CENTER,
     DOUBLE,
@@ -242,21 +243,7 @@ def write_reliability_xlsx(path: Path, report: AgreementReport) -> Path:
 # ----------------------------------------------------------------------------- files
 
 def _write_text(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, so a failure leaves no half file."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except PermissionError as exc:
-        raise ExportError(f"cannot write {path}: permission denied (check the folder's permissions, "
-                          "or close the file if another program holds it)") from exc
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)

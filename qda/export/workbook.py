@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -99,13 +99,11 @@ def check_target(path: Path, example: str) -> None:
         raise ExportError(f"cannot write {path}: it is a folder, give a file name such as {example}")
 
 
-def _save(wb: Workbook, path: Path) -> None:
-    """Save through a temporary file in the same folder, so a failure leaves no half file."""
-    check_target(path, "synthesis.xlsx")
-    folder = path.parent
-    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, so a failure leaves no half file."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
-        wb.save(tmp)
+        write(tmp)
         os.replace(tmp, path)
     except PermissionError as exc:
         raise ExportError(f"cannot write {path}: permission denied "
@@ -117,6 +115,11 @@ def _save(wb: Workbook, path: Path) -> None:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def _save(wb: Workbook, path: Path) -> None:
+    check_target(path, "synthesis.xlsx")
+    write_atomically(path, wb.save)
 
 
 # ----------------------------------------------------------------------------- cell helpers
