@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata, resources
