@@ -21,7 +21,7 @@ from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
 from qda.ingest import RawTranscript, default_role, normalise_text, read_table, read_transcript
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
-from qda.ingest.segment import LANGUAGES, UNITS, analyse_many
+from qda.ingest.segment import LANGUAGES, UNITS, Analysis, analyse_many
 from qda.models import Case, Codebook, Coding, Document, Segment, Turn
 from qda.store import DB_NAME, Store
 
@@ -306,17 +306,21 @@ class Project:
                     if status == "replaced":
                         self.store.delete_document(name)
                     doc_id = self.store.add_document(document)
-                self.store.add_segments(doc_id, [
-                    Segment(ref="", document=name, case=document.case, turn=s.turn, ordinal=i + 1, start=s.start,
-                            end=s.end, text="", speaker=s.speaker, role=default_role(s.speaker),
-                            timestamp=s.timestamp) for i, s in enumerate(analysis.spans)])
-                self.store.save_tokens(doc_id, analysis.starts, analysis.ends, analysis.lower, analysis.lemma)
+                self._save_analysis(doc_id, document, analysis)
                 if moves:
                     whole = {c.id for c in codings if c.segment is not None}
                     self._apply_moves(name, moves, whole)
                 results.append(TranscriptImport(str(path), name, document.case, status, len(raw.turns),
                                                 len(analysis.spans), _speakers(raw), raw.notes, moves))
         return ImportReport(tuple(results))
+
+    def _save_analysis(self, doc_id: int, document: Document, analysis: Analysis) -> None:
+        """Store a document's segments (speakers with their default role) and its tokens."""
+        self.store.add_segments(doc_id, [
+            Segment(ref="", document=document.name, case=document.case, turn=s.turn, ordinal=i + 1, start=s.start,
+                    end=s.end, text="", speaker=s.speaker, role=default_role(s.speaker), timestamp=s.timestamp)
+            for i, s in enumerate(analysis.spans)])
+        self.store.save_tokens(doc_id, analysis.starts, analysis.ends, analysis.lower, analysis.lemma)
 
     def _apply_moves(self, document: str, moves: Sequence[Reanchored], whole_segment: set[int | None]) -> None:
         """Put re-anchored codings on their new spans and segments; orphans keep an empty span, flagged.
@@ -787,9 +791,4 @@ class Project:
         return analyses
 
     def _refi_add_document(self, document: Document, analysis: Any) -> None:
-        doc_id = self.store.add_document(document)
-        self.store.add_segments(doc_id, [
-            Segment(ref="", document=document.name, case=document.case, turn=s.turn, ordinal=i + 1, start=s.start,
-                    end=s.end, text="", speaker=s.speaker, role=default_role(s.speaker), timestamp=s.timestamp)
-            for i, s in enumerate(analysis.spans)])
-        self.store.save_tokens(doc_id, analysis.starts, analysis.ends, analysis.lower, analysis.lemma)
+        self._save_analysis(self.store.add_document(document), document, analysis)
