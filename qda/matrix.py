@@ -142,13 +142,21 @@ def meta_matrix(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Cod
     """Presence of every code in every case, cases grouped by attribute ``by``."""
     groups = _group_cases(cases, by)
     counts = _usage(codings)
-    presence = {c: {code.id: counts.get((c, code.id), 0) for code in codebook.codes}
-                for names in groups.values() for c in names}
-    return MetaMatrix(by, coder, tuple(codebook.code_ids()),
+    codable = [code.id for code in codebook.codes if code.codable]
+    presence = {c: {code: counts.get((c, code), 0) for code in codable} for names in groups.values() for c in names}
+    return MetaMatrix(by, coder, tuple(codable),
                       tuple((v, tuple(names)) for v, names in groups.items()), presence)
 
 
 # ----------------------------------------------------------------------------- cross-case
+
+def _ancestors(codebook: Codebook, code_id: str) -> int:
+    """How many parent codes a (sub-)code has."""
+    depth, parent = 0, codebook.code(code_id).parent
+    while parent:
+        depth, parent = depth + 1, codebook.code(parent).parent
+    return depth
+
 
 @dataclass(frozen=True)
 class CrossRow:
@@ -243,8 +251,13 @@ def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Codi
         key = category.id if category else MISSING
         rows.append(CrossRow("category", key, label, depth, key))
         for code in codes:
-            rows.append(CrossRow("code", code.id, code.label(lang), depth + 1, key, tuple(counts[code.id]),
+            level = depth + 1 + _ancestors(codebook, code.id)
+            if not code.codable:  # a folder code (e.g. from NVivo) heads its sub-codes, like a category
+                rows.append(CrossRow("category", code.id, code.label(lang), level, key))
+                continue
+            rows.append(CrossRow("code", code.id, code.label(lang), level, key, tuple(counts[code.id]),
                                  sum(counts[code.id])))
+        codes = [c for c in codes if c.codable]
         if codes:
             sub = [sum(counts[c.id][g] for c in codes) for g in range(width)]
             rows.append(CrossRow("subtotal", key, f"Subtotal: {label}", depth, key, tuple(sub), sum(sub),

@@ -267,6 +267,8 @@ class Project:
                 plans.append((path, name, raw, "imported"))
             elif existing.sha256 == raw.sha256 and (case is None or existing.case == case):
                 plans.append((path, name, raw, "unchanged"))
+            elif existing.sha256 == raw.sha256:
+                plans.append((path, name, raw, "moved"))  # same text, another case: codings stay
             elif coded and not replace:
                 problems.append(Problem(str(path), f"document '{name}' changed since it was imported and has {coded} "
                                         "coding(s); refusing to replace it",
@@ -279,14 +281,16 @@ class Project:
         if problems:
             raise IngestError(f"{len(problems)} problem(s); no transcript was imported", problems)
         unit = self.store.get_meta("segment_unit") or "sentence"
-        todo = [(path, name, raw, status) for path, name, raw, status in plans if status != "unchanged"]
+        todo = [(path, name, raw, status) for path, name, raw, status in plans if status not in ("unchanged", "moved")]
         analyses = dict(zip((name for _, name, _, _ in todo),
                             analyse_many([(raw.text, raw.turns) for _, _, raw, _ in todo], language, unit, jobs)))
         results: list[TranscriptImport] = []
         with self.store.transaction():
             for path, name, raw, status in plans:
                 case_name = case or (case_of or {}).get(name) or name
-                if status == "unchanged":
+                if status in ("unchanged", "moved"):
+                    if status == "moved":
+                        self.store.set_document_case(name, case_name)
                     segs = self.store.segments(document=name)
                     results.append(TranscriptImport(str(path), name, case_name, status, len(raw.turns),
                                                     len(segs), _speakers(raw)))
@@ -312,6 +316,7 @@ class Project:
                     self._apply_moves(name, moves, whole)
                 results.append(TranscriptImport(str(path), name, document.case, status, len(raw.turns),
                                                 len(analysis.spans), _speakers(raw), raw.notes, moves))
+            self.store.drop_empty_cases()
         return ImportReport(tuple(results))
 
     def _save_analysis(self, doc_id: int, document: Document, analysis: Analysis) -> None:

@@ -276,6 +276,14 @@ class Store:
             "INSERT INTO case_attributes(case_id, name, value, position) VALUES (?, ?, ?, ?)",
             [(case_id, k, v, i) for i, (k, v) in enumerate(attributes.items())])
 
+    def set_document_case(self, name: str, case: str) -> None:
+        self.db.execute("UPDATE documents SET case_id=? WHERE name=?", (self.ensure_case(case), name))
+
+    def drop_empty_cases(self) -> None:
+        """Forget cases left with no document and no attribute (e.g. after a document changed case)."""
+        self.db.execute("DELETE FROM cases WHERE id NOT IN (SELECT case_id FROM documents) "
+                        "AND id NOT IN (SELECT case_id FROM case_attributes)")
+
     def cases(self) -> list[Case]:
         attrs: dict[int, dict[str, str]] = {}
         for case_id, name, value in self.db.execute(

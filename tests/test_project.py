@@ -167,3 +167,14 @@ def test_survey_rows_become_documents_and_cases(runner, small_project: Path, tmp
         assert {c.name: c.attributes for c in project.cases()}["R3"] == {"pays": "Brésil"}
     result = run(runner, "-p", small_project, "import", "survey", path, "--text", "Q9", code=1)
     assert "row 1: no column 'Q9'" in result.output
+
+
+def test_same_file_under_another_case_moves_it_and_keeps_codings(runner, small_project: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("segment,codes\nA1#3,h\n", encoding="utf-8")
+    run(runner, "-p", small_project, "code", "import", sheet, "--coder", "ana")
+    report = run_json(runner, "-p", small_project, "import", "transcripts", FIXTURES / "A1.txt", "--case", "Firm-1")
+    assert report["files"][0]["status"] == "moved"
+    with Project.open(small_project) as project:
+        assert [c.case for c in project.codings("ana")] == ["Firm-1"]
+        assert "A1" not in {c.name for c in project.cases()}  # the emptied case is gone

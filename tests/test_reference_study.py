@@ -138,3 +138,20 @@ def test_workbook_cells(study_project: Path, runner, tmp_path: Path) -> None:
     assert [v for v in indirect if isinstance(v, int)] == [16, 11, 13, 8]
     assert split._charts, "the split sheet has a native bar chart"
     assert flat
+
+
+def test_folder_codes_head_their_sub_codes() -> None:
+    from qda.codebook import parse_codebook
+    from qda.matrix import cross_case, meta_matrix
+    from qda.models import Case, Coding
+
+    codebook = parse_codebook(
+        "name: T\nlanguages: [en]\ncategories:\n  - id: cat\n    label: Cat\n    codes:\n"
+        "      - id: folder\n        label: Folder\n        codable: false\n        codes:\n"
+        "          - {id: x, label: X}\n          - {id: y, label: Y}\n", "t.yaml")
+    cases = [Case("A", {"g": "1"}), Case("B", {"g": "2"})]
+    codings = [Coding("c", "x", "A", "A", 0, 5), Coding("c", "y", "B", "B", 0, 5)]
+    rows = [(r.kind, r.key, r.depth, r.counts) for r in cross_case(codebook, cases, codings, "g", "c").rows]
+    assert rows == [("category", "cat", 0, ()), ("category", "folder", 1, ()), ("code", "x", 2, (1, 0)),
+                    ("code", "y", 2, (0, 1)), ("subtotal", "cat", 0, (1, 1)), ("total", "total", 0, (1, 1))]
+    assert meta_matrix(codebook, cases, codings, "g", "c").codes == ("x", "y")
