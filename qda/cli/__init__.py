@@ -158,6 +158,8 @@ def import_transcripts(ctx: typer.Context,
         report = project.import_transcripts(files, case=case, language=lang, replace=replace, jobs=jobs)
     render(report, fmt)
     for item in report.files:
+        if item.notes and fmt is Format.table:
+            out.print(f"{escape(item.document)}: {escape('; '.join(item.notes))}")
         if item.reanchored and fmt is Format.table:
             counts = ", ".join(f"{n} {status}" for status, n in item.reanchor_counts().items())
             out.print(f"{escape(item.document)}: codings re-anchored: {counts}")
@@ -348,10 +350,11 @@ def split_table(result: Any) -> Table:
 
 @matrix_app.command("case")
 def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case id."), coder: str = CoderOpt,
+                lang: Optional[str] = typer.Option(None, "--lang", help="Label language."),
                 fmt: Format = FormatOpt) -> None:
     """Intra-case matrix: codes used in one case, with counts and quotes."""
     with opened(ctx) as project:
-        result = project.matrix_case(case, coder)
+        result = project.matrix_case(case, coder, lang)
     table = Table(title=f"Case {escape(case)} (coder: {escape(coder)})", show_lines=True)
     for name in ("code", "label", "segments", "quotes"):
         table.add_column(name)
