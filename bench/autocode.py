@@ -172,7 +172,7 @@ def main() -> None:
 
     print(f"{words:,} words, {len(docs)} documents, {len(sentences):,} segments "
           f"(min of {args.repeat} runs for find_hits)\n")
-    print(f"| step | seconds | words/s | hits |\n|---|---:|---:|---:|")
+    print("| step | seconds | words/s | hits |\n|---|---:|---:|---:|")
     for name, sec, count in rows:
         print(f"| {name} | {sec:.3f} | {words / sec:,.0f} | {'' if count is None else f'{count:,}'} |")
 

@@ -157,11 +157,11 @@ def main() -> None:
         coded = rows[-2][1]["extra"]
         print(f"corpus: {words:,} words in {len(paths)} transcripts (synthetic French, Q/R turns); "
               f"auto-coding coded {coded:,} segments\n")
-        print(f"| step | seconds | words/s | peak MB |")
-        print(f"|---|---:|---:|---:|")
+        print("| step | seconds | words/s | peak MB |")
+        print("|---|---:|---:|---:|")
         for label, r in rows:
             print(f"| {label} | {r['seconds']:.2f} | {words / r['seconds']:,.0f} | {r['peak_mb']:.0f} |")
-        base = {j: next(r for l, r in rows if l.startswith(f"(1)") and l.endswith(f"={j}")) for j in args.jobs}
+        base = {j: next(r for l, r in rows if l.startswith("(1)") and l.endswith(f"={j}")) for j in args.jobs}
         for jobs in args.jobs:
             imp = next(r for l, r in rows if l == f"(2) qda import, --jobs {jobs}")
             print(f"\nimport / bare pipeline throughput at {jobs} job(s): {base[jobs]['seconds'] / imp['seconds']:.2f}")

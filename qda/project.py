@@ -10,10 +10,10 @@ import os
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from qda import matrix
-from qda.codebook import load_codebook, parse_codebook
+from qda.codebook import load_codebook
 from qda.agreement.units import AgreementReport, agree, agree_table, segments_of
 from qda.coding.auto import DocTokens, Hit, compile_dictionary, find_hits
 from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder_name, import_sheet,
@@ -24,6 +24,10 @@ from qda.ingest.reanchor import Anchor, Reanchored, reanchor
 from qda.ingest.segment import LANGUAGES, UNITS, Analysis, analyse_many
 from qda.models import Case, Codebook, Coding, Document, Segment, Turn
 from qda.store import DB_NAME, Store
+
+if TYPE_CHECKING:  # REFI-QDA modules are imported when used: most commands never need them
+    from qda.export.refi import RefiExport
+    from qda.ingest.refi import RefiImportReport
 
 ENV_VAR = "QDA_PROJECT"
 
@@ -249,7 +253,7 @@ class Project:
                 problems.append(Problem("", exc.message))
                 problems.extend(p for p in exc.problems if str(p) != exc.message)
         if problems:
-            raise IngestError(f"no transcript was imported", problems)
+            raise IngestError("no transcript was imported", problems)
         return self._store_transcripts(loaded, case, language, replace, jobs)
 
     def _store_transcripts(self, loaded: Sequence[tuple[Path, str, RawTranscript]], case: str | None,

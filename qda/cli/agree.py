@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from qda.cli import CoderOpt, Format, FormatOpt, app, code_app, err, frame_table, opened, out
+from qda.cli import Format, FormatOpt, app, code_app, err, frame_table, opened, out
 from qda.errors import AgreementError
 from qda.project import Project
 

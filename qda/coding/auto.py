@@ -241,7 +241,7 @@ class _PhraseSet:
         out: list[tuple[int, int, int]] = []
         prefixes = self.prefixes
         for m in self.regex.finditer(s):
-            p, q = m.start(1), m.end(1)
+            p = m.start(1)
             if self.check_start and p > 0 and _is_word(s[p]) and _is_word(s[p - 1]):
                 continue
             text = m.group(1)
