@@ -296,7 +296,7 @@ def code_auto(ctx: typer.Context, coder: str = typer.Option("auto", "--coder", "
 @code_app.command("import")
 def code_import(ctx: typer.Context, file: Path = typer.Argument(..., help="A filled coding sheet (.xlsx or .csv)."),
                 coder: str = CoderOpt, fmt: Format = FormatOpt) -> None:
-    """Import a coder's sheet; replaces that coder's codings in the sheet's documents."""
+    """Import a coder's sheet; replaces that coder's codings on the segments the sheet lists."""
     with opened(ctx) as project:
         result = project.import_codings(file, coder)
     if fmt is Format.json:
