@@ -178,3 +178,8 @@ def test_same_file_under_another_case_moves_it_and_keeps_codings(runner, small_p
     with Project.open(small_project) as project:
         assert [c.case for c in project.codings("ana")] == ["Firm-1"]
         assert "A1" not in {c.name for c in project.cases()}  # the emptied case is gone
+
+
+def test_the_project_option_may_come_after_the_subcommand(runner, small_project: Path) -> None:
+    assert run_json(runner, "status", "-p", small_project)["documents"] == 2
+    assert run_json(runner, "codebook", "show", f"--project={small_project}")["name"]

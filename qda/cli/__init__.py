@@ -33,6 +33,25 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 class QdaGroup(TyperGroup):
     """Root command group: the one place where QdaError is turned into a message."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # Researchers type "qda matrix cross ... -p out/project": accept the project
+        # option anywhere by moving it in front of the subcommand.
+        moved: list[str] = []
+        rest: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg in ("-p", "--project") and i + 1 < len(args):
+                moved += [arg, args[i + 1]]
+                i += 2
+                continue
+            if arg.startswith("--project="):
+                moved.append(arg)
+            else:
+                rest.append(arg)
+            i += 1
+        return super().parse_args(ctx, moved + rest)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
