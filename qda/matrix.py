@@ -150,13 +150,6 @@ def meta_matrix(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Cod
 
 # ----------------------------------------------------------------------------- cross-case
 
-def _ancestors(codebook: Codebook, code_id: str) -> int:
-    """How many parent codes a (sub-)code has."""
-    depth, parent = 0, codebook.code(code_id).parent
-    while parent:
-        depth, parent = depth + 1, codebook.code(parent).parent
-    return depth
-
 
 @dataclass(frozen=True)
 class CrossRow:
@@ -251,7 +244,7 @@ def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Codi
         key = category.id if category else MISSING
         rows.append(CrossRow("category", key, label, depth, key))
         for code in codes:
-            level = depth + 1 + _ancestors(codebook, code.id)
+            level = depth + 1 + codebook.code_depth(code.id)
             if not code.codable:  # a folder code (e.g. from NVivo) heads its sub-codes, like a category
                 rows.append(CrossRow("category", code.id, code.label(lang), level, key))
                 continue

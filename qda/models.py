@@ -112,6 +112,13 @@ class Codebook:
             current = self.category(current).parent
         return list(reversed(path))
 
+    def code_depth(self, code_id: str) -> int:
+        """How many parent codes a (sub-)code has."""
+        depth, parent = 0, self.code(code_id).parent
+        while parent:
+            depth, parent = depth + 1, self.code(parent).parent
+        return depth
+
     def children(self, category_id: str | None) -> list[Category]:
         return [c for c in self.categories if c.parent == category_id]
 

@@ -235,7 +235,8 @@ def codebook_table(codebook: Any, lang: str | None) -> Table:
             table.add_row("", f"{'  ' * depth}[bold]{escape(codebook.category_label(category.id, lang))}[/bold]",
                           *[""] * len(codebook.attributes))
         for code in codes:
-            table.add_row(escape(code.id), f"{'  ' * (depth + 1)}{escape(code.label(lang))}",
+            indent = "  " * (depth + 1 + codebook.code_depth(code.id))
+            table.add_row(escape(code.id), f"{indent}{escape(code.label(lang))}",
                           *[escape(code.attributes.get(a.name, "")) for a in codebook.attributes])
     return table
 
