@@ -60,7 +60,9 @@ class QdaGroup(TyperGroup):
             for problem in exc.problems:
                 err.print(f"  {escape(str(problem))}")
             raise typer.Exit(1) from None
-        except (typer.Exit, typer.Abort, click.exceptions.ClickException, KeyboardInterrupt):
+        # typer 0.2x ships its own copy of click, whose usage errors derive from
+        # typer.TyperException, not from the click package's ClickException.
+        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.ClickException, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug: say so plainly; QDA_DEBUG=1 shows the traceback
             if os.environ.get("QDA_DEBUG"):
