@@ -210,3 +210,17 @@ class Coding:
     pattern: str | None = None  # the dictionary pattern that fired, for auto codings
     status: str = "ok"  # "orphaned" when a revision of the transcript lost its text
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class Memo:
+    """A memo about the project, a document, a code or a case (a coding's memo is its ``note``)."""
+
+    text: str
+    target_kind: str = "project"  # project | document | code | case
+    target: str = ""
+    name: str = ""
+    author: str = ""
+    created_at: str = ""
+    guid: str = ""
+    id: int | None = None

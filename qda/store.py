@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from qda.errors import ProjectError
-from qda.models import AttributeDef, Case, Category, Code, Codebook, Coding, Document, Pattern, Segment
+from qda.models import AttributeDef, Case, Category, Code, Codebook, Coding, Document, Memo, Pattern, Segment
 
 DB_NAME = "project.qda"
 
@@ -486,7 +486,8 @@ class Store:
             "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
         return len(data)
 
-    def codings(self, coder: str | None = None, case: str | None = None) -> list[Coding]:
+    def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
+                ids: Sequence[int] | None = None) -> list[Coding]:
         """Codings with their text, in document and text order."""
         sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, d.text, sp.name, '
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
@@ -501,6 +502,12 @@ class Store:
         if case is not None:
             sql += " AND ca.name=?"
             args.append(case)
+        if document is not None:
+            sql += " AND d.name=?"
+            args.append(document)
+        if ids is not None:
+            sql += f" AND k.id IN ({', '.join('?' * len(ids))})"
+            args.extend(ids)
         sql += ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
                        segment=segment_ref(doc, ordinal) if ordinal is not None else None,
@@ -601,6 +608,92 @@ class Store:
         return self.db.execute(
             "DELETE FROM codings WHERE document_id=? AND coder_id=(SELECT id FROM coders WHERE name=?)",
             (document_id, coder)).rowcount
+
+
+    # ------------------------------------------------------------------ one coding at a time (workspace)
+    # Model objects in, model objects out: the coder, code, document and segment are named,
+    # never given as row ids.
+    def insert_codings(self, codings: Sequence[Coding]) -> list[Coding]:
+        """Store new codings (their ``id`` is ignored) and return them with their ids.
+
+        Coders are created when new; codes, documents and segment refs must exist.
+        A coding without ``created_at`` is stamped now.
+        """
+        codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
+        docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
+        stamp = now()
+        stored: list[Coding] = []
+        for coding in codings:
+            segment_id = self._segment_id(coding.segment) if coding.segment else None
+            row_id = self.db.execute(
+                'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, '
+                "note, pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.ensure_coder(coding.coder), codes[coding.code], docs[coding.document], segment_id,
+                 coding.start, coding.end, coding.created_at or stamp, coding.source, coding.note, coding.pattern,
+                 coding.status)).lastrowid
+            stored.append(self.coding(int(row_id)))  # type: ignore[arg-type]
+        return stored
+
+    def coding(self, coding_id: int) -> Coding | None:
+        """One coding by id, with its text."""
+        found = self.codings(ids=[coding_id])
+        return found[0] if found else None
+
+    def update_coding(self, coding: Coding) -> Coding:
+        """Write a changed coding back (code, span, segment, note, status), by its id."""
+        if coding.id is None:
+            raise ProjectError("a coding without an id cannot be updated")
+        code_id = self._one("SELECT id FROM codes WHERE key=?", (coding.code,))
+        self.db.execute('UPDATE codings SET code_id=?, start=?, "end"=?, segment_id=?, note=?, status=? WHERE id=?',
+                        (code_id, coding.start, coding.end,
+                         self._segment_id(coding.segment) if coding.segment else None,
+                         coding.note, coding.status, coding.id))
+        updated = self.coding(coding.id)
+        assert updated is not None
+        return updated
+
+    def delete_coding(self, coding_id: int) -> bool:
+        """Remove one coding; False when there was none with that id."""
+        return self.db.execute("DELETE FROM codings WHERE id=?", (coding_id,)).rowcount > 0
+
+    def _segment_id(self, ref: str) -> int | None:
+        document, _, ordinal = ref.rpartition("#")
+        found = self._one("SELECT s.id FROM segments s JOIN documents d ON d.id=s.document_id "
+                          "WHERE d.name=? AND s.ordinal=?", (document, int(ordinal)))
+        return None if found is None else int(found)
+
+    # ------------------------------------------------------------------ memos
+    def insert_memo(self, memo: Memo) -> Memo:
+        """Store a new memo and return it with its id."""
+        row_id = self.db.execute(
+            "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (memo.guid, memo.name, memo.text, memo.author, memo.created_at or now(), memo.target_kind,
+             memo.target)).lastrowid
+        return self.memos(ids=[int(row_id)])[0]  # type: ignore[arg-type]
+
+    def memos(self, target_kind: str | None = None, target: str | None = None,
+              ids: Sequence[int] | None = None) -> list[Memo]:
+        """Memos in the order they were written, optionally of one target."""
+        sql = "SELECT text, target_kind, target, name, author, created_at, guid, id FROM notes WHERE 1=1"
+        args: list[Any] = []
+        if target_kind is not None:
+            sql += " AND target_kind=?"
+            args.append(target_kind)
+        if target is not None:
+            sql += " AND target=?"
+            args.append(target)
+        if ids is not None:
+            sql += f" AND id IN ({', '.join('?' * len(ids))})"
+            args.extend(ids)
+        return [Memo(*row) for row in self.db.execute(sql + " ORDER BY id", args)]
+
+    def update_memo(self, memo: Memo) -> Memo:
+        """Write a memo's text and name back, by its id."""
+        self.db.execute("UPDATE notes SET text=?, name=? WHERE id=?", (memo.text, memo.name, memo.id))
+        return self.memos(ids=[memo.id or 0])[0]
+
+    def delete_memo(self, memo_id: int) -> bool:
+        return self.db.execute("DELETE FROM notes WHERE id=?", (memo_id,)).rowcount > 0
 
 
 def segment_ref(document: str, ordinal: int) -> str:
