@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "qda"
 
 LAYERS = {
-    "errors": 0, "models": 0,
+    "errors": 0, "models": 0, "results": 0,
     "codebook": 1, "ingest": 1, "agreement": 1, "matrix": 1, "store": 1,
     "coding": 2,
     "export": 3,
