@@ -9,8 +9,9 @@ id such as ``no`` or ``on`` would otherwise turn into a boolean.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +19,10 @@ from rapidfuzz import process
 
 from qda.errors import CodebookError, Problem
 from qda.models import AttributeDef, Category, Code, Codebook, Pattern
+from qda.results import Column, Row, TableView, jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PATTERN_KINDS = ("phrase", "lemma", "regex", "fuzzy")
 # Separators a coder may use between several codes in one sheet cell.
@@ -384,3 +389,36 @@ def closest_codes(token: str, codebook: Codebook, limit: int = 3) -> list[str]:
         if entry not in result and score >= 40:
             result.append(entry)
     return result[:limit]
+
+
+@dataclass(frozen=True)
+class CodebookView:
+    """A codebook as a result (``qda codebook show``): its YAML structure, a frame, a table."""
+
+    codebook: Codebook
+    lang: str | None = None  # label language of the table
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(codebook_to_dict(self.codebook))  # type: ignore[no-any-return]
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{"code": c.id, "category": c.category or "", "parent": c.parent or "",
+                              **{f"label_{k}": v for k, v in c.labels.items()}, **c.attributes,
+                              "definition": c.definition} for c in self.codebook.codes])
+
+    def to_table(self) -> TableView:
+        """Codes indented under their categories and parent codes, with their attributes."""
+        cb, blank = self.codebook, [None] * len(self.codebook.attributes)
+        rows: list[Row] = []
+        for depth, category, codes in cb.walk():
+            if category is not None:
+                rows.append(Row(("", f"{'  ' * depth}{cb.category_label(category.id, self.lang)}", *blank),
+                                "heading"))
+            for code in codes:
+                indent = "  " * (depth + 1 + cb.code_depth(code.id))
+                rows.append(Row((code.id, f"{indent}{code.label(self.lang)}",
+                                 *[code.attributes.get(a.name, "") for a in cb.attributes])))
+        columns = (Column("code"), Column("label"), *(Column(a.name) for a in cb.attributes))
+        return TableView(cb.name, columns, tuple(rows))

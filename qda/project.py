@@ -23,9 +23,12 @@ from qda.ingest import RawTranscript, default_role, normalise_text, read_table, 
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
 from qda.ingest.segment import LANGUAGES, UNITS, Analysis, analyse_many
 from qda.models import Case, Codebook, Coding, Document, Segment, Turn
+from qda.results import Note, TableView, frame_view, jsonable
 from qda.store import DB_NAME, Store
 
 if TYPE_CHECKING:  # REFI-QDA modules are imported when used: most commands never need them
+    import pandas as pd
+
     from qda.export.refi import RefiExport
     from qda.ingest.refi import RefiImportReport
 
@@ -73,17 +76,32 @@ class ImportReport:
     files: tuple[TranscriptImport, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": [{**{k: v for k, v in f.__dict__.items() if k != "reanchored"},
-                           "speakers": list(f.speakers), "notes": list(f.notes),
-                           "reanchored": f.reanchor_counts(),
-                           "codings": [m.__dict__ for m in f.reanchored if m.status != "unchanged"]}
-                          for f in self.files]}
+        return jsonable({"files": [{**{k: v for k, v in f.__dict__.items() if k != "reanchored"},  # type: ignore[no-any-return]
+                                    "speakers": list(f.speakers), "notes": list(f.notes),
+                                    "reanchored": f.reanchor_counts(),
+                                    "codings": [m.__dict__ for m in f.reanchored if m.status != "unchanged"]}
+                                   for f in self.files]})
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         return pd.DataFrame([{"file": f.file, "document": f.document, "case": f.case, "status": f.status,
                               "turns": f.turns, "segments": f.segments, "speakers": ", ".join(f.speakers)}
-                             for f in self.files])
+                             for f in self.files],
+                            columns=["file", "document", "case", "status", "turns", "segments", "speakers"])
+
+    def to_table(self) -> TableView:
+        """One row per file; then each file's notes and the codings a revision moved or lost."""
+        notes: list[Note] = []
+        for item in self.files:
+            if item.notes:
+                notes.append(Note(f"{item.document}: {'; '.join(item.notes)}"))
+            if item.reanchored:
+                counts = ", ".join(f"{n} {status}" for status, n in item.reanchor_counts().items())
+                notes.append(Note(f"{item.document}: codings re-anchored: {counts}"))
+                notes += [Note(f"  [{move.status}] {move.old_text[:70]} -> {move.new_text[:70]}")
+                          for move in item.reanchored if move.status in ("changed", "orphaned")]
+        view = frame_view(self.to_frame())
+        return TableView(view.title, view.columns, view.rows, notes=tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -96,9 +114,12 @@ class CasesImport:
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "cases": [{"case": c.name, **c.attributes} for c in self.cases]}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         return pd.DataFrame([{"case": c.name, **c.attributes} for c in self.cases])
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame())
 
 
 @dataclass(frozen=True)
@@ -113,11 +134,19 @@ class AutoCodeResult:
     patterns: tuple[str, ...]  # the patterns that fired
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "patterns": list(self.patterns)}
+        return jsonable({**self.__dict__, "patterns": list(self.patterns)})  # type: ignore[no-any-return]
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
-        return pd.DataFrame([{"code": k, "segments": v} for k, v in self.per_code.items()])
+        return pd.DataFrame([{"code": k, "segments": v} for k, v in self.per_code.items()],
+                            columns=["code", "segments"])
+
+    def to_table(self) -> TableView:
+        """What the coder got, then coded segments per code."""
+        view = frame_view(self.to_frame())
+        flagged = f", {self.flagged} negated mentions flagged" if self.flagged else ""
+        return TableView(view.title, view.columns, view.rows,
+                         lead=(Note(f"coder '{self.coder}': {self.codings} coded segments{flagged}"),))
 
 
 @dataclass(frozen=True)
@@ -129,9 +158,13 @@ class SpeakerList:
     def to_dict(self) -> dict[str, Any]:
         return {"speakers": [{"speaker": s, "role": r, "segments": n} for s, r, n in self.rows]}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
-        return pd.DataFrame([{"speaker": s, "role": r or "", "segments": n} for s, r, n in self.rows])
+        return pd.DataFrame([{"speaker": s, "role": r or "", "segments": n} for s, r, n in self.rows],
+                            columns=["speaker", "role", "segments"])
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame())
 
 
 @dataclass(frozen=True)
@@ -147,13 +180,19 @@ class ProjectStatus:
     coders: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return jsonable(self)  # type: ignore[no-any-return]
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         row = {k: v for k, v in self.__dict__.items() if k != "coders"}
         row.update({f"codings: {name}": n for name, n in self.coders.items()})
         return pd.DataFrame([row])
+
+    def to_table(self) -> TableView:
+        """One ``key: value`` line per count, the coders with their number of codings."""
+        coders = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
+        return TableView(lead=tuple(Note(f"{key}: {coders if key == 'coders' else value}")
+                                    for key, value in self.to_dict().items()))
 
 
 def _speakers(raw: RawTranscript) -> tuple[str, ...]:

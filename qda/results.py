@@ -116,19 +116,19 @@ def jsonable(value: Any) -> Any:
 
 
 def frame_view(frame: pd.DataFrame, title: str | None = None) -> TableView:
-    """The plain table of a frame: one column per frame column, numbers right-aligned."""
-    numeric = {name for name, kind in frame.dtypes.items() if kind.kind in "iuf"}
-    columns = tuple(Column(str(name), name in numeric) for name in frame.columns)
-    rows = tuple(Row(tuple(None if _missing(v) else _plain(v) for v in row))
-                 for row in frame.itertuples(index=False))
+    """The plain table of a frame: one column per frame column, empty cells where missing.
+
+    Columns stay left-aligned, as qda's plain tables always were.
+    """
+    import pandas as pd
+
+    def cell(value: Any) -> Cell:
+        if value is None or pd.api.types.is_scalar(value) and pd.isna(value):
+            return None
+        item = getattr(value, "item", None)  # numpy scalars as Python numbers
+        value = item() if callable(item) else value
+        return value if isinstance(value, (int, float, str)) else str(value)
+
+    columns = tuple(Column(str(name)) for name in frame.columns)
+    rows = tuple(Row(tuple(cell(v) for v in row)) for row in frame.itertuples(index=False))
     return TableView(title, columns, rows)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
-
-
-def _plain(value: Any) -> Cell:
-    item = getattr(value, "item", None)  # numpy scalars as Python numbers
-    value = item() if callable(item) else value
-    return value if isinstance(value, (int, float, str)) else str(value)

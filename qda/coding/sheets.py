@@ -14,14 +14,18 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
 from qda.ingest import read_table
 from qda.models import Codebook, Coding, Segment
+from qda.results import Note, TableView, jsonable
 from qda.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHEET_COLUMNS = ("case", "document", "segment", "turn", "speaker", "text", "codes", "memo")
 _NAME_RE = re.compile(r"^[\w .'’@-]{1,60}$")
@@ -214,6 +218,15 @@ class SheetImport:
         return {"coder": self.coder, "file": self.file, "rows": self.rows, "codings": self.codings,
                 "documents": list(self.documents), "replaced": self.replaced}
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row; ``documents`` is their number (to_dict lists them)."""
+        import pandas as pd
+        return pd.DataFrame([{**self.to_dict(), "documents": len(self.documents)}])
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(f"coder '{self.coder}': {self.codings} codings from {self.rows} rows in "
+                                    f"{len(self.documents)} documents ({self.replaced} previous codings replaced)"),))
+
 
 def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
     """Validate a coder's sheet fully, then replace the coder's codings in its documents."""
@@ -351,7 +364,15 @@ class AdjudicationResult:
     codings: int
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return jsonable(self)  # type: ignore[no-any-return]
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(f"coder '{self.coder}': {self.decided} decisions, {self.carried_over} agreed "
+                                    f"codings carried over from {self.coder_a}, {self.codings} codings in all"),))
 
 
 def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:

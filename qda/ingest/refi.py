@@ -35,12 +35,16 @@ from datetime import timezone
 from datetime import datetime as _datetime
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from xml.etree.ElementTree import Element, ParseError
 
 from qda.errors import IngestError, InteropError, Problem
 from qda.ingest import _ZERO_WIDTH, decode_bytes, normalise_text
 from qda.models import Case, Category, Code, Codebook, Document, Pattern, AttributeDef
+from qda.results import TableView, frame_view, jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # ----------------------------------------------------------------------------- limits and constants
 
@@ -1093,15 +1097,16 @@ class RefiImportReport:
         return {"file": self.file, "origin": self.origin, "mode": self.mode, "in_file": dict(self.in_file),
                 "imported": dict(self.imported), "offsets": self.offsets.to_dict() if self.offsets else None,
                 "coders": dict(self.coders), "documents": dict(self.documents),
-                "missing_sources": [m.__dict__ for m in self.missing], "warnings": list(self.warnings),
-                "unsupported": [u.__dict__ for u in self.unsupported]}
+                "missing_sources": [jsonable(m) for m in self.missing], "warnings": list(self.warnings),
+                "unsupported": [jsonable(u) for u in self.unsupported]}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
+        """What / in file / imported / note; the counts as integers, empty on warning rows."""
         import pandas as pd
 
         got, found = self.imported, self.in_file
 
-        def row(what: str, in_file: Any, imported: Any, note: str = "") -> dict[str, Any]:
+        def row(what: str, in_file: int | None, imported: int | None, note: str = "") -> dict[str, Any]:
             return {"what": what, "in file": in_file, "imported": imported, "note": note}
 
         if self.mode == "codebook":
@@ -1130,8 +1135,12 @@ class RefiImportReport:
         rows += [row(f"missing source '{m.name}'", m.codings, 0, f"{m.reason}; its codings are not imported")
                  for m in self.missing]
         rows += [row(f"not imported: {u.kind}", u.count, 0, u.detail) for u in self.unsupported]
-        rows += [row("warning", "", "", w) for w in self.warnings]
-        return pd.DataFrame(rows, columns=["what", "in file", "imported", "note"])
+        rows += [row("warning", None, None, w) for w in self.warnings]
+        frame = pd.DataFrame(rows, columns=["what", "in file", "imported", "note"])
+        return frame.astype({"in file": "Int64", "imported": "Int64"})
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame())
 
 
 @dataclass(frozen=True)
