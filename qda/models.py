@@ -55,9 +55,11 @@ class SegmentUnit(Vocabulary):
 
 
 class CodingStatus(Vocabulary):
-    """The state of a stored coding; only ``ok`` codings count in matrices and agreement."""
+    """The state of a stored coding; negated and orphaned codings are kept but do not count
+    in matrices and agreement."""
 
     OK = "ok"
+    CHANGED = "changed"  # a revision of the transcript edited its text; re-anchored on the new text
     NEGATED = "negated"  # an auto-coded mention under a negation (negation="flag")
     ORPHANED = "orphaned"  # a revision of the transcript lost its text
 

@@ -21,8 +21,8 @@ from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
 from qda.ingest import RawTranscript, default_role, normalise_text, read_table, read_transcript
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
-from qda.ingest.segment import LANGUAGES, UNITS, Analysis, analyse_many
-from qda.models import Case, Codebook, Coding, Document, Segment, Turn
+from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, Analysis, analyse_many
+from qda.models import Case, Codebook, Coding, CodingStatus, Document, NegationMode, Segment, SegmentUnit, Turn
 from qda.results import Note, TableView, frame_view, jsonable
 from qda.store import DB_NAME, Store
 
@@ -225,8 +225,8 @@ class Project:
         folder = Path(folder)
         if language not in LANGUAGES:
             raise ProjectError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
-        if unit not in UNITS:
-            raise ProjectError(f"unknown segment unit '{unit}' (use one of: {', '.join(UNITS)})")
+        if unit not in SEGMENT_UNITS:
+            raise ProjectError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
         store = Store.create(folder)
         with store.transaction():
             store.set_meta("language", language)
@@ -380,7 +380,7 @@ class Project:
         segments = self.store.segments(document=document)
         for move in moves:
             if move.start is None or move.end is None:
-                self.store.move_coding(move.key, 0, 0, None, "orphaned")
+                self.store.move_coding(move.key, 0, 0, None, CodingStatus.ORPHANED)
                 continue
             best, overlap = None, 0
             for seg in segments:
@@ -391,7 +391,7 @@ class Project:
             start, end = (best.start, best.end) if best is not None and move.key in whole_segment else (move.start,
                                                                                                       move.end)
             self.store.move_coding(move.key, start, end, segment_id,
-                                   "ok" if move.status in ("unchanged", "moved") else move.status)
+                                   CodingStatus.OK if move.status in ("unchanged", "moved") else move.status)
 
     def import_survey(self, path: str | Path, text_columns: Sequence[str], id_column: str | None = None,
                       language: str | None = None) -> ImportReport:
@@ -566,7 +566,8 @@ class Project:
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         # Negated mentions flagged by auto-coding, and codings orphaned by a transcript
         # revision, stay in the project (and in reports) but are not uses of the code.
-        return [c for c in self.store.codings(coder=coder) if c.status not in ("negated", "orphaned")]
+        return [c for c in self.store.codings(coder=coder)
+                if c.status not in (CodingStatus.NEGATED, CodingStatus.ORPHANED)]
 
     # ------------------------------------------------------------------ matrices
     def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:
@@ -600,7 +601,7 @@ class Project:
         coder = check_coder_name(coder)
         if not 0 < fuzzy_threshold <= 100:
             raise AgreementError(f"--threshold must be between 0 and 100, not {fuzzy_threshold:g}")
-        if negation not in ("skip", "flag", "ignore"):
+        if negation not in tuple(NegationMode):
             raise AgreementError(f"--negation must be skip, flag or ignore, not '{negation}'")
         codebook = self.codebook()
         spans = self.store.segment_spans(roles)
@@ -766,7 +767,7 @@ class Project:
         from qda.ingest.refi import NoteRecord
 
         codings = self.store.codings()
-        kept = [c for c in codings if getattr(c, "status", "ok") == "ok"]
+        kept = [c for c in codings if c.status == CodingStatus.OK]
         data = RefiExportData(
             name=self.folder.resolve().name, language=self.language, codebook=self.store.codebook(),
             documents=self.store.documents(), cases=self.store.cases(), coders=self.store.coders(), codings=kept,

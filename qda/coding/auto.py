@@ -82,10 +82,10 @@ from rapidfuzz import fuzz, process
 
 from qda.errors import CodebookError, Problem
 from qda.ingest.segment import pipeline
-from qda.models import Codebook, Pattern
+from qda.models import Codebook, NegationMode, Pattern
 
 KINDS = ("phrase", "lemma", "regex", "fuzzy")
-NEGATION_MODES = ("skip", "flag", "ignore")
+NEGATION_MODES = tuple(NegationMode)
 WINDOW = 6  # tokens scanned back from a hit for a negation cue
 FUZZY_PHRASE_MIN = 8  # phrase patterns this long are also searched fuzzily when fuzzy=True
 DEFAULT_FUZZY_THRESHOLD = 90.0
@@ -645,7 +645,7 @@ def find_hits(dictionary: Dictionary, docs: Iterable[DocTokens],
     ``True`` adds phrase patterns of 8+ characters.
     """
     if negation not in NEGATION_MODES:
-        raise ValueError(f"negation must be one of {NEGATION_MODES}, not {negation!r}")
+        raise ValueError(f"negation must be one of {NegationMode.words()}, not {negation!r}")
     if language != dictionary.language:
         raise ValueError(f"the dictionary was compiled for '{dictionary.language}', not '{language}'")
     findex = dictionary.fuzzy

@@ -20,7 +20,7 @@ from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
 from qda.ingest import read_table
-from qda.models import Codebook, Coding, Segment
+from qda.models import Codebook, Coding, CodingStatus, Segment
 from qda.results import Note, TableView, jsonable
 from qda.store import Store
 
@@ -59,7 +59,7 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
     memos: dict[str, list[str]] = defaultdict(list)
     order = {cid: i for i, cid in enumerate(codebook.code_ids())}
     for c in existing:
-        if not c.segment or c.status != "ok":
+        if not c.segment or c.status != CodingStatus.OK:
             continue  # flagged (negated, orphaned) codings are not offered as the coder's codes
         if c.code not in applied[c.segment]:
             applied[c.segment].append(c.code)

@@ -82,7 +82,7 @@ _NUMBERS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8:
             10: "Ten"}
 
 #: What one unit is, for each unit of comparison: (noun, plural, how it is rated).
-_UNITS: dict[str, tuple[str, str, str]] = {
+_UNIT_NOUNS: dict[str, tuple[str, str, str]] = {
     "document": ("document", "documents", "code presence"),
     "case": ("case", "cases", "code presence"),
     "segment": ("segment", "segments", "code applied to the segment or not"),
@@ -136,7 +136,7 @@ def method_paragraph(report: AgreementReport, software: str = "qda <version>") -
     who = f"{count} coder{'s' if m != 1 else ''} ({_join(coders)})"
     n_codes = len(report.codes)
     pooled = report.pooled
-    noun, plural, rating = _UNITS.get(report.unit, ("unit", "units", report.unit))
+    noun, plural, rating = _UNIT_NOUNS.get(report.unit, ("unit", "units", report.unit))
     settings = report.settings
     per_item = _items_per_code(report)
     sentences: list[str] = []
@@ -511,7 +511,7 @@ def _html_context(report: AgreementReport, *, title: str | None, software: str,
         disagreements.append({
             "case": d.unit.case, "document": d.unit.document, "where": _unit_where(d), "text": d.unit.text,
             "applied": [[{"code": x, "differs": x not in common} for x in codes] for codes in applied]})
-    noun, plural, rating = _UNITS.get(report.unit, ("unit", "units", report.unit))
+    noun, plural, rating = _UNIT_NOUNS.get(report.unit, ("unit", "units", report.unit))
     settings = report.settings
     bootstrap = int(settings.get("bootstrap") or 0)
     return {
