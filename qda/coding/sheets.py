@@ -10,7 +10,6 @@ transaction.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
-from qda.ingest import read_table
+from qda.ingest import match_key, read_table
 from qda.models import Codebook, Coding, CodingStatus, Segment
 from qda.results import Note, TableView, jsonable
 from qda.store import Store
@@ -38,10 +37,6 @@ def check_coder_name(name: str) -> str:
         raise CodingImportError(f"invalid coder name '{name}'",
                                 [Problem("--coder", "use letters, digits, spaces, '.', '-', '_' (max 60)")])
     return name
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", " ".join(str(text).split())).casefold()
 
 
 # ----------------------------------------------------------------------------- writing
@@ -134,7 +129,7 @@ def read_rows(path: Path, sheet: str | None = None,
     table = read_table(path, sheet)
     if not table:
         raise CodingImportError(f"{path}: the sheet is empty")
-    header = [_fold(h) for h in table[0]]
+    header = [match_key(h) for h in table[0]]
     missing = [c for c in required if c not in header]
     if missing:
         found = ", ".join(h for h in header if h) or "nothing"
@@ -157,14 +152,14 @@ class CodeResolver:
         self.exact = {c.id: c.id for c in codebook.codes}
         self.folded: dict[str, str] = {}
         for c in codebook.codes:
-            self.folded.setdefault(_fold(c.id), c.id)
+            self.folded.setdefault(match_key(c.id), c.id)
         for c in codebook.codes:
             for label in c.labels.values():
-                self.folded.setdefault(_fold(label), c.id)
+                self.folded.setdefault(match_key(label), c.id)
 
     def resolve(self, token: str) -> str | None:
         token = token.strip()
-        return self.exact.get(token) or self.folded.get(_fold(token))
+        return self.exact.get(token) or self.folded.get(match_key(token))
 
     def _tokens(self, cell: str) -> list[str]:
         """Split a cell into code tokens; a label that itself contains commas stays whole."""
@@ -255,7 +250,7 @@ def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
         text = row.values.get("text")
-        if text and _fold(text) != _fold(segment.text):
+        if text and match_key(text) != match_key(segment.text):
             problems.append(Problem(where, f"the text of segment {ref} differs from the project's transcript",
                                     "the transcript was re-imported since the sheet was written; write a new sheet"))
             continue

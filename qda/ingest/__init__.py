@@ -87,6 +87,12 @@ def normalise_text(text: str) -> str:
     return text.translate(_ZERO_WIDTH).translate(_SPACES)
 
 
+def match_key(text: object) -> str:
+    """``text`` for a forgiving comparison of names and labels: NFC, runs of whitespace as
+    one space, no outer spaces, case-folded ("Foires  Commerciales" matches "foires commerciales")."""
+    return unicodedata.normalize("NFC", " ".join(str(text).split())).casefold()
+
+
 # ----------------------------------------------------------------------------- speaker turns
 
 # A speaker label at the start of a line: optional [timestamp], a short name (letters,

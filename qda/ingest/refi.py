@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from xml.etree.ElementTree import Element, ParseError
 
 from qda.errors import IngestError, InteropError, Problem
-from qda.ingest import _ZERO_WIDTH, decode_bytes, normalise_text
+from qda.ingest import _ZERO_WIDTH, decode_bytes, match_key, normalise_text
 from qda.models import Case, Category, Code, Codebook, Document, Pattern, AttributeDef
 from qda.results import TableView, frame_view, jsonable
 
@@ -1178,10 +1178,6 @@ def coder_name(name: str, fallback: str) -> str:
     return cleaned or fallback
 
 
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", " ".join(text.split())).casefold()
-
-
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -1246,7 +1242,7 @@ def _plan_documents(refi: RefiProject, documents: Sequence[Document], language: 
     ours = refi.origin.lower().startswith("qda")  # our own export: names are document names already
     by_hash = {d.sha256: d for d in documents}
     by_name = {d.name: d for d in documents}
-    by_fold = {_fold(d.name): d for d in documents}
+    by_key = {match_key(d.name): d for d in documents}
     case_of_source: dict[str, str] = {}
     for case in refi.cases:
         for guid in case.sources:
@@ -1261,7 +1257,7 @@ def _plan_documents(refi: RefiProject, documents: Sequence[Document], language: 
         digest = sha256(source.text)
         wanted = source.name if ours and source.name else document_name(source.name, source.guid)
         match = by_hash.get(digest)
-        named = by_name.get(source.name) or by_name.get(wanted) or by_fold.get(_fold(wanted))
+        named = by_name.get(source.name) or by_name.get(wanted) or by_key.get(match_key(wanted))
         if match is not None:
             doc_of[source.guid] = match.name
         elif named is not None:  # another version of the same text: its codings are re-anchored
@@ -1448,9 +1444,9 @@ def _map_codes(refi: RefiProject, codebook: Codebook) -> dict[str, str]:
     by_guid.update({guid_key(make_guid("code", codebook.name, c.id)): c.id for c in codebook.codes})
     by_label: dict[str, set[str]] = defaultdict(set)
     for c in codebook.codes:
-        by_label[_fold(c.id)].add(c.id)
+        by_label[match_key(c.id)].add(c.id)
         for label in c.labels.values():
-            by_label[_fold(label)].add(c.id)
+            by_label[match_key(label)].add(c.id)
     mapping: dict[str, str] = {}
     for code in refi.all_codes():
         key = guid_key(code.guid)
@@ -1459,6 +1455,6 @@ def _map_codes(refi: RefiProject, codebook: Codebook) -> dict[str, str]:
             mapping[key] = fields["id"]
         elif key in by_guid:
             mapping[key] = by_guid[key]
-        elif len(by_label.get(_fold(code.name), ())) == 1:
-            mapping[key] = next(iter(by_label[_fold(code.name)]))
+        elif len(by_label.get(match_key(code.name), ())) == 1:
+            mapping[key] = next(iter(by_label[match_key(code.name)]))
     return mapping
