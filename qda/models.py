@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterator
 
-
 # ----------------------------------------------------------------------------- vocabularies
 
 class Vocabulary(str, Enum):

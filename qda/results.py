@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +42,7 @@ class Share:
     count: int | None = None
 
 
-Cell = Union[str, int, float, Interval, Share, None]
+Cell = str | int | float | Interval | Share | None
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,6 @@ class TableView:
     lead: tuple[Note, ...] = ()
     notes: tuple[Note, ...] = ()
     lines: bool = False  # rules between rows (cells of several lines)
-    more: tuple["TableView", ...] = ()  # further tables printed after this one
 
 
 @runtime_checkable

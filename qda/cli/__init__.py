@@ -7,6 +7,7 @@ on stderr with exit code 1.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from contextlib import contextmanager
@@ -127,7 +128,7 @@ _ROW_STYLES = {"heading": "bold", "subtotal": "italic", "total": "bold"}
 
 
 def print_view(view: TableView) -> None:
-    """Print a table view: its lead lines, the table, the notes after it, further tables."""
+    """Print a table view: its lead lines, the table, then the notes after it."""
     for note in view.lead:  # sentences, printed whole like echo
         out.print(_note(note), soft_wrap=True)
     if view.columns:
@@ -140,8 +141,6 @@ def print_view(view: TableView) -> None:
         out.print(table)
     for note in view.notes:
         out.print(_note(note))
-    for more in view.more:
-        print_view(more)
 
 
 def _note(note: Note) -> str:
@@ -154,7 +153,7 @@ def _note(note: Note) -> str:
 
 def cell_text(cell: Any) -> str:
     """A typed cell as terminal text: the display rounding of every table lives here."""
-    if cell is None or (isinstance(cell, float) and cell != cell):
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
         return ""
     if isinstance(cell, Interval):
         if cell.value is None:

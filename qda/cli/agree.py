@@ -13,6 +13,7 @@ from qda.errors import AgreementError
 from qda.models import AgreementUnit, OutputFormat
 from qda.project import Project
 
+
 @app.command("agree")
 def agree_command(
     ctx: typer.Context,
