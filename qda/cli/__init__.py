@@ -62,10 +62,19 @@ class QdaGroup(TyperGroup):
             raise typer.Exit(1) from None
         # typer 0.2x ships its own copy of click, whose usage errors derive from
         # typer.TyperException, not from the click package's ClickException.
-        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.ClickException, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.ClickException):
             raise
+        except KeyboardInterrupt:
+            # click would turn Ctrl-C into "Aborted!" and exit 1; the shell convention is 130.
+            err.print("interrupted: the project was not changed by the unfinished step")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # `qda status | head -2`: the reader went away, which is not an error of ours; keep
+            # Python's flush at exit from complaining about the closed pipe.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as exc:  # a bug: say so plainly; QDA_DEBUG=1 shows the traceback
-            if os.environ.get("QDA_DEBUG"):
+            if debug_enabled():
                 raise
             err.print(f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc))}\n"
                       "  The project was not changed by the failed step. Please report this with the command "
@@ -443,8 +452,16 @@ def export_workbook(ctx: typer.Context, file: Path = typer.Argument(..., help="T
     typer.echo(f"wrote {path}")
 
 
+def debug_enabled() -> bool:
+    """QDA_DEBUG=1/true/yes/on shows tracebacks; 0, false, no, off or empty do not."""
+    return os.environ.get("QDA_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a closed pipe exits quietly, Ctrl-C exits 130."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pressed outside a command (e.g. while parsing)
+        sys.exit(130)
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
