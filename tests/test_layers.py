@@ -101,7 +101,7 @@ class _Import:
     bound: str | None = None  # the local name of an imported module, for `module._private`
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _nodes(source: str, filename: str) -> tuple[ast.AST, ...]:
     """Every node of a file, parsed once per content (the broken copies share most files)."""
     return tuple(ast.walk(ast.parse(source, filename=filename)))
@@ -301,8 +301,8 @@ def test_the_package_keeps_its_layers() -> None:
 def test_the_check_reads_the_modules() -> None:
     files = [p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts]
     assert len(files) >= 20
-    imports = _package_imports(_nodes((PACKAGE / "project.py").read_text(encoding="utf-8"), "project.py"), "qda.project",
-                               False, {_dotted(p, PACKAGE) for p in files})
+    source = (PACKAGE / "project.py").read_text(encoding="utf-8")
+    imports = _package_imports(_nodes(source, "project.py"), "qda.project", False, {_dotted(p, PACKAGE) for p in files})
     assert {"qda.store", "qda.models", "qda.coding"} <= {i.target for i in imports}
 
 

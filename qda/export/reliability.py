@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jinja2
 from openpyxl import Workbook
@@ -34,8 +35,6 @@ from qda.agreement.coefficients import COEFFICIENTS, DISPLAY_NAMES, Estimate
 from qda.agreement.units import AgreementReport, CodeAgreement, Disagreement
 from qda.errors import ExportError
 from qda.export.workbook import (
-    check_target,
-    write_atomically,
     BOLD,
     CENTER,
     DOUBLE,
@@ -55,6 +54,8 @@ from qda.export.workbook import (
     _style_row,
     _title,
     _widths,
+    check_target,
+    write_atomically,
 )
 
 __all__ = [

@@ -12,9 +12,9 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from qda.errors import IngestError, Problem
 from qda.models import Turn
@@ -73,7 +73,8 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
     if controls > max(2, len(text) // 200):
         raise IngestError(f"{source}: cannot decode the text (neither UTF-8 nor a Western Windows encoding)",
-                          [Problem(source, "undecodable text", "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
+                          [Problem(source, "undecodable text",
+                                   "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
     return text, encoding
 
 

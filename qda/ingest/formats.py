@@ -32,13 +32,13 @@ from defusedxml.ElementTree import fromstring
 
 from qda.errors import IngestError, Problem
 from qda.ingest import (
-    LABEL_RE,
     KNOWN_LABELS,
+    LABEL_RE,
     RawTranscript,
-    read_bytes,
     decode_bytes,
     detect_turns,
     normalise_text,
+    read_bytes,
     reader,
 )
 from qda.models import Turn
@@ -560,11 +560,13 @@ def read_pdf(path: Path) -> RawTranscript:
         pdf = PdfReader(io.BytesIO(data))
         if pdf.is_encrypted:
             raise IngestError(f"{path}: the PDF is password-protected",
-                              [Problem(str(path), "cannot read an encrypted PDF", "export it again without a password")])
+                              [Problem(str(path), "cannot read an encrypted PDF",
+                                       "export it again without a password")])
         pages = [page.extract_text() or "" for page in pdf.pages]
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise IngestError(f"{path}: a damaged or unreadable PDF ({exc.__class__.__name__})",
-                          [Problem(str(path), "cannot read the PDF", "export the transcript as .docx or .txt")]) from None
+                          [Problem(str(path), "cannot read the PDF",
+                                   "export the transcript as .docx or .txt")]) from None
     words = sum(len(p.split()) for p in pages)
     if pages and words < 5 * len(pages):
         raise IngestError(f"{path}: this PDF has no text layer (a scanned document?)",

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from qda.errors import IngestError, Problem
 from qda.models import Turn
