@@ -9,6 +9,7 @@ id such as ``no`` or ``on`` would otherwise turn into a boolean.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def _line_for(lines: dict[Path_, int], path: Path_) -> int:
     return lines.get(path, 1)
 
 
-def _describe_pydantic(err: dict[str, Any]) -> tuple[Path_, str, str]:
+def _describe_pydantic(err: Mapping[str, Any]) -> tuple[Path_, str, str]:
     loc: Path_ = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("str", "PatternSpec"))))
     field = str(loc[-1]) if loc else "codebook"
     kind = err["type"]

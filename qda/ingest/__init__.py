@@ -336,7 +336,7 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         text = normalise_text(text)
         first = text.split("\n", 1)[0]
         delimiter = max(",;\t", key=first.count)
-        return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
 from qda.ingest import formats as _formats  # noqa: E402,F401  (registers the readers)

@@ -41,8 +41,8 @@ class Analysis:
     """What the pipeline found in one document: segments and tokens (offsets, lower, lemma)."""
 
     spans: tuple[SegmentSpan, ...]
-    starts: array
-    ends: array
+    starts: array[int]
+    ends: array[int]
     lower: tuple[str, ...]
     lemma: tuple[str, ...]
 
