@@ -6,8 +6,8 @@ These carry no behaviour that touches files or the database; the codebook file f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 
 @dataclass(frozen=True)
