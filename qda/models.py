@@ -6,9 +6,9 @@ These carry no behaviour that touches files or the database; the codebook file f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterator
 
 # ----------------------------------------------------------------------------- vocabularies
 

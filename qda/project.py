@@ -23,7 +23,7 @@ from qda.ingest import RawTranscript, default_role, normalise_text, read_table, 
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
 from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, Analysis, analyse_many
 from qda.models import Case, Codebook, Coding, CodingStatus, Document, NegationMode, Segment, SegmentUnit, Turn
-from qda.results import Note, TableView, frame_view, jsonable
+from qda.results import Note, TableView, frame_view, json_dict
 from qda.store import DB_NAME, Store
 
 if TYPE_CHECKING:  # REFI-QDA modules are imported when used: most commands never need them
@@ -76,11 +76,11 @@ class ImportReport:
     files: tuple[TranscriptImport, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({"files": [{**{k: v for k, v in f.__dict__.items() if k != "reanchored"},  # type: ignore[no-any-return]
-                                    "speakers": list(f.speakers), "notes": list(f.notes),
-                                    "reanchored": f.reanchor_counts(),
-                                    "codings": [m.__dict__ for m in f.reanchored if m.status != "unchanged"]}
-                                   for f in self.files]})
+        return json_dict({"files": [{**{k: v for k, v in f.__dict__.items() if k != "reanchored"},
+                                     "speakers": list(f.speakers), "notes": list(f.notes),
+                                     "reanchored": f.reanchor_counts(),
+                                     "codings": [m.__dict__ for m in f.reanchored if m.status != "unchanged"]}
+                                    for f in self.files]})
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -134,7 +134,7 @@ class AutoCodeResult:
     patterns: tuple[str, ...]  # the patterns that fired
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({**self.__dict__, "patterns": list(self.patterns)})  # type: ignore[no-any-return]
+        return json_dict({**self.__dict__, "patterns": list(self.patterns)})
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -180,7 +180,7 @@ class ProjectStatus:
     coders: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(self)  # type: ignore[no-any-return]
+        return json_dict(self)
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd

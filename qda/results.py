@@ -114,6 +114,14 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def json_dict(value: Any) -> dict[str, Any]:
+    """:func:`jsonable` of a mapping or a dataclass instance: the ``to_dict()`` of a result."""
+    data = jsonable(value)
+    if not isinstance(data, dict):
+        raise TypeError(f"{type(value).__name__} is not a mapping or a dataclass")
+    return data
+
+
 def frame_view(frame: pd.DataFrame, title: str | None = None) -> TableView:
     """The plain table of a frame: one column per frame column, empty cells where missing.
 

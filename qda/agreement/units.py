@@ -38,7 +38,7 @@ import numpy as np
 from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
 from qda.errors import AgreementError
 from qda.models import AgreementUnit, Codebook, Coding, Document, Segment
-from qda.results import Column, Interval, Note, Row, TableView, frame_view, jsonable
+from qda.results import Column, Interval, Note, Row, TableView, frame_view, json_dict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -311,11 +311,11 @@ class AgreementReport:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({"unit": self.unit, "coders": list(self.coders), "settings": dict(self.settings),  # type: ignore[no-any-return]
-                         "conventions": list(self.conventions), "pooled": self.pooled.to_dict(),
-                         "codes": [c.to_dict() for c in self.codes],
-                         "disagreements": [d.to_dict() for d in self.disagreements],
-                         "confusion": self.confusion, "characters": [c.to_dict() for c in self.characters]})
+        return json_dict({"unit": self.unit, "coders": list(self.coders), "settings": dict(self.settings),
+                          "conventions": list(self.conventions), "pooled": self.pooled.to_dict(),
+                          "codes": [c.to_dict() for c in self.codes],
+                          "disagreements": [d.to_dict() for d in self.disagreements],
+                          "confusion": self.confusion, "characters": [c.to_dict() for c in self.characters]})
 
     def to_frame(self) -> pd.DataFrame:
         """One row per code and a pooled row: each coefficient's value and its interval as
@@ -387,7 +387,7 @@ class DisagreementList:
     disagreements: tuple[Disagreement, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({"disagreements": [d.to_dict() for d in self.disagreements]})  # type: ignore[no-any-return]
+        return json_dict({"disagreements": [d.to_dict() for d in self.disagreements]})
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd

@@ -20,7 +20,7 @@ from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
 from qda.ingest import match_key, read_table
 from qda.models import Codebook, Coding, CodingStatus, Segment
-from qda.results import Note, TableView, jsonable
+from qda.results import Note, TableView, json_dict
 from qda.store import Store
 
 if TYPE_CHECKING:
@@ -359,7 +359,7 @@ class AdjudicationResult:
     codings: int
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(self)  # type: ignore[no-any-return]
+        return json_dict(self)
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
