@@ -54,6 +54,14 @@ class CodingImportError(QdaError):
     """A coder's sheet has unknown codes, unknown segments or bad rows."""
 
 
+class EmptyInputError(QdaError):
+    """An input that would do nothing (e.g. a coding sheet with no code filled in).
+
+    The CLI reports it as a warning, not an error, but still exits 1: a script must not
+    go on to build matrices of zeros.
+    """
+
+
 class NotFoundError(QdaError):
     """A case, coder, code or document named by the user does not exist."""
 

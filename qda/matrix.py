@@ -376,6 +376,11 @@ def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], 
             known = ", ".join(definitions) or "none"
             raise NotFoundError(f"the codebook has no code attribute '{name}' (attributes: {known})")
     where = dict(where or {})
+    for name, value in where.items():  # a typo would give a table of zeros
+        declared = definitions[name].values
+        if declared and value not in declared:
+            raise NotFoundError(f"--where {name}={value}: '{value}' is not a value of the code attribute "
+                                f"'{name}' (values: {', '.join(declared)})")
     scope = [c for c in codebook.codes if all(c.attributes.get(k) == v for k, v in where.items())]
     groups = _group_cases(cases, by)
     counts = _group_counts(codebook, groups, codings, count)

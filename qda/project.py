@@ -552,9 +552,9 @@ class Project:
         existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
         return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
 
-    def import_codings(self, path: str | Path, coder: str) -> SheetImport:
+    def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
-        return import_sheet(self.store, Path(path), coder)
+        return import_sheet(self.store, Path(path), coder, allow_empty)
 
     def coders(self) -> list[str]:
         return self.store.coders()
@@ -663,7 +663,11 @@ class Project:
             self._check_names("document", documents, {d.name for d in docs})
             docs = [d for d in docs if d.name in documents]
         names = {d.name for d in docs}
-        codings = {c: [k for k in self.codings(c) if k.document in names] for c in coders}
+        every = {c: self.codings(c) for c in coders}
+        if any(not items for items in every.values()):  # a forgotten import, not a 0 % agreement
+            counts = ", ".join(f"{c}: {len(items)}" for c, items in every.items())
+            raise AgreementError(f"a coder has no codings ({counts}); import their sheet first")
+        codings = {c: [k for k in every[c] if k.document in names] for c in coders}
         segments = [s for s in self.store.segments() if s.document in names]
         if roles:
             segments = [s for s in segments if s.role in roles]

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from qda.errors import ProjectError
+from qda.errors import Problem, ProjectError
 from qda.models import AttributeDef, Case, Category, Code, Codebook, Coding, Document, Memo, Pattern, Segment
 
 DB_NAME = "project.qda"
@@ -177,8 +177,12 @@ class Store:
         db_path = folder / DB_NAME
         if db_path.exists():
             raise ProjectError(f"{folder}: already a qda project ({DB_NAME} exists)")
-        folder.mkdir(parents=True, exist_ok=True)
-        store = cls(cls._connect(db_path), db_path)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            store = cls(cls._connect(db_path), db_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise ProjectError(f"{folder}: cannot create a project there ({exc.strerror if isinstance(exc, OSError) else exc})",
+                               [Problem("", "choose a folder you can write to, e.g. in your home folder")]) from None
         store.migrate()
         return store
 

@@ -75,7 +75,7 @@ def test_reimport_replaces_the_coders_codings(runner, small_project: Path, tmp_p
         assert len(project.codings("bob")) == 2
     emptied = tmp_path / "emptied.csv"
     emptied.write_text("segment,codes\nA1#3,\nA1#4,\n", encoding="utf-8")
-    run(runner, "-p", small_project, "code", "import", emptied, "--coder", "ana")
+    run(runner, "-p", small_project, "code", "import", emptied, "--coder", "ana", "--allow-empty")
     with Project.open(small_project) as project:
         assert project.codings("ana") == []
 

@@ -38,7 +38,7 @@ import numpy as np
 from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
 from qda.errors import AgreementError
 from qda.models import AgreementUnit, Codebook, Coding, Document, Segment
-from qda.results import Column, Interval, Note, Row, TableView, frame_view, json_dict
+from qda.results import Cell, Column, Interval, Note, Row, TableView, frame_view, json_dict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -344,13 +344,21 @@ class AgreementReport:
         """Codes and the pooled row with the usual coefficients; warnings and conventions after."""
         names = [n for n in SHOWN if not (n == "fleiss_kappa" and len(self.coders) == 2)
                  and not (n == "cohen_kappa" and len(self.coders) > 2)]
+        # An auto coder scored against a human reference: its precision, recall and F1 are
+        # what the user came for, so the table shows them too.
+        scored = bool(self.settings.get("scored")) and len(self.coders) == 2
         rows = []
         for item in (*self.codes, self.pooled):
-            cells = [Interval(est.value, est.ci_low, est.ci_high) for est in (item.estimates[n] for n in names)]
+            cells: list[Cell] = [Interval(est.value, est.ci_low, est.ci_high)
+                                 for est in (item.estimates[n] for n in names)]
+            if scored:
+                cells += [Interval(item.precision), Interval(item.recall), Interval(item.f1)]
             rows.append(Row((item.code, item.label[:40], item.n_units, *cells),
                             section_end=item is self.codes[-1] if self.codes else False))
         columns = (Column("code"), Column("label"), Column("units", numeric=True),
-                   *(Column(SHORT[n], numeric=True) for n in names))
+                   *(Column(SHORT[n], numeric=True) for n in names),
+                   *((Column("precision", numeric=True), Column("recall", numeric=True), Column("F1", numeric=True))
+                     if scored else ()))
         notes = tuple(Note(f"{item.code}: {item.warning}", "warning")
                       for item in (*self.codes, self.pooled) if item.warning)
         notes += tuple(Note(line, "aside") for line in self.conventions)
@@ -462,7 +470,9 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
     return AgreementReport(unit, tuple(coders), tuple(per_code), pooled, tuple(disagreements),
                            _confusion(tables, coders) if binary and len(coders) == 2 else {},
                            characters, tuple(conventions),
-                           {"tolerance": tolerance, "overlap": overlap, "exclude_uncoded": exclude_uncoded,
+                           {"scored": binary and len(coders) == 2 and bool(codings.get(coders[0]))
+                            and all(c.source == "auto" for c in codings[coders[0]]),
+                            "tolerance": tolerance, "overlap": overlap, "exclude_uncoded": exclude_uncoded,
                             "bootstrap": bootstrap, "seed": seed, "codes": list(selected)})
 
 

@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 
 from qda import __version__
 from qda.codebook import CodebookView
-from qda.errors import QdaError
+from qda.errors import EmptyInputError, QdaError
 from qda.models import CountMode, NegationMode, OutputFormat, SegmentUnit
 from qda.project import Project
 from qda.results import Interval, Note, Result, Share, TableView
@@ -60,7 +60,9 @@ class QdaGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except QdaError as exc:
-            err.print(f"[bold red]error:[/bold red] {escape(exc.message)}")
+            label = "[bold yellow]warning:[/bold yellow]" if isinstance(exc, EmptyInputError) else \
+                "[bold red]error:[/bold red]"
+            err.print(f"{label} {escape(exc.message)}")
             for problem in exc.problems:
                 err.print(f"  {escape(str(problem))}")
             raise typer.Exit(1) from None
@@ -318,10 +320,14 @@ def code_auto(ctx: typer.Context, coder: str = typer.Option("auto", "--coder", "
 
 @code_app.command("import")
 def code_import(ctx: typer.Context, file: Path = typer.Argument(..., help="A filled coding sheet (.xlsx or .csv)."),
-                coder: str = CoderOpt, fmt: OutputFormat = FormatOpt) -> None:
+                coder: str = CoderOpt,
+                allow_empty: bool = typer.Option(
+                    False, "--allow-empty",
+                    help="Import a sheet with no code filled in (clears the coder's codings on its segments)."),
+                fmt: OutputFormat = FormatOpt) -> None:
     """Import a coder's sheet; replaces that coder's codings on the segments the sheet lists."""
     with opened(ctx) as project:
-        result = project.import_codings(file, coder)
+        result = project.import_codings(file, coder, allow_empty)
     render(result, fmt)
 
 

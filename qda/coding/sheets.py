@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
-from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
+from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.ingest import match_key, read_table
 from qda.models import Codebook, Coding, CodingStatus, Segment
 from qda.results import Note, TableView, json_dict
@@ -223,8 +223,12 @@ class SheetImport:
                                     f"{len(self.documents)} documents ({self.replaced} previous codings replaced)"),))
 
 
-def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
-    """Validate a coder's sheet fully, then replace the coder's codings in its documents."""
+def import_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) -> SheetImport:
+    """Validate a coder's sheet fully, then replace the coder's codings in its documents.
+
+    A sheet with no code filled in is refused (``EmptyInputError``) unless ``allow_empty``:
+    it is almost always the untouched sheet, and importing it would erase the coder's work.
+    """
     coder = check_coder_name(coder)
     codebook = store.codebook()
     if codebook is None:
@@ -263,6 +267,11 @@ def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
     if problems:
         raise CodingImportError(
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
+    if not planned and not allow_empty:
+        raise EmptyInputError(
+            f"{path}: no code is filled in ({len(covered)} segments); nothing was imported for coder '{coder}'",
+            [Problem("", "fill the 'codes' column in Excel or LibreOffice and import again, or pass "
+                         "--allow-empty to clear the coder's codings on these segments")])
     with store.transaction():
         replaced = store.count_codings(coder=coder) if coder in store.coders() else 0
         # Only the segments listed in the sheet are replaced: a sheet written for some
