@@ -181,7 +181,8 @@ class Store:
             folder.mkdir(parents=True, exist_ok=True)
             store = cls(cls._connect(db_path), db_path)
         except (OSError, sqlite3.Error) as exc:
-            raise ProjectError(f"{folder}: cannot create a project there ({exc.strerror if isinstance(exc, OSError) else exc})",
+            reason = exc.strerror if isinstance(exc, OSError) else exc
+            raise ProjectError(f"{folder}: cannot create a project there ({reason})",
                                [Problem("", "choose a folder you can write to, e.g. in your home folder")]) from None
         store.migrate()
         return store

@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run, snapshot
 
 from qda.cli import app
+
+from conftest import run, snapshot
 
 
 @pytest.fixture
