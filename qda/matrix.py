@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from qda.errors import NotFoundError
 from qda.models import Case, Codebook, Coding, CountMode
-from qda.results import Column, Row, Share, TableView, frame_view, jsonable
+from qda.results import Column, Note, Row, Share, TableView, frame_view, jsonable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -131,6 +131,7 @@ class MetaMatrix:
     codes: tuple[str, ...]
     groups: tuple[tuple[str, tuple[str, ...]], ...]
     presence: dict[str, dict[str, int]]  # case -> code -> segments coded (0 = absent)
+    labels: dict[str, str] = field(default_factory=dict)  # code -> label, when a language was asked
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -149,21 +150,30 @@ class MetaMatrix:
                 "groups": [{"value": v, "cases": [
                     {"case": c, "codes": [k for k in self.codes if self.presence[c].get(k, 0) > 0],
                      "segments": {k: n for k, n in self.presence[c].items() if n}} for c in cases]}
-                    for v, cases in self.groups]}
+                    for v, cases in self.groups], **({"labels": dict(self.labels)} if self.labels else {})}
 
     def to_table(self) -> TableView:
-        return frame_view(self.to_frame())
+        view = frame_view(self.to_frame())
+        return replace(view, notes=legend(self.labels)) if self.labels else view
+
+
+def legend(labels: dict[str, str]) -> tuple[Note, ...]:
+    """The codes of a table whose columns or cells show only code ids, with their labels."""
+    return tuple(Note(f"{code}: {label}", "aside") for code, label in labels.items())
 
 
 def meta_matrix(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], by: str,
-                coder: str) -> MetaMatrix:
-    """Presence of every code in every case, cases grouped by attribute ``by``."""
+                coder: str, lang: str | None = None) -> MetaMatrix:
+    """Presence of every code in every case, cases grouped by attribute ``by``.
+
+    With ``lang``, the result carries the codes' labels in that language (a legend)."""
     groups = _group_cases(cases, by)
     counts = _usage(codings)
     codable = [code.id for code in codebook.codes if code.codable]
     presence = {c: {code: counts.get((c, code), 0) for code in codable} for names in groups.values() for c in names}
     return MetaMatrix(by, coder, tuple(codable),
-                      tuple((v, tuple(names)) for v, names in groups.items()), presence)
+                      tuple((v, tuple(names)) for v, names in groups.items()), presence,
+                      {c: codebook.code(c).label(lang) for c in codable} if lang else {})
 
 
 # ----------------------------------------------------------------------------- cross-case
@@ -322,6 +332,7 @@ class SplitResult:
     groups: tuple[tuple[str, int], ...]
     cells: dict[str, dict[str, SplitCell]] = field(default_factory=dict)  # value -> group -> cell
     totals: dict[str, int] = field(default_factory=dict)  # group -> all uses in scope
+    labels: dict[str, str] = field(default_factory=dict)  # code -> label, when a language was asked
 
     def to_frame(self) -> pd.DataFrame:
         """One row per value and group; ``share %`` in percent points at full precision."""
@@ -345,7 +356,8 @@ class SplitResult:
                 "values": [{"value": value, "groups": {
                     group: {"uses": cell.uses, "share": cell.share, "variety": cell.variety,
                             "codes": {code: k for code, k in cell.codes}}
-                    for group, cell in self.cells[value].items()}} for value in self.values]}
+                    for group, cell in self.cells[value].items()}} for value in self.values],
+                **({"labels": dict(self.labels)} if self.labels else {})}
 
     def to_table(self) -> TableView:
         """Per value and group: uses, share of the group's uses, variety and the codes used."""
@@ -359,11 +371,13 @@ class SplitResult:
         columns = (Column(self.code_attr), Column(self.by), Column("uses", numeric=True),
                    Column("share", numeric=True), Column("variety", numeric=True), Column("codes (count)"))
         return TableView(f"{self.code_attr} by {self.by} (coder: {self.coder})"
-                         + (f" — codes with {where}" if where else ""), columns, tuple(rows))
+                         + (f" — codes with {where}" if where else ""), columns, tuple(rows),
+                         notes=legend(self.labels))
 
 
 def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], code_attr: str, by: str,
-          coder: str, count: str = "cases", where: dict[str, str] | None = None) -> SplitResult:
+          coder: str, count: str = "cases", where: dict[str, str] | None = None,
+          lang: str | None = None) -> SplitResult:
     """Regroup the cross-case counts by a code attribute (e.g. mode: direct/indirect).
 
     ``where`` restricts the codes in scope by other code attributes (e.g. mode=direct to
@@ -397,4 +411,5 @@ def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], 
             uses = sum(k for _, k in used)
             cells[value][group] = SplitCell(uses, _pct(uses, totals[group]), len(used), used)
     return SplitResult(code_attr, by, count, coder, where, tuple(values),
-                       tuple((v, len(n)) for v, n in groups.items()), cells, totals)
+                       tuple((v, len(n)) for v, n in groups.items()), cells, totals,
+                       {c.id: c.label(lang) for c in scope if c.codable} if lang else {})

@@ -576,16 +576,16 @@ class Project:
             raise NotFoundError(f"unknown case '{case}' (cases: {known})")
         return matrix.intra_case(self.codebook(), self.codings(coder), case, coder, lang)
 
-    def matrix_cases(self, by: str, coder: str) -> matrix.MetaMatrix:
-        return matrix.meta_matrix(self.codebook(), self.store.cases(), self.codings(coder), by, coder)
+    def matrix_cases(self, by: str, coder: str, lang: str | None = None) -> matrix.MetaMatrix:
+        return matrix.meta_matrix(self.codebook(), self.store.cases(), self.codings(coder), by, coder, lang)
 
     def matrix_cross(self, by: str, coder: str, count: str = "cases", lang: str | None = None) -> matrix.CrossCaseTable:
         return matrix.cross_case(self.codebook(), self.store.cases(), self.codings(coder), by, coder, count, lang)
 
     def matrix_split(self, code_attr: str, by: str, coder: str, count: str = "cases",
-                     where: dict[str, str] | None = None) -> matrix.SplitResult:
+                     where: dict[str, str] | None = None, lang: str | None = None) -> matrix.SplitResult:
         return matrix.split(self.codebook(), self.store.cases(), self.codings(coder), code_attr, by, coder,
-                            count, where)
+                            count, where, lang)
 
     # ------------------------------------------------------------------ auto-coding
     def auto_code(self, coder: str = "auto", negation: str = "skip", fuzzy: bool = True,

@@ -89,6 +89,30 @@ class Result(Protocol):
     def to_table(self) -> TableView: ...
 
 
+@dataclass(frozen=True)
+class Message:
+    """A result that is one sentence and the data behind it (``wrote x.xlsx: 74 segments``).
+
+    For commands that write a file or check an input: ``--format json`` gives ``data``,
+    ``csv`` one row of it, and the table the sentence.
+    """
+
+    text: str
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(self.data)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{k: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+                              for k, v in self.to_dict().items()}])
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(self.text),))
+
+
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON data: dataclasses and mappings as dicts, tuples as lists,
     Enums and paths as strings, numpy scalars as Python numbers, NaN and infinities as None."""

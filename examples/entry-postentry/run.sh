@@ -19,11 +19,11 @@ for coder in coder-a coder-b consensus; do
     qda code import "$HERE/$coder.xlsx" --coder "$coder"
 done
 
-qda code adjudicate "$HERE/adjudication.xlsx" --as adjudicated
+qda code adjudicate "$HERE/adjudication.xlsx" --coder adjudicated
 
 echo
-qda agree coder-a coder-b --unit document --html "$OUT/reliability.html" --xlsx "$OUT/reliability.xlsx"
+qda agree coder-a coder-b --unit document -o "$OUT/reliability.html" -o "$OUT/reliability.xlsx"
 qda matrix cross --by group --coder consensus
 qda matrix split --code-attr mode --by group --coder consensus
 qda matrix split --code-attr reach --where mode=direct --by group --coder consensus
-qda export workbook "$OUT/synthesis.xlsx" --coder consensus --by group --code-attr mode --agree coder-a --agree coder-b
+qda export workbook -o "$OUT/synthesis.xlsx" --coder consensus --by group --code-attr mode --agree coder-a --agree coder-b

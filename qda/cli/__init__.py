@@ -10,6 +10,7 @@ import json
 import math
 import os
 import sys
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,15 +28,52 @@ from qda.codebook import CodebookView
 from qda.errors import EmptyInputError, QdaError
 from qda.models import CountMode, NegationMode, OutputFormat, SegmentUnit
 from qda.project import Project
-from qda.results import Interval, Note, Result, Share, TableView
+from qda.results import Interval, Message, Note, Result, Share, TableView
 
 # Piped output (logs, make demo) gets a wide table instead of rich's 80-column default.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+_METAVARS = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
+
+
+def readable_metavars(command: Any) -> None:
+    """Give every parameter of ``command`` and its subcommands a readable type in help.
+
+    typer 0.2x shows Python annotations (``<bool>``, ``<list[str]>``); a researcher reads
+    ``TEXT``, ``PATH`` or the choices, and nothing after a flag. Metavars set by hand stay.
+    """
+    for sub in getattr(command, "commands", {}).values():
+        readable_metavars(sub)
+    helper = command.get_help_option(typer.Context(command))  # made once, then cached by the command
+    params = [*command.params, *([helper] if helper is not None else [])]
+    for param in params:
+        if param.metavar is not None:
+            continue
+        desc = param.type_descriptor
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif desc.is_choice:
+            param.metavar = "|".join(str(getattr(c, "value", c)) for c in desc.choices or ())
+        else:
+            element = (typing.get_args(desc.annotation) or (desc.annotation,))[0] if desc.is_list else desc.annotation
+            param.metavar = _METAVARS.get(element, "TEXT")
+        if param.param_type_name == "argument":
+            # an argument's metavar is its name in help and usage; its type is a column of its own
+            kind = param.metavar + ("..." if param.nargs != 1 else "")
+            param.metavar = (param.name or "").upper()
+            param.display_type_rich = lambda ctx, kind=kind: kind
+            if param.hidden:  # an old spelling: it works, but usage lines no longer teach it
+                param.get_usage_pieces = lambda ctx: []
+
+
 class QdaGroup(TyperGroup):
     """Root command group: the one place where QdaError is turned into a message."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        readable_metavars(self)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         # Researchers type "qda matrix cross ... -p out/project": accept the project
@@ -104,6 +142,28 @@ app.add_typer(export_app, name="export")
 
 FormatOpt = typer.Option(OutputFormat.TABLE, "--format", "-f", help="Output: table, csv or json.")
 CoderOpt = typer.Option(..., "--coder", "-c", help="Whose codings to use (e.g. consensus).")
+LangOpt = typer.Option(None, "--lang", help="Language of the code labels (default: the codebook's first).")
+
+
+def OutputOpt(what: str) -> Any:  # noqa: N802  (reads as the Option it returns)
+    """``-o/--output``: the one spelling of 'the file this command writes'."""
+    return typer.Option(None, "--output", "-o", help=what)
+
+
+def LegacyPath() -> Any:  # noqa: N802
+    """The old positional spelling of ``-o FILE``, kept hidden so that scripts keep working."""
+    return typer.Argument(None, hidden=True, help="Old spelling of -o/--output.")
+
+
+def output_path(output: Path | None, legacy: Path | None) -> Path:
+    """The file to write, given as ``-o FILE`` or (old spelling) as a positional path."""
+    if output is not None and legacy is not None and output != legacy:
+        raise typer.BadParameter(f"two files given ({legacy} and {output}): give one with -o",
+                                 param_hint="-o/--output")
+    path = output or legacy
+    if path is None:
+        raise typer.BadParameter("the file to write is missing (e.g. -o out.xlsx)", param_hint="-o/--output")
+    return path
 
 
 @app.callback()
@@ -264,24 +324,32 @@ def speakers(ctx: typer.Context,
 
 # ----------------------------------------------------------------------------- codebook
 
+def _codebook_data(file: Path, codebook: Any) -> dict[str, Any]:
+    return {"file": str(file), "name": codebook.name, "codes": len(codebook.codes),
+            "categories": len(codebook.categories), "languages": list(codebook.languages)}
+
+
 @codebook_app.command("validate")
-def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file.")) -> None:
+def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file."),
+                      fmt: OutputFormat = FormatOpt) -> None:
     """Check a codebook file; report every problem with file:line."""
     codebook = Project.validate_codebook(file)
-    typer.echo(f"{file}: ok — {len(codebook.codes)} codes in {len(codebook.categories)} categories, "
-               f"languages {', '.join(codebook.languages)}")
+    render(Message(f"{file}: ok — {len(codebook.codes)} codes in {len(codebook.categories)} categories, "
+                   f"languages {', '.join(codebook.languages)}", _codebook_data(file, codebook)), fmt)
 
 
 @codebook_app.command("load")
-def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Codebook YAML file.")) -> None:
+def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Codebook YAML file."),
+                  fmt: OutputFormat = FormatOpt) -> None:
     """Load (or reload) the project's codebook."""
     with opened(ctx) as project:
         codebook = project.load_codebook(file)
-    typer.echo(f"loaded codebook '{codebook.name}': {len(codebook.codes)} codes")
+    render(Message(f"loaded codebook '{codebook.name}': {len(codebook.codes)} codes",
+                   _codebook_data(file, codebook)), fmt)
 
 
 @codebook_app.command("show")
-def codebook_show(ctx: typer.Context, lang: str | None = typer.Option(None, "--lang"),
+def codebook_show(ctx: typer.Context, lang: str | None = LangOpt,
                   fmt: OutputFormat = FormatOpt) -> None:
     """Show the project's codebook."""
     with opened(ctx) as project:
@@ -293,14 +361,17 @@ def codebook_show(ctx: typer.Context, lang: str | None = typer.Option(None, "--l
 
 @code_app.command("sheet")
 def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
-               output: Path = typer.Option(..., "--output", "-o", help="The .xlsx sheet to write."),
+               output: Path | None = OutputOpt("The .xlsx sheet to write."),
                case: str | None = typer.Option(None, "--case", help="Only this case."),
                role: list[str] = typer.Option(
-                   [], "--role", help="Only segments of speakers with this role (repeatable).")) -> None:
+                   [], "--role", help="Only segments of speakers with this role (repeatable)."),
+               fmt: OutputFormat = FormatOpt) -> None:
     """Write a coding sheet (one row per segment, a drop-down of codes)."""
+    output = output_path(output, None)
     with opened(ctx) as project:
         rows = project.write_coding_sheet(coder, output, case, role or None)
-    typer.echo(f"wrote {output}: {rows} segments for coder '{coder}'")
+    render(Message(f"wrote {output}: {rows} segments for coder '{coder}'",
+                   {"file": str(output), "coder": coder, "segments": rows}), fmt)
 
 
 @code_app.command("auto")
@@ -335,7 +406,7 @@ def code_import(ctx: typer.Context, file: Path = typer.Argument(..., help="A fil
 
 @matrix_app.command("case")
 def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case id."), coder: str = CoderOpt,
-                lang: str | None = typer.Option(None, "--lang", help="Label language."),
+                lang: str | None = LangOpt,
                 fmt: OutputFormat = FormatOpt) -> None:
     """Intra-case matrix: codes used in one case, with counts and quotes."""
     with opened(ctx) as project:
@@ -345,10 +416,13 @@ def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case i
 
 @matrix_app.command("cases")
 def matrix_cases(ctx: typer.Context, by: str = typer.Option(..., "--by", help="Case attribute to group by."),
-                 coder: str = CoderOpt, fmt: OutputFormat = FormatOpt) -> None:
+                 coder: str = CoderOpt,
+                 lang: str | None = typer.Option(
+                     None, "--lang", help="Add a legend of the codes' labels in this language."),
+                 fmt: OutputFormat = FormatOpt) -> None:
     """Meta-matrix: case x code presence, cases grouped by an attribute."""
     with opened(ctx) as project:
-        result = project.matrix_cases(by, coder)
+        result = project.matrix_cases(by, coder, lang)
     render(result, fmt)
 
 
@@ -357,7 +431,7 @@ def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
                  coder: str = CoderOpt,
                  count: CountMode = typer.Option(CountMode.CASES, "--count",
                                                  help="cases (cases using the code) or segments."),
-                 lang: str | None = typer.Option(None, "--lang", help="Label language."),
+                 lang: str | None = LangOpt,
                  fmt: OutputFormat = FormatOpt) -> None:
     """Cross-case table: codes under categories, subtotals with %, one column per group."""
     with opened(ctx) as project:
@@ -372,6 +446,8 @@ def matrix_split(ctx: typer.Context,
                  coder: str = CoderOpt,
                  count: CountMode = typer.Option(CountMode.CASES, "--count", help="cases or segments."),
                  where: list[str] = typer.Option([], "--where", help="Restrict codes, e.g. mode=direct (repeatable)."),
+                 lang: str | None = typer.Option(
+                     None, "--lang", help="Add a legend of the codes' labels in this language."),
                  fmt: OutputFormat = FormatOpt) -> None:
     """Uses, share and variety per code-attribute value and group of cases."""
     conditions: dict[str, str] = {}
@@ -381,25 +457,28 @@ def matrix_split(ctx: typer.Context,
         key, value = item.split("=", 1)
         conditions[key.strip()] = value.strip()
     with opened(ctx) as project:
-        result = project.matrix_split(code_attr, by, coder, count, conditions)
+        result = project.matrix_split(code_attr, by, coder, count, conditions, lang)
     render(result, fmt)
 
 
 # ----------------------------------------------------------------------------- export
 
 @export_app.command("workbook")
-def export_workbook(ctx: typer.Context, file: Path = typer.Argument(..., help="The .xlsx to write."),
+def export_workbook(ctx: typer.Context, file: Path | None = LegacyPath(),
+                    output: Path | None = OutputOpt("The .xlsx to write."),
                     coder: str = CoderOpt, by: str = typer.Option(..., "--by", help="Case attribute to group by."),
                     code_attr: str | None = typer.Option(
                         None, "--code-attr", help="Code attribute of the split sheet (default: the first)."),
-                    lang: str | None = typer.Option(None, "--lang", help="Label language."),
+                    lang: str | None = LangOpt,
                     agree: list[str] = typer.Option(
                         [], "--agree",
-                        help="Add a Reliability sheet for these coders (repeat: --agree A --agree B).")) -> None:
+                        help="Add a Reliability sheet for these coders (repeat: --agree A --agree B)."),
+                    fmt: OutputFormat = FormatOpt) -> None:
     """Write the Excel synthesis workbook."""
+    target = output_path(output, file)
     with opened(ctx) as project:
-        path = project.export_workbook(file, coder, by, code_attr, lang, agree or None)
-    typer.echo(f"wrote {path}")
+        path = project.export_workbook(target, coder, by, code_attr, lang, agree or None)
+    render(Message(f"wrote {path}", {"file": str(path), "coder": coder, "by": by}), fmt)
 
 
 def debug_enabled() -> bool:

@@ -7,10 +7,11 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from qda.cli import FormatOpt, app, code_app, err, opened, render
+from qda.cli import FormatOpt, OutputOpt, app, code_app, err, opened, output_path, render
 from qda.errors import AgreementError
 from qda.models import AgreementUnit, OutputFormat
 from qda.project import Project
+from qda.results import Message
 
 
 @app.command("agree")
@@ -35,8 +36,11 @@ def agree_command(
     disagreements: bool = typer.Option(False, "--disagreements", help="List each disagreement."),
     min_kappa: float | None = typer.Option(None, "--min-kappa", help="Exit 1 if the pooled kappa is below."),
     min_alpha: float | None = typer.Option(None, "--min-alpha", help="Exit 1 if the pooled alpha is below."),
-    xlsx: Path | None = typer.Option(None, "--xlsx", help="Also write a Reliability workbook."),
-    html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report."),
+    output: list[Path] = typer.Option(
+        [], "--output", "-o",
+        help="Also write the report: .html (self-contained page) or .xlsx (Reliability workbook); repeatable."),
+    xlsx: Path | None = typer.Option(None, "--xlsx", hidden=True, help="Old spelling of -o FILE.xlsx."),
+    html: Path | None = typer.Option(None, "--html", hidden=True, help="Old spelling of -o FILE.html."),
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Inter-coder agreement per code and pooled, with bootstrap intervals."""
@@ -51,12 +55,17 @@ def agree_command(
         with opened(ctx) as project:
             report = project.agree(coders, unit, code or None, case or None, document or None, tolerance,
                                    overlap, exclude_uncoded, bootstrap, seed, role or None)
-    if html is not None or xlsx is not None:
+    targets = [*output, *(p for p in (html, xlsx) if p is not None)]
+    for target in targets:
+        if target.suffix.lower() not in (".html", ".htm", ".xlsx"):
+            raise typer.BadParameter(f"{target}: the report is written as .html or .xlsx", param_hint="-o/--output")
+    if targets:
         from qda.export.reliability import write_reliability_html, write_reliability_xlsx
-        if html is not None:
-            write_reliability_html(html, report)
-        if xlsx is not None:
-            write_reliability_xlsx(xlsx, report)
+        for target in targets:
+            if target.suffix.lower() == ".xlsx":
+                write_reliability_xlsx(target, report)
+            else:
+                write_reliability_html(target, report)
     # --disagreements: the list follows the table, and is the CSV; JSON holds it anyway.
     if not (disagreements and fmt is OutputFormat.CSV):
         render(report, fmt)
@@ -70,19 +79,30 @@ def agree_command(
 
 
 @code_app.command("adjudication-sheet")
-def adjudication_sheet(ctx: typer.Context, coder_a: str = typer.Argument(...), coder_b: str = typer.Argument(...),
-                       output: Path = typer.Option(..., "--output", "-o", help="The .xlsx to write.")) -> None:
+def adjudication_sheet(ctx: typer.Context, coder_a: str = typer.Argument(..., help="First coder (column A)."),
+                       coder_b: str = typer.Argument(..., help="Second coder (column B)."),
+                       output: Path | None = OutputOpt("The .xlsx to write."),
+                       fmt: OutputFormat = FormatOpt) -> None:
     """Write the segments where two coders differ, for a third person to decide."""
+    output = output_path(output, None)
     with opened(ctx) as project:
         rows = project.write_adjudication_sheet(coder_a, coder_b, output)
-    typer.echo(f"wrote {output}: {rows} disagreement(s) between {coder_a} and {coder_b}")
+    render(Message(f"wrote {output}: {rows} disagreement(s) between {coder_a} and {coder_b}",
+                   {"file": str(output), "coders": [coder_a, coder_b], "disagreements": rows}), fmt)
 
 
 @code_app.command("adjudicate")
 def adjudicate_command(ctx: typer.Context, file: Path = typer.Argument(..., help="A decided adjudication sheet."),
-                       as_coder: str = typer.Option(..., "--as", help="Name of the adjudicated coder, e.g. consensus."),
+                       coder: str | None = typer.Option(
+                           None, "--coder", "-c", help="Name of the adjudicated coder, e.g. consensus."),
+                       as_coder: str | None = typer.Option(None, "--as", hidden=True, help="Old spelling of --coder."),
                        fmt: OutputFormat = FormatOpt) -> None:
     """Record the decisions as a new coder; agreed codings are carried over unchanged."""
+    if coder and as_coder and coder != as_coder:
+        raise typer.BadParameter(f"two names given ({coder} and {as_coder})", param_hint="--coder")
+    name = coder or as_coder
+    if not name:
+        raise typer.BadParameter("name the adjudicated coder, e.g. --coder consensus", param_hint="--coder")
     with opened(ctx) as project:
-        result = project.adjudicate(file, as_coder)
+        result = project.adjudicate(file, name)
     render(result, fmt)

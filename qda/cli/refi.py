@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from qda.cli import FormatOpt, codebook_app, export_app, import_app, opened, render
+from qda.cli import FormatOpt, LegacyPath, OutputOpt, codebook_app, export_app, import_app, opened, output_path, render
 from qda.models import OutputFormat
 
 
@@ -21,20 +21,22 @@ def codebook_import(ctx: typer.Context,
 
 
 @codebook_app.command("export")
-def codebook_export(ctx: typer.Context, file: Path = typer.Argument(..., help="The .qdc to write."),
+def codebook_export(ctx: typer.Context, file: Path | None = LegacyPath(),
+                    output: Path | None = OutputOpt("The .qdc to write."),
                     fmt: OutputFormat = FormatOpt) -> None:
     """Write the project's codebook as a REFI-QDA codebook (.qdc)."""
     with opened(ctx) as project:
-        result = project.export_qdc(file)
+        result = project.export_qdc(output_path(output, file))
     render(result, fmt)
 
 
 @export_app.command("qdpx")
-def export_qdpx(ctx: typer.Context, file: Path = typer.Argument(..., help="The .qdpx to write."),
+def export_qdpx(ctx: typer.Context, file: Path | None = LegacyPath(),
+                output: Path | None = OutputOpt("The .qdpx to write."),
                 fmt: OutputFormat = FormatOpt) -> None:
     """Write the project as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder..."""
     with opened(ctx) as project:
-        result = project.export_qdpx(file)
+        result = project.export_qdpx(output_path(output, file))
     render(result, fmt)
 
 
