@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import typer.main
-from conftest import CODEBOOK, run, run_json
 
 from qda.cli import app
+
+from conftest import CODEBOOK, run, run_json
 
 
 def walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -361,7 +361,7 @@ def codebook_show(ctx: typer.Context, lang: str | None = LangOpt,
 
 @code_app.command("sheet")
 def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
-               output: Path | None = OutputOpt("The .xlsx sheet to write."),
+               output: Path | None = OutputOpt("The .xlsx sheet to write."),  # noqa: B008
                case: str | None = typer.Option(None, "--case", help="Only this case."),
                role: list[str] = typer.Option(
                    [], "--role", help="Only segments of speakers with this role (repeatable)."),
@@ -464,8 +464,8 @@ def matrix_split(ctx: typer.Context,
 # ----------------------------------------------------------------------------- export
 
 @export_app.command("workbook")
-def export_workbook(ctx: typer.Context, file: Path | None = LegacyPath(),
-                    output: Path | None = OutputOpt("The .xlsx to write."),
+def export_workbook(ctx: typer.Context, file: Path | None = LegacyPath(),  # noqa: B008
+                    output: Path | None = OutputOpt("The .xlsx to write."),  # noqa: B008
                     coder: str = CoderOpt, by: str = typer.Option(..., "--by", help="Case attribute to group by."),
                     code_attr: str | None = typer.Option(
                         None, "--code-attr", help="Code attribute of the split sheet (default: the first)."),
