@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -21,7 +21,7 @@ from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
 from qda.ingest import RawTranscript, default_role, normalise_text, read_table, read_transcript
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
-from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, Analysis, analyse_many
+from qda.ingest.segment import LANGUAGE_NAMES, LANGUAGES, SEGMENT_UNITS, Analysis, analyse_many, detect_language
 from qda.models import Case, Codebook, Coding, CodingStatus, Document, NegationMode, Segment, SegmentUnit, Turn
 from qda.results import Note, TableView, frame_view, json_dict
 from qda.store import DB_NAME, Store
@@ -93,8 +93,8 @@ class ImportReport:
         """One row per file; then each file's notes and the codings a revision moved or lost."""
         notes: list[Note] = []
         for item in self.files:
-            if item.notes:
-                notes.append(Note(f"{item.document}: {'; '.join(item.notes)}"))
+            for text in item.notes:
+                notes.append(Note(f"{item.document}: {text}", "warning" if text.startswith("warning") else ""))
             if item.reanchored:
                 counts = ", ".join(f"{n} {status}" for status, n in item.reanchor_counts().items())
                 notes.append(Note(f"{item.document}: codings re-anchored: {counts}"))
@@ -195,6 +195,24 @@ class ProjectStatus:
                                     for key, value in self.to_dict().items()))
 
 
+def language_notes(report: ImportReport, texts: dict[str, str], language: str, chosen: bool) -> ImportReport:
+    """The report with a warning on each transcript that reads as another language than
+    ``language``, and (``chosen``) on the first one, the language the project now has."""
+    files = []
+    for i, item in enumerate(report.files):
+        notes = list(item.notes)
+        if chosen and i == 0:
+            notes.append(f"project language set to {LANGUAGE_NAMES[language]} ({language}), detected from the "
+                         "transcripts (qda init --lang sets it)")
+        found = detect_language(texts.get(item.document, ""))
+        if found is not None and found != language:
+            notes.append(f"warning: this transcript reads as {LANGUAGE_NAMES[found]}, the project is "
+                         f"{LANGUAGE_NAMES[language]} ({language}), whose rules split its sentences; "
+                         f"--lang {found} imports a transcript as {LANGUAGE_NAMES[found]}")
+        files.append(replace(item, notes=tuple(notes)))
+    return replace(report, files=tuple(files))
+
+
 def _speakers(raw: RawTranscript) -> tuple[str, ...]:
     seen: list[str] = []
     for turn in raw.turns:
@@ -220,16 +238,20 @@ class Project:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def init(cls, folder: str | Path, language: str = "fr", unit: str = "sentence") -> "Project":
-        """Create a new project folder; ``unit`` (sentence, paragraph, turn) is what coders code."""
+    def init(cls, folder: str | Path, language: str | None = None, unit: str = "sentence") -> "Project":
+        """Create a new project folder; ``unit`` (sentence, paragraph, turn) is what coders code.
+
+        Without ``language``, the first transcripts imported decide it (see import_transcripts).
+        """
         folder = Path(folder)
-        if language not in LANGUAGES:
+        if language is not None and language not in LANGUAGES:
             raise ProjectError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
         if unit not in SEGMENT_UNITS:
             raise ProjectError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
         store = Store.create(folder)
         with store.transaction():
-            store.set_meta("language", language)
+            if language is not None:
+                store.set_meta("language", language)
             store.set_meta("segment_unit", unit)
         return cls(folder, store)
 
@@ -270,9 +292,9 @@ class Project:
         re-anchored on the revised text (orphans are kept and flagged) and the old text
         is archived.
         """
-        language = language or self.language
-        if language not in LANGUAGES:
-            raise IngestError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
+        stated = language or self.store.get_meta("language")
+        if stated is not None and stated not in LANGUAGES:
+            raise IngestError(f"unsupported language '{stated}' (supported: {', '.join(LANGUAGES)})")
         if not paths:
             raise IngestError("no transcript file given")
         problems: list[Problem] = []
@@ -293,7 +315,12 @@ class Project:
                 problems.extend(p for p in exc.problems if str(p) != exc.message)
         if problems:
             raise IngestError("no transcript was imported", problems)
-        return self._store_transcripts(loaded, case, language, replace, jobs)
+        language = stated or detect_language(" ".join(raw.text[:20_000] for _, _, raw in loaded)) or "fr"
+        report = self._store_transcripts(loaded, case, language, replace, jobs)
+        if stated is None:  # a project created without --lang: its first transcripts decide
+            with self.store.transaction():
+                self.store.set_meta("language", language)
+        return language_notes(report, {name: raw.text for _, name, raw in loaded}, language, stated is None)
 
     def _store_transcripts(self, loaded: Sequence[tuple[Path, str, RawTranscript]], case: str | None,
                            language: str, replace: bool, jobs: int,

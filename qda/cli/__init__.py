@@ -253,13 +253,17 @@ def version() -> None:
 
 @app.command()
 def init(folder: Path = typer.Argument(..., help="Folder of the new project."),
-         language: str = typer.Option("fr", "--lang", help="Language of the transcripts (fr or en)."),
+         language: str | None = typer.Option(
+             None, "--lang", help="Language of the transcripts: fr or en (default: detected at the first import)."),
          unit: SegmentUnit = typer.Option(SegmentUnit.SENTENCE, "--unit",
-                                          help="What coders code: sentence, paragraph or turn.")) -> None:
+                                          help="What coders code: sentence, paragraph or turn."),
+         fmt: OutputFormat = FormatOpt) -> None:
     """Create a project folder holding its database."""
     project = Project.init(folder, language, unit)
     project.close()
-    typer.echo(f"created qda project in {folder}")
+    said = language or "detected from the first transcripts imported"
+    render(Message(f"created qda project in {folder} (language: {said})",
+                   {"folder": str(folder), "language": language, "unit": unit}), fmt)
 
 
 @app.command()

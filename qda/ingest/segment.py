@@ -25,6 +25,40 @@ SEGMENT_UNITS = tuple(SegmentUnit)
 _PARAGRAPH_RE = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 
 
+# The most frequent function words of each language: enough to tell French from English
+# interview text apart by their share of the words, without a model.
+_STOP_WORDS = {
+    "fr": frozenset("""le la les l de des du d un une et est c que qu qui dans pour pas sur au aux avec ce cette
+        ces il ils elle elles nous vous on je j ne n se s en son sa ses mais ou donc plus très été être avoir
+        a ont fait comme tout tous leur leurs y là aussi alors parce bien""".split()),
+    "en": frozenset("""the of and to in is that it for was on are with as i you this be at have has not but
+        they we by from or an my our so what there were their which will would can do does did if about
+        them me he she his her its been also because well very just""".split()),
+}
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def detect_language(text: str, minimum: int = 20) -> str | None:
+    """``fr`` or ``en`` from the share of each language's function words; None when unclear.
+
+    Unclear: fewer than ``minimum`` function words, or neither language having twice the
+    other's count (a bilingual or very short text).
+    """
+    counts = dict.fromkeys(_STOP_WORDS, 0)
+    for word in _WORD_RE.findall(text[:200_000].lower()):
+        for language, words in _STOP_WORDS.items():
+            if word in words:
+                counts[language] += 1
+    ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)
+    (best, first), (_, second) = ranked[0], ranked[1]
+    if first + second < minimum or first < 2 * second:
+        return None
+    return best
+
+
+LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+
+
 @dataclass(frozen=True)
 class SegmentSpan:
     """A segment found in a turn: offsets into the document text."""
