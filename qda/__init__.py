@@ -5,8 +5,23 @@ methods; results keep the contract of :class:`qda.results.Result` (``to_dict()``
 ``to_frame()``, ``to_table()``).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from qda.errors import QdaError
-from qda.project import Project
+
+if TYPE_CHECKING:
+    from qda.project import Project
 
 __version__ = "0.1.0"
 __all__ = ["Project", "QdaError", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # ``qda --help`` must not pay for the whole API: Project is imported on first use.
+    if name == "Project":
+        from qda.project import Project
+
+        return Project
+    raise AttributeError(f"module 'qda' has no attribute {name!r}")

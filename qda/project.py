@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from qda import matrix
 from qda.codebook import load_codebook
-from qda.agreement.units import AgreementReport, agree, agree_table, segments_of
-from qda.coding.auto import DocTokens, Hit, compile_dictionary, find_hits
 from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder_name, import_sheet,
                         write_adjudication_sheet, write_sheet)
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
@@ -26,8 +24,10 @@ from qda.models import Case, Codebook, Coding, CodingStatus, Document, NegationM
 from qda.results import Note, TableView, frame_view, json_dict
 from qda.store import DB_NAME, Store
 
-if TYPE_CHECKING:  # REFI-QDA modules are imported when used: most commands never need them
+if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
+
+    from qda.agreement.units import AgreementReport
 
     from qda.export.refi import RefiExport
     from qda.ingest.refi import RefiImportReport
@@ -637,6 +637,8 @@ class Project:
         for document, ref, start, end, seg_id, doc_id in spans:
             by_doc.setdefault(document, []).append((ref, start, end))
             ids[ref] = (seg_id, doc_id, start, end)
+        from qda.coding.auto import DocTokens, Hit, compile_dictionary, find_hits
+
         tokens: dict[str, list[DocTokens]] = {}
         for name, language, text, starts, ends, lower, lemma in self.store.tokens():
             tokens.setdefault(language, []).append(DocTokens(
@@ -680,6 +682,8 @@ class Project:
 
         ``roles`` keeps only the segments (and codings) of speakers with those roles.
         """
+        from qda.agreement.units import agree, segments_of
+
         if len(set(coders)) != len(coders):
             raise AgreementError("a coder is named twice")
         docs = self.store.documents()
@@ -713,6 +717,8 @@ class Project:
                     seed: int = 12345) -> AgreementReport:
         """Agreement on a plain units x coders table (CSV/XLSX; one column per coder)."""
         import pandas as pd
+
+        from qda.agreement.units import agree_table
 
         rows = read_table(Path(path))
         if len(rows) < 2:

@@ -70,3 +70,30 @@ def test_a_closed_pipe_exits_quietly(tmp_path) -> None:
         os.close(write_end)
     assert writer.returncode == 0, writer.stderr
     assert "Error" not in writer.stderr and "internal error" not in writer.stderr
+
+
+HEAVY = ("numpy", "pandas", "scipy", "spacy", "openpyxl", "lxml", "matplotlib")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["status"], ["codebook", "show"],
+                                  ["matrix", "case", "A1", "--coder", "ana"]])
+def test_quick_commands_do_not_import_heavy_libraries(small_project, tmp_path, args) -> None:
+    """Start-up time is measured in bench/startup.py; this keeps its cause from coming back."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import run as run_cli
+
+    sheet = tmp_path / "ana.csv"
+    sheet.write_text("segment,codes\nA1#3,h\n", encoding="utf-8")
+    run_cli(CliRunner(), "-p", small_project, "code", "import", sheet, "--coder", "ana")
+    probe = ("import sys, runpy\n"
+             "try:\n    runpy.run_module('qda', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", probe, "-p", str(small_project), *args], capture_output=True,
+                          text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
@@ -24,11 +24,19 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from qda import __version__
-from qda.codebook import CodebookView
 from qda.errors import EmptyInputError, QdaError
 from qda.models import CountMode, NegationMode, OutputFormat, SegmentUnit
-from qda.project import Project
 from qda.results import Interval, Message, Note, Result, Share, TableView
+
+if TYPE_CHECKING:  # the API is imported when a command runs: `qda --help` stays fast
+    from qda.project import Project
+
+
+def api() -> type[Project]:
+    """The Project class, imported on first use (it brings the codebook, store and matrices)."""
+    from qda.project import Project
+
+    return Project
 
 # Piped output (logs, make demo) gets a wide table instead of rich's 80-column default.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -177,7 +185,7 @@ def root(ctx: typer.Context,
 
 @contextmanager
 def opened(ctx: typer.Context) -> Iterator[Project]:
-    project = Project.open(ctx.obj.get("project") if ctx.obj else None)
+    project = api().open(ctx.obj.get("project") if ctx.obj else None)
     try:
         yield project
     finally:
@@ -259,7 +267,7 @@ def init(folder: Path = typer.Argument(..., help="Folder of the new project."),
                                           help="What coders code: sentence, paragraph or turn."),
          fmt: OutputFormat = FormatOpt) -> None:
     """Create a project folder holding its database."""
-    project = Project.init(folder, language, unit)
+    project = api().init(folder, language, unit)
     project.close()
     said = language or "detected from the first transcripts imported"
     render(Message(f"created qda project in {folder} (language: {said})",
@@ -337,7 +345,7 @@ def _codebook_data(file: Path, codebook: Any) -> dict[str, Any]:
 def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file."),
                       fmt: OutputFormat = FormatOpt) -> None:
     """Check a codebook file; report every problem with file:line."""
-    codebook = Project.validate_codebook(file)
+    codebook = api().validate_codebook(file)
     render(Message(f"{file}: ok — {len(codebook.codes)} codes in {len(codebook.categories)} categories, "
                    f"languages {', '.join(codebook.languages)}", _codebook_data(file, codebook)), fmt)
 
@@ -358,6 +366,8 @@ def codebook_show(ctx: typer.Context, lang: str | None = LangOpt,
     """Show the project's codebook."""
     with opened(ctx) as project:
         codebook = project.codebook()
+    from qda.codebook import CodebookView
+
     render(CodebookView(codebook, lang), fmt)
 
 

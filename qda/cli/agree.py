@@ -7,10 +7,9 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from qda.cli import FormatOpt, OutputOpt, app, code_app, err, opened, output_path, render
+from qda.cli import FormatOpt, OutputOpt, api, app, code_app, err, opened, output_path, render
 from qda.errors import AgreementError
 from qda.models import AgreementUnit, OutputFormat
-from qda.project import Project
 from qda.results import Message
 
 
@@ -48,7 +47,7 @@ def agree_command(
         if coders:
             raise AgreementError("give either coder names or --table, not both")
         cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
-        report = Project.agree_table(table_file, cats, bootstrap, seed)
+        report = api().agree_table(table_file, cats, bootstrap, seed)
     else:
         if not coders or len(coders) < 2:
             raise AgreementError("name at least two coders (e.g. qda agree coder-a coder-b), or use --table FILE")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.ingest import match_key, read_table
@@ -287,6 +286,8 @@ DECISIONS = ("A", "B", "both", "neither", "other")
 
 
 def _codes_by_segment(codings: Sequence[Coding], segments: Sequence[Segment]) -> dict[str, list[str]]:
+    from qda.agreement.units import segments_of  # numpy: loaded only when adjudicating
+
     by_doc: dict[str, list[Segment]] = defaultdict(list)
     for s in segments:
         by_doc[s.document].append(s)
@@ -441,6 +442,8 @@ def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:
                                 + ", ".join(missing[:10]), "write a new adjudication sheet"))
     if problems:
         raise CodingImportError(f"{path}: {len(problems)} problem(s); nothing was recorded", problems)
+    from qda.agreement.units import segments_of
+
     planned: list[tuple[str, int, int | None, int, int, str, str]] = []
     by_doc: dict[str, list[Segment]] = defaultdict(list)
     for s in segments:

@@ -1,0 +1,83 @@
+"""Start-up benchmark: how long a researcher waits for the first line of a command.
+
+Builds the demo project (the reference study: codebook, ten transcripts, profiles and the
+consensus sheet) in a temporary folder, then times each command in a fresh process, side
+by side with ``python -c pass`` (the interpreter's own start), and prints the overhead
+against the targets of issue 12: < 0.3 s for ``--help``, < 0.5 s for the others.
+
+Usage: python bench/startup.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "entry-postentry"
+COMMANDS = [  # (command, target overhead in seconds)
+    (["--help"], 0.3),
+    (["status"], 0.5),
+    (["codebook", "show"], 0.5),
+    (["matrix", "case", "E1", "--coder", "consensus"], 0.5),
+]
+
+
+def qda(*args: str, project: Path | None = None) -> list[str]:
+    return [sys.executable, "-m", "qda", *(["-p", str(project)] if project else []), *args]
+
+
+def best_of(command: list[str], runs: int, env: dict[str, str]) -> float:
+    """The shortest wall time of ``runs`` runs (the least disturbed by other processes)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def build_demo(folder: Path, env: dict[str, str]) -> Path:
+    project = folder / "project"
+    steps = [
+        qda("init", str(project), "--lang", "fr"),
+        qda("codebook", "load", str(ROOT / "codebooks" / "communication-tools.yaml"), project=project),
+        qda("import", "transcripts", *map(str, sorted((EXAMPLE / "transcripts").glob("*.txt"))), project=project),
+        qda("import", "cases", str(EXAMPLE / "profiles.csv"), project=project),
+        qda("code", "import", str(EXAMPLE / "consensus.xlsx"), "--coder", "consensus", project=project),
+    ]
+    for step in steps:
+        subprocess.run(step, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=env)
+    return project
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per command; the best is kept")
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
+    env.pop("QDA_PROJECT", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        project = build_demo(Path(tmp), env)
+        base = best_of([sys.executable, "-c", "pass"], args.runs, env)
+        print(f"start-up of qda commands on the demo project (best of {args.runs} runs)")
+        print(f"{'command':<42} {'seconds':>8} {'overhead':>9} {'target':>7}  ok")
+        print(f"{'python -c pass':<42} {base:>8.3f} {'':>9} {'':>7}")
+        failed = False
+        for command, target in COMMANDS:
+            seconds = best_of(qda(*command, project=None if command == ["--help"] else project), args.runs, env)
+            overhead = seconds - base
+            ok = overhead < target
+            failed |= not ok
+            print(f"{'qda ' + ' '.join(command):<42} {seconds:>8.3f} {overhead:>9.3f} {target:>7.1f}  "
+                  f"{'yes' if ok else 'NO'}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
