@@ -21,7 +21,7 @@ from qda.ingest import RawTranscript, default_role, normalise_text, read_table, 
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
 from qda.ingest.segment import LANGUAGE_NAMES, LANGUAGES, SEGMENT_UNITS, Analysis, analyse_many, detect_language
 from qda.models import Case, Codebook, Coding, CodingStatus, Document, NegationMode, Segment, SegmentUnit, Turn
-from qda.results import Note, TableView, frame_view, json_dict
+from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import DB_NAME, Store
 
 if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: most commands never need them
@@ -235,6 +235,7 @@ class Project:
     def __init__(self, folder: Path, store: Store) -> None:
         self.folder = folder
         self.store = store
+        self.progress: Progress = no_progress  # a front end watching long steps sets its own
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -353,7 +354,8 @@ class Project:
         unit = self.store.get_meta("segment_unit") or "sentence"
         todo = [(path, name, raw, status) for path, name, raw, status in plans if status not in ("unchanged", "moved")]
         analyses = dict(zip((name for _, name, _, _ in todo),
-                            analyse_many([(raw.text, raw.turns) for _, _, raw, _ in todo], language, unit, jobs)))
+                            analyse_many([(raw.text, raw.turns) for _, _, raw, _ in todo], language, unit, jobs,
+                                         progress=self.progress)))
         results: list[TranscriptImport] = []
         with self.store.transaction():
             for path, name, raw, status in plans:
@@ -649,7 +651,7 @@ class Project:
         try:
             for language, docs in tokens.items():
                 dictionary = compile_dictionary(codebook, language, fuzzy_threshold)
-                hits.extend(find_hits(dictionary, docs, by_doc, language, negation, fuzzy))
+                hits.extend(find_hits(dictionary, docs, by_doc, language, negation, fuzzy, self.progress))
         except ValueError as exc:
             raise AgreementError(str(exc)) from None
         texts = {doc.document: doc.text for docs in tokens.values() for doc in docs}
@@ -710,7 +712,7 @@ class Project:
                        for c, items in codings.items()}
         codebook = self.codebook()
         return agree(codebook, list(coders), codings, docs, segments, unit, codes, tolerance, overlap,
-                     exclude_uncoded, bootstrap, seed, codebook.default_language)
+                     exclude_uncoded, bootstrap, seed, codebook.default_language, self.progress)
 
     @staticmethod
     def agree_table(path: str | Path, categories: Sequence[str] | None = None, bootstrap: int = 1000,
@@ -872,7 +874,8 @@ class Project:
         analyses: dict[str, Any] = {}
         for language in sorted({d.language for d in documents}):
             group = [d for d in documents if d.language == language]
-            found = analyse_many([(d.text, detect_turns(d.text)) for d in group], language, unit)
+            found = analyse_many([(d.text, detect_turns(d.text)) for d in group], language, unit,
+                                 progress=self.progress)
             analyses.update(zip((d.name for d in group), found))
         return analyses
 

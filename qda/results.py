@@ -78,6 +78,20 @@ class TableView:
     lines: bool = False  # rules between rows (cells of several lines)
 
 
+class Progress(Protocol):
+    """How a long step reports how far it is: ``progress("analysing transcripts", 3, 60)``.
+
+    The front end decides what to show (the CLI draws a bar on a terminal); the core only
+    calls it, never prints. ``total`` is None when unknown; a step ends with done == total.
+    """
+
+    def __call__(self, step: str, done: int, total: int | None = None) -> None: ...
+
+
+def no_progress(step: str, done: int, total: int | None = None) -> None:
+    """The progress callback of a caller that does not watch."""
+
+
 @runtime_checkable
 class Result(Protocol):
     """What every result of the API implements (see the module docstring)."""

@@ -38,7 +38,7 @@ import numpy as np
 from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
 from qda.errors import AgreementError
 from qda.models import AgreementUnit, Codebook, Coding, Document, Segment
-from qda.results import Cell, Column, Interval, Note, Row, TableView, frame_view, json_dict
+from qda.results import Cell, Column, Progress, no_progress, Interval, Note, Row, TableView, frame_view, json_dict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -429,8 +429,10 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
           documents: Sequence[Document], segments: Sequence[Segment], unit: str = "document",
           codes: Sequence[str] | None = None, tolerance: float = 0.0, overlap: float = 0.9,
           exclude_uncoded: bool = False, bootstrap: int = 1000, seed: int = 12345,
-          lang: str | None = None) -> AgreementReport:
-    """Agreement of ``coders`` per code and pooled over codes, for one unit of comparison."""
+          lang: str | None = None, progress: Progress = no_progress) -> AgreementReport:
+    """Agreement of ``coders`` per code and pooled over codes, for one unit of comparison.
+
+    ``progress`` is told each code done (the bootstrap makes this the long part)."""
     known = codebook.code_ids()
     if codes:
         unknown = [c for c in codes if c not in known]
@@ -441,15 +443,19 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
     binary = unit in ("document", "case", "segment", "overlap")
     n_categories = 2 if binary else None
     per_code = []
+    step = f"agreement per code ({bootstrap} bootstrap resamples)" if bootstrap else "agreement per code"
     for i, table in enumerate(tables):
+        progress(step, i, len(tables) + 1)
         per_code.append(_estimate_code(table.code, codebook.code(table.code).label(lang), table.ratings,
                                        n_categories, bootstrap, seed + i))
     if tables:
         stacked = np.concatenate([t.ratings for t in tables], axis=0)
     else:
         stacked = np.zeros((0, len(coders)), dtype=np.int64)
+    progress(step, len(tables), len(tables) + 1)
     pooled = _estimate_code("(pooled)", "all codes", stacked, n_categories if binary else
                             int(stacked.max()) + 1 if stacked.size else None, bootstrap, seed)
+    progress(step, len(tables) + 1, len(tables) + 1)
     disagreements = _disagreements(tables, coders, unit)
     conventions = [
         f"unit: {unit} ({'binary: code applied or not' if binary else 'nominal ratings'})",

@@ -85,15 +85,22 @@ class QdaGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         # Researchers type "qda matrix cross ... -p out/project": accept the project
-        # option anywhere by moving it in front of the subcommand.
+        # option (and --quiet) anywhere by moving it in front of the subcommand.
         moved: list[str] = []
         rest: list[str] = []
         i = 0
         while i < len(args):
             arg = args[i]
+            if arg == "--":  # file names follow, whatever they look like
+                rest += args[i:]
+                break
             if arg in ("-p", "--project") and i + 1 < len(args):
                 moved += [arg, args[i + 1]]
                 i += 2
+                continue
+            if arg in ("-q", "--quiet"):  # the same for --quiet
+                moved.append(arg)
+                i += 1
                 continue
             if arg.startswith("--project="):
                 moved.append(arg)
@@ -178,16 +185,54 @@ def output_path(output: Path | None, legacy: Path | None) -> Path:
 def root(ctx: typer.Context,
          project: Path | None = typer.Option(
              None, "--project", "-p",
-             help="Project folder (default: $QDA_PROJECT, else the nearest enclosing project).")) -> None:
+             help="Project folder (default: $QDA_PROJECT, else the nearest enclosing project)."),
+         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars during long steps.")) -> None:
     """qda: qualitative data analysis."""
-    ctx.obj = {"project": project}
+    ctx.obj = {"project": project, "quiet": quiet}
+
+
+class ProgressBars:
+    """The CLI's :class:`qda.results.Progress`: rich bars on stderr, one per step.
+
+    Drawn only on a terminal (never into a pipe, a log or a test) and not with --quiet;
+    the bars are removed when the command ends, leaving its output alone.
+    """
+
+    def __init__(self, console: Console, enabled: bool) -> None:
+        self.console = console
+        self.enabled = enabled
+        self.bars: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, step: str, done: int, total: int | None = None) -> None:
+        if not self.enabled:
+            return
+        if self.bars is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=self.console, transient=True)
+            self.bars.start()
+        if step not in self.tasks:
+            self.tasks[step] = self.bars.add_task(step, total=total)
+        self.bars.update(self.tasks[step], completed=done, total=total)
+
+    def __enter__(self) -> ProgressBars:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bars is not None:
+            self.bars.stop()
 
 
 @contextmanager
 def opened(ctx: typer.Context) -> Iterator[Project]:
     project = api().open(ctx.obj.get("project") if ctx.obj else None)
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     try:
-        yield project
+        with ProgressBars(err, enabled=err.is_terminal and not quiet) as bars:
+            project.progress = bars
+            yield project
     finally:
         project.close()
 

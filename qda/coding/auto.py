@@ -83,6 +83,7 @@ from rapidfuzz import fuzz, process
 from qda.errors import CodebookError, Problem
 from qda.ingest.segment import pipeline
 from qda.models import Codebook, NegationMode, Pattern
+from qda.results import Progress, no_progress
 
 KINDS = ("phrase", "lemma", "regex", "fuzzy")
 NEGATION_MODES = tuple(NegationMode)
@@ -636,7 +637,7 @@ def _unify_apostrophes(lower: Sequence[str]) -> Sequence[str]:
 
 def find_hits(dictionary: Dictionary, docs: Iterable[DocTokens],
               segments: Mapping[str, Sequence[tuple[str, int, int]]], language: str,
-              negation: str = "skip", fuzzy: bool = True) -> list[Hit]:
+              negation: str = "skip", fuzzy: bool = True, progress: Progress = no_progress) -> list[Hit]:
     """Every pattern hit in the segments of ``docs``, sorted by document, offsets, code.
 
     ``segments`` maps a document name to its segments ``(ref, start, end)``; a hit is
@@ -652,11 +653,14 @@ def find_hits(dictionary: Dictionary, docs: Iterable[DocTokens],
     active = np.asarray([fuzzy or not item.from_phrase for item in findex.items], dtype=bool)
     memo: dict[str, tuple[int, ...]] = {}
     hits: list[Hit] = []
-    for doc in docs:
+    docs = list(docs)
+    for done, doc in enumerate(docs):
+        progress(f"auto-coding {len(docs)} transcript(s)", done, len(docs))
         segs = sorted(segments.get(doc.document, ()), key=lambda s: (s[1], s[2], s[0]))
         if not segs:
             continue
         hits.extend(_doc_hits(dictionary, doc, segs, language, negation, active, memo))
+    progress(f"auto-coding {len(docs)} transcript(s)", len(docs), len(docs))
     hits.sort(key=lambda h: (h.document, h.start, h.end, h.code, h.pattern, h.kind))
     return hits
 

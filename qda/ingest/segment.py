@@ -19,6 +19,7 @@ from typing import Any
 
 from qda.errors import IngestError, Problem
 from qda.models import SegmentUnit, Turn
+from qda.results import Progress, no_progress
 
 LANGUAGES = ("fr", "en")
 SEGMENT_UNITS = tuple(SegmentUnit)
@@ -122,14 +123,16 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str = "fr", unit: str = "sentence",
-                 jobs: int = 1, batch_size: int = 128) -> list[Analysis]:
+                 jobs: int = 1, batch_size: int = 128, progress: Progress = no_progress) -> list[Analysis]:
     """Segment and tokenise several documents in one pass of the pipeline.
 
     All paragraphs of all documents go through one ``nlp.pipe`` stream, so batching
-    works across documents; ``jobs`` > 1 uses spaCy's multiprocessing.
+    works across documents; ``jobs`` > 1 uses spaCy's multiprocessing. ``progress`` is
+    told each finished document.
     """
     if unit not in SEGMENT_UNITS:
         raise IngestError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
+    progress("loading the language model", 0, None)
     nlp = pipeline(language)
     work = [(d, piece) for d, (text, turns) in enumerate(documents) for piece in _pieces(text, turns)]
     stream: Iterable[Any] = nlp.pipe((documents[d][0][s:e] for d, (_, s, e) in work), batch_size=batch_size,
@@ -140,7 +143,13 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
     lower: list[list[str]] = [[] for _ in documents]
     lemma: list[list[str]] = [[] for _ in documents]
     english = language == "en"
+    step = f"analysing {len(documents)} transcript(s)"
+    current = 0
+    progress(step, 0, len(documents))
     for (d, (index, start, end)), doc in zip(work, stream):
+        if d != current:  # the pieces come in document order: documents before d are done
+            current = d
+            progress(step, d, len(documents))
         text, turns = documents[d]
         turn = turns[index]
         for token in doc:
@@ -168,6 +177,7 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
                 trimmed = _trimmed(text, turn.start, turn.end)
                 if trimmed:
                     spans[d].append(SegmentSpan(*trimmed, index + 1, turn.speaker, turn.timestamp))
+    progress(step, len(documents), len(documents))
     return [Analysis(tuple(spans[d]), starts[d], ends[d], tuple(lower[d]), tuple(lemma[d]))
             for d in range(len(documents))]
 
