@@ -262,6 +262,20 @@ class Project:
         path = find_project_dir(folder)
         return cls(path, Store.open(path))
 
+    @staticmethod
+    def peek(folder: str | Path | None = None) -> dict[str, Any]:
+        """A project's names (coders, codes, cases, case and code attributes) and schema
+        version, read without writing anything: for shell completion and ``qda doctor``."""
+        store = Store.open_read_only(find_project_dir(folder))
+        try:
+            codebook, cases = store.codebook(), store.cases()
+            return {"schema": store.schema_version(), "coders": store.coders(),
+                    "codes": [c.id for c in codebook.codes] if codebook else [], "cases": [c.name for c in cases],
+                    "case_attributes": sorted({k for c in cases for k in c.attributes}),
+                    "code_attributes": [a.name for a in codebook.attributes] if codebook else []}
+        finally:
+            store.close()
+
     def close(self) -> None:
         self.store.close()
 

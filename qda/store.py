@@ -201,6 +201,18 @@ class Store:
             store.migrate()
         return store
 
+    @classmethod
+    def open_read_only(cls, folder: Path) -> "Store":
+        """Open a project without any write, not even a migration (shell completion, doctor)."""
+        db_path = folder / DB_NAME
+        if not db_path.exists():
+            raise ProjectError(f"{folder}: not a qda project (no {DB_NAME})")
+        try:
+            db = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(f"{db_path}: cannot open the project database: {exc}") from None
+        return cls(db, db_path)
+
     @staticmethod
     def _connect(db_path: Path) -> sqlite3.Connection:
         try:

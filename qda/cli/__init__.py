@@ -55,25 +55,29 @@ def readable_metavars(command: Any) -> None:
     for sub in getattr(command, "commands", {}).values():
         readable_metavars(sub)
     helper = command.get_help_option(typer.Context(command))  # made once, then cached by the command
-    params = [*command.params, *([helper] if helper is not None else [])]
-    for param in params:
-        if param.metavar is not None:
-            continue
-        desc = param.type_descriptor
-        if getattr(param, "is_flag", False):
-            param.metavar = ""
-        elif desc.is_choice:
-            param.metavar = "|".join(str(getattr(c, "value", c)) for c in desc.choices or ())
-        else:
-            element = (typing.get_args(desc.annotation) or (desc.annotation,))[0] if desc.is_list else desc.annotation
-            param.metavar = _METAVARS.get(element, "TEXT")
-        if param.param_type_name == "argument":
-            # an argument's metavar is its name in help and usage; its type is a column of its own
-            kind = param.metavar + ("..." if param.nargs != 1 else "")
-            param.metavar = (param.name or "").upper()
-            param.display_type_rich = lambda ctx, kind=kind: kind
-            if param.hidden:  # an old spelling: it works, but usage lines no longer teach it
-                param.get_usage_pieces = lambda ctx: []
+    for param in [*command.params, *([helper] if helper is not None else [])]:
+        readable_metavar(param)
+
+
+def readable_metavar(param: Any) -> None:
+    """One parameter's readable type (see :func:`readable_metavars`)."""
+    if param.metavar is not None:
+        return
+    desc = param.type_descriptor
+    if getattr(param, "is_flag", False) or desc.annotation is bool:
+        param.metavar = ""
+    elif desc.is_choice:
+        param.metavar = "|".join(str(getattr(c, "value", c)) for c in desc.choices or ())
+    else:
+        element = (typing.get_args(desc.annotation) or (desc.annotation,))[0] if desc.is_list else desc.annotation
+        param.metavar = _METAVARS.get(element, "TEXT")
+    if param.param_type_name == "argument":
+        # an argument's metavar is its name in help and usage; its type is a column of its own
+        kind = param.metavar + ("..." if param.nargs != 1 else "")
+        param.metavar = (param.name or "").upper()
+        param.display_type_rich = lambda ctx, kind=kind: kind
+        if param.hidden:  # an old spelling: it works, but usage lines no longer teach it
+            param.get_usage_pieces = lambda ctx: []
 
 
 class QdaGroup(TyperGroup):
@@ -82,6 +86,12 @@ class QdaGroup(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         readable_metavars(self)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:  # typer adds --install-completion and --show-completion after __init__
+            readable_metavar(param)
+        return params
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         # Researchers type "qda matrix cross ... -p out/project": accept the project
@@ -141,7 +151,7 @@ class QdaGroup(TyperGroup):
             raise typer.Exit(2) from None
 
 
-app = typer.Typer(cls=QdaGroup, no_args_is_help=True, add_completion=False,
+app = typer.Typer(cls=QdaGroup, no_args_is_help=True, add_completion=True,
                   help="qda: qualitative data analysis — transcripts, codebooks, coders, agreement, matrices.")
 import_app = typer.Typer(no_args_is_help=True, help="Import transcripts and case attributes.")
 codebook_app = typer.Typer(no_args_is_help=True, help="Validate, load and show codebooks.")
@@ -155,8 +165,28 @@ app.add_typer(matrix_app, name="matrix")
 app.add_typer(export_app, name="export")
 
 
+def complete(kind: str, suffix: str = "") -> Any:
+    """A shell-completion callback offering the project's names of one kind (see Project.peek).
+
+    It reads the project without writing and never raises: a completion that fails offers
+    nothing rather than printing a traceback into the user's shell.
+    """
+
+    def names(ctx: typer.Context, incomplete: str) -> list[str]:
+        try:
+            found = api().peek(ctx.find_root().params.get("project"))[kind]
+        except Exception:  # noqa: BLE001  (no project here, a damaged one...: nothing to offer)
+            return []
+        return [name + suffix for name in found if name.startswith(incomplete)]
+
+    return names
+
+
 FormatOpt = typer.Option(OutputFormat.TABLE, "--format", "-f", help="Output: table, csv or json.")
-CoderOpt = typer.Option(..., "--coder", "-c", help="Whose codings to use (e.g. consensus).")
+CoderOpt = typer.Option(..., "--coder", "-c", help="Whose codings to use (e.g. consensus).",
+                        autocompletion=complete("coders"))
+CaseOpt = typer.Option(None, "--case", help="Only this case.", autocompletion=complete("cases"))
+ByOpt = typer.Option(..., "--by", help="Case attribute to group by.", autocompletion=complete("case_attributes"))
 LangOpt = typer.Option(None, "--lang", help="Language of the code labels (default: the codebook's first).")
 
 
@@ -421,7 +451,7 @@ def codebook_show(ctx: typer.Context, lang: str | None = LangOpt,
 @code_app.command("sheet")
 def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
                output: Path | None = OutputOpt("The .xlsx sheet to write."),  # noqa: B008
-               case: str | None = typer.Option(None, "--case", help="Only this case."),
+               case: str | None = CaseOpt,
                role: list[str] = typer.Option(
                    [], "--role", help="Only segments of speakers with this role (repeatable)."),
                fmt: OutputFormat = FormatOpt) -> None:
@@ -434,7 +464,8 @@ def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
 
 
 @code_app.command("auto")
-def code_auto(ctx: typer.Context, coder: str = typer.Option("auto", "--coder", "-c", help="Name of the auto coder."),
+def code_auto(ctx: typer.Context, coder: str = typer.Option("auto", "--coder", "-c", help="Name of the auto coder.",
+                                                          autocompletion=complete("coders")),
               negation: NegationMode = typer.Option(NegationMode.SKIP, "--negation",
                                                     help="Negated mentions: skip, flag or ignore."),
               fuzzy: bool = typer.Option(True, "--fuzzy/--no-fuzzy", help="Also find misspelt mentions."),
@@ -464,7 +495,8 @@ def code_import(ctx: typer.Context, file: Path = typer.Argument(..., help="A fil
 # ----------------------------------------------------------------------------- matrix
 
 @matrix_app.command("case")
-def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case id."), coder: str = CoderOpt,
+def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case id.", autocompletion=complete("cases")),
+                coder: str = CoderOpt,
                 lang: str | None = LangOpt,
                 fmt: OutputFormat = FormatOpt) -> None:
     """Intra-case matrix: codes used in one case, with counts and quotes."""
@@ -474,7 +506,7 @@ def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case i
 
 
 @matrix_app.command("cases")
-def matrix_cases(ctx: typer.Context, by: str = typer.Option(..., "--by", help="Case attribute to group by."),
+def matrix_cases(ctx: typer.Context, by: str = ByOpt,
                  coder: str = CoderOpt,
                  lang: str | None = typer.Option(
                      None, "--lang", help="Add a legend of the codes' labels in this language."),
@@ -486,7 +518,8 @@ def matrix_cases(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
 
 
 @matrix_app.command("cross")
-def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="Case attribute: one column per value."),
+def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="Case attribute: one column per value.",
+                                                             autocompletion=complete("case_attributes")),
                  coder: str = CoderOpt,
                  count: CountMode = typer.Option(CountMode.CASES, "--count",
                                                  help="cases (cases using the code) or segments."),
@@ -500,11 +533,13 @@ def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
 
 @matrix_app.command("split")
 def matrix_split(ctx: typer.Context,
-                 code_attr: str = typer.Option(..., "--code-attr", help="Code attribute (e.g. mode)."),
-                 by: str = typer.Option(..., "--by", help="Case attribute to group by."),
+                 code_attr: str = typer.Option(..., "--code-attr", help="Code attribute (e.g. mode).",
+                                               autocompletion=complete("code_attributes")),
+                 by: str = ByOpt,
                  coder: str = CoderOpt,
                  count: CountMode = typer.Option(CountMode.CASES, "--count", help="cases or segments."),
-                 where: list[str] = typer.Option([], "--where", help="Restrict codes, e.g. mode=direct (repeatable)."),
+                 where: list[str] = typer.Option([], "--where", help="Restrict codes, e.g. mode=direct (repeatable).",
+                                                 autocompletion=complete("code_attributes", "=")),  # noqa: B008
                  lang: str | None = typer.Option(
                      None, "--lang", help="Add a legend of the codes' labels in this language."),
                  fmt: OutputFormat = FormatOpt) -> None:
@@ -525,12 +560,13 @@ def matrix_split(ctx: typer.Context,
 @export_app.command("workbook")
 def export_workbook(ctx: typer.Context, file: Path | None = LegacyPath(),  # noqa: B008
                     output: Path | None = OutputOpt("The .xlsx to write."),  # noqa: B008
-                    coder: str = CoderOpt, by: str = typer.Option(..., "--by", help="Case attribute to group by."),
+                    coder: str = CoderOpt, by: str = ByOpt,
                     code_attr: str | None = typer.Option(
-                        None, "--code-attr", help="Code attribute of the split sheet (default: the first)."),
+                        None, "--code-attr", help="Code attribute of the split sheet (default: the first).",
+                        autocompletion=complete("code_attributes")),
                     lang: str | None = LangOpt,
                     agree: list[str] = typer.Option(
-                        [], "--agree",
+                        [], "--agree", autocompletion=complete("coders"),  # noqa: B008
                         help="Add a Reliability sheet for these coders (repeat: --agree A --agree B)."),
                     fmt: OutputFormat = FormatOpt) -> None:
     """Write the Excel synthesis workbook."""

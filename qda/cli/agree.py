@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from qda.cli import FormatOpt, OutputOpt, api, app, code_app, err, opened, output_path, render
+from qda.cli import FormatOpt, OutputOpt, api, app, code_app, complete, err, opened, output_path, render
 from qda.errors import AgreementError
 from qda.models import AgreementUnit, OutputFormat
 from qda.results import Message
@@ -16,11 +16,13 @@ from qda.results import Message
 @app.command("agree")
 def agree_command(
     ctx: typer.Context,
-    coders: list[str] | None = typer.Argument(None, help="Two or more coder names."),
+    coders: list[str] | None = typer.Argument(None, help="Two or more coder names.", autocompletion=complete("coders")),
     unit: AgreementUnit = typer.Option(AgreementUnit.DOCUMENT, "--unit",
                                        help="document, case, frequency, coverage, segment or overlap."),
-    code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable)."),
-    case: list[str] = typer.Option([], "--case", help="Only these cases (repeatable)."),
+    code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable).",
+                                   autocompletion=complete("codes")),
+    case: list[str] = typer.Option([], "--case", help="Only these cases (repeatable).",
+                                   autocompletion=complete("cases")),
     document: list[str] = typer.Option([], "--document", help="Only these documents (repeatable)."),
     role: list[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable)."),
     tolerance: float = typer.Option(0.0, "--tolerance", help="frequency/coverage: ratings this close count as equal."),
@@ -78,8 +80,11 @@ def agree_command(
 
 
 @code_app.command("adjudication-sheet")
-def adjudication_sheet(ctx: typer.Context, coder_a: str = typer.Argument(..., help="First coder (column A)."),
-                       coder_b: str = typer.Argument(..., help="Second coder (column B)."),
+def adjudication_sheet(ctx: typer.Context,
+                       coder_a: str = typer.Argument(..., help="First coder (column A).",
+                                                     autocompletion=complete("coders")),
+                       coder_b: str = typer.Argument(..., help="Second coder (column B).",
+                                                     autocompletion=complete("coders")),
                        output: Path | None = OutputOpt("The .xlsx to write."),
                        fmt: OutputFormat = FormatOpt) -> None:
     """Write the segments where two coders differ, for a third person to decide."""
@@ -93,7 +98,8 @@ def adjudication_sheet(ctx: typer.Context, coder_a: str = typer.Argument(..., he
 @code_app.command("adjudicate")
 def adjudicate_command(ctx: typer.Context, file: Path = typer.Argument(..., help="A decided adjudication sheet."),
                        coder: str | None = typer.Option(
-                           None, "--coder", "-c", help="Name of the adjudicated coder, e.g. consensus."),
+                           None, "--coder", "-c", help="Name of the adjudicated coder, e.g. consensus.",
+                           autocompletion=complete("coders")),
                        as_coder: str | None = typer.Option(None, "--as", hidden=True, help="Old spelling of --coder."),
                        fmt: OutputFormat = FormatOpt) -> None:
     """Record the decisions as a new coder; agreed codings are carried over unchanged."""
