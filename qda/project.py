@@ -22,7 +22,7 @@ from qda.ingest.reanchor import Anchor, Reanchored, reanchor
 from qda.ingest.segment import LANGUAGE_NAMES, LANGUAGES, SEGMENT_UNITS, Analysis, analyse_many, detect_language
 from qda.models import Case, Codebook, Coding, CodingStatus, Document, NegationMode, Segment, SegmentUnit, Turn
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
-from qda.store import DB_NAME, Store
+from qda.store import DB_NAME, SCHEMA_VERSION, Store
 
 if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
@@ -269,7 +269,7 @@ class Project:
         store = Store.open_read_only(find_project_dir(folder))
         try:
             codebook, cases = store.codebook(), store.cases()
-            return {"schema": store.schema_version(), "coders": store.coders(),
+            return {"schema": store.schema_version(), "schema_supported": SCHEMA_VERSION, "coders": store.coders(),
                     "codes": [c.id for c in codebook.codes] if codebook else [], "cases": [c.name for c in cases],
                     "case_attributes": sorted({k for c in cases for k in c.attributes}),
                     "code_attributes": [a.name for a in codebook.attributes] if codebook else []}

