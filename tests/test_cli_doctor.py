@@ -6,9 +6,9 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from conftest import run_json
-
 from qda import __version__
+
+from conftest import run_json
 
 
 def test_doctor_reports_versions_schema_and_browser(runner, study_project: Path) -> None:

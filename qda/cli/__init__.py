@@ -588,5 +588,5 @@ def main() -> None:
     except KeyboardInterrupt:  # pressed outside a command (e.g. while parsing)
         sys.exit(130)
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
-from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
 from qda.cli import doctor as _doctor  # noqa: E402,F401  (registers qda doctor)
+from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
