@@ -31,7 +31,8 @@ Global options (`-p/--project`, `-q/--quiet`) may be written anywhere on the lin
 """
 
 
-def commands(command: Any, path: tuple[str, ...] = (), parent: Any = None) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
+def commands(command: Any, path: tuple[str, ...] = (),
+             parent: Any = None) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
     """Every command and group with its words and its click context, the root first."""
     ctx = typer.Context(command, info_name=path[-1] if path else "qda", parent=parent)
     yield path, command, ctx
