@@ -3,7 +3,8 @@
 The coders' decisions are kept as quotes in coding-notes-*.csv (case, quote, and the
 codes each coder applied to the sentence holding the quote). This script writes a blank
 sheet per coder with ``qda code sheet`` on a scratch project, puts each coder's codes
-on the row whose segment contains the quote, and saves the sheets next to this file. It then writes the adjudication sheet of coder-a
+on the row whose segment contains the quote, and saves the sheets next to this file
+(with the tutorial's two sheets of coder 'me', me-E1.xlsx and me-bad.xlsx). It then writes the adjudication sheet of coder-a
 vs coder-b and records, for each disagreement, the decision that gives the consensus.
 Run it again only if the transcripts change:
 
@@ -55,8 +56,27 @@ def main() -> int:
         for coder in CODERS.values():
             project.import_codings(HERE / f"{coder}.xlsx", coder)
         failures += decide(project, HERE / "adjudication.xlsx")
+        tutorial_sheets(project)
         project.close()
     return 1 if failures else 0
+
+
+# The tutorial's round trip (docs/tutorial.md, step 5): the sheet of coder 'me' on E1,
+# filled as the tutorial's table shows, and the same sheet with two cells mistyped.
+TUTORIAL = {"E1#21": "b", "E1#25": "r; b", "E1#43": "Foires commerciales", "E1#44": "h"}
+MISTYPED = {"E1#31": "info@", "E1#37": "LinkedIn"}
+
+
+def tutorial_sheets(project: Project) -> None:
+    for name, cells in (("me-E1", TUTORIAL), ("me-bad", {**TUTORIAL, **MISTYPED})):
+        sheet = HERE / f"{name}.xlsx"
+        project.write_coding_sheet("me", sheet, case="E1")
+        wb = load_workbook(sheet)
+        ws = wb["Coding"]
+        for r in range(2, ws.max_row + 1):
+            if ws.cell(r, 3).value in cells:
+                ws.cell(r, 7).value = cells[ws.cell(r, 3).value]
+        wb.save(sheet)
 
 
 def decide(project: Project, path: Path) -> int:
