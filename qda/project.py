@@ -315,7 +315,8 @@ class Project:
         problems: list[Problem] = []
         loaded: list[tuple[Path, str, RawTranscript]] = []
         names: dict[str, Path] = {}
-        for raw_path in paths:
+        for done, raw_path in enumerate(paths):
+            self.progress(f"reading {len(paths)} file(s)", done, len(paths))
             path = Path(raw_path)
             name = path.stem
             if name in names:
@@ -328,6 +329,7 @@ class Project:
             except IngestError as exc:
                 problems.append(Problem("", exc.message))
                 problems.extend(p for p in exc.problems if str(p) != exc.message)
+        self.progress(f"reading {len(paths)} file(s)", len(paths), len(paths))
         if problems:
             raise IngestError("no transcript was imported", problems)
         language = stated or detect_language(" ".join(raw.text[:20_000] for _, _, raw in loaded)) or "fr"

@@ -52,6 +52,7 @@ def test_import_auto_coding_and_agreement_report_progress(runner, tmp_path: Path
         project.import_transcripts(files)
         assert recorder.finished("analysing 3 transcript(s)")
         assert recorder.steps()["analysing 3 transcript(s)"] == [0, 1, 2, 3]
+        assert recorder.finished("reading 3 file(s)")
         project.auto_code()
         assert recorder.finished("auto-coding 3 transcript(s)")
         project.auto_code(coder="auto2", fuzzy=False)
