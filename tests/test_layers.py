@@ -11,7 +11,7 @@ LAYERS = {
     "errors": 0, "models": 0,
     "codebook": 1, "ingest": 1, "agreement": 1, "matrix": 1, "store": 1,
     "coding": 2,
-    "export": 3,
+    "export": 3, "refi": 3,
     "project": 4,
     "cli": 5, "__main__": 6, "__init__": 6,
 }

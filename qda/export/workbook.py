@@ -22,8 +22,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qda.errors import ExportError
+from qda import matrix
 from qda.matrix import CrossCaseTable, IntraCaseMatrix, MetaMatrix, SplitResult
-from qda.models import Case, Code, Codebook
+from qda.models import Case, Code, Codebook, Coding
 
 SHEETS = ("Codebook", "Cases", "Meta-matrix", "Cross-case table", "Direct-indirect split", "Intra-case")
 
@@ -60,6 +61,23 @@ class SynthesisData:
     split: SplitResult | None = None
     intra: Sequence[IntraCaseMatrix] = field(default_factory=tuple)
     reliability: Any = None  # an AgreementReport, shown on a Reliability sheet when given
+
+
+def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], coder: str, by: str,
+                   code_attr: str | None = None, lang: str | None = None, reliability: Any = None) -> SynthesisData:
+    """The matrices of the synthesis workbook for one coder's codings, cases grouped by ``by``.
+
+    ``code_attr`` (default: the codebook's first attribute) gives the split sheet.
+    """
+    if code_attr is None and codebook.attributes:
+        code_attr = codebook.attributes[0].name
+    return SynthesisData(
+        codebook=codebook, cases=cases, coder=coder, lang=lang or codebook.default_language,
+        meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
+        cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
+        split=matrix.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
+        intra=[matrix.intra_case(codebook, codings, c.name, coder, lang) for c in cases],
+        reliability=reliability)
 
 
 def write_workbook(path: Path, data: SynthesisData) -> Path:

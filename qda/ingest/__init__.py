@@ -14,9 +14,9 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-from qda.errors import IngestError, Problem
+from qda.errors import AgreementError, IngestError, Problem
 from qda.models import Turn
 
 
@@ -338,4 +338,21 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
+def read_ratings(path: str | Path) -> Any:
+    """A plain units x coders table (CSV/XLSX; one column per coder) as a DataFrame of labels.
+
+    A first column named unit, units, id, item, segment or case holds unit names and is dropped.
+    """
+    import pandas as pd
+
+    rows = read_table(Path(path))
+    if len(rows) < 2:
+        raise AgreementError(f"{path}: the table has no data rows")
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    frame = pd.DataFrame([list(r) + [None] * (len(header) - len(r)) for r in rows[1:]], columns=header)
+    if header and header[0].lower() in ("unit", "units", "id", "item", "segment", "case"):
+        frame = frame.drop(columns=header[0])
+    return frame
+
+
 from qda.ingest import formats as _formats  # noqa: E402,F401  (registers the readers)

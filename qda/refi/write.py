@@ -20,15 +20,16 @@ import os
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 from xml.etree import ElementTree as ET
 
 from qda.errors import ExportError
-from qda.ingest.refi import NoteRecord, code_human_text, is_guid, is_rgb, join_description, make_guid
-from qda.models import Case, Category, Code, Codebook, Coding, Document
+from qda.models import Case, Category, Code, Codebook, Coding, Document, Memo
+from qda.refi.model import code_human_text, is_guid, is_rgb, join_description, make_guid
+from qda.refi.report import RefiExport
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -61,25 +62,8 @@ class RefiExportData:
     cases: Sequence[Case]
     coders: Sequence[str]
     codings: Sequence[Coding]
-    notes: Sequence[NoteRecord] = ()
+    notes: Sequence[Memo] = ()
     variables: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (type, description)
-
-
-@dataclass(frozen=True)
-class RefiExport:
-    """What was written."""
-
-    file: str
-    kind: str
-    counts: dict[str, int]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "kind": self.kind, **self.counts}
-
-    def to_frame(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame([{"what": k, "written": v} for k, v in self.counts.items()])
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -390,9 +374,15 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
 
 
 def write_qdpx(path: str | Path, data: RefiExportData) -> RefiExport:
-    """Write a .qdpx: project.qde and sources/<guid>.txt, with fixed timestamps."""
+    """Write a .qdpx: project.qde and sources/<guid>.txt, with fixed timestamps.
+
+    Codings flagged by qda (orphaned by a revision, negated mentions) are left out, and counted.
+    """
     path = Path(path)
-    xml, files, counts = project_xml(data)
+    kept = [c for c in data.codings if c.status == "ok"]
+    xml, files, counts = project_xml(replace(data, codings=kept))
+    if len(kept) != len(data.codings):
+        counts = {**counts, "orphaned_codings_not_exported": len(data.codings) - len(kept)}
 
     def write(target: Path) -> None:
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
