@@ -77,6 +77,23 @@ class CharacterTable:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @property
+    def percent_agreement(self) -> float | None:
+        """Share of characters both coders treated alike (coded or not); None without characters."""
+        n = self.both + self.a_only + self.b_only + self.neither
+        return (self.both + self.neither) / n if n else None
+
+    @property
+    def kappa(self) -> float | None:
+        """Cohen's kappa on the 2 x 2 character table (NVivo's view); None when undefined."""
+        n = self.both + self.a_only + self.b_only + self.neither
+        if n == 0:
+            return None
+        po = (self.both + self.neither) / n
+        pa, pb = (self.both + self.a_only) / n, (self.both + self.b_only) / n
+        pe = pa * pb + (1 - pa) * (1 - pb)
+        return None if pe >= 1 else (po - pe) / (1 - pe)
+
 
 # ----------------------------------------------------------------------------- builders
 

@@ -36,7 +36,7 @@ class RawTranscript:
 
 # ----------------------------------------------------------------------------- decoding
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007\u2009\u200a\u3000"}
 
 
@@ -84,7 +84,7 @@ def normalise_text(text: str) -> str:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
-    return text.translate(_ZERO_WIDTH).translate(_SPACES)
+    return text.translate(ZERO_WIDTH).translate(_SPACES)
 
 
 # ----------------------------------------------------------------------------- speaker turns

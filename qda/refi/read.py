@@ -32,13 +32,13 @@ from typing import Callable
 from xml.etree.ElementTree import Element, ParseError
 
 from qda.errors import IngestError, InteropError, Problem
-from qda.ingest import _ZERO_WIDTH, decode_bytes, normalise_text
+from qda.ingest import ZERO_WIDTH, decode_bytes, normalise_text
 from qda.refi.model import (CONVENTIONS, VALUE_ELEMENTS, MissingSource, OffsetReport, RefiCase, RefiCode, RefiCoding,
                             RefiNote, RefiProject, RefiSelection, RefiSource, RefiUser, RefiValue, RefiVariable,
                             Unsupported, guid_key)
 
 _ASTRAL_RE = re.compile("[\U00010000-\U0010FFFF]")
-_ZW_RE = re.compile("[" + "".join(map(chr, _ZERO_WIDTH)) + "]")
+_ZW_RE = re.compile("[" + "".join(map(chr, ZERO_WIDTH)) + "]")
 MAX_ENTRIES = 10_000                  # zip entries in one archive
 MAX_TOTAL_BYTES = 2 * 1024 ** 3       # declared uncompressed size of all entries together
 
