@@ -16,7 +16,7 @@ from qda import matrix
 from qda.agreement.units import AgreementReport, agree_in, agree_table
 from qda.codebook import load_codebook, plan_codebook
 from qda.coding import (AdjudicationResult, SheetImport, check_coder_name, plan_adjudication, plan_sheet,
-                        write_adjudication_sheet, write_sheet)
+                        sheet_segments, write_adjudication_sheet, write_sheet)
 from qda.coding.auto import AutoCodeResult, plan_auto_coding
 from qda.errors import NotFoundError, ProjectError
 from qda.ingest import read_ratings
@@ -241,16 +241,7 @@ class Project:
         """
         coder = check_coder_name(coder)
         codebook = self.codebook()
-        segments = self.store.segments(case=case)
-        if roles:
-            known = sorted({s.role for s in segments if s.role})
-            segments = [s for s in segments if s.role in roles]
-            if not segments:
-                raise NotFoundError(f"no segment of speakers with role(s) {', '.join(roles)} "
-                                    f"(roles: {', '.join(known) or 'none'}; see qda speakers)")
-        if not segments:
-            raise NotFoundError("no segments to code: import transcripts first" if case is None
-                                else f"no segments in case '{case}'")
+        segments = sheet_segments(self.store.segments(case=case), case, roles)
         existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
         return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
 

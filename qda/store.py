@@ -513,10 +513,15 @@ class Store:
         """Codings as rows of the codings table (names resolved to row ids)."""
         if not codings:
             return []
-        coders = {name: self.ensure_coder(name) for name in dict.fromkeys(c.coder for c in codings)}
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
         docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
         segments = self.segment_ids() if any(c.segment for c in codings) else {}
+        unknown = sorted({f"code '{c.code}'" for c in codings if c.code not in codes}
+                         | {f"document '{c.document}'" for c in codings if c.document not in docs}
+                         | {f"segment '{c.segment}'" for c in codings if c.segment and c.segment not in segments})
+        if unknown:
+            raise ProjectError(f"cannot store codings on unknown {', '.join(unknown)}")
+        coders = {name: self.ensure_coder(name) for name in dict.fromkeys(c.coder for c in codings)}
         stamp = now()
         return [(coders[c.coder], codes[c.code], docs[c.document], segments[c.segment][0] if c.segment else None,
                  c.start, c.end, c.created_at or stamp, c.source, c.note, c.pattern, c.status) for c in codings]

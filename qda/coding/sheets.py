@@ -42,6 +42,21 @@ def _fold(text: str) -> str:
 
 # ----------------------------------------------------------------------------- writing
 
+def sheet_segments(segments: Sequence[Segment], case: str | None = None,
+                   roles: Sequence[str] | None = None) -> list[Segment]:
+    """The segments a sheet offers: those of speakers with ``roles`` (all when None); never none."""
+    if roles:
+        known = sorted({s.role for s in segments if s.role})
+        segments = [s for s in segments if s.role in roles]
+        if not segments:
+            raise NotFoundError(f"no segment of speakers with role(s) {', '.join(roles)} "
+                                f"(roles: {', '.join(known) or 'none'}; see qda speakers)")
+    if not segments:
+        raise NotFoundError("no segments to code: import transcripts first" if case is None
+                            else f"no segments in case '{case}'")
+    return list(segments)
+
+
 def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, coder: str,
                 existing: Sequence[Coding] = (), lang: str | None = None) -> int:
     """Write a coding sheet (xlsx) for ``coder``; codes the coder already applied are filled in."""
