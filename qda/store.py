@@ -391,18 +391,21 @@ class Store:
                         start=start, end=end, text=text[start:end], speaker=speaker, role=role, timestamp=ts)
                 for doc, case_, turn, ordinal, start, end, text, speaker, role, ts in self.db.execute(sql, args)]
 
-    def segment_spans(self, roles: Sequence[str] | None = None) -> list[tuple[str, str, int, int, int, int]]:
-        """(document, ref, start, end, segment id, document id) of every segment, without text (fast)."""
-        sql = ('SELECT d.name, s.ordinal, s.start, s."end", s.id, d.id FROM segments s '
-               "JOIN documents d ON d.id=s.document_id LEFT JOIN speakers sp ON sp.id=s.speaker_id")
+    def segment_spans(self, roles: Sequence[str] | None = None) -> list[Segment]:
+        """Every segment (of speakers with ``roles`` when given) without its text, for speed."""
+        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", sp.name, sp.role, s.timestamp '
+               "FROM segments s JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id "
+               "LEFT JOIN speakers sp ON sp.id=s.speaker_id")
         args: list[Any] = []
         if roles:
             sql += f" WHERE sp.role IN ({', '.join('?' * len(roles))})"
             args.extend(roles)
-        return [(doc, segment_ref(doc, ordinal), start, end, sid, doc_id)
-                for doc, ordinal, start, end, sid, doc_id in self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
+        return [Segment(ref=segment_ref(doc, ordinal), document=doc, case=case_, turn=turn, ordinal=ordinal,
+                        start=start, end=end, text="", speaker=speaker, role=role, timestamp=ts)
+                for doc, case_, turn, ordinal, start, end, speaker, role, ts in
+                self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
 
-    def segment_ids(self) -> dict[str, tuple[int, int, int, int]]:
+    def _segment_ids(self) -> dict[str, tuple[int, int, int, int]]:
         """Segment ref -> (segment id, document id, start, end)."""
         result: dict[str, tuple[int, int, int, int]] = {}
         for sid, doc_id, doc, ordinal, start, end in self.db.execute(
@@ -495,7 +498,7 @@ class Store:
             if coder_id is None:
                 continue
             if scope.segments is not None:
-                ids = self.segment_ids()
+                ids = self._segment_ids()
                 removed += sum(self.db.execute("DELETE FROM codings WHERE coder_id=? AND segment_id=?",
                                                (coder_id, ids[ref][0])).rowcount for ref in scope.segments)
             elif scope.documents is None:
@@ -515,7 +518,7 @@ class Store:
             return []
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
         docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
-        segments = self.segment_ids() if any(c.segment for c in codings) else {}
+        segments = self._segment_ids() if any(c.segment for c in codings) else {}
         unknown = sorted({f"code '{c.code}'" for c in codings if c.code not in codes}
                          | {f"document '{c.document}'" for c in codings if c.document not in docs}
                          | {f"segment '{c.segment}'" for c in codings if c.segment and c.segment not in segments})
@@ -531,7 +534,7 @@ class Store:
         if any(c.id is None for c in codings):
             raise ProjectError("a coding without an id cannot be updated")
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
-        segments = self.segment_ids() if any(c.segment for c in codings) else {}
+        segments = self._segment_ids() if any(c.segment for c in codings) else {}
         self.db.executemany(
             'UPDATE codings SET code_id=?, start=?, "end"=?, segment_id=?, note=?, status=? WHERE id=?',
             [(codes.get(c.code), c.start, c.end, segments[c.segment][0] if c.segment else None, c.note, c.status,

@@ -83,7 +83,7 @@ from rapidfuzz import fuzz, process
 
 from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
 from qda.ingest.segment import pipeline
-from qda.models import Codebook, Coding, CodingScope, Pattern, WritePlan
+from qda.models import Codebook, Coding, CodingScope, Pattern, Segment, WritePlan
 
 KINDS = ("phrase", "lemma", "regex", "fuzzy")
 NEGATION_MODES = ("skip", "flag", "ignore")
@@ -778,12 +778,12 @@ class AutoCodeResult:
         return pd.DataFrame([{"code": k, "segments": v} for k, v in self.per_code.items()])
 
 
-def plan_auto_coding(codebook: Codebook, spans: Iterable[Sequence[Any]], tokens: Iterable[Sequence[Any]], coder: str,
+def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: Iterable[Sequence[Any]], coder: str,
                      negation: str = "skip", fuzzy: bool = True,
                      fuzzy_threshold: float = 90.0) -> tuple[WritePlan, AutoCodeResult]:
     """Plan a run of the codebook's patterns over every segment, as ``coder``.
 
-    ``spans``: (document, segment ref, start, end, ...) of the segments to code;
+    ``segments``: the segments to code (their text is not needed);
     ``tokens``: (document, language, text, starts, ends, lower, lemma) as stored at import.
     Each hit codes its whole segment and records the pattern that fired; a segment gets
     each code once (a mention that is not negated wins over a negated one). The plan
@@ -794,8 +794,10 @@ def plan_auto_coding(codebook: Codebook, spans: Iterable[Sequence[Any]], tokens:
     if negation not in ("skip", "flag", "ignore"):
         raise AgreementError(f"--negation must be skip, flag or ignore, not '{negation}'")
     by_doc: dict[str, list[tuple[str, int, int]]] = {}
-    for document, ref, start, end, *_ in spans:
-        by_doc.setdefault(document, []).append((ref, start, end))
+    by_ref: dict[str, Segment] = {}
+    for segment in segments:
+        by_doc.setdefault(segment.document, []).append((segment.ref, segment.start, segment.end))
+        by_ref[segment.ref] = segment
     docs: dict[str, list[DocTokens]] = {}
     for name, language, text, starts, ends, lower, lemma in tokens:
         docs.setdefault(language, []).append(DocTokens(
@@ -810,15 +812,14 @@ def plan_auto_coding(codebook: Codebook, spans: Iterable[Sequence[Any]], tokens:
     except ValueError as exc:
         raise AgreementError(str(exc)) from None
     texts = {doc.document: doc.text for group in docs.values() for doc in group}
-    segments = {ref: (start, end) for ranges in by_doc.values() for ref, start, end in ranges}
     planned: dict[tuple[str, str], Coding] = {}
     for hit in hits:
         key = (hit.segment_ref, hit.code)
         if key in planned and not (planned[key].status == "negated" and not hit.negated):
             continue
-        start, end = segments[hit.segment_ref]
-        planned[key] = Coding(coder=coder, code=hit.code, document=hit.document, case="", start=start, end=end,
-                              segment=hit.segment_ref, source="auto",
+        seg = by_ref[hit.segment_ref]
+        planned[key] = Coding(coder=coder, code=hit.code, document=seg.document, case=seg.case, start=seg.start,
+                              end=seg.end, segment=seg.ref, source="auto",
                               note=f"matched: {texts[hit.document][hit.start:hit.end]}",
                               pattern=f"{hit.kind}: {hit.pattern}", status="negated" if hit.negated else "ok")
     per_code = {code: 0 for code in codebook.code_ids()}
