@@ -7,8 +7,9 @@ particular study: codes, categories, groups and attributes all come from the inp
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -186,8 +187,8 @@ class CrossCaseTable:
         for r in self.rows:
             if r.kind == "category":
                 continue
-            rec: dict[str, Any] = {"row": r.kind, "category": r.category or "", "code": r.key if r.kind == "code" else "",
-                                   "label": r.label}
+            rec: dict[str, Any] = {"row": r.kind, "category": r.category or "",
+                                   "code": r.key if r.kind == "code" else "", "label": r.label}
             values = list(r.counts) + [r.total]
             shares = list(r.shares) + [r.total_share] if r.kind != "code" else [None] * len(values)
             for name, value, share in zip(names, values, shares):
@@ -300,7 +301,8 @@ class SplitResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"code_attr": self.code_attr, "by": self.by, "count": self.count, "coder": self.coder,
-                "where": dict(self.where), "groups": [{"value": v, "n": n, "uses": self.totals[v]} for v, n in self.groups],
+                "where": dict(self.where),
+                "groups": [{"value": v, "n": n, "uses": self.totals[v]} for v, n in self.groups],
                 "values": [{"value": value, "groups": {
                     group: {"uses": cell.uses, "share": cell.share, "variety": cell.variety,
                             "codes": {code: k for code, k in cell.codes}}

@@ -6,8 +6,9 @@ These carry no behaviour that touches files or the database; the codebook file f
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,9 @@ def test_cross_csv_layout(study_project: Path, runner) -> None:
 def test_coders_disagree_somewhere_but_consensus_is_the_table(study_project: Path, runner) -> None:
     a = run_json(runner, "-p", study_project, "matrix", "cases", "--by", "group", "--coder", "coder-a")
     b = run_json(runner, "-p", study_project, "matrix", "cases", "--by", "group", "--coder", "coder-b")
-    presence = lambda m: {c["case"]: set(c["codes"]) for g in m["groups"] for c in g["cases"]}
+    def presence(m: dict) -> dict:
+        return {c["case"]: set(c["codes"]) for g in m["groups"] for c in g["cases"]}
+
     assert presence(a) != presence(b)
 
 

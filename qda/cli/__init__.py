@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any
 
 import click
 import typer
@@ -62,10 +63,19 @@ class QdaGroup(TyperGroup):
             raise typer.Exit(1) from None
         # typer 0.2x ships its own copy of click, whose usage errors derive from
         # typer.TyperException, not from the click package's ClickException.
-        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.ClickException, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.ClickException):
             raise
+        except KeyboardInterrupt:
+            # click would turn Ctrl-C into "Aborted!" and exit 1; the shell convention is 130.
+            err.print("interrupted: the project was not changed by the unfinished step")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # `qda status | head -2`: the reader went away, which is not an error of ours; keep
+            # Python's flush at exit from complaining about the closed pipe.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as exc:  # a bug: say so plainly; QDA_DEBUG=1 shows the traceback
-            if os.environ.get("QDA_DEBUG"):
+            if debug_enabled():
                 raise
             err.print(f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc))}\n"
                       "  The project was not changed by the failed step. Please report this with the command "
@@ -99,8 +109,9 @@ CoderOpt = typer.Option(..., "--coder", "-c", help="Whose codings to use (e.g. c
 
 @app.callback()
 def root(ctx: typer.Context,
-         project: Optional[Path] = typer.Option(None, "--project", "-p",
-                                                help="Project folder (default: $QDA_PROJECT, else the nearest enclosing project).")) -> None:
+         project: Path | None = typer.Option(
+             None, "--project", "-p",
+             help="Project folder (default: $QDA_PROJECT, else the nearest enclosing project).")) -> None:
     """qda: qualitative data analysis."""
     ctx.obj = {"project": project}
 
@@ -167,11 +178,11 @@ def status(ctx: typer.Context, fmt: Format = FormatOpt) -> None:
 
 @import_app.command("transcripts")
 def import_transcripts(ctx: typer.Context,
-                       files: List[Path] = typer.Argument(..., help="Transcript files (.txt, .md, .docx)."),
-                       case: Optional[str] = typer.Option(None, "--case", help="Case of every file (default: file name)."),
-                       lang: Optional[str] = typer.Option(None, "--lang", help="Language (default: the project's)."),
-                       replace: bool = typer.Option(False, "--replace",
-                                                    help="A revised transcript: re-anchor its codings on the new text."),
+                       files: list[Path] = typer.Argument(..., help="Transcript files (.txt, .md, .docx)."),
+                       case: str | None = typer.Option(None, "--case", help="Case of every file (default: file name)."),
+                       lang: str | None = typer.Option(None, "--lang", help="Language (default: the project's)."),
+                       replace: bool = typer.Option(
+                           False, "--replace", help="A revised transcript: re-anchor its codings on the new text."),
                        jobs: int = typer.Option(1, "--jobs", help="Processes for the language pipeline."),
                        fmt: Format = FormatOpt) -> None:
     """Import transcripts: speaker turns, then segments (sentences by default)."""
@@ -192,9 +203,9 @@ def import_transcripts(ctx: typer.Context,
 
 @import_app.command("survey")
 def import_survey(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX, one row per respondent."),
-                  text: List[str] = typer.Option(..., "--text", help="A column holding open answers (repeatable)."),
-                  id_column: Optional[str] = typer.Option(None, "--id", help="Column with the respondent id."),
-                  lang: Optional[str] = typer.Option(None, "--lang", help="Language (default: the project's)."),
+                  text: list[str] = typer.Option(..., "--text", help="A column holding open answers (repeatable)."),
+                  id_column: str | None = typer.Option(None, "--id", help="Column with the respondent id."),
+                  lang: str | None = typer.Option(None, "--lang", help="Language (default: the project's)."),
                   fmt: Format = FormatOpt) -> None:
     """Import survey answers: one document per row, other columns as case attributes."""
     with opened(ctx) as project:
@@ -213,7 +224,8 @@ def import_cases(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV 
 
 @app.command("speakers")
 def speakers(ctx: typer.Context,
-             set_role: List[str] = typer.Option([], "--set-role", help="SPEAKER=ROLE, e.g. 'Intervieweur=interviewer' (repeatable)."),
+             set_role: list[str] = typer.Option(
+                 [], "--set-role", help="SPEAKER=ROLE, e.g. 'Intervieweur=interviewer' (repeatable)."),
              fmt: Format = FormatOpt) -> None:
     """List speakers with their role and number of segments; change roles."""
     with opened(ctx) as project:
@@ -278,7 +290,7 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
 
 
 @codebook_app.command("show")
-def codebook_show(ctx: typer.Context, lang: Optional[str] = typer.Option(None, "--lang"),
+def codebook_show(ctx: typer.Context, lang: str | None = typer.Option(None, "--lang"),
                   fmt: Format = FormatOpt) -> None:
     """Show the project's codebook."""
     with opened(ctx) as project:
@@ -291,8 +303,9 @@ def codebook_show(ctx: typer.Context, lang: Optional[str] = typer.Option(None, "
 @code_app.command("sheet")
 def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
                output: Path = typer.Option(..., "--output", "-o", help="The .xlsx sheet to write."),
-               case: Optional[str] = typer.Option(None, "--case", help="Only this case."),
-               role: List[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable).")) -> None:
+               case: str | None = typer.Option(None, "--case", help="Only this case."),
+               role: list[str] = typer.Option(
+                   [], "--role", help="Only segments of speakers with this role (repeatable).")) -> None:
     """Write a coding sheet (one row per segment, a drop-down of codes)."""
     with opened(ctx) as project:
         rows = project.write_coding_sheet(coder, output, case, role or None)
@@ -304,7 +317,8 @@ def code_auto(ctx: typer.Context, coder: str = typer.Option("auto", "--coder", "
               negation: str = typer.Option("skip", "--negation", help="Negated mentions: skip, flag or ignore."),
               fuzzy: bool = typer.Option(True, "--fuzzy/--no-fuzzy", help="Also find misspelt mentions."),
               threshold: float = typer.Option(90.0, "--threshold", help="Fuzzy score (0-100) a mention needs."),
-              role: List[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable)."),
+              role: list[str] = typer.Option(
+                  [], "--role", help="Only segments of speakers with this role (repeatable)."),
               fmt: Format = FormatOpt) -> None:
     """Dictionary auto-coding with the codebook's patterns (replaces that coder's codings)."""
     with opened(ctx) as project:
@@ -354,8 +368,9 @@ def cross_table(result: Any) -> Table:
 
 
 def split_table(result: Any) -> Table:
+    where = ", ".join(f"{k}={v}" for k, v in result.where.items())
     table = Table(title=f"{escape(result.code_attr)} by {escape(result.by)} (coder: {escape(result.coder)})"
-                        + (f" — codes with {', '.join(f'{k}={v}' for k, v in result.where.items())}" if result.where else ""))
+                        + (f" — codes with {where}" if result.where else ""))
     table.add_column(escape(result.code_attr))
     table.add_column(escape(result.by))
     for name in ("uses", "share", "variety"):
@@ -372,7 +387,7 @@ def split_table(result: Any) -> Table:
 
 @matrix_app.command("case")
 def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case id."), coder: str = CoderOpt,
-                lang: Optional[str] = typer.Option(None, "--lang", help="Label language."),
+                lang: str | None = typer.Option(None, "--lang", help="Label language."),
                 fmt: Format = FormatOpt) -> None:
     """Intra-case matrix: codes used in one case, with counts and quotes."""
     with opened(ctx) as project:
@@ -400,7 +415,7 @@ def matrix_cases(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
 def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="Case attribute: one column per value."),
                  coder: str = CoderOpt,
                  count: str = typer.Option("cases", "--count", help="cases (cases using the code) or segments."),
-                 lang: Optional[str] = typer.Option(None, "--lang", help="Label language."),
+                 lang: str | None = typer.Option(None, "--lang", help="Label language."),
                  fmt: Format = FormatOpt) -> None:
     """Cross-case table: codes under categories, subtotals with %, one column per group."""
     with opened(ctx) as project:
@@ -414,7 +429,7 @@ def matrix_split(ctx: typer.Context,
                  by: str = typer.Option(..., "--by", help="Case attribute to group by."),
                  coder: str = CoderOpt,
                  count: str = typer.Option("cases", "--count", help="cases or segments."),
-                 where: List[str] = typer.Option([], "--where", help="Restrict codes, e.g. mode=direct (repeatable)."),
+                 where: list[str] = typer.Option([], "--where", help="Restrict codes, e.g. mode=direct (repeatable)."),
                  fmt: Format = FormatOpt) -> None:
     """Uses, share and variety per code-attribute value and group of cases."""
     conditions: dict[str, str] = {}
@@ -433,18 +448,28 @@ def matrix_split(ctx: typer.Context,
 @export_app.command("workbook")
 def export_workbook(ctx: typer.Context, file: Path = typer.Argument(..., help="The .xlsx to write."),
                     coder: str = CoderOpt, by: str = typer.Option(..., "--by", help="Case attribute to group by."),
-                    code_attr: Optional[str] = typer.Option(None, "--code-attr",
-                                                            help="Code attribute of the split sheet (default: the first)."),
-                    lang: Optional[str] = typer.Option(None, "--lang", help="Label language."),
-                    agree: List[str] = typer.Option([], "--agree", help="Add a Reliability sheet for these coders (repeat: --agree A --agree B).")) -> None:
+                    code_attr: str | None = typer.Option(
+                        None, "--code-attr", help="Code attribute of the split sheet (default: the first)."),
+                    lang: str | None = typer.Option(None, "--lang", help="Label language."),
+                    agree: list[str] = typer.Option(
+                        [], "--agree",
+                        help="Add a Reliability sheet for these coders (repeat: --agree A --agree B).")) -> None:
     """Write the Excel synthesis workbook."""
     with opened(ctx) as project:
         path = project.export_workbook(file, coder, by, code_attr, lang, agree or None)
     typer.echo(f"wrote {path}")
 
 
+def debug_enabled() -> bool:
+    """QDA_DEBUG=1/true/yes/on shows tracebacks; 0, false, no, off or empty do not."""
+    return os.environ.get("QDA_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a closed pipe exits quietly, Ctrl-C exits 130."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pressed outside a command (e.g. while parsing)
+        sys.exit(130)
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)

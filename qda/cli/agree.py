@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -47,24 +47,26 @@ def agreement_table(report: Any) -> Table:
 @app.command("agree")
 def agree_command(
     ctx: typer.Context,
-    coders: Optional[List[str]] = typer.Argument(None, help="Two or more coder names."),
+    coders: list[str] | None = typer.Argument(None, help="Two or more coder names."),
     unit: str = typer.Option("document", "--unit", help="document, case, frequency, coverage, segment or overlap."),
-    code: List[str] = typer.Option([], "--code", help="Only these codes (repeatable)."),
-    case: List[str] = typer.Option([], "--case", help="Only these cases (repeatable)."),
-    document: List[str] = typer.Option([], "--document", help="Only these documents (repeatable)."),
-    role: List[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable)."),
+    code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable)."),
+    case: list[str] = typer.Option([], "--case", help="Only these cases (repeatable)."),
+    document: list[str] = typer.Option([], "--document", help="Only these documents (repeatable)."),
+    role: list[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable)."),
     tolerance: float = typer.Option(0.0, "--tolerance", help="frequency/coverage: ratings this close count as equal."),
     overlap: float = typer.Option(0.9, "--overlap", help="overlap: share of the longer span two spans must share."),
     exclude_uncoded: bool = typer.Option(False, "--exclude-uncoded", help="Drop units no coder coded at all."),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples for the 95% intervals (0: none)."),
     seed: int = typer.Option(12345, "--seed", help="Seed of the bootstrap."),
-    table_file: Optional[Path] = typer.Option(None, "--table", help="A units x coders table (CSV/XLSX) instead of the project."),
-    categories: Optional[str] = typer.Option(None, "--categories", help="--table: the declared categories, comma-separated."),
+    table_file: Path | None = typer.Option(
+        None, "--table", help="A units x coders table (CSV/XLSX) instead of the project."),
+    categories: str | None = typer.Option(
+        None, "--categories", help="--table: the declared categories, comma-separated."),
     disagreements: bool = typer.Option(False, "--disagreements", help="List each disagreement."),
-    min_kappa: Optional[float] = typer.Option(None, "--min-kappa", help="Exit 1 if the pooled kappa is below."),
-    min_alpha: Optional[float] = typer.Option(None, "--min-alpha", help="Exit 1 if the pooled alpha is below."),
-    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write a Reliability workbook."),
-    html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report."),
+    min_kappa: float | None = typer.Option(None, "--min-kappa", help="Exit 1 if the pooled kappa is below."),
+    min_alpha: float | None = typer.Option(None, "--min-alpha", help="Exit 1 if the pooled alpha is below."),
+    xlsx: Path | None = typer.Option(None, "--xlsx", help="Also write a Reliability workbook."),
+    html: Path | None = typer.Option(None, "--html", help="Also write a self-contained HTML report."),
     fmt: Format = FormatOpt,
 ) -> None:
     """Inter-coder agreement per code and pooled, with bootstrap intervals."""

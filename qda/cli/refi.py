@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -41,7 +40,7 @@ def export_qdpx(ctx: typer.Context, file: Path = typer.Argument(..., help="The .
 @import_app.command("qdpx")
 def import_qdpx(ctx: typer.Context,
                 file: Path = typer.Argument(..., help="A REFI-QDA project (.qdpx, or .qde with its sources)."),
-                coder: Optional[str] = typer.Option(
+                coder: str | None = typer.Option(
                     None, "--coder", "-c", help="Import every coding as this coder (default: the file's users)."),
                 fmt: Format = FormatOpt) -> None:
     """Import a REFI-QDA project: everything into an empty project, or a coder's codings

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jinja2
 from openpyxl import Workbook
@@ -209,7 +210,7 @@ def write_reliability_xlsx(path: Path, report: AgreementReport) -> Path:
     path = Path(path)
     xl.check_target(path, "reliability.xlsx")
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the default sheet
     wb.properties.creator = "qda"
     wb.properties.title = f"Inter-coder agreement: {_join(list(report.coders))} ({report.unit})"
     add_reliability_sheet(wb, report)
@@ -306,7 +307,7 @@ def _results(items: Sequence[tuple[str, Estimate | None, bool]], method: str | N
     then one sentence per undefined one ("C was undefined because ...")."""
     defined = [(name, e, pct) for name, e, pct in items if e is not None and e.value is not None]
     sentences = []
-    parts = []
+    parts: list[str] = []
     for name, e, pct in defined:
         text = _prose(e, method, percent=pct)
         if method and e.ci_low is not None:
@@ -314,9 +315,9 @@ def _results(items: Sequence[tuple[str, Estimate | None, bool]], method: str | N
         parts.append(f"{name} was {text}" if not parts else f"{name} {text}")
     if parts:
         sentences.append(_capital(" and ".join(parts)) + ".")
-    for name, e, _ in items:
-        if e is None or e.value is None:
-            reason = _reason(e)
+    for name, estimate, _ in items:
+        if estimate is None or estimate.value is None:
+            reason = _reason(estimate)
             because = "no data were usable" if reason in ("no usable data", "not computed") else reason
             sentences.append(_capital(f"{name} was undefined because {because}."))
     return sentences
@@ -364,8 +365,8 @@ def _range_sentence(report: AgreementReport) -> str:
     if len(report.codes) < 2:
         return ""
     name = "krippendorff_alpha"
-    defined = [(c.estimates[name].value, c.code) for c in report.codes
-               if name in c.estimates and c.estimates[name].value is not None]
+    defined = [(value, c.code) for c in report.codes
+               if name in c.estimates and (value := c.estimates[name].value) is not None]
     undefined = len(report.codes) - len(defined)
     text = ""
     if len(defined) >= 2 and f"{min(defined)[0]:.3f}" == f"{max(defined)[0]:.3f}":

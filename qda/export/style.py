@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qda.errors import ExportError
@@ -50,7 +52,7 @@ def check_target(path: Path, example: str) -> None:
         raise ExportError(f"cannot write {path}: it is a folder, give a file name such as {example}")
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, so a failure leaves no half file."""
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
@@ -133,7 +135,7 @@ def title(ws: Worksheet, text: str) -> None:
     ws.row_dimensions[1].height = 20
 
 
-def widths(ws: Worksheet, widths: dict[int, float]) -> None:
+def widths(ws: Worksheet, widths: Mapping[int, float]) -> None:
     for col, width in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = width
 
@@ -147,6 +149,9 @@ def print_setup(ws: Worksheet, header_rows: str | None = None, landscape: bool =
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    setup = ws.sheet_properties.pageSetUpPr
+    if setup is None:  # openpyxl creates it with the sheet; its type allows None
+        setup = ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    setup.fitToPage = True
     if header_rows:
         ws.print_title_rows = header_rows

@@ -7,9 +7,10 @@ headers, frozen panes, real numbers and real Excel percentages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference, Series
@@ -74,7 +75,7 @@ def write_workbook(path: Path, data: SynthesisData) -> Path:
 def build_workbook(data: SynthesisData) -> Workbook:
     """The workbook in memory, one sheet per table (see :data:`SHEETS`)."""
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the default sheet
     wb.properties.creator = "qda"
     wb.properties.title = f"Synthesis: {data.codebook.name} (coder: {data.coder})"
     builders = (_codebook_sheet, _cases_sheet, _meta_sheet, _cross_sheet, _split_sheet, _intra_sheet)

@@ -12,9 +12,10 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from qda.errors import AgreementError, IngestError, Problem
 from qda.models import Turn
@@ -73,7 +74,8 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
     if controls > max(2, len(text) // 200):
         raise IngestError(f"{source}: cannot decode the text (neither UTF-8 nor a Western Windows encoding)",
-                          [Problem(source, "undecodable text", "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
+                          [Problem(source, "undecodable text",
+                                   "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
     return text, encoding
 
 
@@ -93,7 +95,7 @@ def normalise_text(text: str) -> str:
 # digits, spaces, dots, apostrophes, hyphens), optional timestamp after the name, then a
 # colon (French typography puts a space before it).
 _TIMESTAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
-_LABEL_RE = re.compile(
+LABEL_RE = re.compile(
     rf"^[ \t]*(?:\[(?P<ts1>{_TIMESTAMP})\][ \t]*|\((?P<ts2>{_TIMESTAMP})\)[ \t]*)?"
     r"(?P<speaker>[^\W\d_][\w'’.\-]*(?:[ \t][\w'’.\-]+){0,3}|[A-Z]\d*)"
     rf"(?:[ \t]*[\[(](?P<ts3>{_TIMESTAMP})[\])])?"
@@ -196,7 +198,7 @@ def detect_turns(text: str) -> tuple[Turn, ...]:
 def _speaker_markers(text: str) -> list[_Marker]:
     """Every accepted speaker label, header line and table row, in text order (one per line)."""
     found: list[tuple[_Marker, bool]] = []  # (marker, specific enough to count once)
-    for m in _LABEL_RE.finditer(text):
+    for m in LABEL_RE.finditer(text):
         if len(m.group("speaker")) <= 40:
             timestamp = m.group("ts1") or m.group("ts2") or m.group("ts3")
             # "[00:12:40] Paul:" is a transcript line even if Paul speaks only once.
@@ -251,7 +253,7 @@ def reader(*suffixes: str) -> Callable[[Reader], Reader]:
     return register
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -265,7 +267,7 @@ def _read_bytes(path: Path) -> bytes:
 @reader(".txt", ".md", ".text")
 def read_text_file(path: Path) -> RawTranscript:
     """Plain text or Markdown; turns from speaker labels."""
-    raw, encoding = decode_bytes(_read_bytes(path), str(path))
+    raw, encoding = decode_bytes(read_bytes(path), str(path))
     text = normalise_text(raw)
     notes = () if encoding.startswith("utf") else (f"decoded as {encoding}",)
     return RawTranscript(text, detect_turns(text), encoding, notes)
@@ -277,7 +279,7 @@ def read_docx(path: Path) -> RawTranscript:
     import docx  # python-docx; imported here so that text-only use stays light
     from docx.opc.exceptions import PackageNotFoundError
 
-    data = _read_bytes(path)
+    data = read_bytes(path)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -313,7 +315,7 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
     if suffix == ".xlsx":
         from openpyxl import load_workbook
 
-        _read_bytes(path)
+        read_bytes(path)
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -331,11 +333,11 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         import csv
         import io
 
-        text, _ = decode_bytes(_read_bytes(path), str(path))
+        text, _ = decode_bytes(read_bytes(path), str(path))
         text = normalise_text(text)
         first = text.split("\n", 1)[0]
         delimiter = max(",;\t", key=first.count)
-        return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
 def read_ratings(path: str | Path) -> Any:

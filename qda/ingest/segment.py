@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from qda.errors import IngestError, Problem
 from qda.models import Turn
@@ -40,8 +41,8 @@ class Analysis:
     """What the pipeline found in one document: segments and tokens (offsets, lower, lemma)."""
 
     spans: tuple[SegmentSpan, ...]
-    starts: array
-    ends: array
+    starts: array[int]
+    ends: array[int]
     lower: tuple[str, ...]
     lemma: tuple[str, ...]
 
