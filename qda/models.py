@@ -190,7 +190,7 @@ def _covered(span_start: int, span_end: int, seg: Segment) -> bool:
     return common > 0 and common * 2 >= (seg.end - seg.start)
 
 
-def segments_of(coding: "Coding", segments_by_document: Mapping[str, Sequence[Segment]]) -> list[str]:
+def segments_of(coding: Coding, segments_by_document: Mapping[str, Sequence[Segment]]) -> list[str]:
     """Segment refs a coding applies to: its own segment, or the segments its span covers (half of each)."""
     if coding.segment is not None:
         return [coding.segment]

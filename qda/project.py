@@ -8,20 +8,37 @@ delegates to the module that owns the work and, for a write, commits the
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from qda import matrix
 from qda.agreement.units import AgreementReport, agree_in, agree_table
 from qda.codebook import load_codebook, plan_codebook
-from qda.coding import (AdjudicationResult, SheetImport, check_coder_name, plan_adjudication, plan_sheet,
-                        sheet_segments, write_adjudication_sheet, write_sheet)
+from qda.coding import (
+    AdjudicationResult,
+    SheetImport,
+    check_coder_name,
+    plan_adjudication,
+    plan_sheet,
+    sheet_segments,
+    write_adjudication_sheet,
+    write_sheet,
+)
 from qda.coding.auto import AutoCodeResult, plan_auto_coding
 from qda.errors import NotFoundError, ProjectError
 from qda.ingest import read_ratings
-from qda.ingest.plan import (CasesImport, ImportReport, TranscriptImport, check_language, plan_cases, plan_survey,
-                             plan_transcripts, read_transcripts)
+from qda.ingest.plan import (
+    CasesImport,
+    ImportReport,
+    TranscriptImport,
+    check_language,
+    plan_cases,
+    plan_survey,
+    plan_transcripts,
+    read_transcripts,
+)
 from qda.ingest.segment import LANGUAGES, UNITS
 from qda.models import Case, Codebook, Coding, Segment, WritePlan
 from qda.store import DB_NAME, Store
@@ -93,7 +110,7 @@ class Project:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def init(cls, folder: str | Path, language: str = "fr", unit: str = "sentence") -> "Project":
+    def init(cls, folder: str | Path, language: str = "fr", unit: str = "sentence") -> Project:
         """Create a new project folder; ``unit`` (sentence, paragraph, turn) is what coders code."""
         folder = Path(folder)
         if language not in LANGUAGES:
@@ -107,7 +124,7 @@ class Project:
         return cls(folder, store)
 
     @classmethod
-    def open(cls, folder: str | Path | None = None) -> "Project":
+    def open(cls, folder: str | Path | None = None) -> Project:
         """Open the project at ``folder`` (or found from the environment / working folder)."""
         path = find_project_dir(folder)
         return cls(path, Store.open(path))
@@ -115,7 +132,7 @@ class Project:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -191,7 +208,7 @@ class Project:
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         return self.store.segments(document=document, case=case)
 
-    def speakers(self, set_roles: dict[str, str] | None = None) -> "SpeakerList":
+    def speakers(self, set_roles: dict[str, str] | None = None) -> SpeakerList:
         """Speakers with their role; ``set_roles`` (speaker -> role) changes roles first."""
         if set_roles:
             known = {name for name, _, _ in self.store.speakers()}
@@ -342,7 +359,7 @@ class Project:
         return write_workbook(Path(path), data)
 
     # ------------------------------------------------------------------ REFI-QDA
-    def import_qdc(self, path: str | Path) -> "RefiImportReport":
+    def import_qdc(self, path: str | Path) -> RefiImportReport:
         """Load the codebook of a REFI-QDA file (.qdc; also .qdpx/.qde) as the project's codebook.
 
         Codes keep their id when the file carries it (qda's own exports) or when their GUID
@@ -354,13 +371,13 @@ class Project:
         self.commit(plan)
         return report
 
-    def export_qdc(self, path: str | Path) -> "RefiExport":
+    def export_qdc(self, path: str | Path) -> RefiExport:
         """Write the project's codebook as a REFI-QDA codebook (.qdc)."""
         from qda.refi.write import write_qdc
 
         return write_qdc(path, self.codebook())
 
-    def export_qdpx(self, path: str | Path) -> "RefiExport":
+    def export_qdpx(self, path: str | Path) -> RefiExport:
         """Write the whole project as a REFI-QDA project (.qdpx): users (coders), codebook,
         cases with their typed attributes, text sources, codings and memos."""
         from qda.refi.write import RefiExportData, write_qdpx
@@ -371,7 +388,7 @@ class Project:
             documents=store.documents(), cases=store.cases(), coders=store.coders(), codings=store.codings(),
             notes=store.memos(), variables=store.variables()))
 
-    def import_qdpx(self, path: str | Path, coder: str | None = None) -> "RefiImportReport":
+    def import_qdpx(self, path: str | Path, coder: str | None = None) -> RefiImportReport:
         """Import a REFI-QDA project (.qdpx, or a bare .qde with its sources beside it).
 
         Into an empty project (no document): everything (codebook unless the project has

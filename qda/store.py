@@ -9,14 +9,30 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from qda.errors import ProjectError
-from qda.models import (AttributeDef, Case, Category, Code, Codebook, Coding, CodingScope, Document, DocumentWrite, Memo,
-                        Pattern, Segment, Tokens, Variable, segment_ref)
+from qda.models import (
+    AttributeDef,
+    Case,
+    Category,
+    Code,
+    Codebook,
+    Coding,
+    CodingScope,
+    Document,
+    DocumentWrite,
+    Memo,
+    Pattern,
+    Segment,
+    Tokens,
+    Variable,
+    segment_ref,
+)
 
 DB_NAME = "project.qda"
 
@@ -173,7 +189,7 @@ class Store:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def create(cls, folder: Path) -> "Store":
+    def create(cls, folder: Path) -> Store:
         """Create the database of a new project in ``folder``."""
         db_path = folder / DB_NAME
         if db_path.exists():
@@ -184,7 +200,7 @@ class Store:
         return store
 
     @classmethod
-    def open(cls, folder: Path) -> "Store":
+    def open(cls, folder: Path) -> Store:
         """Open an existing project, migrating an older schema forward."""
         db_path = folder / DB_NAME
         if not db_path.exists():

@@ -73,8 +73,8 @@ is negated: double negation is not analysed).
 from __future__ import annotations
 
 import re
-from array import array
 import unicodedata
+from array import array
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
 from qda.ingest import read_table
-from qda.models import Codebook, Coding, CodingScope, Segment, WritePlan
+from qda.models import Codebook, Coding, CodingScope, Segment, WritePlan, segments_of
 from qda.store import Store
 
 SHEET_COLUMNS = ("case", "document", "segment", "turn", "speaker", "text", "codes", "memo")

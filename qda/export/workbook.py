@@ -19,10 +19,25 @@ from openpyxl.styles import Alignment, Border, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qda import matrix
+from qda import matrix as matrices
 from qda.export import style as xl
-from qda.export.style import (BOLD, BOLD_ITALIC, CENTER, DOUBLE, HEADER_FILL, INTEGER, ITALIC, LABEL_WIDTH, NOTE,
-                              PERCENT, QUOTE_WIDTH, SHADE_FILL, THIN, TOP, WRAP)
+from qda.export.style import (
+    BOLD,
+    BOLD_ITALIC,
+    CENTER,
+    DOUBLE,
+    HEADER_FILL,
+    INTEGER,
+    ITALIC,
+    LABEL_WIDTH,
+    NOTE,
+    PERCENT,
+    QUOTE_WIDTH,
+    SHADE_FILL,
+    THIN,
+    TOP,
+    WRAP,
+)
 from qda.matrix import CrossCaseTable, IntraCaseMatrix, MetaMatrix, SplitResult
 from qda.models import Case, Code, Codebook, Coding
 
@@ -55,10 +70,10 @@ def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[
         code_attr = codebook.attributes[0].name
     return SynthesisData(
         codebook=codebook, cases=cases, coder=coder, lang=lang or codebook.default_language,
-        meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
-        cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
-        split=matrix.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
-        intra=[matrix.intra_case(codebook, codings, c.name, coder, lang) for c in cases],
+        meta=matrices.meta_matrix(codebook, cases, codings, by, coder),
+        cross=matrices.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
+        split=matrices.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
+        intra=[matrices.intra_case(codebook, codings, c.name, coder, lang) for c in cases],
         reliability=reliability)
 
 

@@ -8,9 +8,10 @@ through :class:`Holdings` (the store satisfies it), never written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from qda.errors import IngestError, Problem
 from qda.ingest import RawTranscript, default_role, normalise_text, read_table, read_transcript

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
-
+from typing import Any
 
 # ----------------------------------------------------------------------------- constants
 
@@ -62,10 +62,10 @@ class RefiCode:
     codable: bool
     color: str | None = None
     description: str = ""
-    children: tuple["RefiCode", ...] = ()
+    children: tuple[RefiCode, ...] = ()
     notes: tuple[str, ...] = ()  # NoteRef targets (GUID keys)
 
-    def walk(self) -> Iterable["RefiCode"]:
+    def walk(self) -> Iterable[RefiCode]:
         yield self
         for child in self.children:
             yield from child.walk()

@@ -12,21 +12,45 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timezone
 from datetime import datetime as _datetime
+from datetime import timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
-from qda.errors import InteropError, Problem
 from qda.codebook import dump_codebook, plan_codebook
+from qda.errors import InteropError, Problem
 from qda.ingest import detect_turns
 from qda.ingest.plan import document_write
 from qda.ingest.segment import analyse_many
-from qda.models import (AttributeDef, Case, Category, Code, Codebook, Coding, CodingScope, Document, Memo, Pattern,
-                        Segment, Variable, WritePlan)
-from qda.refi.model import (VARIABLE_TYPES, RefiCode, RefiCoding, RefiProject, RefiSelection, definition_from,
-                            guid_key, is_rgb, make_guid, split_description)
+from qda.models import (
+    AttributeDef,
+    Case,
+    Category,
+    Code,
+    Codebook,
+    Coding,
+    CodingScope,
+    Document,
+    Memo,
+    Pattern,
+    Segment,
+    Variable,
+    WritePlan,
+)
+from qda.refi.model import (
+    VARIABLE_TYPES,
+    RefiCode,
+    RefiCoding,
+    RefiProject,
+    RefiSelection,
+    definition_from,
+    guid_key,
+    is_rgb,
+    make_guid,
+    split_description,
+)
 from qda.refi.read import read_refi
 from qda.refi.report import RefiImportReport
 
@@ -143,8 +167,8 @@ def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None
                                     str(a.get("description", ""))) for a in meta.get("attributes") or ())
     if not attributes:  # from the codes' values, in order of appearance
         seen: dict[str, list[str]] = {}
-        for code in codes:
-            for k, v in code.attributes.items():
+        for made in codes:
+            for k, v in made.attributes.items():
                 if v not in seen.setdefault(k, []):
                     seen[k].append(v)
         attributes = tuple(AttributeDef(k, tuple(v)) for k, v in seen.items())

@@ -25,17 +25,32 @@ import unicodedata
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Callable
 from xml.etree.ElementTree import Element, ParseError
 
 from qda.errors import IngestError, InteropError, Problem
 from qda.ingest import ZERO_WIDTH, decode_bytes, normalise_text
-from qda.refi.model import (CONVENTIONS, VALUE_ELEMENTS, MissingSource, OffsetReport, RefiCase, RefiCode, RefiCoding,
-                            RefiNote, RefiProject, RefiSelection, RefiSource, RefiUser, RefiValue, RefiVariable,
-                            Unsupported, guid_key)
+from qda.refi.model import (
+    CONVENTIONS,
+    VALUE_ELEMENTS,
+    MissingSource,
+    OffsetReport,
+    RefiCase,
+    RefiCode,
+    RefiCoding,
+    RefiNote,
+    RefiProject,
+    RefiSelection,
+    RefiSource,
+    RefiUser,
+    RefiValue,
+    RefiVariable,
+    Unsupported,
+    guid_key,
+)
 
 _ASTRAL_RE = re.compile("[\U00010000-\U0010FFFF]")
 _ZW_RE = re.compile("[" + "".join(map(chr, ZERO_WIDTH)) + "]")

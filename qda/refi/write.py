@@ -20,10 +20,11 @@ import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from qda.errors import ExportError
@@ -142,7 +143,7 @@ def _name_and_fields(labels: dict[str, str], default: str | None, fallback: str)
 
 
 def code_guid(codebook: Codebook, code: Code) -> str:
-    return code.guid.strip() if is_guid(code.guid) else make_guid("code", codebook.name, code.id)
+    return code.guid.strip() if code.guid and is_guid(code.guid) else make_guid("code", codebook.name, code.id)
 
 
 def category_guid(codebook: Codebook, category: Category) -> str:
@@ -335,9 +336,9 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
                 if coding.code not in code_guids:
                     raise ExportError(f"coding of code '{coding.code}' by {coding.coder}: "
                                       "the code is not in the codebook")
-                key = (coding.coder, coding.code, doc.name, str(coding.start), str(coding.end))
-                seen[key] = seen.get(key, 0) + 1
-                sel_guid = make_guid("selection", *key, str(seen[key]))
+                span = (coding.coder, coding.code, doc.name, str(coding.start), str(coding.end))
+                seen[span] = seen.get(span, 0) + 1
+                sel_guid = make_guid("selection", *span, str(seen[span]))
                 created = xsd_time(coding.created_at)
                 selection = _sub(element, "PlainTextSelection", guid=sel_guid, startPosition=str(coding.start),
                                  endPosition=str(coding.end), creatingUser=users.get(coding.coder),
