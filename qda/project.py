@@ -386,7 +386,7 @@ class Project:
         return write_qdpx(path, RefiExportData(
             name=self.folder.resolve().name, language=self.language, codebook=store.codebook(),
             documents=store.documents(), cases=store.cases(), coders=store.coders(), codings=store.codings(),
-            notes=store.memos(), variables=store.variables()))
+            memos=store.memos(), variables=store.variables()))
 
     def import_qdpx(self, path: str | Path, coder: str | None = None) -> RefiImportReport:
         """Import a REFI-QDA project (.qdpx, or a bare .qde with its sources beside it).

@@ -658,7 +658,9 @@ class Store:
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, '
             "note, pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid or 0)
             for row in self._coding_rows(codings)]
-        stored = {c.id: c for c in self.codings(ids=ids)} if ids else {}
+        stored: dict[int | None, Coding] = {}
+        for at in range(0, len(ids), 500):  # SQLite caps the parameters of one statement
+            stored.update((c.id, c) for c in self.codings(ids=ids[at:at + 500]))
         return [stored[i] for i in ids]
 
     def coding(self, coding_id: int) -> Coding | None:

@@ -63,7 +63,7 @@ class RefiExportData:
     cases: Sequence[Case]
     coders: Sequence[str]
     codings: Sequence[Coding]
-    notes: Sequence[Memo] = ()
+    memos: Sequence[Memo] = ()
     variables: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (type, description)
 
 
@@ -277,7 +277,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
     codebook = data.codebook
     code_guids: dict[str, str] = {}
     notes_by_target: dict[tuple[str, str], list[str]] = {}
-    for note in data.notes:
+    for note in data.memos:
         notes_by_target.setdefault((note.target_kind, note.target), []).append(note.guid)
     code_elements = 0
     if codebook is not None and (codebook.codes or codebook.categories):
@@ -304,7 +304,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
         cases_el = _sub(root, "Cases")
         for case in data.cases:
             element = _sub(cases_el, "Case", guid=make_guid("case", case.name), name=case.name)
-            memos = [n.text for n in data.notes if (n.target_kind, n.target) == ("case", case.name)]
+            memos = [n.text for n in data.memos if (n.target_kind, n.target) == ("case", case.name)]
             if memos:  # a case has no NoteRef in the schema, but a Description
                 _text(element, "Description", "\n\n".join(memos))
             for key, value in case.attributes.items():
@@ -353,7 +353,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
                 n_codings += 1
             for target in notes_by_target.get(("document", doc.name), []):
                 _sub(element, "NoteRef", targetGUID=target)
-    free_notes = [n for n in data.notes if n.target_kind != "case" or n.target not in {c.name for c in data.cases}]
+    free_notes = [n for n in data.memos if n.target_kind != "case" or n.target not in {c.name for c in data.cases}]
     if free_notes or coding_notes:
         notes_el = _sub(root, "Notes")
         for note in free_notes:
@@ -370,7 +370,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
     counts = {"users": len(users), "codes": len(codebook.codes) if codebook else 0,
               "categories": len(codebook.categories) if codebook else 0, "code_elements": code_elements,
               "variables": len(values), "cases": len(data.cases), "sources": len(data.documents),
-              "codings": n_codings, "notes": len(data.notes) + len(coding_notes)}
+              "codings": n_codings, "notes": len(data.memos) + len(coding_notes)}
     return _serialise(root), files, counts
 
 
