@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
-from qda.errors import AgreementError
-from qda.models import AgreementUnit, Codebook, Coding, Document, Segment
+from qda.errors import AgreementError, NotFoundError
+from qda.models import AgreementUnit, Codebook, Coding, Document, Segment, segments_of
 from qda.results import Column, Interval, Note, Row, TableView, frame_view, json_dict
 
 if TYPE_CHECKING:
@@ -85,20 +85,25 @@ class CharacterTable:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @property
+    def percent_agreement(self) -> float | None:
+        """Share of characters both coders treated alike (coded or not); None without characters."""
+        n = self.both + self.a_only + self.b_only + self.neither
+        return (self.both + self.neither) / n if n else None
+
+    @property
+    def kappa(self) -> float | None:
+        """Cohen's kappa on the 2 x 2 character table (NVivo's view); None when undefined."""
+        n = self.both + self.a_only + self.b_only + self.neither
+        if n == 0:
+            return None
+        po = (self.both + self.neither) / n
+        pa, pb = (self.both + self.a_only) / n, (self.both + self.b_only) / n
+        pe = pa * pb + (1 - pa) * (1 - pb)
+        return None if pe >= 1 else (po - pe) / (1 - pe)
+
 
 # ----------------------------------------------------------------------------- builders
-
-def _covered(span_start: int, span_end: int, seg: Segment) -> bool:
-    common = min(span_end, seg.end) - max(span_start, seg.start)
-    return common > 0 and common * 2 >= (seg.end - seg.start)
-
-
-def segments_of(coding: Coding, segments_by_document: Mapping[str, Sequence[Segment]]) -> list[str]:
-    """Segment refs a coding applies to: its own segment, or the segments its span covers."""
-    if coding.segment is not None:
-        return [coding.segment]
-    return [s.ref for s in segments_by_document.get(coding.document, ()) if _covered(coding.start, coding.end, s)]
-
 
 def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
                 codes: Sequence[str], documents: Sequence[Document], segments: Sequence[Segment],
@@ -536,3 +541,43 @@ def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bo
     return AgreementReport("table", tuple(str(c) for c in frame.columns), (), pooled, tuple(disagreements),
                            {}, (), conventions, {"bootstrap": bootstrap, "seed": seed,
                                                  "categories": list(categories or [])})
+
+
+def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
+             documents: Sequence[Document], segments: Sequence[Segment], unit: str = "document",
+             codes: Sequence[str] | None = None, cases: Sequence[str] | None = None,
+             names: Sequence[str] | None = None, roles: Sequence[str] | None = None, tolerance: float = 0.0,
+             overlap: float = 0.9, exclude_uncoded: bool = False, bootstrap: int = 1000,
+             seed: int = 12345) -> AgreementReport:
+    """:func:`agree` on some cases, documents (``names``) or speaker roles of a project.
+
+    ``roles`` keeps only the segments (and codings) of speakers with those roles.
+    """
+    if len(set(coders)) != len(coders):
+        raise AgreementError("a coder is named twice")
+    docs = list(documents)
+    if cases:
+        _check_names("case", cases, {d.case for d in docs})
+        docs = [d for d in docs if d.case in cases]
+    if names:
+        _check_names("document", names, {d.name for d in docs})
+        docs = [d for d in docs if d.name in names]
+    kept_docs = {d.name for d in docs}
+    chosen = {c: [k for k in codings[c] if k.document in kept_docs] for c in coders}
+    segs = [s for s in segments if s.document in kept_docs]
+    if roles:
+        segs = [s for s in segs if s.role in roles]
+        kept = {s.ref for s in segs}
+        by_doc: dict[str, list[Segment]] = {}
+        for seg in segs:
+            by_doc.setdefault(seg.document, []).append(seg)
+        chosen = {c: [k for k in items if any(ref in kept for ref in segments_of(k, by_doc))]
+                  for c, items in chosen.items()}
+    return agree(codebook, list(coders), chosen, docs, segs, unit, codes, tolerance, overlap, exclude_uncoded,
+                 bootstrap, seed, codebook.default_language)
+
+
+def _check_names(what: str, given: Sequence[str], known: set[str]) -> None:
+    unknown = [g for g in given if g not in known]
+    if unknown:
+        raise NotFoundError(f"unknown {what}(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
