@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas costs ~0.6 s to import: only results made into frames need it
+    import pandas as pd
 
 from qda.errors import NotFoundError
 from qda.models import Case, Codebook, Coding
@@ -76,6 +77,8 @@ class IntraCaseMatrix:
     rows: tuple[IntraCaseRow, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{"case": self.case, "code": r.code, "label": r.label, "category": r.category,
                               "segments": r.segments,
                               "quotes": " | ".join(f"[{q.segment or q.document}, {q.speaker or '?'}] {q.text}"
@@ -120,6 +123,8 @@ class MetaMatrix:
     presence: dict[str, dict[str, int]]  # case -> code -> segments coded (0 = absent)
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = []
         for value, cases in self.groups:
             for case in cases:
@@ -180,6 +185,8 @@ class CrossCaseTable:
         return [f"{value} (n={n})" for value, n in self.groups] + [f"total (n={sum(n for _, n in self.groups)})"]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         """Codes, subtotals and total as rows; a count and a percentage column per group."""
         names = self.column_names()
         records = []
@@ -287,6 +294,8 @@ class SplitResult:
     totals: dict[str, int] = field(default_factory=dict)  # group -> all uses in scope
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = []
         for value in self.values:
             for group, n in self.groups:

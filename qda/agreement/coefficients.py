@@ -69,10 +69,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas costs ~0.6 s to import: only tables of labels need it
+    import pandas as pd
 
 from qda.errors import AgreementError
 
@@ -168,6 +170,8 @@ def _canonical_label(value: Any) -> Any:
         if value.is_integer():
             return int(value)
         return value
+    import pandas as pd
+
     try:
         if pd.isna(value):
             return None
@@ -205,6 +209,8 @@ def encode(table: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     integers (``1.0`` == ``1``), and labels with the same text form are the same
     category (the number ``1`` and the string ``"1"`` are one category).
     """
+    import pandas as pd
+
     if not isinstance(table, pd.DataFrame):
         raise AgreementError(
             f"agreement needs a table of units x coders (a DataFrame), got {type(table).__name__}"

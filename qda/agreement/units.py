@@ -31,10 +31,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas costs ~0.6 s to import: only results made into frames need it
+    import pandas as pd
 
 from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
 from qda.errors import AgreementError
@@ -311,6 +313,8 @@ class AgreementReport:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per code and a pooled row; value and interval of each coefficient."""
+        import pandas as pd
+
         records = []
         for item in (*self.codes, self.pooled):
             rec: dict[str, Any] = {"code": item.code, "label": item.label, "units": item.n_units}
@@ -329,6 +333,8 @@ class AgreementReport:
         return pd.DataFrame(records)
 
     def disagreements_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{"case": d.unit.case, "document": d.unit.document, "segment": d.unit.segment or "",
                               **{coder: "; ".join(codes) for coder, codes in d.applied.items()},
                               "text": d.unit.text} for d in self.disagreements])
@@ -457,6 +463,8 @@ def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, 
 def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bootstrap: int = 1000,
                 seed: int = 12345) -> AgreementReport:
     """Agreement on a plain units x coders table (a cell is a category label, empty = missing)."""
+    import pandas as pd
+
     if frame.shape[1] < 2:
         raise AgreementError("the table needs at least two coder columns")
     ratings, labels = encode(frame)
