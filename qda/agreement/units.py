@@ -423,6 +423,8 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
 
 def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
     """Units where ratings differ, grouped by unit, with what each coder applied there."""
+    if unit != "overlap" and tables and all(t.units is tables[0].units for t in tables):
+        return _shared_disagreements(tables, coders, unit)
     applied: dict[Unit, dict[str, list[str]]] = {}
     differs: set[Unit] = set()
     for table in tables:
@@ -442,8 +444,45 @@ def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str
             for u in sorted(differs, key=lambda u: (u.document, u.case, u.start or 0, order.get(u, 0)))]
 
 
+def _shared_disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
+    """:func:`_disagreements` when every code has the same units (all but ``overlap``), vectorised.
+
+    The differing units are found with array operations; only they are then visited.
+    """
+    units = tables[0].units
+    differs = np.zeros(len(units), dtype=bool)
+    for table in tables:
+        r = table.ratings
+        valid = r >= 0
+        high = np.where(valid, r, np.iinfo(np.int64).min).max(axis=1)
+        low = np.where(valid, r, np.iinfo(np.int64).max).min(axis=1)
+        differs |= (valid.sum(axis=1) >= 2) & (high != low)
+    # Sorted as the unit loop sorted them: document, case, start, then position.
+    found = sorted(np.flatnonzero(differs).tolist(),
+                   key=lambda i: (units[i].document, units[i].case, units[i].start or 0, i))
+    rows = np.array(found, dtype=np.int64)
+    applied: dict[int, dict[str, list[str]]] = {i: {c: [] for c in coders} for i in found}
+    for table in tables:
+        picked = table.ratings[rows]
+        if unit in ("document", "case", "segment"):
+            for k, j in zip(*np.nonzero(picked == 1)):
+                applied[found[k]][coders[j]].append(table.code)
+        else:
+            for i, row in zip(found, picked.tolist()):
+                for coder, value in zip(coders, row):
+                    applied[i][coder].append(f"{table.code}:{int(value)}")
+    return [Disagreement(units[i], {c: tuple(v) for c, v in applied[i].items()}) for i in found]
+
+
 def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, dict[str, int]]:
     """code A used -> code B used instead, on units where A applied a code B did not and vice versa."""
+    if tables and all(t.units is tables[0].units for t in tables):
+        # Every code has the same units: one matrix product counts the pairs of codes.
+        only_a = np.stack([(t.ratings[:, 0] == 1) & (t.ratings[:, 1] == 0) for t in tables]).astype(np.int64)
+        only_b = np.stack([(t.ratings[:, 0] == 0) & (t.ratings[:, 1] == 1) for t in tables]).astype(np.int64)
+        pairs = only_a @ only_b.T
+        return {x.code: {y.code: int(pairs[i, j]) for j, y in enumerate(tables) if pairs[i, j]}
+                for i, x in enumerate(tables) if pairs[i].any()}
     only_a: dict[Unit, set[str]] = defaultdict(set)
     only_b: dict[Unit, set[str]] = defaultdict(set)
     for table in tables:
