@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from qda import matrix
 from qda.codebook import load_codebook
 from qda.agreement.units import AgreementReport, agree, agree_table, segments_of
-from qda.coding.auto import DocTokens, Hit, compile_dictionary, find_hits
+from qda.coding.auto import DocTokens, Hit, compile_dictionary, find_hits, pattern_lemmas, remember_pattern_lemmas
 from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder_name, import_sheet,
                         write_adjudication_sheet, write_sheet)
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
@@ -321,6 +321,8 @@ class Project:
                 results.append(TranscriptImport(str(path), name, document.case, status, len(raw.turns),
                                                 len(analysis.spans), _speakers(raw), raw.notes, moves))
             self.store.drop_empty_cases()
+            if todo:  # the pipeline is loaded now: spare code auto from loading it for the patterns
+                remember_pattern_lemmas(self.store, language)
         return ImportReport(tuple(results))
 
     def _save_analysis(self, doc_id: int, document: Document, analysis: Analysis) -> None:
@@ -577,9 +579,10 @@ class Project:
         if not tokens:
             raise NotFoundError("no tokenised transcript: import transcripts first")
         hits: list[Hit] = []
+        lemmas = {language: pattern_lemmas(self.store, language) for language in tokens}
         try:
             for language, docs in tokens.items():
-                dictionary = compile_dictionary(codebook, language, fuzzy_threshold)
+                dictionary = compile_dictionary(codebook, language, fuzzy_threshold, lemmas[language])
                 hits.extend(find_hits(dictionary, docs, by_doc, language, negation, fuzzy))
         except ValueError as exc:
             raise AgreementError(str(exc)) from None
@@ -595,6 +598,8 @@ class Project:
                             f"{hit.kind}: {hit.pattern}", "negated" if hit.negated else "ok")
         with self.store.transaction():
             self.store.replace_codings(coder, list(planned.values()))
+            for language, known in lemmas.items():
+                remember_pattern_lemmas(self.store, language, known)
         per_code = {code: 0 for code in codebook.code_ids()}
         for row in planned.values():
             if row[8] == "ok":

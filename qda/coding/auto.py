@@ -75,14 +75,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, MutableMapping, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from qda.errors import CodebookError, Problem
-from qda.ingest.segment import pipeline
+from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Pattern
+
+if TYPE_CHECKING:
+    from qda.store import Store
 
 KINDS = ("phrase", "lemma", "regex", "fuzzy")
 NEGATION_MODES = ("skip", "flag", "ignore")
@@ -456,27 +459,80 @@ class Dictionary:
         return len(self.entries)
 
 
-def _lemmatise(values: list[str], language: str) -> list[list[str]]:
-    """Lower-cased lemmas of each phrase, lemmatised inside a carrier sentence."""
-    nlp = pipeline(language)
-    has_lemmatizer = "lemmatizer" in nlp.pipe_names
-    before, after = CARRIERS.get(language, ("", ""))
-    out = []
-    for value, doc in zip(values, nlp.pipe(before + v + after for v in values)):
-        lo, hi = len(before), len(before) + len(value)
-        lemmas = []
-        for tok in doc:
-            if tok.is_space or tok.idx + len(tok.text) <= lo or tok.idx >= hi:
-                continue
-            lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
-            lemmas.append(_ELIDED.get(lemma, lemma))
-        out.append([_fold(x) for x in lemmas])
-    return out
+def _lemmatise(values: list[str], language: str,
+               known: MutableMapping[str, list[str]] | None = None) -> list[list[str]]:
+    """Lower-cased lemmas of each phrase, lemmatised inside a carrier sentence.
+
+    ``known`` holds phrases lemmatised earlier (phrase -> lemmas); the pipeline is
+    loaded only for the others, which are added to it.
+    """
+    known = {} if known is None else known
+    todo = [v for v in dict.fromkeys(values) if v not in known]
+    if todo:
+        nlp = pipeline(language)
+        has_lemmatizer = "lemmatizer" in nlp.pipe_names
+        before, after = CARRIERS.get(language, ("", ""))
+        for value, doc in zip(todo, nlp.pipe(before + v + after for v in todo)):
+            lo, hi = len(before), len(before) + len(value)
+            lemmas = []
+            for tok in doc:
+                if tok.is_space or tok.idx + len(tok.text) <= lo or tok.idx >= hi:
+                    continue
+                lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
+                lemmas.append(_ELIDED.get(lemma, lemma))
+            known[value] = [_fold(x) for x in lemmas]
+    return [list(known[v]) for v in values]
 
 
-def compile_dictionary(codebook: Codebook, language: str,
-                       fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD) -> Dictionary:
+def _lemma_pattern_values(codebook: Codebook, language: str) -> list[str]:
+    return [_SPACES.sub(" ", unicodedata.normalize("NFC", p.value)).strip() for code in codebook.codes
+            if code.codable for p in code.patterns
+            if p.kind == "lemma" and (not p.lang or p.lang == language) and _norm_phrase(p.value)]
+
+
+def _lemmas_key(language: str) -> str:
+    return f"pattern_lemmas:{language}"
+
+
+def pattern_lemmas(store: "Store", language: str) -> dict[str, list[str]]:
+    """The lemmas of lemma patterns the project already computed with the current pipeline.
+
+    Loading spaCy takes seconds while matching takes less: ``code auto`` lemmatises only
+    patterns it has not seen (see :func:`remember_pattern_lemmas`).
+    """
+    import json
+
+    stored = json.loads(store.get_meta(_lemmas_key(language)) or "{}")
+    if stored.get("pipeline") != pipeline_version(language):
+        return {}
+    return dict(stored.get("lemmas", {}))
+
+
+def remember_pattern_lemmas(store: "Store", language: str, lemmas: dict[str, list[str]] | None = None) -> None:
+    """Keep the lemmas of the codebook's lemma patterns in the project (inside a transaction).
+
+    ``lemmas``: as filled by :func:`compile_dictionary`; else the codebook's patterns are
+    lemmatised now (when the pipeline is loaded anyway, e.g. right after an import).
+    """
+    import json
+
+    if lemmas is None:
+        codebook = store.codebook()
+        values = _lemma_pattern_values(codebook, language) if codebook is not None else []
+        if not values:
+            return
+        lemmas = pattern_lemmas(store, language)
+        _lemmatise(values, language, lemmas)
+    store.set_meta(_lemmas_key(language), json.dumps({"pipeline": pipeline_version(language), "lemmas": lemmas},
+                                                     ensure_ascii=False, sort_keys=True))
+
+
+def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
+                       lemmas: MutableMapping[str, list[str]] | None = None) -> Dictionary:
     """Compile every pattern of ``codebook`` that applies to ``language``, once.
+
+    ``lemmas``: lemma patterns already lemmatised (see :func:`pattern_lemmas`); those
+    lemmatised now are added to it.
 
     Raises :class:`CodebookError` listing every pattern that cannot be compiled.
     """
@@ -531,7 +587,7 @@ def compile_dictionary(codebook: Codebook, language: str,
     lemma_ids: dict[str, list[int]] = {}
     if lemma_todo:
         lemmatised = _lemmatise([_SPACES.sub(" ", unicodedata.normalize("NFC", p.value)).strip()
-                                 for _, p, _ in lemma_todo], language)
+                                 for _, p, _ in lemma_todo], language, lemmas)
         for (index, pattern, code_id), lemmas in zip(lemma_todo, lemmatised):
             form = " ".join(lemmas)
             if not form.strip():
