@@ -193,12 +193,13 @@ def _overlap_units(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]
                    documents: Sequence[Document], threshold: float) -> list[CodeUnits]:
     result = []
     a, b = coders
+    spans = _spans_by_code_and_document(codings, coders)
     for code in codes:
         units: list[Unit] = []
         rows: list[tuple[int, int]] = []
         for doc in documents:
-            spans_a = sorted({(c.start, c.end) for c in codings.get(a, ()) if c.code == code and c.document == doc.name})
-            spans_b = sorted({(c.start, c.end) for c in codings.get(b, ()) if c.code == code and c.document == doc.name})
+            spans_a = sorted(set(spans.get((a, code, doc.name), ())))
+            spans_b = sorted(set(spans.get((b, code, doc.name), ())))
             pairs = []
             for i, (sa, ea) in enumerate(spans_a):
                 for j, (sb, eb) in enumerate(spans_b):
@@ -226,23 +227,36 @@ def _overlap_units(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]
     return result
 
 
+def _spans_by_code_and_document(codings: Mapping[str, Sequence[Coding]], coders: Sequence[str]
+                                ) -> dict[tuple[str, str, str], list[tuple[int, int]]]:
+    """(coder, code, document) -> the coder's spans there, in coding order (one pass over the codings)."""
+    spans: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
+    for coder in coders:
+        for c in codings.get(coder, ()):
+            spans[(coder, c.code, c.document)].append((c.start, c.end))
+    return spans
+
+
 def character_tables(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]], codes: Sequence[str],
                      documents: Sequence[Document]) -> list[CharacterTable]:
     """Characters coded by both coders, by one only, or by neither, per code (NVivo's view)."""
     a, b = coders[:2]
+    spans = _spans_by_code_and_document(codings, (a, b))
     tables = []
     for code in codes:
         both = a_only = b_only = neither = 0
         for doc in documents:
             n = len(doc.text)
+            found_a, found_b = spans.get((a, code, doc.name), ()), spans.get((b, code, doc.name), ())
+            if not found_a and not found_b:
+                neither += n
+                continue
             mask_a = np.zeros(n, dtype=bool)
             mask_b = np.zeros(n, dtype=bool)
-            for c in codings.get(a, ()):
-                if c.code == code and c.document == doc.name:
-                    mask_a[c.start:c.end] = True
-            for c in codings.get(b, ()):
-                if c.code == code and c.document == doc.name:
-                    mask_b[c.start:c.end] = True
+            for start, end in found_a:
+                mask_a[start:end] = True
+            for start, end in found_b:
+                mask_b[start:end] = True
             both += int((mask_a & mask_b).sum())
             a_only += int((mask_a & ~mask_b).sum())
             b_only += int((~mask_a & mask_b).sum())
