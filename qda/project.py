@@ -629,7 +629,8 @@ class Project:
             docs = [d for d in docs if d.name in documents]
         names = {d.name for d in docs}
         codings = {c: [k for k in self.codings(c) if k.document in names] for c in coders}
-        segments = [s for s in self.store.segments() if s.document in names]
+        # Only the segment unit and a role filter use segments: the other units skip loading them.
+        segments = [s for s in self.store.segments() if s.document in names] if unit == "segment" or roles else []
         if roles:
             segments = [s for s in segments if s.role in roles]
             kept = {s.ref for s in segments}
