@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import generate  # noqa: E402  (the corpus generator of the ingest benchmark)
+from ingest import generate, step_spacy  # noqa: E402  (the corpus and spaCy step of the ingest benchmark)
 
 UNITS = ("document", "case", "frequency", "coverage", "segment", "overlap")
 CACHE_VERSION = "2"
@@ -86,22 +86,6 @@ def child_report(seconds: float) -> None:
 
 
 # --------------------------------------------------------------------------- anchors (child processes)
-
-def anchor_spacy(folder: str) -> None:
-    from qda.ingest import read_transcript
-    from qda.ingest.segment import _pieces, pipeline
-
-    nlp = pipeline("fr")
-    texts = []
-    for path in sorted(Path(folder).glob("*.txt")):
-        raw = read_transcript(path)
-        texts.extend(raw.text[s:e] for _, s, e in _pieces(raw.text, raw.turns))
-    start = time.perf_counter()
-    for doc in nlp.pipe(texts, batch_size=128):
-        for token in doc:
-            token.lemma_
-    child_report(time.perf_counter() - start)
-
 
 def anchor_sheet_write(rows_file: str, out: str) -> None:
     from openpyxl import Workbook
@@ -165,7 +149,8 @@ def anchor_crosstab(project: str) -> None:
     child_report(time.perf_counter() - start)
 
 
-ANCHORS = {"spacy": anchor_spacy, "sheet_write": anchor_sheet_write, "sheet_read": anchor_sheet_read,
+ANCHORS = {"spacy": lambda folder: step_spacy(folder, 1), "sheet_write": anchor_sheet_write,
+           "sheet_read": anchor_sheet_read,
            "alpha": anchor_alpha, "crosstab": anchor_crosstab}
 
 
