@@ -55,7 +55,7 @@ def test_pattern_lemmas_kept_at_import_spare_loading_the_pipeline(runner, small_
     with Project.open(small_project) as project:
         stored = json.loads(project.store.get_meta("pattern_lemmas:fr"))
         fresh = compile_dictionary(project.codebook(), "fr")  # lemmatised now, with the pipeline
-        cached = compile_dictionary(project.codebook(), "fr", lemmas=dict(stored["lemmas"]))
+        cached = compile_dictionary(project.codebook(), "fr", known=dict(stored["lemmas"]))
     assert [e.form for e in cached.entries] == [e.form for e in fresh.entries]
     assert stored["lemmas"]["foire commercial"] == ["foire", "commercial"]
 

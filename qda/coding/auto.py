@@ -74,8 +74,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -494,7 +495,7 @@ def _lemmas_key(language: str) -> str:
     return f"pattern_lemmas:{language}"
 
 
-def pattern_lemmas(store: "Store", language: str) -> dict[str, list[str]]:
+def pattern_lemmas(store: Store, language: str) -> dict[str, list[str]]:
     """The lemmas of lemma patterns the project already computed with the current pipeline.
 
     Loading spaCy takes seconds while matching takes less: ``code auto`` lemmatises only
@@ -508,7 +509,7 @@ def pattern_lemmas(store: "Store", language: str) -> dict[str, list[str]]:
     return dict(stored.get("lemmas", {}))
 
 
-def remember_pattern_lemmas(store: "Store", language: str, lemmas: dict[str, list[str]] | None = None) -> None:
+def remember_pattern_lemmas(store: Store, language: str, lemmas: dict[str, list[str]] | None = None) -> None:
     """Keep the lemmas of the codebook's lemma patterns in the project (inside a transaction).
 
     ``lemmas``: as filled by :func:`compile_dictionary`; else the codebook's patterns are
@@ -528,10 +529,10 @@ def remember_pattern_lemmas(store: "Store", language: str, lemmas: dict[str, lis
 
 
 def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
-                       lemmas: MutableMapping[str, list[str]] | None = None) -> Dictionary:
+                       known: MutableMapping[str, list[str]] | None = None) -> Dictionary:
     """Compile every pattern of ``codebook`` that applies to ``language``, once.
 
-    ``lemmas``: lemma patterns already lemmatised (see :func:`pattern_lemmas`); those
+    ``known``: lemma patterns already lemmatised (see :func:`pattern_lemmas`); those
     lemmatised now are added to it.
 
     Raises :class:`CodebookError` listing every pattern that cannot be compiled.
@@ -587,7 +588,7 @@ def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float
     lemma_ids: dict[str, list[int]] = {}
     if lemma_todo:
         lemmatised = _lemmatise([_SPACES.sub(" ", unicodedata.normalize("NFC", p.value)).strip()
-                                 for _, p, _ in lemma_todo], language, lemmas)
+                                 for _, p, _ in lemma_todo], language, known)
         for (index, pattern, code_id), lemmas in zip(lemma_todo, lemmatised):
             form = " ".join(lemmas)
             if not form.strip():
