@@ -492,9 +492,9 @@ def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, 
     """code A used -> code B used instead, on units where A applied a code B did not and vice versa."""
     if tables and all(t.units is tables[0].units for t in tables):
         # Every code has the same units: one matrix product counts the pairs of codes.
-        only_a = np.stack([(t.ratings[:, 0] == 1) & (t.ratings[:, 1] == 0) for t in tables]).astype(np.int64)
-        only_b = np.stack([(t.ratings[:, 0] == 0) & (t.ratings[:, 1] == 1) for t in tables]).astype(np.int64)
-        pairs = only_a @ only_b.T
+        a_alone = np.stack([(t.ratings[:, 0] == 1) & (t.ratings[:, 1] == 0) for t in tables]).astype(np.int64)
+        b_alone = np.stack([(t.ratings[:, 0] == 0) & (t.ratings[:, 1] == 1) for t in tables]).astype(np.int64)
+        pairs = a_alone @ b_alone.T
         return {x.code: {y.code: int(pairs[i, j]) for j, y in enumerate(tables) if pairs[i, j]}
                 for i, x in enumerate(tables) if pairs[i].any()}
     only_a: dict[Unit, set[str]] = defaultdict(set)

@@ -72,7 +72,7 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
     header_fill = PatternFill("solid", fgColor="DDE4EE")
     bold = Font(bold=True)
 
-    def header(sheet: Any, names: Sequence[str]) -> list[WriteOnlyCell]:
+    def header(sheet: Any, names: Sequence[str]) -> list[Any]:
         cells = []
         for name in names:
             cell = WriteOnlyCell(sheet, value=name)
