@@ -285,7 +285,8 @@ def _compact_categories(arr: np.ndarray) -> tuple[np.ndarray, int, int]:
         return arr, 0, 0
     valid = arr >= 0
     if top <= _DENSE_PATTERNS:
-        present = np.bincount(arr[valid], minlength=top) > 0
+        # Shifted by one so that missing (-1) counts in slot 0: no masked copy of the table.
+        present = np.bincount(arr.ravel() + 1, minlength=top + 1)[1:] > 0
         observed = np.flatnonzero(present)
     else:
         observed = np.unique(arr[valid])

@@ -467,6 +467,9 @@ def _shared_disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], un
     differs = np.zeros(len(units), dtype=bool)
     for table in tables:
         r = table.ratings
+        if r.shape[1] == 2:
+            differs |= (r[:, 0] != r[:, 1]) & (r[:, 0] >= 0) & (r[:, 1] >= 0)
+            continue
         valid = r >= 0
         high = np.where(valid, r, np.iinfo(np.int64).min).max(axis=1)
         low = np.where(valid, r, np.iinfo(np.int64).max).min(axis=1)
