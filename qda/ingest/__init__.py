@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from qda.errors import IngestError, Problem
+from qda.errors import IngestError, Problem, QdaError
 from qda.models import Turn
 
 
@@ -251,7 +251,69 @@ def reader(*suffixes: str) -> Callable[[Reader], Reader]:
     return register
 
 
+# Limits on zip-based inputs (xlsx, docx, odt). Python's zipfile never yields more
+# than an entry's declared uncompressed size (it truncates and then fails the CRC),
+# so checking the declared sizes in the central directory bounds what any reader
+# built on zipfile (openpyxl, python-docx, ours) can inflate, before it starts.
+MAX_ZIP_ENTRIES = 10_000
+MAX_ZIP_BYTES = 1024 ** 3          # all entries together, uncompressed
+_BOMB_RATIO = 200                  # real office XML compresses 5-50x; deflate bombs ~1000x
+_BOMB_MIN_BYTES = 64 * 1024 ** 2   # the ratio rule only applies to entries at least this big
+
+
+def check_input_file(path: Path, error: type[QdaError] = IngestError) -> None:
+    """Refuse, with a message, a path that is a folder, a device, a pipe or a socket.
+
+    Reading a device such as ``/dev/zero`` would never end; reading a folder fails
+    with an OS error that says nothing to a researcher.
+    """
+    if path.is_dir():
+        raise error(f"{path}: is a folder, not a file", [
+            Problem(str(path), "give a file inside the folder", f"e.g. {path}/*.txt in the shell")])
+    if path.exists() and not path.is_file():
+        raise error(f"{path}: not a regular file (a device, pipe or socket)", [
+            Problem(str(path), "qda reads ordinary files only", "copy the content into a file first")])
+
+
+def check_zip(path: Path, *, max_entries: int = MAX_ZIP_ENTRIES, max_bytes: int = MAX_ZIP_BYTES,
+              error: type[QdaError] = IngestError) -> list[zipfile.ZipInfo] | None:
+    """Check a zip-based file (xlsx, docx, odt, qdpx) before a reader opens it.
+
+    Refuses archives with more than ``max_entries`` entries, more than ``max_bytes``
+    of declared uncompressed content, or an entry that inflates like a zip bomb.
+    Returns the entries (so a caller can check names too), or ``None`` when the file
+    is not a zip archive at all: the format's reader then says what it is instead.
+    """
+    check_input_file(path, error)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
+        return None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror})") from None
+    where = str(path)
+    hint = "check that this is the right file; a genuine document this large should be split"
+    if len(infos) > max_entries:
+        raise error(f"{path}: refused: {len(infos)} entries in the archive (limit {max_entries})",
+                    [Problem(where, "too many entries for a document", hint)])
+    total = sum(info.file_size for info in infos)
+    if total > max_bytes:
+        raise error(f"{path}: refused: {total:,} bytes once uncompressed (limit {max_bytes:,})",
+                    [Problem(where, "the archive would expand beyond the size limit", hint)])
+    for info in infos:
+        if info.file_size >= _BOMB_MIN_BYTES and info.file_size > _BOMB_RATIO * max(info.compress_size, 1):
+            raise error(f"{path}: refused: entry '{info.filename}' inflates {info.compress_size:,} bytes "
+                        f"to {info.file_size:,} (a zip bomb?)",
+                        [Problem(f"{where}:{info.filename}", "compression ratio far beyond any real document",
+                                 hint)])
+    return infos
+
+
 def _read_bytes(path: Path) -> bytes:
+    check_input_file(path)
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -278,6 +340,7 @@ def read_docx(path: Path) -> RawTranscript:
     from docx.opc.exceptions import PackageNotFoundError
 
     data = _read_bytes(path)
+    check_zip(path)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -293,6 +356,7 @@ def read_docx(path: Path) -> RawTranscript:
 def read_transcript(path: str | Path) -> RawTranscript:
     """Read any supported transcript file, chosen by its suffix."""
     path = Path(path)
+    check_input_file(path)
     suffix = path.suffix.lower()
     func = READERS.get(suffix)
     if func is None:
@@ -314,6 +378,7 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         from openpyxl import load_workbook
 
         _read_bytes(path)
+        check_zip(path)
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:

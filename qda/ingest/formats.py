@@ -36,6 +36,7 @@ from qda.ingest import (
     KNOWN_LABELS,
     RawTranscript,
     _read_bytes,
+    check_zip,
     decode_bytes,
     detect_turns,
     normalise_text,
@@ -321,6 +322,7 @@ _ODF_MAX_CONTENT = 200 * 1024 * 1024  # content.xml larger than this is not a tr
 def read_odt(path: Path) -> RawTranscript:
     """OpenDocument text (LibreOffice): body paragraphs and headings, one per line."""
     data = _read_bytes(path)
+    check_zip(path)
 
     def damaged(reason: str) -> IngestError:
         kind = "a damaged .odt file" if data.startswith(b"PK") else "not an OpenDocument .odt file"
