@@ -206,3 +206,51 @@ def test_declared_sizes_bound_what_zipfile_inflates() -> None:
     with zipfile.ZipFile(io.BytesIO(bytes(raw))) as archive:
         with pytest.raises(zipfile.BadZipFile):
             archive.read("a")  # truncated at 10 bytes, then the CRC fails
+
+
+# ----------------------------------------------------------------------------- text at import
+
+
+def test_control_characters_are_removed_at_import_and_reported(runner, small_project: Path,
+                                                               tmp_path: Path) -> None:
+    # Before: accepted, then `code sheet` died with IllegalCharacterError.
+    path = tmp_path / "E9.txt"
+    path.write_bytes("Q : Bonjour\x1b[0m, ça va ?\x07\nR : Oui.\x0cMerci.\n".encode())
+    raw = read_transcript(path)
+    assert "\x1b" not in raw.text and "\x07" not in raw.text and "\x0c" not in raw.text
+    assert "Oui.\nMerci." in raw.text
+    assert any("2 control character(s) removed" in note for note in raw.notes)
+    result = run(runner, "-p", small_project, "import", "transcripts", path, "--format", "json")
+    assert "control character(s) removed" in result.stdout
+    run(runner, "-p", small_project, "code", "sheet", "--coder", "x", "-o", tmp_path / "x.xlsx")
+
+
+@pytest.mark.parametrize("name, content", [
+    ("E8.srt", "1\n00:00:01,000 --> 00:00:02,000\nBonjour\x1b ici\n"),
+    ("E8.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Q>Bonjour\x1b ici\n"),
+    ("E8.rtf", "{\\rtf1\\ansi Bonjour\x1b ici\\par}"),
+])
+def test_control_characters_in_other_text_formats_are_removed(tmp_path: Path, name: str,
+                                                              content: str) -> None:
+    # XML formats (docx, odt) cannot hold these characters at all; text formats can.
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    raw = read_transcript(path)
+    assert "Bonjour ici" in raw.text and "\x1b" not in raw.text
+    assert any("1 control character(s) removed" in note for note in raw.notes)
+
+
+def test_a_transcript_that_turns_binary_after_4_kb_is_refused(runner, small_project: Path,
+                                                              tmp_path: Path) -> None:
+    path = tmp_path / "E7.txt"
+    path.write_bytes(b"Q : Bonjour.\n" * 400 + bytes(range(256)) * 20)
+    before = snapshot(small_project)
+    with pytest.raises(IngestError, match="turns into binary data at byte 5,200"):
+        read_transcript(path)
+    result = run(runner, "-p", small_project, "import", "transcripts", path, code=1)
+    assert "not a text file" in result.output
+    assert snapshot(small_project) == before
+    # Control bytes without NUL are binary too when there are many of them.
+    path.write_bytes(b"Q : Bonjour.\n" * 400 + bytes(range(1, 32)) * 100)
+    with pytest.raises(IngestError, match="control characters"):
+        read_transcript(path)

@@ -12,7 +12,8 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -36,8 +37,18 @@ class RawTranscript:
 
 # ----------------------------------------------------------------------------- decoding
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007\u2009\u200a\u3000"}
+# Characters no spreadsheet cell or XML 1.0 document can hold (NUL and the other C0
+# controls except tab and line ends, and the two non-characters U+FFFE/U+FFFF): removed
+# at import, because a stored transcript holding one makes every later xlsx or .qdpx
+# export fail. Vertical tab and form feed (Word line and page breaks) become line ends.
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x20), 0xFFFE, 0xFFFF], None)
+_CONTROL_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROLS) + "]")
+# Everything normalise_text deletes (qda.ingest.refi.TextMap maps positions across it).
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None) | _CONTROLS
+_SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007\u2009\u200a\u3000"} | {0x0B: "\n", 0x0C: "\n"}
+# Set by read_transcript while a reader runs: normalise_text adds how many control
+# characters it removed, so that the import report can say so whatever the format.
+_REMOVED_CONTROLS: ContextVar[list[int] | None] = ContextVar("qda_removed_controls", default=None)
 
 
 def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
@@ -59,13 +70,24 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
             except UnicodeDecodeError:
                 raise IngestError(f"{source}: starts with a UTF-16 mark but cannot be decoded as UTF-16",
                                   [Problem(source, "re-save the file as UTF-8")]) from None
-    if b"\x00" in data[:4096]:
-        raise IngestError(f"{source}: this is not a text file (it contains binary data)",
-                          [Problem(source, "binary content", "export the transcript as .txt (UTF-8) or .docx")])
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        where = "it contains binary data" if nul < 4096 else f"it turns into binary data at byte {nul:,}"
+        raise IngestError(f"{source}: this is not a text file ({where})",
+                          [Problem(source, "binary content",
+                                   "export the transcript as .txt (UTF-8) or .docx; a damaged file may "
+                                   "have been cut or overwritten")])
     try:
-        return data.decode("utf-8"), "utf-8"
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    else:
+        controls = len(_CONTROL_RE.findall(text))
+        if controls > max(2, len(text) // 200):
+            raise IngestError(f"{source}: this is not a text file ({controls:,} control characters)",
+                              [Problem(source, "binary content",
+                                       "export the transcript as .txt (UTF-8) or .docx")])
+        return text, "utf-8"
     try:
         text, encoding = data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -78,12 +100,15 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
 
 
 def normalise_text(text: str) -> str:
-    """Line ends to LF, Unicode NFC, no zero-width characters, non-breaking spaces as spaces.
+    """Line ends to LF, Unicode NFC, no zero-width or control characters, non-breaking spaces as spaces.
 
     The stored text is this normalised form; every offset in the project points into it.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
+    removed = _REMOVED_CONTROLS.get()
+    if removed is not None:
+        removed.append(len(_CONTROL_RE.findall(text)))
     return text.translate(_ZERO_WIDTH).translate(_SPACES)
 
 
@@ -363,7 +388,16 @@ def read_transcript(path: str | Path) -> RawTranscript:
         known = ", ".join(sorted(READERS))
         raise IngestError(f"{path}: unsupported file type '{suffix or '(none)'}'",
                           [Problem(str(path), f"supported types: {known}")])
-    return func(path)
+    token = _REMOVED_CONTROLS.set([])
+    try:
+        raw = func(path)
+        removed = sum(_REMOVED_CONTROLS.get() or [])
+    finally:
+        _REMOVED_CONTROLS.reset(token)
+    if removed:
+        raw = replace(raw, notes=raw.notes + (
+            f"{removed} control character(s) removed (NUL and others no spreadsheet or XML can hold)",))
+    return raw
 
 
 def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]:
