@@ -113,20 +113,26 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 def _compose(text: str, source: str) -> tuple[Any, dict[Path_, int], list[Problem]]:
     """Parse YAML into plain data (strings, lists, dicts) with a line for every path."""
-    loader = _NoAliasLoader(text)
+    loader: _NoAliasLoader | None = None
     try:
+        loader = _NoAliasLoader(text)  # its reader already refuses control characters
         root = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
+        position = getattr(exc, "position", None)  # ReaderError: an unacceptable character
+        line = mark.line + 1 if mark is not None else text.count("\n", 0, position) + 1 if position is not None else 0
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):
+            char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+            problem = f"character U+{char:04X} (a control character) cannot appear in YAML; delete it"
         raise CodebookError(
             f"{source}:{line}: not valid YAML",
             [Problem(f"{source}:{line}", f"not valid YAML: {problem}",
                      "check indentation and quote values that contain ':' or '#'")],
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if loader.alias_lines:
         raise CodebookError(
             f"{source}:{loader.alias_lines[0][0]}: YAML anchors and aliases are not allowed in a codebook",

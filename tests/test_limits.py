@@ -254,3 +254,43 @@ def test_a_transcript_that_turns_binary_after_4_kb_is_refused(runner, small_proj
     path.write_bytes(b"Q : Bonjour.\n" * 400 + bytes(range(1, 32)) * 100)
     with pytest.raises(IngestError, match="control characters"):
         read_transcript(path)
+
+
+# ----------------------------------------------------------------------------- found by the fuzz tests
+
+
+def _corrupt_entry(source: Path, target: Path, entry: str) -> Path:
+    """A copy of a zip with one entry's compressed bytes damaged (the CRC no longer matches)."""
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as archive:
+        info = archive.getinfo(entry)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 2, start + min(info.compress_size, 40)):
+        data[i] ^= 0x5A
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_damaged_office_files_are_named_not_crashes(office_files, tmp_path: Path) -> None:
+    cases = {".xlsx": "xl/worksheets/sheet1.xml", ".docx": "word/document.xml", ".odt": "content.xml"}
+    for suffix, entry in cases.items():
+        damaged = _corrupt_entry(office_files[suffix], tmp_path / f"damaged{suffix}", entry)
+        with pytest.raises(IngestError, match=f"damaged{suffix}"):
+            read_table(damaged) if suffix == ".xlsx" else read_transcript(damaged)
+    # XML that is not XML inside a sound docx (lxml's XMLSyntaxError before).
+    broken = tmp_path / "broken.docx"
+    with zipfile.ZipFile(office_files[".docx"]) as source, zipfile.ZipFile(broken, "w") as target:
+        for info in source.infolist():
+            body = source.read(info)
+            target.writestr(info, b"=?xml" + body[2:] if info.filename == "word/document.xml" else body)
+    with pytest.raises(IngestError, match="broken.docx"):
+        read_transcript(broken)
+
+
+def test_control_character_in_a_codebook_is_located(tmp_path: Path) -> None:
+    # yaml's reader refused it while the loader was built, outside the error handling.
+    path = tmp_path / "cb.yaml"
+    path.write_text("name: x\ncodes:\n  - id: a\x03\n", encoding="utf-8")
+    with pytest.raises(CodebookError, match="cb.yaml:3") as info:
+        load_codebook(path)
+    assert "U+0003" in str(info.value)

@@ -11,6 +11,7 @@ import hashlib
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -363,12 +364,14 @@ def read_docx(path: Path) -> RawTranscript:
     """Word documents: body paragraphs (tables, headers and footers are not transcript text)."""
     import docx  # python-docx; imported here so that text-only use stays light
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import LxmlError
 
     data = _read_bytes(path)
     check_zip(path)
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, LxmlError, EOFError,
+            zlib.error, OSError, NotImplementedError, RuntimeError) as exc:
         kind = "not a Word .docx file" if not data.startswith(b"PK") else "a damaged .docx file"
         raise IngestError(f"{path}: {kind} ({exc.__class__.__name__})",
                           [Problem(str(path), "cannot open the document",
@@ -400,6 +403,12 @@ def read_transcript(path: str | Path) -> RawTranscript:
     return raw
 
 
+def _damaged_xlsx(path: Path, exc: Exception) -> IngestError:
+    return IngestError(f"{path}: not a readable .xlsx file ({exc.__class__.__name__})",
+                       [Problem(str(path), "the file is damaged or not an Excel workbook",
+                                "open it in Excel and save it again as .xlsx")])
+
+
 def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]:
     """Rows of a spreadsheet: the named sheet (else 'Coding', else the first) of an .xlsx, or a
     CSV with ',', ';' or tab.
@@ -413,17 +422,21 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
 
         _read_bytes(path)
         check_zip(path)
+        # A damaged workbook fails inside openpyxl, while opening or (read-only mode
+        # streams) while reading rows, with whatever zipfile, zlib or the XML parser raised.
+        damaged = (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error, TypeError,
+                   IndexError, AttributeError, NotImplementedError, RuntimeError, SyntaxError)
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise IngestError(f"{path}: not a readable .xlsx file ({exc.__class__.__name__})",
-                              [Problem(str(path), "the file is damaged or not an Excel workbook",
-                                       "open it in Excel and save it again as .xlsx")]) from None
+        except damaged as exc:
+            raise _damaged_xlsx(path, exc) from None
         try:
             if sheet is not None and sheet not in wb.sheetnames:
                 raise IngestError(f"{path}: no sheet named '{sheet}' (sheets: {', '.join(wb.sheetnames)})")
             chosen = wb[sheet] if sheet else wb["Coding"] if "Coding" in wb.sheetnames else wb.worksheets[0]
             return [list(row) for row in chosen.iter_rows(values_only=True)]
+        except damaged as exc:
+            raise _damaged_xlsx(path, exc) from None
         finally:
             wb.close()
     if suffix in (".csv", ".tsv", ".txt"):

@@ -22,6 +22,7 @@ import html
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,8 +341,8 @@ def read_odt(path: Path) -> RawTranscript:
         raise damaged("not a zip archive") from None
     except KeyError:
         raise damaged("no content.xml inside") from None
-    except (OSError, RuntimeError, NotImplementedError, zipfile.LargeZipFile) as exc:
-        # RuntimeError: encrypted entry; NotImplementedError: unknown compression
+    except (OSError, RuntimeError, NotImplementedError, zipfile.LargeZipFile, zlib.error, EOFError) as exc:
+        # RuntimeError: encrypted entry; NotImplementedError: unknown compression; zlib: damaged data
         raise damaged(exc.__class__.__name__) from None
     try:
         root = fromstring(content)
