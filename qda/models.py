@@ -6,8 +6,84 @@ These carry no behaviour that touches files or the database; the codebook file f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
+from enum import Enum
+
+# ----------------------------------------------------------------------------- vocabularies
+
+class Vocabulary(str, Enum):
+    """A closed set of words shared by the core, the store and the CLI's choices.
+
+    Members are strings equal to their value, so JSON, CSV and sqlite see the same words
+    as before, and ``f"{member}"`` prints the word (not ``Class.MEMBER``) on every Python.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+    def __hash__(self) -> int:  # equal to its word, so it must hash like it (dict keys, sets)
+        return hash(self.value)
+
+    @classmethod
+    def words(cls) -> str:
+        """The allowed words, for messages: ``"a, b, c"``."""
+        return ", ".join(m.value for m in cls)
+
+
+class AgreementUnit(Vocabulary):
+    """What one unit of comparison is when measuring agreement (see qda.agreement.units)."""
+
+    DOCUMENT = "document"
+    CASE = "case"
+    FREQUENCY = "frequency"
+    COVERAGE = "coverage"
+    SEGMENT = "segment"
+    OVERLAP = "overlap"
+
+
+class SegmentUnit(Vocabulary):
+    """How transcripts are cut into the segments coders code."""
+
+    SENTENCE = "sentence"
+    PARAGRAPH = "paragraph"
+    TURN = "turn"
+
+
+class CodingStatus(Vocabulary):
+    """The state of a stored coding; negated and orphaned codings are kept but do not count
+    in matrices and agreement."""
+
+    OK = "ok"
+    CHANGED = "changed"  # a revision of the transcript edited its text; re-anchored on the new text
+    NEGATED = "negated"  # an auto-coded mention under a negation (negation="flag")
+    ORPHANED = "orphaned"  # a revision of the transcript lost its text
+
+
+class NegationMode(Vocabulary):
+    """What auto-coding does with a negated mention ("pas de salon")."""
+
+    SKIP = "skip"
+    FLAG = "flag"
+    IGNORE = "ignore"
+
+
+class CountMode(Vocabulary):
+    """What a matrix cell counts."""
+
+    CASES = "cases"  # cases using the code
+    SEGMENTS = "segments"  # coded passages
+
+
+class OutputFormat(Vocabulary):
+    """How a command prints its result."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
 
 
 @dataclass(frozen=True)
@@ -208,7 +284,7 @@ class Coding:
     source: str = "sheet"
     note: str = ""
     pattern: str | None = None  # the dictionary pattern that fired, for auto codings
-    status: str = "ok"  # "orphaned" when a revision of the transcript lost its text
+    status: str = "ok"  # a CodingStatus: "orphaned" when a revision of the transcript lost its text
     id: int | None = None
 
 

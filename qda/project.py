@@ -21,12 +21,15 @@ from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder
 from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
 from qda.ingest import RawTranscript, default_role, normalise_text, read_table, read_transcript
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
-from qda.ingest.segment import LANGUAGES, UNITS, Analysis, analyse_many
-from qda.models import Case, Codebook, Coding, Document, Segment, Turn
+from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, Analysis, analyse_many
+from qda.models import Case, Codebook, Coding, CodingStatus, Document, NegationMode, Segment, SegmentUnit, Turn
+from qda.results import Note, TableView, frame_view, json_dict
 from qda.store import (BACKUP_DIR, DB_NAME, HistoryEntry, Store, backup_counts, list_backups, resolve_backup,
                        restore_damaged)
 
 if TYPE_CHECKING:  # REFI-QDA modules are imported when used: most commands never need them
+    import pandas as pd
+
     from qda.export.refi import RefiExport
     from qda.ingest.refi import RefiImportReport
 
@@ -74,17 +77,32 @@ class ImportReport:
     files: tuple[TranscriptImport, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": [{**{k: v for k, v in f.__dict__.items() if k != "reanchored"},
-                           "speakers": list(f.speakers), "notes": list(f.notes),
-                           "reanchored": f.reanchor_counts(),
-                           "codings": [m.__dict__ for m in f.reanchored if m.status != "unchanged"]}
-                          for f in self.files]}
+        return json_dict({"files": [{**{k: v for k, v in f.__dict__.items() if k != "reanchored"},
+                                     "speakers": list(f.speakers), "notes": list(f.notes),
+                                     "reanchored": f.reanchor_counts(),
+                                     "codings": [m.__dict__ for m in f.reanchored if m.status != "unchanged"]}
+                                    for f in self.files]})
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         return pd.DataFrame([{"file": f.file, "document": f.document, "case": f.case, "status": f.status,
                               "turns": f.turns, "segments": f.segments, "speakers": ", ".join(f.speakers)}
-                             for f in self.files])
+                             for f in self.files],
+                            columns=["file", "document", "case", "status", "turns", "segments", "speakers"])
+
+    def to_table(self) -> TableView:
+        """One row per file; then each file's notes and the codings a revision moved or lost."""
+        notes: list[Note] = []
+        for item in self.files:
+            if item.notes:
+                notes.append(Note(f"{item.document}: {'; '.join(item.notes)}"))
+            if item.reanchored:
+                counts = ", ".join(f"{n} {status}" for status, n in item.reanchor_counts().items())
+                notes.append(Note(f"{item.document}: codings re-anchored: {counts}"))
+                notes += [Note(f"  [{move.status}] {move.old_text[:70]} -> {move.new_text[:70]}")
+                          for move in item.reanchored if move.status in ("changed", "orphaned")]
+        view = frame_view(self.to_frame())
+        return TableView(view.title, view.columns, view.rows, notes=tuple(notes))
 
 
 @dataclass(frozen=True)
@@ -97,9 +115,12 @@ class CasesImport:
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "cases": [{"case": c.name, **c.attributes} for c in self.cases]}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         return pd.DataFrame([{"case": c.name, **c.attributes} for c in self.cases])
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame())
 
 
 @dataclass(frozen=True)
@@ -114,11 +135,19 @@ class AutoCodeResult:
     patterns: tuple[str, ...]  # the patterns that fired
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "patterns": list(self.patterns)}
+        return json_dict({**self.__dict__, "patterns": list(self.patterns)})
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
-        return pd.DataFrame([{"code": k, "segments": v} for k, v in self.per_code.items()])
+        return pd.DataFrame([{"code": k, "segments": v} for k, v in self.per_code.items()],
+                            columns=["code", "segments"])
+
+    def to_table(self) -> TableView:
+        """What the coder got, then coded segments per code."""
+        view = frame_view(self.to_frame())
+        flagged = f", {self.flagged} negated mentions flagged" if self.flagged else ""
+        return TableView(view.title, view.columns, view.rows,
+                         lead=(Note(f"coder '{self.coder}': {self.codings} coded segments{flagged}"),))
 
 
 @dataclass(frozen=True)
@@ -130,9 +159,13 @@ class SpeakerList:
     def to_dict(self) -> dict[str, Any]:
         return {"speakers": [{"speaker": s, "role": r, "segments": n} for s, r, n in self.rows]}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
-        return pd.DataFrame([{"speaker": s, "role": r or "", "segments": n} for s, r, n in self.rows])
+        return pd.DataFrame([{"speaker": s, "role": r or "", "segments": n} for s, r, n in self.rows],
+                            columns=["speaker", "role", "segments"])
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame())
 
 
 @dataclass(frozen=True)
@@ -148,13 +181,19 @@ class ProjectStatus:
     coders: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return json_dict(self)
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         row = {k: v for k, v in self.__dict__.items() if k != "coders"}
         row.update({f"codings: {name}": n for name, n in self.coders.items()})
         return pd.DataFrame([row])
+
+    def to_table(self) -> TableView:
+        """One ``key: value`` line per count, the coders with their number of codings."""
+        coders = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
+        return TableView(lead=tuple(Note(f"{key}: {coders if key == 'coders' else value}")
+                                    for key, value in self.to_dict().items()))
 
 
 def _speakers(raw: RawTranscript) -> tuple[str, ...]:
@@ -187,8 +226,8 @@ class Project:
         folder = Path(folder)
         if language not in LANGUAGES:
             raise ProjectError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
-        if unit not in UNITS:
-            raise ProjectError(f"unknown segment unit '{unit}' (use one of: {', '.join(UNITS)})")
+        if unit not in SEGMENT_UNITS:
+            raise ProjectError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
         store = Store.create(folder)
         with store.transaction():
             store.set_meta("language", language)
@@ -345,7 +384,7 @@ class Project:
         segments = self.store.segments(document=document)
         for move in moves:
             if move.start is None or move.end is None:
-                self.store.move_coding(move.key, 0, 0, None, "orphaned")
+                self.store.move_coding(move.key, 0, 0, None, CodingStatus.ORPHANED)
                 continue
             best, overlap = None, 0
             for seg in segments:
@@ -356,7 +395,7 @@ class Project:
             start, end = (best.start, best.end) if best is not None and move.key in whole_segment else (move.start,
                                                                                                       move.end)
             self.store.move_coding(move.key, start, end, segment_id,
-                                   "ok" if move.status in ("unchanged", "moved") else move.status)
+                                   CodingStatus.OK if move.status in ("unchanged", "moved") else move.status)
 
     def import_survey(self, path: str | Path, text_columns: Sequence[str], id_column: str | None = None,
                       language: str | None = None) -> ImportReport:
@@ -532,7 +571,8 @@ class Project:
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         # Negated mentions flagged by auto-coding, and codings orphaned by a transcript
         # revision, stay in the project (and in reports) but are not uses of the code.
-        return [c for c in self.store.codings(coder=coder) if c.status not in ("negated", "orphaned")]
+        return [c for c in self.store.codings(coder=coder)
+                if c.status not in (CodingStatus.NEGATED, CodingStatus.ORPHANED)]
 
     # ------------------------------------------------------------------ matrices
     def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:
@@ -566,7 +606,7 @@ class Project:
         coder = check_coder_name(coder)
         if not 0 < fuzzy_threshold <= 100:
             raise AgreementError(f"--threshold must be between 0 and 100, not {fuzzy_threshold:g}")
-        if negation not in ("skip", "flag", "ignore"):
+        if negation not in tuple(NegationMode):
             raise AgreementError(f"--negation must be skip, flag or ignore, not '{negation}'")
         codebook = self.codebook()
         spans = self.store.segment_spans(roles)
@@ -734,7 +774,7 @@ class Project:
         from qda.ingest.refi import NoteRecord
 
         codings = self.store.codings()
-        kept = [c for c in codings if getattr(c, "status", "ok") == "ok"]
+        kept = [c for c in codings if c.status == CodingStatus.OK]
         data = RefiExportData(
             name=self.folder.resolve().name, language=self.language, codebook=self.store.codebook(),
             documents=self.store.documents(), cases=self.store.cases(), coders=self.store.coders(), codings=kept,
@@ -908,12 +948,18 @@ class WriteHistory:
                             "codings_before": e.before, "codings_after": e.after, "undone": e.undone}
                            for e in self.entries]}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         return pd.DataFrame([{"id": e.id, "at": e.at, "command": e.command,
                               "codings": self._change(e.before, e.after),
                               "undone": "yes" if e.undone else "", "snapshot": e.snapshot}
                              for e in self.entries], columns=["id", "at", "command", "codings", "undone", "snapshot"])
+
+    def to_table(self) -> TableView:
+        view = frame_view(self.to_frame().drop(columns=["snapshot"]), "Writes that replaced or deleted codings")
+        if not self.entries:
+            return TableView(lead=(Note("no write has replaced or deleted codings yet"),))
+        return view
 
 
 @dataclass(frozen=True)
@@ -938,11 +984,16 @@ class UndoPlan:
                           "snapshot": self.entry.snapshot},
                 "codings_in_snapshot": self.restored, "codings_now": self.current, "changes": self.changes()}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         coders = sorted(set(self.restored) | set(self.current))
         return pd.DataFrame([{"coder": c, "in snapshot": self.restored.get(c, 0), "now": self.current.get(c, 0)}
                              for c in coders], columns=["coder", "in snapshot", "now"])
+
+    def to_table(self) -> TableView:
+        when = f" of {self.entry.at}" if self.entry.at else ""
+        lines = self.changes() or ["the coding counts are the same; other changes are brought back too"]
+        return TableView(lead=(Note(f"'{self.entry.command}'{when}"), *(Note(f"  {line}") for line in lines)))
 
 
 @dataclass(frozen=True)
@@ -965,10 +1016,16 @@ class BackupList:
         return {"folder": self.folder, "keep": self.keep, "max_mb": self.max_mb,
                 "snapshots": [{"name": n, "bytes": b, "modified": m, "before": c} for n, b, m, c in self.rows]}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         return pd.DataFrame([{"name": n, "bytes": b, "modified": m, "taken before": c} for n, b, m, c in self.rows],
                             columns=["name", "bytes", "modified", "taken before"])
+
+    def to_table(self) -> TableView:
+        view = frame_view(self.to_frame(), f"Snapshots in {self.folder}")
+        policy = Note(f"keep {self.keep} snapshot(s), at most {self.max_mb} MB (qda backup config)")
+        return TableView(view.title, view.columns, view.rows, lead=(policy,)) if self.rows else TableView(
+            lead=(Note(f"no snapshot in {self.folder}"), policy))
 
 
 @dataclass(frozen=True)
@@ -982,8 +1039,13 @@ class CheckReport:
     latest_snapshot: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": "ok", **self.__dict__}
+        return json_dict({"status": "ok", **self.__dict__})
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(f"ok: {self.database} passed the integrity check ({self.bytes:,} bytes"
+                                    f"{', read-only' if self.readonly else ''}); {self.snapshots} snapshot(s) "
+                                    "in backups/"),))

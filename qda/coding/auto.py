@@ -82,10 +82,10 @@ from rapidfuzz import fuzz, process
 
 from qda.errors import CodebookError, Problem
 from qda.ingest.segment import pipeline
-from qda.models import Codebook, Pattern
+from qda.models import Codebook, NegationMode, Pattern
 
 KINDS = ("phrase", "lemma", "regex", "fuzzy")
-NEGATION_MODES = ("skip", "flag", "ignore")
+NEGATION_MODES = tuple(NegationMode)
 WINDOW = 6  # tokens scanned back from a hit for a negation cue
 FUZZY_PHRASE_MIN = 8  # phrase patterns this long are also searched fuzzily when fuzzy=True
 DEFAULT_FUZZY_THRESHOLD = 90.0
@@ -150,7 +150,7 @@ class Entry:
 
 # --------------------------------------------------------------------------- text helpers
 
-def _fold(text: str) -> str:
+def _lower_keep_length(text: str) -> str:
     """Lower-case and unify apostrophes without changing the length (offsets stay valid)."""
     low = text.lower()
     if len(low) != len(text):  # e.g. 'İ' lower-cases to two code points
@@ -162,7 +162,7 @@ def _fold(text: str) -> str:
 
 
 def _norm_phrase(value: str) -> str:
-    return _SPACES.sub(" ", _fold(unicodedata.normalize("NFC", value))).strip()
+    return _SPACES.sub(" ", _lower_keep_length(unicodedata.normalize("NFC", value))).strip()
 
 
 def _is_word(ch: str) -> bool:
@@ -470,7 +470,7 @@ def _lemmatise(values: list[str], language: str) -> list[list[str]]:
                 continue
             lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
             lemmas.append(_ELIDED.get(lemma, lemma))
-        out.append([_fold(x) for x in lemmas])
+        out.append([_lower_keep_length(x) for x in lemmas])
     return out
 
 
@@ -624,7 +624,7 @@ def _lemma_string(lemmas: Sequence[str]) -> tuple[str, np.ndarray]:
     return joined, offsets
 
 
-def _fold_tokens(lower: Sequence[str]) -> Sequence[str]:
+def _unify_apostrophes(lower: Sequence[str]) -> Sequence[str]:
     """Tokens with apostrophes unified (they are lower-case already)."""
     joined = "\x1f".join(lower)
     if not any(a in joined for a in _APOSTROPHES):
@@ -645,7 +645,7 @@ def find_hits(dictionary: Dictionary, docs: Iterable[DocTokens],
     ``True`` adds phrase patterns of 8+ characters.
     """
     if negation not in NEGATION_MODES:
-        raise ValueError(f"negation must be one of {NEGATION_MODES}, not {negation!r}")
+        raise ValueError(f"negation must be one of {NegationMode.words()}, not {negation!r}")
     if language != dictionary.language:
         raise ValueError(f"the dictionary was compiled for '{dictionary.language}', not '{language}'")
     findex = dictionary.fuzzy
@@ -674,7 +674,7 @@ def _doc_hits(dictionary: Dictionary, doc: DocTokens, segs: list[tuple[str, int,
         lemma = tuple(lemma[k] for k in keep)
     seg_starts = np.asarray([s[1] for s in segs], dtype=np.int64)
     seg_ends = np.asarray([s[2] for s in segs], dtype=np.int64)
-    folded = _fold(text)
+    folded = _lower_keep_length(text)
 
     # exact passes: (start, end, entry index, kind)
     found: list[tuple[int, int, int, str]] = []
@@ -741,7 +741,7 @@ def _doc_hits(dictionary: Dictionary, doc: DocTokens, segs: list[tuple[str, int,
     if not kept:
         return out
     if negation != "ignore":
-        toks = _fold_tokens(lower)
+        toks = _unify_apostrophes(lower)
         hs = np.asarray([h[0] for h in kept], dtype=np.int64)
         si = np.asarray([h[4] for h in kept], dtype=np.int64)
         firsts = np.searchsorted(ends, hs, side="right").tolist()

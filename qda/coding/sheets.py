@@ -10,18 +10,21 @@ transaction.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
-from qda.ingest import check_zip, read_table
-from qda.models import Codebook, Coding, Segment
+from qda.ingest import check_zip, match_key, read_table
+from qda.models import Codebook, Coding, CodingStatus, Segment
+from qda.results import Note, TableView, json_dict
 from qda.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHEET_COLUMNS = ("case", "document", "segment", "turn", "speaker", "text", "codes", "memo")
 _NAME_RE = re.compile(r"^[\w .'’@-]{1,60}$")
@@ -34,10 +37,6 @@ def check_coder_name(name: str) -> str:
         raise CodingImportError(f"invalid coder name '{name}'",
                                 [Problem("--coder", "use letters, digits, spaces, '.', '-', '_' (max 60)")])
     return name
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", " ".join(str(text).split())).casefold()
 
 
 # ----------------------------------------------------------------------------- writing
@@ -55,7 +54,7 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
     memos: dict[str, list[str]] = defaultdict(list)
     order = {cid: i for i, cid in enumerate(codebook.code_ids())}
     for c in existing:
-        if not c.segment or c.status != "ok":
+        if not c.segment or c.status != CodingStatus.OK:
             continue  # flagged (negated, orphaned) codings are not offered as the coder's codes
         if c.code not in applied[c.segment]:
             applied[c.segment].append(c.code)
@@ -131,7 +130,7 @@ def read_rows(path: Path, sheet: str | None = None,
     table = read_table(path, sheet)
     if not table:
         raise CodingImportError(f"{path}: the sheet is empty")
-    header = [_fold(h) for h in table[0]]
+    header = [match_key(h) for h in table[0]]
     missing = [c for c in required if c not in header]
     if missing:
         found = ", ".join(h for h in header if h) or "nothing"
@@ -154,14 +153,14 @@ class CodeResolver:
         self.exact = {c.id: c.id for c in codebook.codes}
         self.folded: dict[str, str] = {}
         for c in codebook.codes:
-            self.folded.setdefault(_fold(c.id), c.id)
+            self.folded.setdefault(match_key(c.id), c.id)
         for c in codebook.codes:
             for label in c.labels.values():
-                self.folded.setdefault(_fold(label), c.id)
+                self.folded.setdefault(match_key(label), c.id)
 
     def resolve(self, token: str) -> str | None:
         token = token.strip()
-        return self.exact.get(token) or self.folded.get(_fold(token))
+        return self.exact.get(token) or self.folded.get(match_key(token))
 
     def _tokens(self, cell: str) -> list[str]:
         """Split a cell into code tokens; a label that itself contains commas stays whole."""
@@ -215,6 +214,15 @@ class SheetImport:
         return {"coder": self.coder, "file": self.file, "rows": self.rows, "codings": self.codings,
                 "documents": list(self.documents), "replaced": self.replaced}
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row; ``documents`` is their number (to_dict lists them)."""
+        import pandas as pd
+        return pd.DataFrame([{**self.to_dict(), "documents": len(self.documents)}])
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(f"coder '{self.coder}': {self.codings} codings from {self.rows} rows in "
+                                    f"{len(self.documents)} documents ({self.replaced} previous codings replaced)"),))
+
 
 def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
     """Validate a coder's sheet fully, then replace the coder's codings in its documents."""
@@ -243,7 +251,7 @@ def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
         text = row.values.get("text")
-        if text and _fold(text) != _fold(segment.text):
+        if text and match_key(text) != match_key(segment.text):
             problems.append(Problem(where, f"the text of segment {ref} differs from the project's transcript",
                                     "the transcript was re-imported since the sheet was written; write a new sheet"))
             continue
@@ -352,7 +360,15 @@ class AdjudicationResult:
     codings: int
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return json_dict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(f"coder '{self.coder}': {self.decided} decisions, {self.carried_over} agreed "
+                                    f"codings carried over from {self.coder_a}, {self.codings} codings in all"),))
 
 
 def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:

@@ -23,12 +23,16 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 from xml.etree import ElementTree as ET
 
 from qda.errors import ExportError
 from qda.ingest.refi import NoteRecord, code_human_text, is_guid, is_rgb, join_description, make_guid
 from qda.models import Case, Category, Code, Codebook, Coding, Document
+from qda.results import TableView, frame_view
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -76,10 +80,13 @@ class RefiExport:
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "kind": self.kind, **self.counts}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame([{"what": k, "written": v} for k, v in self.counts.items()])
+        return pd.DataFrame([{"what": k, "written": v} for k, v in self.counts.items()], columns=["what", "written"])
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame())
 
 
 # ----------------------------------------------------------------------------- helpers

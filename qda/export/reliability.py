@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jinja2
 from openpyxl import Workbook
@@ -34,8 +35,6 @@ from qda.agreement.coefficients import COEFFICIENTS, DISPLAY_NAMES, Estimate
 from qda.agreement.units import AgreementReport, CodeAgreement, Disagreement
 from qda.errors import ExportError
 from qda.export.workbook import (
-    check_target,
-    write_atomically,
     BOLD,
     CENTER,
     DOUBLE,
@@ -55,6 +54,8 @@ from qda.export.workbook import (
     _style_row,
     _title,
     _widths,
+    check_target,
+    write_atomically,
 )
 
 __all__ = [
@@ -82,7 +83,7 @@ _NUMBERS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8:
             10: "Ten"}
 
 #: What one unit is, for each unit of comparison: (noun, plural, how it is rated).
-_UNITS: dict[str, tuple[str, str, str]] = {
+_UNIT_NOUNS: dict[str, tuple[str, str, str]] = {
     "document": ("document", "documents", "code presence"),
     "case": ("case", "cases", "code presence"),
     "segment": ("segment", "segments", "code applied to the segment or not"),
@@ -136,7 +137,7 @@ def method_paragraph(report: AgreementReport, software: str = "qda <version>") -
     who = f"{count} coder{'s' if m != 1 else ''} ({_join(coders)})"
     n_codes = len(report.codes)
     pooled = report.pooled
-    noun, plural, rating = _UNITS.get(report.unit, ("unit", "units", report.unit))
+    noun, plural, rating = _UNIT_NOUNS.get(report.unit, ("unit", "units", report.unit))
     settings = report.settings
     per_item = _items_per_code(report)
     sentences: list[str] = []
@@ -230,7 +231,7 @@ def write_reliability_xlsx(path: Path, report: AgreementReport) -> Path:
     path = Path(path)
     check_target(path, "reliability.xlsx")
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the default sheet
     wb.properties.creator = "qda"
     wb.properties.title = f"Inter-coder agreement: {_join(list(report.coders))} ({report.unit})"
     add_reliability_sheet(wb, report)
@@ -327,7 +328,7 @@ def _results(items: Sequence[tuple[str, Estimate | None, bool]], method: str | N
     then one sentence per undefined one ("C was undefined because ...")."""
     defined = [(name, e, pct) for name, e, pct in items if e is not None and e.value is not None]
     sentences = []
-    parts = []
+    parts: list[str] = []
     for name, e, pct in defined:
         text = _prose(e, method, percent=pct)
         if method and e.ci_low is not None:
@@ -335,9 +336,9 @@ def _results(items: Sequence[tuple[str, Estimate | None, bool]], method: str | N
         parts.append(f"{name} was {text}" if not parts else f"{name} {text}")
     if parts:
         sentences.append(_capital(" and ".join(parts)) + ".")
-    for name, e, _ in items:
-        if e is None or e.value is None:
-            reason = _reason(e)
+    for name, estimate, _ in items:
+        if estimate is None or estimate.value is None:
+            reason = _reason(estimate)
             because = "no data were usable" if reason in ("no usable data", "not computed") else reason
             sentences.append(_capital(f"{name} was undefined because {because}."))
     return sentences
@@ -385,8 +386,8 @@ def _range_sentence(report: AgreementReport) -> str:
     if len(report.codes) < 2:
         return ""
     name = "krippendorff_alpha"
-    defined = [(c.estimates[name].value, c.code) for c in report.codes
-               if name in c.estimates and c.estimates[name].value is not None]
+    defined = [(value, c.code) for c in report.codes
+               if name in c.estimates and (value := c.estimates[name].value) is not None]
     undefined = len(report.codes) - len(defined)
     text = ""
     if len(defined) >= 2 and f"{min(defined)[0]:.3f}" == f"{max(defined)[0]:.3f}":
@@ -511,7 +512,7 @@ def _html_context(report: AgreementReport, *, title: str | None, software: str,
         disagreements.append({
             "case": d.unit.case, "document": d.unit.document, "where": _unit_where(d), "text": d.unit.text,
             "applied": [[{"code": x, "differs": x not in common} for x in codes] for codes in applied]})
-    noun, plural, rating = _UNITS.get(report.unit, ("unit", "units", report.unit))
+    noun, plural, rating = _UNIT_NOUNS.get(report.unit, ("unit", "units", report.unit))
     settings = report.settings
     bootstrap = int(settings.get("bootstrap") or 0)
     return {

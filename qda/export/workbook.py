@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -19,6 +20,7 @@ from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qda.errors import ExportError
@@ -75,7 +77,7 @@ def write_workbook(path: Path, data: SynthesisData) -> Path:
 def build_workbook(data: SynthesisData) -> Workbook:
     """The workbook in memory, one sheet per table (see :data:`SHEETS`)."""
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the default sheet
     wb.properties.creator = "qda"
     wb.properties.title = f"Synthesis: {data.codebook.name} (coder: {data.coder})"
     builders = (_codebook_sheet, _cases_sheet, _meta_sheet, _cross_sheet, _split_sheet, _intra_sheet)
@@ -99,7 +101,7 @@ def check_target(path: Path, example: str) -> None:
         raise ExportError(f"cannot write {path}: it is a folder, give a file name such as {example}")
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, so a failure leaves no half file."""
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
@@ -180,7 +182,7 @@ def _title(ws: Worksheet, text: str) -> None:
     ws.row_dimensions[1].height = 20
 
 
-def _widths(ws: Worksheet, widths: dict[int, float]) -> None:
+def _widths(ws: Worksheet, widths: Mapping[int, float]) -> None:
     for col, width in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = width
 
@@ -194,7 +196,10 @@ def _print_setup(ws: Worksheet, header_rows: str | None = None, landscape: bool 
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    setup = ws.sheet_properties.pageSetUpPr
+    if setup is None:  # openpyxl creates it with the sheet; its type allows None
+        setup = ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    setup.fitToPage = True
     if header_rows:
         ws.print_title_rows = header_rows
 

@@ -13,10 +13,10 @@ import unicodedata
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from qda.errors import IngestError, Problem, QdaError
 from qda.models import Turn
@@ -96,7 +96,8 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
     if controls > max(2, len(text) // 200):
         raise IngestError(f"{source}: cannot decode the text (neither UTF-8 nor a Western Windows encoding)",
-                          [Problem(source, "undecodable text", "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
+                          [Problem(source, "undecodable text",
+                                   "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
     return text, encoding
 
 
@@ -113,13 +114,19 @@ def normalise_text(text: str) -> str:
     return text.translate(_ZERO_WIDTH).translate(_SPACES)
 
 
+def match_key(text: object) -> str:
+    """``text`` for a forgiving comparison of names and labels: NFC, runs of whitespace as
+    one space, no outer spaces, case-folded ("Foires  Commerciales" matches "foires commerciales")."""
+    return unicodedata.normalize("NFC", " ".join(str(text).split())).casefold()
+
+
 # ----------------------------------------------------------------------------- speaker turns
 
 # A speaker label at the start of a line: optional [timestamp], a short name (letters,
 # digits, spaces, dots, apostrophes, hyphens), optional timestamp after the name, then a
 # colon (French typography puts a space before it).
 _TIMESTAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
-_LABEL_RE = re.compile(
+LABEL_RE = re.compile(
     rf"^[ \t]*(?:\[(?P<ts1>{_TIMESTAMP})\][ \t]*|\((?P<ts2>{_TIMESTAMP})\)[ \t]*)?"
     r"(?P<speaker>[^\W\d_][\w'’.\-]*(?:[ \t][\w'’.\-]+){0,3}|[A-Z]\d*)"
     rf"(?:[ \t]*[\[(](?P<ts3>{_TIMESTAMP})[\])])?"
@@ -222,7 +229,7 @@ def detect_turns(text: str) -> tuple[Turn, ...]:
 def _speaker_markers(text: str) -> list[_Marker]:
     """Every accepted speaker label, header line and table row, in text order (one per line)."""
     found: list[tuple[_Marker, bool]] = []  # (marker, specific enough to count once)
-    for m in _LABEL_RE.finditer(text):
+    for m in LABEL_RE.finditer(text):
         if len(m.group("speaker")) <= 40:
             timestamp = m.group("ts1") or m.group("ts2") or m.group("ts3")
             # "[00:12:40] Paul:" is a transcript line even if Paul speaks only once.
@@ -338,7 +345,7 @@ def check_zip(path: Path, *, max_entries: int = MAX_ZIP_ENTRIES, max_bytes: int 
     return infos
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     check_input_file(path)
     try:
         return path.read_bytes()
@@ -353,7 +360,7 @@ def _read_bytes(path: Path) -> bytes:
 @reader(".txt", ".md", ".text")
 def read_text_file(path: Path) -> RawTranscript:
     """Plain text or Markdown; turns from speaker labels."""
-    raw, encoding = decode_bytes(_read_bytes(path), str(path))
+    raw, encoding = decode_bytes(read_bytes(path), str(path))
     text = normalise_text(raw)
     notes = () if encoding.startswith("utf") else (f"decoded as {encoding}",)
     return RawTranscript(text, detect_turns(text), encoding, notes)
@@ -366,7 +373,7 @@ def read_docx(path: Path) -> RawTranscript:
     from docx.opc.exceptions import PackageNotFoundError
     from lxml.etree import LxmlError
 
-    data = _read_bytes(path)
+    data = read_bytes(path)
     check_zip(path)
     try:
         document = docx.Document(str(path))
@@ -420,7 +427,7 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
     if suffix == ".xlsx":
         from openpyxl import load_workbook
 
-        _read_bytes(path)
+        read_bytes(path)
         check_zip(path)
         # A damaged workbook fails inside openpyxl, while opening or (read-only mode
         # streams) while reading rows, with whatever zipfile, zlib or the XML parser raised.
@@ -443,11 +450,11 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         import csv
         import io
 
-        text, _ = decode_bytes(_read_bytes(path), str(path))
+        text, _ = decode_bytes(read_bytes(path), str(path))
         text = normalise_text(text)
         first = text.split("\n", 1)[0]
         delimiter = max(",;\t", key=first.count)
-        return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
 from qda.ingest import formats as _formats  # noqa: E402,F401  (registers the readers)

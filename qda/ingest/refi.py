@@ -35,12 +35,16 @@ from datetime import timezone
 from datetime import datetime as _datetime
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from xml.etree.ElementTree import Element, ParseError
 
 from qda.errors import IngestError, InteropError, Problem
-from qda.ingest import _ZERO_WIDTH, decode_bytes, normalise_text
+from qda.ingest import _ZERO_WIDTH, decode_bytes, match_key, normalise_text
 from qda.models import Case, Category, Code, Codebook, Document, Pattern, AttributeDef
+from qda.results import TableView, frame_view, jsonable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # ----------------------------------------------------------------------------- limits and constants
 
@@ -1093,15 +1097,16 @@ class RefiImportReport:
         return {"file": self.file, "origin": self.origin, "mode": self.mode, "in_file": dict(self.in_file),
                 "imported": dict(self.imported), "offsets": self.offsets.to_dict() if self.offsets else None,
                 "coders": dict(self.coders), "documents": dict(self.documents),
-                "missing_sources": [m.__dict__ for m in self.missing], "warnings": list(self.warnings),
-                "unsupported": [u.__dict__ for u in self.unsupported]}
+                "missing_sources": [jsonable(m) for m in self.missing], "warnings": list(self.warnings),
+                "unsupported": [jsonable(u) for u in self.unsupported]}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
+        """What / in file / imported / note; the counts as integers, empty on warning rows."""
         import pandas as pd
 
         got, found = self.imported, self.in_file
 
-        def row(what: str, in_file: Any, imported: Any, note: str = "") -> dict[str, Any]:
+        def row(what: str, in_file: int | None, imported: int | None, note: str = "") -> dict[str, Any]:
             return {"what": what, "in file": in_file, "imported": imported, "note": note}
 
         if self.mode == "codebook":
@@ -1130,8 +1135,12 @@ class RefiImportReport:
         rows += [row(f"missing source '{m.name}'", m.codings, 0, f"{m.reason}; its codings are not imported")
                  for m in self.missing]
         rows += [row(f"not imported: {u.kind}", u.count, 0, u.detail) for u in self.unsupported]
-        rows += [row("warning", "", "", w) for w in self.warnings]
-        return pd.DataFrame(rows, columns=["what", "in file", "imported", "note"])
+        rows += [row("warning", None, None, w) for w in self.warnings]
+        frame = pd.DataFrame(rows, columns=["what", "in file", "imported", "note"])
+        return frame.astype({"in file": "Int64", "imported": "Int64"})
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame())
 
 
 @dataclass(frozen=True)
@@ -1167,10 +1176,6 @@ def coder_name(name: str, fallback: str) -> str:
     """A REFI user name as a qda coder name (letters, digits, spaces, . ' - _ @; 60 at most)."""
     cleaned = re.sub(r"[^\w .'’@-]+", "-", " ".join(name.split())).strip(" -")[:60].strip()
     return cleaned or fallback
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", " ".join(text.split())).casefold()
 
 
 def sha256(text: str) -> str:
@@ -1237,7 +1242,7 @@ def _plan_documents(refi: RefiProject, documents: Sequence[Document], language: 
     ours = refi.origin.lower().startswith("qda")  # our own export: names are document names already
     by_hash = {d.sha256: d for d in documents}
     by_name = {d.name: d for d in documents}
-    by_fold = {_fold(d.name): d for d in documents}
+    by_key = {match_key(d.name): d for d in documents}
     case_of_source: dict[str, str] = {}
     for case in refi.cases:
         for guid in case.sources:
@@ -1252,7 +1257,7 @@ def _plan_documents(refi: RefiProject, documents: Sequence[Document], language: 
         digest = sha256(source.text)
         wanted = source.name if ours and source.name else document_name(source.name, source.guid)
         match = by_hash.get(digest)
-        named = by_name.get(source.name) or by_name.get(wanted) or by_fold.get(_fold(wanted))
+        named = by_name.get(source.name) or by_name.get(wanted) or by_key.get(match_key(wanted))
         if match is not None:
             doc_of[source.guid] = match.name
         elif named is not None:  # another version of the same text: its codings are re-anchored
@@ -1439,9 +1444,9 @@ def _map_codes(refi: RefiProject, codebook: Codebook) -> dict[str, str]:
     by_guid.update({guid_key(make_guid("code", codebook.name, c.id)): c.id for c in codebook.codes})
     by_label: dict[str, set[str]] = defaultdict(set)
     for c in codebook.codes:
-        by_label[_fold(c.id)].add(c.id)
+        by_label[match_key(c.id)].add(c.id)
         for label in c.labels.values():
-            by_label[_fold(label)].add(c.id)
+            by_label[match_key(label)].add(c.id)
     mapping: dict[str, str] = {}
     for code in refi.all_codes():
         key = guid_key(code.guid)
@@ -1450,6 +1455,6 @@ def _map_codes(refi: RefiProject, codebook: Codebook) -> dict[str, str]:
             mapping[key] = fields["id"]
         elif key in by_guid:
             mapping[key] = by_guid[key]
-        elif len(by_label.get(_fold(code.name), ())) == 1:
-            mapping[key] = next(iter(by_label[_fold(code.name)]))
+        elif len(by_label.get(match_key(code.name), ())) == 1:
+            mapping[key] = next(iter(by_label[match_key(code.name)]))
     return mapping
