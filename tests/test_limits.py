@@ -294,3 +294,16 @@ def test_control_character_in_a_codebook_is_located(tmp_path: Path) -> None:
     with pytest.raises(CodebookError, match="cb.yaml:3") as info:
         load_codebook(path)
     assert "U+0003" in str(info.value)
+
+
+def test_a_pdf_whose_xref_table_lies_is_named(tmp_path: Path) -> None:
+    # pypdf's LimitReachedError (an xref size beyond the file) escaped before.
+    from test_pdf import minimal_pdf
+
+    data = minimal_pdf(["Q : Bonjour.", "R : Bonjour, merci."])
+    at = data.rfind(b"xref\n0 ") + len(b"xref\n0 ")
+    end = data.index(b"\n", at)
+    path = tmp_path / "lying.pdf"
+    path.write_bytes(data[:at] + b"58" + data[end:])
+    with pytest.raises(IngestError, match="lying.pdf"):
+        read_transcript(path)

@@ -556,7 +556,7 @@ def read_pdf(path: Path) -> RawTranscript:
     would silently change what the respondent said, so we ask for a text export instead.
     """
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     data = read_bytes(path)
     try:
@@ -566,7 +566,10 @@ def read_pdf(path: Path) -> RawTranscript:
                               [Problem(str(path), "cannot read an encrypted PDF",
                                        "export it again without a password")])
         pages = [page.extract_text() or "" for page in pdf.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    # PyPdfError covers PdfReadError and LimitReachedError (found by the fuzz tests); a
+    # damaged file also fails inside pypdf with zlib, index or attribute errors.
+    except (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, zlib.error,
+            RecursionError) as exc:
         raise IngestError(f"{path}: a damaged or unreadable PDF ({exc.__class__.__name__})",
                           [Problem(str(path), "cannot read the PDF",
                                    "export the transcript as .docx or .txt")]) from None
