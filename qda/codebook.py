@@ -105,14 +105,17 @@ class _NoAliasLoader(yaml.SafeLoader):
         self.alias_lines: list[tuple[int, str]] = []
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        start: Any = event.start_mark
+        end: Any = event.end_mark
+        line = start.line + 1 if start is not None else 0
         if isinstance(event, yaml.AliasEvent):
-            self.get_event()
-            self.alias_lines.append((event.start_mark.line + 1, f"alias '*{event.anchor}'"))
-            return yaml.ScalarNode("tag:yaml.org,2002:null", "", event.start_mark, event.end_mark)
+            self.get_event()  # type: ignore[no-untyped-call]
+            self.alias_lines.append((line, f"alias '*{event.anchor}'"))
+            return yaml.ScalarNode("tag:yaml.org,2002:null", "", start, end)
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            self.alias_lines.append((event.start_mark.line + 1, f"anchor '&{anchor}'"))
+            self.alias_lines.append((line, f"anchor '&{anchor}'"))
             event.anchor = None  # not registered: a later alias cannot reach it
         return super().compose_node(parent, index)
 

@@ -211,7 +211,7 @@ class _Connection(sqlite3.Connection):
 
     qda_path: Path = Path(DB_NAME)
 
-    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
         if sql == "ROLLBACK" and not self.in_transaction:
             return self.cursor()
         try:
@@ -219,7 +219,7 @@ class _Connection(sqlite3.Connection):
         except sqlite3.OperationalError as exc:
             raise _named(exc, self.qda_path) from None
 
-    def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def executemany(self, sql: str, parameters: Any) -> sqlite3.Cursor:
         try:
             return super().executemany(sql, parameters)
         except sqlite3.OperationalError as exc:
@@ -278,7 +278,7 @@ class Store:
     readonly = False
 
     @classmethod
-    def open(cls, folder: Path, readonly: bool | None = None) -> "Store":
+    def open(cls, folder: Path, readonly: bool | None = None) -> Store:
         """Open an existing project, migrating an older schema forward.
 
         The file is checked first: an empty or foreign file, or (for files up to
@@ -383,7 +383,7 @@ class Store:
         return db
 
     @property
-    def backups(self) -> "Backups":
+    def backups(self) -> Backups:
         """Snapshots and the history of writes (see :class:`Backups`)."""
         found = self.__dict__.get("_backups")
         if found is None:
@@ -942,7 +942,7 @@ class Backups:
     row is added once the write has changed something (else the snapshot is dropped).
     """
 
-    def __init__(self, store: "Store") -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.folder = store.path.parent / BACKUP_DIR
         self._pending: _Pending | None = None

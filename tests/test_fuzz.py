@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_pdf import minimal_pdf
 
 from qda import Project
 from qda.codebook import load_codebook
@@ -23,7 +24,6 @@ from qda.errors import QdaError
 from qda.ingest import read_table, read_transcript
 
 from conftest import CODEBOOK, FIXTURES, snapshot
-from test_pdf import minimal_pdf
 
 EXAMPLES = int(os.environ.get("QDA_FUZZ_EXAMPLES", "12"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="QDA_FUZZ_EXAMPLES" not in os.environ,
@@ -82,11 +82,11 @@ def _docx_seed() -> bytes:
 
 
 ODT_CONTENT = (
-    '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
-    "<text:p>Q : Comment avez-vous connu vos clients ?</text:p>"
-    "<text:p>R : Par le salon<text:s text:c=\"2\"/>puis par courriel.</text:p>"
-    "</office:text></office:body></office:document-content>").encode()
+    b'<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    b'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
+    b"<text:p>Q : Comment avez-vous connu vos clients ?</text:p>"
+    b"<text:p>R : Par le salon<text:s text:c=\"2\"/>puis par courriel.</text:p>"
+    b"</office:text></office:body></office:document-content>")
 
 TEXT_SEEDS: dict[str, bytes] = {
     ".txt": (FIXTURES / "A1.txt").read_bytes(),

@@ -3,7 +3,6 @@ backups, history and undo (issue 11)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
@@ -18,7 +17,7 @@ from qda import Project
 from qda.errors import ProjectError
 from qda.store import DB_NAME
 
-from conftest import EXAMPLE, FIXTURES, run, run_json, snapshot
+from conftest import EXAMPLE, run, run_json, snapshot
 
 
 @pytest.fixture

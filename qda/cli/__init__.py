@@ -98,7 +98,7 @@ def _hint_dash_file(exc: Exception, argv: list[str]) -> None:
         return
     words = [w for w in argv if w.startswith(option) and w != option and not w.startswith("--")]
     if words:
-        exc.message = (f"{message}. If '{words[0]}' is a file name, put -- before the file names "
+        exc.message = (f"{message}. If '{words[0]}' is a file name, put -- before the file names "  # type: ignore[attr-defined]
                        f"(… -- {words[0]}) or write it as ./{words[0]}")
 
 

@@ -371,7 +371,7 @@ def read_docx(path: Path) -> RawTranscript:
     """Word documents: body paragraphs (tables, headers and footers are not transcript text)."""
     import docx  # python-docx; imported here so that text-only use stays light
     from docx.opc.exceptions import PackageNotFoundError
-    from lxml.etree import LxmlError
+    from lxml.etree import LxmlError  # type: ignore[import-untyped]  # python-docx's XML parser
 
     data = read_bytes(path)
     check_zip(path)
