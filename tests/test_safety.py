@@ -3,6 +3,7 @@ backups, history and undo (issue 11)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -264,3 +265,19 @@ def test_backup_restore_repairs_a_damaged_project(runner, study_copy: Path) -> N
 def test_unknown_backup_name_is_an_error(runner, small_project: Path) -> None:
     result = run(runner, "-p", small_project, "backup", "restore", "nope", "--yes", code=1)
     assert "no snapshot called 'nope'" in result.output
+
+
+def test_safety_results_keep_the_result_contract(runner, study_copy: Path) -> None:
+    from qda.results import Result, TableView
+
+    run(runner, "-p", study_copy, "code", "delete-coder", "coder-b", "--yes")
+    with Project.open(study_copy) as project:
+        results = {"history": project.history(), "backup list": project.backup_list(),
+                   "undo": project.undo_plan(), "check": project.check()}
+        for command, result in results.items():
+            assert isinstance(result, Result), command
+            assert isinstance(result.to_table(), TableView), command
+            assert json.loads(json.dumps(result.to_dict())) == result.to_dict(), command
+            result.to_frame()
+    for command in ("history", "check"):
+        assert run_json(runner, "-p", study_copy, command) == results[command].to_dict()
