@@ -884,7 +884,8 @@ class Project:
             raise NotFoundError("nothing to undo: no recorded write with its snapshot in backups/ "
                                 "(see 'qda history' and 'qda backup list')")
         snapshot = self.folder / BACKUP_DIR / entry.snapshot
-        return UndoPlan(entry, backup_counts(snapshot), self.store.backups.counts())
+        return UndoPlan(entry, backup_counts(snapshot), self.store.backups.counts(),
+                        tuple(self.store.backups.undo_warnings(entry)))
 
     def undo(self) -> "UndoPlan":
         """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it)."""
@@ -950,7 +951,7 @@ class WriteHistory:
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
-        return pd.DataFrame([{"id": e.id, "at": e.at, "command": e.command,
+        return pd.DataFrame([{"id": e.id, "at": e.at[:19].replace("T", " "), "command": e.command,
                               "codings": self._change(e.before, e.after),
                               "undone": "yes" if e.undone else "", "snapshot": e.snapshot}
                              for e in self.entries], columns=["id", "at", "command", "codings", "undone", "snapshot"])
@@ -969,6 +970,7 @@ class UndoPlan:
     entry: HistoryEntry
     restored: dict[str, int]  # codings per coder in the snapshot
     current: dict[str, int]  # ... and in the project before the restore
+    warnings: tuple[str, ...] = ()  # when the snapshot may take back more than the write
 
     def changes(self) -> list[str]:
         """One line per coder whose codings differ, e.g. ``bob: 37 codings back (now 0)``."""
@@ -982,7 +984,8 @@ class UndoPlan:
     def to_dict(self) -> dict[str, Any]:
         return {"write": {"id": self.entry.id, "at": self.entry.at, "command": self.entry.command,
                           "snapshot": self.entry.snapshot},
-                "codings_in_snapshot": self.restored, "codings_now": self.current, "changes": self.changes()}
+                "codings_in_snapshot": self.restored, "codings_now": self.current, "changes": self.changes(),
+                "warnings": list(self.warnings)}
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -991,9 +994,10 @@ class UndoPlan:
                              for c in coders], columns=["coder", "in snapshot", "now"])
 
     def to_table(self) -> TableView:
-        when = f" of {self.entry.at}" if self.entry.at else ""
+        when = f" of {self.entry.at[:19].replace('T', ' ')} UTC" if self.entry.at else ""
         lines = self.changes() or ["the coding counts are the same; other changes are brought back too"]
-        return TableView(lead=(Note(f"'{self.entry.command}'{when}"), *(Note(f"  {line}") for line in lines)))
+        return TableView(lead=(Note(f"'{self.entry.command}'{when}"), *(Note(f"  {line}") for line in lines),
+                               *(Note(warning, "warning") for warning in self.warnings)))
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,9 @@ MIGRATIONS: list[str] = [
         snapshot TEXT NOT NULL DEFAULT '',
         before TEXT NOT NULL DEFAULT '{}',
         after TEXT NOT NULL DEFAULT '{}',
-        undone INTEGER NOT NULL DEFAULT 0
+        undone INTEGER NOT NULL DEFAULT 0,
+        began TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL DEFAULT ''
     );
     """,
 ]
@@ -897,6 +899,11 @@ class Store:
         return self.db.execute("DELETE FROM notes WHERE id=?", (memo_id,)).rowcount > 0
 
 
+def _precise_now() -> str:
+    """UTC time with microseconds: history entries of commands running at once must be ordered."""
+    return datetime.now(timezone.utc).isoformat()
+
+
 class _Pending:
     """A snapshot taken before a write, waiting to learn whether the write happened."""
 
@@ -905,6 +912,7 @@ class _Pending:
         self.snapshot = snapshot
         self.before = before
         self.signature = signature
+        self.began = _precise_now()
 
 
 @dataclass(frozen=True)
@@ -912,12 +920,14 @@ class HistoryEntry:
     """One write that replaced or deleted codings (or an undo / restore)."""
 
     id: int
-    at: str
+    at: str  # when the write ended (UTC, microseconds)
     command: str
     snapshot: str  # file name in backups/, '' when none was kept
     before: dict[str, int]  # codings per coder before the write
     after: dict[str, int]  # ... and after it
     undone: bool
+    began: str = ""  # when its snapshot was taken
+    state: str = ""  # Store.state_signature() right after the write (JSON)
 
 
 @dataclass(frozen=True)
@@ -1030,18 +1040,39 @@ class Backups:
             if pending.snapshot:
                 (self.folder / pending.snapshot).unlink(missing_ok=True)
             return
-        self._record(pending.command, pending.snapshot, pending.before, self.counts())
+        self._record(pending.command, pending.snapshot, pending.before, self.counts(), pending.began)
 
-    def _record(self, command: str, snapshot: str, before: dict[str, int], after: dict[str, int]) -> None:
+    def _record(self, command: str, snapshot: str, before: dict[str, int], after: dict[str, int],
+                began: str = "") -> None:
         with self.store.transaction():
-            self.store.db.execute("INSERT INTO history(at, command, snapshot, before, after) VALUES (?, ?, ?, ?, ?)",
-                                  (now(), command, snapshot, json.dumps(before), json.dumps(after)))
+            self.store.db.execute(
+                "INSERT INTO history(at, command, snapshot, before, after, began, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_precise_now(), command, snapshot, json.dumps(before), json.dumps(after), began or _precise_now(),
+                 json.dumps(list(self.store.state_signature()))))
 
     def history(self) -> list[HistoryEntry]:
         """Every recorded write, oldest first."""
-        return [HistoryEntry(i, at, cmd, snap, json.loads(before), json.loads(after), bool(undone))
-                for i, at, cmd, snap, before, after, undone in self.store.db.execute(
-                    "SELECT id, at, command, snapshot, before, after, undone FROM history ORDER BY id")]
+        return [HistoryEntry(i, at, cmd, snap, json.loads(before), json.loads(after), bool(undone), began, state)
+                for i, at, cmd, snap, before, after, undone, began, state in self.store.db.execute(
+                    "SELECT id, at, command, snapshot, before, after, undone, began, state FROM history ORDER BY id")]
+
+    def undo_warnings(self, entry: HistoryEntry) -> list[str]:
+        """Why restoring the snapshot before ``entry`` would take back more than that write.
+
+        A snapshot is taken just before its write, but another qda command may write in
+        between (two commands at once) or after it; restoring the snapshot undoes those too.
+        """
+        warnings = []
+        overlapping = [other.command for other in self.history()
+                       if other.id != entry.id and entry.began and other.began and other.at >= entry.began
+                       and other.began <= entry.at and not other.command.startswith(("undo", "backup restore"))]
+        if overlapping:
+            warnings.append(f"other writes ran at the same time ({'; '.join(overlapping)}): "
+                            "the snapshot may not hold them, so undo may take them back too")
+        if entry.state and json.loads(entry.state) != list(self.store.state_signature()):
+            warnings.append("the project changed after this write (a command not in the history, e.g. an "
+                            "import of transcripts): undo takes those changes back too")
+        return warnings
 
     def last_undoable(self) -> HistoryEntry | None:
         """The latest write not yet undone whose snapshot is still in backups/."""
@@ -1062,7 +1093,7 @@ class Backups:
         source = resolve_backup(self.store.path.parent, name)
         before = self.counts()
         kept = self.store.db.execute(
-            "SELECT at, command, snapshot, before, after, undone, id FROM history ORDER BY id").fetchall()
+            "SELECT at, command, snapshot, before, after, undone, id, began, state FROM history ORDER BY id").fetchall()
         current = self.snapshot(f"before {command}", prune=False) or ""  # pruning could remove `source`
         src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         try:
@@ -1076,8 +1107,9 @@ class Backups:
         with self.store.transaction():
             self.store.db.execute("DELETE FROM history")
             self.store.db.executemany(
-                "INSERT INTO history(at, command, snapshot, before, after, undone, id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [row[:5] + (1 if row[6] == undoes else row[5], row[6]) for row in kept])
+                "INSERT INTO history(at, command, snapshot, before, after, undone, id, began, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [row[:5] + (1 if row[6] == undoes else row[5],) + row[6:] for row in kept])
         self._record(command, current, before, self.counts())
         self.prune()
         return self.history()[-1]

@@ -197,8 +197,9 @@ def test_undo_brings_back_a_deleted_coders_codings(runner, study_copy: Path) -> 
     assert history[-1]["codings_before"]["coder-a"] == len(coder_a)
     assert "coder-a" not in history[-1]["codings_after"]
     # Without --yes it asks, and "n" changes nothing.
-    asked = runner.invoke(__import__("qda.cli", fromlist=["app"]).app,
-                          ["-p", str(study_copy), "undo"], input="n\n")
+    from qda.cli import app
+
+    asked = runner.invoke(app, ["-p", str(study_copy), "undo"], input="n\n")
     assert asked.exit_code == 1
     assert f"coder-a: {len(coder_a)} coding(s) in the snapshot (now 0)" in asked.output
     assert not [c for c in codings_of(study_copy) if c[0] == "coder-a"]
@@ -281,3 +282,39 @@ def test_safety_results_keep_the_result_contract(runner, study_copy: Path) -> No
             result.to_frame()
     for command in ("history", "check"):
         assert run_json(runner, "-p", study_copy, command) == results[command].to_dict()
+
+
+def test_undo_warns_when_the_project_changed_after_the_write(runner, study_copy: Path, tmp_path: Path) -> None:
+    run(runner, "-p", study_copy, "code", "delete-coder", "coder-b", "--yes")
+    assert run_json(runner, "-p", study_copy, "undo", "--yes")["warnings"] == []
+    run(runner, "-p", study_copy, "code", "delete-coder", "coder-a", "--yes")
+    extra = tmp_path / "Z9.txt"
+    extra.write_text("Q : Une question ?\nR : Une réponse.\n", encoding="utf-8")
+    run(runner, "-p", study_copy, "import", "transcripts", extra)  # not a snapshotted write
+    with Project.open(study_copy) as project:
+        plan = project.undo_plan()
+    assert plan.entry.command == "delete coder coder-a"
+    assert any("changed after this write" in w for w in plan.warnings)
+
+
+def test_undo_warns_about_writes_that_ran_at_the_same_time(runner, study_copy: Path) -> None:
+    # Two commands at once: the second's snapshot was taken before the first had landed.
+    with Project.open(study_copy) as first, Project.open(study_copy) as second:
+        first._snapshot("delete coder coder-a")
+        second._snapshot("delete coder coder-b")
+        with first.store.transaction():
+            first.store.delete_coder("coder-a")
+        with second.store.transaction():
+            second.store.delete_coder("coder-b")
+        first._finish_history()
+        second._finish_history()
+    with Project.open(study_copy) as project:
+        plan = project.undo_plan()
+        sequential = [e for e in project.history().entries if e.command.startswith("code import")]
+    assert plan.entry.command == "delete coder coder-b"
+    assert any("at the same time (delete coder coder-a)" in w for w in plan.warnings)
+    assert len(sequential) >= 3  # the fixture's imports, one after the other: no warning between them
+    from qda.cli import app
+
+    result = runner.invoke(app, ["-p", str(study_copy), "undo"], input="n\n")
+    assert result.exit_code == 1 and "at the same time" in result.output
