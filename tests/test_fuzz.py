@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -156,12 +157,11 @@ def test_fuzz_office_transcript_readers(suffix: str, tmp_path_factory: pytest.Te
 
 
 @pytest.fixture(scope="module")
-def fuzz_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project with the codebook and two transcripts (no coder yet)."""
+def fuzz_project(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the example project (copied: no language model to load again)."""
     folder = tmp_path_factory.mktemp("fuzzproj") / "p"
-    with Project.init(folder) as project:
-        project.load_codebook(CODEBOOK)
-        project.import_transcripts([FIXTURES / "A1.txt", FIXTURES / "B1.txt"])
+    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
+    with Project.open(folder) as project:
         project.write_coding_sheet("seed", folder.parent / "seed.xlsx")
     return folder
 
