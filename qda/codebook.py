@@ -18,8 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import process
 
-from qda.errors import CodebookError, Problem
-from qda.models import AttributeDef, Category, Code, Codebook, Pattern
+from qda.errors import CodebookError, NotFoundError, Problem
+from qda.models import AttributeDef, Category, Code, Codebook, Pattern, WritePlan
 from qda.results import Column, Row, TableView, json_dict
 
 if TYPE_CHECKING:
@@ -365,6 +365,17 @@ def load_codebook(path: str | Path) -> Codebook:
             Problem(str(path), "codebooks must be saved as UTF-8",
                     "re-save the file as UTF-8 in your editor")]) from None
     return parse_codebook(text, str(path))
+
+
+def plan_codebook(codebook: Codebook, source: str, origin: str, in_use: dict[str, int]) -> WritePlan:
+    """A plan saving ``codebook`` as the project's; ``in_use`` (code -> codings) may not lose a code."""
+    gone = sorted(set(in_use) - set(codebook.code_ids()))
+    if gone:
+        raise NotFoundError(
+            f"{origin}: the new codebook drops codes that have codings",
+            [Problem(origin, f"code '{k}' is used by {in_use[k]} coding(s)", "keep it in the codebook")
+             for k in gone])
+    return WritePlan(codebook=codebook, codebook_source=source)
 
 
 def codebook_to_dict(codebook: Codebook) -> dict[str, Any]:

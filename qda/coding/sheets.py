@@ -3,8 +3,8 @@
 A sheet has one row per segment; the coder types code ids (or labels) in the ``codes``
 column, several per cell separated by ``;`` or ``,``. Reading a sheet validates every
 row first and reports every problem at once; nothing is stored unless the whole sheet
-is valid, and then the coder's codings in the sheet's documents are replaced in one
-transaction.
+is valid. Reading returns a :class:`qda.models.WritePlan` (the coder's codings on the
+sheet's segments, replaced); the project commits it in one transaction.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
 from qda.ingest import check_zip, match_key, read_table
-from qda.models import Codebook, Coding, CodingStatus, Segment
+from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
 
@@ -41,10 +40,26 @@ def check_coder_name(name: str) -> str:
 
 # ----------------------------------------------------------------------------- writing
 
+def sheet_segments(segments: Sequence[Segment], case: str | None = None,
+                   roles: Sequence[str] | None = None) -> list[Segment]:
+    """The segments a sheet offers: those of speakers with ``roles`` (all when None); never none."""
+    if roles:
+        known = sorted({s.role for s in segments if s.role})
+        segments = [s for s in segments if s.role in roles]
+        if not segments:
+            raise NotFoundError(f"no segment of speakers with role(s) {', '.join(roles)} "
+                                f"(roles: {', '.join(known) or 'none'}; see qda speakers)")
+    if not segments:
+        raise NotFoundError("no segments to code: import transcripts first" if case is None
+                            else f"no segments in case '{case}'")
+    return list(segments)
+
+
 def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, coder: str,
                 existing: Sequence[Coding] = (), lang: str | None = None) -> int:
     """Write a coding sheet (xlsx) for ``coder``; codes the coder already applied are filled in."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -60,51 +75,58 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
             applied[c.segment].append(c.code)
         if c.note and c.source == "sheet" and c.note not in memos[c.segment]:
             memos[c.segment].append(c.note)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Coding"
-    ws.append(list(SHEET_COLUMNS))
-    for seg in segments:
-        codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
-        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", seg.text, codes,
-                   " / ".join(memos.get(seg.ref, []))])
-    header_fill = PatternFill("solid", fgColor="DDE4EE")
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-    widths = {"A": 8, "B": 12, "C": 10, "D": 6, "E": 16, "F": 90, "G": 16, "H": 30}
-    for col, width in widths.items():
-        ws.column_dimensions[col].width = width
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
-        for cell in row:
-            cell.alignment = wrap
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-
+    legend_rows = [[code.id, code.label(lang), codebook.category_label(code.category, lang) if code.category else "",
+                    code.definition, code.include, code.exclude] for code in codebook.codes if code.codable]
+    # Write-only mode streams the rows (a sheet has a row per segment of the project);
+    # cells are styled as they are written, not in a second pass.
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Coding")
     legend = wb.create_sheet("Codes")
-    legend.append(["code", "label", "category", "definition", "include", "exclude"])
-    for code in codebook.codes:
-        if code.codable:
-            category = codebook.category_label(code.category, lang) if code.category else ""
-            legend.append([code.id, code.label(lang), category, code.definition, code.include, code.exclude])
-    for cell in legend[1]:
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-    for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
-        legend.column_dimensions[col].width = width
-    legend.freeze_panes = "A2"
+    header_fill = PatternFill("solid", fgColor="DDE4EE")
+    bold = Font(bold=True)
 
+    def header(sheet: Any, names: Sequence[str]) -> list[Any]:
+        cells = []
+        for name in names:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = bold
+            cell.fill = header_fill
+            cells.append(cell)
+        return cells
+
+    for col, width in {"A": 8, "B": 12, "C": 10, "D": 6, "E": 16, "F": 90, "G": 16, "H": 30}.items():
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    last = f"H{len(segments) + 1}"
+    ws.auto_filter.ref = f"A1:{last}"
+    # Write-only sheets have no size header unless told: without it, reading the sheet
+    # back (openpyxl read-only) parses it twice to find its size.
+    ws.calculate_dimension = lambda: f"A1:{last}"
     if segments:
         # A drop-down of code ids that still accepts several codes typed by hand.
-        validation = DataValidation(type="list", formula1=f"=Codes!$A$2:$A${legend.max_row}",
+        validation = DataValidation(type="list", formula1=f"=Codes!$A$2:$A${len(legend_rows) + 1}",
                                     allow_blank=True, showErrorMessage=False)
         validation.promptTitle = "Codes"
         validation.prompt = "Pick a code, or type several ids separated by ';'"
         validation.showInputMessage = True
-        ws.add_data_validation(validation)
+        ws.data_validations.append(validation)  # what add_data_validation does on a normal sheet
         validation.add(f"G2:G{len(segments) + 1}")
     ws.sheet_properties.tabColor = "1F4E79"
+    ws.append(header(ws, SHEET_COLUMNS))
+    wrap = WriteOnlyCell(ws)
+    wrap.alignment = Alignment(wrap_text=True, vertical="top")
+    for seg in segments:
+        codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
+        wrap.value = seg.text  # the append writes the cell at once: one styled cell serves every row
+        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", wrap, codes,
+                   " / ".join(memos.get(seg.ref, []))])
+
+    for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
+        legend.column_dimensions[col].width = width
+    legend.freeze_panes = "A2"
+    legend.append(header(legend, ["code", "label", "category", "definition", "include", "exclude"]))
+    for row in legend_rows:
+        legend.append(row)
     wb.properties.creator = f"qda (coder: {coder})"
     try:
         wb.save(path)
@@ -224,20 +246,20 @@ class SheetImport:
                                     f"{len(self.documents)} documents ({self.replaced} previous codings replaced)"),))
 
 
-def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
-    """Validate a coder's sheet fully, then replace the coder's codings in its documents."""
+def plan_sheet(store: Store, path: Path, coder: str) -> tuple[WritePlan, SheetImport]:
+    """Validate a coder's sheet fully and plan the replacement of the coder's codings on
+    its segments; the result's ``replaced`` is filled in once the plan is committed."""
     coder = check_coder_name(coder)
     codebook = store.codebook()
     if codebook is None:
         raise NotFoundError("the project has no codebook yet: qda codebook load FILE.yaml")
     rows = read_rows(path)
     segments = {s.ref: s for s in store.segments()}
-    ids = store.segment_ids()
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
-    planned: list[tuple[str, int, int | None, int, int, str, str]] = []
-    documents: dict[str, int] = {}
-    covered: list[int] = []
+    planned: list[Coding] = []
+    documents: set[str] = set()
+    covered: list[str] = []
     for row in rows:
         where = f"{path.name} row {row.number}"
         ref = row.values.get("segment", "")
@@ -255,22 +277,24 @@ def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
             problems.append(Problem(where, f"the text of segment {ref} differs from the project's transcript",
                                     "the transcript was re-imported since the sheet was written; write a new sheet"))
             continue
-        seg_id, doc_id, start, end = ids[ref]
-        documents[segment.document] = doc_id
-        covered.append(seg_id)
+        documents.add(segment.document)
+        covered.append(ref)
         memo = row.values.get("memo", "")
         for code in resolver.parse_cell(row.values.get("codes", ""), where, problems):
-            planned.append((code, doc_id, seg_id, start, end, "sheet", memo))
+            planned.append(_on_segment(coder, code, segment, "sheet", memo))
     if problems:
         raise CodingImportError(
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
-    with store.transaction():
-        replaced = store.count_codings(coder=coder) if coder in store.coders() else 0
-        # Only the segments listed in the sheet are replaced: a sheet written for some
-        # roles or cases leaves the coder's other codings alone.
-        store.replace_codings(coder, planned, segments=covered)
-        replaced -= store.count_codings(coder=coder) - len(planned)
-    return SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), replaced)
+    # Only the segments listed in the sheet are replaced: a sheet written for some
+    # roles or cases leaves the coder's other codings alone.
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(covered)),), codings=tuple(planned))
+    return plan, SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), 0)
+
+
+def _on_segment(coder: str, code: str, segment: Segment, source: str, note: str = "") -> Coding:
+    """A coding of a whole segment."""
+    return Coding(coder=coder, code=code, document=segment.document, case=segment.case, start=segment.start,
+                  end=segment.end, segment=segment.ref, source=source, note=note)
 
 
 # ----------------------------------------------------------------------------- adjudication
@@ -371,8 +395,8 @@ class AdjudicationResult:
                                     f"codings carried over from {self.coder_a}, {self.codings} codings in all"),))
 
 
-def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:
-    """Record the decisions of an adjudication sheet as a new coder (all rows valid or nothing)."""
+def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePlan, AdjudicationResult]:
+    """Plan the decisions of an adjudication sheet as a new coder's codings (all rows valid or nothing)."""
     as_coder = check_coder_name(as_coder)
     codebook = store.codebook()
     if codebook is None:
@@ -388,7 +412,7 @@ def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:
     if as_coder in (coder_a, coder_b):
         raise CodingImportError(f"--as {as_coder}: choose a new coder name (e.g. consensus), not one of the two coders")
     segments = store.segments()
-    ids = store.segment_ids()
+    ids = {s.ref: s for s in segments}
     codings_a, codings_b = store.codings(coder=coder_a), store.codings(coder=coder_b)
     a = _codes_by_segment(codings_a, segments)
     b = _codes_by_segment(codings_b, segments)
@@ -433,7 +457,7 @@ def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:
                                 + ", ".join(missing[:10]), "write a new adjudication sheet"))
     if problems:
         raise CodingImportError(f"{path}: {len(problems)} problem(s); nothing was recorded", problems)
-    planned: list[tuple[str, int, int | None, int, int, str, str]] = []
+    planned: list[Coding] = []
     by_doc: dict[str, list[Segment]] = defaultdict(list)
     for s in segments:
         by_doc[s.document].append(s)
@@ -441,13 +465,11 @@ def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:
     for c in codings_a:
         refs = segments_of(c, by_doc)
         if all(ref not in decided for ref in refs):
-            seg_id = ids[c.segment][0] if c.segment else None
-            planned.append((c.code, ids[refs[0]][1] if refs else store.document_id(c.document) or 0, seg_id,
-                            c.start, c.end, "adjudicated", c.note))
+            # carried as an agreed coding: no pattern, status ok
+            planned.append(Coding(coder=as_coder, code=c.code, document=c.document, case=c.case, start=c.start,
+                                  end=c.end, segment=c.segment, source="adjudicated", note=c.note))
             carried += 1
     for ref, codes in decided.items():
-        seg_id, doc_id, start, end = ids[ref]
-        planned.extend((code, doc_id, seg_id, start, end, "adjudicated", "") for code in codes)
-    with store.transaction():
-        store.replace_codings(as_coder, planned)
-    return AdjudicationResult(as_coder, coder_a, coder_b, len(decided), carried, len(planned))
+        planned.extend(_on_segment(as_coder, code, ids[ref], "adjudicated") for code in codes)
+    plan = WritePlan(coders=(as_coder,), replace=(CodingScope(as_coder),), codings=tuple(planned))
+    return plan, AdjudicationResult(as_coder, coder_a, coder_b, len(decided), carried, len(planned))

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from qda.errors import IngestError, Problem, QdaError
+from qda.errors import AgreementError, IngestError, Problem, QdaError
 from qda.models import Turn
 
 
@@ -45,7 +46,7 @@ class RawTranscript:
 _CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x20), 0xFFFE, 0xFFFF], None)
 _CONTROL_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROLS) + "]")
 # Everything normalise_text deletes (qda.ingest.refi.TextMap maps positions across it).
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None) | _CONTROLS
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None) | _CONTROLS
 _SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007\u2009\u200a\u3000"} | {0x0B: "\n", 0x0C: "\n"}
 # Set by read_transcript while a reader runs: normalise_text adds how many control
 # characters it removed, so that the import report can say so whatever the format.
@@ -111,7 +112,7 @@ def normalise_text(text: str) -> str:
     removed = _REMOVED_CONTROLS.get()
     if removed is not None:
         removed.append(len(_CONTROL_RE.findall(text)))
-    return text.translate(_ZERO_WIDTH).translate(_SPACES)
+    return text.translate(ZERO_WIDTH).translate(_SPACES)
 
 
 def match_key(text: object) -> str:
@@ -457,4 +458,21 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
+def read_ratings(path: str | Path) -> Any:
+    """A plain units x coders table (CSV/XLSX; one column per coder) as a DataFrame of labels.
+
+    A first column named unit, units, id, item, segment or case holds unit names and is dropped.
+    """
+    import pandas as pd
+
+    rows = read_table(Path(path))
+    if len(rows) < 2:
+        raise AgreementError(f"{path}: the table has no data rows")
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    frame = pd.DataFrame([list(r) + [None] * (len(header) - len(r)) for r in rows[1:]], columns=header)
+    if header and header[0].lower() in ("unit", "units", "id", "item", "segment", "case"):
+        frame = frame.drop(columns=header[0])
+    return frame
+
+
 from qda.ingest import formats as _formats  # noqa: E402,F401  (registers the readers)
