@@ -11,13 +11,15 @@ import hashlib
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qda.errors import AgreementError, IngestError, Problem
+from qda.errors import AgreementError, IngestError, Problem, QdaError
 from qda.models import Turn
 
 
@@ -37,8 +39,18 @@ class RawTranscript:
 
 # ----------------------------------------------------------------------------- decoding
 
-ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007\u2009\u200a\u3000"}
+# Characters no spreadsheet cell or XML 1.0 document can hold (NUL and the other C0
+# controls except tab and line ends, and the two non-characters U+FFFE/U+FFFF): removed
+# at import, because a stored transcript holding one makes every later xlsx or .qdpx
+# export fail. Vertical tab and form feed (Word line and page breaks) become line ends.
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x20), 0xFFFE, 0xFFFF], None)
+_CONTROL_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROLS) + "]")
+# Everything normalise_text deletes (qda.ingest.refi.TextMap maps positions across it).
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None) | _CONTROLS
+_SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007\u2009\u200a\u3000"} | {0x0B: "\n", 0x0C: "\n"}
+# Set by read_transcript while a reader runs: normalise_text adds how many control
+# characters it removed, so that the import report can say so whatever the format.
+_REMOVED_CONTROLS: ContextVar[list[int] | None] = ContextVar("qda_removed_controls", default=None)
 
 
 def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
@@ -60,13 +72,24 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
             except UnicodeDecodeError:
                 raise IngestError(f"{source}: starts with a UTF-16 mark but cannot be decoded as UTF-16",
                                   [Problem(source, "re-save the file as UTF-8")]) from None
-    if b"\x00" in data[:4096]:
-        raise IngestError(f"{source}: this is not a text file (it contains binary data)",
-                          [Problem(source, "binary content", "export the transcript as .txt (UTF-8) or .docx")])
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        where = "it contains binary data" if nul < 4096 else f"it turns into binary data at byte {nul:,}"
+        raise IngestError(f"{source}: this is not a text file ({where})",
+                          [Problem(source, "binary content",
+                                   "export the transcript as .txt (UTF-8) or .docx; a damaged file may "
+                                   "have been cut or overwritten")])
     try:
-        return data.decode("utf-8"), "utf-8"
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    else:
+        controls = len(_CONTROL_RE.findall(text))
+        if controls > max(2, len(text) // 200):
+            raise IngestError(f"{source}: this is not a text file ({controls:,} control characters)",
+                              [Problem(source, "binary content",
+                                       "export the transcript as .txt (UTF-8) or .docx")])
+        return text, "utf-8"
     try:
         text, encoding = data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -80,12 +103,15 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
 
 
 def normalise_text(text: str) -> str:
-    """Line ends to LF, Unicode NFC, no zero-width characters, non-breaking spaces as spaces.
+    """Line ends to LF, Unicode NFC, no zero-width or control characters, non-breaking spaces as spaces.
 
     The stored text is this normalised form; every offset in the project points into it.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
+    removed = _REMOVED_CONTROLS.get()
+    if removed is not None:
+        removed.append(len(_CONTROL_RE.findall(text)))
     return text.translate(ZERO_WIDTH).translate(_SPACES)
 
 
@@ -259,7 +285,69 @@ def reader(*suffixes: str) -> Callable[[Reader], Reader]:
     return register
 
 
+# Limits on zip-based inputs (xlsx, docx, odt). Python's zipfile never yields more
+# than an entry's declared uncompressed size (it truncates and then fails the CRC),
+# so checking the declared sizes in the central directory bounds what any reader
+# built on zipfile (openpyxl, python-docx, ours) can inflate, before it starts.
+MAX_ZIP_ENTRIES = 10_000
+MAX_ZIP_BYTES = 1024 ** 3          # all entries together, uncompressed
+_BOMB_RATIO = 200                  # real office XML compresses 5-50x; deflate bombs ~1000x
+_BOMB_MIN_BYTES = 64 * 1024 ** 2   # the ratio rule only applies to entries at least this big
+
+
+def check_input_file(path: Path, error: type[QdaError] = IngestError) -> None:
+    """Refuse, with a message, a path that is a folder, a device, a pipe or a socket.
+
+    Reading a device such as ``/dev/zero`` would never end; reading a folder fails
+    with an OS error that says nothing to a researcher.
+    """
+    if path.is_dir():
+        raise error(f"{path}: is a folder, not a file", [
+            Problem(str(path), "give a file inside the folder", f"e.g. {path}/*.txt in the shell")])
+    if path.exists() and not path.is_file():
+        raise error(f"{path}: not a regular file (a device, pipe or socket)", [
+            Problem(str(path), "qda reads ordinary files only", "copy the content into a file first")])
+
+
+def check_zip(path: Path, *, max_entries: int = MAX_ZIP_ENTRIES, max_bytes: int = MAX_ZIP_BYTES,
+              error: type[QdaError] = IngestError) -> list[zipfile.ZipInfo] | None:
+    """Check a zip-based file (xlsx, docx, odt, qdpx) before a reader opens it.
+
+    Refuses archives with more than ``max_entries`` entries, more than ``max_bytes``
+    of declared uncompressed content, or an entry that inflates like a zip bomb.
+    Returns the entries (so a caller can check names too), or ``None`` when the file
+    is not a zip archive at all: the format's reader then says what it is instead.
+    """
+    check_input_file(path, error)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
+        return None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror})") from None
+    where = str(path)
+    hint = "check that this is the right file; a genuine document this large should be split"
+    if len(infos) > max_entries:
+        raise error(f"{path}: refused: {len(infos)} entries in the archive (limit {max_entries})",
+                    [Problem(where, "too many entries for a document", hint)])
+    total = sum(info.file_size for info in infos)
+    if total > max_bytes:
+        raise error(f"{path}: refused: {total:,} bytes once uncompressed (limit {max_bytes:,})",
+                    [Problem(where, "the archive would expand beyond the size limit", hint)])
+    for info in infos:
+        if info.file_size >= _BOMB_MIN_BYTES and info.file_size > _BOMB_RATIO * max(info.compress_size, 1):
+            raise error(f"{path}: refused: entry '{info.filename}' inflates {info.compress_size:,} bytes "
+                        f"to {info.file_size:,} (a zip bomb?)",
+                        [Problem(f"{where}:{info.filename}", "compression ratio far beyond any real document",
+                                 hint)])
+    return infos
+
+
 def read_bytes(path: Path) -> bytes:
+    check_input_file(path)
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -284,11 +372,14 @@ def read_docx(path: Path) -> RawTranscript:
     """Word documents: body paragraphs (tables, headers and footers are not transcript text)."""
     import docx  # python-docx; imported here so that text-only use stays light
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import LxmlError  # type: ignore[import-untyped]  # python-docx's XML parser
 
     data = read_bytes(path)
+    check_zip(path)
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, LxmlError, EOFError,
+            zlib.error, OSError, NotImplementedError, RuntimeError) as exc:
         kind = "not a Word .docx file" if not data.startswith(b"PK") else "a damaged .docx file"
         raise IngestError(f"{path}: {kind} ({exc.__class__.__name__})",
                           [Problem(str(path), "cannot open the document",
@@ -301,13 +392,29 @@ def read_docx(path: Path) -> RawTranscript:
 def read_transcript(path: str | Path) -> RawTranscript:
     """Read any supported transcript file, chosen by its suffix."""
     path = Path(path)
+    check_input_file(path)
     suffix = path.suffix.lower()
     func = READERS.get(suffix)
     if func is None:
         known = ", ".join(sorted(READERS))
         raise IngestError(f"{path}: unsupported file type '{suffix or '(none)'}'",
                           [Problem(str(path), f"supported types: {known}")])
-    return func(path)
+    token = _REMOVED_CONTROLS.set([])
+    try:
+        raw = func(path)
+        removed = sum(_REMOVED_CONTROLS.get() or [])
+    finally:
+        _REMOVED_CONTROLS.reset(token)
+    if removed:
+        raw = replace(raw, notes=raw.notes + (
+            f"{removed} control character(s) removed (NUL and others no spreadsheet or XML can hold)",))
+    return raw
+
+
+def _damaged_xlsx(path: Path, exc: Exception) -> IngestError:
+    return IngestError(f"{path}: not a readable .xlsx file ({exc.__class__.__name__})",
+                       [Problem(str(path), "the file is damaged or not an Excel workbook",
+                                "open it in Excel and save it again as .xlsx")])
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -511,20 +618,25 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         from openpyxl import load_workbook
 
         read_bytes(path)
+        check_zip(path)  # before any reader inflates it: a zip bomb is refused up front
         fast = _xlsx_rows(path, sheet)
         if fast is not None:
             return fast
+        # A damaged workbook fails inside openpyxl, while opening or (read-only mode
+        # streams) while reading rows, with whatever zipfile, zlib or the XML parser raised.
+        damaged = (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error, TypeError,
+                   IndexError, AttributeError, NotImplementedError, RuntimeError, SyntaxError)
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise IngestError(f"{path}: not a readable .xlsx file ({exc.__class__.__name__})",
-                              [Problem(str(path), "the file is damaged or not an Excel workbook",
-                                       "open it in Excel and save it again as .xlsx")]) from None
+        except damaged as exc:
+            raise _damaged_xlsx(path, exc) from None
         try:
             if sheet is not None and sheet not in wb.sheetnames:
                 raise IngestError(f"{path}: no sheet named '{sheet}' (sheets: {', '.join(wb.sheetnames)})")
             chosen = wb[sheet] if sheet else wb["Coding"] if "Coding" in wb.sheetnames else wb.worksheets[0]
             return [list(row) for row in chosen.iter_rows(values_only=True)]
+        except damaged as exc:
+            raise _damaged_xlsx(path, exc) from None
         finally:
             wb.close()
     if suffix in (".csv", ".tsv", ".txt"):
@@ -538,6 +650,8 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
+
+
 def read_ratings(path: str | Path) -> Any:
     """A plain units x coders table (CSV/XLSX; one column per coder) as a DataFrame of labels.
 
