@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from qda import matrix
+from qda import analysis, matrix
 from qda.codebook import load_codebook
 from qda.agreement.units import AgreementReport, agree, agree_table, segments_of
 from qda.coding.auto import DocTokens, Hit, compile_dictionary, find_hits
@@ -801,3 +801,101 @@ class Project:
 
     def _refi_add_document(self, document: Document, analysis: Any) -> None:
         self._save_analysis(self.store.add_document(document), document, analysis)
+
+    # ------------------------------------------------------------------ analyses (qda.analysis)
+    def retrieve(self, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+                 coders: Sequence[str] | None = None, cases: Sequence[str] | None = None,
+                 documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
+                 context: int = 0) -> "analysis.Retrieval":
+        """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
+        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
+        return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(), codings,
+                                 {d.name: d.text for d in self.store.documents()}, codes, match, exclude, coders,
+                                 cases, documents, where, context)
+
+    def quotes(self, by: str, per_code: int = 2, **query: Any) -> "analysis.QuoteTable":
+        """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
+        codebook = self.codebook()
+        return analysis.quote_table(codebook, self.store.cases(), self.retrieve(**query), by, per_code,
+                                    codebook.default_language)
+
+    def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
+                     codes: Sequence[str] | None = None, cluster: bool = False) -> "analysis.Cooccurrence":
+        """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
+        return analysis.cooccurrence(self.codebook(), self.store.cases(), self.store.segments(), self.codings(coder),
+                                     coder, level, near, by, codes, cluster)
+
+    def attribute_tests(self, by: str, coder: str, alpha: float = 0.05, resamples: int = 9999,
+                        seed: int = 12345) -> "analysis.AttributeTests":
+        """Each code's presence x case attribute ``by``: exact tests, effect sizes, adjusted p."""
+        codebook = self.codebook()
+        return analysis.attribute_tests(codebook, self.store.cases(), self.codings(coder), by, coder, alpha,
+                                        resamples, seed, codebook.default_language)
+
+    def _document_tokens(self) -> list["analysis.DocumentTokens"]:
+        case_of = {d.name: d.case for d in self.store.documents()}
+        return [analysis.DocumentTokens(name, case_of[name], language, text, array("i", starts), array("i", ends),
+                                        lower, lemma)
+                for name, language, text, starts, ends, lower, lemma in self.store.tokens()]
+
+    def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
+              top: int = 20, prior: float = 1.0, keep_stop_words: bool = False) -> "analysis.WordCounts":
+        """Word or lemma counts per document, case or group, and distinctive words per unit."""
+        return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(), by, unit,
+                                    roles, top, prior, keep_stop_words)
+
+    def search(self, query: str, mode: str = "exact", by: str = "case", width: int = 40,
+               roles: Sequence[str] | None = None) -> "analysis.SearchResult":
+        """Exact, lemma or regex search with keyword-in-context lines."""
+        docs = self._document_tokens()
+        lemmas = None
+        if mode == "lemma" and query.strip():
+            from qda.coding.auto import _lemmatise  # the pipeline that lemmatised the patterns
+
+            lemmas = _lemmatise([query], self.language)[0]
+        return analysis.search(docs, self.store.cases(), self.store.segments(), query, mode, by, width, roles, lemmas)
+
+    def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+               level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
+               count: str = "cases") -> Path:
+        """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG."""
+        from qda.export import figures
+
+        if kind not in figures.KINDS:
+            raise NotFoundError(f"unknown figure '{kind}' (use one of: {', '.join(figures.KINDS)})")
+        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        if kind == "meta":
+            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by, coder), size)
+        elif kind == "frequency":
+            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by, coder, count), size)
+        elif kind == "split":
+            attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
+            if attr is None:
+                raise NotFoundError("the codebook has no code attribute to split by")
+            fig = figures.split_bars(matrix.split(codebook, cases, codings, attr, by, coder, count), size)
+        else:
+            result = self.cooccurrence(coder, level, by=by, cluster=kind == "dendrogram")
+            fig = (figures.dendrogram(result.clustering, size) if result.clustering
+                   else figures.cooccurrence_heatmap(result, group, measure, size))
+        return figures.save(fig, path)
+
+    def synthesis_report(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+                         agreement: Sequence[str] | None = None, per_code: int = 2,
+                         lang: str | None = None) -> Path:
+        """The self-contained HTML synthesis report (qda.export.synthesis)."""
+        from qda.export.synthesis import ReportData, write_synthesis
+
+        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        lang = lang or codebook.default_language
+        attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
+        data = ReportData(
+            title=f"Synthesis: {self.folder.resolve().name}", codebook=codebook, cases=cases,
+            documents=len(self.store.documents()), segments=len(self.store.segments()), coder=coder, by=by,
+            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
+            meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
+            split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
+            cooccur=self.cooccurrence(coder, "case", by=by, cluster=True),
+            tests=self.attribute_tests(by, coder), quotes=self.quotes(by, per_code, coders=[coder]),
+            words=self.words(by, "lemma") if any(True for _ in self.store.tokens()) else None,
+            reliability=self.agree(agreement, bootstrap=0) if agreement else None)
+        return write_synthesis(path, data)

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "qda"
 
 LAYERS = {
     "errors": 0, "models": 0,
-    "codebook": 1, "ingest": 1, "agreement": 1, "matrix": 1, "store": 1,
+    "codebook": 1, "ingest": 1, "agreement": 1, "matrix": 1, "analysis": 1, "store": 1,
     "coding": 2,
     "export": 3,
     "project": 4,

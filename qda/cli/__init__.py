@@ -410,8 +410,15 @@ def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
                  coder: str = CoderOpt,
                  count: str = typer.Option("cases", "--count", help="cases (cases using the code) or segments."),
                  lang: Optional[str] = typer.Option(None, "--lang", help="Label language."),
+                 test: bool = typer.Option(False, "--test", help="Instead: each code's presence x --by, exact tests."),
+                 alpha: float = typer.Option(0.05, "--alpha", help="--test: significance level."),
+                 resamples: int = typer.Option(9999, "--resamples", help="--test, 3+ groups: Monte Carlo tables."),
+                 seed: int = typer.Option(12345, "--seed", help="--test: seed of the Monte Carlo test."),
                  fmt: Format = FormatOpt) -> None:
     """Cross-case table: codes under categories, subtotals with %, one column per group."""
+    if test:
+        from qda.cli.analysis import show_tests
+        return show_tests(ctx, by, coder, alpha, resamples, seed, fmt)
     with opened(ctx) as project:
         result = project.matrix_cross(by, coder, count, lang)
     render(result, fmt, cross_table(result))
@@ -465,3 +472,4 @@ def main() -> None:
         sys.exit(130)
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
+from qda.cli import analysis as _analysis  # noqa: E402,F401  (registers retrieve, words, search, figure, report)
