@@ -3,8 +3,8 @@
 Vector output keeps its fonts (TrueType embedded in PDF, text as paths in SVG so the
 file looks the same everywhere); sizes follow the usual single (89 mm) and double
 (183 mm) column widths; the palette is Okabe & Ito's, distinguishable by colour-blind
-readers, with hatching so that bars stay apart in greyscale, and heatmaps use
-``cividis``, whose lightness rises monotonically (readable in greyscale). Constrained
+readers, with hatching so that bars stay apart in greyscale, and heatmaps use a
+white-to-blue ramp whose lightness falls monotonically (readable in greyscale). Constrained
 layout keeps every label inside the canvas.
 """
 
@@ -24,7 +24,7 @@ FORMATS = ("svg", "pdf", "png")
 WIDTHS = {"single": 3.5, "double": 7.2}  # inches: 89 mm and 183 mm
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 HATCHES = ("", "///", "...", "xxx", "\\\\\\", "ooo", "---", "+++")
-HEATMAP = "cividis"
+HEATMAP = "Blues"  # white to dark blue: little ink, lightness monotonic (greyscale- and colour-blind-safe)
 
 
 def _pyplot() -> Any:
@@ -36,10 +36,18 @@ def _pyplot() -> Any:
     plt.rcParams.update({
         "svg.fonttype": "path", "pdf.fonttype": 42, "ps.fonttype": 42,
         "font.family": "DejaVu Sans", "font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8,
-        "xtick.labelsize": 7, "ytick.labelsize": 7, "legend.fontsize": 7,
+        "xtick.labelsize": 7, "ytick.labelsize": 7, "legend.fontsize": 7, "lines.linewidth": 0.8,
         "svg.hashsalt": "qda",  # identical input gives an identical SVG
     })
     return plt
+
+
+def _title(ax: Any, text: str) -> None:
+    """A title wrapped to the axes' figure width, so that it is never cut."""
+    import textwrap
+
+    width = ax.figure.get_figwidth()
+    ax.set_title(textwrap.fill(text, max(20, int(width * 13))))
 
 
 def _figure(size: str, height: float) -> tuple[Any, Any]:
@@ -57,7 +65,13 @@ def meta_heatmap(meta: MetaMatrix, size: str = "double") -> Any:
     cases = [c for _, names in meta.groups for c in names]
     data = np.array([[1 if meta.presence[c].get(k, 0) > 0 else 0 for k in meta.codes] for c in cases])
     fig, ax = _figure(size, max(1.6, 0.22 * len(cases) + 0.9))
-    ax.imshow(data, cmap=HEATMAP, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    from matplotlib.colors import ListedColormap
+
+    ax.imshow(data, cmap=ListedColormap(["#FFFFFF", "#1F3B73"]), vmin=0, vmax=1, aspect="auto",
+              interpolation="nearest")
+    ax.set_xticks(np.arange(-0.5, len(meta.codes)), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(cases)), minor=True)
+    ax.grid(which="minor", color="#BBBBBB", linewidth=0.4)
     ax.set_xticks(range(len(meta.codes)), list(meta.codes))
     ax.set_yticks(range(len(cases)), [f"{c}" for c in cases])
     row = 0
@@ -66,10 +80,10 @@ def meta_heatmap(meta: MetaMatrix, size: str = "double") -> Any:
                 clip_on=False)
         row += len(names)
         if row < len(cases):
-            ax.axhline(row - 0.5, color="white", linewidth=2)
-    ax.set_xlabel("code (dark: absent, light: used by the case)")
-    ax.set_title(f"Meta-matrix: codes used per case, by {meta.by} (coder {meta.coder})")
-    ax.tick_params(length=0)
+            ax.axhline(row - 0.5, color="black", linewidth=1.2)
+    ax.set_xlabel("code (filled: used by the case)")
+    _title(ax, f"Meta-matrix: codes used per case, by {meta.by} (coder {meta.coder})")
+    ax.tick_params(which="both", length=0)
     return fig
 
 
@@ -94,7 +108,7 @@ def split_bars(split: SplitResult, size: str = "single") -> Any:
     ax.set_ylabel(f"uses ({split.count})")
     ax.margins(y=0.25)
     ax.legend(title=split.code_attr, frameon=False)
-    ax.set_title(f"Uses by {split.code_attr} and {split.by}")
+    _title(ax, f"Uses by {split.code_attr} and {split.by}")
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -111,7 +125,8 @@ def cooccurrence_heatmap(result: Cooccurrence, group: str = "all", measure: str 
     codes = [c for c, n in table.frequencies.items() if n > 0]
     if result.clustering is not None:
         codes = [c for c in result.clustering.leaves if c in codes]
-    values = table.matrix(measure).loc[codes, codes].to_numpy(dtype=float)
+    values = table.matrix(measure).loc[codes, codes].to_numpy(dtype=float, copy=True)
+    np.fill_diagonal(values, np.nan)  # a code with itself says nothing
     counts = table.matrix("n_ab").loc[codes, codes].to_numpy(dtype=float)
     side = min(WIDTHS[size], max(2.5, 0.2 * len(codes) + 1.2)) if size in WIDTHS else 3
     fig, ax = _figure(size, side)
@@ -121,12 +136,12 @@ def cooccurrence_heatmap(result: Cooccurrence, group: str = "all", measure: str 
             for j in range(len(codes)):
                 if i != j and counts[i, j] > 0:
                     ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=5,
-                            color="black" if values[i, j] > 0.5 else "white")
+                            color="white" if values[i, j] > 0.6 else "black")
     ax.set_xticks(range(len(codes)), codes)
     ax.set_yticks(range(len(codes)), codes)
     ax.tick_params(length=0)
     fig.colorbar(image, ax=ax, shrink=0.8, label=measure.capitalize())
-    ax.set_title(f"Co-occurrence ({result.level} level, {group}): {measure}, numbers = count")
+    _title(ax, f"Co-occurrence ({result.level} level, {group}): {measure}, numbers = count")
     return fig
 
 
@@ -141,7 +156,7 @@ def dendrogram(clustering: Clustering, size: str = "single") -> Any:
     ax.set_xlabel("Jaccard distance (1 - J), average linkage")
     ax.set_xlim(0, 1.02)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title("Clusters of codes")
+    _title(ax, "Clusters of codes")
     return fig
 
 
@@ -163,7 +178,7 @@ def frequency_bars(cross: CrossCaseTable, size: str = "double") -> Any:
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(title=cross.by, frameon=False, ncols=min(4, len(groups)))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"Code frequencies by {cross.by} (coder {cross.coder})")
+    _title(ax, f"Code frequencies by {cross.by} (coder {cross.coder})")
     return fig
 
 
