@@ -854,14 +854,16 @@ def log_odds_dirichlet(group: dict[str, int], rest: dict[str, int], prior: dict[
 
 def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment],
                 by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
-                top: int = 20, prior: float = 1.0, keep_stop_words: bool = False) -> WordCounts:
+                top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> WordCounts:
     """Word (lower-cased) or lemma counts per document, case or case-attribute value.
 
     Stop words (spaCy's fr/en lists), numbers and one-letter tokens are left out; with
     ``roles`` only tokens in segments of speakers with those roles count (the respondent's
     turns by default, so the interview guide does not dominate). Distinctive words per
     unit: Monroe et al.'s weighted log-odds with an informative Dirichlet prior, the prior
-    being the pooled counts of all units times ``prior``; terms with |z| >= 1.96 are kept.
+    being the pooled counts of all units times ``prior`` (0.1: the prior weighs a tenth of
+    the data, enough to pull rare words towards zero without hiding a word used 10 times
+    in one group and never in the others); terms with z >= 1.96 are kept.
     """
     if unit not in ("word", "lemma"):
         raise AnalysisError(f"unknown unit '{unit}' (use word or lemma)")

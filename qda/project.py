@@ -839,7 +839,7 @@ class Project:
                 for name, language, text, starts, ends, lower, lemma in self.store.tokens()]
 
     def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
-              top: int = 20, prior: float = 1.0, keep_stop_words: bool = False) -> "analysis.WordCounts":
+              top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> "analysis.WordCounts":
         """Word or lemma counts per document, case or group, and distinctive words per unit."""
         return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(), by, unit,
                                     roles, top, prior, keep_stop_words)

@@ -127,7 +127,7 @@ def words(ctx: typer.Context,
           role: List[str] = typer.Option([], "--role", help="Only turns of speakers with this role (default: respondent)."),
           all_roles: bool = typer.Option(False, "--all-roles", help="Count every speaker's words (interviewer too)."),
           top: int = typer.Option(20, "--top", help="Words listed per unit."),
-          prior: float = typer.Option(1.0, "--prior", help="Weight of the pooled counts used as Dirichlet prior."),
+          prior: float = typer.Option(0.1, "--prior", help="Prior = pooled counts x this (0.1: a tenth of the data's weight)."),
           keep_stop_words: bool = typer.Option(False, "--keep-stop-words", help="Count stop words too."),
           distinctive: bool = typer.Option(False, "--distinctive", help="Table/CSV: the distinctive words instead."),
           fmt: Format = FormatOpt) -> None:
