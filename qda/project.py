@@ -889,7 +889,7 @@ class Project:
         lang = lang or codebook.default_language
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
         data = ReportData(
-            title=f"Synthesis: {self.folder.resolve().name}", codebook=codebook, cases=cases,
+            title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
             documents=len(self.store.documents()), segments=len(self.store.segments()), coder=coder, by=by,
             lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
             meta=matrix.meta_matrix(codebook, cases, codings, by, coder),

@@ -33,6 +33,7 @@ class ReportData:
     """Everything the report shows, computed beforehand (exporters never query the store)."""
 
     title: str
+    project: str
     codebook: Codebook
     cases: Sequence[Case]
     documents: int
@@ -78,7 +79,7 @@ def render_synthesis(data: ReportData) -> str:
     """The report as an HTML string."""
     attributes = sorted({k for c in data.cases for k in c.attributes})
     pairs = sorted((p for p in data.cooccur.tables[0].pairs if p.n_ab > 0),
-                   key=lambda p: (-(p.jaccard or 0), -p.n_ab, p.a, p.b))
+                   key=lambda p: (-p.n_ab, -(p.jaccard or 0), p.a, p.b))
     labels = {c.id: c.label(data.lang) for c in data.codebook.codes}
     figs = {
         "meta": _svg(figures.meta_heatmap(data.meta)),
