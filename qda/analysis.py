@@ -83,7 +83,7 @@ class _SegmentIndex:
 
 # ============================================================================ retrieval
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A retrieved coded passage, with the sentences around it."""
 
@@ -178,39 +178,40 @@ def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segme
             by_unit[(c.coder, c.document)].append(c)
     found: dict[tuple[str, str, int, int], set[str]] = {}
     for (coder, document), items in by_unit.items():
+        here: dict[tuple[int, int], set[str]] = {}
         if match == "any":
             for c in items:
                 if c.code in wanted:
-                    found.setdefault((coder, document, c.start, c.end), set()).add(c.code)
+                    here.setdefault((c.start, c.end), set()).add(c.code)
         else:
             spans = [(c.start, c.end) for c in items if c.code == codes[0]]
             for code in codes[1:]:
                 others = [(c.start, c.end) for c in items if c.code == code]
                 spans = sorted({(max(a[0], b[0]), min(a[1], b[1])) for a in spans for b in others if _overlaps(a, b)})
-            for start, end in spans:
-                found[(coder, document, start, end)] = set(codes)
-        if exclude:
-            banned = [(c.start, c.end) for c in items if c.code in exclude]
-            for key in [k for k in found if k[0] == coder and k[1] == document]:
-                if any(_overlaps((key[2], key[3]), b) for b in banned):
-                    del found[key]
+            here = {span: set(codes) for span in spans}
+        banned = [(c.start, c.end) for c in items if c.code in exclude]
+        for span, used in here.items():
+            if not any(_overlaps(span, b) for b in banned):
+                found[(coder, document, *span)] = used
     index = _SegmentIndex(segments)
     order = {code: i for i, code in enumerate(codebook.code_ids())}
     case_of = {s.document: s.case for s in segments}
     case_of.update({c.document: c.case for c in codings})
     passages = []
+    no_attrs: dict[str, str] = {}
     for (coder, document, start, end), used in sorted(found.items()):
         where_seg = index.span(document, start, end)
         segs = index.by_doc.get(document, [])
         before = after = ""
         first = segs[where_seg[0]] if where_seg else None
         if where_seg and context:
-            before = " ".join(s.text for s in segs[max(0, where_seg[0] - context):where_seg[0]])
-            after = " ".join(s.text for s in segs[where_seg[1] + 1:where_seg[1] + 1 + context])
+            before = " ".join([s.text for s in segs[max(0, where_seg[0] - context):where_seg[0]]])
+            after = " ".join([s.text for s in segs[where_seg[1] + 1:where_seg[1] + 1 + context]])
         case = case_of.get(document, "")
-        passages.append(Passage(coder, tuple(sorted(used, key=lambda k: order[k])), document, case,
-                                first.ref if first else None, start, end, texts[document][start:end],
-                                first.speaker if first else None, before, after, dict(attrs.get(case, {}))))
+        passages.append(Passage(coder, tuple(used) if len(used) == 1 else tuple(sorted(used, key=order.__getitem__)),
+                                document, case, first.ref if first else None, start, end,
+                                texts[document][start:end], first.speaker if first else None, before, after,
+                                attrs.get(case, no_attrs)))  # shared, read-only: one dict per case
     filters = {k: v for k, v in (("coders", list(coders or [])), ("cases", list(case_names or [])),
                                  ("documents", list(documents or [])), ("where", dict(where or {}))) if v}
     return Retrieval(tuple(codes), match, tuple(exclude), filters, context, tuple(passages))
@@ -319,13 +320,14 @@ class CooccurrenceTable:
         """Square code x code frame of a measure (n_ab, jaccard, dice, ochiai); the diagonal
         holds the frequencies for counts and 1 for coefficients of used codes."""
         codes = list(self.frequencies)
-        frame = pd.DataFrame(np.nan, index=codes, columns=codes)
+        where = {c: i for i, c in enumerate(codes)}
+        grid = np.full((len(codes), len(codes)), np.nan)
         for code, n in self.frequencies.items():
-            frame.loc[code, code] = n if measure == "n_ab" else (1.0 if n else np.nan)
+            grid[where[code], where[code]] = n if measure == "n_ab" else (1.0 if n else np.nan)
         for p in self.pairs:
             value = getattr(p, measure)
-            frame.loc[p.a, p.b] = frame.loc[p.b, p.a] = np.nan if value is None else value
-        return frame
+            grid[where[p.a], where[p.b]] = grid[where[p.b], where[p.a]] = np.nan if value is None else value
+        return pd.DataFrame(grid, index=codes, columns=codes)
 
 
 @dataclass(frozen=True)
@@ -434,15 +436,18 @@ def _pair_counts(level: str, near: int, codings: Sequence[Coding], index: _Segme
         by_doc[doc].append((start, end, code, index.span(doc, start, end)))
     pairs: Counter[tuple[str, str]] = Counter()
     for items in by_doc.values():
-        for (s1, e1, c1, g1), (s2, e2, c2, g2) in combinations(items, 2):
-            if c1 == c2:
-                continue
-            if level == "overlap":
-                hit = max(s1, s2) < min(e1, e2)
-            else:
-                hit = g1 is not None and g2 is not None and max(0, g2[0] - g1[1], g1[0] - g2[1]) <= near
-            if hit:
-                pairs[tuple(sorted((c1, c2)))] += 1  # type: ignore[index]
+        # sweep in reading order: once a passage starts past the reach of the current one,
+        # so do all later ones
+        if level == "overlap":
+            spans = sorted((s, e, c) for s, e, c, _ in items)
+        else:
+            spans = sorted((g[0], g[1] + near + 1, c) for _, _, c, g in items if g is not None)
+        for i, (s1, e1, c1) in enumerate(spans):
+            for s2, _, c2 in spans[i + 1:]:
+                if s2 >= e1:
+                    break
+                if c1 != c2:
+                    pairs[(min(c1, c2), max(c1, c2))] += 1
     return len(passages), dict(freq), dict(pairs)
 
 
@@ -619,10 +624,10 @@ def _min_fisher_p(row_totals: tuple[int, int], used: int) -> float:
     from scipy.stats import fisher_exact
 
     n1, n2 = row_totals
-    best = 1.0
-    for a in range(max(0, used - n2), min(n1, used) + 1):
-        best = min(best, float(fisher_exact([[a, n1 - a], [used - a, n2 - (used - a)]]).pvalue))
-    return best
+    # p(table) sums the probabilities not above the table's own, so it is smallest for the
+    # least probable table, one of the two ends of the (unimodal) hypergeometric range
+    ends = (max(0, used - n2), min(n1, used))
+    return min(float(fisher_exact([[a, n1 - a], [used - a, n2 - (used - a)]]).pvalue) for a in ends)
 
 
 def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], by: str, coder: str,
@@ -780,14 +785,18 @@ def _unit_of(by: str, cases: dict[str, dict[str, str]]) -> Any:
     return lambda doc: cases.get(doc.case, {}).get(by) or MISSING
 
 
-def _token_roles(doc: DocumentTokens, index: _SegmentIndex) -> list[Segment | None]:
+def _tokens_in_roles(doc: DocumentTokens, index: _SegmentIndex, roles: Sequence[str]) -> np.ndarray:
+    """Mask of the document's tokens lying in a segment of a speaker with one of ``roles``."""
     segs = index.by_doc.get(doc.document, [])
-    starts = index.starts.get(doc.document, [])
-    found: list[Segment | None] = []
-    for start in doc.starts:
-        i = bisect_right(starts, start) - 1
-        found.append(segs[i] if i >= 0 and segs[i].start <= start < segs[i].end else None)
-    return found
+    if not segs or not len(doc.starts):
+        return np.zeros(len(doc.starts), dtype=bool)
+    seg_starts = np.array(index.starts[doc.document])
+    seg_ends = np.array(index.ends[doc.document])
+    allowed = np.array([s.role in roles for s in segs])
+    tokens = np.asarray(doc.starts)
+    i = np.searchsorted(seg_starts, tokens, side="right") - 1
+    inside = (i >= 0) & (tokens < seg_ends[np.clip(i, 0, None)])
+    return inside & allowed[np.clip(i, 0, None)]
 
 
 def _is_word(word: str) -> bool:
@@ -877,21 +886,24 @@ def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments:
     key = _unit_of(by, attrs)
     index = _SegmentIndex(segments)
     stops = frozenset() if keep_stop_words else stop_words(d.language for d in docs)
+    pairs: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    for doc in docs:
+        terms = doc.lemma if unit == "lemma" else doc.lower
+        if roles:
+            mask = _tokens_in_roles(doc, index, roles)
+            pairs[key(doc)].update(p for p, ok in zip(zip(doc.lower, terms), mask) if ok)
+        else:
+            pairs[key(doc)].update(zip(doc.lower, terms))
+    # filter distinct (word, term) pairs, far fewer than tokens
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     totals: Counter[str] = Counter()
-    for doc in docs:
-        group = key(doc)
+    for group, found in pairs.items():
         totals[group] += 0
-        owners = _token_roles(doc, index) if roles else None
-        terms = doc.lemma if unit == "lemma" else doc.lower
-        for i, (low, term) in enumerate(zip(doc.lower, terms)):
-            if owners is not None and (owners[i] is None or owners[i].role not in roles):  # type: ignore[union-attr]
-                continue
+        for (low, term), n in found.items():
             low, term = _fold(low), _fold(term)
-            if not _is_word(term) or low in stops or term in stops:
-                continue
-            counts[group][term] += 1
-            totals[group] += 1
+            if _is_word(term) and low not in stops and term not in stops:
+                counts[group][term] += n
+                totals[group] += n
     pooled: Counter[str] = Counter()
     for terms in counts.values():
         pooled.update(terms)

@@ -64,16 +64,18 @@ def meta_heatmap(meta: MetaMatrix, size: str = "double") -> Any:
 
     cases = [c for _, names in meta.groups for c in names]
     data = np.array([[1 if meta.presence[c].get(k, 0) > 0 else 0 for k in meta.codes] for c in cases])
-    fig, ax = _figure(size, max(1.6, 0.22 * len(cases) + 0.9))
+    # one row per case up to a page height; past 60 cases rows get too thin to label
+    fig, ax = _figure(size, min(9.0, max(1.6, 0.22 * len(cases) + 0.9)))
     from matplotlib.colors import ListedColormap
 
     ax.imshow(data, cmap=ListedColormap(["#FFFFFF", "#1F3B73"]), vmin=0, vmax=1, aspect="auto",
               interpolation="nearest")
-    ax.set_xticks(np.arange(-0.5, len(meta.codes)), minor=True)
-    ax.set_yticks(np.arange(-0.5, len(cases)), minor=True)
-    ax.grid(which="minor", color="#BBBBBB", linewidth=0.4)
+    if len(cases) <= 60:
+        ax.set_xticks(np.arange(-0.5, len(meta.codes)), minor=True)
+        ax.set_yticks(np.arange(-0.5, len(cases)), minor=True)
+        ax.grid(which="minor", color="#BBBBBB", linewidth=0.4)
     ax.set_xticks(range(len(meta.codes)), list(meta.codes))
-    ax.set_yticks(range(len(cases)), [f"{c}" for c in cases])
+    ax.set_yticks(range(len(cases)), list(cases) if len(cases) <= 60 else [""] * len(cases))
     row = 0
     for value, names in meta.groups:
         ax.text(len(meta.codes) - 0.4, row + (len(names) - 1) / 2, f" {value}", va="center", ha="left", fontsize=7,
