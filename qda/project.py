@@ -883,19 +883,26 @@ class Project:
                          agreement: Sequence[str] | None = None, per_code: int = 2,
                          lang: str | None = None) -> Path:
         """The self-contained HTML synthesis report (qda.export.synthesis)."""
+        from dataclasses import replace
+
         from qda.export.synthesis import ReportData, write_synthesis
 
         codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
         lang = lang or codebook.default_language
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
+        cooccur = self.cooccurrence(coder, "case", by=by)
+        if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
+            cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
+        groups = {c.attributes.get(by) for c in cases}
+        tests = self.attribute_tests(by, coder) if len(groups) >= 2 else None  # one group: nothing to compare
+        tokens = self._document_tokens()
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
             documents=len(self.store.documents()), segments=len(self.store.segments()), coder=coder, by=by,
             lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
             meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
             split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
-            cooccur=self.cooccurrence(coder, "case", by=by, cluster=True),
-            tests=self.attribute_tests(by, coder), quotes=self.quotes(by, per_code, coders=[coder]),
-            words=self.words(by, "lemma") if any(True for _ in self.store.tokens()) else None,
+            cooccur=cooccur, tests=tests, quotes=self.quotes(by, per_code, coders=[coder]),
+            words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
             reliability=self.agree(agreement, bootstrap=0) if agreement else None)
         return write_synthesis(path, data)

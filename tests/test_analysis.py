@@ -385,3 +385,14 @@ def test_search_exact_lemma_and_regex(runner, study_project: Path) -> None:
     assert "not valid" in result.output
     kwic = run(runner, "-p", study_project, "search", "salon").stdout
     assert "per document:" in kwic
+
+
+def test_stop_words_are_spacys_lists() -> None:
+    from spacy.lang.en.stop_words import STOP_WORDS as EN
+    from spacy.lang.fr.stop_words import STOP_WORDS as FR
+
+    from qda.analysis import stop_words
+    expected = {w.lower().replace("\u2019", "'") for w in FR | EN}
+    assert stop_words(["fr", "en"]) == expected
+    assert stop_words(["fr"]) == {w.lower().replace("\u2019", "'") for w in FR}
+    assert stop_words(["de"]) == frozenset()

@@ -45,7 +45,7 @@ class ReportData:
     meta: MetaMatrix
     split: SplitResult | None
     cooccur: Cooccurrence
-    tests: AttributeTests
+    tests: AttributeTests | None
     quotes: QuoteTable
     words: WordCounts | None
     reliability: AgreementReport | None
