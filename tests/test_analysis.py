@@ -392,7 +392,10 @@ def test_stop_words_are_spacys_lists() -> None:
     from spacy.lang.fr.stop_words import STOP_WORDS as FR
 
     from qda.analysis import stop_words
-    expected = {w.lower().replace("\u2019", "'") for w in FR | EN}
-    assert stop_words(["fr", "en"]) == expected
-    assert stop_words(["fr"]) == {w.lower().replace("\u2019", "'") for w in FR}
+
+    def fold(word: str) -> str:  # typographic apostrophes as the stored tokens have them
+        return re.sub("[\u2019\u2018\u02bc]", "'", word.lower())
+
+    assert stop_words(["fr", "en"]) == {fold(w) for w in FR | EN}
+    assert stop_words(["fr"]) == {fold(w) for w in FR}
     assert stop_words(["de"]) == frozenset()
