@@ -1047,3 +1047,26 @@ def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequ
     per_group = Counter(h.group for h in hits)
     return SearchResult(query, mode, by, tuple(hits), dict(sorted(per_document.items())),
                         dict(sorted(per_group.items())))
+
+
+@dataclass(frozen=True)
+class SearchCoding:
+    """What ``qda search --code X --coder Y`` recorded: one coding per segment with a hit."""
+
+    search: SearchResult
+    code: str
+    coder: str
+    pattern: str
+    coded: tuple[str, ...]  # segment refs newly coded
+    negated: tuple[str, ...]  # segment refs whose only hits are negated mentions (left out)
+    already: tuple[str, ...]  # segment refs the coder had already coded with the code
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [(ref, "coded") for ref in self.coded] + [(ref, "negated, left out") for ref in self.negated] + \
+               [(ref, "already coded") for ref in self.already]
+        return pd.DataFrame([{"segment": ref, "code": self.code, "coder": self.coder, "status": status}
+                             for ref, status in rows], columns=["segment", "code", "coder", "status"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "coder": self.coder, "pattern": self.pattern, "coded": list(self.coded),
+                "negated": list(self.negated), "already": list(self.already), "search": self.search.to_dict()}

@@ -906,3 +906,44 @@ class Project:
             words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
             reliability=self.agree(agreement, bootstrap=0) if agreement else None)
         return write_synthesis(path, data)
+
+    def code_search_hits(self, query: str, code: str, coder: str, mode: str = "exact", by: str = "case",
+                         roles: Sequence[str] | None = None) -> "analysis.SearchCoding":
+        """Code every segment holding a hit of ``query`` with ``code`` for ``coder`` (all or nothing).
+
+        The pattern (``mode: query``) is recorded on each coding, as auto-coding does, and
+        hits that are negated mentions ("pas de salon") are left out by the same rule.
+        """
+        from bisect import bisect_left
+
+        from qda.coding.auto import _fold_tokens, is_negated
+
+        coder = check_coder_name(coder)
+        codebook = self.codebook()
+        if code not in codebook.code_ids():
+            raise NotFoundError(f"unknown code '{code}' (codes: {', '.join(codebook.code_ids())})")
+        if not codebook.code(code).codable:
+            raise NotFoundError(f"'{code}' is a folder code: code with one of its sub-codes")
+        result = self.search(query, mode, by, 40, roles)
+        tokens = {d.document: d for d in self._document_tokens()}
+        folded = {name: _fold_tokens(list(d.lower)) for name, d in tokens.items()}
+        segments = {s.ref: s for s in self.store.segments()}
+        held = {(c.segment, c.code) for c in self.store.codings(coder=coder)} if coder in self.coders() else set()
+        kept: dict[str, Segment] = {}
+        negated: set[str] = set()
+        for hit in result.hits:
+            if hit.segment is None:
+                continue
+            seg, doc = segments[hit.segment], tokens[hit.document]
+            lo, hi = bisect_left(doc.starts, seg.start), bisect_left(doc.starts, seg.end)
+            if is_negated(folded[hit.document], bisect_left(doc.starts, hit.start), lo, hi, doc.language):
+                negated.add(seg.ref)
+            else:
+                kept[seg.ref] = seg
+        pattern = f"{mode}: {query}"
+        new = [s for ref, s in kept.items() if (ref, code) not in held]
+        with self.store.transaction():
+            self.store.insert_codings([Coding(coder, code, s.document, s.case, s.start, s.end, s.ref, source="search",
+                                              note=f"search: {query}", pattern=pattern) for s in new])
+        return analysis.SearchCoding(result, code, coder, pattern, tuple(s.ref for s in new),
+                                     tuple(sorted(negated - set(kept))), tuple(r for r in kept if (r, code) in held))

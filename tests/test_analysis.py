@@ -399,3 +399,31 @@ def test_stop_words_are_spacys_lists() -> None:
     assert stop_words(["fr", "en"]) == {fold(w) for w in FR | EN}
     assert stop_words(["fr"]) == {fold(w) for w in FR}
     assert stop_words(["de"]) == frozenset()
+
+
+def test_search_hits_become_codings_with_the_pattern_and_without_negated_mentions(runner, study_project: Path,
+                                                                                  tmp_path: Path) -> None:
+    import shutil
+
+    from conftest import snapshot
+
+    copy = tmp_path / "project"
+    shutil.copytree(study_project, copy)
+    before = snapshot(copy)
+    result = run(runner, "-p", copy, "search", "facebook", "--code", "zz", "--coder", "searcher", code=1)
+    assert "unknown code 'zz'" in result.output
+    assert snapshot(copy) == before
+    data = run_json(runner, "-p", copy, "search", "facebook", "--code", "a", "--coder", "searcher")
+    hits = {h["segment"] for h in data["search"]["hits"]}
+    # read in the transcripts: E1 "pas de Facebook", "ne magasinent pas leur laser sur Facebook",
+    # P2 "Pas de Facebook" are negated mentions
+    assert data["negated"] == ["E1#38", "E1#39", "P2#39"]
+    assert set(data["coded"]) == hits - set(data["negated"])
+    with Project.open(copy) as project:
+        codings = project.codings("searcher")
+    assert {c.segment for c in codings} == set(data["coded"])
+    assert {(c.code, c.source, c.pattern) for c in codings} == {("a", "search", "exact: facebook")}
+    again = run_json(runner, "-p", copy, "search", "facebook", "--code", "a", "--coder", "searcher")
+    assert again["coded"] == [] and set(again["already"]) == set(data["coded"])
+    result = run(runner, "-p", copy, "search", "facebook", "--code", "a", code=2)
+    assert "--code and --coder" in result.output

@@ -156,9 +156,25 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
            by: str = typer.Option("case", "--by", help="Count hits per case or case attribute (e.g. group)."),
            width: int = typer.Option(40, "--width", help="Characters of context on each side."),
            role: List[str] = typer.Option([], "--role", help="Only turns of speakers with this role (repeatable)."),
+           code: Optional[str] = typer.Option(None, "--code", help="Code each segment with a hit (needs --coder)."),
+           coder: Optional[str] = typer.Option(None, "--coder", "-c", help="With --code: whose codings they become."),
            fmt: Format = FormatOpt) -> None:
-    """Keyword in context: every occurrence with the text around it, counted per document and group."""
+    """Keyword in context: every occurrence with the text around it, counted per document and group.
+
+    With --code X --coder Y, once the hits are reviewed: each segment holding a hit is
+    coded X for Y (all or nothing; the pattern recorded; negated mentions left out)."""
+    if (code is None) != (coder is None):
+        raise typer.BadParameter("give both --code and --coder to turn hits into codings", param_hint="--code")
     with opened(ctx) as project:
+        if code is not None and coder is not None:
+            coding = project.code_search_hits(query, code, coder, mode, by, role or None)
+            if fmt is not Format.table:
+                render(coding, fmt)
+            else:
+                out.print(f"coder '{escape(coder)}': {len(coding.coded)} segment(s) coded {escape(code)} "
+                          f"({len(coding.negated)} with only negated mentions left out, "
+                          f"{len(coding.already)} already coded)")
+            return
         result = project.search(query, mode, by, width, role or None)
     if fmt is not Format.table:
         render(result, fmt)
