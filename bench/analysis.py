@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,20 +22,13 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from agreement import best_time  # noqa: E402  (the benches time the same way: best of 3)
 
 from qda import analysis, matrix  # noqa: E402
 from qda.models import Case, Code, Codebook, Coding, Segment  # noqa: E402
 
-REPEATS = 3
-
-
-def best_time(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def make_project(documents: int, codes: int, segments: int, seed: int = 0):

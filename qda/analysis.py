@@ -277,8 +277,10 @@ def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval,
     available: dict[str, dict[str, int]] = {}
     for code in codebook.codes:
         pool: dict[str, dict[str, list[Passage]]] = defaultdict(lambda: defaultdict(list))
+        seen: set[tuple[str, int, int]] = set()  # several coders' copies of one passage count once
         for p in retrieval.passages:
-            if code.id in p.codes:
+            if code.id in p.codes and (p.document, p.start, p.end) not in seen:
+                seen.add((p.document, p.start, p.end))
                 pool[groups.get(p.case, MISSING)][p.case].append(p)
         if not pool:
             continue
