@@ -427,3 +427,22 @@ def test_search_hits_become_codings_with_the_pattern_and_without_negated_mention
     assert again["coded"] == [] and set(again["already"]) == set(data["coded"])
     result = run(runner, "-p", copy, "search", "facebook", "--code", "a", code=2)
     assert "--code and --coder" in result.output
+
+
+@pytest.mark.parametrize("args, call", [
+    (("matrix", "cooccur", "--coder", "consensus", "--by", "group", "--level", "near", "--near", "2"),
+     lambda p: p.cooccurrence("consensus", "near", 2, "group")),
+    (("matrix", "cross", "--by", "group", "--coder", "consensus", "--test"),
+     lambda p: p.attribute_tests("group", "consensus")),
+    (("words", "--by", "case", "--unit", "lemma"), lambda p: p.words("case", "lemma")),
+    (("search", "démonstration", "--by", "group"), lambda p: p.search("démonstration", by="group")),
+    (("retrieve", "--coder", "coder-a", "--by", "group", "--per-code", "1"),
+     lambda p: p.quotes("group", 1, coders=["coder-a"])),
+])
+def test_cli_json_is_the_api_to_dict(runner, study_project: Path, args, call) -> None:
+    data = run_json(runner, "-p", study_project, *args)
+    with Project.open(study_project) as project:
+        expected = json.loads(json.dumps(call(project).to_dict(), ensure_ascii=False))
+    assert data == expected
+    csv_text = run(runner, "-p", study_project, *args, "--format", "csv").stdout
+    assert len(csv_text.splitlines()) > 1

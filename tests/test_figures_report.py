@@ -114,6 +114,7 @@ def test_report_has_every_section_with_the_published_numbers(report_file: Path) 
     assert re.search(r"<td>direct</td><td class=\"n\">12</td><td class=\"n\">43 %</td><td class=\"n\">7</td>"
                      r"<td class=\"n\">26</td><td class=\"n\">67 %</td><td class=\"n\">12</td>", split)
     assert "too small to conclude" in html
+    assert "Within entry (5 cases)" in html and "Within post-entry (5 cases)" in html
     assert html.count("<svg") == 5
     assert "Krippendorff" in html  # the method paragraph
 

@@ -88,8 +88,12 @@ def render_synthesis(data: ReportData) -> str:
         "cooccur": _svg(figures.cooccurrence_heatmap(data.cooccur)),
         "dendrogram": _svg(figures.dendrogram(data.cooccur.clustering)) if data.cooccur.clustering else None,
     }
+    by_group = [(t.group, t.units, sorted((p for p in t.pairs if p.n_ab > 0),
+                                          key=lambda p: (-p.n_ab, -(p.jaccard or 0), p.a, p.b))[:10])
+                for t in data.cooccur.tables[1:]]
     context = {
         "d": data, "attributes": attributes, "pairs": pairs[:25], "pair_count": len(pairs), "labels": labels,
+        "by_group": by_group,
         "figs": figs, "method": method_paragraph(data.reliability) if data.reliability else None,
         "groups": [g for g, _ in data.cross.groups],
     }
