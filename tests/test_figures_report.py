@@ -88,6 +88,12 @@ def test_figure_rejects_unknown_kind_and_format(runner, study_project: Path, tmp
     result = run(runner, "-p", study_project, "figure", "meta", "-o", tmp_path / "x.jpg", "--coder", "consensus",
                  "--by", "group", code=1)
     assert ".svg, .pdf or .png" in result.output
+    result = run(runner, "-p", study_project, "figure", "cooccur", "-o", tmp_path / "x.svg", "--coder", "consensus",
+                 "--by", "group", "--measure", "lift", code=1)
+    assert "unknown measure 'lift'" in result.output
+    result = run(runner, "-p", study_project, "figure", "cooccur", "-o", tmp_path / "x.svg", "--coder", "consensus",
+                 "--by", "group", "--group", "mid-entry", code=1)
+    assert "no co-occurrence table for group 'mid-entry'" in result.output
     assert not (tmp_path / "x.jpg").exists()
 
 

@@ -124,6 +124,8 @@ def cooccurrence_heatmap(result: Cooccurrence, group: str = "all", measure: str 
     """Code x code heatmap of a co-occurrence coefficient (codes in use only), with the counts."""
     import numpy as np
 
+    if measure not in ("jaccard", "dice", "ochiai"):
+        raise ExportError(f"unknown measure '{measure}' for the heatmap (use jaccard, dice or ochiai)")
     table = next((t for t in result.tables if t.group == group), None)
     if table is None:
         raise ExportError(f"no co-occurrence table for group '{group}' "
