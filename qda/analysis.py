@@ -667,7 +667,8 @@ def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence
     if not 0 < alpha < 1:
         raise AnalysisError("alpha must be between 0 and 1")
     groups = case_groups(cases, by)
-    values = _group_order(groups)
+    unknown = sorted(c for c, g in groups.items() if g == MISSING)  # no value: not a group to compare
+    values = [v for v in _group_order(groups) if v != MISSING]
     if len(values) < 2:
         raise AnalysisError(f"the attribute '{by}' has a single value ({values[0] if values else 'none'}): "
                             "nothing to compare")
@@ -709,7 +710,10 @@ def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence
             rows[i] = CodeTest(**{**r.__dict__, "p_holm": ph, "p_bh": pb})
     sizes = tuple((v, len(members[v])) for v in values)
     return AttributeTests(by, coder, sizes, alpha, resamples, seed, tuple(rows),
-                          tuple(_conclusions(rows, sizes, alpha, by)), tuple(_test_conventions(values, resamples)))
+                          tuple(_conclusions(rows, sizes, alpha, by)),
+                          tuple(_test_conventions(values, resamples)
+                                + ([f"{len(unknown)} case(s) without a value for '{by}' left out: "
+                                    f"{', '.join(unknown)}."] if unknown else [])))
 
 
 def _test_conventions(values: Sequence[str], resamples: int) -> list[str]:

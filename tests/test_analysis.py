@@ -446,3 +446,21 @@ def test_cli_json_is_the_api_to_dict(runner, study_project: Path, args, call) ->
     assert data == expected
     csv_text = run(runner, "-p", study_project, *args, "--format", "csv").stdout
     assert len(csv_text.splitlines()) > 1
+
+
+def test_cases_without_the_attribute_are_left_out_of_the_tests(runner, study_project: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "project"
+    shutil.copytree(study_project, copy)
+    cases = tmp_path / "cases.csv"
+    cases.write_text("case,group\nE1,\n", encoding="utf-8")
+    run(runner, "-p", copy, "import", "cases", cases)
+    data = run_json(runner, "-p", copy, "matrix", "cross", "--by", "group", "--coder", "consensus", "--test")
+    assert data["groups"] == [{"value": "entry", "n": 4}, {"value": "post-entry", "n": 5}]
+    assert "left out: E1" in data["conventions"][-1]
+    used = _case_codes()
+    row = next(r for r in data["rows"] if r["code"] == "b")
+    entry = sum(1 for c in ("E2", "E3", "E4", "E5") if "b" in used[c])
+    post = sum(1 for c in ("P1", "P2", "P3", "P4", "P5") if "b" in used[c])
+    assert row["p"] == pytest.approx(fisher_exact([[post, 5 - post], [entry, 4 - entry]]).pvalue)
