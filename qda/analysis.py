@@ -464,7 +464,7 @@ def _pair_counts(level: str, near: int, codings: Sequence[Coding], index: _Segme
             spans = sorted((s, e, c) for s, e, c, _ in items)
         else:
             spans = sorted((g[0], g[1] + near + 1, c) for _, _, c, g in items if g is not None)
-        for i, (s1, e1, c1) in enumerate(spans):
+        for i, (_, e1, c1) in enumerate(spans):
             for s2, _, c2 in spans[i + 1:]:
                 if s2 >= e1:
                     break
