@@ -87,7 +87,7 @@ app = typer.Typer(cls=QdaGroup, no_args_is_help=True, add_completion=False,
 import_app = typer.Typer(no_args_is_help=True, help="Import transcripts and case attributes.")
 codebook_app = typer.Typer(no_args_is_help=True, help="Validate, load and show codebooks.")
 code_app = typer.Typer(no_args_is_help=True, help="Coding sheets for named coders.")
-matrix_app = typer.Typer(no_args_is_help=True, help="Intra-case, meta, cross-case and split matrices.")
+matrix_app = typer.Typer(no_args_is_help=True, help="Intra-case, meta, cross-case, split and co-occurrence matrices.")
 export_app = typer.Typer(no_args_is_help=True, help="Excel synthesis workbook and other exports.")
 app.add_typer(import_app, name="import")
 app.add_typer(codebook_app, name="codebook")
