@@ -156,6 +156,20 @@ def test_association_coefficients_on_a_worked_example() -> None:
     assert jaccard(0, 0, 0) is None and ochiai(0, 3, 0) is None
 
 
+def test_published_examples_of_the_coefficients() -> None:
+    # ATLAS.ti's manual (Code Co-occurrence Coefficient): codes applied 100 and 10 times,
+    # 5 co-occurrences: c = 5 / (100 + 10 - 5) = 0.048, a pair the manual says to flag
+    assert jaccard(5, 100, 10) == pytest.approx(5 / 105)
+    assert round(jaccard(5, 100, 10), 3) == 0.048
+    from qda.analysis import _pair
+    assert "at most 0.10" in _pair("A", "B", 100, 10, 5, True).warning
+    # Sørensen–Dice on the bigrams of "night" {ni, ig, gh, ht} and "nacht" {na, ac, ch, ht}
+    # (the usual textbook example): 2 x 1 / (4 + 4) = 0.25
+    night, nacht = {"ni", "ig", "gh", "ht"}, {"na", "ac", "ch", "ht"}
+    assert dice(len(night & nacht), len(night), len(nacht)) == pytest.approx(0.25)
+    assert ochiai(len(night & nacht), len(night), len(nacht)) == pytest.approx(1 / math.sqrt(16))
+
+
 def test_case_level_cooccurrence_matches_the_sheet(runner, study_project: Path) -> None:
     used = _case_codes()
     groups = _groups()
