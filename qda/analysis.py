@@ -179,8 +179,8 @@ def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segme
             if not any(key in a for a in attrs.values()):
                 known = sorted({k for a in attrs.values() for k in a})
                 raise NotFoundError(f"no case has the attribute '{key}' (case attributes: {', '.join(known) or 'none'})")
-    for what, given, known in (("coder", coders, {c.coder for c in codings}), ("case", case_names, set(attrs)),
-                               ("document", documents, set(texts))):
+    # coders are checked by the caller: a coder may exist with no coding left to retrieve
+    for what, given, known in (("case", case_names, set(attrs)), ("document", documents, set(texts))):
         unknown = [g for g in (given or []) if g not in known]
         if unknown:
             raise NotFoundError(f"unknown {what}(s): {', '.join(unknown)} (known: {', '.join(sorted(known)) or 'none'})")
