@@ -25,6 +25,7 @@ import pandas as pd
 
 from qda.errors import AnalysisError, NotFoundError
 from qda.models import Case, Codebook, Coding, Segment
+from qda.results import Note, TableView, frame_view
 
 MISSING = "(none)"
 MATCHES = ("any", "all")
@@ -34,6 +35,14 @@ BINARY_LEVELS = ("case", "document", "segment")
 # frequencies 2 and 9, Jaccard is at most 2/9. Past this ratio the coefficient mostly
 # measures the imbalance, so the table says so.
 IMBALANCE_RATIO = 3.0
+
+
+def _view(frame: pd.DataFrame, title: str, notes: Iterable[str] = (), lead: Iterable[str] = (),
+          lines: bool = False) -> TableView:
+    """A result's terminal table: its frame, with sentences before and asides after."""
+    view = frame_view(frame, title)
+    return TableView(view.title, view.columns, view.rows, tuple(Note(t) for t in lead),
+                     tuple(Note(t, "aside") for t in notes), lines)
 
 
 def _check_codes(codebook: Codebook, codes: Iterable[str]) -> None:
@@ -125,6 +134,9 @@ class Retrieval:
         return pd.DataFrame([{"coder": p.coder, "codes": ", ".join(p.codes), "case": p.case, "document": p.document,
                               "segment": p.segment or "", "speaker": p.speaker or "", "before": p.before,
                               "text": p.text, "after": p.after} for p in self.passages], columns=columns)
+
+    def to_table(self) -> TableView:
+        return _view(self.to_frame(), f"{len(self.passages)} passage(s)", lines=True)
 
     def to_dict(self) -> dict[str, Any]:
         return {"codes": list(self.codes), "match": self.match, "exclude": list(self.exclude),
@@ -256,6 +268,10 @@ class QuoteTable:
                     records.append({"code": code, "label": label, self.by: group, "case": p.case,
                                     "segment": p.segment or "", "coder": p.coder, "quote": p.text})
         return pd.DataFrame(records, columns=["code", "label", self.by, "case", "segment", "coder", "quote"])
+
+    def to_table(self) -> TableView:
+        return _view(self.to_frame(), f"Illustrative quotes: up to {self.per_code} per code and {self.by}",
+                     lines=True)
 
     def to_dict(self) -> dict[str, Any]:
         return {"by": self.by, "per_code": self.per_code, "groups": list(self.groups),
@@ -391,6 +407,11 @@ class Cooccurrence:
                                 "ochiai": _round(p.ochiai), "note": p.warning})
         return pd.DataFrame(records, columns=["group", "code a", "code b", "n a", "n b", "n ab", "jaccard", "dice",
                                               "ochiai", "note"])
+
+    def to_table(self) -> TableView:
+        frame = self.to_frame()
+        notes = [f"clusters (dendrogram order): {' '.join(self.clustering.leaves)}"] if self.clustering else []
+        return _view(frame[frame["n ab"] > 0], f"Co-occurrence at the {self.level} level (coder {self.coder})", notes)
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "coder": self.coder, "near": self.near if self.level == "near" else None,
@@ -586,6 +607,10 @@ class AttributeTests:
             records.append(rec)
         return pd.DataFrame(records)
 
+    def to_table(self) -> TableView:
+        return _view(self.to_frame().drop(columns=["label"]), f"Code presence x {self.by} (coder {self.coder})",
+                     self.conventions, self.conclusions)
+
     def to_dict(self) -> dict[str, Any]:
         return {"by": self.by, "coder": self.coder, "groups": [{"value": g, "n": n} for g, n in self.groups],
                 "alpha": self.alpha, "resamples": self.resamples, "seed": self.seed,
@@ -776,10 +801,11 @@ class DocumentTokens:
 
 
 UNITS_BY = ("document", "case")
-_APOSTROPHES = ("\u2019", "\u02bc", "\u2018")
+_APOSTROPHES = ("\u2019", "\u2018", "\u02bc", "\uff07", "\u2032")  # as auto-coding unifies them
 
 
-def _fold(word: str) -> str:
+def fold_apostrophes(word: str) -> str:
+    """``word`` with typographic apostrophes as ASCII ones (as the stored tokens are compared)."""
     for a in _APOSTROPHES:
         word = word.replace(a, "'")
     return word
@@ -802,7 +828,7 @@ def stop_words(languages: Iterable[str]) -> frozenset[str]:
             raise AnalysisError(f"spaCy's {language} stop-word list is missing ({path})")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        words.update(_fold(w.lower()) for w in module.STOP_WORDS)
+        words.update(fold_apostrophes(w.lower()) for w in module.STOP_WORDS)
     return frozenset(words)
 
 
@@ -872,6 +898,9 @@ class WordCounts:
                     "z": round(w.z, 2)} for g, words in self.distinctive.items() for w in words]
         return pd.DataFrame(records, columns=[self.by, self.unit, "count", "rest", "log-odds", "z"])
 
+    def to_table(self) -> TableView:
+        return _view(self.to_frame(), f"Most frequent {self.unit}s per {self.by}")
+
     def to_dict(self) -> dict[str, Any]:
         return {"by": self.by, "unit": self.unit, "roles": list(self.roles), "prior": self.prior,
                 "method": "weighted log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008)",
@@ -933,7 +962,7 @@ def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments:
     for group, found in pairs.items():
         totals[group] += 0
         for (low, term), n in found.items():
-            low, term = _fold(low), _fold(term)
+            low, term = fold_apostrophes(low), fold_apostrophes(term)
             if _is_word(term) and low not in stops and term not in stops:
                 counts[group][term] += n
                 totals[group] += n
@@ -987,6 +1016,9 @@ class SearchResult:
                              for h in self.hits],
                             columns=["document", "case", self.by, "segment", "speaker", "left", "match", "right"])
 
+    def to_table(self) -> TableView:
+        return _view(self.to_frame(), f"{len(self.hits)} hit(s) of '{self.query}' ({self.mode})")
+
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode, "by": self.by, "count": len(self.hits),
                 "per_document": dict(self.per_document), "per_group": dict(self.per_group),
@@ -1002,7 +1034,7 @@ def _spans_exact(doc: DocumentTokens, query: str) -> list[tuple[int, int]]:
 
 
 def _spans_lemma(doc: DocumentTokens, lemmas: Sequence[str]) -> list[tuple[int, int]]:
-    seq = [_fold(x) for x in doc.lemma]
+    seq = [fold_apostrophes(x) for x in doc.lemma]
     k = len(lemmas)
     return [(doc.starts[i], doc.ends[i + k - 1]) for i in range(len(seq) - k + 1) if seq[i:i + k] == list(lemmas)]
 
@@ -1039,7 +1071,7 @@ def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequ
         if mode == "exact":
             spans = _spans_exact(doc, query)
         elif mode == "lemma":
-            spans = _spans_lemma(doc, [_fold(x) for x in lemmas or ()])
+            spans = _spans_lemma(doc, [fold_apostrophes(x) for x in lemmas or ()])
         else:
             spans = [(m.start(), m.end()) for m in compiled.finditer(doc.text) if m.end() > m.start()]
         for start, end in spans:
@@ -1072,6 +1104,9 @@ class SearchCoding:
                [(ref, "already coded") for ref in self.already]
         return pd.DataFrame([{"segment": ref, "code": self.code, "coder": self.coder, "status": status}
                              for ref, status in rows], columns=["segment", "code", "coder", "status"])
+
+    def to_table(self) -> TableView:
+        return _view(self.to_frame(), f"Segments coded {self.code} for {self.coder} ({self.pattern})")
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "coder": self.coder, "pattern": self.pattern, "coded": list(self.coded),

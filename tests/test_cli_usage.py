@@ -35,6 +35,7 @@ def test_ctrl_c_during_an_import_exits_130_and_changes_nothing(small_project, tm
 
     monkeypatch.setattr(segment, "analyse_many", interrupted)
     monkeypatch.setattr("qda.project.analyse_many", interrupted, raising=False)
+    monkeypatch.setattr("qda.ingest.plan.analyse_many", interrupted)  # where transcripts are planned
     result = CliRunner().invoke(app, ["-p", str(small_project), "import", "transcripts", str(new)])
     assert result.exit_code == 130
     assert "interrupted" in result.output

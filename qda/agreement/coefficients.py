@@ -615,7 +615,8 @@ def _bootstrap_totals(
     totals = np.empty((resamples, features.shape[1]), dtype=np.float64)
     chunk = max(1, min(resamples, _CHUNK_ELEMENTS // max(n, 1)))
     small = p <= np.iinfo(np.int32).max // max(chunk, 1)
-    inv = inverse.astype(np.int32 if small else np.int64, copy=False)
+    kind: type[np.signedinteger[Any]] = np.int32 if small else np.int64
+    inv = inverse.astype(kind, copy=False)
     for start in range(0, resamples, chunk):
         c = min(chunk, resamples - start)
         idx = rng.integers(0, n, size=(c, n))

@@ -10,7 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from qda.cli import CoderOpt, Format, FormatOpt, app, frame_table, matrix_app, opened, out, render
+from qda.cli import CoderOpt, FormatOpt, app, matrix_app, opened, out, print_view, render
+from qda.models import OutputFormat as Format
+from qda.results import frame_view
+
 
 
 def _pairs(items: List[str], option: str) -> dict[str, str]:
@@ -21,11 +24,6 @@ def _pairs(items: List[str], option: str) -> dict[str, str]:
         key, value = item.split("=", 1)
         found[key.strip()] = value.strip()
     return found
-
-
-def _notes(lines: Any) -> None:
-    for line in lines:
-        out.print(f"[dim]· {escape(line)}[/dim]")
 
 
 @app.command("retrieve")
@@ -51,16 +49,9 @@ def retrieve(ctx: typer.Context,
         from qda.export.tables import write_table
 
         write_table(output, result.to_frame(), "Illustrative quotes" if by else "Retrieved segments")
-    if fmt is Format.table:
-        title = (f"{len(result.codes)} code(s) with quotes, up to {per_code} per {escape(by)}" if by
-                 else f"{len(result.passages)} passage(s)")
-        table = frame_table(result.to_frame(), title=title)
-        table.show_lines = True
-        out.print(table)
-        if output is not None:
-            out.print(f"wrote {escape(str(output))}")
-    else:
-        render(result, fmt)
+    render(result, fmt)
+    if output is not None and fmt is Format.TABLE:
+        out.print(f"wrote {escape(str(output))}")
 
 
 @matrix_app.command("cooccur")
@@ -78,13 +69,13 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
         raise typer.BadParameter(f"'{measure}' is not jaccard, dice, ochiai or n_ab", param_hint="--measure")
     with opened(ctx) as project:
         result = project.cooccurrence(coder, level, near, by, code or None, cluster)
-    if fmt is Format.json:
+    if fmt is Format.JSON:
         render(result, fmt)
         return
     frame = result.to_frame()
     if not all_pairs:
         frame = frame[frame["n ab"] > 0]
-    if fmt is Format.csv:
+    if fmt is Format.CSV:
         typer.echo(frame.to_csv(index=False), nl=False)
         return
     for table in result.tables:
@@ -100,7 +91,7 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
         out.print(view)
     notes = frame[frame["note"] != ""]
     if len(notes):
-        out.print(frame_table(notes[["group", "code a", "code b", "n ab", "note"]], title="Read with care"))
+        print_view(frame_view(notes[["group", "code a", "code b", "n ab", "note"]], "Read with care"))
     if result.clustering:
         out.print("clusters (dendrogram order): " + " ".join(result.clustering.leaves))
 
@@ -110,14 +101,7 @@ def show_tests(ctx: typer.Context, by: str, coder: str, alpha: float, resamples:
     """``qda matrix cross --test``: each code's presence x the attribute, exact tests."""
     with opened(ctx) as project:
         result = project.attribute_tests(by, coder, alpha, resamples, seed)
-    if fmt is not Format.table:
-        render(result, fmt)
-        return
-    frame = result.to_frame().drop(columns=["label"])
-    out.print(frame_table(frame, title=f"Code presence x {escape(by)} (coder {escape(coder)})"))
-    for line in result.conclusions:
-        out.print(escape(line))
-    _notes(result.conventions)
+    render(result, fmt)
 
 
 @app.command("words")
@@ -135,17 +119,17 @@ def words(ctx: typer.Context,
     roles = None if all_roles else (role or ["respondent"])
     with opened(ctx) as project:
         result = project.words(by, unit, roles, top, prior, keep_stop_words)
-    if fmt is Format.json:
+    if fmt is Format.JSON:
         render(result, fmt)
-    elif fmt is Format.csv:
+    elif fmt is Format.CSV:
         frame = result.distinctive_frame() if distinctive else result.to_frame()
         typer.echo(frame.to_csv(index=False), nl=False)
     else:
         if distinctive:
-            out.print(frame_table(result.distinctive_frame(),
-                                  title=f"Distinctive {unit}s per {escape(by)} (weighted log-odds, z >= 1.96)"))
+            print_view(frame_view(result.distinctive_frame(),
+                                  f"Distinctive {unit}s per {by} (weighted log-odds, z >= 1.96)"))
         else:
-            out.print(frame_table(result.to_frame(), title=f"Most frequent {unit}s per {escape(by)}"))
+            print_view(result.to_table())
         scope = "all speakers" if not result.roles else "roles: " + ", ".join(result.roles)
         out.print(f"[dim]· {escape(scope)}; stop words {'kept' if keep_stop_words else 'left out'}[/dim]")
 
@@ -168,7 +152,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
     with opened(ctx) as project:
         if code is not None and coder is not None:
             coding = project.code_search_hits(query, code, coder, mode, by, role or None)
-            if fmt is not Format.table:
+            if fmt is not Format.TABLE:
                 render(coding, fmt)
             else:
                 out.print(f"coder '{escape(coder)}': {len(coding.coded)} segment(s) coded {escape(code)} "
@@ -176,7 +160,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
                           f"{len(coding.already)} already coded)")
             return
         result = project.search(query, mode, by, width, role or None)
-    if fmt is not Format.table:
+    if fmt is not Format.TABLE:
         render(result, fmt)
         return
     table = Table(title=f"{len(result.hits)} hit(s) of '{escape(query)}' ({mode})")

@@ -16,7 +16,7 @@ from typing import Any
 
 from qda.analysis import Clustering, Cooccurrence
 from qda.errors import ExportError
-from qda.export.workbook import check_target, write_atomically
+from qda.export.style import check_target, write_atomically
 from qda.matrix import CrossCaseTable, MetaMatrix, SplitResult
 
 KINDS = ("meta", "split", "cooccur", "dendrogram", "frequency")

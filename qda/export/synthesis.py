@@ -20,7 +20,7 @@ from qda.analysis import AttributeTests, Cooccurrence, QuoteTable, WordCounts
 from qda.errors import ExportError
 from qda.export import figures
 from qda.export.reliability import method_paragraph
-from qda.export.workbook import check_target, write_atomically
+from qda.export.style import check_target, write_atomically
 from qda.matrix import CrossCaseTable, MetaMatrix, SplitResult
 from qda.models import Case, Codebook
 

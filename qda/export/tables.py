@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from qda.errors import ExportError
-from qda.export.workbook import BOLD, HEADER_FILL, WRAP, _put, check_target, write_atomically
+from qda.export.style import BOLD, HEADER_FILL, WRAP, check_target, put, write_atomically
 
 TABLE_FORMATS = (".xlsx", ".html", ".csv")
 WIDE = 70  # characters: columns holding passages wrap at this width
@@ -41,7 +41,7 @@ def _workbook(frame: Any, title: str) -> Workbook:
     ws.title = title[:31]
     columns = [str(c) for c in frame.columns]
     for c, name in enumerate(columns, start=1):
-        _put(ws, 1, c, name, font=BOLD, fill=HEADER_FILL, align=WRAP)
+        put(ws, 1, c, name, font=BOLD, fill=HEADER_FILL, align=WRAP)
     widths = []
     for i, name in enumerate(columns):
         longest = max([len(name)] + [len(str(v)) for v in frame.iloc[:, i] if v is not None])
@@ -51,7 +51,7 @@ def _workbook(frame: Any, title: str) -> Workbook:
         lines = 1
         for c, value in enumerate(row, start=1):
             value = None if value is None or (isinstance(value, float) and value != value) else value
-            _put(ws, r, c, value, align=WRAP)
+            put(ws, r, c, value, align=WRAP)
             text = str(value or "")
             lines = max(lines, sum(1 + len(part) // max(1, int(widths[c - 1]) - 1) for part in text.split("\n")))
         ws.row_dimensions[r].height = LINE_HEIGHT * lines
