@@ -745,7 +745,7 @@ def _test_conventions(values: Sequence[str], resamples: int) -> list[str]:
     lines = ["A case counts once per code: the code is present in the case or not."]
     if len(values) == 2:
         lines += [f"Fisher's exact test, two-sided (scipy.stats.fisher_exact); the odds ratio is the odds that a "
-                  f"{values[1]} case uses the code over the odds that a {values[0]} case does, with Woolf's 95% "
+                  f"case of '{values[1]}' uses the code over the same odds for '{values[0]}', with Woolf's 95% "
                   "interval.",
                   "Where a cell is zero the odds ratio and its interval use the Haldane–Anscombe correction "
                   "(0.5 added to every cell); those rows are marked.",
