@@ -30,7 +30,6 @@ from qda import analysis, matrix  # noqa: E402
 from qda.models import Case, Code, Codebook, Coding, Segment  # noqa: E402
 
 
-
 def make_project(documents: int, codes: int, segments: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     vocabulary = [f"mot{i}" for i in range(5000)]
@@ -123,7 +122,8 @@ def main() -> int:
         cooc = analysis.cooccurrence(codebook, cases, segs, mine, "a", "case", by="group", cluster=True)
         data = ReportData(
             "bench", "bench", codebook, cases, len(docs), len(segs), "a", "group", "fr",
-            matrix.cross_case(codebook, cases, mine, "group", "a"), matrix.meta_matrix(codebook, cases, mine, "group", "a"),
+            matrix.cross_case(codebook, cases, mine, "group", "a"),
+            matrix.meta_matrix(codebook, cases, mine, "group", "a"),
             None, cooc, analysis.attribute_tests(codebook, cases, mine, "group", "a"),
             analysis.quote_table(codebook, cases, analysis.retrieve(codebook, cases, segs, mine, texts), "group", 2),
             analysis.word_counts(docs, cases, segs, "group", "lemma"), None)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import gc
 import math
 import re
-from contextlib import contextmanager
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import combinations, compress
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -190,12 +191,14 @@ def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segme
         for key in where:
             if not any(key in a for a in attrs.values()):
                 known = sorted({k for a in attrs.values() for k in a})
-                raise NotFoundError(f"no case has the attribute '{key}' (case attributes: {', '.join(known) or 'none'})")
+                raise NotFoundError(f"no case has the attribute '{key}' "
+                                    f"(case attributes: {', '.join(known) or 'none'})")
     # coders are checked by the caller: a coder may exist with no coding left to retrieve
     for what, given, known in (("case", case_names, set(attrs)), ("document", documents, set(texts))):
         unknown = [g for g in (given or []) if g not in known]
         if unknown:
-            raise NotFoundError(f"unknown {what}(s): {', '.join(unknown)} (known: {', '.join(sorted(known)) or 'none'})")
+            raise NotFoundError(f"unknown {what}(s): {', '.join(unknown)} "
+                                f"(known: {', '.join(sorted(known)) or 'none'})")
 
     def keep(c: Coding) -> bool:
         return ((not coders or c.coder in coders) and (not case_names or c.case in case_names)
@@ -910,7 +913,8 @@ class WordCounts:
                 "distinctive": {g: [w.__dict__ for w in words] for g, words in self.distinctive.items()}}
 
 
-def log_odds_dirichlet(group: dict[str, int], rest: dict[str, int], prior: dict[str, float]) -> dict[str, tuple[float, float]]:
+def log_odds_dirichlet(group: dict[str, int], rest: dict[str, int],
+                       prior: dict[str, float]) -> dict[str, tuple[float, float]]:
     """Monroe, Colaresi & Quinn (2008), eq. 16 and 20: for each term, the log-odds ratio
     delta of the group vs the rest with Dirichlet prior ``prior`` (alpha_w), and its z-score
     delta / sqrt(1 / (y_i + alpha_w) + 1 / (y_j + alpha_w))."""

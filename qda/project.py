@@ -428,46 +428,46 @@ class Project:
     def retrieve(self, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
                  coders: Sequence[str] | None = None, cases: Sequence[str] | None = None,
                  documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
-                 context: int = 0) -> "analysis.Retrieval":
+                 context: int = 0) -> analysis.Retrieval:
         """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
         codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
         return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(), codings,
                                  {d.name: d.text for d in self.store.documents()}, codes, match, exclude, coders,
                                  cases, documents, where, context)
 
-    def quotes(self, by: str, per_code: int = 2, **query: Any) -> "analysis.QuoteTable":
+    def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
         """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
         codebook = self.codebook()
         return analysis.quote_table(codebook, self.store.cases(), self.retrieve(**query), by, per_code,
                                     codebook.default_language)
 
     def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
-                     codes: Sequence[str] | None = None, cluster: bool = False) -> "analysis.Cooccurrence":
+                     codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
         """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
         return analysis.cooccurrence(self.codebook(), self.store.cases(), self.store.segments(), self.codings(coder),
                                      coder, level, near, by, codes, cluster)
 
     def attribute_tests(self, by: str, coder: str, alpha: float = 0.05, resamples: int = 9999,
-                        seed: int = 12345) -> "analysis.AttributeTests":
+                        seed: int = 12345) -> analysis.AttributeTests:
         """Each code's presence x case attribute ``by``: exact tests, effect sizes, adjusted p."""
         codebook = self.codebook()
         return analysis.attribute_tests(codebook, self.store.cases(), self.codings(coder), by, coder, alpha,
                                         resamples, seed, codebook.default_language)
 
-    def _document_tokens(self) -> list["analysis.DocumentTokens"]:
+    def _document_tokens(self) -> list[analysis.DocumentTokens]:
         case_of = {d.name: d.case for d in self.store.documents()}
         return [analysis.DocumentTokens(name, case_of[name], language, text, array("i", starts), array("i", ends),
                                         lower, lemma)
                 for name, language, text, starts, ends, lower, lemma in self.store.tokens()]
 
     def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
-              top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> "analysis.WordCounts":
+              top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> analysis.WordCounts:
         """Word or lemma counts per document, case or group, and distinctive words per unit."""
         return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(), by, unit,
                                     roles, top, prior, keep_stop_words)
 
     def search(self, query: str, mode: str = "exact", by: str = "case", width: int = 40,
-               roles: Sequence[str] | None = None) -> "analysis.SearchResult":
+               roles: Sequence[str] | None = None) -> analysis.SearchResult:
         """Exact, lemma or regex search with keyword-in-context lines."""
         docs = self._document_tokens()
         lemmas = None
@@ -530,7 +530,7 @@ class Project:
         return write_synthesis(path, data)
 
     def code_search_hits(self, query: str, code: str, coder: str, mode: str = "exact", by: str = "case",
-                         roles: Sequence[str] | None = None) -> "analysis.SearchCoding":
+                         roles: Sequence[str] | None = None) -> analysis.SearchCoding:
         """Code every segment holding a hit of ``query`` with ``code`` for ``coder`` (all or nothing).
 
         The pattern (``mode: query``) is recorded on each coding, as auto-coding does, and

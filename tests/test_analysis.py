@@ -23,9 +23,10 @@ from scipy.spatial.distance import pdist
 from scipy.stats import fisher_exact
 from scipy.stats.contingency import association
 
-from conftest import EXAMPLE, run, run_json
 from qda import Project
 from qda.analysis import benjamini_hochberg, dice, holm, jaccard, log_odds_dirichlet, ochiai, odds_ratio_ci
+
+from conftest import EXAMPLE, run, run_json
 
 CODES = "abcdefghijklmnopqrstuvwxy"
 

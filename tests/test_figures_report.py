@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE, run
 from qda import Project
 from qda.export import figures
+
+from conftest import EXAMPLE, run
 
 KINDS = ("meta", "split", "cooccur", "dendrogram", "frequency")
 

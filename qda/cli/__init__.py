@@ -415,5 +415,5 @@ def main() -> None:
     except KeyboardInterrupt:  # pressed outside a command (e.g. while parsing)
         sys.exit(130)
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
-from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
 from qda.cli import analysis as _analysis  # noqa: E402,F401  (registers retrieve, words, search, figure, report)
+from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -15,8 +15,7 @@ from qda.models import OutputFormat as Format
 from qda.results import frame_view
 
 
-
-def _pairs(items: List[str], option: str) -> dict[str, str]:
+def _pairs(items: list[str], option: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for item in items:
         if "=" not in item:
@@ -28,17 +27,21 @@ def _pairs(items: List[str], option: str) -> dict[str, str]:
 
 @app.command("retrieve")
 def retrieve(ctx: typer.Context,
-             code: List[str] = typer.Option([], "--code", help="A code to retrieve (repeatable; none: every code)."),
+             code: list[str] = typer.Option([], "--code", help="A code to retrieve (repeatable; none: every code)."),
              match: str = typer.Option("any", "--match", help="any (OR) or all (AND: the codes on the same text)."),
-             exclude: List[str] = typer.Option([], "--not", help="Leave out passages also coded with this code (repeatable)."),
-             coder: List[str] = typer.Option([], "--coder", "-c", help="Only this coder (repeatable; default: all)."),
-             case: List[str] = typer.Option([], "--case", help="Only this case (repeatable)."),
-             document: List[str] = typer.Option([], "--document", help="Only this document (repeatable)."),
-             where: List[str] = typer.Option([], "--where", help="Case attribute ATTR=VALUE, e.g. group=post-entry (repeatable)."),
+             exclude: list[str] = typer.Option([], "--not",
+                                               help="Leave out passages also coded with this code (repeatable)."),
+             coder: list[str] = typer.Option([], "--coder", "-c", help="Only this coder (repeatable; default: all)."),
+             case: list[str] = typer.Option([], "--case", help="Only this case (repeatable)."),
+             document: list[str] = typer.Option([], "--document", help="Only this document (repeatable)."),
+             where: list[str] = typer.Option([], "--where",
+                                             help="Case attribute ATTR=VALUE, e.g. group=post-entry (repeatable)."),
              context: int = typer.Option(0, "--context", help="Sentences (segments) shown before and after."),
-             by: Optional[str] = typer.Option(None, "--by", help="With --per-code: the table of quotes per group of this case attribute."),
+             by: str | None = typer.Option(None, "--by",
+                                           help="With --per-code: the table of quotes per group of this attribute."),
              per_code: int = typer.Option(2, "--per-code", help="With --by: quotes per code and group."),
-             output: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the table (.xlsx, .html or .csv)."),
+             output: Path | None = typer.Option(None, "--output", "-o",
+                                                help="Also write the table (.xlsx, .html or .csv)."),
              fmt: Format = FormatOpt) -> None:
     """Coded segments by code(s), coder, case, document and case attribute; or a table of quotes."""
     query = dict(codes=code, match=match, exclude=exclude, coders=coder or None, cases=case or None,
@@ -58,10 +61,12 @@ def retrieve(ctx: typer.Context,
 def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
                    level: str = typer.Option("case", "--level", help="case, document, segment, overlap or near."),
                    near: int = typer.Option(1, "--near", help="near: at most this many segments apart."),
-                   by: Optional[str] = typer.Option(None, "--by", help="Also one table per value of this case attribute."),
-                   code: List[str] = typer.Option([], "--code", help="Only these codes (repeatable)."),
-                   measure: str = typer.Option("jaccard", "--measure", help="Table view: jaccard, dice, ochiai or n_ab."),
-                   cluster: bool = typer.Option(False, "--cluster", help="Average-linkage clustering on Jaccard distance."),
+                   by: str | None = typer.Option(None, "--by", help="Also one table per value of this case attribute."),
+                   code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable)."),
+                   measure: str = typer.Option("jaccard", "--measure",
+                                               help="Table view: jaccard, dice, ochiai or n_ab."),
+                   cluster: bool = typer.Option(False, "--cluster",
+                                                help="Average-linkage clustering on Jaccard distance."),
                    all_pairs: bool = typer.Option(False, "--all-pairs", help="Table/CSV: also pairs never together."),
                    fmt: Format = FormatOpt) -> None:
     """Code x code co-occurrence with Jaccard (c-coefficient), Sørensen–Dice and Ochiai."""
@@ -108,10 +113,12 @@ def show_tests(ctx: typer.Context, by: str, coder: str, alpha: float, resamples:
 def words(ctx: typer.Context,
           by: str = typer.Option("document", "--by", help="document, case or a case attribute (e.g. group)."),
           unit: str = typer.Option("word", "--unit", help="word (as written, lower-cased) or lemma."),
-          role: List[str] = typer.Option([], "--role", help="Only turns of speakers with this role (default: respondent)."),
+          role: list[str] = typer.Option([], "--role",
+                                         help="Only turns of speakers with this role (default: respondent)."),
           all_roles: bool = typer.Option(False, "--all-roles", help="Count every speaker's words (interviewer too)."),
           top: int = typer.Option(20, "--top", help="Words listed per unit."),
-          prior: float = typer.Option(0.1, "--prior", help="Prior = pooled counts x this (0.1: a tenth of the data's weight)."),
+          prior: float = typer.Option(0.1, "--prior",
+                                      help="Prior = pooled counts x this (0.1: a tenth of the data's weight)."),
           keep_stop_words: bool = typer.Option(False, "--keep-stop-words", help="Count stop words too."),
           distinctive: bool = typer.Option(False, "--distinctive", help="Table/CSV: the distinctive words instead."),
           fmt: Format = FormatOpt) -> None:
@@ -139,9 +146,9 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
            mode: str = typer.Option("exact", "--mode", help="exact (whole words), lemma or regex."),
            by: str = typer.Option("case", "--by", help="Count hits per case or case attribute (e.g. group)."),
            width: int = typer.Option(40, "--width", help="Characters of context on each side."),
-           role: List[str] = typer.Option([], "--role", help="Only turns of speakers with this role (repeatable)."),
-           code: Optional[str] = typer.Option(None, "--code", help="Code each segment with a hit (needs --coder)."),
-           coder: Optional[str] = typer.Option(None, "--coder", "-c", help="With --code: whose codings they become."),
+           role: list[str] = typer.Option([], "--role", help="Only turns of speakers with this role (repeatable)."),
+           code: str | None = typer.Option(None, "--code", help="Code each segment with a hit (needs --coder)."),
+           coder: str | None = typer.Option(None, "--coder", "-c", help="With --code: whose codings they become."),
            fmt: Format = FormatOpt) -> None:
     """Keyword in context: every occurrence with the text around it, counted per document and group.
 
@@ -180,7 +187,8 @@ def figure(ctx: typer.Context,
            output: Path = typer.Option(..., "--output", "-o", help="The .svg, .pdf or .png to write."),
            coder: str = CoderOpt,
            by: str = typer.Option(..., "--by", help="Case attribute grouping the cases."),
-           code_attr: Optional[str] = typer.Option(None, "--code-attr", help="split: code attribute (default: the first)."),
+           code_attr: str | None = typer.Option(None, "--code-attr",
+                                                help="split: code attribute (default: the first)."),
            level: str = typer.Option("case", "--level", help="cooccur/dendrogram: co-occurrence level."),
            group: str = typer.Option("all", "--group", help="cooccur: all or one value of --by."),
            measure: str = typer.Option("jaccard", "--measure", help="cooccur: jaccard, dice or ochiai."),
@@ -198,10 +206,11 @@ def report(ctx: typer.Context,
            output: Path = typer.Option(..., "--output", "-o", help="The .html file to write."),
            coder: str = CoderOpt,
            by: str = typer.Option(..., "--by", help="Case attribute grouping the cases."),
-           code_attr: Optional[str] = typer.Option(None, "--code-attr", help="Code attribute of the split (default: the first)."),
-           agree: List[str] = typer.Option([], "--agree", help="Reliability section for these coders (repeat)."),
+           code_attr: str | None = typer.Option(None, "--code-attr",
+                                                help="Code attribute of the split (default: the first)."),
+           agree: list[str] = typer.Option([], "--agree", help="Reliability section for these coders (repeat)."),
            per_code: int = typer.Option(2, "--per-code", help="Illustrative quotes per code and group."),
-           lang: Optional[str] = typer.Option(None, "--lang", help="Label language.")) -> None:
+           lang: str | None = typer.Option(None, "--lang", help="Label language.")) -> None:
     """One self-contained HTML synthesis report (figures inline, prints on A4)."""
     with opened(ctx) as project:
         path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang)

@@ -6,11 +6,12 @@ reliability summary. Every text from the project is escaped by jinja2's autoesca
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -69,7 +70,8 @@ def _template() -> jinja2.Template:
     try:
         source = resources.files("qda").joinpath("templates").joinpath(TEMPLATE).read_text(encoding="utf-8")
     except (OSError, ModuleNotFoundError) as exc:
-        raise ExportError(f"the report template {TEMPLATE} is missing from the qda installation (reinstall qda)") from exc
+        raise ExportError(f"the report template {TEMPLATE} is missing from the qda installation "
+                          "(reinstall qda)") from exc
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=_num, pct=_pct)
     return env.from_string(source)
