@@ -384,3 +384,4 @@ class WritePlan:
     codings: tuple[Coding, ...] = ()
     moved: tuple[Coding, ...] = ()
     memos: tuple[Memo, ...] = ()
+    meta: Mapping[str, str] = field(default_factory=dict)  # project settings and caches (key -> value)

@@ -7,6 +7,7 @@ delegates to the module that owns the work and, for a write, commits the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from array import array
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from qda.coding import (
     write_adjudication_sheet,
     write_sheet,
 )
-from qda.coding.auto import AutoCodeResult, plan_auto_coding
+from qda.coding.auto import AutoCodeResult, lemmas_key, pattern_lemmas, pattern_lemmas_meta, plan_auto_coding
 from qda.errors import NotFoundError, ProjectError
 from qda.ingest import read_ratings
 from qda.ingest.plan import (
@@ -183,6 +184,8 @@ class Project:
             replaced = store.replace_codings(plan.replace, plan.codings)
             store.update_codings(plan.moved)
             store.insert_memos(plan.memos)
+            for key, value in plan.meta.items():
+                store.set_meta(key, value)
         return replaced
 
     @property
@@ -203,6 +206,10 @@ class Project:
         language = check_language(language or self.language)
         plan, report = plan_transcripts(self.store, read_transcripts(paths), case, language, self._unit, replace,
                                         jobs)
+        if any(write.tokens is not None for write in plan.documents):
+            # The pipeline is loaded now: lemmatise the codebook's patterns so code auto need not load it.
+            known = pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
+            plan = dataclasses.replace(plan, meta=pattern_lemmas_meta(self.store.codebook(), language, known))
         self.commit(plan)
         return report
 
@@ -324,8 +331,10 @@ class Project:
         checked (``"ignore"``). The coder's previous codings are replaced.
         """
         coder = check_coder_name(coder)
+        known = {language: pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
+                 for language in LANGUAGES}
         plan, result = plan_auto_coding(self.codebook(), self.store.segment_spans(roles), self.store.tokens(), coder,
-                                        negation, fuzzy, fuzzy_threshold)
+                                        negation, fuzzy, fuzzy_threshold, known)
         self.commit(plan)
         return result
 
@@ -339,7 +348,9 @@ class Project:
         ``roles`` keeps only the segments (and codings) of speakers with those roles.
         """
         codings = {c: self.codings(c) for c in coders}
-        return agree_in(self.codebook(), coders, codings, self.store.documents(), self.store.segments(), unit,
+        # Only the segment unit and a role filter use segments: the other units skip loading them.
+        segments = self.store.segments() if unit == "segment" or roles else []
+        return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
                         codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed)
 
     @staticmethod

@@ -170,6 +170,12 @@ MIGRATIONS: list[str] = [
         description TEXT NOT NULL DEFAULT ''
     );
     """,
+    # Replacing a coder's codings on some segments or documents (re-importing a sheet)
+    # finds them by index instead of scanning all of the coder's codings per row.
+    """
+    CREATE INDEX codings_by_coder_segment ON codings(coder_id, segment_id);
+    CREATE INDEX codings_by_coder_document ON codings(coder_id, document_id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -392,7 +398,7 @@ class Store:
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         """Segments in document then reading order, with their text sliced from the document."""
-        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", d.text, sp.name, sp.role, s.timestamp '
+        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", sp.name, sp.role, s.timestamp '
                "FROM segments s JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id "
                "LEFT JOIN speakers sp ON sp.id=s.speaker_id WHERE 1=1")
         args: list[Any] = []
@@ -403,9 +409,24 @@ class Store:
             sql += " AND c.name=?"
             args.append(case)
         sql += " ORDER BY d.name, s.ordinal"
+        rows = self.db.execute(sql, args).fetchall()
+        texts = self._texts({row[0] for row in rows})
         return [Segment(ref=segment_ref(doc, ordinal), document=doc, case=case_, turn=turn, ordinal=ordinal,
-                        start=start, end=end, text=text[start:end], speaker=speaker, role=role, timestamp=ts)
-                for doc, case_, turn, ordinal, start, end, text, speaker, role, ts in self.db.execute(sql, args)]
+                        start=start, end=end, text=texts[doc][start:end], speaker=speaker, role=role, timestamp=ts)
+                for doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
+
+    def _texts(self, names: set[str]) -> dict[str, str]:
+        """The texts of the named documents, each read once.
+
+        Rows of segments and codings slice these; selecting the text with every row
+        would copy a whole document per segment.
+        """
+        if not names:
+            return {}
+        if len(names) <= 500:
+            marks = ", ".join("?" * len(names))
+            return dict(self.db.execute(f"SELECT name, text FROM documents WHERE name IN ({marks})", list(names)))
+        return {name: text for name, text in self.db.execute("SELECT name, text FROM documents") if name in names}
 
     def segment_spans(self, roles: Sequence[str] | None = None) -> list[Segment]:
         """Every segment (of speakers with ``roles`` when given) without its text, for speed."""
@@ -559,7 +580,7 @@ class Store:
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
                 ids: Sequence[int] | None = None) -> list[Coding]:
         """Codings with their text, in document and text order."""
-        sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, d.text, sp.name, '
+        sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
@@ -579,12 +600,14 @@ class Store:
             sql += f" AND k.id IN ({', '.join('?' * len(ids))})"
             args.extend(ids)
         sql += ' ORDER BY co.name, d.name, k.start, k."end", c.position'
+        rows = self.db.execute(sql, args).fetchall()
+        texts = self._texts({row[2] for row in rows})
         return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
                        segment=segment_ref(doc, ordinal) if ordinal is not None else None,
-                       text=text[start:end], speaker=speaker, created_at=created, source=source, note=note,
+                       text=texts[doc][start:end], speaker=speaker, created_at=created, source=source, note=note,
                        pattern=pattern, status=status, id=row_id)
-                for coder_, code, doc, case_, start, end, ordinal, text, speaker, created, source, note, pattern,
-                status, row_id in self.db.execute(sql, args)]
+                for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
+                status, row_id in rows]
 
     # ------------------------------------------------------------------ tokens, versions, roles
     def _save_tokens(self, document_id: int, tokens: Tokens) -> None:

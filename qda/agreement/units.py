@@ -204,12 +204,13 @@ def _overlap_units(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]
                    documents: Sequence[Document], threshold: float) -> list[CodeUnits]:
     result = []
     a, b = coders
+    spans = _spans_by_code_and_document(codings, coders)
     for code in codes:
         units: list[Unit] = []
         rows: list[tuple[int, int]] = []
         for doc in documents:
-            spans_a = sorted({(c.start, c.end) for c in codings.get(a, ()) if c.code == code and c.document == doc.name})
-            spans_b = sorted({(c.start, c.end) for c in codings.get(b, ()) if c.code == code and c.document == doc.name})
+            spans_a = sorted(set(spans.get((a, code, doc.name), ())))
+            spans_b = sorted(set(spans.get((b, code, doc.name), ())))
             pairs = []
             for i, (sa, ea) in enumerate(spans_a):
                 for j, (sb, eb) in enumerate(spans_b):
@@ -237,23 +238,36 @@ def _overlap_units(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]
     return result
 
 
+def _spans_by_code_and_document(codings: Mapping[str, Sequence[Coding]], coders: Sequence[str]
+                                ) -> dict[tuple[str, str, str], list[tuple[int, int]]]:
+    """(coder, code, document) -> the coder's spans there, in coding order (one pass over the codings)."""
+    spans: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
+    for coder in coders:
+        for c in codings.get(coder, ()):
+            spans[(coder, c.code, c.document)].append((c.start, c.end))
+    return spans
+
+
 def character_tables(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]], codes: Sequence[str],
                      documents: Sequence[Document]) -> list[CharacterTable]:
     """Characters coded by both coders, by one only, or by neither, per code (NVivo's view)."""
     a, b = coders[:2]
+    spans = _spans_by_code_and_document(codings, (a, b))
     tables = []
     for code in codes:
         both = a_only = b_only = neither = 0
         for doc in documents:
             n = len(doc.text)
+            found_a, found_b = spans.get((a, code, doc.name), ()), spans.get((b, code, doc.name), ())
+            if not found_a and not found_b:
+                neither += n
+                continue
             mask_a = np.zeros(n, dtype=bool)
             mask_b = np.zeros(n, dtype=bool)
-            for c in codings.get(a, ()):
-                if c.code == code and c.document == doc.name:
-                    mask_a[c.start:c.end] = True
-            for c in codings.get(b, ()):
-                if c.code == code and c.document == doc.name:
-                    mask_b[c.start:c.end] = True
+            for start, end in found_a:
+                mask_a[start:end] = True
+            for start, end in found_b:
+                mask_b[start:end] = True
             both += int((mask_a & mask_b).sum())
             a_only += int((mask_a & ~mask_b).sum())
             b_only += int((~mask_a & mask_b).sum())
@@ -473,6 +487,8 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
 
 def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
     """Units where ratings differ, grouped by unit, with what each coder applied there."""
+    if unit != "overlap" and tables and all(t.units is tables[0].units for t in tables):
+        return _shared_disagreements(tables, coders, unit)
     applied: dict[Unit, dict[str, list[str]]] = {}
     differs: set[Unit] = set()
     for table in tables:
@@ -492,8 +508,48 @@ def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str
             for u in sorted(differs, key=lambda u: (u.document, u.case, u.start or 0, order.get(u, 0)))]
 
 
+def _shared_disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
+    """:func:`_disagreements` when every code has the same units (all but ``overlap``), vectorised.
+
+    The differing units are found with array operations; only they are then visited.
+    """
+    units = tables[0].units
+    differs = np.zeros(len(units), dtype=bool)
+    for table in tables:
+        r = table.ratings
+        if r.shape[1] == 2:
+            differs |= (r[:, 0] != r[:, 1]) & (r[:, 0] >= 0) & (r[:, 1] >= 0)
+            continue
+        valid = r >= 0
+        high = np.where(valid, r, np.iinfo(np.int64).min).max(axis=1)
+        low = np.where(valid, r, np.iinfo(np.int64).max).min(axis=1)
+        differs |= (valid.sum(axis=1) >= 2) & (high != low)
+    # Sorted as the unit loop sorted them: document, case, start, then position.
+    found = sorted(np.flatnonzero(differs).tolist(),
+                   key=lambda i: (units[i].document, units[i].case, units[i].start or 0, i))
+    rows = np.array(found, dtype=np.int64)
+    applied: dict[int, dict[str, list[str]]] = {i: {c: [] for c in coders} for i in found}
+    for table in tables:
+        picked = table.ratings[rows]
+        if unit in ("document", "case", "segment"):
+            for k, j in zip(*np.nonzero(picked == 1)):
+                applied[found[k]][coders[j]].append(table.code)
+        else:
+            for i, row in zip(found, picked.tolist()):
+                for coder, value in zip(coders, row):
+                    applied[i][coder].append(f"{table.code}:{int(value)}")
+    return [Disagreement(units[i], {c: tuple(v) for c, v in applied[i].items()}) for i in found]
+
+
 def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, dict[str, int]]:
     """code A used -> code B used instead, on units where A applied a code B did not and vice versa."""
+    if tables and all(t.units is tables[0].units for t in tables):
+        # Every code has the same units: one matrix product counts the pairs of codes.
+        a_alone = np.stack([(t.ratings[:, 0] == 1) & (t.ratings[:, 1] == 0) for t in tables]).astype(np.int64)
+        b_alone = np.stack([(t.ratings[:, 0] == 0) & (t.ratings[:, 1] == 1) for t in tables]).astype(np.int64)
+        pairs = a_alone @ b_alone.T
+        return {x.code: {y.code: int(pairs[i, j]) for j, y in enumerate(tables) if pairs[i, j]}
+                for i, x in enumerate(tables) if pairs[i].any()}
     only_a: dict[Unit, set[str]] = defaultdict(set)
     only_b: dict[Unit, set[str]] = defaultdict(set)
     for table in tables:

@@ -75,6 +75,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
@@ -82,7 +83,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
-from qda.ingest.segment import pipeline
+from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
 from qda.results import Note, TableView, frame_view, json_dict
 
@@ -466,27 +467,81 @@ def lemmatise_phrase(phrase: str, language: str) -> list[str]:
     return _lemmatise([phrase], language)[0]
 
 
-def _lemmatise(values: list[str], language: str) -> list[list[str]]:
-    """Lower-cased lemmas of each phrase, lemmatised inside a carrier sentence."""
-    nlp = pipeline(language)
-    has_lemmatizer = "lemmatizer" in nlp.pipe_names
-    before, after = CARRIERS.get(language, ("", ""))
-    out = []
-    for value, doc in zip(values, nlp.pipe(before + v + after for v in values)):
-        lo, hi = len(before), len(before) + len(value)
-        lemmas = []
-        for tok in doc:
-            if tok.is_space or tok.idx + len(tok.text) <= lo or tok.idx >= hi:
-                continue
-            lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
-            lemmas.append(_ELIDED.get(lemma, lemma))
-        out.append([_lower_keep_length(x) for x in lemmas])
-    return out
+def _lemmatise(values: list[str], language: str,
+               known: MutableMapping[str, list[str]] | None = None) -> list[list[str]]:
+    """Lower-cased lemmas of each phrase, lemmatised inside a carrier sentence.
+
+    ``known`` holds phrases lemmatised earlier (phrase -> lemmas); the pipeline is
+    loaded only for the others, which are added to it.
+    """
+    known = {} if known is None else known
+    todo = [v for v in dict.fromkeys(values) if v not in known]
+    if todo:
+        nlp = pipeline(language)
+        has_lemmatizer = "lemmatizer" in nlp.pipe_names
+        before, after = CARRIERS.get(language, ("", ""))
+        for value, doc in zip(todo, nlp.pipe(before + v + after for v in todo)):
+            lo, hi = len(before), len(before) + len(value)
+            lemmas = []
+            for tok in doc:
+                if tok.is_space or tok.idx + len(tok.text) <= lo or tok.idx >= hi:
+                    continue
+                lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
+                lemmas.append(_ELIDED.get(lemma, lemma))
+            known[value] = [_lower_keep_length(x) for x in lemmas]
+    return [list(known[v]) for v in values]
 
 
-def compile_dictionary(codebook: Codebook, language: str,
-                       fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD) -> Dictionary:
+def _lemma_pattern_values(codebook: Codebook, language: str) -> list[str]:
+    return [_SPACES.sub(" ", unicodedata.normalize("NFC", p.value)).strip() for code in codebook.codes
+            if code.codable for p in code.patterns
+            if p.kind == "lemma" and (not p.lang or p.lang == language) and _norm_phrase(p.value)]
+
+
+def lemmas_key(language: str) -> str:
+    """The project meta key under which the lemmas of ``language``'s lemma patterns are kept."""
+    return f"pattern_lemmas:{language}"
+
+
+def pattern_lemmas(stored: str | None, language: str) -> dict[str, list[str]]:
+    """The lemmas of lemma patterns the project already computed with the current pipeline.
+
+    ``stored``: the project's meta value under :func:`lemmas_key`. Loading spaCy takes
+    seconds while matching takes less: ``code auto`` lemmatises only patterns it has not
+    seen, and the plan keeps what it computed (see :func:`pattern_lemmas_meta`).
+    """
+    import json
+
+    kept = json.loads(stored or "{}")
+    if kept.get("pipeline") != pipeline_version(language):
+        return {}
+    return dict(kept.get("lemmas", {}))
+
+
+def pattern_lemmas_meta(codebook: Codebook | None, language: str,
+                        known: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """The meta entry that keeps the lemmas of the codebook's lemma patterns.
+
+    ``known``: as filled by :func:`compile_dictionary`; patterns missing from it are
+    lemmatised now (call it when the pipeline is loaded anyway, e.g. right after an import).
+    """
+    import json
+
+    lemmas = dict(known or {})
+    values = _lemma_pattern_values(codebook, language) if codebook is not None else []
+    if not values and not lemmas:
+        return {}
+    _lemmatise(values, language, lemmas)
+    return {lemmas_key(language): json.dumps({"pipeline": pipeline_version(language), "lemmas": lemmas},
+                                             ensure_ascii=False, sort_keys=True)}
+
+
+def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
+                       known: MutableMapping[str, list[str]] | None = None) -> Dictionary:
     """Compile every pattern of ``codebook`` that applies to ``language``, once.
+
+    ``known``: lemma patterns already lemmatised (see :func:`pattern_lemmas`); those
+    lemmatised now are added to it.
 
     Raises :class:`CodebookError` listing every pattern that cannot be compiled.
     """
@@ -541,7 +596,7 @@ def compile_dictionary(codebook: Codebook, language: str,
     lemma_ids: dict[str, list[int]] = {}
     if lemma_todo:
         lemmatised = _lemmatise([_SPACES.sub(" ", unicodedata.normalize("NFC", p.value)).strip()
-                                 for _, p, _ in lemma_todo], language)
+                                 for _, p, _ in lemma_todo], language, known)
         for (index, pattern, code_id), lemmas in zip(lemma_todo, lemmatised):
             form = " ".join(lemmas)
             if not form.strip():
@@ -796,16 +851,18 @@ class AutoCodeResult:
 
 
 def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: Iterable[Sequence[Any]], coder: str,
-                     negation: str = "skip", fuzzy: bool = True,
-                     fuzzy_threshold: float = 90.0) -> tuple[WritePlan, AutoCodeResult]:
+                     negation: str = "skip", fuzzy: bool = True, fuzzy_threshold: float = 90.0,
+                     known: dict[str, dict[str, list[str]]] | None = None) -> tuple[WritePlan, AutoCodeResult]:
     """Plan a run of the codebook's patterns over every segment, as ``coder``.
 
     ``segments``: the segments to code (their text is not needed);
     ``tokens``: (document, language, text, starts, ends, lower, lemma) as stored at import.
     Each hit codes its whole segment and records the pattern that fired; a segment gets
     each code once (a mention that is not negated wins over a negated one). The plan
-    replaces all of the coder's codings.
+    replaces all of the coder's codings. ``known``: per language, the lemma patterns
+    lemmatised before (see :func:`pattern_lemmas`); the plan keeps them with any new ones.
     """
+    known = {language: dict(lemmas) for language, lemmas in (known or {}).items()}
     if not 0 < fuzzy_threshold <= 100:
         raise AgreementError(f"--threshold must be between 0 and 100, not {fuzzy_threshold:g}")
     if negation not in NEGATION_MODES:
@@ -824,7 +881,7 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: It
     hits: list[Hit] = []
     try:
         for language, group in docs.items():
-            dictionary = compile_dictionary(codebook, language, fuzzy_threshold)
+            dictionary = compile_dictionary(codebook, language, fuzzy_threshold, known.setdefault(language, {}))
             hits.extend(find_hits(dictionary, group, by_doc, language, negation, fuzzy))
     except ValueError as exc:
         raise AgreementError(str(exc)) from None
@@ -845,6 +902,8 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: It
             per_code[coding.code] += 1
     per_code = {code: n for code, n in per_code.items() if n}
     flagged = sum(1 for c in planned.values() if c.status == CodingStatus.NEGATED)
-    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder),), codings=tuple(planned.values()))
+    meta = {key: value for language in docs  # only the languages matched: the others' lemmas are unknown
+            for key, value in pattern_lemmas_meta(codebook, language, known[language]).items()}
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder),), codings=tuple(planned.values()), meta=meta)
     return plan, AutoCodeResult(coder, sum(per_code.values()), flagged, per_code, negation,
                                 tuple(sorted({c.pattern or "" for c in planned.values()})))

