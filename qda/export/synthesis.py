@@ -9,7 +9,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from qda.errors import ExportError
 from qda.export import figures
 from qda.export.reliability import method_paragraph
 from qda.export.style import check_target, write_atomically
+from qda.export.tables import html_template
 from qda.matrix import CrossCaseTable, MetaMatrix, SplitResult
 from qda.models import Case, Codebook
 
@@ -67,14 +67,7 @@ def _pct(value: float | None) -> str:
 
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
-    try:
-        source = resources.files("qda").joinpath("templates").joinpath(TEMPLATE).read_text(encoding="utf-8")
-    except (OSError, ModuleNotFoundError) as exc:
-        raise ExportError(f"the report template {TEMPLATE} is missing from the qda installation "
-                          "(reinstall qda)") from exc
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=_num, pct=_pct)
-    return env.from_string(source)
+    return html_template(TEMPLATE, {"num": _num, "pct": _pct})
 
 
 def render_synthesis(data: ReportData) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
@@ -82,3 +85,16 @@ def html_table(frame: Any) -> str:
 def html_page(frame: Any, title: str) -> str:
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>{html_table(frame)}</body></html>\n")
+
+
+def html_template(name: str, filters: dict[str, Callable[..., str]] | None = None) -> jinja2.Template:
+    """A report template of ``qda/templates`` with autoescape on (every project text escaped)."""
+    try:
+        source = resources.files("qda").joinpath("templates").joinpath(name).read_text(encoding="utf-8")
+    except (OSError, ModuleNotFoundError) as exc:
+        raise ExportError(f"the report template {name} is missing from the qda installation "
+                          "(reinstall qda)") from exc
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(filters or {})
+    return env.from_string(source)
