@@ -8,7 +8,9 @@ delegates to the module that owns the work and, for a write, commits the
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,15 +44,30 @@ from qda.ingest.plan import (
 from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, detect_language
 from qda.models import Case, Codebook, Coding, CodingStatus, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
-from qda.store import DB_NAME, SCHEMA_VERSION, Store
+from qda.store import (BACKUP_DIR, DB_NAME, SCHEMA_VERSION, HistoryEntry, Store, backup_counts, list_backups,
+                       resolve_backup, restore_damaged)
 
 if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
 
+    from qda import analysis
     from qda.agreement.units import AgreementReport
     from qda.coding.auto import AutoCodeResult
 
     from qda.refi.report import RefiExport, RefiImportReport
+
+if not TYPE_CHECKING:
+    class _LazyModule:
+        """A module imported on first use: qda.analysis brings numpy and pandas (~0.3 s),
+        which commands like ``qda status`` never need."""
+
+        def __init__(self, name: str) -> None:
+            self._name = name
+
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(importlib.import_module(self._name), attr)
+
+    analysis = _LazyModule("qda.analysis")
 
 __all__ = ["CasesImport", "ENV_VAR", "ImportReport", "Project", "ProjectStatus", "SpeakerList",
            "TranscriptImport", "find_project_dir"]
@@ -165,6 +182,7 @@ class Project:
             store.close()
 
     def close(self) -> None:
+        self._finish_history()
         self.store.close()
 
     def __enter__(self) -> Project:
@@ -229,6 +247,8 @@ class Project:
         loaded = read_transcripts(paths, self.progress)
         language = check_language(stated or detect_language(" ".join(raw.text[:20_000] for _, _, raw in loaded))
                                   or "fr")
+        if replace:
+            self._snapshot("import transcripts --replace")
         plan, report = plan_transcripts(self.store, loaded, case, language, self._unit, replace, jobs,
                                         progress=self.progress)
         if stated is None:  # its first transcripts decide the project's language
@@ -314,6 +334,7 @@ class Project:
     def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
         plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
+        self._snapshot(f"code import {Path(path).name} --coder {coder}")
         return replace(result, replaced=self.commit(plan))
 
     def coders(self) -> list[str]:
@@ -365,6 +386,7 @@ class Project:
                  for language in LANGUAGES}
         plan, result = plan_auto_coding(self.codebook(), self.store.segment_spans(roles), self.store.tokens(), coder,
                                         negation, fuzzy, fuzzy_threshold, known, self.progress)
+        self._snapshot(f"code auto --coder {coder}")
         self.commit(plan)
         return result
 
@@ -403,6 +425,7 @@ class Project:
     def adjudicate(self, path: str | Path, as_coder: str) -> AdjudicationResult:
         """Record an adjudication sheet's decisions as a new coder; agreed codings carried over."""
         plan, result = plan_adjudication(self.store, Path(path), as_coder)
+        self._snapshot(f"adjudicate {Path(path).name} --as {as_coder}")
         self.commit(plan)
         return result
 
@@ -467,5 +490,356 @@ class Project:
             path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
             segments=store.segments(), language=self.language, unit=self._unit,
             coder=check_coder_name(coder) if coder is not None else None, progress=self.progress)
+        self._snapshot(f"import qdpx {Path(path).name}")
         replaced = self.commit(plan)
         return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report
+
+    # ================================================================== safety: backups, undo, checks
+    # (one section, kept apart so that it can be re-applied after the facade is restructured;
+    # the write methods above call self._snapshot(...) with one line each)
+    def _snapshot(self, command: str) -> None:
+        """Before a write that replaces or deletes codings: copy the database into backups/."""
+        self.store.backups.begin(command)
+
+    def _finish_history(self) -> None:
+        """Record the last snapshotted write in the history (or drop its snapshot if nothing changed)."""
+        try:
+            self.store.backups.finish()
+        except ProjectError:
+            pass  # the snapshot file stays in backups/; only its history line is missing
+
+    def delete_coder(self, coder: str) -> int:
+        """Remove a coder and every coding of theirs (a snapshot is taken first: ``undo`` brings them back)."""
+        if coder not in self.store.coders():
+            known = ", ".join(self.store.coders()) or "none yet"
+            raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
+        self._snapshot(f"delete coder {coder}")
+        with self.store.transaction():
+            return self.store.delete_coder(coder)
+
+    def history(self) -> "WriteHistory":
+        """The writes that replaced or deleted codings, oldest first."""
+        return WriteHistory(tuple(self.store.backups.history()))
+
+    def undo_plan(self) -> "UndoPlan":
+        """What :meth:`undo` would bring back, without changing anything."""
+        entry = self.store.backups.last_undoable()
+        if entry is None:
+            raise NotFoundError("nothing to undo: no recorded write with its snapshot in backups/ "
+                                "(see 'qda history' and 'qda backup list')")
+        snapshot = self.folder / BACKUP_DIR / entry.snapshot
+        return UndoPlan(entry, backup_counts(snapshot), self.store.backups.counts(),
+                        tuple(self.store.backups.undo_warnings(entry)))
+
+    def undo(self) -> "UndoPlan":
+        """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it)."""
+        plan = self.undo_plan()
+        self.store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
+        return plan
+
+    def backup_list(self) -> "BackupList":
+        """The snapshots in backups/, with the write each one preceded."""
+        return BackupList.of(self.folder, self.store.backups.history(), self.store.backups.policy())
+
+    def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None) -> "BackupList":
+        """How many snapshots to keep and the size cap of backups/ (MB), stored in the project."""
+        policy = self.store.backups.set_policy(keep, max_mb)
+        return BackupList.of(self.folder, self.store.backups.history(), policy)
+
+    def restore_backup(self, name: str) -> "UndoPlan":
+        """Bring the project back to snapshot ``name`` (the current state is snapshotted first)."""
+        snapshot = resolve_backup(self.folder, name)
+        before, restored = self.store.backups.counts(), backup_counts(snapshot)
+        entry = self.store.backups.restore(snapshot.name, f"backup restore {snapshot.name}")
+        return UndoPlan(entry, restored, before)
+
+    @staticmethod
+    def restore_damaged(folder: str | Path | None, name: str) -> "UndoPlan":
+        """``backup restore`` for a project that cannot be opened: its damaged database is
+        set aside (``project.qda.damaged-<time>``, never deleted) and the snapshot put in its place."""
+        path = find_project_dir(folder)
+        snapshot = resolve_backup(path, name)
+        restored = backup_counts(snapshot)
+        aside = restore_damaged(path, snapshot.name)
+        Project.open(path).close()  # the restored file must open (and migrate) before we say it worked
+        entry = HistoryEntry(0, "", f"backup restore {snapshot.name} (damaged file kept as {aside.name})",
+                             snapshot.name, {}, {}, False)
+        return UndoPlan(entry, restored, {})
+
+    def check(self) -> "CheckReport":
+        """Full check of the database (``PRAGMA integrity_check`` and foreign keys); damage is an error."""
+        problems = self.store.integrity_problems(full=True)
+        if problems:
+            raise self.store.damaged(problems)
+        files = list_backups(self.folder)
+        return CheckReport(str(self.store.path), self.store.path.stat().st_size, self.store.readonly,
+                           len(files), files[-1].name if files else None)
+
+    # ------------------------------------------------------------------ analyses (qda.analysis)
+    def retrieve(self, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+                 coders: Sequence[str] | None = None, cases: Sequence[str] | None = None,
+                 documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
+                 context: int = 0) -> analysis.Retrieval:
+        """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
+        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
+        return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(), codings,
+                                 {d.name: d.text for d in self.store.documents()}, codes, match, exclude, coders,
+                                 cases, documents, where, context)
+
+    def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
+        """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
+        codebook = self.codebook()
+        return analysis.quote_table(codebook, self.store.cases(), self.retrieve(**query), by, per_code,
+                                    codebook.default_language)
+
+    def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
+                     codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
+        """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
+        return analysis.cooccurrence(self.codebook(), self.store.cases(), self.store.segments(), self.codings(coder),
+                                     coder, level, near, by, codes, cluster)
+
+    def attribute_tests(self, by: str, coder: str, alpha: float = 0.05, resamples: int = 9999,
+                        seed: int = 12345) -> analysis.AttributeTests:
+        """Each code's presence x case attribute ``by``: exact tests, effect sizes, adjusted p."""
+        codebook = self.codebook()
+        return analysis.attribute_tests(codebook, self.store.cases(), self.codings(coder), by, coder, alpha,
+                                        resamples, seed, codebook.default_language)
+
+    def _document_tokens(self) -> list[analysis.DocumentTokens]:
+        case_of = {d.name: d.case for d in self.store.documents()}
+        return [analysis.DocumentTokens(name, case_of[name], language, text, array("i", starts), array("i", ends),
+                                        lower, lemma)
+                for name, language, text, starts, ends, lower, lemma in self.store.tokens()]
+
+    def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
+              top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> analysis.WordCounts:
+        """Word or lemma counts per document, case or group, and distinctive words per unit."""
+        return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(), by, unit,
+                                    roles, top, prior, keep_stop_words)
+
+    def search(self, query: str, mode: str = "exact", by: str = "case", width: int = 40,
+               roles: Sequence[str] | None = None) -> analysis.SearchResult:
+        """Exact, lemma or regex search with keyword-in-context lines."""
+        docs = self._document_tokens()
+        lemmas = None
+        if mode == "lemma" and query.strip():
+            from qda.coding.auto import lemmatise_phrase  # as the dictionary's lemma patterns are
+
+            lemmas = lemmatise_phrase(query, self.language)
+        return analysis.search(docs, self.store.cases(), self.store.segments(), query, mode, by, width, roles, lemmas)
+
+    def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+               level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
+               count: str = "cases") -> Path:
+        """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG."""
+        from qda.export import figures
+
+        if kind not in figures.KINDS:
+            raise NotFoundError(f"unknown figure '{kind}' (use one of: {', '.join(figures.KINDS)})")
+        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        if kind == "meta":
+            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by, coder), size)
+        elif kind == "frequency":
+            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by, coder, count), size)
+        elif kind == "split":
+            attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
+            if attr is None:
+                raise NotFoundError("the codebook has no code attribute to split by")
+            fig = figures.split_bars(matrix.split(codebook, cases, codings, attr, by, coder, count), size)
+        else:
+            result = self.cooccurrence(coder, level, by=by, cluster=kind == "dendrogram")
+            fig = (figures.dendrogram(result.clustering, size) if result.clustering
+                   else figures.cooccurrence_heatmap(result, group, measure, size))
+        return figures.save(fig, path)
+
+    def synthesis_report(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+                         agreement: Sequence[str] | None = None, per_code: int = 2,
+                         lang: str | None = None) -> Path:
+        """The self-contained HTML synthesis report (qda.export.synthesis)."""
+        from dataclasses import replace
+
+        from qda.export.synthesis import ReportData, write_synthesis
+
+        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        lang = lang or codebook.default_language
+        attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
+        cooccur = self.cooccurrence(coder, "case", by=by)
+        if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
+            cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
+        groups = {c.attributes.get(by) for c in cases}
+        tests = self.attribute_tests(by, coder) if len(groups) >= 2 else None  # one group: nothing to compare
+        tokens = self._document_tokens()
+        data = ReportData(
+            title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
+            documents=len(self.store.documents()), segments=len(self.store.segments()), coder=coder, by=by,
+            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
+            meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
+            split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
+            cooccur=cooccur, tests=tests, quotes=self.quotes(by, per_code, coders=[coder]),
+            words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
+            reliability=self.agree(agreement, bootstrap=0) if agreement else None)
+        return write_synthesis(path, data)
+
+    def code_search_hits(self, query: str, code: str, coder: str, mode: str = "exact", by: str = "case",
+                         roles: Sequence[str] | None = None) -> analysis.SearchCoding:
+        """Code every segment holding a hit of ``query`` with ``code`` for ``coder`` (all or nothing).
+
+        The pattern (``mode: query``) is recorded on each coding, as auto-coding does, and
+        hits that are negated mentions ("pas de salon") are left out by the same rule.
+        """
+        from bisect import bisect_left
+
+        from qda.coding.auto import is_negated
+
+        coder = check_coder_name(coder)
+        codebook = self.codebook()
+        if code not in codebook.code_ids():
+            raise NotFoundError(f"unknown code '{code}' (codes: {', '.join(codebook.code_ids())})")
+        if not codebook.code(code).codable:
+            raise NotFoundError(f"'{code}' is a folder code: code with one of its sub-codes")
+        result = self.search(query, mode, by, 40, roles)
+        tokens = {d.document: d for d in self._document_tokens()}
+        folded = {name: [analysis.fold_apostrophes(w) for w in d.lower] for name, d in tokens.items()}
+        segments = {s.ref: s for s in self.store.segments()}
+        held = {(c.segment, c.code) for c in self.store.codings(coder=coder)} if coder in self.coders() else set()
+        kept: dict[str, Segment] = {}
+        negated: set[str] = set()
+        for hit in result.hits:
+            if hit.segment is None:
+                continue
+            seg, doc = segments[hit.segment], tokens[hit.document]
+            lo, hi = bisect_left(doc.starts, seg.start), bisect_left(doc.starts, seg.end)
+            if is_negated(folded[hit.document], bisect_left(doc.starts, hit.start), lo, hi, doc.language):
+                negated.add(seg.ref)
+            else:
+                kept[seg.ref] = seg
+        pattern = f"{mode}: {query}"
+        new = [s for ref, s in kept.items() if (ref, code) not in held]
+        self.commit(WritePlan(coders=(coder,), codings=tuple(
+            Coding(coder, code, s.document, s.case, s.start, s.end, s.ref, source="search", note=f"search: {query}",
+                   pattern=pattern) for s in new)))
+        return analysis.SearchCoding(result, code, coder, pattern, tuple(s.ref for s in new),
+                                     tuple(sorted(negated - set(kept))), tuple(r for r in kept if (r, code) in held))
+
+
+@dataclass(frozen=True)
+class WriteHistory:
+    """``qda history``: the writes that replaced or deleted codings."""
+
+    entries: tuple[HistoryEntry, ...]
+
+    @staticmethod
+    def _change(before: dict[str, int], after: dict[str, int]) -> str:
+        parts = [f"{coder} {before.get(coder, 0)}→{after.get(coder, 0)}"
+                 for coder in sorted(set(before) | set(after)) if before.get(coder, 0) != after.get(coder, 0)]
+        return ", ".join(parts) or "no change in coding counts"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"writes": [{"id": e.id, "at": e.at, "command": e.command, "snapshot": e.snapshot,
+                            "codings_before": e.before, "codings_after": e.after, "undone": e.undone}
+                           for e in self.entries]}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([{"id": e.id, "at": e.at[:19].replace("T", " "), "command": e.command,
+                              "codings": self._change(e.before, e.after),
+                              "undone": "yes" if e.undone else "", "snapshot": e.snapshot}
+                             for e in self.entries], columns=["id", "at", "command", "codings", "undone", "snapshot"])
+
+    def to_table(self) -> TableView:
+        view = frame_view(self.to_frame().drop(columns=["snapshot"]), "Writes that replaced or deleted codings")
+        if not self.entries:
+            return TableView(lead=(Note("no write has replaced or deleted codings yet"),))
+        return view
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    """What an undo or a restore brings back: codings per coder in the snapshot and now."""
+
+    entry: HistoryEntry
+    restored: dict[str, int]  # codings per coder in the snapshot
+    current: dict[str, int]  # ... and in the project before the restore
+    warnings: tuple[str, ...] = ()  # when the snapshot may take back more than the write
+
+    def changes(self) -> list[str]:
+        """One line per coder whose codings differ, e.g. ``bob: 37 codings back (now 0)``."""
+        lines = []
+        for coder in sorted(set(self.restored) | set(self.current)):
+            then, now_ = self.restored.get(coder, 0), self.current.get(coder, 0)
+            if then != now_:
+                lines.append(f"{coder}: {then} coding(s) in the snapshot (now {now_})")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"write": {"id": self.entry.id, "at": self.entry.at, "command": self.entry.command,
+                          "snapshot": self.entry.snapshot},
+                "codings_in_snapshot": self.restored, "codings_now": self.current, "changes": self.changes(),
+                "warnings": list(self.warnings)}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        coders = sorted(set(self.restored) | set(self.current))
+        return pd.DataFrame([{"coder": c, "in snapshot": self.restored.get(c, 0), "now": self.current.get(c, 0)}
+                             for c in coders], columns=["coder", "in snapshot", "now"])
+
+    def to_table(self) -> TableView:
+        when = f" of {self.entry.at[:19].replace('T', ' ')} UTC" if self.entry.at else ""
+        lines = self.changes() or ["the coding counts are the same; other changes are brought back too"]
+        return TableView(lead=(Note(f"'{self.entry.command}'{when}"), *(Note(f"  {line}") for line in lines),
+                               *(Note(warning, "warning") for warning in self.warnings)))
+
+
+@dataclass(frozen=True)
+class BackupList:
+    """``qda backup list``: snapshot files, the write each preceded, and the policy."""
+
+    folder: str
+    rows: tuple[tuple[str, int, str, str], ...]  # name, bytes, modified, command
+    keep: int
+    max_mb: int
+
+    @classmethod
+    def of(cls, folder: Path, history: Sequence[HistoryEntry], policy: tuple[int, int]) -> "BackupList":
+        before = {e.snapshot: e.command for e in history if e.snapshot}
+        return cls(str(folder / BACKUP_DIR),
+                   tuple((f.name, f.size, f.modified, before.get(f.name, "")) for f in list_backups(folder)),
+                   *policy)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"folder": self.folder, "keep": self.keep, "max_mb": self.max_mb,
+                "snapshots": [{"name": n, "bytes": b, "modified": m, "before": c} for n, b, m, c in self.rows]}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([{"name": n, "bytes": b, "modified": m, "taken before": c} for n, b, m, c in self.rows],
+                            columns=["name", "bytes", "modified", "taken before"])
+
+    def to_table(self) -> TableView:
+        view = frame_view(self.to_frame(), f"Snapshots in {self.folder}")
+        policy = Note(f"keep {self.keep} snapshot(s), at most {self.max_mb} MB (qda backup config)")
+        return TableView(view.title, view.columns, view.rows, lead=(policy,)) if self.rows else TableView(
+            lead=(Note(f"no snapshot in {self.folder}"), policy))
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """``qda check``: the database passed its full integrity check."""
+
+    database: str
+    bytes: int
+    readonly: bool
+    snapshots: int
+    latest_snapshot: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"status": "ok", **self.__dict__})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(f"ok: {self.database} passed the integrity check ({self.bytes:,} bytes"
+                                    f"{', read-only' if self.readonly else ''}); {self.snapshots} snapshot(s) "
+                                    "in backups/"),))

@@ -117,6 +117,7 @@ class QdaGroup(TyperGroup):
             else:
                 rest.append(arg)
             i += 1
+        ctx.meta["qda_argv"] = list(args)
         return super().parse_args(ctx, moved + rest)
 
     def invoke(self, ctx: Any) -> Any:
@@ -131,7 +132,10 @@ class QdaGroup(TyperGroup):
             raise typer.Exit(1) from None
         # typer 0.2x ships its own copy of click, whose usage errors derive from
         # typer.TyperException, not from the click package's ClickException.
-        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.ClickException):
+        except typer.TyperException as exc:
+            _hint_dash_file(exc, ctx.meta.get("qda_argv", []))
+            raise
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
             raise
         except KeyboardInterrupt:
             # click would turn Ctrl-C into "Aborted!" and exit 1; the shell convention is 130.
@@ -151,12 +155,24 @@ class QdaGroup(TyperGroup):
             raise typer.Exit(2) from None
 
 
+def _hint_dash_file(exc: Exception, argv: list[str]) -> None:
+    """Add to "No such option: -d" the fix when the word was a file named ``-dash.txt``."""
+    option = getattr(exc, "option_name", None)
+    message = getattr(exc, "message", None)
+    if not option or not isinstance(message, str):
+        return
+    words = [w for w in argv if w.startswith(option) and w != option and not w.startswith("--")]
+    if words:
+        exc.message = (f"{message}. If '{words[0]}' is a file name, put -- before the file names "  # type: ignore[attr-defined]
+                       f"(… -- {words[0]}) or write it as ./{words[0]}")
+
+
 app = typer.Typer(cls=QdaGroup, no_args_is_help=True, add_completion=True,
                   help="qda: qualitative data analysis — transcripts, codebooks, coders, agreement, matrices.")
 import_app = typer.Typer(no_args_is_help=True, help="Import transcripts and case attributes.")
 codebook_app = typer.Typer(no_args_is_help=True, help="Validate, load and show codebooks.")
 code_app = typer.Typer(no_args_is_help=True, help="Coding sheets for named coders.")
-matrix_app = typer.Typer(no_args_is_help=True, help="Intra-case, meta, cross-case and split matrices.")
+matrix_app = typer.Typer(no_args_is_help=True, help="Intra-case, meta, cross-case, split and co-occurrence matrices.")
 export_app = typer.Typer(no_args_is_help=True, help="Excel synthesis workbook and other exports.")
 app.add_typer(import_app, name="import")
 app.add_typer(codebook_app, name="codebook")
@@ -524,8 +540,15 @@ def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
                  count: CountMode = typer.Option(CountMode.CASES, "--count",
                                                  help="cases (cases using the code) or segments."),
                  lang: str | None = LangOpt,
+                 test: bool = typer.Option(False, "--test", help="Instead: each code's presence x --by, exact tests."),
+                 alpha: float = typer.Option(0.05, "--alpha", help="--test: significance level."),
+                 resamples: int = typer.Option(9999, "--resamples", help="--test, 3+ groups: Monte Carlo tables."),
+                 seed: int = typer.Option(12345, "--seed", help="--test: seed of the Monte Carlo test."),
                  fmt: OutputFormat = FormatOpt) -> None:
     """Cross-case table: codes under categories, subtotals with %, one column per group."""
+    if test:
+        from qda.cli.analysis import show_tests
+        return show_tests(ctx, by, coder, alpha, resamples, seed, fmt)
     with opened(ctx) as project:
         result = project.matrix_cross(by, coder, count, lang)
     render(result, fmt)
@@ -588,5 +611,7 @@ def main() -> None:
     except KeyboardInterrupt:  # pressed outside a command (e.g. while parsing)
         sys.exit(130)
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
+from qda.cli import analysis as _analysis  # noqa: E402,F401  (registers retrieve, words, search, figure, report)
 from qda.cli import doctor as _doctor  # noqa: E402,F401  (registers qda doctor)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
+from qda.cli import safety as _safety  # noqa: E402,F401  (registers check, history, undo, backup)
