@@ -44,8 +44,17 @@ from qda.ingest.plan import (
 from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, detect_language
 from qda.models import Case, Codebook, Coding, CodingStatus, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
-from qda.store import (BACKUP_DIR, DB_NAME, SCHEMA_VERSION, HistoryEntry, Store, backup_counts, list_backups,
-                       resolve_backup, restore_damaged)
+from qda.store import (
+    BACKUP_DIR,
+    DB_NAME,
+    SCHEMA_VERSION,
+    HistoryEntry,
+    Store,
+    backup_counts,
+    list_backups,
+    resolve_backup,
+    restore_damaged,
+)
 
 if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
@@ -53,7 +62,6 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda import analysis
     from qda.agreement.units import AgreementReport
     from qda.coding.auto import AutoCodeResult
-
     from qda.refi.report import RefiExport, RefiImportReport
 
 if not TYPE_CHECKING:

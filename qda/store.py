@@ -350,7 +350,7 @@ class Store:
         return store
 
     @classmethod
-    def open_read_only(cls, folder: Path) -> "Store":
+    def open_read_only(cls, folder: Path) -> Store:
         """Open a project without any write, not even a migration (shell completion, doctor)."""
         db_path = folder / DB_NAME
         if not db_path.exists():

@@ -38,7 +38,7 @@ import numpy as np
 from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
 from qda.errors import AgreementError, NotFoundError
 from qda.models import AgreementUnit, Codebook, Coding, Document, Segment, segments_of
-from qda.results import Cell, Column, Interval, Progress, Note, Row, TableView, frame_view, json_dict, no_progress
+from qda.results import Cell, Column, Interval, Note, Progress, Row, TableView, frame_view, json_dict, no_progress
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from qda.cli import CoderOpt, FormatOpt, app, matrix_app, opened, out, print_view, render
-from qda.models import OutputFormat as Format
 from qda.matrix import legend
+from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
 

@@ -550,7 +550,8 @@ def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | N
 
 def plan_project_import(path: str | Path, *, documents: Sequence[Document], codebook: Codebook | None,
                         cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
-                        coder: str | None = None, progress: Progress = no_progress) -> tuple[WritePlan, RefiImportReport]:
+                        coder: str | None = None,
+                        progress: Progress = no_progress) -> tuple[WritePlan, RefiImportReport]:
     """Read a REFI-QDA project (.qdpx, or a bare .qde) and plan its import (see :func:`plan_refi`)."""
     refi = read_refi(path)
     if refi.kind != "project":
