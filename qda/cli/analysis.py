@@ -11,7 +11,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from qda.cli import CoderOpt, FormatOpt, app, matrix_app, opened, out, print_view, render
-from qda.matrix import legend
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
@@ -99,6 +98,8 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
                                       for v in grid.loc[c]])
         out.print(view)
         if codebook is not None:  # the grid shows code ids only
+            from qda.matrix import legend
+
             print_view(TableView(notes=legend({c: codebook.code(c).label(lang) for c in used})))
     notes = frame[frame["note"] != ""]
     if len(notes):

@@ -9,7 +9,6 @@ import platform
 import shutil
 import sys
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +61,8 @@ class DoctorReport:
 
 def version_of(distribution: str) -> str | None:
     """An installed package's version, without importing it (spaCy takes seconds to import)."""
+    from importlib import metadata  # ~25 ms: only for this command
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
