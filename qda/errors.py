@@ -68,3 +68,15 @@ class AgreementError(QdaError):
 
 class InteropError(QdaError):
     """A REFI-QDA file is corrupt, unsafe or cannot be represented."""
+
+
+class InvalidCodingError(QdaError):
+    """A coding asked for in the workspace is not valid (span out of range, unknown code...)."""
+
+
+class AccessError(QdaError):
+    """The coder acting may not do this (another coder's coding, a blind view)."""
+
+
+class AuthError(QdaError):
+    """Unknown user or wrong password."""

@@ -801,3 +801,66 @@ class Project:
 
     def _refi_add_document(self, document: Document, analysis: Any) -> None:
         self._save_analysis(self.store.add_document(document), document, analysis)
+
+    # ------------------------------------------------------------------ browser workspace (qda serve)
+    # Small delegating methods only: checks and planning live in qda.coding.workspace.
+    def workspace_document(self, name: str) -> tuple[Document, list[Segment]]:
+        """A document and its segments; NotFoundError when there is none of that name."""
+        document = self.store.document(name)
+        if document is None:
+            raise NotFoundError(f"unknown document '{name}'")
+        return document, self.store.segments(document=name)
+
+    def coding_by_id(self, coding_id: int) -> Coding | None:
+        return self.store.coding(coding_id)
+
+    def add_coding(self, coder: str, document: str, code: Any, start: Any, end: Any, memo: Any = None,
+                   snap: str = "none") -> Coding:
+        """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace)."""
+        from qda.coding.workspace import plan_coding
+
+        with self.store.transaction():
+            doc = self.store.document(document) if isinstance(document, str) else None
+            planned = plan_coding(self.codebook(), doc, self.store.segments(document=document) if doc else [],
+                                  coder, code, start, end, memo, snap)
+            return self.store.insert_codings([planned])[0]
+
+    def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none") -> Coding:
+        """Change the code, span or memo of one of ``coder``'s codings."""
+        from qda.coding.workspace import check_owner, plan_change
+
+        with self.store.transaction():
+            coding = check_owner(self.store.coding(coding_id), coder)
+            document, segments = self.workspace_document(coding.document)
+            return self.store.update_coding(plan_change(self.codebook(), document, segments, coding, changes, snap))
+
+    def remove_coding(self, coder: str, coding_id: int) -> Coding:
+        """Delete one of ``coder``'s codings; returns it as it was (for undo)."""
+        from qda.coding.workspace import check_owner
+
+        with self.store.transaction():
+            coding = check_owner(self.store.coding(coding_id), coder)
+            self.store.delete_coding(coding_id)
+            return coding
+
+    def add_user(self, name: str, password: str) -> str:
+        """Create (or reset the password of) a workspace account; only a scrypt hash is kept."""
+        from qda.coding.workspace import check_user_name, hash_password
+
+        name = check_user_name(name)
+        hashed = hash_password(password)
+        with self.store.transaction():
+            self.store.set_user(name, hashed)
+        return name
+
+    def check_user(self, name: str, password: str) -> str:
+        """The user name when the password is right; AuthError otherwise."""
+        from qda.coding.workspace import verify_password
+        from qda.errors import AuthError
+
+        if not verify_password(self.store.user_hash(name), password):
+            raise AuthError("unknown user or wrong password")
+        return name
+
+    def users(self) -> list[str]:
+        return self.store.users()

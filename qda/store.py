@@ -153,6 +153,14 @@ MIGRATIONS: list[str] = [
         description TEXT NOT NULL DEFAULT ''
     );
     """,
+    # accounts of the browser workspace (qda serve on a non-local address): scrypt hashes only
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        password TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -694,6 +702,18 @@ class Store:
 
     def delete_memo(self, memo_id: int) -> bool:
         return self.db.execute("DELETE FROM notes WHERE id=?", (memo_id,)).rowcount > 0
+
+    # ------------------------------------------------------------------ workspace accounts
+    def set_user(self, name: str, password_hash: str) -> None:
+        """Create or replace an account (the hash, never the password)."""
+        self.db.execute("INSERT OR REPLACE INTO users(name, password, created_at) VALUES (?, ?, ?)",
+                        (name, password_hash, now()))
+
+    def user_hash(self, name: str) -> str | None:
+        return self._one("SELECT password FROM users WHERE name=?", (name,))
+
+    def users(self) -> list[str]:
+        return [name for (name,) in self.db.execute("SELECT name FROM users ORDER BY name")]
 
 
 def segment_ref(document: str, ordinal: int) -> str:

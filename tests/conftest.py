@@ -72,3 +72,24 @@ def snapshot(folder: Path) -> bytes:
         return "\n".join(db.iterdump()).encode()
     finally:
         db.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small uncoded project from the demo: three transcripts, the codebook, the profiles."""
+    folder = tmp_path_factory.mktemp("demo") / "project"
+    cli = CliRunner()
+    run(cli, "init", folder)
+    run(cli, "-p", folder, "codebook", "load", CODEBOOK)
+    run(cli, "-p", folder, "import", "transcripts",
+        *(EXAMPLE / "transcripts" / f"{n}.txt" for n in ("E1", "E2", "P1")))
+    run(cli, "-p", folder, "import", "cases", EXAMPLE / "profiles.csv")
+    return folder
+
+
+@pytest.fixture
+def demo_project(demo_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo template for one test."""
+    folder = tmp_path / "project"
+    shutil.copytree(demo_template, folder)
+    return folder

@@ -13,7 +13,8 @@ LAYERS = {
     "coding": 2,
     "export": 3,
     "project": 4,
-    "cli": 5, "__main__": 6, "__init__": 6,
+    "web": 5,  # the qda serve app; above the facade, below the CLI that starts it
+    "cli": 6, "__main__": 7, "__init__": 7,
 }
 
 

@@ -448,3 +448,4 @@ def main() -> None:
     app()
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
+from qda.cli import serve as _serve  # noqa: E402,F401  (registers qda serve and qda users)

@@ -1,0 +1,196 @@
+"""The JSON API of the browser workspace (qda serve), in-process with Starlette's TestClient."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from qda.project import Project
+from qda.web import create_app
+from tests.conftest import run, snapshot
+
+BASE = "http://127.0.0.1"
+
+
+def client(folder: Path, coder: str | None = None, **options) -> TestClient:
+    web = TestClient(create_app(folder, **options), base_url=BASE)
+    if coder:
+        token = web.get("/api/session").json()["csrf"]
+        answer = web.post("/api/session", json={"coder": coder}, headers={"X-CSRF-Token": token})
+        assert answer.status_code == 200, answer.text
+    return web
+
+
+def token(web: TestClient) -> dict[str, str]:
+    return {"X-CSRF-Token": web.get("/api/session").json()["csrf"]}
+
+
+def post(web: TestClient, **data):
+    return web.post("/api/codings", json=data, headers=token(web))
+
+
+def first_segment(web: TestClient, name: str = "E1") -> dict:
+    doc = web.get(f"/api/documents/{name}").json()
+    return next(s for t in doc["turns"] if t["role"] == "respondent" for s in t["segments"])
+
+
+def test_documents_codebook_and_a_new_coding_read_back(demo_project: Path) -> None:
+    web = client(demo_project, "alice")
+    docs = web.get("/api/documents").json()
+    assert [d["name"] for d in docs] == ["E1", "E2", "P1"]
+    e1 = docs[0]
+    assert e1["case"] == "E1" and e1["attributes"]["group"] == "entry" and e1["words"] > 500
+    assert e1["coded_segments"] == 0 and e1["segments"] > 10
+    book = web.get("/api/codebook").json()
+    assert [c["id"] for c in book["codes"]][:3] == ["a", "b", "c"] and "qda codebook load" in book["rule"]
+    doc = web.get("/api/documents/E1").json()
+    seg = first_segment(web)
+    assert doc["text"][seg["start"]:seg["end"]] and doc["length"] == len(doc["text"])
+    answer = post(web, document="E1", start=seg["start"], end=seg["start"] + 20, code="b", memo="démo")
+    assert answer.status_code == 201, answer.text
+    stored = answer.json()
+    assert stored["id"] > 0 and stored["coder"] == "alice" and stored["memo"] == "démo"
+    assert stored["text"] == doc["text"][seg["start"]:seg["start"] + 20].strip()
+    whole = post(web, document="E1", start=seg["start"], end=seg["end"], code="a").json()
+    assert whole["segment"] == seg["ref"]
+    codings = web.get("/api/documents/E1").json()["codings"]
+    assert {c["id"] for c in codings} == {stored["id"], whole["id"]}
+    assert web.get("/api/codebook").json()["codes"][1]["count"] == 1
+    with Project.open(demo_project) as project:
+        assert {c.id for c in project.codings("alice")} == {stored["id"], whole["id"]}
+
+
+def test_offsets_are_code_points(demo_project: Path) -> None:
+    web = client(demo_project, "alice")
+    text = web.get("/api/documents/E1").json()["text"]
+    start = text.index("Université")
+    stored = post(web, document="E1", start=start, end=start + len("Université"), code="n").json()
+    assert stored["text"] == "Université"
+
+
+def test_change_and_delete_own_coding(demo_project: Path) -> None:
+    web = client(demo_project, "alice")
+    seg = first_segment(web)
+    made = post(web, document="E1", start=seg["start"], end=seg["end"], code="a").json()
+    changed = web.patch(f"/api/codings/{made['id']}", json={"code": "b", "end": seg["end"] - 5, "memo": "m"},
+                        headers=token(web))
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["code"] == "b" and changed.json()["segment"] is None and changed.json()["memo"] == "m"
+    gone = web.delete(f"/api/codings/{made['id']}", headers=token(web))
+    assert gone.status_code == 200 and gone.json()["code"] == "b"
+    assert web.get("/api/documents/E1").json()["codings"] == []
+    assert web.delete(f"/api/codings/{made['id']}", headers=token(web)).status_code == 404
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"start": 0, "end": 10 ** 7, "code": "a"}, "outside the document"),
+    ({"start": 50, "end": 50, "code": "a"}, "start must be before end"),
+    ({"start": 60, "end": 50, "code": "a"}, "start must be before end"),
+    ({"start": "0", "end": 50, "code": "a"}, "integer"),
+    ({"start": 1.5, "end": 50, "code": "a"}, "integer"),
+    ({"start": True, "end": 50, "code": "a"}, "integer"),
+    ({"start": -1, "end": 50, "code": "a"}, "outside the document"),
+    ({"start": 0, "end": 50, "code": "zz"}, "unknown code 'zz'"),
+    ({"start": 0, "end": 50, "code": "digital"}, "unknown code"),
+    ({"start": 0, "end": 50, "code": "a", "coder": "bruno"}, "the coder comes from the session"),
+])
+def test_bad_codings_are_422_and_change_nothing(demo_project: Path, data: dict, message: str) -> None:
+    web = client(demo_project, "alice")
+    before = snapshot(demo_project)
+    answer = post(web, document="E1", **data)
+    assert answer.status_code == 422 and message in answer.json()["error"], answer.text
+    assert snapshot(demo_project) == before
+
+
+def test_unknown_document_or_coding_is_404(demo_project: Path) -> None:
+    web = client(demo_project, "alice")
+    before = snapshot(demo_project)
+    assert web.get("/api/documents/NOPE").status_code == 404
+    assert post(web, document="NOPE", start=0, end=5, code="a").status_code == 404
+    assert web.patch("/api/codings/999", json={"code": "a"}, headers=token(web)).status_code == 404
+    assert web.delete("/api/codings/abc", headers=token(web)).status_code == 404
+    assert web.get("/api/nothing").status_code == 404
+    assert snapshot(demo_project) == before
+
+
+def test_another_coders_coding_is_403(demo_project: Path) -> None:
+    alice = client(demo_project, "alice")
+    seg = first_segment(alice)
+    made = post(alice, document="E1", start=seg["start"], end=seg["end"], code="a").json()
+    bruno = client(demo_project, "bruno")
+    before = snapshot(demo_project)
+    assert bruno.patch(f"/api/codings/{made['id']}", json={"code": "b"}, headers=token(bruno)).status_code == 403
+    assert bruno.delete(f"/api/codings/{made['id']}", headers=token(bruno)).status_code == 403
+    assert snapshot(demo_project) == before
+
+
+def test_writes_need_a_csrf_token_and_a_coder(demo_project: Path) -> None:
+    web = client(demo_project)
+    before = snapshot(demo_project)
+    assert web.post("/api/codings", json={"document": "E1", "start": 0, "end": 9, "code": "a"},
+                    headers=token(web)).status_code == 401
+    web = client(demo_project, "alice")
+    assert web.post("/api/codings", json={"document": "E1", "start": 0, "end": 9, "code": "a"}).status_code == 403
+    assert web.post("/api/codings", json={"document": "E1", "start": 0, "end": 9, "code": "a"},
+                    headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert snapshot(demo_project) == before
+
+
+def test_blind_mode_hides_the_other_coder(demo_project: Path) -> None:
+    alice, bruno = client(demo_project, "alice"), client(demo_project, "bruno")
+    seg = first_segment(alice)
+    mine = post(alice, document="E1", start=seg["start"], end=seg["end"], code="a").json()
+    post(bruno, document="E1", start=seg["start"], end=seg["end"], code="b")
+    assert alice.get("/api/session").json()["blind"] is True
+    assert [c["coder"] for c in alice.get("/api/documents/E1").json()["codings"]] == ["alice"]
+    assert alice.get("/api/documents/E1?coder=bruno").status_code == 403
+    assert bruno.get(f"/api/codings/{mine['id']}").status_code == 403
+    assert list(bruno.get("/api/documents").json()[0]["codings"]) == ["bruno"]
+    lead = client(demo_project, "lead", unblind=True)
+    assert lead.get("/api/session").json()["blind"] is False
+    assert [c["code"] for c in lead.get("/api/documents/E1?coder=bruno").json()["codings"]] == ["b"]
+
+
+def test_fixed_coder_cannot_be_switched(demo_project: Path) -> None:
+    web = TestClient(create_app(demo_project, coder="alice"), base_url=BASE)
+    assert web.get("/api/session").json()["coder"] == "alice"
+    answer = web.post("/api/session", json={"coder": "bruno"}, headers=token(web))
+    assert answer.status_code == 403
+
+
+def test_big_or_malformed_bodies_are_refused(demo_project: Path) -> None:
+    web = client(demo_project, "alice")
+    before = snapshot(demo_project)
+    big = web.post("/api/codings", content=b"{" + b" " * 300_000 + b"}",
+                   headers={**token(web), "Content-Type": "application/json"})
+    assert big.status_code == 413
+    bad = web.post("/api/codings", content=b"not json", headers={**token(web), "Content-Type": "application/json"})
+    assert bad.status_code == 422
+    assert snapshot(demo_project) == before
+
+
+def test_no_url_reaches_the_file_system(demo_project: Path) -> None:
+    web = client(demo_project, "alice")
+    for url in ("/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2f..%2fproject.py",
+                "/static//etc/passwd", "/api/documents/..%2f..%2fetc%2fpasswd", "/project.qda"):
+        answer = web.get(url)
+        assert answer.status_code == 404, url
+        assert "create_app" not in answer.text and "root:" not in answer.text
+    assert web.get("/static/workspace.js").status_code == 200
+
+
+def test_other_hosts_are_refused_on_localhost(demo_project: Path) -> None:
+    web = TestClient(create_app(demo_project), base_url="http://evil.example")
+    assert web.get("/").status_code == 400
+
+
+def test_page_escapes_and_sets_security_headers(demo_project: Path) -> None:
+    web = TestClient(create_app(demo_project, coder="alice"), base_url=BASE)
+    page = web.get("/")
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    assert 'name="csrf-token"' in page.text
+    cookie = page.headers.get("set-cookie", "").lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
