@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from qda.cli import app
 from qda.project import Project
 from qda.web import create_app
 from tests.conftest import run, snapshot
@@ -194,3 +195,68 @@ def test_page_escapes_and_sets_security_headers(demo_project: Path) -> None:
     assert 'name="csrf-token"' in page.text
     cookie = page.headers.get("set-cookie", "").lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+# ---------------------------------------------------------------------------- accounts (non-local --host)
+
+def accounts_client(folder: Path) -> TestClient:
+    return TestClient(create_app(folder, host="0.0.0.0"), base_url="http://qda.lab.example")
+
+
+def login(web: TestClient, name: str, password: str):
+    form = web.get("/login")
+    csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+    return web.post("/login", data={"csrf": csrf, "name": name, "password": password}, follow_redirects=False)
+
+
+def test_users_add_stores_a_scrypt_hash_only(demo_project: Path, runner) -> None:
+    result = runner.invoke(app,
+                           ["-p", str(demo_project), "users", "add", "alice", "--password-stdin"],
+                           input="correct horse battery\n")
+    assert result.exit_code == 0, result.output
+    dump = snapshot(demo_project).decode()
+    assert "correct horse battery" not in dump and "scrypt$" in dump
+    short = runner.invoke(app,
+                          ["-p", str(demo_project), "users", "add", "bob", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "at least 8" in short.output
+
+
+def test_a_network_address_needs_accounts(demo_project: Path) -> None:
+    from qda.errors import AuthError
+    with pytest.raises(AuthError, match="qda users add"):
+        create_app(demo_project, host="0.0.0.0")
+
+
+def test_login_wrong_password_is_401_and_right_one_opens_a_session(demo_project: Path) -> None:
+    with Project.open(demo_project) as project:
+        project.add_user("alice", "correct horse battery")
+    web = accounts_client(demo_project)
+    assert web.get("/", follow_redirects=False).headers["location"] == "/login"
+    assert web.get("/api/documents").status_code == 401
+    before = snapshot(demo_project)
+    assert login(web, "alice", "wrong password!").status_code == 401
+    assert login(web, "mallory", "correct horse battery").status_code == 401
+    assert snapshot(demo_project) == before
+    answer = login(web, "alice", "correct horse battery")
+    assert answer.status_code == 303
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    session = web.get("/api/session").json()
+    assert session["coder"] == "alice" and session["accounts"] is True
+    # the coder comes from the login: a session switch is refused
+    assert web.post("/api/session", json={"coder": "bruno"},
+                    headers={"X-CSRF-Token": session["csrf"]}).status_code == 403
+    seg = first_segment(web)
+    made = web.post("/api/codings", json={"document": "E1", "start": seg["start"], "end": seg["end"], "code": "a"},
+                    headers={"X-CSRF-Token": session["csrf"]})
+    assert made.status_code == 201 and made.json()["coder"] == "alice"
+
+
+def test_login_form_needs_its_csrf_token(demo_project: Path) -> None:
+    with Project.open(demo_project) as project:
+        project.add_user("alice", "correct horse battery")
+    web = accounts_client(demo_project)
+    web.get("/login")
+    answer = web.post("/login", data={"csrf": "forged", "name": "alice", "password": "correct horse battery"},
+                      follow_redirects=False)
+    assert answer.status_code == 403 and web.get("/api/documents").status_code == 401
