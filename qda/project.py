@@ -864,3 +864,17 @@ class Project:
 
     def users(self) -> list[str]:
         return self.store.users()
+
+    def disagreements(self, coder_a: str, coder_b: str, document: str | None = None) -> list[Any]:
+        """(segment, A's codes, B's codes) where two coders differ: the adjudication sheet's rows."""
+        from qda.coding import segment_disagreements
+
+        self.codings(coder_a), self.codings(coder_b)  # unknown coders are named
+        return segment_disagreements(self.store, coder_a, coder_b, document)
+
+    def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any],
+                             as_coder: str) -> AdjudicationResult:
+        """Record decisions made in the browser exactly as the adjudication sheet route would."""
+        from qda.coding import record_adjudication
+
+        return record_adjudication(self.store, coder_a, coder_b, decisions, as_coder, "decisions")

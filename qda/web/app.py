@@ -327,6 +327,44 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         snap = str(changes.pop("snap", None) or "none")
         return JSONResponse(coding_json(await in_project(lambda p: p.change_coding(coder, number, changes, snap))))
 
+    def lead_only(p: Project) -> None:
+        if blind(p):
+            raise AccessError("comparing coders needs blind mode lifted: qda serve --unblind")
+
+    @api()
+    async def compare(request: Request, coder: str) -> Response:
+        a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
+        document = request.query_params.get("document") or None
+
+        def read(p: Project) -> dict[str, Any]:
+            lead_only(p)
+            if not a or not b or a == b:
+                raise InvalidCodingError("choose two different coders A and B")
+            rows = p.disagreements(a, b, document)
+            return {"a": a, "b": b, "coders": p.coders(), "disagreements": [
+                {"segment": s.ref, "document": s.document, "case": s.case, "speaker": s.speaker, "start": s.start,
+                 "end": s.end, "text": s.text, "a": codes_a, "b": codes_b,
+                 "agreed": [c for c in codes_a if c in codes_b]} for s, codes_a, codes_b in rows]}
+        return JSONResponse(await in_project(read))
+
+    @api()
+    async def adjudicate(request: Request, coder: str) -> Response:
+        from qda.coding import Decision
+
+        data = await body(request)
+        rows = data.get("decisions")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise InvalidCodingError("'decisions' must be a list of {segment, decision, other}")
+        decisions = [Decision(f"decision {i + 1} ({r.get('segment', '')})", str(r.get("segment", "")),
+                              str(r.get("decision", "")), str(r.get("other", "") or ""))
+                     for i, r in enumerate(rows)]
+
+        def write(p: Project) -> dict[str, Any]:
+            lead_only(p)
+            return p.adjudicate_decisions(str(data.get("a", "")), str(data.get("b", "")), decisions,
+                                          str(data.get("as") or "consensus")).to_dict()
+        return JSONResponse(await in_project(write))
+
     async def not_found(request: Request) -> Response:
         return JSONResponse({"error": "no such API endpoint"}, 404)
 
@@ -340,6 +378,8 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/codebook", codebook),
         Route("/api/codings", create_coding, methods=["POST"]),
         Route("/api/codings/{coding_id:str}", one_coding, methods=["GET", "PATCH", "DELETE"]),
+        Route("/api/compare", compare),
+        Route("/api/adjudicate", adjudicate, methods=["POST"]),
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

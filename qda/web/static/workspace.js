@@ -164,8 +164,91 @@
   // ---------------------------------------------------------------- routing
   async function route() {
     const match = location.hash.match(/^#doc=(.+)$/);
-    if (match) await openDocument(decodeURIComponent(match[1]));
+    $("compare").hidden = location.hash !== "#compare";
+    if (location.hash === "#compare") await showCompare();
+    else if (match) await openDocument(decodeURIComponent(match[1]));
     else await showDocuments();
+  }
+
+  // ---------------------------------------------------------------- compare and adjudicate
+  const decisions = new Map();
+
+  async function showCompare() {
+    $("docview").hidden = true; $("doclist").hidden = true; $("editor").hidden = true;
+    $("doc-title").textContent = "";
+    state.doc = null;
+    const coders = state.session.coders;
+    for (const [id, pick] of [["cmp-a", 0], ["cmp-b", 1]]) {
+      const select = $(id);
+      const keep = select.value;
+      select.replaceChildren(...coders.map((c) => el("option", { value: c }, c)));
+      select.value = keep || coders[pick] || "";
+    }
+    if (state.session.blind) {
+      say("Comparing coders needs blind mode lifted: start the workspace with qda serve --unblind.", "warn");
+    }
+  }
+
+  async function loadDisagreements() {
+    const a = $("cmp-a").value, b = $("cmp-b").value;
+    let data;
+    try {
+      data = await api("GET", `/api/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+    } catch (error) { fail(error); return; }
+    decisions.clear();
+    const list = $("cmp-list");
+    list.replaceChildren();
+    $("cmp-summary").textContent = `${data.disagreements.length} segment(s) where ${a} and ${b} differ.`;
+    $("cmp-record-form").hidden = !data.disagreements.length;
+    let lastDoc = null;
+    const chips = (codes) => {
+      const box = el("span", { class: "chips" });
+      for (const code of codes) {
+        const chip = el("span", { class: "chip", title: label(state.codes.get(code) || { id: code, labels: {} }) }, code);
+        chip.style.background = tint(state.colors.get(code));
+        box.append(chip);
+      }
+      if (!codes.length) box.append(el("span", { class: "hint" }, "no code"));
+      return box;
+    };
+    data.disagreements.forEach((d, i) => {
+      if (d.document !== lastDoc) { list.append(el("h2", { class: "cmp-doc" }, `${d.document} (case ${d.case})`)); lastDoc = d.document; }
+      const card = el("div", { class: "cmp-card", "data-segment": d.segment });
+      card.append(el("div", { class: "hint" }, `${d.segment}${d.speaker ? " · " + d.speaker : ""}`),
+                  el("blockquote", {}, d.text));
+      const sides = el("div", { class: "sides" });
+      const side = (title, codes) => { const col = el("div", { class: "side" }); col.append(el("b", {}, title), chips(codes)); return col; };
+      sides.append(side(`A: ${a}`, d.a), side(`B: ${b}`, d.b));
+      card.append(sides);
+      const choose = el("div", { class: "choices", role: "radiogroup", "aria-label": "decision" });
+      const other = el("input", { class: "other", placeholder: "codes, e.g. a; h", "aria-label": "other codes", size: "12" });
+      other.disabled = true;
+      for (const choice of ["A", "B", "both", "neither", "other"]) {
+        const id = `cmp-${i}-${choice}`;
+        const radio = el("input", { type: "radio", name: `cmp-${i}`, id, value: choice });
+        radio.addEventListener("change", () => {
+          other.disabled = choice !== "other";
+          decisions.set(d.segment, { segment: d.segment, decision: choice, other: other.value });
+          if (choice === "other") other.focus();
+        });
+        const lab = el("label", { for: id }, " " + choice);
+        choose.append(radio, lab);
+      }
+      other.addEventListener("input", () => decisions.set(d.segment, { segment: d.segment, decision: "other", other: other.value }));
+      choose.append(other);
+      card.append(choose);
+      list.append(card);
+    });
+  }
+
+  async function recordDecisions() {
+    try {
+      const result = await api("POST", "/api/adjudicate", { a: $("cmp-a").value, b: $("cmp-b").value,
+                                                            as: $("cmp-as").value.trim(), decisions: [...decisions.values()] });
+      say(`Recorded ${result.decided} decision(s) as ${result.coder}; ${result.carried_over} agreed coding(s) carried over ` +
+          `(${result.codings} codings in all).`);
+      state.session = await api("GET", "/api/session");
+    } catch (error) { fail(error); }
   }
 
   async function showDocuments() {
@@ -660,6 +743,9 @@
   $("undo").addEventListener("click", () => undo(true));
   $("redo").addEventListener("click", () => undo(false));
   $("nav-documents").addEventListener("click", () => { location.hash = ""; });
+  $("nav-compare").addEventListener("click", () => { location.hash = "#compare"; });
+  $("cmp-show").addEventListener("click", loadDisagreements);
+  $("cmp-record").addEventListener("click", recordDecisions);
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", () => { $("editor").hidden = true; route(); });
   window.addEventListener("resize", () => { if (state.doc) drawMargin(state.codings.slice().sort((a, b) => a.start - b.start || b.end - a.end)); });
