@@ -878,3 +878,24 @@ class Project:
         from qda.coding import record_adjudication
 
         return record_adjudication(self.store, coder_a, coder_b, decisions, as_coder, "decisions")
+
+    def retrieve(self, coders: Sequence[str], codes: Sequence[str], mode: str = "any",
+                 exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Coded passages of ``codes`` (any/all, NOT ``exclude``) by ``coders``, in cases matching ``where``."""
+        from qda.coding.workspace import check_code, retrieve
+
+        codebook = self.codebook()
+        for code in [*codes, *exclude]:
+            check_code(codebook, code)
+        cases = None
+        if where:
+            cases = {c.name for c in self.store.cases() if all(c.attributes.get(k) == v for k, v in where.items())}
+        codings = [c for name in coders if name in self.store.coders() for c in self.codings(name)]
+        texts = {d.name: d.text for d in self.store.documents()}
+        return retrieve(codings, texts, list(codes), mode, list(exclude), cases)
+
+    def search(self, query: str, regex: bool = False) -> list[dict[str, Any]]:
+        """Keyword in context across every document."""
+        from qda.coding.workspace import search_text
+
+        return search_text(self.store.documents(), query, regex)

@@ -260,3 +260,62 @@ def test_login_form_needs_its_csrf_token(demo_project: Path) -> None:
     answer = web.post("/login", data={"csrf": "forged", "name": "alice", "password": "correct horse battery"},
                       follow_redirects=False)
     assert answer.status_code == 403 and web.get("/api/documents").status_code == 401
+
+
+# ---------------------------------------------------------------------------- retrieval and search
+
+def test_retrieve_any_all_not_and_case_attributes(demo_project: Path) -> None:
+    web = client(demo_project, "alice")
+    e1 = web.get("/api/documents/E1").json()
+    p1 = web.get("/api/documents/P1").json()
+    s1, s2 = [s for t in e1["turns"] if t["role"] == "respondent" for s in t["segments"]][:2]
+    q1 = next(s for t in p1["turns"] if t["role"] == "respondent" for s in t["segments"])
+    post(web, document="E1", start=s1["start"], end=s1["end"], code="a")
+    post(web, document="E1", start=s1["start"] + 3, end=s1["end"], code="h")
+    post(web, document="E1", start=s2["start"], end=s2["end"], code="a")
+    post(web, document="E1", start=s2["start"], end=s2["end"], code="n")
+    post(web, document="P1", start=q1["start"], end=q1["end"], code="a")
+
+    def got(**params):
+        answer = web.get("/api/retrieve", params=params)
+        assert answer.status_code == 200, answer.text
+        return [(r["document"], r["start"], r["code"]) for r in answer.json()]
+
+    assert len(got(codes="a")) == 3
+    assert len(got(codes="a,h")) == 4
+    assert got(codes="a,h", mode="all") == [("E1", s1["start"], "a")]
+    assert got(codes="a", **{"not": "n"}) == [("E1", s1["start"], "a"), ("P1", q1["start"], "a")]
+    assert got(codes="a", where="group=post-entry") == [("P1", q1["start"], "a")]
+    row = web.get("/api/retrieve", params={"codes": "h"}).json()[0]
+    assert row["overlapping"] == ["a"]
+    assert (row["before"] + row["text"] + row["after"]) in e1["text"]
+    csv = web.get("/api/retrieve", params={"codes": "a", "format": "csv"})
+    assert csv.status_code == 200 and csv.text.lstrip("\ufeff").startswith("case,document,segment")
+    assert csv.text.count("\nE1,") + csv.text.count("\nP1,") == 3
+    xlsx = web.get("/api/retrieve", params={"codes": "a", "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert web.get("/api/retrieve", params={"codes": "zz"}).status_code == 422
+
+
+def test_retrieve_other_coders_only_when_unblind(demo_project: Path) -> None:
+    alice, bruno = client(demo_project, "alice"), client(demo_project, "bruno")
+    seg = first_segment(alice)
+    post(alice, document="E1", start=seg["start"], end=seg["end"], code="a")
+    post(bruno, document="E1", start=seg["start"], end=seg["end"], code="a")
+    assert alice.get("/api/retrieve", params={"codes": "a", "coder": "bruno"}).status_code == 403
+    assert alice.get("/api/retrieve", params={"codes": "a", "coder": "*"}).status_code == 403
+    lead = client(demo_project, "lead", unblind=True)
+    assert {r["coder"] for r in lead.get("/api/retrieve", params={"codes": "a", "coder": "*"}).json()} == {
+        "alice", "bruno"}
+
+
+def test_search_keyword_in_context(demo_project: Path) -> None:
+    web = client(demo_project, "alice")
+    hits = web.get("/api/search", params={"q": "université"}).json()
+    text = web.get("/api/documents/E1").json()["text"]
+    assert hits and all(h["match"].lower() == "université" for h in hits)
+    first = next(h for h in hits if h["document"] == "E1")
+    assert text[first["start"]:first["end"]] == first["match"]
+    assert all(h["match"] == "(" for h in web.get("/api/search", params={"q": "("}).json())
+    assert web.get("/api/search", params={"q": "(", "regex": "1"}).status_code == 422
+    assert web.get("/api/search", params={"q": " "}).status_code == 422

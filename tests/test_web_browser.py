@@ -307,3 +307,33 @@ def test_adjudicate_in_the_browser_equals_the_sheet_route(browser: Browser, serv
     assert {(ref, code) for ref, code, _, _ in browser_route} == {
         (segs[1].ref, "b"), (segs[2].ref, "c"), (segs[2].ref, "d"), (segs[0].ref, "a")}
     assert console.errors == []
+
+
+def test_search_code_reviewed_hits_then_retrieve(browser: Browser, serve, demo_project: Path) -> None:
+    page, console = open_as(browser, serve(demo_project), "alice")
+    page.click("#nav-search")
+    page.fill("#search-q", "démonstration")
+    page.press("#search-q", "Enter")
+    expect(page.locator("#search-list .hit").first).to_be_visible()
+    total = page.locator("#search-list .hit").count()
+    assert total >= 2
+    page.fill("#search-code", "b")
+    page.click("#search-apply")
+    expect(page.locator("#message")).to_contain_text("Tick the hits")  # nothing coded unreviewed
+    page.locator("#search-list input[type=checkbox]").nth(0).check()
+    page.locator("#search-list input[type=checkbox]").nth(1).check()
+    shot(page, "search")
+    page.click("#search-apply")
+    expect(page.locator("#message")).to_contain_text("Coded 2 hit(s) as b")
+    page.click("#nav-retrieve")
+    page.fill("#ret-codes", "b")
+    page.click("#ret-form button[type=submit]")
+    expect(page.locator("#ret-list .cmp-card")).to_have_count(2)
+    expect(page.locator("#ret-list mark").first).to_have_text("démonstration", ignore_case=True)
+    shot(page, "retrieve")
+    href = page.locator("#ret-csv").get_attribute("href")
+    csv = page.evaluate("url => fetch(url).then(r => r.text())", href)
+    import csv as csv_module
+    rows = list(csv_module.DictReader(csv.lstrip("\ufeff").splitlines(keepends=True)))
+    assert len(rows) == 2 and all(r["text"].lower() == "démonstration" and r["code"] == "b" for r in rows)
+    assert console.errors == []

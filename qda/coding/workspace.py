@@ -171,3 +171,68 @@ def verify_password(stored: str | None, password: str) -> bool:
 def check_user_name(name: str) -> str:
     """Account names are coder names: a user codes as the coder of the same name."""
     return check_coder_name(name)
+
+
+# ----------------------------------------------------------------------------- finding things again
+
+RETRIEVE_MODES = ("any", "all")
+
+
+def retrieve(codings: Sequence[Coding], texts: dict[str, str], codes: Sequence[str], mode: str = "any",
+             exclude: Sequence[str] = (), cases: set[str] | None = None, context: int = 150) -> list[dict[str, Any]]:
+    """Coded passages, with the text around them.
+
+    ``any``: codings of any of ``codes``. ``all``: codings of the first code that overlap a
+    coding of every other code (same coder and document), i.e. overlapping codes. Codings
+    overlapping a coding of an ``exclude`` code are left out (NOT). ``cases`` keeps only
+    those cases (e.g. the cases whose group is entry).
+    """
+    if mode not in RETRIEVE_MODES:
+        raise InvalidCodingError(f"unknown mode '{mode}' (use any or all)")
+    if not codes:
+        raise InvalidCodingError("choose at least one code")
+    kept = [c for c in codings if cases is None or c.case in cases]
+    by_key: dict[tuple[str, str, str], list[Coding]] = {}
+    for c in kept:
+        by_key.setdefault((c.coder, c.document, c.code), []).append(c)
+
+    def overlaps(c: Coding, code: str) -> bool:
+        return any(o.start < c.end and o.end > c.start for o in by_key.get((c.coder, c.document, code), ()))
+
+    if mode == "any":
+        found = [c for c in kept if c.code in codes]
+    else:
+        found = [c for c in kept if c.code == codes[0] and all(overlaps(c, other) for other in codes[1:])]
+    found = [c for c in found if not any(overlaps(c, code) for code in exclude)]
+    rows = []
+    for c in sorted(found, key=lambda c: (c.document, c.start, c.end, c.code, c.coder)):
+        text = texts[c.document]
+        with_codes = sorted({o.code for (coder, doc, _), items in by_key.items() if coder == c.coder
+                             and doc == c.document for o in items if o.start < c.end and o.end > c.start})
+        rows.append({"id": c.id, "coder": c.coder, "code": c.code, "document": c.document, "case": c.case,
+                     "segment": c.segment, "start": c.start, "end": c.end, "text": c.text,
+                     "before": text[max(0, c.start - context):c.start], "after": text[c.end:c.end + context],
+                     "overlapping": [k for k in with_codes if k != c.code], "memo": c.note})
+    return rows
+
+
+def search_text(documents: Sequence[Document], query: str, regex: bool = False, context: int = 80,
+                limit: int = 2000) -> list[dict[str, Any]]:
+    """Keyword in context: every match of ``query`` (case-insensitive), at code-point offsets."""
+    if not query.strip():
+        raise InvalidCodingError("type something to search for")
+    try:
+        pattern = re.compile(query if regex else re.escape(query), re.IGNORECASE)
+    except re.error as exc:
+        raise InvalidCodingError(f"bad regular expression: {exc}") from None
+    hits: list[dict[str, Any]] = []
+    for doc in documents:
+        for match in pattern.finditer(doc.text):
+            if match.end() == match.start():
+                continue
+            hits.append({"document": doc.name, "case": doc.case, "start": match.start(), "end": match.end(),
+                         "match": match.group(0), "before": doc.text[max(0, match.start() - context):match.start()],
+                         "after": doc.text[match.end():match.end() + context]})
+            if len(hits) >= limit:
+                return hits
+    return hits

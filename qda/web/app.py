@@ -365,6 +365,48 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                                           str(data.get("as") or "consensus")).to_dict()
         return JSONResponse(await in_project(write))
 
+    def split(value: str | None) -> list[str]:
+        return [v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()]
+
+    def retrieval(p: Project, me: str, params: Any) -> list[dict[str, Any]]:
+        asked = params.get("coder") or me
+        coders = p.coders() if asked == "*" else [asked]
+        if asked != me and blind(p):
+            raise AccessError("blind mode: you can retrieve only your own codings (qda serve --unblind)")
+        where = {}
+        for item in params.getlist("where"):
+            name, _, value = item.partition("=")
+            if name and value:
+                where[name] = value
+        return p.retrieve(coders, split(params.get("codes")), params.get("mode", "any"), split(params.get("not")),
+                          where)
+
+    @api()
+    async def retrieve(request: Request, coder: str) -> Response:
+        params = request.query_params
+        rows = await in_project(lambda p: retrieval(p, coder, params))
+        fmt = params.get("format", "json")
+        if fmt == "json":
+            return JSONResponse(rows)
+        from qda.web.exports import rows_to_csv, rows_to_xlsx
+        columns = ["case", "document", "segment", "coder", "code", "overlapping", "start", "end", "before", "text",
+                   "after", "memo"]
+        table = [[", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns] for r in rows]
+        if fmt == "csv":
+            return Response(rows_to_csv(columns, table), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="retrieval.csv"'})
+        if fmt == "xlsx":
+            return Response(rows_to_xlsx(columns, table), headers={
+                "Content-Disposition": 'attachment; filename="retrieval.xlsx"',
+                "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+        raise InvalidCodingError(f"unknown format '{fmt}' (json, csv or xlsx)")
+
+    @api()
+    async def search(request: Request, coder: str) -> Response:
+        query = request.query_params.get("q", "")
+        regex = request.query_params.get("regex") == "1"
+        return JSONResponse(await in_project(lambda p: p.search(query, regex)))
+
     async def not_found(request: Request) -> Response:
         return JSONResponse({"error": "no such API endpoint"}, 404)
 
@@ -379,6 +421,8 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/codings", create_coding, methods=["POST"]),
         Route("/api/codings/{coding_id:str}", one_coding, methods=["GET", "PATCH", "DELETE"]),
         Route("/api/compare", compare),
+        Route("/api/retrieve", retrieve),
+        Route("/api/search", search),
         Route("/api/adjudicate", adjudicate, methods=["POST"]),
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)

@@ -164,19 +164,118 @@
   // ---------------------------------------------------------------- routing
   async function route() {
     const match = location.hash.match(/^#doc=(.+)$/);
-    $("compare").hidden = location.hash !== "#compare";
+    for (const view of ["compare", "retrieve", "search"]) $(view).hidden = location.hash !== "#" + view;
+    if (["#compare", "#retrieve", "#search"].includes(location.hash)) {
+      $("docview").hidden = true; $("doclist").hidden = true; $("editor").hidden = true;
+      $("doc-title").textContent = "";
+      state.doc = null;
+    }
     if (location.hash === "#compare") await showCompare();
+    else if (location.hash === "#retrieve") await showRetrieve();
+    else if (location.hash === "#search") $("search-q").focus();
     else if (match) await openDocument(decodeURIComponent(match[1]));
     else await showDocuments();
+  }
+
+  // ---------------------------------------------------------------- retrieval and search
+  function kwic(before, middle, after, mark) {
+    const line = el("div", { class: "kwic" });
+    line.append(el("span", { class: "ctx" }, "…" + before), el(mark ? "mark" : "b", {}, middle), el("span", { class: "ctx" }, after + "…"));
+    return line;
+  }
+
+  async function showRetrieve() {
+    const coder = $("ret-coder");
+    const options = [state.session.coder].concat(state.session.blind ? [] : state.session.coders.filter((c) => c !== state.session.coder));
+    if (!state.session.blind) options.push("*");
+    coder.replaceChildren(...options.map((c) => el("option", { value: c }, c === "*" ? "all coders" : c)));
+    const where = $("ret-where");
+    if (where.options.length <= 1) {
+      const docs = await api("GET", "/api/documents");
+      const seen = new Set();
+      for (const d of docs) for (const [k, v] of Object.entries(d.attributes)) {
+        if (seen.has(k + "=" + v)) continue;
+        seen.add(k + "=" + v);
+        where.append(el("option", { value: k + "=" + v }, `${k} = ${v}`));
+      }
+    }
+    $("ret-codes").focus();
+  }
+
+  function retrieveQuery() {
+    const params = new URLSearchParams({ codes: $("ret-codes").value, mode: $("ret-mode").value,
+                                         not: $("ret-not").value, coder: $("ret-coder").value });
+    if ($("ret-where").value) params.append("where", $("ret-where").value);
+    return params;
+  }
+
+  async function runRetrieve(event) {
+    event.preventDefault();
+    const params = retrieveQuery();
+    let rows;
+    try { rows = await api("GET", "/api/retrieve?" + params); } catch (error) { fail(error); return; }
+    for (const fmt of ["csv", "xlsx"]) {
+      const p = new URLSearchParams(params); p.set("format", fmt);
+      $("ret-" + fmt).href = "/api/retrieve?" + p;
+    }
+    $("ret-summary").textContent = `${rows.length} passage(s) in ${new Set(rows.map((r) => r.document)).size} document(s).`;
+    const list = $("ret-list");
+    list.replaceChildren();
+    for (const r of rows) {
+      const card = el("div", { class: "cmp-card" });
+      const head = el("div", { class: "hint" });
+      const link = el("a", { href: "#doc=" + encodeURIComponent(r.document) }, r.document);
+      head.append(link, document.createTextNode(` · case ${r.case} · ${r.coder} · ${r.code}` +
+        (r.overlapping.length ? ` (with ${r.overlapping.join(", ")})` : "") + (r.memo ? ` · memo: ${r.memo}` : "")));
+      card.append(head, kwic(r.before, r.text, r.after, true));
+      list.append(card);
+    }
+  }
+
+  let hits = [];
+  async function runSearch(event) {
+    event.preventDefault();
+    const params = new URLSearchParams({ q: $("search-q").value, regex: $("search-regex").checked ? "1" : "0" });
+    try { hits = await api("GET", "/api/search?" + params); } catch (error) { fail(error); return; }
+    $("search-summary").textContent = `${hits.length} hit(s).`;
+    $("search-code-form").hidden = !hits.length;
+    const list = $("search-list");
+    list.replaceChildren();
+    hits.forEach((h, i) => {
+      const row = el("label", { class: "hit" });
+      const box = el("input", { type: "checkbox", "data-hit": String(i) });
+      const where = el("span", { class: "hint" }, `${h.document} ${h.start}–${h.end} `);
+      row.append(box, where, kwic(h.before, h.match, h.after, true));
+      list.append(row);
+    });
+  }
+
+  async function codeHits() {
+    const code = $("search-code").value.trim();
+    if (!state.codes.has(code) || !state.codes.get(code).codable) {
+      say(`Unknown code '${code}'. ${state.codebook.rule}`, "error");
+      return;
+    }
+    const ticked = [...document.querySelectorAll("#search-list input:checked")].map((b) => hits[Number(b.dataset.hit)]);
+    if (!ticked.length) { say("Tick the hits to code first (each one read and checked).", "error"); return; }
+    let done = 0;
+    for (const h of ticked) {
+      try {
+        const made = await api("POST", "/api/codings", { document: h.document, start: h.start, end: h.end, code,
+                                                           snap: $("snap").value });
+        record({ kind: "create", after: made });
+        done += 1;
+      } catch (error) { fail(error); return; }
+    }
+    countChange(code, done);
+    for (const b of document.querySelectorAll("#search-list input:checked")) { b.checked = false; b.disabled = true; }
+    say(`Coded ${done} hit(s) as ${code}.`);
   }
 
   // ---------------------------------------------------------------- compare and adjudicate
   const decisions = new Map();
 
   async function showCompare() {
-    $("docview").hidden = true; $("doclist").hidden = true; $("editor").hidden = true;
-    $("doc-title").textContent = "";
-    state.doc = null;
     const coders = state.session.coders;
     for (const [id, pick] of [["cmp-a", 0], ["cmp-b", 1]]) {
       const select = $(id);
@@ -745,6 +844,11 @@
   $("nav-documents").addEventListener("click", () => { location.hash = ""; });
   $("nav-compare").addEventListener("click", () => { location.hash = "#compare"; });
   $("cmp-show").addEventListener("click", loadDisagreements);
+  $("nav-retrieve").addEventListener("click", () => { location.hash = "#retrieve"; });
+  $("nav-search").addEventListener("click", () => { location.hash = "#search"; });
+  $("ret-form").addEventListener("submit", runRetrieve);
+  $("search-form").addEventListener("submit", runSearch);
+  $("search-apply").addEventListener("click", codeHits);
   $("cmp-record").addEventListener("click", recordDecisions);
   document.addEventListener("keydown", onKey);
   window.addEventListener("hashchange", () => { $("editor").hidden = true; route(); });

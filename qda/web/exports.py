@@ -1,0 +1,46 @@
+"""CSV and XLSX downloads of the retrieval view (spreadsheet-safe: no formulas from transcript text)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Sequence
+
+
+def _cell(value: Any) -> Any:
+    # a quote starting with = + - @ would run as a formula in Excel or LibreOffice
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def rows_to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 accents right
+
+
+def rows_to_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Retrieval"
+    sheet.append(list(columns))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_cell(v) for v in row])
+    widths = {"before": 40, "text": 60, "after": 40, "memo": 30}
+    for i, name in enumerate(columns, start=1):
+        sheet.column_dimensions[sheet.cell(1, i).column_letter].width = widths.get(name, 12)
+        if name in widths:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
