@@ -56,6 +56,13 @@ class Quote:
     start: int
     end: int
     text: str
+    memo: str = ""  # the coding's memo (its note)
+
+    def cited(self, unknown_speaker: str = "?") -> str:
+        """``[ref, speaker] text``, then the memo when there is one."""
+        speaker = self.speaker or unknown_speaker
+        tag = f"[{self.segment or self.document}, {speaker}]" if speaker else f"[{self.segment or self.document}]"
+        return f"{tag} {self.text}" + (f" (memo: {self.memo})" if self.memo else "")
 
 
 @dataclass(frozen=True)
@@ -74,18 +81,20 @@ class IntraCaseMatrix:
     case: str
     coder: str
     rows: tuple[IntraCaseRow, ...]
+    memos: tuple[tuple[str, str, str, str], ...] = ()  # (document|code|case, target, text, author)
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"case": self.case, "code": r.code, "label": r.label, "category": r.category,
                               "segments": r.segments,
-                              "quotes": " | ".join(f"[{q.segment or q.document}, {q.speaker or '?'}] {q.text}"
-                                                   for q in r.quotes)} for r in self.rows],
+                              "quotes": " | ".join(q.cited() for q in r.quotes)} for r in self.rows],
                             columns=["case", "code", "label", "category", "segments", "quotes"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"case": self.case, "coder": self.coder, "codes": [
             {"code": r.code, "label": r.label, "category": r.category, "segments": r.segments,
-             "quotes": [q.__dict__ for q in r.quotes]} for r in self.rows]}
+             "quotes": [q.__dict__ for q in r.quotes]} for r in self.rows],
+            "memos": [{"about": kind, "target": target, "text": text, "author": author}
+                      for kind, target, text, author in self.memos]}
 
 
 def intra_case(codebook: Codebook, codings: Sequence[Coding], case: str, coder: str,
@@ -100,7 +109,7 @@ def intra_case(codebook: Codebook, codings: Sequence[Coding], case: str, coder: 
         found = by_code.get(code.id)
         if not found:
             continue
-        quotes = tuple(Quote(c.document, c.segment, c.speaker, c.start, c.end, c.text)
+        quotes = tuple(Quote(c.document, c.segment, c.speaker, c.start, c.end, c.text, c.note)
                        for c in sorted(found, key=lambda c: (c.document, c.start)))
         units = {(q.document, q.start, q.end) for q in quotes}
         rows.append(IntraCaseRow(code.id, code.label(lang), code.category, len(units), quotes))

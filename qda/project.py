@@ -534,7 +534,20 @@ class Project:
         if case not in {c.name for c in self.store.cases()}:
             known = ", ".join(c.name for c in self.store.cases()) or "none"
             raise NotFoundError(f"unknown case '{case}' (cases: {known})")
-        return matrix.intra_case(self.codebook(), self.codings(coder), case, coder, lang)
+        return self._with_memos(matrix.intra_case(self.codebook(), self.codings(coder), case, coder, lang))
+
+    def _with_memos(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
+        """The memos on a case, its documents and the codes it uses, added to its intra-case matrix."""
+        from dataclasses import replace
+
+        every = self.store.memos()
+        if not every:
+            return result
+        docs = {d.name for d in self.store.documents() if d.case == result.case}
+        wanted = {("case", result.case)} | {("document", d) for d in docs} | {("code", r.code) for r in result.rows}
+        memos = tuple((m.target_kind, m.target, m.text, m.author) for m in every
+                      if (m.target_kind, m.target) in wanted)
+        return replace(result, memos=memos) if memos else result
 
     def matrix_cases(self, by: str, coder: str) -> matrix.MetaMatrix:
         return matrix.meta_matrix(self.codebook(), self.store.cases(), self.codings(coder), by, coder)
@@ -686,7 +699,7 @@ class Project:
             meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
             cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
             split=matrix.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
-            intra=[matrix.intra_case(codebook, codings, c.name, coder, lang) for c in cases],
+            intra=[self._with_memos(matrix.intra_case(codebook, codings, c.name, coder, lang)) for c in cases],
             reliability=self.agree(agreement) if agreement else None)
         return write_workbook(Path(path), data)
 
@@ -899,3 +912,34 @@ class Project:
         from qda.coding.workspace import search_text
 
         return search_text(self.store.documents(), query, regex)
+
+    def memos_about(self, kind: str, target: str, author: str | None = None) -> list[Any]:
+        return [m for m in self.store.memos(target_kind=kind, target=target) if author is None or m.author == author]
+
+    def add_memo(self, author: str, kind: Any, target: Any, text: Any) -> Any:
+        """A memo on a document, code or case, written by ``author``."""
+        from qda.coding.workspace import plan_memo
+
+        known = {"document": lambda: {d.name for d in self.store.documents()},
+                 "code": lambda: set(self.codebook().code_ids()),
+                 "case": lambda: {c.name for c in self.store.cases()}}.get(kind, lambda: set())()
+        with self.store.transaction():
+            return self.store.insert_memo(plan_memo(kind, target, text, author, known))
+
+    def change_memo(self, author: str, memo_id: int, text: Any) -> Any:
+        from dataclasses import replace
+
+        from qda.coding.workspace import check_memo_author, plan_memo
+
+        with self.store.transaction():
+            memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
+            checked = plan_memo(memo.target_kind, memo.target, text, author, {memo.target})
+            return self.store.update_memo(replace(memo, text=checked.text))
+
+    def remove_memo(self, author: str, memo_id: int) -> Any:
+        from qda.coding.workspace import check_memo_author
+
+        with self.store.transaction():
+            memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
+            self.store.delete_memo(memo_id)
+            return memo

@@ -319,3 +319,40 @@ def test_search_keyword_in_context(demo_project: Path) -> None:
     assert all(h["match"] == "(" for h in web.get("/api/search", params={"q": "("}).json())
     assert web.get("/api/search", params={"q": "(", "regex": "1"}).status_code == 422
     assert web.get("/api/search", params={"q": " "}).status_code == 422
+
+
+# ---------------------------------------------------------------------------- memos
+
+def test_memos_reach_matrix_workbook_and_refi(demo_project: Path, runner, tmp_path: Path) -> None:
+    web = client(demo_project, "alice")
+    seg = first_segment(web)
+    post(web, document="E1", start=seg["start"], end=seg["end"], code="a", memo="coding memo <i>")
+    doc_memo = web.post("/api/memos", json={"about": "document", "target": "E1", "text": "long interview"},
+                        headers=token(web))
+    assert doc_memo.status_code == 201 and doc_memo.json()["author"] == "alice"
+    assert web.post("/api/memos", json={"about": "code", "target": "a", "text": "social media memo"},
+                    headers=token(web)).status_code == 201
+    assert web.post("/api/memos", json={"about": "code", "target": "zz", "text": "x"},
+                    headers=token(web)).status_code == 404
+    assert web.post("/api/memos", json={"about": "coding", "target": "1", "text": "x"},
+                    headers=token(web)).status_code == 422
+    bruno = client(demo_project, "bruno")
+    assert bruno.delete(f"/api/memos/{doc_memo.json()['id']}", headers=token(bruno)).status_code == 403
+    assert [m["text"] for m in web.get("/api/documents/E1").json()["memos"]] == ["long interview"]
+    matrix = json.loads(run(runner, "-p", demo_project, "matrix", "case", "E1", "--coder", "alice",
+                            "--format", "json").stdout)
+    assert matrix["codes"][0]["quotes"][0]["memo"] == "coding memo <i>"
+    assert {(m["about"], m["text"]) for m in matrix["memos"]} == {("document", "long interview"),
+                                                                  ("code", "social media memo")}
+    table = run(runner, "-p", demo_project, "matrix", "case", "E1", "--coder", "alice").stdout
+    assert "long interview" in table and "coding memo" in table
+    book = tmp_path / "book.xlsx"
+    run(runner, "-p", demo_project, "export", "workbook", book, "--coder", "alice", "--by", "group")
+    from openpyxl import load_workbook
+    cells = [str(c.value) for ws in load_workbook(book) for row in ws.iter_rows() for c in row if c.value]
+    assert any("coding memo <i>" in c for c in cells) and "long interview" in cells
+    qdpx = tmp_path / "p.qdpx"
+    run(runner, "-p", demo_project, "export", "qdpx", qdpx)
+    import zipfile
+    xml = zipfile.ZipFile(qdpx).read("project.qde").decode()
+    assert "long interview" in xml and "social media memo" in xml and "coding memo &lt;i&gt;" in xml

@@ -381,9 +381,10 @@ def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case i
     for name in ("code", "label", "segments", "quotes"):
         table.add_column(name)
     for row in result.rows:
-        quotes = "\n".join(f"[{escape(q.segment or q.document)}, {escape(q.speaker or '?')}] {escape(q.text)}"
-                           for q in row.quotes)
+        quotes = "\n".join(escape(q.cited()) for q in row.quotes)
         table.add_row(escape(row.code), escape(row.label), str(row.segments), quotes)
+    if result.memos:
+        table.caption = "\n".join(escape(f"memo on {kind} {target}: {text}") for kind, target, text, _ in result.memos)
     render(result, fmt, table)
 
 

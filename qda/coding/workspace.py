@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from qda.coding.sheets import check_coder_name
 from qda.errors import AccessError, InvalidCodingError, NotFoundError, Problem
-from qda.models import Codebook, Coding, Document, Segment
+from qda.models import Codebook, Coding, Document, Memo, Segment
 
 SNAPS = ("none", "word", "segment")
 MAX_MEMO = 20_000
@@ -236,3 +236,28 @@ def search_text(documents: Sequence[Document], query: str, regex: bool = False, 
             if len(hits) >= limit:
                 return hits
     return hits
+
+
+# ----------------------------------------------------------------------------- memos
+
+MEMO_KINDS = ("document", "code", "case")
+
+
+def plan_memo(kind: Any, target: Any, text: Any, author: str, known: set[str]) -> Memo:
+    """A memo by ``author`` on a document, a code or a case (``known``: the names of that kind)."""
+    if kind not in MEMO_KINDS:
+        raise InvalidCodingError(f"a memo is about one of: {', '.join(MEMO_KINDS)} (a coding's memo is its 'memo')")
+    if not isinstance(target, str) or target not in known:
+        raise NotFoundError(f"unknown {kind} '{target}'")
+    text = _memo(text)
+    if not text.strip():
+        raise InvalidCodingError("the memo is empty")
+    return Memo(text=text, target_kind=kind, target=target, author=author, name=f"{kind} {target}")
+
+
+def check_memo_author(memo: Memo | None, author: str) -> Memo:
+    if memo is None:
+        raise NotFoundError("unknown memo")
+    if memo.author != author:
+        raise AccessError(f"memo {memo.id} was written by another coder")
+    return memo

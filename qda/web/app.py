@@ -266,8 +266,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                                   "end": s.end, "segments": []})
                 turns[-1]["end"] = s.end
                 turns[-1]["segments"].append({"ref": s.ref, "start": s.start, "end": s.end})
-            memos = [{"id": m.id, "text": m.text, "author": m.author}
-                     for m in p.store.memos(target_kind="document", target=name)]
+            memos = [memo_json(m) for m in p.memos_about("document", name, coder if blind(p) else None)]
             return {"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
                     "length": len(doc.text), "attributes": next((c.attributes for c in p.cases()
                                                                  if c.name == doc.case), {}),
@@ -407,6 +406,32 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         regex = request.query_params.get("regex") == "1"
         return JSONResponse(await in_project(lambda p: p.search(query, regex)))
 
+    def memo_json(m: Any) -> dict[str, Any]:
+        return {"id": m.id, "about": m.target_kind, "target": m.target, "text": m.text, "author": m.author,
+                "created_at": m.created_at}
+
+    @api()
+    async def memos(request: Request, coder: str) -> Response:
+        if request.method == "GET":
+            kind, target = request.query_params.get("about", ""), request.query_params.get("target", "")
+
+            def read(p: Project) -> list[dict[str, Any]]:
+                return [memo_json(m) for m in p.memos_about(kind, target, coder if blind(p) else None)]
+            return JSONResponse(await in_project(read))
+        data = await body(request)
+        made = await in_project(lambda p: p.add_memo(coder, data.get("about"), data.get("target"), data.get("text")))
+        return JSONResponse(memo_json(made), 201)
+
+    @api()
+    async def one_memo(request: Request, coder: str) -> Response:
+        raw = request.path_params["memo_id"]
+        if not raw.isdigit():
+            raise NotFoundError(f"unknown memo '{raw}'")
+        if request.method == "DELETE":
+            return JSONResponse(memo_json(await in_project(lambda p: p.remove_memo(coder, int(raw)))))
+        data = await body(request)
+        return JSONResponse(memo_json(await in_project(lambda p: p.change_memo(coder, int(raw), data.get("text")))))
+
     async def not_found(request: Request) -> Response:
         return JSONResponse({"error": "no such API endpoint"}, 404)
 
@@ -420,6 +445,8 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/codebook", codebook),
         Route("/api/codings", create_coding, methods=["POST"]),
         Route("/api/codings/{coding_id:str}", one_coding, methods=["GET", "PATCH", "DELETE"]),
+        Route("/api/memos", memos, methods=["GET", "POST"]),
+        Route("/api/memos/{memo_id:str}", one_memo, methods=["PATCH", "DELETE"]),
         Route("/api/compare", compare),
         Route("/api/retrieve", retrieve),
         Route("/api/search", search),

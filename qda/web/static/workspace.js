@@ -177,6 +177,40 @@
     else await showDocuments();
   }
 
+  // ---------------------------------------------------------------- memos on documents and codes
+  async function memoBox(container, about, target) {
+    const box = container.querySelector(".memo-box");
+    box.replaceChildren();
+    let memos;
+    try {
+      memos = await api("GET", `/api/memos?about=${about}&target=${encodeURIComponent(target)}`);
+    } catch (error) { fail(error); return; }
+    container.querySelector("summary").dataset.count = String(memos.length);
+    for (const m of memos) {
+      const item = el("div", { class: "memo" });
+      item.append(el("div", { class: "memo-text" }, m.text), el("span", { class: "hint" }, `${m.author} · ${m.created_at}`));
+      if (m.author === state.session.coder) {
+        const remove = el("button", { type: "button", class: "danger" }, "Delete");
+        remove.addEventListener("click", async () => {
+          try { await api("DELETE", "/api/memos/" + m.id); say("Memo deleted."); } catch (error) { fail(error); }
+          memoBox(container, about, target);
+        });
+        item.append(remove);
+      }
+      box.append(item);
+    }
+    const text = el("textarea", { rows: "2", placeholder: `a memo on ${about} ${target}`, "aria-label": `new memo on ${about}` });
+    const save = el("button", { type: "button" }, "Add memo");
+    save.addEventListener("click", async () => {
+      try {
+        await api("POST", "/api/memos", { about, target, text: text.value });
+        say("Memo saved.");
+        memoBox(container, about, target);
+      } catch (error) { fail(error); }
+    });
+    box.append(text, save);
+  }
+
   // ---------------------------------------------------------------- retrieval and search
   function kwic(before, middle, after, mark) {
     const line = el("div", { class: "kwic" });
@@ -217,6 +251,12 @@
     for (const fmt of ["csv", "xlsx"]) {
       const p = new URLSearchParams(params); p.set("format", fmt);
       $("ret-" + fmt).href = "/api/retrieve?" + p;
+    }
+    const single = params.get("codes").split(/[,;]/).map((c) => c.trim()).filter(Boolean);
+    $("code-memos").hidden = single.length !== 1 || !state.codes.has(single[0]);
+    if (!$("code-memos").hidden) {
+      $("code-memos").querySelector("summary b").textContent = single[0];
+      memoBox($("code-memos"), "code", single[0]);
     }
     $("ret-summary").textContent = `${rows.length} passage(s) in ${new Set(rows.map((r) => r.document)).size} document(s).`;
     const list = $("ret-list");
@@ -396,6 +436,7 @@
     const attrs = Object.entries(doc.attributes).map(([k, v]) => `${k}: ${v}`).join(" · ");
     $("doc-title").textContent = `${doc.name} — case ${doc.case}${attrs ? " (" + attrs + ")" : ""}`;
     render();
+    memoBox($("doc-memos"), "document", doc.name);
     $("text").focus({ preventScroll: true });
   }
 
