@@ -87,6 +87,7 @@ def open_as(browser: Browser, url: str, coder: str) -> tuple[Page, Console]:
     page.fill("#coder-input", coder)
     page.press("#coder-input", "Enter")
     expect(page.locator("#message")).to_contain_text(f"Coding as {coder}")
+    expect(page.locator("#doc-table tbody tr").first).to_be_visible()
     return page, console
 
 
@@ -103,7 +104,13 @@ def shot(page: Page, name: str) -> None:
     """Screenshots of each view for docs/serve.md, written when QDA_DOC_SHOTS=1."""
     if os.environ.get("QDA_DOC_SHOTS"):
         DOC_SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOC_SHOTS / f"{name}.png"), type="png")
+        path = DOC_SHOTS / f"{name}.png"
+        page.screenshot(path=str(path), type="png")
+        try:  # a 128-colour palette keeps the PNGs in the repository small
+            from PIL import Image
+        except ImportError:
+            return
+        Image.open(path).convert("RGB").quantize(128, method=Image.Quantize.FASTOCTREE).save(path, optimize=True)
 
 
 def drag_select(page: Page, locator: Any, dx: float = 260, dy: float = 0) -> None:
