@@ -834,7 +834,10 @@ class Project:
 
         with self.store.transaction():
             doc = self.store.document(document) if isinstance(document, str) else None
-            planned = plan_coding(self.codebook(), doc, self.store.segments(document=document) if doc else [],
+            # only the segments the span touches matter (snapping, the segment it equals)
+            spans = all(type(v) is int for v in (start, end))
+            planned = plan_coding(self.codebook(), doc,
+                                  self.store.segment_bounds(document, start, end) if doc and spans else [],
                                   coder, code, start, end, memo, snap)
             return self.store.insert_codings([planned])[0]
 
@@ -844,8 +847,11 @@ class Project:
 
         with self.store.transaction():
             coding = check_owner(self.store.coding(coding_id), coder)
-            document, segments = self.workspace_document(coding.document)
-            return self.store.update_coding(plan_change(self.codebook(), document, segments, coding, changes, snap))
+            document = self.store.document(coding.document)
+            assert document is not None  # a coding's document exists (foreign key)
+            return self.store.update_coding(plan_change(self.codebook(), document,
+                                                        self.store.segment_bounds(coding.document), coding, changes,
+                                                        snap))
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:
         """Delete one of ``coder``'s codings; returns it as it was (for undo)."""

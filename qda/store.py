@@ -360,7 +360,7 @@ class Store:
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         """Segments in document then reading order, with their text sliced from the document."""
-        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", d.text, sp.name, sp.role, s.timestamp '
+        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", d.id, sp.name, sp.role, s.timestamp '
                "FROM segments s JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id "
                "LEFT JOIN speakers sp ON sp.id=s.speaker_id WHERE 1=1")
         args: list[Any] = []
@@ -371,9 +371,33 @@ class Store:
             sql += " AND c.name=?"
             args.append(case)
         sql += " ORDER BY d.name, s.ordinal"
+        rows = self.db.execute(sql, args).fetchall()
+        texts = self._texts({row[6] for row in rows})
         return [Segment(ref=segment_ref(doc, ordinal), document=doc, case=case_, turn=turn, ordinal=ordinal,
-                        start=start, end=end, text=text[start:end], speaker=speaker, role=role, timestamp=ts)
-                for doc, case_, turn, ordinal, start, end, text, speaker, role, ts in self.db.execute(sql, args)]
+                        start=start, end=end, text=texts[doc_id][start:end], speaker=speaker, role=role, timestamp=ts)
+                for doc, case_, turn, ordinal, start, end, doc_id, speaker, role, ts in rows]
+
+    def segment_bounds(self, document: str, start: int | None = None, end: int | None = None) -> list[Segment]:
+        """A document's segments without their text or speakers (fast: for checking spans);
+        with ``start`` and ``end``, only the segments overlapping that span."""
+        sql = 'SELECT turn, ordinal, start, "end" FROM segments WHERE document_id=?'
+        args: list[Any] = [self.document_id(document)]
+        if start is not None and end is not None:
+            sql += ' AND start < ? AND "end" > ?'
+            args += [end, start]
+        return [Segment(ref=segment_ref(document, ordinal), document=document, case="", turn=turn, ordinal=ordinal,
+                        start=s_start, end=s_end, text="")
+                for turn, ordinal, s_start, s_end in self.db.execute(sql + " ORDER BY ordinal", args)]
+
+    def _texts(self, document_ids: set[int]) -> dict[int, str]:
+        """Document texts by row id, each read once (not once per segment or coding row)."""
+        texts: dict[int, str] = {}
+        ids = sorted(document_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            texts.update(self.db.execute(f"SELECT id, text FROM documents WHERE id IN ({', '.join('?' * len(chunk))})",
+                                         chunk).fetchall())
+        return texts
 
     def segment_spans(self, roles: Sequence[str] | None = None) -> list[tuple[str, str, int, int, int, int]]:
         """(document, ref, start, end, segment id, document id) of every segment, without text (fast)."""
@@ -497,7 +521,7 @@ class Store:
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
                 ids: Sequence[int] | None = None) -> list[Coding]:
         """Codings with their text, in document and text order."""
-        sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, d.text, sp.name, '
+        sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, d.id, sp.name, '
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
@@ -517,12 +541,14 @@ class Store:
             sql += f" AND k.id IN ({', '.join('?' * len(ids))})"
             args.extend(ids)
         sql += ' ORDER BY co.name, d.name, k.start, k."end", c.position'
+        rows = self.db.execute(sql, args).fetchall()
+        texts = self._texts({row[7] for row in rows})
         return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
                        segment=segment_ref(doc, ordinal) if ordinal is not None else None,
-                       text=text[start:end], speaker=speaker, created_at=created, source=source, note=note,
+                       text=texts[doc_id][start:end], speaker=speaker, created_at=created, source=source, note=note,
                        pattern=pattern, status=status, id=row_id)
-                for coder_, code, doc, case_, start, end, ordinal, text, speaker, created, source, note, pattern,
-                status, row_id in self.db.execute(sql, args)]
+                for coder_, code, doc, case_, start, end, ordinal, doc_id, speaker, created, source, note, pattern,
+                status, row_id in rows]
 
     # ------------------------------------------------------------------ tokens, versions, roles
     def save_tokens(self, document_id: int, starts: Any, ends: Any, lower: Sequence[str],
