@@ -80,3 +80,7 @@ class AccessError(QdaError):
 
 class AuthError(QdaError):
     """Unknown user or wrong password."""
+
+
+class BusyError(ProjectError):
+    """Another command holds the project's write lock for longer than the wait allows."""

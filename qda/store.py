@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from qda.errors import ProjectError
+from qda.errors import BusyError, ProjectError
 from qda.models import AttributeDef, Case, Category, Code, Codebook, Coding, Document, Memo, Pattern, Segment
 
 DB_NAME = "project.qda"
@@ -247,7 +247,13 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            raise BusyError(f"{self.path}: the project is busy (another command is writing to it); "
+                            "nothing was changed, try again in a moment") from None
         self._depth = 1
         try:
             yield

@@ -356,3 +356,29 @@ def test_memos_reach_matrix_workbook_and_refi(demo_project: Path, runner, tmp_pa
     import zipfile
     xml = zipfile.ZipFile(qdpx).read("project.qde").decode()
     assert "long interview" in xml and "social media memo" in xml and "coding memo &lt;i&gt;" in xml
+
+
+def test_a_write_while_another_command_holds_the_lock_is_503_and_retried_fine(demo_project: Path) -> None:
+    import sqlite3
+
+    web = client(demo_project, "alice")
+    seg = first_segment(web)
+    blocker = sqlite3.connect(demo_project / "project.qda", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        from qda import store
+        original = store.sqlite3.connect
+
+        def impatient(*args, **kwargs):  # the test need not wait the default 5 s
+            return original(*args, **{**kwargs, "timeout": 0.2})
+        store.sqlite3.connect = impatient
+        try:
+            busy = client(demo_project, "alice")
+            answer = post(busy, document="E1", start=seg["start"], end=seg["end"], code="a")
+        finally:
+            store.sqlite3.connect = original
+        assert answer.status_code == 503 and "busy" in answer.json()["error"]
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert post(web, document="E1", start=seg["start"], end=seg["end"], code="a").status_code == 201

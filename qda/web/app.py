@@ -34,7 +34,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qda.errors import AccessError, AuthError, InvalidCodingError, NotFoundError, QdaError
+from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NotFoundError, QdaError
 from qda.models import Coding
 from qda.project import Project
 
@@ -89,7 +89,7 @@ class _TooLarge(Exception):
     pass
 
 
-STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCodingError, 422))
+STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCodingError, 422), (BusyError, 503))
 
 
 def error_response(exc: QdaError) -> JSONResponse:
@@ -283,7 +283,9 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                     "length": len(doc.text), "attributes": next((c.attributes for c in p.cases()
                                                                  if c.name == doc.case), {}),
                     "turns": turns, "coder": whose, "memos": memos,
-                    "codings": [coding_json(c) for c in p.store.codings(coder=whose, document=name)]}
+                    # each coding's text is a slice of "text": not sent twice
+                    "codings": [{k: v for k, v in coding_json(c).items() if k != "text"}
+                                for c in p.store.codings(coder=whose, document=name)]}
         return JSONResponse(await in_project(read))
 
     @api()

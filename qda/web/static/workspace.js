@@ -78,8 +78,7 @@
       $("coder-input") && $("coder-input").focus();
       return;
     }
-    await loadCodebook();
-    await route();
+    await Promise.all([loadCodebook(), route()]);
   }
 
   async function chooseCoder() {
@@ -92,11 +91,17 @@
     say(`Coding as ${name}.`);
     state.session = await api("GET", "/api/session");
     $("blind").hidden = !state.session.blind;
-    await loadCodebook();
-    await route();
+    await Promise.all([loadCodebook(), route()]);
   }
 
   async function loadCodebook() {
+    // the document may be fetched at the same time; it waits for this before drawing
+    let ready;
+    state.codebookReady = new Promise((resolve) => { ready = resolve; });
+    try { await fillCodebook(); } finally { ready(); }
+  }
+
+  async function fillCodebook() {
     state.codebook = await api("GET", "/api/codebook");
     state.keys = null;
     state.lang = state.codebook.languages[0] || "fr";
@@ -427,8 +432,10 @@
   async function openDocument(name) {
     let doc;
     try { doc = await api("GET", "/api/documents/" + encodeURIComponent(name)); } catch (error) { fail(error); return; }
+    await state.codebookReady;
     state.doc = doc;
     state.cps = Array.from(doc.text);
+    for (const c of doc.codings) if (c.text === undefined) c.text = slice(c.start, c.end);
     state.codings = doc.codings;
     state.segments = doc.turns.flatMap((t) => t.segments.map((s) => ({ ...s, role: t.role, speaker: t.speaker })));
     state.cursor = -1; state.anchor = -1; state.selection = null;
@@ -470,7 +477,6 @@
         if (active.length > 1) span.classList.add("overlap");
         span.style.backgroundColor = tint(state.colors.get(active[active.length - 1].code));
         if (active.length > 1) span.style.borderBottomColor = state.colors.get(active[0].code);
-        span.title = active.map((c) => `${c.code}: ${label(state.codes.get(c.code) || { id: c.code, labels: {} })}`).join("\n");
       }
       span.codings = active.map((c) => c.id);
       state.pieces.push(span);
@@ -519,6 +525,15 @@
       fragment.append(stripe);
     }
     margin.replaceChildren(fragment);
+  }
+
+  function pieceTitle(event) {
+    // hover text of a highlight: made when first hovered, not for every piece at drawing time
+    const piece = event.target.closest && event.target.closest("span.coded");
+    if (!piece || piece.title) return;
+    const byId = new Map(state.codings.map((c) => [c.id, c]));
+    piece.title = piece.codings.map((id) => byId.get(id)).filter(Boolean)
+      .map((c) => `${c.code}: ${label(state.codes.get(c.code) || { id: c.code, labels: {} })}`).join("\n");
   }
 
   // ---------------------------------------------------------------- selecting
@@ -875,6 +890,7 @@
   // ---------------------------------------------------------------- wiring
   // on the document: a drag may end outside the transcript
   document.addEventListener("mouseup", (e) => { if (state.doc && $("picker").hidden) onMouseUp(e); });
+  $("text").addEventListener("mouseover", pieceTitle);
   $("picker-input").addEventListener("input", fillPicker);
   $("picker-input").addEventListener("keydown", onPickerKey);
   $("picker-input").addEventListener("blur", () => setTimeout(() => {
