@@ -34,15 +34,22 @@ def run_json(runner: CliRunner, *args: str):
     return json.loads(run(runner, *args, "--format", "json").stdout)
 
 
-@pytest.fixture(scope="session")
-def study_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example project: codebook, ten transcripts, profiles and three coders' sheets."""
-    folder = tmp_path_factory.mktemp("study") / "project"
+def example_project(folder: Path, transcripts: list[Path]) -> Path:
+    """A new project with the example's codebook, these transcripts and the case profiles."""
     cli = CliRunner()
     run(cli, "init", folder)
     run(cli, "-p", folder, "codebook", "load", CODEBOOK)
-    run(cli, "-p", folder, "import", "transcripts", *sorted((EXAMPLE / "transcripts").glob("*.txt")))
+    run(cli, "-p", folder, "import", "transcripts", *transcripts)
     run(cli, "-p", folder, "import", "cases", EXAMPLE / "profiles.csv")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def study_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project: codebook, ten transcripts, profiles and three coders' sheets."""
+    folder = example_project(tmp_path_factory.mktemp("study") / "project",
+                             sorted((EXAMPLE / "transcripts").glob("*.txt")))
+    cli = CliRunner()
     for coder in ("coder-a", "coder-b", "consensus"):
         run(cli, "-p", folder, "code", "import", EXAMPLE / f"{coder}.xlsx", "--coder", coder)
     return folder
@@ -77,14 +84,8 @@ def snapshot(folder: Path) -> bytes:
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small uncoded project from the demo: three transcripts, the codebook, the profiles."""
-    folder = tmp_path_factory.mktemp("demo") / "project"
-    cli = CliRunner()
-    run(cli, "init", folder)
-    run(cli, "-p", folder, "codebook", "load", CODEBOOK)
-    run(cli, "-p", folder, "import", "transcripts",
-        *(EXAMPLE / "transcripts" / f"{n}.txt" for n in ("E1", "E2", "P1")))
-    run(cli, "-p", folder, "import", "cases", EXAMPLE / "profiles.csv")
-    return folder
+    return example_project(tmp_path_factory.mktemp("demo") / "project",
+                           [EXAMPLE / "transcripts" / f"{n}.txt" for n in ("E1", "E2", "P1")])
 
 
 @pytest.fixture
