@@ -289,8 +289,12 @@ def test_adjudicate_in_the_browser_equals_the_sheet_route(browser: Browser, serv
     page, console = open_as(browser, serve(demo_project, unblind=True), "lead")
     page.click("#nav-compare")
     page.click("#cmp-show")
-    cards = page.locator(".cmp-card")
-    expect(cards).to_have_count(3)
+    expect(page.locator("#cmp-list .cmp-card")).to_have_count(3)
+    # the same spans as 'qda agree --unit overlap' lists as disagreements
+    report = json.loads(run(CliRunner(), "-p", demo_project, "agree", "alice", "bruno", "--unit", "overlap",
+                            "--format", "json").stdout)
+    expect(page.locator("#cmp-spans .cmp-card")).to_have_count(len(report["disagreements"]))
+    assert len(report["disagreements"]) == 3
     choices = {segs[0].ref: "neither", segs[1].ref: "A", segs[2].ref: "both"}
     for ref, choice in choices.items():
         page.locator(f".cmp-card[data-segment='{ref}'] input[value='{choice}']").check()

@@ -354,7 +354,14 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             if not a or not b or a == b:
                 raise InvalidCodingError("choose two different coders A and B")
             rows = p.disagreements(a, b, document)
-            return {"a": a, "b": b, "coders": p.coders(), "disagreements": [
+            # spans where the two coders differ by the rule of 'qda agree --unit overlap'
+            spans = p.agree([a, b], unit="overlap", documents=[document] if document else None,
+                            bootstrap=0).disagreements
+            return {"a": a, "b": b, "coders": p.coders(), "spans": [
+                {"document": d.unit.document, "case": d.unit.case, "start": d.unit.start, "end": d.unit.end,
+                 "text": d.unit.text, "a": list(d.applied.get(a, ())), "b": list(d.applied.get(b, ()))}
+                for d in spans],
+                "disagreements": [
                 {"segment": s.ref, "document": s.document, "case": s.case, "speaker": s.speaker, "start": s.start,
                  "end": s.end, "text": s.text, "a": codes_a, "b": codes_b,
                  "agreed": [c for c in codes_a if c in codes_b]} for s, codes_a, codes_b in rows]}

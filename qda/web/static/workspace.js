@@ -328,6 +328,12 @@
       select.replaceChildren(...coders.map((c) => el("option", { value: c }, c)));
       select.value = keep || coders[pick] || "";
     }
+    const docSelect = $("cmp-doc");
+    if (docSelect.options.length <= 1 && !state.session.blind) {
+      try {
+        for (const d of await api("GET", "/api/documents")) docSelect.append(el("option", { value: d.name }, d.name));
+      } catch (error) { fail(error); }
+    }
     if (state.session.blind) {
       say("Comparing coders needs blind mode lifted: start the workspace with qda serve --unblind.", "warn");
     }
@@ -337,12 +343,15 @@
     const a = $("cmp-a").value, b = $("cmp-b").value;
     let data;
     try {
-      data = await api("GET", `/api/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+      data = await api("GET", `/api/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}` +
+                              `&document=${encodeURIComponent($("cmp-doc").value)}`);
     } catch (error) { fail(error); return; }
-    decisions.clear();
+    // decisions are kept across documents (the lead may go document by document), per pair of coders
+    if (decisions.pair !== `${a}|${b}`) { decisions.clear(); decisions.pair = `${a}|${b}`; }
     const list = $("cmp-list");
     list.replaceChildren();
-    $("cmp-summary").textContent = `${data.disagreements.length} segment(s) where ${a} and ${b} differ.`;
+    $("cmp-summary").textContent = `${data.disagreements.length} segment(s) where ${a} and ${b} differ` +
+      ($("cmp-doc").value ? ` in ${$("cmp-doc").value}; decisions made on other documents are kept.` : ".");
     $("cmp-record-form").hidden = !data.disagreements.length;
     let lastDoc = null;
     const chips = (codes) => {
@@ -355,6 +364,19 @@
       if (!codes.length) box.append(el("span", { class: "hint" }, "no code"));
       return box;
     };
+    $("cmp-spans-box").hidden = false;
+    $("cmp-spans-count").textContent = String(data.spans.length);
+    const spans = $("cmp-spans");
+    spans.replaceChildren();
+    for (const d of data.spans) {
+      const card = el("div", { class: "cmp-card" });
+      const sides = el("div", { class: "sides" });
+      for (const [title, codes] of [[`A: ${a}`, d.a], [`B: ${b}`, d.b]]) {
+        const col = el("div", { class: "side" }); col.append(el("b", {}, title), chips(codes)); sides.append(col);
+      }
+      card.append(el("div", { class: "hint" }, `${d.document} ${d.start}–${d.end}`), el("blockquote", {}, d.text), sides);
+      spans.append(card);
+    }
     data.disagreements.forEach((d, i) => {
       if (d.document !== lastDoc) { list.append(el("h2", { class: "cmp-doc" }, `${d.document} (case ${d.case})`)); lastDoc = d.document; }
       const card = el("div", { class: "cmp-card", "data-segment": d.segment });
@@ -370,6 +392,12 @@
       for (const choice of ["A", "B", "both", "neither", "other"]) {
         const id = `cmp-${i}-${choice}`;
         const radio = el("input", { type: "radio", name: `cmp-${i}`, id, value: choice });
+        const earlier = decisions.get(d.segment);
+        if (earlier && earlier.decision === choice) {
+          radio.checked = true;
+          other.disabled = choice !== "other";
+          other.value = earlier.other || "";
+        }
         radio.addEventListener("change", () => {
           other.disabled = choice !== "other";
           decisions.set(d.segment, { segment: d.segment, decision: choice, other: other.value });
