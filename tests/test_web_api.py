@@ -382,3 +382,48 @@ def test_a_write_while_another_command_holds_the_lock_is_503_and_retried_fine(de
         blocker.execute("ROLLBACK")
         blocker.close()
     assert post(web, document="E1", start=seg["start"], end=seg["end"], code="a").status_code == 201
+
+
+# ---------------------------------------------------------------------------- the qda serve command
+
+def test_qda_serve_starts_uvicorn_on_the_project(demo_project: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, "-m", "qda", "-p", str(demo_project), "serve", "--port", str(port),
+                               "--coder", "alice"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/session", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "qda serve did not answer"
+                time.sleep(0.2)
+        assert answer.json()["coder"] == "alice" and answer.json()["fixed"] is True
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and "workspace.js" in page.text
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_qda_serve_on_a_network_address_without_accounts_is_refused(demo_project: Path, runner) -> None:
+    result = runner.invoke(app, ["-p", str(demo_project), "serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 1 and "qda users add" in result.output
+    added = runner.invoke(app, ["-p", str(demo_project), "users", "add", "alice", "--password-stdin"],
+                          input="correct horse battery\n")
+    assert added.exit_code == 0
+    assert runner.invoke(app, ["-p", str(demo_project), "users", "list"]).output.split() == ["alice"]
+    refused = runner.invoke(app, ["-p", str(demo_project), "serve", "--host", "0.0.0.0", "--coder", "alice"])
+    assert refused.exit_code == 1 and "--coder is for localhost" in refused.output
