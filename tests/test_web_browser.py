@@ -251,10 +251,20 @@ def test_unknown_code_and_bad_span_get_a_visible_message(browser: Browser, serve
     expect(page.locator("#message")).to_contain_text("Bad span")
     card.locator("select[name=code]").select_option("c")
     card.locator("input[name=end]").fill(str(codings(page)[0]["end"]))
+    card.locator("button[title='end one word earlier']").click()  # drop the last word
+    card.locator("button[title='end one word later']").click()  # and take it back
     card.locator("textarea[name=memo]").fill("a memo <b>kept</b>")
     card.locator("button[type=submit]").click()
     expect(page.locator("#message")).to_contain_text("Saved coding c")
     assert codings(page)[0]["code"] == "c" and codings(page)[0]["memo"] == "a memo <b>kept</b>"
+    card = page.locator("#editor .card")
+    before = codings(page)[0]
+    card.locator("button[title='end one word earlier']").click()
+    card.locator("button[type=submit]").click()
+    expect(page.locator("#message")).to_contain_text("Saved coding c")
+    after = codings(page)[0]
+    assert after["start"] == before["start"] and after["end"] < before["end"]
+    assert before["text"].startswith(after["text"]) and after["text"].split() == before["text"].split()[:-1]
     shot(page, "edit")
 
 

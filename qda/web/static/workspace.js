@@ -835,11 +835,20 @@
       memo.value = c.memo || "";
       const row = el("div", { class: "span-row" });
       row.append(el("label", {}, "from "), start, el("label", {}, " to "), end);
+      // move a boundary by one word without typing offsets
+      const nudges = el("div", { class: "nudges" });
+      for (const [text, input, step, title] of [["◂", start, -1, "start one word earlier"], ["▸", start, 1, "start one word later"],
+                                                 ["◂", end, -1, "end one word earlier"], ["▸", end, 1, "end one word later"]]) {
+        const button = el("button", { type: "button", title, "aria-label": title }, text);
+        button.addEventListener("click", () => { input.value = String(wordStep(Number(input.value), step)); });
+        nudges.append(button);
+        if (input === start && step === 1) nudges.append(el("span", { class: "hint" }, " start · end "));
+      }
       const save = el("button", { type: "submit" }, "Save");
       const remove = el("button", { type: "button", class: "danger" }, "Delete");
       const buttons = el("div", { class: "buttons" });
       buttons.append(save, remove);
-      card.append(head, quote, select, row, memo, buttons);
+      card.append(head, quote, select, row, nudges, memo, buttons);
       card.addEventListener("submit", (e) => {
         e.preventDefault();
         const startValue = Number(start.value), endValue = Number(end.value);
@@ -855,6 +864,20 @@
     }
     panel.hidden = false;
     list.querySelector("select").focus();
+  }
+
+  function wordStep(offset, step) {
+    // the next (step 1) or previous (step -1) word boundary from offset, in code points
+    const isWord = (i) => i >= 0 && i < state.cps.length && /[\p{L}\p{N}_]/u.test(state.cps[i]);
+    let i = Math.max(0, Math.min(state.cps.length, offset));
+    if (step > 0) {
+      while (i < state.cps.length && !isWord(i)) i += 1;
+      while (i < state.cps.length && isWord(i)) i += 1;
+    } else {
+      while (i > 0 && !isWord(i - 1)) i -= 1;
+      while (i > 0 && isWord(i - 1)) i -= 1;
+    }
+    return i;
   }
 
   async function changeCoding(id, changes) {
