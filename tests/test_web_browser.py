@@ -343,9 +343,9 @@ def test_search_code_reviewed_hits_then_retrieve(browser: Browser, serve, demo_p
     expect(page.locator("#message")).to_contain_text("Tick the hits")  # nothing coded unreviewed
     page.locator("#search-list input[type=checkbox]").nth(0).check()
     page.locator("#search-list input[type=checkbox]").nth(1).check()
-    shot(page, "search")
     page.click("#search-apply")
     expect(page.locator("#message")).to_contain_text("Coded 2 hit(s) as b")
+    shot(page, "search")
     page.click("#nav-retrieve")
     page.fill("#ret-codes", "b")
     page.click("#ret-form button[type=submit]")
