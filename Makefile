@@ -22,6 +22,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/agreement.py
 	$(BIN)/python bench/autocode.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/workflow.py
 	$(BIN)/python bench/serve.py
 
 clean:

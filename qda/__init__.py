@@ -1,7 +1,8 @@
 """qda: qualitative data analysis from the command line.
 
 The Python API mirrors the commands: open a :class:`~qda.project.Project` and call its
-methods; results are objects with ``to_frame()`` and ``to_dict()``.
+methods; results keep the contract of :class:`qda.results.Result` (``to_dict()``,
+``to_frame()``, ``to_table()``).
 """
 
 from qda.errors import QdaError

@@ -9,22 +9,28 @@ id such as ``no`` or ``on`` would otherwise turn into a boolean.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rapidfuzz import process
 
-from qda.errors import CodebookError, Problem
-from qda.models import AttributeDef, Category, Code, Codebook, Pattern
+from qda.errors import CodebookError, NotFoundError, Problem
+from qda.models import AttributeDef, Category, Code, Codebook, Pattern, WritePlan
+from qda.results import Column, Row, TableView, json_dict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PATTERN_KINDS = ("phrase", "lemma", "regex", "fuzzy")
 # Separators a coder may use between several codes in one sheet cell.
 CODE_SEPARATORS = ",;|\n"
 _ID_RE = re.compile(r"^[^\s,;|]+$")
 
-Labels = Union[str, dict[str, str]]
+Labels = str | dict[str, str]
 
 
 class _Spec(BaseModel):
@@ -53,18 +59,18 @@ class CodeSpec(_Spec):
     include: str = ""
     exclude: str = ""
     attributes: dict[str, str] = Field(default_factory=dict)
-    patterns: list[Union[str, PatternSpec]] = Field(default_factory=list)
+    patterns: list[str | PatternSpec] = Field(default_factory=list)
     color: str | None = None
     guid: str | None = None
     codable: bool = True
-    codes: list["CodeSpec"] = Field(default_factory=list)
+    codes: list[CodeSpec] = Field(default_factory=list)
 
 
 class CategorySpec(_Spec):
     id: str
     label: Labels | None = None
     description: str = ""
-    categories: list["CategorySpec"] = Field(default_factory=list)
+    categories: list[CategorySpec] = Field(default_factory=list)
     codes: list[CodeSpec] = Field(default_factory=list)
 
 
@@ -82,7 +88,7 @@ class CodebookSpec(_Spec):
 
 # --------------------------------------------------------------------------- YAML
 
-Path_ = tuple[Union[str, int], ...]
+Path_ = tuple[str | int, ...]
 
 
 def _compose(text: str, source: str) -> tuple[Any, dict[Path_, int], list[Problem]]:
@@ -129,7 +135,7 @@ def _line_for(lines: dict[Path_, int], path: Path_) -> int:
     return lines.get(path, 1)
 
 
-def _describe_pydantic(err: dict[str, Any]) -> tuple[Path_, str, str]:
+def _describe_pydantic(err: Mapping[str, Any]) -> tuple[Path_, str, str]:
     loc: Path_ = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("str", "PatternSpec"))))
     field = str(loc[-1]) if loc else "codebook"
     kind = err["type"]
@@ -178,7 +184,7 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
             problems.append(Problem(f"{source}:{_line_for(lines, loc)}", message, hint))
         raise CodebookError(f"{source}: {len(problems)} problem(s) in the codebook", problems) from None
 
-    def at(*path: Union[str, int]) -> str:
+    def at(*path: str | int) -> str:
         return f"{source}:{_line_for(lines, tuple(path))}"
 
     languages = [lang.strip() for lang in spec.languages]
@@ -237,7 +243,8 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
             elif value not in attr_defs[name].values:
                 allowed = attr_defs[name].values
                 close = process.extractOne(value, list(allowed))
-                hint = f"allowed: {', '.join(allowed)}" + (f"; did you mean '{close[0]}'?" if close and close[1] >= 60 else "")
+                hint = f"allowed: {', '.join(allowed)}" + (
+                    f"; did you mean '{close[0]}'?" if close and close[1] >= 60 else "")
                 problems.append(Problem(where, f"{what}: '{value}' is not an allowed value of '{name}'", hint))
         patterns: list[Pattern] = []
         for k, raw in enumerate(cs.patterns):
@@ -301,8 +308,20 @@ def load_codebook(path: str | Path) -> Codebook:
         raise CodebookError(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
         raise CodebookError(f"{path}: not UTF-8 text (byte {exc.start})", [
-            Problem(str(path), "codebooks must be saved as UTF-8", "re-save the file as UTF-8 in your editor")]) from None
+            Problem(str(path), "codebooks must be saved as UTF-8",
+                    "re-save the file as UTF-8 in your editor")]) from None
     return parse_codebook(text, str(path))
+
+
+def plan_codebook(codebook: Codebook, source: str, origin: str, in_use: dict[str, int]) -> WritePlan:
+    """A plan saving ``codebook`` as the project's; ``in_use`` (code -> codings) may not lose a code."""
+    gone = sorted(set(in_use) - set(codebook.code_ids()))
+    if gone:
+        raise NotFoundError(
+            f"{origin}: the new codebook drops codes that have codings",
+            [Problem(origin, f"code '{k}' is used by {in_use[k]} coding(s)", "keep it in the codebook")
+             for k in gone])
+    return WritePlan(codebook=codebook, codebook_source=source)
 
 
 def codebook_to_dict(codebook: Codebook) -> dict[str, Any]:
@@ -355,7 +374,8 @@ def codebook_to_dict(codebook: Codebook) -> dict[str, Any]:
         result["description"] = codebook.description
     result["languages"] = list(codebook.languages)
     if codebook.attributes:
-        result["attributes"] = [{"name": a.name, "values": list(a.values), **({"description": a.description} if a.description else {})}
+        result["attributes"] = [{"name": a.name, "values": list(a.values),
+                                 **({"description": a.description} if a.description else {})}
                                 for a in codebook.attributes]
     result["categories"] = [category(c) for c in codebook.children(None)]
     loose = [code(c) for c in codebook.codes_in(None) if c.parent is None]
@@ -384,3 +404,36 @@ def closest_codes(token: str, codebook: Codebook, limit: int = 3) -> list[str]:
         if entry not in result and score >= 40:
             result.append(entry)
     return result[:limit]
+
+
+@dataclass(frozen=True)
+class CodebookView:
+    """A codebook as a result (``qda codebook show``): its YAML structure, a frame, a table."""
+
+    codebook: Codebook
+    lang: str | None = None  # label language of the table
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(codebook_to_dict(self.codebook))
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{"code": c.id, "category": c.category or "", "parent": c.parent or "",
+                              **{f"label_{k}": v for k, v in c.labels.items()}, **c.attributes,
+                              "definition": c.definition} for c in self.codebook.codes])
+
+    def to_table(self) -> TableView:
+        """Codes indented under their categories and parent codes, with their attributes."""
+        cb, blank = self.codebook, [None] * len(self.codebook.attributes)
+        rows: list[Row] = []
+        for depth, category, codes in cb.walk():
+            if category is not None:
+                rows.append(Row(("", f"{'  ' * depth}{cb.category_label(category.id, self.lang)}", *blank),
+                                "heading"))
+            for code in codes:
+                indent = "  " * (depth + 1 + cb.code_depth(code.id))
+                rows.append(Row((code.id, f"{indent}{code.label(self.lang)}",
+                                 *[code.attributes.get(a.name, "") for a in cb.attributes])))
+        columns = (Column("code"), Column("label"), *(Column(a.name) for a in cb.attributes))
+        return TableView(cb.name, columns, tuple(rows))

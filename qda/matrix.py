@@ -7,15 +7,18 @@ particular study: codes, categories, groups and attributes all come from the inp
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from qda.errors import NotFoundError
-from qda.models import Case, Codebook, Coding
+from qda.models import Case, Codebook, Coding, CountMode
+from qda.results import Column, Note, Row, Share, TableView, frame_view, jsonable
 
-COUNT_MODES = ("cases", "segments")
+if TYPE_CHECKING:
+    import pandas as pd
+
+COUNT_MODES = tuple(CountMode)
 MISSING = "(none)"
 
 
@@ -84,6 +87,8 @@ class IntraCaseMatrix:
     memos: tuple[tuple[str, str, str, str], ...] = ()  # (document|code|case, target, text, author)
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{"case": self.case, "code": r.code, "label": r.label, "category": r.category,
                               "segments": r.segments,
                               "quotes": " | ".join(q.cited() for q in r.quotes)} for r in self.rows],
@@ -92,9 +97,18 @@ class IntraCaseMatrix:
     def to_dict(self) -> dict[str, Any]:
         return {"case": self.case, "coder": self.coder, "codes": [
             {"code": r.code, "label": r.label, "category": r.category, "segments": r.segments,
-             "quotes": [q.__dict__ for q in r.quotes]} for r in self.rows],
+             "quotes": [jsonable(q) for q in r.quotes]} for r in self.rows],
             "memos": [{"about": kind, "target": target, "text": text, "author": author}
                       for kind, target, text, author in self.memos]}
+
+    def to_table(self) -> TableView:
+        """One row per code; its quotes one per line, each after its segment and speaker."""
+        rows = tuple(Row((r.code, r.label, r.segments,
+                          "\n".join(q.cited() for q in r.quotes)))
+                     for r in self.rows)
+        return TableView(f"Case {self.case} (coder: {self.coder})",
+                         (Column("code"), Column("label"), Column("segments"), Column("quotes")), rows, lines=True,
+                         notes=tuple(Note(f"memo on {kind} {target}: {text}") for kind, target, text, _ in self.memos))
 
 
 def intra_case(codebook: Codebook, codings: Sequence[Coding], case: str, coder: str,
@@ -129,6 +143,8 @@ class MetaMatrix:
     presence: dict[str, dict[str, int]]  # case -> code -> segments coded (0 = absent)
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = []
         for value, cases in self.groups:
             for case in cases:
@@ -144,6 +160,9 @@ class MetaMatrix:
                     {"case": c, "codes": [k for k in self.codes if self.presence[c].get(k, 0) > 0],
                      "segments": {k: n for k, n in self.presence[c].items() if n}} for c in cases]}
                     for v, cases in self.groups]}
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame())
 
 
 def meta_matrix(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], by: str,
@@ -189,19 +208,22 @@ class CrossCaseTable:
         return [f"{value} (n={n})" for value, n in self.groups] + [f"total (n={sum(n for _, n in self.groups)})"]
 
     def to_frame(self) -> pd.DataFrame:
-        """Codes, subtotals and total as rows; a count and a percentage column per group."""
+        """Codes, subtotals and total as rows; a count and a percentage column per group
+        (percent points of the column total, at full precision; empty on code rows)."""
+        import pandas as pd
+
         names = self.column_names()
         records = []
         for r in self.rows:
             if r.kind == "category":
                 continue
-            rec: dict[str, Any] = {"row": r.kind, "category": r.category or "", "code": r.key if r.kind == "code" else "",
-                                   "label": r.label}
+            rec: dict[str, Any] = {"row": r.kind, "category": r.category or "",
+                                   "code": r.key if r.kind == "code" else "", "label": r.label}
             values = list(r.counts) + [r.total]
             shares = list(r.shares) + [r.total_share] if r.kind != "code" else [None] * len(values)
             for name, value, share in zip(names, values, shares):
                 rec[name] = value
-                rec[f"{name} %"] = None if share is None else round(100 * share, 1)
+                rec[f"{name} %"] = None if share is None else 100 * share
             records.append(rec)
         return pd.DataFrame(records)
 
@@ -216,12 +238,28 @@ class CrossCaseTable:
                          if r.kind in ("subtotal", "total") else {})}
                      for r in self.rows]}
 
+    def to_table(self) -> TableView:
+        """Category headings, codes indented under them, subtotals and total with their shares."""
+        what = "cases using each code" if self.count == CountMode.CASES else "coded segments"
+        rows: list[Row] = []
+        for r in self.rows:
+            label = f"{'  ' * r.depth}{r.label}"
+            if r.kind == "category":
+                rows.append(Row(("", label, *[None] * (len(self.groups) + 1)), "heading"))
+            elif r.kind == "code":
+                rows.append(Row((r.key, label, *r.counts, r.total)))
+            else:
+                cells = [Share(s, v) for v, s in zip((*r.counts, r.total), (*r.shares, r.total_share))]
+                rows.append(Row(("", label, *cells), r.kind, section_end=r.kind == "subtotal"))
+        columns = (Column("code"), Column("label"), *(Column(name, numeric=True) for name in self.column_names()))
+        return TableView(f"Cross-case table — {what}, by {self.by} (coder: {self.coder})", columns, tuple(rows))
+
 
 def _group_counts(codebook: Codebook, groups: dict[str, list[str]], codings: Sequence[Coding],
                   count: str) -> dict[str, list[int]]:
     """code -> count per group (cases using the code, or coded segments)."""
     if count not in COUNT_MODES:
-        raise NotFoundError(f"unknown count '{count}' (use one of: {', '.join(COUNT_MODES)})")
+        raise NotFoundError(f"unknown count '{count}' (use one of: {CountMode.words()})")
     segments = _usage(codings)
     result: dict[str, list[int]] = {}
     for code in codebook.codes:
@@ -296,24 +334,42 @@ class SplitResult:
     totals: dict[str, int] = field(default_factory=dict)  # group -> all uses in scope
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per value and group; ``share %`` in percent points at full precision."""
+        import pandas as pd
+
         records = []
         for value in self.values:
             for group, n in self.groups:
                 cell = self.cells[value][group]
                 records.append({self.code_attr: value, self.by: group, "cases": n, "uses": cell.uses,
                                 "group uses": self.totals[group],
-                                "share %": None if cell.share is None else round(100 * cell.share, 1),
+                                "share %": None if cell.share is None else 100 * cell.share,
                                 "variety": cell.variety,
                                 "codes": ", ".join(f"{code} ({k})" for code, k in cell.codes)})
         return pd.DataFrame(records)
 
     def to_dict(self) -> dict[str, Any]:
         return {"code_attr": self.code_attr, "by": self.by, "count": self.count, "coder": self.coder,
-                "where": dict(self.where), "groups": [{"value": v, "n": n, "uses": self.totals[v]} for v, n in self.groups],
+                "where": dict(self.where),
+                "groups": [{"value": v, "n": n, "uses": self.totals[v]} for v, n in self.groups],
                 "values": [{"value": value, "groups": {
                     group: {"uses": cell.uses, "share": cell.share, "variety": cell.variety,
                             "codes": {code: k for code, k in cell.codes}}
                     for group, cell in self.cells[value].items()}} for value in self.values]}
+
+    def to_table(self) -> TableView:
+        """Per value and group: uses, share of the group's uses, variety and the codes used."""
+        where = ", ".join(f"{k}={v}" for k, v in self.where.items())
+        rows = []
+        for value in self.values:
+            for group, n in self.groups:
+                cell = self.cells[value][group]
+                rows.append(Row((value, f"{group} (n={n})", cell.uses, Share(cell.share), cell.variety,
+                                 ", ".join(f"{c} ({k})" for c, k in cell.codes))))
+        columns = (Column(self.code_attr), Column(self.by), Column("uses", numeric=True),
+                   Column("share", numeric=True), Column("variety", numeric=True), Column("codes (count)"))
+        return TableView(f"{self.code_attr} by {self.by} (coder: {self.coder})"
+                         + (f" — codes with {where}" if where else ""), columns, tuple(rows))
 
 
 def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], code_attr: str, by: str,

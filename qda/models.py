@@ -6,8 +6,85 @@ These carry no behaviour that touches files or the database; the codebook file f
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator
+from enum import Enum
+
+# ----------------------------------------------------------------------------- vocabularies
+
+class Vocabulary(str, Enum):
+    """A closed set of words shared by the core, the store and the CLI's choices.
+
+    Members are strings equal to their value, so JSON, CSV and sqlite see the same words
+    as before, and ``f"{member}"`` prints the word (not ``Class.MEMBER``) on every Python.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+    def __hash__(self) -> int:  # equal to its word, so it must hash like it (dict keys, sets)
+        return hash(self.value)
+
+    @classmethod
+    def words(cls) -> str:
+        """The allowed words, for messages: ``"a, b, c"``."""
+        return ", ".join(m.value for m in cls)
+
+
+class AgreementUnit(Vocabulary):
+    """What one unit of comparison is when measuring agreement (see qda.agreement.units)."""
+
+    DOCUMENT = "document"
+    CASE = "case"
+    FREQUENCY = "frequency"
+    COVERAGE = "coverage"
+    SEGMENT = "segment"
+    OVERLAP = "overlap"
+
+
+class SegmentUnit(Vocabulary):
+    """How transcripts are cut into the segments coders code."""
+
+    SENTENCE = "sentence"
+    PARAGRAPH = "paragraph"
+    TURN = "turn"
+
+
+class CodingStatus(Vocabulary):
+    """The state of a stored coding; negated and orphaned codings are kept but do not count
+    in matrices and agreement."""
+
+    OK = "ok"
+    CHANGED = "changed"  # a revision of the transcript edited its text; re-anchored on the new text
+    NEGATED = "negated"  # an auto-coded mention under a negation (negation="flag")
+    ORPHANED = "orphaned"  # a revision of the transcript lost its text
+
+
+class NegationMode(Vocabulary):
+    """What auto-coding does with a negated mention ("pas de salon")."""
+
+    SKIP = "skip"
+    FLAG = "flag"
+    IGNORE = "ignore"
+
+
+class CountMode(Vocabulary):
+    """What a matrix cell counts."""
+
+    CASES = "cases"  # cases using the code
+    SEGMENTS = "segments"  # coded passages
+
+
+class OutputFormat(Vocabulary):
+    """How a command prints its result."""
+
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -162,6 +239,11 @@ class Turn:
     timestamp: str | None = None
 
 
+def segment_ref(document: str, ordinal: int) -> str:
+    """The stable, human-readable id of a segment: ``<document>#<ordinal>``."""
+    return f"{document}#{ordinal}"
+
+
 @dataclass(frozen=True)
 class Segment:
     """A unit of text that coders code: a sentence inside a speaker turn."""
@@ -177,6 +259,18 @@ class Segment:
     speaker: str | None = None
     role: str | None = None
     timestamp: str | None = None
+
+
+def _covered(span_start: int, span_end: int, seg: Segment) -> bool:
+    common = min(span_end, seg.end) - max(span_start, seg.start)
+    return common > 0 and common * 2 >= (seg.end - seg.start)
+
+
+def segments_of(coding: Coding, segments_by_document: Mapping[str, Sequence[Segment]]) -> list[str]:
+    """Segment refs a coding applies to: its own segment, or the segments its span covers (half of each)."""
+    if coding.segment is not None:
+        return [coding.segment]
+    return [s.ref for s in segments_by_document.get(coding.document, ()) if _covered(coding.start, coding.end, s)]
 
 
 @dataclass(frozen=True)
@@ -208,7 +302,7 @@ class Coding:
     source: str = "sheet"
     note: str = ""
     pattern: str | None = None  # the dictionary pattern that fired, for auto codings
-    status: str = "ok"  # "orphaned" when a revision of the transcript lost its text
+    status: str = "ok"  # a CodingStatus: "orphaned" when a revision of the transcript lost its text
     id: int | None = None
 
 
@@ -224,3 +318,70 @@ class Memo:
     created_at: str = ""
     guid: str = ""
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class Variable:
+    """The declared type of a case attribute (REFI-QDA: Text, Boolean, Integer, Float, Date, DateTime)."""
+
+    name: str
+    type: str = "Text"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A document's tokens as auto-coding reads them: offsets (int32 arrays), lower-case forms, lemmas."""
+
+    starts: Any
+    ends: Any
+    lower: tuple[str, ...] = ()
+    lemma: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentWrite:
+    """A document to store, with its segments and tokens.
+
+    ``action``: ``add`` (new), ``replace`` (drop the stored one and its codings, then
+    add), ``revise`` (archive the stored text and swap it, codings kept for re-anchoring),
+    ``move`` (same text, another case: only the case changes).
+    """
+
+    document: Document
+    action: str = "add"
+    segments: tuple[Segment, ...] = ()
+    tokens: Tokens | None = None
+
+
+@dataclass(frozen=True)
+class CodingScope:
+    """Stored codings of one coder that a write replaces: all, or those in some documents,
+    or those on some segments (refs)."""
+
+    coder: str
+    documents: tuple[str, ...] | None = None
+    segments: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """Everything one command stores, computed before anything is written.
+
+    The project commits a plan in one transaction, kind by kind, in this order: codebook,
+    documents, cases, variables, coders, codings removed (``replace``) then added,
+    stored codings moved (re-anchored), memos.
+    """
+
+    codebook: Codebook | None = None
+    codebook_source: str = ""
+    documents: tuple[DocumentWrite, ...] = ()
+    tidy_cases: bool = False  # forget cases left with no document and no attribute
+    cases: tuple[Case, ...] = ()  # their attributes replace the stored ones
+    variables: tuple[Variable, ...] = ()
+    coders: tuple[str, ...] = ()
+    replace: tuple[CodingScope, ...] = ()
+    codings: tuple[Coding, ...] = ()
+    moved: tuple[Coding, ...] = ()
+    memos: tuple[Memo, ...] = ()
+    meta: Mapping[str, str] = field(default_factory=dict)  # project settings and caches (key -> value)

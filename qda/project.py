@@ -1,33 +1,57 @@
 """The qda project: one facade over the store, ingestion, coding, matrices and exports.
 
-The CLI makes one call here per command. Every method that writes does so in one
-transaction, after validating all of its input.
+The CLI makes one call here per command. A method opens nothing but the store: it
+delegates to the module that owns the work and, for a write, commits the
+:class:`qda.models.WritePlan` that module returns in one transaction (:meth:`Project.commit`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from array import array
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from qda import matrix
-from qda.codebook import load_codebook
-from qda.agreement.units import AgreementReport, agree, agree_table, segments_of
-from qda.coding.auto import DocTokens, Hit, compile_dictionary, find_hits
-from qda.coding import (AdjudicationResult, SheetImport, adjudicate, check_coder_name, import_sheet,
-                        write_adjudication_sheet, write_sheet)
-from qda.errors import AgreementError, IngestError, NotFoundError, Problem, ProjectError
-from qda.ingest import RawTranscript, default_role, normalise_text, read_table, read_transcript
-from qda.ingest.reanchor import Anchor, Reanchored, reanchor
-from qda.ingest.segment import LANGUAGES, UNITS, Analysis, analyse_many
-from qda.models import Case, Codebook, Coding, Document, Segment, Turn
+from qda.agreement.units import AgreementReport, agree_in, agree_table
+from qda.codebook import load_codebook, plan_codebook
+from qda.coding import (
+    AdjudicationResult,
+    SheetImport,
+    check_coder_name,
+    plan_adjudication,
+    plan_sheet,
+    sheet_segments,
+    write_adjudication_sheet,
+    write_sheet,
+)
+from qda.coding.auto import AutoCodeResult, lemmas_key, pattern_lemmas, pattern_lemmas_meta, plan_auto_coding
+from qda.errors import NotFoundError, ProjectError
+from qda.ingest import read_ratings
+from qda.ingest.plan import (
+    CasesImport,
+    ImportReport,
+    TranscriptImport,
+    check_language,
+    plan_cases,
+    plan_survey,
+    plan_transcripts,
+    read_transcripts,
+)
+from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS
+from qda.models import Case, Codebook, Coding, CodingStatus, Segment, SegmentUnit, WritePlan
+from qda.results import Note, TableView, frame_view, json_dict
 from qda.store import DB_NAME, Store
 
 if TYPE_CHECKING:  # REFI-QDA modules are imported when used: most commands never need them
-    from qda.export.refi import RefiExport
-    from qda.ingest.refi import RefiImportReport
+    import pandas as pd
+
+    from qda.refi.report import RefiExport, RefiImportReport
+
+__all__ = ["AutoCodeResult", "CasesImport", "ENV_VAR", "ImportReport", "Project", "ProjectStatus", "SpeakerList",
+           "TranscriptImport", "find_project_dir"]
 
 ENV_VAR = "QDA_PROJECT"
 
@@ -46,81 +70,6 @@ def find_project_dir(explicit: str | Path | None = None, cwd: Path | None = None
 
 
 @dataclass(frozen=True)
-class TranscriptImport:
-    """What happened to one transcript file."""
-
-    file: str
-    document: str
-    case: str
-    status: str  # "imported" | "unchanged" | "replaced"
-    turns: int
-    segments: int
-    speakers: tuple[str, ...]
-    notes: tuple[str, ...] = ()
-    reanchored: tuple[Reanchored, ...] = ()
-
-    def reanchor_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for move in self.reanchored:
-            counts[move.status] = counts.get(move.status, 0) + 1
-        return counts
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """Result of ``import transcripts``."""
-
-    files: tuple[TranscriptImport, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"files": [{**{k: v for k, v in f.__dict__.items() if k != "reanchored"},
-                           "speakers": list(f.speakers), "notes": list(f.notes),
-                           "reanchored": f.reanchor_counts(),
-                           "codings": [m.__dict__ for m in f.reanchored if m.status != "unchanged"]}
-                          for f in self.files]}
-
-    def to_frame(self) -> Any:
-        import pandas as pd
-        return pd.DataFrame([{"file": f.file, "document": f.document, "case": f.case, "status": f.status,
-                              "turns": f.turns, "segments": f.segments, "speakers": ", ".join(f.speakers)}
-                             for f in self.files])
-
-
-@dataclass(frozen=True)
-class CasesImport:
-    """Result of ``import cases``."""
-
-    file: str
-    cases: tuple[Case, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "cases": [{"case": c.name, **c.attributes} for c in self.cases]}
-
-    def to_frame(self) -> Any:
-        import pandas as pd
-        return pd.DataFrame([{"case": c.name, **c.attributes} for c in self.cases])
-
-
-@dataclass(frozen=True)
-class AutoCodeResult:
-    """What dictionary auto-coding did."""
-
-    coder: str
-    codings: int
-    flagged: int  # negated mentions kept with status "negated" (negation="flag")
-    per_code: dict[str, int]
-    negation: str
-    patterns: tuple[str, ...]  # the patterns that fired
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "patterns": list(self.patterns)}
-
-    def to_frame(self) -> Any:
-        import pandas as pd
-        return pd.DataFrame([{"code": k, "segments": v} for k, v in self.per_code.items()])
-
-
-@dataclass(frozen=True)
 class SpeakerList:
     """Speakers, their role and number of segments."""
 
@@ -129,9 +78,13 @@ class SpeakerList:
     def to_dict(self) -> dict[str, Any]:
         return {"speakers": [{"speaker": s, "role": r, "segments": n} for s, r, n in self.rows]}
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
-        return pd.DataFrame([{"speaker": s, "role": r or "", "segments": n} for s, r, n in self.rows])
+        return pd.DataFrame([{"speaker": s, "role": r or "", "segments": n} for s, r, n in self.rows],
+                            columns=["speaker", "role", "segments"])
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame())
 
 
 @dataclass(frozen=True)
@@ -147,29 +100,19 @@ class ProjectStatus:
     coders: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return json_dict(self)
 
-    def to_frame(self) -> Any:
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
         row = {k: v for k, v in self.__dict__.items() if k != "coders"}
         row.update({f"codings: {name}": n for name, n in self.coders.items()})
         return pd.DataFrame([row])
 
-
-def _speakers(raw: RawTranscript) -> tuple[str, ...]:
-    seen: list[str] = []
-    for turn in raw.turns:
-        if turn.speaker and turn.speaker not in seen:
-            seen.append(turn.speaker)
-    return tuple(seen)
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    def to_table(self) -> TableView:
+        """One ``key: value`` line per count, the coders with their number of codings."""
+        coders = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
+        return TableView(lead=tuple(Note(f"{key}: {coders if key == 'coders' else value}")
+                                    for key, value in self.to_dict().items()))
 
 
 class Project:
@@ -181,13 +124,13 @@ class Project:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def init(cls, folder: str | Path, language: str = "fr", unit: str = "sentence") -> "Project":
+    def init(cls, folder: str | Path, language: str = "fr", unit: str = "sentence") -> Project:
         """Create a new project folder; ``unit`` (sentence, paragraph, turn) is what coders code."""
         folder = Path(folder)
         if language not in LANGUAGES:
             raise ProjectError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
-        if unit not in UNITS:
-            raise ProjectError(f"unknown segment unit '{unit}' (use one of: {', '.join(UNITS)})")
+        if unit not in SEGMENT_UNITS:
+            raise ProjectError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
         store = Store.create(folder)
         with store.transaction():
             store.set_meta("language", language)
@@ -195,7 +138,7 @@ class Project:
         return cls(folder, store)
 
     @classmethod
-    def open(cls, folder: str | Path | None = None) -> "Project":
+    def open(cls, folder: str | Path | None = None) -> Project:
         """Open the project at ``folder`` (or found from the environment / working folder)."""
         path = find_project_dir(folder)
         return cls(path, Store.open(path))
@@ -203,7 +146,7 @@ class Project:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -220,6 +163,34 @@ class Project:
                              len(self.store.segments()), codebook.name if codebook else None,
                              len(codebook.codes) if codebook else 0, coders)
 
+    # ------------------------------------------------------------------ writing
+    def commit(self, plan: WritePlan) -> int:
+        """Store a plan in one transaction, one store method per kind (see :class:`WritePlan`).
+
+        Returns how many stored codings the plan replaced.
+        """
+        store = self.store
+        with store.transaction():
+            if plan.codebook is not None:
+                store.save_codebook(plan.codebook, plan.codebook_source)
+            store.save_documents(plan.documents)
+            if plan.tidy_cases:
+                store.drop_empty_cases()
+            store.save_cases(plan.cases)
+            store.save_variables(plan.variables)
+            for coder in plan.coders:
+                store.ensure_coder(coder)
+            replaced = store.replace_codings(plan.replace, plan.codings)
+            store.update_codings(plan.moved)
+            store.insert_memos(plan.memos)
+            for key, value in plan.meta.items():
+                store.set_meta(key, value)
+        return replaced
+
+    @property
+    def _unit(self) -> str:
+        return self.store.get_meta("segment_unit") or "sentence"
+
     # ------------------------------------------------------------------ transcripts
     def import_transcripts(self, paths: Sequence[str | Path], case: str | None = None,
                            language: str | None = None, replace: bool = False, jobs: int = 1) -> ImportReport:
@@ -231,128 +202,15 @@ class Project:
         re-anchored on the revised text (orphans are kept and flagged) and the old text
         is archived.
         """
-        language = language or self.language
-        if language not in LANGUAGES:
-            raise IngestError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
-        if not paths:
-            raise IngestError("no transcript file given")
-        problems: list[Problem] = []
-        loaded: list[tuple[Path, str, RawTranscript]] = []
-        names: dict[str, Path] = {}
-        for raw_path in paths:
-            path = Path(raw_path)
-            name = path.stem
-            if name in names:
-                problems.append(Problem(str(path), f"document name '{name}' also comes from {names[name]}",
-                                        "rename one of the files"))
-                continue
-            names[name] = path
-            try:
-                loaded.append((path, name, read_transcript(path)))
-            except IngestError as exc:
-                problems.append(Problem("", exc.message))
-                problems.extend(p for p in exc.problems if str(p) != exc.message)
-        if problems:
-            raise IngestError("no transcript was imported", problems)
-        return self._store_transcripts(loaded, case, language, replace, jobs)
-
-    def _store_transcripts(self, loaded: Sequence[tuple[Path, str, RawTranscript]], case: str | None,
-                           language: str, replace: bool, jobs: int,
-                           case_of: dict[str, str] | None = None) -> ImportReport:
-        """Plan, analyse and store read transcripts in one transaction (see import_transcripts)."""
-        problems: list[Problem] = []
-        plans: list[tuple[Path, str, RawTranscript, str]] = []
-        for path, name, raw in loaded:
-            existing = self.store.document(name)
-            coded = self.store.count_codings(document=name) if existing is not None else 0
-            if not raw.text.strip():
-                problems.append(Problem(str(path), "the transcript is empty"))
-            elif existing is None:
-                plans.append((path, name, raw, "imported"))
-            elif existing.sha256 == raw.sha256 and (case is None or existing.case == case):
-                plans.append((path, name, raw, "unchanged"))
-            elif existing.sha256 == raw.sha256:
-                plans.append((path, name, raw, "moved"))  # same text, another case: codings stay
-            elif coded and not replace:
-                problems.append(Problem(str(path), f"document '{name}' changed since it was imported and has {coded} "
-                                        "coding(s); refusing to replace it",
-                                        "use --replace to re-anchor the codings on the revised text"))
-            elif coded and case is not None and case != existing.case:
-                problems.append(Problem(str(path), f"document '{name}' belongs to case '{existing.case}'",
-                                        "a revision keeps its case"))
-            else:
-                plans.append((path, name, raw, "revised" if coded else "replaced"))
-        if problems:
-            raise IngestError(f"{len(problems)} problem(s); no transcript was imported", problems)
-        unit = self.store.get_meta("segment_unit") or "sentence"
-        todo = [(path, name, raw, status) for path, name, raw, status in plans if status not in ("unchanged", "moved")]
-        analyses = dict(zip((name for _, name, _, _ in todo),
-                            analyse_many([(raw.text, raw.turns) for _, _, raw, _ in todo], language, unit, jobs)))
-        results: list[TranscriptImport] = []
-        with self.store.transaction():
-            for path, name, raw, status in plans:
-                case_name = case or (case_of or {}).get(name) or name
-                if status in ("unchanged", "moved"):
-                    if status == "moved":
-                        self.store.set_document_case(name, case_name)
-                    segs = self.store.segments(document=name)
-                    results.append(TranscriptImport(str(path), name, case_name, status, len(raw.turns),
-                                                    len(segs), _speakers(raw)))
-                    continue
-                analysis = analyses[name]
-                document = Document(name, case_name, raw.text, raw.sha256, str(path), language)
-                moves: tuple[Reanchored, ...] = ()
-                if status == "revised":
-                    old = self.store.document(name)
-                    assert old is not None
-                    document = Document(name, old.case, raw.text, raw.sha256, str(path), language)
-                    codings = [c for c in self.store.codings() if c.document == name]
-                    self.store.archive_document(name)
-                    doc_id = self.store.replace_document_text(name, document)
-                    moves = tuple(reanchor(old.text, raw.text, [Anchor(c.id or 0, c.start, c.end) for c in codings]))
-                else:
-                    if status == "replaced":
-                        self.store.delete_document(name)
-                    doc_id = self.store.add_document(document)
-                self._save_analysis(doc_id, document, analysis)
-                if moves:
-                    whole = {c.id for c in codings if c.segment is not None}
-                    self._apply_moves(name, moves, whole)
-                results.append(TranscriptImport(str(path), name, document.case, status, len(raw.turns),
-                                                len(analysis.spans), _speakers(raw), raw.notes, moves))
-            self.store.drop_empty_cases()
-        return ImportReport(tuple(results))
-
-    def _save_analysis(self, doc_id: int, document: Document, analysis: Analysis) -> None:
-        """Store a document's segments (speakers with their default role) and its tokens."""
-        self.store.add_segments(doc_id, [
-            Segment(ref="", document=document.name, case=document.case, turn=s.turn, ordinal=i + 1, start=s.start,
-                    end=s.end, text="", speaker=s.speaker, role=default_role(s.speaker), timestamp=s.timestamp)
-            for i, s in enumerate(analysis.spans)])
-        self.store.save_tokens(doc_id, analysis.starts, analysis.ends, analysis.lower, analysis.lemma)
-
-    def _apply_moves(self, document: str, moves: Sequence[Reanchored], whole_segment: set[int | None]) -> None:
-        """Put re-anchored codings on their new spans and segments; orphans keep an empty span, flagged.
-
-        A coding that covered a whole segment (from a coding sheet) covers the whole new
-        segment it lands on, so sheets and agreement keep working on segments.
-        """
-        ids = self.store.segment_ids()
-        segments = self.store.segments(document=document)
-        for move in moves:
-            if move.start is None or move.end is None:
-                self.store.move_coding(move.key, 0, 0, None, "orphaned")
-                continue
-            best, overlap = None, 0
-            for seg in segments:
-                common = min(move.end, seg.end) - max(move.start, seg.start)
-                if common > overlap:
-                    best, overlap = seg, common
-            segment_id = ids[best.ref][0] if best is not None else None
-            start, end = (best.start, best.end) if best is not None and move.key in whole_segment else (move.start,
-                                                                                                      move.end)
-            self.store.move_coding(move.key, start, end, segment_id,
-                                   "ok" if move.status in ("unchanged", "moved") else move.status)
+        language = check_language(language or self.language)
+        plan, report = plan_transcripts(self.store, read_transcripts(paths), case, language, self._unit, replace,
+                                        jobs)
+        if any(write.tokens is not None for write in plan.documents):
+            # The pipeline is loaded now: lemmatise the codebook's patterns so code auto need not load it.
+            known = pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
+            plan = dataclasses.replace(plan, meta=pattern_lemmas_meta(self.store.codebook(), language, known))
+        self.commit(plan)
+        return report
 
     def import_survey(self, path: str | Path, text_columns: Sequence[str], id_column: str | None = None,
                       language: str | None = None) -> ImportReport:
@@ -362,58 +220,15 @@ class Project:
         be told apart; every other column becomes a case attribute (as NVivo datasets and
         QDA Miner survey import do).
         """
-        path = Path(path)
-        rows = read_table(path)
-        header = [_cell_text(h) for h in rows[0]] if rows else []
-        problems = [Problem(f"{path} row 1", f"no column '{c}'", f"columns: {', '.join(header)}")
-                    for c in [*text_columns, *([id_column] if id_column else [])] if c not in header]
-        if not text_columns:
-            problems.append(Problem(str(path), "no text column chosen", "give --text COLUMN (repeatable)"))
-        if problems:
-            raise IngestError(f"{path}: {len(problems)} problem(s); nothing was imported", problems)
-        loaded: list[tuple[Path, str, RawTranscript]] = []
-        attributes: dict[str, dict[str, str]] = {}
-        seen: set[str] = set()
-        for number, row in enumerate(rows[1:], start=2):
-            values = dict(zip(header, (_cell_text(v) for v in row)))
-            if not any(values.values()):
-                continue
-            name = values.get(id_column, "") if id_column else f"{path.stem}-{number - 1:04d}"
-            if not name:
-                problems.append(Problem(f"{path} row {number}", f"empty '{id_column}'"))
-                continue
-            if name in seen:
-                problems.append(Problem(f"{path} row {number}", f"'{name}' given twice"))
-                continue
-            seen.add(name)
-            parts, turns, position = [], [], 0
-            for column in text_columns:
-                answer = normalise_text(values.get(column, "")).strip()
-                if not answer:
-                    continue
-                label = f"{column} : "
-                start = position + len(label)
-                parts.append(label + answer)
-                turns.append(Turn(start, start + len(answer), column))
-                position += len(label) + len(answer) + 2
-            text = "\n\n".join(parts)
-            if not text:
-                continue  # nobody answered the open questions on this row
-            loaded.append((path, name, RawTranscript(text, tuple(turns), "table")))
-            attributes[name] = {k: v for k, v in values.items() if k not in text_columns and k != id_column and v}
-        if problems:
-            raise IngestError(f"{path}: {len(problems)} problem(s); nothing was imported", problems)
-        with self.store.transaction():
-            report = self._store_transcripts(loaded, None, language or self.language, False, 1)
-            for name, attrs in attributes.items():
-                if name in {f.document for f in report.files}:
-                    self.store.set_case_attributes(name, attrs)
+        plan, report = plan_survey(self.store, Path(path), text_columns, id_column, language or self.language,
+                                   self._unit)
+        self.commit(plan)
         return report
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         return self.store.segments(document=document, case=case)
 
-    def speakers(self, set_roles: dict[str, str] | None = None) -> "SpeakerList":
+    def speakers(self, set_roles: dict[str, str] | None = None) -> SpeakerList:
         """Speakers with their role; ``set_roles`` (speaker -> role) changes roles first."""
         if set_roles:
             known = {name for name, _, _ in self.store.speakers()}
@@ -428,35 +243,9 @@ class Project:
     # ------------------------------------------------------------------ cases
     def import_cases(self, path: str | Path) -> CasesImport:
         """Case attributes from a CSV/XLSX table: a ``case`` column, every other column an attribute."""
-        path = Path(path)
-        table = read_table(path)
-        header = [str(h or "").strip() for h in table[0]] if table else []
-        lowered = [h.lower() for h in header]
-        if "case" not in lowered:
-            raise IngestError(f"{path}: row 1: no 'case' column",
-                              [Problem(f"{path} row 1", f"columns found: {', '.join(h for h in header if h) or 'none'}",
-                                       "name the column holding case ids 'case'")])
-        key = lowered.index("case")
-        problems: list[Problem] = []
-        cases: dict[str, dict[str, str]] = {}
-        for number, row in enumerate(table[1:], start=2):
-            values = [_cell_text(v) for v in row] + [""] * (len(header) - len(row))
-            if not any(values):
-                continue
-            name = values[key]
-            if not name:
-                problems.append(Problem(f"{path} row {number}", "empty case id"))
-                continue
-            if name in cases:
-                problems.append(Problem(f"{path} row {number}", f"case '{name}' given twice"))
-                continue
-            cases[name] = {h: v for i, (h, v) in enumerate(zip(header, values)) if i != key and h and v != ""}
-        if problems:
-            raise IngestError(f"{path}: {len(problems)} problem(s); no case was imported", problems)
-        with self.store.transaction():
-            for name, attributes in cases.items():
-                self.store.set_case_attributes(name, attributes)
-        return CasesImport(str(path), tuple(Case(n, a) for n, a in cases.items()))
+        plan, report = plan_cases(Path(path))
+        self.commit(plan)
+        return report
 
     def cases(self) -> list[Case]:
         return self.store.cases()
@@ -471,19 +260,8 @@ class Project:
         """Load (or reload) the project's codebook; codes in use cannot disappear."""
         codebook = load_codebook(path)
         source = Path(path).read_text(encoding="utf-8-sig")
-        self._save_codebook(codebook, source, str(path))
+        self.commit(plan_codebook(codebook, source, str(path), self.store.codes_in_use()))
         return codebook
-
-    def _save_codebook(self, codebook: Codebook, source: str, origin: str) -> None:
-        in_use = self.store.codes_in_use()
-        gone = sorted(set(in_use) - set(codebook.code_ids()))
-        if gone:
-            raise NotFoundError(
-                f"{origin}: the new codebook drops codes that have codings",
-                [Problem(origin, f"code '{k}' is used by {in_use[k]} coding(s)", "keep it in the codebook")
-                 for k in gone])
-        with self.store.transaction():
-            self.store.save_codebook(codebook, source)
 
     def codebook(self) -> Codebook:
         codebook = self.store.codebook()
@@ -500,22 +278,14 @@ class Project:
         """
         coder = check_coder_name(coder)
         codebook = self.codebook()
-        segments = self.store.segments(case=case)
-        if roles:
-            known = sorted({s.role for s in segments if s.role})
-            segments = [s for s in segments if s.role in roles]
-            if not segments:
-                raise NotFoundError(f"no segment of speakers with role(s) {', '.join(roles)} "
-                                    f"(roles: {', '.join(known) or 'none'}; see qda speakers)")
-        if not segments:
-            raise NotFoundError("no segments to code: import transcripts first" if case is None
-                                else f"no segments in case '{case}'")
+        segments = sheet_segments(self.store.segments(case=case), case, roles)
         existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
         return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
 
     def import_codings(self, path: str | Path, coder: str) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
-        return import_sheet(self.store, Path(path), coder)
+        plan, result = plan_sheet(self.store, Path(path), coder)
+        return replace(result, replaced=self.commit(plan))
 
     def coders(self) -> list[str]:
         return self.store.coders()
@@ -527,7 +297,8 @@ class Project:
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         # Negated mentions flagged by auto-coding, and codings orphaned by a transcript
         # revision, stay in the project (and in reports) but are not uses of the code.
-        return [c for c in self.store.codings(coder=coder) if c.status not in ("negated", "orphaned")]
+        return [c for c in self.store.codings(coder=coder)
+                if c.status not in (CodingStatus.NEGATED, CodingStatus.ORPHANED)]
 
     # ------------------------------------------------------------------ matrices
     def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:
@@ -562,7 +333,7 @@ class Project:
 
     # ------------------------------------------------------------------ auto-coding
     def auto_code(self, coder: str = "auto", negation: str = "skip", fuzzy: bool = True,
-                  fuzzy_threshold: float = 90.0, roles: Sequence[str] | None = None) -> "AutoCodeResult":
+                  fuzzy_threshold: float = 90.0, roles: Sequence[str] | None = None) -> AutoCodeResult:
         """Apply the codebook's dictionary patterns to every segment, as ``coder``.
 
         Works from the tokens and lemmas stored at import (the language pipeline is not
@@ -572,50 +343,12 @@ class Project:
         checked (``"ignore"``). The coder's previous codings are replaced.
         """
         coder = check_coder_name(coder)
-        if not 0 < fuzzy_threshold <= 100:
-            raise AgreementError(f"--threshold must be between 0 and 100, not {fuzzy_threshold:g}")
-        if negation not in ("skip", "flag", "ignore"):
-            raise AgreementError(f"--negation must be skip, flag or ignore, not '{negation}'")
-        codebook = self.codebook()
-        spans = self.store.segment_spans(roles)
-        by_doc: dict[str, list[tuple[str, int, int]]] = {}
-        ids: dict[str, tuple[int, int, int, int]] = {}
-        for document, ref, start, end, seg_id, doc_id in spans:
-            by_doc.setdefault(document, []).append((ref, start, end))
-            ids[ref] = (seg_id, doc_id, start, end)
-        tokens: dict[str, list[DocTokens]] = {}
-        for name, language, text, starts, ends, lower, lemma in self.store.tokens():
-            tokens.setdefault(language, []).append(DocTokens(
-                name, text, array("i", starts), array("i", ends), tuple(lower), tuple(lemma)))
-        if not tokens:
-            raise NotFoundError("no tokenised transcript: import transcripts first")
-        hits: list[Hit] = []
-        try:
-            for language, docs in tokens.items():
-                dictionary = compile_dictionary(codebook, language, fuzzy_threshold)
-                hits.extend(find_hits(dictionary, docs, by_doc, language, negation, fuzzy))
-        except ValueError as exc:
-            raise AgreementError(str(exc)) from None
-        texts = {doc.document: doc.text for docs in tokens.values() for doc in docs}
-        planned: dict[tuple[str, str], tuple[Any, ...]] = {}
-        for hit in hits:
-            key = (hit.segment_ref, hit.code)
-            if key in planned and not (planned[key][8] == "negated" and not hit.negated):
-                continue
-            seg_id, doc_id, start, end = ids[hit.segment_ref]
-            matched = texts[hit.document][hit.start:hit.end]
-            planned[key] = (hit.code, doc_id, seg_id, start, end, "auto", f"matched: {matched}",
-                            f"{hit.kind}: {hit.pattern}", "negated" if hit.negated else "ok")
-        with self.store.transaction():
-            self.store.replace_codings(coder, list(planned.values()))
-        per_code = {code: 0 for code in codebook.code_ids()}
-        for row in planned.values():
-            if row[8] == "ok":
-                per_code[row[0]] += 1
-        per_code = {code: n for code, n in per_code.items() if n}
-        flagged = sum(1 for row in planned.values() if row[8] == "negated")
-        return AutoCodeResult(coder, sum(per_code.values()), flagged, per_code, negation,
-                              tuple(sorted({row[7] for row in planned.values()})))
+        known = {language: pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
+                 for language in LANGUAGES}
+        plan, result = plan_auto_coding(self.codebook(), self.store.segment_spans(roles), self.store.tokens(), coder,
+                                        negation, fuzzy, fuzzy_threshold, known)
+        self.commit(plan)
+        return result
 
     # ------------------------------------------------------------------ agreement
     def agree(self, coders: Sequence[str], unit: str = "document", codes: Sequence[str] | None = None,
@@ -626,44 +359,17 @@ class Project:
 
         ``roles`` keeps only the segments (and codings) of speakers with those roles.
         """
-        if len(set(coders)) != len(coders):
-            raise AgreementError("a coder is named twice")
-        docs = self.store.documents()
-        if cases:
-            self._check_names("case", cases, {d.case for d in docs})
-            docs = [d for d in docs if d.case in cases]
-        if documents:
-            self._check_names("document", documents, {d.name for d in docs})
-            docs = [d for d in docs if d.name in documents]
-        names = {d.name for d in docs}
-        codings = {c: [k for k in self.codings(c) if k.document in names] for c in coders}
-        segments = [s for s in self.store.segments() if s.document in names]
-        if roles:
-            segments = [s for s in segments if s.role in roles]
-            kept = {s.ref for s in segments}
-            by_doc: dict[str, list[Segment]] = {}
-            for seg in segments:
-                by_doc.setdefault(seg.document, []).append(seg)
-            codings = {c: [k for k in items if any(ref in kept for ref in segments_of(k, by_doc))]
-                       for c, items in codings.items()}
-        codebook = self.codebook()
-        return agree(codebook, list(coders), codings, docs, segments, unit, codes, tolerance, overlap,
-                     exclude_uncoded, bootstrap, seed, codebook.default_language)
+        codings = {c: self.codings(c) for c in coders}
+        # Only the segment unit and a role filter use segments: the other units skip loading them.
+        segments = self.store.segments() if unit == "segment" or roles else []
+        return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
+                        codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed)
 
     @staticmethod
     def agree_table(path: str | Path, categories: Sequence[str] | None = None, bootstrap: int = 1000,
                     seed: int = 12345) -> AgreementReport:
         """Agreement on a plain units x coders table (CSV/XLSX; one column per coder)."""
-        import pandas as pd
-
-        rows = read_table(Path(path))
-        if len(rows) < 2:
-            raise AgreementError(f"{path}: the table has no data rows")
-        header = [str(h).strip() if h is not None else "" for h in rows[0]]
-        frame = pd.DataFrame([list(r) + [None] * (len(header) - len(r)) for r in rows[1:]], columns=header)
-        if header and header[0].lower() in ("unit", "units", "id", "item", "segment", "case"):
-            frame = frame.drop(columns=header[0])
-        return agree_table(frame, categories, bootstrap, seed)
+        return agree_table(read_ratings(path), categories, bootstrap, seed)
 
     def write_adjudication_sheet(self, coder_a: str, coder_b: str, path: str | Path) -> int:
         """Write the segments where two coders differ, with a decision drop-down."""
@@ -673,12 +379,9 @@ class Project:
 
     def adjudicate(self, path: str | Path, as_coder: str) -> AdjudicationResult:
         """Record an adjudication sheet's decisions as a new coder; agreed codings carried over."""
-        return adjudicate(self.store, Path(path), as_coder)
-
-    def _check_names(self, what: str, given: Sequence[str], known: set[str]) -> None:
-        unknown = [g for g in given if g not in known]
-        if unknown:
-            raise NotFoundError(f"unknown {what}(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        plan, result = plan_adjudication(self.store, Path(path), as_coder)
+        self.commit(plan)
+        return result
 
     # ------------------------------------------------------------------ exports
     def export_workbook(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
@@ -687,70 +390,46 @@ class Project:
 
         ``agreement`` (two or more coders) adds a Reliability sheet (document unit).
         """
-        from qda.export.workbook import SynthesisData, write_workbook
+        from qda.export.workbook import synthesis_data, write_workbook
 
-        codebook = self.codebook()
-        codings = self.codings(coder)
-        cases = self.store.cases()
-        if code_attr is None and codebook.attributes:
-            code_attr = codebook.attributes[0].name
-        data = SynthesisData(
-            codebook=codebook, cases=cases, coder=coder, lang=lang or codebook.default_language,
-            meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
-            cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
-            split=matrix.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
-            intra=[self._with_memos(matrix.intra_case(codebook, codings, c.name, coder, lang)) for c in cases],
-            reliability=self.agree(agreement) if agreement else None)
+        from dataclasses import replace
+
+        data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
+                              self.agree(agreement) if agreement else None)
+        data = replace(data, intra=[self._with_memos(m) for m in data.intra])
         return write_workbook(Path(path), data)
 
     # ------------------------------------------------------------------ REFI-QDA
-    def import_qdc(self, path: str | Path) -> "RefiImportReport":
+    def import_qdc(self, path: str | Path) -> RefiImportReport:
         """Load the codebook of a REFI-QDA file (.qdc; also .qdpx/.qde) as the project's codebook.
 
         Codes keep their id when the file carries it (qda's own exports) or when their GUID
         is one of the current codebook's; codes that have codings cannot disappear.
         """
-        from qda.codebook import dump_codebook
-        from qda.errors import InteropError
-        from qda.ingest.refi import RefiImportReport, codebook_from_refi, read_refi
+        from qda.refi.plan import plan_codebook_import
 
-        refi = read_refi(path)
-        if not refi.codes:
-            raise InteropError(f"{path}: the file holds no code", [
-                Problem(str(path), "nothing to load", "export the codebook again, with its codes")])
-        codebook, _ = codebook_from_refi(refi, self.language, Path(path).stem, self.store.codebook())
-        self._save_codebook(codebook, dump_codebook(codebook), str(path))
-        return RefiImportReport(
-            file=str(path), origin=refi.origin, mode="codebook", in_file={"codes": refi.counts.get("codes", 0)},
-            imported={"codes": len(codebook.codes), "categories": len(codebook.categories)},
-            unsupported=refi.unsupported)
+        plan, report = plan_codebook_import(path, self.language, self.store.codebook(), self.store.codes_in_use())
+        self.commit(plan)
+        return report
 
-    def export_qdc(self, path: str | Path) -> "RefiExport":
+    def export_qdc(self, path: str | Path) -> RefiExport:
         """Write the project's codebook as a REFI-QDA codebook (.qdc)."""
-        from qda.export.refi import write_qdc
+        from qda.refi.write import write_qdc
 
         return write_qdc(path, self.codebook())
 
-    def export_qdpx(self, path: str | Path) -> "RefiExport":
+    def export_qdpx(self, path: str | Path) -> RefiExport:
         """Write the whole project as a REFI-QDA project (.qdpx): users (coders), codebook,
         cases with their typed attributes, text sources, codings and memos."""
-        from dataclasses import replace
+        from qda.refi.write import RefiExportData, write_qdpx
 
-        from qda.export.refi import RefiExportData, write_qdpx
-        from qda.ingest.refi import NoteRecord
+        store = self.store
+        return write_qdpx(path, RefiExportData(
+            name=self.folder.resolve().name, language=self.language, codebook=store.codebook(),
+            documents=store.documents(), cases=store.cases(), coders=store.coders(), codings=store.codings(),
+            memos=store.memos(), variables=store.variables()))
 
-        codings = self.store.codings()
-        kept = [c for c in codings if getattr(c, "status", "ok") == "ok"]
-        data = RefiExportData(
-            name=self.folder.resolve().name, language=self.language, codebook=self.store.codebook(),
-            documents=self.store.documents(), cases=self.store.cases(), coders=self.store.coders(), codings=kept,
-            notes=[NoteRecord(*row) for row in self.store.notes()], variables=self.store.variables())
-        result = write_qdpx(path, data)
-        if len(kept) == len(codings):
-            return result
-        return replace(result, counts={**result.counts, "orphaned_codings_not_exported": len(codings) - len(kept)})
-
-    def import_qdpx(self, path: str | Path, coder: str | None = None) -> "RefiImportReport":
+    def import_qdpx(self, path: str | Path, coder: str | None = None) -> RefiImportReport:
         """Import a REFI-QDA project (.qdpx, or a bare .qde with its sources beside it).
 
         Into an empty project (no document): everything (codebook unless the project has
@@ -761,59 +440,15 @@ class Project:
         compared. ``coder`` names the coder of all imported codings (else the file's
         users). All or nothing: a problem anywhere and nothing is written.
         """
-        from dataclasses import replace
+        from qda.refi.plan import plan_project_import
 
-        from qda.codebook import dump_codebook
-        from qda.errors import InteropError
-        from qda.ingest.refi import plan_import, read_refi
-
-        if coder is not None:
-            coder = check_coder_name(coder)
-        refi = read_refi(path)
-        if refi.kind != "project":
-            raise InteropError(f"{path}: a codebook, not a project", [
-                Problem(str(path), "a .qdc holds codes only", "use: qda codebook import FILE.qdc")])
-        plan = plan_import(refi, documents=self.store.documents(), codebook=self.store.codebook(),
-                           language=self.language, coder=coder)
-        analyses = self._refi_analyse(plan.documents)
-        with self.store.transaction():
-            if plan.codebook is not None:
-                self.store.save_codebook(plan.codebook, dump_codebook(plan.codebook))
-            for document in plan.documents:
-                self._refi_add_document(document, analyses[document.name])
-            held = {c.name: c.attributes for c in self.store.cases()}  # e.g. from 'qda import cases'
-            for case in plan.cases:
-                self.store.set_case_attributes(case.name, {**held.get(case.name, {}), **case.attributes})
-            self.store.set_variables(plan.variables)
-            for name in plan.coders:
-                self.store.ensure_coder(name)
-            doc_ids = {d.name: self.store.document_id(d.name) for d in self.store.documents()}
-            replaced = sum(self.store.delete_codings(c, doc_ids[d]) for c, d in plan.replace)
-            segments = {(doc_id, start, end): sid for sid, doc_id, start, end in self.store.segment_ids().values()}
-            self.store.add_codings(
-                (c.coder, c.code, doc_ids[c.document], segments.get((doc_ids[c.document], c.start, c.end)),
-                 c.start, c.end, c.created_at, "refi", c.note) for c in plan.codings)
-            self.store.add_notes((n.guid, n.name, n.text, n.author, n.created_at, n.target_kind, n.target)
-                                 for n in plan.notes)
-        report = plan.report
-        if replaced:
-            report = replace(report, imported={**report.imported, "codings_replaced": replaced})
-        return report
-
-    def _refi_analyse(self, documents: Sequence[Document]) -> dict[str, Any]:
-        """Segments and tokens of new documents, as ``import_transcripts`` makes them."""
-        from qda.ingest import detect_turns
-
-        unit = self.store.get_meta("segment_unit") or "sentence"
-        analyses: dict[str, Any] = {}
-        for language in sorted({d.language for d in documents}):
-            group = [d for d in documents if d.language == language]
-            found = analyse_many([(d.text, detect_turns(d.text)) for d in group], language, unit)
-            analyses.update(zip((d.name for d in group), found))
-        return analyses
-
-    def _refi_add_document(self, document: Document, analysis: Any) -> None:
-        self._save_analysis(self.store.add_document(document), document, analysis)
+        store = self.store
+        plan, report = plan_project_import(
+            path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
+            segments=store.segments(), language=self.language, unit=self._unit,
+            coder=check_coder_name(coder) if coder is not None else None)
+        replaced = self.commit(plan)
+        return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report
 
     # ------------------------------------------------------------------ browser workspace (qda serve)
     # Small delegating methods only: checks and planning live in qda.coding.workspace.
@@ -894,9 +529,11 @@ class Project:
     def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any],
                              as_coder: str) -> AdjudicationResult:
         """Record decisions made in the browser exactly as the adjudication sheet route would."""
-        from qda.coding import record_adjudication
+        from qda.coding import plan_decisions
 
-        return record_adjudication(self.store, coder_a, coder_b, decisions, as_coder, "decisions")
+        plan, result = plan_decisions(self.store, coder_a, coder_b, decisions, as_coder, "decisions")
+        self.commit(plan)
+        return result
 
     def retrieve(self, coders: Sequence[str], codes: Sequence[str], mode: str = "any",
                  exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:

@@ -9,13 +9,30 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from qda.errors import BusyError, ProjectError
-from qda.models import AttributeDef, Case, Category, Code, Codebook, Coding, Document, Memo, Pattern, Segment
+from qda.models import (
+    AttributeDef,
+    Case,
+    Category,
+    Code,
+    Codebook,
+    Coding,
+    CodingScope,
+    Document,
+    DocumentWrite,
+    Memo,
+    Pattern,
+    Segment,
+    Tokens,
+    Variable,
+    segment_ref,
+)
 
 DB_NAME = "project.qda"
 
@@ -153,6 +170,12 @@ MIGRATIONS: list[str] = [
         description TEXT NOT NULL DEFAULT ''
     );
     """,
+    # Replacing a coder's codings on some segments or documents (re-importing a sheet)
+    # finds them by index instead of scanning all of the coder's codings per row.
+    """
+    CREATE INDEX codings_by_coder_segment ON codings(coder_id, segment_id);
+    CREATE INDEX codings_by_coder_document ON codings(coder_id, document_id);
+    """,
     # accounts of the browser workspace (qda serve on a non-local address): scrypt hashes only
     """
     CREATE TABLE users (
@@ -180,7 +203,7 @@ class Store:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def create(cls, folder: Path) -> "Store":
+    def create(cls, folder: Path) -> Store:
         """Create the database of a new project in ``folder``."""
         db_path = folder / DB_NAME
         if db_path.exists():
@@ -191,7 +214,7 @@ class Store:
         return store
 
     @classmethod
-    def open(cls, folder: Path) -> "Store":
+    def open(cls, folder: Path) -> Store:
         """Open an existing project, migrating an older schema forward."""
         db_path = folder / DB_NAME
         if not db_path.exists():
@@ -290,6 +313,11 @@ class Store:
             "INSERT INTO case_attributes(case_id, name, value, position) VALUES (?, ?, ?, ?)",
             [(case_id, k, v, i) for i, (k, v) in enumerate(attributes.items())])
 
+    def save_cases(self, cases: Sequence[Case]) -> None:
+        """Create cases as needed and replace their attributes with the given ones."""
+        for case in cases:
+            self.set_case_attributes(case.name, case.attributes)
+
     def set_document_case(self, name: str, case: str) -> None:
         self.db.execute("UPDATE documents SET case_id=? WHERE name=?", (self.ensure_case(case), name))
 
@@ -336,6 +364,24 @@ class Store:
             self.db.execute("DELETE FROM segments WHERE document_id=?", (doc_id,))
             self.db.execute("DELETE FROM documents WHERE id=?", (doc_id,))
 
+    def save_documents(self, writes: Sequence[DocumentWrite]) -> None:
+        """Store documents with their segments and tokens (see :class:`qda.models.DocumentWrite`)."""
+        for write in writes:
+            doc = write.document
+            if write.action == "move":
+                self.set_document_case(doc.name, doc.case)
+                continue
+            if write.action == "revise":
+                self._archive_document(doc.name)
+                doc_id = self._replace_document_text(doc.name, doc)
+            else:
+                if write.action == "replace":
+                    self.delete_document(doc.name)
+                doc_id = self.add_document(doc)
+            self._add_segments(doc_id, write.segments)
+            if write.tokens is not None:
+                self._save_tokens(doc_id, write.tokens)
+
     def count_codings(self, document: str | None = None, coder: str | None = None) -> int:
         sql = ("SELECT COUNT(*) FROM codings k JOIN documents d ON d.id=k.document_id "
                "JOIN coders c ON c.id=k.coder_id WHERE 1=1")
@@ -357,7 +403,7 @@ class Store:
             return int(found)
         return int(self.db.execute("INSERT INTO speakers(name, role) VALUES (?, ?)", (name, role)).lastrowid)
 
-    def add_segments(self, document_id: int, segments: Iterable[Segment]) -> None:
+    def _add_segments(self, document_id: int, segments: Iterable[Segment]) -> None:
         rows = [(document_id, s.ordinal, s.turn, self._speaker_id(s.speaker, s.role), s.start, s.end, s.timestamp)
                 for s in segments]
         self.db.executemany(
@@ -366,7 +412,7 @@ class Store:
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         """Segments in document then reading order, with their text sliced from the document."""
-        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", d.id, sp.name, sp.role, s.timestamp '
+        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", sp.name, sp.role, s.timestamp '
                "FROM segments s JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id "
                "LEFT JOIN speakers sp ON sp.id=s.speaker_id WHERE 1=1")
         args: list[Any] = []
@@ -378,10 +424,10 @@ class Store:
             args.append(case)
         sql += " ORDER BY d.name, s.ordinal"
         rows = self.db.execute(sql, args).fetchall()
-        texts = self._texts({row[6] for row in rows})
+        texts = self._texts({row[0] for row in rows})
         return [Segment(ref=segment_ref(doc, ordinal), document=doc, case=case_, turn=turn, ordinal=ordinal,
-                        start=start, end=end, text=texts[doc_id][start:end], speaker=speaker, role=role, timestamp=ts)
-                for doc, case_, turn, ordinal, start, end, doc_id, speaker, role, ts in rows]
+                        start=start, end=end, text=texts[doc][start:end], speaker=speaker, role=role, timestamp=ts)
+                for doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
 
     def segment_bounds(self, document: str, start: int | None = None, end: int | None = None) -> list[Segment]:
         """A document's segments without their text or speakers (fast: for checking spans);
@@ -395,28 +441,34 @@ class Store:
                         start=s_start, end=s_end, text="")
                 for turn, ordinal, s_start, s_end in self.db.execute(sql + " ORDER BY ordinal", args)]
 
-    def _texts(self, document_ids: set[int]) -> dict[int, str]:
-        """Document texts by row id, each read once (not once per segment or coding row)."""
-        texts: dict[int, str] = {}
-        ids = sorted(document_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            texts.update(self.db.execute(f"SELECT id, text FROM documents WHERE id IN ({', '.join('?' * len(chunk))})",
-                                         chunk).fetchall())
-        return texts
+    def _texts(self, names: set[str]) -> dict[str, str]:
+        """The texts of the named documents, each read once.
 
-    def segment_spans(self, roles: Sequence[str] | None = None) -> list[tuple[str, str, int, int, int, int]]:
-        """(document, ref, start, end, segment id, document id) of every segment, without text (fast)."""
-        sql = ('SELECT d.name, s.ordinal, s.start, s."end", s.id, d.id FROM segments s '
-               "JOIN documents d ON d.id=s.document_id LEFT JOIN speakers sp ON sp.id=s.speaker_id")
+        Rows of segments and codings slice these; selecting the text with every row
+        would copy a whole document per segment.
+        """
+        if not names:
+            return {}
+        if len(names) <= 500:
+            marks = ", ".join("?" * len(names))
+            return dict(self.db.execute(f"SELECT name, text FROM documents WHERE name IN ({marks})", list(names)))
+        return {name: text for name, text in self.db.execute("SELECT name, text FROM documents") if name in names}
+
+    def segment_spans(self, roles: Sequence[str] | None = None) -> list[Segment]:
+        """Every segment (of speakers with ``roles`` when given) without its text, for speed."""
+        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", sp.name, sp.role, s.timestamp '
+               "FROM segments s JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id "
+               "LEFT JOIN speakers sp ON sp.id=s.speaker_id")
         args: list[Any] = []
         if roles:
             sql += f" WHERE sp.role IN ({', '.join('?' * len(roles))})"
             args.extend(roles)
-        return [(doc, segment_ref(doc, ordinal), start, end, sid, doc_id)
-                for doc, ordinal, start, end, sid, doc_id in self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
+        return [Segment(ref=segment_ref(doc, ordinal), document=doc, case=case_, turn=turn, ordinal=ordinal,
+                        start=start, end=end, text="", speaker=speaker, role=role, timestamp=ts)
+                for doc, case_, turn, ordinal, start, end, speaker, role, ts in
+                self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
 
-    def segment_ids(self) -> dict[str, tuple[int, int, int, int]]:
+    def _segment_ids(self) -> dict[str, tuple[int, int, int, int]]:
         """Segment ref -> (segment id, document id, start, end)."""
         result: dict[str, tuple[int, int, int, int]] = {}
         for sid, doc_id, doc, ordinal, start, end in self.db.execute(
@@ -496,38 +548,65 @@ class Store:
     def coders(self) -> list[str]:
         return [name for (name,) in self.db.execute("SELECT name FROM coders ORDER BY id")]
 
-    def replace_codings(self, coder: str, rows: Iterable[tuple[Any, ...]],
-                        documents: Iterable[int] | None = None, segments: Iterable[int] | None = None) -> int:
-        """Replace a coder's codings: all of them, or only in ``documents``, or only on ``segments``.
+    def replace_codings(self, replace: Sequence[CodingScope], codings: Sequence[Coding]) -> int:
+        """Remove the stored codings in ``replace``, then store ``codings`` (their ``id`` is
+        ignored; one without ``created_at`` is stamped now). Returns how many were removed.
 
-        ``rows``: (code key, document id, segment id or None, start, end, source, note[, pattern[, status]]).
+        Codings name their coder, code, document and segment (ref); coders are created
+        when new, the rest must exist.
         """
-        coder_id = self.ensure_coder(coder)
-        if segments is not None:
-            self.db.executemany("DELETE FROM codings WHERE coder_id=? AND segment_id=?",
-                                [(coder_id, s) for s in segments])
-        elif documents is None:
-            self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,))
-        else:
-            self.db.executemany("DELETE FROM codings WHERE coder_id=? AND document_id=?",
-                                [(coder_id, d) for d in documents])
-        code_ids = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
-        stamp = now()
-        data = []
-        for row in rows:
-            code, doc_id, seg_id, start, end, source, note = row[:7]
-            pattern = row[7] if len(row) > 7 else None
-            status = row[8] if len(row) > 8 else "ok"
-            data.append((coder_id, code_ids[code], doc_id, seg_id, start, end, stamp, source, note, pattern, status))
+        removed = 0
+        for scope in replace:
+            coder_id = self._one("SELECT id FROM coders WHERE name=?", (scope.coder,))
+            if coder_id is None:
+                continue
+            if scope.segments is not None:
+                ids = self._segment_ids()
+                removed += sum(self.db.execute("DELETE FROM codings WHERE coder_id=? AND segment_id=?",
+                                               (coder_id, ids[ref][0])).rowcount for ref in scope.segments)
+            elif scope.documents is None:
+                removed += self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,)).rowcount
+            else:
+                removed += sum(self.db.execute(
+                    "DELETE FROM codings WHERE coder_id=? AND document_id=(SELECT id FROM documents WHERE name=?)",
+                    (coder_id, name)).rowcount for name in scope.documents)
         self.db.executemany(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note, '
-            "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
-        return len(data)
+            "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._coding_rows(codings))
+        return removed
+
+    def _coding_rows(self, codings: Sequence[Coding]) -> list[tuple[Any, ...]]:
+        """Codings as rows of the codings table (names resolved to row ids)."""
+        if not codings:
+            return []
+        codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
+        docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
+        segments = self._segment_ids() if any(c.segment for c in codings) else {}
+        unknown = sorted({f"code '{c.code}'" for c in codings if c.code not in codes}
+                         | {f"document '{c.document}'" for c in codings if c.document not in docs}
+                         | {f"segment '{c.segment}'" for c in codings if c.segment and c.segment not in segments})
+        if unknown:
+            raise ProjectError(f"cannot store codings on unknown {', '.join(unknown)}")
+        coders = {name: self.ensure_coder(name) for name in dict.fromkeys(c.coder for c in codings)}
+        stamp = now()
+        return [(coders[c.coder], codes[c.code], docs[c.document], segments[c.segment][0] if c.segment else None,
+                 c.start, c.end, c.created_at or stamp, c.source, c.note, c.pattern, c.status) for c in codings]
+
+    def update_codings(self, codings: Sequence[Coding]) -> None:
+        """Write changed codings back (code, span, segment, note, status), by their ids."""
+        if any(c.id is None for c in codings):
+            raise ProjectError("a coding without an id cannot be updated")
+        codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
+        segments = self._segment_ids() if any(c.segment for c in codings) else {}
+        self.db.executemany(
+            'UPDATE codings SET code_id=?, start=?, "end"=?, segment_id=?, note=?, status=? WHERE id=?',
+            [(codes.get(c.code), c.start, c.end, segments[c.segment][0] if c.segment else None, c.note, c.status,
+              c.id) for c in codings])
 
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
                 ids: Sequence[int] | None = None) -> list[Coding]:
         """Codings with their text, in document and text order."""
-        sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, d.id, sp.name, '
+        sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
@@ -548,20 +627,20 @@ class Store:
             args.extend(ids)
         sql += ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         rows = self.db.execute(sql, args).fetchall()
-        texts = self._texts({row[7] for row in rows})
+        texts = self._texts({row[2] for row in rows})
         return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
                        segment=segment_ref(doc, ordinal) if ordinal is not None else None,
-                       text=texts[doc_id][start:end], speaker=speaker, created_at=created, source=source, note=note,
+                       text=texts[doc][start:end], speaker=speaker, created_at=created, source=source, note=note,
                        pattern=pattern, status=status, id=row_id)
-                for coder_, code, doc, case_, start, end, ordinal, doc_id, speaker, created, source, note, pattern,
+                for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
                 status, row_id in rows]
 
     # ------------------------------------------------------------------ tokens, versions, roles
-    def save_tokens(self, document_id: int, starts: Any, ends: Any, lower: Sequence[str],
-                    lemma: Sequence[str]) -> None:
+    def _save_tokens(self, document_id: int, tokens: Tokens) -> None:
         """Keep a document's tokens (offsets as int32 arrays, words joined by U+001F)."""
         self.db.execute("INSERT OR REPLACE INTO tokens(document_id, starts, ends, lower, lemma) VALUES (?, ?, ?, ?, ?)",
-                        (document_id, starts.tobytes(), ends.tobytes(), "\x1f".join(lower), "\x1f".join(lemma)))
+                        (document_id, tokens.starts.tobytes(), tokens.ends.tobytes(), "\x1f".join(tokens.lower),
+                         "\x1f".join(tokens.lemma)))
 
     def tokens(self) -> Iterator[tuple[str, str, str, bytes, bytes, list[str], list[str]]]:
         """(document, language, text, starts, ends, lower, lemma) for every tokenised document."""
@@ -571,7 +650,7 @@ class Store:
             yield name, language, text, starts, ends, lower.split("\x1f") if lower else [], \
                 lemma.split("\x1f") if lemma else []
 
-    def archive_document(self, name: str) -> None:
+    def _archive_document(self, name: str) -> None:
         """Keep the current text of a document before it is replaced by a revision."""
         doc = self.document(name)
         if doc is not None:
@@ -583,7 +662,7 @@ class Store:
         return list(self.db.execute("SELECT replaced_at, sha256, text FROM document_versions WHERE document=? "
                                     "ORDER BY id", (name,)))
 
-    def replace_document_text(self, name: str, doc: Document) -> int:
+    def _replace_document_text(self, name: str, doc: Document) -> int:
         """Swap a document's text for a revision; its segments and tokens are dropped (codings stay)."""
         doc_id = self.document_id(name)
         if doc_id is None:
@@ -595,10 +674,6 @@ class Store:
                         (doc.text, doc.sha256, doc.source, doc.language, now(), doc_id))
         return doc_id
 
-    def move_coding(self, coding_id: int, start: int, end: int, segment_id: int | None, status: str) -> None:
-        self.db.execute('UPDATE codings SET start=?, "end"=?, segment_id=?, status=? WHERE id=?',
-                        (start, end, segment_id, status, coding_id))
-
     def speakers(self) -> list[tuple[str, str | None, int]]:
         """(speaker, role, number of segments)."""
         return list(self.db.execute(
@@ -608,47 +683,16 @@ class Store:
     def set_speaker_role(self, name: str, role: str | None) -> bool:
         return self.db.execute("UPDATE speakers SET role=? WHERE name=?", (role, name)).rowcount > 0
 
-    # ------------------------------------------------------------------ REFI-QDA interchange
-    # (methods used by REFI-QDA import/export go below this line)
-    def add_notes(self, notes: Iterable[tuple[str, str, str, str, str, str, str]]) -> None:
-        """Memos: (guid, name, text, author, created_at, target kind, target)."""
-        self.db.executemany(
-            "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            list(notes))
-
-    def notes(self) -> list[tuple[str, str, str, str, str, str, str]]:
-        """Memos in the order they were added: (guid, name, text, author, created_at, target kind, target)."""
-        return [tuple(row) for row in self.db.execute(  # type: ignore[misc]
-            "SELECT guid, name, text, author, created_at, target_kind, target FROM notes ORDER BY id")]
-
-    def set_variables(self, variables: Iterable[tuple[str, str, str]]) -> None:
-        """Declared types of case attributes: (name, REFI type, description)."""
+    # ------------------------------------------------------------------ variables (declared attribute types)
+    def save_variables(self, variables: Sequence[Variable]) -> None:
+        """Declare the types of case attributes (kept for REFI-QDA exchange)."""
         self.db.executemany("INSERT OR REPLACE INTO variables(name, type, description) VALUES (?, ?, ?)",
-                            list(variables))
+                            [(v.name, v.type, v.description) for v in variables])
 
     def variables(self) -> dict[str, tuple[str, str]]:
         """Case attribute -> (declared REFI type, description)."""
         return {name: (type_, description) for name, type_, description in
                 self.db.execute("SELECT name, type, description FROM variables ORDER BY name")}
-
-    def add_codings(self, rows: Iterable[tuple[str, str, int, int | None, int, int, str, str, str]]) -> int:
-        """Codings that keep their own creation time: (coder, code key, document id, segment id or
-        None, start, end, created_at, source, note). The coders and codes must exist."""
-        coders = {name: cid for cid, name in self.db.execute("SELECT id, name FROM coders")}
-        codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
-        data = [(coders[coder], codes[code], doc_id, seg_id, start, end, created, source, note)
-                for coder, code, doc_id, seg_id, start, end, created, source, note in rows]
-        self.db.executemany(
-            'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note) '
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
-        return len(data)
-
-    def delete_codings(self, coder: str, document_id: int) -> int:
-        """Remove a coder's codings in one document; returns how many there were."""
-        return self.db.execute(
-            "DELETE FROM codings WHERE document_id=? AND coder_id=(SELECT id FROM coders WHERE name=?)",
-            (document_id, coder)).rowcount
-
 
     # ------------------------------------------------------------------ one coding at a time (workspace)
     # Model objects in, model objects out: the coder, code, document and segment are named,
@@ -659,20 +703,14 @@ class Store:
         Coders are created when new; codes, documents and segment refs must exist.
         A coding without ``created_at`` is stamped now.
         """
-        codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
-        docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
-        stamp = now()
-        stored: list[Coding] = []
-        for coding in codings:
-            segment_id = self._segment_id(coding.segment) if coding.segment else None
-            row_id = self.db.execute(
-                'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, '
-                "note, pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.ensure_coder(coding.coder), codes[coding.code], docs[coding.document], segment_id,
-                 coding.start, coding.end, coding.created_at or stamp, coding.source, coding.note, coding.pattern,
-                 coding.status)).lastrowid
-            stored.append(self.coding(int(row_id)))  # type: ignore[arg-type]
-        return stored
+        ids = [int(self.db.execute(
+            'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, '
+            "note, pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid or 0)
+            for row in self._coding_rows(codings)]
+        stored: dict[int | None, Coding] = {}
+        for at in range(0, len(ids), 500):  # SQLite caps the parameters of one statement
+            stored.update((c.id, c) for c in self.codings(ids=ids[at:at + 500]))
+        return [stored[i] for i in ids]
 
     def coding(self, coding_id: int) -> Coding | None:
         """One coding by id, with its text."""
@@ -681,26 +719,14 @@ class Store:
 
     def update_coding(self, coding: Coding) -> Coding:
         """Write a changed coding back (code, span, segment, note, status), by its id."""
-        if coding.id is None:
-            raise ProjectError("a coding without an id cannot be updated")
-        code_id = self._one("SELECT id FROM codes WHERE key=?", (coding.code,))
-        self.db.execute('UPDATE codings SET code_id=?, start=?, "end"=?, segment_id=?, note=?, status=? WHERE id=?',
-                        (code_id, coding.start, coding.end,
-                         self._segment_id(coding.segment) if coding.segment else None,
-                         coding.note, coding.status, coding.id))
-        updated = self.coding(coding.id)
+        self.update_codings([coding])
+        updated = self.coding(coding.id or 0)
         assert updated is not None
         return updated
 
     def delete_coding(self, coding_id: int) -> bool:
         """Remove one coding; False when there was none with that id."""
         return self.db.execute("DELETE FROM codings WHERE id=?", (coding_id,)).rowcount > 0
-
-    def _segment_id(self, ref: str) -> int | None:
-        document, _, ordinal = ref.rpartition("#")
-        found = self._one("SELECT s.id FROM segments s JOIN documents d ON d.id=s.document_id "
-                          "WHERE d.name=? AND s.ordinal=?", (document, int(ordinal)))
-        return None if found is None else int(found)
 
     # ------------------------------------------------------------------ memos
     def insert_memo(self, memo: Memo) -> Memo:
@@ -710,6 +736,12 @@ class Store:
             (memo.guid, memo.name, memo.text, memo.author, memo.created_at or now(), memo.target_kind,
              memo.target)).lastrowid
         return self.memos(ids=[int(row_id)])[0]  # type: ignore[arg-type]
+
+    def insert_memos(self, memos: Sequence[Memo]) -> None:
+        """Store memos as they are (an imported memo keeps its GUID and time, even empty)."""
+        self.db.executemany(
+            "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target) for m in memos])
 
     def memos(self, target_kind: str | None = None, target: str | None = None,
               ids: Sequence[int] | None = None) -> list[Memo]:
@@ -742,12 +774,8 @@ class Store:
                         (name, password_hash, now()))
 
     def user_hash(self, name: str) -> str | None:
-        return self._one("SELECT password FROM users WHERE name=?", (name,))
+        found = self._one("SELECT password FROM users WHERE name=?", (name,))
+        return None if found is None else str(found)
 
     def users(self) -> list[str]:
-        return [name for (name,) in self.db.execute("SELECT name FROM users ORDER BY name")]
-
-
-def segment_ref(document: str, ordinal: int) -> str:
-    """The stable, human-readable id of a segment: ``<document>#<ordinal>``."""
-    return f"{document}#{ordinal}"
+        return [str(name) for (name,) in self.db.execute("SELECT name FROM users ORDER BY name")]

@@ -43,3 +43,28 @@ def test_precision_recall_against_a_human_coder(runner, small_project: Path, tmp
     assert by_code["h"]["precision"] == 1.0 and by_code["h"]["recall"] == 1.0
     # "On rend aussi visite aux clients": the words of "rendre visite" are not adjacent, a miss
     assert by_code["t"]["recall"] == 0.0 and by_code["t"]["precision"] is None
+
+
+def test_pattern_lemmas_kept_at_import_spare_loading_the_pipeline(runner, small_project: Path, monkeypatch) -> None:
+    """code auto after an import does not load spaCy for the patterns, and codes the same."""
+    import json
+
+    from qda.coding import auto
+    from qda.coding.auto import compile_dictionary
+
+    with Project.open(small_project) as project:
+        stored = json.loads(project.store.get_meta("pattern_lemmas:fr"))
+        fresh = compile_dictionary(project.codebook(), "fr")  # lemmatised now, with the pipeline
+        cached = compile_dictionary(project.codebook(), "fr", known=dict(stored["lemmas"]))
+    assert [e.form for e in cached.entries] == [e.form for e in fresh.entries]
+    assert stored["lemmas"]["foire commercial"] == ["foire", "commercial"]
+
+    def no_pipeline(language: str) -> None:
+        raise AssertionError("the pipeline was loaded")
+
+    monkeypatch.setattr(auto, "pipeline", no_pipeline)
+    result = run_json(runner, "-p", small_project, "code", "auto")
+    assert result["codings"] > 0
+    with Project.open(small_project) as project:
+        found = {(c.segment, c.code): c for c in project.codings("auto")}
+    assert found[("A1#3", "h")].pattern == "lemma: foire commercial"

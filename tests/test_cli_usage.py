@@ -19,3 +19,55 @@ def test_usage_errors_exit_2_with_a_usage_message(args: list[str], expected: str
     assert result.exit_code == 2
     assert expected in result.output
     assert "internal error" not in result.output
+
+
+def test_ctrl_c_during_an_import_exits_130_and_changes_nothing(small_project, tmp_path, monkeypatch) -> None:
+    from conftest import snapshot
+
+    import qda.ingest.segment as segment
+
+    before = snapshot(small_project)
+    new = tmp_path / "C1.txt"
+    new.write_text("Intervieweur : Bonjour.\nC1 : Nous utilisons les salons.\n", encoding="utf-8")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(segment, "analyse_many", interrupted)
+    monkeypatch.setattr("qda.project.analyse_many", interrupted, raising=False)
+    monkeypatch.setattr("qda.ingest.plan.analyse_many", interrupted)  # where transcripts are planned
+    result = CliRunner().invoke(app, ["-p", str(small_project), "import", "transcripts", str(new)])
+    assert result.exit_code == 130
+    assert "interrupted" in result.output
+    assert snapshot(small_project) == before
+
+
+def test_qda_debug_0_does_not_show_tracebacks(monkeypatch) -> None:
+    from qda.cli import debug_enabled
+
+    for value, expected in (("0", False), ("", False), ("off", False), ("1", True), ("yes", True)):
+        monkeypatch.setenv("QDA_DEBUG", value)
+        assert debug_enabled() is expected
+
+
+def test_a_closed_pipe_exits_quietly(tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    codebook = Path(__file__).resolve().parent.parent / "codebooks" / "communication-tools.yaml"
+    qda = [sys.executable, "-m", "qda"]
+    subprocess.run([*qda, "init", str(tmp_path / "p")], check=True, capture_output=True)
+    subprocess.run([*qda, "-p", str(tmp_path / "p"), "codebook", "load", str(codebook)], check=True,
+                   capture_output=True)
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before qda writes anything (as `| head` after it exits)
+    try:
+        writer = subprocess.run([*qda, "-p", str(tmp_path / "p"), "codebook", "show", "--format", "csv"],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+    assert writer.returncode == 0, writer.stderr
+    assert "Error" not in writer.stderr and "internal error" not in writer.stderr

@@ -77,7 +77,8 @@ categories:
         attributes: {colour: red}
 """
     found = problems_of(text)
-    assert "cb.yaml:12: code 'h': 'dirct' is not an allowed value of 'mode' (allowed: direct, indirect; did you mean 'direct'?)" in found
+    assert ("cb.yaml:12: code 'h': 'dirct' is not an allowed value of 'mode' "
+            "(allowed: direct, indirect; did you mean 'direct'?)") in found
     assert any(p.startswith("cb.yaml:13: code 'h' defined twice") for p in found)
     assert any(p.startswith("cb.yaml:16: code 'i' has an empty label") for p in found)
     assert any(p.startswith("cb.yaml:18: code 'j' has no 'en' label") for p in found)
@@ -137,7 +138,8 @@ def test_loading_a_bad_codebook_leaves_the_project_unchanged(runner, small_proje
 
 
 def test_show_json_equals_the_api(runner, small_project: Path) -> None:
-    from conftest import run_json
     from qda.codebook import codebook_to_dict
+
+    from conftest import run_json
 
     assert run_json(runner, "-p", small_project, "codebook", "show") == codebook_to_dict(load_codebook(CODEBOOK))

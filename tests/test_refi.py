@@ -25,9 +25,11 @@ from qda import Project
 from qda.codebook import dump_codebook, parse_codebook
 from qda.errors import InteropError
 from qda.ingest import normalise_text
-from qda.ingest import refi as refi_module
-from qda.ingest.refi import NoteRecord, TextMap, at_word_boundary, read_refi
-from qda.models import AttributeDef, Category, Code, Codebook, Document, Pattern
+from qda.models import AttributeDef, Category, Code, Codebook, Coding, Document, Memo, Pattern
+from qda.refi import model as refi_model
+from qda.refi import plan as refi_plan
+from qda.refi import read as refi_module
+from qda.refi.read import TextMap, at_word_boundary, read_refi
 
 from conftest import FIXTURES, run, run_json, snapshot
 
@@ -65,8 +67,13 @@ def project_state(folder: Path) -> dict:
             "coders": store.coders(),
             "codings": sorted((c.coder, c.code, c.document, c.start, c.end, c.created_at, c.note)
                               for c in store.codings()),
-            "notes": sorted(store.notes()),
+            "notes": sorted(_memo_row(m) for m in store.memos()),
         }
+
+
+def _memo_row(m: Memo) -> tuple[str, ...]:
+    """A memo as the notes table holds it: (guid, name, text, author, created_at, target kind, target)."""
+    return (m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
 
 
 def utf16_units(text: str) -> int:
@@ -145,7 +152,7 @@ def test_qda_fields_travel_in_a_trailing_line_other_tools_show_as_text(study_exp
     refi = read_refi(study_export[0])
     codes = {c.name: c for c in refi.all_codes()}
     social = codes["Médias sociaux (LinkedIn, Facebook, Twitter, blogue)"]
-    human, fields = refi_module.split_description(social.description)
+    human, fields = refi_model.split_description(social.description)
     assert fields is not None and fields["id"] == "a" and fields["attributes"] == {"mode": "indirect"}
     assert social.description.splitlines()[-1].startswith("[qda] {")
     assert "Include: " in human and "[qda]" not in human
@@ -230,7 +237,7 @@ def projects(draw: st.DrawFn) -> dict:
         if not text.strip():
             text = "x" + text
         case = draw(st.sampled_from(["C1", "C2", "Cé 3"]))
-        documents.append(Document(f"doc {i} é", case, text, refi_module.sha256(text), "", languages[0]))
+        documents.append(Document(f"doc {i} é", case, text, refi_plan.sha256(text), "", languages[0]))
     cases = {}
     for case in {d.case for d in documents} | set(draw(st.lists(st.sampled_from(["C1", "C4"]), max_size=2))):
         cases[case] = draw(st.fixed_dictionaries({}, optional={
@@ -246,9 +253,11 @@ def projects(draw: st.DrawFn) -> dict:
         codings.append((draw(st.sampled_from(coders)), draw(st.sampled_from(codebook.code_ids())), doc.name, start,
                         end, draw(_TIMES), draw(_NOTE)))
     targets = [("project", "")] + [("document", d.name) for d in documents] + [("code", c) for c in codebook.code_ids()]
-    notes = [NoteRecord(str(uuid.uuid4()), draw(st.sampled_from(["", "Memo", "Mémo 😀"])), draw(_NOTE) or "x",
-                        draw(st.sampled_from(["", *coders])), draw(st.sampled_from(["", "2024-05-01T10:00:00+00:00"])),
-                        *draw(st.sampled_from(targets))) for _ in range(draw(st.integers(0, 3)))]
+    notes = [Memo(guid=str(uuid.uuid4()), name=draw(st.sampled_from(["", "Memo", "Mémo 😀"])), text=draw(_NOTE) or "x",
+                  author=draw(st.sampled_from(["", *coders])),
+                  created_at=draw(st.sampled_from(["", "2024-05-01T10:00:00+00:00"])),
+                  **dict(zip(("target_kind", "target"), draw(st.sampled_from(targets)))))
+             for _ in range(draw(st.integers(0, 3)))]
     return {"codebook": codebook, "documents": documents, "cases": cases, "coders": coders, "codings": codings,
             "notes": notes}
 
@@ -258,14 +267,16 @@ def build(folder: Path, data: dict) -> None:
         store = project.store
         with store.transaction():
             store.save_codebook(data["codebook"])
-            ids = {d.name: store.add_document(d) for d in data["documents"]}
+            for d in data["documents"]:
+                store.add_document(d)
             for name, attributes in data["cases"].items():
                 store.set_case_attributes(name, attributes)
             for coder in data["coders"]:
                 store.ensure_coder(coder)
-            store.add_codings((coder, code, ids[doc], None, start, end, created, "sheet", note)
-                              for coder, code, doc, start, end, created, note in data["codings"])
-            store.add_notes(tuple(n.__dict__.values()) for n in data["notes"])
+            store.insert_codings([Coding(coder=coder, code=code, document=doc, case="", start=start, end=end,
+                                         created_at=created, source="sheet", note=note)
+                                  for coder, code, doc, start, end, created, note in data["codings"]])
+            store.insert_memos(data["notes"])
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -566,7 +577,7 @@ def test_cases_typed_variables_and_memos_of_another_tool(tmp_path: Path) -> None
         [coding] = store.codings()
         assert (coding.coder, coding.code, coding.text, coding.created_at) == (
             "Ana", "export", "We export.", "2024-02-03T03:05:06+00:00")
-        notes = {(kind, target, text) for _, _, text, _, _, kind, target in store.notes()}
+        notes = {(m.target_kind, m.target, m.text) for m in store.memos()}
         assert notes == {("project", "", "Overall memo."), ("project", "", "Study of firms."),
                          ("case", "Firm A", "A young firm."), ("document", "A interview 1", "Recorded by phone.")}
         project.export_qdpx(tmp_path / "again.qdpx")
@@ -609,7 +620,7 @@ def test_codebook_traps_namespaces_guid_case_and_folder_codes(runner, tmp_path: 
 
 def test_a_duplicated_qda_code_gets_its_own_id(tmp_path: Path) -> None:
     """Copying a code in another tool copies its [qda] line too: ids stay unique."""
-    line = refi_module.join_description("Said when.", {"id": "a"})
+    line = refi_model.join_description("Said when.", {"id": "a"})
     qdc = tmp_path / "dup.qdc"
     qdc.write_text(f'<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
                    f'<Code guid="{uuid.uuid4()}" name="Social" isCodable="true"><Description>{line}</Description></Code>'

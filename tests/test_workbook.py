@@ -330,12 +330,12 @@ def test_read_only_folder_raises_export_error(tmp_path: Path) -> None:
 
 def test_locked_file_raises_export_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file open in Excel on Windows cannot be replaced: PermissionError becomes an ExportError."""
-    import qda.export.workbook as workbook
+    import qda.export.style as style  # where the workbook is saved
 
     def locked(src, dst):
         raise PermissionError(13, "Permission denied", str(dst))
 
-    monkeypatch.setattr(workbook.os, "replace", locked)
+    monkeypatch.setattr(style.os, "replace", locked)
     with pytest.raises(ExportError, match="synthesis.xlsx: permission denied"):
         write_workbook(tmp_path / "synthesis.xlsx", _data())
     assert os.listdir(tmp_path) == []  # the temporary file is cleaned up

@@ -54,13 +54,20 @@ and never as NaN. Only structurally invalid input raises
 Bootstrap: percentile bootstrap over units. Every unit is reduced to its
 *rating pattern* (its row of the matrix); each coefficient is a smooth function
 of sums of per-pattern features, so a resample is fully described by how many
-times it draws each pattern. Resample index matrices (``B x n``) are drawn in
-chunks with ``numpy.random.default_rng(seed)``, mapped to pattern ids, and
-counted per resample with one ``numpy.bincount`` on the flattened
-``(resample, pattern)`` index; a matrix product with the feature table then
-gives every coefficient for every resample at once, with no Python loop over
-units or resamples. Resamples in which a coefficient is undefined are excluded
-from its interval (the note says how many).
+times it draws each pattern. Drawing ``n`` units uniformly with replacement
+gives pattern counts that follow a multinomial distribution over the ``P``
+distinct patterns with probabilities ``count_p / n``, so the engine draws those
+counts directly (``Generator.multinomial``): the cost grows with the number of
+patterns, not of units. Small tables (at most 2,000 units, or fewer than 8 units
+per pattern) draw the ``B x n`` unit indices instead, which costs them a few
+milliseconds and keeps the intervals of small studies exactly those of qda
+versions that always drew indices. Both are the same resampling distribution, and
+the choice depends only on the data, so the same data and seed always give the
+same interval. Either way a matrix product of
+the ``B x P`` count table with the feature table gives every coefficient for
+every resample at once, with no Python loop over units or resamples. Resamples in
+which a coefficient is undefined are excluded from its interval (the note says
+how many).
 """
 
 from __future__ import annotations
@@ -69,10 +76,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas costs ~0.6 s to import: only tables of labels need it
+    import pandas as pd
 
 from qda.errors import AgreementError
 
@@ -113,6 +122,11 @@ DISPLAY_NAMES: dict[str, str] = {
 _CHUNK_ELEMENTS = 1 << 22
 # Largest pattern space counted with a dense bincount instead of np.unique.
 _DENSE_PATTERNS = 1 << 22
+# The bootstrap draws unit indices up to this many units, or this many units per
+# rating pattern (a multinomial draw costs about 8 index draws per pattern), and
+# pattern counts above.
+_INDEX_DRAWS_UP_TO = 2000
+_UNITS_PER_PATTERN = 8
 
 
 @dataclass(frozen=True)
@@ -168,6 +182,8 @@ def _canonical_label(value: Any) -> Any:
         if value.is_integer():
             return int(value)
         return value
+    import pandas as pd
+
     try:
         if pd.isna(value):
             return None
@@ -205,6 +221,8 @@ def encode(table: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     integers (``1.0`` == ``1``), and labels with the same text form are the same
     category (the number ``1`` and the string ``"1"`` are one category).
     """
+    import pandas as pd
+
     if not isinstance(table, pd.DataFrame):
         raise AgreementError(
             f"agreement needs a table of units x coders (a DataFrame), got {type(table).__name__}"
@@ -267,7 +285,8 @@ def _compact_categories(arr: np.ndarray) -> tuple[np.ndarray, int, int]:
         return arr, 0, 0
     valid = arr >= 0
     if top <= _DENSE_PATTERNS:
-        present = np.bincount(arr[valid], minlength=top) > 0
+        # Shifted by one so that missing (-1) counts in slot 0: no masked copy of the table.
+        present = np.bincount(arr.ravel() + 1, minlength=top + 1)[1:] > 0
         observed = np.flatnonzero(present)
     else:
         observed = np.unique(arr[valid])
@@ -601,28 +620,46 @@ def _evaluate(totals: np.ndarray, ctx: _Context) -> dict[str, tuple[np.ndarray, 
 # --------------------------------------------------------------------------- #
 
 
+def _index_draws_are_cheaper(n_units: int, n_patterns: int) -> bool:
+    """Whether to draw unit indices rather than pattern counts (see the module docstring)."""
+    return n_units <= max(_INDEX_DRAWS_UP_TO, _UNITS_PER_PATTERN * n_patterns)
+
+
 def _bootstrap_totals(
-    inverse: np.ndarray, features: np.ndarray, resamples: int, rng: np.random.Generator
+    counts: np.ndarray, inverse: np.ndarray | None, features: np.ndarray, resamples: int,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Feature totals for ``resamples`` percentile-bootstrap resamples of the units.
 
-    Vectorised: per chunk, a ``c x n`` index matrix is drawn, mapped to pattern
-    ids, offset by ``resample * P`` and counted with a single ``bincount``; the
-    ``c x P`` count table times the ``P x F`` feature table gives the totals.
+    ``counts`` are the units per pattern; ``inverse`` (the pattern of each unit) is
+    given when unit indices are to be drawn (see the module docstring). Per chunk, a
+    ``c x P`` table of pattern counts is drawn, then multiplied by the ``P x F``
+    feature table.
     """
-    n = inverse.shape[0]
+    n = int(counts.sum())
     p = features.shape[0]
     totals = np.empty((resamples, features.shape[1]), dtype=np.float64)
+    if inverse is None:
+        chunk = max(1, min(resamples, _CHUNK_ELEMENTS // max(p, 1)))
+        shares = counts.astype(np.float64) / n
+        for start in range(0, resamples, chunk):
+            c = min(chunk, resamples - start)
+            drawn = rng.multinomial(n, shares, size=c)
+            totals[start : start + c] = drawn.astype(np.float64) @ features
+        return totals
+    # Index draws: a c x n index matrix, mapped to pattern ids, offset by
+    # resample * P and counted with a single bincount.
     chunk = max(1, min(resamples, _CHUNK_ELEMENTS // max(n, 1)))
     small = p <= np.iinfo(np.int32).max // max(chunk, 1)
-    inv = inverse.astype(np.int32 if small else np.int64, copy=False)
+    kind: type[np.signedinteger[Any]] = np.int32 if small else np.int64
+    inv = inverse.astype(kind, copy=False)
     for start in range(0, resamples, chunk):
         c = min(chunk, resamples - start)
         idx = rng.integers(0, n, size=(c, n))
         pat = inv[idx]
         pat += (np.arange(c, dtype=pat.dtype) * p)[:, None]
-        counts = np.bincount(pat.ravel(), minlength=c * p).reshape(c, p)
-        totals[start : start + c] = counts.astype(np.float64) @ features
+        drawn = np.bincount(pat.ravel(), minlength=c * p).reshape(c, p)
+        totals[start : start + c] = drawn.astype(np.float64) @ features
     return totals
 
 
@@ -736,7 +773,7 @@ def compute(
 
     n_units, n_coders = arr.shape
     want_ci = bootstrap > 0 and n_units > 0
-    pats = _patterns(arr, k, need_inverse=want_ci)
+    pats = _patterns(arr, k, need_inverse=False)
     feats = _build_features(pats.rows, k)
     table = feats.matrix()
     ctx = _Context(feats.slices, n_coders, q, q_source)
@@ -747,8 +784,10 @@ def compute(
     boot: dict[str, tuple[np.ndarray, list[str | None]]] | None = None
     if want_ci and any(np.isfinite(point[name][0][0]) for name in COEFFICIENTS):
         rng = np.random.default_rng(seed)
-        assert pats.inverse is not None
-        boot_totals = _bootstrap_totals(pats.inverse, table, int(bootstrap), rng)
+        inverse = None
+        if _index_draws_are_cheaper(n_units, pats.counts.shape[0]):
+            inverse = _patterns(arr, k, need_inverse=True).inverse
+        boot_totals = _bootstrap_totals(pats.counts, inverse, table, int(bootstrap), rng)
         boot = _evaluate(boot_totals, ctx)
 
     empty_coder = _empty_coder_reason(arr)

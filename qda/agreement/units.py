@@ -31,16 +31,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
-from qda.errors import AgreementError
-from qda.models import Codebook, Coding, Document, Segment
+from qda.errors import AgreementError, NotFoundError
+from qda.models import AgreementUnit, Codebook, Coding, Document, Segment, segments_of
+from qda.results import Column, Interval, Note, Row, TableView, frame_view, json_dict
 
-UNITS = ("document", "case", "frequency", "coverage", "segment", "overlap")
+if TYPE_CHECKING:
+    import pandas as pd
+
+AGREEMENT_UNITS = tuple(AgreementUnit)
+
+# Columns of the terminal table, by coefficient (Fleiss for 3+ coders, Cohen for two).
+SHOWN = ("percent_agreement", "cohen_kappa", "krippendorff_alpha", "gwet_ac1", "brennan_prediger", "fleiss_kappa")
+SHORT = {"percent_agreement": "% agree", "cohen_kappa": "kappa", "krippendorff_alpha": "alpha",
+         "gwet_ac1": "AC1", "brennan_prediger": "BP", "fleiss_kappa": "Fleiss"}
 
 
 @dataclass(frozen=True)
@@ -77,27 +85,32 @@ class CharacterTable:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @property
+    def percent_agreement(self) -> float | None:
+        """Share of characters both coders treated alike (coded or not); None without characters."""
+        n = self.both + self.a_only + self.b_only + self.neither
+        return (self.both + self.neither) / n if n else None
+
+    @property
+    def kappa(self) -> float | None:
+        """Cohen's kappa on the 2 x 2 character table (NVivo's view); None when undefined."""
+        n = self.both + self.a_only + self.b_only + self.neither
+        if n == 0:
+            return None
+        po = (self.both + self.neither) / n
+        pa, pb = (self.both + self.a_only) / n, (self.both + self.b_only) / n
+        pe = pa * pb + (1 - pa) * (1 - pb)
+        return None if pe >= 1 else (po - pe) / (1 - pe)
+
 
 # ----------------------------------------------------------------------------- builders
-
-def _covered(span_start: int, span_end: int, seg: Segment) -> bool:
-    common = min(span_end, seg.end) - max(span_start, seg.start)
-    return common > 0 and common * 2 >= (seg.end - seg.start)
-
-
-def segments_of(coding: Coding, segments_by_document: Mapping[str, Sequence[Segment]]) -> list[str]:
-    """Segment refs a coding applies to: its own segment, or the segments its span covers."""
-    if coding.segment is not None:
-        return [coding.segment]
-    return [s.ref for s in segments_by_document.get(coding.document, ()) if _covered(coding.start, coding.end, s)]
-
 
 def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
                 codes: Sequence[str], documents: Sequence[Document], segments: Sequence[Segment],
                 tolerance: float = 0.0, overlap: float = 0.9, exclude_uncoded: bool = False) -> list[CodeUnits]:
     """Per-code units x coders tables for a unit of comparison (see the module docstring)."""
-    if unit not in UNITS:
-        raise AgreementError(f"unknown unit '{unit}' (use one of: {', '.join(UNITS)})")
+    if unit not in AGREEMENT_UNITS:
+        raise AgreementError(f"unknown unit '{unit}' (use one of: {AgreementUnit.words()})")
     if len(coders) < 2:
         raise AgreementError("agreement needs at least two coders")
     if unit == "overlap":
@@ -191,12 +204,13 @@ def _overlap_units(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]
                    documents: Sequence[Document], threshold: float) -> list[CodeUnits]:
     result = []
     a, b = coders
+    spans = _spans_by_code_and_document(codings, coders)
     for code in codes:
         units: list[Unit] = []
         rows: list[tuple[int, int]] = []
         for doc in documents:
-            spans_a = sorted({(c.start, c.end) for c in codings.get(a, ()) if c.code == code and c.document == doc.name})
-            spans_b = sorted({(c.start, c.end) for c in codings.get(b, ()) if c.code == code and c.document == doc.name})
+            spans_a = sorted(set(spans.get((a, code, doc.name), ())))
+            spans_b = sorted(set(spans.get((b, code, doc.name), ())))
             pairs = []
             for i, (sa, ea) in enumerate(spans_a):
                 for j, (sb, eb) in enumerate(spans_b):
@@ -224,23 +238,36 @@ def _overlap_units(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]
     return result
 
 
+def _spans_by_code_and_document(codings: Mapping[str, Sequence[Coding]], coders: Sequence[str]
+                                ) -> dict[tuple[str, str, str], list[tuple[int, int]]]:
+    """(coder, code, document) -> the coder's spans there, in coding order (one pass over the codings)."""
+    spans: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
+    for coder in coders:
+        for c in codings.get(coder, ()):
+            spans[(coder, c.code, c.document)].append((c.start, c.end))
+    return spans
+
+
 def character_tables(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]], codes: Sequence[str],
                      documents: Sequence[Document]) -> list[CharacterTable]:
     """Characters coded by both coders, by one only, or by neither, per code (NVivo's view)."""
     a, b = coders[:2]
+    spans = _spans_by_code_and_document(codings, (a, b))
     tables = []
     for code in codes:
         both = a_only = b_only = neither = 0
         for doc in documents:
             n = len(doc.text)
+            found_a, found_b = spans.get((a, code, doc.name), ()), spans.get((b, code, doc.name), ())
+            if not found_a and not found_b:
+                neither += n
+                continue
             mask_a = np.zeros(n, dtype=bool)
             mask_b = np.zeros(n, dtype=bool)
-            for c in codings.get(a, ()):
-                if c.code == code and c.document == doc.name:
-                    mask_a[c.start:c.end] = True
-            for c in codings.get(b, ()):
-                if c.code == code and c.document == doc.name:
-                    mask_b[c.start:c.end] = True
+            for start, end in found_a:
+                mask_a[start:end] = True
+            for start, end in found_b:
+                mask_b[start:end] = True
             both += int((mask_a & mask_b).sum())
             a_only += int((mask_a & ~mask_b).sum())
             b_only += int((~mask_a & mask_b).sum())
@@ -303,35 +330,58 @@ class AgreementReport:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"unit": self.unit, "coders": list(self.coders), "settings": dict(self.settings),
-                "conventions": list(self.conventions), "pooled": self.pooled.to_dict(),
-                "codes": [c.to_dict() for c in self.codes],
-                "disagreements": [d.to_dict() for d in self.disagreements],
-                "confusion": self.confusion, "characters": [c.to_dict() for c in self.characters]}
+        return json_dict({"unit": self.unit, "coders": list(self.coders), "settings": dict(self.settings),
+                          "conventions": list(self.conventions), "pooled": self.pooled.to_dict(),
+                          "codes": [c.to_dict() for c in self.codes],
+                          "disagreements": [d.to_dict() for d in self.disagreements],
+                          "confusion": self.confusion, "characters": [c.to_dict() for c in self.characters]})
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per code and a pooled row; value and interval of each coefficient."""
+        """One row per code and a pooled row: each coefficient's value and its interval as
+        ``<name>_low``/``<name>_high``, at full precision (NaN where undefined or not computed)."""
+        import pandas as pd
+
         records = []
         for item in (*self.codes, self.pooled):
             rec: dict[str, Any] = {"code": item.code, "label": item.label, "units": item.n_units}
             for name in COEFFICIENTS:
                 est = item.estimates.get(name)
-                rec[name] = None if est is None or est.value is None else round(est.value, 4)
-                rec[f"{name}_ci"] = (None if est is None or est.ci_low is None
-                                     else f"[{est.ci_low:.3f}, {est.ci_high:.3f}]")
+                rec[name] = None if est is None else est.value
+                rec[f"{name}_low"] = None if est is None else est.ci_low
+                rec[f"{name}_high"] = None if est is None else est.ci_high
             for name in ("precision", "recall", "f1"):
-                value = getattr(item, name)
-                rec[name] = None if value is None else round(value, 4)
-            rec["prevalence_index"] = None if item.prevalence is None else round(item.prevalence, 3)
-            rec["bias_index"] = None if item.bias is None else round(item.bias, 3)
+                rec[name] = getattr(item, name)
+            rec["prevalence_index"] = item.prevalence
+            rec["bias_index"] = item.bias
             rec["warning"] = item.warning or ""
             records.append(rec)
-        return pd.DataFrame(records)
+        frame = pd.DataFrame(records)
+        numbers = [c for c in frame.columns if c not in ("code", "label", "units", "warning")]
+        return frame.astype({c: "float64" for c in numbers})
+
+    def to_table(self) -> TableView:
+        """Codes and the pooled row with the usual coefficients; warnings and conventions after."""
+        names = [n for n in SHOWN if not (n == "fleiss_kappa" and len(self.coders) == 2)
+                 and not (n == "cohen_kappa" and len(self.coders) > 2)]
+        rows = []
+        for item in (*self.codes, self.pooled):
+            cells = [Interval(est.value, est.ci_low, est.ci_high) for est in (item.estimates[n] for n in names)]
+            rows.append(Row((item.code, item.label[:40], item.n_units, *cells),
+                            section_end=item is self.codes[-1] if self.codes else False))
+        columns = (Column("code"), Column("label"), Column("units", numeric=True),
+                   *(Column(SHORT[n], numeric=True) for n in names))
+        notes = tuple(Note(f"{item.code}: {item.warning}", "warning")
+                      for item in (*self.codes, self.pooled) if item.warning)
+        notes += tuple(Note(line, "aside") for line in self.conventions)
+        return TableView(f"Agreement of {', '.join(self.coders)} — unit: {self.unit}", columns, tuple(rows),
+                         notes=notes)
+
+    def disagreement_list(self) -> DisagreementList:
+        """The disagreements as a result of their own (``qda agree --disagreements``)."""
+        return DisagreementList(tuple(self.disagreements))
 
     def disagreements_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"case": d.unit.case, "document": d.unit.document, "segment": d.unit.segment or "",
-                              **{coder: "; ".join(codes) for coder, codes in d.applied.items()},
-                              "text": d.unit.text} for d in self.disagreements])
+        return self.disagreement_list().to_frame()
 
     def threshold_failures(self, min_kappa: float | None = None, min_alpha: float | None = None) -> list[str]:
         """Why the pooled result is below the thresholds (empty when it is not)."""
@@ -347,6 +397,26 @@ class AgreementReport:
             elif est.value < threshold:
                 failures.append(f"pooled {name} = {est.value:.3f} is below {threshold}")
         return failures
+
+
+@dataclass(frozen=True)
+class DisagreementList:
+    """Units where coders differ, with what each coder applied there."""
+
+    disagreements: tuple[Disagreement, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"disagreements": [d.to_dict() for d in self.disagreements]})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{"case": d.unit.case, "document": d.unit.document, "segment": d.unit.segment or "",
+                              **{coder: "; ".join(codes) for coder, codes in d.applied.items()},
+                              "text": d.unit.text} for d in self.disagreements])
+
+    def to_table(self) -> TableView:
+        return frame_view(self.to_frame(), title=f"{len(self.disagreements)} disagreement(s)")
 
 
 def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int | None, bootstrap: int,
@@ -417,6 +487,8 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
 
 def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
     """Units where ratings differ, grouped by unit, with what each coder applied there."""
+    if unit != "overlap" and tables and all(t.units is tables[0].units for t in tables):
+        return _shared_disagreements(tables, coders, unit)
     applied: dict[Unit, dict[str, list[str]]] = {}
     differs: set[Unit] = set()
     for table in tables:
@@ -436,8 +508,48 @@ def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str
             for u in sorted(differs, key=lambda u: (u.document, u.case, u.start or 0, order.get(u, 0)))]
 
 
+def _shared_disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
+    """:func:`_disagreements` when every code has the same units (all but ``overlap``), vectorised.
+
+    The differing units are found with array operations; only they are then visited.
+    """
+    units = tables[0].units
+    differs = np.zeros(len(units), dtype=bool)
+    for table in tables:
+        r = table.ratings
+        if r.shape[1] == 2:
+            differs |= (r[:, 0] != r[:, 1]) & (r[:, 0] >= 0) & (r[:, 1] >= 0)
+            continue
+        valid = r >= 0
+        high = np.where(valid, r, np.iinfo(np.int64).min).max(axis=1)
+        low = np.where(valid, r, np.iinfo(np.int64).max).min(axis=1)
+        differs |= (valid.sum(axis=1) >= 2) & (high != low)
+    # Sorted as the unit loop sorted them: document, case, start, then position.
+    found = sorted(np.flatnonzero(differs).tolist(),
+                   key=lambda i: (units[i].document, units[i].case, units[i].start or 0, i))
+    rows = np.array(found, dtype=np.int64)
+    applied: dict[int, dict[str, list[str]]] = {i: {c: [] for c in coders} for i in found}
+    for table in tables:
+        picked = table.ratings[rows]
+        if unit in ("document", "case", "segment"):
+            for k, j in zip(*np.nonzero(picked == 1)):
+                applied[found[k]][coders[j]].append(table.code)
+        else:
+            for i, row in zip(found, picked.tolist()):
+                for coder, value in zip(coders, row):
+                    applied[i][coder].append(f"{table.code}:{int(value)}")
+    return [Disagreement(units[i], {c: tuple(v) for c, v in applied[i].items()}) for i in found]
+
+
 def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, dict[str, int]]:
     """code A used -> code B used instead, on units where A applied a code B did not and vice versa."""
+    if tables and all(t.units is tables[0].units for t in tables):
+        # Every code has the same units: one matrix product counts the pairs of codes.
+        a_alone = np.stack([(t.ratings[:, 0] == 1) & (t.ratings[:, 1] == 0) for t in tables]).astype(np.int64)
+        b_alone = np.stack([(t.ratings[:, 0] == 0) & (t.ratings[:, 1] == 1) for t in tables]).astype(np.int64)
+        pairs = a_alone @ b_alone.T
+        return {x.code: {y.code: int(pairs[i, j]) for j, y in enumerate(tables) if pairs[i, j]}
+                for i, x in enumerate(tables) if pairs[i].any()}
     only_a: dict[Unit, set[str]] = defaultdict(set)
     only_b: dict[Unit, set[str]] = defaultdict(set)
     for table in tables:
@@ -457,6 +569,8 @@ def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, 
 def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bootstrap: int = 1000,
                 seed: int = 12345) -> AgreementReport:
     """Agreement on a plain units x coders table (a cell is a category label, empty = missing)."""
+    import pandas as pd
+
     if frame.shape[1] < 2:
         raise AgreementError("the table needs at least two coder columns")
     ratings, labels = encode(frame)
@@ -483,3 +597,43 @@ def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bo
     return AgreementReport("table", tuple(str(c) for c in frame.columns), (), pooled, tuple(disagreements),
                            {}, (), conventions, {"bootstrap": bootstrap, "seed": seed,
                                                  "categories": list(categories or [])})
+
+
+def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
+             documents: Sequence[Document], segments: Sequence[Segment], unit: str = "document",
+             codes: Sequence[str] | None = None, cases: Sequence[str] | None = None,
+             names: Sequence[str] | None = None, roles: Sequence[str] | None = None, tolerance: float = 0.0,
+             overlap: float = 0.9, exclude_uncoded: bool = False, bootstrap: int = 1000,
+             seed: int = 12345) -> AgreementReport:
+    """:func:`agree` on some cases, documents (``names``) or speaker roles of a project.
+
+    ``roles`` keeps only the segments (and codings) of speakers with those roles.
+    """
+    if len(set(coders)) != len(coders):
+        raise AgreementError("a coder is named twice")
+    docs = list(documents)
+    if cases:
+        _check_names("case", cases, {d.case for d in docs})
+        docs = [d for d in docs if d.case in cases]
+    if names:
+        _check_names("document", names, {d.name for d in docs})
+        docs = [d for d in docs if d.name in names]
+    kept_docs = {d.name for d in docs}
+    chosen = {c: [k for k in codings[c] if k.document in kept_docs] for c in coders}
+    segs = [s for s in segments if s.document in kept_docs]
+    if roles:
+        segs = [s for s in segs if s.role in roles]
+        kept = {s.ref for s in segs}
+        by_doc: dict[str, list[Segment]] = {}
+        for seg in segs:
+            by_doc.setdefault(seg.document, []).append(seg)
+        chosen = {c: [k for k in items if any(ref in kept for ref in segments_of(k, by_doc))]
+                  for c, items in chosen.items()}
+    return agree(codebook, list(coders), chosen, docs, segs, unit, codes, tolerance, overlap, exclude_uncoded,
+                 bootstrap, seed, codebook.default_language)
+
+
+def _check_names(what: str, given: Sequence[str], known: set[str]) -> None:
+    unknown = [g for g in given if g not in known]
+    if unknown:
+        raise NotFoundError(f"unknown {what}(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")

@@ -7,12 +7,13 @@ on stderr with exit code 1.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any
 
 import click
 import typer
@@ -22,8 +23,11 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from qda import __version__
+from qda.codebook import CodebookView
 from qda.errors import QdaError
+from qda.models import CountMode, NegationMode, OutputFormat, SegmentUnit
 from qda.project import Project
+from qda.results import Interval, Note, Result, Share, TableView
 
 # Piped output (logs, make demo) gets a wide table instead of rich's 80-column default.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -62,10 +66,19 @@ class QdaGroup(TyperGroup):
             raise typer.Exit(1) from None
         # typer 0.2x ships its own copy of click, whose usage errors derive from
         # typer.TyperException, not from the click package's ClickException.
-        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.ClickException, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.ClickException):
             raise
+        except KeyboardInterrupt:
+            # click would turn Ctrl-C into "Aborted!" and exit 1; the shell convention is 130.
+            err.print("interrupted: the project was not changed by the unfinished step")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # `qda status | head -2`: the reader went away, which is not an error of ours; keep
+            # Python's flush at exit from complaining about the closed pipe.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as exc:  # a bug: say so plainly; QDA_DEBUG=1 shows the traceback
-            if os.environ.get("QDA_DEBUG"):
+            if debug_enabled():
                 raise
             err.print(f"[bold red]internal error:[/bold red] {escape(type(exc).__name__)}: {escape(str(exc))}\n"
                       "  The project was not changed by the failed step. Please report this with the command "
@@ -87,20 +100,15 @@ app.add_typer(matrix_app, name="matrix")
 app.add_typer(export_app, name="export")
 
 
-class Format(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-FormatOpt = typer.Option(Format.table, "--format", "-f", help="Output: table, csv or json.")
+FormatOpt = typer.Option(OutputFormat.TABLE, "--format", "-f", help="Output: table, csv or json.")
 CoderOpt = typer.Option(..., "--coder", "-c", help="Whose codings to use (e.g. consensus).")
 
 
 @app.callback()
 def root(ctx: typer.Context,
-         project: Optional[Path] = typer.Option(None, "--project", "-p",
-                                                help="Project folder (default: $QDA_PROJECT, else the nearest enclosing project).")) -> None:
+         project: Path | None = typer.Option(
+             None, "--project", "-p",
+             help="Project folder (default: $QDA_PROJECT, else the nearest enclosing project).")) -> None:
     """qda: qualitative data analysis."""
     ctx.obj = {"project": project}
 
@@ -114,23 +122,65 @@ def opened(ctx: typer.Context) -> Iterator[Project]:
         project.close()
 
 
-def render(result: Any, fmt: Format, table: Any = None) -> None:
-    """Print a result as JSON (its to_dict), CSV (its to_frame) or a terminal table."""
-    if fmt is Format.json:
+def render(result: Result, fmt: OutputFormat) -> None:
+    """Print any result: JSON is its to_dict(), CSV its to_frame(), a table its to_table().
+
+    The one place where ``--format`` is interpreted, so it means the same on every command.
+    """
+    if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-    elif fmt is Format.csv:
+    elif fmt is OutputFormat.CSV:
         typer.echo(result.to_frame().to_csv(index=False), nl=False)
     else:
-        out.print(table if table is not None else frame_table(result.to_frame()))
+        print_view(result.to_table())
 
 
-def frame_table(frame: Any, title: str | None = None) -> Table:
-    table = Table(title=title, show_lines=False)
-    for column in frame.columns:
-        table.add_column(str(column))
-    for row in frame.itertuples(index=False):
-        table.add_row(*("" if v is None or (isinstance(v, float) and v != v) else escape(str(v)) for v in row))
-    return table
+_ROW_STYLES = {"heading": "bold", "subtotal": "italic", "total": "bold"}
+
+
+def print_view(view: TableView) -> None:
+    """Print a table view: its lead lines, the table, then the notes after it."""
+    for note in view.lead:  # sentences, printed whole like echo
+        out.print(_note(note), soft_wrap=True)
+    if view.columns:
+        table = Table(title=escape(view.title) if view.title else None, show_lines=view.lines)
+        for column in view.columns:
+            table.add_column(escape(column.name), justify="right" if column.numeric else "left")
+        for row in view.rows:
+            table.add_row(*(cell_text(c) for c in row.cells), style=_ROW_STYLES.get(row.kind),
+                          end_section=row.section_end)
+        out.print(table)
+    for note in view.notes:
+        out.print(_note(note))
+
+
+def _note(note: Note) -> str:
+    if note.kind == "warning":
+        return f"[yellow]{escape(note.text)}[/yellow]"
+    if note.kind == "aside":
+        return f"[dim]· {escape(note.text)}[/dim]"
+    return escape(note.text)
+
+
+def cell_text(cell: Any) -> str:
+    """A typed cell as terminal text: the display rounding of every table lives here."""
+    if cell is None or (isinstance(cell, float) and math.isnan(cell)):
+        return ""
+    if isinstance(cell, Interval):
+        if cell.value is None:
+            return "undef."
+        text = f"{cell.value:.3f}"
+        if cell.low is not None and cell.high is not None:
+            text += f" [{cell.low:.2f}, {cell.high:.2f}]"
+        return text
+    if isinstance(cell, Share):
+        if cell.share is None:
+            return "" if cell.count is None else str(cell.count)
+        percent = f"{cell.share * 100:.0f} %"
+        return percent if cell.count is None else f"{cell.count} ({percent})"
+    if isinstance(cell, float) and not isinstance(cell, bool):
+        return str(int(cell)) if cell.is_integer() else f"{cell:.3f}"
+    return escape(str(cell))
 
 
 @app.command()
@@ -142,7 +192,8 @@ def version() -> None:
 @app.command()
 def init(folder: Path = typer.Argument(..., help="Folder of the new project."),
          language: str = typer.Option("fr", "--lang", help="Language of the transcripts (fr or en)."),
-         unit: str = typer.Option("sentence", "--unit", help="What coders code: sentence, paragraph or turn.")) -> None:
+         unit: SegmentUnit = typer.Option(SegmentUnit.SENTENCE, "--unit",
+                                          help="What coders code: sentence, paragraph or turn.")) -> None:
     """Create a project folder holding its database."""
     project = Project.init(folder, language, unit)
     project.close()
@@ -150,52 +201,36 @@ def init(folder: Path = typer.Argument(..., help="Folder of the new project."),
 
 
 @app.command()
-def status(ctx: typer.Context, fmt: Format = FormatOpt) -> None:
+def status(ctx: typer.Context, fmt: OutputFormat = FormatOpt) -> None:
     """What the project holds."""
     with opened(ctx) as project:
         result = project.status()
-    if fmt is not Format.table:
-        render(result, fmt)
-        return
-    for key, value in result.to_dict().items():
-        if key == "coders":
-            value = ", ".join(f"{name} ({n} codings)" for name, n in value.items()) or "none"
-        typer.echo(f"{key}: {value}")
+    render(result, fmt)
 
 
 # ----------------------------------------------------------------------------- import
 
 @import_app.command("transcripts")
 def import_transcripts(ctx: typer.Context,
-                       files: List[Path] = typer.Argument(..., help="Transcript files (.txt, .md, .docx)."),
-                       case: Optional[str] = typer.Option(None, "--case", help="Case of every file (default: file name)."),
-                       lang: Optional[str] = typer.Option(None, "--lang", help="Language (default: the project's)."),
-                       replace: bool = typer.Option(False, "--replace",
-                                                    help="A revised transcript: re-anchor its codings on the new text."),
+                       files: list[Path] = typer.Argument(..., help="Transcript files (.txt, .md, .docx)."),
+                       case: str | None = typer.Option(None, "--case", help="Case of every file (default: file name)."),
+                       lang: str | None = typer.Option(None, "--lang", help="Language (default: the project's)."),
+                       replace: bool = typer.Option(
+                           False, "--replace", help="A revised transcript: re-anchor its codings on the new text."),
                        jobs: int = typer.Option(1, "--jobs", help="Processes for the language pipeline."),
-                       fmt: Format = FormatOpt) -> None:
+                       fmt: OutputFormat = FormatOpt) -> None:
     """Import transcripts: speaker turns, then segments (sentences by default)."""
     with opened(ctx) as project:
         report = project.import_transcripts(files, case=case, language=lang, replace=replace, jobs=jobs)
     render(report, fmt)
-    for item in report.files:
-        if item.notes and fmt is Format.table:
-            out.print(f"{escape(item.document)}: {escape('; '.join(item.notes))}")
-        if item.reanchored and fmt is Format.table:
-            counts = ", ".join(f"{n} {status}" for status, n in item.reanchor_counts().items())
-            out.print(f"{escape(item.document)}: codings re-anchored: {counts}")
-            for move in item.reanchored:
-                if move.status in ("changed", "orphaned"):
-                    out.print(f"  {escape('[' + move.status + ']')} {escape(move.old_text[:70])} -> "
-                              f"{escape(move.new_text[:70])}")
 
 
 @import_app.command("survey")
 def import_survey(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX, one row per respondent."),
-                  text: List[str] = typer.Option(..., "--text", help="A column holding open answers (repeatable)."),
-                  id_column: Optional[str] = typer.Option(None, "--id", help="Column with the respondent id."),
-                  lang: Optional[str] = typer.Option(None, "--lang", help="Language (default: the project's)."),
-                  fmt: Format = FormatOpt) -> None:
+                  text: list[str] = typer.Option(..., "--text", help="A column holding open answers (repeatable)."),
+                  id_column: str | None = typer.Option(None, "--id", help="Column with the respondent id."),
+                  lang: str | None = typer.Option(None, "--lang", help="Language (default: the project's)."),
+                  fmt: OutputFormat = FormatOpt) -> None:
     """Import survey answers: one document per row, other columns as case attributes."""
     with opened(ctx) as project:
         report = project.import_survey(file, text, id_column, lang)
@@ -204,7 +239,7 @@ def import_survey(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV
 
 @import_app.command("cases")
 def import_cases(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX with a 'case' column."),
-                 fmt: Format = FormatOpt) -> None:
+                 fmt: OutputFormat = FormatOpt) -> None:
     """Import case attributes (one row per case)."""
     with opened(ctx) as project:
         result = project.import_cases(file)
@@ -213,8 +248,9 @@ def import_cases(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV 
 
 @app.command("speakers")
 def speakers(ctx: typer.Context,
-             set_role: List[str] = typer.Option([], "--set-role", help="SPEAKER=ROLE, e.g. 'Intervieweur=interviewer' (repeatable)."),
-             fmt: Format = FormatOpt) -> None:
+             set_role: list[str] = typer.Option(
+                 [], "--set-role", help="SPEAKER=ROLE, e.g. 'Intervieweur=interviewer' (repeatable)."),
+             fmt: OutputFormat = FormatOpt) -> None:
     """List speakers with their role and number of segments; change roles."""
     with opened(ctx) as project:
         for item in set_role:
@@ -225,41 +261,6 @@ def speakers(ctx: typer.Context,
 
 
 # ----------------------------------------------------------------------------- codebook
-
-def codebook_table(codebook: Any, lang: str | None) -> Table:
-    table = Table(title=escape(codebook.name))
-    table.add_column("code")
-    table.add_column("label")
-    for attr in codebook.attributes:
-        table.add_column(attr.name)
-    for depth, category, codes in codebook.walk():
-        if category is not None:
-            table.add_row("", f"{'  ' * depth}[bold]{escape(codebook.category_label(category.id, lang))}[/bold]",
-                          *[""] * len(codebook.attributes))
-        for code in codes:
-            indent = "  " * (depth + 1 + codebook.code_depth(code.id))
-            table.add_row(escape(code.id), f"{indent}{escape(code.label(lang))}",
-                          *[escape(code.attributes.get(a.name, "")) for a in codebook.attributes])
-    return table
-
-
-class CodebookView:
-    """Adapter giving a codebook the to_dict/to_frame of results."""
-
-    def __init__(self, codebook: Any) -> None:
-        self.codebook = codebook
-
-    def to_dict(self) -> dict[str, Any]:
-        from qda.codebook import codebook_to_dict
-        return codebook_to_dict(self.codebook)
-
-    def to_frame(self) -> Any:
-        import pandas as pd
-        cb = self.codebook
-        return pd.DataFrame([{"code": c.id, "category": c.category or "", "parent": c.parent or "",
-                              **{f"label_{k}": v for k, v in c.labels.items()}, **c.attributes,
-                              "definition": c.definition} for c in cb.codes])
-
 
 @codebook_app.command("validate")
 def codebook_validate(file: Path = typer.Argument(..., help="Codebook YAML file.")) -> None:
@@ -278,12 +279,12 @@ def codebook_load(ctx: typer.Context, file: Path = typer.Argument(..., help="Cod
 
 
 @codebook_app.command("show")
-def codebook_show(ctx: typer.Context, lang: Optional[str] = typer.Option(None, "--lang"),
-                  fmt: Format = FormatOpt) -> None:
+def codebook_show(ctx: typer.Context, lang: str | None = typer.Option(None, "--lang"),
+                  fmt: OutputFormat = FormatOpt) -> None:
     """Show the project's codebook."""
     with opened(ctx) as project:
         codebook = project.codebook()
-    render(CodebookView(codebook), fmt, codebook_table(codebook, lang))
+    render(CodebookView(codebook, lang), fmt)
 
 
 # ----------------------------------------------------------------------------- code
@@ -291,8 +292,9 @@ def codebook_show(ctx: typer.Context, lang: Optional[str] = typer.Option(None, "
 @code_app.command("sheet")
 def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
                output: Path = typer.Option(..., "--output", "-o", help="The .xlsx sheet to write."),
-               case: Optional[str] = typer.Option(None, "--case", help="Only this case."),
-               role: List[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable).")) -> None:
+               case: str | None = typer.Option(None, "--case", help="Only this case."),
+               role: list[str] = typer.Option(
+                   [], "--role", help="Only segments of speakers with this role (repeatable).")) -> None:
     """Write a coding sheet (one row per segment, a drop-down of codes)."""
     with opened(ctx) as project:
         rows = project.write_coding_sheet(coder, output, case, role or None)
@@ -301,96 +303,43 @@ def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
 
 @code_app.command("auto")
 def code_auto(ctx: typer.Context, coder: str = typer.Option("auto", "--coder", "-c", help="Name of the auto coder."),
-              negation: str = typer.Option("skip", "--negation", help="Negated mentions: skip, flag or ignore."),
+              negation: NegationMode = typer.Option(NegationMode.SKIP, "--negation",
+                                                    help="Negated mentions: skip, flag or ignore."),
               fuzzy: bool = typer.Option(True, "--fuzzy/--no-fuzzy", help="Also find misspelt mentions."),
               threshold: float = typer.Option(90.0, "--threshold", help="Fuzzy score (0-100) a mention needs."),
-              role: List[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable)."),
-              fmt: Format = FormatOpt) -> None:
+              role: list[str] = typer.Option(
+                  [], "--role", help="Only segments of speakers with this role (repeatable)."),
+              fmt: OutputFormat = FormatOpt) -> None:
     """Dictionary auto-coding with the codebook's patterns (replaces that coder's codings)."""
     with opened(ctx) as project:
         result = project.auto_code(coder, negation, fuzzy, threshold, role or None)
-    if fmt is Format.table:
-        typer.echo(f"coder '{result.coder}': {result.codings} coded segments"
-                   + (f", {result.flagged} negated mentions flagged" if result.flagged else ""))
     render(result, fmt)
 
 
 @code_app.command("import")
 def code_import(ctx: typer.Context, file: Path = typer.Argument(..., help="A filled coding sheet (.xlsx or .csv)."),
-                coder: str = CoderOpt, fmt: Format = FormatOpt) -> None:
+                coder: str = CoderOpt, fmt: OutputFormat = FormatOpt) -> None:
     """Import a coder's sheet; replaces that coder's codings on the segments the sheet lists."""
     with opened(ctx) as project:
         result = project.import_codings(file, coder)
-    if fmt is Format.json:
-        render(result, fmt)
-    else:
-        typer.echo(f"coder '{result.coder}': {result.codings} codings from {result.rows} rows "
-                   f"in {len(result.documents)} documents ({result.replaced} previous codings replaced)")
+    render(result, fmt)
 
 
 # ----------------------------------------------------------------------------- matrix
 
-def cross_table(result: Any) -> Table:
-    what = "cases using each code" if result.count == "cases" else "coded segments"
-    table = Table(title=f"Cross-case table — {what}, by {escape(result.by)} (coder: {escape(result.coder)})")
-    table.add_column("code")
-    table.add_column("label")
-    for name in result.column_names():
-        table.add_column(escape(name), justify="right")
-    for row in result.rows:
-        indent = "  " * row.depth
-        if row.kind == "category":
-            table.add_row("", f"{indent}[bold]{escape(row.label)}[/bold]", *[""] * (len(result.groups) + 1))
-        elif row.kind == "code":
-            table.add_row(escape(row.key), f"{indent}{escape(row.label)}", *[str(v) for v in row.counts],
-                          str(row.total))
-        else:
-            cells = [f"{v} ({s * 100:.0f} %)" if s is not None else str(v)
-                     for v, s in zip((*row.counts, row.total), (*row.shares, row.total_share))]
-            style = "bold" if row.kind == "total" else "italic"
-            table.add_row("", f"{indent}[{style}]{escape(row.label)}[/{style}]", *cells,
-                          end_section=row.kind == "subtotal")
-    return table
-
-
-def split_table(result: Any) -> Table:
-    table = Table(title=f"{escape(result.code_attr)} by {escape(result.by)} (coder: {escape(result.coder)})"
-                        + (f" — codes with {', '.join(f'{k}={v}' for k, v in result.where.items())}" if result.where else ""))
-    table.add_column(escape(result.code_attr))
-    table.add_column(escape(result.by))
-    for name in ("uses", "share", "variety"):
-        table.add_column(name, justify="right")
-    table.add_column("codes (count)")
-    for value in result.values:
-        for group, n in result.groups:
-            cell = result.cells[value][group]
-            share = "" if cell.share is None else f"{cell.share * 100:.0f} %"
-            table.add_row(escape(value), f"{escape(group)} (n={n})", str(cell.uses), share, str(cell.variety),
-                          ", ".join(f"{c} ({k})" for c, k in cell.codes))
-    return table
-
-
 @matrix_app.command("case")
 def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case id."), coder: str = CoderOpt,
-                lang: Optional[str] = typer.Option(None, "--lang", help="Label language."),
-                fmt: Format = FormatOpt) -> None:
+                lang: str | None = typer.Option(None, "--lang", help="Label language."),
+                fmt: OutputFormat = FormatOpt) -> None:
     """Intra-case matrix: codes used in one case, with counts and quotes."""
     with opened(ctx) as project:
         result = project.matrix_case(case, coder, lang)
-    table = Table(title=f"Case {escape(case)} (coder: {escape(coder)})", show_lines=True)
-    for name in ("code", "label", "segments", "quotes"):
-        table.add_column(name)
-    for row in result.rows:
-        quotes = "\n".join(escape(q.cited()) for q in row.quotes)
-        table.add_row(escape(row.code), escape(row.label), str(row.segments), quotes)
-    if result.memos:
-        table.caption = "\n".join(escape(f"memo on {kind} {target}: {text}") for kind, target, text, _ in result.memos)
-    render(result, fmt, table)
+    render(result, fmt)
 
 
 @matrix_app.command("cases")
 def matrix_cases(ctx: typer.Context, by: str = typer.Option(..., "--by", help="Case attribute to group by."),
-                 coder: str = CoderOpt, fmt: Format = FormatOpt) -> None:
+                 coder: str = CoderOpt, fmt: OutputFormat = FormatOpt) -> None:
     """Meta-matrix: case x code presence, cases grouped by an attribute."""
     with opened(ctx) as project:
         result = project.matrix_cases(by, coder)
@@ -400,13 +349,14 @@ def matrix_cases(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
 @matrix_app.command("cross")
 def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="Case attribute: one column per value."),
                  coder: str = CoderOpt,
-                 count: str = typer.Option("cases", "--count", help="cases (cases using the code) or segments."),
-                 lang: Optional[str] = typer.Option(None, "--lang", help="Label language."),
-                 fmt: Format = FormatOpt) -> None:
+                 count: CountMode = typer.Option(CountMode.CASES, "--count",
+                                                 help="cases (cases using the code) or segments."),
+                 lang: str | None = typer.Option(None, "--lang", help="Label language."),
+                 fmt: OutputFormat = FormatOpt) -> None:
     """Cross-case table: codes under categories, subtotals with %, one column per group."""
     with opened(ctx) as project:
         result = project.matrix_cross(by, coder, count, lang)
-    render(result, fmt, cross_table(result))
+    render(result, fmt)
 
 
 @matrix_app.command("split")
@@ -414,9 +364,9 @@ def matrix_split(ctx: typer.Context,
                  code_attr: str = typer.Option(..., "--code-attr", help="Code attribute (e.g. mode)."),
                  by: str = typer.Option(..., "--by", help="Case attribute to group by."),
                  coder: str = CoderOpt,
-                 count: str = typer.Option("cases", "--count", help="cases or segments."),
-                 where: List[str] = typer.Option([], "--where", help="Restrict codes, e.g. mode=direct (repeatable)."),
-                 fmt: Format = FormatOpt) -> None:
+                 count: CountMode = typer.Option(CountMode.CASES, "--count", help="cases or segments."),
+                 where: list[str] = typer.Option([], "--where", help="Restrict codes, e.g. mode=direct (repeatable)."),
+                 fmt: OutputFormat = FormatOpt) -> None:
     """Uses, share and variety per code-attribute value and group of cases."""
     conditions: dict[str, str] = {}
     for item in where:
@@ -426,7 +376,7 @@ def matrix_split(ctx: typer.Context,
         conditions[key.strip()] = value.strip()
     with opened(ctx) as project:
         result = project.matrix_split(code_attr, by, coder, count, conditions)
-    render(result, fmt, split_table(result))
+    render(result, fmt)
 
 
 # ----------------------------------------------------------------------------- export
@@ -434,19 +384,29 @@ def matrix_split(ctx: typer.Context,
 @export_app.command("workbook")
 def export_workbook(ctx: typer.Context, file: Path = typer.Argument(..., help="The .xlsx to write."),
                     coder: str = CoderOpt, by: str = typer.Option(..., "--by", help="Case attribute to group by."),
-                    code_attr: Optional[str] = typer.Option(None, "--code-attr",
-                                                            help="Code attribute of the split sheet (default: the first)."),
-                    lang: Optional[str] = typer.Option(None, "--lang", help="Label language."),
-                    agree: List[str] = typer.Option([], "--agree", help="Add a Reliability sheet for these coders (repeat: --agree A --agree B).")) -> None:
+                    code_attr: str | None = typer.Option(
+                        None, "--code-attr", help="Code attribute of the split sheet (default: the first)."),
+                    lang: str | None = typer.Option(None, "--lang", help="Label language."),
+                    agree: list[str] = typer.Option(
+                        [], "--agree",
+                        help="Add a Reliability sheet for these coders (repeat: --agree A --agree B).")) -> None:
     """Write the Excel synthesis workbook."""
     with opened(ctx) as project:
         path = project.export_workbook(file, coder, by, code_attr, lang, agree or None)
     typer.echo(f"wrote {path}")
 
 
+def debug_enabled() -> bool:
+    """QDA_DEBUG=1/true/yes/on shows tracebacks; 0, false, no, off or empty do not."""
+    return os.environ.get("QDA_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: a closed pipe exits quietly, Ctrl-C exits 130."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pressed outside a command (e.g. while parsing)
+        sys.exit(130)
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
 from qda.cli import serve as _serve  # noqa: E402,F401  (registers qda serve and qda users)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from qda.cli import Format, FormatOpt, codebook_app, export_app, import_app, opened, render
+from qda.cli import FormatOpt, codebook_app, export_app, import_app, opened, render
+from qda.models import OutputFormat
 
 
 @codebook_app.command("import")
 def codebook_import(ctx: typer.Context,
                     file: Path = typer.Argument(..., help="A REFI-QDA codebook (.qdc), or a .qdpx/.qde."),
-                    fmt: Format = FormatOpt) -> None:
+                    fmt: OutputFormat = FormatOpt) -> None:
     """Load a REFI-QDA codebook (from NVivo, ATLAS.ti, MAXQDA...) as the project's codebook."""
     with opened(ctx) as project:
         report = project.import_qdc(file)
@@ -22,7 +22,7 @@ def codebook_import(ctx: typer.Context,
 
 @codebook_app.command("export")
 def codebook_export(ctx: typer.Context, file: Path = typer.Argument(..., help="The .qdc to write."),
-                    fmt: Format = FormatOpt) -> None:
+                    fmt: OutputFormat = FormatOpt) -> None:
     """Write the project's codebook as a REFI-QDA codebook (.qdc)."""
     with opened(ctx) as project:
         result = project.export_qdc(file)
@@ -31,7 +31,7 @@ def codebook_export(ctx: typer.Context, file: Path = typer.Argument(..., help="T
 
 @export_app.command("qdpx")
 def export_qdpx(ctx: typer.Context, file: Path = typer.Argument(..., help="The .qdpx to write."),
-                fmt: Format = FormatOpt) -> None:
+                fmt: OutputFormat = FormatOpt) -> None:
     """Write the project as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder..."""
     with opened(ctx) as project:
         result = project.export_qdpx(file)
@@ -41,9 +41,9 @@ def export_qdpx(ctx: typer.Context, file: Path = typer.Argument(..., help="The .
 @import_app.command("qdpx")
 def import_qdpx(ctx: typer.Context,
                 file: Path = typer.Argument(..., help="A REFI-QDA project (.qdpx, or .qde with its sources)."),
-                coder: Optional[str] = typer.Option(
+                coder: str | None = typer.Option(
                     None, "--coder", "-c", help="Import every coding as this coder (default: the file's users)."),
-                fmt: Format = FormatOpt) -> None:
+                fmt: OutputFormat = FormatOpt) -> None:
     """Import a REFI-QDA project: everything into an empty project, or a coder's codings
     on the documents this project shares with the file."""
     with opened(ctx) as project:

@@ -24,9 +24,7 @@ def serve(ctx: typer.Context,
                                        help="Let coders see each other's codings (blind by default with 2+ coders)."),
           open_browser: bool = typer.Option(False, "--open", help="Open the workspace in the web browser.")) -> None:
     """Serve the coding workspace in the browser (Ctrl+C stops it)."""
-    import uvicorn  # imported here: the other commands stay fast to start
-
-    from qda.web import create_app
+    from qda.web import create_app, run  # imported here: the other commands stay fast to start
 
     with opened(ctx) as project:
         folder = project.folder
@@ -36,7 +34,7 @@ def serve(ctx: typer.Context,
     if open_browser:
         import webbrowser
         webbrowser.open(url)
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    run(web, host, port)
 
 
 @users_app.command("add")

@@ -1,8 +1,20 @@
 """Coding by named coders: sheets, adjudication and dictionary auto-coding."""
 
-from qda.coding.sheets import (AdjudicationResult, CodeResolver, Decision, SheetImport, adjudicate, check_coder_name,
-                               import_sheet, record_adjudication, segment_disagreements, write_adjudication_sheet,
-                               write_sheet)
+from qda.coding.sheets import (
+    AdjudicationResult,
+    CodeResolver,
+    Decision,
+    SheetImport,
+    check_coder_name,
+    plan_adjudication,
+    plan_decisions,
+    plan_sheet,
+    segment_disagreements,
+    sheet_segments,
+    write_adjudication_sheet,
+    write_sheet,
+)
 
-__all__ = ["AdjudicationResult", "CodeResolver", "Decision", "SheetImport", "adjudicate", "check_coder_name",
-           "import_sheet", "record_adjudication", "segment_disagreements", "write_adjudication_sheet", "write_sheet"]
+__all__ = ["AdjudicationResult", "CodeResolver", "Decision", "SheetImport", "check_coder_name", "plan_adjudication",
+           "plan_decisions", "plan_sheet", "segment_disagreements", "sheet_segments", "write_adjudication_sheet",
+           "write_sheet"]

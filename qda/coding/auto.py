@@ -74,18 +74,24 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from qda.errors import CodebookError, Problem
-from qda.ingest.segment import pipeline
-from qda.models import Codebook, Pattern
+from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
+from qda.ingest.segment import pipeline, pipeline_version
+from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
+from qda.results import Note, TableView, frame_view, json_dict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KINDS = ("phrase", "lemma", "regex", "fuzzy")
-NEGATION_MODES = ("skip", "flag", "ignore")
+NEGATION_MODES = tuple(NegationMode)
 WINDOW = 6  # tokens scanned back from a hit for a negation cue
 FUZZY_PHRASE_MIN = 8  # phrase patterns this long are also searched fuzzily when fuzzy=True
 DEFAULT_FUZZY_THRESHOLD = 90.0
@@ -150,7 +156,7 @@ class Entry:
 
 # --------------------------------------------------------------------------- text helpers
 
-def _fold(text: str) -> str:
+def _lower_keep_length(text: str) -> str:
     """Lower-case and unify apostrophes without changing the length (offsets stay valid)."""
     low = text.lower()
     if len(low) != len(text):  # e.g. 'İ' lower-cases to two code points
@@ -162,7 +168,7 @@ def _fold(text: str) -> str:
 
 
 def _norm_phrase(value: str) -> str:
-    return _SPACES.sub(" ", _fold(unicodedata.normalize("NFC", value))).strip()
+    return _SPACES.sub(" ", _lower_keep_length(unicodedata.normalize("NFC", value))).strip()
 
 
 def _is_word(ch: str) -> bool:
@@ -456,27 +462,81 @@ class Dictionary:
         return len(self.entries)
 
 
-def _lemmatise(values: list[str], language: str) -> list[list[str]]:
-    """Lower-cased lemmas of each phrase, lemmatised inside a carrier sentence."""
-    nlp = pipeline(language)
-    has_lemmatizer = "lemmatizer" in nlp.pipe_names
-    before, after = CARRIERS.get(language, ("", ""))
-    out = []
-    for value, doc in zip(values, nlp.pipe(before + v + after for v in values)):
-        lo, hi = len(before), len(before) + len(value)
-        lemmas = []
-        for tok in doc:
-            if tok.is_space or tok.idx + len(tok.text) <= lo or tok.idx >= hi:
-                continue
-            lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
-            lemmas.append(_ELIDED.get(lemma, lemma))
-        out.append([_fold(x) for x in lemmas])
-    return out
+def _lemmatise(values: list[str], language: str,
+               known: MutableMapping[str, list[str]] | None = None) -> list[list[str]]:
+    """Lower-cased lemmas of each phrase, lemmatised inside a carrier sentence.
+
+    ``known`` holds phrases lemmatised earlier (phrase -> lemmas); the pipeline is
+    loaded only for the others, which are added to it.
+    """
+    known = {} if known is None else known
+    todo = [v for v in dict.fromkeys(values) if v not in known]
+    if todo:
+        nlp = pipeline(language)
+        has_lemmatizer = "lemmatizer" in nlp.pipe_names
+        before, after = CARRIERS.get(language, ("", ""))
+        for value, doc in zip(todo, nlp.pipe(before + v + after for v in todo)):
+            lo, hi = len(before), len(before) + len(value)
+            lemmas = []
+            for tok in doc:
+                if tok.is_space or tok.idx + len(tok.text) <= lo or tok.idx >= hi:
+                    continue
+                lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
+                lemmas.append(_ELIDED.get(lemma, lemma))
+            known[value] = [_lower_keep_length(x) for x in lemmas]
+    return [list(known[v]) for v in values]
 
 
-def compile_dictionary(codebook: Codebook, language: str,
-                       fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD) -> Dictionary:
+def _lemma_pattern_values(codebook: Codebook, language: str) -> list[str]:
+    return [_SPACES.sub(" ", unicodedata.normalize("NFC", p.value)).strip() for code in codebook.codes
+            if code.codable for p in code.patterns
+            if p.kind == "lemma" and (not p.lang or p.lang == language) and _norm_phrase(p.value)]
+
+
+def lemmas_key(language: str) -> str:
+    """The project meta key under which the lemmas of ``language``'s lemma patterns are kept."""
+    return f"pattern_lemmas:{language}"
+
+
+def pattern_lemmas(stored: str | None, language: str) -> dict[str, list[str]]:
+    """The lemmas of lemma patterns the project already computed with the current pipeline.
+
+    ``stored``: the project's meta value under :func:`lemmas_key`. Loading spaCy takes
+    seconds while matching takes less: ``code auto`` lemmatises only patterns it has not
+    seen, and the plan keeps what it computed (see :func:`pattern_lemmas_meta`).
+    """
+    import json
+
+    kept = json.loads(stored or "{}")
+    if kept.get("pipeline") != pipeline_version(language):
+        return {}
+    return dict(kept.get("lemmas", {}))
+
+
+def pattern_lemmas_meta(codebook: Codebook | None, language: str,
+                        known: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """The meta entry that keeps the lemmas of the codebook's lemma patterns.
+
+    ``known``: as filled by :func:`compile_dictionary`; patterns missing from it are
+    lemmatised now (call it when the pipeline is loaded anyway, e.g. right after an import).
+    """
+    import json
+
+    lemmas = dict(known or {})
+    values = _lemma_pattern_values(codebook, language) if codebook is not None else []
+    if not values and not lemmas:
+        return {}
+    _lemmatise(values, language, lemmas)
+    return {lemmas_key(language): json.dumps({"pipeline": pipeline_version(language), "lemmas": lemmas},
+                                             ensure_ascii=False, sort_keys=True)}
+
+
+def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
+                       known: MutableMapping[str, list[str]] | None = None) -> Dictionary:
     """Compile every pattern of ``codebook`` that applies to ``language``, once.
+
+    ``known``: lemma patterns already lemmatised (see :func:`pattern_lemmas`); those
+    lemmatised now are added to it.
 
     Raises :class:`CodebookError` listing every pattern that cannot be compiled.
     """
@@ -531,7 +591,7 @@ def compile_dictionary(codebook: Codebook, language: str,
     lemma_ids: dict[str, list[int]] = {}
     if lemma_todo:
         lemmatised = _lemmatise([_SPACES.sub(" ", unicodedata.normalize("NFC", p.value)).strip()
-                                 for _, p, _ in lemma_todo], language)
+                                 for _, p, _ in lemma_todo], language, known)
         for (index, pattern, code_id), lemmas in zip(lemma_todo, lemmatised):
             form = " ".join(lemmas)
             if not form.strip():
@@ -624,7 +684,7 @@ def _lemma_string(lemmas: Sequence[str]) -> tuple[str, np.ndarray]:
     return joined, offsets
 
 
-def _fold_tokens(lower: Sequence[str]) -> Sequence[str]:
+def _unify_apostrophes(lower: Sequence[str]) -> Sequence[str]:
     """Tokens with apostrophes unified (they are lower-case already)."""
     joined = "\x1f".join(lower)
     if not any(a in joined for a in _APOSTROPHES):
@@ -645,7 +705,7 @@ def find_hits(dictionary: Dictionary, docs: Iterable[DocTokens],
     ``True`` adds phrase patterns of 8+ characters.
     """
     if negation not in NEGATION_MODES:
-        raise ValueError(f"negation must be one of {NEGATION_MODES}, not {negation!r}")
+        raise ValueError(f"negation must be one of {NegationMode.words()}, not {negation!r}")
     if language != dictionary.language:
         raise ValueError(f"the dictionary was compiled for '{dictionary.language}', not '{language}'")
     findex = dictionary.fuzzy
@@ -674,7 +734,7 @@ def _doc_hits(dictionary: Dictionary, doc: DocTokens, segs: list[tuple[str, int,
         lemma = tuple(lemma[k] for k in keep)
     seg_starts = np.asarray([s[1] for s in segs], dtype=np.int64)
     seg_ends = np.asarray([s[2] for s in segs], dtype=np.int64)
-    folded = _fold(text)
+    folded = _lower_keep_length(text)
 
     # exact passes: (start, end, entry index, kind)
     found: list[tuple[int, int, int, str]] = []
@@ -741,7 +801,7 @@ def _doc_hits(dictionary: Dictionary, doc: DocTokens, segs: list[tuple[str, int,
     if not kept:
         return out
     if negation != "ignore":
-        toks = _fold_tokens(lower)
+        toks = _unify_apostrophes(lower)
         hs = np.asarray([h[0] for h in kept], dtype=np.int64)
         si = np.asarray([h[4] for h in kept], dtype=np.int64)
         firsts = np.searchsorted(ends, hs, side="right").tolist()
@@ -754,3 +814,91 @@ def _doc_hits(dictionary: Dictionary, doc: DocTokens, segs: list[tuple[str, int,
         entry = entries[index]
         out.append(Hit(entry.code, doc.document, segs[sidx][0], s, e, entry.pattern.value, kind, negated))
     return out
+
+
+# --------------------------------------------------------------------------- planning a run
+
+@dataclass(frozen=True)
+class AutoCodeResult:
+    """What dictionary auto-coding did."""
+
+    coder: str
+    codings: int
+    flagged: int  # negated mentions kept with status "negated" (negation="flag")
+    per_code: dict[str, int]
+    negation: str
+    patterns: tuple[str, ...]  # the patterns that fired
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({**self.__dict__, "patterns": list(self.patterns)})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([{"code": k, "segments": v} for k, v in self.per_code.items()],
+                            columns=["code", "segments"])
+
+    def to_table(self) -> TableView:
+        """What the coder got, then coded segments per code."""
+        view = frame_view(self.to_frame())
+        flagged = f", {self.flagged} negated mentions flagged" if self.flagged else ""
+        return TableView(view.title, view.columns, view.rows,
+                         lead=(Note(f"coder '{self.coder}': {self.codings} coded segments{flagged}"),))
+
+
+def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: Iterable[Sequence[Any]], coder: str,
+                     negation: str = "skip", fuzzy: bool = True, fuzzy_threshold: float = 90.0,
+                     known: dict[str, dict[str, list[str]]] | None = None) -> tuple[WritePlan, AutoCodeResult]:
+    """Plan a run of the codebook's patterns over every segment, as ``coder``.
+
+    ``segments``: the segments to code (their text is not needed);
+    ``tokens``: (document, language, text, starts, ends, lower, lemma) as stored at import.
+    Each hit codes its whole segment and records the pattern that fired; a segment gets
+    each code once (a mention that is not negated wins over a negated one). The plan
+    replaces all of the coder's codings. ``known``: per language, the lemma patterns
+    lemmatised before (see :func:`pattern_lemmas`); the plan keeps them with any new ones.
+    """
+    known = {language: dict(lemmas) for language, lemmas in (known or {}).items()}
+    if not 0 < fuzzy_threshold <= 100:
+        raise AgreementError(f"--threshold must be between 0 and 100, not {fuzzy_threshold:g}")
+    if negation not in NEGATION_MODES:
+        raise AgreementError(f"--negation must be {NegationMode.words()}, not '{negation}'")
+    by_doc: dict[str, list[tuple[str, int, int]]] = {}
+    by_ref: dict[str, Segment] = {}
+    for segment in segments:
+        by_doc.setdefault(segment.document, []).append((segment.ref, segment.start, segment.end))
+        by_ref[segment.ref] = segment
+    docs: dict[str, list[DocTokens]] = {}
+    for name, language, text, starts, ends, lower, lemma in tokens:
+        docs.setdefault(language, []).append(DocTokens(
+            name, text, array("i", starts), array("i", ends), tuple(lower), tuple(lemma)))  # type: ignore[arg-type]
+    if not docs:
+        raise NotFoundError("no tokenised transcript: import transcripts first")
+    hits: list[Hit] = []
+    try:
+        for language, group in docs.items():
+            dictionary = compile_dictionary(codebook, language, fuzzy_threshold, known.setdefault(language, {}))
+            hits.extend(find_hits(dictionary, group, by_doc, language, negation, fuzzy))
+    except ValueError as exc:
+        raise AgreementError(str(exc)) from None
+    texts = {doc.document: doc.text for group in docs.values() for doc in group}
+    planned: dict[tuple[str, str], Coding] = {}
+    for hit in hits:
+        key = (hit.segment_ref, hit.code)
+        if key in planned and not (planned[key].status == CodingStatus.NEGATED and not hit.negated):
+            continue
+        seg = by_ref[hit.segment_ref]
+        planned[key] = Coding(coder=coder, code=hit.code, document=seg.document, case=seg.case, start=seg.start,
+                              end=seg.end, segment=seg.ref, source="auto",
+                              note=f"matched: {texts[hit.document][hit.start:hit.end]}",
+                              pattern=f"{hit.kind}: {hit.pattern}", status=CodingStatus.NEGATED if hit.negated else CodingStatus.OK)
+    per_code = {code: 0 for code in codebook.code_ids()}
+    for coding in planned.values():
+        if coding.status == CodingStatus.OK:
+            per_code[coding.code] += 1
+    per_code = {code: n for code, n in per_code.items() if n}
+    flagged = sum(1 for c in planned.values() if c.status == CodingStatus.NEGATED)
+    meta = {key: value for language in docs  # only the languages matched: the others' lemmas are unknown
+            for key, value in pattern_lemmas_meta(codebook, language, known[language]).items()}
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder),), codings=tuple(planned.values()), meta=meta)
+    return plan, AutoCodeResult(coder, sum(per_code.values()), flagged, per_code, negation,
+                                tuple(sorted({c.pattern or "" for c in planned.values()})))

@@ -3,25 +3,27 @@
 A sheet has one row per segment; the coder types code ids (or labels) in the ``codes``
 column, several per cell separated by ``;`` or ``,``. Reading a sheet validates every
 row first and reports every problem at once; nothing is stored unless the whole sheet
-is valid, and then the coder's codings in the sheet's documents are replaced in one
-transaction.
+is valid. Reading returns a :class:`qda.models.WritePlan` (the coder's codings on the
+sheet's segments, replaced); the project commits it in one transaction.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from qda.agreement.units import segments_of
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
-from qda.ingest import read_table
-from qda.models import Codebook, Coding, Segment
+from qda.ingest import match_key, read_table
+from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
+from qda.results import Note, TableView, json_dict
 from qda.store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHEET_COLUMNS = ("case", "document", "segment", "turn", "speaker", "text", "codes", "memo")
 _NAME_RE = re.compile(r"^[\w .'’@-]{1,60}$")
@@ -36,16 +38,28 @@ def check_coder_name(name: str) -> str:
     return name
 
 
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", " ".join(str(text).split())).casefold()
-
-
 # ----------------------------------------------------------------------------- writing
+
+def sheet_segments(segments: Sequence[Segment], case: str | None = None,
+                   roles: Sequence[str] | None = None) -> list[Segment]:
+    """The segments a sheet offers: those of speakers with ``roles`` (all when None); never none."""
+    if roles:
+        known = sorted({s.role for s in segments if s.role})
+        segments = [s for s in segments if s.role in roles]
+        if not segments:
+            raise NotFoundError(f"no segment of speakers with role(s) {', '.join(roles)} "
+                                f"(roles: {', '.join(known) or 'none'}; see qda speakers)")
+    if not segments:
+        raise NotFoundError("no segments to code: import transcripts first" if case is None
+                            else f"no segments in case '{case}'")
+    return list(segments)
+
 
 def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, coder: str,
                 existing: Sequence[Coding] = (), lang: str | None = None) -> int:
     """Write a coding sheet (xlsx) for ``coder``; codes the coder already applied are filled in."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -55,57 +69,64 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
     memos: dict[str, list[str]] = defaultdict(list)
     order = {cid: i for i, cid in enumerate(codebook.code_ids())}
     for c in existing:
-        if not c.segment or c.status != "ok":
+        if not c.segment or c.status != CodingStatus.OK:
             continue  # flagged (negated, orphaned) codings are not offered as the coder's codes
         if c.code not in applied[c.segment]:
             applied[c.segment].append(c.code)
         if c.note and c.source == "sheet" and c.note not in memos[c.segment]:
             memos[c.segment].append(c.note)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Coding"
-    ws.append(list(SHEET_COLUMNS))
-    for seg in segments:
-        codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
-        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", seg.text, codes,
-                   " / ".join(memos.get(seg.ref, []))])
-    header_fill = PatternFill("solid", fgColor="DDE4EE")
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-    widths = {"A": 8, "B": 12, "C": 10, "D": 6, "E": 16, "F": 90, "G": 16, "H": 30}
-    for col, width in widths.items():
-        ws.column_dimensions[col].width = width
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for row in ws.iter_rows(min_row=2, min_col=6, max_col=6):
-        for cell in row:
-            cell.alignment = wrap
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-
+    legend_rows = [[code.id, code.label(lang), codebook.category_label(code.category, lang) if code.category else "",
+                    code.definition, code.include, code.exclude] for code in codebook.codes if code.codable]
+    # Write-only mode streams the rows (a sheet has a row per segment of the project);
+    # cells are styled as they are written, not in a second pass.
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Coding")
     legend = wb.create_sheet("Codes")
-    legend.append(["code", "label", "category", "definition", "include", "exclude"])
-    for code in codebook.codes:
-        if code.codable:
-            category = codebook.category_label(code.category, lang) if code.category else ""
-            legend.append([code.id, code.label(lang), category, code.definition, code.include, code.exclude])
-    for cell in legend[1]:
-        cell.font = Font(bold=True)
-        cell.fill = header_fill
-    for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
-        legend.column_dimensions[col].width = width
-    legend.freeze_panes = "A2"
+    header_fill = PatternFill("solid", fgColor="DDE4EE")
+    bold = Font(bold=True)
 
+    def header(sheet: Any, names: Sequence[str]) -> list[Any]:
+        cells = []
+        for name in names:
+            cell = WriteOnlyCell(sheet, value=name)
+            cell.font = bold
+            cell.fill = header_fill
+            cells.append(cell)
+        return cells
+
+    for col, width in {"A": 8, "B": 12, "C": 10, "D": 6, "E": 16, "F": 90, "G": 16, "H": 30}.items():
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    last = f"H{len(segments) + 1}"
+    ws.auto_filter.ref = f"A1:{last}"
+    # Write-only sheets have no size header unless told: without it, reading the sheet
+    # back (openpyxl read-only) parses it twice to find its size.
+    ws.calculate_dimension = lambda: f"A1:{last}"
     if segments:
         # A drop-down of code ids that still accepts several codes typed by hand.
-        validation = DataValidation(type="list", formula1=f"=Codes!$A$2:$A${legend.max_row}",
+        validation = DataValidation(type="list", formula1=f"=Codes!$A$2:$A${len(legend_rows) + 1}",
                                     allow_blank=True, showErrorMessage=False)
         validation.promptTitle = "Codes"
         validation.prompt = "Pick a code, or type several ids separated by ';'"
         validation.showInputMessage = True
-        ws.add_data_validation(validation)
+        ws.data_validations.append(validation)  # what add_data_validation does on a normal sheet
         validation.add(f"G2:G{len(segments) + 1}")
     ws.sheet_properties.tabColor = "1F4E79"
+    ws.append(header(ws, SHEET_COLUMNS))
+    wrap = WriteOnlyCell(ws)
+    wrap.alignment = Alignment(wrap_text=True, vertical="top")
+    for seg in segments:
+        codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
+        wrap.value = seg.text  # the append writes the cell at once: one styled cell serves every row
+        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", wrap, codes,
+                   " / ".join(memos.get(seg.ref, []))])
+
+    for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
+        legend.column_dimensions[col].width = width
+    legend.freeze_panes = "A2"
+    legend.append(header(legend, ["code", "label", "category", "definition", "include", "exclude"]))
+    for row in legend_rows:
+        legend.append(row)
     wb.properties.creator = f"qda (coder: {coder})"
     try:
         wb.save(path)
@@ -130,7 +151,7 @@ def read_rows(path: Path, sheet: str | None = None,
     table = read_table(path, sheet)
     if not table:
         raise CodingImportError(f"{path}: the sheet is empty")
-    header = [_fold(h) for h in table[0]]
+    header = [match_key(h) for h in table[0]]
     missing = [c for c in required if c not in header]
     if missing:
         found = ", ".join(h for h in header if h) or "nothing"
@@ -153,14 +174,14 @@ class CodeResolver:
         self.exact = {c.id: c.id for c in codebook.codes}
         self.folded: dict[str, str] = {}
         for c in codebook.codes:
-            self.folded.setdefault(_fold(c.id), c.id)
+            self.folded.setdefault(match_key(c.id), c.id)
         for c in codebook.codes:
             for label in c.labels.values():
-                self.folded.setdefault(_fold(label), c.id)
+                self.folded.setdefault(match_key(label), c.id)
 
     def resolve(self, token: str) -> str | None:
         token = token.strip()
-        return self.exact.get(token) or self.folded.get(_fold(token))
+        return self.exact.get(token) or self.folded.get(match_key(token))
 
     def _tokens(self, cell: str) -> list[str]:
         """Split a cell into code tokens; a label that itself contains commas stays whole."""
@@ -214,21 +235,30 @@ class SheetImport:
         return {"coder": self.coder, "file": self.file, "rows": self.rows, "codings": self.codings,
                 "documents": list(self.documents), "replaced": self.replaced}
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row; ``documents`` is their number (to_dict lists them)."""
+        import pandas as pd
+        return pd.DataFrame([{**self.to_dict(), "documents": len(self.documents)}])
 
-def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
-    """Validate a coder's sheet fully, then replace the coder's codings in its documents."""
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(f"coder '{self.coder}': {self.codings} codings from {self.rows} rows in "
+                                    f"{len(self.documents)} documents ({self.replaced} previous codings replaced)"),))
+
+
+def plan_sheet(store: Store, path: Path, coder: str) -> tuple[WritePlan, SheetImport]:
+    """Validate a coder's sheet fully and plan the replacement of the coder's codings on
+    its segments; the result's ``replaced`` is filled in once the plan is committed."""
     coder = check_coder_name(coder)
     codebook = store.codebook()
     if codebook is None:
         raise NotFoundError("the project has no codebook yet: qda codebook load FILE.yaml")
     rows = read_rows(path)
     segments = {s.ref: s for s in store.segments()}
-    ids = store.segment_ids()
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
-    planned: list[tuple[str, int, int | None, int, int, str, str]] = []
-    documents: dict[str, int] = {}
-    covered: list[int] = []
+    planned: list[Coding] = []
+    documents: set[str] = set()
+    covered: list[str] = []
     for row in rows:
         where = f"{path.name} row {row.number}"
         ref = row.values.get("segment", "")
@@ -242,26 +272,28 @@ def import_sheet(store: Store, path: Path, coder: str) -> SheetImport:
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
         text = row.values.get("text")
-        if text and _fold(text) != _fold(segment.text):
+        if text and match_key(text) != match_key(segment.text):
             problems.append(Problem(where, f"the text of segment {ref} differs from the project's transcript",
                                     "the transcript was re-imported since the sheet was written; write a new sheet"))
             continue
-        seg_id, doc_id, start, end = ids[ref]
-        documents[segment.document] = doc_id
-        covered.append(seg_id)
+        documents.add(segment.document)
+        covered.append(ref)
         memo = row.values.get("memo", "")
         for code in resolver.parse_cell(row.values.get("codes", ""), where, problems):
-            planned.append((code, doc_id, seg_id, start, end, "sheet", memo))
+            planned.append(_on_segment(coder, code, segment, "sheet", memo))
     if problems:
         raise CodingImportError(
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
-    with store.transaction():
-        replaced = store.count_codings(coder=coder) if coder in store.coders() else 0
-        # Only the segments listed in the sheet are replaced: a sheet written for some
-        # roles or cases leaves the coder's other codings alone.
-        store.replace_codings(coder, planned, segments=covered)
-        replaced -= store.count_codings(coder=coder) - len(planned)
-    return SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), replaced)
+    # Only the segments listed in the sheet are replaced: a sheet written for some
+    # roles or cases leaves the coder's other codings alone.
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(covered)),), codings=tuple(planned))
+    return plan, SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), 0)
+
+
+def _on_segment(coder: str, code: str, segment: Segment, source: str, note: str = "") -> Coding:
+    """A coding of a whole segment."""
+    return Coding(coder=coder, code=code, document=segment.document, case=segment.case, start=segment.start,
+                  end=segment.end, segment=segment.ref, source=source, note=note)
 
 
 # ----------------------------------------------------------------------------- adjudication
@@ -351,11 +383,19 @@ class AdjudicationResult:
     codings: int
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return json_dict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(f"coder '{self.coder}': {self.decided} decisions, {self.carried_over} agreed "
+                                    f"codings carried over from {self.coder_a}, {self.codings} codings in all"),))
 
 
-def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:
-    """Record the decisions of an adjudication sheet as a new coder (all rows valid or nothing)."""
+def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePlan, AdjudicationResult]:
+    """Plan the decisions of an adjudication sheet as a new coder's codings (all rows valid or nothing)."""
     as_coder = check_coder_name(as_coder)
     about = {str(r[0]): str(r[1]) for r in read_table(path, sheet="About") if r and r[0] is not None}
     coder_a, coder_b = about.get("coder A"), about.get("coder B")
@@ -365,7 +405,7 @@ def adjudicate(store: Store, path: Path, as_coder: str) -> AdjudicationResult:
     decisions = [Decision(f"{path.name} row {row.number}", row.values.get("segment", ""),
                           row.values.get("decision", ""), row.values.get("other codes", ""))
                  for row in read_rows(path, "Adjudication", ("segment", "decision"))]
-    return record_adjudication(store, coder_a, coder_b, decisions, as_coder, str(path))
+    return plan_decisions(store, coder_a, coder_b, decisions, as_coder, str(path))
 
 
 @dataclass(frozen=True)
@@ -388,10 +428,10 @@ def segment_disagreements(store: Store, coder_a: str, coder_b: str,
             if set(a.get(s.ref, ())) != set(b.get(s.ref, ()))]
 
 
-def record_adjudication(store: Store, coder_a: str, coder_b: str, decisions: Sequence[Decision], as_coder: str,
-                        origin: str = "adjudication") -> AdjudicationResult:
-    """Record decisions as ``as_coder``: decided segments get the chosen codes, the rest of A's
-    codings are carried over. Every disagreement must be decided; all valid or nothing."""
+def plan_decisions(store: Store, coder_a: str, coder_b: str, decisions: Sequence[Decision], as_coder: str,
+                   origin: str = "decisions") -> tuple[WritePlan, AdjudicationResult]:
+    """Plan decisions as ``as_coder``'s codings: decided segments get the chosen codes, the rest of
+    A's codings are carried over. Every disagreement must be decided; all valid or nothing."""
     as_coder = check_coder_name(as_coder)
     codebook = store.codebook()
     if codebook is None:
@@ -402,7 +442,7 @@ def record_adjudication(store: Store, coder_a: str, coder_b: str, decisions: Seq
     if as_coder in (coder_a, coder_b):
         raise CodingImportError(f"--as {as_coder}: choose a new coder name (e.g. consensus), not one of the two coders")
     segments = store.segments()
-    ids = store.segment_ids()
+    ids = {s.ref: s for s in segments}
     codings_a, codings_b = store.codings(coder=coder_a), store.codings(coder=coder_b)
     a = _codes_by_segment(codings_a, segments)
     b = _codes_by_segment(codings_b, segments)
@@ -447,7 +487,7 @@ def record_adjudication(store: Store, coder_a: str, coder_b: str, decisions: Seq
                                 + ", ".join(missing[:10]), "write a new adjudication sheet"))
     if problems:
         raise CodingImportError(f"{origin}: {len(problems)} problem(s); nothing was recorded", problems)
-    planned: list[tuple[str, int, int | None, int, int, str, str]] = []
+    planned: list[Coding] = []
     by_doc: dict[str, list[Segment]] = defaultdict(list)
     for s in segments:
         by_doc[s.document].append(s)
@@ -455,13 +495,11 @@ def record_adjudication(store: Store, coder_a: str, coder_b: str, decisions: Seq
     for c in codings_a:
         refs = segments_of(c, by_doc)
         if all(ref not in decided for ref in refs):
-            seg_id = ids[c.segment][0] if c.segment else None
-            planned.append((c.code, ids[refs[0]][1] if refs else store.document_id(c.document) or 0, seg_id,
-                            c.start, c.end, "adjudicated", c.note))
+            # carried as an agreed coding: no pattern, status ok
+            planned.append(Coding(coder=as_coder, code=c.code, document=c.document, case=c.case, start=c.start,
+                                  end=c.end, segment=c.segment, source="adjudicated", note=c.note))
             carried += 1
     for ref, codes in decided.items():
-        seg_id, doc_id, start, end = ids[ref]
-        planned.extend((code, doc_id, seg_id, start, end, "adjudicated", "") for code in codes)
-    with store.transaction():
-        store.replace_codings(as_coder, planned)
-    return AdjudicationResult(as_coder, coder_a, coder_b, len(decided), carried, len(planned))
+        planned.extend(_on_segment(as_coder, code, ids[ref], "adjudicated") for code in codes)
+    plan = WritePlan(coders=(as_coder,), replace=(CodingScope(as_coder),), codings=tuple(planned))
+    return plan, AdjudicationResult(as_coder, coder_a, coder_b, len(decided), carried, len(planned))

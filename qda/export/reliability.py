@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jinja2
 from openpyxl import Workbook
@@ -33,29 +34,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qda.agreement.coefficients import COEFFICIENTS, DISPLAY_NAMES, Estimate
 from qda.agreement.units import AgreementReport, CodeAgreement, Disagreement
 from qda.errors import ExportError
-from qda.export.workbook import (
-    check_target,
-    write_atomically,
-    BOLD,
-    CENTER,
-    DOUBLE,
-    ITALIC,
-    LABEL_WIDTH,
-    NOTE,
-    QUOTE_WIDTH,
-    THIN,
-    TITLE,
-    TOP,
-    WRAP,
-    _fit,
-    _header,
-    _print_setup,
-    _put,
-    _save,
-    _style_row,
-    _title,
-    _widths,
-)
+from qda.export import style as xl
+from qda.export.style import BOLD, CENTER, DOUBLE, ITALIC, LABEL_WIDTH, NOTE, QUOTE_WIDTH, THIN, TITLE, TOP, WRAP
 
 __all__ = [
     "CHART_COEFFICIENTS",
@@ -82,7 +62,7 @@ _NUMBERS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8:
             10: "Ten"}
 
 #: What one unit is, for each unit of comparison: (noun, plural, how it is rated).
-_UNITS: dict[str, tuple[str, str, str]] = {
+_UNIT_NOUNS: dict[str, tuple[str, str, str]] = {
     "document": ("document", "documents", "code presence"),
     "case": ("case", "cases", "code presence"),
     "segment": ("segment", "segments", "code applied to the segment or not"),
@@ -104,7 +84,7 @@ def write_reliability_html(path: Path, report: AgreementReport, *, title: str | 
     installed qda version. Raises :class:`ExportError` when the file cannot be written.
     """
     path = Path(path)
-    check_target(path, "reliability.html")
+    xl.check_target(path, "reliability.html")
     html = render_reliability_html(report, title=title, software=software)
     _write_text(path, html)
     return path
@@ -136,7 +116,7 @@ def method_paragraph(report: AgreementReport, software: str = "qda <version>") -
     who = f"{count} coder{'s' if m != 1 else ''} ({_join(coders)})"
     n_codes = len(report.codes)
     pooled = report.pooled
-    noun, plural, rating = _UNITS.get(report.unit, ("unit", "units", report.unit))
+    noun, plural, rating = _UNIT_NOUNS.get(report.unit, ("unit", "units", report.unit))
     settings = report.settings
     per_item = _items_per_code(report)
     sentences: list[str] = []
@@ -228,21 +208,21 @@ def write_reliability_xlsx(path: Path, report: AgreementReport) -> Path:
     Raises :class:`ExportError` when the file cannot be written.
     """
     path = Path(path)
-    check_target(path, "reliability.xlsx")
+    xl.check_target(path, "reliability.xlsx")
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the default sheet
     wb.properties.creator = "qda"
     wb.properties.title = f"Inter-coder agreement: {_join(list(report.coders))} ({report.unit})"
     add_reliability_sheet(wb, report)
     _disagreements_sheet(wb.create_sheet(DISAGREEMENTS_SHEET), report)
-    _save(wb, path)
+    xl.save(wb, path, "reliability.xlsx")
     return path
 
 
 # ----------------------------------------------------------------------------- files
 
 def _write_text(path: Path, text: str) -> None:
-    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    xl.write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
@@ -327,7 +307,7 @@ def _results(items: Sequence[tuple[str, Estimate | None, bool]], method: str | N
     then one sentence per undefined one ("C was undefined because ...")."""
     defined = [(name, e, pct) for name, e, pct in items if e is not None and e.value is not None]
     sentences = []
-    parts = []
+    parts: list[str] = []
     for name, e, pct in defined:
         text = _prose(e, method, percent=pct)
         if method and e.ci_low is not None:
@@ -335,9 +315,9 @@ def _results(items: Sequence[tuple[str, Estimate | None, bool]], method: str | N
         parts.append(f"{name} was {text}" if not parts else f"{name} {text}")
     if parts:
         sentences.append(_capital(" and ".join(parts)) + ".")
-    for name, e, _ in items:
-        if e is None or e.value is None:
-            reason = _reason(e)
+    for name, estimate, _ in items:
+        if estimate is None or estimate.value is None:
+            reason = _reason(estimate)
             because = "no data were usable" if reason in ("no usable data", "not computed") else reason
             sentences.append(_capital(f"{name} was undefined because {because}."))
     return sentences
@@ -385,8 +365,8 @@ def _range_sentence(report: AgreementReport) -> str:
     if len(report.codes) < 2:
         return ""
     name = "krippendorff_alpha"
-    defined = [(c.estimates[name].value, c.code) for c in report.codes
-               if name in c.estimates and c.estimates[name].value is not None]
+    defined = [(value, c.code) for c in report.codes
+               if name in c.estimates and (value := c.estimates[name].value) is not None]
     undefined = len(report.codes) - len(defined)
     text = ""
     if len(defined) >= 2 and f"{min(defined)[0]:.3f}" == f"{max(defined)[0]:.3f}":
@@ -511,7 +491,7 @@ def _html_context(report: AgreementReport, *, title: str | None, software: str,
         disagreements.append({
             "case": d.unit.case, "document": d.unit.document, "where": _unit_where(d), "text": d.unit.text,
             "applied": [[{"code": x, "differs": x not in common} for x in codes] for codes in applied]})
-    noun, plural, rating = _UNITS.get(report.unit, ("unit", "units", report.unit))
+    noun, plural, rating = _UNIT_NOUNS.get(report.unit, ("unit", "units", report.unit))
     settings = report.settings
     bootstrap = int(settings.get("bootstrap") or 0)
     return {
@@ -567,17 +547,6 @@ def _confusion(report: AgreementReport) -> dict[str, Any] | None:
                       "total": sum(report.confusion[x].values())} for x in rows]}
 
 
-def _character_kappa(t: Any) -> tuple[float | None, float | None]:
-    """Percent agreement and Cohen's kappa on the 2 x 2 character table (NVivo's view)."""
-    n = t.both + t.a_only + t.b_only + t.neither
-    if n == 0:
-        return None, None
-    po = (t.both + t.neither) / n
-    pa, pb = (t.both + t.a_only) / n, (t.both + t.b_only) / n
-    pe = pa * pb + (1 - pa) * (1 - pb)
-    return po, None if pe >= 1 else (po - pe) / (1 - pe)
-
-
 def _characters(report: AgreementReport) -> dict[str, Any] | None:
     if not report.characters:
         return None
@@ -585,7 +554,7 @@ def _characters(report: AgreementReport) -> dict[str, Any] | None:
     a, b = (list(report.coders) + ["", ""])[:2]
     rows = []
     for t in report.characters:
-        po, kappa = _character_kappa(t)
+        po, kappa = t.percent_agreement, t.kappa
         rows.append({"code": t.code, "label": labels.get(t.code, ""), "both": _thousands(t.both),
                      "a_only": _thousands(t.a_only), "b_only": _thousands(t.b_only),
                      "neither": _thousands(t.neither), "agreement": "" if po is None else _percent(po),
@@ -680,7 +649,7 @@ def _reliability_sheet(ws: Worksheet, report: AgreementReport) -> None:
     shown = _shown_coefficients(report)
     coders = list(report.coders)
     bootstrap = int(report.settings.get("bootstrap") or 0)
-    _title(ws, f"Inter-coder agreement, unit: {report.unit} — coders {_join(coders)}; "
+    xl.title(ws, f"Inter-coder agreement, unit: {report.unit} — coders {_join(coders)}; "
                f"{_count(report.pooled.n_units, 'unit', 'units')}; "
                + (f"95% percentile bootstrap intervals ({_thousands(bootstrap)} resamples)" if bootstrap
                   else "no confidence intervals"))
@@ -688,17 +657,17 @@ def _reliability_sheet(ws: Worksheet, report: AgreementReport) -> None:
     after = first + 3 * len(shown)
     last = after + 2
     # two header rows: coefficient names over value / 95% low / 95% high
-    _header(ws, 2, ["Code", "Label", "Units"])
-    _header(ws, 3, ["", "", ""])
+    xl.header(ws, 2, ["Code", "Label", "Units"])
+    xl.header(ws, 3, ["", "", ""])
     for col in (1, 2, 3):
         ws.merge_cells(start_row=2, start_column=col, end_row=3, end_column=col)
     for i, name in enumerate(shown):
         col = first + 3 * i
-        _header(ws, 2, [_capital(DISPLAY_NAMES.get(name, name)), "", ""], first_col=col, center_from=col)
+        xl.header(ws, 2, [_capital(DISPLAY_NAMES.get(name, name)), "", ""], first_col=col, center_from=col)
         ws.merge_cells(start_row=2, start_column=col, end_row=2, end_column=col + 2)
-        _header(ws, 3, ["Value", "95% low", "95% high"], first_col=col, center_from=col)
-    _header(ws, 2, ["Prevalence index", "Bias index", "Warning"], first_col=after, center_from=after)
-    _header(ws, 3, ["", "", ""], first_col=after)
+        xl.header(ws, 3, ["Value", "95% low", "95% high"], first_col=col, center_from=col)
+    xl.header(ws, 2, ["Prevalence index", "Bias index", "Warning"], first_col=after, center_from=after)
+    xl.header(ws, 3, ["", "", ""], first_col=after)
     for col in range(after, last + 1):
         ws.merge_cells(start_row=2, start_column=col, end_row=3, end_column=col)
     ws.cell(row=3, column=3).alignment = CENTER
@@ -706,113 +675,113 @@ def _reliability_sheet(ws: Worksheet, report: AgreementReport) -> None:
     row = 4
     for item in (*report.codes, report.pooled):
         pooled = item is report.pooled
-        _put(ws, row, 1, item.code, align=TOP)
-        _put(ws, row, 2, item.label, align=WRAP)
-        _put(ws, row, 3, int(item.n_units), align=CENTER)
+        xl.put(ws, row, 1, item.code, align=TOP)
+        xl.put(ws, row, 2, item.label, align=WRAP)
+        xl.put(ws, row, 3, int(item.n_units), align=CENTER)
         for i, name in enumerate(shown):
             col = first + 3 * i
             est = item.estimates.get(name)
             if est is None or est.value is None:
-                cell = _put(ws, row, col, "undefined", font=NOTE, align=CENTER)
+                cell = xl.put(ws, row, col, "undefined", font=NOTE, align=CENTER)
                 cell.comment = Comment(f"{DISPLAY_NAMES.get(name, name)} undefined: {_reason(est)}", "qda",
                                        width=300, height=90)
                 continue
-            _put(ws, row, col, est.value, align=CENTER, fmt=VALUE)
-            _put(ws, row, col + 1, est.ci_low, align=CENTER, fmt=VALUE)
-            _put(ws, row, col + 2, est.ci_high, align=CENTER, fmt=VALUE)
-        _put(ws, row, after, item.prevalence, align=CENTER, fmt=INDEX)
-        _put(ws, row, after + 1, item.bias, align=CENTER, fmt=INDEX)
-        _put(ws, row, after + 2, item.warning, align=WRAP)
+            xl.put(ws, row, col, est.value, align=CENTER, fmt=VALUE)
+            xl.put(ws, row, col + 1, est.ci_low, align=CENTER, fmt=VALUE)
+            xl.put(ws, row, col + 2, est.ci_high, align=CENTER, fmt=VALUE)
+        xl.put(ws, row, after, item.prevalence, align=CENTER, fmt=INDEX)
+        xl.put(ws, row, after + 1, item.bias, align=CENTER, fmt=INDEX)
+        xl.put(ws, row, after + 2, item.warning, align=WRAP)
         if pooled:
-            _style_row(ws, row, last, font=BOLD, border=Border(top=DOUBLE, bottom=THIN))
+            xl.style_row(ws, row, last, font=BOLD, border=Border(top=DOUBLE, bottom=THIN))
         row += 1
 
     # the disagreements: one row each, each coder's codes over three merged columns
     row += 1
-    _put(ws, row, 1, f"Disagreements ({len(report.disagreements)} units where the coders differ)", font=TITLE)
+    xl.put(ws, row, 1, f"Disagreements ({len(report.disagreements)} units where the coders differ)", font=TITLE)
     row += 1
     coder_cols = [first + 3 * i for i in range(len(coders))]
-    _header(ws, row, ["Case / document", "Text", "Segment"])
+    xl.header(ws, row, ["Case / document", "Text", "Segment"])
     for coder, col in zip(coders, coder_cols):
-        _header(ws, row, [f"Applied by {coder}", "", ""], first_col=col, center_from=col + 3)
+        xl.header(ws, row, [f"Applied by {coder}", "", ""], first_col=col, center_from=col + 3)
         ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=col + 2)
     row += 1
     if not report.disagreements:
-        _put(ws, row, 1, "(none: the coders agree on every unit)", font=NOTE)
+        xl.put(ws, row, 1, "(none: the coders agree on every unit)", font=NOTE)
         row += 1
     for d in report.disagreements:
-        _put(ws, row, 1, _case_document(d), align=TOP)
-        _put(ws, row, 2, d.unit.text, align=WRAP)
-        _put(ws, row, 3, _unit_where(d), align=TOP)
+        xl.put(ws, row, 1, _case_document(d), align=TOP)
+        xl.put(ws, row, 2, d.unit.text, align=WRAP)
+        xl.put(ws, row, 3, _unit_where(d), align=TOP)
         for coder, col in zip(coders, coder_cols):
-            _put(ws, row, col, "; ".join(d.applied.get(coder, ())), align=WRAP)
+            xl.put(ws, row, col, "; ".join(d.applied.get(coder, ())), align=WRAP)
             ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=col + 2)
         row += 1
 
     if report.characters:
         row += 1
         a, b = (coders + ["", ""])[:2]
-        _put(ws, row, 1, "Characters coded (NVivo-style table)", font=TITLE)
+        xl.put(ws, row, 1, "Characters coded (NVivo-style table)", font=TITLE)
         row += 1
-        _header(ws, row, ["Code", "Label", "Both", f"{a} only", f"{b} only", "Neither", "Agreement", "Kappa"],
+        xl.header(ws, row, ["Code", "Label", "Both", f"{a} only", f"{b} only", "Neither", "Agreement", "Kappa"],
                 center_from=3)
         row += 1
         labels = _labels(report)
         for t in report.characters:
-            po, kappa = _character_kappa(t)
-            _put(ws, row, 1, t.code, align=TOP)
-            _put(ws, row, 2, labels.get(t.code, ""), align=WRAP)
+            po, kappa = t.percent_agreement, t.kappa
+            xl.put(ws, row, 1, t.code, align=TOP)
+            xl.put(ws, row, 2, labels.get(t.code, ""), align=WRAP)
             for i, n in enumerate((t.both, t.a_only, t.b_only, t.neither)):
-                _put(ws, row, 3 + i, int(n), align=CENTER, fmt="#,##0")
-            _put(ws, row, 7, po, align=CENTER, fmt="0.0%")
+                xl.put(ws, row, 3 + i, int(n), align=CENTER, fmt="#,##0")
+            xl.put(ws, row, 7, po, align=CENTER, fmt="0.0%")
             if kappa is None:
-                _put(ws, row, 8, "undefined", font=NOTE, align=CENTER)
+                xl.put(ws, row, 8, "undefined", font=NOTE, align=CENTER)
             else:
-                _put(ws, row, 8, kappa, align=CENTER, fmt=VALUE)
+                xl.put(ws, row, 8, kappa, align=CENTER, fmt=VALUE)
             row += 1
 
     row += 1
-    _put(ws, row, 1, "Conventions", font=TITLE)
+    xl.put(ws, row, 1, "Conventions", font=TITLE)
     row += 1
     for text in report.conventions:
-        _put(ws, row, 1, f"• {text}")
+        xl.put(ws, row, 1, f"• {text}")
         row += 1
     if any(c.warning for c in (*report.codes, report.pooled)):
-        _put(ws, row, 1, "• Warning column: the 'kappa paradox' (high agreement, low kappa when one category "
+        xl.put(ws, row, 1, "• Warning column: the 'kappa paradox' (high agreement, low kappa when one category "
                          "dominates); read Gwet's AC1 and the prevalence index alongside kappa.", font=ITALIC)
 
-    widths = {1: _fit(["Case / document", *(c.code for c in report.codes),
+    widths = {1: xl.fit(["Case / document", *(c.code for c in report.codes),
                        *(d.unit.document for d in report.disagreements)], 12, 24),
-              2: LABEL_WIDTH, 3: _fit(["Units", *(_unit_where(d) for d in report.disagreements)], 8, 14)}
+              2: LABEL_WIDTH, 3: xl.fit(["Units", *(_unit_where(d) for d in report.disagreements)], 8, 14)}
     widths.update({col: 9.5 for col in range(first, after)})
     widths.update({after: 11, after + 1: 9, after + 2: 60})
-    _widths(ws, widths)
+    xl.widths(ws, widths)
     ws.freeze_panes = "D4"
-    _print_setup(ws, "2:3")
+    xl.print_setup(ws, "2:3")
 
 
 def _disagreements_sheet(ws: Worksheet, report: AgreementReport) -> None:
     coders = list(report.coders)
     headers = ["Case", "Document", "Segment", "Start", "End", *coders, "Text"]
-    _header(ws, 1, headers)
+    xl.header(ws, 1, headers)
     for row, d in enumerate(report.disagreements, start=2):
-        _put(ws, row, 1, d.unit.case, align=TOP)
-        _put(ws, row, 2, d.unit.document, align=TOP)
-        _put(ws, row, 3, d.unit.segment, align=TOP)
-        _put(ws, row, 4, d.unit.start, align=TOP)
-        _put(ws, row, 5, d.unit.end, align=TOP)
+        xl.put(ws, row, 1, d.unit.case, align=TOP)
+        xl.put(ws, row, 2, d.unit.document, align=TOP)
+        xl.put(ws, row, 3, d.unit.segment, align=TOP)
+        xl.put(ws, row, 4, d.unit.start, align=TOP)
+        xl.put(ws, row, 5, d.unit.end, align=TOP)
         for i, coder in enumerate(coders):
-            _put(ws, row, 6 + i, "; ".join(d.applied.get(coder, ())), align=WRAP)
-        _put(ws, row, 6 + len(coders), d.unit.text, align=WRAP)
+            xl.put(ws, row, 6 + i, "; ".join(d.applied.get(coder, ())), align=WRAP)
+        xl.put(ws, row, 6 + len(coders), d.unit.text, align=WRAP)
     units = [d.unit for d in report.disagreements]
-    widths = {1: _fit(["Case", *(u.case for u in units)], 8, 24),
-              2: _fit(["Document", *(u.document for u in units)], 10, 30),
-              3: _fit(["Segment", *(u.segment for u in units)], 9, 16), 4: 8, 5: 8}
-    widths.update({6 + i: _fit([c, *("; ".join(d.applied.get(c, ())) for d in report.disagreements)], 12, 30)
+    widths = {1: xl.fit(["Case", *(u.case for u in units)], 8, 24),
+              2: xl.fit(["Document", *(u.document for u in units)], 10, 30),
+              3: xl.fit(["Segment", *(u.segment for u in units)], 9, 16), 4: 8, 5: 8}
+    widths.update({6 + i: xl.fit([c, *("; ".join(d.applied.get(c, ())) for d in report.disagreements)], 12, 30)
                    for i, c in enumerate(coders)})
     widths[6 + len(coders)] = QUOTE_WIDTH
-    _widths(ws, widths)
+    xl.widths(ws, widths)
     ws.freeze_panes = "A2"
     if report.disagreements:
         ws.auto_filter.ref = f"A1:{ws.cell(row=1 + len(units), column=len(headers)).coordinate}"
-    _print_setup(ws, "1:1")
+    xl.print_setup(ws, "1:1")

@@ -7,44 +7,42 @@ headers, frozen panes, real numbers and real Excel percentages.
 
 from __future__ import annotations
 
-import os
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qda.errors import ExportError
+from qda import matrix as matrices
+from qda.export import style as xl
+from qda.export.style import (
+    BOLD,
+    BOLD_ITALIC,
+    CENTER,
+    DOUBLE,
+    HEADER_FILL,
+    INTEGER,
+    ITALIC,
+    LABEL_WIDTH,
+    NOTE,
+    PERCENT,
+    QUOTE_WIDTH,
+    SHADE_FILL,
+    THIN,
+    TOP,
+    WRAP,
+)
 from qda.matrix import CrossCaseTable, IntraCaseMatrix, MetaMatrix, SplitResult
-from qda.models import Case, Code, Codebook
+from qda.models import Case, Code, Codebook, Coding
 
 SHEETS = ("Codebook", "Cases", "Meta-matrix", "Cross-case table", "Direct-indirect split", "Intra-case")
 
-HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
-SHADE_FILL = PatternFill("solid", fgColor="F2F2F2")
-BOLD = Font(bold=True)
-ITALIC = Font(italic=True)
-BOLD_ITALIC = Font(bold=True, italic=True)
-TITLE = Font(bold=True, size=12)
-NOTE = Font(italic=True, color="595959")
-THIN = Side(style="thin")
-DOUBLE = Side(style="double")
-PERCENT = "0%"
-CENTER = Alignment(horizontal="center", vertical="top")
-TOP = Alignment(vertical="top")
-WRAP = Alignment(vertical="top", wrap_text=True)
-
-MAX_CELL = 32767  # Excel's limit on the characters of one cell
-INTEGER = re.compile(r"-?(?:0|[1-9]\d{0,14})")  # no leading zeros: "007" stays an identifier
-LABEL_WIDTH = 45
-QUOTE_WIDTH = 90
 
 
 @dataclass(frozen=True)
@@ -62,141 +60,47 @@ class SynthesisData:
     reliability: Any = None  # an AgreementReport, shown on a Reliability sheet when given
 
 
+def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], coder: str, by: str,
+                   code_attr: str | None = None, lang: str | None = None, reliability: Any = None) -> SynthesisData:
+    """The matrices of the synthesis workbook for one coder's codings, cases grouped by ``by``.
+
+    ``code_attr`` (default: the codebook's first attribute) gives the split sheet.
+    """
+    if code_attr is None and codebook.attributes:
+        code_attr = codebook.attributes[0].name
+    return SynthesisData(
+        codebook=codebook, cases=cases, coder=coder, lang=lang or codebook.default_language,
+        meta=matrices.meta_matrix(codebook, cases, codings, by, coder),
+        cross=matrices.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
+        split=matrices.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
+        intra=[matrices.intra_case(codebook, codings, c.name, coder, lang) for c in cases],
+        reliability=reliability)
+
+
 def write_workbook(path: Path, data: SynthesisData) -> Path:
     """Write the synthesis workbook to ``path`` (replacing it) and return the path.
 
     Raises :class:`ExportError` when the file cannot be written.
     """
     path = Path(path)
-    _save(build_workbook(data), path)
+    xl.save(build_workbook(data), path)
     return path
 
 
 def build_workbook(data: SynthesisData) -> Workbook:
     """The workbook in memory, one sheet per table (see :data:`SHEETS`)."""
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])  # the default sheet
     wb.properties.creator = "qda"
     wb.properties.title = f"Synthesis: {data.codebook.name} (coder: {data.coder})"
     builders = (_codebook_sheet, _cases_sheet, _meta_sheet, _cross_sheet, _split_sheet, _intra_sheet)
     for name, build in zip(SHEETS, builders):
         build(wb.create_sheet(name), data)
     if data.reliability is not None:
-        from qda.export.reliability import add_reliability_sheet  # it builds on this module's styles
+        from qda.export.reliability import add_reliability_sheet  # imported when needed: jinja2, charts
 
         add_reliability_sheet(wb, data.reliability)
     return wb
-
-
-# ----------------------------------------------------------------------------- saving
-
-def check_target(path: Path, example: str) -> None:
-    """Refuse, with a message a researcher can act on, an output path that cannot be written."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {path}: the folder '{folder}' does not exist (create it first)")
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder, give a file name such as {example}")
-
-
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, so a failure leaves no half file."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except PermissionError as exc:
-        raise ExportError(f"cannot write {path}: permission denied "
-                          f"(close the file if it is open in Excel, or check the folder's permissions)") from exc
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
-def _save(wb: Workbook, path: Path) -> None:
-    check_target(path, "synthesis.xlsx")
-    write_atomically(path, wb.save)
-
-
-# ----------------------------------------------------------------------------- cell helpers
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if len(value) > MAX_CELL:
-            value = value[:MAX_CELL - 1] + "…"
-    return value
-
-
-def _put(ws: Worksheet, row: int, col: int, value: Any = None, *, font: Font | None = None,
-         fill: PatternFill | None = None, align: Alignment | None = None, fmt: str | None = None):
-    """Write one cell; text is always text (a quote starting with '=' is not a formula)."""
-    cell = ws.cell(row=row, column=col)
-    value = _clean(value)
-    if value is not None and value != "":
-        cell.value = value
-        if isinstance(value, str) and cell.data_type == "f":
-            cell.data_type = "s"
-    if font is not None:
-        cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    if align is not None:
-        cell.alignment = align
-    if fmt is not None:
-        cell.number_format = fmt
-    return cell
-
-
-def _style_row(ws: Worksheet, row: int, last_col: int, *, font: Font | None = None,
-               fill: PatternFill | None = None, border: Border | None = None, first_col: int = 1) -> None:
-    for col in range(first_col, last_col + 1):
-        cell = ws.cell(row=row, column=col)
-        if font is not None:
-            cell.font = font
-        if fill is not None:
-            cell.fill = fill
-        if border is not None:
-            cell.border = border
-
-
-def _header(ws: Worksheet, row: int, labels: Sequence[str], *, first_col: int = 1,
-            center_from: int | None = None) -> None:
-    """A bold, shaded header row ruled above and below."""
-    for i, label in enumerate(labels):
-        col = first_col + i
-        centered = center_from is not None and col >= center_from
-        _put(ws, row, col, label, font=BOLD, fill=HEADER_FILL,
-             align=Alignment(horizontal="center" if centered else None, vertical="center", wrap_text=True))
-        ws.cell(row=row, column=col).border = Border(top=THIN, bottom=THIN)
-
-
-def _title(ws: Worksheet, text: str) -> None:
-    _put(ws, 1, 1, text, font=TITLE)
-    ws.row_dimensions[1].height = 20
-
-
-def _widths(ws: Worksheet, widths: dict[int, float]) -> None:
-    for col, width in widths.items():
-        ws.column_dimensions[get_column_letter(col)].width = width
-
-
-def _fit(values: Sequence[Any], low: float = 8, high: float = 40) -> float:
-    longest = max((len(str(v)) for v in values if v is not None), default=0)
-    return max(low, min(high, longest + 2))
-
-
-def _print_setup(ws: Worksheet, header_rows: str | None = None, landscape: bool = True) -> None:
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    if header_rows:
-        ws.print_title_rows = header_rows
 
 
 def _lang(data: SynthesisData) -> str | None:
@@ -244,39 +148,39 @@ def _codebook_sheet(ws: Worksheet, data: SynthesisData) -> None:
     headers = ["Code", f"Label ({first})" if first else "Label", *(f"Label ({lang})" for lang in langs[1:]),
                "Category path", *attrs, "Definition", "Include", "Exclude"]
     last = len(headers)
-    _header(ws, 1, headers)
+    xl.header(ws, 1, headers)
     col_path = 2 + len(langs[1:]) + 1
     row = 2
     for depth, category, codes in cb.walk():
         label = cb.category_label(category.id, first) if category else "(no category)"
-        _put(ws, row, 1, category.id if category else None, align=TOP)
-        _put(ws, row, 2, label, align=Alignment(indent=depth, vertical="top"))
-        _style_row(ws, row, last, font=BOLD, fill=SHADE_FILL)
+        xl.put(ws, row, 1, category.id if category else None, align=TOP)
+        xl.put(ws, row, 2, label, align=Alignment(indent=depth, vertical="top"))
+        xl.style_row(ws, row, last, font=BOLD, fill=SHADE_FILL)
         row += 1
         path = " > ".join(cb.category_label(c, first) for c in cb.category_path(category.id)) if category else ""
         for code in codes:
             indent = depth + 1 + _code_depth(cb, code)
-            _put(ws, row, 1, code.id, align=TOP)
-            _put(ws, row, 2, code.labels.get(first) if first else code.label(), align=Alignment(
+            xl.put(ws, row, 1, code.id, align=TOP)
+            xl.put(ws, row, 2, code.labels.get(first) if first else code.label(), align=Alignment(
                 indent=indent, vertical="top", wrap_text=True))
             for i, lang in enumerate(langs[1:]):
-                _put(ws, row, 3 + i, code.labels.get(lang, ""), align=WRAP)
-            _put(ws, row, col_path, path, align=WRAP)
+                xl.put(ws, row, 3 + i, code.labels.get(lang, ""), align=WRAP)
+            xl.put(ws, row, col_path, path, align=WRAP)
             for i, name in enumerate(attrs):
-                _put(ws, row, col_path + 1 + i, code.attributes.get(name, ""), align=TOP)
+                xl.put(ws, row, col_path + 1 + i, code.attributes.get(name, ""), align=TOP)
             for i, text in enumerate((code.definition, code.include, code.exclude)):
-                _put(ws, row, col_path + 1 + len(attrs) + i, text, align=WRAP)
+                xl.put(ws, row, col_path + 1 + len(attrs) + i, text, align=WRAP)
             row += 1
-    widths = {1: _fit([c.id for c in cb.codes] + [c.id for c in cb.categories], 8, 16), 2: LABEL_WIDTH}
+    widths = {1: xl.fit([c.id for c in cb.codes] + [c.id for c in cb.categories], 8, 16), 2: LABEL_WIDTH}
     widths.update({3 + i: LABEL_WIDTH for i in range(len(langs[1:]))})
     widths[col_path] = 30
-    widths.update({col_path + 1 + i: _fit([a] + [c.attributes.get(a, "") for c in cb.codes], 10, 20)
+    widths.update({col_path + 1 + i: xl.fit([a] + [c.attributes.get(a, "") for c in cb.codes], 10, 20)
                    for i, a in enumerate(attrs)})
     base = col_path + 1 + len(attrs)
     widths.update({base: 60, base + 1: 45, base + 2: 45})
-    _widths(ws, widths)
+    xl.widths(ws, widths)
     ws.freeze_panes = "C2"
-    _print_setup(ws, "1:1")
+    xl.print_setup(ws, "1:1")
 
 
 # ----------------------------------------------------------------------------- 2. Cases
@@ -287,18 +191,18 @@ def _cases_sheet(ws: Worksheet, data: SynthesisData) -> None:
         for key in case.attributes:
             if key not in names:
                 names.append(key)
-    _header(ws, 1, ["Case", *names])
+    xl.header(ws, 1, ["Case", *names])
     for row, case in enumerate(data.cases, start=2):
-        _put(ws, row, 1, case.name, align=TOP)
+        xl.put(ws, row, 1, case.name, align=TOP)
         for i, key in enumerate(names):
             value = _number(case.attributes.get(key))
-            _put(ws, row, 2 + i, value, align=TOP)
-    widths = {1: _fit(["Case", *(c.name for c in data.cases)], 10, 30)}
-    widths.update({2 + i: _fit([key, *(c.attributes.get(key) for c in data.cases)], 10, 40)
+            xl.put(ws, row, 2 + i, value, align=TOP)
+    widths = {1: xl.fit(["Case", *(c.name for c in data.cases)], 10, 30)}
+    widths.update({2 + i: xl.fit([key, *(c.attributes.get(key) for c in data.cases)], 10, 40)
                    for i, key in enumerate(names)})
-    _widths(ws, widths)
+    xl.widths(ws, widths)
     ws.freeze_panes = "B2"
-    _print_setup(ws, "1:1", landscape=len(names) > 6)
+    xl.print_setup(ws, "1:1", landscape=len(names) > 6)
 
 
 # ----------------------------------------------------------------------------- 3. Meta-matrix
@@ -308,53 +212,53 @@ def _meta_sheet(ws: Worksheet, data: SynthesisData) -> None:
     codes = list(meta.codes)
     total_col = 2 + len(codes)
     n_cases = sum(len(cases) for _, cases in meta.groups)
-    _title(ws, f"Meta-matrix: presence of each code in each case, by {meta.by} (coder: {meta.coder})")
-    _header(ws, 2, ["Case", *codes, "Total"], center_from=2)
+    xl.title(ws, f"Meta-matrix: presence of each code in each case, by {meta.by} (coder: {meta.coder})")
+    xl.header(ws, 2, ["Case", *codes, "Total"], center_from=2)
     for i, code in enumerate(codes):
         ws.cell(row=2, column=2 + i).comment = Comment(f"{code}: {_code_label(cb, code, lang)}", "qda",
                                                        width=260, height=80)
     # second header row: the labels, rotated, as in a printed matrix
-    _put(ws, 3, 1, "Label", font=BOLD, fill=HEADER_FILL, align=Alignment(vertical="bottom"))
+    xl.put(ws, 3, 1, "Label", font=BOLD, fill=HEADER_FILL, align=Alignment(vertical="bottom"))
     for i, code in enumerate(codes):
-        _put(ws, 3, 2 + i, _code_label(cb, code, lang), font=Font(size=9), fill=HEADER_FILL,
+        xl.put(ws, 3, 2 + i, _code_label(cb, code, lang), font=Font(size=9), fill=HEADER_FILL,
              align=Alignment(text_rotation=90, wrap_text=True, horizontal="center", vertical="bottom"))
-    _put(ws, 3, total_col, None, fill=HEADER_FILL)
-    _style_row(ws, 3, total_col, border=Border(bottom=THIN))
+    xl.put(ws, 3, total_col, None, fill=HEADER_FILL)
+    xl.style_row(ws, 3, total_col, border=Border(bottom=THIN))
     ws.row_dimensions[3].height = 150
     row = 4
     overall = [0] * len(codes)
     for value, cases in meta.groups:
-        _put(ws, row, 1, f"{meta.by}: {value} (n={len(cases)})")
-        _style_row(ws, row, total_col, font=BOLD, fill=SHADE_FILL)
+        xl.put(ws, row, 1, f"{meta.by}: {value} (n={len(cases)})")
+        xl.style_row(ws, row, total_col, font=BOLD, fill=SHADE_FILL)
         row += 1
         group = [0] * len(codes)
         for case in cases:
             present = [int(meta.presence.get(case, {}).get(code, 0) > 0) for code in codes]
-            _put(ws, row, 1, case, align=TOP)
+            xl.put(ws, row, 1, case, align=TOP)
             for i, flag in enumerate(present):
-                _put(ws, row, 2 + i, 1 if flag else None, align=CENTER)
+                xl.put(ws, row, 2 + i, 1 if flag else None, align=CENTER)
                 group[i] += flag
-            _put(ws, row, total_col, sum(present), font=BOLD, align=CENTER)
+            xl.put(ws, row, total_col, sum(present), font=BOLD, align=CENTER)
             row += 1
-        _put(ws, row, 1, f"Total {value}", align=TOP)
+        xl.put(ws, row, 1, f"Total {value}", align=TOP)
         for i, k in enumerate(group):
-            _put(ws, row, 2 + i, k, align=CENTER)
+            xl.put(ws, row, 2 + i, k, align=CENTER)
             overall[i] += k
-        _put(ws, row, total_col, sum(group), align=CENTER)
-        _style_row(ws, row, total_col, font=BOLD, border=Border(top=THIN))
+        xl.put(ws, row, total_col, sum(group), align=CENTER)
+        xl.style_row(ws, row, total_col, font=BOLD, border=Border(top=THIN))
         row += 1
     if len(meta.groups) > 1:
-        _put(ws, row, 1, f"Total (n={n_cases})", align=TOP)
+        xl.put(ws, row, 1, f"Total (n={n_cases})", align=TOP)
         for i, k in enumerate(overall):
-            _put(ws, row, 2 + i, k, align=CENTER)
-        _put(ws, row, total_col, sum(overall), align=CENTER)
-        _style_row(ws, row, total_col, font=BOLD, border=Border(top=DOUBLE, bottom=THIN))
-    widths = {1: _fit(["Case", f"{meta.by}: x (n=10)", *(c for _, cs in meta.groups for c in cs)], 12, 40)}
+            xl.put(ws, row, 2 + i, k, align=CENTER)
+        xl.put(ws, row, total_col, sum(overall), align=CENTER)
+        xl.style_row(ws, row, total_col, font=BOLD, border=Border(top=DOUBLE, bottom=THIN))
+    widths = {1: xl.fit(["Case", f"{meta.by}: x (n=10)", *(c for _, cs in meta.groups for c in cs)], 12, 40)}
     widths.update({2 + i: max(5.0, min(12.0, len(code) + 3)) for i, code in enumerate(codes)})
     widths[total_col] = 8
-    _widths(ws, widths)
+    xl.widths(ws, widths)
     ws.freeze_panes = "B4"
-    _print_setup(ws, "2:3")
+    xl.print_setup(ws, "2:3")
 
 
 # ----------------------------------------------------------------------------- 4. Cross-case table
@@ -362,43 +266,43 @@ def _meta_sheet(ws: Worksheet, data: SynthesisData) -> None:
 def _cross_sheet(ws: Worksheet, data: SynthesisData) -> None:
     cross = data.cross
     n_total = sum(n for _, n in cross.groups)
-    _title(ws, f"Cross-case table: {_count_title(cross.count)}, by {cross.by} (coder: {cross.coder})")
+    xl.title(ws, f"Cross-case table: {_count_title(cross.count)}, by {cross.by} (coder: {cross.coder})")
     headers = ["Code", "Label"]
     for value, n in cross.groups:
         headers += [f"{value} (n={n})", "%"]
     headers += [f"Total (n={n_total})", "%"]
     last = len(headers)
-    _header(ws, 2, headers, center_from=3)
+    xl.header(ws, 2, headers, center_from=3)
     row = 3
     for r in cross.rows:
         counts = list(r.counts) + [r.total]
         shares = list(r.shares) + [r.total_share]
         indent = Alignment(indent=r.depth, vertical="top", wrap_text=True)
         if r.kind == "category":
-            _put(ws, row, 2, r.label, align=indent)
-            _style_row(ws, row, last, font=BOLD, fill=SHADE_FILL)
+            xl.put(ws, row, 2, r.label, align=indent)
+            xl.style_row(ws, row, last, font=BOLD, fill=SHADE_FILL)
         elif r.kind == "code":
-            _put(ws, row, 1, r.key, align=TOP)
-            _put(ws, row, 2, r.label, align=indent)
+            xl.put(ws, row, 1, r.key, align=TOP)
+            xl.put(ws, row, 2, r.label, align=indent)
             for i, k in enumerate(counts):
-                _put(ws, row, 3 + 2 * i, int(k), align=CENTER)
+                xl.put(ws, row, 3 + 2 * i, int(k), align=CENTER)
         else:
-            _put(ws, row, 2, r.label, align=indent)
+            xl.put(ws, row, 2, r.label, align=indent)
             for i, (k, share) in enumerate(zip(counts, shares)):
-                _put(ws, row, 3 + 2 * i, int(k), align=CENTER)
-                _put(ws, row, 4 + 2 * i, share, align=CENTER, fmt=PERCENT)
+                xl.put(ws, row, 3 + 2 * i, int(k), align=CENTER)
+                xl.put(ws, row, 4 + 2 * i, share, align=CENTER, fmt=PERCENT)
             if r.kind == "subtotal":
-                _style_row(ws, row, last, font=BOLD_ITALIC, border=Border(top=THIN))
+                xl.style_row(ws, row, last, font=BOLD_ITALIC, border=Border(top=THIN))
             else:
-                _style_row(ws, row, last, font=BOLD, border=Border(top=DOUBLE, bottom=THIN))
+                xl.style_row(ws, row, last, font=BOLD, border=Border(top=DOUBLE, bottom=THIN))
         row += 1
-    widths = {1: _fit(["Code", *(r.key for r in cross.rows if r.kind == "code")], 8, 16), 2: LABEL_WIDTH}
+    widths = {1: xl.fit(["Code", *(r.key for r in cross.rows if r.kind == "code")], 8, 16), 2: LABEL_WIDTH}
     for i in range(len(cross.groups) + 1):
         widths[3 + 2 * i] = max(10.0, min(20.0, len(headers[2 + 2 * i]) + 2))
         widths[4 + 2 * i] = 7
-    _widths(ws, widths)
+    xl.widths(ws, widths)
     ws.freeze_panes = "C3"
-    _print_setup(ws, "2:2", landscape=len(cross.groups) > 3)
+    xl.print_setup(ws, "2:2", landscape=len(cross.groups) > 3)
 
 
 # ----------------------------------------------------------------------------- 5. Split
@@ -406,81 +310,81 @@ def _cross_sheet(ws: Worksheet, data: SynthesisData) -> None:
 def _split_sheet(ws: Worksheet, data: SynthesisData) -> None:
     sp = data.split
     if sp is None:
-        _put(ws, 1, 1, "No split: the codebook defines no code attribute (such as mode: direct/indirect) "
+        xl.put(ws, 1, 1, "No split: the codebook defines no code attribute (such as mode: direct/indirect) "
                         "to regroup the codes by.", font=NOTE)
         ws.column_dimensions["A"].width = 100
         return
     lang = _lang(data)
     unit = "cases" if sp.count == "cases" else "coded segments"
     where = "; ".join(f"{k}={v}" for k, v in sp.where.items())
-    _title(ws, f"Split by code attribute '{sp.code_attr}': uses of the codes ({unit}) per value, by {sp.by} "
+    xl.title(ws, f"Split by code attribute '{sp.code_attr}': uses of the codes ({unit}) per value, by {sp.by} "
                f"(coder: {sp.coder}" + (f"; codes with {where}" if where else "") + ")")
     groups = list(sp.groups)
     last = 1 + 3 * len(groups)
     # two header rows: the groups, then uses/share/variety under each
-    _header(ws, 2, [""])
+    xl.header(ws, 2, [""])
     ws.cell(row=2, column=1).border = Border(top=THIN)
-    _header(ws, 3, [sp.code_attr])
+    xl.header(ws, 3, [sp.code_attr])
     for g, (group, n) in enumerate(groups):
         col = 2 + 3 * g
         ws.merge_cells(start_row=2, start_column=col, end_row=2, end_column=col + 2)
-        _header(ws, 2, [f"{group} (n={n})", "", ""], first_col=col, center_from=col)
-        _header(ws, 3, ["Uses", "Share", "Variety"], first_col=col, center_from=col)
+        xl.header(ws, 2, [f"{group} (n={n})", "", ""], first_col=col, center_from=col)
+        xl.header(ws, 3, ["Uses", "Share", "Variety"], first_col=col, center_from=col)
     row = first = 4
     for value in sp.values:
-        _put(ws, row, 1, value, align=TOP)
+        xl.put(ws, row, 1, value, align=TOP)
         for g, (group, _) in enumerate(groups):
             cell = sp.cells.get(value, {}).get(group)
             if cell is None:
                 continue
             col = 2 + 3 * g
-            _put(ws, row, col, int(cell.uses), align=CENTER)
-            _put(ws, row, col + 1, cell.share, align=CENTER, fmt=PERCENT)
-            _put(ws, row, col + 2, int(cell.variety), align=CENTER)
+            xl.put(ws, row, col, int(cell.uses), align=CENTER)
+            xl.put(ws, row, col + 1, cell.share, align=CENTER, fmt=PERCENT)
+            xl.put(ws, row, col + 2, int(cell.variety), align=CENTER)
         row += 1
     value_rows = (first, row - 1)
-    _put(ws, row, 1, "Total", align=TOP)
+    xl.put(ws, row, 1, "Total", align=TOP)
     for g, (group, _) in enumerate(groups):
         col = 2 + 3 * g
         total = int(sp.totals.get(group, 0))
-        _put(ws, row, col, total, align=CENTER)
-        _put(ws, row, col + 1, 1.0 if total else None, align=CENTER, fmt=PERCENT)
-        _put(ws, row, col + 2, sum(int(sp.cells[v][group].variety) for v in sp.values
+        xl.put(ws, row, col, total, align=CENTER)
+        xl.put(ws, row, col + 1, 1.0 if total else None, align=CENTER, fmt=PERCENT)
+        xl.put(ws, row, col + 2, sum(int(sp.cells[v][group].variety) for v in sp.values
                                    if group in sp.cells.get(v, {})), align=CENTER)
-    _style_row(ws, row, last, font=BOLD, border=Border(top=DOUBLE, bottom=THIN))
+    xl.style_row(ws, row, last, font=BOLD, border=Border(top=DOUBLE, bottom=THIN))
     row += 2
 
     # the codes behind each figure
-    _put(ws, row, 1, f"Codes used, by {sp.code_attr} and {sp.by} ({unit})", font=BOLD)
+    xl.put(ws, row, 1, f"Codes used, by {sp.code_attr} and {sp.by} ({unit})", font=BOLD)
     row += 1
-    _header(ws, row, [f"{sp.code_attr} / {sp.by} / code", "Uses"], center_from=2)
+    xl.header(ws, row, [f"{sp.code_attr} / {sp.by} / code", "Uses"], center_from=2)
     row += 1
     for value in sp.values:
-        _put(ws, row, 1, value)
-        _style_row(ws, row, 2, font=BOLD, fill=SHADE_FILL)
+        xl.put(ws, row, 1, value)
+        xl.style_row(ws, row, 2, font=BOLD, fill=SHADE_FILL)
         row += 1
         for group, n in groups:
             cell = sp.cells.get(value, {}).get(group)
-            _put(ws, row, 1, f"{group} (n={n})", font=ITALIC, align=Alignment(indent=1, vertical="top"))
-            _put(ws, row, 2, int(cell.uses) if cell else 0, font=ITALIC, align=CENTER)
+            xl.put(ws, row, 1, f"{group} (n={n})", font=ITALIC, align=Alignment(indent=1, vertical="top"))
+            xl.put(ws, row, 2, int(cell.uses) if cell else 0, font=ITALIC, align=CENTER)
             row += 1
             if not cell or not cell.codes:
-                _put(ws, row, 1, "(no code used)", font=NOTE, align=Alignment(indent=2, vertical="top"))
+                xl.put(ws, row, 1, "(no code used)", font=NOTE, align=Alignment(indent=2, vertical="top"))
                 row += 1
                 continue
             for code, k in cell.codes:
-                _put(ws, row, 1, f"{code} – {_code_label(data.codebook, code, lang)}",
+                xl.put(ws, row, 1, f"{code} – {_code_label(data.codebook, code, lang)}",
                      align=Alignment(indent=2, vertical="top", wrap_text=True))
-                _put(ws, row, 2, int(k), align=CENTER)
+                xl.put(ws, row, 2, int(k), align=CENTER)
                 row += 1
-    _style_row(ws, row - 1, 2, border=Border(bottom=THIN))
+    xl.style_row(ws, row - 1, 2, border=Border(bottom=THIN))
 
     widths = {1: LABEL_WIDTH}
     for g in range(len(groups)):
         widths.update({2 + 3 * g: 10, 3 + 3 * g: 9, 4 + 3 * g: 9})
-    _widths(ws, widths)
+    xl.widths(ws, widths)
     ws.freeze_panes = "B4"
-    _print_setup(ws, "2:3")
+    xl.print_setup(ws, "2:3")
 
     if value_rows[1] >= value_rows[0] and groups:
         chart = BarChart()
@@ -505,33 +409,33 @@ def _split_sheet(ws: Worksheet, data: SynthesisData) -> None:
 def _intra_sheet(ws: Worksheet, data: SynthesisData) -> None:
     attributes = {c.name: c.attributes for c in data.cases}
     coder = data.intra[0].coder if data.intra else data.coder
-    _title(ws, f"Intra-case matrices: codes, coded segments and quotes per case (coder: {coder})")
-    _header(ws, 2, ["Code", "Label", "Segments", "Quote"])
+    xl.title(ws, f"Intra-case matrices: codes, coded segments and quotes per case (coder: {coder})")
+    xl.header(ws, 2, ["Code", "Label", "Segments", "Quote"])
     ws.cell(row=2, column=3).alignment = Alignment(horizontal="center", vertical="center")
     row = 3
     for matrix in data.intra:
         attrs = "; ".join(f"{k}: {v}" for k, v in attributes.get(matrix.case, {}).items() if v not in (None, ""))
-        _put(ws, row, 1, f"{matrix.case} — {attrs}" if attrs else matrix.case)
-        _style_row(ws, row, 4, font=BOLD, fill=SHADE_FILL, border=Border(top=THIN))
+        xl.put(ws, row, 1, f"{matrix.case} — {attrs}" if attrs else matrix.case)
+        xl.style_row(ws, row, 4, font=BOLD, fill=SHADE_FILL, border=Border(top=THIN))
         row += 1
         if not matrix.rows:
-            _put(ws, row, 1, "(no coded segment)", font=NOTE)
+            xl.put(ws, row, 1, "(no coded segment)", font=NOTE)
             row += 1
         for r in matrix.rows:
-            _put(ws, row, 1, r.code, align=TOP)
-            _put(ws, row, 2, r.label, align=WRAP)
-            _put(ws, row, 3, int(r.segments), align=CENTER)
+            xl.put(ws, row, 1, r.code, align=TOP)
+            xl.put(ws, row, 2, r.label, align=WRAP)
+            xl.put(ws, row, 3, int(r.segments), align=CENTER)
             if not r.quotes:
                 row += 1
             for q in r.quotes:
-                _put(ws, row, 4, q.cited(unknown_speaker=""), align=WRAP)
+                xl.put(ws, row, 4, q.cited(unknown_speaker=""), align=WRAP)
                 row += 1
         for kind, target, text, _ in matrix.memos:
-            _put(ws, row, 1, f"memo on {kind} {target}", font=NOTE, align=TOP)
-            _put(ws, row, 4, text, align=WRAP)
+            xl.put(ws, row, 1, f"memo on {kind} {target}", font=NOTE, align=TOP)
+            xl.put(ws, row, 4, text, align=WRAP)
             row += 1
         row += 1  # blank row between cases
-    _widths(ws, {1: _fit(["Code", *(r.code for m in data.intra for r in m.rows)], 8, 16),
+    xl.widths(ws, {1: xl.fit(["Code", *(r.code for m in data.intra for r in m.rows)], 8, 16),
                  2: LABEL_WIDTH, 3: 10, 4: QUOTE_WIDTH})
     ws.freeze_panes = "A3"
-    _print_setup(ws, "2:2")
+    xl.print_setup(ws, "2:2")

@@ -12,11 +12,12 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
-from qda.errors import IngestError, Problem
+from qda.errors import AgreementError, IngestError, Problem
 from qda.models import Turn
 
 
@@ -36,7 +37,7 @@ class RawTranscript:
 
 # ----------------------------------------------------------------------------- decoding
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007\u2009\u200a\u3000"}
 
 
@@ -73,7 +74,8 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
     if controls > max(2, len(text) // 200):
         raise IngestError(f"{source}: cannot decode the text (neither UTF-8 nor a Western Windows encoding)",
-                          [Problem(source, "undecodable text", "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
+                          [Problem(source, "undecodable text",
+                                   "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
     return text, encoding
 
 
@@ -84,7 +86,13 @@ def normalise_text(text: str) -> str:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
-    return text.translate(_ZERO_WIDTH).translate(_SPACES)
+    return text.translate(ZERO_WIDTH).translate(_SPACES)
+
+
+def match_key(text: object) -> str:
+    """``text`` for a forgiving comparison of names and labels: NFC, runs of whitespace as
+    one space, no outer spaces, case-folded ("Foires  Commerciales" matches "foires commerciales")."""
+    return unicodedata.normalize("NFC", " ".join(str(text).split())).casefold()
 
 
 # ----------------------------------------------------------------------------- speaker turns
@@ -93,7 +101,7 @@ def normalise_text(text: str) -> str:
 # digits, spaces, dots, apostrophes, hyphens), optional timestamp after the name, then a
 # colon (French typography puts a space before it).
 _TIMESTAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
-_LABEL_RE = re.compile(
+LABEL_RE = re.compile(
     rf"^[ \t]*(?:\[(?P<ts1>{_TIMESTAMP})\][ \t]*|\((?P<ts2>{_TIMESTAMP})\)[ \t]*)?"
     r"(?P<speaker>[^\W\d_][\w'’.\-]*(?:[ \t][\w'’.\-]+){0,3}|[A-Z]\d*)"
     rf"(?:[ \t]*[\[(](?P<ts3>{_TIMESTAMP})[\])])?"
@@ -196,7 +204,7 @@ def detect_turns(text: str) -> tuple[Turn, ...]:
 def _speaker_markers(text: str) -> list[_Marker]:
     """Every accepted speaker label, header line and table row, in text order (one per line)."""
     found: list[tuple[_Marker, bool]] = []  # (marker, specific enough to count once)
-    for m in _LABEL_RE.finditer(text):
+    for m in LABEL_RE.finditer(text):
         if len(m.group("speaker")) <= 40:
             timestamp = m.group("ts1") or m.group("ts2") or m.group("ts3")
             # "[00:12:40] Paul:" is a transcript line even if Paul speaks only once.
@@ -251,7 +259,7 @@ def reader(*suffixes: str) -> Callable[[Reader], Reader]:
     return register
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -265,7 +273,7 @@ def _read_bytes(path: Path) -> bytes:
 @reader(".txt", ".md", ".text")
 def read_text_file(path: Path) -> RawTranscript:
     """Plain text or Markdown; turns from speaker labels."""
-    raw, encoding = decode_bytes(_read_bytes(path), str(path))
+    raw, encoding = decode_bytes(read_bytes(path), str(path))
     text = normalise_text(raw)
     notes = () if encoding.startswith("utf") else (f"decoded as {encoding}",)
     return RawTranscript(text, detect_turns(text), encoding, notes)
@@ -277,7 +285,7 @@ def read_docx(path: Path) -> RawTranscript:
     import docx  # python-docx; imported here so that text-only use stays light
     from docx.opc.exceptions import PackageNotFoundError
 
-    data = _read_bytes(path)
+    data = read_bytes(path)
     try:
         document = docx.Document(str(path))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -313,7 +321,7 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
     if suffix == ".xlsx":
         from openpyxl import load_workbook
 
-        _read_bytes(path)
+        read_bytes(path)
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -331,11 +339,28 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
         import csv
         import io
 
-        text, _ = decode_bytes(_read_bytes(path), str(path))
+        text, _ = decode_bytes(read_bytes(path), str(path))
         text = normalise_text(text)
         first = text.split("\n", 1)[0]
         delimiter = max(",;\t", key=first.count)
-        return [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
+def read_ratings(path: str | Path) -> Any:
+    """A plain units x coders table (CSV/XLSX; one column per coder) as a DataFrame of labels.
+
+    A first column named unit, units, id, item, segment or case holds unit names and is dropped.
+    """
+    import pandas as pd
+
+    rows = read_table(Path(path))
+    if len(rows) < 2:
+        raise AgreementError(f"{path}: the table has no data rows")
+    header = [str(h).strip() if h is not None else "" for h in rows[0]]
+    frame = pd.DataFrame([list(r) + [None] * (len(header) - len(r)) for r in rows[1:]], columns=header)
+    if header and header[0].lower() in ("unit", "units", "id", "item", "segment", "case"):
+        frame = frame.drop(columns=header[0])
+    return frame
+
+
 from qda.ingest import formats as _formats  # noqa: E402,F401  (registers the readers)

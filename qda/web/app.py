@@ -245,8 +245,8 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             hide = blind(p)
             attrs = {c.name: c.attributes for c in p.cases()}
             segs: dict[str, list[tuple[int, int]]] = {}
-            for doc, _ref, start, end, _sid, _did in p.store.segment_spans():
-                segs.setdefault(doc, []).append((start, end))
+            for seg in p.store.segment_spans():
+                segs.setdefault(seg.document, []).append((seg.start, seg.end))
             per: dict[str, dict[str, int]] = {}
             mine: dict[str, list[tuple[int, int]]] = {}
             for c in p.store.codings(coder=coder if hide else None):
@@ -486,3 +486,10 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
     app = Starlette(routes=routes, middleware=middleware)
     app.state.settings = settings
     return app
+
+
+def run(app: Starlette, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve ``app`` with uvicorn until Ctrl+C."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning")

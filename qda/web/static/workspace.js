@@ -71,9 +71,9 @@
     const list = $("coder-list");
     if (list) {
       for (const name of state.session.coders) list.append(el("option", { value: name }));
-      $("coder-input").addEventListener("change", chooseCoder);
     }
     if (!state.session.coder) {
+      if (state.choosing) return;  // a name was typed before the page finished loading
       say("Type your coder name at the top right to start coding.", "warn");
       $("coder-input") && $("coder-input").focus();
       return;
@@ -84,6 +84,7 @@
   async function chooseCoder() {
     const name = $("coder-input").value.trim();
     if (!name) return;
+    state.choosing = true;
     try {
       await api("POST", "/api/session", { coder: name });
     } catch (error) { fail(error); return; }
@@ -960,6 +961,8 @@
   $("search-apply").addEventListener("click", codeHits);
   $("cmp-record").addEventListener("click", recordDecisions);
   document.addEventListener("keydown", onKey);
+  // attached at once: a name typed while the page is still loading is not lost
+  if ($("coder-input")) $("coder-input").addEventListener("change", chooseCoder);
   window.addEventListener("hashchange", () => { $("editor").hidden = true; route(); });
   window.addEventListener("resize", () => { if (state.doc) drawMargin(state.codings.slice().sort((a, b) => a.start - b.start || b.end - a.end)); });
   window.qda = state; // for tests and the curious: the workspace's state, read-only by convention

@@ -20,15 +20,18 @@ import os
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from qda.errors import ExportError
-from qda.ingest.refi import NoteRecord, code_human_text, is_guid, is_rgb, join_description, make_guid
-from qda.models import Case, Category, Code, Codebook, Coding, Document
+from qda.models import Case, Category, Code, Codebook, Coding, CodingStatus, Document, Memo
+from qda.refi.model import code_human_text, is_guid, is_rgb, join_description, make_guid
+from qda.refi.report import RefiExport
+
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -61,25 +64,8 @@ class RefiExportData:
     cases: Sequence[Case]
     coders: Sequence[str]
     codings: Sequence[Coding]
-    notes: Sequence[NoteRecord] = ()
+    memos: Sequence[Memo] = ()
     variables: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (type, description)
-
-
-@dataclass(frozen=True)
-class RefiExport:
-    """What was written."""
-
-    file: str
-    kind: str
-    counts: dict[str, int]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "kind": self.kind, **self.counts}
-
-    def to_frame(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame([{"what": k, "written": v} for k, v in self.counts.items()])
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -158,7 +144,7 @@ def _name_and_fields(labels: dict[str, str], default: str | None, fallback: str)
 
 
 def code_guid(codebook: Codebook, code: Code) -> str:
-    return code.guid.strip() if is_guid(code.guid) else make_guid("code", codebook.name, code.id)
+    return code.guid.strip() if code.guid and is_guid(code.guid) else make_guid("code", codebook.name, code.id)
 
 
 def category_guid(codebook: Codebook, category: Category) -> str:
@@ -292,7 +278,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
     codebook = data.codebook
     code_guids: dict[str, str] = {}
     notes_by_target: dict[tuple[str, str], list[str]] = {}
-    for note in data.notes:
+    for note in data.memos:
         notes_by_target.setdefault((note.target_kind, note.target), []).append(note.guid)
     code_elements = 0
     if codebook is not None and (codebook.codes or codebook.categories):
@@ -319,7 +305,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
         cases_el = _sub(root, "Cases")
         for case in data.cases:
             element = _sub(cases_el, "Case", guid=make_guid("case", case.name), name=case.name)
-            memos = [n.text for n in data.notes if (n.target_kind, n.target) == ("case", case.name)]
+            memos = [n.text for n in data.memos if (n.target_kind, n.target) == ("case", case.name)]
             if memos:  # a case has no NoteRef in the schema, but a Description
                 _text(element, "Description", "\n\n".join(memos))
             for key, value in case.attributes.items():
@@ -351,9 +337,9 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
                 if coding.code not in code_guids:
                     raise ExportError(f"coding of code '{coding.code}' by {coding.coder}: "
                                       "the code is not in the codebook")
-                key = (coding.coder, coding.code, doc.name, str(coding.start), str(coding.end))
-                seen[key] = seen.get(key, 0) + 1
-                sel_guid = make_guid("selection", *key, str(seen[key]))
+                span = (coding.coder, coding.code, doc.name, str(coding.start), str(coding.end))
+                seen[span] = seen.get(span, 0) + 1
+                sel_guid = make_guid("selection", *span, str(seen[span]))
                 created = xsd_time(coding.created_at)
                 selection = _sub(element, "PlainTextSelection", guid=sel_guid, startPosition=str(coding.start),
                                  endPosition=str(coding.end), creatingUser=users.get(coding.coder),
@@ -368,7 +354,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
                 n_codings += 1
             for target in notes_by_target.get(("document", doc.name), []):
                 _sub(element, "NoteRef", targetGUID=target)
-    free_notes = [n for n in data.notes if n.target_kind != "case" or n.target not in {c.name for c in data.cases}]
+    free_notes = [n for n in data.memos if n.target_kind != "case" or n.target not in {c.name for c in data.cases}]
     if free_notes or coding_notes:
         notes_el = _sub(root, "Notes")
         for note in free_notes:
@@ -385,14 +371,20 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
     counts = {"users": len(users), "codes": len(codebook.codes) if codebook else 0,
               "categories": len(codebook.categories) if codebook else 0, "code_elements": code_elements,
               "variables": len(values), "cases": len(data.cases), "sources": len(data.documents),
-              "codings": n_codings, "notes": len(data.notes) + len(coding_notes)}
+              "codings": n_codings, "notes": len(data.memos) + len(coding_notes)}
     return _serialise(root), files, counts
 
 
 def write_qdpx(path: str | Path, data: RefiExportData) -> RefiExport:
-    """Write a .qdpx: project.qde and sources/<guid>.txt, with fixed timestamps."""
+    """Write a .qdpx: project.qde and sources/<guid>.txt, with fixed timestamps.
+
+    Codings flagged by qda (orphaned by a revision, negated mentions) are left out, and counted.
+    """
     path = Path(path)
-    xml, files, counts = project_xml(data)
+    kept = [c for c in data.codings if c.status == CodingStatus.OK]
+    xml, files, counts = project_xml(replace(data, codings=kept))
+    if len(kept) != len(data.codings):
+        counts = {**counts, "orphaned_codings_not_exported": len(data.codings) - len(kept)}
 
     def write(target: Path) -> None:
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -1,0 +1,157 @@
+"""The look shared by qda's Excel exporters: fonts, fills, widths, safe cells, atomic saving.
+
+The synthesis workbook (:mod:`qda.export.workbook`) and the reliability report
+(:mod:`qda.export.reliability`) both build on these, so their sheets look alike.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from qda.errors import ExportError
+
+HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+SHADE_FILL = PatternFill("solid", fgColor="F2F2F2")
+BOLD = Font(bold=True)
+ITALIC = Font(italic=True)
+BOLD_ITALIC = Font(bold=True, italic=True)
+TITLE = Font(bold=True, size=12)
+NOTE = Font(italic=True, color="595959")
+THIN = Side(style="thin")
+DOUBLE = Side(style="double")
+PERCENT = "0%"
+CENTER = Alignment(horizontal="center", vertical="top")
+TOP = Alignment(vertical="top")
+WRAP = Alignment(vertical="top", wrap_text=True)
+
+MAX_CELL = 32767  # Excel's limit on the characters of one cell
+INTEGER = re.compile(r"-?(?:0|[1-9]\d{0,14})")  # no leading zeros: "007" stays an identifier
+LABEL_WIDTH = 45
+QUOTE_WIDTH = 90
+
+
+# ----------------------------------------------------------------------------- saving
+
+def check_target(path: Path, example: str) -> None:
+    """Refuse, with a message a researcher can act on, an output path that cannot be written."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {path}: the folder '{folder}' does not exist (create it first)")
+    if path.is_dir():
+        raise ExportError(f"cannot write {path}: it is a folder, give a file name such as {example}")
+
+
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through a temporary file in the same folder, so a failure leaves no half file."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except PermissionError as exc:
+        raise ExportError(f"cannot write {path}: permission denied "
+                          f"(close the file if it is open in Excel, or check the folder's permissions)") from exc
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def save(wb: Workbook, path: Path, example: str = "synthesis.xlsx") -> None:
+    """Save a workbook atomically to a checked path (``example`` names a good file in messages)."""
+    check_target(path, example)
+    write_atomically(path, wb.save)
+
+
+# ----------------------------------------------------------------------------- cell helpers
+
+def clean(value: Any) -> Any:
+    """A cell value Excel accepts: no control characters, at most MAX_CELL characters."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if len(value) > MAX_CELL:
+            value = value[:MAX_CELL - 1] + "…"
+    return value
+
+
+def put(ws: Worksheet, row: int, col: int, value: Any = None, *, font: Font | None = None,
+         fill: PatternFill | None = None, align: Alignment | None = None, fmt: str | None = None):
+    """Write one cell; text is always text (a quote starting with '=' is not a formula)."""
+    cell = ws.cell(row=row, column=col)
+    value = clean(value)
+    if value is not None and value != "":
+        cell.value = value
+        if isinstance(value, str) and cell.data_type == "f":
+            cell.data_type = "s"
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    if align is not None:
+        cell.alignment = align
+    if fmt is not None:
+        cell.number_format = fmt
+    return cell
+
+
+def style_row(ws: Worksheet, row: int, last_col: int, *, font: Font | None = None,
+               fill: PatternFill | None = None, border: Border | None = None, first_col: int = 1) -> None:
+    for col in range(first_col, last_col + 1):
+        cell = ws.cell(row=row, column=col)
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        if border is not None:
+            cell.border = border
+
+
+def header(ws: Worksheet, row: int, labels: Sequence[str], *, first_col: int = 1,
+            center_from: int | None = None) -> None:
+    """A bold, shaded header row ruled above and below."""
+    for i, label in enumerate(labels):
+        col = first_col + i
+        centered = center_from is not None and col >= center_from
+        put(ws, row, col, label, font=BOLD, fill=HEADER_FILL,
+             align=Alignment(horizontal="center" if centered else None, vertical="center", wrap_text=True))
+        ws.cell(row=row, column=col).border = Border(top=THIN, bottom=THIN)
+
+
+def title(ws: Worksheet, text: str) -> None:
+    put(ws, 1, 1, text, font=TITLE)
+    ws.row_dimensions[1].height = 20
+
+
+def widths(ws: Worksheet, widths: Mapping[int, float]) -> None:
+    for col, width in widths.items():
+        ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def fit(values: Sequence[Any], low: float = 8, high: float = 40) -> float:
+    longest = max((len(str(v)) for v in values if v is not None), default=0)
+    return max(low, min(high, longest + 2))
+
+
+def print_setup(ws: Worksheet, header_rows: str | None = None, landscape: bool = True) -> None:
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    setup = ws.sheet_properties.pageSetUpPr
+    if setup is None:  # openpyxl creates it with the sheet; its type allows None
+        setup = ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    setup.fitToPage = True
+    if header_rows:
+        ws.print_title_rows = header_rows

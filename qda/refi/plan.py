@@ -1,0 +1,559 @@
+"""Planning a REFI-QDA import: what a project stores from a :class:`RefiProject`.
+
+:func:`plan_import` turns a read file into the codebook, documents, cases, codings and
+memos a project must store, and a report, without writing anything; :func:`plan_refi`
+completes it with the segments and tokens of new documents into a
+:class:`qda.models.WritePlan` that the project commits in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime as _datetime
+from datetime import timezone
+from pathlib import Path
+from typing import Any
+
+from qda.codebook import dump_codebook, plan_codebook
+from qda.errors import InteropError, Problem
+from qda.ingest import detect_turns, match_key
+from qda.ingest.plan import document_write
+from qda.ingest.segment import analyse_many
+from qda.models import (
+    AttributeDef,
+    Case,
+    Category,
+    Code,
+    Codebook,
+    Coding,
+    CodingScope,
+    Document,
+    Memo,
+    Pattern,
+    Segment,
+    Variable,
+    WritePlan,
+)
+from qda.refi.model import (
+    VARIABLE_TYPES,
+    RefiCode,
+    RefiCoding,
+    RefiProject,
+    RefiSelection,
+    definition_from,
+    guid_key,
+    is_rgb,
+    make_guid,
+    split_description,
+)
+from qda.refi.read import read_refi
+from qda.refi.report import RefiImportReport
+
+_TEXT_SUFFIXES = (".txt", ".docx", ".doc", ".rtf", ".odt", ".md", ".pdf", ".htm", ".html")
+_ID_RE = re.compile(r"^[^\s,;|]+$")  # as qda.codebook wants code ids
+
+# ----------------------------------------------------------------------------- codebook
+
+def _slug(name: str) -> str:
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")[:30].strip("_")
+    return slug or "code"
+
+
+def document_name(source_name: str, guid: str) -> str:
+    """A source's name as a qda document name: without a file extension, never empty."""
+    name = " ".join(source_name.split())
+    lowered = name.lower()
+    for suffix in _TEXT_SUFFIXES:
+        if lowered.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)].rstrip()
+            break
+    return name or f"source-{guid[:8]}"
+
+
+def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None,
+                       existing: Codebook | None = None) -> tuple[Codebook, dict[str, str]]:
+    """The qda codebook of a REFI codebook, and the map code GUID key -> code id.
+
+    Codes written by qda carry their id, labels, attributes and patterns in a trailing
+    ``[qda]`` line of their Description, and categories are folder codes marked so;
+    codes from other tools become codes (folder codes stay non-codable codes), with ids
+    made from their names, or the id of the ``existing`` code with the same GUID.
+    """
+    meta: dict[str, Any] = {}
+    for code in refi.all_codes():
+        fields = split_description(code.description)[1]
+        if fields and isinstance(fields.get("codebook"), dict):
+            meta = fields["codebook"]
+            break
+    languages = tuple(meta.get("languages") or (language,))
+    lang = languages[0]
+    by_guid = {guid_key(c.guid): c.id for c in existing.codes if c.guid} if existing else {}
+    if existing:
+        by_guid.update({guid_key(make_guid("code", existing.name, c.id)): c.id for c in existing.codes})
+    categories: list[Category] = []
+    codes: list[Code] = []
+    code_map: dict[str, str] = {}
+    # Ids qda wrote (and ids of existing codes) are reserved, so that made-up ids never
+    # take them; an id met twice (a code duplicated in another tool) is made unique.
+    reserved = set(by_guid.values())
+    for code in refi.all_codes():
+        fields = split_description(code.description)[1] or {}
+        reserved.update(str(fields[k]) for k in ("id", "category") if fields.get(k))
+    assigned: set[str] = set()
+
+    def claim(wanted: Any, name_: str) -> str:
+        if isinstance(wanted, str) and _ID_RE.match(wanted) and wanted not in assigned:
+            assigned.add(wanted)
+            return wanted
+        base = _slug(name_)
+        candidate, n = base, 1
+        while candidate in assigned or candidate in reserved:
+            n += 1
+            candidate = f"{base}_{n}"
+        assigned.add(candidate)
+        return candidate
+
+    def labels_of(fields: dict[str, Any], name_: str) -> dict[str, str]:
+        labels = {str(k): str(v) for k, v in (fields.get("labels") or {}).items()}
+        labels[str(fields.get("lang") or lang)] = name_
+        return labels
+
+    def visit_category(node: RefiCode, fields: dict[str, Any], parent: str | None) -> None:
+        human = split_description(node.description)[0]
+        cat_id = claim(fields["category"], node.name)
+        categories.append(Category(cat_id, labels_of(fields, node.name), parent, human))
+        folders = [(c, split_description(c.description)[1]) for c in node.children]
+        for child, child_fields in folders:  # sub-categories first: codebook order
+            if child_fields and "category" in child_fields and not child.codable:
+                visit_category(child, child_fields, cat_id)
+        for child, child_fields in folders:
+            if not (child_fields and "category" in child_fields and not child.codable):
+                visit_code(child, cat_id, None)
+
+    def visit_code(node: RefiCode, category: str | None, parent: str | None) -> None:
+        human, fields = split_description(node.description)
+        fields = fields or {}
+        key = guid_key(node.guid)
+        code_id = claim(fields.get("id") or by_guid.get(key), node.name)
+        include, exclude = str(fields.get("include", "")), str(fields.get("exclude", ""))
+        color = node.color if is_rgb(node.color) else None
+        if "color" in fields:
+            color = fields["color"]
+        guid = fields["guid"] if "guid" in fields else (node.guid or None)
+        codes.append(Code(
+            id=code_id, labels=labels_of(fields, node.name), category=category, parent=parent,
+            definition=definition_from(human, include, exclude) if fields else human,
+            include=include, exclude=exclude, attributes=dict(fields.get("attributes") or {}),
+            patterns=tuple(Pattern(**p) for p in fields.get("patterns") or ()), color=color, guid=guid,
+            codable=node.codable))
+        code_map[key] = code_id
+        for child in node.children:
+            visit_code(child, category, code_id)
+
+    tops = [(c, split_description(c.description)[1]) for c in refi.codes]
+    for node, fields in tops:
+        if fields and "category" in fields and not node.codable:
+            visit_category(node, fields, None)
+    for node, fields in tops:
+        if not (fields and "category" in fields and not node.codable):
+            visit_code(node, None, None)
+    attributes = tuple(AttributeDef(str(a["name"]), tuple(str(v) for v in a.get("values", ())),
+                                    str(a.get("description", ""))) for a in meta.get("attributes") or ())
+    if not attributes:  # from the codes' values, in order of appearance
+        seen: dict[str, list[str]] = {}
+        for made in codes:
+            for k, v in made.attributes.items():
+                if v not in seen.setdefault(k, []):
+                    seen[k].append(v)
+        attributes = tuple(AttributeDef(k, tuple(v)) for k, v in seen.items())
+    codebook = Codebook(name=str(meta.get("name") or name or refi.name), languages=languages,
+                        attributes=attributes, categories=tuple(categories), codes=tuple(codes),
+                        description=str(meta.get("description", "")))
+    return codebook, code_map
+
+
+# ----------------------------------------------------------------------------- import plan
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """Everything an import will store; computed before any write."""
+
+    codebook: Codebook | None  # a codebook to save (None: keep the project's)
+    documents: tuple[Document, ...]  # documents to create
+    cases: tuple[Case, ...]
+    variables: tuple[Variable, ...]
+    coders: tuple[str, ...]
+    codings: tuple[Coding, ...]  # positions are code points in the stored document text
+    replace: tuple[CodingScope, ...]  # each coder's codings in the shared documents
+    notes: tuple[Memo, ...]
+    report: RefiImportReport
+
+
+def qda_time(value: str) -> str:
+    """An xsd:dateTime as qda stores times: UTC ISO 8601 to the second when a zone is given."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        moment = _datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return moment.replace(microsecond=0).isoformat()
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def coder_name(name: str, fallback: str) -> str:
+    """A REFI user name as a qda coder name (letters, digits, spaces, . ' - _ @; 60 at most)."""
+    cleaned = re.sub(r"[^\w .'’@-]+", "-", " ".join(name.split())).strip(" -")[:60].strip()
+    return cleaned or fallback
+
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: Codebook | None,
+                language: str, coder: str | None = None) -> ImportPlan:
+    """Decide what importing ``refi`` into a project stores (see ``Project.import_qdpx``).
+
+    An empty project (no document) receives everything: codebook (unless it has one),
+    documents, cases with their attributes, coders, codings, memos. A project with
+    documents receives the codings (and their memos) on the documents it shares with the
+    file, matched by text (SHA-256 of the normalised text) or else by name, in which case
+    the codings are re-anchored on the project's version of the text; each coder's
+    codings in those documents are replaced. Raises InteropError, listing every problem,
+    when a coding cannot be placed (unknown code, no shared document).
+    """
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    new_project = not documents
+    if codebook is None:
+        new_codebook, code_map = codebook_from_refi(refi, language, refi.name) if refi.codes else (None, {})
+    else:
+        new_codebook, code_map = None, _map_codes(refi, codebook)
+        unused = sum(1 for c in refi.all_codes() if guid_key(c.guid) not in code_map)
+        if unused:
+            warnings.append(f"{unused} codes of the file are not in the project's codebook (none of their codings "
+                            "is in this file's shared documents, or the import stops)")
+    users = {u.guid: coder_name(u.name, f"user-{u.guid[:8]}") for u in refi.users}
+    new_docs, doc_of, revised = _plan_documents(refi, documents, language, problems, warnings)
+    planned, used_notes = _plan_codings(refi, doc_of, code_map, new_codebook or codebook, users, coder, problems,
+                                        warnings)
+    planned = _reanchor(planned, refi, doc_of, revised, warnings)
+    if problems:
+        raise InteropError(f"{refi.file}: {len(problems)} problem(s); nothing was imported", problems)
+    cases, variables = _plan_cases(refi, doc_of, new_docs, warnings) if new_project else ([], [])
+    coders = [coder] if coder else list(users.values()) if new_project else []
+    for c in planned:
+        if c.coder not in coders:
+            coders.append(c.coder)
+    notes = _plan_notes(refi, doc_of, code_map, users, used_notes, new_project, warnings)
+    replacing = [] if new_project else [CodingScope(c, documents=(d,))
+                                        for c, d in sorted({(c, d) for c in coders for d in doc_of.values()})]
+    per_coder = Counter(c.coder for c in planned)
+    report = RefiImportReport(
+        file=refi.file, origin=refi.origin, mode="new project" if new_project else "codings into this project",
+        in_file=dict(refi.counts),
+        imported={"codes": len(new_codebook.codes) if new_codebook else 0,
+                  "categories": len(new_codebook.categories) if new_codebook else 0,
+                  "codes_matched": len(code_map) if codebook is not None else 0,
+                  "documents": len(new_docs), "documents_matched": len(doc_of) - len(new_docs),
+                  "cases": len(cases), "variables": len(variables), "coders": len(coders),
+                  "codings": len(planned), "notes": len(notes) + sum(1 for c in planned if c.note)},
+        offsets=refi.offsets, coders={c: per_coder.get(c, 0) for c in coders},
+        documents={s.name: doc_of[s.guid] for s in refi.sources if s.guid in doc_of},
+        missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported)
+    return ImportPlan(new_codebook, tuple(new_docs), tuple(cases), tuple(variables), tuple(coders), tuple(planned),
+                      tuple(replacing), tuple(notes), report)
+
+
+def _plan_documents(refi: RefiProject, documents: Sequence[Document], language: str, problems: list[Problem],
+                    warnings: list[str]) -> tuple[list[Document], dict[str, str], dict[str, Document]]:
+    """New documents, source GUID -> document name, and the matched documents whose text differs."""
+    ours = refi.origin.lower().startswith("qda")  # our own export: names are document names already
+    by_hash = {d.sha256: d for d in documents}
+    by_name = {d.name: d for d in documents}
+    by_key = {match_key(d.name): d for d in documents}
+    case_of_source: dict[str, str] = {}
+    for case in refi.cases:
+        for guid in case.sources:
+            case_of_source.setdefault(guid, case.name or f"case-{case.guid[:8]}")
+    new_docs: list[Document] = []
+    doc_of: dict[str, str] = {}
+    revised: dict[str, Document] = {}
+    taken = set(by_name)
+    for source in refi.sources:
+        if source.text is None:
+            continue
+        digest = sha256(source.text)
+        wanted = source.name if ours and source.name else document_name(source.name, source.guid)
+        match = by_hash.get(digest)
+        named = by_name.get(source.name) or by_name.get(wanted) or by_key.get(match_key(wanted))
+        if match is not None:
+            doc_of[source.guid] = match.name
+        elif named is not None:  # another version of the same text: its codings are re-anchored
+            revised[source.guid] = named
+            doc_of[source.guid] = named.name
+        elif documents:
+            n = len(source.codings) + sum(len(s.codings) for s in source.selections)
+            warnings.append(f"source '{source.name}' is not in this project ({n} codings not imported)")
+        else:
+            name, n = wanted, 1
+            while name in taken:
+                n += 1
+                name = f"{wanted} ({n})"
+            taken.add(name)
+            fields = split_description(source.description)[1] or {}
+            new_docs.append(Document(name, case_of_source.get(source.guid, name), source.text, digest,
+                                     f"{Path(refi.file).name}:{source.name}", str(fields.get("language") or language)))
+            doc_of[source.guid] = name
+    for source in refi.sources:
+        if source.guid in doc_of and source.path.lower().startswith("relative:"):
+            warnings.append(f"source '{source.name}' was read beside the file ({source.path}), not from inside it")
+    if documents and not doc_of and any(s.text is not None for s in refi.sources):
+        problems.append(Problem(refi.file, "none of the file's sources is a document of this project",
+                                "import into a new project (qda init), or import the same transcripts first"))
+    return new_docs, doc_of, revised
+
+
+def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, str], codebook: Codebook | None,
+                  users: dict[str, str], coder: str | None, problems: list[Problem],
+                  warnings: list[str]) -> tuple[list[Coding], set[str]]:
+    """The codings to store (selection memos become coding notes) and the GUIDs of the memos used."""
+    notes = {n.guid: n.text for n in refi.notes}
+    used: set[str] = set()
+
+    def memos(guids: Iterable[str]) -> list[str]:
+        found = [g for g in guids if g in notes]
+        used.update(found)
+        return [notes[g] for g in found]
+
+    def who(*guids: str) -> str:
+        if coder:
+            return coder
+        first = next((g for g in guids if g), "")
+        return users.get(first) or (f"user-{first[:8]}" if first else "unknown")
+
+    planned: list[Coding] = []
+    unmapped: Counter[str] = Counter()
+    names = {guid_key(c.guid): c.name for c in refi.all_codes()}
+    folder_codings = 0
+    for source in refi.sources:
+        document = doc_of.get(source.guid)
+        if document is None:
+            continue
+        spans: list[tuple[RefiSelection | None, tuple[RefiCoding, ...]]] = [(s, s.codings) for s in source.selections]
+        spans.append((None, source.codings))  # codes applied to the whole source
+        for sel, codings in spans:
+            if not codings:
+                continue
+            if sel is None:
+                start, end, memo = 0, len(source.text or ""), []
+            elif sel.start is None or sel.end is None:
+                warnings.append(f"source '{source.name}': selection {sel.raw_start}-{sel.raw_end} lies outside the "
+                                f"text ({len(codings)} codings not imported)")
+                continue
+            else:
+                start, end = sel.start, sel.end
+                memo = ([sel.description] if sel.description.strip() else []) + memos(sel.notes)
+            for coding in codings:
+                code = code_map.get(coding.code)
+                if code is None:
+                    unmapped[names.get(coding.code, coding.code)] += 1
+                    continue
+                if codebook is not None and not codebook.code(code).codable:
+                    folder_codings += 1
+                planned.append(Coding(
+                    coder=who(coding.user, sel.user if sel else "", source.user, refi.creating_user), code=code,
+                    document=document, case="", start=start, end=end,
+                    created_at=qda_time(coding.created or (sel.created if sel else "")), source="refi",
+                    note="\n\n".join(memo + memos(coding.notes))))
+    for name, n in sorted(unmapped.items()):
+        problems.append(Problem(f"{refi.file}: code '{name}'", f"used by {n} coding(s), not in the project's codebook",
+                                "add the code to the codebook (same name or GUID), or import into a new project"))
+    if folder_codings:
+        warnings.append(f"{folder_codings} codings apply folder codes (isCodable=false); imported as they are")
+    return planned, used
+
+
+def _plan_cases(refi: RefiProject, doc_of: dict[str, str], new_docs: list[Document],
+                warnings: list[str]) -> tuple[list[Case], list[Variable]]:
+    """Cases with their attributes (values of cases, and of sources that are their own case)."""
+    variables = {v.guid: v for v in refi.variables}
+    attributes: dict[str, dict[str, str]] = {}
+    for case in refi.cases:
+        name = case.name or f"case-{case.guid[:8]}"
+        held = attributes.setdefault(name, {})  # a case without values still exists
+        for value in case.variables:
+            variable = variables.get(value.variable)
+            if variable is None:
+                warnings.append(f"case '{name}': a value of an undeclared variable is not imported")
+            elif value.value != "":
+                held[variable.name] = value.value
+    case_of = {d.name: d.case for d in new_docs}
+    for source in refi.sources:
+        case_name = case_of.get(doc_of.get(source.guid, ""))
+        for value in source.variables:
+            variable = variables.get(value.variable)
+            if variable is None or case_name is None or value.value == "":
+                continue
+            held = attributes.setdefault(case_name, {})
+            if held.get(variable.name, value.value) != value.value:
+                warnings.append(f"source '{source.name}': {variable.name}={value.value} differs from its case's "
+                                f"value {held[variable.name]} (kept)")
+            else:
+                held[variable.name] = value.value
+    used = {k for values in attributes.values() for k in values}
+    types = [Variable(v.name, v.type if v.type in VARIABLE_TYPES else "Text", v.description)
+             for v in refi.variables if v.name in used]
+    return [Case(name, values) for name, values in attributes.items()], types
+
+
+def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, str], users: dict[str, str],
+                used: set[str], new_project: bool, warnings: list[str]) -> list[Memo]:
+    """Memos that are not coding notes: about the project, a document, a code or a case."""
+    targets: dict[str, tuple[str, str]] = {g: ("project", "") for g in refi.project_notes}
+    for code in refi.all_codes():
+        if guid_key(code.guid) in code_map:
+            targets.update({g: ("code", code_map[guid_key(code.guid)]) for g in code.notes if g not in targets})
+    for source in refi.sources:
+        if source.guid in doc_of:
+            targets.update({g: ("document", doc_of[source.guid]) for g in source.notes if g not in targets})
+    notes = []
+    for n in refi.notes:
+        if n.guid in used or (not new_project and n.guid not in targets):
+            continue
+        kind, target = targets.get(n.guid, ("project", ""))
+        notes.append(Memo(text=n.text, target_kind=kind, target=target, name=n.name, author=users.get(n.user, ""),
+                          created_at=qda_time(n.created), guid=n.guid))
+    descriptions: list[tuple[str, str, str]] = []  # (text, kind, target): descriptions that are memos
+    if new_project:
+        descriptions.append((refi.description, "project", ""))
+        descriptions += [(c.description, "case", c.name or f"case-{c.guid[:8]}") for c in refi.cases]
+    descriptions += [(split_description(s.description)[0], "document", doc_of[s.guid])
+                     for s in refi.sources if s.guid in doc_of]
+    for text, kind, target in descriptions:
+        if text.strip():
+            notes.append(Memo(text=text, target_kind=kind, target=target, name="Description",
+                              guid=make_guid("note", "description", kind, target)))
+    left = sum(1 for n in refi.notes if n.guid not in used and n.guid not in targets)
+    if not new_project and left:
+        warnings.append(f"{left} memos not about the shared documents are not imported")
+    return notes
+
+
+def _reanchor(planned: list[Coding], refi: RefiProject, doc_of: dict[str, str],
+              revised: dict[str, Document], warnings: list[str]) -> list[Coding]:
+    """Move codings of sources whose text differs from the same-named project document
+    (another export of it, a typo fixed...) onto the project's text; orphans are reported."""
+    if not revised:
+        return planned
+    from qda.ingest.reanchor import Anchor, reanchor
+
+    result = [c for c in planned if c.document not in {d.name for d in revised.values()}]
+    for source in refi.sources:
+        document = revised.get(source.guid)
+        if document is None or source.text is None:
+            continue
+        mine = [c for c in planned if c.document == document.name]
+        moves = reanchor(source.text, document.text, [Anchor(i, c.start, c.end) for i, c in enumerate(mine)])
+        statuses = Counter(m.status for m in moves)
+        for move in moves:
+            if move.start is not None and move.end is not None:
+                result.append(replace(mine[move.key], start=move.start, end=move.end))
+        if not moves:
+            continue
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        warnings.append(f"source '{source.name}' differs from document '{document.name}' ({len(source.text)} vs "
+                       f"{len(document.text)} characters): codings re-anchored on the project's text: {summary}"
+                       + (" (orphaned codings not imported)" if statuses.get("orphaned") else ""))
+    return result
+
+
+def _map_codes(refi: RefiProject, codebook: Codebook) -> dict[str, str]:
+    """File code GUID key -> project code id: by qda id, GUID, then (unique) name or label."""
+    ids = {c.id for c in codebook.codes}
+    by_guid = {guid_key(c.guid): c.id for c in codebook.codes if c.guid}
+    by_guid.update({guid_key(make_guid("code", codebook.name, c.id)): c.id for c in codebook.codes})
+    by_label: dict[str, set[str]] = defaultdict(set)
+    for c in codebook.codes:
+        by_label[match_key(c.id)].add(c.id)
+        for label in c.labels.values():
+            by_label[match_key(label)].add(c.id)
+    mapping: dict[str, str] = {}
+    for code in refi.all_codes():
+        key = guid_key(code.guid)
+        fields = split_description(code.description)[1] or {}
+        if isinstance(fields.get("id"), str) and fields["id"] in ids:
+            mapping[key] = fields["id"]
+        elif key in by_guid:
+            mapping[key] = by_guid[key]
+        elif len(by_label.get(match_key(code.name), ())) == 1:
+            mapping[key] = next(iter(by_label[match_key(code.name)]))
+    return mapping
+
+
+
+def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Codebook | None,
+              cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
+              coder: str | None = None) -> tuple[WritePlan, RefiImportReport]:
+    """What importing a REFI-QDA project stores, as a plan the project commits at once.
+
+    :func:`plan_import`, completed with the segments and tokens of new documents (as
+    ``import transcripts`` makes them), the attributes the project's cases already hold
+    (e.g. from ``qda import cases``) under the file's, and each coding's segment when its
+    span is exactly one segment.
+    """
+    plan = plan_import(refi, documents=documents, codebook=codebook, language=language, coder=coder)
+    analyses: dict[str, Any] = {}
+    for lang in sorted({d.language for d in plan.documents}):
+        group = [d for d in plan.documents if d.language == lang]
+        found = analyse_many([(d.text, detect_turns(d.text)) for d in group], lang, unit)
+        analyses.update(zip((d.name for d in group), found))
+    writes = tuple(document_write(d, analyses[d.name]) for d in plan.documents)
+    held = {c.name: c.attributes for c in cases}
+    whole = {(s.document, s.start, s.end): s.ref for s in [*segments, *(s for w in writes for s in w.segments)]}
+    codings = tuple(replace(c, segment=whole.get((c.document, c.start, c.end))) for c in plan.codings)
+    return WritePlan(codebook=plan.codebook, codebook_source=dump_codebook(plan.codebook) if plan.codebook else "",
+                     documents=writes,
+                     cases=tuple(Case(c.name, {**held.get(c.name, {}), **c.attributes}) for c in plan.cases),
+                     variables=plan.variables, coders=plan.coders, replace=plan.replace, codings=codings,
+                     memos=plan.notes), plan.report
+
+
+def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | None,
+                         in_use: dict[str, int]) -> tuple[WritePlan, RefiImportReport]:
+    """Plan loading the codebook of a REFI-QDA file (.qdc; also .qdpx/.qde) as the project's.
+
+    Codes keep their id when the file carries it (qda's own exports) or when their GUID is
+    one of ``codebook``'s; codes that have codings (``in_use``) cannot disappear.
+    """
+    refi = read_refi(path)
+    if not refi.codes:
+        raise InteropError(f"{path}: the file holds no code", [
+            Problem(str(path), "nothing to load", "export the codebook again, with its codes")])
+    loaded, _ = codebook_from_refi(refi, language, Path(path).stem, codebook)
+    plan = plan_codebook(loaded, dump_codebook(loaded), str(path), in_use)
+    return plan, RefiImportReport(
+        file=str(path), origin=refi.origin, mode="codebook", in_file={"codes": refi.counts.get("codes", 0)},
+        imported={"codes": len(loaded.codes), "categories": len(loaded.categories)}, unsupported=refi.unsupported)
+
+
+def plan_project_import(path: str | Path, *, documents: Sequence[Document], codebook: Codebook | None,
+                        cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
+                        coder: str | None = None) -> tuple[WritePlan, RefiImportReport]:
+    """Read a REFI-QDA project (.qdpx, or a bare .qde) and plan its import (see :func:`plan_refi`)."""
+    refi = read_refi(path)
+    if refi.kind != "project":
+        raise InteropError(f"{path}: a codebook, not a project", [
+            Problem(str(path), "a .qdc holds codes only", "use: qda codebook import FILE.qdc")])
+    return plan_refi(refi, documents=documents, codebook=codebook, cases=cases, segments=segments,
+                     language=language, unit=unit, coder=coder)

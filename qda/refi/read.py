@@ -1,0 +1,650 @@
+"""Reading REFI-QDA files (``.qdc`` codebooks, ``.qdpx`` projects, bare ``.qde``) safely.
+
+A file is read into the plain frozen dataclasses of :mod:`qda.refi.model`
+(:class:`RefiProject`); nothing here touches a project.
+
+Untrusted input: XML is parsed with defusedxml with DTDs forbidden (no entity expansion,
+no external entities); a zip entry with an absolute path or ``..`` refuses the whole
+archive; the entry count and the total uncompressed size are capped; a corrupt or
+truncated archive is an :class:`InteropError`, never a traceback.
+
+Real files differ from the standard (see ``../shared/realfiles/SOURCES.md``): NVivo counts
+selection positions in UTF-16 code units (an emoji counts 2) on the raw text (CRLF counts
+2, no BOM); ``Sources/`` or ``sources/``; sources missing from the archive; upper- or
+lower-case GUIDs; ``urn:QDA-XML:codebook:1:0`` and ``...:0:4`` namespaces. Positions are
+converted to code points in qda's normalised text (:func:`qda.ingest.normalise_text`),
+and the report says which convention was applied and how many selections start and end
+on word boundaries.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from xml.etree.ElementTree import Element, ParseError
+
+from qda.errors import IngestError, InteropError, Problem
+from qda.ingest import ZERO_WIDTH, decode_bytes, normalise_text
+from qda.refi.model import (
+    CONVENTIONS,
+    VALUE_ELEMENTS,
+    MissingSource,
+    OffsetReport,
+    RefiCase,
+    RefiCode,
+    RefiCoding,
+    RefiNote,
+    RefiProject,
+    RefiSelection,
+    RefiSource,
+    RefiUser,
+    RefiValue,
+    RefiVariable,
+    Unsupported,
+    guid_key,
+)
+
+_ASTRAL_RE = re.compile("[\U00010000-\U0010FFFF]")
+_ZW_RE = re.compile("[" + "".join(map(chr, ZERO_WIDTH)) + "]")
+MAX_ENTRIES = 10_000                  # zip entries in one archive
+MAX_TOTAL_BYTES = 2 * 1024 ** 3       # declared uncompressed size of all entries together
+
+
+# ----------------------------------------------------------------------------- positions
+
+@lru_cache(maxsize=1)
+def _second_of_composition() -> frozenset[str]:
+    """Characters of combining class 0 that NFC can still merge into the character before
+    (Hangul vowels and finals, two-part vowels of Indic scripts...)."""
+    found = {chr(c) for c in (*range(0x1161, 0x1176), *range(0x11A8, 0x11C3))}
+    for cp in range(0x30000):
+        decomposition = unicodedata.decomposition(chr(cp))
+        if not decomposition or decomposition.startswith("<"):
+            continue
+        parts = decomposition.split()
+        if len(parts) == 2:
+            second = chr(int(parts[1], 16))
+            composed = unicodedata.normalize("NFC", chr(int(parts[0], 16)) + second) == chr(cp)
+            if composed and unicodedata.combining(second) == 0:
+                found.add(second)
+    return frozenset(found)
+
+
+class TextMap:
+    """Maps positions in a source's raw text (decoded, BOM removed) to positions in the
+    text qda stores: :func:`normalise_text` turns CRLF into LF, composes to NFC and
+    removes zero-width characters, so positions after such places move."""
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+        self.text = normalise_text(raw)
+        # UTF-16 offsets: every astral character (an emoji...) before a position counts one unit more.
+        self._astral = [m.start() + k + 1 for k, m in enumerate(_ASTRAL_RE.finditer(raw))]
+        self.utf16_length = len(raw) + len(self._astral)
+        # Step 1, CRLF -> LF: the LF of each pair disappears.
+        self._crlf = [m.start() + 1 for m in re.finditer("\r\n", raw)]
+        step1 = raw.replace("\r\n", "\n").replace("\r", "\n")
+        # Step 2, NFC: edits (start, end, new start, new end) where a cluster changes length.
+        self._edits: list[tuple[int, int, int, int]] = []
+        step2 = step1 if unicodedata.is_normalized("NFC", step1) else self._compose(step1)
+        self._edit_starts = [e[0] for e in self._edits]
+        # Step 3: zero-width characters are removed (non-breaking spaces become spaces: no shift).
+        self._deleted = [m.start() for m in _ZW_RE.finditer(step2)]
+
+    def _compose(self, text: str) -> str:
+        seconds = _second_of_composition()
+        pieces: list[str] = []
+        start = 0
+        shift = 0
+        bounds = [i for i in range(1, len(text))
+                  if unicodedata.combining(text[i]) == 0 and text[i] not in seconds] + [len(text)]
+        for end in bounds:
+            chunk = text[start:end]
+            done = unicodedata.normalize("NFC", chunk)
+            if len(done) != len(chunk):
+                self._edits.append((start, end, start + shift, start + shift + len(done)))
+                shift += len(done) - len(chunk)
+            pieces.append(done)
+            start = end
+        result = "".join(pieces)
+        if result != unicodedata.normalize("NFC", text):
+            self._edits = [(0, len(text), 0, len(unicodedata.normalize("NFC", text)))]
+            return unicodedata.normalize("NFC", text)
+        return result
+
+    def normalised(self, position: int) -> int:
+        """A code-point position in the raw text -> the position in the stored text."""
+        p = position - bisect.bisect_right(self._crlf, position)
+        k = bisect.bisect_right(self._edit_starts, p) - 1
+        if k >= 0:
+            start, end, new_start, new_end = self._edits[k]
+            if p < end:
+                p = new_start  # inside a composed cluster: snap to its start
+            else:
+                p = p - end + new_end
+        return p - bisect.bisect_left(self._deleted, p)
+
+    def from_utf16(self, units: int) -> int:
+        """A UTF-16 code-unit position in the raw text -> a code-point position."""
+        return units - bisect.bisect_left(self._astral, units)
+
+    def convert(self, position: int, convention: str) -> int | None:
+        """A position as written by an exporter -> stored-text position (None: outside the text)."""
+        if convention == "utf16":
+            if not 0 <= position <= self.utf16_length:
+                return None
+            position = self.from_utf16(position)
+        elif not 0 <= position <= len(self.raw):
+            return None
+        return self.normalised(position)
+
+
+def at_word_boundary(text: str, i: int) -> bool:
+    """True when position ``i`` does not cut a word in two."""
+    return i <= 0 or i >= len(text) or not (text[i - 1].isalnum() and text[i].isalnum())
+
+
+def exporter_convention(origin: str) -> tuple[str | None, str]:
+    """The position convention of the exporting tool named in ``origin``, if known."""
+    lowered = origin.lower()
+    if "nvivo" in lowered:
+        return "utf16", f"'{origin}': NVivo counts positions in UTF-16 code units"
+    if re.search(r"\b(atlas\.ti|maxqda|qualcoder|taguette|quirkos|dedoose|transana|f4analyse|qda)\b", lowered):
+        return "codepoints", f"'{origin}' counts positions in Unicode code points (the standard)"
+    return None, f"exporter '{origin or 'not given'}' unknown: the convention that fits more selections"
+
+
+# ----------------------------------------------------------------------------- XML
+
+def parse_xml(data: bytes, where: str) -> Element:
+    """Parse untrusted XML: no DTD, no entities, no external references."""
+    import defusedxml
+    import defusedxml.ElementTree as safe_et
+
+    try:
+        return safe_et.fromstring(data, forbid_dtd=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise InteropError(f"{where}: refused: the XML declares a DTD or entities ({exc.__class__.__name__})", [
+            Problem(where, "REFI-QDA files never need a DOCTYPE; this one could expand entities or read "
+                           "files on this computer", "ask for a new export from the tool that wrote it")]) from None
+    except ParseError as exc:
+        line, column = getattr(exc, "position", (0, 0))
+        raise InteropError(f"{where}:{line}: not well-formed XML (line {line}, column {column})", [
+            Problem(f"{where}:{line}", str(exc), "the file is damaged or truncated; export it again")]) from None
+
+
+def _ns(tag: str) -> str:
+    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+
+
+def _local(tag: str) -> str:
+    return tag.split("}", 1)[1] if tag.startswith("{") else tag
+
+
+class _Xml:
+    """Child lookup in the root's namespace, whatever that namespace variant is."""
+
+    def __init__(self, root: Element) -> None:
+        namespace = _ns(root.tag)
+        self.prefix = "{" + namespace + "}" if namespace else ""
+
+    def kids(self, element: Element | None, name: str) -> list[Element]:
+        if element is None:
+            return []
+        tag = self.prefix + name
+        return [c for c in element if c.tag == tag]
+
+    def kid(self, element: Element | None, name: str) -> Element | None:
+        found = self.kids(element, name)
+        return found[0] if found else None
+
+    def text(self, element: Element | None, name: str) -> str:
+        child = self.kid(element, name)
+        return (child.text or "") if child is not None else ""
+
+    def all(self, element: Element, name: str) -> list[Element]:
+        return list(element.iter(self.prefix + name))
+
+    def refs(self, element: Element, name: str = "NoteRef") -> tuple[str, ...]:
+        return tuple(guid_key(r.get("targetGUID")) for r in self.kids(element, name) if r.get("targetGUID"))
+
+
+def _check_namespace(root: Element, where: str) -> str:
+    namespace = _ns(root.tag)
+    if namespace and not namespace.lower().startswith("urn:qda-xml:"):
+        raise InteropError(f"{where}: not a REFI-QDA file (root element {_local(root.tag)} in namespace "
+                           f"'{namespace}')", [Problem(where, "expected the namespace urn:QDA-XML:project:1.0 "
+                                                       "or urn:QDA-XML:codebook:1.0",
+                                                       "export the project or codebook again as REFI-QDA")])
+    return namespace
+
+
+def _int(value: str | None, where: str, what: str) -> int:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        raise InteropError(f"{where}: {what} '{value}' is not a whole number", [
+            Problem(where, f"{what} must be an integer position", "the file is damaged; export it again")]) from None
+
+
+# ----------------------------------------------------------------------------- archives
+
+def _unsafe_name(name: str) -> str | None:
+    normal = name.replace("\\", "/")
+    if normal.startswith("/") or re.match(r"^[A-Za-z]:", normal):
+        return "an absolute path"
+    if ".." in normal.split("/"):
+        return "'..' (a path leaving the archive)"
+    return None
+
+
+class _Archive:
+    """A zip archive opened with its safety checks done once."""
+
+    def __init__(self, path: Path, max_entries: int, max_bytes: int) -> None:
+        self.path = path
+        where = str(path)
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except FileNotFoundError:
+            raise InteropError(f"{path}: no such file") from None
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+            raise InteropError(f"{path}: not a readable .qdpx archive ({exc})", [
+                Problem(where, "the file is corrupt, truncated or not a zip archive",
+                        "download or export the .qdpx again")]) from None
+        infos = self.zip.infolist()
+        if len(infos) > max_entries:
+            self.zip.close()
+            raise InteropError(f"{path}: refused: {len(infos)} entries in the archive (limit {max_entries})", [
+                Problem(where, "too many entries for a REFI-QDA project", "check that this is the right file")])
+        total = sum(i.file_size for i in infos)
+        if total > max_bytes:
+            self.zip.close()
+            raise InteropError(f"{path}: refused: {total} bytes once uncompressed (limit {max_bytes})", [
+                Problem(where, "the archive would expand beyond the size limit", "check that this is the right file")])
+        for info in infos:
+            reason = _unsafe_name(info.filename)
+            if reason:
+                self.zip.close()
+                raise InteropError(f"{path}: refused: entry '{info.filename}' has {reason}", [
+                    Problem(f"{where}:{info.filename}", f"unsafe entry name: {reason}",
+                            "this archive could write outside its folder; do not open it with other tools either")])
+        self.by_lower = {re.sub(r"^(\./)+", "", i.filename.replace("\\", "/")).lower(): i
+                         for i in infos if not i.is_dir()}
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        try:
+            return self.zip.read(info)
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, NotImplementedError,
+                RuntimeError) as exc:
+            raise InteropError(f"{self.path}: entry '{info.filename}' cannot be read ({exc})", [
+                Problem(f"{self.path}:{info.filename}", "the archive is corrupt or truncated",
+                        "download or export the .qdpx again")]) from None
+
+    def project_entry(self) -> zipfile.ZipInfo:
+        if "project.qde" in self.by_lower:
+            return self.by_lower["project.qde"]
+        found = [i for name, i in self.by_lower.items() if name.endswith(".qde") and "/" not in name]
+        if len(found) != 1:
+            raise InteropError(f"{self.path}: no project.qde in the archive", [
+                Problem(str(self.path), "a .qdpx must hold project.qde at its root",
+                        "export the project again as REFI-QDA (.qdpx)")])
+        return found[0]
+
+    def find(self, relative: str) -> zipfile.ZipInfo | None:
+        relative = relative.replace("\\", "/").lstrip("/").lower()
+        for candidate in (f"sources/{relative}", relative):
+            if candidate in self.by_lower:
+                return self.by_lower[candidate]
+        base = PurePosixPath(relative).name
+        hits = [i for name, i in self.by_lower.items() if PurePosixPath(name).name == base]
+        return hits[0] if len(hits) == 1 else None
+
+
+Resolver = Callable[[str], tuple[bytes | None, str]]
+
+
+def _archive_resolver(archive: _Archive, folder: Path) -> Resolver:
+    def resolve(path: str) -> tuple[bytes | None, str]:
+        scheme, _, rest = path.partition("://")
+        if scheme.lower() == "internal":
+            if _unsafe_name(rest):
+                return None, f"unsafe path {path}"
+            info = archive.find(rest)
+            if info is None:
+                return None, f"{path} is not in the archive"
+            return archive.read(info), ""
+        return _folder_resolver(folder)(path)
+    return resolve
+
+
+def _folder_resolver(folder: Path) -> Resolver:
+    """Sources next to a bare .qde (``sources/`` or ``Sources/``) or ``relative://`` paths."""
+    def resolve(path: str) -> tuple[bytes | None, str]:
+        scheme, sep, rest = path.partition("://")
+        if not sep:
+            return None, f"{path}: absolute or unknown path not followed"
+        scheme = scheme.lower()
+        rest = rest.lstrip("/")
+        if scheme not in ("internal", "relative") or _unsafe_name(rest) or not rest:
+            return None, f"{path}: path not followed (only internal:// and relative:// paths are read)"
+        candidates = ([folder / "sources", folder / "Sources", folder] if scheme == "internal" else [folder])
+        for base in candidates:
+            target = _find_case_insensitive(base, rest)
+            if target is not None:
+                try:
+                    if target.stat().st_size > MAX_TOTAL_BYTES:
+                        return None, f"{path}: file too large"
+                    return target.read_bytes(), ""
+                except OSError as exc:
+                    return None, f"{path}: cannot be read ({exc.strerror})"
+        return None, f"{path} not found next to the file"
+    return resolve
+
+
+def _find_case_insensitive(base: Path, relative: str) -> Path | None:
+    current = base
+    for part in relative.split("/"):
+        if not current.is_dir():
+            return None
+        exact = current / part
+        if exact.exists():
+            current = exact
+            continue
+        lowered = part.lower()
+        match = [p for p in current.iterdir() if p.name.lower() == lowered]
+        if not match:
+            return None
+        current = match[0]
+    return current if current.is_file() else None
+
+
+# ----------------------------------------------------------------------------- reading
+
+def read_refi(path: str | Path, *, max_entries: int | None = None, max_bytes: int | None = None) -> RefiProject:
+    """Read a ``.qdc``, ``.qdpx`` (or a .qdpx renamed ``.zip``) or bare ``.qde`` file."""
+    path = Path(path)
+    max_entries = MAX_ENTRIES if max_entries is None else max_entries
+    max_bytes = MAX_TOTAL_BYTES if max_bytes is None else max_bytes
+    if not path.exists():
+        raise InteropError(f"{path}: no such file")
+    if path.is_dir():
+        raise InteropError(f"{path}: is a folder, not a REFI-QDA file")
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith(b"PK"):
+        archive = _Archive(path, max_entries, max_bytes)
+        try:
+            entry = archive.project_entry()
+            where = f"{path}:{entry.filename}"
+            root = parse_xml(archive.read(entry), where)
+            return _read_root(root, str(path), where, _archive_resolver(archive, path.parent))
+        finally:
+            archive.zip.close()
+    if path.suffix.lower() in (".qdpx", ".zip"):
+        raise InteropError(f"{path}: not a zip archive, so not a .qdpx (it may be truncated)", [
+            Problem(str(path), "a .qdpx is a zip archive holding project.qde", "export the project again")])
+    if path.stat().st_size > max_bytes:
+        raise InteropError(f"{path}: refused: larger than {max_bytes} bytes")
+    root = parse_xml(path.read_bytes(), str(path))
+    return _read_root(root, str(path), str(path), _folder_resolver(path.parent))
+
+
+def _read_root(root: Element, file: str, where: str, resolve: Resolver) -> RefiProject:
+    namespace = _check_namespace(root, where)
+    kind = _local(root.tag)
+    x = _Xml(root)
+    if kind == "CodeBook":
+        codes = tuple(_code(x, c) for c in x.kids(x.kid(root, "Codes"), "Code"))
+        unsupported: list[Unsupported] = []
+        sets = x.kids(x.kid(root, "Sets"), "Set")
+        if sets:
+            members = sum(len(x.kids(s, "MemberCode")) for s in sets)
+            unsupported.append(Unsupported("code set", len(sets), f"{members} member codes; qda has no code sets"))
+        count = sum(1 for c in codes for _ in c.walk())
+        return RefiProject(file=file, kind="codebook", namespace=namespace, origin=root.get("origin", ""),
+                           name=Path(file).stem, codes=codes, counts={"codes": count},
+                           unsupported=tuple(unsupported))
+    if kind != "Project":
+        raise InteropError(f"{where}: root element '{kind}' is neither Project nor CodeBook", [
+            Problem(where, "not a REFI-QDA project or codebook", "choose a .qdpx, .qde or .qdc file")])
+    return _read_project(root, x, file, where, namespace, resolve)
+
+
+def _code(x: _Xml, element: Element) -> RefiCode:
+    color = element.get("color")
+    return RefiCode(guid=(element.get("guid") or "").strip(), name=element.get("name") or "",
+                    codable=(element.get("isCodable") or "true").strip().lower() in ("true", "1"),
+                    color=color.strip() if color else None, description=x.text(element, "Description"),
+                    children=tuple(_code(x, c) for c in x.kids(element, "Code")), notes=x.refs(element))
+
+
+def _codings(x: _Xml, element: Element, code_keys: set[str], note: Callable[..., None]) -> tuple[RefiCoding, ...]:
+    """The Coding children of a selection or source; one naming no code of the codebook is reported."""
+    found = []
+    for coding in x.kids(element, "Coding"):
+        ref = x.kid(coding, "CodeRef")
+        code = guid_key(ref.get("targetGUID")) if ref is not None else ""
+        if code not in code_keys:
+            note("coding with an unknown code", 1, "its CodeRef names no code of the codebook")
+            continue
+        found.append(RefiCoding(guid_key(coding.get("guid")), code, guid_key(coding.get("creatingUser")),
+                                coding.get("creationDateTime") or "", x.refs(coding)))
+    return tuple(found)
+
+
+def _values(x: _Xml, element: Element) -> tuple[RefiValue, ...]:
+    values = []
+    for value in x.kids(element, "VariableValue"):
+        ref = x.kid(value, "VariableRef")
+        for name, type_ in VALUE_ELEMENTS.items():
+            child = x.kid(value, name)
+            if child is not None:
+                text = child.text or ""
+                values.append(RefiValue(guid_key(ref.get("targetGUID") if ref is not None else ""), type_,
+                                        text if type_ == "Text" else text.strip()))
+                break
+    return tuple(values)
+
+
+@dataclass
+class _Raw:
+    """A text source while its selections still carry the positions as written."""
+
+    source: RefiSource
+    textmap: TextMap | None
+    selections: list[tuple[Element, int, int]]
+
+
+def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str, resolve: Resolver) -> RefiProject:
+    origin = root.get("origin", "")
+    users = tuple(RefiUser(guid_key(u.get("guid")), u.get("name") or "", u.get("id") or "")
+                  for u in x.kids(x.kid(root, "Users"), "User"))
+    codebook = x.kid(root, "CodeBook")
+    codes = tuple(_code(x, c) for c in x.kids(x.kid(codebook, "Codes"), "Code"))
+    code_keys = {guid_key(c.guid) for r in codes for c in r.walk()}
+    variables = tuple(RefiVariable(guid_key(v.get("guid")), v.get("name") or "", v.get("typeOfVariable") or "Text",
+                                   x.text(v, "Description"))
+                      for v in x.kids(x.kid(root, "Variables"), "Variable"))
+    unsupported: Counter[str] = Counter()
+    details: dict[str, str] = {}
+
+    def note(kind: str, count: int = 1, detail: str = "") -> None:
+        if count:
+            unsupported[kind] += count
+            if detail:
+                details[kind] = detail
+
+    cases = []
+    for case in x.kids(x.kid(root, "Cases"), "Case"):
+        note("code applied to a whole case", len(x.kids(case, "CodeRef")), "qda codes text, not cases")
+        note("selection linked to a case", len(x.kids(case, "SelectionRef")), "qda ties cases to whole documents")
+        cases.append(RefiCase(guid_key(case.get("guid")), case.get("name") or "", x.text(case, "Description"),
+                              x.refs(case, "SourceRef"), _values(x, case)))
+
+    raws: list[_Raw] = []
+    missing: list[MissingSource] = []
+    sources_el = x.kid(root, "Sources")
+    media = {"PictureSource": ("picture", "PictureSelection"), "PDFSource": ("PDF", "PDFSelection"),
+             "AudioSource": ("audio", "AudioSelection"), "VideoSource": ("video", "VideoSelection")}
+    for element in list(sources_el) if sources_el is not None else []:
+        tag = _local(element.tag)
+        if tag in media:
+            label, selection_tag = media[tag]
+            selections = x.kids(element, selection_tag)
+            codings = len(x.all(element, "Coding"))
+            note(f"{label} source", 1, "qda analyses text only")
+            note(f"{label} selection", len(selections), "regions of non-text sources are not imported")
+            note(f"coding on a {label} source", codings, "codes applied to non-text material are not imported")
+            note("transcript of a media source", len(x.kids(element, "Transcript")),
+                 "synchronised transcripts are not imported")
+            continue
+        if tag != "TextSource":
+            continue
+        raws.append(_text_source(x, element, resolve, missing, code_keys, note))
+
+    notes = []
+    for element in x.kids(x.kid(root, "Notes"), "Note"):
+        text = x.text(element, "PlainTextContent")
+        path = element.get("plainTextPath")
+        if not text and path:
+            data, _reason = resolve(path)
+            if data is not None:
+                try:
+                    text = normalise_text(decode_bytes(data, path)[0])
+                except IngestError:
+                    text = ""
+        description = x.text(element, "Description")
+        if description and description not in text:
+            text = f"{text}\n\n{description}" if text else description
+        notes.append(RefiNote(guid_key(element.get("guid")), element.get("name") or "", text,
+                              guid_key(element.get("creatingUser")), element.get("creationDateTime") or ""))
+        note("selection inside a note", len(x.kids(element, "PlainTextSelection")),
+             "codings of memo text are not imported")
+
+    links = x.kids(x.kid(root, "Links"), "Link")
+    note("link", len(links), "links between objects are not imported")
+    sets = x.kids(x.kid(root, "Sets"), "Set")
+    if sets:
+        code_members = sum(len(x.kids(s, "MemberCode")) for s in sets)
+        source_members = sum(len(x.kids(s, "MemberSource")) for s in sets)
+        note("set", len(sets), f"{code_members} member codes, {source_members} member sources; qda has no sets")
+    graphs = x.kids(x.kid(root, "Graphs"), "Graph")
+    if graphs:
+        vertices = sum(len(x.kids(g, "Vertex")) for g in graphs)
+        edges = sum(len(x.kids(g, "Edge")) for g in graphs)
+        note("graph", len(graphs), f"{vertices} vertices, {edges} edges; qda draws no network views")
+
+    offsets, sources = _convert_positions(x, raws, origin, code_keys, note)
+    counts = {
+        "codes": sum(1 for c in codes for _ in c.walk()),
+        "sources": len(list(sources_el)) if sources_el is not None else 0,
+        "text_sources": len(raws),
+        "selections": sum(len(r.selections) for r in raws),
+        "codings": len(x.all(root, "Coding")),
+        "users": len(users),
+        "cases": len(cases),
+        "variables": len(variables),
+        "notes": len(notes),
+    }
+    return RefiProject(
+        file=file, kind="project", namespace=namespace, origin=origin, name=root.get("name") or Path(file).stem,
+        users=users, codes=codes, variables=variables, cases=tuple(cases), sources=tuple(sources),
+        notes=tuple(notes), project_notes=x.refs(root), description=x.text(root, "Description"),
+        creating_user=guid_key(root.get("creatingUserGUID")), counts=counts, missing=tuple(missing),
+        unsupported=tuple(Unsupported(k, n, details.get(k, "")) for k, n in unsupported.items()), offsets=offsets)
+
+
+def _text_source(x: _Xml, element: Element, resolve: Resolver, missing: list[MissingSource], code_keys: set[str],
+                 note: Callable[..., None]) -> _Raw:
+    name = element.get("name") or ""
+    path = element.get("plainTextPath") or ""
+    raw: str | None = None
+    reason = ""
+    encoding = ""
+    bom = False
+    inline = x.kid(element, "PlainTextContent")
+    if inline is not None and not path:
+        raw, encoding = inline.text or "", "xml"
+    elif path:
+        data, reason = resolve(path)
+        if data is not None:
+            try:
+                raw, encoding = decode_bytes(data, path)
+                bom = data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))
+            except IngestError as exc:
+                raw, reason = None, exc.message
+        elif inline is not None:
+            raw, reason, encoding = inline.text or "", "", "xml"
+    else:
+        reason = "no plainTextPath and no PlainTextContent"
+    selections = []
+    for sel in x.kids(element, "PlainTextSelection"):
+        where = f"source '{name}', selection {sel.get('guid')}"
+        selections.append((sel, _int(sel.get("startPosition"), where, "startPosition"),
+                           _int(sel.get("endPosition"), where, "endPosition")))
+    codings = _codings(x, element, code_keys, note)
+    if raw is None:
+        missing.append(MissingSource(name, path, reason, len(selections),
+                                     len(codings) + sum(len(x.kids(s, "Coding")) for s, _, _ in selections)))
+    source = RefiSource(guid=guid_key(element.get("guid")), name=name, path=path, text=None,
+                        missing=reason if raw is None else "",
+                        encoding=encoding, bom=bom, crlf=raw.count("\r\n") if raw else 0,
+                        description=x.text(element, "Description"), codings=codings, variables=_values(x, element),
+                        notes=x.refs(element), user=guid_key(element.get("creatingUser")),
+                        created=element.get("creationDateTime") or "")
+    return _Raw(source, TextMap(raw) if raw is not None else None, selections)
+
+
+def _convert_positions(x: _Xml, raws: list[_Raw], origin: str, code_keys: set[str],
+                       note: Callable[..., None]) -> tuple[OffsetReport | None, list[RefiSource]]:
+    """Choose the position convention, then convert every selection of every source."""
+    readable = [(r.textmap, a, b) for r in raws if r.textmap is not None for _sel, a, b in r.selections]
+    known, reason = exporter_convention(origin)
+    scores: dict[str, int] = {}
+    for convention in CONVENTIONS:
+        aligned = 0
+        for textmap, a, b in readable:
+            start, end = textmap.convert(a, convention), textmap.convert(b, convention)
+            if start is not None and end is not None and at_word_boundary(textmap.text, start) \
+                    and at_word_boundary(textmap.text, end):
+                aligned += 1
+        scores[convention] = aligned
+    chosen = known or max(CONVENTIONS, key=lambda c: (scores[c], c == "codepoints"))
+    if known is None and readable:
+        reason += f" ({chosen})"
+    offsets = None
+    out_of_range = 0
+    sources = []
+    for r in raws:
+        selections = []
+        for sel, a, b in r.selections:
+            start = end = None
+            if r.textmap is not None:
+                start, end = r.textmap.convert(a, chosen), r.textmap.convert(b, chosen)
+                if start is None or end is None or start > end:
+                    out_of_range += 1
+                    start = end = None
+            codings = _codings(x, sel, code_keys, note)
+            selections.append(RefiSelection(
+                guid=guid_key(sel.get("guid")), raw_start=a, raw_end=b, start=start, end=end,
+                user=guid_key(sel.get("creatingUser")), created=sel.get("creationDateTime") or "",
+                name=sel.get("name") or "", description=x.text(sel, "Description"), codings=codings,
+                notes=x.refs(sel)))
+            if not codings:
+                note("text selection without a code", 1, "quotations that carry no code are not imported")
+        text = r.textmap.text if r.textmap is not None else None
+        sources.append(replace(r.source, text=text, selections=tuple(selections)))
+    if any(r.selections for r in raws):
+        offsets = OffsetReport(chosen, reason, len(readable), scores[chosen], out_of_range, scores)
+    return offsets, sources
+
+
