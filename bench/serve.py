@@ -207,11 +207,13 @@ def main() -> None:
     print(f"{'POST /api/codings round trip p50':58} {statistics.median(every) * 1000:>9.1f} ms")
     print(f"{'POST /api/codings round trip p95':58} {p95:>9.1f} ms")
     print(f"{'POST /api/codings round trip max':58} {every[-1] * 1000:>9.1f} ms")
-    print(f"{'load: requests, seconds (2 coders x %g/s)' % args.rate:58} {len(every):>8} in {load_seconds:.0f} s")
+    load = f"load: requests, seconds (2 coders x {args.rate:g}/s)"
+    print(f"{load:58} {len(every):>8} in {load_seconds:.0f} s")
     lost = sum(created.values()) - sum(stored.values())
     print(f"{'codings answered 201 / stored / lost':58} {sum(created.values()):>5} / {sum(stored.values())} / {lost}"
           f" {'0 lost':>9}")
-    print(f"{'server RSS: start, after load, after %d requests' % args.requests:58} "
+    memory = f"server RSS: start, after load, after {args.requests} requests"
+    print(f"{memory:58} "
           f"{rss[0] // 1024} / {rss[1] // 1024} / {rss[2] // 1024} MB {'flat':>6}")
     if samples:
         print("RSS every ~1,000 requests (MB): " + " ".join(str(kb // 1024) for _, kb in samples))

@@ -41,7 +41,7 @@ from qda.ingest.plan import (
     read_transcripts,
 )
 from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS
-from qda.models import Case, Codebook, Coding, CodingStatus, Segment, SegmentUnit, WritePlan
+from qda.models import Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
 from qda.results import Note, TableView, frame_view, json_dict
 from qda.store import DB_NAME, Store
 
@@ -390,9 +390,9 @@ class Project:
 
         ``agreement`` (two or more coders) adds a Reliability sheet (document unit).
         """
-        from qda.export.workbook import synthesis_data, write_workbook
-
         from dataclasses import replace
+
+        from qda.export.workbook import synthesis_data, write_workbook
 
         data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
                               self.agree(agreement) if agreement else None)
@@ -462,7 +462,7 @@ class Project:
     def coding_by_id(self, coding_id: int) -> Coding | None:
         return self.store.coding(coding_id)
 
-    def add_coding(self, coder: str, document: str, code: Any, start: Any, end: Any, memo: Any = None,
+    def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
                    snap: str = "none") -> Coding:
         """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace)."""
         from qda.coding.workspace import plan_coding

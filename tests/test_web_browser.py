@@ -12,8 +12,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -30,9 +31,8 @@ if not CHROMIUM.exists():
 
 if not os.environ.get("CI"):
     pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
 import uvicorn  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 from qda.web import create_app  # noqa: E402
 
@@ -163,7 +163,7 @@ def test_two_coders_at_once_lose_nothing(browser: Browser, serve, demo_project: 
         open_document(page, "E2")
         page.locator("#text").focus()
     # interleaved keyboard codings, each page not waiting for the other's answers
-    for step in range(4):
+    for _ in range(4):
         for page in (alice, bruno):
             page.keyboard.press("j")
             page.keyboard.press("2")  # shortcut 2: code b (codebook order until counts differ)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
 
@@ -18,7 +17,7 @@ def serve(ctx: typer.Context,
           port: int = typer.Option(8765, "--port", help="TCP port."),
           host: str = typer.Option("127.0.0.1", "--host",
                                    help="Address to listen on; anything but localhost requires accounts."),
-          coder: Optional[str] = typer.Option(None, "--coder", "-c",
+          coder: str | None = typer.Option(None, "--coder", "-c",
                                               help="Code as this coder (localhost); else pick one in the page."),
           unblind: bool = typer.Option(False, "--unblind",
                                        help="Let coders see each other's codings (blind by default with 2+ coders)."),

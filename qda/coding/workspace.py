@@ -16,8 +16,9 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 from qda.coding.sheets import check_coder_name
 from qda.errors import AccessError, InvalidCodingError, NotFoundError, Problem
@@ -151,8 +152,8 @@ def hash_password(password: str) -> str:
         raise InvalidCodingError("the password needs at least 8 characters")
     salt = os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return "scrypt$%d$%d$%d$%s$%s" % (_SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"],
-                                      base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
+    return (f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}$"
+            f"{base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}")
 
 
 def verify_password(stored: str | None, password: str) -> bool:

@@ -18,9 +18,10 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.applications import Starlette
@@ -151,9 +152,11 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             return fn(project)
         return await run_in_threadpool(work)
 
-    def api(needs_coder: bool = True) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]:
+    Handler = Callable[..., Awaitable[Response]]
+
+    def api(needs_coder: bool = True) -> Callable[[Handler], Handler]:
         """Common checks of /api endpoints: CSRF on writes, a coder, QdaError -> 4xx."""
-        def wrap(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+        def wrap(handler: Handler) -> Handler:
             async def endpoint(request: Request) -> Response:
                 if request.method not in SAFE_METHODS:
                     given = request.headers.get("x-csrf-token", "")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def _cell(value: Any) -> Any:
@@ -25,10 +26,11 @@ def rows_to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 def rows_to_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
-    sheet = book.active
-    sheet.title = "Retrieval"
+    book.remove(book.worksheets[0])
+    sheet = book.create_sheet("Retrieval")
     sheet.append(list(columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -36,7 +38,7 @@ def rows_to_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes
         sheet.append([_cell(v) for v in row])
     widths = {"before": 40, "text": 60, "after": 40, "memo": 30}
     for i, name in enumerate(columns, start=1):
-        sheet.column_dimensions[sheet.cell(1, i).column_letter].width = widths.get(name, 12)
+        sheet.column_dimensions[get_column_letter(i)].width = widths.get(name, 12)
         if name in widths:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
