@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/autocode.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/workflow.py
+	$(BIN)/python bench/serve.py
 
 clean:
 	rm -rf $(VENV) out
