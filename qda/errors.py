@@ -68,3 +68,7 @@ class AgreementError(QdaError):
 
 class InteropError(QdaError):
     """A REFI-QDA file is corrupt, unsafe or cannot be represented."""
+
+
+class AnalysisError(QdaError):
+    """An analysis (retrieval, co-occurrence, tests, words, search) cannot run on the given options."""

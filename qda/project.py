@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qda import matrix
+from qda import analysis, matrix
 from qda.agreement.units import AgreementReport, agree_in, agree_table
 from qda.codebook import load_codebook, plan_codebook
 from qda.coding import (
@@ -530,6 +531,152 @@ class Project:
         files = list_backups(self.folder)
         return CheckReport(str(self.store.path), self.store.path.stat().st_size, self.store.readonly,
                            len(files), files[-1].name if files else None)
+
+    # ------------------------------------------------------------------ analyses (qda.analysis)
+    def retrieve(self, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+                 coders: Sequence[str] | None = None, cases: Sequence[str] | None = None,
+                 documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
+                 context: int = 0) -> analysis.Retrieval:
+        """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
+        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
+        return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(), codings,
+                                 {d.name: d.text for d in self.store.documents()}, codes, match, exclude, coders,
+                                 cases, documents, where, context)
+
+    def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
+        """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
+        codebook = self.codebook()
+        return analysis.quote_table(codebook, self.store.cases(), self.retrieve(**query), by, per_code,
+                                    codebook.default_language)
+
+    def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
+                     codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
+        """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
+        return analysis.cooccurrence(self.codebook(), self.store.cases(), self.store.segments(), self.codings(coder),
+                                     coder, level, near, by, codes, cluster)
+
+    def attribute_tests(self, by: str, coder: str, alpha: float = 0.05, resamples: int = 9999,
+                        seed: int = 12345) -> analysis.AttributeTests:
+        """Each code's presence x case attribute ``by``: exact tests, effect sizes, adjusted p."""
+        codebook = self.codebook()
+        return analysis.attribute_tests(codebook, self.store.cases(), self.codings(coder), by, coder, alpha,
+                                        resamples, seed, codebook.default_language)
+
+    def _document_tokens(self) -> list[analysis.DocumentTokens]:
+        case_of = {d.name: d.case for d in self.store.documents()}
+        return [analysis.DocumentTokens(name, case_of[name], language, text, array("i", starts), array("i", ends),
+                                        lower, lemma)
+                for name, language, text, starts, ends, lower, lemma in self.store.tokens()]
+
+    def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
+              top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> analysis.WordCounts:
+        """Word or lemma counts per document, case or group, and distinctive words per unit."""
+        return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(), by, unit,
+                                    roles, top, prior, keep_stop_words)
+
+    def search(self, query: str, mode: str = "exact", by: str = "case", width: int = 40,
+               roles: Sequence[str] | None = None) -> analysis.SearchResult:
+        """Exact, lemma or regex search with keyword-in-context lines."""
+        docs = self._document_tokens()
+        lemmas = None
+        if mode == "lemma" and query.strip():
+            from qda.coding.auto import lemmatise_phrase  # as the dictionary's lemma patterns are
+
+            lemmas = lemmatise_phrase(query, self.language)
+        return analysis.search(docs, self.store.cases(), self.store.segments(), query, mode, by, width, roles, lemmas)
+
+    def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+               level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
+               count: str = "cases") -> Path:
+        """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG."""
+        from qda.export import figures
+
+        if kind not in figures.KINDS:
+            raise NotFoundError(f"unknown figure '{kind}' (use one of: {', '.join(figures.KINDS)})")
+        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        if kind == "meta":
+            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by, coder), size)
+        elif kind == "frequency":
+            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by, coder, count), size)
+        elif kind == "split":
+            attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
+            if attr is None:
+                raise NotFoundError("the codebook has no code attribute to split by")
+            fig = figures.split_bars(matrix.split(codebook, cases, codings, attr, by, coder, count), size)
+        else:
+            result = self.cooccurrence(coder, level, by=by, cluster=kind == "dendrogram")
+            fig = (figures.dendrogram(result.clustering, size) if result.clustering
+                   else figures.cooccurrence_heatmap(result, group, measure, size))
+        return figures.save(fig, path)
+
+    def synthesis_report(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+                         agreement: Sequence[str] | None = None, per_code: int = 2,
+                         lang: str | None = None) -> Path:
+        """The self-contained HTML synthesis report (qda.export.synthesis)."""
+        from dataclasses import replace
+
+        from qda.export.synthesis import ReportData, write_synthesis
+
+        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        lang = lang or codebook.default_language
+        attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
+        cooccur = self.cooccurrence(coder, "case", by=by)
+        if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
+            cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
+        groups = {c.attributes.get(by) for c in cases}
+        tests = self.attribute_tests(by, coder) if len(groups) >= 2 else None  # one group: nothing to compare
+        tokens = self._document_tokens()
+        data = ReportData(
+            title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
+            documents=len(self.store.documents()), segments=len(self.store.segments()), coder=coder, by=by,
+            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
+            meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
+            split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
+            cooccur=cooccur, tests=tests, quotes=self.quotes(by, per_code, coders=[coder]),
+            words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
+            reliability=self.agree(agreement, bootstrap=0) if agreement else None)
+        return write_synthesis(path, data)
+
+    def code_search_hits(self, query: str, code: str, coder: str, mode: str = "exact", by: str = "case",
+                         roles: Sequence[str] | None = None) -> analysis.SearchCoding:
+        """Code every segment holding a hit of ``query`` with ``code`` for ``coder`` (all or nothing).
+
+        The pattern (``mode: query``) is recorded on each coding, as auto-coding does, and
+        hits that are negated mentions ("pas de salon") are left out by the same rule.
+        """
+        from bisect import bisect_left
+
+        from qda.coding.auto import is_negated
+
+        coder = check_coder_name(coder)
+        codebook = self.codebook()
+        if code not in codebook.code_ids():
+            raise NotFoundError(f"unknown code '{code}' (codes: {', '.join(codebook.code_ids())})")
+        if not codebook.code(code).codable:
+            raise NotFoundError(f"'{code}' is a folder code: code with one of its sub-codes")
+        result = self.search(query, mode, by, 40, roles)
+        tokens = {d.document: d for d in self._document_tokens()}
+        folded = {name: [analysis.fold_apostrophes(w) for w in d.lower] for name, d in tokens.items()}
+        segments = {s.ref: s for s in self.store.segments()}
+        held = {(c.segment, c.code) for c in self.store.codings(coder=coder)} if coder in self.coders() else set()
+        kept: dict[str, Segment] = {}
+        negated: set[str] = set()
+        for hit in result.hits:
+            if hit.segment is None:
+                continue
+            seg, doc = segments[hit.segment], tokens[hit.document]
+            lo, hi = bisect_left(doc.starts, seg.start), bisect_left(doc.starts, seg.end)
+            if is_negated(folded[hit.document], bisect_left(doc.starts, hit.start), lo, hi, doc.language):
+                negated.add(seg.ref)
+            else:
+                kept[seg.ref] = seg
+        pattern = f"{mode}: {query}"
+        new = [s for ref, s in kept.items() if (ref, code) not in held]
+        self.commit(WritePlan(coders=(coder,), codings=tuple(
+            Coding(coder, code, s.document, s.case, s.start, s.end, s.ref, source="search", note=f"search: {query}",
+                   pattern=pattern) for s in new)))
+        return analysis.SearchCoding(result, code, coder, pattern, tuple(s.ref for s in new),
+                                     tuple(sorted(negated - set(kept))), tuple(r for r in kept if (r, code) in held))
 
 
 @dataclass(frozen=True)

@@ -27,3 +27,4 @@ qda matrix cross --by group --coder consensus
 qda matrix split --code-attr mode --by group --coder consensus
 qda matrix split --code-attr reach --where mode=direct --by group --coder consensus
 qda export workbook "$OUT/synthesis.xlsx" --coder consensus --by group --code-attr mode --agree coder-a --agree coder-b
+qda report -o "$OUT/synthesis.html" --coder consensus --by group --code-attr mode --agree coder-a --agree coder-b

@@ -107,7 +107,7 @@ app = typer.Typer(cls=QdaGroup, no_args_is_help=True, add_completion=False,
 import_app = typer.Typer(no_args_is_help=True, help="Import transcripts and case attributes.")
 codebook_app = typer.Typer(no_args_is_help=True, help="Validate, load and show codebooks.")
 code_app = typer.Typer(no_args_is_help=True, help="Coding sheets for named coders.")
-matrix_app = typer.Typer(no_args_is_help=True, help="Intra-case, meta, cross-case and split matrices.")
+matrix_app = typer.Typer(no_args_is_help=True, help="Intra-case, meta, cross-case, split and co-occurrence matrices.")
 export_app = typer.Typer(no_args_is_help=True, help="Excel synthesis workbook and other exports.")
 app.add_typer(import_app, name="import")
 app.add_typer(codebook_app, name="codebook")
@@ -368,8 +368,15 @@ def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
                  count: CountMode = typer.Option(CountMode.CASES, "--count",
                                                  help="cases (cases using the code) or segments."),
                  lang: str | None = typer.Option(None, "--lang", help="Label language."),
+                 test: bool = typer.Option(False, "--test", help="Instead: each code's presence x --by, exact tests."),
+                 alpha: float = typer.Option(0.05, "--alpha", help="--test: significance level."),
+                 resamples: int = typer.Option(9999, "--resamples", help="--test, 3+ groups: Monte Carlo tables."),
+                 seed: int = typer.Option(12345, "--seed", help="--test: seed of the Monte Carlo test."),
                  fmt: OutputFormat = FormatOpt) -> None:
     """Cross-case table: codes under categories, subtotals with %, one column per group."""
+    if test:
+        from qda.cli.analysis import show_tests
+        return show_tests(ctx, by, coder, alpha, resamples, seed, fmt)
     with opened(ctx) as project:
         result = project.matrix_cross(by, coder, count, lang)
     render(result, fmt)
@@ -424,5 +431,6 @@ def main() -> None:
     except KeyboardInterrupt:  # pressed outside a command (e.g. while parsing)
         sys.exit(130)
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
+from qda.cli import analysis as _analysis  # noqa: E402,F401  (registers retrieve, words, search, figure, report)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
 from qda.cli import safety as _safety  # noqa: E402,F401  (registers check, history, undo, backup)

@@ -462,6 +462,11 @@ class Dictionary:
         return len(self.entries)
 
 
+def lemmatise_phrase(phrase: str, language: str) -> list[str]:
+    """Lower-cased lemmas of one phrase, as a lemma pattern's (``qda search --mode lemma``)."""
+    return _lemmatise([phrase], language)[0]
+
+
 def _lemmatise(values: list[str], language: str,
                known: MutableMapping[str, list[str]] | None = None) -> list[list[str]]:
     """Lower-cased lemmas of each phrase, lemmatised inside a carrier sentence.

@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -227,14 +227,9 @@ def _write_text(path: Path, text: str) -> None:
 
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
-    try:
-        source = resources.files("qda").joinpath("templates").joinpath(TEMPLATE).read_text(encoding="utf-8")
-    except (OSError, ModuleNotFoundError) as exc:
-        raise ExportError(f"the report template {TEMPLATE} is missing from the qda installation "
-                          "(reinstall qda)") from exc
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True)
-    return env.from_string(source)
+    from qda.export.tables import html_template
+
+    return html_template(TEMPLATE)
 
 
 def _software(software: str) -> str:

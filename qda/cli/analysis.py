@@ -1,0 +1,217 @@
+"""``qda retrieve``, ``qda matrix cooccur``, ``qda words``, ``qda search``, ``qda figure``,
+``qda report`` and the tests of ``qda matrix cross --test``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from qda.cli import CoderOpt, FormatOpt, app, matrix_app, opened, out, print_view, render
+from qda.models import OutputFormat as Format
+from qda.results import frame_view
+
+
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise typer.BadParameter(f"'{item}' is not ATTR=VALUE", param_hint=option)
+        key, value = item.split("=", 1)
+        found[key.strip()] = value.strip()
+    return found
+
+
+@app.command("retrieve")
+def retrieve(ctx: typer.Context,
+             code: list[str] = typer.Option([], "--code", help="A code to retrieve (repeatable; none: every code)."),
+             match: str = typer.Option("any", "--match", help="any (OR) or all (AND: the codes on the same text)."),
+             exclude: list[str] = typer.Option([], "--not",
+                                               help="Leave out passages also coded with this code (repeatable)."),
+             coder: list[str] = typer.Option([], "--coder", "-c", help="Only this coder (repeatable; default: all)."),
+             case: list[str] = typer.Option([], "--case", help="Only this case (repeatable)."),
+             document: list[str] = typer.Option([], "--document", help="Only this document (repeatable)."),
+             where: list[str] = typer.Option([], "--where",
+                                             help="Case attribute ATTR=VALUE, e.g. group=post-entry (repeatable)."),
+             context: int = typer.Option(0, "--context", help="Sentences (segments) shown before and after."),
+             by: str | None = typer.Option(None, "--by",
+                                           help="With --per-code: the table of quotes per group of this attribute."),
+             per_code: int = typer.Option(2, "--per-code", help="With --by: quotes per code and group."),
+             output: Path | None = typer.Option(None, "--output", "-o",
+                                                help="Also write the table (.xlsx, .html or .csv)."),
+             fmt: Format = FormatOpt) -> None:
+    """Coded segments by code(s), coder, case, document and case attribute; or a table of quotes."""
+    query = dict(codes=code, match=match, exclude=exclude, coders=coder or None, cases=case or None,
+                 documents=document or None, where=_pairs(where, "--where"), context=context)
+    with opened(ctx) as project:
+        result: Any = project.quotes(by, per_code, **query) if by else project.retrieve(**query)
+    if output is not None:
+        from qda.export.tables import write_table
+
+        write_table(output, result.to_frame(), "Illustrative quotes" if by else "Retrieved segments")
+    render(result, fmt)
+    if output is not None and fmt is Format.TABLE:
+        out.print(f"wrote {escape(str(output))}")
+
+
+@matrix_app.command("cooccur")
+def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
+                   level: str = typer.Option("case", "--level", help="case, document, segment, overlap or near."),
+                   near: int = typer.Option(1, "--near", help="near: at most this many segments apart."),
+                   by: str | None = typer.Option(None, "--by", help="Also one table per value of this case attribute."),
+                   code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable)."),
+                   measure: str = typer.Option("jaccard", "--measure",
+                                               help="Table view: jaccard, dice, ochiai or n_ab."),
+                   cluster: bool = typer.Option(False, "--cluster",
+                                                help="Average-linkage clustering on Jaccard distance."),
+                   all_pairs: bool = typer.Option(False, "--all-pairs", help="Table/CSV: also pairs never together."),
+                   fmt: Format = FormatOpt) -> None:
+    """Code x code co-occurrence with Jaccard (c-coefficient), Sørensen–Dice and Ochiai."""
+    if measure not in ("jaccard", "dice", "ochiai", "n_ab"):
+        raise typer.BadParameter(f"'{measure}' is not jaccard, dice, ochiai or n_ab", param_hint="--measure")
+    with opened(ctx) as project:
+        result = project.cooccurrence(coder, level, near, by, code or None, cluster)
+    if fmt is Format.JSON:
+        render(result, fmt)
+        return
+    frame = result.to_frame()
+    if not all_pairs:
+        frame = frame[frame["n ab"] > 0]
+    if fmt is Format.CSV:
+        typer.echo(frame.to_csv(index=False), nl=False)
+        return
+    for table in result.tables:
+        used = [c for c, n in table.frequencies.items() if n]
+        grid = table.matrix(measure).loc[used, used]
+        view = Table(title=f"{escape(table.group)}: {measure} at the {level} level ({table.units} units)")
+        view.add_column("")
+        for c in used:
+            view.add_column(escape(c), justify="right")
+        for c in used:
+            view.add_row(escape(c), *["" if v != v else (f"{v:.0f}" if measure == "n_ab" else f"{v:.2f}")
+                                      for v in grid.loc[c]])
+        out.print(view)
+    notes = frame[frame["note"] != ""]
+    if len(notes):
+        print_view(frame_view(notes[["group", "code a", "code b", "n ab", "note"]], "Read with care"))
+    if result.clustering:
+        out.print("clusters (dendrogram order): " + " ".join(result.clustering.leaves))
+
+
+def show_tests(ctx: typer.Context, by: str, coder: str, alpha: float, resamples: int, seed: int,
+               fmt: Format) -> None:
+    """``qda matrix cross --test``: each code's presence x the attribute, exact tests."""
+    with opened(ctx) as project:
+        result = project.attribute_tests(by, coder, alpha, resamples, seed)
+    render(result, fmt)
+
+
+@app.command("words")
+def words(ctx: typer.Context,
+          by: str = typer.Option("document", "--by", help="document, case or a case attribute (e.g. group)."),
+          unit: str = typer.Option("word", "--unit", help="word (as written, lower-cased) or lemma."),
+          role: list[str] = typer.Option([], "--role",
+                                         help="Only turns of speakers with this role (default: respondent)."),
+          all_roles: bool = typer.Option(False, "--all-roles", help="Count every speaker's words (interviewer too)."),
+          top: int = typer.Option(20, "--top", help="Words listed per unit."),
+          prior: float = typer.Option(0.1, "--prior",
+                                      help="Prior = pooled counts x this (0.1: a tenth of the data's weight)."),
+          keep_stop_words: bool = typer.Option(False, "--keep-stop-words", help="Count stop words too."),
+          distinctive: bool = typer.Option(False, "--distinctive", help="Table/CSV: the distinctive words instead."),
+          fmt: Format = FormatOpt) -> None:
+    """Word or lemma counts per document, case or group, and words distinctive of each."""
+    roles = None if all_roles else (role or ["respondent"])
+    with opened(ctx) as project:
+        result = project.words(by, unit, roles, top, prior, keep_stop_words)
+    if fmt is Format.JSON:
+        render(result, fmt)
+    elif fmt is Format.CSV:
+        frame = result.distinctive_frame() if distinctive else result.to_frame()
+        typer.echo(frame.to_csv(index=False), nl=False)
+    else:
+        if distinctive:
+            print_view(frame_view(result.distinctive_frame(),
+                                  f"Distinctive {unit}s per {by} (weighted log-odds, z >= 1.96)"))
+        else:
+            print_view(result.to_table())
+        scope = "all speakers" if not result.roles else "roles: " + ", ".join(result.roles)
+        out.print(f"[dim]· {escape(scope)}; stop words {'kept' if keep_stop_words else 'left out'}[/dim]")
+
+
+@app.command("search")
+def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a lemma or a regular expression."),
+           mode: str = typer.Option("exact", "--mode", help="exact (whole words), lemma or regex."),
+           by: str = typer.Option("case", "--by", help="Count hits per case or case attribute (e.g. group)."),
+           width: int = typer.Option(40, "--width", help="Characters of context on each side."),
+           role: list[str] = typer.Option([], "--role", help="Only turns of speakers with this role (repeatable)."),
+           code: str | None = typer.Option(None, "--code", help="Code each segment with a hit (needs --coder)."),
+           coder: str | None = typer.Option(None, "--coder", "-c", help="With --code: whose codings they become."),
+           fmt: Format = FormatOpt) -> None:
+    """Keyword in context: every occurrence with the text around it, counted per document and group.
+
+    With --code X --coder Y, once the hits are reviewed: each segment holding a hit is
+    coded X for Y (all or nothing; the pattern recorded; negated mentions left out)."""
+    if (code is None) != (coder is None):
+        raise typer.BadParameter("give both --code and --coder to turn hits into codings", param_hint="--code")
+    with opened(ctx) as project:
+        if code is not None and coder is not None:
+            coding = project.code_search_hits(query, code, coder, mode, by, role or None)
+            if fmt is not Format.TABLE:
+                render(coding, fmt)
+            else:
+                out.print(f"coder '{escape(coder)}': {len(coding.coded)} segment(s) coded {escape(code)} "
+                          f"({len(coding.negated)} with only negated mentions left out, "
+                          f"{len(coding.already)} already coded)")
+            return
+        result = project.search(query, mode, by, width, role or None)
+    if fmt is not Format.TABLE:
+        render(result, fmt)
+        return
+    table = Table(title=f"{len(result.hits)} hit(s) of '{escape(query)}' ({mode})")
+    for name in ("segment", "left", "match", "right"):
+        table.add_column(name, justify="right" if name == "left" else "left", no_wrap=name != "segment")
+    for h in result.hits:
+        table.add_row(escape(h.segment or h.document), escape(h.left), f"[bold]{escape(h.match)}[/bold]",
+                      escape(h.right))
+    out.print(table)
+    out.print("per document: " + (", ".join(f"{escape(d)} {n}" for d, n in result.per_document.items()) or "none"))
+    out.print(f"per {escape(by)}: " + (", ".join(f"{escape(g)} {n}" for g, n in result.per_group.items()) or "none"))
+
+
+@app.command("figure")
+def figure(ctx: typer.Context,
+           kind: str = typer.Argument(..., help="meta, split, cooccur, dendrogram or frequency."),
+           output: Path = typer.Option(..., "--output", "-o", help="The .svg, .pdf or .png to write."),
+           coder: str = CoderOpt,
+           by: str = typer.Option(..., "--by", help="Case attribute grouping the cases."),
+           code_attr: str | None = typer.Option(None, "--code-attr",
+                                                help="split: code attribute (default: the first)."),
+           level: str = typer.Option("case", "--level", help="cooccur/dendrogram: co-occurrence level."),
+           group: str = typer.Option("all", "--group", help="cooccur: all or one value of --by."),
+           measure: str = typer.Option("jaccard", "--measure", help="cooccur: jaccard, dice or ochiai."),
+           size: str = typer.Option("double", "--size", help="single (89 mm) or double (183 mm) column."),
+           count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments.")) -> None:
+    """Journal-ready figure (vector SVG/PDF with embedded fonts, or 600 dpi PNG)."""
+    with opened(ctx) as project:
+        path = project.figure(kind, output, coder, by, code_attr=code_attr, level=level, group=group,
+                              measure=measure, size=size, count=count)
+    typer.echo(f"wrote {path}")
+
+
+@app.command("report")
+def report(ctx: typer.Context,
+           output: Path = typer.Option(..., "--output", "-o", help="The .html file to write."),
+           coder: str = CoderOpt,
+           by: str = typer.Option(..., "--by", help="Case attribute grouping the cases."),
+           code_attr: str | None = typer.Option(None, "--code-attr",
+                                                help="Code attribute of the split (default: the first)."),
+           agree: list[str] = typer.Option([], "--agree", help="Reliability section for these coders (repeat)."),
+           per_code: int = typer.Option(2, "--per-code", help="Illustrative quotes per code and group."),
+           lang: str | None = typer.Option(None, "--lang", help="Label language.")) -> None:
+    """One self-contained HTML synthesis report (figures inline, prints on A4)."""
+    with opened(ctx) as project:
+        path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang)
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,218 @@
+"""Journal-ready figures with matplotlib (Agg backend: no display needed).
+
+Vector output keeps its fonts (TrueType embedded in PDF, text as paths in SVG so the
+file looks the same everywhere); sizes follow the usual single (89 mm) and double
+(183 mm) column widths; the palette is Okabe & Ito's, distinguishable by colour-blind
+readers, with hatching so that bars stay apart in greyscale, and heatmaps use a
+white-to-blue ramp whose lightness falls monotonically (readable in greyscale). Constrained
+layout keeps every label inside the canvas.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from qda.analysis import Clustering, Cooccurrence
+from qda.errors import ExportError
+from qda.export.style import check_target, write_atomically
+from qda.matrix import CrossCaseTable, MetaMatrix, SplitResult
+
+KINDS = ("meta", "split", "cooccur", "dendrogram", "frequency")
+FORMATS = ("svg", "pdf", "png")
+WIDTHS = {"single": 3.5, "double": 7.2}  # inches: 89 mm and 183 mm
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+HATCHES = ("", "///", "...", "xxx", "\\\\\\", "ooo", "---", "+++")
+HEATMAP = "Blues"  # white to dark blue: little ink, lightness monotonic (greyscale- and colour-blind-safe)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "svg.fonttype": "path", "pdf.fonttype": 42, "ps.fonttype": 42,
+        "font.family": "DejaVu Sans", "font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8,
+        "xtick.labelsize": 7, "ytick.labelsize": 7, "legend.fontsize": 7, "lines.linewidth": 0.8,
+        "svg.hashsalt": "qda",  # identical input gives an identical SVG
+    })
+    return plt
+
+
+def _title(ax: Any, text: str) -> None:
+    """A title wrapped to the axes' figure width, so that it is never cut."""
+    import textwrap
+
+    width = ax.figure.get_figwidth()
+    ax.set_title(textwrap.fill(text, max(20, int(width * 13))))
+
+
+def _figure(size: str, height: float) -> tuple[Any, Any]:
+    if size not in WIDTHS:
+        raise ExportError(f"unknown figure size '{size}' (use single or double)")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(WIDTHS[size], height), layout="constrained")
+    return fig, ax
+
+
+def meta_heatmap(meta: MetaMatrix, size: str = "double") -> Any:
+    """Cases x codes presence, cases grouped (a line between groups)."""
+    import numpy as np
+
+    cases = [c for _, names in meta.groups for c in names]
+    data = np.array([[1 if meta.presence[c].get(k, 0) > 0 else 0 for k in meta.codes] for c in cases])
+    # one row per case up to a page height; past 60 cases rows get too thin to label
+    fig, ax = _figure(size, min(9.0, max(1.6, 0.22 * len(cases) + 0.9)))
+    from matplotlib.colors import ListedColormap
+
+    ax.imshow(data, cmap=ListedColormap(["#FFFFFF", "#1F3B73"]), vmin=0, vmax=1, aspect="auto",
+              interpolation="nearest")
+    if len(cases) <= 60:
+        ax.set_xticks(np.arange(-0.5, len(meta.codes)), minor=True)
+        ax.set_yticks(np.arange(-0.5, len(cases)), minor=True)
+        ax.grid(which="minor", color="#BBBBBB", linewidth=0.4)
+    ax.set_xticks(range(len(meta.codes)), list(meta.codes))
+    if len(cases) <= 60:
+        ax.set_yticks(range(len(cases)), list(cases))
+    else:  # a thousand tick marks cost seconds and say nothing at this height
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(cases)} cases")
+    row = 0
+    for value, names in meta.groups:
+        ax.text(len(meta.codes) - 0.4, row + (len(names) - 1) / 2, f" {value}", va="center", ha="left", fontsize=7,
+                clip_on=False)
+        row += len(names)
+        if row < len(cases):
+            ax.axhline(row - 0.5, color="black", linewidth=1.2)
+    ax.set_xlabel("code (filled: used by the case)")
+    _title(ax, f"Meta-matrix: codes used per case, by {meta.by} (coder {meta.coder})")
+    ax.tick_params(which="both", length=0)
+    return fig
+
+
+def split_bars(split: SplitResult, size: str = "single") -> Any:
+    """Uses per code-attribute value (e.g. direct/indirect) in each group: grouped bars
+    with the count and share on each bar."""
+    import numpy as np
+
+    groups = [g for g, _ in split.groups]
+    fig, ax = _figure(size, 2.6)
+    width = 0.8 / max(1, len(split.values))
+    x = np.arange(len(groups))
+    for i, value in enumerate(split.values):
+        uses = [split.cells[value][g].uses for g in groups]
+        bars = ax.bar(x + (i - (len(split.values) - 1) / 2) * width, uses, width, label=value,
+                      color=OKABE_ITO[i % len(OKABE_ITO)], hatch=HATCHES[i % len(HATCHES)], edgecolor="black",
+                      linewidth=0.5)
+        labels = [f"{u}\n({split.cells[value][g].share:.0%})" if split.cells[value][g].share is not None else str(u)
+                  for u, g in zip(uses, groups)]
+        ax.bar_label(bars, labels=labels, fontsize=6, padding=1)
+    ax.set_xticks(x, [f"{g} (n={n})" for g, n in split.groups])
+    ax.set_ylabel(f"uses ({split.count})")
+    ax.margins(y=0.25)
+    ax.legend(title=split.code_attr, frameon=False)
+    _title(ax, f"Uses by {split.code_attr} and {split.by}")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def cooccurrence_heatmap(result: Cooccurrence, group: str = "all", measure: str = "jaccard",
+                         size: str = "double") -> Any:
+    """Code x code heatmap of a co-occurrence coefficient (codes in use only), with the counts."""
+    import numpy as np
+
+    if measure not in ("jaccard", "dice", "ochiai"):
+        raise ExportError(f"unknown measure '{measure}' for the heatmap (use jaccard, dice or ochiai)")
+    table = next((t for t in result.tables if t.group == group), None)
+    if table is None:
+        raise ExportError(f"no co-occurrence table for group '{group}' "
+                          f"(groups: {', '.join(t.group for t in result.tables)})")
+    codes = [c for c, n in table.frequencies.items() if n > 0]
+    if result.clustering is not None:
+        codes = [c for c in result.clustering.leaves if c in codes]
+    values = table.matrix(measure).loc[codes, codes].to_numpy(dtype=float, copy=True)
+    np.fill_diagonal(values, np.nan)  # a code with itself says nothing
+    counts = table.matrix("n_ab").loc[codes, codes].to_numpy(dtype=float)
+    side = min(WIDTHS[size], max(2.5, 0.2 * len(codes) + 1.2)) if size in WIDTHS else 3
+    fig, ax = _figure(size, side)
+    image = ax.imshow(np.ma.masked_invalid(values), cmap=HEATMAP, vmin=0, vmax=1, interpolation="nearest")
+    if len(codes) <= 30:
+        for i in range(len(codes)):
+            for j in range(len(codes)):
+                if i != j and counts[i, j] > 0:
+                    ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=5,
+                            color="white" if values[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(codes)), codes)
+    ax.set_yticks(range(len(codes)), codes)
+    ax.tick_params(length=0)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=measure.capitalize())
+    _title(ax, f"Co-occurrence ({result.level} level, {group}): {measure}, numbers = count")
+    return fig
+
+
+def dendrogram(clustering: Clustering, size: str = "single") -> Any:
+    """Dendrogram of the average-linkage clustering on Jaccard distance."""
+    import numpy as np
+    from scipy.cluster.hierarchy import dendrogram as draw
+
+    fig, ax = _figure(size, max(2.2, 0.16 * len(clustering.codes) + 0.8))
+    draw(np.array(clustering.linkage), labels=list(clustering.codes), orientation="right", ax=ax,
+         color_threshold=0, above_threshold_color="black")
+    ax.set_xlabel("Jaccard distance (1 - J), average linkage")
+    ax.set_xlim(0, 1.02)
+    ax.spines[["top", "right"]].set_visible(False)
+    _title(ax, "Clusters of codes")
+    return fig
+
+
+def frequency_bars(cross: CrossCaseTable, size: str = "double") -> Any:
+    """Code frequencies per group (cases using each code, or segments), side by side."""
+    import numpy as np
+
+    rows = [r for r in cross.rows if r.kind == "code"]
+    groups = [g for g, _ in cross.groups]
+    fig, ax = _figure(size, 2.8)
+    x = np.arange(len(rows))
+    width = 0.8 / max(1, len(groups))
+    for i, (group, n) in enumerate(cross.groups):
+        ax.bar(x + (i - (len(groups) - 1) / 2) * width, [r.counts[i] for r in rows], width,
+               label=f"{group} (n={n})", color=OKABE_ITO[i % len(OKABE_ITO)], hatch=HATCHES[i % len(HATCHES)],
+               edgecolor="black", linewidth=0.5)
+    ax.set_xticks(x, [r.key for r in rows])
+    ax.set_ylabel("cases using the code" if cross.count == "cases" else "coded segments")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(title=cross.by, frameon=False, ncols=min(4, len(groups)))
+    ax.spines[["top", "right"]].set_visible(False)
+    _title(ax, f"Code frequencies by {cross.by} (coder {cross.coder})")
+    return fig
+
+
+def save(fig: Any, path: str | Path) -> Path:
+    """Write a figure as SVG, PDF or PNG (600 dpi), chosen by the file's extension."""
+    path = Path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ExportError(f"cannot write a figure as '{path.suffix or path.name}' (use .svg, .pdf or .png)")
+    check_target(path, f"figure.{suffix}")
+    plt = _pyplot()
+    try:
+        write_atomically(path, lambda tmp: fig.savefig(tmp, format=suffix, dpi=600,
+                                                       metadata={"Date": None} if suffix == "svg" else None))
+    finally:
+        plt.close(fig)
+    return path
+
+
+def svg_text(fig: Any) -> str:
+    """The figure as an SVG document (for inline HTML), without the XML prologue."""
+    plt = _pyplot()
+    buffer = io.StringIO()
+    try:
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    finally:
+        plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
