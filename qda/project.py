@@ -44,8 +44,16 @@ from qda.ingest.plan import (
 from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS
 from qda.models import Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
 from qda.results import Note, TableView, frame_view, json_dict
-from qda.store import (BACKUP_DIR, DB_NAME, HistoryEntry, Store, backup_counts, list_backups, resolve_backup,
-                       restore_damaged)
+from qda.store import (
+    BACKUP_DIR,
+    DB_NAME,
+    HistoryEntry,
+    Store,
+    backup_counts,
+    list_backups,
+    resolve_backup,
+    restore_damaged,
+)
 
 if TYPE_CHECKING:  # REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
@@ -482,11 +490,11 @@ class Project:
         with self.store.transaction():
             return self.store.delete_coder(coder)
 
-    def history(self) -> "WriteHistory":
+    def history(self) -> WriteHistory:
         """The writes that replaced or deleted codings, oldest first."""
         return WriteHistory(tuple(self.store.backups.history()))
 
-    def undo_plan(self) -> "UndoPlan":
+    def undo_plan(self) -> UndoPlan:
         """What :meth:`undo` would bring back, without changing anything."""
         entry = self.store.backups.last_undoable()
         if entry is None:
@@ -496,22 +504,22 @@ class Project:
         return UndoPlan(entry, backup_counts(snapshot), self.store.backups.counts(),
                         tuple(self.store.backups.undo_warnings(entry)))
 
-    def undo(self) -> "UndoPlan":
+    def undo(self) -> UndoPlan:
         """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it)."""
         plan = self.undo_plan()
         self.store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
         return plan
 
-    def backup_list(self) -> "BackupList":
+    def backup_list(self) -> BackupList:
         """The snapshots in backups/, with the write each one preceded."""
         return BackupList.of(self.folder, self.store.backups.history(), self.store.backups.policy())
 
-    def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None) -> "BackupList":
+    def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None) -> BackupList:
         """How many snapshots to keep and the size cap of backups/ (MB), stored in the project."""
         policy = self.store.backups.set_policy(keep, max_mb)
         return BackupList.of(self.folder, self.store.backups.history(), policy)
 
-    def restore_backup(self, name: str) -> "UndoPlan":
+    def restore_backup(self, name: str) -> UndoPlan:
         """Bring the project back to snapshot ``name`` (the current state is snapshotted first)."""
         snapshot = resolve_backup(self.folder, name)
         before, restored = self.store.backups.counts(), backup_counts(snapshot)
@@ -519,7 +527,7 @@ class Project:
         return UndoPlan(entry, restored, before)
 
     @staticmethod
-    def restore_damaged(folder: str | Path | None, name: str) -> "UndoPlan":
+    def restore_damaged(folder: str | Path | None, name: str) -> UndoPlan:
         """``backup restore`` for a project that cannot be opened: its damaged database is
         set aside (``project.qda.damaged-<time>``, never deleted) and the snapshot put in its place."""
         path = find_project_dir(folder)
@@ -531,7 +539,7 @@ class Project:
                              snapshot.name, {}, {}, False)
         return UndoPlan(entry, restored, {})
 
-    def check(self) -> "CheckReport":
+    def check(self) -> CheckReport:
         """Full check of the database (``PRAGMA integrity_check`` and foreign keys); damage is an error."""
         problems = self.store.integrity_problems(full=True)
         if problems:
@@ -902,7 +910,7 @@ class BackupList:
     max_mb: int
 
     @classmethod
-    def of(cls, folder: Path, history: Sequence[HistoryEntry], policy: tuple[int, int]) -> "BackupList":
+    def of(cls, folder: Path, history: Sequence[HistoryEntry], policy: tuple[int, int]) -> BackupList:
         before = {e.snapshot: e.command for e in history if e.snapshot}
         return cls(str(folder / BACKUP_DIR),
                    tuple((f.name, f.size, f.modified, before.get(f.name, "")) for f in list_backups(folder)),
