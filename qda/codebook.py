@@ -91,19 +91,64 @@ class CodebookSpec(_Spec):
 Path_ = tuple[str | int, ...]
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """A YAML loader that refuses anchors (``&x``) and aliases (``*x``).
+
+    A codebook never needs them, and they are how a 500-byte file becomes a
+    recursive or exponentially large tree ("billion laughs"). Each one is recorded
+    with its line and the alias is replaced by a null, so parsing stays linear in
+    the size of the file and every offending line is reported at once.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.alias_lines: list[tuple[int, str]] = []
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        start: Any = event.start_mark
+        end: Any = event.end_mark
+        line = start.line + 1 if start is not None else 0
+        if isinstance(event, yaml.AliasEvent):
+            self.get_event()  # type: ignore[no-untyped-call]
+            self.alias_lines.append((line, f"alias '*{event.anchor}'"))
+            return yaml.ScalarNode("tag:yaml.org,2002:null", "", start, end)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self.alias_lines.append((line, f"anchor '&{anchor}'"))
+            event.anchor = None  # not registered: a later alias cannot reach it
+        return super().compose_node(parent, index)
+
+
 def _compose(text: str, source: str) -> tuple[Any, dict[Path_, int], list[Problem]]:
     """Parse YAML into plain data (strings, lists, dicts) with a line for every path."""
+    loader: _NoAliasLoader | None = None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _NoAliasLoader(text)  # its reader already refuses control characters
+        root = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
+        position = getattr(exc, "position", None)  # ReaderError: an unacceptable character
+        line = mark.line + 1 if mark is not None else text.count("\n", 0, position) + 1 if position is not None else 0
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError):
+            char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+            problem = f"character U+{char:04X} (a control character) cannot appear in YAML; delete it"
         raise CodebookError(
             f"{source}:{line}: not valid YAML",
             [Problem(f"{source}:{line}", f"not valid YAML: {problem}",
                      "check indentation and quote values that contain ':' or '#'")],
         ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if loader.alias_lines:
+        raise CodebookError(
+            f"{source}:{loader.alias_lines[0][0]}: YAML anchors and aliases are not allowed in a codebook",
+            [Problem(f"{source}:{line}", f"YAML {what} is not allowed",
+                     "write the value out in full; a codebook never needs & or *")
+             for line, what in loader.alias_lines],
+        )
     lines: dict[Path_, int] = {}
     problems: list[Problem] = []
 
@@ -302,10 +347,19 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
 def load_codebook(path: str | Path) -> Codebook:
     """Read and validate a codebook YAML file."""
     path = Path(path)
+    if path.is_dir():
+        raise CodebookError(f"{path}: is a folder, not a codebook file", [
+            Problem(str(path), "give the codebook's .yaml file, not its folder",
+                    f"e.g. {path / 'codebook.yaml'}")])
+    if path.exists() and not path.is_file():
+        raise CodebookError(f"{path}: not a regular file (a device, pipe or socket)", [
+            Problem(str(path), "a codebook is a .yaml file", "give the path of the codebook file")])
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CodebookError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise CodebookError(f"{path}: cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise CodebookError(f"{path}: not UTF-8 text (byte {exc.start})", [
             Problem(str(path), "codebooks must be saved as UTF-8",

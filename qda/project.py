@@ -44,7 +44,8 @@ from qda.ingest.plan import (
 from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS
 from qda.models import Case, Codebook, Coding, CodingStatus, Segment, SegmentUnit, WritePlan
 from qda.results import Note, TableView, frame_view, json_dict
-from qda.store import DB_NAME, Store
+from qda.store import (BACKUP_DIR, DB_NAME, HistoryEntry, Store, backup_counts, list_backups, resolve_backup,
+                       restore_damaged)
 
 if TYPE_CHECKING:  # REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
@@ -145,6 +146,7 @@ class Project:
         return cls(path, Store.open(path))
 
     def close(self) -> None:
+        self._finish_history()
         self.store.close()
 
     def __enter__(self) -> Project:
@@ -204,6 +206,8 @@ class Project:
         is archived.
         """
         language = check_language(language or self.language)
+        if replace:
+            self._snapshot("import transcripts --replace")
         plan, report = plan_transcripts(self.store, read_transcripts(paths), case, language, self._unit, replace,
                                         jobs)
         if any(write.tokens is not None for write in plan.documents):
@@ -286,6 +290,7 @@ class Project:
     def import_codings(self, path: str | Path, coder: str) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
         plan, result = plan_sheet(self.store, Path(path), coder)
+        self._snapshot(f"code import {Path(path).name} --coder {coder}")
         return replace(result, replaced=self.commit(plan))
 
     def coders(self) -> list[str]:
@@ -335,6 +340,7 @@ class Project:
                  for language in LANGUAGES}
         plan, result = plan_auto_coding(self.codebook(), self.store.segment_spans(roles), self.store.tokens(), coder,
                                         negation, fuzzy, fuzzy_threshold, known)
+        self._snapshot(f"code auto --coder {coder}")
         self.commit(plan)
         return result
 
@@ -368,6 +374,7 @@ class Project:
     def adjudicate(self, path: str | Path, as_coder: str) -> AdjudicationResult:
         """Record an adjudication sheet's decisions as a new coder; agreed codings carried over."""
         plan, result = plan_adjudication(self.store, Path(path), as_coder)
+        self._snapshot(f"adjudicate {Path(path).name} --as {as_coder}")
         self.commit(plan)
         return result
 
@@ -432,8 +439,90 @@ class Project:
             path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
             segments=store.segments(), language=self.language, unit=self._unit,
             coder=check_coder_name(coder) if coder is not None else None)
+        self._snapshot(f"import qdpx {Path(path).name}")
         replaced = self.commit(plan)
         return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report
+
+    # ================================================================== safety: backups, undo, checks
+    # (one section, kept apart so that it can be re-applied after the facade is restructured;
+    # the write methods above call self._snapshot(...) with one line each)
+    def _snapshot(self, command: str) -> None:
+        """Before a write that replaces or deletes codings: copy the database into backups/."""
+        self.store.backups.begin(command)
+
+    def _finish_history(self) -> None:
+        """Record the last snapshotted write in the history (or drop its snapshot if nothing changed)."""
+        try:
+            self.store.backups.finish()
+        except ProjectError:
+            pass  # the snapshot file stays in backups/; only its history line is missing
+
+    def delete_coder(self, coder: str) -> int:
+        """Remove a coder and every coding of theirs (a snapshot is taken first: ``undo`` brings them back)."""
+        if coder not in self.store.coders():
+            known = ", ".join(self.store.coders()) or "none yet"
+            raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
+        self._snapshot(f"delete coder {coder}")
+        with self.store.transaction():
+            return self.store.delete_coder(coder)
+
+    def history(self) -> "WriteHistory":
+        """The writes that replaced or deleted codings, oldest first."""
+        return WriteHistory(tuple(self.store.backups.history()))
+
+    def undo_plan(self) -> "UndoPlan":
+        """What :meth:`undo` would bring back, without changing anything."""
+        entry = self.store.backups.last_undoable()
+        if entry is None:
+            raise NotFoundError("nothing to undo: no recorded write with its snapshot in backups/ "
+                                "(see 'qda history' and 'qda backup list')")
+        snapshot = self.folder / BACKUP_DIR / entry.snapshot
+        return UndoPlan(entry, backup_counts(snapshot), self.store.backups.counts(),
+                        tuple(self.store.backups.undo_warnings(entry)))
+
+    def undo(self) -> "UndoPlan":
+        """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it)."""
+        plan = self.undo_plan()
+        self.store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
+        return plan
+
+    def backup_list(self) -> "BackupList":
+        """The snapshots in backups/, with the write each one preceded."""
+        return BackupList.of(self.folder, self.store.backups.history(), self.store.backups.policy())
+
+    def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None) -> "BackupList":
+        """How many snapshots to keep and the size cap of backups/ (MB), stored in the project."""
+        policy = self.store.backups.set_policy(keep, max_mb)
+        return BackupList.of(self.folder, self.store.backups.history(), policy)
+
+    def restore_backup(self, name: str) -> "UndoPlan":
+        """Bring the project back to snapshot ``name`` (the current state is snapshotted first)."""
+        snapshot = resolve_backup(self.folder, name)
+        before, restored = self.store.backups.counts(), backup_counts(snapshot)
+        entry = self.store.backups.restore(snapshot.name, f"backup restore {snapshot.name}")
+        return UndoPlan(entry, restored, before)
+
+    @staticmethod
+    def restore_damaged(folder: str | Path | None, name: str) -> "UndoPlan":
+        """``backup restore`` for a project that cannot be opened: its damaged database is
+        set aside (``project.qda.damaged-<time>``, never deleted) and the snapshot put in its place."""
+        path = find_project_dir(folder)
+        snapshot = resolve_backup(path, name)
+        restored = backup_counts(snapshot)
+        aside = restore_damaged(path, snapshot.name)
+        Project.open(path).close()  # the restored file must open (and migrate) before we say it worked
+        entry = HistoryEntry(0, "", f"backup restore {snapshot.name} (damaged file kept as {aside.name})",
+                             snapshot.name, {}, {}, False)
+        return UndoPlan(entry, restored, {})
+
+    def check(self) -> "CheckReport":
+        """Full check of the database (``PRAGMA integrity_check`` and foreign keys); damage is an error."""
+        problems = self.store.integrity_problems(full=True)
+        if problems:
+            raise self.store.damaged(problems)
+        files = list_backups(self.folder)
+        return CheckReport(str(self.store.path), self.store.path.stat().st_size, self.store.readonly,
+                           len(files), files[-1].name if files else None)
 
     # ------------------------------------------------------------------ analyses (qda.analysis)
     def retrieve(self, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
@@ -580,3 +669,126 @@ class Project:
                    pattern=pattern) for s in new)))
         return analysis.SearchCoding(result, code, coder, pattern, tuple(s.ref for s in new),
                                      tuple(sorted(negated - set(kept))), tuple(r for r in kept if (r, code) in held))
+
+
+@dataclass(frozen=True)
+class WriteHistory:
+    """``qda history``: the writes that replaced or deleted codings."""
+
+    entries: tuple[HistoryEntry, ...]
+
+    @staticmethod
+    def _change(before: dict[str, int], after: dict[str, int]) -> str:
+        parts = [f"{coder} {before.get(coder, 0)}→{after.get(coder, 0)}"
+                 for coder in sorted(set(before) | set(after)) if before.get(coder, 0) != after.get(coder, 0)]
+        return ", ".join(parts) or "no change in coding counts"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"writes": [{"id": e.id, "at": e.at, "command": e.command, "snapshot": e.snapshot,
+                            "codings_before": e.before, "codings_after": e.after, "undone": e.undone}
+                           for e in self.entries]}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([{"id": e.id, "at": e.at[:19].replace("T", " "), "command": e.command,
+                              "codings": self._change(e.before, e.after),
+                              "undone": "yes" if e.undone else "", "snapshot": e.snapshot}
+                             for e in self.entries], columns=["id", "at", "command", "codings", "undone", "snapshot"])
+
+    def to_table(self) -> TableView:
+        view = frame_view(self.to_frame().drop(columns=["snapshot"]), "Writes that replaced or deleted codings")
+        if not self.entries:
+            return TableView(lead=(Note("no write has replaced or deleted codings yet"),))
+        return view
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    """What an undo or a restore brings back: codings per coder in the snapshot and now."""
+
+    entry: HistoryEntry
+    restored: dict[str, int]  # codings per coder in the snapshot
+    current: dict[str, int]  # ... and in the project before the restore
+    warnings: tuple[str, ...] = ()  # when the snapshot may take back more than the write
+
+    def changes(self) -> list[str]:
+        """One line per coder whose codings differ, e.g. ``bob: 37 codings back (now 0)``."""
+        lines = []
+        for coder in sorted(set(self.restored) | set(self.current)):
+            then, now_ = self.restored.get(coder, 0), self.current.get(coder, 0)
+            if then != now_:
+                lines.append(f"{coder}: {then} coding(s) in the snapshot (now {now_})")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"write": {"id": self.entry.id, "at": self.entry.at, "command": self.entry.command,
+                          "snapshot": self.entry.snapshot},
+                "codings_in_snapshot": self.restored, "codings_now": self.current, "changes": self.changes(),
+                "warnings": list(self.warnings)}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        coders = sorted(set(self.restored) | set(self.current))
+        return pd.DataFrame([{"coder": c, "in snapshot": self.restored.get(c, 0), "now": self.current.get(c, 0)}
+                             for c in coders], columns=["coder", "in snapshot", "now"])
+
+    def to_table(self) -> TableView:
+        when = f" of {self.entry.at[:19].replace('T', ' ')} UTC" if self.entry.at else ""
+        lines = self.changes() or ["the coding counts are the same; other changes are brought back too"]
+        return TableView(lead=(Note(f"'{self.entry.command}'{when}"), *(Note(f"  {line}") for line in lines),
+                               *(Note(warning, "warning") for warning in self.warnings)))
+
+
+@dataclass(frozen=True)
+class BackupList:
+    """``qda backup list``: snapshot files, the write each preceded, and the policy."""
+
+    folder: str
+    rows: tuple[tuple[str, int, str, str], ...]  # name, bytes, modified, command
+    keep: int
+    max_mb: int
+
+    @classmethod
+    def of(cls, folder: Path, history: Sequence[HistoryEntry], policy: tuple[int, int]) -> "BackupList":
+        before = {e.snapshot: e.command for e in history if e.snapshot}
+        return cls(str(folder / BACKUP_DIR),
+                   tuple((f.name, f.size, f.modified, before.get(f.name, "")) for f in list_backups(folder)),
+                   *policy)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"folder": self.folder, "keep": self.keep, "max_mb": self.max_mb,
+                "snapshots": [{"name": n, "bytes": b, "modified": m, "before": c} for n, b, m, c in self.rows]}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([{"name": n, "bytes": b, "modified": m, "taken before": c} for n, b, m, c in self.rows],
+                            columns=["name", "bytes", "modified", "taken before"])
+
+    def to_table(self) -> TableView:
+        view = frame_view(self.to_frame(), f"Snapshots in {self.folder}")
+        policy = Note(f"keep {self.keep} snapshot(s), at most {self.max_mb} MB (qda backup config)")
+        return TableView(view.title, view.columns, view.rows, lead=(policy,)) if self.rows else TableView(
+            lead=(Note(f"no snapshot in {self.folder}"), policy))
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """``qda check``: the database passed its full integrity check."""
+
+    database: str
+    bytes: int
+    readonly: bool
+    snapshots: int
+    latest_snapshot: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"status": "ok", **self.__dict__})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(f"ok: {self.database} passed the integrity check ({self.bytes:,} bytes"
+                                    f"{', read-only' if self.readonly else ''}); {self.snapshots} snapshot(s) "
+                                    "in backups/"),))

@@ -77,6 +77,11 @@ KRIPPENDORFF_2011 = [
 ]
 
 
+KRIPPENDORFF_RATINGS = [
+    [-1 if v is None else v for v in unit] for unit in zip(*KRIPPENDORFF_2011)
+]
+
+
 def krippendorff_2011_table() -> pd.DataFrame:
     return pd.DataFrame(
         {name: col for name, col in zip("ABCD", KRIPPENDORFF_2011)},
@@ -116,8 +121,46 @@ def test_gwet_handbook_ac1_on_krippendorff_data() -> None:
     assert result["cohen_kappa"].note == (
         "Cohen's kappa is defined for two coders; see Fleiss' kappa"
     )
-    # Fleiss is listwise: only units 2-9 are complete.
-    assert "8 of 12 units" in result["fleiss_kappa"].note
+    # Fleiss' kappa uses the raters present in each unit (Gwet 2014): irrCAC's
+    # fleiss.kappa.raw on this data prints pa = 0.8181818, pe = 0.2387153,
+    # kappa = 0.76117 (the listwise value on units 2-9 would differ).
+    fleiss = result["fleiss_kappa"]
+    assert round(fleiss.value, 5) == 0.76117
+    assert round((pa - fleiss.value) / (1 - fleiss.value), 7) == 0.2387153
+    assert fleiss.value == pytest.approx(ref_fleiss_gwet(KRIPPENDORFF_RATINGS), abs=TOL)
+    assert "Gwet (2014)" in fleiss.note
+
+
+# Wikipedia, "Krippendorff's alpha", the 3-coder x 15-unit example with missing
+# values ("*"); published nominal alpha = 0.691.
+WIKIPEDIA_ALPHA = [
+    [None, None, None, None, None, 3, 4, 1, 2, 1, 1, 3, 3, None, 3],  # coder A
+    [1, None, 2, 1, 3, 3, 4, 3, None, None, None, None, None, None, None],  # coder B
+    [None, None, 2, 1, 3, 4, 4, None, 2, 1, 1, 3, 3, None, 4],  # coder C
+]
+
+
+def test_fleiss_with_missing_ratings_on_wikipedia_alpha_example() -> None:
+    # The issue reported 0.250 (listwise: only units 3-7 kept) against the
+    # published 0.686. The hand formula (plain Python, below) gives 0.686 too.
+    rows = [[-1 if v is None else v for v in unit] for unit in zip(*WIKIPEDIA_ALPHA)]
+    assert round(ref_fleiss_gwet(rows), 3) == 0.686
+    ratings, _ = encode(pd.DataFrame({c: col for c, col in zip("ABC", WIKIPEDIA_ALPHA)}))
+    result = compute(ratings, bootstrap=0)
+    assert round(result["krippendorff_alpha"].value, 3) == 0.691  # the page's value
+    assert round(result["fleiss_kappa"].value, 3) == 0.686
+    assert result["fleiss_kappa"].value == pytest.approx(ref_fleiss_gwet(rows), abs=TOL)
+    assert "12 units rated by at least two coders" in result["fleiss_kappa"].note
+    assert "13 rated units" in result["fleiss_kappa"].note
+
+
+def test_fleiss_defined_when_no_unit_is_complete() -> None:
+    # Every unit misses one of 5 raters: listwise Fleiss had no value at all.
+    rng = np.random.default_rng(3)
+    arr = rng.choice(3, size=(30, 5), p=[0.5, 0.3, 0.2])
+    arr[np.arange(30), np.arange(30) % 5] = -1
+    result = compute(arr, bootstrap=0)
+    assert result["fleiss_kappa"].value == pytest.approx(ref_fleiss_gwet(arr.tolist()), abs=TOL)
 
 
 def test_fleiss_1971_example_is_0430() -> None:
@@ -210,6 +253,18 @@ def ref_percent_agreement(rows: list[list[int]]) -> float | None:
         pairs = list(combinations(rated, 2))
         shares.append(sum(a == b for a, b in pairs) / len(pairs))
     return sum(shares) / len(shares) if len(shares) >= 2 else None
+
+
+def ref_fleiss_gwet(rows: list[list[int]]) -> float | None:
+    """Fleiss' kappa with the raters present in each unit (Gwet 2014, irrCAC)."""
+    pa = ref_percent_agreement(rows)
+    rated = [[r for r in row if r >= 0] for row in rows]
+    rated = [r for r in rated if r]
+    cats = {c for r in rated for c in r}
+    pe = sum((sum(r.count(c) / len(r) for r in rated) / len(rated)) ** 2 for c in cats)
+    if pa is None or pe == 1:
+        return None
+    return (pa - pe) / (1 - pe)
 
 
 def ref_holsti(rows: list[list[int]]) -> float | None:
@@ -306,15 +361,18 @@ def test_cohen_kappa_matches_sklearn(arr: np.ndarray) -> None:
 @given(rating_tables(max_coders=6))
 def test_fleiss_kappa_matches_statsmodels(arr: np.ndarray) -> None:
     result = compute(arr, bootstrap=0)
-    complete = arr[(arr >= 0).all(axis=1)]
     kappa = result["fleiss_kappa"].value
+    expected = ref_fleiss_gwet(arr.tolist())
     if kappa is None:
-        assert complete.shape[0] < 2 or np.unique(complete).size == 1
+        assert expected is None
         return
-    table, _ = inter_rater.aggregate_raters(complete)
-    assert kappa == pytest.approx(inter_rater.fleiss_kappa(table, method="fleiss"), abs=TOL)
-    if arr.shape[1] == 2:
-        assert kappa == pytest.approx(result["scott_pi"].value, abs=TOL)
+    assert kappa == pytest.approx(expected, abs=TOL)
+    if (arr >= 0).all():
+        # Without missing ratings it is Fleiss (1971) as statsmodels computes it.
+        table, _ = inter_rater.aggregate_raters(arr)
+        assert kappa == pytest.approx(inter_rater.fleiss_kappa(table, method="fleiss"), abs=TOL)
+        if arr.shape[1] == 2:
+            assert kappa == pytest.approx(result["scott_pi"].value, abs=TOL)
 
 
 @PROPERTY
@@ -346,6 +404,9 @@ def test_ac1_bp_alpha_match_irrcac(arr: np.ndarray, extra_categories: int) -> No
         cac = CAC(frame, categories=[float(c) for c in range(q)], digits=15)
         ac1 = cac.gwet()["est"]["coefficient_value"]
         bp = cac.bp()["est"]["coefficient_value"]
+        fleiss = cac.fleiss()["est"]["coefficient_value"]
+    if result["fleiss_kappa"].value is not None:
+        assert result["fleiss_kappa"].value == pytest.approx(fleiss, abs=TOL)
     assert result["gwet_ac1"].value == pytest.approx(ac1, abs=TOL)
     assert result["brennan_prediger"].value == pytest.approx(bp, abs=TOL)
     if result["krippendorff_alpha"].value is not None:
@@ -433,9 +494,9 @@ def test_encode_round_trip(arr: np.ndarray) -> None:
 @pytest.mark.parametrize(
     "arr, undefined",
     [
-        # one category only: chance agreement is 1
+        # one category only: chance agreement is 1, and q = 1 for BP and AC1
         (np.zeros((10, 2), dtype=int), {"cohen_kappa", "scott_pi", "krippendorff_alpha",
-                                         "fleiss_kappa"}),
+                                         "fleiss_kappa", "brennan_prediger", "gwet_ac1"}),
         # one unit
         (np.array([[0, 1]]), set(COEFFICIENTS)),
         # all missing
@@ -461,17 +522,25 @@ def test_degenerate_inputs_are_undefined_not_nan(arr: np.ndarray, undefined: set
 def test_one_category_agreement_measures_stay_defined() -> None:
     result = compute(np.zeros((10, 2), dtype=int), bootstrap=0)
     assert result["percent_agreement"].value == 1.0
-    assert result["brennan_prediger"].value == 1.0  # q defaults to 2
-    assert result["gwet_ac1"].value == 1.0
     assert result["holsti"].value == 1.0
     assert "0/0" in result["cohen_kappa"].note
+    # With one known category (q = 1) BP and AC1 are undefined, not 1.0.
+    for name in ("brennan_prediger", "gwet_ac1"):
+        assert result[name].value is None
+        assert "q = 1" in result[name].note and "observed" in result[name].note
+    # A declared second category makes them defined again.
+    declared = compute(np.zeros((10, 2), dtype=int), n_categories=2, bootstrap=0)
+    assert declared["brennan_prediger"].value == 1.0
+    assert declared["gwet_ac1"].value == 1.0
 
 
 def test_coder_who_rated_nothing_among_three() -> None:
     arr = np.array([[0, 0, -1], [1, 1, -1], [1, 0, -1], [0, 0, -1]])
     result = compute(arr, bootstrap=0)
-    assert result["fleiss_kappa"].value is None
-    assert "coder(s) 3 rated no unit" in result["fleiss_kappa"].note
+    # Fleiss' kappa uses the coders present in each unit: the two who rated.
+    assert result["fleiss_kappa"].value == pytest.approx(
+        compute(arr[:, :2], bootstrap=0)["fleiss_kappa"].value
+    )
     # alpha, AC1 use the two coders who did rate; Holsti skips empty pairs
     assert result["krippendorff_alpha"].value is not None
     assert result["holsti"].value == pytest.approx(0.75)

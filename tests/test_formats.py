@@ -341,3 +341,81 @@ def test_readers_are_registered() -> None:
     from qda.ingest import READERS
 
     assert {".vtt", ".srt", ".odt", ".rtf", ".txt", ".docx", ".pdf"} <= set(READERS)
+
+
+def _openpyxl_rows(path: Path, sheet: str | None = None) -> list[list[object]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        chosen = wb[sheet] if sheet else wb["Coding"] if "Coding" in wb.sheetnames else wb.worksheets[0]
+        return [list(row) for row in chosen.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+
+def _shared_strings_copy(source: Path, target: Path) -> None:
+    """Rewrite a workbook's inline strings as shared strings with a rich-text entry, as Excel saves them."""
+    import re
+    from xml.sax.saxutils import escape
+
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        strings: list[str] = []
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                def shared(m: re.Match[str]) -> str:
+                    strings.append(m.group(2))
+                    return f'<c r="{m.group(1)}" t="s"><v>{len(strings) - 1}</v></c>'
+                data = re.sub(r'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t>([^<]*)</t></is></c>',
+                              shared, data.decode()).encode()
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType='
+                                    b'"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+                                    b"</Types>")
+            if item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats'
+                                    b'.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                                    b"</Relationships>")
+            zout.writestr(item, data)
+        items = "".join(f"<si><t>{s}</t></si>" for s in strings[:-1])
+        items += f"<si><r><t>{strings[-1][:2]}</t></r><r><t>{strings[-1][2:]}</t></r></si>"  # rich text runs
+        zout.writestr("xl/sharedStrings.xml", '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                      f'main" count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>')
+        assert escape  # strings above are already escaped as found in the sheet XML
+
+
+def test_fast_xlsx_reader_gives_openpyxl_rows(tmp_path: Path) -> None:
+    """read_table's own xlsx reader returns exactly what openpyxl (read-only) returns, or defers to it."""
+    import datetime
+
+    from openpyxl import Workbook
+
+    from qda.ingest import _xlsx_rows, read_table
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Other"
+    coding = wb.create_sheet("Coding")
+    coding.append(["case", "segment", "n", "x", "flag", "", None, "memo"])
+    coding.append(["A", "A1#1", 3, 2.5, True, "  spaced  ", None, "é & <b>"])
+    coding.append([None, "A1#2", -7, 1e-12, False, "=1+1", 0, ""])
+    coding["C6"] = 12  # rows 4-5 are missing, cells in between are empty
+    coding["J6"] = "beyond"
+    ws.append(["only", "sheet"])
+    plain = tmp_path / "plain.xlsx"
+    wb.save(plain)
+    dated = tmp_path / "dated.xlsx"
+    coding["B7"] = datetime.date(2024, 5, 1)
+    wb.save(dated)
+    shared = tmp_path / "shared.xlsx"
+    _shared_strings_copy(plain, shared)
+    for path in (plain, shared):
+        for sheet in (None, "Coding", "Other"):
+            fast = _xlsx_rows(path, sheet)
+            assert fast is not None, (path.name, sheet)
+            assert fast == _openpyxl_rows(path, sheet), (path.name, sheet)
+    assert _xlsx_rows(shared, "Coding")[1][7] == "é & <b>"
+    assert _xlsx_rows(dated, "Coding") is None  # a date: openpyxl reads it
+    assert read_table(dated) == _openpyxl_rows(dated)
+    assert _xlsx_rows(plain, "Nope") is None

@@ -36,17 +36,20 @@ Definitions and conventions (see also ``docs/agreement-coefficients.md``):
     ``pi_k = mean over units rated by >= 1 coder of n_uk / m_u``,
     ``p_e = sum_k pi_k (1 - pi_k) / (q - 1)``, ``AC1 = (p_a - p_e) / (1 - p_e)``.
 ``fleiss_kappa``
-    Fleiss (1971) over complete units only (listwise deletion):
-    ``P_u = (sum_k n_uk^2 - m) / (m (m - 1))``, ``p_k = sum_u n_uk / (N m)``,
-    ``kappa = (mean P_u - sum p_k^2) / (1 - sum p_k^2)``. With two coders it is
-    identical to Scott's pi.
+    Fleiss (1971) generalised to missing ratings as in Gwet (2014) and irrCAC's
+    ``fleiss.kappa.raw``: each unit uses the coders present in it. ``p_a`` is
+    the percent agreement above (units rated by >= 2 coders), ``pi_k`` is the
+    mean over units rated by >= 1 coder of ``n_uk / m_u`` (as for AC1),
+    ``p_e = sum_k pi_k^2``, ``kappa = (p_a - p_e) / (1 - p_e)``. On complete data
+    this is exactly Fleiss (1971); with two coders and no missing rating it is
+    Scott's pi.
 ``holsti``
     ``2 M / (N_1 + N_2)``: ``N_j`` units rated by coder ``j``, ``M`` units both
     rated identically; with more than two coders, the mean over coder pairs in
     which both coders rated at least one unit.
 
 Undefined values (no usable data, fewer than two usable units, chance agreement
-equal to 1, fewer than two declared categories, a two-coder coefficient asked
+equal to 1, fewer than two known categories for Brennan–Prediger and AC1, a two-coder coefficient asked
 for more coders) are returned as ``Estimate(None, None, None, "undefined: ...")``
 and never as NaN. Only structurally invalid input raises
 :class:`qda.errors.AgreementError`.
@@ -403,10 +406,6 @@ def _build_features(rows: np.ndarray, k: int) -> _Features:
     # Gwet's AC1 chance agreement
     f.add("rated", rated)
     f.add("ac1_share", share)
-    # Fleiss' kappa (complete units)
-    f.add("fleiss_n", complete)
-    f.add("fleiss_sq", (cnt**2).sum(axis=1) * complete)
-    f.add("fleiss_nc", cnt * complete[:, None])
     # Two-coder coefficients (listwise)
     if m == 2:
         both = complete
@@ -452,6 +451,12 @@ def _one(t: np.ndarray, ctx: _Context, name: str) -> np.ndarray:
 _FEW_PAIRABLE = "undefined: fewer than two units were rated by at least two coders"
 
 
+_ONE_CATEGORY = (
+    "undefined: fewer than two categories are known (q = {q}, {source}), so chance "
+    "agreement cannot be formed (q < 2); declare the codebook's categories"
+)
+
+
 def _percent_agreement(t: np.ndarray, ctx: _Context) -> _Result:
     u = _one(t, ctx, "pairable")
     value = _one(t, ctx, "pa_sum") / u
@@ -463,7 +468,7 @@ def _brennan_prediger(t: np.ndarray, ctx: _Context) -> _Result:
     if ctx.q < 2:
         bad = np.ones(t.shape[0], dtype=bool)
         return np.full(t.shape[0], np.nan), [
-            (bad, "undefined: fewer than two categories were declared (q < 2)")
+            (bad, _ONE_CATEGORY.format(q=ctx.q, source=ctx.q_source))
         ]
     value = (pa - 1.0 / ctx.q) / (1.0 - 1.0 / ctx.q)
     return value, conditions
@@ -474,7 +479,7 @@ def _gwet_ac1(t: np.ndarray, ctx: _Context) -> _Result:
     if ctx.q < 2:
         bad = np.ones(t.shape[0], dtype=bool)
         return np.full(t.shape[0], np.nan), [
-            (bad, "undefined: fewer than two categories were declared (q < 2)")
+            (bad, _ONE_CATEGORY.format(q=ctx.q, source=ctx.q_source))
         ]
     pi = _col(t, ctx, "ac1_share") / _one(t, ctx, "rated")[:, None]
     pe = (pi * (1.0 - pi)).sum(axis=1) / (ctx.q - 1)
@@ -537,22 +542,16 @@ def _scott_pi(t: np.ndarray, ctx: _Context) -> _Result:
 
 
 def _fleiss_kappa(t: np.ndarray, ctx: _Context) -> _Result:
-    m = float(ctx.n_coders)
-    n = _one(t, ctx, "fleiss_n")
-    total = n * m
-    nc = _col(t, ctx, "fleiss_nc")
-    sum_sq_margins = (nc * nc).sum(axis=1)
-    pe = sum_sq_margins / (total * total)
-    p_bar = (_one(t, ctx, "fleiss_sq") - total) / (total * (m - 1.0))
-    value = (p_bar - pe) / (1.0 - pe)
-    return value, [
+    # Gwet (2014): observed agreement over the coders present in each pairable
+    # unit, chance agreement from the mean per-unit category shares (the same
+    # shares as AC1), so a missing rating costs one rating, not the whole unit.
+    pa, conditions = _percent_agreement(t, ctx)
+    pi = _col(t, ctx, "ac1_share") / _one(t, ctx, "rated")[:, None]
+    pe = (pi * pi).sum(axis=1)
+    value = (pa - pe) / (1.0 - pe)
+    return value, conditions + [
         (
-            n < 2,
-            f"undefined: fewer than two units were rated by all {ctx.n_coders} coders "
-            "(Fleiss' kappa uses complete units only)",
-        ),
-        (
-            sum_sq_margins >= total * total,
+            pe >= 1.0 - 1e-12,
             "undefined: all ratings fall in one category, so chance agreement is 1 "
             "(kappa = 0/0)",
         ),
@@ -692,9 +691,14 @@ def _convention_note(name: str, totals: np.ndarray, ctx: _Context, n_units: int)
     if name == "gwet_ac1":
         return f"q = {ctx.q} categories ({ctx.q_source}); missing ratings as in Gwet (2014)"
     if name == "fleiss_kappa":
-        n = int(_one(totals, ctx, "fleiss_n")[0])
-        note = f"listwise deletion: {n} of {n_units} units rated by all {m} coders"
-        if m == 2:
+        u = int(_one(totals, ctx, "pairable")[0])
+        r = int(_one(totals, ctx, "rated")[0])
+        note = (
+            "missing ratings as in Gwet (2014): the coders present in each unit; "
+            f"observed agreement over {u} units rated by at least two coders, "
+            f"chance agreement over {r} rated units"
+        )
+        if m == 2 and u == n_units:
             note += "; with two coders Fleiss' kappa equals Scott's pi (pooled marginals)"
         return note
     if name == "holsti":
@@ -731,7 +735,8 @@ def compute(
         a missing rating (see :func:`encode`).
     n_categories:
         Size ``q`` of the *declared* category set (used by Brennan–Prediger and
-        Gwet's AC1). Default: the number of categories observed, at least 2.
+        Gwet's AC1). Default: the number of categories observed; with fewer
+        than two known categories both coefficients are undefined.
         Must be at least the largest code + 1.
     bootstrap:
         Number of percentile-bootstrap resamples of the units (0 = no interval).
@@ -769,7 +774,7 @@ def compute(
             )
         q, q_source = int(n_categories), "declared"
     else:
-        q, q_source = max(k, 2), "observed"
+        q, q_source = k, "observed"
 
     n_units, n_coders = arr.shape
     want_ci = bootstrap > 0 and n_units > 0

@@ -54,6 +54,7 @@ class QdaGroup(TyperGroup):
             else:
                 rest.append(arg)
             i += 1
+        ctx.meta["qda_argv"] = list(args)
         return super().parse_args(ctx, moved + rest)
 
     def invoke(self, ctx: Any) -> Any:
@@ -66,7 +67,10 @@ class QdaGroup(TyperGroup):
             raise typer.Exit(1) from None
         # typer 0.2x ships its own copy of click, whose usage errors derive from
         # typer.TyperException, not from the click package's ClickException.
-        except (typer.Exit, typer.Abort, typer.TyperException, click.exceptions.ClickException):
+        except typer.TyperException as exc:
+            _hint_dash_file(exc, ctx.meta.get("qda_argv", []))
+            raise
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
             raise
         except KeyboardInterrupt:
             # click would turn Ctrl-C into "Aborted!" and exit 1; the shell convention is 130.
@@ -84,6 +88,18 @@ class QdaGroup(TyperGroup):
                       "  The project was not changed by the failed step. Please report this with the command "
                       "you ran (set QDA_DEBUG=1 to see the details).")
             raise typer.Exit(2) from None
+
+
+def _hint_dash_file(exc: Exception, argv: list[str]) -> None:
+    """Add to "No such option: -d" the fix when the word was a file named ``-dash.txt``."""
+    option = getattr(exc, "option_name", None)
+    message = getattr(exc, "message", None)
+    if not option or not isinstance(message, str):
+        return
+    words = [w for w in argv if w.startswith(option) and w != option and not w.startswith("--")]
+    if words:
+        exc.message = (f"{message}. If '{words[0]}' is a file name, put -- before the file names "  # type: ignore[attr-defined]
+                       f"(… -- {words[0]}) or write it as ./{words[0]}")
 
 
 app = typer.Typer(cls=QdaGroup, no_args_is_help=True, add_completion=False,
@@ -417,3 +433,4 @@ def main() -> None:
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
 from qda.cli import analysis as _analysis  # noqa: E402,F401  (registers retrieve, words, search, figure, report)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
+from qda.cli import safety as _safety  # noqa: E402,F401  (registers check, history, undo, backup)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
-from qda.ingest import match_key, read_table
+from qda.ingest import check_zip, match_key, read_table
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
@@ -148,6 +148,7 @@ class SheetRow:
 def read_rows(path: Path, sheet: str | None = None,
               required: tuple[str, ...] = ("segment", "codes")) -> list[SheetRow]:
     """Rows of a sheet (xlsx: the named, 'Coding' or first worksheet; csv), header row 1."""
+    check_zip(path)  # folders, devices and zip bombs are refused before any reader opens the file
     table = read_table(path, sheet)
     if not table:
         raise CodingImportError(f"{path}: the sheet is empty")

@@ -22,6 +22,7 @@ import html
 import io
 import re
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from qda.ingest import (
     KNOWN_LABELS,
     LABEL_RE,
     RawTranscript,
+    check_zip,
     decode_bytes,
     detect_turns,
     normalise_text,
@@ -321,6 +323,7 @@ _ODF_MAX_CONTENT = 200 * 1024 * 1024  # content.xml larger than this is not a tr
 def read_odt(path: Path) -> RawTranscript:
     """OpenDocument text (LibreOffice): body paragraphs and headings, one per line."""
     data = read_bytes(path)
+    check_zip(path)
 
     def damaged(reason: str) -> IngestError:
         kind = "a damaged .odt file" if data.startswith(b"PK") else "not an OpenDocument .odt file"
@@ -338,8 +341,8 @@ def read_odt(path: Path) -> RawTranscript:
         raise damaged("not a zip archive") from None
     except KeyError:
         raise damaged("no content.xml inside") from None
-    except (OSError, RuntimeError, NotImplementedError, zipfile.LargeZipFile) as exc:
-        # RuntimeError: encrypted entry; NotImplementedError: unknown compression
+    except (OSError, RuntimeError, NotImplementedError, zipfile.LargeZipFile, zlib.error, EOFError) as exc:
+        # RuntimeError: encrypted entry; NotImplementedError: unknown compression; zlib: damaged data
         raise damaged(exc.__class__.__name__) from None
     try:
         root = fromstring(content)
@@ -553,7 +556,7 @@ def read_pdf(path: Path) -> RawTranscript:
     would silently change what the respondent said, so we ask for a text export instead.
     """
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     data = read_bytes(path)
     try:
@@ -563,7 +566,10 @@ def read_pdf(path: Path) -> RawTranscript:
                               [Problem(str(path), "cannot read an encrypted PDF",
                                        "export it again without a password")])
         pages = [page.extract_text() or "" for page in pdf.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    # PyPdfError covers PdfReadError and LimitReachedError (found by the fuzz tests); a
+    # damaged file also fails inside pypdf with zlib, index or attribute errors.
+    except (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, zlib.error,
+            RecursionError) as exc:
         raise IngestError(f"{path}: a damaged or unreadable PDF ({exc.__class__.__name__})",
                           [Problem(str(path), "cannot read the PDF",
                                    "export the transcript as .docx or .txt")]) from None

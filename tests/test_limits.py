@@ -1,0 +1,309 @@
+"""Hostile or odd inputs end in a located QdaError or a usage error, never a crash.
+
+Each test reproduces one failure of issue 11 ("Why"): recursive and exponential YAML
+aliases, folders and pipes given as files, a file named ``-dash.txt``, zip bombs in
+xlsx / docx / odt, control characters and binary tails in transcripts.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import qda.ingest as ingest
+from qda.codebook import load_codebook
+from qda.errors import CodebookError, IngestError, InteropError
+from qda.ingest import check_zip, read_table, read_transcript
+
+from conftest import CODEBOOK, EXAMPLE, FIXTURES, run, snapshot
+
+BILLION_LAUGHS = (
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    + "".join(f"{x}: &{x} [{','.join(['*' + p] * 9)}]\n" for p, x in zip("abcdefgh", "bcdefghi"))
+)
+
+
+# ----------------------------------------------------------------------------- YAML
+
+
+@pytest.mark.parametrize("text, line", [("a: &x [*x]\n", 1), (BILLION_LAUGHS, 1)])
+def test_yaml_aliases_are_refused_quickly_with_file_and_line(runner, tmp_path: Path, text: str,
+                                                              line: int) -> None:
+    # Before: RecursionError / 70 s then MemoryError.
+    assert len(BILLION_LAUGHS.encode()) < 500
+    path = tmp_path / "evil.yaml"
+    path.write_text(text, encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(CodebookError) as info:
+        load_codebook(path)
+    assert time.perf_counter() - start < 1.0
+    assert f"{path}:{line}" in str(info.value)
+    assert "aliases are not allowed" in str(info.value)
+    result = run(runner, "codebook", "validate", path, code=1)
+    assert "internal error" not in result.output
+    assert "evil.yaml:1" in result.output
+
+
+def test_every_alias_is_reported_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "cb.yaml"
+    path.write_text("name: x\ncodes:\n  - &c {id: a, label: A}\n  - *c\n", encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        load_codebook(path)
+    locations = [p.location for p in info.value.problems]
+    assert locations == [f"{path}:3", f"{path}:4"]
+
+
+def test_a_codebook_without_aliases_still_loads() -> None:
+    assert load_codebook(CODEBOOK).codes
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+def test_codebook_load_of_a_folder_says_so(runner, small_project: Path, tmp_path: Path) -> None:
+    # Before: internal error: IsADirectoryError.
+    result = run(runner, "-p", small_project, "codebook", "load", tmp_path, code=1)
+    assert "is a folder, not a codebook file" in result.output
+    assert "internal error" not in result.output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_pipes_are_refused_instead_of_read_forever(runner, small_project: Path, tmp_path: Path) -> None:
+    for name in ("pipe.txt", "pipe.yaml", "pipe.xlsx", "pipe.docx"):
+        os.mkfifo(tmp_path / name)
+    with pytest.raises(IngestError, match="not a regular file"):
+        read_transcript(tmp_path / "pipe.txt")
+    with pytest.raises(IngestError, match="not a regular file"):
+        read_transcript(tmp_path / "pipe.docx")
+    with pytest.raises(IngestError, match="not a regular file"):
+        read_table(tmp_path / "pipe.xlsx")
+    with pytest.raises(CodebookError, match="not a regular file"):
+        load_codebook(tmp_path / "pipe.yaml")
+    result = run(runner, "-p", small_project, "code", "import", tmp_path / "pipe.xlsx",
+                 "--coder", "x", code=1)
+    assert "not a regular file" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ("import", "transcripts", "{dir}"),
+    ("import", "cases", "{dir}.csv"),
+    ("code", "import", "{dir}.xlsx", "--coder", "x"),
+])
+def test_folders_given_as_files_get_a_message(runner, small_project: Path, tmp_path: Path,
+                                              args: tuple[str, ...]) -> None:
+    folder = tmp_path / "folder"
+    for suffix in ("", ".csv", ".xlsx"):
+        (tmp_path / f"folder{suffix}").mkdir()
+    result = run(runner, "-p", small_project, *[a.format(dir=folder) for a in args], code=1)
+    assert "is a folder" in result.output
+    assert "internal error" not in result.output
+
+
+def test_a_dash_file_name_is_a_usage_error_that_suggests_double_dash(runner, small_project: Path,
+                                                                      tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    # Before: internal error: NoSuchOption.
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(FIXTURES / "A1.txt", tmp_path / "-dash.txt")
+    result = run(runner, "-p", small_project, "import", "transcripts", "-dash.txt", code=2)
+    assert "internal error" not in result.output
+    assert "put -- before" in result.output
+    assert "./-dash.txt" in result.output
+    run(runner, "-p", small_project, "import", "transcripts", "--", "-dash.txt")
+
+
+# ----------------------------------------------------------------------------- zip bombs
+
+
+def _with_bomb(source: Path, target: Path, size: int) -> Path:
+    """A copy of a real zip document with one extra entry of ``size`` zero bytes."""
+    shutil.copy(source, target)
+    with zipfile.ZipFile(target, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/bomb.xml" if target.suffix == ".xlsx" else "bomb.xml", b"\0" * size)
+    return target
+
+
+@pytest.fixture
+def office_files(tmp_path: Path) -> dict[str, Path]:
+    """A genuine xlsx (the example coding sheet), docx and odt."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Q : Bonjour.")
+    document.add_paragraph("R : Bonjour, merci.")
+    document.save(tmp_path / "real.docx")
+    with zipfile.ZipFile(tmp_path / "real.odt", "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text",
+                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr("content.xml", '<office:document-content xmlns:office='
+                         '"urn:oasis:names:tc:opendocument:xmlns:office:1.0"><office:body>'
+                         '<office:text/></office:body></office:document-content>')
+    return {".xlsx": EXAMPLE / "coder-a.xlsx", ".docx": tmp_path / "real.docx",
+            ".odt": tmp_path / "real.odt"}
+
+
+@pytest.fixture
+def small_limits(monkeypatch) -> None:
+    """Make the bomb rule apply from 2 MB so that the test files stay small."""
+    monkeypatch.setattr(ingest, "_BOMB_MIN_BYTES", 2 * 1024 ** 2)
+
+
+def test_zip_bombs_are_refused_before_the_reader_opens_them(small_limits, office_files,
+                                                            tmp_path: Path) -> None:
+    # Before: a 3.2 MB sheet inflating to 3.2 GB was read for 44 s and imported.
+    for suffix, source in office_files.items():
+        bomb = _with_bomb(source, tmp_path / f"bomb{suffix}", 4 * 1024 ** 2)
+        with pytest.raises(IngestError, match="zip bomb") as info:
+            read_table(bomb) if suffix == ".xlsx" else read_transcript(bomb)
+        assert info.value.problems[0].location.endswith("bomb.xml")
+
+
+def test_sheet_bomb_leaves_the_project_unchanged(runner, small_limits, study_project: Path,
+                                                  tmp_path: Path) -> None:
+    bomb = _with_bomb(EXAMPLE / "coder-a.xlsx", tmp_path / "bomb.xlsx", 4 * 1024 ** 2)
+    before = snapshot(study_project)
+    result = run(runner, "-p", study_project, "code", "import", bomb, "--coder", "coder-a", code=1)
+    assert "zip bomb" in result.output
+    assert snapshot(study_project) == before
+
+
+def test_zip_limits_on_entries_and_total_size(tmp_path: Path) -> None:
+    path = tmp_path / "many.docx"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(30):
+            archive.writestr(f"e{i}.xml", b"x" * 100)
+    with pytest.raises(IngestError, match="30 entries"):
+        check_zip(path, max_entries=20)
+    with pytest.raises(IngestError, match="once uncompressed"):
+        check_zip(path, max_bytes=1000)
+    # The helper serves REFI-QDA too: same checks, its own error class and limits.
+    with pytest.raises(InteropError, match="30 entries"):
+        check_zip(path, max_entries=20, error=InteropError)
+    assert len(check_zip(path) or []) == 30
+    assert check_zip(FIXTURES / "A1.txt") is None  # not a zip: the reader decides
+
+
+def test_real_office_files_pass_the_zip_check(office_files) -> None:
+    for path in office_files.values():
+        assert check_zip(path)
+
+
+def test_declared_sizes_bound_what_zipfile_inflates() -> None:
+    # Why checking declared sizes suffices: zipfile stops at the declared size.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a", b"\0" * 100_000)
+    raw = bytearray(buffer.getvalue())
+    # Lie in the central directory: declare 10 bytes instead of 100,000.
+    cd = raw.rfind(b"PK\x01\x02")
+    raw[cd + 24:cd + 28] = (10).to_bytes(4, "little")
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as archive:
+        with pytest.raises(zipfile.BadZipFile):
+            archive.read("a")  # truncated at 10 bytes, then the CRC fails
+
+
+# ----------------------------------------------------------------------------- text at import
+
+
+def test_control_characters_are_removed_at_import_and_reported(runner, small_project: Path,
+                                                               tmp_path: Path) -> None:
+    # Before: accepted, then `code sheet` died with IllegalCharacterError.
+    path = tmp_path / "E9.txt"
+    path.write_bytes("Q : Bonjour\x1b[0m, ça va ?\x07\nR : Oui.\x0cMerci.\n".encode())
+    raw = read_transcript(path)
+    assert "\x1b" not in raw.text and "\x07" not in raw.text and "\x0c" not in raw.text
+    assert "Oui.\nMerci." in raw.text
+    assert any("2 control character(s) removed" in note for note in raw.notes)
+    result = run(runner, "-p", small_project, "import", "transcripts", path, "--format", "json")
+    assert "control character(s) removed" in result.stdout
+    run(runner, "-p", small_project, "code", "sheet", "--coder", "x", "-o", tmp_path / "x.xlsx")
+
+
+@pytest.mark.parametrize("name, content", [
+    ("E8.srt", "1\n00:00:01,000 --> 00:00:02,000\nBonjour\x1b ici\n"),
+    ("E8.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Q>Bonjour\x1b ici\n"),
+    ("E8.rtf", "{\\rtf1\\ansi Bonjour\x1b ici\\par}"),
+])
+def test_control_characters_in_other_text_formats_are_removed(tmp_path: Path, name: str,
+                                                              content: str) -> None:
+    # XML formats (docx, odt) cannot hold these characters at all; text formats can.
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    raw = read_transcript(path)
+    assert "Bonjour ici" in raw.text and "\x1b" not in raw.text
+    assert any("1 control character(s) removed" in note for note in raw.notes)
+
+
+def test_a_transcript_that_turns_binary_after_4_kb_is_refused(runner, small_project: Path,
+                                                              tmp_path: Path) -> None:
+    path = tmp_path / "E7.txt"
+    path.write_bytes(b"Q : Bonjour.\n" * 400 + bytes(range(256)) * 20)
+    before = snapshot(small_project)
+    with pytest.raises(IngestError, match="turns into binary data at byte 5,200"):
+        read_transcript(path)
+    result = run(runner, "-p", small_project, "import", "transcripts", path, code=1)
+    assert "not a text file" in result.output
+    assert snapshot(small_project) == before
+    # Control bytes without NUL are binary too when there are many of them.
+    path.write_bytes(b"Q : Bonjour.\n" * 400 + bytes(range(1, 32)) * 100)
+    with pytest.raises(IngestError, match="control characters"):
+        read_transcript(path)
+
+
+# ----------------------------------------------------------------------------- found by the fuzz tests
+
+
+def _corrupt_entry(source: Path, target: Path, entry: str) -> Path:
+    """A copy of a zip with one entry's compressed bytes damaged (the CRC no longer matches)."""
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as archive:
+        info = archive.getinfo(entry)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 2, start + min(info.compress_size, 40)):
+        data[i] ^= 0x5A
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_damaged_office_files_are_named_not_crashes(office_files, tmp_path: Path) -> None:
+    cases = {".xlsx": "xl/worksheets/sheet1.xml", ".docx": "word/document.xml", ".odt": "content.xml"}
+    for suffix, entry in cases.items():
+        damaged = _corrupt_entry(office_files[suffix], tmp_path / f"damaged{suffix}", entry)
+        with pytest.raises(IngestError, match=f"damaged{suffix}"):
+            read_table(damaged) if suffix == ".xlsx" else read_transcript(damaged)
+    # XML that is not XML inside a sound docx (lxml's XMLSyntaxError before).
+    broken = tmp_path / "broken.docx"
+    with zipfile.ZipFile(office_files[".docx"]) as source, zipfile.ZipFile(broken, "w") as target:
+        for info in source.infolist():
+            body = source.read(info)
+            target.writestr(info, b"=?xml" + body[2:] if info.filename == "word/document.xml" else body)
+    with pytest.raises(IngestError, match="broken.docx"):
+        read_transcript(broken)
+
+
+def test_control_character_in_a_codebook_is_located(tmp_path: Path) -> None:
+    # yaml's reader refused it while the loader was built, outside the error handling.
+    path = tmp_path / "cb.yaml"
+    path.write_text("name: x\ncodes:\n  - id: a\x03\n", encoding="utf-8")
+    with pytest.raises(CodebookError, match="cb.yaml:3") as info:
+        load_codebook(path)
+    assert "U+0003" in str(info.value)
+
+
+def test_a_pdf_whose_xref_table_lies_is_named(tmp_path: Path) -> None:
+    # pypdf's LimitReachedError (an xref size beyond the file) escaped before.
+    from test_pdf import minimal_pdf
+
+    data = minimal_pdf(["Q : Bonjour.", "R : Bonjour, merci."])
+    at = data.rfind(b"xref\n0 ") + len(b"xref\n0 ")
+    end = data.index(b"\n", at)
+    path = tmp_path / "lying.pdf"
+    path.write_bytes(data[:at] + b"58" + data[end:])
+    with pytest.raises(IngestError, match="lying.pdf"):
+        read_transcript(path)
