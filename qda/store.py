@@ -665,9 +665,22 @@ class Store:
                 for doc, case_, turn, ordinal, start, end, speaker, role, ts in
                 self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
 
-    def _segment_ids(self) -> dict[str, tuple[int, int, int, int]]:
-        """Segment ref -> (segment id, document id, start, end)."""
+    def _segment_ids(self, refs: set[str] | None = None) -> dict[str, tuple[int, int, int, int]]:
+        """Segment ref -> (segment id, document id, start, end), of every segment or of ``refs``.
+
+        A few refs (one coding made in the workspace) are looked up one by one: building
+        the whole map costs tens of milliseconds on a large project.
+        """
         result: dict[str, tuple[int, int, int, int]] = {}
+        if refs is not None and len(refs) <= 100:
+            for ref in refs:
+                document, _, ordinal = ref.rpartition("#")
+                row = self.db.execute('SELECT s.id, d.id, s.start, s."end" FROM segments s JOIN documents d '
+                                      "ON d.id=s.document_id WHERE d.name=? AND s.ordinal=?",
+                                      (document, int(ordinal) if ordinal.isdigit() else -1)).fetchone()
+                if row is not None:
+                    result[ref] = tuple(row)  # type: ignore[assignment]
+            return result
         for sid, doc_id, doc, ordinal, start, end in self.db.execute(
                 'SELECT s.id, d.id, d.name, s.ordinal, s.start, s."end" FROM segments s '
                 "JOIN documents d ON d.id=s.document_id"):
@@ -778,7 +791,8 @@ class Store:
             return []
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
         docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
-        segments = self._segment_ids() if any(c.segment for c in codings) else {}
+        refs = {c.segment for c in codings if c.segment}
+        segments = self._segment_ids(refs) if refs else {}
         unknown = sorted({f"code '{c.code}'" for c in codings if c.code not in codes}
                          | {f"document '{c.document}'" for c in codings if c.document not in docs}
                          | {f"segment '{c.segment}'" for c in codings if c.segment and c.segment not in segments})
@@ -794,7 +808,8 @@ class Store:
         if any(c.id is None for c in codings):
             raise ProjectError("a coding without an id cannot be updated")
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
-        segments = self._segment_ids() if any(c.segment for c in codings) else {}
+        refs = {c.segment for c in codings if c.segment}
+        segments = self._segment_ids(refs) if refs else {}
         self.db.executemany(
             'UPDATE codings SET code_id=?, start=?, "end"=?, segment_id=?, note=?, status=? WHERE id=?',
             [(codes.get(c.code), c.start, c.end, segments[c.segment][0] if c.segment else None, c.note, c.status,

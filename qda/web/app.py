@@ -286,8 +286,9 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                     "length": len(doc.text), "attributes": next((c.attributes for c in p.cases()
                                                                  if c.name == doc.case), {}),
                     "turns": turns, "coder": whose, "memos": memos,
-                    # each coding's text is a slice of "text": not sent twice
-                    "codings": [{k: v for k, v in coding_json(c).items() if k != "text"}
+                    # each coding's text is a slice of "text", and its case the document's: not sent
+                    # again for each of (possibly thousands of) codings
+                    "codings": [{k: v for k, v in coding_json(c).items() if k not in ("text", "case", "source")}
                                 for c in p.store.codings(coder=whose, document=name)]}
         return JSONResponse(await in_project(read))
 
