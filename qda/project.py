@@ -660,39 +660,14 @@ class Project:
         The pattern (``mode: query``) is recorded on each coding, as auto-coding does, and
         hits that are negated mentions ("pas de salon") are left out by the same rule.
         """
-        from bisect import bisect_left
-
-        from qda.coding.auto import is_negated
+        from qda.coding.auto import plan_search_coding
 
         coder = check_coder_name(coder)
-        codebook = self.codebook()
-        if code not in codebook.code_ids():
-            raise NotFoundError(f"unknown code '{code}' (codes: {', '.join(codebook.code_ids())})")
-        if not codebook.code(code).codable:
-            raise NotFoundError(f"'{code}' is a folder code: code with one of its sub-codes")
-        result = self.search(query, mode, by, 40, roles)
-        tokens = {d.document: d for d in self._document_tokens()}
-        folded = {name: [analysis.fold_apostrophes(w) for w in d.lower] for name, d in tokens.items()}
-        segments = {s.ref: s for s in self.store.segments()}
-        held = {(c.segment, c.code) for c in self.store.codings(coder=coder)} if coder in self.coders() else set()
-        kept: dict[str, Segment] = {}
-        negated: set[str] = set()
-        for hit in result.hits:
-            if hit.segment is None:
-                continue
-            seg, doc = segments[hit.segment], tokens[hit.document]
-            lo, hi = bisect_left(doc.starts, seg.start), bisect_left(doc.starts, seg.end)
-            if is_negated(folded[hit.document], bisect_left(doc.starts, hit.start), lo, hi, doc.language):
-                negated.add(seg.ref)
-            else:
-                kept[seg.ref] = seg
-        pattern = f"{mode}: {query}"
-        new = [s for ref, s in kept.items() if (ref, code) not in held]
-        self.commit(WritePlan(coders=(coder,), codings=tuple(
-            Coding(coder, code, s.document, s.case, s.start, s.end, s.ref, source="search", note=f"search: {query}",
-                   pattern=pattern) for s in new)))
-        return analysis.SearchCoding(result, code, coder, pattern, tuple(s.ref for s in new),
-                                     tuple(sorted(negated - set(kept))), tuple(r for r in kept if (r, code) in held))
+        held = self.store.codings(coder=coder) if coder in self.coders() else []
+        plan, result = plan_search_coding(self.codebook(), self.search(query, mode, by, 40, roles),
+                                          self._document_tokens(), self.store.segments(), held, code, coder)
+        self.commit(plan)
+        return result
 
     # ------------------------------------------------------------------ browser workspace (qda serve)
     # Small delegating methods only: checks and planning live in qda.coding.workspace.
