@@ -190,9 +190,9 @@ def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segme
     if where:
         for key in where:
             if not any(key in a for a in attrs.values()):
-                known = sorted({k for a in attrs.values() for k in a})
+                names = sorted({k for a in attrs.values() for k in a})
                 raise NotFoundError(f"no case has the attribute '{key}' "
-                                    f"(case attributes: {', '.join(known) or 'none'})")
+                                    f"(case attributes: {', '.join(names) or 'none'})")
     # coders are checked by the caller: a coder may exist with no coding left to retrieve
     for what, given, known in (("case", case_names, set(attrs)), ("document", documents, set(texts))):
         unknown = [g for g in (given or []) if g not in known]
@@ -526,7 +526,8 @@ def cluster_codes(table: CooccurrenceTable) -> Clustering:
     np.fill_diagonal(distance, 0.0)
     result = linkage(squareform(distance, checks=False), method="average")
     leaves = dendrogram(result, no_plot=True, labels=codes)["ivl"]
-    return Clustering(tuple(codes), tuple(tuple(float(x) for x in row) for row in result), tuple(leaves))
+    merges = tuple((float(a), float(b), float(dist), float(size)) for a, b, dist, size in result)
+    return Clustering(tuple(codes), merges, tuple(leaves))
 
 
 def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], codings: Sequence[Coding],
@@ -649,10 +650,8 @@ def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
 def odds_ratio_ci(table: Sequence[Sequence[int]], z: float = 1.959964) -> tuple[float, float, float, bool]:
     """Sample odds ratio ad/bc with Woolf's (log) 95% interval; when a cell is zero every
     cell gets +0.5 first (Haldane–Anscombe correction), which the fourth value reports."""
-    (a, b), (c, d) = table
-    haldane = 0 in (a, b, c, d)
-    if haldane:
-        a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
+    haldane = any(0 in row for row in table)
+    (a, b), (c, d) = ((float(x) + (0.5 if haldane else 0.0) for x in row) for row in table)
     ratio = (a * d) / (b * c)
     se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
     return ratio, math.exp(math.log(ratio) - z * se), math.exp(math.log(ratio) + z * se), haldane
@@ -971,15 +970,15 @@ def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments:
                 counts[group][term] += n
                 totals[group] += n
     pooled: Counter[str] = Counter()
-    for terms in counts.values():
-        pooled.update(terms)
+    for found_terms in counts.values():
+        pooled.update(found_terms)
     alpha = {t: prior * n for t, n in pooled.items()}
     distinctive: dict[str, tuple[DistinctiveWord, ...]] = {}
     if len(counts) >= 2:
-        for group, terms in counts.items():
-            rest = pooled - terms
-            scores = log_odds_dirichlet(terms, rest, alpha)
-            ranked = sorted((DistinctiveWord(t, terms.get(t, 0), rest.get(t, 0), d, z) for t, (d, z) in scores.items()
+        for group, mine in counts.items():
+            rest = pooled - mine
+            scores = log_odds_dirichlet(mine, rest, alpha)
+            ranked = sorted((DistinctiveWord(t, mine.get(t, 0), rest.get(t, 0), d, z) for t, (d, z) in scores.items()
                              if z >= 1.96), key=lambda w: (-w.z, w.term))
             distinctive[group] = tuple(ranked[:top])
     ordered = sorted(counts)

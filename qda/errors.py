@@ -80,3 +80,19 @@ class InteropError(QdaError):
 
 class AnalysisError(QdaError):
     """An analysis (retrieval, co-occurrence, tests, words, search) cannot run on the given options."""
+
+
+class InvalidCodingError(QdaError):
+    """A coding asked for in the workspace is not valid (span out of range, unknown code...)."""
+
+
+class AccessError(QdaError):
+    """The coder acting may not do this (another coder's coding, a blind view)."""
+
+
+class AuthError(QdaError):
+    """Unknown user or wrong password."""
+
+
+class BusyError(ProjectError):
+    """Another command holds the project's write lock for longer than the wait allows."""

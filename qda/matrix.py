@@ -59,6 +59,13 @@ class Quote:
     start: int
     end: int
     text: str
+    memo: str = ""  # the coding's memo (its note)
+
+    def cited(self, unknown_speaker: str = "?") -> str:
+        """``[ref, speaker] text``, then the memo when there is one."""
+        speaker = self.speaker or unknown_speaker
+        tag = f"[{self.segment or self.document}, {speaker}]" if speaker else f"[{self.segment or self.document}]"
+        return f"{tag} {self.text}" + (f" (memo: {self.memo})" if self.memo else "")
 
 
 @dataclass(frozen=True)
@@ -77,28 +84,31 @@ class IntraCaseMatrix:
     case: str
     coder: str
     rows: tuple[IntraCaseRow, ...]
+    memos: tuple[tuple[str, str, str, str], ...] = ()  # (document|code|case, target, text, author)
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
         return pd.DataFrame([{"case": self.case, "code": r.code, "label": r.label, "category": r.category,
                               "segments": r.segments,
-                              "quotes": " | ".join(f"[{q.segment or q.document}, {q.speaker or '?'}] {q.text}"
-                                                   for q in r.quotes)} for r in self.rows],
+                              "quotes": " | ".join(q.cited() for q in r.quotes)} for r in self.rows],
                             columns=["case", "code", "label", "category", "segments", "quotes"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"case": self.case, "coder": self.coder, "codes": [
             {"code": r.code, "label": r.label, "category": r.category, "segments": r.segments,
-             "quotes": [jsonable(q) for q in r.quotes]} for r in self.rows]}
+             "quotes": [jsonable(q) for q in r.quotes]} for r in self.rows],
+            "memos": [{"about": kind, "target": target, "text": text, "author": author}
+                      for kind, target, text, author in self.memos]}
 
     def to_table(self) -> TableView:
         """One row per code; its quotes one per line, each after its segment and speaker."""
         rows = tuple(Row((r.code, r.label, r.segments,
-                          "\n".join(f"[{q.segment or q.document}, {q.speaker or '?'}] {q.text}" for q in r.quotes)))
+                          "\n".join(q.cited() for q in r.quotes)))
                      for r in self.rows)
         return TableView(f"Case {self.case} (coder: {self.coder})",
-                         (Column("code"), Column("label"), Column("segments"), Column("quotes")), rows, lines=True)
+                         (Column("code"), Column("label"), Column("segments"), Column("quotes")), rows, lines=True,
+                         notes=tuple(Note(f"memo on {kind} {target}: {text}") for kind, target, text, _ in self.memos))
 
 
 def intra_case(codebook: Codebook, codings: Sequence[Coding], case: str, coder: str,
@@ -113,7 +123,7 @@ def intra_case(codebook: Codebook, codings: Sequence[Coding], case: str, coder: 
         found = by_code.get(code.id)
         if not found:
             continue
-        quotes = tuple(Quote(c.document, c.segment, c.speaker, c.start, c.end, c.text)
+        quotes = tuple(Quote(c.document, c.segment, c.speaker, c.start, c.end, c.text, c.note)
                        for c in sorted(found, key=lambda c: (c.document, c.start)))
         units = {(q.document, q.start, q.end) for q in quotes}
         rows.append(IntraCaseRow(code.id, code.label(lang), code.category, len(units), quotes))

@@ -42,7 +42,7 @@ from qda.ingest.plan import (
     read_transcripts,
 )
 from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, detect_language
-from qda.models import Case, Codebook, Coding, CodingStatus, Segment, SegmentUnit, WritePlan
+from qda.models import Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
     BACKUP_DIR,
@@ -363,7 +363,20 @@ class Project:
         if case not in {c.name for c in self.store.cases()}:
             known = ", ".join(c.name for c in self.store.cases()) or "none"
             raise NotFoundError(f"unknown case '{case}' (cases: {known})")
-        return matrix.intra_case(self.codebook(), self.codings(coder), case, coder, lang)
+        return self._with_memos(matrix.intra_case(self.codebook(), self.codings(coder), case, coder, lang))
+
+    def _with_memos(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
+        """The memos on a case, its documents and the codes it uses, added to its intra-case matrix."""
+        from dataclasses import replace
+
+        every = self.store.memos()
+        if not every:
+            return result
+        docs = {d.name for d in self.store.documents() if d.case == result.case}
+        wanted = {("case", result.case)} | {("document", d) for d in docs} | {("code", r.code) for r in result.rows}
+        memos = tuple((m.target_kind, m.target, m.text, m.author) for m in every
+                      if (m.target_kind, m.target) in wanted)
+        return replace(result, memos=memos) if memos else result
 
     def matrix_cases(self, by: str, coder: str, lang: str | None = None) -> matrix.MetaMatrix:
         return matrix.meta_matrix(self.codebook(), self.store.cases(), self.codings(coder), by, coder, lang)
@@ -444,10 +457,13 @@ class Project:
 
         ``agreement`` (two or more coders) adds a Reliability sheet (document unit).
         """
+        from dataclasses import replace
+
         from qda.export.workbook import synthesis_data, write_workbook
 
         data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
                               self.agree(agreement) if agreement else None)
+        data = replace(data, intra=[self._with_memos(m) for m in data.intra])
         return write_workbook(Path(path), data)
 
     # ------------------------------------------------------------------ REFI-QDA
@@ -525,11 +541,11 @@ class Project:
         with self.store.transaction():
             return self.store.delete_coder(coder)
 
-    def history(self) -> "WriteHistory":
+    def history(self) -> WriteHistory:
         """The writes that replaced or deleted codings, oldest first."""
         return WriteHistory(tuple(self.store.backups.history()))
 
-    def undo_plan(self) -> "UndoPlan":
+    def undo_plan(self) -> UndoPlan:
         """What :meth:`undo` would bring back, without changing anything."""
         entry = self.store.backups.last_undoable()
         if entry is None:
@@ -539,22 +555,22 @@ class Project:
         return UndoPlan(entry, backup_counts(snapshot), self.store.backups.counts(),
                         tuple(self.store.backups.undo_warnings(entry)))
 
-    def undo(self) -> "UndoPlan":
+    def undo(self) -> UndoPlan:
         """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it)."""
         plan = self.undo_plan()
         self.store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
         return plan
 
-    def backup_list(self) -> "BackupList":
+    def backup_list(self) -> BackupList:
         """The snapshots in backups/, with the write each one preceded."""
         return BackupList.of(self.folder, self.store.backups.history(), self.store.backups.policy())
 
-    def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None) -> "BackupList":
+    def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None) -> BackupList:
         """How many snapshots to keep and the size cap of backups/ (MB), stored in the project."""
         policy = self.store.backups.set_policy(keep, max_mb)
         return BackupList.of(self.folder, self.store.backups.history(), policy)
 
-    def restore_backup(self, name: str) -> "UndoPlan":
+    def restore_backup(self, name: str) -> UndoPlan:
         """Bring the project back to snapshot ``name`` (the current state is snapshotted first)."""
         snapshot = resolve_backup(self.folder, name)
         before, restored = self.store.backups.counts(), backup_counts(snapshot)
@@ -562,7 +578,7 @@ class Project:
         return UndoPlan(entry, restored, before)
 
     @staticmethod
-    def restore_damaged(folder: str | Path | None, name: str) -> "UndoPlan":
+    def restore_damaged(folder: str | Path | None, name: str) -> UndoPlan:
         """``backup restore`` for a project that cannot be opened: its damaged database is
         set aside (``project.qda.damaged-<time>``, never deleted) and the snapshot put in its place."""
         path = find_project_dir(folder)
@@ -574,7 +590,7 @@ class Project:
                              snapshot.name, {}, {}, False)
         return UndoPlan(entry, restored, {})
 
-    def check(self) -> "CheckReport":
+    def check(self) -> CheckReport:
         """Full check of the database (``PRAGMA integrity_check`` and foreign keys); damage is an error."""
         problems = self.store.integrity_problems(full=True)
         if problems:
@@ -695,39 +711,151 @@ class Project:
         The pattern (``mode: query``) is recorded on each coding, as auto-coding does, and
         hits that are negated mentions ("pas de salon") are left out by the same rule.
         """
-        from bisect import bisect_left
-
-        from qda.coding.auto import is_negated
+        from qda.coding.auto import plan_search_coding
 
         coder = check_coder_name(coder)
+        held = self.store.codings(coder=coder) if coder in self.coders() else []
+        plan, result = plan_search_coding(self.codebook(), self.search(query, mode, by, 40, roles),
+                                          self._document_tokens(), self.store.segments(), held, code, coder)
+        self.commit(plan)
+        return result
+
+    # ------------------------------------------------------------------ browser workspace (qda serve)
+    # Small delegating methods only: checks and planning live in qda.coding.workspace.
+    def workspace_document(self, name: str) -> tuple[Document, list[Segment]]:
+        """A document and its segments; NotFoundError when there is none of that name."""
+        document = self.store.document(name)
+        if document is None:
+            raise NotFoundError(f"unknown document '{name}'")
+        return document, self.store.segments(document=name)
+
+    def coding_by_id(self, coding_id: int) -> Coding | None:
+        return self.store.coding(coding_id)
+
+    def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
+                   snap: str = "none") -> Coding:
+        """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace)."""
+        from qda.coding.workspace import plan_coding
+
+        with self.store.transaction():
+            doc = self.store.document(document) if isinstance(document, str) else None
+            # only the segments the span touches matter (snapping, the segment it equals)
+            spans = all(type(v) is int for v in (start, end))
+            planned = plan_coding(self.codebook(), doc,
+                                  self.store.segment_bounds(document, start, end) if doc and spans else [],
+                                  coder, code, start, end, memo, snap)
+            return self.store.insert_codings([planned])[0]
+
+    def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none") -> Coding:
+        """Change the code, span or memo of one of ``coder``'s codings."""
+        from qda.coding.workspace import check_owner, plan_change
+
+        with self.store.transaction():
+            coding = check_owner(self.store.coding(coding_id), coder)
+            document = self.store.document(coding.document)
+            assert document is not None  # a coding's document exists (foreign key)
+            return self.store.update_coding(plan_change(self.codebook(), document,
+                                                        self.store.segment_bounds(coding.document), coding, changes,
+                                                        snap))
+
+    def remove_coding(self, coder: str, coding_id: int) -> Coding:
+        """Delete one of ``coder``'s codings; returns it as it was (for undo)."""
+        from qda.coding.workspace import check_owner
+
+        with self.store.transaction():
+            coding = check_owner(self.store.coding(coding_id), coder)
+            self.store.delete_coding(coding_id)
+            return coding
+
+    def add_user(self, name: str, password: str) -> str:
+        """Create (or reset the password of) a workspace account; only a scrypt hash is kept."""
+        from qda.coding.workspace import check_user_name, hash_password
+
+        name = check_user_name(name)
+        hashed = hash_password(password)
+        with self.store.transaction():
+            self.store.set_user(name, hashed)
+        return name
+
+    def check_user(self, name: str, password: str) -> str:
+        """The user name when the password is right; AuthError otherwise."""
+        from qda.coding.workspace import verify_password
+        from qda.errors import AuthError
+
+        if not verify_password(self.store.user_hash(name), password):
+            raise AuthError("unknown user or wrong password")
+        return name
+
+    def users(self) -> list[str]:
+        return self.store.users()
+
+    def disagreements(self, coder_a: str, coder_b: str, document: str | None = None) -> list[Any]:
+        """(segment, A's codes, B's codes) where two coders differ: the adjudication sheet's rows."""
+        from qda.coding import segment_disagreements
+
+        self.codings(coder_a), self.codings(coder_b)  # unknown coders are named
+        return segment_disagreements(self.store, coder_a, coder_b, document)
+
+    def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any],
+                             as_coder: str) -> AdjudicationResult:
+        """Record decisions made in the browser exactly as the adjudication sheet route would."""
+        from qda.coding import plan_decisions
+
+        plan, result = plan_decisions(self.store, coder_a, coder_b, decisions, as_coder, "decisions")
+        self.commit(plan)
+        return result
+
+    def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], mode: str = "any",
+                 exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Coded passages of ``codes`` (any/all, NOT ``exclude``) by ``coders``, in cases matching ``where``."""
+        from qda.coding.workspace import check_code, retrieve
+
         codebook = self.codebook()
-        if code not in codebook.code_ids():
-            raise NotFoundError(f"unknown code '{code}' (codes: {', '.join(codebook.code_ids())})")
-        if not codebook.code(code).codable:
-            raise NotFoundError(f"'{code}' is a folder code: code with one of its sub-codes")
-        result = self.search(query, mode, by, 40, roles)
-        tokens = {d.document: d for d in self._document_tokens()}
-        folded = {name: [analysis.fold_apostrophes(w) for w in d.lower] for name, d in tokens.items()}
-        segments = {s.ref: s for s in self.store.segments()}
-        held = {(c.segment, c.code) for c in self.store.codings(coder=coder)} if coder in self.coders() else set()
-        kept: dict[str, Segment] = {}
-        negated: set[str] = set()
-        for hit in result.hits:
-            if hit.segment is None:
-                continue
-            seg, doc = segments[hit.segment], tokens[hit.document]
-            lo, hi = bisect_left(doc.starts, seg.start), bisect_left(doc.starts, seg.end)
-            if is_negated(folded[hit.document], bisect_left(doc.starts, hit.start), lo, hi, doc.language):
-                negated.add(seg.ref)
-            else:
-                kept[seg.ref] = seg
-        pattern = f"{mode}: {query}"
-        new = [s for ref, s in kept.items() if (ref, code) not in held]
-        self.commit(WritePlan(coders=(coder,), codings=tuple(
-            Coding(coder, code, s.document, s.case, s.start, s.end, s.ref, source="search", note=f"search: {query}",
-                   pattern=pattern) for s in new)))
-        return analysis.SearchCoding(result, code, coder, pattern, tuple(s.ref for s in new),
-                                     tuple(sorted(negated - set(kept))), tuple(r for r in kept if (r, code) in held))
+        for code in [*codes, *exclude]:
+            check_code(codebook, code)
+        cases = None
+        if where:
+            cases = {c.name for c in self.store.cases() if all(c.attributes.get(k) == v for k, v in where.items())}
+        codings = [c for name in coders if name in self.store.coders() for c in self.codings(name)]
+        texts = {d.name: d.text for d in self.store.documents()}
+        return retrieve(codings, texts, list(codes), mode, list(exclude), cases)
+
+    def workspace_search(self, query: str, regex: bool = False) -> list[dict[str, Any]]:
+        """Keyword in context across every document."""
+        from qda.coding.workspace import search_text
+
+        return search_text(self.store.documents(), query, regex)
+
+    def memos_about(self, kind: str, target: str, author: str | None = None) -> list[Any]:
+        return [m for m in self.store.memos(target_kind=kind, target=target) if author is None or m.author == author]
+
+    def add_memo(self, author: str, kind: Any, target: Any, text: Any) -> Any:
+        """A memo on a document, code or case, written by ``author``."""
+        from qda.coding.workspace import plan_memo
+
+        known = {"document": lambda: {d.name for d in self.store.documents()},
+                 "code": lambda: set(self.codebook().code_ids()),
+                 "case": lambda: {c.name for c in self.store.cases()}}.get(kind, lambda: set())()
+        with self.store.transaction():
+            return self.store.insert_memo(plan_memo(kind, target, text, author, known))
+
+    def change_memo(self, author: str, memo_id: int, text: Any) -> Any:
+        from dataclasses import replace
+
+        from qda.coding.workspace import check_memo_author, plan_memo
+
+        with self.store.transaction():
+            memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
+            checked = plan_memo(memo.target_kind, memo.target, text, author, {memo.target})
+            return self.store.update_memo(replace(memo, text=checked.text))
+
+    def remove_memo(self, author: str, memo_id: int) -> Any:
+        from qda.coding.workspace import check_memo_author
+
+        with self.store.transaction():
+            memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
+            self.store.delete_memo(memo_id)
+            return memo
 
 
 @dataclass(frozen=True)
@@ -808,7 +936,7 @@ class BackupList:
     max_mb: int
 
     @classmethod
-    def of(cls, folder: Path, history: Sequence[HistoryEntry], policy: tuple[int, int]) -> "BackupList":
+    def of(cls, folder: Path, history: Sequence[HistoryEntry], policy: tuple[int, int]) -> BackupList:
         before = {e.snapshot: e.command for e in history if e.snapshot}
         return cls(str(folder / BACKUP_DIR),
                    tuple((f.name, f.size, f.modified, before.get(f.name, "")) for f in list_backups(folder)),

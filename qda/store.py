@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from qda.errors import Problem, ProjectError
+from qda.errors import BusyError, Problem, ProjectError
 from qda.models import (
     AttributeDef,
     Case,
@@ -193,6 +193,14 @@ MIGRATIONS: list[str] = [
         state TEXT NOT NULL DEFAULT ''
     );
     """,
+    # accounts of the browser workspace (qda serve on a non-local address): scrypt hashes only
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        password TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -254,8 +262,8 @@ class _Connection(sqlite3.Connection):
 def _named(exc: sqlite3.OperationalError, path: Path) -> Exception:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return ProjectError(f"another qda command is writing this project; try again "
-                            f"(waited {lock_timeout():g} s for {path})")
+        return BusyError(f"another qda command is writing this project; try again "
+                         f"(the project was busy: waited for {path})")
     if "disk is full" in text or "database or disk is full" in text:
         return ProjectError(f"{path}: the disk is full; the command was undone and the project is as it was",
                             [Problem(str(path.parent), "no space left for the project database",
@@ -482,7 +490,7 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("BEGIN IMMEDIATE")  # a lock held too long is a BusyError (see _named)
         self._depth = 1
         try:
             yield
@@ -635,6 +643,18 @@ class Store:
                         start=start, end=end, text=texts[doc][start:end], speaker=speaker, role=role, timestamp=ts)
                 for doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
 
+    def segment_bounds(self, document: str, start: int | None = None, end: int | None = None) -> list[Segment]:
+        """A document's segments without their text or speakers (fast: for checking spans);
+        with ``start`` and ``end``, only the segments overlapping that span."""
+        sql = 'SELECT turn, ordinal, start, "end" FROM segments WHERE document_id=?'
+        args: list[Any] = [self.document_id(document)]
+        if start is not None and end is not None:
+            sql += ' AND start < ? AND "end" > ?'
+            args += [end, start]
+        return [Segment(ref=segment_ref(document, ordinal), document=document, case="", turn=turn, ordinal=ordinal,
+                        start=s_start, end=s_end, text="")
+                for turn, ordinal, s_start, s_end in self.db.execute(sql + " ORDER BY ordinal", args)]
+
     def _texts(self, names: set[str]) -> dict[str, str]:
         """The texts of the named documents, each read once.
 
@@ -662,9 +682,22 @@ class Store:
                 for doc, case_, turn, ordinal, start, end, speaker, role, ts in
                 self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
 
-    def _segment_ids(self) -> dict[str, tuple[int, int, int, int]]:
-        """Segment ref -> (segment id, document id, start, end)."""
+    def _segment_ids(self, refs: set[str] | None = None) -> dict[str, tuple[int, int, int, int]]:
+        """Segment ref -> (segment id, document id, start, end), of every segment or of ``refs``.
+
+        A few refs (one coding made in the workspace) are looked up one by one: building
+        the whole map costs tens of milliseconds on a large project.
+        """
         result: dict[str, tuple[int, int, int, int]] = {}
+        if refs is not None and len(refs) <= 100:
+            for ref in refs:
+                document, _, ordinal = ref.rpartition("#")
+                row = self.db.execute('SELECT s.id, d.id, s.start, s."end" FROM segments s JOIN documents d '
+                                      "ON d.id=s.document_id WHERE d.name=? AND s.ordinal=?",
+                                      (document, int(ordinal) if ordinal.isdigit() else -1)).fetchone()
+                if row is not None:
+                    result[ref] = tuple(row)  # type: ignore[assignment]
+            return result
         for sid, doc_id, doc, ordinal, start, end in self.db.execute(
                 'SELECT s.id, d.id, d.name, s.ordinal, s.start, s."end" FROM segments s '
                 "JOIN documents d ON d.id=s.document_id"):
@@ -775,7 +808,8 @@ class Store:
             return []
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
         docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
-        segments = self._segment_ids() if any(c.segment for c in codings) else {}
+        refs = {c.segment for c in codings if c.segment}
+        segments = self._segment_ids(refs) if refs else {}
         unknown = sorted({f"code '{c.code}'" for c in codings if c.code not in codes}
                          | {f"document '{c.document}'" for c in codings if c.document not in docs}
                          | {f"segment '{c.segment}'" for c in codings if c.segment and c.segment not in segments})
@@ -791,7 +825,8 @@ class Store:
         if any(c.id is None for c in codings):
             raise ProjectError("a coding without an id cannot be updated")
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
-        segments = self._segment_ids() if any(c.segment for c in codings) else {}
+        refs = {c.segment for c in codings if c.segment}
+        segments = self._segment_ids(refs) if refs else {}
         self.db.executemany(
             'UPDATE codings SET code_id=?, start=?, "end"=?, segment_id=?, note=?, status=? WHERE id=?',
             [(codes.get(c.code), c.start, c.end, segments[c.segment][0] if c.segment else None, c.note, c.status,
@@ -961,6 +996,18 @@ class Store:
     def delete_memo(self, memo_id: int) -> bool:
         return self.db.execute("DELETE FROM notes WHERE id=?", (memo_id,)).rowcount > 0
 
+    # ------------------------------------------------------------------ workspace accounts
+    def set_user(self, name: str, password_hash: str) -> None:
+        """Create or replace an account (the hash, never the password)."""
+        self.db.execute("INSERT OR REPLACE INTO users(name, password, created_at) VALUES (?, ?, ?)",
+                        (name, password_hash, now()))
+
+    def user_hash(self, name: str) -> str | None:
+        found = self._one("SELECT password FROM users WHERE name=?", (name,))
+        return None if found is None else str(found)
+
+    def users(self) -> list[str]:
+        return [str(name) for (name,) in self.db.execute("SELECT name FROM users ORDER BY name")]
 
 def _precise_now() -> str:
     """UTC time with microseconds: history entries of commands running at once must be ordered."""

@@ -34,15 +34,22 @@ def run_json(runner: CliRunner, *args: str):
     return json.loads(run(runner, *args, "--format", "json").stdout)
 
 
-@pytest.fixture(scope="session")
-def study_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example project: codebook, ten transcripts, profiles and three coders' sheets."""
-    folder = tmp_path_factory.mktemp("study") / "project"
+def example_project(folder: Path, transcripts: list[Path]) -> Path:
+    """A new project with the example's codebook, these transcripts and the case profiles."""
     cli = CliRunner()
     run(cli, "init", folder)
     run(cli, "-p", folder, "codebook", "load", CODEBOOK)
-    run(cli, "-p", folder, "import", "transcripts", *sorted((EXAMPLE / "transcripts").glob("*.txt")))
+    run(cli, "-p", folder, "import", "transcripts", *transcripts)
     run(cli, "-p", folder, "import", "cases", EXAMPLE / "profiles.csv")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def study_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project: codebook, ten transcripts, profiles and three coders' sheets."""
+    folder = example_project(tmp_path_factory.mktemp("study") / "project",
+                             sorted((EXAMPLE / "transcripts").glob("*.txt")))
+    cli = CliRunner()
     for coder in ("coder-a", "coder-b", "consensus"):
         run(cli, "-p", folder, "code", "import", EXAMPLE / f"{coder}.xlsx", "--coder", coder)
     return folder
@@ -72,3 +79,18 @@ def snapshot(folder: Path) -> bytes:
         return "\n".join(db.iterdump()).encode()
     finally:
         db.close()
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small uncoded project from the demo: three transcripts, the codebook, the profiles."""
+    return example_project(tmp_path_factory.mktemp("demo") / "project",
+                           [EXAMPLE / "transcripts" / f"{n}.txt" for n in ("E1", "E2", "P1")])
+
+
+@pytest.fixture
+def demo_project(demo_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo template for one test."""
+    folder = tmp_path / "project"
+    shutil.copytree(demo_template, folder)
+    return folder

@@ -374,9 +374,9 @@ def _shared_strings_copy(source: Path, target: Path) -> None:
                                     b'"application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
                                     b"</Types>")
             if item.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats'
-                                    b'.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
-                                    b"</Relationships>")
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.'
+                                    b'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
+                                    b'Target="sharedStrings.xml"/></Relationships>')
             zout.writestr(item, data)
         items = "".join(f"<si><t>{s}</t></si>" for s in strings[:-1])
         items += f"<si><r><t>{strings[-1][:2]}</t></r><r><t>{strings[-1][2:]}</t></r></si>"  # rich text runs

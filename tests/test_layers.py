@@ -328,13 +328,13 @@ WRONG = {
         "agreement/bad.py", "import qda.matrix\n",
         "qda/agreement/bad.py:1: agreement (layer 1) imports qda.matrix (layer 1)"),
     "name re-exported by the package root": (
-        "web/app.py", "from qda import Project\n",
-        "qda/web/app.py:1: web (layer 5) imports qda (layer 6)"),
+        "web/bad.py", "from qda import Project\n",
+        "qda/web/bad.py:1: web (layer 5) imports qda (layer 6)"),
     "web app importing the CLI": (
-        "web/app.py", "from qda.cli import render\n",
-        "qda/web/app.py:1: web (layer 5) imports qda.cli (layer 5)"),
+        "web/bad.py", "from qda.cli import render\n",
+        "qda/web/bad.py:1: web (layer 5) imports qda.cli (layer 5)"),
     "CLI starting the web app (allowed)": (
-        "cli/serve.py", "def serve():\n    from qda.web import app\n",
+        "cli/bad_serve.py", "def serve():\n    from qda.web import app\n",
         None),
     "private name across modules": (
         "export/bad.py", "from .workbook import _fit\n",
@@ -349,8 +349,8 @@ WRONG = {
         "coding/bad.py", "def f(store):\n    with store.transaction():\n        pass\n",
         "qda/coding/bad.py:2: opens a transaction (.transaction()) outside the store and the facade"),
     "SQL transaction in web": (
-        "web/app.py", "def f(db):\n    db.execute('COMMIT')\n",
-        "qda/web/app.py:2: writes SQL transaction control outside the store and the facade"),
+        "web/bad.py", "def f(db):\n    db.execute('COMMIT')\n",
+        "qda/web/bad.py:2: writes SQL transaction control outside the store and the facade"),
     "sqlite outside the store": (
         "agreement/bad.py", "import sqlite3\n",
         "qda/agreement/bad.py:1: imports sqlite3, which only store may import"),
@@ -358,8 +358,8 @@ WRONG = {
         "web/db.py", "import sqlite3\n",
         "qda/web/db.py:1: imports sqlite3, which only store may import"),
     "ASGI stack in the CLI": (
-        "cli/serve.py", "from starlette.applications import Starlette\n",
-        "qda/cli/serve.py:1: imports starlette, which only web may import"),
+        "cli/bad_serve.py", "from starlette.applications import Starlette\n",
+        "qda/cli/bad_serve.py:1: imports starlette, which only web may import"),
     "print in the core": (
         "ingest/bad.py", "def f():\n    print('done')\n",
         "qda/ingest/bad.py:2: print() in the core (return a value instead)"),

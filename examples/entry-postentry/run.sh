@@ -28,3 +28,7 @@ qda matrix split --code-attr mode --by group --coder consensus
 qda matrix split --code-attr reach --where mode=direct --by group --coder consensus
 qda export workbook -o "$OUT/synthesis.xlsx" --coder consensus --by group --code-attr mode --agree coder-a --agree coder-b
 qda report -o "$OUT/synthesis.html" --coder consensus --by group --code-attr mode --agree coder-a --agree coder-b
+
+echo
+echo "Code, compare and adjudicate in the browser (the two coders are blind to each other; --unblind to compare):"
+echo "  qda serve -p $OUT/project"

@@ -44,7 +44,7 @@ def retrieve(ctx: typer.Context,
                                                 help="Also write the table (.xlsx, .html or .csv)."),
              fmt: Format = FormatOpt) -> None:
     """Coded segments by code(s), coder, case, document and case attribute; or a table of quotes."""
-    query = dict(codes=code, match=match, exclude=exclude, coders=coder or None, cases=case or None,
+    query: dict[str, Any] = dict(codes=code, match=match, exclude=exclude, coders=coder or None, cases=case or None,
                  documents=document or None, where=_pairs(where, "--where"), context=context)
     with opened(ctx) as project:
         result: Any = project.quotes(by, per_code, **query) if by else project.retrieve(**query)

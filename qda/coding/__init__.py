@@ -3,14 +3,18 @@
 from qda.coding.sheets import (
     AdjudicationResult,
     CodeResolver,
+    Decision,
     SheetImport,
     check_coder_name,
     plan_adjudication,
+    plan_decisions,
     plan_sheet,
+    segment_disagreements,
     sheet_segments,
     write_adjudication_sheet,
     write_sheet,
 )
 
-__all__ = ["AdjudicationResult", "CodeResolver", "SheetImport", "check_coder_name", "plan_adjudication", "plan_sheet",
-           "sheet_segments", "write_adjudication_sheet", "write_sheet"]
+__all__ = ["AdjudicationResult", "CodeResolver", "Decision", "SheetImport", "check_coder_name", "plan_adjudication",
+           "plan_decisions", "plan_sheet", "segment_disagreements", "sheet_segments", "write_adjudication_sheet",
+           "write_sheet"]

@@ -90,6 +90,8 @@ from qda.results import Note, Progress, TableView, frame_view, json_dict, no_pro
 if TYPE_CHECKING:
     import pandas as pd
 
+    from qda.analysis import DocumentTokens, SearchCoding, SearchResult
+
 KINDS = ("phrase", "lemma", "regex", "fuzzy")
 NEGATION_MODES = tuple(NegationMode)
 WINDOW = 6  # tokens scanned back from a hit for a negation cue
@@ -911,3 +913,46 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: It
     plan = WritePlan(coders=(coder,), replace=(CodingScope(coder),), codings=tuple(planned.values()), meta=meta)
     return plan, AutoCodeResult(coder, sum(per_code.values()), flagged, per_code, negation,
                                 tuple(sorted({c.pattern or "" for c in planned.values()})))
+
+
+# --------------------------------------------------------------------------- coding reviewed search hits
+
+def plan_search_coding(codebook: Codebook, result: SearchResult, tokens: Sequence[DocumentTokens],
+                       segments: Sequence[Segment], held: Sequence[Coding], code: str,
+                       coder: str) -> tuple[WritePlan, SearchCoding]:
+    """Plan one coding of ``code`` per segment holding a hit of a search (``qda search --code``).
+
+    Hits that are negated mentions are left out by auto-coding's rule; segments the coder
+    already coded with ``code`` are kept as they are. The pattern (``mode: query``) is
+    recorded on each new coding.
+    """
+    from bisect import bisect_left
+
+    from qda.analysis import SearchCoding, fold_apostrophes  # pandas: only when a search codes hits
+
+    if code not in codebook.code_ids():
+        raise NotFoundError(f"unknown code '{code}' (codes: {', '.join(codebook.code_ids())})")
+    if not codebook.code(code).codable:
+        raise NotFoundError(f"'{code}' is a folder code: code with one of its sub-codes")
+    by_document = {d.document: d for d in tokens}
+    folded = {name: [fold_apostrophes(w) for w in d.lower] for name, d in by_document.items()}
+    by_ref = {s.ref: s for s in segments}
+    already_coded = {c.segment for c in held if c.code == code}
+    kept: dict[str, Segment] = {}
+    negated: set[str] = set()
+    for hit in result.hits:
+        if hit.segment is None:
+            continue
+        seg, doc = by_ref[hit.segment], by_document[hit.document]
+        lo, hi = bisect_left(doc.starts, seg.start), bisect_left(doc.starts, seg.end)
+        if is_negated(folded[hit.document], bisect_left(doc.starts, hit.start), lo, hi, doc.language):
+            negated.add(seg.ref)
+        else:
+            kept[seg.ref] = seg
+    pattern = f"{result.mode}: {result.query}"
+    new = [s for ref, s in kept.items() if ref not in already_coded]
+    plan = WritePlan(coders=(coder,), codings=tuple(
+        Coding(coder, code, s.document, s.case, s.start, s.end, s.ref, source="search",
+               note=f"search: {result.query}", pattern=pattern) for s in new))
+    return plan, SearchCoding(result, code, coder, pattern, tuple(s.ref for s in new),
+                              tuple(sorted(negated - set(kept))), tuple(r for r in kept if r in already_coded))

@@ -407,17 +407,48 @@ class AdjudicationResult:
 def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePlan, AdjudicationResult]:
     """Plan the decisions of an adjudication sheet as a new coder's codings (all rows valid or nothing)."""
     as_coder = check_coder_name(as_coder)
-    codebook = store.codebook()
-    if codebook is None:
-        raise NotFoundError("the project has no codebook yet")
     about = {str(r[0]): str(r[1]) for r in read_table(path, sheet="About") if r and r[0] is not None}
     coder_a, coder_b = about.get("coder A"), about.get("coder B")
     if not coder_a or not coder_b:
         raise CodingImportError(f"{path}: not an adjudication sheet (no 'About' sheet naming coder A and B)",
                                 [Problem(str(path), "write one with 'qda code adjudication-sheet A B -o FILE.xlsx'")])
+    decisions = [Decision(f"{path.name} row {row.number}", row.values.get("segment", ""),
+                          row.values.get("decision", ""), row.values.get("other codes", ""))
+                 for row in read_rows(path, "Adjudication", ("segment", "decision"))]
+    return plan_decisions(store, coder_a, coder_b, decisions, as_coder, str(path))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One adjudication decision on a segment where two coders differ (a sheet row, or a browser choice)."""
+
+    where: str  # e.g. "adjudication.xlsx row 3", for messages
+    segment: str
+    decision: str  # one of DECISIONS
+    other: str = ""  # codes, when decision is "other"
+
+
+def segment_disagreements(store: Store, coder_a: str, coder_b: str,
+                          document: str | None = None) -> list[tuple[Segment, list[str], list[str]]]:
+    """(segment, A's codes, B's codes) where the two coders' code sets differ: the sheet's rows."""
+    segments = store.segments(document=document)
+    a = _codes_by_segment(store.codings(coder=coder_a, document=document), segments)
+    b = _codes_by_segment(store.codings(coder=coder_b, document=document), segments)
+    return [(s, a.get(s.ref, []), b.get(s.ref, [])) for s in segments
+            if set(a.get(s.ref, ())) != set(b.get(s.ref, ()))]
+
+
+def plan_decisions(store: Store, coder_a: str, coder_b: str, decisions: Sequence[Decision], as_coder: str,
+                   origin: str = "decisions") -> tuple[WritePlan, AdjudicationResult]:
+    """Plan decisions as ``as_coder``'s codings: decided segments get the chosen codes, the rest of
+    A's codings are carried over. Every disagreement must be decided; all valid or nothing."""
+    as_coder = check_coder_name(as_coder)
+    codebook = store.codebook()
+    if codebook is None:
+        raise NotFoundError("the project has no codebook yet")
     for name in (coder_a, coder_b):
         if name not in store.coders():
-            raise NotFoundError(f"{path}: coder '{name}' named in the sheet is not in this project")
+            raise NotFoundError(f"{origin}: coder '{name}' is not in this project")
     if as_coder in (coder_a, coder_b):
         raise CodingImportError(f"--as {as_coder}: choose a new coder name (e.g. consensus), not one of the two coders")
     segments = store.segments()
@@ -428,15 +459,15 @@ def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePla
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
     decided: dict[str, list[str]] = {}
-    for row in read_rows(path, "Adjudication", ("segment", "decision")):
-        where = f"{path.name} row {row.number}"
-        ref = row.values.get("segment", "")
+    for row in decisions:
+        where = row.where
+        ref = row.segment
         if ref not in ids:
             problems.append(Problem(where, f"unknown segment '{ref}'"))
             continue
         codes_a, codes_b = a.get(ref, []), b.get(ref, [])
         agreed = [c for c in codes_a if c in codes_b]
-        decision = row.values.get("decision", "").strip()
+        decision = row.decision.strip()
         choice = next((d for d in DECISIONS if d.casefold() == decision.casefold()), None)
         if choice is None:
             problems.append(Problem(where, f"decision '{decision}' is not one of {', '.join(DECISIONS)}"
@@ -455,17 +486,17 @@ def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePla
         elif choice == "neither":
             chosen = agreed
         else:
-            other = resolver.parse_cell(row.values.get("other codes", ""), where, problems)
-            if not other and not row.values.get("other codes", "").strip():
+            other = resolver.parse_cell(row.other, where, problems)
+            if not other and not row.other.strip():
                 problems.append(Problem(where, "decision 'other' but no code under 'other codes'"))
             chosen = list(dict.fromkeys(agreed + other))
         decided[ref] = chosen
     missing = [ref for ref in ids if set(a.get(ref, [])) != set(b.get(ref, [])) and ref not in decided]
     if missing and not problems:
-        problems.append(Problem(str(path), f"{len(missing)} disagreement(s) are not in the sheet: "
+        problems.append(Problem(origin, f"{len(missing)} disagreement(s) are not decided: "
                                 + ", ".join(missing[:10]), "write a new adjudication sheet"))
     if problems:
-        raise CodingImportError(f"{path}: {len(problems)} problem(s); nothing was recorded", problems)
+        raise CodingImportError(f"{origin}: {len(problems)} problem(s); nothing was recorded", problems)
     planned: list[Coding] = []
     by_doc: dict[str, list[Segment]] = defaultdict(list)
     for s in segments:

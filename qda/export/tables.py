@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from qda.errors import ExportError
-from qda.export.style import BOLD, HEADER_FILL, WRAP, check_target, put, write_atomically
+from qda.export.style import BOLD, HEADER_FILL, WRAP, check_target, print_setup, put, write_atomically
 
 TABLE_FORMATS = (".xlsx", ".html", ".csv")
 WIDE = 70  # characters: columns holding passages wrap at this width
@@ -40,8 +40,8 @@ def write_table(path: str | Path, frame: Any, title: str) -> Path:
 
 def _workbook(frame: Any, title: str) -> Workbook:
     wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
+    ws = wb.create_sheet(title[:31])
+    wb.remove(wb.worksheets[0])
     columns = [str(c) for c in frame.columns]
     for c, name in enumerate(columns, start=1):
         put(ws, 1, c, name, font=BOLD, fill=HEADER_FILL, align=WRAP)
@@ -59,10 +59,7 @@ def _workbook(frame: Any, title: str) -> Workbook:
             lines = max(lines, sum(1 + len(part) // max(1, int(widths[c - 1]) - 1) for part in text.split("\n")))
         ws.row_dimensions[r].height = LINE_HEIGHT * lines
     ws.freeze_panes = "A2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
+    print_setup(ws, "1:1")
     return wb
 
 

@@ -428,10 +428,12 @@ def _intra_sheet(ws: Worksheet, data: SynthesisData) -> None:
             if not r.quotes:
                 row += 1
             for q in r.quotes:
-                ref = q.segment or q.document
-                tag = f"[{ref}, {q.speaker}]" if q.speaker else f"[{ref}]"
-                xl.put(ws, row, 4, f"{tag} {q.text}", align=WRAP)
+                xl.put(ws, row, 4, q.cited(unknown_speaker=""), align=WRAP)
                 row += 1
+        for kind, target, text, _ in matrix.memos:
+            xl.put(ws, row, 1, f"memo on {kind} {target}", font=NOTE, align=TOP)
+            xl.put(ws, row, 4, text, align=WRAP)
+            row += 1
         row += 1  # blank row between cases
     xl.widths(ws, {1: xl.fit(["Code", *(r.code for m in data.intra for r in m.rows)], 8, 16),
                  2: LABEL_WIDTH, 3: 10, 4: QUOTE_WIDTH})

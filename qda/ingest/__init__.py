@@ -441,7 +441,7 @@ def _xlsx_rows(path: Path, sheet: str | None) -> list[list[object]] | None:
     try:
         from lxml.etree import iterparse  # type: ignore[import-untyped]  # openpyxl's accelerator
     except ImportError:  # pragma: no cover - lxml comes with openpyxl's usual installs
-        from xml.etree.ElementTree import iterparse  # type: ignore[assignment]
+        from xml.etree.ElementTree import iterparse
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
     try:
@@ -489,7 +489,7 @@ def _xlsx_rows(path: Path, sheet: str | None) -> list[list[object]] | None:
             with archive.open(chosen) as source:
                 tags = [f"{_MAIN}row", f"{_MAIN}dimension"]
                 try:  # lxml hands only these elements to Python
-                    events = iterparse(source, events=("end",), tag=tags)  # type: ignore[call-arg]
+                    events = iterparse(source, events=("end",), tag=tags)
                 except TypeError:  # pragma: no cover - the standard library's parser
                     events = iterparse(source, events=("end",))
                 return _sheet_rows(events, strings, dates)

@@ -1,0 +1,264 @@
+"""Manual coding in the browser workspace: validate and plan one coding at a time.
+
+Everything here is pure: it takes the codebook, the document and its segments, and
+returns the model objects to store (or raises a QdaError naming what is wrong). Offsets
+are code points into the stored, normalised document text, exactly like REFI-QDA
+selections and the codings made from sheets.
+
+Also here: the password hashes of workspace accounts (``qda users add``), because who
+may code as whom is decided in this layer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from qda.coding.sheets import check_coder_name
+from qda.errors import AccessError, InvalidCodingError, NotFoundError, Problem
+from qda.models import Codebook, Coding, Document, Memo, Segment
+
+SNAPS = ("none", "word", "segment")
+MAX_MEMO = 20_000
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def _offset(value: Any, name: str) -> int:
+    # bool is an int in Python; a JSON true is not an offset
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidCodingError(f"'{name}' must be an integer offset (code points), not {value!r}")
+    return value
+
+
+def check_code(codebook: Codebook, code: Any) -> str:
+    """A known, codable code id (the id, not a label)."""
+    if not isinstance(code, str) or not code:
+        raise InvalidCodingError("'code' must be a code id of the codebook")
+    try:
+        found = codebook.code(code)
+    except KeyError:
+        raise InvalidCodingError(
+            f"unknown code '{code}'", [Problem("code", f"'{code}' is not in the codebook '{codebook.name}'",
+                                               "codes are added in the YAML codebook, then: qda codebook load FILE")]
+        ) from None
+    if not found.codable:
+        raise InvalidCodingError(f"code '{code}' is a folder: code one of its sub-codes")
+    return code
+
+
+def check_span(text: str, start: Any, end: Any) -> tuple[int, int]:
+    """Integers with 0 <= start < end <= len(text); a span of blanks only is refused."""
+    start, end = _offset(start, "start"), _offset(end, "end")
+    if start < 0 or end > len(text):
+        raise InvalidCodingError(f"span {start}-{end} is outside the document (0-{len(text)})")
+    if start >= end:
+        raise InvalidCodingError(f"span {start}-{end}: start must be before end")
+    if not text[start:end].strip():
+        raise InvalidCodingError(f"span {start}-{end} holds only blanks")
+    return start, end
+
+
+def snap_span(text: str, segments: Sequence[Segment], start: int, end: int, snap: str = "none") -> tuple[int, int]:
+    """Trim blanks at both ends; then widen to whole words or whole segments when asked."""
+    if snap not in SNAPS:
+        raise InvalidCodingError(f"unknown snap '{snap}' (use one of: {', '.join(SNAPS)})")
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if snap == "word":
+        while start > 0 and _WORD.match(text[start - 1]) and _WORD.match(text[start]):
+            start -= 1
+        while end < len(text) and _WORD.match(text[end]) and _WORD.match(text[end - 1]):
+            end += 1
+    elif snap == "segment":
+        touched = [s for s in segments if s.start < end and s.end > start]
+        if touched:
+            start, end = min(start, touched[0].start), max(end, touched[-1].end)
+    return start, end
+
+
+def segment_of(segments: Sequence[Segment], start: int, end: int) -> str | None:
+    """The ref of the segment the span equals exactly (so sheets and segment agreement see it)."""
+    for seg in segments:
+        if seg.start == start and seg.end == end:
+            return seg.ref
+    return None
+
+
+def _memo(memo: Any) -> str:
+    if memo is None:
+        return ""
+    if not isinstance(memo, str):
+        raise InvalidCodingError("'memo' must be text")
+    if len(memo) > MAX_MEMO:
+        raise InvalidCodingError(f"memo too long ({len(memo)} characters, at most {MAX_MEMO})")
+    return memo
+
+
+def plan_coding(codebook: Codebook, document: Document | None, segments: Sequence[Segment], coder: str,
+                code: Any, start: Any, end: Any, memo: Any = None, snap: str = "none") -> Coding:
+    """A new manual coding of ``document`` by ``coder``, checked; not stored yet."""
+    coder = check_coder_name(coder)
+    if document is None:
+        raise NotFoundError("unknown document")
+    code = check_code(codebook, code)
+    start, end = check_span(document.text, start, end)
+    start, end = check_span(document.text, *snap_span(document.text, segments, start, end, snap))
+    return Coding(coder=coder, code=code, document=document.name, case=document.case, start=start, end=end,
+                  segment=segment_of(segments, start, end), text=document.text[start:end], source="workspace",
+                  note=_memo(memo))
+
+
+def check_owner(coding: Coding | None, coder: str) -> Coding:
+    """The coding, when ``coder`` may change it: 404 when absent, 403 when another coder's."""
+    if coding is None:
+        raise NotFoundError("unknown coding")
+    if coding.coder != coder:
+        raise AccessError(f"coding {coding.id} belongs to another coder")
+    return coding
+
+
+def plan_change(codebook: Codebook, document: Document, segments: Sequence[Segment], coding: Coding,
+                changes: dict[str, Any], snap: str = "none") -> Coding:
+    """``coding`` with ``changes`` (code, start, end, memo) applied and checked."""
+    unknown = sorted(set(changes) - {"code", "start", "end", "memo"})
+    if unknown:
+        raise InvalidCodingError(f"cannot change {', '.join(unknown)} (only code, start, end, memo)")
+    code = check_code(codebook, changes["code"]) if "code" in changes else coding.code
+    start, end = coding.start, coding.end
+    if "start" in changes or "end" in changes:
+        start, end = check_span(document.text, changes.get("start", start), changes.get("end", end))
+        start, end = check_span(document.text, *snap_span(document.text, segments, start, end, snap))
+    note = _memo(changes["memo"]) if "memo" in changes else coding.note
+    return replace(coding, code=code, start=start, end=end, segment=segment_of(segments, start, end),
+                   text=document.text[start:end], note=note, status="ok")
+
+
+# ----------------------------------------------------------------------------- accounts
+
+_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash (memory-hard), in a self-describing text form."""
+    if len(password) < 8:
+        raise InvalidCodingError("the password needs at least 8 characters")
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return (f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}$"
+            f"{base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}")
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    """True when ``password`` matches the stored hash (constant-time compare)."""
+    if not stored:
+        # spend the same time as a real check so user names cannot be probed by timing
+        hashlib.scrypt(password.encode(), salt=b"0" * 16, dklen=32, **_SCRYPT)
+        return False
+    kind, n, r, p, salt, digest = stored.split("$")
+    if kind != "scrypt":
+        return False
+    found = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p))
+    return hmac.compare_digest(found, base64.b64decode(digest))
+
+
+def check_user_name(name: str) -> str:
+    """Account names are coder names: a user codes as the coder of the same name."""
+    return check_coder_name(name)
+
+
+# ----------------------------------------------------------------------------- finding things again
+
+RETRIEVE_MODES = ("any", "all")
+
+
+def retrieve(codings: Sequence[Coding], texts: dict[str, str], codes: Sequence[str], mode: str = "any",
+             exclude: Sequence[str] = (), cases: set[str] | None = None, context: int = 150) -> list[dict[str, Any]]:
+    """Coded passages, with the text around them.
+
+    ``any``: codings of any of ``codes``. ``all``: codings of the first code that overlap a
+    coding of every other code (same coder and document), i.e. overlapping codes. Codings
+    overlapping a coding of an ``exclude`` code are left out (NOT). ``cases`` keeps only
+    those cases (e.g. the cases whose group is entry).
+    """
+    if mode not in RETRIEVE_MODES:
+        raise InvalidCodingError(f"unknown mode '{mode}' (use any or all)")
+    if not codes:
+        raise InvalidCodingError("choose at least one code")
+    kept = [c for c in codings if cases is None or c.case in cases]
+    by_key: dict[tuple[str, str, str], list[Coding]] = {}
+    for c in kept:
+        by_key.setdefault((c.coder, c.document, c.code), []).append(c)
+
+    def overlaps(c: Coding, code: str) -> bool:
+        return any(o.start < c.end and o.end > c.start for o in by_key.get((c.coder, c.document, code), ()))
+
+    if mode == "any":
+        found = [c for c in kept if c.code in codes]
+    else:
+        found = [c for c in kept if c.code == codes[0] and all(overlaps(c, other) for other in codes[1:])]
+    found = [c for c in found if not any(overlaps(c, code) for code in exclude)]
+    rows = []
+    for c in sorted(found, key=lambda c: (c.document, c.start, c.end, c.code, c.coder)):
+        text = texts[c.document]
+        with_codes = sorted({o.code for (coder, doc, _), items in by_key.items() if coder == c.coder
+                             and doc == c.document for o in items if o.start < c.end and o.end > c.start})
+        rows.append({"id": c.id, "coder": c.coder, "code": c.code, "document": c.document, "case": c.case,
+                     "segment": c.segment, "start": c.start, "end": c.end, "text": c.text,
+                     "before": text[max(0, c.start - context):c.start], "after": text[c.end:c.end + context],
+                     "overlapping": [k for k in with_codes if k != c.code], "memo": c.note})
+    return rows
+
+
+def search_text(documents: Sequence[Document], query: str, regex: bool = False, context: int = 80,
+                limit: int = 2000) -> list[dict[str, Any]]:
+    """Keyword in context: every match of ``query`` (case-insensitive), at code-point offsets."""
+    if not query.strip():
+        raise InvalidCodingError("type something to search for")
+    try:
+        pattern = re.compile(query if regex else re.escape(query), re.IGNORECASE)
+    except re.error as exc:
+        raise InvalidCodingError(f"bad regular expression: {exc}") from None
+    hits: list[dict[str, Any]] = []
+    for doc in documents:
+        for match in pattern.finditer(doc.text):
+            if match.end() == match.start():
+                continue
+            hits.append({"document": doc.name, "case": doc.case, "start": match.start(), "end": match.end(),
+                         "match": match.group(0), "before": doc.text[max(0, match.start() - context):match.start()],
+                         "after": doc.text[match.end():match.end() + context]})
+            if len(hits) >= limit:
+                return hits
+    return hits
+
+
+# ----------------------------------------------------------------------------- memos
+
+MEMO_KINDS = ("document", "code", "case")
+
+
+def plan_memo(kind: Any, target: Any, text: Any, author: str, known: set[str]) -> Memo:
+    """A memo by ``author`` on a document, a code or a case (``known``: the names of that kind)."""
+    if kind not in MEMO_KINDS:
+        raise InvalidCodingError(f"a memo is about one of: {', '.join(MEMO_KINDS)} (a coding's memo is its 'memo')")
+    if not isinstance(target, str) or target not in known:
+        raise NotFoundError(f"unknown {kind} '{target}'")
+    text = _memo(text)
+    if not text.strip():
+        raise InvalidCodingError("the memo is empty")
+    return Memo(text=text, target_kind=kind, target=target, author=author, name=f"{kind} {target}")
+
+
+def check_memo_author(memo: Memo | None, author: str) -> Memo:
+    if memo is None:
+        raise NotFoundError("unknown memo")
+    if memo.author != author:
+        raise AccessError(f"memo {memo.id} was written by another coder")
+    return memo

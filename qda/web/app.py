@@ -1,0 +1,499 @@
+"""The browser coding workspace (``qda serve``): a Starlette app over one project.
+
+Every request opens the project on its own SQLite connection in a worker thread
+(sqlite connections cannot cross threads) and closes it after; writes go through the
+Project facade, each in one ``BEGIN IMMEDIATE`` transaction, so two browsers and the CLI
+writing at once wait for each other instead of losing work.
+
+The acting coder always comes from the session (chosen in the page or by ``--coder`` on
+localhost, or the logged-in account elsewhere), never from a request body. Every write
+carries the session's CSRF token in the ``X-CSRF-Token`` header. Transcript text leaves
+the server as JSON only and is put in the page with ``textContent``, so it is never
+interpreted as HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NotFoundError, QdaError
+from qda.models import Coding
+from qda.project import Project
+
+HERE = Path(__file__).resolve().parent
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+MAX_BODY = 256 * 1024  # a coding or a memo is small; nothing bigger is accepted
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass
+class Settings:
+    """How the app was started."""
+
+    folder: Path
+    coder: str | None = None  # fixed by --coder on localhost
+    unblind: bool = False
+    accounts: bool = False  # True off localhost: every request needs a logged-in user
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes (413), whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await PlainTextResponse("request too large", status_code=413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await PlainTextResponse("request too large", status_code=413)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCodingError, 422), (BusyError, 503))
+
+
+def error_response(exc: QdaError) -> JSONResponse:
+    status = next((code for kind, code in STATUS if isinstance(exc, kind)), 422)
+    return JSONResponse({"error": exc.message, "problems": [str(p) for p in exc.problems]}, status_code=status)
+
+
+def coding_json(c: Coding) -> dict[str, Any]:
+    return {"id": c.id, "coder": c.coder, "code": c.code, "document": c.document, "case": c.case,
+            "start": c.start, "end": c.end, "segment": c.segment, "text": c.text, "memo": c.note,
+            "source": c.source, "status": c.status, "created_at": c.created_at}
+
+
+def create_app(folder: str | Path, coder: str | None = None, unblind: bool = False, host: str = "127.0.0.1",
+               allowed_hosts: list[str] | None = None) -> Starlette:
+    """The workspace app on the project in ``folder``.
+
+    On a non-local ``host`` the app asks for accounts (``qda users add``) and ``coder``
+    cannot be fixed. ``allowed_hosts`` (Host header values) defaults to the loopback
+    names on localhost, which stops DNS-rebinding pages from reaching the project.
+    """
+    settings = Settings(Path(folder), coder=coder, unblind=unblind, accounts=host not in LOCAL_HOSTS)
+    with Project.open(settings.folder) as project:
+        if settings.accounts and not project.users():
+            raise AuthError(f"serving on {host} needs accounts: create one with 'qda users add NAME'")
+        if settings.accounts and coder:
+            raise AccessError("--coder is for localhost; on a network address each user logs in")
+        if coder:
+            from qda.coding.workspace import check_user_name
+            settings.coder = check_user_name(coder)
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True)
+
+    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(**context), status_code=status,
+                            headers={"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+                                     "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+                                     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
+
+    def current_coder(request: Request) -> str | None:
+        if settings.accounts:
+            return request.session.get("user")
+        return settings.coder or request.session.get("coder")
+
+    def csrf(request: Request) -> str:
+        token = request.session.get("csrf")
+        if not token:
+            token = request.session["csrf"] = secrets.token_urlsafe(24)
+        return token
+
+    # One connection per worker thread, kept open: sqlite connections cannot cross threads,
+    # and closing the last connection of a WAL database checkpoints it (tens of ms a request).
+    local = threading.local()
+
+    async def in_project(fn: Callable[[Project], Any]) -> Any:
+        def work() -> Any:
+            project = getattr(local, "project", None)
+            if project is None:
+                project = local.project = Project.open(settings.folder)
+            return fn(project)
+        return await run_in_threadpool(work)
+
+    Handler = Callable[..., Awaitable[Response]]
+
+    def api(needs_coder: bool = True) -> Callable[[Handler], Handler]:
+        """Common checks of /api endpoints: CSRF on writes, a coder, QdaError -> 4xx."""
+        def wrap(handler: Handler) -> Handler:
+            async def endpoint(request: Request) -> Response:
+                if request.method not in SAFE_METHODS:
+                    given = request.headers.get("x-csrf-token", "")
+                    if not given or not secrets.compare_digest(given, request.session.get("csrf", "")):
+                        return JSONResponse({"error": "missing or wrong CSRF token: reload the page"}, 403)
+                coder = current_coder(request)
+                if needs_coder and not coder:
+                    return JSONResponse({"error": "log in first" if settings.accounts else
+                                         "pick a coder first"}, 401)
+                started = time.perf_counter()
+                try:
+                    response = await handler(request, coder)
+                except QdaError as exc:
+                    response = error_response(exc)
+                # the time spent in the app, for bench/serve.py and the browser's network panel
+                response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+                return response
+            return endpoint
+        return wrap
+
+    async def body(request: Request) -> dict[str, Any]:
+        try:
+            data = json.loads(await request.body() or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidCodingError("the request body is not JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidCodingError("the request body must be a JSON object")
+        return data
+
+    def blind(project: Project) -> bool:
+        """Blind mode: on when two or more coders have codings, unless --unblind."""
+        if settings.unblind:
+            return False
+        return sum(1 for name in project.coders() if project.store.count_codings(coder=name)) >= 2
+
+    def visible_coder(project: Project, me: str, asked: str | None) -> str:
+        if asked and asked != me and blind(project):
+            raise AccessError(f"blind mode: the codings of '{asked}' are hidden until the lead lifts it "
+                              "(qda serve --unblind)")
+        return asked or me
+
+    # ------------------------------------------------------------------ pages
+    async def index(request: Request) -> Response:
+        if settings.accounts and not request.session.get("user"):
+            return RedirectResponse("/login", 303)
+        return page("workspace.html", csrf=csrf(request), coder=current_coder(request) or "",
+                    fixed=bool(settings.coder or settings.accounts), accounts=settings.accounts)
+
+    async def login_page(request: Request) -> Response:
+        if request.method == "GET":
+            return page("login.html", csrf=csrf(request), message="")
+        form = await request.form()
+        if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "")):
+            return page("login.html", 403, csrf=csrf(request), message="The form expired: try again.")
+        name, password = str(form.get("name", "")), str(form.get("password", ""))
+        try:
+            user = await in_project(lambda p: p.check_user(name, password))
+        except AuthError:
+            return page("login.html", 401, csrf=csrf(request), message="Unknown user or wrong password.")
+        request.session.clear()
+        request.session["user"] = user
+        csrf(request)
+        return RedirectResponse("/", 303)
+
+    async def logout(request: Request) -> Response:
+        form = await request.form()
+        if secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "")):
+            request.session.clear()
+        return RedirectResponse("/login" if settings.accounts else "/", 303)
+
+    # ------------------------------------------------------------------ API
+    @api(needs_coder=False)
+    async def session(request: Request, coder: str | None) -> Response:
+        if request.method == "POST":
+            if settings.accounts or settings.coder:
+                raise AccessError("the coder is fixed for this server")
+            from qda.coding.workspace import check_user_name
+            request.session["coder"] = check_user_name(str((await body(request)).get("coder", "")))
+            coder = request.session["coder"]
+
+        def read(p: Project) -> dict[str, Any]:
+            return {"coder": coder, "coders": p.coders(), "blind": blind(p), "fixed": bool(settings.coder),
+                    "accounts": settings.accounts, "csrf": csrf(request)}
+        return JSONResponse(await in_project(read))
+
+    @api()
+    async def documents(request: Request, coder: str) -> Response:
+        def read(p: Project) -> list[dict[str, Any]]:
+            hide = blind(p)
+            attrs = {c.name: c.attributes for c in p.cases()}
+            segs: dict[str, list[tuple[int, int]]] = {}
+            for seg in p.store.segment_spans():
+                segs.setdefault(seg.document, []).append((seg.start, seg.end))
+            per: dict[str, dict[str, int]] = {}
+            mine: dict[str, list[tuple[int, int]]] = {}
+            for c in p.store.codings(coder=coder if hide else None):
+                per.setdefault(c.document, {}).setdefault(c.coder, 0)
+                per[c.document][c.coder] += 1
+                if c.coder == coder:
+                    mine.setdefault(c.document, []).append((c.start, c.end))
+            rows = []
+            for d in p.store.documents():
+                spans = segs.get(d.name, [])
+                done = sum(1 for s, e in spans if any(a < e and b > s for a, b in mine.get(d.name, [])))
+                rows.append({"name": d.name, "case": d.case, "attributes": attrs.get(d.case, {}),
+                             "words": len(d.text.split()), "segments": len(spans), "coded_segments": done,
+                             "codings": per.get(d.name, {})})
+            return rows
+        return JSONResponse(await in_project(read))
+
+    @api()
+    async def document(request: Request, coder: str) -> Response:
+        name = request.path_params["name"]
+
+        def read(p: Project) -> dict[str, Any]:
+            doc, segments = p.workspace_document(name)
+            whose = visible_coder(p, coder, request.query_params.get("coder"))
+            turns: list[dict[str, Any]] = []
+            for s in segments:
+                if not turns or turns[-1]["turn"] != s.turn:
+                    turns.append({"turn": s.turn, "speaker": s.speaker, "role": s.role, "start": s.start,
+                                  "end": s.end, "segments": []})
+                turns[-1]["end"] = s.end
+                turns[-1]["segments"].append({"ref": s.ref, "start": s.start, "end": s.end})
+            memos = [memo_json(m) for m in p.memos_about("document", name, coder if blind(p) else None)]
+            return {"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
+                    "length": len(doc.text), "attributes": next((c.attributes for c in p.cases()
+                                                                 if c.name == doc.case), {}),
+                    "turns": turns, "coder": whose, "memos": memos,
+                    # each coding's text is a slice of "text", and its case the document's: not sent
+                    # again for each of (possibly thousands of) codings
+                    "codings": [{k: v for k, v in coding_json(c).items() if k not in ("text", "case", "source")}
+                                for c in p.store.codings(coder=whose, document=name)]}
+        return JSONResponse(await in_project(read))
+
+    @api()
+    async def codebook(request: Request, coder: str) -> Response:
+        def read(p: Project) -> dict[str, Any]:
+            book = p.codebook()
+            counts: dict[str, int] = {}
+            for c in p.store.codings(coder=coder):
+                counts[c.code] = counts.get(c.code, 0) + 1
+            return {"name": book.name, "languages": list(book.languages),
+                    "categories": [{"id": c.id, "labels": c.labels, "parent": c.parent,
+                                    "description": c.description} for c in book.categories],
+                    "codes": [{"id": c.id, "labels": c.labels, "category": c.category, "parent": c.parent,
+                               "definition": c.definition, "include": c.include, "exclude": c.exclude,
+                               "color": c.color, "codable": c.codable, "count": counts.get(c.id, 0)}
+                              for c in book.codes],
+                    "rule": "The YAML codebook is the source of truth: add or rename codes in the file, then "
+                            "run 'qda codebook load FILE.yaml' and reload this page."}
+        return JSONResponse(await in_project(read))
+
+    @api()
+    async def create_coding(request: Request, coder: str) -> Response:
+        data = await body(request)
+        extra = sorted(set(data) - {"document", "start", "end", "code", "memo", "snap"})
+        if extra:
+            raise InvalidCodingError(f"unknown field(s): {', '.join(extra)} (the coder comes from the session)")
+        stored = await in_project(lambda p: p.add_coding(coder, data.get("document"), data.get("code"),
+                                                         data.get("start"), data.get("end"), data.get("memo"),
+                                                         str(data.get("snap") or "none")))
+        return JSONResponse(coding_json(stored), 201)
+
+    def coding_id(request: Request) -> int:
+        raw = request.path_params["coding_id"]
+        if not raw.isdigit():
+            raise NotFoundError(f"unknown coding '{raw}'")
+        return int(raw)
+
+    @api()
+    async def one_coding(request: Request, coder: str) -> Response:
+        number = coding_id(request)
+        if request.method == "GET":
+            def read(p: Project) -> dict[str, Any]:
+                from qda.coding.workspace import check_owner
+                found = p.coding_by_id(number)
+                if found is not None and found.coder != coder and not blind(p):
+                    return coding_json(found)
+                return coding_json(check_owner(found, coder))
+            return JSONResponse(await in_project(read))
+        if request.method == "DELETE":
+            return JSONResponse(coding_json(await in_project(lambda p: p.remove_coding(coder, number))))
+        changes = await body(request)
+        snap = str(changes.pop("snap", None) or "none")
+        return JSONResponse(coding_json(await in_project(lambda p: p.change_coding(coder, number, changes, snap))))
+
+    def lead_only(p: Project) -> None:
+        if blind(p):
+            raise AccessError("comparing coders needs blind mode lifted: qda serve --unblind")
+
+    @api()
+    async def compare(request: Request, coder: str) -> Response:
+        a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
+        document = request.query_params.get("document") or None
+
+        def read(p: Project) -> dict[str, Any]:
+            lead_only(p)
+            if not a or not b or a == b:
+                raise InvalidCodingError("choose two different coders A and B")
+            rows = p.disagreements(a, b, document)
+            # spans where the two coders differ by the rule of 'qda agree --unit overlap'
+            spans = p.agree([a, b], unit="overlap", documents=[document] if document else None,
+                            bootstrap=0).disagreements
+            return {"a": a, "b": b, "coders": p.coders(), "spans": [
+                {"document": d.unit.document, "case": d.unit.case, "start": d.unit.start, "end": d.unit.end,
+                 "text": d.unit.text, "a": list(d.applied.get(a, ())), "b": list(d.applied.get(b, ()))}
+                for d in spans],
+                "disagreements": [
+                {"segment": s.ref, "document": s.document, "case": s.case, "speaker": s.speaker, "start": s.start,
+                 "end": s.end, "text": s.text, "a": codes_a, "b": codes_b,
+                 "agreed": [c for c in codes_a if c in codes_b]} for s, codes_a, codes_b in rows]}
+        return JSONResponse(await in_project(read))
+
+    @api()
+    async def adjudicate(request: Request, coder: str) -> Response:
+        from qda.coding import Decision
+
+        data = await body(request)
+        rows = data.get("decisions")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise InvalidCodingError("'decisions' must be a list of {segment, decision, other}")
+        decisions = [Decision(f"decision {i + 1} ({r.get('segment', '')})", str(r.get("segment", "")),
+                              str(r.get("decision", "")), str(r.get("other", "") or ""))
+                     for i, r in enumerate(rows)]
+
+        def write(p: Project) -> dict[str, Any]:
+            lead_only(p)
+            return p.adjudicate_decisions(str(data.get("a", "")), str(data.get("b", "")), decisions,
+                                          str(data.get("as") or "consensus")).to_dict()
+        return JSONResponse(await in_project(write))
+
+    def split(value: str | None) -> list[str]:
+        return [v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()]
+
+    def retrieval(p: Project, me: str, params: Any) -> list[dict[str, Any]]:
+        asked = params.get("coder") or me
+        coders = p.coders() if asked == "*" else [asked]
+        if asked != me and blind(p):
+            raise AccessError("blind mode: you can retrieve only your own codings (qda serve --unblind)")
+        where = {}
+        for item in params.getlist("where"):
+            name, _, value = item.partition("=")
+            if name and value:
+                where[name] = value
+        return p.workspace_retrieve(coders, split(params.get("codes")), params.get("mode", "any"),
+                                    split(params.get("not")), where)
+
+    @api()
+    async def retrieve(request: Request, coder: str) -> Response:
+        params = request.query_params
+        rows = await in_project(lambda p: retrieval(p, coder, params))
+        fmt = params.get("format", "json")
+        if fmt == "json":
+            return JSONResponse(rows)
+        from qda.web.exports import rows_to_csv, rows_to_xlsx
+        columns = ["case", "document", "segment", "coder", "code", "overlapping", "start", "end", "before", "text",
+                   "after", "memo"]
+        table = [[", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns] for r in rows]
+        if fmt == "csv":
+            return Response(rows_to_csv(columns, table), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="retrieval.csv"'})
+        if fmt == "xlsx":
+            return Response(rows_to_xlsx(columns, table), headers={
+                "Content-Disposition": 'attachment; filename="retrieval.xlsx"',
+                "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+        raise InvalidCodingError(f"unknown format '{fmt}' (json, csv or xlsx)")
+
+    @api()
+    async def search(request: Request, coder: str) -> Response:
+        query = request.query_params.get("q", "")
+        regex = request.query_params.get("regex") == "1"
+        return JSONResponse(await in_project(lambda p: p.workspace_search(query, regex)))
+
+    def memo_json(m: Any) -> dict[str, Any]:
+        return {"id": m.id, "about": m.target_kind, "target": m.target, "text": m.text, "author": m.author,
+                "created_at": m.created_at}
+
+    @api()
+    async def memos(request: Request, coder: str) -> Response:
+        if request.method == "GET":
+            kind, target = request.query_params.get("about", ""), request.query_params.get("target", "")
+
+            def read(p: Project) -> list[dict[str, Any]]:
+                return [memo_json(m) for m in p.memos_about(kind, target, coder if blind(p) else None)]
+            return JSONResponse(await in_project(read))
+        data = await body(request)
+        made = await in_project(lambda p: p.add_memo(coder, data.get("about"), data.get("target"), data.get("text")))
+        return JSONResponse(memo_json(made), 201)
+
+    @api()
+    async def one_memo(request: Request, coder: str) -> Response:
+        raw = request.path_params["memo_id"]
+        if not raw.isdigit():
+            raise NotFoundError(f"unknown memo '{raw}'")
+        if request.method == "DELETE":
+            return JSONResponse(memo_json(await in_project(lambda p: p.remove_memo(coder, int(raw)))))
+        data = await body(request)
+        return JSONResponse(memo_json(await in_project(lambda p: p.change_memo(coder, int(raw), data.get("text")))))
+
+    async def not_found(request: Request) -> Response:
+        return JSONResponse({"error": "no such API endpoint"}, 404)
+
+    routes = [
+        Route("/", index),
+        Route("/login", login_page, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/api/session", session, methods=["GET", "POST"]),
+        Route("/api/documents", documents),
+        Route("/api/documents/{name:str}", document),
+        Route("/api/codebook", codebook),
+        Route("/api/codings", create_coding, methods=["POST"]),
+        Route("/api/codings/{coding_id:str}", one_coding, methods=["GET", "PATCH", "DELETE"]),
+        Route("/api/memos", memos, methods=["GET", "POST"]),
+        Route("/api/memos/{memo_id:str}", one_memo, methods=["PATCH", "DELETE"]),
+        Route("/api/compare", compare),
+        Route("/api/retrieve", retrieve),
+        Route("/api/search", search),
+        Route("/api/adjudicate", adjudicate, methods=["POST"]),
+        Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
+        # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    hosts = allowed_hosts or (list(LOCAL_HOSTS) + ["[::1]"] if not settings.accounts else ["*"])
+    middleware = [
+        Middleware(BodyLimit),
+        Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
+        Middleware(SessionMiddleware, secret_key=settings.secret, session_cookie="qda_session",
+                   same_site="strict", max_age=12 * 3600),
+    ]
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.settings = settings
+    return app
+
+
+def run(app: Starlette, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve ``app`` with uvicorn until Ctrl+C."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="warning")
