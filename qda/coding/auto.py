@@ -75,9 +75,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
-from collections.abc import MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -895,7 +895,8 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: It
         planned[key] = Coding(coder=coder, code=hit.code, document=seg.document, case=seg.case, start=seg.start,
                               end=seg.end, segment=seg.ref, source="auto",
                               note=f"matched: {texts[hit.document][hit.start:hit.end]}",
-                              pattern=f"{hit.kind}: {hit.pattern}", status=CodingStatus.NEGATED if hit.negated else CodingStatus.OK)
+                              pattern=f"{hit.kind}: {hit.pattern}",
+                              status=CodingStatus.NEGATED if hit.negated else CodingStatus.OK)
     per_code = {code: 0 for code in codebook.code_ids()}
     for coding in planned.values():
         if coding.status == CodingStatus.OK:
