@@ -154,7 +154,8 @@ def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence
                 if c.code in tables:
                     spans[(coder, c.code, c.document)].append((c.start, c.end))
         for (coder, code, document), found in spans.items():
-            row = key_of.get(case_of.get(document) if unit == "case" else document)
+            key = case_of.get(document) if unit == "case" else document
+            row = None if key is None else key_of.get(key)
             if row is None:
                 continue
             col = index[coder]

@@ -366,11 +366,11 @@ def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: 
         ws.add_data_validation(decision)
         decision.add(f"I2:I{rows + 1}")
     about = wb.create_sheet("About")
-    for row in (["coder A", coder_a], ["coder B", coder_b], ["codebook", codebook.name],
+    for line in (["coder A", coder_a], ["coder B", coder_b], ["codebook", codebook.name],
                 ["how", "For each row choose a decision: A keeps A's codes, B keeps B's, both keeps all, "
                         "neither keeps only the agreed codes, other uses the codes listed under 'other codes' "
                         "(plus the agreed ones). Segments not listed here are carried over unchanged."]):
-        about.append(row)
+        about.append(line)
     about.column_dimensions["B"].width = 100
     try:
         wb.save(path)
