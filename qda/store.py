@@ -686,7 +686,7 @@ class Store:
                                       "ON d.id=s.document_id WHERE d.name=? AND s.ordinal=?",
                                       (document, int(ordinal) if ordinal.isdigit() else -1)).fetchone()
                 if row is not None:
-                    result[ref] = tuple(row)  # type: ignore[assignment]
+                    result[ref] = tuple(row)
             return result
         for sid, doc_id, doc, ordinal, start, end in self.db.execute(
                 'SELECT s.id, d.id, d.name, s.ordinal, s.start, s."end" FROM segments s '
