@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	QDA=$(BIN)/qda bash examples/entry-postentry/run.sh out
 
+# Lint and types first: they take seconds, the tests minutes.
 test: $(STAMP)
+	$(BIN)/ruff check qda tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # The fuzz tests of `make test` run a few examples per reader; this runs many more.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 # ----------------------------------------------------------------------------- vocabularies
 
@@ -84,7 +85,6 @@ class OutputFormat(Vocabulary):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
-from typing import Any
 
 
 @dataclass(frozen=True)

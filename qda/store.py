@@ -506,9 +506,16 @@ class Store:
         row = self.db.execute(sql, args).fetchone()
         return row[0] if row else None
 
+    def _insert(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run one INSERT and return the new row's id."""
+        row_id = self.db.execute(sql, args).lastrowid
+        assert row_id is not None  # sqlite3 sets it after every INSERT into a rowid table
+        return row_id
+
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:
-        return self._one("SELECT value FROM meta WHERE key=?", (key,))
+        value = self._one("SELECT value FROM meta WHERE key=?", (key,))
+        return None if value is None else str(value)
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
@@ -518,7 +525,7 @@ class Store:
         found = self._one("SELECT id FROM cases WHERE name=?", (name,))
         if found is not None:
             return int(found)
-        return int(self.db.execute("INSERT INTO cases(name) VALUES (?)", (name,)).lastrowid)
+        return self._insert("INSERT INTO cases(name) VALUES (?)", (name,))
 
     def set_case_attributes(self, name: str, attributes: dict[str, str]) -> None:
         case_id = self.ensure_case(name)
@@ -566,10 +573,10 @@ class Store:
 
     def add_document(self, doc: Document) -> int:
         case_id = self.ensure_case(doc.case)
-        return int(self.db.execute(
+        return self._insert(
             "INSERT INTO documents(name, case_id, text, sha256, source, language, imported_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (doc.name, case_id, doc.text, doc.sha256, doc.source, doc.language, now())).lastrowid)
+            (doc.name, case_id, doc.text, doc.sha256, doc.source, doc.language, now()))
 
     def delete_document(self, name: str) -> None:
         doc_id = self.document_id(name)
@@ -615,7 +622,7 @@ class Store:
         found = self._one("SELECT id FROM speakers WHERE name=?", (name,))
         if found is not None:
             return int(found)
-        return int(self.db.execute("INSERT INTO speakers(name, role) VALUES (?, ?)", (name, role)).lastrowid)
+        return self._insert("INSERT INTO speakers(name, role) VALUES (?, ?)", (name, role))
 
     def _add_segments(self, document_id: int, segments: Iterable[Segment]) -> None:
         rows = [(document_id, s.ordinal, s.turn, self._speaker_id(s.speaker, s.role), s.start, s.end, s.timestamp)
@@ -696,7 +703,7 @@ class Store:
                                       "ON d.id=s.document_id WHERE d.name=? AND s.ordinal=?",
                                       (document, int(ordinal) if ordinal.isdigit() else -1)).fetchone()
                 if row is not None:
-                    result[ref] = tuple(row)  # type: ignore[assignment]
+                    result[ref] = tuple(row)
             return result
         for sid, doc_id, doc, ordinal, start, end in self.db.execute(
                 'SELECT s.id, d.id, d.name, s.ordinal, s.start, s."end" FROM segments s '
@@ -770,7 +777,7 @@ class Store:
         found = self._one("SELECT id FROM coders WHERE name=?", (name,))
         if found is not None:
             return int(found)
-        return int(self.db.execute("INSERT INTO coders(name, created_at) VALUES (?, ?)", (name, now())).lastrowid)
+        return self._insert("INSERT INTO coders(name, created_at) VALUES (?, ?)", (name, now()))
 
     def coders(self) -> list[str]:
         return [name for (name,) in self.db.execute("SELECT name FROM coders ORDER BY id")]
@@ -960,11 +967,11 @@ class Store:
     # ------------------------------------------------------------------ memos
     def insert_memo(self, memo: Memo) -> Memo:
         """Store a new memo and return it with its id."""
-        row_id = self.db.execute(
+        row_id = self._insert(
             "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (memo.guid, memo.name, memo.text, memo.author, memo.created_at or now(), memo.target_kind,
-             memo.target)).lastrowid
-        return self.memos(ids=[int(row_id)])[0]  # type: ignore[arg-type]
+             memo.target))
+        return self.memos(ids=[row_id])[0]
 
     def insert_memos(self, memos: Sequence[Memo]) -> None:
         """Store memos as they are (an imported memo keeps its GUID and time, even empty)."""

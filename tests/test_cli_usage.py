@@ -22,9 +22,9 @@ def test_usage_errors_exit_2_with_a_usage_message(args: list[str], expected: str
 
 
 def test_ctrl_c_during_an_import_exits_130_and_changes_nothing(small_project, tmp_path, monkeypatch) -> None:
-    from conftest import snapshot
-
     import qda.ingest.segment as segment
+
+    from conftest import snapshot
 
     before = snapshot(small_project)
     new = tmp_path / "C1.txt"

@@ -209,7 +209,8 @@ _TIMES = st.sampled_from(["2024-05-01T10:00:00+00:00", "2019-12-31T23:59:59+00:0
 def projects(draw: st.DrawFn) -> dict:
     languages = draw(st.sampled_from([("fr",), ("fr", "en"), ("en",)]))
     n_categories = draw(st.integers(0, 2))
-    categories = [Category(f"cat{i}", {lang: draw(_LABEL) for lang in languages}, None, draw(st.sampled_from(["", "about X"])))
+    categories = [Category(f"cat{i}", {lang: draw(_LABEL) for lang in languages}, None,
+                           draw(st.sampled_from(["", "about X"])))
                   for i in range(n_categories)]
     codes: list[Code] = []
     for i in range(draw(st.integers(1, 6))):
@@ -408,10 +409,12 @@ def _project_xml(name: str, path: str, selections: list[tuple[int, int, str]], o
         f'<Description/><Coding guid="{uuid.uuid4()}" creatingUser="8ca3a2c1-8b7a-41c3-a9dd-a8fb46caa645" '
         f'creationDateTime="2025-06-11T16:31:16Z"><CodeRef targetGUID="{code}"/></Coding></PlainTextSelection>'
         for a, b, code in selections)
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="no" ?><Project xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="no" ?>'
+            f'<Project xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
             f'name="Untitled" origin="{origin}" xmlns="{namespace}"><Users>'
             '<User guid="8CA3A2C1-8B7A-41C3-A9DD-A8FB46CAA645" name="Gergo"/></Users>'
-            f'<CodeBook><Codes>{codes}</Codes></CodeBook><Sources><TextSource guid="56a79789-d535-4fb8-bedd-a915504c54ba" '
+            f'<CodeBook><Codes>{codes}</Codes></CodeBook>'
+            f'<Sources><TextSource guid="56a79789-d535-4fb8-bedd-a915504c54ba" '
             f'name="{name}" plainTextPath="{path}">{sels}</TextSource>{extra}</Sources></Project>')
 
 
@@ -512,7 +515,7 @@ def test_project_with_zero_codings_imports_codes_and_sources(tmp_path: Path) -> 
     qde = _project_xml("ICLS 2024 3-10", "internal://C5E4C960-5296-4FDE-8C63-DEABA4E17F92.txt", [],
                        origin="MAXQDA 24 (Release 24.7.0)", codes=NVIVO_CODES)
     path = make_qdpx(tmp_path / "maxqda.qdpx", qde,
-                     {"sources/C5E4C960-5296-4FDE-8C63-DEABA4E17F92.txt": "Some text\nmore".encode("utf-8")})
+                     {"sources/C5E4C960-5296-4FDE-8C63-DEABA4E17F92.txt": b"Some text\nmore"})
     with Project.init(tmp_path / "p", "en") as project:
         report = project.import_qdpx(path)
         assert report.imported["codings"] == 0 and report.imported["documents"] == 1
@@ -532,13 +535,18 @@ FIRMS = """<?xml version="1.0" encoding="utf-8"?>
  </Variables>
  <Cases>
   <Case guid="00000000-0000-4000-8000-0000000000b1" name="Firm A"><Description>A young firm.</Description>
-   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000F1"/><IntegerValue> 12 </IntegerValue></VariableValue>
-   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000f2"/><BooleanValue>true</BooleanValue></VariableValue>
-   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000f3"/><DateValue>2019-03-01</DateValue></VariableValue>
-   <SourceRef targetGUID="00000000-0000-4000-8000-0000000000d1"/><SourceRef targetGUID="00000000-0000-4000-8000-0000000000d2"/>
+   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000F1"/>
+    <IntegerValue> 12 </IntegerValue></VariableValue>
+   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000f2"/>
+    <BooleanValue>true</BooleanValue></VariableValue>
+   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000f3"/>
+    <DateValue>2019-03-01</DateValue></VariableValue>
+   <SourceRef targetGUID="00000000-0000-4000-8000-0000000000d1"/>
+   <SourceRef targetGUID="00000000-0000-4000-8000-0000000000d2"/>
   </Case>
   <Case guid="00000000-0000-4000-8000-0000000000b2" name="Firm B">
-   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000f4"/><TextValue>biotech</TextValue></VariableValue>
+   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000f4"/>
+    <TextValue>biotech</TextValue></VariableValue>
   </Case>
  </Cases>
  <Sources>
@@ -546,15 +554,20 @@ FIRMS = """<?xml version="1.0" encoding="utf-8"?>
    <Description>Recorded by phone.</Description><PlainTextContent>Hello world. We export.</PlainTextContent>
    <PlainTextSelection guid="00000000-0000-4000-8000-000000000e01" startPosition="13" endPosition="23"
     creatingUser="00000000-0000-4000-8000-0000000000a1" creationDateTime="2024-02-03T04:05:06+01:00">
-    <Coding guid="00000000-0000-4000-8000-000000000e02"><CodeRef targetGUID="00000000-0000-4000-8000-0000000000c1"/></Coding>
+    <Coding guid="00000000-0000-4000-8000-000000000e02">
+     <CodeRef targetGUID="00000000-0000-4000-8000-0000000000c1"/></Coding>
    </PlainTextSelection>
   </TextSource>
   <TextSource guid="00000000-0000-4000-8000-0000000000d2" name="A interview 2" plainTextPath="internal://d2.txt"/>
   <TextSource guid="00000000-0000-4000-8000-0000000000d3" name="Solo" plainTextPath="internal://d3.txt">
-   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000f4"/><TextValue>software</TextValue></VariableValue>
+   <VariableValue><VariableRef targetGUID="00000000-0000-4000-8000-0000000000f4"/>
+    <TextValue>software</TextValue></VariableValue>
   </TextSource>
  </Sources>
- <Notes><Note guid="00000000-0000-4000-8000-0000000000e9" name="Memo"><PlainTextContent>Overall memo.</PlainTextContent></Note></Notes>
+ <Notes>
+  <Note guid="00000000-0000-4000-8000-0000000000e9" name="Memo">
+   <PlainTextContent>Overall memo.</PlainTextContent></Note>
+ </Notes>
  <Description>Study of firms.</Description>
  <NoteRef targetGUID="00000000-0000-4000-8000-0000000000e9"/>
 </Project>
@@ -563,7 +576,8 @@ FIRMS = """<?xml version="1.0" encoding="utf-8"?>
 
 def test_cases_typed_variables_and_memos_of_another_tool(tmp_path: Path) -> None:
     assert validate(FIRMS.encode("utf-8"), "Project.xsd") == []
-    path = make_qdpx(tmp_path / "firms.qdpx", FIRMS, {"sources/d2.txt": b"Second interview.", "sources/d3.txt": b"Solo."})
+    path = make_qdpx(tmp_path / "firms.qdpx", FIRMS,
+                     {"sources/d2.txt": b"Second interview.", "sources/d3.txt": b"Solo."})
     with Project.init(tmp_path / "p", "en") as project:
         project.import_qdpx(path)
         store = project.store
@@ -623,7 +637,8 @@ def test_a_duplicated_qda_code_gets_its_own_id(tmp_path: Path) -> None:
     line = refi_model.join_description("Said when.", {"id": "a"})
     qdc = tmp_path / "dup.qdc"
     qdc.write_text(f'<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes>'
-                   f'<Code guid="{uuid.uuid4()}" name="Social" isCodable="true"><Description>{line}</Description></Code>'
+                   f'<Code guid="{uuid.uuid4()}" name="Social" isCodable="true">'
+                   f'<Description>{line}</Description></Code>'
                    f'<Code guid="{uuid.uuid4()}" name="Social copy" isCodable="true"><Description>{line}</Description>'
                    f'</Code></Codes></CodeBook>', encoding="utf-8")
     with Project.init(tmp_path / "p", "en") as project:

@@ -30,8 +30,9 @@ with any code, so that agreement is not inflated by text nobody coded.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -153,7 +154,8 @@ def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence
                 if c.code in tables:
                     spans[(coder, c.code, c.document)].append((c.start, c.end))
         for (coder, code, document), found in spans.items():
-            row = key_of.get(case_of.get(document) if unit == "case" else document)
+            key = case_of.get(document) if unit == "case" else document
+            row = None if key is None else key_of.get(key)
             if row is None:
                 continue
             col = index[coder]
@@ -165,7 +167,7 @@ def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence
             else:  # coverage, percent points of the document's characters
                 tables[code][row, col] += 100.0 * _union_length(distinct) / lengths[document]
         if unit in ("frequency", "coverage"):
-            for code, table in tables.items():
+            for table in tables.values():
                 if unit == "coverage":
                     table[:] = np.round(table, 1)
                 # Within tolerance of the first coder counts as the first coder's rating.
@@ -606,7 +608,8 @@ def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bo
     disagreements = [Disagreement(u, {str(coder): (str(v),) for coder, v in zip(frame.columns, frame.iloc[i])})
                      for i, u in enumerate(units)
                      if len({str(v) for v in frame.iloc[i] if pd.notna(v) and str(v).strip()}) > 1]
-    conventions = (f"categories: {', '.join(categories) if categories else ', '.join(map(str, labels)) + ' (observed)'}",
+    shown = ', '.join(categories) if categories else ', '.join(map(str, labels)) + ' (observed)'
+    conventions = (f"categories: {shown}",
                    "Cohen's kappa and Scott's pi: units rated by both coders only (listwise deletion)",
                    f"95% intervals: percentile bootstrap over units, {bootstrap} resamples, seed {seed}"
                    if bootstrap else "no confidence intervals (bootstrap 0)")

@@ -75,9 +75,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
-from collections.abc import MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -368,29 +368,29 @@ class _FuzzyIndex:
         score = np.zeros(n * npat, dtype=np.float64)
         if cols:
             c = np.asarray(cols, dtype=np.int64)
-            r = np.asarray(rows, dtype=np.int64)
+            row_of = np.asarray(rows, dtype=np.int64)
             count = self.indptr[c + 1] - self.indptr[c]
             total = int(count.sum())
             if total:
                 first = np.repeat(self.indptr[c] - (np.cumsum(count) - count), count) + np.arange(total)
-                rr = np.repeat(r, count)
+                rr = np.repeat(row_of, count)
                 score = np.bincount(rr * npat + self.pats[first], weights=self.weights[first],
                                     minlength=n * npat).astype(np.float64)
-        score = score.reshape(n, npat)
+        grid = score.reshape(n, npat)
         sizes = np.fromiter(map(len, texts), dtype=np.int64, count=n)
-        ok = (score >= self.bounds[None, :]) | self.always[None, :] | (sizes[:, None] < self.lengths[None, :])
+        ok = (grid >= self.bounds[None, :]) | self.always[None, :] | (sizes[:, None] < self.lengths[None, :])
         ok &= active[None, :]
         out = []
         for k in np.nonzero(ok.any(axis=0))[0].tolist():
-            rows = np.nonzero(ok[:, k])[0]
+            hits = np.nonzero(ok[:, k])[0]
             item = self.items[k]
-            if len(rows) > 4:  # partial_ratio in C, on all cores, before the aligning loop in Python
-                scores = process.cdist([item.needle], [texts[r] for r in rows.tolist()], scorer=fuzz.partial_ratio,
+            if len(hits) > 4:  # partial_ratio in C, on all cores, before the aligning loop in Python
+                scores = process.cdist([item.needle], [texts[r] for r in hits.tolist()], scorer=fuzz.partial_ratio,
                                        score_cutoff=item.threshold, dtype=np.float32,
-                                       workers=-1 if len(rows) > 2000 else 1)[0]
-                rows = rows[scores >= item.threshold]
-            if len(rows):
-                out.append((k, rows.tolist()))
+                                       workers=-1 if len(hits) > 2000 else 1)[0]
+                hits = hits[scores >= item.threshold]
+            if len(hits):
+                out.append((k, hits.tolist()))
         return out
 
 
@@ -901,7 +901,8 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: It
         planned[key] = Coding(coder=coder, code=hit.code, document=seg.document, case=seg.case, start=seg.start,
                               end=seg.end, segment=seg.ref, source="auto",
                               note=f"matched: {texts[hit.document][hit.start:hit.end]}",
-                              pattern=f"{hit.kind}: {hit.pattern}", status=CodingStatus.NEGATED if hit.negated else CodingStatus.OK)
+                              pattern=f"{hit.kind}: {hit.pattern}",
+                              status=CodingStatus.NEGATED if hit.negated else CodingStatus.OK)
     per_code = {code: 0 for code in codebook.code_ids()}
     for coding in planned.values():
         if coding.status == CodingStatus.OK:

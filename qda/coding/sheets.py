@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
@@ -337,19 +338,25 @@ def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: 
     a = _codes_by_segment(codings_a, segments)
     b = _codes_by_segment(codings_b, segments)
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]  # the default sheet (wb.active is typed Optional)
     ws.title = "Adjudication"
     header = ["case", "document", "segment", "speaker", "text", f"A: {coder_a}", f"B: {coder_b}", "agreed",
               "decision", "other codes", "note"]
     ws.append(header)
     rows = 0
+
+    def rank(code: str) -> int:  # codebook order; a code missing from it goes last
+        return order.get(code, len(order))
+
+    def fmt(codes: set[str]) -> str:
+        return "; ".join(f"{c} ({codebook.code(c).label(lang)})" for c in sorted(codes, key=rank))
+
     for seg in segments:
         codes_a, codes_b = set(a.get(seg.ref, ())), set(b.get(seg.ref, ()))
         if codes_a == codes_b:
             continue
-        fmt = lambda codes: "; ".join(f"{c} ({codebook.code(c).label(lang)})" for c in sorted(codes, key=order.get))
         ws.append([seg.case, seg.document, seg.ref, seg.speaker or "", seg.text, fmt(codes_a - codes_b),
-                   fmt(codes_b - codes_a), "; ".join(sorted(codes_a & codes_b, key=order.get)), "", "", ""])
+                   fmt(codes_b - codes_a), "; ".join(sorted(codes_a & codes_b, key=rank)), "", "", ""])
         rows += 1
     fill = PatternFill("solid", fgColor="DDE4EE")
     for cell in ws[1]:
@@ -368,11 +375,11 @@ def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: 
         ws.add_data_validation(decision)
         decision.add(f"I2:I{rows + 1}")
     about = wb.create_sheet("About")
-    for row in (["coder A", coder_a], ["coder B", coder_b], ["codebook", codebook.name],
+    for line in (["coder A", coder_a], ["coder B", coder_b], ["codebook", codebook.name],
                 ["how", "For each row choose a decision: A keeps A's codes, B keeps B's, both keeps all, "
                         "neither keeps only the agreed codes, other uses the codes listed under 'other codes' "
                         "(plus the agreed ones). Segments not listed here are carried over unchanged."]):
-        about.append(row)
+        about.append(line)
     about.column_dimensions["B"].width = 100
     try:
         wb.save(path)

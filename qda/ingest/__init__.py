@@ -372,7 +372,7 @@ def read_docx(path: Path) -> RawTranscript:
     """Word documents: body paragraphs (tables, headers and footers are not transcript text)."""
     import docx  # python-docx; imported here so that text-only use stays light
     from docx.opc.exceptions import PackageNotFoundError
-    from lxml.etree import LxmlError  # type: ignore[import-untyped]  # python-docx's XML parser
+    from lxml.etree import LxmlError  # python-docx's XML parser
 
     data = read_bytes(path)
     check_zip(path)
@@ -439,7 +439,7 @@ def _xlsx_rows(path: Path, sheet: str | None) -> list[list[object]] | None:
     from xml.etree.ElementTree import fromstring
 
     try:
-        from lxml.etree import iterparse  # type: ignore[import-untyped]  # openpyxl's accelerator
+        from lxml.etree import iterparse  # openpyxl's accelerator
     except ImportError:  # pragma: no cover - lxml comes with openpyxl's usual installs
         from xml.etree.ElementTree import iterparse
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format

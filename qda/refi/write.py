@@ -32,7 +32,6 @@ from qda.models import Case, Category, Code, Codebook, Coding, CodingStatus, Doc
 from qda.refi.model import code_human_text, is_guid, is_rgb, join_description, make_guid
 from qda.refi.report import RefiExport
 
-
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 _INVALID_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
