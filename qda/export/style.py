@@ -191,7 +191,7 @@ def fit_rows(ws: Worksheet, first_row: int = 1) -> None:
     for merged in ws.merged_cells.ranges:
         spans[merged.start_cell.coordinate] = sum(
             ws.column_dimensions[get_column_letter(c)].width or 13 for c in range(merged.min_col, merged.max_col + 1))
-    for row in ws.iter_rows(min_row=first_row):
+    for number, row in enumerate(ws.iter_rows(min_row=first_row), start=first_row):
         height = 0.0
         for cell in row:
             align = cell.alignment
@@ -202,5 +202,5 @@ def fit_rows(ws: Worksheet, first_row: int = 1) -> None:
             lines = wrapped_lines(cell.value, width, int(align.indent or 0), bold=bool(cell.font.b), size=size)
             height = max(height, lines * LINE_HEIGHT * size / 11)
         if height:
-            current = ws.row_dimensions[row[0].row].height
-            ws.row_dimensions[row[0].row].height = max(math.ceil(height), current or 0)
+            current = ws.row_dimensions[number].height
+            ws.row_dimensions[number].height = max(math.ceil(height), current or 0)
