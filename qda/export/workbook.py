@@ -433,7 +433,7 @@ def _split_sheet(ws: Worksheet, data: SynthesisData) -> None:
             chart.append(Series(ref, title=f"{group} (n={n})"))
         chart.set_categories(Reference(ws, min_col=1, min_row=value_rows[0], max_row=value_rows[1]))
         chart.width, chart.height = 16, 8
-        ws.add_chart(chart, f"{get_column_letter(last + 2)}2")
+        ws.add_chart(chart, f"{get_column_letter(last + 2)}4")  # below the header rows printed on every page
 
 
 # ----------------------------------------------------------------------------- 6. Intra-case
