@@ -278,12 +278,11 @@ def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Codi
     """The cross-case table: per code and group, the number of cases using it (or of segments).
 
     Each category that directly holds codes gets a subtotal row with its share of the
-    column total; a grand total closes the table. A parent code (the hierarchy of a
-    codebook from NVivo, ATLAS.ti or MAXQDA, which has no categories) is the category of
-    its children: their rows follow it and its own subtotal sums them, as a category's
-    does. So every code is counted in exactly one subtotal: its parent's, or its
-    category's when it has no parent; a parent that can be coded itself is a code of
-    the group that holds it.
+    column total; a grand total closes the table. Codes in no category (the hierarchy of a
+    codebook from NVivo, ATLAS.ti or MAXQDA) are grouped by their parent codes instead: a
+    parent code is the category of its children, their rows follow it and its subtotal
+    sums them, as a category's does. Every code is counted in exactly one subtotal (a
+    parent that can be coded itself counts in the subtotal of the group that holds it).
     """
     groups = _group_cases(cases, by)
     counts = _group_counts(codebook, groups, codings, count)
@@ -315,7 +314,9 @@ def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Codi
         label = codebook.category_label(category.id, lang) if category else "(no category)"
         key = category.id if category else MISSING
         rows.append(CrossRow("category", key, label, depth, key))
-        ids = {c.id for c in codes}
+        # Codes in a YAML category count in its subtotal, sub-codes included; codes with no
+        # category (a codebook from another tool) are grouped by their parent codes instead
+        ids = {c.id for c in codes} if category is None else set()
         children: dict[str, list[Code]] = {}
         for code in codes:
             if code.parent in ids:
