@@ -462,7 +462,8 @@ class Project:
         from qda.export.workbook import synthesis_data, write_workbook
 
         data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
-                              self.agree(agreement) if agreement else None)
+                              self.agree(agreement) if agreement else None,
+                              self.cooccurrence(coder, "case", by=by), self.quotes(by, 2, coders=[coder]))
         data = replace(data, intra=[self._with_memos(m) for m in data.intra])
         return write_workbook(Path(path), data)
 

@@ -116,7 +116,7 @@ def test_workbook_cells(study_project: Path, runner, tmp_path: Path) -> None:
         "--code-attr", "mode")
     wb = load_workbook(path)
     assert wb.sheetnames == ["Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split by mode",
-                             "Intra-case"]
+                             "Intra-case", "Co-occurrence", "Quotes"]
     ws = wb["Cross-case table"]
     cells = [[c.value for c in row] for row in ws.iter_rows()]
     header = next(r for r in cells if r[0] == "Code")
@@ -141,6 +141,24 @@ def test_workbook_cells(study_project: Path, runner, tmp_path: Path) -> None:
     assert [v for v in indirect if isinstance(v, int)] == [16, 11, 13, 8]
     assert split._charts, "the split sheet has a native bar chart"
     assert flat
+
+
+def test_workbook_cooccurrence_and_quotes_sheets(study_project: Path, runner, tmp_path: Path) -> None:
+    """Published Table 2: h (trade fairs) is used by all five post-entry firms and j by three,
+    so the three j firms use both: Jaccard 3 / (5 + 3 - 3) = 0.6."""
+    path = tmp_path / "synthesis.xlsx"
+    run(runner, "-p", study_project, "export", "workbook", "-o", path, "--coder", "consensus", "--by", "group")
+    wb = load_workbook(path)
+    pairs = {(r[0], frozenset(r[1:3])): r[3:] for r in wb["Co-occurrence"].iter_rows(min_row=3, values_only=True)
+             if r[1]}
+    n_a, n_b, both, jaccard, dice, _ = pairs[("post-entry", frozenset({"h", "j"}))]
+    assert sorted((n_a, n_b)) == [3, 5] and both == 3
+    assert jaccard == pytest.approx(0.6) and dice == pytest.approx(2 * 3 / (5 + 3))
+    quotes = [r for r in wb["Quotes"].iter_rows(min_row=3, values_only=True) if r[0]]
+    assert {r[2] for r in quotes} == {"entry", "post-entry"}
+    assert all(sum(1 for q in quotes if q[0] == code and q[2] == group) <= 2 for code, _, group, _, _ in quotes)
+    h_quotes = [r[4] for r in quotes if r[0] == "h"]
+    assert h_quotes and all(isinstance(text, str) and text.strip() for text in h_quotes)
 
 
 def test_folder_codes_head_their_sub_codes() -> None:

@@ -36,7 +36,8 @@ from qda.errors import ExportError
 from qda.export.workbook import SynthesisData, write_workbook
 from qda.models import AttributeDef, Case, Category, Code, Codebook, Coding
 
-SHEETS = ["Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split by mode", "Intra-case"]
+SHEETS = ["Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split by mode", "Intra-case", "Co-occurrence",
+          "Quotes"]
 CODER = "consensus"
 
 

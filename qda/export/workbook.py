@@ -40,10 +40,11 @@ from qda.export.style import (
     TOP,
     WRAP,
 )
+from qda.analysis import Cooccurrence, QuoteTable
 from qda.matrix import CrossCaseTable, IntraCaseMatrix, MetaMatrix, SplitResult
 from qda.models import Case, Code, Codebook, Coding
 
-SHEETS = ("Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split", "Intra-case")
+SHEETS = ("Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split", "Intra-case", "Co-occurrence", "Quotes")
 PRESENT_FILL = PatternFill("solid", fgColor="9DC3E6")  # a case uses the code: the heatmap's dark cells
 
 
@@ -60,10 +61,13 @@ class SynthesisData:
     split: SplitResult | None = None
     intra: Sequence[IntraCaseMatrix] = field(default_factory=tuple)
     reliability: Any = None  # an AgreementReport, shown on a Reliability sheet when given
+    cooccurrence: Cooccurrence | None = None  # case-level co-occurrence, per group
+    quotes: QuoteTable | None = None  # illustrative quotes per code and group
 
 
 def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], coder: str, by: str,
-                   code_attr: str | None = None, lang: str | None = None, reliability: Any = None) -> SynthesisData:
+                   code_attr: str | None = None, lang: str | None = None, reliability: Any = None,
+                   cooccurrence: Cooccurrence | None = None, quotes: QuoteTable | None = None) -> SynthesisData:
     """The matrices of the synthesis workbook for one coder's codings, cases grouped by ``by``.
 
     ``code_attr`` (default: the codebook's first attribute) gives the split sheet.
@@ -76,7 +80,7 @@ def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[
         cross=matrices.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
         split=matrices.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
         intra=[matrices.intra_case(codebook, codings, c.name, coder, lang) for c in cases],
-        reliability=reliability)
+        reliability=reliability, cooccurrence=cooccurrence, quotes=quotes)
 
 
 def write_workbook(path: Path, data: SynthesisData) -> Path:
@@ -95,7 +99,8 @@ def build_workbook(data: SynthesisData) -> Workbook:
     wb.remove(wb.worksheets[0])  # the default sheet
     wb.properties.creator = "qda"
     wb.properties.title = f"Synthesis: {data.codebook.name} (coder: {data.coder})"
-    builders = (_codebook_sheet, _cases_sheet, _meta_sheet, _cross_sheet, _split_sheet, _intra_sheet)
+    builders = (_codebook_sheet, _cases_sheet, _meta_sheet, _cross_sheet, _split_sheet, _intra_sheet,
+                _cooccurrence_sheet, _quotes_sheet)
     for name, build in zip(SHEETS, builders):
         build(wb.create_sheet(split_sheet_name(data.split) if build is _split_sheet else name), data)
     if data.reliability is not None:
@@ -469,5 +474,51 @@ def _intra_sheet(ws: Worksheet, data: SynthesisData) -> None:
         row += 1  # blank row between cases
     xl.widths(ws, {1: xl.fit(["Code", *(r.code for m in data.intra for r in m.rows)], 8, 16),
                  2: LABEL_WIDTH, 3: 10, 4: QUOTE_WIDTH})
+    ws.freeze_panes = "A3"
+    xl.print_setup(ws, "2:2")
+
+
+def _cooccurrence_sheet(ws: Worksheet, data: SynthesisData) -> None:
+    """Pairs of codes used by the same cases, most shared first, for all cases then per group."""
+    result = data.cooccurrence
+    xl.title(ws, f"Co-occurrence of codes in the same case (coder: {data.coder})")
+    columns = ["Group", "Code A", "Code B", "Cases A", "Cases B", "Cases with both", "Jaccard", "Dice", "Ochiai"]
+    xl.header(ws, 2, columns, center_from=4)
+    row = 3
+    if result is None or not any(p.n_ab for table in result.tables for p in table.pairs):
+        xl.put(ws, row, 1, "(no two codes are used by the same case)", font=NOTE)
+    for table in result.tables if result is not None else ():
+        for pair in sorted((p for p in table.pairs if p.n_ab), key=lambda p: (-p.n_ab, -(p.jaccard or 0.0), p.a, p.b)):
+            values = [table.group, pair.a, pair.b, pair.n_a, pair.n_b, pair.n_ab]
+            for col, value in enumerate(values, start=1):
+                xl.put(ws, row, col, value, align=CENTER if col >= 4 else None)
+            for col, value in enumerate((pair.jaccard, pair.dice, pair.ochiai), start=7):
+                xl.put(ws, row, col, _number(value), align=CENTER).number_format = "0.00"
+            row += 1
+    xl.widths(ws, {1: 14, 2: 9, 3: 9, 4: 9, 5: 9, 6: 12, 7: 9, 8: 9, 9: 9})
+    ws.freeze_panes = "A3"
+    xl.print_setup(ws, "2:2", landscape=False)
+
+
+def _quotes_sheet(ws: Worksheet, data: SynthesisData) -> None:
+    """The illustrative quotes papers print: a few coded passages per code and group."""
+    quotes = data.quotes
+    lang = _lang(data)
+    by = quotes.by if quotes is not None else "group"
+    xl.title(ws, f"Illustrative quotes per code and {by} (coder: {data.coder})")
+    xl.header(ws, 2, ["Code", "Label", by.capitalize(), "Case", "Quote"])
+    row = 3
+    if quotes is None or not quotes.codes:
+        xl.put(ws, row, 1, "(no coded passage)", font=NOTE)
+    for code, _label in quotes.codes if quotes is not None else ():
+        for group in quotes.groups:
+            for passage in quotes.cells[code].get(group, ()):
+                xl.put(ws, row, 1, code, align=TOP)
+                xl.put(ws, row, 2, _code_label(data.codebook, code, lang), align=WRAP)
+                xl.put(ws, row, 3, group, align=TOP)
+                xl.put(ws, row, 4, passage.case, align=TOP)
+                xl.put(ws, row, 5, passage.text, align=WRAP)
+                row += 1
+    xl.widths(ws, {1: 8, 2: 30, 3: 14, 4: 10, 5: 70})
     ws.freeze_panes = "A3"
     xl.print_setup(ws, "2:2")
