@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, ExportError, NotFoundError, Problem
-from qda.ingest import check_zip, match_key, read_table
+from qda.files import inert_row, write_atomically
+from qda.ingest import Formula, check_zip, match_key, read_table
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
@@ -118,20 +119,19 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
     for seg in segments:
         codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
         wrap.value = seg.text  # the append writes the cell at once: one styled cell serves every row
-        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", wrap, codes,
-                   " / ".join(memos.get(seg.ref, []))])
+        if seg.text.startswith("="):
+            wrap.data_type = "s"  # text, never a formula
+        ws.append(inert_row(ws, [seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", wrap, codes,
+                                 " / ".join(memos.get(seg.ref, []))]))
 
     for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
         legend.column_dimensions[col].width = width
     legend.freeze_panes = "A2"
     legend.append(header(legend, ["code", "label", "category", "definition", "include", "exclude"]))
     for row in legend_rows:
-        legend.append(row)
+        legend.append(inert_row(legend, row))
     wb.properties.creator = f"qda (coder: {coder})"
-    try:
-        wb.save(path)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write the sheet ({exc.strerror})") from None
+    write_atomically(path, wb.save)
     return len(segments)
 
 
@@ -160,10 +160,16 @@ def read_rows(path: Path, sheet: str | None = None,
                                 [Problem(f"{path} row 1", f"header row has: {found}",
                                          "keep the header row of the sheet written by 'qda code sheet'")])
     rows = []
+    formulas: list[Problem] = []
     for number, values in enumerate(table[1:], start=2):
         record = {h: ("" if v is None else str(v)).strip() for h, v in zip(header, values) if h}
+        formulas.extend(Problem(f"{path.name} row {number}", f"the {h} cell holds a formula ({v}) that was never "
+                                "computed", "type the text (code ids) in the cell instead of a formula")
+                        for h, v in zip(header, values) if h and isinstance(v, Formula))
         if any(record.values()):
             rows.append(SheetRow(number, record))
+    if formulas:
+        raise CodingImportError(f"{path}: {len(formulas)} cell(s) hold formulas; nothing was imported", formulas)
     return rows
 
 
@@ -339,8 +345,9 @@ def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: 
         if codes_a == codes_b:
             continue
         fmt = lambda codes: "; ".join(f"{c} ({codebook.code(c).label(lang)})" for c in sorted(codes, key=order.get))
-        ws.append([seg.case, seg.document, seg.ref, seg.speaker or "", seg.text, fmt(codes_a - codes_b),
-                   fmt(codes_b - codes_a), "; ".join(sorted(codes_a & codes_b, key=order.get)), "", "", ""])
+        ws.append(inert_row(ws, [seg.case, seg.document, seg.ref, seg.speaker or "", seg.text,
+                                 fmt(codes_a - codes_b), fmt(codes_b - codes_a),
+                                 "; ".join(sorted(codes_a & codes_b, key=order.get)), "", "", ""]))
         rows += 1
     fill = PatternFill("solid", fgColor="DDE4EE")
     for cell in ws[1]:
@@ -363,12 +370,9 @@ def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: 
                 ["how", "For each row choose a decision: A keeps A's codes, B keeps B's, both keeps all, "
                         "neither keeps only the agreed codes, other uses the codes listed under 'other codes' "
                         "(plus the agreed ones). Segments not listed here are carried over unchanged."]):
-        about.append(row)
+        about.append(inert_row(about, row))
     about.column_dimensions["B"].width = 100
-    try:
-        wb.save(path)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write the sheet ({exc.strerror})") from None
+    write_atomically(path, wb.save)
     return rows
 
 

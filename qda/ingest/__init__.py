@@ -516,6 +516,11 @@ def _rich_text(node: object) -> str:
 _T, _R, _V, _IS, _F = f"{_MAIN}t", f"{_MAIN}r", f"{_MAIN}v", f"{_MAIN}is", f"{_MAIN}f"
 
 
+class Formula(str):
+    """A spreadsheet cell holding a formula that was never computed (no cached value), as its
+    formula text: readers report it with its row instead of reading it as an empty cell."""
+
+
 def _column(ref: str) -> int:
     number = 0
     for ch in ref:
@@ -551,12 +556,17 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int]) -> list[lis
                 value: object = None
                 text = None
                 inline = None
+                formula = None
                 for child in cell:
                     if child.tag == _V:
                         text = child.text
                     elif child.tag == _IS:
                         inline = child
-                if kind == "inlineStr":
+                    elif child.tag == _F:
+                        formula = child.text or ""
+                if formula is not None and not text and kind != "inlineStr":
+                    value = Formula("=" + formula)  # never computed: the caller names the row
+                elif kind == "inlineStr":
                     value = _rich_text(inline) if inline is not None else None
                 elif text:
                     if kind == "n":
