@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from qda.cli import CSV_SAFE, CoderOpt, FormatOpt, app, matrix_app, csv_text, opened, out, print_view, render
+from qda.cli import CSV_SAFE, CoderOpt, FormatOpt, app, csv_text, matrix_app, opened, out, print_view, render
 from qda.models import OutputFormat as Format
 from qda.results import frame_view
 

@@ -10,8 +10,6 @@ from typing import Any
 from qda.files import csv_safe, inert_row
 
 
-
-
 def rows_to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
