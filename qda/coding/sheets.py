@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -237,10 +237,11 @@ class SheetImport:
     codings: int
     documents: tuple[str, ...]
     replaced: int
+    duplicates: int = 0  # the same code on the same segment given again (another row): merged
 
     def to_dict(self) -> dict[str, Any]:
         return {"coder": self.coder, "file": self.file, "rows": self.rows, "codings": self.codings,
-                "documents": list(self.documents), "replaced": self.replaced}
+                "documents": list(self.documents), "replaced": self.replaced, "duplicates": self.duplicates}
 
     def to_frame(self) -> pd.DataFrame:
         """One row; ``documents`` is their number (to_dict lists them)."""
@@ -248,8 +249,11 @@ class SheetImport:
         return pd.DataFrame([{**self.to_dict(), "documents": len(self.documents)}])
 
     def to_table(self) -> TableView:
+        merged = (f"; {self.duplicates} duplicate(s) of a code on the same segment merged"
+                  if self.duplicates else "")
         return TableView(lead=(Note(f"coder '{self.coder}': {self.codings} codings from {self.rows} rows in "
-                                    f"{len(self.documents)} documents ({self.replaced} previous codings replaced)"),))
+                                    f"{len(self.documents)} documents ({self.replaced} previous codings replaced"
+                                    f"{merged})"),))
 
 
 def plan_sheet(store: Store, path: Path, coder: str) -> tuple[WritePlan, SheetImport]:
@@ -263,7 +267,8 @@ def plan_sheet(store: Store, path: Path, coder: str) -> tuple[WritePlan, SheetIm
     segments = {s.ref: s for s in store.segments()}
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
-    planned: list[Coding] = []
+    planned: dict[tuple[str, str], Coding] = {}  # one coding per (segment, code): repeats are merged
+    duplicates = 0
     documents: set[str] = set()
     covered: list[str] = []
     for row in rows:
@@ -287,14 +292,21 @@ def plan_sheet(store: Store, path: Path, coder: str) -> tuple[WritePlan, SheetIm
         covered.append(ref)
         memo = row.values.get("memo", "")
         for code in resolver.parse_cell(row.values.get("codes", ""), where, problems):
-            planned.append(_on_segment(coder, code, segment, "sheet", memo))
+            earlier = planned.get((ref, code))
+            if earlier is None:
+                planned[(ref, code)] = _on_segment(coder, code, segment, "sheet", memo)
+                continue
+            duplicates += 1
+            if memo and memo not in earlier.note.split(" / "):
+                planned[(ref, code)] = replace(earlier, note=" / ".join(filter(None, (earlier.note, memo))))
     if problems:
         raise CodingImportError(
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
     # Only the segments listed in the sheet are replaced: a sheet written for some
     # roles or cases leaves the coder's other codings alone.
-    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(covered)),), codings=tuple(planned))
-    return plan, SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), 0)
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(dict.fromkeys(covered))),),
+                     codings=tuple(planned.values()))
+    return plan, SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), 0, duplicates)
 
 
 def _on_segment(coder: str, code: str, segment: Segment, source: str, note: str = "") -> Coding:
