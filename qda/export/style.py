@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qda.files import check_target, inert_cell, write_atomically
+from qda.files import check_suffix, check_target, inert_cell, write_atomically
 
 __all__ = ["check_target", "write_atomically"]  # shared with the coding sheets (qda.files)
 
@@ -47,6 +47,7 @@ QUOTE_WIDTH = 90
 def save(wb: Workbook, path: Path, example: str = "synthesis.xlsx") -> None:
     """Save a workbook atomically to a checked path (``example`` names a good file in messages)."""
     check_target(path, example)
+    check_suffix(path, (".xlsx",), "an Excel workbook")  # 'out.txt' would hold an xlsx nobody can open
     write_atomically(path, wb.save)
 
 
