@@ -200,9 +200,8 @@ def _codes_xml(parent: ET.Element, codebook: Codebook, code_notes: dict[str, lis
         for target in (code_notes or {}).get(c.id, []):
             _sub(element, "NoteRef", targetGUID=target)
         count[0] += 1
-        for child in codebook.codes:
-            if child.parent == c.id:
-                code(element, child)
+        for child in codebook.subcodes(c.id):
+            code(element, child)
 
     def category(into: ET.Element, cat: Category) -> None:
         name, fields = _name_and_fields(cat.labels, default, cat.id)
