@@ -389,8 +389,22 @@ def read_docx(path: Path) -> RawTranscript:
     return RawTranscript(text, detect_turns(text), "docx")
 
 
+#: The largest transcript accepted (file bytes, and characters once read): one interview
+#: is far smaller; a larger file is refused up front rather than run for an hour.
+MAX_TRANSCRIPT_BYTES = 50 * 1024 ** 2
+
+
+def _too_large(path: Path, size: int, what: str) -> IngestError:
+    limit = MAX_TRANSCRIPT_BYTES // 1024 ** 2
+    return IngestError(f"{path}: refused: {what} {size / 1024 ** 2:.0f} MB, over the limit of {limit} MB "
+                       "for one transcript",
+                       [Problem(str(path), f"a transcript holds at most {limit} MB",
+                                "split it into several files (one per interview or session, e.g. at its "
+                                "headings) and import them together")])
+
+
 def read_transcript(path: str | Path) -> RawTranscript:
-    """Read any supported transcript file, chosen by its suffix."""
+    """Read any supported transcript file, chosen by its suffix (at most 50 MB)."""
     path = Path(path)
     check_input_file(path)
     suffix = path.suffix.lower()
@@ -399,12 +413,20 @@ def read_transcript(path: str | Path) -> RawTranscript:
         known = ", ".join(sorted(READERS))
         raise IngestError(f"{path}: unsupported file type '{suffix or '(none)'}'",
                           [Problem(str(path), f"supported types: {known}")])
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_bytes names the problem
+    if size > MAX_TRANSCRIPT_BYTES:
+        raise _too_large(path, size, "the file holds")
     token = _REMOVED_CONTROLS.set([])
     try:
         raw = func(path)
         removed = sum(_REMOVED_CONTROLS.get() or [])
     finally:
         _REMOVED_CONTROLS.reset(token)
+    if len(raw.text) > MAX_TRANSCRIPT_BYTES:  # e.g. a small .docx that inflates
+        raise _too_large(path, len(raw.text), "its text holds")
     if removed:
         raw = replace(raw, notes=raw.notes + (
             f"{removed} control character(s) removed (NUL and others no spreadsheet or XML can hold)",))
