@@ -6,10 +6,11 @@ These carry no behaviour that touches files or the database; the codebook file f
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
+from typing import TypeVar
 
 # ----------------------------------------------------------------------------- vocabularies
 
@@ -145,6 +146,17 @@ class Code:
         return next(iter(self.labels.values()), self.id)
 
 
+_T = TypeVar("_T")
+
+
+def _grouped(items: Sequence[_T], key: Callable[[_T], str | None]) -> dict[str | None, list[_T]]:
+    """Items by key, in their order within each group."""
+    groups: dict[str | None, list[_T]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return groups
+
+
 @dataclass(frozen=True)
 class Codebook:
     """A validated codebook: categories and codes in codebook order."""
@@ -165,39 +177,23 @@ class Codebook:
     # dataclass allows; the fields, equality and hashing are unchanged.
     @cached_property
     def _code_index(self) -> dict[str, Code]:
-        index: dict[str, Code] = {}
-        for code in self.codes:
-            index.setdefault(code.id, code)  # the first wins, as the scan did
-        return index
+        return {c.id: c for c in reversed(self.codes)}  # the first wins, as the scan did
 
     @cached_property
     def _category_index(self) -> dict[str, Category]:
-        index: dict[str, Category] = {}
-        for category in self.categories:
-            index.setdefault(category.id, category)
-        return index
+        return {c.id: c for c in reversed(self.categories)}
 
     @cached_property
     def _children_index(self) -> dict[str | None, list[Category]]:
-        index: dict[str | None, list[Category]] = {}
-        for category in self.categories:
-            index.setdefault(category.parent, []).append(category)
-        return index
+        return _grouped(self.categories, lambda c: c.parent)
 
     @cached_property
     def _codes_index(self) -> dict[str | None, list[Code]]:
-        index: dict[str | None, list[Code]] = {}
-        for code in self.codes:
-            index.setdefault(code.category, []).append(code)
-        return index
+        return _grouped(self.codes, lambda c: c.category)
 
     @cached_property
-    def _subcodes_index(self) -> dict[str, list[Code]]:
-        index: dict[str, list[Code]] = {}
-        for code in self.codes:
-            if code.parent:
-                index.setdefault(code.parent, []).append(code)
-        return index
+    def _subcodes_index(self) -> dict[str | None, list[Code]]:
+        return _grouped(self.codes, lambda c: c.parent)
 
     def subcodes(self, code_id: str) -> list[Code]:
         """The codes whose parent is ``code_id`` (codebook order)."""

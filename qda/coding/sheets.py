@@ -149,7 +149,7 @@ def read_rows(path: Path, sheet: str | None = None,
               required: tuple[str, ...] = ("segment", "codes")) -> list[SheetRow]:
     """Rows of a sheet (xlsx: the named, 'Coding' or first worksheet; csv), header row 1."""
     check_zip(path)  # folders, devices and zip bombs are refused before any reader opens the file
-    table = read_table(path, sheet)
+    table = read_table(path, sheet, formulas=True)  # a formula never computed is named, not read as empty
     if not table:
         raise CodingImportError(f"{path}: the sheet is empty")
     header = [match_key(h) for h in table[0]]

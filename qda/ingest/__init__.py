@@ -448,7 +448,7 @@ class _NotSimple(Exception):
     """The workbook uses something the fast reader leaves to openpyxl."""
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> list[list[object]] | None:
+def _xlsx_rows(path: Path, sheet: str | None, formulas: bool = False) -> list[list[object]] | None:
     """The rows :func:`read_table` gets from openpyxl (read-only, cached values), read faster.
 
     openpyxl spends ~13 µs of Python per cell; a coding sheet of 1,000 interviews has a
@@ -514,7 +514,7 @@ def _xlsx_rows(path: Path, sheet: str | None) -> list[list[object]] | None:
                     events = iterparse(source, events=("end",), tag=tags)
                 except TypeError:  # pragma: no cover - the standard library's parser
                     events = iterparse(source, events=("end",))
-                return _sheet_rows(events, strings, dates)
+                return _sheet_rows(events, strings, dates, formulas)
     except (_NotSimple, KeyError, ValueError, IndexError, OSError, zipfile.BadZipFile, SyntaxError):
         return None
     except Exception:  # noqa: BLE001 - e.g. XML errors of either parser: openpyxl decides
@@ -555,8 +555,10 @@ def _column(ref: str) -> int:
     return number
 
 
-def _sheet_rows(events: object, strings: list[str], dates: set[int]) -> list[list[object]]:
-    """Rows as openpyxl's read-only ``iter_rows(values_only=True)`` gives them."""
+def _sheet_rows(events: object, strings: list[str], dates: set[int],
+                formulas: bool = False) -> list[list[object]]:
+    """Rows as openpyxl's read-only ``iter_rows(values_only=True)`` gives them; with ``formulas``,
+    a formula never computed is a :class:`Formula` instead of None."""
     row_tag, dim_tag, cell_tag = f"{_MAIN}row", f"{_MAIN}dimension", f"{_MAIN}c"
     max_col: int | None = None
     max_row: int | None = None
@@ -586,7 +588,7 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int]) -> list[lis
                         inline = child
                     elif child.tag == _F:
                         formula = child.text or ""
-                if formula is not None and not text and kind != "inlineStr":
+                if formulas and formula is not None and not text and kind != "inlineStr":
                     value = Formula("=" + formula)  # never computed: the caller names the row
                 elif kind == "inlineStr":
                     value = _rich_text(inline) if inline is not None else None
@@ -638,7 +640,7 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int]) -> list[lis
     return rows
 
 
-def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]:
+def read_table(path: str | Path, sheet: str | None = None, formulas: bool = False) -> list[list[object]]:
     """Rows of a spreadsheet: the named sheet (else 'Coding', else the first) of an .xlsx, or a
     CSV with ',', ';' or tab.
 
@@ -651,7 +653,7 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
 
         read_bytes(path)
         check_zip(path)  # before any reader inflates it: a zip bomb is refused up front
-        fast = _xlsx_rows(path, sheet)
+        fast = _xlsx_rows(path, sheet, formulas)
         if fast is not None:
             return fast
         # A damaged workbook fails inside openpyxl, while opening or (read-only mode
