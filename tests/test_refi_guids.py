@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run, run_json, snapshot
+from conftest import run, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -59,28 +59,3 @@ def test_own_export_still_imports(runner, exported: Path, tmp_path: Path) -> Non
     project = tmp_path / "project"
     run(runner, "init", project)
     run(runner, "-p", project, "import", "qdpx", exported)
-
-
-def test_the_same_coding_twice_is_merged_and_reported(runner, exported: Path, tmp_path: Path) -> None:
-    # Duplicates: one user given the same code twice on the same selection counts once.
-    import uuid
-
-    with zipfile.ZipFile(exported) as archive:
-        entries = {info.filename: archive.read(info) for info in archive.infolist()}
-    xml = entries["project.qde"].decode("utf-8")
-    block = re.search(r"<PlainTextSelection\b.*?</PlainTextSelection>", xml, re.S)
-    assert block is not None
-    copy = re.sub(r'\bguid="[^"]+"', lambda m: f'guid="{uuid.uuid4()}"', block.group())
-    entries["project.qde"] = (xml[:block.end()] + copy + xml[block.end():]).encode("utf-8")
-    twice = tmp_path / "twice.qdpx"
-    with zipfile.ZipFile(twice, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    once, again = tmp_path / "once", tmp_path / "again"
-    for folder, path in ((once, exported), (again, twice)):
-        run(runner, "init", folder)
-    plain = run_json(runner, "-p", once, "import", "qdpx", exported)
-    report = run_json(runner, "-p", again, "import", "qdpx", twice)
-    assert report["imported"]["codings"] == plain["imported"]["codings"]
-    assert report["imported"]["duplicates_merged"] == 1
-    assert any("1 duplicate coding(s)" in w for w in report["warnings"])

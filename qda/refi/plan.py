@@ -216,23 +216,6 @@ def coder_name(name: str, fallback: str) -> str:
 
 
 
-def _merge_duplicates(codings: Sequence[Coding]) -> tuple[list[Coding], int]:
-    """One coding per (coder, code, document, span): a file may give one user the same code
-    twice on one selection, which would count twice in frequencies. Memos are joined."""
-    kept: dict[tuple[str, str, str, int, int], Coding] = {}
-    duplicates = 0
-    for c in codings:
-        key = (c.coder, c.code, c.document, c.start, c.end)
-        earlier = kept.get(key)
-        if earlier is None:
-            kept[key] = c
-            continue
-        duplicates += 1
-        if c.note and c.note not in earlier.note:
-            kept[key] = replace(earlier, note="\n\n".join(filter(None, (earlier.note, c.note))))
-    return list(kept.values()), duplicates
-
-
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -265,9 +248,6 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     planned, used_notes = _plan_codings(refi, doc_of, code_map, new_codebook or codebook, users, coder, problems,
                                         warnings)
     planned = _reanchor(planned, refi, doc_of, revised, warnings)
-    planned, duplicates = _merge_duplicates(planned)
-    if duplicates:
-        warnings.append(f"{duplicates} duplicate coding(s) (same coder, code and span) merged into one each")
     if problems:
         raise InteropError(f"{refi.file}: {len(problems)} problem(s); nothing was imported", problems)
     cases, variables = _plan_cases(refi, doc_of, new_docs, warnings) if new_project else ([], [])
@@ -287,8 +267,7 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
                   "codes_matched": len(code_map) if codebook is not None else 0,
                   "documents": len(new_docs), "documents_matched": len(doc_of) - len(new_docs),
                   "cases": len(cases), "variables": len(variables), "coders": len(coders),
-                  "codings": len(planned), "notes": len(notes) + sum(1 for c in planned if c.note),
-                  **({"duplicates_merged": duplicates} if duplicates else {})},
+                  "codings": len(planned), "notes": len(notes) + sum(1 for c in planned if c.note)},
         offsets=refi.offsets, coders={c: per_coder.get(c, 0) for c in coders},
         documents={s.name: doc_of[s.guid] for s in refi.sources if s.guid in doc_of},
         missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported)
