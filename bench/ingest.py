@@ -9,7 +9,11 @@ side by side, each step in its own process (so peak memory is the step's own):
 3. ``qda code auto`` with the communication-tools dictionary (exact + lemma patterns) over
    the imported corpus, end to end from the project database; then the fuzzy pass.
 
-Usage: python bench/ingest.py [--words 1000000] [--files 500] [--jobs 1 2]
+4. with ``--large-mb N``: one N MB transcript whose answers are paragraphs of ~1.2 M
+   characters (over spaCy's max_length): bare spaCy over the same windows qda cuts
+   (``qda.ingest.segment.CHUNK``), then ``qda import``; time and peak memory of each.
+
+Usage: python bench/ingest.py [--words 1000000] [--files 500] [--jobs 1 2] [--large-mb 10 [--large-only]]
 """
 
 from __future__ import annotations
@@ -73,6 +77,27 @@ def generate(folder: Path, words: int, files: int, seed: int = 7) -> list[Path]:
     return paths
 
 
+def generate_large(folder: Path, megabytes: int, seed: int = 11) -> Path:
+    """One transcript of ``megabytes`` MB: a few questions, each answered by one paragraph
+    of ~1.2 M characters (the case of issue 11 that hit spaCy's max_length)."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "LARGE.txt"
+    target = megabytes * 1024 ** 2
+    with path.open("w", encoding="utf-8") as out:
+        size = 0
+        while size < target:
+            answer, length = [], 0
+            while length < 1_200_000 and size + length < target:
+                s = sentence(rng)
+                answer.append(s)
+                length += len(s.encode("utf-8")) + 1
+            chunk = f"Q : {rng.choice(QUESTIONS)}\n\nR : {' '.join(answer)}\n\n"
+            out.write(chunk)
+            size += len(chunk.encode("utf-8"))
+    return path
+
+
 def count_words(paths: list[Path]) -> int:
     return sum(len(p.read_text(encoding="utf-8").split()) for p in paths)
 
@@ -87,7 +112,7 @@ def step_spacy(folder: str, jobs: int) -> None:
     texts = []
     for path in sorted(Path(folder).glob("*.txt")):
         raw = read_transcript(path)
-        texts.extend(raw.text[s:e] for _, s, e in _pieces(raw.text, raw.turns))
+        texts.extend(raw.text[s:e] for _, s, e, *_ in _pieces(raw.text, raw.turns))
     start = time.perf_counter()
     for doc in nlp.pipe(texts, batch_size=128, n_process=jobs):
         for token in doc:
@@ -136,6 +161,8 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--large-mb", type=int, default=0, help="also one transcript of this many MB")
+    parser.add_argument("--large-only", action="store_true", help="only the large-transcript rows")
     parser.add_argument("--step", nargs="*")
     args = parser.parse_args()
     if args.step:
@@ -143,6 +170,21 @@ def main() -> None:
         {"spacy": lambda: step_spacy(rest[0], int(rest[1])), "import": lambda: step_import(rest[0], int(rest[1])),
          "auto": lambda: step_auto(rest[0], rest[1])}[name]()
         return
+    if args.large_mb:
+        with tempfile.TemporaryDirectory() as tmp:
+            large = generate_large(Path(tmp), args.large_mb)
+            words = count_words([large])
+            rows = [("(4) bare spaCy pipeline on the windows", child("spacy", tmp, "1")),
+                    ("(4b) qda import", child("import", tmp, "1"))]
+            print(f"large transcript: {large.stat().st_size / 1024 ** 2:.1f} MB, {words:,} words, "
+                  "paragraphs of ~1.2 M characters\n")
+            print("| step | seconds | words/s | peak MB |")
+            print("|---|---:|---:|---:|")
+            for label, r in rows:
+                print(f"| {label} | {r['seconds']:.2f} | {words / r['seconds']:,.0f} | {r['peak_mb']:.0f} |")
+            print(f"\nimport / bare pipeline throughput: {rows[0][1]['seconds'] / rows[1][1]['seconds']:.2f}\n")
+        if args.large_only:
+            return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         paths = generate(folder, args.words, args.files)

@@ -406,7 +406,7 @@ def codebook_to_dict(codebook: Codebook) -> dict[str, Any]:
             out["guid"] = c.guid
         if not c.codable:
             out["codable"] = False
-        children = [code(k) for k in codebook.codes if k.parent == c.id]
+        children = [code(k) for k in codebook.subcodes(c.id)]
         if children:
             out["codes"] = children
         return out

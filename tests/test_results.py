@@ -89,7 +89,7 @@ def test_every_format_works_on_summary_commands(study_project: Path, runner, tmp
     sheet = Path(__file__).parent.parent / "examples" / "entry-postentry" / "coder-a.xlsx"
     text = run(runner, "-p", folder, "code", "import", sheet, "--coder", "again", "--format", "csv").stdout
     frame = pd.read_csv(io.StringIO(text))
-    assert list(frame.columns) == ["coder", "file", "rows", "codings", "documents", "replaced"]
+    assert list(frame.columns) == ["coder", "file", "rows", "codings", "documents", "replaced", "duplicates"]
     assert frame.loc[0, "codings"] == 103 and frame.loc[0, "documents"] == 10
     table = run(runner, "-p", folder, "code", "import", sheet, "--coder", "again").stdout
     assert "coder 'again': 103 codings from 667 rows in 10 documents (103 previous codings replaced)" in table

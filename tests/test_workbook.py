@@ -331,7 +331,7 @@ def test_read_only_folder_raises_export_error(tmp_path: Path) -> None:
 
 def test_locked_file_raises_export_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file open in Excel on Windows cannot be replaced: PermissionError becomes an ExportError."""
-    import qda.export.style as style  # where the workbook is saved
+    import qda.files as style  # where every output file is saved
 
     def locked(src, dst):
         raise PermissionError(13, "Permission denied", str(dst))

@@ -232,9 +232,13 @@ def root(ctx: typer.Context,
          project: Path | None = typer.Option(
              None, "--project", "-p",
              help="Project folder (default: $QDA_PROJECT, else the nearest enclosing project)."),
-         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars during long steps.")) -> None:
+         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars during long steps."),
+         csv_safe: bool = typer.Option(
+             False, "--csv-safe",
+             help="CSV output: put ' before text starting with = + - @ (a spreadsheet then never runs it).")) -> None:
     """qda: qualitative data analysis."""
-    ctx.obj = {"project": project, "quiet": quiet}
+    ctx.obj = {"project": project, "quiet": quiet, "csv_safe": csv_safe}
+    CSV_SAFE[0] = csv_safe
 
 
 class ProgressBars:
@@ -283,6 +287,19 @@ def opened(ctx: typer.Context) -> Iterator[Project]:
         project.close()
 
 
+#: Set by the root option --csv-safe for the command being run.
+CSV_SAFE = [False]
+
+
+def csv_text(frame: Any) -> str:
+    """A frame as CSV, with leading = + - @ neutralised when --csv-safe was given."""
+    if CSV_SAFE[0]:
+        from qda.files import csv_safe
+
+        frame = frame.map(csv_safe)
+    return str(frame.to_csv(index=False))
+
+
 def render(result: Result, fmt: OutputFormat) -> None:
     """Print any result: JSON is its to_dict(), CSV its to_frame(), a table its to_table().
 
@@ -291,7 +308,7 @@ def render(result: Result, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif fmt is OutputFormat.CSV:
-        typer.echo(result.to_frame().to_csv(index=False), nl=False)
+        typer.echo(csv_text(result.to_frame()), nl=False)
     else:
         print_view(result.to_table())
 

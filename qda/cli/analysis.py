@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from qda.cli import CoderOpt, FormatOpt, app, matrix_app, opened, out, print_view, render
+from qda.cli import CSV_SAFE, CoderOpt, FormatOpt, app, csv_text, matrix_app, opened, out, print_view, render
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
@@ -51,7 +51,8 @@ def retrieve(ctx: typer.Context,
     if output is not None:
         from qda.export.tables import write_table
 
-        write_table(output, result.to_frame(), "Illustrative quotes" if by else "Retrieved segments")
+        write_table(output, result.to_frame(), "Illustrative quotes" if by else "Retrieved segments",
+                    csv_safe=CSV_SAFE[0])
     render(result, fmt)
     if output is not None and fmt is Format.TABLE:
         out.print(f"wrote {escape(str(output))}")
@@ -84,7 +85,7 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
     if not all_pairs:
         frame = frame[frame["n ab"] > 0]
     if fmt is Format.CSV:
-        typer.echo(frame.to_csv(index=False), nl=False)
+        typer.echo(csv_text(frame), nl=False)
         return
     for table in result.tables:
         used = [c for c, n in table.frequencies.items() if n]
@@ -137,7 +138,7 @@ def words(ctx: typer.Context,
         render(result, fmt)
     elif fmt is Format.CSV:
         frame = result.distinctive_frame() if distinctive else result.to_frame()
-        typer.echo(frame.to_csv(index=False), nl=False)
+        typer.echo(csv_text(frame), nl=False)
     else:
         if distinctive:
             print_view(frame_view(result.distinctive_frame(),

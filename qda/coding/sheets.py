@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
-from qda.ingest import check_zip, match_key, read_table
+from qda.files import inert_row, write_atomically
+from qda.ingest import Formula, check_zip, match_key, read_table
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
@@ -119,20 +120,19 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
     for seg in segments:
         codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
         wrap.value = seg.text  # the append writes the cell at once: one styled cell serves every row
-        ws.append([seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", wrap, codes,
-                   " / ".join(memos.get(seg.ref, []))])
+        if seg.text.startswith("="):
+            wrap.data_type = "s"  # text, never a formula
+        ws.append(inert_row(ws, [seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", wrap, codes,
+                                 " / ".join(memos.get(seg.ref, []))]))
 
     for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
         legend.column_dimensions[col].width = width
     legend.freeze_panes = "A2"
     legend.append(header(legend, ["code", "label", "category", "definition", "include", "exclude"]))
     for row in legend_rows:
-        legend.append(row)
+        legend.append(inert_row(legend, row))
     wb.properties.creator = f"qda (coder: {coder})"
-    try:
-        wb.save(path)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write the sheet ({exc.strerror})") from None
+    write_atomically(path, wb.save)
     return len(segments)
 
 
@@ -150,7 +150,7 @@ def read_rows(path: Path, sheet: str | None = None,
               required: tuple[str, ...] = ("segment", "codes")) -> list[SheetRow]:
     """Rows of a sheet (xlsx: the named, 'Coding' or first worksheet; csv), header row 1."""
     check_zip(path)  # folders, devices and zip bombs are refused before any reader opens the file
-    table = read_table(path, sheet)
+    table = read_table(path, sheet, formulas=True)  # a formula never computed is named, not read as empty
     if not table:
         raise CodingImportError(f"{path}: the sheet is empty")
     header = [match_key(h) for h in table[0]]
@@ -161,10 +161,16 @@ def read_rows(path: Path, sheet: str | None = None,
                                 [Problem(f"{path} row 1", f"header row has: {found}",
                                          "keep the header row of the sheet written by 'qda code sheet'")])
     rows = []
+    formulas: list[Problem] = []
     for number, values in enumerate(table[1:], start=2):
         record = {h: ("" if v is None else str(v)).strip() for h, v in zip(header, values) if h}
+        formulas.extend(Problem(f"{path.name} row {number}", f"the {h} cell holds a formula ({v}) that was never "
+                                "computed", "type the text (code ids) in the cell instead of a formula")
+                        for h, v in zip(header, values) if h and isinstance(v, Formula))
         if any(record.values()):
             rows.append(SheetRow(number, record))
+    if formulas:
+        raise CodingImportError(f"{path}: {len(formulas)} cell(s) hold formulas; nothing was imported", formulas)
     return rows
 
 
@@ -232,10 +238,11 @@ class SheetImport:
     codings: int
     documents: tuple[str, ...]
     replaced: int
+    duplicates: int = 0  # the same code on the same segment given again (another row): merged
 
     def to_dict(self) -> dict[str, Any]:
         return {"coder": self.coder, "file": self.file, "rows": self.rows, "codings": self.codings,
-                "documents": list(self.documents), "replaced": self.replaced}
+                "documents": list(self.documents), "replaced": self.replaced, "duplicates": self.duplicates}
 
     def to_frame(self) -> pd.DataFrame:
         """One row; ``documents`` is their number (to_dict lists them)."""
@@ -243,8 +250,11 @@ class SheetImport:
         return pd.DataFrame([{**self.to_dict(), "documents": len(self.documents)}])
 
     def to_table(self) -> TableView:
+        merged = (f"; {self.duplicates} duplicate(s) of a code on the same segment merged"
+                  if self.duplicates else "")
         return TableView(lead=(Note(f"coder '{self.coder}': {self.codings} codings from {self.rows} rows in "
-                                    f"{len(self.documents)} documents ({self.replaced} previous codings replaced)"),))
+                                    f"{len(self.documents)} documents ({self.replaced} previous codings replaced"
+                                    f"{merged})"),))
 
 
 def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) -> tuple[WritePlan, SheetImport]:
@@ -262,7 +272,8 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     segments = {s.ref: s for s in store.segments()}
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
-    planned: list[Coding] = []
+    planned: dict[tuple[str, str], Coding] = {}  # one coding per (segment, code): repeats are merged
+    duplicates = 0
     documents: set[str] = set()
     covered: list[str] = []
     for row in rows:
@@ -286,7 +297,13 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
         covered.append(ref)
         memo = row.values.get("memo", "")
         for code in resolver.parse_cell(row.values.get("codes", ""), where, problems):
-            planned.append(_on_segment(coder, code, segment, "sheet", memo))
+            earlier = planned.get((ref, code))
+            if earlier is None:
+                planned[(ref, code)] = _on_segment(coder, code, segment, "sheet", memo)
+                continue
+            duplicates += 1
+            if memo and memo not in earlier.note.split(" / "):
+                planned[(ref, code)] = replace(earlier, note=" / ".join(filter(None, (earlier.note, memo))))
     if problems:
         raise CodingImportError(
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
@@ -297,8 +314,9 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
                          "--allow-empty to clear the coder's codings on these segments")])
     # Only the segments listed in the sheet are replaced: a sheet written for some
     # roles or cases leaves the coder's other codings alone.
-    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(covered)),), codings=tuple(planned))
-    return plan, SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), 0)
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(dict.fromkeys(covered))),),
+                     codings=tuple(planned.values()))
+    return plan, SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), 0, duplicates)
 
 
 def _on_segment(coder: str, code: str, segment: Segment, source: str, note: str = "") -> Coding:
@@ -355,8 +373,9 @@ def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: 
         codes_a, codes_b = set(a.get(seg.ref, ())), set(b.get(seg.ref, ()))
         if codes_a == codes_b:
             continue
-        ws.append([seg.case, seg.document, seg.ref, seg.speaker or "", seg.text, fmt(codes_a - codes_b),
-                   fmt(codes_b - codes_a), "; ".join(sorted(codes_a & codes_b, key=rank)), "", "", ""])
+        ws.append(inert_row(ws, [seg.case, seg.document, seg.ref, seg.speaker or "", seg.text,
+                                 fmt(codes_a - codes_b), fmt(codes_b - codes_a),
+                                 "; ".join(sorted(codes_a & codes_b, key=rank)), "", "", ""]))
         rows += 1
     fill = PatternFill("solid", fgColor="DDE4EE")
     for cell in ws[1]:
@@ -379,12 +398,9 @@ def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: 
                 ["how", "For each row choose a decision: A keeps A's codes, B keeps B's, both keeps all, "
                         "neither keeps only the agreed codes, other uses the codes listed under 'other codes' "
                         "(plus the agreed ones). Segments not listed here are carried over unchanged."]):
-        about.append(line)
+        about.append(inert_row(about, line))
     about.column_dimensions["B"].width = 100
-    try:
-        wb.save(path)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write the sheet ({exc.strerror})") from None
+    write_atomically(path, wb.save)
     return rows
 
 

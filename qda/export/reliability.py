@@ -36,6 +36,7 @@ from qda.agreement.units import AgreementReport, CodeAgreement, Disagreement
 from qda.errors import ExportError
 from qda.export import style as xl
 from qda.export.style import BOLD, CENTER, DOUBLE, ITALIC, LABEL_WIDTH, NOTE, QUOTE_WIDTH, THIN, TITLE, TOP, WRAP
+from qda.files import check_suffix
 
 __all__ = [
     "CHART_COEFFICIENTS",
@@ -85,6 +86,7 @@ def write_reliability_html(path: Path, report: AgreementReport, *, title: str | 
     """
     path = Path(path)
     xl.check_target(path, "reliability.html")
+    check_suffix(path, (".html", ".htm"), "an HTML report")
     html = render_reliability_html(report, title=title, software=software)
     _write_text(path, html)
     return path

@@ -7,9 +7,8 @@ The synthesis workbook (:mod:`qda.export.workbook`) and the reliability report
 from __future__ import annotations
 
 import math
-import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from qda.errors import ExportError
+from qda.files import check_suffix, check_target, inert_cell, write_atomically
+
+__all__ = ["check_target", "write_atomically"]  # shared with the coding sheets (qda.files)
 
 HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 SHADE_FILL = PatternFill("solid", fgColor="F2F2F2")
@@ -47,36 +48,10 @@ LINE_HEIGHT = 15.0  # points per line of 11-point text, Excel's own default row 
 
 # ----------------------------------------------------------------------------- saving
 
-def check_target(path: Path, example: str) -> None:
-    """Refuse, with a message a researcher can act on, an output path that cannot be written."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {path}: the folder '{folder}' does not exist (create it first)")
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a folder, give a file name such as {example}")
-
-
-def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file in the same folder, so a failure leaves no half file."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except PermissionError as exc:
-        raise ExportError(f"cannot write {path}: permission denied "
-                          f"(close the file if it is open in Excel, or check the folder's permissions)") from exc
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
 def save(wb: Workbook, path: Path, example: str = "synthesis.xlsx") -> None:
     """Save a workbook atomically to a checked path (``example`` names a good file in messages)."""
     check_target(path, example)
+    check_suffix(path, (".xlsx",), "an Excel workbook")  # 'out.txt' would hold an xlsx nobody can open
     write_atomically(path, wb.save)
 
 
@@ -98,8 +73,7 @@ def put(ws: Worksheet, row: int, col: int, value: Any = None, *, font: Font | No
     value = clean(value)
     if value is not None and value != "":
         cell.value = value
-        if isinstance(value, str) and cell.data_type == "f":
-            cell.data_type = "s"
+        inert_cell(cell)
     if font is not None:
         cell.font = font
     if fill is not None:

@@ -12,6 +12,7 @@ import jinja2
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from qda import files
 from qda.errors import ExportError
 from qda.export.style import BOLD, HEADER_FILL, WRAP, check_target, print_setup, put, write_atomically
 
@@ -20,15 +21,18 @@ WIDE = 70  # characters: columns holding passages wrap at this width
 LINE_HEIGHT = 15  # points per wrapped line (Calibri 11)
 
 
-def write_table(path: str | Path, frame: Any, title: str) -> Path:
+def write_table(path: str | Path, frame: Any, title: str, csv_safe: bool = False) -> Path:
     """Write ``frame`` to .xlsx (wrapped text, row heights set so nothing overlaps when
-    printed), .html (escaped, inline CSS) or .csv, chosen by the extension."""
+    printed), .html (escaped, inline CSS) or .csv, chosen by the extension; ``csv_safe``
+    puts ' before CSV text starting with = + - @ (the xlsx holds it as text anyway)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_FORMATS:
         raise ExportError(f"cannot write a table as '{path.suffix or path.name}' (use .xlsx, .html or .csv)")
     check_target(path, f"table{suffix}")
     if suffix == ".csv":
+        if csv_safe:
+            frame = frame.map(files.csv_safe)
         write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig"))
     elif suffix == ".html":
         text = html_page(frame, title)

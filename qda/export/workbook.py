@@ -22,6 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qda import matrix as matrices
+from qda.analysis import Cooccurrence, QuoteTable
 from qda.export import style as xl
 from qda.export.style import (
     BOLD,
@@ -40,7 +41,6 @@ from qda.export.style import (
     TOP,
     WRAP,
 )
-from qda.analysis import Cooccurrence, QuoteTable
 from qda.matrix import CrossCaseTable, IntraCaseMatrix, MetaMatrix, SplitResult
 from qda.models import Case, Code, Codebook, Coding
 
@@ -508,17 +508,17 @@ def _quotes_sheet(ws: Worksheet, data: SynthesisData) -> None:
     xl.title(ws, f"Illustrative quotes per code and {by} (coder: {data.coder})")
     xl.header(ws, 2, ["Code", "Label", by.capitalize(), "Case", "Quote"])
     row = 3
-    if quotes is None or not quotes.codes:
+    chosen = [(code, group, passage) for code, _label in quotes.codes for group in quotes.groups
+              for passage in quotes.cells[code].get(group, ())] if quotes is not None else []
+    if not chosen:
         xl.put(ws, row, 1, "(no coded passage)", font=NOTE)
-    for code, _label in quotes.codes if quotes is not None else ():
-        for group in quotes.groups:
-            for passage in quotes.cells[code].get(group, ()):
-                xl.put(ws, row, 1, code, align=TOP)
-                xl.put(ws, row, 2, _code_label(data.codebook, code, lang), align=WRAP)
-                xl.put(ws, row, 3, group, align=TOP)
-                xl.put(ws, row, 4, passage.case, align=TOP)
-                xl.put(ws, row, 5, passage.text, align=WRAP)
-                row += 1
+    for code, group, passage in chosen:
+        xl.put(ws, row, 1, code, align=TOP)
+        xl.put(ws, row, 2, _code_label(data.codebook, code, lang), align=WRAP)
+        xl.put(ws, row, 3, group, align=TOP)
+        xl.put(ws, row, 4, passage.case, align=TOP)
+        xl.put(ws, row, 5, passage.text, align=WRAP)
+        row += 1
     xl.widths(ws, {1: 8, 2: 30, 3: 14, 4: 10, 5: 70})
     ws.freeze_panes = "A3"
     xl.print_setup(ws, "2:2")

@@ -389,8 +389,22 @@ def read_docx(path: Path) -> RawTranscript:
     return RawTranscript(text, detect_turns(text), "docx")
 
 
+#: The largest transcript accepted (file bytes, and characters once read): one interview
+#: is far smaller; a larger file is refused up front rather than run for an hour.
+MAX_TRANSCRIPT_BYTES = 50 * 1024 ** 2
+
+
+def _too_large(path: Path, size: int, what: str) -> IngestError:
+    limit = MAX_TRANSCRIPT_BYTES // 1024 ** 2
+    return IngestError(f"{path}: refused: {what} {size / 1024 ** 2:.0f} MB, over the limit of {limit} MB "
+                       "for one transcript",
+                       [Problem(str(path), f"a transcript holds at most {limit} MB",
+                                "split it into several files (one per interview or session, e.g. at its "
+                                "headings) and import them together")])
+
+
 def read_transcript(path: str | Path) -> RawTranscript:
-    """Read any supported transcript file, chosen by its suffix."""
+    """Read any supported transcript file, chosen by its suffix (at most 50 MB)."""
     path = Path(path)
     check_input_file(path)
     suffix = path.suffix.lower()
@@ -399,12 +413,20 @@ def read_transcript(path: str | Path) -> RawTranscript:
         known = ", ".join(sorted(READERS))
         raise IngestError(f"{path}: unsupported file type '{suffix or '(none)'}'",
                           [Problem(str(path), f"supported types: {known}")])
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_bytes names the problem
+    if size > MAX_TRANSCRIPT_BYTES:
+        raise _too_large(path, size, "the file holds")
     token = _REMOVED_CONTROLS.set([])
     try:
         raw = func(path)
         removed = sum(_REMOVED_CONTROLS.get() or [])
     finally:
         _REMOVED_CONTROLS.reset(token)
+    if len(raw.text) > MAX_TRANSCRIPT_BYTES:  # e.g. a small .docx that inflates
+        raise _too_large(path, len(raw.text), "its text holds")
     if removed:
         raw = replace(raw, notes=raw.notes + (
             f"{removed} control character(s) removed (NUL and others no spreadsheet or XML can hold)",))
@@ -426,7 +448,7 @@ class _NotSimple(Exception):
     """The workbook uses something the fast reader leaves to openpyxl."""
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> list[list[object]] | None:
+def _xlsx_rows(path: Path, sheet: str | None, formulas: bool = False) -> list[list[object]] | None:
     """The rows :func:`read_table` gets from openpyxl (read-only, cached values), read faster.
 
     openpyxl spends ~13 µs of Python per cell; a coding sheet of 1,000 interviews has a
@@ -492,7 +514,7 @@ def _xlsx_rows(path: Path, sheet: str | None) -> list[list[object]] | None:
                     events = iterparse(source, events=("end",), tag=tags)
                 except TypeError:  # pragma: no cover - the standard library's parser
                     events = iterparse(source, events=("end",))
-                return _sheet_rows(events, strings, dates)
+                return _sheet_rows(events, strings, dates, formulas)
     except (_NotSimple, KeyError, ValueError, IndexError, OSError, zipfile.BadZipFile, SyntaxError):
         return None
     except Exception:  # noqa: BLE001 - e.g. XML errors of either parser: openpyxl decides
@@ -516,6 +538,11 @@ def _rich_text(node: object) -> str:
 _T, _R, _V, _IS, _F = f"{_MAIN}t", f"{_MAIN}r", f"{_MAIN}v", f"{_MAIN}is", f"{_MAIN}f"
 
 
+class Formula(str):
+    """A spreadsheet cell holding a formula that was never computed (no cached value), as its
+    formula text: readers report it with its row instead of reading it as an empty cell."""
+
+
 def _column(ref: str) -> int:
     number = 0
     for ch in ref:
@@ -528,8 +555,10 @@ def _column(ref: str) -> int:
     return number
 
 
-def _sheet_rows(events: object, strings: list[str], dates: set[int]) -> list[list[object]]:
-    """Rows as openpyxl's read-only ``iter_rows(values_only=True)`` gives them."""
+def _sheet_rows(events: object, strings: list[str], dates: set[int],
+                formulas: bool = False) -> list[list[object]]:
+    """Rows as openpyxl's read-only ``iter_rows(values_only=True)`` gives them; with ``formulas``,
+    a formula never computed is a :class:`Formula` instead of None."""
     row_tag, dim_tag, cell_tag = f"{_MAIN}row", f"{_MAIN}dimension", f"{_MAIN}c"
     max_col: int | None = None
     max_row: int | None = None
@@ -551,12 +580,17 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int]) -> list[lis
                 value: object = None
                 text = None
                 inline = None
+                formula = None
                 for child in cell:
                     if child.tag == _V:
                         text = child.text
                     elif child.tag == _IS:
                         inline = child
-                if kind == "inlineStr":
+                    elif child.tag == _F:
+                        formula = child.text or ""
+                if formulas and formula is not None and not text and kind != "inlineStr":
+                    value = Formula("=" + formula)  # never computed: the caller names the row
+                elif kind == "inlineStr":
                     value = _rich_text(inline) if inline is not None else None
                 elif text:
                     if kind == "n":
@@ -606,7 +640,7 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int]) -> list[lis
     return rows
 
 
-def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]:
+def read_table(path: str | Path, sheet: str | None = None, formulas: bool = False) -> list[list[object]]:
     """Rows of a spreadsheet: the named sheet (else 'Coding', else the first) of an .xlsx, or a
     CSV with ',', ';' or tab.
 
@@ -619,7 +653,7 @@ def read_table(path: str | Path, sheet: str | None = None) -> list[list[object]]
 
         read_bytes(path)
         check_zip(path)  # before any reader inflates it: a zip bomb is refused up front
-        fast = _xlsx_rows(path, sheet)
+        fast = _xlsx_rows(path, sheet, formulas)
         if fast is not None:
             return fast
         # A damaged workbook fails inside openpyxl, while opening or (read-only mode

@@ -117,13 +117,38 @@ def pipeline_version(language: str) -> str:
     return f"{language}: " + ", ".join(found)
 
 
-def _pieces(text: str, turns: Sequence[Turn]) -> list[tuple[int, int, int]]:
-    """(turn index, start, end) of every non-empty paragraph of every turn."""
-    pieces = []
+#: Characters of text given to spaCy at once (x the batch of 128: ~256k characters in the
+#: pipeline at a time; 20,000 gave 5.9 GB peak on a 2 MB transcript). A longer paragraph is cut into windows at a
+#: sentence end (else a space), so no paragraph hits spaCy's max_length (1,000,000) and the
+#: pipeline's memory stays bounded whatever the length of the document.
+CHUNK = 2_000
+_SENTENCE_END_RE = re.compile(r"[.!?…»\n]\s+")
+
+
+def _windows(text: str, start: int, end: int, size: int = CHUNK) -> Iterable[tuple[int, int]]:
+    """(start, end) windows of at most ``size`` characters covering ``text[start:end]``,
+    each ending at a sentence end when one exists in its second half, else at a space."""
+    while end - start > size:
+        limit = start + size
+        cut = None
+        for match in _SENTENCE_END_RE.finditer(text, start + size // 2, limit):
+            cut = match.end()
+        if cut is None:
+            space = text.rfind(" ", start + size // 2, limit)
+            cut = space + 1 if space > 0 else limit
+        yield start, cut
+        start = cut
+    yield start, end
+
+
+def _pieces(text: str, turns: Sequence[Turn], size: int = CHUNK) -> list[tuple[int, int, int, int, int]]:
+    """(turn index, start, end, paragraph start, paragraph end) of every window of every
+    non-empty paragraph of every turn (a paragraph longer than ``size`` gives several)."""
+    pieces: list[tuple[int, int, int, int, int]] = []
     for index, turn in enumerate(turns):
         for para in _PARAGRAPH_RE.finditer(text, turn.start, turn.end):
             if para.group().strip():
-                pieces.append((index, para.start(), para.end()))
+                pieces.extend((index, s, e, para.start(), para.end()) for s, e in _windows(text, *para.span(), size))
     return pieces
 
 
@@ -137,7 +162,8 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str = "fr", unit: str = "sentence",
-                 jobs: int = 1, batch_size: int = 128, progress: Progress = no_progress) -> list[Analysis]:
+                 jobs: int = 1, batch_size: int = 128, chunk: int = CHUNK,
+                 progress: Progress = no_progress) -> list[Analysis]:
     """Segment and tokenise several documents in one pass of the pipeline.
 
     All paragraphs of all documents go through one ``nlp.pipe`` stream, so batching
@@ -148,8 +174,8 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
         raise IngestError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
     progress("loading the language model", 0, None)
     nlp = pipeline(language)
-    work = [(d, piece) for d, (text, turns) in enumerate(documents) for piece in _pieces(text, turns)]
-    stream: Iterable[Any] = nlp.pipe((documents[d][0][s:e] for d, (_, s, e) in work), batch_size=batch_size,
+    work = [(d, piece) for d, (text, turns) in enumerate(documents) for piece in _pieces(text, turns, chunk)]
+    stream: Iterable[Any] = nlp.pipe((documents[d][0][s:e] for d, (_, s, e, _, _) in work), batch_size=batch_size,
                                      n_process=max(1, jobs))
     spans: list[list[SegmentSpan]] = [[] for _ in documents]
     starts = [array("i") for _ in documents]
@@ -160,7 +186,7 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
     step = f"analysing {len(documents)} transcript(s)"
     current = 0
     progress(step, 0, len(documents))
-    for (d, (index, start, end)), doc in zip(work, stream):
+    for (d, (index, start, _end, para_start, para_end)), doc in zip(work, stream):
         if d != current:  # the pieces come in document order: documents before d are done
             current = d
             progress(step, d, len(documents))
@@ -178,7 +204,7 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
         if unit == "sentence":
             bounds = [(start + sent.start_char, start + sent.end_char) for sent in doc.sents]
         elif unit == "paragraph":
-            bounds = [(start, end)]
+            bounds = [(para_start, para_end)] if start == para_start else []  # once per paragraph
         else:
             bounds = []
         for s, e in bounds:

@@ -398,8 +398,45 @@ def read_refi(path: str | Path, *, max_entries: int | None = None, max_bytes: in
     return _read_root(root, str(path), str(path), _folder_resolver(path.parent))
 
 
+#: What a GUID identifies, by element: two objects of one kind sharing a GUID would be
+#: merged or misfiled on import (one source's codings filed under another), so they are refused.
+_GUID_KINDS = {"User": "user", "Code": "code", "Case": "case", "Variable": "variable", "Note": "note",
+               "Coding": "coding", "Set": "set"}
+
+
+def _guid_kind(tag: str) -> str | None:
+    if tag.endswith("Source"):
+        return "source"
+    if tag.endswith("Selection"):
+        return "selection"
+    return _GUID_KINDS.get(tag)
+
+
+def check_unique_guids(root: Element, where: str) -> None:
+    """Refuse a file in which two objects of one kind (sources, codes, users, selections, ...)
+    share a GUID, listing every such GUID: which one a reference means cannot be known."""
+    # Counted per element name: ATLAS.ti gives a PDF selection and its text representation
+    # (a PlainTextSelection) one GUID on purpose, for one object seen two ways.
+    seen: dict[tuple[str, str], int] = {}
+    for element in root.iter():
+        guid = element.get("guid")
+        tag = _local(element.tag)
+        if guid and _guid_kind(tag) is not None:
+            key = (tag, guid_key(guid))
+            seen[key] = seen.get(key, 0) + 1
+    shared = sorted((str(_guid_kind(tag)), guid, n) for (tag, guid), n in seen.items() if n > 1)
+    if shared:
+        raise InteropError(
+            f"{where}: refused: {len(shared)} GUID(s) are shared by several objects, so their codings "
+            "cannot be attributed; nothing was imported",
+            [Problem(where, f"{n} {kind}s share the GUID {guid}",
+                     "export the project again from its program, or give each object its own GUID")
+             for kind, guid, n in shared])
+
+
 def _read_root(root: Element, file: str, where: str, resolve: Resolver) -> RefiProject:
     namespace = _check_namespace(root, where)
+    check_unique_guids(root, where)
     kind = _local(root.tag)
     x = _Xml(root)
     if kind == "CodeBook":

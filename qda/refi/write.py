@@ -16,9 +16,7 @@ code points from 0 in the stored text, end exclusive; sources are written as UTF
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +26,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from qda.errors import ExportError
+from qda.files import check_suffix, check_target, write_atomically
 from qda.models import Case, Category, Code, Codebook, Coding, CodingStatus, Document, Memo
 from qda.refi.model import code_human_text, is_guid, is_rgb, join_description, make_guid
 from qda.refi.report import RefiExport
@@ -201,9 +200,8 @@ def _codes_xml(parent: ET.Element, codebook: Codebook, code_notes: dict[str, lis
         for target in (code_notes or {}).get(c.id, []):
             _sub(element, "NoteRef", targetGUID=target)
         count[0] += 1
-        for child in codebook.codes:
-            if child.parent == c.id:
-                code(element, child)
+        for child in codebook.subcodes(c.id):
+            code(element, child)
 
     def category(into: ET.Element, cat: Category) -> None:
         name, fields = _name_and_fields(cat.labels, default, cat.id)
@@ -229,20 +227,10 @@ def _serialise(root: ET.Element) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"
 
 
-def _write_atomically(path: Path, write: Any) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"{path}: the folder {folder} does not exist")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-    os.close(handle)
-    try:
-        write(Path(temp))
-        os.replace(temp, path)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write the file ({exc.strerror or exc})") from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+def _write_atomically(path: Path, write: Any, suffix: str, what: str) -> None:
+    check_target(path, f"project{suffix}")
+    check_suffix(path, (suffix,), what)
+    write_atomically(path, write)
 
 
 # ----------------------------------------------------------------------------- codebook
@@ -259,7 +247,7 @@ def codebook_xml(codebook: Codebook) -> tuple[bytes, int]:
 def write_qdc(path: str | Path, codebook: Codebook) -> RefiExport:
     path = Path(path)
     data, count = codebook_xml(codebook)
-    _write_atomically(path, lambda p: p.write_bytes(data))
+    _write_atomically(path, lambda p: p.write_bytes(data), ".qdc", "a REFI-QDA codebook")
     return RefiExport(str(path), "codebook", {"codes": len(codebook.codes), "categories": len(codebook.categories),
                                                 "code_elements": count})
 
@@ -393,5 +381,5 @@ def write_qdpx(path: str | Path, data: RefiExportData) -> RefiExport:
                 info.external_attr = 0o644 << 16
                 archive.writestr(info, payload)
 
-    _write_atomically(path, write)
+    _write_atomically(path, write, ".qdpx", "a REFI-QDA project")
     return RefiExport(str(path), "project", counts)

@@ -7,19 +7,14 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-
-def _cell(value: Any) -> Any:
-    # a quote starting with = + - @ would run as a formula in Excel or LibreOffice
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+from qda.files import csv_safe, inert_row
 
 
 def rows_to_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
+    writer.writerows([[csv_safe(v) for v in row] for row in rows])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 accents right
 
 
@@ -35,7 +30,7 @@ def rows_to_xlsx(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append(inert_row(sheet, list(row)))  # text stays text, unchanged
     widths = {"before": 40, "text": 60, "after": 40, "memo": 30}
     for i, name in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = widths.get(name, 12)
