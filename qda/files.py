@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,6 +52,9 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     tmp = Path(name)
     try:
         write(tmp)
+        # mkstemp makes the file private (0600): give it the mode an ordinary write would
+        # (the replaced file's, else the umask's), so co-authors on a shared folder can open it.
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else _new_file_mode())
         os.replace(tmp, path)
     except OSError as exc:
         raise _write_error(path, exc) from None
@@ -59,6 +63,13 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def _new_file_mode() -> int:
+    """The permissions ``open(path, "w")`` would give a new file under the current umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _write_error(path: Path, exc: OSError) -> ExportError:

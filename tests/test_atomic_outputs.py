@@ -76,3 +76,23 @@ def test_extension_must_match_the_format(runner, study_project: Path, tmp_path: 
     result = run(runner, "-p", study_project, *[str(out) if a == "{out}" else a for a in command], code=code)
     assert wanted in result.output and "out.txt" in result.output
     assert not out.exists()
+
+
+def test_outputs_get_the_permissions_of_an_ordinary_write(tmp_path: Path) -> None:
+    # The temporary file of an atomic write is private (0600); the output must not stay so.
+    import stat
+
+    from qda.files import write_atomically
+
+    mask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.csv"
+        write_atomically(fresh, lambda p: p.write_text("a,b\n", encoding="utf-8"))
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        shared = tmp_path / "shared.csv"
+        shared.write_text("old", encoding="utf-8")
+        shared.chmod(0o664)
+        write_atomically(shared, lambda p: p.write_text("new", encoding="utf-8"))
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o664 and shared.read_text(encoding="utf-8") == "new"
+    finally:
+        os.umask(mask)
