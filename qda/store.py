@@ -283,6 +283,18 @@ def _writable(db_path: Path) -> bool:
     return os.access(db_path, os.W_OK) and os.access(db_path.parent, os.W_OK)
 
 
+def _where(equal: dict[str, Any], in_column: str | None = None,
+           in_values: Sequence[Any] | None = None) -> tuple[str, list[Any]]:
+    """`` WHERE ...`` for the filters that are given: ``column = value`` for each value not
+    None, and ``in_column IN (...)`` when ``in_values`` is given; with its arguments."""
+    conditions = [f"{column}=?" for column, value in equal.items() if value is not None]
+    args = [value for value in equal.values() if value is not None]
+    if in_column is not None and in_values is not None:
+        conditions.append(f"{in_column} IN ({', '.join('?' * len(in_values))})")
+        args.extend(in_values)
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), args
+
+
 def now() -> str:
     """UTC timestamp in ISO 8601, second precision."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
@@ -604,16 +616,9 @@ class Store:
                 self._save_tokens(doc_id, write.tokens)
 
     def count_codings(self, document: str | None = None, coder: str | None = None) -> int:
-        sql = ("SELECT COUNT(*) FROM codings k JOIN documents d ON d.id=k.document_id "
-               "JOIN coders c ON c.id=k.coder_id WHERE 1=1")
-        args: list[Any] = []
-        if document is not None:
-            sql += " AND d.name=?"
-            args.append(document)
-        if coder is not None:
-            sql += " AND c.name=?"
-            args.append(coder)
-        return int(self._one(sql, args))
+        where, args = _where({"d.name": document, "c.name": coder})
+        return int(self._one("SELECT COUNT(*) FROM codings k JOIN documents d ON d.id=k.document_id "
+                             "JOIN coders c ON c.id=k.coder_id" + where, args))
 
     # ------------------------------------------------------------------ segments
     def _speaker_id(self, name: str | None, role: str | None = None) -> int | None:
@@ -635,15 +640,9 @@ class Store:
         """Segments in document then reading order, with their text sliced from the document."""
         sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", sp.name, sp.role, s.timestamp '
                "FROM segments s JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id "
-               "LEFT JOIN speakers sp ON sp.id=s.speaker_id WHERE 1=1")
-        args: list[Any] = []
-        if document is not None:
-            sql += " AND d.name=?"
-            args.append(document)
-        if case is not None:
-            sql += " AND c.name=?"
-            args.append(case)
-        sql += " ORDER BY d.name, s.ordinal"
+               "LEFT JOIN speakers sp ON sp.id=s.speaker_id")
+        where, args = _where({"d.name": document, "c.name": case})
+        sql += where + " ORDER BY d.name, s.ordinal"
         rows = self.db.execute(sql, args).fetchall()
         texts = self._texts({row[0] for row in rows})
         return [Segment(ref=segment_ref(doc, ordinal), document=doc, case=case_, turn=turn, ordinal=ordinal,
@@ -847,21 +846,9 @@ class Store:
                "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
                "JOIN cases ca ON ca.id=d.case_id LEFT JOIN segments s ON s.id=k.segment_id "
-               "LEFT JOIN speakers sp ON sp.id=s.speaker_id WHERE 1=1")
-        args: list[Any] = []
-        if coder is not None:
-            sql += " AND co.name=?"
-            args.append(coder)
-        if case is not None:
-            sql += " AND ca.name=?"
-            args.append(case)
-        if document is not None:
-            sql += " AND d.name=?"
-            args.append(document)
-        if ids is not None:
-            sql += f" AND k.id IN ({', '.join('?' * len(ids))})"
-            args.extend(ids)
-        sql += ' ORDER BY co.name, d.name, k.start, k."end", c.position'
+               "LEFT JOIN speakers sp ON sp.id=s.speaker_id")
+        where, args = _where({"co.name": coder, "ca.name": case, "d.name": document}, "k.id", ids)
+        sql += where + ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         rows = self.db.execute(sql, args).fetchall()
         texts = self._texts({row[2] for row in rows})
         return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
@@ -982,18 +969,10 @@ class Store:
     def memos(self, target_kind: str | None = None, target: str | None = None,
               ids: Sequence[int] | None = None) -> list[Memo]:
         """Memos in the order they were written, optionally of one target."""
-        sql = "SELECT text, target_kind, target, name, author, created_at, guid, id FROM notes WHERE 1=1"
-        args: list[Any] = []
-        if target_kind is not None:
-            sql += " AND target_kind=?"
-            args.append(target_kind)
-        if target is not None:
-            sql += " AND target=?"
-            args.append(target)
-        if ids is not None:
-            sql += f" AND id IN ({', '.join('?' * len(ids))})"
-            args.extend(ids)
-        return [Memo(*row) for row in self.db.execute(sql + " ORDER BY id", args)]
+        where, args = _where({"target_kind": target_kind, "target": target}, "id", ids)
+        return [Memo(*row) for row in self.db.execute(
+            "SELECT text, target_kind, target, name, author, created_at, guid, id FROM notes" + where + " ORDER BY id",
+            args)]
 
     def update_memo(self, memo: Memo) -> Memo:
         """Write a memo's text and name back, by its id."""
