@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 # ----------------------------------------------------------------------------- vocabularies
 
@@ -374,8 +374,55 @@ class Tokens:
 
     starts: Any
     ends: Any
-    lower: tuple[str, ...] = ()
-    lemma: tuple[str, ...] = ()
+    lower: Sequence[str] = ()
+    lemma: Sequence[str] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentRun(Sequence[Segment]):
+    """The segments found in a new document, kept as offset arrays and made into
+    :class:`Segment` objects only when read.
+
+    A 10 MB transcript has some 200,000 segments: about 600 bytes each as objects with
+    their text, 12 bytes here, so importing it stays within bounded memory (the store
+    writes them one at a time). ``turns`` is each segment's turn (1-based) and
+    ``speakers`` each turn's (speaker, role, timestamp).
+    """
+
+    document: Document
+    starts: Any  # array("i")
+    ends: Any
+    turns: Any
+    speakers: Sequence[tuple[str | None, str | None, str | None]]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def _segment(self, i: int) -> Segment:
+        turn = self.turns[i]
+        speaker, role, timestamp = self.speakers[turn - 1]
+        doc = self.document
+        start, end = self.starts[i], self.ends[i]
+        return Segment(segment_ref(doc.name, i + 1), doc.name, doc.case, turn, i + 1, start, end,
+                       doc.text[start:end], speaker, role, timestamp)
+
+    @overload
+    def __getitem__(self, index: int) -> Segment: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Segment, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Segment | tuple[Segment, ...]:
+        if isinstance(index, slice):
+            return tuple(self._segment(i) for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._segment(index)
+
+    def __iter__(self) -> Iterator[Segment]:
+        return (self._segment(i) for i in range(len(self)))
 
 
 @dataclass(frozen=True)
@@ -389,7 +436,7 @@ class DocumentWrite:
 
     document: Document
     action: str = "add"
-    segments: tuple[Segment, ...] = ()
+    segments: Sequence[Segment] = ()
     tokens: Tokens | None = None
 
 

@@ -17,7 +17,7 @@ from qda.errors import IngestError, Problem
 from qda.ingest import RawTranscript, default_role, normalise_text, read_table, read_transcript
 from qda.ingest.reanchor import Anchor, Reanchored, moved_codings, reanchor
 from qda.ingest.segment import LANGUAGE_NAMES, LANGUAGES, Analysis, analyse_many, detect_language
-from qda.models import Case, Coding, Document, DocumentWrite, Segment, Tokens, Turn, WritePlan, segment_ref
+from qda.models import Case, Coding, Document, DocumentWrite, Segment, SegmentRun, Tokens, Turn, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 
 if TYPE_CHECKING:
@@ -219,12 +219,11 @@ def _statuses(held: Holdings, loaded: Sequence[Loaded], case: str | None, replac
 
 def document_write(document: Document, analysis: Analysis, action: str = "add") -> DocumentWrite:
     """A document with its segments (speakers with their default role) and tokens."""
-    return DocumentWrite(document, action, tuple(
-        Segment(ref=segment_ref(document.name, i + 1), document=document.name, case=document.case, turn=s.turn,
-                ordinal=i + 1, start=s.start, end=s.end, text=document.text[s.start:s.end], speaker=s.speaker,
-                role=default_role(s.speaker), timestamp=s.timestamp)
-        for i, s in enumerate(analysis.spans)),
-        Tokens(analysis.starts, analysis.ends, analysis.lower, analysis.lemma))
+    speakers = tuple((t.speaker, default_role(t.speaker), t.timestamp) for t in analysis.turns)
+    return DocumentWrite(document, action,
+                         SegmentRun(document, analysis.segment_starts, analysis.segment_ends, analysis.segment_turns,
+                                    speakers),
+                         Tokens(analysis.starts, analysis.ends, analysis.lower, analysis.lemma))
 
 
 def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None, language: str, unit: str,
@@ -268,7 +267,7 @@ def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None,
                                    "replace" if status == "replaced" else "add")
         writes.append(write)
         results.append(TranscriptImport(str(path), name, write.document.case, status, len(raw.turns),
-                                        len(analysis.spans), _speakers(raw), raw.notes, moves))
+                                        len(analysis.segment_starts), _speakers(raw), raw.notes, moves))
     return WritePlan(documents=tuple(writes), tidy_cases=True, moved=tuple(moved)), ImportReport(tuple(results))
 
 

