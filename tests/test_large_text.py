@@ -66,3 +66,18 @@ def test_a_transcript_over_the_limit_is_refused_up_front(runner, small_project: 
         read_transcript(big)
     result = run(runner, "-p", small_project, "import", "transcripts", big, code=1)
     assert "split it into several files" in result.output and "internal error" not in result.output
+
+
+def test_a_long_text_reports_progress_in_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: a 10 MB transcript is one document, so its bar stood at 0/1 for minutes.
+    from qda.ingest import segment
+
+    monkeypatch.setattr(segment, "PROGRESS_CHARS", 10_000)
+    text = " ".join(SENTENCES * 300)
+    calls: list[tuple[str, int, int | None]] = []
+    analyse_many([(text, [Turn(0, len(text), None)])], "en", "sentence",
+                 progress=lambda step, done, total=None: calls.append((step, done, total)))
+    counts = [done for step, done, total in calls if step.endswith("thousands of characters")]
+    total = len(text) // 1000
+    assert counts[0] == 0 and counts[-1] == total and counts == sorted(counts) and len(counts) > 10
+    assert all(t == total for step, _, t in calls if step.endswith("thousands of characters"))

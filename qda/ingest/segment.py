@@ -137,6 +137,8 @@ CHUNK = 2_000
 #: 2,000 characters took 1.1 GB on top of the model's 300 MB, 8,000 characters ~20 MB, at
 #: the same speed (measured on this 2-core machine; bench/ingest.py --large-mb 10).
 BATCH_CHARS = 8_000
+#: Above this many characters to analyse, progress is reported in characters, not documents.
+PROGRESS_CHARS = 1_000_000
 _SENTENCE_END_RE = re.compile(r"[.!?…»\n]\s+")
 
 
@@ -202,14 +204,16 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
     The paragraphs of all documents (windows of at most ``chunk`` characters) go through
     the pipeline in batches of about ``batch_chars`` characters, so batching works across
     documents and memory stays bounded whatever their length; ``jobs`` > 1 uses spaCy's
-    multiprocessing. ``progress`` is told each finished document.
+    multiprocessing. ``progress`` is told each finished document, or every 1 % of the
+    characters when there are more than :data:`PROGRESS_CHARS`.
     """
     if unit not in SEGMENT_UNITS:
         raise IngestError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
     progress("loading the language model", 0, None)
     nlp = pipeline(language)
     work = [(d, piece) for d, (text, turns) in enumerate(documents) for piece in _pieces(text, turns, chunk)]
-    average = sum(e - s for _, (_, s, e, _, _) in work) // max(1, len(work))
+    chars = sum(e - s for _, (_, s, e, _, _) in work)
+    average = chars // max(1, len(work))
     stream = _docs(nlp, (documents[d][0][s:e] for d, (_, s, e, _, _) in work), jobs, batch_chars, average)
     spans = [(array("i"), array("i"), array("i")) for _ in documents]  # start, end, turn of each segment
     starts = [array("i") for _ in documents]
@@ -219,11 +223,19 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
     english = language == "en"
     # one str object per distinct word form: a token then costs a pointer, not a string
     forms: dict[str, str] = {}
-    step = f"analysing {len(documents)} transcript(s)"
-    current = 0
-    progress(step, 0, len(documents))
-    for (d, (index, start, _end, para_start, para_end)), doc in zip(work, stream):
-        if d != current:  # the pieces come in document order: documents before d are done
+    # A long text is counted in thousands of characters, so that its bar moves during the
+    # minutes it takes (a 10 MB transcript is one document); else in documents.
+    total, by_chars = chars, chars > PROGRESS_CHARS
+    step = f"analysing {len(documents)} transcript(s)" + (", thousands of characters" if by_chars else "")
+    done = shown = current = 0
+    progress(step, 0, total // 1000 if by_chars else len(documents))
+    for (d, (index, start, end, para_start, para_end)), doc in zip(work, stream):
+        if by_chars:
+            done += end - start
+            if done - shown >= total // 100:
+                shown = done
+                progress(step, min(done, total) // 1000, total // 1000)
+        elif d != current:  # the pieces come in document order: documents before d are done
             current = d
             progress(step, d, len(documents))
         text = documents[d][0]
@@ -253,7 +265,8 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
         for d, (text, turns) in enumerate(documents):
             for index, turn in enumerate(turns):
                 _add_span(spans[d], text, turn.start, turn.end, index + 1)
-    progress(step, len(documents), len(documents))
+    end_count = total // 1000 if by_chars else len(documents)
+    progress(step, end_count, end_count)
     return [Analysis(*spans[d], documents[d][1], starts[d], ends[d], lower[d], lemma[d]) for d in range(len(documents))]
 
 
