@@ -211,7 +211,11 @@ BACKUP_DIR = "backups"
 # database (1 M codings) on this 2-core machine, so about 0.1 s at the cap; bigger
 # projects are checked by `qda check` (full integrity_check: 6.6 s at 50 MB).
 QUICK_CHECK_MAX_BYTES = 16 * 1024 ** 2
-DEFAULT_LOCK_TIMEOUT = 60.0  # seconds a writer waits for another qda command; $QDA_LOCK_TIMEOUT
+# Seconds a writer waits for another qda command ($QDA_LOCK_TIMEOUT). The longest writes
+# hold the lock for their commit only: 17 s for a 1 M-row coding sheet on a busy 2-core
+# machine (bench/concurrent.py), so 3 minutes leaves room for slower disks and bigger
+# projects; a command refused after that has waited long enough to be told.
+DEFAULT_LOCK_TIMEOUT = 180.0
 DEFAULT_BACKUP_KEEP = 20
 DEFAULT_BACKUP_MAX_MB = 1024
 
@@ -263,7 +267,7 @@ def _named(exc: sqlite3.OperationalError, path: Path) -> Exception:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return BusyError(f"another qda command is writing this project; try again "
-                         f"(the project was busy: waited for {path})")
+                         f"(waited {lock_timeout():g} s for {path}; QDA_LOCK_TIMEOUT=<seconds> waits longer)")
     if "disk is full" in text or "database or disk is full" in text:
         return ProjectError(f"{path}: the disk is full; the command was undone and the project is as it was",
                             [Problem(str(path.parent), "no space left for the project database",
