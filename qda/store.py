@@ -267,7 +267,8 @@ def _named(exc: sqlite3.OperationalError, path: Path) -> Exception:
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return BusyError(f"another qda command is writing this project; try again "
-                         f"(waited {lock_timeout():g} s for {path}; QDA_LOCK_TIMEOUT=<seconds> waits longer)")
+                         f"(the project was busy: waited up to {lock_timeout():g} s for {path}; "
+                         "QDA_LOCK_TIMEOUT=<seconds> changes the wait)")
     if "disk is full" in text or "database or disk is full" in text:
         return ProjectError(f"{path}: the disk is full; the command was undone and the project is as it was",
                             [Problem(str(path.parent), "no space left for the project database",
