@@ -420,11 +420,20 @@ class Project:
 
         ``roles`` keeps only the segments (and codings) of speakers with those roles.
         """
-        from qda.agreement.units import agree_in
+        from qda.agreement.units import CodingSpans, SegmentSpans, agree_in
 
-        codings = {c: self.codings(c) for c in coders}
+        known = self.store.coders()
+        for coder in coders:
+            if coder not in known:
+                raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(known) or 'none yet'})")
+        # Columns, not an object per coding or segment: a large project has 10^5 of each.
+        # Negated mentions and orphaned codings do not count (as in self.codings()).
+        codings = {c: CodingSpans(**self.store.coding_columns(c, (CodingStatus.NEGATED, CodingStatus.ORPHANED)))
+                   for c in coders}
         # Only the segment unit and a role filter use segments: the other units skip loading them.
-        segments = self.store.segments() if unit == "segment" or roles else []
+        columns = self.store.segment_columns() if unit == "segment" or roles else None
+        segments = SegmentSpans(columns.pop("id"), **columns) if columns is not None else SegmentSpans(
+            [], [], [], [], [], [])
         return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
                         codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
                         self.progress)

@@ -858,6 +858,38 @@ class Store:
                 for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
                 status, row_id in rows]
 
+    def coding_columns(self, coder: str, skip_status: Sequence[str] = ()) -> dict[str, tuple[Any, ...]]:
+        """A coder's codings as columns, without text or an object per coding (for bulk work: agreement).
+
+        Columns: ``code`` (key), ``document``, ``start``, ``end``, ``segment`` (the coded
+        segment's id, as :meth:`segment_columns` gives it; -1 for a span coding) and
+        ``source``; in the order of :meth:`codings`. ``skip_status`` leaves out codings
+        with those statuses.
+        """
+        sql = ('SELECT c.key, d.name, k.start, k."end", COALESCE(k.segment_id, -1), k.source FROM codings k '
+               "JOIN coders co ON co.id=k.coder_id JOIN codes c ON c.id=k.code_id "
+               "JOIN documents d ON d.id=k.document_id WHERE co.name=?")
+        args: list[Any] = [coder]
+        if skip_status:
+            sql += f" AND k.status NOT IN ({', '.join('?' * len(skip_status))})"
+            args.extend(skip_status)
+        rows = self.db.execute(sql + ' ORDER BY d.name, k.start, k."end", c.position', args).fetchall()
+        names = ("code", "document", "start", "end", "segment", "source")
+        return dict(zip(names, zip(*rows))) if rows else {name: () for name in names}
+
+    def segment_columns(self) -> dict[str, tuple[Any, ...]]:
+        """Every segment as columns, in document then reading order, without text (for bulk work).
+
+        Columns: ``id`` (what :meth:`coding_columns` gives as ``segment``), ``document``,
+        ``ordinal``, ``start``, ``end`` and the speaker's ``role`` (or None).
+        """
+        rows = self.db.execute(
+            'SELECT s.id, d.name, s.ordinal, s.start, s."end", sp.role FROM segments s '
+            "JOIN documents d ON d.id=s.document_id LEFT JOIN speakers sp ON sp.id=s.speaker_id "
+            "ORDER BY d.name, s.ordinal").fetchall()
+        names = ("id", "document", "ordinal", "start", "end", "role")
+        return dict(zip(names, zip(*rows))) if rows else {name: () for name in names}
+
     # ------------------------------------------------------------------ tokens, versions, roles
     def _save_tokens(self, document_id: int, tokens: Tokens) -> None:
         """Keep a document's tokens (offsets as int32 arrays, words joined by U+001F)."""
