@@ -671,10 +671,11 @@ def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int
     estimates = compute(ratings, n_categories, bootstrap=bootstrap, seed=seed)
     prevalence = bias = precision = recall = f1 = None
     if ratings.shape[1] == 2 and (ratings.size == 0 or int(ratings.max()) <= 1):
-        prevalence, bias = prevalence_bias(ratings)
-        tp = int(((ratings[:, 0] == 1) & (ratings[:, 1] == 1)).sum())
-        fp = int(((ratings[:, 0] == 1) & (ratings[:, 1] == 0)).sum())
-        fn = int(((ratings[:, 0] == 0) & (ratings[:, 1] == 1)).sum())
+        # The 2 x 2 table in one pass (prevalence_bias's indices, from the same counts).
+        counts = np.bincount((ratings[:, 0] + 1) * 3 + ratings[:, 1] + 1, minlength=9)
+        tp, fp, fn, tn = int(counts[8]), int(counts[7]), int(counts[5]), int(counts[4])
+        n = tp + fp + fn + tn
+        prevalence, bias = ((tp - tn) / n, (fp - fn) / n) if n else (None, None)
         precision = tp / (tp + fp) if tp + fp else None
         recall = tp / (tp + fn) if tp + fn else None
         f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
@@ -753,6 +754,7 @@ def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str
     """Units where ratings differ, grouped by unit, with what each coder applied there."""
     if unit != "overlap" and tables and all(t.units is tables[0].units for t in tables):
         return _shared_disagreements(tables, coders, unit)
+    binary = unit in ("document", "case", "segment", "overlap")
     applied: dict[Hashable, dict[str, list[str]]] = {}
     differs: dict[Hashable, tuple[int, int]] = {}  # key -> (table, position) of a unit with that key
     order: dict[Hashable, int] = {}
@@ -761,13 +763,17 @@ def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str
         for i, (u, row) in enumerate(zip(keys, table.ratings.tolist())):
             order[u] = i
             valid = [v for v in row if v >= 0]
-            if unit in ("document", "case", "segment", "overlap"):
-                for coder, value in zip(coders, row):
-                    if value == 1:
-                        applied.setdefault(u, {c: [] for c in coders})[coder].append(table.code)
+            if binary and 1 not in row:
+                pass
             else:
+                if u not in applied:
+                    applied[u] = {c: [] for c in coders}
+                lists = applied[u]
                 for coder, value in zip(coders, row):
-                    applied.setdefault(u, {c: [] for c in coders})[coder].append(f"{table.code}:{int(value)}")
+                    if not binary:
+                        lists[coder].append(f"{table.code}:{int(value)}")
+                    elif value == 1:
+                        lists[coder].append(table.code)
             if len(valid) >= 2 and any(v != valid[0] for v in valid):
                 differs.setdefault(u, (t, i))
     units = {u: tables[t].units[i] for u, (t, i) in differs.items()}
