@@ -405,7 +405,7 @@ class Project:
         coder = check_coder_name(coder)
         known = {language: pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
                  for language in LANGUAGES}
-        plan, result = plan_auto_coding(self.codebook(), self.store.segment_spans(roles), self.store.tokens(), coder,
+        plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), self.store.tokens(), coder,
                                         negation, fuzzy, fuzzy_threshold, known, self.progress)
         self._snapshot(f"code auto --coder {coder}")
         self.commit(plan)

@@ -688,6 +688,17 @@ class Store:
                 for doc, case_, turn, ordinal, start, end, speaker, role, ts in
                 self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
 
+    def segment_places(self, roles: Sequence[str] | None = None) -> list[tuple[str, str, str, int, int]]:
+        """Every segment (of speakers with ``roles`` when given) as (ref, document, case, start, end),
+        in document then reading order: what attaching hits to segments needs, for speed."""
+        sql = ("SELECT d.name || '#' || s.ordinal, d.name, c.name, s.start, s.\"end\" FROM segments s "
+               "JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id")
+        args: list[Any] = []
+        if roles:
+            sql += f" JOIN speakers sp ON sp.id=s.speaker_id WHERE sp.role IN ({', '.join('?' * len(roles))})"
+            args.extend(roles)
+        return self.db.execute(sql + " ORDER BY d.name, s.ordinal", args).fetchall()
+
     def _segment_ids(self, refs: set[str] | None = None) -> dict[str, tuple[int, int, int, int]]:
         """Segment ref -> (segment id, document id, start, end), of every segment or of ``refs``.
 
@@ -704,6 +715,23 @@ class Store:
                 if row is not None:
                     result[ref] = tuple(row)
             return result
+        if refs is not None:
+            # Many refs (an auto-coding run): joined through a temporary table, only those rows
+            # are read. A ref matches only in its canonical spelling, as in the whole map.
+            wanted = []
+            for ref in refs:
+                document, _, ordinal = ref.rpartition("#")
+                if ordinal.isdigit() and segment_ref(document, int(ordinal)) == ref:
+                    wanted.append((ref, document, int(ordinal)))
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_segments(ref TEXT, document TEXT, ordinal INTEGER)")
+            self.db.execute("DELETE FROM temp.wanted_segments")
+            self.db.executemany("INSERT INTO temp.wanted_segments VALUES (?, ?, ?)", wanted)
+            rows = self.db.execute(
+                'SELECT w.ref, s.id, d.id, s.start, s."end" FROM temp.wanted_segments w '
+                "JOIN documents d ON d.name=w.document JOIN segments s ON s.document_id=d.id AND s.ordinal=w.ordinal"
+            ).fetchall()
+            self.db.execute("DELETE FROM temp.wanted_segments")
+            return {ref: (sid, doc_id, start, end) for ref, sid, doc_id, start, end in rows}
         for sid, doc_id, doc, ordinal, start, end in self.db.execute(
                 'SELECT s.id, d.id, d.name, s.ordinal, s.start, s."end" FROM segments s '
                 "JOIN documents d ON d.id=s.document_id"):

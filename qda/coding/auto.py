@@ -85,7 +85,7 @@ from rapidfuzz import fuzz, process
 from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
 from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
-from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
+from qda.results import Column, Note, Progress, Row, TableView, json_dict, no_progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -848,20 +848,22 @@ class AutoCodeResult:
                             columns=["code", "segments"])
 
     def to_table(self) -> TableView:
-        """What the coder got, then coded segments per code."""
-        view = frame_view(self.to_frame())
+        """What the coder got, then coded segments per code (the rows of to_frame, without pandas)."""
         flagged = f", {self.flagged} negated mentions flagged" if self.flagged else ""
-        return TableView(view.title, view.columns, view.rows,
+        return TableView(None, (Column("code"), Column("segments")),
+                         tuple(Row((k, v)) for k, v in self.per_code.items()),
                          lead=(Note(f"coder '{self.coder}': {self.codings} coded segments{flagged}"),))
 
 
-def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: Iterable[Sequence[Any]], coder: str,
+def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment | tuple[str, str, str, int, int]],
+                     tokens: Iterable[Sequence[Any]], coder: str,
                      negation: str = "skip", fuzzy: bool = True, fuzzy_threshold: float = 90.0,
                      known: dict[str, dict[str, list[str]]] | None = None,
                      progress: Progress = no_progress) -> tuple[WritePlan, AutoCodeResult]:
     """Plan a run of the codebook's patterns over every segment, as ``coder``.
 
-    ``segments``: the segments to code (their text is not needed);
+    ``segments``: the segments to code (their text is not needed), as objects or as
+    (ref, document, case, start, end) tuples (see ``Store.segment_places``);
     ``tokens``: (document, language, text, starts, ends, lower, lemma) as stored at import.
     Each hit codes its whole segment and records the pattern that fired; a segment gets
     each code once (a mention that is not negated wins over a negated one). The plan
@@ -874,10 +876,12 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: It
     if negation not in NEGATION_MODES:
         raise AgreementError(f"--negation must be {NegationMode.words()}, not '{negation}'")
     by_doc: dict[str, list[tuple[str, int, int]]] = {}
-    by_ref: dict[str, Segment] = {}
+    by_ref: dict[str, tuple[str, str, str, int, int]] = {}
     for segment in segments:
-        by_doc.setdefault(segment.document, []).append((segment.ref, segment.start, segment.end))
-        by_ref[segment.ref] = segment
+        place = (segment.ref, segment.document, segment.case, segment.start, segment.end) \
+            if isinstance(segment, Segment) else segment
+        by_doc.setdefault(place[1], []).append((place[0], place[3], place[4]))
+        by_ref[place[0]] = place
     docs: dict[str, list[DocTokens]] = {}
     for name, language, text, starts, ends, lower, lemma in tokens:
         docs.setdefault(language, []).append(DocTokens(
@@ -897,9 +901,9 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: It
         key = (hit.segment_ref, hit.code)
         if key in planned and not (planned[key].status == CodingStatus.NEGATED and not hit.negated):
             continue
-        seg = by_ref[hit.segment_ref]
-        planned[key] = Coding(coder=coder, code=hit.code, document=seg.document, case=seg.case, start=seg.start,
-                              end=seg.end, segment=seg.ref, source="auto",
+        ref, document, case, start, end = by_ref[hit.segment_ref]
+        planned[key] = Coding(coder=coder, code=hit.code, document=document, case=case, start=start,
+                              end=end, segment=ref, source="auto",
                               note=f"matched: {texts[hit.document][hit.start:hit.end]}",
                               pattern=f"{hit.kind}: {hit.pattern}",
                               status=CodingStatus.NEGATED if hit.negated else CodingStatus.OK)
