@@ -75,9 +75,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
+from itertools import groupby
+from operator import itemgetter
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -875,13 +877,14 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment | tuple[str,
         raise AgreementError(f"--threshold must be between 0 and 100, not {fuzzy_threshold:g}")
     if negation not in NEGATION_MODES:
         raise AgreementError(f"--negation must be {NegationMode.words()}, not '{negation}'")
+    places = list(segments)
+    if places and isinstance(places[0], Segment):
+        places = [(s.ref, s.document, s.case, s.start, s.end) for s in cast(list[Segment], places)]
+    rows = cast(list[tuple[str, str, str, int, int]], places)
     by_doc: dict[str, list[tuple[str, int, int]]] = {}
-    by_ref: dict[str, tuple[str, str, str, int, int]] = {}
-    for segment in segments:
-        place = (segment.ref, segment.document, segment.case, segment.start, segment.end) \
-            if isinstance(segment, Segment) else segment
-        by_doc.setdefault(place[1], []).append((place[0], place[3], place[4]))
-        by_ref[place[0]] = place
+    for document, group in groupby(rows, key=itemgetter(1)):
+        by_doc.setdefault(document, []).extend((ref, start, end) for ref, _, _, start, end in group)
+    by_ref = {row[0]: row for row in rows}
     docs: dict[str, list[DocTokens]] = {}
     for name, language, text, starts, ends, lower, lemma in tokens:
         docs.setdefault(language, []).append(DocTokens(
