@@ -340,6 +340,7 @@ class _FuzzyIndex:
         self.bounds = np.asarray(bounds, dtype=np.float64)
         self.always = np.asarray(always, dtype=bool)
         self.lengths = np.asarray(lengths, dtype=np.int64)
+        self._codes: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
 
     def _chunk_ids(self, chunk: str) -> tuple[int, ...]:
         ids = set()
@@ -350,30 +351,51 @@ class _FuzzyIndex:
                     ids.add(gid)
         return tuple(ids)
 
+    def _gram_codes(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Per gram size: the grams as integers (sorted) and their ids."""
+        if self._codes is None:
+            by_size: dict[int, list[tuple[int, int]]] = {}
+            for gram, gid in self.vocab.items():
+                code = 0
+                for ch in gram:
+                    code = (code << 21) | ord(ch)
+                by_size.setdefault(len(gram), []).append((code, gid))
+            self._codes = {q: (np.asarray([c for c, _ in sorted(pairs)], dtype=np.int64),
+                               np.asarray([g for _, g in sorted(pairs)], dtype=np.int64))
+                           for q, pairs in by_size.items()}
+        return self._codes
+
     def candidates(self, texts: Sequence[str], memo: dict[str, tuple[int, ...]],
                    active: np.ndarray) -> list[tuple[int, list[int]]]:
-        """For each item, the texts that pass the q-gram filter and ``partial_ratio``."""
+        """For each item, the texts that pass the q-gram filter and ``partial_ratio``.
+
+        ``memo`` is not needed any more (kept for callers)."""
         n, npat = len(texts), len(self.items)
         if not n or not npat:
             return []
-        rows: list[int] = []
-        cols: list[int] = []
-        known = memo.__getitem__
-        for r, text in enumerate(texts):
-            chunks = text.split()
-            try:  # words seen before (most, after a few documents): the union runs in C
-                ids = set().union(*map(known, chunks))
-            except KeyError:
-                for chunk in chunks:
-                    if chunk not in memo:
-                        memo[chunk] = self._chunk_ids(chunk)
-                ids = set().union(*map(known, chunks))
-            rows.extend([r] * len(ids))
-            cols.extend(ids)
+        # The distinct q-grams of each text, found with arrays: the texts joined by a line
+        # break (no gram holds a space, so none spans two texts, and a gram lies in a text
+        # exactly when it lies in one of its words), every position's q characters as one
+        # integer, looked up among the grams' integers.
+        joined = "\n".join(texts)
+        chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        sizes = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        text_starts = np.cumsum(sizes + 1) - (sizes + 1)
+        found = []
+        for q, (codes, ids) in self._gram_codes().items():
+            if len(chars) < q:
+                continue
+            code = chars[:len(chars) - q + 1].copy()
+            for j in range(1, q):
+                code = (code << 21) | chars[j:len(chars) - q + 1 + j]  # code points fit in 21 bits
+            at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
+            hit = np.flatnonzero(codes[at] == code)
+            found.append((np.searchsorted(text_starts, hit, side="right") - 1) * len(self.vocab) + ids[at[hit]])
         score = np.zeros(n * npat, dtype=np.float64)
-        if cols:
-            c = np.asarray(cols, dtype=np.int64)
-            row_of = np.asarray(rows, dtype=np.int64)
+        pairs = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        if len(pairs):
+            c = pairs % len(self.vocab)
+            row_of = pairs // len(self.vocab)
             count = self.indptr[c + 1] - self.indptr[c]
             total = int(count.sum())
             if total:
@@ -382,7 +404,6 @@ class _FuzzyIndex:
                 score = np.bincount(rr * npat + self.pats[first], weights=self.weights[first],
                                     minlength=n * npat).astype(np.float64)
         grid = score.reshape(n, npat)
-        sizes = np.fromiter(map(len, texts), dtype=np.int64, count=n)
         ok = (grid >= self.bounds[None, :]) | self.always[None, :] | (sizes[:, None] < self.lengths[None, :])
         ok &= active[None, :]
         out = []
