@@ -754,32 +754,40 @@ def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str
     """Units where ratings differ, grouped by unit, with what each coder applied there."""
     if unit != "overlap" and tables and all(t.units is tables[0].units for t in tables):
         return _shared_disagreements(tables, coders, unit)
+    if not tables:
+        return []
     binary = unit in ("document", "case", "segment", "overlap")
-    applied: dict[Hashable, dict[str, list[str]]] = {}
-    differs: dict[Hashable, tuple[int, int]] = {}  # key -> (table, position) of a unit with that key
-    order: dict[Hashable, int] = {}
-    for t, table in enumerate(tables):
-        keys = _unit_keys(table.units)
-        for i, (u, row) in enumerate(zip(keys, table.ratings.tolist())):
-            order[u] = i
-            valid = [v for v in row if v >= 0]
-            if binary and 1 not in row:
-                pass
-            else:
-                if u not in applied:
-                    applied[u] = {c: [] for c in coders}
-                lists = applied[u]
-                for coder, value in zip(coders, row):
-                    if not binary:
-                        lists[coder].append(f"{table.code}:{int(value)}")
-                    elif value == 1:
-                        lists[coder].append(table.code)
-            if len(valid) >= 2 and any(v != valid[0] for v in valid):
-                differs.setdefault(u, (t, i))
-    units = {u: tables[t].units[i] for u, (t, i) in differs.items()}
-    return [Disagreement(units[u], {c: tuple(v) for c, v in applied[u].items()})
-            for u in sorted(differs, key=lambda u: (units[u].document, units[u].case, units[u].start or 0,
-                                                    order.get(u, 0)))]
+    # Every unit of every table as one row (units of several codes at one place share a key);
+    # only the keys where some table's ratings differ are then visited.
+    keys = [k for t in tables for k in _unit_keys(t.units)]
+    ids: dict[Hashable, int] = {}
+    key_of = np.fromiter((ids.setdefault(k, len(ids)) for k in keys), dtype=np.int64, count=len(keys))
+    ratings = np.concatenate([t.ratings for t in tables], axis=0)
+    table_of = np.repeat(np.arange(len(tables)), [len(t.units) for t in tables])
+    position = np.concatenate([np.arange(len(t.units)) for t in tables])
+    valid = ratings >= 0
+    high = np.where(valid, ratings, np.iinfo(np.int64).min).max(axis=1, initial=np.iinfo(np.int64).min)
+    low = np.where(valid, ratings, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
+    differs = np.zeros(len(ids), dtype=bool)
+    differs[key_of[(valid.sum(axis=1) >= 2) & (high != low)]] = True
+    last = np.full(len(ids), -1, dtype=np.int64)
+    np.maximum.at(last, key_of, np.arange(len(keys)))
+    order = position[last]  # a unit's position in the last table holding it
+    applied: dict[int, dict[str, list[str]]] = {}
+    made: dict[int, Unit] = {}
+    for e in np.flatnonzero(differs[key_of]).tolist():
+        k, t, row = int(key_of[e]), int(table_of[e]), ratings[e].tolist()
+        if k not in applied:
+            applied[k] = {c: [] for c in coders}
+            made[k] = tables[t].units[int(position[e])]
+        for coder, value in zip(coders, row):
+            if not binary:
+                applied[k][coder].append(f"{tables[t].code}:{int(value)}")
+            elif value == 1:
+                applied[k][coder].append(tables[t].code)
+    return [Disagreement(made[k], {c: tuple(v) for c, v in applied[k].items()})
+            for k in sorted(made, key=lambda k: (made[k].document, made[k].case, made[k].start or 0,
+                                                 int(order[k])))]
 
 
 def _shared_disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
