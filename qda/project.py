@@ -8,10 +8,12 @@ delegates to the module that owns the work and, for a write, commits the
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import os
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,6 +114,23 @@ class SpeakerList:
 
     def to_table(self) -> TableView:
         return frame_view(self.to_frame())
+
+
+@contextmanager
+def _bulk() -> Iterator[None]:
+    """No cyclic garbage collection while a command builds 10^5 rows of plain values.
+
+    Those rows hold no reference cycles, but every few thousand new objects trigger a
+    collection that walks all live objects: measured as a third of ``agree``'s time
+    on 1,000 documents. Collection resumes (as it was) when the step ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -405,10 +424,12 @@ class Project:
         coder = check_coder_name(coder)
         known = {language: pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
                  for language in LANGUAGES}
-        plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), self.store.tokens(), coder,
-                                        negation, fuzzy, fuzzy_threshold, known, self.progress)
+        with _bulk():
+            plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), self.store.tokens(),
+                                            coder, negation, fuzzy, fuzzy_threshold, known, self.progress)
         self._snapshot(f"code auto --coder {coder}")
-        self.commit(plan)
+        with _bulk():
+            self.commit(plan)
         return result
 
     # ------------------------------------------------------------------ agreement
@@ -426,17 +447,18 @@ class Project:
         for coder in coders:
             if coder not in known:
                 raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(known) or 'none yet'})")
-        # Columns, not an object per coding or segment: a large project has 10^5 of each.
-        # Negated mentions and orphaned codings do not count (as in self.codings()).
-        codings = {c: CodingSpans(**self.store.coding_columns(c, (CodingStatus.NEGATED, CodingStatus.ORPHANED)))
-                   for c in coders}
-        # Only the segment unit and a role filter use segments: the other units skip loading them.
-        columns = self.store.segment_columns() if unit == "segment" or roles else None
-        segments = SegmentSpans(columns.pop("id"), **columns) if columns is not None else SegmentSpans(
-            [], [], [], [], [], [])
-        return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
-                        codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
-                        self.progress)
+        with _bulk():
+            # Columns, not an object per coding or segment: a large project has 10^5 of each.
+            # Negated mentions and orphaned codings do not count (as in self.codings()).
+            codings = {c: CodingSpans(**self.store.coding_columns(c, (CodingStatus.NEGATED, CodingStatus.ORPHANED)))
+                       for c in coders}
+            # Only the segment unit and a role filter use segments: the other units skip loading them.
+            columns = self.store.segment_columns() if unit == "segment" or roles else None
+            segments = SegmentSpans(columns.pop("id"), **columns) if columns is not None else SegmentSpans(
+                [], [], [], [], [], [])
+            return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
+                            codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
+                            self.progress)
 
     @staticmethod
     def agree_table(path: str | Path, categories: Sequence[str] | None = None, bootstrap: int = 1000,
