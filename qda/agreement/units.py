@@ -126,8 +126,9 @@ class CodingSpans:
     def subset(self, keep: np.ndarray) -> CodingSpans:
         """The codings where ``keep`` is true."""
         rows = np.flatnonzero(keep).tolist()
-        return CodingSpans(*([column[i] for i in rows] for column in
-                             (self.code, self.document, self.start, self.end, self.segment, self.source)))
+        return CodingSpans([self.code[i] for i in rows], [self.document[i] for i in rows],
+                           [self.start[i] for i in rows], [self.end[i] for i in rows],
+                           [self.segment[i] for i in rows], [self.source[i] for i in rows])
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,10 @@ class SegmentSpans:
     def subset(self, keep: np.ndarray) -> SegmentSpans:
         """The segments where ``keep`` is true."""
         rows = np.flatnonzero(keep).tolist()
-        columns = (self.key, self.document, self.ordinal, self.start, self.end, self.role)
-        return SegmentSpans(*([column[i] for i in rows] for column in columns),
-                            objects=None if self.objects is None else [self.objects[i] for i in rows])
+        return SegmentSpans([self.key[i] for i in rows], [self.document[i] for i in rows],
+                            [self.ordinal[i] for i in rows], [self.start[i] for i in rows],
+                            [self.end[i] for i in rows], [self.role[i] for i in rows],
+                            None if self.objects is None else [self.objects[i] for i in rows])
 
 
 class _Units(Sequence[Unit]):

@@ -75,10 +75,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
-from itertools import groupby
-from operator import itemgetter
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -906,8 +906,8 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment | tuple[str,
         places = [(s.ref, s.document, s.case, s.start, s.end) for s in cast(list[Segment], places)]
     rows = cast(list[tuple[str, str, str, int, int]], places)
     by_doc: dict[str, list[tuple[str, int, int]]] = {}
-    for document, group in groupby(rows, key=itemgetter(1)):
-        by_doc.setdefault(document, []).extend((ref, start, end) for ref, _, _, start, end in group)
+    for document, same in groupby(rows, key=itemgetter(1)):
+        by_doc.setdefault(document, []).extend((ref, start, end) for ref, _, _, start, end in same)
     by_ref = {row[0]: row for row in rows}
     docs: dict[str, list[DocTokens]] = {}
     for name, language, text, starts, ends, lower, lemma in tokens:
