@@ -19,17 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qda import matrix
-from qda.codebook import load_codebook, plan_codebook
-from qda.coding import (
-    AdjudicationResult,
-    SheetImport,
-    check_coder_name,
-    plan_adjudication,
-    plan_sheet,
-    sheet_segments,
-    write_adjudication_sheet,
-    write_sheet,
-)
 from qda.errors import NotFoundError, ProjectError
 from qda.ingest import read_ratings
 from qda.ingest.plan import (
@@ -63,6 +52,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
 
     from qda import analysis
     from qda.agreement.units import AgreementReport
+    from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
     from qda.refi.report import RefiExport, RefiImportReport
 
@@ -330,10 +320,14 @@ class Project:
     @staticmethod
     def validate_codebook(path: str | Path) -> Codebook:
         """Validate a codebook file without a project."""
+        from qda.codebook import load_codebook  # pydantic: only when a codebook file is read
+
         return load_codebook(path)
 
     def load_codebook(self, path: str | Path) -> Codebook:
         """Load (or reload) the project's codebook; codes in use cannot disappear."""
+        from qda.codebook import load_codebook, plan_codebook
+
         codebook = load_codebook(path)
         source = Path(path).read_text(encoding="utf-8-sig")
         self.commit(plan_codebook(codebook, source, str(path), self.store.codes_in_use()))
@@ -352,6 +346,8 @@ class Project:
 
         ``roles`` keeps only segments of speakers with those roles (e.g. respondent).
         """
+        from qda.coding import check_coder_name, sheet_segments, write_sheet
+
         coder = check_coder_name(coder)
         codebook = self.codebook()
         segments = sheet_segments(self.store.segments(case=case), case, roles)
@@ -360,6 +356,8 @@ class Project:
 
     def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
+        from qda.coding import plan_sheet
+
         plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
         self._snapshot(f"code import {Path(path).name} --coder {coder}")
         return replace(result, replaced=self.commit(plan))
@@ -419,6 +417,7 @@ class Project:
         kept but flagged and left out of matrices and agreement (``"flag"``), or not
         checked (``"ignore"``). The coder's previous codings are replaced.
         """
+        from qda.coding import check_coder_name
         from qda.coding.auto import lemmas_key, pattern_lemmas, plan_auto_coding
 
         coder = check_coder_name(coder)
@@ -471,11 +470,15 @@ class Project:
     def write_adjudication_sheet(self, coder_a: str, coder_b: str, path: str | Path) -> int:
         """Write the segments where two coders differ, with a decision drop-down."""
         codebook = self.codebook()
+        from qda.coding import write_adjudication_sheet
+
         return write_adjudication_sheet(Path(path), self.store.segments(), codebook, coder_a, coder_b,
                                         self.codings(coder_a), self.codings(coder_b), codebook.default_language)
 
     def adjudicate(self, path: str | Path, as_coder: str) -> AdjudicationResult:
         """Record an adjudication sheet's decisions as a new coder; agreed codings carried over."""
+        from qda.coding import plan_adjudication
+
         plan, result = plan_adjudication(self.store, Path(path), as_coder)
         self._snapshot(f"adjudicate {Path(path).name} --as {as_coder}")
         self.commit(plan)
@@ -539,6 +542,7 @@ class Project:
         compared. ``coder`` names the coder of all imported codings (else the file's
         users). All or nothing: a problem anywhere and nothing is written.
         """
+        from qda.coding import check_coder_name
         from qda.refi.plan import plan_project_import
 
         store = self.store
@@ -747,6 +751,7 @@ class Project:
         The pattern (``mode: query``) is recorded on each coding, as auto-coding does, and
         hits that are negated mentions ("pas de salon") are left out by the same rule.
         """
+        from qda.coding import check_coder_name
         from qda.coding.auto import plan_search_coding
 
         coder = check_coder_name(coder)
