@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
@@ -123,13 +123,6 @@ class CodingSpans:
     def __len__(self) -> int:
         return len(self.code)
 
-    def subset(self, keep: np.ndarray) -> CodingSpans:
-        """The codings where ``keep`` is true."""
-        rows = np.flatnonzero(keep).tolist()
-        return CodingSpans([self.code[i] for i in rows], [self.document[i] for i in rows],
-                           [self.start[i] for i in rows], [self.end[i] for i in rows],
-                           [self.segment[i] for i in rows], [self.source[i] for i in rows])
-
 
 @dataclass(frozen=True)
 class SegmentSpans:
@@ -147,14 +140,6 @@ class SegmentSpans:
 
     def __len__(self) -> int:
         return len(self.key)
-
-    def subset(self, keep: np.ndarray) -> SegmentSpans:
-        """The segments where ``keep`` is true."""
-        rows = np.flatnonzero(keep).tolist()
-        return SegmentSpans([self.key[i] for i in rows], [self.document[i] for i in rows],
-                            [self.ordinal[i] for i in rows], [self.start[i] for i in rows],
-                            [self.end[i] for i in rows], [self.role[i] for i in rows],
-                            None if self.objects is None else [self.objects[i] for i in rows])
 
 
 class _Units(Sequence[Unit]):
@@ -932,7 +917,11 @@ _Columns = TypeVar("_Columns", CodingSpans, SegmentSpans)
 def _where(columns: _Columns, keep: Sequence[bool] | np.ndarray) -> _Columns:
     """The rows where ``keep`` is true (the same object when all are)."""
     mask = np.asarray(keep, dtype=bool).reshape(-1)
-    return columns if mask.all() else columns.subset(mask)
+    if mask.all():
+        return columns
+    rows = np.flatnonzero(mask).tolist()
+    return replace(columns, **{f.name: [value[i] for i in rows] for f in fields(columns)
+                               if (value := getattr(columns, f.name)) is not None})
 
 
 def _check_names(what: str, given: Sequence[str], known: set[str]) -> None:
