@@ -811,19 +811,22 @@ class Project:
         return result
 
     def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], mode: str = "any",
-                 exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """Coded passages of ``codes`` (any/all, NOT ``exclude``) by ``coders``, in cases matching ``where``."""
-        from qda.coding.workspace import check_code, retrieve
+                           exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """The passages :meth:`retrieve` gives, as rows of the workspace (a row per passage,
+        with characters around it and the overlapping codes)."""
+        from qda.coding.workspace import check_code, passage_rows
 
         codebook = self.codebook()
         for code in [*codes, *exclude]:
-            check_code(codebook, code)
-        cases = None
-        if where:
-            cases = {c.name for c in self.store.cases() if all(c.attributes.get(k) == v for k, v in where.items())}
-        codings = [c for name in coders if name in self.store.coders() for c in self.codings(name)]
+            check_code(codebook, code)  # a typo in the page is a 422 with the known codes, not a 404
+        known = set(self.store.coders())
+        coders = [name for name in coders if name in known]
+        codings = [c for name in coders for c in self.codings(name)]
         texts = {d.name: d.text for d in self.store.documents()}
-        return retrieve(codings, texts, list(codes), mode, list(exclude), cases)
+        mode = "any" if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
+        found = analysis.retrieve(codebook, self.store.cases(), self.store.segments(), codings, texts, codes,
+                                  mode, exclude, coders, where=where)
+        return passage_rows(found, codings, texts)
 
     def workspace_search(self, query: str, regex: bool = False) -> list[dict[str, Any]]:
         """Keyword in context across every document."""

@@ -283,9 +283,20 @@ def test_retrieve_any_all_not_and_case_attributes(demo_project: Path) -> None:
 
     assert len(got(codes="a")) == 3
     assert len(got(codes="a,h")) == 4
-    assert got(codes="a,h", mode="all") == [("E1", s1["start"], "a")]
+    # as `qda retrieve --match all`: the text coded with both codes (their intersection)
+    assert got(codes="a,h", mode="all") == [("E1", s1["start"] + 3, "a, h")]
     assert got(codes="a", **{"not": "n"}) == [("E1", s1["start"], "a"), ("P1", q1["start"], "a")]
     assert got(codes="a", where="group=post-entry") == [("P1", q1["start"], "a")]
+    assert got(codes="h", mode="all") == got(codes="h")  # "all" of one code is that code
+    # the page lists the passages `qda retrieve` gives for the same query
+    with Project.open(demo_project) as project:
+        for params, query in (({"codes": "a,h"}, {"codes": ["a", "h"]}),
+                              ({"codes": "a,h", "mode": "all"}, {"codes": ["a", "h"], "match": "all"}),
+                              ({"codes": "a", "not": "n"}, {"codes": ["a"], "exclude": ["n"]})):
+            cli = project.retrieve(coders=["alice"], **query)
+            page = web.get("/api/retrieve", params=params).json()
+            assert [(r["document"], r["start"], r["end"], r["codes"]) for r in page] == [
+                (p.document, p.start, p.end, list(p.codes)) for p in cli.passages]
     row = web.get("/api/retrieve", params={"codes": "h"}).json()[0]
     assert row["overlapping"] == ["a"]
     assert (row["before"] + row["text"] + row["after"]) in e1["text"]
