@@ -378,13 +378,14 @@ def read_docx(path: Path) -> RawTranscript:
     check_zip(path)
     try:
         document = docx.Document(str(path))
+        # A document part whose root is not <w:document> loads, then has no body (AttributeError).
+        paragraphs = [p.text for p in document.paragraphs]
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, LxmlError, EOFError,
-            zlib.error, OSError, NotImplementedError, RuntimeError) as exc:
+            zlib.error, OSError, NotImplementedError, RuntimeError, AttributeError, TypeError) as exc:
         kind = "not a Word .docx file" if not data.startswith(b"PK") else "a damaged .docx file"
         raise IngestError(f"{path}: {kind} ({exc.__class__.__name__})",
                           [Problem(str(path), "cannot open the document",
                                    "open it in Word and save it again as .docx, or export it as .txt")]) from None
-    paragraphs = [p.text for p in document.paragraphs]
     text = normalise_text("\n".join(paragraphs)).strip("\n")
     return RawTranscript(text, detect_turns(text), "docx")
 
