@@ -740,7 +740,7 @@ class Project:
     def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
                    snap: str = "none") -> Coding:
         """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace)."""
-        from qda.coding.workspace import plan_coding
+        from qda.coding.workspace import check_not_twice, plan_coding
 
         with self.store.transaction():
             doc = self.store.document(document) if isinstance(document, str) else None
@@ -749,19 +749,21 @@ class Project:
             planned = plan_coding(self.codebook(), doc,
                                   self.store.segment_bounds(document, start, end) if doc and spans else [],
                                   coder, code, start, end, memo, snap)
+            check_not_twice(planned, self.store.codings(coder=planned.coder, document=planned.document))
             return self.store.insert_codings([planned])[0]
 
     def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none") -> Coding:
         """Change the code, span or memo of one of ``coder``'s codings."""
-        from qda.coding.workspace import check_owner, plan_change
+        from qda.coding.workspace import check_not_twice, check_owner, plan_change
 
         with self.store.transaction():
             coding = check_owner(self.store.coding(coding_id), coder)
             document = self.store.document(coding.document)
             assert document is not None  # a coding's document exists (foreign key)
-            return self.store.update_coding(plan_change(self.codebook(), document,
-                                                        self.store.segment_bounds(coding.document), coding, changes,
-                                                        snap))
+            changed = plan_change(self.codebook(), document, self.store.segment_bounds(coding.document), coding,
+                                  changes, snap)
+            check_not_twice(changed, self.store.codings(coder=coding.coder, document=coding.document))
+            return self.store.update_coding(changed)
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:
         """Delete one of ``coder``'s codings; returns it as it was (for undo)."""

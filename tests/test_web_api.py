@@ -86,6 +86,24 @@ def test_change_and_delete_own_coding(demo_project: Path) -> None:
     assert web.delete(f"/api/codings/{made['id']}", headers=token(web)).status_code == 404
 
 
+def test_the_same_code_on_the_same_span_twice_is_refused(demo_project: Path) -> None:
+    """Issue 11: a second identical coding would count twice in matrices and agreement."""
+    web = client(demo_project, "alice")
+    seg = first_segment(web)
+    made = post(web, document="E1", start=seg["start"], end=seg["end"], code="a").json()
+    again = post(web, document="E1", start=seg["start"], end=seg["end"], code="a")
+    assert again.status_code == 422 and "already coded this passage with 'a'" in again.json()["error"]
+    other = post(web, document="E1", start=seg["start"], end=seg["end"], code="b").json()
+    onto = web.patch(f"/api/codings/{other['id']}", json={"code": "a"}, headers=token(web))
+    assert onto.status_code == 422 and "already coded" in onto.json()["error"]
+    # another coder may code the same passage; one's own coding may be saved unchanged
+    assert post(client(demo_project, "bruno"), document="E1", start=seg["start"], end=seg["end"],
+                code="a").status_code == 201
+    assert web.patch(f"/api/codings/{made['id']}", json={"memo": "m"}, headers=token(web)).status_code == 200
+    assert sorted(c["code"] for c in web.get("/api/documents/E1").json()["codings"] if c["coder"] == "alice") == [
+        "a", "b"]
+
+
 @pytest.mark.parametrize("data, message", [
     ({"start": 0, "end": 10 ** 7, "code": "a"}, "outside the document"),
     ({"start": 50, "end": 50, "code": "a"}, "start must be before end"),

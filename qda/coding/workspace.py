@@ -117,6 +117,17 @@ def plan_coding(codebook: Codebook, document: Document | None, segments: Sequenc
                   note=_memo(memo))
 
 
+def check_not_twice(planned: Coding, existing: Sequence[Coding]) -> Coding:
+    """Refuse a coding the coder already has (same code, same span): it would count twice in
+    matrices and agreement. ``existing``: the coder's codings of the document, the one being
+    changed left out."""
+    for c in existing:
+        if c.id != planned.id and (c.coder, c.code, c.start, c.end) == (planned.coder, planned.code, planned.start,
+                                                                           planned.end):
+            raise InvalidCodingError(f"you already coded this passage with '{planned.code}'; nothing was changed")
+    return planned
+
+
 def check_owner(coding: Coding | None, coder: str) -> Coding:
     """The coding, when ``coder`` may change it: 404 when absent, 403 when another coder's."""
     if coding is None:
