@@ -279,43 +279,44 @@ def refi_project(study_project: Path, tmp_path_factory: pytest.TempPathFactory) 
     return folder
 
 
+def _refi_import(project_folder: Path, path: Path, data: bytes) -> None:
+    """Import ``data`` as ``path`` (.qdpx: a project, .qdc: a codebook): success, or a located
+    error and the project unchanged."""
+    path.write_bytes(data)
+    before = snapshot(project_folder)
+    try:
+        with Project.open(project_folder) as project:
+            if path.suffix == ".qdc":
+                project.import_qdc(path)
+            else:
+                project.import_qdpx(path)
+    except QdaError as exc:
+        assert_located(exc, path)
+        assert snapshot(project_folder) == before
+
+
 def test_fuzz_qdpx_projects_leave_the_project_unchanged_on_error(refi_project: Path) -> None:
     seed = (refi_project.parent / "seed.qdpx").read_bytes()
     entries = _entries(seed)
     main = next(name for name in entries if name.endswith(".qde"))
-    path = refi_project.parent / "fuzzed.qdpx"
 
     @FUZZ
     @given(st.booleans(), mutated(entries[main]), mutated(seed))
     def run(inner: bool, xml: bytes, raw: bytes) -> None:
         # Either the project XML inside a sound archive is damaged, or the archive itself.
-        path.write_bytes(_zip_with({**entries, main: xml}) if inner else raw)
-        before = snapshot(refi_project)
-        try:
-            with Project.open(refi_project) as project:
-                project.import_qdpx(path)
-        except QdaError as exc:
-            assert_located(exc, path)
-            assert snapshot(refi_project) == before
+        _refi_import(refi_project, refi_project.parent / "fuzzed.qdpx",
+                     _zip_with({**entries, main: xml}) if inner else raw)
 
     run()
 
 
 def test_fuzz_qdc_codebooks_leave_the_project_unchanged_on_error(refi_project: Path) -> None:
     seed = (refi_project.parent / "seed.qdc").read_bytes()
-    path = refi_project.parent / "fuzzed.qdc"
 
     @FUZZ
     @given(mutated(seed))
     def run(data: bytes) -> None:
-        path.write_bytes(data)
-        before = snapshot(refi_project)
-        try:
-            with Project.open(refi_project) as project:
-                project.import_qdc(path)
-        except QdaError as exc:
-            assert_located(exc, path)
-            assert snapshot(refi_project) == before
+        _refi_import(refi_project, refi_project.parent / "fuzzed.qdc", data)
 
     run()
 
