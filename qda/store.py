@@ -789,31 +789,45 @@ class Store:
         """
         removed = 0
         ids: dict[str, tuple[int, int, int, int]] | None = None  # every segment's, built once
-        for scope in replace:
+        # Stored codings in segment scopes, by content: one planned again stays as it is (with
+        # its id and date), so re-importing a corrected sheet writes only what changed.
+        stored: dict[tuple[Any, ...], list[int]] = {}
+        # Whole-coder and document scopes first: what they delete is not kept below.
+        for scope in sorted(replace, key=lambda scope: scope.segments is not None):
             coder_id = self._one("SELECT id FROM coders WHERE name=?", (scope.coder,))
             if coder_id is None:
                 continue
             if scope.segments is not None:
                 ids = self._segment_ids() if ids is None else ids
-                # The coder's codings are found once, not a lookup per segment of the scope
+                # The coder's codings are read once, not looked up per segment of the scope
                 # (a sheet of 1,000 interviews lists 136,000 segments).
                 covered = {ids[ref][0] for ref in scope.segments}
-                stored = self.db.execute("SELECT id, segment_id FROM codings WHERE coder_id=?", (coder_id,)).fetchall()
-                doomed = [(row_id,) for row_id, segment_id in stored if segment_id in covered]
-                if doomed and len(doomed) == len(stored):
-                    self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,))
-                elif doomed:
-                    self.db.executemany("DELETE FROM codings WHERE id=?", doomed)
-                removed += len(doomed)
+                for row_id, *content in self.db.execute(
+                        'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
+                        "status FROM codings WHERE coder_id=?", (coder_id,)):
+                    if content[3] in covered:
+                        stored.setdefault(tuple(content), []).append(row_id)
+                        removed += 1
             elif scope.documents is None:
                 removed += self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,)).rowcount
             else:
                 removed += sum(self.db.execute(
                     "DELETE FROM codings WHERE coder_id=? AND document_id=(SELECT id FROM documents WHERE name=?)",
                     (coder_id, name)).rowcount for name in scope.documents)
+        rows = self._coding_rows(codings, ids)
+        if stored:
+            fresh = []
+            for row in rows:
+                same = stored.get(row[:6] + row[7:])  # all but created_at
+                if same:
+                    same.pop()
+                else:
+                    fresh.append(row)
+            self.db.executemany("DELETE FROM codings WHERE id=?", [(i,) for found in stored.values() for i in found])
+            rows = fresh
         self.db.executemany(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note, '
-            "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._coding_rows(codings, ids))
+            "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return removed
 
     def _coding_rows(self, codings: Sequence[Coding],
