@@ -433,28 +433,30 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     covered: list[str] = []
     name = path.name
     for row in rows:
-        where = f"{name} row {row.number}"
-        ref = row.values.get("segment", "")
+        values = row.values
+        ref = values.get("segment", "")
         if not ref:
-            if row.values.get("codes"):
-                problems.append(Problem(where, "codes given but the segment id is empty"))
+            if values.get("codes"):
+                problems.append(Problem(f"{name} row {row.number}", "codes given but the segment id is empty"))
             continue
         segment = segments.get(ref)
         if segment is None:
-            problems.append(Problem(where, f"unknown segment '{ref}'",
+            problems.append(Problem(f"{name} row {row.number}", f"unknown segment '{ref}'",
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
-        text = row.values.get("text")
+        text = values.get("text")
         if text and text != segment.text and match_key(text) != match_key(segment.text):
-            problems.append(Problem(where, f"the text of segment {ref} differs from the project's transcript",
+            problems.append(Problem(f"{name} row {row.number}",
+                                    f"the text of segment {ref} differs from the project's transcript",
                                     "the transcript was re-imported since the sheet was written; write a new sheet"))
             continue
         documents.add(segment.document)
         covered.append(ref)
-        cell = row.values.get("codes", "")
+        cell = values.get("codes", "")
         if not cell:
             continue
-        memo = row.values.get("memo", "")
+        where = f"{name} row {row.number}"
+        memo = values.get("memo", "")
         for code in resolver.parse_cell(cell, where, problems):
             earlier = planned.get((ref, code))
             if earlier is None:
