@@ -86,29 +86,34 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
         yield _row(1, SHEET_COLUMNS, _HEADER)
         # Cases, documents and speakers repeat on every row: each is escaped once.
         tails: dict[str | None, str] = {}
-
-        def tail(value: str | None) -> str:
-            found = tails.get(value)
-            if found is None:
-                found = tails[value] = _cell("", value)[len('<c r=""'):] if value else ""
-            return found
-
-        for r, seg in enumerate(segments, start=2):
-            case, doc, speaker = tail(seg.case), tail(seg.document), tail(seg.speaker)
-            text = seg.text
+        texts = _escape_all([seg.text for seg in segments])
+        refs = _escape_all([seg.ref for seg in segments])
+        batch: list[str] = []
+        for r, seg, text, ref in zip(range(2, last_row + 1), segments, texts, refs, strict=True):
+            case, doc, speaker = tails.get(seg.case), tails.get(seg.document), tails.get(seg.speaker)
+            if case is None or doc is None or speaker is None:
+                for value in (seg.case, seg.document, seg.speaker):
+                    if value not in tails:
+                        tails[value] = _cell("", value)[len('<c r=""'):] if value else ""
+                case, doc, speaker = tails[seg.case], tails[seg.document], tails[seg.speaker]
+            raw = seg.text
             codes = applied.get(seg.ref)
-            yield "".join((
-                f'<row r="{r}">',
-                f'<c r="A{r}"{case}' if case else "",
-                f'<c r="B{r}"{doc}' if doc else "",
-                _cell(f"C{r}", seg.ref),
-                f'<c r="D{r}"><v>{seg.turn}</v></c>' if isinstance(seg.turn, int) else _cell(f"D{r}", seg.turn),
-                f'<c r="E{r}"{speaker}' if speaker else "",
-                f'<c r="F{r}" s="{_WRAP}" t="inlineStr"><is><t>{_escape(text)}</t></is></c>'
-                if text and text == text.strip() else _cell(f"F{r}", text, _WRAP),
-                _cell(f"G{r}", "; ".join(sorted(codes, key=lambda k: order.get(k, 0)))) if codes else "",
-                _cell(f"H{r}", " / ".join(memos[seg.ref])) if seg.ref in memos else "",
-                "</row>"))
+            batch.append(
+                f'<row r="{r}">'
+                + (f'<c r="A{r}"{case}' if case else "") + (f'<c r="B{r}"{doc}' if doc else "")
+                + (f'<c r="C{r}" t="inlineStr"><is><t>{ref}</t></is></c>' if seg.ref == seg.ref.strip()
+                   else _cell(f"C{r}", seg.ref))
+                + (f'<c r="D{r}"><v>{seg.turn}</v></c>' if type(seg.turn) is int else _cell(f"D{r}", seg.turn))
+                + (f'<c r="E{r}"{speaker}' if speaker else "")
+                + (f'<c r="F{r}" s="{_WRAP}" t="inlineStr"><is><t>{text}</t></is></c>' if raw and raw == raw.strip()
+                   else _cell(f"F{r}", raw, _WRAP))
+                + (_cell(f"G{r}", "; ".join(sorted(codes, key=lambda k: order.get(k, 0)))) if codes else "")
+                + (_cell(f"H{r}", " / ".join(memos[seg.ref])) if seg.ref in memos else "")
+                + "</row>")
+            if len(batch) == 1000:
+                yield "".join(batch)
+                batch = []
+        yield "".join(batch)
 
     # A drop-down of code ids that still accepts several codes typed by hand.
     validation = (
@@ -132,7 +137,10 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
 # spends ~7 s on the million cells of a 1,000-interview project, string joins ~1 s.
 # Every cell is an inline string (or a number), so no text can ever be read as a formula.
 
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Characters XML 1.0 cannot hold (openpyxl refused them): C0 controls but tab and line ends,
+# as UTF-8 bytes, which never occur inside a multi-byte character; then U+FFFE and U+FFFF.
+_XML_ILLEGAL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_NON_CHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -155,8 +163,23 @@ _STYLES = (
     '</styleSheet>')
 
 
+def _xml_bytes(xml: str) -> bytes:
+    """XML text as UTF-8, without the characters XML cannot hold (lone surrogates included)."""
+    data = xml.encode("utf-8", "ignore").translate(None, _XML_ILLEGAL_BYTES)
+    for char in _NON_CHARACTERS:
+        if char in data:
+            data = data.replace(char, b"")
+    return data
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_all(texts: list[str]) -> list[str]:
+    """``_escape`` of each text, done on all of them joined (three calls instead of three per text)."""
+    escaped = _escape("\x00".join(texts)).split("\x00")
+    return escaped if len(escaped) == len(texts) else [_escape(t) for t in texts]  # a text held a NUL
 
 
 def _column_letter(index: int) -> str:
@@ -264,18 +287,11 @@ def _package(path: Path, sheets: Sequence[tuple[str, Iterable[str]]], creator: s
     # for a file a few per cent smaller.
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name, xml in parts.items():
-            archive.writestr(name, (xml if xml.startswith("<?xml") else _XML_HEAD + xml).encode())
+            archive.writestr(name, _xml_bytes(xml if xml.startswith("<?xml") else _XML_HEAD + xml))
         for i, (_, chunks) in enumerate(sheets, start=1):
             with archive.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as out:
-                batch: list[str] = []
-                size = 0
                 for chunk in chunks:
-                    batch.append(chunk)
-                    size += len(chunk)
-                    if size > 1 << 20:
-                        out.write(_XML_ILLEGAL.sub("", "".join(batch)).encode())
-                        batch, size = [], 0
-                out.write(_XML_ILLEGAL.sub("", "".join(batch)).encode())
+                    out.write(_xml_bytes(chunk))
 
 
 # ----------------------------------------------------------------------------- reading
@@ -295,6 +311,15 @@ def read_rows(path: Path, sheet: str | None = None, required: tuple[str, ...] = 
     With ``columns`` (header names), the other columns may be left unread (empty): reading
     a million cells takes seconds, and an import needs half of them.
     """
+    numbers, found = read_columns(path, sheet, required, columns)
+    keys = list(found)
+    return [SheetRow(number, dict(zip(keys, values))) for number, *values in zip(numbers, *found.values())]
+
+
+def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...] = ("segment", "codes"),
+                 columns: Collection[str] | None = None) -> tuple[list[int], dict[str, list[str]]]:
+    """The rows of :func:`read_rows` column by column: their numbers, and each named column's
+    text (stripped; "" when empty), in row order."""
     check_zip(path)  # folders, devices and zip bombs are refused before any reader opens the file
     # A formula never computed is named, not read as empty.
     table = read_table(path, sheet, formulas=True, columns=columns)
@@ -308,25 +333,24 @@ def read_rows(path: Path, sheet: str | None = None, required: tuple[str, ...] = 
                                 [Problem(f"{path} row 1", f"header row has: {found}",
                                          "keep the header row of the sheet written by 'qda code sheet'")])
     wanted = None if columns is None else {match_key(c) for c in columns}
-    named = [(i, h) for i, h in enumerate(header) if h and (wanted is None or h in wanted)]
+    named = {h: i for i, h in enumerate(header) if h and (wanted is None or h in wanted)}  # the last of a name
     body = table[1:]
     # Column by column: a sheet of 1,000 interviews has 136,000 rows.
-    texts: list[list[str]] = []
-    formulas: list[tuple[int, str, str]] = []
-    for i, h in named:
+    texts: dict[str, list[str]] = {}
+    formulas: list[tuple[int, int, str, str]] = []
+    for h, i in named.items():
         cells = [values[i] if i < len(values) else None for values in body]
-        formulas.extend((number, h, v) for number, v in enumerate(cells, start=2) if type(v) is Formula)
-        texts.append(["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells])
-    keys = [h for _, h in named]
-    rows = [SheetRow(number, dict(zip(keys, values)))
-            for number, values in enumerate(zip(*texts), start=2) if any(values)]
+        formulas.extend((number, i, h, v) for number, v in enumerate(cells, start=2) if type(v) is Formula)
+        texts[h] = ["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells]
     if formulas:
         raise CodingImportError(
             f"{path}: {len(formulas)} cell(s) hold formulas; nothing was imported",
             [Problem(f"{path.name} row {number}", f"the {h} cell holds a formula ({v}) that was never computed",
                      "type the text (code ids) in the cell instead of a formula")
-             for number, h, v in sorted(formulas, key=lambda found: found[0])])
-    return rows
+             for number, _, h, v in sorted(formulas)])
+    filled = [any(values) for values in zip(*texts.values())]  # empty rows are left out
+    numbers = [number for number, keep in enumerate(filled, start=2) if keep]
+    return numbers, {h: [v for v, keep in zip(column, filled) if keep] for h, column in texts.items()}
 
 
 class CodeResolver:
@@ -423,41 +447,42 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     codebook = store.codebook()
     if codebook is None:
         raise NotFoundError("the project has no codebook yet: qda codebook load FILE.yaml")
-    rows = read_rows(path, columns=("segment", "codes", "memo", "text"))
+    numbers, columns = read_columns(path, columns=("segment", "codes", "memo", "text"))
+    refs, cells = columns["segment"], columns["codes"]
+    memos, texts = columns.get("memo", [""] * len(refs)), columns.get("text", [""] * len(refs))
     segments = {s.ref: s for s in store.segments()}
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
     planned: dict[tuple[str, str], Coding] = {}  # one coding per (segment, code): repeats are merged
     duplicates = 0
-    documents: set[str] = set()
-    covered: list[str] = []
+    found = [segments.get(ref) for ref in refs]
+    kept = [True] * len(refs)  # rows whose segment is replaced
     name = path.name
-    for row in rows:
-        values = row.values
-        ref = values.get("segment", "")
+    # Only the rows with codes, or with a problem, need a closer look (a third of a coded sheet).
+    for i in [i for i, (segment, cell, text) in enumerate(zip(found, cells, texts))
+              if segment is None or cell or (text and text != segment.text)]:
+        ref, segment, cell = refs[i], found[i], cells[i]
         if not ref:
-            if values.get("codes"):
-                problems.append(Problem(f"{name} row {row.number}", "codes given but the segment id is empty"))
+            kept[i] = False
+            if cell:
+                problems.append(Problem(f"{name} row {numbers[i]}", "codes given but the segment id is empty"))
             continue
-        segment = segments.get(ref)
         if segment is None:
-            problems.append(Problem(f"{name} row {row.number}", f"unknown segment '{ref}'",
+            kept[i] = False
+            problems.append(Problem(f"{name} row {numbers[i]}", f"unknown segment '{ref}'",
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
-        text = values.get("text")
+        text = texts[i]
         if text and text != segment.text and match_key(text) != match_key(segment.text):
-            problems.append(Problem(f"{name} row {row.number}",
+            kept[i] = False
+            problems.append(Problem(f"{name} row {numbers[i]}",
                                     f"the text of segment {ref} differs from the project's transcript",
                                     "the transcript was re-imported since the sheet was written; write a new sheet"))
             continue
-        documents.add(segment.document)
-        covered.append(ref)
-        cell = values.get("codes", "")
         if not cell:
             continue
-        where = f"{name} row {row.number}"
-        memo = values.get("memo", "")
-        for code in resolver.parse_cell(cell, where, problems):
+        memo = memos[i]
+        for code in resolver.parse_cell(cell, f"{name} row {numbers[i]}", problems):
             earlier = planned.get((ref, code))
             if earlier is None:
                 planned[(ref, code)] = _on_segment(coder, code, segment, "sheet", memo)
@@ -465,6 +490,8 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
             duplicates += 1
             if memo and memo not in earlier.note.split(" / "):
                 planned[(ref, code)] = replace(earlier, note=" / ".join(filter(None, (earlier.note, memo))))
+    covered = [ref for ref, keep in zip(refs, kept) if keep]
+    documents = {segment.document for segment, keep in zip(found, kept) if keep and segment is not None}
     if problems:
         raise CodingImportError(
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
@@ -477,7 +504,7 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     # roles or cases leaves the coder's other codings alone.
     plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(dict.fromkeys(covered))),),
                      codings=tuple(planned.values()))
-    return plan, SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), 0, duplicates)
+    return plan, SheetImport(coder, str(path), len(refs), len(planned), tuple(sorted(documents)), 0, duplicates)
 
 
 def _on_segment(coder: str, code: str, segment: Segment, source: str, note: str = "") -> Coding:
