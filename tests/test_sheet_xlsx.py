@@ -215,3 +215,42 @@ def test_sheet_resaved_by_libreoffice_imports_the_same(runner, small_project: Pa
     first = run_json(runner, "-p", small_project, "code", "import", sheet, "--coder", "ana")
     again = run_json(runner, "-p", small_project, "code", "import", resaved, "--coder", "ana")
     assert first["codings"] == again["codings"] > 0 and again["replaced"] == first["codings"]
+
+
+def _rewrite_sheet(source: Path, target: Path, change: object) -> None:
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item, change(data) if item.filename == "xl/worksheets/sheet1.xml" else data)  # type: ignore[operator]
+
+
+def test_unusual_sheet_xml_reads_the_same(written: tuple[Path, Path], tmp_path: Path) -> None:
+    """XML the fast reader does not expect (a prefixed namespace, the cell reference last,
+    a comment) is read by the XML parser: same rows, formulas still found."""
+    import re
+
+    ours = written[0]
+    expected = [(r.number, r.values) for r in read_rows(ours)]
+    prefixed, reordered, commented = (tmp_path / f"{n}.xlsx" for n in ("prefixed", "reordered", "commented"))
+    main = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    _rewrite_sheet(ours, prefixed, lambda d: re.sub(rb"<(/?)(?=[a-zA-Z])", rb"<\1x:", d.replace(main, main.replace(
+        b"xmlns=", b"xmlns:x="))).replace(b"<x:?xml", b"<?xml"))
+    _rewrite_sheet(ours, reordered, lambda d: re.sub(rb'<c r="([A-Z]+[0-9]+)"([^>]*?)(/?)>', rb'<c\2 r="\1"\3>', d))
+    _rewrite_sheet(ours, commented, lambda d: d.replace(b"<sheetData>", b"<sheetData><!-- edited -->"))
+    for path in (prefixed, reordered, commented):
+        assert [(r.number, r.values) for r in read_rows(path)] == expected, path.name
+    # a codes cell holding a formula never computed is an error, whichever reader reads it
+    from qda.errors import CodingImportError
+
+    def formula(d: bytes) -> bytes:
+        return re.sub(rb'<c r="G3"[^>]*>.*?</c>', b'<c r="G3"><f>1+1</f><v></v></c>', d, count=1)
+
+    fast, slow = tmp_path / "formula.xlsx", tmp_path / "formula-reordered.xlsx"
+    _rewrite_sheet(ours, fast, formula)
+    _rewrite_sheet(ours, slow, lambda d: re.sub(rb'<c r="([A-Z]+[0-9]+)"([^>]*?)(/?)>', rb'<c\2 r="\1"\3>',
+                                                formula(d)))
+    for path in (fast, slow):
+        with pytest.raises(CodingImportError) as caught:
+            read_rows(path)
+        assert [p.message for p in caught.value.problems] == [
+            "the codes cell holds a formula (=1+1) that was never computed"], path.name

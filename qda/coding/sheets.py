@@ -17,11 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.files import inert_row, write_atomically
-from qda.ingest import Formula, check_zip, match_key, read_table
+from qda.ingest import Formula, check_zip, column_letters, match_key, read_table
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
@@ -172,23 +173,10 @@ def _xml_bytes(xml: str) -> bytes:
     return data
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _escape_all(texts: list[str]) -> list[str]:
-    """``_escape`` of each text, done on all of them joined (three calls instead of three per text)."""
-    escaped = _escape("\x00".join(texts)).split("\x00")
-    return escaped if len(escaped) == len(texts) else [_escape(t) for t in texts]  # a text held a NUL
-
-
-def _column_letter(index: int) -> str:
-    """1 -> A, 27 -> AA."""
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    """The XML escape of each text, done on all of them joined (three calls instead of three per text)."""
+    escaped = escape("\x00".join(texts)).split("\x00")
+    return escaped if len(escaped) == len(texts) else [escape(t) for t in texts]  # a text held a NUL
 
 
 def _cell(ref: str, value: object, style: int = _PLAIN) -> str:
@@ -202,12 +190,12 @@ def _cell(ref: str, value: object, style: int = _PLAIN) -> str:
         return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
     text = str(value)
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
 
 
 def _row(number: int, values: Sequence[object], style: int = _PLAIN) -> str:
     return (f'<row r="{number}">'
-            + "".join(_cell(f"{_column_letter(i)}{number}", v, style) for i, v in enumerate(values, start=1))
+            + "".join(_cell(f"{column_letters(i)}{number}", v, style) for i, v in enumerate(values, start=1))
             + "</row>")
 
 
@@ -234,6 +222,7 @@ def _worksheet(rows: Iterable[str], widths: Sequence[float], last: str, tab: str
 def _package(path: Path, sheets: Sequence[tuple[str, Iterable[str]]], creator: str, filter_range: str) -> None:
     """Write an xlsx package of ``sheets`` (name, XML chunks), the first one active."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    names = [escape(name, {'"': "&quot;"}) for name, _ in sheets]
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
         'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, len(sheets) + 1))
@@ -264,14 +253,14 @@ def _package(path: Path, sheets: Sequence[tuple[str, Iterable[str]]], creator: s
             '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
             'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            f"<dc:creator>{_escape(creator)}</dc:creator>"
+            f"<dc:creator>{escape(creator)}</dc:creator>"
             f'<dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created>'
             f'<dcterms:modified xsi:type="dcterms:W3CDTF">{now}</dcterms:modified></cp:coreProperties>'),
         "xl/workbook.xml": (
             f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><workbookPr/>'
             '<bookViews><workbookView activeTab="0"/></bookViews><sheets>'
-            + "".join(f'<sheet name="{_escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
-                      for i, (name, _) in enumerate(sheets, start=1))
+            + "".join(f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>'
+                      for i, name in enumerate(names, start=1))
             + "</sheets><definedNames>"
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">{filter_range}</definedName>'
             "</definedNames></workbook>"),

@@ -757,7 +757,7 @@ def _scan_rows(data: bytes, strings: list[str], dates: set[int], formulas: bool,
                 header[_column(col.decode()) - 1] = value(*found)
         rows[0] = header
         wanted = {match_key(v) for v in columns}
-        letters = "|".join(_column_letters(i) for i, v in enumerate(header, start=1)
+        letters = "|".join(column_letters(i) for i, v in enumerate(header, start=1)
                            if v is not None and match_key(v) in wanted) or "(?!)"
     pattern = re.compile(rb'<c r="(' + letters.encode() + rb')([0-9]+)' + cell, re.S)
     indexes: dict[bytes, int | None] = {}
@@ -789,8 +789,8 @@ def _scan_rows(data: bytes, strings: list[str], dates: set[int], formulas: bool,
     return [row if row is not None else [None] * max_col for row in rows]
 
 
-def _column_letters(index: int) -> str:
-    """1 -> A, 27 -> AA."""
+def column_letters(index: int) -> str:
+    """A spreadsheet column's letters from its number: 1 -> A, 27 -> AA."""
     letters = ""
     while index:
         index, rest = divmod(index - 1, 26)
