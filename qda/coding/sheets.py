@@ -327,8 +327,10 @@ def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...]
     # Column by column: a sheet of 1,000 interviews has 136,000 rows.
     texts: dict[str, list[str]] = {}
     formulas: list[tuple[int, int, str, str]] = []
+    wide = min(map(len, body), default=0)  # the xlsx readers give every row the sheet's width
     for h, i in named.items():
-        cells = [values[i] if i < len(values) else None for values in body]
+        cells = [values[i] for values in body] if i < wide else [values[i] if i < len(values) else None
+                                                                 for values in body]
         formulas.extend((number, i, h, v) for number, v in enumerate(cells, start=2) if type(v) is Formula)
         texts[h] = ["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells]
     if formulas:
@@ -347,6 +349,7 @@ class CodeResolver:
 
     def __init__(self, codebook: Codebook) -> None:
         self.codebook = codebook
+        self._valid: dict[str, tuple[str, ...]] = {}  # cells read without a problem, and their codes
         self.exact = {c.id: c.id for c in codebook.codes}
         self.folded: dict[str, str] = {}
         for c in codebook.codes:
@@ -382,7 +385,12 @@ class CodeResolver:
         return tokens
 
     def parse_cell(self, cell: str, where: str, problems: list[Problem]) -> list[str]:
+        """The code ids in a cell; a problem for each token that names no codable code."""
+        known = self._valid.get(cell)
+        if known is not None:  # the same combination of codes, met on an earlier row
+            return list(known)
         codes: list[str] = []
+        before = len(problems)
         for token in self._tokens(cell):
             code = self.resolve(token)
             if code is None:
@@ -393,6 +401,8 @@ class CodeResolver:
                 problems.append(Problem(where, f"code '{code}' is a folder code and cannot be applied"))
             elif code not in codes:
                 codes.append(code)
+        if len(problems) == before:
+            self._valid[cell] = tuple(codes)
         return codes
 
 
