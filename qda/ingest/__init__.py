@@ -679,7 +679,6 @@ def _padded(parsed: list[tuple[int, list[tuple[int, object]]]], max_col: int | N
 # The sheet XML as Excel, LibreOffice, openpyxl and qda write it: unprefixed elements, every
 # cell and row starting with its reference. _scan_rows checks that the whole sheet is so
 # before trusting these expressions; anything else goes to the XML parser.
-_ROW_RE = re.compile(rb'<row r="([0-9]+)"[^>]*>|<row r="([0-9]+)"[^>]*/>')
 _DIMENSION_RE = re.compile(rb'<dimension ref="([^"]*)"')
 _UNUSUAL_TAG_RE = re.compile(rb'<(?:c|row)(?=[\s/>])(?! r=")')
 _ATTR_RE = re.compile(rb'\s([\w:.-]+)="([^"]*)"')
