@@ -8,10 +8,12 @@ delegates to the module that owns the work and, for a write, commits the
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import os
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -335,15 +337,17 @@ class Project:
         """
         coder = check_coder_name(coder)
         codebook = self.codebook()
-        segments = sheet_segments(self.store.segments(case=case), case, roles)
-        existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
-        return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
+        with _collector_paused():
+            segments = sheet_segments(self.store.segments(case=case), case, roles)
+            existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
+            return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
 
     def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
-        plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
-        self._snapshot(f"code import {Path(path).name} --coder {coder}")
-        return replace(result, replaced=self.commit(plan))
+        with _collector_paused():
+            plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
+            self._snapshot(f"code import {Path(path).name} --coder {coder}")
+            return replace(result, replaced=self.commit(plan))
 
     def coders(self) -> list[str]:
         return self.store.coders()
@@ -989,3 +993,17 @@ class CheckReport:
         return TableView(lead=(Note(f"ok: {self.database} passed the integrity check ({self.bytes:,} bytes"
                                     f"{', read-only' if self.readonly else ''}); {self.snapshots} snapshot(s) "
                                     "in backups/"),))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a sheet's hundreds of thousands of rows, segments
+    and codings are built: they hold no reference cycles, and the collector's repeated passes
+    over them took a third of an import of 1,000 interviews."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
