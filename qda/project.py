@@ -36,14 +36,14 @@ from qda.ingest.plan import (
     CasesImport,
     ImportReport,
     TranscriptImport,
-    check_language,
+    choose_language,
     language_notes,
     plan_cases,
     plan_survey,
     plan_transcripts,
     read_transcripts,
 )
-from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, detect_language
+from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS
 from qda.models import Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
@@ -255,8 +255,7 @@ class Project:
 
         stated = language or self.store.get_meta("language")  # None: a project created without --lang
         loaded = read_transcripts(paths, self.progress)
-        language = check_language(stated or detect_language(" ".join(raw.text[:20_000] for _, _, raw in loaded))
-                                  or "fr")
+        language = choose_language(stated, loaded)
         if replace:
             self._snapshot("import transcripts --replace")
         plan, report = plan_transcripts(self.store, loaded, case, language, self._unit, replace, jobs,
@@ -279,8 +278,9 @@ class Project:
         be told apart; every other column becomes a case attribute (as NVivo datasets and
         QDA Miner survey import do).
         """
-        plan, report = plan_survey(self.store, Path(path), text_columns, id_column, language or self.language,
-                                   self._unit)
+        # a project created without --lang takes the language of the answers (as for transcripts)
+        plan, report = plan_survey(self.store, Path(path), text_columns, id_column,
+                                   language or self.store.get_meta("language"), self._unit)
         self.commit(plan)
         return report
 
