@@ -832,7 +832,9 @@ def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, 
         for x in codes_a:
             for y in only_b.get(u, ()):
                 confusion[x][y] += 1
-    return {x: dict(ys) for x, ys in confusion.items()}
+    # in the tables' (codebook) order, not the sets': the same project gives the same report
+    order = [t.code for t in tables]
+    return {x: {y: confusion[x][y] for y in order if confusion[x].get(y)} for x in order if x in confusion}
 
 
 def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bootstrap: int = 1000,
