@@ -8,40 +8,31 @@ delegates to the module that owns the work and, for a write, commits the
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib
 import os
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qda import matrix
-from qda.codebook import load_codebook, plan_codebook
-from qda.coding import (
-    AdjudicationResult,
-    SheetImport,
-    check_coder_name,
-    plan_adjudication,
-    plan_sheet,
-    sheet_segments,
-    write_adjudication_sheet,
-    write_sheet,
-)
 from qda.errors import NotFoundError, ProjectError
 from qda.ingest import read_ratings
 from qda.ingest.plan import (
     CasesImport,
     ImportReport,
     TranscriptImport,
-    check_language,
+    choose_language,
     language_notes,
     plan_cases,
     plan_survey,
     plan_transcripts,
     read_transcripts,
 )
-from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, detect_language
+from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS
 from qda.models import Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
@@ -61,6 +52,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
 
     from qda import analysis
     from qda.agreement.units import AgreementReport
+    from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
     from qda.refi.report import RefiExport, RefiImportReport
 
@@ -253,8 +245,7 @@ class Project:
 
         stated = language or self.store.get_meta("language")  # None: a project created without --lang
         loaded = read_transcripts(paths, self.progress)
-        language = check_language(stated or detect_language(" ".join(raw.text[:20_000] for _, _, raw in loaded))
-                                  or "fr")
+        language = choose_language(stated, loaded)
         if replace:
             self._snapshot("import transcripts --replace")
         plan, report = plan_transcripts(self.store, loaded, case, language, self._unit, replace, jobs,
@@ -277,8 +268,9 @@ class Project:
         be told apart; every other column becomes a case attribute (as NVivo datasets and
         QDA Miner survey import do).
         """
-        plan, report = plan_survey(self.store, Path(path), text_columns, id_column, language or self.language,
-                                   self._unit)
+        # a project created without --lang takes the language of the answers (as for transcripts)
+        plan, report = plan_survey(self.store, Path(path), text_columns, id_column,
+                                   language or self.store.get_meta("language"), self._unit)
         self.commit(plan)
         return report
 
@@ -311,10 +303,14 @@ class Project:
     @staticmethod
     def validate_codebook(path: str | Path) -> Codebook:
         """Validate a codebook file without a project."""
+        from qda.codebook import load_codebook  # pydantic: only when a codebook file is read
+
         return load_codebook(path)
 
     def load_codebook(self, path: str | Path) -> Codebook:
         """Load (or reload) the project's codebook; codes in use cannot disappear."""
+        from qda.codebook import load_codebook, plan_codebook
+
         codebook = load_codebook(path)
         source = Path(path).read_text(encoding="utf-8-sig")
         self.commit(plan_codebook(codebook, source, str(path), self.store.codes_in_use()))
@@ -333,17 +329,23 @@ class Project:
 
         ``roles`` keeps only segments of speakers with those roles (e.g. respondent).
         """
+        from qda.coding import check_coder_name, sheet_segments, write_sheet
+
         coder = check_coder_name(coder)
         codebook = self.codebook()
-        segments = sheet_segments(self.store.segments(case=case), case, roles)
-        existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
-        return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
+        with _collector_paused():
+            segments = sheet_segments(self.store.segments(case=case), case, roles)
+            existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
+            return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
 
     def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
-        plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
-        self._snapshot(f"code import {Path(path).name} --coder {coder}")
-        return replace(result, replaced=self.commit(plan))
+        from qda.coding import plan_sheet
+
+        with _collector_paused():
+            plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
+            self._snapshot(f"code import {Path(path).name} --coder {coder}")
+            return replace(result, replaced=self.commit(plan))
 
     def coders(self) -> list[str]:
         return self.store.coders()
@@ -400,15 +402,18 @@ class Project:
         kept but flagged and left out of matrices and agreement (``"flag"``), or not
         checked (``"ignore"``). The coder's previous codings are replaced.
         """
+        from qda.coding import check_coder_name
         from qda.coding.auto import lemmas_key, pattern_lemmas, plan_auto_coding
 
         coder = check_coder_name(coder)
         known = {language: pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
                  for language in LANGUAGES}
-        plan, result = plan_auto_coding(self.codebook(), self.store.segment_spans(roles), self.store.tokens(), coder,
-                                        negation, fuzzy, fuzzy_threshold, known, self.progress)
+        with _collector_paused():
+            plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), self.store.tokens(),
+                                            coder, negation, fuzzy, fuzzy_threshold, known, self.progress)
         self._snapshot(f"code auto --coder {coder}")
-        self.commit(plan)
+        with _collector_paused():
+            self.commit(plan)
         return result
 
     # ------------------------------------------------------------------ agreement
@@ -420,14 +425,24 @@ class Project:
 
         ``roles`` keeps only the segments (and codings) of speakers with those roles.
         """
-        from qda.agreement.units import agree_in
+        from qda.agreement.units import CodingSpans, SegmentSpans, agree_in
 
-        codings = {c: self.codings(c) for c in coders}
-        # Only the segment unit and a role filter use segments: the other units skip loading them.
-        segments = self.store.segments() if unit == "segment" or roles else []
-        return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
-                        codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
-                        self.progress)
+        known = self.store.coders()
+        for coder in coders:
+            if coder not in known:
+                raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(known) or 'none yet'})")
+        with _collector_paused():
+            # Columns, not an object per coding or segment: a large project has 10^5 of each.
+            # Negated mentions and orphaned codings do not count (as in self.codings()).
+            codings = {c: CodingSpans(**self.store.coding_columns(c, (CodingStatus.NEGATED, CodingStatus.ORPHANED)))
+                       for c in coders}
+            # Only the segment unit and a role filter use segments: the other units skip loading them.
+            columns = self.store.segment_columns() if unit == "segment" or roles else None
+            segments = SegmentSpans(columns.pop("id"), **columns) if columns is not None else SegmentSpans(
+                [], [], [], [], [], [])
+            return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
+                            codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
+                            self.progress)
 
     @staticmethod
     def agree_table(path: str | Path, categories: Sequence[str] | None = None, bootstrap: int = 1000,
@@ -440,11 +455,15 @@ class Project:
     def write_adjudication_sheet(self, coder_a: str, coder_b: str, path: str | Path) -> int:
         """Write the segments where two coders differ, with a decision drop-down."""
         codebook = self.codebook()
+        from qda.coding import write_adjudication_sheet
+
         return write_adjudication_sheet(Path(path), self.store.segments(), codebook, coder_a, coder_b,
                                         self.codings(coder_a), self.codings(coder_b), codebook.default_language)
 
     def adjudicate(self, path: str | Path, as_coder: str) -> AdjudicationResult:
         """Record an adjudication sheet's decisions as a new coder; agreed codings carried over."""
+        from qda.coding import plan_adjudication
+
         plan, result = plan_adjudication(self.store, Path(path), as_coder)
         self._snapshot(f"adjudicate {Path(path).name} --as {as_coder}")
         self.commit(plan)
@@ -508,6 +527,7 @@ class Project:
         compared. ``coder`` names the coder of all imported codings (else the file's
         users). All or nothing: a problem anywhere and nothing is written.
         """
+        from qda.coding import check_coder_name
         from qda.refi.plan import plan_project_import
 
         store = self.store
@@ -716,6 +736,7 @@ class Project:
         The pattern (``mode: query``) is recorded on each coding, as auto-coding does, and
         hits that are negated mentions ("pas de salon") are left out by the same rule.
         """
+        from qda.coding import check_coder_name
         from qda.coding.auto import plan_search_coding
 
         coder = check_coder_name(coder)
@@ -740,7 +761,7 @@ class Project:
     def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
                    snap: str = "none") -> Coding:
         """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace)."""
-        from qda.coding.workspace import plan_coding
+        from qda.coding.workspace import check_not_twice, plan_coding
 
         with self.store.transaction():
             doc = self.store.document(document) if isinstance(document, str) else None
@@ -749,19 +770,21 @@ class Project:
             planned = plan_coding(self.codebook(), doc,
                                   self.store.segment_bounds(document, start, end) if doc and spans else [],
                                   coder, code, start, end, memo, snap)
+            check_not_twice(planned, self.store.codings(coder=planned.coder, document=planned.document))
             return self.store.insert_codings([planned])[0]
 
     def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none") -> Coding:
         """Change the code, span or memo of one of ``coder``'s codings."""
-        from qda.coding.workspace import check_owner, plan_change
+        from qda.coding.workspace import check_not_twice, check_owner, plan_change
 
         with self.store.transaction():
             coding = check_owner(self.store.coding(coding_id), coder)
             document = self.store.document(coding.document)
             assert document is not None  # a coding's document exists (foreign key)
-            return self.store.update_coding(plan_change(self.codebook(), document,
-                                                        self.store.segment_bounds(coding.document), coding, changes,
-                                                        snap))
+            changed = plan_change(self.codebook(), document, self.store.segment_bounds(coding.document), coding,
+                                  changes, snap)
+            check_not_twice(changed, self.store.codings(coder=coding.coder, document=coding.document))
+            return self.store.update_coding(changed)
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:
         """Delete one of ``coder``'s codings; returns it as it was (for undo)."""
@@ -811,19 +834,22 @@ class Project:
         return result
 
     def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], mode: str = "any",
-                 exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """Coded passages of ``codes`` (any/all, NOT ``exclude``) by ``coders``, in cases matching ``where``."""
-        from qda.coding.workspace import check_code, retrieve
+                           exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """The passages :meth:`retrieve` gives, as rows of the workspace (a row per passage,
+        with characters around it and the overlapping codes)."""
+        from qda.coding.workspace import check_code, passage_rows
 
         codebook = self.codebook()
         for code in [*codes, *exclude]:
-            check_code(codebook, code)
-        cases = None
-        if where:
-            cases = {c.name for c in self.store.cases() if all(c.attributes.get(k) == v for k, v in where.items())}
-        codings = [c for name in coders if name in self.store.coders() for c in self.codings(name)]
+            check_code(codebook, code)  # a typo in the page is a 422 with the known codes, not a 404
+        known = set(self.store.coders())
+        coders = [name for name in coders if name in known]
+        codings = [c for name in coders for c in self.codings(name)]
         texts = {d.name: d.text for d in self.store.documents()}
-        return retrieve(codings, texts, list(codes), mode, list(exclude), cases)
+        mode = "any" if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
+        found = analysis.retrieve(codebook, self.store.cases(), self.store.segments(), codings, texts, codes,
+                                  mode, exclude, coders, where=where)
+        return passage_rows(found, codings, texts)
 
     def workspace_search(self, query: str, regex: bool = False) -> list[dict[str, Any]]:
         """Keyword in context across every document."""
@@ -984,3 +1010,17 @@ class CheckReport:
         return TableView(lead=(Note(f"ok: {self.database} passed the integrity check ({self.bytes:,} bytes"
                                     f"{', read-only' if self.readonly else ''}); {self.snapshots} snapshot(s) "
                                     "in backups/"),))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a sheet's hundreds of thousands of rows, segments
+    and codings are built: they hold no reference cycles, and the collector's repeated passes
+    over them took a third of an import of 1,000 interviews."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -658,16 +658,16 @@ class Store:
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         """Segments in document then reading order, with their text sliced from the document."""
-        sql = ('SELECT d.name, c.name, s.turn, s.ordinal, s.start, s."end", sp.name, sp.role, s.timestamp '
-               "FROM segments s JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id "
-               "LEFT JOIN speakers sp ON sp.id=s.speaker_id")
+        # SQLite builds the refs (as segment_ref does): a call per segment costs more in Python.
+        sql = ("SELECT d.name || '#' || s.ordinal, d.name, c.name, s.turn, s.ordinal, s.start, s.\"end\", sp.name, "
+               "sp.role, s.timestamp FROM segments s JOIN documents d ON d.id=s.document_id "
+               "JOIN cases c ON c.id=d.case_id LEFT JOIN speakers sp ON sp.id=s.speaker_id")
         where, args = _where({"d.name": document, "c.name": case})
         sql += where + " ORDER BY d.name, s.ordinal"
         rows = self.db.execute(sql, args).fetchall()
-        texts = self._texts({row[0] for row in rows})
-        return [Segment(ref=segment_ref(doc, ordinal), document=doc, case=case_, turn=turn, ordinal=ordinal,
-                        start=start, end=end, text=texts[doc][start:end], speaker=speaker, role=role, timestamp=ts)
-                for doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
+        texts = self._texts({row[1] for row in rows})
+        return [Segment(ref, doc, case_, turn, ordinal, start, end, texts[doc][start:end], speaker, role, ts)
+                for ref, doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
 
     def segment_bounds(self, document: str, start: int | None = None, end: int | None = None) -> list[Segment]:
         """A document's segments without their text or speakers (fast: for checking spans);
@@ -708,6 +708,17 @@ class Store:
                 for doc, case_, turn, ordinal, start, end, speaker, role, ts in
                 self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
 
+    def segment_places(self, roles: Sequence[str] | None = None) -> list[tuple[str, str, str, int, int]]:
+        """Every segment (of speakers with ``roles`` when given) as (ref, document, case, start, end),
+        in document then reading order: what attaching hits to segments needs, for speed."""
+        sql = ("SELECT d.name || '#' || s.ordinal, d.name, c.name, s.start, s.\"end\" FROM segments s "
+               "JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id")
+        args: list[Any] = []
+        if roles:
+            sql += f" JOIN speakers sp ON sp.id=s.speaker_id WHERE sp.role IN ({', '.join('?' * len(roles))})"
+            args.extend(roles)
+        return self.db.execute(sql + " ORDER BY d.name, s.ordinal", args).fetchall()
+
     def _segment_ids(self, refs: set[str] | None = None) -> dict[str, tuple[int, int, int, int]]:
         """Segment ref -> (segment id, document id, start, end), of every segment or of ``refs``.
 
@@ -724,11 +735,10 @@ class Store:
                 if row is not None:
                     result[ref] = tuple(row)
             return result
-        for sid, doc_id, doc, ordinal, start, end in self.db.execute(
-                'SELECT s.id, d.id, d.name, s.ordinal, s.start, s."end" FROM segments s '
-                "JOIN documents d ON d.id=s.document_id"):
-            result[segment_ref(doc, ordinal)] = (sid, doc_id, start, end)
-        return result
+        # The refs are built by SQLite (as segment_ref does): a Python call per segment costs more.
+        return {ref: (sid, doc_id, start, end) for sid, doc_id, ref, start, end in self.db.execute(
+                "SELECT s.id, d.id, d.name || '#' || s.ordinal, s.start, s.\"end\" FROM segments s "
+                "JOIN documents d ON d.id=s.document_id")}
 
     # ------------------------------------------------------------------ codebook
     def save_codebook(self, codebook: Codebook, source: str = "") -> None:
@@ -809,33 +819,58 @@ class Store:
         when new, the rest must exist.
         """
         removed = 0
-        for scope in replace:
+        ids: dict[str, tuple[int, int, int, int]] | None = None  # every segment's, built once
+        # Stored codings in segment scopes, by content: one planned again stays as it is (with
+        # its id and date), so re-importing a corrected sheet writes only what changed.
+        stored: dict[tuple[Any, ...], list[int]] = {}
+        # Whole-coder and document scopes first: what they delete is not kept below.
+        for scope in sorted(replace, key=lambda scope: scope.segments is not None):
             coder_id = self._one("SELECT id FROM coders WHERE name=?", (scope.coder,))
             if coder_id is None:
                 continue
             if scope.segments is not None:
-                ids = self._segment_ids()
-                removed += sum(self.db.execute("DELETE FROM codings WHERE coder_id=? AND segment_id=?",
-                                               (coder_id, ids[ref][0])).rowcount for ref in scope.segments)
+                ids = self._segment_ids() if ids is None else ids
+                # The coder's codings are read once, not looked up per segment of the scope
+                # (a sheet of 1,000 interviews lists 136,000 segments).
+                covered = {ids[ref][0] for ref in scope.segments}
+                for row_id, *content in self.db.execute(
+                        'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
+                        "status FROM codings WHERE coder_id=?", (coder_id,)):
+                    if content[3] in covered:
+                        stored.setdefault(tuple(content), []).append(row_id)
+                        removed += 1
             elif scope.documents is None:
                 removed += self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,)).rowcount
             else:
                 removed += sum(self.db.execute(
                     "DELETE FROM codings WHERE coder_id=? AND document_id=(SELECT id FROM documents WHERE name=?)",
                     (coder_id, name)).rowcount for name in scope.documents)
+        rows = self._coding_rows(codings, ids)
+        if stored:
+            fresh = []
+            for row in rows:
+                same = stored.get(row[:6] + row[7:])  # all but created_at
+                if same:
+                    same.pop()
+                else:
+                    fresh.append(row)
+            self.db.executemany("DELETE FROM codings WHERE id=?", [(i,) for found in stored.values() for i in found])
+            rows = fresh
         self.db.executemany(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note, '
-            "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._coding_rows(codings))
+            "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return removed
 
-    def _coding_rows(self, codings: Sequence[Coding]) -> list[tuple[Any, ...]]:
-        """Codings as rows of the codings table (names resolved to row ids)."""
+    def _coding_rows(self, codings: Sequence[Coding],
+                     segment_ids: dict[str, tuple[int, int, int, int]] | None = None) -> list[tuple[Any, ...]]:
+        """Codings as rows of the codings table (names resolved to row ids); ``segment_ids``
+        is the map of every segment, when the caller has it already."""
         if not codings:
             return []
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
         docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
         refs = {c.segment for c in codings if c.segment}
-        segments = self._segment_ids(refs) if refs else {}
+        segments = segment_ids if segment_ids is not None else self._segment_ids(refs) if refs else {}
         unknown = sorted({f"code '{c.code}'" for c in codings if c.code not in codes}
                          | {f"document '{c.document}'" for c in codings if c.document not in docs}
                          | {f"segment '{c.segment}'" for c in codings if c.segment and c.segment not in segments})
@@ -877,6 +912,43 @@ class Store:
                        pattern=pattern, status=status, id=row_id)
                 for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
                 status, row_id in rows]
+
+    def coding_columns(self, coder: str, skip_status: Sequence[str] = ()) -> dict[str, list[Any]]:
+        """A coder's codings as columns, without text or an object per coding (for bulk work: agreement).
+
+        Columns: ``code`` (key), ``document``, ``start``, ``end``, ``segment`` (the coded
+        segment's id, as :meth:`segment_columns` gives it; -1 for a span coding) and
+        ``source``, in no particular order. ``skip_status`` leaves out codings with those statuses.
+        """
+        # Row ids only (names are mapped here): strings made per row are most of a read's cost.
+        sql = ('SELECT k.code_id, k.document_id, k.start, k."end", COALESCE(k.segment_id, -1), k.source '
+               "FROM codings k WHERE k.coder_id=(SELECT id FROM coders WHERE name=?)")
+        args: list[Any] = [coder]
+        if skip_status:
+            sql += f" AND k.status NOT IN ({', '.join('?' * len(skip_status))})"
+            args.extend(skip_status)
+        columns = [list(c) for c in zip(*self.db.execute(sql, args).fetchall())] or [[] for _ in range(6)]
+        codes = dict(self.db.execute("SELECT id, key FROM codes"))
+        docs = dict(self.db.execute("SELECT id, name FROM documents"))
+        columns[0] = [codes[i] for i in columns[0]]
+        columns[1] = [docs[i] for i in columns[1]]
+        return dict(zip(("code", "document", "start", "end", "segment", "source"), columns))
+
+    def segment_columns(self) -> dict[str, list[Any]]:
+        """Every segment as columns, in document then reading order, without text (for bulk work).
+
+        Columns: ``id`` (what :meth:`coding_columns` gives as ``segment``), ``document``,
+        ``ordinal``, ``start``, ``end`` and the speaker's ``role`` (or None).
+        """
+        rows = self.db.execute(
+            'SELECT s.id, s.document_id, s.ordinal, s.start, s."end", s.speaker_id FROM segments s '
+            "JOIN documents d ON d.id=s.document_id ORDER BY d.name, s.ordinal").fetchall()
+        columns = [list(c) for c in zip(*rows)] or [[] for _ in range(6)]
+        docs = dict(self.db.execute("SELECT id, name FROM documents"))
+        roles = dict(self.db.execute("SELECT id, role FROM speakers"))
+        columns[1] = [docs[i] for i in columns[1]]
+        columns[5] = [roles.get(i) for i in columns[5]]
+        return dict(zip(("id", "document", "ordinal", "start", "end", "role"), columns))
 
     # ------------------------------------------------------------------ tokens, versions, roles
     def _save_tokens(self, document_id: int, tokens: Tokens) -> None:

@@ -225,3 +225,125 @@ def test_fuzz_yaml_codebooks(fuzz_project: Path) -> None:
             assert all(loc.startswith(str(path)) for loc in locations if loc)
 
     run()
+
+
+# ----------------------------------------------------------------------------- surveys, REFI-QDA
+
+
+def _survey_seed() -> bytes:
+    return ("id,groupe,age,reponse,autre\n"
+            "R1,entrée,34,\"Par le salon, puis par courriel.\",Le téléphone\n"
+            "R2,post-entrée,51,Le bouche-à-oreille surtout,\n"
+            "R3,entrée,,\"Un site web ; des \"\"newsletters\"\"\",Rien\n").encode()
+
+
+def test_fuzz_survey_tables(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from qda.ingest.plan import read_survey
+
+    seed = _survey_seed()
+    book = Workbook()
+    for line in seed.decode("utf-8").splitlines():
+        book.active.append(line.split(","))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    xlsx_seed = buffer.getvalue()
+
+    @FUZZ
+    @given(st.booleans(), mutated(seed), mutated(xlsx_seed))
+    def run(as_csv: bool, csv_data: bytes, xlsx_data: bytes) -> None:
+        path = tmp_path / ("survey.csv" if as_csv else "survey.xlsx")
+        path.write_bytes(csv_data if as_csv else xlsx_data)
+        try:
+            loaded, attributes = read_survey(path, ["reponse", "autre"], "id")
+        except QdaError as exc:
+            assert_located(exc, path)
+            return
+        for _, name, raw in loaded:
+            assert name in attributes
+            for turn in raw.turns:
+                assert 0 <= turn.start <= turn.end <= len(raw.text)
+
+    run()
+
+
+@pytest.fixture(scope="module")
+def refi_project(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the example project and its own REFI-QDA exports (the seeds)."""
+    folder = tmp_path_factory.mktemp("fuzzrefi") / "p"
+    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
+    with Project.open(folder) as project:
+        project.export_qdpx(folder.parent / "seed.qdpx")
+        project.export_qdc(folder.parent / "seed.qdc")
+    return folder
+
+
+def _refi_import(project_folder: Path, path: Path, data: bytes) -> None:
+    """Import ``data`` as ``path`` (.qdpx: a project, .qdc: a codebook): success, or a located
+    error and the project unchanged."""
+    path.write_bytes(data)
+    before = snapshot(project_folder)
+    try:
+        with Project.open(project_folder) as project:
+            if path.suffix == ".qdc":
+                project.import_qdc(path)
+            else:
+                project.import_qdpx(path)
+    except QdaError as exc:
+        assert_located(exc, path)
+        assert snapshot(project_folder) == before
+
+
+def test_fuzz_qdpx_projects_leave_the_project_unchanged_on_error(refi_project: Path) -> None:
+    seed = (refi_project.parent / "seed.qdpx").read_bytes()
+    entries = _entries(seed)
+    main = next(name for name in entries if name.endswith(".qde"))
+
+    @FUZZ
+    @given(st.booleans(), mutated(entries[main]), mutated(seed))
+    def run(inner: bool, xml: bytes, raw: bytes) -> None:
+        # Either the project XML inside a sound archive is damaged, or the archive itself.
+        _refi_import(refi_project, refi_project.parent / "fuzzed.qdpx",
+                     _zip_with({**entries, main: xml}) if inner else raw)
+
+    run()
+
+
+def test_fuzz_qdc_codebooks_leave_the_project_unchanged_on_error(refi_project: Path) -> None:
+    seed = (refi_project.parent / "seed.qdc").read_bytes()
+
+    @FUZZ
+    @given(mutated(seed))
+    def run(data: bytes) -> None:
+        _refi_import(refi_project, refi_project.parent / "fuzzed.qdc", data)
+
+    run()
+
+
+def test_an_unknown_xml_encoding_is_a_located_error(tmp_path: Path) -> None:
+    """Found by the fuzzer: an XML declaration naming an unknown encoding ended in LookupError."""
+    from qda.refi.read import read_refi
+
+    declared = b'<?xml version="1.0" encoding="ttf-8"?>\n'
+    qdc = tmp_path / "codes.qdc"
+    qdc.write_bytes(declared + b'<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes/></CodeBook>')
+    with pytest.raises(QdaError, match="unknown encoding") as caught:
+        read_refi(qdc)
+    assert_located(caught.value, qdc)
+    odt = tmp_path / "E1.odt"
+    odt.write_bytes(_zip_with({"mimetype": b"application/vnd.oasis.opendocument.text",
+                               "content.xml": declared + ODT_CONTENT}))
+    with pytest.raises(QdaError, match="not readable XML") as caught:
+        read_transcript(odt)
+    assert_located(caught.value, odt)
+
+
+def test_a_docx_whose_document_part_is_not_a_document_is_a_located_error(tmp_path: Path) -> None:
+    """Found by the fuzzer: python-docx loads such a part, then fails with AttributeError."""
+    entries = _entries(_docx_seed())
+    path = tmp_path / "E1.docx"
+    path.write_bytes(_zip_with({**entries, "word/document.xml": b'<?xml version="1.0"?><notadocument/>'}))
+    with pytest.raises(QdaError, match="damaged .docx") as caught:
+        read_transcript(path)
+    assert_located(caught.value, path)

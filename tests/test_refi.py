@@ -168,10 +168,15 @@ def test_codings_of_another_tool_come_in_as_a_named_coder(runner, study_export: 
     folder = tmp_path / "copy"
     shutil.copytree(back, folder)
     in_file = read_refi(qdpx).counts["codings"]  # every coder's, all taken as one coder's here
+    with Project.open(folder) as project:  # what the three coders coded: one coding per code and span
+        spans = {(c.code, c.document, c.start, c.end) for c in project.store.codings()}
     report = run_json(runner, "-p", folder, "import", "qdpx", qdpx, "--coder", "nvivo colleague")
     assert report["mode"] == "codings into this project"
     assert report["imported"]["documents_matched"] == 10 and report["imported"]["documents"] == 0
-    assert report["coders"] == {"nvivo colleague": in_file} and in_file > 300
+    # the coders' codings of the same code on the same span merge (issue 11: never counted twice)
+    assert in_file > 300 and report["coders"] == {"nvivo colleague": len(spans)} and len(spans) < in_file
+    assert f"{in_file - len(spans)} duplicate coding(s)" in " ".join(report["warnings"])
+    in_file = len(spans)
     with Project.open(folder) as project:
         assert project.store.count_codings(coder="nvivo colleague") == in_file
     # importing the same file again replaces that coder's codings, it does not add to them
@@ -246,13 +251,14 @@ def projects(draw: st.DrawFn) -> dict:
             "share": st.sampled_from(["1.5", "0.25"]), "listed": st.sampled_from(["true", "false"]),
             "founded": st.sampled_from(["2019-03-01", "2021-12-31"]), "note": st.sampled_from(["a b", "é; ü"])}))
     coders = draw(st.lists(st.sampled_from(["coder-a", "Zoé", "b.c"]), min_size=1, max_size=3, unique=True))
-    codings = []
+    codings = {}  # one per coder, code and span, as qda keeps them (a repeat is merged on import)
     for _ in range(draw(st.integers(0, 8))):
         doc = draw(st.sampled_from(documents))
         start = draw(st.integers(0, len(doc.text)))
         end = draw(st.integers(start, len(doc.text)))
-        codings.append((draw(st.sampled_from(coders)), draw(st.sampled_from(codebook.code_ids())), doc.name, start,
-                        end, draw(_TIMES), draw(_NOTE)))
+        key = (draw(st.sampled_from(coders)), draw(st.sampled_from(codebook.code_ids())), doc.name, start, end)
+        codings.setdefault(key, (*key, draw(_TIMES), draw(_NOTE)))
+    codings = list(codings.values())
     targets = [("project", "")] + [("document", d.name) for d in documents] + [("code", c) for c in codebook.code_ids()]
     notes = [Memo(guid=str(uuid.uuid4()), name=draw(st.sampled_from(["", "Memo", "Mémo 😀"])), text=draw(_NOTE) or "x",
                   author=draw(st.sampled_from(["", *coders])),
@@ -462,6 +468,23 @@ def test_utf16_offsets_with_emoji_land_on_the_right_words(runner, tmp_path: Path
         assert not folder.codable and folder.guid == "3c51efbb-071f-43a7-9f32-228b89668e8d"
         assert {c.id for c in codebook.codes if c.parent == "folder"} == {"target", "emoji_run"}
         assert {c.code for c in project.store.codings()} == {"target", "emoji_run"}
+
+
+def test_the_same_code_on_the_same_span_twice_is_one_coding(runner, tmp_path: Path) -> None:
+    """Issue 11: a selection given twice (two GUIDs, same span, code and user) would count twice."""
+    span = _nvivo_selection(RAW, "target words")
+    other = _nvivo_selection(RAW, "Intro")
+    target, emoji = "8baf0c83-56c4-4dc8-9e5b-cf6d6073bdb5", "b3bae912-0f40-4549-8e8f-dd46acd4f161"
+    qde = _project_xml("dup.txt", "internal://dup.txt", [(*span, target), (*span, target), (*span, emoji),
+                                                         (*other, target)], codes=NVIVO_CODES)
+    path = make_qdpx(tmp_path / "dup.qdpx", qde, {"sources/dup.txt": RAW.encode("utf-8")})
+    run(runner, "init", tmp_path / "p", "--lang", "en")
+    report = run_json(runner, "-p", tmp_path / "p", "import", "qdpx", path)
+    assert report["in_file"]["codings"] == 4 and report["imported"]["codings"] == 3
+    assert any("1 duplicate coding(s)" in w for w in report["warnings"])
+    with Project.open(tmp_path / "p") as project:
+        assert sorted((c.code, c.text) for c in project.store.codings()) == [
+            ("emoji_run", "target words"), ("target", "Intro"), ("target", "target words")]
 
 
 def test_code_point_exporters_are_read_as_code_points(runner, tmp_path: Path) -> None:

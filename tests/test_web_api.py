@@ -86,6 +86,24 @@ def test_change_and_delete_own_coding(demo_project: Path) -> None:
     assert web.delete(f"/api/codings/{made['id']}", headers=token(web)).status_code == 404
 
 
+def test_the_same_code_on_the_same_span_twice_is_refused(demo_project: Path) -> None:
+    """Issue 11: a second identical coding would count twice in matrices and agreement."""
+    web = client(demo_project, "alice")
+    seg = first_segment(web)
+    made = post(web, document="E1", start=seg["start"], end=seg["end"], code="a").json()
+    again = post(web, document="E1", start=seg["start"], end=seg["end"], code="a")
+    assert again.status_code == 422 and "already coded this passage with 'a'" in again.json()["error"]
+    other = post(web, document="E1", start=seg["start"], end=seg["end"], code="b").json()
+    onto = web.patch(f"/api/codings/{other['id']}", json={"code": "a"}, headers=token(web))
+    assert onto.status_code == 422 and "already coded" in onto.json()["error"]
+    # another coder may code the same passage; one's own coding may be saved unchanged
+    assert post(client(demo_project, "bruno"), document="E1", start=seg["start"], end=seg["end"],
+                code="a").status_code == 201
+    assert web.patch(f"/api/codings/{made['id']}", json={"memo": "m"}, headers=token(web)).status_code == 200
+    assert sorted(c["code"] for c in web.get("/api/documents/E1").json()["codings"] if c["coder"] == "alice") == [
+        "a", "b"]
+
+
 @pytest.mark.parametrize("data, message", [
     ({"start": 0, "end": 10 ** 7, "code": "a"}, "outside the document"),
     ({"start": 50, "end": 50, "code": "a"}, "start must be before end"),
@@ -283,9 +301,20 @@ def test_retrieve_any_all_not_and_case_attributes(demo_project: Path) -> None:
 
     assert len(got(codes="a")) == 3
     assert len(got(codes="a,h")) == 4
-    assert got(codes="a,h", mode="all") == [("E1", s1["start"], "a")]
+    # as `qda retrieve --match all`: the text coded with both codes (their intersection)
+    assert got(codes="a,h", mode="all") == [("E1", s1["start"] + 3, "a, h")]
     assert got(codes="a", **{"not": "n"}) == [("E1", s1["start"], "a"), ("P1", q1["start"], "a")]
     assert got(codes="a", where="group=post-entry") == [("P1", q1["start"], "a")]
+    assert got(codes="h", mode="all") == got(codes="h")  # "all" of one code is that code
+    # the page lists the passages `qda retrieve` gives for the same query
+    with Project.open(demo_project) as project:
+        for params, query in (({"codes": "a,h"}, {"codes": ["a", "h"]}),
+                              ({"codes": "a,h", "mode": "all"}, {"codes": ["a", "h"], "match": "all"}),
+                              ({"codes": "a", "not": "n"}, {"codes": ["a"], "exclude": ["n"]})):
+            cli = project.retrieve(coders=["alice"], **query)
+            page = web.get("/api/retrieve", params=params).json()
+            assert [(r["document"], r["start"], r["end"], r["codes"]) for r in page] == [
+                (p.document, p.start, p.end, list(p.codes)) for p in cli.passages]
     row = web.get("/api/retrieve", params={"codes": "h"}).json()[0]
     assert row["overlapping"] == ["a"]
     assert (row["before"] + row["text"] + row["after"]) in e1["text"]

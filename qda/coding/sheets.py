@@ -10,16 +10,19 @@ sheet's segments, replaced); the project commits it in one transaction.
 from __future__ import annotations
 
 import re
+import zipfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.files import inert_row, write_atomically
-from qda.ingest import Formula, check_zip, match_key, read_table
+from qda.ingest import Formula, check_zip, column_letters, match_key, read_table
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
@@ -59,12 +62,11 @@ def sheet_segments(segments: Sequence[Segment], case: str | None = None,
 
 def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, coder: str,
                 existing: Sequence[Coding] = (), lang: str | None = None) -> int:
-    """Write a coding sheet (xlsx) for ``coder``; codes the coder already applied are filled in."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
+    """Write a coding sheet (xlsx) for ``coder``; codes the coder already applied are filled in.
 
+    The Coding sheet has a styled, frozen header, an autofilter, wrapped text, a drop-down of
+    the code ids in the codes column and a blue tab; the Codes sheet is the legend.
+    """
     if path.suffix.lower() != ".xlsx":
         raise ExportError(f"{path}: a coding sheet is written as .xlsx")
     applied: dict[str, list[str]] = defaultdict(list)
@@ -79,61 +81,206 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
             memos[c.segment].append(c.note)
     legend_rows = [[code.id, code.label(lang), codebook.category_label(code.category, lang) if code.category else "",
                     code.definition, code.include, code.exclude] for code in codebook.codes if code.codable]
-    # Write-only mode streams the rows (a sheet has a row per segment of the project);
-    # cells are styled as they are written, not in a second pass.
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Coding")
-    legend = wb.create_sheet("Codes")
-    header_fill = PatternFill("solid", fgColor="DDE4EE")
-    bold = Font(bold=True)
+    last_row = len(segments) + 1
 
-    def header(sheet: Any, names: Sequence[str]) -> list[Any]:
-        cells = []
-        for name in names:
-            cell = WriteOnlyCell(sheet, value=name)
-            cell.font = bold
-            cell.fill = header_fill
-            cells.append(cell)
-        return cells
+    def coding_rows() -> Iterator[str]:
+        yield _row(1, SHEET_COLUMNS, _HEADER)
+        # Cases, documents and speakers repeat on every row: each is escaped once.
+        tails: dict[str | None, str] = {}
+        texts = _escape_all([seg.text for seg in segments])
+        refs = _escape_all([seg.ref for seg in segments])
+        batch: list[str] = []
+        for r, seg, text, ref in zip(range(2, last_row + 1), segments, texts, refs, strict=True):
+            case, doc, speaker = tails.get(seg.case), tails.get(seg.document), tails.get(seg.speaker)
+            if case is None or doc is None or speaker is None:
+                for value in (seg.case, seg.document, seg.speaker):
+                    if value not in tails:
+                        tails[value] = _cell("", value)[len('<c r=""'):] if value else ""
+                case, doc, speaker = tails[seg.case], tails[seg.document], tails[seg.speaker]
+            raw = seg.text
+            codes = applied.get(seg.ref)
+            batch.append(
+                f'<row r="{r}">'
+                + (f'<c r="A{r}"{case}' if case else "") + (f'<c r="B{r}"{doc}' if doc else "")
+                + (f'<c r="C{r}" t="inlineStr"><is><t>{ref}</t></is></c>' if seg.ref == seg.ref.strip()
+                   else _cell(f"C{r}", seg.ref))
+                + (f'<c r="D{r}"><v>{seg.turn}</v></c>' if type(seg.turn) is int else _cell(f"D{r}", seg.turn))
+                + (f'<c r="E{r}"{speaker}' if speaker else "")
+                + (f'<c r="F{r}" s="{_WRAP}" t="inlineStr"><is><t>{text}</t></is></c>' if raw and raw == raw.strip()
+                   else _cell(f"F{r}", raw, _WRAP))
+                + (_cell(f"G{r}", "; ".join(sorted(codes, key=lambda k: order.get(k, 0)))) if codes else "")
+                + (_cell(f"H{r}", " / ".join(memos[seg.ref])) if seg.ref in memos else "")
+                + "</row>")
+            if len(batch) == 1000:
+                yield "".join(batch)
+                batch = []
+        yield "".join(batch)
 
-    for col, width in {"A": 8, "B": 12, "C": 10, "D": 6, "E": 16, "F": 90, "G": 16, "H": 30}.items():
-        ws.column_dimensions[col].width = width
-    ws.freeze_panes = "A2"
-    last = f"H{len(segments) + 1}"
-    ws.auto_filter.ref = f"A1:{last}"
-    # Write-only sheets have no size header unless told: without it, reading the sheet
-    # back (openpyxl read-only) parses it twice to find its size.
-    ws.calculate_dimension = lambda: f"A1:{last}"
-    if segments:
-        # A drop-down of code ids that still accepts several codes typed by hand.
-        validation = DataValidation(type="list", formula1=f"=Codes!$A$2:$A${len(legend_rows) + 1}",
-                                    allow_blank=True, showErrorMessage=False)
-        validation.promptTitle = "Codes"
-        validation.prompt = "Pick a code, or type several ids separated by ';'"
-        validation.showInputMessage = True
-        ws.data_validations.append(validation)  # what add_data_validation does on a normal sheet
-        validation.add(f"G2:G{len(segments) + 1}")
-    ws.sheet_properties.tabColor = "1F4E79"
-    ws.append(header(ws, SHEET_COLUMNS))
-    wrap = WriteOnlyCell(ws)
-    wrap.alignment = Alignment(wrap_text=True, vertical="top")
-    for seg in segments:
-        codes = "; ".join(sorted(applied.get(seg.ref, []), key=lambda k: order.get(k, 0)))
-        wrap.value = seg.text  # the append writes the cell at once: one styled cell serves every row
-        if seg.text.startswith("="):
-            wrap.data_type = "s"  # text, never a formula
-        ws.append(inert_row(ws, [seg.case, seg.document, seg.ref, seg.turn, seg.speaker or "", wrap, codes,
-                                 " / ".join(memos.get(seg.ref, []))]))
-
-    for col, width in {"A": 8, "B": 45, "C": 25, "D": 60, "E": 40, "F": 40}.items():
-        legend.column_dimensions[col].width = width
-    legend.freeze_panes = "A2"
-    legend.append(header(legend, ["code", "label", "category", "definition", "include", "exclude"]))
-    for row in legend_rows:
-        legend.append(inert_row(legend, row))
-    wb.properties.creator = f"qda (coder: {coder})"
-    write_atomically(path, wb.save)
+    # A drop-down of code ids that still accepts several codes typed by hand.
+    validation = (
+        '<dataValidations count="1"><dataValidation type="list" allowBlank="1" showInputMessage="1" '
+        'showErrorMessage="0" promptTitle="Codes" prompt="Pick a code, or type several ids separated by &apos;;&apos;" '
+        f'sqref="G2:G{last_row}"><formula1>=Codes!$A$2:$A${len(legend_rows) + 1}</formula1></dataValidation>'
+        "</dataValidations>") if segments else ""
+    coding = _worksheet(coding_rows(), (8, 12, 10, 6, 16, 90, 16, 30), f"H{last_row}", tab="001F4E79",
+                        autofilter=True, validation=validation)
+    legend = _worksheet(
+        (_row(r, row, _HEADER if r == 1 else _PLAIN) for r, row in
+         enumerate([["code", "label", "category", "definition", "include", "exclude"], *legend_rows], start=1)),
+        (8, 45, 25, 60, 40, 40), f"F{len(legend_rows) + 1}")
+    write_atomically(path, lambda tmp: _package(tmp, [("Coding", coding), ("Codes", legend)],
+                                                f"qda (coder: {coder})", f"'Coding'!$A$1:$H${last_row}"))
     return len(segments)
+
+
+# ----------------------------------------------------------------------------- writing the package
+# The sheet is our own format, so it is written as the xlsx package directly: openpyxl
+# spends ~7 s on the million cells of a 1,000-interview project, string joins ~1 s.
+# Every cell is an inline string (or a number), so no text can ever be read as a formula.
+
+# Characters XML 1.0 cannot hold (openpyxl refused them): C0 controls but tab and line ends,
+# as UTF-8 bytes, which never occur inside a multi-byte character; then U+FFFE and U+FFFF.
+_XML_ILLEGAL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])
+_NON_CHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+# Style indexes in _STYLES' cellXfs: 0 plain, 1 header (bold, filled), 2 wrapped and top-aligned.
+_PLAIN, _HEADER, _WRAP = 0, 1, 2
+_STYLES = (
+    f'<styleSheet xmlns="{_MAIN_NS}">'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+    '<font><b val="1"/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+    '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="00DDE4EE"/></patternFill></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    '</styleSheet>')
+
+
+def _xml_bytes(xml: str) -> bytes:
+    """XML text as UTF-8, without the characters XML cannot hold (lone surrogates included)."""
+    data = xml.encode("utf-8", "ignore").translate(None, _XML_ILLEGAL_BYTES)
+    for char in _NON_CHARACTERS:
+        if char in data:
+            data = data.replace(char, b"")
+    return data
+
+
+def _escape_all(texts: list[str]) -> list[str]:
+    """The XML escape of each text, done on all of them joined (three calls instead of three per text)."""
+    escaped = escape("\x00".join(texts)).split("\x00")
+    return escaped if len(escaped) == len(texts) else [escape(t) for t in texts]  # a text held a NUL
+
+
+def _cell(ref: str, value: object, style: int = _PLAIN) -> str:
+    """One cell's XML; empty text and None give no cell (as openpyxl reads them back: None)."""
+    s = f' s="{style}"' if style else ""
+    if value is None or value == "":
+        return f'<c r="{ref}"{s}/>' if style else ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float)):
+        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
+    text = str(value)
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+
+
+def _row(number: int, values: Sequence[object], style: int = _PLAIN) -> str:
+    return (f'<row r="{number}">'
+            + "".join(_cell(f"{column_letters(i)}{number}", v, style) for i, v in enumerate(values, start=1))
+            + "</row>")
+
+
+def _worksheet(rows: Iterable[str], widths: Sequence[float], last: str, tab: str = "", autofilter: bool = False,
+               validation: str = "") -> Iterator[str]:
+    """The parts of a worksheet's XML around its rows (each a ``<row>`` string), in schema order."""
+    yield _XML_HEAD + f'<worksheet xmlns="{_MAIN_NS}">'
+    if tab:
+        yield f'<sheetPr><tabColor rgb="{tab}"/></sheetPr>'
+    yield (f'<dimension ref="A1:{last}"/><sheetViews><sheetView workbookViewId="0">'
+           '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+           '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+           '<sheetFormatPr defaultRowHeight="15"/><cols>'
+           + "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, start=1))
+           + "</cols><sheetData>")
+    yield from rows
+    yield "</sheetData>"
+    if autofilter:
+        yield f'<autoFilter ref="A1:{last}"/>'
+    yield validation
+    yield '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/></worksheet>'
+
+
+def _package(path: Path, sheets: Sequence[tuple[str, Iterable[str]]], creator: str, filter_range: str) -> None:
+    """Write an xlsx package of ``sheets`` (name, XML chunks), the first one active."""
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    names = [escape(name, {'"': "&quot;"}) for name, _ in sheets]
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, len(sheets) + 1))
+    parts = {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            '<Override PartName="/docProps/core.xml" '
+            'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+            '<Override PartName="/docProps/app.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+            f"{overrides}</Types>"),
+        "_rels/.rels": (
+            f'<Relationships xmlns="{_PKG_REL_NS}">'
+            f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
+            'core-properties" Target="docProps/core.xml"/>'
+            f'<Relationship Id="rId3" Type="{_REL_NS}/extended-properties" Target="docProps/app.xml"/>'
+            "</Relationships>"),
+        "docProps/app.xml": ('<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+                             'extended-properties"><Application>qda</Application></Properties>'),
+        "docProps/core.xml": (
+            '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            f"<dc:creator>{escape(creator)}</dc:creator>"
+            f'<dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created>'
+            f'<dcterms:modified xsi:type="dcterms:W3CDTF">{now}</dcterms:modified></cp:coreProperties>'),
+        "xl/workbook.xml": (
+            f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><workbookPr/>'
+            '<bookViews><workbookView activeTab="0"/></bookViews><sheets>'
+            + "".join(f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>'
+                      for i, name in enumerate(names, start=1))
+            + "</sheets><definedNames>"
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">{filter_range}</definedName>'
+            "</definedNames></workbook>"),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{_PKG_REL_NS}">'
+            + "".join(f'<Relationship Id="rId{i}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                      for i in range(1, len(sheets) + 1))
+            + f'<Relationship Id="rId{len(sheets) + 1}" Type="{_REL_NS}/styles" Target="styles.xml"/>'
+            "</Relationships>"),
+        "xl/styles.xml": _STYLES,
+    }
+    # Level 1: the sheet XML is very repetitive; higher levels take several times longer
+    # for a file a few per cent smaller.
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, xml in parts.items():
+            archive.writestr(name, _xml_bytes(xml if xml.startswith("<?xml") else _XML_HEAD + xml))
+        for i, (_, chunks) in enumerate(sheets, start=1):
+            with archive.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as out:
+                for chunk in chunks:
+                    out.write(_xml_bytes(chunk))
 
 
 # ----------------------------------------------------------------------------- reading
@@ -146,11 +293,25 @@ class SheetRow:
     values: dict[str, str]
 
 
-def read_rows(path: Path, sheet: str | None = None,
-              required: tuple[str, ...] = ("segment", "codes")) -> list[SheetRow]:
-    """Rows of a sheet (xlsx: the named, 'Coding' or first worksheet; csv), header row 1."""
+def read_rows(path: Path, sheet: str | None = None, required: tuple[str, ...] = ("segment", "codes"),
+              columns: Collection[str] | None = None) -> list[SheetRow]:
+    """Rows of a sheet (xlsx: the named, 'Coding' or first worksheet; csv), header row 1.
+
+    With ``columns`` (header names), the other columns may be left unread (empty): reading
+    a million cells takes seconds, and an import needs half of them.
+    """
+    numbers, found = read_columns(path, sheet, required, columns)
+    keys = list(found)
+    return [SheetRow(number, dict(zip(keys, values))) for number, *values in zip(numbers, *found.values())]
+
+
+def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...] = ("segment", "codes"),
+                 columns: Collection[str] | None = None) -> tuple[list[int], dict[str, list[str]]]:
+    """The rows of :func:`read_rows` column by column: their numbers, and each named column's
+    text (stripped; "" when empty), in row order."""
     check_zip(path)  # folders, devices and zip bombs are refused before any reader opens the file
-    table = read_table(path, sheet, formulas=True)  # a formula never computed is named, not read as empty
+    # A formula never computed is named, not read as empty.
+    table = read_table(path, sheet, formulas=True, columns=columns)
     if not table:
         raise CodingImportError(f"{path}: the sheet is empty")
     header = [match_key(h) for h in table[0]]
@@ -160,18 +321,27 @@ def read_rows(path: Path, sheet: str | None = None,
         raise CodingImportError(f"{path}: row 1: missing column(s) {', '.join(missing)}",
                                 [Problem(f"{path} row 1", f"header row has: {found}",
                                          "keep the header row of the sheet written by 'qda code sheet'")])
-    rows = []
-    formulas: list[Problem] = []
-    for number, values in enumerate(table[1:], start=2):
-        record = {h: ("" if v is None else str(v)).strip() for h, v in zip(header, values) if h}
-        formulas.extend(Problem(f"{path.name} row {number}", f"the {h} cell holds a formula ({v}) that was never "
-                                "computed", "type the text (code ids) in the cell instead of a formula")
-                        for h, v in zip(header, values) if h and isinstance(v, Formula))
-        if any(record.values()):
-            rows.append(SheetRow(number, record))
+    wanted = None if columns is None else {match_key(c) for c in columns}
+    named = {h: i for i, h in enumerate(header) if h and (wanted is None or h in wanted)}  # the last of a name
+    body = table[1:]
+    # Column by column: a sheet of 1,000 interviews has 136,000 rows.
+    texts: dict[str, list[str]] = {}
+    formulas: list[tuple[int, int, str, str]] = []
+    wide = min(map(len, body), default=0)  # the xlsx readers give every row the sheet's width
+    for h, i in named.items():
+        cells = [values[i] for values in body] if i < wide else [values[i] if i < len(values) else None
+                                                                 for values in body]
+        formulas.extend((number, i, h, v) for number, v in enumerate(cells, start=2) if type(v) is Formula)
+        texts[h] = ["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells]
     if formulas:
-        raise CodingImportError(f"{path}: {len(formulas)} cell(s) hold formulas; nothing was imported", formulas)
-    return rows
+        raise CodingImportError(
+            f"{path}: {len(formulas)} cell(s) hold formulas; nothing was imported",
+            [Problem(f"{path.name} row {number}", f"the {h} cell holds a formula ({v}) that was never computed",
+                     "type the text (code ids) in the cell instead of a formula")
+             for number, _, h, v in sorted(formulas)])
+    filled = [any(values) for values in zip(*texts.values())]  # empty rows are left out
+    numbers = [number for number, keep in enumerate(filled, start=2) if keep]
+    return numbers, {h: [v for v, keep in zip(column, filled) if keep] for h, column in texts.items()}
 
 
 class CodeResolver:
@@ -179,6 +349,7 @@ class CodeResolver:
 
     def __init__(self, codebook: Codebook) -> None:
         self.codebook = codebook
+        self._valid: dict[str, tuple[str, ...]] = {}  # cells read without a problem, and their codes
         self.exact = {c.id: c.id for c in codebook.codes}
         self.folded: dict[str, str] = {}
         for c in codebook.codes:
@@ -214,7 +385,12 @@ class CodeResolver:
         return tokens
 
     def parse_cell(self, cell: str, where: str, problems: list[Problem]) -> list[str]:
+        """The code ids in a cell; a problem for each token that names no codable code."""
+        known = self._valid.get(cell)
+        if known is not None:  # the same combination of codes, met on an earlier row
+            return list(known)
         codes: list[str] = []
+        before = len(problems)
         for token in self._tokens(cell):
             code = self.resolve(token)
             if code is None:
@@ -225,6 +401,8 @@ class CodeResolver:
                 problems.append(Problem(where, f"code '{code}' is a folder code and cannot be applied"))
             elif code not in codes:
                 codes.append(code)
+        if len(problems) == before:
+            self._valid[cell] = tuple(codes)
         return codes
 
 
@@ -268,35 +446,42 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     codebook = store.codebook()
     if codebook is None:
         raise NotFoundError("the project has no codebook yet: qda codebook load FILE.yaml")
-    rows = read_rows(path)
+    numbers, columns = read_columns(path, columns=("segment", "codes", "memo", "text"))
+    refs, cells = columns["segment"], columns["codes"]
+    memos, texts = columns.get("memo", [""] * len(refs)), columns.get("text", [""] * len(refs))
     segments = {s.ref: s for s in store.segments()}
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
     planned: dict[tuple[str, str], Coding] = {}  # one coding per (segment, code): repeats are merged
     duplicates = 0
-    documents: set[str] = set()
-    covered: list[str] = []
-    for row in rows:
-        where = f"{path.name} row {row.number}"
-        ref = row.values.get("segment", "")
+    found = [segments.get(ref) for ref in refs]
+    kept = [True] * len(refs)  # rows whose segment is replaced
+    name = path.name
+    # Only the rows with codes, or with a problem, need a closer look (a third of a coded sheet).
+    for i in [i for i, (segment, cell, text) in enumerate(zip(found, cells, texts))
+              if segment is None or cell or (text and text != segment.text)]:
+        ref, segment, cell = refs[i], found[i], cells[i]
         if not ref:
-            if row.values.get("codes"):
-                problems.append(Problem(where, "codes given but the segment id is empty"))
+            kept[i] = False
+            if cell:
+                problems.append(Problem(f"{name} row {numbers[i]}", "codes given but the segment id is empty"))
             continue
-        segment = segments.get(ref)
         if segment is None:
-            problems.append(Problem(where, f"unknown segment '{ref}'",
+            kept[i] = False
+            problems.append(Problem(f"{name} row {numbers[i]}", f"unknown segment '{ref}'",
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
-        text = row.values.get("text")
-        if text and match_key(text) != match_key(segment.text):
-            problems.append(Problem(where, f"the text of segment {ref} differs from the project's transcript",
+        text = texts[i]
+        if text and text != segment.text and match_key(text) != match_key(segment.text):
+            kept[i] = False
+            problems.append(Problem(f"{name} row {numbers[i]}",
+                                    f"the text of segment {ref} differs from the project's transcript",
                                     "the transcript was re-imported since the sheet was written; write a new sheet"))
             continue
-        documents.add(segment.document)
-        covered.append(ref)
-        memo = row.values.get("memo", "")
-        for code in resolver.parse_cell(row.values.get("codes", ""), where, problems):
+        if not cell:
+            continue
+        memo = memos[i]
+        for code in resolver.parse_cell(cell, f"{name} row {numbers[i]}", problems):
             earlier = planned.get((ref, code))
             if earlier is None:
                 planned[(ref, code)] = _on_segment(coder, code, segment, "sheet", memo)
@@ -304,6 +489,8 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
             duplicates += 1
             if memo and memo not in earlier.note.split(" / "):
                 planned[(ref, code)] = replace(earlier, note=" / ".join(filter(None, (earlier.note, memo))))
+    covered = [ref for ref, keep in zip(refs, kept) if keep]
+    documents = {segment.document for segment, keep in zip(found, kept) if keep and segment is not None}
     if problems:
         raise CodingImportError(
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
@@ -316,7 +503,7 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     # roles or cases leaves the coder's other codings alone.
     plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(dict.fromkeys(covered))),),
                      codings=tuple(planned.values()))
-    return plan, SheetImport(coder, str(path), len(rows), len(planned), tuple(sorted(documents)), 0, duplicates)
+    return plan, SheetImport(coder, str(path), len(refs), len(planned), tuple(sorted(documents)), 0, duplicates)
 
 
 def _on_segment(coder: str, code: str, segment: Segment, source: str, note: str = "") -> Coding:

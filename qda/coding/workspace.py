@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
 from qda.errors import AccessError, InvalidCodingError, NotFoundError, Problem
 from qda.models import Codebook, Coding, Document, Memo, Segment
@@ -116,6 +117,17 @@ def plan_coding(codebook: Codebook, document: Document | None, segments: Sequenc
                   note=_memo(memo))
 
 
+def check_not_twice(planned: Coding, existing: Sequence[Coding]) -> Coding:
+    """Refuse a coding the coder already has (same code, same span): it would count twice in
+    matrices and agreement. ``existing``: the coder's codings of the document, the one being
+    changed left out."""
+    for c in existing:
+        if c.id != planned.id and (c.coder, c.code, c.start, c.end) == (planned.coder, planned.code, planned.start,
+                                                                           planned.end):
+            raise InvalidCodingError(f"you already coded this passage with '{planned.code}'; nothing was changed")
+    return planned
+
+
 def check_owner(coding: Coding | None, coder: str) -> Coding:
     """The coding, when ``coder`` may change it: 404 when absent, 403 when another coder's."""
     if coding is None:
@@ -176,44 +188,31 @@ def check_user_name(name: str) -> str:
 
 # ----------------------------------------------------------------------------- finding things again
 
-RETRIEVE_MODES = ("any", "all")
+def passage_rows(retrieval: Retrieval, codings: Sequence[Coding], texts: dict[str, str],
+                 context: int = 150) -> list[dict[str, Any]]:
+    """The passages of a retrieval as the workspace lists them: one row per passage (its
+    codes joined in ``code``), with ``context`` characters around it, the coder's other codes overlapping it and the
+    memos of the codings it comes from.
 
-
-def retrieve(codings: Sequence[Coding], texts: dict[str, str], codes: Sequence[str], mode: str = "any",
-             exclude: Sequence[str] = (), cases: set[str] | None = None, context: int = 150) -> list[dict[str, Any]]:
-    """Coded passages, with the text around them.
-
-    ``any``: codings of any of ``codes``. ``all``: codings of the first code that overlap a
-    coding of every other code (same coder and document), i.e. overlapping codes. Codings
-    overlapping a coding of an ``exclude`` code are left out (NOT). ``cases`` keeps only
-    those cases (e.g. the cases whose group is entry).
+    The passages themselves come from :func:`qda.analysis.retrieve`, so that a query gives
+    the same passages in the browser as ``qda retrieve`` (``all`` is the text coded with
+    every code, ``not`` drops passages sharing a character with an excluded code).
     """
-    if mode not in RETRIEVE_MODES:
-        raise InvalidCodingError(f"unknown mode '{mode}' (use any or all)")
-    if not codes:
-        raise InvalidCodingError("choose at least one code")
-    kept = [c for c in codings if cases is None or c.case in cases]
-    by_key: dict[tuple[str, str, str], list[Coding]] = {}
-    for c in kept:
-        by_key.setdefault((c.coder, c.document, c.code), []).append(c)
-
-    def overlaps(c: Coding, code: str) -> bool:
-        return any(o.start < c.end and o.end > c.start for o in by_key.get((c.coder, c.document, code), ()))
-
-    if mode == "any":
-        found = [c for c in kept if c.code in codes]
-    else:
-        found = [c for c in kept if c.code == codes[0] and all(overlaps(c, other) for other in codes[1:])]
-    found = [c for c in found if not any(overlaps(c, code) for code in exclude)]
+    by_unit: dict[tuple[str, str], list[Coding]] = {}
+    for c in codings:
+        by_unit.setdefault((c.coder, c.document), []).append(c)
     rows = []
-    for c in sorted(found, key=lambda c: (c.document, c.start, c.end, c.code, c.coder)):
-        text = texts[c.document]
-        with_codes = sorted({o.code for (coder, doc, _), items in by_key.items() if coder == c.coder
-                             and doc == c.document for o in items if o.start < c.end and o.end > c.start})
-        rows.append({"id": c.id, "coder": c.coder, "code": c.code, "document": c.document, "case": c.case,
-                     "segment": c.segment, "start": c.start, "end": c.end, "text": c.text,
-                     "before": text[max(0, c.start - context):c.start], "after": text[c.end:c.end + context],
-                     "overlapping": [k for k in with_codes if k != c.code], "memo": c.note})
+    for p in retrieval.passages:
+        near = [c for c in by_unit.get((p.coder, p.document), ()) if c.start < p.end and c.end > p.start]
+        memos = list(dict.fromkeys(c.note for c in near if c.note and c.code in p.codes
+                                   and c.start <= p.start and c.end >= p.end))
+        own = [c for c in near if c.code in p.codes and (c.start, c.end) == (p.start, p.end)]
+        text = texts[p.document]
+        rows.append({"id": own[0].id if len(own) == 1 else None, "coder": p.coder, "code": ", ".join(p.codes),
+                     "codes": list(p.codes), "document": p.document, "case": p.case, "segment": p.segment,
+                     "start": p.start, "end": p.end, "text": p.text,
+                     "before": text[max(0, p.start - context):p.start], "after": text[p.end:p.end + context],
+                     "overlapping": sorted({c.code for c in near} - set(p.codes)), "memo": " / ".join(memos)})
     return rows
 
 

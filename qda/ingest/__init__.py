@@ -13,7 +13,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -378,13 +378,14 @@ def read_docx(path: Path) -> RawTranscript:
     check_zip(path)
     try:
         document = docx.Document(str(path))
+        # A document part whose root is not <w:document> loads, then has no body (AttributeError).
+        paragraphs = [p.text for p in document.paragraphs]
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, LxmlError, EOFError,
-            zlib.error, OSError, NotImplementedError, RuntimeError) as exc:
+            zlib.error, OSError, NotImplementedError, RuntimeError, AttributeError, TypeError) as exc:
         kind = "not a Word .docx file" if not data.startswith(b"PK") else "a damaged .docx file"
         raise IngestError(f"{path}: {kind} ({exc.__class__.__name__})",
                           [Problem(str(path), "cannot open the document",
                                    "open it in Word and save it again as .docx, or export it as .txt")]) from None
-    paragraphs = [p.text for p in document.paragraphs]
     text = normalise_text("\n".join(paragraphs)).strip("\n")
     return RawTranscript(text, detect_turns(text), "docx")
 
@@ -448,23 +449,21 @@ class _NotSimple(Exception):
     """The workbook uses something the fast reader leaves to openpyxl."""
 
 
-def _xlsx_rows(path: Path, sheet: str | None, formulas: bool = False) -> list[list[object]] | None:
+def _xlsx_rows(path: Path, sheet: str | None, formulas: bool = False,
+               columns: Collection[str] | None = None) -> list[list[object]] | None:
     """The rows :func:`read_table` gets from openpyxl (read-only, cached values), read faster.
 
     openpyxl spends ~13 µs of Python per cell; a coding sheet of 1,000 interviews has a
-    million cells. This reads the sheet XML in one C-level pass and keeps openpyxl's
-    conventions (row padding to the sheet's declared size, numbers as int or float,
-    empty rich text as ""). Whatever it does not handle the same way (date-formatted
-    numbers, ISO dates, missing or odd parts, any error) returns ``None``: the caller
-    then reads the file with openpyxl, which also reports damaged files.
+    million cells. This reads the sheet XML with one regular expression (or, for XML it
+    does not expect, lxml's iterparse) and keeps openpyxl's conventions (row padding to
+    the sheet's declared size, numbers as int or float, empty rich text as ""). With
+    ``columns``, only the columns whose header (row 1) is one of these names (as
+    :func:`match_key` gives them) are read; the others are None. Whatever it does not
+    handle the same way (date-formatted numbers, ISO dates, missing or odd parts, any
+    error) returns ``None``: the caller then reads the file with openpyxl, which also
+    reports damaged files.
     """
     from xml.etree.ElementTree import fromstring
-
-    try:
-        from lxml.etree import iterparse  # openpyxl's accelerator
-    except ImportError:  # pragma: no cover - lxml comes with openpyxl's usual installs
-        from xml.etree.ElementTree import iterparse
-    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 
     try:
         with zipfile.ZipFile(path) as archive:
@@ -500,25 +499,48 @@ def _xlsx_rows(path: Path, sheet: str | None, formulas: bool = False) -> list[li
             dates: set[int] = set()
             styles = next((t for kind, t in targets.values() if kind == "styles"), None)
             if styles in names:
-                tree = fromstring(archive.read(styles))
-                custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "") for f in tree.iter(f"{_MAIN}numFmt")}
-                xfs = tree.find(f"{_MAIN}cellXfs")
-                for index, xf in enumerate(xfs if xfs is not None else ()):
-                    fmt_id = int(xf.get("numFmtId", 0))
-                    code = custom.get(fmt_id, BUILTIN_FORMATS.get(fmt_id, ""))
-                    if (fmt_id in custom or fmt_id in BUILTIN_FORMATS) and is_date_format(code):
-                        dates.add(index)
-            with archive.open(chosen) as source:
-                tags = [f"{_MAIN}row", f"{_MAIN}dimension"]
-                try:  # lxml hands only these elements to Python
-                    events = iterparse(source, events=("end",), tag=tags)
-                except TypeError:  # pragma: no cover - the standard library's parser
-                    events = iterparse(source, events=("end",))
-                return _sheet_rows(events, strings, dates, formulas)
+                dates = _date_styles(fromstring(archive.read(styles)))
+            data = archive.read(chosen)
     except (_NotSimple, KeyError, ValueError, IndexError, OSError, zipfile.BadZipFile, SyntaxError):
         return None
     except Exception:  # noqa: BLE001 - e.g. XML errors of either parser: openpyxl decides
         return None
+    try:
+        return _scan_rows(data, strings, dates, formulas, columns)
+    except Exception:  # noqa: BLE001, S110 - anything unexpected: the XML parser reads it (or gives up)
+        pass
+    try:
+        from lxml.etree import iterparse  # openpyxl's accelerator
+    except ImportError:  # pragma: no cover - lxml comes with openpyxl's usual installs
+        from xml.etree.ElementTree import iterparse
+    import io
+
+    try:
+        tags = [f"{_MAIN}row", f"{_MAIN}dimension"]
+        try:  # lxml hands only these elements to Python
+            events = iterparse(io.BytesIO(data), events=("end",), tag=tags)
+        except TypeError:  # pragma: no cover - the standard library's parser
+            events = iterparse(io.BytesIO(data), events=("end",))
+        return _sheet_rows(events, strings, dates, formulas)
+    except (_NotSimple, KeyError, ValueError, IndexError, OSError, SyntaxError):
+        return None
+    except Exception:  # noqa: BLE001 - e.g. XML errors of either parser: openpyxl decides
+        return None
+
+
+def _date_styles(tree: Any) -> set[int]:
+    """Indexes of the cell formats (``s``) that show numbers as dates (openpyxl reads those as dates)."""
+    custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "") for f in tree.iter(f"{_MAIN}numFmt")}
+    xfs = tree.find(f"{_MAIN}cellXfs")
+    formats = {index: int(xf.get("numFmtId", 0)) for index, xf in enumerate(xfs if xfs is not None else ())}
+    # Text and General formats are the usual case (and all a coding sheet has): no need for
+    # openpyxl's table of formats, whose import alone takes half a second.
+    if all(fmt == 0 or custom.get(fmt) in ("General", "@") for fmt in formats.values()):
+        return set()
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+    return {index for index, fmt in formats.items()
+            if (fmt in custom or fmt in BUILTIN_FORMATS) and is_date_format(custom.get(fmt, BUILTIN_FORMATS.get(fmt)))}
 
 
 def _rich_text(node: object) -> str:
@@ -555,6 +577,28 @@ def _column(ref: str) -> int:
     return number
 
 
+def _cell_value(kind: str, style: int, text: str | None, inline: object, formula: str | None,
+                strings: list[str], dates: set[int], formulas: bool) -> object:
+    """A cell's value as openpyxl reads it, from its type, style, ``<v>`` text, ``<is>`` node and ``<f>`` text."""
+    if formulas and formula is not None and not text and kind != "inlineStr":
+        return Formula("=" + formula)  # never computed: the caller names the row
+    if kind == "inlineStr":
+        return _rich_text(inline) if inline is not None else None
+    if not text:
+        return None
+    if kind == "n":
+        if style in dates:
+            raise _NotSimple("a date")
+        return float(text) if ("." in text or "E" in text or "e" in text) else int(text)
+    if kind == "s":
+        return strings[int(text)]
+    if kind == "b":
+        return bool(int(text))
+    if kind in ("str", "e"):
+        return text
+    raise _NotSimple(kind)
+
+
 def _sheet_rows(events: object, strings: list[str], dates: set[int],
                 formulas: bool = False) -> list[list[object]]:
     """Rows as openpyxl's read-only ``iter_rows(values_only=True)`` gives them; with ``formulas``,
@@ -574,10 +618,8 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int],
             for cell in element:
                 if cell.tag != cell_tag:
                     continue
-                kind = cell.get("t", "n")
                 ref = cell.get("r")
                 col_counter = _column(ref) if ref else col_counter + 1
-                value: object = None
                 text = None
                 inline = None
                 formula = None
@@ -588,33 +630,28 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int],
                         inline = child
                     elif child.tag == _F:
                         formula = child.text or ""
-                if formulas and formula is not None and not text and kind != "inlineStr":
-                    value = Formula("=" + formula)  # never computed: the caller names the row
-                elif kind == "inlineStr":
-                    value = _rich_text(inline) if inline is not None else None
-                elif text:
-                    if kind == "n":
-                        if int(cell.get("s", 0) or 0) in dates:
-                            raise _NotSimple("a date")
-                        value = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
-                    elif kind == "s":
-                        value = strings[int(text)]
-                    elif kind == "b":
-                        value = bool(int(text))
-                    elif kind in ("str", "e"):
-                        value = text
-                    else:
-                        raise _NotSimple(kind)
-                cells.append((col_counter, value))
+                cells.append((col_counter, _cell_value(cell.get("t", "n"), int(cell.get("s", 0) or 0), text, inline,
+                                                       formula, strings, dates, formulas)))
             parsed.append((row_counter, cells))
             element.clear()
         elif tag == dim_tag:
-            ref = element.get("ref", "")
-            last = ref.split(":")[-1]
-            if ref and last[:1].isalpha():
-                max_col = _column(last)
-                digits = last[len(last.rstrip("0123456789")):]
-                max_row = int(digits) if digits else None
+            max_col, max_row = _dimension(element.get("ref", ""))
+    return _padded(parsed, max_col, max_row)
+
+
+def _dimension(ref: str) -> tuple[int | None, int | None]:
+    """The last column and row of a sheet's declared size (``A1:H100``), when it declares one."""
+    last = ref.split(":")[-1]
+    if not (ref and last[:1].isalpha()):
+        return None, None
+    digits = last[len(last.rstrip("0123456789")):]
+    return _column(last), int(digits) if digits else None
+
+
+def _padded(parsed: list[tuple[int, list[tuple[int, object]]]], max_col: int | None,
+            max_row: int | None) -> list[list[object]]:
+    """Rows (number, [(column, value)]) as openpyxl lists them: missing rows and cells as None,
+    every row as wide as the declared size, nothing beyond the declared last row."""
     rows: list[list[object]] = []
     counter, idx = 1, 1
     empty = [None] * max_col if max_col is not None else []
@@ -640,24 +677,148 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int],
     return rows
 
 
-def read_table(path: str | Path, sheet: str | None = None, formulas: bool = False) -> list[list[object]]:
+# The sheet XML as Excel, LibreOffice, openpyxl and qda write it: unprefixed elements, every
+# cell and row starting with its reference. _scan_rows checks that the whole sheet is so
+# before trusting these expressions; anything else goes to the XML parser.
+_DIMENSION_RE = re.compile(rb'<dimension ref="([^"]*)"')
+_UNUSUAL_TAG_RE = re.compile(rb'<(?:c|row)(?=[\s/>])(?! r=")')
+_ATTR_RE = re.compile(rb'\s([\w:.-]+)="([^"]*)"')
+
+
+def _xml_text(text: str) -> str:
+    """Character data as an XML parser gives it: line ends normalised, references replaced."""
+    if "&" in text or "\r" in text:
+        from xml.etree.ElementTree import fromstring
+
+        return fromstring(f"<t>{text}</t>").text or ""
+    return text
+
+
+def _scan_rows(data: bytes, strings: list[str], dates: set[int], formulas: bool,
+               columns: Collection[str] | None) -> list[list[object]]:
+    """The rows of a worksheet's XML (as :func:`_sheet_rows`), found by regular expressions;
+    raises :class:`_NotSimple` when the XML is not in the usual form these expect."""
+    from xml.etree.ElementTree import fromstring
+
+    if b"<!" in data:
+        raise _NotSimple("comments, CDATA or a DTD")
+    root = re.search(rb"<([\w.-]+:)?worksheet\b[^>]*>", data)
+    if root is None or root.group(1) or f'xmlns="{_MAIN[1:-1]}"'.encode() not in root.group(0):
+        raise _NotSimple("a prefixed or foreign namespace")
+    begin = data.find(b"<sheetData", root.end())
+    if begin < 0:
+        raise _NotSimple("no sheetData")
+    end = begin if data.startswith(b"<sheetData/>", begin) else data.rfind(b"</sheetData>")
+    dim = _DIMENSION_RE.search(data, 0, begin)
+    max_col, max_row = _dimension(dim.group(1).decode()) if dim else (None, None)
+    if (end < begin or max_col is None or max_row is None or _UNUSUAL_TAG_RE.search(data, begin, end)
+            or data.find(b"xmlns", begin, end) >= 0):
+        raise _NotSimple("no declared size, or cells or rows without their reference first")
+
+    kinds: dict[bytes, tuple[str, int]] = {}
+    inline_attrs: set[bytes] = set()
+
+    def value(attrs: bytes, opened: bytes, inline: bytes, v: bytes, body: bytes) -> object:
+        found = kinds.get(attrs)
+        if found is None:
+            if b"'" in attrs:
+                raise _NotSimple("single-quoted attributes")
+            named = dict(_ATTR_RE.findall(attrs))
+            found = kinds[attrs] = (named.get(b"t", b"n").decode(), int(named.get(b"s", b"0") or 0))
+            if found[0] == "inlineStr":
+                inline_attrs.add(attrs)
+        kind, style = found
+        if opened:
+            if kind == "inlineStr":
+                return _xml_text(inline.decode())
+            body = b"<is>" + opened + inline + b"</t></is>"
+        elif v:
+            if kind == "s":
+                return strings[int(v)]
+            return _cell_value(kind, style, _xml_text(v.decode()), None, None, strings, dates, formulas)
+        node = fromstring(b'<c xmlns="' + _MAIN[1:-1].encode() + b'">' + body + b"</c>")
+        v_node, is_node, f_node = node.find(_V), node.find(_IS), node.find(_F)
+        return _cell_value(kind, style, v_node.text if v_node is not None else None, is_node,
+                           (f_node.text or "") if f_node is not None else None, strings, dates, formulas)
+
+    # A cell with content: its column, row, other attributes, then a plain inline string,
+    # a plain value, or any other content (rich text, formulas) for the XML parser. Empty
+    # cells (<c .../> or <c ...></c>) do not match: they read as None.
+    cell = (rb'"([^>]*?)(?<!/)>(?:<is>(<t(?: xml:space="preserve")?>)([^<]*)</t></is>|<v>([^<]*)</v>'
+            rb"|(<(?!/c>).*?))</c>")
+    rows: list[list[object] | None] = [None] * max_row
+    letters = "[A-Z]{1,3}"
+    if columns is not None and max_row:
+        # Row 1 names the columns: read it whole, then only the wanted columns of the others.
+        first = re.compile(rb'<c r="([A-Z]{1,3})1' + cell, re.S)
+        header: list[object] = [None] * max_col
+        for col, *found in first.findall(data, begin, data.find(b"</row>", begin)):
+            if _column(col.decode()) <= max_col:
+                header[_column(col.decode()) - 1] = value(*found)
+        rows[0] = header
+        wanted = {match_key(v) for v in columns}
+        letters = "|".join(column_letters(i) for i, v in enumerate(header, start=1)
+                           if v is not None and match_key(v) in wanted) or "(?!)"
+    pattern = re.compile(rb'<c r="(' + letters.encode() + rb')([0-9]+)' + cell, re.S)
+    indexes: dict[bytes, int | None] = {}
+    escaped: list[tuple[list[object], int, bytes]] = []  # (row, index, raw text): see below
+    for col, number, attrs, opened, inline, v, body in pattern.findall(data, begin, end):
+        r = int(number)
+        if r > max_row or r < 1:
+            continue  # beyond the declared size: openpyxl leaves it out
+        index = indexes.get(col, -1)
+        if index == -1:
+            index = indexes[col] = _column(col.decode()) - 1 if _column(col.decode()) <= max_col else None
+        if index is None:
+            continue
+        row = rows[r - 1]
+        if row is None:
+            row = rows[r - 1] = [None] * max_col
+        if opened and attrs in inline_attrs:  # the usual cell, read here for speed
+            if b"&" in inline or b"\r" in inline:
+                escaped.append((row, index, inline))
+            row[index] = inline.decode()
+        else:
+            row[index] = value(attrs, opened, inline, v, body)
+    if escaped:
+        # Texts with character references (openpyxl writes every accent as one): the XML
+        # parser decodes them all at once, far faster than a replacement per reference.
+        texts = fromstring(b"<x><t>" + b"</t><t>".join(raw for _, _, raw in escaped) + b"</t></x>")
+        for (found_row, index, _), node in zip(escaped, texts, strict=True):
+            found_row[index] = node.text or ""
+    return [row if row is not None else [None] * max_col for row in rows]
+
+
+def column_letters(index: int) -> str:
+    """A spreadsheet column's letters from its number: 1 -> A, 27 -> AA."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def read_table(path: str | Path, sheet: str | None = None, formulas: bool = False,
+               columns: Collection[str] | None = None) -> list[list[object]]:
     """Rows of a spreadsheet: the named sheet (else 'Coding', else the first) of an .xlsx, or a
     CSV with ',', ';' or tab.
+
+    ``columns`` (header names) is a hint: the cells of other columns may be read as None.
 
     CSV files are decoded like transcripts (Excel on Windows often writes cp1252).
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
         read_bytes(path)
         check_zip(path)  # before any reader inflates it: a zip bomb is refused up front
-        fast = _xlsx_rows(path, sheet, formulas)
+        fast = _xlsx_rows(path, sheet, formulas, columns)
         if fast is not None:
             return fast
         # A damaged workbook fails inside openpyxl, while opening or (read-only mode
         # streams) while reading rows, with whatever zipfile, zlib or the XML parser raised.
+        from openpyxl import load_workbook
+
         damaged = (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error, TypeError,
                    IndexError, AttributeError, NotImplementedError, RuntimeError, SyntaxError)
         try:

@@ -341,12 +341,13 @@ def read_odt(path: Path) -> RawTranscript:
         raise damaged("not a zip archive") from None
     except KeyError:
         raise damaged("no content.xml inside") from None
-    except (OSError, RuntimeError, NotImplementedError, zipfile.LargeZipFile, zlib.error, EOFError) as exc:
-        # RuntimeError: encrypted entry; NotImplementedError: unknown compression; zlib: damaged data
+    except (OSError, RuntimeError, NotImplementedError, zipfile.LargeZipFile, zlib.error, EOFError, ValueError) as exc:
+        # RuntimeError: encrypted entry; NotImplementedError: unknown compression; zlib: damaged data;
+        # ValueError: a damaged directory (negative seek)
         raise damaged(exc.__class__.__name__) from None
     try:
         root = fromstring(content)
-    except (ParseError, DefusedXmlException, ValueError) as exc:
+    except (ParseError, DefusedXmlException, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise damaged(f"content.xml is not readable XML: {exc.__class__.__name__}; "
                       "password-protected files cannot be read") from None
     body = root.find(f"{{{_OFFICE_NS}}}body/{{{_OFFICE_NS}}}text")

@@ -382,7 +382,24 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                                 "add the code to the codebook (same name or GUID), or import into a new project"))
     if folder_codings:
         warnings.append(f"{folder_codings} codings apply folder codes (isCodable=false); imported as they are")
-    return planned, used
+    return _merge_duplicates(planned, warnings), used
+
+
+def _merge_duplicates(planned: list[Coding], warnings: list[str]) -> list[Coding]:
+    """One coding per coder, code and span: a repeat (two users imported under one ``--coder``,
+    or a selection given twice) would count twice in matrices; its memo joins the first's."""
+    kept: dict[tuple[str, str, str, int, int], Coding] = {}
+    for c in planned:
+        key = (c.coder, c.code, c.document, c.start, c.end)
+        first = kept.get(key)
+        if first is None:
+            kept[key] = c
+        elif c.note and c.note not in first.note.split("\n\n"):
+            kept[key] = replace(first, note="\n\n".join(n for n in (first.note, c.note) if n))
+    merged = len(planned) - len(kept)
+    if merged:
+        warnings.append(f"{merged} duplicate coding(s) (same coder, code and span) merged into one")
+    return list(kept.values())
 
 
 def _plan_cases(refi: RefiProject, doc_of: dict[str, str], new_docs: list[Document],

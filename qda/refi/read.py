@@ -179,6 +179,9 @@ def parse_xml(data: bytes, where: str) -> Element:
         line, column = getattr(exc, "position", (0, 0))
         raise InteropError(f"{where}:{line}: not well-formed XML (line {line}, column {column})", [
             Problem(f"{where}:{line}", str(exc), "the file is damaged or truncated; export it again")]) from None
+    except (LookupError, ValueError) as exc:  # e.g. an XML declaration naming an unknown encoding
+        raise InteropError(f"{where}:1: not readable XML ({exc})", [
+            Problem(f"{where}:1", str(exc), "the file is damaged; export it again")]) from None
 
 
 def _ns(tag: str) -> str:
@@ -546,7 +549,7 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
             continue
         if tag != "TextSource":
             continue
-        raws.append(_text_source(x, element, resolve, missing, code_keys, note))
+        raws.append(_text_source(x, element, resolve, missing, code_keys, note, where))
 
     notes = []
     for element in x.kids(x.kid(root, "Notes"), "Note"):
@@ -601,7 +604,7 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
 
 
 def _text_source(x: _Xml, element: Element, resolve: Resolver, missing: list[MissingSource], code_keys: set[str],
-                 note: Callable[..., None]) -> _Raw:
+                 note: Callable[..., None], file_where: str) -> _Raw:
     name = element.get("name") or ""
     path = element.get("plainTextPath") or ""
     raw: str | None = None
@@ -625,7 +628,7 @@ def _text_source(x: _Xml, element: Element, resolve: Resolver, missing: list[Mis
         reason = "no plainTextPath and no PlainTextContent"
     selections = []
     for sel in x.kids(element, "PlainTextSelection"):
-        where = f"source '{name}', selection {sel.get('guid')}"
+        where = f"{file_where}: source '{name}', selection {sel.get('guid')}"
         selections.append((sel, _int(sel.get("startPosition"), where, "startPosition"),
                            _int(sel.get("endPosition"), where, "endPosition")))
     codings = _codings(x, element, code_keys, note)

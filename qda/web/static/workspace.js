@@ -304,18 +304,24 @@
     }
     const ticked = [...document.querySelectorAll("#search-list input:checked")].map((b) => hits[Number(b.dataset.hit)]);
     if (!ticked.length) { say("Tick the hits to code first (each one read and checked).", "error"); return; }
-    let done = 0;
+    let done = 0, already = 0;
     for (const h of ticked) {
       try {
         const made = await api("POST", "/api/codings", { document: h.document, start: h.start, end: h.end, code,
                                                            snap: $("snap").value });
         record({ kind: "create", after: made });
         done += 1;
-      } catch (error) { fail(error); return; }
+      } catch (error) {
+        // a hit the coder already coded with this code is skipped, not coded twice
+        if (error.status === 422 && error.message.includes("already coded")) { already += 1; continue; }
+        countChange(code, done);
+        fail(error);
+        return;
+      }
     }
     countChange(code, done);
     for (const b of document.querySelectorAll("#search-list input:checked")) { b.checked = false; b.disabled = true; }
-    say(`Coded ${done} hit(s) as ${code}.`);
+    say(`Coded ${done} hit(s) as ${code}.` + (already ? ` ${already} already coded with ${code}: left as they were.` : ""));
   }
 
   // ---------------------------------------------------------------- compare and adjudicate
