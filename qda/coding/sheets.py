@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from itertools import compress, count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
@@ -22,7 +23,7 @@ from xml.sax.saxutils import escape
 from qda.codebook import closest_codes
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.files import inert_row, write_atomically
-from qda.ingest import Formula, check_zip, column_letters, match_key, read_table
+from qda.ingest import Formula, check_zip, column_letters, match_key, read_table, read_table_columns
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
@@ -311,8 +312,8 @@ def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...]
     text (stripped; "" when empty), in row order."""
     check_zip(path)  # folders, devices and zip bombs are refused before any reader opens the file
     # A formula never computed is named, not read as empty.
-    table = read_table(path, sheet, formulas=True, columns=columns)
-    if not table:
+    table = read_table_columns(path, sheet, formulas=True, columns=columns)
+    if table is None:
         raise CodingImportError(f"{path}: the sheet is empty")
     header = [match_key(h) for h in table[0]]
     missing = [c for c in required if c not in header]
@@ -323,25 +324,27 @@ def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...]
                                          "keep the header row of the sheet written by 'qda code sheet'")])
     wanted = None if columns is None else {match_key(c) for c in columns}
     named = {h: i for i, h in enumerate(header) if h and (wanted is None or h in wanted)}  # the last of a name
-    body = table[1:]
     # Column by column: a sheet of 1,000 interviews has 136,000 rows.
     texts: dict[str, list[str]] = {}
     formulas: list[tuple[int, int, str, str]] = []
-    wide = min(map(len, body), default=0)  # the xlsx readers give every row the sheet's width
     for h, i in named.items():
-        cells = [values[i] for values in body] if i < wide else [values[i] if i < len(values) else None
-                                                                 for values in body]
-        formulas.extend((number, i, h, v) for number, v in enumerate(cells, start=2) if type(v) is Formula)
-        texts[h] = ["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells]
+        cells = table[1][i]
+        kinds = set(map(type, cells))
+        if Formula in kinds:
+            formulas.extend((number, i, h, v) for number, v in enumerate(cells, start=2) if type(v) is Formula)
+        texts[h] = (["" if v is None else v.strip() for v in cells] if kinds <= {str, type(None)} else
+                    ["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells])
     if formulas:
         raise CodingImportError(
             f"{path}: {len(formulas)} cell(s) hold formulas; nothing was imported",
             [Problem(f"{path.name} row {number}", f"the {h} cell holds a formula ({v}) that was never computed",
                      "type the text (code ids) in the cell instead of a formula")
              for number, _, h, v in sorted(formulas)])
-    filled = [any(values) for values in zip(*texts.values())]  # empty rows are left out
-    numbers = [number for number, keep in enumerate(filled, start=2) if keep]
-    return numbers, {h: [v for v, keep in zip(column, filled) if keep] for h, column in texts.items()}
+    filled = list(map(any, zip(*texts.values())))  # empty rows are left out
+    if all(filled):
+        return list(range(2, len(filled) + 2)), texts
+    numbers = list(compress(count(2), filled))
+    return numbers, {h: list(compress(column, filled)) for h, column in texts.items()}
 
 
 class CodeResolver:
@@ -449,31 +452,29 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     numbers, columns = read_columns(path, columns=("segment", "codes", "memo", "text"))
     refs, cells = columns["segment"], columns["codes"]
     memos, texts = columns.get("memo", [""] * len(refs)), columns.get("text", [""] * len(refs))
-    segments = {s.ref: s for s in store.segments()}
+    index = store.segment_index()  # ref -> (id, document, case, start, end)
+    documents = store.document_texts()
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
     planned: dict[tuple[str, str], Coding] = {}  # one coding per (segment, code): repeats are merged
     duplicates = 0
-    found = [segments.get(ref) for ref in refs]
-    kept = [True] * len(refs)  # rows whose segment is replaced
+    found = list(map(index.get, refs))
     name = path.name
     # Only the rows with codes, or with a problem, need a closer look (a third of a coded sheet).
-    for i in [i for i, (segment, cell, text) in enumerate(zip(found, cells, texts))
-              if segment is None or cell or (text and text != segment.text)]:
-        ref, segment, cell = refs[i], found[i], cells[i]
+    for i in [i for i, (place, cell, text) in enumerate(zip(found, cells, texts))
+              if place is None or cell or (text and text != documents[place[1]][place[3]:place[4]])]:
+        ref, place, cell = refs[i], found[i], cells[i]
         if not ref:
-            kept[i] = False
             if cell:
                 problems.append(Problem(f"{name} row {numbers[i]}", "codes given but the segment id is empty"))
             continue
-        if segment is None:
-            kept[i] = False
+        if place is None:
             problems.append(Problem(f"{name} row {numbers[i]}", f"unknown segment '{ref}'",
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
-        text = texts[i]
-        if text and text != segment.text and match_key(text) != match_key(segment.text):
-            kept[i] = False
+        _, document, case, start, end = place
+        text, segment_text = texts[i], documents[document][start:end]
+        if text and text != segment_text and match_key(text) != match_key(segment_text):
             problems.append(Problem(f"{name} row {numbers[i]}",
                                     f"the text of segment {ref} differs from the project's transcript",
                                     "the transcript was re-imported since the sheet was written; write a new sheet"))
@@ -484,16 +485,17 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
         for code in resolver.parse_cell(cell, f"{name} row {numbers[i]}", problems):
             earlier = planned.get((ref, code))
             if earlier is None:
-                planned[(ref, code)] = _on_segment(coder, code, segment, "sheet", memo)
+                planned[(ref, code)] = Coding(coder=coder, code=code, document=document, case=case, start=start,
+                                              end=end, segment=ref, source="sheet", note=memo)
                 continue
             duplicates += 1
             if memo and memo not in earlier.note.split(" / "):
                 planned[(ref, code)] = replace(earlier, note=" / ".join(filter(None, (earlier.note, memo))))
-    covered = [ref for ref, keep in zip(refs, kept) if keep]
-    documents = {segment.document for segment, keep in zip(found, kept) if keep and segment is not None}
     if problems:
         raise CodingImportError(
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
+    # Every row now names a known segment, but for rows without a segment id (and codes).
+    covered = [ref for ref in refs if ref]
     if not planned and not allow_empty:
         raise EmptyInputError(
             f"{path}: no code is filled in ({len(covered)} segments); nothing was imported for coder '{coder}'",
@@ -503,7 +505,8 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     # roles or cases leaves the coder's other codings alone.
     plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(dict.fromkeys(covered))),),
                      codings=tuple(planned.values()))
-    return plan, SheetImport(coder, str(path), len(refs), len(planned), tuple(sorted(documents)), 0, duplicates)
+    coded = sorted({place[1] for place in found if place is not None})
+    return plan, SheetImport(coder, str(path), len(refs), len(planned), tuple(coded), 0, duplicates)
 
 
 def _on_segment(coder: str, code: str, segment: Segment, source: str, note: str = "") -> Coding:
