@@ -15,8 +15,8 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Collection
 from contextvars import ContextVar
-from itertools import compress, count, repeat
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -720,6 +720,8 @@ def _padded(parsed: list[tuple[int, list[tuple[int, object]]]], max_col: int | N
 _DIMENSION_RE = re.compile(rb'<dimension ref="([^"]*)"')
 _UNUSUAL_TAG_RE = re.compile(rb'<(?:c|row)(?=[\s/>])(?! r=")')
 _ATTR_RE = re.compile(rb'\s([\w:.-]+)="([^"]*)"')
+_SEPARATOR_TEXT = "\ue000"  # joins cell texts (a private-use character: no cell should hold it)
+_SEPARATOR = _SEPARATOR_TEXT.encode()
 
 
 def _xml_text(text: str) -> str:
@@ -801,29 +803,29 @@ def _scan_columns(data: bytes, strings: list[str], dates: set[int], formulas: bo
         return table
     # A million cells at 1,000 interviews: each step below runs over all of them at once,
     # in C, rather than cell by cell in Python.
-    refs, numbers, attrs, opened, inline, v, body = zip(*cells)
+    refs, numbers, attrs, opened, inline = (list(map(itemgetter(k), cells)) for k in range(5))
     plain = {a for a in set(attrs) if kind_of(a)[0] == "inlineStr"}
-    # The usual cell is a plain inline string (what qda and openpyxl write): its text,
-    # decoded all at once (no XML character is a NUL, nor part of a multi-byte one).
-    joined = b"\x00".join(inline)
-    values: list[object] = list(joined.decode().split("\x00"))
-    if len(values) != len(inline):
-        values = [text.decode() for text in inline]
-    # Texts with character references (openpyxl writes every accent as one) or carriage
-    # returns: the XML parser decodes them all at once, far faster than a replacement per
-    # reference.
-    escaped = list(compress(count(), map(bytes.__contains__, inline, repeat(b"&"))))
-    if b"\r" in joined:
-        escaped = sorted({*escaped, *compress(count(), map(bytes.__contains__, inline, repeat(b"\r")))})
-    if escaped:
-        nodes = fromstring(b"<x><t>" + b"</t><t>".join(inline[i] for i in escaped) + b"</t></x>")
-        for i, node in zip(escaped, nodes, strict=True):
-            values[i] = node.text or ""
+    # The usual cell is a plain inline string (what qda and openpyxl write): the texts of
+    # all cells are decoded at once, joined by a character of Unicode's private use area.
+    joined = _SEPARATOR.join(inline)
+    try:
+        if b"&" in joined or b"\r" in joined:
+            # Character references (openpyxl writes every accent as one) or carriage returns:
+            # the XML parser reads them all as one text, far faster than text by text.
+            texts = (fromstring(b"<x>" + joined + b"</x>").text or "").split(_SEPARATOR_TEXT)
+        else:
+            texts = joined.decode().split(_SEPARATOR_TEXT)
+    except SyntaxError:  # a character XML forbids: the texts without references are read as they are
+        texts = []
+    values: list[object] = list(texts)
+    if len(values) != len(inline):  # a text held the separator, or see above
+        values = [_xml_text(text.decode()) for text in inline]
     # Every other cell (numbers, shared strings, rich text, formulas) one by one.
     if not all(opened) or len(plain) < len(set(attrs)):
-        for i, found in enumerate(zip(attrs, opened, inline, v, body)):
-            if not found[1] or found[0] not in plain:
-                values[i] = value(*found)
+        for i, (kind, is_open) in enumerate(zip(attrs, opened)):
+            if not is_open or kind not in plain:
+                values[i] = value(*cells[i][2:])
+    del cells
     targets: dict[bytes, list[object] | None] = {
         ref: table[_column(ref.decode()) - 1] if _column(ref.decode()) <= max_col else None for ref in set(refs)}
     for ref, r, found in zip(refs, map(int, numbers), values):
