@@ -688,39 +688,39 @@ class Store:
                 for doc, case_, turn, ordinal, start, end, speaker, role, ts in
                 self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
 
-    def segment_index(self) -> dict[str, tuple[int, str, str, int, int]]:
-        """Every segment's ref -> (segment id, document, case, start, end), from one query.
+    def segment_index(self) -> dict[str, tuple[int, int, int, int]]:
+        """Every segment's ref -> (segment id, document id, start, end), from one query.
 
         What checking a coding sheet needs (136,000 rows at 1,000 interviews), without the
-        cost of a :class:`Segment` per segment; :meth:`document_texts` gives the texts.
+        cost of a :class:`Segment` per segment; :meth:`document_index` gives the documents.
         """
         # SQLite builds the refs (as segment_ref does): a Python call per segment costs more.
-        return {ref: (sid, doc, case, start, end) for ref, sid, doc, case, start, end in self.db.execute(
-                "SELECT d.name || '#' || s.ordinal, s.id, d.name, c.name, s.start, s.\"end\" FROM segments s "
-                "JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id")}
+        return {ref: (sid, doc_id, start, end) for ref, sid, doc_id, start, end in self.db.execute(
+                "SELECT d.name || '#' || s.ordinal, s.id, d.id, s.start, s.\"end\" FROM segments s "
+                "JOIN documents d ON d.id=s.document_id")}
 
-    def document_texts(self) -> dict[str, str]:
-        """Every document's name -> text (the text segments and codings point into)."""
-        return dict(self.db.execute("SELECT name, text FROM documents"))
+    def document_index(self) -> dict[int, tuple[str, str, str]]:
+        """Every document's id (as :meth:`segment_index` gives it) -> (name, case, text)."""
+        return {doc_id: (name, case, text) for doc_id, name, case, text in self.db.execute(
+                "SELECT d.id, d.name, c.name, d.text FROM documents d JOIN cases c ON c.id=d.case_id")}
 
-    def _segment_ids(self, refs: set[str] | None = None) -> dict[str, int]:
-        """Segment ref -> segment id, of every segment or of ``refs``.
+    def _segment_ids(self, refs: set[str] | None = None) -> dict[str, tuple[int, int, int, int]]:
+        """Segment ref -> (segment id, document id, start, end), of every segment or of ``refs``.
 
         A few refs (one coding made in the workspace) are looked up one by one: building
         the whole map costs tens of milliseconds on a large project.
         """
-        result: dict[str, int] = {}
+        result: dict[str, tuple[int, int, int, int]] = {}
         if refs is not None and len(refs) <= 100:
             for ref in refs:
                 document, _, ordinal = ref.rpartition("#")
-                row = self.db.execute("SELECT s.id FROM segments s JOIN documents d "
+                row = self.db.execute('SELECT s.id, d.id, s.start, s."end" FROM segments s JOIN documents d '
                                       "ON d.id=s.document_id WHERE d.name=? AND s.ordinal=?",
                                       (document, int(ordinal) if ordinal.isdigit() else -1)).fetchone()
                 if row is not None:
-                    result[ref] = row[0]
+                    result[ref] = tuple(row)
             return result
-        return dict(self.db.execute("SELECT d.name || '#' || s.ordinal, s.id FROM segments s "
-                                    "JOIN documents d ON d.id=s.document_id"))
+        return self.segment_index()
 
     # ------------------------------------------------------------------ codebook
     def save_codebook(self, codebook: Codebook, source: str = "") -> None:
@@ -801,7 +801,7 @@ class Store:
         when new, the rest must exist.
         """
         removed = 0
-        ids: dict[str, int] | None = None  # every segment's, built once
+        ids: dict[str, tuple[int, int, int, int]] | None = None  # every segment's, built once
         # Stored codings in segment scopes, by content: one planned again stays as it is (with
         # its id and date), so re-importing a corrected sheet writes only what changed.
         stored: dict[tuple[Any, ...], list[int]] = {}
@@ -814,7 +814,7 @@ class Store:
                 ids = self._segment_ids() if ids is None else ids
                 # The coder's codings are read once, not looked up per segment of the scope
                 # (a sheet of 1,000 interviews lists 136,000 segments).
-                covered = {ids[ref] for ref in scope.segments}
+                covered = {ids[ref][0] for ref in scope.segments}
                 for row_id, *content in self.db.execute(
                         'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
                         "status FROM codings WHERE coder_id=?", (coder_id,)):
@@ -844,7 +844,7 @@ class Store:
         return removed
 
     def _coding_rows(self, codings: Sequence[Coding],
-                     segment_ids: dict[str, int] | None = None) -> list[tuple[Any, ...]]:
+                     segment_ids: dict[str, tuple[int, int, int, int]] | None = None) -> list[tuple[Any, ...]]:
         """Codings as rows of the codings table (names resolved to row ids); ``segment_ids``
         is the map of every segment, when the caller has it already."""
         if not codings:
@@ -860,7 +860,7 @@ class Store:
             raise ProjectError(f"cannot store codings on unknown {', '.join(unknown)}")
         coders = {name: self.ensure_coder(name) for name in dict.fromkeys(c.coder for c in codings)}
         stamp = now()
-        return [(coders[c.coder], codes[c.code], docs[c.document], segments[c.segment] if c.segment else None,
+        return [(coders[c.coder], codes[c.code], docs[c.document], segments[c.segment][0] if c.segment else None,
                  c.start, c.end, c.created_at or stamp, c.source, c.note, c.pattern, c.status) for c in codings]
 
     def update_codings(self, codings: Sequence[Coding]) -> None:
@@ -872,7 +872,7 @@ class Store:
         segments = self._segment_ids(refs) if refs else {}
         self.db.executemany(
             'UPDATE codings SET code_id=?, start=?, "end"=?, segment_id=?, note=?, status=? WHERE id=?',
-            [(codes.get(c.code), c.start, c.end, segments[c.segment] if c.segment else None, c.note, c.status,
+            [(codes.get(c.code), c.start, c.end, segments[c.segment][0] if c.segment else None, c.note, c.status,
               c.id) for c in codings])
 
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,

@@ -452,8 +452,9 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     numbers, columns = read_columns(path, columns=("segment", "codes", "memo", "text"))
     refs, cells = columns["segment"], columns["codes"]
     memos, texts = columns.get("memo", [""] * len(refs)), columns.get("text", [""] * len(refs))
-    index = store.segment_index()  # ref -> (id, document, case, start, end)
-    documents = store.document_texts()
+    index = store.segment_index()  # ref -> (segment id, document id, start, end)
+    documents = store.document_index()  # document id -> (name, case, text)
+    transcripts = {doc_id: text for doc_id, (_, _, text) in documents.items()}
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
     planned: dict[tuple[str, str], Coding] = {}  # one coding per (segment, code): repeats are merged
@@ -462,7 +463,7 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     name = path.name
     # Only the rows with codes, or with a problem, need a closer look (a third of a coded sheet).
     for i in [i for i, (place, cell, text) in enumerate(zip(found, cells, texts))
-              if place is None or cell or (text and text != documents[place[1]][place[3]:place[4]])]:
+              if place is None or cell or (text and text != transcripts[place[1]][place[2]:place[3]])]:
         ref, place, cell = refs[i], found[i], cells[i]
         if not ref:
             if cell:
@@ -472,8 +473,9 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
             problems.append(Problem(f"{name} row {numbers[i]}", f"unknown segment '{ref}'",
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
-        _, document, case, start, end = place
-        text, segment_text = texts[i], documents[document][start:end]
+        _, doc_id, start, end = place
+        document, case, transcript = documents[doc_id]
+        text, segment_text = texts[i], transcript[start:end]
         if text and text != segment_text and match_key(text) != match_key(segment_text):
             problems.append(Problem(f"{name} row {numbers[i]}",
                                     f"the text of segment {ref} differs from the project's transcript",
@@ -505,7 +507,7 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     # roles or cases leaves the coder's other codings alone.
     plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(dict.fromkeys(covered))),),
                      codings=tuple(planned.values()))
-    coded = sorted({place[1] for place in found if place is not None})
+    coded = sorted({documents[doc_id][0] for doc_id in {place[1] for place in found if place is not None}})
     return plan, SheetImport(coder, str(path), len(refs), len(planned), tuple(coded), 0, duplicates)
 
 
