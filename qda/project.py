@@ -344,7 +344,7 @@ class Project:
 
     def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
-        with _collector_paused():
+        with _collector_paused(), self.store.holding_segments():
             plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
             self._snapshot(f"code import {Path(path).name} --coder {coder}")
             return replace(result, replaced=self.commit(plan))

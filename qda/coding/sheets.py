@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from itertools import compress, count
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from xml.sax.saxutils import escape
 
 from qda.codebook import closest_codes
@@ -332,8 +332,10 @@ def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...]
         kinds = set(map(type, cells))
         if Formula in kinds:
             formulas.extend((number, i, h, v) for number, v in enumerate(cells, start=2) if type(v) is Formula)
-        texts[h] = (["" if v is None else v.strip() for v in cells] if kinds <= {str, type(None)} else
-                    ["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells])
+        if kinds <= {str, type(None)}:  # the usual column: text only
+            texts[h] = ["" if v is None else v.strip() for v in cast("list[str | None]", cells)]
+        else:
+            texts[h] = ["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells]
     if formulas:
         raise CodingImportError(
             f"{path}: {len(formulas)} cell(s) hold formulas; nothing was imported",
@@ -452,7 +454,7 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     numbers, columns = read_columns(path, columns=("segment", "codes", "memo", "text"))
     refs, cells = columns["segment"], columns["codes"]
     memos, texts = columns.get("memo", [""] * len(refs)), columns.get("text", [""] * len(refs))
-    index = store.segment_index()  # ref -> (segment id, document id, start, end)
+    index = store.segment_index()  # ref -> (segment id, document id, start, end, ref)
     documents = store.document_index()  # document id -> (name, case, text)
     transcripts = {doc_id: text for doc_id, (_, _, text) in documents.items()}
     resolver = CodeResolver(codebook)
@@ -473,7 +475,7 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
             problems.append(Problem(f"{name} row {numbers[i]}", f"unknown segment '{ref}'",
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
-        _, doc_id, start, end = place
+        _, doc_id, start, end, _ = place
         document, case, transcript = documents[doc_id]
         text, segment_text = texts[i], transcript[start:end]
         if text and text != segment_text and match_key(text) != match_key(segment_text):
