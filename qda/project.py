@@ -18,8 +18,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qda import matrix
-from qda.codebook import load_codebook, plan_codebook
 from qda.coding import (
     AdjudicationResult,
     SheetImport,
@@ -61,7 +59,7 @@ from qda.store import (
 if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
 
-    from qda import analysis
+    from qda import analysis, matrix
     from qda.agreement.units import AgreementReport
     from qda.coding.auto import AutoCodeResult
     from qda.refi.report import RefiExport, RefiImportReport
@@ -78,6 +76,7 @@ if not TYPE_CHECKING:
             return getattr(importlib.import_module(self._name), attr)
 
     analysis = _LazyModule("qda.analysis")
+    matrix = _LazyModule("qda.matrix")  # ~10 ms of start-up that only matrix commands need
 
 __all__ = ["CasesImport", "ENV_VAR", "ImportReport", "Project", "ProjectStatus", "SpeakerList",
            "TranscriptImport", "find_project_dir"]
@@ -313,10 +312,14 @@ class Project:
     @staticmethod
     def validate_codebook(path: str | Path) -> Codebook:
         """Validate a codebook file without a project."""
+        from qda.codebook import load_codebook  # pydantic's models take ~0.1 s to build: only when needed
+
         return load_codebook(path)
 
     def load_codebook(self, path: str | Path) -> Codebook:
         """Load (or reload) the project's codebook; codes in use cannot disappear."""
+        from qda.codebook import load_codebook, plan_codebook
+
         codebook = load_codebook(path)
         source = Path(path).read_text(encoding="utf-8-sig")
         self.commit(plan_codebook(codebook, source, str(path), self.store.codes_in_use()))

@@ -18,9 +18,7 @@ from datetime import datetime, timezone
 from itertools import compress, count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from xml.sax.saxutils import escape
 
-from qda.codebook import closest_codes
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.files import inert_row, write_atomically
 from qda.ingest import Formula, check_zip, column_letters, match_key, read_table, read_table_columns
@@ -174,10 +172,16 @@ def _xml_bytes(xml: str) -> bytes:
     return data
 
 
+def _xml_escape(text: str) -> str:
+    """``text`` as XML character data (what xml.sax.saxutils.escape does; importing that
+    module brings urllib and http, ~15 ms of start-up)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
 def _escape_all(texts: list[str]) -> list[str]:
     """The XML escape of each text, done on all of them joined (three calls instead of three per text)."""
-    escaped = escape("\x00".join(texts)).split("\x00")
-    return escaped if len(escaped) == len(texts) else [escape(t) for t in texts]  # a text held a NUL
+    escaped = _xml_escape("\x00".join(texts)).split("\x00")
+    return escaped if len(escaped) == len(texts) else [_xml_escape(t) for t in texts]  # a text held a NUL
 
 
 def _cell(ref: str, value: object, style: int = _PLAIN) -> str:
@@ -191,7 +195,7 @@ def _cell(ref: str, value: object, style: int = _PLAIN) -> str:
         return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
     text = str(value)
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_xml_escape(text)}</t></is></c>'
 
 
 def _row(number: int, values: Sequence[object], style: int = _PLAIN) -> str:
@@ -223,7 +227,7 @@ def _worksheet(rows: Iterable[str], widths: Sequence[float], last: str, tab: str
 def _package(path: Path, sheets: Sequence[tuple[str, Iterable[str]]], creator: str, filter_range: str) -> None:
     """Write an xlsx package of ``sheets`` (name, XML chunks), the first one active."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    names = [escape(name, {'"': "&quot;"}) for name, _ in sheets]
+    names = [_xml_escape(name).replace('"', "&quot;") for name, _ in sheets]
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
         'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, len(sheets) + 1))
@@ -254,7 +258,7 @@ def _package(path: Path, sheets: Sequence[tuple[str, Iterable[str]]], creator: s
             '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
             'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            f"<dc:creator>{escape(creator)}</dc:creator>"
+            f"<dc:creator>{_xml_escape(creator)}</dc:creator>"
             f'<dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created>'
             f'<dcterms:modified xsi:type="dcterms:W3CDTF">{now}</dcterms:modified></cp:coreProperties>'),
         "xl/workbook.xml": (
@@ -399,6 +403,8 @@ class CodeResolver:
         for token in self._tokens(cell):
             code = self.resolve(token)
             if code is None:
+                from qda.codebook import closest_codes  # its pydantic models take ~0.1 s to build
+
                 close = closest_codes(token.strip(), self.codebook)
                 hint = ("closest: " + ", ".join(close)) if close else "see the Codes sheet for valid ids"
                 problems.append(Problem(where, f"unknown code '{token.strip()}'", hint))
