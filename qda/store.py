@@ -836,10 +836,11 @@ class Store:
                 ids = self._segment_ids() if ids is None else ids
                 # The coder's codings are read once, not looked up per segment of the scope
                 # (a sheet of 1,000 interviews lists 136,000 segments).
-                covered = {ids[ref][0] for ref in scope.segments}
-                for row_id, *content in self.db.execute(
-                        'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
-                        "status FROM codings WHERE coder_id=?", (coder_id,)):
+                found = self.db.execute(
+                    'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
+                    "status FROM codings WHERE coder_id=?", (coder_id,)).fetchall()
+                covered = {ids[ref][0] for ref in scope.segments} if found else set()
+                for row_id, *content in found:
                     if content[3] in covered:
                         stored.setdefault(tuple(content), []).append(row_id)
                         removed += 1
@@ -873,8 +874,11 @@ class Store:
             return []
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
         docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
-        refs = {c.segment for c in codings if c.segment}
-        segments = segment_ids if segment_ids is not None else self._segment_ids(refs) if refs else {}
+        if segment_ids is None:
+            refs = {c.segment for c in codings if c.segment}
+            segments = self._segment_ids(refs) if refs else {}
+        else:
+            segments = segment_ids
         unknown = sorted({f"code '{c.code}'" for c in codings if c.code not in codes}
                          | {f"document '{c.document}'" for c in codings if c.document not in docs}
                          | {f"segment '{c.segment}'" for c in codings if c.segment and c.segment not in segments})

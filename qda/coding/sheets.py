@@ -346,9 +346,10 @@ def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...]
             [Problem(f"{path.name} row {number}", f"the {h} cell holds a formula ({v}) that was never computed",
                      "type the text (code ids) in the cell instead of a formula")
              for number, _, h, v in sorted(formulas)])
+    height = len(next(iter(texts.values()), ()))
+    if any(map(all, texts.values())):  # a column filled on every row (the segment ids, usually)
+        return list(range(2, height + 2)), texts
     filled = list(map(any, zip(*texts.values())))  # empty rows are left out
-    if all(filled):
-        return list(range(2, len(filled) + 2)), texts
     numbers = list(compress(count(2), filled))
     return numbers, {h: list(compress(column, filled)) for h, column in texts.items()}
 
