@@ -840,9 +840,9 @@ class Store:
                     'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
                     "status FROM codings WHERE coder_id=?", (coder_id,)).fetchall()
                 covered = {ids[ref][0] for ref in scope.segments} if found else set()
-                for row_id, *content in found:
-                    if content[3] in covered:
-                        stored.setdefault(tuple(content), []).append(row_id)
+                for row in found:
+                    if row[4] in covered:  # segment_id
+                        stored.setdefault(row[1:], []).append(row[0])
                         removed += 1
             elif scope.documents is None:
                 removed += self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,)).rowcount
