@@ -18,30 +18,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qda.coding import (
-    AdjudicationResult,
-    SheetImport,
-    check_coder_name,
-    plan_adjudication,
-    plan_sheet,
-    sheet_segments,
-    write_adjudication_sheet,
-    write_sheet,
-)
 from qda.errors import NotFoundError, ProjectError
 from qda.ingest import read_ratings
 from qda.ingest.plan import (
     CasesImport,
     ImportReport,
     TranscriptImport,
-    check_language,
+    choose_language,
     language_notes,
     plan_cases,
     plan_survey,
     plan_transcripts,
     read_transcripts,
 )
-from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS, detect_language
+from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS
 from qda.models import Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
@@ -61,6 +51,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
 
     from qda import analysis, matrix
     from qda.agreement.units import AgreementReport
+    from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
     from qda.refi.report import RefiExport, RefiImportReport
 
@@ -254,8 +245,7 @@ class Project:
 
         stated = language or self.store.get_meta("language")  # None: a project created without --lang
         loaded = read_transcripts(paths, self.progress)
-        language = check_language(stated or detect_language(" ".join(raw.text[:20_000] for _, _, raw in loaded))
-                                  or "fr")
+        language = choose_language(stated, loaded)
         if replace:
             self._snapshot("import transcripts --replace")
         plan, report = plan_transcripts(self.store, loaded, case, language, self._unit, replace, jobs,
@@ -278,8 +268,9 @@ class Project:
         be told apart; every other column becomes a case attribute (as NVivo datasets and
         QDA Miner survey import do).
         """
-        plan, report = plan_survey(self.store, Path(path), text_columns, id_column, language or self.language,
-                                   self._unit)
+        # a project created without --lang takes the language of the answers (as for transcripts)
+        plan, report = plan_survey(self.store, Path(path), text_columns, id_column,
+                                   language or self.store.get_meta("language"), self._unit)
         self.commit(plan)
         return report
 
@@ -312,7 +303,7 @@ class Project:
     @staticmethod
     def validate_codebook(path: str | Path) -> Codebook:
         """Validate a codebook file without a project."""
-        from qda.codebook import load_codebook  # pydantic's models take ~0.1 s to build: only when needed
+        from qda.codebook import load_codebook  # pydantic: only when a codebook file is read
 
         return load_codebook(path)
 
@@ -338,6 +329,8 @@ class Project:
 
         ``roles`` keeps only segments of speakers with those roles (e.g. respondent).
         """
+        from qda.coding import check_coder_name, sheet_segments, write_sheet
+
         coder = check_coder_name(coder)
         codebook = self.codebook()
         with _collector_paused():
@@ -347,6 +340,8 @@ class Project:
 
     def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
+        from qda.coding import plan_sheet
+
         with _collector_paused(), self.store.holding_segments():
             plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
             self._snapshot(f"code import {Path(path).name} --coder {coder}")
@@ -407,15 +402,18 @@ class Project:
         kept but flagged and left out of matrices and agreement (``"flag"``), or not
         checked (``"ignore"``). The coder's previous codings are replaced.
         """
+        from qda.coding import check_coder_name
         from qda.coding.auto import lemmas_key, pattern_lemmas, plan_auto_coding
 
         coder = check_coder_name(coder)
         known = {language: pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
                  for language in LANGUAGES}
-        plan, result = plan_auto_coding(self.codebook(), self.store.segment_spans(roles), self.store.tokens(), coder,
-                                        negation, fuzzy, fuzzy_threshold, known, self.progress)
+        with _collector_paused():
+            plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), self.store.tokens(),
+                                            coder, negation, fuzzy, fuzzy_threshold, known, self.progress)
         self._snapshot(f"code auto --coder {coder}")
-        self.commit(plan)
+        with _collector_paused():
+            self.commit(plan)
         return result
 
     # ------------------------------------------------------------------ agreement
@@ -427,14 +425,24 @@ class Project:
 
         ``roles`` keeps only the segments (and codings) of speakers with those roles.
         """
-        from qda.agreement.units import agree_in
+        from qda.agreement.units import CodingSpans, SegmentSpans, agree_in
 
-        codings = {c: self.codings(c) for c in coders}
-        # Only the segment unit and a role filter use segments: the other units skip loading them.
-        segments = self.store.segments() if unit == "segment" or roles else []
-        return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
-                        codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
-                        self.progress)
+        known = self.store.coders()
+        for coder in coders:
+            if coder not in known:
+                raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(known) or 'none yet'})")
+        with _collector_paused():
+            # Columns, not an object per coding or segment: a large project has 10^5 of each.
+            # Negated mentions and orphaned codings do not count (as in self.codings()).
+            codings = {c: CodingSpans(**self.store.coding_columns(c, (CodingStatus.NEGATED, CodingStatus.ORPHANED)))
+                       for c in coders}
+            # Only the segment unit and a role filter use segments: the other units skip loading them.
+            columns = self.store.segment_columns() if unit == "segment" or roles else None
+            segments = SegmentSpans(columns.pop("id"), **columns) if columns is not None else SegmentSpans(
+                [], [], [], [], [], [])
+            return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
+                            codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
+                            self.progress)
 
     @staticmethod
     def agree_table(path: str | Path, categories: Sequence[str] | None = None, bootstrap: int = 1000,
@@ -447,11 +455,15 @@ class Project:
     def write_adjudication_sheet(self, coder_a: str, coder_b: str, path: str | Path) -> int:
         """Write the segments where two coders differ, with a decision drop-down."""
         codebook = self.codebook()
+        from qda.coding import write_adjudication_sheet
+
         return write_adjudication_sheet(Path(path), self.store.segments(), codebook, coder_a, coder_b,
                                         self.codings(coder_a), self.codings(coder_b), codebook.default_language)
 
     def adjudicate(self, path: str | Path, as_coder: str) -> AdjudicationResult:
         """Record an adjudication sheet's decisions as a new coder; agreed codings carried over."""
+        from qda.coding import plan_adjudication
+
         plan, result = plan_adjudication(self.store, Path(path), as_coder)
         self._snapshot(f"adjudicate {Path(path).name} --as {as_coder}")
         self.commit(plan)
@@ -515,6 +527,7 @@ class Project:
         compared. ``coder`` names the coder of all imported codings (else the file's
         users). All or nothing: a problem anywhere and nothing is written.
         """
+        from qda.coding import check_coder_name
         from qda.refi.plan import plan_project_import
 
         store = self.store
@@ -723,6 +736,7 @@ class Project:
         The pattern (``mode: query``) is recorded on each coding, as auto-coding does, and
         hits that are negated mentions ("pas de salon") are left out by the same rule.
         """
+        from qda.coding import check_coder_name
         from qda.coding.auto import plan_search_coding
 
         coder = check_coder_name(coder)

@@ -692,6 +692,17 @@ class Store:
                 for doc, case_, turn, ordinal, start, end, speaker, role, ts in
                 self.db.execute(sql + " ORDER BY d.name, s.ordinal", args)]
 
+    def segment_places(self, roles: Sequence[str] | None = None) -> list[tuple[str, str, str, int, int]]:
+        """Every segment (of speakers with ``roles`` when given) as (ref, document, case, start, end),
+        in document then reading order: what attaching hits to segments needs, for speed."""
+        sql = ("SELECT d.name || '#' || s.ordinal, d.name, c.name, s.start, s.\"end\" FROM segments s "
+               "JOIN documents d ON d.id=s.document_id JOIN cases c ON c.id=d.case_id")
+        args: list[Any] = []
+        if roles:
+            sql += f" JOIN speakers sp ON sp.id=s.speaker_id WHERE sp.role IN ({', '.join('?' * len(roles))})"
+            args.extend(roles)
+        return self.db.execute(sql + " ORDER BY d.name, s.ordinal", args).fetchall()
+
     def segment_index(self) -> dict[str, tuple[int, int, int, int, str]]:
         """Every segment's ref -> (segment id, document id, start, end, ref), from one query.
 
@@ -920,6 +931,43 @@ class Store:
                        pattern=pattern, status=status, id=row_id)
                 for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
                 status, row_id in rows]
+
+    def coding_columns(self, coder: str, skip_status: Sequence[str] = ()) -> dict[str, list[Any]]:
+        """A coder's codings as columns, without text or an object per coding (for bulk work: agreement).
+
+        Columns: ``code`` (key), ``document``, ``start``, ``end``, ``segment`` (the coded
+        segment's id, as :meth:`segment_columns` gives it; -1 for a span coding) and
+        ``source``, in no particular order. ``skip_status`` leaves out codings with those statuses.
+        """
+        # Row ids only (names are mapped here): strings made per row are most of a read's cost.
+        sql = ('SELECT k.code_id, k.document_id, k.start, k."end", COALESCE(k.segment_id, -1), k.source '
+               "FROM codings k WHERE k.coder_id=(SELECT id FROM coders WHERE name=?)")
+        args: list[Any] = [coder]
+        if skip_status:
+            sql += f" AND k.status NOT IN ({', '.join('?' * len(skip_status))})"
+            args.extend(skip_status)
+        columns = [list(c) for c in zip(*self.db.execute(sql, args).fetchall())] or [[] for _ in range(6)]
+        codes = dict(self.db.execute("SELECT id, key FROM codes"))
+        docs = dict(self.db.execute("SELECT id, name FROM documents"))
+        columns[0] = [codes[i] for i in columns[0]]
+        columns[1] = [docs[i] for i in columns[1]]
+        return dict(zip(("code", "document", "start", "end", "segment", "source"), columns))
+
+    def segment_columns(self) -> dict[str, list[Any]]:
+        """Every segment as columns, in document then reading order, without text (for bulk work).
+
+        Columns: ``id`` (what :meth:`coding_columns` gives as ``segment``), ``document``,
+        ``ordinal``, ``start``, ``end`` and the speaker's ``role`` (or None).
+        """
+        rows = self.db.execute(
+            'SELECT s.id, s.document_id, s.ordinal, s.start, s."end", s.speaker_id FROM segments s '
+            "JOIN documents d ON d.id=s.document_id ORDER BY d.name, s.ordinal").fetchall()
+        columns = [list(c) for c in zip(*rows)] or [[] for _ in range(6)]
+        docs = dict(self.db.execute("SELECT id, name FROM documents"))
+        roles = dict(self.db.execute("SELECT id, role FROM speakers"))
+        columns[1] = [docs[i] for i in columns[1]]
+        columns[5] = [roles.get(i) for i in columns[5]]
+        return dict(zip(("id", "document", "ordinal", "start", "end", "role"), columns))
 
     # ------------------------------------------------------------------ tokens, versions, roles
     def _save_tokens(self, document_id: int, tokens: Tokens) -> None:

@@ -187,3 +187,30 @@ def test_roles_restrict_the_units(study_project: Path, runner) -> None:
                            "--bootstrap", "0", "--role", "respondent")
     assert respondents["pooled"]["n_units"] < everything["pooled"]["n_units"]
     assert len(respondents["disagreements"]) == len(everything["disagreements"])  # nobody coded questions
+
+
+def test_the_overlap_report_does_not_depend_on_the_hash_seed(small_project: Path, runner) -> None:
+    """The same project gives the same report: the confusion table once followed set order."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    with Project.open(small_project) as project:
+        refs = [s.ref for s in project.segments()][:6]
+    for coder, codes in (("ana", "a; b; c; d"), ("bob", "e; f; g; h")):  # every segment: 4 x 4 swaps
+        sheet = small_project.parent / f"{coder}.csv"
+        sheet.write_text("segment,codes\n" + "".join(f'{ref},"{codes}"\n' for ref in refs), encoding="utf-8")
+        run(runner, "-p", small_project, "code", "import", sheet, "--coder", coder)
+    root = Path(__file__).resolve().parent.parent
+    outputs = set()
+    for seed in ("1", "2", "3", "4"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}
+        done = subprocess.run([sys.executable, "-m", "qda", "-p", str(small_project), "agree", "ana", "bob",
+                               "--unit", "overlap", "--bootstrap", "0", "--format", "json"],
+                              capture_output=True, text=True, env=env, check=True)
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
+    confusion = json.loads(outputs.pop())["confusion"]
+    assert list(confusion) == ["a", "b", "c", "d"] and list(confusion["a"].items()) == [
+        ("e", 6), ("f", 6), ("g", 6), ("h", 6)]

@@ -61,3 +61,17 @@ def test_a_transcript_in_another_language_is_a_warning(runner, tmp_path: Path) -
     assert len(warnings) == 1 and warnings[0].startswith("T1: warning: this transcript reads as English")
     data = run_json(runner, "-p", folder, "status")
     assert data["documents"] == 2
+
+
+def test_a_survey_decides_the_language_of_a_project_created_without_one(runner, tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    run(runner, "init", folder)
+    answers = [part.split(": ", 1)[1].replace("\n", " ") for part in ENGLISH.split("\n\n") if
+               part.startswith("Respondent")]
+    survey = tmp_path / "survey.csv"
+    survey.write_text("id,country,how,visits\n" + f'R1,Canada,"{answers[0]}","{answers[1]}"\n', encoding="utf-8")
+    report = run(runner, "-p", folder, "import", "survey", survey, "--text", "how", "--text", "visits", "--id", "id")
+    assert "project language set to English (en)" in report.output
+    with Project.open(folder) as project:
+        assert project.language == "en"
+        assert any("i.e. the big ones" in s.text for s in project.segments())

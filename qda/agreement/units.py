@@ -30,15 +30,15 @@ with any code, so that agreement is not inflated by text nobody coded.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
 
 from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
 from qda.errors import AgreementError, NotFoundError
-from qda.models import AgreementUnit, Codebook, Coding, Document, Segment, segments_of
+from qda.models import AgreementUnit, Codebook, Coding, Document, Segment, segment_ref
 from qda.results import Cell, Column, Interval, Note, Progress, Row, TableView, frame_view, json_dict, no_progress
 
 if TYPE_CHECKING:
@@ -62,15 +62,6 @@ class Unit:
     start: int | None = None
     end: int | None = None
     text: str = ""
-
-
-@dataclass(frozen=True)
-class CodeUnits:
-    """The units x coders table of one code."""
-
-    code: str
-    units: tuple[Unit, ...]
-    ratings: np.ndarray  # int, units x coders, -1 = missing
 
 
 @dataclass(frozen=True)
@@ -106,37 +97,214 @@ class CharacterTable:
 
 # ----------------------------------------------------------------------------- builders
 
-def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
-                codes: Sequence[str], documents: Sequence[Document], segments: Sequence[Segment],
+@dataclass(frozen=True)
+class CodeUnits:
+    """The units x coders table of one code."""
+
+    code: str
+    units: Sequence[Unit]
+    ratings: np.ndarray  # int, units x coders, -1 = missing
+
+
+@dataclass(frozen=True)
+class CodingSpans:
+    """One coder's codings as columns: what agreement reads of them, without an object per coding.
+
+    ``segment`` is the coded segment's key (see :class:`SegmentSpans`), -1 for a span coding.
+    """
+
+    code: Sequence[str]
+    document: Sequence[str]
+    start: Sequence[int]
+    end: Sequence[int]
+    segment: Sequence[int]
+    source: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+
+@dataclass(frozen=True)
+class SegmentSpans:
+    """Segments as columns, in the order of their units. ``key`` identifies a segment (codings
+    name it in :attr:`CodingSpans.segment`); ``objects`` are the segments when given as such
+    (their case and text then make the units)."""
+
+    key: Sequence[int]
+    document: Sequence[str]
+    ordinal: Sequence[int]
+    start: Sequence[int]
+    end: Sequence[int]
+    role: Sequence[str | None]
+    objects: Sequence[Segment] | None = None
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+
+class _Units(Sequence[Unit]):
+    """Units made on demand (a large project has hundreds of thousands, few of them shown)."""
+
+    def __init__(self, size: int, make: Callable[[int], Unit], rows: np.ndarray | None = None,
+                 keys: Sequence[Hashable] | None = None) -> None:
+        self._make, self._rows = make, rows
+        self._size = size if rows is None else len(rows)
+        # What tells units apart without making them (equal keys, equal units), when known.
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return self._size
+
+    @overload
+    def __getitem__(self, i: int) -> Unit: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Unit]: ...
+
+    def __getitem__(self, i: int | slice) -> Unit | Sequence[Unit]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._size))]
+        if not -self._size <= i < self._size:
+            raise IndexError(i)
+        i %= self._size
+        return self._make(i if self._rows is None else int(self._rows[i]))
+
+    def kept(self, keep: np.ndarray) -> _Units:
+        """The units where ``keep`` is true."""
+        rows = np.flatnonzero(keep) if self._rows is None else self._rows[keep]
+        return _Units(0, self._make, rows)
+
+
+def _prepare(codings: Mapping[str, Sequence[Coding] | CodingSpans], segments: Sequence[Segment] | SegmentSpans
+             ) -> tuple[dict[str, CodingSpans], SegmentSpans]:
+    """Codings and segments as columns; segments given as objects are keyed by their refs."""
+    refs: dict[str, int] = {}
+    if isinstance(segments, SegmentSpans):
+        segs = segments
+        if not all(isinstance(items, CodingSpans) for items in codings.values()):
+            refs = {segment_ref(d, o): k for k, d, o in zip(segs.key, segs.document, segs.ordinal)}
+    else:
+        segs = SegmentSpans([refs.setdefault(s.ref, len(refs)) for s in segments], [s.document for s in segments],
+                            [s.ordinal for s in segments], [s.start for s in segments], [s.end for s in segments],
+                            [s.role for s in segments], segments)
+    top = max(segs.key, default=-1) + 1
+    spans = {}
+    for coder, items in codings.items():
+        if isinstance(items, CodingSpans):
+            spans[coder] = items
+            continue
+        keys = [-1 if c.segment is None else refs.get(c.segment, top + len(refs)) for c in items]
+        spans[coder] = CodingSpans([c.code for c in items], [c.document for c in items], [c.start for c in items],
+                                   [c.end for c in items], keys, [c.source for c in items])
+    return spans, segs
+
+
+def _indices(values: Sequence[Any], index: Mapping[Any, int]) -> np.ndarray:
+    """Each value's position in ``index`` (-1 when absent)."""
+    return np.fromiter((index.get(v, -1) for v in values), dtype=np.int64, count=len(values))
+
+
+def _ints(values: Sequence[int]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).reshape(-1)
+
+
+def _covered(segs: SegmentSpans, documents: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+             doc_of_segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(span, segment) pairs: the segments of its document a span covers (half of each at least)."""
+    order = np.argsort(doc_of_segment, kind="stable")
+    sorted_docs = doc_of_segment[order]
+    seg_start, seg_end = _ints(segs.start)[order], _ints(segs.end)[order]
+    spans: list[np.ndarray] = []
+    found: list[np.ndarray] = []
+    for k, (d, s, e) in enumerate(zip(documents.tolist(), starts.tolist(), ends.tolist())):
+        lo, hi = np.searchsorted(sorted_docs, d, "left"), np.searchsorted(sorted_docs, d, "right")
+        if lo == hi:
+            continue
+        common = np.minimum(e, seg_end[lo:hi]) - np.maximum(s, seg_start[lo:hi])
+        hit = order[lo:hi][(common > 0) & (common * 2 >= seg_end[lo:hi] - seg_start[lo:hi])]
+        spans.append(np.full(len(hit), k, dtype=np.int64))
+        found.append(hit)
+    if not spans:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(spans), np.concatenate(found)
+
+
+def _segment_positions(items: CodingSpans, segs: SegmentSpans, doc_index: Mapping[str, int],
+                       doc_of_segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(coding, unit position) pairs: the segments each coding applies to (its own, or those its span covers)."""
+    keys = _ints(segs.key)
+    wanted = _ints(items.segment)
+    size = max(int(keys.max(initial=-1)), int(wanted.max(initial=-1))) + 1
+    position = np.full(size, -1, dtype=np.int64)
+    position[keys] = np.arange(len(keys))  # a key given twice: its last segment, as a ref -> position dict
+    own = np.flatnonzero(wanted >= 0)
+    pos = position[wanted[own]]
+    rows, positions = [own[pos >= 0]], [pos[pos >= 0]]
+    loose = np.flatnonzero(wanted < 0)
+    if len(loose):
+        span, seg = _covered(segs, _indices([items.document[i] for i in loose.tolist()], doc_index),
+                             _ints(items.start)[loose], _ints(items.end)[loose], doc_of_segment)
+        rows.append(loose[span])
+        positions.append(position[keys[seg]])
+    return np.concatenate(rows), np.concatenate(positions)
+
+
+def _union_lengths(groups: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_groups: int) -> np.ndarray:
+    """Characters covered by the union of the spans of each group (0 .. n_groups - 1)."""
+    total = np.zeros(n_groups, dtype=np.int64)
+    if not len(groups):
+        return total
+    order = np.lexsort((ends, starts, groups))
+    g, s, e = groups[order], starts[order], ends[order]
+    # Each group's offsets are shifted past the previous group's, so one running maximum serves all.
+    big = int(max(e.max(), s.max(), 0)) + 2
+    ks, ke = g * big + s, g * big + e
+    reach = np.maximum.accumulate(ke)
+    before = np.maximum(np.concatenate(([np.iinfo(np.int64).min], reach[:-1])), g * big - 1)
+    gain = np.where(ke <= before, 0, ke - np.maximum(ks, before))
+    np.add.at(total, g, gain)
+    return total
+
+
+def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
+                codes: Sequence[str], documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans,
                 tolerance: float = 0.0, overlap: float = 0.9, exclude_uncoded: bool = False) -> list[CodeUnits]:
-    """Per-code units x coders tables for a unit of comparison (see the module docstring)."""
+    """Per-code units x coders tables for a unit of comparison (see the module docstring).
+
+    ``codings`` (per coder) and ``segments`` are objects or columns (:class:`CodingSpans`,
+    :class:`SegmentSpans`, as a project reads them in bulk)."""
     if unit not in AGREEMENT_UNITS:
         raise AgreementError(f"unknown unit '{unit}' (use one of: {AgreementUnit.words()})")
     if len(coders) < 2:
         raise AgreementError("agreement needs at least two coders")
+    spans, segs = _prepare(codings, segments)
     if unit == "overlap":
         if len(coders) != 2:
             raise AgreementError("the overlap unit compares exactly two coders")
         if not 0 < overlap <= 1:
             raise AgreementError(f"--overlap must be in (0, 1], got {overlap}")
-        return _overlap_units(coders, codings, codes, documents, overlap)
+        return _overlap_units(coders, spans, codes, documents, overlap)
     if tolerance < 0:
         raise AgreementError("--tolerance cannot be negative")
-    index = {c: i for i, c in enumerate(coders)}
+    code_index = {c: i for i, c in enumerate(codes)}
+    units: Sequence[Unit]
     if unit == "segment":
-        units = [Unit(s.case, s.document, s.ref, s.start, s.end, s.text) for s in segments]
-        position = {s.ref: i for i, s in enumerate(segments)}
-        by_doc: dict[str, list[Segment]] = defaultdict(list)
-        for s in segments:
-            by_doc[s.document].append(s)
-        tables = {code: np.zeros((len(units), len(coders)), dtype=np.int64) for code in codes}
-        for coder, items in codings.items():
-            for c in items:
-                if c.code not in tables:
-                    continue
-                for ref in segments_of(c, by_doc):
-                    if ref in position:
-                        tables[c.code][position[ref], index[coder]] = 1
+        texts = {d.name: d.text for d in documents}
+        cases = {d.name: d.case for d in documents}
+        units = _Units(len(segs), _segment_unit(segs, texts, cases))
+        doc_index: dict[str, int] = {}
+        doc_of_segment = np.fromiter((doc_index.setdefault(d, len(doc_index)) for d in segs.document),
+                                     dtype=np.int64, count=len(segs))
+        ratings = np.zeros((len(codes), len(segs), len(coders)), dtype=np.int64)
+        for col, coder in enumerate(coders):
+            items = spans.get(coder)
+            if items is None or not len(items):
+                continue
+            code_of = _indices(items.code, code_index)
+            rows, positions = _segment_positions(items, segs, doc_index, doc_of_segment)
+            ok = (code_of[rows] >= 0) & (positions >= 0)
+            ratings[code_of[rows][ok], positions[ok], col] = 1
+        tables = {code: ratings[i] for i, code in enumerate(codes)}
     else:
         if unit == "case":
             names = sorted({d.case for d in documents})
@@ -145,27 +313,34 @@ def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence
         else:
             units = [Unit(d.case, d.name) for d in documents]
             key_of = {d.name: i for i, d in enumerate(documents)}
-        lengths = {d.name: max(len(d.text), 1) for d in documents}
-        case_of = {d.name: d.case for d in documents}
-        tables = {code: np.zeros((len(units), len(coders)), dtype=np.float64) for code in codes}
-        spans: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
-        for coder, items in codings.items():
-            for c in items:
-                if c.code in tables:
-                    spans[(coder, c.code, c.document)].append((c.start, c.end))
-        for (coder, code, document), found in spans.items():
-            key = case_of.get(document) if unit == "case" else document
-            row = None if key is None else key_of.get(key)
-            if row is None:
+        by_name = {d.name: d for d in documents}  # a name given twice: its last document, as dicts by name did
+        doc_index = {name: i for i, name in enumerate(by_name)}
+        row_of = np.asarray([key_of[d.case if unit == "case" else d.name] for d in by_name.values()], dtype=np.int64)
+        lengths = np.asarray([max(len(d.text), 1) for d in by_name.values()], dtype=np.int64)
+        values = np.zeros((len(codes), len(units), len(coders)), dtype=np.float64)
+        for col, coder in enumerate(coders):
+            items = spans.get(coder)
+            if items is None or not len(items):
                 continue
-            col = index[coder]
-            distinct = sorted(set(found))
+            code_of, doc_of = _indices(items.code, code_index), _indices(items.document, doc_index)
+            ok = (code_of >= 0) & (doc_of >= 0)
+            code_of, doc_of = code_of[ok], doc_of[ok]
+            starts, ends = _ints(items.start)[ok], _ints(items.end)[ok]
             if unit in ("document", "case"):
-                tables[code][row, col] = 1
-            elif unit == "frequency":
-                tables[code][row, col] += len(distinct)
+                values[code_of, row_of[doc_of], col] = 1
+                continue
+            group_key = code_of * len(doc_index) + doc_of
+            groups, group_of = np.unique(group_key, return_inverse=True)
+            group_of = group_of.reshape(-1)
+            g_code, g_doc = groups // len(doc_index), groups % len(doc_index)
+            if unit == "frequency":
+                distinct = np.unique(np.stack([group_of, starts, ends], axis=1), axis=0)
+                counts = np.bincount(distinct[:, 0], minlength=len(groups))
+                np.add.at(values[:, :, col], (g_code, row_of[g_doc]), counts.astype(np.float64))
             else:  # coverage, percent points of the document's characters
-                tables[code][row, col] += 100.0 * _union_length(distinct) / lengths[document]
+                covered = _union_lengths(group_of, starts, ends, len(groups))
+                np.add.at(values[:, :, col], (g_code, row_of[g_doc]), 100.0 * covered / lengths[g_doc])
+        tables = {code: values[i] for i, code in enumerate(codes)}
         if unit in ("frequency", "coverage"):
             for table in tables.values():
                 if unit == "coverage":
@@ -182,8 +357,23 @@ def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence
         for table in tables.values():
             coded |= (table > 0).any(axis=1)
         keep = coded
-    kept_units = tuple(u for u, k in zip(units, keep) if k)
+    if keep.all():
+        return [CodeUnits(code, units, tables[code]) for code in codes]
+    kept_units = units.kept(keep) if isinstance(units, _Units) else tuple(u for u, k in zip(units, keep) if k)
     return [CodeUnits(code, kept_units, tables[code][keep]) for code in codes]
+
+
+def _segment_unit(segs: SegmentSpans, texts: Mapping[str, str], cases: Mapping[str, str]) -> Callable[[int], Unit]:
+    if segs.objects is not None:
+        objects = segs.objects
+        return lambda i: Unit(objects[i].case, objects[i].document, objects[i].ref, objects[i].start, objects[i].end,
+                              objects[i].text)
+
+    def make(i: int) -> Unit:
+        doc, start, end = segs.document[i], segs.start[i], segs.end[i]
+        return Unit(cases.get(doc, ""), doc, segment_ref(doc, segs.ordinal[i]), start, end,
+                    texts.get(doc, "")[start:end])
+    return make
 
 
 def _union_length(spans: Sequence[tuple[int, int]]) -> int:
@@ -202,15 +392,20 @@ def _as_categories(table: np.ndarray) -> np.ndarray:
     return np.searchsorted(values, table).astype(np.int64)
 
 
-def _overlap_units(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]], codes: Sequence[str],
+def _overlap_units(coders: Sequence[str], codings: Mapping[str, CodingSpans], codes: Sequence[str],
                    documents: Sequence[Document], threshold: float) -> list[CodeUnits]:
     result = []
     a, b = coders
     spans = _spans_by_code_and_document(codings, coders)
+    present = {(code, document) for _coder, code, document in spans}
     for code in codes:
-        units: list[Unit] = []
+        places: list[int] = []  # per unit: the document's position, start, end
+        starts: list[int] = []
+        ends: list[int] = []
         rows: list[tuple[int, int]] = []
-        for doc in documents:
+        for position, doc in enumerate(documents):
+            if (code, doc.name) not in present:
+                continue
             spans_a = sorted(set(spans.get((a, code, doc.name), ())))
             spans_b = sorted(set(spans.get((b, code, doc.name), ())))
             pairs = []
@@ -225,56 +420,85 @@ def _overlap_units(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]
                 if ratio + 1e-12 >= threshold and i not in used_a and j not in used_b:
                     used_a.add(i)
                     used_b.add(j)
-                    start, end = min(spans_a[i][0], spans_b[j][0]), max(spans_a[i][1], spans_b[j][1])
-                    units.append(Unit(doc.case, doc.name, None, start, end, doc.text[start:end]))
+                    places.append(position)
+                    starts.append(min(spans_a[i][0], spans_b[j][0]))
+                    ends.append(max(spans_a[i][1], spans_b[j][1]))
                     rows.append((1, 1))
             for i, (s, e) in enumerate(spans_a):
                 if i not in used_a:
-                    units.append(Unit(doc.case, doc.name, None, s, e, doc.text[s:e]))
+                    places.append(position)
+                    starts.append(s)
+                    ends.append(e)
                     rows.append((1, 0))
             for j, (s, e) in enumerate(spans_b):
                 if j not in used_b:
-                    units.append(Unit(doc.case, doc.name, None, s, e, doc.text[s:e]))
+                    places.append(position)
+                    starts.append(s)
+                    ends.append(e)
                     rows.append((0, 1))
-        result.append(CodeUnits(code, tuple(units), np.array(rows, dtype=np.int64).reshape(-1, 2)))
+        keys = [(documents[p].case, documents[p].name, s, e) for p, s, e in zip(places, starts, ends)]
+        result.append(CodeUnits(code, _Units(len(rows), _span_unit(documents, places, starts, ends), keys=keys),
+                                np.array(rows, dtype=np.int64).reshape(-1, 2)))
     return result
 
 
-def _spans_by_code_and_document(codings: Mapping[str, Sequence[Coding]], coders: Sequence[str]
+def _span_unit(documents: Sequence[Document], places: list[int], starts: list[int],
+               ends: list[int]) -> Callable[[int], Unit]:
+    def make(i: int) -> Unit:
+        doc, start, end = documents[places[i]], starts[i], ends[i]
+        return Unit(doc.case, doc.name, None, start, end, doc.text[start:end])
+    return make
+
+
+def _spans_by_code_and_document(codings: Mapping[str, CodingSpans], coders: Sequence[str]
                                 ) -> dict[tuple[str, str, str], list[tuple[int, int]]]:
     """(coder, code, document) -> the coder's spans there, in coding order (one pass over the codings)."""
     spans: dict[tuple[str, str, str], list[tuple[int, int]]] = defaultdict(list)
     for coder in coders:
-        for c in codings.get(coder, ()):
-            spans[(coder, c.code, c.document)].append((c.start, c.end))
+        items = codings.get(coder)
+        if items is None:
+            continue
+        for code, document, start, end in zip(items.code, items.document, items.start, items.end):
+            spans[(coder, code, document)].append((start, end))
     return spans
 
 
-def character_tables(coders: Sequence[str], codings: Mapping[str, Sequence[Coding]], codes: Sequence[str],
-                     documents: Sequence[Document]) -> list[CharacterTable]:
+def character_tables(coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
+                     codes: Sequence[str], documents: Sequence[Document]) -> list[CharacterTable]:
     """Characters coded by both coders, by one only, or by neither, per code (NVivo's view)."""
     a, b = coders[:2]
-    spans = _spans_by_code_and_document(codings, (a, b))
-    tables = []
-    for code in codes:
-        both = a_only = b_only = neither = 0
-        for doc in documents:
-            n = len(doc.text)
-            found_a, found_b = spans.get((a, code, doc.name), ()), spans.get((b, code, doc.name), ())
-            if not found_a and not found_b:
-                neither += n
+    spans, _ = _prepare({c: codings[c] for c in (a, b) if c in codings}, [])
+    code_index = {c: i for i, c in enumerate(codes)}
+    doc_index = {d.name: i for i, d in enumerate(documents)}  # a name given twice: its last document
+    sizes = np.asarray([len(d.text) for d in documents], dtype=np.int64)
+    # Characters of A, of B and of either per (code, document), from unions of spans clipped to
+    # the document as a character mask would be.
+    covered = {}
+    for name, coders_in in (("a", (a,)), ("b", (b,)), ("ab", (a, b))):
+        groups, starts, ends = [], [], []
+        for coder in coders_in:
+            items = spans.get(coder)
+            if items is None or not len(items):
                 continue
-            mask_a = np.zeros(n, dtype=bool)
-            mask_b = np.zeros(n, dtype=bool)
-            for start, end in found_a:
-                mask_a[start:end] = True
-            for start, end in found_b:
-                mask_b[start:end] = True
-            both += int((mask_a & mask_b).sum())
-            a_only += int((mask_a & ~mask_b).sum())
-            b_only += int((~mask_a & mask_b).sum())
-            neither += int((~mask_a & ~mask_b).sum())
-        tables.append(CharacterTable(code, both, a_only, b_only, neither))
+            code_of, doc_of = _indices(items.code, code_index), _indices(items.document, doc_index)
+            ok = (code_of >= 0) & (doc_of >= 0)
+            size = sizes[doc_of[ok]]
+            s = np.clip(_ints(items.start)[ok], 0, size)
+            groups.append(code_of[ok] * len(documents) + doc_of[ok])
+            starts.append(s)
+            ends.append(np.maximum(np.clip(_ints(items.end)[ok], 0, size), s))
+        g = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+        covered[name] = _union_lengths(g, np.concatenate(starts) if starts else g, np.concatenate(ends) if ends else g,
+                                       len(codes) * len(documents)).reshape(len(codes), len(documents))
+    # Every document counts, a name given twice with the spans of that name (as the loop by name did).
+    at = np.asarray([doc_index[d.name] for d in documents], dtype=np.int64)
+    total = int(sum(len(d.text) for d in documents))
+    tables = []
+    for i, code in enumerate(codes):
+        in_a, in_b = int(covered["a"][i, at].sum()), int(covered["b"][i, at].sum())
+        either = int(covered["ab"][i, at].sum())
+        both = in_a + in_b - either
+        tables.append(CharacterTable(code, both, in_a - both, in_b - both, total - either))
     return tables
 
 
@@ -434,10 +658,11 @@ def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int
     estimates = compute(ratings, n_categories, bootstrap=bootstrap, seed=seed)
     prevalence = bias = precision = recall = f1 = None
     if ratings.shape[1] == 2 and (ratings.size == 0 or int(ratings.max()) <= 1):
-        prevalence, bias = prevalence_bias(ratings)
-        tp = int(((ratings[:, 0] == 1) & (ratings[:, 1] == 1)).sum())
-        fp = int(((ratings[:, 0] == 1) & (ratings[:, 1] == 0)).sum())
-        fn = int(((ratings[:, 0] == 0) & (ratings[:, 1] == 1)).sum())
+        # The 2 x 2 table in one pass (prevalence_bias's indices, from the same counts).
+        counts = np.bincount((ratings[:, 0] + 1) * 3 + ratings[:, 1] + 1, minlength=9)
+        tp, fp, fn, tn = int(counts[8]), int(counts[7]), int(counts[5]), int(counts[4])
+        n = tp + fp + fn + tn
+        prevalence, bias = ((tp - tn) / n, (fp - fn) / n) if n else (None, None)
         precision = tp / (tp + fp) if tp + fp else None
         recall = tp / (tp + fn) if tp + fn else None
         f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
@@ -446,21 +671,24 @@ def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int
                          precision, recall, f1)
 
 
-def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
-          documents: Sequence[Document], segments: Sequence[Segment], unit: str = "document",
+def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
+          documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans, unit: str = "document",
           codes: Sequence[str] | None = None, tolerance: float = 0.0, overlap: float = 0.9,
           exclude_uncoded: bool = False, bootstrap: int = 1000, seed: int = 12345,
           lang: str | None = None, progress: Progress = no_progress) -> AgreementReport:
     """Agreement of ``coders`` per code and pooled over codes, for one unit of comparison.
 
-    ``progress`` is told each code done (the bootstrap makes this the long part)."""
+    ``codings`` (per coder) and ``segments`` are objects or columns (:class:`CodingSpans`,
+    :class:`SegmentSpans`). ``progress`` is told each code done (the bootstrap makes this
+    the long part)."""
     known = codebook.code_ids()
     if codes:
         unknown = [c for c in codes if c not in known]
         if unknown:
             raise AgreementError(f"unknown code(s): {', '.join(unknown)}")
     selected = [c for c in known if (not codes or c in codes) and codebook.code(c).codable]
-    tables = build_units(unit, coders, codings, selected, documents, segments, tolerance, overlap, exclude_uncoded)
+    spans, segs = _prepare(codings, segments)
+    tables = build_units(unit, coders, spans, selected, documents, segs, tolerance, overlap, exclude_uncoded)
     binary = unit in ("document", "case", "segment", "overlap")
     n_categories = 2 if binary else None
     per_code = []
@@ -493,37 +721,60 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
     if unit == "overlap":
         conventions.append(f"spans match when their common part is at least {overlap:.0%} of the longer span; "
                            "there are no 'neither' units, read percent agreement and the character table")
-    characters = tuple(character_tables(coders, codings, selected, documents)) if unit == "overlap" else ()
+    characters = tuple(character_tables(coders, spans, selected, documents)) if unit == "overlap" else ()
     return AgreementReport(unit, tuple(coders), tuple(per_code), pooled, tuple(disagreements),
                            _confusion(tables, coders) if binary and len(coders) == 2 else {},
                            characters, tuple(conventions),
-                           {"scored": binary and len(coders) == 2 and bool(codings.get(coders[0]))
-                            and all(c.source == "auto" for c in codings[coders[0]]),
+                           {"scored": binary and len(coders) == 2 and bool(spans.get(coders[0]))
+                            and all(source == "auto" for source in spans[coders[0]].source),
                             "tolerance": tolerance, "overlap": overlap, "exclude_uncoded": exclude_uncoded,
                             "bootstrap": bootstrap, "seed": seed, "codes": list(selected)})
+
+
+def _unit_keys(units: Sequence[Unit]) -> Sequence[Hashable]:
+    """What tells the units apart: their keys when they are made on demand, else themselves."""
+    keys = units.keys if isinstance(units, _Units) else None
+    return units if keys is None else keys
 
 
 def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
     """Units where ratings differ, grouped by unit, with what each coder applied there."""
     if unit != "overlap" and tables and all(t.units is tables[0].units for t in tables):
         return _shared_disagreements(tables, coders, unit)
-    applied: dict[Unit, dict[str, list[str]]] = {}
-    differs: set[Unit] = set()
-    for table in tables:
-        for u, row in zip(table.units, table.ratings):
-            valid = row[row >= 0]
-            if unit in ("document", "case", "segment", "overlap"):
-                for coder, value in zip(coders, row):
-                    if value == 1:
-                        applied.setdefault(u, {c: [] for c in coders})[coder].append(table.code)
-            else:
-                for coder, value in zip(coders, row):
-                    applied.setdefault(u, {c: [] for c in coders})[coder].append(f"{table.code}:{int(value)}")
-            if valid.size >= 2 and (valid != valid[0]).any():
-                differs.add(u)
-    order = {u: i for t in tables for i, u in enumerate(t.units)}
-    return [Disagreement(u, {c: tuple(v) for c, v in applied[u].items()})
-            for u in sorted(differs, key=lambda u: (u.document, u.case, u.start or 0, order.get(u, 0)))]
+    if not tables:
+        return []
+    binary = unit in ("document", "case", "segment", "overlap")
+    # Every unit of every table as one row (units of several codes at one place share a key);
+    # only the keys where some table's ratings differ are then visited.
+    keys = [k for t in tables for k in _unit_keys(t.units)]
+    ids: dict[Hashable, int] = {}
+    key_of = np.fromiter((ids.setdefault(k, len(ids)) for k in keys), dtype=np.int64, count=len(keys))
+    ratings = np.concatenate([t.ratings for t in tables], axis=0)
+    table_of = np.repeat(np.arange(len(tables)), [len(t.units) for t in tables])
+    position = np.concatenate([np.arange(len(t.units)) for t in tables])
+    valid = ratings >= 0
+    high = np.where(valid, ratings, np.iinfo(np.int64).min).max(axis=1, initial=np.iinfo(np.int64).min)
+    low = np.where(valid, ratings, np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
+    differs = np.zeros(len(ids), dtype=bool)
+    differs[key_of[(valid.sum(axis=1) >= 2) & (high != low)]] = True
+    last = np.full(len(ids), -1, dtype=np.int64)
+    np.maximum.at(last, key_of, np.arange(len(keys)))
+    order = position[last]  # a unit's position in the last table holding it
+    applied: dict[int, dict[str, list[str]]] = {}
+    made: dict[int, Unit] = {}
+    for e in np.flatnonzero(differs[key_of]).tolist():
+        k, t, row = int(key_of[e]), int(table_of[e]), ratings[e].tolist()
+        if k not in applied:
+            applied[k] = {c: [] for c in coders}
+            made[k] = tables[t].units[int(position[e])]
+        for coder, value in zip(coders, row):
+            if not binary:
+                applied[k][coder].append(f"{tables[t].code}:{int(value)}")
+            elif value == 1:
+                applied[k][coder].append(tables[t].code)
+    return [Disagreement(made[k], {c: tuple(v) for c, v in applied[k].items()})
+            for k in sorted(made, key=lambda k: (made[k].document, made[k].case, made[k].start or 0,
+                                                 int(order[k])))]
 
 
 def _shared_disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
@@ -543,8 +794,8 @@ def _shared_disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], un
         low = np.where(valid, r, np.iinfo(np.int64).max).min(axis=1)
         differs |= (valid.sum(axis=1) >= 2) & (high != low)
     # Sorted as the unit loop sorted them: document, case, start, then position.
-    found = sorted(np.flatnonzero(differs).tolist(),
-                   key=lambda i: (units[i].document, units[i].case, units[i].start or 0, i))
+    made = {i: units[i] for i in np.flatnonzero(differs).tolist()}
+    found = sorted(made, key=lambda i: (made[i].document, made[i].case, made[i].start or 0, i))
     rows = np.array(found, dtype=np.int64)
     applied: dict[int, dict[str, list[str]]] = {i: {c: [] for c in coders} for i in found}
     for table in tables:
@@ -556,7 +807,7 @@ def _shared_disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], un
             for i, row in zip(found, picked.tolist()):
                 for coder, value in zip(coders, row):
                     applied[i][coder].append(f"{table.code}:{int(value)}")
-    return [Disagreement(units[i], {c: tuple(v) for c, v in applied[i].items()}) for i in found]
+    return [Disagreement(made[i], {c: tuple(v) for c, v in applied[i].items()}) for i in found]
 
 
 def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -568,20 +819,22 @@ def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, 
         pairs = a_alone @ b_alone.T
         return {x.code: {y.code: int(pairs[i, j]) for j, y in enumerate(tables) if pairs[i, j]}
                 for i, x in enumerate(tables) if pairs[i].any()}
-    only_a: dict[Unit, set[str]] = defaultdict(set)
-    only_b: dict[Unit, set[str]] = defaultdict(set)
+    only_a: dict[Hashable, set[str]] = defaultdict(set)
+    only_b: dict[Hashable, set[str]] = defaultdict(set)
     for table in tables:
-        for u, row in zip(table.units, table.ratings):
-            if row[0] == 1 and row[1] == 0:
+        for u, (x, y) in zip(_unit_keys(table.units), table.ratings[:, :2].tolist()):
+            if x == 1 and y == 0:
                 only_a[u].add(table.code)
-            elif row[0] == 0 and row[1] == 1:
+            elif x == 0 and y == 1:
                 only_b[u].add(table.code)
     confusion: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for u, codes_a in only_a.items():
         for x in codes_a:
             for y in only_b.get(u, ()):
                 confusion[x][y] += 1
-    return {x: dict(ys) for x, ys in confusion.items()}
+    # in the tables' (codebook) order, not the sets': the same project gives the same report
+    order = [t.code for t in tables]
+    return {x: {y: confusion[x][y] for y in order if confusion[x].get(y)} for x in order if x in confusion}
 
 
 def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bootstrap: int = 1000,
@@ -618,8 +871,8 @@ def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bo
                                                  "categories": list(categories or [])})
 
 
-def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding]],
-             documents: Sequence[Document], segments: Sequence[Segment], unit: str = "document",
+def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
+             documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans, unit: str = "document",
              codes: Sequence[str] | None = None, cases: Sequence[str] | None = None,
              names: Sequence[str] | None = None, roles: Sequence[str] | None = None, tolerance: float = 0.0,
              overlap: float = 0.9, exclude_uncoded: bool = False, bootstrap: int = 1000,
@@ -632,7 +885,7 @@ def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Se
     """
     if len(set(coders)) != len(coders):
         raise AgreementError("a coder is named twice")
-    if any(not codings[c] for c in coders):
+    if any(not len(codings[c]) for c in coders):
         counts = ", ".join(f"{c}: {len(codings[c])}" for c in coders)
         raise AgreementError(f"a coder has no codings ({counts}); import their sheet first")
     docs = list(documents)
@@ -643,18 +896,34 @@ def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Se
         _check_names("document", names, {d.name for d in docs})
         docs = [d for d in docs if d.name in names]
     kept_docs = {d.name for d in docs}
-    chosen = {c: [k for k in codings[c] if k.document in kept_docs] for c in coders}
-    segs = [s for s in segments if s.document in kept_docs]
+    spans, segs = _prepare({c: codings[c] for c in coders}, segments)
+    chosen = {c: _where(items, [d in kept_docs for d in items.document]) for c, items in spans.items()}
+    segs = _where(segs, [d in kept_docs for d in segs.document])
     if roles:
-        segs = [s for s in segs if s.role in roles]
-        kept = {s.ref for s in segs}
-        by_doc: dict[str, list[Segment]] = {}
-        for seg in segs:
-            by_doc.setdefault(seg.document, []).append(seg)
-        chosen = {c: [k for k in items if any(ref in kept for ref in segments_of(k, by_doc))]
-                  for c, items in chosen.items()}
+        segs = _where(segs, [r in roles for r in segs.role])
+        doc_index: dict[str, int] = {}
+        doc_of_segment = np.fromiter((doc_index.setdefault(d, len(doc_index)) for d in segs.document),
+                                     dtype=np.int64, count=len(segs))
+        for c, items in chosen.items():
+            rows, positions = _segment_positions(items, segs, doc_index, doc_of_segment)
+            in_kept = np.zeros(len(items), dtype=bool)
+            in_kept[rows[positions >= 0]] = True
+            chosen[c] = _where(items, in_kept)
     return agree(codebook, list(coders), chosen, docs, segs, unit, codes, tolerance, overlap, exclude_uncoded,
                  bootstrap, seed, codebook.default_language, progress)
+
+
+_Columns = TypeVar("_Columns", CodingSpans, SegmentSpans)
+
+
+def _where(columns: _Columns, keep: Sequence[bool] | np.ndarray) -> _Columns:
+    """The rows where ``keep`` is true (the same object when all are)."""
+    mask = np.asarray(keep, dtype=bool).reshape(-1)
+    if mask.all():
+        return columns
+    rows = np.flatnonzero(mask).tolist()
+    return replace(columns, **{f.name: [value[i] for i in rows] for f in fields(columns)
+                               if (value := getattr(columns, f.name)) is not None})
 
 
 def _check_names(what: str, given: Sequence[str], known: set[str]) -> None:

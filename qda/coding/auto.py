@@ -77,7 +77,9 @@ import unicodedata
 from array import array
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from itertools import groupby
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -85,7 +87,7 @@ from rapidfuzz import fuzz, process
 from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
 from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
-from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
+from qda.results import Column, Note, Progress, Row, TableView, json_dict, no_progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -338,6 +340,7 @@ class _FuzzyIndex:
         self.bounds = np.asarray(bounds, dtype=np.float64)
         self.always = np.asarray(always, dtype=bool)
         self.lengths = np.asarray(lengths, dtype=np.int64)
+        self._codes: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
 
     def _chunk_ids(self, chunk: str) -> tuple[int, ...]:
         ids = set()
@@ -348,27 +351,51 @@ class _FuzzyIndex:
                     ids.add(gid)
         return tuple(ids)
 
+    def _gram_codes(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Per gram size: the grams as integers (sorted) and their ids."""
+        if self._codes is None:
+            by_size: dict[int, list[tuple[int, int]]] = {}
+            for gram, gid in self.vocab.items():
+                code = 0
+                for ch in gram:
+                    code = (code << 21) | ord(ch)
+                by_size.setdefault(len(gram), []).append((code, gid))
+            self._codes = {q: (np.asarray([c for c, _ in sorted(pairs)], dtype=np.int64),
+                               np.asarray([g for _, g in sorted(pairs)], dtype=np.int64))
+                           for q, pairs in by_size.items()}
+        return self._codes
+
     def candidates(self, texts: Sequence[str], memo: dict[str, tuple[int, ...]],
                    active: np.ndarray) -> list[tuple[int, list[int]]]:
-        """For each item, the texts that pass the q-gram filter and ``partial_ratio``."""
+        """For each item, the texts that pass the q-gram filter and ``partial_ratio``.
+
+        ``memo`` is not needed any more (kept for callers)."""
         n, npat = len(texts), len(self.items)
         if not n or not npat:
             return []
-        rows: list[int] = []
-        cols: list[int] = []
-        for r, text in enumerate(texts):
-            ids: set[int] = set()
-            for chunk in text.split():
-                got = memo.get(chunk)
-                if got is None:
-                    got = memo[chunk] = self._chunk_ids(chunk)
-                ids.update(got)
-            rows.extend([r] * len(ids))
-            cols.extend(ids)
+        # The distinct q-grams of each text, found with arrays: the texts joined by a line
+        # break (no gram holds a space, so none spans two texts, and a gram lies in a text
+        # exactly when it lies in one of its words), every position's q characters as one
+        # integer, looked up among the grams' integers.
+        joined = "\n".join(texts)
+        chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        sizes = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        text_starts = np.cumsum(sizes + 1) - (sizes + 1)
+        found = []
+        for q, (codes, ids) in self._gram_codes().items():
+            if len(chars) < q:
+                continue
+            code = chars[:len(chars) - q + 1].copy()
+            for j in range(1, q):
+                code = (code << 21) | chars[j:len(chars) - q + 1 + j]  # code points fit in 21 bits
+            at = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
+            hit = np.flatnonzero(codes[at] == code)
+            found.append((np.searchsorted(text_starts, hit, side="right") - 1) * len(self.vocab) + ids[at[hit]])
         score = np.zeros(n * npat, dtype=np.float64)
-        if cols:
-            c = np.asarray(cols, dtype=np.int64)
-            row_of = np.asarray(rows, dtype=np.int64)
+        pairs = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        if len(pairs):
+            c = pairs % len(self.vocab)
+            row_of = pairs // len(self.vocab)
             count = self.indptr[c + 1] - self.indptr[c]
             total = int(count.sum())
             if total:
@@ -377,7 +404,6 @@ class _FuzzyIndex:
                 score = np.bincount(rr * npat + self.pats[first], weights=self.weights[first],
                                     minlength=n * npat).astype(np.float64)
         grid = score.reshape(n, npat)
-        sizes = np.fromiter(map(len, texts), dtype=np.int64, count=n)
         ok = (grid >= self.bounds[None, :]) | self.always[None, :] | (sizes[:, None] < self.lengths[None, :])
         ok &= active[None, :]
         out = []
@@ -848,20 +874,22 @@ class AutoCodeResult:
                             columns=["code", "segments"])
 
     def to_table(self) -> TableView:
-        """What the coder got, then coded segments per code."""
-        view = frame_view(self.to_frame())
+        """What the coder got, then coded segments per code (the rows of to_frame, without pandas)."""
         flagged = f", {self.flagged} negated mentions flagged" if self.flagged else ""
-        return TableView(view.title, view.columns, view.rows,
+        return TableView(None, (Column("code"), Column("segments")),
+                         tuple(Row((k, v)) for k, v in self.per_code.items()),
                          lead=(Note(f"coder '{self.coder}': {self.codings} coded segments{flagged}"),))
 
 
-def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: Iterable[Sequence[Any]], coder: str,
+def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment | tuple[str, str, str, int, int]],
+                     tokens: Iterable[Sequence[Any]], coder: str,
                      negation: str = "skip", fuzzy: bool = True, fuzzy_threshold: float = 90.0,
                      known: dict[str, dict[str, list[str]]] | None = None,
                      progress: Progress = no_progress) -> tuple[WritePlan, AutoCodeResult]:
     """Plan a run of the codebook's patterns over every segment, as ``coder``.
 
-    ``segments``: the segments to code (their text is not needed);
+    ``segments``: the segments to code (their text is not needed), as objects or as
+    (ref, document, case, start, end) tuples (see ``Store.segment_places``);
     ``tokens``: (document, language, text, starts, ends, lower, lemma) as stored at import.
     Each hit codes its whole segment and records the pattern that fired; a segment gets
     each code once (a mention that is not negated wins over a negated one). The plan
@@ -873,11 +901,14 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: It
         raise AgreementError(f"--threshold must be between 0 and 100, not {fuzzy_threshold:g}")
     if negation not in NEGATION_MODES:
         raise AgreementError(f"--negation must be {NegationMode.words()}, not '{negation}'")
+    places = list(segments)
+    if places and isinstance(places[0], Segment):
+        places = [(s.ref, s.document, s.case, s.start, s.end) for s in cast(list[Segment], places)]
+    rows = cast(list[tuple[str, str, str, int, int]], places)
     by_doc: dict[str, list[tuple[str, int, int]]] = {}
-    by_ref: dict[str, Segment] = {}
-    for segment in segments:
-        by_doc.setdefault(segment.document, []).append((segment.ref, segment.start, segment.end))
-        by_ref[segment.ref] = segment
+    for document, same in groupby(rows, key=itemgetter(1)):
+        by_doc.setdefault(document, []).extend((ref, start, end) for ref, _, _, start, end in same)
+    by_ref = {row[0]: row for row in rows}
     docs: dict[str, list[DocTokens]] = {}
     for name, language, text, starts, ends, lower, lemma in tokens:
         docs.setdefault(language, []).append(DocTokens(
@@ -897,9 +928,9 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment], tokens: It
         key = (hit.segment_ref, hit.code)
         if key in planned and not (planned[key].status == CodingStatus.NEGATED and not hit.negated):
             continue
-        seg = by_ref[hit.segment_ref]
-        planned[key] = Coding(coder=coder, code=hit.code, document=seg.document, case=seg.case, start=seg.start,
-                              end=seg.end, segment=seg.ref, source="auto",
+        ref, document, case, start, end = by_ref[hit.segment_ref]
+        planned[key] = Coding(coder=coder, code=hit.code, document=document, case=case, start=start,
+                              end=end, segment=ref, source="auto",
                               note=f"matched: {texts[hit.document][hit.start:hit.end]}",
                               pattern=f"{hit.kind}: {hit.pattern}",
                               status=CodingStatus.NEGATED if hit.negated else CodingStatus.OK)

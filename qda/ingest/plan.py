@@ -135,6 +135,11 @@ def check_language(language: str) -> str:
     return language
 
 
+def choose_language(stated: str | None, loaded: Sequence[Loaded]) -> str:
+    """``stated``, else the language the texts read as (French when they are unclear)."""
+    return check_language(stated or detect_language(" ".join(raw.text[:20_000] for _, _, raw in loaded)) or "fr")
+
+
 # ----------------------------------------------------------------------------- transcripts
 
 Loaded = tuple[Path, str, RawTranscript]
@@ -325,14 +330,21 @@ def read_survey(path: Path, text_columns: Sequence[str],
     return loaded, attributes
 
 
-def plan_survey(held: Holdings, path: Path, text_columns: Sequence[str], id_column: str | None, language: str,
-                unit: str) -> tuple[WritePlan, ImportReport]:
-    """Plan a survey import: its answers as transcripts, its other columns as case attributes."""
+def plan_survey(held: Holdings, path: Path, text_columns: Sequence[str], id_column: str | None,
+                language: str | None, unit: str) -> tuple[WritePlan, ImportReport]:
+    """Plan a survey import: its answers as transcripts, its other columns as case attributes.
+
+    ``language`` None (a project created without one): the answers decide it, as the first
+    transcripts of a project do.
+    """
     loaded, attributes = read_survey(path, text_columns, id_column)
-    plan, report = plan_transcripts(held, loaded, None, language, unit)
+    chosen = choose_language(language, loaded)
+    plan, report = plan_transcripts(held, loaded, None, chosen, unit)
     imported = {f.document for f in report.files}
     cases = tuple(Case(name, attrs) for name, attrs in attributes.items() if name in imported)
-    return WritePlan(documents=plan.documents, tidy_cases=True, cases=cases, moved=plan.moved), report
+    meta = {**plan.meta, "language": chosen} if language is None else plan.meta
+    return (WritePlan(documents=plan.documents, tidy_cases=True, cases=cases, moved=plan.moved, meta=meta),
+            language_notes(report, loaded, chosen, language is None))
 
 
 # ----------------------------------------------------------------------------- case tables
