@@ -16,8 +16,7 @@ from conftest import run, run_json, snapshot
 def test_every_row_problem_is_reported(runner, small_project: Path, tmp_path: Path) -> None:
     sheet = tmp_path / "ana.xlsx"
     run(runner, "-p", small_project, "code", "sheet", "--coder", "ana", "-o", sheet)
-    wb = load_workbook(sheet)
-    ws = wb["Coding"]
+    ws = load_workbook(sheet)["Coding"]
     rows = {ws.cell(r, 3).value: r for r in range(2, ws.max_row + 1)}
     ws.cell(rows["A1#3"], 7).value = "h"  # fine
     ws.cell(rows["A1#4"], 6).value = "Une autre phrase."  # no code, but another transcript's text
@@ -26,7 +25,7 @@ def test_every_row_problem_is_reported(runner, small_project: Path, tmp_path: Pa
     ws.cell(rows["A1#6"], 7).value = "h"  # codes without a segment
     ws.cell(rows["A1#7"], 7).value = "zz"
     ws.cell(rows["A1#8"], 6).value = "  " + ws.cell(rows["A1#8"], 6).value.upper() + "  "  # case and spaces: same
-    wb.save(sheet)
+    ws.parent.save(sheet)
     before = snapshot(small_project)
     out = run(runner, "-p", small_project, "code", "import", sheet, "--coder", "ana", code=1).output
     assert "4 problem(s); nothing was imported for coder 'ana'" in " ".join(out.split())
