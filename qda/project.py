@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qda import matrix
 from qda.errors import NotFoundError, ProjectError
 from qda.ingest import read_ratings
 from qda.ingest.plan import (
@@ -50,7 +49,7 @@ from qda.store import (
 if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
 
-    from qda import analysis
+    from qda import analysis, matrix
     from qda.agreement.units import AgreementReport
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
@@ -68,6 +67,7 @@ if not TYPE_CHECKING:
             return getattr(importlib.import_module(self._name), attr)
 
     analysis = _LazyModule("qda.analysis")
+    matrix = _LazyModule("qda.matrix")  # ~10 ms of start-up that only matrix commands need
 
 __all__ = ["CasesImport", "ENV_VAR", "ImportReport", "Project", "ProjectStatus", "SpeakerList",
            "TranscriptImport", "find_project_dir"]
@@ -342,7 +342,7 @@ class Project:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
         from qda.coding import plan_sheet
 
-        with _collector_paused():
+        with _collector_paused(), self.store.holding_segments():
             plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
             self._snapshot(f"code import {Path(path).name} --coder {coder}")
             return replace(result, replaced=self.commit(plan))

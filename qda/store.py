@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -319,6 +320,9 @@ class Store:
         self.db = connection
         self.path = path
         self._depth = 0
+        # segment_index() as last read, with the data_version it was read at, while held
+        self._held_index: tuple[int, dict[str, tuple[int, int, int, int, str]]] | None = None
+        self._holding = False
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -719,13 +723,47 @@ class Store:
             args.extend(roles)
         return self.db.execute(sql + " ORDER BY d.name, s.ordinal", args).fetchall()
 
-    def _segment_ids(self, refs: set[str] | None = None) -> dict[str, tuple[int, int, int, int]]:
+    def segment_index(self) -> dict[str, tuple[int, int, int, int, str]]:
+        """Every segment's ref -> (segment id, document id, start, end, ref), from one query.
+
+        What checking a coding sheet needs (136,000 rows at 1,000 interviews), without the
+        cost of a :class:`Segment` per segment; :meth:`document_index` gives the documents.
+        Within :meth:`holding_segments`, it is read once.
+        """
+        version = self._one("PRAGMA data_version") if self._holding else None
+        if self._held_index is not None and self._held_index[0] == version:
+            return self._held_index[1]
+        # SQLite builds the refs (as segment_ref does): a Python call per segment costs more.
+        rows = self.db.execute("SELECT s.id, d.id, s.start, s.\"end\", d.name || '#' || s.ordinal FROM segments s "
+                               "JOIN documents d ON d.id=s.document_id").fetchall()
+        index = dict(zip(map(itemgetter(4), rows), rows))
+        if version is not None:
+            self._held_index = (version, index)
+        return index
+
+    @contextmanager
+    def holding_segments(self) -> Iterator[None]:
+        """Read :meth:`segment_index` once within this block (a sheet import reads it to check
+        the rows, then to store the codings). Nothing in the block may change segments or
+        document names; another connection's write is noticed (``PRAGMA data_version``)."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding, self._held_index = False, None
+
+    def document_index(self) -> dict[int, tuple[str, str, str]]:
+        """Every document's id (as :meth:`segment_index` gives it) -> (name, case, text)."""
+        return {doc_id: (name, case, text) for doc_id, name, case, text in self.db.execute(
+                "SELECT d.id, d.name, c.name, d.text FROM documents d JOIN cases c ON c.id=d.case_id")}
+
+    def _segment_ids(self, refs: set[str] | None = None) -> dict[str, tuple[int, int, int, int, str]]:
         """Segment ref -> (segment id, document id, start, end), of every segment or of ``refs``.
 
         A few refs (one coding made in the workspace) are looked up one by one: building
         the whole map costs tens of milliseconds on a large project.
         """
-        result: dict[str, tuple[int, int, int, int]] = {}
+        result: dict[str, tuple[int, int, int, int, str]] = {}
         if refs is not None and len(refs) <= 100:
             for ref in refs:
                 document, _, ordinal = ref.rpartition("#")
@@ -733,12 +771,9 @@ class Store:
                                       "ON d.id=s.document_id WHERE d.name=? AND s.ordinal=?",
                                       (document, int(ordinal) if ordinal.isdigit() else -1)).fetchone()
                 if row is not None:
-                    result[ref] = tuple(row)
+                    result[ref] = (*row, ref)
             return result
-        # The refs are built by SQLite (as segment_ref does): a Python call per segment costs more.
-        return {ref: (sid, doc_id, start, end) for sid, doc_id, ref, start, end in self.db.execute(
-                "SELECT s.id, d.id, d.name || '#' || s.ordinal, s.start, s.\"end\" FROM segments s "
-                "JOIN documents d ON d.id=s.document_id")}
+        return self.segment_index()
 
     # ------------------------------------------------------------------ codebook
     def save_codebook(self, codebook: Codebook, source: str = "") -> None:
@@ -819,7 +854,7 @@ class Store:
         when new, the rest must exist.
         """
         removed = 0
-        ids: dict[str, tuple[int, int, int, int]] | None = None  # every segment's, built once
+        ids: dict[str, tuple[int, int, int, int, str]] | None = None  # every segment's, built once
         # Stored codings in segment scopes, by content: one planned again stays as it is (with
         # its id and date), so re-importing a corrected sheet writes only what changed.
         stored: dict[tuple[Any, ...], list[int]] = {}
@@ -832,12 +867,13 @@ class Store:
                 ids = self._segment_ids() if ids is None else ids
                 # The coder's codings are read once, not looked up per segment of the scope
                 # (a sheet of 1,000 interviews lists 136,000 segments).
-                covered = {ids[ref][0] for ref in scope.segments}
-                for row_id, *content in self.db.execute(
-                        'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
-                        "status FROM codings WHERE coder_id=?", (coder_id,)):
-                    if content[3] in covered:
-                        stored.setdefault(tuple(content), []).append(row_id)
+                found = self.db.execute(
+                    'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
+                    "status FROM codings WHERE coder_id=?", (coder_id,)).fetchall()
+                covered = {ids[ref][0] for ref in scope.segments} if found else set()
+                for row in found:
+                    if row[4] in covered:  # segment_id
+                        stored.setdefault(row[1:], []).append(row[0])
                         removed += 1
             elif scope.documents is None:
                 removed += self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,)).rowcount
@@ -862,15 +898,18 @@ class Store:
         return removed
 
     def _coding_rows(self, codings: Sequence[Coding],
-                     segment_ids: dict[str, tuple[int, int, int, int]] | None = None) -> list[tuple[Any, ...]]:
+                     segment_ids: dict[str, tuple[int, int, int, int, str]] | None = None) -> list[tuple[Any, ...]]:
         """Codings as rows of the codings table (names resolved to row ids); ``segment_ids``
         is the map of every segment, when the caller has it already."""
         if not codings:
             return []
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
         docs = {name: did for did, name in self.db.execute("SELECT id, name FROM documents")}
-        refs = {c.segment for c in codings if c.segment}
-        segments = segment_ids if segment_ids is not None else self._segment_ids(refs) if refs else {}
+        if segment_ids is None:
+            refs = {c.segment for c in codings if c.segment}
+            segments = self._segment_ids(refs) if refs else {}
+        else:
+            segments = segment_ids
         unknown = sorted({f"code '{c.code}'" for c in codings if c.code not in codes}
                          | {f"document '{c.document}'" for c in codings if c.document not in docs}
                          | {f"segment '{c.segment}'" for c in codings if c.segment and c.segment not in segments})

@@ -419,3 +419,61 @@ def test_fast_xlsx_reader_gives_openpyxl_rows(tmp_path: Path) -> None:
     assert _xlsx_rows(dated, "Coding") is None  # a date: openpyxl reads it
     assert read_table(dated) == _openpyxl_rows(dated)
     assert _xlsx_rows(plain, "Nope") is None
+
+
+def test_fast_xlsx_reader_decodes_texts_like_openpyxl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast reader decodes every cell text in one call: character references, carriage
+    returns, a text holding its private-use separator and a control character XML forbids
+    give what openpyxl gives (or the file is left to it)."""
+    import qda.ingest
+    from qda.coding.sheets import _package
+    from qda.ingest import _xlsx_rows, read_table, read_table_columns
+
+    def not_the_xml_parser(*args: object) -> None:
+        raise AssertionError("the fast reader gave up")
+
+    monkeypatch.setattr(qda.ingest, "_sheet_rows", not_the_xml_parser)
+
+    texts = ["caf&#233; &amp; th&#xE9;", "ligne&#13;\nsuite", "a\r\nb", "priv\ue000\u00e9", "plain", "&lt;b&gt;",
+             "", "  espaces  "]
+    rows = "".join(
+        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+        f'<c r="B{r}"><v>{r}</v></c><c r="C{r}" t="inlineStr"><is><t>x{r}</t></is></c></row>'
+        for r, text in enumerate(texts, start=2))
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/'
+             f'spreadsheetml/2006/main"><dimension ref="A1:C{len(texts) + 1}"/><sheetData><row r="1">'
+             '<c r="A1" t="inlineStr"><is><t>text</t></is></c><c r="B1" t="inlineStr"><is><t>n</t></is></c>'
+             f'<c r="C1" t="inlineStr"><is><t>other</t></is></c></row>{rows}</sheetData></worksheet>')
+    path = tmp_path / "texts.xlsx"
+    _package(path, [("Coding", [sheet])], "test", "'Coding'!$A$1:$C$2")
+    expected = _openpyxl_rows(path)
+    assert [r[0] for r in expected[1:]] == ["café & thé", "ligne\r\nsuite", "a\nb", "priv\ue000é", "plain", "<b>",
+                                            "", "  espaces  "]
+    assert _xlsx_rows(path, None) == expected
+    # with columns named, the others are not read (but in the header row)
+    assert read_table(path, columns=("text", "n")) == [expected[0], *([a, b, None] for a, b, _ in expected[1:])]
+    header, columns = read_table_columns(path, columns=("text", "n")) or ([], [])
+    assert header == ["text", "n", "other"] and columns == [[r[0] for r in expected[1:]], [r[1] for r in expected[1:]],
+                                                            [None] * len(texts)]
+    # a character XML forbids, raw in the sheet: read as it is where it has no reference (as before)
+    raw = tmp_path / "raw.xlsx"
+    with zipfile.ZipFile(path) as archive:  # qda's writer drops such characters: put one in
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(b"plain", b"pl\x01ain")
+    with zipfile.ZipFile(raw, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    found = _xlsx_rows(raw, None)
+    assert found is not None and found[5][0] == "pl\x01ain" and found[1][0] == "café & thé"
+
+
+def test_table_columns_of_a_ragged_csv(tmp_path: Path) -> None:
+    """Column by column, a CSV keeps its header row as it is and pads short rows with None."""
+    from qda.ingest import read_table_columns
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,2,3\n4\n", encoding="utf-8")
+    assert read_table_columns(path) == (["a", "b"], [["1", "4"], ["2", None], ["3", None]])
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    assert read_table_columns(empty) is None

@@ -15,14 +15,13 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from itertools import compress, count
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
+from typing import TYPE_CHECKING, Any, cast
 
-from qda.codebook import closest_codes
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.files import inert_row, write_atomically
-from qda.ingest import Formula, check_zip, column_letters, match_key, read_table
+from qda.ingest import Formula, check_zip, column_letters, match_key, read_table, read_table_columns
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
@@ -173,10 +172,16 @@ def _xml_bytes(xml: str) -> bytes:
     return data
 
 
+def _xml_escape(text: str) -> str:
+    """``text`` as XML character data (what xml.sax.saxutils.escape does; importing that
+    module brings urllib and http, ~15 ms of start-up)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
 def _escape_all(texts: list[str]) -> list[str]:
     """The XML escape of each text, done on all of them joined (three calls instead of three per text)."""
-    escaped = escape("\x00".join(texts)).split("\x00")
-    return escaped if len(escaped) == len(texts) else [escape(t) for t in texts]  # a text held a NUL
+    escaped = _xml_escape("\x00".join(texts)).split("\x00")
+    return escaped if len(escaped) == len(texts) else [_xml_escape(t) for t in texts]  # a text held a NUL
 
 
 def _cell(ref: str, value: object, style: int = _PLAIN) -> str:
@@ -190,7 +195,7 @@ def _cell(ref: str, value: object, style: int = _PLAIN) -> str:
         return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
     text = str(value)
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_xml_escape(text)}</t></is></c>'
 
 
 def _row(number: int, values: Sequence[object], style: int = _PLAIN) -> str:
@@ -222,7 +227,7 @@ def _worksheet(rows: Iterable[str], widths: Sequence[float], last: str, tab: str
 def _package(path: Path, sheets: Sequence[tuple[str, Iterable[str]]], creator: str, filter_range: str) -> None:
     """Write an xlsx package of ``sheets`` (name, XML chunks), the first one active."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    names = [escape(name, {'"': "&quot;"}) for name, _ in sheets]
+    names = [_xml_escape(name).replace('"', "&quot;") for name, _ in sheets]
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/'
         'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(1, len(sheets) + 1))
@@ -253,7 +258,7 @@ def _package(path: Path, sheets: Sequence[tuple[str, Iterable[str]]], creator: s
             '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
             'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-            f"<dc:creator>{escape(creator)}</dc:creator>"
+            f"<dc:creator>{_xml_escape(creator)}</dc:creator>"
             f'<dcterms:created xsi:type="dcterms:W3CDTF">{now}</dcterms:created>'
             f'<dcterms:modified xsi:type="dcterms:W3CDTF">{now}</dcterms:modified></cp:coreProperties>'),
         "xl/workbook.xml": (
@@ -311,8 +316,8 @@ def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...]
     text (stripped; "" when empty), in row order."""
     check_zip(path)  # folders, devices and zip bombs are refused before any reader opens the file
     # A formula never computed is named, not read as empty.
-    table = read_table(path, sheet, formulas=True, columns=columns)
-    if not table:
+    table = read_table_columns(path, sheet, formulas=True, columns=columns)
+    if table is None:
         raise CodingImportError(f"{path}: the sheet is empty")
     header = [match_key(h) for h in table[0]]
     missing = [c for c in required if c not in header]
@@ -323,25 +328,30 @@ def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...]
                                          "keep the header row of the sheet written by 'qda code sheet'")])
     wanted = None if columns is None else {match_key(c) for c in columns}
     named = {h: i for i, h in enumerate(header) if h and (wanted is None or h in wanted)}  # the last of a name
-    body = table[1:]
     # Column by column: a sheet of 1,000 interviews has 136,000 rows.
     texts: dict[str, list[str]] = {}
     formulas: list[tuple[int, int, str, str]] = []
-    wide = min(map(len, body), default=0)  # the xlsx readers give every row the sheet's width
     for h, i in named.items():
-        cells = [values[i] for values in body] if i < wide else [values[i] if i < len(values) else None
-                                                                 for values in body]
-        formulas.extend((number, i, h, v) for number, v in enumerate(cells, start=2) if type(v) is Formula)
-        texts[h] = ["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells]
+        cells = table[1][i]
+        kinds = set(map(type, cells))
+        if Formula in kinds:
+            formulas.extend((number, i, h, v) for number, v in enumerate(cells, start=2) if type(v) is Formula)
+        if kinds <= {str, type(None)}:  # the usual column: text only
+            texts[h] = ["" if v is None else v.strip() for v in cast("list[str | None]", cells)]
+        else:
+            texts[h] = ["" if v is None else (v if type(v) is str else str(v)).strip() for v in cells]
     if formulas:
         raise CodingImportError(
             f"{path}: {len(formulas)} cell(s) hold formulas; nothing was imported",
             [Problem(f"{path.name} row {number}", f"the {h} cell holds a formula ({v}) that was never computed",
                      "type the text (code ids) in the cell instead of a formula")
              for number, _, h, v in sorted(formulas)])
-    filled = [any(values) for values in zip(*texts.values())]  # empty rows are left out
-    numbers = [number for number, keep in enumerate(filled, start=2) if keep]
-    return numbers, {h: [v for v, keep in zip(column, filled) if keep] for h, column in texts.items()}
+    height = len(next(iter(texts.values()), ()))
+    if any(map(all, texts.values())):  # a column filled on every row (the segment ids, usually)
+        return list(range(2, height + 2)), texts
+    filled = list(map(any, zip(*texts.values())))  # empty rows are left out
+    numbers = list(compress(count(2), filled))
+    return numbers, {h: list(compress(column, filled)) for h, column in texts.items()}
 
 
 class CodeResolver:
@@ -394,6 +404,8 @@ class CodeResolver:
         for token in self._tokens(cell):
             code = self.resolve(token)
             if code is None:
+                from qda.codebook import closest_codes  # its pydantic models take ~0.1 s to build
+
                 close = closest_codes(token.strip(), self.codebook)
                 hint = ("closest: " + ", ".join(close)) if close else "see the Codes sheet for valid ids"
                 problems.append(Problem(where, f"unknown code '{token.strip()}'", hint))
@@ -449,31 +461,31 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     numbers, columns = read_columns(path, columns=("segment", "codes", "memo", "text"))
     refs, cells = columns["segment"], columns["codes"]
     memos, texts = columns.get("memo", [""] * len(refs)), columns.get("text", [""] * len(refs))
-    segments = {s.ref: s for s in store.segments()}
+    index = store.segment_index()  # ref -> (segment id, document id, start, end, ref)
+    documents = store.document_index()  # document id -> (name, case, text)
+    transcripts = {doc_id: text for doc_id, (_, _, text) in documents.items()}
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
     planned: dict[tuple[str, str], Coding] = {}  # one coding per (segment, code): repeats are merged
     duplicates = 0
-    found = [segments.get(ref) for ref in refs]
-    kept = [True] * len(refs)  # rows whose segment is replaced
+    found = list(map(index.get, refs))
     name = path.name
     # Only the rows with codes, or with a problem, need a closer look (a third of a coded sheet).
-    for i in [i for i, (segment, cell, text) in enumerate(zip(found, cells, texts))
-              if segment is None or cell or (text and text != segment.text)]:
-        ref, segment, cell = refs[i], found[i], cells[i]
+    for i in [i for i, (place, cell, text) in enumerate(zip(found, cells, texts))
+              if place is None or cell or (text and text != transcripts[place[1]][place[2]:place[3]])]:
+        ref, place, cell = refs[i], found[i], cells[i]
         if not ref:
-            kept[i] = False
             if cell:
                 problems.append(Problem(f"{name} row {numbers[i]}", "codes given but the segment id is empty"))
             continue
-        if segment is None:
-            kept[i] = False
+        if place is None:
             problems.append(Problem(f"{name} row {numbers[i]}", f"unknown segment '{ref}'",
                                     "the sheet must come from 'qda code sheet' on this project"))
             continue
-        text = texts[i]
-        if text and text != segment.text and match_key(text) != match_key(segment.text):
-            kept[i] = False
+        _, doc_id, start, end, _ = place
+        document, case, transcript = documents[doc_id]
+        text, segment_text = texts[i], transcript[start:end]
+        if text and text != segment_text and match_key(text) != match_key(segment_text):
             problems.append(Problem(f"{name} row {numbers[i]}",
                                     f"the text of segment {ref} differs from the project's transcript",
                                     "the transcript was re-imported since the sheet was written; write a new sheet"))
@@ -484,16 +496,17 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
         for code in resolver.parse_cell(cell, f"{name} row {numbers[i]}", problems):
             earlier = planned.get((ref, code))
             if earlier is None:
-                planned[(ref, code)] = _on_segment(coder, code, segment, "sheet", memo)
+                planned[(ref, code)] = Coding(coder=coder, code=code, document=document, case=case, start=start,
+                                              end=end, segment=ref, source="sheet", note=memo)
                 continue
             duplicates += 1
             if memo and memo not in earlier.note.split(" / "):
                 planned[(ref, code)] = replace(earlier, note=" / ".join(filter(None, (earlier.note, memo))))
-    covered = [ref for ref, keep in zip(refs, kept) if keep]
-    documents = {segment.document for segment, keep in zip(found, kept) if keep and segment is not None}
     if problems:
         raise CodingImportError(
             f"{path}: {len(problems)} problem(s); nothing was imported for coder '{coder}'", problems)
+    # Every row now names a known segment, but for rows without a segment id (and codes).
+    covered = [ref for ref in refs if ref]
     if not planned and not allow_empty:
         raise EmptyInputError(
             f"{path}: no code is filled in ({len(covered)} segments); nothing was imported for coder '{coder}'",
@@ -503,7 +516,8 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     # roles or cases leaves the coder's other codings alone.
     plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(dict.fromkeys(covered))),),
                      codings=tuple(planned.values()))
-    return plan, SheetImport(coder, str(path), len(refs), len(planned), tuple(sorted(documents)), 0, duplicates)
+    coded = sorted({documents[doc_id][0] for doc_id in {place[1] for place in found if place is not None}})
+    return plan, SheetImport(coder, str(path), len(refs), len(planned), tuple(coded), 0, duplicates)
 
 
 def _on_segment(coder: str, code: str, segment: Segment, source: str, note: str = "") -> Coding:

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -449,8 +450,44 @@ class _NotSimple(Exception):
     """The workbook uses something the fast reader leaves to openpyxl."""
 
 
+class _Table:
+    """A worksheet or CSV as read: as columns (the fast xlsx reader finds cells column by
+    column) or as rows (the XML parser, openpyxl, csv); each form is made from the other
+    only when asked for."""
+
+    def __init__(self, rows: list[list[object]] | None = None, columns: list[list[object]] | None = None) -> None:
+        self._rows, self._columns = rows, columns
+
+    def rows(self) -> list[list[object]]:
+        """The rows, as openpyxl's ``iter_rows(values_only=True)`` gives them."""
+        if self._rows is None:
+            self._rows = [list(row) for row in zip(*self._columns or ())]
+        return self._rows
+
+    def columns(self) -> tuple[list[object], list[list[object]]] | None:
+        """Row 1 as it is, and each column's cells in the rows below it (None where a row is
+        shorter); None when there is no row at all."""
+        if self._columns is not None:
+            if not self._columns or not self._columns[0]:
+                return None
+            return [column[0] for column in self._columns], [column[1:] for column in self._columns]
+        rows = self._rows
+        if not rows:
+            return None
+        body = rows[1:]
+        width = max(map(len, rows))
+        return rows[0], [[row[i] if i < len(row) else None for row in body] for i in range(width)]
+
+
 def _xlsx_rows(path: Path, sheet: str | None, formulas: bool = False,
                columns: Collection[str] | None = None) -> list[list[object]] | None:
+    """The rows :func:`read_table` gets from openpyxl (read-only, cached values), read faster."""
+    table = _xlsx_table(path, sheet, formulas, columns)
+    return None if table is None else table.rows()
+
+
+def _xlsx_table(path: Path, sheet: str | None, formulas: bool = False,
+                columns: Collection[str] | None = None) -> _Table | None:
     """The rows :func:`read_table` gets from openpyxl (read-only, cached values), read faster.
 
     openpyxl spends ~13 µs of Python per cell; a coding sheet of 1,000 interviews has a
@@ -506,7 +543,7 @@ def _xlsx_rows(path: Path, sheet: str | None, formulas: bool = False,
     except Exception:  # noqa: BLE001 - e.g. XML errors of either parser: openpyxl decides
         return None
     try:
-        return _scan_rows(data, strings, dates, formulas, columns)
+        return _Table(columns=_scan_columns(data, strings, dates, formulas, columns))
     except Exception:  # noqa: BLE001, S110 - anything unexpected: the XML parser reads it (or gives up)
         pass
     try:
@@ -521,7 +558,7 @@ def _xlsx_rows(path: Path, sheet: str | None, formulas: bool = False,
             events = iterparse(io.BytesIO(data), events=("end",), tag=tags)
         except TypeError:  # pragma: no cover - the standard library's parser
             events = iterparse(io.BytesIO(data), events=("end",))
-        return _sheet_rows(events, strings, dates, formulas)
+        return _Table(rows=_sheet_rows(events, strings, dates, formulas))
     except (_NotSimple, KeyError, ValueError, IndexError, OSError, SyntaxError):
         return None
     except Exception:  # noqa: BLE001 - e.g. XML errors of either parser: openpyxl decides
@@ -678,11 +715,13 @@ def _padded(parsed: list[tuple[int, list[tuple[int, object]]]], max_col: int | N
 
 
 # The sheet XML as Excel, LibreOffice, openpyxl and qda write it: unprefixed elements, every
-# cell and row starting with its reference. _scan_rows checks that the whole sheet is so
+# cell and row starting with its reference. _scan_columns checks that the whole sheet is so
 # before trusting these expressions; anything else goes to the XML parser.
 _DIMENSION_RE = re.compile(rb'<dimension ref="([^"]*)"')
 _UNUSUAL_TAG_RE = re.compile(rb'<(?:c|row)(?=[\s/>])(?! r=")')
 _ATTR_RE = re.compile(rb'\s([\w:.-]+)="([^"]*)"')
+_SEPARATOR_TEXT = "\ue000"  # joins cell texts (a private-use character: no cell should hold it)
+_SEPARATOR = _SEPARATOR_TEXT.encode()
 
 
 def _xml_text(text: str) -> str:
@@ -694,10 +733,11 @@ def _xml_text(text: str) -> str:
     return text
 
 
-def _scan_rows(data: bytes, strings: list[str], dates: set[int], formulas: bool,
-               columns: Collection[str] | None) -> list[list[object]]:
-    """The rows of a worksheet's XML (as :func:`_sheet_rows`), found by regular expressions;
-    raises :class:`_NotSimple` when the XML is not in the usual form these expect."""
+def _scan_columns(data: bytes, strings: list[str], dates: set[int], formulas: bool,
+                  columns: Collection[str] | None) -> list[list[object]]:
+    """The cells of a worksheet's XML column by column (the rows of :func:`_sheet_rows`,
+    transposed), found by regular expressions; raises :class:`_NotSimple` when the XML is
+    not in the usual form these expect."""
     from xml.etree.ElementTree import fromstring
 
     if b"<!" in data:
@@ -716,18 +756,18 @@ def _scan_rows(data: bytes, strings: list[str], dates: set[int], formulas: bool,
         raise _NotSimple("no declared size, or cells or rows without their reference first")
 
     kinds: dict[bytes, tuple[str, int]] = {}
-    inline_attrs: set[bytes] = set()
 
-    def value(attrs: bytes, opened: bytes, inline: bytes, v: bytes, body: bytes) -> object:
+    def kind_of(attrs: bytes) -> tuple[str, int]:
         found = kinds.get(attrs)
         if found is None:
             if b"'" in attrs:
                 raise _NotSimple("single-quoted attributes")
             named = dict(_ATTR_RE.findall(attrs))
             found = kinds[attrs] = (named.get(b"t", b"n").decode(), int(named.get(b"s", b"0") or 0))
-            if found[0] == "inlineStr":
-                inline_attrs.add(attrs)
-        kind, style = found
+        return found
+
+    def value(attrs: bytes, opened: bytes, inline: bytes, v: bytes, body: bytes) -> object:
+        kind, style = kind_of(attrs)
         if opened:
             if kind == "inlineStr":
                 return _xml_text(inline.decode())
@@ -744,49 +784,55 @@ def _scan_rows(data: bytes, strings: list[str], dates: set[int], formulas: bool,
     # A cell with content: its column, row, other attributes, then a plain inline string,
     # a plain value, or any other content (rich text, formulas) for the XML parser. Empty
     # cells (<c .../> or <c ...></c>) do not match: they read as None.
-    cell = (rb'"([^>]*?)(?<!/)>(?:<is>(<t(?: xml:space="preserve")?>)([^<]*)</t></is>|<v>([^<]*)</v>'
+    cell = (rb'"([^>]*)(?<!/)>(?:<is>(<t(?: xml:space="preserve")?>)([^<]*)</t></is>|<v>([^<]*)</v>'
             rb"|(<(?!/c>).*?))</c>")
-    rows: list[list[object] | None] = [None] * max_row
+    table: list[list[object]] = [[None] * max_row for _ in range(max_col)]
     letters = "[A-Z]{1,3}"
     if columns is not None and max_row:
         # Row 1 names the columns: read it whole, then only the wanted columns of the others.
         first = re.compile(rb'<c r="([A-Z]{1,3})1' + cell, re.S)
-        header: list[object] = [None] * max_col
         for col, *found in first.findall(data, begin, data.find(b"</row>", begin)):
             if _column(col.decode()) <= max_col:
-                header[_column(col.decode()) - 1] = value(*found)
-        rows[0] = header
+                table[_column(col.decode()) - 1][0] = value(*found)
         wanted = {match_key(v) for v in columns}
-        letters = "|".join(column_letters(i) for i, v in enumerate(header, start=1)
-                           if v is not None and match_key(v) in wanted) or "(?!)"
+        letters = "|".join(column_letters(i) for i, column in enumerate(table, start=1)
+                           if column[0] is not None and match_key(column[0]) in wanted) or "(?!)"
     pattern = re.compile(rb'<c r="(' + letters.encode() + rb')([0-9]+)' + cell, re.S)
-    indexes: dict[bytes, int | None] = {}
-    escaped: list[tuple[list[object], int, bytes]] = []  # (row, index, raw text): see below
-    for col, number, attrs, opened, inline, v, body in pattern.findall(data, begin, end):
-        r = int(number)
-        if r > max_row or r < 1:
-            continue  # beyond the declared size: openpyxl leaves it out
-        index = indexes.get(col, -1)
-        if index == -1:
-            index = indexes[col] = _column(col.decode()) - 1 if _column(col.decode()) <= max_col else None
-        if index is None:
-            continue
-        row = rows[r - 1]
-        if row is None:
-            row = rows[r - 1] = [None] * max_col
-        if opened and attrs in inline_attrs:  # the usual cell, read here for speed
-            if b"&" in inline or b"\r" in inline:
-                escaped.append((row, index, inline))
-            row[index] = inline.decode()
+    cells = pattern.findall(data, begin, end)
+    if not cells:
+        return table
+    # A million cells at 1,000 interviews: each step below runs over all of them at once,
+    # in C, rather than cell by cell in Python.
+    refs, numbers, attrs, opened, inline = (list(map(itemgetter(k), cells)) for k in range(5))
+    plain = {a for a in set(attrs) if kind_of(a)[0] == "inlineStr"}
+    # The usual cell is a plain inline string (what qda and openpyxl write): the texts of
+    # all cells are decoded at once, joined by a character of Unicode's private use area.
+    joined = _SEPARATOR.join(inline)
+    try:
+        if b"&" in joined or b"\r" in joined:
+            # Character references (openpyxl writes every accent as one) or carriage returns:
+            # the XML parser reads them all as one text, far faster than text by text.
+            texts = (fromstring(b"<x>" + joined + b"</x>").text or "").split(_SEPARATOR_TEXT)
         else:
-            row[index] = value(attrs, opened, inline, v, body)
-    if escaped:
-        # Texts with character references (openpyxl writes every accent as one): the XML
-        # parser decodes them all at once, far faster than a replacement per reference.
-        texts = fromstring(b"<x><t>" + b"</t><t>".join(raw for _, _, raw in escaped) + b"</t></x>")
-        for (found_row, index, _), node in zip(escaped, texts, strict=True):
-            found_row[index] = node.text or ""
-    return [row if row is not None else [None] * max_col for row in rows]
+            texts = joined.decode().split(_SEPARATOR_TEXT)
+    except SyntaxError:  # a character XML forbids: the texts without references are read as they are
+        texts = []
+    values: list[object] = list(texts)
+    if len(values) != len(inline):  # a text held the separator, or see above
+        values = [_xml_text(text.decode()) for text in inline]
+    # Every other cell (numbers, shared strings, rich text, formulas) one by one.
+    if not all(opened) or len(plain) < len(set(attrs)):
+        for i, (kind, is_open) in enumerate(zip(attrs, opened)):
+            if not is_open or kind not in plain:
+                values[i] = value(*cells[i][2:])
+    del cells
+    targets: dict[bytes, list[object] | None] = {
+        ref: table[_column(ref.decode()) - 1] if _column(ref.decode()) <= max_col else None for ref in set(refs)}
+    for ref, r, found in zip(refs, map(int, numbers), values):
+        target = targets[ref]
+        if target is not None and 0 < r <= max_row:  # beyond the declared size: openpyxl leaves it out
+            target[r - 1] = found
+    return table
 
 
 def column_letters(index: int) -> str:
@@ -807,12 +853,25 @@ def read_table(path: str | Path, sheet: str | None = None, formulas: bool = Fals
 
     CSV files are decoded like transcripts (Excel on Windows often writes cp1252).
     """
-    path = Path(path)
+    return _read_table(Path(path), sheet, formulas, columns).rows()
+
+
+def read_table_columns(path: str | Path, sheet: str | None = None, formulas: bool = False,
+                       columns: Collection[str] | None = None) -> tuple[list[object], list[list[object]]] | None:
+    """The table of :func:`read_table` column by column: row 1 as it is, and each column's
+    cells in the rows below it (None where a row is shorter); None when the table has no row.
+
+    Faster than the rows for a large sheet: the xlsx reader finds the cells column by column.
+    """
+    return _read_table(Path(path), sheet, formulas, columns).columns()
+
+
+def _read_table(path: Path, sheet: str | None, formulas: bool, columns: Collection[str] | None) -> _Table:
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         read_bytes(path)
         check_zip(path)  # before any reader inflates it: a zip bomb is refused up front
-        fast = _xlsx_rows(path, sheet, formulas, columns)
+        fast = _xlsx_table(path, sheet, formulas, columns)
         if fast is not None:
             return fast
         # A damaged workbook fails inside openpyxl, while opening or (read-only mode
@@ -829,7 +888,7 @@ def read_table(path: str | Path, sheet: str | None = None, formulas: bool = Fals
             if sheet is not None and sheet not in wb.sheetnames:
                 raise IngestError(f"{path}: no sheet named '{sheet}' (sheets: {', '.join(wb.sheetnames)})")
             chosen = wb[sheet] if sheet else wb["Coding"] if "Coding" in wb.sheetnames else wb.worksheets[0]
-            return [list(row) for row in chosen.iter_rows(values_only=True)]
+            return _Table(rows=[list(row) for row in chosen.iter_rows(values_only=True)])
         except damaged as exc:
             raise _damaged_xlsx(path, exc) from None
         finally:
@@ -842,7 +901,7 @@ def read_table(path: str | Path, sheet: str | None = None, formulas: bool = Fals
         text = normalise_text(text)
         first = text.split("\n", 1)[0]
         delimiter = max(",;\t", key=first.count)
-        return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        return _Table(rows=[list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)])
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
 
