@@ -214,7 +214,7 @@ BACKUP_DIR = "backups"
 QUICK_CHECK_MAX_BYTES = 16 * 1024 ** 2
 # Seconds a writer waits for another qda command ($QDA_LOCK_TIMEOUT). The longest writes
 # hold the lock for their commit only: 17 s for a 1 M-row coding sheet on a busy 2-core
-# machine (bench/concurrent.py), so 3 minutes leaves room for slower disks and bigger
+# machine (bench/concurrent_writers.py), so 3 minutes leaves room for slower disks and bigger
 # projects; a command refused after that has waited long enough to be told.
 DEFAULT_LOCK_TIMEOUT = 180.0
 DEFAULT_BACKUP_KEEP = 20

@@ -13,7 +13,7 @@ there, never here), copied, with its documents and segments replicated in SQL in
 the language pipeline, which is not what this measures (the tokens are not copied;
 ``code import`` does not read them).
 
-Usage: python bench/concurrent.py [--source /tmp/qda-bench-workflow/n1000] [--copies 8]
+Usage: python bench/concurrent_writers.py [--source /tmp/qda-bench-workflow/n1000] [--copies 8]
        [--rows 1000000] [--lock-timeout SECONDS] [--keep DIR]
 """
 
