@@ -156,11 +156,17 @@ def test_fuzz_office_transcript_readers(suffix: str, tmp_path_factory: pytest.Te
 # ----------------------------------------------------------------------------- sheets, codebooks
 
 
+def _study_copy(study_project: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A private copy of the example project (copied: no language model to load again)."""
+    folder = tmp_path_factory.mktemp(name) / "p"
+    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def fuzz_project(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the example project (copied: no language model to load again)."""
-    folder = tmp_path_factory.mktemp("fuzzproj") / "p"
-    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
+    """A copy of the example project and its coding sheet (the seed)."""
+    folder = _study_copy(study_project, tmp_path_factory, "fuzzproj")
     with Project.open(folder) as project:
         project.write_coding_sheet("seed", folder.parent / "seed.xlsx")
     return folder
@@ -270,9 +276,8 @@ def test_fuzz_survey_tables(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def refi_project(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the example project and its own REFI-QDA exports (the seeds)."""
-    folder = tmp_path_factory.mktemp("fuzzrefi") / "p"
-    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
+    """A copy of the example project and its own REFI-QDA exports (the seeds)."""
+    folder = _study_copy(study_project, tmp_path_factory, "fuzzrefi")
     with Project.open(folder) as project:
         project.export_qdpx(folder.parent / "seed.qdpx")
         project.export_qdc(folder.parent / "seed.qdc")
