@@ -129,9 +129,11 @@ class ProjectStatus:
 
     def to_table(self) -> TableView:
         """One ``key: value`` line per count, the coders with their number of codings."""
-        coders = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
-        return TableView(lead=tuple(Note(f"{key}: {coders if key == 'coders' else value}")
-                                    for key, value in self.to_dict().items()))
+        shown = dict(self.to_dict())
+        shown["coders"] = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
+        if self.codebook is None:
+            shown["codebook"] = "none loaded (qda codebook load FILE.yaml)"
+        return TableView(lead=tuple(Note(f"{key}: {value}") for key, value in shown.items()))
 
 
 class Project:

@@ -392,7 +392,14 @@ class Store:
         if not db_path.exists():
             raise ProjectError(f"{folder}: not a qda project (no {DB_NAME})")
         try:
-            db = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            if os.access(db_path, os.W_OK) and os.access(folder, os.W_OK):
+                # A mode=ro connection that is the last to close leaves project.qda-wal/-shm
+                # behind (it may not checkpoint); a query_only one writes nothing either, and
+                # SQLite removes both files when it closes.
+                db = sqlite3.connect(db_path, isolation_level=None)
+                db.execute("PRAGMA query_only=ON")
+            else:
+                db = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
         except sqlite3.DatabaseError as exc:
             raise ProjectError(f"{db_path}: cannot open the project database: {exc}") from None
         return cls(db, db_path)
