@@ -307,3 +307,47 @@ def test_a_pdf_whose_xref_table_lies_is_named(tmp_path: Path) -> None:
     path.write_bytes(data[:at] + b"58" + data[end:])
     with pytest.raises(IngestError, match="lying.pdf"):
         read_transcript(path)
+
+
+# ----------------------------------------------------------------------------- declared sizes (issue 20)
+
+
+def _claiming_sheet(tmp_path: Path, claim: str) -> Path:
+    """A two-row xlsx whose sheet declares the size ``claim`` (e.g. the whole grid)."""
+    import re
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Coding"
+    sheet.append(["document", "segment", "code"])
+    sheet.append(["E1", "E1#1", "a"])
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    claiming = tmp_path / "claiming.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(claiming, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{claim}"'.encode(), data)
+            out.writestr(item, data)
+    return claiming
+
+
+@pytest.mark.parametrize("reader", ["fast", "xml", "openpyxl"])
+def test_a_sheet_claiming_the_whole_grid_reads_only_its_cells(tmp_path: Path, monkeypatch, reader: str) -> None:
+    # Before: the fast reader allocated a list per declared row and column (A1:XFD1048576:
+    # 16,384 x 1,048,576 cells, 3.8 GB) for a file of a few KB.
+    path = _claiming_sheet(tmp_path, "A1:XFD1048576")
+    assert path.stat().st_size < 10_000
+    if reader != "fast":
+        def not_simple(*args: object, **kwargs: object) -> None:
+            raise ingest._NotSimple("forced")
+
+        monkeypatch.setattr(ingest, "_scan_columns", not_simple)
+    if reader == "openpyxl":
+        monkeypatch.setattr(ingest, "_xlsx_table", lambda *args, **kwargs: None)
+    rows = read_table(path)
+    assert [row[:3] for row in rows] == [["document", "segment", "code"], ["E1", "E1#1", "a"]]
+    assert len(rows) == 2 and max(map(len, rows)) == 3

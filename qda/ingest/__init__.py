@@ -673,6 +673,11 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int],
             element.clear()
         elif tag == dim_tag:
             max_col, max_row = _dimension(element.get("ref", ""))
+    # The declared size is only a claim: never pad beyond the rows and columns present.
+    if max_row is not None:
+        max_row = min(max_row, max((number for number, _ in parsed), default=0))
+    if max_col is not None:
+        max_col = min(max_col, max((column for _, cells in parsed for column, _ in cells), default=0))
     return _padded(parsed, max_col, max_row)
 
 
@@ -754,6 +759,13 @@ def _scan_columns(data: bytes, strings: list[str], dates: set[int], formulas: bo
     if (end < begin or max_col is None or max_row is None or _UNUSUAL_TAG_RE.search(data, begin, end)
             or data.find(b"xmlns", begin, end) >= 0):
         raise _NotSimple("no declared size, or cells or rows without their reference first")
+    if max_row * max_col > len(data):
+        # The declared size is only a claim (a 60 KB file may declare A1:XFD1048576): a cell
+        # takes at least a few bytes, so a larger claim is cut to the cells really present.
+        rows_seen = [int(n) for n in re.findall(rb'<row r="([0-9]+)"', data[begin:end])]
+        columns_seen = {c for c in re.findall(rb'<c r="([A-Z]{1,3})[0-9]', data[begin:end])}
+        max_row = min(max_row, max(rows_seen, default=0))
+        max_col = min(max_col, max((_column(c.decode()) for c in columns_seen), default=0))
 
     kinds: dict[bytes, tuple[str, int]] = {}
 
@@ -888,6 +900,8 @@ def _read_table(path: Path, sheet: str | None, formulas: bool, columns: Collecti
             if sheet is not None and sheet not in wb.sheetnames:
                 raise IngestError(f"{path}: no sheet named '{sheet}' (sheets: {', '.join(wb.sheetnames)})")
             chosen = wb[sheet] if sheet else wb["Coding"] if "Coding" in wb.sheetnames else wb.worksheets[0]
+            if hasattr(chosen, "reset_dimensions"):
+                chosen.reset_dimensions()  # the declared size is only a claim: read the cells present
             return _Table(rows=[list(row) for row in chosen.iter_rows(values_only=True)])
         except damaged as exc:
             raise _damaged_xlsx(path, exc) from None
