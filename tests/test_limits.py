@@ -351,3 +351,56 @@ def test_a_sheet_claiming_the_whole_grid_reads_only_its_cells(tmp_path: Path, mo
     rows = read_table(path)
     assert [row[:3] for row in rows] == [["document", "segment", "code"], ["E1", "E1#1", "a"]]
     assert len(rows) == 2 and max(map(len, rows)) == 3
+
+
+# ----------------------------------------------------------------------------- odd transcripts (issue 20)
+
+SPEECH = ("Intervieweur : Bonjour, pouvez-vous présenter votre entreprise ?\n"
+          "Répondant : Oui, nous vendons des capteurs.\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_as_text_not_called_binary(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "notepad.txt"
+    path.write_bytes(SPEECH.encode(encoding))  # Python's utf-16-le/-be codecs write no BOM
+    assert not path.read_bytes().startswith((b"\xff\xfe", b"\xfe\xff"))
+    raw = read_transcript(path)
+    assert raw.encoding == encoding
+    assert [t.speaker for t in raw.turns] == ["Intervieweur", "Répondant"]
+    assert raw.text[raw.turns[1].start:raw.turns[1].end] == "Oui, nous vendons des capteurs."
+
+
+def test_binary_data_is_still_refused_as_binary(tmp_path: Path) -> None:
+    path = tmp_path / "photo.txt"
+    path.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(IngestError, match="not a text file"):
+        read_transcript(path)
+
+
+def test_a_transcript_holding_only_speaker_labels_is_refused_with_its_file(runner, small_project: Path,
+                                                                          tmp_path: Path) -> None:
+    path = tmp_path / "E9.txt"
+    path.write_text("Intervieweur :\nRépondant :\n", encoding="utf-8")
+    before = snapshot(small_project)
+    result = run(runner, "-p", small_project, "import", "transcripts", path, code=1)
+    assert f"{path}: the transcript holds no speech, only speaker labels" in result.output
+    assert snapshot(small_project) == before
+
+
+def test_nfc_and_nfd_file_names_are_one_document(runner, small_project: Path, tmp_path: Path) -> None:
+    import json
+    import unicodedata
+
+    composed, decomposed = (unicodedata.normalize(form, "Entretien été") for form in ("NFC", "NFD"))
+    first, second = tmp_path / "mac", tmp_path / "win"
+    first.mkdir()
+    second.mkdir()
+    (first / f"{decomposed}.txt").write_text(SPEECH, encoding="utf-8")
+    (second / f"{composed}.txt").write_text(SPEECH, encoding="utf-8")
+    result = run(runner, "-p", small_project, "import", "transcripts", first / f"{decomposed}.txt",
+                 second / f"{composed}.txt", code=1)
+    assert "also comes from" in result.output
+    run(runner, "-p", small_project, "import", "transcripts", first / f"{decomposed}.txt")
+    run(runner, "-p", small_project, "import", "transcripts", second / f"{composed}.txt")
+    status = json.loads(run(runner, "-p", small_project, "status", "--format", "json").output)
+    assert status["documents"] == 3  # A1, B1 and the interview, once

@@ -74,6 +74,16 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
                 raise IngestError(f"{source}: starts with a UTF-16 mark but cannot be decoded as UTF-16",
                                   [Problem(source, "re-save the file as UTF-8")]) from None
     nul = data.find(b"\x00")
+    utf16 = _utf16_without_bom(data) if nul >= 0 else None
+    if utf16 is not None:
+        try:
+            text = data.decode(utf16)
+        except UnicodeDecodeError:
+            raise IngestError(f"{source}: looks like UTF-16 without a byte-order mark, but cannot be decoded as "
+                              f"{utf16.upper()}",
+                              [Problem(source, "damaged UTF-16 text", "re-save the file as UTF-8")]) from None
+        if len(_CONTROL_RE.findall(text)) <= max(2, len(text) // 200):
+            return text, utf16
     if nul >= 0:
         where = "it contains binary data" if nul < 4096 else f"it turns into binary data at byte {nul:,}"
         raise IngestError(f"{source}: this is not a text file ({where})",
@@ -101,6 +111,25 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
                           [Problem(source, "undecodable text",
                                    "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
     return text, encoding
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when the bytes look like UTF-16 text with no byte-order mark.
+
+    Notepad and some transcription tools save "Unicode" this way. Text in a Latin, Greek or
+    Cyrillic script then has a NUL in every other byte on one side only, which binary data
+    almost never has; such a file is text, not "binary data".
+    """
+    sample = data[:4096]
+    if len(data) % 2 or len(sample) < 8:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd >= 0.3 * half and even <= 0.02 * half:
+        return "utf-16-le"
+    if even >= 0.3 * half and odd <= 0.02 * half:
+        return "utf-16-be"
+    return None
 
 
 def normalise_text(text: str) -> str:
