@@ -929,8 +929,10 @@ def _read_table(path: Path, sheet: str | None, formulas: bool, columns: Collecti
             if sheet is not None and sheet not in wb.sheetnames:
                 raise IngestError(f"{path}: no sheet named '{sheet}' (sheets: {', '.join(wb.sheetnames)})")
             chosen = wb[sheet] if sheet else wb["Coding"] if "Coding" in wb.sheetnames else wb.worksheets[0]
-            if hasattr(chosen, "reset_dimensions"):
-                chosen.reset_dimensions()  # the declared size is only a claim: read the cells present
+            claimed = (chosen.max_row or 0) * (chosen.max_column or 0)
+            if claimed > 64 * path.stat().st_size and hasattr(chosen, "reset_dimensions"):
+                # a size no file this small can fill (A1:XFD1048576 in a few KB): read the cells present
+                chosen.reset_dimensions()
             return _Table(rows=[list(row) for row in chosen.iter_rows(values_only=True)])
         except damaged as exc:
             raise _damaged_xlsx(path, exc) from None
