@@ -404,3 +404,23 @@ def test_nfc_and_nfd_file_names_are_one_document(runner, small_project: Path, tm
     run(runner, "-p", small_project, "import", "transcripts", second / f"{composed}.txt")
     status = json.loads(run(runner, "-p", small_project, "status", "--format", "json").output)
     assert status["documents"] == 3  # A1, B1 and the interview, once
+
+
+def test_a_yaml_codebook_nested_20000_deep_is_located_not_a_recursion_error(runner, tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: deep\ncodes:\n  - id: a\n    label: A\n    definition: " + "[" * 20_000 + "]" * 20_000
+                    + "\n", encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        load_codebook(path)
+    assert info.value.message == f"{path}:5: nested more than 100 levels deep"
+    result = run(runner, "codebook", "validate", path, code=1)
+    assert "internal error" not in result.output and "deep.yaml:5" in result.output
+
+
+def test_a_csv_cell_over_the_csv_limit_is_a_located_error(runner, small_project: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cases.csv"
+    path.write_text("case,group\nA1,entry\nB1," + "x" * 140_000 + "\n", encoding="utf-8")
+    before = snapshot(small_project)
+    result = run(runner, "-p", small_project, "import", "cases", path, code=1)
+    assert f"{path}:3: cannot read this CSV line" in result.output and "internal error" not in result.output
+    assert snapshot(small_project) == before

@@ -946,7 +946,15 @@ def _read_table(path: Path, sheet: str | None, formulas: bool, columns: Collecti
         text = normalise_text(text)
         first = text.split("\n", 1)[0]
         delimiter = max(",;\t", key=first.count)
-        return _Table(rows=[list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)])
+        rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+        try:
+            return _Table(rows=[list(row) for row in rows])
+        except csv.Error as exc:  # e.g. a cell over the csv module's 131,072-character limit
+            line = rows.line_num
+            raise IngestError(f"{path}:{line}: cannot read this CSV line ({exc})",
+                              [Problem(f"{path}:{line}", str(exc),
+                                       "a cell this long is usually a quote (\") left open on an earlier line; "
+                                       "close it, or save the table as .xlsx")]) from None
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
 
