@@ -199,10 +199,11 @@ class Project:
 
     def status(self) -> ProjectStatus:
         codebook = self.store.codebook()
-        coders = {name: self.store.count_codings(coder=name) for name in self.store.coders()}
-        return ProjectStatus(str(self.folder), len(self.store.documents()), len(self.store.cases()),
-                             len(self.store.segments()), codebook.name if codebook else None,
-                             len(codebook.codes) if codebook else 0, coders)
+        sizes = self.store.sizes()
+        counts = self.store.codings_per_coder()
+        coders = {name: counts.get(name, 0) for name in self.store.coders()}
+        return ProjectStatus(str(self.folder), sizes["documents"], sizes["cases"], sizes["segments"],
+                             codebook.name if codebook else None, len(codebook.codes) if codebook else 0, coders)
 
     # ------------------------------------------------------------------ writing
     def commit(self, plan: WritePlan) -> int:

@@ -661,6 +661,18 @@ class Store:
             if write.tokens is not None:
                 self._save_tokens(doc_id, write.tokens)
 
+    def sizes(self) -> dict[str, int]:
+        """How many documents, cases and segments the project holds, counted by SQLite
+        (``qda status`` must not build every segment with its text to count them)."""
+        return {table: int(self._one(f"SELECT COUNT(*) FROM {table}"))
+                for table in ("documents", "cases", "segments")}
+
+    def codings_per_coder(self) -> dict[str, int]:
+        """Every coder's number of codings (0 for a coder without any), in one query."""
+        rows = self.db.execute("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON k.coder_id=c.id "
+                               "GROUP BY c.id ORDER BY c.name").fetchall()
+        return {str(name): int(n) for name, n in rows}
+
     def count_codings(self, document: str | None = None, coder: str | None = None) -> int:
         where, args = _where({"d.name": document, "c.name": coder})
         return int(self._one("SELECT COUNT(*) FROM codings k JOIN documents d ON d.id=k.document_id "
