@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from rapidfuzz import process
 
 from qda.errors import CodebookError, NotFoundError, Problem
-from qda.models import AttributeDef, Category, Code, Codebook, Pattern, WritePlan
+from qda.models import AttributeDef, Category, Code, Codebook, Pattern, WritePlan, color_problem
 from qda.results import Column, Row, TableView, json_dict
 
 if TYPE_CHECKING:
@@ -64,6 +64,14 @@ class CodeSpec(_Spec):
     guid: str | None = None
     codable: bool = True
     codes: list[CodeSpec] = Field(default_factory=list)
+
+    @field_validator("color")
+    @classmethod
+    def _known_color(cls, value: str | None) -> str | None:
+        problem = color_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class CategorySpec(_Spec):

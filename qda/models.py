@@ -6,6 +6,7 @@ These carry no behaviour that touches files or the database; the codebook file f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -119,6 +120,27 @@ class Category:
     labels: dict[str, str]
     parent: str | None = None
     description: str = ""
+
+
+_HEX_COLOR = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})")
+_NAMED_COLOR = re.compile(r"[A-Za-z]{3,20}")
+
+
+def color_problem(value: str) -> str | None:
+    """Why ``value`` is not a code colour (``#rrggbb``, ``#rgb`` or a CSS colour name), else None.
+
+    Colours end up in the workspace's style attributes and in exported files: anything
+    else (``red;position:fixed``) could restyle the page, so it never gets that far.
+    """
+    if _HEX_COLOR.fullmatch(value):
+        return None
+    if _NAMED_COLOR.fullmatch(value):
+        from matplotlib.colors import CSS4_COLORS  # the 148 CSS names; only loaded for a named colour
+
+        if value.lower() in CSS4_COLORS:
+            return None
+        return f"'{value}' is not a CSS colour name"
+    return f"'{value}' is not a colour (use #rrggbb, e.g. #0072B2, or a CSS name such as teal)"
 
 
 @dataclass(frozen=True)

@@ -424,3 +424,19 @@ def test_a_csv_cell_over_the_csv_limit_is_a_located_error(runner, small_project:
     result = run(runner, "-p", small_project, "import", "cases", path, code=1)
     assert f"{path}:3: cannot read this CSV line" in result.output and "internal error" not in result.output
     assert snapshot(small_project) == before
+
+
+def test_code_colours_are_colours_not_css(tmp_path: Path) -> None:
+    # Before: a codebook colour 'red;position:fixed;...' went into the workspace's style attribute.
+    path = tmp_path / "colours.yaml"
+    path.write_text("name: colours\nlanguages: [en]\ncodes:\n"
+                    "  - {id: a, label: A, color: 'red;position:fixed;top:0;left:0;width:100%'}\n"
+                    "  - {id: b, label: B, color: '#0072B2'}\n"
+                    "  - {id: c, label: C, color: teal}\n"
+                    "  - {id: d, label: D, color: reddish}\n", encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        load_codebook(path)
+    problems = [str(p) for p in info.value.problems]
+    assert len(problems) == 2
+    assert f"{path}:4" in problems[0] and "is not a colour (use #rrggbb" in problems[0]
+    assert f"{path}:7" in problems[1] and "'reddish' is not a CSS colour name" in problems[1]

@@ -38,6 +38,7 @@ from qda.models import (
     Segment,
     Variable,
     WritePlan,
+    color_problem,
 )
 from qda.refi.model import (
     VARIABLE_TYPES,
@@ -144,8 +145,8 @@ def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None
         code_id = claim(fields.get("id") or by_guid.get(key), node.name)
         include, exclude = str(fields.get("include", "")), str(fields.get("exclude", ""))
         color = node.color if is_rgb(node.color) else None
-        if "color" in fields:
-            color = fields["color"]
+        if "color" in fields and isinstance(fields["color"], str) and color_problem(fields["color"]) is None:
+            color = fields["color"]  # a colour that is not one (CSS in disguise) keeps the file's own
         guid = fields["guid"] if "guid" in fields else (node.guid or None)
         codes.append(Code(
             id=code_id, labels=labels_of(fields, node.name), category=category, parent=parent,

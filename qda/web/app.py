@@ -38,7 +38,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NotFoundError, QdaError, ServeError
-from qda.models import Coding
+from qda.models import Coding, color_problem
 from qda.project import Project
 
 HERE = Path(__file__).resolve().parent
@@ -306,7 +306,9 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                                     "description": c.description} for c in book.categories],
                     "codes": [{"id": c.id, "labels": c.labels, "category": c.category, "parent": c.parent,
                                "definition": c.definition, "include": c.include, "exclude": c.exclude,
-                               "color": c.color, "codable": c.codable, "count": counts.get(c.id, 0)}
+                               # a project loaded before colours were checked may hold CSS in disguise
+                               "color": c.color if c.color and color_problem(c.color) is None else None,
+                               "codable": c.codable, "count": counts.get(c.id, 0)}
                               for c in book.codes],
                     "rule": "The YAML codebook is the source of truth: add or rename codes in the file, then "
                             "run 'qda codebook load FILE.yaml' and reload this page."}
