@@ -96,3 +96,15 @@ class AuthError(QdaError):
 
 class BusyError(ProjectError):
     """Another command holds the project's write lock for longer than the wait allows."""
+
+
+class WouldReplaceError(QdaError):
+    """A write would replace a coder's existing codings and was not confirmed (``--replace``,
+    or ``replace: true`` from the page): nothing was written."""
+
+    code = "would_replace"
+
+    def __init__(self, coder: str, codings: int, documents: int, hint: str) -> None:
+        super().__init__(f"this replaces {codings} codings of '{coder}' in {documents} documents",
+                         [Problem(f"coder '{coder}'", hint)])
+        self.coder, self.codings, self.documents = coder, codings, documents
