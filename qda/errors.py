@@ -105,6 +105,7 @@ class WouldReplaceError(QdaError):
     code = "would_replace"
 
     def __init__(self, coder: str, codings: int, documents: int, hint: str) -> None:
-        super().__init__(f"this replaces {codings} codings of '{coder}' in {documents} documents",
+        super().__init__(f"this replaces {codings} coding{'s' * (codings != 1)} of '{coder}' in {documents} "
+                         f"document{'s' * (documents != 1)}",
                          [Problem(f"coder '{coder}'", hint)])
         self.coder, self.codings, self.documents = coder, codings, documents

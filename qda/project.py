@@ -487,7 +487,10 @@ class Project:
         self._snapshot(command)
         self.commit(plan)
         self._finish_history()  # the workspace keeps the project open: record the write now
-        return changed(result, replaced=len(existing), replaced_documents=documents)
+        # the store keeps a coding planned again unchanged (same id): only the others were replaced
+        kept = {(c.code, c.document, c.start, c.end) for c in plan.codings}
+        gone = [c for c in existing if (c.code, c.document, c.start, c.end) not in kept]
+        return changed(result, replaced=len(gone), replaced_documents=len({c.document for c in gone}))
 
     # ------------------------------------------------------------------ exports
     def export_workbook(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,

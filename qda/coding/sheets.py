@@ -660,8 +660,9 @@ class AdjudicationResult:
         notes = [Note(f"coder '{self.coder}': {self.decided} decisions, {self.carried_over} agreed codings of "
                       f"{self.coder_a} and {self.coder_b} carried over, {self.codings} codings in all")]
         if self.replaced:
-            notes.append(Note(f"replaced {self.replaced} codings of '{self.coder}' in {self.replaced_documents} "
-                              "documents ('qda undo' brings them back)"))
+            notes.append(Note(f"replaced {self.replaced} coding{'s' * (self.replaced != 1)} of '{self.coder}' in "
+                              f"{self.replaced_documents} document{'s' * (self.replaced_documents != 1)} "
+                              "('qda undo' brings them back)"))
         return TableView(lead=tuple(notes))
 
 
