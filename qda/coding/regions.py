@@ -202,13 +202,23 @@ def _with_agreed_codes(regions: list[Region], pairs: list[tuple[Coding, Coding]]
 def context_bounds(bounds: Sequence[tuple[int, int]], start: int, end: int, around: int = 1) -> tuple[int, int]:
     """The span of the segments (sentences) touching ``[start, end)`` plus ``around`` segments
     on each side; ``bounds`` are a document's segments (start, end) in text order."""
-    if not bounds:
-        return start, end
-    starts = [s for s, _ in bounds]
-    ends = [e for _, e in bounds]
-    first = max(0, bisect_right(ends, start) - around)  # the first segment ending after start
-    last = min(len(bounds) - 1, bisect_left(starts, end) - 1 + around)  # the last starting before end
-    return min(start, bounds[first][0]), max(end, bounds[max(first, last)][1])
+    return _Context(bounds).around(start, end, around)
+
+
+class _Context:
+    """A document's segment bounds, sorted once for many look-ups."""
+
+    def __init__(self, bounds: Sequence[tuple[int, int]]) -> None:
+        self.bounds = bounds
+        self.starts = [s for s, _ in bounds]
+        self.ends = [e for _, e in bounds]
+
+    def around(self, start: int, end: int, around: int = 1) -> tuple[int, int]:
+        if not self.bounds:
+            return start, end
+        first = max(0, bisect_right(self.ends, start) - around)  # the first segment ending after start
+        last = min(len(self.bounds) - 1, bisect_left(self.starts, end) - 1 + around)  # the last starting before end
+        return min(start, self.bounds[first][0]), max(end, self.bounds[max(first, last)][1])
 
 
 # ----------------------------------------------------------------------------- decisions
@@ -290,8 +300,9 @@ def regions_in_context(comparison: Comparison, texts: Mapping[str, str],
     """The comparison as the page shows it: each region with its text and the ``around``
     sentences (segments) on each side, each coder's spans inside it."""
     out = comparison.to_dict()
+    contexts = {name: _Context(spans) for name, spans in bounds.items()}
     for row, region in zip(out["regions"], comparison.regions):
         text = texts.get(region.document, "")
-        lo, hi = context_bounds(bounds.get(region.document, ()), region.start, region.end, around)
+        lo, hi = contexts.get(region.document, _Context(())).around(region.start, region.end, around)
         row.update(text=text[region.start:region.end], context_start=lo, context=text[lo:hi])
     return out
