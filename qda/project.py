@@ -490,7 +490,8 @@ class Project:
         # the store keeps a coding planned again unchanged (same id): only the others were replaced
         kept = {(c.code, c.document, c.start, c.end) for c in plan.codings}
         gone = [c for c in existing if (c.code, c.document, c.start, c.end) not in kept]
-        return changed(result, replaced=len(gone), replaced_documents=len({c.document for c in gone}))
+        return changed(result, replaced=len(gone), replaced_documents=len({c.document for c in gone}),
+                       previous=len(existing))
 
     # ------------------------------------------------------------------ exports
     def export_workbook(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,

@@ -236,3 +236,15 @@ def test_cli_adjudicate_needs_replace_and_says_what_it_replaced(demo_project: Pa
     assert "replaced 3 codings of 'consensus' in 1 document" in done.output
     run(CliRunner(), "-p", demo_project, "undo", "--yes")
     assert rows(demo_project) == before
+
+
+def test_a_sheet_written_before_regions_is_still_read(study_project: Path) -> None:
+    # tests/fixtures/adjudication-by-segment.xlsx: the example's sheet as qda wrote it before
+    # regions (one row per segment, no 'region' column), decided to give the study's consensus
+    old = Path(__file__).parent / "fixtures" / "adjudication-by-segment.xlsx"
+    result = run(CliRunner(), "-p", study_project, "code", "adjudicate", old, "--coder", "from-old-sheet")
+    assert "10 decisions" in result.output
+    with Project.open(study_project) as project:
+        got = sorted((c.document, c.start, c.end, c.code) for c in project.codings("from-old-sheet"))
+        want = sorted((c.document, c.start, c.end, c.code) for c in project.codings("consensus"))
+    assert got == want

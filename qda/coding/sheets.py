@@ -646,8 +646,9 @@ class AdjudicationResult:
     decided: int
     carried_over: int  # agreed pairs, each carried over once
     codings: int
-    replaced: int = 0  # the codings ``coder`` had before (replaced, after confirmation)
+    replaced: int = 0  # codings ``coder`` had before that are gone (replaced, after confirmation)
     replaced_documents: int = 0
+    previous: int = 0  # codings ``coder`` had before (those planned again unchanged are kept as they were)
 
     def to_dict(self) -> dict[str, Any]:
         return json_dict(self)
@@ -663,6 +664,8 @@ class AdjudicationResult:
             notes.append(Note(f"replaced {self.replaced} coding{'s' * (self.replaced != 1)} of '{self.coder}' in "
                               f"{self.replaced_documents} document{'s' * (self.replaced_documents != 1)} "
                               "('qda undo' brings them back)"))
+        elif self.previous:
+            notes.append(Note(f"'{self.coder}' already had these {self.previous} codings: nothing changed"))
         return TableView(lead=tuple(notes))
 
 
