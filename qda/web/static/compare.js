@@ -156,7 +156,7 @@
   }
 
   async function load() {
-    const { api, el, fail } = page();
+    const { api, fail } = page();
     const a = $("cmp-a").value, b = $("cmp-b").value;
     let data;
     try {
@@ -171,30 +171,66 @@
       `${data.agreed} agreed coding(s) carried over` +
       ($("cmp-doc").value ? ` in ${$("cmp-doc").value}; decisions made on other documents are kept.` : ".");
     $("cmp-record-form").hidden = !data.regions.length && !decisions.size && !data.agreed;
-    let lastDoc = null;
-    for (const region of data.regions) {
+    // cards are drawn in batches as the lead scrolls: thousands of regions (a long transcript)
+    // would otherwise take seconds to draw before the first one could be decided
+    drawn = 0;
+    lastDoc = null;
+    pair = [a, b];
+    drawMore();
+    countDecided();
+  }
+
+  const BATCH = 100;
+  let drawn = 0, lastDoc = null, pair = ["", ""];
+  const more = (() => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.id = "cmp-more";
+    button.addEventListener("click", () => drawMore());
+    return button;
+  })();
+  const watcher = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) drawMore();
+  }, { rootMargin: "600px" });
+  watcher.observe(more);
+
+  function drawMore() {
+    const { el } = page();
+    const [a, b] = pair;
+    const list = $("cmp-list");
+    more.remove();
+    for (const region of listed.slice(drawn, drawn + BATCH)) {
       if (region.document !== lastDoc) {
         list.append(el("h2", { class: "cmp-doc" }, `${region.document} (case ${region.case})`));
         lastDoc = region.document;
       }
-      const card = el("div", { class: "cmp-card region", "data-region": region.key, "data-codes": region.codes.join(" ") });
-      const head = el("div", { class: "cmp-head" });
-      head.append(el("span", { class: "hint" }, `characters ${region.start}–${region.end}`));
-      for (const code of region.codes) head.append(chip(code));
-      if (region.agreed_codes.length) {
-        head.append(el("span", { class: "hint" }, ` agreed here: ${region.agreed_codes.join(", ")}`));
-      }
-      card.append(head);
-      for (const [letter, name, spans] of [["A", a, region.a_spans], ["B", b, region.b_spans]]) {
-        const side = el("div", { class: `cmp-side side-${letter.toLowerCase()}` });
-        side.append(el("b", { class: "who" }, `${letter}: ${name}`), contextLine(region, spans), legend(region, spans));
-        card.append(side);
-      }
-      card.append(choices(region, a, b));
-      if (decisions.has(region.key)) card.classList.add("decided");
-      list.append(card);
+      list.append(drawCard(region, a, b));
     }
-    countDecided();
+    drawn = Math.min(listed.length, drawn + BATCH);
+    if (drawn < listed.length) {
+      more.textContent = `Show more regions (${listed.length - drawn} not shown yet)`;
+      list.append(more);
+    }
+  }
+
+  function drawCard(region, a, b) {
+    const { el } = page();
+    const card = el("div", { class: "cmp-card region", "data-region": region.key, "data-codes": region.codes.join(" ") });
+    const head = el("div", { class: "cmp-head" });
+    head.append(el("span", { class: "hint" }, `characters ${region.start}–${region.end}`));
+    for (const code of region.codes) head.append(chip(code));
+    if (region.agreed_codes.length) {
+      head.append(el("span", { class: "hint" }, ` agreed here: ${region.agreed_codes.join(", ")}`));
+    }
+    card.append(head);
+    for (const [letter, name, spans] of [["A", a, region.a_spans], ["B", b, region.b_spans]]) {
+      const side = el("div", { class: `cmp-side side-${letter.toLowerCase()}` });
+      side.append(el("b", { class: "who" }, `${letter}: ${name}`), contextLine(region, spans), legend(region, spans));
+      card.append(side);
+    }
+    card.append(choices(region, a, b));
+    if (decisions.has(region.key)) card.classList.add("decided");
+    return card;
   }
 
   async function record(replace = false) {
