@@ -100,3 +100,14 @@ class BusyError(ProjectError):
 
 class ServeError(QdaError):
     """The workspace server cannot start (port in use, address not on this machine)."""
+class WouldReplaceError(QdaError):
+    """A write would replace a coder's existing codings and was not confirmed (``--replace``,
+    or ``replace: true`` from the page): nothing was written."""
+
+    code = "would_replace"
+
+    def __init__(self, coder: str, codings: int, documents: int, hint: str) -> None:
+        super().__init__(f"this replaces {codings} coding{'s' * (codings != 1)} of '{coder}' in {documents} "
+                         f"document{'s' * (documents != 1)}",
+                         [Problem(f"coder '{coder}'", hint)])
+        self.coder, self.codings, self.documents = coder, codings, documents

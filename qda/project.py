@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qda.errors import NotFoundError, ProjectError
+from qda.errors import NotFoundError, ProjectError, WouldReplaceError
 from qda.ingest import read_ratings
 from qda.ingest.plan import (
     CasesImport,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.agreement.units import AgreementReport
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
+    from qda.coding.regions import Comparison
     from qda.refi.report import RefiExport, RefiImportReport
 
 if not TYPE_CHECKING:
@@ -456,21 +457,44 @@ class Project:
         return agree_table(read_ratings(path), categories, bootstrap, seed)
 
     def write_adjudication_sheet(self, coder_a: str, coder_b: str, path: str | Path) -> int:
-        """Write the segments where two coders differ, with a decision drop-down."""
+        """Write the regions where two coders differ (see :mod:`qda.coding.regions`), with a decision drop-down."""
         codebook = self.codebook()
-        from qda.coding import write_adjudication_sheet
+        from qda.coding import compare_in_store, write_adjudication_sheet
 
-        return write_adjudication_sheet(Path(path), self.store.segments(), codebook, coder_a, coder_b,
-                                        self.codings(coder_a), self.codings(coder_b), codebook.default_language)
+        comparison = compare_in_store(self.store, coder_a, coder_b)
+        texts = {d.name: d.text for d in self.store.documents()}
+        return write_adjudication_sheet(Path(path), comparison, self.store.segment_spans(), texts, codebook,
+                                        codebook.default_language)
 
-    def adjudicate(self, path: str | Path, as_coder: str) -> AdjudicationResult:
-        """Record an adjudication sheet's decisions as a new coder; agreed codings carried over."""
+    def adjudicate(self, path: str | Path, as_coder: str, replace: bool = False) -> AdjudicationResult:
+        """Record an adjudication sheet's decisions as a coder; agreed codings carried over.
+
+        A coder who already has codings is replaced only with ``replace`` (else
+        :class:`WouldReplaceError`, and nothing is written); a snapshot is taken first.
+        """
         from qda.coding import plan_adjudication
 
         plan, result = plan_adjudication(self.store, Path(path), as_coder)
-        self._snapshot(f"adjudicate {Path(path).name} --as {as_coder}")
+        return self._record_adjudication(plan, result, replace, f"adjudicate {Path(path).name} --coder {as_coder}",
+                                         "add --replace to replace them, or choose another --coder")
+
+    def _record_adjudication(self, plan: WritePlan, result: AdjudicationResult, replace: bool, command: str,
+                             hint: str) -> AdjudicationResult:
+        from dataclasses import replace as changed
+
+        existing = self.store.codings(coder=result.coder) if result.coder in self.store.coders() else []
+        documents = len({c.document for c in existing})
+        if existing and not replace:
+            raise WouldReplaceError(result.coder, len(existing), documents,
+                                    f"{hint} (a snapshot is taken first: 'qda undo' brings them back)")
+        self._snapshot(command)
         self.commit(plan)
-        return result
+        self._finish_history()  # the workspace keeps the project open: record the write now
+        # the store keeps a coding planned again unchanged (same id): only the others were replaced
+        kept = {(c.code, c.document, c.start, c.end) for c in plan.codings}
+        gone = [c for c in existing if (c.code, c.document, c.start, c.end) not in kept]
+        return changed(result, replaced=len(gone), replaced_documents=len({c.document for c in gone}),
+                       previous=len(existing))
 
     # ------------------------------------------------------------------ exports
     def export_workbook(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
@@ -820,21 +844,35 @@ class Project:
     def users(self) -> list[str]:
         return self.store.users()
 
-    def disagreements(self, coder_a: str, coder_b: str, document: str | None = None) -> list[Any]:
-        """(segment, A's codes, B's codes) where two coders differ: the adjudication sheet's rows."""
-        from qda.coding import segment_disagreements
+    def compare_regions(self, document: str | None, coder_a: str, coder_b: str) -> Comparison:
+        """Where two coders' codings differ, as regions of text, and what they agree on
+        (one document, or all with None): see :mod:`qda.coding.regions`."""
+        from qda.coding import compare_in_store
 
-        self.codings(coder_a), self.codings(coder_b)  # unknown coders are named
-        return segment_disagreements(self.store, coder_a, coder_b, document)
+        if document is not None and self.store.document(document) is None:
+            raise NotFoundError(f"unknown document '{document}'")
+        return compare_in_store(self.store, coder_a, coder_b, document)
 
-    def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any],
-                             as_coder: str) -> AdjudicationResult:
-        """Record decisions made in the browser exactly as the adjudication sheet route would."""
+    def compare_view(self, coder_a: str, coder_b: str, document: str | None = None) -> dict[str, Any]:
+        """:meth:`compare_regions` with each region's text and the sentences around it (the page's view)."""
+        from qda.coding.regions import regions_in_context
+
+        comparison = self.compare_regions(document, coder_a, coder_b)
+        names = {r.document for r in comparison.regions}
+        texts = {d.name: d.text for d in self.store.documents() if d.name in names}
+        bounds = {name: [(s.start, s.end) for s in self.store.segment_bounds(name)] for name in names}
+        return regions_in_context(comparison, texts, bounds)
+
+    def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any], as_coder: str,
+                             replace: bool = False) -> AdjudicationResult:
+        """Record decisions made in the browser exactly as the adjudication sheet route would
+        (same regions, same consensus; the same refusal to replace a coder without ``replace``)."""
         from qda.coding import plan_decisions
 
         plan, result = plan_decisions(self.store, coder_a, coder_b, decisions, as_coder, "decisions")
-        self.commit(plan)
-        return result
+        return self._record_adjudication(plan, result, replace,
+                                         f"adjudicate in the browser {coder_a} {coder_b} --coder {as_coder}",
+                                         "confirm to replace them, or choose another name")
 
     def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], mode: str = "any",
                            exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:

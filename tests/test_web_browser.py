@@ -285,52 +285,6 @@ def test_transcript_markup_is_shown_as_text(browser: Browser, serve, demo_projec
     assert console.errors == []
 
 
-def test_adjudicate_in_the_browser_equals_the_sheet_route(browser: Browser, serve, demo_project: Path,
-                                                          tmp_path: Path) -> None:
-    from openpyxl import load_workbook
-
-    from qda.project import Project
-
-    with Project.open(demo_project) as project:
-        segs = [s for s in project.segments(document="E1") if s.role == "respondent"][:3]
-        for coder, codes in (("alice", "abc"), ("bruno", "ahd")):
-            for seg, code in zip(segs, codes):
-                project.add_coding(coder, "E1", code, seg.start, seg.end)
-        project.add_coding("alice", "E1", "e", segs[0].start + 2, segs[0].end - 2)  # inside s1: differs too
-    page, console = open_as(browser, serve(demo_project, unblind=True), "lead")
-    page.click("#nav-compare")
-    page.click("#cmp-show")
-    expect(page.locator("#cmp-list .cmp-card")).to_have_count(3)
-    # the same spans as 'qda agree --unit overlap' lists as disagreements
-    report = json.loads(run(CliRunner(), "-p", demo_project, "agree", "alice", "bruno", "--unit", "overlap",
-                            "--format", "json").stdout)
-    expect(page.locator("#cmp-spans .cmp-card")).to_have_count(len(report["disagreements"]))
-    assert len(report["disagreements"]) == 3
-    choices = {segs[0].ref: "neither", segs[1].ref: "A", segs[2].ref: "both"}
-    for ref, choice in choices.items():
-        page.locator(f".cmp-card[data-segment='{ref}'] input[value='{choice}']").check()
-    shot(page, "compare")
-    page.click("#cmp-record")
-    expect(page.locator("#message")).to_contain_text("Recorded 3 decision(s) as consensus")
-    sheet = tmp_path / "adjudication.xlsx"
-    run(CliRunner(), "-p", demo_project, "code", "adjudication-sheet", "alice", "bruno", "-o", sheet)
-    book = load_workbook(sheet)
-    rows = book["Adjudication"]
-    header = [c.value for c in rows[1]]
-    for row in rows.iter_rows(min_row=2):
-        row[header.index("decision")].value = choices[row[header.index("segment")].value]
-    book.save(sheet)
-    run(CliRunner(), "-p", demo_project, "code", "adjudicate", sheet, "--as", "by-sheet")
-    with Project.open(demo_project) as project:
-        key = lambda c: (c.segment, c.code, c.start, c.end)  # noqa: E731
-        browser_route = sorted(map(key, project.codings("consensus")))
-        sheet_route = sorted(map(key, project.codings("by-sheet")))
-    assert browser_route == sheet_route
-    assert {(ref, code) for ref, code, _, _ in browser_route} == {
-        (segs[1].ref, "b"), (segs[2].ref, "c"), (segs[2].ref, "d"), (segs[0].ref, "a")}
-    assert console.errors == []
-
-
 def test_search_code_reviewed_hits_then_retrieve(browser: Browser, serve, demo_project: Path) -> None:
     page, console = open_as(browser, serve(demo_project), "alice")
     page.click("#nav-search")

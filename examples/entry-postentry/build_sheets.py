@@ -82,24 +82,29 @@ def tutorial_sheets(project: Project) -> None:
 def decide(project: Project, path: Path) -> int:
     """Fill the adjudication sheet with the decision that reproduces the consensus coder."""
     project.write_adjudication_sheet("coder-a", "coder-b", path)
-    consensus: dict[str, set[str]] = {}
+    consensus: dict[tuple[str, int, int], set[str]] = {}
     for coding in project.codings("consensus"):
-        consensus.setdefault(coding.segment or "", set()).add(coding.code)
+        consensus.setdefault((coding.document, coding.start, coding.end), set()).add(coding.code)
     wb = load_workbook(path)
     ws = wb["Adjudication"]
+    column = {cell.value: cell.column for cell in ws[1]}
+    a_column = next(c for name, c in column.items() if str(name).startswith("A: "))
+    b_column = next(c for name, c in column.items() if str(name).startswith("B: "))
     failures = 0
     for r in range(2, ws.max_row + 1):
-        ref = ws.cell(r, 3).value
-        only_a = {x.split(" ")[0] for x in (ws.cell(r, 6).value or "").split("; ") if x}
-        only_b = {x.split(" ")[0] for x in (ws.cell(r, 7).value or "").split("; ") if x}
-        agreed = {x for x in (ws.cell(r, 8).value or "").split("; ") if x}
-        wanted = consensus.get(ref, set())
-        options = {"A": agreed | only_a, "B": agreed | only_b, "both": agreed | only_a | only_b, "neither": agreed}
+        document, _, span = str(ws.cell(r, column["region"]).value).rpartition(":")
+        start, end = (int(x) for x in span.split("-"))
+        # the example's codings are whole segments, so each region is one segment
+        only_a = {x.split(" ")[0] for x in (ws.cell(r, a_column).value or "").splitlines() if x}
+        only_b = {x.split(" ")[0] for x in (ws.cell(r, b_column).value or "").splitlines() if x}
+        agreed = {x for x in (ws.cell(r, column["agreed"]).value or "").split("; ") if x}
+        wanted = consensus.get((document, start, end), set()) - agreed
+        options = {"A": only_a, "B": only_b, "both": only_a | only_b, "neither": set()}
         choice = next((name for name, codes in options.items() if codes == wanted), "other")
-        ws.cell(r, 9).value = choice
+        ws.cell(r, column["decision"]).value = choice
         if choice == "other":
-            ws.cell(r, 10).value = "; ".join(sorted(wanted - agreed))
-            failures += not (wanted - agreed)
+            ws.cell(r, column["other codes"]).value = "; ".join(sorted(wanted))
+            failures += not wanted
     wb.save(path)
     return failures
 

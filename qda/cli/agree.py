@@ -87,11 +87,11 @@ def adjudication_sheet(ctx: typer.Context,
                                                      autocompletion=complete("coders")),
                        output: Path | None = OutputOpt("The .xlsx to write."),
                        fmt: OutputFormat = FormatOpt) -> None:
-    """Write the segments where two coders differ, for a third person to decide."""
+    """Write the regions of text where two coders' codings differ, for a third person to decide."""
     output = output_path(output, None)
     with opened(ctx) as project:
         rows = project.write_adjudication_sheet(coder_a, coder_b, output)
-    render(Message(f"wrote {output}: {rows} disagreement(s) between {coder_a} and {coder_b}",
+    render(Message(f"wrote {output}: {rows} region(s) where {coder_a} and {coder_b} differ",
                    {"file": str(output), "coders": [coder_a, coder_b], "disagreements": rows}), fmt)
 
 
@@ -101,13 +101,17 @@ def adjudicate_command(ctx: typer.Context, file: Path = typer.Argument(..., help
                            None, "--coder", "-c", help="Name of the adjudicated coder, e.g. consensus.",
                            autocompletion=complete("coders")),
                        as_coder: str | None = typer.Option(None, "--as", hidden=True, help="Old spelling of --coder."),
+                       replace: bool = typer.Option(
+                           False, "--replace",
+                           help="Replace the codings the coder already has (refused without it; a snapshot is "
+                                "taken first: qda undo brings them back)."),
                        fmt: OutputFormat = FormatOpt) -> None:
-    """Record the decisions as a new coder; agreed codings are carried over unchanged."""
+    """Record the decisions as a coder; the codings both coders agree on are carried over."""
     if coder and as_coder and coder != as_coder:
         raise typer.BadParameter(f"two names given ({coder} and {as_coder})", param_hint="--coder")
     name = coder or as_coder
     if not name:
         raise typer.BadParameter("name the adjudicated coder, e.g. --coder consensus", param_hint="--coder")
     with opened(ctx) as project:
-        result = project.adjudicate(file, name)
+        result = project.adjudicate(file, name, replace=replace)
     render(result, fmt)

@@ -12,17 +12,26 @@ from __future__ import annotations
 import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from itertools import compress, count
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from qda.coding.regions import (
+    DECISIONS,
+    Comparison,
+    Region,
+    RegionChoice,
+    compare_codings,
+    consensus_codings,
+    context_bounds,
+)
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.files import inert_row, write_atomically
 from qda.ingest import Formula, check_zip, column_letters, match_key, read_table, read_table_columns
-from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
+from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
 
@@ -520,71 +529,95 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
     return plan, SheetImport(coder, str(path), len(refs), len(planned), tuple(coded), 0, duplicates)
 
 
-def _on_segment(coder: str, code: str, segment: Segment, source: str, note: str = "") -> Coding:
-    """A coding of a whole segment."""
-    return Coding(coder=coder, code=code, document=segment.document, case=segment.case, start=segment.start,
-                  end=segment.end, segment=segment.ref, source=source, note=note)
-
-
 # ----------------------------------------------------------------------------- adjudication
+# Regions, agreed codings and the consensus come from qda.coding.regions: the page and the
+# sheet share them, so the same decisions give the same consensus.
 
-DECISIONS = ("A", "B", "both", "neither", "other")
+ADJUDICATION_HOW = (
+    "Each row is a region of text where the two coders' codings differ (found per code from the characters each "
+    "coded, however short). For each row choose a decision: A keeps A's codings in the region (on A's spans), B "
+    "keeps B's, both keeps all of them (one code given by both on overlapping spans becomes one coding on their "
+    "union), neither keeps none, other applies the codes listed under 'other codes' to the region, or to the span "
+    "typed under 'span' as start-end character offsets. Codings on which the two coders agree (same code, same span "
+    "apart from blanks and punctuation at the ends) are not listed: they are carried over from both.")
 
 
-def _codes_by_segment(codings: Sequence[Coding], segments: Sequence[Segment]) -> dict[str, list[str]]:
-    by_doc: dict[str, list[Segment]] = defaultdict(list)
+def compare_in_store(store: Store, coder_a: str, coder_b: str, document: str | None = None) -> Comparison:
+    """Two coders compared on spans (see :mod:`qda.coding.regions`); negated and orphaned
+    codings, which do not count anywhere, are left out."""
+    known = store.coders()
+    for name in (coder_a, coder_b):
+        if name not in known:
+            raise NotFoundError(f"unknown coder '{name}' (coders: {', '.join(known) or 'none yet'})")
+    if coder_a == coder_b:
+        raise CodingImportError(f"compare two different coders (got '{coder_a}' twice)")
+    skip = (CodingStatus.NEGATED, CodingStatus.ORPHANED)
+    return compare_codings(coder_a, coder_b,
+                           [c for c in store.codings(coder=coder_a, document=document) if c.status not in skip],
+                           [c for c in store.codings(coder=coder_b, document=document) if c.status not in skip])
+
+
+def _by_document(segments: Sequence[Segment]) -> dict[str, list[Segment]]:
+    found: dict[str, list[Segment]] = defaultdict(list)
     for s in segments:
-        by_doc[s.document].append(s)
-    result: dict[str, list[str]] = defaultdict(list)
-    for c in codings:
-        for ref in segments_of(c, by_doc):
-            if c.code not in result[ref]:
-                result[ref].append(c.code)
-    return result
+        found[s.document].append(s)
+    return found
 
 
-def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, coder_a: str,
-                             coder_b: str, codings_a: Sequence[Coding], codings_b: Sequence[Coding],
-                             lang: str | None = None) -> int:
-    """Write the segments where two coders' codes differ, for a third person to decide."""
+def _touched(segments: Sequence[Segment], start: int, end: int) -> list[Segment]:
+    return [s for s in segments if s.start < end and s.end > start]
+
+
+def write_adjudication_sheet(path: Path, comparison: Comparison, segments: Sequence[Segment],
+                             texts: Mapping[str, str], codebook: Codebook, lang: str | None = None) -> int:
+    """Write the regions where two coders' codings differ, one row each, for a third person to decide."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
     if path.suffix.lower() != ".xlsx":
         raise ExportError(f"{path}: an adjudication sheet is written as .xlsx")
-    order = {cid: i for i, cid in enumerate(codebook.code_ids())}
-    a = _codes_by_segment(codings_a, segments)
-    b = _codes_by_segment(codings_b, segments)
+    coder_a, coder_b = comparison.coder_a, comparison.coder_b
+    by_doc = _by_document(segments)
+
+    def name(code: str) -> str:
+        try:
+            return f"{code} ({codebook.code(code).label(lang)})"
+        except KeyError:
+            return code
+
+    def side(region: Region, codings: Sequence[Coding]) -> str:
+        text = texts.get(region.document, "")
+        lines = []
+        for c in codings:
+            whole = (c.start, c.end) == (region.start, region.end)
+            lines.append(name(c.code) if whole else f"{name(c.code)}: “{text[c.start:c.end]}” ({c.start}-{c.end})")
+        return "\n".join(lines)
+
     wb = Workbook()
     ws = wb.worksheets[0]  # the default sheet (wb.active is typed Optional)
     ws.title = "Adjudication"
-    header = ["case", "document", "segment", "speaker", "text", f"A: {coder_a}", f"B: {coder_b}", "agreed",
-              "decision", "other codes", "note"]
-    ws.append(header)
-    rows = 0
-
-    def rank(code: str) -> int:  # codebook order; a code missing from it goes last
-        return order.get(code, len(order))
-
-    def fmt(codes: set[str]) -> str:
-        return "; ".join(f"{c} ({codebook.code(c).label(lang)})" for c in sorted(codes, key=rank))
-
-    for seg in segments:
-        codes_a, codes_b = set(a.get(seg.ref, ())), set(b.get(seg.ref, ()))
-        if codes_a == codes_b:
-            continue
-        ws.append(inert_row(ws, [seg.case, seg.document, seg.ref, seg.speaker or "", seg.text,
-                                 fmt(codes_a - codes_b), fmt(codes_b - codes_a),
-                                 "; ".join(sorted(codes_a & codes_b, key=rank)), "", "", ""]))
-        rows += 1
+    ws.append(["case", "document", "region", "segment", "speaker", "context", "text", f"A: {coder_a}",
+               f"B: {coder_b}", "agreed", "decision", "other codes", "span", "note"])
+    for region in comparison.regions:
+        text = texts.get(region.document, "")
+        doc_segments = by_doc.get(region.document, [])
+        touched = _touched(doc_segments, region.start, region.end)
+        refs = touched[0].ref if len(touched) == 1 else f"{touched[0].ref}–{touched[-1].ref}" if touched else ""
+        lo, hi = context_bounds([(s.start, s.end) for s in doc_segments], region.start, region.end)
+        context = f"{text[lo:region.start]}⟦{text[region.start:region.end]}⟧{text[region.end:hi]}"
+        ws.append(inert_row(ws, [region.case, region.document, region.key, refs,
+                                 (touched[0].speaker or "") if touched else "", context,
+                                 text[region.start:region.end], side(region, region.a), side(region, region.b),
+                                 "; ".join(region.agreed), "", "", "", ""]))
+    rows = len(comparison.regions)
     fill = PatternFill("solid", fgColor="DDE4EE")
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = fill
-    for col, width in zip("ABCDEFGHIJK", (8, 12, 10, 14, 70, 28, 28, 12, 11, 16, 30)):
+    for col, width in zip("ABCDEFGHIJKLMN", (8, 12, 16, 12, 14, 60, 40, 30, 30, 10, 11, 16, 12, 30)):
         ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_row=2, min_col=5, max_col=7):
+    for row in ws.iter_rows(min_row=2, min_col=6, max_col=9):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
@@ -593,12 +626,10 @@ def write_adjudication_sheet(path: Path, segments: Sequence[Segment], codebook: 
         decision.prompt = "A, B, both, neither, or other (then list the codes under 'other codes')"
         decision.showInputMessage = True
         ws.add_data_validation(decision)
-        decision.add(f"I2:I{rows + 1}")
+        decision.add(f"K2:K{rows + 1}")
     about = wb.create_sheet("About")
     for line in (["coder A", coder_a], ["coder B", coder_b], ["codebook", codebook.name],
-                ["how", "For each row choose a decision: A keeps A's codes, B keeps B's, both keeps all, "
-                        "neither keeps only the agreed codes, other uses the codes listed under 'other codes' "
-                        "(plus the agreed ones). Segments not listed here are carried over unchanged."]):
+                 ["agreed codings", str(len(comparison.agreed))], ["how", ADJUDICATION_HOW]):
         about.append(inert_row(about, line))
     about.column_dimensions["B"].width = 100
     write_atomically(path, wb.save)
@@ -613,8 +644,11 @@ class AdjudicationResult:
     coder_a: str
     coder_b: str
     decided: int
-    carried_over: int
+    carried_over: int  # agreed pairs, each carried over once
     codings: int
+    replaced: int = 0  # codings ``coder`` had before that are gone (replaced, after confirmation)
+    replaced_documents: int = 0
+    previous: int = 0  # codings ``coder`` had before (those planned again unchanged are kept as they were)
 
     def to_dict(self) -> dict[str, Any]:
         return json_dict(self)
@@ -624,8 +658,27 @@ class AdjudicationResult:
         return pd.DataFrame([self.to_dict()])
 
     def to_table(self) -> TableView:
-        return TableView(lead=(Note(f"coder '{self.coder}': {self.decided} decisions, {self.carried_over} agreed "
-                                    f"codings carried over from {self.coder_a}, {self.codings} codings in all"),))
+        notes = [Note(f"coder '{self.coder}': {self.decided} decisions, {self.carried_over} agreed codings of "
+                      f"{self.coder_a} and {self.coder_b} carried over, {self.codings} codings in all")]
+        if self.replaced:
+            notes.append(Note(f"replaced {self.replaced} coding{'s' * (self.replaced != 1)} of '{self.coder}' in "
+                              f"{self.replaced_documents} document{'s' * (self.replaced_documents != 1)} "
+                              "('qda undo' brings them back)"))
+        elif self.previous:
+            notes.append(Note(f"'{self.coder}' already had these {self.previous} codings: nothing changed"))
+        return TableView(lead=tuple(notes))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision on a region where two coders differ (a sheet row, or a choice in the page)."""
+
+    where: str  # e.g. "adjudication.xlsx row 3", for messages
+    segment: str  # the row's segment: how sheets written before regions name what they decide
+    decision: str  # one of DECISIONS
+    other: str = ""  # codes, when decision is "other"
+    region: str = ""  # "document:start-end", as listed by the comparison
+    span: str = ""  # "start-end": an edited span for "other"
 
 
 def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePlan, AdjudicationResult]:
@@ -637,35 +690,28 @@ def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePla
         raise CodingImportError(f"{path}: not an adjudication sheet (no 'About' sheet naming coder A and B)",
                                 [Problem(str(path), "write one with 'qda code adjudication-sheet A B -o FILE.xlsx'")])
     decisions = [Decision(f"{path.name} row {row.number}", row.values.get("segment", ""),
-                          row.values.get("decision", ""), row.values.get("other codes", ""))
-                 for row in read_rows(path, "Adjudication", ("segment", "decision"))]
+                          row.values.get("decision", ""), row.values.get("other codes", ""),
+                          row.values.get("region", ""), row.values.get("span", ""))
+                 for row in read_rows(path, "Adjudication", ("decision",))]
     return plan_decisions(store, coder_a, coder_b, decisions, as_coder, str(path))
 
 
-@dataclass(frozen=True)
-class Decision:
-    """One adjudication decision on a segment where two coders differ (a sheet row, or a browser choice)."""
-
-    where: str  # e.g. "adjudication.xlsx row 3", for messages
-    segment: str
-    decision: str  # one of DECISIONS
-    other: str = ""  # codes, when decision is "other"
-
-
-def segment_disagreements(store: Store, coder_a: str, coder_b: str,
-                          document: str | None = None) -> list[tuple[Segment, list[str], list[str]]]:
-    """(segment, A's codes, B's codes) where the two coders' code sets differ: the sheet's rows."""
-    segments = store.segments(document=document)
-    a = _codes_by_segment(store.codings(coder=coder_a, document=document), segments)
-    b = _codes_by_segment(store.codings(coder=coder_b, document=document), segments)
-    return [(s, a.get(s.ref, []), b.get(s.ref, [])) for s in segments
-            if set(a.get(s.ref, ())) != set(b.get(s.ref, ()))]
+def _span(text: str, value: str, where: str, problems: list[Problem]) -> tuple[int, int] | None:
+    start, _, end = value.replace("–", "-").partition("-")
+    if not start.strip().isdigit() or not end.strip().isdigit():
+        problems.append(Problem(where, f"span '{value}' is not start-end (character offsets, e.g. 120-180)"))
+        return None
+    s, e = int(start), int(end)
+    if not 0 <= s < e <= len(text) or not text[s:e].strip():
+        problems.append(Problem(where, f"span {s}-{e} is outside the document (0-{len(text)}), empty or blank"))
+        return None
+    return s, e
 
 
 def plan_decisions(store: Store, coder_a: str, coder_b: str, decisions: Sequence[Decision], as_coder: str,
                    origin: str = "decisions") -> tuple[WritePlan, AdjudicationResult]:
-    """Plan decisions as ``as_coder``'s codings: decided segments get the chosen codes, the rest of
-    A's codings are carried over. Every disagreement must be decided; all valid or nothing."""
+    """Plan decisions as ``as_coder``'s codings: the agreed codings of both coders, and each
+    region as decided. Every region must be decided; all valid or nothing."""
     as_coder = check_coder_name(as_coder)
     codebook = store.codebook()
     if codebook is None:
@@ -675,65 +721,61 @@ def plan_decisions(store: Store, coder_a: str, coder_b: str, decisions: Sequence
             raise NotFoundError(f"{origin}: coder '{name}' is not in this project")
     if as_coder in (coder_a, coder_b):
         raise CodingImportError(f"--as {as_coder}: choose a new coder name (e.g. consensus), not one of the two coders")
-    segments = store.segments()
-    ids = {s.ref: s for s in segments}
-    codings_a, codings_b = store.codings(coder=coder_a), store.codings(coder=coder_b)
-    a = _codes_by_segment(codings_a, segments)
-    b = _codes_by_segment(codings_b, segments)
+    comparison = compare_in_store(store, coder_a, coder_b)
+    segments = store.segment_spans()
+    by_doc = _by_document(segments)
+    regions_by_doc: dict[str, list[Region]] = defaultdict(list)
+    for listed in comparison.regions:
+        regions_by_doc[listed.document].append(listed)
+    refs = {s.ref: s for s in segments}
+    texts: dict[str, str] = {}
     resolver = CodeResolver(codebook)
     problems: list[Problem] = []
-    decided: dict[str, list[str]] = {}
+    choices: dict[str, RegionChoice] = {}
     for row in decisions:
-        where = row.where
-        ref = row.segment
-        if ref not in ids:
-            problems.append(Problem(where, f"unknown segment '{ref}'"))
+        where, key = row.where, row.region.strip()
+        if not key and row.segment.strip():  # a sheet written before regions: one row per segment
+            seg = refs.get(row.segment.strip())
+            if seg is None:
+                problems.append(Problem(where, f"unknown segment '{row.segment}'"))
+                continue
+            inside = [r for r in regions_by_doc.get(seg.document, []) if r.start < seg.end and r.end > seg.start]
+            key = inside[0].key if len(inside) == 1 else ""
+            if len(inside) != 1:
+                problems.append(Problem(where, f"{coder_a} and {coder_b} no longer differ on {seg.ref} alone "
+                                        "(their codings changed since the sheet was written)",
+                                        "write a new adjudication sheet"))
+                continue
+        region = comparison.region(key)
+        if region is None:
+            problems.append(Problem(where, f"no region {key or '(empty)'} where {coder_a} and {coder_b} differ: "
+                                    "their codings changed since it was listed", "compare again"))
             continue
-        codes_a, codes_b = a.get(ref, []), b.get(ref, [])
-        agreed = [c for c in codes_a if c in codes_b]
         decision = row.decision.strip()
         choice = next((d for d in DECISIONS if d.casefold() == decision.casefold()), None)
         if choice is None:
             problems.append(Problem(where, f"decision '{decision}' is not one of {', '.join(DECISIONS)}"
                                     if decision else "no decision", "choose A, B, both, neither or other"))
             continue
-        if set(codes_a) == set(codes_b):
-            problems.append(Problem(where, f"{coder_a} and {coder_b} now agree on {ref}: their codings changed "
-                                    "since the sheet was written", "write a new adjudication sheet"))
-            continue
-        if choice == "A":
-            chosen = codes_a
-        elif choice == "B":
-            chosen = codes_b
-        elif choice == "both":
-            chosen = list(dict.fromkeys(codes_a + codes_b))
-        elif choice == "neither":
-            chosen = agreed
-        else:
-            other = resolver.parse_cell(row.other, where, problems)
-            if not other and not row.other.strip():
+        codes: tuple[str, ...] = ()
+        span = None
+        if choice == "other":
+            codes = tuple(resolver.parse_cell(row.other, where, problems))
+            if not codes and not row.other.strip():
                 problems.append(Problem(where, "decision 'other' but no code under 'other codes'"))
-            chosen = list(dict.fromkeys(agreed + other))
-        decided[ref] = chosen
-    missing = [ref for ref in ids if set(a.get(ref, [])) != set(b.get(ref, [])) and ref not in decided]
+            if row.span.strip():
+                if region.document not in texts:
+                    found = store.document(region.document)
+                    texts[region.document] = found.text if found else ""
+                span = _span(texts[region.document], row.span, where, problems)
+        choices[region.key] = RegionChoice(choice, codes, span)
+    missing = [r.key for r in comparison.regions if r.key not in choices]
     if missing and not problems:
-        problems.append(Problem(origin, f"{len(missing)} disagreement(s) are not decided: "
-                                + ", ".join(missing[:10]), "write a new adjudication sheet"))
+        problems.append(Problem(origin, f"{len(missing)} region(s) where the coders differ are not decided: "
+                                + ", ".join(missing[:10]), "decide every region (or write a new adjudication sheet)"))
     if problems:
         raise CodingImportError(f"{origin}: {len(problems)} problem(s); nothing was recorded", problems)
-    planned: list[Coding] = []
-    by_doc: dict[str, list[Segment]] = defaultdict(list)
-    for s in segments:
-        by_doc[s.document].append(s)
-    carried = 0
-    for c in codings_a:
-        refs = segments_of(c, by_doc)
-        if all(ref not in decided for ref in refs):
-            # carried as an agreed coding: no pattern, status ok
-            planned.append(Coding(coder=as_coder, code=c.code, document=c.document, case=c.case, start=c.start,
-                                  end=c.end, segment=c.segment, source="adjudicated", note=c.note))
-            carried += 1
-    for ref, codes in decided.items():
-        planned.extend(_on_segment(as_coder, code, ids[ref], "adjudicated") for code in codes)
+    segment_of = {(s.document, s.start, s.end): s.ref for seg_list in by_doc.values() for s in seg_list}
+    planned = consensus_codings(comparison, choices, as_coder, segment_of)
     plan = WritePlan(coders=(as_coder,), replace=(CodingScope(as_coder),), codings=tuple(planned))
-    return plan, AdjudicationResult(as_coder, coder_a, coder_b, len(decided), carried, len(planned))
+    return plan, AdjudicationResult(as_coder, coder_a, coder_b, len(choices), len(comparison.agreed), len(planned))

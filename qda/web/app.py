@@ -37,7 +37,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NotFoundError, QdaError, ServeError
+from qda.errors import (
+    AccessError,
+    AuthError,
+    BusyError,
+    InvalidCodingError,
+    NotFoundError,
+    QdaError,
+    ServeError,
+    WouldReplaceError,
+)
 from qda.models import Coding, color_problem
 from qda.project import Project
 
@@ -92,12 +101,17 @@ class _TooLarge(Exception):
     pass
 
 
-STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCodingError, 422), (BusyError, 503))
+STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCodingError, 422), (BusyError, 503),
+          (WouldReplaceError, 409))
 
 
 def error_response(exc: QdaError) -> JSONResponse:
     status = next((code for kind, code in STATUS if isinstance(exc, kind)), 422)
-    return JSONResponse({"error": exc.message, "problems": [str(p) for p in exc.problems]}, status_code=status)
+    answer: dict[str, Any] = {"error": exc.message, "problems": [str(p) for p in exc.problems]}
+    if isinstance(exc, WouldReplaceError):  # the page asks, then sends the same request with replace: true
+        answer.update(code=exc.code, replaces={"coder": exc.coder, "codings": exc.codings,
+                                               "documents": exc.documents})
+    return JSONResponse(answer, status_code=status)
 
 
 def coding_json(c: Coding) -> dict[str, Any]:
@@ -361,18 +375,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             lead_only(p)
             if not a or not b or a == b:
                 raise InvalidCodingError("choose two different coders A and B")
-            rows = p.disagreements(a, b, document)
-            # spans where the two coders differ by the rule of 'qda agree --unit overlap'
-            spans = p.agree([a, b], unit="overlap", documents=[document] if document else None,
-                            bootstrap=0).disagreements
-            return {"a": a, "b": b, "coders": p.coders(), "spans": [
-                {"document": d.unit.document, "case": d.unit.case, "start": d.unit.start, "end": d.unit.end,
-                 "text": d.unit.text, "a": list(d.applied.get(a, ())), "b": list(d.applied.get(b, ()))}
-                for d in spans],
-                "disagreements": [
-                {"segment": s.ref, "document": s.document, "case": s.case, "speaker": s.speaker, "start": s.start,
-                 "end": s.end, "text": s.text, "a": codes_a, "b": codes_b,
-                 "agreed": [c for c in codes_a if c in codes_b]} for s, codes_a, codes_b in rows]}
+            return {**p.compare_view(a, b, document), "coders": p.coders()}
         return JSONResponse(await in_project(read))
 
     @api()
@@ -382,15 +385,19 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         data = await body(request)
         rows = data.get("decisions")
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise InvalidCodingError("'decisions' must be a list of {segment, decision, other}")
-        decisions = [Decision(f"decision {i + 1} ({r.get('segment', '')})", str(r.get("segment", "")),
-                              str(r.get("decision", "")), str(r.get("other", "") or ""))
-                     for i, r in enumerate(rows)]
+            raise InvalidCodingError("'decisions' must be a list of {region, decision, other?, span?}")
+        if not isinstance(data.get("replace", False), bool):
+            raise InvalidCodingError("'replace' must be true or false")
+        decisions = [Decision(f"decision {i + 1} ({r.get('region') or r.get('segment', '')})",
+                              str(r.get("segment", "") or ""), str(r.get("decision", "")),
+                              str(r.get("other", "") or ""), str(r.get("region", "") or ""),
+                              str(r.get("span", "") or "")) for i, r in enumerate(rows)]
 
         def write(p: Project) -> dict[str, Any]:
             lead_only(p)
             return p.adjudicate_decisions(str(data.get("a", "")), str(data.get("b", "")), decisions,
-                                          str(data.get("as") or "consensus")).to_dict()
+                                          str(data.get("as") or "consensus"),
+                                          replace=bool(data.get("replace", False))).to_dict()
         return JSONResponse(await in_project(write))
 
     def split(value: str | None) -> list[str]:

@@ -54,6 +54,7 @@
       const error = new Error(body.error || answer.statusText);
       error.status = answer.status;
       error.problems = body.problems || [];
+      error.body = body;
       throw error;
     }
     return body;
@@ -176,7 +177,7 @@
       $("doc-title").textContent = "";
       state.doc = null;
     }
-    if (location.hash === "#compare") await showCompare();
+    if (location.hash === "#compare") await window.qdaCompare.show();
     else if (location.hash === "#retrieve") await showRetrieve();
     else if (location.hash === "#search") $("search-q").focus();
     else if (match) await openDocument(decodeURIComponent(match[1]));
@@ -322,112 +323,6 @@
     countChange(code, done);
     for (const b of document.querySelectorAll("#search-list input:checked")) { b.checked = false; b.disabled = true; }
     say(`Coded ${done} hit(s) as ${code}.` + (already ? ` ${already} already coded with ${code}: left as they were.` : ""));
-  }
-
-  // ---------------------------------------------------------------- compare and adjudicate
-  const decisions = new Map();
-
-  async function showCompare() {
-    const coders = state.session.coders;
-    for (const [id, pick] of [["cmp-a", 0], ["cmp-b", 1]]) {
-      const select = $(id);
-      const keep = select.value;
-      select.replaceChildren(...coders.map((c) => el("option", { value: c }, c)));
-      select.value = keep || coders[pick] || "";
-    }
-    const docSelect = $("cmp-doc");
-    if (docSelect.options.length <= 1 && !state.session.blind) {
-      try {
-        for (const d of await api("GET", "/api/documents")) docSelect.append(el("option", { value: d.name }, d.name));
-      } catch (error) { fail(error); }
-    }
-    if (state.session.blind) {
-      say("Comparing coders needs blind mode lifted: start the workspace with qda serve --unblind.", "warn");
-    }
-  }
-
-  async function loadDisagreements() {
-    const a = $("cmp-a").value, b = $("cmp-b").value;
-    let data;
-    try {
-      data = await api("GET", `/api/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}` +
-                              `&document=${encodeURIComponent($("cmp-doc").value)}`);
-    } catch (error) { fail(error); return; }
-    // decisions are kept across documents (the lead may go document by document), per pair of coders
-    if (decisions.pair !== `${a}|${b}`) { decisions.clear(); decisions.pair = `${a}|${b}`; }
-    const list = $("cmp-list");
-    list.replaceChildren();
-    $("cmp-summary").textContent = `${data.disagreements.length} segment(s) where ${a} and ${b} differ` +
-      ($("cmp-doc").value ? ` in ${$("cmp-doc").value}; decisions made on other documents are kept.` : ".");
-    $("cmp-record-form").hidden = !data.disagreements.length;
-    let lastDoc = null;
-    const chips = (codes) => {
-      const box = el("span", { class: "chips" });
-      for (const code of codes) {
-        const chip = el("span", { class: "chip", title: label(state.codes.get(code) || { id: code, labels: {} }) }, code);
-        chip.style.background = tint(state.colors.get(code));
-        box.append(chip);
-      }
-      if (!codes.length) box.append(el("span", { class: "hint" }, "no code"));
-      return box;
-    };
-    $("cmp-spans-box").hidden = false;
-    $("cmp-spans-count").textContent = String(data.spans.length);
-    const spans = $("cmp-spans");
-    spans.replaceChildren();
-    for (const d of data.spans) {
-      const card = el("div", { class: "cmp-card" });
-      const sides = el("div", { class: "sides" });
-      for (const [title, codes] of [[`A: ${a}`, d.a], [`B: ${b}`, d.b]]) {
-        const col = el("div", { class: "side" }); col.append(el("b", {}, title), chips(codes)); sides.append(col);
-      }
-      card.append(el("div", { class: "hint" }, `${d.document} ${d.start}–${d.end}`), el("blockquote", {}, d.text), sides);
-      spans.append(card);
-    }
-    data.disagreements.forEach((d, i) => {
-      if (d.document !== lastDoc) { list.append(el("h2", { class: "cmp-doc" }, `${d.document} (case ${d.case})`)); lastDoc = d.document; }
-      const card = el("div", { class: "cmp-card", "data-segment": d.segment });
-      card.append(el("div", { class: "hint" }, `${d.segment}${d.speaker ? " · " + d.speaker : ""}`),
-                  el("blockquote", {}, d.text));
-      const sides = el("div", { class: "sides" });
-      const side = (title, codes) => { const col = el("div", { class: "side" }); col.append(el("b", {}, title), chips(codes)); return col; };
-      sides.append(side(`A: ${a}`, d.a), side(`B: ${b}`, d.b));
-      card.append(sides);
-      const choose = el("div", { class: "choices", role: "radiogroup", "aria-label": "decision" });
-      const other = el("input", { class: "other", placeholder: "codes, e.g. a; h", "aria-label": "other codes", size: "12" });
-      other.disabled = true;
-      for (const choice of ["A", "B", "both", "neither", "other"]) {
-        const id = `cmp-${i}-${choice}`;
-        const radio = el("input", { type: "radio", name: `cmp-${i}`, id, value: choice });
-        const earlier = decisions.get(d.segment);
-        if (earlier && earlier.decision === choice) {
-          radio.checked = true;
-          other.disabled = choice !== "other";
-          other.value = earlier.other || "";
-        }
-        radio.addEventListener("change", () => {
-          other.disabled = choice !== "other";
-          decisions.set(d.segment, { segment: d.segment, decision: choice, other: other.value });
-          if (choice === "other") other.focus();
-        });
-        const lab = el("label", { for: id }, " " + choice);
-        choose.append(radio, lab);
-      }
-      other.addEventListener("input", () => decisions.set(d.segment, { segment: d.segment, decision: "other", other: other.value }));
-      choose.append(other);
-      card.append(choose);
-      list.append(card);
-    });
-  }
-
-  async function recordDecisions() {
-    try {
-      const result = await api("POST", "/api/adjudicate", { a: $("cmp-a").value, b: $("cmp-b").value,
-                                                            as: $("cmp-as").value.trim(), decisions: [...decisions.values()] });
-      say(`Recorded ${result.decided} decision(s) as ${result.coder}; ${result.carried_over} agreed coding(s) carried over ` +
-          `(${result.codings} codings in all).`);
-      state.session = await api("GET", "/api/session");
-    } catch (error) { fail(error); }
   }
 
   async function showDocuments() {
@@ -959,18 +854,18 @@
   $("redo").addEventListener("click", () => undo(false));
   $("nav-documents").addEventListener("click", () => { location.hash = ""; });
   $("nav-compare").addEventListener("click", () => { location.hash = "#compare"; });
-  $("cmp-show").addEventListener("click", loadDisagreements);
   $("nav-retrieve").addEventListener("click", () => { location.hash = "#retrieve"; });
   $("nav-search").addEventListener("click", () => { location.hash = "#search"; });
   $("ret-form").addEventListener("submit", runRetrieve);
   $("search-form").addEventListener("submit", runSearch);
   $("search-apply").addEventListener("click", codeHits);
-  $("cmp-record").addEventListener("click", recordDecisions);
   document.addEventListener("keydown", onKey);
   // attached at once: a name typed while the page is still loading is not lost
   if ($("coder-input")) $("coder-input").addEventListener("change", chooseCoder);
   window.addEventListener("hashchange", () => { $("editor").hidden = true; route(); });
   window.addEventListener("resize", () => { if (state.doc) drawMargin(state.codings.slice().sort((a, b) => a.start - b.start || b.end - a.end)); });
   window.qda = state; // for tests and the curious: the workspace's state, read-only by convention
+  // what the compare view (compare.js) uses of this page
+  window.qdaPage = { state, api, say, fail, el, label, tint };
   start().catch(fail);
 })();
