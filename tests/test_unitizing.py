@@ -78,7 +78,7 @@ def _segments(chars, value):
 def brute_binary(coders, lengths, code):
     """|cuα of one code, character by character: values 'c' and 'gap'."""
     m = len(coders)
-    l = {("c", "c"): 0.0, ("c", "gap"): 0.0, ("gap", "c"): 0.0, ("gap", "gap"): 0.0}
+    coinc = {("c", "c"): 0.0, ("c", "gap"): 0.0, ("gap", "c"): 0.0, ("gap", "gap"): 0.0}
     squares = 0.0
     for d, length in enumerate(lengths):
         marks = [[("c" if code in vals else "gap") for vals in
@@ -86,7 +86,7 @@ def brute_binary(coders, lengths, code):
                  for coder in coders]
         for i, j in itertools.permutations(range(m), 2):
             for x in range(length):
-                l[(marks[i][x], marks[j][x])] += 1 / (m - 1)
+                coinc[(marks[i][x], marks[j][x])] += 1 / (m - 1)
         for mark in marks:
             run = 0
             for x in range(length + 1):
@@ -96,17 +96,17 @@ def brute_binary(coders, lengths, code):
                 squares += run * run
                 run = 0
             squares += mark.count("gap")
-    n = sum(l.values())
-    row = {v: l[(v, "c")] + l[(v, "gap")] for v in ("c", "gap")}
+    n = sum(coinc.values())
+    row = {v: coinc[(v, "c")] + coinc[(v, "gap")] for v in ("c", "gap")}
     expected_off = 2 * row["c"] * row["gap"] / (n - squares / n)
-    return 1 - (l[("c", "gap")] + l[("gap", "c")]) / expected_off
+    return 1 - (coinc[("c", "gap")] + coinc[("gap", "c")]) / expected_off
 
 
 def brute_coding(coders, lengths, code_values):
     """cuα over values (codes mapped by code_values), character by character, gaps left out."""
     m = len(coders)
     values = sorted(set(code_values.values()))
-    l = {(a, b): 0.0 for a in values for b in values}
+    coinc = {(a, b): 0.0 for a in values for b in values}
     squares = 0.0
     for d, length in enumerate(lengths):
         chars = [_values([(k, s, e) for k, dd, s, e in coder if dd == d], code_values, length) for coder in coders]
@@ -114,15 +114,15 @@ def brute_coding(coders, lengths, code_values):
             for x in range(length):
                 for a in chars[i][x]:
                     for b in chars[j][x]:
-                        l[(a, b)] += 1 / (m - 1)
+                        coinc[(a, b)] += 1 / (m - 1)
         for i in range(m):
             for value in values:
                 for run in _segments(chars[i], value):
                     pairable = sum(1 for x in run if any(chars[j][x] for j in range(m) if j != i))
                     squares += pairable * pairable
-    n = sum(l.values())
-    rows = {a: sum(l[(a, b)] for b in values) for a in values}
-    observed_off = n - sum(l[(a, a)] for a in values)
+    n = sum(coinc.values())
+    rows = {a: sum(coinc[(a, b)] for b in values) for a in values}
+    observed_off = n - sum(coinc[(a, a)] for a in values)
     expected_off = (n * n - sum(r * r for r in rows.values())) / (n - squares / n)
     return 1 - observed_off / expected_off
 

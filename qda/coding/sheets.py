@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.files import inert_row, write_atomically
 from qda.ingest import Formula, check_zip, column_letters, match_key, read_table, read_table_columns
-from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, segments_of
+from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan, assign_segments
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
 
@@ -532,12 +532,10 @@ DECISIONS = ("A", "B", "both", "neither", "other")
 
 
 def _codes_by_segment(codings: Sequence[Coding], segments: Sequence[Segment]) -> dict[str, list[str]]:
-    by_doc: dict[str, list[Segment]] = defaultdict(list)
-    for s in segments:
-        by_doc[s.document].append(s)
+    """Segment ref -> codes applied there, a span coding counting by :data:`qda.models.SEGMENT_RULE`."""
     result: dict[str, list[str]] = defaultdict(list)
-    for c in codings:
-        for ref in segments_of(c, by_doc):
+    for c, refs in zip(codings, assign_segments(codings, segments)):
+        for ref in refs:
             if c.code not in result[ref]:
                 result[ref].append(c.code)
     return result
@@ -722,12 +720,8 @@ def plan_decisions(store: Store, coder_a: str, coder_b: str, decisions: Sequence
     if problems:
         raise CodingImportError(f"{origin}: {len(problems)} problem(s); nothing was recorded", problems)
     planned: list[Coding] = []
-    by_doc: dict[str, list[Segment]] = defaultdict(list)
-    for s in segments:
-        by_doc[s.document].append(s)
     carried = 0
-    for c in codings_a:
-        refs = segments_of(c, by_doc)
+    for c, refs in zip(codings_a, assign_segments(codings_a, segments)):
         if all(ref not in decided for ref in refs):
             # carried as an agreed coding: no pattern, status ok
             planned.append(Coding(coder=as_coder, code=c.code, document=c.document, case=c.case, start=c.start,
