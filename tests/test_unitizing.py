@@ -197,7 +197,7 @@ def test_one_document_has_no_interval_and_says_why():
     spans = _columns([(0, 0, 3, 10)])
     other = _columns([(0, 0, 4, 12)])
     est = unitizing_alpha([spans, other], [30], 1, bootstrap=100).codes[0]
-    assert est.value is not None and est.ci_low is None and "one document" in est.note
+    assert est.value is not None and est.ci_low is None and "1 document(s)" in est.note
 
 
 def test_errors():

@@ -49,8 +49,8 @@ that report it.
 
 Bootstrap: percentile intervals over *documents* drawn with replacement (the
 coincidences are sums over documents, so a resample is a weighted sum of per-document
-features, computed for every resample at once). With a single document there is
-nothing to resample and no interval is given.
+features, computed for every resample at once). With few documents there is
+too little to resample: below :data:`MIN_DOCUMENTS` documents no interval is given.
 """
 
 from __future__ import annotations
@@ -64,7 +64,10 @@ import numpy as np
 from qda.agreement.coefficients import Estimate
 from qda.errors import AgreementError
 
-__all__ = ["CoderSpans", "UnitizingResult", "alpha_1995", "unitizing_alpha"]
+__all__ = ["MIN_DOCUMENTS", "CoderSpans", "UnitizingResult", "alpha_1995", "unitizing_alpha"]
+
+#: Fewer documents than this give no interval: resampling two or three documents says nothing.
+MIN_DOCUMENTS = 5
 
 
 @dataclass(frozen=True)
@@ -228,8 +231,9 @@ def _estimate(features: np.ndarray, evaluate: Any, bootstrap: int, rng: np.rando
     docs = features.shape[0]
     if bootstrap <= 0:
         return Estimate(value, None, None, "no interval (bootstrap 0)")
-    if docs < 2:
-        return Estimate(value, None, None, "no interval: one document (the bootstrap resamples documents)")
+    if docs < MIN_DOCUMENTS:
+        return Estimate(value, None, None, f"no interval: {docs} document(s); the bootstrap resamples documents "
+                                           f"and needs {MIN_DOCUMENTS} at least")
     draws = rng.multinomial(docs, np.full(docs, 1.0 / docs), size=bootstrap).astype(np.float64)
     boot, boot_expected = evaluate(np.tensordot(draws, features, axes=(1, 0)))
     ok = np.isfinite(boot) & (boot_expected > 0)
