@@ -11,11 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run, run_json
 from test_unitizing import brute_binary
 
 from qda.models import SEGMENT_RULE, Segment, assign_segments, coding_segment_pairs
 from qda.project import Project
+
+from conftest import run, run_json
 
 SPANS = [  # (coder, code, quoted words)
     ("ana", "h", "trois foires commerciales"),

@@ -14,14 +14,18 @@ Each unit builder produces, for every code, an integer matrix (units x coders) t
   characters the coder coded with it, in percent points; ratings within
   ``tolerance`` percent points count as the same.
 * ``segment`` — one unit per segment of the project and code: 1 if the coder applied
-  the code to the segment (a span coding covers a segment when it overlaps at least
-  half of it), else 0.
-* ``overlap`` — two coders only. For each code and document, the coders' spans are
-  paired greedily by decreasing overlap; a pair whose common part is at least
-  ``overlap`` (default 0.9) of the longer span is an agreement (1, 1); every unpaired
-  span is a disagreement (1, 0) or (0, 1). There is no (0, 0) unit, so chance-corrected
-  coefficients are mostly undefined or meaningless here: read percent agreement, and
-  the character-level table (both / A only / B only / neither, as NVivo reports).
+  the code to the segment (a span coding counts for the segments of
+  :data:`qda.models.SEGMENT_RULE`: any shared non-space character), else 0. The report
+  says how many span codings were partial and how they were assigned.
+* ``span`` (old name ``overlap``) — the headline is Krippendorff's unitizing alpha on
+  the characters of the documents (:mod:`qda.agreement.unitizing`), any number of
+  coders. For two coders, the units x coders table pairs spans: for each code and
+  document, spans are paired greedily by decreasing overlap; a pair whose common part
+  is at least ``overlap`` (default 0.9) of the longer span is an agreement (1, 1);
+  every unpaired span a disagreement (1, 0) or (0, 1). There is no (0, 0) unit, so the
+  chance-corrected coefficients of that table are reported as undefined with the
+  reason; percent agreement, Holsti and the character table (both / A only / B only /
+  neither, as NVivo reports) are kept.
 
 ``exclude_uncoded`` drops units (documents, cases or segments) that no coder coded
 with any code, so that agreement is not inflated by text nobody coded.
@@ -690,10 +694,11 @@ class AgreementReport:
         r = summary.result
         lead = (Note("Krippendorff's unitizing alpha on the characters of each document: |uα per code "
                      "(coded or not, character by character), pooled over codes below."),)
-        notes: tuple[Note, ...] = (Note(f"cuα (which code, where coders' coded passages overlap) = {_estimate_text(r.coding)}"),
-                 Note(f"Cuα (which top-level code) = {_estimate_text(r.domains)}"),
-                 Note("kappa, Scott's pi, alpha on units, AC1 and Brennan–Prediger of matched spans: "
-                      + NO_NEITHER, "aside"))
+        notes: tuple[Note, ...] = (
+            Note(f"cuα (which code, where coders' coded passages overlap) = {_estimate_text(r.coding)}"),
+            Note(f"Cuα (which top-level code) = {_estimate_text(r.domains)}"),
+            Note("kappa, Scott's pi, alpha on units, AC1 and Brennan–Prediger of matched spans: "
+                 + NO_NEITHER, "aside"))
         notes += _reason_notes(reasons)
         notes += tuple(Note(line, "aside") for line in self.conventions)
         return TableView(f"Agreement of {', '.join(self.coders)} — unit: span", columns, tuple(rows), lead=lead,
