@@ -32,7 +32,7 @@ from openpyxl.styles import Border
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qda.agreement.coefficients import COEFFICIENTS, DISPLAY_NAMES, Estimate
-from qda.agreement.units import AgreementReport, CodeAgreement, Disagreement
+from qda.agreement.units import NO_NEITHER, AgreementReport, CodeAgreement, Disagreement
 from qda.errors import ExportError
 from qda.export import style as xl
 from qda.export.style import BOLD, CENTER, DOUBLE, ITALIC, LABEL_WIDTH, NOTE, QUOTE_WIDTH, THIN, TITLE, TOP, WRAP
@@ -481,7 +481,8 @@ class _Chart:
 def _html_context(report: AgreementReport, *, title: str | None, software: str,
                   date: _dt.date) -> dict[str, Any]:
     shown = _shown_coefficients(report)
-    hidden = [n for n in COEFFICIENTS if n in report.pooled.estimates and n not in shown]
+    hidden = [n for n in COEFFICIENTS if n in report.pooled.estimates and n not in shown
+              and report.unitizing is None]
     footnotes: dict[str, str] = {}
 
     def cell(est: Estimate | None) -> _Cell:
@@ -498,9 +499,13 @@ def _html_context(report: AgreementReport, *, title: str | None, software: str,
                          _index(item.prevalence), _index(item.bias), bool(item.warning),
                          "warning-pooled" if pooled else f"warning-{i}", pooled))
     summary = []
+    structural = []  # the span unit: figures undefined by construction, listed once
     for name in (*(["unitizing_alpha"] if report.unitizing is not None else []), *COEFFICIENTS):
         est = report.pooled.estimates.get(name)
         if est is None:
+            continue
+        if report.unitizing is not None and est.value is None and est.note == NO_NEITHER:
+            structural.append(DISPLAY_NAMES.get(name, name))
             continue
         defined = est.value is not None
         summary.append({"name": _capital(DISPLAY_NAMES.get(name, name)),
@@ -513,6 +518,9 @@ def _html_context(report: AgreementReport, *, title: str | None, software: str,
             summary.insert(1 + (name[0] == "C"), {
                 "name": name, "value": _fmt(est.value) if defined else f"undefined — {_reason(est)}",
                 "ci": _interval(est), "note": est.note if defined else "", "defined": defined})
+    if structural:
+        summary.append({"name": f"{_join(structural)} of matched spans", "ci": "", "note": "", "defined": False,
+                        "value": f"undefined — {_reason(Estimate(None, None, None, NO_NEITHER))}"})
     warnings = [{"code": c.code, "label": c.label, "text": c.warning,
                  "anchor": "warning-pooled" if c is report.pooled else f"warning-{i}"}
                 for i, c in enumerate((*report.codes, report.pooled)) if c.warning]
@@ -533,7 +541,9 @@ def _html_context(report: AgreementReport, *, title: str | None, software: str,
         "coders_text": _join(coders),
         "unit": report.unit,
         "unit_text": rating,
-        "n_units": _thousands(report.pooled.n_units),
+        "n_units": (f"{_thousands(int(settings.get('characters', 0)))} characters in "
+                    f"{_count(int(settings.get('documents', 0)), 'document', 'documents')}"
+                    if report.unitizing is not None else _thousands(report.pooled.n_units)),
         "n_codes": len(report.codes),
         "per_code": None if _items_per_code(report) is None else _thousands(_items_per_code(report) or 0),
         "plural": plural,
@@ -610,6 +620,8 @@ def _chart(report: AgreementReport) -> _Chart | None:
     """Geometry of the dot-and-whisker chart; the template draws it (labels escaped there)."""
     items: list[CodeAgreement] = [*report.codes, report.pooled]
     names = [n for n in CHART_COEFFICIENTS if any(n in c.estimates for c in items)]
+    if report.unitizing is not None:
+        names = ["unitizing_alpha"]  # span pairing's chance-corrected figures are undefined by construction
     if not names:
         return None
     lows = [x for c in items for n in names if n in c.estimates
