@@ -219,7 +219,7 @@ def _coding_alpha(totals: np.ndarray, n_values: int) -> tuple[np.ndarray, np.nda
 
 # ----------------------------------------------------------------------------- bootstrap
 
-def _estimate(features: np.ndarray, evaluate: Any, bootstrap: int, rng: np.random.Generator,
+def _estimate(features: np.ndarray, evaluate: Any, bootstrap: int, seed: int,
               confidence: float, what: str) -> Estimate:
     """Point value and percentile interval over documents of ``evaluate`` on per-document ``features``."""
     value, expected = evaluate(features.sum(axis=0))
@@ -234,6 +234,7 @@ def _estimate(features: np.ndarray, evaluate: Any, bootstrap: int, rng: np.rando
     if docs < MIN_DOCUMENTS:
         return Estimate(value, None, None, f"no interval: {docs} document(s); the bootstrap resamples documents "
                                            f"and needs {MIN_DOCUMENTS} at least")
+    rng = np.random.default_rng(seed)
     draws = rng.multinomial(docs, np.full(docs, 1.0 / docs), size=bootstrap).astype(np.float64)
     boot, boot_expected = evaluate(np.tensordot(draws, features, axes=(1, 0)))
     ok = np.isfinite(boot) & (boot_expected > 0)
@@ -289,8 +290,8 @@ def unitizing_alpha(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes
         binary[d] = _binary_features(pieces, length)
         coding[d] = _coding_features(pieces, np.arange(n_codes), n_codes)
         domain[d] = _coding_features(pieces, domain_of, n_domains)
-    rng = np.random.default_rng(seed)
-    per_code = tuple(_estimate(binary[:, k], _binary_alpha, bootstrap, rng, confidence,
+    # Each figure draws from its own seed (code k: seed + k, as the unit-based coefficients do).
+    per_code = tuple(_estimate(binary[:, k], _binary_alpha, bootstrap, seed + k, confidence,
                                "no coder applied the code" if not coded[:, k].any()
                                else "the code covers every character")
                      for k in range(n_codes))
@@ -304,10 +305,10 @@ def unitizing_alpha(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes
         with np.errstate(divide="ignore", invalid="ignore"):
             return 1.0 - do / de, de
 
-    pooled = _estimate(binary, pooled_alpha, bootstrap, rng, confidence, "no code was applied")
-    cu = _estimate(coding, lambda t: _coding_alpha(t, n_codes), bootstrap, rng, confidence,
+    pooled = _estimate(binary, pooled_alpha, bootstrap, seed, confidence, "no code was applied")
+    cu = _estimate(coding, lambda t: _coding_alpha(t, n_codes), bootstrap, seed + n_codes, confidence,
                    "coded stretches never overlap, or all carry one code")
-    cu_domains = _estimate(domain, lambda t: _coding_alpha(t, n_domains), bootstrap, rng, confidence,
+    cu_domains = _estimate(domain, lambda t: _coding_alpha(t, n_domains), bootstrap, seed + n_codes + 1, confidence,
                            "coded stretches never overlap, or all carry one domain")
     conventions = (
         "uα family (Krippendorff et al. 2016): every character of every document, coder pairs; "
