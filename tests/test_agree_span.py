@@ -148,3 +148,31 @@ def test_adjudication_rows_hold_codes_under_half_a_sentence(coded: Path) -> None
         rows = project.disagreements("ana", "bob")
     applied = {code for _seg, a, b in rows for code in (*a, *b)}
     assert {"d", "k"} <= applied
+
+
+def test_span_with_role_keeps_only_those_speakers_turns(coded: Path, runner) -> None:
+    data = run_json(runner, "-p", coded, "agree", "ana", "bob", "--unit", "span", *[x for c in CODES for x in
+                    ("--code", c)], "--role", "respondent", "--bootstrap", "0")
+    with Project.open(coded) as project:
+        stretches = []  # (document, start, end): runs of consecutive respondent segments
+        for doc in project.store.documents():
+            previous = False
+            for seg in sorted(project.store.segments(document=doc.name), key=lambda s: s.start):
+                kept = seg.role == "respondent"
+                if kept and previous:
+                    stretches[-1] = (doc.name, stretches[-1][1], seg.end)
+                elif kept:
+                    stretches.append((doc.name, seg.start, seg.end))
+                previous = kept
+        coders = []
+        for name in ("ana", "bob"):
+            spans = []
+            for c in project.codings(name):
+                for k, (doc, s, e) in enumerate(stretches):
+                    if c.code in CODES and c.document == doc and min(c.end, e) > max(c.start, s):
+                        spans.append((CODES.index(c.code), k, max(c.start, s) - s, min(c.end, e) - s))
+            coders.append(spans)
+    lengths = [e - s for _, s, e in stretches]
+    assert data["settings"]["characters"] == sum(lengths)
+    for i, entry in enumerate(data["unitizing"]["codes"]):
+        assert entry["binary_alpha"]["value"] == pytest.approx(brute_binary(coders, lengths, i), abs=1e-9)

@@ -250,12 +250,14 @@ def _estimate(features: np.ndarray, evaluate: Any, bootstrap: int, seed: int,
 
 def unitizing_alpha(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes: int,
                     domains: Sequence[int] | None = None, bootstrap: int = 1000, seed: int = 12345,
-                    confidence: float = 0.95) -> UnitizingResult:
+                    confidence: float = 0.95, groups: Sequence[int] | None = None) -> UnitizingResult:
     """The uα family of ``spans`` (one :class:`CoderSpans` per coder) on documents of ``lengths``.
 
     ``domains`` maps each code index to its domain index (its top-level code) for Cuα;
     without it Cuα equals cuα. Spans are clipped to their document; empty ones are
     ignored. Undefined coefficients are ``Estimate(None, ...)`` with the reason.
+    ``groups`` gives each continuum ("document" above) the index of what the bootstrap
+    draws (several stretches of one interview are drawn together); default: each its own.
     """
     m = len(spans)
     if m < 2:
@@ -290,6 +292,12 @@ def unitizing_alpha(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes
         binary[d] = _binary_features(pieces, length)
         coding[d] = _coding_features(pieces, np.arange(n_codes), n_codes)
         domain[d] = _coding_features(pieces, domain_of, n_domains)
+    if groups is not None:
+        group_of = np.asarray(groups, dtype=np.int64).reshape(-1)
+        if len(group_of) != n_docs or (n_docs and group_of.min() < 0):
+            raise AgreementError("groups must give one non-negative index per document")
+        n_groups = int(group_of.max(initial=-1)) + 1
+        binary, coding, domain = (_grouped(x, group_of, n_groups) for x in (binary, coding, domain))
     # Each figure draws from its own seed (code k: seed + k, as the unit-based coefficients do).
     per_code = tuple(_estimate(binary[:, k], _binary_alpha, bootstrap, seed + k, confidence,
                                "no coder applied the code" if not coded[:, k].any()
@@ -320,6 +328,13 @@ def unitizing_alpha(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes
     )
     return UnitizingResult(per_code, pooled, cu, cu_domains, tuple(tuple(int(x) for x in row) for row in coded.T),
                            conventions)
+
+
+def _grouped(features: np.ndarray, group_of: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per-continuum features summed by group (the coincidences are sums, so this is exact)."""
+    out = np.zeros((n_groups, *features.shape[1:]))
+    np.add.at(out, group_of, features)
+    return out
 
 
 # ----------------------------------------------------------------------------- 1995 / 2004

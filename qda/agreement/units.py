@@ -793,12 +793,14 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
           documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans, unit: str = "document",
           codes: Sequence[str] | None = None, tolerance: float = 0.0, overlap: float = 0.9,
           exclude_uncoded: bool = False, bootstrap: int = 1000, seed: int = 12345,
-          lang: str | None = None, progress: Progress = no_progress) -> AgreementReport:
+          lang: str | None = None, progress: Progress = no_progress,
+          regions: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> AgreementReport:
     """Agreement of ``coders`` per code and pooled over codes, for one unit of comparison.
 
     ``codings`` (per coder) and ``segments`` are objects or columns (:class:`CodingSpans`,
     :class:`SegmentSpans`). ``progress`` is told each code done (the bootstrap makes this
-    the long part)."""
+    the long part). ``regions`` (document -> (start, end) stretches) limits the span unit's
+    continuum to those stretches, e.g. the turns of some speakers (``--role``)."""
     known = codebook.code_ids()
     if codes:
         unknown = [c for c in codes if c not in known]
@@ -856,9 +858,10 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
     unitizing = None
     characters: tuple[CharacterTable, ...] = ()
     if span_unit:
-        unitizing = _unitizing(codebook, coders, spans, selected, documents, bootstrap, seed, lang)
+        unitizing = _unitizing(codebook, coders, spans, selected, documents, bootstrap, seed, lang, regions)
         by_name = {d.name: d for d in documents}
-        settings.update(documents=len(by_name), characters=sum(len(d.text) for d in by_name.values()))
+        settings.update(documents=len(by_name), characters=sum(len(d.text) for d in by_name.values())
+                        if regions is None else sum(e - s for parts in regions.values() for s, e in parts))
         per_code = [_with_unitizing(item, est, len(coders))
                     for item, est in zip(per_code, unitizing.result.codes)]
         pooled = _with_unitizing(pooled, unitizing.result.pooled, len(coders))
@@ -923,11 +926,27 @@ def _domain(codebook: Codebook, code: str) -> str:
 
 
 def _unitizing(codebook: Codebook, coders: Sequence[str], spans: Mapping[str, CodingSpans], codes: Sequence[str],
-               documents: Sequence[Document], bootstrap: int, seed: int, lang: str | None) -> UnitizingSummary:
-    """Unitizing alpha of the coders' span codings on the characters of ``documents``."""
+               documents: Sequence[Document], bootstrap: int, seed: int, lang: str | None,
+               regions: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> UnitizingSummary:
+    """Unitizing alpha of the coders' span codings on the characters of ``documents``.
+
+    With ``regions``, each stretch is a continuum of its own (a span is cut to the stretches
+    it crosses), and the bootstrap draws documents with all their stretches."""
     by_name = {d.name: d for d in documents}  # a name given twice: its last document
     doc_index = {name: i for i, name in enumerate(by_name)}
     code_index = {c: i for i, c in enumerate(codes)}
+    if regions is None:
+        starts = np.zeros(len(by_name), dtype=np.int64)
+        ends = np.asarray([len(d.text) for d in by_name.values()], dtype=np.int64)
+        group = np.arange(len(by_name), dtype=np.int64)
+    else:
+        parts = [(doc_index[name], s, e) for name, stretches in regions.items() if name in doc_index
+                 for s, e in sorted(stretches) if e > s]
+        group = np.asarray([g for g, _, _ in parts], dtype=np.int64)
+        starts = np.asarray([s for _, s, _ in parts], dtype=np.int64)
+        ends = np.asarray([e for _, _, e in parts], dtype=np.int64)
+    order = np.lexsort((starts, group))
+    group, starts, ends = group[order], starts[order], ends[order]
     columns = []
     for coder in coders:
         items = spans.get(coder)
@@ -936,11 +955,23 @@ def _unitizing(codebook: Codebook, coders: Sequence[str], spans: Mapping[str, Co
             continue
         code_of, doc_of = _indices(items.code, code_index), _indices(items.document, doc_index)
         ok = (code_of >= 0) & (doc_of >= 0)
-        columns.append(CoderSpans(code_of[ok], doc_of[ok], _ints(items.start)[ok], _ints(items.end)[ok]))
+        code_of, doc_of = code_of[ok], doc_of[ok]
+        s, e = _ints(items.start)[ok], _ints(items.end)[ok]
+        # every (span, stretch of its document) pair that shares a character, offsets within the stretch
+        first = np.searchsorted(group, doc_of, side="left")
+        last = np.searchsorted(group, doc_of, side="right")
+        count = last - first
+        span = np.repeat(np.arange(len(s)), count)
+        stretch = np.repeat(first, count) + (np.arange(len(span)) - np.repeat(np.cumsum(count) - count, count))
+        lo = np.maximum(s[span], starts[stretch])
+        hi = np.minimum(e[span], ends[stretch])
+        hit = hi > lo
+        span, stretch = span[hit], stretch[hit]
+        columns.append(CoderSpans(code_of[span], stretch, lo[hit] - starts[stretch], hi[hit] - starts[stretch]))
     domains = [_domain(codebook, c) for c in codes]
     domain_index = {d: i for i, d in enumerate(dict.fromkeys(domains))}
-    result = unitizing_alpha(columns, [len(d.text) for d in by_name.values()], len(codes),
-                             [domain_index[d] for d in domains], bootstrap, seed)
+    result = unitizing_alpha(columns, (ends - starts).tolist(), len(codes),
+                             [domain_index[d] for d in domains], bootstrap, seed, groups=group.tolist())
     return UnitizingSummary(tuple(codes), tuple(codebook.code(c).label(lang) for c in codes), tuple(domains),
                             tuple(coders), result)
 
@@ -1138,7 +1169,9 @@ def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Se
     spans, segs = _prepare({c: codings[c] for c in coders}, segments)
     chosen = {c: _where(items, [d in kept_docs for d in items.document]) for c, items in spans.items()}
     segs = _where(segs, [d in kept_docs for d in segs.document])
+    regions = None
     if roles:
+        regions = _role_regions(segs, roles)
         segs = _where(segs, [r in roles for r in segs.role])
         texts = {d.name: d.text for d in docs}
         for c, items in chosen.items():
@@ -1147,7 +1180,26 @@ def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Se
             in_kept[rows[positions >= 0]] = True
             chosen[c] = _where(items, in_kept)
     return agree(codebook, list(coders), chosen, docs, segs, unit, codes, tolerance, overlap, exclude_uncoded,
-                 bootstrap, seed, codebook.default_language, progress)
+                 bootstrap, seed, codebook.default_language, progress, regions)
+
+
+def _role_regions(segs: SegmentSpans, roles: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+    """Per document, the stretches of consecutive segments whose speaker has one of ``roles``."""
+    by_doc: dict[str, list[tuple[int, int, bool]]] = defaultdict(list)
+    for d, s, e, r in zip(segs.document, segs.start, segs.end, segs.role):
+        by_doc[d].append((s, e, r in roles))
+    regions: dict[str, list[tuple[int, int]]] = {}
+    for d, items in by_doc.items():
+        stretches: list[tuple[int, int]] = []
+        previous = False
+        for s, e, kept in sorted(items):
+            if kept and previous:
+                stretches[-1] = (stretches[-1][0], e)
+            elif kept:
+                stretches.append((s, e))
+            previous = kept
+        regions[d] = stretches
+    return regions
 
 
 _Columns = TypeVar("_Columns", CodingSpans, SegmentSpans)
