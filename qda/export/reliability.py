@@ -172,8 +172,11 @@ def method_paragraph(report: AgreementReport, software: str = "qda <version>") -
                                ("Cuα (the same over top-level codes)", r.domains, False)], None)
         if len(coders) == 2:
             sentences += _results([("percent agreement on matched spans", est("percent_agreement"), True)], None)
+        headline = est("unitizing_alpha")
         if bootstrap == 0:
             sentences.append("No confidence intervals were computed.")
+        elif headline is not None and headline.value is not None and headline.ci_low is None:
+            sentences.append(f"No confidence interval was formed ({headline.note}).")
         ranged = _range_sentence(report, "unitizing_alpha")
         if ranged:
             sentences.append(ranged)
