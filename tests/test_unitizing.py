@@ -18,9 +18,10 @@ from qda.agreement.unitizing import CoderSpans, alpha_1995, unitizing_alpha
 from qda.errors import AgreementError
 
 # Krippendorff (2004), Content Analysis, 2nd ed., §11.6, p. 254: two observers unitize the
-# continuum 150..450 with categories c and k. The figures checked below are the ones the
-# book reports for that example (uDo_c = .0144, uDe_c = .0532, uα_c = .7286, uα_k = 1.000,
-# overall .859), as also used by DKPro Statistics' Krippendorff2004Test.
+# continuum 150..450 with categories c and k. The data and the expected figures (uDo_c =
+# .0144, uDe_c = .0532, uα_c = .7286, uDe_k = .0490, uα_k = 1, overall .859) are those
+# DKPro Statistics' Krippendorff2004Test gives for this worked example, citing that page;
+# we could not consult the book page itself.
 C_I = [(225, 295), (370, 400)]
 C_J = [(220, 300), (355, 375), (400, 420)]
 K_BOTH = [(180, 240), (300, 350)]
