@@ -44,8 +44,8 @@ def test_krippendorff_2004_worked_example_category_k_and_overall():
 
 
 def test_1995_distance_cases():
-    # Krippendorff (2004, p. 252) distances: a unit inside the other's gap counts its squared
-    # length; two overlapping units their squared boundary differences.
+    # The 1995/2004 distance of two overlapping units: their squared boundary differences
+    # (DKPro Statistics' testDistanceMetric1 gives 26 for units [5, 11) and [4, 6)).
     _, observed, _ = alpha_1995([[(5, 11)], [(4, 6)]], 0, 20)
     # one pair of overlapping units: (5-4)² + (11-6)² = 26, both orders, / (m (m-1) L²)
     assert observed == pytest.approx(2 * 26 / (2 * 400))
