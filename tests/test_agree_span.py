@@ -176,3 +176,18 @@ def test_span_with_role_keeps_only_those_speakers_turns(coded: Path, runner) -> 
     assert data["settings"]["characters"] == sum(lengths)
     for i, entry in enumerate(data["unitizing"]["codes"]):
         assert entry["binary_alpha"]["value"] == pytest.approx(brute_binary(coders, lengths, i), abs=1e-9)
+
+
+def test_span_csv_has_unitizing_alpha_columns(coded: Path, runner) -> None:
+    import csv
+    import io
+
+    out = run(runner, "-p", coded, "agree", "ana", "bob", "--unit", "span", "--code", "h", "--code", "b",
+              "--bootstrap", "0", "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    data = _agree(runner, coded, "span")
+    by_code = {e["code"]: e["binary_alpha"]["value"] for e in data["unitizing"]["codes"]}
+    assert {"unitizing_alpha", "unitizing_alpha_low", "unitizing_alpha_high"} <= set(rows[0])
+    for row in rows[:-1]:
+        assert float(row["unitizing_alpha"]) == pytest.approx(by_code[row["code"]])
+    assert rows[-1]["code"] == "(pooled)" and rows[-1]["cohen_kappa"] == ""
