@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from qda.errors import AnalysisError, NotFoundError
-from qda.models import Case, Codebook, Coding, Segment
+from qda.models import Case, Codebook, Coding, Segment, assign_segments
 from qda.results import Note, TableView, frame_view
 
 MISSING = "(none)"
@@ -537,18 +537,17 @@ def _binary_units(level: str, codings: Sequence[Coding], index: _SegmentIndex,
     """Units of the level in scope, and for each code the units where it is present."""
     keep = set(cases)
     present: dict[str, set[str]] = defaultdict(set)
-    for c in codings:
-        if c.case not in keep:
-            continue
+    kept = [c for c in codings if c.case in keep]
+    if level == "segment":
+        # the segments a coding counts for: the one rule of agreement and adjudication
+        every = [seg for segs in index.by_doc.values() for seg in segs]
+        for c, refs in zip(kept, assign_segments(kept, every)):
+            present[c.code].update(refs)
+    for c in kept:
         if level == "case":
             present[c.code].add(c.case)
         elif level == "document":
             present[c.code].add(c.document)
-        else:
-            span = index.span(c.document, c.start, c.end)
-            if span:
-                segs = index.by_doc[c.document]
-                present[c.code].update(segs[i].ref for i in range(span[0], span[1] + 1))
     if level == "case":
         units = sorted(keep)
     elif level == "document":
@@ -625,7 +624,8 @@ def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[S
     """Code x code co-occurrence of one coder's codings at a level.
 
     Levels: ``case``, ``document``, ``segment`` (a code is present in a unit or not, the
-    count is the number of units holding both codes), ``overlap`` (pairs of passages of
+    count is the number of units holding both codes; a span coding is present in the
+    segments of :data:`qda.models.SEGMENT_RULE`), ``overlap`` (pairs of passages of
     the two codes sharing at least one character) and ``near`` (pairs of passages at most
     ``near`` segments apart, overlapping included). ``by`` adds one table per group of
     cases; ``cluster`` clusters codes on the all-cases table (binary levels only).

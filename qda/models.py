@@ -45,7 +45,8 @@ class AgreementUnit(Vocabulary):
     FREQUENCY = "frequency"
     COVERAGE = "coverage"
     SEGMENT = "segment"
-    OVERLAP = "overlap"
+    SPAN = "span"  # agreement on the characters coded: unitizing alpha
+    OVERLAP = "overlap"  # the span unit's old name, still accepted
 
 
 class SegmentUnit(Vocabulary):
@@ -322,16 +323,92 @@ class Segment:
     timestamp: str | None = None
 
 
-def _covered(span_start: int, span_end: int, seg: Segment) -> bool:
-    common = min(span_end, seg.end) - max(span_start, seg.start)
-    return common > 0 and common * 2 >= (seg.end - seg.start)
+#: How a span coding is assigned to segments, in the words notes and docs use.
+SEGMENT_RULE = ("a span coding counts for every segment it shares at least one non-space character with "
+                "(a partial coding counts in full for each segment it touches)")
+
+# The characters str.isspace() treats as whitespace (a test checks the list against it).
+SPACE_CHARACTERS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B))
+                    + "\u2028\u2029\u202f\u205f\u3000")
+
+
+def _nonspace_prefix(text: str) -> Any:
+    """``p[k]`` = non-space characters in ``text[:k]`` (numpy int64, length len(text) + 1)."""
+    import numpy as np
+
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    spaces = np.fromiter((ord(c) for c in SPACE_CHARACTERS), dtype=np.uint32)
+    prefix = np.zeros(len(points) + 1, dtype=np.int64)
+    np.cumsum(~np.isin(points, spaces), out=prefix[1:])
+    return prefix
+
+
+def coding_segment_pairs(text: str, starts: Sequence[int] | Any, ends: Sequence[int] | Any,
+                         segment_starts: Sequence[int] | Any, segment_ends: Sequence[int] | Any) -> tuple[Any, Any]:
+    """The segments of one document that each span coding counts for (:data:`SEGMENT_RULE`).
+
+    ``text`` is the document's text (only the characters inside segments are read, so the
+    segments' texts laid at their offsets do as well); codings are given by ``starts`` and
+    ``ends``, segments by theirs, sorted by start and not overlapping. Returns two int64
+    arrays ``(coding, segment)`` of positions in the inputs, one pair per assignment, by
+    coding then segment. The one place where this rule is implemented: agreement, coding
+    and adjudication sheets, comparisons and co-occurrence at segment level call it.
+    """
+    import numpy as np
+
+    s, e = np.asarray(starts, dtype=np.int64).reshape(-1), np.asarray(ends, dtype=np.int64).reshape(-1)
+    ss = np.asarray(segment_starts, dtype=np.int64).reshape(-1)
+    se = np.asarray(segment_ends, dtype=np.int64).reshape(-1)
+    if not len(s) or not len(ss):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    first = np.searchsorted(se, s, side="right")  # the first segment ending after the span starts
+    last = np.searchsorted(ss, e, side="left")  # one past the last segment starting before it ends
+    count = np.maximum(last - first, 0)
+    coding = np.repeat(np.arange(len(s)), count)
+    offset = np.arange(len(coding)) - np.repeat(np.cumsum(count) - count, count)
+    segment = np.repeat(first, count) + offset
+    prefix = _nonspace_prefix(text)
+    size = len(prefix) - 1
+    lo = np.clip(np.maximum(s[coding], ss[segment]), 0, size)
+    hi = np.clip(np.minimum(e[coding], se[segment]), 0, size)
+    shared = prefix[np.maximum(hi, lo)] - prefix[lo]
+    keep = shared > 0
+    return coding[keep], segment[keep]
+
+
+def segments_text(segments: Sequence[Segment]) -> str:
+    """A text with each segment's text at its offsets and spaces elsewhere (what the rule reads)."""
+    size = max((s.end for s in segments), default=0)
+    chars = [" "] * size
+    for seg in segments:
+        chars[seg.start:seg.start + len(seg.text)] = seg.text[: max(seg.end - seg.start, 0)]
+    return "".join(chars[:size])
+
+
+def assign_segments(codings: Sequence[Coding], segments: Sequence[Segment]) -> list[list[str]]:
+    """Per coding, the refs of the segments it counts for: its own segment, or by :data:`SEGMENT_RULE`."""
+    by_doc: dict[str, list[Segment]] = {}
+    for seg in segments:
+        by_doc.setdefault(seg.document, []).append(seg)
+    refs: list[list[str]] = [[c.segment] if c.segment is not None else [] for c in codings]
+    loose: dict[str, list[int]] = {}
+    for i, c in enumerate(codings):
+        if c.segment is None:
+            loose.setdefault(c.document, []).append(i)
+    for document, rows in loose.items():
+        segs = sorted(by_doc.get(document, ()), key=lambda s: s.start)
+        pairs = coding_segment_pairs(segments_text(segs), [codings[i].start for i in rows],
+                                     [codings[i].end for i in rows], [s.start for s in segs], [s.end for s in segs])
+        for k, j in zip(*(p.tolist() for p in pairs)):
+            refs[rows[k]].append(segs[j].ref)
+    return refs
 
 
 def segments_of(coding: Coding, segments_by_document: Mapping[str, Sequence[Segment]]) -> list[str]:
-    """Segment refs a coding applies to: its own segment, or the segments its span covers (half of each)."""
-    if coding.segment is not None:
-        return [coding.segment]
-    return [s.ref for s in segments_by_document.get(coding.document, ()) if _covered(coding.start, coding.end, s)]
+    """Segment refs one coding applies to: its own segment, or those of :data:`SEGMENT_RULE`.
+
+    For many codings, :func:`assign_segments` reads each document once."""
+    return assign_segments([coding], segments_by_document.get(coding.document, ()))[0]
 
 
 @dataclass(frozen=True)

@@ -242,13 +242,20 @@ def test_undefined_values_are_explained(tmp_path: Path) -> None:
     assert cell.value == "undefined" and cell.comment is not None
 
 
-def test_overlap_unit_shows_the_character_table(tmp_path: Path) -> None:
-    report = _report(unit="overlap")
-    assert report.characters
+def test_span_unit_shows_unitizing_alpha_and_the_character_table(tmp_path: Path) -> None:
+    report = _report(unit="overlap")  # the old name of the span unit
+    assert report.unit == "span" and report.characters and report.unitizing is not None
     text = write_reliability_html(tmp_path / "r.html", report).read_text(encoding="utf-8")
     rows = _tables(text)["characters"]
     assert [row[0] for row in rows] == list(CODES)
-    assert "percent agreement on the coded passages" in _method(text)
+    method = _method(text)
+    assert "Krippendorff's unitizing alpha" in method and "cuα" in method
+    pooled = report.pooled.estimates["unitizing_alpha"]
+    assert pooled.value is not None and f"{pooled.value:.3f}" in method
+    # span pairing's chance-corrected figures are undefined by construction: never a number
+    assert report.pooled.estimates["cohen_kappa"].value is None
+    ws = load_workbook(write_reliability_xlsx(tmp_path / "r.xlsx", report))["Reliability"]
+    assert _pooled_cell(ws, "Krippendorff's unitizing alpha (|uα)").value == pytest.approx(pooled.value)
 
 
 # ----------------------------------------------------------------------------- Excel

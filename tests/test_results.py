@@ -116,7 +116,7 @@ def test_vocabularies_are_their_words() -> None:
     assert f"{AgreementUnit.OVERLAP}" == str(AgreementUnit.OVERLAP) == "overlap"
     assert {"ok": 1}[CodingStatus.OK] == 1 and CodingStatus("negated") is CodingStatus.NEGATED
     assert json.dumps([OutputFormat.CSV]) == '["csv"]'
-    assert AgreementUnit.words() == "document, case, frequency, coverage, segment, overlap"
+    assert AgreementUnit.words() == "document, case, frequency, coverage, segment, span, overlap"
 
 
 @pytest.mark.parametrize("args", [["agree", "a", "b", "--unit", "sentence"],

@@ -118,6 +118,8 @@ DISPLAY_NAMES: dict[str, str] = {
     "gwet_ac1": "Gwet's AC1",
     "fleiss_kappa": "Fleiss' kappa",
     "holsti": "Holsti",
+    # not a units x coders coefficient: the span unit's headline (qda.agreement.unitizing)
+    "unitizing_alpha": "Krippendorff's unitizing alpha (|uα)",
 }
 
 # Upper bound on the number of elements of one chunk of the bootstrap index

@@ -14,14 +14,18 @@ Each unit builder produces, for every code, an integer matrix (units x coders) t
   characters the coder coded with it, in percent points; ratings within
   ``tolerance`` percent points count as the same.
 * ``segment`` — one unit per segment of the project and code: 1 if the coder applied
-  the code to the segment (a span coding covers a segment when it overlaps at least
-  half of it), else 0.
-* ``overlap`` — two coders only. For each code and document, the coders' spans are
-  paired greedily by decreasing overlap; a pair whose common part is at least
-  ``overlap`` (default 0.9) of the longer span is an agreement (1, 1); every unpaired
-  span is a disagreement (1, 0) or (0, 1). There is no (0, 0) unit, so chance-corrected
-  coefficients are mostly undefined or meaningless here: read percent agreement, and
-  the character-level table (both / A only / B only / neither, as NVivo reports).
+  the code to the segment (a span coding counts for the segments of
+  :data:`qda.models.SEGMENT_RULE`: any shared non-space character), else 0. The report
+  says how many span codings were partial and how they were assigned.
+* ``span`` (old name ``overlap``) — the headline is Krippendorff's unitizing alpha on
+  the characters of the documents (:mod:`qda.agreement.unitizing`), any number of
+  coders. For two coders, the units x coders table pairs spans: for each code and
+  document, spans are paired greedily by decreasing overlap; a pair whose common part
+  is at least ``overlap`` (default 0.9) of the longer span is an agreement (1, 1);
+  every unpaired span a disagreement (1, 0) or (0, 1). There is no (0, 0) unit, so the
+  chance-corrected coefficients of that table are reported as undefined with the
+  reason; percent agreement, Holsti and the character table (both / A only / B only /
+  neither, as NVivo reports) are kept.
 
 ``exclude_uncoded`` drops units (documents, cases or segments) that no coder coded
 with any code, so that agreement is not inflated by text nobody coded.
@@ -37,9 +41,32 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import numpy as np
 
 from qda.agreement.coefficients import COEFFICIENTS, Estimate, compute, encode, kappa_paradox, prevalence_bias
+from qda.agreement.unitizing import CoderSpans, UnitizingResult, unitizing_alpha
 from qda.errors import AgreementError, NotFoundError
-from qda.models import AgreementUnit, Codebook, Coding, Document, Segment, segment_ref
-from qda.results import Cell, Column, Interval, Note, Progress, Row, TableView, frame_view, json_dict, no_progress
+from qda.models import (
+    SEGMENT_RULE,
+    AgreementUnit,
+    Codebook,
+    Coding,
+    Document,
+    Segment,
+    coding_segment_pairs,
+    segment_ref,
+    segments_text,
+)
+from qda.results import (
+    Cell,
+    Column,
+    Interval,
+    Note,
+    Progress,
+    Row,
+    Share,
+    TableView,
+    frame_view,
+    json_dict,
+    no_progress,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,29 +235,39 @@ def _ints(values: Sequence[int]) -> np.ndarray:
     return np.asarray(values, dtype=np.int64).reshape(-1)
 
 
-def _covered(segs: SegmentSpans, documents: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-             doc_of_segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(span, segment) pairs: the segments of its document a span covers (half of each at least)."""
-    order = np.argsort(doc_of_segment, kind="stable")
-    sorted_docs = doc_of_segment[order]
-    seg_start, seg_end = _ints(segs.start)[order], _ints(segs.end)[order]
+def _covered(segs: SegmentSpans, documents: Sequence[str], starts: np.ndarray, ends: np.ndarray,
+             texts: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """(span, segment) pairs: the segments a span coding counts for (:data:`qda.models.SEGMENT_RULE`)."""
+    seg_docs = list(segs.document)
+    seg_start, seg_end = _ints(segs.start), _ints(segs.end)
+    by_doc: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(seg_docs):
+        by_doc[d].append(i)
+    loose: dict[str, list[int]] = defaultdict(list)
+    for k, d in enumerate(documents):
+        loose[d].append(k)
     spans: list[np.ndarray] = []
     found: list[np.ndarray] = []
-    for k, (d, s, e) in enumerate(zip(documents.tolist(), starts.tolist(), ends.tolist())):
-        lo, hi = np.searchsorted(sorted_docs, d, "left"), np.searchsorted(sorted_docs, d, "right")
-        if lo == hi:
+    for doc, rows in loose.items():
+        members = np.asarray(by_doc.get(doc, ()), dtype=np.int64)
+        if not len(members):
             continue
-        common = np.minimum(e, seg_end[lo:hi]) - np.maximum(s, seg_start[lo:hi])
-        hit = order[lo:hi][(common > 0) & (common * 2 >= seg_end[lo:hi] - seg_start[lo:hi])]
-        spans.append(np.full(len(hit), k, dtype=np.int64))
-        found.append(hit)
+        members = members[np.lexsort((seg_end[members], seg_start[members]))]
+        text = texts.get(doc)
+        if text is None:  # no document text given: the segments' texts are all the rule reads
+            objects = segs.objects
+            text = segments_text([objects[i] for i in members.tolist()]) if objects is not None else ""
+        picked = np.asarray(rows, dtype=np.int64)
+        span, seg = coding_segment_pairs(text, starts[picked], ends[picked], seg_start[members], seg_end[members])
+        spans.append(picked[span])
+        found.append(members[seg])
     if not spans:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(spans), np.concatenate(found)
 
 
-def _segment_positions(items: CodingSpans, segs: SegmentSpans, doc_index: Mapping[str, int],
-                       doc_of_segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _segment_positions(items: CodingSpans, segs: SegmentSpans, texts: Mapping[str, str]
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """(coding, unit position) pairs: the segments each coding applies to (its own, or those its span covers)."""
     keys = _ints(segs.key)
     wanted = _ints(items.segment)
@@ -242,8 +279,8 @@ def _segment_positions(items: CodingSpans, segs: SegmentSpans, doc_index: Mappin
     rows, positions = [own[pos >= 0]], [pos[pos >= 0]]
     loose = np.flatnonzero(wanted < 0)
     if len(loose):
-        span, seg = _covered(segs, _indices([items.document[i] for i in loose.tolist()], doc_index),
-                             _ints(items.start)[loose], _ints(items.end)[loose], doc_of_segment)
+        span, seg = _covered(segs, [items.document[i] for i in loose.tolist()],
+                             _ints(items.start)[loose], _ints(items.end)[loose], texts)
         rows.append(loose[span])
         positions.append(position[keys[seg]])
     return np.concatenate(rows), np.concatenate(positions)
@@ -278,9 +315,9 @@ def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence
     if len(coders) < 2:
         raise AgreementError("agreement needs at least two coders")
     spans, segs = _prepare(codings, segments)
-    if unit == "overlap":
+    if unit in ("span", "overlap"):
         if len(coders) != 2:
-            raise AgreementError("the overlap unit compares exactly two coders")
+            raise AgreementError("span pairing compares exactly two coders")
         if not 0 < overlap <= 1:
             raise AgreementError(f"--overlap must be in (0, 1], got {overlap}")
         return _overlap_units(coders, spans, codes, documents, overlap)
@@ -292,16 +329,13 @@ def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence
         texts = {d.name: d.text for d in documents}
         cases = {d.name: d.case for d in documents}
         units = _Units(len(segs), _segment_unit(segs, texts, cases))
-        doc_index: dict[str, int] = {}
-        doc_of_segment = np.fromiter((doc_index.setdefault(d, len(doc_index)) for d in segs.document),
-                                     dtype=np.int64, count=len(segs))
         ratings = np.zeros((len(codes), len(segs), len(coders)), dtype=np.int64)
         for col, coder in enumerate(coders):
             items = spans.get(coder)
             if items is None or not len(items):
                 continue
             code_of = _indices(items.code, code_index)
-            rows, positions = _segment_positions(items, segs, doc_index, doc_of_segment)
+            rows, positions = _segment_positions(items, segs, texts)
             ok = (code_of[rows] >= 0) & (positions >= 0)
             ratings[code_of[rows][ok], positions[ok], col] = 1
         tables = {code: ratings[i] for i, code in enumerate(codes)}
@@ -554,23 +588,26 @@ class AgreementReport:
     characters: tuple[CharacterTable, ...] = ()
     conventions: tuple[str, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
+    unitizing: UnitizingSummary | None = None  # the span unit's headline figures
 
     def to_dict(self) -> dict[str, Any]:
         return json_dict({"unit": self.unit, "coders": list(self.coders), "settings": dict(self.settings),
                           "conventions": list(self.conventions), "pooled": self.pooled.to_dict(),
                           "codes": [c.to_dict() for c in self.codes],
                           "disagreements": [d.to_dict() for d in self.disagreements],
-                          "confusion": self.confusion, "characters": [c.to_dict() for c in self.characters]})
+                          "confusion": self.confusion, "characters": [c.to_dict() for c in self.characters],
+                          "unitizing": None if self.unitizing is None else self.unitizing.to_dict()})
 
     def to_frame(self) -> pd.DataFrame:
         """One row per code and a pooled row: each coefficient's value and its interval as
         ``<name>_low``/``<name>_high``, at full precision (NaN where undefined or not computed)."""
         import pandas as pd
 
+        names = [*COEFFICIENTS, *(["unitizing_alpha"] if self.unitizing is not None else [])]
         records = []
         for item in (*self.codes, self.pooled):
             rec: dict[str, Any] = {"code": item.code, "label": item.label, "units": item.n_units}
-            for name in COEFFICIENTS:
+            for name in names:
                 est = item.estimates.get(name)
                 rec[name] = None if est is None else est.value
                 rec[f"{name}_low"] = None if est is None else est.ci_low
@@ -586,16 +623,20 @@ class AgreementReport:
         return frame.astype({c: "float64" for c in numbers})
 
     def to_table(self) -> TableView:
-        """Codes and the pooled row with the usual coefficients; warnings and conventions after."""
+        """Codes and the pooled row with the usual coefficients; warnings and conventions after.
+
+        An undefined coefficient shows as ``undefined (n)``, its reason in note n under the table."""
+        if self.unitizing is not None:
+            return self._span_table(self.unitizing)
         names = [n for n in SHOWN if not (n == "fleiss_kappa" and len(self.coders) == 2)
                  and not (n == "cohen_kappa" and len(self.coders) > 2)]
         # An auto coder scored against a human reference: its precision, recall and F1 are
         # what the user came for, so the table shows them too.
         scored = bool(self.settings.get("scored")) and len(self.coders) == 2
+        reasons: dict[str, int] = {}
         rows = []
         for item in (*self.codes, self.pooled):
-            cells: list[Cell] = [Interval(est.value, est.ci_low, est.ci_high)
-                                 for est in (item.estimates[n] for n in names)]
+            cells: list[Cell] = [_estimate_cell(est, reasons) for est in (item.estimates[n] for n in names)]
             if scored:
                 cells += [Interval(item.precision), Interval(item.recall), Interval(item.f1)]
             rows.append(Row((item.code, item.label[:40], item.n_units, *cells),
@@ -606,8 +647,61 @@ class AgreementReport:
                      if scored else ()))
         notes = tuple(Note(f"{item.code}: {item.warning}", "warning")
                       for item in (*self.codes, self.pooled) if item.warning)
+        notes += _reason_notes(reasons)
         notes += tuple(Note(line, "aside") for line in self.conventions)
         return TableView(f"Agreement of {', '.join(self.coders)} — unit: {self.unit}", columns, tuple(rows),
+                         notes=notes)
+
+    def _span_table(self, summary: UnitizingSummary) -> TableView:
+        """The span unit: unitizing alpha per code and pooled, beside the characters each coder coded."""
+        two = len(self.coders) == 2 and len(self.characters) == len(self.codes)
+        reasons: dict[str, int] = {}
+        rows = []
+        chars = {t.code: t for t in self.characters}
+        total = [0] * len(self.coders)
+        sums = [0, 0, 0, 0]
+        for item, coded in zip(self.codes, summary.result.coded):
+            total = [a + b for a, b in zip(total, coded)]
+            cells: list[Cell] = [item.code, item.label[:40]]
+            if two:
+                t = chars[item.code]
+                sums = [a + b for a, b in zip(sums, (t.both, t.a_only, t.b_only, t.neither))]
+                cells += [t.both, t.a_only, t.b_only, t.neither, Share(t.percent_agreement)]
+            else:
+                cells += list(coded)
+            cells.append(_estimate_cell(item.estimates["unitizing_alpha"], reasons))
+            if two:
+                cells.append(_estimate_cell(item.estimates["percent_agreement"], reasons))
+            rows.append(Row(tuple(cells), section_end=item is self.codes[-1]))
+        pooled: list[Cell] = [self.pooled.code, self.pooled.label]
+        if two:
+            n = sum(sums)
+            pooled += [*sums, Share((sums[0] + sums[3]) / n if n else None)]
+        else:
+            pooled += total
+        pooled.append(_estimate_cell(self.pooled.estimates["unitizing_alpha"], reasons))
+        if two:
+            pooled.append(_estimate_cell(self.pooled.estimates["percent_agreement"], reasons))
+        rows.append(Row(tuple(pooled), kind="total"))
+        a, b = self.coders[:2]
+        columns = (Column("code"), Column("label"),
+                   *((Column("chars both", numeric=True), Column(f"{a} only", numeric=True),
+                      Column(f"{b} only", numeric=True), Column("neither", numeric=True),
+                      Column("% chars", numeric=True)) if two
+                     else tuple(Column(f"chars {c}", numeric=True) for c in self.coders)),
+                   Column("|uα", numeric=True),
+                   *((Column("matched spans", numeric=True),) if two else ()))
+        r = summary.result
+        lead = (Note("Krippendorff's unitizing alpha on the characters of each document: |uα per code "
+                     "(coded or not, character by character), pooled over codes below."),)
+        notes: tuple[Note, ...] = (
+            Note(f"cuα (which code, where coders' coded passages overlap) = {_estimate_text(r.coding)}"),
+            Note(f"Cuα (which top-level code) = {_estimate_text(r.domains)}"),
+            Note("kappa, Scott's pi, alpha on units, AC1 and Brennan–Prediger of matched spans: "
+                 + NO_NEITHER, "aside"))
+        notes += _reason_notes(reasons)
+        notes += tuple(Note(line, "aside") for line in self.conventions)
+        return TableView(f"Agreement of {', '.join(self.coders)} — unit: span", columns, tuple(rows), lead=lead,
                          notes=notes)
 
     def disagreement_list(self) -> DisagreementList:
@@ -621,7 +715,7 @@ class AgreementReport:
         """Why the pooled result is below the thresholds (empty when it is not)."""
         failures = []
         checks = [("cohen_kappa" if len(self.coders) == 2 else "fleiss_kappa", min_kappa),
-                  ("krippendorff_alpha", min_alpha)]
+                  ("unitizing_alpha" if self.unitizing is not None else "krippendorff_alpha", min_alpha)]
         for name, threshold in checks:
             if threshold is None:
                 continue
@@ -653,6 +747,30 @@ class DisagreementList:
         return frame_view(self.to_frame(), title=f"{len(self.disagreements)} disagreement(s)")
 
 
+def _reason(est: Estimate) -> str:
+    return est.note.removeprefix("undefined:").strip() or "undefined on these data"
+
+
+def _estimate_cell(est: Estimate, reasons: dict[str, int]) -> Cell:
+    """A coefficient's cell: its value and interval, or ``undefined (n)`` with n numbering its reason."""
+    if est.value is not None:
+        return Interval(est.value, est.ci_low, est.ci_high)
+    number = reasons.setdefault(_reason(est), len(reasons) + 1)
+    return f"undefined ({number})"
+
+
+def _reason_notes(reasons: Mapping[str, int]) -> tuple[Note, ...]:
+    return tuple(Note(f"({n}) undefined: {reason}", "warning") for reason, n in reasons.items())
+
+
+def _estimate_text(est: Estimate) -> str:
+    if est.value is None:
+        return f"undefined ({_reason(est)})"
+    if est.ci_low is None or est.ci_high is None:
+        return f"{est.value:.3f}"
+    return f"{est.value:.3f} [{est.ci_low:.2f}, {est.ci_high:.2f}]"
+
+
 def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int | None, bootstrap: int,
                    seed: int) -> CodeAgreement:
     estimates = compute(ratings, n_categories, bootstrap=bootstrap, seed=seed)
@@ -675,21 +793,29 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
           documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans, unit: str = "document",
           codes: Sequence[str] | None = None, tolerance: float = 0.0, overlap: float = 0.9,
           exclude_uncoded: bool = False, bootstrap: int = 1000, seed: int = 12345,
-          lang: str | None = None, progress: Progress = no_progress) -> AgreementReport:
+          lang: str | None = None, progress: Progress = no_progress,
+          regions: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> AgreementReport:
     """Agreement of ``coders`` per code and pooled over codes, for one unit of comparison.
 
     ``codings`` (per coder) and ``segments`` are objects or columns (:class:`CodingSpans`,
     :class:`SegmentSpans`). ``progress`` is told each code done (the bootstrap makes this
-    the long part)."""
+    the long part). ``regions`` (document -> (start, end) stretches) limits the span unit's
+    continuum to those stretches, e.g. the turns of some speakers (``--role``)."""
     known = codebook.code_ids()
     if codes:
         unknown = [c for c in codes if c not in known]
         if unknown:
             raise AgreementError(f"unknown code(s): {', '.join(unknown)}")
     selected = [c for c in known if (not codes or c in codes) and codebook.code(c).codable]
+    unit = "span" if unit == "overlap" else unit  # the old name of the span unit
     spans, segs = _prepare(codings, segments)
-    tables = build_units(unit, coders, spans, selected, documents, segs, tolerance, overlap, exclude_uncoded)
-    binary = unit in ("document", "case", "segment", "overlap")
+    span_unit = unit == "span"
+    if span_unit and len(coders) > 2:
+        # Span pairing compares two coders; unitizing alpha takes any number.
+        tables = [CodeUnits(code, (), np.zeros((0, len(coders)), dtype=np.int64)) for code in selected]
+    else:
+        tables = build_units(unit, coders, spans, selected, documents, segs, tolerance, overlap, exclude_uncoded)
+    binary = unit in ("document", "case", "segment", "span")
     n_categories = 2 if binary else None
     per_code = []
     step = f"agreement per code ({bootstrap} bootstrap resamples)" if bootstrap else "agreement per code"
@@ -716,19 +842,163 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
         f"95% intervals: percentile bootstrap over units, {bootstrap} resamples, seed {seed}" if bootstrap
         else "no confidence intervals (bootstrap 0)",
     ]
+    settings: dict[str, Any] = {
+        "scored": binary and len(coders) == 2 and bool(spans.get(coders[0])) and not span_unit
+        and all(source == "auto" for source in spans[coders[0]].source),
+        "tolerance": tolerance, "overlap": overlap, "exclude_uncoded": exclude_uncoded,
+        "bootstrap": bootstrap, "seed": seed, "codes": list(selected)}
     if unit in ("frequency", "coverage"):
         conventions.append(f"ratings within {tolerance} of the first coder's count as equal")
-    if unit == "overlap":
-        conventions.append(f"spans match when their common part is at least {overlap:.0%} of the longer span; "
-                           "there are no 'neither' units, read percent agreement and the character table")
-    characters = tuple(character_tables(coders, spans, selected, documents)) if unit == "overlap" else ()
+    if unit == "segment":
+        texts = {d.name: d.text for d in documents}
+        partial = {coder: _partial_codings(spans[coder], segs, texts) for coder in coders if coder in spans}
+        settings["partial_codings"] = partial
+        conventions.append(SEGMENT_RULE)
+        conventions += [_partial_note(coder, counts) for coder, counts in partial.items() if counts["span_codings"]]
+    unitizing = None
+    characters: tuple[CharacterTable, ...] = ()
+    if span_unit:
+        unitizing = _unitizing(codebook, coders, spans, selected, documents, bootstrap, seed, lang, regions)
+        by_name = {d.name: d for d in documents}
+        settings.update(documents=len(by_name), characters=sum(len(d.text) for d in by_name.values())
+                        if regions is None else sum(e - s for parts in regions.values() for s, e in parts))
+        per_code = [_with_unitizing(item, est, len(coders))
+                    for item, est in zip(per_code, unitizing.result.codes)]
+        pooled = _with_unitizing(pooled, unitizing.result.pooled, len(coders))
+        conventions = [f"unit: span (agreement on the characters each coder coded); headline: Krippendorff's "
+                       f"unitizing alpha, {len(coders)} coders", *unitizing.result.conventions]
+        if len(coders) == 2:
+            conventions.append(f"matched spans: spans of one code pair up when their common part is at least "
+                               f"{overlap:.0%} of the longer span (percent agreement and Holsti)")
+            characters = tuple(character_tables(coders, spans, selected, documents))
     return AgreementReport(unit, tuple(coders), tuple(per_code), pooled, tuple(disagreements),
                            _confusion(tables, coders) if binary and len(coders) == 2 else {},
-                           characters, tuple(conventions),
-                           {"scored": binary and len(coders) == 2 and bool(spans.get(coders[0]))
-                            and all(source == "auto" for source in spans[coders[0]].source),
-                            "tolerance": tolerance, "overlap": overlap, "exclude_uncoded": exclude_uncoded,
-                            "bootstrap": bootstrap, "seed": seed, "codes": list(selected)})
+                           characters, tuple(conventions), settings, unitizing)
+
+
+# Coefficients that need "neither coder coded this" units to estimate chance agreement.
+CHANCE_CORRECTED = ("cohen_kappa", "scott_pi", "krippendorff_alpha", "brennan_prediger", "gwet_ac1", "fleiss_kappa")
+NO_NEITHER = ("undefined: no 'neither' units (text nobody coded is not a unit when spans are paired), "
+              "so chance agreement cannot be estimated; read unitizing alpha")
+
+
+def _with_unitizing(item: CodeAgreement, alpha: Estimate, n_coders: int) -> CodeAgreement:
+    """A span-unit row: unitizing alpha added, chance-corrected figures of span pairing undefined."""
+    estimates = dict(item.estimates)
+    for name in CHANCE_CORRECTED:
+        if name in estimates:
+            estimates[name] = Estimate(None, None, None, NO_NEITHER)
+    if n_coders > 2:
+        for name in ("percent_agreement", "holsti"):
+            estimates[name] = Estimate(None, None, None, "undefined: span pairing compares two coders")
+    estimates["unitizing_alpha"] = alpha
+    return replace(item, estimates=estimates, prevalence=None, bias=None, warning=None, precision=None,
+                   recall=None, f1=None)
+
+
+@dataclass(frozen=True)
+class UnitizingSummary:
+    """The uα family of a span-unit report, with the codes it names."""
+
+    codes: tuple[str, ...]
+    labels: tuple[str, ...]
+    domains: tuple[str, ...]  # each code's top-level code (its domain for Cuα)
+    coders: tuple[str, ...]
+    result: UnitizingResult
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {"coefficient": "Krippendorff's unitizing alpha (Krippendorff et al. 2016)",
+                "codes": [{"code": c, "label": lab, "domain": d, "binary_alpha": e.to_dict(),
+                           "coded_characters": dict(zip(self.coders, chars))}
+                          for c, lab, d, e, chars in zip(self.codes, self.labels, self.domains, r.codes, r.coded)],
+                "pooled_binary_alpha": r.pooled.to_dict(), "cu_alpha": r.coding.to_dict(),
+                "Cu_alpha": r.domains.to_dict(), "conventions": list(r.conventions)}
+
+
+def _domain(codebook: Codebook, code: str) -> str:
+    """The top-level ancestor of a code (itself when it has no parent)."""
+    seen = {code}
+    while (parent := codebook.code(code).parent) and parent not in seen:
+        seen.add(parent)
+        code = parent
+    return code
+
+
+def _unitizing(codebook: Codebook, coders: Sequence[str], spans: Mapping[str, CodingSpans], codes: Sequence[str],
+               documents: Sequence[Document], bootstrap: int, seed: int, lang: str | None,
+               regions: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> UnitizingSummary:
+    """Unitizing alpha of the coders' span codings on the characters of ``documents``.
+
+    With ``regions``, each stretch is a continuum of its own (a span is cut to the stretches
+    it crosses), and the bootstrap draws documents with all their stretches."""
+    by_name = {d.name: d for d in documents}  # a name given twice: its last document
+    doc_index = {name: i for i, name in enumerate(by_name)}
+    code_index = {c: i for i, c in enumerate(codes)}
+    if regions is None:
+        starts = np.zeros(len(by_name), dtype=np.int64)
+        ends = np.asarray([len(d.text) for d in by_name.values()], dtype=np.int64)
+        group = np.arange(len(by_name), dtype=np.int64)
+    else:
+        parts = [(doc_index[name], s, e) for name, stretches in regions.items() if name in doc_index
+                 for s, e in sorted(stretches) if e > s]
+        group = np.asarray([g for g, _, _ in parts], dtype=np.int64)
+        starts = np.asarray([s for _, s, _ in parts], dtype=np.int64)
+        ends = np.asarray([e for _, _, e in parts], dtype=np.int64)
+    order = np.lexsort((starts, group))
+    group, starts, ends = group[order], starts[order], ends[order]
+    columns = []
+    for coder in coders:
+        items = spans.get(coder)
+        if items is None:
+            columns.append(CoderSpans.of([], [], [], []))
+            continue
+        code_of, doc_of = _indices(items.code, code_index), _indices(items.document, doc_index)
+        ok = (code_of >= 0) & (doc_of >= 0)
+        code_of, doc_of = code_of[ok], doc_of[ok]
+        s, e = _ints(items.start)[ok], _ints(items.end)[ok]
+        # every (span, stretch of its document) pair that shares a character, offsets within the stretch
+        first = np.searchsorted(group, doc_of, side="left")
+        last = np.searchsorted(group, doc_of, side="right")
+        count = last - first
+        span = np.repeat(np.arange(len(s)), count)
+        stretch = np.repeat(first, count) + (np.arange(len(span)) - np.repeat(np.cumsum(count) - count, count))
+        lo = np.maximum(s[span], starts[stretch])
+        hi = np.minimum(e[span], ends[stretch])
+        hit = hi > lo
+        span, stretch = span[hit], stretch[hit]
+        columns.append(CoderSpans(code_of[span], stretch, lo[hit] - starts[stretch], hi[hit] - starts[stretch]))
+    domains = [_domain(codebook, c) for c in codes]
+    domain_index = {d: i for i, d in enumerate(dict.fromkeys(domains))}
+    result = unitizing_alpha(columns, (ends - starts).tolist(), len(codes),
+                             [domain_index[d] for d in domains], bootstrap, seed, groups=group.tolist())
+    return UnitizingSummary(tuple(codes), tuple(codebook.code(c).label(lang) for c in codes), tuple(domains),
+                            tuple(coders), result)
+
+
+def _partial_codings(items: CodingSpans, segs: SegmentSpans, texts: Mapping[str, str]) -> dict[str, int]:
+    """How a coder's span codings were assigned to segments (:data:`qda.models.SEGMENT_RULE`)."""
+    loose = np.flatnonzero(_ints(items.segment) < 0)
+    if not len(loose):
+        return {"span_codings": 0, "whole_segments": 0, "partial": 0, "segments_from_partial": 0, "not_counted": 0}
+    starts, ends = _ints(items.start)[loose], _ints(items.end)[loose]
+    span, seg = _covered(segs, [items.document[i] for i in loose.tolist()], starts, ends, texts)
+    inside = (starts[span] <= _ints(segs.start)[seg]) & (ends[span] >= _ints(segs.end)[seg])
+    partial = np.zeros(len(loose), dtype=bool)
+    partial[span[~inside]] = True
+    assigned = np.zeros(len(loose), dtype=bool)
+    assigned[span] = True
+    return {"span_codings": int(len(loose)), "whole_segments": int((assigned & ~partial).sum()),
+            "partial": int(partial.sum()), "segments_from_partial": int(np.isin(span, np.flatnonzero(partial)).sum()),
+            "not_counted": int((~assigned).sum())}
+
+
+def _partial_note(coder: str, counts: Mapping[str, int]) -> str:
+    note = (f"{coder}: {counts['span_codings']} span coding(s); {counts['partial']} cover part of a segment "
+            f"and count for {counts['segments_from_partial']} segment(s) as if they covered them")
+    if counts["not_counted"]:
+        note += f"; {counts['not_counted']} share no non-space character with any segment and are not counted"
+    return note
 
 
 def _unit_keys(units: Sequence[Unit]) -> Sequence[Hashable]:
@@ -739,11 +1009,11 @@ def _unit_keys(units: Sequence[Unit]) -> Sequence[Hashable]:
 
 def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
     """Units where ratings differ, grouped by unit, with what each coder applied there."""
-    if unit != "overlap" and tables and all(t.units is tables[0].units for t in tables):
+    if unit not in ("span", "overlap") and tables and all(t.units is tables[0].units for t in tables):
         return _shared_disagreements(tables, coders, unit)
     if not tables:
         return []
-    binary = unit in ("document", "case", "segment", "overlap")
+    binary = unit in ("document", "case", "segment", "span", "overlap")
     # Every unit of every table as one row (units of several codes at one place share a key);
     # only the keys where some table's ratings differ are then visited.
     keys = [k for t in tables for k in _unit_keys(t.units)]
@@ -778,7 +1048,7 @@ def _disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str
 
 
 def _shared_disagreements(tables: Sequence[CodeUnits], coders: Sequence[str], unit: str) -> list[Disagreement]:
-    """:func:`_disagreements` when every code has the same units (all but ``overlap``), vectorised.
+    """:func:`_disagreements` when every code has the same units (all but ``span``), vectorised.
 
     The differing units are found with array operations; only they are then visited.
     """
@@ -899,18 +1169,37 @@ def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Se
     spans, segs = _prepare({c: codings[c] for c in coders}, segments)
     chosen = {c: _where(items, [d in kept_docs for d in items.document]) for c, items in spans.items()}
     segs = _where(segs, [d in kept_docs for d in segs.document])
+    regions = None
     if roles:
+        regions = _role_regions(segs, roles)
         segs = _where(segs, [r in roles for r in segs.role])
-        doc_index: dict[str, int] = {}
-        doc_of_segment = np.fromiter((doc_index.setdefault(d, len(doc_index)) for d in segs.document),
-                                     dtype=np.int64, count=len(segs))
+        texts = {d.name: d.text for d in docs}
         for c, items in chosen.items():
-            rows, positions = _segment_positions(items, segs, doc_index, doc_of_segment)
+            rows, positions = _segment_positions(items, segs, texts)
             in_kept = np.zeros(len(items), dtype=bool)
             in_kept[rows[positions >= 0]] = True
             chosen[c] = _where(items, in_kept)
     return agree(codebook, list(coders), chosen, docs, segs, unit, codes, tolerance, overlap, exclude_uncoded,
-                 bootstrap, seed, codebook.default_language, progress)
+                 bootstrap, seed, codebook.default_language, progress, regions)
+
+
+def _role_regions(segs: SegmentSpans, roles: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+    """Per document, the stretches of consecutive segments whose speaker has one of ``roles``."""
+    by_doc: dict[str, list[tuple[int, int, bool]]] = defaultdict(list)
+    for d, s, e, r in zip(segs.document, segs.start, segs.end, segs.role):
+        by_doc[d].append((s, e, r in roles))
+    regions: dict[str, list[tuple[int, int]]] = {}
+    for d, items in by_doc.items():
+        stretches: list[tuple[int, int]] = []
+        previous = False
+        for s, e, kept in sorted(items):
+            if kept and previous:
+                stretches[-1] = (stretches[-1][0], e)
+            elif kept:
+                stretches.append((s, e))
+            previous = kept
+        regions[d] = stretches
+    return regions
 
 
 _Columns = TypeVar("_Columns", CodingSpans, SegmentSpans)

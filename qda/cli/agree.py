@@ -18,7 +18,8 @@ def agree_command(
     ctx: typer.Context,
     coders: list[str] | None = typer.Argument(None, help="Two or more coder names.", autocompletion=complete("coders")),
     unit: AgreementUnit = typer.Option(AgreementUnit.DOCUMENT, "--unit",
-                                       help="document, case, frequency, coverage, segment or overlap."),
+                                       help="document, case, frequency, coverage, segment or span "
+                                            "(unitizing alpha on the characters; old name: overlap)."),
     code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable).",
                                    autocompletion=complete("codes")),
     case: list[str] = typer.Option([], "--case", help="Only these cases (repeatable).",
@@ -26,7 +27,7 @@ def agree_command(
     document: list[str] = typer.Option([], "--document", help="Only these documents (repeatable)."),
     role: list[str] = typer.Option([], "--role", help="Only segments of speakers with this role (repeatable)."),
     tolerance: float = typer.Option(0.0, "--tolerance", help="frequency/coverage: ratings this close count as equal."),
-    overlap: float = typer.Option(0.9, "--overlap", help="overlap: share of the longer span two spans must share."),
+    overlap: float = typer.Option(0.9, "--overlap", help="span: share of the longer span two spans share to match."),
     exclude_uncoded: bool = typer.Option(False, "--exclude-uncoded", help="Drop units no coder coded at all."),
     bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap resamples for the 95% intervals (0: none)."),
     seed: int = typer.Option(12345, "--seed", help="Seed of the bootstrap."),
@@ -36,7 +37,8 @@ def agree_command(
         None, "--categories", help="--table: the declared categories, comma-separated."),
     disagreements: bool = typer.Option(False, "--disagreements", help="List each disagreement."),
     min_kappa: float | None = typer.Option(None, "--min-kappa", help="Exit 1 if the pooled kappa is below."),
-    min_alpha: float | None = typer.Option(None, "--min-alpha", help="Exit 1 if the pooled alpha is below."),
+    min_alpha: float | None = typer.Option(None, "--min-alpha",
+                                           help="Exit 1 if the pooled alpha (unitizing alpha for span) is below."),
     output: list[Path] = typer.Option(
         [], "--output", "-o",
         help="Also write the report: .html (self-contained page) or .xlsx (Reliability workbook); repeatable."),

@@ -32,7 +32,7 @@ from openpyxl.styles import Border
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qda.agreement.coefficients import COEFFICIENTS, DISPLAY_NAMES, Estimate
-from qda.agreement.units import AgreementReport, CodeAgreement, Disagreement
+from qda.agreement.units import NO_NEITHER, AgreementReport, CodeAgreement, Disagreement
 from qda.errors import ExportError
 from qda.export import style as xl
 from qda.export.style import BOLD, CENTER, DOUBLE, ITALIC, LABEL_WIDTH, NOTE, QUOTE_WIDTH, THIN, TITLE, TOP, WRAP
@@ -48,7 +48,10 @@ __all__ = [
 ]
 
 #: The two coefficients drawn in the HTML chart.
-CHART_COEFFICIENTS: tuple[str, ...] = ("krippendorff_alpha", "gwet_ac1")
+CHART_COEFFICIENTS: tuple[str, ...] = ("unitizing_alpha", "krippendorff_alpha", "gwet_ac1")
+
+#: The span unit's coefficients: unitizing alpha, then what span pairing measures without chance.
+SPAN_COEFFICIENTS: tuple[str, ...] = ("unitizing_alpha", "percent_agreement", "holsti")
 
 #: Coefficients defined for two coders only (left out of the per-code tables otherwise).
 TWO_CODER: tuple[str, ...] = ("cohen_kappa", "scott_pi")
@@ -71,6 +74,7 @@ _UNIT_NOUNS: dict[str, tuple[str, str, str]] = {
     "coverage": ("document", "documents", "share of the document's characters coded with each code, "
                                           "in percent points"),
     "overlap": ("coded passage", "coded passages", "matched spans"),
+    "span": ("character", "characters", "characters coded with each code, by each coder"),
     "table": ("unit", "units", "categories assigned"),
 }
 
@@ -127,7 +131,7 @@ def method_paragraph(report: AgreementReport, software: str = "qda <version>") -
         sentences.append(f"{who} independently rated {_count(pooled.n_units, 'unit', 'units')}.")
     else:
         codebook = f"a codebook of {_count(n_codes, 'code', 'codes')}"
-        if report.unit == "overlap" or per_item is None:
+        if report.unit in ("span", "overlap") or per_item is None:
             what = f"independently coded the same material against {codebook}"
         else:
             items = _count(per_item, noun, plural)
@@ -140,10 +144,16 @@ def method_paragraph(report: AgreementReport, software: str = "qda <version>") -
         level = f"the {noun} ({rating})"
         if report.unit in ("frequency", "coverage") and settings.get("tolerance"):
             level = level[:-1] + f"; ratings within {_num(settings['tolerance'])} of each other counted as equal)"
-        if report.unit == "overlap":
+        if report.unit == "span":
+            level = ("the characters of the documents (each coder's coded passages against the text left "
+                     "uncoded, for every pair of coders)")
+        elif report.unit == "overlap":
             level = (f"the coded passage (two coders' spans match when their common part is at least "
                      f"{float(settings.get('overlap', 0.9)):.0%} of the longer span)")
         over = f"over {_count(pooled.n_units, 'unit', 'units')}"
+        if report.unit == "span":
+            over = (f"over {_count(int(settings.get('characters', 0)), 'character', 'characters')} in "
+                    f"{_count(int(settings.get('documents', 0)), 'document', 'documents')}")
         if per_item is not None and n_codes > 1 and report.unit != "overlap":
             over += f" ({_thousands(per_item)} {plural} × {n_codes} codes)"
         sentences.append(f"Agreement was assessed at the level of {level}, {over}.")
@@ -152,7 +162,25 @@ def method_paragraph(report: AgreementReport, software: str = "qda <version>") -
     bootstrap = int(settings.get("bootstrap") or 0)
     method = f"percentile bootstrap, {_thousands(bootstrap)} resamples"
     est = pooled.estimates.get
-    if report.unit == "overlap":
+    if report.unitizing is not None:
+        r = report.unitizing.result
+        method = f"percentile bootstrap over documents, {_thousands(bootstrap)} resamples"
+        sentences += _results([(f"{prefix}Krippendorff's unitizing alpha (|uα; Krippendorff et al. 2016)",
+                                est("unitizing_alpha"), False)], method)
+        sentences += _results([("the coding alpha cuα (agreement on which code, where coded passages overlap)",
+                                r.coding, False),
+                               ("Cuα (the same over top-level codes)", r.domains, False)], None)
+        if len(coders) == 2:
+            sentences += _results([("percent agreement on matched spans", est("percent_agreement"), True)], None)
+        headline = est("unitizing_alpha")
+        if bootstrap == 0:
+            sentences.append("No confidence intervals were computed.")
+        elif headline is not None and headline.value is not None and headline.ci_low is None:
+            sentences.append(f"No confidence interval was formed ({headline.note}).")
+        ranged = _range_sentence(report, "unitizing_alpha")
+        if ranged:
+            sentences.append(ranged)
+    elif report.unit == "overlap":
         sentences += _results([(f"{prefix}percent agreement on the coded passages",
                                 est("percent_agreement"), True)], method)
         sentences.append("Chance-corrected coefficients are not interpretable at this level, since no "
@@ -175,7 +203,7 @@ def method_paragraph(report: AgreementReport, software: str = "qda <version>") -
         ranged = _range_sentence(report)
         if ranged:
             sentences.append(ranged)
-    paradox = [c for c in (*report.codes, pooled) if c.warning] if report.unit != "overlap" else []
+    paradox = [c for c in (*report.codes, pooled) if c.warning] if report.unit not in ("span", "overlap") else []
     if paradox:
         names = [c.code for c in report.codes if c.warning]
         where = (f"for {_count(len(names), 'code', 'codes')} ({_join(names)})" if names
@@ -352,16 +380,15 @@ def _kappa_name(report: AgreementReport) -> str:
 
 def _items_per_code(report: AgreementReport) -> int | None:
     """Documents (cases, segments) per code, when every code has the same number of units."""
-    if report.unit in ("overlap", "table") or not report.codes:
+    if report.unit in ("span", "overlap", "table") or not report.codes:
         return None
     counts = {c.n_units for c in report.codes}
     return counts.pop() if len(counts) == 1 else None
 
 
-def _range_sentence(report: AgreementReport) -> str:
+def _range_sentence(report: AgreementReport, name: str = "krippendorff_alpha") -> str:
     if len(report.codes) < 2:
         return ""
-    name = "krippendorff_alpha"
     defined = [(value, c.code) for c in report.codes
                if name in c.estimates and (value := c.estimates[name].value) is not None]
     undefined = len(report.codes) - len(defined)
@@ -388,6 +415,11 @@ def _which(values: Sequence[tuple[float, str]], target: float) -> str:
 def _shown_coefficients(report: AgreementReport) -> list[str]:
     """The coefficients of the per-code tables: all but the two-coder ones with more coders."""
     rows = (*report.codes, report.pooled)
+    if report.unitizing is not None:
+        # Span pairing's chance-corrected figures are undefined by construction: not shown.
+        return [n for n in SPAN_COEFFICIENTS
+                if any(r.estimates.get(n) is not None and r.estimates[n].value is not None for r in rows)
+                or n == "unitizing_alpha"]
     present = [n for n in COEFFICIENTS if any(n in r.estimates for r in rows)]
     if len(report.coders) != 2:
         present = [n for n in present if n not in TWO_CODER]
@@ -452,7 +484,8 @@ class _Chart:
 def _html_context(report: AgreementReport, *, title: str | None, software: str,
                   date: _dt.date) -> dict[str, Any]:
     shown = _shown_coefficients(report)
-    hidden = [n for n in COEFFICIENTS if n in report.pooled.estimates and n not in shown]
+    hidden = [n for n in COEFFICIENTS if n in report.pooled.estimates and n not in shown
+              and report.unitizing is None]
     footnotes: dict[str, str] = {}
 
     def cell(est: Estimate | None) -> _Cell:
@@ -469,14 +502,28 @@ def _html_context(report: AgreementReport, *, title: str | None, software: str,
                          _index(item.prevalence), _index(item.bias), bool(item.warning),
                          "warning-pooled" if pooled else f"warning-{i}", pooled))
     summary = []
-    for name in COEFFICIENTS:
+    structural = []  # the span unit: figures undefined by construction, listed once
+    for name in (*(["unitizing_alpha"] if report.unitizing is not None else []), *COEFFICIENTS):
         est = report.pooled.estimates.get(name)
         if est is None:
+            continue
+        if report.unitizing is not None and est.value is None and est.note == NO_NEITHER:
+            structural.append(DISPLAY_NAMES.get(name, name))
             continue
         defined = est.value is not None
         summary.append({"name": _capital(DISPLAY_NAMES.get(name, name)),
                         "value": _fmt(est.value) if defined else f"undefined — {_reason(est)}",
                         "ci": _interval(est), "note": est.note if defined else "", "defined": defined})
+    if report.unitizing is not None:
+        for name, est in (("cuα (which code, where coded passages overlap)", report.unitizing.result.coding),
+                          ("Cuα (which top-level code)", report.unitizing.result.domains)):
+            defined = est.value is not None
+            summary.insert(1 + (name[0] == "C"), {
+                "name": name, "value": _fmt(est.value) if defined else f"undefined — {_reason(est)}",
+                "ci": _interval(est), "note": est.note if defined else "", "defined": defined})
+    if structural:
+        summary.append({"name": f"{_join(structural)} of matched spans", "ci": "", "note": "", "defined": False,
+                        "value": f"undefined — {_reason(Estimate(None, None, None, NO_NEITHER))}"})
     warnings = [{"code": c.code, "label": c.label, "text": c.warning,
                  "anchor": "warning-pooled" if c is report.pooled else f"warning-{i}"}
                 for i, c in enumerate((*report.codes, report.pooled)) if c.warning]
@@ -497,7 +544,9 @@ def _html_context(report: AgreementReport, *, title: str | None, software: str,
         "coders_text": _join(coders),
         "unit": report.unit,
         "unit_text": rating,
-        "n_units": _thousands(report.pooled.n_units),
+        "n_units": (f"{_thousands(int(settings.get('characters', 0)))} characters in "
+                    f"{_count(int(settings.get('documents', 0)), 'document', 'documents')}"
+                    if report.unitizing is not None else _thousands(report.pooled.n_units)),
         "n_codes": len(report.codes),
         "per_code": None if _items_per_code(report) is None else _thousands(_items_per_code(report) or 0),
         "plural": plural,
@@ -574,6 +623,8 @@ def _chart(report: AgreementReport) -> _Chart | None:
     """Geometry of the dot-and-whisker chart; the template draws it (labels escaped there)."""
     items: list[CodeAgreement] = [*report.codes, report.pooled]
     names = [n for n in CHART_COEFFICIENTS if any(n in c.estimates for c in items)]
+    if report.unitizing is not None:
+        names = ["unitizing_alpha"]  # span pairing's chance-corrected figures are undefined by construction
     if not names:
         return None
     lows = [x for c in items for n in names if n in c.estimates
