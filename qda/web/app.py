@@ -35,7 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NotFoundError, QdaError
+from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NeedsConfirmation, NotFoundError, QdaError
 from qda.models import Coding
 from qda.project import Project
 
@@ -90,12 +90,16 @@ class _TooLarge(Exception):
     pass
 
 
-STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCodingError, 422), (BusyError, 503))
+STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCodingError, 422), (BusyError, 503),
+          (NeedsConfirmation, 409))
 
 
 def error_response(exc: QdaError) -> JSONResponse:
     status = next((code for kind, code in STATUS if isinstance(exc, kind)), 422)
-    return JSONResponse({"error": exc.message, "problems": [str(p) for p in exc.problems]}, status_code=status)
+    answer: dict[str, Any] = {"error": exc.message, "problems": [str(p) for p in exc.problems]}
+    if isinstance(exc, NeedsConfirmation):
+        answer["confirm"] = exc.flag  # the same request with this field true does it
+    return JSONResponse(answer, status_code=status)
 
 
 def coding_json(c: Coding) -> dict[str, Any]:
@@ -313,12 +317,13 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
     @api()
     async def create_coding(request: Request, coder: str) -> Response:
         data = await body(request)
-        extra = sorted(set(data) - {"document", "start", "end", "code", "memo", "snap"})
+        extra = sorted(set(data) - {"document", "start", "end", "code", "memo", "snap", "across_turns"})
         if extra:
             raise InvalidCodingError(f"unknown field(s): {', '.join(extra)} (the coder comes from the session)")
         stored = await in_project(lambda p: p.add_coding(coder, data.get("document"), data.get("code"),
                                                          data.get("start"), data.get("end"), data.get("memo"),
-                                                         str(data.get("snap") or "none")))
+                                                         str(data.get("snap") or "none"),
+                                                         data.get("across_turns") is True))
         return JSONResponse(coding_json(stored), 201)
 
     def coding_id(request: Request) -> int:
@@ -342,7 +347,9 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             return JSONResponse(coding_json(await in_project(lambda p: p.remove_coding(coder, number))))
         changes = await body(request)
         snap = str(changes.pop("snap", None) or "none")
-        return JSONResponse(coding_json(await in_project(lambda p: p.change_coding(coder, number, changes, snap))))
+        across = changes.pop("across_turns", None) is True
+        return JSONResponse(coding_json(await in_project(lambda p: p.change_coding(coder, number, changes, snap,
+                                                                                   across))))
 
     def lead_only(p: Project) -> None:
         if blind(p):
