@@ -695,16 +695,18 @@
     window.getSelection().removeAllRanges();
     mark("qda-pending", start, end);
     picker.hidden = false;
+    $("picker-input").value = "";
+    fillPicker();
     const width = Math.min(380, window.innerWidth - 16);
+    // the bottom 64 px stay free for the toast, which says what each code did
+    const room = window.innerHeight - 64;
     const height = picker.offsetHeight;
     const left = Math.min(Math.max(8, (x || 200) - 20), window.innerWidth - width - 8);
     // below the selection when it fits, else above it: never over the selected text
     let top = (y || 200) + 12;
-    if (top + height > window.innerHeight - 8) top = Math.max(8, (state.selectionTop || y || 200) - height - 12);
+    if (top + height > room) top = Math.max(8, (state.selectionTop || y || 200) - height - 12);
     picker.style.left = `${left}px`;
-    picker.style.top = `${Math.max(8, Math.min(top, window.innerHeight - height - 8))}px`;
-    $("picker-input").value = "";
-    fillPicker();
+    picker.style.top = `${Math.max(8, Math.min(top, room - height))}px`;
     $("picker-input").focus();
   }
 
@@ -968,7 +970,9 @@
       swatch.style.background = state.colors.get(c.code);
       const head = el("div", { class: "card-head" });
       head.append(swatch, el("b", {}, c.code), el("span", {}, " " + label(state.codes.get(c.code) || { id: c.code, labels: {} })));
-      const quote = el("blockquote", {}, c.text.length > 300 ? c.text.slice(0, 300) + "…" : c.text);
+      // focusable: it scrolls, and a keyboard user must be able to scroll it too
+      const quote = el("blockquote", { tabindex: "0", "aria-label": "coded text" },
+                       c.text.length > 300 ? c.text.slice(0, 300) + "…" : c.text);
       const select = el("select", { name: "code", "aria-label": "code" });
       for (const code of state.codebook.codes.filter((k) => k.codable)) {
         const option = el("option", { value: code.id }, `${code.id} — ${label(code)}`);
@@ -1299,6 +1303,9 @@
     relayout = requestAnimationFrame(() => { if (state.doc && state.sorted) drawMargin(state.sorted); });
   }).observe($("text"));
   window.addEventListener("resize", () => { if (state.doc && state.sorted) drawMargin(state.sorted); });
+  // the top bar wraps onto two lines in a narrow window: the sticky panels start below it
+  new ResizeObserver(() => document.documentElement.style.setProperty("--bar", `${$("bar").offsetHeight}px`))
+    .observe($("bar"));
   window.qda = state; // for tests and the curious: the workspace's state, read-only by convention
   state.applyCode = codeSelection; // for a picker extension (see the qda:picker event)
   start().catch(fail);
