@@ -577,27 +577,29 @@
 
   function drawMargin(codings) {
     const margin = $("margin");
+    const origin = $("text").getBoundingClientRect().top;
+    // lanes by drawn extent, not by offsets: two codings that share a line of text (one ends,
+    // the next starts on it) get separate lanes, so no stripe hides or seems to extend another
     const lanes = [];
     const placed = [];
     for (const c of codings) {
-      let lane = lanes.findIndex((end) => end <= c.start);
+      const first = state.pieceByStart.get(c.start), last = state.pieceByEnd.get(c.end);
+      if (!first || !last) continue;
+      const top = first.getBoundingClientRect().top - origin;
+      const bottom = Math.max(last.getBoundingClientRect().bottom - origin, top + 8);
+      let lane = lanes.findIndex((end) => end + 2 <= top);
       if (lane < 0) { lane = lanes.length; lanes.push(0); }
-      lanes[lane] = c.end;
-      placed.push([c, lane]);
+      lanes[lane] = bottom;
+      placed.push([c, lane, top, bottom]);
     }
     const width = 16;
     state.sorted = codings;
     margin.style.width = `${Math.max(1, lanes.length) * width + 26}px`;
-    const origin = $("text").getBoundingClientRect().top;
     const fragment = document.createDocumentFragment();
-    for (const [c, lane] of placed) {
-      const first = state.pieceByStart.get(c.start), last = state.pieceByEnd.get(c.end);
-      if (!first || !last) continue;
-      const top = first.getBoundingClientRect().top - origin;
-      const bottom = last.getBoundingClientRect().bottom - origin;
+    for (const [c, lane, top, bottom] of placed) {
       const stripe = el("div", { class: "stripe", "data-id": String(c.id), role: "button",
                                  title: `${c.code} · ${c.text.slice(0, 80)}${c.memo ? "\nmemo: " + c.memo : ""}` });
-      stripe.style.cssText = `top:${top}px;height:${Math.max(bottom - top, 8)}px;right:${lane * width + 4}px;` +
+      stripe.style.cssText = `top:${top}px;height:${bottom - top}px;right:${lane * width + 4}px;` +
         `background:${state.colors.get(c.code) || "#999"}`;
       stripe.append(el("span", { class: "stripe-label" }, c.code.slice(0, 3)));
       stripe.addEventListener("click", () => openEditor([c.id]));
@@ -942,10 +944,17 @@
     }
   }
 
-  async function undo(backwards = true) {
+  function undo(backwards = true) {
+    // each press counts: presses made while an undo is still at the server wait their turn
+    // (they used to be dropped without a word)
+    state.undoChain = (state.undoChain || Promise.resolve()).then(() => undoOne(backwards));
+    return state.undoChain;
+  }
+
+  async function undoOne(backwards) {
     const from = backwards ? state.undo : state.redo, to = backwards ? state.redo : state.undo;
     const action = from.pop();
-    if (!action || state.busy) { if (action) from.push(action); return; }
+    if (!action) { say(backwards ? "Nothing to undo." : "Nothing to redo."); return; }
     state.busy = true;
     try {
       await replay(action, backwards);
@@ -1165,8 +1174,8 @@
   function startDrag(event, coding, edge) {
     if (event.button !== 0) return;
     event.preventDefault();
-    const handle = event.currentTarget;
-    handle.setPointerCapture(event.pointerId);
+    // moves and the release are followed on the whole window: the handle itself is drawn
+    // again at each move (so it follows the edge), which would lose a capture on it
     state.drag = { id: coding.id, edge, span: { start: coding.start, end: coding.end } };
     $("handles").classList.add("dragging");
     document.body.classList.add("dragging");
@@ -1175,14 +1184,14 @@
       if (at !== null) moveEdge(coding, edge, at);
     };
     const up = () => {
-      handle.removeEventListener("pointermove", move);
-      handle.removeEventListener("pointerup", up);
-      handle.removeEventListener("pointercancel", up);
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+      window.removeEventListener("pointercancel", up);
       finishDrag(coding);
     };
-    handle.addEventListener("pointermove", move);
-    handle.addEventListener("pointerup", up);
-    handle.addEventListener("pointercancel", up);
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
+    window.addEventListener("pointercancel", up);
   }
 
   function finishDrag(coding) {
