@@ -11,7 +11,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from qda.project import Project
-from tests.test_web_browser import browser, codings, open_as, open_document, serve, shot  # noqa: F401
+from tests import test_web_browser as shared
+from tests.test_web_browser import open_as, open_document, shot
+
+# the Chromium and server fixtures of test_web_browser.py (pytest finds fixtures by name here)
+browser = shared.browser
+serve = shared.serve
 
 # where a code point offset of the transcript is on the screen (the middle of that character)
 POINT = """off => {
@@ -229,7 +234,8 @@ def test_drag_an_edge_with_a_live_preview_stores_the_new_offsets(browser: Browse
     page.locator("#text").focus()
     page.keyboard.press("Control+z")
     page.keyboard.press("Control+z")
-    page.wait_for_function(f"() => window.qda.codings[0].end === {seg.end} && window.qda.codings[0].start === {seg.start}")
+    page.wait_for_function(f"() => window.qda.codings[0].end === {seg.end} "
+                           f"&& window.qda.codings[0].start === {seg.start}")
     assert [(c.start, c.end) for c in stored(demo_project)] == [(seg.start, seg.end)]
     assert console.errors == []
 
