@@ -264,6 +264,14 @@ def test_a_span_across_speakers_is_confirmed_before_it_is_stored(browser: Browse
     expect(page.locator("#message")).to_contain_text("as a.")
     [made] = stored(demo_project)
     assert made.start == question.start and made.end > question.end
+    # undo and redo do not ask again: the span was confirmed when it was made
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+z")
+    expect(page.locator(".stripe")).to_have_count(0)
+    page.keyboard.press("Control+Shift+z")
+    expect(page.locator(".stripe")).to_have_count(1)
+    expect(dialog).to_be_hidden()
+    assert [(c.start, c.end) for c in stored(demo_project)] == [(made.start, made.end)]
     assert [e for e in console.errors if "status of 409" not in e] == []
 
 

@@ -48,7 +48,7 @@
     $("toast").className = "toast " + kind + (text ? " shown" : "");
     $("toast-close").hidden = !text;
     if (!text) return;
-    requestAnimationFrame(() => { if (say.seq === seq) box.textContent = text; });
+    setTimeout(() => { if (say.seq === seq) box.textContent = text; }, 30);
     // errors stay until dismissed or replaced; the rest fades after a while
     if (kind !== "error") say.timer = setTimeout(() => { if (say.seq === seq) say(""); }, kind === "warn" ? 9000 : 5000);
   }
@@ -926,7 +926,8 @@
     const target = backwards ? action.before : action.after;
     const source = backwards ? action.after : action.before;
     if (kind === "create") {
-      const made = await api("POST", "/api/codings", { document: target.document, ...fields(target) });
+      // a span across speakers was confirmed when it was first made: not asked again
+      const made = await api("POST", "/api/codings", { document: target.document, ...fields(target), across_turns: true });
       state.idMap.set(target.id, made.id);
       Object.assign(target, made);
       if (doc && made.document === doc.name) state.codings.push(made);
@@ -938,7 +939,7 @@
       countChange(source.code, -1);
     } else {
       const id = current(source.id);
-      const changed = await api("PATCH", "/api/codings/" + id, fields(target));
+      const changed = await api("PATCH", "/api/codings/" + id, { ...fields(target), across_turns: true });
       state.codings = state.codings.map((c) => (c.id === id ? changed : c));
       countChange(source.code, -1); countChange(changed.code, 1);
     }
