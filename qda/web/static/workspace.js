@@ -150,6 +150,11 @@
     state.codebook.codes.forEach((code, i) => {
       state.codes.set(code.id, code);
       state.colors.set(code.id, code.color || PALETTE[i % PALETTE.length]);
+      // a second cue besides colour: the codes of Tol's part of the palette (and every second
+      // round of it) are drawn with a double bar and a broken stripe
+      state.doubled = state.doubled || new Set();
+      if ((Math.floor(i / PALETTE.length) + (i % PALETTE.length >= 7 ? 1 : 0)) % 2) state.doubled.add(code.id);
+      else state.doubled.delete(code.id);
     });
     $("codebook-rule").textContent = state.codebook.rule;
     drawCodebook();
@@ -188,7 +193,8 @@
         row.title = [code.definition, code.include && "Include: " + code.include,
                      code.exclude && "Exclude: " + code.exclude].filter(Boolean).join("\n");
         const swatch = el("span", { class: "swatch" });
-        swatch.style.background = state.colors.get(code.id);
+        swatch.style.backgroundColor = state.colors.get(code.id);
+        if (state.doubled.has(code.id)) swatch.classList.add("doubled");
         const key = keys.indexOf(code.id);
         row.append(swatch, el("span", { class: "cid" }, code.id), el("span", { class: "clabel" }, label(code)),
                    el("span", { class: "count" }, String(code.count)));
@@ -553,8 +559,13 @@
         span.style.backgroundColor = tint(state.colors.get(active[active.length - 1].code));
         // one full-colour bar per code under the text (up to three): overlapping codes stay
         // told apart even when their tints look alike
-        span.style.boxShadow = active.slice(-3).reverse()
-          .map((c, k) => `inset 0 -${3 * (k + 1)}px 0 ${state.colors.get(c.code) || "#777"}`).join(", ");
+        const under = span.style.backgroundColor;
+        span.style.boxShadow = active.slice(-3).reverse().map((c, k) => {
+          const colour = state.colors.get(c.code) || "#777", low = 3 * k;
+          return state.doubled.has(c.code)  // two thin lines with a gap of the highlight's colour
+            ? `inset 0 -${low + 1}px 0 ${colour}, inset 0 -${low + 2}px 0 ${under}, inset 0 -${low + 3}px 0 ${colour}`
+            : `inset 0 -${low + 3}px 0 ${colour}`;
+        }).join(", ");
       }
       span.codings = active.map((c) => c.id);
       state.pieces.push(span);
@@ -600,7 +611,9 @@
       const stripe = el("div", { class: "stripe", "data-id": String(c.id), role: "button",
                                  title: `${c.code} · ${c.text.slice(0, 80)}${c.memo ? "\nmemo: " + c.memo : ""}` });
       stripe.style.cssText = `top:${top}px;height:${bottom - top}px;right:${lane * width + 4}px;` +
-        `background:${state.colors.get(c.code) || "#999"}`;
+        (state.doubled.has(c.code)
+          ? `background:repeating-linear-gradient(${state.colors.get(c.code)} 0 5px, #fff 5px 7px)`
+          : `background:${state.colors.get(c.code) || "#999"}`);
       stripe.append(el("span", { class: "stripe-label" }, c.code.slice(0, 3)));
       stripe.addEventListener("click", () => openEditor([c.id]));
       fragment.append(stripe);
@@ -791,7 +804,8 @@
                               title: code.definition || "", "aria-selected": String(i === 0) });
       if (done) { item.classList.add("applied"); item.setAttribute("aria-checked", "true"); }
       const swatch = el("span", { class: "swatch" });
-      swatch.style.background = state.colors.get(code.id);
+      swatch.style.backgroundColor = state.colors.get(code.id);
+      if (state.doubled.has(code.id)) swatch.classList.add("doubled");
       const other = Object.entries(code.labels).filter(([l]) => l !== state.lang).map(([, v]) => v)[0];
       item.append(el("span", { class: "tick", "aria-hidden": "true" }, done ? "✓" : ""), swatch, el("b", {}, code.id),
                   el("span", {}, " " + label(code) + (done ? " (applied)" : "")));
