@@ -320,3 +320,32 @@ def test_layout_from_800_to_1920_px_and_no_serious_accessibility_finding(browser
         shot(page, f"layout-{width}")
     assert findings == {"documents": [], "document": [], "picker": [], "editor": []}
     assert console.errors == []
+
+
+def test_coding_editing_and_moving_an_edge_with_the_keyboard_only(browser: Browser, serve, demo_project: Path) -> None:
+    seg = next(s for s in respondent_segments(demo_project) if len(s.text) > 80)
+    page, console = open_as(browser, serve(demo_project), "alice")
+    open_document(page, "E1")
+    cursor_to(page, seg.start)
+    page.keyboard.press("Enter")
+    page.keyboard.type("b")
+    page.keyboard.press("Enter")
+    expect(page.locator(".stripe")).to_have_count(1)
+    page.keyboard.press("Escape")
+    page.keyboard.press("e")
+    expect(page.locator("#editor .card")).to_have_count(1)
+    # the edges come just before the editor in the tab order
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.dataset.edge") == "end"
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message")).to_contain_text("Saved coding b: span")
+    [moved] = stored(demo_project)
+    assert moved.start == seg.start and moved.end < seg.end
+    # and the editor's close button follows its title
+    page.locator("#editor-title").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "editor-close"
+    page.keyboard.press("Enter")
+    expect(page.locator("#editor")).to_be_hidden()
+    assert console.errors == []

@@ -1246,7 +1246,10 @@
       event.preventDefault(); undo(!event.shiftKey); return;
     }
     if (mod && !typing && event.key === "y") { event.preventDefault(); undo(false); return; }
-    if (typing || mod || event.altKey || !state.doc || !$("picker").hidden) return;
+    // the letter and Enter shortcuts act on the transcript only: never when focus is on a
+    // control (Enter on a button presses that button, arrows on a handle move that edge)
+    const control = document.activeElement.matches("button, a, summary, [role=slider], [role=button], dialog *");
+    if (typing || control || mod || event.altKey || !state.doc || !$("picker").hidden) return;
     if (event.key === "j" || event.key === "J" || event.key === "ArrowDown") {
       event.preventDefault(); moveCursor(1, event.shiftKey);
     } else if (event.key === "k" || event.key === "K" || event.key === "ArrowUp") {
