@@ -19,6 +19,7 @@
     undo: [], redo: [], idMap: new Map(), busy: false,
     applied: new Map(),  // code -> coding id made on the selection while the picker is open
     active: null,        // the coding whose edges can be dragged (the editor's current card)
+    doubled: new Set(),  // codes drawn with a double bar (see fillCodebook)
   };
 
   // ---------------------------------------------------------------- helpers
