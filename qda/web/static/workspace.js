@@ -606,6 +606,7 @@
     }
     const width = 16;
     state.sorted = codings;
+    state.laidFor = `${$("text").clientWidth}x${$("text").clientHeight}`;
     margin.style.width = `${Math.max(1, lanes.length) * width + 26}px`;
     const fragment = document.createDocumentFragment();
     for (const [c, lane, top, bottom] of placed) {
@@ -1328,7 +1329,12 @@
   let relayout = 0;
   new ResizeObserver(() => {
     cancelAnimationFrame(relayout);
-    relayout = requestAnimationFrame(() => { if (state.doc && state.sorted) drawMargin(state.sorted); });
+    relayout = requestAnimationFrame(() => {
+      // not again for the size the stripes were just placed for (a long document's margin is costly)
+      if (state.doc && state.sorted && state.laidFor !== `${$("text").clientWidth}x${$("text").clientHeight}`) {
+        drawMargin(state.sorted);
+      }
+    });
   }).observe($("text"));
   window.addEventListener("resize", () => { if (state.doc && state.sorted) drawMargin(state.sorted); });
   // the top bar wraps onto two lines in a narrow window: the sticky panels start below it
