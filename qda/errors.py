@@ -94,6 +94,15 @@ class AuthError(QdaError):
     """Unknown user or wrong password."""
 
 
+class NeedsConfirmation(QdaError):
+    """A write that is allowed but unusual; it is done when asked again with ``flag`` set
+    (the workspace asks the user first)."""
+
+    def __init__(self, message: str, flag: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message, problems)
+        self.flag = flag
+
+
 class BusyError(ProjectError):
     """Another command holds the project's write lock for longer than the wait allows."""
 

@@ -786,9 +786,10 @@ class Project:
         return self.store.coding(coding_id)
 
     def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
-                   snap: str = "none") -> Coding:
-        """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace)."""
-        from qda.coding.workspace import check_not_twice, plan_coding
+                   snap: str = "none", across_turns: bool = False) -> Coding:
+        """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace). A span
+        covering a speaker label is refused with NeedsConfirmation unless ``across_turns``."""
+        from qda.coding.workspace import check_not_twice, check_turns, label_window, plan_coding
 
         with self.store.transaction():
             doc = self.store.document(document) if isinstance(document, str) else None
@@ -798,19 +799,27 @@ class Project:
                                   self.store.segment_bounds(document, start, end) if doc and spans else [],
                                   coder, code, start, end, memo, snap)
             check_not_twice(planned, self.store.codings(coder=planned.coder, document=planned.document))
+            assert doc is not None  # plan_coding refused an unknown document
+            check_turns(doc.text, self.store.segment_bounds(doc.name, *label_window(doc.text, planned.start,
+                                                                                    planned.end)),
+                        planned, across_turns)
             return self.store.insert_codings([planned])[0]
 
-    def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none") -> Coding:
-        """Change the code, span or memo of one of ``coder``'s codings."""
-        from qda.coding.workspace import check_not_twice, check_owner, plan_change
+    def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none",
+                      across_turns: bool = False) -> Coding:
+        """Change the code, span or memo of one of ``coder``'s codings (a new span covering a
+        speaker label needs ``across_turns``, as in :meth:`add_coding`)."""
+        from qda.coding.workspace import check_not_twice, check_owner, check_turns, plan_change
 
         with self.store.transaction():
             coding = check_owner(self.store.coding(coding_id), coder)
             document = self.store.document(coding.document)
             assert document is not None  # a coding's document exists (foreign key)
-            changed = plan_change(self.codebook(), document, self.store.segment_bounds(coding.document), coding,
-                                  changes, snap)
+            segments = self.store.segment_bounds(coding.document)
+            changed = plan_change(self.codebook(), document, segments, coding, changes, snap)
             check_not_twice(changed, self.store.codings(coder=coding.coder, document=coding.document))
+            if (changed.start, changed.end) != (coding.start, coding.end):
+                check_turns(document.text, segments, changed, across_turns)
             return self.store.update_coding(changed)
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:

@@ -114,10 +114,13 @@ def shot(page: Page, name: str) -> None:
 
 
 def drag_select(page: Page, locator: Any, dx: float = 260, dy: float = 0) -> None:
-    box = locator.bounding_box()
-    page.mouse.move(box["x"] + 4, box["y"] + box["height"] / 2)
+    # from the start of the element's own text (its first line box): the middle of a tall
+    # element can fall between two lines, where a press starts no selection
+    box = locator.evaluate("e => { const r = e.getClientRects()[0]; return {x: r.left, y: r.top, height: r.height}; }")
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 4, y)
     page.mouse.down()
-    page.mouse.move(box["x"] + dx, box["y"] + box["height"] / 2 + dy, steps=5)
+    page.mouse.move(box["x"] + dx, y + dy, steps=5)
     page.mouse.up()
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
-from qda.errors import AccessError, InvalidCodingError, NotFoundError, Problem
+from qda.errors import AccessError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
 from qda.models import Codebook, Coding, Document, Memo, Segment
 
 SNAPS = ("none", "word", "segment")
@@ -83,6 +83,49 @@ def snap_span(text: str, segments: Sequence[Segment], start: int, end: int, snap
         if touched:
             start, end = min(start, touched[0].start), max(end, touched[-1].end)
     return start, end
+
+
+def turn_labels(text: str, segments: Sequence[Segment], start: int, end: int) -> list[str]:
+    """The speaker labels (``Répondant :``) that the span ``start``-``end`` covers, in order.
+
+    A label is the text at the start of a line, before the first segment of a turn, that no
+    segment holds. A span that covers one either crosses from one speaker's turn into the next
+    or takes the label itself as data: the workspace asks before storing it. Paragraphs
+    without speaker labels (an essay, field notes) give no label, so coding across them is
+    never flagged. ``segments``: at least those from the start of the line of ``start`` to a
+    little past ``end`` (labels are short), in reading order.
+    """
+    found: list[str] = []
+    for seg in segments:
+        line = text.rfind("\n", 0, seg.start) + 1
+        if line >= seg.start or not (start < seg.start and end > line):
+            continue
+        if any(other.start < seg.start and other.end > line for other in segments if other is not seg):
+            continue  # an earlier sentence of the same line, not a label
+        label = text[line:seg.start].strip()
+        if label and text[max(start, line):min(end, seg.start)].strip():
+            found.append(label)
+    return found
+
+
+def check_turns(text: str, segments: Sequence[Segment], coding: Coding, confirmed: bool) -> Coding:
+    """Refuse (until ``confirmed``) a coding that covers a speaker label, so that a passage
+    running from one speaker into the next is never stored by a slip of the mouse."""
+    labels = [] if confirmed else turn_labels(text, segments, coding.start, coding.end)
+    if labels:
+        quoted = ", ".join(f"'{label}'" for label in labels)
+        turns = {s.turn for s in segments if s.start < coding.end and s.end > coding.start}
+        what = "runs across a speaker turn" if len(turns) > 1 else "covers a speaker label"
+        raise NeedsConfirmation(
+            f"this passage {what} ({quoted}); code it anyway?", "across_turns",
+            [Problem(f"{coding.document} {coding.start}-{coding.end}", f"covers the speaker label {quoted}",
+                     "select within one speaker's turn, or confirm to code it as it is")])
+    return coding
+
+
+def label_window(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of text whose segments :func:`turn_labels` needs for ``start``-``end``."""
+    return max(0, text.rfind("\n", 0, start)), min(len(text), end + 200)
 
 
 def segment_of(segments: Sequence[Segment], start: int, end: int) -> str | None:

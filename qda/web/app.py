@@ -42,6 +42,7 @@ from qda.errors import (
     AuthError,
     BusyError,
     InvalidCodingError,
+    NeedsConfirmation,
     NotFoundError,
     QdaError,
     ServeError,
@@ -102,7 +103,7 @@ class _TooLarge(Exception):
 
 
 STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCodingError, 422), (BusyError, 503),
-          (WouldReplaceError, 409))
+          (WouldReplaceError, 409), (NeedsConfirmation, 409))
 
 
 def error_response(exc: QdaError) -> JSONResponse:
@@ -111,6 +112,8 @@ def error_response(exc: QdaError) -> JSONResponse:
     if isinstance(exc, WouldReplaceError):  # the page asks, then sends the same request with replace: true
         answer.update(code=exc.code, replaces={"coder": exc.coder, "codings": exc.codings,
                                                "documents": exc.documents})
+    if isinstance(exc, NeedsConfirmation):
+        answer["confirm"] = exc.flag  # the same request with this field true does it
     return JSONResponse(answer, status_code=status)
 
 
@@ -331,12 +334,13 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
     @api()
     async def create_coding(request: Request, coder: str) -> Response:
         data = await body(request)
-        extra = sorted(set(data) - {"document", "start", "end", "code", "memo", "snap"})
+        extra = sorted(set(data) - {"document", "start", "end", "code", "memo", "snap", "across_turns"})
         if extra:
             raise InvalidCodingError(f"unknown field(s): {', '.join(extra)} (the coder comes from the session)")
         stored = await in_project(lambda p: p.add_coding(coder, data.get("document"), data.get("code"),
                                                          data.get("start"), data.get("end"), data.get("memo"),
-                                                         str(data.get("snap") or "none")))
+                                                         str(data.get("snap") or "none"),
+                                                         data.get("across_turns") is True))
         return JSONResponse(coding_json(stored), 201)
 
     def coding_id(request: Request) -> int:
@@ -360,7 +364,9 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             return JSONResponse(coding_json(await in_project(lambda p: p.remove_coding(coder, number))))
         changes = await body(request)
         snap = str(changes.pop("snap", None) or "none")
-        return JSONResponse(coding_json(await in_project(lambda p: p.change_coding(coder, number, changes, snap))))
+        across = changes.pop("across_turns", None) is True
+        return JSONResponse(coding_json(await in_project(lambda p: p.change_coding(coder, number, changes, snap,
+                                                                                   across))))
 
     def lead_only(p: Project) -> None:
         if blind(p):

@@ -6,14 +6,20 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const PALETTE = ["#f4a261", "#8ecae6", "#b5e48c", "#f28482", "#cdb4db", "#ffd166", "#90be6d", "#a8dadc",
-                   "#e9c46a", "#bde0fe", "#ffafcc", "#c9ada7", "#9ad1d4", "#f6bd60", "#84a59d"];
+  // colour-blind-safe: Okabe & Ito's seven colours, then Paul Tol's "muted" nine, in an order
+  // that puts different hues side by side. Highlights are light tints of these; each coding
+  // also draws a full-colour bar under its text, one bar per overlapping code.
+  const PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#332288",
+                   "#44AA99", "#882255", "#999933", "#88CCEE", "#117733", "#CC6677", "#DDCC77", "#AA4499"];
   const UNDO_LIMIT = 50;
   const state = {
     session: null, codebook: null, codes: new Map(), colors: new Map(), lang: "fr",
     doc: null, cps: [], codings: [], pieces: [], pieceByStart: new Map(), pieceByEnd: new Map(),
     segments: [], cursor: -1, anchor: -1, selection: null, pickerItems: [], pickerActive: 0,
     undo: [], redo: [], idMap: new Map(), busy: false,
+    applied: new Map(),  // code -> coding id made on the selection while the picker is open
+    active: null,        // the coding whose edges can be dragged (the editor's current card)
+    doubled: new Set(),  // codes drawn with a double bar (see fillCodebook)
   };
 
   // ---------------------------------------------------------------- helpers
@@ -32,12 +38,45 @@
   const label = (code) => (code.labels[state.lang] || Object.values(code.labels)[0] || code.id);
 
   function say(text, kind = "info") {
+    // one live region, always in the page (a region that appears with its text is often not
+    // read out); emptied first so that the same message twice is announced twice
     const box = $("message");
-    box.textContent = text;
-    box.className = kind;
-    box.hidden = !text;
+    const seq = (say.seq = (say.seq || 0) + 1);
     clearTimeout(say.timer);
-    if (kind === "info" && text) say.timer = setTimeout(() => { box.hidden = true; }, 4000);
+    box.setAttribute("aria-live", kind === "error" ? "assertive" : "polite");
+    box.textContent = "";
+    box.className = kind;
+    $("toast").className = "toast " + kind + (text ? " shown" : "");
+    $("toast-close").hidden = !text;
+    if (!text) return;
+    setTimeout(() => { if (say.seq === seq) box.textContent = text; }, 30);
+    // errors stay until dismissed or replaced; the rest fades after a while
+    if (kind !== "error") say.timer = setTimeout(() => { if (say.seq === seq) say(""); }, kind === "warn" ? 9000 : 5000);
+  }
+
+  function ask(question, yes) {
+    // an in-page confirmation (window.confirm would block the page and cannot be styled)
+    const dialog = $("confirm");
+    $("confirm-text").textContent = question;
+    $("confirm-yes").textContent = yes;
+    dialog.showModal();
+    $("confirm-yes").focus();
+    return new Promise((resolve) => {
+      const done = (answer) => () => { dialog.close(); resolve(answer); };
+      $("confirm-yes").onclick = done(true);
+      $("confirm-no").onclick = done(false);
+      dialog.oncancel = done(false);  // Esc
+    });
+  }
+
+  async function acrossTurns(send) {
+    // send(false) first; when the server flags a span that covers a speaker label, ask, then send(true)
+    try { return await send(false); } catch (error) {
+      if (error.status !== 409 || error.confirm !== "across_turns") throw error;
+      if (await ask(error.message, "Code it anyway")) return send(true);
+      error.cancelled = true;
+      throw error;
+    }
   }
 
   async function api(method, url, data) {
@@ -55,12 +94,14 @@
       error.status = answer.status;
       error.problems = body.problems || [];
       error.body = body;
+      error.confirm = body.confirm;
       throw error;
     }
     return body;
   }
 
   function fail(error) {
+    if (error.cancelled) { say("Nothing stored: cancelled."); return; }
     const more = error.problems && error.problems.length ? " — " + error.problems.join("; ") : "";
     say(error.message + more, "error");
   }
@@ -111,6 +152,11 @@
     state.codebook.codes.forEach((code, i) => {
       state.codes.set(code.id, code);
       state.colors.set(code.id, code.color || PALETTE[i % PALETTE.length]);
+      // a second cue besides colour: the codes of Tol's part of the palette (and every second
+      // round of it) are drawn with a double bar and a broken stripe
+      state.doubled = state.doubled || new Set();
+      if ((Math.floor(i / PALETTE.length) + (i % PALETTE.length >= 7 ? 1 : 0)) % 2) state.doubled.add(code.id);
+      else state.doubled.delete(code.id);
     });
     $("codebook-rule").textContent = state.codebook.rule;
     drawCodebook();
@@ -149,7 +195,8 @@
         row.title = [code.definition, code.include && "Include: " + code.include,
                      code.exclude && "Exclude: " + code.exclude].filter(Boolean).join("\n");
         const swatch = el("span", { class: "swatch" });
-        swatch.style.background = state.colors.get(code.id);
+        swatch.style.backgroundColor = state.colors.get(code.id);
+        if (state.doubled.has(code.id)) swatch.classList.add("doubled");
         const key = keys.indexOf(code.id);
         row.append(swatch, el("span", { class: "cid" }, code.id), el("span", { class: "clabel" }, label(code)),
                    el("span", { class: "count" }, String(code.count)));
@@ -406,7 +453,15 @@
         span.classList.add("coded");
         if (active.length > 1) span.classList.add("overlap");
         span.style.backgroundColor = tint(state.colors.get(active[active.length - 1].code));
-        if (active.length > 1) span.style.borderBottomColor = state.colors.get(active[0].code);
+        // one full-colour bar per code under the text (up to three): overlapping codes stay
+        // told apart even when their tints look alike
+        const under = span.style.backgroundColor;
+        span.style.boxShadow = active.slice(-3).reverse().map((c, k) => {
+          const colour = state.colors.get(c.code) || "#777", low = 3 * k;
+          return state.doubled.has(c.code)  // two thin lines with a gap of the highlight's colour
+            ? `inset 0 -${low + 1}px 0 ${colour}, inset 0 -${low + 2}px 0 ${under}, inset 0 -${low + 3}px 0 ${colour}`
+            : `inset 0 -${low + 3}px 0 ${colour}`;
+        }).join(", ");
       }
       span.codings = active.map((c) => c.id);
       state.pieces.push(span);
@@ -423,38 +478,45 @@
   function tint(hex) {
     // a light version of a code colour as the highlight, so text stays readable
     const v = parseInt((hex || "#cccccc").slice(1), 16);
-    const mix = (x) => Math.round(x + (255 - x) * 0.45);
+    const mix = (x) => Math.round(x + (255 - x) * 0.62);
     return `rgb(${mix(v >> 16)}, ${mix((v >> 8) & 255)}, ${mix(v & 255)})`;
   }
 
   function drawMargin(codings) {
     const margin = $("margin");
+    const origin = $("text").getBoundingClientRect().top;
+    // lanes by drawn extent, not by offsets: two codings that share a line of text (one ends,
+    // the next starts on it) get separate lanes, so no stripe hides or seems to extend another
     const lanes = [];
     const placed = [];
     for (const c of codings) {
-      let lane = lanes.findIndex((end) => end <= c.start);
-      if (lane < 0) { lane = lanes.length; lanes.push(0); }
-      lanes[lane] = c.end;
-      placed.push([c, lane]);
-    }
-    const width = 16;
-    margin.style.width = `${Math.max(1, lanes.length) * width + 26}px`;
-    const origin = $("text").getBoundingClientRect().top;
-    const fragment = document.createDocumentFragment();
-    for (const [c, lane] of placed) {
       const first = state.pieceByStart.get(c.start), last = state.pieceByEnd.get(c.end);
       if (!first || !last) continue;
       const top = first.getBoundingClientRect().top - origin;
-      const bottom = last.getBoundingClientRect().bottom - origin;
+      const bottom = Math.max(last.getBoundingClientRect().bottom - origin, top + 8);
+      let lane = lanes.findIndex((end) => end + 2 <= top);
+      if (lane < 0) { lane = lanes.length; lanes.push(0); }
+      lanes[lane] = bottom;
+      placed.push([c, lane, top, bottom]);
+    }
+    const width = 16;
+    state.sorted = codings;
+    state.laidFor = `${$("text").clientWidth}x${$("text").clientHeight}`;
+    margin.style.width = `${Math.max(1, lanes.length) * width + 26}px`;
+    const fragment = document.createDocumentFragment();
+    for (const [c, lane, top, bottom] of placed) {
       const stripe = el("div", { class: "stripe", "data-id": String(c.id), role: "button",
                                  title: `${c.code} · ${c.text.slice(0, 80)}${c.memo ? "\nmemo: " + c.memo : ""}` });
-      stripe.style.cssText = `top:${top}px;height:${Math.max(bottom - top, 8)}px;right:${lane * width + 4}px;` +
-        `background:${state.colors.get(c.code) || "#999"}`;
-      stripe.append(el("span", { class: "stripe-label" }, c.code.slice(0, 2)));
+      stripe.style.cssText = `top:${top}px;height:${bottom - top}px;right:${lane * width + 4}px;` +
+        (state.doubled.has(c.code)
+          ? `background:repeating-linear-gradient(${state.colors.get(c.code)} 0 5px, #fff 5px 7px)`
+          : `background:${state.colors.get(c.code) || "#999"}`);
+      stripe.append(el("span", { class: "stripe-label" }, c.code.slice(0, 3)));
       stripe.addEventListener("click", () => openEditor([c.id]));
       fragment.append(stripe);
     }
     margin.replaceChildren(fragment);
+    drawHandles();
   }
 
   function pieceTitle(event) {
@@ -492,7 +554,9 @@
     const a = offsetOf(range.startContainer, range.startOffset);
     const b = offsetOf(range.endContainer, range.endOffset);
     if (a === null || b === null) return;
-    select(Math.min(a, b), Math.max(a, b), event.clientX, event.clientY);
+    const box = range.getBoundingClientRect();
+    state.selectionTop = box.top;
+    select(Math.min(a, b), Math.max(a, b), event.clientX, Math.max(event.clientY, box.bottom));
   }
 
   function select(start, end, x, y) {
@@ -535,22 +599,74 @@
     const picker = $("picker");
     const { start, end } = state.selection;
     const text = slice(start, end);
-    $("picker-span").textContent = `${start}–${end}: “${text.length > 70 ? text.slice(0, 70) + "…" : text}”`;
+    state.applied = new Map();
+    $("picker-where").textContent = `characters ${start}–${end} (${cpLength(text.trim())} selected):`;
+    $("picker-span").textContent = text.length > 600 ? text.slice(0, 600) + "…" : text;
+    // the selection stays visible while focus is in the picker (the browser's own selection
+    // would fade or vanish): a CSS highlight over the same characters
+    window.getSelection().removeAllRanges();
+    mark("qda-pending", start, end);
     picker.hidden = false;
-    const width = 340;
-    const left = Math.min(Math.max(8, (x || 200) - 20), window.innerWidth - width - 8);
-    const top = Math.min((y || 200) + 12, window.innerHeight - 320);
-    picker.style.left = `${left}px`;
-    picker.style.top = `${Math.max(8, top)}px`;
     $("picker-input").value = "";
     fillPicker();
+    const width = Math.min(380, window.innerWidth - 16);
+    // the bottom 64 px stay free for the toast, which says what each code did
+    const room = window.innerHeight - 64;
+    const height = picker.offsetHeight;
+    const left = Math.min(Math.max(8, (x || 200) - 20), window.innerWidth - width - 8);
+    // below the selection when it fits, else above it: never over the selected text
+    let top = (y || 200) + 12;
+    if (top + height > room) top = Math.max(8, (state.selectionTop || y || 200) - height - 12);
+    picker.style.left = `${left}px`;
+    picker.style.top = `${Math.max(8, Math.min(top, room - height))}px`;
     $("picker-input").focus();
   }
 
-  function closePicker() {
+  function closePicker(focusText = true) {
+    if ($("picker").hidden) return;
     $("picker").hidden = true;
     state.selection = null;
-    $("text").focus({ preventScroll: true });
+    mark("qda-pending");
+    const made = [...state.applied.keys()];
+    if (made.length > 1) say(`Coded the selection with ${made.join(", ")}.`);
+    state.applied = new Map();
+    if (focusText) $("text").focus({ preventScroll: true });
+  }
+
+  function mark(name, start, end) {
+    // a CSS custom highlight over start-end (none when start is undefined); no DOM change
+    if (!window.CSS || !CSS.highlights) return;
+    if (start === undefined || start >= end) { CSS.highlights.delete(name); return; }
+    const range = rangeOf(start, end);
+    if (range) CSS.highlights.set(name, new Highlight(range)); else CSS.highlights.delete(name);
+  }
+
+  function pieceAt(offset) {
+    // the drawn piece holding code point offset (pieces are in text order)
+    const pieces = state.pieces;
+    let lo = 0, hi = pieces.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (Number(pieces[mid].dataset.s) <= offset) lo = mid; else hi = mid - 1;
+    }
+    return pieces[lo];
+  }
+
+  function domPoint(offset) {
+    // [text node, UTF-16 index] of a code point offset
+    const piece = pieceAt(Math.min(offset, state.cps.length - 1));
+    if (!piece || !piece.firstChild) return null;
+    const within = Math.min(offset, Number(piece.dataset.e)) - Number(piece.dataset.s);
+    return [piece.firstChild, Array.from(piece.firstChild.textContent).slice(0, within).join("").length];
+  }
+
+  function rangeOf(start, end) {
+    const a = domPoint(start), b = domPoint(end);
+    if (!a || !b) return null;
+    const range = document.createRange();
+    range.setStart(a[0], a[1]);
+    range.setEnd(b[0], b[1]);
+    return range;
   }
 
   function fillPicker() {
@@ -580,31 +696,51 @@
       }
       lastCategory = code.category;
       const key = keys.indexOf(code.id);
-      const item = el("li", { role: "option", "data-code": code.id, class: i === 0 ? "active" : "",
-                              title: code.definition || "" });
+      const done = state.applied.has(code.id);
+      const item = el("li", { role: "option", id: "pick-" + i, "data-code": code.id, class: i === 0 ? "active" : "",
+                              title: code.definition || "", "aria-selected": String(i === 0) });
+      if (done) { item.classList.add("applied"); item.setAttribute("aria-checked", "true"); }
       const swatch = el("span", { class: "swatch" });
-      swatch.style.background = state.colors.get(code.id);
+      swatch.style.backgroundColor = state.colors.get(code.id);
+      if (state.doubled.has(code.id)) swatch.classList.add("doubled");
       const other = Object.entries(code.labels).filter(([l]) => l !== state.lang).map(([, v]) => v)[0];
-      item.append(swatch, el("b", {}, code.id), el("span", {}, " " + label(code)));
+      item.append(el("span", { class: "tick", "aria-hidden": "true" }, done ? "✓" : ""), swatch, el("b", {}, code.id),
+                  el("span", {}, " " + label(code) + (done ? " (applied)" : "")));
       if (other) item.append(el("small", {}, " · " + other));
       if (key >= 0 && !query) item.append(el("kbd", {}, String(key + 1)));
       item.addEventListener("mousedown", (e) => { e.preventDefault(); codeSelection(code.id); });
       list.append(item);
     });
-    if (!items.length) list.append(el("li", { class: "empty" }, "No such code. " + state.codebook.rule));
+    if (!items.length) list.append(el("li", { class: "empty", role: "option", "aria-disabled": "true" },
+                                      "No such code. " + state.codebook.rule));
+    $("picker-input").setAttribute("aria-activedescendant", items.length ? "pick-0" : "");
+    // hook for creating a code from the picker: a listener fills #picker-extra (e.g. a "new
+    // code" entry for what was typed) and calls window.qda.applyCode(id) once the code exists
+    document.dispatchEvent(new CustomEvent("qda:picker", { detail: { query: $("picker-input").value.trim(),
+                                                                      items, extra: $("picker-extra") } }));
   }
 
   function movePicker(step) {
     const options = [...$("picker-list").querySelectorAll("li[role=option]")];
     if (!options.length) return;
     state.pickerActive = (state.pickerActive + step + options.length) % options.length;
-    options.forEach((o, i) => o.classList.toggle("active", i === state.pickerActive));
+    options.forEach((o, i) => {
+      o.classList.toggle("active", i === state.pickerActive);
+      o.setAttribute("aria-selected", String(i === state.pickerActive));
+    });
     options[state.pickerActive].scrollIntoView({ block: "nearest" });
+    $("picker-input").setAttribute("aria-activedescendant", options[state.pickerActive].id);
   }
 
   function onPickerKey(event) {
     const value = $("picker-input").value.trim();
+    // keys handled here never reach the page's shortcuts: Esc here closes the picker and
+    // keeps the segment cursor (it used to clear it too)
+    event.stopPropagation();
     if (event.key === "Escape") { event.preventDefault(); closePicker(); return; }
+    if ((event.ctrlKey || event.metaKey) && (event.key === "z" || event.key === "Z") && !value) {
+      event.preventDefault(); undo(!event.shiftKey); return;
+    }
     if (event.key === "ArrowDown") { event.preventDefault(); movePicker(1); return; }
     if (event.key === "ArrowUp") { event.preventDefault(); movePicker(-1); return; }
     if (/^[1-9]$/.test(event.key) && !value) {
@@ -627,6 +763,9 @@
 
   // ---------------------------------------------------------------- writing, with undo
   async function codeSelection(code) {
+    // With the picker open, the picker stays open: each code chosen is applied to the same
+    // selection (chosen again, it is taken off). Without it (shortcut on the cursor), one code.
+    const open = !$("picker").hidden;
     const span = state.selection || cursorSpan();
     if (!state.doc) return;
     if (!span) { say("Select some text first.", "error"); return; }
@@ -634,20 +773,40 @@
       say(`Unknown code '${code}'. ${state.codebook.rule}`, "error");
       return;
     }
-    $("picker").hidden = true;
-    state.selection = null;
-    window.getSelection().removeAllRanges();
+    if (open && state.applied.has(code)) {
+      const id = current(state.applied.get(code));
+      state.applied.delete(code);
+      if (state.codings.some((c) => c.id === id)) await deleteCoding(id, `Took ${code} off the selection`);
+      afterPick(open);
+      return;
+    }
+    if (!open) window.getSelection().removeAllRanges();
     try {
-      const made = await api("POST", "/api/codings", { document: state.doc.name, start: span.start, end: span.end,
-                                                         code, snap: $("snap").value });
+      const made = await acrossTurns((across) => api("POST", "/api/codings", {
+        document: state.doc.name, start: span.start, end: span.end, code, snap: $("snap").value,
+        ...(across ? { across_turns: true } : {}) }));
       state.codings.push(made);
       record({ kind: "create", after: made });
       countChange(code, 1);
-      say(`Coded “${made.text.slice(0, 40)}${made.text.length > 40 ? "…" : ""}” as ${code}.`);
+      if (open && !$("picker").hidden) state.applied.set(code, made.id);
+      say(`Coded “${made.text.slice(0, 40)}${made.text.length > 40 ? "…" : ""}” as ${code}.` +
+          (open ? " Pick another code, or Esc when done." : ""));
       render();
     } catch (error) { fail(error); }
-    // the coder may have opened the picker again while this request was out
-    if ($("picker").hidden && !$("editor").contains(document.activeElement)) $("text").focus({ preventScroll: true });
+    afterPick(open);
+  }
+
+  function afterPick(open) {
+    if (open && !$("picker").hidden) {
+      // ready for the next code: empty search, ticks redrawn, focus back in the search box
+      $("picker-input").value = "";
+      fillPicker();
+      $("picker-input").focus();
+      mark("qda-pending", state.selection.start, state.selection.end);
+    } else if ($("picker").hidden && !$("editor").contains(document.activeElement) &&
+               !$("confirm").open) {
+      $("text").focus({ preventScroll: true });
+    }
   }
 
   function countChange(code, delta) {
@@ -678,7 +837,8 @@
     const target = backwards ? action.before : action.after;
     const source = backwards ? action.after : action.before;
     if (kind === "create") {
-      const made = await api("POST", "/api/codings", { document: target.document, ...fields(target) });
+      // a span across speakers was confirmed when it was first made: not asked again
+      const made = await api("POST", "/api/codings", { document: target.document, ...fields(target), across_turns: true });
       state.idMap.set(target.id, made.id);
       Object.assign(target, made);
       if (doc && made.document === doc.name) state.codings.push(made);
@@ -690,16 +850,23 @@
       countChange(source.code, -1);
     } else {
       const id = current(source.id);
-      const changed = await api("PATCH", "/api/codings/" + id, fields(target));
+      const changed = await api("PATCH", "/api/codings/" + id, { ...fields(target), across_turns: true });
       state.codings = state.codings.map((c) => (c.id === id ? changed : c));
       countChange(source.code, -1); countChange(changed.code, 1);
     }
   }
 
-  async function undo(backwards = true) {
+  function undo(backwards = true) {
+    // each press counts: presses made while an undo is still at the server wait their turn
+    // (they used to be dropped without a word)
+    state.undoChain = (state.undoChain || Promise.resolve()).then(() => undoOne(backwards));
+    return state.undoChain;
+  }
+
+  async function undoOne(backwards) {
     const from = backwards ? state.undo : state.redo, to = backwards ? state.redo : state.undo;
     const action = from.pop();
-    if (!action || state.busy) { if (action) from.push(action); return; }
+    if (!action) { say(backwards ? "Nothing to undo." : "Nothing to redo."); return; }
     state.busy = true;
     try {
       await replay(action, backwards);
@@ -724,7 +891,9 @@
       swatch.style.background = state.colors.get(c.code);
       const head = el("div", { class: "card-head" });
       head.append(swatch, el("b", {}, c.code), el("span", {}, " " + label(state.codes.get(c.code) || { id: c.code, labels: {} })));
-      const quote = el("blockquote", {}, c.text.length > 300 ? c.text.slice(0, 300) + "…" : c.text);
+      // focusable: it scrolls, and a keyboard user must be able to scroll it too
+      const quote = el("blockquote", { tabindex: "0", "aria-label": "coded text" },
+                       c.text.length > 300 ? c.text.slice(0, 300) + "…" : c.text);
       const select = el("select", { name: "code", "aria-label": "code" });
       for (const code of state.codebook.codes.filter((k) => k.codable)) {
         const option = el("option", { value: code.id }, `${code.id} — ${label(code)}`);
@@ -733,6 +902,9 @@
       }
       const start = el("input", { name: "start", type: "number", value: String(c.start), "aria-label": "start" });
       const end = el("input", { name: "end", type: "number", value: String(c.end), "aria-label": "end" });
+      // typed or nudged offsets are previewed on the text before Save
+      const preview = () => { state.active = c.id; previewSpan(Number(start.value), Number(end.value)); };
+      start.addEventListener("input", preview); end.addEventListener("input", preview);
       const memo = el("textarea", { name: "memo", rows: "2", placeholder: "memo", "aria-label": "memo" });
       memo.value = c.memo || "";
       const row = el("div", { class: "span-row" });
@@ -742,7 +914,7 @@
       for (const [text, input, step, title] of [["◂", start, -1, "start one word earlier"], ["▸", start, 1, "start one word later"],
                                                  ["◂", end, -1, "end one word earlier"], ["▸", end, 1, "end one word later"]]) {
         const button = el("button", { type: "button", title, "aria-label": title }, text);
-        button.addEventListener("click", () => { input.value = String(wordStep(Number(input.value), step)); });
+        button.addEventListener("click", () => { input.value = String(wordStep(Number(input.value), step)); preview(); });
         nudges.append(button);
         if (input === start && step === 1) nudges.append(el("span", { class: "hint" }, " start · end "));
       }
@@ -759,13 +931,36 @@
           say(`Bad span ${start.value}–${end.value}: offsets are whole numbers with start < end ≤ ${state.cps.length}.`, "error");
           return;
         }
-        changeCoding(c.id, { code: select.value, start: startValue, end: endValue, memo: memo.value });
+        // only what was changed is sent: a field the coder did not touch is never rewritten
+        const changes = {};
+        if (select.value !== c.code) changes.code = select.value;
+        if (startValue !== c.start) changes.start = startValue;
+        if (endValue !== c.end) changes.end = endValue;
+        if (memo.value !== (c.memo || "")) changes.memo = memo.value;
+        if (!Object.keys(changes).length) { say("Nothing to save: nothing was changed."); return; }
+        changeCoding(c.id, changes);
       });
       remove.addEventListener("click", () => deleteCoding(c.id));
+      // the card in use is the coding whose edges are shown for dragging
+      card.addEventListener("focusin", () => { if (state.active !== c.id) { state.active = c.id; drawHandles(); } });
+      card.addEventListener("pointerenter", () => { if (state.active !== c.id && !state.drag) { state.active = c.id; drawHandles(); } });
       list.append(card);
     }
     panel.hidden = false;
-    list.querySelector("select").focus();
+    state.active = chosen[0].id;
+    drawHandles();
+    // focus goes to the panel's title, not to a field: a key typed next changes nothing
+    $("editor-title").focus({ preventScroll: true });
+  }
+
+  function closeEditor() {
+    if ($("editor").hidden) return;
+    const inside = $("editor").contains(document.activeElement);
+    $("editor").hidden = true;
+    state.active = null;
+    mark("qda-preview");
+    drawHandles();
+    if (inside && state.doc) $("text").focus({ preventScroll: true });
   }
 
   function wordStep(offset, step) {
@@ -782,30 +977,162 @@
     return i;
   }
 
-  async function changeCoding(id, changes) {
+  async function changeCoding(id, changes, snap) {
     const before = state.codings.find((c) => c.id === id);
     try {
-      const after = await api("PATCH", "/api/codings/" + id, changes);
+      const after = await acrossTurns((across) => api("PATCH", "/api/codings/" + id, {
+        ...changes, ...(snap ? { snap } : {}), ...(across ? { across_turns: true } : {}) }));
       state.codings = state.codings.map((c) => (c.id === id ? after : c));
       record({ kind: "update", before: { ...before }, after: { ...after } });
       countChange(before.code, -1); countChange(after.code, 1);
-      say(`Saved coding ${after.code}.`);
+      const what = [];
+      if (after.code !== before.code) what.push(`code ${before.code} → ${after.code}`);
+      if (after.start !== before.start || after.end !== before.end) {
+        what.push(`span ${before.start}–${before.end} → ${after.start}–${after.end}`);
+      }
+      if ((after.memo || "") !== (before.memo || "")) what.push("memo");
+      say(`Saved coding ${after.code}${what.length ? ": " + what.join(", ") : ""}.`);
       render();
       openEditor([id]);
-    } catch (error) { fail(error); }
+    } catch (error) { fail(error); render(); if (!$("editor").hidden) drawHandles(); }
   }
 
-  async function deleteCoding(id) {
+  async function deleteCoding(id, done) {
     const before = state.codings.find((c) => c.id === id);
     try {
       await api("DELETE", "/api/codings/" + id);
       state.codings = state.codings.filter((c) => c.id !== id);
       record({ kind: "delete", before: { ...before }, after: null });
       countChange(before.code, -1);
-      say(`Deleted coding ${before.code} (Ctrl+Z to undo).`);
-      $("editor").hidden = true;
+      say(`${done || "Deleted coding " + before.code} (Ctrl+Z to undo).`);
+      if (!done) closeEditor();
       render();
     } catch (error) { fail(error); }
+  }
+
+  // ---------------------------------------------------------------- dragging a coding's edges
+  function drawHandles() {
+    const box = $("handles");
+    const coding = state.active !== null && state.codings.find((c) => c.id === state.active);
+    if (!coding || $("editor").hidden || !state.doc) { box.replaceChildren(); return; }
+    const span = state.drag ? state.drag.span : coding;
+    const origin = $("doc-wrap").getBoundingClientRect();
+    const handles = [];
+    for (const edge of ["start", "end"]) {
+      const at = edge === "start" ? span.start : span.end;
+      const range = edge === "start" ? rangeOf(at, at + 1) : rangeOf(at - 1, at);
+      const rects = range ? range.getClientRects() : [];
+      if (!rects.length) continue;
+      const r = edge === "start" ? rects[0] : rects[rects.length - 1];
+      const handle = el("span", { class: `handle handle-${edge}`, role: "slider", tabindex: "0", "data-edge": edge,
+                                  "aria-label": `${edge} of coding ${coding.code}: drag, or arrow keys then Enter`,
+                                  "aria-valuemin": "0", "aria-valuemax": String(state.cps.length),
+                                  "aria-valuenow": String(at) });
+      handle.style.left = `${(edge === "start" ? r.left : r.right) - origin.left}px`;
+      handle.style.top = `${r.top - origin.top}px`;
+      handle.style.height = `${r.height}px`;
+      handle.addEventListener("pointerdown", (e) => startDrag(e, coding, edge));
+      handle.addEventListener("keydown", (e) => keyDrag(e, coding, edge));
+      handles.push(handle);
+    }
+    const focused = box.contains(document.activeElement) && document.activeElement.dataset.edge;
+    box.replaceChildren(...handles);
+    if (focused) { const again = box.querySelector(`[data-edge=${focused}]`); if (again) again.focus({ preventScroll: true }); }
+  }
+
+  function snapped(offset, edge, span) {
+    // where an edge dropped at offset lands under the Snap option (the server applies the same rule)
+    const cps = state.cps, word = (i) => i >= 0 && i < cps.length && /[\p{L}\p{N}_]/u.test(cps[i]);
+    const how = $("snap").value;
+    let at = Math.max(0, Math.min(cps.length, offset));
+    if (how === "word") {
+      if (edge === "start") while (at > 0 && word(at - 1) && word(at)) at -= 1;
+      else while (at < cps.length && word(at) && word(at - 1)) at += 1;
+    } else if (how === "segment") {
+      const seg = state.segments.find((s) => s.start <= at && at <= s.end) ||
+        state.segments.find((s) => s.start >= at) || state.segments[state.segments.length - 1];
+      if (seg) at = edge === "start" ? seg.start : seg.end;
+    }
+    if (edge === "start") {
+      at = Math.min(at, span.end - 1);
+      while (at < span.end - 1 && /\s/.test(cps[at])) at += 1;
+    } else {
+      at = Math.max(at, span.start + 1);
+      while (at > span.start + 1 && /\s/.test(cps[at - 1])) at -= 1;
+    }
+    return at;
+  }
+
+  function previewSpan(start, end) {
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start >= end || start < 0 || end > state.cps.length) {
+      mark("qda-preview"); return;
+    }
+    mark("qda-preview", start, end);
+  }
+
+  function offsetAtPoint(x, y) {
+    const hit = document.caretRangeFromPoint ? document.caretRangeFromPoint(x, y) : null;
+    if (!hit || !$("text").contains(hit.startContainer)) return null;
+    return offsetOf(hit.startContainer, hit.startOffset);
+  }
+
+  function moveEdge(coding, edge, offset) {
+    const span = state.drag.span;
+    span[edge] = snapped(offset, edge, span);  // the other edge of the span stays where it is
+    previewSpan(span.start, span.end);
+    drawHandles();
+  }
+
+  function startDrag(event, coding, edge) {
+    if (event.button !== 0) return;
+    event.preventDefault();
+    // moves and the release are followed on the whole window: the handle itself is drawn
+    // again at each move (so it follows the edge), which would lose a capture on it
+    state.drag = { id: coding.id, edge, span: { start: coding.start, end: coding.end } };
+    $("handles").classList.add("dragging");
+    document.body.classList.add("dragging");
+    const move = (e) => {
+      const at = offsetAtPoint(e.clientX, e.clientY);
+      if (at !== null) moveEdge(coding, edge, at);
+    };
+    const up = () => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+      window.removeEventListener("pointercancel", up);
+      finishDrag(coding);
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
+    window.addEventListener("pointercancel", up);
+  }
+
+  function finishDrag(coding) {
+    const drag = state.drag;
+    state.drag = null;
+    $("handles").classList.remove("dragging");
+    document.body.classList.remove("dragging");
+    mark("qda-preview");
+    if (!drag) return;
+    if (drag.span.start === coding.start && drag.span.end === coding.end) { drawHandles(); return; }
+    // the preview already applied the snap rule; the server checks and stores exactly this span
+    changeCoding(coding.id, { start: drag.span.start, end: drag.span.end });
+  }
+
+  function keyDrag(event, coding, edge) {
+    // the keyboard way to drag: arrows move the edge by a word (Shift: by a character), Enter stores, Esc cancels
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -1, ArrowDown: 1 }[event.key];
+    if (step) {
+      event.preventDefault(); event.stopPropagation();
+      if (!state.drag) state.drag = { id: coding.id, edge, span: { start: coding.start, end: coding.end } };
+      const from = state.drag.span[edge];
+      moveEdge(coding, edge, event.shiftKey ? from + step : wordStep(from, step));
+    } else if (event.key === "Enter" && state.drag) {
+      event.preventDefault(); event.stopPropagation();
+      finishDrag(coding);
+    } else if (event.key === "Escape" && state.drag) {
+      event.preventDefault(); event.stopPropagation();
+      state.drag = null; mark("qda-preview"); drawHandles();
+    }
   }
 
   // ---------------------------------------------------------------- keyboard
@@ -816,7 +1143,10 @@
       event.preventDefault(); undo(!event.shiftKey); return;
     }
     if (mod && !typing && event.key === "y") { event.preventDefault(); undo(false); return; }
-    if (typing || mod || event.altKey || !state.doc || !$("picker").hidden) return;
+    // the letter and Enter shortcuts act on the transcript only: never when focus is on a
+    // control (Enter on a button presses that button, arrows on a handle move that edge)
+    const control = document.activeElement.matches("button, a, summary, [role=slider], [role=button], dialog *");
+    if (typing || control || mod || event.altKey || !state.doc || !$("picker").hidden) return;
     if (event.key === "j" || event.key === "J" || event.key === "ArrowDown") {
       event.preventDefault(); moveCursor(1, event.shiftKey);
     } else if (event.key === "k" || event.key === "K" || event.key === "ArrowUp") {
@@ -825,18 +1155,25 @@
       event.preventDefault();
       const span = cursorSpan();
       const piece = state.pieceByStart.get(span.start);
-      const rect = piece ? piece.getBoundingClientRect() : { left: 200, bottom: 200 };
-      select(span.start, span.end, rect.left + 40, rect.bottom);
+      const rect = piece ? piece.getBoundingClientRect() : { left: 200, top: 180, bottom: 200 };
+      const last = state.pieceByEnd.get(span.end);
+      state.selectionTop = rect.top;
+      select(span.start, span.end, rect.left + 40, last ? last.getBoundingClientRect().bottom : rect.bottom);
     } else if (/^[1-9]$/.test(event.key) && state.cursor >= 0) {
       event.preventDefault();
       const id = shortcuts()[Number(event.key) - 1];
       if (id) { state.selection = cursorSpan(); codeSelection(id); }
     } else if (event.key === "e" && state.cursor >= 0) {
+      // handled here and nowhere else: without preventDefault the same key press went on to
+      // the editor's code drop-down (focused by opening it) and chose code "e" there
+      event.preventDefault();
       const span = cursorSpan();
       const ids = state.codings.filter((c) => c.start < span.end && c.end > span.start).map((c) => c.id);
       if (ids.length) openEditor(ids); else say("No coding here.");
     } else if (event.key === "Escape") {
-      state.cursor = -1; drawCursor(); $("editor").hidden = true;
+      // one thing at a time: the editor first, then the cursor
+      if (!$("editor").hidden) { closeEditor(); $("text").focus({ preventScroll: true }); return; }
+      state.cursor = -1; drawCursor();
     }
   }
 
@@ -846,9 +1183,25 @@
   $("text").addEventListener("mouseover", pieceTitle);
   $("picker-input").addEventListener("input", fillPicker);
   $("picker-input").addEventListener("keydown", onPickerKey);
-  $("picker-input").addEventListener("blur", () => setTimeout(() => {
-    if (!$("picker").contains(document.activeElement)) { $("picker").hidden = true; state.selection = null; }
-  }, 150));
+  $("picker").addEventListener("focusout", (event) => {
+    // focus moved elsewhere: the picker closes (at once when it went to another field, a
+    // little later after a click, so that a click on the codebook panel still codes)
+    if ($("confirm").open) return;
+    const to = event.relatedTarget;
+    if (to && !$("picker").contains(to)) { closePicker(false); return; }
+    if (!to) setTimeout(() => {
+      if (!$("picker").contains(document.activeElement) && !$("confirm").open) closePicker(false);
+    }, 150);
+  });
+  $("picker-done").addEventListener("click", () => closePicker());
+  $("editor-close").addEventListener("click", () => { closeEditor(); $("text").focus({ preventScroll: true }); });
+  $("editor").addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || state.drag) return;
+    event.preventDefault(); event.stopPropagation();
+    closeEditor();
+    $("text").focus({ preventScroll: true });
+  });
+  $("toast-close").addEventListener("click", () => say(""));
   $("code-filter").addEventListener("input", drawCodebook);
   $("undo").addEventListener("click", () => undo(true));
   $("redo").addEventListener("click", () => undo(false));
@@ -862,10 +1215,27 @@
   document.addEventListener("keydown", onKey);
   // attached at once: a name typed while the page is still loading is not lost
   if ($("coder-input")) $("coder-input").addEventListener("change", chooseCoder);
-  window.addEventListener("hashchange", () => { $("editor").hidden = true; route(); });
-  window.addEventListener("resize", () => { if (state.doc) drawMargin(state.codings.slice().sort((a, b) => a.start - b.start || b.end - a.end)); });
+  window.addEventListener("hashchange", () => { closeEditor(); route(); });
+  // the stripes are placed from the text's layout: whenever the text reflows (editor opened
+  // or closed, window resized, fonts loaded) they are placed again, never left pointing at
+  // the wrong paragraph
+  let relayout = 0;
+  new ResizeObserver(() => {
+    cancelAnimationFrame(relayout);
+    relayout = requestAnimationFrame(() => {
+      // not again for the size the stripes were just placed for (a long document's margin is costly)
+      if (state.doc && state.sorted && state.laidFor !== `${$("text").clientWidth}x${$("text").clientHeight}`) {
+        drawMargin(state.sorted);
+      }
+    });
+  }).observe($("text"));
+  window.addEventListener("resize", () => { if (state.doc && state.sorted) drawMargin(state.sorted); });
+  // the top bar wraps onto two lines in a narrow window: the sticky panels start below it
+  new ResizeObserver(() => document.documentElement.style.setProperty("--bar", `${$("bar").offsetHeight}px`))
+    .observe($("bar"));
   window.qda = state; // for tests and the curious: the workspace's state, read-only by convention
   // what the compare view (compare.js) uses of this page
   window.qdaPage = { state, api, say, fail, el, label, tint };
+  state.applyCode = codeSelection; // for a picker extension (see the qda:picker event)
   start().catch(fail);
 })();
