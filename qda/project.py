@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.agreement.units import AgreementReport
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
+    from qda.export.document import CodedDocument
     from qda.refi.report import RefiExport, RefiImportReport
 
 if not TYPE_CHECKING:
@@ -728,6 +729,34 @@ class Project:
             words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
             reliability=self.agree(agreement, bootstrap=0) if agreement else None)
         return write_synthesis(path, data)
+
+    def coded_document(self, name: str, coders: Sequence[str], lang: str | None = None) -> CodedDocument:
+        """A document with the codings of ``coders``, for the coded-document exports."""
+        from qda.export.document import CodedDocument
+
+        document, segments = self.workspace_document(name)
+        if not coders:
+            raise NotFoundError("name the coder(s) whose codings to show, e.g. --coder alice")
+        known = self.store.coders()
+        unknown = [c for c in coders if c not in known]
+        if unknown:
+            raise NotFoundError(f"unknown coder(s): {', '.join(unknown)} (known: {', '.join(known) or 'none'})")
+        codebook = self.codebook()
+        coders = list(dict.fromkeys(coders))
+        codings = [c for coder in coders for c in self.store.codings(coder=coder, document=name)]
+        return CodedDocument(document, segments, codings, codebook, tuple(coders), lang or codebook.default_language)
+
+    def export_document(self, name: str, coders: Sequence[str], path: str | Path, lang: str | None = None) -> Path:
+        """Write a coded document (.html or .docx: text, highlights, codes in the margin)."""
+        from qda.export.document import write_coded_document
+
+        return write_coded_document(path, self.coded_document(name, coders, lang))
+
+    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: str, lang: str | None = None) -> bytes:
+        """The coded document as ``html`` or ``docx`` bytes (the workspace's download)."""
+        from qda.export.document import render
+
+        return render(self.coded_document(name, coders, lang), fmt)
 
     def code_search_hits(self, query: str, code: str, coder: str, mode: str = "exact", by: str = "case",
                          roles: Sequence[str] | None = None) -> analysis.SearchCoding:
