@@ -8,6 +8,7 @@ window.qdaLead = (() => {
   // Okabe & Ito's colour-blind-safe set: coders are told apart by these, codes by their own colours
   const CODER_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
   const $ = (id) => document.getElementById(id);
+  const LANE = 12, GAP = 10;  // px: a lane, and the space between two coders' lane groups
   let ws = null;       // the workspace's state and helpers
   let chosen = null;   // the coders ticked in the chooser (null: only oneself)
   let docsLoaded = false;
@@ -29,38 +30,57 @@ window.qdaLead = (() => {
     const list = shown();
     const alone = list.length === 1 && list[0] === me();
     ws.state.overlay = alone ? null : overlay(list);
+    if (alone) { $("margin").style.height = ""; $("margin").style.contain = ""; }  // the workspace's own margin
     return alone ? "" : "?coders=" + encodeURIComponent(list.join(","));
   }
 
   function overlay(list) {
     const colors = new Map(list.map((name, i) => [name, CODER_COLORS[i % CODER_COLORS.length]]));
-    const shadows = new Map();  // one box-shadow string per set of coders, built once
+    const index = new Map(list.map((name, i) => [name, i]));
+    const looks = new Map();  // per set of coders (a bit mask): its underlines and names, built once
+    const look = (mask) => {
+      let found = looks.get(mask);
+      if (!found) {
+        const names = list.filter((_, i) => mask & (1 << i));
+        found = { shadow: names.map((name, i) => `inset 0 -${2 * (i + 1)}px 0 ${colors.get(name)}`).join(", "),
+                  coders: names.join(" ") };
+        looks.set(mask, found);
+      }
+      return found;
+    };
+    let laid = null;
     return {
       coders: list, colors,
       paint(span, active) {
-        // the workspace opens the editor on span.codings: only one's own codings are editable
-        span.codings = active.filter((c) => c.coder === me()).map((c) => c.id);
-        span.overlay = active;
-        if (!active.length) return;
-        const key = [...new Set(active.map((c) => c.coder))].join("\n");
-        let shadow = shadows.get(key);
-        if (shadow === undefined) {
-          shadow = key.split("\n").map((name, i) => `inset 0 -${2 * (i + 1)}px 0 ${colors.get(name)}`).join(", ");
-          shadows.set(key, shadow);
+        if (!laid || laid.codings !== ws.state.codings) {
+          // first piece of a drawing: size the margin now, while the text is not in the page
+          laid = { codings: ws.state.codings, ...lanes(list, ws.state.codings.slice().sort((a, b) => a.start - b.start || b.end - a.end)) };
+          if ($("margin").style.width !== laid.width) $("margin").style.width = laid.width;
         }
-        span.classList.remove("overlap");
-        span.style.borderBottomColor = "";
-        span.style.boxShadow = shadow;
-        span.dataset.coders = key.replace(/\n/g, " ");
+        // the workspace opens the editor on span.codings: only one's own codings are editable
+        const own = [];
+        let mask = 0;
+        for (const c of active) {
+          if (c.coder === ws.state.session.coder) own.push(c.id);
+          mask |= 1 << (index.get(c.coder) % 30);
+        }
+        span.codings = own;
+        if (!mask) return;
+        span.overlay = active.slice();  // the workspace goes on pushing onto "active"
+        span.mask = mask;
+        if (active.length > 1) {
+          span.classList.remove("overlap");  // underlines per coder instead of the workspace's one
+          span.style.borderBottomColor = "";
+        }
+        span.style.boxShadow = look(mask).shadow;
       },
-      margin(codings) { drawLanes(list, colors, codings); },
+      margin(codings) { drawLanes(list, colors, codings, laid && laid.codings === ws.state.codings ? laid : null); },
     };
   }
 
-  function drawLanes(list, colors, codings) {
+  function lanes(list, codings) {
     // one group of lanes per coder, nearest the text first; a coder's overlapping codings
-    // take more lanes of that group. Every position is read before anything is attached.
-    const st = ws.state;
+    // take more lanes of that group
     const groups = new Map(list.map((name) => [name, { lanes: [], placed: [] }]));
     for (const c of codings) {
       const group = groups.get(c.coder);
@@ -70,17 +90,29 @@ window.qdaLead = (() => {
       group.lanes[lane] = c.end;
       group.placed.push([c, lane]);
     }
-    const width = 12, gap = 10;
-    let offset = 4;
     const offsets = new Map();
+    let offset = 4;
     for (const name of list) {
       offsets.set(name, offset);
-      offset += Math.max(1, groups.get(name).lanes.length) * width + gap;
+      offset += Math.max(1, groups.get(name).lanes.length) * LANE + GAP;
     }
+    return { groups, offsets, width: `${offset + 16}px` };
+  }
+
+  function drawLanes(list, colors, codings, laid) {
+    // Every position is read before anything is attached, and the margin's width (which
+    // moves the text) was set before the text was drawn: the text is laid out once.
+    const st = ws.state;
+    const { groups, offsets, width } = laid || lanes(list, codings);
     const margin = $("margin");
-    margin.style.width = `${offset + 16}px`;
-    const origin = $("text").getBoundingClientRect().top;
+    if (margin.style.width !== width) margin.style.width = width;
+    const origin = $("text").offsetTop;  // #text and the margin share #doc-wrap as offset parent
+    // a margin of fixed size is a layout boundary: attaching thousands of stripes lays out
+    // the margin alone, not the flex row and its long neighbour again
+    margin.style.height = `${$("text").offsetHeight}px`;
+    margin.style.contain = "strict";
     const fragment = document.createDocumentFragment();
+    const proto = ws.el("div", { class: "stripe lane-stripe", role: "button" });
     for (const name of list) {
       const head = ws.el("div", { class: "lane-head", title: `lanes of ${name}` }, name.slice(0, 3));
       head.style.cssText = `right:${offsets.get(name)}px;color:${colors.get(name)}`;
@@ -88,14 +120,14 @@ window.qdaLead = (() => {
       for (const [c, lane] of groups.get(name).placed) {
         const first = st.pieceByStart.get(c.start), last = st.pieceByEnd.get(c.end);
         if (!first || !last) continue;
-        const top = first.getBoundingClientRect().top - origin;
-        const bottom = last.getBoundingClientRect().bottom - origin;
-        const stripe = ws.el("div", { class: "stripe", "data-id": String(c.id), "data-coder": c.coder, role: "button",
-                                      title: `${c.coder} · ${c.code} ${codeLabel(c.code)}\n${c.text.slice(0, 80)}` +
-                                             (c.memo ? `\nmemo: ${c.memo}` : "") });
+        // offsetTop/offsetHeight: cheaper than getBoundingClientRect, same box (the pieces are inline)
+        const top = first.offsetTop - origin;
+        const bottom = last.offsetTop + last.offsetHeight - origin;
+        const stripe = proto.cloneNode(false);
+        stripe.dataset.id = c.id;
+        stripe.dataset.coder = name;
         stripe.style.cssText = `top:${top}px;height:${Math.max(bottom - top, 8)}px;` +
-          `right:${offsets.get(name) + lane * width}px;background:${colors.get(name)}`;
-        stripe.append(ws.el("span", { class: "stripe-label" }, c.code.slice(0, 2)));
+          `right:${offsets.get(name) + lane * LANE}px;background:${colors.get(name)}`;
         fragment.append(stripe);
       }
     }
@@ -112,6 +144,13 @@ window.qdaLead = (() => {
     if (!c) return;
     if (c.coder === me()) ws.openEditor([c.id]);
     else ws.say(`${c.coder}'s coding ${c.code} (${codeLabel(c.code)}): shown, not editable.`);
+  }
+
+  function onStripeHover(event) {
+    const stripe = event.target.closest && event.target.closest(".lane-stripe");
+    if (!stripe || stripe.title) return;
+    const c = ws.state.codings.find((k) => k.id === Number(stripe.dataset.id));
+    if (c) stripe.title = `${c.coder} · ${c.code} ${codeLabel(c.code)}\n${c.text.slice(0, 80)}` + (c.memo ? `\nmemo: ${c.memo}` : "");
   }
 
   function onHover(event) {
@@ -288,6 +327,7 @@ window.qdaLead = (() => {
   function attach(helpers) {
     ws = helpers;
     $("margin").addEventListener("click", onStripe);
+    $("margin").addEventListener("mouseover", onStripeHover);
     $("text").addEventListener("mouseover", onHover, true);  // before the workspace's own hover text
     for (const id of ["memo-author", "memo-kind", "memo-doc"]) $(id).addEventListener("change", loadMemos);
     $("nav-memos").addEventListener("click", () => { location.hash = "#memos"; });
