@@ -62,6 +62,16 @@ def test_overlay_of_two_coders_in_separate_lanes(browser: Browser, serve, demo_p
     alice_x = {x for who, x, _ in lanes if who == "alice"}
     bruno_x = {x for who, x, _ in lanes if who == "bruno"}
     assert len(alice_x) == 2 and len(bruno_x) == 1 and not alice_x & bruno_x  # alice's two overlap: two lanes
+    # each stripe runs from the first line of its coding to the last (a coding over a whole paragraph too)
+    misplaced = page.evaluate("""() => window.qda.codings.map(c => {
+        const stripe = document.querySelector(`.stripe[data-id='${c.id}']`).getBoundingClientRect();
+        const first = window.qda.pieceByStart.get(c.start), last = window.qda.pieceByEnd.get(c.end);
+        const range = document.createRange();
+        range.setStartBefore(first); range.setEndAfter(last);
+        const text = range.getBoundingClientRect();
+        return [c.id, Math.round(stripe.top - text.top), Math.round(stripe.bottom - text.bottom)];
+    }).filter(([, top, bottom]) => Math.abs(top) > 2 || Math.abs(bottom) > 2)""")
+    assert misplaced == []
     assert len({color for who, _, color in lanes if who == "alice"}) == 1
     assert {color for who, _, color in lanes if who == "alice"} != {color for who, _, color in lanes if who == "bruno"}
     legend = page.locator("#lead-bar .coder-legend")
