@@ -179,6 +179,8 @@ def test_docx_export_has_highlighted_runs_and_a_comment_per_coding(coded, tmp_pa
         note = comment.text.split("memo: ")[1] if "memo: " in comment.text else ""
         got.append((comment.author, code, anchored[i], note))
     assert sorted(got) == expected
+    italic = {p.text.split(" :")[0] for p in book.paragraphs[2:] if p.runs and all(r.italic for r in p.runs)}
+    assert italic == {"Intervieweur"}  # the interviewer's turns, as in the workspace
     shaded = [r for p in book.paragraphs for r in p.runs if r._r.find(f"{W}rPr/{W}shd") is not None]
     assert "".join(r.text for r in shaded) == "".join(
         ch for i, ch in enumerate(text) if ch != "\n" and any(c.start <= i < c.end for c in codings))

@@ -111,8 +111,16 @@ def _ordered(codings: Sequence[Coding]) -> list[Coding]:
 
 
 def _roles(data: CodedDocument) -> dict[int, str]:
-    """The speaker role of each paragraph start that a segment begins at."""
-    return {s.start: s.role or "" for s in data.segments}
+    """The speaker role of each paragraph (by its start): the role of its first segment."""
+    roles: dict[int, str] = {}
+    starts = sorted((s.start, s.role or "") for s in data.segments)
+    following = 0
+    for start, end in paragraphs(data.document.text):
+        while following < len(starts) and starts[following][0] < start:
+            following += 1
+        if following < len(starts) and starts[following][0] < end:
+            roles[start] = starts[following][1]
+    return roles
 
 
 # ---------------------------------------------------------------------------- HTML
