@@ -176,7 +176,7 @@ def test_docx_export_has_highlighted_runs_and_a_comment_per_coding(coded, tmp_pa
     got = []
     for i, comment in comments.items():
         code = comment.text.split(" — ")[0]
-        note = comment.text.split("memo: ")[1] if "memo: " in comment.text else ""
+        note = comment.text.split(" — memo: ")[1] if " — memo: " in comment.text else ""
         got.append((comment.author, code, anchored[i], note))
     assert sorted(got) == expected
     italic = {p.text.split(" :")[0] for p in book.paragraphs[2:] if p.runs and all(r.italic for r in p.runs)}
