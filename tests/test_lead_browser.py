@@ -78,9 +78,11 @@ def test_overlay_of_two_coders_in_separate_lanes(browser: Browser, serve, demo_p
     expect(legend).to_contain_text("alice")
     expect(legend).to_contain_text("bruno")
     # text coded by both coders carries both coders' underlines
-    both = page.evaluate("""() => window.qda.pieces
-        .filter(p => p.overlay && new Set(p.overlay.map(c => c.coder)).size == 2).map(p => p.style.boxShadow)""")
-    assert both and all(shadow.count("inset") == 2 for shadow in both)
+    underlines = """n => window.qda.pieces.filter(p => p.overlay && new Set(p.overlay.map(c => c.coder)).size == n)
+        .map(p => getComputedStyle(p).backgroundImage)"""
+    both, alone = page.evaluate(underlines, 2), page.evaluate(underlines, 1)
+    assert both and all(lines.count("linear-gradient") == 2 for lines in both)
+    assert alone and all(lines.count("linear-gradient") == 1 for lines in alone)
     shot(page, "overlay")
     # another coder's coding is shown, not editable
     page.locator(f".stripe[data-id='{b['id']}']").click()

@@ -13,6 +13,8 @@ window.qdaLead = (() => {
   let chosen = null;   // the coders ticked in the chooser (null: only oneself)
   let docsLoaded = false;
 
+  let ruleCount = 0;
+  const sheet = () => [...document.styleSheets].find((s) => (s.href || "").endsWith("/static/lead.css"));
   const names = (value) => [...new Set((value || "").split(/[,;]/).map((s) => s.trim()).filter(Boolean))];
   const hashParams = () => new URLSearchParams(location.hash.slice(1));
   const me = () => ws.state.session.coder;
@@ -37,13 +39,17 @@ window.qdaLead = (() => {
   function overlay(list) {
     const colors = new Map(list.map((name, i) => [name, CODER_COLORS[i % CODER_COLORS.length]]));
     const index = new Map(list.map((name, i) => [name, i]));
-    const looks = new Map();  // per set of coders (a bit mask): its underlines and names, built once
+    const looks = new Map();  // per set of coders (a bit mask): a class drawing their underlines, made once
     const look = (mask) => {
       let found = looks.get(mask);
       if (!found) {
+        // underlines as background images set by a class: box-shadow (or an inline style per
+        // piece) makes the browser lay out each of thousands of pieces at greater cost
         const names = list.filter((_, i) => mask & (1 << i));
-        found = { shadow: names.map((name, i) => `inset 0 -${2 * (i + 1)}px 0 ${colors.get(name)}`).join(", "),
-                  coders: names.join(" ") };
+        found = `coders-${++ruleCount}`;
+        sheet().insertRule(`#text .${found} { background-image: ${names.map((n) => `linear-gradient(${colors.get(n)}, ${colors.get(n)})`).join(", ")}; ` +
+          `background-size: 100% 2px; background-repeat: no-repeat; ` +
+          `background-position: ${names.map((_, i) => `0 calc(100% - ${2 * i}px)`).join(", ")}; }`, sheet().cssRules.length);
         looks.set(mask, found);
       }
       return found;
@@ -72,7 +78,7 @@ window.qdaLead = (() => {
           span.classList.remove("overlap");  // underlines per coder instead of the workspace's one
           span.style.borderBottomColor = "";
         }
-        span.style.boxShadow = look(mask).shadow;
+        span.classList.add(look(mask));
       },
       margin(codings) { drawLanes(list, colors, codings, laid && laid.codings === ws.state.codings ? laid : null); },
     };
