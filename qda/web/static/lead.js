@@ -116,7 +116,7 @@ window.qdaLead = (() => {
     // a margin of fixed size is a layout boundary: attaching thousands of stripes lays out
     // the margin alone, not the flex row and its long neighbour again
     margin.style.height = `${$("text").offsetHeight}px`;
-    margin.style.contain = "strict";
+    margin.style.contain = "size layout style";  // not paint: the coder names above the lanes stay visible
     const fragment = document.createDocumentFragment();
     const proto = ws.el("div", { class: "stripe lane-stripe", role: "button" });
     for (const name of list) {
@@ -202,7 +202,7 @@ window.qdaLead = (() => {
         key.append(swatch, document.createTextNode(name));
         legend.append(key);
       }
-      legend.append(ws.el("span", { class: "hint" }, "underline and margin lane per coder; only your own codings open in the editor"));
+      legend.append(ws.el("span", { class: "hint" }, "an underline colour and a group of margin lanes per coder (from the text outwards in this order); only your own codings open in the editor"));
       bar.append(legend);
     }
     const coders = encodeURIComponent(list.join(","));
