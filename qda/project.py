@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
     from qda.coding.regions import Comparison
+    from qda.export.document import CodedDocument
     from qda.refi.report import RefiExport, RefiImportReport
 
 if not TYPE_CHECKING:
@@ -756,6 +757,34 @@ class Project:
             reliability=self.agree(agreement, bootstrap=0) if agreement else None)
         return write_synthesis(path, data)
 
+    def coded_document(self, name: str, coders: Sequence[str], lang: str | None = None) -> CodedDocument:
+        """A document with the codings of ``coders``, for the coded-document exports."""
+        from qda.export.document import CodedDocument
+
+        document, segments = self.workspace_document(name)
+        if not coders:
+            raise NotFoundError("name the coder(s) whose codings to show, e.g. --coder alice")
+        known = self.store.coders()
+        unknown = [c for c in coders if c not in known]
+        if unknown:
+            raise NotFoundError(f"unknown coder(s): {', '.join(unknown)} (known: {', '.join(known) or 'none'})")
+        codebook = self.codebook()
+        coders = list(dict.fromkeys(coders))
+        codings = [c for coder in coders for c in self.store.codings(coder=coder, document=name)]
+        return CodedDocument(document, segments, codings, codebook, tuple(coders), lang or codebook.default_language)
+
+    def export_document(self, name: str, coders: Sequence[str], path: str | Path, lang: str | None = None) -> Path:
+        """Write a coded document (.html or .docx: text, highlights, codes in the margin)."""
+        from qda.export.document import write_coded_document
+
+        return write_coded_document(path, self.coded_document(name, coders, lang))
+
+    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: str, lang: str | None = None) -> bytes:
+        """The coded document as ``html`` or ``docx`` bytes (the workspace's download)."""
+        from qda.export.document import render
+
+        return render(self.coded_document(name, coders, lang), fmt)
+
     def code_search_hits(self, query: str, code: str, coder: str, mode: str = "exact", by: str = "case",
                          roles: Sequence[str] | None = None) -> analysis.SearchCoding:
         """Code every segment holding a hit of ``query`` with ``code`` for ``coder`` (all or nothing).
@@ -909,6 +938,36 @@ class Project:
 
     def memos_about(self, kind: str, target: str, author: str | None = None) -> list[Any]:
         return [m for m in self.store.memos(target_kind=kind, target=target) if author is None or m.author == author]
+
+    def memo_overview(self, author: str | None = None, kind: str | None = None,
+                      document: str | None = None) -> list[dict[str, Any]]:
+        """Every memo (project, document, code, case) and every coding memo, newest first, each
+        with the place it is about: ``document`` (and ``start``/``end`` for a coding memo) when
+        it has one. ``author`` keeps one author's (a coding memo's author is its coder);
+        ``document`` keeps the memos on that document, its case and its codings."""
+        docs = self.store.documents()
+        first_of_case: dict[str, str] = {}
+        case_of: dict[str, str] = {}
+        for d in docs:
+            first_of_case.setdefault(d.case, d.name)
+            case_of[d.name] = d.case
+        rows: list[dict[str, Any]] = []
+        for m in self.store.memos():
+            place = (m.target if m.target_kind == "document" else
+                     first_of_case.get(m.target) if m.target_kind == "case" else None)
+            rows.append({"kind": m.target_kind, "id": m.id, "target": m.target, "text": m.text, "author": m.author,
+                         "created_at": m.created_at, "document": place,
+                         "case": m.target if m.target_kind == "case" else case_of.get(place or ""),
+                         "start": None, "end": None, "code": m.target if m.target_kind == "code" else None})
+        for c in self.store.codings(coder=author):
+            if c.note.strip():
+                rows.append({"kind": "coding", "id": c.id, "target": f"{c.code} in {c.document} {c.start}-{c.end}",
+                             "text": c.note, "author": c.coder, "created_at": c.created_at, "document": c.document,
+                             "case": c.case, "start": c.start, "end": c.end, "code": c.code, "quote": c.text})
+        keep = [r for r in rows if (author is None or r["author"] == author) and (not kind or r["kind"] == kind)
+                and (not document or r["document"] == document
+                     or (r["kind"] == "case" and r["case"] == case_of.get(document)))]
+        return sorted(keep, key=lambda r: str(r["created_at"] or ""), reverse=True)
 
     def add_memo(self, author: str, kind: Any, target: Any, text: Any) -> Any:
         """A memo on a document, code or case, written by ``author``."""

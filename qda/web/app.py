@@ -50,6 +50,8 @@ from qda.errors import (
 )
 from qda.models import Coding, color_problem
 from qda.project import Project
+from qda.web.lead import routes as lead_routes
+from qda.web.lead import visible_coders
 
 HERE = Path(__file__).resolve().parent
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -211,12 +213,6 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             return False
         return sum(1 for name in project.coders() if project.store.count_codings(coder=name)) >= 2
 
-    def visible_coder(project: Project, me: str, asked: str | None) -> str:
-        if asked and asked != me and blind(project):
-            raise AccessError(f"blind mode: the codings of '{asked}' are hidden until the lead lifts it "
-                              "(qda serve --unblind)")
-        return asked or me
-
     # ------------------------------------------------------------------ pages
     async def index(request: Request) -> Response:
         if settings.accounts and not request.session.get("user"):
@@ -292,7 +288,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
 
         def read(p: Project) -> dict[str, Any]:
             doc, segments = p.workspace_document(name)
-            whose = visible_coder(p, coder, request.query_params.get("coder"))
+            whose = visible_coders(blind(p), coder, request.query_params)  # ?coders=a,b overlays (qda/web/lead.py)
             turns: list[dict[str, Any]] = []
             for s in segments:
                 if not turns or turns[-1]["turn"] != s.turn:
@@ -304,11 +300,11 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             return {"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
                     "length": len(doc.text), "attributes": next((c.attributes for c in p.cases()
                                                                  if c.name == doc.case), {}),
-                    "turns": turns, "coder": whose, "memos": memos,
+                    "turns": turns, "coder": whose[0], "coders": whose, "memos": memos,
                     # each coding's text is a slice of "text", and its case the document's: not sent
                     # again for each of (possibly thousands of) codings
                     "codings": [{k: v for k, v in coding_json(c).items() if k not in ("text", "case", "source")}
-                                for c in p.store.codings(coder=whose, document=name)]}
+                                for who in whose for c in p.store.codings(coder=who, document=name)]}
         return JSONResponse(await in_project(read))
 
     @api()
@@ -493,6 +489,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/retrieve", retrieve),
         Route("/api/search", search),
         Route("/api/adjudicate", adjudicate, methods=["POST"]),
+        *lead_routes(api, in_project, blind),
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -12,6 +12,7 @@
   const PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#F0E442", "#332288",
                    "#44AA99", "#882255", "#999933", "#88CCEE", "#117733", "#CC6677", "#DDCC77", "#AA4499"];
   const UNDO_LIMIT = 50;
+  const lead = window.qdaLead || null;  // the lead's view (lead.js): overlay, memo overview, jump to a passage
   const state = {
     session: null, codebook: null, codes: new Map(), colors: new Map(), lang: "fr",
     doc: null, cps: [], codings: [], pieces: [], pieceByStart: new Map(), pieceByEnd: new Map(),
@@ -217,17 +218,19 @@
 
   // ---------------------------------------------------------------- routing
   async function route() {
-    const match = location.hash.match(/^#doc=(.+)$/);
-    for (const view of ["compare", "retrieve", "search"]) $(view).hidden = location.hash !== "#" + view;
-    if (["#compare", "#retrieve", "#search"].includes(location.hash)) {
+    const hash = location.hash.split("&")[0];  // "#doc=E1&at=120-180": the view, then its options (lead.js)
+    const match = hash.match(/^#doc=(.+)$/);
+    for (const view of ["compare", "retrieve", "search", "memos"]) if ($(view)) $(view).hidden = hash !== "#" + view;
+    if (["#compare", "#retrieve", "#search", "#memos"].includes(hash)) {
       $("docview").hidden = true; $("doclist").hidden = true; $("editor").hidden = true;
       $("doc-title").textContent = "";
       state.doc = null;
     }
-    if (location.hash === "#compare") await window.qdaCompare.show();
-    else if (location.hash === "#retrieve") await showRetrieve();
-    else if (location.hash === "#search") $("search-q").focus();
-    else if (match) await openDocument(decodeURIComponent(match[1]));
+    if (hash === "#compare") await window.qdaCompare.show();
+    else if (hash === "#retrieve") await showRetrieve();
+    else if (hash === "#search") $("search-q").focus();
+    else if (hash === "#memos" && lead) await lead.showMemos();
+    else if (match) { await openDocument(decodeURIComponent(match[1])); if (lead) lead.opened(); }
     else await showDocuments();
   }
 
@@ -318,7 +321,7 @@
     for (const r of rows) {
       const card = el("div", { class: "cmp-card" });
       const head = el("div", { class: "hint" });
-      const link = el("a", { href: "#doc=" + encodeURIComponent(r.document) }, r.document);
+      const link = el("a", { href: `#doc=${encodeURIComponent(r.document)}&at=${r.start}-${r.end}` }, r.document);
       head.append(link, document.createTextNode(` · case ${r.case} · ${r.coder} · ${r.code}` +
         (r.overlapping.length ? ` (with ${r.overlapping.join(", ")})` : "") + (r.memo ? ` · memo: ${r.memo}` : "")));
       card.append(head, kwic(r.before, r.text, r.after, true));
@@ -338,7 +341,8 @@
     hits.forEach((h, i) => {
       const row = el("label", { class: "hit" });
       const box = el("input", { type: "checkbox", "data-hit": String(i) });
-      const where = el("span", { class: "hint" }, `${h.document} ${h.start}–${h.end} `);
+      const where = el("a", { class: "hint", href: `#doc=${encodeURIComponent(h.document)}&at=${h.start}-${h.end}` },
+                       `${h.document} ${h.start}–${h.end} `);
       row.append(box, where, kwic(h.before, h.match, h.after, true));
       list.append(row);
     });
@@ -408,7 +412,7 @@
 
   async function openDocument(name) {
     let doc;
-    try { doc = await api("GET", "/api/documents/" + encodeURIComponent(name)); } catch (error) { fail(error); return; }
+    try { doc = await api("GET", "/api/documents/" + encodeURIComponent(name) + (lead ? lead.query() : "")); } catch (error) { fail(error); return; }
     await state.codebookReady;
     state.doc = doc;
     state.cps = Array.from(doc.text);
@@ -464,6 +468,7 @@
         }).join(", ");
       }
       span.codings = active.map((c) => c.id);
+      if (state.overlay) state.overlay.paint(span, active);
       state.pieces.push(span);
       state.pieceByStart.set(a, span);
       state.pieceByEnd.set(b, span);
@@ -483,6 +488,7 @@
   }
 
   function drawMargin(codings) {
+    if (state.overlay) { state.overlay.margin(codings); return; }
     const margin = $("margin");
     const origin = $("text").getBoundingClientRect().top;
     // lanes by drawn extent, not by offsets: two codings that share a line of text (one ends,
@@ -883,7 +889,7 @@
     const panel = $("editor");
     const list = $("editor-list");
     list.replaceChildren();
-    const chosen = state.codings.filter((c) => ids.includes(c.id));
+    const chosen = state.codings.filter((c) => ids.includes(c.id) && c.coder === state.session.coder);
     if (!chosen.length) return;
     for (const c of chosen) {
       const card = el("form", { class: "card", "data-id": String(c.id) });
@@ -1237,5 +1243,6 @@
   // what the compare view (compare.js) uses of this page
   window.qdaPage = { state, api, say, fail, el, label, tint };
   state.applyCode = codeSelection; // for a picker extension (see the qda:picker event)
+  if (lead) lead.attach({ state, api, el, say, fail, render, label, tint, slice, openEditor, openDocument });
   start().catch(fail);
 })();
