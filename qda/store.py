@@ -285,6 +285,25 @@ def _named(exc: sqlite3.OperationalError, path: Path) -> Exception:
     return exc
 
 
+NOT_SQLITE = "not an SQLite database (its first bytes are wrong)"
+
+
+def _header_error(db_path: Path, what: str) -> ProjectError:
+    """A project file that is empty or not SQLite: damaged, never a new project.
+
+    The live database's header is checked through SQLite (which reports a foreign file as
+    "file is not a database"), never by opening the file: POSIX drops all of a process's
+    locks on a file when any of its descriptors of that file is closed. When ``qda serve``
+    opened a second connection that way, its first connection lost the lock that marks the
+    WAL as in use; the next ``qda`` command to close the project then checkpointed and
+    deleted the WAL under the server, whose later codings went to a deleted file (lost, or
+    "disk I/O error" and a damaged database; bench/serve.py found it with 6 coders at once).
+    """
+    return ProjectError(f"{db_path}: the project database is damaged or empty: {what}",
+                        [Problem(str(db_path), "the file was cut, overwritten or replaced",
+                                 backups_hint(db_path.parent))])
+
+
 def _words(joined: str | bytes) -> list[str]:
     """Stored words joined by U+001F: TEXT before, BLOB of UTF-8 since (see Store._save_tokens)."""
     if isinstance(joined, bytes):
@@ -357,7 +376,10 @@ class Store:
             raise ProjectError(f"{folder}: not a qda project (no {DB_NAME})", )
         if db_path.is_dir() or not db_path.is_file():
             raise ProjectError(f"{db_path}: not a project database (a folder or a device)")
-        cls.check_header(db_path)
+        # Not check_header(): reading the file ourselves and closing it would drop every SQLite
+        # lock this process holds on it (POSIX), see _header_error.
+        if db_path.stat().st_size == 0:
+            raise _header_error(db_path, "empty (0 bytes)")
         readonly = not _writable(db_path) if readonly is None else readonly
         store = cls(cls._connect(db_path, readonly), db_path)
         store.readonly = readonly
@@ -399,7 +421,12 @@ class Store:
 
     @staticmethod
     def check_header(db_path: Path) -> None:
-        """Refuse an empty or non-SQLite project file, naming it damaged (never a new project)."""
+        """Refuse an empty or non-SQLite file, naming it damaged (never a new project).
+
+        Only for files no connection of this process has open (snapshots in backups/):
+        closing a file descriptor of a database releases every POSIX lock the process holds
+        on it, SQLite's included (see :func:`_header_error`).
+        """
         try:
             with open(db_path, "rb") as handle:
                 head = handle.read(len(_SQLITE_HEADER))
@@ -407,10 +434,7 @@ class Store:
             raise ProjectError(f"{db_path}: cannot be read ({exc.strerror})") from None
         if head == _SQLITE_HEADER:
             return
-        what = "empty (0 bytes)" if not head else "not an SQLite database (its first bytes are wrong)"
-        raise ProjectError(f"{db_path}: the project database is damaged or empty: {what}",
-                           [Problem(str(db_path), "the file was cut, overwritten or replaced",
-                                    backups_hint(db_path.parent))])
+        raise _header_error(db_path, "empty (0 bytes)" if not head else NOT_SQLITE)
 
     def integrity_problems(self, full: bool = False) -> list[str]:
         """What ``PRAGMA quick_check`` (``integrity_check`` if ``full``) and the foreign keys report."""
@@ -455,6 +479,8 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
+            if "file is not a database" in str(exc):
+                raise _header_error(db_path, NOT_SQLITE) from None
             raise ProjectError(f"{db_path}: cannot open the project database: {exc}",
                                [Problem(str(db_path), "the database may be damaged",
                                         backups_hint(db_path.parent))]) from None
