@@ -246,8 +246,14 @@ class Browser:
         """Seconds from navigation to the transcript drawn, and the margin stripes drawn."""
         self.page.goto("about:blank")
         self.page.goto(self.base + fragment)
-        self.page.wait_for_function("window.qda && window.qda.drawnAt && window.qda.codings "
-                                    f"&& window.qda.codings.length >= {codings}", timeout=120_000)
+        deadline = time.monotonic() + 120
+        # polled from here (the page's CSP forbids the eval of wait_for_function); drawnAt is
+        # taken in the page, so the polling interval does not change the figure
+        while not self.page.evaluate("(n) => !!(window.qda && window.qda.drawnAt && window.qda.codings "
+                                     "&& window.qda.codings.length >= n)", codings):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the page did not draw {codings} codings within 120 s")
+            time.sleep(0.05)
         return self.page.evaluate("window.qda.drawnAt") / 1000, self.page.locator(".stripe").count()
 
     def close(self) -> None:

@@ -770,7 +770,8 @@ class Project:
             planned = plan_coding(self.codebook(), doc,
                                   self.store.segment_bounds(document, start, end) if doc and spans else [],
                                   coder, code, start, end, memo, snap)
-            check_not_twice(planned, self.store.codings(coder=planned.coder, document=planned.document))
+            check_not_twice(planned, self.store.codings(coder=planned.coder, document=planned.document,
+                                                        start=planned.start, end=planned.end))
             return self.store.insert_codings([planned])[0]
 
     def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none") -> Coding:
@@ -783,7 +784,8 @@ class Project:
             assert document is not None  # a coding's document exists (foreign key)
             changed = plan_change(self.codebook(), document, self.store.segment_bounds(coding.document), coding,
                                   changes, snap)
-            check_not_twice(changed, self.store.codings(coder=coding.coder, document=coding.document))
+            check_not_twice(changed, self.store.codings(coder=coding.coder, document=coding.document,
+                                                        start=changed.start, end=changed.end))
             return self.store.update_coding(changed)
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:

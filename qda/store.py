@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from qda.errors import BusyError, Problem, ProjectError
 from qda.models import (
@@ -286,6 +287,15 @@ def _named(exc: sqlite3.OperationalError, path: Path) -> Exception:
 
 
 NOT_SQLITE = "not an SQLite database (its first bytes are wrong)"
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(db_path: Path) -> threading.Lock:
+    """The lock the connections of this process take before writing to ``db_path``."""
+    key = os.path.realpath(db_path)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
 
 
 def _header_error(db_path: Path, what: str) -> ProjectError:
@@ -501,7 +511,10 @@ class Store:
             'SELECT (SELECT COUNT(*) || \':\' || IFNULL(MAX(id), 0) || \':\' || IFNULL(SUM(id), 0) || \':\' '
             '|| IFNULL(SUM(start * 7 + "end"), 0) || \':\' || IFNULL(SUM(LENGTH(status)), 0) FROM codings), '
             "(SELECT IFNULL(group_concat(sha256), '') FROM documents), "
-            "(SELECT COUNT(*) || ':' || IFNULL(MAX(id), 0) FROM codes)").fetchone())
+            "(SELECT COUNT(*) || ':' || IFNULL(MAX(id), 0) FROM codes), "
+            # last, so that states recorded before it was added compare on their prefix
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(start * 3 + \"end\" + ordinal), 0) FROM segments)"
+            ).fetchone())
 
     def delete_coder(self, coder: str) -> int:
         """Remove a coder and all their codings; returns how many codings there were."""
@@ -544,17 +557,26 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")  # a lock held too long is a BusyError (see _named)
-        self._depth = 1
+        # Writers of this process queue on a Python lock first: SQLite's busy handler polls
+        # with sleeps of up to 100 ms and no order, so with 6 coders posting at once one
+        # request could wait half a second while others went ahead (bench/serve.py).
+        local = _write_lock(self.path)
+        if not local.acquire(timeout=lock_timeout()):
+            raise _named(sqlite3.OperationalError("database is locked"), self.path)
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")  # a lock held too long is a BusyError (see _named)
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            else:
+                self.db.execute("COMMIT")
+            finally:
+                self._depth = 0
         finally:
-            self._depth = 0
+            local.release()
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         row = self.db.execute(sql, args).fetchone()
@@ -646,8 +668,14 @@ class Store:
             if write.action == "move":
                 self.set_document_case(doc.name, doc.case)
                 continue
-            if write.action == "revise":
-                self._archive_document(doc.name)
+            if write.action == "delete":  # qda document delete: its memos and earlier texts go too
+                self.delete_document(doc.name)
+                self.db.execute("DELETE FROM notes WHERE target_kind='document' AND target=?", (doc.name,))
+                self.db.execute("DELETE FROM document_versions WHERE document=?", (doc.name,))
+                continue
+            if write.action in ("revise", "resplit"):  # resplit: same text, new segments and tokens
+                if write.action == "revise":
+                    self._archive_document(doc.name)
                 doc_id = self._replace_document_text(doc.name, doc)
             else:
                 if write.action == "replace":
@@ -840,24 +868,39 @@ class Store:
             "SELECT c.key, COUNT(*) FROM codings k JOIN codes c ON c.id=k.code_id GROUP BY c.key")}
 
     def codebook(self) -> Codebook | None:
+        """The stored codebook, built again only when its rows differ from the last read.
+
+        Each coding request of the workspace checks its code against it: building the
+        objects (JSON of labels, attributes and patterns) every time was a third of the
+        request (bench/serve.py), while reading the raw rows to compare costs little.
+        """
         row = self.db.execute("SELECT name, description, languages, attributes FROM codebook WHERE id=1").fetchone()
         if row is None:
             return None
+        categories = self.db.execute("SELECT key, parent, labels, description FROM categories "
+                                     "ORDER BY position").fetchall()
+        codes = self.db.execute("SELECT key, category, parent, labels, definition, include, exclude, attributes, "
+                                "patterns, color, guid, codable FROM codes ORDER BY position").fetchall()
+        rows = (row, categories, codes)
+        cached = self.__dict__.get("_codebook")
+        if cached is not None and cached[0] == rows:
+            return cast(Codebook, cached[1])
         name, description, languages, attributes = row
-        cats = tuple(Category(key, json.loads(labels), parent, desc) for key, parent, labels, desc in
-                     self.db.execute("SELECT key, parent, labels, description FROM categories ORDER BY position"))
-        codes = tuple(
-            Code(id=key, labels=json.loads(labels), category=cat, parent=parent, definition=definition,
-                 include=include, exclude=exclude, attributes=json.loads(attrs),
-                 patterns=tuple(Pattern(**p) for p in json.loads(patterns)), color=color, guid=guid,
-                 codable=bool(codable))
-            for key, cat, parent, labels, definition, include, exclude, attrs, patterns, color, guid, codable in
-            self.db.execute("SELECT key, category, parent, labels, definition, include, exclude, attributes, "
-                            "patterns, color, guid, codable FROM codes ORDER BY position"))
-        return Codebook(name=name, languages=tuple(json.loads(languages)),
-                        attributes=tuple(AttributeDef(a["name"], tuple(a["values"]), a.get("description", ""))
-                                         for a in json.loads(attributes)),
-                        categories=cats, codes=codes, description=description)
+        book = Codebook(
+            name=name, languages=tuple(json.loads(languages)),
+            attributes=tuple(AttributeDef(a["name"], tuple(a["values"]), a.get("description", ""))
+                             for a in json.loads(attributes)),
+            categories=tuple(Category(key, json.loads(labels), parent, desc)
+                             for key, parent, labels, desc in categories),
+            codes=tuple(Code(id=key, labels=json.loads(labels), category=cat, parent=parent, definition=definition,
+                             include=include, exclude=exclude, attributes=json.loads(attrs),
+                             patterns=tuple(Pattern(**p) for p in json.loads(patterns)), color=color, guid=guid,
+                             codable=bool(codable))
+                        for key, cat, parent, labels, definition, include, exclude, attrs, patterns, color, guid,
+                        codable in codes),
+            description=description)
+        self.__dict__["_codebook"] = (rows, book)
+        return book
 
     def codebook_source(self) -> str:
         return self._one("SELECT source FROM codebook WHERE id=1") or ""
@@ -959,15 +1002,17 @@ class Store:
               c.id) for c in codings])
 
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
-                ids: Sequence[int] | None = None) -> list[Coding]:
-        """Codings with their text, in document and text order."""
+                ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None) -> list[Coding]:
+        """Codings with their text, in document and text order; ``start`` and ``end``: only
+        those on exactly that span (the workspace's duplicate check need not read them all)."""
         sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
                "JOIN cases ca ON ca.id=d.case_id LEFT JOIN segments s ON s.id=k.segment_id "
                "LEFT JOIN speakers sp ON sp.id=s.speaker_id")
-        where, args = _where({"co.name": coder, "ca.name": case, "d.name": document}, "k.id", ids)
+        where, args = _where({"co.name": coder, "ca.name": case, "d.name": document, "k.start": start,
+                              'k."end"': end}, "k.id", ids)
         sql += where + ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         rows = self.db.execute(sql, args).fetchall()
         texts = self._texts({row[2] for row in rows})
@@ -1341,7 +1386,8 @@ class Backups:
         if overlapping:
             warnings.append(f"other writes ran at the same time ({'; '.join(overlapping)}): "
                             "the snapshot may not hold them, so undo may take them back too")
-        if entry.state and json.loads(entry.state) != list(self.store.state_signature()):
+        recorded = json.loads(entry.state) if entry.state else None
+        if recorded and recorded != list(self.store.state_signature())[:len(recorded)]:
             warnings.append("the project changed after this write (a command not in the history, e.g. an "
                             "import of transcripts): undo takes those changes back too")
         return warnings

@@ -14,6 +14,7 @@ interpreted as HTML.
 
 from __future__ import annotations
 
+import importlib
 import json
 import secrets
 import threading
@@ -122,6 +123,9 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             from qda.coding.workspace import check_user_name
             settings.coder = check_user_name(coder)
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True)
+    # Imported now, not by the first coding request: it brings numpy and pandas (1.4 s, the
+    # 1-second worst case of bench/serve.py's coding requests).
+    importlib.import_module("qda.coding.workspace")
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**context), status_code=status,
