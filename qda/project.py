@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.agreement.units import AgreementReport
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
+    from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.refi.report import RefiExport, RefiImportReport
 
 if not TYPE_CHECKING:
@@ -276,6 +277,40 @@ class Project:
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         return self.store.segments(document=document, case=case)
+
+    def document_deletion(self, name: str) -> DocumentDeletion:
+        """What deleting document ``name`` would remove (codings per coder, memos), changing nothing."""
+        from qda.ingest.documents import plan_document_deletion
+
+        return self._plan_deletion(name, plan_document_deletion)[1]
+
+    def _plan_deletion(self, name: str, planner: Any) -> tuple[WritePlan, DocumentDeletion]:
+        names = [d.name for d in self.store.documents()]
+        return planner(self.store, name, names, self.store.memos(target_kind="document", target=name),
+                       len(self.store.document_versions(name)))
+
+    def delete_document(self, name: str) -> DocumentDeletion:
+        """Delete a document with its segments, codings, memos and earlier texts (snapshot first:
+        ``qda undo`` brings it back)."""
+        from qda.ingest.documents import plan_document_deletion
+
+        plan, report = self._plan_deletion(name, plan_document_deletion)
+        self._snapshot(f"document delete {name}")
+        self.commit(plan)
+        return replace(report, deleted=True)
+
+    def resplit_document(self, name: str, language: str | None = None, unit: str | None = None) -> Resplit:
+        """Segment a stored document again (another language's rules, another unit); codings keep
+        their characters, segment refs change. Snapshot first: ``qda undo`` brings the old segments back."""
+        from qda.ingest.documents import plan_resplit
+
+        names = [d.name for d in self.store.documents()]
+        plan, report = plan_resplit(self.store, name, names, language, unit or self._unit, self.language)
+        if report.changed:
+            options = "".join(f" --{k} {v}" for k, v in (("lang", language), ("unit", unit)) if v)
+            self._snapshot(f"document resplit {name}{options}")
+            self.commit(plan)
+        return report
 
     def speakers(self, set_roles: dict[str, str] | None = None) -> SpeakerList:
         """Speakers with their role; ``set_roles`` (speaker -> role) changes roles first."""
