@@ -400,7 +400,15 @@ class Project:
         if case not in {c.name for c in self.store.cases()}:
             known = ", ".join(c.name for c in self.store.cases()) or "none"
             raise NotFoundError(f"unknown case '{case}' (cases: {known})")
-        return self._with_memos(matrix.intra_case(self.codebook(), self.codings(coder), case, coder, lang))
+        return self._with_memos(self._placed(matrix.intra_case(self.codebook(), self.codings(coder), case, coder,
+                                                               lang)))
+
+    def _placed(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
+        """Span codings' quotes tagged with the segments they fall in and the speaker (not ``[P6, ?]``)."""
+        segments: dict[str, list[Segment]] = {}
+        for seg in self.store.segments(case=result.case):
+            segments.setdefault(seg.document, []).append(seg)
+        return matrix.place_quotes(result, segments)
 
     def _with_memos(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
         """The memos on a case, its documents and the codes it uses, added to its intra-case matrix."""
@@ -518,7 +526,7 @@ class Project:
         data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
                               self.agree(agreement) if agreement else None,
                               self.cooccurrence(coder, "case", by=by), self.quotes(by, 2, coders=[coder]))
-        data = replace(data, intra=[self._with_memos(m) for m in data.intra])
+        data = replace(data, intra=[self._with_memos(self._placed(m)) for m in data.intra])
         return write_workbook(Path(path), data)
 
     # ------------------------------------------------------------------ REFI-QDA
