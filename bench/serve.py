@@ -264,13 +264,22 @@ class Browser:
 Row = tuple[str, str, str, str]  # measure, value, target, context
 
 
-def step_view(browser: Browser, pid: int, runs: int) -> list[Row]:
+def step_view(browser: Browser, base: str, pid: int, runs: int) -> list[Row]:
     browser.coder("viewer")
     context = Context()
     with measured(pid, context):
         times = [browser.draw("#doc=BIG", 2000)[0] for _ in range(runs)]
-    return [("document view, 1 coder, 2,000 codings (median of 3)", f"{statistics.median(times):.2f} s", "< 1 s",
+    rows = [("document view, 1 coder, 2,000 codings (median of 3)", f"{statistics.median(times):.2f} s", "< 1 s",
              context.text())]
+    # the part of the view spent in the server: the document's JSON
+    with closing(session(base, "viewer")) as client:
+        context = Context()
+        with measured(pid, context):
+            answers = [client.get("/api/documents/BIG") for _ in range(runs)]
+        server = statistics.median(float(a.headers["server-timing"].split("dur=")[1]) for a in answers)
+        rows.append((f"  of which GET /api/documents/BIG server time ({len(answers[0].content) / 1e6:.1f} MB JSON)",
+                     f"{server:.0f} ms", "", context.text()))
+    return rows
 
 
 def overlay_supported(base: str) -> bool:
@@ -422,7 +431,7 @@ def main() -> None:
                 browser = Browser(base)
                 try:
                     if "view" in steps:
-                        table += step_view(browser, pid, 3)
+                        table += step_view(browser, base, pid, 3)
                     if "overlay" in steps:
                         table += step_overlay(browser, base, pid, 3, 3 * args.codings)
                 finally:
@@ -432,7 +441,6 @@ def main() -> None:
             with closing(session(base, "probe")) as probe:
                 turns = probe.get("/api/documents/BIG").json()["turns"]
             spans = [(s["start"], s["end"]) for t in turns for s in t["segments"]]
-            posters: list[str] = []
 
             def run_coders(names: list[str], count: int, interval: float, replies: Replies) -> None:
                 barrier = threading.Barrier(len(names))
@@ -454,7 +462,6 @@ def main() -> None:
                     thread.start()
                 for thread in threads:
                     thread.join()
-                posters.extend(names)
 
             if "load" in steps:
                 paced, context = Replies(), Context()

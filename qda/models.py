@@ -6,6 +6,7 @@ These carry no behaviour that touches files or the database; the codebook file f
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -306,10 +307,23 @@ def _covered(span_start: int, span_end: int, seg: Segment) -> bool:
 
 
 def segments_of(coding: Coding, segments_by_document: Mapping[str, Sequence[Segment]]) -> list[str]:
-    """Segment refs a coding applies to: its own segment, or the segments its span covers (half of each)."""
+    """Segment refs a coding applies to: its own segment, or the segments its span covers (half of each).
+
+    ``segments_by_document``: each document's segments in text order (as the store gives
+    them), so only those around the span are looked at: scanning all of them for every
+    coding took 15 s to compare two coders on a 300,000-character transcript.
+    """
     if coding.segment is not None:
         return [coding.segment]
-    return [s.ref for s in segments_by_document.get(coding.document, ()) if _covered(coding.start, coding.end, s)]
+    segments = segments_by_document.get(coding.document, ())
+    refs = []
+    for i in range(bisect_right(segments, coding.start, key=lambda s: s.end), len(segments)):
+        seg = segments[i]
+        if seg.start >= coding.end:
+            break
+        if _covered(coding.start, coding.end, seg):
+            refs.append(seg.ref)
+    return refs
 
 
 @dataclass(frozen=True)

@@ -121,3 +121,36 @@ def test_six_coders_posting_at_once_beside_other_commands_all_answered_and_store
     with Project.open(demo_project) as project:
         for name in coders:
             assert {c.id for c in project.store.codings(coder=name)} == created[name]
+
+
+def test_a_write_queued_behind_a_longer_write_of_the_server_is_503_after_the_lock_timeout(
+        demo_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers of one process queue on a lock before SQLite's; the wait is bounded as SQLite's is."""
+    from starlette.testclient import TestClient
+
+    monkeypatch.setenv("QDA_LOCK_TIMEOUT", "0.3")
+    web = TestClient(create_app(demo_project), base_url="http://127.0.0.1")
+    web.headers["X-CSRF-Token"] = web.get("/api/session").json()["csrf"]
+    assert web.post("/api/session", json={"coder": "ann"}).status_code == 200
+    with Project.open(demo_project) as project:
+        seg = project.segments(document="E1")[2]
+    holding, release = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with Project.open(demo_project) as holder, holder.store.transaction():
+            holding.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=long_write)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        started = time.monotonic()
+        answer = web.post("/api/codings", json={"document": "E1", "start": seg.start, "end": seg.end, "code": "a"})
+        assert answer.status_code == 503 and "busy" in answer.json()["error"]
+        assert time.monotonic() - started < 20
+    finally:
+        release.set()
+        thread.join(30)
+    answer = web.post("/api/codings", json={"document": "E1", "start": seg.start, "end": seg.end, "code": "a"})
+    assert answer.status_code == 201
