@@ -387,13 +387,33 @@ def stored_ids(folder: Path, coders: list[str]) -> dict[str, set[int]]:
         return {name: {c.id for c in project.store.codings(coder=name) if c.id is not None} for name in coders}
 
 
+class Table:
+    """The result table, each row printed as soon as it is measured (a long run stopped midway
+    still shows what it measured)."""
+
+    WIDTH = 92
+
+    def __init__(self) -> None:
+        print(f"\n{'measure':{self.WIDTH}}  {'value':>16}  {'target':>8}  load, CPU server+bench / wall", flush=True)
+
+    def __iadd__(self, rows: list[Row]) -> Table:
+        for measure, value, target, context_text in rows:
+            print(f"{measure:{self.WIDTH}}  {value:>16}  {target:>8}  {context_text}", flush=True)
+        return self
+
+    def append(self, row: Row) -> None:
+        self += [row]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60, help="length of the paced load (step 'load')")
     parser.add_argument("--rate", type=float, default=20.0, help="codings per second per coder (step 'load')")
     parser.add_argument("--coders", type=int, default=6, help="coders posting at once (step 'burst')")
     parser.add_argument("--burst", type=int, default=100, help="codings each burst coder posts back to back")
-    parser.add_argument("--requests", type=int, default=10_000, help="requests for the memory step")
+    parser.add_argument("--requests", type=int, default=3_000,
+                        help="requests for the memory step (a third of them list the documents, which reads every "
+                             "coding: slow with the 8,000 codings of this project)")
     parser.add_argument("--chars", type=int, default=300_000)
     parser.add_argument("--codings", type=int, default=2_000, help="codings of viewer, ana, ben and cleo (each)")
     parser.add_argument("--timeout", type=float, default=30.0, help="client timeout of each request (s)")
@@ -405,7 +425,6 @@ def main() -> None:
     unknown = sorted(set(steps) - set(STEPS))
     if unknown:
         parser.error(f"unknown step(s) {', '.join(unknown)}; choose from {', '.join(STEPS)}")
-    table: list[Row] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "project"
@@ -414,6 +433,7 @@ def main() -> None:
         print(f"project: 1 transcript of {length:,} characters, {n_segments:,} segments, {args.codings:,} codings "
               f"each of viewer, {', '.join(OVERLAY)} (built in {time.perf_counter() - started:.0f} s); "
               f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        table = Table()
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen([sys.executable, "-m", "qda", "-p", str(folder), "serve", "--unblind",
@@ -503,11 +523,6 @@ def main() -> None:
             server.terminate()
             server.wait(10)
             errors = server.stderr.read().decode(errors="replace") if server.stderr else ""
-    print()
-    width = max(len(r[0]) for r in table) if table else 40
-    print(f"{'measure':{width}}  {'value':>16}  {'target':>8}  load, CPU server+bench / wall")
-    for measure, value, target, context_text in table:
-        print(f"{measure:{width}}  {value:>16}  {target:>8}  {context_text}")
     print()
     for line in notes:
         print(line)
