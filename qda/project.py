@@ -130,9 +130,11 @@ class ProjectStatus:
 
     def to_table(self) -> TableView:
         """One ``key: value`` line per count, the coders with their number of codings."""
-        coders = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
-        return TableView(lead=tuple(Note(f"{key}: {coders if key == 'coders' else value}")
-                                    for key, value in self.to_dict().items()))
+        shown = dict(self.to_dict())
+        shown["coders"] = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
+        if self.codebook is None:
+            shown["codebook"] = "none loaded (qda codebook load FILE.yaml)"
+        return TableView(lead=tuple(Note(f"{key}: {value}") for key, value in shown.items()))
 
 
 class Project:
@@ -198,10 +200,11 @@ class Project:
 
     def status(self) -> ProjectStatus:
         codebook = self.store.codebook()
-        coders = {name: self.store.count_codings(coder=name) for name in self.store.coders()}
-        return ProjectStatus(str(self.folder), len(self.store.documents()), len(self.store.cases()),
-                             len(self.store.segments()), codebook.name if codebook else None,
-                             len(codebook.codes) if codebook else 0, coders)
+        sizes = self.store.sizes()
+        counts = self.store.codings_per_coder()
+        coders = {name: counts.get(name, 0) for name in self.store.coders()}
+        return ProjectStatus(str(self.folder), sizes["documents"], sizes["cases"], sizes["segments"],
+                             codebook.name if codebook else None, len(codebook.codes) if codebook else 0, coders)
 
     # ------------------------------------------------------------------ writing
     def commit(self, plan: WritePlan) -> int:
