@@ -21,8 +21,10 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from bisect import bisect_left
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,24 @@ STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCo
 def error_response(exc: QdaError) -> JSONResponse:
     status = next((code for kind, code in STATUS if isinstance(exc, kind)), 422)
     return JSONResponse({"error": exc.message, "problems": [str(p) for p in exc.problems]}, status_code=status)
+
+
+def coded_segment_count(segments: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> int:
+    """How many of ``segments`` overlap at least one of ``spans`` (start, end pairs).
+
+    A bisection per segment over the spans sorted by start, with the furthest end reached
+    so far: testing every span against every segment took 7 s of the document list for a
+    coder with 2,000 codings on a 3,000-segment transcript (bench/serve.py).
+    """
+    ordered = sorted(spans)
+    starts = [start for start, _ in ordered]
+    reach = list(accumulate((end for _, end in ordered), max))
+    count = 0
+    for start, end in segments:
+        last = bisect_left(starts, end) - 1  # the last span starting before the segment ends
+        if last >= 0 and reach[last] > start:
+            count += 1
+    return count
 
 
 def coding_json(c: Coding) -> dict[str, Any]:
@@ -266,7 +286,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             rows = []
             for d in p.store.documents():
                 spans = segs.get(d.name, [])
-                done = sum(1 for s, e in spans if any(a < e and b > s for a, b in mine.get(d.name, [])))
+                done = coded_segment_count(spans, mine.get(d.name, []))
                 rows.append({"name": d.name, "case": d.case, "attributes": attrs.get(d.case, {}),
                              "words": len(d.text.split()), "segments": len(spans), "coded_segments": done,
                              "codings": per.get(d.name, {})})
