@@ -7,12 +7,12 @@ particular study: codes, categories, groups and attributes all come from the inp
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from qda.errors import NotFoundError
-from qda.models import Case, Code, Codebook, Coding, CountMode
+from qda.models import Case, Code, Codebook, Coding, CountMode, Segment
 from qda.results import Column, Note, Row, Share, TableView, frame_view, jsonable
 
 if TYPE_CHECKING:
@@ -60,11 +60,21 @@ class Quote:
     end: int
     text: str
     memo: str = ""  # the coding's memo (its note)
+    segments: tuple[str, ...] = ()  # a span coding: the segments it falls in (see place_quotes)
+
+    @property
+    def place(self) -> str:
+        """Where the quote is: its segment, the segments a span falls in (``E1#12–13``), else the document."""
+        if self.segment:
+            return self.segment
+        if len(self.segments) > 1:
+            return f"{self.segments[0]}–{self.segments[-1].rsplit('#', 1)[-1]}"
+        return self.segments[0] if self.segments else self.document
 
     def cited(self, unknown_speaker: str = "?") -> str:
         """``[ref, speaker] text``, then the memo when there is one."""
         speaker = self.speaker or unknown_speaker
-        tag = f"[{self.segment or self.document}, {speaker}]" if speaker else f"[{self.segment or self.document}]"
+        tag = f"[{self.place}, {speaker}]" if speaker else f"[{self.place}]"
         return f"{tag} {self.text}" + (f" (memo: {self.memo})" if self.memo else "")
 
 
@@ -128,6 +138,25 @@ def intra_case(codebook: Codebook, codings: Sequence[Coding], case: str, coder: 
         units = {(q.document, q.start, q.end) for q in quotes}
         rows.append(IntraCaseRow(code.id, code.label(lang), code.category, len(units), quotes))
     return IntraCaseMatrix(case, coder, tuple(rows))
+
+
+def place_quotes(result: IntraCaseMatrix, segments: Mapping[str, Sequence[Segment]]) -> IntraCaseMatrix:
+    """The matrix with each span coding's quote placed: the segments it overlaps by at least
+    one character (``segments``: a document's, in text order) and their speaker, or the
+    speakers joined by " / " when the span crosses turns of different speakers. A coding of
+    a whole segment already carries its segment and speaker and is left as it is."""
+    rows = []
+    for row in result.rows:
+        quotes = []
+        for quote in row.quotes:
+            if quote.segment is None and quote.end > quote.start:
+                hit = [s for s in segments.get(quote.document, ()) if s.start < quote.end and s.end > quote.start]
+                speakers = list(dict.fromkeys(s.speaker for s in hit if s.speaker))
+                quote = replace(quote, segments=tuple(s.ref for s in hit),
+                                speaker=quote.speaker or " / ".join(speakers) or None)
+            quotes.append(quote)
+        rows.append(replace(row, quotes=tuple(quotes)))
+    return replace(result, rows=tuple(rows))
 
 
 # ----------------------------------------------------------------------------- meta-matrix

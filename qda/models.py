@@ -530,7 +530,9 @@ class DocumentWrite:
 
     ``action``: ``add`` (new), ``replace`` (drop the stored one and its codings, then
     add), ``revise`` (archive the stored text and swap it, codings kept for re-anchoring),
-    ``move`` (same text, another case: only the case changes).
+    ``move`` (same text, another case: only the case changes), ``resplit`` (same text, new
+    segments and tokens; codings kept, their segments given in ``WritePlan.moved``),
+    ``delete`` (the document with its segments, tokens, codings, memos and earlier texts).
     """
 
     document: Document

@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.coding.auto import AutoCodeResult
     from qda.coding.regions import Comparison
     from qda.export.document import CodedDocument
+    from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.refi.report import RefiExport, RefiImportReport
 
 if not TYPE_CHECKING:
@@ -282,6 +283,40 @@ class Project:
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
         return self.store.segments(document=document, case=case)
 
+    def document_deletion(self, name: str) -> DocumentDeletion:
+        """What deleting document ``name`` would remove (codings per coder, memos), changing nothing."""
+        from qda.ingest.documents import plan_document_deletion
+
+        return self._plan_deletion(name, plan_document_deletion)[1]
+
+    def _plan_deletion(self, name: str, planner: Any) -> tuple[WritePlan, DocumentDeletion]:
+        names = [d.name for d in self.store.documents()]
+        return planner(self.store, name, names, self.store.memos(target_kind="document", target=name),
+                       len(self.store.document_versions(name)))
+
+    def delete_document(self, name: str) -> DocumentDeletion:
+        """Delete a document with its segments, codings, memos and earlier texts (snapshot first:
+        ``qda undo`` brings it back)."""
+        from qda.ingest.documents import plan_document_deletion
+
+        plan, report = self._plan_deletion(name, plan_document_deletion)
+        self._snapshot(f"document delete {name}")
+        self.commit(plan)
+        return replace(report, deleted=True)
+
+    def resplit_document(self, name: str, language: str | None = None, unit: str | None = None) -> Resplit:
+        """Segment a stored document again (another language's rules, another unit); codings keep
+        their characters, segment refs change. Snapshot first: ``qda undo`` brings the old segments back."""
+        from qda.ingest.documents import plan_resplit
+
+        names = [d.name for d in self.store.documents()]
+        plan, report = plan_resplit(self.store, name, names, language, unit or self._unit, self.language)
+        if report.changed:
+            options = "".join(f" --{k} {v}" for k, v in (("lang", language), ("unit", unit)) if v)
+            self._snapshot(f"document resplit {name}{options}")
+            self.commit(plan)
+        return report
+
     def speakers(self, set_roles: dict[str, str] | None = None) -> SpeakerList:
         """Speakers with their role; ``set_roles`` (speaker -> role) changes roles first."""
         if set_roles:
@@ -370,7 +405,15 @@ class Project:
         if case not in {c.name for c in self.store.cases()}:
             known = ", ".join(c.name for c in self.store.cases()) or "none"
             raise NotFoundError(f"unknown case '{case}' (cases: {known})")
-        return self._with_memos(matrix.intra_case(self.codebook(), self.codings(coder), case, coder, lang))
+        return self._with_memos(self._placed(matrix.intra_case(self.codebook(), self.codings(coder), case, coder,
+                                                               lang)))
+
+    def _placed(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
+        """Span codings' quotes tagged with the segments they fall in and the speaker (not ``[P6, ?]``)."""
+        segments: dict[str, list[Segment]] = {}
+        for seg in self.store.segments(case=result.case):
+            segments.setdefault(seg.document, []).append(seg)
+        return matrix.place_quotes(result, segments)
 
     def _with_memos(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
         """The memos on a case, its documents and the codes it uses, added to its intra-case matrix."""
@@ -511,7 +554,7 @@ class Project:
         data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
                               self.agree(agreement) if agreement else None,
                               self.cooccurrence(coder, "case", by=by), self.quotes(by, 2, coders=[coder]))
-        data = replace(data, intra=[self._with_memos(m) for m in data.intra])
+        data = replace(data, intra=[self._with_memos(self._placed(m)) for m in data.intra])
         return write_workbook(Path(path), data)
 
     # ------------------------------------------------------------------ REFI-QDA
@@ -827,7 +870,8 @@ class Project:
             planned = plan_coding(self.codebook(), doc,
                                   self.store.segment_bounds(document, start, end) if doc and spans else [],
                                   coder, code, start, end, memo, snap)
-            check_not_twice(planned, self.store.codings(coder=planned.coder, document=planned.document))
+            check_not_twice(planned, self.store.codings(coder=planned.coder, document=planned.document,
+                                                        start=planned.start, end=planned.end))
             assert doc is not None  # plan_coding refused an unknown document
             check_turns(doc.text, self.store.segment_bounds(doc.name, *label_window(doc.text, planned.start,
                                                                                     planned.end)),
@@ -846,7 +890,8 @@ class Project:
             assert document is not None  # a coding's document exists (foreign key)
             segments = self.store.segment_bounds(coding.document)
             changed = plan_change(self.codebook(), document, segments, coding, changes, snap)
-            check_not_twice(changed, self.store.codings(coder=coding.coder, document=coding.document))
+            check_not_twice(changed, self.store.codings(coder=coding.coder, document=coding.document,
+                                                        start=changed.start, end=changed.end))
             if (changed.start, changed.end) != (coding.start, coding.end):
                 check_turns(document.text, segments, changed, across_turns)
             return self.store.update_coding(changed)

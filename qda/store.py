@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from qda.errors import BusyError, Problem, ProjectError
 from qda.models import (
@@ -285,6 +286,34 @@ def _named(exc: sqlite3.OperationalError, path: Path) -> Exception:
     return exc
 
 
+NOT_SQLITE = "not an SQLite database (its first bytes are wrong)"
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(db_path: Path) -> threading.Lock:
+    """The lock the connections of this process take before writing to ``db_path``."""
+    key = os.path.realpath(db_path)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
+
+
+def _header_error(db_path: Path, what: str) -> ProjectError:
+    """A project file that is empty or not SQLite: damaged, never a new project.
+
+    The live database's header is checked through SQLite (which reports a foreign file as
+    "file is not a database"), never by opening the file: POSIX drops all of a process's
+    locks on a file when any of its descriptors of that file is closed. When ``qda serve``
+    opened a second connection that way, its first connection lost the lock that marks the
+    WAL as in use; the next ``qda`` command to close the project then checkpointed and
+    deleted the WAL under the server, whose later codings went to a deleted file (lost, or
+    "disk I/O error" and a damaged database; bench/serve.py found it with 6 coders at once).
+    """
+    return ProjectError(f"{db_path}: the project database is damaged or empty: {what}",
+                        [Problem(str(db_path), "the file was cut, overwritten or replaced",
+                                 backups_hint(db_path.parent))])
+
+
 def _words(joined: str | bytes) -> list[str]:
     """Stored words joined by U+001F: TEXT before, BLOB of UTF-8 since (see Store._save_tokens)."""
     if isinstance(joined, bytes):
@@ -357,7 +386,10 @@ class Store:
             raise ProjectError(f"{folder}: not a qda project (no {DB_NAME})", )
         if db_path.is_dir() or not db_path.is_file():
             raise ProjectError(f"{db_path}: not a project database (a folder or a device)")
-        cls.check_header(db_path)
+        # Not check_header(): reading the file ourselves and closing it would drop every SQLite
+        # lock this process holds on it (POSIX), see _header_error.
+        if db_path.stat().st_size == 0:
+            raise _header_error(db_path, "empty (0 bytes)")
         cls._refuse_foreign(db_path, folder)
         readonly = not _writable(db_path) if readonly is None else readonly
         store = cls(cls._connect(db_path, readonly), db_path)
@@ -429,7 +461,12 @@ class Store:
 
     @staticmethod
     def check_header(db_path: Path) -> None:
-        """Refuse an empty or non-SQLite project file, naming it damaged (never a new project)."""
+        """Refuse an empty or non-SQLite file, naming it damaged (never a new project).
+
+        Only for files no connection of this process has open (snapshots in backups/):
+        closing a file descriptor of a database releases every POSIX lock the process holds
+        on it, SQLite's included (see :func:`_header_error`).
+        """
         try:
             with open(db_path, "rb") as handle:
                 head = handle.read(len(_SQLITE_HEADER))
@@ -437,10 +474,7 @@ class Store:
             raise ProjectError(f"{db_path}: cannot be read ({exc.strerror})") from None
         if head == _SQLITE_HEADER:
             return
-        what = "empty (0 bytes)" if not head else "not an SQLite database (its first bytes are wrong)"
-        raise ProjectError(f"{db_path}: the project database is damaged or empty: {what}",
-                           [Problem(str(db_path), "the file was cut, overwritten or replaced",
-                                    backups_hint(db_path.parent))])
+        raise _header_error(db_path, "empty (0 bytes)" if not head else NOT_SQLITE)
 
     def integrity_problems(self, full: bool = False) -> list[str]:
         """What ``PRAGMA quick_check`` (``integrity_check`` if ``full``) and the foreign keys report."""
@@ -485,6 +519,8 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
+            if "file is not a database" in str(exc):
+                raise _header_error(db_path, NOT_SQLITE) from None
             raise ProjectError(f"{db_path}: cannot open the project database: {exc}",
                                [Problem(str(db_path), "the database may be damaged",
                                         backups_hint(db_path.parent))]) from None
@@ -505,7 +541,10 @@ class Store:
             'SELECT (SELECT COUNT(*) || \':\' || IFNULL(MAX(id), 0) || \':\' || IFNULL(SUM(id), 0) || \':\' '
             '|| IFNULL(SUM(start * 7 + "end"), 0) || \':\' || IFNULL(SUM(LENGTH(status)), 0) FROM codings), '
             "(SELECT IFNULL(group_concat(sha256), '') FROM documents), "
-            "(SELECT COUNT(*) || ':' || IFNULL(MAX(id), 0) FROM codes)").fetchone())
+            "(SELECT COUNT(*) || ':' || IFNULL(MAX(id), 0) FROM codes), "
+            # last, so that states recorded before it was added compare on their prefix
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(start * 3 + \"end\" + ordinal), 0) FROM segments)"
+            ).fetchone())
 
     def delete_coder(self, coder: str) -> int:
         """Remove a coder and all their codings; returns how many codings there were."""
@@ -548,17 +587,26 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")  # a lock held too long is a BusyError (see _named)
-        self._depth = 1
+        # Writers of this process queue on a Python lock first: SQLite's busy handler polls
+        # with sleeps of up to 100 ms and no order, so with 6 coders posting at once one
+        # request could wait half a second while others went ahead (bench/serve.py).
+        local = _write_lock(self.path)
+        if not local.acquire(timeout=lock_timeout()):
+            raise _named(sqlite3.OperationalError("database is locked"), self.path)
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")  # a lock held too long is a BusyError (see _named)
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            else:
+                self.db.execute("COMMIT")
+            finally:
+                self._depth = 0
         finally:
-            self._depth = 0
+            local.release()
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         row = self.db.execute(sql, args).fetchone()
@@ -650,8 +698,14 @@ class Store:
             if write.action == "move":
                 self.set_document_case(doc.name, doc.case)
                 continue
-            if write.action == "revise":
-                self._archive_document(doc.name)
+            if write.action == "delete":  # qda document delete: its memos and earlier texts go too
+                self.delete_document(doc.name)
+                self.db.execute("DELETE FROM notes WHERE target_kind='document' AND target=?", (doc.name,))
+                self.db.execute("DELETE FROM document_versions WHERE document=?", (doc.name,))
+                continue
+            if write.action in ("revise", "resplit"):  # resplit: same text, new segments and tokens
+                if write.action == "revise":
+                    self._archive_document(doc.name)
                 doc_id = self._replace_document_text(doc.name, doc)
             else:
                 if write.action == "replace":
@@ -856,24 +910,39 @@ class Store:
             "SELECT c.key, COUNT(*) FROM codings k JOIN codes c ON c.id=k.code_id GROUP BY c.key")}
 
     def codebook(self) -> Codebook | None:
+        """The stored codebook, built again only when its rows differ from the last read.
+
+        Each coding request of the workspace checks its code against it: building the
+        objects (JSON of labels, attributes and patterns) every time was a third of the
+        request (bench/serve.py), while reading the raw rows to compare costs little.
+        """
         row = self.db.execute("SELECT name, description, languages, attributes FROM codebook WHERE id=1").fetchone()
         if row is None:
             return None
+        categories = self.db.execute("SELECT key, parent, labels, description FROM categories "
+                                     "ORDER BY position").fetchall()
+        codes = self.db.execute("SELECT key, category, parent, labels, definition, include, exclude, attributes, "
+                                "patterns, color, guid, codable FROM codes ORDER BY position").fetchall()
+        rows = (row, categories, codes)
+        cached = self.__dict__.get("_codebook")
+        if cached is not None and cached[0] == rows:
+            return cast(Codebook, cached[1])
         name, description, languages, attributes = row
-        cats = tuple(Category(key, json.loads(labels), parent, desc) for key, parent, labels, desc in
-                     self.db.execute("SELECT key, parent, labels, description FROM categories ORDER BY position"))
-        codes = tuple(
-            Code(id=key, labels=json.loads(labels), category=cat, parent=parent, definition=definition,
-                 include=include, exclude=exclude, attributes=json.loads(attrs),
-                 patterns=tuple(Pattern(**p) for p in json.loads(patterns)), color=color, guid=guid,
-                 codable=bool(codable))
-            for key, cat, parent, labels, definition, include, exclude, attrs, patterns, color, guid, codable in
-            self.db.execute("SELECT key, category, parent, labels, definition, include, exclude, attributes, "
-                            "patterns, color, guid, codable FROM codes ORDER BY position"))
-        return Codebook(name=name, languages=tuple(json.loads(languages)),
-                        attributes=tuple(AttributeDef(a["name"], tuple(a["values"]), a.get("description", ""))
-                                         for a in json.loads(attributes)),
-                        categories=cats, codes=codes, description=description)
+        book = Codebook(
+            name=name, languages=tuple(json.loads(languages)),
+            attributes=tuple(AttributeDef(a["name"], tuple(a["values"]), a.get("description", ""))
+                             for a in json.loads(attributes)),
+            categories=tuple(Category(key, json.loads(labels), parent, desc)
+                             for key, parent, labels, desc in categories),
+            codes=tuple(Code(id=key, labels=json.loads(labels), category=cat, parent=parent, definition=definition,
+                             include=include, exclude=exclude, attributes=json.loads(attrs),
+                             patterns=tuple(Pattern(**p) for p in json.loads(patterns)), color=color, guid=guid,
+                             codable=bool(codable))
+                        for key, cat, parent, labels, definition, include, exclude, attrs, patterns, color, guid,
+                        codable in codes),
+            description=description)
+        self.__dict__["_codebook"] = (rows, book)
+        return book
 
     def codebook_source(self) -> str:
         return self._one("SELECT source FROM codebook WHERE id=1") or ""
@@ -975,15 +1044,17 @@ class Store:
               c.id) for c in codings])
 
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
-                ids: Sequence[int] | None = None) -> list[Coding]:
-        """Codings with their text, in document and text order."""
+                ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None) -> list[Coding]:
+        """Codings with their text, in document and text order; ``start`` and ``end``: only
+        those on exactly that span (the workspace's duplicate check need not read them all)."""
         sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
                "JOIN cases ca ON ca.id=d.case_id LEFT JOIN segments s ON s.id=k.segment_id "
                "LEFT JOIN speakers sp ON sp.id=s.speaker_id")
-        where, args = _where({"co.name": coder, "ca.name": case, "d.name": document}, "k.id", ids)
+        where, args = _where({"co.name": coder, "ca.name": case, "d.name": document, "k.start": start,
+                              'k."end"': end}, "k.id", ids)
         sql += where + ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         rows = self.db.execute(sql, args).fetchall()
         texts = self._texts({row[2] for row in rows})
@@ -1366,7 +1437,8 @@ class Backups:
         if overlapping:
             warnings.append(f"other writes ran at the same time ({'; '.join(overlapping)}): "
                             "the snapshot may not hold them, so undo may take them back too")
-        if entry.state and json.loads(entry.state) != list(self.store.state_signature()):
+        recorded = json.loads(entry.state) if entry.state else None
+        if recorded and recorded != list(self.store.state_signature())[:len(recorded)]:
             warnings.append("the project changed after this write (a command not in the history, e.g. an "
                             "import of transcripts): undo takes those changes back too")
         return warnings

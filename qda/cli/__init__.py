@@ -630,7 +630,7 @@ def main() -> None:
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
 from qda.cli import analysis as _analysis  # noqa: E402,F401  (registers retrieve, words, search, figure, report)
 from qda.cli import doctor as _doctor  # noqa: E402,F401  (registers qda doctor)
-from qda.cli import document as _document  # noqa: E402,F401  (registers qda export document)
+from qda.cli import documents as _documents  # noqa: E402,F401  (registers qda document delete and resplit)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
 from qda.cli import safety as _safety  # noqa: E402,F401  (registers check, history, undo, backup)
 from qda.cli import serve as _serve  # noqa: E402,F401  (registers qda serve and qda users)

@@ -190,7 +190,8 @@ def language_notes(report: ImportReport, loaded: Sequence[Loaded], language: str
         if found is not None and found != language:
             notes.append(f"warning: this transcript reads as {LANGUAGE_NAMES[found]}, the project is "
                          f"{LANGUAGE_NAMES[language]} ({language}), whose rules split its sentences; "
-                         f"--lang {found} imports a transcript as {LANGUAGE_NAMES[found]}")
+                         f"'qda document resplit {item.document} --lang {found}' splits it by "
+                         f"{LANGUAGE_NAMES[found]} rules (its codings are kept)")
         files.append(replace(item, notes=tuple(notes)))
     return replace(report, files=tuple(files))
 
