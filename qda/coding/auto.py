@@ -85,6 +85,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
+from qda.ingest.languages import lemma_table, lookup_lemma
+from qda.ingest.languages import support as language_support
 from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
 from qda.results import Column, Note, Progress, Row, TableView, json_dict, no_progress
@@ -506,7 +508,8 @@ def _lemmatise(values: list[str], language: str,
     todo = [v for v in dict.fromkeys(values) if v not in known]
     if todo:
         nlp = pipeline(language)
-        has_lemmatizer = "lemmatizer" in nlp.pipe_names
+        lemmas_from = language_support(language).lemmas
+        table = lemma_table(language) if lemmas_from == "lookup" else None
         before, after = CARRIERS.get(language, ("", ""))
         for value, doc in zip(todo, nlp.pipe(before + v + after for v in todo)):
             lo, hi = len(before), len(before) + len(value)
@@ -514,7 +517,12 @@ def _lemmatise(values: list[str], language: str,
             for tok in doc:
                 if tok.is_space or tok.idx + len(tok.text) <= lo or tok.idx >= hi:
                     continue
-                lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
+                if lemmas_from == "trained":
+                    lemma = (tok.lemma_ or tok.text).lower()
+                elif table is not None:  # as the documents' tokens were looked up at import
+                    lemma = lookup_lemma(table, tok.text)
+                else:
+                    lemma = tok.text.lower()
                 lemmas.append(_ELIDED.get(lemma, lemma))
             known[value] = [_lower_keep_length(x) for x in lemmas]
     return [list(known[v]) for v in values]
