@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from qda.errors import NotFoundError, ProjectError
 from qda.ingest import read_ratings
 from qda.ingest.languages import check_language as check_language_code
+from qda.ingest.languages import name as language_name
 from qda.ingest.languages import spacy_codes
 from qda.ingest.plan import (
     CasesImport,
@@ -120,9 +121,16 @@ class ProjectStatus:
     codebook: str | None
     codes: int
     coders: dict[str, int]
+    language: str | None = None  # the project's: documents whose language detection is unsure of get it
+    languages: dict[str, int] = dataclasses.field(default_factory=dict)  # documents per language
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the documents are in more than one language."""
+        return len(self.languages) > 1
 
     def to_dict(self) -> dict[str, Any]:
-        return json_dict(self)
+        return json_dict({**self.__dict__, "mixed": self.mixed})
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -133,8 +141,14 @@ class ProjectStatus:
     def to_table(self) -> TableView:
         """One ``key: value`` line per count, the coders with their number of codings."""
         coders = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
-        return TableView(lead=tuple(Note(f"{key}: {coders if key == 'coders' else value}")
-                                    for key, value in self.to_dict().items()))
+        shown = {key: value for key, value in self.to_dict().items() if key not in ("languages", "mixed")}
+        lines = [Note(f"{key}: {coders if key == 'coders' else value}") for key, value in shown.items()]
+        if self.languages:
+            counts = ", ".join(f"{language_name(code)} ({code}) {n}" for code, n in self.languages.items())
+            lines.append(Note(f"documents by language: {counts}" + (" (a mixed project: each document is "
+                                                                     "segmented and lemmatised in its own language)"
+                                                                     if self.mixed else "")))
+        return TableView(lead=tuple(lines))
 
 
 class Project:
@@ -203,7 +217,8 @@ class Project:
         coders = {name: self.store.count_codings(coder=name) for name in self.store.coders()}
         return ProjectStatus(str(self.folder), len(self.store.documents()), len(self.store.cases()),
                              len(self.store.segments()), codebook.name if codebook else None,
-                             len(codebook.codes) if codebook else 0, coders)
+                             len(codebook.codes) if codebook else 0, coders, self.store.get_meta("language"),
+                             self.store.document_languages())
 
     # ------------------------------------------------------------------ writing
     def commit(self, plan: WritePlan) -> int:

@@ -595,6 +595,10 @@ class Store:
             "SELECT d.name, c.name, d.text, d.sha256, d.source, d.language FROM documents d "
             "JOIN cases c ON c.id = d.case_id ORDER BY d.name")]
 
+    def document_languages(self) -> dict[str, int]:
+        """How many documents are in each language."""
+        return dict(self.db.execute("SELECT language, COUNT(*) FROM documents GROUP BY language ORDER BY language"))
+
     def document_id(self, name: str) -> int | None:
         found = self._one("SELECT id FROM documents WHERE name=?", (name,))
         return None if found is None else int(found)
