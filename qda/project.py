@@ -693,7 +693,7 @@ class Project:
                roles: Sequence[str] | None = None) -> analysis.SearchResult:
         """Exact, lemma or regex search with keyword-in-context lines."""
         docs = self._document_tokens()
-        lemmas: dict[str, list[str]] | None = None
+        lemmas: dict[str, Sequence[str]] | None = None
         if mode == "lemma" and query.strip():
             from qda.coding.auto import lemmatise_phrase  # as the dictionary's lemma patterns are
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qda.errors import AgreementError, IngestError, Problem, QdaError
+from qda.ingest.languages import MARKS
 from qda.models import Turn
 
 
@@ -130,7 +131,7 @@ def match_key(text: object) -> str:
 _TIMESTAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 LABEL_RE = re.compile(
     rf"^[ \t]*(?:\[(?P<ts1>{_TIMESTAMP})\][ \t]*|\((?P<ts2>{_TIMESTAMP})\)[ \t]*)?"
-    r"(?P<speaker>[^\W\d_][\w'’.\-]*(?:[ \t][\w'’.\-]+){0,3}|[A-Z]\d*)"
+    rf"(?P<speaker>[^\W\d_][\w{MARKS}'’.\-]*(?:[ \t][\w{MARKS}'’.\-]+){{0,3}}|[A-Z]\d*)"
     rf"(?:[ \t]*[\[(](?P<ts3>{_TIMESTAMP})[\])])?"
     r"[ \t]*:[ \t]*", re.MULTILINE)
 

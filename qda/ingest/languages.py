@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -237,7 +238,13 @@ def version(language: str, fast: bool = False) -> str:
 
 # ----------------------------------------------------------------------------- detection
 
-_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+#: Combining marks (Unicode Mn/Mc) of the scripts qda reads: Python's ``\w`` leaves them out,
+#: which would cut Devanagari, Arabic (harakat) or Hebrew (niqqud) words apart. The Indic
+#: blocks are taken whole but for the danda and double danda, which end sentences.
+MARKS = ("\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+         "\u0900-\u0963\u0966-\u0dff\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u1ab0-\u1aff\u1dc0-\u1dff"
+         "\u20d0-\u20ff\ufe20-\ufe2f")
+_WORD_RE = re.compile(rf"[^\W\d_][\w{MARKS}]*", re.UNICODE)
 #: Scripts that name their language alone (no stop-word list needed to tell it).
 _SCRIPTS = (("ja", re.compile(r"[\u3040-\u30ff]")), ("ko", re.compile(r"[\uac00-\ud7af]")),
             ("th", re.compile(r"[\u0e00-\u0e7f]")), ("zh", re.compile(r"[\u4e00-\u9fff]")))
@@ -259,7 +266,7 @@ def stop_words(code: str) -> frozenset[str]:
         spec.loader.exec_module(module)
     except ImportError:  # a list built from another module of its package: not worth importing spaCy
         return frozenset()
-    return frozenset(w.lower() for w in getattr(module, "STOP_WORDS", ()))
+    return frozenset(unicodedata.normalize("NFC", w.lower()) for w in getattr(module, "STOP_WORDS", ()))
 
 
 @dataclass(frozen=True)

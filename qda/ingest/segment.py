@@ -215,6 +215,8 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
                 lemma[d].append(low)
         if unit == "sentence":
             bounds = [(start + sent.start_char, start + sent.end_char) for sent in doc.sents]
+            if not trained:
+                bounds = _openers_forward(text, bounds)
         elif unit == "paragraph":
             bounds = [(para_start, para_end)] if start == para_start else []  # once per paragraph
         else:
@@ -228,6 +230,25 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
     end_count = total // 1000 if by_chars else len(documents)
     progress(step, end_count, end_count)
     return [Analysis(*spans[d], documents[d][1], starts[d], ends[d], lower[d], lemma[d]) for d in range(len(documents))]
+
+
+#: Marks that open a sentence: the sentencizer leaves them at the end of the previous one
+#: ("¿Fue difícil?" would lose its "¿").
+_OPENERS = "¿¡([{"
+
+
+def _openers_forward(text: str, bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence bounds with opening marks at a sentence's end moved to the next sentence."""
+    out = list(bounds)
+    for i in range(len(out) - 1):
+        s, e = out[i]
+        cut = e
+        while cut > s and (text[cut - 1] in _OPENERS or text[cut - 1].isspace()):
+            cut -= 1
+        if cut < e and cut > s and any(c in _OPENERS for c in text[cut:e]):
+            out[i] = (s, cut)
+            out[i + 1] = (cut, out[i + 1][1])
+    return out
 
 
 def _add_span(spans: tuple[array[int], array[int], array[int]], text: str, start: int, end: int, turn: int) -> None:
