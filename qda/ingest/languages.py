@@ -158,6 +158,11 @@ def check_language(code: str) -> str:
     return code
 
 
+def direction(code: str) -> str:
+    """``rtl`` for a language written right to left, else ``ltr`` (the HTML ``dir`` value)."""
+    return "rtl" if code in RTL else "ltr"
+
+
 def name(code: str) -> str:
     """The English name of a language code (the code itself when unknown)."""
     return NAMES.get(code, code)

@@ -36,6 +36,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NotFoundError, QdaError
+from qda.ingest.languages import direction as text_direction
 from qda.models import Coding
 from qda.project import Project
 
@@ -283,6 +284,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                 turns[-1]["segments"].append({"ref": s.ref, "start": s.start, "end": s.end})
             memos = [memo_json(m) for m in p.memos_about("document", name, coder if blind(p) else None)]
             return {"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
+                    "direction": text_direction(doc.language),  # the transcript's dir: rtl for Arabic, Hebrew…
                     "length": len(doc.text), "attributes": next((c.attributes for c in p.cases()
                                                                  if c.name == doc.case), {}),
                     "turns": turns, "coder": whose, "memos": memos,
