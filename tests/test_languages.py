@@ -353,3 +353,25 @@ def test_the_spanish_real_transcript_imports(runner, tmp_path: Path) -> None:
         text = project.store.documents()[0].text
         assert all(text[s.start:s.end] == s.text for s in segments)
         assert not any(s.text.endswith(("¿", "¡")) for s in segments)
+
+
+def test_outputs_keep_the_direction_of_arabic_quotes(runner, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    text, _, lemma, coded, _ = FAMILIES["ar"]
+    folder = tmp_path / "p"
+    run(runner, "init", folder, "--lang", "ar")
+    run(runner, "-p", folder, "codebook", "load", _codebook(tmp_path / "book.yaml", "ar", lemma))
+    (tmp_path / "A1.txt").write_text(text, encoding="utf-8")
+    run(runner, "-p", folder, "import", "transcripts", tmp_path / "A1.txt")
+    (tmp_path / "cases.csv").write_text("case,group\nA1,g1\n", encoding="utf-8")
+    run(runner, "-p", folder, "import", "cases", tmp_path / "cases.csv")
+    run(runner, "-p", folder, "code", "auto")
+    book = tmp_path / "out.xlsx"
+    run(runner, "-p", folder, "export", "workbook", "-o", book, "--coder", "auto", "--by", "group")
+    sheet = load_workbook(book)["Quotes"]
+    [quote] = [c for c in sheet["E"] if c.value == coded]
+    assert quote.alignment.readingOrder == 2 and quote.alignment.horizontal == "right"
+    report = tmp_path / "out.html"
+    run(runner, "-p", folder, "report", "-o", report, "--coder", "auto", "--by", "group")
+    assert f'<p dir="auto">“<bdi>{coded}</bdi>”' in report.read_text(encoding="utf-8")
