@@ -92,7 +92,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
-from qda.ingest.languages import lemma_table, lookup_lemma
+from qda.ingest.languages import lemma_table
 from qda.ingest.languages import support as language_support
 from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
@@ -527,7 +527,7 @@ def _lemmatise(values: list[str], language: str,
                 if lemmas_from == "trained":
                     lemma = (tok.lemma_ or tok.text).lower()
                 elif table is not None:  # as the documents' tokens were looked up at import
-                    lemma = lookup_lemma(table, tok.text)
+                    lemma = table(tok.text)
                 else:
                     lemma = tok.text.lower()
                 lemmas.append(_ELIDED.get(lemma, lemma))

@@ -64,6 +64,10 @@ EXTRAS = {"ja": ("ja", ("sudachipy", "sudachidict_core")), "zh": ("zh", ("jieba"
 #: mark (U+037E), which Unicode normalisation (NFC, applied to every transcript) turns into ";".
 EXTRA_PUNCT = {"el": (";",), "grc": (";",)}
 ELLIPSIS = "\u2026"
+#: Tokens that end a sentence only when a capital letter follows ("… les détails... Est-ce
+#: que", "les collègues, etc. Un peu"): the sentencizer splits after them, and
+#: :func:`qda.ingest.segment.analyse_many` joins the split again before a lower-case word.
+SOFT_ENDS = ("...", "etc.", ELLIPSIS)
 #: spaCy's tokenizer config for languages whose default tokenizer needs a library qda does
 #: not install; the rule-based one suits them (Korean and Vietnamese separate words by spaces).
 TOKENIZER_CONFIG: dict[str, dict[str, Any]] = {
@@ -197,29 +201,60 @@ def pipeline(language: str, fast: bool = False) -> Any:
                           ) from None
     from spacy.pipeline.sentencizer import Sentencizer
 
-    punct = list(Sentencizer.default_punct_chars) + [ELLIPSIS, *EXTRA_PUNCT.get(language, ())]
+    punct = list(Sentencizer.default_punct_chars) + [ELLIPSIS, *SOFT_ENDS, *EXTRA_PUNCT.get(language, ())]
     nlp.add_pipe("sentencizer", config={"punct_chars": punct})
     return nlp
 
 
+#: Words whose lookup entry is a homograph rather than the word's usual lemma (French "est"
+#: -> "est", the east; "une" -> "une", a front page), and the inflected auxiliaries and
+#: contracted articles the French trained pipeline lemmatises: measured by
+#: bench/fast_mode.py on the reference study, they were most of the disagreements.
+LOOKUP_EXCEPTIONS = {
+    "fr": {"est": "être", "es": "être", "suis": "être", "sommes": "être", "êtes": "être", "sont": "être",
+           "été": "être", "était": "être", "étaient": "être", "sera": "être", "seront": "être", "soit": "être",
+           "une": "un", "du": "de", "des": "un", "aux": "à", "ça": "cela", "fait": "faire",
+           "leurs": "leur", "première": "premier", "premières": "premier"},
+}
+
+
+_FRENCH_PRONOUNS = frozenset({"je", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles"})
+
+
+class LemmaLookup:
+    """spaCy's lookup table of lemmas for one language, as a function word -> lower-cased
+    lemma: the word as written first (German nouns are capitalised in the tables), then
+    lower-cased; the word itself when absent. French subject pronouns after a hyphen
+    ("-vous", "-il") lose it, as the trained pipeline's lemmas do."""
+
+    def __init__(self, language: str, table: Any) -> None:
+        self.table = table
+        self.exceptions = LOOKUP_EXCEPTIONS.get(language, {})
+        self.hyphen_clitics = _FRENCH_PRONOUNS if language == "fr" else frozenset()
+
+    def __call__(self, word: str) -> str:
+        low = word.lower()
+        if low in self.exceptions:
+            return self.exceptions[low]
+        if low[:1] == "-" and low[1:] in self.hyphen_clitics:
+            return low[1:]
+        found = self.table.get(word)
+        if found is None and word != low:
+            found = self.table.get(low)
+        if isinstance(found, list):  # French tables list the candidate lemmas: the first is the usual one
+            found = found[0] if found else None
+        return (found if isinstance(found, str) else word).lower()
+
+
 @lru_cache(maxsize=16)
-def lemma_table(language: str) -> Any:
-    """spaCy's lookup table of lemmas for ``language`` (a ``spacy.lookups.Table``: word ->
-    lemma), or None when the language has none."""
+def lemma_table(language: str) -> LemmaLookup | None:
+    """The lemma look-up of ``language`` (see :class:`LemmaLookup`), or None when spaCy
+    has no lookup table for it."""
     if language not in lookup_codes():
         return None
     from spacy.lookups import load_lookups
 
-    return load_lookups(language, ["lemma_lookup"]).get_table("lemma_lookup")
-
-
-def lookup_lemma(table: Any, word: str) -> str:
-    """The lemma of ``word`` in a lookup table, lower-cased: the word as written first (German
-    nouns are capitalised in the tables), then lower-cased; the word itself when absent."""
-    found = table.get(word)
-    if found is None and word != (low := word.lower()):
-        found = table.get(low)
-    return (found if isinstance(found, str) else word).lower()
+    return LemmaLookup(language, load_lookups(language, ["lemma_lookup"]).get_table("lemma_lookup"))
 
 
 def version(language: str, fast: bool = False) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from qda.errors import IngestError
 from qda.ingest import languages
-from qda.ingest.languages import check_language, detect, lookup_lemma
+from qda.ingest.languages import check_language, detect
 from qda.models import SegmentUnit, Turn
 from qda.results import Progress, no_progress
 
@@ -208,7 +208,7 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
                 word = token.text
                 found = looked_up.get(word)
                 if found is None:
-                    form = lookup_lemma(table, word)
+                    form = table(word)
                     found = looked_up[word] = forms.setdefault(form, form)
                 lemma[d].append(found)
             else:
@@ -216,7 +216,7 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
         if unit == "sentence":
             bounds = [(start + sent.start_char, start + sent.end_char) for sent in doc.sents]
             if not trained:
-                bounds = _openers_forward(text, bounds)
+                bounds = _soft_ends_joined(text, _openers_forward(text, bounds))
         elif unit == "paragraph":
             bounds = [(para_start, para_end)] if start == para_start else []  # once per paragraph
         else:
@@ -248,6 +248,21 @@ def _openers_forward(text: str, bounds: list[tuple[int, int]]) -> list[tuple[int
         if cut < e and cut > s and any(c in _OPENERS for c in text[cut:e]):
             out[i] = (s, cut)
             out[i + 1] = (cut, out[i + 1][1])
+    return out
+
+
+def _soft_ends_joined(text: str, bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence bounds with a split after "...", "…" or "etc." undone when the next
+    sentence starts with a lower-case letter (the sentence goes on)."""
+    out: list[tuple[int, int]] = []
+    for s, e in bounds:
+        if out:
+            before = text[out[-1][0]:out[-1][1]].rstrip()
+            after = text[s:e].lstrip()
+            if before.endswith(languages.SOFT_ENDS) and after[:1].islower() and "\n\n" not in text[out[-1][1]:s + 2]:
+                out[-1] = (out[-1][0], e)
+                continue
+        out.append((s, e))
     return out
 
 
