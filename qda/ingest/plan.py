@@ -274,18 +274,21 @@ def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None,
                      replace: bool = False, jobs: int = 1,
                      case_of: dict[str, str] | None = None,
                      progress: Progress = no_progress, languages: dict[str, str] | None = None,
-                     fast: bool = False) -> tuple[WritePlan, ImportReport]:
+                     fast: bool = False, language_sources: dict[str, str] | None = None
+                     ) -> tuple[WritePlan, ImportReport]:
     """Plan the import of read transcripts (see ``Project.import_transcripts``).
 
     An unchanged file is a no-op; a changed one without codings is replaced; with codings
     it is refused unless ``replace`` is set, and then its codings are re-anchored on the
     revised text (orphans kept, flagged) and the old text archived. ``languages``: each
-    document's language (default: ``language`` for all); ``fast``: rules and lookup lemmas
-    (see :func:`qda.ingest.segment.analyse_many`).
+    document's language (default: ``language`` for all), ``language_sources`` how it was
+    chosen (see :class:`DocumentLanguage`); ``fast``: rules and lookup lemmas (see
+    :func:`qda.ingest.segment.analyse_many`).
     """
     plans = _statuses(held, loaded, case, replace)
     todo = [(item, status) for item, status in plans if status not in ("unchanged", "moved")]
     language_of = {name: (languages or {}).get(name, language) for (_, name, _), _ in todo}
+    source_of = language_sources or {}
     analyses: dict[str, Analysis] = {}
     for group in sorted(set(language_of.values())):  # one pipeline per language
         members = [raw for (_, name, raw), _ in todo if language_of[name] == group]
@@ -308,13 +311,15 @@ def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None,
         if status == "revised":
             old = held.document(name)
             assert old is not None
-            write = document_write(Document(name, old.case, raw.text, raw.sha256, str(path), language_of[name]),
+            write = document_write(Document(name, old.case, raw.text, raw.sha256, str(path), language_of[name],
+                                            source_of.get(name, ""), langs.version(language_of[name], fast)),
                                    analysis, "revise")
             codings = held.codings(document=name)
             moves = tuple(reanchor(old.text, raw.text, [Anchor(c.id or 0, c.start, c.end) for c in codings]))
             moved += moved_codings(codings, moves, write.segments)
         else:
-            write = document_write(Document(name, case_name, raw.text, raw.sha256, str(path), language_of[name]),
+            write = document_write(Document(name, case_name, raw.text, raw.sha256, str(path), language_of[name],
+                                            source_of.get(name, ""), langs.version(language_of[name], fast)),
                                    analysis, "replace" if status == "replaced" else "add")
         writes.append(write)
         results.append(TranscriptImport(str(path), name, write.document.case, status, len(raw.turns),
