@@ -23,8 +23,15 @@ Each row gives seconds, words/s, the throughput against bare spaCy fed the same 
 (the target: >= 2/3) and the peak resident memory of its process (what ``/usr/bin/time
 -v`` reports as "Maximum resident set size"; the target: < 500 MB), the model included.
 
+6. with ``--languages fr en es``: per language and mode (``trained`` where the language has a
+   trained pipeline, ``fast``/``rules``: spaCy's sentencizer and lookup lemmas), at
+   ``--docs 10 100 1000`` synthetic interviews of ~1,000 words, with ``--jobs 1 2`` processes:
+   bare spaCy (the pipeline alone over the same windows, lemmas read) beside ``qda import
+   transcripts``, words/s and peak memory, and the cores used.
+
 Usage: python bench/ingest.py [--words 1000000] [--files 500] [--jobs 1 2] [--large-mb 10 [--large-only]]
        [--realfiles ../shared/realfiles]
+       python bench/ingest.py --languages fr en es [--docs 10 100] [--jobs 1 2]
 """
 
 from __future__ import annotations
@@ -111,6 +118,100 @@ def generate_large(folder: Path, megabytes: int, seed: int = 11) -> Path:
             out.write(chunk)
             size += len(chunk.encode("utf-8"))
     return path
+
+
+# Short English and Spanish interviews for the per-language rows (same shape as the French ones).
+WORDS = {
+    "en": (["We", "Our team", "My partner", "The sales director", "The founder", "An engineer"],
+           ["present", "send", "organise", "prepare", "use", "show", "follow", "develop", "sell", "explain"],
+           ["our products", "a demonstration", "the data sheets", "a brochure", "the laser", "our customers",
+            "a new market", "the training", "the spectrometers"],
+           ["at the trade fairs", "on LinkedIn", "at international conferences", "by email", "in Germany",
+            "every year", "with the university", "to our distributors", "for five years"],
+           ["How do you make the company known abroad?", "And then what happens?", "Can you give an example?"],
+           ("Interviewer", "Respondent")),
+    "es": (["Nosotros", "Nuestro equipo", "Mi socio", "La directora de ventas", "El fundador", "Un ingeniero"],
+           ["presenta", "envía", "organiza", "prepara", "utiliza", "muestra", "sigue", "desarrolla", "vende"],
+           ["nuestros productos", "una demostración", "las fichas técnicas", "un folleto", "el láser",
+            "nuestros clientes", "un nuevo mercado", "la formación"],
+           ["en las ferias comerciales", "en LinkedIn", "en congresos internacionales", "por correo",
+            "en Alemania", "cada año", "con la universidad", "a nuestros distribuidores", "desde hace cinco años"],
+           ["¿Cómo dan a conocer la empresa en el extranjero?", "¿Y luego qué pasa?", "¿Puede dar un ejemplo?"],
+           ("Entrevistador", "Entrevistada")),
+}
+
+
+def generate_language(folder: Path, language: str, documents: int, words: int = 1000, seed: int = 5) -> list[Path]:
+    """``documents`` interviews of about ``words`` words in ``language`` (fr: as :func:`generate`)."""
+    if language == "fr":
+        return generate(folder, words * documents, documents, seed)
+    rng = random.Random(seed)
+    subjects, verbs, objects, tails, questions, (asker, answerer) = WORDS[language]
+    paths = []
+    for i in range(documents):
+        lines, count = [], 0
+        while count < words:
+            q = rng.choice(questions)
+            answer = " ".join(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} {rng.choice(tails)}."
+                              for _ in range(rng.randint(2, 6)))
+            lines.append(f"{asker}: {q}\n\n{answerer}: {answer}\n")
+            count += len(q.split()) + len(answer.split())
+        path = folder / f"{language}{i:04d}.txt"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def step_lang_spacy(folder: str, language: str, fast: str, jobs: int) -> None:
+    """Bare spaCy: the pipeline qda uses for the language, over the windows qda cuts, lemmas read."""
+    from qda.ingest import read_transcript
+    from qda.ingest.segment import BATCH_CHARS, _docs, pipeline
+
+    texts = []
+    for path in sorted(Path(folder).glob("*.txt")):
+        raw = read_transcript(path)
+        texts.extend(_windows_of(raw.text, raw.turns))
+    nlp = pipeline(language, fast == "fast")
+    start = time.perf_counter()
+    for doc in _docs(nlp, iter(texts), jobs, BATCH_CHARS, sum(map(len, texts)) // max(1, len(texts))):
+        for token in doc:
+            _ = token.lemma_
+    report(time.perf_counter() - start)
+
+
+def step_lang_import(folder: str, language: str, fast: str, jobs: int) -> None:
+    from qda import Project
+    from qda.ingest.languages import lemma_table
+    from qda.ingest.segment import pipeline
+
+    project = Project.init(Path(folder) / f"project-{language}-{fast}-{jobs}", language)
+    pipeline(language, fast == "fast")  # model and tables loading is not import throughput
+    lemma_table(language)
+    start = time.perf_counter()
+    project.import_transcripts(sorted(Path(folder).glob("*.txt")), language=language, jobs=jobs, fast=fast == "fast")
+    report(time.perf_counter() - start)
+
+
+def language_rows(languages: list[str], sizes: list[int], jobs_list: list[int]) -> None:
+    import os
+
+    from qda.ingest.languages import TRAINED
+
+    print(f"| language | mode | documents | words | cores used | bare spaCy words/s | qda import words/s | "
+          f"qda ÷ bare | bare peak MB | qda peak MB |   (machine: {os.cpu_count()} cores)")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for language in languages:
+        modes = ["trained", "fast"] if language in TRAINED else ["rules"]
+        for size in sizes:
+            with tempfile.TemporaryDirectory() as tmp:
+                words = count_words(generate_language(Path(tmp), language, size))
+                for mode in modes:
+                    for jobs in jobs_list:
+                        bare = child("lang_spacy", tmp, language, mode, str(jobs))
+                        qda = child("lang_import", tmp, language, mode, str(jobs))
+                        print(f"| {language} | {mode} | {size} | {words:,} | {jobs} | {words / bare['seconds']:,.0f} | "
+                              f"{words / qda['seconds']:,.0f} | {bare['seconds'] / qda['seconds']:.2f} | "
+                              f"{bare['peak_mb']:.0f} | {qda['peak_mb']:.0f} |", flush=True)
 
 
 def count_words(paths: list[Path]) -> int:
@@ -257,14 +358,21 @@ def main() -> None:
     parser.add_argument("--large-mb", type=int, default=0, help="also one transcript of this many MB")
     parser.add_argument("--large-only", action="store_true", help="only the large-document rows")
     parser.add_argument("--realfiles", type=Path, default=REALFILES, help="where ../shared/realfiles is")
+    parser.add_argument("--languages", nargs="*", help="per-language rows (fr en es) instead of the French corpus")
+    parser.add_argument("--docs", type=int, nargs="*", default=[10, 100, 1000], help="documents per language row")
     parser.add_argument("--step", nargs="*")
     args = parser.parse_args()
     if args.step:
         name, *rest = args.step
         steps = {"spacy": lambda: step_spacy(rest[0], int(rest[1]), int(rest[2]) if len(rest) > 2 else None),
                  "spacy_qdpx": lambda: step_spacy_qdpx(rest[0]), "qdpx": lambda: step_qdpx(rest[0], rest[1]),
-                 "import": lambda: step_import(rest[0], int(rest[1])), "auto": lambda: step_auto(rest[0], rest[1])}
+                 "import": lambda: step_import(rest[0], int(rest[1])), "auto": lambda: step_auto(rest[0], rest[1]),
+                 "lang_spacy": lambda: step_lang_spacy(rest[0], rest[1], rest[2], int(rest[3])),
+                 "lang_import": lambda: step_lang_import(rest[0], rest[1], rest[2], int(rest[3]))}
         steps[name]()
+        return
+    if args.languages:
+        language_rows(args.languages, args.docs, args.jobs)
         return
     if args.large_mb:
         large_rows(args.large_mb, args.realfiles)

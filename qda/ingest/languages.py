@@ -275,6 +275,7 @@ def is_fast(analysis: str) -> bool:
     return analysis.split(":", 1)[0].endswith(" fast")
 
 
+@cache  # reading a package's metadata costs ~10 ms: once per process, not per document
 def version(language: str, fast: bool = False) -> str:
     """Which spaCy, model and lookup tables :func:`pipeline` uses, without loading them (for caches)."""
     from importlib import metadata

@@ -175,7 +175,12 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
     lemma: list[list[str]] = [[] for _ in documents]
     # one str object per distinct word form: a token then costs a pointer, not a string
     forms: dict[str, str] = {}
-    looked_up: dict[str, str] = {}  # word as written -> its lemma (a table look-up per distinct word)
+    from spacy.attrs import IDX, IS_SPACE, LEMMA, LOWER, ORTH
+
+    columns = [IDX, IS_SPACE, ORTH, LOWER, *([LEMMA] if trained else [])]
+    strings = nlp.vocab.strings
+    words: dict[int, tuple[int, str, str, str]] = {}  # ORTH -> (length, lower form, looked-up lemma, text)
+    lemmas_seen: dict[int, str] = {}  # LEMMA -> its lower-cased form (trained pipelines)
     # A long text is counted in thousands of characters, so that its bar moves during the
     # minutes it takes (a 10 MB transcript is one document); else in documents.
     total, by_chars = chars, chars > PROGRESS_CHARS
@@ -192,27 +197,36 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
             current = d
             progress(step, d, len(documents))
         text = documents[d][0]
-        for token in doc:
-            if token.is_space:
+        # Token attributes as one array of ints (hashes into the vocabulary's strings): no
+        # Token object per word, and each distinct word's strings are made once (words[orth])
+        rows = doc.to_array(columns).tolist()
+        doc_starts, doc_ends, doc_lower, doc_lemma = starts[d], ends[d], lower[d], lemma[d]
+        for row in rows:
+            if row[1]:  # whitespace token
                 continue
-            s = start + token.idx
-            starts[d].append(s)
-            ends[d].append(s + len(token.text))
-            low = token.lower_
-            low = forms.setdefault(low, low)
-            lower[d].append(low)
+            word = words.get(row[2])
+            if word is None:
+                text_ = strings[row[2]]
+                low = strings[row[3]]
+                low = forms.setdefault(low, low)
+                if table is not None:
+                    form = table(text_)
+                    form = forms.setdefault(form, form)
+                else:
+                    form = low
+                word = words[row[2]] = (len(text_), low, form, text_)
+            s = start + row[0]
+            doc_starts.append(s)
+            doc_ends.append(s + word[0])
+            doc_lower.append(word[1])
             if trained:
-                form = (token.lemma_ or token.text).lower()
-                lemma[d].append(forms.setdefault(form, form))
-            elif table is not None:
-                word = token.text
-                found = looked_up.get(word)
+                found = lemmas_seen.get(row[4])
                 if found is None:
-                    form = table(word)
-                    found = looked_up[word] = forms.setdefault(form, form)
-                lemma[d].append(found)
+                    form = (strings[row[4]] or word[3]).lower() if row[4] else word[3].lower()
+                    found = lemmas_seen[row[4]] = forms.setdefault(form, form)
+                doc_lemma.append(found)
             else:
-                lemma[d].append(low)
+                doc_lemma.append(word[2])
         if unit == "sentence":
             bounds = [(start + sent.start_char, start + sent.end_char) for sent in doc.sents]
             if not trained:
