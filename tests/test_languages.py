@@ -316,7 +316,7 @@ def test_unknown_and_extra_needing_languages_are_refused_with_advice(runner, tmp
 
 
 def test_languages_page_is_generated_from_the_code() -> None:
-    # Stale after changing what qda does in a language: run `python -m qda.ingest.languages`.
+    # Stale after changing what qda does in a language: run `python -m qda.cli.reference`.
     assert (ROOT / "docs" / "languages.md").read_text(encoding="utf-8") == reference()
 
 
