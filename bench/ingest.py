@@ -162,6 +162,11 @@ def generate_language(folder: Path, language: str, documents: int, words: int = 
     return paths
 
 
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def step_lang_spacy(folder: str, language: str, fast: str, jobs: int) -> None:
     """Bare spaCy: the pipeline qda uses for the language, over the windows qda cuts, lemmas read."""
     from qda.ingest import read_transcript
@@ -172,11 +177,18 @@ def step_lang_spacy(folder: str, language: str, fast: str, jobs: int) -> None:
         raw = read_transcript(path)
         texts.extend(_windows_of(raw.text, raw.turns))
     nlp = pipeline(language, fast == "fast")
-    start = time.perf_counter()
+    list(nlp.pipe(texts[:8]))  # warm up, as qda's step does
+    start, cpu = time.perf_counter(), _cpu()
     for doc in _docs(nlp, iter(texts), jobs, BATCH_CHARS, sum(map(len, texts)) // max(1, len(texts))):
         for token in doc:
             _ = token.lemma_
-    report(time.perf_counter() - start)
+    report_step(time.perf_counter() - start, _cpu() - cpu)
+
+
+def report_step(seconds: float, cpu: float) -> None:
+    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "cpu": cpu}))
 
 
 def step_lang_import(folder: str, language: str, fast: str, jobs: int) -> None:
@@ -185,11 +197,11 @@ def step_lang_import(folder: str, language: str, fast: str, jobs: int) -> None:
     from qda.ingest.segment import pipeline
 
     project = Project.init(Path(folder) / f"project-{language}-{fast}-{jobs}", language)
-    pipeline(language, fast == "fast")  # model and tables loading is not import throughput
+    list(pipeline(language, fast == "fast").pipe(["Warm up. " * 20] * 8))  # loading is not import throughput
     lemma_table(language)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     project.import_transcripts(sorted(Path(folder).glob("*.txt")), language=language, jobs=jobs, fast=fast == "fast")
-    report(time.perf_counter() - start)
+    report_step(time.perf_counter() - start, _cpu() - cpu)
 
 
 def language_rows(languages: list[str], sizes: list[int], jobs_list: list[int]) -> None:
@@ -197,9 +209,12 @@ def language_rows(languages: list[str], sizes: list[int], jobs_list: list[int]) 
 
     from qda.ingest.languages import TRAINED
 
-    print(f"| language | mode | documents | words | cores used | bare spaCy words/s | qda import words/s | "
-          f"qda ÷ bare | bare peak MB | qda peak MB |   (machine: {os.cpu_count()} cores)")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start. words/s is wall "
+          "time; words per CPU-second counts the step's own processes only (on a shared machine the wall time "
+          "measures the other processes too)\n")
+    print("| language | mode | documents | words | processes | bare spaCy words/s | qda import words/s | "
+          "bare words/CPU-s | qda words/CPU-s | qda ÷ bare (CPU) | bare peak MB | qda peak MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for language in languages:
         modes = ["trained", "fast"] if language in TRAINED else ["rules"]
         for size in sizes:
@@ -209,9 +224,11 @@ def language_rows(languages: list[str], sizes: list[int], jobs_list: list[int]) 
                     for jobs in jobs_list:
                         bare = child("lang_spacy", tmp, language, mode, str(jobs))
                         qda = child("lang_import", tmp, language, mode, str(jobs))
-                        print(f"| {language} | {mode} | {size} | {words:,} | {jobs} | {words / bare['seconds']:,.0f} | "
-                              f"{words / qda['seconds']:,.0f} | {bare['seconds'] / qda['seconds']:.2f} | "
-                              f"{bare['peak_mb']:.0f} | {qda['peak_mb']:.0f} |", flush=True)
+                        cells = [f"{words / bare['seconds']:,.0f}", f"{words / qda['seconds']:,.0f}",
+                                 f"{words / bare['cpu']:,.0f}", f"{words / qda['cpu']:,.0f}",
+                                 f"{bare['cpu'] / qda['cpu']:.2f}", f"{bare['peak_mb']:.0f}", f"{qda['peak_mb']:.0f}"]
+                        print(f"| {language} | {mode} | {size} | {words:,} | {jobs} | " + " | ".join(cells) + " |",
+                              flush=True)
 
 
 def count_words(paths: list[Path]) -> int:
@@ -300,9 +317,12 @@ def step_auto(folder: str, fuzzy: str) -> None:
 
 def report(seconds: float, extra: int | None = None) -> None:
     # With n_process > 1 the work happens in child processes: count the largest of them too.
-    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "extra": extra}))
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = max(own.ru_maxrss, children.ru_maxrss) / 1024
+    # CPU seconds of the whole process (model loading included): on a shared machine the
+    # wall time measures the other processes too
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "extra": extra, "cpu": cpu}))
 
 
 def child(*args: str) -> dict:

@@ -64,6 +64,16 @@ FAMILIES = {
            ["كيف وجدتم عملاءكم الأوائل؟", "هل كان ذلك صعبا؟", "ذهبنا إلى المَعارِض التجارية في ألمانيا.",
             "هناك التقينا بالموزعين.", "وماذا عن وسائل التواصل؟", "لا نستخدمها.", "نفضل الزيارات."],
            "المَعارِض التجارية", "ذهبنا إلى المَعارِض التجارية في ألمانيا.", False),
+    # Persian, right to left: the zero-width non-joiner (U+200C) inside words is kept, in the
+    # speaker labels too
+    "fa": ("مصاحبه\u200cگر: اولین مشتریان را چگونه پیدا کردید؟ سخت بود؟\n\n"
+           "پاسخ\u200cدهنده: به نمایشگاه\u200cهای تجاری در آلمان رفتیم. آنجا با توزیع\u200cکنندگان آشنا شدیم.\n\n"
+           "مصاحبه\u200cگر: شبکه\u200cهای اجتماعی چطور؟\n\n"
+           "پاسخ\u200cدهنده: از آنها استفاده نمی\u200cکنیم. بازدید را ترجیح می\u200cدهیم.\n",
+           ["اولین مشتریان را چگونه پیدا کردید؟", "سخت بود؟", "به نمایشگاه\u200cهای تجاری در آلمان رفتیم.",
+            "آنجا با توزیع\u200cکنندگان آشنا شدیم.", "شبکه\u200cهای اجتماعی چطور؟", "از آنها استفاده نمی\u200cکنیم.",
+            "بازدید را ترجیح می\u200cدهیم."],
+           "نمایشگاه\u200cهای تجاری", "به نمایشگاه\u200cهای تجاری در آلمان رفتیم.", False),
     # Hindi: sentences end with the danda "।"; vowel signs and virama are combining marks
     "hi": ("साक्षात्कारकर्ता: आपको पहले ग्राहक कैसे मिले? क्या यह कठिन था?\n\n"
            "उत्तरदाता: हम जर्मनी में व्यापार मेलों में गए। वहाँ हम वितरकों से मिले।\n\n"
@@ -115,6 +125,20 @@ def test_a_project_per_script(runner, tmp_path: Path, language: str) -> None:
     assert _state(tmp_path / "back") == _state(folder)
     with Project.open(tmp_path / "back") as back:
         assert [s.text for s in back.segments()] == sentences
+
+
+@pytest.mark.parametrize(("language", "text", "sentences"), [
+    ("ko", "우리는 독일의 무역 박람회에 갔습니다. 그곳에서 유통업체를 만났습니다! 어려웠나요?",
+     ["우리는 독일의 무역 박람회에 갔습니다.", "그곳에서 유통업체를 만났습니다!", "어려웠나요?"]),
+    ("vi", "Chúng tôi đã đi hội chợ thương mại ở Đức. Ở đó chúng tôi gặp các nhà phân phối. Có khó không?",
+     ["Chúng tôi đã đi hội chợ thương mại ở Đức.", "Ở đó chúng tôi gặp các nhà phân phối.", "Có khó không?"]),
+    ("he", "הלכנו לתערוכות סחר בגרמניה. שם פגשנו את המפיצים. האם זה היה קשה?",
+     ["הלכנו לתערוכות סחר בגרמניה.", "שם פגשנו את המפיצים.", "האם זה היה קשה?"]),
+])
+def test_sentences_in_korean_and_vietnamese_rule_tokenizers_and_hebrew(
+        language: str, text: str, sentences: list[str]) -> None:
+    analysis = analyse_many([(text, detect_turns(text))], language)[0]
+    assert [text[s:e] for s, e in zip(analysis.segment_starts, analysis.segment_ends)] == sentences
 
 
 def test_lookup_lemmas_of_the_languages_with_tables() -> None:

@@ -69,10 +69,11 @@ ELLIPSIS = "\u2026"
 #: :func:`qda.ingest.segment.analyse_many` joins the split again before a lower-case word.
 SOFT_ENDS = ("...", "etc.", ELLIPSIS)
 #: spaCy's tokenizer config for languages whose default tokenizer needs a library qda does
-#: not install; the rule-based one suits them (Korean and Vietnamese separate words by spaces).
+#: not install; the rule-based one suits them (Korean and Vietnamese separate words by spaces;
+#: Vietnamese's own tokenizer without pyvi leaves punctuation on the words, so no sentence ends).
 TOKENIZER_CONFIG: dict[str, dict[str, Any]] = {
     "ko": {"nlp": {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1"}}},
-    "vi": {"nlp": {"tokenizer": {"use_pyvi": False}}},
+    "vi": {"nlp": {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1"}}},
 }
 #: Languages with negation cue lists (qda/coding/negation.py holds them; kept here so that
 #: this module, below qda.coding, can report them).
@@ -302,7 +303,7 @@ def version(language: str, fast: bool = False) -> str:
 #: blocks are taken whole but for the danda and double danda, which end sentences.
 MARKS = ("\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
          "\u0900-\u0963\u0966-\u0dff\u0e31\u0e34-\u0e3a\u0e47-\u0e4e\u1ab0-\u1aff\u1dc0-\u1dff"
-         "\u20d0-\u20ff\ufe20-\ufe2f")
+         "\u20d0-\u20ff\ufe20-\ufe2f\u200c\u200d")  # and the (non-)joiners inside Persian and Indic words
 _WORD_RE = re.compile(rf"[^\W\d_][\w{MARKS}]*", re.UNICODE)
 #: Scripts that name their language alone (no stop-word list needed to tell it).
 _SCRIPTS = (("ja", re.compile(r"[\u3040-\u30ff]")), ("ko", re.compile(r"[\uac00-\ud7af]")),
