@@ -207,7 +207,7 @@ def pipeline(language: str, fast: bool = False) -> Any:
     return nlp
 
 
-#: Words whose lookup entry is a homograph rather than the word's usual lemma (French "est"
+#: Words whose lookup entry is a homograph or an oddity rather than the word's usual lemma (French "est"
 #: -> "est", the east; "une" -> "une", a front page), and the inflected auxiliaries and
 #: contracted articles the French trained pipeline lemmatises: measured by
 #: bench/fast_mode.py on the reference study, they were most of the disagreements.
@@ -216,6 +216,10 @@ LOOKUP_EXCEPTIONS = {
            "été": "être", "était": "être", "étaient": "être", "sera": "être", "seront": "être", "soit": "être",
            "une": "un", "du": "de", "des": "un", "aux": "à", "ça": "cela", "fait": "faire",
            "leurs": "leur", "première": "premier", "premières": "premier"},
+    # the English table turns ordinals into digits (which qda words then drops as non-words)
+    # and "media", "data" into "medium", "datum": words interviews use as they are
+    "en": {w: w for w in ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+                          "tenth", "media", "data")},
 }
 
 
