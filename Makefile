@@ -8,8 +8,13 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "installing qda and its test tools into $(VENV) (log: $(VENV)/install.log)"
+# pip repeats every build-backend notice even with --quiet: they go to the log, shown on failure.
+	@( $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[test]' ) \
+		> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+# irrCAC (Gwet's reference implementation, cross-checked in the tests) pins scipy==1.12,
+# which qda cannot use; its code runs on current scipy, so it goes in without its pins.
+	@$(BIN)/pip install --quiet --no-deps 'irrcac==0.4.4' >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -92,6 +92,15 @@ class CodebookSpec(_Spec):
 Path_ = tuple[str | int, ...]
 
 
+MAX_YAML_DEPTH = 100  # a codebook nests a few levels; far deeper is a damaged or hostile file
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 class _NoAliasLoader(yaml.SafeLoader):
     """A YAML loader that refuses anchors (``&x``) and aliases (``*x``).
 
@@ -104,12 +113,23 @@ class _NoAliasLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.alias_lines: list[tuple[int, str]] = []
+        self.depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event: Any = self.peek_event()  # type: ignore[no-untyped-call]
         start: Any = event.start_mark
         end: Any = event.end_mark
         line = start.line + 1 if start is not None else 0
+        if self.depth >= MAX_YAML_DEPTH:
+            # PyYAML composes recursively: 20,000 nested brackets end in a RecursionError
+            raise _TooDeep(line)
+        self.depth += 1
+        try:
+            return self._compose_one(event, start, end, line, parent, index)
+        finally:
+            self.depth -= 1
+
+    def _compose_one(self, event: Any, start: Any, end: Any, line: int, parent: Any, index: Any) -> Any:
         if isinstance(event, yaml.AliasEvent):
             self.get_event()  # type: ignore[no-untyped-call]
             self.alias_lines.append((line, f"alias '*{event.anchor}'"))
@@ -127,6 +147,12 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Path_, int], list[Proble
     try:
         loader = _NoAliasLoader(text)  # its reader already refuses control characters
         root = loader.get_single_node()
+    except _TooDeep as exc:
+        raise CodebookError(
+            f"{source}:{exc.line}: nested more than {MAX_YAML_DEPTH} levels deep",
+            [Problem(f"{source}:{exc.line}", f"lists or entries nested more than {MAX_YAML_DEPTH} levels deep",
+                     "a codebook nests codes a few levels deep: check the brackets and indentation here")],
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         position = getattr(exc, "position", None)  # ReaderError: an unacceptable character

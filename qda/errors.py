@@ -96,3 +96,7 @@ class AuthError(QdaError):
 
 class BusyError(ProjectError):
     """Another command holds the project's write lock for longer than the wait allows."""
+
+
+class ServeError(QdaError):
+    """The workspace server cannot start (port in use, address not on this machine)."""

@@ -134,15 +134,18 @@ class ProjectStatus:
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
-        row = {k: v for k, v in self.__dict__.items() if k != "coders"}
+        row = {k: v for k, v in self.__dict__.items() if k not in ("coders", "languages")}
         row.update({f"codings: {name}": n for name, n in self.coders.items()})
+        row.update({f"documents in {code}": n for code, n in self.languages.items()})
         return pd.DataFrame([row])
 
     def to_table(self) -> TableView:
         """One ``key: value`` line per count, the coders with their number of codings."""
-        coders = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
         shown = {key: value for key, value in self.to_dict().items() if key not in ("languages", "mixed")}
-        lines = [Note(f"{key}: {coders if key == 'coders' else value}") for key, value in shown.items()]
+        shown["coders"] = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
+        if self.codebook is None:
+            shown["codebook"] = "none loaded (qda codebook load FILE.yaml)"
+        lines = [Note(f"{key}: {value}") for key, value in shown.items()]
         if self.languages:
             counts = ", ".join(f"{language_name(code)} ({code}) {n}" for code, n in self.languages.items())
             lines.append(Note(f"documents by language: {counts}" + (" (a mixed project: each document is "
@@ -214,11 +217,12 @@ class Project:
 
     def status(self) -> ProjectStatus:
         codebook = self.store.codebook()
-        coders = {name: self.store.count_codings(coder=name) for name in self.store.coders()}
-        return ProjectStatus(str(self.folder), len(self.store.documents()), len(self.store.cases()),
-                             len(self.store.segments()), codebook.name if codebook else None,
-                             len(codebook.codes) if codebook else 0, coders, self.store.get_meta("language"),
-                             self.store.document_languages())
+        sizes = self.store.sizes()
+        counts = self.store.codings_per_coder()
+        coders = {name: counts.get(name, 0) for name in self.store.coders()}
+        return ProjectStatus(str(self.folder), sizes["documents"], sizes["cases"], sizes["segments"],
+                             codebook.name if codebook else None, len(codebook.codes) if codebook else 0, coders,
+                             self.store.get_meta("language"), self.store.document_languages())
 
     # ------------------------------------------------------------------ writing
     def commit(self, plan: WritePlan) -> int:

@@ -365,6 +365,7 @@ class Store:
         if db_path.is_dir() or not db_path.is_file():
             raise ProjectError(f"{db_path}: not a project database (a folder or a device)")
         cls.check_header(db_path)
+        cls._refuse_foreign(db_path, folder)
         readonly = not _writable(db_path) if readonly is None else readonly
         store = cls(cls._connect(db_path, readonly), db_path)
         store.readonly = readonly
@@ -392,6 +393,28 @@ class Store:
             raise
         return store
 
+    @staticmethod
+    def _refuse_foreign(db_path: Path, folder: Path) -> None:
+        """Refuse another program's SQLite file before anything writes to it.
+
+        Opening for writing switches a database to WAL; that must not happen to a file qda
+        did not create, so it is looked at through a read-only connection first.
+        """
+        try:
+            peek = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return  # the ordinary open names the problem
+        try:
+            tables = {row[0] for row in peek.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.Error:
+            return
+        finally:
+            peek.close()
+        if tables and "meta" not in tables:
+            raise ProjectError(f"{db_path}: an SQLite database, but not a qda project (no schema version)",
+                               [Problem(str(db_path), "another program's database is in the project folder",
+                                        backups_hint(folder))])
+
     @classmethod
     def open_read_only(cls, folder: Path) -> Store:
         """Open a project without any write, not even a migration (shell completion, doctor)."""
@@ -399,7 +422,14 @@ class Store:
         if not db_path.exists():
             raise ProjectError(f"{folder}: not a qda project (no {DB_NAME})")
         try:
-            db = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            if os.access(db_path, os.W_OK) and os.access(folder, os.W_OK):
+                # A mode=ro connection that is the last to close leaves project.qda-wal/-shm
+                # behind (it may not checkpoint); a query_only one writes nothing either, and
+                # SQLite removes both files when it closes.
+                db = sqlite3.connect(db_path, isolation_level=None)
+                db.execute("PRAGMA query_only=ON")
+            else:
+                db = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
         except sqlite3.DatabaseError as exc:
             raise ProjectError(f"{db_path}: cannot open the project database: {exc}") from None
         return cls(db, db_path)
@@ -648,6 +678,18 @@ class Store:
             self._add_segments(doc_id, write.segments)
             if write.tokens is not None:
                 self._save_tokens(doc_id, write.tokens)
+
+    def sizes(self) -> dict[str, int]:
+        """How many documents, cases and segments the project holds, counted by SQLite
+        (``qda status`` must not build every segment with its text to count them)."""
+        return {table: int(self._one(f"SELECT COUNT(*) FROM {table}"))
+                for table in ("documents", "cases", "segments")}
+
+    def codings_per_coder(self) -> dict[str, int]:
+        """Every coder's number of codings (0 for a coder without any), in one query."""
+        rows = self.db.execute("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON k.coder_id=c.id "
+                               "GROUP BY c.id ORDER BY c.name").fetchall()
+        return {str(name): int(n) for name, n in rows}
 
     def count_codings(self, document: str | None = None, coder: str | None = None) -> int:
         where, args = _where({"d.name": document, "c.name": coder})
@@ -1258,7 +1300,16 @@ class Backups:
         size = self.store.path.stat().st_size
         if size > max_mb * 1024 ** 2:
             return None
-        self.folder.mkdir(exist_ok=True)
+        try:
+            self.folder.mkdir(exist_ok=True)
+        except FileExistsError:
+            raise ProjectError(f"{self.folder}: cannot keep snapshots there: it is a file, not a folder",
+                               [Problem(str(self.folder), "the project keeps its snapshots in this folder",
+                                        "move or rename that file, then run the command again")]) from None
+        except OSError as exc:
+            raise ProjectError(f"{self.folder}: cannot create the snapshot folder ({exc.strerror})",
+                               [Problem(str(self.folder), "the project keeps its snapshots in this folder",
+                                        "check the project folder's permissions and free space")]) from None
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         slug = "".join(ch if ch.isalnum() else "-" for ch in command.lower()).strip("-")[:40] or "write"
         target = self.folder / f"{stamp}-{slug}.qda"
@@ -1432,12 +1483,16 @@ def restore_damaged(folder: Path, name: str) -> Path:
     """
     source = resolve_backup(folder, name)
     db_path = folder / DB_NAME
+    if db_path.is_symlink():
+        # a project.qda that links elsewhere (a synced or larger disk): the damaged file is set
+        # aside and restored where it really lives, and the link keeps pointing at it
+        db_path = db_path.resolve()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    aside = db_path.with_name(f"{DB_NAME}.damaged-{stamp}")
+    aside = db_path.with_name(f"{db_path.name}.damaged-{stamp}")
     if db_path.exists():
         os.replace(db_path, aside)
     for suffix in ("-wal", "-shm"):
-        extra = db_path.with_name(DB_NAME + suffix)
+        extra = db_path.with_name(db_path.name + suffix)
         if extra.exists():
             os.replace(extra, aside.with_name(aside.name + suffix))
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)

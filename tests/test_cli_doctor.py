@@ -31,3 +31,16 @@ def test_doctor_without_a_project_still_reports(runner, tmp_path: Path, monkeypa
     report = run_json(runner, "doctor")
     schema = next(c for c in report["checks"] if c["item"] == "project schema")
     assert schema["value"].startswith("no project here")
+
+
+def test_doctor_and_completion_leave_no_wal_or_shm_beside_the_project(runner, study_project: Path, tmp_path) -> None:
+    import shutil
+
+    from qda.project import Project
+
+    folder = tmp_path / "copy"
+    shutil.copytree(study_project, folder)
+    run_json(runner, "-p", folder, "doctor")
+    names = Project.peek(folder)  # what shell completion reads
+    assert "coder-a" in names["coders"]
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith("project.qda")) == ["project.qda"]

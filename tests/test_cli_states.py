@@ -79,3 +79,13 @@ def test_init_where_no_folder_can_be_made_is_a_clear_error(runner) -> None:
     result = runner.invoke(app, ["init", "/proc/x/project"])
     assert result.exit_code == 1
     assert "cannot create a project there" in result.output and "internal error" not in result.output
+
+
+def test_status_of_an_empty_project_says_how_to_load_a_codebook_and_leaves_no_wal(runner, tmp_path) -> None:
+    folder = tmp_path / "empty"
+    run(runner, "init", folder, "--lang", "fr")
+    result = run(runner, "-p", folder, "status")
+    assert "codebook: None" not in result.output
+    assert "codebook: none loaded (qda codebook load FILE.yaml)" in result.output
+    assert run(runner, "-p", folder, "status", "--format", "json").output.count('"codebook": null') == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["project.qda"]

@@ -98,3 +98,33 @@ def test_quick_commands_do_not_import_heavy_libraries(small_project, tmp_path, a
                           text=True, cwd=root)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+def test_serve_on_a_busy_or_foreign_address_is_one_line_with_a_hint(small_project) -> None:
+    import socket
+
+    runner = CliRunner()
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        result = runner.invoke(app, ["-p", str(small_project), "serve", "--port", str(port)])
+    finally:
+        busy.close()
+    assert result.exit_code == 1, result.output
+    assert f"port {port} is already in use" in result.output and f"--port {port + 1}" in result.output
+    assert "workspace on" not in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+    result = runner.invoke(app, ["-p", str(small_project), "serve", "--port", "70000"])
+    assert result.exit_code == 1 and "port 70000 is not a TCP port" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    from qda.errors import ServeError
+    from qda.web import listen
+
+    # a documentation-only address (RFC 5737) is on no machine: refused before anything listens
+    with pytest.raises(ServeError, match=r"cannot listen on 192\.0\.2\.1:8765 .*--host 127\.0\.0\.1"):
+        listen("192.0.2.1", 8765)
+    with pytest.raises(ServeError, match="cannot listen on 'no such host.invalid'"):
+        listen("no such host.invalid", 8765)

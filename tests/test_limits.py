@@ -307,3 +307,120 @@ def test_a_pdf_whose_xref_table_lies_is_named(tmp_path: Path) -> None:
     path.write_bytes(data[:at] + b"58" + data[end:])
     with pytest.raises(IngestError, match="lying.pdf"):
         read_transcript(path)
+
+
+# ----------------------------------------------------------------------------- declared sizes (issue 20)
+
+
+def _claiming_sheet(tmp_path: Path, claim: str) -> Path:
+    """A two-row xlsx whose sheet declares the size ``claim`` (e.g. the whole grid)."""
+    import re
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Coding"
+    sheet.append(["document", "segment", "code"])
+    sheet.append(["E1", "E1#1", "a"])
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    claiming = tmp_path / "claiming.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(claiming, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{claim}"'.encode(), data)
+            out.writestr(item, data)
+    return claiming
+
+
+@pytest.mark.parametrize("reader", ["fast", "xml", "openpyxl"])
+def test_a_sheet_claiming_the_whole_grid_reads_only_its_cells(tmp_path: Path, monkeypatch, reader: str) -> None:
+    # Before: the fast reader allocated a list per declared row and column (A1:XFD1048576:
+    # 16,384 x 1,048,576 cells, 3.8 GB) for a file of a few KB.
+    path = _claiming_sheet(tmp_path, "A1:XFD1048576")
+    assert path.stat().st_size < 10_000
+    if reader != "fast":
+        def not_simple(*args: object, **kwargs: object) -> None:
+            raise ingest._NotSimple("forced")
+
+        monkeypatch.setattr(ingest, "_scan_columns", not_simple)
+    if reader == "openpyxl":
+        monkeypatch.setattr(ingest, "_xlsx_table", lambda *args, **kwargs: None)
+    rows = read_table(path)
+    assert [row[:3] for row in rows] == [["document", "segment", "code"], ["E1", "E1#1", "a"]]
+    assert len(rows) == 2 and max(map(len, rows)) == 3
+
+
+# ----------------------------------------------------------------------------- odd transcripts (issue 20)
+
+SPEECH = ("Intervieweur : Bonjour, pouvez-vous présenter votre entreprise ?\n"
+          "Répondant : Oui, nous vendons des capteurs.\n")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_as_text_not_called_binary(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "notepad.txt"
+    path.write_bytes(SPEECH.encode(encoding))  # Python's utf-16-le/-be codecs write no BOM
+    assert not path.read_bytes().startswith((b"\xff\xfe", b"\xfe\xff"))
+    raw = read_transcript(path)
+    assert raw.encoding == encoding
+    assert [t.speaker for t in raw.turns] == ["Intervieweur", "Répondant"]
+    assert raw.text[raw.turns[1].start:raw.turns[1].end] == "Oui, nous vendons des capteurs."
+
+
+def test_binary_data_is_still_refused_as_binary(tmp_path: Path) -> None:
+    path = tmp_path / "photo.txt"
+    path.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(IngestError, match="not a text file"):
+        read_transcript(path)
+
+
+def test_a_transcript_holding_only_speaker_labels_is_refused_with_its_file(runner, small_project: Path,
+                                                                          tmp_path: Path) -> None:
+    path = tmp_path / "E9.txt"
+    path.write_text("Intervieweur :\nRépondant :\n", encoding="utf-8")
+    before = snapshot(small_project)
+    result = run(runner, "-p", small_project, "import", "transcripts", path, code=1)
+    assert f"{path}: the transcript holds no speech, only speaker labels" in result.output
+    assert snapshot(small_project) == before
+
+
+def test_nfc_and_nfd_file_names_are_one_document(runner, small_project: Path, tmp_path: Path) -> None:
+    import json
+    import unicodedata
+
+    composed, decomposed = (unicodedata.normalize(form, "Entretien été") for form in ("NFC", "NFD"))
+    first, second = tmp_path / "mac", tmp_path / "win"
+    first.mkdir()
+    second.mkdir()
+    (first / f"{decomposed}.txt").write_text(SPEECH, encoding="utf-8")
+    (second / f"{composed}.txt").write_text(SPEECH, encoding="utf-8")
+    result = run(runner, "-p", small_project, "import", "transcripts", first / f"{decomposed}.txt",
+                 second / f"{composed}.txt", code=1)
+    assert "also comes from" in result.output
+    run(runner, "-p", small_project, "import", "transcripts", first / f"{decomposed}.txt")
+    run(runner, "-p", small_project, "import", "transcripts", second / f"{composed}.txt")
+    status = json.loads(run(runner, "-p", small_project, "status", "--format", "json").output)
+    assert status["documents"] == 3  # A1, B1 and the interview, once
+
+
+def test_a_yaml_codebook_nested_20000_deep_is_located_not_a_recursion_error(runner, tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: deep\ncodes:\n  - id: a\n    label: A\n    definition: " + "[" * 20_000 + "]" * 20_000
+                    + "\n", encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        load_codebook(path)
+    assert info.value.message == f"{path}:5: nested more than 100 levels deep"
+    result = run(runner, "codebook", "validate", path, code=1)
+    assert "internal error" not in result.output and "deep.yaml:5" in result.output
+
+
+def test_a_csv_cell_over_the_csv_limit_is_a_located_error(runner, small_project: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cases.csv"
+    path.write_text("case,group\nA1,entry\nB1," + "x" * 140_000 + "\n", encoding="utf-8")
+    before = snapshot(small_project)
+    result = run(runner, "-p", small_project, "import", "cases", path, code=1)
+    assert f"{path}:3: cannot read this CSV line" in result.output and "internal error" not in result.output
+    assert snapshot(small_project) == before

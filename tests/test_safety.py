@@ -318,3 +318,49 @@ def test_undo_warns_about_writes_that_ran_at_the_same_time(runner, study_copy: P
 
     result = runner.invoke(app, ["-p", str(study_copy), "undo"], input="n\n")
     assert result.exit_code == 1 and "at the same time" in result.output
+
+
+def test_backup_restore_through_a_symlinked_project_file_restores_its_target(runner, study_copy: Path,
+                                                                              tmp_path: Path) -> None:
+    # Before: the link itself was moved aside and replaced by a plain file, so the real
+    # database (on the disk the link pointed to) stayed damaged.
+    elsewhere = tmp_path / "big-disk"
+    elsewhere.mkdir()
+    target = elsewhere / "study.qda"
+    shutil.move(study_copy / DB_NAME, target)
+    (study_copy / DB_NAME).symlink_to(target)
+    original = codings_of(study_copy)
+    run(runner, "-p", study_copy, "code", "delete-coder", "coder-b", "--yes")
+    name = run_json(runner, "-p", study_copy, "backup", "list")["snapshots"][-1]["name"]
+    target.write_bytes(b"")
+    run(runner, "-p", study_copy, "status", code=1)
+    run(runner, "-p", study_copy, "backup", "restore", name, "--yes")
+    assert (study_copy / DB_NAME).is_symlink() and (study_copy / DB_NAME).resolve() == target
+    assert codings_of(study_copy) == original
+    assert list(elsewhere.glob("study.qda.damaged-*"))
+
+
+def test_another_programs_sqlite_file_is_refused_without_being_switched_to_wal(runner, tmp_path: Path) -> None:
+    folder = tmp_path / "foreign"
+    folder.mkdir()
+    db = sqlite3.connect(folder / DB_NAME)
+    db.execute("CREATE TABLE notes (body TEXT)")
+    db.commit()
+    db.close()
+    result = run(runner, "-p", folder, "status", code=1)
+    assert "not a qda project" in result.output
+    db = sqlite3.connect(folder / DB_NAME)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    db.close()
+    assert sorted(p.name for p in folder.iterdir()) == [DB_NAME]
+
+
+def test_a_file_where_the_backups_folder_goes_is_a_clear_error_and_nothing_is_written(runner,
+                                                                                       study_copy: Path) -> None:
+    shutil.rmtree(study_copy / "backups", ignore_errors=True)
+    (study_copy / "backups").write_text("not a folder", encoding="utf-8")
+    before = snapshot(study_copy)
+    result = run(runner, "-p", study_copy, "code", "delete-coder", "coder-b", "--yes", code=1)
+    assert "backups: cannot keep snapshots there: it is a file, not a folder" in result.output
+    assert "internal error" not in result.output
+    assert snapshot(study_copy) == before

@@ -25,6 +25,8 @@ Cases using each code (count="cases"):
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -317,16 +319,51 @@ def test_folder_as_target_raises_export_error(tmp_path: Path) -> None:
         write_workbook(tmp_path, _data())
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores permissions")
-def test_read_only_folder_raises_export_error(tmp_path: Path) -> None:
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o500)
+def _as_unprivileged_user(work: Callable[[], None]) -> None:
+    """Run ``work`` in a child process that cannot override file permissions.
+
+    Root (as in CI) ignores a folder's mode bits, so there the child drops to the 'nobody'
+    user before it runs; the test runs for real everywhere instead of skipping as root.
+    """
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        status = 1
+        try:
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            work()
+            status = 0
+        except BaseException:  # noqa: BLE001  (any failure is reported as exit status 1)
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the check failed in the unprivileged child (see stderr)"
+
+
+def test_read_only_folder_raises_export_error() -> None:
+    import tempfile
+
+    top = Path(tempfile.mkdtemp())
     try:
-        with pytest.raises(ExportError, match="permission denied"):
-            write_workbook(folder / "synthesis.xlsx", _data())
+        top.chmod(0o755)  # the unprivileged child must reach the folder inside
+        folder = top / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+
+        def check() -> None:
+            with pytest.raises(ExportError, match="permission denied"):
+                write_workbook(folder / "synthesis.xlsx", _data())
+            assert os.listdir(folder) == []
+
+        _as_unprivileged_user(check)
     finally:
-        folder.chmod(0o700)
+        folder.chmod(0o755)
+        shutil.rmtree(top)
 
 
 def test_locked_file_raises_export_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

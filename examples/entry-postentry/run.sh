@@ -31,4 +31,4 @@ qda report -o "$OUT/synthesis.html" --coder consensus --by group --code-attr mod
 
 echo
 echo "Code, compare and adjudicate in the browser (the two coders are blind to each other; --unblind to compare):"
-echo "  qda serve -p $OUT/project"
+echo "  $QDA serve -p $OUT/project"

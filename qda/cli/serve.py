@@ -23,17 +23,18 @@ def serve(ctx: typer.Context,
                                        help="Let coders see each other's codings (blind by default with 2+ coders)."),
           open_browser: bool = typer.Option(False, "--open", help="Open the workspace in the web browser.")) -> None:
     """Serve the coding workspace in the browser (Ctrl+C stops it)."""
-    from qda.web import create_app, run  # imported here: the other commands stay fast to start
+    from qda.web import create_app, listen, run  # imported here: the other commands stay fast to start
 
     with opened(ctx) as project:
         folder = project.folder
     web = create_app(folder, coder=coder, unblind=unblind, host=host)
+    sock = listen(host, port)  # before the "workspace on" line: a busy port is one line with a hint
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     typer.echo(f"qda workspace on {folder}: {url}  (Ctrl+C to stop)")
     if open_browser:
         import webbrowser
         webbrowser.open(url)
-    run(web, host, port)
+    run(web, sock)
 
 
 @users_app.command("add")

@@ -77,6 +77,16 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
                 raise IngestError(f"{source}: starts with a UTF-16 mark but cannot be decoded as UTF-16",
                                   [Problem(source, "re-save the file as UTF-8")]) from None
     nul = data.find(b"\x00")
+    utf16 = _utf16_without_bom(data) if nul >= 0 else None
+    if utf16 is not None:
+        try:
+            text = data.decode(utf16)
+        except UnicodeDecodeError:
+            raise IngestError(f"{source}: looks like UTF-16 without a byte-order mark, but cannot be decoded as "
+                              f"{utf16.upper()}",
+                              [Problem(source, "damaged UTF-16 text", "re-save the file as UTF-8")]) from None
+        if len(_CONTROL_RE.findall(text)) <= max(2, len(text) // 200):
+            return text, utf16
     if nul >= 0:
         where = "it contains binary data" if nul < 4096 else f"it turns into binary data at byte {nul:,}"
         raise IngestError(f"{source}: this is not a text file ({where})",
@@ -104,6 +114,25 @@ def decode_bytes(data: bytes, source: str) -> tuple[str, str]:
                           [Problem(source, "undecodable text",
                                    "re-save the file as UTF-8 (Save as > Encoding: UTF-8)")])
     return text, encoding
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when the bytes look like UTF-16 text with no byte-order mark.
+
+    Notepad and some transcription tools save "Unicode" this way. Text in a Latin, Greek or
+    Cyrillic script then has a NUL in every other byte on one side only, which binary data
+    almost never has; such a file is text, not "binary data".
+    """
+    sample = data[:4096]
+    if len(data) % 2 or len(sample) < 8:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd >= 0.3 * half and even <= 0.02 * half:
+        return "utf-16-le"
+    if even >= 0.3 * half and odd <= 0.02 * half:
+        return "utf-16-be"
+    return None
 
 
 def normalise_text(text: str) -> str:
@@ -676,6 +705,11 @@ def _sheet_rows(events: object, strings: list[str], dates: set[int],
             element.clear()
         elif tag == dim_tag:
             max_col, max_row = _dimension(element.get("ref", ""))
+    # The declared size is only a claim: never pad beyond the rows and columns present.
+    if max_row is not None:
+        max_row = min(max_row, max((number for number, _ in parsed), default=0))
+    if max_col is not None:
+        max_col = min(max_col, max((column for _, cells in parsed for column, _ in cells), default=0))
     return _padded(parsed, max_col, max_row)
 
 
@@ -757,6 +791,13 @@ def _scan_columns(data: bytes, strings: list[str], dates: set[int], formulas: bo
     if (end < begin or max_col is None or max_row is None or _UNUSUAL_TAG_RE.search(data, begin, end)
             or data.find(b"xmlns", begin, end) >= 0):
         raise _NotSimple("no declared size, or cells or rows without their reference first")
+    if max_row * max_col > len(data):
+        # The declared size is only a claim (a 60 KB file may declare A1:XFD1048576): a cell
+        # takes at least a few bytes, so a larger claim is cut to the cells really present.
+        rows_seen = [int(n) for n in re.findall(rb'<row r="([0-9]+)"', data[begin:end])]
+        columns_seen = {c for c in re.findall(rb'<c r="([A-Z]{1,3})[0-9]', data[begin:end])}
+        max_row = min(max_row, max(rows_seen, default=0))
+        max_col = min(max_col, max((_column(c.decode()) for c in columns_seen), default=0))
 
     kinds: dict[bytes, tuple[str, int]] = {}
 
@@ -891,6 +932,10 @@ def _read_table(path: Path, sheet: str | None, formulas: bool, columns: Collecti
             if sheet is not None and sheet not in wb.sheetnames:
                 raise IngestError(f"{path}: no sheet named '{sheet}' (sheets: {', '.join(wb.sheetnames)})")
             chosen = wb[sheet] if sheet else wb["Coding"] if "Coding" in wb.sheetnames else wb.worksheets[0]
+            claimed = (chosen.max_row or 0) * (chosen.max_column or 0)
+            if claimed > 64 * path.stat().st_size and hasattr(chosen, "reset_dimensions"):
+                # a size no file this small can fill (A1:XFD1048576 in a few KB): read the cells present
+                chosen.reset_dimensions()
             return _Table(rows=[list(row) for row in chosen.iter_rows(values_only=True)])
         except damaged as exc:
             raise _damaged_xlsx(path, exc) from None
@@ -904,7 +949,15 @@ def _read_table(path: Path, sheet: str | None, formulas: bool, columns: Collecti
         text = normalise_text(text)
         first = text.split("\n", 1)[0]
         delimiter = max(",;\t", key=first.count)
-        return _Table(rows=[list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)])
+        rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+        try:
+            return _Table(rows=[list(row) for row in rows])
+        except csv.Error as exc:  # e.g. a cell over the csv module's 131,072-character limit
+            line = rows.line_num
+            raise IngestError(f"{path}:{line}: cannot read this CSV line ({exc})",
+                              [Problem(f"{path}:{line}", str(exc),
+                                       "a cell this long is usually a quote (\") left open on an earlier line; "
+                                       "close it, or save the table as .xlsx")]) from None
     raise IngestError(f"{path}: unsupported table type '{suffix or '(none)'}'",
                       [Problem(str(path), "use .csv or .xlsx")])
 

@@ -26,6 +26,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -35,6 +36,7 @@ from qda.errors import IngestError, Problem
 from qda.ingest import (
     KNOWN_LABELS,
     LABEL_RE,
+    MAX_TRANSCRIPT_BYTES,
     RawTranscript,
     check_zip,
     decode_bytes,
@@ -549,6 +551,43 @@ def _codepage(name: str, default: str) -> str:
 
 # ----------------------------------------------------------------------------- PDF
 
+# A page of transcript draws its text with a few kilobytes of instructions. A PDF whose
+# pages inflate to tens of megabytes each (a small file can hold 30 x 70 MB of compressed
+# instructions) would keep pypdf busy for many minutes before any limit on the text could
+# be checked, so the instructions are measured page by page, before the text is extracted.
+MAX_PDF_PAGE_BYTES = 8 * 1024 ** 2
+MAX_PDF_CONTENT_BYTES = 64 * 1024 ** 2
+
+
+def _pdf_pages(path: Path, pdf: Any) -> list[str]:
+    """The text of each page; refused as soon as a page or the whole draws too much or holds too much text."""
+    pages: list[str] = []
+    drawn = text_size = 0
+    for number, page in enumerate(pdf.pages, start=1):
+        contents = page.get_contents()
+        size = len(contents.get_data()) if contents is not None else 0
+        drawn += size
+        if size > MAX_PDF_PAGE_BYTES or drawn > MAX_PDF_CONTENT_BYTES:
+            what = (f"page {number} holds {size / 1024 ** 2:.0f} MB of drawing instructions"
+                    if size > MAX_PDF_PAGE_BYTES else
+                    f"pages 1-{number} hold {drawn / 1024 ** 2:.0f} MB of drawing instructions")
+            raise IngestError(f"{path}: refused: {what}, far more than a page of text needs "
+                              f"(at most {MAX_PDF_PAGE_BYTES // 1024 ** 2} MB a page, "
+                              f"{MAX_PDF_CONTENT_BYTES // 1024 ** 2} MB in all)",
+                              [Problem(f"{path}: page {number}", "not a text transcript, or a damaged one",
+                                       "export the transcript as .docx or .txt")])
+        text = page.extract_text() or ""
+        text_size += len(text)
+        if text_size > MAX_TRANSCRIPT_BYTES:
+            limit = MAX_TRANSCRIPT_BYTES // 1024 ** 2
+            raise IngestError(f"{path}: refused: the text of pages 1-{number} is over the limit of {limit} MB "
+                              "for one transcript",
+                              [Problem(f"{path}: page {number}", f"a transcript holds at most {limit} MB",
+                                       "split it into several files and import them together")])
+        pages.append(text)
+    return pages
+
+
 @reader(".pdf")
 def read_pdf(path: Path) -> RawTranscript:
     """Text-based PDF (the text layer, page by page); scanned PDFs are refused.
@@ -566,7 +605,7 @@ def read_pdf(path: Path) -> RawTranscript:
             raise IngestError(f"{path}: the PDF is password-protected",
                               [Problem(str(path), "cannot read an encrypted PDF",
                                        "export it again without a password")])
-        pages = [page.extract_text() or "" for page in pdf.pages]
+        pages = _pdf_pages(path, pdf)
     # PyPdfError covers PdfReadError and LimitReachedError (found by the fuzz tests); a
     # damaged file also fails inside pypdf with zlib, index or attribute errors.
     except (PyPdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, zlib.error,

@@ -8,6 +8,7 @@ through :class:`Holdings` (the store satisfies it), never written.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -181,7 +182,9 @@ def read_transcripts(paths: Sequence[str | Path], progress: Progress = no_progre
     for done, raw_path in enumerate(paths):
         progress(f"reading {len(paths)} file(s)", done, len(paths))
         path = Path(raw_path)
-        name = path.stem
+        # macOS writes file names decomposed (NFD), most other systems composed (NFC): the same
+        # interview must not become two documents because its accents were spelled two ways.
+        name = unicodedata.normalize("NFC", path.stem)
         if name in names:
             problems.append(Problem(str(path), f"document name '{name}' also comes from {names[name]}",
                                     "rename one of the files"))
@@ -238,9 +241,18 @@ def _statuses(held: Holdings, loaded: Sequence[Loaded], case: str | None, replac
     for item in loaded:
         path, name, raw = item
         existing = held.document(name)
+        if existing is None and held.document(unicodedata.normalize("NFD", name)) is not None:
+            # imported before names were composed: the stored (decomposed) name is the document's
+            name = unicodedata.normalize("NFD", name)
+            item = (path, name, raw)
+            existing = held.document(name)
         coded = held.count_codings(document=name) if existing is not None else 0
         if not raw.text.strip():
             problems.append(Problem(str(path), "the transcript is empty"))
+        elif not any(raw.text[turn.start:turn.end].strip() for turn in raw.turns):
+            labels = sorted({line.strip() for line in raw.text.splitlines() if line.strip()})[:3]
+            problems.append(Problem(str(path), "the transcript holds no speech, only speaker labels "
+                                    f"({', '.join(labels)})", "check that the file is the whole transcript"))
         elif existing is None:
             plans.append((item, "imported"))
         elif existing.sha256 == raw.sha256 and (case is None or existing.case == case):

@@ -1,5 +1,5 @@
 """The browser coding workspace of ``qda serve`` (the only package importing the ASGI stack)."""
 
-from qda.web.app import create_app, run
+from qda.web.app import create_app, listen, run
 
-__all__ = ["create_app", "run"]
+__all__ = ["create_app", "listen", "run"]

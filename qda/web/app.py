@@ -14,8 +14,10 @@ interpreted as HTML.
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -35,7 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NotFoundError, QdaError
+from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NotFoundError, QdaError, ServeError
 from qda.ingest.languages import direction as text_direction
 from qda.models import Coding
 from qda.project import Project
@@ -494,8 +496,39 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
     return app
 
 
-def run(app: Starlette, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve ``app`` with uvicorn until Ctrl+C."""
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, or a ServeError saying in one line what to do instead.
+
+    Binding here, before uvicorn starts, turns a busy port or a foreign address into a
+    message with a hint rather than uvicorn's log lines or a traceback.
+    """
+    if not 0 < port < 65536:
+        raise ServeError(f"port {port} is not a TCP port (use 1-65535, e.g. --port 8765)")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ServeError(f"cannot listen on '{host}': not an address of this machine ({exc}); "
+                         "use --host 127.0.0.1, or an address 'ip addr' lists") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeError(f"port {port} is already in use (another qda serve?): "
+                             f"stop it, or pick another port with --port {port + 1}") from None
+        if exc.errno == errno.EACCES:
+            raise ServeError(f"port {port} needs administrator rights: use a port above 1023, "
+                             "e.g. --port 8765") from None
+        raise ServeError(f"cannot listen on {host}:{port} ({exc.strerror}); "
+                         "use --host 127.0.0.1, or an address 'ip addr' lists") from None
+    return sock
+
+
+def run(app: Starlette, sock: socket.socket) -> None:
+    """Serve ``app`` with uvicorn on the bound ``sock`` (see :func:`listen`) until Ctrl+C."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[sock])
