@@ -23,8 +23,15 @@ Each row gives seconds, words/s, the throughput against bare spaCy fed the same 
 (the target: >= 2/3) and the peak resident memory of its process (what ``/usr/bin/time
 -v`` reports as "Maximum resident set size"; the target: < 500 MB), the model included.
 
+6. with ``--languages fr en es``: per language and mode (``trained`` where the language has a
+   trained pipeline, ``fast``/``rules``: spaCy's sentencizer and lookup lemmas), at
+   ``--docs 10 100 1000`` synthetic interviews of ~1,000 words, with ``--jobs 1 2`` processes:
+   bare spaCy (the pipeline alone over the same windows, lemmas read) beside ``qda import
+   transcripts``, words/s and peak memory, and the cores used.
+
 Usage: python bench/ingest.py [--words 1000000] [--files 500] [--jobs 1 2] [--large-mb 10 [--large-only]]
        [--realfiles ../shared/realfiles]
+       python bench/ingest.py --languages fr en es [--docs 10 100] [--jobs 1 2]
 """
 
 from __future__ import annotations
@@ -113,6 +120,117 @@ def generate_large(folder: Path, megabytes: int, seed: int = 11) -> Path:
     return path
 
 
+# Short English and Spanish interviews for the per-language rows (same shape as the French ones).
+WORDS = {
+    "en": (["We", "Our team", "My partner", "The sales director", "The founder", "An engineer"],
+           ["present", "send", "organise", "prepare", "use", "show", "follow", "develop", "sell", "explain"],
+           ["our products", "a demonstration", "the data sheets", "a brochure", "the laser", "our customers",
+            "a new market", "the training", "the spectrometers"],
+           ["at the trade fairs", "on LinkedIn", "at international conferences", "by email", "in Germany",
+            "every year", "with the university", "to our distributors", "for five years"],
+           ["How do you make the company known abroad?", "And then what happens?", "Can you give an example?"],
+           ("Interviewer", "Respondent")),
+    "es": (["Nosotros", "Nuestro equipo", "Mi socio", "La directora de ventas", "El fundador", "Un ingeniero"],
+           ["presenta", "envía", "organiza", "prepara", "utiliza", "muestra", "sigue", "desarrolla", "vende"],
+           ["nuestros productos", "una demostración", "las fichas técnicas", "un folleto", "el láser",
+            "nuestros clientes", "un nuevo mercado", "la formación"],
+           ["en las ferias comerciales", "en LinkedIn", "en congresos internacionales", "por correo",
+            "en Alemania", "cada año", "con la universidad", "a nuestros distribuidores", "desde hace cinco años"],
+           ["¿Cómo dan a conocer la empresa en el extranjero?", "¿Y luego qué pasa?", "¿Puede dar un ejemplo?"],
+           ("Entrevistador", "Entrevistada")),
+}
+
+
+def generate_language(folder: Path, language: str, documents: int, words: int = 1000, seed: int = 5) -> list[Path]:
+    """``documents`` interviews of about ``words`` words in ``language`` (fr: as :func:`generate`)."""
+    if language == "fr":
+        return generate(folder, words * documents, documents, seed)
+    rng = random.Random(seed)
+    subjects, verbs, objects, tails, questions, (asker, answerer) = WORDS[language]
+    paths = []
+    for i in range(documents):
+        lines, count = [], 0
+        while count < words:
+            q = rng.choice(questions)
+            answer = " ".join(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} {rng.choice(tails)}."
+                              for _ in range(rng.randint(2, 6)))
+            lines.append(f"{asker}: {q}\n\n{answerer}: {answer}\n")
+            count += len(q.split()) + len(answer.split())
+        path = folder / f"{language}{i:04d}.txt"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def step_lang_spacy(folder: str, language: str, fast: str, jobs: int) -> None:
+    """Bare spaCy: the pipeline qda uses for the language, over the windows qda cuts, lemmas read."""
+    from qda.ingest import read_transcript
+    from qda.ingest.segment import BATCH_CHARS, _docs, pipeline
+
+    texts = []
+    for path in sorted(Path(folder).glob("*.txt")):
+        raw = read_transcript(path)
+        texts.extend(_windows_of(raw.text, raw.turns))
+    nlp = pipeline(language, fast == "fast")
+    list(nlp.pipe(texts[:8]))  # warm up, as qda's step does
+    start, cpu = time.perf_counter(), _cpu()
+    for doc in _docs(nlp, iter(texts), jobs, BATCH_CHARS, sum(map(len, texts)) // max(1, len(texts))):
+        for token in doc:
+            _ = token.lemma_
+    report_step(time.perf_counter() - start, _cpu() - cpu)
+
+
+def report_step(seconds: float, cpu: float) -> None:
+    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "cpu": cpu}))
+
+
+def step_lang_import(folder: str, language: str, fast: str, jobs: int) -> None:
+    from qda import Project
+    from qda.ingest.languages import lemma_table
+    from qda.ingest.segment import pipeline
+
+    project = Project.init(Path(folder) / f"project-{language}-{fast}-{jobs}", language)
+    list(pipeline(language, fast == "fast").pipe(["Warm up. " * 20] * 8))  # loading is not import throughput
+    lemma_table(language)
+    start, cpu = time.perf_counter(), _cpu()
+    project.import_transcripts(sorted(Path(folder).glob("*.txt")), language=language, jobs=jobs, fast=fast == "fast")
+    report_step(time.perf_counter() - start, _cpu() - cpu)
+
+
+def language_rows(languages: list[str], sizes: list[int], jobs_list: list[int]) -> None:
+    import os
+
+    from qda.ingest.languages import TRAINED
+
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start. words/s is wall "
+          "time; words per CPU-second counts the step's own processes only (on a shared machine the wall time "
+          "measures the other processes too)\n")
+    print("| language | mode | documents | words | processes | bare spaCy words/s | qda import words/s | "
+          "bare words/CPU-s | qda words/CPU-s | qda ÷ bare (CPU) | bare peak MB | qda peak MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for language in languages:
+        modes = ["trained", "fast"] if language in TRAINED else ["rules"]
+        for size in sizes:
+            with tempfile.TemporaryDirectory() as tmp:
+                words = count_words(generate_language(Path(tmp), language, size))
+                for mode in modes:
+                    for jobs in jobs_list:
+                        bare = child("lang_spacy", tmp, language, mode, str(jobs))
+                        qda = child("lang_import", tmp, language, mode, str(jobs))
+                        cells = [f"{words / bare['seconds']:,.0f}", f"{words / qda['seconds']:,.0f}",
+                                 f"{words / bare['cpu']:,.0f}", f"{words / qda['cpu']:,.0f}",
+                                 f"{bare['cpu'] / qda['cpu']:.2f}", f"{bare['peak_mb']:.0f}", f"{qda['peak_mb']:.0f}"]
+                        print(f"| {language} | {mode} | {size} | {words:,} | {jobs} | " + " | ".join(cells) + " |",
+                              flush=True)
+
+
 def count_words(paths: list[Path]) -> int:
     return sum(len(p.read_text(encoding="utf-8").split()) for p in paths)
 
@@ -199,9 +317,12 @@ def step_auto(folder: str, fuzzy: str) -> None:
 
 def report(seconds: float, extra: int | None = None) -> None:
     # With n_process > 1 the work happens in child processes: count the largest of them too.
-    peak_mb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "extra": extra}))
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb = max(own.ru_maxrss, children.ru_maxrss) / 1024
+    # CPU seconds of the whole process (model loading included): on a shared machine the
+    # wall time measures the other processes too
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "extra": extra, "cpu": cpu}))
 
 
 def child(*args: str) -> dict:
@@ -257,14 +378,21 @@ def main() -> None:
     parser.add_argument("--large-mb", type=int, default=0, help="also one transcript of this many MB")
     parser.add_argument("--large-only", action="store_true", help="only the large-document rows")
     parser.add_argument("--realfiles", type=Path, default=REALFILES, help="where ../shared/realfiles is")
+    parser.add_argument("--languages", nargs="*", help="per-language rows (fr en es) instead of the French corpus")
+    parser.add_argument("--docs", type=int, nargs="*", default=[10, 100, 1000], help="documents per language row")
     parser.add_argument("--step", nargs="*")
     args = parser.parse_args()
     if args.step:
         name, *rest = args.step
         steps = {"spacy": lambda: step_spacy(rest[0], int(rest[1]), int(rest[2]) if len(rest) > 2 else None),
                  "spacy_qdpx": lambda: step_spacy_qdpx(rest[0]), "qdpx": lambda: step_qdpx(rest[0], rest[1]),
-                 "import": lambda: step_import(rest[0], int(rest[1])), "auto": lambda: step_auto(rest[0], rest[1])}
+                 "import": lambda: step_import(rest[0], int(rest[1])), "auto": lambda: step_auto(rest[0], rest[1]),
+                 "lang_spacy": lambda: step_lang_spacy(rest[0], rest[1], rest[2], int(rest[3])),
+                 "lang_import": lambda: step_lang_import(rest[0], rest[1], rest[2], int(rest[3]))}
         steps[name]()
+        return
+    if args.languages:
+        language_rows(args.languages, args.docs, args.jobs)
         return
     if args.large_mb:
         large_rows(args.large_mb, args.realfiles)

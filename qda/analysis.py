@@ -903,17 +903,19 @@ def fold_apostrophes(word: str) -> str:
 
 
 def stop_words(languages: Iterable[str]) -> frozenset[str]:
-    """spaCy's stop-word lists of the languages (fr, en), apostrophes unified."""
+    """spaCy's stop-word lists of the languages, apostrophes unified."""
     import importlib.util
 
     words: set[str] = set()
     spacy = importlib.util.find_spec("spacy")  # locates the package without importing it
-    for language in sorted(set(languages) & {"fr", "en"}):
+    for language in sorted(set(languages)):
         if spacy is None or not spacy.submodule_search_locations:
             raise AnalysisError("spaCy is not installed: its stop-word lists are needed (pip install spacy)")
         # the lists are plain modules (one set literal); loading them alone avoids importing
         # spaCy itself, which costs seconds
         path = Path(next(iter(spacy.submodule_search_locations))) / "lang" / language / "stop_words.py"
+        if not path.exists():  # a language spaCy has no stop-word list for
+            continue
         spec = importlib.util.spec_from_file_location(f"_qda_stop_words_{language}", path)
         if spec is None or spec.loader is None:
             raise AnalysisError(f"spaCy's {language} stop-word list is missing ({path})")
@@ -1039,19 +1041,22 @@ def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments:
     attrs = {c.name: c.attributes for c in cases}
     key = _unit_of(by, attrs)
     index = _SegmentIndex(segments)
-    stops = frozenset() if keep_stop_words else stop_words(d.language for d in docs)
-    pairs: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+    # each document's words are filtered with its own language's stop words
+    stops_of = {language: frozenset() if keep_stop_words else stop_words([language])
+                for language in {d.language for d in docs}}
+    pairs: dict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
     for doc in docs:
         terms = doc.lemma if unit == "lemma" else doc.lower
         if roles:
             mask = _tokens_in_roles(doc, index, roles)
-            pairs[key(doc)].update(compress(zip(doc.lower, terms), mask.tolist()))
+            pairs[key(doc), doc.language].update(compress(zip(doc.lower, terms), mask.tolist()))
         else:
-            pairs[key(doc)].update(zip(doc.lower, terms))
+            pairs[key(doc), doc.language].update(zip(doc.lower, terms))
     # filter distinct (word, term) pairs, far fewer than tokens
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     totals: Counter[str] = Counter()
-    for group, found in pairs.items():
+    for (group, language), found in pairs.items():
+        stops = stops_of[language]
         totals[group] += 0
         for (low, term), n in found.items():
             low, term = fold_apostrophes(low), fold_apostrophes(term)
@@ -1137,10 +1142,11 @@ def _clean(text: str) -> str:
 
 def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment], query: str,
            mode: str = "exact", by: str = "case", width: int = 40, roles: Sequence[str] | None = None,
-           lemmas: Sequence[str] | None = None) -> SearchResult:
+           lemmas: Sequence[str] | dict[str, Sequence[str]] | None = None) -> SearchResult:
     """Find ``query`` in the transcripts: ``exact`` words (case-insensitive, whole words),
     ``lemma`` (the query's ``lemmas``, as lemmatised by the caller, matched on the stored
-    lemmas, so 'salon' finds 'salons') or ``regex`` (Python syntax, case-insensitive).
+    lemmas, so 'salon' finds 'salons'; a dict gives them per document language) or
+    ``regex`` (Python syntax, case-insensitive).
     Hits count per document and per value of ``by`` (case or a case attribute)."""
     if mode not in SEARCH_MODES:
         raise AnalysisError(f"unknown search mode '{mode}' (use one of: {', '.join(SEARCH_MODES)})")
@@ -1163,7 +1169,8 @@ def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequ
         if mode == "exact":
             spans = _spans_exact(doc, query)
         elif mode == "lemma":
-            spans = _spans_lemma(doc, [fold_apostrophes(x) for x in lemmas or ()])
+            mine = lemmas.get(doc.language, ()) if isinstance(lemmas, dict) else lemmas
+            spans = _spans_lemma(doc, [fold_apostrophes(x) for x in mine or ()])
         else:
             spans = [(m.start(), m.end()) for m in compiled.finditer(doc.text) if m.end() > m.start()]
         for start, end in spans:

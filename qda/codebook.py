@@ -59,7 +59,8 @@ class CodeSpec(_Spec):
     include: str = ""
     exclude: str = ""
     attributes: dict[str, str] = Field(default_factory=dict)
-    patterns: list[str | PatternSpec] = Field(default_factory=list)
+    # a list (each pattern with an optional lang:), or one list per language: {fr: [...], en: [...]}
+    patterns: list[str | PatternSpec] | dict[str, list[str | PatternSpec]] = Field(default_factory=list)
     color: str | None = None
     guid: str | None = None
     codable: bool = True
@@ -326,11 +327,23 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
                     f"; did you mean '{close[0]}'?" if close and close[1] >= 60 else "")
                 problems.append(Problem(where, f"{what}: '{value}' is not an allowed value of '{name}'", hint))
         patterns: list[Pattern] = []
-        for k, raw in enumerate(cs.patterns):
-            where = at(*path, "patterns", k)
+        if isinstance(cs.patterns, dict):  # one list per language: each pattern gets its list's language
+            listed: list[tuple[Path_, str | None, str | PatternSpec]] = []
+            for lang, items in cs.patterns.items():
+                if lang not in languages:
+                    problems.append(Problem(at(*path, "patterns", lang), f"{what}: pattern language '{lang}' is not "
+                                            f"in languages ({', '.join(languages)})"))
+                    continue
+                listed += [((*path, "patterns", lang, k), lang, raw) for k, raw in enumerate(items)]
+        else:
+            listed = [((*path, "patterns", k), None, raw) for k, raw in enumerate(cs.patterns)]
+        for place, lang_of_list, raw in listed:
+            where = at(*place)
             if isinstance(raw, str):
-                patterns.append(Pattern(raw))
+                patterns.append(Pattern(raw, lang=lang_of_list))
                 continue
+            if lang_of_list is not None and raw.lang is not None and raw.lang != lang_of_list:
+                problems.append(Problem(where, f"{what}: a pattern under '{lang_of_list}' says lang: {raw.lang}"))
             given = [(kind, getattr(raw, kind)) for kind in PATTERN_KINDS if getattr(raw, kind) is not None]
             if len(given) != 1:
                 problems.append(Problem(where, f"{what}: a pattern needs exactly one of {', '.join(PATTERN_KINDS)}"))
@@ -347,7 +360,7 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
                 problems.append(Problem(where, f"{what}: threshold must be between 0 and 100"))
             if raw.lang is not None and raw.lang not in languages:
                 problems.append(Problem(where, f"{what}: pattern language '{raw.lang}' is not in languages"))
-            patterns.append(Pattern(value, kind, raw.lang, raw.threshold))
+            patterns.append(Pattern(value, kind, raw.lang or lang_of_list, raw.threshold))
         codes.append(Code(id=cs.id, labels=labels, category=category, parent=parent,
                           definition=cs.definition.strip(), include=cs.include.strip(),
                           exclude=cs.exclude.strip(), attributes=dict(cs.attributes),

@@ -421,6 +421,8 @@ class Document:
     sha256: str
     source: str = ""
     language: str = "fr"
+    language_source: str = ""  # "given" (--lang), "detected", "project" (detection unsure); "" if unknown
+    analysis: str = ""  # the pipeline that analysed it (qda.ingest.languages.version); "fr fast: ..." for --fast
 
 
 @dataclass(frozen=True)

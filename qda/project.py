@@ -20,18 +20,22 @@ from typing import TYPE_CHECKING, Any
 
 from qda.errors import NotFoundError, ProjectError, WouldReplaceError
 from qda.ingest import read_ratings
+from qda.ingest.languages import TRAINED, is_fast, lemma_key, spacy_codes
+from qda.ingest.languages import check_language as check_language_code
+from qda.ingest.languages import name as language_name
 from qda.ingest.plan import (
     CasesImport,
     ImportReport,
     TranscriptImport,
     choose_language,
+    document_languages,
     language_notes,
     plan_cases,
     plan_survey,
     plan_transcripts,
     read_transcripts,
 )
-from qda.ingest.segment import LANGUAGES, SEGMENT_UNITS
+from qda.ingest.segment import SEGMENT_UNITS
 from qda.models import Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
@@ -120,23 +124,37 @@ class ProjectStatus:
     codebook: str | None
     codes: int
     coders: dict[str, int]
+    language: str | None = None  # the project's: documents whose language detection is unsure of get it
+    languages: dict[str, int] = dataclasses.field(default_factory=dict)  # documents per language
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the documents are in more than one language."""
+        return len(self.languages) > 1
 
     def to_dict(self) -> dict[str, Any]:
-        return json_dict(self)
+        return json_dict({**self.__dict__, "mixed": self.mixed})
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
-        row = {k: v for k, v in self.__dict__.items() if k != "coders"}
+        row = {k: v for k, v in self.__dict__.items() if k not in ("coders", "languages")}
         row.update({f"codings: {name}": n for name, n in self.coders.items()})
+        row.update({f"documents in {code}": n for code, n in self.languages.items()})
         return pd.DataFrame([row])
 
     def to_table(self) -> TableView:
         """One ``key: value`` line per count, the coders with their number of codings."""
-        shown = dict(self.to_dict())
+        shown = {key: value for key, value in self.to_dict().items() if key not in ("languages", "mixed")}
         shown["coders"] = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
         if self.codebook is None:
             shown["codebook"] = "none loaded (qda codebook load FILE.yaml)"
-        return TableView(lead=tuple(Note(f"{key}: {value}") for key, value in shown.items()))
+        lines = [Note(f"{key}: {value}") for key, value in shown.items()]
+        if self.languages:
+            counts = ", ".join(f"{language_name(code)} ({code}) {n}" for code, n in self.languages.items())
+            lines.append(Note(f"documents by language: {counts}" + (" (a mixed project: each document is "
+                                                                     "segmented and lemmatised in its own language)"
+                                                                     if self.mixed else "")))
+        return TableView(lead=tuple(lines))
 
 
 class Project:
@@ -155,8 +173,8 @@ class Project:
         Without ``language``, the first transcripts imported decide it (see import_transcripts).
         """
         folder = Path(folder)
-        if language is not None and language not in LANGUAGES:
-            raise ProjectError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
+        if language is not None:
+            check_language_code(language)  # an unknown code, or one whose extra is missing: a clear error
         if unit not in SEGMENT_UNITS:
             raise ProjectError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
         store = Store.create(folder)
@@ -206,7 +224,8 @@ class Project:
         counts = self.store.codings_per_coder()
         coders = {name: counts.get(name, 0) for name in self.store.coders()}
         return ProjectStatus(str(self.folder), sizes["documents"], sizes["cases"], sizes["segments"],
-                             codebook.name if codebook else None, len(codebook.codes) if codebook else 0, coders)
+                             codebook.name if codebook else None, len(codebook.codes) if codebook else 0, coders,
+                             self.store.get_meta("language"), self.store.document_languages())
 
     # ------------------------------------------------------------------ writing
     def commit(self, plan: WritePlan) -> int:
@@ -238,33 +257,40 @@ class Project:
 
     # ------------------------------------------------------------------ transcripts
     def import_transcripts(self, paths: Sequence[str | Path], case: str | None = None,
-                           language: str | None = None, replace: bool = False, jobs: int = 1) -> ImportReport:
+                           language: str | None = None, replace: bool = False, jobs: int = 1,
+                           fast: bool = False) -> ImportReport:
         """Import transcript files (all or nothing).
 
         The document name and, unless ``case`` is given, the case are the file name stem.
         An unchanged file is a no-op. A changed file without codings is replaced; with
         codings it is refused unless ``replace`` is set, in which case every coding is
         re-anchored on the revised text (orphans are kept and flagged) and the old text
-        is archived.
+        is archived. Each document gets ``language`` when given, else the language it
+        reads as when detection is sure of it, else the project's. ``fast``: rule-based
+        sentences and lookup lemmas even where a trained pipeline exists (French).
         """
         from qda.coding.auto import lemmas_key, pattern_lemmas, pattern_lemmas_meta
 
-        stated = language or self.store.get_meta("language")  # None: a project created without --lang
+        project_language = self.store.get_meta("language")  # None: a project created without --lang
         loaded = read_transcripts(paths, self.progress)
-        language = choose_language(stated, loaded)
+        default = choose_language(language or project_language, loaded)
+        assigned = document_languages(loaded, language, default)
         if replace:
             self._snapshot("import transcripts --replace")
-        plan, report = plan_transcripts(self.store, loaded, case, language, self._unit, replace, jobs,
-                                        progress=self.progress)
-        if stated is None:  # its first transcripts decide the project's language
-            plan = dataclasses.replace(plan, meta={**plan.meta, "language": language})
-        if any(write.tokens is not None for write in plan.documents):
+        plan, report = plan_transcripts(self.store, loaded, case, default, self._unit, replace, jobs,
+                                        progress=self.progress,
+                                        languages={name: item.language for name, item in assigned.items()}, fast=fast,
+                                        language_sources={name: item.how for name, item in assigned.items()})
+        if project_language is None:  # its first transcripts decide the project's language
+            plan = dataclasses.replace(plan, meta={**plan.meta, "language": default})
+        for used in sorted({lemma_key(write.document.language, fast) for write in plan.documents
+                            if write.tokens is not None}):
             # The pipeline is loaded now: lemmatise the codebook's patterns so code auto need not load it.
-            known = pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
-            plan = dataclasses.replace(plan, meta={**plan.meta, **pattern_lemmas_meta(self.store.codebook(), language,
+            known = pattern_lemmas(self.store.get_meta(lemmas_key(used)), used)
+            plan = dataclasses.replace(plan, meta={**plan.meta, **pattern_lemmas_meta(self.store.codebook(), used,
                                                                                         known)})
         self.commit(plan)
-        return language_notes(report, loaded, language, stated is None)
+        return language_notes(report, loaded, project_language or default, project_language is None, assigned)
 
     def import_survey(self, path: str | Path, text_columns: Sequence[str], id_column: str | None = None,
                       language: str | None = None) -> ImportReport:
@@ -454,10 +480,14 @@ class Project:
         from qda.coding.auto import lemmas_key, pattern_lemmas, plan_auto_coding
 
         coder = check_coder_name(coder)
-        known = {language: pattern_lemmas(self.store.get_meta(lemmas_key(language)), language)
-                 for language in LANGUAGES}
+        keys = [*spacy_codes(), *(lemma_key(code, True) for code in TRAINED)]
+        known = {key: pattern_lemmas(self.store.get_meta(lemmas_key(key)), key)
+                 for key in keys if self.store.get_meta(lemmas_key(key)) is not None}
+        fast = {name for name, (_, analysis) in self.store.document_analyses().items() if is_fast(analysis)}
+        # documents imported with --fast have lookup lemmas: their patterns are lemmatised alike
+        tokens = ((name, lemma_key(language, name in fast), *rest) for name, language, *rest in self.store.tokens())
         with _collector_paused():
-            plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), self.store.tokens(),
+            plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), tokens,
                                             coder, negation, fuzzy, fuzzy_threshold, known, self.progress)
         self._snapshot(f"code auto --coder {coder}")
         with _collector_paused():
@@ -741,11 +771,11 @@ class Project:
                roles: Sequence[str] | None = None) -> analysis.SearchResult:
         """Exact, lemma or regex search with keyword-in-context lines."""
         docs = self._document_tokens()
-        lemmas = None
+        lemmas: dict[str, Sequence[str]] | None = None
         if mode == "lemma" and query.strip():
             from qda.coding.auto import lemmatise_phrase  # as the dictionary's lemma patterns are
 
-            lemmas = lemmatise_phrase(query, self.language)
+            lemmas = {language: lemmatise_phrase(query, language) for language in sorted({d.language for d in docs})}
         return analysis.search(docs, self.store.cases(), self.store.segments(), query, mode, by, width, roles, lemmas)
 
     def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,

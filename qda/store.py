@@ -203,6 +203,13 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    # each document's language says how it was chosen (given with --lang, detected, or the
+    # project's when detection was unsure), and which pipeline segmented and lemmatised it
+    # (languages.version: "fr fast: ..." for --fast): auto-coding lemmatises its patterns alike
+    """
+    ALTER TABLE documents ADD COLUMN language_source TEXT NOT NULL DEFAULT '';
+    ALTER TABLE documents ADD COLUMN analysis TEXT NOT NULL DEFAULT '';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -673,6 +680,16 @@ class Store:
             "SELECT d.name, c.name, d.text, d.sha256, d.source, d.language FROM documents d "
             "JOIN cases c ON c.id = d.case_id ORDER BY d.name")]
 
+    def document_languages(self) -> dict[str, int]:
+        """How many documents are in each language."""
+        return dict(self.db.execute("SELECT language, COUNT(*) FROM documents GROUP BY language ORDER BY language"))
+
+    def document_analyses(self) -> dict[str, tuple[str, str]]:
+        """Each document's (language_source, analysis): how its language was chosen and
+        which pipeline analysed it ('' for documents imported before qda recorded them)."""
+        return {name: (source, analysis) for name, source, analysis in
+                self.db.execute("SELECT name, language_source, analysis FROM documents ORDER BY name")}
+
     def document_id(self, name: str) -> int | None:
         found = self._one("SELECT id FROM documents WHERE name=?", (name,))
         return None if found is None else int(found)
@@ -680,9 +697,10 @@ class Store:
     def add_document(self, doc: Document) -> int:
         case_id = self.ensure_case(doc.case)
         return self._insert(
-            "INSERT INTO documents(name, case_id, text, sha256, source, language, imported_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (doc.name, case_id, doc.text, doc.sha256, doc.source, doc.language, now()))
+            "INSERT INTO documents(name, case_id, text, sha256, source, language, language_source, analysis, "
+            "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc.name, case_id, doc.text, doc.sha256, doc.source, doc.language, doc.language_source, doc.analysis,
+             now()))
 
     def delete_document(self, name: str) -> None:
         doc_id = self.document_id(name)
@@ -1156,8 +1174,9 @@ class Store:
         self.db.execute("UPDATE codings SET segment_id=NULL WHERE document_id=?", (doc_id,))
         self.db.execute("DELETE FROM segments WHERE document_id=?", (doc_id,))
         self.db.execute("DELETE FROM tokens WHERE document_id=?", (doc_id,))
-        self.db.execute("UPDATE documents SET text=?, sha256=?, source=?, language=?, imported_at=? WHERE id=?",
-                        (doc.text, doc.sha256, doc.source, doc.language, now(), doc_id))
+        self.db.execute("UPDATE documents SET text=?, sha256=?, source=?, language=?, language_source=?, analysis=?, "
+                        "imported_at=? WHERE id=?", (doc.text, doc.sha256, doc.source, doc.language,
+                                                     doc.language_source, doc.analysis, now(), doc_id))
         return doc_id
 
     def speakers(self) -> list[tuple[str, str | None, int]]:

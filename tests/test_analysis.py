@@ -413,7 +413,8 @@ def test_stop_words_are_spacys_lists() -> None:
 
     assert stop_words(["fr", "en"]) == {fold(w) for w in FR | EN}
     assert stop_words(["fr"]) == {fold(w) for w in FR}
-    assert stop_words(["de"]) == frozenset()
+    from spacy.lang.de.stop_words import STOP_WORDS as DE
+    assert stop_words(["de"]) == {fold(w) for w in DE}  # every language with a list (issue 19)
 
 
 def test_search_hits_become_codings_with_the_pattern_and_without_negated_mentions(runner, study_project: Path,

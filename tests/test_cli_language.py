@@ -49,7 +49,7 @@ def test_init_with_lang_records_it(runner, tmp_path: Path) -> None:
         assert project.language == "en"
 
 
-def test_a_transcript_in_another_language_is_a_warning(runner, tmp_path: Path) -> None:
+def test_a_transcript_in_another_language_keeps_its_own_language(runner, tmp_path: Path) -> None:
     folder = tmp_path / "p"
     run(runner, "init", folder, "--lang", "fr")
     english = tmp_path / "T1.txt"
@@ -57,10 +57,14 @@ def test_a_transcript_in_another_language_is_a_warning(runner, tmp_path: Path) -
     french = tmp_path / "E1.txt"
     shutil.copy(EXAMPLE / "transcripts" / "E1.txt", french)
     report = run(runner, "-p", folder, "import", "transcripts", french, english)
-    warnings = [line for line in report.output.splitlines() if "reads as" in line]
-    assert len(warnings) == 1 and warnings[0].startswith("T1: warning: this transcript reads as English")
+    notes = [line for line in report.output.splitlines() if "imported as" in line]
+    assert len(notes) == 1 and notes[0].startswith("T1: imported as English (en), detected; the project is French")
     data = run_json(runner, "-p", folder, "status")
     assert data["documents"] == 2
+    with Project.open(folder) as project:
+        assert {d.name: d.language for d in project.store.documents()} == {"E1": "fr", "T1": "en"}
+        # English rules on the English transcript: "i.e." does not end a sentence
+        assert any("i.e. the big ones" in s.text for s in project.segments(document="T1"))
 
 
 def test_a_survey_decides_the_language_of_a_project_created_without_one(runner, tmp_path: Path) -> None:

@@ -370,7 +370,8 @@ def version() -> None:
 @app.command()
 def init(folder: Path = typer.Argument(..., help="Folder of the new project."),
          language: str | None = typer.Option(
-             None, "--lang", help="Language of the transcripts: fr or en (default: detected at the first import)."),
+             None, "--lang", help="Language of the transcripts: an ISO 639-1 code spaCy knows (fr, en, es, de, ar…; "
+                                  "qda doctor lists them; default: detected at the first import)."),
          unit: SegmentUnit = typer.Option(SegmentUnit.SENTENCE, "--unit",
                                           help="What coders code: sentence, paragraph or turn."),
          fmt: OutputFormat = FormatOpt) -> None:
@@ -396,14 +397,19 @@ def status(ctx: typer.Context, fmt: OutputFormat = FormatOpt) -> None:
 def import_transcripts(ctx: typer.Context,
                        files: list[Path] = typer.Argument(..., help="Transcript files (.txt, .md, .docx)."),
                        case: str | None = typer.Option(None, "--case", help="Case of every file (default: file name)."),
-                       lang: str | None = typer.Option(None, "--lang", help="Language (default: the project's)."),
+                       lang: str | None = typer.Option(
+                           None, "--lang", help="Language of these files (default: each file's, detected; "
+                                                "the project's when unsure)."),
                        replace: bool = typer.Option(
                            False, "--replace", help="A revised transcript: re-anchor its codings on the new text."),
                        jobs: int = typer.Option(1, "--jobs", help="Processes for the language pipeline."),
+                       fast: bool = typer.Option(
+                           False, "--fast", help="Rule-based sentences and lookup lemmas even in French "
+                                                 "(faster; see docs/languages.md)."),
                        fmt: OutputFormat = FormatOpt) -> None:
     """Import transcripts: speaker turns, then segments (sentences by default)."""
     with opened(ctx) as project:
-        report = project.import_transcripts(files, case=case, language=lang, replace=replace, jobs=jobs)
+        report = project.import_transcripts(files, case=case, language=lang, replace=replace, jobs=jobs, fast=fast)
     render(report, fmt)
 
 

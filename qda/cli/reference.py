@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     PAGE.write_text(page, encoding="utf-8")
     print(f"wrote {PAGE}")
+    from qda.ingest.languages import reference as languages_page  # docs/languages.md, generated too
+
+    (PAGE.parent / "languages.md").write_text(languages_page(), encoding="utf-8")
+    print(f"wrote {PAGE.parent / 'languages.md'}")
     return 0
 
 

@@ -56,8 +56,15 @@ A hit is *negated* when, in the same segment, scanning back from the hit over at
   follows ``ne`` (skipping clitic pronouns: le la les l' lui leur y en me te se nous
   vous), which may lie after the hit: "nous ne référons pas nos clients".
 
+Spanish, Portuguese, Italian and German have their own cue lists (``no nunca nada sin``…,
+``não nunca nem sem``…, ``non mai niente senza``…, ``nicht nie kein nichts ohne``…; see
+``_CUES`` and the grammars cited there), with "not only" exceptions (``no solo``, ``não só``,
+``non solo``, ``nicht nur``) and, in German, a clause-final ``nicht`` after the hit ("wir
+nutzen LinkedIn nicht"). Other languages: no negation is looked for.
+
 Clause boundaries: ``, ; : . ! ? …`` and the words ``mais but however cependant`` and
-``par contre``. A cue after the boundary counts; one before it does not.
+``par contre`` (and ``pero sino``, ``porém contudo``, ``ma però tuttavia``, ``aber sondern
+jedoch`` in their languages). A cue after the boundary counts; one before it does not.
 
 Negated: "nous ne sommes pas sur Facebook", "on n'a jamais fait de foires
 commerciales", "pas de brochure", "we don't do trade shows", "we are not on LinkedIn",
@@ -85,6 +92,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
+from qda.ingest.languages import from_key, lemma_table
+from qda.ingest.languages import support as language_support
 from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
 from qda.results import Column, Note, Progress, Row, TableView, json_dict, no_progress
@@ -505,25 +514,41 @@ def _lemmatise(values: list[str], language: str,
     known = {} if known is None else known
     todo = [v for v in dict.fromkeys(values) if v not in known]
     if todo:
-        nlp = pipeline(language)
-        has_lemmatizer = "lemmatizer" in nlp.pipe_names
-        before, after = CARRIERS.get(language, ("", ""))
+        base, fast = from_key(language)  # "fr:fast": documents imported with --fast (lookup lemmas)
+        nlp = pipeline(base, fast)
+        lemmas_from = language_support(base, fast).lemmas
+        table = lemma_table(base) if lemmas_from == "lookup" else None
+        before, after = CARRIERS.get(base, ("", ""))
         for value, doc in zip(todo, nlp.pipe(before + v + after for v in todo)):
             lo, hi = len(before), len(before) + len(value)
             lemmas = []
             for tok in doc:
                 if tok.is_space or tok.idx + len(tok.text) <= lo or tok.idx >= hi:
                     continue
-                lemma = (tok.lemma_ if has_lemmatizer and tok.lemma_ else tok.text).lower()
+                if lemmas_from == "trained":
+                    lemma = (tok.lemma_ or tok.text).lower()
+                elif table is not None:  # as the documents' tokens were looked up at import
+                    lemma = table(tok.text)
+                else:
+                    lemma = tok.text.lower()
                 lemmas.append(_ELIDED.get(lemma, lemma))
             known[value] = [_lower_keep_length(x) for x in lemmas]
     return [list(known[v]) for v in values]
 
 
+def patterns_for(codebook: Codebook, patterns: Sequence[Pattern], language: str) -> list[Pattern]:
+    """The patterns of a code that apply to documents in ``language``: those without a
+    language, those of ``language``, and, for a language the codebook does not declare
+    (a Spanish interview in a [fr, en] codebook), those of its default language."""
+    language = from_key(language)[0]
+    wanted = language if language in codebook.languages or not codebook.languages else codebook.languages[0]
+    return [p for p in patterns if not p.lang or p.lang == wanted]
+
+
 def _lemma_pattern_values(codebook: Codebook, language: str) -> list[str]:
     return [_SPACES.sub(" ", unicodedata.normalize("NFC", p.value)).strip() for code in codebook.codes
-            if code.codable for p in code.patterns
-            if p.kind == "lemma" and (not p.lang or p.lang == language) and _norm_phrase(p.value)]
+            if code.codable for p in patterns_for(codebook, code.patterns, language)
+            if p.kind == "lemma" and _norm_phrase(p.value)]
 
 
 def lemmas_key(language: str) -> str:
@@ -541,7 +566,7 @@ def pattern_lemmas(stored: str | None, language: str) -> dict[str, list[str]]:
     import json
 
     kept = json.loads(stored or "{}")
-    if kept.get("pipeline") != pipeline_version(language):
+    if kept.get("pipeline") != pipeline_version(*from_key(language)):
         return {}
     return dict(kept.get("lemmas", {}))
 
@@ -560,7 +585,7 @@ def pattern_lemmas_meta(codebook: Codebook | None, language: str,
     if not values and not lemmas:
         return {}
     _lemmatise(values, language, lemmas)
-    return {lemmas_key(language): json.dumps({"pipeline": pipeline_version(language), "lemmas": lemmas},
+    return {lemmas_key(language): json.dumps({"pipeline": pipeline_version(*from_key(language)), "lemmas": lemmas},
                                              ensure_ascii=False, sort_keys=True)}
 
 
@@ -581,12 +606,8 @@ def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float
     fuzzies: list[_Fuzzy] = []
     pending: list[tuple[str, Pattern]] = []
     for code in codebook.codes:
-        if not code.codable:
-            continue
-        for pattern in code.patterns:
-            if pattern.lang and pattern.lang != language:
-                continue
-            pending.append((code.id, pattern))
+        if code.codable:
+            pending += [(code.id, pattern) for pattern in patterns_for(codebook, code.patterns, language)]
 
     def where(code: str, pattern: Pattern) -> str:
         return f"code '{code}', {pattern.kind} pattern '{pattern.value}'"
@@ -643,18 +664,42 @@ def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float
 
 # --------------------------------------------------------------------------- negation
 
+# Cue lists: the negative words of each language's reference grammar. French: Grevisse &
+# Goosse, Le Bon usage (16th ed., §§1011-1024, "la négation"); English: Quirk et al., A
+# Comprehensive Grammar of the English Language (1985, §§10.54-10.70); Spanish: RAE & ASALE,
+# Nueva gramática de la lengua española (2009, ch. 48, "La negación"); Portuguese: Cunha &
+# Cintra, Nova gramática do português contemporâneo (ch. 14, advérbios de negação, and the
+# indefinite pronouns); Italian: Serianni, Grammatica italiana (UTET, ch. XII, "negazione");
+# German: Duden Band 4, Die Grammatik (9th ed., "Negation", Negationswörter). Only words that
+# negate on their own are listed; "not only"-type collocations are exceptions below.
 _BOUNDARIES = frozenset({",", ";", ":", ".", "!", "?", "…", "...", "mais", "but", "however", "cependant"})
+#: Adversative conjunctions that end a clause, per language ("ma" is Italian "but" and French "my").
+_BOUNDARY_WORDS = {"es": frozenset({"pero", "sino"}), "pt": frozenset({"porém", "contudo"}),
+                   "it": frozenset({"ma", "però", "tuttavia"}), "de": frozenset({"aber", "sondern", "jedoch"})}
 _CUES = {
     "fr": frozenset({"pas", "jamais", "rien", "aucun", "aucune", "aucuns", "aucunes", "sans", "non", "ni",
                      "guère", "nullement"}),
     "en": frozenset({"not", "n't", "never", "no", "without", "none", "neither", "nor", "cannot",
                      "dont", "doesnt", "didnt", "cant", "couldnt", "wouldnt", "shouldnt", "isnt", "arent",
                      "wasnt", "werent", "havent", "hasnt", "hadnt", "wont", "aint"}),
+    "es": frozenset({"no", "nunca", "jamás", "nada", "nadie", "ninguno", "ninguna", "ningún", "ningunos",
+                     "ningunas", "ni", "sin", "tampoco"}),
+    "pt": frozenset({"não", "nunca", "jamais", "nada", "ninguém", "nenhum", "nenhuma", "nenhuns", "nenhumas",
+                     "nem", "sem", "tampouco"}),
+    "it": frozenset({"non", "mai", "niente", "nulla", "nessuno", "nessuna", "nessun", "né", "senza", "neanche",
+                     "nemmeno", "neppure"}),
+    "de": frozenset({"nicht", "nie", "niemals", "kein", "keine", "keinen", "keinem", "keiner", "keines",
+                     "nichts", "niemand", "ohne", "weder"}),
 }
 _NOT_NEGATING_NEXT = {
-    "non": {"seulement"}, "pas": {"seulement", "mal", "que", "uniquement", "juste"}, "sans": {"doute"},
-    "not": {"only", "just"}, "n't": {"only", "just"}, "no": {"doubt", "matter"},
+    "non": {"seulement", "solo", "soltanto"}, "pas": {"seulement", "mal", "que", "uniquement", "juste"},
+    "sans": {"doute"}, "not": {"only", "just"}, "n't": {"only", "just"}, "no": {"doubt", "matter", "solo", "sólo"},
+    "sin": {"duda"}, "não": {"só", "apenas", "somente"}, "sem": {"dúvida"}, "senza": {"dubbio"},
+    "nicht": {"nur"}, "ohne": {"zweifel"},
 }
+#: German puts "nicht" after the object in a main clause ("wir nutzen LinkedIn nicht"): a
+#: cue that ends the clause after the hit negates it too.
+_CLAUSE_FINAL = {"de": frozenset({"nicht", "nie", "niemals"})}
 _NE = frozenset({"ne", "n'"})
 _SECOND = frozenset({"pas", "jamais", "plus", "aucun", "aucune", "rien", "guère", "point", "nullement"})
 _CLITICS = frozenset({"le", "la", "les", "l'", "lui", "leur", "y", "en", "me", "m'", "te", "t'", "se", "s'",
@@ -675,12 +720,17 @@ def is_negated(toks: Sequence[str], first: int, lo: int, hi: int, language: str)
     ``toks`` are the document's tokens lower-cased with apostrophes unified (see the
     module docstring for the rule).
     """
+    language = from_key(language)[0]
     cues = _CUES.get(language, frozenset())
+    final = _CLAUSE_FINAL.get(language)
+    boundary = _BOUNDARIES | _BOUNDARY_WORDS.get(language, frozenset())
+    if final is not None and _negated_after(toks, first, hi, final, boundary):
+        return True
     j = first - 1
     stop = max(lo, first - WINDOW)
     while j >= stop:
         t = toks[j]
-        if t in _BOUNDARIES or (t == "contre" and j > lo and toks[j - 1] == "par"):
+        if t in boundary or (t == "contre" and j > lo and toks[j - 1] == "par"):
             return False
         if _cue(toks, j, hi, cues):
             return True
@@ -693,6 +743,19 @@ def is_negated(toks: Sequence[str], first: int, lo: int, hi: int, language: str)
             if verb + 1 < hi and _cue(toks, verb + 1, hi, _SECOND):
                 return True
         j -= 1
+    return False
+
+
+def _negated_after(toks: Sequence[str], first: int, hi: int, final: frozenset[str], boundary: frozenset[str]) -> bool:
+    """Whether a clause-final cue (German "nicht") follows the hit within its clause."""
+    k = first
+    while k < min(hi, first + WINDOW + 2):
+        t = toks[k]
+        if t in boundary:
+            return False
+        if t in final and (k + 1 >= hi or toks[k + 1] in boundary):
+            return True
+        k += 1
     return False
 
 

@@ -66,6 +66,29 @@ def clean(value: Any) -> Any:
     return value
 
 
+def right_to_left(text: str) -> bool:
+    """Whether ``text`` reads right to left: its first strong character is Arabic or Hebrew
+    (Unicode bidirectional class R or AL), as a browser decides for ``dir="auto"``."""
+    import unicodedata
+
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return False
+
+
+def directed(text: str, align: Alignment) -> Alignment:
+    """``align`` for a cell holding ``text``: right to left (Excel's reading order 2,
+    right-aligned) when the text is Arabic, Hebrew, Persian…; else unchanged."""
+    if not isinstance(text, str) or not right_to_left(text):
+        return align
+    return Alignment(horizontal="right", vertical=align.vertical, wrap_text=align.wrap_text, indent=align.indent,
+                     readingOrder=2)
+
+
 def put(ws: Worksheet, row: int, col: int, value: Any = None, *, font: Font | None = None,
          fill: PatternFill | None = None, align: Alignment | None = None, fmt: str | None = None):
     """Write one cell; text is always text (a quote starting with '=' is not a formula)."""

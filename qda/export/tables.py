@@ -77,8 +77,9 @@ def html_table(frame: Any) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
-        cells = "".join(f"<td>{'' if v is None or (isinstance(v, float) and v != v) else html.escape(str(v))}</td>"
-                        for v in row)
+        cells = "".join(  # dir="auto": an Arabic or Hebrew quote reads right to left
+            f"<td dir=\"auto\">{'' if v is None or (isinstance(v, float) and v != v) else html.escape(str(v))}</td>"
+            for v in row)
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

@@ -465,7 +465,8 @@ def _intra_sheet(ws: Worksheet, data: SynthesisData) -> None:
             if not r.quotes:
                 row += 1
             for q in r.quotes:
-                xl.put(ws, row, 4, q.cited(unknown_speaker=""), align=WRAP)
+                cited = q.cited(unknown_speaker="")
+                xl.put(ws, row, 4, cited, align=xl.directed(q.text, WRAP))
                 row += 1
         for kind, target, text, _ in matrix.memos:
             xl.put(ws, row, 1, f"memo on {kind} {target}", font=NOTE, align=TOP)
@@ -517,7 +518,7 @@ def _quotes_sheet(ws: Worksheet, data: SynthesisData) -> None:
         xl.put(ws, row, 2, _code_label(data.codebook, code, lang), align=WRAP)
         xl.put(ws, row, 3, group, align=TOP)
         xl.put(ws, row, 4, passage.case, align=TOP)
-        xl.put(ws, row, 5, passage.text, align=WRAP)
+        xl.put(ws, row, 5, passage.text, align=xl.directed(passage.text, WRAP))
         row += 1
     xl.widths(ws, {1: 8, 2: 30, 3: 14, 4: 10, 5: 70})
     ws.freeze_panes = "A3"

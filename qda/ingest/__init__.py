@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qda.errors import AgreementError, IngestError, Problem, QdaError
+from qda.ingest.languages import MARKS
 from qda.models import Turn
 
 
@@ -46,8 +47,10 @@ class RawTranscript:
 # export fail. Vertical tab and form feed (Word line and page breaks) become line ends.
 _CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x20), 0xFFFE, 0xFFFF], None)
 _CONTROL_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROLS) + "]")
-# Everything normalise_text deletes (qda.ingest.refi.TextMap maps positions across it).
-ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None) | _CONTROLS
+# Everything normalise_text deletes (qda.ingest.refi.TextMap maps positions across it). The
+# zero-width non-joiner and joiner (U+200C, U+200D) stay: they are spelling in Persian
+# ("می‌خواهم"), in Indic scripts and in emoji sequences.
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"), None) | _CONTROLS
 _SPACES = {ord(c): " " for c in "\u00a0\u202f\u2007\u2009\u200a\u3000"} | {0x0B: "\n", 0x0C: "\n"}
 # Set by read_transcript while a reader runs: normalise_text adds how many control
 # characters it removed, so that the import report can say so whatever the format.
@@ -159,7 +162,7 @@ def match_key(text: object) -> str:
 _TIMESTAMP = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 LABEL_RE = re.compile(
     rf"^[ \t]*(?:\[(?P<ts1>{_TIMESTAMP})\][ \t]*|\((?P<ts2>{_TIMESTAMP})\)[ \t]*)?"
-    r"(?P<speaker>[^\W\d_][\w'’.\-]*(?:[ \t][\w'’.\-]+){0,3}|[A-Z]\d*)"
+    rf"(?P<speaker>[^\W\d_][\w{MARKS}'’.\-]*(?:[ \t][\w{MARKS}'’.\-]+){{0,3}}|[A-Z]\d*)"
     rf"(?:[ \t]*[\[(](?P<ts3>{_TIMESTAMP})[\])])?"
     r"[ \t]*:[ \t]*", re.MULTILINE)
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from qda.errors import NotFoundError
+from qda.ingest import languages as langs
 from qda.ingest.plan import Holdings, check_language, document_write
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
-from qda.ingest.segment import LANGUAGE_NAMES, analyse_many
+from qda.ingest.segment import analyse_many
 from qda.models import CodingStatus, Document, DocumentWrite, Memo, Segment, Turn, WritePlan
 from qda.results import Note, TableView, json_dict
 
@@ -121,7 +122,7 @@ class Resplit:
                                         f"({self.segments} segments, {self.language}, unit {self.unit}): "
                                         "nothing changed"),))
         lines = [Note(f"document '{self.document}': {self.segments_before} segment(s) -> {self.segments} "
-                      f"({LANGUAGE_NAMES.get(self.language, self.language)} rules, unit {self.unit}); "
+                      f"({langs.name(self.language)} rules, unit {self.unit}); "
                       "segment refs changed")]
         if self.language != self.language_before:
             lines.append(Note(f"language {self.language_before} -> {self.language}"))

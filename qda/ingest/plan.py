@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from qda.errors import IngestError, Problem
 from qda.ingest import RawTranscript, default_role, normalise_text, read_table, read_transcript
+from qda.ingest import languages as langs
 from qda.ingest.reanchor import Anchor, Reanchored, moved_codings, reanchor
-from qda.ingest.segment import LANGUAGE_NAMES, LANGUAGES, Analysis, analyse_many, detect_language
+from qda.ingest.segment import Analysis, analyse_many, detect_language
 from qda.models import Case, Coding, Document, DocumentWrite, Segment, SegmentRun, Tokens, Turn, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 
@@ -131,14 +132,39 @@ def _cell_text(value: Any) -> str:
 
 
 def check_language(language: str) -> str:
-    if language not in LANGUAGES:
-        raise IngestError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
-    return language
+    """``language`` if qda reads it (see :func:`qda.ingest.languages.check_language`)."""
+    return langs.check_language(language)
 
 
 def choose_language(stated: str | None, loaded: Sequence[Loaded]) -> str:
     """``stated``, else the language the texts read as (French when they are unclear)."""
     return check_language(stated or detect_language(" ".join(raw.text[:20_000] for _, _, raw in loaded)) or "fr")
+
+
+@dataclass(frozen=True)
+class DocumentLanguage:
+    """The language a transcript is imported in, and how it was chosen: ``given`` (--lang),
+    ``detected``, or ``project`` (detection unsure: the project's language)."""
+
+    language: str
+    how: str
+    detection: langs.Detection | None = None
+
+
+def document_languages(loaded: Sequence[Loaded], given: str | None, default: str) -> dict[str, DocumentLanguage]:
+    """Each transcript's language: ``given`` for all, else each one's own when detection is
+    sure of it, else ``default`` (the project's language)."""
+    if given is not None:
+        check_language(given)
+        return {name: DocumentLanguage(given, "given") for _, name, _ in loaded}
+    chosen: dict[str, DocumentLanguage] = {}
+    for _, name, raw in loaded:
+        found = langs.detect(raw.text)
+        if found.language is not None and found.language != default:
+            chosen[name] = DocumentLanguage(check_language(found.language), "detected", found)
+        else:
+            chosen[name] = DocumentLanguage(default, "project" if found.language is None else "detected", found)
+    return chosen
 
 
 # ----------------------------------------------------------------------------- transcripts
@@ -175,23 +201,36 @@ def read_transcripts(paths: Sequence[str | Path], progress: Progress = no_progre
     return loaded
 
 
-def language_notes(report: ImportReport, loaded: Sequence[Loaded], language: str, chosen: bool) -> ImportReport:
-    """The report with a warning on each transcript that reads as another language than
-    ``language``, and (``chosen``: the project had none) on the first one, the language the
-    project now has."""
+def language_notes(report: ImportReport, loaded: Sequence[Loaded], language: str, chosen: bool,
+                   assigned: dict[str, DocumentLanguage] | None = None) -> ImportReport:
+    """The report with, on each transcript, the language it was imported in when that is not
+    the project's ``language`` (or detection was unsure of it), and (``chosen``: the project
+    had none) on the first one, the language the project now has."""
     texts = {name: raw.text for _, name, raw in loaded}
     files = []
     for i, item in enumerate(report.files):
         notes = list(item.notes)
         if chosen and i == 0:
-            notes.append(f"project language set to {LANGUAGE_NAMES[language]} ({language}), detected from the "
+            notes.append(f"project language set to {langs.name(language)} ({language}), detected from the "
                          "transcripts (qda init --lang sets it)")
-        found = detect_language(texts.get(item.document, ""))
-        if found is not None and found != language:
-            notes.append(f"warning: this transcript reads as {LANGUAGE_NAMES[found]}, the project is "
-                         f"{LANGUAGE_NAMES[language]} ({language}), whose rules split its sentences; "
-                         f"'qda document resplit {item.document} --lang {found}' splits it by "
-                         f"{LANGUAGE_NAMES[found]} rules (its codings are kept)")
+        mine = (assigned or {}).get(item.document)
+        if item.status in ("unchanged", "moved"):
+            pass
+        elif mine is not None and mine.language != language:
+            how = "detected" if mine.how == "detected" else "given with --lang"
+            notes.append(f"imported as {langs.name(mine.language)} ({mine.language}), {how}; the project is "
+                         f"{langs.name(language)} ({language}); --lang CODE at import sets a transcript's language")
+        elif mine is not None and mine.how == "project" and mine.detection is not None \
+                and mine.detection.words >= langs.MIN_WORDS and mine.detection.scores:
+            notes.append(f"{mine.detection.describe()}: imported as {langs.name(language)} ({language}), the "
+                         "project's; --lang CODE at import sets a transcript's language")
+        elif mine is None:
+            found = detect_language(texts.get(item.document, ""))
+            if found is not None and found != language:
+                notes.append(f"warning: this transcript reads as {langs.name(found)}, the project is "
+                             f"{langs.name(language)} ({language}), whose rules split its sentences; "
+                             f"'qda document resplit {item.document} --lang {found}' splits it by "
+                                 f"{langs.name(found)} rules (its codings are kept)")
         files.append(replace(item, notes=tuple(notes)))
     return replace(report, files=tuple(files))
 
@@ -247,18 +286,28 @@ def document_write(document: Document, analysis: Analysis, action: str = "add") 
 def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None, language: str, unit: str,
                      replace: bool = False, jobs: int = 1,
                      case_of: dict[str, str] | None = None,
-                     progress: Progress = no_progress) -> tuple[WritePlan, ImportReport]:
+                     progress: Progress = no_progress, languages: dict[str, str] | None = None,
+                     fast: bool = False, language_sources: dict[str, str] | None = None
+                     ) -> tuple[WritePlan, ImportReport]:
     """Plan the import of read transcripts (see ``Project.import_transcripts``).
 
     An unchanged file is a no-op; a changed one without codings is replaced; with codings
     it is refused unless ``replace`` is set, and then its codings are re-anchored on the
-    revised text (orphans kept, flagged) and the old text archived.
+    revised text (orphans kept, flagged) and the old text archived. ``languages``: each
+    document's language (default: ``language`` for all), ``language_sources`` how it was
+    chosen (see :class:`DocumentLanguage`); ``fast``: rules and lookup lemmas (see
+    :func:`qda.ingest.segment.analyse_many`).
     """
     plans = _statuses(held, loaded, case, replace)
     todo = [(item, status) for item, status in plans if status not in ("unchanged", "moved")]
-    analyses = dict(zip((name for (_, name, _), _ in todo),
-                        analyse_many([(raw.text, raw.turns) for (_, _, raw), _ in todo], language, unit, jobs,
-                                     progress=progress)))
+    language_of = {name: (languages or {}).get(name, language) for (_, name, _), _ in todo}
+    source_of = language_sources or {}
+    analyses: dict[str, Analysis] = {}
+    for group in sorted(set(language_of.values())):  # one pipeline per language
+        members = [raw for (_, name, raw), _ in todo if language_of[name] == group]
+        names = [name for (_, name, _), _ in todo if language_of[name] == group]
+        analyses.update(zip(names, analyse_many([(raw.text, raw.turns) for raw in members], group, unit, jobs,
+                                                progress=progress, fast=fast)))
     writes: list[DocumentWrite] = []
     moved: list[Coding] = []
     results: list[TranscriptImport] = []
@@ -275,14 +324,16 @@ def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None,
         if status == "revised":
             old = held.document(name)
             assert old is not None
-            write = document_write(Document(name, old.case, raw.text, raw.sha256, str(path), language), analysis,
-                                   "revise")
+            write = document_write(Document(name, old.case, raw.text, raw.sha256, str(path), language_of[name],
+                                            source_of.get(name, ""), langs.version(language_of[name], fast)),
+                                   analysis, "revise")
             codings = held.codings(document=name)
             moves = tuple(reanchor(old.text, raw.text, [Anchor(c.id or 0, c.start, c.end) for c in codings]))
             moved += moved_codings(codings, moves, write.segments)
         else:
-            write = document_write(Document(name, case_name, raw.text, raw.sha256, str(path), language), analysis,
-                                   "replace" if status == "replaced" else "add")
+            write = document_write(Document(name, case_name, raw.text, raw.sha256, str(path), language_of[name],
+                                            source_of.get(name, ""), langs.version(language_of[name], fast)),
+                                   analysis, "replace" if status == "replaced" else "add")
         writes.append(write)
         results.append(TranscriptImport(str(path), name, write.document.case, status, len(raw.turns),
                                         len(analysis.segment_starts), _speakers(raw), raw.notes, moves))

