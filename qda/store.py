@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -201,6 +202,15 @@ MIGRATIONS: list[str] = [
         password TEXT NOT NULL,
         created_at TEXT NOT NULL
     );
+    """,
+    # every memo a GUID of its own: memos written in the workspace had none (an empty
+    # NoteRef in .qdpx exports), and a memo whose GUID repeats an earlier one's gets a new
+    # random (version 4) UUID, so that exports never give two Notes the same GUID
+    """
+    UPDATE notes SET guid = lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4'
+        || substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1)
+        || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))
+    WHERE trim(guid) = '' OR id NOT IN (SELECT MIN(id) FROM notes GROUP BY lower(trim(guid, ' {}')));
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -1103,18 +1113,20 @@ class Store:
 
     # ------------------------------------------------------------------ memos
     def insert_memo(self, memo: Memo) -> Memo:
-        """Store a new memo and return it with its id."""
+        """Store a new memo and return it with its id (and a new GUID when it has none)."""
         row_id = self._insert(
             "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (memo.guid, memo.name, memo.text, memo.author, memo.created_at or now(), memo.target_kind,
-             memo.target))
+            (memo.guid or str(uuid.uuid4()), memo.name, memo.text, memo.author, memo.created_at or now(),
+             memo.target_kind, memo.target))
         return self.memos(ids=[row_id])[0]
 
     def insert_memos(self, memos: Sequence[Memo]) -> None:
-        """Store memos as they are (an imported memo keeps its GUID and time, even empty)."""
+        """Store memos as they are (an imported memo keeps its GUID and time, even an empty
+        time); a memo without a GUID gets a new one, so that every memo can be referred to."""
         self.db.executemany(
             "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target) for m in memos])
+            [(m.guid or str(uuid.uuid4()), m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
+             for m in memos])
 
     def memos(self, target_kind: str | None = None, target: str | None = None,
               ids: Sequence[int] | None = None) -> list[Memo]:

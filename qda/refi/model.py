@@ -18,7 +18,9 @@ from typing import Any
 
 MAX_ENTRIES = 10_000                  # zip entries in one archive
 MAX_TOTAL_BYTES = 2 * 1024 ** 3       # declared uncompressed size of all entries together
-QDA_MARK = "[qda] "                   # the trailing Description line carrying qda's own fields
+QDA_MARK = "[qda] "                   # the trailing Description line carrying qda's own fields (.qdc)
+SIDECAR = "qda-fields.json"           # qda's own fields in a .qdpx, beside project.qde (other tools ignore it)
+SIDECAR_FORMAT = "qda-refi-fields/1"
 QDA_NAMESPACE = uuid.UUID("6f1c3b2e-7d4a-5e0f-9a8b-2c1d0e3f4a5b")  # uuid5 namespace of our GUIDs
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
 VALUE_ELEMENTS = {"TextValue": "Text", "BooleanValue": "Boolean", "IntegerValue": "Integer",
@@ -157,6 +159,16 @@ class RefiNote:
 
 
 @dataclass(frozen=True)
+class RefiLink:
+    """A Link between two objects (GUID keys), e.g. ATLAS.ti's memo-quotation relation."""
+
+    guid: str
+    name: str
+    origin: str
+    target: str
+
+
+@dataclass(frozen=True)
 class Unsupported:
     """Something the file holds that qda cannot represent."""
 
@@ -213,6 +225,7 @@ class RefiProject:
     cases: tuple[RefiCase, ...] = ()
     sources: tuple[RefiSource, ...] = ()
     notes: tuple[RefiNote, ...] = ()
+    links: tuple[RefiLink, ...] = ()
     project_notes: tuple[str, ...] = ()  # GUID keys of notes about the whole project
     description: str = ""
     creating_user: str = ""

@@ -330,6 +330,7 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                   warnings: list[str]) -> tuple[list[Coding], set[str]]:
     """The codings to store (selection memos become coding notes) and the GUIDs of the memos used."""
     notes = {n.guid: n.text for n in refi.notes}
+    linked = linked_notes(refi)
     used: set[str] = set()
 
     def memos(guids: Iterable[str]) -> list[str]:
@@ -364,7 +365,11 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                 continue
             else:
                 start, end = sel.start, sel.end
-                memo = ([sel.description] if sel.description.strip() else []) + memos(sel.notes)
+                # the selection's Description (QualCoder, NVivo, MAXQDA, qda), its Notes (older
+                # qda exports) and the memos linked to it (ATLAS.ti): each text once
+                memo = ([sel.description] if sel.description.strip() else []) + memos(sel.notes) \
+                    + memos(linked.get(sel.guid, ()))
+                memo = list(dict.fromkeys(m for m in memo if m.strip()))
             for coding in codings:
                 code = code_map.get(coding.code)
                 if code is None:
@@ -376,13 +381,24 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                     coder=who(coding.user, sel.user if sel else "", source.user, refi.creating_user), code=code,
                     document=document, case="", start=start, end=end,
                     created_at=qda_time(coding.created or (sel.created if sel else "")), source="refi",
-                    note="\n\n".join(memo + memos(coding.notes))))
+                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes)))))
     for name, n in sorted(unmapped.items()):
         problems.append(Problem(f"{refi.file}: code '{name}'", f"used by {n} coding(s), not in the project's codebook",
                                 "add the code to the codebook (same name or GUID), or import into a new project"))
     if folder_codings:
         warnings.append(f"{folder_codings} codings apply folder codes (isCodable=false); imported as they are")
     return _merge_duplicates(planned, warnings), used
+
+
+def linked_notes(refi: RefiProject) -> dict[str, list[str]]:
+    """GUID key of an object -> the GUID keys of the notes linked to it (either end of a Link)."""
+    notes = {n.guid for n in refi.notes}
+    found: dict[str, list[str]] = defaultdict(list)
+    for link in refi.links:
+        for note, other in ((link.origin, link.target), (link.target, link.origin)):
+            if note in notes and other and other not in notes and note not in found[other]:
+                found[other].append(note)
+    return dict(found)
 
 
 def _merge_duplicates(planned: list[Coding], warnings: list[str]) -> list[Coding]:
@@ -439,12 +455,31 @@ def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, s
                 used: set[str], new_project: bool, warnings: list[str]) -> list[Memo]:
     """Memos that are not coding notes: about the project, a document, a code or a case."""
     targets: dict[str, tuple[str, str]] = {g: ("project", "") for g in refi.project_notes}
+    linked = linked_notes(refi)
+    case_names = {c.guid: c.name or f"case-{c.guid[:8]}" for c in refi.cases}
+    for case in refi.cases:
+        targets.update({g: ("case", case_names[case.guid]) for g in linked.get(case.guid, ()) if g not in targets})
+    for source in refi.sources:  # a memo linked to a selection that is not a coding: about its document
+        if source.guid in doc_of:
+            for sel in source.selections:
+                targets.update({g: ("document", doc_of[source.guid]) for g in linked.get(sel.guid, ())
+                                if g not in targets and g not in used})
+            targets.update({g: ("document", doc_of[source.guid]) for g in linked.get(source.guid, ())
+                            if g not in targets})
+    for code in refi.all_codes():
+        if guid_key(code.guid) in code_map:
+            targets.update({g: ("code", code_map[guid_key(code.guid)]) for g in linked.get(guid_key(code.guid), ())
+                            if g not in targets})
     for code in refi.all_codes():
         if guid_key(code.guid) in code_map:
             targets.update({g: ("code", code_map[guid_key(code.guid)]) for g in code.notes if g not in targets})
     for source in refi.sources:
         if source.guid in doc_of:
             targets.update({g: ("document", doc_of[source.guid]) for g in source.notes if g not in targets})
+    loose = {g for found in linked.values() for g in found} - set(targets) - used
+    if loose:
+        warnings.append(f"{len(loose)} memo(s) linked to something qda does not import (a media or PDF region...)"
+                        + (": kept as project memos" if new_project else ": not imported"))
     notes = []
     for n in refi.notes:
         if n.guid in used or (not new_project and n.guid not in targets):
@@ -455,7 +490,10 @@ def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, s
     descriptions: list[tuple[str, str, str]] = []  # (text, kind, target): descriptions that are memos
     if new_project:
         descriptions.append((refi.description, "project", ""))
-        descriptions += [(c.description, "case", c.name or f"case-{c.guid[:8]}") for c in refi.cases]
+        texts = {n.guid: n.text for n in refi.notes}
+        # a case's Description that only repeats the memos linked to the case (qda's export) is not a memo
+        descriptions += [(c.description, "case", case_names[c.guid]) for c in refi.cases
+                         if c.description != "\n\n".join(texts[g] for g in linked.get(c.guid, ()) if g in texts)]
     descriptions += [(split_description(s.description)[0], "document", doc_of[s.guid])
                      for s in refi.sources if s.guid in doc_of]
     for text, kind, target in descriptions:

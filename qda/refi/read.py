@@ -29,18 +29,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from qda.errors import IngestError, InteropError, Problem
 from qda.ingest import ZERO_WIDTH, decode_bytes, normalise_text
 from qda.refi.model import (
     CONVENTIONS,
+    SIDECAR,
+    SIDECAR_FORMAT,
     VALUE_ELEMENTS,
     MissingSource,
     OffsetReport,
     RefiCase,
     RefiCode,
     RefiCoding,
+    RefiLink,
     RefiNote,
     RefiProject,
     RefiSelection,
@@ -50,6 +54,8 @@ from qda.refi.model import (
     RefiVariable,
     Unsupported,
     guid_key,
+    join_description,
+    split_description,
 )
 
 _ASTRAL_RE = re.compile("[\U00010000-\U0010FFFF]")
@@ -570,8 +576,12 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
         note("selection inside a note", len(x.kids(element, "PlainTextSelection")),
              "codings of memo text are not imported")
 
-    links = x.kids(x.kid(root, "Links"), "Link")
-    note("link", len(links), "links between objects are not imported")
+    links = tuple(RefiLink(guid_key(k.get("guid")), k.get("name") or "", guid_key(k.get("originGUID")),
+                           guid_key(k.get("targetGUID"))) for k in x.kids(x.kid(root, "Links"), "Link"))
+    note_keys = {n.guid for n in notes}
+    note("link between objects that are not memos",
+         sum(1 for k in links if k.origin not in note_keys and k.target not in note_keys),
+         "qda keeps memos linked to a quotation, document, code or case; other relations are not imported")
     sets = x.kids(x.kid(root, "Sets"), "Set")
     if sets:
         code_members = sum(len(x.kids(s, "MemberCode")) for s in sets)
@@ -584,6 +594,8 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
         note("graph", len(graphs), f"{vertices} vertices, {edges} edges; qda draws no network views")
 
     offsets, sources = _convert_positions(x, raws, origin, code_keys, note)
+    if origin.lower().startswith("qda"):
+        codes, sources = _with_sidecar(codes, sources, resolve)
     counts = {
         "codes": sum(1 for c in codes for _ in c.walk()),
         "sources": len(list(sources_el)) if sources_el is not None else 0,
@@ -598,9 +610,42 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
     return RefiProject(
         file=file, kind="project", namespace=namespace, origin=origin, name=root.get("name") or Path(file).stem,
         users=users, codes=codes, variables=variables, cases=tuple(cases), sources=tuple(sources),
-        notes=tuple(notes), project_notes=x.refs(root), description=x.text(root, "Description"),
+        notes=tuple(notes), links=links, project_notes=x.refs(root), description=x.text(root, "Description"),
         creating_user=guid_key(root.get("creatingUserGUID")), counts=counts, missing=tuple(missing),
         unsupported=tuple(Unsupported(k, n, details.get(k, "")) for k, n in unsupported.items()), offsets=offsets)
+
+
+def _with_sidecar(codes: tuple[RefiCode, ...], sources: list[RefiSource],
+                  resolve: Resolver) -> tuple[tuple[RefiCode, ...], list[RefiSource]]:
+    """qda's own fields, kept in ``qda-fields.json`` beside project.qde, joined back to the
+    Descriptions of the codes and sources they belong to (as a ``[qda]`` line, which the
+    planner reads the same way from a .qdc). A missing, damaged or foreign sidecar is ignored."""
+    import json
+
+    data, _reason = resolve(f"internal://{SIDECAR}")
+    if data is None:
+        return codes, sources
+    try:
+        sidecar = json.loads(data.decode("utf-8"))
+    except ValueError:
+        return codes, sources
+    if not isinstance(sidecar, dict) or sidecar.get("format") != SIDECAR_FORMAT:
+        return codes, sources
+    by_code = {guid_key(k): v for k, v in (sidecar.get("codes") or {}).items() if isinstance(v, dict)}
+    by_source = {guid_key(k): v for k, v in (sidecar.get("sources") or {}).items() if isinstance(v, dict)}
+
+    def joined(description: str, fields: dict[str, Any] | None) -> str:
+        if fields is None or split_description(description)[1] is not None:
+            return description
+        candidate = join_description(description, fields)
+        return candidate if split_description(candidate)[1] is not None else description  # ill-formed: ignored
+
+    def code(c: RefiCode) -> RefiCode:
+        return replace(c, description=joined(c.description, by_code.get(guid_key(c.guid))),
+                       children=tuple(code(k) for k in c.children))
+
+    return (tuple(code(c) for c in codes),
+            [replace(s, description=joined(s.description, by_source.get(s.guid))) for s in sources])
 
 
 def _text_source(x: _Xml, element: Element, resolve: Resolver, missing: list[MissingSource], code_keys: set[str],

@@ -1,0 +1,139 @@
+"""Lossless exchange with other tools (issue 17): memos, coding memos, codebook matching,
+clean descriptions, dates, links, users; every export checked against the REFI schemas.
+
+The schemas are tests/fixtures/refi/*.xsd (MIT, REFI), so the validation runs everywhere.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from qda import Project
+from qda.models import Memo
+from qda.refi.read import read_refi
+from qda.store import DB_NAME
+
+from conftest import FIXTURES, run, run_json
+
+REFI = FIXTURES / "refi"
+
+
+def validate(xml: bytes, xsd: str) -> list[str]:
+    etree = pytest.importorskip("lxml.etree")
+    schema = etree.XMLSchema(etree.parse(str(REFI / xsd)))
+    return [] if schema.validate(etree.fromstring(xml)) else [str(e) for e in schema.error_log]
+
+
+def memo_rows(folder: Path) -> list[tuple[str, ...]]:
+    with Project.open(folder) as project:
+        return sorted((m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
+                      for m in project.store.memos())
+
+
+def tables(folder: Path) -> dict:
+    """Every table a round trip must keep, as comparable values (row ids left out)."""
+    with Project.open(folder) as project:
+        store = project.store
+        return {
+            "documents": sorted((d.name, d.case, d.text, d.sha256, d.language) for d in store.documents()),
+            "segments": sorted((s.ref, s.document, s.start, s.end, s.speaker) for s in store.segments()),
+            "codebook": store.codebook(),
+            "cases": sorted((c.name, sorted(c.attributes.items())) for c in store.cases()),
+            "variables": store.variables(),
+            "coders": sorted(store.coders()),
+            "codings": sorted((c.coder, c.code, c.document, c.start, c.end, c.segment, c.created_at, c.note)
+                              for c in store.codings()),
+            "memos": sorted((m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
+                            for m in store.memos()),
+        }
+
+
+@pytest.fixture
+def memo_project(small_project: Path) -> Path:
+    """The small project with memos of every kind, written as the workspace writes them."""
+    with Project.open(small_project) as project:
+        doc = project.store.documents()[0]
+        code = project.codebook().codes[0].id
+        case = project.store.cases()[0].name
+        project.add_coding("ana", doc.name, code, 0, 12, memo="why this passage: the tone")
+        project.add_coding("ana", doc.name, code, 20, 30)
+        project.add_coding("ben", doc.name, code, 0, 12, memo="ben's memo\nover two lines")
+        project.add_memo("ana", "document", doc.name, "document memo")
+        project.add_memo("ben", "document", doc.name, "a second document memo")
+        project.add_memo("ana", "code", code, "code memo")
+        project.add_memo("ana", "case", case, "case memo")
+        project.add_memo("ben", "case", case, "another case memo")
+    return small_project
+
+
+# ----------------------------------------------------------------------------- 1. every memo a GUID
+
+def test_workspace_memos_have_their_own_guid(memo_project: Path) -> None:
+    rows = memo_rows(memo_project)
+    guids = [r[0] for r in rows]
+    assert len(rows) == 5 and all(guids) and len(set(guids)) == 5
+
+
+def test_migration_gives_empty_and_repeated_guids_new_ones(memo_project: Path) -> None:
+    database = memo_project / DB_NAME
+    with sqlite3.connect(database) as db:
+        first = db.execute("SELECT guid FROM notes ORDER BY id").fetchone()[0]
+        db.execute("UPDATE notes SET guid='' WHERE id IN (SELECT id FROM notes ORDER BY id LIMIT 2 OFFSET 1)")
+        db.execute("UPDATE notes SET guid=? WHERE id = (SELECT MAX(id) FROM notes)", (first.upper(),))
+        version = int(db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version - 1),))
+    rows = memo_rows(memo_project)  # opening migrates
+    guids = [r[0] for r in rows]
+    assert all(guids) and len({g.lower() for g in guids}) == 5 and first in guids
+
+
+def test_memos_of_every_kind_survive_export_validation_and_import(runner, memo_project: Path,
+                                                                  tmp_path: Path) -> None:
+    qdpx = tmp_path / "memos.qdpx"
+    report = run_json(runner, "-p", memo_project, "export", "qdpx", qdpx)
+    assert report["notes"] == 5 and report["coding_memos"] == 2
+    with zipfile.ZipFile(qdpx) as archive:
+        xml = archive.read("project.qde")
+    assert validate(xml, "Project.xsd") == []
+    assert b'targetGUID=""' not in xml
+    refi = read_refi(qdpx)
+    assert len({n.guid for n in refi.notes}) == 5
+    run(runner, "init", tmp_path / "back")
+    run(runner, "-p", tmp_path / "back", "import", "qdpx", qdpx)
+    assert memo_rows(tmp_path / "back") == memo_rows(memo_project)
+    before, after = tables(memo_project), tables(tmp_path / "back")
+    for table in before:
+        assert after[table] == before[table], table
+    # and once more: the second generation is the same as the first
+    run(runner, "-p", tmp_path / "back", "export", "qdpx", tmp_path / "again.qdpx")
+    run(runner, "init", tmp_path / "third")
+    run(runner, "-p", tmp_path / "third", "import", "qdpx", tmp_path / "again.qdpx")
+    assert tables(tmp_path / "third") == before
+
+
+def test_memos_with_the_same_or_no_guid_still_export_distinct_notes(memo_project: Path, tmp_path: Path) -> None:
+    from qda.refi.write import memo_guids
+
+    memos = [Memo("a", guid=""), Memo("b", guid=""), Memo("c", guid="not a guid"),
+             Memo("d", guid="6f1c3b2e-7d4a-5e0f-9a8b-2c1d0e3f4a5b"),
+             Memo("e", guid="{6F1C3B2E-7D4A-5E0F-9A8B-2C1D0E3F4A5B}")]
+    guids = memo_guids(memos)
+    assert all(guids) and len({g.strip("{}").lower() for g in guids}) == 5
+    assert guids[3] == "6f1c3b2e-7d4a-5e0f-9a8b-2c1d0e3f4a5b"
+    assert memo_guids(memos) == guids  # stable from one export to the next
+
+
+# ----------------------------------------------------------------------------- 2. coding memos
+
+def test_coding_memos_are_the_selections_description(memo_project: Path, tmp_path: Path) -> None:
+    qdpx = tmp_path / "memos.qdpx"
+    with Project.open(memo_project) as project:
+        project.export_qdpx(qdpx)
+    refi = read_refi(qdpx)
+    described = sorted(sel.description for s in refi.sources for sel in s.selections if sel.description)
+    assert described == ["ben's memo\nover two lines", "why this passage: the tone"]
+    assert not any(sel.notes for s in refi.sources for sel in s.selections)  # no Note for them
