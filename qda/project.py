@@ -534,7 +534,8 @@ class Project:
         plan, report = plan_project_import(
             path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
             segments=store.segments(), language=self.language, unit=self._unit,
-            coder=check_coder_name(coder) if coder is not None else None, progress=self.progress)
+            coder=check_coder_name(coder) if coder is not None else None, progress=self.progress,
+            existing=store.codings() if store.documents() else ())
         self._snapshot(f"import qdpx {Path(path).name}")
         replaced = self.commit(plan)
         return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report

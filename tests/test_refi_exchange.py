@@ -137,3 +137,44 @@ def test_coding_memos_are_the_selections_description(memo_project: Path, tmp_pat
     described = sorted(sel.description for s in refi.sources for sel in s.selections if sel.description)
     assert described == ["ben's memo\nover two lines", "why this passage: the tone"]
     assert not any(sel.notes for s in refi.sources for sel in s.selections)  # no Note for them
+
+
+def _rewrite_qde(source: Path, target: Path, edit) -> Path:
+    """A copy of a .qdpx whose project.qde went through ``edit`` (another tool's re-export)."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "project.qde":
+                data = edit(data.decode("utf-8")).encode("utf-8")
+            new.writestr(info, data)
+    return target
+
+
+def test_reimporting_the_same_codings_without_memos_keeps_the_memos(runner, memo_project: Path,
+                                                                    tmp_path: Path) -> None:
+    import re
+
+    qdpx = tmp_path / "memos.qdpx"
+    run(runner, "-p", memo_project, "export", "qdpx", qdpx)
+    before = tables(memo_project)
+    # a tool that keeps the codings but drops the selections' descriptions
+    bare = _rewrite_qde(qdpx, tmp_path / "bare.qdpx", lambda xml: re.sub(r"\s*<Description>[^<]*</Description>",
+                                                                        "", xml))
+    report = run_json(runner, "-p", memo_project, "import", "qdpx", bare)
+    assert report["imported"]["coding_memos_kept"] == 2 and report["imported"]["codings_replaced"] == 3
+    assert tables(memo_project)["codings"] == before["codings"]
+    # a tool that edited ben's memo and deleted ana's coding that had a memo (she keeps another)
+    def edit(xml: str) -> str:
+        xml = xml.replace("ben's memo\nover two lines", "the tone, revised")
+        return re.sub(r'<PlainTextSelection[^>]*>\s*<Description>why[^<]*</Description>.*?</PlainTextSelection>',
+                      "", xml, flags=re.S)
+    report = run_json(runner, "-p", memo_project, "import", "qdpx", _rewrite_qde(qdpx, tmp_path / "ed.qdpx", edit))
+    assert report["imported"]["coding_memos_replaced"] == 1 and report["imported"]["coding_memos_removed"] == 1
+    assert any("1 coding memo(s) removed with their codings" in w for w in report["warnings"])
+    with Project.open(memo_project) as project:
+        notes = sorted(c.note for c in project.store.codings() if c.note)
+    assert notes == ["the tone, revised"]
+    # the original file brings ana's coding and its memo back; the table says what happened
+    table = run(runner, "-p", memo_project, "import", "qdpx", qdpx).stdout
+    assert "coding memos replaced" in table and "removed" not in table
+    assert tables(memo_project)["codings"] == before["codings"]

@@ -222,7 +222,7 @@ def sha256(text: str) -> str:
 
 
 def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: Codebook | None,
-                language: str, coder: str | None = None) -> ImportPlan:
+                language: str, coder: str | None = None, existing: Sequence[Coding] = ()) -> ImportPlan:
     """Decide what importing ``refi`` into a project stores (see ``Project.import_qdpx``).
 
     An empty project (no document) receives everything: codebook (unless it has one),
@@ -230,7 +230,9 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     documents receives the codings (and their memos) on the documents it shares with the
     file, matched by text (SHA-256 of the normalised text) or else by name, in which case
     the codings are re-anchored on the project's version of the text; each coder's
-    codings in those documents are replaced. Raises InteropError, listing every problem,
+    codings in those documents are replaced (``existing``: the project's codings, whose
+    memos are kept on the identical codings of the file, see :func:`keep_coding_memos`).
+    Raises InteropError, listing every problem,
     when a coding cannot be placed (unknown code, no shared document).
     """
     problems: list[Problem] = []
@@ -259,6 +261,10 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     notes = _plan_notes(refi, doc_of, code_map, users, used_notes, new_project, warnings)
     replacing = [] if new_project else [CodingScope(c, documents=(d,))
                                         for c, d in sorted({(c, d) for c in coders for d in doc_of.values()})]
+    memo_counts: dict[str, int] = {}
+    if existing and not new_project:
+        planned, memo_counts = keep_coding_memos(planned, existing, {(s.coder, d) for s in replacing
+                                                                      for d in s.documents}, warnings)
     per_coder = Counter(c.coder for c in planned)
     report = RefiImportReport(
         file=refi.file, origin=refi.origin, mode="new project" if new_project else "codings into this project",
@@ -268,7 +274,8 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
                   "codes_matched": len(code_map) if codebook is not None else 0,
                   "documents": len(new_docs), "documents_matched": len(doc_of) - len(new_docs),
                   "cases": len(cases), "variables": len(variables), "coders": len(coders),
-                  "codings": len(planned), "notes": len(notes) + sum(1 for c in planned if c.note)},
+                  "codings": len(planned), "notes": len(notes) + sum(1 for c in planned if c.note),
+                  **memo_counts},
         offsets=refi.offsets, coders={c: per_coder.get(c, 0) for c in coders},
         documents={s.name: doc_of[s.guid] for s in refi.sources if s.guid in doc_of},
         missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported)
@@ -388,6 +395,39 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
     if folder_codings:
         warnings.append(f"{folder_codings} codings apply folder codes (isCodable=false); imported as they are")
     return _merge_duplicates(planned, warnings), used
+
+
+def keep_coding_memos(planned: list[Coding], existing: Sequence[Coding], scope: set[tuple[str, str]],
+                      warnings: list[str]) -> tuple[list[Coding], dict[str, int]]:
+    """The memos of the codings an import replaces (``scope``: coder and document), kept.
+
+    A replaced coding whose code and span come back from the file passes its memo on when
+    the file's coding has none (a tool that dropped it); when the file has another memo,
+    the file's wins (edited in that tool). A memo whose coding the file no longer holds
+    goes with its coding: counted, and the snapshot taken before the import has it.
+    """
+    incoming = {(c.coder, c.code, c.document, c.start, c.end): i for i, c in enumerate(planned)}
+    result = list(planned)
+    kept = changed = dropped = 0
+    for old in existing:
+        if not old.note or (old.coder, old.document) not in scope:
+            continue
+        at = incoming.get((old.coder, old.code, old.document, old.start, old.end))
+        if at is None:
+            dropped += 1
+        elif not result[at].note:
+            result[at] = replace(result[at], note=old.note)
+            kept += 1
+        elif result[at].note != old.note:
+            changed += 1
+    if kept:
+        warnings.append(f"{kept} coding memo(s) kept from the project: the file has the same codings without them")
+    if changed:
+        warnings.append(f"{changed} coding memo(s) replaced by the file's version of the memo")
+    if dropped:
+        warnings.append(f"{dropped} coding memo(s) removed with their codings, which the file no longer holds "
+                        "(qda undo brings them back)")
+    return result, {"coding_memos_kept": kept, "coding_memos_replaced": changed, "coding_memos_removed": dropped}
 
 
 def linked_notes(refi: RefiProject) -> dict[str, list[str]]:
@@ -560,7 +600,8 @@ def _map_codes(refi: RefiProject, codebook: Codebook) -> dict[str, str]:
 
 def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Codebook | None,
               cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
-              coder: str | None = None, progress: Progress = no_progress) -> tuple[WritePlan, RefiImportReport]:
+              coder: str | None = None, progress: Progress = no_progress,
+              existing: Sequence[Coding] = ()) -> tuple[WritePlan, RefiImportReport]:
     """What importing a REFI-QDA project stores, as a plan the project commits at once.
 
     :func:`plan_import`, completed with the segments and tokens of new documents (as
@@ -568,7 +609,8 @@ def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Cod
     (e.g. from ``qda import cases``) under the file's, and each coding's segment when its
     span is exactly one segment.
     """
-    plan = plan_import(refi, documents=documents, codebook=codebook, language=language, coder=coder)
+    plan = plan_import(refi, documents=documents, codebook=codebook, language=language, coder=coder,
+                       existing=existing)
     analyses: dict[str, Any] = {}
     for lang in sorted({d.language for d in plan.documents}):
         group = [d for d in plan.documents if d.language == lang]
@@ -605,12 +647,12 @@ def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | N
 
 def plan_project_import(path: str | Path, *, documents: Sequence[Document], codebook: Codebook | None,
                         cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
-                        coder: str | None = None,
-                        progress: Progress = no_progress) -> tuple[WritePlan, RefiImportReport]:
+                        coder: str | None = None, progress: Progress = no_progress,
+                        existing: Sequence[Coding] = ()) -> tuple[WritePlan, RefiImportReport]:
     """Read a REFI-QDA project (.qdpx, or a bare .qde) and plan its import (see :func:`plan_refi`)."""
     refi = read_refi(path)
     if refi.kind != "project":
         raise InteropError(f"{path}: a codebook, not a project", [
             Problem(str(path), "a .qdc holds codes only", "use: qda codebook import FILE.qdc")])
     return plan_refi(refi, documents=documents, codebook=codebook, cases=cases, segments=segments,
-                     language=language, unit=unit, coder=coder, progress=progress)
+                     language=language, unit=unit, coder=coder, progress=progress, existing=existing)

@@ -57,6 +57,11 @@ class RefiImportReport:
                     + ("documents matched in this project" if matched else "documents created")),
                 row("codings", found.get("codings", 0), got.get("codings", 0),
                     f"{got['codings_replaced']} previous codings replaced" if got.get("codings_replaced") else ""),
+                *(row(f"coding memos {what}", None, got[key], note) for key, what, note in (
+                    ("coding_memos_kept", "kept", "the file has the same codings without their memos"),
+                    ("coding_memos_replaced", "replaced", "by the file's version of the memo"),
+                    ("coding_memos_removed", "removed", "with their codings, which the file no longer holds"))
+                  if got.get(key)),
                 row("users", found.get("users", 0), got.get("coders", 0),
                     ", ".join(f"{c}: {n}" for c, n in self.coders.items())),
                 *(row(k, found.get(k, 0), got.get(k, 0)) for k in ("cases", "variables", "notes")),
