@@ -178,3 +178,37 @@ def test_reimporting_the_same_codings_without_memos_keeps_the_memos(runner, memo
     table = run(runner, "-p", memo_project, "import", "qdpx", qdpx).stdout
     assert "coding memos replaced" in table and "removed" not in table
     assert tables(memo_project)["codings"] == before["codings"]
+
+
+# ----------------------------------------------------------------------------- 3. codebook matching
+
+def test_codebook_import_matches_by_id_then_guid_then_name(runner, memo_project: Path, tmp_path: Path) -> None:
+    import re
+    import uuid
+
+    qdc = tmp_path / "book.qdc"
+    run(runner, "-p", memo_project, "codebook", "export", qdc)
+    with Project.open(memo_project) as project:
+        codes = project.codebook().codes
+        ids = [c.id for c in codes]
+        used = project.store.codings()[0].code
+    assert validate(qdc.read_bytes(), "Codebook.xsd") == []
+    report = run_json(runner, "-p", memo_project, "codebook", "import", qdc)
+    assert set(report["matches"].values()) == {"id"} and sorted(report["matches"]) == sorted(ids)
+    # through a tool that drops qda's line and gives every code a new GUID: names still match
+    xml = qdc.read_text(encoding="utf-8")
+    xml = re.sub(r"\n*\[qda\] \{[^<]*", "", xml)
+    fresh = re.sub(r'guid="[^"]+"', lambda m: f'guid="{str(uuid.uuid4()).upper()}"', xml)
+    (tmp_path / "fresh.qdc").write_text(fresh, encoding="utf-8")
+    report = run_json(runner, "-p", memo_project, "codebook", "import", tmp_path / "fresh.qdc")
+    assert report["matches"][used] == "name" and "new" not in report["matches"].values()
+    with Project.open(memo_project) as project:
+        assert [c.id for c in project.codebook().codes] == ids  # the coded code kept its id
+    # a code renamed in that tool keeps its GUID: matched by GUID
+    first = codes[0]
+    renamed = xml.replace(f'name="{first.label()}"', 'name="Renamed elsewhere"', 1)
+    (tmp_path / "renamed.qdc").write_text(renamed, encoding="utf-8")
+    report = run_json(runner, "-p", memo_project, "codebook", "import", tmp_path / "renamed.qdc")
+    assert report["matches"][first.id] == "guid"
+    table = run(runner, "-p", memo_project, "codebook", "import", tmp_path / "renamed.qdc").stdout
+    assert "matched by GUID" in " ".join(table.split()), table

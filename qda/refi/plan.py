@@ -78,13 +78,17 @@ def document_name(source_name: str, guid: str) -> str:
 
 
 def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None,
-                       existing: Codebook | None = None) -> tuple[Codebook, dict[str, str]]:
+                       existing: Codebook | None = None,
+                       rules: dict[str, str] | None = None) -> tuple[Codebook, dict[str, str]]:
     """The qda codebook of a REFI codebook, and the map code GUID key -> code id.
 
     Codes written by qda carry their id, labels, attributes and patterns in a trailing
     ``[qda]`` line of their Description, and categories are folder codes marked so;
     codes from other tools become codes (folder codes stay non-codable codes), with ids
-    made from their names, or the id of the ``existing`` code with the same GUID.
+    made from their names. A code of the ``existing`` codebook keeps its id when the file's
+    code carries that id, else has its GUID, else has its name or one of its labels (when
+    only one code has it): the rule that matched each code id ("id", "guid", "name", or
+    "new") is written into ``rules``.
     """
     meta: dict[str, Any] = {}
     for code in refi.all_codes():
@@ -92,11 +96,14 @@ def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None
         if fields and isinstance(fields.get("codebook"), dict):
             meta = fields["codebook"]
             break
-    languages = tuple(meta.get("languages") or (language,))
+    languages = tuple(meta.get("languages") or (existing.languages if existing else (language,)))
     lang = languages[0]
     by_guid = {guid_key(c.guid): c.id for c in existing.codes if c.guid} if existing else {}
     if existing:
         by_guid.update({guid_key(make_guid("code", existing.name, c.id)): c.id for c in existing.codes})
+    existing_ids = {c.id for c in existing.codes} if existing else set()
+    by_label = _labels_index(existing) if existing else {}
+    rules = {} if rules is None else rules
     categories: list[Category] = []
     codes: list[Code] = []
     code_map: dict[str, str] = {}
@@ -125,44 +132,79 @@ def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None
         labels[str(fields.get("lang") or lang)] = name_
         return labels
 
+    category_labels: dict[str, set[str]] = defaultdict(set)
+    for cat in existing.categories if existing else ():
+        for label in (cat.id, *cat.labels.values()):
+            category_labels[match_key(label)].add(cat.id)
+
+    def as_category(node: RefiCode, fields: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The fields of a folder code that is a category: marked so by qda, or (from a tool
+        that dropped qda's fields) named as one category of the ``existing`` codebook."""
+        if node.codable:
+            return None
+        if fields and "category" in fields:
+            return fields
+        named = category_labels.get(match_key(node.name), set()) - assigned
+        if not fields and node.children and len(named) == 1:
+            return {"category": next(iter(named))}
+        return None
+
     def visit_category(node: RefiCode, fields: dict[str, Any], parent: str | None) -> None:
         human = split_description(node.description)[0]
         cat_id = claim(fields["category"], node.name)
         categories.append(Category(cat_id, labels_of(fields, node.name), parent, human))
-        folders = [(c, split_description(c.description)[1]) for c in node.children]
+        folders = [(c, as_category(c, split_description(c.description)[1])) for c in node.children]
         for child, child_fields in folders:  # sub-categories first: codebook order
-            if child_fields and "category" in child_fields and not child.codable:
+            if child_fields:
                 visit_category(child, child_fields, cat_id)
         for child, child_fields in folders:
-            if not (child_fields and "category" in child_fields and not child.codable):
+            if not child_fields:
                 visit_code(child, cat_id, None)
 
     def visit_code(node: RefiCode, category: str | None, parent: str | None) -> None:
         human, fields = split_description(node.description)
         fields = fields or {}
         key = guid_key(node.guid)
-        code_id = claim(fields.get("id") or by_guid.get(key), node.name)
+        wanted, rule = fields.get("id"), "new"
+        if existing is not None:
+            named = by_label.get(match_key(node.name), set()) - assigned
+            if isinstance(wanted, str) and wanted in existing_ids and wanted not in assigned:
+                rule = "id"
+            elif by_guid.get(key) and by_guid[key] not in assigned:
+                wanted, rule = by_guid[key], "guid"
+            elif len(named) == 1:
+                wanted, rule = next(iter(named)), "name"
+        code_id = claim(wanted, node.name)
+        rules[code_id] = rule
         include, exclude = str(fields.get("include", "")), str(fields.get("exclude", ""))
         color = node.color if is_rgb(node.color) else None
         if "color" in fields:
             color = fields["color"]
         guid = fields["guid"] if "guid" in fields else (node.guid or None)
-        codes.append(Code(
+        made = Code(
             id=code_id, labels=labels_of(fields, node.name), category=category, parent=parent,
             definition=definition_from(human, include, exclude) if fields else human,
             include=include, exclude=exclude, attributes=dict(fields.get("attributes") or {}),
             patterns=tuple(Pattern(**p) for p in fields.get("patterns") or ()), color=color, guid=guid,
-            codable=node.codable))
+            codable=node.codable)
+        if existing is not None and rule != "new" and not fields:
+            # a tool that dropped qda's fields: what only qda holds (labels in other languages,
+            # include/exclude, attributes, patterns) is kept from the project's code
+            base = existing.code(code_id)
+            made = replace(made, labels={**base.labels, lang: node.name}, include=base.include,
+                           exclude=base.exclude, definition=definition_from(human, base.include, base.exclude),
+                           attributes=dict(base.attributes), patterns=base.patterns, guid=base.guid or made.guid)
+        codes.append(made)
         code_map[key] = code_id
         for child in node.children:
             visit_code(child, category, code_id)
 
-    tops = [(c, split_description(c.description)[1]) for c in refi.codes]
-    for node, fields in tops:
-        if fields and "category" in fields and not node.codable:
-            visit_category(node, fields, None)
-    for node, fields in tops:
-        if not (fields and "category" in fields and not node.codable):
+    tops = [(c, as_category(c, split_description(c.description)[1])) for c in refi.codes]
+    for node, category_fields in tops:
+        if category_fields:
+            visit_category(node, category_fields, None)
+    for node, category_fields in tops:
+        if not category_fields:
             visit_code(node, None, None)
     attributes = tuple(AttributeDef(str(a["name"]), tuple(str(v) for v in a.get("values", ())),
                                     str(a.get("description", ""))) for a in meta.get("attributes") or ())
@@ -173,6 +215,9 @@ def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None
                 if v not in seen.setdefault(k, []):
                     seen[k].append(v)
         attributes = tuple(AttributeDef(k, tuple(v)) for k, v in seen.items())
+    if existing is not None and not meta:  # another tool's codebook for this project: keep the project's own
+        return replace(existing, attributes=existing.attributes or attributes, categories=tuple(categories),
+                       codes=tuple(codes)), code_map
     codebook = Codebook(name=str(meta.get("name") or name or refi.name), languages=languages,
                         attributes=attributes, categories=tuple(categories), codes=tuple(codes),
                         description=str(meta.get("description", "")))
@@ -237,11 +282,12 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     """
     problems: list[Problem] = []
     warnings: list[str] = []
+    rules: dict[str, str] = {}
     new_project = not documents
     if codebook is None:
         new_codebook, code_map = codebook_from_refi(refi, language, refi.name) if refi.codes else (None, {})
     else:
-        new_codebook, code_map = None, _map_codes(refi, codebook)
+        new_codebook, code_map = None, _map_codes(refi, codebook, rules)
         unused = sum(1 for c in refi.all_codes() if guid_key(c.guid) not in code_map)
         if unused:
             warnings.append(f"{unused} codes of the file are not in the project's codebook (none of their codings "
@@ -278,7 +324,7 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
                   **memo_counts},
         offsets=refi.offsets, coders={c: per_coder.get(c, 0) for c in coders},
         documents={s.name: doc_of[s.guid] for s in refi.sources if s.guid in doc_of},
-        missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported)
+        missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported, matches=rules)
     return ImportPlan(new_codebook, tuple(new_docs), tuple(cases), tuple(variables), tuple(coders), tuple(planned),
                       tuple(replacing), tuple(notes), report)
 
@@ -574,26 +620,38 @@ def _reanchor(planned: list[Coding], refi: RefiProject, doc_of: dict[str, str],
     return result
 
 
-def _map_codes(refi: RefiProject, codebook: Codebook) -> dict[str, str]:
-    """File code GUID key -> project code id: by qda id, GUID, then (unique) name or label."""
-    ids = {c.id for c in codebook.codes}
-    by_guid = {guid_key(c.guid): c.id for c in codebook.codes if c.guid}
-    by_guid.update({guid_key(make_guid("code", codebook.name, c.id)): c.id for c in codebook.codes})
+def _labels_index(codebook: Codebook) -> dict[str, set[str]]:
+    """Match key of a code's id and of each of its labels -> the code ids that have it."""
     by_label: dict[str, set[str]] = defaultdict(set)
     for c in codebook.codes:
         by_label[match_key(c.id)].add(c.id)
         for label in c.labels.values():
             by_label[match_key(label)].add(c.id)
+    return by_label
+
+
+def _map_codes(refi: RefiProject, codebook: Codebook,
+               rules: dict[str, str] | None = None) -> dict[str, str]:
+    """File code GUID key -> project code id: by qda id, GUID, then (unique) name or label;
+    the rule that matched each project code id goes into ``rules``."""
+    ids = {c.id for c in codebook.codes}
+    by_guid = {guid_key(c.guid): c.id for c in codebook.codes if c.guid}
+    by_guid.update({guid_key(make_guid("code", codebook.name, c.id)): c.id for c in codebook.codes})
+    by_label = _labels_index(codebook)
+    rules = {} if rules is None else rules
     mapping: dict[str, str] = {}
     for code in refi.all_codes():
         key = guid_key(code.guid)
         fields = split_description(code.description)[1] or {}
         if isinstance(fields.get("id"), str) and fields["id"] in ids:
-            mapping[key] = fields["id"]
+            mapping[key], rule = fields["id"], "id"
         elif key in by_guid:
-            mapping[key] = by_guid[key]
+            mapping[key], rule = by_guid[key], "guid"
         elif len(by_label.get(match_key(code.name), ())) == 1:
-            mapping[key] = next(iter(by_label[match_key(code.name)]))
+            mapping[key], rule = next(iter(by_label[match_key(code.name)])), "name"
+        else:
+            continue
+        rules.setdefault(mapping[key], rule)
     return mapping
 
 
@@ -638,11 +696,13 @@ def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | N
     if not refi.codes:
         raise InteropError(f"{path}: the file holds no code", [
             Problem(str(path), "nothing to load", "export the codebook again, with its codes")])
-    loaded, _ = codebook_from_refi(refi, language, Path(path).stem, codebook)
+    rules: dict[str, str] = {}
+    loaded, _ = codebook_from_refi(refi, language, Path(path).stem, codebook, rules)
     plan = plan_codebook(loaded, dump_codebook(loaded), str(path), in_use)
     return plan, RefiImportReport(
         file=str(path), origin=refi.origin, mode="codebook", in_file={"codes": refi.counts.get("codes", 0)},
-        imported={"codes": len(loaded.codes), "categories": len(loaded.categories)}, unsupported=refi.unsupported)
+        imported={"codes": len(loaded.codes), "categories": len(loaded.categories)}, unsupported=refi.unsupported,
+        matches=rules if codebook is not None else {})
 
 
 def plan_project_import(path: str | Path, *, documents: Sequence[Document], codebook: Codebook | None,
