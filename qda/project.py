@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.agreement.units import AgreementReport
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
+    from qda.coding.taguette import TaguetteCodebookExport, TaguetteImport
     from qda.refi.report import RefiExport, RefiImportReport
 
 if not TYPE_CHECKING:
@@ -539,6 +540,33 @@ class Project:
         self._snapshot(f"import qdpx {Path(path).name}")
         replaced = self.commit(plan)
         return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report
+
+    # ------------------------------------------------------------------ Taguette
+    def import_taguette(self, path: str | Path, coder: str) -> TaguetteImport:
+        """Import a Taguette highlights export (.csv/.xlsx) as ``coder``'s codings, each highlight
+        placed on the text of the project document of the same name (see qda.coding.taguette)."""
+        from qda.coding import check_coder_name
+        from qda.coding.taguette import plan_taguette
+
+        store = self.store
+        plan, result = plan_taguette(path, check_coder_name(coder), documents=store.documents(),
+                                     codebook=store.codebook(), segments=store.segments(), language=self.language)
+        self._snapshot(f"import taguette {Path(path).name} --coder {coder}")
+        return replace(result, replaced=self.commit(plan))
+
+    def export_taguette_codebook(self, path: str | Path) -> TaguetteCodebookExport:
+        """Write the codebook as a Taguette codebook CSV (tag paths from the code hierarchy)."""
+        from qda.coding.taguette import write_taguette_codebook
+
+        codebook = self.codebook()
+        counts: dict[str, tuple[int, int]] = {}
+        documents: dict[str, set[str]] = {}
+        for coding in self.store.codings():
+            documents.setdefault(coding.code, set()).add(coding.document)
+            n, _ = counts.get(coding.code, (0, 0))
+            counts[coding.code] = (n + 1, 0)
+        counts = {code: (n, len(documents[code])) for code, (n, _) in counts.items()}
+        return write_taguette_codebook(path, codebook, counts)
 
     # ================================================================== safety: backups, undo, checks
     # (one section, kept apart so that it can be re-applied after the facade is restructured;

@@ -241,15 +241,21 @@ class ImportPlan:
     report: RefiImportReport
 
 
-def qda_time(value: str) -> str:
-    """An xsd:dateTime as qda stores times: UTC ISO 8601 to the second when a zone is given."""
+def qda_time(value: str, where: str = "", warnings: list[str] | None = None) -> str:
+    """An xsd:dateTime as qda stores times: UTC ISO 8601 to the second when a zone is given.
+
+    A value that is not a date is stored as unknown (""), with a warning naming ``where``
+    it was when ``warnings`` is given: a wrong date would sort and filter wrongly.
+    """
     value = (value or "").strip()
     if not value:
         return ""
     try:
         moment = _datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return value
+        if warnings is not None:
+            warnings.append(f"{where}: '{value[:40]}' is not a date (creationDateTime): stored as unknown")
+        return ""
     if moment.tzinfo is None:
         return moment.replace(microsecond=0).isoformat()
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
@@ -288,7 +294,8 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
         new_codebook, code_map = codebook_from_refi(refi, language, refi.name) if refi.codes else (None, {})
     else:
         new_codebook, code_map = None, _map_codes(refi, codebook, rules)
-        unused = sum(1 for c in refi.all_codes() if guid_key(c.guid) not in code_map)
+        # folder codes holding other codes are categories, not codes the codebook lacks
+        unused = sum(1 for c in refi.all_codes() if guid_key(c.guid) not in code_map and not c.children)
         if unused:
             warnings.append(f"{unused} codes of the file are not in the project's codebook (none of their codings "
                             "is in this file's shared documents, or the import stops)")
@@ -300,17 +307,24 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     if problems:
         raise InteropError(f"{refi.file}: {len(problems)} problem(s); nothing was imported", problems)
     cases, variables = _plan_cases(refi, doc_of, new_docs, warnings) if new_project else ([], [])
-    coders = [coder] if coder else list(users.values()) if new_project else []
+    # a user who coded nothing (ATLAS.ti lists itself as a user) is not made a coder, except in
+    # qda's own files, whose users are the project's coders
+    ours = refi.origin.lower().startswith("qda")
+    coders = [coder] if coder else list(users.values()) if new_project and ours else []
     for c in planned:
         if c.coder not in coders:
             coders.append(c.coder)
+    idle = [name for name in users.values() if name not in coders]
+    if idle and not coder:
+        warnings.append(f"{len(idle)} user(s) of the file have no codings here and are not made coders: "
+                        + ", ".join(idle))
     notes = _plan_notes(refi, doc_of, code_map, users, used_notes, new_project, warnings)
     replacing = [] if new_project else [CodingScope(c, documents=(d,))
                                         for c, d in sorted({(c, d) for c in coders for d in doc_of.values()})]
     memo_counts: dict[str, int] = {}
     if existing and not new_project:
         planned, memo_counts = keep_coding_memos(planned, existing, {(s.coder, d) for s in replacing
-                                                                      for d in s.documents}, warnings)
+                                                                      for d in s.documents or ()}, warnings)
     per_coder = Counter(c.coder for c in planned)
     report = RefiImportReport(
         file=refi.file, origin=refi.origin, mode="new project" if new_project else "codings into this project",
@@ -433,7 +447,8 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                 planned.append(Coding(
                     coder=who(coding.user, sel.user if sel else "", source.user, refi.creating_user), code=code,
                     document=document, case="", start=start, end=end,
-                    created_at=qda_time(coding.created or (sel.created if sel else "")), source="refi",
+                    created_at=qda_time(coding.created or (sel.created if sel else ""),
+                                        f"source '{source.name}', coding {coding.guid}", warnings), source="refi",
                     note="\n\n".join(dict.fromkeys(memo + memos(coding.notes)))))
     for name, n in sorted(unmapped.items()):
         problems.append(Problem(f"{refi.file}: code '{name}'", f"used by {n} coding(s), not in the project's codebook",
@@ -572,7 +587,7 @@ def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, s
             continue
         kind, target = targets.get(n.guid, ("project", ""))
         notes.append(Memo(text=n.text, target_kind=kind, target=target, name=n.name, author=users.get(n.user, ""),
-                          created_at=qda_time(n.created), guid=n.guid))
+                          created_at=qda_time(n.created, f"note '{n.name or n.guid}'", warnings), guid=n.guid))
     descriptions: list[tuple[str, str, str]] = []  # (text, kind, target): descriptions that are memos
     if new_project:
         descriptions.append((refi.description, "project", ""))
