@@ -552,7 +552,9 @@ def test_project_with_zero_codings_imports_codes_and_sources(tmp_path: Path) -> 
     with Project.init(tmp_path / "p", "en") as project:
         report = project.import_qdpx(path)
         assert report.imported["codings"] == 0 and report.imported["documents"] == 1
-        assert len(project.codebook().codes) == 3 and project.store.coders() == ["Gergo"]
+        # a user who coded nothing is listed in the report, not made a coder (issue 17)
+        assert len(project.codebook().codes) == 3 and project.store.coders() == []
+        assert any("not made coders: Gergo" in w for w in report.warnings)
 
 
 FIRMS = """<?xml version="1.0" encoding="utf-8"?>
@@ -778,7 +780,9 @@ def test_real_project_imports_with_its_counts(real_imports: dict, name: str) -> 
     with Project.open(folder) as project:
         store = project.store
         assert len(project.codebook().codes) == codes
-        assert len(store.coders()) == users
+        # users who coded something here become coders; the others are listed in a warning
+        coding_users = {c.user for s in present for sel in s.selections for c in sel.codings}
+        assert len(store.coders()) == len(coding_users) <= users
         assert len(store.documents()) == len(present) == report.imported["documents"]
         assert store.count_codings() == text_codings == report.imported["codings"]
     assert report.in_file["codes"] == codes and report.in_file["codings"] == codings
@@ -885,7 +889,7 @@ def _raw_parent_subtotals(path: Path) -> tuple[set[str], dict[tuple[str, str], i
         for parent, kids in children.items():
             subtotals[(user, parent)] = sum(1 for kid in kids if codable[kid]
                                             for (u, c, _) in used if u == user and c == kid)
-    return set(users.values()), subtotals
+    return {u for u, _, _ in used}, subtotals  # users who coded nothing are not made coders
 
 
 @needs_real

@@ -212,3 +212,139 @@ def test_codebook_import_matches_by_id_then_guid_then_name(runner, memo_project:
     assert report["matches"][first.id] == "guid"
     table = run(runner, "-p", memo_project, "codebook", "import", tmp_path / "renamed.qdc").stdout
     assert "matched by GUID" in " ".join(table.split()), table
+
+
+# ----------------------------------------------------------------------------- 5. what real files use
+
+G = "00000000-0000-4000-8000-{:012d}".format  # readable GUIDs for hand-written files
+
+PDF_TEXT = "Breakfast matters.\nA bowl of oats keeps you full.\nOats again: oats are cheap."
+TRANSCRIPT = "Mabel: I eat toast every morning.\nInterviewer: Why toast?\nMabel: It is quick."
+TEXT = "Simon: Coffee first, then the news. Coffee is my ritual."
+
+ATLAS_LIKE = f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="Breakfast" origin="ATLAS.ti 9.1">
+ <Users><User guid="{G(1)}" name="ATLAS.ti"/><User guid="{G(2)}" name="Friedrich"/></Users>
+ <CodeBook><Codes>
+  <Code guid="{G(10)}" name="Food" isCodable="false">
+   <Code guid="{G(11)}" name="oats" isCodable="true"/><Code guid="{G(12)}" name="toast" isCodable="true"/>
+  </Code>
+  <Code guid="{G(13)}" name="ritual" isCodable="true"/>
+ </Codes></CodeBook>
+ <Cases><Case guid="{G(20)}" name="Simon"><SourceRef targetGUID="{G(30)}"/></Case></Cases>
+ <Sources>
+  <TextSource guid="{G(30)}" name="Simon.txt" plainTextPath="internal://simon.txt">
+   <PlainTextSelection guid="{G(31)}" name="Coffee is my ritual" startPosition="36" endPosition="56"
+      creatingUser="{G(2)}" creationDateTime="2018-03-27T19:38:46Z">
+    <Coding guid="{G(32)}" creatingUser="{G(2)}" creationDateTime="27/03/2018 19:38">
+     <CodeRef targetGUID="{G(13)}"/></Coding>
+   </PlainTextSelection>
+  </TextSource>
+  <PDFSource guid="{G(40)}" name="Kellogg.pdf" path="internal://kellogg.pdf">
+   <PDFSelection guid="{G(41)}" page="0" firstX="1" firstY="1" secondX="9" secondY="9" creatingUser="{G(2)}">
+    <Representation guid="{G(42)}"><PlainTextContent>A bowl of  oats keeps you
+full.</PlainTextContent></Representation>
+    <Coding guid="{G(43)}" creatingUser="{G(2)}"><CodeRef targetGUID="{G(11)}"/></Coding>
+   </PDFSelection>
+   <PDFSelection guid="{G(44)}" page="0" firstX="1" firstY="1" secondX="9" secondY="9" creatingUser="{G(2)}">
+    <Representation guid="{G(45)}"><PlainTextContent>oats</PlainTextContent></Representation>
+    <Coding guid="{G(46)}" creatingUser="{G(2)}"><CodeRef targetGUID="{G(11)}"/></Coding>
+   </PDFSelection>
+   <Representation guid="{G(47)}" plainTextPath="internal://kellogg.txt"/>
+  </PDFSource>
+  <VideoSource guid="{G(50)}" name="Mabel.mp4" path="internal://mabel.mp4">
+   <Transcript guid="{G(51)}" name="Mabel transcript">
+    <PlainTextContent>{TRANSCRIPT}</PlainTextContent>
+    <SyncPoint guid="{G(52)}" timeStamp="1000" position="7"/>
+    <SyncPoint guid="{G(53)}" timeStamp="4000" position="33"/>
+    <TranscriptSelection guid="{G(54)}" fromSyncPoint="{G(52)}" toSyncPoint="{G(53)}" creatingUser="{G(2)}">
+     <Coding guid="{G(55)}" creatingUser="{G(2)}"><CodeRef targetGUID="{G(12)}"/></Coding>
+    </TranscriptSelection>
+   </Transcript>
+   <VideoSelection guid="{G(56)}" begin="0" end="900" creatingUser="{G(2)}">
+    <Coding guid="{G(57)}" creatingUser="{G(2)}"><CodeRef targetGUID="{G(12)}"/></Coding>
+   </VideoSelection>
+  </VideoSource>
+ </Sources>
+ <Notes>
+  <Note guid="{G(60)}" name="Why coffee" creatingUser="{G(2)}" creationDateTime="2018-03-27T19:41:28Z">
+   <PlainTextContent>He says it twice.</PlainTextContent></Note>
+  <Note guid="{G(61)}" name="About Simon" creatingUser="{G(2)}" creationDateTime="yesterday">
+   <PlainTextContent>Retired baker.</PlainTextContent></Note>
+ </Notes>
+ <Links>
+  <Link guid="{G(70)}" name="Memo-Quotation Relation" direction="OneWay" originGUID="{G(60)}" targetGUID="{G(31)}"/>
+  <Link guid="{G(71)}" name="Memo-Case" direction="OneWay" originGUID="{G(61)}" targetGUID="{G(20)}"/>
+  <Link guid="{G(72)}" name="is part of" direction="OneWay" originGUID="{G(11)}" targetGUID="{G(13)}"/>
+ </Links>
+</Project>
+"""
+
+
+@pytest.fixture
+def atlas_like(tmp_path: Path) -> Path:
+    path = tmp_path / "breakfast.qdpx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("project.qde", ATLAS_LIKE)
+        archive.writestr("sources/simon.txt", TEXT)
+        archive.writestr("sources/kellogg.txt", PDF_TEXT)
+    return path
+
+
+def test_atlas_like_file_is_schema_valid_but_for_its_two_bad_dates(atlas_like: Path) -> None:
+    with zipfile.ZipFile(atlas_like) as archive:
+        errors = validate(archive.read("project.qde"), "Project.xsd")
+    assert len(errors) == 2 and all("'creationDateTime'" in e for e in errors)
+
+
+def test_links_pdf_text_transcripts_dates_and_idle_users(atlas_like: Path, tmp_path: Path) -> None:
+    with Project.init(tmp_path / "p", "en") as project:
+        report = project.import_qdpx(atlas_like)
+        store = project.store
+        documents = {d.name: d for d in store.documents()}
+        codings = {(c.document, c.code, documents[c.document].text[c.start:c.end]): c for c in store.codings()}
+        memos = {m.name: m for m in store.memos()}
+        coders = store.coders()
+    # PDF text (its Representation) and the video's transcript are documents; the media stay references
+    assert set(documents) == {"Simon", "Kellogg", "Mabel"}
+    assert documents["Kellogg"].text == PDF_TEXT and "text of internal://kellogg.pdf" in documents["Kellogg"].source
+    assert documents["Mabel"].text == TRANSCRIPT and "mabel.mp4" in documents["Mabel"].source
+    # the PDF selection lands on its text (white space differs); the one whose text is everywhere is reported
+    assert ("Kellogg", "oats", "A bowl of oats keeps you full.") in codings
+    assert ("Mabel", "toast", "I eat toast every morning.") in codings
+    assert ("Simon", "ritual", "Coffee is my ritual.") in codings
+    assert len(codings) == 3 and report.imported["codings"] == 3
+    kinds = {u.kind: u.count for u in report.unsupported}
+    assert kinds["PDF selection not placed on the PDF's text"] == 1
+    assert kinds["coding on a PDF selection not placed"] == 1
+    assert kinds["video selection"] == 1 and kinds["coding on a video source"] == 1
+    assert kinds["link between objects that are not memos"] == 1
+    assert report.in_file["media_as_text"] == 2
+    # the memo linked to the quotation is the coding's memo; the one linked to the case, the case's
+    assert codings[("Simon", "ritual", "Coffee is my ritual.")].note == "He says it twice."
+    assert memos["About Simon"].target_kind == "case" and memos["About Simon"].target == "Simon"
+    assert "Why coffee" not in memos
+    # an invalid date is stored as unknown, with a warning naming where it was
+    assert codings[("Simon", "ritual", "Coffee is my ritual.")].created_at != "27/03/2018 19:38"
+    assert memos["About Simon"].created_at == ""  # unknown
+    assert any("'27/03/2018 19:38' is not a date" in w and "Simon.txt" in w for w in report.warnings)
+    assert any("'yesterday' is not a date" in w for w in report.warnings)
+    # the tool's own user coded nothing: listed, not a coder
+    assert coders == ["Friedrich"]
+    assert any("not made coders: ATLAS.ti" in w for w in report.warnings)
+
+
+def test_categories_are_not_codes_missing_from_the_codebook(runner, atlas_like: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    with Project.init(folder, "en") as project:
+        project.import_qdpx(atlas_like)
+    # the project's codebook has the three codes but no 'Food' folder: the file's folder is a category
+    book = tmp_path / "book.yaml"
+    book.write_text("name: breakfast\nlanguages: [en]\ncodes:\n- {id: oats, label: oats}\n"
+                    "- {id: toast, label: toast}\n- {id: ritual, label: ritual}\n", encoding="utf-8")
+    run(runner, "-p", folder, "codebook", "load", book)
+    with Project.open(folder) as project:
+        assert [c.id for c in project.codebook().codes] == ["oats", "toast", "ritual"]
+        report = project.import_qdpx(atlas_like, coder="second")
+    assert report.imported["codings"] == 3
+    assert not any("not in the project's codebook" in w for w in report.warnings), report.warnings

@@ -138,6 +138,7 @@ class RefiSource:
     notes: tuple[str, ...] = ()
     user: str = ""
     created: str = ""
+    media: str = ""  # a PDF or media source read through its text: the path of the PDF or recording
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ class RefiProject:
     sources: tuple[RefiSource, ...] = ()
     notes: tuple[RefiNote, ...] = ()
     links: tuple[RefiLink, ...] = ()
+    qda_coders: tuple[str, ...] | None = None  # in qda's own files: which users are coders
     project_notes: tuple[str, ...] = ()  # GUID keys of notes about the whole project
     description: str = ""
     creating_user: str = ""

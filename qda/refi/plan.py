@@ -55,7 +55,9 @@ from qda.refi.read import read_refi
 from qda.refi.report import RefiImportReport
 from qda.results import Progress, no_progress
 
-_TEXT_SUFFIXES = (".txt", ".docx", ".doc", ".rtf", ".odt", ".md", ".pdf", ".htm", ".html")
+_TEXT_SUFFIXES = (".txt", ".docx", ".doc", ".rtf", ".odt", ".md", ".pdf", ".htm", ".html",
+                  # recordings whose transcript becomes a document
+                  ".mp3", ".mp4", ".m4a", ".wav", ".mov", ".avi", ".ogg", ".webm", ".mkv")
 _ID_RE = re.compile(r"^[^\s,;|]+$")  # as qda.codebook wants code ids
 
 # ----------------------------------------------------------------------------- codebook
@@ -241,7 +243,7 @@ class ImportPlan:
     report: RefiImportReport
 
 
-def qda_time(value: str, where: str = "", warnings: list[str] | None = None) -> str:
+def qda_time(value: str, where: str = "", warnings: list[str] | None = None, instead: str = "unknown") -> str:
     """An xsd:dateTime as qda stores times: UTC ISO 8601 to the second when a zone is given.
 
     A value that is not a date is stored as unknown (""), with a warning naming ``where``
@@ -254,7 +256,7 @@ def qda_time(value: str, where: str = "", warnings: list[str] | None = None) -> 
         moment = _datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         if warnings is not None:
-            warnings.append(f"{where}: '{value[:40]}' is not a date (creationDateTime): stored as unknown")
+            warnings.append(f"{where}: '{value[:40]}' is not a date (creationDateTime): stored as {instead}")
         return ""
     if moment.tzinfo is None:
         return moment.replace(microsecond=0).isoformat()
@@ -307,10 +309,11 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     if problems:
         raise InteropError(f"{refi.file}: {len(problems)} problem(s); nothing was imported", problems)
     cases, variables = _plan_cases(refi, doc_of, new_docs, warnings) if new_project else ([], [])
-    # a user who coded nothing (ATLAS.ti lists itself as a user) is not made a coder, except in
-    # qda's own files, whose users are the project's coders
-    ours = refi.origin.lower().startswith("qda")
-    coders = [coder] if coder else list(users.values()) if new_project and ours else []
+    # a user who coded nothing (ATLAS.ti lists itself as a user) is not made a coder, except
+    # the coders of qda's own files (a coder may not have coded yet)
+    ours = refi.qda_coders is not None
+    coders = [coder] if coder else [u for u in users.values() if u in (refi.qda_coders or ())] \
+        if new_project and ours else []
     for c in planned:
         if c.coder not in coders:
             coders.append(c.coder)
@@ -380,8 +383,9 @@ def _plan_documents(refi: RefiProject, documents: Sequence[Document], language: 
                 name = f"{wanted} ({n})"
             taken.add(name)
             fields = split_description(source.description)[1] or {}
-            new_docs.append(Document(name, case_of_source.get(source.guid, name), source.text, digest,
-                                     f"{Path(refi.file).name}:{source.name}", str(fields.get("language") or language)))
+            origin = f"{Path(refi.file).name}:{source.name}" + (f" (text of {source.media})" if source.media else "")
+            new_docs.append(Document(name, case_of_source.get(source.guid, name), source.text, digest, origin,
+                                     str(fields.get("language") or language)))
             doc_of[source.guid] = name
     for source in refi.sources:
         if source.guid in doc_of and source.path.lower().startswith("relative:"):
@@ -448,7 +452,8 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                     coder=who(coding.user, sel.user if sel else "", source.user, refi.creating_user), code=code,
                     document=document, case="", start=start, end=end,
                     created_at=qda_time(coding.created or (sel.created if sel else ""),
-                                        f"source '{source.name}', coding {coding.guid}", warnings), source="refi",
+                                        f"source '{source.name}', coding {coding.guid}", warnings,
+                                        "the time of this import (a coding always has one)"), source="refi",
                     note="\n\n".join(dict.fromkeys(memo + memos(coding.notes)))))
     for name, n in sorted(unmapped.items()):
         problems.append(Problem(f"{refi.file}: code '{name}'", f"used by {n} coding(s), not in the project's codebook",

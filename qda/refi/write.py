@@ -304,7 +304,9 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
     categories, a document's language) go to ``qda-fields.json`` beside project.qde,
     so that other tools show clean descriptions.
     """
-    users = {name: make_guid("user", name) for name in data.coders}
+    # the coders, then the authors of memos who are not coders (so that a memo keeps its author)
+    users = {name: make_guid("user", name) for name in
+             [*data.coders, *(m.author for m in data.memos if m.author and m.author not in data.coders)]}
     root = ET.Element("Project", {"xmlns": PROJECT_NS, "name": _clean(data.name), "origin": origin()})
     if users:
         users_el = _sub(root, "Users")
@@ -312,7 +314,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
             _sub(users_el, "User", guid=guid, name=name)
     codebook = data.codebook
     code_guids: dict[str, str] = {}
-    sidecar: dict[str, Any] = {"format": SIDECAR_FORMAT, "codes": {}, "sources": {}}
+    sidecar: dict[str, Any] = {"format": SIDECAR_FORMAT, "codes": {}, "sources": {}, "coders": list(data.coders)}
     note_guids = memo_guids(data.memos)
     notes_by_target: dict[tuple[str, str], list[str]] = {}
     for memo, guid in zip(data.memos, note_guids):
@@ -406,7 +408,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
                  direction="OneWay", originGUID=note_guid, targetGUID=target)
     for target in notes_by_target.get(("project", ""), []):
         _sub(root, "NoteRef", targetGUID=target)
-    if sidecar["codes"] or sidecar["sources"]:
+    if sidecar["codes"] or sidecar["sources"] or sidecar["coders"]:
         files[SIDECAR] = json.dumps(sidecar, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     counts = {"users": len(users), "codes": len(codebook.codes) if codebook else 0,
               "categories": len(codebook.categories) if codebook else 0, "code_elements": code_elements,
