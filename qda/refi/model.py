@@ -170,6 +170,17 @@ class RefiLink:
 
 
 @dataclass(frozen=True)
+class RefiSet:
+    """A Set: named members (GUID keys of sources, codes, notes)."""
+
+    guid: str
+    name: str
+    sources: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Unsupported:
     """Something the file holds that qda cannot represent."""
 
@@ -227,6 +238,7 @@ class RefiProject:
     sources: tuple[RefiSource, ...] = ()
     notes: tuple[RefiNote, ...] = ()
     links: tuple[RefiLink, ...] = ()
+    sets: tuple[RefiSet, ...] = ()
     qda_coders: tuple[str, ...] | None = None  # in qda's own files: which users are coders
     project_notes: tuple[str, ...] = ()  # GUID keys of notes about the whole project
     description: str = ""

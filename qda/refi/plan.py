@@ -45,6 +45,7 @@ from qda.refi.model import (
     RefiCoding,
     RefiProject,
     RefiSelection,
+    Unsupported,
     definition_from,
     guid_key,
     is_rgb,
@@ -309,6 +310,7 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     if problems:
         raise InteropError(f"{refi.file}: {len(problems)} problem(s); nothing was imported", problems)
     cases, variables = _plan_cases(refi, doc_of, new_docs, warnings) if new_project else ([], [])
+    cases, set_rows, from_sets = _plan_sets(refi, doc_of, new_docs, cases, new_project, warnings)
     # a user who coded nothing (ATLAS.ti lists itself as a user) is not made a coder, except
     # the coders of qda's own files (a coder may not have coded yet)
     ours = refi.qda_coders is not None
@@ -338,10 +340,11 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
                   "documents": len(new_docs), "documents_matched": len(doc_of) - len(new_docs),
                   "cases": len(cases), "variables": len(variables), "coders": len(coders),
                   "codings": len(planned), "notes": len(notes) + sum(1 for c in planned if c.note),
-                  **memo_counts},
+                  "sets_as_attributes": from_sets, **memo_counts},
         offsets=refi.offsets, coders={c: per_coder.get(c, 0) for c in coders},
         documents={s.name: doc_of[s.guid] for s in refi.sources if s.guid in doc_of},
-        missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported, matches=rules)
+        missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported + tuple(set_rows),
+        matches=rules)
     return ImportPlan(new_codebook, tuple(new_docs), tuple(cases), tuple(variables), tuple(coders), tuple(planned),
                       tuple(replacing), tuple(notes), report)
 
@@ -555,6 +558,49 @@ def _plan_cases(refi: RefiProject, doc_of: dict[str, str], new_docs: list[Docume
     types = [Variable(v.name, v.type if v.type in VARIABLE_TYPES else "Text", v.description)
              for v in refi.variables if v.name in used]
     return [Case(name, values) for name, values in attributes.items()], types
+
+
+_ATTRIBUTE_SET = re.compile(r"^\s*([^:]+?)\s*:\s*(\S.*?)\s*$")
+
+
+def _plan_sets(refi: RefiProject, doc_of: dict[str, str], new_docs: list[Document], cases: list[Case],
+               new_project: bool, warnings: list[str]) -> tuple[list[Case], list[Unsupported], int]:
+    """ATLAS.ti's document variables are sets named ``attribute: value``: each becomes that
+    case attribute of the cases of its documents. Other sets are reported, not imported.
+    Returns the cases, the report rows of what is not imported, and how many sets became attributes."""
+    case_of = {d.name: d.case for d in new_docs}
+    held = {c.name: dict(c.attributes) for c in cases}
+    rows: Counter[str] = Counter()
+    details: dict[str, str] = {}
+    applied = 0
+    for refi_set in refi.sets:
+        named = _ATTRIBUTE_SET.match(refi_set.name)
+        if named and refi_set.sources and not refi_set.codes and new_project:
+            key, value = named.group(1), named.group(2)
+            targets = [case_of[doc_of[g]] for g in refi_set.sources if doc_of.get(g) in case_of]
+            if not targets:
+                kind = "set of attribute values on sources not imported"
+                rows[kind] += 1
+                details[kind] = "named 'attribute: value', but none of its documents is imported"
+                continue
+            for case in targets:
+                values = held.setdefault(case, {})
+                if values.get(key, value) != value:
+                    warnings.append(f"set '{refi_set.name}': case '{case}' already has {key}={values[key]} (kept)")
+                else:
+                    values[key] = value
+            applied += 1
+        elif refi_set.codes and not refi_set.sources:
+            rows["code set"] += 1
+            details["code set"] = "groups of codes; qda groups codes by category and parent code"
+        else:
+            rows["document set"] += 1
+            details["document set"] = "qda has no document sets yet (filter by a case attribute instead)"
+    if applied:
+        warnings.append(f"{applied} set(s) named 'attribute: value' imported as case attributes")
+    merged = [Case(c.name, held.get(c.name, {})) for c in cases]
+    merged += [Case(name, values) for name, values in held.items() if name not in {c.name for c in cases}]
+    return merged, [Unsupported(kind, n, details[kind]) for kind, n in rows.items()], applied
 
 
 def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, str], users: dict[str, str],

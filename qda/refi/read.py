@@ -48,6 +48,7 @@ from qda.refi.model import (
     RefiNote,
     RefiProject,
     RefiSelection,
+    RefiSet,
     RefiSource,
     RefiUser,
     RefiValue,
@@ -586,11 +587,9 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
     note("link between objects that are not memos",
          sum(1 for k in links if k.origin not in note_keys and k.target not in note_keys),
          "qda keeps memos linked to a quotation, document, code or case; other relations are not imported")
-    sets = x.kids(x.kid(root, "Sets"), "Set")
-    if sets:
-        code_members = sum(len(x.kids(s, "MemberCode")) for s in sets)
-        source_members = sum(len(x.kids(s, "MemberSource")) for s in sets)
-        note("set", len(sets), f"{code_members} member codes, {source_members} member sources; qda has no sets")
+    sets = tuple(RefiSet(guid_key(s.get("guid")), s.get("name") or "", x.refs(s, "MemberSource"),
+                         x.refs(s, "MemberCode"), x.refs(s, "MemberNote"))
+                 for s in x.kids(x.kid(root, "Sets"), "Set"))  # the planner says what it makes of them
     graphs = x.kids(x.kid(root, "Graphs"), "Graph")
     if graphs:
         vertices = sum(len(x.kids(g, "Vertex")) for g in graphs)
@@ -612,11 +611,12 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
         "cases": len(cases),
         "variables": len(variables),
         "notes": len(notes),
+        "sets": len(sets),
     }
     return RefiProject(
         file=file, kind="project", namespace=namespace, origin=origin, name=root.get("name") or Path(file).stem,
         users=users, codes=codes, variables=variables, cases=tuple(cases), sources=tuple(sources),
-        notes=tuple(notes), links=links, qda_coders=qda_coders, project_notes=x.refs(root),
+        notes=tuple(notes), links=links, sets=sets, qda_coders=qda_coders, project_notes=x.refs(root),
         description=x.text(root, "Description"),
         creating_user=guid_key(root.get("creatingUserGUID")), counts=counts, missing=tuple(missing),
         unsupported=tuple(Unsupported(k, n, details.get(k, "")) for k, n in unsupported.items()), offsets=offsets)
