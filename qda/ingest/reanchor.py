@@ -52,6 +52,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -487,7 +488,8 @@ def _occurrences(text: str, passage: str, limit: int = 3) -> list[int]:
     return found
 
 
-def _folded(text: str) -> tuple[str, list[int]]:
+@lru_cache(maxsize=8)  # one document's text, searched for each of its highlights
+def _folded(text: str) -> tuple[str, tuple[int, ...]]:
     """``text`` without white space, case-folded, quotes and dashes unified; and for each
     character of the result, its offset in ``text``."""
     chars: list[str] = []
@@ -499,7 +501,7 @@ def _folded(text: str) -> tuple[str, list[int]]:
             if not piece.isspace():
                 chars.append(piece)
                 where.append(i)
-    return "".join(chars), where
+    return "".join(chars), tuple(where)
 
 
 def find_passage(text: str, passage: str, *, threshold: float = 90.0) -> Located:

@@ -609,7 +609,7 @@ def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, s
     targets: dict[str, tuple[str, str]] = {g: ("project", "") for g in refi.project_notes}
     linked = linked_notes(refi)
     case_names = {c.guid: c.name or f"case-{c.guid[:8]}" for c in refi.cases}
-    for case in refi.cases:
+    for case in refi.cases if new_project else ():  # the file's cases are created in a new project only
         targets.update({g: ("case", case_names[case.guid]) for g in linked.get(case.guid, ()) if g not in targets})
     for source in refi.sources:  # a memo linked to a selection that is not a coding: about its document
         if source.guid in doc_of:
