@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
     from qda.coding.taguette import TaguetteCodebookExport, TaguetteImport
+    from qda.ingest.sets import DocumentSets
     from qda.refi.report import RefiExport, RefiImportReport
 
 if not TYPE_CHECKING:
@@ -223,6 +224,7 @@ class Project:
             replaced = store.replace_codings(plan.replace, plan.codings)
             store.update_codings(plan.moved)
             store.insert_memos(plan.memos)
+            store.save_document_sets(plan.document_sets)
             for key, value in plan.meta.items():
                 store.set_meta(key, value)
         return replaced
@@ -515,7 +517,7 @@ class Project:
         return write_qdpx(path, RefiExportData(
             name=self.folder.resolve().name, language=self.language, codebook=store.codebook(),
             documents=store.documents(), cases=store.cases(), coders=store.coders(), codings=store.codings(),
-            memos=store.memos(), variables=store.variables()))
+            memos=store.memos(), variables=store.variables(), document_sets=store.document_sets()))
 
     def import_qdpx(self, path: str | Path, coder: str | None = None) -> RefiImportReport:
         """Import a REFI-QDA project (.qdpx, or a bare .qde with its sources beside it).
@@ -540,6 +542,19 @@ class Project:
         self._snapshot(f"import qdpx {Path(path).name}")
         replaced = self.commit(plan)
         return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report
+
+    # ------------------------------------------------------------------ document sets
+    def add_to_set(self, name: str, documents: Sequence[str]) -> DocumentSets:
+        """Put documents in the named set (created if new); returns every set."""
+        from qda.ingest.sets import plan_document_set
+
+        self.commit(plan_document_set(name, documents, self.store.documents()))
+        return self.document_sets()
+
+    def document_sets(self) -> DocumentSets:
+        from qda.ingest.sets import DocumentSets
+
+        return DocumentSets(tuple(self.store.document_sets()))
 
     # ------------------------------------------------------------------ Taguette
     def import_taguette(self, path: str | Path, coder: str) -> TaguetteImport:

@@ -29,6 +29,7 @@ from qda.models import (
     Coding,
     CodingScope,
     Document,
+    DocumentSet,
     DocumentWrite,
     Memo,
     Pattern,
@@ -211,6 +212,20 @@ MIGRATIONS: list[str] = [
         || substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1)
         || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))
     WHERE trim(guid) = '' OR id NOT IN (SELECT MIN(id) FROM notes GROUP BY lower(trim(guid, ' {}')));
+    """,
+    # named sets of documents (REFI-QDA Sets: MAXQDA's document sets, ATLAS.ti's document groups)
+    """
+    CREATE TABLE IF NOT EXISTS document_sets (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT '',
+        guid TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE IF NOT EXISTS document_set_members (
+        set_id INTEGER NOT NULL REFERENCES document_sets(id) ON DELETE CASCADE,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        PRIMARY KEY (set_id, document_id)
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -1076,6 +1091,28 @@ class Store:
         """Case attribute -> (declared REFI type, description)."""
         return {name: (type_, description) for name, type_, description in
                 self.db.execute("SELECT name, type, description FROM variables ORDER BY name")}
+
+    # ------------------------------------------------------------------ document sets
+    def save_document_sets(self, sets: Sequence[DocumentSet]) -> None:
+        """Create the sets that do not exist and add their documents (named; already members: kept)."""
+        for doc_set in sets:
+            self.db.execute("INSERT OR IGNORE INTO document_sets(name, description, guid) VALUES (?, ?, ?)",
+                            (doc_set.name, doc_set.description, doc_set.guid or str(uuid.uuid4())))
+            set_id = self._one("SELECT id FROM document_sets WHERE name=?", (doc_set.name,))
+            self.db.executemany(
+                "INSERT OR IGNORE INTO document_set_members(set_id, document_id) "
+                "SELECT ?, id FROM documents WHERE name=?", [(set_id, name) for name in doc_set.documents])
+
+    def document_sets(self) -> list[DocumentSet]:
+        """Every document set, by name, with its documents in name order."""
+        members: dict[int, list[str]] = {}
+        for set_id, name in self.db.execute(
+                "SELECT m.set_id, d.name FROM document_set_members m JOIN documents d ON d.id = m.document_id "
+                "ORDER BY d.name"):
+            members.setdefault(set_id, []).append(name)
+        rows = self.db.execute("SELECT id, name, description, guid FROM document_sets ORDER BY name")
+        return [DocumentSet(name, tuple(members.get(set_id, ())), description, guid)
+                for set_id, name, description, guid in rows]
 
     # ------------------------------------------------------------------ one coding at a time (workspace)
     # Model objects in, model objects out: the coder, code, document and segment are named,

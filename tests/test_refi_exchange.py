@@ -15,7 +15,7 @@ import pytest
 from qda import Project
 from qda.models import Memo
 from qda.refi.read import read_refi
-from qda.store import DB_NAME
+from qda.store import DB_NAME, MIGRATIONS
 
 from conftest import FIXTURES, run, run_json
 
@@ -49,6 +49,7 @@ def tables(folder: Path) -> dict:
                               for c in store.codings()),
             "memos": sorted((m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
                             for m in store.memos()),
+            "document_sets": store.document_sets(),
         }
 
 
@@ -67,6 +68,8 @@ def memo_project(small_project: Path) -> Path:
         project.add_memo("ana", "code", code, "code memo")
         project.add_memo("ana", "case", case, "case memo")
         project.add_memo("ben", "case", case, "another case memo")
+        project.add_to_set("first wave", [d.name for d in project.store.documents()])
+        project.add_to_set("only one", [doc.name])
     return small_project
 
 
@@ -84,8 +87,9 @@ def test_migration_gives_empty_and_repeated_guids_new_ones(memo_project: Path) -
         first = db.execute("SELECT guid FROM notes ORDER BY id").fetchone()[0]
         db.execute("UPDATE notes SET guid='' WHERE id IN (SELECT id FROM notes ORDER BY id LIMIT 2 OFFSET 1)")
         db.execute("UPDATE notes SET guid=? WHERE id = (SELECT MAX(id) FROM notes)", (first.upper(),))
-        version = int(db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
-        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version - 1),))
+        # back to the version before the migration that gives memos their GUIDs
+        before = next(i for i, m in enumerate(MIGRATIONS) if "randomblob" in m)
+        db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(before),))
     rows = memo_rows(memo_project)  # opening migrates
     guids = [r[0] for r in rows]
     assert all(guids) and len({g.lower() for g in guids}) == 5 and first in guids
@@ -125,6 +129,18 @@ def test_memos_with_the_same_or_no_guid_still_export_distinct_notes(memo_project
     assert all(guids) and len({g.strip("{}").lower() for g in guids}) == 5
     assert guids[3] == "6f1c3b2e-7d4a-5e0f-9a8b-2c1d0e3f4a5b"
     assert memo_guids(memos) == guids  # stable from one export to the next
+
+
+def test_document_sets_from_the_command_line(runner, small_project: Path) -> None:
+    listed = run_json(runner, "-p", small_project, "set", "add", "wave 1", "A1", "B1")
+    assert listed == {"sets": [{"name": "wave 1", "documents": ["A1", "B1"], "description": ""}]}
+    run_json(runner, "-p", small_project, "set", "add", "wave 1", "A1")  # already in: kept once
+    run(runner, "-p", small_project, "set", "add", "pilot", "B1")
+    listed = run_json(runner, "-p", small_project, "set", "list")
+    assert [(s["name"], s["documents"]) for s in listed["sets"]] == [("pilot", ["B1"]), ("wave 1", ["A1", "B1"])]
+    result = run(runner, "-p", small_project, "set", "add", "wave 2", "A1", "Z9", code=1)
+    assert "Z9" in result.output and "no such document" in result.output
+    assert [s["name"] for s in run_json(runner, "-p", small_project, "set", "list")["sets"]] == ["pilot", "wave 1"]
 
 
 # ----------------------------------------------------------------------------- 2. coding memos
@@ -339,7 +355,9 @@ def test_links_pdf_text_transcripts_dates_and_idle_users(atlas_like: Path, tmp_p
     with Project.open(tmp_path / "p") as project:
         assert {c.name: c.attributes for c in project.store.cases()}["Simon"] == {"gender": "male", "age": "67"}
     assert report.imported["sets_as_attributes"] == 2 and report.in_file["sets"] == 4
-    assert kinds["document set"] == 1 and kinds["code set"] == 1
+    assert kinds["code set"] == 1 and "document set" not in kinds
+    with Project.open(tmp_path / "p") as project:  # the other set of sources is a document set
+        assert [(s.name, s.documents) for s in project.store.document_sets()] == [("Text files", ("Kellogg", "Simon"))]
     # the tool's own user coded nothing: listed, not a coder
     assert coders == ["Friedrich"]
     assert any("not made coders: ATLAS.ti" in w for w in report.warnings)
@@ -409,7 +427,7 @@ REAL_TABLES = {
         'cases': (0, 0),
         'variables': (0, 0),
         'notes': (2, 2),
-        'sets': (16, 0),
+        'sets': (16, 1),
         'selections on word boundaries': (0, 0),
         'not imported: picture source': (1, 0),
         'not imported: picture selection': (1, 0),
@@ -424,7 +442,7 @@ REAL_TABLES = {
         'not imported: coding on a video source': (1, 0),
         'not imported: graph': (1, 0),
         'not imported: text selection without a code': (1, 0),
-        'not imported: document set': (8, 0),
+        'not imported: document set whose documents are not imported': (7, 0),
         'not imported: set of attribute values on sources not imported': (4, 0),
         'not imported: code set': (4, 0),
     },
@@ -436,7 +454,7 @@ REAL_TABLES = {
         'cases': (0, 0),
         'variables': (0, 0),
         'notes': (2, 2),
-        'sets': (16, 0),
+        'sets': (16, 1),
         'selections on word boundaries': (0, 0),
         'not imported: picture source': (1, 0),
         'not imported: picture selection': (1, 0),
@@ -451,7 +469,7 @@ REAL_TABLES = {
         'not imported: coding on a video source': (1, 0),
         'not imported: graph': (1, 0),
         'not imported: text selection without a code': (1, 0),
-        'not imported: document set': (8, 0),
+        'not imported: document set whose documents are not imported': (7, 0),
         'not imported: set of attribute values on sources not imported': (4, 0),
         'not imported: code set': (4, 0),
     },
@@ -463,8 +481,7 @@ REAL_TABLES = {
         'cases': (0, 0),
         'variables': (0, 0),
         'notes': (0, 0),
-        'sets': (2, 0),
-        'not imported: document set': (2, 0),
+        'sets': (2, 2),
     },
     "qde/maxqda24_paper_themes_project.qde": {
         'codes': (307, 307),
@@ -475,7 +492,7 @@ REAL_TABLES = {
         'variables': (0, 0),
         'notes': (0, 0),
         'sets': (2, 0),
-        'not imported: document set': (2, 0),
+        'not imported: document set whose documents are not imported': (2, 0),
     },
 }
 
@@ -496,3 +513,20 @@ def test_each_real_file_imports_with_its_table_of_elements(tmp_path: Path, name:
 
 def pd_na(value: object) -> bool:
     return value is None or str(value) == "<NA>"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"real REFI-QDA files not found at {REAL}")
+def test_real_maxqda_document_sets_come_in_and_go_out(tmp_path: Path) -> None:
+    name = "qdpx/maxqda24_paper_themes_ICLS_Conf_Themes_ALL_just10.qdpx"
+    refi = read_refi(REAL / name)
+    with Project.init(tmp_path / "p", "en") as project:
+        project.import_qdpx(REAL / name)
+        sets = project.store.document_sets()
+        project.export_qdpx(tmp_path / "again.qdpx")
+    assert len(sets) == 2 == len(refi.sets)
+    assert sorted(len(s.documents) for s in sets) == sorted(len(s.sources) for s in refi.sets)
+    assert sum(len(s.documents) for s in sets) == 10  # SOURCES.md: 10 member sources
+    with zipfile.ZipFile(tmp_path / "again.qdpx") as archive:
+        assert validate(archive.read("project.qde"), "Project.xsd") == []
+    assert sorted((s.name, len(s.sources)) for s in read_refi(tmp_path / "again.qdpx").sets) == \
+        sorted((s.name, len(s.documents)) for s in sets)

@@ -33,6 +33,7 @@ from qda.models import (
     Coding,
     CodingScope,
     Document,
+    DocumentSet,
     Memo,
     Pattern,
     Segment,
@@ -242,6 +243,7 @@ class ImportPlan:
     replace: tuple[CodingScope, ...]  # each coder's codings in the shared documents
     notes: tuple[Memo, ...]
     report: RefiImportReport
+    document_sets: tuple[DocumentSet, ...] = ()
 
 
 def qda_time(value: str, where: str = "", warnings: list[str] | None = None, instead: str = "unknown") -> str:
@@ -310,7 +312,7 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     if problems:
         raise InteropError(f"{refi.file}: {len(problems)} problem(s); nothing was imported", problems)
     cases, variables = _plan_cases(refi, doc_of, new_docs, warnings) if new_project else ([], [])
-    cases, set_rows, from_sets = _plan_sets(refi, doc_of, new_docs, cases, new_project, warnings)
+    cases, set_rows, from_sets, document_sets = _plan_sets(refi, doc_of, new_docs, cases, new_project, warnings)
     # a user who coded nothing (ATLAS.ti lists itself as a user) is not made a coder, except
     # the coders of qda's own files (a coder may not have coded yet)
     ours = refi.qda_coders is not None
@@ -340,13 +342,13 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
                   "documents": len(new_docs), "documents_matched": len(doc_of) - len(new_docs),
                   "cases": len(cases), "variables": len(variables), "coders": len(coders),
                   "codings": len(planned), "notes": len(notes) + sum(1 for c in planned if c.note),
-                  "sets_as_attributes": from_sets, **memo_counts},
+                  "sets_as_attributes": from_sets, "document_sets": len(document_sets), **memo_counts},
         offsets=refi.offsets, coders={c: per_coder.get(c, 0) for c in coders},
         documents={s.name: doc_of[s.guid] for s in refi.sources if s.guid in doc_of},
         missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported + tuple(set_rows),
         matches=rules)
     return ImportPlan(new_codebook, tuple(new_docs), tuple(cases), tuple(variables), tuple(coders), tuple(planned),
-                      tuple(replacing), tuple(notes), report)
+                      tuple(replacing), tuple(notes), report, tuple(document_sets))
 
 
 def _plan_documents(refi: RefiProject, documents: Sequence[Document], language: str, problems: list[Problem],
@@ -564,10 +566,13 @@ _ATTRIBUTE_SET = re.compile(r"^\s*([^:]+?)\s*:\s*(\S.*?)\s*$")
 
 
 def _plan_sets(refi: RefiProject, doc_of: dict[str, str], new_docs: list[Document], cases: list[Case],
-               new_project: bool, warnings: list[str]) -> tuple[list[Case], list[Unsupported], int]:
+               new_project: bool, warnings: list[str]
+               ) -> tuple[list[Case], list[Unsupported], int, list[DocumentSet]]:
     """ATLAS.ti's document variables are sets named ``attribute: value``: each becomes that
-    case attribute of the cases of its documents. Other sets are reported, not imported.
-    Returns the cases, the report rows of what is not imported, and how many sets became attributes."""
+    case attribute of the cases of its documents. Other sets of sources are document sets;
+    sets of codes are reported, not imported. Returns the cases, the report rows of what
+    is not imported, how many sets became attributes, and the document sets."""
+    document_sets: list[DocumentSet] = []
     case_of = {d.name: d.case for d in new_docs}
     held = {c.name: dict(c.attributes) for c in cases}
     rows: Counter[str] = Counter()
@@ -594,13 +599,25 @@ def _plan_sets(refi: RefiProject, doc_of: dict[str, str], new_docs: list[Documen
             rows["code set"] += 1
             details["code set"] = "groups of codes; qda groups codes by category and parent code"
         else:
-            rows["document set"] += 1
-            details["document set"] = "qda has no document sets yet (filter by a case attribute instead)"
+            members = [doc_of[g] for g in refi_set.sources if g in doc_of]
+            if refi_set.sources and not members:
+                kind = "document set whose documents are not imported"
+                rows[kind] += 1
+                details[kind] = "none of its sources is imported"
+                continue
+            document_sets.append(DocumentSet(" ".join(refi_set.name.split()) or f"set-{refi_set.guid[:8]}",
+                                             tuple(dict.fromkeys(members)), guid=refi_set.guid))
+            for kind, n, why in (("member of a document set not imported", len(refi_set.sources) - len(members),
+                                  "its source is not imported"),
+                                 ("code in a document set", len(refi_set.codes), "qda's sets hold documents")):
+                if n:
+                    rows[kind] += n
+                    details[kind] = why
     if applied:
         warnings.append(f"{applied} set(s) named 'attribute: value' imported as case attributes")
     merged = [Case(c.name, held.get(c.name, {})) for c in cases]
     merged += [Case(name, values) for name, values in held.items() if name not in {c.name for c in cases}]
-    return merged, [Unsupported(kind, n, details[kind]) for kind, n in rows.items()], applied
+    return merged, [Unsupported(kind, n, details[kind]) for kind, n in rows.items()], applied, document_sets
 
 
 def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, str], users: dict[str, str],
@@ -748,7 +765,7 @@ def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Cod
                      documents=writes,
                      cases=tuple(Case(c.name, {**held.get(c.name, {}), **c.attributes}) for c in plan.cases),
                      variables=plan.variables, coders=plan.coders, replace=plan.replace, codings=codings,
-                     memos=plan.notes), plan.report
+                     memos=plan.notes, document_sets=plan.document_sets), plan.report
 
 
 def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | None,

@@ -69,8 +69,9 @@ class RefiImportReport:
                 row("users", found.get("users", 0), got.get("coders", 0),
                     ", ".join(f"{c}: {n}" for c, n in self.coders.items())),
                 *(row(k, found.get(k, 0), got.get(k, 0)) for k in ("cases", "variables", "notes")),
-                *([row("sets", found.get("sets", 0), got.get("sets_as_attributes", 0),
-                       "imported: sets named 'attribute: value', as case attributes")] if found.get("sets") else []),
+                *([row("sets", found.get("sets", 0), got.get("sets_as_attributes", 0) + got.get("document_sets", 0),
+                       f"{got.get('sets_as_attributes', 0)} named 'attribute: value' as case attributes, "
+                       f"{got.get('document_sets', 0)} as document sets")] if found.get("sets") else []),
             ]
         by_rule: dict[str, list[str]] = {}
         for code, rule in self.matches.items():

@@ -28,7 +28,7 @@ from xml.etree import ElementTree as ET
 
 from qda.errors import ExportError
 from qda.files import check_suffix, check_target, write_atomically
-from qda.models import Case, Category, Code, Codebook, Coding, CodingStatus, Document, Memo
+from qda.models import Case, Category, Code, Codebook, Coding, CodingStatus, Document, DocumentSet, Memo
 from qda.refi.model import (
     SIDECAR,
     SIDECAR_FORMAT,
@@ -73,6 +73,7 @@ class RefiExportData:
     coders: Sequence[str]
     codings: Sequence[Coding]
     memos: Sequence[Memo] = ()
+    document_sets: Sequence[DocumentSet] = ()
     variables: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (type, description)
 
 
@@ -406,6 +407,16 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
         for note_guid, target in links:
             _sub(links_el, "Link", guid=make_guid("link", note_guid, target), name="Memo-Case Relation",
                  direction="OneWay", originGUID=note_guid, targetGUID=target)
+    if data.document_sets:
+        sets_el = _sub(root, "Sets")
+        for doc_set in data.document_sets:
+            element = _sub(sets_el, "Set", guid=doc_set.guid if is_guid(doc_set.guid) else
+                           make_guid("set", doc_set.name), name=doc_set.name)
+            if doc_set.description:
+                _text(element, "Description", doc_set.description)
+            for document in doc_set.documents:
+                if document in source_guid:
+                    _sub(element, "MemberSource", targetGUID=source_guid[document])
     for target in notes_by_target.get(("project", ""), []):
         _sub(root, "NoteRef", targetGUID=target)
     if sidecar["codes"] or sidecar["sources"] or sidecar["coders"]:
@@ -413,7 +424,8 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
     counts = {"users": len(users), "codes": len(codebook.codes) if codebook else 0,
               "categories": len(codebook.categories) if codebook else 0, "code_elements": code_elements,
               "variables": len(values), "cases": len(data.cases), "sources": len(data.documents),
-              "codings": n_codings, "notes": len(data.memos), "coding_memos": coding_memos}
+              "codings": n_codings, "notes": len(data.memos), "coding_memos": coding_memos,
+              "document_sets": len(data.document_sets)}
     return _serialise(root), files, counts
 
 
