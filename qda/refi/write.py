@@ -3,9 +3,11 @@
 The files validate against the REFI-QDA schemas (Codebook.xsd 1.0, Project.xsd 1.0).
 What qda holds that the standard has no place for (code ids, labels in other
 languages, code attributes such as mode, include/exclude, dictionary patterns,
-categories) travels in a trailing ``[qda] {...}`` line of the code's Description,
-which other tools show as text and our importer reads back and strips. Categories
-are folder codes (``isCodable="false"``) with their codes nested inside.
+categories, which users are coders) travels, in a .qdpx, in ``qda-fields.json`` beside
+project.qde (other tools ignore it and show clean descriptions); a .qdc has no room for
+another file, so there it is a trailing ``[qda] {...}`` line of the code's Description,
+which other tools show as text and our importer reads back and strips (docs/interop.md).
+Categories are folder codes (``isCodable="false"``) with their codes nested inside.
 
 GUIDs are deterministic (uuid5): a code keeps its own ``guid`` when it has one, else
 its GUID derives from the codebook name and the code id, so that exporting twice gives
