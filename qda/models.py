@@ -461,6 +461,16 @@ class Memo:
 
 
 @dataclass(frozen=True)
+class DocumentSet:
+    """A named set of documents (REFI-QDA ``Set`` of sources; MAXQDA's document sets)."""
+
+    name: str
+    documents: tuple[str, ...] = ()
+    description: str = ""
+    guid: str = ""
+
+
+@dataclass(frozen=True)
 class Variable:
     """The declared type of a case attribute (REFI-QDA: Text, Boolean, Integer, Float, Date, DateTime)."""
 
@@ -573,4 +583,5 @@ class WritePlan:
     codings: tuple[Coding, ...] = ()
     moved: tuple[Coding, ...] = ()
     memos: tuple[Memo, ...] = ()
+    document_sets: tuple[DocumentSet, ...] = ()  # members added to the named sets (created if new)
     meta: Mapping[str, str] = field(default_factory=dict)  # project settings and caches (key -> value)

@@ -58,8 +58,10 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
     from qda.coding.regions import Comparison
+    from qda.coding.taguette import TaguetteCodebookExport, TaguetteImport
     from qda.export.document import CodedDocument
     from qda.ingest.documents import DocumentDeletion, Resplit
+    from qda.ingest.sets import DocumentSets
     from qda.refi.report import RefiExport, RefiImportReport
 
 if not TYPE_CHECKING:
@@ -247,6 +249,7 @@ class Project:
             replaced = store.replace_codings(plan.replace, plan.codings)
             store.update_codings(plan.moved)
             store.insert_memos(plan.memos)
+            store.save_document_sets(plan.document_sets)
             for key, value in plan.meta.items():
                 store.set_meta(key, value)
         return replaced
@@ -615,7 +618,7 @@ class Project:
         return write_qdpx(path, RefiExportData(
             name=self.folder.resolve().name, language=self.language, codebook=store.codebook(),
             documents=store.documents(), cases=store.cases(), coders=store.coders(), codings=store.codings(),
-            memos=store.memos(), variables=store.variables()))
+            memos=store.memos(), variables=store.variables(), document_sets=store.document_sets()))
 
     def import_qdpx(self, path: str | Path, coder: str | None = None) -> RefiImportReport:
         """Import a REFI-QDA project (.qdpx, or a bare .qde with its sources beside it).
@@ -635,10 +638,51 @@ class Project:
         plan, report = plan_project_import(
             path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
             segments=store.segments(), language=self.language, unit=self._unit,
-            coder=check_coder_name(coder) if coder is not None else None, progress=self.progress)
+            coder=check_coder_name(coder) if coder is not None else None, progress=self.progress,
+            existing=store.codings() if store.documents() else ())
         self._snapshot(f"import qdpx {Path(path).name}")
         replaced = self.commit(plan)
         return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report
+
+    # ------------------------------------------------------------------ document sets
+    def add_to_set(self, name: str, documents: Sequence[str]) -> DocumentSets:
+        """Put documents in the named set (created if new); returns every set."""
+        from qda.ingest.sets import plan_document_set
+
+        self.commit(plan_document_set(name, documents, self.store.documents()))
+        return self.document_sets()
+
+    def document_sets(self) -> DocumentSets:
+        from qda.ingest.sets import DocumentSets
+
+        return DocumentSets(tuple(self.store.document_sets()))
+
+    # ------------------------------------------------------------------ Taguette
+    def import_taguette(self, path: str | Path, coder: str) -> TaguetteImport:
+        """Import a Taguette highlights export (.csv/.xlsx) as ``coder``'s codings, each highlight
+        placed on the text of the project document of the same name (see qda.coding.taguette)."""
+        from qda.coding import check_coder_name
+        from qda.coding.taguette import plan_taguette
+
+        store = self.store
+        plan, result = plan_taguette(path, check_coder_name(coder), documents=store.documents(),
+                                     codebook=store.codebook(), segments=store.segments(), language=self.language)
+        self._snapshot(f"import taguette {Path(path).name} --coder {coder}")
+        return replace(result, replaced=self.commit(plan))
+
+    def export_taguette_codebook(self, path: str | Path) -> TaguetteCodebookExport:
+        """Write the codebook as a Taguette codebook CSV (tag paths from the code hierarchy)."""
+        from qda.coding.taguette import write_taguette_codebook
+
+        codebook = self.codebook()
+        counts: dict[str, tuple[int, int]] = {}
+        documents: dict[str, set[str]] = {}
+        for coding in self.store.codings():
+            documents.setdefault(coding.code, set()).add(coding.document)
+            n, _ = counts.get(coding.code, (0, 0))
+            counts[coding.code] = (n + 1, 0)
+        counts = {code: (n, len(documents[code])) for code, (n, _) in counts.items()}
+        return write_taguette_codebook(path, codebook, counts)
 
     # ================================================================== safety: backups, undo, checks
     # (one section, kept apart so that it can be re-applied after the facade is restructured;

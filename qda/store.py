@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from qda.models import (
     Coding,
     CodingScope,
     Document,
+    DocumentSet,
     DocumentWrite,
     Memo,
     Pattern,
@@ -209,6 +211,29 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE documents ADD COLUMN language_source TEXT NOT NULL DEFAULT '';
     ALTER TABLE documents ADD COLUMN analysis TEXT NOT NULL DEFAULT '';
+    """,
+    # every memo a GUID of its own: memos written in the workspace had none (an empty
+    # NoteRef in .qdpx exports), and a memo whose GUID repeats an earlier one's gets a new
+    # random (version 4) UUID, so that exports never give two Notes the same GUID
+    """
+    UPDATE notes SET guid = lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4'
+        || substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1)
+        || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))
+    WHERE trim(guid) = '' OR id NOT IN (SELECT MIN(id) FROM notes GROUP BY lower(trim(guid, ' {}')));
+    """,
+    # named sets of documents (REFI-QDA Sets: MAXQDA's document sets, ATLAS.ti's document groups)
+    """
+    CREATE TABLE IF NOT EXISTS document_sets (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT '',
+        guid TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE IF NOT EXISTS document_set_members (
+        set_id INTEGER NOT NULL REFERENCES document_sets(id) ON DELETE CASCADE,
+        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        PRIMARY KEY (set_id, document_id)
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -1199,6 +1224,28 @@ class Store:
         return {name: (type_, description) for name, type_, description in
                 self.db.execute("SELECT name, type, description FROM variables ORDER BY name")}
 
+    # ------------------------------------------------------------------ document sets
+    def save_document_sets(self, sets: Sequence[DocumentSet]) -> None:
+        """Create the sets that do not exist and add their documents (named; already members: kept)."""
+        for doc_set in sets:
+            self.db.execute("INSERT OR IGNORE INTO document_sets(name, description, guid) VALUES (?, ?, ?)",
+                            (doc_set.name, doc_set.description, doc_set.guid or str(uuid.uuid4())))
+            set_id = self._one("SELECT id FROM document_sets WHERE name=?", (doc_set.name,))
+            self.db.executemany(
+                "INSERT OR IGNORE INTO document_set_members(set_id, document_id) "
+                "SELECT ?, id FROM documents WHERE name=?", [(set_id, name) for name in doc_set.documents])
+
+    def document_sets(self) -> list[DocumentSet]:
+        """Every document set, by name, with its documents in name order."""
+        members: dict[int, list[str]] = {}
+        for set_id, name in self.db.execute(
+                "SELECT m.set_id, d.name FROM document_set_members m JOIN documents d ON d.id = m.document_id "
+                "ORDER BY d.name"):
+            members.setdefault(set_id, []).append(name)
+        rows = self.db.execute("SELECT id, name, description, guid FROM document_sets ORDER BY name")
+        return [DocumentSet(name, tuple(members.get(set_id, ())), description, guid)
+                for set_id, name, description, guid in rows]
+
     # ------------------------------------------------------------------ one coding at a time (workspace)
     # Model objects in, model objects out: the coder, code, document and segment are named,
     # never given as row ids.
@@ -1235,18 +1282,20 @@ class Store:
 
     # ------------------------------------------------------------------ memos
     def insert_memo(self, memo: Memo) -> Memo:
-        """Store a new memo and return it with its id."""
+        """Store a new memo and return it with its id (and a new GUID when it has none)."""
         row_id = self._insert(
             "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (memo.guid, memo.name, memo.text, memo.author, memo.created_at or now(), memo.target_kind,
-             memo.target))
+            (memo.guid or str(uuid.uuid4()), memo.name, memo.text, memo.author, memo.created_at or now(),
+             memo.target_kind, memo.target))
         return self.memos(ids=[row_id])[0]
 
     def insert_memos(self, memos: Sequence[Memo]) -> None:
-        """Store memos as they are (an imported memo keeps its GUID and time, even empty)."""
+        """Store memos as they are (an imported memo keeps its GUID and time, even an empty
+        time); a memo without a GUID gets a new one, so that every memo can be referred to."""
         self.db.executemany(
             "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target) for m in memos])
+            [(m.guid or str(uuid.uuid4()), m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
+             for m in memos])
 
     def memos(self, target_kind: str | None = None, target: str | None = None,
               ids: Sequence[int] | None = None) -> list[Memo]:

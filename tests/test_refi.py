@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import uuid
@@ -34,7 +35,10 @@ from qda.refi.read import TextMap, at_word_boundary, read_refi
 from conftest import FIXTURES, run, run_json, snapshot
 
 REFI = FIXTURES / "refi"
-REAL = Path(__file__).resolve().parents[2] / "shared" / "realfiles" / "refi-qda"
+# ../shared beside the checkout (main) or beside the worktrees' folder (/work/wt/NAME)
+REAL = next((p / "shared" / "realfiles" / "refi-qda" for p in Path(__file__).resolve().parents[1:4]
+             if (p / "shared" / "realfiles" / "refi-qda").is_dir()),
+            Path(__file__).resolve().parents[2] / "shared" / "realfiles" / "refi-qda")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -148,8 +152,14 @@ def test_export_is_deterministic_and_reexport_keeps_guids(runner, study_export: 
         assert a.read("project.qde").replace(b'name="project"', b'name="back"', 1) == b.read("project.qde")
 
 
-def test_qda_fields_travel_in_a_trailing_line_other_tools_show_as_text(study_export: tuple[Path, Path, Path]) -> None:
-    refi = read_refi(study_export[0])
+def test_qda_fields_travel_beside_project_qde_so_other_tools_show_clean_descriptions(
+        study_export: tuple[Path, Path, Path]) -> None:
+    with zipfile.ZipFile(study_export[0]) as archive:
+        qde = archive.read("project.qde").decode("utf-8")
+        sidecar = json.loads(archive.read("qda-fields.json"))
+    assert "[qda]" not in qde  # what QualCoder, NVivo... show: the definition, include, exclude only
+    assert "Include: " in qde and sidecar["format"] == "qda-refi-fields/1" and len(sidecar["codes"]) == 30
+    refi = read_refi(study_export[0])  # the reader joins the fields back as a [qda] line
     codes = {c.name: c for c in refi.all_codes()}
     social = codes["Médias sociaux (LinkedIn, Facebook, Twitter, blogue)"]
     human, fields = refi_model.split_description(social.description)
@@ -528,7 +538,7 @@ def test_missing_sources_relative_paths_and_unsupported_items_are_reported(tmp_p
     assert [(m.name, m.codings) for m in report.missing] == [("Gone.txt", 1)]
     kinds = {u.kind: u.count for u in report.unsupported}
     assert kinds["picture source"] == 1 and kinds["coding on a picture source"] == 1
-    assert kinds["link"] == 1 and kinds["set"] == 1
+    assert kinds["link between objects that are not memos"] == 1 and report.imported["document_sets"] == 1
     frame = report.to_frame()
     assert any("missing source 'Gone.txt'" in w for w in frame["what"])
     assert any("not imported: picture selection" in w for w in frame["what"])
@@ -542,7 +552,9 @@ def test_project_with_zero_codings_imports_codes_and_sources(tmp_path: Path) -> 
     with Project.init(tmp_path / "p", "en") as project:
         report = project.import_qdpx(path)
         assert report.imported["codings"] == 0 and report.imported["documents"] == 1
-        assert len(project.codebook().codes) == 3 and project.store.coders() == ["Gergo"]
+        # a user who coded nothing is listed in the report, not made a coder (issue 17)
+        assert len(project.codebook().codes) == 3 and project.store.coders() == []
+        assert any("not made coders: Gergo" in w for w in report.warnings)
 
 
 FIRMS = """<?xml version="1.0" encoding="utf-8"?>
@@ -768,7 +780,9 @@ def test_real_project_imports_with_its_counts(real_imports: dict, name: str) -> 
     with Project.open(folder) as project:
         store = project.store
         assert len(project.codebook().codes) == codes
-        assert len(store.coders()) == users
+        # users who coded something here become coders; the others are listed in a warning
+        coding_users = {c.user for s in present for sel in s.selections for c in sel.codings}
+        assert len(store.coders()) == len(coding_users) <= users
         assert len(store.documents()) == len(present) == report.imported["documents"]
         assert store.count_codings() == text_codings == report.imported["codings"]
     assert report.in_file["codes"] == codes and report.in_file["codings"] == codings
@@ -782,7 +796,8 @@ def test_real_atlasti_project_reports_what_it_cannot_hold(real_imports: dict) ->
     _, report = real_imports["qdpx/atlasti8.4mac_skyloom_TestProject.qdpx"]
     assert len(report.missing) == 6  # Sources/ is an empty folder entry: every text source dangles
     kinds = {u.kind for u in report.unsupported}
-    assert {"picture source", "PDF source", "audio source", "video source", "set", "link", "graph",
+    assert {"picture source", "PDF source", "audio source", "video source", "code set", "graph",
+            "document set whose documents are not imported",
             "transcript of a media source", "text selection without a code"} <= kinds
     assert report.imported["notes"] == 2
 
@@ -875,7 +890,7 @@ def _raw_parent_subtotals(path: Path) -> tuple[set[str], dict[tuple[str, str], i
         for parent, kids in children.items():
             subtotals[(user, parent)] = sum(1 for kid in kids if codable[kid]
                                             for (u, c, _) in used if u == user and c == kid)
-    return set(users.values()), subtotals
+    return {u for u, _, _ in used}, subtotals  # users who coded nothing are not made coders
 
 
 @needs_real

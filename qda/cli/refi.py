@@ -1,4 +1,5 @@
-"""REFI-QDA commands: ``qda codebook import/export FILE.qdc``, ``qda export qdpx``, ``qda import qdpx``."""
+"""Exchange commands: ``qda codebook import/export FILE.qdc``, ``qda export qdpx``, ``qda import qdpx``,
+``qda import taguette``, ``qda export taguette-codebook``."""
 
 from __future__ import annotations
 
@@ -51,3 +52,25 @@ def import_qdpx(ctx: typer.Context,
     with opened(ctx) as project:
         report = project.import_qdpx(file, coder=coder)
     render(report, fmt)
+
+
+@import_app.command("taguette")
+def import_taguette(ctx: typer.Context,
+                    file: Path = typer.Argument(..., help="Taguette's highlights export (.csv or .xlsx)."),
+                    coder: str = typer.Option(..., "--coder", "-c", help="Whose highlights these are."),
+                    fmt: OutputFormat = FormatOpt) -> None:
+    """Import Taguette highlights as a coder's codings: each highlight is placed on the text of
+    the document of the same name (exact, normalised, then fuzzy; never guessed), tags become codes."""
+    with opened(ctx) as project:
+        result = project.import_taguette(file, coder)
+    render(result, fmt)
+
+
+@export_app.command("taguette-codebook")
+def export_taguette_codebook(ctx: typer.Context, file: Path | None = LegacyPath(),
+                             output: Path | None = OutputOpt("The .csv to write."),
+                             fmt: OutputFormat = FormatOpt) -> None:
+    """Write the codebook as a CSV that Taguette's "Import codebook" reads (tag, description)."""
+    with opened(ctx) as project:
+        result = project.export_taguette_codebook(output_path(output, file))
+    render(result, fmt)

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -295,7 +296,9 @@ def plan_memo(kind: Any, target: Any, text: Any, author: str, known: set[str]) -
     text = _memo(text)
     if not text.strip():
         raise InvalidCodingError("the memo is empty")
-    return Memo(text=text, target_kind=kind, target=target, author=author, name=f"{kind} {target}")
+    # a GUID of its own from the start: REFI-QDA exports refer to the memo by it
+    return Memo(text=text, target_kind=kind, target=target, author=author, name=f"{kind} {target}",
+                guid=str(uuid.uuid4()))
 
 
 def check_memo_author(memo: Memo | None, author: str) -> Memo:

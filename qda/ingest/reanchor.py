@@ -52,6 +52,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -453,3 +454,91 @@ def moved_codings(codings: Sequence[Coding], moves: Sequence[Reanchored], segmen
         moved.append(replace(coding, start=start, end=end, segment=best.ref if best is not None else None,
                              status=CodingStatus.OK if move.status in ("unchanged", "moved") else move.status))
     return moved
+
+
+# ----------------------------------------------------------------------------- passages without offsets
+
+#: Characters that tools change on export: typographic quotes and dashes, non-breaking spaces.
+_FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
+                       "\u00a0": " ", "\u2026": "..."})
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a passage quoted without offsets (a Taguette highlight, a PDF region's text) lies.
+
+    ``status``: "exact" (found verbatim once), "normalised" (found once ignoring white space,
+    case, typographic quotes and dashes), "fuzzy" (best partial match, ``score`` 0-100),
+    "ambiguous" (``count`` places fit equally: never guessed) or "missing".
+    """
+
+    status: Literal["exact", "normalised", "fuzzy", "ambiguous", "missing"]
+    start: int | None = None
+    end: int | None = None
+    score: float = 100.0
+    count: int = 0
+
+
+def _occurrences(text: str, passage: str, limit: int = 3) -> list[int]:
+    found: list[int] = []
+    at = text.find(passage)
+    while at >= 0 and len(found) < limit:
+        found.append(at)
+        at = text.find(passage, at + 1)
+    return found
+
+
+@lru_cache(maxsize=8)  # one document's text, searched for each of its highlights
+def _folded(text: str) -> tuple[str, tuple[int, ...]]:
+    """``text`` without white space, case-folded, quotes and dashes unified; and for each
+    character of the result, its offset in ``text``."""
+    chars: list[str] = []
+    where: list[int] = []
+    for i, char in enumerate(text):
+        if char.isspace() or char in "\u200b\u200c\u200d\ufeff":
+            continue
+        for piece in char.translate(_FOLD).casefold():
+            if not piece.isspace():
+                chars.append(piece)
+                where.append(i)
+    return "".join(chars), tuple(where)
+
+
+def find_passage(text: str, passage: str, *, threshold: float = 90.0) -> Located:
+    """Place a quoted ``passage`` in ``text``: exactly, then normalised, then fuzzily.
+
+    A passage found more than once at the first level that finds it is "ambiguous": the
+    caller reports it instead of choosing. The fuzzy level takes the best
+    ``rapidfuzz.fuzz.partial_ratio_alignment`` of at least ``threshold``, snapped to word
+    boundaries, unless another place scores as well.
+    """
+    passage = passage.strip()
+    if not passage:
+        return Located("missing")
+    exact = _occurrences(text, passage)
+    if len(exact) == 1:
+        return Located("exact", exact[0], exact[0] + len(passage), 100.0, 1)
+    if exact:
+        return Located("ambiguous", count=len(exact))
+    folded, where = _folded(text)
+    needle, _ = _folded(passage)
+    if not needle:
+        return Located("missing")
+    loose = _occurrences(folded, needle)
+    if len(loose) == 1:
+        start, end = where[loose[0]], where[loose[0] + len(needle) - 1] + 1
+        return Located("normalised", start, end, 100.0, 1)
+    if loose:
+        return Located("ambiguous", count=len(loose))
+    best = fuzz.partial_ratio_alignment(needle, folded, score_cutoff=threshold)
+    if best is None or best.dest_end <= best.dest_start:
+        return Located("missing")
+    # the same passage elsewhere, as good: the text left and right of the match searched again
+    for lo, hi in ((0, best.dest_start), (best.dest_end, len(folded))):
+        other = fuzz.partial_ratio_alignment(needle, folded[lo:hi], score_cutoff=threshold) \
+            if hi - lo >= len(needle) // 2 else None
+        if other is not None and other.score >= best.score - 0.5:
+            return Located("ambiguous", score=best.score, count=2)
+    start, end = where[best.dest_start], where[best.dest_end - 1] + 1
+    start, end = _snap(text, start, end, snap_start=True, snap_end=True, trim_start=True, trim_end=True)
+    return Located("fuzzy", start, end, round(best.score, 1), 1)

@@ -18,7 +18,9 @@ from typing import Any
 
 MAX_ENTRIES = 10_000                  # zip entries in one archive
 MAX_TOTAL_BYTES = 2 * 1024 ** 3       # declared uncompressed size of all entries together
-QDA_MARK = "[qda] "                   # the trailing Description line carrying qda's own fields
+QDA_MARK = "[qda] "                   # the trailing Description line carrying qda's own fields (.qdc)
+SIDECAR = "qda-fields.json"           # qda's own fields in a .qdpx, beside project.qde (other tools ignore it)
+SIDECAR_FORMAT = "qda-refi-fields/1"
 QDA_NAMESPACE = uuid.UUID("6f1c3b2e-7d4a-5e0f-9a8b-2c1d0e3f4a5b")  # uuid5 namespace of our GUIDs
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
 VALUE_ELEMENTS = {"TextValue": "Text", "BooleanValue": "Boolean", "IntegerValue": "Integer",
@@ -136,6 +138,7 @@ class RefiSource:
     notes: tuple[str, ...] = ()
     user: str = ""
     created: str = ""
+    media: str = ""  # a PDF or media source read through its text: the path of the PDF or recording
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,27 @@ class RefiNote:
     text: str
     user: str = ""
     created: str = ""
+
+
+@dataclass(frozen=True)
+class RefiLink:
+    """A Link between two objects (GUID keys), e.g. ATLAS.ti's memo-quotation relation."""
+
+    guid: str
+    name: str
+    origin: str
+    target: str
+
+
+@dataclass(frozen=True)
+class RefiSet:
+    """A Set: named members (GUID keys of sources, codes, notes)."""
+
+    guid: str
+    name: str
+    sources: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,6 +237,9 @@ class RefiProject:
     cases: tuple[RefiCase, ...] = ()
     sources: tuple[RefiSource, ...] = ()
     notes: tuple[RefiNote, ...] = ()
+    links: tuple[RefiLink, ...] = ()
+    sets: tuple[RefiSet, ...] = ()
+    qda_coders: tuple[str, ...] | None = None  # in qda's own files: which users are coders
     project_notes: tuple[str, ...] = ()  # GUID keys of notes about the whole project
     description: str = ""
     creating_user: str = ""

@@ -33,6 +33,7 @@ from qda.models import (
     Coding,
     CodingScope,
     Document,
+    DocumentSet,
     Memo,
     Pattern,
     Segment,
@@ -46,6 +47,7 @@ from qda.refi.model import (
     RefiCoding,
     RefiProject,
     RefiSelection,
+    Unsupported,
     definition_from,
     guid_key,
     is_rgb,
@@ -56,7 +58,9 @@ from qda.refi.read import read_refi
 from qda.refi.report import RefiImportReport
 from qda.results import Progress, no_progress
 
-_TEXT_SUFFIXES = (".txt", ".docx", ".doc", ".rtf", ".odt", ".md", ".pdf", ".htm", ".html")
+_TEXT_SUFFIXES = (".txt", ".docx", ".doc", ".rtf", ".odt", ".md", ".pdf", ".htm", ".html",
+                  # recordings whose transcript becomes a document
+                  ".mp3", ".mp4", ".m4a", ".wav", ".mov", ".avi", ".ogg", ".webm", ".mkv")
 _ID_RE = re.compile(r"^[^\s,;|]+$")  # as qda.codebook wants code ids
 
 # ----------------------------------------------------------------------------- codebook
@@ -79,13 +83,17 @@ def document_name(source_name: str, guid: str) -> str:
 
 
 def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None,
-                       existing: Codebook | None = None) -> tuple[Codebook, dict[str, str]]:
+                       existing: Codebook | None = None,
+                       rules: dict[str, str] | None = None) -> tuple[Codebook, dict[str, str]]:
     """The qda codebook of a REFI codebook, and the map code GUID key -> code id.
 
     Codes written by qda carry their id, labels, attributes and patterns in a trailing
     ``[qda]`` line of their Description, and categories are folder codes marked so;
     codes from other tools become codes (folder codes stay non-codable codes), with ids
-    made from their names, or the id of the ``existing`` code with the same GUID.
+    made from their names. A code of the ``existing`` codebook keeps its id when the file's
+    code carries that id, else has its GUID, else has its name or one of its labels (when
+    only one code has it): the rule that matched each code id ("id", "guid", "name", or
+    "new") is written into ``rules``.
     """
     meta: dict[str, Any] = {}
     for code in refi.all_codes():
@@ -93,11 +101,14 @@ def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None
         if fields and isinstance(fields.get("codebook"), dict):
             meta = fields["codebook"]
             break
-    languages = tuple(meta.get("languages") or (language,))
+    languages = tuple(meta.get("languages") or (existing.languages if existing else (language,)))
     lang = languages[0]
     by_guid = {guid_key(c.guid): c.id for c in existing.codes if c.guid} if existing else {}
     if existing:
         by_guid.update({guid_key(make_guid("code", existing.name, c.id)): c.id for c in existing.codes})
+    existing_ids = {c.id for c in existing.codes} if existing else set()
+    by_label = _labels_index(existing) if existing else {}
+    rules = {} if rules is None else rules
     categories: list[Category] = []
     codes: list[Code] = []
     code_map: dict[str, str] = {}
@@ -126,44 +137,79 @@ def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None
         labels[str(fields.get("lang") or lang)] = name_
         return labels
 
+    category_labels: dict[str, set[str]] = defaultdict(set)
+    for cat in existing.categories if existing else ():
+        for label in (cat.id, *cat.labels.values()):
+            category_labels[match_key(label)].add(cat.id)
+
+    def as_category(node: RefiCode, fields: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The fields of a folder code that is a category: marked so by qda, or (from a tool
+        that dropped qda's fields) named as one category of the ``existing`` codebook."""
+        if node.codable:
+            return None
+        if fields and "category" in fields:
+            return fields
+        named = category_labels.get(match_key(node.name), set()) - assigned
+        if not fields and node.children and len(named) == 1:
+            return {"category": next(iter(named))}
+        return None
+
     def visit_category(node: RefiCode, fields: dict[str, Any], parent: str | None) -> None:
         human = split_description(node.description)[0]
         cat_id = claim(fields["category"], node.name)
         categories.append(Category(cat_id, labels_of(fields, node.name), parent, human))
-        folders = [(c, split_description(c.description)[1]) for c in node.children]
+        folders = [(c, as_category(c, split_description(c.description)[1])) for c in node.children]
         for child, child_fields in folders:  # sub-categories first: codebook order
-            if child_fields and "category" in child_fields and not child.codable:
+            if child_fields:
                 visit_category(child, child_fields, cat_id)
         for child, child_fields in folders:
-            if not (child_fields and "category" in child_fields and not child.codable):
+            if not child_fields:
                 visit_code(child, cat_id, None)
 
     def visit_code(node: RefiCode, category: str | None, parent: str | None) -> None:
         human, fields = split_description(node.description)
         fields = fields or {}
         key = guid_key(node.guid)
-        code_id = claim(fields.get("id") or by_guid.get(key), node.name)
+        wanted, rule = fields.get("id"), "new"
+        if existing is not None:
+            named = by_label.get(match_key(node.name), set()) - assigned
+            if isinstance(wanted, str) and wanted in existing_ids and wanted not in assigned:
+                rule = "id"
+            elif by_guid.get(key) and by_guid[key] not in assigned:
+                wanted, rule = by_guid[key], "guid"
+            elif len(named) == 1:
+                wanted, rule = next(iter(named)), "name"
+        code_id = claim(wanted, node.name)
+        rules[code_id] = rule
         include, exclude = str(fields.get("include", "")), str(fields.get("exclude", ""))
         color = node.color if is_rgb(node.color) else None
         if "color" in fields and isinstance(fields["color"], str) and color_problem(fields["color"]) is None:
             color = fields["color"]  # a colour that is not one (CSS in disguise) keeps the file's own
         guid = fields["guid"] if "guid" in fields else (node.guid or None)
-        codes.append(Code(
+        made = Code(
             id=code_id, labels=labels_of(fields, node.name), category=category, parent=parent,
             definition=definition_from(human, include, exclude) if fields else human,
             include=include, exclude=exclude, attributes=dict(fields.get("attributes") or {}),
             patterns=tuple(Pattern(**p) for p in fields.get("patterns") or ()), color=color, guid=guid,
-            codable=node.codable))
+            codable=node.codable)
+        if existing is not None and rule != "new" and not fields:
+            # a tool that dropped qda's fields: what only qda holds (labels in other languages,
+            # include/exclude, attributes, patterns) is kept from the project's code
+            base = existing.code(code_id)
+            made = replace(made, labels={**base.labels, lang: node.name}, include=base.include,
+                           exclude=base.exclude, definition=definition_from(human, base.include, base.exclude),
+                           attributes=dict(base.attributes), patterns=base.patterns, guid=base.guid or made.guid)
+        codes.append(made)
         code_map[key] = code_id
         for child in node.children:
             visit_code(child, category, code_id)
 
-    tops = [(c, split_description(c.description)[1]) for c in refi.codes]
-    for node, fields in tops:
-        if fields and "category" in fields and not node.codable:
-            visit_category(node, fields, None)
-    for node, fields in tops:
-        if not (fields and "category" in fields and not node.codable):
+    tops = [(c, as_category(c, split_description(c.description)[1])) for c in refi.codes]
+    for node, category_fields in tops:
+        if category_fields:
+            visit_category(node, category_fields, None)
+    for node, category_fields in tops:
+        if not category_fields:
             visit_code(node, None, None)
     attributes = tuple(AttributeDef(str(a["name"]), tuple(str(v) for v in a.get("values", ())),
                                     str(a.get("description", ""))) for a in meta.get("attributes") or ())
@@ -174,6 +220,9 @@ def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None
                 if v not in seen.setdefault(k, []):
                     seen[k].append(v)
         attributes = tuple(AttributeDef(k, tuple(v)) for k, v in seen.items())
+    if existing is not None and not meta:  # another tool's codebook for this project: keep the project's own
+        return replace(existing, attributes=existing.attributes or attributes, categories=tuple(categories),
+                       codes=tuple(codes)), code_map
     codebook = Codebook(name=str(meta.get("name") or name or refi.name), languages=languages,
                         attributes=attributes, categories=tuple(categories), codes=tuple(codes),
                         description=str(meta.get("description", "")))
@@ -195,17 +244,24 @@ class ImportPlan:
     replace: tuple[CodingScope, ...]  # each coder's codings in the shared documents
     notes: tuple[Memo, ...]
     report: RefiImportReport
+    document_sets: tuple[DocumentSet, ...] = ()
 
 
-def qda_time(value: str) -> str:
-    """An xsd:dateTime as qda stores times: UTC ISO 8601 to the second when a zone is given."""
+def qda_time(value: str, where: str = "", warnings: list[str] | None = None, instead: str = "unknown") -> str:
+    """An xsd:dateTime as qda stores times: UTC ISO 8601 to the second when a zone is given.
+
+    A value that is not a date is stored as unknown (""), with a warning naming ``where``
+    it was when ``warnings`` is given: a wrong date would sort and filter wrongly.
+    """
     value = (value or "").strip()
     if not value:
         return ""
     try:
         moment = _datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return value
+        if warnings is not None:
+            warnings.append(f"{where}: '{value[:40]}' is not a date (creationDateTime): stored as {instead}")
+        return ""
     if moment.tzinfo is None:
         return moment.replace(microsecond=0).isoformat()
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
@@ -223,7 +279,7 @@ def sha256(text: str) -> str:
 
 
 def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: Codebook | None,
-                language: str, coder: str | None = None) -> ImportPlan:
+                language: str, coder: str | None = None, existing: Sequence[Coding] = ()) -> ImportPlan:
     """Decide what importing ``refi`` into a project stores (see ``Project.import_qdpx``).
 
     An empty project (no document) receives everything: codebook (unless it has one),
@@ -231,17 +287,21 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     documents receives the codings (and their memos) on the documents it shares with the
     file, matched by text (SHA-256 of the normalised text) or else by name, in which case
     the codings are re-anchored on the project's version of the text; each coder's
-    codings in those documents are replaced. Raises InteropError, listing every problem,
+    codings in those documents are replaced (``existing``: the project's codings, whose
+    memos are kept on the identical codings of the file, see :func:`keep_coding_memos`).
+    Raises InteropError, listing every problem,
     when a coding cannot be placed (unknown code, no shared document).
     """
     problems: list[Problem] = []
     warnings: list[str] = []
+    rules: dict[str, str] = {}
     new_project = not documents
     if codebook is None:
         new_codebook, code_map = codebook_from_refi(refi, language, refi.name) if refi.codes else (None, {})
     else:
-        new_codebook, code_map = None, _map_codes(refi, codebook)
-        unused = sum(1 for c in refi.all_codes() if guid_key(c.guid) not in code_map)
+        new_codebook, code_map = None, _map_codes(refi, codebook, rules)
+        # folder codes holding other codes are categories, not codes the codebook lacks
+        unused = sum(1 for c in refi.all_codes() if guid_key(c.guid) not in code_map and not c.children)
         if unused:
             warnings.append(f"{unused} codes of the file are not in the project's codebook (none of their codings "
                             "is in this file's shared documents, or the import stops)")
@@ -253,13 +313,26 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     if problems:
         raise InteropError(f"{refi.file}: {len(problems)} problem(s); nothing was imported", problems)
     cases, variables = _plan_cases(refi, doc_of, new_docs, warnings) if new_project else ([], [])
-    coders = [coder] if coder else list(users.values()) if new_project else []
+    cases, set_rows, from_sets, document_sets = _plan_sets(refi, doc_of, new_docs, cases, new_project, warnings)
+    # a user who coded nothing (ATLAS.ti lists itself as a user) is not made a coder, except
+    # the coders of qda's own files (a coder may not have coded yet)
+    ours = refi.qda_coders is not None
+    coders = [coder] if coder else [u for u in users.values() if u in (refi.qda_coders or ())] \
+        if new_project and ours else []
     for c in planned:
         if c.coder not in coders:
             coders.append(c.coder)
+    idle = [name for name in users.values() if name not in coders]
+    if idle and not coder:
+        warnings.append(f"{len(idle)} user(s) of the file have no codings here and are not made coders: "
+                        + ", ".join(idle))
     notes = _plan_notes(refi, doc_of, code_map, users, used_notes, new_project, warnings)
     replacing = [] if new_project else [CodingScope(c, documents=(d,))
                                         for c, d in sorted({(c, d) for c in coders for d in doc_of.values()})]
+    memo_counts: dict[str, int] = {}
+    if existing and not new_project:
+        planned, memo_counts = keep_coding_memos(planned, existing, {(s.coder, d) for s in replacing
+                                                                      for d in s.documents or ()}, warnings)
     per_coder = Counter(c.coder for c in planned)
     report = RefiImportReport(
         file=refi.file, origin=refi.origin, mode="new project" if new_project else "codings into this project",
@@ -269,12 +342,14 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
                   "codes_matched": len(code_map) if codebook is not None else 0,
                   "documents": len(new_docs), "documents_matched": len(doc_of) - len(new_docs),
                   "cases": len(cases), "variables": len(variables), "coders": len(coders),
-                  "codings": len(planned), "notes": len(notes) + sum(1 for c in planned if c.note)},
+                  "codings": len(planned), "notes": len(notes) + sum(1 for c in planned if c.note),
+                  "sets_as_attributes": from_sets, "document_sets": len(document_sets), **memo_counts},
         offsets=refi.offsets, coders={c: per_coder.get(c, 0) for c in coders},
         documents={s.name: doc_of[s.guid] for s in refi.sources if s.guid in doc_of},
-        missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported)
+        missing=refi.missing, warnings=tuple(warnings), unsupported=refi.unsupported + tuple(set_rows),
+        matches=rules)
     return ImportPlan(new_codebook, tuple(new_docs), tuple(cases), tuple(variables), tuple(coders), tuple(planned),
-                      tuple(replacing), tuple(notes), report)
+                      tuple(replacing), tuple(notes), report, tuple(document_sets))
 
 
 def _plan_documents(refi: RefiProject, documents: Sequence[Document], language: str, problems: list[Problem],
@@ -314,8 +389,9 @@ def _plan_documents(refi: RefiProject, documents: Sequence[Document], language: 
                 name = f"{wanted} ({n})"
             taken.add(name)
             fields = split_description(source.description)[1] or {}
-            new_docs.append(Document(name, case_of_source.get(source.guid, name), source.text, digest,
-                                     f"{Path(refi.file).name}:{source.name}", str(fields.get("language") or language)))
+            origin = f"{Path(refi.file).name}:{source.name}" + (f" (text of {source.media})" if source.media else "")
+            new_docs.append(Document(name, case_of_source.get(source.guid, name), source.text, digest, origin,
+                                     str(fields.get("language") or language)))
             doc_of[source.guid] = name
     for source in refi.sources:
         if source.guid in doc_of and source.path.lower().startswith("relative:"):
@@ -331,6 +407,7 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                   warnings: list[str]) -> tuple[list[Coding], set[str]]:
     """The codings to store (selection memos become coding notes) and the GUIDs of the memos used."""
     notes = {n.guid: n.text for n in refi.notes}
+    linked = linked_notes(refi)
     used: set[str] = set()
 
     def memos(guids: Iterable[str]) -> list[str]:
@@ -365,7 +442,11 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                 continue
             else:
                 start, end = sel.start, sel.end
-                memo = ([sel.description] if sel.description.strip() else []) + memos(sel.notes)
+                # the selection's Description (QualCoder, NVivo, MAXQDA, qda), its Notes (older
+                # qda exports) and the memos linked to it (ATLAS.ti): each text once
+                memo = ([sel.description] if sel.description.strip() else []) + memos(sel.notes) \
+                    + memos(linked.get(sel.guid, ()))
+                memo = list(dict.fromkeys(m for m in memo if m.strip()))
             for coding in codings:
                 code = code_map.get(coding.code)
                 if code is None:
@@ -376,14 +457,60 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                 planned.append(Coding(
                     coder=who(coding.user, sel.user if sel else "", source.user, refi.creating_user), code=code,
                     document=document, case="", start=start, end=end,
-                    created_at=qda_time(coding.created or (sel.created if sel else "")), source="refi",
-                    note="\n\n".join(memo + memos(coding.notes))))
+                    created_at=qda_time(coding.created or (sel.created if sel else ""),
+                                        f"source '{source.name}', coding {coding.guid}", warnings,
+                                        "the time of this import (a coding always has one)"), source="refi",
+                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes)))))
     for name, n in sorted(unmapped.items()):
         problems.append(Problem(f"{refi.file}: code '{name}'", f"used by {n} coding(s), not in the project's codebook",
                                 "add the code to the codebook (same name or GUID), or import into a new project"))
     if folder_codings:
         warnings.append(f"{folder_codings} codings apply folder codes (isCodable=false); imported as they are")
     return _merge_duplicates(planned, warnings), used
+
+
+def keep_coding_memos(planned: list[Coding], existing: Sequence[Coding], scope: set[tuple[str, str]],
+                      warnings: list[str]) -> tuple[list[Coding], dict[str, int]]:
+    """The memos of the codings an import replaces (``scope``: coder and document), kept.
+
+    A replaced coding whose code and span come back from the file passes its memo on when
+    the file's coding has none (a tool that dropped it); when the file has another memo,
+    the file's wins (edited in that tool). A memo whose coding the file no longer holds
+    goes with its coding: counted, and the snapshot taken before the import has it.
+    """
+    incoming = {(c.coder, c.code, c.document, c.start, c.end): i for i, c in enumerate(planned)}
+    result = list(planned)
+    kept = changed = dropped = 0
+    for old in existing:
+        if not old.note or (old.coder, old.document) not in scope:
+            continue
+        at = incoming.get((old.coder, old.code, old.document, old.start, old.end))
+        if at is None:
+            dropped += 1
+        elif not result[at].note:
+            result[at] = replace(result[at], note=old.note)
+            kept += 1
+        elif result[at].note != old.note:
+            changed += 1
+    if kept:
+        warnings.append(f"{kept} coding memo(s) kept from the project: the file has the same codings without them")
+    if changed:
+        warnings.append(f"{changed} coding memo(s) replaced by the file's version of the memo")
+    if dropped:
+        warnings.append(f"{dropped} coding memo(s) removed with their codings, which the file no longer holds "
+                        "(qda undo brings them back)")
+    return result, {"coding_memos_kept": kept, "coding_memos_replaced": changed, "coding_memos_removed": dropped}
+
+
+def linked_notes(refi: RefiProject) -> dict[str, list[str]]:
+    """GUID key of an object -> the GUID keys of the notes linked to it (either end of a Link)."""
+    notes = {n.guid for n in refi.notes}
+    found: dict[str, list[str]] = defaultdict(list)
+    for link in refi.links:
+        for note, other in ((link.origin, link.target), (link.target, link.origin)):
+            if note in notes and other and other not in notes and note not in found[other]:
+                found[other].append(note)
+    return dict(found)
 
 
 def _merge_duplicates(planned: list[Coding], warnings: list[str]) -> list[Coding]:
@@ -436,27 +563,107 @@ def _plan_cases(refi: RefiProject, doc_of: dict[str, str], new_docs: list[Docume
     return [Case(name, values) for name, values in attributes.items()], types
 
 
+_ATTRIBUTE_SET = re.compile(r"^\s*([^:]+?)\s*:\s*(\S.*?)\s*$")
+
+
+def _plan_sets(refi: RefiProject, doc_of: dict[str, str], new_docs: list[Document], cases: list[Case],
+               new_project: bool, warnings: list[str]
+               ) -> tuple[list[Case], list[Unsupported], int, list[DocumentSet]]:
+    """ATLAS.ti's document variables are sets named ``attribute: value``: each becomes that
+    case attribute of the cases of its documents. Other sets of sources are document sets;
+    sets of codes are reported, not imported. Returns the cases, the report rows of what
+    is not imported, how many sets became attributes, and the document sets."""
+    document_sets: list[DocumentSet] = []
+    case_of = {d.name: d.case for d in new_docs}
+    held = {c.name: dict(c.attributes) for c in cases}
+    rows: Counter[str] = Counter()
+    details: dict[str, str] = {}
+    applied = 0
+    for refi_set in refi.sets:
+        named = _ATTRIBUTE_SET.match(refi_set.name)
+        if named and refi_set.sources and not refi_set.codes and new_project:
+            key, value = named.group(1), named.group(2)
+            targets = [case_of[doc_of[g]] for g in refi_set.sources if doc_of.get(g) in case_of]
+            if not targets:
+                kind = "set of attribute values on sources not imported"
+                rows[kind] += 1
+                details[kind] = "named 'attribute: value', but none of its documents is imported"
+                continue
+            for case in targets:
+                values = held.setdefault(case, {})
+                if values.get(key, value) != value:
+                    warnings.append(f"set '{refi_set.name}': case '{case}' already has {key}={values[key]} (kept)")
+                else:
+                    values[key] = value
+            applied += 1
+        elif refi_set.codes and not refi_set.sources:
+            rows["code set"] += 1
+            details["code set"] = "groups of codes; qda groups codes by category and parent code"
+        else:
+            members = [doc_of[g] for g in refi_set.sources if g in doc_of]
+            if refi_set.sources and not members:
+                kind = "document set whose documents are not imported"
+                rows[kind] += 1
+                details[kind] = "none of its sources is imported"
+                continue
+            document_sets.append(DocumentSet(" ".join(refi_set.name.split()) or f"set-{refi_set.guid[:8]}",
+                                             tuple(dict.fromkeys(members)), guid=refi_set.guid))
+            for kind, n, why in (("member of a document set not imported", len(refi_set.sources) - len(members),
+                                  "its source is not imported"),
+                                 ("code in a document set", len(refi_set.codes), "qda's sets hold documents")):
+                if n:
+                    rows[kind] += n
+                    details[kind] = why
+    if applied:
+        warnings.append(f"{applied} set(s) named 'attribute: value' imported as case attributes")
+    merged = [Case(c.name, held.get(c.name, {})) for c in cases]
+    merged += [Case(name, values) for name, values in held.items() if name not in {c.name for c in cases}]
+    return merged, [Unsupported(kind, n, details[kind]) for kind, n in rows.items()], applied, document_sets
+
+
 def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, str], users: dict[str, str],
                 used: set[str], new_project: bool, warnings: list[str]) -> list[Memo]:
     """Memos that are not coding notes: about the project, a document, a code or a case."""
     targets: dict[str, tuple[str, str]] = {g: ("project", "") for g in refi.project_notes}
+    linked = linked_notes(refi)
+    case_names = {c.guid: c.name or f"case-{c.guid[:8]}" for c in refi.cases}
+    for case in refi.cases if new_project else ():  # the file's cases are created in a new project only
+        targets.update({g: ("case", case_names[case.guid]) for g in linked.get(case.guid, ()) if g not in targets})
+    for source in refi.sources:  # a memo linked to a selection that is not a coding: about its document
+        if source.guid in doc_of:
+            for sel in source.selections:
+                targets.update({g: ("document", doc_of[source.guid]) for g in linked.get(sel.guid, ())
+                                if g not in targets and g not in used})
+            targets.update({g: ("document", doc_of[source.guid]) for g in linked.get(source.guid, ())
+                            if g not in targets})
+    for code in refi.all_codes():
+        if guid_key(code.guid) in code_map:
+            targets.update({g: ("code", code_map[guid_key(code.guid)]) for g in linked.get(guid_key(code.guid), ())
+                            if g not in targets})
     for code in refi.all_codes():
         if guid_key(code.guid) in code_map:
             targets.update({g: ("code", code_map[guid_key(code.guid)]) for g in code.notes if g not in targets})
     for source in refi.sources:
         if source.guid in doc_of:
             targets.update({g: ("document", doc_of[source.guid]) for g in source.notes if g not in targets})
+    loose = {g for found in linked.values() for g in found} - set(targets) - used
+    if loose:
+        warnings.append(f"{len(loose)} memo(s) linked to something qda does not import (a media or PDF region...)"
+                        + (": kept as project memos" if new_project else ": not imported"))
     notes = []
     for n in refi.notes:
         if n.guid in used or (not new_project and n.guid not in targets):
             continue
         kind, target = targets.get(n.guid, ("project", ""))
         notes.append(Memo(text=n.text, target_kind=kind, target=target, name=n.name, author=users.get(n.user, ""),
-                          created_at=qda_time(n.created), guid=n.guid))
+                          created_at=qda_time(n.created, f"note '{n.name or n.guid}'", warnings), guid=n.guid))
     descriptions: list[tuple[str, str, str]] = []  # (text, kind, target): descriptions that are memos
     if new_project:
         descriptions.append((refi.description, "project", ""))
-        descriptions += [(c.description, "case", c.name or f"case-{c.guid[:8]}") for c in refi.cases]
+        texts = {n.guid: n.text for n in refi.notes}
+        # a case's Description that only repeats the memos linked to the case (qda's export) is not a memo
+        descriptions += [(c.description, "case", case_names[c.guid]) for c in refi.cases
+                         if c.description != "\n\n".join(texts[g] for g in linked.get(c.guid, ()) if g in texts)]
     descriptions += [(split_description(s.description)[0], "document", doc_of[s.guid])
                      for s in refi.sources if s.guid in doc_of]
     for text, kind, target in descriptions:
@@ -497,33 +704,46 @@ def _reanchor(planned: list[Coding], refi: RefiProject, doc_of: dict[str, str],
     return result
 
 
-def _map_codes(refi: RefiProject, codebook: Codebook) -> dict[str, str]:
-    """File code GUID key -> project code id: by qda id, GUID, then (unique) name or label."""
-    ids = {c.id for c in codebook.codes}
-    by_guid = {guid_key(c.guid): c.id for c in codebook.codes if c.guid}
-    by_guid.update({guid_key(make_guid("code", codebook.name, c.id)): c.id for c in codebook.codes})
+def _labels_index(codebook: Codebook) -> dict[str, set[str]]:
+    """Match key of a code's id and of each of its labels -> the code ids that have it."""
     by_label: dict[str, set[str]] = defaultdict(set)
     for c in codebook.codes:
         by_label[match_key(c.id)].add(c.id)
         for label in c.labels.values():
             by_label[match_key(label)].add(c.id)
+    return by_label
+
+
+def _map_codes(refi: RefiProject, codebook: Codebook,
+               rules: dict[str, str] | None = None) -> dict[str, str]:
+    """File code GUID key -> project code id: by qda id, GUID, then (unique) name or label;
+    the rule that matched each project code id goes into ``rules``."""
+    ids = {c.id for c in codebook.codes}
+    by_guid = {guid_key(c.guid): c.id for c in codebook.codes if c.guid}
+    by_guid.update({guid_key(make_guid("code", codebook.name, c.id)): c.id for c in codebook.codes})
+    by_label = _labels_index(codebook)
+    rules = {} if rules is None else rules
     mapping: dict[str, str] = {}
     for code in refi.all_codes():
         key = guid_key(code.guid)
         fields = split_description(code.description)[1] or {}
         if isinstance(fields.get("id"), str) and fields["id"] in ids:
-            mapping[key] = fields["id"]
+            mapping[key], rule = fields["id"], "id"
         elif key in by_guid:
-            mapping[key] = by_guid[key]
+            mapping[key], rule = by_guid[key], "guid"
         elif len(by_label.get(match_key(code.name), ())) == 1:
-            mapping[key] = next(iter(by_label[match_key(code.name)]))
+            mapping[key], rule = next(iter(by_label[match_key(code.name)])), "name"
+        else:
+            continue
+        rules.setdefault(mapping[key], rule)
     return mapping
 
 
 
 def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Codebook | None,
               cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
-              coder: str | None = None, progress: Progress = no_progress) -> tuple[WritePlan, RefiImportReport]:
+              coder: str | None = None, progress: Progress = no_progress,
+              existing: Sequence[Coding] = ()) -> tuple[WritePlan, RefiImportReport]:
     """What importing a REFI-QDA project stores, as a plan the project commits at once.
 
     :func:`plan_import`, completed with the segments and tokens of new documents (as
@@ -531,7 +751,8 @@ def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Cod
     (e.g. from ``qda import cases``) under the file's, and each coding's segment when its
     span is exactly one segment.
     """
-    plan = plan_import(refi, documents=documents, codebook=codebook, language=language, coder=coder)
+    plan = plan_import(refi, documents=documents, codebook=codebook, language=language, coder=coder,
+                       existing=existing)
     analyses: dict[str, Any] = {}
     for lang in sorted({d.language for d in plan.documents}):
         group = [d for d in plan.documents if d.language == lang]
@@ -545,7 +766,7 @@ def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Cod
                      documents=writes,
                      cases=tuple(Case(c.name, {**held.get(c.name, {}), **c.attributes}) for c in plan.cases),
                      variables=plan.variables, coders=plan.coders, replace=plan.replace, codings=codings,
-                     memos=plan.notes), plan.report
+                     memos=plan.notes, document_sets=plan.document_sets), plan.report
 
 
 def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | None,
@@ -559,21 +780,23 @@ def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | N
     if not refi.codes:
         raise InteropError(f"{path}: the file holds no code", [
             Problem(str(path), "nothing to load", "export the codebook again, with its codes")])
-    loaded, _ = codebook_from_refi(refi, language, Path(path).stem, codebook)
+    rules: dict[str, str] = {}
+    loaded, _ = codebook_from_refi(refi, language, Path(path).stem, codebook, rules)
     plan = plan_codebook(loaded, dump_codebook(loaded), str(path), in_use)
     return plan, RefiImportReport(
         file=str(path), origin=refi.origin, mode="codebook", in_file={"codes": refi.counts.get("codes", 0)},
-        imported={"codes": len(loaded.codes), "categories": len(loaded.categories)}, unsupported=refi.unsupported)
+        imported={"codes": len(loaded.codes), "categories": len(loaded.categories)}, unsupported=refi.unsupported,
+        matches=rules if codebook is not None else {})
 
 
 def plan_project_import(path: str | Path, *, documents: Sequence[Document], codebook: Codebook | None,
                         cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
-                        coder: str | None = None,
-                        progress: Progress = no_progress) -> tuple[WritePlan, RefiImportReport]:
+                        coder: str | None = None, progress: Progress = no_progress,
+                        existing: Sequence[Coding] = ()) -> tuple[WritePlan, RefiImportReport]:
     """Read a REFI-QDA project (.qdpx, or a bare .qde) and plan its import (see :func:`plan_refi`)."""
     refi = read_refi(path)
     if refi.kind != "project":
         raise InteropError(f"{path}: a codebook, not a project", [
             Problem(str(path), "a .qdc holds codes only", "use: qda codebook import FILE.qdc")])
     return plan_refi(refi, documents=documents, codebook=codebook, cases=cases, segments=segments,
-                     language=language, unit=unit, coder=coder, progress=progress)
+                     language=language, unit=unit, coder=coder, progress=progress, existing=existing)

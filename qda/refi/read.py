@@ -29,27 +29,34 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from qda.errors import IngestError, InteropError, Problem
 from qda.ingest import ZERO_WIDTH, decode_bytes, normalise_text
 from qda.refi.model import (
     CONVENTIONS,
+    SIDECAR,
+    SIDECAR_FORMAT,
     VALUE_ELEMENTS,
     MissingSource,
     OffsetReport,
     RefiCase,
     RefiCode,
     RefiCoding,
+    RefiLink,
     RefiNote,
     RefiProject,
     RefiSelection,
+    RefiSet,
     RefiSource,
     RefiUser,
     RefiValue,
     RefiVariable,
     Unsupported,
     guid_key,
+    join_description,
+    split_description,
 )
 
 _ASTRAL_RE = re.compile("[\U00010000-\U0010FFFF]")
@@ -538,6 +545,10 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
     for element in list(sources_el) if sources_el is not None else []:
         tag = _local(element.tag)
         if tag in media:
+            readable = _readable_media(x, element, tag, resolve, code_keys, note, where, origin)
+            if readable:
+                raws += readable
+                continue
             label, selection_tag = media[tag]
             selections = x.kids(element, selection_tag)
             codings = len(x.all(element, "Coding"))
@@ -570,13 +581,15 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
         note("selection inside a note", len(x.kids(element, "PlainTextSelection")),
              "codings of memo text are not imported")
 
-    links = x.kids(x.kid(root, "Links"), "Link")
-    note("link", len(links), "links between objects are not imported")
-    sets = x.kids(x.kid(root, "Sets"), "Set")
-    if sets:
-        code_members = sum(len(x.kids(s, "MemberCode")) for s in sets)
-        source_members = sum(len(x.kids(s, "MemberSource")) for s in sets)
-        note("set", len(sets), f"{code_members} member codes, {source_members} member sources; qda has no sets")
+    links = tuple(RefiLink(guid_key(k.get("guid")), k.get("name") or "", guid_key(k.get("originGUID")),
+                           guid_key(k.get("targetGUID"))) for k in x.kids(x.kid(root, "Links"), "Link"))
+    note_keys = {n.guid for n in notes}
+    note("link between objects that are not memos",
+         sum(1 for k in links if k.origin not in note_keys and k.target not in note_keys),
+         "qda keeps memos linked to a quotation, document, code or case; other relations are not imported")
+    sets = tuple(RefiSet(guid_key(s.get("guid")), s.get("name") or "", x.refs(s, "MemberSource"),
+                         x.refs(s, "MemberCode"), x.refs(s, "MemberNote"))
+                 for s in x.kids(x.kid(root, "Sets"), "Set"))  # the planner says what it makes of them
     graphs = x.kids(x.kid(root, "Graphs"), "Graph")
     if graphs:
         vertices = sum(len(x.kids(g, "Vertex")) for g in graphs)
@@ -584,23 +597,151 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
         note("graph", len(graphs), f"{vertices} vertices, {edges} edges; qda draws no network views")
 
     offsets, sources = _convert_positions(x, raws, origin, code_keys, note)
+    qda_coders: tuple[str, ...] | None = None
+    if origin.lower().startswith("qda"):
+        codes, sources, qda_coders = _with_sidecar(codes, sources, resolve)
     counts = {
         "codes": sum(1 for c in codes for _ in c.walk()),
         "sources": len(list(sources_el)) if sources_el is not None else 0,
         "text_sources": len(raws),
+        "media_as_text": sum(1 for r in raws if r.source.media),
         "selections": sum(len(r.selections) for r in raws),
         "codings": len(x.all(root, "Coding")),
         "users": len(users),
         "cases": len(cases),
         "variables": len(variables),
         "notes": len(notes),
+        "sets": len(sets),
     }
     return RefiProject(
         file=file, kind="project", namespace=namespace, origin=origin, name=root.get("name") or Path(file).stem,
         users=users, codes=codes, variables=variables, cases=tuple(cases), sources=tuple(sources),
-        notes=tuple(notes), project_notes=x.refs(root), description=x.text(root, "Description"),
+        notes=tuple(notes), links=links, sets=sets, qda_coders=qda_coders, project_notes=x.refs(root),
+        description=x.text(root, "Description"),
         creating_user=guid_key(root.get("creatingUserGUID")), counts=counts, missing=tuple(missing),
         unsupported=tuple(Unsupported(k, n, details.get(k, "")) for k, n in unsupported.items()), offsets=offsets)
+
+
+def _with_sidecar(codes: tuple[RefiCode, ...], sources: list[RefiSource], resolve: Resolver
+                  ) -> tuple[tuple[RefiCode, ...], list[RefiSource], tuple[str, ...] | None]:
+    """qda's own fields, kept in ``qda-fields.json`` beside project.qde, joined back to the
+    Descriptions of the codes and sources they belong to (as a ``[qda]`` line, which the
+    planner reads the same way from a .qdc), and the names of the project's coders (users
+    who are not coders wrote memos only). A missing, damaged or foreign sidecar is ignored."""
+    import json
+
+    data, _reason = resolve(f"internal://{SIDECAR}")
+    if data is None:
+        return codes, sources, None
+    try:
+        sidecar = json.loads(data.decode("utf-8"))
+    except ValueError:
+        return codes, sources, None
+    if not isinstance(sidecar, dict) or sidecar.get("format") != SIDECAR_FORMAT:
+        return codes, sources, None
+    coders = sidecar.get("coders")
+    if not (isinstance(coders, list) and all(isinstance(c, str) for c in coders)):
+        coders = None
+    by_code = {guid_key(k): v for k, v in (sidecar.get("codes") or {}).items() if isinstance(v, dict)}
+    by_source = {guid_key(k): v for k, v in (sidecar.get("sources") or {}).items() if isinstance(v, dict)}
+
+    def joined(description: str, fields: dict[str, Any] | None) -> str:
+        if fields is None or split_description(description)[1] is not None:
+            return description
+        candidate = join_description(description, fields)
+        return candidate if split_description(candidate)[1] is not None else description  # ill-formed: ignored
+
+    def code(c: RefiCode) -> RefiCode:
+        return replace(c, description=joined(c.description, by_code.get(guid_key(c.guid))),
+                       children=tuple(code(k) for k in c.children))
+
+    return (tuple(code(c) for c in codes),
+            [replace(s, description=joined(s.description, by_source.get(s.guid))) for s in sources],
+            tuple(coders) if coders is not None else None)
+
+
+def _has_text(x: _Xml, element: Element, resolve: Resolver) -> bool:
+    """Whether a text element (a PDF's Representation, a Transcript) has text qda can read."""
+    if x.kid(element, "PlainTextContent") is not None:
+        return True
+    path = element.get("plainTextPath") or ""
+    return bool(path) and resolve(path)[0] is not None
+
+
+def _readable_media(x: _Xml, element: Element, tag: str, resolve: Resolver, code_keys: set[str],
+                    note: Callable[..., None], where: str, origin: str) -> list[_Raw]:
+    """The text of a PDF source (its Representation) or of a media source (its Transcripts),
+    as text sources with their codings; [] when the file does not carry that text.
+
+    A PDF selection has no text positions, only its own text (a Representation): it is
+    placed on the PDF's text by :func:`qda.ingest.reanchor.find_passage`, and reported when
+    it is found nowhere or in several places. A transcript selection lies between two
+    sync points, whose ``position`` is a position in the transcript. The media file is
+    kept as a reference (``media``); codings of time regions are not placed (no text).
+    """
+    from qda.ingest.reanchor import find_passage
+
+    name = element.get("name") or ""
+    media_path = element.get("path") or element.get("currentPath") or name or tag
+    utf16 = exporter_convention(origin)[0] == "utf16"
+    found: list[_Raw] = []
+    if tag == "PDFSource":
+        representation = x.kid(element, "Representation")
+        if representation is None or not _has_text(x, representation, resolve):
+            return []
+        raw = _text_source(x, representation, resolve, [], code_keys, note, where)
+        if raw.textmap is None:
+            return []
+        text = raw.textmap.raw
+        for sel in x.kids(element, "PDFSelection"):
+            quoted = x.text(x.kid(sel, "Representation"), "PlainTextContent")
+            located = find_passage(text, quoted)
+            codings = len(x.kids(sel, "Coding"))
+            if located.start is None or located.end is None:
+                why = "found in several places" if located.status == "ambiguous" else "not found"
+                note("PDF selection not placed on the PDF's text", 1,
+                     "its text is missing, or is found nowhere or in several places in the PDF's text")
+                note("coding on a PDF selection not placed", codings, f"the selection's text was {why}")
+                continue
+            start, end = located.start, located.end
+            if utf16:  # written as the exporter counts, converted back with the other selections
+                start += len(_ASTRAL_RE.findall(text[:start]))
+                end += len(_ASTRAL_RE.findall(text[:end]))
+            raw.selections.append((sel, start, end))
+        source = replace(raw.source, guid=guid_key(element.get("guid")), name=name or raw.source.name,
+                         codings=_codings(x, element, code_keys, note) + raw.source.codings,
+                         notes=x.refs(element) + raw.source.notes, variables=_values(x, element),
+                         media=media_path, user=guid_key(element.get("creatingUser")) or raw.source.user,
+                         description=x.text(element, "Description") or raw.source.description)
+        return [_Raw(source, raw.textmap, raw.selections)]
+    transcripts = [t for t in x.kids(element, "Transcript") if _has_text(x, t, resolve)]
+    label = "audio" if tag == "AudioSource" else "video"
+    for i, transcript in enumerate(transcripts):
+        raw = _text_source(x, transcript, resolve, [], code_keys, note, where)
+        if raw.textmap is None:
+            continue
+        points = {guid_key(p.get("guid")): p.get("position") for p in x.kids(transcript, "SyncPoint")}
+        for sel in x.kids(transcript, "TranscriptSelection"):
+            a, b = points.get(guid_key(sel.get("fromSyncPoint"))), points.get(guid_key(sel.get("toSyncPoint")))
+            if a is None or b is None:
+                note("transcript selection without positions", 1, "its sync points carry no text position")
+                note(f"coding on a {label} source", len(x.kids(sel, "Coding")), "the selection has no position")
+                continue
+            raw.selections.append((sel, _int(a, where, "SyncPoint position"), _int(b, where, "SyncPoint position")))
+        title = name if len(transcripts) == 1 else f"{name} (transcript {i + 1})"
+        first = i == 0
+        found.append(_Raw(replace(
+            raw.source, guid=guid_key(transcript.get("guid")) if not first else guid_key(element.get("guid")),
+            name=title, media=media_path,
+            codings=(_codings(x, element, code_keys, note) if first else ()) + raw.source.codings,
+            notes=(x.refs(element) if first else ()) + raw.source.notes,
+            variables=_values(x, element) if first else ()), raw.textmap, raw.selections))
+    if found:
+        regions = x.kids(element, "AudioSelection" if tag == "AudioSource" else "VideoSelection")
+        note(f"{label} selection", len(regions), "time regions of the recording are not imported (the transcript is)")
+        note(f"coding on a {label} source", sum(len(x.kids(r, "Coding")) for r in regions),
+             "codes applied to a time region, not to the transcript's text, are not imported")
+    return found
 
 
 def _text_source(x: _Xml, element: Element, resolve: Resolver, missing: list[MissingSource], code_keys: set[str],

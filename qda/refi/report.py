@@ -27,9 +27,13 @@ class RefiImportReport:
     missing: tuple[MissingSource, ...] = ()
     warnings: tuple[str, ...] = ()
     unsupported: tuple[Unsupported, ...] = ()
+    #: project code id -> the rule that matched it to a code of the file: "id" (qda's own id),
+    #: "guid", "name" (its name or a label), "new" (no match: a new code)
+    matches: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "origin": self.origin, "mode": self.mode, "in_file": dict(self.in_file),
+                "matches": dict(self.matches),
                 "imported": dict(self.imported), "offsets": self.offsets.to_dict() if self.offsets else None,
                 "coders": dict(self.coders), "documents": dict(self.documents),
                 "missing_sources": [jsonable(m) for m in self.missing], "warnings": list(self.warnings),
@@ -57,10 +61,26 @@ class RefiImportReport:
                     + ("documents matched in this project" if matched else "documents created")),
                 row("codings", found.get("codings", 0), got.get("codings", 0),
                     f"{got['codings_replaced']} previous codings replaced" if got.get("codings_replaced") else ""),
+                *(row(f"coding memos {what}", None, got[key], note) for key, what, note in (
+                    ("coding_memos_kept", "kept", "the file has the same codings without their memos"),
+                    ("coding_memos_replaced", "replaced", "by the file's version of the memo"),
+                    ("coding_memos_removed", "removed", "with their codings, which the file no longer holds"))
+                  if got.get(key)),
                 row("users", found.get("users", 0), got.get("coders", 0),
                     ", ".join(f"{c}: {n}" for c, n in self.coders.items())),
                 *(row(k, found.get(k, 0), got.get(k, 0)) for k in ("cases", "variables", "notes")),
+                *([row("sets", found.get("sets", 0), got.get("sets_as_attributes", 0) + got.get("document_sets", 0),
+                       f"{got.get('sets_as_attributes', 0)} named 'attribute: value' as case attributes, "
+                       f"{got.get('document_sets', 0)} as document sets")] if found.get("sets") else []),
             ]
+        by_rule: dict[str, list[str]] = {}
+        for code, rule in self.matches.items():
+            by_rule.setdefault(rule, []).append(code)
+        described = {"id": "matched by qda's code id", "guid": "matched by GUID",
+                     "name": "matched by name or label", "new": "no match: new codes"}
+        rows += [row(f"codes {described[rule]}", None, len(by_rule[rule]), ", ".join(by_rule[rule][:12])
+                     + (" ..." if len(by_rule[rule]) > 12 else ""))
+                 for rule in described if by_rule.get(rule)]
         if self.offsets:
             o = self.offsets
             rows.append(row("selections on word boundaries", o.selections, o.aligned,

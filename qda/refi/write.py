@@ -3,9 +3,11 @@
 The files validate against the REFI-QDA schemas (Codebook.xsd 1.0, Project.xsd 1.0).
 What qda holds that the standard has no place for (code ids, labels in other
 languages, code attributes such as mode, include/exclude, dictionary patterns,
-categories) travels in a trailing ``[qda] {...}`` line of the code's Description,
-which other tools show as text and our importer reads back and strips. Categories
-are folder codes (``isCodable="false"``) with their codes nested inside.
+categories, which users are coders) travels, in a .qdpx, in ``qda-fields.json`` beside
+project.qde (other tools ignore it and show clean descriptions); a .qdc has no room for
+another file, so there it is a trailing ``[qda] {...}`` line of the code's Description,
+which other tools show as text and our importer reads back and strips (docs/interop.md).
+Categories are folder codes (``isCodable="false"``) with their codes nested inside.
 
 GUIDs are deterministic (uuid5): a code keeps its own ``guid`` when it has one, else
 its GUID derives from the codebook name and the code id, so that exporting twice gives
@@ -16,6 +18,7 @@ code points from 0 in the stored text, end exclusive; sources are written as UTF
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 from collections.abc import Sequence
@@ -27,8 +30,17 @@ from xml.etree import ElementTree as ET
 
 from qda.errors import ExportError
 from qda.files import check_suffix, check_target, write_atomically
-from qda.models import Case, Category, Code, Codebook, Coding, CodingStatus, Document, Memo
-from qda.refi.model import code_human_text, is_guid, is_rgb, join_description, make_guid
+from qda.models import Case, Category, Code, Codebook, Coding, CodingStatus, Document, DocumentSet, Memo
+from qda.refi.model import (
+    SIDECAR,
+    SIDECAR_FORMAT,
+    code_human_text,
+    guid_key,
+    is_guid,
+    is_rgb,
+    join_description,
+    make_guid,
+)
 from qda.refi.report import RefiExport
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -63,6 +75,7 @@ class RefiExportData:
     coders: Sequence[str]
     codings: Sequence[Coding]
     memos: Sequence[Memo] = ()
+    document_sets: Sequence[DocumentSet] = ()
     variables: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (type, description)
 
 
@@ -160,11 +173,14 @@ def _codebook_meta(codebook: Codebook) -> dict[str, Any]:
     return meta
 
 
-def _codes_xml(parent: ET.Element, codebook: Codebook, code_notes: dict[str, list[str]] | None = None) -> int:
+def _codes_xml(parent: ET.Element, codebook: Codebook, code_notes: dict[str, list[str]] | None = None,
+               sidecar: dict[str, dict[str, Any]] | None = None) -> int:
     """Categories as folder codes, codes nested under them and under their parent codes.
 
     Order: sub-categories before the codes of a category, loose codes last: the order
     in which qda lists a codebook, so that re-import keeps it. Returns the element count.
+    qda's own fields go to ``sidecar`` (code GUID -> fields) when one is given, else to
+    a trailing ``[qda]`` line of each Description.
     """
     default = codebook.default_language
     codes_el = _sub(parent, "Codes")
@@ -176,6 +192,14 @@ def _codes_xml(parent: ET.Element, codebook: Codebook, code_notes: dict[str, lis
             first[0] = False
             fields["codebook"] = _codebook_meta(codebook)
         return fields
+
+    def describe(element: ET.Element, guid: str, human: str, fields: dict[str, Any]) -> None:
+        if sidecar is None:
+            _text(element, "Description", join_description(human, fields))
+            return
+        sidecar[guid] = fields
+        if human:
+            _text(element, "Description", human)
 
     def code(into: ET.Element, c: Code) -> None:
         name, fields = _name_and_fields(c.labels, default, c.id)
@@ -193,10 +217,10 @@ def _codes_xml(parent: ET.Element, codebook: Codebook, code_notes: dict[str, lis
             fields["guid"] = c.guid
         if c.color and not is_rgb(c.color):
             fields["color"] = c.color
-        element = _sub(into, "Code", guid=code_guid(codebook, c), name=name,
+        guid = code_guid(codebook, c)
+        element = _sub(into, "Code", guid=guid, name=name,
                        isCodable="true" if c.codable else "false", color=c.color if is_rgb(c.color) else None)
-        _text(element, "Description", join_description(code_human_text(c.definition, c.include, c.exclude),
-                                                       with_meta(fields)))
+        describe(element, guid, code_human_text(c.definition, c.include, c.exclude), with_meta(fields))
         for target in (code_notes or {}).get(c.id, []):
             _sub(element, "NoteRef", targetGUID=target)
         count[0] += 1
@@ -205,8 +229,9 @@ def _codes_xml(parent: ET.Element, codebook: Codebook, code_notes: dict[str, lis
 
     def category(into: ET.Element, cat: Category) -> None:
         name, fields = _name_and_fields(cat.labels, default, cat.id)
-        element = _sub(into, "Code", guid=category_guid(codebook, cat), name=name, isCodable="false")
-        _text(element, "Description", join_description(cat.description, with_meta({"category": cat.id, **fields})))
+        guid = category_guid(codebook, cat)
+        element = _sub(into, "Code", guid=guid, name=name, isCodable="false")
+        describe(element, guid, cat.description, with_meta({"category": cat.id, **fields}))
         count[0] += 1
         for sub in codebook.children(cat.id):
             category(element, sub)
@@ -254,9 +279,37 @@ def write_qdc(path: str | Path, codebook: Codebook) -> RefiExport:
 
 # ----------------------------------------------------------------------------- project
 
+def memo_guids(memos: Sequence[Memo]) -> list[str]:
+    """The Note GUID of each memo: its own when it is a GUID no earlier memo took, else one
+    derived from its row (stable from one export to the next), never empty nor repeated."""
+    taken: set[str] = set()
+    found = []
+    for i, memo in enumerate(memos):
+        guid = memo.guid.strip() if is_guid(memo.guid.strip()) else ""
+        n = 0
+        while not guid or guid_key(guid) in taken:
+            n += 1
+            guid = make_guid("note", str(memo.id if memo.id is not None else f"#{i}"), memo.guid,
+                             memo.target_kind, memo.target, str(n))
+        taken.add(guid_key(guid))
+        found.append(guid)
+    return found
+
+
 def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, int]]:
-    """project.qde, the source files to add (zip name -> text) and counts."""
-    users = {name: make_guid("user", name) for name in data.coders}
+    """project.qde, the other files to add (zip name -> text) and counts.
+
+    Memos: every memo is a Note with its own GUID, referred to by a NoteRef from the code,
+    source or project it is about; a case has no NoteRef in the schema, so a case memo is
+    a Note joined to its case by a Link (and its text is also the case's Description, for
+    tools that do not read links). A coding's memo is its selection's Description, which
+    is what QualCoder, NVivo and MAXQDA read. qda's own fields (code ids, labels, patterns,
+    categories, a document's language) go to ``qda-fields.json`` beside project.qde,
+    so that other tools show clean descriptions.
+    """
+    # the coders, then the authors of memos who are not coders (so that a memo keeps its author)
+    users = {name: make_guid("user", name) for name in
+             [*data.coders, *(m.author for m in data.memos if m.author and m.author not in data.coders)]}
     root = ET.Element("Project", {"xmlns": PROJECT_NS, "name": _clean(data.name), "origin": origin()})
     if users:
         users_el = _sub(root, "Users")
@@ -264,14 +317,16 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
             _sub(users_el, "User", guid=guid, name=name)
     codebook = data.codebook
     code_guids: dict[str, str] = {}
+    sidecar: dict[str, Any] = {"format": SIDECAR_FORMAT, "codes": {}, "sources": {}, "coders": list(data.coders)}
+    note_guids = memo_guids(data.memos)
     notes_by_target: dict[tuple[str, str], list[str]] = {}
-    for note in data.memos:
-        notes_by_target.setdefault((note.target_kind, note.target), []).append(note.guid)
+    for memo, guid in zip(data.memos, note_guids):
+        notes_by_target.setdefault((memo.target_kind, memo.target), []).append(guid)
     code_elements = 0
     if codebook is not None and (codebook.codes or codebook.categories):
         code_guids = {c.id: code_guid(codebook, c) for c in codebook.codes}
         code_notes = {key: guids for (kind, key), guids in notes_by_target.items() if kind == "code"}
-        code_elements = _codes_xml(_sub(root, "CodeBook"), codebook, code_notes)
+        code_elements = _codes_xml(_sub(root, "CodeBook"), codebook, code_notes, sidecar["codes"])
     # variables: every case attribute, typed
     values: dict[str, list[str]] = {}
     for case in data.cases:
@@ -288,13 +343,17 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
             if description:
                 _text(element, "Description", description)
     source_guid = {d.name: make_guid("source", d.name) for d in data.documents}
+    case_guid = {case.name: make_guid("case", case.name) for case in data.cases}
+    links: list[tuple[str, str]] = []  # (note GUID, case GUID)
     if data.cases:
         cases_el = _sub(root, "Cases")
         for case in data.cases:
-            element = _sub(cases_el, "Case", guid=make_guid("case", case.name), name=case.name)
-            memos = [n.text for n in data.memos if (n.target_kind, n.target) == ("case", case.name)]
-            if memos:  # a case has no NoteRef in the schema, but a Description
-                _text(element, "Description", "\n\n".join(memos))
+            element = _sub(cases_el, "Case", guid=case_guid[case.name], name=case.name)
+            memos = [(m.text, g) for m, g in zip(data.memos, note_guids)
+                     if (m.target_kind, m.target) == ("case", case.name)]
+            if memos:
+                _text(element, "Description", "\n\n".join(text for text, _ in memos))
+                links += [(g, case_guid[case.name]) for _, g in memos]
             for key, value in case.attributes.items():
                 if value == "":
                     continue
@@ -309,8 +368,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
     for coding in data.codings:
         by_document.setdefault(coding.document, []).append(coding)
     files: dict[str, str] = {}
-    coding_notes: list[tuple[str, Coding]] = []
-    n_codings = 0
+    n_codings = coding_memos = 0
     if data.documents:
         sources_el = _sub(root, "Sources")
         for doc in data.documents:
@@ -318,7 +376,7 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
             files[f"sources/{guid}.txt"] = doc.text
             element = _sub(sources_el, "TextSource", guid=guid, name=doc.name, plainTextPath=f"internal://{guid}.txt")
             if doc.language != data.language:
-                _text(element, "Description", join_description("", {"language": doc.language}))
+                sidecar["sources"][guid] = {"language": doc.language}
             seen: dict[tuple[str, ...], int] = {}
             for coding in sorted(by_document.get(doc.name, []), key=lambda k: (k.start, k.end, k.coder, k.code)):
                 if coding.code not in code_guids:
@@ -331,34 +389,45 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
                 selection = _sub(element, "PlainTextSelection", guid=sel_guid, startPosition=str(coding.start),
                                  endPosition=str(coding.end), creatingUser=users.get(coding.coder),
                                  creationDateTime=created)
+                if coding.note:
+                    _text(selection, "Description", coding.note)
+                    coding_memos += 1
                 coding_el = _sub(selection, "Coding", guid=make_guid("coding", sel_guid),
                                  creatingUser=users.get(coding.coder), creationDateTime=created)
                 _sub(coding_el, "CodeRef", targetGUID=code_guids[coding.code])
-                if coding.note:
-                    note_guid = make_guid("note", sel_guid)
-                    _sub(selection, "NoteRef", targetGUID=note_guid)
-                    coding_notes.append((note_guid, coding))
                 n_codings += 1
             for target in notes_by_target.get(("document", doc.name), []):
                 _sub(element, "NoteRef", targetGUID=target)
-    free_notes = [n for n in data.memos if n.target_kind != "case" or n.target not in {c.name for c in data.cases}]
-    if free_notes or coding_notes:
+    if data.memos:
         notes_el = _sub(root, "Notes")
-        for note in free_notes:
-            element = _sub(notes_el, "Note", guid=note.guid if is_guid(note.guid) else make_guid("note", note.guid),
-                           name=note.name or None, creatingUser=users.get(note.author),
-                           creationDateTime=xsd_time(note.created_at))
-            _text(element, "PlainTextContent", note.text)
-        for guid, coding in coding_notes:
-            element = _sub(notes_el, "Note", guid=guid, name=f"Memo: {coding.code} in {coding.document}",
-                           creatingUser=users.get(coding.coder), creationDateTime=xsd_time(coding.created_at))
-            _text(element, "PlainTextContent", coding.note)
+        for memo, guid in zip(data.memos, note_guids):
+            element = _sub(notes_el, "Note", guid=guid, name=memo.name or None, creatingUser=users.get(memo.author),
+                           creationDateTime=xsd_time(memo.created_at))
+            _text(element, "PlainTextContent", memo.text)
+    if links:
+        links_el = _sub(root, "Links")
+        for note_guid, target in links:
+            _sub(links_el, "Link", guid=make_guid("link", note_guid, target), name="Memo-Case Relation",
+                 direction="OneWay", originGUID=note_guid, targetGUID=target)
+    if data.document_sets:
+        sets_el = _sub(root, "Sets")
+        for doc_set in data.document_sets:
+            element = _sub(sets_el, "Set", guid=doc_set.guid if is_guid(doc_set.guid) else
+                           make_guid("set", doc_set.name), name=doc_set.name)
+            if doc_set.description:
+                _text(element, "Description", doc_set.description)
+            for document in doc_set.documents:
+                if document in source_guid:
+                    _sub(element, "MemberSource", targetGUID=source_guid[document])
     for target in notes_by_target.get(("project", ""), []):
         _sub(root, "NoteRef", targetGUID=target)
+    if sidecar["codes"] or sidecar["sources"] or sidecar["coders"]:
+        files[SIDECAR] = json.dumps(sidecar, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     counts = {"users": len(users), "codes": len(codebook.codes) if codebook else 0,
               "categories": len(codebook.categories) if codebook else 0, "code_elements": code_elements,
               "variables": len(values), "cases": len(data.cases), "sources": len(data.documents),
-              "codings": n_codings, "notes": len(data.memos) + len(coding_notes)}
+              "codings": n_codings, "notes": len(data.memos), "coding_memos": coding_memos,
+              "document_sets": len(data.document_sets)}
     return _serialise(root), files, counts
 
 
