@@ -89,3 +89,13 @@ def test_status_of_an_empty_project_says_how_to_load_a_codebook_and_leaves_no_wa
     assert "codebook: none loaded (qda codebook load FILE.yaml)" in result.output
     assert run(runner, "-p", folder, "status", "--format", "json").output.count('"codebook": null') == 1
     assert sorted(p.name for p in folder.iterdir()) == ["project.qda"]
+
+
+def test_every_output_option_says_what_it_wrote(runner, study_project: Path, tmp_path: Path) -> None:
+    report = tmp_path / "reliability.html"
+    result = run(runner, "-p", study_project, "agree", "coder-a", "coder-b", "--unit", "document",
+                 "--bootstrap", "0", "-o", report)
+    assert f"wrote {report}" in result.output and report.exists()
+    exported = tmp_path / "study.qdpx"
+    result = run(runner, "-p", study_project, "export", "qdpx", "-o", exported)
+    assert result.output.startswith(f"wrote {exported}") and "code_elements" not in result.output

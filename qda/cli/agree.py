@@ -69,6 +69,7 @@ def agree_command(
                 write_reliability_xlsx(target, report)
             else:
                 write_reliability_html(target, report)
+            err.print(f"wrote {target}", highlight=False)  # stderr: a --format json report stays pure JSON
     # --disagreements: the list follows the table, and is the CSV; JSON holds it anyway.
     if not (disagreements and fmt is OutputFormat.CSV):
         render(report, fmt)

@@ -114,4 +114,12 @@ class RefiExport:
         return pd.DataFrame([{"what": k, "written": v} for k, v in self.counts.items()], columns=["what", "written"])
 
     def to_table(self) -> TableView:
-        return frame_view(self.to_frame())
+        """"wrote FILE", then what it holds (code_elements, an internal count of the codebook
+        written, is what checks the export and stays in the JSON only)."""
+        from dataclasses import replace as changed
+
+        from qda.results import Note
+
+        shown = {k: v for k, v in self.counts.items() if k != "code_elements"}
+        view = frame_view(RefiExport(self.file, self.kind, shown).to_frame())
+        return changed(view, lead=(Note(f"wrote {self.file}"),))
