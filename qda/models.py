@@ -471,3 +471,6 @@ class WritePlan:
     moved: tuple[Coding, ...] = ()
     memos: tuple[Memo, ...] = ()
     meta: Mapping[str, str] = field(default_factory=dict)  # project settings and caches (key -> value)
+    # codes renamed (old id -> unused new id) or merged (old id -> an existing code, which takes
+    # its codings), applied before the codebook is saved (qda.coding.codes)
+    code_keys: Mapping[str, str] = field(default_factory=dict)
