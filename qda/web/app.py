@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from qda.errors import AccessError, AuthError, BusyError, InvalidCodingError, NotFoundError, QdaError
 from qda.models import Coding
 from qda.project import Project
+from qda.web.codes import code_routes
 
 HERE = Path(__file__).resolve().parent
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -306,8 +307,9 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                                "definition": c.definition, "include": c.include, "exclude": c.exclude,
                                "color": c.color, "codable": c.codable, "count": counts.get(c.id, 0)}
                               for c in book.codes],
-                    "rule": "The YAML codebook is the source of truth: add or rename codes in the file, then "
-                            "run 'qda codebook load FILE.yaml' and reload this page."}
+                    "rule": "The YAML codebook is the source of truth: add a code with 'New code' in the picker "
+                            "(it is written into the file), or edit the file, run 'qda codebook load FILE.yaml' "
+                            "and reload this page."}
         return JSONResponse(await in_project(read))
 
     @api()
@@ -476,6 +478,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/retrieve", retrieve),
         Route("/api/search", search),
         Route("/api/adjudicate", adjudicate, methods=["POST"]),
+        *code_routes(api, in_project, body),  # codes born while coding (qda/web/codes.py)
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

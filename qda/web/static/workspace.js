@@ -972,5 +972,7 @@
   window.addEventListener("hashchange", () => { $("editor").hidden = true; route(); });
   window.addEventListener("resize", () => { if (state.doc) drawMargin(state.codings.slice().sort((a, b) => a.start - b.start || b.end - a.end)); });
   window.qda = state; // for tests and the curious: the workspace's state, read-only by convention
+  // hook for the page's other scripts (codes.js: new codes from the picker)
+  window.qdaWorkspace = { api, say, fail, loadCodebook, drawCodebook, codeSelection };
   start().catch(fail);
 })();
