@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
-import yaml
 from starlette.testclient import TestClient
 
 from qda.codebook import parse_codebook
@@ -286,7 +286,8 @@ def test_merge_refusals_name_every_problem(project: Path, runner) -> None:
     before, db = yaml_file.read_bytes(), snapshot(project)
     result = run(runner, "-p", project, "codebook", "merge", "parentcode", "--into", "h", code=1)
     assert "has subcodes (child)" in result.output
-    text = yaml_file.read_text(encoding="utf-8").replace("- id: parentcode\n", "- id: parentcode\n  codable: false\n")
+    text = re.sub(r"( *)- id: parentcode\n", r"\1- id: parentcode\n\1  codable: false\n",
+                  yaml_file.read_text(encoding="utf-8"))
     assert "codable: false" in text
     yaml_file.write_text(text, encoding="utf-8")
     run(runner, "-p", project, "codebook", "load", yaml_file)
