@@ -32,7 +32,7 @@
   };
   const label = field("label", "Label", el("input", { type: "text", autocomplete: "off", required: "" }));
   const ident = field("id", "Id", el("input", { type: "text", autocomplete: "off", required: "",
-                                                 pattern: "[^\\s,;|]+", title: "a short token: no spaces, ',', ';' or '|'" }));
+                                                 pattern: "[^\\s,;\\|]+", title: "a short token: no spaces, ',', ';' or '|'" }));
   const parent = field("parent", "Under", el("select"));
   const definition = field("definition", "Definition", el("textarea", { rows: "2", placeholder: "optional" }));
   const problems = el("p", { id: "nc-problems", class: "nc-problems", role: "alert" });
@@ -44,6 +44,7 @@
   $("picker-list").after(open, form);
 
   let idTouched = false;
+  let span = null;  // the selection the picker was opened for, kept while the form is filled
   label.addEventListener("input", () => { if (!idTouched) ident.value = slug(label.value); });
   ident.addEventListener("input", () => { idTouched = true; });
 
@@ -57,6 +58,7 @@
   }
 
   function show() {
+    span = window.qda.selection;
     fillParents();
     const typed = $("picker-input").value.trim();
     label.value = typed;
@@ -92,6 +94,7 @@
       ws.drawCodebook();
       hide(false);
       ws.say(made.message);
+      if (span && !window.qda.selection) window.qda.selection = span;
       await ws.codeSelection(made.id);
     } catch (error) {
       // every problem at once, next to the form, and in the page's message line
