@@ -116,6 +116,13 @@ def test_rename_changes_the_id_and_label_lines_only() -> None:
     assert parse_codebook(after).code("a2").labels["en"] == "Code: A"
 
 
+def test_a_label_in_a_flow_mapping_is_quoted_when_it_must_be() -> None:
+    after = replace_scalar_text(BOOK, "b", ("label", "fr"), "B, {avec} virgule")
+    assert changed_lines(BOOK, after) == (["            label: {fr: B, en: B}"],
+                                          ['            label: {fr: "B, {avec} virgule", en: B}'])
+    assert parse_codebook(after).code("b").labels == {"fr": "B, {avec} virgule", "en": "B"}
+
+
 def test_removing_a_code_removes_its_lines_and_an_emptied_list() -> None:
     after = remove_code_text(BOOK, "a")
     assert "a" not in codes_of(after) and codes_of(after)["b1"] == ("cat1", "b")

@@ -156,8 +156,10 @@ def _line_after(text: str, index: int) -> int:
 
 
 def scalar(value: str) -> str:
-    """``value`` as a one-line YAML scalar (quoted only when it must be)."""
-    dumped = yaml.safe_dump(value, allow_unicode=True, width=1 << 30)
+    """``value`` as a one-line YAML scalar (quoted only when it must be, also inside a
+    ``{fr: ..., en: ...}`` flow mapping, where a plain ',' or '}' would end the value)."""
+    style = '"' if any(ch in value for ch in ",[]{}") else None
+    dumped = yaml.safe_dump(value, allow_unicode=True, width=1 << 30, default_style=style)
     return dumped[:-5] if dumped.endswith("\n...\n") else dumped.rstrip("\n")
 
 
