@@ -351,3 +351,23 @@ def test_api_creates_a_code_the_cli_then_shows(project: Path, runner) -> None:
     extra = web.post("/api/codes", json={"id": "q", "label": "Q", "coder": "bob"}, headers=headers)
     assert extra.status_code == 422 and "unknown field" in extra.json()["error"]
     assert web.post("/api/codes", json={"id": "q", "label": "Q"}).status_code == 403  # no CSRF token
+
+
+def test_rename_and_merge_from_the_page_are_the_leads(project: Path) -> None:
+    with Project.open(project) as p:
+        segments = [s for s in p.segments("E1") if s.role == "respondent"][:2]
+        code_segments(p, "alice", "h", segments)
+        code_segments(p, "bob", "i", segments[:1])
+    web, headers = web_client(project, "alice")  # two coders with codings: blind
+    refused = web.post("/api/codes/merge", json={"sources": ["i"], "into": "h"}, headers=headers)
+    assert refused.status_code == 403 and per_coder(project, "i") == {"bob": 1}
+    lead = TestClient(create_app(project, unblind=True), base_url="http://127.0.0.1")
+    csrf = {"X-CSRF-Token": lead.get("/api/session").json()["csrf"]}
+    assert lead.post("/api/session", json={"coder": "lead"}, headers=csrf).status_code == 200
+    merged = lead.post("/api/codes/merge", json={"sources": ["i"], "into": "h"}, headers=csrf)
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["codings"] == {"bob": 1} and per_coder(project, "h") == {"alice": 2, "bob": 1}
+    renamed = lead.post("/api/codes/rename", json={"code": "h", "new": "fairs"}, headers=csrf)
+    assert renamed.status_code == 200, renamed.text
+    assert per_coder(project, "fairs") == {"alice": 2, "bob": 1}
+    assert "fairs" in parse_codebook((project / "codebook.yaml").read_text(encoding="utf-8")).code_ids()

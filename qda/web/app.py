@@ -478,7 +478,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/retrieve", retrieve),
         Route("/api/search", search),
         Route("/api/adjudicate", adjudicate, methods=["POST"]),
-        *code_routes(api, in_project, body),  # codes born while coding (qda/web/codes.py)
+        *code_routes(api, in_project, body, lead_only),  # codes born while coding (qda/web/codes.py)
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -1,5 +1,6 @@
 """Codes born while coding, in the browser: ``POST /api/codes`` adds a code to the codebook
-(the project and its YAML file, through :meth:`qda.project.Project.add_code`).
+(the project and its YAML file, through :meth:`qda.project.Project.add_code`);
+``POST /api/codes/rename`` and ``/api/codes/merge`` are the lead's (unblind only).
 
 Any coder may add a code (see docs/serve.md, "New codes while coding"): the code is written
 at once into the YAML file, with the coder's name in a comment above it, and the lead
@@ -32,8 +33,13 @@ def code_json(project: Project, code_id: str) -> dict[str, Any]:
 
 def code_routes(api: Callable[[], Callable[[Handler], Handler]],
                 in_project: Callable[[Callable[[Project], Any]], Awaitable[Any]],
-                body: Callable[[Request], Awaitable[dict[str, Any]]]) -> list[Route]:
-    """The routes of this module, given the app's request helpers (see ``create_app``)."""
+                body: Callable[[Request], Awaitable[dict[str, Any]]],
+                lead_only: Callable[[Project], None]) -> list[Route]:
+    """The routes of this module, given the app's request helpers (see ``create_app``).
+
+    Renaming and merging change every coder's codings: like comparing coders, they need
+    blind mode lifted (``lead_only``), i.e. the lead's ``qda serve --unblind``.
+    """
 
     @api()
     async def create_code(request: Request, coder: str) -> Response:
@@ -60,4 +66,32 @@ def code_routes(api: Callable[[], Callable[[Handler], Handler]],
             return {**code_json(p, edit.codes[0]), "message": edit.message()}
         return JSONResponse(await in_project(write), 201)
 
-    return [Route("/api/codes", create_code, methods=["POST"])]
+    @api()
+    async def rename_code(request: Request, coder: str) -> Response:
+        data = await body(request)
+
+        def write(p: Project) -> dict[str, Any]:
+            lead_only(p)
+            return p.rename_code(str(data.get("code") or ""), text_or_none(data.get("new")),
+                                 text_or_none(data.get("label")), text_or_none(data.get("lang"))).to_dict()
+        return JSONResponse(await in_project(write))
+
+    @api()
+    async def merge_codes(request: Request, coder: str) -> Response:
+        data = await body(request)
+        sources = data.get("sources")
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            raise InvalidCodingError("'sources' must be a list of code ids")
+
+        def write(p: Project) -> dict[str, Any]:
+            lead_only(p)
+            return p.merge_codes(sources, str(data.get("into") or "")).to_dict()
+        return JSONResponse(await in_project(write))
+
+    return [Route("/api/codes", create_code, methods=["POST"]),
+            Route("/api/codes/rename", rename_code, methods=["POST"]),
+            Route("/api/codes/merge", merge_codes, methods=["POST"])]
+
+
+def text_or_none(value: object) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
