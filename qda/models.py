@@ -585,3 +585,6 @@ class WritePlan:
     memos: tuple[Memo, ...] = ()
     document_sets: tuple[DocumentSet, ...] = ()  # members added to the named sets (created if new)
     meta: Mapping[str, str] = field(default_factory=dict)  # project settings and caches (key -> value)
+    # codes renamed (old id -> unused new id) or merged (old id -> an existing code, which takes
+    # its codings), applied before the codebook is saved (qda.coding.codes)
+    code_keys: Mapping[str, str] = field(default_factory=dict)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qda.errors import NotFoundError, ProjectError, WouldReplaceError
+from qda.errors import CodebookError, NotFoundError, Problem, ProjectError, WouldReplaceError
 from qda.ingest import read_ratings
 from qda.ingest.languages import TRAINED, is_fast, lemma_key, spacy_codes
 from qda.ingest.languages import check_language as check_language_code
@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.agreement.units import AgreementReport
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
+    from qda.coding.codes import CodebookEdit, CodebookFile
     from qda.coding.regions import Comparison
     from qda.coding.taguette import TaguetteCodebookExport, TaguetteImport
     from qda.export.document import CodedDocument
@@ -237,6 +238,7 @@ class Project:
         """
         store = self.store
         with store.transaction():
+            merged = store.rekey_codes(plan.code_keys) if plan.code_keys else 0
             if plan.codebook is not None:
                 store.save_codebook(plan.codebook, plan.codebook_source)
             store.save_documents(plan.documents)
@@ -252,7 +254,7 @@ class Project:
             store.save_document_sets(plan.document_sets)
             for key, value in plan.meta.items():
                 store.set_meta(key, value)
-        return replaced
+        return replaced + merged
 
     @property
     def _unit(self) -> str:
@@ -379,10 +381,14 @@ class Project:
     def load_codebook(self, path: str | Path) -> Codebook:
         """Load (or reload) the project's codebook; codes in use cannot disappear."""
         from qda.codebook import load_codebook, plan_codebook
+        from qda.coding.codes import codebook_file_meta
 
         codebook = load_codebook(path)
         source = Path(path).read_text(encoding="utf-8-sig")
-        self.commit(plan_codebook(codebook, source, str(path), self.store.codes_in_use()))
+        plan = plan_codebook(codebook, source, str(path), self.store.codes_in_use())
+        # the file and its content are recorded: codes added from the page are written back into it
+        self.commit(dataclasses.replace(plan, meta={**plan.meta, **codebook_file_meta(self.folder, Path(path),
+                                                                                       source)}))
         return codebook
 
     def codebook(self) -> Codebook:
@@ -390,6 +396,85 @@ class Project:
         if codebook is None:
             raise NotFoundError("the project has no codebook yet: qda codebook load FILE.yaml")
         return codebook
+
+    # ------------------------------------------------------------------ codes born while coding
+    def add_code(self, code_id: str, labels: dict[str, str], parent: str | None = None, definition: str = "",
+                 author: str = "") -> CodebookEdit:
+        """Add a code to the codebook's YAML file and to the project, both or neither (see qda.coding.codes)."""
+        from qda.coding.codes import CodebookEdit, NewCode, code_write_plan, plan_add_code
+
+        problems: list[Problem] = []
+        file = self._codebook_file(problems)
+        text, codebook = plan_add_code(self.codebook(), file, NewCode(code_id, labels, parent, definition, author),
+                                       problems)
+        assert file is not None  # plan_add_code refuses without the file
+        self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}))
+        return CodebookEdit("add", str(file.path), (code_id,))
+
+    def rename_code(self, old: str, new_id: str | None = None, label: str | None = None,
+                    lang: str | None = None) -> CodebookEdit:
+        """Give a code a new id and/or label, in the YAML file and the project; its codings and memos follow."""
+        from qda.coding.codes import CodebookEdit, code_write_plan, plan_rename
+
+        problems: list[Problem] = []
+        file = self._codebook_file(problems)
+        text, codebook = plan_rename(self.codebook(), file, old, new_id, label, lang, problems)
+        assert file is not None
+        keys = {old: new_id} if new_id and new_id != old else {}
+        counts: dict[str, int] = {}
+        for coding in self.store.codings():
+            if coding.code == old:
+                counts[coding.coder] = counts.get(coding.coder, 0) + 1
+        if keys:
+            self._snapshot(f"codebook rename {old} {new_id}")
+        self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}, keys))
+        return CodebookEdit("rename", str(file.path), (old, new_id or old), counts)
+
+    def merge_codes(self, sources: Sequence[str], target: str) -> CodebookEdit:
+        """Merge codes into ``target``: every coder's codings move to it (a passage coded twice
+        becomes one coding), the sources leave the YAML file and the project. Snapshot first."""
+        from qda.coding.codes import CodebookEdit, code_write_plan, plan_merge
+
+        problems: list[Problem] = []
+        file = self._codebook_file(problems)
+        involved = {*sources, target}
+        codings = [c for c in self.store.codings() if c.code in involved]
+        merge = plan_merge(self.codebook(), file, list(sources), target, codings, problems)
+        assert file is not None
+        self._snapshot(f"codebook merge {' '.join(sources)} --into {target}")
+        self._commit_codebook_file(file, merge.text, code_write_plan(merge.codebook, merge.text, {},
+                                                                     dict.fromkeys(sources, target)))
+        return CodebookEdit("merge", str(file.path), (*sources, target), merge.moved, merge.duplicates, merge.notes)
+
+    def _codebook_file(self, problems: list[Problem]) -> CodebookFile | None:
+        from qda.coding.codes import FILE_KEY, SHA_KEY, open_codebook_file
+
+        return open_codebook_file(self.folder, self.store.get_meta(FILE_KEY), self.store.get_meta(SHA_KEY),
+                                  self.store.codebook_source(), problems)
+
+    def _commit_codebook_file(self, file: CodebookFile, text: str, plan: WritePlan) -> int:
+        """Commit ``plan`` and replace the codebook file by ``text``: both, or neither.
+
+        The file is written last inside the transaction, after every row and before COMMIT,
+        through a temporary file renamed over it (qda.files.write_atomically): a failed write
+        rolls the database back. Only a failing COMMIT after the rename could leave the file
+        ahead of the project; the SHA-256 recorded in the project then no longer matches the
+        file, so the next change is refused until 'qda codebook load' takes the file in:
+        nothing is lost and nothing is overwritten unseen.
+        """
+        from qda.files import write_atomically
+
+        with self.store.transaction():
+            replaced = self.commit(plan)
+            try:
+                unchanged = file.path.read_text(encoding="utf-8-sig") == file.text
+            except (OSError, UnicodeDecodeError):
+                unchanged = False
+            if not unchanged:  # edited by someone else while this change was planned
+                raise CodebookError(f"{file.path}: the file changed while qda was editing it; nothing was written",
+                                    [Problem(str(file.path), "load it again (qda codebook load), then retry")])
+            write_atomically(file.path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return replaced
 
     # ------------------------------------------------------------------ coding
     def write_coding_sheet(self, coder: str, path: str | Path, case: str | None = None,
@@ -723,9 +808,14 @@ class Project:
 
     def undo(self) -> UndoPlan:
         """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it)."""
+        from qda.coding.codes import FILE_KEY, SHA_KEY, restore_codebook_file
+
         plan = self.undo_plan()
+        written = self.store.get_meta(FILE_KEY), self.store.get_meta(SHA_KEY)  # the file as qda last wrote it
         self.store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
-        return plan
+        restored = restore_codebook_file(self.folder, written, self.store.get_meta(FILE_KEY),
+                                         self.store.get_meta(SHA_KEY), self.store.codebook_source())
+        return dataclasses.replace(plan, warnings=(*plan.warnings, restored)) if restored else plan
 
     def backup_list(self) -> BackupList:
         """The snapshots in backups/, with the write each one preceded."""

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -946,6 +946,40 @@ class Store:
                     "INSERT INTO codes(category, parent, labels, definition, include, exclude, attributes, "
                     "patterns, color, guid, codable, position, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     values + (c.id,))
+
+    def rekey_codes(self, keys: Mapping[str, str]) -> int:
+        """Rename codes (old key -> an unused key) or merge them (old key -> an existing code,
+        which takes every coding of every coder); memos about the code follow it. Codings of
+        one coder that a merge puts on the same passage twice become one (the oldest stays, and
+        keeps the others' notes). Returns how many such duplicates were removed."""
+        removed = 0
+        for old, new in keys.items():
+            old_id = self._one("SELECT id FROM codes WHERE key=?", (old,))
+            if old_id is None:
+                raise ProjectError(f"unknown code '{old}'")
+            new_id = self._one("SELECT id FROM codes WHERE key=?", (new,))
+            self.db.execute("UPDATE notes SET target=? WHERE target_kind='code' AND target=?", (new, old))
+            if new_id is None:
+                self.db.execute("UPDATE codes SET key=? WHERE id=?", (new, old_id))
+                continue
+            self.db.execute("UPDATE codings SET code_id=? WHERE code_id=?", (new_id, old_id))
+            kept: dict[tuple[Any, ...], tuple[int, str]] = {}
+            drop: list[int] = []
+            for row_id, *passage, note in self.db.execute(
+                    'SELECT id, coder_id, document_id, start, "end", COALESCE(segment_id, -1), note FROM codings '
+                    "WHERE code_id=? ORDER BY id", (new_id,)).fetchall():
+                first = kept.get(tuple(passage))
+                if first is None:
+                    kept[tuple(passage)] = (row_id, note)
+                    continue
+                drop.append(row_id)
+                if note and note not in first[1]:
+                    merged = f"{first[1]}\n{note}" if first[1] else note
+                    kept[tuple(passage)] = (first[0], merged)
+                    self.db.execute("UPDATE codings SET note=? WHERE id=?", (merged, first[0]))
+            self.db.executemany("DELETE FROM codings WHERE id=?", [(i,) for i in drop])
+            removed += len(drop)
+        return removed
 
     def codes_in_use(self) -> dict[str, int]:
         """Code key -> number of codings, for codes that have codings."""

@@ -635,6 +635,7 @@ def main() -> None:
         sys.exit(130)
 from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and adjudication)
 from qda.cli import analysis as _analysis  # noqa: E402,F401  (registers retrieve, words, search, figure, report)
+from qda.cli import codes as _codes  # noqa: E402,F401  (registers codebook add, rename, merge)
 from qda.cli import doctor as _doctor  # noqa: E402,F401  (registers qda doctor)
 from qda.cli import documents as _documents  # noqa: E402,F401  (registers qda document delete and resplit)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)

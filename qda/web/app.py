@@ -54,6 +54,7 @@ from qda.errors import (
 from qda.ingest.languages import direction as text_direction
 from qda.models import Coding, color_problem
 from qda.project import Project
+from qda.web.codes import code_routes
 from qda.web.lead import routes as lead_routes
 from qda.web.lead import visible_coders
 
@@ -349,8 +350,9 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                                "color": c.color if c.color and color_problem(c.color) is None else None,
                                "codable": c.codable, "count": counts.get(c.id, 0)}
                               for c in book.codes],
-                    "rule": "The YAML codebook is the source of truth: add or rename codes in the file, then "
-                            "run 'qda codebook load FILE.yaml' and reload this page."}
+                    "rule": "The YAML codebook is the source of truth: add a code with 'New code' in the picker "
+                            "(it is written into the file), or edit the file, run 'qda codebook load FILE.yaml' "
+                            "and reload this page."}
         return JSONResponse(await in_project(read))
 
     @api()
@@ -516,6 +518,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/search", search),
         Route("/api/adjudicate", adjudicate, methods=["POST"]),
         *lead_routes(api, in_project, blind),
+        *code_routes(api, in_project, body, lead_only),  # codes born while coding (qda/web/codes.py)
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

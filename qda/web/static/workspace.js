@@ -1245,5 +1245,7 @@
   window.qdaPage = { state, api, say, fail, el, label, tint };
   state.applyCode = codeSelection; // for a picker extension (see the qda:picker event)
   if (lead) lead.attach({ state, api, el, say, fail, render, label, tint, slice, openEditor, openDocument });
+  // hook for the page's other scripts (codes.js: new codes from the picker)
+  window.qdaWorkspace = { api, say, fail, loadCodebook, drawCodebook, codeSelection };
   start().catch(fail);
 })();
