@@ -145,8 +145,8 @@ def test_segment_unit_counts_partial_codings_and_says_so(coded: Path, runner) ->
 
 def test_adjudication_rows_hold_codes_under_half_a_sentence(coded: Path) -> None:
     with Project.open(coded) as project:
-        rows = project.disagreements("ana", "bob")
-    applied = {code for _seg, a, b in rows for code in (*a, *b)}
+        regions = project.compare_regions(None, "ana", "bob").regions
+    applied = {code for region in regions for code in region.codes}
     assert {"d", "k"} <= applied
 
 

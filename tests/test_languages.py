@@ -437,7 +437,9 @@ def test_fast_import_records_its_analysis_and_auto_coding_lemmatises_alike(runne
 def test_a_project_made_before_document_languages_were_recorded_opens(runner, tmp_path: Path) -> None:
     import sqlite3
 
-    from qda.store import SCHEMA_VERSION
+    from qda.store import MIGRATIONS, SCHEMA_VERSION
+
+    before = next(i for i, sql in enumerate(MIGRATIONS) if "language_source" in sql)  # the version it found
 
     folder = tmp_path / "p"
     run(runner, "init", folder, "--lang", "en")
@@ -447,7 +449,7 @@ def test_a_project_made_before_document_languages_were_recorded_opens(runner, tm
     db = sqlite3.connect(folder / "project.qda")  # the database as the previous schema left it
     db.execute("ALTER TABLE documents DROP COLUMN language_source")
     db.execute("ALTER TABLE documents DROP COLUMN analysis")
-    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION - 1),))
+    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(before),))
     db.commit()
     db.close()
     status = run_json(runner, "-p", folder, "status")

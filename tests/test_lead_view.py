@@ -26,7 +26,7 @@ def two_coders(folder: Path) -> tuple[dict, dict, dict]:
     b = post(bruno, document="E1", start=seg["start"] + 5, end=seg["end"], code="b", memo="bruno's reading").json()
     text = alice.get("/api/documents/E1").json()["text"]
     across = text.index("\n", seg["end"]) + 30  # into the next paragraph
-    a2 = post(alice, document="E1", start=seg["start"] + 10, end=across, code="h").json()
+    a2 = post(alice, document="E1", start=seg["start"] + 10, end=across, code="h", across_turns=True).json()
     return a, b, a2
 
 

@@ -61,7 +61,7 @@ def memo_project(small_project: Path) -> Path:
         code = project.codebook().codes[0].id
         case = project.store.cases()[0].name
         project.add_coding("ana", doc.name, code, 0, 12, memo="why this passage: the tone")
-        project.add_coding("ana", doc.name, code, 20, 30)
+        project.add_coding("ana", doc.name, code, 20, 30, across_turns=True)  # covers a speaker label
         project.add_coding("ben", doc.name, code, 0, 12, memo="ben's memo\nover two lines")
         project.add_memo("ana", "document", doc.name, "document memo")
         project.add_memo("ben", "document", doc.name, "a second document memo")

@@ -637,6 +637,7 @@ from qda.cli import agree as _agree  # noqa: E402,F401  (registers qda agree and
 from qda.cli import analysis as _analysis  # noqa: E402,F401  (registers retrieve, words, search, figure, report)
 from qda.cli import codes as _codes  # noqa: E402,F401  (registers codebook add, rename, merge)
 from qda.cli import doctor as _doctor  # noqa: E402,F401  (registers qda doctor)
+from qda.cli import document as _document  # noqa: E402,F401  (registers qda export document)
 from qda.cli import documents as _documents  # noqa: E402,F401  (registers qda document delete and resplit)
 from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA commands)
 from qda.cli import safety as _safety  # noqa: E402,F401  (registers check, history, undo, backup)
