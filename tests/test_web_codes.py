@@ -42,8 +42,13 @@ def test_new_code_from_the_picker_lands_in_the_yaml_and_the_codebook(browser: Br
     assert book.code("distributeurs").category == "events" and "# qda: added by alice" in text
     assert "distributeurs" in shown_codes(run_json(runner, "-p", demo_project, "codebook", "show"))
 
+    # the picker stays open for more codes (several codes per selection): Done closes it
+    page.click("#picker-done")
+    expect(page.locator("#picker")).to_be_hidden()
+
     # a clash is refused next to the form, with every problem, and nothing is written
-    drag_select(page, page.locator("#text span[data-s]").nth(5))
+    drag_select(page, page.locator("#text span[data-s]:not(.coded)").nth(12))
+    expect(page.locator("#picker")).to_be_visible()
     page.click("#new-code")
     page.fill("#nc-label", "Again")
     page.fill("#nc-id", "distributeurs")
