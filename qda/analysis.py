@@ -1157,10 +1157,16 @@ def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequ
     attrs = {c.name: c.attributes for c in cases}
     group_of = _unit_of(by, attrs)
     if mode == "regex":
+        import regex as regex_module
+
+        from qda.regexes import compile_user
+        from qda.regexes import spans as regex_spans
         try:
-            compiled = re.compile(query, re.IGNORECASE)
-        except re.error as exc:
+            compiled = compile_user(query)
+        except regex_module.error as exc:
             raise AnalysisError(f"the regular expression '{query}' is not valid: {exc}") from None
+        # one time budget for the whole search: a runaway pattern stops with a message
+        found = regex_spans(compiled, (doc.text for doc in docs), f"the regular expression '{query}'")
     if mode == "lemma" and not lemmas:
         raise AnalysisError("a lemma search needs the query's lemmas")
     index = _SegmentIndex(segments)
@@ -1172,7 +1178,7 @@ def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequ
             mine = lemmas.get(doc.language, ()) if isinstance(lemmas, dict) else lemmas
             spans = _spans_lemma(doc, [fold_apostrophes(x) for x in mine or ()])
         else:
-            spans = [(m.start(), m.end()) for m in compiled.finditer(doc.text) if m.end() > m.start()]
+            spans = next(found)
         for start, end in spans:
             seg = index.segment_at(doc.document, start)
             if roles and (seg is None or seg.role not in roles):

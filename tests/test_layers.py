@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "qda"
 
 #: A module imports only from layers strictly below its own (same level: no import).
 LAYERS: dict[str, int] = {
-    "errors": 0, "models": 0, "results": 0,
+    "errors": 0, "models": 0, "results": 0, "regexes": 0,
     "codebook": 1, "files": 1, "ingest": 1, "agreement": 1, "matrix": 1, "analysis": 1, "store": 1,
     "coding": 2,
     "export": 3, "refi": 3,

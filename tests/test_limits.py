@@ -21,7 +21,7 @@ from qda.codebook import load_codebook
 from qda.errors import CodebookError, IngestError, InteropError
 from qda.ingest import check_zip, read_table, read_transcript
 
-from conftest import CODEBOOK, EXAMPLE, FIXTURES, run, snapshot
+from conftest import CODEBOOK, EXAMPLE, FIXTURES, run, run_json, snapshot
 
 BILLION_LAUGHS = (
     'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
@@ -440,3 +440,42 @@ def test_code_colours_are_colours_not_css(tmp_path: Path) -> None:
     assert len(problems) == 2
     assert f"{path}:4" in problems[0] and "is not a colour (use #rrggbb" in problems[0]
     assert f"{path}:7" in problems[1] and "'reddish' is not a CSS colour name" in problems[1]
+
+
+# ----------------------------------------------------------------------------- runaway regexes (issue 20)
+
+RUNAWAY = r"(?:a|a){30}c"  # tries 2^30 ways through a run of a's before failing
+
+
+@pytest.fixture
+def runaway_project(small_project: Path, tmp_path: Path, runner) -> Path:
+    path = tmp_path / "C1.txt"
+    path.write_text("Intervieweur : Et ensuite ?\nRépondant : " + "a" * 80 + " et voilà.\n", encoding="utf-8")
+    run(runner, "-p", small_project, "import", "transcripts", path)
+    return small_project
+
+
+def test_a_runaway_search_regex_stops_at_the_time_limit_with_a_message(runner, runaway_project: Path,
+                                                                       monkeypatch) -> None:
+    # Before: re backtracked for hours (and froze qda serve, holding the interpreter lock).
+    monkeypatch.setenv("QDA_REGEX_TIMEOUT", "0.5")
+    started = time.monotonic()
+    result = run(runner, "-p", runaway_project, "search", RUNAWAY, "--mode", "regex", code=1)
+    assert time.monotonic() - started < 30
+    assert f"the regular expression '{RUNAWAY}' took more than 0.5 s and was stopped" in result.output
+    assert "QDA_REGEX_TIMEOUT" in result.output
+    hits = run_json(runner, "-p", runaway_project, "search", "a{80}", "--mode", "regex")
+    assert len(hits["hits"]) == 1  # an ordinary pattern still finds its passage
+
+
+def test_a_runaway_codebook_regex_stops_auto_coding_and_changes_nothing(runner, runaway_project: Path,
+                                                                       tmp_path: Path, monkeypatch) -> None:
+    book = tmp_path / "runaway.yaml"
+    book.write_text("name: runaway\nlanguages: [fr]\ncodes:\n"
+                    f"  - id: z\n    label: Z\n    patterns:\n      - regex: '{RUNAWAY}'\n", encoding="utf-8")
+    run(runner, "-p", runaway_project, "codebook", "load", book)
+    monkeypatch.setenv("QDA_REGEX_TIMEOUT", "0.5")
+    before = snapshot(runaway_project)
+    result = run(runner, "-p", runaway_project, "code", "auto", code=1)
+    assert f"the regex pattern '{RUNAWAY}' of code 'z' took more than 0.5 s" in result.output
+    assert snapshot(runaway_project) == before

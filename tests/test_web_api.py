@@ -456,3 +456,37 @@ def test_qda_serve_on_a_network_address_without_accounts_is_refused(demo_project
     assert runner.invoke(app, ["-p", str(demo_project), "users", "list"]).output.split() == ["alice"]
     refused = runner.invoke(app, ["-p", str(demo_project), "serve", "--host", "0.0.0.0", "--coder", "alice"])
     assert refused.exit_code == 1 and "--coder is for localhost" in refused.output
+
+
+def test_a_runaway_search_regex_is_refused_in_time_while_other_requests_are_answered(demo_project: Path,
+                                                                                      monkeypatch) -> None:
+    # Before: GET /api/search?regex=1&q=(.|.)*! held the interpreter lock: every other user
+    # timed out, and SIGTERM was ignored.
+    import threading
+    import time
+
+    from typer.testing import CliRunner
+
+    transcript = demo_project.parent / "C1.txt"
+    transcript.write_text("Intervieweur : Et ensuite ?\nRépondant : " + "a" * 80 + " et voilà.\n", encoding="utf-8")
+    run(CliRunner(), "-p", demo_project, "import", "transcripts", transcript)
+    monkeypatch.setenv("QDA_REGEX_TIMEOUT", "3")
+    searcher, other = client(demo_project, "alice"), client(demo_project, "bruno")
+    answered: dict[str, float] = {}
+
+    def search() -> None:
+        answer = searcher.get("/api/search", params={"q": "(?:a|a){30}c", "regex": "1"})
+        answered["search"] = time.monotonic()
+        answered["status"] = answer.status_code
+        answered["error"] = answer.json()["error"]
+
+    thread = threading.Thread(target=search)
+    started = time.monotonic()
+    thread.start()
+    time.sleep(0.5)  # the search is running
+    assert other.get("/api/documents").status_code == 200
+    answered["other"] = time.monotonic()
+    thread.join(60)
+    assert answered["status"] == 422 and "took more than 3 s and was stopped" in answered["error"]
+    assert answered["other"] < answered["search"]  # answered while the search still ran
+    assert answered["search"] - started < 30

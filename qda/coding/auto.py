@@ -90,12 +90,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from rapidfuzz import fuzz, process
+from regex import error as regex_error
 
 from qda.errors import AgreementError, CodebookError, NotFoundError, Problem
 from qda.ingest.languages import from_key, lemma_table
 from qda.ingest.languages import support as language_support
 from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
+from qda.regexes import compile_user
+from qda.regexes import spans as regex_spans
 from qda.results import Column, Note, Progress, Row, TableView, json_dict, no_progress
 
 if TYPE_CHECKING:
@@ -492,7 +495,7 @@ class Dictionary:
     entries: tuple[Entry, ...]
     phrases: _PhraseSet | None
     lemmas: _PhraseSet | None
-    regexes: tuple[tuple[int, re.Pattern[str]], ...]
+    regexes: tuple[tuple[int, Any], ...]  # regex-module patterns (qda.regexes: run with a time limit)
     fuzzy: _FuzzyIndex
 
     def __len__(self) -> int:
@@ -602,7 +605,7 @@ def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float
     entries: list[Entry] = []
     phrase_ids: dict[str, list[int]] = {}
     lemma_todo: list[tuple[int, Pattern, str]] = []
-    regexes: list[tuple[int, re.Pattern[str]]] = []
+    regexes: list[tuple[int, Any]] = []
     fuzzies: list[_Fuzzy] = []
     pending: list[tuple[str, Pattern]] = []
     for code in codebook.codes:
@@ -621,8 +624,8 @@ def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float
             continue
         if pattern.kind == "regex":
             try:
-                regexes.append((index, re.compile(value, re.IGNORECASE)))
-            except re.error as exc:
+                regexes.append((index, compile_user(value)))
+            except regex_error as exc:
                 problems.append(Problem(where(code_id, pattern), f"invalid regular expression: {exc}"))
                 continue
             entries.append(Entry(index, code_id, pattern, value))
@@ -850,7 +853,8 @@ def _doc_hits(dictionary: Dictionary, doc: DocTokens, segs: list[tuple[str, int,
             cs, ce = starts[first].tolist(), ends[last].tolist()
             found.extend((cs[k], ce[k], m[2], "lemma") for k, m in enumerate(matches))
     for index, rx in dictionary.regexes:
-        found.extend((m.start(), m.end(), index, "regex") for m in rx.finditer(text) if m.end() > m.start())
+        what = f"the regex pattern '{rx.pattern}' of code '{dictionary.entries[index].code}'"
+        found.extend((start, end, index, "regex") for start, end in next(regex_spans(rx, [text], what)))
 
     # attach to segments
     raw: list[tuple[int, int, int, str, int]] = []  # start, end, entry, kind, segment index

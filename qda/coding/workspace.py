@@ -265,18 +265,23 @@ def search_text(documents: Sequence[Document], query: str, regex: bool = False, 
     """Keyword in context: every match of ``query`` (case-insensitive), at code-point offsets."""
     if not query.strip():
         raise InvalidCodingError("type something to search for")
+    import regex as regex_module
+
+    from qda.regexes import compile_user, spans
+
     try:
-        pattern = re.compile(query if regex else re.escape(query), re.IGNORECASE)
-    except re.error as exc:
+        pattern = compile_user(query if regex else regex_module.escape(query))
+    except regex_module.error as exc:
         raise InvalidCodingError(f"bad regular expression: {exc}") from None
     hits: list[dict[str, Any]] = []
-    for doc in documents:
-        for match in pattern.finditer(doc.text):
-            if match.end() == match.start():
-                continue
-            hits.append({"document": doc.name, "case": doc.case, "start": match.start(), "end": match.end(),
-                         "match": match.group(0), "before": doc.text[max(0, match.start() - context):match.start()],
-                         "after": doc.text[match.end():match.end() + context]})
+    # one time budget for the whole search (qda.regexes): a runaway pattern is stopped with a
+    # message, and other users' requests are answered meanwhile
+    found = spans(pattern, [doc.text for doc in documents], f"the regular expression '{query}'")
+    for doc, matches in zip(documents, found):
+        for start, end in matches:
+            hits.append({"document": doc.name, "case": doc.case, "start": start, "end": end,
+                         "match": doc.text[start:end], "before": doc.text[max(0, start - context):start],
+                         "after": doc.text[end:end + context]})
             if len(hits) >= limit:
                 return hits
     return hits
