@@ -1159,7 +1159,7 @@ def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequ
     if mode == "regex":
         import regex as regex_module
 
-        from qda.regexes import compile_user
+        from qda.regexes import RegexTimeout, compile_user
         from qda.regexes import spans as regex_spans
         try:
             compiled = compile_user(query)
@@ -1178,7 +1178,10 @@ def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequ
             mine = lemmas.get(doc.language, ()) if isinstance(lemmas, dict) else lemmas
             spans = _spans_lemma(doc, [fold_apostrophes(x) for x in mine or ()])
         else:
-            spans = next(found)
+            try:
+                spans = next(found)
+            except RegexTimeout as exc:
+                raise AnalysisError(str(exc)) from None
         for start, end in spans:
             seg = index.segment_at(doc.document, start)
             if roles and (seg is None or seg.role not in roles):

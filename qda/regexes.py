@@ -16,8 +16,6 @@ from typing import Any
 
 import regex
 
-from qda.errors import QdaError
-
 DEFAULT_SECONDS = 5.0
 
 
@@ -29,8 +27,12 @@ def time_limit() -> float:
         return DEFAULT_SECONDS
 
 
-class RegexTimeout(QdaError):
-    """A user's regular expression ran past the time limit (it backtracks too much)."""
+class RegexTimeout(TimeoutError):
+    """A user's regular expression ran past the time limit (it backtracks too much).
+
+    Not a QdaError (this module sits below qda.errors): each caller turns it into the
+    QdaError of its own layer, keeping the message.
+    """
 
 
 def compile_user(pattern: str) -> Any:

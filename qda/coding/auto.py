@@ -97,7 +97,7 @@ from qda.ingest.languages import from_key, lemma_table
 from qda.ingest.languages import support as language_support
 from qda.ingest.segment import pipeline, pipeline_version
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, NegationMode, Pattern, Segment, WritePlan
-from qda.regexes import compile_user
+from qda.regexes import RegexTimeout, compile_user
 from qda.regexes import spans as regex_spans
 from qda.results import Column, Note, Progress, Row, TableView, json_dict, no_progress
 
@@ -854,7 +854,11 @@ def _doc_hits(dictionary: Dictionary, doc: DocTokens, segs: list[tuple[str, int,
             found.extend((cs[k], ce[k], m[2], "lemma") for k, m in enumerate(matches))
     for index, rx in dictionary.regexes:
         what = f"the regex pattern '{rx.pattern}' of code '{dictionary.entries[index].code}'"
-        found.extend((start, end, index, "regex") for start, end in next(regex_spans(rx, [text], what)))
+        try:
+            found.extend((start, end, index, "regex") for start, end in next(regex_spans(rx, [text], what)))
+        except RegexTimeout as exc:
+            raise CodebookError(str(exc), [Problem(f"code '{dictionary.entries[index].code}'", "regex pattern "
+                                                   "too slow", "write the pattern more simply")]) from None
 
     # attach to segments
     raw: list[tuple[int, int, int, str, int]] = []  # start, end, entry, kind, segment index

@@ -267,7 +267,7 @@ def search_text(documents: Sequence[Document], query: str, regex: bool = False, 
         raise InvalidCodingError("type something to search for")
     import regex as regex_module
 
-    from qda.regexes import compile_user, spans
+    from qda.regexes import RegexTimeout, compile_user, spans
 
     try:
         pattern = compile_user(query if regex else regex_module.escape(query))
@@ -277,7 +277,11 @@ def search_text(documents: Sequence[Document], query: str, regex: bool = False, 
     # one time budget for the whole search (qda.regexes): a runaway pattern is stopped with a
     # message, and other users' requests are answered meanwhile
     found = spans(pattern, [doc.text for doc in documents], f"the regular expression '{query}'")
-    for doc, matches in zip(documents, found):
+    try:
+        matched = list(zip(documents, found))
+    except RegexTimeout as exc:
+        raise InvalidCodingError(str(exc)) from None
+    for doc, matches in matched:
         for start, end in matches:
             hits.append({"document": doc.name, "case": doc.case, "start": start, "end": end,
                          "match": doc.text[start:end], "before": doc.text[max(0, start - context):start],
