@@ -49,10 +49,9 @@ window.qdaLead = (() => {
         found = `coders-${++ruleCount}`;
         sheet().insertRule(`#text .${found} { background-image: ${names.map((n) => `linear-gradient(${colors.get(n)}, ${colors.get(n)})`).join(", ")}; ` +
           `background-size: 100% 2px; background-repeat: no-repeat; ` +
-          // each line of a piece that wraps draws its own underlines, in padding below the
-          // letters; the workspace's per-code bars (inset shadows at the same edge) would cross
-          // them, so in an overlay the coders' lines replace them (padding does not move the text)
-          `-webkit-box-decoration-break: clone; box-decoration-break: clone; ` +
+          // the underlines sit in padding below the letters; the workspace's per-code bars
+          // (inset shadows at the same edge) would cross them, so in an overlay the coders'
+          // lines replace them (padding below an inline piece does not move the text)
           `padding-bottom: ${2 * names.length + 1}px; box-shadow: none !important; ` +
           `background-position: ${names.map((_, i) => `0 calc(100% - ${2 * i}px)`).join(", ")}; }`, sheet().cssRules.length);
         looks.set(mask, found);
