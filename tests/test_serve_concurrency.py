@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from qda.project import Project
 from qda.web import create_app
+from tests.test_web_browser import serve  # noqa: F401  (a workspace on a free loopback port)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,21 +55,8 @@ def test_a_second_connection_keeps_the_first_ones_write_visible_to_other_process
 
 
 @pytest.fixture
-def server(demo_project: Path) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    instance = uvicorn.Server(uvicorn.Config(create_app(demo_project), host="127.0.0.1", port=port,
-                                            log_level="warning"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(10)
+def server(serve, demo_project: Path) -> str:  # noqa: F811  (the browser tests' server fixture)
+    return serve(demo_project).rstrip("/")
 
 
 def signed_in(base: str, coder: str) -> httpx.Client:
