@@ -65,6 +65,40 @@ class CodingStatus(Vocabulary):
     CHANGED = "changed"  # a revision of the transcript edited its text; re-anchored on the new text
     NEGATED = "negated"  # an auto-coded mention under a negation (negation="flag")
     ORPHANED = "orphaned"  # a revision of the transcript lost its text
+    SUGGESTED = "suggested"  # proposed by a machine coder (qda suggest); counts only for that coder by name
+
+
+@dataclass(frozen=True)
+class StatusRule:
+    """What a coding in one status takes part in: the one counting rule every reader and
+    writer asks (matrices, agreement, sheets, exports, adjudication, the workspace)."""
+
+    counts: bool  # in matrices, agreement, frequencies, reports
+    in_sheets: bool  # written to coding and adjudication sheets
+    exported: bool  # written to REFI-QDA and other exchange files
+    adjudicated: bool  # shown to the lead as a coder's coding to compare
+    only_when_named: bool = False  # counts only when the analysis names its coder explicitly
+
+
+STATUS_RULES: dict[str, StatusRule] = {
+    CodingStatus.OK: StatusRule(counts=True, in_sheets=True, exported=True, adjudicated=True),
+    # re-anchored on edited text: still the coder's judgement on that passage
+    CodingStatus.CHANGED: StatusRule(counts=True, in_sheets=True, exported=True, adjudicated=True),
+    # kept so the researcher can see what a negation cue suppressed, never counted
+    CodingStatus.NEGATED: StatusRule(counts=False, in_sheets=False, exported=False, adjudicated=False),
+    # its text is gone from the transcript: nothing to count or show in context
+    CodingStatus.ORPHANED: StatusRule(counts=False, in_sheets=False, exported=False, adjudicated=False),
+    # a machine's proposal is a coder of its own, never mixed into human figures unasked
+    CodingStatus.SUGGESTED: StatusRule(counts=True, in_sheets=True, exported=False, adjudicated=True,
+                                       only_when_named=True),
+}
+
+
+def counting_statuses(*, coder_named: bool = False) -> tuple[str, ...]:
+    """The statuses whose codings count in an analysis; suggested codings only when the
+    analysis names the machine coder explicitly."""
+    return tuple(str(s) for s, rule in STATUS_RULES.items()
+                 if rule.counts and (coder_named or not rule.only_when_named))
 
 
 class NegationMode(Vocabulary):
