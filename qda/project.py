@@ -13,12 +13,12 @@ import importlib
 import os
 from array import array
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qda.errors import CodebookError, NotFoundError, Problem, ProjectError, WouldReplaceError
+from qda.errors import CodebookError, NeedsConfirmation, NotFoundError, Problem, ProjectError, WouldReplaceError
 from qda.ingest import read_ratings
 from qda.ingest.languages import TRAINED, is_fast, lemma_key, spacy_codes
 from qda.ingest.languages import check_language as check_language_code
@@ -208,7 +208,6 @@ class Project:
             store.close()
 
     def close(self) -> None:
-        self._finish_history()
         self.store.close()
 
     def __enter__(self) -> Project:
@@ -280,8 +279,6 @@ class Project:
         loaded = read_transcripts(paths, self.progress)
         default = choose_language(language or project_language, loaded)
         assigned = document_languages(loaded, language, default)
-        if replace:
-            self._snapshot("import transcripts --replace")
         plan, report = plan_transcripts(self.store, loaded, case, default, self._unit, replace, jobs,
                                         progress=self.progress,
                                         languages={name: item.language for name, item in assigned.items()}, fast=fast,
@@ -294,7 +291,8 @@ class Project:
             known = pattern_lemmas(self.store.get_meta(lemmas_key(used)), used)
             plan = dataclasses.replace(plan, meta={**plan.meta, **pattern_lemmas_meta(self.store.codebook(), used,
                                                                                         known)})
-        self.commit(plan)
+        with self._recorded("import transcripts --replace") if replace else nullcontext():
+            self.commit(plan)
         return language_notes(report, loaded, project_language or default, project_language is None, assigned)
 
     def import_survey(self, path: str | Path, text_columns: Sequence[str], id_column: str | None = None,
@@ -331,8 +329,8 @@ class Project:
         from qda.ingest.documents import plan_document_deletion
 
         plan, report = self._plan_deletion(name, plan_document_deletion)
-        self._snapshot(f"document delete {name}")
-        self.commit(plan)
+        with self._recorded(f"document delete {name}"):
+            self.commit(plan)
         return replace(report, deleted=True)
 
     def resplit_document(self, name: str, language: str | None = None, unit: str | None = None) -> Resplit:
@@ -344,8 +342,8 @@ class Project:
         plan, report = plan_resplit(self.store, name, names, language, unit or self._unit, self.language)
         if report.changed:
             options = "".join(f" --{k} {v}" for k, v in (("lang", language), ("unit", unit)) if v)
-            self._snapshot(f"document resplit {name}{options}")
-            self.commit(plan)
+            with self._recorded(f"document resplit {name}{options}"):
+                self.commit(plan)
         return report
 
     def speakers(self, set_roles: dict[str, str] | None = None) -> SpeakerList:
@@ -355,7 +353,8 @@ class Project:
             unknown = [name for name in set_roles if name not in known]
             if unknown:
                 raise NotFoundError(f"unknown speaker(s): {', '.join(unknown)} (speakers: {', '.join(sorted(known))})")
-            with self.store.transaction():
+            command = "speakers " + " ".join(f"--set-role {name}={role}" for name, role in set_roles.items())
+            with self._recorded(command):
                 for name, role in set_roles.items():
                     self.store.set_speaker_role(name, role.strip() or None)
         return SpeakerList(tuple(self.store.speakers()))
@@ -364,7 +363,8 @@ class Project:
     def import_cases(self, path: str | Path) -> CasesImport:
         """Case attributes from a CSV/XLSX table: a ``case`` column, every other column an attribute."""
         plan, report = plan_cases(Path(path))
-        self.commit(plan)
+        with self._recorded(f"import cases {Path(path).name}"):
+            self.commit(plan)
         return report
 
     def cases(self) -> list[Case]:
@@ -387,8 +387,9 @@ class Project:
         source = Path(path).read_text(encoding="utf-8-sig")
         plan = plan_codebook(codebook, source, str(path), self.store.codes_in_use())
         # the file and its content are recorded: codes added from the page are written back into it
-        self.commit(dataclasses.replace(plan, meta={**plan.meta, **codebook_file_meta(self.folder, Path(path),
-                                                                                       source)}))
+        with self._recorded(f"codebook load {Path(path).name}"):
+            self.commit(dataclasses.replace(plan, meta={**plan.meta, **codebook_file_meta(self.folder, Path(path),
+                                                                                           source)}))
         return codebook
 
     def codebook(self) -> Codebook:
@@ -408,7 +409,8 @@ class Project:
         text, codebook = plan_add_code(self.codebook(), file, NewCode(code_id, labels, parent, definition, author),
                                        problems)
         assert file is not None  # plan_add_code refuses without the file
-        self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}))
+        with self._recorded(f"codebook add {code_id}"):
+            self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}))
         return CodebookEdit("add", str(file.path), (code_id,))
 
     def rename_code(self, old: str, new_id: str | None = None, label: str | None = None,
@@ -425,9 +427,10 @@ class Project:
         for coding in self.store.codings():
             if coding.code == old:
                 counts[coding.coder] = counts.get(coding.coder, 0) + 1
-        if keys:
-            self._snapshot(f"codebook rename {old} {new_id}")
-        self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}, keys))
+        renamed = " ".join(part for part in (f"codebook rename {old}", new_id if keys else "",
+                                             f"--label {label}" if label else "") if part)
+        with self._recorded(renamed):
+            self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}, keys))
         return CodebookEdit("rename", str(file.path), (old, new_id or old), counts)
 
     def merge_codes(self, sources: Sequence[str], target: str) -> CodebookEdit:
@@ -441,9 +444,9 @@ class Project:
         codings = [c for c in self.store.codings() if c.code in involved]
         merge = plan_merge(self.codebook(), file, list(sources), target, codings, problems)
         assert file is not None
-        self._snapshot(f"codebook merge {' '.join(sources)} --into {target}")
-        self._commit_codebook_file(file, merge.text, code_write_plan(merge.codebook, merge.text, {},
-                                                                     dict.fromkeys(sources, target)))
+        with self._recorded(f"codebook merge {' '.join(sources)} --into {target}"):
+            self._commit_codebook_file(file, merge.text, code_write_plan(merge.codebook, merge.text, {},
+                                                                         dict.fromkeys(sources, target)))
         return CodebookEdit("merge", str(file.path), (*sources, target), merge.moved, merge.duplicates, merge.notes)
 
     def _codebook_file(self, problems: list[Problem]) -> CodebookFile | None:
@@ -498,8 +501,9 @@ class Project:
 
         with _collector_paused(), self.store.holding_segments():
             plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
-            self._snapshot(f"code import {Path(path).name} --coder {coder}")
-            return replace(result, replaced=self.commit(plan))
+            with self._recorded(f"code import {Path(path).name} --coder {coder}"):
+                replaced = self.commit(plan)
+            return replace(result, replaced=replaced)
 
     def coders(self) -> list[str]:
         return self.store.coders()
@@ -577,8 +581,7 @@ class Project:
         with _collector_paused():
             plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), tokens,
                                             coder, negation, fuzzy, fuzzy_threshold, known, self.progress)
-        self._snapshot(f"code auto --coder {coder}")
-        with _collector_paused():
+        with _collector_paused(), self._recorded(f"code auto --coder {coder}"):
             self.commit(plan)
         return result
 
@@ -649,9 +652,8 @@ class Project:
         if existing and not replace:
             raise WouldReplaceError(result.coder, len(existing), documents,
                                     f"{hint} (a snapshot is taken first: 'qda undo' brings them back)")
-        self._snapshot(command)
-        self.commit(plan)
-        self._finish_history()  # the workspace keeps the project open: record the write now
+        with self._recorded(command):
+            self.commit(plan)
         # the store keeps a coding planned again unchanged (same id): only the others were replaced
         kept = {(c.code, c.document, c.start, c.end) for c in plan.codings}
         gone = [c for c in existing if (c.code, c.document, c.start, c.end) not in kept]
@@ -685,7 +687,8 @@ class Project:
         from qda.refi.plan import plan_codebook_import
 
         plan, report = plan_codebook_import(path, self.language, self.store.codebook(), self.store.codes_in_use())
-        self.commit(plan)
+        with self._recorded(f"codebook import {Path(path).name}"):
+            self.commit(plan)
         return report
 
     def export_qdc(self, path: str | Path) -> RefiExport:
@@ -725,8 +728,8 @@ class Project:
             segments=store.segments(), language=self.language, unit=self._unit,
             coder=check_coder_name(coder) if coder is not None else None, progress=self.progress,
             existing=store.codings() if store.documents() else ())
-        self._snapshot(f"import qdpx {Path(path).name}")
-        replaced = self.commit(plan)
+        with self._recorded(f"import qdpx {Path(path).name}"):
+            replaced = self.commit(plan)
         return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report
 
     # ------------------------------------------------------------------ document sets
@@ -752,8 +755,9 @@ class Project:
         store = self.store
         plan, result = plan_taguette(path, check_coder_name(coder), documents=store.documents(),
                                      codebook=store.codebook(), segments=store.segments(), language=self.language)
-        self._snapshot(f"import taguette {Path(path).name} --coder {coder}")
-        return replace(result, replaced=self.commit(plan))
+        with self._recorded(f"import taguette {Path(path).name} --coder {coder}"):
+            replaced = self.commit(plan)
+        return replace(result, replaced=replaced)
 
     def export_taguette_codebook(self, path: str | Path) -> TaguetteCodebookExport:
         """Write the codebook as a Taguette codebook CSV (tag paths from the code hierarchy)."""
@@ -771,46 +775,80 @@ class Project:
 
     # ================================================================== safety: backups, undo, checks
     # (one section, kept apart so that it can be re-applied after the facade is restructured;
-    # the write methods above call self._snapshot(...) with one line each)
-    def _snapshot(self, command: str) -> None:
-        """Before a write that replaces or deletes codings: copy the database into backups/."""
-        self.store.backups.begin(command)
+    # the write methods above wrap their commit in `with self._recorded(...)`)
+    @contextmanager
+    def _recorded(self, command: str) -> Iterator[None]:
+        """A write that replaces, edits or deletes data: its snapshot and its history line are
+        taken in the write's own transaction (see :meth:`qda.store.Backups.recorded`)."""
+        with self.store.backups.recorded(command):
+            yield
 
-    def _finish_history(self) -> None:
-        """Record the last snapshotted write in the history (or drop its snapshot if nothing changed)."""
-        try:
-            self.store.backups.finish()
-        except ProjectError:
-            pass  # the snapshot file stays in backups/; only its history line is missing
+    def write_without_snapshots(self) -> None:
+        """``qda --no-snapshot``: a project over the snapshot size cap is written anyway, its
+        writes in the history but not undoable (otherwise such a write is refused)."""
+        self.store.backups.unsnapshotted_ok = True
 
     def delete_coder(self, coder: str) -> int:
         """Remove a coder and every coding of theirs (a snapshot is taken first: ``undo`` brings them back)."""
         if coder not in self.store.coders():
             known = ", ".join(self.store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
-        self._snapshot(f"delete coder {coder}")
-        with self.store.transaction():
+        with self._recorded(f"delete coder {coder}"):
             return self.store.delete_coder(coder)
 
     def history(self) -> WriteHistory:
-        """The writes that replaced or deleted codings, oldest first."""
+        """The writes that replaced, edited or deleted data, oldest first (page edits: one line per session)."""
         return WriteHistory(tuple(self.store.backups.history()))
 
     def undo_plan(self) -> UndoPlan:
-        """What :meth:`undo` would bring back, without changing anything."""
+        """What :meth:`undo` would bring back, without changing anything.
+
+        The next write to undo is the latest one not yet undone; when it cannot be undone
+        (written without a snapshot, its snapshot deleted or unreadable) this says which
+        write it is and why, and never goes further back past it.
+        """
+        if self.store.readonly:
+            raise ProjectError(f"{self.store.path}: the project is read-only (its file or folder cannot be written): "
+                               "undo writes the earlier state back, so it cannot run here",
+                               [Problem(str(self.folder), "copy the project folder somewhere writable, "
+                                        "or ask for write access")])
         entry = self.store.backups.last_undoable()
         if entry is None:
-            raise NotFoundError("nothing to undo: no recorded write with its snapshot in backups/ "
+            raise NotFoundError("nothing to undo: no write in the history that is not undone yet "
                                 "(see 'qda history' and 'qda backup list')")
+        what = f"the next write to undo, '{entry.command}' of {entry.at[:19].replace('T', ' ')} UTC,"
+        elsewhere = Problem(str(self.folder / BACKUP_DIR), "'qda backup list' shows the snapshots there",
+                            "'qda backup restore NAME' goes back to one of them, with every write after it")
+        if not entry.snapshot:
+            raise ProjectError(f"{what} cannot be undone: it was written without a snapshot "
+                               "('qda --no-snapshot', the project being over the snapshot size cap)", [elsewhere])
         snapshot = self.folder / BACKUP_DIR / entry.snapshot
-        return UndoPlan(entry, backup_counts(snapshot), self.store.backups.counts(),
-                        tuple(self.store.backups.undo_warnings(entry)))
+        if not snapshot.is_file():
+            raise ProjectError(f"{what} cannot be undone: its snapshot {entry.snapshot} is no longer in backups/ "
+                               "(deleted by the keep policy, 'qda backup config', or by hand)", [elsewhere])
+        try:
+            resolve_backup(self.folder, entry.snapshot)
+            restored = backup_counts(snapshot)
+        except ProjectError as exc:
+            raise ProjectError(f"{what} cannot be undone: its snapshot is unreadable ({exc.message})",
+                               [elsewhere]) from None
+        return UndoPlan(entry, restored, self.store.backups.counts(), tuple(self.store.backups.undo_warnings(entry)))
 
-    def undo(self) -> UndoPlan:
-        """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it)."""
+    def undo(self, include_others: bool = False) -> UndoPlan:
+        """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it).
+
+        When the snapshot would also take back other writes (another user's page edits, a
+        write not in the history), nothing is done unless ``include_others``.
+        """
         from qda.coding.codes import FILE_KEY, SHA_KEY, restore_codebook_file
 
         plan = self.undo_plan()
+        if plan.warnings and not include_others:
+            raise NeedsConfirmation(f"undoing '{plan.entry.command}' would take back more than that write; "
+                                    "nothing changed", "include_others",
+                                    [Problem("", warning) for warning in plan.warnings]
+                                    + [Problem("", "to take all of it back: qda undo --include-others "
+                                               "(or answer yes when qda undo asks)")])
         written = self.store.get_meta(FILE_KEY), self.store.get_meta(SHA_KEY)  # the file as qda last wrote it
         self.store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
         restored = restore_codebook_file(self.folder, written, self.store.get_meta(FILE_KEY),
@@ -821,9 +859,17 @@ class Project:
         """The snapshots in backups/, with the write each one preceded."""
         return BackupList.of(self.folder, self.store.backups.history(), self.store.backups.policy())
 
-    def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None) -> BackupList:
-        """How many snapshots to keep and the size cap of backups/ (MB), stored in the project."""
-        policy = self.store.backups.set_policy(keep, max_mb)
+    def backup_policy_deletes(self, keep: int | None = None, max_mb: int | None = None) -> list[str]:
+        """The snapshots :meth:`set_backup_policy` would delete with these limits (changing nothing)."""
+        old_keep, old_cap = self.store.backups.policy()
+        return [f.name for f in self.store.backups.would_prune(old_keep if keep is None else keep,
+                                                                old_cap if max_mb is None else max_mb)]
+
+    def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None,
+                          confirmed: bool = False) -> BackupList:
+        """How many snapshots to keep and the size cap of backups/ (MB), stored in the project.
+        Limits that delete snapshots need ``confirmed`` (else NeedsConfirmation, nothing changed)."""
+        policy = self.store.backups.set_policy(keep, max_mb, confirmed)
         return BackupList.of(self.folder, self.store.backups.history(), policy)
 
     def restore_backup(self, name: str) -> UndoPlan:
@@ -1027,7 +1073,7 @@ class Project:
         covering a speaker label is refused with NeedsConfirmation unless ``across_turns``."""
         from qda.coding.workspace import check_not_twice, check_turns, label_window, plan_coding
 
-        with self.store.transaction():
+        with self.store.backups.page_edit(coder, "added", +1):
             doc = self.store.document(document) if isinstance(document, str) else None
             # only the segments the span touches matter (snapping, the segment it equals)
             spans = all(type(v) is int for v in (start, end))
@@ -1048,7 +1094,7 @@ class Project:
         speaker label needs ``across_turns``, as in :meth:`add_coding`)."""
         from qda.coding.workspace import check_not_twice, check_owner, check_turns, plan_change
 
-        with self.store.transaction():
+        with self.store.backups.page_edit(coder, "edited"):
             coding = check_owner(self.store.coding(coding_id), coder)
             document = self.store.document(coding.document)
             assert document is not None  # a coding's document exists (foreign key)
@@ -1061,10 +1107,11 @@ class Project:
             return self.store.update_coding(changed)
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:
-        """Delete one of ``coder``'s codings; returns it as it was (for undo)."""
+        """Delete one of ``coder``'s codings; returns it as it was (for the page's own undo).
+        Page edits are in the history, one line per user's session (see Backups.page_edit)."""
         from qda.coding.workspace import check_owner
 
-        with self.store.transaction():
+        with self.store.backups.page_edit(coder, "deleted", -1):
             coding = check_owner(self.store.coding(coding_id), coder)
             self.store.delete_coding(coding_id)
             return coding
@@ -1185,7 +1232,7 @@ class Project:
         known = {"document": lambda: {d.name for d in self.store.documents()},
                  "code": lambda: set(self.codebook().code_ids()),
                  "case": lambda: {c.name for c in self.store.cases()}}.get(kind, lambda: set())()
-        with self.store.transaction():
+        with self.store.backups.page_edit(author, "memo added"):
             return self.store.insert_memo(plan_memo(kind, target, text, author, known))
 
     def change_memo(self, author: str, memo_id: int, text: Any) -> Any:
@@ -1193,7 +1240,7 @@ class Project:
 
         from qda.coding.workspace import check_memo_author, plan_memo
 
-        with self.store.transaction():
+        with self.store.backups.page_edit(author, "memo edited"):
             memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
             checked = plan_memo(memo.target_kind, memo.target, text, author, {memo.target})
             return self.store.update_memo(replace(memo, text=checked.text))
@@ -1201,7 +1248,7 @@ class Project:
     def remove_memo(self, author: str, memo_id: int) -> Any:
         from qda.coding.workspace import check_memo_author
 
-        with self.store.transaction():
+        with self.store.backups.page_edit(author, "memo deleted"):
             memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
             self.store.delete_memo(memo_id)
             return memo
@@ -1209,7 +1256,7 @@ class Project:
 
 @dataclass(frozen=True)
 class WriteHistory:
-    """``qda history``: the writes that replaced or deleted codings."""
+    """``qda history``: the writes that replaced, edited or deleted data."""
 
     entries: tuple[HistoryEntry, ...]
 
@@ -1221,7 +1268,8 @@ class WriteHistory:
 
     def to_dict(self) -> dict[str, Any]:
         return {"writes": [{"id": e.id, "at": e.at, "command": e.command, "snapshot": e.snapshot,
-                            "codings_before": e.before, "codings_after": e.after, "undone": e.undone}
+                            "codings_before": e.before, "codings_after": e.after, "undone": e.undone,
+                            "began": e.began, "page_edits_by": e.session or None, "page_edits": e.tally}
                            for e in self.entries]}
 
     def to_frame(self) -> pd.DataFrame:
@@ -1232,9 +1280,9 @@ class WriteHistory:
                              for e in self.entries], columns=["id", "at", "command", "codings", "undone", "snapshot"])
 
     def to_table(self) -> TableView:
-        view = frame_view(self.to_frame().drop(columns=["snapshot"]), "Writes that replaced or deleted codings")
+        view = frame_view(self.to_frame().drop(columns=["snapshot"]), "Writes that replaced, edited or deleted data")
         if not self.entries:
-            return TableView(lead=(Note("no write has replaced or deleted codings yet"),))
+            return TableView(lead=(Note("no write has replaced, edited or deleted data yet"),))
         return view
 
 

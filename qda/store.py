@@ -7,20 +7,22 @@ is brought up to date by one migration per version. Every write goes through
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
 
-from qda.errors import BusyError, Problem, ProjectError
+from qda.errors import BusyError, NeedsConfirmation, Problem, ProjectError
 from qda.models import (
     AttributeDef,
     Case,
@@ -235,6 +237,12 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (set_id, document_id)
     );
     """,
+    # history: edits made in the browser workspace grouped per user (`session`: who, `tally`:
+    # what they did, as JSON); `state` of new rows is the data-state token its write left
+    """
+    ALTER TABLE history ADD COLUMN session TEXT NOT NULL DEFAULT '';
+    ALTER TABLE history ADD COLUMN tally TEXT NOT NULL DEFAULT '';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -251,6 +259,11 @@ QUICK_CHECK_MAX_BYTES = 16 * 1024 ** 2
 # projects; a command refused after that has waited long enough to be told.
 DEFAULT_LOCK_TIMEOUT = 180.0
 DEFAULT_BACKUP_KEEP = 20
+# meta key of the token every changing transaction writes (Store.transaction)
+STATE_TOKEN = "state_token"
+# Page edits of one user are one history line (one snapshot) until the user has been idle
+# this long, or until another command wrote in between (see Backups.page_edit).
+PAGE_SESSION_IDLE_MINUTES = 30
 DEFAULT_BACKUP_MAX_MB = 1024
 
 
@@ -384,6 +397,7 @@ class Store:
         # segment_index() as last read, with the data_version it was read at, while held
         self._held_index: tuple[int, dict[str, tuple[int, int, int, int, str]]] | None = None
         self._holding = False
+        self.write_token = ""  # the state token the current transaction leaves if it changes a row
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -610,8 +624,12 @@ class Store:
                 self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(version),))
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One atomic write; nested uses join the outer transaction."""
+    def transaction(self, marks_state: bool = True) -> Iterator[None]:
+        """One atomic write; nested uses join the outer transaction.
+
+        ``marks_state=False``: bookkeeping only (the history, the snapshot policy), or a
+        restore that brings back a snapshot's own state token.
+        """
         if self._depth:
             self._depth += 1
             try:
@@ -628,8 +646,14 @@ class Store:
         try:
             self.db.execute("BEGIN IMMEDIATE")  # a lock held too long is a BusyError (see _named)
             self._depth = 1
+            self.write_token = uuid.uuid4().hex
+            changes = self.db.total_changes
             try:
                 yield
+                if marks_state and self.db.total_changes != changes:
+                    # every write that changed a row leaves a new token: the history compares it
+                    # to tell whether anything was written after a recorded write (see Backups)
+                    self.set_meta(STATE_TOKEN, self.write_token)
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -1365,30 +1389,21 @@ def _precise_now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-class _Pending:
-    """A snapshot taken before a write, waiting to learn whether the write happened."""
-
-    def __init__(self, command: str, snapshot: str, before: dict[str, int], signature: tuple[Any, ...]) -> None:
-        self.command = command
-        self.snapshot = snapshot
-        self.before = before
-        self.signature = signature
-        self.began = _precise_now()
-
-
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One write that replaced or deleted codings (or an undo / restore)."""
+    """One write that replaced, edited or deleted data (or an undo / restore)."""
 
     id: int
-    at: str  # when the write ended (UTC, microseconds)
+    at: str  # when the write ended (UTC, microseconds); a page session: its latest edit
     command: str
     snapshot: str  # file name in backups/, '' when none was kept
     before: dict[str, int]  # codings per coder before the write
     after: dict[str, int]  # ... and after it
     undone: bool
     began: str = ""  # when its snapshot was taken
-    state: str = ""  # Store.state_signature() right after the write (JSON)
+    state: str = ""  # the state token its write left (older rows: a JSON signature)
+    session: str = ""  # page edits: the user whose browser edits this line groups
+    tally: dict[str, int] = field(default_factory=dict)  # page edits: how many of each kind
 
 
 @dataclass(frozen=True)
@@ -1403,20 +1418,90 @@ class BackupFile:
 
 _COUNTS_SQL = ("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON k.coder_id = c.id "
                "GROUP BY c.id ORDER BY c.name")
+# What an undo leaves alone: the history itself and the workspace's accounts (a password
+# reset is not taken back by undoing a coding), and in meta the snapshot policy.
+_NOT_DATA = frozenset({"history", "users"})
+_KEPT_META = ("backup_keep", "backup_max_mb", "schema_version")
+# Page actions that change nothing already there: they never open a history line by themselves.
+_ADDING = frozenset({"added", "memo added"})
+_PAGE_WORDS = {"deleted": ("deletion", "deletions"), "edited": ("edit", "edits"),
+               "added": ("addition", "additions"), "memo deleted": ("memo deletion", "memo deletions"),
+               "memo edited": ("memo edit", "memo edits"), "memo added": ("new memo", "new memos")}
+
+
+def page_command(user: str, tally: Mapping[str, int]) -> str:
+    """The history line of a page session, e.g. ``page edits by alice: 3 deletions, 2 edits``."""
+    parts = [f"{n} {_PAGE_WORDS[action][n != 1]}" for action, n in
+             sorted(tally.items(), key=lambda item: list(_PAGE_WORDS).index(item[0])) if n]
+    return f"page edits by {user}: {', '.join(parts) or 'nothing'}"
+
+
+def _data_tables(db: sqlite3.Connection, schema: str = "main") -> list[tuple[str, list[str], bool]]:
+    """(table, columns, keyed by rowid) of every table an undo brings back, by name."""
+    found = []
+    for (name,) in db.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type='table' "
+                              "AND name NOT LIKE 'sqlite_%' ORDER BY name"):
+        if name in _NOT_DATA:
+            continue
+        info = db.execute(f'PRAGMA {schema}.table_info("{name}")').fetchall()
+        keys = [row for row in info if row[5]]
+        found.append((name, [row[1] for row in info], len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER"))
+    return found
+
+
+def content_digest(db: sqlite3.Connection) -> str:
+    """A digest of every column of every data table (code ids, memos, attributes, speakers'
+    roles, the codebook...): equal only when the data are the same. Not the history, the
+    accounts, the snapshot policy or the state token."""
+    digest = hashlib.blake2b(digest_size=20)
+    skipped = (*_KEPT_META, STATE_TOKEN)
+    for name, columns, by_rowid in _data_tables(db):
+        where = f" WHERE key NOT IN ({', '.join('?' * len(skipped))})" if name == "meta" else ""
+        order = "rowid" if by_rowid else ", ".join(str(i + 1) for i in range(len(columns)))
+        digest.update(f"\x00{name}\x00".encode())
+        for row in db.execute(f'SELECT * FROM "{name}"{where} ORDER BY {order}', skipped if where else ()):
+            digest.update(repr(row).encode())
+    return digest.hexdigest()
+
+
+def _open_snapshot(path: Path) -> sqlite3.Connection:
+    """A read-only connection to a snapshot; on a read-only folder (where SQLite cannot make
+    the -shm file a WAL database needs) an immutable one."""
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+
+
+def snapshot_digest(path: Path) -> str:
+    """:func:`content_digest` of a snapshot file."""
+    db = _open_snapshot(path)
+    try:
+        return content_digest(db)
+    finally:
+        db.close()
 
 
 class Backups:
     """Snapshots (SQLite online backup API) and the history of writes, for one Store.
 
-    Kept apart from the Store's read and write methods: a snapshot is a copy of the
-    whole database taken before a write that replaces or deletes codings; the history
-    row is added once the write has changed something (else the snapshot is dropped).
+    Kept apart from the Store's read and write methods. A write that replaces, edits or
+    deletes data runs inside :meth:`recorded` (a command) or :meth:`page_edit` (the
+    browser): its snapshot is copied and its history line written inside the write's own
+    transaction, so a write is in the history or did not happen. A write that turns out to
+    change nothing (every column compared) leaves no line and no snapshot.
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.folder = store.path.parent / BACKUP_DIR
-        self._pending: _Pending | None = None
+        # `qda --no-snapshot`: a project over the size cap is written without a snapshot (the
+        # write is in the history, marked as not undoable); otherwise such a write is refused
+        self.unsnapshotted_ok = False
 
     # -------------------------------------------------------------- policy
     def policy(self) -> tuple[int, int]:
@@ -1425,12 +1510,21 @@ class Backups:
         cap = self.store.get_meta("backup_max_mb")
         return (int(keep) if keep else DEFAULT_BACKUP_KEEP, int(cap) if cap else DEFAULT_BACKUP_MAX_MB)
 
-    def set_policy(self, keep: int | None = None, max_mb: int | None = None) -> tuple[int, int]:
+    def set_policy(self, keep: int | None = None, max_mb: int | None = None, confirmed: bool = False
+                   ) -> tuple[int, int]:
+        """Change the policy; one that would delete snapshots needs ``confirmed`` (NeedsConfirmation)."""
         if keep is not None and keep < 1:
             raise ProjectError(f"keep at least one snapshot (got {keep})")
         if max_mb is not None and max_mb < 1:
             raise ProjectError(f"the size cap must be at least 1 MB (got {max_mb})")
-        with self.store.transaction():
+        old_keep, old_cap = self.policy()
+        doomed = self.would_prune(old_keep if keep is None else keep, old_cap if max_mb is None else max_mb)
+        if doomed and not confirmed:
+            raise NeedsConfirmation(
+                f"this deletes {len(doomed)} of {len(self.files())} snapshot(s) in {self.folder}; nothing changed",
+                "yes", [Problem(f.name, "would be deleted") for f in doomed]
+                + [Problem("", "confirm with --yes to change the policy and delete them")])
+        with self.store.transaction(marks_state=False):
             if keep is not None:
                 self.store.set_meta("backup_keep", str(keep))
             if max_mb is not None:
@@ -1447,7 +1541,9 @@ class Backups:
         return list_backups(self.store.path.parent)
 
     def snapshot(self, command: str, prune: bool = True) -> str | None:
-        """Copy the database into backups/ now; return the file name (None: read-only or over the cap)."""
+        """Copy the database as last committed into backups/; return the file name (None:
+        read-only or over the cap). It reads through a connection of its own, so that inside
+        a write's transaction it copies exactly the state before that write."""
         if self.store.readonly:
             return None
         keep, max_mb = self.policy()
@@ -1468,120 +1564,286 @@ class Backups:
         slug = "".join(ch if ch.isalnum() else "-" for ch in command.lower()).strip("-")[:40] or "write"
         target = self.folder / f"{stamp}-{slug}.qda"
         partial = target.with_suffix(".partial")
+        source = sqlite3.connect(f"{self.store.path.resolve().as_uri()}?mode=ro", uri=True)
         copy = sqlite3.connect(partial)
         try:
-            self.store.db.backup(copy)
+            source.backup(copy)
         except sqlite3.OperationalError as exc:
             copy.close()
             partial.unlink(missing_ok=True)
             raise _named(exc, self.store.path) from None
         finally:
             copy.close()
+            source.close()
         os.replace(partial, target)
         if prune:
             self.prune()
         return target.name
 
-    def prune(self) -> None:
-        """Keep the newest snapshots within the count and size limits (the newest always)."""
-        keep, max_mb = self.policy()
+    def would_prune(self, keep: int, max_mb: int) -> list[BackupFile]:
+        """The snapshots a policy would delete: the oldest beyond the count and size limits
+        (the newest is always kept)."""
         files = self.files()
         total = sum(f.size for f in files)
+        doomed = []
         while len(files) > 1 and (len(files) > keep or total > max_mb * 1024 ** 2):
             oldest = files.pop(0)
             total -= oldest.size
-            oldest.path.unlink(missing_ok=True)
+            doomed.append(oldest)
+        return doomed
+
+    def prune(self) -> None:
+        """Keep the newest snapshots within the count and size limits (the newest always)."""
+        for doomed in self.would_prune(*self.policy()):
+            doomed.path.unlink(missing_ok=True)
+
+    def _take(self, command: str) -> str:
+        """The snapshot before a recorded write, inside its transaction. Over the size cap the
+        write is refused (nothing written) unless ``unsnapshotted_ok``; then '' (no snapshot)."""
+        if self.store.readonly:
+            raise _named(sqlite3.OperationalError("attempt to write a readonly database"), self.store.path)
+        name = self.snapshot(command, prune=False)
+        if name is not None:
+            return name
+        if self.unsnapshotted_ok:
+            return ""
+        size = self.store.path.stat().st_size / 1024 ** 2
+        cap = self.policy()[1]
+        raise NeedsConfirmation(
+            f"{self.store.path}: the project ({size:,.0f} MB) is larger than the snapshot cap ({cap:,} MB): "
+            "this write could not be undone, so nothing was written", "no_snapshot",
+            [Problem(str(self.folder), "raise the cap with 'qda backup config --max-mb N'",
+                     "or write without a snapshot, knowing 'qda undo' cannot take it back: "
+                     "qda --no-snapshot <the same command>")])
+
+    # -------------------------------------------------------------- recorded writes
+    @contextmanager
+    def recorded(self, command: str) -> Iterator[None]:
+        """Run a command's write with its snapshot and history line, all in one transaction.
+
+        The snapshot is copied after the write lock is taken (no other writer can slip in
+        between) and the history line is inserted before COMMIT: a kill anywhere leaves
+        either the write with its line or neither. A write whose every column compares equal
+        to its snapshot leaves no line, and its snapshot is deleted.
+        """
+        if self.store._depth:
+            raise RuntimeError("a recorded write must not run inside another transaction")
+        name, kept, changed = "", False, False
+        try:
+            with self.store.transaction():
+                token, previous = self.store.write_token, self.store.get_meta(STATE_TOKEN) or ""
+                changes, before, began = self.store.db.total_changes, self.counts(), _precise_now()
+                name = self._take(command)
+                yield
+                changed = self._changed(changes, name)
+                if changed:
+                    self._insert(command, name, before, self.counts(), began, token)
+                else:
+                    self.store.write_token = previous  # rows rewritten as they were: the state is the same
+            kept = changed
+        finally:
+            if name and not kept:
+                (self.folder / name).unlink(missing_ok=True)
+        if kept:
+            self.prune()
+
+    def _changed(self, changes: int, snapshot: str) -> bool:
+        if self.store.db.total_changes == changes:
+            return False
+        if not snapshot:
+            return True
+        return content_digest(self.store.db) != snapshot_digest(self.folder / snapshot)
+
+    def _insert(self, command: str, snapshot: str, before: dict[str, int], after: dict[str, int], began: str,
+                state: str, session: str = "", tally: Mapping[str, int] | None = None) -> None:
+        self.store.db.execute(
+            "INSERT INTO history(at, command, snapshot, before, after, began, state, session, tally) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (_precise_now(), command, snapshot, json.dumps(before), json.dumps(after), began, state, session,
+             json.dumps(dict(tally)) if tally else ""))
+
+    @contextmanager
+    def page_edit(self, user: str, action: str, coding_delta: int = 0) -> Iterator[None]:
+        """One edit from the browser workspace (``action``: a key of the page tally, e.g.
+        ``deleted``), in one transaction with its history line.
+
+        A user's first edit that changes or deletes something takes the snapshot and opens
+        the line ``page edits by alice: 1 deletion``; their later edits update that line,
+        until they have been idle :data:`PAGE_SESSION_IDLE_MINUTES` or a command (or an
+        undo) wrote in between. Additions open no line (nothing is lost by them); inside an
+        open line they are counted. ``coding_delta``: how the user's coding count changes.
+        """
+        name, created = "", False
+        try:
+            with self.store.transaction():
+                token, changes = self.store.write_token, self.store.db.total_changes
+                entry = self._open_session(user)
+                if entry is None and action in _ADDING:
+                    yield
+                    return
+                before, began = (self.counts(), _precise_now()) if entry is None else (entry.before, entry.began)
+                if entry is None:
+                    name = self._take(f"page edits by {user}")
+                yield
+                if self.store.db.total_changes == changes:
+                    return
+                after = dict(entry.after if entry else before)
+                after[user] = after.get(user, 0) + coding_delta
+                tally = dict(entry.tally if entry else {})
+                tally[action] = tally.get(action, 0) + 1
+                if entry is None:
+                    self._insert(page_command(user, tally), name, before, after, began, token, user, tally)
+                    created = True
+                else:
+                    self.store.db.execute(
+                        "UPDATE history SET at=?, command=?, after=?, state=?, tally=? WHERE id=?",
+                        (_precise_now(), page_command(user, tally), json.dumps(after), token, json.dumps(tally),
+                         entry.id))
+        finally:
+            if name and not created:
+                (self.folder / name).unlink(missing_ok=True)
+        if created:
+            self.prune()
+
+    def _open_session(self, user: str) -> HistoryEntry | None:
+        """The user's page-edit line that later edits join, if there is one."""
+        found = self._entries("WHERE id = (SELECT MAX(id) FROM history WHERE session=?)", (user,))
+        if not found or found[0].undone or not found[0].snapshot:
+            return None
+        entry = found[0]
+        if self.store._one("SELECT COUNT(*) FROM history WHERE id > ? AND session = ''", (entry.id,)):
+            return None  # a command or an undo came after it: undoing both at once would surprise
+        if not (self.folder / entry.snapshot).is_file():
+            return None  # its starting point is gone (pruned): start again with a snapshot
+        idle = datetime.now(timezone.utc) - datetime.fromisoformat(entry.at)
+        return entry if idle.total_seconds() < PAGE_SESSION_IDLE_MINUTES * 60 else None
 
     # -------------------------------------------------------------- history
-    def begin(self, command: str) -> None:
-        """Before a write that replaces or deletes codings: snapshot, and remember the counts."""
-        self.finish()
-        if self.store.readonly or self.store.schema_version() < SCHEMA_VERSION:
-            return
-        name = self.snapshot(command) or ""
-        self._pending = _Pending(command, name, self.counts(), self.store.state_signature())
-
-    def finish(self) -> None:
-        """Record the pending write in the history if it changed the database, else drop its snapshot."""
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return
-        if self.store.state_signature() == pending.signature:
-            if pending.snapshot:
-                (self.folder / pending.snapshot).unlink(missing_ok=True)
-            return
-        self._record(pending.command, pending.snapshot, pending.before, self.counts(), pending.began)
-
-    def _record(self, command: str, snapshot: str, before: dict[str, int], after: dict[str, int],
-                began: str = "") -> None:
-        with self.store.transaction():
-            self.store.db.execute(
-                "INSERT INTO history(at, command, snapshot, before, after, began, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_precise_now(), command, snapshot, json.dumps(before), json.dumps(after), began or _precise_now(),
-                 json.dumps(list(self.store.state_signature()))))
+    def _entries(self, where: str = "", args: Sequence[Any] = ()) -> list[HistoryEntry]:
+        return [HistoryEntry(i, at, cmd, snap, json.loads(before), json.loads(after), bool(undone), began, state,
+                             session, json.loads(tally) if tally else {})
+                for i, at, cmd, snap, before, after, undone, began, state, session, tally in self.store.db.execute(
+                    "SELECT id, at, command, snapshot, before, after, undone, began, state, session, tally "
+                    f"FROM history {where} ORDER BY id", args)]
 
     def history(self) -> list[HistoryEntry]:
         """Every recorded write, oldest first."""
-        return [HistoryEntry(i, at, cmd, snap, json.loads(before), json.loads(after), bool(undone), began, state)
-                for i, at, cmd, snap, before, after, undone, began, state in self.store.db.execute(
-                    "SELECT id, at, command, snapshot, before, after, undone, began, state FROM history ORDER BY id")]
+        return self._entries()
 
     def undo_warnings(self, entry: HistoryEntry) -> list[str]:
-        """Why restoring the snapshot before ``entry`` would take back more than that write.
+        """What restoring the snapshot before ``entry`` would take back besides that write.
 
-        A snapshot is taken just before its write, but another qda command may write in
-        between (two commands at once) or after it; restoring the snapshot undoes those too.
+        Another write may have ended after the snapshot was taken (another user's page
+        edits, a command that is not in the history such as an import of new transcripts);
+        restoring the snapshot undoes those too. An undo needs them confirmed.
         """
         warnings = []
         overlapping = [other.command for other in self.history()
-                       if other.id != entry.id and entry.began and other.began and other.at >= entry.began
-                       and other.began <= entry.at and not other.command.startswith(("undo", "backup restore"))]
+                       if other.id != entry.id and not other.undone and entry.began and other.began
+                       and other.at >= entry.began and other.began <= entry.at
+                       and not other.command.startswith(("undo", "backup restore"))]
         if overlapping:
-            warnings.append(f"other writes ran at the same time ({'; '.join(overlapping)}): "
-                            "the snapshot may not hold them, so undo may take them back too")
-        recorded = json.loads(entry.state) if entry.state else None
-        if recorded and recorded != list(self.store.state_signature())[:len(recorded)]:
-            warnings.append("the project changed after this write (a command not in the history, e.g. an "
-                            "import of transcripts): undo takes those changes back too")
+            warnings.append(f"other writes ran at the same time or after it ({'; '.join(overlapping)}): "
+                            "the snapshot does not hold all of them, so undo takes them back too")
+        if entry.state.startswith("["):  # a line written before state tokens: the old signature
+            recorded = json.loads(entry.state)
+            changed = recorded != list(self.store.state_signature())[:len(recorded)]
+        else:
+            changed = bool(entry.state) and entry.state != (self.store.get_meta(STATE_TOKEN) or "")
+        if changed and not overlapping:
+            warnings.append("the project changed after this write (a write not in the history, e.g. an import "
+                            "of transcripts or a coding added in the page): undo takes those changes back too")
+        warnings += self.others_changes(entry)
         return warnings
 
+    def others_changes(self, entry: HistoryEntry) -> list[str]:
+        """Page edits: what users other than the session's changed since its snapshot (their
+        codings per coder and memos per author), which undoing the session would take back."""
+        if not entry.session or not entry.snapshot or not (self.folder / entry.snapshot).is_file():
+            return []
+        codings = ('SELECT co.name, c.key, d.name, k.start, k."end", k.note, k.status FROM codings k '
+                   "JOIN coders co ON co.id = k.coder_id JOIN codes c ON c.id = k.code_id "
+                   "JOIN documents d ON d.id = k.document_id")
+        memos = "SELECT author, target_kind, target, text FROM notes"
+        snapshot = _open_snapshot(self.folder / entry.snapshot)
+        try:
+            then = [Counter(snapshot.execute(codings)), Counter(snapshot.execute(memos))]
+        finally:
+            snapshot.close()
+        now_ = [Counter(self.store.db.execute(codings)), Counter(self.store.db.execute(memos))]
+        lines = []
+        for (kind, old), new in zip((("coding", then[0]), ("memo", then[1])), now_, strict=True):
+            people = sorted({row[0] for row in (old - new) + (new - old)} - {entry.session})
+            for who in people:
+                added = sum(n for row, n in (new - old).items() if row[0] == who)
+                removed = sum(n for row, n in (old - new).items() if row[0] == who)
+                lines.append(f"{who}'s {kind}s changed after these page edits began ({added} new or edited, "
+                             f"{removed} deleted or edited since): undo takes those changes back too")
+        return lines
+
     def last_undoable(self) -> HistoryEntry | None:
-        """The latest write not yet undone whose snapshot is still in backups/."""
+        """The latest write not yet undone (undos and restores are taken back with ``backup restore``)."""
         for entry in reversed(self.history()):
-            if entry.undone or entry.command.startswith(("undo", "backup restore")):
-                continue
-            if entry.snapshot and (self.folder / entry.snapshot).is_file():
+            if not entry.undone and not entry.command.startswith(("undo", "backup restore")):
                 return entry
-            return None  # the state before it is gone: going further back would skip it
         return None
 
     def restore(self, name: str, command: str, undoes: int | None = None) -> HistoryEntry:
-        """Bring the database back to snapshot ``name``; the current state is snapshotted first.
+        """Bring the data back to snapshot ``name``, in one transaction with its history line.
 
-        The history survives the restore (it would otherwise go back in time with the
-        data); ``undoes`` marks the entry that an undo reverses.
+        The current state is snapshotted first (so ``backup restore`` can come back to it).
+        The history and the accounts stay as they are (the history would otherwise go back
+        in time with the data); ``undoes`` marks the entry that an undo reverses. A snapshot
+        of an older schema is brought up to date on a staged copy first.
         """
         source = resolve_backup(self.store.path.parent, name)
-        before = self.counts()
-        kept = self.store.db.execute(
-            "SELECT at, command, snapshot, before, after, undone, id, began, state FROM history ORDER BY id").fetchall()
-        current = self.snapshot(f"before {command}", prune=False) or ""  # pruning could remove `source`
-        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        staged = self.folder / f".restoring-{uuid.uuid4().hex}.staged"
+        src, dst = _open_snapshot(source), sqlite3.connect(staged)
         try:
-            src.backup(self.store.db)
+            src.backup(dst)
         except sqlite3.DatabaseError as exc:
             raise ProjectError(f"{source}: cannot be restored ({exc})") from None
         finally:
             src.close()
-        if self.store.schema_version() < SCHEMA_VERSION:
-            self.store.migrate()
-        with self.store.transaction():
-            self.store.db.execute("DELETE FROM history")
-            self.store.db.executemany(
-                "INSERT INTO history(at, command, snapshot, before, after, undone, id, began, state) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [row[:5] + (1 if row[6] == undoes else row[5],) + row[6:] for row in kept])
-        self._record(command, current, before, self.counts())
+            dst.close()
+        try:
+            older = Store(Store._connect(staged), staged)
+            try:
+                if older.schema_version() < SCHEMA_VERSION:
+                    older.migrate()
+            finally:
+                older.close()
+            return self._restore_from(staged, command, undoes)
+        finally:
+            for leftover in (staged, staged.with_name(staged.name + "-wal"), staged.with_name(staged.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+
+    def _restore_from(self, staged: Path, command: str, undoes: int | None) -> HistoryEntry:
+        db = self.store.db
+        before, began, current = self.counts(), _precise_now(), ""
+        db.execute("ATTACH DATABASE ? AS restored", (str(staged),))
+        try:
+            with self.store.transaction(marks_state=False):  # the snapshot's own state token comes back
+                current = self.snapshot(f"before {command}", prune=False) or ""
+                db.execute("PRAGMA defer_foreign_keys=ON")
+                kept = ", ".join("?" * len(_KEPT_META))
+                for table, _columns, _ in _data_tables(db):
+                    where = f" WHERE key NOT IN ({kept})" if table == "meta" else ""
+                    db.execute(f'DELETE FROM main."{table}"{where}', _KEPT_META if where else ())
+                for table, columns, _ in _data_tables(db, "restored"):
+                    where = f" WHERE key NOT IN ({kept})" if table == "meta" else ""
+                    names = ", ".join(f'"{c}"' for c in columns)
+                    db.execute(f'INSERT INTO main."{table}"({names}) SELECT {names} FROM restored."{table}"{where}',
+                               _KEPT_META if where else ())
+                if undoes is not None:
+                    db.execute("UPDATE history SET undone=1 WHERE id=?", (undoes,))
+                self._insert(command, current, before, self.counts(), began, self.store.get_meta(STATE_TOKEN) or "")
+        except BaseException:
+            if current:
+                (self.folder / current).unlink(missing_ok=True)
+            raise
+        finally:
+            db.execute("DETACH DATABASE restored")
         self.prune()
         return self.history()[-1]
 
@@ -1620,12 +1882,17 @@ def resolve_backup(folder: Path, name: str) -> Path:
 
 
 def backup_counts(path: Path) -> dict[str, int]:
-    """Codings per coder in a snapshot file."""
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    """Codings per coder in a snapshot file; an unreadable one is an error, never "0 codings"."""
+    try:
+        db = _open_snapshot(path)
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(f"{path}: the snapshot cannot be read ({exc})") from None
     try:
         return {name: int(n) for name, n in db.execute(_COUNTS_SQL)}
-    except sqlite3.DatabaseError:
-        return {}
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(f"{path}: the snapshot cannot be read ({exc})",
+                           [Problem(str(path), "the file is damaged or not a qda snapshot",
+                                    "'qda backup list' shows the other snapshots")]) from None
     finally:
         db.close()
 

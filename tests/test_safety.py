@@ -207,9 +207,11 @@ def test_undo_brings_back_a_deleted_coders_codings(runner, study_copy: Path) -> 
     assert codings_of(study_copy) == original
     writes = run_json(runner, "-p", study_copy, "history")["writes"]
     assert writes[-2]["undone"] is True and writes[-1]["command"].startswith("undo delete coder")
-    # Nothing left to undo: the undo is not itself undone by a second undo.
+    # The undo is not itself undone by a second undo: the next write is the fixture's last
+    # import, whose snapshot this copy of the project left behind: named, never skipped.
     result = run(runner, "-p", study_copy, "undo", "--yes", code=1)
-    assert "nothing to undo" in result.output
+    assert "the next write to undo, 'code import consensus.xlsx --coder consensus'" in result.output
+    assert "is no longer in backups/" in result.output
 
 
 def test_undo_after_a_sheet_imported_over_a_coders_work(runner, study_copy: Path, tmp_path: Path) -> None:
@@ -226,7 +228,8 @@ def test_a_failed_write_leaves_no_history_and_no_snapshot(runner, study_copy: Pa
     bad = tmp_path / "bad.csv"
     bad.write_text("segment,codes\nE1#1,no-such-code\n", encoding="utf-8")
     writes = run_json(runner, "-p", study_copy, "history")["writes"]
-    assert writes[0]["command"] == "code import coder-a.xlsx --coder coder-a"
+    assert {"codebook load communication-tools.yaml", "code import coder-a.xlsx --coder coder-a"} <= {
+        w["command"] for w in writes}
     snapshots = run_json(runner, "-p", study_copy, "backup", "list")["snapshots"]
     run(runner, "-p", study_copy, "code", "import", bad, "--coder", "coder-a", code=1)
     assert run_json(runner, "-p", study_copy, "history")["writes"] == writes
@@ -297,27 +300,52 @@ def test_undo_warns_when_the_project_changed_after_the_write(runner, study_copy:
     assert any("changed after this write" in w for w in plan.warnings)
 
 
-def test_undo_warns_about_writes_that_ran_at_the_same_time(runner, study_copy: Path) -> None:
-    # Two commands at once: the second's snapshot was taken before the first had landed.
-    with Project.open(study_copy) as first, Project.open(study_copy) as second:
-        first._snapshot("delete coder coder-a")
-        second._snapshot("delete coder coder-b")
-        with first.store.transaction():
-            first.store.delete_coder("coder-a")
-        with second.store.transaction():
-            second.store.delete_coder("coder-b")
-        first._finish_history()
-        second._finish_history()
+def test_two_writers_at_once_each_snapshot_the_state_just_before_their_own_write(study_copy: Path) -> None:
+    # Before: the snapshot was taken before the write lock, so a command that landed in
+    # between was in neither snapshot and an undo took it back too. Now each snapshot is
+    # copied inside its write's transaction: the second writer's snapshot holds the first write.
+    original = codings_of(study_copy)
+    go = threading.Barrier(2)
+
+    def delete(coder: str) -> None:
+        with Project.open(study_copy) as project:
+            go.wait()
+            project.delete_coder(coder)
+
+    threads = [threading.Thread(target=delete, args=(c,)) for c in ("coder-a", "coder-b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     with Project.open(study_copy) as project:
+        last, first = project.history().entries[-1], project.history().entries[-2]
         plan = project.undo_plan()
-        sequential = [e for e in project.history().entries if e.command.startswith("code import")]
-    assert plan.entry.command == "delete coder coder-b"
-    assert any("at the same time (delete coder coder-a)" in w for w in plan.warnings)
-    assert len(sequential) >= 3  # the fixture's imports, one after the other: no warning between them
+        assert plan.warnings == ()
+        project.undo()
+    gone_first = first.command.split()[-1]
+    assert codings_of(study_copy) == [c for c in original if c[0] != gone_first]
+    assert last.command != first.command
+
+
+def test_undo_refuses_to_take_back_a_later_write_without_confirmation(runner, study_copy: Path,
+                                                                       tmp_path: Path) -> None:
+    run(runner, "-p", study_copy, "code", "delete-coder", "coder-b", "--yes")
+    extra = tmp_path / "Z9.txt"
+    extra.write_text("Q : Une question ?\nR : Une réponse.\n", encoding="utf-8")
+    run(runner, "-p", study_copy, "import", "transcripts", extra)  # a write that takes no snapshot
+    before = snapshot(study_copy)
+    refused = run(runner, "-p", study_copy, "undo", "--yes", code=1)
+    assert "would take back more than that write" in refused.output and "--include-others" in refused.output
+    assert snapshot(study_copy) == before
     from qda.cli import app
 
-    result = runner.invoke(app, ["-p", str(study_copy), "undo"], input="n\n")
-    assert result.exit_code == 1 and "at the same time" in result.output
+    asked = runner.invoke(app, ["-p", str(study_copy), "undo"], input="n\n")
+    assert asked.exit_code == 1 and "changed after this write" in asked.output
+    assert snapshot(study_copy) == before
+    run(runner, "-p", study_copy, "undo", "--yes", "--include-others")
+    with Project.open(study_copy) as project:
+        assert "Z9" not in [d.name for d in project.store.documents()]
+        assert project.store.count_codings(coder="coder-b") > 0
 
 
 def test_backup_restore_through_a_symlinked_project_file_restores_its_target(runner, study_copy: Path,

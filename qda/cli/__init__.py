@@ -235,9 +235,13 @@ def root(ctx: typer.Context,
          quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars during long steps."),
          csv_safe: bool = typer.Option(
              False, "--csv-safe",
-             help="CSV output: put ' before text starting with = + - @ (a spreadsheet then never runs it).")) -> None:
+             help="CSV output: put ' before text starting with = + - @ (a spreadsheet then never runs it)."),
+         no_snapshot: bool = typer.Option(
+             False, "--no-snapshot",
+             help="Write even when the project is over the snapshot size cap (such a write cannot be undone).")
+         ) -> None:
     """qda: qualitative data analysis."""
-    ctx.obj = {"project": project, "quiet": quiet, "csv_safe": csv_safe}
+    ctx.obj = {"project": project, "quiet": quiet, "csv_safe": csv_safe, "no_snapshot": no_snapshot}
     CSV_SAFE[0] = csv_safe
 
 
@@ -278,6 +282,8 @@ class ProgressBars:
 @contextmanager
 def opened(ctx: typer.Context) -> Iterator[Project]:
     project = api().open(ctx.obj.get("project") if ctx.obj else None)
+    if ctx.obj and ctx.obj.get("no_snapshot"):
+        project.write_without_snapshots()
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     try:
         with ProgressBars(err, enabled=err.is_terminal and not quiet) as bars:

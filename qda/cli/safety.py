@@ -23,7 +23,8 @@ def check(ctx: typer.Context, fmt: OutputFormat = FormatOpt) -> None:
 
 @app.command("history")
 def history(ctx: typer.Context, fmt: OutputFormat = FormatOpt) -> None:
-    """The writes that replaced or deleted codings: when, which command, codings per coder."""
+    """The writes that replaced, edited or deleted data: when, which command, codings per coder
+    (edits in the browser: one line per user's session)."""
     with opened(ctx) as project:
         result = project.history()
     render(result, fmt)
@@ -37,15 +38,23 @@ def _confirm(question: str, yes: bool) -> None:
 
 @app.command("undo")
 def undo(ctx: typer.Context, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+         include_others: bool = typer.Option(
+             False, "--include-others",
+             help="Also take back the other writes the snapshot does not hold (another user's page edits, "
+                  "a write not in the history); without it such an undo asks, or with --yes is refused."),
          fmt: OutputFormat = FormatOpt) -> None:
-    """Restore the state before the last write that replaced or deleted codings (says what first)."""
+    """Restore the state before the last write that replaced, edited or deleted data (says what first)."""
     with opened(ctx) as project:
         plan = project.undo_plan()
         if not yes:
             err.print("undo:")
             print_view(plan.to_table())
-        _confirm("bring this state back?", yes)
-        result = project.undo()
+        if plan.warnings and not include_others and not yes:
+            _confirm("this also takes back the other changes above; bring this state back?", False)
+            include_others = True
+        else:
+            _confirm("bring this state back?", yes)
+        result = project.undo(include_others=include_others)
     render(result, fmt)
 
 
@@ -87,10 +96,18 @@ def backup_restore(ctx: typer.Context, name: str = typer.Argument(..., help="Sna
 def backup_config(ctx: typer.Context,
                   keep: int | None = typer.Option(None, "--keep", help="How many snapshots to keep."),
                   max_mb: int | None = typer.Option(None, "--max-mb", help="Size cap of backups/ in MB."),
+                  yes: bool = typer.Option(False, "--yes", "-y",
+                                           help="Delete the snapshots the new limits leave out without asking."),
                   fmt: OutputFormat = FormatOpt) -> None:
-    """Show or set how many snapshots are kept and the size cap of backups/."""
+    """Show or set how many snapshots are kept and the size cap of backups/ (asks before deleting any)."""
     with opened(ctx) as project:
-        result = project.set_backup_policy(keep, max_mb)
+        doomed = project.backup_policy_deletes(keep, max_mb)
+        if doomed and not yes:
+            err.print(f"these limits delete {len(doomed)} snapshot(s):", markup=False)
+            for name in doomed:
+                err.print(f"  {name}", markup=False)
+            _confirm("delete them?", False)
+        result = project.set_backup_policy(keep, max_mb, confirmed=True)
     render(result, fmt)
 
 
