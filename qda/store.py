@@ -237,11 +237,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (set_id, document_id)
     );
     """,
-    # history: edits made in the browser workspace grouped per user (`session`: who, `tally`:
-    # what they did, as JSON); `state` of new rows is the data-state token its write left
+    # history lines that group a user's edits in the browser workspace (`session`: who,
+    # `tally`: what they did, as JSON); `history.state` of new rows is the state token its
+    # write left (a table of its own: the migration can run again, as the others can)
     """
-    ALTER TABLE history ADD COLUMN session TEXT NOT NULL DEFAULT '';
-    ALTER TABLE history ADD COLUMN tally TEXT NOT NULL DEFAULT '';
+    CREATE TABLE IF NOT EXISTS history_sessions (
+        history_id INTEGER PRIMARY KEY REFERENCES history(id) ON DELETE CASCADE,
+        session TEXT NOT NULL,
+        tally TEXT NOT NULL DEFAULT '{}'
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -1420,7 +1424,7 @@ _COUNTS_SQL = ("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON 
                "GROUP BY c.id ORDER BY c.name")
 # What an undo leaves alone: the history itself and the workspace's accounts (a password
 # reset is not taken back by undoing a coding), and in meta the snapshot policy.
-_NOT_DATA = frozenset({"history", "users"})
+_NOT_DATA = frozenset({"history", "history_sessions", "users"})
 _KEPT_META = ("backup_keep", "backup_max_mb", "schema_version")
 # Page actions that change nothing already there: they never open a history line by themselves.
 _ADDING = frozenset({"added", "memo added"})
@@ -1656,11 +1660,12 @@ class Backups:
 
     def _insert(self, command: str, snapshot: str, before: dict[str, int], after: dict[str, int], began: str,
                 state: str, session: str = "", tally: Mapping[str, int] | None = None) -> None:
-        self.store.db.execute(
-            "INSERT INTO history(at, command, snapshot, before, after, began, state, session, tally) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (_precise_now(), command, snapshot, json.dumps(before), json.dumps(after), began, state, session,
-             json.dumps(dict(tally)) if tally else ""))
+        row = self.store._insert(
+            "INSERT INTO history(at, command, snapshot, before, after, began, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (_precise_now(), command, snapshot, json.dumps(before), json.dumps(after), began, state))
+        if session:
+            self.store.db.execute("INSERT INTO history_sessions(history_id, session, tally) VALUES (?, ?, ?)",
+                                  (row, session, json.dumps(dict(tally or {}))))
 
     @contextmanager
     def page_edit(self, user: str, action: str, coding_delta: int = 0) -> Iterator[None]:
@@ -1695,10 +1700,11 @@ class Backups:
                     self._insert(page_command(user, tally), name, before, after, began, token, user, tally)
                     created = True
                 else:
-                    self.store.db.execute(
-                        "UPDATE history SET at=?, command=?, after=?, state=?, tally=? WHERE id=?",
-                        (_precise_now(), page_command(user, tally), json.dumps(after), token, json.dumps(tally),
-                         entry.id))
+                    self.store.db.execute("UPDATE history SET at=?, command=?, after=?, state=? WHERE id=?",
+                                          (_precise_now(), page_command(user, tally), json.dumps(after), token,
+                                           entry.id))
+                    self.store.db.execute("UPDATE history_sessions SET tally=? WHERE history_id=?",
+                                          (json.dumps(tally), entry.id))
         finally:
             if name and not created:
                 (self.folder / name).unlink(missing_ok=True)
@@ -1707,11 +1713,12 @@ class Backups:
 
     def _open_session(self, user: str) -> HistoryEntry | None:
         """The user's page-edit line that later edits join, if there is one."""
-        found = self._entries("WHERE id = (SELECT MAX(id) FROM history WHERE session=?)", (user,))
+        found = self._entries("WHERE h.id = (SELECT MAX(history_id) FROM history_sessions WHERE session=?)", (user,))
         if not found or found[0].undone or not found[0].snapshot:
             return None
         entry = found[0]
-        if self.store._one("SELECT COUNT(*) FROM history WHERE id > ? AND session = ''", (entry.id,)):
+        if self.store._one("SELECT COUNT(*) FROM history WHERE id > ? AND id NOT IN "
+                           "(SELECT history_id FROM history_sessions)", (entry.id,)):
             return None  # a command or an undo came after it: undoing both at once would surprise
         if not (self.folder / entry.snapshot).is_file():
             return None  # its starting point is gone (pruned): start again with a snapshot
@@ -1723,8 +1730,9 @@ class Backups:
         return [HistoryEntry(i, at, cmd, snap, json.loads(before), json.loads(after), bool(undone), began, state,
                              session, json.loads(tally) if tally else {})
                 for i, at, cmd, snap, before, after, undone, began, state, session, tally in self.store.db.execute(
-                    "SELECT id, at, command, snapshot, before, after, undone, began, state, session, tally "
-                    f"FROM history {where} ORDER BY id", args)]
+                    "SELECT h.id, h.at, h.command, h.snapshot, h.before, h.after, h.undone, h.began, h.state, "
+                    "IFNULL(s.session, ''), IFNULL(s.tally, '') FROM history h "
+                    f"LEFT JOIN history_sessions s ON s.history_id = h.id {where} ORDER BY h.id", args)]
 
     def history(self) -> list[HistoryEntry]:
         """Every recorded write, oldest first."""

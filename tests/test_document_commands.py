@@ -85,7 +85,7 @@ def test_resplit_by_english_rules_keeps_every_coding_on_its_characters(french_pr
         assert by_code["bob", "a"].segment is None  # a partial coding stays a span
         assert project.segments(document="A1") == a1_segments  # the other document is untouched
     history = json.loads(run(runner, "-p", french_project, "history", "--format", "json").stdout)["writes"]
-    assert [w["command"] for w in history] == ["document resplit interview_en --lang en"]
+    assert [w["command"] for w in history][-1:] == ["document resplit interview_en --lang en"]
 
 
 def test_resplit_by_turn_then_undo_restores_every_row(french_project: Path, runner: CliRunner) -> None:
@@ -103,9 +103,10 @@ def test_resplit_by_turn_then_undo_restores_every_row(french_project: Path, runn
 def test_resplit_with_the_same_rules_changes_nothing_and_records_nothing(french_project: Path,
                                                                          runner: CliRunner) -> None:
     before = tables(french_project)
+    history = json.loads(run(runner, "-p", french_project, "history", "--format", "json").stdout)["writes"]
     run(runner, "-p", french_project, "document", "resplit", "interview_en")
     assert tables(french_project) == before
-    assert json.loads(run(runner, "-p", french_project, "history", "--format", "json").stdout)["writes"] == []
+    assert json.loads(run(runner, "-p", french_project, "history", "--format", "json").stdout)["writes"] == history
 
 
 def test_delete_with_codings_says_what_it_removes_and_asks(french_project: Path, runner: CliRunner) -> None:
