@@ -1,0 +1,243 @@
+"""Every destructive write is undoable (issue 20 item 7, issue 16 item 1).
+
+Each command and page action that replaces, edits or deletes data runs on a copy of the
+example study; its history line must be there, and ``qda undo`` must bring back every row
+of every table (the history itself aside, which records the undo) and the codebook file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+from typer.testing import CliRunner
+
+from qda.project import Project
+from qda.web import create_app
+from tests.conftest import CODEBOOK, EXAMPLE, run, run_json
+
+BASE = "http://127.0.0.1"
+
+
+def all_tables(folder: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, the history aside (it records the write and its undo)."""
+    db = sqlite3.connect(folder / "project.qda")
+    try:
+        names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+                 if n not in ("history", "history_sessions")]
+        return {name: sorted(db.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr) for name in names}
+    finally:
+        db.close()
+
+
+def differing(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> list[str]:
+    return [name for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory, study_project: Path) -> Path:
+    """The study with its codebook file in the folder (codes can be added from it) and memos."""
+    folder = tmp_path_factory.mktemp("undo") / "study"
+    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
+    with Project.open(folder) as project:
+        project.add_memo("coder-a", "document", "E1", "a first reading of E1")
+        project.add_memo("coder-a", "code", "a", "what counts as social media")
+        coding = project.codings("coder-a")[0]
+        project.change_coding("coder-a", coding.id, {"memo": "a note on this passage"})
+    # a command after those page edits: the next page edit opens a history line of its own
+    shutil.copy(CODEBOOK, folder / "codebook.yaml")
+    run(CliRunner(), "-p", folder, "codebook", "load", folder / "codebook.yaml")
+    return folder
+
+
+@pytest.fixture
+def study(base: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "study"
+    shutil.copytree(base, folder)
+    return folder
+
+
+def page(folder: Path, coder: str = "coder-a") -> tuple[TestClient, dict[str, str]]:
+    web = TestClient(create_app(folder, unblind=True), base_url=BASE)
+    headers = {"X-CSRF-Token": web.get("/api/session").json()["csrf"]}
+    assert web.post("/api/session", json={"coder": coder}, headers=headers).status_code == 200
+    return web, headers
+
+
+def first_coding(folder: Path, coder: str = "coder-a") -> int:
+    with Project.open(folder) as project:
+        return project.codings(coder)[0].id
+
+
+def memo_id(folder: Path) -> int:
+    with Project.open(folder) as project:
+        return project.memos_about("document", "E1")[0].id
+
+
+def ok(answer) -> None:
+    assert answer.status_code in (200, 201), answer.text
+
+
+# ----------------------------------------------------------------------------- the writes
+def cli(*args: object) -> Callable[[Path, Path], object]:
+    return lambda folder, tmp: run(CliRunner(),
+                                   "-p", folder, *[a(tmp) if callable(a) else a for a in args])
+
+
+def revised_transcript(tmp: Path) -> Path:
+    path = tmp / "E1.txt"
+    text = (EXAMPLE / "transcripts" / "E1.txt").read_text(encoding="utf-8")
+    path.write_text(text.replace("Ben, ça a commencé", "Alors, ça a commencé"), encoding="utf-8")
+    return path
+
+
+def revised_codebook(tmp: Path) -> Path:
+    path = tmp / "book.yaml"
+    text = CODEBOOK.read_text(encoding="utf-8")
+    path.write_text(text.replace("to reach customers.", "to reach its customers.", 1), encoding="utf-8")
+    return path
+
+
+def revised_profiles(tmp: Path) -> Path:
+    path = tmp / "profiles.csv"
+    path.write_text((EXAMPLE / "profiles.csv").read_text(encoding="utf-8").replace("E1,entry,4", "E1,entry,5"),
+                    encoding="utf-8")
+    return path
+
+
+def relabelled_qdc(folder: Path, tmp: Path) -> Path:
+    """The project's codebook as .qdc with one label changed (a codebook from another tool)."""
+    qdc = tmp / "book.qdc"
+    run(CliRunner(), "-p", folder, "codebook", "export", qdc)
+    xml = qdc.read_text(encoding="utf-8")
+    start = xml.index('name="', xml.index("<Code ")) + len('name="')
+    qdc.write_text(xml[:start] + "Relabelled " + xml[start:], encoding="utf-8")
+    return qdc
+
+
+def codes_swapped_qdpx(folder: Path, tmp: Path) -> Path:
+    """The project as .qdpx, in which two codings of coder-a swapped their codes (the
+    issue's case: counts, ids and offsets all equal, only the code ids moved)."""
+    twin = tmp / "twin"
+    shutil.copytree(folder, twin, ignore=shutil.ignore_patterns("backups"))
+    db = sqlite3.connect(twin / "project.qda")
+    with db:
+        rows = db.execute("SELECT k.id, k.code_id FROM codings k JOIN coders c ON c.id = k.coder_id "
+                          "WHERE c.name = 'coder-a' ORDER BY k.id").fetchall()
+        first = rows[0]
+        second = next(r for r in rows if r[1] != first[1])
+        db.execute("UPDATE codings SET code_id=? WHERE id=?", (second[1], first[0]))
+        db.execute("UPDATE codings SET code_id=? WHERE id=?", (first[1], second[0]))
+    db.close()
+    qdpx = tmp / "swapped.qdpx"
+    run(CliRunner(), "-p", twin, "export", "qdpx", qdpx)
+    assert zipfile.is_zipfile(qdpx)
+    return qdpx
+
+
+def page_delete(folder: Path, tmp: Path) -> None:
+    web, headers = page(folder)
+    ok(web.delete(f"/api/codings/{first_coding(folder)}", headers=headers))
+
+
+def page_move_span(folder: Path, tmp: Path) -> None:
+    web, headers = page(folder)
+    number = first_coding(folder)
+    coding = web.get(f"/api/codings/{number}").json()
+    ok(web.patch(f"/api/codings/{number}", json={"start": coding["start"] + 1, "end": coding["end"] - 1},
+                 headers=headers))
+
+
+def page_change_code(folder: Path, tmp: Path) -> None:
+    web, headers = page(folder)
+    number = first_coding(folder)
+    current = web.get(f"/api/codings/{number}").json()["code"]
+    ok(web.patch(f"/api/codings/{number}", json={"code": "a" if current != "a" else "b"},
+                 headers=headers))
+
+
+def page_change_note(folder: Path, tmp: Path) -> None:
+    web, headers = page(folder)
+    ok(web.patch(f"/api/codings/{first_coding(folder)}", json={"memo": "changed my mind"}, headers=headers))
+
+
+def page_edit_memo(folder: Path, tmp: Path) -> None:
+    web, headers = page(folder)
+    ok(web.patch(f"/api/memos/{memo_id(folder)}", json={"text": "a second reading"}, headers=headers))
+
+
+def page_delete_memo(folder: Path, tmp: Path) -> None:
+    web, headers = page(folder)
+    ok(web.delete(f"/api/memos/{memo_id(folder)}", headers=headers))
+
+
+def page_adjudicate(folder: Path, tmp: Path) -> None:
+    web, headers = page(folder, "lead")
+    view = web.get("/api/compare?a=coder-a&b=coder-b").json()
+    decisions = [{"region": r["key"], "decision": "both"} for r in view["regions"]]
+    ok(web.post("/api/adjudicate", json={"a": "coder-a", "b": "coder-b", "as": "consensus", "replace": True,
+                                         "decisions": decisions}, headers=headers))
+
+
+def page_new_code(folder: Path, tmp: Path) -> None:
+    web, headers = page(folder)
+    ok(web.post("/api/codes", json={"id": "distributors", "label": "Distributors", "parent": "events"},
+                headers=headers))
+
+
+WRITES: dict[str, tuple[Callable[[Path, Path], object], str]] = {
+    "code import": (cli("code", "import", EXAMPLE / "coder-b.xlsx", "--coder", "coder-a"), "code import"),
+    "code adjudicate --replace": (cli("code", "adjudicate", EXAMPLE / "adjudication.xlsx", "--coder", "consensus",
+                                      "--replace"), "adjudicate adjudication.xlsx"),
+    "code auto": (cli("code", "auto", "--coder", "coder-b"), "code auto --coder coder-b"),
+    "code delete-coder": (cli("code", "delete-coder", "coder-b", "--yes"), "delete coder coder-b"),
+    "import transcripts --replace": (cli("import", "transcripts", revised_transcript, "--replace"),
+                                     "import transcripts --replace"),
+    "import qdpx (codes moved)": (lambda f, t: cli("import", "qdpx", codes_swapped_qdpx(f, t))(f, t),
+                                  "import qdpx swapped.qdpx"),
+    "import cases": (cli("import", "cases", revised_profiles), "import cases profiles.csv"),
+    "speakers --set-role": (cli("speakers", "--set-role", "Intervieweur=moderator"), "speakers --set-role"),
+    "document delete": (cli("document", "delete", "E2", "--yes"), "document delete E2"),
+    "document resplit": (cli("document", "resplit", "E1", "--unit", "paragraph"), "document resplit E1"),
+    "codebook load": (cli("codebook", "load", revised_codebook), "codebook load book.yaml"),
+    "codebook import": (lambda f, t: cli("codebook", "import", relabelled_qdc(f, t))(f, t),
+                        "codebook import book.qdc"),
+    "codebook add": (cli("codebook", "add", "distributors", "--label", "Distributeurs", "--parent", "events"),
+                     "codebook add distributors"),
+    "codebook rename": (cli("codebook", "rename", "h", "trade-fairs"), "codebook rename h trade-fairs"),
+    "codebook merge": (cli("codebook", "merge", "i", "--into", "h"), "codebook merge i --into h"),
+    "page: delete a coding": (page_delete, "page edits by coder-a: 1 deletion"),
+    "page: move a span": (page_move_span, "page edits by coder-a: 1 edit"),
+    "page: change a code": (page_change_code, "page edits by coder-a: 1 edit"),
+    "page: change a note": (page_change_note, "page edits by coder-a: 1 edit"),
+    "page: edit a memo": (page_edit_memo, "page edits by coder-a: 1 memo edit"),
+    "page: delete a memo": (page_delete_memo, "page edits by coder-a: 1 memo deletion"),
+    "page: record decisions": (page_adjudicate, "adjudicate in the browser coder-a coder-b --coder consensus"),
+    "page: new code": (page_new_code, "codebook add distributors"),
+}
+
+
+@pytest.mark.parametrize("name", list(WRITES))
+def test_every_destructive_write_is_in_the_history_and_undone_exactly(name: str, study: Path, runner,
+                                                                      tmp_path: Path) -> None:
+    action, command = WRITES[name]
+    before, book = all_tables(study), (study / "codebook.yaml").read_bytes()
+    history = run_json(runner, "-p", study, "history")["writes"]
+    action(study, tmp_path)
+    changed = differing(before, all_tables(study))
+    assert changed, f"{name} changed nothing"
+    writes = run_json(runner, "-p", study, "history")["writes"]
+    assert len(writes) == len(history) + 1, [w["command"] for w in writes]
+    assert writes[-1]["command"].startswith(command), writes[-1]["command"]
+    assert writes[-1]["snapshot"] and (study / "backups" / writes[-1]["snapshot"]).is_file()
+    undone = run_json(runner, "-p", study, "undo", "--yes")
+    assert undone["write"]["command"] == writes[-1]["command"]
+    assert [w for w in undone["warnings"] if not w.endswith("restored too, as it was before that write")] == []
+    after = all_tables(study)
+    assert differing(before, after) == [], f"{name}: undo left {differing(before, after)} different"
+    assert (study / "codebook.yaml").read_bytes() == book
