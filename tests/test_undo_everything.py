@@ -241,3 +241,182 @@ def test_every_destructive_write_is_in_the_history_and_undone_exactly(name: str,
     after = all_tables(study)
     assert differing(before, after) == [], f"{name}: undo left {differing(before, after)} different"
     assert (study / "codebook.yaml").read_bytes() == book
+
+
+# ----------------------------------------------------------------------------- page edits grouped per session
+def history_of(folder: Path) -> list[dict]:
+    return run_json(CliRunner(), "-p", folder, "history")["writes"]
+
+
+def test_page_edits_of_a_session_are_one_history_line_with_one_snapshot(study: Path) -> None:
+    web, headers = page(study)
+    before = all_tables(study)
+    lines, snapshots = len(history_of(study)), len(list((study / "backups").glob("*.qda")))
+    ids = [c.id for c in Project.open(study).codings("coder-a")[:5]]
+    deleted = []
+    for number in ids[:3]:
+        answer = web.delete(f"/api/codings/{number}", headers=headers)
+        ok(answer)
+        deleted.append(answer.json())
+    for number in ids[3:]:
+        ok(web.patch(f"/api/codings/{number}", json={"memo": "later"}, headers=headers))
+    seg = Project.open(study).segments(document="E3")[2]
+    ok(web.post("/api/codings", json={"document": "E3", "code": "a", "start": seg.start, "end": seg.end},
+                headers=headers))
+    writes = history_of(study)
+    assert len(writes) == lines + 1
+    assert writes[-1]["command"] == "page edits by coder-a: 3 deletions, 2 edits, 1 addition"
+    assert writes[-1]["page_edits_by"] == "coder-a"
+    assert writes[-1]["page_edits"] == {"deleted": 3, "edited": 2, "added": 1}
+    assert writes[-1]["codings_after"]["coder-a"] == writes[-1]["codings_before"]["coder-a"] - 2
+    assert len(list((study / "backups").glob("*.qda"))) == snapshots + 1  # one snapshot, not six
+    # the page's own Ctrl+Z of a deletion stores the coding again: it still works, in the same line
+    gone = deleted[-1]
+    ok(web.post("/api/codings", json={k: gone[k] for k in ("document", "code", "start", "end")}, headers=headers))
+    writes = history_of(study)
+    assert writes[-1]["command"] == "page edits by coder-a: 3 deletions, 2 edits, 2 additions"
+    assert len(writes) == lines + 1
+    run(CliRunner(), "-p", study, "undo", "--yes")
+    assert differing(before, all_tables(study)) == []
+
+
+def test_an_addition_alone_opens_no_history_line(study: Path) -> None:
+    web, headers = page(study)
+    lines = len(history_of(study))
+    seg = Project.open(study).segments(document="E3")[2]
+    ok(web.post("/api/codings", json={"document": "E3", "code": "a", "start": seg.start, "end": seg.end},
+                headers=headers))
+    ok(web.post("/api/memos", json={"about": "document", "target": "E3", "text": "new"}, headers=headers))
+    assert len(history_of(study)) == lines
+
+
+def test_a_command_in_between_starts_a_new_page_line(study: Path) -> None:
+    web, headers = page(study)
+    ids = [c.id for c in Project.open(study).codings("coder-a")[:2]]
+    ok(web.delete(f"/api/codings/{ids[0]}", headers=headers))
+    run(CliRunner(), "-p", study, "speakers", "--set-role", "Intervieweur=moderator")
+    ok(web.delete(f"/api/codings/{ids[1]}", headers=headers))
+    commands = [w["command"] for w in history_of(study)][-3:]
+    assert commands == ["page edits by coder-a: 1 deletion", "speakers --set-role Intervieweur=moderator",
+                        "page edits by coder-a: 1 deletion"]
+
+
+def test_an_idle_session_ends(study: Path, monkeypatch) -> None:
+    import qda.store as store_module
+
+    web, headers = page(study)
+    ids = [c.id for c in Project.open(study).codings("coder-a")[:2]]
+    ok(web.delete(f"/api/codings/{ids[0]}", headers=headers))
+    monkeypatch.setattr(store_module, "PAGE_SESSION_IDLE_MINUTES", 0)
+    ok(web.delete(f"/api/codings/{ids[1]}", headers=headers))
+    assert [w["command"] for w in history_of(study)][-2:] == ["page edits by coder-a: 1 deletion"] * 2
+
+
+def test_undoing_a_session_another_user_worked_in_says_so_and_needs_confirmation(study: Path) -> None:
+    alice, alice_headers = page(study, "coder-a")
+    bob, bob_headers = page(study, "coder-b")
+    a_ids = [c.id for c in Project.open(study).codings("coder-a")[:2]]
+    b_ids = [c.id for c in Project.open(study).codings("coder-b")[:2]]
+    ok(alice.delete(f"/api/codings/{a_ids[0]}", headers=alice_headers))
+    ok(bob.delete(f"/api/codings/{b_ids[0]}", headers=bob_headers))  # bob's own line, after alice's snapshot
+    ok(alice.delete(f"/api/codings/{a_ids[1]}", headers=alice_headers))  # alice's line goes on
+    seg = Project.open(study).segments(document="E3")[4]
+    ok(bob.post("/api/codings", json={"document": "E3", "code": "b", "start": seg.start, "end": seg.end},
+                headers=bob_headers))  # joins bob's line
+    writes = history_of(study)
+    assert [w["command"] for w in writes[-2:]] == ["page edits by coder-a: 2 deletions",
+                                                   "page edits by coder-b: 1 deletion, 1 addition"]
+    # the last line is bob's; alice deleted after bob's snapshot: undo says so and refuses with --yes
+    with Project.open(study) as project:
+        plan = project.undo_plan()
+    assert plan.entry.command.startswith("page edits by coder-b")
+    assert any("page edits by coder-a" in w for w in plan.warnings)
+    before = all_tables(study)
+    refused = run(CliRunner(), "-p", study, "undo", "--yes", code=1)
+    assert "would take back more than that write" in refused.output and "coder-a" in refused.output
+    assert all_tables(study) == before
+    # confirmed: bob's line undone (alice's second deletion with it, as announced)
+    run(CliRunner(), "-p", study, "undo", "--yes", "--include-others")
+    with Project.open(study) as project:
+        assert project.coding_by_id(b_ids[0]) is not None and project.coding_by_id(a_ids[1]) is not None
+        # alice's line next: its snapshot holds everything before her first deletion
+        plan = project.undo_plan()
+    assert plan.entry.command == "page edits by coder-a: 2 deletions"
+
+
+def test_undoing_a_session_names_another_users_additions(study: Path) -> None:
+    alice, alice_headers = page(study, "coder-a")
+    bob, bob_headers = page(study, "coder-b")
+    ok(alice.delete(f"/api/codings/{first_coding(study)}", headers=alice_headers))
+    seg = Project.open(study).segments(document="E3")[4]
+    ok(bob.post("/api/codings", json={"document": "E3", "code": "b", "start": seg.start, "end": seg.end},
+                headers=bob_headers))  # an addition: no line of bob's
+    ok(alice.patch(f"/api/codings/{first_coding(study)}", json={"memo": "x"}, headers=alice_headers))
+    with Project.open(study) as project:
+        plan = project.undo_plan()
+    assert plan.entry.command == "page edits by coder-a: 1 deletion, 1 edit"
+    assert any(w.startswith("coder-b's codings changed") and "1 new or edited" in w for w in plan.warnings)
+
+
+# ----------------------------------------------------------------------------- undo never skips silently
+def test_undo_names_the_write_whose_snapshot_is_gone(study: Path) -> None:
+    run(CliRunner(), "-p", study, "code", "delete-coder", "coder-b", "--yes")
+    last = history_of(study)[-1]
+    (study / "backups" / last["snapshot"]).unlink()
+    result = run(CliRunner(), "-p", study, "undo", "--yes", code=1)
+    assert "the next write to undo, 'delete coder coder-b'" in result.output
+    assert "no longer in backups/" in result.output
+
+
+def test_an_unreadable_snapshot_is_reported_unreadable_not_as_zero_codings(study: Path) -> None:
+    run(CliRunner(), "-p", study, "code", "delete-coder", "coder-b", "--yes")
+    last = history_of(study)[-1]
+    (study / "backups" / last["snapshot"]).write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    result = run(CliRunner(), "-p", study, "undo", "--yes", code=1)
+    assert "'delete coder coder-b'" in result.output and "unreadable" in result.output
+    assert "0 coding" not in result.output
+
+
+def test_undo_on_a_read_only_project_says_read_only(study: Path, monkeypatch) -> None:
+    import qda.store as store_module
+
+    run(CliRunner(), "-p", study, "code", "delete-coder", "coder-b", "--yes")
+    monkeypatch.setattr(store_module, "_writable", lambda path: False)
+    result = run(CliRunner(), "-p", study, "undo", "--yes", code=1)
+    assert "read-only" in result.output and "damaged" not in result.output
+
+
+# ----------------------------------------------------------------------------- the snapshot cap and the keep policy
+def test_over_the_snapshot_cap_a_write_is_refused_unless_no_snapshot(study: Path) -> None:
+    with Project.open(study) as project:
+        project.set_backup_policy(max_mb=1, confirmed=True)
+    db = sqlite3.connect(study / "project.qda")
+    with db:  # a project just over 1 MB
+        db.execute("INSERT INTO meta(key, value) VALUES ('padding', ?)", ("x" * 1024 ** 2,))
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    assert (study / "project.qda").stat().st_size > 1024 ** 2
+    before = all_tables(study)
+    refused = run(CliRunner(), "-p", study, "code", "delete-coder", "coder-b", "--yes", code=1)
+    assert "larger than the snapshot cap" in refused.output and "--no-snapshot" in refused.output
+    assert all_tables(study) == before
+    run(CliRunner(), "-p", study, "--no-snapshot", "code", "delete-coder", "coder-b", "--yes")
+    last = history_of(study)[-1]
+    assert last["command"] == "delete coder coder-b" and last["snapshot"] == ""
+    result = run(CliRunner(), "-p", study, "undo", "--yes", code=1)
+    assert "'delete coder coder-b'" in result.output and "without a snapshot" in result.output
+
+
+def test_a_smaller_keep_asks_before_deleting_snapshots(study: Path) -> None:
+    for coder in ("x1", "x2", "x3"):
+        run(CliRunner(), "-p", study, "code", "import", EXAMPLE / "coder-b.xlsx", "--coder", coder)
+    files = sorted(p.name for p in (study / "backups").glob("*.qda"))
+    assert len(files) >= 4
+    from qda.cli import app
+
+    asked = CliRunner().invoke(app, ["-p", str(study), "backup", "config", "--keep", "1"], input="n\n")
+    assert asked.exit_code == 1 and f"these limits delete {len(files) - 1} snapshot(s)" in asked.output
+    assert sorted(p.name for p in (study / "backups").glob("*.qda")) == files
+    assert run_json(CliRunner(), "-p", study, "backup", "list")["keep"] == 20
+    run(CliRunner(), "-p", study, "backup", "config", "--keep", "1", "--yes")
+    assert sorted(p.name for p in (study / "backups").glob("*.qda")) == files[-1:]
