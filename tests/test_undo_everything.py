@@ -420,3 +420,23 @@ def test_a_smaller_keep_asks_before_deleting_snapshots(study: Path) -> None:
     assert run_json(CliRunner(), "-p", study, "backup", "list")["keep"] == 20
     run(CliRunner(), "-p", study, "backup", "config", "--keep", "1", "--yes")
     assert sorted(p.name for p in (study / "backups").glob("*.qda")) == files[-1:]
+
+
+def test_a_write_whose_history_line_cannot_be_written_is_not_written(study: Path, monkeypatch) -> None:
+    # Before: the history line was written after COMMIT, and a failure there was swallowed:
+    # the write stayed, outside the history. Now both are one transaction.
+    import qda.store as store_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise store_module.ProjectError("the history line could not be written")
+
+    before, lines = all_tables(study), history_of(study)
+    snapshots = sorted((study / "backups").glob("*.qda"))
+    monkeypatch.setattr(store_module.Backups, "_insert", broken)
+    with Project.open(study) as project:
+        with pytest.raises(store_module.ProjectError):
+            project.delete_coder("coder-b")
+        with pytest.raises(store_module.ProjectError):
+            project.remove_coding("coder-a", project.codings("coder-a")[0].id)
+    assert all_tables(study) == before and history_of(study) == lines
+    assert sorted((study / "backups").glob("*.qda")) == snapshots  # their snapshots were dropped
