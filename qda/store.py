@@ -1601,7 +1601,7 @@ class Backups:
         for doomed in self.would_prune(*self.policy()):
             doomed.path.unlink(missing_ok=True)
 
-    def _take(self, command: str) -> str:
+    def _take(self, command: str, page: bool = False) -> str:
         """The snapshot before a recorded write, inside its transaction. Over the size cap the
         write is refused (nothing written) unless ``unsnapshotted_ok``; then '' (no snapshot)."""
         if self.store.readonly:
@@ -1613,6 +1613,11 @@ class Backups:
             return ""
         size = self.store.path.stat().st_size / 1024 ** 2
         cap = self.policy()[1]
+        if page:  # the page cannot pass --no-snapshot: the lead raises the cap
+            raise ProjectError(f"the project ({size:,.0f} MB) is larger than the snapshot cap ({cap:,} MB), so this "
+                               "edit could not be undone; nothing was changed",
+                               [Problem(str(self.folder), "ask the project lead to raise the cap: "
+                                        "qda backup config --max-mb N")])
         raise NeedsConfirmation(
             f"{self.store.path}: the project ({size:,.0f} MB) is larger than the snapshot cap ({cap:,} MB): "
             "this write could not be undone, so nothing was written", "no_snapshot",
@@ -1688,7 +1693,7 @@ class Backups:
                     return
                 before, began = (self.counts(), _precise_now()) if entry is None else (entry.before, entry.began)
                 if entry is None:
-                    name = self._take(f"page edits by {user}")
+                    name = self._take(f"page edits by {user}", page=True)
                 yield
                 if self.store.db.total_changes == changes:
                     return

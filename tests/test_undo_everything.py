@@ -440,3 +440,19 @@ def test_a_write_whose_history_line_cannot_be_written_is_not_written(study: Path
             project.remove_coding("coder-a", project.codings("coder-a")[0].id)
     assert all_tables(study) == before and history_of(study) == lines
     assert sorted((study / "backups").glob("*.qda")) == snapshots  # their snapshots were dropped
+
+
+def test_over_the_snapshot_cap_a_page_deletion_is_refused_with_what_to_do(study: Path) -> None:
+    with Project.open(study) as project:
+        project.set_backup_policy(max_mb=1, confirmed=True)
+    db = sqlite3.connect(study / "project.qda")
+    with db:
+        db.execute("INSERT INTO meta(key, value) VALUES ('padding', ?)", ("x" * 1024 ** 2,))
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    web, headers = page(study)
+    before = all_tables(study)
+    refused = web.delete(f"/api/codings/{first_coding(study)}", headers=headers)
+    assert refused.status_code == 422 and "larger than the snapshot cap" in refused.json()["error"]
+    assert "qda backup config --max-mb" in refused.json()["problems"][0]
+    assert all_tables(study) == before
