@@ -456,3 +456,26 @@ def test_over_the_snapshot_cap_a_page_deletion_is_refused_with_what_to_do(study:
     assert refused.status_code == 422 and "larger than the snapshot cap" in refused.json()["error"]
     assert "qda backup config --max-mb" in refused.json()["problems"][0]
     assert all_tables(study) == before
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE codings SET code_id = (SELECT MAX(id) FROM codes) WHERE id = (SELECT MIN(id) FROM codings)",
+    "UPDATE notes SET text = text || '.' WHERE id = (SELECT MIN(id) FROM notes)",
+    "UPDATE case_attributes SET value = value || '+' WHERE rowid = (SELECT MIN(rowid) FROM case_attributes)",
+    "UPDATE speakers SET role = 'someone else' WHERE id = (SELECT MIN(id) FROM speakers)",
+    "UPDATE codes SET labels = replace(labels, 'a', 'o') WHERE id = (SELECT MIN(id) FROM codes)",
+    "UPDATE codings SET note = 'x' || note WHERE id = (SELECT MIN(id) FROM codings)",
+])
+def test_the_change_fingerprint_covers_every_column(base: Path, change: str) -> None:
+    from qda.store import content_digest
+
+    db = sqlite3.connect(base / "project.qda")
+    try:
+        before = content_digest(db)
+        db.execute("BEGIN")
+        db.execute(change)
+        assert content_digest(db) != before
+        db.execute("ROLLBACK")
+        assert content_digest(db) == before
+    finally:
+        db.close()
