@@ -291,7 +291,9 @@ class Project:
             known = pattern_lemmas(self.store.get_meta(lemmas_key(used)), used)
             plan = dataclasses.replace(plan, meta={**plan.meta, **pattern_lemmas_meta(self.store.codebook(), used,
                                                                                         known)})
-        with self._recorded("import transcripts --replace") if replace else nullcontext():
+        # a revised text replaces the stored one (kept in document_versions): undoable, as --replace is
+        replacing = replace or any(f.status in ("replaced", "revised") for f in report.files)
+        with self._recorded("import transcripts" + " --replace" * replace) if replacing else nullcontext():
             self.commit(plan)
         return language_notes(report, loaded, project_language or default, project_language is None, assigned)
 

@@ -479,3 +479,18 @@ def test_the_change_fingerprint_covers_every_column(base: Path, change: str) -> 
         assert content_digest(db) == before
     finally:
         db.close()
+
+
+def test_a_revised_uncoded_transcript_is_undoable_too(study: Path, tmp_path: Path) -> None:
+    # Without codings a changed text replaces the stored one with no --replace: that too is
+    # in the history, and undo brings the first text back.
+    path = tmp_path / "Z9.txt"
+    path.write_text("Q : Une question ?\nR : Une réponse.\n", encoding="utf-8")
+    run(CliRunner(), "-p", study, "import", "transcripts", path)
+    lines = history_of(study)
+    before = all_tables(study)
+    path.write_text("Q : Une question ?\nR : Une autre réponse.\n", encoding="utf-8")
+    run(CliRunner(), "-p", study, "import", "transcripts", path)
+    assert [w["command"] for w in history_of(study)] == [w["command"] for w in lines] + ["import transcripts"]
+    run(CliRunner(), "-p", study, "undo", "--yes")
+    assert differing(before, all_tables(study)) == []
