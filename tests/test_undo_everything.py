@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from qda.project import Project
 from qda.web import create_app
-from tests.conftest import CODEBOOK, EXAMPLE, run, run_json
+from tests.conftest import CODEBOOK, EXAMPLE, ROOT, run, run_json
 
 BASE = "http://127.0.0.1"
 
@@ -494,3 +494,39 @@ def test_a_revised_uncoded_transcript_is_undoable_too(study: Path, tmp_path: Pat
     assert [w["command"] for w in history_of(study)] == [w["command"] for w in lines] + ["import transcripts"]
     run(CliRunner(), "-p", study, "undo", "--yes")
     assert differing(before, all_tables(study)) == []
+
+
+def test_a_kill_while_the_history_line_is_written_leaves_neither_write_nor_line(study: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "inside"
+    script = f"""
+import time
+from pathlib import Path
+import qda.store as store
+from qda.project import Project
+
+real = store.Backups._insert
+def slow(self, *args, **kwargs):
+    real(self, *args, **kwargs)
+    Path({str(marker)!r}).write_text("now")
+    time.sleep(60)
+store.Backups._insert = slow
+with Project.open({str(study)!r}) as project:
+    project.delete_coder("coder-b")
+"""
+    before, lines = all_tables(study), history_of(study)
+    child = subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert child.poll() is None and time.monotonic() < deadline, "the write never reached its history line"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)  # the data and the line are written, COMMIT not yet
+    finally:
+        child.wait()
+    assert all_tables(study) == before and history_of(study) == lines
