@@ -1124,7 +1124,7 @@ class Project:
 
         name = check_user_name(name)
         hashed = hash_password(password)
-        with self.store.transaction():
+        with self.store.transaction(marks_state=False):  # an account is not project data: undo leaves it
             self.store.set_user(name, hashed)
         return name
 

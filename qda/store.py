@@ -631,8 +631,11 @@ class Store:
     def transaction(self, marks_state: bool = True) -> Iterator[None]:
         """One atomic write; nested uses join the outer transaction.
 
-        ``marks_state=False``: bookkeeping only (the history, the snapshot policy), or a
-        restore that brings back a snapshot's own state token.
+        A transaction that changes a row leaves a new state token (``meta``), which tells
+        ``qda undo`` that something was written after a recorded write. ``marks_state=False``
+        for writes that are not project data and that undo leaves alone (the history, the
+        snapshot policy, accounts and their sessions), and for a restore, which brings back
+        a snapshot's own token.
         """
         if self._depth:
             self._depth += 1

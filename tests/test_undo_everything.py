@@ -530,3 +530,12 @@ with Project.open({str(study)!r}) as project:
     finally:
         child.wait()
     assert all_tables(study) == before and history_of(study) == lines
+
+
+def test_an_account_added_after_a_write_does_not_block_its_undo(study: Path) -> None:
+    run(CliRunner(), "-p", study, "code", "delete-coder", "coder-b", "--yes")
+    with Project.open(study) as project:
+        project.add_user("alice", "correct horse battery staple")
+        assert project.undo_plan().warnings == ()
+        project.undo()
+        assert project.users() == ["alice"]  # undo leaves the accounts as they are
