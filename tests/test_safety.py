@@ -207,10 +207,11 @@ def test_undo_brings_back_a_deleted_coders_codings(runner, study_copy: Path) -> 
     assert codings_of(study_copy) == original
     writes = run_json(runner, "-p", study_copy, "history")["writes"]
     assert writes[-2]["undone"] is True and writes[-1]["command"].startswith("undo delete coder")
-    # The undo is not itself undone by a second undo: the next write is the fixture's last
-    # import, whose snapshot this copy of the project left behind: named, never skipped.
+    # The undo is not itself undone by a second undo: the next write is the shared fixture's
+    # last one, whose snapshot this copy of the project left behind: named, never skipped.
+    last = [w for w in writes if not w["command"].startswith("undo")][-2]["command"]
     result = run(runner, "-p", study_copy, "undo", "--yes", code=1)
-    assert "the next write to undo, 'code import consensus.xlsx --coder consensus'" in result.output
+    assert f"the next write to undo, '{last}'" in result.output
     assert "is no longer in backups/" in result.output
 
 
