@@ -8,7 +8,9 @@ codings of four more coders until it holds ``--codings`` codings (default 2,000)
 3. ``page: later edit``: a deletion joining that session (its history line updated, no snapshot);
 4. ``page: addition``: a coding added outside any session (no history line);
 5. ``command``: ``delete_coder`` of a small coder: snapshot, write, every-column comparison
-   with the snapshot, history line, all in one transaction.
+   with the snapshot, history line, all in one transaction;
+6. ``undo``: restoring the snapshot before the last of those (every data table copied back in
+   one transaction with its history line, after a snapshot of the current state).
 
 Each figure is the median of ``--repeat`` runs, wall time and CPU time of this process.
 Run: ``python bench/undo_cost.py [--codings 2000] [--repeat 7]``; report ``uptime`` beside it.
@@ -99,6 +101,7 @@ def main() -> None:
                 args.repeat)
             victims = iter(f"bulk-{i}" for i in range(4))
             results["command"] = timed(lambda: project.delete_coder(next(victims)), min(args.repeat, 4))
+            results["undo"] = timed(project.undo, 3)
     load = os.getloadavg()
     print(f"{total:,} codings, database {size / 1024:,.0f} KB; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"{'step':<20}{'wall ms':>10}{'cpu ms':>10}")
