@@ -621,7 +621,7 @@ class Store:
         """Apply every migration above the current version, each in its own transaction."""
         current = self.schema_version()
         for version in range(current + 1, SCHEMA_VERSION + 1):
-            with self.transaction():
+            with self.transaction(marks_state=False):  # an upgrade is not a write to undo or warn about
                 for statement in MIGRATIONS[version - 1].split(";"):
                     if statement.strip():
                         self.db.execute(statement)

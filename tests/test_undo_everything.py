@@ -539,3 +539,18 @@ def test_an_account_added_after_a_write_does_not_block_its_undo(study: Path) -> 
         assert project.undo_plan().warnings == ()
         project.undo()
         assert project.users() == ["alice"]  # undo leaves the accounts as they are
+
+
+def test_a_snapshot_of_an_older_schema_is_brought_up_to_date_when_restored(study: Path) -> None:
+    from qda.store import MIGRATIONS
+
+    before = all_tables(study)
+    run(CliRunner(), "-p", study, "code", "delete-coder", "coder-b", "--yes")
+    snapshot_file = study / "backups" / history_of(study)[-1]["snapshot"]
+    old = sqlite3.connect(snapshot_file)
+    with old:  # as a qda of one migration ago wrote it
+        old.execute("DROP TABLE history_sessions")
+        old.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(len(MIGRATIONS) - 1),))
+    old.close()
+    run(CliRunner(), "-p", study, "undo", "--yes")
+    assert differing(before, all_tables(study)) == []
