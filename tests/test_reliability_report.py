@@ -143,7 +143,9 @@ def _tables(text: str) -> dict[str, list[list[str]]]:
 def _method(text: str) -> str:
     found = re.search(r'<p class="method" id="method">(.*?)</p>', text, re.S)
     assert found, "no method paragraph"
-    return html.unescape(found.group(1))
+    text = html.unescape(found.group(1))
+    assert re.search(r"\d \w", text) is None, text  # every count held to its noun by a no-break space
+    return text.replace("\u00a0", " ")  # the words as method_paragraph() gives them
 
 
 # ----------------------------------------------------------------------------- the data

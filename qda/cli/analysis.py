@@ -201,11 +201,14 @@ def figure(ctx: typer.Context,
            group: str = typer.Option("all", "--group", help="cooccur: all or one value of --by."),
            measure: str = typer.Option("jaccard", "--measure", help="cooccur: jaccard, dice or ochiai."),
            size: str = typer.Option("double", "--size", help="single (89 mm) or double (183 mm) column."),
-           count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments.")) -> None:
-    """Journal-ready figure (vector SVG/PDF with embedded fonts, or 600 dpi PNG)."""
+           count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments."),
+           labels: bool = typer.Option(False, "--labels", help="Print the codes' labels instead of their ids."),
+           lang: str | None = typer.Option(None, "--lang", help="With --labels: the label language.")) -> None:
+    """Journal-ready figure (vector SVG/PDF with embedded fonts, or 600 dpi PNG), without a
+    title: the caption belongs to the paper."""
     with opened(ctx) as project:
         path = project.figure(kind, output, coder, by, code_attr=code_attr, level=level, group=group,
-                              measure=measure, size=size, count=count)
+                              measure=measure, size=size, count=count, labels=labels, lang=lang)
     typer.echo(f"wrote {path}")
 
 
