@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.comments import Comment
-from markupsafe import Markup
 from openpyxl.styles import Alignment, Border
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -107,10 +107,9 @@ def render_reliability_html(report: AgreementReport, *, title: str | None = None
     """The HTML report as a string (what :func:`write_reliability_html` writes)."""
     context = _html_context(report, title=title, software=_software(software),
                             date=date or _dt.date.today())
-    context.update(coverage=_coverage_lines(coverage), typography=Markup(type_.css()), family=type_.CSS_FAMILY,
-                   method=type_.hold_numbers(context["method"]))
+    context.update(coverage=_coverage_lines(coverage), typography=Markup(type_.css()), family=type_.CSS_FAMILY)
     try:
-        return _template().render(**context)
+        return type_.hold_html(_template().render(**context))
     except jinja2.TemplateError as exc:  # a broken installation, not a user error
         raise ExportError(f"cannot render the reliability report: {exc}") from exc
 

@@ -98,7 +98,7 @@ def render_synthesis(data: ReportData) -> str:
         "d": data, "attributes": attributes, "pairs": pairs[:25], "pair_count": len(pairs), "labels": labels,
         "by_group": by_group,
         "figs": figs,
-        "method": type_.hold_numbers(method_paragraph(data.reliability)) if data.reliability else None,
+        "method": method_paragraph(data.reliability) if data.reliability else None,
         "coverage": [type_.coverage(coder, coded, total) for coder, (coded, total) in data.coverage.items()],
         "typography": Markup(type_.css()),
         "agreement": [n for n in ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha",
@@ -107,7 +107,7 @@ def render_synthesis(data: ReportData) -> str:
         "groups": [g for g, _ in data.cross.groups],
     }
     try:
-        return _template().render(**context)
+        return type_.hold_html(_template().render(**context))
     except jinja2.TemplateError as exc:
         raise ExportError(f"cannot render the synthesis report: {exc}") from exc
 

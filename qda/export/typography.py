@@ -85,6 +85,16 @@ def hold_numbers(text: str) -> str:
     return _OF.sub(NBSP, _HELD.sub(NBSP, text))
 
 
+_MARKUP = re.compile(r"(<style\b.*?</style>|<svg\b.*?</svg>|<script\b.*?</script>|<[^>]*>)", re.S | re.I)
+
+
+def hold_html(page: str) -> str:
+    """An HTML page with :func:`hold_numbers` applied to its text (not to tags, styles or
+    inline SVG): counts written by any layer ("25 codes", "250 units") stay whole in print."""
+    parts = _MARKUP.split(page)
+    return "".join(part if i % 2 else hold_numbers(part) for i, part in enumerate(parts))
+
+
 def coverage(coder: str, coded: int, total: int, noun: str = "documents") -> str:
     """``"coder alice coded 1 of 11 documents"``: how much of the material a report rests on."""
     return f"coder {coder} coded {of(coded, total, noun)}"

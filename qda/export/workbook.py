@@ -421,7 +421,6 @@ def _split_sheet(ws: Worksheet, data: SynthesisData) -> None:
         widths.update({2 + 3 * g: 10, 3 + 3 * g: 9, 4 + 3 * g: 9})
     xl.widths(ws, widths)
     ws.freeze_panes = "B4"
-    xl.print_setup(ws, "2:3")
 
     if value_rows[1] >= value_rows[0] and groups:
         chart = BarChart()
@@ -437,8 +436,10 @@ def _split_sheet(ws: Worksheet, data: SynthesisData) -> None:
             ref = Reference(ws, min_col=2 + 3 * g, min_row=value_rows[0], max_row=value_rows[1])
             chart.append(Series(ref, title=f"{group} (n={n})"))
         chart.set_categories(Reference(ws, min_col=1, min_row=value_rows[0], max_row=value_rows[1]))
-        chart.width, chart.height = 16, 8
+        # as wide as the page leaves beside the table (a chart cut between two pages is unreadable)
+        chart.width, chart.height = max(8, int(min(16.0, xl.chart_room(ws, last + 2) - 0.3))), 8
         ws.add_chart(chart, f"{get_column_letter(last + 2)}4")  # below the header rows printed on every page
+    xl.print_setup(ws, "2:3")  # once the chart is there: its width counts
 
 
 # ----------------------------------------------------------------------------- 6. Intra-case
