@@ -87,24 +87,24 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
     if fmt is Format.CSV:
         typer.echo(csv_text(frame), nl=False)
         return
-    for table in result.tables:
-        used = [c for c, n in table.frequencies.items() if n]
-        grid = table.matrix(measure).loc[used, used]
-        view = Table(title=f"{escape(table.group)}: {measure} at the {level} level ({table.units} units)")
-        view.add_column("")
-        for c in used:
-            view.add_column(escape(c), justify="right")
-        for c in used:
-            view.add_row(escape(c), *["" if v != v else (f"{v:.0f}" if measure == "n_ab" else f"{v:.2f}")
-                                      for v in grid.loc[c]])
-        out.print(view)
-        if codebook is not None:  # the grid shows code ids only
-            from qda.matrix import legend
+    import shutil
+    import textwrap
 
-            print_view(TableView(notes=legend({c: codebook.code(c).label(lang) for c in used})))
-    notes = frame[frame["note"] != ""]
-    if len(notes):
-        print_view(frame_view(notes[["group", "code a", "code b", "n ab", "note"]], "Read with care"))
+    from qda.cli import grid
+
+    width = max(40, shutil.get_terminal_size((out.width, 24)).columns)  # COLUMNS, else the terminal
+    for table in result.tables:  # blocks of columns that fit the terminal, three characters a cell
+        for line in grid.grid_lines(table, measure, level, width):
+            typer.echo(line)
+    if codebook is not None:  # the grid shows code ids only
+        from qda.matrix import legend
+
+        used = [c for c, n in result.tables[0].frequencies.items() if n]
+        print_view(TableView(notes=legend({c: codebook.code(c).label(lang) for c in used})))
+    typer.echo(textwrap.fill(grid.legend(measure), width))
+    note = grid.notes_line(result, width)
+    if note:  # counted on one line: listing them took 56-100 lines
+        typer.echo(note)
     if result.clustering:
         out.print("clusters (dendrogram order): " + " ".join(result.clustering.leaves))
 
