@@ -678,7 +678,8 @@ class Project:
         data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
                               self.agree(agreement) if agreement else None,
                               self.cooccurrence(coder, "case", by=by), self.quotes(by, 2, coders=[coder]))
-        data = replace(data, intra=[self._with_memos(self._placed(m)) for m in data.intra])
+        data = replace(data, intra=[self._with_memos(self._placed(m)) for m in data.intra],
+                       coverage=self.coverage([coder, *(agreement or ())]))
         return write_workbook(Path(path), data)
 
     # ------------------------------------------------------------------ REFI-QDA

@@ -217,9 +217,14 @@ def test_wide_sheet_runs_over_pages_with_its_headers_repeated(reports: dict[str,
     assert any("Gwet" in " ".join(page) for page in lines[1:])  # later columns on later pages
 
 
-def test_reliability_workbook_says_coverage(reports: dict[str, Path]) -> None:
+def test_workbooks_say_coverage(reports: dict[str, Path]) -> None:
     title = load_workbook(reports["reliability.xlsx"])["Reliability"]["A1"].value
     assert "coder coder-a coded 10\u00a0of\u00a010\u00a0documents" in title
+    book = load_workbook(reports["synthesis.xlsx"])
+    for name in ("Meta-matrix", "Cross-case table", "Intra-case", "Quotes"):
+        title = book[name]["A1"].value
+        ten = "10\u00a0of\u00a010\u00a0documents"
+        assert title.endswith(f"\ncoder consensus coded {ten}; coder coder-a coded {ten}; coder coder-b coded {ten}")
 
 
 # ----------------------------------------------------------------------------- one identity

@@ -29,7 +29,7 @@ import jinja2
 from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border
+from openpyxl.styles import Border
 from openpyxl.worksheet.worksheet import Worksheet
 
 from qda.agreement.coefficients import COEFFICIENTS, DISPLAY_NAMES, Estimate
@@ -255,9 +255,7 @@ def write_reliability_xlsx(path: Path, report: AgreementReport,
     ws = add_reliability_sheet(wb, report)
     lines = _coverage_lines(coverage)
     if lines:  # in the title's cell, under the title: the table's rows stay where they are
-        xl.put(ws, 1, 1, f"{ws.cell(row=1, column=1).value}\n" + "; ".join(lines), font=TITLE,
-               align=Alignment(vertical="top"))
-        ws.row_dimensions[1].height = 2 * 20
+        xl.add_to_title(ws, "; ".join(lines))
     _disagreements_sheet(wb.create_sheet(DISAGREEMENTS_SHEET), report)
     xl.save(wb, path, "reliability.xlsx")
     return path

@@ -138,6 +138,23 @@ def title(ws: Worksheet, text: str) -> None:
     ws.row_dimensions[1].height = 20
 
 
+def add_to_title(ws: Worksheet, line: str) -> None:
+    """Add ``line`` under the sheet's title (row 1), the title spread over the used columns
+    and wrapped: a title running past the last column would widen what prints, and a sheet
+    fitted one page wide would shrink to fit it."""
+    cell = ws.cell(row=1, column=1)
+    last = max(1, ws.max_column)
+    if any(ws.cell(row=1, column=c).value is not None for c in range(2, last + 1)):
+        last = 1  # row 1 holds more than the title: leave the columns alone
+    text = f"{cell.value}\n{line}" if cell.value else line
+    put(ws, 1, 1, text, font=TITLE, align=Alignment(vertical="top", wrap_text=True))
+    if last > 1:
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
+    width = sum(ws.column_dimensions[get_column_letter(c)].width or DEFAULT_WIDTH for c in range(1, last + 1))
+    size = float(TITLE.sz or 12)
+    ws.row_dimensions[1].height = math.ceil(wrapped_lines(text, width, bold=True, size=size) * LINE_HEIGHT * size / 11)
+
+
 def widths(ws: Worksheet, widths: Mapping[int, float]) -> None:
     for col, width in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = width

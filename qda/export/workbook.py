@@ -8,7 +8,7 @@ headers, frozen panes, real numbers and real Excel percentages.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qda import matrix as matrices
 from qda.analysis import Cooccurrence, QuoteTable
 from qda.export import style as xl
+from qda.export import typography
 from qda.export.style import (
     BOLD,
     BOLD_ITALIC,
@@ -63,6 +64,8 @@ class SynthesisData:
     reliability: Any = None  # an AgreementReport, shown on a Reliability sheet when given
     cooccurrence: Cooccurrence | None = None  # case-level co-occurrence, per group
     quotes: QuoteTable | None = None  # illustrative quotes per code and group
+    #: coder -> (documents they coded, documents in the project): said in every sheet's title
+    coverage: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], coder: str, by: str,
@@ -107,7 +110,20 @@ def build_workbook(data: SynthesisData) -> Workbook:
         from qda.export.reliability import add_reliability_sheet  # imported when needed: jinja2, charts
 
         add_reliability_sheet(wb, data.reliability)
+    _say_coverage(wb, data)
     return wb
+
+
+def _say_coverage(wb: Workbook, data: SynthesisData) -> None:
+    """Add "coder X coded 1 of 11 documents" to the title of every sheet that has one: a
+    table built on one coder's codings means little without how much that coder coded."""
+    lines = "; ".join(typography.coverage(coder, coded, total) for coder, (coded, total) in data.coverage.items())
+    if not lines:
+        return
+    for ws in wb.worksheets:
+        title = ws.cell(row=1, column=1)
+        if isinstance(title.value, str) and title.font.sz == xl.TITLE.sz and title.font.b:
+            xl.add_to_title(ws, lines)
 
 
 def split_sheet_name(split: SplitResult | None) -> str:
