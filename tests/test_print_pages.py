@@ -239,3 +239,21 @@ def test_reports_workbook_and_figures_share_one_family(reports: dict[str, Path],
     }
     assert all(len(names) == 1 for names in families.values()), families
     assert len(set().union(*families.values())) == 1, families  # Carlito (or Calibri) in all three
+
+
+def test_agreement_table_cuts_labels_between_words(study_project: Path) -> None:
+    with Project.open(study_project) as project:
+        report = project.agree(["coder-a", "coder-b"], bootstrap=0)
+        labels = {c.id: " ".join(c.label().split()) for c in project.codebook().codes}
+    view = report.to_table()
+    shown = {row.cells[0]: row.cells[1] for row in view.rows if row.cells[0] in labels}
+    cut = 0
+    for code, text in shown.items():
+        full = labels[code]
+        if text == full:
+            continue
+        cut += 1
+        kept = text.removesuffix("…")
+        assert text.endswith("…") and full.startswith(kept) and full[len(kept)] == " ", (text, full)
+        assert len(text) <= 40
+    assert cut >= 10  # the study's labels are long: 'Médias sociaux (LinkedIn, Facebook, Twit' was cut mid-word
