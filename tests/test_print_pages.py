@@ -140,6 +140,22 @@ def reports(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> di
     return {p.name: p for p in folder.iterdir()}
 
 
+@pytest.fixture(scope="module")
+def printed(reports: dict[str, Path], tmp_path_factory: pytest.TempPathFactory):
+    """Each report printed once, when a test first asks (Chromium for HTML, LibreOffice for xlsx)."""
+    folder = tmp_path_factory.mktemp("printed")
+    done: dict[str, Path] = {}
+
+    def pdf(name: str) -> Path:
+        if name not in done:
+            source = reports[name]
+            done[name] = (chromium_pdf(source, folder / f"{source.stem}-html.pdf") if source.suffix == ".html"
+                          else soffice_pdf(source, folder / "xlsx", folder / "profile"))
+        return done[name]
+
+    return pdf
+
+
 def _visible_text(page: str) -> str:
     page = re.sub(r"<(style|svg|title)\b.*?</\1>", " ", page, flags=re.S)
     return html_lib.unescape(re.sub(r"<[^>]+>", "", page))
@@ -165,8 +181,8 @@ def test_counts_never_break_and_coverage_is_said(reports: dict[str, Path], name:
 
 @needs_chromium
 @pytest.mark.parametrize("name", ["synthesis.html", "reliability.html"])
-def test_html_report_prints_at_8_pt_with_headings_kept(reports: dict[str, Path], tmp_path: Path, name: str) -> None:
-    pdf = chromium_pdf(reports[name], tmp_path / "report.pdf")
+def test_html_report_prints_at_8_pt_with_headings_kept(reports: dict[str, Path], printed, name: str) -> None:
+    pdf = printed(name)
     pages = page_count(pdf)
     assert 3 <= pages <= 25, pages
     small = [(page, size, text) for page, size, text in font_sizes(pdf) if size < MIN_PT]
@@ -182,10 +198,10 @@ def test_html_report_prints_at_8_pt_with_headings_kept(reports: dict[str, Path],
 
 
 @needs_chromium
-def test_wide_reliability_table_gets_landscape_pages(reports: dict[str, Path], tmp_path: Path) -> None:
+def test_wide_reliability_table_gets_landscape_pages(printed) -> None:
     from pypdf import PdfReader
 
-    pdf = chromium_pdf(reports["reliability.html"], tmp_path / "reliability.pdf")
+    pdf = printed("reliability.html")
     sizes = [(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in PdfReader(pdf).pages]
     assert sizes[0] == A4_PORTRAIT
     assert (A4_PORTRAIT[1], A4_PORTRAIT[0]) in sizes  # the per-code table, 8 coefficients wide
@@ -196,8 +212,8 @@ def test_wide_reliability_table_gets_landscape_pages(reports: dict[str, Path], t
 
 @needs_soffice
 @pytest.mark.parametrize("name", ["synthesis.xlsx", "reliability.xlsx"])
-def test_workbook_prints_at_8_pt(reports: dict[str, Path], tmp_path: Path, name: str) -> None:
-    pdf = soffice_pdf(reports[name], tmp_path / "pdf", tmp_path / "profile")
+def test_workbook_prints_at_8_pt(printed, name: str) -> None:
+    pdf = printed(name)
     small = [(page, size, text) for page, size, text in font_sizes(pdf) if size < MIN_PT]
     assert not small, small[:10]  # the codebook printed at about 4 pt, the reliability sheet at 2-3
     assert page_count(pdf) <= 60
@@ -231,10 +247,12 @@ def test_workbooks_say_coverage(reports: dict[str, Path]) -> None:
 
 @needs_soffice
 @needs_chromium
-def test_reports_workbook_and_figures_share_one_family(reports: dict[str, Path], tmp_path: Path) -> None:
+def test_reports_workbook_and_figures_share_one_family(reports: dict[str, Path], printed) -> None:
     families = {
-        "report": font_families(chromium_pdf(reports["synthesis.html"], tmp_path / "s.pdf")),
-        "workbook": font_families(soffice_pdf(reports["synthesis.xlsx"], tmp_path / "pdf", tmp_path / "profile")),
+        "report": font_families(printed("synthesis.html")),
+        "reliability report": font_families(printed("reliability.html")),
+        "workbook": font_families(printed("synthesis.xlsx")),
+        "reliability workbook": font_families(printed("reliability.xlsx")),
         "figure": font_families(reports["frequency.pdf"]),
     }
     assert all(len(names) == 1 for names in families.values()), families
