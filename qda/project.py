@@ -947,8 +947,9 @@ class Project:
 
     def synthesis_report(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
                          agreement: Sequence[str] | None = None, per_code: int = 2,
-                         lang: str | None = None) -> Path:
-        """The self-contained HTML synthesis report (qda.export.synthesis)."""
+                         lang: str | None = None, bootstrap: int = 0) -> Path:
+        """The self-contained HTML synthesis report (qda.export.synthesis); ``bootstrap``
+        resamples give the reliability table its 95 % intervals (0: none, the fastest)."""
         from dataclasses import replace
 
         from qda.export.synthesis import ReportData, write_synthesis
@@ -970,7 +971,7 @@ class Project:
             split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
             cooccur=cooccur, tests=tests, quotes=self.quotes(by, per_code, coders=[coder]),
             words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
-            reliability=self.agree(agreement, bootstrap=0) if agreement else None,
+            reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
             coverage=self.coverage([coder, *(agreement or ())]))
         return write_synthesis(path, data)
 

@@ -275,3 +275,19 @@ def test_agreement_table_cuts_labels_between_words(study_project: Path) -> None:
         assert text.endswith("…") and full.startswith(kept) and full[len(kept)] == " ", (text, full)
         assert len(text) <= 40
     assert cut >= 10  # the study's labels are long: 'Médias sociaux (LinkedIn, Facebook, Twit' was cut mid-word
+
+
+def test_synthesis_reliability_table_has_ac1_and_intervals(runner, study_project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s.html"
+    run(runner, "-p", study_project, "report", "-o", out, "--coder", "consensus", "--by", "group",
+        "--agree", "coder-a", "--agree", "coder-b", "--bootstrap", "200")
+    page = out.read_text(encoding="utf-8")
+    section = page[page.index('id="reliability"'):]
+    assert "Gwet's AC1" in html_lib.unescape(section)  # the method paragraph names it: so does the table
+    with Project.open(study_project) as project:
+        report = project.agree(["coder-a", "coder-b"], bootstrap=200)
+    pooled = report.pooled.estimates["gwet_ac1"]
+    # the pooled row: value and its interval as the agreement layer computed them (same seed)
+    assert f"{pooled.value:.3f}<span class=\"ci\">[{pooled.ci_low:.3f}, {pooled.ci_high:.3f}]</span>" in section
+    assert section.count('class="ci"') >= 5 * (len(report.codes) + 1) - 5  # intervals in (nearly) every cell
+    assert "No 95\u00a0% intervals" not in section

@@ -221,8 +221,10 @@ def report(ctx: typer.Context,
                                                 help="Code attribute of the split (default: the first)."),
            agree: list[str] = typer.Option([], "--agree", help="Reliability section for these coders (repeat)."),
            per_code: int = typer.Option(2, "--per-code", help="Illustrative quotes per code and group."),
-           lang: str | None = typer.Option(None, "--lang", help="Label language.")) -> None:
+           lang: str | None = typer.Option(None, "--lang", help="Label language."),
+           bootstrap: int = typer.Option(0, "--bootstrap",
+                                         help="With --agree: resamples for 95% intervals (0: none).")) -> None:
     """One self-contained HTML synthesis report (figures inline, prints on A4)."""
     with opened(ctx) as project:
-        path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang)
+        path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang, bootstrap)
     typer.echo(f"wrote {path}")
