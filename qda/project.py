@@ -520,6 +520,12 @@ class Project:
         return [c for c in self.store.codings(coder=coder)
                 if c.status not in (CodingStatus.NEGATED, CodingStatus.ORPHANED)]
 
+    def coverage(self, coders: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """For each coder, how many documents they coded (with a coding that counts) out of
+        the project's documents: the line every report prints ("coder X coded 1 of 11 documents")."""
+        total = len(self.store.documents())
+        return {coder: (len({c.document for c in self.codings(coder)}), total) for coder in dict.fromkeys(coders)}
+
     # ------------------------------------------------------------------ matrices
     def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:
         if case not in {c.name for c in self.store.cases()}:
@@ -676,7 +682,8 @@ class Project:
         data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
                               self.agree(agreement) if agreement else None,
                               self.cooccurrence(coder, "case", by=by), self.quotes(by, 2, coders=[coder]))
-        data = replace(data, intra=[self._with_memos(self._placed(m)) for m in data.intra])
+        data = replace(data, intra=[self._with_memos(self._placed(m)) for m in data.intra],
+                       coverage=self.coverage([coder, *(agreement or ())]))
         return write_workbook(Path(path), data)
 
     # ------------------------------------------------------------------ REFI-QDA
@@ -962,17 +969,19 @@ class Project:
 
     def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
                level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
-               count: str = "cases") -> Path:
-        """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG."""
+               count: str = "cases", labels: bool = False, lang: str | None = None) -> Path:
+        """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG;
+        ``labels``: the codes' labels (in ``lang``) instead of their ids."""
         from qda.export import figures
 
         if kind not in figures.KINDS:
             raise NotFoundError(f"unknown figure '{kind}' (use one of: {', '.join(figures.KINDS)})")
         codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        names = {c.id: c.label(lang or codebook.default_language) for c in codebook.codes} if labels else None
         if kind == "meta":
-            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by, coder), size)
+            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by, coder), size, names)
         elif kind == "frequency":
-            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by, coder, count), size)
+            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by, coder, count), size, names)
         elif kind == "split":
             attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
             if attr is None:
@@ -980,14 +989,15 @@ class Project:
             fig = figures.split_bars(matrix.split(codebook, cases, codings, attr, by, coder, count), size)
         else:
             result = self.cooccurrence(coder, level, by=by, cluster=kind == "dendrogram")
-            fig = (figures.dendrogram(result.clustering, size) if result.clustering
-                   else figures.cooccurrence_heatmap(result, group, measure, size))
+            fig = (figures.dendrogram(result.clustering, size, names) if result.clustering
+                   else figures.cooccurrence_heatmap(result, group, measure, size, names))
         return figures.save(fig, path)
 
     def synthesis_report(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
                          agreement: Sequence[str] | None = None, per_code: int = 2,
-                         lang: str | None = None) -> Path:
-        """The self-contained HTML synthesis report (qda.export.synthesis)."""
+                         lang: str | None = None, bootstrap: int = 0) -> Path:
+        """The self-contained HTML synthesis report (qda.export.synthesis); ``bootstrap``
+        resamples give the reliability table its 95 % intervals (0: none, the fastest)."""
         from dataclasses import replace
 
         from qda.export.synthesis import ReportData, write_synthesis
@@ -1009,7 +1019,8 @@ class Project:
             split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
             cooccur=cooccur, tests=tests, quotes=self.quotes(by, per_code, coders=[coder]),
             words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
-            reliability=self.agree(agreement, bootstrap=0) if agreement else None)
+            reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
+            coverage=self.coverage([coder, *(agreement or ())]))
         return write_synthesis(path, data)
 
     def coded_document(self, name: str, coders: Sequence[str], lang: str | None = None) -> CodedDocument:

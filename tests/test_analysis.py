@@ -247,7 +247,7 @@ def test_cluster_equals_scipy_on_the_binary_case_matrix(runner, study_project: P
 def test_cooccur_table_and_csv_render(runner, study_project: Path) -> None:
     table = run(runner, "-p", study_project, "matrix", "cooccur", "--coder", "consensus", "--by", "group").stdout
     assert "post-entry: jaccard at the case level (5 units)" in table
-    assert "Read with care" in table
+    assert "read with care: " in table and " pairs carry a note" in table  # counted on one line
     csv_text = run(runner, "-p", study_project, "matrix", "cooccur", "--coder", "consensus", "--format", "csv").stdout
     assert csv_text.splitlines()[0] == "group,code a,code b,n a,n b,n ab,jaccard,dice,ochiai,note"
 

@@ -115,13 +115,14 @@ def test_report_has_every_section_with_the_published_numbers(report_file: Path) 
     for anchor in ("overview", "cross", "split", "meta", "cooccur", "tests", "quotes", "words", "reliability"):
         assert f'id="{anchor}"' in html
     # Table 2 subtotals as published (study README): digital 11 (39 %) entry, 9 (23 %) post-entry
-    assert "11 (39 %)" in html and "9 (23 %)" in html and "67 (100 %)" in html
+    # (no-break spaces: a count and its share never break across lines in print)
+    assert "11\u00a0(39\u00a0%)" in html and "9\u00a0(23\u00a0%)" in html and "67\u00a0(100\u00a0%)" in html
     # split: direct 12 / 26 uses, 43 % / 67 %
     split = html[html.index('id="split"'):html.index('id="meta"')]
-    assert re.search(r"<td>direct</td><td class=\"n\">12</td><td class=\"n\">43 %</td><td class=\"n\">7</td>"
-                     r"<td class=\"n\">26</td><td class=\"n\">67 %</td><td class=\"n\">12</td>", split)
+    assert re.search(r"<td>direct</td><td class=\"n\">12</td><td class=\"n\">43\u00a0%</td><td class=\"n\">7</td>"
+                     r"<td class=\"n\">26</td><td class=\"n\">67\u00a0%</td><td class=\"n\">12</td>", split)
     assert "too small to conclude" in html
-    assert "Within entry (5 cases)" in html and "Within post-entry (5 cases)" in html
+    assert "Within entry (5\u00a0cases)" in html and "Within post-entry (5\u00a0cases)" in html
     assert html.count("<svg") == 5
     assert "Krippendorff" in html  # the method paragraph
 

@@ -95,15 +95,31 @@ def test_no_wrapped_row_is_shorter_than_its_text(book_path: Path) -> None:
     assert checked >= 20  # definitions, quotes and labels that really wrap
 
 
-def test_one_font_family_and_one_page_wide(book_path: Path) -> None:
+def _printed_width(ws) -> float:
+    """Points the used columns take at 100 %: Excel's trunc(width x 7 + 5) px at 96 dpi."""
+    return sum(int((ws.column_dimensions[get_column_letter(c)].width or 8.43) * 7 + 5) * 0.75
+               for c in range(1, ws.max_column + 1))
+
+
+def test_one_font_family_and_one_page_wide_only_when_that_keeps_8_pt(book_path: Path) -> None:
     wb = load_workbook(book_path)
     families = {cell.font.name for ws in wb.worksheets for row in ws.iter_rows() for cell in row
                 if cell.value is not None}
     assert families == {"Calibri"}
+    wrapped = set()
     for ws in wb.worksheets:
-        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
-        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, ws.title
-    assert wb["Codebook"].page_setup.orientation == "landscape"  # wide: definitions, include, exclude
+        page = (11.69 if ws.page_setup.orientation == "landscape" else 8.27) * 72 - 72  # A4, half-inch margins
+        fit = min(1.0, page / _printed_width(ws))
+        assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4), ws.title
+        if ws.sheet_properties.pageSetUpPr.fitToPage:
+            assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, ws.title
+            assert 11 * fit >= 8 or ws._charts, (ws.title, fit)
+        else:  # too wide for one page at 8 pt: printed at 73 % (11 pt -> 8 pt), columns run on
+            assert 11 * fit < 8, (ws.title, fit)
+            assert 73 <= ws.page_setup.scale <= 100 and ws.print_title_cols == "$A:$A", ws.title
+            wrapped.add(ws.title)
+    assert "Codebook" in wrapped  # definitions, include, exclude: once printed at about 4 pt
+    assert wb["Codebook"].page_setup.orientation == "landscape"
 
 
 def test_meta_matrix_is_shaded_as_a_heatmap(book_path: Path) -> None:

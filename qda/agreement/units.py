@@ -33,6 +33,7 @@ with any code, so that agreement is not inflated by text nobody coded.
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -639,7 +640,7 @@ class AgreementReport:
             cells: list[Cell] = [_estimate_cell(est, reasons) for est in (item.estimates[n] for n in names)]
             if scored:
                 cells += [Interval(item.precision), Interval(item.recall), Interval(item.f1)]
-            rows.append(Row((item.code, item.label[:40], item.n_units, *cells),
+            rows.append(Row((item.code, _short(item.label), item.n_units, *cells),
                             section_end=item is self.codes[-1] if self.codes else False))
         columns = (Column("code"), Column("label"), Column("units", numeric=True),
                    *(Column(SHORT[n], numeric=True) for n in names),
@@ -662,7 +663,7 @@ class AgreementReport:
         sums = [0, 0, 0, 0]
         for item, coded in zip(self.codes, summary.result.coded):
             total = [a + b for a, b in zip(total, coded)]
-            cells: list[Cell] = [item.code, item.label[:40]]
+            cells: list[Cell] = [item.code, _short(item.label)]
             if two:
                 t = chars[item.code]
                 sums = [a + b for a, b in zip(sums, (t.both, t.a_only, t.b_only, t.neither))]
@@ -1219,3 +1220,12 @@ def _check_names(what: str, given: Sequence[str], known: set[str]) -> None:
     unknown = [g for g in given if g not in known]
     if unknown:
         raise NotFoundError(f"unknown {what}(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+
+
+def _short(label: str, width: int = 40) -> str:
+    """A label for a terminal table: at most ``width`` characters, cut between words
+    ("Médias sociaux (LinkedIn, Facebook,…"), never inside one."""
+    if len(label) <= width:
+        return label
+    cut = textwrap.shorten(label, width, placeholder="…")
+    return cut if cut != "…" else label[:width - 1] + "…"  # one long word: cut it after all

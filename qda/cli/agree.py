@@ -47,6 +47,7 @@ def agree_command(
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Inter-coder agreement per code and pooled, with bootstrap intervals."""
+    coverage: dict[str, tuple[int, int]] | None = None  # a --table has no documents to cover
     if table_file is not None:
         if coders:
             raise AgreementError("give either coder names or --table, not both")
@@ -58,6 +59,7 @@ def agree_command(
         with opened(ctx) as project:
             report = project.agree(coders, unit, code or None, case or None, document or None, tolerance,
                                    overlap, exclude_uncoded, bootstrap, seed, role or None)
+            coverage = project.coverage(coders)
     targets = [*output, *(p for p in (html, xlsx) if p is not None)]
     for target in targets:
         if target.suffix.lower() not in (".html", ".htm", ".xlsx"):
@@ -66,9 +68,9 @@ def agree_command(
         from qda.export.reliability import write_reliability_html, write_reliability_xlsx
         for target in targets:
             if target.suffix.lower() == ".xlsx":
-                write_reliability_xlsx(target, report)
+                write_reliability_xlsx(target, report, coverage)
             else:
-                write_reliability_html(target, report)
+                write_reliability_html(target, report, coverage=coverage)
             err.print(f"wrote {target}", highlight=False)  # stderr: a --format json report stays pure JSON
     # --disagreements: the list follows the table, and is the CSV; JSON holds it anyway.
     if not (disagreements and fmt is OutputFormat.CSV):

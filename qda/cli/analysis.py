@@ -87,24 +87,24 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
     if fmt is Format.CSV:
         typer.echo(csv_text(frame), nl=False)
         return
-    for table in result.tables:
-        used = [c for c, n in table.frequencies.items() if n]
-        grid = table.matrix(measure).loc[used, used]
-        view = Table(title=f"{escape(table.group)}: {measure} at the {level} level ({table.units} units)")
-        view.add_column("")
-        for c in used:
-            view.add_column(escape(c), justify="right")
-        for c in used:
-            view.add_row(escape(c), *["" if v != v else (f"{v:.0f}" if measure == "n_ab" else f"{v:.2f}")
-                                      for v in grid.loc[c]])
-        out.print(view)
-        if codebook is not None:  # the grid shows code ids only
-            from qda.matrix import legend
+    import shutil
+    import textwrap
 
-            print_view(TableView(notes=legend({c: codebook.code(c).label(lang) for c in used})))
-    notes = frame[frame["note"] != ""]
-    if len(notes):
-        print_view(frame_view(notes[["group", "code a", "code b", "n ab", "note"]], "Read with care"))
+    from qda.cli import grid
+
+    width = max(40, shutil.get_terminal_size((out.width, 24)).columns)  # COLUMNS, else the terminal
+    for table in result.tables:  # blocks of columns that fit the terminal, three characters a cell
+        for line in grid.grid_lines(table, measure, level, width):
+            typer.echo(line)
+    if codebook is not None:  # the grid shows code ids only
+        from qda.matrix import legend
+
+        used = [c for c, n in result.tables[0].frequencies.items() if n]
+        print_view(TableView(notes=legend({c: codebook.code(c).label(lang) for c in used})))
+    typer.echo(textwrap.fill(grid.legend(measure), width))
+    note = grid.notes_line(result, width)
+    if note:  # counted on one line: listing them took 56-100 lines
+        typer.echo(note)
     if result.clustering:
         out.print("clusters (dendrogram order): " + " ".join(result.clustering.leaves))
 
@@ -201,11 +201,14 @@ def figure(ctx: typer.Context,
            group: str = typer.Option("all", "--group", help="cooccur: all or one value of --by."),
            measure: str = typer.Option("jaccard", "--measure", help="cooccur: jaccard, dice or ochiai."),
            size: str = typer.Option("double", "--size", help="single (89 mm) or double (183 mm) column."),
-           count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments.")) -> None:
-    """Journal-ready figure (vector SVG/PDF with embedded fonts, or 600 dpi PNG)."""
+           count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments."),
+           labels: bool = typer.Option(False, "--labels", help="Print the codes' labels instead of their ids."),
+           lang: str | None = typer.Option(None, "--lang", help="With --labels: the label language.")) -> None:
+    """Journal-ready figure (vector SVG/PDF with embedded fonts, or 600 dpi PNG), without a
+    title: the caption belongs to the paper."""
     with opened(ctx) as project:
         path = project.figure(kind, output, coder, by, code_attr=code_attr, level=level, group=group,
-                              measure=measure, size=size, count=count)
+                              measure=measure, size=size, count=count, labels=labels, lang=lang)
     typer.echo(f"wrote {path}")
 
 
@@ -218,8 +221,10 @@ def report(ctx: typer.Context,
                                                 help="Code attribute of the split (default: the first)."),
            agree: list[str] = typer.Option([], "--agree", help="Reliability section for these coders (repeat)."),
            per_code: int = typer.Option(2, "--per-code", help="Illustrative quotes per code and group."),
-           lang: str | None = typer.Option(None, "--lang", help="Label language.")) -> None:
+           lang: str | None = typer.Option(None, "--lang", help="Label language."),
+           bootstrap: int = typer.Option(0, "--bootstrap",
+                                         help="With --agree: resamples for 95% intervals (0: none).")) -> None:
     """One self-contained HTML synthesis report (figures inline, prints on A4)."""
     with opened(ctx) as project:
-        path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang)
+        path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang, bootstrap)
     typer.echo(f"wrote {path}")

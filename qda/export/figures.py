@@ -5,17 +5,24 @@ file looks the same everywhere); sizes follow the usual single (89 mm) and doubl
 (183 mm) column widths; the palette is Okabe & Ito's, distinguishable by colour-blind
 readers, with hatching so that bars stay apart in greyscale, and heatmaps use a
 white-to-blue ramp whose lightness falls monotonically (readable in greyscale). Constrained
-layout keeps every label inside the canvas.
+layout keeps every label inside the canvas, and legends sit outside the plotting area
+so that they never cover data. Figures carry no title: the caption belongs to the paper
+(or to the report around them). Every function takes ``labels``, a mapping from code id
+to the label printed instead of the id (``qda figure --labels``); fonts and sizes come
+from :mod:`qda.export.typography`, shared with the reports and the workbook.
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from qda.analysis import Clustering, Cooccurrence
 from qda.errors import ExportError
+from qda.export import typography as type_
 from qda.export.style import check_target, write_atomically
 from qda.matrix import CrossCaseTable, MetaMatrix, SplitResult
 
@@ -35,19 +42,50 @@ def _pyplot() -> Any:
 
     plt.rcParams.update({
         "svg.fonttype": "path", "pdf.fonttype": 42, "ps.fonttype": 42,
-        "font.family": "DejaVu Sans", "font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8,
-        "xtick.labelsize": 7, "ytick.labelsize": 7, "legend.fontsize": 7, "lines.linewidth": 0.8,
+        "font.family": _families(), "font.size": type_.FIGURE, "axes.labelsize": type_.FIGURE,
+        "xtick.labelsize": type_.FIGURE_SMALL, "ytick.labelsize": type_.FIGURE_SMALL,
+        "legend.fontsize": type_.FIGURE_SMALL, "legend.title_fontsize": type_.FIGURE_SMALL,
+        "lines.linewidth": 0.8,
         "svg.hashsalt": "qda",  # identical input gives an identical SVG
     })
     return plt
 
 
-def _title(ax: Any, text: str) -> None:
-    """A title wrapped to the axes' figure width, so that it is never cut."""
-    import textwrap
+def _families() -> list[str]:
+    """The typography's families that matplotlib can find, best first (it warns for each
+    missing family it is asked for, so only installed ones are named)."""
+    from matplotlib import font_manager
 
-    width = ax.figure.get_figwidth()
-    ax.set_title(textwrap.fill(text, max(20, int(width * 13))))
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = [name for name in type_.FIGURE_FAMILIES if name in installed]
+    return found or ["DejaVu Sans"]  # matplotlib's own font, always there
+
+
+ROTATED = 40  # characters of a label printed upright under a bar or column (cut with "…" beyond)
+
+
+def _names(codes: Sequence[str], labels: Mapping[str, str] | None, width: int = 28) -> list[str]:
+    """What the axes print for each code: its id, or its label wrapped to ``width`` characters."""
+    if not labels:
+        return list(codes)
+    return [textwrap.fill(labels.get(code) or code, width) for code in codes]
+
+
+def _rotated(codes: Sequence[str], labels: Mapping[str, str] | None) -> list[str]:
+    """Labels for a horizontal axis read bottom to top: one line each (wrapped ones ran into
+    their neighbours), at most :data:`ROTATED` characters."""
+    if not labels:
+        return list(codes)
+    names = [" ".join((labels.get(code) or code).split()) for code in codes]
+    return [n if len(n) <= ROTATED else n[:ROTATED - 1].rstrip() + "…" for n in names]
+
+
+def _label_room(codes: Sequence[str], labels: Mapping[str, str] | None) -> float:
+    """Inches of height the upright labels of :func:`_rotated` need under the axes."""
+    if not labels:
+        return 0.0
+    longest = max((len(n) for n in _rotated(codes, labels)), default=0)
+    return longest * type_.FIGURE_SMALL * 0.5 / 72  # a character is about half its size wide
 
 
 def _figure(size: str, height: float) -> tuple[Any, Any]:
@@ -58,14 +96,14 @@ def _figure(size: str, height: float) -> tuple[Any, Any]:
     return fig, ax
 
 
-def meta_heatmap(meta: MetaMatrix, size: str = "double") -> Any:
+def meta_heatmap(meta: MetaMatrix, size: str = "double", labels: Mapping[str, str] | None = None) -> Any:
     """Cases x codes presence, cases grouped (a line between groups)."""
     import numpy as np
 
     cases = [c for _, names in meta.groups for c in names]
     data = np.array([[1 if meta.presence[c].get(k, 0) > 0 else 0 for k in meta.codes] for c in cases])
     # one row per case up to a page height; past 60 cases rows get too thin to label
-    fig, ax = _figure(size, min(9.0, max(1.6, 0.22 * len(cases) + 0.9)))
+    fig, ax = _figure(size, min(9.0, max(1.6, 0.22 * len(cases) + 0.9)) + _label_room(meta.codes, labels))
     from matplotlib.colors import ListedColormap
 
     ax.imshow(data, cmap=ListedColormap(["#FFFFFF", "#1F3B73"]), vmin=0, vmax=1, aspect="auto",
@@ -74,7 +112,7 @@ def meta_heatmap(meta: MetaMatrix, size: str = "double") -> Any:
         ax.set_xticks(np.arange(-0.5, len(meta.codes)), minor=True)
         ax.set_yticks(np.arange(-0.5, len(cases)), minor=True)
         ax.grid(which="minor", color="#BBBBBB", linewidth=0.4)
-    ax.set_xticks(range(len(meta.codes)), list(meta.codes))
+    ax.set_xticks(range(len(meta.codes)), _rotated(meta.codes, labels), rotation=90 if labels else 0)
     if len(cases) <= 60:
         ax.set_yticks(range(len(cases)), list(cases))
     else:  # a thousand tick marks cost seconds and say nothing at this height
@@ -82,18 +120,17 @@ def meta_heatmap(meta: MetaMatrix, size: str = "double") -> Any:
         ax.set_ylabel(f"{len(cases)} cases")
     row = 0
     for value, names in meta.groups:
-        ax.text(len(meta.codes) - 0.4, row + (len(names) - 1) / 2, f" {value}", va="center", ha="left", fontsize=7,
-                clip_on=False)
+        ax.text(len(meta.codes) - 0.4, row + (len(names) - 1) / 2, f" {value}", va="center", ha="left",
+                fontsize=type_.FIGURE_SMALL, clip_on=False)
         row += len(names)
         if row < len(cases):
             ax.axhline(row - 0.5, color="black", linewidth=1.2)
     ax.set_xlabel("code (filled: used by the case)")
-    _title(ax, f"Meta-matrix: codes used per case, by {meta.by} (coder {meta.coder})")
     ax.tick_params(which="both", length=0)
     return fig
 
 
-def split_bars(split: SplitResult, size: str = "single") -> Any:
+def split_bars(split: SplitResult, size: str = "single", labels: Mapping[str, str] | None = None) -> Any:
     """Uses per code-attribute value (e.g. direct/indirect) in each group: grouped bars
     with the count and share on each bar."""
     import numpy as np
@@ -107,20 +144,19 @@ def split_bars(split: SplitResult, size: str = "single") -> Any:
         bars = ax.bar(x + (i - (len(split.values) - 1) / 2) * width, uses, width, label=value,
                       color=OKABE_ITO[i % len(OKABE_ITO)], hatch=HATCHES[i % len(HATCHES)], edgecolor="black",
                       linewidth=0.5)
-        labels = [f"{u}\n({split.cells[value][g].share:.0%})" if split.cells[value][g].share is not None else str(u)
-                  for u, g in zip(uses, groups)]
-        ax.bar_label(bars, labels=labels, fontsize=6, padding=1)
+        texts = [f"{u}\n({type_.percent(split.cells[value][g].share)})"
+                 if split.cells[value][g].share is not None else str(u) for u, g in zip(uses, groups)]
+        ax.bar_label(bars, labels=texts, fontsize=type_.FIGURE_SMALL, padding=1)
     ax.set_xticks(x, [f"{g} (n={n})" for g, n in split.groups])
     ax.set_ylabel(f"uses ({split.count})")
     ax.margins(y=0.25)
-    ax.legend(title=split.code_attr, frameon=False)
-    _title(ax, f"Uses by {split.code_attr} and {split.by}")
+    _legend_above(fig, split.code_attr, len(split.values))
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
 
 def cooccurrence_heatmap(result: Cooccurrence, group: str = "all", measure: str = "jaccard",
-                         size: str = "double") -> Any:
+                         size: str = "double", labels: Mapping[str, str] | None = None) -> Any:
     """Code x code heatmap of a co-occurrence coefficient (codes in use only), with the counts."""
     import numpy as np
 
@@ -137,57 +173,71 @@ def cooccurrence_heatmap(result: Cooccurrence, group: str = "all", measure: str 
     np.fill_diagonal(values, np.nan)  # a code with itself says nothing
     counts = table.matrix("n_ab").loc[codes, codes].to_numpy(dtype=float)
     side = min(WIDTHS[size], max(2.5, 0.2 * len(codes) + 1.2)) if size in WIDTHS else 3
-    fig, ax = _figure(size, side)
+    fig, ax = _figure(size, side + _label_room(codes, labels))
     image = ax.imshow(np.ma.masked_invalid(values), cmap=HEATMAP, vmin=0, vmax=1, interpolation="nearest")
     if len(codes) <= 30:
         for i in range(len(codes)):
             for j in range(len(codes)):
                 if i != j and counts[i, j] > 0:
-                    ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=5,
+                    ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=type_.FIGURE_TINY,
                             color="white" if values[i, j] > 0.6 else "black")
-    ax.set_xticks(range(len(codes)), codes)
-    ax.set_yticks(range(len(codes)), codes)
+    ax.set_xticks(range(len(codes)), _rotated(codes, labels), rotation=90 if labels else 0)
+    ax.set_yticks(range(len(codes)), _rotated(codes, labels))  # one line: a row is one line high
     ax.tick_params(length=0)
     fig.colorbar(image, ax=ax, shrink=0.8, label=measure.capitalize())
-    _title(ax, f"Co-occurrence ({result.level} level, {group}): {measure}, numbers = count")
     return fig
 
 
-def dendrogram(clustering: Clustering, size: str = "single") -> Any:
-    """Dendrogram of the average-linkage clustering on Jaccard distance."""
+def dendrogram(clustering: Clustering, size: str = "single", labels: Mapping[str, str] | None = None) -> Any:
+    """Dendrogram of the average-linkage clustering on Jaccard distance.
+
+    Codes used by exactly the same cases merge at distance 0: every leaf gets a short
+    stub left of 0, so such a merge draws as a bracket instead of a line hidden on the
+    axis (where the leaves looked unattached).
+    """
     import numpy as np
     from scipy.cluster.hierarchy import dendrogram as draw
 
-    fig, ax = _figure(size, max(2.2, 0.16 * len(clustering.codes) + 0.8))
-    draw(np.array(clustering.linkage), labels=list(clustering.codes), orientation="right", ax=ax,
-         color_threshold=0, above_threshold_color="black")
-    ax.set_xlabel("Jaccard distance (1 - J), average linkage")
-    ax.set_xlim(0, 1.02)
-    ax.spines[["top", "right"]].set_visible(False)
-    _title(ax, "Clusters of codes")
+    lines = sum(_names([c], labels)[0].count("\n") + 1 for c in clustering.codes) if labels else len(clustering.codes)
+    fig, ax = _figure(size, max(2.2, 0.16 * max(lines, len(clustering.codes)) + 0.8))
+    tree = draw(np.array(clustering.linkage), labels=_names(clustering.codes, labels), orientation="right", ax=ax,
+                color_threshold=0, above_threshold_color="black", leaf_font_size=type_.FIGURE_SMALL)
+    stub = 0.03
+    leaves = 5 + 10 * np.arange(len(tree["ivl"]))  # scipy puts leaf i at y = 5 + 10 i
+    ax.hlines(leaves, -stub, 0, color="black", linewidth=_pyplot().rcParams["lines.linewidth"])
+    ax.set_xlabel("Jaccard distance (1 − J), average linkage")
+    ax.set_xlim(-stub, 1.02)
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    ax.spines["bottom"].set_bounds(0, 1)
+    ax.tick_params(axis="y", length=0)
     return fig
 
 
-def frequency_bars(cross: CrossCaseTable, size: str = "double") -> Any:
+def frequency_bars(cross: CrossCaseTable, size: str = "double", labels: Mapping[str, str] | None = None) -> Any:
     """Code frequencies per group (cases using each code, or segments), side by side."""
     import numpy as np
 
     rows = [r for r in cross.rows if r.kind == "code"]
     groups = [g for g, _ in cross.groups]
-    fig, ax = _figure(size, 2.8)
+    fig, ax = _figure(size, 2.8 + _label_room([r.key for r in rows], labels))
     x = np.arange(len(rows))
     width = 0.8 / max(1, len(groups))
     for i, (group, n) in enumerate(cross.groups):
         ax.bar(x + (i - (len(groups) - 1) / 2) * width, [r.counts[i] for r in rows], width,
                label=f"{group} (n={n})", color=OKABE_ITO[i % len(OKABE_ITO)], hatch=HATCHES[i % len(HATCHES)],
                edgecolor="black", linewidth=0.5)
-    ax.set_xticks(x, [r.key for r in rows])
+    ax.set_xticks(x, _rotated([r.key for r in rows], labels), rotation=90 if labels else 0)
     ax.set_ylabel("cases using the code" if cross.count == "cases" else "coded segments")
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.legend(title=cross.by, frameon=False, ncols=min(4, len(groups)))
+    _legend_above(fig, cross.by, len(groups))
     ax.spines[["top", "right"]].set_visible(False)
-    _title(ax, f"Code frequencies by {cross.by} (coder {cross.coder})")
     return fig
+
+
+def _legend_above(fig: Any, title: str, entries: int) -> None:
+    """The legend above the plotting area, outside it (constrained layout makes room):
+    inside the axes it covered a bar whatever corner matplotlib chose."""
+    fig.legend(title=title, frameon=False, loc="outside upper center", ncols=min(4, max(1, entries)))
 
 
 def save(fig: Any, path: str | Path) -> Path:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Border
@@ -35,6 +36,7 @@ from qda.agreement.coefficients import COEFFICIENTS, DISPLAY_NAMES, Estimate
 from qda.agreement.units import NO_NEITHER, AgreementReport, CodeAgreement, Disagreement
 from qda.errors import ExportError
 from qda.export import style as xl
+from qda.export import typography as type_
 from qda.export.style import BOLD, CENTER, DOUBLE, ITALIC, LABEL_WIDTH, NOTE, QUOTE_WIDTH, THIN, TITLE, TOP, WRAP
 from qda.files import check_suffix
 
@@ -82,27 +84,32 @@ _UNIT_NOUNS: dict[str, tuple[str, str, str]] = {
 # ----------------------------------------------------------------------------- public API
 
 def write_reliability_html(path: Path, report: AgreementReport, *, title: str | None = None,
-                           software: str = "qda <version>") -> Path:
+                           software: str = "qda <version>",
+                           coverage: Mapping[str, tuple[int, int]] | None = None) -> Path:
     """Write the self-contained HTML reliability report to ``path`` (replacing it).
 
     ``software`` is named in the method paragraph; ``<version>`` in it is replaced by the
-    installed qda version. Raises :class:`ExportError` when the file cannot be written.
+    installed qda version. ``coverage`` (coder -> documents coded, documents in the
+    project) prints a line per coder under the header. Raises :class:`ExportError` when
+    the file cannot be written.
     """
     path = Path(path)
     xl.check_target(path, "reliability.html")
     check_suffix(path, (".html", ".htm"), "an HTML report")
-    html = render_reliability_html(report, title=title, software=software)
+    html = render_reliability_html(report, title=title, software=software, coverage=coverage)
     _write_text(path, html)
     return path
 
 
 def render_reliability_html(report: AgreementReport, *, title: str | None = None,
-                            software: str = "qda <version>", date: _dt.date | None = None) -> str:
+                            software: str = "qda <version>", date: _dt.date | None = None,
+                            coverage: Mapping[str, tuple[int, int]] | None = None) -> str:
     """The HTML report as a string (what :func:`write_reliability_html` writes)."""
     context = _html_context(report, title=title, software=_software(software),
                             date=date or _dt.date.today())
+    context.update(coverage=_coverage_lines(coverage), typography=Markup(type_.css()), family=type_.CSS_FAMILY)
     try:
-        return _template().render(**context)
+        return type_.hold_html(_template().render(**context))
     except jinja2.TemplateError as exc:  # a broken installation, not a user error
         raise ExportError(f"cannot render the reliability report: {exc}") from exc
 
@@ -232,8 +239,10 @@ def add_reliability_sheet(wb: Workbook, report: AgreementReport) -> Worksheet:
     return ws
 
 
-def write_reliability_xlsx(path: Path, report: AgreementReport) -> Path:
-    """Write a workbook with the ``Reliability`` and ``Disagreements`` sheets to ``path``.
+def write_reliability_xlsx(path: Path, report: AgreementReport,
+                           coverage: Mapping[str, tuple[int, int]] | None = None) -> Path:
+    """Write a workbook with the ``Reliability`` and ``Disagreements`` sheets to ``path``;
+    ``coverage`` as in :func:`write_reliability_html` (lines under the sheet's title).
 
     Raises :class:`ExportError` when the file cannot be written.
     """
@@ -243,10 +252,17 @@ def write_reliability_xlsx(path: Path, report: AgreementReport) -> Path:
     wb.remove(wb.worksheets[0])  # the default sheet
     wb.properties.creator = "qda"
     wb.properties.title = f"Inter-coder agreement: {_join(list(report.coders))} ({report.unit})"
-    add_reliability_sheet(wb, report)
+    ws = add_reliability_sheet(wb, report)
+    lines = _coverage_lines(coverage)
+    if lines:  # in the title's cell, under the title: the table's rows stay where they are
+        xl.add_to_title(ws, "; ".join(lines))
     _disagreements_sheet(wb.create_sheet(DISAGREEMENTS_SHEET), report)
     xl.save(wb, path, "reliability.xlsx")
     return path
+
+
+def _coverage_lines(coverage: Mapping[str, tuple[int, int]] | None) -> list[str]:
+    return [type_.coverage(coder, coded, total) for coder, (coded, total) in (coverage or {}).items()]
 
 
 # ----------------------------------------------------------------------------- files
@@ -479,6 +495,7 @@ class _Chart:
     panels: list[dict[str, Any]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     description: str = ""
+    row: float = 0.0  # height of one row (the shaded band)
 
 
 def _html_context(report: AgreementReport, *, title: str | None, software: str,
@@ -610,12 +627,15 @@ def _characters(report: AgreementReport) -> dict[str, Any] | None:
 
 # ----------------------------------------------------------------------------- SVG chart
 
-_ROW = 20.0
-_TOP = 32.0
-_BOTTOM = 34.0
-_LABEL_W = 220.0
-_PANEL_W = 250.0
-_GAP = 34.0
+# Sized so that the chart's text prints at 8 pt or more once the SVG is scaled to the
+# width of an A4 page (688 CSS px between 14 mm margins): three panels make 818 units,
+# so 13-unit text prints at 13 x 688 / 818 = 10.9 px = 8.2 pt.
+_ROW = 22.0
+_TOP = 34.0
+_BOTTOM = 38.0
+_LABEL_W = 206.0
+_PANEL_W = 172.0
+_GAP = 32.0
 _GRID = (0.0, 0.4, 0.6, 0.8, 1.0)
 
 
@@ -638,6 +658,7 @@ def _chart(report: AgreementReport) -> _Chart | None:
     width = _LABEL_W + len(names) * (_PANEL_W + _GAP)
     height = _TOP + plot_h + _BOTTOM
     chart = _Chart(round(width, 1), round(height, 1), _LABEL_W - 8, _TOP, round(_TOP + plot_h, 1))
+    chart.row = _ROW
     ticks = sorted({x_min, *_GRID})
     for p, name in enumerate(names):
         x0 = _LABEL_W + _GAP / 2 + p * (_PANEL_W + _GAP)
@@ -688,7 +709,12 @@ def _tick(v: float) -> str:
 
 
 def _shorten(text: str, n: int) -> str:
-    return text if len(text) <= n else text[:n - 1] + "…"
+    """At most ``n`` characters, cut at a word boundary when there is one (not mid-word)."""
+    if len(text) <= n:
+        return text
+    cut = text[:n - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > n // 2 else cut).rstrip(" —-,;:") + "…"
 
 
 # ----------------------------------------------------------------------------- Excel

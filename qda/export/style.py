@@ -16,16 +16,18 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from qda.export import typography
 from qda.files import check_suffix, check_target, inert_cell, write_atomically
 
 __all__ = ["check_target", "write_atomically"]  # shared with the coding sheets (qda.files)
 
 HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
 SHADE_FILL = PatternFill("solid", fgColor="F2F2F2")
-FONT = "Calibri"  # one family on every sheet: openpyxl's default, so unstyled cells match
+FONT = typography.WORKBOOK_FAMILY  # one family on every sheet: openpyxl's default, so unstyled cells match
 BOLD = Font(name=FONT, bold=True)
 ITALIC = Font(name=FONT, italic=True)
 BOLD_ITALIC = Font(name=FONT, bold=True, italic=True)
@@ -34,7 +36,7 @@ NOTE = Font(name=FONT, italic=True, color="595959")
 SMALL = Font(name=FONT, size=9)
 THIN = Side(style="thin")
 DOUBLE = Side(style="double")
-PERCENT = "0%"
+PERCENT = typography.EXCEL_PERCENT  # "39 %", as the HTML reports write it
 CENTER = Alignment(horizontal="center", vertical="top")
 TOP = Alignment(vertical="top")
 WRAP = Alignment(vertical="top", wrap_text=True)
@@ -136,6 +138,23 @@ def title(ws: Worksheet, text: str) -> None:
     ws.row_dimensions[1].height = 20
 
 
+def add_to_title(ws: Worksheet, line: str) -> None:
+    """Add ``line`` under the sheet's title (row 1), the title spread over the used columns
+    and wrapped: a title running past the last column would widen what prints, and a sheet
+    fitted one page wide would shrink to fit it."""
+    cell = ws.cell(row=1, column=1)
+    last = max(1, ws.max_column)
+    if any(ws.cell(row=1, column=c).value is not None for c in range(2, last + 1)):
+        last = 1  # row 1 holds more than the title: leave the columns alone
+    text = f"{cell.value}\n{line}" if cell.value else line
+    put(ws, 1, 1, text, font=TITLE, align=Alignment(vertical="top", wrap_text=True))
+    if last > 1:
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=last)
+    width = sum(ws.column_dimensions[get_column_letter(c)].width or DEFAULT_WIDTH for c in range(1, last + 1))
+    size = float(TITLE.sz or 12)
+    ws.row_dimensions[1].height = math.ceil(wrapped_lines(text, width, bold=True, size=size) * LINE_HEIGHT * size / 11)
+
+
 def widths(ws: Worksheet, widths: Mapping[int, float]) -> None:
     for col, width in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = width
@@ -146,16 +165,82 @@ def fit(values: Sequence[Any], low: float = 8, high: float = 40) -> float:
     return max(low, min(high, longest + 2))
 
 
-def print_setup(ws: Worksheet, header_rows: str | None = None, landscape: bool = True) -> None:
-    """Print the sheet one page wide (as many pages long as it takes), headers repeated,
-    rows of wrapped text tall enough (call it once the sheet is filled)."""
+A4_INCHES = (8.27, 11.69)
+SIDE_MARGIN = 0.5  # inches left and right (openpyxl's default 0.75 wastes a column)
+DEFAULT_WIDTH = 8.43  # a column whose width is not set
+
+
+def column_points(width: float | None) -> float:
+    """The printed width, in points, of a column ``width`` characters wide: Excel's
+    ``trunc(width x 7 + 5)`` pixels (the digit width of Calibri 11 is 7 px) at 96 dpi."""
+    return int((DEFAULT_WIDTH if width is None else width) * 7 + 5) * 72 / 96
+
+
+CHART_FONT = 9.0  # the axis labels of a chart, as LibreOffice and Excel draw them by default
+
+
+def sheet_points(ws: Worksheet) -> float:
+    """The printed width at 100 %, in points, of the sheet's used columns and its charts."""
+    def left_of(column: int) -> float:
+        return sum(column_points(ws.column_dimensions[get_column_letter(c)].width) for c in range(1, column)
+                   if not ws.column_dimensions[get_column_letter(c)].hidden)
+
+    right = left_of(ws.max_column + 1)
+    for chart in getattr(ws, "_charts", ()):
+        anchor = chart.anchor if isinstance(chart.anchor, str) else None
+        if anchor:  # a chart anchored at a cell, its width in cm
+            column = column_index_from_string(coordinate_from_string(anchor)[0])
+            right = max(right, left_of(column) + float(chart.width) * 72 / 2.54)
+    return right
+
+
+def chart_room(ws: Worksheet, column: int, landscape: bool = True) -> float:
+    """Centimetres of page left for a chart anchored at ``column`` when the sheet prints
+    one page wide with its charts' labels at 8 pt (a wider chart runs over two pages)."""
+    page = ((A4_INCHES[1] if landscape else A4_INCHES[0]) - 2 * SIDE_MARGIN) * 72
+    scale = typography.MIN_PRINTED / min(CHART_FONT, smallest_font(ws))
+    used = sum(column_points(ws.column_dimensions[get_column_letter(c)].width) for c in range(1, column))
+    return (page / scale - used) * 2.54 / 72
+
+
+def smallest_font(ws: Worksheet) -> float:
+    """The smallest font size of a cell holding something (or of a chart's axis labels)."""
+    smallest = min((float(cell.font.sz or 11) for row in ws.iter_rows() for cell in row if cell.value is not None),
+                   default=11.0)
+    return min(smallest, CHART_FONT) if getattr(ws, "_charts", None) else smallest
+
+
+def fit_scale(ws: Worksheet, landscape: bool) -> float:
+    """The scale (1 = 100 %) at which the sheet's columns fit one page wide."""
+    page = (A4_INCHES[1] if landscape else A4_INCHES[0]) - 2 * SIDE_MARGIN
+    return min(1.0, page * 72 / max(1.0, sheet_points(ws)))
+
+
+def print_setup(ws: Worksheet, header_rows: str | None = None, landscape: bool = True,
+                title_columns: str | None = "A:A") -> None:
+    """Page setup for a sheet that prints at :data:`typography.MIN_PRINTED` (8 pt) or more:
+    one page wide (as many pages long as it takes) when that keeps its smallest text at
+    8 pt; otherwise at the scale that makes the smallest text 8 pt, the columns running on
+    over further pages (left to right, then down) with ``title_columns`` repeated at the
+    left of each. Header rows repeat on every page; rows of wrapped text are made tall
+    enough (call it once the sheet is filled)."""
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_margins.left = ws.page_margins.right = SIDE_MARGIN
     setup = ws.sheet_properties.pageSetUpPr
     if setup is None:  # openpyxl creates it with the sheet; its type allows None
         setup = ws.sheet_properties.pageSetUpPr = PageSetupProperties()
-    setup.fitToPage = True
+    smallest = smallest_font(ws)
+    if smallest * fit_scale(ws, landscape) >= typography.MIN_PRINTED:
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        setup.fitToPage = True
+    else:  # one page wide would print it at 2-6 pt: readable pages instead
+        setup.fitToPage = False
+        ws.page_setup.scale = min(100, math.ceil(100 * typography.MIN_PRINTED / smallest))
+        ws.page_setup.pageOrder = "overThenDown"
+        if title_columns:
+            ws.print_title_cols = title_columns
     if header_rows:
         ws.print_title_rows = header_rows
     fit_rows(ws)

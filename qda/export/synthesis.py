@@ -6,8 +6,8 @@ reliability summary. Every text from the project is escaped by jinja2's autoesca
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,12 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from qda.agreement.coefficients import DISPLAY_NAMES
 from qda.agreement.units import AgreementReport
 from qda.analysis import AttributeTests, Cooccurrence, QuoteTable, WordCounts
 from qda.errors import ExportError
 from qda.export import figures
+from qda.export import typography as type_
 from qda.export.reliability import method_paragraph
 from qda.export.style import check_target, write_atomically
 from qda.export.tables import html_template
@@ -50,6 +52,8 @@ class ReportData:
     quotes: QuoteTable
     words: WordCounts | None
     reliability: AgreementReport | None
+    #: coder -> (documents they coded, documents in the project), printed as a coverage line
+    coverage: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def _svg(fig: Any) -> Markup:
@@ -57,17 +61,21 @@ def _svg(fig: Any) -> Markup:
     return Markup(_COMMENT.sub("", figures.svg_text(fig)))
 
 
-def _num(value: float | None, digits: int = 2) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-def _pct(value: float | None) -> str:
-    return "" if value is None else f"{100 * value:.0f} %"
+def _estimate(value: Any, digits: int = type_.RELIABILITY_DIGITS) -> Markup:
+    """A coefficient with its 95 % interval below it when one was computed."""
+    if value is None or value.value is None:
+        return Markup('<span class="undefined">undefined</span>') if value is not None else Markup("")
+    text = Markup.escape(type_.decimal(value.value, digits))
+    if value.ci_low is not None and value.ci_high is not None:
+        text += Markup('<span class="ci">[{}, {}]</span>').format(type_.decimal(value.ci_low, digits),
+                                                                 type_.decimal(value.ci_high, digits))
+    return text
 
 
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
-    return html_template(TEMPLATE, {"num": _num, "pct": _pct})
+    return html_template(TEMPLATE, {"num": type_.decimal, "pct": type_.percent, "share": type_.with_share,
+                                    "count": type_.count, "held": type_.hold_numbers, "estimate": _estimate})
 
 
 def render_synthesis(data: ReportData) -> str:
@@ -89,11 +97,17 @@ def render_synthesis(data: ReportData) -> str:
     context = {
         "d": data, "attributes": attributes, "pairs": pairs[:25], "pair_count": len(pairs), "labels": labels,
         "by_group": by_group,
-        "figs": figs, "method": method_paragraph(data.reliability) if data.reliability else None,
+        "figs": figs,
+        "method": method_paragraph(data.reliability) if data.reliability else None,
+        "coverage": [type_.coverage(coder, coded, total) for coder, (coded, total) in data.coverage.items()],
+        "typography": Markup(type_.css()),
+        "agreement": [n for n in ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha",
+                                  "gwet_ac1") if data.reliability and n in data.reliability.pooled.estimates],
+        "names": DISPLAY_NAMES,
         "groups": [g for g, _ in data.cross.groups],
     }
     try:
-        return _template().render(**context)
+        return type_.hold_html(_template().render(**context))
     except jinja2.TemplateError as exc:
         raise ExportError(f"cannot render the synthesis report: {exc}") from exc
 

@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter
 
 from qda import files
 from qda.errors import ExportError
+from qda.export import typography
 from qda.export.style import BOLD, HEADER_FILL, WRAP, check_target, print_setup, put, write_atomically
 
 TABLE_FORMATS = (".xlsx", ".html", ".csv")
@@ -67,9 +68,9 @@ def _workbook(frame: Any, title: str) -> Workbook:
     return wb
 
 
-CSS = """body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#111}
-table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border:1px solid #bbb;padding:.3rem .5rem;
-vertical-align:top;text-align:left;overflow-wrap:anywhere}th{background:#e6e6e6}"""
+CSS = """body{margin:2rem;color:#111}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;padding:.3rem .5rem;
+vertical-align:top;text-align:left;overflow-wrap:break-word}th{background:#e6e6e6}"""
 
 
 def html_table(frame: Any) -> str:
@@ -86,7 +87,8 @@ def html_table(frame: Any) -> str:
 
 def html_page(frame: Any, title: str) -> str:
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>{html_table(frame)}</body></html>\n")
+            f"<style>{CSS}{typography.css()}</style></head><body><h1>{html.escape(title)}</h1>{html_table(frame)}"
+            "</body></html>\n")
 
 
 def html_template(name: str, filters: dict[str, Callable[..., str]] | None = None) -> jinja2.Template:

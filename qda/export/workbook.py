@@ -8,7 +8,7 @@ headers, frozen panes, real numbers and real Excel percentages.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from qda import matrix as matrices
 from qda.analysis import Cooccurrence, QuoteTable
 from qda.export import style as xl
+from qda.export import typography
 from qda.export.style import (
     BOLD,
     BOLD_ITALIC,
@@ -63,6 +64,8 @@ class SynthesisData:
     reliability: Any = None  # an AgreementReport, shown on a Reliability sheet when given
     cooccurrence: Cooccurrence | None = None  # case-level co-occurrence, per group
     quotes: QuoteTable | None = None  # illustrative quotes per code and group
+    #: coder -> (documents they coded, documents in the project): said in every sheet's title
+    coverage: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], coder: str, by: str,
@@ -107,7 +110,20 @@ def build_workbook(data: SynthesisData) -> Workbook:
         from qda.export.reliability import add_reliability_sheet  # imported when needed: jinja2, charts
 
         add_reliability_sheet(wb, data.reliability)
+    _say_coverage(wb, data)
     return wb
+
+
+def _say_coverage(wb: Workbook, data: SynthesisData) -> None:
+    """Add "coder X coded 1 of 11 documents" to the title of every sheet that has one: a
+    table built on one coder's codings means little without how much that coder coded."""
+    lines = "; ".join(typography.coverage(coder, coded, total) for coder, (coded, total) in data.coverage.items())
+    if not lines:
+        return
+    for ws in wb.worksheets:
+        title = ws.cell(row=1, column=1)
+        if isinstance(title.value, str) and title.font.sz == xl.TITLE.sz and title.font.b:
+            xl.add_to_title(ws, lines)
 
 
 def split_sheet_name(split: SplitResult | None) -> str:
@@ -421,7 +437,6 @@ def _split_sheet(ws: Worksheet, data: SynthesisData) -> None:
         widths.update({2 + 3 * g: 10, 3 + 3 * g: 9, 4 + 3 * g: 9})
     xl.widths(ws, widths)
     ws.freeze_panes = "B4"
-    xl.print_setup(ws, "2:3")
 
     if value_rows[1] >= value_rows[0] and groups:
         chart = BarChart()
@@ -437,8 +452,10 @@ def _split_sheet(ws: Worksheet, data: SynthesisData) -> None:
             ref = Reference(ws, min_col=2 + 3 * g, min_row=value_rows[0], max_row=value_rows[1])
             chart.append(Series(ref, title=f"{group} (n={n})"))
         chart.set_categories(Reference(ws, min_col=1, min_row=value_rows[0], max_row=value_rows[1]))
-        chart.width, chart.height = 16, 8
+        # as wide as the page leaves beside the table (a chart cut between two pages is unreadable)
+        chart.width, chart.height = max(8, int(min(16.0, xl.chart_room(ws, last + 2) - 0.3))), 8
         ws.add_chart(chart, f"{get_column_letter(last + 2)}4")  # below the header rows printed on every page
+    xl.print_setup(ws, "2:3")  # once the chart is there: its width counts
 
 
 # ----------------------------------------------------------------------------- 6. Intra-case
