@@ -92,6 +92,9 @@
       for (const [id, color] of colors) window.qda.colors.set(id, color);
       window.qda.keys = keys;
       ws.drawCodebook();
+      // focus stays inside the picker: hiding the focused form would blur it, and the
+      // picker closes on a blur that leaves it (a race a slow machine lost)
+      $("picker-input").focus({ preventScroll: true });
       hide(false);
       ws.say(made.message);
       if (span && !window.qda.selection) window.qda.selection = span;
