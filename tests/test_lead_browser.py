@@ -109,8 +109,8 @@ def test_overlay_is_refused_in_blind_mode(browser: Browser, serve, demo_project:
     page.goto(url + "#doc=E1&coders=alice,bruno")
     expect(page.locator("#message")).to_contain_text("blind mode")
     assert {c["coder"] for c in codings(page)} == {"alice"}
-    assert page.evaluate("fetch('/api/documents/E1?coders=alice,bruno').then(r => r.status)") == 403
-    assert page.evaluate("fetch('/api/documents/E1/export?coders=bruno').then(r => r.status)") == 403
+    assert page.evaluate("fetch('/api/documents/E1?coders=alice,bruno').then(r => r.status)") == 404
+    assert page.evaluate("fetch('/api/documents/E1/export?coders=bruno').then(r => r.status)") == 404
 
 
 def test_retrieval_result_opens_the_document_at_the_passage(browser: Browser, serve, demo_project: Path) -> None:
