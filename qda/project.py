@@ -1032,7 +1032,8 @@ class Project:
         with self.store.transaction():
             doc = self.store.document(document) if isinstance(document, str) else None
             # only the segments the span touches matter (snapping, the segment it equals)
-            spans = all(type(v) is int for v in (start, end))
+            # an offset past the text (10**30) is refused by plan_coding; SQLite could not even bind it
+            spans = doc is not None and all(type(v) is int and 0 <= v <= len(doc.text) for v in (start, end))
             planned = plan_coding(self.codebook(), doc,
                                   self.store.segment_bounds(document, start, end) if doc and spans else [],
                                   coder, code, start, end, memo, snap)

@@ -30,10 +30,12 @@ SCRYPT = {"n": 2 ** 17, "r": 8, "p": 1}
 _MAXMEM = 256 * 1024 * 1024
 MIN_PASSWORD = 8
 
-# Failed logins in a row on one account: from the 3rd, each next try waits 1, 2, 4, ... s
-# (a person mistyping never notices); from the 10th the account is locked for 15 minutes,
-# which the lead can lift (qda users unlock NAME). A right password resets the count.
+# Failed logins in a row on one account: from the 3rd, the next try waits 5, 10, 20, ... s
+# (a person who mistyped waits a moment; a guesser gets a few dozen tries an hour); from the
+# 10th the account is locked for 15 minutes, which the lead can lift (qda users unlock NAME).
+# A right password resets the count.
 BACKOFF_AFTER = 3
+BACKOFF_SECONDS = 5.0
 LOCK_AFTER = 10
 LOCK_FOR = timedelta(minutes=15)
 
@@ -122,7 +124,7 @@ def after_failure(account: Account, at: datetime) -> Account:
     if failures >= LOCK_AFTER:
         until = at + LOCK_FOR
     elif failures >= BACKOFF_AFTER:
-        until = at + timedelta(seconds=2 ** (failures - BACKOFF_AFTER))
+        until = at + timedelta(seconds=BACKOFF_SECONDS * 2 ** (failures - BACKOFF_AFTER))
     else:
         return replace(account, failures=failures, locked_until="")
     return replace(account, failures=failures, locked_until=until.isoformat())
