@@ -26,7 +26,7 @@ from qda.errors import AuthError, NotFoundError, ThrottledError
 from qda.project import Project
 from qda.web import create_app
 from qda.web.access import AddressThrottle
-from tests.conftest import run, snapshot
+from tests.conftest import CODEBOOK, run, snapshot
 
 PASSWORD = "correct horse battery"
 TEAM = {"lena": "lead", "alice": "coder", "bruno": "coder", "vera": "viewer"}
@@ -134,7 +134,7 @@ BODIES = {
     "/api/memos/{memo_id:str}": {"text": "changed"},
     "/api/adjudicate": {"a": "alice", "b": "bruno", "as": "consensus", "decisions": []},
     "/api/blind": {"blind": False},
-    "/api/codes": {"id": "brand_new", "label": "Brand new"},
+    "/api/codes": {"id": "a", "label": "Taken"},  # refused (the id exists): nothing written into the YAML file
     "/api/codes/rename": {"code": "zz", "new": "yy"},
     "/api/codes/merge": {"sources": ["zz"], "into": "a"},
 }
@@ -163,6 +163,7 @@ def test_every_route_has_a_rule_and_every_role_gets_exactly_what_it_may(team: Pa
     made = {role: code(clients[role]) for role in ("lead", "coder")}
     memos = {role: clients[role].post("/api/memos", json={"about": "document", "target": "E1", "text": role},
                                       headers=headers(clients[role])).json() for role in ("lead", "coder")}
+    codebook_file = CODEBOOK.read_bytes()  # the demo project's YAML codebook is the repository's
     order = {"GET": 0, "POST": 1, "PATCH": 2, "DELETE": 3}  # a coding is deleted after it was read and changed
     checked = 0
     for role, web in clients.items():
@@ -191,6 +192,7 @@ def test_every_route_has_a_rule_and_every_role_gets_exactly_what_it_may(team: Pa
         if role in ("viewer", "anonymous"):
             assert snapshot(team) == before, f"a {role} changed the project"
     assert checked == (len(routes) - 1) * len(clients)
+    assert CODEBOOK.read_bytes() == codebook_file
 
 
 def test_the_single_user_on_localhost_without_accounts_is_the_lead(demo_project: Path) -> None:
