@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 
 import typer
 
@@ -13,7 +14,9 @@ from qda.models import OutputFormat, Role
 users_app = typer.Typer(no_args_is_help=True, help="Accounts of the browser workspace (qda serve on a network).")
 app.add_typer(users_app, name="users")
 
-ROLES = ", ".join(r.value for r in Role)
+class Switch(str, Enum):
+    ON = "on"
+    OFF = "off"
 
 
 @app.command()
@@ -57,15 +60,11 @@ def serve(ctx: typer.Context,
 
 @app.command("blind")
 def blind(ctx: typer.Context,
-          state: str | None = typer.Argument(None, help="on or off (nothing: show the setting).",
-                                             metavar="[on|off]"),
+          state: Switch | None = typer.Argument(None, help="on or off (nothing: show the setting)."),
           fmt: OutputFormat = FormatOpt) -> None:
     """Blind mode of the workspace: each coder sees only their own codings (on by default)."""
-    if state not in (None, "on", "off"):
-        err.print(f"[red]error:[/red] blind mode is 'on' or 'off', not '{state}'")
-        raise typer.Exit(2)
     with opened(ctx) as project:
-        result = project.blind_mode() if state is None else project.set_blind(state == "on")
+        result = project.blind_mode() if state is None else project.set_blind(state is Switch.ON)
     render(result, fmt)
 
 
@@ -77,13 +76,13 @@ def _password(password_stdin: bool) -> str:
 
 @users_app.command("add")
 def users_add(ctx: typer.Context, name: str = typer.Argument(..., help="User name (also the coder name)."),
-              role: str | None = typer.Option(None, "--role", help=f"{ROLES} (new accounts: coder)."),
+              role: Role | None = typer.Option(None, "--role", help="What the account may do (new accounts: coder)."),
               password_stdin: bool = typer.Option(False, "--password-stdin",
                                                   help="Read the password from standard input.")) -> None:
     """Create an account, or reset its password (its sessions end); only a scrypt hash is stored."""
     password = _password(password_stdin)
     with opened(ctx) as project:
-        user = project.add_user(name, password, role)
+        user = project.add_user(name, password, role.value if role else None)
     typer.echo(f"account '{user.name}' ready ({user.role})")
 
 
@@ -100,10 +99,10 @@ def users_password(ctx: typer.Context, name: str = typer.Argument(..., help="Use
 
 @users_app.command("role")
 def users_role(ctx: typer.Context, name: str = typer.Argument(..., help="User name."),
-               role: str = typer.Argument(..., help=ROLES, metavar="ROLE")) -> None:
+               role: Role = typer.Argument(..., help="What the account may do.")) -> None:
     """Give an account the role lead, coder or viewer (their sessions end)."""
     with opened(ctx) as project:
-        user = project.set_user_role(name, role)
+        user = project.set_user_role(name, role.value)
     typer.echo(f"'{user.name}' is now a {user.role}")
 
 
