@@ -257,6 +257,7 @@ def test_a_fresh_blind_study_hides_everything_of_the_other_coder(team: Path) -> 
                       headers=headers(bruno)).json()
     alice = logged_in(team, "alice")
     assert alice.get("/api/session").json()["blind"] is True
+    assert alice.get("/api/session").json()["coders"] == ["alice"]  # not even bruno's name
     for url in ("/api/documents/E1?coder=bruno", "/api/documents/E1?coders=alice,bruno",
                 "/api/retrieve?codes=b&coder=bruno", "/api/retrieve?codes=b&coder=*",
                 f"/api/codings/{mine['id']}", "/api/memo-overview?author=bruno",

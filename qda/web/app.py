@@ -336,7 +336,10 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         role = (Role.LEAD.value if coder else None) if not settings.accounts else request.state.role
 
         def read(p: Project) -> dict[str, Any]:
-            return {"coder": coder, "role": role, "coders": p.coders(), "blind": blind(p),
+            hidden = blind(p)
+            # on a network in blind mode, not even the other coders' names (localhost lists them to pick one)
+            coders = [coder] if settings.accounts and hidden and coder else p.coders()
+            return {"coder": coder, "role": role, "coders": coders, "blind": hidden,
                     "fixed": bool(settings.coder), "accounts": settings.accounts, "csrf": csrf(request)}
         return JSONResponse(await in_project(read))
 
