@@ -494,6 +494,11 @@ def test_secure_cookies_on_request_and_behind_an_https_proxy(team: Path, monkeyp
     hosts = next(m for m in seen["secure"] if m.cls.__name__ == "TrustedHostMiddleware")
     assert session.kwargs["https_only"] is True and seen["proxy"] is True
     assert hosts.kwargs["allowed_hosts"] == ["qda.lab.example"]
+    # the old --unblind keeps working, for that server only, and says so
+    old = runner.invoke(app, ["-p", str(team), "serve", "--coder", "lena", "--unblind", "--port", str(port)])
+    assert old.exit_code == 0 and "for this server only" in " ".join(old.output.split())
+    with Project.open(team) as project:
+        assert project.blind_mode().blind is True
 
 
 def test_allowed_hosts_in_network_mode(team: Path) -> None:

@@ -246,7 +246,6 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                 # the time spent in the app, for bench/serve.py and the browser's network panel
                 response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
                 return response
-            endpoint.access = {"read": read, "write": write}  # type: ignore[attr-defined]  # for tests/test_roles.py
             return endpoint
         return wrap
 
