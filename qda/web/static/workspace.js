@@ -118,6 +118,8 @@
       : "Blind mode is off: coders can see each other's codings";
     const shown = $("role");
     if (shown) { shown.hidden = !role; shown.textContent = role || ""; }
+    // comparing and adjudicating are the lead's: the tab is not offered to coders and viewers
+    if ($("nav-compare")) $("nav-compare").hidden = Boolean(role) && role !== "lead";
   }
 
   async function start() {
