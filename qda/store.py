@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 import uuid
@@ -253,6 +254,7 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+_ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -621,9 +623,19 @@ class Store:
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in MIGRATIONS[version - 1].split(";"):
-                    if statement.strip():
+                    if statement.strip() and not self._column_already_added(statement):
                         self.db.execute(statement)
                 self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(version),))
+
+    def _column_already_added(self, statement: str) -> bool:
+        """True for an ``ALTER TABLE t ADD COLUMN c`` whose column is there: SQLite has no
+        ``IF NOT EXISTS`` for columns, and a database whose version was set back (a restored
+        older copy, migrations merged in another order) must still open."""
+        found = _ADD_COLUMN.match(statement)
+        if found is None:
+            return False
+        columns = {str(row[1]) for row in self.db.execute(f"PRAGMA table_info({found.group(1)})")}
+        return found.group(2) in columns
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

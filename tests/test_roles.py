@@ -544,3 +544,30 @@ def test_malformed_input_is_422_or_404_never_500(team: Path) -> None:
     assert alice.get("/api/codings/\u0661\u0662").status_code == 404  # Arabic-Indic digits: isdigit() yet no id
     memo = alice.post("/api/memos", json={"about": "coding", "target": huge, "text": "x"}, headers=h)
     assert memo.status_code in (404, 422)
+
+
+def test_a_project_with_accounts_from_before_roles_opens_its_users_are_coders_and_log_in(demo_project: Path) -> None:
+    """The upgrade path: the users table of the previous schema (name, password, created_at),
+    an N = 2^14 hash; after the migration the account is a coder, logs in, and is rehashed."""
+    import sqlite3
+
+    from qda.store import MIGRATIONS, SCHEMA_VERSION
+
+    before = next(i for i, sql in enumerate(MIGRATIONS) if "CREATE TABLE IF NOT EXISTS sessions" in sql)
+    salt = b"0123456789abcdef"
+    old = hashlib.scrypt(PASSWORD.encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=32)
+    weak = f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(old).decode()}"
+    db = sqlite3.connect(demo_project / "project.qda")
+    db.execute("DROP TABLE IF EXISTS sessions")
+    for column in ("role", "disabled", "failures", "locked_until"):
+        db.execute(f"ALTER TABLE users DROP COLUMN {column}")
+    db.execute("INSERT INTO users(name, password, created_at) VALUES ('alice', ?, '2026-01-01')", (weak,))
+    db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(before),))
+    db.commit()
+    db.close()
+    web = network(demo_project)
+    assert login_form(web, "alice").status_code == 303
+    assert web.get("/api/session").json()["role"] == "coder"
+    with Project.open(demo_project) as project:
+        assert project.store.schema_version() == SCHEMA_VERSION
+        assert project.account("alice").password_hash.startswith("scrypt$131072$")
