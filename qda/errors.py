@@ -94,6 +94,10 @@ class AuthError(QdaError):
     """Unknown user or wrong password."""
 
 
+class ThrottledError(AuthError):
+    """Too many failed logins for an account or from an address: wait, or the lead unlocks."""
+
+
 class NeedsConfirmation(QdaError):
     """A write that is allowed but unusual; it is done when asked again with ``flag`` set
     (the workspace asks the user first)."""

@@ -622,3 +622,24 @@ class WritePlan:
     # codes renamed (old id -> unused new id) or merged (old id -> an existing code, which takes
     # its codings), applied before the codebook is saved (qda.coding.codes)
     code_keys: Mapping[str, str] = field(default_factory=dict)
+
+
+class Role(Vocabulary):
+    """What a workspace account may do (``qda users add NAME --role ...``)."""
+
+    LEAD = "lead"  # adjudicates, lifts blind mode, manages users; codes too
+    CODER = "coder"  # codes as themself only
+    VIEWER = "viewer"  # reads what blind mode allows, never writes
+
+
+@dataclass(frozen=True)
+class Account:
+    """A workspace account as stored: the password only as a hash (see qda.coding.accounts)."""
+
+    name: str
+    role: str = Role.CODER.value
+    password_hash: str = ""
+    disabled: bool = False
+    failures: int = 0  # failed logins in a row
+    locked_until: str = ""  # ISO UTC time before which a login is refused ('' = not locked)
+    created_at: str = ""

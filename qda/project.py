@@ -15,6 +15,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ from qda.ingest.plan import (
     read_transcripts,
 )
 from qda.ingest.segment import SEGMENT_UNITS
-from qda.models import Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
+from qda.models import Account, Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
     BACKUP_DIR,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda import analysis, matrix
     from qda.agreement.units import AgreementReport
     from qda.coding import AdjudicationResult, SheetImport
+    from qda.coding.accounts import AccountList, BlindMode
     from qda.coding.auto import AutoCodeResult
     from qda.coding.codes import CodebookEdit, CodebookFile
     from qda.coding.regions import Comparison
@@ -1089,7 +1091,8 @@ class Project:
         with self.store.backups.page_edit(coder, "added", +1):
             doc = self.store.document(document) if isinstance(document, str) else None
             # only the segments the span touches matter (snapping, the segment it equals)
-            spans = all(type(v) is int for v in (start, end))
+            # an offset past the text (10**30) is refused by plan_coding; SQLite could not even bind it
+            spans = doc is not None and all(type(v) is int and 0 <= v <= len(doc.text) for v in (start, end))
             planned = plan_coding(self.codebook(), doc,
                                   self.store.segment_bounds(document, start, end) if doc and spans else [],
                                   coder, code, start, end, memo, snap)
@@ -1129,27 +1132,145 @@ class Project:
             self.store.delete_coding(coding_id)
             return coding
 
-    def add_user(self, name: str, password: str) -> str:
-        """Create (or reset the password of) a workspace account; only a scrypt hash is kept."""
-        from qda.coding.workspace import check_user_name, hash_password
+    # ------------------------------------------------------------------ workspace accounts
+    def add_user(self, name: str, password: str, role: str | None = None) -> Account:
+        """Create a workspace account (role ``coder`` unless given), or reset the password
+        of an existing one: only a scrypt hash is kept, and a reset ends the account's
+        sessions and lockout."""
+        from qda.coding.accounts import check_account_name, check_role, hash_password
 
-        name = check_user_name(name)
+        name = check_account_name(name)
+        chosen = check_role(role) if role is not None else None
         hashed = hash_password(password)
         with self.store.transaction(marks_state=False):  # an account is not project data: undo leaves it
-            self.store.set_user(name, hashed)
-        return name
+            self.store.set_user(name, hashed, chosen)
+            self.store.delete_sessions(user=name)
+            return self.store.accounts(name)[0]
 
-    def check_user(self, name: str, password: str) -> str:
-        """The user name when the password is right; AuthError otherwise."""
-        from qda.coding.workspace import verify_password
+    def account(self, name: str) -> Account:
+        """One account (NotFoundError naming ``qda users list`` when there is none)."""
+        from qda.coding.accounts import known
+
+        return known(next(iter(self.store.accounts(name)), None), name)
+
+    def _change_account(self, name: str, **changes: Any) -> Account:
+        """Apply ``changes`` to an account and end its sessions (a role change takes effect at once)."""
+        from qda.coding.accounts import known
+
+        with self.store.transaction(marks_state=False):
+            account = dataclasses.replace(known(next(iter(self.store.accounts(name)), None), name), **changes)
+            self.store.update_account(account)
+            self.store.delete_sessions(user=name)
+            return account
+
+    def set_user_role(self, name: str, role: str) -> Account:
+        """Give an account the role lead, coder or viewer."""
+        from qda.coding.accounts import check_role
+
+        return self._change_account(name, role=check_role(role))
+
+    def disable_user(self, name: str, disabled: bool = True) -> Account:
+        """Stop (or allow again) an account's logins; its sessions end at once."""
+        return self._change_account(name, disabled=disabled)
+
+    def unlock_user(self, name: str) -> Account:
+        """Lift the lockout after failed logins."""
+        return self._change_account(name, failures=0, locked_until="")
+
+    def remove_user(self, name: str) -> Account:
+        """Delete an account and end its sessions; the coder's codings stay."""
+        from qda.coding.accounts import known
+
+        with self.store.transaction(marks_state=False):
+            account = known(next(iter(self.store.accounts(name)), None), name)
+            self.store.delete_user(name)
+            return account
+
+    def user_list(self) -> AccountList:
+        """The accounts with their role and state (never their hashes)."""
+        from qda.coding.accounts import AccountList
+
+        return AccountList.of(self.store.accounts())
+
+    def check_user(self, name: str, password: str, at: datetime | None = None) -> Account:
+        """The account when the password is right; AuthError otherwise (ThrottledError while
+        the account must wait after failed logins). A hash made with weaker parameters than
+        today's is replaced by a new one."""
+        from qda.coding.accounts import (
+            after_failure,
+            hash_password,
+            needs_rehash,
+            refuse_while_locked,
+            utc,
+            verify_password,
+        )
         from qda.errors import AuthError
 
-        if not verify_password(self.store.user_hash(name), password):
+        now = utc(at)
+        account = next(iter(self.store.accounts(name)), None) if name else None
+        if account is not None:
+            refuse_while_locked(account, now)
+        # the hash is checked for unknown and disabled accounts too: the time taken tells nothing
+        right = verify_password(account.password_hash if account else None, password)
+        if account is None or account.disabled or not right:
+            if account is not None:
+                with self.store.transaction(marks_state=False):
+                    self.store.update_account(after_failure(account, now))
             raise AuthError("unknown user or wrong password")
-        return name
+        fresh = dataclasses.replace(account, failures=0, locked_until="")
+        if needs_rehash(account.password_hash):
+            fresh = dataclasses.replace(fresh, password_hash=hash_password(password))
+        if fresh != account:
+            with self.store.transaction(marks_state=False):
+                self.store.update_account(fresh)
+        return fresh
+
+    def start_session(self, name: str, at: datetime | None = None) -> str:
+        """A new server-side session for ``name``: the id to put in the cookie."""
+        from qda.coding.accounts import SESSION_HOURS, new_session, utc
+
+        now = utc(at)
+        token, digest = new_session()
+        with self.store.transaction(marks_state=False):
+            self.store.delete_sessions(before=(now - timedelta(hours=SESSION_HOURS)).isoformat())
+            self.store.add_session(digest, name, now.isoformat())
+        return token
+
+    def session_account(self, token: str, at: datetime | None = None) -> Account | None:
+        """The account of a live session id: None when logged out, expired, revoked or disabled."""
+        from qda.coding.accounts import session_digest, session_expired, utc
+
+        if not token:
+            return None
+        found = self.store.session(session_digest(token))
+        if found is None or session_expired(found[1], utc(at)):
+            return None
+        account = next(iter(self.store.accounts(found[0])), None)
+        return None if account is None or account.disabled else account
+
+    def end_session(self, token: str) -> None:
+        """Log a session out: its id is refused from now on, wherever the cookie was copied."""
+        from qda.coding.accounts import session_digest
+
+        with self.store.transaction(marks_state=False):
+            self.store.delete_sessions(digest=session_digest(token))
 
     def users(self) -> list[str]:
         return self.store.users()
+
+    def blind_mode(self) -> BlindMode:
+        """Whether the workspace is blind (each coder sees only their own codings): the
+        project's setting (``qda blind on|off``), on by default; never inferred from who coded."""
+        from qda.coding.accounts import BlindMode
+
+        value = self.store.get_meta("blind")
+        return BlindMode(value != "off", "default" if value is None else "setting")
+
+    def set_blind(self, on: bool) -> BlindMode:
+        """Turn blind mode on or off for the project (the lead's decision)."""
+        with self.store.transaction(marks_state=False):  # a setting undo leaves alone, like accounts
+            self.store.set_meta("blind", "on" if on else "off")
+        return self.blind_mode()
 
     def compare_regions(self, document: str | None, coder_a: str, coder_b: str) -> Comparison:
         """Where two coders' codings differ, as regions of text, and what they agree on

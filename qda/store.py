@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import uuid
@@ -24,6 +25,7 @@ from typing import Any, cast
 
 from qda.errors import BusyError, NeedsConfirmation, Problem, ProjectError
 from qda.models import (
+    Account,
     AttributeDef,
     Case,
     Category,
@@ -247,8 +249,24 @@ MIGRATIONS: list[str] = [
         tally TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # roles, disabling and login throttling of workspace accounts, and server-side sessions
+    # that logout, a password reset and 'qda users remove|disable' revoke (issue 20). Accounts
+    # made before roles existed are coders: the lead gives one the lead role (qda users role).
+    # A session is kept as the SHA-256 of its id: reading the database gives no usable cookie.
+    """
+    ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'coder';
+    ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN locked_until TEXT NOT NULL DEFAULT '';
+    CREATE TABLE IF NOT EXISTS sessions (
+        digest TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+_ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -623,9 +641,19 @@ class Store:
         for version in range(current + 1, SCHEMA_VERSION + 1):
             with self.transaction(marks_state=False):  # an upgrade is not a write to undo or warn about
                 for statement in MIGRATIONS[version - 1].split(";"):
-                    if statement.strip():
+                    if statement.strip() and not self._column_already_added(statement):
                         self.db.execute(statement)
                 self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(version),))
+
+    def _column_already_added(self, statement: str) -> bool:
+        """True for an ``ALTER TABLE t ADD COLUMN c`` whose column is there: SQLite has no
+        ``IF NOT EXISTS`` for columns, and a database whose version was set back (a restored
+        older copy, migrations merged in another order) must still open."""
+        found = _ADD_COLUMN.match(statement)
+        if found is None:
+            return False
+        columns = {str(row[1]) for row in self.db.execute(f"PRAGMA table_info({found.group(1)})")}
+        return found.group(2) in columns
 
     @contextmanager
     def transaction(self, marks_state: bool = True) -> Iterator[None]:
@@ -1379,10 +1407,14 @@ class Store:
         return self.db.execute("DELETE FROM notes WHERE id=?", (memo_id,)).rowcount > 0
 
     # ------------------------------------------------------------------ workspace accounts
-    def set_user(self, name: str, password_hash: str) -> None:
-        """Create or replace an account (the hash, never the password)."""
-        self.db.execute("INSERT OR REPLACE INTO users(name, password, created_at) VALUES (?, ?, ?)",
-                        (name, password_hash, now()))
+    def set_user(self, name: str, password_hash: str, role: str | None = None) -> None:
+        """Create an account, or give an existing one a new password (its role kept unless
+        ``role`` is given); the hash, never the password. A new password ends the failed-login
+        count and any lockout."""
+        self.db.execute("INSERT INTO users(name, password, created_at, role) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET password=excluded.password, failures=0, locked_until='', "
+                        "role=CASE WHEN ? IS NULL THEN users.role ELSE excluded.role END",
+                        (name, password_hash, now(), role or "coder", role))
 
     def user_hash(self, name: str) -> str | None:
         found = self._one("SELECT password FROM users WHERE name=?", (name,))
@@ -1390,6 +1422,43 @@ class Store:
 
     def users(self) -> list[str]:
         return [str(name) for (name,) in self.db.execute("SELECT name FROM users ORDER BY name")]
+
+    def accounts(self, name: str | None = None) -> list[Account]:
+        """Every account (or the one named), by name."""
+        sql = "SELECT name, role, password, disabled, failures, locked_until, created_at FROM users"
+        rows = self.db.execute(sql + (" WHERE name=?" if name is not None else "") + " ORDER BY name",
+                               (name,) if name is not None else ())
+        return [Account(str(n), str(role), str(hashed), bool(off), int(failures), str(locked), str(created))
+                for n, role, hashed, off, failures, locked, created in rows]
+
+    def update_account(self, account: Account) -> bool:
+        """Write an account's role, password hash, state and failed logins back, by name."""
+        return self.db.execute(
+            "UPDATE users SET role=?, password=?, disabled=?, failures=?, locked_until=? WHERE name=?",
+            (account.role, account.password_hash, int(account.disabled), account.failures, account.locked_until,
+             account.name)).rowcount > 0
+
+    def delete_user(self, name: str) -> bool:
+        self.db.execute("DELETE FROM sessions WHERE user=?", (name,))
+        return self.db.execute("DELETE FROM users WHERE name=?", (name,)).rowcount > 0
+
+    # ------------------------------------------------------------------ workspace sessions
+    def add_session(self, digest: str, user: str, created_at: str) -> None:
+        self.db.execute("INSERT INTO sessions(digest, user, created_at) VALUES (?, ?, ?)", (digest, user, created_at))
+
+    def session(self, digest: str) -> tuple[str, str] | None:
+        """(user, created_at) of a live session, or None."""
+        row = self.db.execute("SELECT user, created_at FROM sessions WHERE digest=?", (digest,)).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def delete_sessions(self, *, digest: str | None = None, user: str | None = None,
+                        before: str | None = None) -> int:
+        """End one session (``digest``), every session of ``user``, or those created before ``before``."""
+        if digest is not None:
+            return int(self.db.execute("DELETE FROM sessions WHERE digest=?", (digest,)).rowcount)
+        if user is not None:
+            return int(self.db.execute("DELETE FROM sessions WHERE user=?", (user,)).rowcount)
+        return int(self.db.execute("DELETE FROM sessions WHERE created_at < ?", (before or "",)).rowcount)
 
 def _precise_now() -> str:
     """UTC time with microseconds: history entries of commands running at once must be ordered."""
@@ -1427,8 +1496,8 @@ _COUNTS_SQL = ("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON 
                "GROUP BY c.id ORDER BY c.name")
 # What an undo leaves alone: the history itself and the workspace's accounts (a password
 # reset is not taken back by undoing a coding), and in meta the snapshot policy.
-_NOT_DATA = frozenset({"history", "history_sessions", "users"})
-_KEPT_META = ("backup_keep", "backup_max_mb", "schema_version")
+_NOT_DATA = frozenset({"history", "history_sessions", "users", "sessions"})
+_KEPT_META = ("backup_keep", "backup_max_mb", "schema_version", "blind")
 # Page actions that change nothing already there: they never open a history line by themselves.
 _ADDING = frozenset({"added", "memo added"})
 _PAGE_WORDS = {"deleted": ("deletion", "deletions"), "edited": ("edit", "edits"),

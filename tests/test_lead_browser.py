@@ -45,6 +45,8 @@ def test_overlay_of_two_coders_in_separate_lanes(browser: Browser, serve, demo_p
     a, b, a2 = two_coders(demo_project)
     page, console = open_as(browser, serve(demo_project, unblind=True), "lead")
     open_document(page, "E1")
+    expect(page.locator("#blind")).to_have_text("not blind")  # the page always shows the mode (issue 20)
+    expect(page.locator("#role")).to_have_text("lead")  # the single user on localhost is the lead
     expect(page.locator(".stripe")).to_have_count(0)  # the lead's own codings: none yet
     chooser = page.locator("#lead-bar .coder-chooser")
     chooser.locator("input[data-coder='alice']").check()
@@ -103,14 +105,14 @@ def test_overlay_is_refused_in_blind_mode(browser: Browser, serve, demo_project:
     url = serve(demo_project)
     page, console = open_as(browser, url, "alice")
     open_document(page, "E1")
-    expect(page.locator("#blind")).to_be_visible()
+    expect(page.locator("#blind")).to_have_text("blind")
     expect(page.locator("#lead-bar")).to_be_visible()
     expect(page.locator("#lead-bar .coder-chooser")).to_have_count(0)  # nothing to choose while blind
     page.goto(url + "#doc=E1&coders=alice,bruno")
     expect(page.locator("#message")).to_contain_text("blind mode")
     assert {c["coder"] for c in codings(page)} == {"alice"}
-    assert page.evaluate("fetch('/api/documents/E1?coders=alice,bruno').then(r => r.status)") == 403
-    assert page.evaluate("fetch('/api/documents/E1/export?coders=bruno').then(r => r.status)") == 403
+    assert page.evaluate("fetch('/api/documents/E1?coders=alice,bruno').then(r => r.status)") == 404
+    assert page.evaluate("fetch('/api/documents/E1/export?coders=bruno').then(r => r.status)") == 404
 
 
 def test_retrieval_result_opens_the_document_at_the_passage(browser: Browser, serve, demo_project: Path) -> None:

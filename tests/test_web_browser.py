@@ -199,7 +199,7 @@ def test_blind_mode_hides_the_other_coder(browser: Browser, serve, demo_project:
     expect(bruno.locator(".stripe")).to_have_count(1)
     assert [c["coder"] for c in codings(bruno)] == ["bruno"]
     status = bruno.evaluate("fetch('/api/documents/E1?coder=alice').then(r => r.status)")
-    assert status == 403
+    assert status == 404  # hidden: answered as if not there
     lead = serve(demo_project, unblind=True)
     page, _ = open_as(browser, lead, "lead")
     assert page.evaluate("fetch('/api/documents/E1?coder=alice').then(r => r.json())")["codings"][0]["code"] == "a"

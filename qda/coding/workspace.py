@@ -5,16 +5,11 @@ returns the model objects to store (or raises a QdaError naming what is wrong). 
 are code points into the stored, normalised document text, exactly like REFI-QDA
 selections and the codings made from sheets.
 
-Also here: the password hashes of workspace accounts (``qda users add``), because who
-may code as whom is decided in this layer.
+Password hashes, roles and sessions of workspace accounts live in :mod:`qda.coding.accounts`.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
 import re
 import uuid
 from collections.abc import Sequence
@@ -23,7 +18,7 @@ from typing import Any
 
 from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
-from qda.errors import AccessError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
+from qda.errors import InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
 from qda.models import Codebook, Coding, Document, Memo, Segment
 
 SNAPS = ("none", "word", "segment")
@@ -173,11 +168,10 @@ def check_not_twice(planned: Coding, existing: Sequence[Coding]) -> Coding:
 
 
 def check_owner(coding: Coding | None, coder: str) -> Coding:
-    """The coding, when ``coder`` may change it: 404 when absent, 403 when another coder's."""
-    if coding is None:
-        raise NotFoundError("unknown coding")
-    if coding.coder != coder:
-        raise AccessError(f"coding {coding.id} belongs to another coder")
+    """The coding, when ``coder`` may change it; NotFoundError when it is absent or another
+    coder's, with the same words, so the answer does not tell which (no existence oracle)."""
+    if coding is None or coding.coder != coder:
+        raise NotFoundError("no such coding of yours")
     return coding
 
 
@@ -198,32 +192,6 @@ def plan_change(codebook: Codebook, document: Document, segments: Sequence[Segme
 
 
 # ----------------------------------------------------------------------------- accounts
-
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
-
-
-def hash_password(password: str) -> str:
-    """A salted scrypt hash (memory-hard), in a self-describing text form."""
-    if len(password) < 8:
-        raise InvalidCodingError("the password needs at least 8 characters")
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return (f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}$"
-            f"{base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}")
-
-
-def verify_password(stored: str | None, password: str) -> bool:
-    """True when ``password`` matches the stored hash (constant-time compare)."""
-    if not stored:
-        # spend the same time as a real check so user names cannot be probed by timing
-        hashlib.scrypt(password.encode(), salt=b"0" * 16, dklen=32, **_SCRYPT)
-        return False
-    kind, n, r, p, salt, digest = stored.split("$")
-    if kind != "scrypt":
-        return False
-    found = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), dklen=32, n=int(n), r=int(r), p=int(p))
-    return hmac.compare_digest(found, base64.b64decode(digest))
-
 
 def check_user_name(name: str) -> str:
     """Account names are coder names: a user codes as the coder of the same name."""
@@ -311,8 +279,7 @@ def plan_memo(kind: Any, target: Any, text: Any, author: str, known: set[str]) -
 
 
 def check_memo_author(memo: Memo | None, author: str) -> Memo:
-    if memo is None:
-        raise NotFoundError("unknown memo")
-    if memo.author != author:
-        raise AccessError(f"memo {memo.id} was written by another coder")
+    """The memo, when ``author`` wrote it; NotFoundError alike when absent or another's."""
+    if memo is None or memo.author != author:
+        raise NotFoundError("no such memo of yours")
     return memo

@@ -6,7 +6,10 @@ Project facade, each in one ``BEGIN IMMEDIATE`` transaction, so two browsers and
 writing at once wait for each other instead of losing work.
 
 The acting coder always comes from the session (chosen in the page or by ``--coder`` on
-localhost, or the logged-in account elsewhere), never from a request body. Every write
+localhost, or the logged-in account elsewhere), never from a request body. On a network
+the cookie holds a server-side session id (revoked at logout, password reset, removal or
+disabling) and every request reads the account's role; each endpoint declares the access
+it needs (``qda/web/access.py``). Every write
 carries the session's CSRF token in the ``X-CSRF-Token`` header. Transcript text leaves
 the server as JSON only and is put in the page with ``textContent``, so it is never
 interpreted as HTML.
@@ -49,11 +52,13 @@ from qda.errors import (
     NotFoundError,
     QdaError,
     ServeError,
+    ThrottledError,
     WouldReplaceError,
 )
 from qda.ingest.languages import direction as text_direction
-from qda.models import Coding, color_problem
+from qda.models import Coding, Role, color_problem
 from qda.project import Project
+from qda.web.access import ANYONE, LARGEST_ID, LEAD, LEVELS, READ, WRITE, AddressThrottle, ApiHeaders, Caller, refusal
 from qda.web.codes import code_routes
 from qda.web.lead import routes as lead_routes
 from qda.web.lead import visible_coders
@@ -70,9 +75,11 @@ class Settings:
 
     folder: Path
     coder: str | None = None  # fixed by --coder on localhost
-    unblind: bool = False
+    unblind: bool = False  # --unblind: blind mode off for this server, whatever the project's setting
     accounts: bool = False  # True off localhost: every request needs a logged-in user
+    secure_cookies: bool = False  # the cookie travels over HTTPS only (behind an HTTPS proxy)
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    throttle: AddressThrottle = field(default_factory=AddressThrottle)  # failed logins per address
 
 
 class BodyLimit:
@@ -109,8 +116,8 @@ class _TooLarge(Exception):
     pass
 
 
-STATUS = ((NotFoundError, 404), (AccessError, 403), (AuthError, 401), (InvalidCodingError, 422), (BusyError, 503),
-          (WouldReplaceError, 409), (NeedsConfirmation, 409))
+STATUS = ((NotFoundError, 404), (AccessError, 403), (ThrottledError, 429), (AuthError, 401), (InvalidCodingError, 422),
+          (BusyError, 503), (WouldReplaceError, 409), (NeedsConfirmation, 409))
 
 
 def error_response(exc: QdaError) -> JSONResponse:
@@ -149,14 +156,17 @@ def coding_json(c: Coding) -> dict[str, Any]:
 
 
 def create_app(folder: str | Path, coder: str | None = None, unblind: bool = False, host: str = "127.0.0.1",
-               allowed_hosts: list[str] | None = None) -> Starlette:
+               allowed_hosts: list[str] | None = None, secure_cookies: bool = False) -> Starlette:
     """The workspace app on the project in ``folder``.
 
     On a non-local ``host`` the app asks for accounts (``qda users add``) and ``coder``
     cannot be fixed. ``allowed_hosts`` (Host header values) defaults to the loopback
-    names on localhost, which stops DNS-rebinding pages from reaching the project.
+    names on localhost, which stops DNS-rebinding pages from reaching the project; on a
+    network address, any Host unless given. ``secure_cookies``: the session cookie is
+    ``Secure`` (sent over HTTPS only).
     """
-    settings = Settings(Path(folder), coder=coder, unblind=unblind, accounts=host not in LOCAL_HOSTS)
+    settings = Settings(Path(folder), coder=coder, unblind=unblind, accounts=host not in LOCAL_HOSTS,
+                        secure_cookies=secure_cookies)
     with Project.open(settings.folder) as project:
         if settings.accounts and not project.users():
             raise AuthError(f"serving on {host} needs accounts: create one with 'qda users add NAME'")
@@ -176,10 +186,18 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                                      "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
                                      "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
-    def current_coder(request: Request) -> str | None:
-        if settings.accounts:
-            return request.session.get("user")
-        return settings.coder or request.session.get("coder")
+    async def caller(request: Request) -> Caller | None:
+        """Who is asking: on a network, the account of a live server-side session (read on
+        every request, so a logout, a reset, a removal or a role change counts at once);
+        on localhost without accounts, the single user, who is the lead."""
+        if not settings.accounts:
+            name = settings.coder or request.session.get("coder")
+            return Caller(name, Role.LEAD.value) if name else None
+        token = request.session.get("sid")
+        if not isinstance(token, str) or not token:
+            return None
+        account = await in_project(lambda p: p.session_account(token))
+        return None if account is None else Caller(account.name, account.role)
 
     def csrf(request: Request) -> str:
         token = request.session.get("csrf")
@@ -201,18 +219,25 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
 
     Handler = Callable[..., Awaitable[Response]]
 
-    def api(needs_coder: bool = True) -> Callable[[Handler], Handler]:
-        """Common checks of /api endpoints: CSRF on writes, a coder, QdaError -> 4xx."""
+    def api(read: str = READ, write: str = WRITE) -> Callable[[Handler], Handler]:
+        """Common checks of /api endpoints: CSRF on writes, a coder, the caller's role against
+        the access the endpoint needs (``read`` for GET, ``write`` for the other methods, see
+        qda/web/access.py), QdaError -> 4xx."""
         def wrap(handler: Handler) -> Handler:
             async def endpoint(request: Request) -> Response:
                 if request.method not in SAFE_METHODS:
                     given = request.headers.get("x-csrf-token", "")
-                    if not given or not secrets.compare_digest(given, request.session.get("csrf", "")):
+                    if not given or not secrets.compare_digest(given, str(request.session.get("csrf", ""))):
                         return JSONResponse({"error": "missing or wrong CSRF token: reload the page"}, 403)
-                coder = current_coder(request)
-                if needs_coder and not coder:
+                who = await caller(request)
+                coder = who.name if who else None
+                level = read if request.method in SAFE_METHODS else write
+                if level != ANYONE and who is None:
                     return JSONResponse({"error": "log in first" if settings.accounts else
                                          "pick a coder first"}, 401)
+                if who is not None and who.role not in LEVELS[level]:
+                    return JSONResponse({"error": refusal(who.role, level)}, 403)
+                request.state.role = who.role if who else None
                 started = time.perf_counter()
                 try:
                     response = await handler(request, coder)
@@ -229,47 +254,77 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             data = json.loads(await request.body() or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise InvalidCodingError("the request body is not JSON") from None
+        except RecursionError:  # [[[[... thousands deep
+            raise InvalidCodingError("the request body is nested too deeply") from None
         if not isinstance(data, dict):
             raise InvalidCodingError("the request body must be a JSON object")
         return data
 
     def blind(project: Project) -> bool:
-        """Blind mode: on when two or more coders have codings, unless --unblind."""
-        if settings.unblind:
-            return False
-        return sum(1 for name in project.coders() if project.store.count_codings(coder=name)) >= 2
+        """Blind mode: the project's setting (qda blind on|off, on by default), unless --unblind;
+        never inferred from who has coded."""
+        return not settings.unblind and project.blind_mode().blind
 
     # ------------------------------------------------------------------ pages
     async def index(request: Request) -> Response:
-        if settings.accounts and not request.session.get("user"):
+        who = await caller(request)
+        if settings.accounts and who is None:
             return RedirectResponse("/login", 303)
-        return page("workspace.html", csrf=csrf(request), coder=current_coder(request) or "",
-                    fixed=bool(settings.coder or settings.accounts), accounts=settings.accounts)
+        return page("workspace.html", csrf=csrf(request), coder=who.name if who else "",
+                    fixed=bool(settings.coder or settings.accounts), accounts=settings.accounts,
+                    role=who.role if who else "")
+
+    def same_token(given: object, request: Request) -> bool:
+        """The form's CSRF token matches the session's; an empty one never does."""
+        expected = request.session.get("csrf")
+        return (isinstance(given, str) and isinstance(expected, str) and bool(given) and bool(expected)
+                and secrets.compare_digest(given, expected))
+
+    # scrypt at N = 2^17 takes 128 MiB for ~0.4 s: two logins at a time bound the memory
+    logins = threading.BoundedSemaphore(2)
+
+    def checked(name: str, password: str) -> Callable[[Project], Any]:
+        def check(p: Project) -> Any:
+            with logins:
+                return p.check_user(name, password)
+        return check
 
     async def login_page(request: Request) -> Response:
         if request.method == "GET":
             return page("login.html", csrf=csrf(request), message="")
         form = await request.form()
-        if not secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "")):
+        if not same_token(form.get("csrf"), request):
             return page("login.html", 403, csrf=csrf(request), message="The form expired: try again.")
         name, password = str(form.get("name", "")), str(form.get("password", ""))
+        address = request.client.host if request.client else ""
+        wait = settings.throttle.wait(address)
+        if wait:
+            return page("login.html", 429, csrf=csrf(request),
+                        message=f"Too many failed logins from this address: try again in {wait / 60:.0f} minutes.")
         try:
-            user = await in_project(lambda p: p.check_user(name, password))
+            account = await in_project(checked(name, password))
+        except ThrottledError as exc:
+            return page("login.html", 429, csrf=csrf(request), message=exc.message)
         except AuthError:
+            settings.throttle.failed(address)
             return page("login.html", 401, csrf=csrf(request), message="Unknown user or wrong password.")
+        token = await in_project(lambda p: p.start_session(account.name))
         request.session.clear()
-        request.session["user"] = user
+        request.session["sid"] = token
         csrf(request)
         return RedirectResponse("/", 303)
 
     async def logout(request: Request) -> Response:
         form = await request.form()
-        if secrets.compare_digest(str(form.get("csrf", "")), request.session.get("csrf", "")):
+        if same_token(form.get("csrf"), request):
+            token = request.session.get("sid")
+            if isinstance(token, str) and token:
+                await in_project(lambda p: p.end_session(token))
             request.session.clear()
         return RedirectResponse("/login" if settings.accounts else "/", 303)
 
     # ------------------------------------------------------------------ API
-    @api(needs_coder=False)
+    @api(read=ANYONE, write=ANYONE)
     async def session(request: Request, coder: str | None) -> Response:
         if request.method == "POST":
             if settings.accounts or settings.coder:
@@ -277,10 +332,14 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             from qda.coding.workspace import check_user_name
             request.session["coder"] = check_user_name(str((await body(request)).get("coder", "")))
             coder = request.session["coder"]
+        role = (Role.LEAD.value if coder else None) if not settings.accounts else request.state.role
 
         def read(p: Project) -> dict[str, Any]:
-            return {"coder": coder, "coders": p.coders(), "blind": blind(p), "fixed": bool(settings.coder),
-                    "accounts": settings.accounts, "csrf": csrf(request)}
+            hidden = blind(p)
+            # on a network in blind mode, not even the other coders' names (localhost lists them to pick one)
+            coders = [coder] if settings.accounts and hidden and coder else p.coders()
+            return {"coder": coder, "role": role, "coders": coders, "blind": hidden,
+                    "fixed": bool(settings.coder), "accounts": settings.accounts, "csrf": csrf(request)}
         return JSONResponse(await in_project(read))
 
     @api()
@@ -369,8 +428,8 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
 
     def coding_id(request: Request) -> int:
         raw = request.path_params["coding_id"]
-        if not raw.isdigit():
-            raise NotFoundError(f"unknown coding '{raw}'")
+        if not raw.isascii() or not raw.isdigit() or int(raw) > LARGEST_ID:
+            raise NotFoundError(f"unknown coding '{raw[:30]}'")
         return int(raw)
 
     @api()
@@ -382,7 +441,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                 found = p.coding_by_id(number)
                 if found is not None and found.coder != coder and not blind(p):
                     return coding_json(found)
-                return coding_json(check_owner(found, coder))
+                return coding_json(check_owner(found, coder))  # another's in blind mode: 404, as a missing one
             return JSONResponse(await in_project(read))
         if request.method == "DELETE":
             return JSONResponse(coding_json(await in_project(lambda p: p.remove_coding(coder, number))))
@@ -394,9 +453,9 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
 
     def lead_only(p: Project) -> None:
         if blind(p):
-            raise AccessError("comparing coders needs blind mode lifted: qda serve --unblind")
+            raise AccessError("comparing coders needs blind mode lifted: 'qda blind off' (or qda serve --unblind)")
 
-    @api()
+    @api(read=LEAD, write=LEAD)
     async def compare(request: Request, coder: str) -> Response:
         a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
         document = request.query_params.get("document") or None
@@ -408,7 +467,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             return {**p.compare_view(a, b, document), "coders": p.coders()}
         return JSONResponse(await in_project(read))
 
-    @api()
+    @api(write=LEAD)
     async def adjudicate(request: Request, coder: str) -> Response:
         from qda.coding import Decision
 
@@ -437,7 +496,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         asked = params.get("coder") or me
         coders = p.coders() if asked == "*" else [asked]
         if asked != me and blind(p):
-            raise AccessError("blind mode: you can retrieve only your own codings (qda serve --unblind)")
+            raise NotFoundError("blind mode: you can retrieve only your own codings until the lead lifts it")
         where = {}
         for item in params.getlist("where"):
             name, _, value = item.partition("=")
@@ -491,12 +550,23 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
     @api()
     async def one_memo(request: Request, coder: str) -> Response:
         raw = request.path_params["memo_id"]
-        if not raw.isdigit():
-            raise NotFoundError(f"unknown memo '{raw}'")
+        if not raw.isascii() or not raw.isdigit() or int(raw) > LARGEST_ID:
+            raise NotFoundError(f"unknown memo '{raw[:30]}'")
         if request.method == "DELETE":
             return JSONResponse(memo_json(await in_project(lambda p: p.remove_memo(coder, int(raw)))))
         data = await body(request)
         return JSONResponse(memo_json(await in_project(lambda p: p.change_memo(coder, int(raw), data.get("text")))))
+
+    @api(write=LEAD)
+    async def blind_setting(request: Request, coder: str) -> Response:
+        if request.method == "GET":
+            return JSONResponse(await in_project(lambda p: {**p.blind_mode().to_dict(), "blind": blind(p),
+                                                            "unblind_server": settings.unblind}))
+        wanted = (await body(request)).get("blind")
+        if not isinstance(wanted, bool):
+            raise InvalidCodingError("'blind' must be true or false")
+        return JSONResponse(await in_project(lambda p: {**p.set_blind(wanted).to_dict(), "blind": not settings.unblind
+                                                        and wanted, "unblind_server": settings.unblind}))
 
     async def not_found(request: Request) -> Response:
         return JSONResponse({"error": "no such API endpoint"}, 404)
@@ -517,18 +587,23 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/retrieve", retrieve),
         Route("/api/search", search),
         Route("/api/adjudicate", adjudicate, methods=["POST"]),
+        Route("/api/blind", blind_setting, methods=["GET", "POST"]),
         *lead_routes(api, in_project, blind),
         *code_routes(api, in_project, body, lead_only),  # codes born while coding (qda/web/codes.py)
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    hosts = allowed_hosts or (list(LOCAL_HOSTS) + ["[::1]"] if not settings.accounts else ["*"])
+    if settings.accounts:
+        hosts = list(allowed_hosts or ["*"])
+    else:  # names added on localhost never replace the loopback ones
+        hosts = list(LOCAL_HOSTS) + ["[::1]"] + list(allowed_hosts or [])
     middleware = [
         Middleware(BodyLimit),
         Middleware(TrustedHostMiddleware, allowed_hosts=hosts),
+        Middleware(ApiHeaders),
         Middleware(SessionMiddleware, secret_key=settings.secret, session_cookie="qda_session",
-                   same_site="strict", max_age=12 * 3600),
+                   same_site="strict", max_age=12 * 3600, https_only=settings.secure_cookies),
     ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.settings = settings
@@ -565,9 +640,15 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(app: Starlette, sock: socket.socket) -> None:
-    """Serve ``app`` with uvicorn on the bound ``sock`` (see :func:`listen`) until Ctrl+C."""
+def run(app: Starlette, sock: socket.socket, proxy: bool = False) -> None:
+    """Serve ``app`` with uvicorn on the bound ``sock`` (see :func:`listen`) until Ctrl+C.
+
+    ``proxy``: behind a reverse proxy on this machine, whose X-Forwarded-For and
+    X-Forwarded-Proto give the client's address (for the login throttle) and scheme;
+    otherwise those headers are ignored, so no client can pretend to be another address.
+    """
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=proxy,
+                                           forwarded_allow_ips="127.0.0.1,::1" if proxy else None))
     server.run(sockets=[sock])

@@ -1,6 +1,6 @@
 """Codes born while coding, in the browser: ``POST /api/codes`` adds a code to the codebook
 (the project and its YAML file, through :meth:`qda.project.Project.add_code`);
-``POST /api/codes/rename`` and ``/api/codes/merge`` are the lead's (unblind only).
+``POST /api/codes/rename`` and ``/api/codes/merge`` are the lead's (blind mode off).
 
 Any coder may add a code (see docs/serve.md, "New codes while coding"): the code is written
 at once into the YAML file, with the coder's name in a comment above it, and the lead
@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from qda.errors import InvalidCodingError
 from qda.project import Project
+from qda.web.access import LEAD
 
 Handler = Callable[..., Awaitable[Response]]
 FIELDS = {"id", "label", "labels", "parent", "definition"}
@@ -31,14 +32,14 @@ def code_json(project: Project, code_id: str) -> dict[str, Any]:
             "color": code.color, "codable": code.codable, "count": 0}
 
 
-def code_routes(api: Callable[[], Callable[[Handler], Handler]],
+def code_routes(api: Callable[..., Callable[[Handler], Handler]],
                 in_project: Callable[[Callable[[Project], Any]], Awaitable[Any]],
                 body: Callable[[Request], Awaitable[dict[str, Any]]],
                 lead_only: Callable[[Project], None]) -> list[Route]:
     """The routes of this module, given the app's request helpers (see ``create_app``).
 
-    Renaming and merging change every coder's codings: like comparing coders, they need
-    blind mode lifted (``lead_only``), i.e. the lead's ``qda serve --unblind``.
+    Renaming and merging change every coder's codings: the lead's only, and like comparing
+    coders they need blind mode lifted (``lead_only``: ``qda blind off``).
     """
 
     @api()
@@ -66,7 +67,7 @@ def code_routes(api: Callable[[], Callable[[Handler], Handler]],
             return {**code_json(p, edit.codes[0]), "message": edit.message()}
         return JSONResponse(await in_project(write), 201)
 
-    @api()
+    @api(write=LEAD)
     async def rename_code(request: Request, coder: str) -> Response:
         data = await body(request)
 
@@ -76,7 +77,7 @@ def code_routes(api: Callable[[], Callable[[Handler], Handler]],
                                  text_or_none(data.get("label")), text_or_none(data.get("lang"))).to_dict()
         return JSONResponse(await in_project(write))
 
-    @api()
+    @api(write=LEAD)
     async def merge_codes(request: Request, coder: str) -> Response:
         data = await body(request)
         sources = data.get("sources")

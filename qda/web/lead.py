@@ -5,7 +5,8 @@ Routes are module-level handlers built by :func:`routes` from the app's own help
 (``api`` for the checks every endpoint shares, ``in_project`` for the worker-thread
 project, ``blind`` for the blind-mode rule), so the rules are the app's, not a copy.
 Blind mode is respected everywhere: while it is on, a coder sees and exports only their
-own codings and memos (other coders: 403, as for ``?coder=``).
+own codings and memos (other coders: 404, as for ``?coder=``: what may not be seen is
+answered as if it were not there).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qda.errors import AccessError, InvalidCodingError
+from qda.errors import InvalidCodingError, NotFoundError
 from qda.project import Project
 
 Handler = Callable[..., Awaitable[Response]]
@@ -32,12 +33,12 @@ def names(value: str | None) -> list[str]:
 
 def visible_coders(is_blind: bool, me: str, params: Mapping[str, str]) -> list[str]:
     """The coders whose codings a request asks for (``?coders=a,b`` or ``?coder=a``; default:
-    the session's coder). In blind mode asking for anyone else is refused (AccessError: 403)."""
+    the session's coder). In blind mode asking for anyone else is refused (NotFoundError: 404)."""
     asked = names(params.get("coders")) or names(params.get("coder")) or [me]
     others = [name for name in asked if name != me]
     if others and is_blind:
-        raise AccessError(f"blind mode: the codings of {', '.join(repr(o) for o in others)} are hidden until the "
-                          "lead lifts it (qda serve --unblind)")
+        raise NotFoundError(f"blind mode: the codings of {', '.join(repr(o) for o in others)} are hidden until the "
+                            "lead lifts it (qda blind off)")
     return asked
 
 
@@ -53,7 +54,7 @@ def routes(api: Callable[..., Callable[[Handler], Handler]], in_project: Callabl
             hidden = blind(p)
             author = params.get("author") or None
             if hidden and author not in (None, coder):
-                raise AccessError("blind mode: you see only your own memos (qda serve --unblind)")
+                raise NotFoundError("blind mode: you see only your own memos until the lead lifts it")
             rows = p.memo_overview(coder if hidden else author, params.get("kind") or None,
                                    params.get("document") or None)
             return {"blind": hidden, "memos": rows}

@@ -39,7 +39,7 @@
       } catch (error) { fail(error); }
     }
     if (state.session.blind) {
-      say("Comparing coders needs blind mode lifted: start the workspace with qda serve --unblind.", "warn");
+      say("Comparing coders is the lead's, once blind mode is lifted: qda blind off (or qda serve --unblind).", "warn");
     }
   }
 

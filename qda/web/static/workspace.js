@@ -108,9 +108,23 @@
   }
 
   // ---------------------------------------------------------------- session and codebook
+  // the project's blind mode and the user's role, always on view: what one may see and do
+  function showMode() {
+    const badge = $("blind"), blind = state.session.blind, role = state.session.role;
+    badge.hidden = false;
+    badge.textContent = blind ? "blind" : "not blind";
+    badge.classList.toggle("open", !blind);
+    badge.title = blind ? "Blind mode: each coder sees only their own codings; the lead lifts it (qda blind off)"
+      : "Blind mode is off: coders can see each other's codings";
+    const shown = $("role");
+    if (shown) { shown.hidden = !role; shown.textContent = role || ""; }
+    // comparing and adjudicating are the lead's: the tab is not offered to coders and viewers
+    if ($("nav-compare")) $("nav-compare").hidden = Boolean(role) && role !== "lead";
+  }
+
   async function start() {
     state.session = await api("GET", "/api/session");
-    $("blind").hidden = !state.session.blind;
+    showMode();
     const list = $("coder-list");
     if (list) {
       for (const name of state.session.coders) list.append(el("option", { value: name }));
@@ -134,7 +148,7 @@
     state.undo = []; state.redo = []; updateUndo();
     say(`Coding as ${name}.`);
     state.session = await api("GET", "/api/session");
-    $("blind").hidden = !state.session.blind;
+    showMode();
     await Promise.all([loadCodebook(), route()]);
   }
 
