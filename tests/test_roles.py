@@ -571,3 +571,24 @@ def test_a_project_with_accounts_from_before_roles_opens_its_users_are_coders_an
     with Project.open(demo_project) as project:
         assert project.store.schema_version() == SCHEMA_VERSION
         assert project.account("alice").password_hash.startswith("scrypt$131072$")
+
+
+def test_undo_leaves_accounts_sessions_and_blind_mode_as_they_are(tmp_path: Path) -> None:
+    """A restore copies data tables only: a password reset, a revoked session and the blind
+    setting made after a snapshot survive the undo of an older write."""
+    from qda.project import Project as P
+
+    with P.init(tmp_path / "p") as project:
+        project.add_user("alice", "first-password-1")
+        token = project.start_session("alice")
+        project.load_codebook(Path(__file__).parent.parent / "codebooks" / "communication-tools.yaml")
+        code = project.codebook().code_ids()[0]
+        memo = project.add_memo("alice", "code", code, "before the undo")
+        project.remove_memo("alice", memo.id)  # a page deletion: a history line with a snapshot
+        project.add_user("alice", "second-password-2")  # a reset: the session ends
+        project.set_blind(False)
+        project.undo(include_others=True)
+        assert [m.text for m in project.memos_about("code", code)] == ["before the undo"]
+        assert project.session_account(token) is None
+        project.check_user("alice", "second-password-2")
+        assert not project.blind_mode().blind
