@@ -36,7 +36,7 @@ from qda.ingest.plan import (
     read_transcripts,
 )
 from qda.ingest.segment import SEGMENT_UNITS
-from qda.models import Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
+from qda.models import Case, Codebook, Coding, CodingStatus, Document, Memo, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
     BACKUP_DIR,
@@ -522,21 +522,41 @@ class Project:
         return self._with_memos(self._placed(matrix.intra_case(self.codebook(), self.codings(coder), case, coder,
                                                                lang)))
 
-    def _placed(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
-        """Span codings' quotes tagged with the segments they fall in and the speaker (not ``[P6, ?]``)."""
-        segments: dict[str, list[Segment]] = {}
-        for seg in self.store.segments(case=result.case):
-            segments.setdefault(seg.document, []).append(seg)
+    def _placed(self, result: matrix.IntraCaseMatrix,
+                segments: dict[str, list[Segment]] | None = None) -> matrix.IntraCaseMatrix:
+        """Span codings' quotes tagged with the segments they fall in and the speaker (not ``[P6, ?]``);
+        ``segments``: every document's, when many matrices are placed (read once, without text)."""
+        if segments is None:
+            segments = {}
+            for seg in self.store.segments(case=result.case, text=False):
+                segments.setdefault(seg.document, []).append(seg)
         return matrix.place_quotes(result, segments)
 
-    def _with_memos(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
-        """The memos on a case, its documents and the codes it uses, added to its intra-case matrix."""
+    def _placed_all(self, results: Sequence[matrix.IntraCaseMatrix]) -> list[matrix.IntraCaseMatrix]:
+        """:meth:`_placed` and :meth:`_with_memos` for many cases, reading segments, memos and
+        documents once (per case, the workbook's 1,000 intra-case matrices read them 1,000 times)."""
+        segments: dict[str, list[Segment]] = {}
+        if any(q.segment is None for m in results for r in m.rows for q in r.quotes):
+            for seg in self.store.segments(text=False):
+                segments.setdefault(seg.document, []).append(seg)
+        memos = self.store.memos()
+        documents: dict[str, set[str]] = {}
+        if memos:
+            for name, case in self.store.document_cases():
+                documents.setdefault(case, set()).add(name)
+        return [self._with_memos(self._placed(m, segments), memos, documents) for m in results]
+
+    def _with_memos(self, result: matrix.IntraCaseMatrix, every: Sequence[Memo] | None = None,
+                    documents: dict[str, set[str]] | None = None) -> matrix.IntraCaseMatrix:
+        """The memos on a case, its documents and the codes it uses, added to its intra-case matrix
+        (``every`` memo and the ``documents`` of each case: given when placing many)."""
         from dataclasses import replace
 
-        every = self.store.memos()
+        every = self.store.memos() if every is None else every
         if not every:
             return result
-        docs = {d.name for d in self.store.documents() if d.case == result.case}
+        docs = (documents.get(result.case, set()) if documents is not None
+                else {d.name for d in self.store.documents() if d.case == result.case})
         wanted = {("case", result.case)} | {("document", d) for d in docs} | {("code", r.code) for r in result.rows}
         memos = tuple((m.target_kind, m.target, m.text, m.author) for m in every
                       if (m.target_kind, m.target) in wanted)
@@ -669,11 +689,14 @@ class Project:
 
         from qda.export.workbook import synthesis_data, write_workbook
 
-        data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
+        # The coder's codings, the cases and the codebook are read once for every sheet (each
+        # read of 60,000 codings costs a second at 1,000 interviews).
+        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        data = synthesis_data(codebook, cases, codings, coder, by, code_attr, lang,
                               self.agree(agreement) if agreement else None,
-                              self.cooccurrence(coder, "case", by=by), self.quotes(by, 2, coders=[coder]))
-        data = replace(data, intra=[self._with_memos(self._placed(m)) for m in data.intra])
-        return write_workbook(Path(path), data)
+                              analysis.cooccurrence(codebook, cases, [], codings, coder, "case", by=by),
+                              self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
+        return write_workbook(Path(path), replace(data, intra=self._placed_all(data.intra)))
 
     # ------------------------------------------------------------------ REFI-QDA
     def import_qdc(self, path: str | Path) -> RefiImportReport:
@@ -862,24 +885,33 @@ class Project:
                  context: int = 0) -> analysis.Retrieval:
         """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
         codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
-        return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(), codings,
-                                 {d.name: d.text for d in self.store.documents()}, codes, match, exclude, coders,
-                                 cases, documents, where, context)
+        # segments' own text is only shown as context; passages are cut from the documents
+        return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(text=context > 0), codings,
+                                 self._texts(), codes, match, exclude, coders, cases, documents, where, context)
 
     def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
         """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
-        codebook = self.codebook()
+        codings = [c for name in (query.get("coders") or self.store.coders()) for c in self.codings(name)]
+        return self._quotes(self.codebook(), self.store.cases(), codings, by, per_code, **query)
+
+    def _quotes(self, codebook: Codebook, every_case: Sequence[Case], codings: Sequence[Coding], by: str,
+                per_code: int, **query: Any) -> analysis.QuoteTable:
+        """:meth:`quotes` of codings already read (the workbook and the report read them once)."""
         coders = query.pop("coders", None)
-        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
-        return analysis.quotes(codebook, self.store.cases(), self.store.segments(), codings,
-                               {d.name: d.text for d in self.store.documents()}, by, per_code,
-                               codebook.default_language, coders=coders, case_names=query.pop("cases", None),
-                               **query)
+        return analysis.quotes(codebook, every_case, self.store.segments(text=query.get("context", 0) > 0), codings,
+                               self._texts(), by, per_code, codebook.default_language, coders=coders,
+                               case_names=query.pop("cases", None), **query)
+
+    def _texts(self) -> dict[str, str]:
+        """Every document's text by name."""
+        return {d.name: d.text for d in self.store.documents()}
 
     def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
                      codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
         """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
-        return analysis.cooccurrence(self.codebook(), self.store.cases(), self.store.segments(), self.codings(coder),
+        # the case level needs no segment (reading 136,000 of them costs a second at 1,000 interviews)
+        return analysis.cooccurrence(self.codebook(), self.store.cases(),
+                                     [] if level == "case" else self.store.segments(), self.codings(coder),
                                      coder, level, near, by, codes, cluster)
 
     def attribute_tests(self, by: str, coder: str, alpha: float = 0.05, resamples: int = 9999,
@@ -890,7 +922,7 @@ class Project:
                                         resamples, seed, codebook.default_language)
 
     def _document_tokens(self) -> list[analysis.DocumentTokens]:
-        case_of = {d.name: d.case for d in self.store.documents()}
+        case_of = dict(self.store.document_cases())
         return [analysis.DocumentTokens(name, case_of[name], language, text, array("i", starts), array("i", ends),
                                         lower, lemma)
                 for name, language, text, starts, ends, lower, lemma in self.store.tokens()]
@@ -898,8 +930,8 @@ class Project:
     def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
               top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> analysis.WordCounts:
         """Word or lemma counts per document, case or group, and distinctive words per unit."""
-        return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(), by, unit,
-                                    roles, top, prior, keep_stop_words)
+        return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(text=False), by,
+                                    unit, roles, top, prior, keep_stop_words)
 
     def search(self, query: str, mode: str = "exact", by: str = "case", width: int = 40,
                roles: Sequence[str] | None = None) -> analysis.SearchResult:
@@ -910,7 +942,8 @@ class Project:
             from qda.coding.auto import lemmatise_phrase  # as the dictionary's lemma patterns are
 
             lemmas = {language: lemmatise_phrase(query, language) for language in sorted({d.language for d in docs})}
-        return analysis.search(docs, self.store.cases(), self.store.segments(), query, mode, by, width, roles, lemmas)
+        return analysis.search(docs, self.store.cases(), self.store.segments(text=False), query, mode, by, width, roles,
+                               lemmas)
 
     def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
                level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
@@ -947,20 +980,23 @@ class Project:
         codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
         lang = lang or codebook.default_language
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
-        cooccur = self.cooccurrence(coder, "case", by=by)
+        # the coder's codings are read once for every section (each read costs a second at 1,000 interviews)
+        cooccur = analysis.cooccurrence(codebook, cases, [], codings, coder, "case", by=by)
         if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
             cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
         groups = {c.attributes.get(by) for c in cases}
-        tests = self.attribute_tests(by, coder) if len(groups) >= 2 else None  # one group: nothing to compare
+        tests = (analysis.attribute_tests(codebook, cases, codings, by, coder, lang=codebook.default_language)
+                 if len(groups) >= 2 else None)  # one group: nothing to compare
         tokens = self._document_tokens()
+        sizes = self.store.sizes()
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
-            documents=len(self.store.documents()), segments=len(self.store.segments()), coder=coder, by=by,
+            documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by,
             lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
             meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
             split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
-            cooccur=cooccur, tests=tests, quotes=self.quotes(by, per_code, coders=[coder]),
-            words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
+            cooccur=cooccur, tests=tests, quotes=self._quotes(codebook, cases, codings, by, per_code, coders=[coder]),
+            words=analysis.word_counts(tokens, cases, self.store.segments(text=False), by, "lemma") if tokens else None,
             reliability=self.agree(agreement, bootstrap=0) if agreement else None)
         return write_synthesis(path, data)
 

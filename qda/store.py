@@ -709,6 +709,11 @@ class Store:
         """How many documents are in each language."""
         return dict(self.db.execute("SELECT language, COUNT(*) FROM documents GROUP BY language ORDER BY language"))
 
+    def document_cases(self) -> list[tuple[str, str]]:
+        """Every document's (name, case), without its text."""
+        return [(str(name), str(case)) for name, case in self.db.execute(
+            "SELECT d.name, c.name FROM documents d JOIN cases c ON c.id = d.case_id ORDER BY d.name")]
+
     def document_analyses(self) -> dict[str, tuple[str, str]]:
         """Each document's (language_source, analysis): how its language was chosen and
         which pipeline analysed it ('' for documents imported before qda recorded them)."""
@@ -799,8 +804,9 @@ class Store:
             'INSERT INTO segments(document_id, ordinal, turn, speaker_id, start, "end", timestamp) '
             "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
-        """Segments in document then reading order, with their text sliced from the document."""
+    def segments(self, document: str | None = None, case: str | None = None, *, text: bool = True) -> list[Segment]:
+        """Segments in document then reading order, with their text sliced from the document
+        (``text=False``: with an empty text, for the many readers that only place spans)."""
         # SQLite builds the refs (as segment_ref does): a call per segment costs more in Python.
         sql = ("SELECT d.name || '#' || s.ordinal, d.name, c.name, s.turn, s.ordinal, s.start, s.\"end\", sp.name, "
                "sp.role, s.timestamp FROM segments s JOIN documents d ON d.id=s.document_id "
@@ -808,6 +814,9 @@ class Store:
         where, args = _where({"d.name": document, "c.name": case})
         sql += where + " ORDER BY d.name, s.ordinal"
         rows = self.db.execute(sql, args).fetchall()
+        if not text:
+            return [Segment(ref, doc, case_, turn, ordinal, start, end, "", speaker, role, ts)
+                    for ref, doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
         texts = self._texts({row[1] for row in rows})
         return [Segment(ref, doc, case_, turn, ordinal, start, end, texts[doc][start:end], speaker, role, ts)
                 for ref, doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
