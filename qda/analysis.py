@@ -1131,9 +1131,41 @@ def _spans_exact(doc: DocumentTokens, query: str) -> list[tuple[int, int]]:
 
 
 def _spans_lemma(doc: DocumentTokens, lemmas: Sequence[str]) -> list[tuple[int, int]]:
-    seq = [fold_apostrophes(x) for x in doc.lemma]
     k = len(lemmas)
-    return [(doc.starts[i], doc.ends[i + k - 1]) for i in range(len(seq) - k + 1) if seq[i:i + k] == list(lemmas)]
+    if not k:
+        return []
+    # Folded as one string (stored lemmas never hold U+001F, the separator they are stored with):
+    # a Python call per token was most of a lemma search over a million tokens.
+    seq = fold_apostrophes("\x1f".join(doc.lemma)).split("\x1f") if doc.lemma else []
+    first, wanted = lemmas[0], list(lemmas)
+    return [(doc.starts[i], doc.ends[i + k - 1]) for i, x in enumerate(seq[:len(seq) - k + 1])
+            if x == first and seq[i:i + k] == wanted]
+
+
+def stored_lemmas(docs: Sequence[DocumentTokens], query: str, language: str) -> list[str] | None:
+    """The lemma of a one-word ``query`` as the transcripts in ``language`` have it: the one
+    lemma they give that word everywhere, or, for a word they never use but hold as a
+    lemma ("client" when only "clients" occurs), the word itself. None otherwise (two
+    lemmas, a phrase, an unknown word): the caller lemmatises it with spaCy.
+
+    Loading spaCy's French pipeline costs seconds, and a carrier sentence lemmatises some
+    inflected forms differently from the transcripts' own context ("travaillais" came back
+    as "travaillai" while every occurrence is stored as "travailler", so a lemma search
+    for a word of the transcripts found nothing).
+    """
+    word = query.strip().lower()
+    if not re.fullmatch(r"\w+", word):
+        return None
+    mine = [doc for doc in docs if doc.language == language]
+    found: set[str] = set()
+    for doc in mine:
+        if word in doc.lower:
+            found.update(lemma for low, lemma in zip(doc.lower, doc.lemma) if low == word)
+            if len(found) > 1:
+                return None
+    if found:
+        return [found.pop()]
+    return [word] if any(word in doc.lemma for doc in mine) else None
 
 
 def _clean(text: str) -> str:

@@ -941,7 +941,9 @@ class Project:
         if mode == "lemma" and query.strip():
             from qda.coding.auto import lemmatise_phrase  # as the dictionary's lemma patterns are
 
-            lemmas = {language: lemmatise_phrase(query, language) for language in sorted({d.language for d in docs})}
+            # a word of the transcripts takes the lemma they give it; spaCy is loaded for the others
+            lemmas = {language: analysis.stored_lemmas(docs, query, language) or lemmatise_phrase(query, language)
+                      for language in sorted({d.language for d in docs})}
         return analysis.search(docs, self.store.cases(), self.store.segments(text=False), query, mode, by, width, roles,
                                lemmas)
 
