@@ -895,12 +895,14 @@ class Project:
         return self._quotes(self.codebook(), self.store.cases(), codings, by, per_code, **query)
 
     def _quotes(self, codebook: Codebook, every_case: Sequence[Case], codings: Sequence[Coding], by: str,
-                per_code: int, **query: Any) -> analysis.QuoteTable:
-        """:meth:`quotes` of codings already read (the workbook and the report read them once)."""
+                per_code: int, segments: Sequence[Segment] | None = None, **query: Any) -> analysis.QuoteTable:
+        """:meth:`quotes` of codings (and ``segments``, without text) already read: the workbook
+        and the report read them once for every section."""
         coders = query.pop("coders", None)
-        return analysis.quotes(codebook, every_case, self.store.segments(text=query.get("context", 0) > 0), codings,
-                               self._texts(), by, per_code, codebook.default_language, coders=coders,
-                               case_names=query.pop("cases", None), **query)
+        if segments is None or query.get("context", 0) > 0:
+            segments = self.store.segments(text=query.get("context", 0) > 0)
+        return analysis.quotes(codebook, every_case, segments, codings, self._texts(), by, per_code,
+                               codebook.default_language, coders=coders, case_names=query.pop("cases", None), **query)
 
     def _texts(self) -> dict[str, str]:
         """Every document's text by name."""
@@ -991,14 +993,16 @@ class Project:
                  if len(groups) >= 2 else None)  # one group: nothing to compare
         tokens = self._document_tokens()
         sizes = self.store.sizes()
+        segments = self.store.segments(text=False)  # where quotes and counted words fall
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
             documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by,
             lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
             meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
             split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
-            cooccur=cooccur, tests=tests, quotes=self._quotes(codebook, cases, codings, by, per_code, coders=[coder]),
-            words=analysis.word_counts(tokens, cases, self.store.segments(text=False), by, "lemma") if tokens else None,
+            cooccur=cooccur, tests=tests,
+            quotes=self._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder]),
+            words=analysis.word_counts(tokens, cases, segments, by, "lemma") if tokens else None,
             reliability=self.agree(agreement, bootstrap=0) if agreement else None)
         return write_synthesis(path, data)
 
