@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import importlib
-import os
 from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -40,12 +39,13 @@ from qda.models import Case, Codebook, Coding, CodingStatus, Document, Memo, Seg
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
     BACKUP_DIR,
-    DB_NAME,
-    SCHEMA_VERSION,
+    ENV_VAR,
     HistoryEntry,
     Store,
     backup_counts,
+    find_project_dir,
     list_backups,
+    project_names,
     resolve_backup,
     restore_damaged,
 )
@@ -82,20 +82,6 @@ if not TYPE_CHECKING:
 __all__ = ["CasesImport", "ENV_VAR", "ImportReport", "Project", "ProjectStatus", "SpeakerList",
            "TranscriptImport", "find_project_dir"]
 
-ENV_VAR = "QDA_PROJECT"
-
-
-def find_project_dir(explicit: str | Path | None = None, cwd: Path | None = None) -> Path:
-    """``--project``, else ``$QDA_PROJECT``, else the nearest enclosing project folder."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / DB_NAME).exists():
-            return folder
-    raise ProjectError("no qda project here: run 'qda init DIR', or pass --project DIR, or set QDA_PROJECT")
 
 
 @dataclass(frozen=True)
@@ -197,15 +183,7 @@ class Project:
     def peek(folder: str | Path | None = None) -> dict[str, Any]:
         """A project's names (coders, codes, cases, case and code attributes) and schema
         version, read without writing anything: for shell completion and ``qda doctor``."""
-        store = Store.open_read_only(find_project_dir(folder))
-        try:
-            codebook, cases = store.codebook(), store.cases()
-            return {"schema": store.schema_version(), "schema_supported": SCHEMA_VERSION, "coders": store.coders(),
-                    "codes": [c.id for c in codebook.codes] if codebook else [], "cases": [c.name for c in cases],
-                    "case_attributes": sorted({k for c in cases for k in c.attributes}),
-                    "code_attributes": [a.name for a in codebook.attributes] if codebook else []}
-        finally:
-            store.close()
+        return project_names(folder)
 
     def close(self) -> None:
         self._finish_history()

@@ -41,6 +41,7 @@ from qda.models import (
 )
 
 DB_NAME = "project.qda"
+ENV_VAR = "QDA_PROJECT"  # the project folder when neither --project nor the working folder says
 
 MIGRATIONS: list[str] = [
     # version 1: the foundation
@@ -1667,3 +1668,31 @@ def restore_damaged(folder: Path, name: str) -> Path:
         src.close()
         dst.close()
     return aside
+
+
+def find_project_dir(explicit: str | Path | None = None, cwd: Path | None = None) -> Path:
+    """``--project``, else ``$QDA_PROJECT``, else the nearest enclosing project folder."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DB_NAME).exists():
+            return folder
+    raise ProjectError("no qda project here: run 'qda init DIR', or pass --project DIR, or set QDA_PROJECT")
+
+
+def project_names(folder: str | Path | None = None) -> dict[str, Any]:
+    """A project's names (coders, codes, cases, case and code attributes) and schema
+    version, read without writing anything: for shell completion and ``qda doctor``
+    (:meth:`qda.project.Project.peek`; :mod:`qda.peek` for a front end in a hurry)."""
+    store = Store.open_read_only(find_project_dir(folder))
+    try:
+        codebook, cases = store.codebook(), store.cases()
+        return {"schema": store.schema_version(), "schema_supported": SCHEMA_VERSION, "coders": store.coders(),
+                "codes": [c.id for c in codebook.codes] if codebook else [], "cases": [c.name for c in cases],
+                "case_attributes": sorted({k for c in cases for k in c.attributes}),
+                "code_attributes": [a.name for a in codebook.attributes] if codebook else []}
+    finally:
+        store.close()
