@@ -482,14 +482,14 @@ class Project:
     def coders(self) -> list[str]:
         return self.store.coders()
 
-    def codings(self, coder: str) -> list[Coding]:
-        """A coder's codings; an unknown coder is an error naming the known ones."""
+    def codings(self, coder: str, codes: Sequence[str] | None = None) -> list[Coding]:
+        """A coder's codings (of ``codes`` only, when given); an unknown coder is an error naming the known ones."""
         if coder not in self.store.coders():
             known = ", ".join(self.store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         # Negated mentions flagged by auto-coding, and codings orphaned by a transcript
         # revision, stay in the project (and in reports) but are not uses of the code.
-        return [c for c in self.store.codings(coder=coder)
+        return [c for c in self.store.codings(coder=coder, codes=codes)
                 if c.status not in (CodingStatus.NEGATED, CodingStatus.ORPHANED)]
 
     # ------------------------------------------------------------------ matrices
@@ -862,7 +862,8 @@ class Project:
                  documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
                  context: int = 0) -> analysis.Retrieval:
         """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
-        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
+        wanted = [*codes, *exclude] if codes else None  # codings of other codes play no part
+        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name, wanted)]
         # segments' own text is only shown as context; passages are cut from the documents
         return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(text=context > 0), codings,
                                  self._texts(), codes, match, exclude, coders, cases, documents, where, context)

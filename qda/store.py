@@ -1131,9 +1131,11 @@ class Store:
               c.id) for c in codings])
 
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
-                ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None) -> list[Coding]:
+                ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None,
+                codes: Sequence[str] | None = None) -> list[Coding]:
         """Codings with their text, in document and text order; ``start`` and ``end``: only
-        those on exactly that span (the workspace's duplicate check need not read them all)."""
+        those on exactly that span (the workspace's duplicate check need not read them all);
+        ``codes``: only those of these codes (a retrieval of one code need not read 30)."""
         sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
@@ -1142,6 +1144,9 @@ class Store:
                "LEFT JOIN speakers sp ON sp.id=s.speaker_id")
         where, args = _where({"co.name": coder, "ca.name": case, "d.name": document, "k.start": start,
                               'k."end"': end}, "k.id", ids)
+        if codes is not None:
+            where += (" AND " if where else " WHERE ") + f"c.key IN ({', '.join('?' * len(codes))})"
+            args.extend(codes)
         sql += where + ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         rows = self.db.execute(sql, args).fetchall()
         texts = self._texts({row[2] for row in rows})
