@@ -349,21 +349,27 @@ def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval,
     return _choose_quotes(codebook, cases, items, by, per_code, lang, lambda chosen: [passages[t[6]] for t in chosen])
 
 
-def quotes(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], codings: Sequence[Coding],
+def quotes(codebook: Codebook, cases: Sequence[Case],
+           segments: Sequence[Segment] | Callable[[set[str]], Sequence[Segment]], codings: Sequence[Coding],
            texts: dict[str, str], by: str, per_code: int = 2, lang: str | None = None, codes: Sequence[str] = (),
            match: str = "any", exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
            case_names: Sequence[str] | None = None, documents: Sequence[str] | None = None,
            where: dict[str, str] | None = None, context: int = 0) -> QuoteTable:
     """The table of :func:`quote_table` over the passages :func:`retrieve` would return
     (same arguments), identical, but only the chosen passages are built: at 1,000
-    documents the retrieval has 100,000 passages for a table of a few hundred."""
+    documents the retrieval has 100,000 passages for a table of a few hundred.
+    ``segments`` may be a function giving the segments of the named documents: only
+    those of the chosen passages are then read."""
     attrs = _check_query(codebook, cases, texts, codes, match, exclude, case_names, documents, where, context)
     if per_code < 1:
         raise AnalysisError("--per-code must be 1 or more")
     with _bulk():
         spans = _spans(codebook, codings, codes, match, exclude, coders, case_names, documents, where, attrs)
-    return _choose_quotes(codebook, cases, spans, by, per_code, lang,
-                          lambda chosen: _passages(chosen, cases, segments, codings, texts, context))
+    def build(chosen: list[Any]) -> list[Passage]:
+        found = segments({t[1] for t in chosen}) if callable(segments) else segments
+        return _passages(chosen, cases, found, codings, texts, context)
+
+    return _choose_quotes(codebook, cases, spans, by, per_code, lang, build)
 
 
 def _choose_quotes(codebook: Codebook, cases: Sequence[Case], items: Sequence[tuple[Any, ...]], by: str,

@@ -878,9 +878,13 @@ class Project:
         """:meth:`quotes` of codings (and ``segments``, without text) already read: the workbook
         and the report read them once for every section."""
         coders = query.pop("coders", None)
-        if segments is None or query.get("context", 0) > 0:
-            segments = self.store.segments(text=query.get("context", 0) > 0)
-        return analysis.quotes(codebook, every_case, segments, codings, self._texts(), by, per_code,
+        context = query.get("context", 0) > 0
+
+        def of(documents: set[str]) -> Sequence[Segment]:  # those of the chosen quotes only: a few hundred
+            return self.store.segments(text=context, documents=documents)
+
+        return analysis.quotes(codebook, every_case, segments if segments is not None and not context else of,
+                               codings, self._texts(), by, per_code,
                                codebook.default_language, coders=coders, case_names=query.pop("cases", None), **query)
 
     def _texts(self) -> dict[str, str]:

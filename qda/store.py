@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -805,14 +805,17 @@ class Store:
             'INSERT INTO segments(document_id, ordinal, turn, speaker_id, start, "end", timestamp) '
             "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def segments(self, document: str | None = None, case: str | None = None, *, text: bool = True) -> list[Segment]:
+    def segments(self, document: str | None = None, case: str | None = None, *, text: bool = True,
+                 documents: Collection[str] | None = None) -> list[Segment]:
         """Segments in document then reading order, with their text sliced from the document
-        (``text=False``: with an empty text, for the many readers that only place spans)."""
+        (``text=False``: with an empty text, for the many readers that only place spans);
+        ``documents``: only those of the named documents."""
         # SQLite builds the refs (as segment_ref does): a call per segment costs more in Python.
         sql = ("SELECT d.name || '#' || s.ordinal, d.name, c.name, s.turn, s.ordinal, s.start, s.\"end\", sp.name, "
                "sp.role, s.timestamp FROM segments s JOIN documents d ON d.id=s.document_id "
                "JOIN cases c ON c.id=d.case_id LEFT JOIN speakers sp ON sp.id=s.speaker_id")
-        where, args = _where({"d.name": document, "c.name": case})
+        where, args = _where({"d.name": document, "c.name": case}, "d.name", list(documents) if documents is not None
+                             else None)
         sql += where + " ORDER BY d.name, s.ordinal"
         rows = self.db.execute(sql, args).fetchall()
         if not text:
