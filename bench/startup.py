@@ -7,6 +7,11 @@ against the targets of issue 12: < 0.3 s for ``--help``, < 0.5 s for the others.
 CPU time are both printed; the verdict uses the CPU time, which other processes on a
 busy machine do not inflate (on a quiet machine the two are within a few hundredths).
 
+Then one TAB of shell completion (bash) for every kind of name an option or argument
+takes (code, coder, case, case and code attribute, figure kind), as the shell runs it: the
+installed ``qda`` script with ``_QDA_COMPLETE`` set. Target (issue 18): < 0.2 s of CPU per
+TAB in all, start-up included, and none of typer, rich, pandas, numpy or spaCy imported.
+
 Usage: python bench/startup.py [--runs 5]
 """
 
@@ -29,6 +34,33 @@ COMMANDS = [  # (command, target overhead in seconds)
     (["codebook", "show"], 0.5),
     (["matrix", "case", "E1", "--coder", "consensus"], 0.5),
 ]
+
+
+#: (words after ``qda -p PROJECT``, the kind of name completed); the last word is the one completed
+COMPLETIONS = [
+    (["retrieve", "--code", ""], "code"),
+    (["matrix", "cross", "--coder", ""], "coder"),
+    (["matrix", "case", ""], "case"),
+    (["matrix", "cross", "--by", ""], "case attribute"),
+    (["matrix", "split", "--code-attr", ""], "code attribute"),
+    (["figure", ""], "figure kind"),
+]
+HEAVY = ("typer", "click", "rich", "pandas", "numpy", "spacy", "qda.project")
+
+
+def completion_env(project: Path, words: list[str], env: dict[str, str]) -> dict[str, str]:
+    line = " ".join(["qda", "-p", str(project), *words])
+    return {**env, "_QDA_COMPLETE": "complete_bash", "COMP_WORDS": line, "COMP_CWORD": str(len(words) + 2)}
+
+
+def heavy_imports(project: Path, env: dict[str, str]) -> list[str]:
+    """The heavy modules a completion imports (run as the qda script would run, via `import qda`)."""
+    code = ("import atexit, sys\nsys.argv = ['qda']\n"
+            f"atexit.register(lambda: print(*[m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr))\n"
+            "import qda\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env=completion_env(project, ["agree", ""], env))
+    return done.stderr.split()
 
 
 def qda(*args: str, project: Path | None = None) -> list[str]:
@@ -84,6 +116,20 @@ def main() -> None:
             failed |= not ok
             print(f"{'qda ' + ' '.join(command):<42} {seconds:>7.3f} {overhead:>9.3f} {cpu:>6.3f} "
                   f"{cpu - base_cpu:>13.3f} {target:>7.1f}  {'yes' if ok else 'NO'}")
+        script = Path(sys.executable).parent / "qda"
+        print(f"\none TAB of completion ({script}; target: < 0.2 s of CPU in all, start-up included)")
+        print(f"{'words completed':<52} {'wall s':>7} {'cpu s':>6}  {'offered':<30} ok")
+        for words, kind in COMPLETIONS:
+            seconds, cpu = best_of([str(script)], args.runs, completion_env(project, words, env))
+            offered = subprocess.run([str(script)], capture_output=True, text=True, cwd=ROOT,
+                                     env=completion_env(project, words, env)).stdout.split()
+            ok = cpu < 0.2 and bool(offered)
+            failed |= not ok
+            label = f"qda {' '.join(words[:-1])} <TAB> ({kind})"
+            print(f"{label:<52} {seconds:>7.3f} {cpu:>6.3f}  {' '.join(offered)[:30]:<30} {'yes' if ok else 'NO'}")
+        loaded = heavy_imports(project, env)
+        failed |= bool(loaded)
+        print(f"heavy modules a completion imports: {', '.join(loaded) or 'none'}")
     sys.exit(1 if failed else 0)
 
 

@@ -349,21 +349,27 @@ def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval,
     return _choose_quotes(codebook, cases, items, by, per_code, lang, lambda chosen: [passages[t[6]] for t in chosen])
 
 
-def quotes(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], codings: Sequence[Coding],
+def quotes(codebook: Codebook, cases: Sequence[Case],
+           segments: Sequence[Segment] | Callable[[set[str]], Sequence[Segment]], codings: Sequence[Coding],
            texts: dict[str, str], by: str, per_code: int = 2, lang: str | None = None, codes: Sequence[str] = (),
            match: str = "any", exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
            case_names: Sequence[str] | None = None, documents: Sequence[str] | None = None,
            where: dict[str, str] | None = None, context: int = 0) -> QuoteTable:
     """The table of :func:`quote_table` over the passages :func:`retrieve` would return
     (same arguments), identical, but only the chosen passages are built: at 1,000
-    documents the retrieval has 100,000 passages for a table of a few hundred."""
+    documents the retrieval has 100,000 passages for a table of a few hundred.
+    ``segments`` may be a function giving the segments of the named documents: only
+    those of the chosen passages are then read."""
     attrs = _check_query(codebook, cases, texts, codes, match, exclude, case_names, documents, where, context)
     if per_code < 1:
         raise AnalysisError("--per-code must be 1 or more")
     with _bulk():
         spans = _spans(codebook, codings, codes, match, exclude, coders, case_names, documents, where, attrs)
-    return _choose_quotes(codebook, cases, spans, by, per_code, lang,
-                          lambda chosen: _passages(chosen, cases, segments, codings, texts, context))
+    def build(chosen: list[Any]) -> list[Passage]:
+        found = segments({t[1] for t in chosen}) if callable(segments) else segments
+        return _passages(chosen, cases, found, codings, texts, context)
+
+    return _choose_quotes(codebook, cases, spans, by, per_code, lang, build)
 
 
 def _choose_quotes(codebook: Codebook, cases: Sequence[Case], items: Sequence[tuple[Any, ...]], by: str,
@@ -1131,9 +1137,41 @@ def _spans_exact(doc: DocumentTokens, query: str) -> list[tuple[int, int]]:
 
 
 def _spans_lemma(doc: DocumentTokens, lemmas: Sequence[str]) -> list[tuple[int, int]]:
-    seq = [fold_apostrophes(x) for x in doc.lemma]
     k = len(lemmas)
-    return [(doc.starts[i], doc.ends[i + k - 1]) for i in range(len(seq) - k + 1) if seq[i:i + k] == list(lemmas)]
+    if not k:
+        return []
+    # Folded as one string (stored lemmas never hold U+001F, the separator they are stored with):
+    # a Python call per token was most of a lemma search over a million tokens.
+    seq = fold_apostrophes("\x1f".join(doc.lemma)).split("\x1f") if doc.lemma else []
+    first, wanted = lemmas[0], list(lemmas)
+    return [(doc.starts[i], doc.ends[i + k - 1]) for i, x in enumerate(seq[:len(seq) - k + 1])
+            if x == first and seq[i:i + k] == wanted]
+
+
+def stored_lemmas(docs: Sequence[DocumentTokens], query: str, language: str) -> list[str] | None:
+    """The lemma of a one-word ``query`` as the transcripts in ``language`` have it: the one
+    lemma they give that word everywhere, or, for a word they never use but hold as a
+    lemma ("client" when only "clients" occurs), the word itself. None otherwise (two
+    lemmas, a phrase, an unknown word): the caller lemmatises it with spaCy.
+
+    Loading spaCy's French pipeline costs seconds, and a carrier sentence lemmatises some
+    inflected forms differently from the transcripts' own context ("travaillais" came back
+    as "travaillai" while every occurrence is stored as "travailler", so a lemma search
+    for a word of the transcripts found nothing).
+    """
+    word = query.strip().lower()
+    if not re.fullmatch(r"\w+", word):
+        return None
+    mine = [doc for doc in docs if doc.language == language]
+    found: set[str] = set()
+    for doc in mine:
+        if word in doc.lower:
+            found.update(lemma for low, lemma in zip(doc.lower, doc.lemma) if low == word)
+            if len(found) > 1:
+                return None
+    if found:
+        return [found.pop()]
+    return [word] if any(word in doc.lemma for doc in mine) else None
 
 
 def _clean(text: str) -> str:

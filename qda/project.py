@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import importlib
-import os
 from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -37,16 +36,17 @@ from qda.ingest.plan import (
     read_transcripts,
 )
 from qda.ingest.segment import SEGMENT_UNITS
-from qda.models import Account, Case, Codebook, Coding, CodingStatus, Document, Segment, SegmentUnit, WritePlan
+from qda.models import Account, Case, Codebook, Coding, CodingStatus, Document, Memo, Segment, SegmentUnit, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
     BACKUP_DIR,
-    DB_NAME,
-    SCHEMA_VERSION,
+    ENV_VAR,
     HistoryEntry,
     Store,
     backup_counts,
+    find_project_dir,
     list_backups,
+    project_names,
     resolve_backup,
     restore_damaged,
 )
@@ -84,20 +84,6 @@ if not TYPE_CHECKING:
 __all__ = ["CasesImport", "ENV_VAR", "ImportReport", "Project", "ProjectStatus", "SpeakerList",
            "TranscriptImport", "find_project_dir"]
 
-ENV_VAR = "QDA_PROJECT"
-
-
-def find_project_dir(explicit: str | Path | None = None, cwd: Path | None = None) -> Path:
-    """``--project``, else ``$QDA_PROJECT``, else the nearest enclosing project folder."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / DB_NAME).exists():
-            return folder
-    raise ProjectError("no qda project here: run 'qda init DIR', or pass --project DIR, or set QDA_PROJECT")
 
 
 @dataclass(frozen=True)
@@ -199,15 +185,7 @@ class Project:
     def peek(folder: str | Path | None = None) -> dict[str, Any]:
         """A project's names (coders, codes, cases, case and code attributes) and schema
         version, read without writing anything: for shell completion and ``qda doctor``."""
-        store = Store.open_read_only(find_project_dir(folder))
-        try:
-            codebook, cases = store.codebook(), store.cases()
-            return {"schema": store.schema_version(), "schema_supported": SCHEMA_VERSION, "coders": store.coders(),
-                    "codes": [c.id for c in codebook.codes] if codebook else [], "cases": [c.name for c in cases],
-                    "case_attributes": sorted({k for c in cases for k in c.attributes}),
-                    "code_attributes": [a.name for a in codebook.attributes] if codebook else []}
-        finally:
-            store.close()
+        return project_names(folder)
 
     def close(self) -> None:
         self.store.close()
@@ -512,14 +490,14 @@ class Project:
     def coders(self) -> list[str]:
         return self.store.coders()
 
-    def codings(self, coder: str) -> list[Coding]:
-        """A coder's codings; an unknown coder is an error naming the known ones."""
+    def codings(self, coder: str, codes: Sequence[str] | None = None) -> list[Coding]:
+        """A coder's codings (of ``codes`` only, when given); an unknown coder is an error naming the known ones."""
         if coder not in self.store.coders():
             known = ", ".join(self.store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         # Negated mentions flagged by auto-coding, and codings orphaned by a transcript
         # revision, stay in the project (and in reports) but are not uses of the code.
-        return [c for c in self.store.codings(coder=coder)
+        return [c for c in self.store.codings(coder=coder, codes=codes)
                 if c.status not in (CodingStatus.NEGATED, CodingStatus.ORPHANED)]
 
     def coverage(self, coders: Sequence[str]) -> dict[str, tuple[int, int]]:
@@ -536,21 +514,41 @@ class Project:
         return self._with_memos(self._placed(matrix.intra_case(self.codebook(), self.codings(coder), case, coder,
                                                                lang)))
 
-    def _placed(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
-        """Span codings' quotes tagged with the segments they fall in and the speaker (not ``[P6, ?]``)."""
-        segments: dict[str, list[Segment]] = {}
-        for seg in self.store.segments(case=result.case):
-            segments.setdefault(seg.document, []).append(seg)
+    def _placed(self, result: matrix.IntraCaseMatrix,
+                segments: dict[str, list[Segment]] | None = None) -> matrix.IntraCaseMatrix:
+        """Span codings' quotes tagged with the segments they fall in and the speaker (not ``[P6, ?]``);
+        ``segments``: every document's, when many matrices are placed (read once, without text)."""
+        if segments is None:
+            segments = {}
+            for seg in self.store.segments(case=result.case, text=False):
+                segments.setdefault(seg.document, []).append(seg)
         return matrix.place_quotes(result, segments)
 
-    def _with_memos(self, result: matrix.IntraCaseMatrix) -> matrix.IntraCaseMatrix:
-        """The memos on a case, its documents and the codes it uses, added to its intra-case matrix."""
+    def _placed_all(self, results: Sequence[matrix.IntraCaseMatrix]) -> list[matrix.IntraCaseMatrix]:
+        """:meth:`_placed` and :meth:`_with_memos` for many cases, reading segments, memos and
+        documents once (per case, the workbook's 1,000 intra-case matrices read them 1,000 times)."""
+        segments: dict[str, list[Segment]] = {}
+        if any(q.segment is None for m in results for r in m.rows for q in r.quotes):
+            for seg in self.store.segments(text=False):
+                segments.setdefault(seg.document, []).append(seg)
+        memos = self.store.memos()
+        documents: dict[str, set[str]] = {}
+        if memos:
+            for name, case in self.store.document_cases():
+                documents.setdefault(case, set()).add(name)
+        return [self._with_memos(self._placed(m, segments), memos, documents) for m in results]
+
+    def _with_memos(self, result: matrix.IntraCaseMatrix, every: Sequence[Memo] | None = None,
+                    documents: dict[str, set[str]] | None = None) -> matrix.IntraCaseMatrix:
+        """The memos on a case, its documents and the codes it uses, added to its intra-case matrix
+        (``every`` memo and the ``documents`` of each case: given when placing many)."""
         from dataclasses import replace
 
-        every = self.store.memos()
+        every = self.store.memos() if every is None else every
         if not every:
             return result
-        docs = {d.name for d in self.store.documents() if d.case == result.case}
+        docs = (documents.get(result.case, set()) if documents is not None
+                else {d.name for d in self.store.documents() if d.case == result.case})
         wanted = {("case", result.case)} | {("document", d) for d in docs} | {("code", r.code) for r in result.rows}
         memos = tuple((m.target_kind, m.target, m.text, m.author) for m in every
                       if (m.target_kind, m.target) in wanted)
@@ -681,12 +679,15 @@ class Project:
 
         from qda.export.workbook import synthesis_data, write_workbook
 
-        data = synthesis_data(self.codebook(), self.store.cases(), self.codings(coder), coder, by, code_attr, lang,
+        # The coder's codings, the cases and the codebook are read once for every sheet (each
+        # read of 60,000 codings costs a second at 1,000 interviews).
+        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        data = synthesis_data(codebook, cases, codings, coder, by, code_attr, lang,
                               self.agree(agreement) if agreement else None,
-                              self.cooccurrence(coder, "case", by=by), self.quotes(by, 2, coders=[coder]))
-        data = replace(data, intra=[self._with_memos(self._placed(m)) for m in data.intra],
-                       coverage=self.coverage([coder, *(agreement or ())]))
-        return write_workbook(Path(path), data)
+                              analysis.cooccurrence(codebook, cases, [], codings, coder, "case", by=by),
+                              self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
+        return write_workbook(Path(path), replace(data, intra=self._placed_all(data.intra),
+                                                   coverage=self.coverage([coder, *(agreement or ())])))
 
     # ------------------------------------------------------------------ REFI-QDA
     def import_qdc(self, path: str | Path) -> RefiImportReport:
@@ -918,25 +919,41 @@ class Project:
                  documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
                  context: int = 0) -> analysis.Retrieval:
         """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
-        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
-        return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(), codings,
-                                 {d.name: d.text for d in self.store.documents()}, codes, match, exclude, coders,
-                                 cases, documents, where, context)
+        wanted = [*codes, *exclude] if codes else None  # codings of other codes play no part
+        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name, wanted)]
+        # segments' own text is only shown as context; passages are cut from the documents
+        return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(text=context > 0), codings,
+                                 self._texts(), codes, match, exclude, coders, cases, documents, where, context)
 
     def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
         """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
-        codebook = self.codebook()
+        codings = [c for name in (query.get("coders") or self.store.coders()) for c in self.codings(name)]
+        return self._quotes(self.codebook(), self.store.cases(), codings, by, per_code, **query)
+
+    def _quotes(self, codebook: Codebook, every_case: Sequence[Case], codings: Sequence[Coding], by: str,
+                per_code: int, segments: Sequence[Segment] | None = None, **query: Any) -> analysis.QuoteTable:
+        """:meth:`quotes` of codings (and ``segments``, without text) already read: the workbook
+        and the report read them once for every section."""
         coders = query.pop("coders", None)
-        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name)]
-        return analysis.quotes(codebook, self.store.cases(), self.store.segments(), codings,
-                               {d.name: d.text for d in self.store.documents()}, by, per_code,
-                               codebook.default_language, coders=coders, case_names=query.pop("cases", None),
-                               **query)
+        context = query.get("context", 0) > 0
+
+        def of(documents: set[str]) -> Sequence[Segment]:  # those of the chosen quotes only: a few hundred
+            return self.store.segments(text=context, documents=documents)
+
+        return analysis.quotes(codebook, every_case, segments if segments is not None and not context else of,
+                               codings, self._texts(), by, per_code,
+                               codebook.default_language, coders=coders, case_names=query.pop("cases", None), **query)
+
+    def _texts(self) -> dict[str, str]:
+        """Every document's text by name."""
+        return {d.name: d.text for d in self.store.documents()}
 
     def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
                      codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
         """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
-        return analysis.cooccurrence(self.codebook(), self.store.cases(), self.store.segments(), self.codings(coder),
+        # the case level needs no segment (reading 136,000 of them costs a second at 1,000 interviews)
+        return analysis.cooccurrence(self.codebook(), self.store.cases(),
+                                     [] if level == "case" else self.store.segments(), self.codings(coder),
                                      coder, level, near, by, codes, cluster)
 
     def attribute_tests(self, by: str, coder: str, alpha: float = 0.05, resamples: int = 9999,
@@ -947,7 +964,7 @@ class Project:
                                         resamples, seed, codebook.default_language)
 
     def _document_tokens(self) -> list[analysis.DocumentTokens]:
-        case_of = {d.name: d.case for d in self.store.documents()}
+        case_of = dict(self.store.document_cases())
         return [analysis.DocumentTokens(name, case_of[name], language, text, array("i", starts), array("i", ends),
                                         lower, lemma)
                 for name, language, text, starts, ends, lower, lemma in self.store.tokens()]
@@ -955,8 +972,8 @@ class Project:
     def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
               top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> analysis.WordCounts:
         """Word or lemma counts per document, case or group, and distinctive words per unit."""
-        return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(), by, unit,
-                                    roles, top, prior, keep_stop_words)
+        return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(text=False), by,
+                                    unit, roles, top, prior, keep_stop_words)
 
     def search(self, query: str, mode: str = "exact", by: str = "case", width: int = 40,
                roles: Sequence[str] | None = None) -> analysis.SearchResult:
@@ -966,8 +983,11 @@ class Project:
         if mode == "lemma" and query.strip():
             from qda.coding.auto import lemmatise_phrase  # as the dictionary's lemma patterns are
 
-            lemmas = {language: lemmatise_phrase(query, language) for language in sorted({d.language for d in docs})}
-        return analysis.search(docs, self.store.cases(), self.store.segments(), query, mode, by, width, roles, lemmas)
+            # a word of the transcripts takes the lemma they give it; spaCy is loaded for the others
+            lemmas = {language: analysis.stored_lemmas(docs, query, language) or lemmatise_phrase(query, language)
+                      for language in sorted({d.language for d in docs})}
+        return analysis.search(docs, self.store.cases(), self.store.segments(text=False), query, mode, by, width, roles,
+                               lemmas)
 
     def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
                level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
@@ -1007,20 +1027,25 @@ class Project:
         codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
         lang = lang or codebook.default_language
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
-        cooccur = self.cooccurrence(coder, "case", by=by)
+        # the coder's codings are read once for every section (each read costs a second at 1,000 interviews)
+        cooccur = analysis.cooccurrence(codebook, cases, [], codings, coder, "case", by=by)
         if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
             cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
         groups = {c.attributes.get(by) for c in cases}
-        tests = self.attribute_tests(by, coder) if len(groups) >= 2 else None  # one group: nothing to compare
+        tests = (analysis.attribute_tests(codebook, cases, codings, by, coder, lang=codebook.default_language)
+                 if len(groups) >= 2 else None)  # one group: nothing to compare
         tokens = self._document_tokens()
+        sizes = self.store.sizes()
+        segments = self.store.segments(text=False)  # where quotes and counted words fall
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
-            documents=len(self.store.documents()), segments=len(self.store.segments()), coder=coder, by=by,
+            documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by,
             lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
             meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
             split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
-            cooccur=cooccur, tests=tests, quotes=self.quotes(by, per_code, coders=[coder]),
-            words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
+            cooccur=cooccur, tests=tests,
+            quotes=self._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder]),
+            words=analysis.word_counts(tokens, cases, segments, by, "lemma") if tokens else None,
             reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
             coverage=self.coverage([coder, *(agreement or ())]))
         return write_synthesis(path, data)

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -45,6 +45,7 @@ from qda.models import (
 )
 
 DB_NAME = "project.qda"
+ENV_VAR = "QDA_PROJECT"  # the project folder when neither --project nor the working folder says
 
 MIGRATIONS: list[str] = [
     # version 1: the foundation
@@ -768,6 +769,11 @@ class Store:
         """How many documents are in each language."""
         return dict(self.db.execute("SELECT language, COUNT(*) FROM documents GROUP BY language ORDER BY language"))
 
+    def document_cases(self) -> list[tuple[str, str]]:
+        """Every document's (name, case), without its text."""
+        return [(str(name), str(case)) for name, case in self.db.execute(
+            "SELECT d.name, c.name FROM documents d JOIN cases c ON c.id = d.case_id ORDER BY d.name")]
+
     def document_analyses(self) -> dict[str, tuple[str, str]]:
         """Each document's (language_source, analysis): how its language was chosen and
         which pipeline analysed it ('' for documents imported before qda recorded them)."""
@@ -858,15 +864,22 @@ class Store:
             'INSERT INTO segments(document_id, ordinal, turn, speaker_id, start, "end", timestamp) '
             "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
-        """Segments in document then reading order, with their text sliced from the document."""
+    def segments(self, document: str | None = None, case: str | None = None, *, text: bool = True,
+                 documents: Collection[str] | None = None) -> list[Segment]:
+        """Segments in document then reading order, with their text sliced from the document
+        (``text=False``: with an empty text, for the many readers that only place spans);
+        ``documents``: only those of the named documents."""
         # SQLite builds the refs (as segment_ref does): a call per segment costs more in Python.
         sql = ("SELECT d.name || '#' || s.ordinal, d.name, c.name, s.turn, s.ordinal, s.start, s.\"end\", sp.name, "
                "sp.role, s.timestamp FROM segments s JOIN documents d ON d.id=s.document_id "
                "JOIN cases c ON c.id=d.case_id LEFT JOIN speakers sp ON sp.id=s.speaker_id")
-        where, args = _where({"d.name": document, "c.name": case})
+        where, args = _where({"d.name": document, "c.name": case}, "d.name", list(documents) if documents is not None
+                             else None)
         sql += where + " ORDER BY d.name, s.ordinal"
         rows = self.db.execute(sql, args).fetchall()
+        if not text:
+            return [Segment(ref, doc, case_, turn, ordinal, start, end, "", speaker, role, ts)
+                    for ref, doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
         texts = self._texts({row[1] for row in rows})
         return [Segment(ref, doc, case_, turn, ordinal, start, end, texts[doc][start:end], speaker, role, ts)
                 for ref, doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
@@ -1180,9 +1193,11 @@ class Store:
               c.id) for c in codings])
 
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
-                ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None) -> list[Coding]:
+                ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None,
+                codes: Sequence[str] | None = None) -> list[Coding]:
         """Codings with their text, in document and text order; ``start`` and ``end``: only
-        those on exactly that span (the workspace's duplicate check need not read them all)."""
+        those on exactly that span (the workspace's duplicate check need not read them all);
+        ``codes``: only those of these codes (a retrieval of one code need not read 30)."""
         sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
@@ -1191,6 +1206,9 @@ class Store:
                "LEFT JOIN speakers sp ON sp.id=s.speaker_id")
         where, args = _where({"co.name": coder, "ca.name": case, "d.name": document, "k.start": start,
                               'k."end"': end}, "k.id", ids)
+        if codes is not None:
+            where += (" AND " if where else " WHERE ") + f"c.key IN ({', '.join('?' * len(codes))})"
+            args.extend(codes)
         sql += where + ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         rows = self.db.execute(sql, args).fetchall()
         texts = self._texts({row[2] for row in rows})
@@ -2029,3 +2047,31 @@ def restore_damaged(folder: Path, name: str) -> Path:
         src.close()
         dst.close()
     return aside
+
+
+def find_project_dir(explicit: str | Path | None = None, cwd: Path | None = None) -> Path:
+    """``--project``, else ``$QDA_PROJECT``, else the nearest enclosing project folder."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / DB_NAME).exists():
+            return folder
+    raise ProjectError("no qda project here: run 'qda init DIR', or pass --project DIR, or set QDA_PROJECT")
+
+
+def project_names(folder: str | Path | None = None) -> dict[str, Any]:
+    """A project's names (coders, codes, cases, case and code attributes) and schema
+    version, read without writing anything: for shell completion and ``qda doctor``
+    (:meth:`qda.project.Project.peek`; :mod:`qda.peek` for a front end in a hurry)."""
+    store = Store.open_read_only(find_project_dir(folder))
+    try:
+        codebook, cases = store.codebook(), store.cases()
+        return {"schema": store.schema_version(), "schema_supported": SCHEMA_VERSION, "coders": store.coders(),
+                "codes": [c.id for c in codebook.codes] if codebook else [], "cases": [c.name for c in cases],
+                "case_attributes": sorted({k for c in cases for k in c.attributes}),
+                "code_attributes": [a.name for a in codebook.attributes] if codebook else []}
+    finally:
+        store.close()

@@ -25,8 +25,8 @@ LAYERS: dict[str, int] = {
     "codebook": 1, "files": 1, "ingest": 1, "agreement": 1, "matrix": 1, "analysis": 1, "store": 1,
     "coding": 2,
     "export": 3, "refi": 3,
-    "project": 4,
-    "cli": 5, "web": 5,
+    "project": 4, "peek": 4,
+    "cli": 5, "web": 5, "completion": 5,
     "__main__": 6, "__init__": 6,
 }
 

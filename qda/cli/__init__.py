@@ -190,12 +190,23 @@ def complete(kind: str, suffix: str = "") -> Any:
 
     def names(ctx: typer.Context, incomplete: str) -> list[str]:
         try:
-            found = api().peek(ctx.find_root().params.get("project"))[kind]
+            if kind == "figure_kinds":  # not the project's: the figures qda draws
+                from qda.export.figures import KINDS
+
+                found = list(KINDS)
+            else:
+                found = api().peek(ctx.find_root().params.get("project"))[kind]
         except Exception:  # noqa: BLE001  (no project here, a damaged one...: nothing to offer)
             return []
         return [name + suffix for name in found if name.startswith(incomplete)]
 
+    COMPLETERS[names] = (kind, suffix)
     return names
+
+
+#: Each completion callback made by :func:`complete` -> (kind, suffix): what qda.completion's
+#: table of the command tree records (a test rebuilds that table from the app).
+COMPLETERS: dict[Any, tuple[str, str]] = {}
 
 
 FormatOpt = typer.Option(OutputFormat.TABLE, "--format", "-f", help="Output: table, csv or json.")

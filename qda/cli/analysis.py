@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from qda.cli import CSV_SAFE, CoderOpt, FormatOpt, app, csv_text, matrix_app, opened, out, print_view, render
+from qda.cli import CSV_SAFE, CoderOpt, FormatOpt, app, complete, csv_text, matrix_app, opened, out, print_view, render
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
@@ -27,18 +27,24 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
 
 @app.command("retrieve")
 def retrieve(ctx: typer.Context,
-             code: list[str] = typer.Option([], "--code", help="A code to retrieve (repeatable; none: every code)."),
+             code: list[str] = typer.Option([], "--code", help="A code to retrieve (repeatable; none: every code).",
+                                            autocompletion=complete("codes")),
              match: str = typer.Option("any", "--match", help="any (OR) or all (AND: the codes on the same text)."),
              exclude: list[str] = typer.Option([], "--not",
-                                               help="Leave out passages also coded with this code (repeatable)."),
-             coder: list[str] = typer.Option([], "--coder", "-c", help="Only this coder (repeatable; default: all)."),
-             case: list[str] = typer.Option([], "--case", help="Only this case (repeatable)."),
+                                               help="Leave out passages also coded with this code (repeatable).",
+                                               autocompletion=complete("codes")),
+             coder: list[str] = typer.Option([], "--coder", "-c", help="Only this coder (repeatable; default: all).",
+                                             autocompletion=complete("coders")),
+             case: list[str] = typer.Option([], "--case", help="Only this case (repeatable).",
+                                            autocompletion=complete("cases")),
              document: list[str] = typer.Option([], "--document", help="Only this document (repeatable)."),
              where: list[str] = typer.Option([], "--where",
-                                             help="Case attribute ATTR=VALUE, e.g. group=post-entry (repeatable)."),
+                                             help="Case attribute ATTR=VALUE, e.g. group=post-entry (repeatable).",
+                                             autocompletion=complete("case_attributes", "=")),
              context: int = typer.Option(0, "--context", help="Sentences (segments) shown before and after."),
              by: str | None = typer.Option(None, "--by",
-                                           help="With --per-code: the table of quotes per group of this attribute."),
+                                           help="With --per-code: the table of quotes per group of this attribute.",
+                                           autocompletion=complete("case_attributes")),
              per_code: int = typer.Option(2, "--per-code", help="With --by: quotes per code and group."),
              output: Path | None = typer.Option(None, "--output", "-o",
                                                 help="Also write the table (.xlsx, .html or .csv)."),
@@ -63,7 +69,8 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
                    level: str = typer.Option("case", "--level", help="case, document, segment, overlap or near."),
                    near: int = typer.Option(1, "--near", help="near: at most this many segments apart."),
                    by: str | None = typer.Option(None, "--by", help="Also one table per value of this case attribute."),
-                   code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable)."),
+                   code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable).",
+                                                  autocompletion=complete("codes")),
                    measure: str = typer.Option("jaccard", "--measure",
                                                help="Table view: jaccard, dice, ochiai or n_ab."),
                    cluster: bool = typer.Option(False, "--cluster",
@@ -155,8 +162,10 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
            by: str = typer.Option("case", "--by", help="Count hits per case or case attribute (e.g. group)."),
            width: int = typer.Option(40, "--width", help="Characters of context on each side."),
            role: list[str] = typer.Option([], "--role", help="Only turns of speakers with this role (repeatable)."),
-           code: str | None = typer.Option(None, "--code", help="Code each segment with a hit (needs --coder)."),
-           coder: str | None = typer.Option(None, "--coder", "-c", help="With --code: whose codings they become."),
+           code: str | None = typer.Option(None, "--code", help="Code each segment with a hit (needs --coder).",
+                                           autocompletion=complete("codes")),
+           coder: str | None = typer.Option(None, "--coder", "-c", help="With --code: whose codings they become.",
+                                            autocompletion=complete("coders")),
            fmt: Format = FormatOpt) -> None:
     """Keyword in context: every occurrence with the text around it, counted per document and group.
 
@@ -191,12 +200,15 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
 
 @app.command("figure")
 def figure(ctx: typer.Context,
-           kind: str = typer.Argument(..., help="meta, split, cooccur, dendrogram or frequency."),
+           kind: str = typer.Argument(..., help="meta, split, cooccur, dendrogram or frequency.",
+                                      autocompletion=complete("figure_kinds")),
            output: Path = typer.Option(..., "--output", "-o", help="The .svg, .pdf or .png to write."),
            coder: str = CoderOpt,
-           by: str = typer.Option(..., "--by", help="Case attribute grouping the cases."),
+           by: str = typer.Option(..., "--by", help="Case attribute grouping the cases.",
+                                  autocompletion=complete("case_attributes")),
            code_attr: str | None = typer.Option(None, "--code-attr",
-                                                help="split: code attribute (default: the first)."),
+                                                help="split: code attribute (default: the first).",
+                                                autocompletion=complete("code_attributes")),
            level: str = typer.Option("case", "--level", help="cooccur/dendrogram: co-occurrence level."),
            group: str = typer.Option("all", "--group", help="cooccur: all or one value of --by."),
            measure: str = typer.Option("jaccard", "--measure", help="cooccur: jaccard, dice or ochiai."),
@@ -216,9 +228,11 @@ def figure(ctx: typer.Context,
 def report(ctx: typer.Context,
            output: Path = typer.Option(..., "--output", "-o", help="The .html file to write."),
            coder: str = CoderOpt,
-           by: str = typer.Option(..., "--by", help="Case attribute grouping the cases."),
+           by: str = typer.Option(..., "--by", help="Case attribute grouping the cases.",
+                                  autocompletion=complete("case_attributes")),
            code_attr: str | None = typer.Option(None, "--code-attr",
-                                                help="Code attribute of the split (default: the first)."),
+                                                help="Code attribute of the split (default: the first).",
+                                                autocompletion=complete("code_attributes")),
            agree: list[str] = typer.Option([], "--agree", help="Reliability section for these coders (repeat)."),
            per_code: int = typer.Option(2, "--per-code", help="Illustrative quotes per code and group."),
            lang: str | None = typer.Option(None, "--lang", help="Label language."),
