@@ -79,7 +79,7 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
         keep(p.import_codings(tmp / "sheet.xlsx", "again"))
         p.write_adjudication_sheet("coder-a", "coder-b", tmp / "adjudicate.xlsx")
         decide(tmp / "adjudicate.xlsx", "A")
-        keep(p.adjudicate(tmp / "adjudicate.xlsx", "adjudicated"))
+        keep(p.adjudicate(tmp / "adjudicate.xlsx", "contract-adjudicated"))
         keep(p.undo_plan(), p.add_to_set("firsts", ["E1", "E2"]))
     # writes whose input comes from the command line, and the rest of the checks
     keep(LanguageTable(languages()), *languages()[:1], diagnose(folder), Message("wrote x", {"file": "x"}))
