@@ -242,3 +242,24 @@ def test_the_rule_table_in_the_docs_is_generated_from_the_rule() -> None:
     page = SAFETY.read_text(encoding="utf-8")
     assert page == with_status_rules(page)
     assert "| `suggested` | only when its coder is named | yes | no | yes |" in page
+
+
+@pytest.mark.parametrize("status", ["negated", "orphaned", "suggested"])
+def test_a_taguette_import_leaves_what_an_exchange_file_cannot_hold(status: str, runner, tmp_path: Path) -> None:
+    """Importing Taguette highlights replaces the coder's codings in their documents, but
+    only the statuses an exchange file holds: a flagged or suggested coding there stays."""
+    taguette = FIXTURES / "taguette"
+    project = tmp_path / "p"
+    run(runner, "init", project, "--lang", "en")
+    run(runner, "-p", project, "import", "transcripts", taguette / "Interview Alma.txt",
+        taguette / "Interview Bruno.txt")
+    run(runner, "-p", project, "import", "taguette", taguette / "highlights.csv", "--coder", "remi")
+    with Project.open(project) as p:
+        first = p.store.codings(coder="remi")[0]
+        p.commit(WritePlan(codings=(Coding("remi", first.code, first.document, first.case, 0, 0 if status == "orphaned"
+                                           else 5, None, source="manual", status=status),)))
+        before = len(p.store.codings(coder="remi"))
+    again = run_json(runner, "-p", project, "import", "taguette", taguette / "highlights.csv", "--coder", "remi")
+    assert again["replaced"] == before - 1  # every ok coding, not the one in status
+    with Project.open(project) as p:
+        assert [c.status for c in p.store.codings(coder="remi") if c.status != "ok"] == [status]
