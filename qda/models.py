@@ -101,6 +101,31 @@ def counting_statuses(*, coder_named: bool = False) -> tuple[str, ...]:
                  if rule.counts and (coder_named or not rule.only_when_named))
 
 
+def statuses_where(part: str) -> tuple[str, ...]:
+    """The statuses whose codings take part in ``part``: ``"in_sheets"``, ``"exported"`` or
+    ``"adjudicated"`` (a field of :class:`StatusRule`; for ``counts`` use
+    :func:`counting_statuses`, which knows about codings counted only when named)."""
+    if part not in ("in_sheets", "exported", "adjudicated"):
+        raise ValueError(f"unknown part of the status rule: {part!r}")
+    return tuple(str(s) for s, rule in STATUS_RULES.items() if getattr(rule, part))
+
+
+def is_counted(coding: Coding, *, coder_named: bool = False) -> bool:
+    """Whether ``coding`` counts in an analysis (see :data:`STATUS_RULES`); ``coder_named``
+    when the analysis names the coding's coder explicitly. An unknown status never counts."""
+    rule = STATUS_RULES.get(coding.status)
+    return rule is not None and rule.counts and (coder_named or not rule.only_when_named)
+
+
+def status_rule_rows() -> list[tuple[str, str, str, str, str]]:
+    """The rule as rows of a table (status, counts, in sheets, exported, adjudicated), for the docs."""
+    def yes(flag: bool) -> str:
+        return "yes" if flag else "no"
+    return [(str(status), "only when its coder is named" if rule.counts and rule.only_when_named else yes(rule.counts),
+             yes(rule.in_sheets), yes(rule.exported), yes(rule.adjudicated))
+            for status, rule in STATUS_RULES.items()]
+
+
 class NegationMode(Vocabulary):
     """What auto-coding does with a negated mention ("pas de salon")."""
 
@@ -595,6 +620,9 @@ class CodingScope:
     coder: str
     documents: tuple[str, ...] | None = None
     segments: tuple[str, ...] | None = None
+    # only stored codings in these statuses are replaced (None: all): a sheet or an exchange
+    # file cannot hold the others (see STATUS_RULES), so they stay as they are
+    statuses: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

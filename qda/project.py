@@ -36,7 +36,20 @@ from qda.ingest.plan import (
     read_transcripts,
 )
 from qda.ingest.segment import SEGMENT_UNITS
-from qda.models import Account, Case, Codebook, Coding, CodingStatus, Document, Memo, Segment, SegmentUnit, WritePlan
+from qda.models import (
+    STATUS_RULES,
+    Account,
+    Case,
+    Codebook,
+    Coding,
+    Document,
+    Memo,
+    Segment,
+    SegmentUnit,
+    WritePlan,
+    counting_statuses,
+    is_counted,
+)
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 from qda.store import (
     BACKUP_DIR,
@@ -104,6 +117,12 @@ class SpeakerList:
         return frame_view(self.to_frame())
 
 
+# how `qda status` tells what each status takes part in (STATUS_RULES; docs/safety.md)
+_COUNTED = {status: ("counted only when its coder is named" if rule.counts and rule.only_when_named
+                     else "counted" if rule.counts else "kept, not counted")
+            for status, rule in STATUS_RULES.items()}
+
+
 @dataclass(frozen=True)
 class ProjectStatus:
     """Counts of what the project holds."""
@@ -117,6 +136,7 @@ class ProjectStatus:
     coders: dict[str, int]
     language: str | None = None  # the project's: documents whose language detection is unsure of get it
     languages: dict[str, int] = dataclasses.field(default_factory=dict)  # documents per language
+    statuses: dict[str, int] = dataclasses.field(default_factory=dict)  # codings per status other than ok
 
     @property
     def mixed(self) -> bool:
@@ -128,14 +148,15 @@ class ProjectStatus:
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
-        row = {k: v for k, v in self.__dict__.items() if k not in ("coders", "languages")}
+        row = {k: v for k, v in self.__dict__.items() if k not in ("coders", "languages", "statuses")}
         row.update({f"codings: {name}": n for name, n in self.coders.items()})
         row.update({f"documents in {code}": n for code, n in self.languages.items()})
+        row.update({f"codings {status}": n for status, n in self.statuses.items()})
         return pd.DataFrame([row])
 
     def to_table(self) -> TableView:
         """One ``key: value`` line per count, the coders with their number of codings."""
-        shown = {key: value for key, value in self.to_dict().items() if key not in ("languages", "mixed")}
+        shown = {key: value for key, value in self.to_dict().items() if key not in ("languages", "mixed", "statuses")}
         shown["coders"] = ", ".join(f"{name} ({n} codings)" for name, n in self.coders.items()) or "none"
         if self.codebook is None:
             shown["codebook"] = "none loaded (qda codebook load FILE.yaml)"
@@ -145,6 +166,10 @@ class ProjectStatus:
             lines.append(Note(f"documents by language: {counts}" + (" (a mixed project: each document is "
                                                                      "segmented and lemmatised in its own language)"
                                                                      if self.mixed else "")))
+        if self.statuses:
+            lines.append(Note("codings by status: " + ", ".join(
+                f"{n} {status} ({_COUNTED.get(status, 'unknown status, not counted')})"
+                for status, n in self.statuses.items())))
         return TableView(lead=tuple(lines))
 
 
@@ -203,11 +228,13 @@ class Project:
     def status(self) -> ProjectStatus:
         codebook = self.store.codebook()
         sizes = self.store.sizes()
-        counts = self.store.codings_per_coder()
-        coders = {name: counts.get(name, 0) for name in self.store.coders()}
+        # each coder's codings that count, the coder being named on its line
+        per_coder = self.store.codings_per_coder(counting_statuses(coder_named=True))
+        coders = {name: per_coder.get(name, 0) for name in self.store.coders()}
+        statuses = {status: n for status, n in self.store.codings_per_status().items() if status != "ok"}
         return ProjectStatus(str(self.folder), sizes["documents"], sizes["cases"], sizes["segments"],
                              codebook.name if codebook else None, len(codebook.codes) if codebook else 0, coders,
-                             self.store.get_meta("language"), self.store.document_languages())
+                             self.store.get_meta("language"), self.store.document_languages(), statuses)
 
     # ------------------------------------------------------------------ writing
     def commit(self, plan: WritePlan) -> int:
@@ -490,15 +517,16 @@ class Project:
     def coders(self) -> list[str]:
         return self.store.coders()
 
-    def codings(self, coder: str, codes: Sequence[str] | None = None) -> list[Coding]:
-        """A coder's codings (of ``codes`` only, when given); an unknown coder is an error naming the known ones."""
+    def codings(self, coder: str, codes: Sequence[str] | None = None, named: bool = True) -> list[Coding]:
+        """A coder's codings that count (``STATUS_RULES``), of ``codes`` only when given; an
+        unknown coder is an error naming the known ones. ``named``: the user named this coder
+        (a machine's suggestions count only then), not "every coder"."""
         if coder not in self.store.coders():
             known = ", ".join(self.store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         # Negated mentions flagged by auto-coding, and codings orphaned by a transcript
         # revision, stay in the project (and in reports) but are not uses of the code.
-        return [c for c in self.store.codings(coder=coder, codes=codes)
-                if c.status not in (CodingStatus.NEGATED, CodingStatus.ORPHANED)]
+        return [c for c in self.store.codings(coder=coder, codes=codes) if is_counted(c, coder_named=named)]
 
     def coverage(self, coders: Sequence[str]) -> dict[str, tuple[int, int]]:
         """For each coder, how many documents they coded (with a coding that counts) out of
@@ -610,8 +638,8 @@ class Project:
                 raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(known) or 'none yet'})")
         with _collector_paused():
             # Columns, not an object per coding or segment: a large project has 10^5 of each.
-            # Negated mentions and orphaned codings do not count (as in self.codings()).
-            codings = {c: CodingSpans(**self.store.coding_columns(c, (CodingStatus.NEGATED, CodingStatus.ORPHANED)))
+            # Only codings that count (as in self.codings()); agreement always names its coders.
+            codings = {c: CodingSpans(**self.store.coding_columns(c, counting_statuses(coder_named=True)))
                        for c in coders}
             # Only the segment unit and a role filter use segments: the other units skip loading them.
             columns = self.store.segment_columns() if unit == "segment" or roles else None
@@ -778,7 +806,7 @@ class Project:
         codebook = self.codebook()
         counts: dict[str, tuple[int, int]] = {}
         documents: dict[str, set[str]] = {}
-        for coding in self.store.codings():
+        for coding in filter(is_counted, self.store.codings()):  # every coder's: none named
             documents.setdefault(coding.code, set()).add(coding.document)
             n, _ = counts.get(coding.code, (0, 0))
             counts[coding.code] = (n + 1, 0)
@@ -920,14 +948,16 @@ class Project:
                  context: int = 0) -> analysis.Retrieval:
         """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
         wanted = [*codes, *exclude] if codes else None  # codings of other codes play no part
-        codings = [c for name in (coders or self.store.coders()) for c in self.codings(name, wanted)]
+        codings = [c for name in (coders or self.store.coders())
+                   for c in self.codings(name, wanted, named=bool(coders))]
         # segments' own text is only shown as context; passages are cut from the documents
         return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(text=context > 0), codings,
                                  self._texts(), codes, match, exclude, coders, cases, documents, where, context)
 
     def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
         """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
-        codings = [c for name in (query.get("coders") or self.store.coders()) for c in self.codings(name)]
+        named = bool(query.get("coders"))
+        codings = [c for name in (query.get("coders") or self.store.coders()) for c in self.codings(name, named=named)]
         return self._quotes(self.codebook(), self.store.cases(), codings, by, per_code, **query)
 
     def _quotes(self, codebook: Codebook, every_case: Sequence[Case], codings: Sequence[Coding], by: str,
@@ -1063,7 +1093,8 @@ class Project:
             raise NotFoundError(f"unknown coder(s): {', '.join(unknown)} (known: {', '.join(known) or 'none'})")
         codebook = self.codebook()
         coders = list(dict.fromkeys(coders))
-        codings = [c for coder in coders for c in self.store.codings(coder=coder, document=name)]
+        codings = [c for coder in coders for c in self.store.codings(coder=coder, document=name)
+                   if is_counted(c, coder_named=True)]
         return CodedDocument(document, segments, codings, codebook, tuple(coders), lang or codebook.default_language)
 
     def export_document(self, name: str, coders: Sequence[str], path: str | Path, lang: str | None = None) -> Path:

@@ -829,11 +829,18 @@ class Store:
         return {table: int(self._one(f"SELECT COUNT(*) FROM {table}"))
                 for table in ("documents", "cases", "segments")}
 
-    def codings_per_coder(self) -> dict[str, int]:
-        """Every coder's number of codings (0 for a coder without any), in one query."""
-        rows = self.db.execute("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON k.coder_id=c.id "
-                               "GROUP BY c.id ORDER BY c.name").fetchall()
+    def codings_per_coder(self, statuses: Sequence[str] | None = None) -> dict[str, int]:
+        """Every coder's number of codings (0 for a coder without any), in one query;
+        ``statuses`` counts only codings in those statuses."""
+        only = f" AND k.status IN ({', '.join('?' * len(statuses))})" if statuses is not None else ""
+        rows = self.db.execute("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON k.coder_id=c.id"
+                               + only + " GROUP BY c.id ORDER BY c.name", tuple(statuses or ())).fetchall()
         return {str(name): int(n) for name, n in rows}
+
+    def codings_per_status(self) -> dict[str, int]:
+        """How many codings are in each status (statuses without codings left out)."""
+        return {str(status): int(n) for status, n in
+                self.db.execute("SELECT status, COUNT(*) FROM codings GROUP BY status ORDER BY status")}
 
     def count_codings(self, document: str | None = None, coder: str | None = None) -> int:
         where, args = _where({"d.name": document, "c.name": coder})
@@ -1118,39 +1125,56 @@ class Store:
         # Stored codings in segment scopes, by content: one planned again stays as it is (with
         # its id and date), so re-importing a corrected sheet writes only what changed.
         stored: dict[tuple[Any, ...], list[int]] = {}
+        # ... and by coder, code, document and segment: a sheet gives a code on a whole segment,
+        # so a stored coding of that code there (a span, a re-anchored "changed" one, a
+        # suggestion) that the sheet gives again without a new memo stays as it is
+        placed: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], int, str]]] = {}
         # Whole-coder and document scopes first: what they delete is not kept below.
         for scope in sorted(replace, key=lambda scope: scope.segments is not None):
             coder_id = self._one("SELECT id FROM coders WHERE name=?", (scope.coder,))
             if coder_id is None:
                 continue
+            # a scope with statuses leaves codings in the other statuses alone (qda.models.STATUS_RULES)
+            only = (f" AND status IN ({', '.join('?' * len(scope.statuses))})"
+                    if scope.statuses is not None else "")
+            kept = tuple(scope.statuses or ())
             if scope.segments is not None:
                 ids = self._segment_ids() if ids is None else ids
                 # The coder's codings are read once, not looked up per segment of the scope
                 # (a sheet of 1,000 interviews lists 136,000 segments).
                 found = self.db.execute(
                     'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
-                    "status FROM codings WHERE coder_id=?", (coder_id,)).fetchall()
+                    "status FROM codings WHERE coder_id=?" + only, (coder_id, *kept)).fetchall()
                 covered = {ids[ref][0] for ref in scope.segments} if found else set()
                 for row in found:
                     if row[4] in covered:  # segment_id
                         stored.setdefault(row[1:], []).append(row[0])
-                        removed += 1
+                        placed.setdefault(row[1:5], []).append((row[1:], row[0], row[8]))
             elif scope.documents is None:
-                removed += self.db.execute("DELETE FROM codings WHERE coder_id=?", (coder_id,)).rowcount
+                removed += self.db.execute("DELETE FROM codings WHERE coder_id=?" + only,
+                                           (coder_id, *kept)).rowcount
             else:
                 removed += sum(self.db.execute(
-                    "DELETE FROM codings WHERE coder_id=? AND document_id=(SELECT id FROM documents WHERE name=?)",
-                    (coder_id, name)).rowcount for name in scope.documents)
+                    "DELETE FROM codings WHERE coder_id=? AND document_id=(SELECT id FROM documents WHERE name=?)"
+                    + only, (coder_id, name, *kept)).rowcount for name in scope.documents)
         rows = self._coding_rows(codings, ids)
         if stored:
             fresh = []
             for row in rows:
                 same = stored.get(row[:6] + row[7:])  # all but created_at
+                matched = bool(same)
                 if same:
                     same.pop()
-                else:
+                # row[:4]: coder, code, document, segment; row[8]: the note (memo)
+                alike = [(key, i) for key, i, note in placed.get(row[:4], ())
+                         if i in stored.get(key, ()) and (not row[8] or note == row[8])]
+                for key, i in alike:
+                    stored[key].remove(i)
+                if not matched and not alike:
                     fresh.append(row)
-            self.db.executemany("DELETE FROM codings WHERE id=?", [(i,) for found in stored.values() for i in found])
+            gone = [(i,) for found in stored.values() for i in found]
+            self.db.executemany("DELETE FROM codings WHERE id=?", gone)
+            removed += len(gone)
             rows = fresh
         self.db.executemany(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note, '
@@ -1219,20 +1243,21 @@ class Store:
                 for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
                 status, row_id in rows]
 
-    def coding_columns(self, coder: str, skip_status: Sequence[str] = ()) -> dict[str, list[Any]]:
+    def coding_columns(self, coder: str, statuses: Sequence[str] | None = None) -> dict[str, list[Any]]:
         """A coder's codings as columns, without text or an object per coding (for bulk work: agreement).
 
         Columns: ``code`` (key), ``document``, ``start``, ``end``, ``segment`` (the coded
         segment's id, as :meth:`segment_columns` gives it; -1 for a span coding) and
-        ``source``, in no particular order. ``skip_status`` leaves out codings with those statuses.
+        ``source``, in no particular order. ``statuses`` keeps only codings in those statuses
+        (``qda.models.counting_statuses``).
         """
         # Row ids only (names are mapped here): strings made per row are most of a read's cost.
         sql = ('SELECT k.code_id, k.document_id, k.start, k."end", COALESCE(k.segment_id, -1), k.source '
                "FROM codings k WHERE k.coder_id=(SELECT id FROM coders WHERE name=?)")
         args: list[Any] = [coder]
-        if skip_status:
-            sql += f" AND k.status NOT IN ({', '.join('?' * len(skip_status))})"
-            args.extend(skip_status)
+        if statuses is not None:
+            sql += f" AND k.status IN ({', '.join('?' * len(statuses))})"
+            args.extend(statuses)
         columns = [list(c) for c in zip(*self.db.execute(sql, args).fetchall())] or [[] for _ in range(6)]
         codes = dict(self.db.execute("SELECT id, key FROM codes"))
         docs = dict(self.db.execute("SELECT id, name FROM documents"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import krippendorff
@@ -142,6 +143,8 @@ def test_table_input_with_declared_categories(runner, tmp_path: Path) -> None:
 
 
 def test_adjudication_round_trip_gives_the_consensus(study_project: Path, runner, tmp_path: Path) -> None:
+    # a copy: the session's study project is shared, and pages of docs/ print its coders
+    study_project = Path(shutil.copytree(study_project, tmp_path / "study"))
     sheet = tmp_path / "adj.xlsx"
     run(runner, "-p", study_project, "code", "adjudication-sheet", "coder-a", "coder-b", "-o", sheet)
     assert load_workbook(sheet)["Adjudication"].max_row == 11

@@ -4,6 +4,7 @@ replaces a coder's work without saying so (CLI --replace, the page's 409 would_r
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -238,9 +239,10 @@ def test_cli_adjudicate_needs_replace_and_says_what_it_replaced(demo_project: Pa
     assert rows(demo_project) == before
 
 
-def test_a_sheet_written_before_regions_is_still_read(study_project: Path) -> None:
+def test_a_sheet_written_before_regions_is_still_read(study_project: Path, tmp_path: Path) -> None:
     # tests/fixtures/adjudication-by-segment.xlsx: the example's sheet as qda wrote it before
     # regions (one row per segment, no 'region' column), decided to give the study's consensus
+    study_project = Path(shutil.copytree(study_project, tmp_path / "study"))  # the session's is shared
     old = Path(__file__).parent / "fixtures" / "adjudication-by-segment.xlsx"
     result = run(CliRunner(), "-p", study_project, "code", "adjudicate", old, "--coder", "from-old-sheet")
     assert "10 decisions" in result.output

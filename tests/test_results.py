@@ -92,7 +92,8 @@ def test_every_format_works_on_summary_commands(study_project: Path, runner, tmp
     assert list(frame.columns) == ["coder", "file", "rows", "codings", "documents", "replaced", "duplicates"]
     assert frame.loc[0, "codings"] == 103 and frame.loc[0, "documents"] == 10
     table = run(runner, "-p", folder, "code", "import", sheet, "--coder", "again").stdout
-    assert "coder 'again': 103 codings from 667 rows in 10 documents (103 previous codings replaced)" in table
+    # the same sheet again: its 103 codings are kept as they are, none replaced (they used to be counted as replaced)
+    assert "coder 'again': 103 codings from 667 rows in 10 documents (0 previous codings replaced)" in table
 
 
 def test_display_rounding_is_the_renderers() -> None:

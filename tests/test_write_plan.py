@@ -25,7 +25,7 @@ def test_a_sheet_plan_writes_nothing_until_committed(small_project: Path, tmp_pa
         assert all(isinstance(c, Coding) for c in plan.codings)
         assert sorted((c.segment, c.code, c.note, c.source) for c in plan.codings) == [
             ("A1#3", "b", "vu", "sheet"), ("A1#3", "h", "vu", "sheet")]
-        assert plan.replace == (CodingScope("ana", segments=("A1#3", "A1#4")),)
+        assert plan.replace == (CodingScope("ana", segments=("A1#3", "A1#4"), statuses=("ok", "changed", "suggested")),)
         assert (result.rows, result.codings, result.replaced) == (2, 2, 0)
         assert project.commit(plan) == 0
         stored = project.store.codings(coder="ana")

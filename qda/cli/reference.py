@@ -85,6 +85,31 @@ def render_page() -> str:
     return HEADER + "\n" + "\n".join(section(*item) for item in commands(root))
 
 
+SAFETY = PAGE.parent / "safety.md"
+RULES_BEGIN = "<!-- status-rules: generated from qda.models.STATUS_RULES by python -m qda.cli.reference -->"
+RULES_END = "<!-- status-rules: end -->"
+
+
+def status_rules_table() -> str:
+    """The counting rule (``qda.models.STATUS_RULES``) as a Markdown table, for docs/safety.md."""
+    from qda.models import status_rule_rows
+
+    lines = ["| status | counts in matrices, agreement, reports | in coding and adjudication sheets "
+             "| exported (REFI-QDA) | compared for adjudication |", "|---|---|---|---|---|"]
+    lines += [f"| `{status}` | {counts} | {sheets} | {exported} | {adjudicated} |"
+              for status, counts, sheets, exported, adjudicated in status_rule_rows()]
+    return "\n".join(lines)
+
+
+def with_status_rules(page: str) -> str:
+    """``page`` (docs/safety.md) with the table between its status-rules markers regenerated."""
+    head, begin, rest = page.partition(RULES_BEGIN)
+    _, end, tail = rest.partition(RULES_END)
+    if not begin or not end:
+        raise ValueError(f"{SAFETY}: the status-rules markers are missing")
+    return head + RULES_BEGIN + "\n" + status_rules_table() + "\n" + RULES_END + tail
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     page = render_page()
@@ -95,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     PAGE.write_text(page, encoding="utf-8")
     print(f"wrote {PAGE}")
+    SAFETY.write_text(with_status_rules(SAFETY.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote the status table of {SAFETY}")
     from qda.ingest.languages import reference as languages_page  # docs/languages.md, generated too
 
     (PAGE.parent / "languages.md").write_text(languages_page(), encoding="utf-8")

@@ -31,7 +31,7 @@ from qda.coding.regions import (
 from qda.errors import CodingImportError, EmptyInputError, ExportError, NotFoundError, Problem
 from qda.files import inert_row, write_atomically
 from qda.ingest import Formula, check_zip, column_letters, match_key, read_table, read_table_columns
-from qda.models import Codebook, Coding, CodingScope, CodingStatus, Segment, WritePlan
+from qda.models import STATUS_RULES, Codebook, Coding, CodingScope, Segment, WritePlan, statuses_where
 from qda.results import Note, TableView, json_dict
 from qda.store import Store
 
@@ -81,8 +81,9 @@ def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, cod
     memos: dict[str, list[str]] = defaultdict(list)
     order = {cid: i for i, cid in enumerate(codebook.code_ids())}
     for c in existing:
-        if not c.segment or c.status != CodingStatus.OK:
-            continue  # flagged (negated, orphaned) codings are not offered as the coder's codes
+        rule = STATUS_RULES.get(c.status)
+        if not c.segment or rule is None or not rule.in_sheets:
+            continue  # negated and orphaned codings are kept in the project, not offered as the coder's codes
         if c.code not in applied[c.segment]:
             applied[c.segment].append(c.code)
         if c.note and c.source == "sheet" and c.note not in memos[c.segment]:
@@ -523,7 +524,9 @@ def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) 
                          "--allow-empty to clear the coder's codings on these segments")])
     # Only the segments listed in the sheet are replaced: a sheet written for some
     # roles or cases leaves the coder's other codings alone.
-    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(dict.fromkeys(covered))),),
+    # Only the codings a sheet shows are replaced: negated and orphaned ones stay (STATUS_RULES).
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=tuple(dict.fromkeys(covered)),
+                                                           statuses=statuses_where("in_sheets")),),
                      codings=tuple(planned.values()))
     coded = sorted({documents[doc_id][0] for doc_id in {place[1] for place in found if place is not None}})
     return plan, SheetImport(coder, str(path), len(refs), len(planned), tuple(coded), 0, duplicates)
@@ -543,18 +546,18 @@ ADJUDICATION_HOW = (
 
 
 def compare_in_store(store: Store, coder_a: str, coder_b: str, document: str | None = None) -> Comparison:
-    """Two coders compared on spans (see :mod:`qda.coding.regions`); negated and orphaned
-    codings, which do not count anywhere, are left out."""
+    """Two coders compared on spans (see :mod:`qda.coding.regions`); only codings whose
+    status is adjudicated (``STATUS_RULES``: not negated or orphaned ones) are compared."""
     known = store.coders()
     for name in (coder_a, coder_b):
         if name not in known:
             raise NotFoundError(f"unknown coder '{name}' (coders: {', '.join(known) or 'none yet'})")
     if coder_a == coder_b:
         raise CodingImportError(f"compare two different coders (got '{coder_a}' twice)")
-    skip = (CodingStatus.NEGATED, CodingStatus.ORPHANED)
+    shown = statuses_where("adjudicated")
     return compare_codings(coder_a, coder_b,
-                           [c for c in store.codings(coder=coder_a, document=document) if c.status not in skip],
-                           [c for c in store.codings(coder=coder_b, document=document) if c.status not in skip])
+                           [c for c in store.codings(coder=coder_a, document=document) if c.status in shown],
+                           [c for c in store.codings(coder=coder_b, document=document) if c.status in shown])
 
 
 def _by_document(segments: Sequence[Segment]) -> dict[str, list[Segment]]:

@@ -29,7 +29,7 @@ from qda.codebook import dump_codebook
 from qda.errors import IngestError, InteropError, Problem
 from qda.ingest import match_key
 from qda.ingest.reanchor import find_passage
-from qda.models import Code, Codebook, Coding, CodingScope, Document, Segment, WritePlan
+from qda.models import Code, Codebook, Coding, CodingScope, Document, Segment, WritePlan, statuses_where
 from qda.results import TableView, frame_view
 
 if TYPE_CHECKING:
@@ -301,7 +301,9 @@ def plan_taguette(path: str | Path, coder: str, *, documents: Sequence[Document]
     planned = tuple(replace(c, segment=whole.get((c.document, c.start, c.end))) for c in codings.values())
     plan = WritePlan(codebook=new_book if created or codebook is None else None,
                      codebook_source=dump_codebook(new_book) if created or codebook is None else "",
-                     coders=(coder,), replace=(CodingScope(coder, documents=tuple(used_docs)),), codings=planned)
+                     coders=(coder,), codings=planned,
+                     # an exchange file holds only exported statuses: the others stay (STATUS_RULES)
+                     replace=(CodingScope(coder, documents=tuple(used_docs), statuses=statuses_where("exported")),))
     result = TaguetteImport(
         file=where, coder=coder, rows=len(rows), highlights=sum(placed.values()), codings=len(planned),
         placed={k: placed.get(k, 0) for k in ("exact", "normalised", "fuzzy")},

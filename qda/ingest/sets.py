@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from qda.errors import IngestError, NotFoundError, Problem
 from qda.models import Document, DocumentSet, WritePlan
-from qda.results import TableView, frame_view
+from qda.results import Note, TableView, frame_view
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,4 +51,6 @@ class DocumentSets:
                              for s in self.sets], columns=["set", "documents", "members"])
 
     def to_table(self) -> TableView:
+        if not self.sets:  # an empty table says nothing: say what there is and how to make one
+            return TableView(lead=(Note("no document set yet (qda set add NAME DOCUMENT...)"),))
         return frame_view(self.to_frame())

@@ -40,6 +40,7 @@ from qda.models import (
     Variable,
     WritePlan,
     color_problem,
+    statuses_where,
 )
 from qda.refi.model import (
     VARIABLE_TYPES,
@@ -327,12 +328,16 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
         warnings.append(f"{len(idle)} user(s) of the file have no codings here and are not made coders: "
                         + ", ".join(idle))
     notes = _plan_notes(refi, doc_of, code_map, users, used_notes, new_project, warnings)
-    replacing = [] if new_project else [CodingScope(c, documents=(d,))
+    # only the codings a REFI-QDA file can hold are replaced (STATUS_RULES): negated, orphaned
+    # and suggested codings were never exported, so the file cannot stand for them
+    exported = statuses_where("exported")
+    replacing = [] if new_project else [CodingScope(c, documents=(d,), statuses=exported)
                                         for c, d in sorted({(c, d) for c in coders for d in doc_of.values()})]
     memo_counts: dict[str, int] = {}
     if existing and not new_project:
-        planned, memo_counts = keep_coding_memos(planned, existing, {(s.coder, d) for s in replacing
-                                                                      for d in s.documents or ()}, warnings)
+        scope = {(s.coder, d) for s in replacing for d in s.documents or ()}
+        planned, memo_counts = keep_coding_memos(planned, existing, scope, warnings)
+        planned = keep_statuses(planned, existing, scope, warnings)
     per_coder = Counter(c.coder for c in planned)
     report = RefiImportReport(
         file=refi.file, origin=refi.origin, mode="new project" if new_project else "codings into this project",
@@ -467,6 +472,25 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
     if folder_codings:
         warnings.append(f"{folder_codings} codings apply folder codes (isCodable=false); imported as they are")
     return _merge_duplicates(planned, warnings), used
+
+
+def keep_statuses(planned: list[Coding], existing: Sequence[Coding], scope: set[tuple[str, str]],
+                  warnings: list[str]) -> list[Coding]:
+    """The statuses of the codings an import replaces (``scope``: coder and document), kept.
+
+    A re-anchored ("changed") coding that comes back from the file with the same code and
+    span stays "changed" (a REFI-QDA file has no status); codings the file cannot hold
+    (``STATUS_RULES``: not exported) are not replaced at all, and said so.
+    """
+    exported = statuses_where("exported")
+    status_of = {(c.coder, c.code, c.document, c.start, c.end): c.status for c in existing
+                 if (c.coder, c.document) in scope and c.status in exported}
+    untouched = Counter(c.status for c in existing if (c.coder, c.document) in scope and c.status not in exported)
+    if untouched:
+        warnings.append("codings a REFI-QDA file does not hold stay in the project as they are: "
+                        + ", ".join(f"{n} {status}" for status, n in sorted(untouched.items())))
+    return [replace(c, status=status_of.get((c.coder, c.code, c.document, c.start, c.end), c.status))
+            for c in planned]
 
 
 def keep_coding_memos(planned: list[Coding], existing: Sequence[Coding], scope: set[tuple[str, str]],

@@ -120,6 +120,9 @@ class RefiExport:
 
         from qda.results import Note
 
-        shown = {k: v for k, v in self.counts.items() if k != "code_elements"}
+        shown = {k: v for k, v in self.counts.items() if k != "code_elements" and not k.startswith("not_exported_")}
+        left_out = {k.removeprefix("not_exported_"): v for k, v in self.counts.items() if k.startswith("not_exported_")}
         view = frame_view(RefiExport(self.file, self.kind, shown).to_frame())
-        return changed(view, lead=(Note(f"wrote {self.file}"),))
+        notes = (Note("not exported (kept in the project; see 'Which codings count' in docs/safety.md): "
+                      + ", ".join(f"{n} {status}" for status, n in left_out.items())),) if left_out else ()
+        return changed(view, lead=(Note(f"wrote {self.file}"),), notes=(*view.notes, *notes))

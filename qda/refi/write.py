@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
@@ -30,7 +31,7 @@ from xml.etree import ElementTree as ET
 
 from qda.errors import ExportError
 from qda.files import check_suffix, check_target, write_atomically
-from qda.models import Case, Category, Code, Codebook, Coding, CodingStatus, Document, DocumentSet, Memo
+from qda.models import Case, Category, Code, Codebook, Coding, Document, DocumentSet, Memo, statuses_where
 from qda.refi.model import (
     SIDECAR,
     SIDECAR_FORMAT,
@@ -434,13 +435,16 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
 def write_qdpx(path: str | Path, data: RefiExportData) -> RefiExport:
     """Write a .qdpx: project.qde and sources/<guid>.txt, with fixed timestamps.
 
-    Codings flagged by qda (orphaned by a revision, negated mentions) are left out, and counted.
+    Codings whose status is not exported (``STATUS_RULES``: negated mentions, codings orphaned
+    by a revision, a machine's suggestions) are left out, and counted per status
+    (``not_exported_negated`` …); re-anchored ("changed") codings are exported.
     """
     path = Path(path)
-    kept = [c for c in data.codings if c.status == CodingStatus.OK]
+    exported = statuses_where("exported")
+    kept = [c for c in data.codings if c.status in exported]
     xml, files, counts = project_xml(replace(data, codings=kept))
-    if len(kept) != len(data.codings):
-        counts = {**counts, "orphaned_codings_not_exported": len(data.codings) - len(kept)}
+    left_out = Counter(c.status for c in data.codings if c.status not in exported)
+    counts = {**counts, **{f"not_exported_{status}": n for status, n in sorted(left_out.items())}}
 
     def write(target: Path) -> None:
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:

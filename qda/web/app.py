@@ -56,7 +56,7 @@ from qda.errors import (
     WouldReplaceError,
 )
 from qda.ingest.languages import direction as text_direction
-from qda.models import Coding, Role, color_problem
+from qda.models import Coding, Role, color_problem, is_counted
 from qda.project import Project
 from qda.web.access import ANYONE, LARGEST_ID, LEAD, LEVELS, READ, WRITE, AddressThrottle, ApiHeaders, Caller, refusal
 from qda.web.codes import code_routes
@@ -129,6 +129,12 @@ def error_response(exc: QdaError) -> JSONResponse:
     if isinstance(exc, NeedsConfirmation):
         answer["confirm"] = exc.flag  # the same request with this field true does it
     return JSONResponse(answer, status_code=status)
+
+
+def shown(coding: Coding) -> bool:
+    """Whether the workspace shows and counts a coding of a coder it names (``STATUS_RULES``):
+    negated and orphaned codings stay in the project but are not the coder's codes on the page."""
+    return is_counted(coding, coder_named=True)
 
 
 def coded_segment_count(segments: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> int:
@@ -352,7 +358,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                 segs.setdefault(seg.document, []).append((seg.start, seg.end))
             per: dict[str, dict[str, int]] = {}
             mine: dict[str, list[tuple[int, int]]] = {}
-            for c in p.store.codings(coder=coder if hide else None):
+            for c in filter(shown, p.store.codings(coder=coder if hide else None)):
                 per.setdefault(c.document, {}).setdefault(c.coder, 0)
                 per[c.document][c.coder] += 1
                 if c.coder == coder:
@@ -390,7 +396,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                     # each coding's text is a slice of "text", and its case the document's: not sent
                     # again for each of (possibly thousands of) codings
                     "codings": [{k: v for k, v in coding_json(c).items() if k not in ("text", "case", "source")}
-                                for who in whose for c in p.store.codings(coder=who, document=name)]}
+                                for who in whose for c in p.store.codings(coder=who, document=name) if shown(c)]}
         return JSONResponse(await in_project(read))
 
     @api()
@@ -398,7 +404,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         def read(p: Project) -> dict[str, Any]:
             book = p.codebook()
             counts: dict[str, int] = {}
-            for c in p.store.codings(coder=coder):
+            for c in filter(shown, p.store.codings(coder=coder)):
                 counts[c.code] = counts.get(c.code, 0) + 1
             return {"name": book.name, "languages": list(book.languages),
                     "categories": [{"id": c.id, "labels": c.labels, "parent": c.parent,
