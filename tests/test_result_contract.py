@@ -81,6 +81,8 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
         decide(tmp / "adjudicate.xlsx", "A")
         keep(p.adjudicate(tmp / "adjudicate.xlsx", "contract-adjudicated"))
         keep(p.undo_plan(), p.add_to_set("firsts", ["E1", "E2"]))
+        p.add_user("lena", "a-long-password-1", "lead")
+        keep(p.user_list(), p.blind_mode())
     # writes whose input comes from the command line, and the rest of the checks
     keep(LanguageTable(languages()), *languages()[:1], diagnose(folder), Message("wrote x", {"file": "x"}))
     with Project.open(folder) as p:
