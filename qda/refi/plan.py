@@ -770,13 +770,15 @@ def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Cod
 
 
 def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | None,
-                         in_use: dict[str, int]) -> tuple[WritePlan, RefiImportReport]:
+                         in_use: dict[str, int], *, allow_outside: bool = False
+                         ) -> tuple[WritePlan, RefiImportReport]:
     """Plan loading the codebook of a REFI-QDA file (.qdc; also .qdpx/.qde) as the project's.
 
     Codes keep their id when the file carries it (qda's own exports) or when their GUID is
     one of ``codebook``'s; codes that have codings (``in_use``) cannot disappear.
+    ``allow_outside``: see :func:`qda.refi.read.read_refi`.
     """
-    refi = read_refi(path)
+    refi = read_refi(path, allow_outside=allow_outside)
     if not refi.codes:
         raise InteropError(f"{path}: the file holds no code", [
             Problem(str(path), "nothing to load", "export the codebook again, with its codes")])
@@ -792,9 +794,11 @@ def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | N
 def plan_project_import(path: str | Path, *, documents: Sequence[Document], codebook: Codebook | None,
                         cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
                         coder: str | None = None, progress: Progress = no_progress,
-                        existing: Sequence[Coding] = ()) -> tuple[WritePlan, RefiImportReport]:
-    """Read a REFI-QDA project (.qdpx, or a bare .qde) and plan its import (see :func:`plan_refi`)."""
-    refi = read_refi(path)
+                        existing: Sequence[Coding] = (), allow_outside: bool = False
+                        ) -> tuple[WritePlan, RefiImportReport]:
+    """Read a REFI-QDA project (.qdpx, or a bare .qde) and plan its import (see :func:`plan_refi`);
+    files outside it are read only with ``allow_outside`` (see :func:`qda.refi.read.read_refi`)."""
+    refi = read_refi(path, allow_outside=allow_outside)
     if refi.kind != "project":
         raise InteropError(f"{path}: a codebook, not a project", [
             Problem(str(path), "a .qdc holds codes only", "use: qda codebook import FILE.qdc")])
