@@ -746,6 +746,26 @@ class Project:
 
         return DocumentSets(tuple(self.store.document_sets()))
 
+    @contextmanager
+    def in_set(self, name: str | None) -> Iterator[Project]:
+        """Inside the block, every analysis of this project sees only the documents of the
+        set ``name`` (None: every document); a case counts when one of its documents is in
+        the set. An unknown set is an error listing the project's sets."""
+        if name is None:
+            yield self
+            return
+        from typing import cast
+
+        from qda.ingest.sets import SetScope, find_document_set
+
+        whole = self.store
+        chosen = find_document_set(name, whole.document_sets())
+        self.store = cast(Store, SetScope(whole, chosen.documents))  # read-only: a write raises
+        try:
+            yield self
+        finally:
+            self.store = whole
+
     # ------------------------------------------------------------------ Taguette
     def import_taguette(self, path: str | Path, coder: str) -> TaguetteImport:
         """Import a Taguette highlights export (.csv/.xlsx) as ``coder``'s codings, each highlight

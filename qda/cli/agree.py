@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from qda.cli import FormatOpt, OutputOpt, api, app, code_app, complete, err, opened, output_path, render
+from qda.cli import FormatOpt, OutputOpt, SetOpt, api, app, code_app, complete, err, opened, output_path, render
 from qda.errors import AgreementError
 from qda.models import AgreementUnit, OutputFormat
 from qda.results import Message
@@ -44,6 +44,7 @@ def agree_command(
         help="Also write the report: .html (self-contained page) or .xlsx (Reliability workbook); repeatable."),
     xlsx: Path | None = typer.Option(None, "--xlsx", hidden=True, help="Old spelling of -o FILE.xlsx."),
     html: Path | None = typer.Option(None, "--html", hidden=True, help="Old spelling of -o FILE.html."),
+    document_set: str | None = SetOpt,
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Inter-coder agreement per code and pooled, with bootstrap intervals."""
@@ -55,7 +56,7 @@ def agree_command(
     else:
         if not coders or len(coders) < 2:
             raise AgreementError("name at least two coders (e.g. qda agree coder-a coder-b), or use --table FILE")
-        with opened(ctx) as project:
+        with opened(ctx, document_set) as project:
             report = project.agree(coders, unit, code or None, case or None, document or None, tolerance,
                                    overlap, exclude_uncoded, bootstrap, seed, role or None)
     targets = [*output, *(p for p in (html, xlsx) if p is not None)]

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from qda.cli import CSV_SAFE, CoderOpt, FormatOpt, app, csv_text, matrix_app, opened, out, print_view, render
+from qda.cli import CSV_SAFE, CoderOpt, FormatOpt, SetOpt, app, csv_text, matrix_app, opened, out, print_view, render
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
@@ -42,11 +42,12 @@ def retrieve(ctx: typer.Context,
              per_code: int = typer.Option(2, "--per-code", help="With --by: quotes per code and group."),
              output: Path | None = typer.Option(None, "--output", "-o",
                                                 help="Also write the table (.xlsx, .html or .csv)."),
+             document_set: str | None = SetOpt,
              fmt: Format = FormatOpt) -> None:
     """Coded segments by code(s), coder, case, document and case attribute; or a table of quotes."""
     query: dict[str, Any] = dict(codes=code, match=match, exclude=exclude, coders=coder or None, cases=case or None,
                  documents=document or None, where=_pairs(where, "--where"), context=context)
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result: Any = project.quotes(by, per_code, **query) if by else project.retrieve(**query)
     if output is not None:
         from qda.export.tables import write_table
@@ -71,11 +72,12 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
                    all_pairs: bool = typer.Option(False, "--all-pairs", help="Table/CSV: also pairs never together."),
                    lang: str | None = typer.Option(
                        None, "--lang", help="Table: add a legend of the codes' labels in this language."),
+                   document_set: str | None = SetOpt,
                    fmt: Format = FormatOpt) -> None:
     """Code x code co-occurrence with Jaccard (c-coefficient), Sørensen–Dice and Ochiai."""
     if measure not in ("jaccard", "dice", "ochiai", "n_ab"):
         raise typer.BadParameter(f"'{measure}' is not jaccard, dice, ochiai or n_ab", param_hint="--measure")
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result = project.cooccurrence(coder, level, near, by, code or None, cluster)
         codebook = project.codebook() if lang else None
     if fmt is Format.JSON:
@@ -110,9 +112,9 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
 
 
 def show_tests(ctx: typer.Context, by: str, coder: str, alpha: float, resamples: int, seed: int,
-               fmt: Format) -> None:
+               fmt: Format, document_set: str | None = None) -> None:
     """``qda matrix cross --test``: each code's presence x the attribute, exact tests."""
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result = project.attribute_tests(by, coder, alpha, resamples, seed)
     render(result, fmt)
 
@@ -129,10 +131,11 @@ def words(ctx: typer.Context,
                                       help="Prior = pooled counts x this (0.1: a tenth of the data's weight)."),
           keep_stop_words: bool = typer.Option(False, "--keep-stop-words", help="Count stop words too."),
           distinctive: bool = typer.Option(False, "--distinctive", help="Table/CSV: the distinctive words instead."),
+          document_set: str | None = SetOpt,
           fmt: Format = FormatOpt) -> None:
     """Word or lemma counts per document, case or group, and words distinctive of each."""
     roles = None if all_roles else (role or ["respondent"])
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result = project.words(by, unit, roles, top, prior, keep_stop_words)
     if fmt is Format.JSON:
         render(result, fmt)
@@ -201,9 +204,10 @@ def figure(ctx: typer.Context,
            group: str = typer.Option("all", "--group", help="cooccur: all or one value of --by."),
            measure: str = typer.Option("jaccard", "--measure", help="cooccur: jaccard, dice or ochiai."),
            size: str = typer.Option("double", "--size", help="single (89 mm) or double (183 mm) column."),
-           count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments.")) -> None:
+           count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments."),
+           document_set: str | None = SetOpt) -> None:
     """Journal-ready figure (vector SVG/PDF with embedded fonts, or 600 dpi PNG)."""
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         path = project.figure(kind, output, coder, by, code_attr=code_attr, level=level, group=group,
                               measure=measure, size=size, count=count)
     typer.echo(f"wrote {path}")
@@ -218,8 +222,9 @@ def report(ctx: typer.Context,
                                                 help="Code attribute of the split (default: the first)."),
            agree: list[str] = typer.Option([], "--agree", help="Reliability section for these coders (repeat)."),
            per_code: int = typer.Option(2, "--per-code", help="Illustrative quotes per code and group."),
-           lang: str | None = typer.Option(None, "--lang", help="Label language.")) -> None:
+           lang: str | None = typer.Option(None, "--lang", help="Label language."),
+           document_set: str | None = SetOpt) -> None:
     """One self-contained HTML synthesis report (figures inline, prints on A4)."""
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang)
     typer.echo(f"wrote {path}")
