@@ -247,7 +247,8 @@ class ImportPlan:
     document_sets: tuple[DocumentSet, ...] = ()
 
 
-def qda_time(value: str, where: str = "", warnings: list[str] | None = None, instead: str = "unknown") -> str:
+def qda_time(value: str, where: str = "", warnings: list[str] | None = None, instead: str = "unknown",
+             what: str = "creationDateTime") -> str:
     """An xsd:dateTime as qda stores times: UTC ISO 8601 to the second when a zone is given.
 
     A value that is not a date is stored as unknown (""), with a warning naming ``where``
@@ -260,7 +261,7 @@ def qda_time(value: str, where: str = "", warnings: list[str] | None = None, ins
         moment = _datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         if warnings is not None:
-            warnings.append(f"{where}: '{value[:40]}' is not a date (creationDateTime): stored as {instead}")
+            warnings.append(f"{where}: '{value[:40]}' is not a date ({what}): stored as {instead}")
         return ""
     if moment.tzinfo is None:
         return moment.replace(microsecond=0).isoformat()
@@ -434,6 +435,7 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
         for sel, codings in spans:
             if not codings:
                 continue
+            named: dict[str, str] = {}
             if sel is None:
                 start, end, memo = 0, len(source.text or ""), []
             elif sel.start is None or sel.end is None:
@@ -447,6 +449,10 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                 memo = ([sel.description] if sel.description.strip() else []) + memos(sel.notes) \
                     + memos(linked.get(sel.guid, ()))
                 memo = list(dict.fromkeys(m for m in memo if m.strip()))
+                # the quotation's name, and who changed it last and when: kept, and written back on export
+                named = {"name": sel.name.strip(), "modified_by": users.get(sel.modifying_user, ""),
+                         "modified_at": qda_time(sel.modified, f"source '{source.name}', selection {sel.guid}",
+                                                 warnings, what="modifiedDateTime")}
             for coding in codings:
                 code = code_map.get(coding.code)
                 if code is None:
@@ -460,7 +466,7 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                     created_at=qda_time(coding.created or (sel.created if sel else ""),
                                         f"source '{source.name}', coding {coding.guid}", warnings,
                                         "the time of this import (a coding always has one)"), source="refi",
-                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes)))))
+                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes))), **named))
     for name, n in sorted(unmapped.items()):
         problems.append(Problem(f"{refi.file}: code '{name}'", f"used by {n} coding(s), not in the project's codebook",
                                 "add the code to the codebook (same name or GUID), or import into a new project"))

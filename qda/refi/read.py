@@ -898,7 +898,8 @@ def _convert_positions(x: _Xml, raws: list[_Raw], origin: str, code_keys: set[st
                 guid=guid_key(sel.get("guid")), raw_start=a, raw_end=b, start=start, end=end,
                 user=guid_key(sel.get("creatingUser")), created=sel.get("creationDateTime") or "",
                 name=sel.get("name") or "", description=x.text(sel, "Description"), codings=codings,
-                notes=x.refs(sel)))
+                notes=x.refs(sel), modifying_user=guid_key(sel.get("modifyingUser")),
+                modified=sel.get("modifiedDateTime") or ""))
             if not codings:
                 note("text selection without a code", 1, "quotations that carry no code are not imported")
         text = r.textmap.text if r.textmap is not None else None
