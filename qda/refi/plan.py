@@ -435,7 +435,7 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
         for sel, codings in spans:
             if not codings:
                 continue
-            named: dict[str, str] = {}
+            name = modified_by = modified_at = ""
             if sel is None:
                 start, end, memo = 0, len(source.text or ""), []
             elif sel.start is None or sel.end is None:
@@ -450,9 +450,9 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                     + memos(linked.get(sel.guid, ()))
                 memo = list(dict.fromkeys(m for m in memo if m.strip()))
                 # the quotation's name, and who changed it last and when: kept, and written back on export
-                named = {"name": sel.name.strip(), "modified_by": users.get(sel.modifying_user, ""),
-                         "modified_at": qda_time(sel.modified, f"source '{source.name}', selection {sel.guid}",
-                                                 warnings, what="modifiedDateTime")}
+                name, modified_by = sel.name.strip(), users.get(sel.modifying_user, "")
+                modified_at = qda_time(sel.modified, f"source '{source.name}', selection {sel.guid}", warnings,
+                                       what="modifiedDateTime")
             for coding in codings:
                 code = code_map.get(coding.code)
                 if code is None:
@@ -466,7 +466,8 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                     created_at=qda_time(coding.created or (sel.created if sel else ""),
                                         f"source '{source.name}', coding {coding.guid}", warnings,
                                         "the time of this import (a coding always has one)"), source="refi",
-                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes))), **named))
+                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes))), name=name,
+                    modified_by=modified_by, modified_at=modified_at))
     for name, n in sorted(unmapped.items()):
         problems.append(Problem(f"{refi.file}: code '{name}'", f"used by {n} coding(s), not in the project's codebook",
                                 "add the code to the codebook (same name or GUID), or import into a new project"))
