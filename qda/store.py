@@ -614,8 +614,17 @@ class Store:
             with self.transaction():
                 for statement in MIGRATIONS[version - 1].split(";"):
                     if statement.strip():
-                        self.db.execute(statement)
+                        self._migrate_statement(statement)
                 self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(version),))
+
+    def _migrate_statement(self, statement: str) -> None:
+        # ADD COLUMN is the one statement SQLite cannot write "IF NOT EXISTS": a column that is
+        # there already (a database whose recorded version was set back) is the migration done.
+        try:
+            self.db.execute(statement)
+        except sqlite3.OperationalError as exc:
+            if not ("duplicate column name" in str(exc) and "ADD COLUMN" in statement.upper()):
+                raise
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
