@@ -217,3 +217,11 @@ def test_an_xml_just_under_the_limit_still_imports(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(refi_read, "MAX_XML_BYTES", 4 * 1024 ** 2)
     refi = read_refi(_bomb(tmp_path / "fine.qdpx", 3 * 1024 ** 2))
     assert [s.text for s in refi.sources] == ["Here is the text."]
+
+
+def test_codebook_import_of_a_qdpx_follows_the_same_rule(runner, small_project: Path, download: Path) -> None:
+    qde = _project(HERE + _source("Key", "relative://.ssh/id_rsa", "56a79789-d535-4fb8-bedd-a915504c0002"))
+    path = _qdpx(download / "codes.qdpx", qde)
+    result = run(runner, "-p", small_project, "codebook", "import", path, code=1)
+    assert "relative://.ssh/id_rsa" in result.output and "--allow-outside" in result.output
+    run(runner, "-p", small_project, "codebook", "import", path, "--allow-outside")
