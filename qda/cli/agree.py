@@ -51,6 +51,8 @@ def agree_command(
     if table_file is not None:
         if coders:
             raise AgreementError("give either coder names or --table, not both")
+        if document_set is not None:
+            raise AgreementError("--set chooses documents of the project; a --table has none (filter its rows instead)")
         cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
         report = api().agree_table(table_file, cats, bootstrap, seed)
     else:
