@@ -724,11 +724,12 @@ class Project:
         from qda.refi.plan import plan_project_import
 
         store = self.store
-        plan, report = plan_project_import(
-            path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
-            segments=store.segments(), language=self.language, unit=self._unit,
-            coder=check_coder_name(coder) if coder is not None else None, progress=self.progress,
-            existing=store.codings() if store.documents() else (), allow_outside=allow_outside)
+        with _collector_paused():  # the file's elements, selections and codings hold no cycles
+            plan, report = plan_project_import(
+                path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
+                segments=store.segments(), language=self.language, unit=self._unit,
+                coder=check_coder_name(coder) if coder is not None else None, progress=self.progress,
+                existing=store.codings() if store.documents() else (), allow_outside=allow_outside)
         self._snapshot(f"import qdpx {Path(path).name}")
         replaced = self.commit(plan)
         return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report
