@@ -38,6 +38,7 @@ ANALYSES = {
     "retrieve": ("retrieve", "--coder", "consensus"),
     "retrieve quotes": ("retrieve", "--by", "group", "--per-code", "1"),
     "words": ("words", "--by", "case"),
+    "search": ("search", "clients", "--by", "group"),
 }
 
 
@@ -127,3 +128,24 @@ def test_a_case_outside_the_set_is_not_in_the_matrices(runner, projects) -> None
     assert [c["case"] for group in cases["groups"] for c in group["cases"]] == ["E3"]
     result = run(runner, "-p", whole, "matrix", "case", "E4", "--coder", "consensus", "--set", "other", code=1)
     assert "unknown case 'E4' (cases: E3)" in result.output
+
+
+def test_search_with_set_does_not_write(runner, projects) -> None:
+    whole, _ = projects
+    result = run(runner, "-p", whole, "search", "export", "--code", "b", "--coder", "x", "--set", "mixed", code=2)
+    assert "--set" in result.output
+
+
+def test_the_set_view_refuses_what_it_cannot_filter(projects) -> None:
+    """A store method the view does not filter fails loudly instead of answering for every document."""
+    from qda.ingest.sets import SetScope
+
+    whole, _ = projects
+    with Project.open(whole) as project:
+        scope = SetScope(project.store, IN_SET)
+        assert [d.name for d in scope.documents()] == list(IN_SET)
+        assert scope.coders() == project.store.coders()  # says nothing about documents: passed through
+        with pytest.raises(NotImplementedError, match="segment_index"):
+            scope.segment_index()
+        with pytest.raises(NotImplementedError, match="replace_codings"):
+            scope.replace_codings([], [])

@@ -160,6 +160,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
            role: list[str] = typer.Option([], "--role", help="Only turns of speakers with this role (repeatable)."),
            code: str | None = typer.Option(None, "--code", help="Code each segment with a hit (needs --coder)."),
            coder: str | None = typer.Option(None, "--coder", "-c", help="With --code: whose codings they become."),
+           document_set: str | None = SetOpt,
            fmt: Format = FormatOpt) -> None:
     """Keyword in context: every occurrence with the text around it, counted per document and group.
 
@@ -167,7 +168,10 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
     coded X for Y (all or nothing; the pattern recorded; negated mentions left out)."""
     if (code is None) != (coder is None):
         raise typer.BadParameter("give both --code and --coder to turn hits into codings", param_hint="--code")
-    with opened(ctx) as project:
+    if code is not None and document_set is not None:
+        raise typer.BadParameter("--set narrows what is read; coding the hits writes: search the set, then code "
+                                 "without --set", param_hint="--set")
+    with opened(ctx, document_set) as project:
         if code is not None and coder is not None:
             coding = project.code_search_hits(query, code, coder, mode, by, role or None)
             if fmt is not Format.TABLE:
