@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/autocode.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/workflow.py
+	$(BIN)/python bench/exchange.py
 	$(BIN)/python bench/serve.py
 	$(BIN)/python bench/startup.py
 

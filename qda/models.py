@@ -503,6 +503,9 @@ class Coding:
     pattern: str | None = None  # the dictionary pattern that fired, for auto codings
     status: str = "ok"  # a CodingStatus: "orphaned" when a revision of the transcript lost its text
     id: int | None = None
+    name: str = ""  # a quotation's name in the tool it came from (ATLAS.ti: its first words)
+    modified_by: str = ""  # who last changed it, and when (REFI-QDA modifyingUser, modifiedDateTime)
+    modified_at: str = ""
 
 
 @dataclass(frozen=True)

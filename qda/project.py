@@ -718,7 +718,7 @@ class Project:
                                                    coverage=self.coverage([coder, *(agreement or ())])))
 
     # ------------------------------------------------------------------ REFI-QDA
-    def import_qdc(self, path: str | Path) -> RefiImportReport:
+    def import_qdc(self, path: str | Path, *, allow_outside: bool = False) -> RefiImportReport:
         """Load the codebook of a REFI-QDA file (.qdc; also .qdpx/.qde) as the project's codebook.
 
         Codes keep their id when the file carries it (qda's own exports) or when their GUID
@@ -726,7 +726,8 @@ class Project:
         """
         from qda.refi.plan import plan_codebook_import
 
-        plan, report = plan_codebook_import(path, self.language, self.store.codebook(), self.store.codes_in_use())
+        plan, report = plan_codebook_import(path, self.language, self.store.codebook(), self.store.codes_in_use(),
+                                            allow_outside=allow_outside)
         with self._recorded(f"codebook import {Path(path).name}"):
             self.commit(plan)
         return report
@@ -748,7 +749,8 @@ class Project:
             documents=store.documents(), cases=store.cases(), coders=store.coders(), codings=store.codings(),
             memos=store.memos(), variables=store.variables(), document_sets=store.document_sets()))
 
-    def import_qdpx(self, path: str | Path, coder: str | None = None) -> RefiImportReport:
+    def import_qdpx(self, path: str | Path, coder: str | None = None, *,
+                    allow_outside: bool = False) -> RefiImportReport:
         """Import a REFI-QDA project (.qdpx, or a bare .qde with its sources beside it).
 
         Into an empty project (no document): everything (codebook unless the project has
@@ -757,17 +759,20 @@ class Project:
         same name, the codings then re-anchored on the project's text), replacing each
         coder's codings there, so that coders who worked in different tools can be
         compared. ``coder`` names the coder of all imported codings (else the file's
-        users). All or nothing: a problem anywhere and nothing is written.
+        users). All or nothing: a problem anywhere and nothing is written. A path pointing
+        outside the file (``relative://``, absolute, a link out of a .qde's folder) refuses
+        the import unless ``allow_outside``.
         """
         from qda.coding import check_coder_name
         from qda.refi.plan import plan_project_import
 
         store = self.store
-        plan, report = plan_project_import(
-            path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
-            segments=store.segments(), language=self.language, unit=self._unit,
-            coder=check_coder_name(coder) if coder is not None else None, progress=self.progress,
-            existing=store.codings() if store.documents() else ())
+        with _collector_paused():  # the file's elements, selections and codings hold no cycles
+            plan, report = plan_project_import(
+                path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
+                segments=store.segments(), language=self.language, unit=self._unit,
+                coder=check_coder_name(coder) if coder is not None else None, progress=self.progress,
+                existing=store.codings() if store.documents() else (), allow_outside=allow_outside)
         with self._recorded(f"import qdpx {Path(path).name}"):
             replaced = self.commit(plan)
         return replace(report, imported={**report.imported, "codings_replaced": replaced}) if replaced else report
@@ -784,6 +789,26 @@ class Project:
         from qda.ingest.sets import DocumentSets
 
         return DocumentSets(tuple(self.store.document_sets()))
+
+    @contextmanager
+    def in_set(self, name: str | None) -> Iterator[Project]:
+        """Inside the block, every analysis of this project sees only the documents of the
+        set ``name`` (None: every document); a case counts when one of its documents is in
+        the set. An unknown set is an error listing the project's sets."""
+        if name is None:
+            yield self
+            return
+        from typing import cast
+
+        from qda.ingest.sets import SetScope, find_document_set
+
+        whole = self.store
+        chosen = find_document_set(name, whole.document_sets())
+        self.store = cast(Store, SetScope(whole, chosen.documents))  # read-only: a write raises
+        try:
+            yield self
+        finally:
+            self.store = whole
 
     # ------------------------------------------------------------------ Taguette
     def import_taguette(self, path: str | Path, coder: str) -> TaguetteImport:

@@ -265,6 +265,14 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    # a coding keeps the name of the quotation it came from and who last changed it, when
+    # (REFI-QDA PlainTextSelection name, modifyingUser, modifiedDateTime), so that they go
+    # back out in exports instead of being lost in a round trip
+    """
+    ALTER TABLE codings ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE codings ADD COLUMN modified_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE codings ADD COLUMN modified_at TEXT NOT NULL DEFAULT '';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
@@ -1144,7 +1152,8 @@ class Store:
                 # (a sheet of 1,000 interviews lists 136,000 segments).
                 found = self.db.execute(
                     'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
-                    "status FROM codings WHERE coder_id=?" + only, (coder_id, *kept)).fetchall()
+                    "status, name, modified_by, modified_at FROM codings WHERE coder_id=?" + only,
+                    (coder_id, *kept)).fetchall()
                 covered = {ids[ref][0] for ref in scope.segments} if found else set()
                 for row in found:
                     if row[4] in covered:  # segment_id
@@ -1178,7 +1187,7 @@ class Store:
             rows = fresh
         self.db.executemany(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note, '
-            "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "pattern, status, name, modified_by, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return removed
 
     def _coding_rows(self, codings: Sequence[Coding],
@@ -1202,7 +1211,8 @@ class Store:
         coders = {name: self.ensure_coder(name) for name in dict.fromkeys(c.coder for c in codings)}
         stamp = now()
         return [(coders[c.coder], codes[c.code], docs[c.document], segments[c.segment][0] if c.segment else None,
-                 c.start, c.end, c.created_at or stamp, c.source, c.note, c.pattern, c.status) for c in codings]
+                 c.start, c.end, c.created_at or stamp, c.source, c.note, c.pattern, c.status, c.name, c.modified_by,
+                 c.modified_at) for c in codings]
 
     def update_codings(self, codings: Sequence[Coding]) -> None:
         """Write changed codings back (code, span, segment, note, status), by their ids."""
@@ -1212,9 +1222,10 @@ class Store:
         refs = {c.segment for c in codings if c.segment}
         segments = self._segment_ids(refs) if refs else {}
         self.db.executemany(
-            'UPDATE codings SET code_id=?, start=?, "end"=?, segment_id=?, note=?, status=? WHERE id=?',
+            'UPDATE codings SET code_id=?, start=?, "end"=?, segment_id=?, note=?, status=?, name=?, modified_by=?, '
+            "modified_at=? WHERE id=?",
             [(codes.get(c.code), c.start, c.end, segments[c.segment][0] if c.segment else None, c.note, c.status,
-              c.id) for c in codings])
+              c.name, c.modified_by, c.modified_at, c.id) for c in codings])
 
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
                 ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None,
@@ -1223,7 +1234,8 @@ class Store:
         those on exactly that span (the workspace's duplicate check need not read them all);
         ``codes``: only those of these codes (a retrieval of one code need not read 30)."""
         sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
-               "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
+               "k.created_at, k.source, k.note, k.pattern, k.status, k.id, k.name, k.modified_by, k.modified_at "
+               "FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
                "JOIN cases ca ON ca.id=d.case_id LEFT JOIN segments s ON s.id=k.segment_id "
@@ -1239,9 +1251,10 @@ class Store:
         return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
                        segment=segment_ref(doc, ordinal) if ordinal is not None else None,
                        text=texts[doc][start:end], speaker=speaker, created_at=created, source=source, note=note,
-                       pattern=pattern, status=status, id=row_id)
+                       pattern=pattern, status=status, id=row_id, name=name, modified_by=modified_by,
+                       modified_at=modified_at)
                 for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
-                status, row_id in rows]
+                status, row_id, name, modified_by, modified_at in rows]
 
     def coding_columns(self, coder: str, statuses: Sequence[str] | None = None) -> dict[str, list[Any]]:
         """A coder's codings as columns, without text or an object per coding (for bulk work: agreement).
@@ -1393,7 +1406,8 @@ class Store:
         """
         ids = [int(self.db.execute(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, '
-            "note, pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid or 0)
+            "note, pattern, status, name, modified_by, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row).lastrowid or 0)
             for row in self._coding_rows(codings)]
         stored: dict[int | None, Coding] = {}
         for at in range(0, len(ids), 500):  # SQLite caps the parameters of one statement

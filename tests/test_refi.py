@@ -530,8 +530,8 @@ def test_missing_sources_relative_paths_and_unsupported_items_are_reported(tmp_p
                                     '</Project>')
     path = make_qdpx(tmp_path / "mixed.qdpx", qde, {"Sources/": b"", "sources/here.txt": b"Here text."})
     (tmp_path / "beside.txt").write_text("Beside text.", encoding="utf-8")
-    with Project.init(tmp_path / "p", "en") as project:
-        report = project.import_qdpx(path)
+    with Project.init(tmp_path / "p", "en") as project:  # a file beside the .qdpx is read only when allowed
+        report = project.import_qdpx(path, allow_outside=True)
         assert sorted(d.name for d in project.store.documents()) == ["Beside", "Here"]
         assert any("read beside the file (relative:///beside.txt)" in w for w in report.warnings)
         assert report.in_file["sources"] == 4 and report.in_file["codings"] == 2

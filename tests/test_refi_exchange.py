@@ -6,6 +6,7 @@ The schemas are tests/fixtures/refi/*.xsd (MIT, REFI), so the validation runs ev
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -45,8 +46,8 @@ def tables(folder: Path) -> dict:
             "cases": sorted((c.name, sorted(c.attributes.items())) for c in store.cases()),
             "variables": store.variables(),
             "coders": sorted(store.coders()),
-            "codings": sorted((c.coder, c.code, c.document, c.start, c.end, c.segment, c.created_at, c.note)
-                              for c in store.codings()),
+            "codings": sorted((c.coder, c.code, c.document, c.start, c.end, c.segment, c.created_at, c.note,
+                               c.name, c.modified_by, c.modified_at) for c in store.codings()),
             "memos": sorted((m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
                             for m in store.memos()),
             "document_sets": store.document_sets(),
@@ -70,6 +71,11 @@ def memo_project(small_project: Path) -> Path:
         project.add_memo("ben", "case", case, "another case memo")
         project.add_to_set("first wave", [d.name for d in project.store.documents()])
         project.add_to_set("only one", [doc.name])
+        # a quotation name and a last change by someone who is not a coder (as imported from ATLAS.ti)
+        first = min(project.store.codings(coder="ana"), key=lambda c: c.start)
+        with project.store.transaction():
+            project.store.update_codings([dataclasses.replace(
+                first, name="the tone, named", modified_by="carl", modified_at="2025-01-02T03:04:05+00:00")])
     return small_project
 
 
@@ -105,6 +111,9 @@ def test_memos_of_every_kind_survive_export_validation_and_import(runner, memo_p
     assert validate(xml, "Project.xsd") == []
     assert b'targetGUID=""' not in xml
     refi = read_refi(qdpx)
+    carl = next(u.guid for u in refi.users if u.name == "carl")  # a user, not a coder
+    [named] = [s for source in refi.sources for s in source.selections if s.name]
+    assert (named.name, named.modifying_user, named.modified) == ("the tone, named", carl, "2025-01-02T03:04:05Z")
     assert len({n.guid for n in refi.notes}) == 5
     run(runner, "init", tmp_path / "back")
     run(runner, "-p", tmp_path / "back", "import", "qdpx", qdpx)
@@ -251,7 +260,8 @@ ATLAS_LIKE = f"""<?xml version="1.0" encoding="utf-8"?>
  <Sources>
   <TextSource guid="{G(30)}" name="Simon.txt" plainTextPath="internal://simon.txt">
    <PlainTextSelection guid="{G(31)}" name="Coffee is my ritual" startPosition="36" endPosition="56"
-      creatingUser="{G(2)}" creationDateTime="2018-03-27T19:38:46Z">
+      creatingUser="{G(2)}" creationDateTime="2018-03-27T19:38:46Z" modifyingUser="{G(1)}"
+      modifiedDateTime="2018-03-28T08:00:00Z">
     <Coding guid="{G(32)}" creatingUser="{G(2)}" creationDateTime="27/03/2018 19:38">
      <CodeRef targetGUID="{G(13)}"/></Coding>
    </PlainTextSelection>
@@ -344,6 +354,11 @@ def test_links_pdf_text_transcripts_dates_and_idle_users(atlas_like: Path, tmp_p
     assert report.in_file["media_as_text"] == 2
     # the memo linked to the quotation is the coding's memo; the one linked to the case, the case's
     assert codings[("Simon", "ritual", "Coffee is my ritual.")].note == "He says it twice."
+    # the quotation's name is the coding's name; who changed it last, and when, are kept
+    ritual = codings[("Simon", "ritual", "Coffee is my ritual.")]
+    assert (ritual.name, ritual.modified_by, ritual.modified_at) == (
+        "Coffee is my ritual", "ATLAS.ti", "2018-03-28T08:00:00+00:00")
+    assert codings[("Mabel", "toast", "I eat toast every morning.")].name == ""
     assert memos["About Simon"].target_kind == "case" and memos["About Simon"].target == "Simon"
     assert "Why coffee" not in memos
     # an invalid date is stored as unknown, with a warning naming where it was

@@ -215,6 +215,7 @@ CoderOpt = typer.Option(..., "--coder", "-c", help="Whose codings to use (e.g. c
 CaseOpt = typer.Option(None, "--case", help="Only this case.", autocompletion=complete("cases"))
 ByOpt = typer.Option(..., "--by", help="Case attribute to group by.", autocompletion=complete("case_attributes"))
 LangOpt = typer.Option(None, "--lang", help="Language of the code labels (default: the codebook's first).")
+SetOpt = typer.Option(None, "--set", help="Only the documents of this document set (qda set list).")
 
 
 def OutputOpt(what: str) -> Any:  # noqa: N802  (reads as the Option it returns)
@@ -291,13 +292,14 @@ class ProgressBars:
 
 
 @contextmanager
-def opened(ctx: typer.Context) -> Iterator[Project]:
+def opened(ctx: typer.Context, document_set: str | None = None) -> Iterator[Project]:
+    """The project of the command (``document_set``: seeing only that set's documents)."""
     project = api().open(ctx.obj.get("project") if ctx.obj else None)
     if ctx.obj and ctx.obj.get("no_snapshot"):
         project.write_without_snapshots()
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     try:
-        with ProgressBars(err, enabled=err.is_terminal and not quiet) as bars:
+        with ProgressBars(err, enabled=err.is_terminal and not quiet) as bars, project.in_set(document_set):
             project.progress = bars
             yield project
     finally:
@@ -553,10 +555,10 @@ def code_import(ctx: typer.Context, file: Path = typer.Argument(..., help="A fil
 @matrix_app.command("case")
 def matrix_case(ctx: typer.Context, case: str = typer.Argument(..., help="Case id.", autocompletion=complete("cases")),
                 coder: str = CoderOpt,
-                lang: str | None = LangOpt,
+                lang: str | None = LangOpt, document_set: str | None = SetOpt,
                 fmt: OutputFormat = FormatOpt) -> None:
     """Intra-case matrix: codes used in one case, with counts and quotes."""
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result = project.matrix_case(case, coder, lang)
     render(result, fmt)
 
@@ -566,9 +568,10 @@ def matrix_cases(ctx: typer.Context, by: str = ByOpt,
                  coder: str = CoderOpt,
                  lang: str | None = typer.Option(
                      None, "--lang", help="Add a legend of the codes' labels in this language."),
+                 document_set: str | None = SetOpt,
                  fmt: OutputFormat = FormatOpt) -> None:
     """Meta-matrix: case x code presence, cases grouped by an attribute."""
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result = project.matrix_cases(by, coder, lang)
     render(result, fmt)
 
@@ -584,12 +587,13 @@ def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
                  alpha: float = typer.Option(0.05, "--alpha", help="--test: significance level."),
                  resamples: int = typer.Option(9999, "--resamples", help="--test, 3+ groups: Monte Carlo tables."),
                  seed: int = typer.Option(12345, "--seed", help="--test: seed of the Monte Carlo test."),
+                 document_set: str | None = SetOpt,
                  fmt: OutputFormat = FormatOpt) -> None:
     """Cross-case table: codes under categories, subtotals with %, one column per group."""
     if test:
         from qda.cli.analysis import show_tests
-        return show_tests(ctx, by, coder, alpha, resamples, seed, fmt)
-    with opened(ctx) as project:
+        return show_tests(ctx, by, coder, alpha, resamples, seed, fmt, document_set)
+    with opened(ctx, document_set) as project:
         result = project.matrix_cross(by, coder, count, lang)
     render(result, fmt)
 
@@ -605,6 +609,7 @@ def matrix_split(ctx: typer.Context,
                                                  autocompletion=complete("code_attributes", "=")),  # noqa: B008
                  lang: str | None = typer.Option(
                      None, "--lang", help="Add a legend of the codes' labels in this language."),
+                 document_set: str | None = SetOpt,
                  fmt: OutputFormat = FormatOpt) -> None:
     """Uses, share and variety per code-attribute value and group of cases."""
     conditions: dict[str, str] = {}
@@ -613,7 +618,7 @@ def matrix_split(ctx: typer.Context,
             raise typer.BadParameter(f"'{item}' is not ATTR=VALUE", param_hint="--where")
         key, value = item.split("=", 1)
         conditions[key.strip()] = value.strip()
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result = project.matrix_split(code_attr, by, coder, count, conditions, lang)
     render(result, fmt)
 
@@ -631,10 +636,11 @@ def export_workbook(ctx: typer.Context, file: Path | None = LegacyPath(),  # noq
                     agree: list[str] = typer.Option(
                         [], "--agree", autocompletion=complete("coders"),  # noqa: B008
                         help="Add a Reliability sheet for these coders (repeat: --agree A --agree B)."),
+                    document_set: str | None = SetOpt,
                     fmt: OutputFormat = FormatOpt) -> None:
     """Write the Excel synthesis workbook."""
     target = output_path(output, file)
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         path = project.export_workbook(target, coder, by, code_attr, lang, agree or None)
     render(Message(f"wrote {path}", {"file": str(path), "coder": coder, "by": by}), fmt)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from qda.cli import FormatOpt, OutputOpt, api, app, code_app, complete, err, opened, output_path, render
+from qda.cli import FormatOpt, OutputOpt, SetOpt, api, app, code_app, complete, err, opened, output_path, render
 from qda.errors import AgreementError
 from qda.models import AgreementUnit, OutputFormat
 from qda.results import Message
@@ -44,6 +44,7 @@ def agree_command(
         help="Also write the report: .html (self-contained page) or .xlsx (Reliability workbook); repeatable."),
     xlsx: Path | None = typer.Option(None, "--xlsx", hidden=True, help="Old spelling of -o FILE.xlsx."),
     html: Path | None = typer.Option(None, "--html", hidden=True, help="Old spelling of -o FILE.html."),
+    document_set: str | None = SetOpt,
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Inter-coder agreement per code and pooled, with bootstrap intervals."""
@@ -51,12 +52,14 @@ def agree_command(
     if table_file is not None:
         if coders:
             raise AgreementError("give either coder names or --table, not both")
+        if document_set is not None:
+            raise AgreementError("--set chooses documents of the project; a --table has none (filter its rows instead)")
         cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
         report = api().agree_table(table_file, cats, bootstrap, seed)
     else:
         if not coders or len(coders) < 2:
             raise AgreementError("name at least two coders (e.g. qda agree coder-a coder-b), or use --table FILE")
-        with opened(ctx) as project:
+        with opened(ctx, document_set) as project:
             report = project.agree(coders, unit, code or None, case or None, document or None, tolerance,
                                    overlap, exclude_uncoded, bootstrap, seed, role or None)
             coverage = project.coverage(coders)

@@ -10,7 +10,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from qda.cli import CSV_SAFE, CoderOpt, FormatOpt, app, complete, csv_text, matrix_app, opened, out, print_view, render
+from qda.cli import (
+    CSV_SAFE,
+    CoderOpt,
+    FormatOpt,
+    SetOpt,
+    app,
+    complete,
+    csv_text,
+    matrix_app,
+    opened,
+    out,
+    print_view,
+    render,
+)
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
@@ -48,11 +61,12 @@ def retrieve(ctx: typer.Context,
              per_code: int = typer.Option(2, "--per-code", help="With --by: quotes per code and group."),
              output: Path | None = typer.Option(None, "--output", "-o",
                                                 help="Also write the table (.xlsx, .html or .csv)."),
+             document_set: str | None = SetOpt,
              fmt: Format = FormatOpt) -> None:
     """Coded segments by code(s), coder, case, document and case attribute; or a table of quotes."""
     query: dict[str, Any] = dict(codes=code, match=match, exclude=exclude, coders=coder or None, cases=case or None,
                  documents=document or None, where=_pairs(where, "--where"), context=context)
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result: Any = project.quotes(by, per_code, **query) if by else project.retrieve(**query)
     if output is not None:
         from qda.export.tables import write_table
@@ -78,11 +92,12 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
                    all_pairs: bool = typer.Option(False, "--all-pairs", help="Table/CSV: also pairs never together."),
                    lang: str | None = typer.Option(
                        None, "--lang", help="Table: add a legend of the codes' labels in this language."),
+                   document_set: str | None = SetOpt,
                    fmt: Format = FormatOpt) -> None:
     """Code x code co-occurrence with Jaccard (c-coefficient), Sørensen–Dice and Ochiai."""
     if measure not in ("jaccard", "dice", "ochiai", "n_ab"):
         raise typer.BadParameter(f"'{measure}' is not jaccard, dice, ochiai or n_ab", param_hint="--measure")
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result = project.cooccurrence(coder, level, near, by, code or None, cluster)
         codebook = project.codebook() if lang else None
     if fmt is Format.JSON:
@@ -117,9 +132,9 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
 
 
 def show_tests(ctx: typer.Context, by: str, coder: str, alpha: float, resamples: int, seed: int,
-               fmt: Format) -> None:
+               fmt: Format, document_set: str | None = None) -> None:
     """``qda matrix cross --test``: each code's presence x the attribute, exact tests."""
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result = project.attribute_tests(by, coder, alpha, resamples, seed)
     render(result, fmt)
 
@@ -136,10 +151,11 @@ def words(ctx: typer.Context,
                                       help="Prior = pooled counts x this (0.1: a tenth of the data's weight)."),
           keep_stop_words: bool = typer.Option(False, "--keep-stop-words", help="Count stop words too."),
           distinctive: bool = typer.Option(False, "--distinctive", help="Table/CSV: the distinctive words instead."),
+          document_set: str | None = SetOpt,
           fmt: Format = FormatOpt) -> None:
     """Word or lemma counts per document, case or group, and words distinctive of each."""
     roles = None if all_roles else (role or ["respondent"])
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         result = project.words(by, unit, roles, top, prior, keep_stop_words)
     if fmt is Format.JSON:
         render(result, fmt)
@@ -166,6 +182,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
                                            autocompletion=complete("codes")),
            coder: str | None = typer.Option(None, "--coder", "-c", help="With --code: whose codings they become.",
                                             autocompletion=complete("coders")),
+           document_set: str | None = SetOpt,
            fmt: Format = FormatOpt) -> None:
     """Keyword in context: every occurrence with the text around it, counted per document and group.
 
@@ -173,7 +190,10 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
     coded X for Y (all or nothing; the pattern recorded; negated mentions left out)."""
     if (code is None) != (coder is None):
         raise typer.BadParameter("give both --code and --coder to turn hits into codings", param_hint="--code")
-    with opened(ctx) as project:
+    if code is not None and document_set is not None:
+        raise typer.BadParameter("--set narrows what is read; coding the hits writes: search the set, then code "
+                                 "without --set", param_hint="--set")
+    with opened(ctx, document_set) as project:
         if code is not None and coder is not None:
             coding = project.code_search_hits(query, code, coder, mode, by, role or None)
             if fmt is not Format.TABLE:
@@ -215,10 +235,11 @@ def figure(ctx: typer.Context,
            size: str = typer.Option("double", "--size", help="single (89 mm) or double (183 mm) column."),
            count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments."),
            labels: bool = typer.Option(False, "--labels", help="Print the codes' labels instead of their ids."),
-           lang: str | None = typer.Option(None, "--lang", help="With --labels: the label language.")) -> None:
+           lang: str | None = typer.Option(None, "--lang", help="With --labels: the label language."),
+           document_set: str | None = SetOpt) -> None:
     """Journal-ready figure (vector SVG/PDF with embedded fonts, or 600 dpi PNG), without a
     title: the caption belongs to the paper."""
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         path = project.figure(kind, output, coder, by, code_attr=code_attr, level=level, group=group,
                               measure=measure, size=size, count=count, labels=labels, lang=lang)
     typer.echo(f"wrote {path}")
@@ -237,8 +258,9 @@ def report(ctx: typer.Context,
            per_code: int = typer.Option(2, "--per-code", help="Illustrative quotes per code and group."),
            lang: str | None = typer.Option(None, "--lang", help="Label language."),
            bootstrap: int = typer.Option(0, "--bootstrap",
-                                         help="With --agree: resamples for 95% intervals (0: none).")) -> None:
+                                         help="With --agree: resamples for 95% intervals (0: none)."),
+           document_set: str | None = SetOpt) -> None:
     """One self-contained HTML synthesis report (figures inline, prints on A4)."""
-    with opened(ctx) as project:
+    with opened(ctx, document_set) as project:
         path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang, bootstrap)
     typer.echo(f"wrote {path}")

@@ -10,14 +10,20 @@ import typer
 from qda.cli import FormatOpt, LegacyPath, OutputOpt, codebook_app, export_app, import_app, opened, output_path, render
 from qda.models import OutputFormat
 
+AllowOutsideOpt = typer.Option(
+    False, "--allow-outside",
+    help="Also read files the REFI-QDA file points at outside itself (relative:// or absolute paths, "
+         "links out of a .qde's folder). Refused by default: a .qdpx should carry its sources.")
+
 
 @codebook_app.command("import")
 def codebook_import(ctx: typer.Context,
                     file: Path = typer.Argument(..., help="A REFI-QDA codebook (.qdc), or a .qdpx/.qde."),
+                    allow_outside: bool = AllowOutsideOpt,
                     fmt: OutputFormat = FormatOpt) -> None:
     """Load a REFI-QDA codebook (from NVivo, ATLAS.ti, MAXQDA...) as the project's codebook."""
     with opened(ctx) as project:
-        report = project.import_qdc(file)
+        report = project.import_qdc(file, allow_outside=allow_outside)
     render(report, fmt)
 
 
@@ -46,11 +52,12 @@ def import_qdpx(ctx: typer.Context,
                 file: Path = typer.Argument(..., help="A REFI-QDA project (.qdpx, or .qde with its sources)."),
                 coder: str | None = typer.Option(
                     None, "--coder", "-c", help="Import every coding as this coder (default: the file's users)."),
+                allow_outside: bool = AllowOutsideOpt,
                 fmt: OutputFormat = FormatOpt) -> None:
     """Import a REFI-QDA project: everything into an empty project, or a coder's codings
     on the documents this project shares with the file."""
     with opened(ctx) as project:
-        report = project.import_qdpx(file, coder=coder)
+        report = project.import_qdpx(file, coder=coder, allow_outside=allow_outside)
     render(report, fmt)
 
 

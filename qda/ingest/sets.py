@@ -3,7 +3,7 @@ groups, REFI-QDA ``Set`` elements of sources), planned like every other write.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,3 +54,76 @@ class DocumentSets:
         if not self.sets:  # an empty table says nothing: say what there is and how to make one
             return TableView(lead=(Note("no document set yet (qda set add NAME DOCUMENT...)"),))
         return frame_view(self.to_frame())
+
+
+def find_document_set(name: str, sets: Sequence[DocumentSet]) -> DocumentSet:
+    """The set called ``name``; an unknown name is an error listing the project's sets."""
+    for found in sets:
+        if found.name == name:
+            return found
+    known = ", ".join(s.name for s in sets) or "none yet (qda set add NAME DOC...)"
+    raise NotFoundError(f"unknown document set '{name}' (sets: {known})", [
+        Problem(name, "no such document set in this project", f"use one of: {known}")])
+
+
+class SetScope:
+    """A read-only view of a store that sees only the documents of one set.
+
+    Analyses run unchanged on it (the facade swaps it in for the store while one
+    command runs): documents, segments, codings, tokens and memos of other documents
+    disappear, and a case is in the set when one of its documents is, so that matrices
+    count the cases of the set and only them. A store method this class does not know
+    how to filter raises instead of answering for the whole project: a number computed on
+    documents outside the set would be silently wrong.
+    """
+
+    #: Store reads that say nothing about which documents exist: answered by the store itself.
+    UNSCOPED = frozenset({"codebook", "coders", "variables", "document_sets", "get_meta", "speakers", "users",
+                          "codebook_source", "path", "folder", "readonly", "backups", "schema_version"})
+
+    def __init__(self, store: Any, documents: Sequence[str]) -> None:
+        self._store = store
+        self.names = frozenset(documents)
+        self._case_names = frozenset(d.case for d in store.documents() if d.name in self.names)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.UNSCOPED:
+            return getattr(self._store, name)
+        raise NotImplementedError(f"Store.{name} is not filtered by document set: add it to SetScope")
+
+    def documents(self) -> list[Document]:
+        return [d for d in self._store.documents() if d.name in self.names]
+
+    def document(self, name: str) -> Document | None:
+        return self._store.document(name) if name in self.names else None
+
+    def cases(self) -> list[Any]:
+        return [c for c in self._store.cases() if c.name in self._case_names]
+
+    def segments(self, document: str | None = None, case: str | None = None) -> list[Any]:
+        return [s for s in self._store.segments(document, case) if s.document in self.names]
+
+    def codings(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return [c for c in self._store.codings(*args, **kwargs) if c.document in self.names]
+
+    def coding_columns(self, *args: Any, **kwargs: Any) -> dict[str, list[Any]]:
+        return self._keep(self._store.coding_columns(*args, **kwargs))
+
+    def segment_columns(self) -> dict[str, list[Any]]:
+        return self._keep(self._store.segment_columns())
+
+    def _keep(self, columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        rows = [i for i, document in enumerate(columns["document"]) if document in self.names]
+        return {key: [values[i] for i in rows] for key, values in columns.items()}
+
+    def tokens(self) -> Iterator[Any]:
+        return (row for row in self._store.tokens() if row[0] in self.names)
+
+    def memos(self, *args: Any, **kwargs: Any) -> list[Any]:
+        def inside(memo: Any) -> bool:
+            if memo.target_kind == "document":
+                return memo.target in self.names
+            if memo.target_kind == "case":
+                return memo.target in self._case_names
+            return True  # memos on codes and on the project are about every document
+        return [m for m in self._store.memos(*args, **kwargs) if inside(m)]

@@ -100,6 +100,8 @@ class RefiSelection:
     description: str = ""
     codings: tuple[RefiCoding, ...] = ()
     notes: tuple[str, ...] = ()
+    modifying_user: str = ""  # GUID key
+    modified: str = ""  # modifiedDateTime as written
 
 
 @dataclass(frozen=True)

@@ -248,7 +248,8 @@ class ImportPlan:
     document_sets: tuple[DocumentSet, ...] = ()
 
 
-def qda_time(value: str, where: str = "", warnings: list[str] | None = None, instead: str = "unknown") -> str:
+def qda_time(value: str, where: str = "", warnings: list[str] | None = None, instead: str = "unknown",
+             what: str = "creationDateTime") -> str:
     """An xsd:dateTime as qda stores times: UTC ISO 8601 to the second when a zone is given.
 
     A value that is not a date is stored as unknown (""), with a warning naming ``where``
@@ -261,7 +262,7 @@ def qda_time(value: str, where: str = "", warnings: list[str] | None = None, ins
         moment = _datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         if warnings is not None:
-            warnings.append(f"{where}: '{value[:40]}' is not a date (creationDateTime): stored as {instead}")
+            warnings.append(f"{where}: '{value[:40]}' is not a date ({what}): stored as {instead}")
         return ""
     if moment.tzinfo is None:
         return moment.replace(microsecond=0).isoformat()
@@ -439,6 +440,7 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
         for sel, codings in spans:
             if not codings:
                 continue
+            name = modified_by = modified_at = ""
             if sel is None:
                 start, end, memo = 0, len(source.text or ""), []
             elif sel.start is None or sel.end is None:
@@ -452,6 +454,10 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                 memo = ([sel.description] if sel.description.strip() else []) + memos(sel.notes) \
                     + memos(linked.get(sel.guid, ()))
                 memo = list(dict.fromkeys(m for m in memo if m.strip()))
+                # the quotation's name, and who changed it last and when: kept, and written back on export
+                name, modified_by = sel.name.strip(), users.get(sel.modifying_user, "")
+                modified_at = qda_time(sel.modified, f"source '{source.name}', selection {sel.guid}", warnings,
+                                       what="modifiedDateTime")
             for coding in codings:
                 code = code_map.get(coding.code)
                 if code is None:
@@ -465,7 +471,8 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                     created_at=qda_time(coding.created or (sel.created if sel else ""),
                                         f"source '{source.name}', coding {coding.guid}", warnings,
                                         "the time of this import (a coding always has one)"), source="refi",
-                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes)))))
+                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes))), name=name,
+                    modified_by=modified_by, modified_at=modified_at))
     for name, n in sorted(unmapped.items()):
         problems.append(Problem(f"{refi.file}: code '{name}'", f"used by {n} coding(s), not in the project's codebook",
                                 "add the code to the codebook (same name or GUID), or import into a new project"))
@@ -794,13 +801,15 @@ def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Cod
 
 
 def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | None,
-                         in_use: dict[str, int]) -> tuple[WritePlan, RefiImportReport]:
+                         in_use: dict[str, int], *, allow_outside: bool = False
+                         ) -> tuple[WritePlan, RefiImportReport]:
     """Plan loading the codebook of a REFI-QDA file (.qdc; also .qdpx/.qde) as the project's.
 
     Codes keep their id when the file carries it (qda's own exports) or when their GUID is
     one of ``codebook``'s; codes that have codings (``in_use``) cannot disappear.
+    ``allow_outside``: see :func:`qda.refi.read.read_refi`.
     """
-    refi = read_refi(path)
+    refi = read_refi(path, allow_outside=allow_outside)
     if not refi.codes:
         raise InteropError(f"{path}: the file holds no code", [
             Problem(str(path), "nothing to load", "export the codebook again, with its codes")])
@@ -816,9 +825,11 @@ def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | N
 def plan_project_import(path: str | Path, *, documents: Sequence[Document], codebook: Codebook | None,
                         cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
                         coder: str | None = None, progress: Progress = no_progress,
-                        existing: Sequence[Coding] = ()) -> tuple[WritePlan, RefiImportReport]:
-    """Read a REFI-QDA project (.qdpx, or a bare .qde) and plan its import (see :func:`plan_refi`)."""
-    refi = read_refi(path)
+                        existing: Sequence[Coding] = (), allow_outside: bool = False
+                        ) -> tuple[WritePlan, RefiImportReport]:
+    """Read a REFI-QDA project (.qdpx, or a bare .qde) and plan its import (see :func:`plan_refi`);
+    files outside it are read only with ``allow_outside`` (see :func:`qda.refi.read.read_refi`)."""
+    refi = read_refi(path, allow_outside=allow_outside)
     if refi.kind != "project":
         raise InteropError(f"{path}: a codebook, not a project", [
             Problem(str(path), "a .qdc holds codes only", "use: qda codebook import FILE.qdc")])

@@ -33,7 +33,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from qda.errors import IngestError, InteropError, Problem
-from qda.ingest import ZERO_WIDTH, decode_bytes, normalise_text
+from qda.ingest import MAX_TRANSCRIPT_BYTES, ZERO_WIDTH, decode_bytes, normalise_text
 from qda.refi.model import (
     CONVENTIONS,
     SIDECAR,
@@ -63,6 +63,8 @@ _ASTRAL_RE = re.compile("[\U00010000-\U0010FFFF]")
 _ZW_RE = re.compile("[" + "".join(map(chr, ZERO_WIDTH)) + "]")
 MAX_ENTRIES = 10_000                  # zip entries in one archive
 MAX_TOTAL_BYTES = 2 * 1024 ** 3       # declared uncompressed size of all entries together
+MAX_XML_BYTES = 512 * 1024 ** 2       # project.qde once inflated (the parsed tree takes several times that)
+MAX_SOURCE_BYTES = MAX_TRANSCRIPT_BYTES  # one source's text, like a transcript file
 
 
 # ----------------------------------------------------------------------------- positions
@@ -290,14 +292,33 @@ class _Archive:
         self.by_lower = {re.sub(r"^(\./)+", "", i.filename.replace("\\", "/")).lower(): i
                          for i in infos if not i.is_dir()}
 
-    def read(self, info: zipfile.ZipInfo) -> bytes:
+    def read(self, info: zipfile.ZipInfo, limit: int) -> bytes:
+        """The entry's bytes, counted as they inflate: an entry growing past ``limit`` is
+        refused before it fills the memory (the declared sizes are checked too, but a
+        parser holding a 2 GB XML needs several times that)."""
+        where = f"{self.path}:{info.filename}"
+        if info.file_size > limit:
+            raise self._too_large(where, limit)
+        chunks: list[bytes] = []
+        size = 0
         try:
-            return self.zip.read(info)
+            with self.zip.open(info) as stream:
+                while chunk := stream.read(1024 ** 2):
+                    size += len(chunk)
+                    if size > limit:
+                        raise self._too_large(where, limit)
+                    chunks.append(chunk)
         except (zipfile.BadZipFile, EOFError, zlib.error, OSError, ValueError, NotImplementedError,
                 RuntimeError) as exc:
             raise InteropError(f"{self.path}: entry '{info.filename}' cannot be read ({exc})", [
-                Problem(f"{self.path}:{info.filename}", "the archive is corrupt or truncated",
+                Problem(where, "the archive is corrupt or truncated",
                         "download or export the .qdpx again")]) from None
+        return b"".join(chunks)
+
+    def _too_large(self, where: str, limit: int) -> InteropError:
+        return InteropError(f"{where}: refused: inflates to more than {limit:,} bytes", [
+            Problem(where, f"the entry expands beyond {limit // 1024 ** 2} MB once uncompressed (a zip bomb, "
+                           "or not a REFI-QDA project)", "check that this is the right file")])
 
     def project_entry(self) -> zipfile.ZipInfo:
         if "project.qde" in self.by_lower:
@@ -319,45 +340,92 @@ class _Archive:
         return hits[0] if len(hits) == 1 else None
 
 
-Resolver = Callable[[str], tuple[bytes | None, str]]
+class Resolver:
+    """Reads the files a REFI-QDA file points at, and nothing outside what it was given.
 
+    A ``.qdpx`` is self-contained: only ``internal://`` entries of the archive are read; a
+    ``relative://`` or absolute path would read a file of this computer (``.ssh/id_rsa``
+    beside the download) into a document that then travels in every export, so it is
+    refused unless ``allow_outside``. A bare ``.qde`` reads its ``sources/`` folder and
+    ``relative://`` paths inside its own folder, symlinks resolved: a path or a link leaving
+    that folder is refused unless ``allow_outside``. Refused paths are collected in
+    ``refused`` (path -> what asked for it, why) so that the reader names them all at once.
+    """
 
-def _archive_resolver(archive: _Archive, folder: Path) -> Resolver:
-    def resolve(path: str) -> tuple[bytes | None, str]:
-        scheme, _, rest = path.partition("://")
-        if scheme.lower() == "internal":
+    def __init__(self, folder: Path, archive: _Archive | None = None, *, allow_outside: bool = False) -> None:
+        self.folder = folder
+        self.archive = archive
+        self.allow_outside = allow_outside
+        self.refused: dict[str, tuple[str, str]] = {}
+
+    def __call__(self, path: str, who: str = "") -> tuple[bytes | None, str]:
+        scheme, sep, rest = path.partition("://")
+        scheme = scheme.lower() if sep else ""
+        if self.archive is not None and scheme == "internal":
             if _unsafe_name(rest):
                 return None, f"unsafe path {path}"
-            info = archive.find(rest)
+            info = self.archive.find(rest)
             if info is None:
                 return None, f"{path} is not in the archive"
-            return archive.read(info), ""
-        return _folder_resolver(folder)(path)
-    return resolve
+            return self.archive.read(info, MAX_SOURCE_BYTES), ""
+        if self.archive is not None and not self.allow_outside:
+            return self._refuse(path, who, "outside the .qdpx")
+        if scheme in ("internal", "relative"):
+            rest = rest.lstrip("/")
+            if not rest:
+                return None, f"{path}: empty path"
+            if _unsafe_name(rest) and not self.allow_outside:
+                return self._refuse(path, who, "a path leaving the folder of the file")
+            bases = [self.folder / "sources", self.folder / "Sources", self.folder] if scheme == "internal" \
+                else [self.folder]
+            for base in bases:
+                target = _find_case_insensitive(base, rest)
+                if target is not None:
+                    return self._read(target, path, who)
+            return None, f"{path} not found next to the file"
+        if not self.allow_outside:
+            return self._refuse(path, who, "an absolute path")
+        target = Path(rest if scheme == "file" else path)
+        if not target.is_absolute() or not target.is_file():
+            return None, f"{path}: not found"
+        return self._read(target, path, who)
 
+    def _read(self, target: Path, path: str, who: str) -> tuple[bytes | None, str]:
+        if not self.allow_outside:
+            try:
+                inside = target.resolve(strict=True).is_relative_to(self.folder.resolve())
+            except (OSError, RuntimeError):  # a dangling link or a loop of links
+                inside = False
+            if not inside:
+                return self._refuse(path, who, "a link leading out of the folder of the file")
+        try:
+            if target.stat().st_size > MAX_SOURCE_BYTES:
+                return None, f"{path}: larger than {MAX_SOURCE_BYTES // 1024 ** 2} MB"
+            return target.read_bytes(), ""
+        except OSError as exc:
+            return None, f"{path}: cannot be read ({exc.strerror})"
 
-def _folder_resolver(folder: Path) -> Resolver:
-    """Sources next to a bare .qde (``sources/`` or ``Sources/``) or ``relative://`` paths."""
-    def resolve(path: str) -> tuple[bytes | None, str]:
-        scheme, sep, rest = path.partition("://")
-        if not sep:
-            return None, f"{path}: absolute or unknown path not followed"
-        scheme = scheme.lower()
-        rest = rest.lstrip("/")
-        if scheme not in ("internal", "relative") or _unsafe_name(rest) or not rest:
-            return None, f"{path}: path not followed (only internal:// and relative:// paths are read)"
-        candidates = ([folder / "sources", folder / "Sources", folder] if scheme == "internal" else [folder])
-        for base in candidates:
-            target = _find_case_insensitive(base, rest)
-            if target is not None:
-                try:
-                    if target.stat().st_size > MAX_TOTAL_BYTES:
-                        return None, f"{path}: file too large"
-                    return target.read_bytes(), ""
-                except OSError as exc:
-                    return None, f"{path}: cannot be read ({exc.strerror})"
-        return None, f"{path} not found next to the file"
-    return resolve
+    def _refuse(self, path: str, who: str, why: str) -> tuple[None, str]:
+        self.refused.setdefault(path, (who, why))
+        return None, f"{path}: refused ({why})"
+
+    def forgive(self, path: str) -> None:
+        """The text was in the file itself after all (an inline PlainTextContent): nothing outside is needed."""
+        self.refused.pop(path, None)
+
+    def check(self, where: str) -> None:
+        """Refuse the file, naming every path outside it, unless the user allowed them."""
+        if not self.refused:
+            return
+        given = "its own entries" if self.archive is not None else "files inside its folder"
+        kind = ".qdpx" if self.archive is not None else ".qde"
+        raise InteropError(
+            f"{where}: refused: {len(self.refused)} path(s) point outside the file (a {kind} may read "
+            f"only {given}); nothing was imported",
+            [Problem(f"{where}: {who or 'the file'}", f"'{path}' is {why}",
+                     "export the project again with its sources inside it, or add --allow-outside "
+                     "if you trust this file and want these files read")
+             for path, (who, why) in self.refused.items()])
 
 
 def _find_case_insensitive(base: Path, relative: str) -> Path | None:
@@ -379,8 +447,14 @@ def _find_case_insensitive(base: Path, relative: str) -> Path | None:
 
 # ----------------------------------------------------------------------------- reading
 
-def read_refi(path: str | Path, *, max_entries: int | None = None, max_bytes: int | None = None) -> RefiProject:
-    """Read a ``.qdc``, ``.qdpx`` (or a .qdpx renamed ``.zip``) or bare ``.qde`` file."""
+def read_refi(path: str | Path, *, max_entries: int | None = None, max_bytes: int | None = None,
+              allow_outside: bool = False) -> RefiProject:
+    """Read a ``.qdc``, ``.qdpx`` (or a .qdpx renamed ``.zip``) or bare ``.qde`` file.
+
+    Only what was given is read (see :class:`Resolver`): a path pointing outside the
+    ``.qdpx`` (or outside a bare ``.qde``'s folder) refuses the file with every such path
+    named, unless ``allow_outside``.
+    """
     path = Path(path)
     max_entries = MAX_ENTRIES if max_entries is None else max_entries
     max_bytes = MAX_TOTAL_BYTES if max_bytes is None else max_bytes
@@ -395,17 +469,18 @@ def read_refi(path: str | Path, *, max_entries: int | None = None, max_bytes: in
         try:
             entry = archive.project_entry()
             where = f"{path}:{entry.filename}"
-            root = parse_xml(archive.read(entry), where)
-            return _read_root(root, str(path), where, _archive_resolver(archive, path.parent))
+            root = parse_xml(archive.read(entry, MAX_XML_BYTES), where)
+            return _read_root(root, str(path), where, Resolver(path.parent, archive, allow_outside=allow_outside))
         finally:
             archive.zip.close()
     if path.suffix.lower() in (".qdpx", ".zip"):
         raise InteropError(f"{path}: not a zip archive, so not a .qdpx (it may be truncated)", [
             Problem(str(path), "a .qdpx is a zip archive holding project.qde", "export the project again")])
-    if path.stat().st_size > max_bytes:
-        raise InteropError(f"{path}: refused: larger than {max_bytes} bytes")
+    limit = min(max_bytes, MAX_XML_BYTES)
+    if path.stat().st_size > limit:
+        raise InteropError(f"{path}: refused: larger than {limit:,} bytes")
     root = parse_xml(path.read_bytes(), str(path))
-    return _read_root(root, str(path), str(path), _folder_resolver(path.parent))
+    return _read_root(root, str(path), str(path), Resolver(path.parent, allow_outside=allow_outside))
 
 
 #: What a GUID identifies, by element: two objects of one kind sharing a GUID would be
@@ -567,7 +642,7 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
         text = x.text(element, "PlainTextContent")
         path = element.get("plainTextPath")
         if not text and path:
-            data, _reason = resolve(path)
+            data, _reason = resolve(path, f"memo '{element.get('name') or element.get('guid')}'")
             if data is not None:
                 try:
                     text = normalise_text(decode_bytes(data, path)[0])
@@ -596,6 +671,7 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
         edges = sum(len(x.kids(g, "Edge")) for g in graphs)
         note("graph", len(graphs), f"{vertices} vertices, {edges} edges; qda draws no network views")
 
+    resolve.check(where)
     offsets, sources = _convert_positions(x, raws, origin, code_keys, note)
     qda_coders: tuple[str, ...] | None = None
     if origin.lower().startswith("qda"):
@@ -660,12 +736,12 @@ def _with_sidecar(codes: tuple[RefiCode, ...], sources: list[RefiSource], resolv
             tuple(coders) if coders is not None else None)
 
 
-def _has_text(x: _Xml, element: Element, resolve: Resolver) -> bool:
+def _has_text(x: _Xml, element: Element, resolve: Resolver, who: str) -> bool:
     """Whether a text element (a PDF's Representation, a Transcript) has text qda can read."""
     if x.kid(element, "PlainTextContent") is not None:
         return True
     path = element.get("plainTextPath") or ""
-    return bool(path) and resolve(path)[0] is not None
+    return bool(path) and resolve(path, who)[0] is not None
 
 
 def _readable_media(x: _Xml, element: Element, tag: str, resolve: Resolver, code_keys: set[str],
@@ -687,9 +763,10 @@ def _readable_media(x: _Xml, element: Element, tag: str, resolve: Resolver, code
     found: list[_Raw] = []
     if tag == "PDFSource":
         representation = x.kid(element, "Representation")
-        if representation is None or not _has_text(x, representation, resolve):
+        who = f"source '{name}'"
+        if representation is None or not _has_text(x, representation, resolve, who):
             return []
-        raw = _text_source(x, representation, resolve, [], code_keys, note, where)
+        raw = _text_source(x, representation, resolve, [], code_keys, note, where, who)
         if raw.textmap is None:
             return []
         text = raw.textmap.raw
@@ -714,10 +791,11 @@ def _readable_media(x: _Xml, element: Element, tag: str, resolve: Resolver, code
                          media=media_path, user=guid_key(element.get("creatingUser")) or raw.source.user,
                          description=x.text(element, "Description") or raw.source.description)
         return [_Raw(source, raw.textmap, raw.selections)]
-    transcripts = [t for t in x.kids(element, "Transcript") if _has_text(x, t, resolve)]
+    transcripts = [t for t in x.kids(element, "Transcript")
+                   if _has_text(x, t, resolve, f"transcript of source '{name}'")]
     label = "audio" if tag == "AudioSource" else "video"
     for i, transcript in enumerate(transcripts):
-        raw = _text_source(x, transcript, resolve, [], code_keys, note, where)
+        raw = _text_source(x, transcript, resolve, [], code_keys, note, where, f"transcript of source '{name}'")
         if raw.textmap is None:
             continue
         points = {guid_key(p.get("guid")): p.get("position") for p in x.kids(transcript, "SyncPoint")}
@@ -745,7 +823,7 @@ def _readable_media(x: _Xml, element: Element, tag: str, resolve: Resolver, code
 
 
 def _text_source(x: _Xml, element: Element, resolve: Resolver, missing: list[MissingSource], code_keys: set[str],
-                 note: Callable[..., None], file_where: str) -> _Raw:
+                 note: Callable[..., None], file_where: str, who: str = "") -> _Raw:
     name = element.get("name") or ""
     path = element.get("plainTextPath") or ""
     raw: str | None = None
@@ -756,7 +834,7 @@ def _text_source(x: _Xml, element: Element, resolve: Resolver, missing: list[Mis
     if inline is not None and not path:
         raw, encoding = inline.text or "", "xml"
     elif path:
-        data, reason = resolve(path)
+        data, reason = resolve(path, who or f"source '{name}'")
         if data is not None:
             try:
                 raw, encoding = decode_bytes(data, path)
@@ -765,6 +843,7 @@ def _text_source(x: _Xml, element: Element, resolve: Resolver, missing: list[Mis
                 raw, reason = None, exc.message
         elif inline is not None:
             raw, reason, encoding = inline.text or "", "", "xml"
+            resolve.forgive(path)
     else:
         reason = "no plainTextPath and no PlainTextContent"
     selections = []
@@ -819,7 +898,8 @@ def _convert_positions(x: _Xml, raws: list[_Raw], origin: str, code_keys: set[st
                 guid=guid_key(sel.get("guid")), raw_start=a, raw_end=b, start=start, end=end,
                 user=guid_key(sel.get("creatingUser")), created=sel.get("creationDateTime") or "",
                 name=sel.get("name") or "", description=x.text(sel, "Description"), codings=codings,
-                notes=x.refs(sel)))
+                notes=x.refs(sel), modifying_user=guid_key(sel.get("modifyingUser")),
+                modified=sel.get("modifiedDateTime") or ""))
             if not codings:
                 note("text selection without a code", 1, "quotations that carry no code are not imported")
         text = r.textmap.text if r.textmap is not None else None

@@ -309,8 +309,10 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
     so that other tools show clean descriptions.
     """
     # the coders, then the authors of memos who are not coders (so that a memo keeps its author)
+    # and those who last changed a coding (a user of another tool who is not a coder here)
     users = {name: make_guid("user", name) for name in
-             [*data.coders, *(m.author for m in data.memos if m.author and m.author not in data.coders)]}
+             [*data.coders, *(m.author for m in data.memos if m.author and m.author not in data.coders),
+              *sorted({c.modified_by for c in data.codings if c.modified_by and c.modified_by not in data.coders})]}
     root = ET.Element("Project", {"xmlns": PROJECT_NS, "name": _clean(data.name), "origin": origin()})
     if users:
         users_el = _sub(root, "Users")
@@ -387,9 +389,11 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
                 seen[span] = seen.get(span, 0) + 1
                 sel_guid = make_guid("selection", *span, str(seen[span]))
                 created = xsd_time(coding.created_at)
-                selection = _sub(element, "PlainTextSelection", guid=sel_guid, startPosition=str(coding.start),
-                                 endPosition=str(coding.end), creatingUser=users.get(coding.coder),
-                                 creationDateTime=created)
+                selection = _sub(element, "PlainTextSelection", guid=sel_guid, name=coding.name or None,
+                                 startPosition=str(coding.start), endPosition=str(coding.end),
+                                 creatingUser=users.get(coding.coder), creationDateTime=created,
+                                 modifyingUser=users.get(coding.modified_by),
+                                 modifiedDateTime=xsd_time(coding.modified_at) if coding.modified_at else None)
                 if coding.note:
                     _text(selection, "Description", coding.note)
                     coding_memos += 1

@@ -62,6 +62,7 @@ from qda.web.access import ANYONE, LARGEST_ID, LEAD, LEVELS, READ, WRITE, Addres
 from qda.web.codes import code_routes
 from qda.web.lead import routes as lead_routes
 from qda.web.lead import visible_coders
+from qda.web.sets import set_routes
 
 HERE = Path(__file__).resolve().parent
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -596,6 +597,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/blind", blind_setting, methods=["GET", "POST"]),
         *lead_routes(api, in_project, blind),
         *code_routes(api, in_project, body, lead_only),  # codes born while coding (qda/web/codes.py)
+        *set_routes(api, in_project),  # document sets as a filter of the document list (qda/web/sets.py)
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
