@@ -97,11 +97,18 @@ class SetScope:
     def document(self, name: str) -> Document | None:
         return self._store.document(name) if name in self.names else None
 
+    def sizes(self) -> dict[str, int]:
+        return {"documents": len(self.documents()), "cases": len(self.cases()),
+                "segments": len(self._store.segments(text=False, documents=self.names))}
+
+    def document_cases(self) -> list[tuple[str, str]]:
+        return [(name, case) for name, case in self._store.document_cases() if name in self.names]
+
     def cases(self) -> list[Any]:
         return [c for c in self._store.cases() if c.name in self._case_names]
 
-    def segments(self, document: str | None = None, case: str | None = None) -> list[Any]:
-        return [s for s in self._store.segments(document, case) if s.document in self.names]
+    def segments(self, document: str | None = None, case: str | None = None, **kwargs: Any) -> list[Any]:
+        return [s for s in self._store.segments(document, case, **kwargs) if s.document in self.names]
 
     def codings(self, *args: Any, **kwargs: Any) -> list[Any]:
         return [c for c in self._store.codings(*args, **kwargs) if c.document in self.names]
