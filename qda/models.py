@@ -478,6 +478,8 @@ class Coding:
     pattern: str | None = None  # the dictionary pattern that fired, for auto codings
     status: str = "ok"  # a CodingStatus: "orphaned" when a revision of the transcript lost its text
     id: int | None = None
+    score: float | None = None  # a machine suggestion's score (0..1), kept when a reviewer accepts it
+    origin: str | None = None  # the suggestion model's id, for suggested and accepted machine codings
 
 
 @dataclass(frozen=True)

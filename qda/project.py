@@ -53,7 +53,7 @@ from qda.store import (
 if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
 
-    from qda import analysis, matrix
+    from qda import analysis, matrix, suggest
     from qda.agreement.units import AgreementReport
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.auto import AutoCodeResult
@@ -78,6 +78,7 @@ if not TYPE_CHECKING:
 
     analysis = _LazyModule("qda.analysis")
     matrix = _LazyModule("qda.matrix")  # ~10 ms of start-up that only matrix commands need
+    suggest = _LazyModule("qda.suggest")  # scikit-learn: only qda suggest needs it
 
 __all__ = ["CasesImport", "ENV_VAR", "ImportReport", "Project", "ProjectStatus", "SpeakerList",
            "TranscriptImport", "find_project_dir"]
@@ -1205,6 +1206,48 @@ class Project:
             memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
             self.store.delete_memo(memo_id)
             return memo
+
+    # ================================================================== code suggestions (qda suggest)
+    # (one section: qda/suggest plans, these methods store; see docs/suggest.md)
+    def suggest_train(self, from_coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+                      params: dict[str, Any] | None = None, evaluate: bool = True,
+                      bootstrap: int = 1000) -> suggest.TrainReport:
+        """Train one classifier per code on ``from_coder``'s codings, evaluate it by
+        document-grouped cross-validation and store the model (same training, same id)."""
+        import json
+
+        with _collector_paused():
+            training = suggest.train(self.store, self.codebook(), from_coder, codes, seed, params, evaluate,
+                                     bootstrap, self.progress)
+        existed = any(m[0] == training.model.id for m in self.store.suggest_models())
+        with self.store.transaction():
+            self.store.save_suggest_model(training.model.id, from_coder, json.dumps(training.info),
+                                          training.model.to_bytes())
+        return replace(training.report, created=not existed)
+
+    def suggest_curve(self, from_coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+                      sizes: Sequence[int] = (25, 50, 100, 200), bootstrap: int = 1000) -> suggest.LearningCurve:
+        """Cross-validated kappa per code at 25/50/100/200 positives (how many more codings each code needs)."""
+        with _collector_paused():
+            return suggest.curve(self.store, self.codebook(), from_coder, codes, seed, sizes, None, bootstrap,
+                                 self.progress)
+
+    def suggest_run(self, model: str | None = None, codes: Sequence[str] | None = None,
+                    documents: Sequence[str] | None = None, uncoded: bool = False) -> suggest.RunReport:
+        """Store a model's suggestions as codings of its machine coder (status suggested); only
+        that coder's earlier suggestions on the same segments are replaced."""
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused(), self.store.holding_segments():
+            plan, report = suggest.plan_run(self.store, found, codes, documents, uncoded)
+            self._snapshot(f"suggest run --model {found.machine_coder}")
+            return replace(report, replaced=self.commit(plan))
+
+    def suggest_explain(self, coding_id: int) -> suggest.Explanation:
+        """Why a suggestion was made: its weightiest terms and the 3 closest passages a human coded with its code."""
+        coding = self.store.coding(coding_id)
+        if coding is None:
+            raise NotFoundError(f"no coding with id {coding_id}")
+        return suggest.explain(self.store, coding)
 
 
 @dataclass(frozen=True)

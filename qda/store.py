@@ -235,6 +235,27 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (set_id, document_id)
     );
     """,
+    # code suggestions (qda suggest): trained models (scikit-learn objects pickled by qda itself,
+    # only ever loaded from this table), the blind validation samples drawn for them, and per
+    # coding the suggestion's score and the model it came from (kept when a reviewer accepts it)
+    """
+    CREATE TABLE IF NOT EXISTS suggest_models (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        coder TEXT NOT NULL,
+        info TEXT NOT NULL DEFAULT '{}',
+        model BLOB NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS suggest_samples (
+        id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        coder TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        segments TEXT NOT NULL DEFAULT '[]'
+    );
+    ALTER TABLE codings ADD COLUMN score REAL;
+    ALTER TABLE codings ADD COLUMN origin TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -1057,7 +1078,7 @@ class Store:
                 # (a sheet of 1,000 interviews lists 136,000 segments).
                 found = self.db.execute(
                     'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
-                    "status FROM codings WHERE coder_id=?", (coder_id,)).fetchall()
+                    "status, score, origin FROM codings WHERE coder_id=?", (coder_id,)).fetchall()
                 covered = {ids[ref][0] for ref in scope.segments} if found else set()
                 for row in found:
                     if row[4] in covered:  # segment_id
@@ -1082,7 +1103,7 @@ class Store:
             rows = fresh
         self.db.executemany(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note, '
-            "pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "pattern, status, score, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return removed
 
     def _coding_rows(self, codings: Sequence[Coding],
@@ -1106,7 +1127,8 @@ class Store:
         coders = {name: self.ensure_coder(name) for name in dict.fromkeys(c.coder for c in codings)}
         stamp = now()
         return [(coders[c.coder], codes[c.code], docs[c.document], segments[c.segment][0] if c.segment else None,
-                 c.start, c.end, c.created_at or stamp, c.source, c.note, c.pattern, c.status) for c in codings]
+                 c.start, c.end, c.created_at or stamp, c.source, c.note, c.pattern, c.status, c.score, c.origin)
+                for c in codings]
 
     def update_codings(self, codings: Sequence[Coding]) -> None:
         """Write changed codings back (code, span, segment, note, status), by their ids."""
@@ -1125,7 +1147,7 @@ class Store:
         """Codings with their text, in document and text order; ``start`` and ``end``: only
         those on exactly that span (the workspace's duplicate check need not read them all)."""
         sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
-               "k.created_at, k.source, k.note, k.pattern, k.status, k.id FROM codings k "
+               "k.created_at, k.source, k.note, k.pattern, k.status, k.id, k.score, k.origin FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
                "JOIN cases ca ON ca.id=d.case_id LEFT JOIN segments s ON s.id=k.segment_id "
@@ -1138,9 +1160,9 @@ class Store:
         return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
                        segment=segment_ref(doc, ordinal) if ordinal is not None else None,
                        text=texts[doc][start:end], speaker=speaker, created_at=created, source=source, note=note,
-                       pattern=pattern, status=status, id=row_id)
+                       pattern=pattern, status=status, id=row_id, score=score, origin=origin)
                 for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
-                status, row_id in rows]
+                status, row_id, score, origin in rows]
 
     def coding_columns(self, coder: str, skip_status: Sequence[str] = ()) -> dict[str, list[Any]]:
         """A coder's codings as columns, without text or an object per coding (for bulk work: agreement).
@@ -1291,7 +1313,7 @@ class Store:
         """
         ids = [int(self.db.execute(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, '
-            "note, pattern, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid or 0)
+            "note, pattern, status, score, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid or 0)
             for row in self._coding_rows(codings)]
         stored: dict[int | None, Coding] = {}
         for at in range(0, len(ids), 500):  # SQLite caps the parameters of one statement
@@ -1313,6 +1335,33 @@ class Store:
     def delete_coding(self, coding_id: int) -> bool:
         """Remove one coding; False when there was none with that id."""
         return self.db.execute("DELETE FROM codings WHERE id=?", (coding_id,)).rowcount > 0
+
+    # ------------------------------------------------------------------ code suggestions (qda suggest)
+    def save_suggest_model(self, model_id: str, coder: str, info: str, model: bytes) -> None:
+        """Keep a trained suggestion model (``info``: JSON; ``model``: the pickled estimators)."""
+        self.db.execute("INSERT OR REPLACE INTO suggest_models(id, created_at, coder, info, model) "
+                        "VALUES (?, ?, ?, ?, ?)", (model_id, now(), coder, info, model))
+
+    def suggest_models(self) -> list[tuple[str, str, str, str]]:
+        """Every stored model as (id, created_at, coder, info JSON), oldest first."""
+        return [(str(a), str(b), str(c), str(d)) for a, b, c, d in self.db.execute(
+            "SELECT id, created_at, coder, info FROM suggest_models ORDER BY created_at, rowid")]
+
+    def suggest_model_bytes(self, model_id: str) -> bytes | None:
+        """The pickled estimators of one stored model."""
+        found = self._one("SELECT model FROM suggest_models WHERE id=?", (model_id,))
+        return bytes(found) if found is not None else None
+
+    def save_suggest_sample(self, model_id: str, coder: str, segments: str) -> int:
+        """Keep a validation sample (``segments``: JSON list of refs with their stratum); returns its id."""
+        return self._insert("INSERT INTO suggest_samples(model, coder, created_at, segments) VALUES (?, ?, ?, ?)",
+                            (model_id, coder, now(), segments))
+
+    def suggest_samples(self, model_id: str | None = None) -> list[tuple[int, str, str, str, str]]:
+        """Validation samples as (id, model, coder, created_at, segments JSON), oldest first."""
+        where, args = ("WHERE model=?", (model_id,)) if model_id else ("", ())
+        return [(int(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in self.db.execute(
+            f"SELECT id, model, coder, created_at, segments FROM suggest_samples {where} ORDER BY id", args)]
 
     # ------------------------------------------------------------------ memos
     def insert_memo(self, memo: Memo) -> Memo:

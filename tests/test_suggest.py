@@ -1,0 +1,218 @@
+"""qda suggest: training, suggestions as a coder, evaluation (issue 21).
+
+Statistics are checked against scikit-learn's own functions and brute force, never against
+qda's output; the project is a copy of the reference study (coders A, B and the consensus).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
+
+from qda.models import CodingStatus
+from qda.project import Project
+from qda.suggest.corpus import load_corpus, segment_labels
+from qda.suggest.learn import Vectors, analyzer_of, check_params, folds_of, kappa_threshold
+from qda.suggest.metrics import binary_agreement
+
+from conftest import run, run_json
+
+
+@pytest.fixture
+def study(study_project: Path, tmp_path: Path) -> Path:
+    """A writable copy of the reference study."""
+    folder = tmp_path / "study"
+    shutil.copytree(study_project, folder)
+    return folder
+
+
+def human_codings(project: Project) -> dict[str, list[tuple]]:
+    return {coder: sorted((c.id, c.code, c.document, c.start, c.end, c.segment, c.status, c.created_at)
+                          for c in project.store.codings(coder=coder))
+            for coder in project.coders() if not coder.startswith("model:")}
+
+
+def test_train_lists_rare_codes_and_trains_the_others(study: Path) -> None:
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=3)
+        corpus = load_corpus(project.store)
+        labels = segment_labels(project.store, corpus, "consensus")
+    by_code = {c.code: c for c in report.codes}
+    for code, row in by_code.items():
+        expected = int(labels.positive[code][labels.known].sum()) if code in labels.positive else 0
+        assert row.positives == expected
+        assert row.trained == (expected >= 8)
+        if not row.trained:
+            assert row.reason.startswith("not trained") and row.kappa is None
+        else:
+            assert row.kappa is not None and row.kappa.low <= row.kappa.value <= row.kappa.high
+    assert {c for c, r in by_code.items() if r.trained} == {"a", "b", "h", "u"}
+
+
+def test_training_is_deterministic_for_a_seed(study: Path) -> None:
+    with Project.open(study) as project:
+        first = project.suggest_train("consensus", seed=7)
+        blob = project.store.suggest_model_bytes(first.model)
+        second = project.suggest_train("consensus", seed=7)
+        assert second.model == first.model and not second.created
+        assert project.store.suggest_model_bytes(second.model) == blob
+        assert second.to_dict() | {"created": True} == first.to_dict()
+        other = project.suggest_train("consensus", seed=8)
+        assert other.model != first.model
+
+
+def test_run_stores_a_machine_coder_and_never_touches_human_codings(study: Path) -> None:
+    with Project.open(study) as project:
+        before = human_codings(project)
+        report = project.suggest_train("consensus", seed=1)
+        run_report = project.suggest_run()
+        again = project.suggest_run()  # a second run replaces only the model's own suggestions
+        assert human_codings(project) == before
+        suggestions = project.store.codings(coder=report.machine_coder)
+        assert len(suggestions) == sum(run_report.counts.values()) == sum(again.counts.values()) > 0
+        assert report.machine_coder == f"model:{report.model[:6]}"
+        for c in suggestions:
+            assert c.status == CodingStatus.SUGGESTED and c.origin == report.model and c.source == "suggest"
+            assert c.score is not None and 0 <= c.score <= 1 and c.segment is not None
+        # human coders' codings in matrices stay as they were; the model counts only when named
+        assert all(c.coder == "consensus" for c in project.codings("consensus"))
+
+
+def test_run_scores_match_the_thresholds_and_reloaded_model(study: Path) -> None:
+    from qda.suggest import load_model
+
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=1)
+        project.suggest_run(codes=["a"])
+        model, _ = load_model(project.store, report.machine_coder)
+        corpus = load_corpus(project.store)
+        _, scores = model.scores(corpus.texts, ["a"])
+        threshold = next(c.threshold for c in report.codes if c.code == "a")
+        expected = {corpus.refs[i] for i in np.flatnonzero(scores[:, 0] >= threshold)}
+        stored = {c.segment for c in project.store.codings(coder=report.machine_coder)}
+        assert stored == expected
+        assert {c.code for c in project.store.codings(coder=report.machine_coder)} == {"a"}
+
+
+def test_train_and_run_with_sockets_blocked(study: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("qda suggest opened a network connection")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    with Project.open(study) as project:
+        project.suggest_train("coder-a", seed=1)
+        assert sum(project.suggest_run(uncoded=False).counts.values()) > 0
+
+
+def test_grouped_folds_never_put_a_document_in_train_and_test(study: Path) -> None:
+    with Project.open(study) as project:
+        corpus = load_corpus(project.store)
+        labels = segment_labels(project.store, corpus, "consensus")
+    known = np.flatnonzero(labels.known)
+    groups = corpus.document[known]
+    for code in ("a", "h"):
+        y = labels.positive[code][known]
+        folds = folds_of(y, groups, 5, seed=2)
+        assert len(folds) == 5
+        tested = np.concatenate([test for _, test in folds])
+        assert sorted(tested.tolist()) == list(range(len(known)))  # every segment tested once
+        for train, test in folds:
+            assert not set(groups[train].tolist()) & set(groups[test].tolist())
+
+
+def test_kappa_and_scores_equal_scikit_learn_on_the_same_predictions(study: Path) -> None:
+    from qda.suggest.learn import cross_validate
+
+    with Project.open(study) as project:
+        corpus = load_corpus(project.store)
+        labels = segment_labels(project.store, corpus, "consensus")
+    known = np.flatnonzero(labels.known)
+    settings = check_params(None)
+    texts = [corpus.texts[i] for i in known.tolist()]
+    x = Vectors.fit(texts, analyzer_of(settings)).transform(texts)
+    for code in ("a", "b", "h", "u"):
+        y = labels.positive[code][known]
+        cv = cross_validate(x, y, corpus.document[known], settings, seed=1)
+        assert cv is not None
+        ours = binary_agreement(cv.truth, cv.predicted, bootstrap=200, seed=1)
+        assert ours.kappa.value == pytest.approx(cohen_kappa_score(cv.truth, cv.predicted), abs=1e-12)
+        assert ours.precision.value == pytest.approx(precision_score(cv.truth, cv.predicted), abs=1e-12)
+        assert ours.recall.value == pytest.approx(recall_score(cv.truth, cv.predicted), abs=1e-12)
+        assert ours.f1.value == pytest.approx(f1_score(cv.truth, cv.predicted), abs=1e-12)
+
+
+def test_tfidf_equals_scikit_learn_tfidf_vectorizer() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from qda.suggest.corpus import feature_text
+    from qda.suggest.learn import Terms
+
+    texts = [feature_text(w, "", None) for w in ("the tool is slow", "a slow tool", "we use the tool", "email it",
+                                                 "the email is slow slow", "x")]
+    analyzer = Terms(bigrams=True, context=False, role=False)
+    ours = Vectors.fit(texts, analyzer, min_df=1)
+    theirs = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True).fit(texts)
+    order = [ours.vocabulary[t] for t in theirs.get_feature_names_out()]
+    assert np.allclose(ours.transform(texts).toarray()[:, order], theirs.transform(texts).toarray())
+
+
+def test_kappa_threshold_is_the_best_cut_by_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        scores = np.round(rng.random(60), 2)
+        y = (scores + rng.normal(0, 0.3, 60)) > 0.7
+        threshold = kappa_threshold(scores, y)
+        best = max(cohen_kappa_score(y, scores >= t) for t in np.unique(scores))
+        assert cohen_kappa_score(y, scores >= threshold) == pytest.approx(best)
+
+
+def test_model_is_stored_as_arrays_without_pickle(study: Path) -> None:
+    import io
+
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=1)
+        blob = project.store.suggest_model_bytes(report.model)
+    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+        assert set(arrays.files) == {"terms", "idf", "codes", "coef", "intercept", "threshold"}
+        assert all(arrays[name].dtype != object for name in arrays.files)
+
+
+def test_explain_gives_weighty_terms_and_passages_the_human_coded(study: Path) -> None:
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=1)
+        project.suggest_run(codes=["h"])
+        suggestion = project.store.codings(coder=report.machine_coder)[0]
+        explanation = project.suggest_explain(suggestion.id)
+        human = {c.segment for c in project.store.codings(coder="consensus") if c.code == "h"}
+    assert explanation.code == "h" and explanation.terms
+    assert all(weight > 0 for _, weight in explanation.terms)
+    assert [w for _, w in explanation.terms] == sorted((w for _, w in explanation.terms), reverse=True)
+    assert len(explanation.similar) == 3
+    assert all(s.ref in human and s.ref != suggestion.segment for s in explanation.similar)
+    sims = [s.similarity for s in explanation.similar]
+    assert sims == sorted(sims, reverse=True)
+
+
+def test_cli_train_run_and_agree_at_every_unit(study: Path, runner) -> None:
+    data = run_json(runner, "-p", study, "suggest", "train", "--from", "consensus", "--seed", "1",
+                    "--bootstrap", "100")
+    with Project.open(study) as project:
+        api = project.suggest_train("consensus", seed=1, bootstrap=100)
+    assert data == api.to_dict() | {"created": True}
+    ran = run_json(runner, "-p", study, "suggest", "run")
+    assert ran["machine_coder"] == data["machine_coder"]
+    for unit in ("document", "case", "frequency", "coverage", "segment", "span"):
+        result = run_json(runner, "-p", study, "agree", data["machine_coder"], "consensus", "--unit", unit,
+                          "--bootstrap", "0")
+        assert result
+    table = run(runner, "-p", study, "suggest", "train", "--from", "consensus").stdout
+    assert "cross-validation grouped by document" in table
+    csv = run(runner, "-p", study, "suggest", "run", "--format", "csv").stdout
+    assert csv.splitlines()[0] == "code,suggestions"
