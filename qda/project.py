@@ -1249,6 +1249,78 @@ class Project:
             raise NotFoundError(f"no coding with id {coding_id}")
         return suggest.explain(self.store, coding)
 
+    def suggest_sample(self, size: int, coder: str, model: str | None = None, seed: int = 1,
+                       codes: Sequence[str] | None = None, sheet: str | Path | None = None) -> suggest.SampleReport:
+        """Draw ``size`` segments the model never trained on, stratified by score, for ``coder``
+        to code blind; ``sheet`` also writes them as a coding sheet without the model's codes."""
+        import json
+
+        import numpy as np
+
+        from qda.coding import check_coder_name, write_sheet
+        from qda.suggest.corpus import load_corpus
+        from qda.suggest.gate import draw_sample, planning_note
+
+        coder = check_coder_name(coder)
+        found, info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            corpus = load_corpus(self.store)
+            trained_on = [corpus.documents.index(d) for d in info.get("training_documents", ())
+                          if d in corpus.documents]
+            candidates = np.flatnonzero(~np.isin(corpus.document, trained_on))
+            drawn = draw_sample(corpus, found, candidates, size, seed, codes)
+        items = [{"ref": corpus.refs[i], "stratum": stratum} for i, stratum in drawn]
+        with self.store.transaction():
+            ident = self.store.save_suggest_sample(found.id, coder, json.dumps(items))
+        written = None
+        if sheet is not None:
+            wanted = {item["ref"] for item in items}
+            segments = [s for s in self.store.segments() if s.ref in wanted]
+            codebook = self.codebook()
+            write_sheet(Path(sheet), segments, codebook, coder, (), codebook.default_language)
+            written = str(sheet)
+        strata: dict[str, int] = {}
+        for item in items:
+            strata[item["stratum"]] = strata.get(item["stratum"], 0) + 1
+        return suggest.SampleReport(ident, found.id, coder, tuple(item["ref"] for item in items), strata, written,
+                                    planning_note(len(items), len(codes or found.codes)))
+
+    def suggest_validate(self, model: str | None = None, sample: int | None = None, coder: str | None = None,
+                         min_kappa: float = 0.6, bootstrap: int = 1000, seed: int = 12345) -> suggest.ValidationReport:
+        """Per code, the model against a human's blind coding of a sample: kappa with its interval, and the gate."""
+        from qda.suggest.gate import validate
+
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            return validate(self.store, found, sample, coder, min_kappa, bootstrap, seed)[0]
+
+    def suggest_accept(self, code: str, model: str | None = None, reviewer: str | None = None,
+                       above: float | None = None, min_kappa: float = 0.6, sample: int | None = None,
+                       bootstrap: int = 1000, seed: int = 12345) -> suggest.AcceptReport:
+        """Accept a code's suggestions in bulk as ``reviewer``'s codings (origin: the model id),
+        only if the code passed the gate on the validation sample; ``qda undo`` takes them back."""
+        from qda.coding import check_coder_name
+        from qda.suggest.gate import plan_accept, validate
+
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            validation, _data = validate(self.store, found, sample, None, min_kappa, bootstrap, seed)
+            who = check_coder_name(reviewer or validation.coder)
+            plan, report = plan_accept(self.store, found, code, who, validation, above)
+        self._snapshot(f"suggest accept --code {code} --model {found.machine_coder} --as {who}")
+        self.commit(plan)
+        return report
+
+    def suggest_bias(self, by: str, model: str | None = None, sample: int | None = None, coder: str | None = None,
+                     alpha: float = 0.05) -> Any:
+        """Does the model err more often in some cases (by a case attribute)? Fisher exact per code, Holm-corrected."""
+        from qda.suggest.gate import bias_check, validate
+
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            _report, data = validate(self.store, found, sample, coder, bootstrap=0)
+            return bias_check(found, data["corpus"], data["positions"], data["pairs"], self.store.cases(), by, alpha)
+
 
 @dataclass(frozen=True)
 class WriteHistory:

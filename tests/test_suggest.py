@@ -216,3 +216,160 @@ def test_cli_train_run_and_agree_at_every_unit(study: Path, runner) -> None:
     assert "cross-validation grouped by document" in table
     csv = run(runner, "-p", study, "suggest", "run", "--format", "csv").stdout
     assert csv.splitlines()[0] == "code,suggestions"
+
+
+# ----------------------------------------------------------------------------- the gate
+
+TRAIN_DOCS = ("E1", "E2", "E3", "P1", "P2", "P3")
+
+
+def copy_codings(project: Project, source: str, target: str, keep) -> int:
+    """Store ``source``'s codings that ``keep`` accepts as ``target``'s (a coder who coded only those)."""
+    from dataclasses import replace
+
+    from qda.models import WritePlan
+
+    copied = tuple(replace(c, coder=target, id=None) for c in project.store.codings(coder=source) if keep(c))
+    project.commit(WritePlan(coders=(target,), codings=copied))
+    return len(copied)
+
+
+@pytest.fixture
+def gated(study: Path) -> Path:
+    """A model trained by 'trainer' (the consensus on six documents) and a sample of the other four."""
+    with Project.open(study) as project:
+        copy_codings(project, "consensus", "trainer", lambda c: c.document in TRAIN_DOCS)
+        project.suggest_train("trainer", seed=1, bootstrap=0, params={"min_positives": 5})
+        project.suggest_run()
+    return study
+
+
+def test_sample_draws_only_unseen_documents_stratified_by_score(gated: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    with Project.open(gated) as project:
+        report = project.suggest_sample(60, "val", seed=2, sheet=tmp_path / "blind.xlsx")
+        again = project.suggest_sample(60, "val2", seed=2)
+    assert len(report.segments) == len(set(report.segments)) == 60
+    assert not {ref.split("#")[0] for ref in report.segments} & set(TRAIN_DOCS)
+    assert sum(report.strata.values()) == 60 and any("suggested" in k for k in report.strata)
+    assert again.segments == report.segments  # the same seed draws the same sample
+    sheet = load_workbook(tmp_path / "blind.xlsx").worksheets[0]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=2)]
+    assert sorted(r["segment"] for r in rows) == sorted(report.segments)
+    assert not any(r["codes"] for r in rows)  # blind: nothing of the model's is shown
+
+
+def test_validate_equals_scikit_learn_kappa_on_the_sample(gated: Path) -> None:
+    from qda.suggest import load_model
+
+    with Project.open(gated) as project:
+        sample = project.suggest_sample(80, "val", seed=3)
+        refs = set(sample.segments)
+        copy_codings(project, "consensus", "val", lambda c: c.segment in refs)
+        report = project.suggest_validate(bootstrap=200)
+        model, _ = load_model(project.store, None)
+        corpus = load_corpus(project.store)
+        human = segment_labels(project.store, corpus, "val")
+    positions = [corpus.position()[r] for r in sample.segments if corpus.refs[corpus.position()[r]] in refs]
+    positions = [p for p in positions if human.known[p]]
+    assert report.segments == len(positions)
+    _, scores = model.scores([corpus.texts[p] for p in positions])
+    for j, row in enumerate(report.codes):
+        truth = human.positive.get(row.code, np.zeros(len(corpus), bool))[positions]
+        predicted = scores[:, j] >= model.threshold[j]
+        if truth.any() or predicted.any():
+            assert row.agreement.kappa.value == pytest.approx(cohen_kappa_score(truth, predicted), abs=1e-12)
+        assert row.passes == (row.agreement.kappa.low is not None and row.agreement.kappa.low >= 0.6)
+
+
+def test_gate_refuses_bulk_accept_below_the_bound_and_accepts_above(gated: Path, runner) -> None:
+    with Project.open(gated) as project:
+        sample = project.suggest_sample(80, "val", seed=3)
+        refs = set(sample.segments)
+        machine = next(c for c in project.coders() if c.startswith("model:"))
+        # the human agrees with the model everywhere on 'h' (kappa 1, interval [1, 1])
+        copy_codings(project, machine, "val", lambda c: c.segment in refs and c.code == "h")
+        validation = {c.code: c for c in project.suggest_validate(bootstrap=200).codes}
+        assert validation["h"].agreement.kappa.value == 1.0 and validation["h"].passes
+        failing = [code for code, c in validation.items() if not c.passes]
+        assert failing
+        before = human_codings(project)
+    # refused: nothing written, the reason given
+    result = run(runner, "-p", gated, "suggest", "accept", "--code", failing[0], code=1)
+    assert "bulk accept refused" in result.output and "lower 95 % bound" in result.output
+    with Project.open(gated) as project:
+        assert human_codings(project) == before
+        suggested = [c for c in project.store.codings(coder=machine) if c.code == "h"]
+        high = [c for c in suggested if c.score >= 0.6]
+        report = project.suggest_accept("h", reviewer="alice", above=0.6)
+        accepted = [c for c in project.store.codings(coder="alice")]
+    assert report.accepted == len(high) == len(accepted) > 0
+    assert {c.segment for c in accepted} == {c.segment for c in high}
+    assert all(c.origin == suggested[0].origin and c.status == "ok" and c.code == "h" for c in accepted)
+    # undoable like every write that changes codings
+    run(runner, "-p", gated, "undo", "--yes")
+    with Project.open(gated) as project:
+        assert "alice" not in project.coders() or not project.store.codings(coder="alice")
+
+
+def test_bias_check_fisher_and_holm_against_scipy(gated: Path) -> None:
+    from scipy.stats import fisher_exact
+    from statsmodels.stats.multitest import multipletests
+
+    with Project.open(gated) as project:
+        sample = project.suggest_sample(80, "val", seed=3)
+        refs = set(sample.segments)
+        copy_codings(project, "consensus", "val", lambda c: c.segment in refs)
+        check = project.suggest_bias("group")
+    assert check.tests
+    for t in check.tests:
+        assert t.p == pytest.approx(fisher_exact([[t.errors_in, t.n_in - t.errors_in],
+                                                  [t.errors_out, t.n_out - t.errors_out]])[1])
+    ps = [t.p for t in check.tests]
+    assert [t.p_holm for t in check.tests] == pytest.approx(list(multipletests(ps, method="holm")[1]))
+
+
+def test_planned_size_matches_a_simulation() -> None:
+    from qda.suggest.gate import kappa_variance
+
+    # two raters drawing binary codes with prevalence p and intraclass kappa k (Bloch & Kraemer's model)
+    rng = np.random.default_rng(5)
+    k, p, n = 0.7, 0.3, 400
+    both = p * p + k * p * (1 - p)
+    cells = [both, p - both, p - both, 1 - 2 * p + both]
+    draws = rng.multinomial(n, cells, size=4000)
+    a = draws[:, 0] + draws[:, 1]
+    b = draws[:, 0] + draws[:, 2]
+    po = (draws[:, 0] + draws[:, 3]) / n
+    pe = (a * b + (n - a) * (n - b)) / n ** 2
+    simulated = ((po - pe) / (1 - pe)).var()
+    assert kappa_variance(k, p) / n == pytest.approx(simulated, rel=0.1)
+
+
+def test_learning_curve_cuts_training_parts_by_documents(study: Path, runner) -> None:
+    from qda.suggest.suggester import training_subsets
+
+    with Project.open(study) as project:
+        curve = project.suggest_curve("consensus", codes=["h", "a"], sizes=(5, 10, 40), bootstrap=50)
+        corpus = load_corpus(project.store)
+        labels = segment_labels(project.store, corpus, "consensus")
+    h = next(c for c in curve.codes if c.code == "h")
+    assert h.positives == 18
+    assert [p.positives for p in h.points] == [5, 10, 40]
+    assert h.points[0].kappa is not None and h.points[2].kappa is None  # 40 > every fold's 18
+    assert h.all_data is not None and curve.medians["all"] is not None
+    known = np.flatnonzero(labels.known)
+    y, groups = labels.positive["h"][known], corpus.document[known]
+    folds = folds_of(y, groups, 5, seed=1)
+    subsets = training_subsets(y, groups, folds, 5, seed=1)
+    for k, (train, test) in enumerate(folds):
+        chosen = subsets[k]
+        assert set(chosen.tolist()) <= set(train.tolist()) and y[chosen].sum() >= 5
+        # whole documents: every segment of a chosen document is in
+        assert set(np.flatnonzero(np.isin(groups, groups[chosen])).tolist()) - set(test.tolist()) == set(
+            chosen.tolist())
+    data = run_json(runner, "-p", study, "suggest", "curve", "--from", "consensus", "--code", "h", "--bootstrap", "50")
+    with Project.open(study) as project:
+        assert data == project.suggest_curve("consensus", codes=["h"], bootstrap=50).to_dict()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from qda.cli import FormatOpt, app, complete, opened, render
@@ -59,4 +61,57 @@ def suggest_explain(ctx: typer.Context, coding: int = typer.Argument(..., help="
     """The terms that weighed most for a suggestion and the 3 closest passages a human coded with its code."""
     with opened(ctx) as project:
         result = project.suggest_explain(coding)
+    render(result, fmt)
+
+
+SampleOpt = typer.Option(None, "--sample", help="The validation sample's number (default: the model's latest).")
+MinKappaOpt = typer.Option(0.6, "--min-kappa", help="The gate: lower 95% bound of kappa a code needs for bulk accept.")
+
+
+@suggest_app.command("sample")
+def suggest_sample(ctx: typer.Context, size: int = typer.Option(..., "--size", help="Segments to draw."),
+                   coder: str = typer.Option(..., "--coder", help="Who codes the sample blind (a new coder name)."),
+                   model: str | None = ModelOpt, code: list[str] = CodesOpt, seed: int = SeedOpt,
+                   sheet: Path | None = typer.Option(None, "--sheet", help="Also write them as a blind coding sheet "
+                                                     "(.xlsx) to fill in and import with qda code import."),
+                   fmt: OutputFormat = FormatOpt) -> None:
+    """Draw segments the model never trained on, stratified by score, for a human to code blind."""
+    with opened(ctx) as project:
+        result = project.suggest_sample(size, coder, model, seed, code or None, sheet)
+    render(result, fmt)
+
+
+@suggest_app.command("validate")
+def suggest_validate(ctx: typer.Context, model: str | None = ModelOpt, sample: int | None = SampleOpt,
+                     coder: str | None = typer.Option(None, "--coder", help="The human (default: the sample's coder)."),
+                     min_kappa: float = MinKappaOpt, bootstrap: int = BootstrapOpt,
+                     fmt: OutputFormat = FormatOpt) -> None:
+    """Per code, the model against the blind human sample: kappa with its interval, and whether it passes the gate."""
+    with opened(ctx) as project:
+        result = project.suggest_validate(model, sample, coder, min_kappa, bootstrap)
+    render(result, fmt)
+
+
+@suggest_app.command("accept")
+def suggest_accept(ctx: typer.Context, code: str = typer.Option(..., "--code", help="The code to accept.",
+                                                                 autocompletion=complete("codes")),
+                   reviewer: str | None = typer.Option(None, "--as", help="Whose codings they become "
+                                                       "(default: the sample's coder)."),
+                   above: float | None = typer.Option(None, "--above", help="Only suggestions scoring at least this."),
+                   model: str | None = ModelOpt, sample: int | None = SampleOpt, min_kappa: float = MinKappaOpt,
+                   fmt: OutputFormat = FormatOpt) -> None:
+    """Accept a code's suggestions in bulk, only if it passed the gate (else refused: review them one by one)."""
+    with opened(ctx) as project:
+        result = project.suggest_accept(code, model, reviewer, above, min_kappa, sample)
+    render(result, fmt)
+
+
+@suggest_app.command("bias")
+def suggest_bias(ctx: typer.Context, by: str = typer.Option(..., "--by", help="Case attribute to compare groups by.",
+                                                            autocompletion=complete("case_attributes")),
+                 model: str | None = ModelOpt, sample: int | None = SampleOpt,
+                 fmt: OutputFormat = FormatOpt) -> None:
+    """Does the model err more often in some cases? Fisher's exact test per code on the sample, Holm-corrected."""
+    with opened(ctx) as project:
+        result = project.suggest_bias(by, model, sample)
     render(result, fmt)

@@ -76,8 +76,9 @@ class TrainReport:
         lead = (Note(f"model {self.model[:12]} (coder {self.machine_coder}) learned from {self.coder}: "
                      f"{trained} of {len(self.codes)} codes trained on {self.segments} segments of "
                      f"{self.documents} documents"),)
-        notes: tuple[Note, ...] = (Note(f"kappa, precision, recall, F1: {self.folds}-fold cross-validation grouped by document "
-                      "(a document never trains and tests its own segments), 95 % bootstrap intervals over "
+        notes: tuple[Note, ...] = (Note(
+            f"kappa, precision, recall, F1: {self.folds}-fold cross-validation grouped by document "
+            "(a document never trains and tests its own segments), 95 % bootstrap intervals over "
                       "segments; each fold's threshold chosen on its training part only", "aside"),)
         if not self.created:
             notes += (Note("the same training was stored already: model unchanged", "aside"),)
