@@ -624,3 +624,34 @@ class WritePlan:
     # codes renamed (old id -> unused new id) or merged (old id -> an existing code, which takes
     # its codings), applied before the codebook is saved (qda.coding.codes)
     code_keys: Mapping[str, str] = field(default_factory=dict)
+
+
+class ReviewAction(Vocabulary):
+    """A reviewer's decision on one machine suggestion (the review queue, ``/review``).
+
+    ``reject`` and ``recode`` both say "not this code here": the next ``qda suggest train``
+    from the reviewer reads them as negatives of the suggested code (``qda.suggest.corpus``).
+    """
+
+    ACCEPT = "accept"  # becomes the reviewer's coding of the suggested code (origin: the model id)
+    REJECT = "reject"  # no coding; a negative example for the next training
+    RECODE = "recode"  # the reviewer's coding of another code on the passage; a negative of the suggested code
+
+
+@dataclass(frozen=True)
+class SuggestReview:
+    """One reviewer decision on a model's suggestion of ``code`` on ``segment`` (kept by segment
+    ref, so that a new run of the same model does not bring a decided suggestion back)."""
+
+    reviewer: str
+    model: str  # the model id (the suggestion's origin)
+    code: str  # the suggested code
+    document: str
+    segment: str
+    action: str  # a ReviewAction
+    coded: str | None = None  # the code the reviewer coded (accept: ``code``; recode: the other one)
+    coding: int | None = None  # the reviewer's coding made by the decision
+    score: float | None = None
+    at: str = ""
+    id: int | None = None
+    undone: bool = False

@@ -64,6 +64,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.ingest.sets import DocumentSets
     from qda.refi.report import RefiExport, RefiImportReport
+    from qda.suggest.review import Provenance, ReviewDecision, ReviewQueue
 
 if not TYPE_CHECKING:
     class _LazyModule:
@@ -1320,6 +1321,111 @@ class Project:
         with _collector_paused():
             _report, data = validate(self.store, found, sample, coder, bootstrap=0)
             return bias_check(found, data["corpus"], data["positions"], data["pairs"], self.store.cases(), by, alpha)
+
+    # ------------------------------------------------------------------ the review queue (/review, qda/web/review.py)
+    # Each decision is one transaction with its snapshot and history line, like the other
+    # recorded writes; `_review_recorded` is the one place that says how (to align with the
+    # page-edit history at merge).
+    @contextmanager
+    def _review_recorded(self, command: str) -> Iterator[None]:
+        self._snapshot(command)
+        try:
+            with self.store.transaction():
+                yield
+        finally:
+            self._finish_history()  # the workspace keeps the project open: record the write now
+
+    def review_queue(self, reviewer: str, code: str | None = None, model: str | None = None,
+                     order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
+        """``reviewer``'s undecided suggestions of ``model`` (the latest when None), most
+        uncertain first (``order="uncertainty"``: |score - threshold| smallest) or by score."""
+        from qda.suggest.review import build_queue, check_reviewer
+
+        found, _info = suggest.load_model(self.store, model)
+        return build_queue(self.store, self.codebook(), found, check_reviewer(reviewer), code, order, limit)
+
+    def review_suggestion(self, reviewer: str, suggestion_id: int, action: str,
+                          code: str | None = None) -> ReviewDecision:
+        """Decide on one suggestion: ``accept`` (the reviewer's coding, origin: the model id),
+        ``reject`` (a negative for the next training) or ``recode`` (as ``code``)."""
+        from qda.suggest.review import ReviewDecision, check_reviewer, decision_message, plan_decision
+
+        who = check_reviewer(reviewer)
+        made, review = plan_decision(self.store, self.codebook(), self.store.coding(suggestion_id), who, action, code)
+        with self._review_recorded(f"review {review.action} {review.code} {review.segment} --as {who}"):
+            self.store.ensure_coder(who)
+            stored = self.store.insert_codings([made])[0] if made is not None else None
+            review = self.store.insert_suggest_review(replace(review, coding=stored.id if stored else None))
+        assert review.id is not None
+        return ReviewDecision(review.id, review.action, who, review.model, review.code, review.segment, review.coded,
+                              review.coding, message=decision_message(review))
+
+    def review_undo(self, reviewer: str, review_id: int | None = None) -> ReviewDecision:
+        """Take back the reviewer's last decision (or ``review_id``): the coding it made is removed
+        and the suggestion is back in the queue; a bulk accept is taken back whole."""
+        from qda.suggest.review import BULK, ReviewDecision, check_reviewer, decision_message
+
+        who = check_reviewer(reviewer)
+        reviews = self.store.suggest_reviews(reviewer=who)
+        target = next((r for r in reversed(reviews) if review_id is None or r.id == review_id), None)
+        if target is None:
+            raise NotFoundError("nothing to undo: no review decision of yours" if review_id is None
+                                else f"no review decision {review_id} of yours to undo")
+        batch = [r for r in reviews if r.action == BULK and r.at == target.at] if target.action == BULK else [target]
+        removed = 0
+        with self._review_recorded(f"review undo {target.action} {target.code} {target.segment} --as {who}"):
+            for r in batch:
+                mine = self.store.coding(r.coding) if r.coding is not None else None
+                if mine is not None and mine.coder == who and mine.origin == r.model:
+                    removed += int(self.store.delete_coding(mine.id or 0))
+                assert r.id is not None
+                self.store.mark_suggest_review_undone(r.id)
+        assert target.id is not None
+        message = (f"Undone: bulk accept of {removed} '{target.code}' codings" if target.action == BULK
+                   else decision_message(target, undone=True))
+        return ReviewDecision(target.id, target.action, who, target.model, target.code, target.segment, target.coded,
+                              target.coding, undone=True, codings=removed, message=message)
+
+    def review_bulk_accept(self, reviewer: str, code: str, above: float | None = None, model: str | None = None,
+                           min_kappa: float = 0.6) -> ReviewDecision:
+        """Accept ``code``'s suggestions with a score of at least ``above`` as the reviewer's codings,
+        only when the code passed the gate (the same check as ``qda suggest accept``); one snapshot,
+        and the page's undo takes the whole batch back."""
+        from qda.store import now
+        from qda.suggest.gate import plan_accept, validate
+        from qda.suggest.review import BULK, ReviewDecision, bulk_reviews, check_reviewer
+
+        who = check_reviewer(reviewer)
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            validation, _data = validate(self.store, found, None, None, min_kappa)
+            plan, _report = plan_accept(self.store, found, code, who, validation, above)
+        at = now()
+        with self._review_recorded(f"review bulk accept --code {code} --above {above} --as {who}"):
+            self.store.ensure_coder(who)
+            stored = self.store.insert_codings(list(plan.codings)) if plan.codings else []
+            rows = [self.store.insert_suggest_review(r) for r in bulk_reviews(stored, found, who, at)]
+        return ReviewDecision(rows[-1].id or 0 if rows else 0, BULK, who, found.id, code, "", code, None,
+                              codings=len(stored), message=f"accepted {len(stored)} suggestions of '{code}' "
+                              f"(score ≥ {above if above is not None else 'threshold'}) as {who}'s codings")
+
+    def review_retrain(self, model: str | None = None, bootstrap: int = 1000) -> dict[str, Any]:
+        """Retrain after reviews: ``suggest_train`` from the same coder, codes, seed and parameters
+        (rejections now count as negatives, accepted codings as positives), then ``suggest_run``."""
+        ident, _created, coder, info = suggest.model_info(self.store, model)
+        trained = self.suggest_train(coder, list(info.get("codes") or []) or None, int(info.get("seed", 1)),
+                                     info.get("params"), bootstrap=bootstrap)
+        ran = self.suggest_run(trained.model)
+        return {"previous": ident, "model": trained.model, "machine_coder": trained.machine_coder,
+                "created": trained.created, "from": coder, "suggestions": sum(ran.counts.values()),
+                "counts": ran.counts, "train": trained.to_dict()}
+
+    def review_provenance(self, model: str | None = None) -> Provenance:
+        """Per code: share of the human codings that came from suggestions, and how many a human reviewed."""
+        from qda.suggest.review import provenance
+
+        ident = suggest.model_info(self.store, model)[0] if model is not None else None
+        return provenance(self.store, ident)
 
 
 @dataclass(frozen=True)

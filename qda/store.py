@@ -7,6 +7,7 @@ is brought up to date by one migration per version. Every write goes through
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -35,6 +36,7 @@ from qda.models import (
     Memo,
     Pattern,
     Segment,
+    SuggestReview,
     Tokens,
     Variable,
     segment_ref,
@@ -255,6 +257,26 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE codings ADD COLUMN score REAL;
     ALTER TABLE codings ADD COLUMN origin TEXT;
+    """,
+    # the review queue of suggestions (qda/web/review.py): one row per reviewer decision on a
+    # model's suggestion of a code on a segment. A rejection (or a recode to another code) is
+    # the reviewer's "not this code here", which the next training reads as a negative.
+    """
+    CREATE TABLE IF NOT EXISTS suggest_reviews (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        model TEXT NOT NULL,
+        code TEXT NOT NULL,
+        document TEXT NOT NULL,
+        segment TEXT NOT NULL,
+        action TEXT NOT NULL,
+        coded TEXT,
+        coding INTEGER,
+        score REAL,
+        undone INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX IF NOT EXISTS suggest_reviews_by_reviewer ON suggest_reviews(reviewer, model, code);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -596,7 +618,9 @@ class Store:
             "(SELECT IFNULL(group_concat(sha256), '') FROM documents), "
             "(SELECT COUNT(*) || ':' || IFNULL(MAX(id), 0) FROM codes), "
             # last, so that states recorded before it was added compare on their prefix
-            "(SELECT COUNT(*) || ':' || IFNULL(SUM(start * 3 + \"end\" + ordinal), 0) FROM segments)"
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(start * 3 + \"end\" + ordinal), 0) FROM segments), "
+            # a rejected suggestion writes no coding, only its review row
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(undone), 0) FROM suggest_reviews)"
             ).fetchone())
 
     def delete_coder(self, coder: str) -> int:
@@ -1362,6 +1386,32 @@ class Store:
         where, args = ("WHERE model=?", (model_id,)) if model_id else ("", ())
         return [(int(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in self.db.execute(
             f"SELECT id, model, coder, created_at, segments FROM suggest_samples {where} ORDER BY id", args)]
+
+    def insert_suggest_review(self, review: SuggestReview) -> SuggestReview:
+        """Record a reviewer's decision on a suggestion; returns it with its id."""
+        ident = self._insert(
+            "INSERT INTO suggest_reviews(at, reviewer, model, code, document, segment, action, coded, coding, score) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (review.at or now(), review.reviewer, review.model, review.code, review.document, review.segment,
+             review.action, review.coded, review.coding, review.score))
+        return dataclasses.replace(review, id=ident)
+
+    def suggest_reviews(self, reviewer: str | None = None, model: str | None = None,
+                        undone: bool = False) -> list[SuggestReview]:
+        """Review decisions, oldest first (those taken back with undo only when ``undone``)."""
+        where, args = ["1=1" if undone else "undone=0"], []
+        for column, value in (("reviewer", reviewer), ("model", model)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        return [SuggestReview(reviewer=who, model=model_, code=code, document=doc, segment=seg, action=action,
+                              coded=coded, coding=coding, score=score, at=at, id=ident, undone=bool(gone))
+                for ident, who, model_, code, doc, seg, action, coded, coding, score, at, gone in self.db.execute(
+            "SELECT id, reviewer, model, code, document, segment, action, coded, coding, score, at, undone "
+            f"FROM suggest_reviews WHERE {' AND '.join(where)} ORDER BY id", args)]
+
+    def mark_suggest_review_undone(self, review_id: int) -> None:
+        self.db.execute("UPDATE suggest_reviews SET undone=1 WHERE id=?", (review_id,))
 
     # ------------------------------------------------------------------ memos
     def insert_memo(self, memo: Memo) -> Memo:

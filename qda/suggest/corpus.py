@@ -9,12 +9,12 @@ the segments of documents the coder never coded are unknown, not negative.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from qda.models import CodingStatus, coding_segment_pairs, counting_statuses, segment_ref
+from qda.models import CodingStatus, ReviewAction, coding_segment_pairs, counting_statuses, segment_ref
 from qda.store import Store
 
 #: Field separator inside one segment's feature text (see :func:`qda.suggest.learn.terms`).
@@ -114,11 +114,31 @@ class Labels:
     coder: str
     known: np.ndarray  # bool per corpus position
     positive: dict[str, np.ndarray]  # code -> bool per corpus position
+    # code -> bool per corpus position: suggestions of the code the coder rejected in the review
+    # queue (or recoded as another code), known to be negative for that code only
+    negative: dict[str, np.ndarray] = field(default_factory=dict)
 
     def pairs(self, corpus: Corpus) -> list[tuple[str, str]]:
-        """(segment ref, code) of every positive, sorted: what the model id hashes."""
+        """(segment ref, code) of every positive, sorted, then ("-" + ref, code) of every reviewed
+        negative: what the model id hashes (a rejection changes the training data)."""
         return sorted((corpus.refs[i], code) for code, mask in self.positive.items()
-                      for i in np.flatnonzero(mask).tolist())
+                      for i in np.flatnonzero(mask).tolist()) + sorted(
+            ("-" + corpus.refs[i], code) for code, mask in self.negative.items() for i in np.flatnonzero(mask).tolist())
+
+    def reviewed(self) -> np.ndarray:
+        """Bool per corpus position: a negative of some code from the review queue."""
+        out = np.zeros(len(self.known), dtype=bool)
+        for mask in self.negative.values():
+            out |= mask
+        return out
+
+    def rows_for(self, code: str, positions: np.ndarray) -> np.ndarray:
+        """Of the corpus ``positions`` a model trains on, which ones are labelled for ``code``:
+        the known segments and this code's reviewed negatives (bool per given position)."""
+        rows = self.known[positions].copy()
+        if code in self.negative:
+            rows |= self.negative[code][positions]
+        return rows
 
 
 def segment_labels(store: Store, corpus: Corpus, coder: str, codes: Iterable[str] | None = None) -> Labels:
@@ -154,7 +174,25 @@ def segment_labels(store: Store, corpus: Corpus, coder: str, codes: Iterable[str
     for code, at in found:
         mask = positive.setdefault(code, np.zeros(len(corpus), dtype=bool))
         mask[at] = True
-    return Labels(coder, known, positive)
+    return Labels(coder, known, positive, reviewed_negatives(store, corpus, coder, wanted, positive))
+
+
+def reviewed_negatives(store: Store, corpus: Corpus, coder: str, wanted: set[str] | None,
+                       positive: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The suggestions ``coder`` rejected (or recoded) in the review queue, per code, as negatives;
+    a segment the coder has since coded with that code stays positive."""
+    where = corpus.position()
+    negative: dict[str, np.ndarray] = {}
+    for review in store.suggest_reviews(reviewer=coder):
+        if review.action not in (ReviewAction.REJECT, ReviewAction.RECODE):
+            continue
+        at = where.get(review.segment)
+        if at is None or (wanted is not None and review.code not in wanted):
+            continue
+        if review.code in positive and positive[review.code][at]:
+            continue
+        negative.setdefault(review.code, np.zeros(len(corpus), dtype=bool))[at] = True
+    return negative
 
 
 def as_any(value: Any) -> Any:

@@ -88,18 +88,21 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     """
     settings = check_params(params)
     corpus, labels, wanted = _labelled(store, coder, codes, codebook)
-    known = np.flatnonzero(labels.known)
+    # the known segments, and the suggestions the coder rejected in review (negatives of their code only)
+    known = np.flatnonzero(labels.known | labels.reviewed())
     texts = [corpus.texts[i] for i in known.tolist()]
-    groups = corpus.document[known]
+    all_groups = corpus.document[known]
     vectors = Vectors.fit(texts, analyzer_of(settings), int(settings["min_df"]))
-    x = vectors.transform(texts)
+    all_x = vectors.transform(texts)
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
+    groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
     folds = min(int(settings["folds"]), len(np.unique(groups)))
     rows: list[CodeEvaluation] = []
     trained: list[tuple[str, np.ndarray, float, float]] = []
     for done, code in enumerate(wanted):
         progress("training", done, len(wanted))
-        y = labels_of[code]
+        use = labels.rows_for(code, known)
+        x, y, code_groups = all_x[use], labels_of[code][use], all_groups[use]
         positives = int(y.sum())
         label = codebook.code(code).label(codebook.default_language)
         if positives < int(settings["min_positives"]):
@@ -109,16 +112,16 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
         if positives == len(y):
             rows.append(CodeEvaluation(code, label, positives, False, "not trained: every segment is positive"))
             continue
-        cv = cross_validate(x, y, groups, settings, seed) if evaluate else None
+        cv = cross_validate(x, y, code_groups, settings, seed) if evaluate else None
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
-            coef, intercept, _ = fit_with_threshold(x, y, groups, {**settings, "inner_folds": 0}, seed)
+            coef, intercept, _ = fit_with_threshold(x, y, code_groups, {**settings, "inner_folds": 0}, seed)
             threshold = kappa_threshold(cv.scores, cv.truth)
             agreement = binary_agreement(cv.truth, cv.predicted, bootstrap, seed)
             rows.append(CodeEvaluation(code, label, positives, True, "", threshold, agreement.kappa,
                                        agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
         else:
-            coef, intercept, threshold = fit_with_threshold(x, y, groups, settings, seed)
+            coef, intercept, threshold = fit_with_threshold(x, y, code_groups, settings, seed)
             reason = "not evaluated" if not evaluate else "not evaluated: too few documents with this code to split"
             rows.append(CodeEvaluation(code, label, positives, True, reason, threshold))
         trained.append((code, coef, intercept, threshold))
@@ -127,7 +130,8 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
         raise SuggestError(f"no code has {settings['min_positives']} positive segments in {coder}'s codings: "
                            "nothing to train", [])
     pairs = [p for p in labels.pairs(corpus) if p[1] in set(wanted)]
-    ident = model_id(pairs, [corpus.refs[i] for i in known.tolist()], coder, wanted, settings, seed)
+    ident = model_id(pairs, [corpus.refs[i] for i in np.flatnonzero(labels.known).tolist()], coder, wanted,
+                     settings, seed)
     model = Model(ident, coder, vectors, [t[0] for t in trained], np.vstack([t[1] for t in trained]),
                   np.array([t[2] for t in trained]), np.array([t[3] for t in trained]), settings)
     report = TrainReport(ident, machine_coder(ident), coder, seed, len(np.unique(groups)), len(known), folds,
