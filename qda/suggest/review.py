@@ -153,10 +153,9 @@ def check_reviewer(reviewer: str) -> str:
     """A human reviewer's name (a machine coder never reviews)."""
     from qda.coding import check_coder_name
 
-    name = check_coder_name(reviewer)
-    if name.startswith("model:"):
-        raise SuggestError(f"'{name}' is a machine coder: a suggestion is reviewed by a human coder")
-    return name
+    if reviewer.strip().startswith("model:"):
+        raise SuggestError(f"'{reviewer}' is a machine coder: a suggestion is reviewed by a human coder")
+    return check_coder_name(reviewer)
 
 
 def decided_pairs(store: Store, reviewer: str) -> set[tuple[str, str]]:
