@@ -1335,6 +1335,19 @@ class Project:
         finally:
             self._finish_history()  # the workspace keeps the project open: record the write now
 
+    def review_models(self) -> list[dict[str, Any]]:
+        """The stored suggestion models, oldest first: id, machine coder, date, training coder, trained codes."""
+        import json
+
+        return [{"id": ident, "machine_coder": suggest.machine_coder(ident), "created_at": created, "from": coder,
+                 "codes": [c for c, v in json.loads(info).get("codes", {}).items() if v.get("trained")]}
+                for ident, created, coder, info in self.store.suggest_models()]
+
+    def review_model(self, model: str | None = None) -> tuple[str, str]:
+        """(id, training coder) of the model ``model`` names (the latest when None)."""
+        ident, _created, coder, _info = suggest.model_info(self.store, model)
+        return ident, coder
+
     def review_queue(self, reviewer: str, code: str | None = None, model: str | None = None,
                      order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
         """``reviewer``'s undecided suggestions of ``model`` (the latest when None), most

@@ -56,6 +56,7 @@ from qda.models import Coding, color_problem
 from qda.project import Project
 from qda.web.codes import code_routes
 from qda.web.lead import routes as lead_routes
+from qda.web.review import routes as review_routes
 from qda.web.lead import visible_coders
 
 HERE = Path(__file__).resolve().parent
@@ -519,6 +520,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/adjudicate", adjudicate, methods=["POST"]),
         *lead_routes(api, in_project, blind),
         *code_routes(api, in_project, body, lead_only),  # codes born while coding (qda/web/codes.py)
+        *review_routes(api, in_project, body, blind, page, csrf, current_coder),  # suggestions (qda/web/review.py)
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

@@ -1,0 +1,46 @@
+"""The review queue's endpoints (qda/web/review.py): the session's coder writes only their own
+decisions, blind mode keeps another coder's model hidden, errors are 4xx with the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qda.project import Project
+
+from test_suggest_review import trained  # noqa: F401  (fixture)
+from test_web_api import client, token
+
+
+def test_endpoints_write_as_the_session_coder(trained: Path) -> None:  # noqa: F811
+    web = client(trained, "trainer")
+    assert web.get("/review").status_code == 200
+    models = web.get("/api/review/models").json()
+    assert models["blind"] and models["models"][-1]["from"] == "trainer"
+    queue = web.get("/api/review/queue", params={"code": "h"}).json()
+    first = queue["items"][0]
+    why = web.get(f"/api/review/explain/{first['id']}").json()
+    assert why["code"] == "h" and len(why["similar"]) == 3 and why["terms"]
+    # no CSRF token: refused
+    assert web.post("/api/review/decide", json={"suggestion": first["id"], "action": "accept"}).status_code == 403
+    done = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "accept"}, headers=token(web))
+    assert done.status_code == 200, done.text
+    bad = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "maybe"}, headers=token(web))
+    assert bad.status_code == 422 and "unknown decision 'maybe'" in bad.json()["error"]
+    twice = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "reject"}, headers=token(web))
+    assert 400 <= twice.status_code < 500 and "decided" in twice.json()["error"]
+    with Project.open(trained) as project:
+        made = project.store.coding(done.json()["coding"])
+        assert made.coder == "trainer" and made.origin == queue["model"]
+    refused = web.post("/api/review/bulk", json={"code": "h", "above": 0.5}, headers=token(web))
+    assert 400 <= refused.status_code < 500 and "no validation sample" in refused.json()["error"]
+    assert web.post("/api/review/undo", json={}, headers=token(web)).json()["undone"] is True
+    prov = web.get("/api/review/provenance").json()
+    assert prov["codes"] == []  # the only decision was undone
+
+
+def test_blind_mode_hides_another_coders_model(trained: Path) -> None:  # noqa: F811
+    other = client(trained, "bruno")
+    answer = other.get("/api/review/queue")
+    assert answer.status_code == 403 and "learnt from trainer" in answer.json()["error"]
+    lead = client(trained, "bruno", unblind=True)
+    assert lead.get("/api/review/queue").status_code == 200
