@@ -1335,6 +1335,13 @@ class Project:
         finally:
             self._finish_history()  # the workspace keeps the project open: record the write now
 
+    @staticmethod
+    def _reviewer(name: str) -> str:
+        from qda.coding import check_coder_name
+        from qda.suggest.review import check_reviewer
+
+        return check_coder_name(check_reviewer(name))
+
     def review_models(self) -> list[dict[str, Any]]:
         """The stored suggestion models, oldest first: id, machine coder, date, training coder, trained codes."""
         import json
@@ -1352,18 +1359,18 @@ class Project:
                      order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
         """``reviewer``'s undecided suggestions of ``model`` (the latest when None), most
         uncertain first (``order="uncertainty"``: |score - threshold| smallest) or by score."""
-        from qda.suggest.review import build_queue, check_reviewer
+        from qda.suggest.review import build_queue
 
         found, _info = suggest.load_model(self.store, model)
-        return build_queue(self.store, self.codebook(), found, check_reviewer(reviewer), code, order, limit)
+        return build_queue(self.store, self.codebook(), found, self._reviewer(reviewer), code, order, limit)
 
     def review_suggestion(self, reviewer: str, suggestion_id: int, action: str,
                           code: str | None = None) -> ReviewDecision:
         """Decide on one suggestion: ``accept`` (the reviewer's coding, origin: the model id),
         ``reject`` (a negative for the next training) or ``recode`` (as ``code``)."""
-        from qda.suggest.review import ReviewDecision, check_reviewer, decision_message, plan_decision
+        from qda.suggest.review import ReviewDecision, decision_message, plan_decision
 
-        who = check_reviewer(reviewer)
+        who = self._reviewer(reviewer)
         made, review = plan_decision(self.store, self.codebook(), self.store.coding(suggestion_id), who, action, code)
         with self._review_recorded(f"review {review.action} {review.code} {review.segment} --as {who}"):
             self.store.ensure_coder(who)
@@ -1376,9 +1383,9 @@ class Project:
     def review_undo(self, reviewer: str, review_id: int | None = None) -> ReviewDecision:
         """Take back the reviewer's last decision (or ``review_id``): the coding it made is removed
         and the suggestion is back in the queue; a bulk accept is taken back whole."""
-        from qda.suggest.review import BULK, ReviewDecision, check_reviewer, decision_message
+        from qda.suggest.review import BULK, ReviewDecision, decision_message
 
-        who = check_reviewer(reviewer)
+        who = self._reviewer(reviewer)
         reviews = self.store.suggest_reviews(reviewer=who)
         target = next((r for r in reversed(reviews) if review_id is None or r.id == review_id), None)
         if target is None:
@@ -1406,9 +1413,9 @@ class Project:
         and the page's undo takes the whole batch back."""
         from qda.store import now
         from qda.suggest.gate import plan_accept, validate
-        from qda.suggest.review import BULK, ReviewDecision, bulk_reviews, check_reviewer
+        from qda.suggest.review import BULK, ReviewDecision, bulk_reviews
 
-        who = check_reviewer(reviewer)
+        who = self._reviewer(reviewer)
         found, _info = suggest.load_model(self.store, model)
         with _collector_paused():
             validation, _data = validate(self.store, found, None, None, min_kappa)

@@ -16,9 +16,8 @@ from qda.errors import QdaError, SuggestError
 from qda.project import Project
 from qda.suggest import load_model
 from qda.suggest.corpus import load_corpus, segment_labels
-
-from conftest import run
-from test_suggest import copy_codings
+from tests.conftest import run
+from tests.test_suggest import copy_codings
 
 TRAIN_DOCS = ("E1", "E2", "E3", "P1", "P2", "P3")
 
@@ -58,7 +57,8 @@ def test_queue_orders_by_uncertainty_or_score_and_leaves_out_what_the_reviewer_c
     assert [i.score for i in by_score.items] == sorted((c.score for c in expected), reverse=True)
     first = queue.items[0]
     stored = next(c for c in suggestions if c.id == first.id)
-    assert (first.text, first.start, first.end, first.segment) == (stored.text, stored.start, stored.end, stored.segment)
+    assert (first.text, first.start, first.end, first.segment) == (stored.text, stored.start, stored.end,
+                                                                   stored.segment)
     assert queue.codes["h"] == len(expected)
 
 
@@ -159,7 +159,8 @@ def test_bulk_accept_is_gated_and_undone_whole(trained: Path) -> None:
         accepted = [c for c in project.store.codings(coder="trainer") if c.origin]
         assert decision.codings == len(high) == len(accepted) > 0
         assert {c.segment for c in accepted} == {i.segment for i in high}
-        assert {i.id for i in project.review_queue("trainer", "h").items} == {i.id for i in queue} - {i.id for i in high}
+        left = {i.id for i in project.review_queue("trainer", "h").items}
+        assert left == {i.id for i in queue} - {i.id for i in high}
         prov = {p.code: p for p in project.review_provenance().codes}
         assert prov["h"].bulk_accepted == len(high) and prov["h"].reviewed == 0
         assert project.history().entries[-1].command == "review bulk accept --code h --above 0.6 --as trainer"

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from qda.project import Project
-
-from test_suggest_review import trained  # noqa: F401  (fixture)
-from test_web_api import client, token
+from tests.test_suggest_review import trained  # noqa: F401  (fixture)
+from tests.test_web_api import client, token
 
 
 def test_endpoints_write_as_the_session_coder(trained: Path) -> None:  # noqa: F811

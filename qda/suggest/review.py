@@ -150,12 +150,10 @@ class Provenance:
 
 
 def check_reviewer(reviewer: str) -> str:
-    """A human reviewer's name (a machine coder never reviews)."""
-    from qda.coding import check_coder_name
-
+    """A human reviewer's name (a machine coder never reviews); the facade checks it is a valid coder name."""
     if reviewer.strip().startswith("model:"):
         raise SuggestError(f"'{reviewer}' is a machine coder: a suggestion is reviewed by a human coder")
-    return check_coder_name(reviewer)
+    return reviewer.strip()
 
 
 def decided_pairs(store: Store, reviewer: str) -> set[tuple[str, str]]:

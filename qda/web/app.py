@@ -56,8 +56,8 @@ from qda.models import Coding, color_problem
 from qda.project import Project
 from qda.web.codes import code_routes
 from qda.web.lead import routes as lead_routes
-from qda.web.review import routes as review_routes
 from qda.web.lead import visible_coders
+from qda.web.review import routes as review_routes
 
 HERE = Path(__file__).resolve().parent
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")

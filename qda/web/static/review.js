@@ -42,6 +42,11 @@
   const post = (path, body) => api(path, { method: "POST", body });
 
   const model = () => $("rv-model").value;
+  const verb = (action, coded) => ({ accept: `Accepted “${label(coded)}”`, reject: "Rejected",
+                                     recode: `Recoded as “${label(coded)}”` })[action] || action;
+  // the model's own term names: "<p>word" is a word of the previous segment, "<role>x" the speaker's role
+  const termName = (term) => term.startsWith("<p>") ? `${term.slice(3)} (previous segment)`
+    : term.startsWith("<role>") ? `speaker: ${term.slice(6)}` : term;
   const label = (code) => state.labels[code] || code;
 
   // ---------------------------------------------------------------- loading
@@ -52,7 +57,7 @@
     const select = $("rv-model");
     select.textContent = "";
     for (const m of [...data.models].reverse()) {
-      select.append(el("option", { value: m.id }, `${m.machine_coder} (from ${m.from}, ${m.created_at.slice(0, 16)})`));
+      select.append(el("option", { value: m.id }, `${m.machine_coder} · from ${m.from}`));
     }
     await loadQueue();
   }
@@ -138,7 +143,7 @@
     const terms = $("rv-terms"), similar = $("rv-similar");
     terms.textContent = ""; similar.textContent = "";
     for (const t of why.terms) {
-      const li = el("li", {}, t.term);
+      const li = el("li", {}, termName(t.term));
       li.append(el("span", { class: "w" }, t.weight.toFixed(3)));
       terms.append(li);
     }
@@ -175,7 +180,7 @@
       const done = await post("/api/review/decide", { suggestion: item.id, action, code });
       item.state = action; item.coded = done.coded;
       state.stack.push({ review: done.review, item: item.id });
-      say(`${done.message[0].toUpperCase()}${done.message.slice(1)} — u undoes`);
+      say(`${verb(action, done.coded)} at ${item.segment} — u undoes`);
       next();
       render();
     } catch (error) { say(error.message, "error"); } finally { state.busy = false; }
@@ -195,7 +200,7 @@
     state.busy = true;
     try {
       const done = await post("/api/review/undo", {});
-      say(done.message);
+      say(done.action === "bulk accept" ? done.message : `Undone — ${verb(done.action, done.coded)} at ${done.segment}`);
       const mine = state.stack.findIndex((s) => s.review === done.review);
       if (mine >= 0 && done.action !== "bulk accept") {
         const k = state.items.findIndex((i) => i.id === state.stack[mine].item);
