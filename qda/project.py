@@ -64,7 +64,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.ingest.sets import DocumentSets
     from qda.refi.report import RefiExport, RefiImportReport
-    from qda.suggest.review import Provenance, ReviewDecision, ReviewQueue
+    from qda.suggest.review import ReviewDecision, ReviewQueue, ReviewTally
 
 if not TYPE_CHECKING:
     class _LazyModule:
@@ -1440,7 +1440,7 @@ class Project:
                 "created": trained.created, "from": coder, "suggestions": sum(ran.counts.values()),
                 "counts": ran.counts, "train": trained.to_dict()}
 
-    def review_provenance(self, model: str | None = None) -> Provenance:
+    def review_provenance(self, model: str | None = None) -> ReviewTally:
         """Per code: share of the human codings that came from suggestions, and how many a human reviewed."""
         from qda.suggest.review import provenance
 

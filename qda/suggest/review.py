@@ -113,7 +113,7 @@ class ReviewDecision:
 
 
 @dataclass(frozen=True)
-class CodeProvenance:
+class CodeReviewTally:
     code: str
     codings: int  # human codings of the code that count
     from_suggestions: int  # of which came from a suggestion (they keep the model id as origin)
@@ -126,11 +126,11 @@ class CodeProvenance:
 
 
 @dataclass(frozen=True)
-class Provenance:
+class ReviewTally:
     """Per code: how much of the human coding came from suggestions, and how many a human reviewed."""
 
     model: str | None
-    codes: tuple[CodeProvenance, ...]
+    codes: tuple[CodeReviewTally, ...]
 
     def to_dict(self) -> dict[str, Any]:
         return json_dict(self)
@@ -256,7 +256,7 @@ def decision_message(review: SuggestReview, undone: bool = False) -> str:
     return f"{'Undone: ' if undone else ''}{what} at {review.segment}"
 
 
-def provenance(store: Store, model: str | None = None) -> Provenance:
+def provenance(store: Store, model: str | None = None) -> ReviewTally:
     """Per code: human codings that count, how many came from suggestions, and the review decisions."""
     counting = set(counting_statuses(coder_named=True)) - {str(CodingStatus.SUGGESTED)}
     rows: dict[str, dict[str, int]] = {}
@@ -279,10 +279,10 @@ def provenance(store: Store, model: str | None = None) -> Provenance:
             continue
         r["reviewed"] += 1
         r[review.action] = r.get(review.action, 0) + 1
-    out = tuple(CodeProvenance(code, r["codings"], r["from"], r["from"] / r["codings"] if r["codings"] else None,
+    out = tuple(CodeReviewTally(code, r["codings"], r["from"], r["from"] / r["codings"] if r["codings"] else None,
                                r["reviewed"], r["accept"], r["reject"], r["recode"], r["bulk"])
                 for code, r in sorted(rows.items()) if r["from"] or r["reviewed"] or r["bulk"])
-    return Provenance(model, out)
+    return ReviewTally(model, out)
 
 
 def bulk_reviews(codings: Sequence[Coding], model: Model, reviewer: str, at: str) -> list[SuggestReview]:
