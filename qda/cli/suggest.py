@@ -115,3 +115,14 @@ def suggest_bias(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
     with opened(ctx) as project:
         result = project.suggest_bias(by, model, sample)
     render(result, fmt)
+
+
+@suggest_app.command("provenance")
+def suggest_provenance(ctx: typer.Context,
+                       coders: list[str] = typer.Argument(..., help="The coders whose codings to trace.",
+                                                          autocompletion=complete("coders")),
+                       fmt: OutputFormat = FormatOpt) -> None:
+    """Per code: the share of a coder's codings that came from suggestions, the model, its validated kappa."""
+    with opened(ctx) as project:
+        result = project.suggest_provenance(coders)
+    render(result, fmt)
