@@ -95,7 +95,7 @@ def suggest_validate(ctx: typer.Context, model: str | None = ModelOpt, sample: i
 @suggest_app.command("accept")
 def suggest_accept(ctx: typer.Context, code: str = typer.Option(..., "--code", help="The code to accept.",
                                                                  autocompletion=complete("codes")),
-                   reviewer: str | None = typer.Option(None, "--as", help="Whose codings they become "
+                   reviewer: str | None = typer.Option(None, "--reviewer", help="Whose codings they become "
                                                        "(default: the sample's coder)."),
                    above: float | None = typer.Option(None, "--above", help="Only suggestions scoring at least this."),
                    model: str | None = ModelOpt, sample: int | None = SampleOpt, min_kappa: float = MinKappaOpt,
