@@ -111,11 +111,12 @@ def study_corpus(cache: Path) -> tuple[Corpus, dict[str, dict[str, np.ndarray]]]
     """The reference study as a project (built once), learning from the consensus; the other
     coders' labels (A, B, the dictionary auto-coder) on the same segments beside it."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import EXAMPLE, example_project, run
     from typer.testing import CliRunner
 
     from qda.project import Project
     from qda.suggest.corpus import load_corpus, segment_labels
+
+    from conftest import EXAMPLE, example_project, run
 
     folder = cache / "study"
     if not (folder / "project.qda").exists():
@@ -196,7 +197,7 @@ def medians(results: dict[str, dict[str, tuple[float, float]]], keys: list[str])
 def print_quality(name: str, results: dict, sizes: list, extra: dict[str, tuple[float, float, int]] | None = None
                   ) -> None:
     print(f"\n## {name}: median over codes (kappa / F1; codes measured)")
-    print(f"| size | qda suggester | plain TF-IDF + LR | codes |\n|---|---|---|---|")
+    print("| size | qda suggester | plain TF-IDF + LR | codes |\n|---|---|---|---|")
     for size in [*sizes, "all"]:
         m = medians(results, [f"ours@{size}", f"plain@{size}"])
         o, p = m[f"ours@{size}"], m[f"plain@{size}"]
@@ -243,11 +244,8 @@ def bench_speed(cache: Path) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from qda.project import Project
 
-    source = None
-    for candidate in sorted(Path(tempfile.gettempdir()).glob("qda-bench-workflow*/*1000*")):
-        if (candidate / "project.qda").exists():
-            source = candidate
-    if source is None:
+    source = Path(tempfile.gettempdir()) / "qda-bench-workflow" / "n1000" / "project"
+    if not (source / "project.qda").exists():
         print("\n(speed: no cached 1,000-document project of bench/workflow.py found; run it first)")
         return
     folder = cache / "speed"
@@ -256,7 +254,8 @@ def bench_speed(cache: Path) -> None:
     shutil.copytree(source, folder)
     with Project.open(folder) as project:
         coder = next(c for c in project.coders() if not c.startswith("model:"))
-        print(f"\n## speed: {source.name}, {project.store.sizes()['segments']} segments, learning from {coder}")
+        print(f"\n## speed: bench/workflow.py's n1000 project, {project.store.sizes()['segments']} segments, "
+              f"learning from {coder}")
         print("| step | wall s | CPU s | peak MB | load |\n|---|---|---|---|---|")
         timed("train every code (no evaluation)", project.suggest_train, coder, evaluate=False)
         codes = project.codebook().code_ids()

@@ -27,6 +27,7 @@ from qda.suggest.learn import (
     kappa_threshold,
     machine_coder,
     model_id,
+    shrunk_threshold,
 )
 from qda.suggest.metrics import Metric, binary_agreement
 from qda.suggest.results import (
@@ -91,8 +92,7 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     known = np.flatnonzero(labels.known)
     texts = [corpus.texts[i] for i in known.tolist()]
     groups = corpus.document[known]
-    vectors = Vectors.fit(texts, analyzer_of(settings), int(settings["min_df"]))
-    x = vectors.transform(texts)
+    vectors, x = Vectors.fit_transform(texts, analyzer_of(settings), int(settings["min_df"]))
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
     folds = min(int(settings["folds"]), len(np.unique(groups)))
     rows: list[CodeEvaluation] = []
@@ -113,7 +113,7 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
             coef, intercept, _ = fit_with_threshold(x, y, groups, {**settings, "inner_folds": 0}, seed)
-            threshold = kappa_threshold(cv.scores, cv.truth)
+            threshold = shrunk_threshold(kappa_threshold(cv.scores, cv.truth))
             agreement = binary_agreement(cv.truth, cv.predicted, bootstrap, seed)
             rows.append(CodeEvaluation(code, label, positives, True, "", threshold, agreement.kappa,
                                        agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
@@ -148,8 +148,7 @@ def curve(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     known = np.flatnonzero(labels.known)
     texts = [corpus.texts[i] for i in known.tolist()]
     groups = corpus.document[known]
-    vectors = Vectors.fit(texts, analyzer_of(settings), int(settings["min_df"]))
-    x = vectors.transform(texts)
+    vectors, x = Vectors.fit_transform(texts, analyzer_of(settings), int(settings["min_df"]))
     out: list[CodeCurve] = []
     for done, code in enumerate(wanted):
         progress("learning curve", done, len(wanted))
