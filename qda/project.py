@@ -963,7 +963,8 @@ class Project:
             split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
             cooccur=cooccur, tests=tests, quotes=self.quotes(by, per_code, coders=[coder]),
             words=analysis.word_counts(tokens, cases, self.store.segments(), by, "lemma") if tokens else None,
-            reliability=self.agree(agreement, bootstrap=0) if agreement else None)
+            reliability=self.agree(agreement, bootstrap=0) if agreement else None,
+            provenance=self.suggest_provenance([coder, *(agreement or ())]).sentences())
         return write_synthesis(path, data)
 
     def coded_document(self, name: str, coders: Sequence[str], lang: str | None = None) -> CodedDocument:
@@ -1311,6 +1312,16 @@ class Project:
         self._snapshot(f"suggest accept --code {code} --model {found.machine_coder} --as {who}")
         self.commit(plan)
         return report
+
+    def suggest_provenance(self, coders: Sequence[str]) -> suggest.Provenance:
+        """Per coder and code, the codings machine suggestions made: share, model, training size,
+        validated kappa, suggestions accepted (for reports; empty when the project has no model)."""
+        from qda.suggest.provenance import Provenance, provenance
+
+        if not self.store.suggest_models():
+            return Provenance(tuple(coders), ())
+        with _collector_paused():
+            return provenance(self.store, list(dict.fromkeys(coders)))
 
     def suggest_bias(self, by: str, model: str | None = None, sample: int | None = None, coder: str | None = None,
                      alpha: float = 0.05) -> Any:

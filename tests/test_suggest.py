@@ -229,7 +229,8 @@ def copy_codings(project: Project, source: str, target: str, keep) -> int:
 
     from qda.models import WritePlan
 
-    copied = tuple(replace(c, coder=target, id=None) for c in project.store.codings(coder=source) if keep(c))
+    copied = tuple(replace(c, coder=target, id=None, status="ok", origin=None, score=None, source="sheet")
+                   for c in project.store.codings(coder=source) if keep(c))
     project.commit(WritePlan(coders=(target,), codings=copied))
     return len(copied)
 
@@ -373,3 +374,32 @@ def test_learning_curve_cuts_training_parts_by_documents(study: Path, runner) ->
     data = run_json(runner, "-p", study, "suggest", "curve", "--from", "consensus", "--code", "h", "--bootstrap", "50")
     with Project.open(study) as project:
         assert data == project.suggest_curve("consensus", codes=["h"], bootstrap=50).to_dict()
+
+
+def test_provenance_in_the_api_and_the_reliability_report(gated: Path, runner, tmp_path: Path) -> None:
+    with Project.open(gated) as project:
+        sample = project.suggest_sample(80, "val", seed=3)
+        refs = set(sample.segments)
+        machine = next(c for c in project.coders() if c.startswith("model:"))
+        copy_codings(project, machine, "val", lambda c: c.segment in refs and c.code == "h")
+        copy_codings(project, "consensus", "alice", lambda c: c.document == "E1")
+        own = len(project.store.codings(coder="alice"))
+        accepted = project.suggest_accept("h", reviewer="alice").accepted
+        result = project.suggest_provenance(["alice", machine])
+    rows = {(r.coder, r.code): r for r in result.rows}
+    alice = rows[("alice", "h")]
+    h_total = own_h = None
+    with Project.open(gated) as project:
+        h_total = sum(1 for c in project.store.codings(coder="alice") if c.code == "h")
+        own_h = sum(1 for c in project.store.codings(coder="alice") if c.code == "h" and not c.origin)
+    assert alice.codings == h_total and alice.from_suggestions == h_total - own_h == accepted
+    assert alice.accepted == accepted and alice.validated_kappa.value == 1.0 and alice.validated_by == "val"
+    assert alice.training_coder == "trainer" and alice.training_segments > 0
+    assert rows[(machine, "h")].share == 1.0
+    assert all(r.coder in ("alice", machine) for r in result.rows) and own > 0
+    assert "of model" in result.sentences()[0]
+    run(runner, "-p", gated, "agree", "alice", "consensus", "--bootstrap", "0", "-o", tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Machine suggestions" in html and f"{accepted} of {h_total} codings" in html
+    # a project without a model: no section, nothing computed
+    assert run_json(runner, "-p", gated, "suggest", "provenance", "consensus")["rows"] == []

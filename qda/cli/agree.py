@@ -47,6 +47,7 @@ def agree_command(
     fmt: OutputFormat = FormatOpt,
 ) -> None:
     """Inter-coder agreement per code and pooled, with bootstrap intervals."""
+    provenance: list[str] = []
     if table_file is not None:
         if coders:
             raise AgreementError("give either coder names or --table, not both")
@@ -58,6 +59,8 @@ def agree_command(
         with opened(ctx) as project:
             report = project.agree(coders, unit, code or None, case or None, document or None, tolerance,
                                    overlap, exclude_uncoded, bootstrap, seed, role or None)
+            # which codings machine suggestions made, for the written report (none: no section)
+            provenance = project.suggest_provenance(coders).sentences() if output or html else []
     targets = [*output, *(p for p in (html, xlsx) if p is not None)]
     for target in targets:
         if target.suffix.lower() not in (".html", ".htm", ".xlsx"):
@@ -68,7 +71,7 @@ def agree_command(
             if target.suffix.lower() == ".xlsx":
                 write_reliability_xlsx(target, report)
             else:
-                write_reliability_html(target, report)
+                write_reliability_html(target, report, provenance=provenance)
             err.print(f"wrote {target}", highlight=False)  # stderr: a --format json report stays pure JSON
     # --disagreements: the list follows the table, and is the CSV; JSON holds it anyway.
     if not (disagreements and fmt is OutputFormat.CSV):

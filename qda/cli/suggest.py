@@ -95,7 +95,7 @@ def suggest_validate(ctx: typer.Context, model: str | None = ModelOpt, sample: i
 @suggest_app.command("accept")
 def suggest_accept(ctx: typer.Context, code: str = typer.Option(..., "--code", help="The code to accept.",
                                                                  autocompletion=complete("codes")),
-                   reviewer: str | None = typer.Option(None, "--as", help="Whose codings they become "
+                   reviewer: str | None = typer.Option(None, "--reviewer", help="Whose codings they become "
                                                        "(default: the sample's coder)."),
                    above: float | None = typer.Option(None, "--above", help="Only suggestions scoring at least this."),
                    model: str | None = ModelOpt, sample: int | None = SampleOpt, min_kappa: float = MinKappaOpt,
@@ -114,4 +114,15 @@ def suggest_bias(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
     """Does the model err more often in some cases? Fisher's exact test per code on the sample, Holm-corrected."""
     with opened(ctx) as project:
         result = project.suggest_bias(by, model, sample)
+    render(result, fmt)
+
+
+@suggest_app.command("provenance")
+def suggest_provenance(ctx: typer.Context,
+                       coders: list[str] = typer.Argument(..., help="The coders whose codings to trace.",
+                                                          autocompletion=complete("coders")),
+                       fmt: OutputFormat = FormatOpt) -> None:
+    """Per code: the share of a coder's codings that came from suggestions, the model, its validated kappa."""
+    with opened(ctx) as project:
+        result = project.suggest_provenance(coders)
     render(result, fmt)

@@ -82,7 +82,7 @@ _UNIT_NOUNS: dict[str, tuple[str, str, str]] = {
 # ----------------------------------------------------------------------------- public API
 
 def write_reliability_html(path: Path, report: AgreementReport, *, title: str | None = None,
-                           software: str = "qda <version>") -> Path:
+                           software: str = "qda <version>", provenance: Sequence[str] = ()) -> Path:
     """Write the self-contained HTML reliability report to ``path`` (replacing it).
 
     ``software`` is named in the method paragraph; ``<version>`` in it is replaced by the
@@ -91,16 +91,19 @@ def write_reliability_html(path: Path, report: AgreementReport, *, title: str | 
     path = Path(path)
     xl.check_target(path, "reliability.html")
     check_suffix(path, (".html", ".htm"), "an HTML report")
-    html = render_reliability_html(report, title=title, software=software)
+    html = render_reliability_html(report, title=title, software=software, provenance=provenance)
     _write_text(path, html)
     return path
 
 
 def render_reliability_html(report: AgreementReport, *, title: str | None = None,
-                            software: str = "qda <version>", date: _dt.date | None = None) -> str:
-    """The HTML report as a string (what :func:`write_reliability_html` writes)."""
+                            software: str = "qda <version>", date: _dt.date | None = None,
+                            provenance: Sequence[str] = ()) -> str:
+    """The HTML report as a string (what :func:`write_reliability_html` writes); ``provenance``:
+    sentences saying which codings machine suggestions made (qda.suggest.provenance)."""
     context = _html_context(report, title=title, software=_software(software),
                             date=date or _dt.date.today())
+    context["provenance"] = list(provenance)
     try:
         return _template().render(**context)
     except jinja2.TemplateError as exc:  # a broken installation, not a user error

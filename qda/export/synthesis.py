@@ -50,6 +50,7 @@ class ReportData:
     quotes: QuoteTable
     words: WordCounts | None
     reliability: AgreementReport | None
+    provenance: Sequence[str] = ()  # which codings machine suggestions made (qda.suggest.provenance)
 
 
 def _svg(fig: Any) -> Markup:

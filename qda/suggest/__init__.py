@@ -8,6 +8,7 @@ human sample must validate before its codings can be accepted in bulk (the gate)
 """
 
 from qda.suggest.learn import DEFAULTS, Model, machine_coder
+from qda.suggest.provenance import Provenance
 from qda.suggest.results import (
     AcceptReport,
     Explanation,
@@ -19,6 +20,6 @@ from qda.suggest.results import (
 )
 from qda.suggest.suggester import CURVE_SIZES, curve, explain, load_model, model_info, plan_run, train
 
-__all__ = ["CURVE_SIZES", "DEFAULTS", "AcceptReport", "Explanation", "LearningCurve", "Model", "RunReport",
-           "SampleReport", "TrainReport", "ValidationReport", "curve", "explain", "load_model", "machine_coder",
-           "model_info", "plan_run", "train"]
+__all__ = ["CURVE_SIZES", "DEFAULTS", "AcceptReport", "Explanation", "LearningCurve", "Model", "Provenance",
+           "RunReport", "SampleReport", "TrainReport", "ValidationReport", "curve", "explain", "load_model",
+           "machine_coder", "model_info", "plan_run", "train"]

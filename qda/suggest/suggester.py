@@ -27,6 +27,7 @@ from qda.suggest.learn import (
     kappa_threshold,
     machine_coder,
     model_id,
+    shrunk_threshold,
 )
 from qda.suggest.metrics import Metric, binary_agreement
 from qda.suggest.results import (
@@ -92,8 +93,7 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     known = np.flatnonzero(labels.known | labels.reviewed())
     texts = [corpus.texts[i] for i in known.tolist()]
     all_groups = corpus.document[known]
-    vectors = Vectors.fit(texts, analyzer_of(settings), int(settings["min_df"]))
-    all_x = vectors.transform(texts)
+    vectors, all_x = Vectors.fit_transform(texts, analyzer_of(settings), int(settings["min_df"]))
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
     groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
     folds = min(int(settings["folds"]), len(np.unique(groups)))
@@ -102,7 +102,10 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     for done, code in enumerate(wanted):
         progress("training", done, len(wanted))
         use = labels.rows_for(code, known)
-        x, y, code_groups = all_x[use], labels_of[code][use], all_groups[use]
+        if use.all():  # no reviewed negatives outside the known segments: no copy of the matrix
+            x, y, code_groups = all_x, labels_of[code], all_groups
+        else:
+            x, y, code_groups = all_x[use], labels_of[code][use], all_groups[use]
         positives = int(y.sum())
         label = codebook.code(code).label(codebook.default_language)
         if positives < int(settings["min_positives"]):
@@ -116,7 +119,7 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
             coef, intercept, _ = fit_with_threshold(x, y, code_groups, {**settings, "inner_folds": 0}, seed)
-            threshold = kappa_threshold(cv.scores, cv.truth)
+            threshold = shrunk_threshold(kappa_threshold(cv.scores, cv.truth))
             agreement = binary_agreement(cv.truth, cv.predicted, bootstrap, seed)
             rows.append(CodeEvaluation(code, label, positives, True, "", threshold, agreement.kappa,
                                        agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
@@ -152,8 +155,7 @@ def curve(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     known = np.flatnonzero(labels.known)
     texts = [corpus.texts[i] for i in known.tolist()]
     groups = corpus.document[known]
-    vectors = Vectors.fit(texts, analyzer_of(settings), int(settings["min_df"]))
-    x = vectors.transform(texts)
+    vectors, x = Vectors.fit_transform(texts, analyzer_of(settings), int(settings["min_df"]))
     out: list[CodeCurve] = []
     for done, code in enumerate(wanted):
         progress("learning curve", done, len(wanted))
