@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from typer.testing import CliRunner
 
 from qda.project import Project
 from qda.suggest.corpus import load_corpus, segment_labels
+from tests.conftest import EXAMPLE, example_project, run
 from tests.test_suggest import copy_codings
 from tests.test_suggest_review import TRAIN_DOCS, others
 from tests.test_web_browser import Console, browser, serve, shot  # noqa: F401
@@ -24,16 +26,31 @@ REVIEWS = 100
 PATTERN = ("accept", "reject", "accept", "skip", "reject", "accept", "recode", "reject", "accept", "skip")
 
 
-@pytest.fixture
-def queue_project(study_project: Path, tmp_path: Path) -> Path:
-    """The study; 'trainer' coded six documents, a model learnt from them (codes with 3 positives
-    or more) suggests on all ten: 110 suggestions to review."""
-    folder = tmp_path / "study"
-    shutil.copytree(study_project, folder)
+@pytest.fixture(scope="module")
+def queue_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The study's ten transcripts and two copies of each (renamed: new documents the training
+    coder never saw); 'trainer' coded six of the originals (the consensus's codings there), a model
+    learnt from them (codes with 3 positives or more) suggests on all thirty: over 100 to review."""
+    root = tmp_path_factory.mktemp("queue")
+    copies = root / "transcripts"
+    copies.mkdir()
+    originals = sorted((EXAMPLE / "transcripts").glob("*.txt"))
+    for k in (1, 2):
+        for path in originals:
+            shutil.copy(path, copies / f"R{k}{path.name}")
+    folder = example_project(root / "project", [*originals, *sorted(copies.glob("*.txt"))])
+    run(CliRunner(), "-p", folder, "code", "import", EXAMPLE / "consensus.xlsx", "--coder", "consensus")
     with Project.open(folder) as project:
         copy_codings(project, "consensus", "trainer", lambda c: c.document in TRAIN_DOCS)
         project.suggest_train("trainer", seed=1, bootstrap=0, params={"min_positives": 3})
         project.suggest_run()
+    return folder
+
+
+@pytest.fixture
+def queue_project(queue_base: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    shutil.copytree(queue_base, folder)
     return folder
 
 
