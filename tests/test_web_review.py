@@ -43,3 +43,19 @@ def test_blind_mode_hides_another_coders_model(trained: Path) -> None:  # noqa: 
     assert answer.status_code == 403 and "learnt from trainer" in answer.json()["error"]
     lead = client(trained, "bruno", unblind=True)
     assert lead.get("/api/review/queue").status_code == 200
+
+
+def test_retrain_from_the_page_reports_the_new_model(trained: Path) -> None:  # noqa: F811
+    web = client(trained, "trainer")
+    assert 'href="/review"' in web.get("/").text  # the workspace links to the review page
+    queue = web.get("/api/review/queue", params={"code": "h", "order": "score"}).json()
+    rejected = web.post("/api/review/decide", json={"suggestion": queue["items"][0]["id"], "action": "reject"},
+                        headers=token(web))
+    assert rejected.status_code == 200, rejected.text
+    done = web.post("/api/review/retrain", json={"model": queue["model"]}, headers=token(web)).json()
+    assert done["previous"] == queue["model"] and done["model"] != queue["model"] and done["created"]
+    with Project.open(trained) as project:
+        assert project.review_model()[0] == done["model"]  # the latest model now
+        assert len(project.store.codings(coder=done["machine_coder"])) == done["suggestions"]
+    again = web.get("/api/review/queue", params={"model": done["model"], "code": "h"}).json()
+    assert queue["items"][0]["segment"] not in {i["segment"] for i in again["items"]}
