@@ -179,6 +179,11 @@ def test_provenance_counts_codings_from_suggestions_and_reviews(trained: Path) -
         project.review_suggestion("trainer", items[3].id, "recode", "a")
         humans = [c for c in project.store.codings() if not c.coder.startswith("model:")]
         prov = {p.code: p for p in project.review_provenance().codes}
+        report = project.suggest_provenance(["trainer"])  # qda suggest provenance
+    # the report (and the reliability report, qda report) says how many a human reviewed one by one
+    row = next(r for r in report.rows if r.code == "h")
+    assert (row.accepted, row.reviewed) == (2, 4)
+    assert "4 reviewed one by one" in next(s for s in report.sentences() if "code h" in s)
     h_codings = sum(1 for c in humans if c.code == "h")
     assert (prov["h"].codings, prov["h"].from_suggestions) == (h_codings, 2)
     assert prov["h"].share == pytest.approx(2 / h_codings)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qda.errors import NotFoundError, QdaError
-from qda.models import CodingStatus, counting_statuses
+from qda.models import CodingStatus, ReviewAction, counting_statuses
 from qda.results import Column, Interval, Note, Row, Share, TableView, json_dict
 from qda.store import Store
 from qda.suggest.corpus import Corpus, load_corpus
@@ -32,6 +32,7 @@ class CodeProvenance:
     validated_by: str
     sample_size: int | None
     accepted: int  # suggestions a human accepted (codings of a human with this origin)
+    reviewed: int = 0  # suggestions a human decided on one by one in the review queue (accepted, rejected, recoded)
 
     @property
     def share(self) -> float | None:
@@ -62,11 +63,12 @@ class Provenance:
 
     def to_table(self) -> TableView:
         columns = (Column("coder"), Column("code"), Column("from suggestions", True), Column("model"),
-                   Column("trained on", True), Column("validated κ", True), Column("accepted", True))
+                   Column("trained on", True), Column("validated κ", True), Column("accepted", True),
+                   Column("reviewed", True))
         rows = tuple(Row((r.coder, r.code, Share(r.share, r.from_suggestions), machine_coder(r.model),
                           r.training_segments,
                           Interval(r.validated_kappa.value, r.validated_kappa.low, r.validated_kappa.high)
-                          if r.validated_kappa else None, r.accepted)) for r in self.rows)
+                          if r.validated_kappa else None, r.accepted, r.reviewed)) for r in self.rows)
         lead = () if self.rows else (Note(f"no coding of {', '.join(self.coders)} came from a machine suggestion"),)
         return TableView("provenance of the codings", columns, rows, lead,
                          (Note("validated κ: the model against a human's blind coding of its sample "
@@ -85,7 +87,8 @@ class Provenance:
             share = f" ({r.share:.0%})" if r.share is not None else ""
             out.append(f"{r.coder}, code {r.code}: {r.from_suggestions} of {r.codings} codings{share} from "
                        f"suggestions of model {r.model[:6]} (trained on {r.training_segments} segments coded by "
-                       f"{r.training_coder}; {validated}; {r.accepted} suggestions accepted by a human).")
+                       f"{r.training_coder}; {validated}; {r.accepted} suggestions accepted by a human, "
+                       f"{r.reviewed} reviewed one by one).")
         return out
 
 
@@ -109,6 +112,10 @@ def provenance(store: Store, coders: Sequence[str], bootstrap: int = 1000) -> Pr
             for c in found:
                 if c.origin:
                     accepted[(c.origin, c.code)] = accepted.get((c.origin, c.code), 0) + 1
+    reviewed: dict[tuple[str, str], int] = {}  # the review queue's one-by-one decisions (qda/suggest/review.py)
+    for review in store.suggest_reviews():
+        if review.action in set(ReviewAction):
+            reviewed[(review.model, review.code)] = reviewed.get((review.model, review.code), 0) + 1
     validations: dict[str, dict[str, Any]] = {}
     corpus: Corpus | None = None
     rows = []
@@ -137,5 +144,5 @@ def provenance(store: Store, coders: Sequence[str], bootstrap: int = 1000) -> Pr
                                        info[2] if info else "", row.agreement.kappa if row else None,
                                        check.coder if check is not None else "",
                                        check.segments if check is not None else None,
-                                       accepted.get((origin, code), 0)))
+                                       accepted.get((origin, code), 0), reviewed.get((origin, code), 0)))
     return Provenance(tuple(coders), tuple(rows))
