@@ -276,6 +276,7 @@
       if (k === state.pickerActive) li.classList.add("active");
       list.append(li);
     });
+    if (!state.picker.length) list.append(el("li", { class: "hint" }, "no code matches"));
   }
   $("rv-picker-filter").addEventListener("input", fillPicker);
   $("rv-picker-filter").addEventListener("keydown", (event) => {
