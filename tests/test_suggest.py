@@ -167,6 +167,13 @@ def test_tfidf_equals_scikit_learn_tfidf_vectorizer() -> None:
     theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit(words)
     order = [chars.vocabulary[t] for t in theirs.get_feature_names_out()]
     assert np.allclose(chars.transform(texts).toarray()[:, order], theirs.transform(words).toarray())
+    # fitted with a minimum document frequency, and on texts it never saw (unknown words)
+    chars = Vectors.fit(texts, "char_wb", min_df=2)
+    theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit(words)
+    order = [chars.vocabulary[t] for t in theirs.get_feature_names_out()]
+    unseen = [feature_text(w, "", None) for w in ("slowest tools", "zzz", "")]
+    assert np.allclose(chars.transform(unseen).toarray()[:, order],
+                       theirs.transform([t.split("\x1e")[0] for t in unseen]).toarray())
 
 
 def test_kappa_threshold_is_the_best_cut_by_brute_force() -> None:

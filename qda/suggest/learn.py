@@ -68,6 +68,37 @@ class Terms:
         return out
 
 
+def char_counts(texts: Sequence[str], vocabulary: Mapping[str, int] | None = None,
+                min_df: int = 1) -> tuple[sp.csr_matrix, dict[str, int]]:
+    """Counts of the character 3-5-grams of scikit-learn's ``char_wb`` analyzer (each word padded
+    with a space), per text, and their vocabulary (fitted when None, alphabetical as scikit-learn's).
+
+    The n-grams of a word never cross into the next, so a text's counts are its word counts
+    times each distinct word's n-gram counts: the n-grams are made once per distinct word
+    instead of once per occurrence (47 s of CPU to train every code of a 136,000-segment
+    project, against 16 s without the n-grams, before this).
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    words = CountVectorizer(token_pattern=r"\S+", lowercase=True, dtype=np.float64)
+    try:
+        per_text = sp.csr_matrix(words.fit_transform(texts))
+    except ValueError:  # no word at all
+        size = len(vocabulary) if vocabulary is not None else 0
+        return sp.csr_matrix((len(texts), size), dtype=np.float64), dict(vocabulary or {})
+    grams = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), dtype=np.float64,
+                            vocabulary=dict(vocabulary) if vocabulary is not None else None)
+    distinct = list(words.get_feature_names_out())
+    per_word = grams.transform(distinct) if vocabulary is not None else grams.fit_transform(distinct)
+    counts = sp.csr_matrix(per_text @ per_word)
+    if vocabulary is not None:
+        return counts, dict(vocabulary)
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    keep = np.flatnonzero(df >= min_df)
+    names = grams.get_feature_names_out()[keep]
+    return sp.csr_matrix(counts[:, keep]), {str(n): i for i, n in enumerate(names)}
+
+
 @dataclass
 class Vectors:
     """TF-IDF (sublinear term frequency, smoothed IDF, rows of unit length), as scikit-learn's
@@ -101,17 +132,22 @@ class Vectors:
     def fit_transform(cls, texts: Sequence[str], analyzer: Terms | str,
                       min_df: int = 2) -> tuple[Vectors, sp.csr_matrix]:
         """The vectors fitted on ``texts``, and ``texts`` transformed (terms counted once)."""
-        counts = cls._counter(analyzer, min_df=min_df if len(texts) > 1 else 1)
-        matrix = counts.fit_transform(cls._input(analyzer, texts))
+        if isinstance(analyzer, str):
+            matrix, vocabulary = char_counts(cls._input(analyzer, texts), None, min_df if len(texts) > 1 else 1)
+        else:
+            counts = cls._counter(analyzer, min_df=min_df if len(texts) > 1 else 1)
+            matrix = counts.fit_transform(texts)
+            vocabulary = {term: int(i) for term, i in counts.vocabulary_.items()}
         df = np.bincount(matrix.indices, minlength=matrix.shape[1])
         idf = np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
-        vocabulary = {term: int(i) for term, i in counts.vocabulary_.items()}
         vectors = cls(vocabulary, idf.astype(np.float64), analyzer)
         return vectors, vectors.weigh(sp.csr_matrix(matrix, dtype=np.float64))
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        if isinstance(self.analyzer, str):
+            return self.weigh(char_counts(self._input(self.analyzer, texts), self.vocabulary)[0])
         counts = self._counter(self.analyzer, vocabulary=self.vocabulary)
-        return self.weigh(sp.csr_matrix(counts.transform(self._input(self.analyzer, texts)), dtype=np.float64))
+        return self.weigh(sp.csr_matrix(counts.transform(texts), dtype=np.float64))
 
     def weigh(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
         """Counts (columns in vocabulary order) into TF-IDF rows of unit length."""
