@@ -17,7 +17,7 @@ from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall
 from qda.models import CodingStatus
 from qda.project import Project
 from qda.suggest.corpus import load_corpus, segment_labels
-from qda.suggest.learn import Vectors, analyzer_of, check_params, folds_of, kappa_threshold
+from qda.suggest.learn import Features, Vectors, check_params, folds_of, kappa_threshold
 from qda.suggest.metrics import binary_agreement
 
 from conftest import run, run_json
@@ -136,7 +136,7 @@ def test_kappa_and_scores_equal_scikit_learn_on_the_same_predictions(study: Path
     known = np.flatnonzero(labels.known)
     settings = check_params(None)
     texts = [corpus.texts[i] for i in known.tolist()]
-    x = Vectors.fit(texts, analyzer_of(settings)).transform(texts)
+    x = Features.fit_transform(texts, settings)[1]
     for code in ("a", "b", "h", "u"):
         y = labels.positive[code][known]
         cv = cross_validate(x, y, corpus.document[known], settings, seed=1)
@@ -161,6 +161,19 @@ def test_tfidf_equals_scikit_learn_tfidf_vectorizer() -> None:
     theirs = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True).fit(texts)
     order = [ours.vocabulary[t] for t in theirs.get_feature_names_out()]
     assert np.allclose(ours.transform(texts).toarray()[:, order], theirs.transform(texts).toarray())
+    # the character n-grams: scikit-learn's char_wb analyzer on the terms
+    chars = Vectors.fit(texts, "char_wb", min_df=1)
+    words = [t.split("\x1e")[0] for t in texts]
+    theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit(words)
+    order = [chars.vocabulary[t] for t in theirs.get_feature_names_out()]
+    assert np.allclose(chars.transform(texts).toarray()[:, order], theirs.transform(words).toarray())
+    # fitted with a minimum document frequency, and on texts it never saw (unknown words)
+    chars = Vectors.fit(texts, "char_wb", min_df=2)
+    theirs = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit(words)
+    order = [chars.vocabulary[t] for t in theirs.get_feature_names_out()]
+    unseen = [feature_text(w, "", None) for w in ("slowest tools", "zzz", "")]
+    assert np.allclose(chars.transform(unseen).toarray()[:, order],
+                       theirs.transform([t.split("\x1e")[0] for t in unseen]).toarray())
 
 
 def test_kappa_threshold_is_the_best_cut_by_brute_force() -> None:
@@ -180,7 +193,7 @@ def test_model_is_stored_as_arrays_without_pickle(study: Path) -> None:
         report = project.suggest_train("consensus", seed=1)
         blob = project.store.suggest_model_bytes(report.model)
     with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-        assert set(arrays.files) == {"terms", "idf", "codes", "coef", "intercept", "threshold"}
+        assert set(arrays.files) == {"terms", "idf", "chars", "char_idf", "codes", "coef", "intercept", "threshold"}
         assert all(arrays[name].dtype != object for name in arrays.files)
 
 

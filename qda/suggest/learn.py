@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "bigrams": True,  # lemma bigrams beside single lemmas
     "context": True,  # the previous segment's lemmas, marked "<p>"
     "role": True,  # the speaker's role as one term
+    "chars": True,  # character 3-5-grams inside words beside the terms (spelling variants, compounds, typos)
     "min_df": 2,  # a term seen in one segment only says nothing about other segments
     "C": 1.0,  # inverse regularisation strength of the logistic regression
     "folds": 5,  # document-grouped cross-validation folds (evaluation)
@@ -67,36 +68,85 @@ class Terms:
         return out
 
 
+def char_counts(texts: Sequence[str], vocabulary: Mapping[str, int] | None = None,
+                min_df: int = 1) -> tuple[sp.csr_matrix, dict[str, int]]:
+    """Counts of the character 3-5-grams of scikit-learn's ``char_wb`` analyzer (each word padded
+    with a space), per text, and their vocabulary (fitted when None, alphabetical as scikit-learn's).
+
+    The n-grams of a word never cross into the next, so a text's counts are its word counts
+    times each distinct word's n-gram counts: the n-grams are made once per distinct word
+    instead of once per occurrence (47 s of CPU to train every code of a 136,000-segment
+    project, against 16 s without the n-grams, before this).
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    words = CountVectorizer(token_pattern=r"\S+", lowercase=True, dtype=np.float64)
+    try:
+        per_text = sp.csr_matrix(words.fit_transform(texts))
+    except ValueError:  # no word at all
+        size = len(vocabulary) if vocabulary is not None else 0
+        return sp.csr_matrix((len(texts), size), dtype=np.float64), dict(vocabulary or {})
+    grams = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), dtype=np.float64,
+                            vocabulary=dict(vocabulary) if vocabulary is not None else None)
+    distinct = list(words.get_feature_names_out())
+    per_word = grams.transform(distinct) if vocabulary is not None else grams.fit_transform(distinct)
+    counts = sp.csr_matrix(per_text @ per_word)
+    if vocabulary is not None:
+        return counts, dict(vocabulary)
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    keep = np.flatnonzero(df >= min_df)
+    names = grams.get_feature_names_out()[keep]
+    return sp.csr_matrix(counts[:, keep]), {str(n): i for i, n in enumerate(names)}
+
+
 @dataclass
 class Vectors:
     """TF-IDF (sublinear term frequency, smoothed IDF, rows of unit length), as scikit-learn's
-    TfidfVectorizer computes it, from a fixed vocabulary that can be stored as plain arrays."""
+    TfidfVectorizer computes it, from a fixed vocabulary that can be stored as plain arrays.
+
+    ``analyzer`` is :class:`Terms`, or ``"char_wb"`` for character 3-5-grams inside the words
+    of the segment (scikit-learn's own analyzer, on the terms field of the feature text).
+    """
 
     vocabulary: dict[str, int]
     idf: np.ndarray
-    analyzer: Terms
+    analyzer: Terms | str
 
     @classmethod
-    def fit(cls, texts: Sequence[str], analyzer: Terms, min_df: int = 2) -> Vectors:
+    def fit(cls, texts: Sequence[str], analyzer: Terms | str, min_df: int = 2) -> Vectors:
         return cls.fit_transform(texts, analyzer, min_df)[0]
 
-    @classmethod
-    def fit_transform(cls, texts: Sequence[str], analyzer: Terms, min_df: int = 2) -> tuple[Vectors, sp.csr_matrix]:
-        """The vectors fitted on ``texts``, and ``texts`` transformed (terms counted once)."""
+    @staticmethod
+    def _counter(analyzer: Terms | str, **options: Any) -> Any:
         from sklearn.feature_extraction.text import CountVectorizer
 
-        counts = CountVectorizer(analyzer=analyzer, min_df=min_df if len(texts) > 1 else 1, dtype=np.float64)
-        matrix = counts.fit_transform(texts)
+        if isinstance(analyzer, str):
+            return CountVectorizer(analyzer=analyzer, ngram_range=(3, 5), dtype=np.float64, **options)
+        return CountVectorizer(analyzer=analyzer, dtype=np.float64, **options)
+
+    @staticmethod
+    def _input(analyzer: Terms | str, texts: Sequence[str]) -> Sequence[str]:
+        return [t.split(FIELD, 1)[0] for t in texts] if isinstance(analyzer, str) else texts
+
+    @classmethod
+    def fit_transform(cls, texts: Sequence[str], analyzer: Terms | str,
+                      min_df: int = 2) -> tuple[Vectors, sp.csr_matrix]:
+        """The vectors fitted on ``texts``, and ``texts`` transformed (terms counted once)."""
+        if isinstance(analyzer, str):
+            matrix, vocabulary = char_counts(cls._input(analyzer, texts), None, min_df if len(texts) > 1 else 1)
+        else:
+            counts = cls._counter(analyzer, min_df=min_df if len(texts) > 1 else 1)
+            matrix = counts.fit_transform(texts)
+            vocabulary = {term: int(i) for term, i in counts.vocabulary_.items()}
         df = np.bincount(matrix.indices, minlength=matrix.shape[1])
         idf = np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
-        vocabulary = {term: int(i) for term, i in counts.vocabulary_.items()}
         vectors = cls(vocabulary, idf.astype(np.float64), analyzer)
         return vectors, vectors.weigh(sp.csr_matrix(matrix, dtype=np.float64))
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        from sklearn.feature_extraction.text import CountVectorizer
-
-        counts = CountVectorizer(analyzer=self.analyzer, vocabulary=self.vocabulary, dtype=np.float64)
+        if isinstance(self.analyzer, str):
+            return self.weigh(char_counts(self._input(self.analyzer, texts), self.vocabulary)[0])
+        counts = self._counter(self.analyzer, vocabulary=self.vocabulary)
         return self.weigh(sp.csr_matrix(counts.transform(texts), dtype=np.float64))
 
     def weigh(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -114,6 +164,42 @@ class Vectors:
         for term, i in self.vocabulary.items():
             names[i] = term
         return names
+
+
+@dataclass
+class Features:
+    """The terms' TF-IDF and, when asked, the character n-grams' TF-IDF side by side, each
+    block of unit length and the row scaled back to unit length."""
+
+    words: Vectors
+    chars: Vectors | None = None
+
+    @classmethod
+    def fit_transform(cls, texts: Sequence[str], params: Mapping[str, Any]) -> tuple[Features, sp.csr_matrix]:
+        words, x = Vectors.fit_transform(texts, analyzer_of(params), int(params["min_df"]))
+        if not params.get("chars"):
+            return cls(words), x
+        chars, c = Vectors.fit_transform(texts, "char_wb", int(params["min_df"]))
+        return cls(words, chars), cls.join(x, c)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], params: Mapping[str, Any]) -> Features:
+        return cls.fit_transform(texts, params)[0]
+
+    @staticmethod
+    def join(x: sp.csr_matrix, c: sp.csr_matrix) -> sp.csr_matrix:
+        joined = sp.csr_matrix(sp.hstack([x, c]).tocsr())
+        norms = np.sqrt(np.asarray(joined.multiply(joined).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms) @ joined)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        x = self.words.transform(texts)
+        return x if self.chars is None else self.join(x, self.chars.transform(texts))
+
+    def terms(self) -> list[str]:
+        """Feature names by column (character n-grams shown as ``<c>gram``)."""
+        return self.words.terms() + (["<c>" + t for t in self.chars.terms()] if self.chars else [])
 
 
 def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int,
@@ -275,7 +361,7 @@ class Model:
 
     id: str
     coder: str
-    vectors: Vectors
+    vectors: Features
     codes: list[str]
     coef: np.ndarray  # codes x features
     intercept: np.ndarray
@@ -299,10 +385,13 @@ class Model:
     def to_bytes(self) -> bytes:
         """Plain arrays in an ``.npz`` (no pickle: see the module docstring)."""
         buffer = io.BytesIO()
-        terms = self.vectors.terms()
-        np.savez_compressed(buffer, terms=np.array(terms, dtype=str), idf=self.vectors.idf,
-                            codes=np.array(self.codes, dtype=str), coef=self.coef, intercept=self.intercept,
-                            threshold=self.threshold)
+        arrays: dict[str, np.ndarray] = {"terms": np.array(self.vectors.words.terms(), dtype=str),
+                                         "idf": self.vectors.words.idf}
+        if self.vectors.chars is not None:
+            arrays |= {"chars": np.array(self.vectors.chars.terms(), dtype=str), "char_idf": self.vectors.chars.idf}
+        arrays |= {"codes": np.array(self.codes, dtype=str), "coef": self.coef, "intercept": self.intercept,
+                   "threshold": self.threshold}
+        np.savez_compressed(buffer, allow_pickle=False, **arrays)
         return buffer.getvalue()
 
     @classmethod
@@ -312,9 +401,13 @@ class Model:
             terms = [str(t) for t in arrays["terms"]]
             analyzer = Terms(bool(params.get("bigrams", True)), bool(params.get("context", True)),
                              bool(params.get("role", True)))
-            vectors = Vectors({t: i for i, t in enumerate(terms)}, np.asarray(arrays["idf"], dtype=np.float64),
-                              analyzer)
-            return cls(model_id, coder, vectors, [str(c) for c in arrays["codes"]],
+            words = Vectors({t: i for i, t in enumerate(terms)}, np.asarray(arrays["idf"], dtype=np.float64),
+                            analyzer)
+            chars = None
+            if "chars" in arrays.files:
+                chars = Vectors({str(t): i for i, t in enumerate(arrays["chars"])},
+                                np.asarray(arrays["char_idf"], dtype=np.float64), "char_wb")
+            return cls(model_id, coder, Features(words, chars), [str(c) for c in arrays["codes"]],
                        np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
                        np.asarray(arrays["threshold"], dtype=np.float64), dict(params))
 

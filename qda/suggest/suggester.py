@@ -17,9 +17,8 @@ from qda.results import Progress, no_progress
 from qda.store import Store
 from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
 from qda.suggest.learn import (
+    Features,
     Model,
-    Vectors,
-    analyzer_of,
     check_params,
     cross_validate,
     fit_with_threshold,
@@ -93,7 +92,7 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     known = np.flatnonzero(labels.known | labels.reviewed())
     texts = [corpus.texts[i] for i in known.tolist()]
     all_groups = corpus.document[known]
-    vectors, all_x = Vectors.fit_transform(texts, analyzer_of(settings), int(settings["min_df"]))
+    vectors, all_x = Features.fit_transform(texts, settings)
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
     groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
     folds = min(int(settings["folds"]), len(np.unique(groups)))
@@ -155,7 +154,7 @@ def curve(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     known = np.flatnonzero(labels.known)
     texts = [corpus.texts[i] for i in known.tolist()]
     groups = corpus.document[known]
-    vectors, x = Vectors.fit_transform(texts, analyzer_of(settings), int(settings["min_df"]))
+    vectors, x = Features.fit_transform(texts, settings)
     out: list[CodeCurve] = []
     for done, code in enumerate(wanted):
         progress("learning curve", done, len(wanted))
