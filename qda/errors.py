@@ -111,6 +111,10 @@ class BusyError(ProjectError):
     """Another command holds the project's write lock for longer than the wait allows."""
 
 
+class SuggestError(QdaError):
+    """Code suggestions cannot be trained, run, validated or accepted as asked (qda suggest)."""
+
+
 class ServeError(QdaError):
     """The workspace server cannot start (port in use, address not on this machine)."""
 class WouldReplaceError(QdaError):

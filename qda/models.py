@@ -506,6 +506,8 @@ class Coding:
     name: str = ""  # a quotation's name in the tool it came from (ATLAS.ti: its first words)
     modified_by: str = ""  # who last changed it, and when (REFI-QDA modifyingUser, modifiedDateTime)
     modified_at: str = ""
+    score: float | None = None  # a machine suggestion's score (0..1), kept when a reviewer accepts it
+    origin: str | None = None  # the suggestion model's id, for suggested and accepted machine codings
 
 
 @dataclass(frozen=True)
@@ -674,3 +676,34 @@ class Account:
     failures: int = 0  # failed logins in a row
     locked_until: str = ""  # ISO UTC time before which a login is refused ('' = not locked)
     created_at: str = ""
+
+
+class ReviewAction(Vocabulary):
+    """A reviewer's decision on one machine suggestion (the review queue, ``/review``).
+
+    ``reject`` and ``recode`` both say "not this code here": the next ``qda suggest train``
+    from the reviewer reads them as negatives of the suggested code (``qda.suggest.corpus``).
+    """
+
+    ACCEPT = "accept"  # becomes the reviewer's coding of the suggested code (origin: the model id)
+    REJECT = "reject"  # no coding; a negative example for the next training
+    RECODE = "recode"  # the reviewer's coding of another code on the passage; a negative of the suggested code
+
+
+@dataclass(frozen=True)
+class SuggestReview:
+    """One reviewer decision on a model's suggestion of ``code`` on ``segment`` (kept by segment
+    ref, so that a new run of the same model does not bring a decided suggestion back)."""
+
+    reviewer: str
+    model: str  # the model id (the suggestion's origin)
+    code: str  # the suggested code
+    document: str
+    segment: str
+    action: str  # a ReviewAction
+    coded: str | None = None  # the code the reviewer coded (accept: ``code``; recode: the other one)
+    coding: int | None = None  # the reviewer's coding made by the decision
+    score: float | None = None
+    at: str = ""
+    id: int | None = None
+    undone: bool = False

@@ -67,7 +67,7 @@ from qda.store import (
 if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: most commands never need them
     import pandas as pd
 
-    from qda import analysis, matrix
+    from qda import analysis, matrix, suggest
     from qda.agreement.units import AgreementReport
     from qda.coding import AdjudicationResult, SheetImport
     from qda.coding.accounts import AccountList, BlindMode
@@ -79,6 +79,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.ingest.sets import DocumentSets
     from qda.refi.report import RefiExport, RefiImportReport
+    from qda.suggest.review import ReviewDecision, ReviewQueue, ReviewTally
 
 if not TYPE_CHECKING:
     class _LazyModule:
@@ -93,6 +94,7 @@ if not TYPE_CHECKING:
 
     analysis = _LazyModule("qda.analysis")
     matrix = _LazyModule("qda.matrix")  # ~10 ms of start-up that only matrix commands need
+    suggest = _LazyModule("qda.suggest")  # scikit-learn: only qda suggest needs it
 
 __all__ = ["CasesImport", "ENV_VAR", "ImportReport", "Project", "ProjectStatus", "SpeakerList",
            "TranscriptImport", "find_project_dir"]
@@ -1102,7 +1104,8 @@ class Project:
             quotes=self._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder]),
             words=analysis.word_counts(tokens, cases, segments, by, "lemma") if tokens else None,
             reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
-            coverage=self.coverage([coder, *(agreement or ())]))
+            coverage=self.coverage([coder, *(agreement or ())]),
+            provenance=self.suggest_provenance([coder, *(agreement or ())]).sentences())
         return write_synthesis(path, data)
 
     def coded_document(self, name: str, coders: Sequence[str], lang: str | None = None) -> CodedDocument:
@@ -1467,6 +1470,252 @@ class Project:
             memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
             self.store.delete_memo(memo_id)
             return memo
+
+    # ================================================================== code suggestions (qda suggest)
+    # (one section: qda/suggest plans, these methods store; see docs/suggest.md)
+    def suggest_train(self, from_coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+                      params: dict[str, Any] | None = None, evaluate: bool = True,
+                      bootstrap: int = 1000) -> suggest.TrainReport:
+        """Train one classifier per code on ``from_coder``'s codings, evaluate it by
+        document-grouped cross-validation and store the model (same training, same id)."""
+        import json
+
+        with _collector_paused():
+            training = suggest.train(self.store, self.codebook(), from_coder, codes, seed, params, evaluate,
+                                     bootstrap, self.progress)
+        existed = any(m[0] == training.model.id for m in self.store.suggest_models())
+        with self.store.transaction():
+            self.store.save_suggest_model(training.model.id, from_coder, json.dumps(training.info),
+                                          training.model.to_bytes())
+        return replace(training.report, created=not existed)
+
+    def suggest_curve(self, from_coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+                      sizes: Sequence[int] = (25, 50, 100, 200), bootstrap: int = 1000) -> suggest.LearningCurve:
+        """Cross-validated kappa per code at 25/50/100/200 positives (how many more codings each code needs)."""
+        with _collector_paused():
+            return suggest.curve(self.store, self.codebook(), from_coder, codes, seed, sizes, None, bootstrap,
+                                 self.progress)
+
+    def suggest_run(self, model: str | None = None, codes: Sequence[str] | None = None,
+                    documents: Sequence[str] | None = None, uncoded: bool = False) -> suggest.RunReport:
+        """Store a model's suggestions as codings of its machine coder (status suggested); only
+        that coder's earlier suggestions on the same segments are replaced."""
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused(), self.store.holding_segments():
+            plan, report = suggest.plan_run(self.store, found, codes, documents, uncoded)
+            with self._recorded(f"suggest run --model {found.machine_coder}"):
+                replaced = self.commit(plan)
+            return replace(report, replaced=replaced)
+
+    def suggest_explain(self, coding_id: int) -> suggest.Explanation:
+        """Why a suggestion was made: its weightiest terms and the 3 closest passages a human coded with its code."""
+        coding = self.store.coding(coding_id)
+        if coding is None:
+            raise NotFoundError(f"no coding with id {coding_id}")
+        return suggest.explain(self.store, coding)
+
+    def suggest_sample(self, size: int, coder: str, model: str | None = None, seed: int = 1,
+                       codes: Sequence[str] | None = None, sheet: str | Path | None = None) -> suggest.SampleReport:
+        """Draw ``size`` segments the model never trained on, stratified by score, for ``coder``
+        to code blind; ``sheet`` also writes them as a coding sheet without the model's codes."""
+        import json
+
+        import numpy as np
+
+        from qda.coding import check_coder_name, write_sheet
+        from qda.suggest.corpus import load_corpus
+        from qda.suggest.gate import draw_sample, planning_note
+
+        coder = check_coder_name(coder)
+        found, info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            corpus = load_corpus(self.store)
+            trained_on = [corpus.documents.index(d) for d in info.get("training_documents", ())
+                          if d in corpus.documents]
+            candidates = np.flatnonzero(~np.isin(corpus.document, trained_on))
+            drawn = draw_sample(corpus, found, candidates, size, seed, codes)
+        items = [{"ref": corpus.refs[i], "stratum": stratum} for i, stratum in drawn]
+        with self.store.transaction():
+            ident = self.store.save_suggest_sample(found.id, coder, json.dumps(items))
+        written = None
+        if sheet is not None:
+            wanted = {item["ref"] for item in items}
+            segments = [s for s in self.store.segments() if s.ref in wanted]
+            codebook = self.codebook()
+            write_sheet(Path(sheet), segments, codebook, coder, (), codebook.default_language)
+            written = str(sheet)
+        strata: dict[str, int] = {}
+        for item in items:
+            strata[item["stratum"]] = strata.get(item["stratum"], 0) + 1
+        return suggest.SampleReport(ident, found.id, coder, tuple(item["ref"] for item in items), strata, written,
+                                    planning_note(len(items), len(codes or found.codes)))
+
+    def suggest_validate(self, model: str | None = None, sample: int | None = None, coder: str | None = None,
+                         min_kappa: float = 0.6, bootstrap: int = 1000, seed: int = 12345) -> suggest.ValidationReport:
+        """Per code, the model against a human's blind coding of a sample: kappa with its interval, and the gate."""
+        from qda.suggest.gate import validate
+
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            return validate(self.store, found, sample, coder, min_kappa, bootstrap, seed)[0]
+
+    def suggest_accept(self, code: str, model: str | None = None, reviewer: str | None = None,
+                       above: float | None = None, min_kappa: float = 0.6, sample: int | None = None,
+                       bootstrap: int = 1000, seed: int = 12345) -> suggest.AcceptReport:
+        """Accept a code's suggestions in bulk as ``reviewer``'s codings (origin: the model id),
+        only if the code passed the gate on the validation sample; ``qda undo`` takes them back."""
+        from qda.coding import check_coder_name
+        from qda.suggest.gate import plan_accept, validate
+
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            validation, _data = validate(self.store, found, sample, None, min_kappa, bootstrap, seed)
+            who = check_coder_name(reviewer or validation.coder)
+            plan, report = plan_accept(self.store, found, code, who, validation, above)
+        with self._recorded(f"suggest accept --code {code} --model {found.machine_coder} --as {who}"):
+            self.commit(plan)
+        return report
+
+    def suggest_provenance(self, coders: Sequence[str]) -> suggest.Provenance:
+        """Per coder and code, the codings machine suggestions made: share, model, training size,
+        validated kappa, suggestions accepted (for reports; empty when the project has no model)."""
+        from qda.suggest.provenance import Provenance, provenance
+
+        if not self.store.suggest_models():
+            return Provenance(tuple(coders), ())
+        with _collector_paused():
+            return provenance(self.store, list(dict.fromkeys(coders)))
+
+    def suggest_bias(self, by: str, model: str | None = None, sample: int | None = None, coder: str | None = None,
+                     alpha: float = 0.05) -> Any:
+        """Does the model err more often in some cases (by a case attribute)? Fisher exact per code, Holm-corrected."""
+        from qda.suggest.gate import bias_check, validate
+
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            _report, data = validate(self.store, found, sample, coder, bootstrap=0)
+            return bias_check(found, data["corpus"], data["positions"], data["pairs"], self.store.cases(), by, alpha)
+
+    # ------------------------------------------------------------------ the review queue (/review, qda/web/review.py)
+    # Each decision is one transaction with its snapshot and history line, like the other
+    # recorded writes; `_review_recorded` is the one place that says how (to align with the
+    # page-edit history at merge).
+    @contextmanager
+    def _review_recorded(self, command: str) -> Iterator[None]:
+        with self._recorded(command):
+            yield
+
+    @staticmethod
+    def _reviewer(name: str) -> str:
+        from qda.coding import check_coder_name
+        from qda.suggest.review import check_reviewer
+
+        return check_coder_name(check_reviewer(name))
+
+    def review_models(self) -> list[dict[str, Any]]:
+        """The stored suggestion models, oldest first: id, machine coder, date, training coder, trained codes."""
+        import json
+
+        return [{"id": ident, "machine_coder": suggest.machine_coder(ident), "created_at": created, "from": coder,
+                 "codes": [c for c, v in json.loads(info).get("codes", {}).items() if v.get("trained")]}
+                for ident, created, coder, info in self.store.suggest_models()]
+
+    def review_model(self, model: str | None = None) -> tuple[str, str]:
+        """(id, training coder) of the model ``model`` names (the latest when None)."""
+        ident, _created, coder, _info = suggest.model_info(self.store, model)
+        return ident, coder
+
+    def review_queue(self, reviewer: str, code: str | None = None, model: str | None = None,
+                     order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
+        """``reviewer``'s undecided suggestions of ``model`` (the latest when None), most
+        uncertain first (``order="uncertainty"``: |score - threshold| smallest) or by score."""
+        from qda.suggest.review import build_queue
+
+        found, _info = suggest.load_model(self.store, model)
+        return build_queue(self.store, self.codebook(), found, self._reviewer(reviewer), code, order, limit)
+
+    def review_suggestion(self, reviewer: str, suggestion_id: int, action: str,
+                          code: str | None = None) -> ReviewDecision:
+        """Decide on one suggestion: ``accept`` (the reviewer's coding, origin: the model id),
+        ``reject`` (a negative for the next training) or ``recode`` (as ``code``)."""
+        from qda.suggest.review import ReviewDecision, decision_message, plan_decision
+
+        who = self._reviewer(reviewer)
+        made, review = plan_decision(self.store, self.codebook(), self.store.coding(suggestion_id), who, action, code)
+        with self._review_recorded(f"review {review.action} {review.code} {review.segment} --as {who}"):
+            self.store.ensure_coder(who)
+            stored = self.store.insert_codings([made])[0] if made is not None else None
+            review = self.store.insert_suggest_review(replace(review, coding=stored.id if stored else None))
+        assert review.id is not None
+        return ReviewDecision(review.id, review.action, who, review.model, review.code, review.segment, review.coded,
+                              review.coding, message=decision_message(review))
+
+    def review_undo(self, reviewer: str, review_id: int | None = None) -> ReviewDecision:
+        """Take back the reviewer's last decision (or ``review_id``): the coding it made is removed
+        and the suggestion is back in the queue; a bulk accept is taken back whole."""
+        from qda.suggest.review import BULK, ReviewDecision, decision_message
+
+        who = self._reviewer(reviewer)
+        reviews = self.store.suggest_reviews(reviewer=who)
+        target = next((r for r in reversed(reviews) if review_id is None or r.id == review_id), None)
+        if target is None:
+            raise NotFoundError("nothing to undo: no review decision of yours" if review_id is None
+                                else f"no review decision {review_id} of yours to undo")
+        batch = [r for r in reviews if r.action == BULK and r.at == target.at] if target.action == BULK else [target]
+        removed = 0
+        with self._review_recorded(f"review undo {target.action} {target.code} {target.segment} --as {who}"):
+            for r in batch:
+                mine = self.store.coding(r.coding) if r.coding is not None else None
+                if mine is not None and mine.coder == who and mine.origin == r.model:
+                    removed += int(self.store.delete_coding(mine.id or 0))
+                assert r.id is not None
+                self.store.mark_suggest_review_undone(r.id)
+        assert target.id is not None
+        message = (f"Undone: bulk accept of {removed} '{target.code}' codings" if target.action == BULK
+                   else decision_message(target, undone=True))
+        return ReviewDecision(target.id, target.action, who, target.model, target.code, target.segment, target.coded,
+                              target.coding, undone=True, codings=removed, message=message)
+
+    def review_bulk_accept(self, reviewer: str, code: str, above: float | None = None, model: str | None = None,
+                           min_kappa: float = 0.6) -> ReviewDecision:
+        """Accept ``code``'s suggestions with a score of at least ``above`` as the reviewer's codings,
+        only when the code passed the gate (the same check as ``qda suggest accept``); one snapshot,
+        and the page's undo takes the whole batch back."""
+        from qda.store import now
+        from qda.suggest.gate import plan_accept, validate
+        from qda.suggest.review import BULK, ReviewDecision, bulk_reviews
+
+        who = self._reviewer(reviewer)
+        found, _info = suggest.load_model(self.store, model)
+        with _collector_paused():
+            validation, _data = validate(self.store, found, None, None, min_kappa)
+            plan, _report = plan_accept(self.store, found, code, who, validation, above)
+        at = now()
+        with self._review_recorded(f"review bulk accept --code {code} --above {above} --as {who}"):
+            self.store.ensure_coder(who)
+            stored = self.store.insert_codings(list(plan.codings)) if plan.codings else []
+            rows = [self.store.insert_suggest_review(r) for r in bulk_reviews(stored, found, who, at)]
+        return ReviewDecision(rows[-1].id or 0 if rows else 0, BULK, who, found.id, code, "", code, None,
+                              codings=len(stored), message=f"accepted {len(stored)} suggestions of '{code}' "
+                              f"(score ≥ {above if above is not None else 'threshold'}) as {who}'s codings")
+
+    def review_retrain(self, model: str | None = None, bootstrap: int = 1000) -> dict[str, Any]:
+        """Retrain after reviews: ``suggest_train`` from the same coder, codes, seed and parameters
+        (rejections now count as negatives, accepted codings as positives), then ``suggest_run``."""
+        ident, _created, coder, info = suggest.model_info(self.store, model)
+        trained = self.suggest_train(coder, list(info.get("codes") or []) or None, int(info.get("seed", 1)),
+                                     info.get("params"), bootstrap=bootstrap)
+        ran = self.suggest_run(trained.model)
+        return {"previous": ident, "model": trained.model, "machine_coder": trained.machine_coder,
+                "created": trained.created, "from": coder, "suggestions": sum(ran.counts.values()),
+                "counts": ran.counts, "train": trained.to_dict()}
+
+    def review_provenance(self, model: str | None = None) -> ReviewTally:
+        """Per code: share of the human codings that came from suggestions, and how many a human reviewed."""
+        from qda.suggest.review import provenance
+
+        ident = suggest.model_info(self.store, model)[0] if model is not None else None
+        return provenance(self.store, ident)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ is brought up to date by one migration per version. Every write goes through
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -39,6 +40,7 @@ from qda.models import (
     Memo,
     Pattern,
     Segment,
+    SuggestReview,
     Tokens,
     Variable,
     segment_ref,
@@ -272,6 +274,47 @@ MIGRATIONS: list[str] = [
     ALTER TABLE codings ADD COLUMN name TEXT NOT NULL DEFAULT '';
     ALTER TABLE codings ADD COLUMN modified_by TEXT NOT NULL DEFAULT '';
     ALTER TABLE codings ADD COLUMN modified_at TEXT NOT NULL DEFAULT '';
+    """,
+    # code suggestions (qda suggest): trained models (scikit-learn objects pickled by qda itself,
+    # only ever loaded from this table), the blind validation samples drawn for them, and per
+    # coding the suggestion's score and the model it came from (kept when a reviewer accepts it)
+    """
+    CREATE TABLE IF NOT EXISTS suggest_models (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        coder TEXT NOT NULL,
+        info TEXT NOT NULL DEFAULT '{}',
+        model BLOB NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS suggest_samples (
+        id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        coder TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        segments TEXT NOT NULL DEFAULT '[]'
+    );
+    ALTER TABLE codings ADD COLUMN score REAL;
+    ALTER TABLE codings ADD COLUMN origin TEXT;
+    """,
+    # the review queue of suggestions (qda/web/review.py): one row per reviewer decision on a
+    # model's suggestion of a code on a segment. A rejection (or a recode to another code) is
+    # the reviewer's "not this code here", which the next training reads as a negative.
+    """
+    CREATE TABLE IF NOT EXISTS suggest_reviews (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        model TEXT NOT NULL,
+        code TEXT NOT NULL,
+        document TEXT NOT NULL,
+        segment TEXT NOT NULL,
+        action TEXT NOT NULL,
+        coded TEXT,
+        coding INTEGER,
+        score REAL,
+        undone INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX IF NOT EXISTS suggest_reviews_by_reviewer ON suggest_reviews(reviewer, model, code);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -620,7 +663,9 @@ class Store:
             "(SELECT IFNULL(group_concat(sha256), '') FROM documents), "
             "(SELECT COUNT(*) || ':' || IFNULL(MAX(id), 0) FROM codes), "
             # last, so that states recorded before it was added compare on their prefix
-            "(SELECT COUNT(*) || ':' || IFNULL(SUM(start * 3 + \"end\" + ordinal), 0) FROM segments)"
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(start * 3 + \"end\" + ordinal), 0) FROM segments), "
+            # a rejected suggestion writes no coding, only its review row
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(undone), 0) FROM suggest_reviews)"
             ).fetchone())
 
     def delete_coder(self, coder: str) -> int:
@@ -1152,7 +1197,7 @@ class Store:
                 # (a sheet of 1,000 interviews lists 136,000 segments).
                 found = self.db.execute(
                     'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
-                    "status, name, modified_by, modified_at FROM codings WHERE coder_id=?" + only,
+                    "status, name, modified_by, modified_at, score, origin FROM codings WHERE coder_id=?" + only,
                     (coder_id, *kept)).fetchall()
                 covered = {ids[ref][0] for ref in scope.segments} if found else set()
                 for row in found:
@@ -1187,7 +1232,8 @@ class Store:
             rows = fresh
         self.db.executemany(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, note, '
-            "pattern, status, name, modified_by, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "pattern, status, name, modified_by, modified_at, score, origin) VALUES ("
+            + ", ".join("?" * 16) + ")", rows)
         return removed
 
     def _coding_rows(self, codings: Sequence[Coding],
@@ -1212,7 +1258,7 @@ class Store:
         stamp = now()
         return [(coders[c.coder], codes[c.code], docs[c.document], segments[c.segment][0] if c.segment else None,
                  c.start, c.end, c.created_at or stamp, c.source, c.note, c.pattern, c.status, c.name, c.modified_by,
-                 c.modified_at) for c in codings]
+                 c.modified_at, c.score, c.origin) for c in codings]
 
     def update_codings(self, codings: Sequence[Coding]) -> None:
         """Write changed codings back (code, span, segment, note, status), by their ids."""
@@ -1234,8 +1280,8 @@ class Store:
         those on exactly that span (the workspace's duplicate check need not read them all);
         ``codes``: only those of these codes (a retrieval of one code need not read 30)."""
         sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
-               "k.created_at, k.source, k.note, k.pattern, k.status, k.id, k.name, k.modified_by, k.modified_at "
-               "FROM codings k "
+               "k.created_at, k.source, k.note, k.pattern, k.status, k.id, k.name, k.modified_by, k.modified_at, "
+               "k.score, k.origin FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
                "JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
                "JOIN cases ca ON ca.id=d.case_id LEFT JOIN segments s ON s.id=k.segment_id "
@@ -1252,9 +1298,9 @@ class Store:
                        segment=segment_ref(doc, ordinal) if ordinal is not None else None,
                        text=texts[doc][start:end], speaker=speaker, created_at=created, source=source, note=note,
                        pattern=pattern, status=status, id=row_id, name=name, modified_by=modified_by,
-                       modified_at=modified_at)
+                       modified_at=modified_at, score=score, origin=origin)
                 for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
-                status, row_id, name, modified_by, modified_at in rows]
+                status, row_id, name, modified_by, modified_at, score, origin in rows]
 
     def coding_columns(self, coder: str, statuses: Sequence[str] | None = None) -> dict[str, list[Any]]:
         """A coder's codings as columns, without text or an object per coding (for bulk work: agreement).
@@ -1406,8 +1452,8 @@ class Store:
         """
         ids = [int(self.db.execute(
             'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, '
-            "note, pattern, status, name, modified_by, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            row).lastrowid or 0)
+            "note, pattern, status, name, modified_by, modified_at, score, origin) VALUES ("
+            + ", ".join("?" * 16) + ")", row).lastrowid or 0)
             for row in self._coding_rows(codings)]
         stored: dict[int | None, Coding] = {}
         for at in range(0, len(ids), 500):  # SQLite caps the parameters of one statement
@@ -1429,6 +1475,59 @@ class Store:
     def delete_coding(self, coding_id: int) -> bool:
         """Remove one coding; False when there was none with that id."""
         return self.db.execute("DELETE FROM codings WHERE id=?", (coding_id,)).rowcount > 0
+
+    # ------------------------------------------------------------------ code suggestions (qda suggest)
+    def save_suggest_model(self, model_id: str, coder: str, info: str, model: bytes) -> None:
+        """Keep a trained suggestion model (``info``: JSON; ``model``: the pickled estimators)."""
+        self.db.execute("INSERT OR REPLACE INTO suggest_models(id, created_at, coder, info, model) "
+                        "VALUES (?, ?, ?, ?, ?)", (model_id, now(), coder, info, model))
+
+    def suggest_models(self) -> list[tuple[str, str, str, str]]:
+        """Every stored model as (id, created_at, coder, info JSON), oldest first."""
+        return [(str(a), str(b), str(c), str(d)) for a, b, c, d in self.db.execute(
+            "SELECT id, created_at, coder, info FROM suggest_models ORDER BY created_at, rowid")]
+
+    def suggest_model_bytes(self, model_id: str) -> bytes | None:
+        """The pickled estimators of one stored model."""
+        found = self._one("SELECT model FROM suggest_models WHERE id=?", (model_id,))
+        return bytes(found) if found is not None else None
+
+    def save_suggest_sample(self, model_id: str, coder: str, segments: str) -> int:
+        """Keep a validation sample (``segments``: JSON list of refs with their stratum); returns its id."""
+        return self._insert("INSERT INTO suggest_samples(model, coder, created_at, segments) VALUES (?, ?, ?, ?)",
+                            (model_id, coder, now(), segments))
+
+    def suggest_samples(self, model_id: str | None = None) -> list[tuple[int, str, str, str, str]]:
+        """Validation samples as (id, model, coder, created_at, segments JSON), oldest first."""
+        where, args = ("WHERE model=?", (model_id,)) if model_id else ("", ())
+        return [(int(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in self.db.execute(
+            f"SELECT id, model, coder, created_at, segments FROM suggest_samples {where} ORDER BY id", args)]
+
+    def insert_suggest_review(self, review: SuggestReview) -> SuggestReview:
+        """Record a reviewer's decision on a suggestion; returns it with its id."""
+        ident = self._insert(
+            "INSERT INTO suggest_reviews(at, reviewer, model, code, document, segment, action, coded, coding, score) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (review.at or now(), review.reviewer, review.model, review.code, review.document, review.segment,
+             review.action, review.coded, review.coding, review.score))
+        return dataclasses.replace(review, id=ident)
+
+    def suggest_reviews(self, reviewer: str | None = None, model: str | None = None,
+                        undone: bool = False) -> list[SuggestReview]:
+        """Review decisions, oldest first (those taken back with undo only when ``undone``)."""
+        where, args = ["1=1" if undone else "undone=0"], []
+        for column, value in (("reviewer", reviewer), ("model", model)):
+            if value is not None:
+                where.append(f"{column}=?")
+                args.append(value)
+        return [SuggestReview(reviewer=who, model=model_, code=code, document=doc, segment=seg, action=action,
+                              coded=coded, coding=coding, score=score, at=at, id=ident, undone=bool(gone))
+                for ident, who, model_, code, doc, seg, action, coded, coding, score, at, gone in self.db.execute(
+            "SELECT id, reviewer, model, code, document, segment, action, coded, coding, score, at, undone "
+            f"FROM suggest_reviews WHERE {' AND '.join(where)} ORDER BY id", args)]
+
+    def mark_suggest_review_undone(self, review_id: int) -> None:
+        self.db.execute("UPDATE suggest_reviews SET undone=1 WHERE id=?", (review_id,))
 
     # ------------------------------------------------------------------ memos
     def insert_memo(self, memo: Memo) -> Memo:

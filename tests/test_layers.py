@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "qda"
 LAYERS: dict[str, int] = {
     "errors": 0, "models": 0, "results": 0, "regexes": 0,
     "codebook": 1, "files": 1, "ingest": 1, "agreement": 1, "matrix": 1, "analysis": 1, "store": 1,
-    "coding": 2,
+    "coding": 2, "suggest": 2,
     "export": 3, "refi": 3,
     "project": 4, "peek": 4,
     "cli": 5, "web": 5, "completion": 5,

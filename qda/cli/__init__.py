@@ -666,3 +666,4 @@ from qda.cli import refi as _refi  # noqa: E402,F401  (registers the REFI-QDA co
 from qda.cli import safety as _safety  # noqa: E402,F401  (registers check, history, undo, backup)
 from qda.cli import serve as _serve  # noqa: E402,F401  (registers qda serve and qda users)
 from qda.cli import sets as _sets  # noqa: E402,F401  (registers qda set add/list)
+from qda.cli import suggest as _suggest  # noqa: E402,F401  (registers qda suggest ...)

@@ -49,6 +49,7 @@ def agree_command(
 ) -> None:
     """Inter-coder agreement per code and pooled, with bootstrap intervals."""
     coverage: dict[str, tuple[int, int]] | None = None  # a --table has no documents to cover
+    provenance: list[str] = []
     if table_file is not None:
         if coders:
             raise AgreementError("give either coder names or --table, not both")
@@ -63,6 +64,8 @@ def agree_command(
             report = project.agree(coders, unit, code or None, case or None, document or None, tolerance,
                                    overlap, exclude_uncoded, bootstrap, seed, role or None)
             coverage = project.coverage(coders)
+            # which codings machine suggestions made, for the written report (none: no section)
+            provenance = project.suggest_provenance(coders).sentences() if output or html else []
     targets = [*output, *(p for p in (html, xlsx) if p is not None)]
     for target in targets:
         if target.suffix.lower() not in (".html", ".htm", ".xlsx"):
@@ -73,7 +76,7 @@ def agree_command(
             if target.suffix.lower() == ".xlsx":
                 write_reliability_xlsx(target, report, coverage)
             else:
-                write_reliability_html(target, report, coverage=coverage)
+                write_reliability_html(target, report, coverage=coverage, provenance=provenance)
             err.print(f"wrote {target}", highlight=False)  # stderr: a --format json report stays pure JSON
     # --disagreements: the list follows the table, and is the CSV; JSON holds it anyway.
     if not (disagreements and fmt is OutputFormat.CSV):

@@ -85,7 +85,8 @@ _UNIT_NOUNS: dict[str, tuple[str, str, str]] = {
 
 def write_reliability_html(path: Path, report: AgreementReport, *, title: str | None = None,
                            software: str = "qda <version>",
-                           coverage: Mapping[str, tuple[int, int]] | None = None) -> Path:
+                           coverage: Mapping[str, tuple[int, int]] | None = None,
+                           provenance: Sequence[str] = ()) -> Path:
     """Write the self-contained HTML reliability report to ``path`` (replacing it).
 
     ``software`` is named in the method paragraph; ``<version>`` in it is replaced by the
@@ -96,18 +97,21 @@ def write_reliability_html(path: Path, report: AgreementReport, *, title: str | 
     path = Path(path)
     xl.check_target(path, "reliability.html")
     check_suffix(path, (".html", ".htm"), "an HTML report")
-    html = render_reliability_html(report, title=title, software=software, coverage=coverage)
+    html = render_reliability_html(report, title=title, software=software, coverage=coverage, provenance=provenance)
     _write_text(path, html)
     return path
 
 
 def render_reliability_html(report: AgreementReport, *, title: str | None = None,
                             software: str = "qda <version>", date: _dt.date | None = None,
-                            coverage: Mapping[str, tuple[int, int]] | None = None) -> str:
-    """The HTML report as a string (what :func:`write_reliability_html` writes)."""
+                            coverage: Mapping[str, tuple[int, int]] | None = None,
+                            provenance: Sequence[str] = ()) -> str:
+    """The HTML report as a string (what :func:`write_reliability_html` writes); ``provenance``:
+    sentences saying which codings machine suggestions made (qda.suggest.provenance)."""
     context = _html_context(report, title=title, software=_software(software),
                             date=date or _dt.date.today())
     context.update(coverage=_coverage_lines(coverage), typography=Markup(type_.css()), family=type_.CSS_FAMILY)
+    context["provenance"] = list(provenance)
     try:
         return type_.hold_html(_template().render(**context))
     except jinja2.TemplateError as exc:  # a broken installation, not a user error

@@ -54,6 +54,7 @@ class ReportData:
     reliability: AgreementReport | None
     #: coder -> (documents they coded, documents in the project), printed as a coverage line
     coverage: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    provenance: Sequence[str] = ()  # which codings machine suggestions made (qda.suggest.provenance)
 
 
 def _svg(fig: Any) -> Markup:

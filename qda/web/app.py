@@ -62,6 +62,7 @@ from qda.web.access import ANYONE, LARGEST_ID, LEAD, LEVELS, READ, WRITE, Addres
 from qda.web.codes import code_routes
 from qda.web.lead import routes as lead_routes
 from qda.web.lead import visible_coders
+from qda.web.review import routes as review_routes
 from qda.web.sets import set_routes
 
 HERE = Path(__file__).resolve().parent
@@ -205,6 +206,10 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             return None
         account = await in_project(lambda p: p.session_account(token))
         return None if account is None else Caller(account.name, account.role)
+
+    async def current_coder(request: Request) -> str | None:
+        who = await caller(request)
+        return who.name if who else None
 
     def csrf(request: Request) -> str:
         token = request.session.get("csrf")
@@ -598,6 +603,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         *lead_routes(api, in_project, blind),
         *code_routes(api, in_project, body, lead_only),  # codes born while coding (qda/web/codes.py)
         *set_routes(api, in_project),  # document sets as a filter of the document list (qda/web/sets.py)
+        *review_routes(api, in_project, body, blind, page, csrf, current_coder),  # suggestions (qda/web/review.py)
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),
         # StaticFiles serves only files inside this package folder (it refuses ../ and symlinks out)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

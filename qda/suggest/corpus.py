@@ -1,0 +1,200 @@
+"""What the suggester reads of a project: every segment as terms, and a coder's codings as labels.
+
+Nothing here runs a language pipeline: the terms are the lower-cased lemmas stored at import
+(for English, the lower-cased words), cut at each segment's offsets. A segment is positive for
+a code when one of the coder's counting codings applies to it (:data:`qda.models.SEGMENT_RULE`);
+the segments of documents the coder never coded are unknown, not negative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qda.models import CodingStatus, ReviewAction, coding_segment_pairs, counting_statuses, segment_ref
+from qda.store import Store
+
+#: Field separator inside one segment's feature text (see :func:`qda.suggest.learn.terms`).
+FIELD = "\x1e"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Every segment of a project, in document then reading order, as the suggester reads it.
+
+    ``texts[i]`` is the segment's feature text: its terms, the previous segment's terms (in
+    the same document) and the speaker's role, separated by :data:`FIELD`.
+    """
+
+    refs: list[str]
+    ids: np.ndarray  # the segments' row ids (what Store.coding_columns gives as ``segment``)
+    document: np.ndarray  # index into ``documents``
+    documents: list[str]
+    cases: list[str]  # per document
+    starts: np.ndarray
+    ends: np.ndarray
+    roles: list[str | None]
+    words: list[str]  # the segment's terms joined by spaces
+    texts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def position(self) -> dict[str, int]:
+        """Segment ref -> position."""
+        return {ref: i for i, ref in enumerate(self.refs)}
+
+
+def feature_text(words: str, previous: str, role: str | None) -> str:
+    """One segment's feature text (what :func:`qda.suggest.learn.terms` splits)."""
+    return f"{words}{FIELD}{previous}{FIELD}{role or ''}"
+
+
+def texts_from(words: Sequence[str], document: Sequence[int], roles: Sequence[str | None]) -> list[str]:
+    """Feature texts of segments given in reading order (the previous one of a document's first is empty)."""
+    out: list[str] = []
+    for i, w in enumerate(words):
+        previous = words[i - 1] if i and document[i - 1] == document[i] else ""
+        out.append(feature_text(w, previous, roles[i]))
+    return out
+
+
+def _segment_words(text: str, seg_starts: np.ndarray, seg_ends: np.ndarray, tok_starts: np.ndarray,
+                   lemmas: Sequence[str]) -> list[str]:
+    """The lemmas of the tokens starting inside each segment, joined by spaces."""
+    if not len(tok_starts):
+        return [text[s:e].lower() for s, e in zip(seg_starts.tolist(), seg_ends.tolist())]
+    first = np.searchsorted(tok_starts, seg_starts, side="left")
+    last = np.searchsorted(tok_starts, seg_ends, side="left")
+    return [" ".join(lemmas[a:b]) for a, b in zip(first.tolist(), last.tolist())]
+
+
+def load_corpus(store: Store) -> Corpus:
+    """Every segment of the project with its terms, from the tokens stored at import."""
+    columns = store.segment_columns()
+    names: list[str] = []
+    index: dict[str, int] = {}
+    document = np.fromiter((index.setdefault(d, len(index)) for d in columns["document"]), dtype=np.int64,
+                           count=len(columns["document"]))
+    names = list(index)
+    case_of = {d.name: d.case for d in store.documents()}
+    starts = np.asarray(columns["start"], dtype=np.int64)
+    ends = np.asarray(columns["end"], dtype=np.int64)
+    words: list[str] = [""] * len(starts)
+    bounds = np.flatnonzero(np.diff(document, prepend=-1, append=-1))  # each document's first row, then the end
+    rows = {names[document[a]]: (int(a), int(b)) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())}
+    for name, _language, text, tok_starts, _ends, _lower, lemma in store.tokens():
+        if name not in rows:
+            continue
+        a, b = rows[name]
+        words[a:b] = _segment_words(text, starts[a:b], ends[a:b], np.frombuffer(tok_starts, dtype=np.int32),
+                                    [w.lower() for w in lemma])
+    ordinals = columns["ordinal"]
+    refs = [segment_ref(names[d], o) for d, o in zip(document.tolist(), ordinals)]
+    roles = list(columns["role"])
+    return Corpus(refs, np.asarray(columns["id"], dtype=np.int64), document, names,
+                  [case_of.get(n, "") for n in names], starts, ends, roles, words,
+                  texts_from(words, document.tolist(), roles))
+
+
+#: Statuses that do not count even when the coder is named (negated mentions, orphaned codings).
+def _skipped_statuses() -> tuple[str, ...]:
+    counting = set(counting_statuses(coder_named=True))
+    return tuple(str(s) for s in CodingStatus if str(s) not in counting)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """A coder's codings at segment level: which segments are known (in a document the coder
+    coded) and, per code, which of them are positive."""
+
+    coder: str
+    known: np.ndarray  # bool per corpus position
+    positive: dict[str, np.ndarray]  # code -> bool per corpus position
+    # code -> bool per corpus position: suggestions of the code the coder rejected in the review
+    # queue (or recoded as another code), known to be negative for that code only
+    negative: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def pairs(self, corpus: Corpus) -> list[tuple[str, str]]:
+        """(segment ref, code) of every positive, sorted, then ("-" + ref, code) of every reviewed
+        negative: what the model id hashes (a rejection changes the training data)."""
+        return sorted((corpus.refs[i], code) for code, mask in self.positive.items()
+                      for i in np.flatnonzero(mask).tolist()) + sorted(
+            ("-" + corpus.refs[i], code) for code, mask in self.negative.items() for i in np.flatnonzero(mask).tolist())
+
+    def reviewed(self) -> np.ndarray:
+        """Bool per corpus position: a negative of some code from the review queue."""
+        out = np.zeros(len(self.known), dtype=bool)
+        for mask in self.negative.values():
+            out |= mask
+        return out
+
+    def rows_for(self, code: str, positions: np.ndarray) -> np.ndarray:
+        """Of the corpus ``positions`` a model trains on, which ones are labelled for ``code``:
+        the known segments and this code's reviewed negatives (bool per given position)."""
+        rows = self.known[positions].copy()
+        if code in self.negative:
+            rows |= self.negative[code][positions]
+        return rows
+
+
+def segment_labels(store: Store, corpus: Corpus, coder: str, codes: Iterable[str] | None = None) -> Labels:
+    """The coder's counting codings as segment labels (a span coding labels every segment it applies to)."""
+    columns = store.coding_columns(coder, _skipped_statuses())
+    wanted = set(codes) if codes is not None else None
+    size = int(max(corpus.ids.max(initial=-1), max(columns["segment"], default=-1))) + 1
+    position = np.full(size, -1, dtype=np.int64)
+    position[corpus.ids] = np.arange(len(corpus))
+    doc_index = {d: i for i, d in enumerate(corpus.documents)}
+    coded_docs = {doc_index[d] for d in columns["document"] if d in doc_index}
+    known = np.isin(corpus.document, np.fromiter(coded_docs, dtype=np.int64, count=len(coded_docs)))
+    found: list[tuple[str, int]] = []
+    loose: dict[str, list[int]] = {}
+    for k, (code, doc, seg) in enumerate(zip(columns["code"], columns["document"], columns["segment"])):
+        if wanted is not None and code not in wanted:
+            continue
+        if seg >= 0:
+            if seg < size and position[seg] >= 0:
+                found.append((code, int(position[seg])))
+        else:
+            loose.setdefault(doc, []).append(k)
+    for doc, rows in loose.items():
+        if doc not in doc_index:
+            continue
+        members = np.flatnonzero(corpus.document == doc_index[doc])
+        stored = store.document(doc)
+        text = stored.text if stored is not None else ""
+        span, seg = coding_segment_pairs(text, [columns["start"][k] for k in rows], [columns["end"][k] for k in rows],
+                                         corpus.starts[members], corpus.ends[members])
+        found.extend((columns["code"][rows[a]], int(members[b])) for a, b in zip(span.tolist(), seg.tolist()))
+    positive: dict[str, np.ndarray] = {}
+    for code, at in found:
+        mask = positive.setdefault(code, np.zeros(len(corpus), dtype=bool))
+        mask[at] = True
+    return Labels(coder, known, positive, reviewed_negatives(store, corpus, coder, wanted, positive))
+
+
+def reviewed_negatives(store: Store, corpus: Corpus, coder: str, wanted: set[str] | None,
+                       positive: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The suggestions ``coder`` rejected (or recoded) in the review queue, per code, as negatives;
+    a segment the coder has since coded with that code stays positive."""
+    where = corpus.position()
+    negative: dict[str, np.ndarray] = {}
+    for review in store.suggest_reviews(reviewer=coder):
+        if review.action not in (ReviewAction.REJECT, ReviewAction.RECODE):
+            continue
+        at = where.get(review.segment)
+        if at is None or (wanted is not None and review.code not in wanted):
+            continue
+        if review.code in positive and positive[review.code][at]:
+            continue
+        negative.setdefault(review.code, np.zeros(len(corpus), dtype=bool))[at] = True
+    return negative
+
+
+def as_any(value: Any) -> Any:
+    """numpy values as plain Python (for JSON)."""
+    return value.item() if hasattr(value, "item") else value

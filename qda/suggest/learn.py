@@ -1,0 +1,431 @@
+"""The suggester: TF-IDF over a segment's terms, one class-weighted logistic regression per code.
+
+Features are what the project stores (see :mod:`qda.suggest.corpus`): the segment's lemmas
+and lemma bigrams, the previous segment's lemmas (marked as context) and the speaker's role.
+Each code has its own :class:`~sklearn.linear_model.LogisticRegression` with
+``class_weight="balanced"`` (codes are rare: most segments are negative for any one code),
+and a threshold on its score chosen by cross-validation on the training data only (the
+threshold that maximises Cohen's kappa on out-of-fold scores).
+
+A trained model is kept as plain arrays (:meth:`Model.to_bytes`: the vocabulary, the IDF
+weights, each code's coefficients, intercept and threshold, in a NumPy ``.npz`` read with
+``allow_pickle=False``): a project file received from someone else can never run code when
+its model is loaded, which a pickled estimator could.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from qda.errors import SuggestError
+from qda.suggest.corpus import FIELD
+
+#: The parameters a model is trained with (the model id hashes them).
+DEFAULTS: dict[str, Any] = {
+    "bigrams": True,  # lemma bigrams beside single lemmas
+    "context": True,  # the previous segment's lemmas, marked "<p>"
+    "role": True,  # the speaker's role as one term
+    "chars": True,  # character 3-5-grams inside words beside the terms (spelling variants, compounds, typos)
+    "min_df": 2,  # a term seen in one segment only says nothing about other segments
+    "C": 1.0,  # inverse regularisation strength of the logistic regression
+    "folds": 5,  # document-grouped cross-validation folds (evaluation)
+    "inner_folds": 3,  # folds inside each training part, for its threshold
+    "min_positives": 8,  # fewer positive segments: the code is listed, not trained
+    # a fit sees every positive and at most this many negatives, or 4 per positive when that is
+    # more (a seeded draw): with balanced class weights the model barely changes, and a code of
+    # a 136,000-segment project trains in 0.1 s of CPU instead of 3 s
+    "max_negatives": 10000,
+}
+
+
+class Terms:
+    """The analyzer: a feature text (terms, previous terms, role, see :func:`qda.suggest.corpus.feature_text`)
+    into the terms counted."""
+
+    def __init__(self, bigrams: bool = True, context: bool = True, role: bool = True) -> None:
+        self.bigrams, self.context, self.role = bigrams, context, role
+
+    def __call__(self, text: str) -> list[str]:
+        words, previous, role = (text.split(FIELD) + ["", ""])[:3]
+        terms = words.split()
+        out = list(terms)
+        if self.bigrams:
+            out.extend(f"{a} {b}" for a, b in zip(terms, terms[1:]))
+        if self.context:
+            out.extend("<p>" + t for t in previous.split())
+        if self.role and role:
+            out.append("<role>" + role)
+        if not terms:
+            out.append("<empty>")
+        return out
+
+
+def char_counts(texts: Sequence[str], vocabulary: Mapping[str, int] | None = None,
+                min_df: int = 1) -> tuple[sp.csr_matrix, dict[str, int]]:
+    """Counts of the character 3-5-grams of scikit-learn's ``char_wb`` analyzer (each word padded
+    with a space), per text, and their vocabulary (fitted when None, alphabetical as scikit-learn's).
+
+    The n-grams of a word never cross into the next, so a text's counts are its word counts
+    times each distinct word's n-gram counts: the n-grams are made once per distinct word
+    instead of once per occurrence (47 s of CPU to train every code of a 136,000-segment
+    project, against 16 s without the n-grams, before this).
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    words = CountVectorizer(token_pattern=r"\S+", lowercase=True, dtype=np.float64)
+    try:
+        per_text = sp.csr_matrix(words.fit_transform(texts))
+    except ValueError:  # no word at all
+        size = len(vocabulary) if vocabulary is not None else 0
+        return sp.csr_matrix((len(texts), size), dtype=np.float64), dict(vocabulary or {})
+    grams = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), dtype=np.float64,
+                            vocabulary=dict(vocabulary) if vocabulary is not None else None)
+    distinct = list(words.get_feature_names_out())
+    per_word = grams.transform(distinct) if vocabulary is not None else grams.fit_transform(distinct)
+    counts = sp.csr_matrix(per_text @ per_word)
+    if vocabulary is not None:
+        return counts, dict(vocabulary)
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    keep = np.flatnonzero(df >= min_df)
+    names = grams.get_feature_names_out()[keep]
+    return sp.csr_matrix(counts[:, keep]), {str(n): i for i, n in enumerate(names)}
+
+
+@dataclass
+class Vectors:
+    """TF-IDF (sublinear term frequency, smoothed IDF, rows of unit length), as scikit-learn's
+    TfidfVectorizer computes it, from a fixed vocabulary that can be stored as plain arrays.
+
+    ``analyzer`` is :class:`Terms`, or ``"char_wb"`` for character 3-5-grams inside the words
+    of the segment (scikit-learn's own analyzer, on the terms field of the feature text).
+    """
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    analyzer: Terms | str
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], analyzer: Terms | str, min_df: int = 2) -> Vectors:
+        return cls.fit_transform(texts, analyzer, min_df)[0]
+
+    @staticmethod
+    def _counter(analyzer: Terms | str, **options: Any) -> Any:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        if isinstance(analyzer, str):
+            return CountVectorizer(analyzer=analyzer, ngram_range=(3, 5), dtype=np.float64, **options)
+        return CountVectorizer(analyzer=analyzer, dtype=np.float64, **options)
+
+    @staticmethod
+    def _input(analyzer: Terms | str, texts: Sequence[str]) -> Sequence[str]:
+        return [t.split(FIELD, 1)[0] for t in texts] if isinstance(analyzer, str) else texts
+
+    @classmethod
+    def fit_transform(cls, texts: Sequence[str], analyzer: Terms | str,
+                      min_df: int = 2) -> tuple[Vectors, sp.csr_matrix]:
+        """The vectors fitted on ``texts``, and ``texts`` transformed (terms counted once)."""
+        if isinstance(analyzer, str):
+            matrix, vocabulary = char_counts(cls._input(analyzer, texts), None, min_df if len(texts) > 1 else 1)
+        else:
+            counts = cls._counter(analyzer, min_df=min_df if len(texts) > 1 else 1)
+            matrix = counts.fit_transform(texts)
+            vocabulary = {term: int(i) for term, i in counts.vocabulary_.items()}
+        df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+        idf = np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
+        vectors = cls(vocabulary, idf.astype(np.float64), analyzer)
+        return vectors, vectors.weigh(sp.csr_matrix(matrix, dtype=np.float64))
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        if isinstance(self.analyzer, str):
+            return self.weigh(char_counts(self._input(self.analyzer, texts), self.vocabulary)[0])
+        counts = self._counter(self.analyzer, vocabulary=self.vocabulary)
+        return self.weigh(sp.csr_matrix(counts.transform(texts), dtype=np.float64))
+
+    def weigh(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        """Counts (columns in vocabulary order) into TF-IDF rows of unit length."""
+        matrix = matrix.copy()
+        matrix.data = np.log(matrix.data) + 1.0
+        matrix = sp.csr_matrix(matrix @ sp.diags(self.idf))
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
+
+    def terms(self) -> list[str]:
+        """Feature names by column."""
+        names = [""] * len(self.vocabulary)
+        for term, i in self.vocabulary.items():
+            names[i] = term
+        return names
+
+
+@dataclass
+class Features:
+    """The terms' TF-IDF and, when asked, the character n-grams' TF-IDF side by side, each
+    block of unit length and the row scaled back to unit length."""
+
+    words: Vectors
+    chars: Vectors | None = None
+
+    @classmethod
+    def fit_transform(cls, texts: Sequence[str], params: Mapping[str, Any]) -> tuple[Features, sp.csr_matrix]:
+        words, x = Vectors.fit_transform(texts, analyzer_of(params), int(params["min_df"]))
+        if not params.get("chars"):
+            return cls(words), x
+        chars, c = Vectors.fit_transform(texts, "char_wb", int(params["min_df"]))
+        return cls(words, chars), cls.join(x, c)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], params: Mapping[str, Any]) -> Features:
+        return cls.fit_transform(texts, params)[0]
+
+    @staticmethod
+    def join(x: sp.csr_matrix, c: sp.csr_matrix) -> sp.csr_matrix:
+        joined = sp.csr_matrix(sp.hstack([x, c]).tocsr())
+        norms = np.sqrt(np.asarray(joined.multiply(joined).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms) @ joined)
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        x = self.words.transform(texts)
+        return x if self.chars is None else self.join(x, self.chars.transform(texts))
+
+    def terms(self) -> list[str]:
+        """Feature names by column (character n-grams shown as ``<c>gram``)."""
+        return self.words.terms() + (["<c>" + t for t in self.chars.terms()] if self.chars else [])
+
+
+def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int,
+                   max_negatives: int | None = None) -> tuple[np.ndarray, float]:
+    """(coefficients, intercept) of a class-balanced logistic regression, on every positive and
+    at most ``max_negatives`` negatives or 4 per positive, whichever is more (a seeded draw)."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = y.astype(bool)
+    cap = max(max_negatives, 4 * int(y.sum())) if max_negatives is not None else None
+    if cap is not None and (~y).sum() > cap:
+        negatives = np.flatnonzero(~y)
+        keep = np.sort(np.concatenate([np.flatnonzero(y), np.random.default_rng(seed).choice(
+            negatives, cap, replace=False)]))
+        x, y = x[keep], y[keep]
+    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=seed, max_iter=200)
+    model.fit(x, y.astype(np.int64))
+    return model.coef_[0].astype(np.float64), float(model.intercept_[0])
+
+
+def scores_of(x: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray | float) -> np.ndarray:
+    """Logistic scores (0..1): one column per code when ``coef`` is codes x features."""
+    z = x @ (coef.T if coef.ndim == 2 else coef) + intercept
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -500, 500))))
+
+
+def kappa_threshold(scores: np.ndarray, y: np.ndarray) -> float:
+    """The score threshold (predict positive when score >= it) that maximises Cohen's kappa on these scores."""
+    n = len(scores)
+    positives = int(y.sum())
+    if n == 0 or positives in (0, n):
+        return 0.5
+    order = np.argsort(-scores, kind="stable")
+    s, truth = scores[order], y[order].astype(np.float64)
+    tp = np.cumsum(truth)
+    k = np.arange(1, n + 1, dtype=np.float64)  # predicted positives when cutting after each row
+    fp = k - tp
+    agree = (tp + (n - positives - fp)) / n
+    chance = (k * positives + (n - k) * (n - positives)) / (n * n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(chance < 1, (agree - chance) / (1 - chance), -np.inf)
+    # only cut between different scores (ties fall on one side)
+    cut = np.append(s[:-1] > s[1:], True)
+    kappa = np.where(cut, kappa, -np.inf)
+    best = int(np.argmax(kappa))
+    if best == n - 1:
+        return float(s[-1])
+    return float((s[best] + s[best + 1]) / 2)
+
+
+def shrunk_threshold(tuned: float) -> float:
+    """Halfway between the kappa-maximising threshold and 0.5 (balanced class weights put the
+    classes' boundary there): the tuned value is noisy when a code has few positives, and on
+    nhs-fft at 100 positives halfway gave a median kappa of 0.528 against 0.501 tuned and 0.514
+    at 0.5 (11 codes, bench/suggest.py's folds)."""
+    return (tuned + 0.5) / 2
+
+
+def folds_of(y: np.ndarray, groups: np.ndarray, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Document-grouped, label-stratified folds (train, test positions): a document is never in both."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_groups = len(np.unique(groups))
+    splits = min(n_splits, n_groups)
+    if splits < 2:
+        return []
+    positives_groups = len(np.unique(groups[y.astype(bool)]))
+    if positives_groups < 2:
+        return []
+    splitter = StratifiedGroupKFold(n_splits=splits, shuffle=True, random_state=seed)
+    import warnings
+
+    with warnings.catch_warnings():  # "least populated class has only N members": expected for rare codes
+        warnings.simplefilter("ignore", UserWarning)
+        return [(train, test) for train, test in splitter.split(np.zeros(len(y)), y.astype(np.int64), groups)]
+
+
+def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, params: Mapping[str, Any],
+                       seed: int) -> tuple[np.ndarray, float, float]:
+    """(coefficients, intercept, threshold): the threshold from out-of-fold scores of inner
+    document-grouped folds of this training data only (0.5 when it cannot be split)."""
+    y = y.astype(bool)
+    cap = params.get("max_negatives")
+    coef, intercept = fit_classifier(x, y, float(params["C"]), seed, cap)
+    inner = folds_of(y, groups, int(params["inner_folds"]), seed + 1)
+    if not inner:
+        return coef, intercept, 0.5
+    oof = np.full(len(y), np.nan)
+    for train, test in inner:
+        if y[train].all() or not y[train].any():
+            continue
+        c, b = fit_classifier(x[train], y[train], float(params["C"]), seed, cap)
+        oof[test] = scores_of(x[test], c, b)
+    ok = ~np.isnan(oof)
+    return coef, intercept, shrunk_threshold(kappa_threshold(oof[ok], y[ok])) if ok.any() else 0.5
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """Out-of-fold predictions of one code on the labelled segments."""
+
+    truth: np.ndarray  # bool per labelled segment
+    predicted: np.ndarray  # bool
+    scores: np.ndarray
+    fold: np.ndarray  # the fold that tested each segment
+    thresholds: tuple[float, ...]
+
+
+def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, params: Mapping[str, Any], seed: int,
+                   train_subset: Mapping[int, np.ndarray] | None = None) -> CrossValidation | None:
+    """Document-grouped cross-validation of one code (None when the data cannot be split in two).
+
+    ``train_subset`` (fold -> training positions) replaces each fold's training part, for the
+    learning curve: the test parts stay whole.
+    """
+    y = y.astype(bool)
+    folds = folds_of(y, groups, int(params["folds"]), seed)
+    if not folds:
+        return None
+    predicted = np.zeros(len(y), dtype=bool)
+    scores = np.zeros(len(y))
+    fold = np.full(len(y), -1)
+    thresholds = []
+    for k, (train, test) in enumerate(folds):
+        if train_subset is not None:
+            train = train_subset.get(k, train)
+        if not y[train].any() or y[train].all():
+            return None
+        coef, intercept, threshold = fit_with_threshold(x[train], y[train], groups[train], params, seed)
+        s = scores_of(x[test], coef, intercept)
+        scores[test], predicted[test], fold[test] = s, s >= threshold, k
+        thresholds.append(threshold)
+    return CrossValidation(y, predicted, scores, fold, tuple(thresholds))
+
+
+def model_id(pairs: Sequence[tuple[str, str]], known: Sequence[str], coder: str, codes: Sequence[str],
+             params: Mapping[str, Any], seed: int) -> str:
+    """The hash of the training codings, the segments they were read against, the parameters
+    and the library versions: the same training gives the same id."""
+    import scipy
+    import sklearn
+
+    from qda import __version__
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"coder": coder, "codes": list(codes), "params": dict(params), "seed": seed,
+                              "versions": {"qda": __version__, "scikit-learn": sklearn.__version__,
+                                           "numpy": np.__version__, "scipy": scipy.__version__}},
+                             sort_keys=True).encode())
+    for ref, code in pairs:
+        digest.update(f"{ref}\x1f{code}\x1e".encode())
+    digest.update("\x1d".join(known).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Model:
+    """A trained suggester: the vectors, and per trained code its coefficients, intercept and threshold."""
+
+    id: str
+    coder: str
+    vectors: Features
+    codes: list[str]
+    coef: np.ndarray  # codes x features
+    intercept: np.ndarray
+    threshold: np.ndarray
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def machine_coder(self) -> str:
+        """The coder its suggestions are stored as: ``model:`` and the id's first 6 hex digits."""
+        return machine_coder(self.id)
+
+    def scores(self, texts: Sequence[str], codes: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """(codes, segments x codes scores)."""
+        wanted = list(codes) if codes is not None else self.codes
+        rows = [self.codes.index(c) for c in wanted]
+        x = self.vectors.transform(texts)
+        if not rows:
+            return wanted, np.zeros((len(texts), 0))
+        return wanted, np.atleast_2d(scores_of(x, self.coef[rows], self.intercept[rows])).reshape(len(texts), -1)
+
+    def to_bytes(self) -> bytes:
+        """Plain arrays in an ``.npz`` (no pickle: see the module docstring)."""
+        buffer = io.BytesIO()
+        arrays: dict[str, np.ndarray] = {"terms": np.array(self.vectors.words.terms(), dtype=str),
+                                         "idf": self.vectors.words.idf}
+        if self.vectors.chars is not None:
+            arrays |= {"chars": np.array(self.vectors.chars.terms(), dtype=str), "char_idf": self.vectors.chars.idf}
+        arrays |= {"codes": np.array(self.codes, dtype=str), "coef": self.coef, "intercept": self.intercept,
+                   "threshold": self.threshold}
+        np.savez_compressed(buffer, allow_pickle=False, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, model_id: str, coder: str, data: bytes, params: Mapping[str, Any]) -> Model:
+        """A stored model back (arrays only: ``allow_pickle=False``)."""
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            terms = [str(t) for t in arrays["terms"]]
+            analyzer = Terms(bool(params.get("bigrams", True)), bool(params.get("context", True)),
+                             bool(params.get("role", True)))
+            words = Vectors({t: i for i, t in enumerate(terms)}, np.asarray(arrays["idf"], dtype=np.float64),
+                            analyzer)
+            chars = None
+            if "chars" in arrays.files:
+                chars = Vectors({str(t): i for i, t in enumerate(arrays["chars"])},
+                                np.asarray(arrays["char_idf"], dtype=np.float64), "char_wb")
+            return cls(model_id, coder, Features(words, chars), [str(c) for c in arrays["codes"]],
+                       np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
+                       np.asarray(arrays["threshold"], dtype=np.float64), dict(params))
+
+
+def machine_coder(model_id: str) -> str:
+    """``model:`` and the first 6 hex digits of a model id."""
+    return f"model:{model_id[:6]}"
+
+
+def analyzer_of(params: Mapping[str, Any]) -> Terms:
+    return Terms(bool(params["bigrams"]), bool(params["context"]), bool(params["role"]))
+
+
+def check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The defaults updated with ``params``; an unknown name is an error."""
+    merged = dict(DEFAULTS)
+    for key, value in (params or {}).items():
+        if key not in DEFAULTS:
+            raise SuggestError(f"unknown suggester parameter '{key}' (known: {', '.join(DEFAULTS)})")
+        merged[key] = value
+    return merged

@@ -1,0 +1,331 @@
+"""Train, evaluate, run and explain the suggester on a project (the facade commits what it plans)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from qda.errors import NotFoundError, SuggestError
+from qda.models import Codebook, Coding, CodingScope, CodingStatus, WritePlan
+from qda.results import Progress, no_progress
+from qda.store import Store
+from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
+from qda.suggest.learn import (
+    Features,
+    Model,
+    check_params,
+    cross_validate,
+    fit_with_threshold,
+    folds_of,
+    kappa_threshold,
+    machine_coder,
+    model_id,
+    shrunk_threshold,
+)
+from qda.suggest.metrics import Metric, binary_agreement
+from qda.suggest.results import (
+    CodeCurve,
+    CodeEvaluation,
+    CurvePoint,
+    Explanation,
+    LearningCurve,
+    RunReport,
+    Similar,
+    TrainReport,
+)
+
+#: Positives per code at which ``qda suggest curve`` measures kappa.
+CURVE_SIZES = (25, 50, 100, 200)
+
+
+@dataclass(frozen=True)
+class Training:
+    """What :func:`train` made: the model to store and its report."""
+
+    model: Model
+    report: TrainReport
+    info: dict[str, Any]
+
+
+def _codes(codebook: Codebook, codes: Sequence[str] | None) -> list[str]:
+    known = [c.id for c in codebook.codes if c.codable]
+    if not codes:
+        return known
+    unknown = [c for c in codes if c not in codebook.code_ids()]
+    if unknown:
+        raise NotFoundError(f"unknown code(s) {', '.join(unknown)} (see qda codebook show)")
+    return list(codes)
+
+
+def _labelled(store: Store, coder: str, codes: Sequence[str] | None,
+              codebook: Codebook) -> tuple[Corpus, Labels, list[str]]:
+    if coder not in store.coders():
+        raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(store.coders()) or 'none yet'})")
+    if coder.startswith("model:"):
+        raise SuggestError(f"'{coder}' is a machine coder: train from a human coder or the consensus")
+    wanted = _codes(codebook, codes)
+    corpus = load_corpus(store)
+    labels = segment_labels(store, corpus, coder, wanted)
+    if not labels.known.any():
+        raise SuggestError(f"coder '{coder}' has no codings to learn from")
+    return corpus, labels, wanted
+
+
+def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+          params: dict[str, Any] | None = None, evaluate: bool = True, bootstrap: int = 1000,
+          progress: Progress = no_progress) -> Training:
+    """One classifier per code from ``coder``'s codings, evaluated by document-grouped cross-validation.
+
+    The segments of the documents ``coder`` coded are the training data (a segment is
+    positive for a code when one of the coder's codings applies to it); codes with fewer than
+    ``min_positives`` positive segments are listed, not trained. Deterministic for a seed.
+    """
+    settings = check_params(params)
+    corpus, labels, wanted = _labelled(store, coder, codes, codebook)
+    # the known segments, and the suggestions the coder rejected in review (negatives of their code only)
+    known = np.flatnonzero(labels.known | labels.reviewed())
+    texts = [corpus.texts[i] for i in known.tolist()]
+    all_groups = corpus.document[known]
+    vectors, all_x = Features.fit_transform(texts, settings)
+    labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
+    groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
+    folds = min(int(settings["folds"]), len(np.unique(groups)))
+    rows: list[CodeEvaluation] = []
+    trained: list[tuple[str, np.ndarray, float, float]] = []
+    for done, code in enumerate(wanted):
+        progress("training", done, len(wanted))
+        use = labels.rows_for(code, known)
+        if use.all():  # no reviewed negatives outside the known segments: no copy of the matrix
+            x, y, code_groups = all_x, labels_of[code], all_groups
+        else:
+            x, y, code_groups = all_x[use], labels_of[code][use], all_groups[use]
+        positives = int(y.sum())
+        label = codebook.code(code).label(codebook.default_language)
+        if positives < int(settings["min_positives"]):
+            rows.append(CodeEvaluation(code, label, positives, False,
+                                       f"not trained: {positives} positives (needs {settings['min_positives']})"))
+            continue
+        if positives == len(y):
+            rows.append(CodeEvaluation(code, label, positives, False, "not trained: every segment is positive"))
+            continue
+        cv = cross_validate(x, y, code_groups, settings, seed) if evaluate else None
+        if cv is not None:
+            # the final model's threshold: from out-of-fold scores of the training data itself
+            coef, intercept, _ = fit_with_threshold(x, y, code_groups, {**settings, "inner_folds": 0}, seed)
+            threshold = shrunk_threshold(kappa_threshold(cv.scores, cv.truth))
+            agreement = binary_agreement(cv.truth, cv.predicted, bootstrap, seed)
+            rows.append(CodeEvaluation(code, label, positives, True, "", threshold, agreement.kappa,
+                                       agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
+        else:
+            coef, intercept, threshold = fit_with_threshold(x, y, code_groups, settings, seed)
+            reason = "not evaluated" if not evaluate else "not evaluated: too few documents with this code to split"
+            rows.append(CodeEvaluation(code, label, positives, True, reason, threshold))
+        trained.append((code, coef, intercept, threshold))
+    progress("training", len(wanted), len(wanted))
+    if not trained:
+        raise SuggestError(f"no code has {settings['min_positives']} positive segments in {coder}'s codings: "
+                           "nothing to train", [])
+    pairs = [p for p in labels.pairs(corpus) if p[1] in set(wanted)]
+    ident = model_id(pairs, [corpus.refs[i] for i in np.flatnonzero(labels.known).tolist()], coder, wanted,
+                     settings, seed)
+    model = Model(ident, coder, vectors, [t[0] for t in trained], np.vstack([t[1] for t in trained]),
+                  np.array([t[2] for t in trained]), np.array([t[3] for t in trained]), settings)
+    report = TrainReport(ident, machine_coder(ident), coder, seed, len(np.unique(groups)), len(known), folds,
+                         settings, tuple(rows))
+    info = {"params": settings, "seed": seed, "documents": report.documents, "segments": report.segments,
+            "codes": {r.code: {"positives": r.positives, "trained": r.trained, "threshold": r.threshold,
+                               "kappa": r.kappa.to_dict() if r.kappa else None} for r in rows},
+            "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
+    return Training(model, report, info)
+
+
+def curve(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+          sizes: Sequence[int] = CURVE_SIZES, params: dict[str, Any] | None = None, bootstrap: int = 1000,
+          progress: Progress = no_progress) -> LearningCurve:
+    """Kappa per code when each fold's training part is cut to ``sizes`` positives (by whole documents)."""
+    settings = check_params(params)
+    corpus, labels, wanted = _labelled(store, coder, codes, codebook)
+    known = np.flatnonzero(labels.known)
+    texts = [corpus.texts[i] for i in known.tolist()]
+    groups = corpus.document[known]
+    vectors, x = Features.fit_transform(texts, settings)
+    out: list[CodeCurve] = []
+    for done, code in enumerate(wanted):
+        progress("learning curve", done, len(wanted))
+        y = labels.positive.get(code, np.zeros(len(corpus), dtype=bool))[known]
+        points, whole = learning_points(x, y, groups, settings, seed, sizes, bootstrap)
+        out.append(CodeCurve(code, int(y.sum()), points, whole))
+    progress("learning curve", len(wanted), len(wanted))
+    medians: dict[str, float | None] = {}
+    for k, size in enumerate(sizes):
+        medians[str(size)] = _median([c.points[k].kappa for c in out])
+    medians["all"] = _median([c.all_data for c in out])
+    return LearningCurve(coder, tuple(sizes), tuple(out), medians)
+
+
+def _median(metrics: Sequence[Metric | None]) -> float | None:
+    """The median value over codes (codes without a value left out)."""
+    values = [m.value for m in metrics if m is not None and m.value is not None]
+    return float(statistics.median(values)) if values else None
+
+
+def training_subsets(y: np.ndarray, groups: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], size: int,
+                     seed: int) -> dict[int, np.ndarray] | None:
+    """Per fold, the training positions of the first documents (in a seeded random order) that
+    together hold ``size`` positives; None when a fold's training part holds fewer."""
+    subsets: dict[int, np.ndarray] = {}
+    for k, (train, _test) in enumerate(folds):
+        docs = np.unique(groups[train])
+        order = np.random.default_rng(seed + 1000 * k).permutation(docs)
+        per_doc = {int(d): int(v) for d, v in zip(*np.unique(groups[train][y[train]], return_counts=True))}
+        total, chosen = 0, []
+        for d in order.tolist():
+            chosen.append(d)
+            total += per_doc.get(d, 0)
+            if total >= size:
+                break
+        if total < size:
+            return None
+        subsets[k] = train[np.isin(groups[train], chosen)]
+    return subsets
+
+
+def learning_points(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, settings: dict[str, Any], seed: int,
+                    sizes: Sequence[int], bootstrap: int) -> tuple[tuple[CurvePoint, ...], Metric | None]:
+    """Kappa at each size of the training part, and with all of it, on the same folds."""
+    y = y.astype(bool)
+    folds = folds_of(y, groups, int(settings["folds"]), seed)
+    points = []
+    for size in sizes:
+        subsets = training_subsets(y, groups, folds, size, seed) if folds else None
+        cv = cross_validate(x, y, groups, settings, seed, subsets) if subsets is not None else None
+        points.append(CurvePoint(size, binary_agreement(cv.truth, cv.predicted, bootstrap, seed).kappa
+                                 if cv is not None else None))
+    cv = cross_validate(x, y, groups, settings, seed) if folds else None
+    whole = binary_agreement(cv.truth, cv.predicted, bootstrap, seed).kappa if cv is not None else None
+    return tuple(points), whole
+
+
+# ----------------------------------------------------------------------------- stored models
+
+def model_info(store: Store, ref: str | None) -> tuple[str, str, str, dict[str, Any]]:
+    """(id, created_at, coder, info) of the model ``ref`` names (an id, its prefix, or its
+    ``model:xxxxxx`` coder); the latest model when None."""
+    models = store.suggest_models()
+    if not models:
+        raise NotFoundError("no suggestion model yet: run `qda suggest train --from CODER` first")
+    if ref is None:
+        found = [models[-1]]
+    else:
+        key = ref.removeprefix("model:")
+        found = [m for m in models if m[0].startswith(key)]
+    if not found:
+        known = ", ".join(machine_coder(m[0]) for m in models)
+        raise NotFoundError(f"unknown model '{ref}' (models: {known})")
+    if len(found) > 1:
+        raise SuggestError(f"'{ref}' names {len(found)} models: give more of the id")
+    ident, created, coder, info = found[-1]
+    return ident, created, coder, json.loads(info)
+
+
+def load_model(store: Store, ref: str | None) -> tuple[Model, dict[str, Any]]:
+    """A stored model and its info (see :func:`model_info`)."""
+    ident, _created, coder, info = model_info(store, ref)
+    data = store.suggest_model_bytes(ident)
+    assert data is not None
+    return Model.from_bytes(ident, coder, data, info.get("params", {})), info
+
+
+# ----------------------------------------------------------------------------- suggestions
+
+def select_segments(corpus: Corpus, store: Store, model: Model, documents: Sequence[str] | None,
+                    uncoded: bool) -> np.ndarray:
+    """Positions of the segments to score: given documents, those the training coder did not code, or all."""
+    if documents:
+        unknown = sorted(set(documents) - set(corpus.documents))
+        if unknown:
+            raise NotFoundError(f"unknown document(s) {', '.join(unknown)}")
+        wanted = [corpus.documents.index(d) for d in documents]
+        return np.flatnonzero(np.isin(corpus.document, wanted))
+    if uncoded:
+        labels = segment_labels(store, corpus, model.coder, [])
+        return np.flatnonzero(~labels.known)
+    return np.arange(len(corpus))
+
+
+def plan_run(store: Store, model: Model, codes: Sequence[str] | None = None, documents: Sequence[str] | None = None,
+             uncoded: bool = False) -> tuple[WritePlan, RunReport]:
+    """Suggestions of ``model`` on the chosen segments, as codings of its machine coder (status
+    suggested, with score and origin). The plan replaces only that machine coder's earlier
+    suggestions on those segments (of the codes run): no other coder's codings are touched."""
+    unknown = [c for c in codes or () if c not in model.codes]
+    if unknown:
+        raise SuggestError(f"the model has no classifier for {', '.join(unknown)} "
+                           f"(trained: {', '.join(model.codes)})")
+    corpus = load_corpus(store)
+    chosen = select_segments(corpus, store, model, documents, uncoded)
+    run_codes, scores = model.scores([corpus.texts[i] for i in chosen.tolist()], codes)
+    thresholds = {c: float(model.threshold[model.codes.index(c)]) for c in run_codes}
+    coder = model.machine_coder
+    planned: list[Coding] = []
+    counts = {c: 0 for c in run_codes}
+    for j, code in enumerate(run_codes):
+        for k in np.flatnonzero(scores[:, j] >= thresholds[code]).tolist():
+            i = int(chosen[k])
+            doc = corpus.documents[int(corpus.document[i])]
+            planned.append(Coding(coder, code, doc, corpus.cases[int(corpus.document[i])], int(corpus.starts[i]),
+                                  int(corpus.ends[i]), corpus.refs[i], source="suggest",
+                                  status=str(CodingStatus.SUGGESTED), score=round(float(scores[k, j]), 6),
+                                  origin=model.id))
+            counts[code] += 1
+    refs = tuple(corpus.refs[i] for i in chosen.tolist())
+    if codes and set(codes) != set(model.codes) and coder in store.coders():
+        # keep this coder's suggestions of the other codes on these segments: planned again as
+        # they are, the store keeps them untouched (same id)
+        keep = set(refs)
+        planned.extend(c for c in store.codings(coder=coder) if c.segment in keep and c.code not in set(codes))
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=refs),), codings=tuple(planned))
+    docs = len(np.unique(corpus.document[chosen])) if len(chosen) else 0
+    return plan, RunReport(model.id, coder, docs, len(chosen), counts, 0)
+
+
+def explain(store: Store, coding: Coding, top: int = 8, similar: int = 3) -> Explanation:
+    """The terms that weighed most for a suggestion (coefficient x tf-idf) and the ``similar``
+    passages closest to it (cosine on the same tf-idf) that the training coder coded with its code."""
+    if not coding.origin:
+        raise SuggestError(f"coding {coding.id} is not a machine suggestion (it has no model of origin)")
+    model, _info = load_model(store, coding.origin)
+    if coding.code not in model.codes:
+        raise SuggestError(f"model {model.machine_coder} has no classifier for '{coding.code}'")
+    corpus = load_corpus(store)
+    where = corpus.position()
+    at = where.get(coding.segment or "")
+    if at is None:
+        raise NotFoundError(f"segment '{coding.segment}' of coding {coding.id} is gone")
+    row = model.codes.index(coding.code)
+    x = model.vectors.transform([corpus.texts[at]])
+    weights = x.multiply(model.coef[row]).tocsr()
+    names = model.vectors.terms()
+    order = np.argsort(-weights.data)[:top]
+    terms = tuple((names[int(weights.indices[k])], float(weights.data[k])) for k in order.tolist()
+                  if weights.data[k] > 0)
+    labels = segment_labels(store, corpus, model.coder, [coding.code])
+    positive = np.flatnonzero(labels.positive.get(coding.code, np.zeros(len(corpus), dtype=bool)))
+    positive = positive[positive != at]
+    near: tuple[Similar, ...] = ()
+    if len(positive):
+        sims = np.asarray((model.vectors.transform([corpus.texts[i] for i in positive.tolist()]) @ x.T).todense()
+                          ).ravel()
+        best = np.argsort(-sims, kind="stable")[:similar]
+        texts = {d.name: d.text for d in store.documents()}
+        near = tuple(Similar(corpus.refs[int(positive[k])],
+                             texts[corpus.documents[int(corpus.document[positive[k]])]][
+                                 int(corpus.starts[positive[k]]):int(corpus.ends[positive[k]])],
+                             float(sims[k])) for k in best.tolist())
+    return Explanation(coding.id or 0, coding.code, model.id, coding.score, float(model.threshold[row]), terms, near)
