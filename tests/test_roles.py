@@ -122,6 +122,16 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("/api/codes", "POST"): WRITERS,
     ("/api/codes/rename", "POST"): LEAD_ONLY,
     ("/api/codes/merge", "POST"): LEAD_ONLY,
+    ("/api/sets", "GET"): LOGGED_IN,
+    ("/review", "GET"): EVERYONE,  # the review page (back to the workspace, which asks who you are)
+    ("/api/review/models", "GET"): LOGGED_IN,
+    ("/api/review/queue", "GET"): LOGGED_IN,
+    ("/api/review/explain/{coding_id:str}", "GET"): LOGGED_IN,
+    ("/api/review/provenance", "GET"): LOGGED_IN,
+    ("/api/review/decide", "POST"): WRITERS,  # a decision becomes the reviewer's own coding
+    ("/api/review/undo", "POST"): WRITERS,
+    ("/api/review/bulk", "POST"): WRITERS,  # and only past the gate (tests/test_suggest_review.py)
+    ("/api/review/retrain", "POST"): WRITERS,
     ("/api/{rest:path}", "GET"): EVERYONE,  # the catch-all: 404 for everyone
     ("/api/{rest:path}", "POST"): EVERYONE,
     ("/api/{rest:path}", "PATCH"): EVERYONE,

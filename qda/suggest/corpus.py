@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from qda.models import CodingStatus, ReviewAction, coding_segment_pairs, counting_statuses, segment_ref
+from qda.models import ReviewAction, coding_segment_pairs, counting_statuses, segment_ref
 from qda.store import Store
 
 #: Field separator inside one segment's feature text (see :func:`qda.suggest.learn.terms`).
@@ -100,12 +100,6 @@ def load_corpus(store: Store) -> Corpus:
                   texts_from(words, document.tolist(), roles))
 
 
-#: Statuses that do not count even when the coder is named (negated mentions, orphaned codings).
-def _skipped_statuses() -> tuple[str, ...]:
-    counting = set(counting_statuses(coder_named=True))
-    return tuple(str(s) for s in CodingStatus if str(s) not in counting)
-
-
 @dataclass(frozen=True)
 class Labels:
     """A coder's codings at segment level: which segments are known (in a document the coder
@@ -143,7 +137,7 @@ class Labels:
 
 def segment_labels(store: Store, corpus: Corpus, coder: str, codes: Iterable[str] | None = None) -> Labels:
     """The coder's counting codings as segment labels (a span coding labels every segment it applies to)."""
-    columns = store.coding_columns(coder, _skipped_statuses())
+    columns = store.coding_columns(coder, counting_statuses(coder_named=True))
     wanted = set(codes) if codes is not None else None
     size = int(max(corpus.ids.max(initial=-1), max(columns["segment"], default=-1))) + 1
     position = np.full(size, -1, dtype=np.int64)
