@@ -10,6 +10,7 @@ is the API's ``to_dict()``.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from qda import Project
 from qda.cli.doctor import LanguageTable, diagnose
 from qda.codebook import CodebookView
 from qda.ingest.languages import languages
+from qda.models import WritePlan
 from qda.results import Message, TableView
 
 from conftest import CODEBOOK, EXAMPLE, FIXTURES, ROOT, run_json
@@ -102,7 +104,37 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     with Project.init(taguette, "en") as p:
         p.import_transcripts(sorted((FIXTURES / "taguette").glob("Interview *.txt")))
         keep(p.import_taguette(FIXTURES / "taguette" / "highlights.csv", "remi"))
+    suggestions(study_project, tmp, keep)
     return got
+
+
+def suggestions(study_project: Path, tmp: Path, keep: Callable[..., None]) -> None:
+    """The suggester's results (qda suggest, the review queue) on a copy of the study: a model
+    learnt from the consensus on six documents, checked against a sample of the others."""
+    folder = tmp / "suggested"
+    shutil.copytree(study_project, folder)
+
+    def copy(p: Project, source: str, target: str, keep_it: Callable[[Any], bool]) -> None:
+        codings = tuple(dataclasses.replace(c, coder=target, id=None, status="ok", origin=None, score=None)
+                        for c in p.store.codings(coder=source) if keep_it(c))
+        p.commit(WritePlan(coders=(target,), codings=codings))
+
+    with Project.open(folder) as p:
+        copy(p, "consensus", "trainer", lambda c: c.document in ("E1", "E2", "E3", "P1", "P2", "P3"))
+        trained = p.suggest_train("trainer", seed=1, bootstrap=0, params={"min_positives": 5})
+        keep(trained, *[c.kappa for c in trained.codes if c.kappa is not None][:1])
+        keep(p.suggest_curve("trainer", codes=["h"], sizes=(5, 10), bootstrap=0))
+        keep(p.suggest_run())
+        sample = p.suggest_sample(80, "val", seed=3)
+        keep(sample)
+        refs = set(sample.segments)
+        copy(p, "consensus", "val", lambda c: c.segment in refs)
+        keep(p.suggest_validate(bootstrap=50), p.suggest_bias("group"))
+        keep(p.suggest_accept("h", reviewer="alice", min_kappa=-1.0, bootstrap=50))
+        keep(p.suggest_provenance(["alice", "trainer"]))
+        queue = p.review_queue("bob")
+        keep(queue, p.suggest_explain(queue.items[0].id))
+        keep(p.review_suggestion("bob", queue.items[0].id, "reject"), p.review_provenance())
 
 
 def decide(sheet: Path, decision: str) -> None:
