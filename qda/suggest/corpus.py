@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from qda.models import CodingStatus, coding_segment_pairs, counting_statuses, segment_ref
 from qda.store import Store
 
-#: Field separator inside one segment's feature text (see :func:`qda.suggest.learn.terms`).
+#: Field separator inside one segment's feature text (see :class:`qda.suggest.learn.Terms`).
 FIELD = "\x1e"
 
 
@@ -155,8 +154,3 @@ def segment_labels(store: Store, corpus: Corpus, coder: str, codes: Iterable[str
         mask = positive.setdefault(code, np.zeros(len(corpus), dtype=bool))
         mask[at] = True
     return Labels(coder, known, positive)
-
-
-def as_any(value: Any) -> Any:
-    """numpy values as plain Python (for JSON)."""
-    return value.item() if hasattr(value, "item") else value
