@@ -17,7 +17,7 @@ import numpy as np
 from qda.models import ReviewAction, coding_segment_pairs, counting_statuses, segment_ref
 from qda.store import Store
 
-#: Field separator inside one segment's feature text (see :func:`qda.suggest.learn.terms`).
+#: Field separator inside one segment's feature text (see :class:`qda.suggest.learn.Terms`).
 FIELD = "\x1e"
 
 

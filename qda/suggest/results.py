@@ -160,7 +160,8 @@ class RunReport:
         return TableView("suggestions", (Column("code"), Column("suggestions", True)), rows, (
             Note(f"{sum(self.counts.values())} suggestions of {self.machine_coder} on {self.segments} segments of "
                  f"{self.documents} documents (status suggested: counted only when {self.machine_coder} is named); "
-                 f"{self.replaced} earlier suggestions of this model replaced"),))
+                 f"{self.replaced} earlier suggestions of this model on these segments replaced "
+                 "(identical ones are kept as they were, with their ids)"),))
 
 
 @dataclass(frozen=True)
