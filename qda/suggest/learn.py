@@ -378,8 +378,8 @@ class Model:
         wanted = list(codes) if codes is not None else self.codes
         rows = [self.codes.index(c) for c in wanted]
         x = self.vectors.transform(texts)
-        if not rows:
-            return wanted, np.zeros((len(texts), 0))
+        if not rows or not len(texts):  # nothing to score (e.g. --uncoded when every document is coded)
+            return wanted, np.zeros((len(texts), len(rows)))
         return wanted, np.atleast_2d(scores_of(x, self.coef[rows], self.intercept[rows])).reshape(len(texts), -1)
 
     def to_bytes(self) -> bytes:
