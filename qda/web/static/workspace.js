@@ -560,7 +560,14 @@
   }
 
   function drawMargin(codings) {
-    if (state.overlay) { state.overlay.margin(codings); return; }
+    if (state.overlay) {
+      state.overlay.margin(codings);
+      // what the resize observer below compares with: placed again when the text reflows, and
+      // not a second time for the size just drawn (the overlay's margin is wider than one coder's)
+      state.sorted = codings;
+      state.laidFor = `${$("text").clientWidth}x${$("text").clientHeight}`;
+      return;
+    }
     const margin = $("margin");
     const origin = $("text").getBoundingClientRect().top;
     // lanes by drawn extent, not by offsets: two codings that share a line of text (one ends,
