@@ -561,11 +561,12 @@
 
   function drawMargin(codings) {
     if (state.overlay) {
-      state.overlay.margin(codings);
       // what the resize observer below compares with: placed again when the text reflows, and
-      // not a second time for the size just drawn (the overlay's margin is wider than one coder's)
+      // not a second time for the size just drawn (the overlay's margin is wider than one coder's).
+      // Read before the stripes are attached: after, the read would lay out 6,000 stripes at once.
       state.sorted = codings;
       state.laidFor = `${$("text").clientWidth}x${$("text").clientHeight}`;
+      state.overlay.margin(codings);
       return;
     }
     const margin = $("margin");
