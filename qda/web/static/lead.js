@@ -75,14 +75,10 @@ window.qdaLead = (() => {
           mask |= 1 << (index.get(c.coder) % 30);
         }
         span.codings = own;
-        if (!mask) return;
+        if (!mask) return "";
         span.overlay = active.slice();  // the workspace goes on pushing onto "active"
         span.mask = mask;
-        if (active.length > 1) {
-          span.classList.remove("overlap");  // underlines per coder instead of the workspace's one
-          span.style.borderBottomColor = "";
-        }
-        span.classList.add(look(mask));
+        return look(mask);  // the class of the coders' underlines: the workspace sets it with its own
       },
       margin(codings) { drawLanes(list, colors, codings, laid && laid.codings === ws.state.codings ? laid : null); },
     };
@@ -121,6 +117,7 @@ window.qdaLead = (() => {
     // the margin alone, not the flex row and its long neighbour again
     margin.style.height = `${$("text").offsetHeight}px`;
     margin.style.contain = "size layout style";  // not paint: the coder names above the lanes stay visible
+    performance.mark("qda:text-laid-out");
     const fragment = document.createDocumentFragment();
     const proto = ws.el("div", { class: "stripe lane-stripe", role: "button" });
     for (const name of list) {
@@ -141,6 +138,7 @@ window.qdaLead = (() => {
         fragment.append(stripe);
       }
     }
+    performance.mark("qda:stripes-placed");
     margin.replaceChildren(fragment);
     if (st.jump) mark(st.jump.start, st.jump.end, false);  // the drawing replaced the marked pieces
   }

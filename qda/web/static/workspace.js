@@ -426,7 +426,9 @@
 
   async function openDocument(name) {
     let doc;
+    performance.mark("qda:doc-asked");  // phase marks for bench/overlay_phases.py (cost: microseconds)
     try { doc = await api("GET", "/api/documents/" + encodeURIComponent(name) + (lead ? lead.query() : "")); } catch (error) { fail(error); return; }
+    performance.mark("qda:doc-parsed");
     await state.codebookReady;
     state.doc = doc;
     state.cps = Array.from(doc.text);
@@ -461,38 +463,93 @@
     const fragment = document.createDocumentFragment();
     state.pieces = []; state.pieceByStart.clear(); state.pieceByEnd.clear();
     let active = [], next = 0, turn = 0;
+    const lookOf = new Map();  // this drawing's codes (ids of the last three) → their look's class
     for (let i = 0; i + 1 < points.length; i += 1) {
       const a = points[i], b = points[i + 1];
       while (next < codings.length && codings[next].start <= a) active.push(codings[next++]);
       active = active.filter((c) => c.end > a);
       while (turn < roleAt.length && roleAt[turn][1] <= a) turn += 1;
-      const span = el("span", { "data-s": String(a), "data-e": String(b) }, slice(a, b));
-      if (turn < roleAt.length && roleAt[turn][0] <= a) span.classList.add("role-" + (roleAt[turn][2] || "other"));
-      if (active.length) {
-        span.classList.add("coded");
-        if (active.length > 1) span.classList.add("overlap");
-        span.style.backgroundColor = tint(state.colors.get(active[active.length - 1].code));
-        // one full-colour bar per code under the text (up to three): overlapping codes stay
-        // told apart even when their tints look alike
-        const under = span.style.backgroundColor;
-        span.style.boxShadow = active.slice(-3).reverse().map((c, k) => {
-          const colour = state.colors.get(c.code) || "#777", low = 3 * k;
-          return state.doubled.has(c.code)  // two thin lines with a gap of the highlight's colour
-            ? `inset 0 -${low + 1}px 0 ${colour}, inset 0 -${low + 2}px 0 ${under}, inset 0 -${low + 3}px 0 ${colour}`
-            : `inset 0 -${low + 3}px 0 ${colour}`;
-        }).join(", ");
-      }
+      const span = document.createElement("span");
+      span.setAttribute("data-s", String(a));
+      span.setAttribute("data-e", String(b));
+      span.textContent = slice(a, b);
+      // the classes are gathered and set once: classList calls on each of thousands of pieces add up
+      let classes = turn < roleAt.length && roleAt[turn][0] <= a ? "role-" + (roleAt[turn][2] || "other") : "";
       span.codings = active.map((c) => c.id);
-      if (state.overlay) state.overlay.paint(span, active);
+      // the lead's overlay draws one underline per coder instead of the workspace's overlap one
+      const overlaid = state.overlay ? state.overlay.paint(span, active) : "";
+      if (active.length) {
+        const key = active.slice(-3).map((c) => c.code).join("\n");
+        let look = lookOf.get(key);
+        if (!look) { look = pieceLook(active); lookOf.set(key, look); }
+        classes += " coded " + look + (active.length > 1 && !overlaid ? " overlap" : "");
+      }
+      if (overlaid) classes += " " + overlaid;
+      if (classes) span.className = classes.trim();
       state.pieces.push(span);
       state.pieceByStart.set(a, span);
       state.pieceByEnd.set(b, span);
       fragment.append(span);
     }
+    addLooks();
+    performance.mark("qda:pieces-built");
     box.replaceChildren(fragment);
     drawCursor();
+    performance.mark("qda:text-attached");
     drawMargin(codings);
+    performance.mark("qda:margin-drawn");
     state.drawnAt = performance.now();  // read by bench/serve.py: navigation to highlights drawn
+    requestAnimationFrame(() => setTimeout(() => performance.mark("qda:painted")));  // the frame after: laid out and painted
+  }
+
+  // A piece's highlight and code bars come from a class made once per combination of codes'
+  // looks, not from an inline style per piece: thousands of pieces then share their computed
+  // style (an inline style is parsed for each piece and makes each one's style computed alone).
+  const looks = new Map();
+  const lookRules = [];
+  let lookSheet = null, looksAdded = 0;
+  function pieceLook(active) {
+    const shown = active.slice(-3).reverse();
+    const key = shown.map((c) => (state.doubled.has(c.code) ? "=" : "") + (state.colors.get(c.code) || "")).join(" ") +
+      "|" + tint(state.colors.get(active[active.length - 1].code));
+    let name = looks.get(key);
+    if (name) return name;
+    const under = tint(state.colors.get(active[active.length - 1].code));
+    // one full-colour bar per code under the text (up to three): overlapping codes stay
+    // told apart even when their tints look alike
+    const bars = shown.map((c, k) => {
+      const colour = state.colors.get(c.code) || "#777", low = 3 * k;
+      return state.doubled.has(c.code)  // two thin lines with a gap of the highlight's colour
+        ? `inset 0 -${low + 1}px 0 ${colour}, inset 0 -${low + 2}px 0 ${under}, inset 0 -${low + 3}px 0 ${colour}`
+        : `inset 0 -${low + 3}px 0 ${colour}`;
+    }).join(", ");
+    name = `look-${looks.size + 1}`;
+    // #text and a class: above .transcript's own rules (.cursor's bar), as the inline style was
+    lookRules.push(`#text .${name} { background-color: ${under}; box-shadow: ${bars}; }`);
+    looks.set(key, name);
+    return name;
+  }
+
+  function addLooks() {
+    // the looks made by a drawing, into the page at once: each rule added is a change of the
+    // page's style sheets that the browser takes in as a whole
+    if (lookRules.length === looksAdded) return;
+    if (!lookSheet) {
+      // a sheet of its own (not the long workspace.css, which the browser would index again)
+      try {
+        lookSheet = new CSSStyleSheet();
+        document.adoptedStyleSheets = [...document.adoptedStyleSheets, lookSheet];
+      } catch (error) {
+        lookSheet = [...document.styleSheets].find((sheet) => (sheet.href || "").endsWith("/static/workspace.css"));
+      }
+    }
+    if (!lookSheet.href) {  // a constructed sheet: all its rules in one go
+      lookSheet.replaceSync(lookRules.join("\n"));
+      looksAdded = lookRules.length;
+      return;
+    }
+    for (const rule of lookRules.slice(looksAdded)) lookSheet.insertRule(rule, lookSheet.cssRules.length);
+    looksAdded = lookRules.length;
   }
 
   function tint(hex) {
@@ -503,7 +560,15 @@
   }
 
   function drawMargin(codings) {
-    if (state.overlay) { state.overlay.margin(codings); return; }
+    if (state.overlay) {
+      // what the resize observer below compares with: placed again when the text reflows, and
+      // not a second time for the size just drawn (the overlay's margin is wider than one coder's).
+      // Read before the stripes are attached: after, the read would lay out 6,000 stripes at once.
+      state.sorted = codings;
+      state.laidFor = `${$("text").clientWidth}x${$("text").clientHeight}`;
+      state.overlay.margin(codings);
+      return;
+    }
     const margin = $("margin");
     const origin = $("text").getBoundingClientRect().top;
     // lanes by drawn extent, not by offsets: two codings that share a line of text (one ends,
@@ -1252,8 +1317,14 @@
   }).observe($("text"));
   window.addEventListener("resize", () => { if (state.doc && state.sorted) drawMargin(state.sorted); });
   // the top bar wraps onto two lines in a narrow window: the sticky panels start below it
-  new ResizeObserver(() => document.documentElement.style.setProperty("--bar", `${$("bar").offsetHeight}px`))
-    .observe($("bar"));
+  // (set on the panels, its only users: a custom property set on the root is inherited by every
+  // element, and changing it there restyles each piece of a long transcript again)
+  new ResizeObserver(() => {
+    const height = `${$("bar").offsetHeight}px`;
+    for (const panel of document.querySelectorAll(".panel")) {
+      if (panel.style.getPropertyValue("--bar") !== height) panel.style.setProperty("--bar", height);
+    }
+  }).observe($("bar"));
   window.qda = state; // for tests and the curious: the workspace's state, read-only by convention
   // what the compare view (compare.js) uses of this page
   window.qdaPage = { state, api, say, fail, el, label, tint };
