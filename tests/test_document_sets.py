@@ -149,3 +149,17 @@ def test_the_set_view_refuses_what_it_cannot_filter(projects) -> None:
             scope.segment_index()
         with pytest.raises(NotImplementedError, match="replace_codings"):
             scope.replace_codings([], [])
+
+
+def test_a_report_of_a_machine_coder_with_set(runner, study_project: Path, tmp_path: Path) -> None:
+    """The report's provenance section reads the suggestion models, samples and reviews: a set
+    filters the model's codings, not the models (they learnt from the whole project)."""
+    folder = tmp_path / "project"
+    shutil.copytree(study_project, folder)
+    with Project.open(folder) as project:
+        project.suggest_train("consensus", seed=1, bootstrap=0)
+        machine = project.suggest_run().machine_coder
+        project.add_to_set("firsts", ["E1", "E2"])
+    run(runner, "-p", folder, "report", "-o", tmp_path / "r.html", "--coder", machine, "--by", "group",
+        "--agree", machine, "--agree", "consensus", "--set", "firsts")
+    assert "Machine suggestions" in (tmp_path / "r.html").read_text(encoding="utf-8")

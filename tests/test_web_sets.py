@@ -35,10 +35,10 @@ def test_the_document_list_filters_by_set(browser: Browser, serve, demo_project:
     expect(page.locator("#text span[data-s]").first).to_be_visible()
     page.click("#nav-documents")
     expect(page.locator("#doc-table tbody tr").first).to_be_attached()
-    page.wait_for_function("document.querySelectorAll('#doc-table tbody tr[data-doc]:not([hidden])').length === 2")
+    expect(page.locator("#doc-table tbody tr[data-doc]:not([hidden])")).to_have_count(2)
     assert visible_documents(page) == ["E1", "E2"]
     page.reload()
-    page.wait_for_function("document.querySelectorAll('#doc-table tbody tr[data-doc]:not([hidden])').length === 2")
+    expect(page.locator("#doc-table tbody tr[data-doc]:not([hidden])")).to_have_count(2)
     page.select_option("#doc-set", "")
     assert visible_documents(page) == ["E1", "E2", "P1"]
     assert console.errors == []

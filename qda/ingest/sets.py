@@ -79,7 +79,9 @@ class SetScope:
 
     #: Store reads that say nothing about which documents exist: answered by the store itself.
     UNSCOPED = frozenset({"codebook", "coders", "variables", "document_sets", "get_meta", "speakers", "users",
-                          "codebook_source", "path", "folder", "readonly", "backups", "schema_version"})
+                          "codebook_source", "path", "folder", "readonly", "backups", "schema_version",
+                          # suggestion models are learnt from the whole project; their codings are filtered
+                          "suggest_models", "suggest_model_bytes", "suggest_samples"})
 
     def __init__(self, store: Any, documents: Sequence[str]) -> None:
         self._store = store
@@ -90,6 +92,9 @@ class SetScope:
         if name in self.UNSCOPED:
             return getattr(self._store, name)
         raise NotImplementedError(f"Store.{name} is not filtered by document set: add it to SetScope")
+
+    def suggest_reviews(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return [r for r in self._store.suggest_reviews(*args, **kwargs) if r.document in self.names]
 
     def documents(self) -> list[Document]:
         return [d for d in self._store.documents() if d.name in self.names]
