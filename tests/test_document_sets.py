@@ -163,3 +163,30 @@ def test_a_report_of_a_machine_coder_with_set(runner, study_project: Path, tmp_p
     run(runner, "-p", folder, "report", "-o", tmp_path / "r.html", "--coder", machine, "--by", "group",
         "--agree", machine, "--agree", "consensus", "--set", "firsts")
     assert "Machine suggestions" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_qdpx_export_of_a_set_carries_only_its_documents(runner, projects, tmp_path: Path) -> None:
+    """``export qdpx --set``: the set's documents with their codings and cases, schema-valid, and
+    no Set member pointing at a source the file does not carry (set 'other' falls away)."""
+    import zipfile
+
+    from lxml import etree
+
+    whole, only = projects
+    qdpx = tmp_path / "mixed.qdpx"
+    run(runner, "-p", whole, "export", "qdpx", "-o", qdpx, "--set", "mixed")
+    with zipfile.ZipFile(qdpx) as archive:
+        xml = archive.read("project.qde")
+    schema = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "fixtures" / "refi" / "Project.xsd")))
+    assert schema.validate(etree.fromstring(xml)), schema.error_log
+    fresh = tmp_path / "fresh"
+    with Project.init(fresh, "fr") as project:
+        project.import_qdpx(qdpx)
+        documents = sorted(d.name for d in project.store.documents())
+        sets = {s.name: s.documents for s in project.store.document_sets()}
+        codings = sorted((c.coder, c.code, c.document, c.start, c.end) for c in project.store.codings())
+    with Project.open(only) as project:
+        expected = sorted((c.coder, c.code, c.document, c.start, c.end) for c in project.store.codings())
+    assert documents == sorted(IN_SET)
+    assert set(sets) == {"mixed"} and sorted(sets["mixed"]) == sorted(IN_SET)
+    assert codings == expected

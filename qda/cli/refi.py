@@ -7,7 +7,18 @@ from pathlib import Path
 
 import typer
 
-from qda.cli import FormatOpt, LegacyPath, OutputOpt, codebook_app, export_app, import_app, opened, output_path, render
+from qda.cli import (
+    FormatOpt,
+    LegacyPath,
+    OutputOpt,
+    SetOpt,
+    codebook_app,
+    export_app,
+    import_app,
+    opened,
+    output_path,
+    render,
+)
 from qda.models import OutputFormat
 
 AllowOutsideOpt = typer.Option(
@@ -40,9 +51,11 @@ def codebook_export(ctx: typer.Context, file: Path | None = LegacyPath(),
 @export_app.command("qdpx")
 def export_qdpx(ctx: typer.Context, file: Path | None = LegacyPath(),
                 output: Path | None = OutputOpt("The .qdpx to write."),
-                fmt: OutputFormat = FormatOpt) -> None:
-    """Write the project as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder..."""
-    with opened(ctx) as project:
+                fmt: OutputFormat = FormatOpt,
+                document_set: str | None = SetOpt) -> None:
+    """Write the project as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder...
+    (``--set``: only that set's documents, with their cases, codings and memos)."""
+    with opened(ctx, document_set) as project:
         result = project.export_qdpx(output_path(output, file))
     render(result, fmt)
 

@@ -4,7 +4,7 @@ groups, REFI-QDA ``Set`` elements of sources), planned like every other write.""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from qda.errors import IngestError, NotFoundError, Problem
@@ -78,7 +78,7 @@ class SetScope:
     """
 
     #: Store reads that say nothing about which documents exist: answered by the store itself.
-    UNSCOPED = frozenset({"codebook", "coders", "variables", "document_sets", "get_meta", "speakers", "users",
+    UNSCOPED = frozenset({"codebook", "coders", "variables", "get_meta", "speakers", "users",
                           "codebook_source", "path", "folder", "readonly", "backups", "schema_version",
                           # suggestion models are learnt from the whole project; their codings are filtered
                           "suggest_models", "suggest_model_bytes", "suggest_samples"})
@@ -92,6 +92,13 @@ class SetScope:
         if name in self.UNSCOPED:
             return getattr(self._store, name)
         raise NotImplementedError(f"Store.{name} is not filtered by document set: add it to SetScope")
+
+    def document_sets(self) -> list[DocumentSet]:
+        """The sets, each cut to its documents inside this one (an export holds no reference to
+        a document it does not carry); sets left empty are dropped."""
+        kept = [replace(s, documents=tuple(d for d in s.documents if d in self.names))
+                for s in self._store.document_sets()]
+        return [s for s in kept if s.documents]
 
     def suggest_reviews(self, *args: Any, **kwargs: Any) -> list[Any]:
         return [r for r in self._store.suggest_reviews(*args, **kwargs) if r.document in self.names]
