@@ -16,20 +16,7 @@
     return node;
   };
 
-  function say(text, kind = "info") {
-    // the workspace's toast: one live region, emptied first so the same message twice is read twice
-    const box = $("message");
-    const seq = (say.seq = (say.seq || 0) + 1);
-    clearTimeout(say.timer);
-    box.setAttribute("aria-live", kind === "error" ? "assertive" : "polite");
-    box.textContent = "";
-    box.className = kind;
-    $("toast").className = "toast " + kind + (text ? " shown" : "");
-    $("toast-close").hidden = !text;
-    if (!text) return;
-    setTimeout(() => { if (say.seq === seq) box.textContent = text; }, 30);
-    if (kind !== "error") say.timer = setTimeout(() => { if (say.seq === seq) say(""); }, kind === "warn" ? 9000 : 5000);
-  }
+  const say = window.qdaSay;  // toast.js
 
   async function api(path, options = {}) {
     const init = { headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, ...options };

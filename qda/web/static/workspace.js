@@ -38,22 +38,7 @@
   const current = (id) => { while (state.idMap.has(id)) id = state.idMap.get(id); return id; };
   const label = (code) => (code.labels[state.lang] || Object.values(code.labels)[0] || code.id);
 
-  function say(text, kind = "info") {
-    // one live region, always in the page (a region that appears with its text is often not
-    // read out); emptied first so that the same message twice is announced twice
-    const box = $("message");
-    const seq = (say.seq = (say.seq || 0) + 1);
-    clearTimeout(say.timer);
-    box.setAttribute("aria-live", kind === "error" ? "assertive" : "polite");
-    box.textContent = "";
-    box.className = kind;
-    $("toast").className = "toast " + kind + (text ? " shown" : "");
-    $("toast-close").hidden = !text;
-    if (!text) return;
-    setTimeout(() => { if (say.seq === seq) box.textContent = text; }, 30);
-    // errors stay until dismissed or replaced; the rest fades after a while
-    if (kind !== "error") say.timer = setTimeout(() => { if (say.seq === seq) say(""); }, kind === "warn" ? 9000 : 5000);
-  }
+  const say = window.qdaSay;  // toast.js
 
   function ask(question, yes) {
     // an in-page confirmation (window.confirm would block the page and cannot be styled)
