@@ -463,9 +463,12 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         return JSONResponse(coding_json(await in_project(lambda p: p.change_coding(coder, number, changes, snap,
                                                                                    across))))
 
-    def lead_only(p: Project) -> None:
+    def unblinded(p: Project) -> None:
+        """Refuse while blind mode is on (the role check is the endpoint's own, see ``api``):
+        comparing coders, adjudicating, renaming and merging codes all show other coders' work."""
         if blind(p):
-            raise AccessError("comparing coders needs blind mode lifted: 'qda blind off' (or qda serve --unblind)")
+            raise AccessError("this shows other coders' work: it needs blind mode lifted ('qda blind off', "
+                              "or qda serve --unblind)")
 
     @api(read=LEAD, write=LEAD)
     async def compare(request: Request, coder: str) -> Response:
@@ -473,7 +476,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         document = request.query_params.get("document") or None
 
         def read(p: Project) -> dict[str, Any]:
-            lead_only(p)
+            unblinded(p)
             if not a or not b or a == b:
                 raise InvalidCodingError("choose two different coders A and B")
             return {**p.compare_view(a, b, document), "coders": p.coders()}
@@ -495,7 +498,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                               str(r.get("span", "") or "")) for i, r in enumerate(rows)]
 
         def write(p: Project) -> dict[str, Any]:
-            lead_only(p)
+            unblinded(p)
             return p.adjudicate_decisions(str(data.get("a", "")), str(data.get("b", "")), decisions,
                                           str(data.get("as") or "consensus"),
                                           replace=bool(data.get("replace", False))).to_dict()
@@ -601,7 +604,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         Route("/api/adjudicate", adjudicate, methods=["POST"]),
         Route("/api/blind", blind_setting, methods=["GET", "POST"]),
         *lead_routes(api, in_project, blind),
-        *code_routes(api, in_project, body, lead_only),  # codes born while coding (qda/web/codes.py)
+        *code_routes(api, in_project, body, unblinded),  # codes born while coding (qda/web/codes.py)
         *set_routes(api, in_project),  # document sets as a filter of the document list (qda/web/sets.py)
         *review_routes(api, in_project, body, blind, page, csrf, current_coder),  # suggestions (qda/web/review.py)
         Route("/api/{rest:path}", not_found, methods=["GET", "POST", "PATCH", "DELETE"]),

@@ -35,11 +35,11 @@ def code_json(project: Project, code_id: str) -> dict[str, Any]:
 def code_routes(api: Callable[..., Callable[[Handler], Handler]],
                 in_project: Callable[[Callable[[Project], Any]], Awaitable[Any]],
                 body: Callable[[Request], Awaitable[dict[str, Any]]],
-                lead_only: Callable[[Project], None]) -> list[Route]:
+                unblinded: Callable[[Project], None]) -> list[Route]:
     """The routes of this module, given the app's request helpers (see ``create_app``).
 
     Renaming and merging change every coder's codings: the lead's only, and like comparing
-    coders they need blind mode lifted (``lead_only``: ``qda blind off``).
+    coders they need blind mode lifted (``unblinded``: ``qda blind off``).
     """
 
     @api()
@@ -72,7 +72,7 @@ def code_routes(api: Callable[..., Callable[[Handler], Handler]],
         data = await body(request)
 
         def write(p: Project) -> dict[str, Any]:
-            lead_only(p)
+            unblinded(p)
             return p.rename_code(str(data.get("code") or ""), text_or_none(data.get("new")),
                                  text_or_none(data.get("label")), text_or_none(data.get("lang"))).to_dict()
         return JSONResponse(await in_project(write))
@@ -85,7 +85,7 @@ def code_routes(api: Callable[..., Callable[[Handler], Handler]],
             raise InvalidCodingError("'sources' must be a list of code ids")
 
         def write(p: Project) -> dict[str, Any]:
-            lead_only(p)
+            unblinded(p)
             return p.merge_codes(sources, str(data.get("into") or "")).to_dict()
         return JSONResponse(await in_project(write))
 
