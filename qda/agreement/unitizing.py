@@ -14,34 +14,39 @@ into the next).
 Definitions (Krippendorff, Mathet, Bouvry & Widlöcher 2016; Krippendorff 2019,
 §12.6), in the notation of ``docs/coefficients/unitizing-alpha.md``. For a set of
 values (codes, or "coded" against the gap φ), each coder's continuum is cut into
-*segments*: maximal stretches the coder gave one value, and gaps. With ``m``
-coders,
+*units* (the stretches the coder gave a value: spans of one value that overlap are
+merged, spans that only touch stay two units) and gaps. With ``m`` coders,
 
 * observed coincidences ``l_ck = Σ_i Σ_{j≠i} Σ_g Σ_h |s_ig ∩ s_jh| [v_ig=c][v_jh=k] / (m − 1)``
   (characters of value c of one coder that another coder gave value k),
 * expected coincidences ``e_ck = (l_c. l_.k − [c=k] S_c) / (l.. − S / l..)`` where
-  ``S_c`` sums the squared lengths of the segments of value c (a gap φ counts its
+  ``S_c`` sums the squared lengths of the units of value c (a gap φ counts its
   length, not its square: a gap is not a unit and may be cut anywhere) and
   ``S = Σ_c S_c``,
 * ``α = 1 − Σ_{c≠k} l_ck / Σ_{c≠k} e_ck`` (nominal difference: any two values differ).
 
 From it:
 
+``uα`` (:func:`unitizing_alpha_nominal`)
+    values = the codes and φ together; for comparison with publications only (it
+    needs one value per character and coder).
 ``|cuα`` (binary, one code)
     values {code c, φ}: does every coder mark the same stretches as c? ATLAS.ti's
     "α-binary" of a code. Pooled over codes: ``1 − Σ_c D_o,c / Σ_c D_e,c``.
 ``cuα`` (coding, across codes)
     values = the codes, φ left out: where coders' coded stretches overlap, do they
-    give them the same code? Segments count with their *pairable* length (the part
-    of them other coders also coded) in the correction.
+    give them the same code? A unit enters the correction with its share of the
+    coincidences, ``Σ_{j≠i} |s_ig ∩ valued by j| / (m − 1)`` (each value another
+    coder gave a character counts), so that the shares of the units of value c add
+    up to ``l_c.`` as the lengths do for uα.
 ``Cuα`` (coding, across domains)
     as cuα with every code replaced by its top-level ancestor (the "semantic
     domain" of ATLAS.ti).
 
-Two or more coders; a coder may give one stretch several codes (each counts: for
-cuα and Cuα a character coded twice by one coder is paired once per code, which
-ATLAS.ti refuses inside one domain). Overlapping spans of one code by one coder
-are merged first.
+These conventions reproduce Krippendorff's (2019, Fig. 12.11) published uα, |uα
+and cuα (``tests/test_unitizing.py``). Two or more coders; a coder may give one
+stretch several codes (each counts: for cuα and Cuα a character coded twice by one
+coder is paired once per code, which ATLAS.ti refuses inside one domain).
 
 :func:`alpha_1995` is Krippendorff's earlier per-category uα (1995; 2004, §11.6),
 with squared boundary differences; it is kept for comparison with publications
@@ -55,7 +60,7 @@ too little to resample: below :data:`MIN_DOCUMENTS` documents no interval is giv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,7 +69,8 @@ import numpy as np
 from qda.agreement.coefficients import Estimate
 from qda.errors import AgreementError
 
-__all__ = ["MIN_DOCUMENTS", "CoderSpans", "UnitizingResult", "alpha_1995", "unitizing_alpha"]
+__all__ = ["MIN_DOCUMENTS", "CoderSpans", "UnitizingResult", "alpha_1995", "unitizing_alpha",
+           "unitizing_alpha_nominal"]
 
 #: Fewer documents than this give no interval: resampling two or three documents says nothing.
 MIN_DOCUMENTS = 5
@@ -106,20 +112,25 @@ class UnitizingResult:
                 "coded_characters": [list(c) for c in self.coded], "conventions": list(self.conventions)}
 
 
-# ----------------------------------------------------------------------------- segments
+# ----------------------------------------------------------------------------- units
 
 @dataclass(frozen=True)
 class _Pieces:
     """One document cut at every boundary of every span: elementary pieces with constant coverage.
 
-    ``cover[i, v, p]`` tells whether coder i gave value v to piece p (``width[p]`` characters).
+    ``cover[i, v, p]`` tells whether coder i gave value v to piece p, the characters
+    ``cuts[p]`` to ``cuts[p + 1]`` (``width[p]`` of them).
     """
 
+    cuts: np.ndarray  # P + 1
     width: np.ndarray  # P
     cover: np.ndarray  # m x V x P bool
 
 
-def _pieces(spans: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], n_values: int, length: int) -> _Pieces:
+Spans = tuple[np.ndarray, np.ndarray, np.ndarray]  # value, start, end of one coder's spans in one document
+
+
+def _pieces(spans: Sequence[Spans], n_values: int, length: int) -> _Pieces:
     """Cut one document at all span boundaries; ``spans`` is per coder (value, start, end), clipped."""
     bounds = [np.array([0, length], dtype=np.int64)]
     for _, s, e in spans:
@@ -132,32 +143,41 @@ def _pieces(spans: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], n_values
         np.add.at(cover[i], (v, np.searchsorted(cuts, s)), 1)
         np.add.at(cover[i], (v, np.searchsorted(cuts, e)), -1)
     covered = np.cumsum(cover, axis=2)[:, :, :-1] > 0
-    return _Pieces(width, covered)
+    return _Pieces(cuts, width, covered)
 
 
-def _run_squares(flags: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Per row of ``flags`` (rows x P): the sum over maximal runs of true pieces of (Σ weight)².
+def _units(value: np.ndarray, start: np.ndarray, end: np.ndarray, length: int) -> Spans:
+    """A coder's units: spans of one value that overlap merge into one; spans that only touch stay two.
 
-    ``weight`` is per piece (P) or per row and piece (rows x P)."""
-    rows, n = flags.shape
-    if n == 0:
-        return np.zeros(rows)
-    padded = np.zeros((rows, n + 2), dtype=np.int8)
-    padded[:, 1:-1] = flags
-    edges = np.diff(padded, axis=1)  # +1 where a run starts, -1 after it ends
-    cum = np.zeros((rows, n + 1))
-    cum[:, 1:] = np.cumsum(np.where(flags, weight, 0.0), axis=1)
-    r_start, c_start = np.nonzero(edges == 1)
-    _r_end, c_end = np.nonzero(edges == -1)  # same row order, one end per start
-    run = cum[r_start, c_end] - cum[r_start, c_start]
-    out = np.zeros(rows)
-    np.add.at(out, r_start, run * run)
-    return out
+    Krippendorff (2019, Fig. 12.11) keeps a coder's adjacent units of one value apart
+    (one coder marks 33-44 as three units of value 6, another as one): they are two
+    decisions, and the expected coincidences count each unit's squared length.
+    """
+    if not len(value):
+        return value, start, end
+    # Shift each value to its own stretch of the number line so one running maximum serves all values.
+    offset = value * (length + 1)
+    order = np.lexsort((start, value))
+    s, e, v = start[order] + offset[order], end[order] + offset[order], value[order]
+    reach = np.maximum.accumulate(e)
+    new = np.ones(len(s), dtype=bool)
+    new[1:] = s[1:] >= reach[:-1]  # starts at or after everything before it ends: a unit of its own
+    first = np.flatnonzero(new)
+    unit_end = np.maximum.reduceat(e, first)
+    return v[first], s[first] - offset[order][first], unit_end - offset[order][first]
+
+
+def _unit_sums(pieces: _Pieces, units: Spans, weight: np.ndarray, n_values: int) -> np.ndarray:
+    """Per value, the sum over units of (Σ over the unit's pieces of ``weight``)² (one coder)."""
+    value, start, end = units
+    cum = np.concatenate([[0.0], np.cumsum(weight)])
+    inside = cum[np.searchsorted(pieces.cuts, end)] - cum[np.searchsorted(pieces.cuts, start)]
+    return np.bincount(value, weights=inside * inside, minlength=n_values)
 
 
 # ----------------------------------------------------------------------------- features
 
-def _binary_features(pieces: _Pieces, length: int) -> np.ndarray:
+def _binary_features(pieces: _Pieces, units: Sequence[Spans], length: int) -> np.ndarray:
     """Per code, the additive features of |cuα on one document: [l_off, l_0., l_1., n, S]."""
     m, n_codes, _ = pieces.cover.shape
     w = pieces.width.astype(np.float64)
@@ -169,7 +189,7 @@ def _binary_features(pieces: _Pieces, length: int) -> np.ndarray:
     l11 = pairs / (m - 1)
     l1 = size.sum(axis=0)
     l0 = m * length - l1
-    squares = _run_squares(pieces.cover.reshape(m * n_codes, -1), w).reshape(m, n_codes).sum(axis=0)
+    squares = sum((_unit_sums(pieces, u, w, n_codes) for u in units), np.zeros(n_codes))
     gaps = l0  # a gap enters with its length
     return np.stack([2.0 * (l1 - l11), l0, l1, np.full(n_codes, float(m * length)), squares + gaps], axis=1)
 
@@ -183,31 +203,46 @@ def _binary_alpha(totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return value, expected
 
 
-def _coding_features(pieces: _Pieces, values: np.ndarray, n_values: int) -> np.ndarray:
-    """cuα on one document over ``values`` (code -> value index): [n*, trace, rows (V), S*] (additive)."""
+def _grouped_cover(pieces: _Pieces, values: np.ndarray, n_values: int) -> np.ndarray:
+    """``cover`` with every code replaced by its value (``values[code]``, negative: left out)."""
     m = pieces.cover.shape[0]
-    w = pieces.width.astype(np.float64)
     grouped = np.zeros((m, n_values, pieces.cover.shape[2]), dtype=bool)
     for code, value in enumerate(values.tolist()):
         if value >= 0:
             grouped[:, value] |= pieces.cover[:, code]
+    return grouped
+
+
+def _coincidence_features(pieces: _Pieces, grouped: np.ndarray, units: Sequence[Spans],
+                          gap: np.ndarray | None = None) -> np.ndarray:
+    """Coincidences of ``grouped`` (m x V x P) on one document: [n, trace, rows (V), S] (additive).
+
+    A unit enters S with its share of the coincidences: the characters other coders
+    gave a value, counted once per value and divided by m − 1 (for cuα, where a gap
+    pairs with nothing, a unit only partly met by other coders' units counts that part;
+    with every character valued it is the unit's length). ``gap`` (m x P), when given,
+    is the value φ: it pairs like a value but enters S with its length, not its square.
+    """
+    m, n_values, _ = grouped.shape
+    w = pieces.width.astype(np.float64)
     a = grouped.astype(np.float64)
+    if gap is not None:
+        a = np.concatenate([a, gap[:, None, :].astype(np.float64)], axis=1)
     total = a.sum(axis=0)  # V x P: coders giving value v to piece p
     # l_ck = Σ_{i≠j} Σ_p w_p a_icp a_jkp / (m − 1)
     cross = (total * w) @ total.T - np.einsum("ivp,ikp,p->vk", a, a, w)
     cross /= m - 1
-    # A segment counts with its pairable part: the characters some other coder coded (any value).
-    anyone = grouped.any(axis=1)  # m x P
-    others = anyone.sum(axis=0)[None, :] - anyone  # m x P: other coders with a value there
-    pairable = np.where(others > 0, w, 0.0)
-    # A run is cut by coverage and weighed by its pairable characters.
-    squares = _run_squares(grouped.reshape(m * n_values, -1), np.repeat(pairable, n_values, axis=0))
-    rows = cross.sum(axis=1)
-    return np.concatenate([[cross.sum(), np.trace(cross)], rows, [squares.sum()]])
+    others = a.sum(axis=1)
+    others = others.sum(axis=0)[None, :] - others  # m x P: values other coders gave the piece
+    share = w[None, :] * others / (m - 1)
+    squares = float(sum(_unit_sums(pieces, u, share[i], n_values).sum() for i, u in enumerate(units)))
+    if gap is not None:
+        squares += float((gap * w).sum())
+    return np.concatenate([[cross.sum(), np.trace(cross)], cross.sum(axis=1), [squares]])
 
 
 def _coding_alpha(totals: np.ndarray, n_values: int) -> tuple[np.ndarray, np.ndarray]:
-    """cuα and its expected disagreement from summed coding features (... x (V + 3))."""
+    """cuα (or uα) and its expected disagreement from summed coincidence features (... x (V + 3))."""
     n, trace = totals[..., 0], totals[..., 1]
     rows = totals[..., 2 : 2 + n_values]
     s = totals[..., 2 + n_values]
@@ -248,6 +283,27 @@ def _estimate(features: np.ndarray, evaluate: Any, bootstrap: int, seed: int,
     return Estimate(value, float(low), float(high), note)
 
 
+def _documents(spans: Sequence[CoderSpans], sizes: np.ndarray, n_codes: int) -> Iterator[tuple[int, int, list[Spans]]]:
+    """Per document: its index, length and each coder's (code, start, end) clipped to it, empty spans dropped."""
+    n_docs = len(sizes)
+    for coder in spans:
+        bad = (coder.document < 0) | (coder.document >= n_docs) | (coder.code < 0) | (coder.code >= n_codes)
+        if bad.any():
+            raise AgreementError(f"{int(bad.sum())} span(s) name a code or document outside the data")
+    by_doc = [np.argsort(c.document, kind="stable") for c in spans]
+    bounds = [np.searchsorted(c.document[o], np.arange(n_docs + 1)) for c, o in zip(spans, by_doc)]
+    for d in range(n_docs):
+        length = int(sizes[d])
+        per_coder = []
+        for c, order, b in zip(spans, by_doc, bounds):
+            rows = order[b[d] : b[d + 1]]
+            s = np.clip(c.start[rows], 0, length)
+            e = np.clip(c.end[rows], 0, length)
+            keep = e > s
+            per_coder.append((c.code[rows][keep], s[keep], e[keep]))
+        yield d, length, per_coder
+
+
 def unitizing_alpha(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes: int,
                     domains: Sequence[int] | None = None, bootstrap: int = 1000, seed: int = 12345,
                     confidence: float = 0.95, groups: Sequence[int] | None = None) -> UnitizingResult:
@@ -266,32 +322,20 @@ def unitizing_alpha(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes
         raise AgreementError(f"confidence must be between 0 and 1, got {confidence}")
     sizes = np.asarray(lengths, dtype=np.int64).reshape(-1)
     n_docs = len(sizes)
-    for coder in spans:
-        bad = (coder.document < 0) | (coder.document >= n_docs) | (coder.code < 0) | (coder.code >= n_codes)
-        if bad.any():
-            raise AgreementError(f"{int(bad.sum())} span(s) name a code or document outside the data")
     domain_of = np.arange(n_codes) if domains is None else np.asarray(domains, dtype=np.int64)
     n_domains = int(domain_of.max(initial=-1)) + 1
     binary = np.zeros((n_docs, n_codes, 5))
     coding = np.zeros((n_docs, n_codes + 3))
     domain = np.zeros((n_docs, n_domains + 3))
     coded = np.zeros((m, n_codes), dtype=np.int64)
-    by_doc = [np.argsort(c.document, kind="stable") for c in spans]
-    bounds = [np.searchsorted(c.document[o], np.arange(n_docs + 1)) for c, o in zip(spans, by_doc)]
-    for d in range(n_docs):
-        length = int(sizes[d])
-        per_coder = []
-        for c, order, b in zip(spans, by_doc, bounds):
-            rows = order[b[d] : b[d + 1]]
-            s = np.clip(c.start[rows], 0, length)
-            e = np.clip(c.end[rows], 0, length)
-            keep = e > s
-            per_coder.append((c.code[rows][keep], s[keep], e[keep]))
+    for d, length, per_coder in _documents(spans, sizes, n_codes):
         pieces = _pieces(per_coder, n_codes, length)
         coded += (pieces.cover * pieces.width).sum(axis=2)
-        binary[d] = _binary_features(pieces, length)
-        coding[d] = _coding_features(pieces, np.arange(n_codes), n_codes)
-        domain[d] = _coding_features(pieces, domain_of, n_domains)
+        binary[d] = _binary_features(pieces, [_units(*c, length) for c in per_coder], length)
+        coding[d] = _coincidence_features(pieces, pieces.cover, [_units(*c, length) for c in per_coder])
+        as_domains = [_units(domain_of[v][domain_of[v] >= 0], s[domain_of[v] >= 0], e[domain_of[v] >= 0], length)
+                      for v, s, e in per_coder]
+        domain[d] = _coincidence_features(pieces, _grouped_cover(pieces, domain_of, n_domains), as_domains)
     if groups is not None:
         group_of = np.asarray(groups, dtype=np.int64).reshape(-1)
         if len(group_of) != n_docs or (n_docs and group_of.min() < 0):
@@ -320,14 +364,44 @@ def unitizing_alpha(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes
                            "coded stretches never overlap, or all carry one domain")
     conventions = (
         "uα family (Krippendorff et al. 2016): every character of every document, coder pairs; "
-        "gaps enter the expected coincidences with their length, coded stretches with their squared length",
+        "gaps enter the expected coincidences with their length, units with their squared length "
+        "(a coder's overlapping spans of one code are one unit, touching spans two)",
         "|cuα: one code against uncoded text; pooled: 1 − ΣDo/ΣDe over the codes",
-        "cuα / Cuα: which code / domain, over the characters coded by two coders or more",
+        "cuα / Cuα: which code / domain, over the characters coded by two coders or more; "
+        "a unit weighs its share of those coincidences",
         f"95% intervals: percentile bootstrap over documents, {bootstrap} resamples, seed {seed}"
         if bootstrap else "no confidence intervals (bootstrap 0)",
     )
     return UnitizingResult(per_code, pooled, cu, cu_domains, tuple(tuple(int(x) for x in row) for row in coded.T),
                            conventions)
+
+
+def unitizing_alpha_nominal(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes: int) -> float | None:
+    """Krippendorff's uα over the codes and the gap φ together (2016; 2019, §12.6.3), or None when undefined.
+
+    Every character carries one value per coder: the code the coder gave it, or φ.
+    This is the first coefficient of the 2016 family; ``qda agree`` does not report it
+    because qda lets a coder give one stretch several codes, and then a character has
+    no single value. It is kept for comparison with publications, and refuses such
+    data (:class:`AgreementError`, naming the coder and the document).
+    """
+    m = len(spans)
+    if m < 2:
+        raise AgreementError("unitizing alpha needs at least two coders")
+    sizes = np.asarray(lengths, dtype=np.int64).reshape(-1)
+    totals = np.zeros(n_codes + 4)
+    for d, length, per_coder in _documents(spans, sizes, n_codes):
+        pieces = _pieces(per_coder, n_codes, length)
+        values = pieces.cover.sum(axis=1)  # m x P: codes each coder gave each piece
+        twice = (values > 1) & (pieces.width > 0)
+        if twice.any():
+            coder = int(np.flatnonzero(twice.any(axis=1))[0])
+            raise AgreementError(f"coder {coder} gives characters of document {d} two codes; the nominal uα "
+                                 "needs one value per character (use |uα per code and cuα instead)")
+        totals += _coincidence_features(pieces, pieces.cover, [_units(*c, length) for c in per_coder],
+                                        gap=values == 0)
+    value, expected = _coding_alpha(totals, n_codes + 1)
+    return None if not np.isfinite(expected) or expected <= 0 else float(value)
 
 
 def _grouped(features: np.ndarray, group_of: np.ndarray, n_groups: int) -> np.ndarray:
