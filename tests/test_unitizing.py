@@ -82,6 +82,11 @@ def _observers(units, one_code=False):
                           [s for _, s, _ in coder], [e for _, _, e in coder]) for coder in units.values()]
 
 
+def _as_study(units):
+    """The observers' units as (code, document, start, end) lists, the brute force's input."""
+    return [[(v - 1, 0, s, e) for v, s, e in coder] for coder in units.values()]
+
+
 def _figure_12_11(units):
     nominal = unitizing_alpha_nominal(_observers(units), [60], 7)
     # |uα: every value against the gap, i.e. |cuα of one code standing for all seven
@@ -118,6 +123,12 @@ def test_figure_12_11_pins_the_conventions():
                 merged[name].append((v, s, e))
     nominal, _, coding = _figure_12_11(merged)
     assert round(nominal, 3) == 0.513 and round(coding, 3) == 0.731
+    # Squaring gaps too, or weighing a unit by the characters any other observer valued, misses .510 / .724.
+    study = _as_study(FIG_12_11)
+    assert round(brute_nominal(study, [60], {v: v for v in range(7)}), 3) == 0.510
+    assert round(brute_nominal(study, [60], {v: v for v in range(7)}, square_gaps=True), 3) == 0.525
+    assert round(brute_coding(study, [60], {v: v for v in range(7)}), 3) == 0.724
+    assert round(brute_coding(study, [60], {v: v for v in range(7)}, share_of_coincidences=False), 3) == 0.728
     # Overlapping spans of one value do merge: coding 32-44 as 32-40 and 36-44 is one unit 32-44.
     overlapping = dict(FIG_12_11, Paul=[*FIG_12_11["Paul"][:3], (6, 32, 40), (6, 36, 44)])
     assert _figure_12_11(overlapping) == pytest.approx(_figure_12_11(FIG_12_11))
@@ -179,11 +190,12 @@ def brute_binary(coders, lengths, code):
     return 1 - (coinc[("c", "gap")] + coinc[("gap", "c")]) / expected_off
 
 
-def brute_coding(coders, lengths, code_values):
+def brute_coding(coders, lengths, code_values, share_of_coincidences=True):
     """cuα over values (codes mapped by code_values), character by character, gaps left out.
 
     A unit enters the correction with the characters of it that other coders valued,
-    each counted once per value another coder gave it, divided by m - 1."""
+    each counted once per value another coder gave it, divided by m - 1 (or, with
+    ``share_of_coincidences=False``, the characters any other coder valued)."""
     m = len(coders)
     values = sorted(set(code_values.values()))
     coinc = {(a, b): 0.0 for a in values for b in values}
@@ -199,11 +211,36 @@ def brute_coding(coders, lengths, code_values):
         for i in range(m):
             for runs in _units(mine[i], code_values, length).values():
                 for s, e in runs:
-                    share = sum(len(chars[j][x]) for x in range(s, e) for j in range(m) if j != i) / (m - 1)
+                    if share_of_coincidences:
+                        share = sum(len(chars[j][x]) for x in range(s, e) for j in range(m) if j != i) / (m - 1)
+                    else:
+                        share = sum(1 for x in range(s, e) if any(chars[j][x] for j in range(m) if j != i))
                     squares += share * share
     n = sum(coinc.values())
     rows = {a: sum(coinc[(a, b)] for b in values) for a in values}
     observed_off = n - sum(coinc[(a, a)] for a in values)
+    expected_off = (n * n - sum(r * r for r in rows.values())) / (n - squares / n)
+    return 1 - observed_off / expected_off
+
+
+def brute_nominal(coders, lengths, code_values, square_gaps=False):
+    """uα over values and the gap 'φ' together, character by character (one value per character)."""
+    m = len(coders)
+    coinc, squares = {}, 0.0
+    for d, length in enumerate(lengths):
+        mine = [[(k, s, e) for k, dd, s, e in coder if dd == d] for coder in coders]
+        marks = [[next(iter(v)) if v else "φ" for v in _values(spans, code_values, length)] for spans in mine]
+        for i, j in itertools.permutations(range(m), 2):
+            for x in range(length):
+                coinc[(marks[i][x], marks[j][x])] = coinc.get((marks[i][x], marks[j][x]), 0) + 1 / (m - 1)
+        for spans, mark in zip(mine, marks):
+            squares += sum((e - s) ** 2 for runs in _units(spans, code_values, length).values() for s, e in runs)
+            gaps = [len(run) for run in "".join("g" if v == "φ" else " " for v in mark).split()]
+            squares += sum(g * g for g in gaps) if square_gaps else sum(gaps)
+    n = sum(coinc.values())
+    values = {a for a, _ in coinc}
+    rows = {a: sum(coinc.get((a, b), 0) for b in values) for a in values}
+    observed_off = n - sum(coinc.get((a, a), 0) for a in values)
     expected_off = (n * n - sum(r * r for r in rows.values())) / (n - squares / n)
     return 1 - observed_off / expected_off
 
@@ -272,6 +309,26 @@ def test_touching_units_equal_character_brute_force(n_coders, trial):
         assert result.codes[code].value == pytest.approx(brute_binary(coders, lengths, code), abs=1e-9)
     assert result.coding.value == pytest.approx(brute_coding(coders, lengths, {0: 0, 1: 1, 2: 2}), abs=1e-9)
     assert result.domains.value == pytest.approx(brute_coding(coders, lengths, {0: 0, 1: 0, 2: 1}), abs=1e-9)
+
+
+@pytest.mark.parametrize("n_coders", [2, 3, 4])
+@pytest.mark.parametrize("trial", range(3))
+def test_nominal_equals_character_brute_force(n_coders, trial):
+    rng = random.Random(9000 + 100 * n_coders + trial)
+    lengths = [rng.randrange(30, 70) for _ in range(2)]
+    coders = []
+    for _ in range(n_coders):  # a tiling with one code per character: touching units, gaps
+        spans = []
+        for d, length in enumerate(lengths):
+            x = 0
+            while x < length:
+                n = rng.randrange(1, 12)
+                if rng.random() < 0.7:
+                    spans.append((rng.randrange(3), d, x, min(length, x + n)))
+                x += n
+        coders.append(spans)
+    ours = unitizing_alpha_nominal([_columns(c) for c in coders], lengths, 3)
+    assert ours == pytest.approx(brute_nominal(coders, lengths, {0: 0, 1: 1, 2: 2}), abs=1e-9)
 
 
 def test_same_codings_give_one_and_missing_code_is_undefined():
