@@ -3,9 +3,10 @@
 1. Time of :func:`unitizing_alpha` (every coefficient, 1,000 bootstrap resamples) on
    3 coders x 2,000 random span codings of 25 codes: one 300,000-character document, and
    30 documents of 40,000 characters. Prints wall and CPU seconds and the load average.
-2. With ``--crosscheck DIR``: |uα of one code against the Python package
-   ``krippendorff-unitized-alpha`` (an independent implementation of Krippendorff et
-   al. 2016) on 200 random studies of 2 to 4 coders, printing the largest difference.
+2. With ``--crosscheck DIR``: |uα of one code, and uα over three codes and the gap,
+   against the Python package ``krippendorff-unitized-alpha`` (an independent
+   implementation of Krippendorff et al. 2016) on 200 random studies of 2 to 4 coders
+   each, whose units often touch, printing the largest difference.
    The package pins numpy < 2 and pytest < 8, so it is not a dependency: install it
    aside first, ``pip install --no-deps --target DIR krippendorff-unitized-alpha``.
 
@@ -25,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qda.agreement.unitizing import CoderSpans, unitizing_alpha  # noqa: E402
+from qda.agreement.unitizing import CoderSpans, unitizing_alpha, unitizing_alpha_nominal  # noqa: E402
 
 
 def timing() -> None:
@@ -54,33 +55,35 @@ def crosscheck(folder: str) -> None:
         Segment,
     )
 
-    worst, compared = 0.0, 0
-    for trial in range(200):
-        rng = random.Random(trial)
-        m, length = rng.choice([2, 3, 4]), rng.randrange(30, 200)
-        data, columns = {}, []
-        for i in range(m):
-            tiles: list[tuple[int, int, bool]] = []
-            x = 0
-            while x < length:  # a tiling of the text: stretches coded with the code, and gaps
-                n = min(length - x, rng.randrange(1, 25))
-                coded = rng.random() < 0.4
-                if tiles and tiles[-1][2] == coded:
-                    tiles[-1] = (tiles[-1][0], x + n, coded)
-                else:
-                    tiles.append((x, x + n, coded))
-                x += n
-            data[f"coder{i}"] = [Segment("c" if c else EMPTY_TAG, s, e) for s, e, c in tiles]
-            units = [(s, e) for s, e, c in tiles if c]
-            columns.append(CoderSpans.of([0] * len(units), [0] * len(units), [s for s, _ in units],
-                                         [e for _, e in units]))
-        ours = unitizing_alpha(columns, [length], 1, bootstrap=0).codes[0].value
-        if ours is None:
-            continue
-        theirs = KrippendorffUnitizedAlpha(data).result
-        worst = max(worst, abs(theirs - ours))
-        compared += 1
-    print(f"{compared} studies compared; largest |difference| = {worst:.2e}")
+    for n_values, name in ((1, "|uα of one code"), (3, "uα over 3 codes and the gap")):
+        worst, compared = 0.0, 0
+        for trial in range(200):
+            rng = random.Random(trial)
+            m, length = rng.choice([2, 3, 4]), rng.randrange(30, 200)
+            data, columns = {}, []
+            for i in range(m):
+                # a tiling of the text: units of a code and gaps; neighbouring units of one code
+                # stay two units (Krippendorff 2019, Fig. 12.11), for the package as for qda
+                tiles: list[tuple[int, int, int]] = []
+                x = 0
+                while x < length:
+                    n = min(length - x, rng.randrange(1, 25))
+                    tiles.append((x, x + n, rng.randrange(n_values) if rng.random() < 0.5 else -1))
+                    x += n
+                data[f"coder{i}"] = [Segment(EMPTY_TAG if v < 0 else f"c{v}", s, e) for s, e, v in tiles]
+                units = [(v, s, e) for s, e, v in tiles if v >= 0]
+                columns.append(CoderSpans.of([v for v, _, _ in units], [0] * len(units), [s for _, s, _ in units],
+                                             [e for _, _, e in units]))
+            if n_values == 1:
+                ours = unitizing_alpha(columns, [length], 1, bootstrap=0).codes[0].value
+            else:
+                ours = unitizing_alpha_nominal(columns, [length], n_values)
+            if ours is None:
+                continue
+            theirs = KrippendorffUnitizedAlpha(data).result
+            worst = max(worst, abs(theirs - ours))
+            compared += 1
+        print(f"{name}: {compared} studies compared; largest |difference| = {worst:.2e}")
 
 
 if __name__ == "__main__":
