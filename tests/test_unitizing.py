@@ -123,12 +123,19 @@ def test_figure_12_11_pins_the_conventions():
                 merged[name].append((v, s, e))
     nominal, _, coding = _figure_12_11(merged)
     assert round(nominal, 3) == 0.513 and round(coding, 3) == 0.731
-    # Squaring gaps too, or weighing a unit by the characters any other observer valued, misses .510 / .724.
-    study = _as_study(FIG_12_11)
-    assert round(brute_nominal(study, [60], {v: v for v in range(7)}), 3) == 0.510
-    assert round(brute_nominal(study, [60], {v: v for v in range(7)}, square_gaps=True), 3) == 0.525
-    assert round(brute_coding(study, [60], {v: v for v in range(7)}), 3) == 0.724
-    assert round(brute_coding(study, [60], {v: v for v in range(7)}, share_of_coincidences=False), 3) == 0.728
+    # Squaring gaps too, or weighing a unit by the characters any other observer valued (qda's
+    # earlier rule, quallmer's), misses .510 / .724 on both transcriptions.
+    values = {v: v for v in range(7)}
+    for units, any_other in ((FIG_12_11, 0.728), (ALEX_PAUL_SUZAN, 0.726)):
+        study = _as_study(units)
+        assert round(brute_nominal(study, [60], values), 3) == 0.510
+        assert round(brute_nominal(study, [60], values, square_gaps=True), 3) != 0.510
+        assert round(brute_coding(study, [60], values), 3) == 0.724
+        assert round(brute_coding(study, [60], values, unit_weight="any"), 3) == any_other
+    # Summing each other observer's squared overlap instead (per pair of observers) gives .724 on
+    # pygamma's transcription but .726 on quallmer's: the example does not settle that variant.
+    assert round(brute_coding(_as_study(ALEX_PAUL_SUZAN), [60], values, unit_weight="pairs"), 3) == 0.724
+    assert round(brute_coding(_as_study(FIG_12_11), [60], values, unit_weight="pairs"), 3) == 0.726
     # Overlapping spans of one value do merge: coding 32-44 as 32-40 and 36-44 is one unit 32-44.
     overlapping = dict(FIG_12_11, Paul=[*FIG_12_11["Paul"][:3], (6, 32, 40), (6, 36, 44)])
     assert _figure_12_11(overlapping) == pytest.approx(_figure_12_11(FIG_12_11))
@@ -190,12 +197,14 @@ def brute_binary(coders, lengths, code):
     return 1 - (coinc[("c", "gap")] + coinc[("gap", "c")]) / expected_off
 
 
-def brute_coding(coders, lengths, code_values, share_of_coincidences=True):
+def brute_coding(coders, lengths, code_values, unit_weight="share"):
     """cuα over values (codes mapped by code_values), character by character, gaps left out.
 
     A unit enters the correction with the characters of it that other coders valued,
-    each counted once per value another coder gave it, divided by m - 1 (or, with
-    ``share_of_coincidences=False``, the characters any other coder valued)."""
+    each counted once per value another coder gave it, divided by m - 1, squared
+    (``unit_weight="share"``, qda's). Alternatives the worked example is checked against:
+    ``"any"``, the characters any other coder valued, squared (qda before, quallmer);
+    ``"pairs"``, Σ_j (characters coder j valued)² / (m - 1) (lindanna/unitized_alpha)."""
     m = len(coders)
     values = sorted(set(code_values.values()))
     coinc = {(a, b): 0.0 for a in values for b in values}
@@ -211,11 +220,14 @@ def brute_coding(coders, lengths, code_values, share_of_coincidences=True):
         for i in range(m):
             for runs in _units(mine[i], code_values, length).values():
                 for s, e in runs:
-                    if share_of_coincidences:
-                        share = sum(len(chars[j][x]) for x in range(s, e) for j in range(m) if j != i) / (m - 1)
+                    if unit_weight == "share":
+                        squares += (sum(len(chars[j][x]) for x in range(s, e) for j in range(m) if j != i)
+                                    / (m - 1)) ** 2
+                    elif unit_weight == "any":
+                        squares += sum(1 for x in range(s, e) if any(chars[j][x] for j in range(m) if j != i)) ** 2
                     else:
-                        share = sum(1 for x in range(s, e) if any(chars[j][x] for j in range(m) if j != i))
-                    squares += share * share
+                        squares += sum(sum(len(chars[j][x]) for x in range(s, e)) ** 2
+                                       for j in range(m) if j != i) / (m - 1)
     n = sum(coinc.values())
     rows = {a: sum(coinc[(a, b)] for b in values) for a in values}
     observed_off = n - sum(coinc[(a, a)] for a in values)
