@@ -1,9 +1,11 @@
 """Krippendorff's alpha for unitizing (qda.agreement.unitizing).
 
-Two kinds of evidence: the published worked example of the 1995/2004 coefficient, and,
-for the 2016 family (no published numeric example was available to us), an independent
-brute force that walks every character of every coder pair, written from the
-definitions rather than from the module's vectorised algebra.
+Evidence, each test saying where its numbers come from: the published worked examples
+(Krippendorff 2019, Fig. 12.11, for uα, |uα and cuα; Krippendorff 2004, p. 254, and 1995,
+p. 57, for the earlier coefficient), and an independent brute force that walks every
+character of every coder pair, written from the definitions rather than from the
+module's vectorised algebra (|uα, cuα, Cuα and uα; no published example of Cuα was found
+in reach).
 """
 
 from __future__ import annotations
@@ -41,6 +43,35 @@ def test_krippendorff_2004_worked_example_category_k_and_overall():
     _, observed_c, expected_c = alpha_1995([C_I, C_J], 150, 450)
     # overall uα: 1 − Σ_c uDo_c / Σ_c uDe_c (Krippendorff 2004, p. 254: .859)
     assert 1 - (observed_c + observed_k) / (expected_c + expected_k) == pytest.approx(0.859, abs=1e-3)
+
+
+# Krippendorff (1995), On the reliability of unitizing continuous data, Sociological Methodology 25,
+# p. 57: four pairs of observers (A to D) unitize a continuum of 24 with one category each; units as
+# (start, length) per observer, as DKPro Statistics' Krippendorff1995Test gives them (with the paper's
+# figures, which it checks to 0.02; it notes an error in the paper's expected disagreement).
+K1995 = {
+    "A": ([(2, 8), (14, 6)], [(4, 4), (15, 2)]),
+    "B": ([(0, 18)], [(0, 2), (2, 1), (3, 1), (4, 1), (5, 1), (6, 3), (9, 1)]),
+    "C": ([(2, 6), (10, 2), (14, 4), (20, 2)], [(0, 2), (4, 4), (10, 4), (16, 2), (20, 2)]),
+    "D": ([(0, 2), (2, 8), (10, 4), (14, 6), (20, 4)], [(0, 4), (4, 4), (8, 7), (15, 2), (17, 7)]),
+}
+
+
+@pytest.mark.parametrize(("pair", "observed", "alpha"),
+                         [("A", 0.03125, 0.553), ("B", 2.26736, -0.926), ("C", 0.02777, 0.679),
+                          ("D", 0.38715, 0.066)])
+def test_krippendorff_1995_worked_example(pair, observed, alpha):
+    # The paper treats the continuum as continuous; stretching it 50,000 times approaches that limit.
+    stretch = 50_000
+    units = [[(s * stretch, (s + n) * stretch) for s, n in coder] for coder in K1995[pair]]
+    ours, do, _ = alpha_1995(units, 0, 24 * stretch)
+    assert do == pytest.approx(observed, abs=1e-5)
+    if pair in ("A", "D"):
+        assert round(ours, 3) == alpha
+    else:
+        # B: -.928 (paper -.926); C: .693 (paper .679). Our expected disagreement follows
+        # Krippendorff (2004), where DKPro finds the paper's 1995 computation in error.
+        assert ours == pytest.approx(alpha, abs=0.02)
 
 
 def test_1995_distance_cases():
