@@ -47,8 +47,9 @@ def test_krippendorff_2004_worked_example_category_k_and_overall():
 
 # Krippendorff (1995), On the reliability of unitizing continuous data, Sociological Methodology 25,
 # p. 57: four pairs of observers (A to D) unitize a continuum of 24 with one category each; units as
-# (start, length) per observer, as DKPro Statistics' Krippendorff1995Test gives them (with the paper's
-# figures, which it checks to 0.02; it notes an error in the paper's expected disagreement).
+# (start, length) per observer, and the figures, as DKPro Statistics' Krippendorff1995Test gives them
+# citing that page (it checks the alphas to 0.02 and notes an error in the paper's expected
+# disagreement). We could not consult the paper.
 K1995 = {
     "A": ([(2, 8), (14, 6)], [(4, 4), (15, 2)]),
     "B": ([(0, 18)], [(0, 2), (2, 1), (3, 1), (4, 1), (5, 1), (6, 3), (9, 1)]),
