@@ -173,7 +173,7 @@ def test_figure_12_11_pins_the_conventions():
     assert _figure_12_11(overlapping) == pytest.approx(_figure_12_11(FIG_12_11))
 
 
-def test_nominal_uα_refuses_two_codes_on_one_character():
+def test_nominal_alpha_refuses_two_codes_on_one_character():
     a = _columns([(0, 0, 0, 10), (1, 0, 5, 15)])
     b = _columns([(0, 0, 0, 10)])
     with pytest.raises(AgreementError, match="coder 0 gives characters of document 0 two codes"):
