@@ -1166,6 +1166,30 @@ class Project:
     def coding_by_id(self, coding_id: int) -> Coding | None:
         return self.store.coding(coding_id)
 
+    def workspace_documents(self, coder: str, every_coder: bool) -> list[dict[str, Any]]:
+        """The workspace's document list with ``coder``'s coverage; ``every_coder``: count the
+        other coders' codings too (blind mode off)."""
+        from qda.coding.workspace import document_coverage
+
+        return document_coverage(self.store.documents(), self.store.cases(), self.store.segment_spans(),
+                                 self.store.codings(coder=None if every_coder else coder), coder)
+
+    def workspace_codings(self, coders: Sequence[str], document: str | None = None) -> list[Coding]:
+        """The codings the workspace shows of ``coders`` (of one ``document`` when given)."""
+        from qda.coding.workspace import shown
+
+        return [c for who in coders for c in self.store.codings(coder=who, document=document) if shown(c)]
+
+    def code_counts(self, coder: str) -> dict[str, int]:
+        """How many shown codings ``coder`` has of each code (the code picker's counts)."""
+        from qda.coding.workspace import code_counts
+
+        return code_counts(self.store.codings(coder=coder))
+
+    def case_attributes(self, case: str) -> dict[str, str]:
+        """The attributes of one case (empty when it has none)."""
+        return next((dict(c.attributes) for c in self.store.cases() if c.name == case), {})
+
     def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
                    snap: str = "none", across_turns: bool = False) -> Coding:
         """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace). A span

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from itertools import accumulate
 from typing import Any
 
 from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
-from qda.errors import InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
-from qda.models import Codebook, Coding, Document, Memo, Segment
+from qda.errors import AccessError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
+from qda.models import Case, Codebook, Coding, Document, Memo, Segment, is_counted
 
 SNAPS = ("none", "word", "segment")
 MAX_MEMO = 20_000
@@ -283,3 +285,141 @@ def check_memo_author(memo: Memo | None, author: str) -> Memo:
     if memo is None or memo.author != author:
         raise NotFoundError("no such memo of yours")
     return memo
+
+
+# ----------------------------------------------------------------------------- what the page shows
+# The decisions behind the workspace's views (blind mode, coverage, turns), kept here so that
+# the web layer only renders and any other front end decides the same way.
+
+def shown(coding: Coding) -> bool:
+    """Whether the workspace shows and counts a coding of a coder it names (``STATUS_RULES``):
+    negated and orphaned codings stay in the project but are not the coder's codes on the page."""
+    return is_counted(coding, coder_named=True)
+
+
+def effective_blind(project_blind: bool, unblind_server: bool) -> bool:
+    """Blind mode for a request: the project's setting (``qda blind on|off``), unless the
+    server was started with ``--unblind``; never inferred from who has coded."""
+    return project_blind and not unblind_server
+
+
+def names(value: str | None) -> list[str]:
+    """``"a, b;c"`` -> ``["a", "b", "c"]`` (each name once, in order)."""
+    return list(dict.fromkeys(v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()))
+
+
+def visible_coders(is_blind: bool, me: str, params: Mapping[str, str]) -> list[str]:
+    """The coders whose codings a request asks for (``coders=a,b`` or ``coder=a``; default:
+    the session's coder). In blind mode asking for anyone else is refused (NotFoundError: what
+    may not be seen is answered as if it were not there)."""
+    asked = names(params.get("coders")) or names(params.get("coder")) or [me]
+    others = [name for name in asked if name != me]
+    if others and is_blind:
+        raise NotFoundError(f"blind mode: the codings of {', '.join(repr(o) for o in others)} are hidden until the "
+                            "lead lifts it (qda blind off)")
+    return asked
+
+
+def retrieval_coders(is_blind: bool, me: str, asked: str | None, every: Sequence[str]) -> list[str]:
+    """Whose passages a retrieval reads: ``asked`` (``*`` for every coder), the session's coder
+    by default; another coder's only with blind mode lifted."""
+    asked = asked or me
+    if asked != me and is_blind:
+        raise NotFoundError("blind mode: you can retrieve only your own codings until the lead lifts it")
+    return list(every) if asked == "*" else [asked]
+
+
+def memo_author_filter(is_blind: bool, me: str, asked: str | None = None) -> str | None:
+    """Whose memos a reader sees: in blind mode their own only (asking for another author is
+    refused as not found); otherwise ``asked`` (None: everyone's)."""
+    if is_blind and asked not in (None, me):
+        raise NotFoundError("blind mode: you see only your own memos until the lead lifts it")
+    return me if is_blind else asked
+
+
+def check_unblinded(is_blind: bool) -> None:
+    """Refuse while blind mode is on: comparing coders, adjudicating, renaming and merging
+    codes all show other coders' work."""
+    if is_blind:
+        raise AccessError("this shows other coders' work: it needs blind mode lifted ('qda blind off', "
+                          "or qda serve --unblind)")
+
+
+def check_review_access(is_blind: bool, me: str, training_coder: str) -> None:
+    """Blind mode: a model learnt from another coder's codings shows that coder's judgement (its
+    suggestions, and the passages that coder coded), so only the coder it learnt from reviews
+    it until the lead lifts blind mode (``qda serve --unblind``). The one place this rule lives."""
+    if is_blind and training_coder != me:
+        raise AccessError(f"blind mode: this model learnt from {training_coder}'s codings; review it as "
+                          f"{training_coder}, or after the lead lifts blind mode (qda serve --unblind)")
+
+
+def listed_coders(accounts: bool, is_blind: bool, me: str | None, every: Sequence[str]) -> list[str]:
+    """The coder names the page offers: on a network in blind mode not even the other coders'
+    names (on localhost the user picks one of them, so all are listed)."""
+    return [me] if accounts and is_blind and me else list(every)
+
+
+def coded_segment_count(segments: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> int:
+    """How many of ``segments`` overlap at least one of ``spans`` (start, end pairs).
+
+    A bisection per segment over the spans sorted by start, with the furthest end reached
+    so far: testing every span against every segment took 7 s of the document list for a
+    coder with 2,000 codings on a 3,000-segment transcript (bench/serve.py).
+    """
+    ordered = sorted(spans)
+    starts = [start for start, _ in ordered]
+    reach = list(accumulate((end for _, end in ordered), max))
+    count = 0
+    for start, end in segments:
+        last = bisect_left(starts, end) - 1  # the last span starting before the segment ends
+        if last >= 0 and reach[last] > start:
+            count += 1
+    return count
+
+
+def document_coverage(documents: Sequence[Document], cases: Sequence[Case], segments: Sequence[Segment],
+                      codings: Sequence[Coding], coder: str) -> list[dict[str, Any]]:
+    """The document list: per document its case attributes, words, segments, how many segments
+    ``coder`` has coded and each visible coder's number of codings (``codings``: those the
+    reader may see; the ones not shown on the page are left out here)."""
+    attributes = {c.name: c.attributes for c in cases}
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for seg in segments:
+        spans.setdefault(seg.document, []).append((seg.start, seg.end))
+    per: dict[str, dict[str, int]] = {}
+    mine: dict[str, list[tuple[int, int]]] = {}
+    for c in filter(shown, codings):
+        counts = per.setdefault(c.document, {})
+        counts[c.coder] = counts.get(c.coder, 0) + 1
+        if c.coder == coder:
+            mine.setdefault(c.document, []).append((c.start, c.end))
+    rows = []
+    for d in documents:
+        own = spans.get(d.name, [])
+        rows.append({"name": d.name, "case": d.case, "attributes": attributes.get(d.case, {}),
+                     "words": len(d.text.split()), "segments": len(own),
+                     "coded_segments": coded_segment_count(own, mine.get(d.name, [])),
+                     "codings": per.get(d.name, {})})
+    return rows
+
+
+def turn_groups(segments: Sequence[Segment]) -> list[dict[str, Any]]:
+    """Consecutive segments of one speaker turn grouped, as the page lays the transcript out:
+    each turn with its speaker, role, span and segments (ref, start, end)."""
+    turns: list[dict[str, Any]] = []
+    for s in segments:
+        if not turns or turns[-1]["turn"] != s.turn:
+            turns.append({"turn": s.turn, "speaker": s.speaker, "role": s.role, "start": s.start,
+                          "end": s.end, "segments": []})
+        turns[-1]["end"] = s.end
+        turns[-1]["segments"].append({"ref": s.ref, "start": s.start, "end": s.end})
+    return turns
+
+
+def code_counts(codings: Sequence[Coding]) -> dict[str, int]:
+    """How many shown codings each code has (the picker's counts)."""
+    counts: dict[str, int] = {}
+    for c in filter(shown, codings):
+        counts[c.code] = counts.get(c.code, 0) + 1
+    return counts

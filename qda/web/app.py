@@ -24,10 +24,8 @@ import secrets
 import socket
 import threading
 import time
-from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qda.coding.workspace import (
+    check_unblinded,
+    effective_blind,
+    listed_coders,
+    memo_author_filter,
+    names,
+    retrieval_coders,
+    turn_groups,
+    visible_coders,
+)
 from qda.errors import (
     AccessError,
     AuthError,
@@ -56,12 +64,11 @@ from qda.errors import (
     WouldReplaceError,
 )
 from qda.ingest.languages import direction as text_direction
-from qda.models import Coding, Role, color_problem, is_counted
+from qda.models import Coding, Role, color_problem
 from qda.project import Project
 from qda.web.access import ANYONE, LARGEST_ID, LEAD, LEVELS, READ, WRITE, AddressThrottle, ApiHeaders, Caller, refusal
 from qda.web.codes import code_routes
 from qda.web.lead import routes as lead_routes
-from qda.web.lead import visible_coders
 from qda.web.review import routes as review_routes
 from qda.web.sets import set_routes
 
@@ -131,30 +138,6 @@ def error_response(exc: QdaError) -> JSONResponse:
     if isinstance(exc, NeedsConfirmation):
         answer["confirm"] = exc.flag  # the same request with this field true does it
     return JSONResponse(answer, status_code=status)
-
-
-def shown(coding: Coding) -> bool:
-    """Whether the workspace shows and counts a coding of a coder it names (``STATUS_RULES``):
-    negated and orphaned codings stay in the project but are not the coder's codes on the page."""
-    return is_counted(coding, coder_named=True)
-
-
-def coded_segment_count(segments: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> int:
-    """How many of ``segments`` overlap at least one of ``spans`` (start, end pairs).
-
-    A bisection per segment over the spans sorted by start, with the furthest end reached
-    so far: testing every span against every segment took 7 s of the document list for a
-    coder with 2,000 codings on a 3,000-segment transcript (bench/serve.py).
-    """
-    ordered = sorted(spans)
-    starts = [start for start, _ in ordered]
-    reach = list(accumulate((end for _, end in ordered), max))
-    count = 0
-    for start, end in segments:
-        last = bisect_left(starts, end) - 1  # the last span starting before the segment ends
-        if last >= 0 and reach[last] > start:
-            count += 1
-    return count
 
 
 def coding_json(c: Coding) -> dict[str, Any]:
@@ -275,7 +258,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
     def blind(project: Project) -> bool:
         """Blind mode: the project's setting (qda blind on|off, on by default), unless --unblind;
         never inferred from who has coded."""
-        return not settings.unblind and project.blind_mode().blind
+        return effective_blind(project.blind_mode().blind, settings.unblind)
 
     # ------------------------------------------------------------------ pages
     async def index(request: Request) -> Response:
@@ -348,36 +331,14 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
 
         def read(p: Project) -> dict[str, Any]:
             hidden = blind(p)
-            # on a network in blind mode, not even the other coders' names (localhost lists them to pick one)
-            coders = [coder] if settings.accounts and hidden and coder else p.coders()
+            coders = listed_coders(settings.accounts, hidden, coder, p.coders())
             return {"coder": coder, "role": role, "coders": coders, "blind": hidden,
                     "fixed": bool(settings.coder), "accounts": settings.accounts, "csrf": csrf(request)}
         return JSONResponse(await in_project(read))
 
     @api()
     async def documents(request: Request, coder: str) -> Response:
-        def read(p: Project) -> list[dict[str, Any]]:
-            hide = blind(p)
-            attrs = {c.name: c.attributes for c in p.cases()}
-            segs: dict[str, list[tuple[int, int]]] = {}
-            for seg in p.store.segment_spans():
-                segs.setdefault(seg.document, []).append((seg.start, seg.end))
-            per: dict[str, dict[str, int]] = {}
-            mine: dict[str, list[tuple[int, int]]] = {}
-            for c in filter(shown, p.store.codings(coder=coder if hide else None)):
-                per.setdefault(c.document, {}).setdefault(c.coder, 0)
-                per[c.document][c.coder] += 1
-                if c.coder == coder:
-                    mine.setdefault(c.document, []).append((c.start, c.end))
-            rows = []
-            for d in p.store.documents():
-                spans = segs.get(d.name, [])
-                done = coded_segment_count(spans, mine.get(d.name, []))
-                rows.append({"name": d.name, "case": d.case, "attributes": attrs.get(d.case, {}),
-                             "words": len(d.text.split()), "segments": len(spans), "coded_segments": done,
-                             "codings": per.get(d.name, {})})
-            return rows
-        return JSONResponse(await in_project(read))
+        return JSONResponse(await in_project(lambda p: p.workspace_documents(coder, every_coder=not blind(p))))
 
     @api()
     async def document(request: Request, coder: str) -> Response:
@@ -386,32 +347,22 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         def read(p: Project) -> dict[str, Any]:
             doc, segments = p.workspace_document(name)
             whose = visible_coders(blind(p), coder, request.query_params)  # ?coders=a,b overlays (qda/web/lead.py)
-            turns: list[dict[str, Any]] = []
-            for s in segments:
-                if not turns or turns[-1]["turn"] != s.turn:
-                    turns.append({"turn": s.turn, "speaker": s.speaker, "role": s.role, "start": s.start,
-                                  "end": s.end, "segments": []})
-                turns[-1]["end"] = s.end
-                turns[-1]["segments"].append({"ref": s.ref, "start": s.start, "end": s.end})
-            memos = [memo_json(m) for m in p.memos_about("document", name, coder if blind(p) else None)]
+            memos = [memo_json(m) for m in p.memos_about("document", name, memo_author_filter(blind(p), coder))]
             return {"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
                     "direction": text_direction(doc.language),  # the transcript's dir: rtl for Arabic, Hebrew…
-                    "length": len(doc.text), "attributes": next((c.attributes for c in p.cases()
-                                                                 if c.name == doc.case), {}),
-                    "turns": turns, "coder": whose[0], "coders": whose, "memos": memos,
+                    "length": len(doc.text), "attributes": p.case_attributes(doc.case),
+                    "turns": turn_groups(segments), "coder": whose[0], "coders": whose, "memos": memos,
                     # each coding's text is a slice of "text", and its case the document's: not sent
                     # again for each of (possibly thousands of) codings
                     "codings": [{k: v for k, v in coding_json(c).items() if k not in ("text", "case", "source")}
-                                for who in whose for c in p.store.codings(coder=who, document=name) if shown(c)]}
+                                for c in p.workspace_codings(whose, name)]}
         return JSONResponse(await in_project(read))
 
     @api()
     async def codebook(request: Request, coder: str) -> Response:
         def read(p: Project) -> dict[str, Any]:
             book = p.codebook()
-            counts: dict[str, int] = {}
-            for c in filter(shown, p.store.codings(coder=coder)):
-                counts[c.code] = counts.get(c.code, 0) + 1
+            counts = p.code_counts(coder)
             return {"name": book.name, "languages": list(book.languages),
                     "categories": [{"id": c.id, "labels": c.labels, "parent": c.parent,
                                     "description": c.description} for c in book.categories],
@@ -464,11 +415,8 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                                                                                    across))))
 
     def unblinded(p: Project) -> None:
-        """Refuse while blind mode is on (the role check is the endpoint's own, see ``api``):
-        comparing coders, adjudicating, renaming and merging codes all show other coders' work."""
-        if blind(p):
-            raise AccessError("this shows other coders' work: it needs blind mode lifted ('qda blind off', "
-                              "or qda serve --unblind)")
+        """Refuse while blind mode is on (the role check is the endpoint's own, see ``api``)."""
+        check_unblinded(blind(p))
 
     @api(read=LEAD, write=LEAD)
     async def compare(request: Request, coder: str) -> Response:
@@ -505,13 +453,10 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         return JSONResponse(await in_project(write))
 
     def split(value: str | None) -> list[str]:
-        return [v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()]
+        return names(value)
 
     def retrieval(p: Project, me: str, params: Any) -> list[dict[str, Any]]:
-        asked = params.get("coder") or me
-        coders = p.coders() if asked == "*" else [asked]
-        if asked != me and blind(p):
-            raise NotFoundError("blind mode: you can retrieve only your own codings until the lead lifts it")
+        coders = retrieval_coders(blind(p), me, params.get("coder"), p.coders())
         where = {}
         for item in params.getlist("where"):
             name, _, value = item.partition("=")
@@ -556,7 +501,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             kind, target = request.query_params.get("about", ""), request.query_params.get("target", "")
 
             def read(p: Project) -> list[dict[str, Any]]:
-                return [memo_json(m) for m in p.memos_about(kind, target, coder if blind(p) else None)]
+                return [memo_json(m) for m in p.memos_about(kind, target, memo_author_filter(blind(p), coder))]
             return JSONResponse(await in_project(read))
         data = await body(request)
         made = await in_project(lambda p: p.add_memo(coder, data.get("about"), data.get("target"), data.get("text")))

@@ -11,35 +11,20 @@ answered as if it were not there).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qda.errors import InvalidCodingError, NotFoundError
+from qda.coding.workspace import memo_author_filter, visible_coders
+from qda.errors import InvalidCodingError
 from qda.project import Project
 
 Handler = Callable[..., Awaitable[Response]]
 EXPORT_TYPES = {"html": "text/html; charset=utf-8",
                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
-
-
-def names(value: str | None) -> list[str]:
-    """``"a, b;c"`` -> ``["a", "b", "c"]`` (each name once, in order)."""
-    return list(dict.fromkeys(v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()))
-
-
-def visible_coders(is_blind: bool, me: str, params: Mapping[str, str]) -> list[str]:
-    """The coders whose codings a request asks for (``?coders=a,b`` or ``?coder=a``; default:
-    the session's coder). In blind mode asking for anyone else is refused (NotFoundError: 404)."""
-    asked = names(params.get("coders")) or names(params.get("coder")) or [me]
-    others = [name for name in asked if name != me]
-    if others and is_blind:
-        raise NotFoundError(f"blind mode: the codings of {', '.join(repr(o) for o in others)} are hidden until the "
-                            "lead lifts it (qda blind off)")
-    return asked
 
 
 def routes(api: Callable[..., Callable[[Handler], Handler]], in_project: Callable[..., Awaitable[Any]],
@@ -52,10 +37,8 @@ def routes(api: Callable[..., Callable[[Handler], Handler]], in_project: Callabl
 
         def read(p: Project) -> dict[str, Any]:
             hidden = blind(p)
-            author = params.get("author") or None
-            if hidden and author not in (None, coder):
-                raise NotFoundError("blind mode: you see only your own memos until the lead lifts it")
-            rows = p.memo_overview(coder if hidden else author, params.get("kind") or None,
+            rows = p.memo_overview(memo_author_filter(hidden, coder, params.get("author") or None),
+                                   params.get("kind") or None,
                                    params.get("document") or None)
             return {"blind": hidden, "memos": rows}
         return JSONResponse(await in_project(read))

@@ -2,7 +2,7 @@
 
 A reviewer goes through a model's suggestions with the keyboard (a accept, r reject, c recode,
 s skip, u undo, j/k move). Every write is the logged-in coder's own (the session's coder), through
-the Project facade (``review_*`` methods); the access rule lives in :func:`check_review_access`.
+the Project facade (``review_*`` methods); the access rule lives in :func:`qda.coding.workspace.check_review_access`.
 """
 
 from __future__ import annotations
@@ -14,19 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from qda.errors import AccessError, InvalidCodingError, NotFoundError
+from qda.coding.workspace import check_review_access
+from qda.errors import InvalidCodingError, NotFoundError
 from qda.project import Project
 
 Handler = Callable[..., Awaitable[Response]]
-
-
-def check_review_access(is_blind: bool, me: str, training_coder: str) -> None:
-    """Blind mode: a model learnt from another coder's codings shows that coder's judgement (its
-    suggestions, and the passages that coder coded), so only the coder it learnt from reviews
-    it until the lead lifts blind mode (``qda serve --unblind``). The one place this rule lives."""
-    if is_blind and training_coder != me:
-        raise AccessError(f"blind mode: this model learnt from {training_coder}'s codings; review it as "
-                          f"{training_coder}, or after the lead lifts blind mode (qda serve --unblind)")
 
 
 def routes(api: Callable[..., Callable[[Handler], Handler]], in_project: Callable[..., Awaitable[Any]],
