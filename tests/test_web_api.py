@@ -92,10 +92,11 @@ def test_the_same_code_on_the_same_span_twice_is_refused(demo_project: Path) -> 
     seg = first_segment(web)
     made = post(web, document="E1", start=seg["start"], end=seg["end"], code="a").json()
     again = post(web, document="E1", start=seg["start"], end=seg["end"], code="a")
-    assert again.status_code == 422 and "already coded this passage with 'a'" in again.json()["error"]
+    assert again.status_code == 422 and "already coded this passage with 'a'" in again.json()["error"]["message"]
+    assert again.json()["error"]["code"] == "duplicate_coding"  # what the page decides on, not the words
     other = post(web, document="E1", start=seg["start"], end=seg["end"], code="b").json()
     onto = web.patch(f"/api/codings/{other['id']}", json={"code": "a"}, headers=token(web))
-    assert onto.status_code == 422 and "already coded" in onto.json()["error"]
+    assert onto.status_code == 422 and onto.json()["error"]["code"] == "duplicate_coding"
     # another coder may code the same passage; one's own coding may be saved unchanged
     assert post(client(demo_project, "bruno"), document="E1", start=seg["start"], end=seg["end"],
                 code="a").status_code == 201
@@ -120,7 +121,7 @@ def test_bad_codings_are_422_and_change_nothing(demo_project: Path, data: dict, 
     web = client(demo_project, "alice")
     before = snapshot(demo_project)
     answer = post(web, document="E1", **data)
-    assert answer.status_code == 422 and message in answer.json()["error"], answer.text
+    assert answer.status_code == 422 and message in answer.json()["error"]["message"], answer.text
     assert snapshot(demo_project) == before
 
 
@@ -409,7 +410,7 @@ def test_a_write_while_another_command_holds_the_lock_is_503_and_retried_fine(de
             answer = post(busy, document="E1", start=seg["start"], end=seg["end"], code="a")
         finally:
             store.sqlite3.connect = original
-        assert answer.status_code == 503 and "busy" in answer.json()["error"]
+        assert answer.status_code == 503 and "busy" in answer.json()["error"]["message"]
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
@@ -482,7 +483,7 @@ def test_a_runaway_search_regex_is_refused_in_time_while_other_requests_are_answ
         answer = searcher.get("/api/search", params={"q": "(?:a|a){30}c", "regex": "1"})
         answered["search"] = time.monotonic()
         answered["status"] = answer.status_code
-        answered["error"] = answer.json()["error"]
+        answered["error"] = answer.json()["error"]["message"]
 
     thread = threading.Thread(target=search)
     started = time.monotonic()

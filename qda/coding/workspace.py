@@ -20,7 +20,7 @@ from typing import Any
 
 from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
-from qda.errors import AccessError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
+from qda.errors import AccessError, DuplicateCodingError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
 from qda.models import Case, Codebook, Coding, Document, Memo, Segment, is_counted
 
 SNAPS = ("none", "word", "segment")
@@ -165,7 +165,7 @@ def check_not_twice(planned: Coding, existing: Sequence[Coding]) -> Coding:
     for c in existing:
         if c.id != planned.id and (c.coder, c.code, c.start, c.end) == (planned.coder, planned.code, planned.start,
                                                                            planned.end):
-            raise InvalidCodingError(f"you already coded this passage with '{planned.code}'; nothing was changed")
+            raise DuplicateCodingError(f"you already coded this passage with '{planned.code}'; nothing was changed")
     return planned
 
 

@@ -58,7 +58,7 @@
   async function acrossTurns(send) {
     // send(false) first; when the server flags a span that covers a speaker label, ask, then send(true)
     try { return await send(false); } catch (error) {
-      if (error.status !== 409 || error.confirm !== "across_turns") throw error;
+      if (error.code !== "needs_confirmation" || error.confirm !== "across_turns") throw error;
       if (await ask(error.message, "Code it anyway")) return send(true);
       error.cancelled = true;
       throw error;
@@ -74,15 +74,8 @@
     if (method !== "GET") options.headers["X-CSRF-Token"] = csrf;
     const answer = await fetch(url, options);
     let body;
-    try { body = await answer.json(); } catch (e) { body = { error: answer.statusText }; }
-    if (!answer.ok) {
-      const error = new Error(body.error || answer.statusText);
-      error.status = answer.status;
-      error.problems = body.problems || [];
-      error.body = body;
-      error.confirm = body.confirm;
-      throw error;
-    }
+    try { body = await answer.json(); } catch (e) { body = {}; }
+    if (!answer.ok) throw window.qdaApiError(answer, body);  // toast.js: error.code, error.message
     return body;
   }
 
@@ -364,7 +357,7 @@
         done += 1;
       } catch (error) {
         // a hit the coder already coded with this code is skipped, not coded twice
-        if (error.status === 422 && error.message.includes("already coded")) { already += 1; continue; }
+        if (error.code === "duplicate_coding") { already += 1; continue; }
         countChange(code, done);
         fail(error);
         return;
