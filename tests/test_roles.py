@@ -106,6 +106,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("/api/documents/{name:str}/export", "GET"): LOGGED_IN,
     ("/api/codebook", "GET"): LOGGED_IN,
     ("/api/codings", "POST"): WRITERS,
+    ("/api/codings/batch", "POST"): WRITERS,  # search hits coded in one write
+    ("/api/codings/batch", "DELETE"): WRITERS,  # and deleted in one (the page's undo): one's own only
     ("/api/codings/{coding_id:str}", "GET"): LOGGED_IN,
     ("/api/codings/{coding_id:str}", "PATCH"): WRITERS,
     ("/api/codings/{coding_id:str}", "DELETE"): WRITERS,
@@ -141,6 +143,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 BODIES = {
     "/api/codings": {"document": "E1", "start": 0, "end": 5, "code": "a"},
     "/api/codings/{coding_id:str}": {"memo": "a note"},
+    "/api/codings/batch": {"code": "a", "hits": [{"document": "E1", "start": 0, "end": 5}]},
     "/api/memos": {"about": "document", "target": "E1", "text": "a memo"},
     "/api/memos/{memo_id:str}": {"text": "changed"},
     "/api/adjudicate": {"a": "alice", "b": "bruno", "as": "consensus", "decisions": []},

@@ -301,7 +301,7 @@ def test_retrieve_any_all_not_and_case_attributes(demo_project: Path) -> None:
     def got(**params):
         answer = web.get("/api/retrieve", params=params)
         assert answer.status_code == 200, answer.text
-        return [(r["document"], r["start"], r["code"]) for r in answer.json()]
+        return [(r["document"], r["start"], r["code"]) for r in answer.json()["rows"]]
 
     assert len(got(codes="a")) == 3
     assert len(got(codes="a,h")) == 4
@@ -316,10 +316,10 @@ def test_retrieve_any_all_not_and_case_attributes(demo_project: Path) -> None:
                               ({"codes": "a,h", "mode": "all"}, {"codes": ["a", "h"], "match": "all"}),
                               ({"codes": "a", "not": "n"}, {"codes": ["a"], "exclude": ["n"]})):
             cli = project.retrieve(coders=["alice"], **query)
-            page = web.get("/api/retrieve", params=params).json()
+            page = web.get("/api/retrieve", params=params).json()["rows"]
             assert [(r["document"], r["start"], r["end"], r["codes"]) for r in page] == [
                 (p.document, p.start, p.end, list(p.codes)) for p in cli.passages]
-    row = web.get("/api/retrieve", params={"codes": "h"}).json()[0]
+    row = web.get("/api/retrieve", params={"codes": "h"}).json()["rows"][0]
     assert row["overlapping"] == ["a"]
     assert (row["before"] + row["text"] + row["after"]) in e1["text"]
     csv = web.get("/api/retrieve", params={"codes": "a", "format": "csv"})
@@ -338,18 +338,18 @@ def test_retrieve_other_coders_only_when_unblind(demo_project: Path) -> None:
     assert alice.get("/api/retrieve", params={"codes": "a", "coder": "bruno"}).status_code == 404
     assert alice.get("/api/retrieve", params={"codes": "a", "coder": "*"}).status_code == 404
     lead = client(demo_project, "lead", unblind=True)
-    assert {r["coder"] for r in lead.get("/api/retrieve", params={"codes": "a", "coder": "*"}).json()} == {
+    assert {r["coder"] for r in lead.get("/api/retrieve", params={"codes": "a", "coder": "*"}).json()["rows"]} == {
         "alice", "bruno"}
 
 
 def test_search_keyword_in_context(demo_project: Path) -> None:
     web = client(demo_project, "alice")
-    hits = web.get("/api/search", params={"q": "université"}).json()
+    hits = web.get("/api/search", params={"q": "université"}).json()["hits"]
     text = web.get("/api/documents/E1").json()["text"]
     assert hits and all(h["match"].lower() == "université" for h in hits)
     first = next(h for h in hits if h["document"] == "E1")
     assert text[first["start"]:first["end"]] == first["match"]
-    assert all(h["match"] == "(" for h in web.get("/api/search", params={"q": "("}).json())
+    assert all(h["match"] == "(" for h in web.get("/api/search", params={"q": "("}).json()["hits"])
     assert web.get("/api/search", params={"q": "(", "regex": "1"}).status_code == 422
     assert web.get("/api/search", params={"q": " "}).status_code == 422
 

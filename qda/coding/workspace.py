@@ -14,14 +14,18 @@ import re
 import uuid
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
 from qda.errors import AccessError, DuplicateCodingError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
 from qda.models import Case, Codebook, Coding, Document, Memo, Segment, is_counted
+from qda.results import Column, Row, TableView
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SNAPS = ("none", "word", "segment")
 MAX_MEMO = 20_000
@@ -231,8 +235,9 @@ def passage_rows(retrieval: Retrieval, codings: Sequence[Coding], texts: dict[st
 
 
 def search_text(documents: Sequence[Document], query: str, regex: bool = False, context: int = 80,
-                limit: int = 2000) -> list[dict[str, Any]]:
-    """Keyword in context: every match of ``query`` (case-insensitive), at code-point offsets."""
+                limit: int = 2000) -> SearchHits:
+    """Keyword in context: every match of ``query`` (case-insensitive), at code-point offsets
+    (the first ``limit``)."""
     if not query.strip():
         raise InvalidCodingError("type something to search for")
     import regex as regex_module
@@ -257,8 +262,8 @@ def search_text(documents: Sequence[Document], query: str, regex: bool = False, 
                          "match": doc.text[start:end], "before": doc.text[max(0, start - context):start],
                          "after": doc.text[end:end + context]})
             if len(hits) >= limit:
-                return hits
-    return hits
+                return SearchHits(query, regex, tuple(hits), limit)
+    return SearchHits(query, regex, tuple(hits), limit)
 
 
 # ----------------------------------------------------------------------------- memos
@@ -423,3 +428,161 @@ def code_counts(codings: Sequence[Coding]) -> dict[str, int]:
     for c in filter(shown, codings):
         counts[c.code] = counts.get(c.code, 0) + 1
     return counts
+
+
+# ----------------------------------------------------------------------------- results of the page
+
+def coding_dict(c: Coding) -> dict[str, Any]:
+    """A coding as the workspace reads it (its ``memo`` is the coding's note)."""
+    return {"id": c.id, "coder": c.coder, "code": c.code, "document": c.document, "case": c.case,
+            "start": c.start, "end": c.end, "segment": c.segment, "text": c.text, "memo": c.note,
+            "source": c.source, "status": c.status, "created_at": c.created_at}
+
+
+def _rows_frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([{c: ", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns} for r in rows],
+                        columns=list(columns))
+
+
+def _rows_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> TableView:
+    return TableView(title, tuple(Column(c, c in ("start", "end")) for c in columns),
+                     tuple(Row(tuple(", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns))
+                           for r in rows), lines=True)
+
+
+RETRIEVAL_COLUMNS = ("case", "document", "segment", "coder", "code", "overlapping", "start", "end", "before", "text",
+                     "after", "memo")
+
+
+@dataclass(frozen=True)
+class WorkspaceRetrieval:
+    """A retrieval (:class:`qda.analysis.Retrieval`, what ``qda retrieve`` gives for the same
+    query) with the rows the workspace lists: characters around each passage, the coder's
+    other codes overlapping it, the memos of its codings and the coding's id."""
+
+    retrieval: Retrieval
+    rows: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``qda retrieve --format json`` of the same query, plus ``rows``."""
+        return {**self.retrieval.to_dict(), "rows": [dict(r) for r in self.rows]}
+
+    def to_frame(self) -> pd.DataFrame:
+        return _rows_frame(self.rows, RETRIEVAL_COLUMNS)
+
+    def to_table(self) -> TableView:
+        return _rows_table(f"{len(self.rows)} passage(s)", self.rows, RETRIEVAL_COLUMNS)
+
+
+SEARCH_COLUMNS = ("document", "case", "start", "end", "before", "match", "after")
+
+
+@dataclass(frozen=True)
+class SearchHits:
+    """Keyword in context over every document at code-point offsets (the workspace's search;
+    ``qda search`` counts words and lemmas by case instead)."""
+
+    query: str
+    regex: bool
+    hits: tuple[dict[str, Any], ...]
+    limit: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "regex": self.regex, "count": len(self.hits),
+                "truncated": len(self.hits) >= self.limit, "hits": [dict(h) for h in self.hits]}
+
+    def to_frame(self) -> pd.DataFrame:
+        return _rows_frame(self.hits, SEARCH_COLUMNS)
+
+    def to_table(self) -> TableView:
+        return _rows_table(f"{len(self.hits)} hit(s) of '{self.query}'", self.hits, SEARCH_COLUMNS)
+
+
+@dataclass(frozen=True)
+class CodedHits:
+    """Search hits coded in one write (all or nothing): the codings stored, and the hits the
+    coder had already coded with that code (left as they were, not coded twice)."""
+
+    coder: str
+    code: str
+    coded: tuple[Coding, ...]
+    already: tuple[tuple[str, int, int], ...]  # (document, start, end)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"coder": self.coder, "code": self.code, "count": len(self.coded),
+                "coded": [coding_dict(c) for c in self.coded],
+                "already": [{"document": d, "start": a, "end": b} for d, a, b in self.already]}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{"document": c.document, "start": c.start, "end": c.end, "code": c.code,
+                              "text": c.text} for c in self.coded], columns=["document", "start", "end", "code",
+                                                                             "text"])
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.coded)} hit(s) coded {self.code} for {self.coder}"
+                         + (f"; {len(self.already)} already coded" if self.already else ""),
+                         (Column("document"), Column("start", True), Column("end", True), Column("text")),
+                         tuple(Row((c.document, c.start, c.end, c.text)) for c in self.coded))
+
+
+MAX_HITS = 2000  # as many as a search lists
+
+
+def plan_hit_codings(codebook: Codebook, documents: Mapping[str, Document], segments: Mapping[str, Sequence[Segment]],
+                     held: Sequence[Coding], coder: str, code: Any, hits: Any, snap: str = "none",
+                     across_turns: bool = False) -> tuple[list[Coding], list[tuple[str, int, int]]]:
+    """Plan one coding of ``code`` per search hit (``hits``: ``[{document, start, end}]``),
+    checked like a coding made by hand; every problem is reported at once, and nothing is
+    planned when there is one. A hit the coder already coded with ``code`` (same span, after
+    snapping) is returned in the second list instead of being planned twice.
+
+    ``documents`` and ``segments``: those the hits name (by name); ``held``: the coder's
+    codings of those documents.
+    """
+    coder = check_coder_name(coder)
+    code = check_code(codebook, code)
+    if not isinstance(hits, list) or not hits or not all(isinstance(h, dict) for h in hits):
+        raise InvalidCodingError("'hits' must be a non-empty list of {document, start, end}")
+    if len(hits) > MAX_HITS:
+        raise InvalidCodingError(f"{len(hits)} hits: at most {MAX_HITS} in one request")
+    have = {(c.document, c.start, c.end) for c in held if c.code == code and c.coder == coder}
+    planned: list[Coding] = []
+    already: list[tuple[str, int, int]] = []
+    problems: list[Problem] = []
+    labels: list[Problem] = []
+    for number, hit in enumerate(hits, start=1):
+        where = f"hit {number} ({hit.get('document')} {hit.get('start')}-{hit.get('end')})"
+        extra = sorted(set(hit) - {"document", "start", "end"})
+        if extra:
+            problems.append(Problem(where, f"unknown field(s): {', '.join(extra)}"))
+            continue
+        name = hit.get("document")
+        document = documents.get(name) if isinstance(name, str) else None
+        try:
+            coding = plan_coding(codebook, document, segments.get(str(name), ()), coder, code, hit.get("start"),
+                                 hit.get("end"), None, snap)
+            key = (coding.document, coding.start, coding.end)
+            if key in have:
+                already.append(key)
+                continue
+            have.add(key)  # the same hit twice in one request is coded once
+            assert document is not None
+            check_turns(document.text, segments.get(document.name, ()), coding, across_turns)
+        except NeedsConfirmation as exc:
+            labels.extend(exc.problems)
+            continue
+        except (InvalidCodingError, NotFoundError) as exc:
+            problems.append(Problem(where, exc.message))
+            continue
+        planned.append(coding)
+    if problems:
+        raise InvalidCodingError(f"{len(problems)} of {len(hits)} hit(s) cannot be coded; nothing was coded",
+                                 problems)
+    if labels:
+        raise NeedsConfirmation(f"{len(labels)} hit(s) cover a speaker label; code them anyway?", "across_turns",
+                                labels)
+    return planned, already

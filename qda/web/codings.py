@@ -1,5 +1,6 @@
 """One coder's codings in the workspace: ``POST /api/codings`` codes a passage,
-``/api/codings/{id}`` reads, changes or deletes one. The coder is always the session's."""
+``/api/codings/{id}`` reads, changes or deletes one, ``/api/codings/batch`` codes search hits
+(and deletes them again) in one write. The coder is always the session's."""
 
 from __future__ import annotations
 
@@ -9,21 +10,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qda.coding.workspace import check_owner
+from qda.coding.workspace import check_owner, coding_dict
 from qda.errors import BadRequestError, NotFoundError
-from qda.models import Coding
 from qda.project import Project
 from qda.web.access import LARGEST_ID
 from qda.web.context import api, blind, body, in_project
 
 FIELDS = {"document", "start", "end", "code", "memo", "snap", "across_turns"}
+BATCH_FIELDS = {"code", "hits", "snap", "across_turns"}
 
 
-def coding_json(c: Coding) -> dict[str, Any]:
-    """A coding as the page reads it."""
-    return {"id": c.id, "coder": c.coder, "code": c.code, "document": c.document, "case": c.case,
-            "start": c.start, "end": c.end, "segment": c.segment, "text": c.text, "memo": c.note,
-            "source": c.source, "status": c.status, "created_at": c.created_at}
+coding_json = coding_dict  # a coding as the page reads it (qda.coding.workspace)
 
 
 def coding_id(request: Request) -> int:
@@ -68,7 +65,31 @@ async def one_coding(request: Request, coder: str) -> Response:
                                                                                         across))))
 
 
+@api()
+async def batch(request: Request, coder: str) -> Response:
+    """Search hits in one write, all or nothing. POST ``{code, hits: [{document, start, end}],
+    snap?, across_turns?}`` codes them (201, ``CodedHits.to_dict()``; hits already coded with
+    that code are listed in ``already``, not coded twice); DELETE ``{ids: [...]}`` deletes
+    those codings of the session coder (the page's undo of a batch)."""
+    data = await body(request)
+    if request.method == "DELETE":
+        ids = data.get("ids")
+        if (not isinstance(ids, list) or not ids
+                or not all(type(i) is int and 0 < i <= LARGEST_ID for i in ids)):
+            raise BadRequestError("'ids' must be a non-empty list of coding ids")
+        gone = await in_project(request, lambda p: p.remove_codings(coder, ids))
+        return JSONResponse({"deleted": [coding_json(c) for c in gone]})
+    extra = sorted(set(data) - BATCH_FIELDS)
+    if extra:
+        raise BadRequestError(f"unknown field(s): {', '.join(extra)} (the coder comes from the session)")
+    made = await in_project(request, lambda p: p.code_hits(coder, data.get("code"), data.get("hits"),
+                                                           str(data.get("snap") or "none"),
+                                                           data.get("across_turns") is True))
+    return JSONResponse(made.to_dict(), 201)
+
+
 ROUTES = [
+    Route("/api/codings/batch", batch, methods=["POST", "DELETE"]),  # before {coding_id}, which would take it
     Route("/api/codings", create_coding, methods=["POST"]),
     Route("/api/codings/{coding_id:str}", one_coding, methods=["GET", "PATCH", "DELETE"]),
 ]

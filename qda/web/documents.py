@@ -10,7 +10,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qda.coding.workspace import memo_author_filter, names, retrieval_coders, turn_groups, visible_coders
+from qda.coding.workspace import (
+    RETRIEVAL_COLUMNS,
+    WorkspaceRetrieval,
+    memo_author_filter,
+    names,
+    retrieval_coders,
+    turn_groups,
+    visible_coders,
+)
 from qda.errors import BadRequestError, NotFoundError
 from qda.ingest.languages import direction as text_direction
 from qda.models import Memo, color_problem
@@ -18,9 +26,6 @@ from qda.project import Project
 from qda.web.access import LARGEST_ID, LEAD
 from qda.web.codings import coding_json
 from qda.web.context import api, blind, body, in_project, settings_of
-
-RETRIEVAL_COLUMNS = ["case", "document", "segment", "coder", "code", "overlapping", "start", "end", "before", "text",
-                     "after", "memo"]
 
 
 def memo_json(m: Memo) -> dict[str, Any]:
@@ -78,7 +83,7 @@ async def codebook(request: Request, coder: str) -> Response:
     return JSONResponse(await in_project(request, read))
 
 
-def retrieval(request: Request, p: Project, me: str) -> list[dict[str, Any]]:
+def retrieval(request: Request, p: Project, me: str) -> WorkspaceRetrieval:
     params = request.query_params
     coders = retrieval_coders(blind(request, p), me, params.get("coder"), p.coders())
     where = {}
@@ -92,18 +97,20 @@ def retrieval(request: Request, p: Project, me: str) -> list[dict[str, Any]]:
 
 @api()
 async def retrieve(request: Request, coder: str) -> Response:
-    """Coded passages by code(s), coder and attribute: JSON rows, or a CSV or XLSX download."""
-    rows = await in_project(request, lambda p: retrieval(request, p, coder))
+    """Coded passages by code(s), coder and attribute: the result's ``to_dict()`` (``qda retrieve
+    --format json`` of the same query, plus the page's ``rows``), or a CSV or XLSX download."""
+    found: WorkspaceRetrieval = await in_project(request, lambda p: retrieval(request, p, coder))
     fmt = request.query_params.get("format", "json")
     if fmt == "json":
-        return JSONResponse(rows)
+        return JSONResponse(found.to_dict())
     from qda.web.exports import rows_to_csv, rows_to_xlsx
-    table = [[", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in RETRIEVAL_COLUMNS] for r in rows]
+    columns = list(RETRIEVAL_COLUMNS)
+    table = [[", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns] for r in found.rows]
     if fmt == "csv":
-        return Response(rows_to_csv(RETRIEVAL_COLUMNS, table), media_type="text/csv; charset=utf-8",
+        return Response(rows_to_csv(columns, table), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="retrieval.csv"'})
     if fmt == "xlsx":
-        return Response(rows_to_xlsx(RETRIEVAL_COLUMNS, table), headers={
+        return Response(rows_to_xlsx(columns, table), headers={
             "Content-Disposition": 'attachment; filename="retrieval.xlsx"',
             "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
     raise BadRequestError(f"unknown format '{fmt}' (json, csv or xlsx)")
@@ -111,10 +118,10 @@ async def retrieve(request: Request, coder: str) -> Response:
 
 @api()
 async def search(request: Request, coder: str) -> Response:
-    """Keyword in context across every document (``?q=...&regex=1``)."""
+    """Keyword in context across every document (``?q=...&regex=1``): ``SearchHits.to_dict()``."""
     query = request.query_params.get("q", "")
     regex = request.query_params.get("regex") == "1"
-    return JSONResponse(await in_project(request, lambda p: p.workspace_search(query, regex)))
+    return JSONResponse((await in_project(request, lambda p: p.workspace_search(query, regex))).to_dict())
 
 
 @api()
