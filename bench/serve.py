@@ -198,7 +198,7 @@ class Replies:
                     self.kinds["201"] += 1
                     return
             try:
-                message = str(answer.json().get("error", ""))
+                message = str(answer.json().get("error", {}).get("code", ""))  # {"error": {"code", "message"}}
             except ValueError:
                 message = answer.text
             kind = f"{answer.status_code} {message[:70]}"

@@ -75,6 +75,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.coding.codes import CodebookEdit, CodebookFile
     from qda.coding.regions import Comparison
     from qda.coding.taguette import TaguetteCodebookExport, TaguetteImport
+    from qda.coding.workspace import CodedHits, SearchHits, WorkspaceRetrieval
     from qda.export.document import CodedDocument
     from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.ingest.sets import DocumentSets
@@ -1166,6 +1167,30 @@ class Project:
     def coding_by_id(self, coding_id: int) -> Coding | None:
         return self.store.coding(coding_id)
 
+    def workspace_documents(self, coder: str, every_coder: bool) -> list[dict[str, Any]]:
+        """The workspace's document list with ``coder``'s coverage; ``every_coder``: count the
+        other coders' codings too (blind mode off)."""
+        from qda.coding.workspace import document_coverage
+
+        return document_coverage(self.store.documents(), self.store.cases(), self.store.segment_spans(),
+                                 self.store.codings(coder=None if every_coder else coder), coder)
+
+    def workspace_codings(self, coders: Sequence[str], document: str | None = None) -> list[Coding]:
+        """The codings the workspace shows of ``coders`` (of one ``document`` when given)."""
+        from qda.coding.workspace import shown
+
+        return [c for who in coders for c in self.store.codings(coder=who, document=document) if shown(c)]
+
+    def code_counts(self, coder: str) -> dict[str, int]:
+        """How many shown codings ``coder`` has of each code (the code picker's counts)."""
+        from qda.coding.workspace import code_counts
+
+        return code_counts(self.store.codings(coder=coder))
+
+    def case_attributes(self, case: str) -> dict[str, str]:
+        """The attributes of one case (empty when it has none)."""
+        return next((dict(c.attributes) for c in self.store.cases() if c.name == case), {})
+
     def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
                    snap: str = "none", across_turns: bool = False) -> Coding:
         """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace). A span
@@ -1205,6 +1230,42 @@ class Project:
             if (changed.start, changed.end) != (coding.start, coding.end):
                 check_turns(document.text, segments, changed, across_turns)
             return self.store.update_coding(changed)
+
+    def code_hits(self, coder: str, code: Any, hits: Any, snap: str = "none",
+                  across_turns: bool = False) -> CodedHits:
+        """Code the search hits ``hits`` (``[{document, start, end}]``) with ``code`` for
+        ``coder`` in one write, all or nothing (see :func:`qda.coding.workspace.plan_hit_codings`):
+        one commit, one page edit in the history; hits already coded with ``code`` are left."""
+        from qda.coding.workspace import CodedHits, plan_hit_codings
+
+        names = ({h["document"] for h in hits if isinstance(h, dict) and isinstance(h.get("document"), str)}
+                 if isinstance(hits, list) else set())
+        with self.store.transaction():  # planned under the write lock: no other write can slip in between
+            documents = {d.name: d for d in (self.store.document(name) for name in sorted(names)) if d is not None}
+            segments = {name: self.store.segment_bounds(name) for name in documents}
+            held = [c for name in documents for c in self.store.codings(coder=coder, document=name)]
+            planned, already = plan_hit_codings(self.codebook(), documents, segments, held, coder, code, hits, snap,
+                                                across_turns)
+            stored: list[Coding] = []
+            if planned:
+                with self.store.backups.page_edit(coder, "added", len(planned), times=len(planned)):
+                    self.commit(WritePlan(coders=(coder,), codings=tuple(planned)))
+                    for c in planned:
+                        stored.append(max(self.store.codings(coder=c.coder, document=c.document, start=c.start,
+                                                             end=c.end, codes=[c.code]), key=lambda s: s.id or 0))
+        return CodedHits(coder, str(code), tuple(stored), tuple(already))
+
+    def remove_codings(self, coder: str, coding_ids: Sequence[int]) -> list[Coding]:
+        """Delete several of ``coder``'s codings in one write, all or nothing (the page's undo
+        of coded search hits); returns them as they were."""
+        from qda.coding.workspace import check_owner
+
+        numbers = list(dict.fromkeys(coding_ids))
+        with self.store.backups.page_edit(coder, "deleted", -len(numbers), times=len(numbers)):
+            codings = [check_owner(self.store.coding(number), coder) for number in numbers]  # all checked first
+            for number in numbers:
+                self.store.delete_coding(number)
+        return codings
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:
         """Delete one of ``coder``'s codings; returns it as it was (for the page's own undo).
@@ -1387,10 +1448,10 @@ class Project:
                                          "confirm to replace them, or choose another name")
 
     def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], mode: str = "any",
-                           exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:
-        """The passages :meth:`retrieve` gives, as rows of the workspace (a row per passage,
-        with characters around it and the overlapping codes)."""
-        from qda.coding.workspace import check_code, passage_rows
+                           exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> WorkspaceRetrieval:
+        """The passages :meth:`retrieve` gives (the same ``Retrieval``), with the rows of the
+        workspace (a row per passage, with characters around it and the overlapping codes)."""
+        from qda.coding.workspace import WorkspaceRetrieval, check_code, passage_rows
 
         codebook = self.codebook()
         for code in [*codes, *exclude]:
@@ -1402,9 +1463,9 @@ class Project:
         mode = "any" if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
         found = analysis.retrieve(codebook, self.store.cases(), self.store.segments(), codings, texts, codes,
                                   mode, exclude, coders, where=where)
-        return passage_rows(found, codings, texts)
+        return WorkspaceRetrieval(found, tuple(passage_rows(found, codings, texts)))
 
-    def workspace_search(self, query: str, regex: bool = False) -> list[dict[str, Any]]:
+    def workspace_search(self, query: str, regex: bool = False) -> SearchHits:
         """Keyword in context across every document."""
         from qda.coding.workspace import search_text
 

@@ -1920,7 +1920,7 @@ class Backups:
                                   (row, session, json.dumps(dict(tally or {}))))
 
     @contextmanager
-    def page_edit(self, user: str, action: str, coding_delta: int = 0) -> Iterator[None]:
+    def page_edit(self, user: str, action: str, coding_delta: int = 0, times: int = 1) -> Iterator[None]:
         """One edit from the browser workspace (``action``: a key of the page tally, e.g.
         ``deleted``), in one transaction with its history line.
 
@@ -1928,7 +1928,8 @@ class Backups:
         the line ``page edits by alice: 1 deletion``; their later edits update that line,
         until they have been idle :data:`PAGE_SESSION_IDLE_MINUTES` or a command (or an
         undo) wrote in between. Additions open no line (nothing is lost by them); inside an
-        open line they are counted. ``coding_delta``: how the user's coding count changes.
+        open line they are counted. ``coding_delta``: how the user's coding count changes;
+        ``times``: how many edits of ``action`` this one write makes (the search hits coded at once).
         """
         name, created = "", False
         try:
@@ -1947,7 +1948,7 @@ class Backups:
                 after = dict(entry.after if entry else before)
                 after[user] = after.get(user, 0) + coding_delta
                 tally = dict(entry.tally if entry else {})
-                tally[action] = tally.get(action, 0) + 1
+                tally[action] = tally.get(action, 0) + times
                 if entry is None:
                     self._insert(page_command(user, tally), name, before, after, began, token, user, tally)
                     created = True

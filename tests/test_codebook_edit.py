@@ -349,7 +349,7 @@ def test_api_creates_a_code_the_cli_then_shows(project: Path, runner) -> None:
     assert bad.status_code == 422
     assert len(bad.json()["problems"]) == 3 and "already a code" in bad.json()["problems"][0]
     extra = web.post("/api/codes", json={"id": "q", "label": "Q", "coder": "bob"}, headers=headers)
-    assert extra.status_code == 422 and "unknown field" in extra.json()["error"]
+    assert extra.status_code == 422 and "unknown field" in extra.json()["error"]["message"]
     assert web.post("/api/codes", json={"id": "q", "label": "Q"}).status_code == 403  # no CSRF token
 
 

@@ -49,7 +49,7 @@ def test_overlay_is_refused_in_blind_mode(demo_project: Path) -> None:
     assert alice.get("/api/session").json()["blind"] is True
     for query in ("coders=alice,bruno", "coders=bruno", "coder=bruno", "coders=alice;consensus"):
         answer = alice.get(f"/api/documents/E1?{query}")
-        assert answer.status_code == 404 and "blind mode" in answer.json()["error"], query
+        assert answer.status_code == 404 and "blind mode" in answer.json()["error"]["message"], query
     mine = alice.get("/api/documents/E1?coders=alice").json()
     assert {c["coder"] for c in mine["codings"]} == {"alice"}
     assert alice.get("/api/documents/E1/export?format=html&coders=alice,bruno").status_code == 404

@@ -198,8 +198,8 @@ def test_recording_onto_a_coder_with_codings_is_refused_until_confirmed_then_und
             "decisions": [{"region": k, "decision": "both"} for k in keys]}
     refused = web.post("/api/adjudicate", json=body, headers=headers)
     assert refused.status_code == 409
-    assert refused.json()["code"] == "would_replace"
-    assert refused.json()["error"] == "this replaces 5 codings of 'consensus' in 2 documents"
+    assert refused.json()["error"]["code"] == "would_replace"
+    assert refused.json()["error"]["message"] == "this replaces 5 codings of 'consensus' in 2 documents"
     assert refused.json()["replaces"] == {"coder": "consensus", "codings": 5, "documents": 2}
     assert rows(demo_project) == before
     done = web.post("/api/adjudicate", json={**body, "replace": True}, headers=headers)

@@ -90,6 +90,10 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     with Project.open(folder) as p:
         keep(p.import_cases(EXAMPLE / "profiles.csv"), p.import_qdc(tmp / "book.qdc"))
         keep(p.auto_code("auto"), p.code_search_hits("salon", "h", "searcher"))
+        hits = p.workspace_search("salon")  # the workspace's search, and its hits coded in one write
+        keep(hits, p.code_hits("browser", "h", [{k: h[k] for k in ("document", "start", "end")}
+                                                for h in hits.hits[:3]]))
+        keep(p.workspace_retrieve(["consensus"], ["h"]))
         keep(p.resplit_document("E2", unit="paragraph"))
     with Project.open(folder) as p:
         p.load_codebook(book)  # a copy: adding a code writes the file

@@ -85,6 +85,7 @@ def code(web: TestClient, code_id: str = "a", shift: int = 0, document: str = "E
 
 
 ROLE_REFUSAL = re.compile(r"only the lead may|reads but does not write")
+ERROR_CODE = re.compile(r"[a-z]+(_[a-z]+)*")
 
 # ---------------------------------------------------------------------------- 1. the role x endpoint matrix
 # Who gets through each route and method: written here from the issue's rules, not read from
@@ -105,6 +106,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("/api/documents/{name:str}/export", "GET"): LOGGED_IN,
     ("/api/codebook", "GET"): LOGGED_IN,
     ("/api/codings", "POST"): WRITERS,
+    ("/api/codings/batch", "POST"): WRITERS,  # search hits coded in one write
+    ("/api/codings/batch", "DELETE"): WRITERS,  # and deleted in one (the page's undo): one's own only
     ("/api/codings/{coding_id:str}", "GET"): LOGGED_IN,
     ("/api/codings/{coding_id:str}", "PATCH"): WRITERS,
     ("/api/codings/{coding_id:str}", "DELETE"): WRITERS,
@@ -140,6 +143,7 @@ MATRIX: dict[tuple[str, str], set[str]] = {
 BODIES = {
     "/api/codings": {"document": "E1", "start": 0, "end": 5, "code": "a"},
     "/api/codings/{coding_id:str}": {"memo": "a note"},
+    "/api/codings/batch": {"code": "a", "hits": [{"document": "E1", "start": 0, "end": 5}]},
     "/api/memos": {"about": "document", "target": "E1", "text": "a memo"},
     "/api/memos/{memo_id:str}": {"text": "changed"},
     "/api/adjudicate": {"a": "alice", "b": "bruno", "as": "consensus", "decisions": []},
@@ -176,6 +180,7 @@ def test_every_route_has_a_rule_and_every_role_gets_exactly_what_it_may(team: Pa
     codebook_file = CODEBOOK.read_bytes()  # the demo project's YAML codebook is the repository's
     order = {"GET": 0, "POST": 1, "PATCH": 2, "DELETE": 3}  # a coding is deleted after it was read and changed
     checked = 0
+    codes_seen: set[str] = set()
     for role, web in clients.items():
         before = snapshot(team)
         token = headers(web)
@@ -190,7 +195,13 @@ def test_every_route_has_a_rule_and_every_role_gets_exactly_what_it_may(team: Pa
             answer = web.request(method, url, json=BODIES.get(path) if method != "GET" else None, headers=token,
                                  follow_redirects=False)
             data = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
-            error = data.get("error", "") if isinstance(data, dict) else ""
+            error = ""
+            if answer.status_code >= 400 and path.startswith("/api"):
+                # every error answer of the API: {"error": {"code": snake_case, "message": text}, "problems": [...]}
+                assert ERROR_CODE.fullmatch(data["error"]["code"]), (role, method, path, answer.text)
+                assert data["error"]["message"] and isinstance(data["problems"], list), (role, method, path)
+                error = data["error"]["message"]
+                codes_seen.add(data["error"]["code"])
             if role in MATRIX[(path, method)]:
                 assert answer.status_code != 401 and not ROLE_REFUSAL.search(error), (role, method, path, answer.text)
             elif role == "anonymous":
@@ -202,6 +213,7 @@ def test_every_route_has_a_rule_and_every_role_gets_exactly_what_it_may(team: Pa
         if role in ("viewer", "anonymous"):
             assert snapshot(team) == before, f"a {role} changed the project"
     assert checked == (len(routes) - 1) * len(clients)
+    assert {"auth_required", "role_refused", "unknown_endpoint"} <= codes_seen, codes_seen
     assert CODEBOOK.read_bytes() == codebook_file
 
 
@@ -227,7 +239,7 @@ def test_only_the_lead_records_decisions_as_another_coder(team: Path) -> None:
     before = snapshot(team)
     body = {"a": "alice", "b": "bruno", "as": "consensus", "decisions": [], "replace": True}
     refused = alice.post("/api/adjudicate", json=body, headers=headers(alice))
-    assert refused.status_code == 403 and "only the lead" in refused.json()["error"]
+    assert refused.status_code == 403 and "only the lead" in refused.json()["error"]["message"]
     assert snapshot(team) == before
     lena = logged_in(team, "lena")
     keys = [r["key"] for r in lena.get("/api/compare?a=alice&b=bruno").json()["regions"]]
@@ -282,7 +294,7 @@ def test_a_fresh_blind_study_hides_everything_of_the_other_coder(team: Path) -> 
     assert alice.get("/api/compare?a=alice&b=bruno").status_code == 403
     lena = logged_in(team, "lena")
     closed = lena.get("/api/compare?a=alice&b=bruno")
-    assert closed.status_code == 403 and "qda blind off" in closed.json()["error"]
+    assert closed.status_code == 403 and "qda blind off" in closed.json()["error"]["message"]
     # a viewer reads what blind mode allows: nobody's codings
     vera = logged_in(team, "vera")
     assert vera.get("/api/documents/E1?coder=bruno").status_code == 404
@@ -537,7 +549,7 @@ def test_malformed_input_is_422_or_404_never_500(team: Path) -> None:
     made = code(alice, "a")
     h = {**headers(alice), "Content-Type": "application/json"}
     deep = alice.post("/api/codings", content=b"[" * 50_000 + b"]" * 50_000, headers=h)
-    assert deep.status_code == 422 and "nested" in deep.json()["error"]
+    assert deep.status_code == 422 and "nested" in deep.json()["error"]["message"]
     deep_object = alice.patch(f"/api/codings/{made['id']}", content=b'{"memo":' + b"[" * 60_000 + b"]" * 60_000 + b"}",
                               headers=h)
     assert deep_object.status_code == 422

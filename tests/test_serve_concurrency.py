@@ -132,7 +132,7 @@ def test_a_write_queued_behind_a_longer_write_of_the_server_is_503_after_the_loc
         assert holding.wait(30)
         started = time.monotonic()
         answer = web.post("/api/codings", json={"document": "E1", "start": seg.start, "end": seg.end, "code": "a"})
-        assert answer.status_code == 503 and "busy" in answer.json()["error"]
+        assert answer.status_code == 503 and "busy" in answer.json()["error"]["message"]
         assert time.monotonic() - started < 20
     finally:
         release.set()

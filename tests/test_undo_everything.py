@@ -453,7 +453,7 @@ def test_over_the_snapshot_cap_a_page_deletion_is_refused_with_what_to_do(study:
     web, headers = page(study)
     before = all_tables(study)
     refused = web.delete(f"/api/codings/{first_coding(study)}", headers=headers)
-    assert refused.status_code == 422 and "larger than the snapshot cap" in refused.json()["error"]
+    assert refused.status_code == 422 and "larger than the snapshot cap" in refused.json()["error"]["message"]
     assert "qda backup config --max-mb" in refused.json()["problems"][0]
     assert all_tables(study) == before
 

@@ -92,10 +92,11 @@ def test_the_same_code_on_the_same_span_twice_is_refused(demo_project: Path) -> 
     seg = first_segment(web)
     made = post(web, document="E1", start=seg["start"], end=seg["end"], code="a").json()
     again = post(web, document="E1", start=seg["start"], end=seg["end"], code="a")
-    assert again.status_code == 422 and "already coded this passage with 'a'" in again.json()["error"]
+    assert again.status_code == 422 and "already coded this passage with 'a'" in again.json()["error"]["message"]
+    assert again.json()["error"]["code"] == "duplicate_coding"  # what the page decides on, not the words
     other = post(web, document="E1", start=seg["start"], end=seg["end"], code="b").json()
     onto = web.patch(f"/api/codings/{other['id']}", json={"code": "a"}, headers=token(web))
-    assert onto.status_code == 422 and "already coded" in onto.json()["error"]
+    assert onto.status_code == 422 and onto.json()["error"]["code"] == "duplicate_coding"
     # another coder may code the same passage; one's own coding may be saved unchanged
     assert post(client(demo_project, "bruno"), document="E1", start=seg["start"], end=seg["end"],
                 code="a").status_code == 201
@@ -120,7 +121,7 @@ def test_bad_codings_are_422_and_change_nothing(demo_project: Path, data: dict, 
     web = client(demo_project, "alice")
     before = snapshot(demo_project)
     answer = post(web, document="E1", **data)
-    assert answer.status_code == 422 and message in answer.json()["error"], answer.text
+    assert answer.status_code == 422 and message in answer.json()["error"]["message"], answer.text
     assert snapshot(demo_project) == before
 
 
@@ -300,7 +301,7 @@ def test_retrieve_any_all_not_and_case_attributes(demo_project: Path) -> None:
     def got(**params):
         answer = web.get("/api/retrieve", params=params)
         assert answer.status_code == 200, answer.text
-        return [(r["document"], r["start"], r["code"]) for r in answer.json()]
+        return [(r["document"], r["start"], r["code"]) for r in answer.json()["rows"]]
 
     assert len(got(codes="a")) == 3
     assert len(got(codes="a,h")) == 4
@@ -315,10 +316,10 @@ def test_retrieve_any_all_not_and_case_attributes(demo_project: Path) -> None:
                               ({"codes": "a,h", "mode": "all"}, {"codes": ["a", "h"], "match": "all"}),
                               ({"codes": "a", "not": "n"}, {"codes": ["a"], "exclude": ["n"]})):
             cli = project.retrieve(coders=["alice"], **query)
-            page = web.get("/api/retrieve", params=params).json()
+            page = web.get("/api/retrieve", params=params).json()["rows"]
             assert [(r["document"], r["start"], r["end"], r["codes"]) for r in page] == [
                 (p.document, p.start, p.end, list(p.codes)) for p in cli.passages]
-    row = web.get("/api/retrieve", params={"codes": "h"}).json()[0]
+    row = web.get("/api/retrieve", params={"codes": "h"}).json()["rows"][0]
     assert row["overlapping"] == ["a"]
     assert (row["before"] + row["text"] + row["after"]) in e1["text"]
     csv = web.get("/api/retrieve", params={"codes": "a", "format": "csv"})
@@ -337,18 +338,18 @@ def test_retrieve_other_coders_only_when_unblind(demo_project: Path) -> None:
     assert alice.get("/api/retrieve", params={"codes": "a", "coder": "bruno"}).status_code == 404
     assert alice.get("/api/retrieve", params={"codes": "a", "coder": "*"}).status_code == 404
     lead = client(demo_project, "lead", unblind=True)
-    assert {r["coder"] for r in lead.get("/api/retrieve", params={"codes": "a", "coder": "*"}).json()} == {
+    assert {r["coder"] for r in lead.get("/api/retrieve", params={"codes": "a", "coder": "*"}).json()["rows"]} == {
         "alice", "bruno"}
 
 
 def test_search_keyword_in_context(demo_project: Path) -> None:
     web = client(demo_project, "alice")
-    hits = web.get("/api/search", params={"q": "université"}).json()
+    hits = web.get("/api/search", params={"q": "université"}).json()["hits"]
     text = web.get("/api/documents/E1").json()["text"]
     assert hits and all(h["match"].lower() == "université" for h in hits)
     first = next(h for h in hits if h["document"] == "E1")
     assert text[first["start"]:first["end"]] == first["match"]
-    assert all(h["match"] == "(" for h in web.get("/api/search", params={"q": "("}).json())
+    assert all(h["match"] == "(" for h in web.get("/api/search", params={"q": "("}).json()["hits"])
     assert web.get("/api/search", params={"q": "(", "regex": "1"}).status_code == 422
     assert web.get("/api/search", params={"q": " "}).status_code == 422
 
@@ -409,7 +410,7 @@ def test_a_write_while_another_command_holds_the_lock_is_503_and_retried_fine(de
             answer = post(busy, document="E1", start=seg["start"], end=seg["end"], code="a")
         finally:
             store.sqlite3.connect = original
-        assert answer.status_code == 503 and "busy" in answer.json()["error"]
+        assert answer.status_code == 503 and "busy" in answer.json()["error"]["message"]
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
@@ -482,7 +483,7 @@ def test_a_runaway_search_regex_is_refused_in_time_while_other_requests_are_answ
         answer = searcher.get("/api/search", params={"q": "(?:a|a){30}c", "regex": "1"})
         answered["search"] = time.monotonic()
         answered["status"] = answer.status_code
-        answered["error"] = answer.json()["error"]
+        answered["error"] = answer.json()["error"]["message"]
 
     thread = threading.Thread(target=search)
     started = time.monotonic()

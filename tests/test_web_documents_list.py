@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from qda.web.app import coded_segment_count
+from qda.coding.workspace import coded_segment_count
 
 
 def by_scan(segments: list[tuple[int, int]], spans: list[tuple[int, int]]) -> int:

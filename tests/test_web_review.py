@@ -24,14 +24,14 @@ def test_endpoints_write_as_the_session_coder(trained: Path) -> None:  # noqa: F
     done = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "accept"}, headers=token(web))
     assert done.status_code == 200, done.text
     bad = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "maybe"}, headers=token(web))
-    assert bad.status_code == 422 and "unknown decision 'maybe'" in bad.json()["error"]
+    assert bad.status_code == 422 and "unknown decision 'maybe'" in bad.json()["error"]["message"]
     twice = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "reject"}, headers=token(web))
-    assert 400 <= twice.status_code < 500 and "decided" in twice.json()["error"]
+    assert 400 <= twice.status_code < 500 and "decided" in twice.json()["error"]["message"]
     with Project.open(trained) as project:
         made = project.store.coding(done.json()["coding"])
         assert made.coder == "trainer" and made.origin == queue["model"]
     refused = web.post("/api/review/bulk", json={"code": "h", "above": 0.5}, headers=token(web))
-    assert 400 <= refused.status_code < 500 and "no validation sample" in refused.json()["error"]
+    assert 400 <= refused.status_code < 500 and "no validation sample" in refused.json()["error"]["message"]
     assert web.post("/api/review/undo", json={}, headers=token(web)).json()["undone"] is True
     prov = web.get("/api/review/provenance").json()
     assert prov["codes"] == []  # the only decision was undone
@@ -40,7 +40,7 @@ def test_endpoints_write_as_the_session_coder(trained: Path) -> None:  # noqa: F
 def test_blind_mode_hides_another_coders_model(trained: Path) -> None:  # noqa: F811
     other = client(trained, "bruno")
     answer = other.get("/api/review/queue")
-    assert answer.status_code == 403 and "learnt from trainer" in answer.json()["error"]
+    assert answer.status_code == 403 and "learnt from trainer" in answer.json()["error"]["message"]
     lead = client(trained, "bruno", unblind=True)
     assert lead.get("/api/review/queue").status_code == 200
 

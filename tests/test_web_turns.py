@@ -27,8 +27,8 @@ def test_a_span_across_two_speakers_needs_confirming(demo_project: Path) -> None
     refused = post(web, document="E1", start=start, end=end, code="a")
     assert refused.status_code == 409
     body = refused.json()
-    assert body["confirm"] == "across_turns" and "runs across a speaker turn" in body["error"]
-    assert "Répondant" in body["error"] and "E1 " in body["problems"][0]
+    assert body["confirm"] == "across_turns" and "runs across a speaker turn" in body["error"]["message"]
+    assert "Répondant" in body["error"]["message"] and "E1 " in body["problems"][0]
     assert snapshot(demo_project) == before  # nothing stored
     stored = post(web, document="E1", start=start, end=end, code="a", across_turns=True)
     assert stored.status_code == 201 and stored.json()["start"] == start and stored.json()["end"] == end
@@ -40,7 +40,7 @@ def test_the_label_alone_is_flagged_and_a_sentence_is_not(demo_project: Path) ->
     first = answer["segments"][0]
     label_start = first["start"] - len("Répondant : ")
     refused = post(web, document="E1", start=label_start, end=first["start"] - 2, code="a")
-    assert refused.status_code == 409 and "covers a speaker label" in refused.json()["error"]
+    assert refused.status_code == 409 and "covers a speaker label" in refused.json()["error"]["message"]
     inside = post(web, document="E1", start=first["start"], end=answer["segments"][-1]["end"], code="a")
     assert inside.status_code == 201  # several sentences of one turn: nothing to ask
     # moving its start back over the label is flagged too; moving it inside the turn is not

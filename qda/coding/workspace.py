@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any
 
 from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
-from qda.errors import InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
-from qda.models import Codebook, Coding, Document, Memo, Segment
+from qda.errors import AccessError, DuplicateCodingError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
+from qda.models import Case, Codebook, Coding, Document, Memo, Segment, is_counted
+from qda.results import Column, Row, TableView
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SNAPS = ("none", "word", "segment")
 MAX_MEMO = 20_000
@@ -163,7 +169,7 @@ def check_not_twice(planned: Coding, existing: Sequence[Coding]) -> Coding:
     for c in existing:
         if c.id != planned.id and (c.coder, c.code, c.start, c.end) == (planned.coder, planned.code, planned.start,
                                                                            planned.end):
-            raise InvalidCodingError(f"you already coded this passage with '{planned.code}'; nothing was changed")
+            raise DuplicateCodingError(f"you already coded this passage with '{planned.code}'; nothing was changed")
     return planned
 
 
@@ -229,8 +235,9 @@ def passage_rows(retrieval: Retrieval, codings: Sequence[Coding], texts: dict[st
 
 
 def search_text(documents: Sequence[Document], query: str, regex: bool = False, context: int = 80,
-                limit: int = 2000) -> list[dict[str, Any]]:
-    """Keyword in context: every match of ``query`` (case-insensitive), at code-point offsets."""
+                limit: int = 2000) -> SearchHits:
+    """Keyword in context: every match of ``query`` (case-insensitive), at code-point offsets
+    (the first ``limit``)."""
     if not query.strip():
         raise InvalidCodingError("type something to search for")
     import regex as regex_module
@@ -255,8 +262,8 @@ def search_text(documents: Sequence[Document], query: str, regex: bool = False, 
                          "match": doc.text[start:end], "before": doc.text[max(0, start - context):start],
                          "after": doc.text[end:end + context]})
             if len(hits) >= limit:
-                return hits
-    return hits
+                return SearchHits(query, regex, tuple(hits), limit)
+    return SearchHits(query, regex, tuple(hits), limit)
 
 
 # ----------------------------------------------------------------------------- memos
@@ -283,3 +290,299 @@ def check_memo_author(memo: Memo | None, author: str) -> Memo:
     if memo is None or memo.author != author:
         raise NotFoundError("no such memo of yours")
     return memo
+
+
+# ----------------------------------------------------------------------------- what the page shows
+# The decisions behind the workspace's views (blind mode, coverage, turns), kept here so that
+# the web layer only renders and any other front end decides the same way.
+
+def shown(coding: Coding) -> bool:
+    """Whether the workspace shows and counts a coding of a coder it names (``STATUS_RULES``):
+    negated and orphaned codings stay in the project but are not the coder's codes on the page."""
+    return is_counted(coding, coder_named=True)
+
+
+def effective_blind(project_blind: bool, unblind_server: bool) -> bool:
+    """Blind mode for a request: the project's setting (``qda blind on|off``), unless the
+    server was started with ``--unblind``; never inferred from who has coded."""
+    return project_blind and not unblind_server
+
+
+def names(value: str | None) -> list[str]:
+    """``"a, b;c"`` -> ``["a", "b", "c"]`` (each name once, in order)."""
+    return list(dict.fromkeys(v.strip() for v in (value or "").replace(";", ",").split(",") if v.strip()))
+
+
+def visible_coders(is_blind: bool, me: str, params: Mapping[str, str]) -> list[str]:
+    """The coders whose codings a request asks for (``coders=a,b`` or ``coder=a``; default:
+    the session's coder). In blind mode asking for anyone else is refused (NotFoundError: what
+    may not be seen is answered as if it were not there)."""
+    asked = names(params.get("coders")) or names(params.get("coder")) or [me]
+    others = [name for name in asked if name != me]
+    if others and is_blind:
+        raise NotFoundError(f"blind mode: the codings of {', '.join(repr(o) for o in others)} are hidden until the "
+                            "lead lifts it (qda blind off)")
+    return asked
+
+
+def retrieval_coders(is_blind: bool, me: str, asked: str | None, every: Sequence[str]) -> list[str]:
+    """Whose passages a retrieval reads: ``asked`` (``*`` for every coder), the session's coder
+    by default; another coder's only with blind mode lifted."""
+    asked = asked or me
+    if asked != me and is_blind:
+        raise NotFoundError("blind mode: you can retrieve only your own codings until the lead lifts it")
+    return list(every) if asked == "*" else [asked]
+
+
+def memo_author_filter(is_blind: bool, me: str, asked: str | None = None) -> str | None:
+    """Whose memos a reader sees: in blind mode their own only (asking for another author is
+    refused as not found); otherwise ``asked`` (None: everyone's)."""
+    if is_blind and asked not in (None, me):
+        raise NotFoundError("blind mode: you see only your own memos until the lead lifts it")
+    return me if is_blind else asked
+
+
+def check_unblinded(is_blind: bool) -> None:
+    """Refuse while blind mode is on: comparing coders, adjudicating, renaming and merging
+    codes all show other coders' work."""
+    if is_blind:
+        raise AccessError("this shows other coders' work: it needs blind mode lifted ('qda blind off', "
+                          "or qda serve --unblind)")
+
+
+def check_review_access(is_blind: bool, me: str, training_coder: str) -> None:
+    """Blind mode: a model learnt from another coder's codings shows that coder's judgement (its
+    suggestions, and the passages that coder coded), so only the coder it learnt from reviews
+    it until the lead lifts blind mode (``qda serve --unblind``). The one place this rule lives."""
+    if is_blind and training_coder != me:
+        raise AccessError(f"blind mode: this model learnt from {training_coder}'s codings; review it as "
+                          f"{training_coder}, or after the lead lifts blind mode (qda serve --unblind)")
+
+
+def listed_coders(accounts: bool, is_blind: bool, me: str | None, every: Sequence[str]) -> list[str]:
+    """The coder names the page offers: on a network in blind mode not even the other coders'
+    names (on localhost the user picks one of them, so all are listed)."""
+    return [me] if accounts and is_blind and me else list(every)
+
+
+def coded_segment_count(segments: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> int:
+    """How many of ``segments`` overlap at least one of ``spans`` (start, end pairs).
+
+    A bisection per segment over the spans sorted by start, with the furthest end reached
+    so far: testing every span against every segment took 7 s of the document list for a
+    coder with 2,000 codings on a 3,000-segment transcript (bench/serve.py).
+    """
+    ordered = sorted(spans)
+    starts = [start for start, _ in ordered]
+    reach = list(accumulate((end for _, end in ordered), max))
+    count = 0
+    for start, end in segments:
+        last = bisect_left(starts, end) - 1  # the last span starting before the segment ends
+        if last >= 0 and reach[last] > start:
+            count += 1
+    return count
+
+
+def document_coverage(documents: Sequence[Document], cases: Sequence[Case], segments: Sequence[Segment],
+                      codings: Sequence[Coding], coder: str) -> list[dict[str, Any]]:
+    """The document list: per document its case attributes, words, segments, how many segments
+    ``coder`` has coded and each visible coder's number of codings (``codings``: those the
+    reader may see; the ones not shown on the page are left out here)."""
+    attributes = {c.name: c.attributes for c in cases}
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for seg in segments:
+        spans.setdefault(seg.document, []).append((seg.start, seg.end))
+    per: dict[str, dict[str, int]] = {}
+    mine: dict[str, list[tuple[int, int]]] = {}
+    for c in filter(shown, codings):
+        counts = per.setdefault(c.document, {})
+        counts[c.coder] = counts.get(c.coder, 0) + 1
+        if c.coder == coder:
+            mine.setdefault(c.document, []).append((c.start, c.end))
+    rows = []
+    for d in documents:
+        own = spans.get(d.name, [])
+        rows.append({"name": d.name, "case": d.case, "attributes": attributes.get(d.case, {}),
+                     "words": len(d.text.split()), "segments": len(own),
+                     "coded_segments": coded_segment_count(own, mine.get(d.name, [])),
+                     "codings": per.get(d.name, {})})
+    return rows
+
+
+def turn_groups(segments: Sequence[Segment]) -> list[dict[str, Any]]:
+    """Consecutive segments of one speaker turn grouped, as the page lays the transcript out:
+    each turn with its speaker, role, span and segments (ref, start, end)."""
+    turns: list[dict[str, Any]] = []
+    for s in segments:
+        if not turns or turns[-1]["turn"] != s.turn:
+            turns.append({"turn": s.turn, "speaker": s.speaker, "role": s.role, "start": s.start,
+                          "end": s.end, "segments": []})
+        turns[-1]["end"] = s.end
+        turns[-1]["segments"].append({"ref": s.ref, "start": s.start, "end": s.end})
+    return turns
+
+
+def code_counts(codings: Sequence[Coding]) -> dict[str, int]:
+    """How many shown codings each code has (the picker's counts)."""
+    counts: dict[str, int] = {}
+    for c in filter(shown, codings):
+        counts[c.code] = counts.get(c.code, 0) + 1
+    return counts
+
+
+# ----------------------------------------------------------------------------- results of the page
+
+def coding_dict(c: Coding) -> dict[str, Any]:
+    """A coding as the workspace reads it (its ``memo`` is the coding's note)."""
+    return {"id": c.id, "coder": c.coder, "code": c.code, "document": c.document, "case": c.case,
+            "start": c.start, "end": c.end, "segment": c.segment, "text": c.text, "memo": c.note,
+            "source": c.source, "status": c.status, "created_at": c.created_at}
+
+
+def _rows_frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([{c: ", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns} for r in rows],
+                        columns=list(columns))
+
+
+def _rows_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> TableView:
+    return TableView(title, tuple(Column(c, c in ("start", "end")) for c in columns),
+                     tuple(Row(tuple(", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns))
+                           for r in rows), lines=True)
+
+
+RETRIEVAL_COLUMNS = ("case", "document", "segment", "coder", "code", "overlapping", "start", "end", "before", "text",
+                     "after", "memo")
+
+
+@dataclass(frozen=True)
+class WorkspaceRetrieval:
+    """A retrieval (:class:`qda.analysis.Retrieval`, what ``qda retrieve`` gives for the same
+    query) with the rows the workspace lists: characters around each passage, the coder's
+    other codes overlapping it, the memos of its codings and the coding's id."""
+
+    retrieval: Retrieval
+    rows: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``qda retrieve --format json`` of the same query, plus ``rows``."""
+        return {**self.retrieval.to_dict(), "rows": [dict(r) for r in self.rows]}
+
+    def to_frame(self) -> pd.DataFrame:
+        return _rows_frame(self.rows, RETRIEVAL_COLUMNS)
+
+    def to_table(self) -> TableView:
+        return _rows_table(f"{len(self.rows)} passage(s)", self.rows, RETRIEVAL_COLUMNS)
+
+
+SEARCH_COLUMNS = ("document", "case", "start", "end", "before", "match", "after")
+
+
+@dataclass(frozen=True)
+class SearchHits:
+    """Keyword in context over every document at code-point offsets (the workspace's search;
+    ``qda search`` counts words and lemmas by case instead)."""
+
+    query: str
+    regex: bool
+    hits: tuple[dict[str, Any], ...]
+    limit: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "regex": self.regex, "count": len(self.hits),
+                "truncated": len(self.hits) >= self.limit, "hits": [dict(h) for h in self.hits]}
+
+    def to_frame(self) -> pd.DataFrame:
+        return _rows_frame(self.hits, SEARCH_COLUMNS)
+
+    def to_table(self) -> TableView:
+        return _rows_table(f"{len(self.hits)} hit(s) of '{self.query}'", self.hits, SEARCH_COLUMNS)
+
+
+@dataclass(frozen=True)
+class CodedHits:
+    """Search hits coded in one write (all or nothing): the codings stored, and the hits the
+    coder had already coded with that code (left as they were, not coded twice)."""
+
+    coder: str
+    code: str
+    coded: tuple[Coding, ...]
+    already: tuple[tuple[str, int, int], ...]  # (document, start, end)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"coder": self.coder, "code": self.code, "count": len(self.coded),
+                "coded": [coding_dict(c) for c in self.coded],
+                "already": [{"document": d, "start": a, "end": b} for d, a, b in self.already]}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{"document": c.document, "start": c.start, "end": c.end, "code": c.code,
+                              "text": c.text} for c in self.coded], columns=["document", "start", "end", "code",
+                                                                             "text"])
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.coded)} hit(s) coded {self.code} for {self.coder}"
+                         + (f"; {len(self.already)} already coded" if self.already else ""),
+                         (Column("document"), Column("start", True), Column("end", True), Column("text")),
+                         tuple(Row((c.document, c.start, c.end, c.text)) for c in self.coded))
+
+
+MAX_HITS = 2000  # as many as a search lists
+
+
+def plan_hit_codings(codebook: Codebook, documents: Mapping[str, Document], segments: Mapping[str, Sequence[Segment]],
+                     held: Sequence[Coding], coder: str, code: Any, hits: Any, snap: str = "none",
+                     across_turns: bool = False) -> tuple[list[Coding], list[tuple[str, int, int]]]:
+    """Plan one coding of ``code`` per search hit (``hits``: ``[{document, start, end}]``),
+    checked like a coding made by hand; every problem is reported at once, and nothing is
+    planned when there is one. A hit the coder already coded with ``code`` (same span, after
+    snapping) is returned in the second list instead of being planned twice.
+
+    ``documents`` and ``segments``: those the hits name (by name); ``held``: the coder's
+    codings of those documents.
+    """
+    coder = check_coder_name(coder)
+    code = check_code(codebook, code)
+    if not isinstance(hits, list) or not hits or not all(isinstance(h, dict) for h in hits):
+        raise InvalidCodingError("'hits' must be a non-empty list of {document, start, end}")
+    if len(hits) > MAX_HITS:
+        raise InvalidCodingError(f"{len(hits)} hits: at most {MAX_HITS} in one request")
+    have = {(c.document, c.start, c.end) for c in held if c.code == code and c.coder == coder}
+    planned: list[Coding] = []
+    already: list[tuple[str, int, int]] = []
+    problems: list[Problem] = []
+    labels: list[Problem] = []
+    for number, hit in enumerate(hits, start=1):
+        where = f"hit {number} ({hit.get('document')} {hit.get('start')}-{hit.get('end')})"
+        extra = sorted(set(hit) - {"document", "start", "end"})
+        if extra:
+            problems.append(Problem(where, f"unknown field(s): {', '.join(extra)}"))
+            continue
+        name = hit.get("document")
+        document = documents.get(name) if isinstance(name, str) else None
+        try:
+            coding = plan_coding(codebook, document, segments.get(str(name), ()), coder, code, hit.get("start"),
+                                 hit.get("end"), None, snap)
+            key = (coding.document, coding.start, coding.end)
+            if key in have:
+                already.append(key)
+                continue
+            have.add(key)  # the same hit twice in one request is coded once
+            assert document is not None
+            check_turns(document.text, segments.get(document.name, ()), coding, across_turns)
+        except NeedsConfirmation as exc:
+            labels.extend(exc.problems)
+            continue
+        except (InvalidCodingError, NotFoundError) as exc:
+            problems.append(Problem(where, exc.message))
+            continue
+        planned.append(coding)
+    if problems:
+        raise InvalidCodingError(f"{len(problems)} of {len(hits)} hit(s) cannot be coded; nothing was coded",
+                                 problems)
+    if labels:
+        raise NeedsConfirmation(f"{len(labels)} hit(s) cover a speaker label; code them anyway?", "across_turns",
+                                labels)
+    return planned, already

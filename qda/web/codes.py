@@ -9,18 +9,17 @@ renames or merges codes afterwards with ``qda codebook rename`` / ``qda codebook
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qda.errors import InvalidCodingError
+from qda.errors import BadRequestError
 from qda.project import Project
 from qda.web.access import LEAD
+from qda.web.context import api, body, in_project, unblinded
 
-Handler = Callable[..., Awaitable[Response]]
 FIELDS = {"id", "label", "labels", "parent", "definition"}
 
 
@@ -32,67 +31,65 @@ def code_json(project: Project, code_id: str) -> dict[str, Any]:
             "color": code.color, "codable": code.codable, "count": 0}
 
 
-def code_routes(api: Callable[..., Callable[[Handler], Handler]],
-                in_project: Callable[[Callable[[Project], Any]], Awaitable[Any]],
-                body: Callable[[Request], Awaitable[dict[str, Any]]],
-                unblinded: Callable[[Project], None]) -> list[Route]:
-    """The routes of this module, given the app's request helpers (see ``create_app``).
+@api()
+async def create_code(request: Request, coder: str) -> Response:
+    """Add a code to the codebook and its YAML file (any coder; the lead renames or merges later)."""
+    data = await body(request)
+    extra = sorted(set(data) - FIELDS)
+    if extra:
+        raise BadRequestError(f"unknown field(s): {', '.join(extra)} (allowed: {', '.join(sorted(FIELDS))})")
+    labels = data.get("labels")
+    if labels is None:
+        labels = {"": data.get("label")}
+    if not isinstance(labels, dict) or not all(isinstance(v, str) or v is None for v in labels.values()):
+        raise BadRequestError("'labels' must be an object {language: label}")
+    texts = {"id": data.get("id"), "parent": data.get("parent"), "definition": data.get("definition")}
+    wrong = [name for name, value in texts.items() if value is not None and not isinstance(value, str)]
+    if wrong:
+        raise BadRequestError(f"{', '.join(wrong)}: must be text")
 
-    Renaming and merging change every coder's codings: the lead's only, and like comparing
-    coders they need blind mode lifted (``unblinded``: ``qda blind off``).
-    """
+    def write(p: Project) -> dict[str, Any]:
+        given = {str(k): v or "" for k, v in labels.items()}
+        if "" in given:  # a bare label is in the codebook's first language
+            given[p.codebook().default_language or ""] = given.pop("")
+        edit = p.add_code(str(texts["id"] or "").strip(), given, str(texts["parent"] or "").strip() or None,
+                          str(texts["definition"] or ""), author=coder)
+        return {**code_json(p, edit.codes[0]), "message": edit.message()}
+    return JSONResponse(await in_project(request, write), 201)
 
-    @api()
-    async def create_code(request: Request, coder: str) -> Response:
-        data = await body(request)
-        extra = sorted(set(data) - FIELDS)
-        if extra:
-            raise InvalidCodingError(f"unknown field(s): {', '.join(extra)} (allowed: {', '.join(sorted(FIELDS))})")
-        labels = data.get("labels")
-        if labels is None:
-            labels = {"": data.get("label")}
-        if not isinstance(labels, dict) or not all(isinstance(v, str) or v is None for v in labels.values()):
-            raise InvalidCodingError("'labels' must be an object {language: label}")
-        texts = {"id": data.get("id"), "parent": data.get("parent"), "definition": data.get("definition")}
-        wrong = [name for name, value in texts.items() if value is not None and not isinstance(value, str)]
-        if wrong:
-            raise InvalidCodingError(f"{', '.join(wrong)}: must be text")
 
-        def write(p: Project) -> dict[str, Any]:
-            given = {str(k): v or "" for k, v in labels.items()}
-            if "" in given:  # a bare label is in the codebook's first language
-                given[p.codebook().default_language or ""] = given.pop("")
-            edit = p.add_code(str(texts["id"] or "").strip(), given, str(texts["parent"] or "").strip() or None,
-                              str(texts["definition"] or ""), author=coder)
-            return {**code_json(p, edit.codes[0]), "message": edit.message()}
-        return JSONResponse(await in_project(write), 201)
+# Renaming and merging change every coder's codings: the lead's only, and like comparing
+# coders they need blind mode lifted (``qda blind off``).
+@api(write=LEAD)
+async def rename_code(request: Request, coder: str) -> Response:
+    """Rename a code's id or label in the codebook, its file and every coding."""
+    data = await body(request)
 
-    @api(write=LEAD)
-    async def rename_code(request: Request, coder: str) -> Response:
-        data = await body(request)
+    def write(p: Project) -> dict[str, Any]:
+        unblinded(request, p)
+        return p.rename_code(str(data.get("code") or ""), text_or_none(data.get("new")),
+                             text_or_none(data.get("label")), text_or_none(data.get("lang"))).to_dict()
+    return JSONResponse(await in_project(request, write))
 
-        def write(p: Project) -> dict[str, Any]:
-            unblinded(p)
-            return p.rename_code(str(data.get("code") or ""), text_or_none(data.get("new")),
-                                 text_or_none(data.get("label")), text_or_none(data.get("lang"))).to_dict()
-        return JSONResponse(await in_project(write))
 
-    @api(write=LEAD)
-    async def merge_codes(request: Request, coder: str) -> Response:
-        data = await body(request)
-        sources = data.get("sources")
-        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-            raise InvalidCodingError("'sources' must be a list of code ids")
+@api(write=LEAD)
+async def merge_codes(request: Request, coder: str) -> Response:
+    """Merge codes into one (every coding of the sources becomes the target's)."""
+    data = await body(request)
+    sources = data.get("sources")
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise BadRequestError("'sources' must be a list of code ids")
 
-        def write(p: Project) -> dict[str, Any]:
-            unblinded(p)
-            return p.merge_codes(sources, str(data.get("into") or "")).to_dict()
-        return JSONResponse(await in_project(write))
-
-    return [Route("/api/codes", create_code, methods=["POST"]),
-            Route("/api/codes/rename", rename_code, methods=["POST"]),
-            Route("/api/codes/merge", merge_codes, methods=["POST"])]
+    def write(p: Project) -> dict[str, Any]:
+        unblinded(request, p)
+        return p.merge_codes(sources, str(data.get("into") or "")).to_dict()
+    return JSONResponse(await in_project(request, write))
 
 
 def text_or_none(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
+
+
+ROUTES = [Route("/api/codes", create_code, methods=["POST"]),
+          Route("/api/codes/rename", rename_code, methods=["POST"]),
+          Route("/api/codes/merge", merge_codes, methods=["POST"])]

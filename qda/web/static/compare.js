@@ -242,7 +242,7 @@
     try {
       result = await api("POST", "/api/adjudicate", body);
     } catch (error) {
-      if (error.status === 409 && error.body && error.body.code === "would_replace") {
+      if (error.code === "would_replace") {
         $("cmp-confirm-text").textContent = `${error.message}. Replace them?`;
         $("cmp-confirm").hidden = false;
         $("cmp-confirm-no").focus();

@@ -23,7 +23,7 @@
     if (init.body && typeof init.body !== "string") init.body = JSON.stringify(init.body);
     const response = await fetch(path, init);
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+    if (!response.ok) throw window.qdaApiError(response, data);  // toast.js: error.code, error.message
     return data;
   }
   const post = (path, body) => api(path, { method: "POST", body });

@@ -58,7 +58,7 @@
   async function acrossTurns(send) {
     // send(false) first; when the server flags a span that covers a speaker label, ask, then send(true)
     try { return await send(false); } catch (error) {
-      if (error.status !== 409 || error.confirm !== "across_turns") throw error;
+      if (error.code !== "needs_confirmation" || error.confirm !== "across_turns") throw error;
       if (await ask(error.message, "Code it anyway")) return send(true);
       error.cancelled = true;
       throw error;
@@ -74,15 +74,8 @@
     if (method !== "GET") options.headers["X-CSRF-Token"] = csrf;
     const answer = await fetch(url, options);
     let body;
-    try { body = await answer.json(); } catch (e) { body = { error: answer.statusText }; }
-    if (!answer.ok) {
-      const error = new Error(body.error || answer.statusText);
-      error.status = answer.status;
-      error.problems = body.problems || [];
-      error.body = body;
-      error.confirm = body.confirm;
-      throw error;
-    }
+    try { body = await answer.json(); } catch (e) { body = {}; }
+    if (!answer.ok) throw window.qdaApiError(answer, body);  // toast.js: error.code, error.message
     return body;
   }
 
@@ -303,7 +296,8 @@
     event.preventDefault();
     const params = retrieveQuery();
     let rows;
-    try { rows = await api("GET", "/api/retrieve?" + params); } catch (error) { fail(error); return; }
+    // the result's to_dict(): qda retrieve's JSON for the same query, plus the page's rows
+    try { rows = (await api("GET", "/api/retrieve?" + params)).rows; } catch (error) { fail(error); return; }
     for (const fmt of ["csv", "xlsx"]) {
       const p = new URLSearchParams(params); p.set("format", fmt);
       $("ret-" + fmt).href = "/api/retrieve?" + p;
@@ -332,8 +326,10 @@
   async function runSearch(event) {
     event.preventDefault();
     const params = new URLSearchParams({ q: $("search-q").value, regex: $("search-regex").checked ? "1" : "0" });
-    try { hits = await api("GET", "/api/search?" + params); } catch (error) { fail(error); return; }
-    $("search-summary").textContent = `${hits.length} hit(s).`;
+    let found;
+    try { found = await api("GET", "/api/search?" + params); } catch (error) { fail(error); return; }
+    hits = found.hits;
+    $("search-summary").textContent = `${hits.length} hit(s)` + (found.truncated ? " (the first ones only)." : ".");
     $("search-code-form").hidden = !hits.length;
     const list = $("search-list");
     list.replaceChildren();
@@ -355,24 +351,20 @@
     }
     const ticked = [...document.querySelectorAll("#search-list input:checked")].map((b) => hits[Number(b.dataset.hit)]);
     if (!ticked.length) { say("Tick the hits to code first (each one read and checked).", "error"); return; }
-    let done = 0, already = 0;
-    for (const h of ticked) {
-      try {
-        const made = await api("POST", "/api/codings", { document: h.document, start: h.start, end: h.end, code,
-                                                           snap: $("snap").value });
-        record({ kind: "create", after: made });
-        done += 1;
-      } catch (error) {
-        // a hit the coder already coded with this code is skipped, not coded twice
-        if (error.status === 422 && error.message.includes("already coded")) { already += 1; continue; }
-        countChange(code, done);
-        fail(error);
-        return;
-      }
-    }
-    countChange(code, done);
+    // one request, one write: every ticked hit is coded, or none is (hits already coded with
+    // this code are left as they were, not coded twice); a hit over a speaker label is asked once
+    let made;
+    try {
+      made = await acrossTurns((across) => api("POST", "/api/codings/batch", {
+        code, snap: $("snap").value, across_turns: across,
+        hits: ticked.map((h) => ({ document: h.document, start: h.start, end: h.end })) }));
+    } catch (error) { fail(error); return; }
+    if (made.coded.length) record({ kind: "batch", before: null, after: made.coded });
+    countChange(code, made.coded.length);
     for (const b of document.querySelectorAll("#search-list input:checked")) { b.checked = false; b.disabled = true; }
-    say(`Coded ${done} hit(s) as ${code}.` + (already ? ` ${already} already coded with ${code}: left as they were.` : ""));
+    const already = made.already.length;
+    say(`Coded ${made.coded.length} hit(s) as ${code}.` +
+        (already ? ` ${already} already coded with ${code}: left as they were.` : ""));
   }
 
   async function showDocuments() {
@@ -904,6 +896,7 @@
     // create <-> delete; update goes to the other side. Re-created codings get new ids:
     // idMap sends the old id to the new one so older actions still find them.
     const doc = state.doc;
+    if (action.kind === "batch") { await replayBatch(action, backwards); return; }
     const kind = backwards ? { create: "delete", delete: "create", update: "update" }[action.kind] : action.kind;
     const target = backwards ? action.before : action.after;
     const source = backwards ? action.after : action.before;
@@ -925,6 +918,24 @@
       state.codings = state.codings.map((c) => (c.id === id ? changed : c));
       countChange(source.code, -1); countChange(changed.code, 1);
     }
+  }
+
+  async function replayBatch(action, backwards) {
+    // search hits coded at once are undone at once: one request, one write, all or nothing
+    const code = action.after[0].code;
+    if (backwards) {
+      const ids = action.after.map((c) => current(c.id));
+      await api("DELETE", "/api/codings/batch", { ids });
+      state.codings = state.codings.filter((c) => !ids.includes(c.id));
+      countChange(code, -ids.length);
+      return;
+    }
+    const made = await api("POST", "/api/codings/batch", {
+      code, across_turns: true, hits: action.after.map((c) => ({ document: c.document, start: c.start, end: c.end })) });
+    made.coded.forEach((c, i) => { state.idMap.set(action.after[i].id, c.id); });
+    const doc = state.doc;
+    for (const c of made.coded) if (doc && c.document === doc.name) state.codings.push(c);
+    countChange(code, made.coded.length);
   }
 
   function undo(backwards = true) {
