@@ -954,7 +954,8 @@ def _tokens_in_roles(doc: DocumentTokens, index: _SegmentIndex, roles: Sequence[
     tokens = np.asarray(doc.starts)
     i = np.searchsorted(seg_starts, tokens, side="right") - 1
     inside = (i >= 0) & (tokens < seg_ends[np.clip(i, 0, None)])
-    return inside & allowed[np.clip(i, 0, None)]
+    mask: np.ndarray = inside & allowed[np.clip(i, 0, None)]
+    return mask
 
 
 def _is_word(word: str) -> bool:

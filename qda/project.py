@@ -11,7 +11,7 @@ import dataclasses
 import gc
 import importlib
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -329,7 +329,9 @@ class Project:
 
         return self._plan_deletion(name, plan_document_deletion)[1]
 
-    def _plan_deletion(self, name: str, planner: Any) -> tuple[WritePlan, DocumentDeletion]:
+    def _plan_deletion(self, name: str, planner: Callable[[Store, str, Sequence[str], Sequence[Memo], int],
+                                                          tuple[WritePlan, DocumentDeletion]],
+                       ) -> tuple[WritePlan, DocumentDeletion]:
         names = [d.name for d in self.store.documents()]
         return planner(self.store, name, names, self.store.memos(target_kind="document", target=name),
                        len(self.store.document_versions(name)))

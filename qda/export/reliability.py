@@ -238,7 +238,7 @@ def add_reliability_sheet(wb: Workbook, report: AgreementReport) -> Worksheet:
     """
     if SHEET in wb.sheetnames:
         raise ExportError(f"the workbook already has a sheet named '{SHEET}'")
-    ws = wb.create_sheet(SHEET)
+    ws: Worksheet = wb.create_sheet(SHEET)  # the stubs answer Any (a write-only sheet is possible)
     _reliability_sheet(ws, report)
     return ws
 

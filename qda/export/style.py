@@ -15,7 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
@@ -94,7 +94,7 @@ def directed(text: str, align: Alignment) -> Alignment:
 
 
 def put(ws: Worksheet, row: int, col: int, value: Any = None, *, font: Font | None = None,
-         fill: PatternFill | None = None, align: Alignment | None = None, fmt: str | None = None):
+         fill: PatternFill | None = None, align: Alignment | None = None, fmt: str | None = None) -> Cell | MergedCell:
     """Write one cell; text is always text (a quote starting with '=' is not a formula)."""
     cell = ws.cell(row=row, column=col)
     value = clean(value)

@@ -311,9 +311,10 @@ def _shade_meta(ws: Worksheet, codes: Sequence[str], total_rows: Sequence[int]) 
     start = 5  # the first case row, under the headers and the first group's heading
     for row in total_rows:
         if row > start:
-            ws.conditional_formatting.add(f"B{start}:{last}{row - 1}",
-                                          CellIsRule(operator="equal", formula=["1"], fill=PRESENT_FILL))
-        ws.conditional_formatting.add(f"B{row}:{last}{row}", ColorScaleRule(
+            # openpyxl-stubs leave the rule factories unannotated
+            rule = CellIsRule(operator="equal", formula=["1"], fill=PRESENT_FILL)  # type: ignore[no-untyped-call]
+            ws.conditional_formatting.add(f"B{start}:{last}{row - 1}", rule)
+        ws.conditional_formatting.add(f"B{row}:{last}{row}", ColorScaleRule(  # type: ignore[no-untyped-call]
             start_type="num", start_value=0, start_color="FFFFFF", end_type="max", end_color="5B9BD5"))
         start = row + 2  # past the next group's heading
 

@@ -129,7 +129,7 @@ class Labels:
     def rows_for(self, code: str, positions: np.ndarray) -> np.ndarray:
         """Of the corpus ``positions`` a model trains on, which ones are labelled for ``code``:
         the known segments and this code's reviewed negatives (bool per given position)."""
-        rows = self.known[positions].copy()
+        rows: np.ndarray = self.known[positions].copy()
         if code in self.negative:
             rows |= self.negative[code][positions]
         return rows
