@@ -51,10 +51,10 @@ from qda.models import (
     is_counted,
 )
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
+from qda.storage import HistoryEntry, ProjectStorage
 from qda.store import (
     BACKUP_DIR,
     ENV_VAR,
-    HistoryEntry,
     Store,
     backup_counts,
     find_project_dir,
@@ -178,7 +178,7 @@ class ProjectStatus:
 class Project:
     """An open qda project folder."""
 
-    def __init__(self, folder: Path, store: Store) -> None:
+    def __init__(self, folder: Path, store: ProjectStorage) -> None:
         self.folder = folder
         self.store = store
         self.progress: Progress = no_progress  # a front end watching long steps sets its own
@@ -329,7 +329,7 @@ class Project:
 
         return self._plan_deletion(name, plan_document_deletion)[1]
 
-    def _plan_deletion(self, name: str, planner: Callable[[Store, str, Sequence[str], Sequence[Memo], int],
+    def _plan_deletion(self, name: str, planner: Callable[[ProjectStorage, str, Sequence[str], Sequence[Memo], int],
                                                           tuple[WritePlan, DocumentDeletion]],
                        ) -> tuple[WritePlan, DocumentDeletion]:
         names = [d.name for d in self.store.documents()]
@@ -808,7 +808,7 @@ class Project:
 
         whole = self.store
         chosen = find_document_set(name, whole.document_sets())
-        self.store = cast(Store, SetScope(whole, chosen.documents))  # read-only: a write raises
+        self.store = cast(ProjectStorage, SetScope(whole, chosen.documents))  # read-only: a write raises
         try:
             yield self
         finally:

@@ -33,7 +33,7 @@ from qda.files import inert_row, write_atomically
 from qda.ingest import Formula, check_zip, column_letters, match_key, read_table, read_table_columns
 from qda.models import STATUS_RULES, Codebook, Coding, CodingScope, Segment, WritePlan, statuses_where
 from qda.results import Note, TableView, json_dict
-from qda.store import Store
+from qda.storage import ProjectReads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -457,7 +457,7 @@ class SheetImport:
                                     f"{merged})"),))
 
 
-def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) -> tuple[WritePlan, SheetImport]:
+def plan_sheet(store: ProjectReads, path: Path, coder: str, allow_empty: bool = False) -> tuple[WritePlan, SheetImport]:
     """Validate a coder's sheet fully and plan the replacement of the coder's codings on
     its segments; the result's ``replaced`` is filled in once the plan is committed.
 
@@ -545,7 +545,7 @@ ADJUDICATION_HOW = (
     "apart from blanks and punctuation at the ends) are not listed: they are carried over from both.")
 
 
-def compare_in_store(store: Store, coder_a: str, coder_b: str, document: str | None = None) -> Comparison:
+def compare_in_store(store: ProjectReads, coder_a: str, coder_b: str, document: str | None = None) -> Comparison:
     """Two coders compared on spans (see :mod:`qda.coding.regions`); only codings whose
     status is adjudicated (``STATUS_RULES``: not negated or orphaned ones) are compared."""
     known = store.coders()
@@ -684,7 +684,7 @@ class Decision:
     span: str = ""  # "start-end": an edited span for "other"
 
 
-def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePlan, AdjudicationResult]:
+def plan_adjudication(store: ProjectReads, path: Path, as_coder: str) -> tuple[WritePlan, AdjudicationResult]:
     """Plan the decisions of an adjudication sheet as a new coder's codings (all rows valid or nothing)."""
     as_coder = check_coder_name(as_coder)
     about = {str(r[0]): str(r[1]) for r in read_table(path, sheet="About") if r and r[0] is not None}
@@ -711,7 +711,7 @@ def _span(text: str, value: str, where: str, problems: list[Problem]) -> tuple[i
     return s, e
 
 
-def plan_decisions(store: Store, coder_a: str, coder_b: str, decisions: Sequence[Decision], as_coder: str,
+def plan_decisions(store: ProjectReads, coder_a: str, coder_b: str, decisions: Sequence[Decision], as_coder: str,
                    origin: str = "decisions") -> tuple[WritePlan, AdjudicationResult]:
     """Plan decisions as ``as_coder``'s codings: the agreed codings of both coders, and each
     region as decided. Every region must be decided; all valid or nothing."""

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from qda.models import ReviewAction, coding_segment_pairs, counting_statuses, segment_ref
-from qda.store import Store
+from qda.storage import ProjectReads
 
 #: Field separator inside one segment's feature text (see :class:`qda.suggest.learn.Terms`).
 FIELD = "\x1e"
@@ -72,7 +72,7 @@ def _segment_words(text: str, seg_starts: np.ndarray, seg_ends: np.ndarray, tok_
     return [" ".join(lemmas[a:b]) for a, b in zip(first.tolist(), last.tolist())]
 
 
-def load_corpus(store: Store) -> Corpus:
+def load_corpus(store: ProjectReads) -> Corpus:
     """Every segment of the project with its terms, from the tokens stored at import."""
     columns = store.segment_columns()
     names: list[str] = []
@@ -135,7 +135,7 @@ class Labels:
         return rows
 
 
-def segment_labels(store: Store, corpus: Corpus, coder: str, codes: Iterable[str] | None = None) -> Labels:
+def segment_labels(store: ProjectReads, corpus: Corpus, coder: str, codes: Iterable[str] | None = None) -> Labels:
     """The coder's counting codings as segment labels (a span coding labels every segment it applies to)."""
     columns = store.coding_columns(coder, counting_statuses(coder_named=True))
     wanted = set(codes) if codes is not None else None
@@ -171,7 +171,7 @@ def segment_labels(store: Store, corpus: Corpus, coder: str, codes: Iterable[str
     return Labels(coder, known, positive, reviewed_negatives(store, corpus, coder, wanted, positive))
 
 
-def reviewed_negatives(store: Store, corpus: Corpus, coder: str, wanted: set[str] | None,
+def reviewed_negatives(store: ProjectReads, corpus: Corpus, coder: str, wanted: set[str] | None,
                        positive: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The suggestions ``coder`` rejected (or recoded) in the review queue, per code, as negatives;
     a segment the coder has since coded with that code stays positive."""

@@ -26,7 +26,7 @@ import numpy as np
 from qda.errors import NotFoundError, SuggestError
 from qda.models import Case, Coding, CodingStatus, WritePlan
 from qda.results import Column, Note, Row, TableView, json_dict
-from qda.store import Store
+from qda.storage import ProjectReads
 from qda.suggest.corpus import Corpus, load_corpus, segment_labels
 from qda.suggest.learn import Model
 from qda.suggest.metrics import binary_agreement
@@ -95,7 +95,7 @@ def draw_sample(corpus: Corpus, model: Model, candidates: np.ndarray, size: int,
     return sorted(taken.items())
 
 
-def sample_of(store: Store, model: Model, sample: int | None) -> tuple[int, str, list[dict[str, str]]]:
+def sample_of(store: ProjectReads, model: Model, sample: int | None) -> tuple[int, str, list[dict[str, str]]]:
     """(id, coder, [{ref, stratum}]) of a stored sample of ``model`` (the latest when None)."""
     samples = store.suggest_samples(model.id)
     if sample is not None:
@@ -107,7 +107,7 @@ def sample_of(store: Store, model: Model, sample: int | None) -> tuple[int, str,
     return ident, coder, json.loads(segments)
 
 
-def validate(store: Store, model: Model, sample: int | None = None, coder: str | None = None,
+def validate(store: ProjectReads, model: Model, sample: int | None = None, coder: str | None = None,
              min_kappa: float = DEFAULT_MIN_KAPPA, bootstrap: int = 1000, seed: int = 12345,
              corpus: Corpus | None = None) -> tuple[ValidationReport, dict[str, Any]]:
     """The model against the human's blind coding of the sample, per code (and the data behind it)."""
@@ -139,7 +139,7 @@ def validate(store: Store, model: Model, sample: int | None = None, coder: str |
     return report, {"positions": positions, "pairs": data, "corpus": corpus}
 
 
-def plan_accept(store: Store, model: Model, code: str, reviewer: str, validation: ValidationReport,
+def plan_accept(store: ProjectReads, model: Model, code: str, reviewer: str, validation: ValidationReport,
                 above: float | None = None) -> tuple[WritePlan, AcceptReport]:
     """The model's stored suggestions of ``code`` (score >= ``above``) as codings of ``reviewer``,
     with the model id as origin; refused unless the code passed the gate."""

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from qda.errors import NotFoundError, SuggestError
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, WritePlan
 from qda.results import Progress, no_progress
-from qda.store import Store
+from qda.storage import ProjectReads
 from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
 from qda.suggest.learn import (
     Features,
@@ -63,7 +63,7 @@ def _codes(codebook: Codebook, codes: Sequence[str] | None) -> list[str]:
     return list(codes)
 
 
-def _labelled(store: Store, coder: str, codes: Sequence[str] | None,
+def _labelled(store: ProjectReads, coder: str, codes: Sequence[str] | None,
               codebook: Codebook) -> tuple[Corpus, Labels, list[str]]:
     if coder not in store.coders():
         raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(store.coders()) or 'none yet'})")
@@ -77,7 +77,7 @@ def _labelled(store: Store, coder: str, codes: Sequence[str] | None,
     return corpus, labels, wanted
 
 
-def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+def train(store: ProjectReads, codebook: Codebook, coder: str, codes: Sequence[str] | None = None, seed: int = 1,
           params: dict[str, Any] | None = None, evaluate: bool = True, bootstrap: int = 1000,
           progress: Progress = no_progress) -> Training:
     """One classifier per code from ``coder``'s codings, evaluated by document-grouped cross-validation.
@@ -145,7 +145,7 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     return Training(model, report, info)
 
 
-def curve(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+def curve(store: ProjectReads, codebook: Codebook, coder: str, codes: Sequence[str] | None = None, seed: int = 1,
           sizes: Sequence[int] = CURVE_SIZES, params: dict[str, Any] | None = None, bootstrap: int = 1000,
           progress: Progress = no_progress) -> LearningCurve:
     """Kappa per code when each fold's training part is cut to ``sizes`` positives (by whole documents)."""
@@ -214,7 +214,7 @@ def learning_points(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, setting
 
 # ----------------------------------------------------------------------------- stored models
 
-def model_info(store: Store, ref: str | None) -> tuple[str, str, str, dict[str, Any]]:
+def model_info(store: ProjectReads, ref: str | None) -> tuple[str, str, str, dict[str, Any]]:
     """(id, created_at, coder, info) of the model ``ref`` names (an id, its prefix, or its
     ``model:xxxxxx`` coder); the latest model when None."""
     models = store.suggest_models()
@@ -234,7 +234,7 @@ def model_info(store: Store, ref: str | None) -> tuple[str, str, str, dict[str, 
     return ident, created, coder, json.loads(info)
 
 
-def load_model(store: Store, ref: str | None) -> tuple[Model, dict[str, Any]]:
+def load_model(store: ProjectReads, ref: str | None) -> tuple[Model, dict[str, Any]]:
     """A stored model and its info (see :func:`model_info`)."""
     ident, _created, coder, info = model_info(store, ref)
     data = store.suggest_model_bytes(ident)
@@ -244,7 +244,7 @@ def load_model(store: Store, ref: str | None) -> tuple[Model, dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- suggestions
 
-def select_segments(corpus: Corpus, store: Store, model: Model, documents: Sequence[str] | None,
+def select_segments(corpus: Corpus, store: ProjectReads, model: Model, documents: Sequence[str] | None,
                     uncoded: bool) -> np.ndarray:
     """Positions of the segments to score: given documents, those the training coder did not code, or all."""
     if documents:
@@ -259,8 +259,8 @@ def select_segments(corpus: Corpus, store: Store, model: Model, documents: Seque
     return np.arange(len(corpus))
 
 
-def plan_run(store: Store, model: Model, codes: Sequence[str] | None = None, documents: Sequence[str] | None = None,
-             uncoded: bool = False) -> tuple[WritePlan, RunReport]:
+def plan_run(store: ProjectReads, model: Model, codes: Sequence[str] | None = None,
+             documents: Sequence[str] | None = None, uncoded: bool = False) -> tuple[WritePlan, RunReport]:
     """Suggestions of ``model`` on the chosen segments, as codings of its machine coder (status
     suggested, with score and origin). The plan replaces only that machine coder's earlier
     suggestions on those segments (of the codes run): no other coder's codings are touched."""
@@ -295,7 +295,7 @@ def plan_run(store: Store, model: Model, codes: Sequence[str] | None = None, doc
     return plan, RunReport(model.id, coder, docs, len(chosen), counts, 0)
 
 
-def explain(store: Store, coding: Coding, top: int = 8, similar: int = 3) -> Explanation:
+def explain(store: ProjectReads, coding: Coding, top: int = 8, similar: int = 3) -> Explanation:
     """The terms that weighed most for a suggestion (coefficient x tf-idf) and the ``similar``
     passages closest to it (cosine on the same tf-idf) that the training coder coded with its code."""
     if not coding.origin:
