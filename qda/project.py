@@ -1045,8 +1045,8 @@ class Project:
             # a word of the transcripts takes the lemma they give it; spaCy is loaded for the others
             lemmas = {language: analysis.stored_lemmas(docs, query, language) or lemmatise_phrase(query, language)
                       for language in sorted({d.language for d in docs})}
-        return analysis.search(docs, self.store.cases(), self.store.segments(text=False), query, mode, by, width, roles,
-                               lemmas)
+        return analysis.search(docs, self.store.cases(), self.store.segments(text=False), query, mode, by, width,
+                               roles, lemmas)
 
     def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
                level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
