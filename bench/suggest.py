@@ -126,11 +126,11 @@ def study_corpus(cache: Path) -> tuple[Corpus, dict[str, dict[str, np.ndarray]]]
             run(cli, "-p", folder, "code", "import", EXAMPLE / f"{coder}.xlsx", "--coder", coder)
         run(cli, "-p", folder, "code", "auto", "--coder", "auto")
     with Project.open(folder) as project:
-        corpus = load_corpus(project.store)
-        others = {coder: segment_labels(project.store, corpus, coder).positive
+        corpus = load_corpus(project._store)
+        others = {coder: segment_labels(project._store, corpus, coder).positive
                   for coder in ("coder-a", "coder-b", "auto")}
-        consensus = segment_labels(project.store, corpus, "consensus")
-        texts = {d.name: d.text for d in project.store.documents()}
+        consensus = segment_labels(project._store, corpus, "consensus")
+        texts = {d.name: d.text for d in project._store.documents()}
     raw = [texts[corpus.documents[d]][s:e] for d, s, e in zip(corpus.document.tolist(), corpus.starts.tolist(),
                                                               corpus.ends.tolist())]
     out = Corpus("reference study (consensus)", raw, corpus.words, [corpus.documents[d] for d in corpus.document],
@@ -254,7 +254,7 @@ def bench_speed(cache: Path) -> None:
     shutil.copytree(source, folder)
     with Project.open(folder) as project:
         coder = next(c for c in project.coders() if not c.startswith("model:"))
-        print(f"\n## speed: bench/workflow.py's n1000 project, {project.store.sizes()['segments']} segments, "
+        print(f"\n## speed: bench/workflow.py's n1000 project, {project._store.sizes()['segments']} segments, "
               f"learning from {coder}")
         print("| step | wall s | CPU s | peak MB | load |\n|---|---|---|---|---|")
         timed("train every code (no evaluation)", project.suggest_train, coder, evaluate=False)

@@ -180,7 +180,7 @@ class Project:
 
     def __init__(self, folder: Path, store: ProjectStorage) -> None:
         self.folder = folder
-        self.store = store
+        self._store = store
         self.progress: Progress = no_progress  # a front end watching long steps sets its own
 
     # ------------------------------------------------------------------ lifecycle
@@ -215,7 +215,7 @@ class Project:
         return project_names(folder)
 
     def close(self) -> None:
-        self.store.close()
+        self._store.close()
 
     def __enter__(self) -> Project:
         return self
@@ -225,18 +225,18 @@ class Project:
 
     @property
     def language(self) -> str:
-        return self.store.get_meta("language") or "fr"
+        return self._store.get_meta("language") or "fr"
 
     def status(self) -> ProjectStatus:
-        codebook = self.store.codebook()
-        sizes = self.store.sizes()
+        codebook = self._store.codebook()
+        sizes = self._store.sizes()
         # each coder's codings that count, the coder being named on its line
-        per_coder = self.store.codings_per_coder(counting_statuses(coder_named=True))
-        coders = {name: per_coder.get(name, 0) for name in self.store.coders()}
-        statuses = {status: n for status, n in self.store.codings_per_status().items() if status != "ok"}
+        per_coder = self._store.codings_per_coder(counting_statuses(coder_named=True))
+        coders = {name: per_coder.get(name, 0) for name in self._store.coders()}
+        statuses = {status: n for status, n in self._store.codings_per_status().items() if status != "ok"}
         return ProjectStatus(str(self.folder), sizes["documents"], sizes["cases"], sizes["segments"],
                              codebook.name if codebook else None, len(codebook.codes) if codebook else 0, coders,
-                             self.store.get_meta("language"), self.store.document_languages(), statuses)
+                             self._store.get_meta("language"), self._store.document_languages(), statuses)
 
     # ------------------------------------------------------------------ writing
     def commit(self, plan: WritePlan) -> int:
@@ -244,7 +244,7 @@ class Project:
 
         Returns how many stored codings the plan replaced.
         """
-        store = self.store
+        store = self._store
         with store.transaction():
             merged = store.rekey_codes(plan.code_keys) if plan.code_keys else 0
             if plan.codebook is not None:
@@ -266,7 +266,7 @@ class Project:
 
     @property
     def _unit(self) -> str:
-        return self.store.get_meta("segment_unit") or "sentence"
+        return self._store.get_meta("segment_unit") or "sentence"
 
     # ------------------------------------------------------------------ transcripts
     def import_transcripts(self, paths: Sequence[str | Path], case: str | None = None,
@@ -284,11 +284,11 @@ class Project:
         """
         from qda.coding.auto import lemmas_key, pattern_lemmas, pattern_lemmas_meta
 
-        project_language = self.store.get_meta("language")  # None: a project created without --lang
+        project_language = self._store.get_meta("language")  # None: a project created without --lang
         loaded = read_transcripts(paths, self.progress)
         default = choose_language(language or project_language, loaded)
         assigned = document_languages(loaded, language, default)
-        plan, report = plan_transcripts(self.store, loaded, case, default, self._unit, replace, jobs,
+        plan, report = plan_transcripts(self._store, loaded, case, default, self._unit, replace, jobs,
                                         progress=self.progress,
                                         languages={name: item.language for name, item in assigned.items()}, fast=fast,
                                         language_sources={name: item.how for name, item in assigned.items()})
@@ -297,8 +297,8 @@ class Project:
         for used in sorted({lemma_key(write.document.language, fast) for write in plan.documents
                             if write.tokens is not None}):
             # The pipeline is loaded now: lemmatise the codebook's patterns so code auto need not load it.
-            known = pattern_lemmas(self.store.get_meta(lemmas_key(used)), used)
-            plan = dataclasses.replace(plan, meta={**plan.meta, **pattern_lemmas_meta(self.store.codebook(), used,
+            known = pattern_lemmas(self._store.get_meta(lemmas_key(used)), used)
+            plan = dataclasses.replace(plan, meta={**plan.meta, **pattern_lemmas_meta(self._store.codebook(), used,
                                                                                         known)})
         # a revised text replaces the stored one (kept in document_versions): undoable, as --replace is
         replacing = replace or any(f.status in ("replaced", "revised") for f in report.files)
@@ -315,13 +315,13 @@ class Project:
         QDA Miner survey import do).
         """
         # a project created without --lang takes the language of the answers (as for transcripts)
-        plan, report = plan_survey(self.store, Path(path), text_columns, id_column,
-                                   language or self.store.get_meta("language"), self._unit)
+        plan, report = plan_survey(self._store, Path(path), text_columns, id_column,
+                                   language or self._store.get_meta("language"), self._unit)
         self.commit(plan)
         return report
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
-        return self.store.segments(document=document, case=case)
+        return self._store.segments(document=document, case=case)
 
     def document_deletion(self, name: str) -> DocumentDeletion:
         """What deleting document ``name`` would remove (codings per coder, memos), changing nothing."""
@@ -332,9 +332,9 @@ class Project:
     def _plan_deletion(self, name: str, planner: Callable[[ProjectStorage, str, Sequence[str], Sequence[Memo], int],
                                                           tuple[WritePlan, DocumentDeletion]],
                        ) -> tuple[WritePlan, DocumentDeletion]:
-        names = [d.name for d in self.store.documents()]
-        return planner(self.store, name, names, self.store.memos(target_kind="document", target=name),
-                       len(self.store.document_versions(name)))
+        names = [d.name for d in self._store.documents()]
+        return planner(self._store, name, names, self._store.memos(target_kind="document", target=name),
+                       len(self._store.document_versions(name)))
 
     def delete_document(self, name: str) -> DocumentDeletion:
         """Delete a document with its segments, codings, memos and earlier texts (snapshot first:
@@ -351,8 +351,8 @@ class Project:
         their characters, segment refs change. Snapshot first: ``qda undo`` brings the old segments back."""
         from qda.ingest.documents import plan_resplit
 
-        names = [d.name for d in self.store.documents()]
-        plan, report = plan_resplit(self.store, name, names, language, unit or self._unit, self.language)
+        names = [d.name for d in self._store.documents()]
+        plan, report = plan_resplit(self._store, name, names, language, unit or self._unit, self.language)
         if report.changed:
             options = "".join(f" --{k} {v}" for k, v in (("lang", language), ("unit", unit)) if v)
             with self._recorded(f"document resplit {name}{options}"):
@@ -362,15 +362,15 @@ class Project:
     def speakers(self, set_roles: dict[str, str] | None = None) -> SpeakerList:
         """Speakers with their role; ``set_roles`` (speaker -> role) changes roles first."""
         if set_roles:
-            known = {name for name, _, _ in self.store.speakers()}
+            known = {name for name, _, _ in self._store.speakers()}
             unknown = [name for name in set_roles if name not in known]
             if unknown:
                 raise NotFoundError(f"unknown speaker(s): {', '.join(unknown)} (speakers: {', '.join(sorted(known))})")
             command = "speakers " + " ".join(f"--set-role {name}={role}" for name, role in set_roles.items())
             with self._recorded(command):
                 for name, role in set_roles.items():
-                    self.store.set_speaker_role(name, role.strip() or None)
-        return SpeakerList(tuple(self.store.speakers()))
+                    self._store.set_speaker_role(name, role.strip() or None)
+        return SpeakerList(tuple(self._store.speakers()))
 
     # ------------------------------------------------------------------ cases
     def import_cases(self, path: str | Path) -> CasesImport:
@@ -381,7 +381,7 @@ class Project:
         return report
 
     def cases(self) -> list[Case]:
-        return self.store.cases()
+        return self._store.cases()
 
     # ------------------------------------------------------------------ codebook
     @staticmethod
@@ -398,7 +398,7 @@ class Project:
 
         codebook = load_codebook(path)
         source = Path(path).read_text(encoding="utf-8-sig")
-        plan = plan_codebook(codebook, source, str(path), self.store.codes_in_use())
+        plan = plan_codebook(codebook, source, str(path), self._store.codes_in_use())
         # the file and its content are recorded: codes added from the page are written back into it
         with self._recorded(f"codebook load {Path(path).name}"):
             self.commit(dataclasses.replace(plan, meta={**plan.meta, **codebook_file_meta(self.folder, Path(path),
@@ -406,7 +406,7 @@ class Project:
         return codebook
 
     def codebook(self) -> Codebook:
-        codebook = self.store.codebook()
+        codebook = self._store.codebook()
         if codebook is None:
             raise NotFoundError("the project has no codebook yet: qda codebook load FILE.yaml")
         return codebook
@@ -437,7 +437,7 @@ class Project:
         assert file is not None
         keys = {old: new_id} if new_id and new_id != old else {}
         counts: dict[str, int] = {}
-        for coding in self.store.codings():
+        for coding in self._store.codings():
             if coding.code == old:
                 counts[coding.coder] = counts.get(coding.coder, 0) + 1
         renamed = " ".join(part for part in (f"codebook rename {old}", new_id if keys else "",
@@ -454,7 +454,7 @@ class Project:
         problems: list[Problem] = []
         file = self._codebook_file(problems)
         involved = {*sources, target}
-        codings = [c for c in self.store.codings() if c.code in involved]
+        codings = [c for c in self._store.codings() if c.code in involved]
         merge = plan_merge(self.codebook(), file, list(sources), target, codings, problems)
         assert file is not None
         with self._recorded(f"codebook merge {' '.join(sources)} --into {target}"):
@@ -465,8 +465,8 @@ class Project:
     def _codebook_file(self, problems: list[Problem]) -> CodebookFile | None:
         from qda.coding.codes import FILE_KEY, SHA_KEY, open_codebook_file
 
-        return open_codebook_file(self.folder, self.store.get_meta(FILE_KEY), self.store.get_meta(SHA_KEY),
-                                  self.store.codebook_source(), problems)
+        return open_codebook_file(self.folder, self._store.get_meta(FILE_KEY), self._store.get_meta(SHA_KEY),
+                                  self._store.codebook_source(), problems)
 
     def _commit_codebook_file(self, file: CodebookFile, text: str, plan: WritePlan) -> int:
         """Commit ``plan`` and replace the codebook file by ``text``: both, or neither.
@@ -480,7 +480,7 @@ class Project:
         """
         from qda.files import write_atomically
 
-        with self.store.transaction():
+        with self._store.transaction():
             replaced = self.commit(plan)
             try:
                 unchanged = file.path.read_text(encoding="utf-8-sig") == file.text
@@ -504,44 +504,44 @@ class Project:
         coder = check_coder_name(coder)
         codebook = self.codebook()
         with _collector_paused():
-            segments = sheet_segments(self.store.segments(case=case), case, roles)
-            existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
+            segments = sheet_segments(self._store.segments(case=case), case, roles)
+            existing = self._store.codings(coder=coder) if coder in self._store.coders() else []
             return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
 
     def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
         from qda.coding import plan_sheet
 
-        with _collector_paused(), self.store.holding_segments():
-            plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
+        with _collector_paused(), self._store.holding_segments():
+            plan, result = plan_sheet(self._store, Path(path), coder, allow_empty)
             with self._recorded(f"code import {Path(path).name} --coder {coder}"):
                 replaced = self.commit(plan)
             return replace(result, replaced=replaced)
 
     def coders(self) -> list[str]:
-        return self.store.coders()
+        return self._store.coders()
 
     def codings(self, coder: str, codes: Sequence[str] | None = None, named: bool = True) -> list[Coding]:
         """A coder's codings that count (``STATUS_RULES``), of ``codes`` only when given; an
         unknown coder is an error naming the known ones. ``named``: the user named this coder
         (a machine's suggestions count only then), not "every coder"."""
-        if coder not in self.store.coders():
-            known = ", ".join(self.store.coders()) or "none yet"
+        if coder not in self._store.coders():
+            known = ", ".join(self._store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         # Negated mentions flagged by auto-coding, and codings orphaned by a transcript
         # revision, stay in the project (and in reports) but are not uses of the code.
-        return [c for c in self.store.codings(coder=coder, codes=codes) if is_counted(c, coder_named=named)]
+        return [c for c in self._store.codings(coder=coder, codes=codes) if is_counted(c, coder_named=named)]
 
     def coverage(self, coders: Sequence[str]) -> dict[str, tuple[int, int]]:
         """For each coder, how many documents they coded (with a coding that counts) out of
         the project's documents: the line every report prints ("coder X coded 1 of 11 documents")."""
-        total = len(self.store.documents())
+        total = len(self._store.documents())
         return {coder: (len({c.document for c in self.codings(coder)}), total) for coder in dict.fromkeys(coders)}
 
     # ------------------------------------------------------------------ matrices
     def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:
-        if case not in {c.name for c in self.store.cases()}:
-            known = ", ".join(c.name for c in self.store.cases()) or "none"
+        if case not in {c.name for c in self._store.cases()}:
+            known = ", ".join(c.name for c in self._store.cases()) or "none"
             raise NotFoundError(f"unknown case '{case}' (cases: {known})")
         return self._with_memos(self._placed(matrix.intra_case(self.codebook(), self.codings(coder), case, coder,
                                                                lang)))
@@ -552,7 +552,7 @@ class Project:
         ``segments``: every document's, when many matrices are placed (read once, without text)."""
         if segments is None:
             segments = {}
-            for seg in self.store.segments(case=result.case, text=False):
+            for seg in self._store.segments(case=result.case, text=False):
                 segments.setdefault(seg.document, []).append(seg)
         return matrix.place_quotes(result, segments)
 
@@ -561,12 +561,12 @@ class Project:
         documents once (per case, the workbook's 1,000 intra-case matrices read them 1,000 times)."""
         segments: dict[str, list[Segment]] = {}
         if any(q.segment is None for m in results for r in m.rows for q in r.quotes):
-            for seg in self.store.segments(text=False):
+            for seg in self._store.segments(text=False):
                 segments.setdefault(seg.document, []).append(seg)
-        memos = self.store.memos()
+        memos = self._store.memos()
         documents: dict[str, set[str]] = {}
         if memos:
-            for name, case in self.store.document_cases():
+            for name, case in self._store.document_cases():
                 documents.setdefault(case, set()).add(name)
         return [self._with_memos(self._placed(m, segments), memos, documents) for m in results]
 
@@ -576,25 +576,25 @@ class Project:
         (``every`` memo and the ``documents`` of each case: given when placing many)."""
         from dataclasses import replace
 
-        every = self.store.memos() if every is None else every
+        every = self._store.memos() if every is None else every
         if not every:
             return result
         docs = (documents.get(result.case, set()) if documents is not None
-                else {d.name for d in self.store.documents() if d.case == result.case})
+                else {d.name for d in self._store.documents() if d.case == result.case})
         wanted = {("case", result.case)} | {("document", d) for d in docs} | {("code", r.code) for r in result.rows}
         memos = tuple((m.target_kind, m.target, m.text, m.author) for m in every
                       if (m.target_kind, m.target) in wanted)
         return replace(result, memos=memos) if memos else result
 
     def matrix_cases(self, by: str, coder: str, lang: str | None = None) -> matrix.MetaMatrix:
-        return matrix.meta_matrix(self.codebook(), self.store.cases(), self.codings(coder), by, coder, lang)
+        return matrix.meta_matrix(self.codebook(), self._store.cases(), self.codings(coder), by, coder, lang)
 
     def matrix_cross(self, by: str, coder: str, count: str = "cases", lang: str | None = None) -> matrix.CrossCaseTable:
-        return matrix.cross_case(self.codebook(), self.store.cases(), self.codings(coder), by, coder, count, lang)
+        return matrix.cross_case(self.codebook(), self._store.cases(), self.codings(coder), by, coder, count, lang)
 
     def matrix_split(self, code_attr: str, by: str, coder: str, count: str = "cases",
                      where: dict[str, str] | None = None, lang: str | None = None) -> matrix.SplitResult:
-        return matrix.split(self.codebook(), self.store.cases(), self.codings(coder), code_attr, by, coder,
+        return matrix.split(self.codebook(), self._store.cases(), self.codings(coder), code_attr, by, coder,
                             count, where, lang)
 
     # ------------------------------------------------------------------ auto-coding
@@ -613,13 +613,13 @@ class Project:
 
         coder = check_coder_name(coder)
         keys = [*spacy_codes(), *(lemma_key(code, True) for code in TRAINED)]
-        known = {key: pattern_lemmas(self.store.get_meta(lemmas_key(key)), key)
-                 for key in keys if self.store.get_meta(lemmas_key(key)) is not None}
-        fast = {name for name, (_, analysis) in self.store.document_analyses().items() if is_fast(analysis)}
+        known = {key: pattern_lemmas(self._store.get_meta(lemmas_key(key)), key)
+                 for key in keys if self._store.get_meta(lemmas_key(key)) is not None}
+        fast = {name for name, (_, analysis) in self._store.document_analyses().items() if is_fast(analysis)}
         # documents imported with --fast have lookup lemmas: their patterns are lemmatised alike
-        tokens = ((name, lemma_key(language, name in fast), *rest) for name, language, *rest in self.store.tokens())
+        tokens = ((name, lemma_key(language, name in fast), *rest) for name, language, *rest in self._store.tokens())
         with _collector_paused():
-            plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), tokens,
+            plan, result = plan_auto_coding(self.codebook(), self._store.segment_places(roles), tokens,
                                             coder, negation, fuzzy, fuzzy_threshold, known, self.progress)
         with _collector_paused(), self._recorded(f"code auto --coder {coder}"):
             self.commit(plan)
@@ -636,20 +636,20 @@ class Project:
         """
         from qda.agreement.units import CodingSpans, SegmentSpans, agree_in
 
-        known = self.store.coders()
+        known = self._store.coders()
         for coder in coders:
             if coder not in known:
                 raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(known) or 'none yet'})")
         with _collector_paused():
             # Columns, not an object per coding or segment: a large project has 10^5 of each.
             # Only codings that count (as in self.codings()); agreement always names its coders.
-            codings = {c: CodingSpans(**self.store.coding_columns(c, counting_statuses(coder_named=True)))
+            codings = {c: CodingSpans(**self._store.coding_columns(c, counting_statuses(coder_named=True)))
                        for c in coders}
             # Only the segment unit and a role filter use segments: the other units skip loading them.
-            columns = self.store.segment_columns() if unit == "segment" or roles else None
+            columns = self._store.segment_columns() if unit == "segment" or roles else None
             segments = SegmentSpans(columns.pop("id"), **columns) if columns is not None else SegmentSpans(
                 [], [], [], [], [], [])
-            return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
+            return agree_in(self.codebook(), coders, codings, self._store.documents(), segments, unit,
                             codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
                             self.progress)
 
@@ -666,9 +666,9 @@ class Project:
         codebook = self.codebook()
         from qda.coding import compare_in_store, write_adjudication_sheet
 
-        comparison = compare_in_store(self.store, coder_a, coder_b)
-        texts = {d.name: d.text for d in self.store.documents()}
-        return write_adjudication_sheet(Path(path), comparison, self.store.segment_spans(), texts, codebook,
+        comparison = compare_in_store(self._store, coder_a, coder_b)
+        texts = {d.name: d.text for d in self._store.documents()}
+        return write_adjudication_sheet(Path(path), comparison, self._store.segment_spans(), texts, codebook,
                                         codebook.default_language)
 
     def adjudicate(self, path: str | Path, as_coder: str, replace: bool = False) -> AdjudicationResult:
@@ -679,7 +679,7 @@ class Project:
         """
         from qda.coding import plan_adjudication
 
-        plan, result = plan_adjudication(self.store, Path(path), as_coder)
+        plan, result = plan_adjudication(self._store, Path(path), as_coder)
         return self._record_adjudication(plan, result, replace, f"adjudicate {Path(path).name} --coder {as_coder}",
                                          "add --replace to replace them, or choose another --coder")
 
@@ -687,7 +687,7 @@ class Project:
                              hint: str) -> AdjudicationResult:
         from dataclasses import replace as changed
 
-        existing = self.store.codings(coder=result.coder) if result.coder in self.store.coders() else []
+        existing = self._store.codings(coder=result.coder) if result.coder in self._store.coders() else []
         documents = len({c.document for c in existing})
         if existing and not replace:
             raise WouldReplaceError(result.coder, len(existing), documents,
@@ -713,7 +713,7 @@ class Project:
 
         # The coder's codings, the cases and the codebook are read once for every sheet (each
         # read of 60,000 codings costs a second at 1,000 interviews).
-        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
         data = synthesis_data(codebook, cases, codings, coder, by, code_attr, lang,
                               self.agree(agreement) if agreement else None,
                               analysis.cooccurrence(codebook, cases, [], codings, coder, "case", by=by),
@@ -730,7 +730,7 @@ class Project:
         """
         from qda.refi.plan import plan_codebook_import
 
-        plan, report = plan_codebook_import(path, self.language, self.store.codebook(), self.store.codes_in_use(),
+        plan, report = plan_codebook_import(path, self.language, self._store.codebook(), self._store.codes_in_use(),
                                             allow_outside=allow_outside)
         with self._recorded(f"codebook import {Path(path).name}"):
             self.commit(plan)
@@ -747,7 +747,7 @@ class Project:
         cases with their typed attributes, text sources, codings and memos."""
         from qda.refi.write import RefiExportData, write_qdpx
 
-        store = self.store
+        store = self._store
         return write_qdpx(path, RefiExportData(
             name=self.folder.resolve().name, language=self.language, codebook=store.codebook(),
             documents=store.documents(), cases=store.cases(), coders=store.coders(), codings=store.codings(),
@@ -770,7 +770,7 @@ class Project:
         from qda.coding import check_coder_name
         from qda.refi.plan import plan_project_import
 
-        store = self.store
+        store = self._store
         with _collector_paused():  # the file's elements, selections and codings hold no cycles
             plan, report = plan_project_import(
                 path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
@@ -786,13 +786,13 @@ class Project:
         """Put documents in the named set (created if new); returns every set."""
         from qda.ingest.sets import plan_document_set
 
-        self.commit(plan_document_set(name, documents, self.store.documents()))
+        self.commit(plan_document_set(name, documents, self._store.documents()))
         return self.document_sets()
 
     def document_sets(self) -> DocumentSets:
         from qda.ingest.sets import DocumentSets
 
-        return DocumentSets(tuple(self.store.document_sets()))
+        return DocumentSets(tuple(self._store.document_sets()))
 
     @contextmanager
     def in_set(self, name: str | None) -> Iterator[Project]:
@@ -806,13 +806,13 @@ class Project:
 
         from qda.ingest.sets import SetScope, find_document_set
 
-        whole = self.store
+        whole = self._store
         chosen = find_document_set(name, whole.document_sets())
-        self.store = cast(ProjectStorage, SetScope(whole, chosen.documents))  # read-only: a write raises
+        self._store = cast(ProjectStorage, SetScope(whole, chosen.documents))  # read-only: a write raises
         try:
             yield self
         finally:
-            self.store = whole
+            self._store = whole
 
     # ------------------------------------------------------------------ Taguette
     def import_taguette(self, path: str | Path, coder: str) -> TaguetteImport:
@@ -821,7 +821,7 @@ class Project:
         from qda.coding import check_coder_name
         from qda.coding.taguette import plan_taguette
 
-        store = self.store
+        store = self._store
         plan, result = plan_taguette(path, check_coder_name(coder), documents=store.documents(),
                                      codebook=store.codebook(), segments=store.segments(), language=self.language)
         with self._recorded(f"import taguette {Path(path).name} --coder {coder}"):
@@ -835,7 +835,7 @@ class Project:
         codebook = self.codebook()
         counts: dict[str, tuple[int, int]] = {}
         documents: dict[str, set[str]] = {}
-        for coding in filter(is_counted, self.store.codings()):  # every coder's: none named
+        for coding in filter(is_counted, self._store.codings()):  # every coder's: none named
             documents.setdefault(coding.code, set()).add(coding.document)
             n, _ = counts.get(coding.code, (0, 0))
             counts[coding.code] = (n + 1, 0)
@@ -849,25 +849,25 @@ class Project:
     def _recorded(self, command: str) -> Iterator[None]:
         """A write that replaces, edits or deletes data: its snapshot and its history line are
         taken in the write's own transaction (see :meth:`qda.store.Backups.recorded`)."""
-        with self.store.backups.recorded(command):
+        with self._store.backups.recorded(command):
             yield
 
     def write_without_snapshots(self) -> None:
         """``qda --no-snapshot``: a project over the snapshot size cap is written anyway, its
         writes in the history but not undoable (otherwise such a write is refused)."""
-        self.store.backups.unsnapshotted_ok = True
+        self._store.backups.unsnapshotted_ok = True
 
     def delete_coder(self, coder: str) -> int:
         """Remove a coder and every coding of theirs (a snapshot is taken first: ``undo`` brings them back)."""
-        if coder not in self.store.coders():
-            known = ", ".join(self.store.coders()) or "none yet"
+        if coder not in self._store.coders():
+            known = ", ".join(self._store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         with self._recorded(f"delete coder {coder}"):
-            return self.store.delete_coder(coder)
+            return self._store.delete_coder(coder)
 
     def history(self) -> WriteHistory:
         """The writes that replaced, edited or deleted data, oldest first (page edits: one line per session)."""
-        return WriteHistory(tuple(self.store.backups.history()))
+        return WriteHistory(tuple(self._store.backups.history()))
 
     def undo_plan(self) -> UndoPlan:
         """What :meth:`undo` would bring back, without changing anything.
@@ -876,12 +876,12 @@ class Project:
         (written without a snapshot, its snapshot deleted or unreadable) this says which
         write it is and why, and never goes further back past it.
         """
-        if self.store.readonly:
-            raise ProjectError(f"{self.store.path}: the project is read-only (its file or folder cannot be written): "
+        if self._store.readonly:
+            raise ProjectError(f"{self._store.path}: the project is read-only (its file or folder cannot be written): "
                                "undo writes the earlier state back, so it cannot run here",
                                [Problem(str(self.folder), "copy the project folder somewhere writable, "
                                         "or ask for write access")])
-        entry = self.store.backups.last_undoable()
+        entry = self._store.backups.last_undoable()
         if entry is None:
             raise NotFoundError("nothing to undo: no write in the history that is not undone yet "
                                 "(see 'qda history' and 'qda backup list')")
@@ -901,7 +901,7 @@ class Project:
         except ProjectError as exc:
             raise ProjectError(f"{what} cannot be undone: its snapshot is unreadable ({exc.message})",
                                [elsewhere]) from None
-        return UndoPlan(entry, restored, self.store.backups.counts(), tuple(self.store.backups.undo_warnings(entry)))
+        return UndoPlan(entry, restored, self._store.backups.counts(), tuple(self._store.backups.undo_warnings(entry)))
 
     def undo(self, include_others: bool = False) -> UndoPlan:
         """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it).
@@ -918,34 +918,34 @@ class Project:
                                     [Problem("", warning) for warning in plan.warnings]
                                     + [Problem("", "to take all of it back: qda undo --include-others "
                                                "(or answer yes when qda undo asks)")])
-        written = self.store.get_meta(FILE_KEY), self.store.get_meta(SHA_KEY)  # the file as qda last wrote it
-        self.store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
-        restored = restore_codebook_file(self.folder, written, self.store.get_meta(FILE_KEY),
-                                         self.store.get_meta(SHA_KEY), self.store.codebook_source())
+        written = self._store.get_meta(FILE_KEY), self._store.get_meta(SHA_KEY)  # the file as qda last wrote it
+        self._store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
+        restored = restore_codebook_file(self.folder, written, self._store.get_meta(FILE_KEY),
+                                         self._store.get_meta(SHA_KEY), self._store.codebook_source())
         return dataclasses.replace(plan, warnings=(*plan.warnings, restored)) if restored else plan
 
     def backup_list(self) -> BackupList:
         """The snapshots in backups/, with the write each one preceded."""
-        return BackupList.of(self.folder, self.store.backups.history(), self.store.backups.policy())
+        return BackupList.of(self.folder, self._store.backups.history(), self._store.backups.policy())
 
     def backup_policy_deletes(self, keep: int | None = None, max_mb: int | None = None) -> list[str]:
         """The snapshots :meth:`set_backup_policy` would delete with these limits (changing nothing)."""
-        old_keep, old_cap = self.store.backups.policy()
-        return [f.name for f in self.store.backups.would_prune(old_keep if keep is None else keep,
+        old_keep, old_cap = self._store.backups.policy()
+        return [f.name for f in self._store.backups.would_prune(old_keep if keep is None else keep,
                                                                 old_cap if max_mb is None else max_mb)]
 
     def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None,
                           confirmed: bool = False) -> BackupList:
         """How many snapshots to keep and the size cap of backups/ (MB), stored in the project.
         Limits that delete snapshots need ``confirmed`` (else NeedsConfirmation, nothing changed)."""
-        policy = self.store.backups.set_policy(keep, max_mb, confirmed)
-        return BackupList.of(self.folder, self.store.backups.history(), policy)
+        policy = self._store.backups.set_policy(keep, max_mb, confirmed)
+        return BackupList.of(self.folder, self._store.backups.history(), policy)
 
     def restore_backup(self, name: str) -> UndoPlan:
         """Bring the project back to snapshot ``name`` (the current state is snapshotted first)."""
         snapshot = resolve_backup(self.folder, name)
-        before, restored = self.store.backups.counts(), backup_counts(snapshot)
-        entry = self.store.backups.restore(snapshot.name, f"backup restore {snapshot.name}")
+        before, restored = self._store.backups.counts(), backup_counts(snapshot)
+        entry = self._store.backups.restore(snapshot.name, f"backup restore {snapshot.name}")
         return UndoPlan(entry, restored, before)
 
     @staticmethod
@@ -963,11 +963,11 @@ class Project:
 
     def check(self) -> CheckReport:
         """Full check of the database (``PRAGMA integrity_check`` and foreign keys); damage is an error."""
-        problems = self.store.integrity_problems(full=True)
+        problems = self._store.integrity_problems(full=True)
         if problems:
-            raise self.store.damaged(problems)
+            raise self._store.damaged(problems)
         files = list_backups(self.folder)
-        return CheckReport(str(self.store.path), self.store.path.stat().st_size, self.store.readonly,
+        return CheckReport(str(self._store.path), self._store.path.stat().st_size, self._store.readonly,
                            len(files), files[-1].name if files else None)
 
     # ------------------------------------------------------------------ analyses (qda.analysis)
@@ -977,17 +977,17 @@ class Project:
                  context: int = 0) -> analysis.Retrieval:
         """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
         wanted = [*codes, *exclude] if codes else None  # codings of other codes play no part
-        codings = [c for name in (coders or self.store.coders())
+        codings = [c for name in (coders or self._store.coders())
                    for c in self.codings(name, wanted, named=bool(coders))]
         # segments' own text is only shown as context; passages are cut from the documents
-        return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(text=context > 0), codings,
+        return analysis.retrieve(self.codebook(), self._store.cases(), self._store.segments(text=context > 0), codings,
                                  self._texts(), codes, match, exclude, coders, cases, documents, where, context)
 
     def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
         """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
         named = bool(query.get("coders"))
-        codings = [c for name in (query.get("coders") or self.store.coders()) for c in self.codings(name, named=named)]
-        return self._quotes(self.codebook(), self.store.cases(), codings, by, per_code, **query)
+        codings = [c for name in (query.get("coders") or self._store.coders()) for c in self.codings(name, named=named)]
+        return self._quotes(self.codebook(), self._store.cases(), codings, by, per_code, **query)
 
     def _quotes(self, codebook: Codebook, every_case: Sequence[Case], codings: Sequence[Coding], by: str,
                 per_code: int, segments: Sequence[Segment] | None = None, **query: Any) -> analysis.QuoteTable:
@@ -997,7 +997,7 @@ class Project:
         context = query.get("context", 0) > 0
 
         def of(documents: set[str]) -> Sequence[Segment]:  # those of the chosen quotes only: a few hundred
-            return self.store.segments(text=context, documents=documents)
+            return self._store.segments(text=context, documents=documents)
 
         return analysis.quotes(codebook, every_case, segments if segments is not None and not context else of,
                                codings, self._texts(), by, per_code,
@@ -1005,33 +1005,33 @@ class Project:
 
     def _texts(self) -> dict[str, str]:
         """Every document's text by name."""
-        return {d.name: d.text for d in self.store.documents()}
+        return {d.name: d.text for d in self._store.documents()}
 
     def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
                      codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
         """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
         # the case level needs no segment (reading 136,000 of them costs a second at 1,000 interviews)
-        return analysis.cooccurrence(self.codebook(), self.store.cases(),
-                                     [] if level == "case" else self.store.segments(), self.codings(coder),
+        return analysis.cooccurrence(self.codebook(), self._store.cases(),
+                                     [] if level == "case" else self._store.segments(), self.codings(coder),
                                      coder, level, near, by, codes, cluster)
 
     def attribute_tests(self, by: str, coder: str, alpha: float = 0.05, resamples: int = 9999,
                         seed: int = 12345) -> analysis.AttributeTests:
         """Each code's presence x case attribute ``by``: exact tests, effect sizes, adjusted p."""
         codebook = self.codebook()
-        return analysis.attribute_tests(codebook, self.store.cases(), self.codings(coder), by, coder, alpha,
+        return analysis.attribute_tests(codebook, self._store.cases(), self.codings(coder), by, coder, alpha,
                                         resamples, seed, codebook.default_language)
 
     def _document_tokens(self) -> list[analysis.DocumentTokens]:
-        case_of = dict(self.store.document_cases())
+        case_of = dict(self._store.document_cases())
         return [analysis.DocumentTokens(name, case_of[name], language, text, array("i", starts), array("i", ends),
                                         lower, lemma)
-                for name, language, text, starts, ends, lower, lemma in self.store.tokens()]
+                for name, language, text, starts, ends, lower, lemma in self._store.tokens()]
 
     def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
               top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> analysis.WordCounts:
         """Word or lemma counts per document, case or group, and distinctive words per unit."""
-        return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(text=False), by,
+        return analysis.word_counts(self._document_tokens(), self._store.cases(), self._store.segments(text=False), by,
                                     unit, roles, top, prior, keep_stop_words)
 
     def search(self, query: str, mode: str = "exact", by: str = "case", width: int = 40,
@@ -1045,7 +1045,7 @@ class Project:
             # a word of the transcripts takes the lemma they give it; spaCy is loaded for the others
             lemmas = {language: analysis.stored_lemmas(docs, query, language) or lemmatise_phrase(query, language)
                       for language in sorted({d.language for d in docs})}
-        return analysis.search(docs, self.store.cases(), self.store.segments(text=False), query, mode, by, width,
+        return analysis.search(docs, self._store.cases(), self._store.segments(text=False), query, mode, by, width,
                                roles, lemmas)
 
     def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
@@ -1057,7 +1057,7 @@ class Project:
 
         if kind not in figures.KINDS:
             raise NotFoundError(f"unknown figure '{kind}' (use one of: {', '.join(figures.KINDS)})")
-        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
         names = {c.id: c.label(lang or codebook.default_language) for c in codebook.codes} if labels else None
         if kind == "meta":
             fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by, coder), size, names)
@@ -1083,7 +1083,7 @@ class Project:
 
         from qda.export.synthesis import ReportData, write_synthesis
 
-        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
         lang = lang or codebook.default_language
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
         # the coder's codings are read once for every section (each read costs a second at 1,000 interviews)
@@ -1094,8 +1094,8 @@ class Project:
         tests = (analysis.attribute_tests(codebook, cases, codings, by, coder, lang=codebook.default_language)
                  if len(groups) >= 2 else None)  # one group: nothing to compare
         tokens = self._document_tokens()
-        sizes = self.store.sizes()
-        segments = self.store.segments(text=False)  # where quotes and counted words fall
+        sizes = self._store.sizes()
+        segments = self._store.segments(text=False)  # where quotes and counted words fall
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
             documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by,
@@ -1117,13 +1117,13 @@ class Project:
         document, segments = self.workspace_document(name)
         if not coders:
             raise NotFoundError("name the coder(s) whose codings to show, e.g. --coder alice")
-        known = self.store.coders()
+        known = self._store.coders()
         unknown = [c for c in coders if c not in known]
         if unknown:
             raise NotFoundError(f"unknown coder(s): {', '.join(unknown)} (known: {', '.join(known) or 'none'})")
         codebook = self.codebook()
         coders = list(dict.fromkeys(coders))
-        codings = [c for coder in coders for c in self.store.codings(coder=coder, document=name)
+        codings = [c for coder in coders for c in self._store.codings(coder=coder, document=name)
                    if is_counted(c, coder_named=True)]
         return CodedDocument(document, segments, codings, codebook, tuple(coders), lang or codebook.default_language)
 
@@ -1150,9 +1150,9 @@ class Project:
         from qda.coding.auto import plan_search_coding
 
         coder = check_coder_name(coder)
-        held = self.store.codings(coder=coder) if coder in self.coders() else []
+        held = self._store.codings(coder=coder) if coder in self.coders() else []
         plan, result = plan_search_coding(self.codebook(), self.search(query, mode, by, 40, roles),
-                                          self._document_tokens(), self.store.segments(), held, code, coder)
+                                          self._document_tokens(), self._store.segments(), held, code, coder)
         self.commit(plan)
         return result
 
@@ -1160,13 +1160,13 @@ class Project:
     # Small delegating methods only: checks and planning live in qda.coding.workspace.
     def workspace_document(self, name: str) -> tuple[Document, list[Segment]]:
         """A document and its segments; NotFoundError when there is none of that name."""
-        document = self.store.document(name)
+        document = self._store.document(name)
         if document is None:
             raise NotFoundError(f"unknown document '{name}'")
-        return document, self.store.segments(document=name)
+        return document, self._store.segments(document=name)
 
     def coding_by_id(self, coding_id: int) -> Coding | None:
-        return self.store.coding(coding_id)
+        return self._store.coding(coding_id)
 
     def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
                    snap: str = "none", across_turns: bool = False) -> Coding:
@@ -1174,21 +1174,21 @@ class Project:
         covering a speaker label is refused with NeedsConfirmation unless ``across_turns``."""
         from qda.coding.workspace import check_not_twice, check_turns, label_window, plan_coding
 
-        with self.store.backups.page_edit(coder, "added", +1):
-            doc = self.store.document(document) if isinstance(document, str) else None
+        with self._store.backups.page_edit(coder, "added", +1):
+            doc = self._store.document(document) if isinstance(document, str) else None
             # only the segments the span touches matter (snapping, the segment it equals)
             # an offset past the text (10**30) is refused by plan_coding; SQLite could not even bind it
             spans = doc is not None and all(type(v) is int and 0 <= v <= len(doc.text) for v in (start, end))
             planned = plan_coding(self.codebook(), doc,
-                                  self.store.segment_bounds(document, start, end) if doc and spans else [],
+                                  self._store.segment_bounds(document, start, end) if doc and spans else [],
                                   coder, code, start, end, memo, snap)
-            check_not_twice(planned, self.store.codings(coder=planned.coder, document=planned.document,
+            check_not_twice(planned, self._store.codings(coder=planned.coder, document=planned.document,
                                                         start=planned.start, end=planned.end))
             assert doc is not None  # plan_coding refused an unknown document
-            check_turns(doc.text, self.store.segment_bounds(doc.name, *label_window(doc.text, planned.start,
+            check_turns(doc.text, self._store.segment_bounds(doc.name, *label_window(doc.text, planned.start,
                                                                                     planned.end)),
                         planned, across_turns)
-            return self.store.insert_codings([planned])[0]
+            return self._store.insert_codings([planned])[0]
 
     def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none",
                       across_turns: bool = False) -> Coding:
@@ -1196,26 +1196,26 @@ class Project:
         speaker label needs ``across_turns``, as in :meth:`add_coding`)."""
         from qda.coding.workspace import check_not_twice, check_owner, check_turns, plan_change
 
-        with self.store.backups.page_edit(coder, "edited"):
-            coding = check_owner(self.store.coding(coding_id), coder)
-            document = self.store.document(coding.document)
+        with self._store.backups.page_edit(coder, "edited"):
+            coding = check_owner(self._store.coding(coding_id), coder)
+            document = self._store.document(coding.document)
             assert document is not None  # a coding's document exists (foreign key)
-            segments = self.store.segment_bounds(coding.document)
+            segments = self._store.segment_bounds(coding.document)
             changed = plan_change(self.codebook(), document, segments, coding, changes, snap)
-            check_not_twice(changed, self.store.codings(coder=coding.coder, document=coding.document,
+            check_not_twice(changed, self._store.codings(coder=coding.coder, document=coding.document,
                                                         start=changed.start, end=changed.end))
             if (changed.start, changed.end) != (coding.start, coding.end):
                 check_turns(document.text, segments, changed, across_turns)
-            return self.store.update_coding(changed)
+            return self._store.update_coding(changed)
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:
         """Delete one of ``coder``'s codings; returns it as it was (for the page's own undo).
         Page edits are in the history, one line per user's session (see Backups.page_edit)."""
         from qda.coding.workspace import check_owner
 
-        with self.store.backups.page_edit(coder, "deleted", -1):
-            coding = check_owner(self.store.coding(coding_id), coder)
-            self.store.delete_coding(coding_id)
+        with self._store.backups.page_edit(coder, "deleted", -1):
+            coding = check_owner(self._store.coding(coding_id), coder)
+            self._store.delete_coding(coding_id)
             return coding
 
     # ------------------------------------------------------------------ workspace accounts
@@ -1228,25 +1228,25 @@ class Project:
         name = check_account_name(name)
         chosen = check_role(role) if role is not None else None
         hashed = hash_password(password)
-        with self.store.transaction(marks_state=False):  # an account is not project data: undo leaves it
-            self.store.set_user(name, hashed, chosen)
-            self.store.delete_sessions(user=name)
-            return self.store.accounts(name)[0]
+        with self._store.transaction(marks_state=False):  # an account is not project data: undo leaves it
+            self._store.set_user(name, hashed, chosen)
+            self._store.delete_sessions(user=name)
+            return self._store.accounts(name)[0]
 
     def account(self, name: str) -> Account:
         """One account (NotFoundError naming ``qda users list`` when there is none)."""
         from qda.coding.accounts import known
 
-        return known(next(iter(self.store.accounts(name)), None), name)
+        return known(next(iter(self._store.accounts(name)), None), name)
 
     def _change_account(self, name: str, **changes: Any) -> Account:
         """Apply ``changes`` to an account and end its sessions (a role change takes effect at once)."""
         from qda.coding.accounts import known
 
-        with self.store.transaction(marks_state=False):
-            account = dataclasses.replace(known(next(iter(self.store.accounts(name)), None), name), **changes)
-            self.store.update_account(account)
-            self.store.delete_sessions(user=name)
+        with self._store.transaction(marks_state=False):
+            account = dataclasses.replace(known(next(iter(self._store.accounts(name)), None), name), **changes)
+            self._store.update_account(account)
+            self._store.delete_sessions(user=name)
             return account
 
     def set_user_role(self, name: str, role: str) -> Account:
@@ -1267,16 +1267,16 @@ class Project:
         """Delete an account and end its sessions; the coder's codings stay."""
         from qda.coding.accounts import known
 
-        with self.store.transaction(marks_state=False):
-            account = known(next(iter(self.store.accounts(name)), None), name)
-            self.store.delete_user(name)
+        with self._store.transaction(marks_state=False):
+            account = known(next(iter(self._store.accounts(name)), None), name)
+            self._store.delete_user(name)
             return account
 
     def user_list(self) -> AccountList:
         """The accounts with their role and state (never their hashes)."""
         from qda.coding.accounts import AccountList
 
-        return AccountList.of(self.store.accounts())
+        return AccountList.of(self._store.accounts())
 
     def check_user(self, name: str, password: str, at: datetime | None = None) -> Account:
         """The account when the password is right; AuthError otherwise (ThrottledError while
@@ -1293,22 +1293,22 @@ class Project:
         from qda.errors import AuthError
 
         now = utc(at)
-        account = next(iter(self.store.accounts(name)), None) if name else None
+        account = next(iter(self._store.accounts(name)), None) if name else None
         if account is not None:
             refuse_while_locked(account, now)
         # the hash is checked for unknown and disabled accounts too: the time taken tells nothing
         right = verify_password(account.password_hash if account else None, password)
         if account is None or account.disabled or not right:
             if account is not None:
-                with self.store.transaction(marks_state=False):
-                    self.store.update_account(after_failure(account, now))
+                with self._store.transaction(marks_state=False):
+                    self._store.update_account(after_failure(account, now))
             raise AuthError("unknown user or wrong password")
         fresh = dataclasses.replace(account, failures=0, locked_until="")
         if needs_rehash(account.password_hash):
             fresh = dataclasses.replace(fresh, password_hash=hash_password(password))
         if fresh != account:
-            with self.store.transaction(marks_state=False):
-                self.store.update_account(fresh)
+            with self._store.transaction(marks_state=False):
+                self._store.update_account(fresh)
         return fresh
 
     def start_session(self, name: str, at: datetime | None = None) -> str:
@@ -1317,9 +1317,9 @@ class Project:
 
         now = utc(at)
         token, digest = new_session()
-        with self.store.transaction(marks_state=False):
-            self.store.delete_sessions(before=(now - timedelta(hours=SESSION_HOURS)).isoformat())
-            self.store.add_session(digest, name, now.isoformat())
+        with self._store.transaction(marks_state=False):
+            self._store.delete_sessions(before=(now - timedelta(hours=SESSION_HOURS)).isoformat())
+            self._store.add_session(digest, name, now.isoformat())
         return token
 
     def session_account(self, token: str, at: datetime | None = None) -> Account | None:
@@ -1328,34 +1328,34 @@ class Project:
 
         if not token:
             return None
-        found = self.store.session(session_digest(token))
+        found = self._store.session(session_digest(token))
         if found is None or session_expired(found[1], utc(at)):
             return None
-        account = next(iter(self.store.accounts(found[0])), None)
+        account = next(iter(self._store.accounts(found[0])), None)
         return None if account is None or account.disabled else account
 
     def end_session(self, token: str) -> None:
         """Log a session out: its id is refused from now on, wherever the cookie was copied."""
         from qda.coding.accounts import session_digest
 
-        with self.store.transaction(marks_state=False):
-            self.store.delete_sessions(digest=session_digest(token))
+        with self._store.transaction(marks_state=False):
+            self._store.delete_sessions(digest=session_digest(token))
 
     def users(self) -> list[str]:
-        return self.store.users()
+        return self._store.users()
 
     def blind_mode(self) -> BlindMode:
         """Whether the workspace is blind (each coder sees only their own codings): the
         project's setting (``qda blind on|off``), on by default; never inferred from who coded."""
         from qda.coding.accounts import BlindMode
 
-        value = self.store.get_meta("blind")
+        value = self._store.get_meta("blind")
         return BlindMode(value != "off", "default" if value is None else "setting")
 
     def set_blind(self, on: bool) -> BlindMode:
         """Turn blind mode on or off for the project (the lead's decision)."""
-        with self.store.transaction(marks_state=False):  # a setting undo leaves alone, like accounts
-            self.store.set_meta("blind", "on" if on else "off")
+        with self._store.transaction(marks_state=False):  # a setting undo leaves alone, like accounts
+            self._store.set_meta("blind", "on" if on else "off")
         return self.blind_mode()
 
     def compare_regions(self, document: str | None, coder_a: str, coder_b: str) -> Comparison:
@@ -1363,9 +1363,9 @@ class Project:
         (one document, or all with None): see :mod:`qda.coding.regions`."""
         from qda.coding import compare_in_store
 
-        if document is not None and self.store.document(document) is None:
+        if document is not None and self._store.document(document) is None:
             raise NotFoundError(f"unknown document '{document}'")
-        return compare_in_store(self.store, coder_a, coder_b, document)
+        return compare_in_store(self._store, coder_a, coder_b, document)
 
     def compare_view(self, coder_a: str, coder_b: str, document: str | None = None) -> dict[str, Any]:
         """:meth:`compare_regions` with each region's text and the sentences around it (the page's view)."""
@@ -1373,8 +1373,8 @@ class Project:
 
         comparison = self.compare_regions(document, coder_a, coder_b)
         names = {r.document for r in comparison.regions}
-        texts = {d.name: d.text for d in self.store.documents() if d.name in names}
-        bounds = {name: [(s.start, s.end) for s in self.store.segment_bounds(name)] for name in names}
+        texts = {d.name: d.text for d in self._store.documents() if d.name in names}
+        bounds = {name: [(s.start, s.end) for s in self._store.segment_bounds(name)] for name in names}
         return regions_in_context(comparison, texts, bounds)
 
     def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any], as_coder: str,
@@ -1383,7 +1383,7 @@ class Project:
         (same regions, same consensus; the same refusal to replace a coder without ``replace``)."""
         from qda.coding import plan_decisions
 
-        plan, result = plan_decisions(self.store, coder_a, coder_b, decisions, as_coder, "decisions")
+        plan, result = plan_decisions(self._store, coder_a, coder_b, decisions, as_coder, "decisions")
         return self._record_adjudication(plan, result, replace,
                                          f"adjudicate in the browser {coder_a} {coder_b} --coder {as_coder}",
                                          "confirm to replace them, or choose another name")
@@ -1397,12 +1397,12 @@ class Project:
         codebook = self.codebook()
         for code in [*codes, *exclude]:
             check_code(codebook, code)  # a typo in the page is a 422 with the known codes, not a 404
-        known = set(self.store.coders())
+        known = set(self._store.coders())
         coders = [name for name in coders if name in known]
         codings = [c for name in coders for c in self.codings(name)]
-        texts = {d.name: d.text for d in self.store.documents()}
+        texts = {d.name: d.text for d in self._store.documents()}
         mode = "any" if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
-        found = analysis.retrieve(codebook, self.store.cases(), self.store.segments(), codings, texts, codes,
+        found = analysis.retrieve(codebook, self._store.cases(), self._store.segments(), codings, texts, codes,
                                   mode, exclude, coders, where=where)
         return passage_rows(found, codings, texts)
 
@@ -1410,10 +1410,10 @@ class Project:
         """Keyword in context across every document."""
         from qda.coding.workspace import search_text
 
-        return search_text(self.store.documents(), query, regex)
+        return search_text(self._store.documents(), query, regex)
 
     def memos_about(self, kind: str, target: str, author: str | None = None) -> list[Any]:
-        return [m for m in self.store.memos(target_kind=kind, target=target) if author is None or m.author == author]
+        return [m for m in self._store.memos(target_kind=kind, target=target) if author is None or m.author == author]
 
     def memo_overview(self, author: str | None = None, kind: str | None = None,
                       document: str | None = None) -> list[dict[str, Any]]:
@@ -1421,21 +1421,21 @@ class Project:
         with the place it is about: ``document`` (and ``start``/``end`` for a coding memo) when
         it has one. ``author`` keeps one author's (a coding memo's author is its coder);
         ``document`` keeps the memos on that document, its case and its codings."""
-        docs = self.store.documents()
+        docs = self._store.documents()
         first_of_case: dict[str, str] = {}
         case_of: dict[str, str] = {}
         for d in docs:
             first_of_case.setdefault(d.case, d.name)
             case_of[d.name] = d.case
         rows: list[dict[str, Any]] = []
-        for m in self.store.memos():
+        for m in self._store.memos():
             place = (m.target if m.target_kind == "document" else
                      first_of_case.get(m.target) if m.target_kind == "case" else None)
             rows.append({"kind": m.target_kind, "id": m.id, "target": m.target, "text": m.text, "author": m.author,
                          "created_at": m.created_at, "document": place,
                          "case": m.target if m.target_kind == "case" else case_of.get(place or ""),
                          "start": None, "end": None, "code": m.target if m.target_kind == "code" else None})
-        for c in self.store.codings(coder=author):
+        for c in self._store.codings(coder=author):
             if c.note.strip():
                 rows.append({"kind": "coding", "id": c.id, "target": f"{c.code} in {c.document} {c.start}-{c.end}",
                              "text": c.note, "author": c.coder, "created_at": c.created_at, "document": c.document,
@@ -1449,28 +1449,28 @@ class Project:
         """A memo on a document, code or case, written by ``author``."""
         from qda.coding.workspace import plan_memo
 
-        known = {"document": lambda: {d.name for d in self.store.documents()},
+        known = {"document": lambda: {d.name for d in self._store.documents()},
                  "code": lambda: set(self.codebook().code_ids()),
-                 "case": lambda: {c.name for c in self.store.cases()}}.get(kind, lambda: set())()
-        with self.store.backups.page_edit(author, "memo added"):
-            return self.store.insert_memo(plan_memo(kind, target, text, author, known))
+                 "case": lambda: {c.name for c in self._store.cases()}}.get(kind, lambda: set())()
+        with self._store.backups.page_edit(author, "memo added"):
+            return self._store.insert_memo(plan_memo(kind, target, text, author, known))
 
     def change_memo(self, author: str, memo_id: int, text: Any) -> Any:
         from dataclasses import replace
 
         from qda.coding.workspace import check_memo_author, plan_memo
 
-        with self.store.backups.page_edit(author, "memo edited"):
-            memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
+        with self._store.backups.page_edit(author, "memo edited"):
+            memo = check_memo_author(next(iter(self._store.memos(ids=[memo_id])), None), author)
             checked = plan_memo(memo.target_kind, memo.target, text, author, {memo.target})
-            return self.store.update_memo(replace(memo, text=checked.text))
+            return self._store.update_memo(replace(memo, text=checked.text))
 
     def remove_memo(self, author: str, memo_id: int) -> Any:
         from qda.coding.workspace import check_memo_author
 
-        with self.store.backups.page_edit(author, "memo deleted"):
-            memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
-            self.store.delete_memo(memo_id)
+        with self._store.backups.page_edit(author, "memo deleted"):
+            memo = check_memo_author(next(iter(self._store.memos(ids=[memo_id])), None), author)
+            self._store.delete_memo(memo_id)
             return memo
 
     # ================================================================== code suggestions (qda suggest)
@@ -1483,11 +1483,11 @@ class Project:
         import json
 
         with _collector_paused():
-            training = suggest.train(self.store, self.codebook(), from_coder, codes, seed, params, evaluate,
+            training = suggest.train(self._store, self.codebook(), from_coder, codes, seed, params, evaluate,
                                      bootstrap, self.progress)
-        existed = any(m[0] == training.model.id for m in self.store.suggest_models())
-        with self.store.transaction():
-            self.store.save_suggest_model(training.model.id, from_coder, json.dumps(training.info),
+        existed = any(m[0] == training.model.id for m in self._store.suggest_models())
+        with self._store.transaction():
+            self._store.save_suggest_model(training.model.id, from_coder, json.dumps(training.info),
                                           training.model.to_bytes())
         return replace(training.report, created=not existed)
 
@@ -1495,26 +1495,26 @@ class Project:
                       sizes: Sequence[int] = (25, 50, 100, 200), bootstrap: int = 1000) -> suggest.LearningCurve:
         """Cross-validated kappa per code at 25/50/100/200 positives (how many more codings each code needs)."""
         with _collector_paused():
-            return suggest.curve(self.store, self.codebook(), from_coder, codes, seed, sizes, None, bootstrap,
+            return suggest.curve(self._store, self.codebook(), from_coder, codes, seed, sizes, None, bootstrap,
                                  self.progress)
 
     def suggest_run(self, model: str | None = None, codes: Sequence[str] | None = None,
                     documents: Sequence[str] | None = None, uncoded: bool = False) -> suggest.RunReport:
         """Store a model's suggestions as codings of its machine coder (status suggested); only
         that coder's earlier suggestions on the same segments are replaced."""
-        found, _info = suggest.load_model(self.store, model)
-        with _collector_paused(), self.store.holding_segments():
-            plan, report = suggest.plan_run(self.store, found, codes, documents, uncoded)
+        found, _info = suggest.load_model(self._store, model)
+        with _collector_paused(), self._store.holding_segments():
+            plan, report = suggest.plan_run(self._store, found, codes, documents, uncoded)
             with self._recorded(f"suggest run --model {found.machine_coder}"):
                 replaced = self.commit(plan)
             return replace(report, replaced=replaced)
 
     def suggest_explain(self, coding_id: int) -> suggest.Explanation:
         """Why a suggestion was made: its weightiest terms and the 3 closest passages a human coded with its code."""
-        coding = self.store.coding(coding_id)
+        coding = self._store.coding(coding_id)
         if coding is None:
             raise NotFoundError(f"no coding with id {coding_id}")
-        return suggest.explain(self.store, coding)
+        return suggest.explain(self._store, coding)
 
     def suggest_sample(self, size: int, coder: str, model: str | None = None, seed: int = 1,
                        codes: Sequence[str] | None = None, sheet: str | Path | None = None) -> suggest.SampleReport:
@@ -1529,20 +1529,20 @@ class Project:
         from qda.suggest.gate import draw_sample, planning_note
 
         coder = check_coder_name(coder)
-        found, info = suggest.load_model(self.store, model)
+        found, info = suggest.load_model(self._store, model)
         with _collector_paused():
-            corpus = load_corpus(self.store)
+            corpus = load_corpus(self._store)
             trained_on = [corpus.documents.index(d) for d in info.get("training_documents", ())
                           if d in corpus.documents]
             candidates = np.flatnonzero(~np.isin(corpus.document, trained_on))
             drawn = draw_sample(corpus, found, candidates, size, seed, codes)
         items = [{"ref": corpus.refs[i], "stratum": stratum} for i, stratum in drawn]
-        with self.store.transaction():
-            ident = self.store.save_suggest_sample(found.id, coder, json.dumps(items))
+        with self._store.transaction():
+            ident = self._store.save_suggest_sample(found.id, coder, json.dumps(items))
         written = None
         if sheet is not None:
             wanted = {item["ref"] for item in items}
-            segments = [s for s in self.store.segments() if s.ref in wanted]
+            segments = [s for s in self._store.segments() if s.ref in wanted]
             codebook = self.codebook()
             write_sheet(Path(sheet), segments, codebook, coder, (), codebook.default_language)
             written = str(sheet)
@@ -1557,9 +1557,9 @@ class Project:
         """Per code, the model against a human's blind coding of a sample: kappa with its interval, and the gate."""
         from qda.suggest.gate import validate
 
-        found, _info = suggest.load_model(self.store, model)
+        found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            return validate(self.store, found, sample, coder, min_kappa, bootstrap, seed)[0]
+            return validate(self._store, found, sample, coder, min_kappa, bootstrap, seed)[0]
 
     def suggest_accept(self, code: str, model: str | None = None, reviewer: str | None = None,
                        above: float | None = None, min_kappa: float = 0.6, sample: int | None = None,
@@ -1569,11 +1569,11 @@ class Project:
         from qda.coding import check_coder_name
         from qda.suggest.gate import plan_accept, validate
 
-        found, _info = suggest.load_model(self.store, model)
+        found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            validation, _data = validate(self.store, found, sample, None, min_kappa, bootstrap, seed)
+            validation, _data = validate(self._store, found, sample, None, min_kappa, bootstrap, seed)
             who = check_coder_name(reviewer or validation.coder)
-            plan, report = plan_accept(self.store, found, code, who, validation, above)
+            plan, report = plan_accept(self._store, found, code, who, validation, above)
         with self._recorded(f"suggest accept --code {code} --model {found.machine_coder} --as {who}"):
             self.commit(plan)
         return report
@@ -1583,20 +1583,20 @@ class Project:
         validated kappa, suggestions accepted (for reports; empty when the project has no model)."""
         from qda.suggest.provenance import Provenance, provenance
 
-        if not self.store.suggest_models():
+        if not self._store.suggest_models():
             return Provenance(tuple(coders), ())
         with _collector_paused():
-            return provenance(self.store, list(dict.fromkeys(coders)))
+            return provenance(self._store, list(dict.fromkeys(coders)))
 
     def suggest_bias(self, by: str, model: str | None = None, sample: int | None = None, coder: str | None = None,
                      alpha: float = 0.05) -> Any:
         """Does the model err more often in some cases (by a case attribute)? Fisher exact per code, Holm-corrected."""
         from qda.suggest.gate import bias_check, validate
 
-        found, _info = suggest.load_model(self.store, model)
+        found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            _report, data = validate(self.store, found, sample, coder, bootstrap=0)
-            return bias_check(found, data["corpus"], data["positions"], data["pairs"], self.store.cases(), by, alpha)
+            _report, data = validate(self._store, found, sample, coder, bootstrap=0)
+            return bias_check(found, data["corpus"], data["positions"], data["pairs"], self._store.cases(), by, alpha)
 
     # ------------------------------------------------------------------ the review queue (/review, qda/web/review.py)
     # Each decision is one transaction with its snapshot and history line, like the other
@@ -1620,11 +1620,11 @@ class Project:
 
         return [{"id": ident, "machine_coder": suggest.machine_coder(ident), "created_at": created, "from": coder,
                  "codes": [c for c, v in json.loads(info).get("codes", {}).items() if v.get("trained")]}
-                for ident, created, coder, info in self.store.suggest_models()]
+                for ident, created, coder, info in self._store.suggest_models()]
 
     def review_model(self, model: str | None = None) -> tuple[str, str]:
         """(id, training coder) of the model ``model`` names (the latest when None)."""
-        ident, _created, coder, _info = suggest.model_info(self.store, model)
+        ident, _created, coder, _info = suggest.model_info(self._store, model)
         return ident, coder
 
     def review_queue(self, reviewer: str, code: str | None = None, model: str | None = None,
@@ -1633,8 +1633,8 @@ class Project:
         uncertain first (``order="uncertainty"``: |score - threshold| smallest) or by score."""
         from qda.suggest.review import build_queue
 
-        found, _info = suggest.load_model(self.store, model)
-        return build_queue(self.store, self.codebook(), found, self._reviewer(reviewer), code, order, limit)
+        found, _info = suggest.load_model(self._store, model)
+        return build_queue(self._store, self.codebook(), found, self._reviewer(reviewer), code, order, limit)
 
     def review_suggestion(self, reviewer: str, suggestion_id: int, action: str,
                           code: str | None = None) -> ReviewDecision:
@@ -1643,11 +1643,11 @@ class Project:
         from qda.suggest.review import ReviewDecision, decision_message, plan_decision
 
         who = self._reviewer(reviewer)
-        made, review = plan_decision(self.store, self.codebook(), self.store.coding(suggestion_id), who, action, code)
+        made, review = plan_decision(self._store, self.codebook(), self._store.coding(suggestion_id), who, action, code)
         with self._review_recorded(f"review {review.action} {review.code} {review.segment} --as {who}"):
-            self.store.ensure_coder(who)
-            stored = self.store.insert_codings([made])[0] if made is not None else None
-            review = self.store.insert_suggest_review(replace(review, coding=stored.id if stored else None))
+            self._store.ensure_coder(who)
+            stored = self._store.insert_codings([made])[0] if made is not None else None
+            review = self._store.insert_suggest_review(replace(review, coding=stored.id if stored else None))
         assert review.id is not None
         return ReviewDecision(review.id, review.action, who, review.model, review.code, review.segment, review.coded,
                               review.coding, message=decision_message(review))
@@ -1658,7 +1658,7 @@ class Project:
         from qda.suggest.review import BULK, ReviewDecision, decision_message
 
         who = self._reviewer(reviewer)
-        reviews = self.store.suggest_reviews(reviewer=who)
+        reviews = self._store.suggest_reviews(reviewer=who)
         target = next((r for r in reversed(reviews) if review_id is None or r.id == review_id), None)
         if target is None:
             raise NotFoundError("nothing to undo: no review decision of yours" if review_id is None
@@ -1667,11 +1667,11 @@ class Project:
         removed = 0
         with self._review_recorded(f"review undo {target.action} {target.code} {target.segment} --as {who}"):
             for r in batch:
-                mine = self.store.coding(r.coding) if r.coding is not None else None
+                mine = self._store.coding(r.coding) if r.coding is not None else None
                 if mine is not None and mine.coder == who and mine.origin == r.model:
-                    removed += int(self.store.delete_coding(mine.id or 0))
+                    removed += int(self._store.delete_coding(mine.id or 0))
                 assert r.id is not None
-                self.store.mark_suggest_review_undone(r.id)
+                self._store.mark_suggest_review_undone(r.id)
         assert target.id is not None
         message = (f"Undone: bulk accept of {removed} '{target.code}' codings" if target.action == BULK
                    else decision_message(target, undone=True))
@@ -1688,15 +1688,15 @@ class Project:
         from qda.suggest.review import BULK, ReviewDecision, bulk_reviews
 
         who = self._reviewer(reviewer)
-        found, _info = suggest.load_model(self.store, model)
+        found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            validation, _data = validate(self.store, found, None, None, min_kappa)
-            plan, _report = plan_accept(self.store, found, code, who, validation, above)
+            validation, _data = validate(self._store, found, None, None, min_kappa)
+            plan, _report = plan_accept(self._store, found, code, who, validation, above)
         at = now()
         with self._review_recorded(f"review bulk accept --code {code} --above {above} --as {who}"):
-            self.store.ensure_coder(who)
-            stored = self.store.insert_codings(list(plan.codings)) if plan.codings else []
-            rows = [self.store.insert_suggest_review(r) for r in bulk_reviews(stored, found, who, at)]
+            self._store.ensure_coder(who)
+            stored = self._store.insert_codings(list(plan.codings)) if plan.codings else []
+            rows = [self._store.insert_suggest_review(r) for r in bulk_reviews(stored, found, who, at)]
         return ReviewDecision(rows[-1].id or 0 if rows else 0, BULK, who, found.id, code, "", code, None,
                               codings=len(stored), message=f"accepted {len(stored)} suggestions of '{code}' "
                               f"(score ≥ {above if above is not None else 'threshold'}) as {who}'s codings")
@@ -1704,7 +1704,7 @@ class Project:
     def review_retrain(self, model: str | None = None, bootstrap: int = 1000) -> dict[str, Any]:
         """Retrain after reviews: ``suggest_train`` from the same coder, codes, seed and parameters
         (rejections now count as negatives, accepted codings as positives), then ``suggest_run``."""
-        ident, _created, coder, info = suggest.model_info(self.store, model)
+        ident, _created, coder, info = suggest.model_info(self._store, model)
         trained = self.suggest_train(coder, list(info.get("codes") or []) or None, int(info.get("seed", 1)),
                                      info.get("params"), bootstrap=bootstrap)
         ran = self.suggest_run(trained.model)
@@ -1716,8 +1716,8 @@ class Project:
         """Per code: share of the human codings that came from suggestions, and how many a human reviewed."""
         from qda.suggest.review import provenance
 
-        ident = suggest.model_info(self.store, model)[0] if model is not None else None
-        return provenance(self.store, ident)
+        ident = suggest.model_info(self._store, model)[0] if model is not None else None
+        return provenance(self._store, ident)
 
 
 @dataclass(frozen=True)

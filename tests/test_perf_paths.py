@@ -72,8 +72,8 @@ def test_row_heights_are_set_from_the_cells_that_exist_only() -> None:
 
 def test_segments_without_text_are_the_segments(study_project: Path) -> None:
     with Project.open(study_project) as project:
-        full = project.store.segments()
-        bare = project.store.segments(text=False)
+        full = project._store.segments()
+        bare = project._store.segments(text=False)
     assert [s.text for s in bare] == [""] * len(full)
     assert [s.__dict__ | {"text": ""} for s in full] == [s.__dict__ for s in bare]
 
@@ -82,7 +82,7 @@ def test_retrieve_with_and_without_context_and_quotes_cut_the_same_text(study_pr
     with Project.open(study_project) as project:
         plain = project.retrieve(["h"], coders=["consensus"])
         context = project.retrieve(["h"], coders=["consensus"], context=1)
-        texts = {d.name: d.text for d in project.store.documents()}
+        texts = {d.name: d.text for d in project._store.documents()}
     assert [p.text for p in plain.passages] == [texts[p.document][p.start:p.end] for p in plain.passages]
     assert [p.text for p in plain.passages] == [p.text for p in context.passages]
     assert any(p.before or p.after for p in context.passages)  # the context still comes from the segments
@@ -134,6 +134,6 @@ def test_lemma_search_finds_what_the_pipeline_lemma_finds(study_project: Path) -
     with Project.open(study_project) as project:
         fast = project.search("salons", "lemma")
         docs = project._document_tokens()
-        slow = analysis.search(docs, project.store.cases(), project.store.segments(), "salons", "lemma",
+        slow = analysis.search(docs, project._store.cases(), project._store.segments(), "salons", "lemma",
                                lemmas={"fr": lemmatise_phrase("salons", "fr")})
     assert fast.hits == slow.hits and len(fast.hits) > 1

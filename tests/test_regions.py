@@ -137,7 +137,7 @@ def rows(folder: Path) -> list[tuple[object, ...]]:
     """Every stored coding, every field."""
     with Project.open(folder) as project:
         return sorted((c.id, c.coder, c.code, c.document, c.start, c.end, c.segment, c.created_at, c.source, c.note,
-                       c.status) for c in project.store.codings())
+                       c.status) for c in project._store.codings())
 
 
 def test_the_page_and_the_sheet_give_the_same_consensus(demo_project: Path, tmp_path: Path) -> None:

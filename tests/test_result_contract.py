@@ -116,7 +116,7 @@ def suggestions(study_project: Path, tmp: Path, keep: Callable[..., None]) -> No
 
     def copy(p: Project, source: str, target: str, keep_it: Callable[[Any], bool]) -> None:
         codings = tuple(dataclasses.replace(c, coder=target, id=None, status="ok", origin=None, score=None)
-                        for c in p.store.codings(coder=source) if keep_it(c))
+                        for c in p._store.codings(coder=source) if keep_it(c))
         p.commit(WritePlan(coders=(target,), codings=codings))
 
     with Project.open(folder) as p:

@@ -75,7 +75,7 @@ def words(seg: Segment, first: int, count: int) -> tuple[int, int]:
 def every_row(folder: Path) -> list[tuple[Any, ...]]:
     with Project.open(folder) as project:
         return sorted((c.id, c.coder, c.code, c.document, c.start, c.end, c.segment, c.created_at, c.source, c.note,
-                       c.status) for c in project.store.codings())
+                       c.status) for c in project._store.codings())
 
 
 def test_blind_coders_partial_spans_lead_adjudicates_regions_refused_then_undone(

@@ -44,7 +44,7 @@ def respondent_segments(project_folder: Path, document: str = "E1") -> list[Any]
 
 def stored(project_folder: Path, coder: str = "alice") -> list[Any]:
     with Project.open(project_folder) as project:
-        return sorted(project.store.codings(coder=coder), key=lambda c: (c.start, c.code))
+        return sorted(project._store.codings(coder=coder), key=lambda c: (c.start, c.code))
 
 
 def cursor_to(page: Page, start: int) -> None:

@@ -360,17 +360,17 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             hide = blind(p)
             attrs = {c.name: c.attributes for c in p.cases()}
             segs: dict[str, list[tuple[int, int]]] = {}
-            for seg in p.store.segment_spans():
+            for seg in p._store.segment_spans():
                 segs.setdefault(seg.document, []).append((seg.start, seg.end))
             per: dict[str, dict[str, int]] = {}
             mine: dict[str, list[tuple[int, int]]] = {}
-            for c in filter(shown, p.store.codings(coder=coder if hide else None)):
+            for c in filter(shown, p._store.codings(coder=coder if hide else None)):
                 per.setdefault(c.document, {}).setdefault(c.coder, 0)
                 per[c.document][c.coder] += 1
                 if c.coder == coder:
                     mine.setdefault(c.document, []).append((c.start, c.end))
             rows = []
-            for d in p.store.documents():
+            for d in p._store.documents():
                 spans = segs.get(d.name, [])
                 done = coded_segment_count(spans, mine.get(d.name, []))
                 rows.append({"name": d.name, "case": d.case, "attributes": attrs.get(d.case, {}),
@@ -402,7 +402,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                     # each coding's text is a slice of "text", and its case the document's: not sent
                     # again for each of (possibly thousands of) codings
                     "codings": [{k: v for k, v in coding_json(c).items() if k not in ("text", "case", "source")}
-                                for who in whose for c in p.store.codings(coder=who, document=name) if shown(c)]}
+                                for who in whose for c in p._store.codings(coder=who, document=name) if shown(c)]}
         return JSONResponse(await in_project(read))
 
     @api()
@@ -410,7 +410,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         def read(p: Project) -> dict[str, Any]:
             book = p.codebook()
             counts: dict[str, int] = {}
-            for c in filter(shown, p.store.codings(coder=coder)):
+            for c in filter(shown, p._store.codings(coder=coder)):
                 counts[c.code] = counts.get(c.code, 0) + 1
             return {"name": book.name, "languages": list(book.languages),
                     "categories": [{"id": c.id, "labels": c.labels, "parent": c.parent,
