@@ -165,15 +165,15 @@ def evaluate(corpus: Corpus, sizes: list[int], params: dict | None = None, all_d
         y = corpus.labels[code]
         if y.sum() < 8:
             continue
-        folds = folds_of(y, corpus.groups, int(settings["folds"]), SEED)
+        folds = folds_of(y, corpus.groups, int(settings["folds"]), seed=SEED)
         if not folds:
             continue
         row: dict[str, tuple[float, float]] = {}
         for size in [*sizes, *(["all"] if all_data else [])]:
-            subsets = None if size == "all" else training_subsets(y, corpus.groups, folds, int(size), SEED)
+            subsets = None if size == "all" else training_subsets(y, corpus.groups, folds, size=int(size), seed=SEED)
             if size != "all" and subsets is None:
                 continue
-            cv = cross_validate(x_ours, y, corpus.groups, settings, SEED, subsets)
+            cv = cross_validate(x_ours, y, corpus.groups, params=settings, seed=SEED, train_subset=subsets)
             if cv is None:
                 continue
             row[f"ours@{size}"] = pooled(cv.truth, cv.predicted)

@@ -51,7 +51,7 @@ def build(folder: Path, codings: int) -> None:
         have = sum(project._store.codings_per_coder().values())
         rows = [(f"bulk-{i % 4}", s, codes[(i * 7) % len(codes)]) for i, s in enumerate(segments * 4)]
         for coder, segment, code in rows[:max(0, codings - have)]:
-            project.add_coding(coder, segment.document, code, segment.start, segment.end)
+            project.add_coding(coder, segment.document, code, start=segment.start, end=segment.end)
 
 
 def timed(fn: Callable[[], object], repeat: int, setup: Callable[[], None] = lambda: None) -> tuple[float, float]:
@@ -97,7 +97,7 @@ def main() -> None:
             results["page: later edit"] = timed(lambda: project.remove_coding("coder-b", coder_ids.pop()), args.repeat)
             segments = iter(project.segments())
             results["page: addition"] = timed(
-                lambda: (lambda s: project.add_coding("adder", s.document, "a", s.start, s.end))(next(segments)),
+                lambda: (lambda s: project.add_coding("adder", s.document, "a", start=s.start, end=s.end))(next(segments)),
                 args.repeat)
             victims = iter(f"bulk-{i}" for i in range(4))
             results["command"] = timed(lambda: project.delete_coder(next(victims)), min(args.repeat, 4))

@@ -34,7 +34,7 @@ def timing() -> None:
     def coder(n: int, docs: int, length: int, codes: int) -> CoderSpans:
         start = rng.integers(0, length - 200, n)
         return CoderSpans.of(rng.integers(0, codes, n), rng.integers(0, docs, n), start,
-                             start + rng.integers(5, 200, n))
+                             end=start + rng.integers(5, 200, n))
 
     print("| documents | characters each | codings | wall s | CPU s | load (1 min) |")
     print("|---|---|---|---|---|---|")
@@ -73,7 +73,7 @@ def crosscheck(folder: str) -> None:
             data[f"coder{i}"] = [Segment("c" if c else EMPTY_TAG, s, e) for s, e, c in tiles]
             units = [(s, e) for s, e, c in tiles if c]
             columns.append(CoderSpans.of([0] * len(units), [0] * len(units), [s for s, _ in units],
-                                         [e for _, e in units]))
+                                         end=[e for _, e in units]))
         ours = unitizing_alpha(columns, [length], 1, bootstrap=0).codes[0].value
         if ours is None:
             continue

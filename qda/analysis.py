@@ -193,7 +193,7 @@ def _check_query(codebook: Codebook, cases: Sequence[Case], texts: dict[str, str
     return attrs
 
 
-def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], codings: Sequence[Coding],
+def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], *, codings: Sequence[Coding],
              texts: dict[str, str], codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
              coders: Sequence[str] | None = None, case_names: Sequence[str] | None = None,
              documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
@@ -337,7 +337,7 @@ class QuoteTable:
                     for code, label in self.codes]}
 
 
-def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval, by: str, per_code: int = 2,
+def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval, *, by: str, per_code: int = 2,
                 lang: str | None = None) -> QuoteTable:
     """K quotes per code and group, taken from different cases first (round robin over the
     cases in name order, each case's passages in reading order), so that one talkative case
@@ -350,7 +350,7 @@ def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval,
 
 
 def quotes(codebook: Codebook, cases: Sequence[Case],
-           segments: Sequence[Segment] | Callable[[set[str]], Sequence[Segment]], codings: Sequence[Coding],
+           segments: Sequence[Segment] | Callable[[set[str]], Sequence[Segment]], *, codings: Sequence[Coding],
            texts: dict[str, str], by: str, per_code: int = 2, lang: str | None = None, codes: Sequence[str] = (),
            match: str = "any", exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
            case_names: Sequence[str] | None = None, documents: Sequence[str] | None = None,
@@ -624,7 +624,7 @@ def cluster_codes(table: CooccurrenceTable) -> Clustering:
     return Clustering(tuple(codes), merges, tuple(leaves))
 
 
-def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], codings: Sequence[Coding],
+def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], *, codings: Sequence[Coding],
                  coder: str, level: str = "case", near: int = 1, by: str | None = None,
                  codes: Sequence[str] | None = None, cluster: bool = False) -> Cooccurrence:
     """Code x code co-occurrence of one coder's codings at a level.
@@ -774,7 +774,7 @@ def _min_fisher_p(row_totals: tuple[int, int], used: int) -> float:
     return min(float(fisher_exact([[a, n1 - a], [used - a, n2 - (used - a)]]).pvalue) for a in ends)
 
 
-def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], by: str, coder: str,
+def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, by: str, coder: str,
                     alpha: float = 0.05, resamples: int = 9999, seed: int = 12345,
                     lang: str | None = None) -> AttributeTests:
     """For each code, presence (used by a case or not) x the values of case attribute ``by``.
@@ -1025,7 +1025,7 @@ def log_odds_dirichlet(group: dict[str, int], rest: dict[str, int],
 
 
 def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment],
-                by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
+                *, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
                 top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> WordCounts:
     """Word (lower-cased) or lemma counts per document, case or case-attribute value.
 
@@ -1179,7 +1179,7 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment], query: str,
+def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment], *, query: str,
            mode: str = "exact", by: str = "case", width: int = 40, roles: Sequence[str] | None = None,
            lemmas: Sequence[str] | dict[str, Sequence[str]] | None = None) -> SearchResult:
     """Find ``query`` in the transcripts: ``exact`` words (case-insensitive, whole words),

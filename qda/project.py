@@ -11,7 +11,7 @@ import dataclasses
 import gc
 import importlib
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -269,7 +269,7 @@ class Project:
         return self._store.get_meta("segment_unit") or "sentence"
 
     # ------------------------------------------------------------------ transcripts
-    def import_transcripts(self, paths: Sequence[str | Path], case: str | None = None,
+    def import_transcripts(self, paths: Sequence[str | Path], *, case: str | None = None,
                            language: str | None = None, replace: bool = False, jobs: int = 1,
                            fast: bool = False) -> ImportReport:
         """Import transcript files (all or nothing).
@@ -288,7 +288,8 @@ class Project:
         loaded = read_transcripts(paths, self.progress)
         default = choose_language(language or project_language, loaded)
         assigned = document_languages(loaded, language, default)
-        plan, report = plan_transcripts(self._store, loaded, case, default, self._unit, replace, jobs,
+        plan, report = plan_transcripts(self._store, loaded, case, language=default, unit=self._unit, replace=replace,
+                                        jobs=jobs,
                                         progress=self.progress,
                                         languages={name: item.language for name, item in assigned.items()}, fast=fast,
                                         language_sources={name: item.how for name, item in assigned.items()})
@@ -304,9 +305,10 @@ class Project:
         replacing = replace or any(f.status in ("replaced", "revised") for f in report.files)
         with self._recorded("import transcripts" + " --replace" * replace) if replacing else nullcontext():
             self.commit(plan)
-        return language_notes(report, loaded, project_language or default, project_language is None, assigned)
+        return language_notes(report, loaded, project_language or default, chosen=project_language is None,
+                              assigned=assigned)
 
-    def import_survey(self, path: str | Path, text_columns: Sequence[str], id_column: str | None = None,
+    def import_survey(self, path: str | Path, text_columns: Sequence[str], *, id_column: str | None = None,
                       language: str | None = None) -> ImportReport:
         """Survey data: one row = one document (and case); ``text_columns`` hold the answers.
 
@@ -315,8 +317,8 @@ class Project:
         QDA Miner survey import do).
         """
         # a project created without --lang takes the language of the answers (as for transcripts)
-        plan, report = plan_survey(self._store, Path(path), text_columns, id_column,
-                                   language or self._store.get_meta("language"), self._unit)
+        plan, report = plan_survey(self._store, Path(path), text_columns, id_column=id_column,
+                                   language=language or self._store.get_meta("language"), unit=self._unit)
         self.commit(plan)
         return report
 
@@ -325,23 +327,20 @@ class Project:
 
     def document_deletion(self, name: str) -> DocumentDeletion:
         """What deleting document ``name`` would remove (codings per coder, memos), changing nothing."""
+        return self._plan_deletion(name)[1]
+
+    def _plan_deletion(self, name: str) -> tuple[WritePlan, DocumentDeletion]:
         from qda.ingest.documents import plan_document_deletion
 
-        return self._plan_deletion(name, plan_document_deletion)[1]
-
-    def _plan_deletion(self, name: str, planner: Callable[[ProjectStorage, str, Sequence[str], Sequence[Memo], int],
-                                                          tuple[WritePlan, DocumentDeletion]],
-                       ) -> tuple[WritePlan, DocumentDeletion]:
         names = [d.name for d in self._store.documents()]
-        return planner(self._store, name, names, self._store.memos(target_kind="document", target=name),
-                       len(self._store.document_versions(name)))
+        return plan_document_deletion(self._store, name, names,
+                                      memos=self._store.memos(target_kind="document", target=name),
+                                      versions=len(self._store.document_versions(name)))
 
     def delete_document(self, name: str) -> DocumentDeletion:
         """Delete a document with its segments, codings, memos and earlier texts (snapshot first:
         ``qda undo`` brings it back)."""
-        from qda.ingest.documents import plan_document_deletion
-
-        plan, report = self._plan_deletion(name, plan_document_deletion)
+        plan, report = self._plan_deletion(name)
         with self._recorded(f"document delete {name}"):
             self.commit(plan)
         return replace(report, deleted=True)
@@ -352,7 +351,8 @@ class Project:
         from qda.ingest.documents import plan_resplit
 
         names = [d.name for d in self._store.documents()]
-        plan, report = plan_resplit(self._store, name, names, language, unit or self._unit, self.language)
+        plan, report = plan_resplit(self._store, name, names, language=language, unit=unit or self._unit,
+                                    project_language=self.language)
         if report.changed:
             options = "".join(f" --{k} {v}" for k, v in (("lang", language), ("unit", unit)) if v)
             with self._recorded(f"document resplit {name}{options}"):
@@ -398,7 +398,7 @@ class Project:
 
         codebook = load_codebook(path)
         source = Path(path).read_text(encoding="utf-8-sig")
-        plan = plan_codebook(codebook, source, str(path), self._store.codes_in_use())
+        plan = plan_codebook(codebook, source, str(path), in_use=self._store.codes_in_use())
         # the file and its content are recorded: codes added from the page are written back into it
         with self._recorded(f"codebook load {Path(path).name}"):
             self.commit(dataclasses.replace(plan, meta={**plan.meta, **codebook_file_meta(self.folder, Path(path),
@@ -412,7 +412,7 @@ class Project:
         return codebook
 
     # ------------------------------------------------------------------ codes born while coding
-    def add_code(self, code_id: str, labels: dict[str, str], parent: str | None = None, definition: str = "",
+    def add_code(self, code_id: str, labels: dict[str, str], *, parent: str | None = None, definition: str = "",
                  author: str = "") -> CodebookEdit:
         """Add a code to the codebook's YAML file and to the project, both or neither (see qda.coding.codes)."""
         from qda.coding.codes import CodebookEdit, NewCode, code_write_plan, plan_add_code
@@ -420,20 +420,21 @@ class Project:
         problems: list[Problem] = []
         file = self._codebook_file(problems)
         text, codebook = plan_add_code(self.codebook(), file, NewCode(code_id, labels, parent, definition, author),
-                                       problems)
+                                       problems=problems)
         assert file is not None  # plan_add_code refuses without the file
         with self._recorded(f"codebook add {code_id}"):
             self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}))
         return CodebookEdit("add", str(file.path), (code_id,))
 
-    def rename_code(self, old: str, new_id: str | None = None, label: str | None = None,
+    def rename_code(self, old: str, *, new_id: str | None = None, label: str | None = None,
                     lang: str | None = None) -> CodebookEdit:
         """Give a code a new id and/or label, in the YAML file and the project; its codings and memos follow."""
         from qda.coding.codes import CodebookEdit, code_write_plan, plan_rename
 
         problems: list[Problem] = []
         file = self._codebook_file(problems)
-        text, codebook = plan_rename(self.codebook(), file, old, new_id, label, lang, problems)
+        text, codebook = plan_rename(self.codebook(), file, old, new_id=new_id, label=label, lang=lang,
+                                     problems=problems)
         assert file is not None
         keys = {old: new_id} if new_id and new_id != old else {}
         counts: dict[str, int] = {}
@@ -443,7 +444,7 @@ class Project:
         renamed = " ".join(part for part in (f"codebook rename {old}", new_id if keys else "",
                                              f"--label {label}" if label else "") if part)
         with self._recorded(renamed):
-            self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}, keys))
+            self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}, code_keys=keys))
         return CodebookEdit("rename", str(file.path), (old, new_id or old), counts)
 
     def merge_codes(self, sources: Sequence[str], target: str) -> CodebookEdit:
@@ -455,18 +456,18 @@ class Project:
         file = self._codebook_file(problems)
         involved = {*sources, target}
         codings = [c for c in self._store.codings() if c.code in involved]
-        merge = plan_merge(self.codebook(), file, list(sources), target, codings, problems)
+        merge = plan_merge(self.codebook(), file, list(sources), target=target, codings=codings, problems=problems)
         assert file is not None
         with self._recorded(f"codebook merge {' '.join(sources)} --into {target}"):
             self._commit_codebook_file(file, merge.text, code_write_plan(merge.codebook, merge.text, {},
-                                                                         dict.fromkeys(sources, target)))
+                                                                         code_keys=dict.fromkeys(sources, target)))
         return CodebookEdit("merge", str(file.path), (*sources, target), merge.moved, merge.duplicates, merge.notes)
 
     def _codebook_file(self, problems: list[Problem]) -> CodebookFile | None:
         from qda.coding.codes import FILE_KEY, SHA_KEY, open_codebook_file
 
         return open_codebook_file(self.folder, self._store.get_meta(FILE_KEY), self._store.get_meta(SHA_KEY),
-                                  self._store.codebook_source(), problems)
+                                  stored_source=self._store.codebook_source(), problems=problems)
 
     def _commit_codebook_file(self, file: CodebookFile, text: str, plan: WritePlan) -> int:
         """Commit ``plan`` and replace the codebook file by ``text``: both, or neither.
@@ -493,7 +494,7 @@ class Project:
         return replaced
 
     # ------------------------------------------------------------------ coding
-    def write_coding_sheet(self, coder: str, path: str | Path, case: str | None = None,
+    def write_coding_sheet(self, coder: str, path: str | Path, *, case: str | None = None,
                            roles: Sequence[str] | None = None) -> int:
         """Write a coding sheet for ``coder``, pre-filled with the coder's existing codings.
 
@@ -506,14 +507,15 @@ class Project:
         with _collector_paused():
             segments = sheet_segments(self._store.segments(case=case), case, roles)
             existing = self._store.codings(coder=coder) if coder in self._store.coders() else []
-            return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
+            return write_sheet(Path(path), segments, codebook, coder=coder, existing=existing,
+                               lang=codebook.default_language)
 
     def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
         from qda.coding import plan_sheet
 
         with _collector_paused(), self._store.holding_segments():
-            plan, result = plan_sheet(self._store, Path(path), coder, allow_empty)
+            plan, result = plan_sheet(self._store, Path(path), coder, allow_empty=allow_empty)
             with self._recorded(f"code import {Path(path).name} --coder {coder}"):
                 replaced = self.commit(plan)
             return replace(result, replaced=replaced)
@@ -543,8 +545,8 @@ class Project:
         if case not in {c.name for c in self._store.cases()}:
             known = ", ".join(c.name for c in self._store.cases()) or "none"
             raise NotFoundError(f"unknown case '{case}' (cases: {known})")
-        return self._with_memos(self._placed(matrix.intra_case(self.codebook(), self.codings(coder), case, coder,
-                                                               lang)))
+        return self._with_memos(self._placed(matrix.intra_case(self.codebook(), self.codings(coder), case, coder=coder,
+                                                               lang=lang)))
 
     def _placed(self, result: matrix.IntraCaseMatrix,
                 segments: dict[str, list[Segment]] | None = None) -> matrix.IntraCaseMatrix:
@@ -587,18 +589,22 @@ class Project:
         return replace(result, memos=memos) if memos else result
 
     def matrix_cases(self, by: str, coder: str, lang: str | None = None) -> matrix.MetaMatrix:
-        return matrix.meta_matrix(self.codebook(), self._store.cases(), self.codings(coder), by, coder, lang)
+        return matrix.meta_matrix(self.codebook(), self._store.cases(), self.codings(coder), by=by, coder=coder,
+                                  lang=lang)
 
-    def matrix_cross(self, by: str, coder: str, count: str = "cases", lang: str | None = None) -> matrix.CrossCaseTable:
-        return matrix.cross_case(self.codebook(), self._store.cases(), self.codings(coder), by, coder, count, lang)
+    def matrix_cross(self, by: str, coder: str, *, count: str = "cases",
+                     lang: str | None = None) -> matrix.CrossCaseTable:
+        return matrix.cross_case(self.codebook(), self._store.cases(), self.codings(coder), by=by, coder=coder,
+                                 count=count, lang=lang)
 
-    def matrix_split(self, code_attr: str, by: str, coder: str, count: str = "cases",
+    def matrix_split(self, code_attr: str, by: str, coder: str, *, count: str = "cases",
                      where: dict[str, str] | None = None, lang: str | None = None) -> matrix.SplitResult:
-        return matrix.split(self.codebook(), self._store.cases(), self.codings(coder), code_attr, by, coder,
-                            count, where, lang)
+        return matrix.split(self.codebook(), self._store.cases(), self.codings(coder), code_attr=code_attr, by=by,
+                            coder=coder,
+                            count=count, where=where, lang=lang)
 
     # ------------------------------------------------------------------ auto-coding
-    def auto_code(self, coder: str = "auto", negation: str = "skip", fuzzy: bool = True,
+    def auto_code(self, *, coder: str = "auto", negation: str = "skip", fuzzy: bool = True,
                   fuzzy_threshold: float = 90.0, roles: Sequence[str] | None = None) -> AutoCodeResult:
         """Apply the codebook's dictionary patterns to every segment, as ``coder``.
 
@@ -620,13 +626,14 @@ class Project:
         tokens = ((name, lemma_key(language, name in fast), *rest) for name, language, *rest in self._store.tokens())
         with _collector_paused():
             plan, result = plan_auto_coding(self.codebook(), self._store.segment_places(roles), tokens,
-                                            coder, negation, fuzzy, fuzzy_threshold, known, self.progress)
+                                            coder=coder, negation=negation, fuzzy=fuzzy,
+                                            fuzzy_threshold=fuzzy_threshold, known=known, progress=self.progress)
         with _collector_paused(), self._recorded(f"code auto --coder {coder}"):
             self.commit(plan)
         return result
 
     # ------------------------------------------------------------------ agreement
-    def agree(self, coders: Sequence[str], unit: str = "document", codes: Sequence[str] | None = None,
+    def agree(self, coders: Sequence[str], *, unit: str = "document", codes: Sequence[str] | None = None,
               cases: Sequence[str] | None = None, documents: Sequence[str] | None = None,
               tolerance: float = 0.0, overlap: float = 0.9, exclude_uncoded: bool = False,
               bootstrap: int = 1000, seed: int = 12345, roles: Sequence[str] | None = None) -> AgreementReport:
@@ -649,17 +656,19 @@ class Project:
             columns = self._store.segment_columns() if unit == "segment" or roles else None
             segments = SegmentSpans(columns.pop("id"), **columns) if columns is not None else SegmentSpans(
                 [], [], [], [], [], [])
-            return agree_in(self.codebook(), coders, codings, self._store.documents(), segments, unit,
-                            codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
-                            self.progress)
+            return agree_in(self.codebook(), coders, codings, documents=self._store.documents(), segments=segments,
+                            unit=unit,
+                            codes=codes, cases=cases, names=documents, roles=roles, tolerance=tolerance,
+                            overlap=overlap, exclude_uncoded=exclude_uncoded, bootstrap=bootstrap, seed=seed,
+                            progress=self.progress)
 
     @staticmethod
-    def agree_table(path: str | Path, categories: Sequence[str] | None = None, bootstrap: int = 1000,
+    def agree_table(path: str | Path, *, categories: Sequence[str] | None = None, bootstrap: int = 1000,
                     seed: int = 12345) -> AgreementReport:
         """Agreement on a plain units x coders table (CSV/XLSX; one column per coder)."""
         from qda.agreement.units import agree_table
 
-        return agree_table(read_ratings(path), categories, bootstrap, seed)
+        return agree_table(read_ratings(path), categories=categories, bootstrap=bootstrap, seed=seed)
 
     def write_adjudication_sheet(self, coder_a: str, coder_b: str, path: str | Path) -> int:
         """Write the regions where two coders differ (see :mod:`qda.coding.regions`), with a decision drop-down."""
@@ -668,8 +677,9 @@ class Project:
 
         comparison = compare_in_store(self._store, coder_a, coder_b)
         texts = {d.name: d.text for d in self._store.documents()}
-        return write_adjudication_sheet(Path(path), comparison, self._store.segment_spans(), texts, codebook,
-                                        codebook.default_language)
+        return write_adjudication_sheet(Path(path), comparison, self._store.segment_spans(), texts=texts,
+                                        codebook=codebook,
+                                        lang=codebook.default_language)
 
     def adjudicate(self, path: str | Path, as_coder: str, replace: bool = False) -> AdjudicationResult:
         """Record an adjudication sheet's decisions as a coder; agreed codings carried over.
@@ -701,7 +711,7 @@ class Project:
                        previous=len(existing))
 
     # ------------------------------------------------------------------ exports
-    def export_workbook(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+    def export_workbook(self, path: str | Path, coder: str, by: str, *, code_attr: str | None = None,
                         lang: str | None = None, agreement: Sequence[str] | None = None) -> Path:
         """The Excel synthesis workbook for one coder, cases grouped by ``by``.
 
@@ -714,10 +724,11 @@ class Project:
         # The coder's codings, the cases and the codebook are read once for every sheet (each
         # read of 60,000 codings costs a second at 1,000 interviews).
         codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
-        data = synthesis_data(codebook, cases, codings, coder, by, code_attr, lang,
-                              self.agree(agreement) if agreement else None,
-                              analysis.cooccurrence(codebook, cases, [], codings, coder, "case", by=by),
-                              self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
+        data = synthesis_data(codebook, cases, codings, coder=coder, by=by, code_attr=code_attr, lang=lang,
+                              reliability=self.agree(agreement) if agreement else None,
+                              cooccurrence=analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder,
+                                                                 level="case", by=by),
+                              quotes=self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
         return write_workbook(Path(path), replace(data, intra=self._placed_all(data.intra),
                                                    coverage=self.coverage([coder, *(agreement or ())])))
 
@@ -730,7 +741,8 @@ class Project:
         """
         from qda.refi.plan import plan_codebook_import
 
-        plan, report = plan_codebook_import(path, self.language, self._store.codebook(), self._store.codes_in_use(),
+        plan, report = plan_codebook_import(path, self.language, self._store.codebook(),
+                                            in_use=self._store.codes_in_use(),
                                             allow_outside=allow_outside)
         with self._recorded(f"codebook import {Path(path).name}"):
             self.commit(plan)
@@ -921,7 +933,7 @@ class Project:
         written = self._store.get_meta(FILE_KEY), self._store.get_meta(SHA_KEY)  # the file as qda last wrote it
         self._store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
         restored = restore_codebook_file(self.folder, written, self._store.get_meta(FILE_KEY),
-                                         self._store.get_meta(SHA_KEY), self._store.codebook_source())
+                                         sha=self._store.get_meta(SHA_KEY), source=self._store.codebook_source())
         return dataclasses.replace(plan, warnings=(*plan.warnings, restored)) if restored else plan
 
     def backup_list(self) -> BackupList:
@@ -971,7 +983,7 @@ class Project:
                            len(files), files[-1].name if files else None)
 
     # ------------------------------------------------------------------ analyses (qda.analysis)
-    def retrieve(self, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+    def retrieve(self, *, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
                  coders: Sequence[str] | None = None, cases: Sequence[str] | None = None,
                  documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
                  context: int = 0) -> analysis.Retrieval:
@@ -980,8 +992,10 @@ class Project:
         codings = [c for name in (coders or self._store.coders())
                    for c in self.codings(name, wanted, named=bool(coders))]
         # segments' own text is only shown as context; passages are cut from the documents
-        return analysis.retrieve(self.codebook(), self._store.cases(), self._store.segments(text=context > 0), codings,
-                                 self._texts(), codes, match, exclude, coders, cases, documents, where, context)
+        return analysis.retrieve(self.codebook(), self._store.cases(), self._store.segments(text=context > 0),
+                                 codings=codings,
+                                 texts=self._texts(), codes=codes, match=match, exclude=exclude, coders=coders,
+                                 case_names=cases, documents=documents, where=where, context=context)
 
     def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
         """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
@@ -1000,27 +1014,29 @@ class Project:
             return self._store.segments(text=context, documents=documents)
 
         return analysis.quotes(codebook, every_case, segments if segments is not None and not context else of,
-                               codings, self._texts(), by, per_code,
-                               codebook.default_language, coders=coders, case_names=query.pop("cases", None), **query)
+                               codings=codings, texts=self._texts(), by=by, per_code=per_code,
+                               lang=codebook.default_language, coders=coders, case_names=query.pop("cases", None),
+                               **query)
 
     def _texts(self) -> dict[str, str]:
         """Every document's text by name."""
         return {d.name: d.text for d in self._store.documents()}
 
-    def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
+    def cooccurrence(self, coder: str, *, level: str = "case", near: int = 1, by: str | None = None,
                      codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
         """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
         # the case level needs no segment (reading 136,000 of them costs a second at 1,000 interviews)
         return analysis.cooccurrence(self.codebook(), self._store.cases(),
-                                     [] if level == "case" else self._store.segments(), self.codings(coder),
-                                     coder, level, near, by, codes, cluster)
+                                     [] if level == "case" else self._store.segments(), codings=self.codings(coder),
+                                     coder=coder, level=level, near=near, by=by, codes=codes, cluster=cluster)
 
-    def attribute_tests(self, by: str, coder: str, alpha: float = 0.05, resamples: int = 9999,
+    def attribute_tests(self, by: str, coder: str, *, alpha: float = 0.05, resamples: int = 9999,
                         seed: int = 12345) -> analysis.AttributeTests:
         """Each code's presence x case attribute ``by``: exact tests, effect sizes, adjusted p."""
         codebook = self.codebook()
-        return analysis.attribute_tests(codebook, self._store.cases(), self.codings(coder), by, coder, alpha,
-                                        resamples, seed, codebook.default_language)
+        return analysis.attribute_tests(codebook, self._store.cases(), self.codings(coder), by=by, coder=coder,
+                                        alpha=alpha,
+                                        resamples=resamples, seed=seed, lang=codebook.default_language)
 
     def _document_tokens(self) -> list[analysis.DocumentTokens]:
         case_of = dict(self._store.document_cases())
@@ -1028,13 +1044,14 @@ class Project:
                                         lower, lemma)
                 for name, language, text, starts, ends, lower, lemma in self._store.tokens()]
 
-    def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
+    def words(self, *, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
               top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> analysis.WordCounts:
         """Word or lemma counts per document, case or group, and distinctive words per unit."""
-        return analysis.word_counts(self._document_tokens(), self._store.cases(), self._store.segments(text=False), by,
-                                    unit, roles, top, prior, keep_stop_words)
+        return analysis.word_counts(self._document_tokens(), self._store.cases(), self._store.segments(text=False),
+                                    by=by,
+                                    unit=unit, roles=roles, top=top, prior=prior, keep_stop_words=keep_stop_words)
 
-    def search(self, query: str, mode: str = "exact", by: str = "case", width: int = 40,
+    def search(self, query: str, *, mode: str = "exact", by: str = "case", width: int = 40,
                roles: Sequence[str] | None = None) -> analysis.SearchResult:
         """Exact, lemma or regex search with keyword-in-context lines."""
         docs = self._document_tokens()
@@ -1045,10 +1062,11 @@ class Project:
             # a word of the transcripts takes the lemma they give it; spaCy is loaded for the others
             lemmas = {language: analysis.stored_lemmas(docs, query, language) or lemmatise_phrase(query, language)
                       for language in sorted({d.language for d in docs})}
-        return analysis.search(docs, self._store.cases(), self._store.segments(text=False), query, mode, by, width,
-                               roles, lemmas)
+        return analysis.search(docs, self._store.cases(), self._store.segments(text=False), query=query, mode=mode,
+                               by=by, width=width,
+                               roles=roles, lemmas=lemmas)
 
-    def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+    def figure(self, kind: str, path: str | Path, coder: str, *, by: str, code_attr: str | None = None,
                level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
                count: str = "cases", labels: bool = False, lang: str | None = None) -> Path:
         """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG;
@@ -1060,21 +1078,23 @@ class Project:
         codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
         names = {c.id: c.label(lang or codebook.default_language) for c in codebook.codes} if labels else None
         if kind == "meta":
-            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by, coder), size, names)
+            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by=by, coder=coder), size, names)
         elif kind == "frequency":
-            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by, coder, count), size, names)
+            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by=by, coder=coder, count=count),
+                                         size, names)
         elif kind == "split":
             attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
             if attr is None:
                 raise NotFoundError("the codebook has no code attribute to split by")
-            fig = figures.split_bars(matrix.split(codebook, cases, codings, attr, by, coder, count), size)
+            fig = figures.split_bars(matrix.split(codebook, cases, codings, code_attr=attr, by=by, coder=coder,
+                                                  count=count), size)
         else:
-            result = self.cooccurrence(coder, level, by=by, cluster=kind == "dendrogram")
+            result = self.cooccurrence(coder, level=level, by=by, cluster=kind == "dendrogram")
             fig = (figures.dendrogram(result.clustering, size, names) if result.clustering
-                   else figures.cooccurrence_heatmap(result, group, measure, size, names))
+                   else figures.cooccurrence_heatmap(result, group=group, measure=measure, size=size, labels=names))
         return figures.save(fig, path)
 
-    def synthesis_report(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+    def synthesis_report(self, path: str | Path, coder: str, by: str, *, code_attr: str | None = None,
                          agreement: Sequence[str] | None = None, per_code: int = 2,
                          lang: str | None = None, bootstrap: int = 0) -> Path:
         """The self-contained HTML synthesis report (qda.export.synthesis); ``bootstrap``
@@ -1087,11 +1107,11 @@ class Project:
         lang = lang or codebook.default_language
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
         # the coder's codings are read once for every section (each read costs a second at 1,000 interviews)
-        cooccur = analysis.cooccurrence(codebook, cases, [], codings, coder, "case", by=by)
+        cooccur = analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder, level="case", by=by)
         if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
             cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
         groups = {c.attributes.get(by) for c in cases}
-        tests = (analysis.attribute_tests(codebook, cases, codings, by, coder, lang=codebook.default_language)
+        tests = (analysis.attribute_tests(codebook, cases, codings, by=by, coder=coder, lang=codebook.default_language)
                  if len(groups) >= 2 else None)  # one group: nothing to compare
         tokens = self._document_tokens()
         sizes = self._store.sizes()
@@ -1099,12 +1119,12 @@ class Project:
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
             documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by,
-            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
-            meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
-            split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
+            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by=by, coder=coder, count="cases", lang=lang),
+            meta=matrix.meta_matrix(codebook, cases, codings, by=by, coder=coder),
+            split=matrix.split(codebook, cases, codings, code_attr=attr, by=by, coder=coder) if attr else None,
             cooccur=cooccur, tests=tests,
             quotes=self._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder]),
-            words=analysis.word_counts(tokens, cases, segments, by, "lemma") if tokens else None,
+            words=analysis.word_counts(tokens, cases, segments, by=by, unit="lemma") if tokens else None,
             reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
             coverage=self.coverage([coder, *(agreement or ())]),
             provenance=self.suggest_provenance([coder, *(agreement or ())]).sentences())
@@ -1127,19 +1147,19 @@ class Project:
                    if is_counted(c, coder_named=True)]
         return CodedDocument(document, segments, codings, codebook, tuple(coders), lang or codebook.default_language)
 
-    def export_document(self, name: str, coders: Sequence[str], path: str | Path, lang: str | None = None) -> Path:
+    def export_document(self, name: str, coders: Sequence[str], path: str | Path, *, lang: str | None = None) -> Path:
         """Write a coded document (.html or .docx: text, highlights, codes in the margin)."""
         from qda.export.document import write_coded_document
 
         return write_coded_document(path, self.coded_document(name, coders, lang))
 
-    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: str, lang: str | None = None) -> bytes:
+    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: str, *, lang: str | None = None) -> bytes:
         """The coded document as ``html`` or ``docx`` bytes (the workspace's download)."""
         from qda.export.document import render
 
         return render(self.coded_document(name, coders, lang), fmt)
 
-    def code_search_hits(self, query: str, code: str, coder: str, mode: str = "exact", by: str = "case",
+    def code_search_hits(self, query: str, code: str, coder: str, *, mode: str = "exact", by: str = "case",
                          roles: Sequence[str] | None = None) -> analysis.SearchCoding:
         """Code every segment holding a hit of ``query`` with ``code`` for ``coder`` (all or nothing).
 
@@ -1151,8 +1171,9 @@ class Project:
 
         coder = check_coder_name(coder)
         held = self._store.codings(coder=coder) if coder in self.coders() else []
-        plan, result = plan_search_coding(self.codebook(), self.search(query, mode, by, 40, roles),
-                                          self._document_tokens(), self._store.segments(), held, code, coder)
+        plan, result = plan_search_coding(self.codebook(), self.search(query, mode=mode, by=by, width=40, roles=roles),
+                                          self._document_tokens(), segments=self._store.segments(), held=held,
+                                          code=code, coder=coder)
         self.commit(plan)
         return result
 
@@ -1168,7 +1189,7 @@ class Project:
     def coding_by_id(self, coding_id: int) -> Coding | None:
         return self._store.coding(coding_id)
 
-    def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
+    def add_coding(self, coder: str, document: Any, code: Any, *, start: Any, end: Any, memo: Any = None,
                    snap: str = "none", across_turns: bool = False) -> Coding:
         """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace). A span
         covering a speaker label is refused with NeedsConfirmation unless ``across_turns``."""
@@ -1181,16 +1202,16 @@ class Project:
             spans = doc is not None and all(type(v) is int and 0 <= v <= len(doc.text) for v in (start, end))
             planned = plan_coding(self.codebook(), doc,
                                   self._store.segment_bounds(document, start, end) if doc and spans else [],
-                                  coder, code, start, end, memo, snap)
+                                  coder=coder, code=code, start=start, end=end, memo=memo, snap=snap)
             check_not_twice(planned, self._store.codings(coder=planned.coder, document=planned.document,
                                                         start=planned.start, end=planned.end))
             assert doc is not None  # plan_coding refused an unknown document
             check_turns(doc.text, self._store.segment_bounds(doc.name, *label_window(doc.text, planned.start,
                                                                                     planned.end)),
-                        planned, across_turns)
+                        planned, confirmed=across_turns)
             return self._store.insert_codings([planned])[0]
 
-    def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none",
+    def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], *, snap: str = "none",
                       across_turns: bool = False) -> Coding:
         """Change the code, span or memo of one of ``coder``'s codings (a new span covering a
         speaker label needs ``across_turns``, as in :meth:`add_coding`)."""
@@ -1201,11 +1222,11 @@ class Project:
             document = self._store.document(coding.document)
             assert document is not None  # a coding's document exists (foreign key)
             segments = self._store.segment_bounds(coding.document)
-            changed = plan_change(self.codebook(), document, segments, coding, changes, snap)
+            changed = plan_change(self.codebook(), document, segments, coding=coding, changes=changes, snap=snap)
             check_not_twice(changed, self._store.codings(coder=coding.coder, document=coding.document,
                                                         start=changed.start, end=changed.end))
             if (changed.start, changed.end) != (coding.start, coding.end):
-                check_turns(document.text, segments, changed, across_turns)
+                check_turns(document.text, segments, changed, confirmed=across_turns)
             return self._store.update_coding(changed)
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:
@@ -1365,7 +1386,7 @@ class Project:
 
         if document is not None and self._store.document(document) is None:
             raise NotFoundError(f"unknown document '{document}'")
-        return compare_in_store(self._store, coder_a, coder_b, document)
+        return compare_in_store(self._store, coder_a, coder_b, document=document)
 
     def compare_view(self, coder_a: str, coder_b: str, document: str | None = None) -> dict[str, Any]:
         """:meth:`compare_regions` with each region's text and the sentences around it (the page's view)."""
@@ -1377,18 +1398,19 @@ class Project:
         bounds = {name: [(s.start, s.end) for s in self._store.segment_bounds(name)] for name in names}
         return regions_in_context(comparison, texts, bounds)
 
-    def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any], as_coder: str,
+    def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any], *, as_coder: str,
                              replace: bool = False) -> AdjudicationResult:
         """Record decisions made in the browser exactly as the adjudication sheet route would
         (same regions, same consensus; the same refusal to replace a coder without ``replace``)."""
         from qda.coding import plan_decisions
 
-        plan, result = plan_decisions(self._store, coder_a, coder_b, decisions, as_coder, "decisions")
+        plan, result = plan_decisions(self._store, coder_a, coder_b, decisions=decisions, as_coder=as_coder,
+                                      origin="decisions")
         return self._record_adjudication(plan, result, replace,
                                          f"adjudicate in the browser {coder_a} {coder_b} --coder {as_coder}",
                                          "confirm to replace them, or choose another name")
 
-    def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], mode: str = "any",
+    def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], *, mode: str = "any",
                            exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """The passages :meth:`retrieve` gives, as rows of the workspace (a row per passage,
         with characters around it and the overlapping codes)."""
@@ -1402,15 +1424,16 @@ class Project:
         codings = [c for name in coders for c in self.codings(name)]
         texts = {d.name: d.text for d in self._store.documents()}
         mode = "any" if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
-        found = analysis.retrieve(codebook, self._store.cases(), self._store.segments(), codings, texts, codes,
-                                  mode, exclude, coders, where=where)
+        found = analysis.retrieve(codebook, self._store.cases(), self._store.segments(), codings=codings, texts=texts,
+                                  codes=codes,
+                                  match=mode, exclude=exclude, coders=coders, where=where)
         return passage_rows(found, codings, texts)
 
     def workspace_search(self, query: str, regex: bool = False) -> list[dict[str, Any]]:
         """Keyword in context across every document."""
         from qda.coding.workspace import search_text
 
-        return search_text(self._store.documents(), query, regex)
+        return search_text(self._store.documents(), query, regex=regex)
 
     def memos_about(self, kind: str, target: str, author: str | None = None) -> list[Any]:
         return [m for m in self._store.memos(target_kind=kind, target=target) if author is None or m.author == author]
@@ -1445,7 +1468,7 @@ class Project:
                      or (r["kind"] == "case" and r["case"] == case_of.get(document)))]
         return sorted(keep, key=lambda r: str(r["created_at"] or ""), reverse=True)
 
-    def add_memo(self, author: str, kind: Any, target: Any, text: Any) -> Any:
+    def add_memo(self, author: str, kind: Any, target: Any, *, text: Any) -> Any:
         """A memo on a document, code or case, written by ``author``."""
         from qda.coding.workspace import plan_memo
 
@@ -1453,7 +1476,7 @@ class Project:
                  "code": lambda: set(self.codebook().code_ids()),
                  "case": lambda: {c.name for c in self._store.cases()}}.get(kind, lambda: set())()
         with self._store.backups.page_edit(author, "memo added"):
-            return self._store.insert_memo(plan_memo(kind, target, text, author, known))
+            return self._store.insert_memo(plan_memo(kind, target, text, author=author, known=known))
 
     def change_memo(self, author: str, memo_id: int, text: Any) -> Any:
         from dataclasses import replace
@@ -1462,7 +1485,7 @@ class Project:
 
         with self._store.backups.page_edit(author, "memo edited"):
             memo = check_memo_author(next(iter(self._store.memos(ids=[memo_id])), None), author)
-            checked = plan_memo(memo.target_kind, memo.target, text, author, {memo.target})
+            checked = plan_memo(memo.target_kind, memo.target, text, author=author, known={memo.target})
             return self._store.update_memo(replace(memo, text=checked.text))
 
     def remove_memo(self, author: str, memo_id: int) -> Any:
@@ -1475,7 +1498,7 @@ class Project:
 
     # ================================================================== code suggestions (qda suggest)
     # (one section: qda/suggest plans, these methods store; see docs/suggest.md)
-    def suggest_train(self, from_coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+    def suggest_train(self, from_coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
                       params: dict[str, Any] | None = None, evaluate: bool = True,
                       bootstrap: int = 1000) -> suggest.TrainReport:
         """Train one classifier per code on ``from_coder``'s codings, evaluate it by
@@ -1483,28 +1506,30 @@ class Project:
         import json
 
         with _collector_paused():
-            training = suggest.train(self._store, self.codebook(), from_coder, codes, seed, params, evaluate,
-                                     bootstrap, self.progress)
+            training = suggest.train(self._store, self.codebook(), from_coder, codes=codes, seed=seed, params=params,
+                                     evaluate=evaluate,
+                                     bootstrap=bootstrap, progress=self.progress)
         existed = any(m[0] == training.model.id for m in self._store.suggest_models())
         with self._store.transaction():
             self._store.save_suggest_model(training.model.id, from_coder, json.dumps(training.info),
                                           training.model.to_bytes())
         return replace(training.report, created=not existed)
 
-    def suggest_curve(self, from_coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+    def suggest_curve(self, from_coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
                       sizes: Sequence[int] = (25, 50, 100, 200), bootstrap: int = 1000) -> suggest.LearningCurve:
         """Cross-validated kappa per code at 25/50/100/200 positives (how many more codings each code needs)."""
         with _collector_paused():
-            return suggest.curve(self._store, self.codebook(), from_coder, codes, seed, sizes, None, bootstrap,
-                                 self.progress)
+            return suggest.curve(self._store, self.codebook(), from_coder, codes=codes, seed=seed, sizes=sizes,
+                                 params=None, bootstrap=bootstrap,
+                                 progress=self.progress)
 
-    def suggest_run(self, model: str | None = None, codes: Sequence[str] | None = None,
+    def suggest_run(self, *, model: str | None = None, codes: Sequence[str] | None = None,
                     documents: Sequence[str] | None = None, uncoded: bool = False) -> suggest.RunReport:
         """Store a model's suggestions as codings of its machine coder (status suggested); only
         that coder's earlier suggestions on the same segments are replaced."""
         found, _info = suggest.load_model(self._store, model)
         with _collector_paused(), self._store.holding_segments():
-            plan, report = suggest.plan_run(self._store, found, codes, documents, uncoded)
+            plan, report = suggest.plan_run(self._store, found, codes=codes, documents=documents, uncoded=uncoded)
             with self._recorded(f"suggest run --model {found.machine_coder}"):
                 replaced = self.commit(plan)
             return replace(report, replaced=replaced)
@@ -1516,7 +1541,7 @@ class Project:
             raise NotFoundError(f"no coding with id {coding_id}")
         return suggest.explain(self._store, coding)
 
-    def suggest_sample(self, size: int, coder: str, model: str | None = None, seed: int = 1,
+    def suggest_sample(self, size: int, coder: str, *, model: str | None = None, seed: int = 1,
                        codes: Sequence[str] | None = None, sheet: str | Path | None = None) -> suggest.SampleReport:
         """Draw ``size`` segments the model never trained on, stratified by score, for ``coder``
         to code blind; ``sheet`` also writes them as a coding sheet without the model's codes."""
@@ -1535,7 +1560,7 @@ class Project:
             trained_on = [corpus.documents.index(d) for d in info.get("training_documents", ())
                           if d in corpus.documents]
             candidates = np.flatnonzero(~np.isin(corpus.document, trained_on))
-            drawn = draw_sample(corpus, found, candidates, size, seed, codes)
+            drawn = draw_sample(corpus, found, candidates, size=size, seed=seed, codes=codes)
         items = [{"ref": corpus.refs[i], "stratum": stratum} for i, stratum in drawn]
         with self._store.transaction():
             ident = self._store.save_suggest_sample(found.id, coder, json.dumps(items))
@@ -1544,7 +1569,7 @@ class Project:
             wanted = {item["ref"] for item in items}
             segments = [s for s in self._store.segments() if s.ref in wanted]
             codebook = self.codebook()
-            write_sheet(Path(sheet), segments, codebook, coder, (), codebook.default_language)
+            write_sheet(Path(sheet), segments, codebook, coder=coder, existing=(), lang=codebook.default_language)
             written = str(sheet)
         strata: dict[str, int] = {}
         for item in items:
@@ -1552,16 +1577,17 @@ class Project:
         return suggest.SampleReport(ident, found.id, coder, tuple(item["ref"] for item in items), strata, written,
                                     planning_note(len(items), len(codes or found.codes)))
 
-    def suggest_validate(self, model: str | None = None, sample: int | None = None, coder: str | None = None,
+    def suggest_validate(self, *, model: str | None = None, sample: int | None = None, coder: str | None = None,
                          min_kappa: float = 0.6, bootstrap: int = 1000, seed: int = 12345) -> suggest.ValidationReport:
         """Per code, the model against a human's blind coding of a sample: kappa with its interval, and the gate."""
         from qda.suggest.gate import validate
 
         found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            return validate(self._store, found, sample, coder, min_kappa, bootstrap, seed)[0]
+            return validate(self._store, found, sample=sample, coder=coder, min_kappa=min_kappa, bootstrap=bootstrap,
+                            seed=seed)[0]
 
-    def suggest_accept(self, code: str, model: str | None = None, reviewer: str | None = None,
+    def suggest_accept(self, code: str, *, model: str | None = None, reviewer: str | None = None,
                        above: float | None = None, min_kappa: float = 0.6, sample: int | None = None,
                        bootstrap: int = 1000, seed: int = 12345) -> suggest.AcceptReport:
         """Accept a code's suggestions in bulk as ``reviewer``'s codings (origin: the model id),
@@ -1571,9 +1597,10 @@ class Project:
 
         found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            validation, _data = validate(self._store, found, sample, None, min_kappa, bootstrap, seed)
+            validation, _data = validate(self._store, found, sample=sample, coder=None, min_kappa=min_kappa,
+                                         bootstrap=bootstrap, seed=seed)
             who = check_coder_name(reviewer or validation.coder)
-            plan, report = plan_accept(self._store, found, code, who, validation, above)
+            plan, report = plan_accept(self._store, found, code, reviewer=who, validation=validation, above=above)
         with self._recorded(f"suggest accept --code {code} --model {found.machine_coder} --as {who}"):
             self.commit(plan)
         return report
@@ -1588,15 +1615,16 @@ class Project:
         with _collector_paused():
             return provenance(self._store, list(dict.fromkeys(coders)))
 
-    def suggest_bias(self, by: str, model: str | None = None, sample: int | None = None, coder: str | None = None,
+    def suggest_bias(self, by: str, *, model: str | None = None, sample: int | None = None, coder: str | None = None,
                      alpha: float = 0.05) -> Any:
         """Does the model err more often in some cases (by a case attribute)? Fisher exact per code, Holm-corrected."""
         from qda.suggest.gate import bias_check, validate
 
         found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            _report, data = validate(self._store, found, sample, coder, bootstrap=0)
-            return bias_check(found, data["corpus"], data["positions"], data["pairs"], self._store.cases(), by, alpha)
+            _report, data = validate(self._store, found, sample=sample, coder=coder, bootstrap=0)
+            return bias_check(found, data["corpus"], data["positions"], pairs=data["pairs"], cases=self._store.cases(),
+                              attribute=by, alpha=alpha)
 
     # ------------------------------------------------------------------ the review queue (/review, qda/web/review.py)
     # Each decision is one transaction with its snapshot and history line, like the other
@@ -1627,23 +1655,25 @@ class Project:
         ident, _created, coder, _info = suggest.model_info(self._store, model)
         return ident, coder
 
-    def review_queue(self, reviewer: str, code: str | None = None, model: str | None = None,
+    def review_queue(self, reviewer: str, *, code: str | None = None, model: str | None = None,
                      order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
         """``reviewer``'s undecided suggestions of ``model`` (the latest when None), most
         uncertain first (``order="uncertainty"``: |score - threshold| smallest) or by score."""
         from qda.suggest.review import build_queue
 
         found, _info = suggest.load_model(self._store, model)
-        return build_queue(self._store, self.codebook(), found, self._reviewer(reviewer), code, order, limit)
+        return build_queue(self._store, self.codebook(), found, reviewer=self._reviewer(reviewer), code=code,
+                           order=order, limit=limit)
 
     def review_suggestion(self, reviewer: str, suggestion_id: int, action: str,
-                          code: str | None = None) -> ReviewDecision:
+                          *, code: str | None = None) -> ReviewDecision:
         """Decide on one suggestion: ``accept`` (the reviewer's coding, origin: the model id),
         ``reject`` (a negative for the next training) or ``recode`` (as ``code``)."""
         from qda.suggest.review import ReviewDecision, decision_message, plan_decision
 
         who = self._reviewer(reviewer)
-        made, review = plan_decision(self._store, self.codebook(), self._store.coding(suggestion_id), who, action, code)
+        made, review = plan_decision(self._store, self.codebook(), self._store.coding(suggestion_id), reviewer=who,
+                                     action=action, recode_to=code)
         with self._review_recorded(f"review {review.action} {review.code} {review.segment} --as {who}"):
             self._store.ensure_coder(who)
             stored = self._store.insert_codings([made])[0] if made is not None else None
@@ -1678,7 +1708,7 @@ class Project:
         return ReviewDecision(target.id, target.action, who, target.model, target.code, target.segment, target.coded,
                               target.coding, undone=True, codings=removed, message=message)
 
-    def review_bulk_accept(self, reviewer: str, code: str, above: float | None = None, model: str | None = None,
+    def review_bulk_accept(self, reviewer: str, code: str, *, above: float | None = None, model: str | None = None,
                            min_kappa: float = 0.6) -> ReviewDecision:
         """Accept ``code``'s suggestions with a score of at least ``above`` as the reviewer's codings,
         only when the code passed the gate (the same check as ``qda suggest accept``); one snapshot,
@@ -1690,13 +1720,13 @@ class Project:
         who = self._reviewer(reviewer)
         found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            validation, _data = validate(self._store, found, None, None, min_kappa)
-            plan, _report = plan_accept(self._store, found, code, who, validation, above)
+            validation, _data = validate(self._store, found, sample=None, coder=None, min_kappa=min_kappa)
+            plan, _report = plan_accept(self._store, found, code, reviewer=who, validation=validation, above=above)
         at = now()
         with self._review_recorded(f"review bulk accept --code {code} --above {above} --as {who}"):
             self._store.ensure_coder(who)
             stored = self._store.insert_codings(list(plan.codings)) if plan.codings else []
-            rows = [self._store.insert_suggest_review(r) for r in bulk_reviews(stored, found, who, at)]
+            rows = [self._store.insert_suggest_review(r) for r in bulk_reviews(stored, found, who, at=at)]
         return ReviewDecision(rows[-1].id or 0 if rows else 0, BULK, who, found.id, code, "", code, None,
                               codings=len(stored), message=f"accepted {len(stored)} suggestions of '{code}' "
                               f"(score ≥ {above if above is not None else 'threshold'}) as {who}'s codings")
@@ -1705,9 +1735,9 @@ class Project:
         """Retrain after reviews: ``suggest_train`` from the same coder, codes, seed and parameters
         (rejections now count as negatives, accepted codings as positives), then ``suggest_run``."""
         ident, _created, coder, info = suggest.model_info(self._store, model)
-        trained = self.suggest_train(coder, list(info.get("codes") or []) or None, int(info.get("seed", 1)),
-                                     info.get("params"), bootstrap=bootstrap)
-        ran = self.suggest_run(trained.model)
+        trained = self.suggest_train(coder, codes=list(info.get("codes") or []) or None, seed=int(info.get("seed", 1)),
+                                     params=info.get("params"), bootstrap=bootstrap)
+        ran = self.suggest_run(model=trained.model)
         return {"previous": ident, "model": trained.model, "machine_coder": trained.machine_coder,
                 "created": trained.created, "from": coder, "suggestions": sum(ran.counts.values()),
                 "counts": ran.counts, "train": trained.to_dict()}

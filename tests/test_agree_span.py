@@ -36,7 +36,7 @@ def coded(small_project: Path) -> Path:
         text = project._store.document("A1").text
         for coder, code, words in SPANS:
             start = text.index(words)
-            project.add_coding(coder, "A1", code, start, start + len(words))
+            project.add_coding(coder, "A1", code, start=start, end=start + len(words))
     return small_project
 
 
@@ -89,7 +89,7 @@ def test_span_with_three_coders_and_min_alpha(coded: Path, runner) -> None:
     with Project.open(coded) as project:
         text = project._store.document("A1").text
         start = text.index("trois foires")
-        project.add_coding("cy", "A1", "h", start, start + 30)
+        project.add_coding("cy", "A1", "h", start=start, end=start + 30)
     data = run_json(runner, "-p", coded, "agree", "ana", "bob", "cy", "--unit", "span", "--code", "h",
                     "--bootstrap", "0")
     h = data["codes"][0]["coefficients"]
@@ -113,7 +113,8 @@ def test_rule_partial_codings_count_whitespace_does_not() -> None:
     cuts = [(0, 14), (15, 29), (31, 37)]
     starts = [0, 4, 13, 14, 29]
     ends = [3, 18, 15, 15, 31]  # under half; across two; '.' + space; a space; spaces between segments
-    coding, segment = coding_segment_pairs(text, starts, ends, [s for s, _ in cuts], [e for _, e in cuts])
+    coding, segment = coding_segment_pairs(text, starts, ends, segment_starts=[s for s, _ in cuts],
+                                           segment_ends=[e for _, e in cuts])
     assert list(zip(coding.tolist(), segment.tolist())) == [(0, 0), (1, 0), (1, 1), (2, 0)]
     assert "non-space" in SEGMENT_RULE
 

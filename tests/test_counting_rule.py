@@ -92,7 +92,7 @@ def test_matrices_retrieval_and_cooccurrence(case: tuple[str, Path]) -> None:
     with Project.open(project) as p:
         cross = p.matrix_cross("sector", "alice").to_frame()
         assert int(cross.loc[cross["code"] == "b", "total (n=2)"].iloc[0]) == int(want["named"])
-        pairs = p.cooccurrence("alice", "document").to_frame()
+        pairs = p.cooccurrence("alice", level="document").to_frame()
         ab = pairs[(pairs["code a"] == "a") & (pairs["code b"] == "b")]
         assert int(ab["n ab"].iloc[0]) == int(want["named"])
         everyone = {(x["coder"], x["segment"]) for x in p.retrieve(codes=["b"]).to_dict()["passages"]}

@@ -51,13 +51,13 @@ def french_project(tmp_path: Path, runner: CliRunner) -> Path:
         # French rules cut "e.g." as a sentence end; ana coded the two pieces as one passage
         eg = seg["We also post on LinkedIn, e.g."]
         after = seg["short videos of the laser at work."]
-        project.add_coding("ana", "interview_en", "a", eg.start, after.end)
+        project.add_coding("ana", "interview_en", "a", start=eg.start, end=after.end)
         fairs = seg["Mostly at trade fairs."]
-        project.add_coding("ana", "interview_en", "b", fairs.start, fairs.end)  # a whole segment
-        project.add_coding("bob", "interview_en", "a", fairs.start + 10, fairs.end - 1, memo="partial")
+        project.add_coding("ana", "interview_en", "b", start=fairs.start, end=fairs.end)  # a whole segment
+        project.add_coding("bob", "interview_en", "a", start=fairs.start + 10, end=fairs.end - 1, memo="partial")
         a1 = project.segments(document="A1")[0]
-        project.add_coding("bob", "A1", "a", a1.start, a1.end)
-        project.add_memo("ana", "document", "interview_en", "an English interview")
+        project.add_coding("bob", "A1", "a", start=a1.start, end=a1.end)
+        project.add_memo("ana", "document", "interview_en", text="an English interview")
     return folder
 
 

@@ -143,7 +143,7 @@ def test_empty_srt_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_subtitle_turns_segment_into_sentences() -> None:
     raw = read("teams_en.vtt")
-    spans = split_sentences(raw.text, raw.turns, "en")
+    spans = split_sentences(raw.text, raw.turns, language="en")
     assert [(raw.text[s.start:s.end], s.speaker) for s in spans][:3] == [
         ("So how did the project start?", "Interviewer"),
         ("It started with a grant, a small one.", "Lee, Sam (Participant)"),

@@ -137,7 +137,7 @@ def test_a_project_per_script(runner, tmp_path: Path, language: str) -> None:
 ])
 def test_sentences_in_korean_and_vietnamese_rule_tokenizers_and_hebrew(
         language: str, text: str, sentences: list[str]) -> None:
-    analysis = analyse_many([(text, detect_turns(text))], language)[0]
+    analysis = analyse_many([(text, detect_turns(text))], language=language)[0]
     assert [text[s:e] for s, e in zip(analysis.segment_starts, analysis.segment_ends)] == sentences
 
 
@@ -147,11 +147,12 @@ def test_lookup_lemmas_of_the_languages_with_tables() -> None:
                 "en": ("distributors", "distributor")}
     for language, (word, lemma) in expected.items():
         assert support(language).lemmas == "lookup", language
-        analysis = analyse_many([(f"{word} .", detect_turns(f"{word} ."))], language)[0]
+        analysis = analyse_many([(f"{word} .", detect_turns(f"{word} ."))], language=language)[0]
         assert analysis.lemma[0] == lemma, language
     # the English table's oddities are overridden: ordinals are not digits, media is not medium
     text = "The first media data went well."
-    assert analyse_many([(text, detect_turns(text))], "en")[0].lemma[:5] == ["the", "first", "media", "data", "go"]
+    assert analyse_many([(text, detect_turns(text))], language="en")[0].lemma[:5] == ["the", "first", "media", "data",
+                                                                                      "go"]
 
 
 def test_english_lemma_patterns_match_plural_and_verb_forms(runner, tmp_path: Path) -> None:
@@ -243,12 +244,13 @@ def test_codebook_patterns_per_language_fall_back_to_the_default(runner, tmp_pat
 
 def _hits(text: str, language: str, pattern: str) -> list[tuple[str, bool]]:
     text = normalise_text(text)
-    analysis = analyse_many([(text, detect_turns(text))], language)[0]
+    analysis = analyse_many([(text, detect_turns(text))], language=language)[0]
     tokens = AutoTokens("D", text, tuple(analysis.starts), tuple(analysis.ends), tuple(analysis.lower),
                         tuple(analysis.lemma))
     segments = [(f"D#{i}", s, e) for i, (s, e) in enumerate(zip(analysis.segment_starts, analysis.segment_ends))]
     codebook = Codebook("t", (language,), codes=(Code("c", {language: "c"}, patterns=(Pattern(pattern, "lemma"),)),))
-    hits = find_hits(compile_dictionary(codebook, language), [tokens], {"D": segments}, language, negation="flag")
+    hits = find_hits(compile_dictionary(codebook, language), [tokens], {"D": segments}, language=language,
+                     negation="flag")
     return [(text[h.start:h.end], h.negated) for h in hits]
 
 

@@ -912,7 +912,7 @@ def test_real_nvivo_hierarchy_gets_subtotals_in_matrix_cross(real_imports: dict,
         parents = {c.parent for c in codebook.codes if c.parent}
         positive = 0
         for coder in sorted(users):
-            table = matrix.cross_case(codebook, cases, project.codings(coder), "source", coder)
+            table = matrix.cross_case(codebook, cases, project.codings(coder), by="source", coder=coder)
             found = {r.key: r.total for r in table.rows if r.kind == "subtotal" and r.key in guid}
             assert set(found) == parents  # one subtotal per parent code, none for the others
             assert {key: expected[(coder, guid[key])] for key in found} == found

@@ -61,14 +61,14 @@ def memo_project(small_project: Path) -> Path:
         doc = project._store.documents()[0]
         code = project.codebook().codes[0].id
         case = project._store.cases()[0].name
-        project.add_coding("ana", doc.name, code, 0, 12, memo="why this passage: the tone")
-        project.add_coding("ana", doc.name, code, 20, 30, across_turns=True)  # covers a speaker label
-        project.add_coding("ben", doc.name, code, 0, 12, memo="ben's memo\nover two lines")
-        project.add_memo("ana", "document", doc.name, "document memo")
-        project.add_memo("ben", "document", doc.name, "a second document memo")
-        project.add_memo("ana", "code", code, "code memo")
-        project.add_memo("ana", "case", case, "case memo")
-        project.add_memo("ben", "case", case, "another case memo")
+        project.add_coding("ana", doc.name, code, start=0, end=12, memo="why this passage: the tone")
+        project.add_coding("ana", doc.name, code, start=20, end=30, across_turns=True)  # covers a speaker label
+        project.add_coding("ben", doc.name, code, start=0, end=12, memo="ben's memo\nover two lines")
+        project.add_memo("ana", "document", doc.name, text="document memo")
+        project.add_memo("ben", "document", doc.name, text="a second document memo")
+        project.add_memo("ana", "code", code, text="code memo")
+        project.add_memo("ana", "case", case, text="case memo")
+        project.add_memo("ben", "case", case, text="another case memo")
         project.add_to_set("first wave", [d.name for d in project._store.documents()])
         project.add_to_set("only one", [doc.name])
         # a quotation name and a last change by someone who is not a coder (as imported from ATLAS.ti)

@@ -208,8 +208,8 @@ def test_every_route_has_a_rule_and_every_role_gets_exactly_what_it_may(team: Pa
 def test_the_single_user_on_localhost_without_accounts_is_the_lead(demo_project: Path) -> None:
     with Project.open(demo_project) as project:
         seg = project.segments(document="E1")[3]
-        project.add_coding("alice", "E1", "a", seg.start, seg.end)
-        project.add_coding("bruno", "E1", "b", seg.start, seg.end)
+        project.add_coding("alice", "E1", "a", start=seg.start, end=seg.end)
+        project.add_coding("bruno", "E1", "b", start=seg.start, end=seg.end)
     web = TestClient(create_app(demo_project, coder="alice"), base_url="http://127.0.0.1")
     assert web.get("/api/session").json()["role"] == "lead"
     answer = web.post("/api/blind", json={"blind": False}, headers=headers(web))
@@ -593,7 +593,7 @@ def test_undo_leaves_accounts_sessions_and_blind_mode_as_they_are(tmp_path: Path
         token = project.start_session("alice")
         project.load_codebook(Path(__file__).parent.parent / "codebooks" / "communication-tools.yaml")
         code = project.codebook().code_ids()[0]
-        memo = project.add_memo("alice", "code", code, "before the undo")
+        memo = project.add_memo("alice", "code", code, text="before the undo")
         project.remove_memo("alice", memo.id)  # a page deletion: a history line with a snapshot
         project.add_user("alice", "second-password-2")  # a reset: the session ends
         project.set_blind(False)

@@ -46,7 +46,7 @@ def test_a_second_connection_keeps_the_first_ones_write_visible_to_other_process
         second = Project.open(demo_project)  # used to open and close the file itself
         other_process(demo_project, "status")  # opens and closes the project
         segment = first.segments(document="E1")[3]
-        first.add_coding("zoe", "E1", "a", segment.start, segment.end)
+        first.add_coding("zoe", "E1", "a", start=segment.start, end=segment.end)
         assert other_process(demo_project, "status")["coders"] == {"zoe": 1}
         second.close()
     finally:

@@ -139,7 +139,7 @@ def test_kappa_and_scores_equal_scikit_learn_on_the_same_predictions(study: Path
     x = Features.fit_transform(texts, settings)[1]
     for code in ("a", "b", "h", "u"):
         y = labels.positive[code][known]
-        cv = cross_validate(x, y, corpus.document[known], settings, seed=1)
+        cv = cross_validate(x, y, corpus.document[known], params=settings, seed=1)
         assert cv is not None
         ours = binary_agreement(cv.truth, cv.predicted, bootstrap=200, seed=1)
         assert ours.kappa.value == pytest.approx(cohen_kappa_score(cv.truth, cv.predicted), abs=1e-12)
@@ -377,7 +377,7 @@ def test_learning_curve_cuts_training_parts_by_documents(study: Path, runner) ->
     known = np.flatnonzero(labels.known)
     y, groups = labels.positive["h"][known], corpus.document[known]
     folds = folds_of(y, groups, 5, seed=1)
-    subsets = training_subsets(y, groups, folds, 5, seed=1)
+    subsets = training_subsets(y, groups, folds, size=5, seed=1)
     for k, (train, test) in enumerate(folds):
         chosen = subsets[k]
         assert set(chosen.tolist()) <= set(train.tolist()) and y[chosen].sum() >= 5

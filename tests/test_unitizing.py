@@ -142,7 +142,7 @@ def _random_study(rng, n_coders, lengths, n_codes, per_coder):
 
 def _columns(spans):
     return CoderSpans.of([k for k, _, _, _ in spans], [d for _, d, _, _ in spans],
-                         [s for _, _, s, _ in spans], [e for _, _, _, e in spans])
+                         [s for _, _, s, _ in spans], end=[e for _, _, _, e in spans])
 
 
 @pytest.mark.parametrize("n_coders", [2, 3, 4])
@@ -222,8 +222,10 @@ def test_partial_overlap_scores_between_zero_and_one():
 def test_vectorised_on_many_spans_matches_per_document_sums():
     rng = np.random.default_rng(0)
     starts = rng.integers(0, 9000, 3000)
-    a = CoderSpans.of(rng.integers(0, 5, 3000), rng.integers(0, 4, 3000), starts, starts + rng.integers(1, 80, 3000))
+    a = CoderSpans.of(rng.integers(0, 5, 3000), rng.integers(0, 4, 3000), starts,
+                      end=starts + rng.integers(1, 80, 3000))
     starts = rng.integers(0, 9000, 3000)
-    b = CoderSpans.of(rng.integers(0, 5, 3000), rng.integers(0, 4, 3000), starts, starts + rng.integers(1, 80, 3000))
+    b = CoderSpans.of(rng.integers(0, 5, 3000), rng.integers(0, 4, 3000), starts,
+                      end=starts + rng.integers(1, 80, 3000))
     result = unitizing_alpha([a, b], [10000] * 4, 5, bootstrap=100)
     assert all(e.value is not None and -1 <= e.value <= 1 for e in result.codes)

@@ -440,7 +440,7 @@ def import_survey(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV
                   fmt: OutputFormat = FormatOpt) -> None:
     """Import survey answers: one document per row, other columns as case attributes."""
     with opened(ctx) as project:
-        report = project.import_survey(file, text, id_column, lang)
+        report = project.import_survey(file, text, id_column=id_column, language=lang)
     render(report, fmt)
 
 
@@ -516,7 +516,7 @@ def code_sheet(ctx: typer.Context, coder: str = CoderOpt,
     """Write a coding sheet (one row per segment, a drop-down of codes)."""
     output = output_path(output, None)
     with opened(ctx) as project:
-        rows = project.write_coding_sheet(coder, output, case, role or None)
+        rows = project.write_coding_sheet(coder, output, case=case, roles=role or None)
     render(Message(f"wrote {output}: {rows} segments for coder '{coder}'",
                    {"file": str(output), "coder": coder, "segments": rows}), fmt)
 
@@ -533,7 +533,8 @@ def code_auto(ctx: typer.Context, coder: str = typer.Option("auto", "--coder", "
               fmt: OutputFormat = FormatOpt) -> None:
     """Dictionary auto-coding with the codebook's patterns (replaces that coder's codings)."""
     with opened(ctx) as project:
-        result = project.auto_code(coder, negation, fuzzy, threshold, role or None)
+        result = project.auto_code(coder=coder, negation=negation, fuzzy=fuzzy, fuzzy_threshold=threshold,
+                                   roles=role or None)
     render(result, fmt)
 
 
@@ -594,7 +595,7 @@ def matrix_cross(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
         from qda.cli.analysis import show_tests
         return show_tests(ctx, by, coder, alpha, resamples, seed, fmt, document_set)
     with opened(ctx, document_set) as project:
-        result = project.matrix_cross(by, coder, count, lang)
+        result = project.matrix_cross(by, coder, count=count, lang=lang)
     render(result, fmt)
 
 
@@ -619,7 +620,7 @@ def matrix_split(ctx: typer.Context,
         key, value = item.split("=", 1)
         conditions[key.strip()] = value.strip()
     with opened(ctx, document_set) as project:
-        result = project.matrix_split(code_attr, by, coder, count, conditions, lang)
+        result = project.matrix_split(code_attr, by, coder, count=count, where=conditions, lang=lang)
     render(result, fmt)
 
 
@@ -641,7 +642,7 @@ def export_workbook(ctx: typer.Context, file: Path | None = LegacyPath(),  # noq
     """Write the Excel synthesis workbook."""
     target = output_path(output, file)
     with opened(ctx, document_set) as project:
-        path = project.export_workbook(target, coder, by, code_attr, lang, agree or None)
+        path = project.export_workbook(target, coder, by, code_attr=code_attr, lang=lang, agreement=agree or None)
     render(Message(f"wrote {path}", {"file": str(path), "coder": coder, "by": by}), fmt)
 
 

@@ -98,7 +98,7 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
     if measure not in ("jaccard", "dice", "ochiai", "n_ab"):
         raise typer.BadParameter(f"'{measure}' is not jaccard, dice, ochiai or n_ab", param_hint="--measure")
     with opened(ctx, document_set) as project:
-        result = project.cooccurrence(coder, level, near, by, code or None, cluster)
+        result = project.cooccurrence(coder, level=level, near=near, by=by, codes=code or None, cluster=cluster)
         codebook = project.codebook() if lang else None
     if fmt is Format.JSON:
         render(result, fmt)
@@ -135,7 +135,7 @@ def show_tests(ctx: typer.Context, by: str, coder: str, alpha: float, resamples:
                fmt: Format, document_set: str | None = None) -> None:
     """``qda matrix cross --test``: each code's presence x the attribute, exact tests."""
     with opened(ctx, document_set) as project:
-        result = project.attribute_tests(by, coder, alpha, resamples, seed)
+        result = project.attribute_tests(by, coder, alpha=alpha, resamples=resamples, seed=seed)
     render(result, fmt)
 
 
@@ -156,7 +156,7 @@ def words(ctx: typer.Context,
     """Word or lemma counts per document, case or group, and words distinctive of each."""
     roles = None if all_roles else (role or ["respondent"])
     with opened(ctx, document_set) as project:
-        result = project.words(by, unit, roles, top, prior, keep_stop_words)
+        result = project.words(by=by, unit=unit, roles=roles, top=top, prior=prior, keep_stop_words=keep_stop_words)
     if fmt is Format.JSON:
         render(result, fmt)
     elif fmt is Format.CSV:
@@ -195,7 +195,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
                                  "without --set", param_hint="--set")
     with opened(ctx, document_set) as project:
         if code is not None and coder is not None:
-            coding = project.code_search_hits(query, code, coder, mode, by, role or None)
+            coding = project.code_search_hits(query, code, coder, mode=mode, by=by, roles=role or None)
             if fmt is not Format.TABLE:
                 render(coding, fmt)
             else:
@@ -203,7 +203,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
                           f"({len(coding.negated)} with only negated mentions left out, "
                           f"{len(coding.already)} already coded)")
             return
-        result = project.search(query, mode, by, width, role or None)
+        result = project.search(query, mode=mode, by=by, width=width, roles=role or None)
     if fmt is not Format.TABLE:
         render(result, fmt)
         return
@@ -240,7 +240,7 @@ def figure(ctx: typer.Context,
     """Journal-ready figure (vector SVG/PDF with embedded fonts, or 600 dpi PNG), without a
     title: the caption belongs to the paper."""
     with opened(ctx, document_set) as project:
-        path = project.figure(kind, output, coder, by, code_attr=code_attr, level=level, group=group,
+        path = project.figure(kind, output, coder, by=by, code_attr=code_attr, level=level, group=group,
                               measure=measure, size=size, count=count, labels=labels, lang=lang)
     typer.echo(f"wrote {path}")
 
@@ -262,5 +262,6 @@ def report(ctx: typer.Context,
            document_set: str | None = SetOpt) -> None:
     """One self-contained HTML synthesis report (figures inline, prints on A4)."""
     with opened(ctx, document_set) as project:
-        path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang, bootstrap)
+        path = project.synthesis_report(output, coder, by, code_attr=code_attr, agreement=agree or None,
+                                        per_code=per_code, lang=lang, bootstrap=bootstrap)
     typer.echo(f"wrote {path}")

@@ -888,7 +888,7 @@ def column_letters(index: int) -> str:
     return letters
 
 
-def read_table(path: str | Path, sheet: str | None = None, formulas: bool = False,
+def read_table(path: str | Path, *, sheet: str | None = None, formulas: bool = False,
                columns: Collection[str] | None = None) -> list[list[object]]:
     """Rows of a spreadsheet: the named sheet (else 'Coding', else the first) of an .xlsx, or a
     CSV with ',', ';' or tab.
@@ -900,7 +900,7 @@ def read_table(path: str | Path, sheet: str | None = None, formulas: bool = Fals
     return _read_table(Path(path), sheet, formulas, columns).rows()
 
 
-def read_table_columns(path: str | Path, sheet: str | None = None, formulas: bool = False,
+def read_table_columns(path: str | Path, *, sheet: str | None = None, formulas: bool = False,
                        columns: Collection[str] | None = None) -> tuple[list[object], list[list[object]]] | None:
     """The table of :func:`read_table` column by column: row 1 as it is, and each column's
     cells in the rows below it (None where a row is shorter); None when the table has no row.

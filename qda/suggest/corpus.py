@@ -135,7 +135,7 @@ class Labels:
         return rows
 
 
-def segment_labels(store: ProjectReads, corpus: Corpus, coder: str, codes: Iterable[str] | None = None) -> Labels:
+def segment_labels(store: ProjectReads, corpus: Corpus, coder: str, *, codes: Iterable[str] | None = None) -> Labels:
     """The coder's counting codings as segment labels (a span coding labels every segment it applies to)."""
     columns = store.coding_columns(coder, counting_statuses(coder_named=True))
     wanted = set(codes) if codes is not None else None
@@ -162,16 +162,16 @@ def segment_labels(store: ProjectReads, corpus: Corpus, coder: str, codes: Itera
         stored = store.document(doc)
         text = stored.text if stored is not None else ""
         span, seg = coding_segment_pairs(text, [columns["start"][k] for k in rows], [columns["end"][k] for k in rows],
-                                         corpus.starts[members], corpus.ends[members])
+                                         segment_starts=corpus.starts[members], segment_ends=corpus.ends[members])
         found.extend((columns["code"][rows[a]], int(members[b])) for a, b in zip(span.tolist(), seg.tolist()))
     positive: dict[str, np.ndarray] = {}
     for code, at in found:
         mask = positive.setdefault(code, np.zeros(len(corpus), dtype=bool))
         mask[at] = True
-    return Labels(coder, known, positive, reviewed_negatives(store, corpus, coder, wanted, positive))
+    return Labels(coder, known, positive, reviewed_negatives(store, corpus, coder, wanted=wanted, positive=positive))
 
 
-def reviewed_negatives(store: ProjectReads, corpus: Corpus, coder: str, wanted: set[str] | None,
+def reviewed_negatives(store: ProjectReads, corpus: Corpus, coder: str, *, wanted: set[str] | None,
                        positive: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The suggestions ``coder`` rejected (or recoded) in the review queue, per code, as negatives;
     a segment the coder has since coded with that code stays positive."""

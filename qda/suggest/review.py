@@ -161,7 +161,7 @@ def decided_pairs(store: ProjectReads, reviewer: str) -> set[tuple[str, str]]:
     return {(r.code, r.segment) for r in store.suggest_reviews(reviewer=reviewer)}
 
 
-def build_queue(store: ProjectReads, codebook: Codebook, model: Model, reviewer: str, code: str | None = None,
+def build_queue(store: ProjectReads, codebook: Codebook, model: Model, *, reviewer: str, code: str | None = None,
                 order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
     """The reviewer's queue of ``model``'s suggestions (of ``code``, or of every code).
 
@@ -209,7 +209,7 @@ def build_queue(store: ProjectReads, codebook: Codebook, model: Model, reviewer:
     return ReviewQueue(model.id, model.machine_coder, model.coder, reviewer, code, order, items, done, counts)
 
 
-def plan_decision(store: ProjectReads, codebook: Codebook, suggestion: Coding | None, reviewer: str, action: str,
+def plan_decision(store: ProjectReads, codebook: Codebook, suggestion: Coding | None, *, reviewer: str, action: str,
                   recode_to: str | None = None) -> tuple[Coding | None, SuggestReview]:
     """The reviewer's coding a decision makes (None for a rejection) and its review row, checked."""
     if suggestion is None:
@@ -285,7 +285,7 @@ def provenance(store: ProjectReads, model: str | None = None) -> ReviewTally:
     return ReviewTally(model, out)
 
 
-def bulk_reviews(codings: Sequence[Coding], model: Model, reviewer: str, at: str) -> list[SuggestReview]:
+def bulk_reviews(codings: Sequence[Coding], model: Model, reviewer: str, *, at: str) -> list[SuggestReview]:
     """The review rows of a bulk accept (one per coding made, all with the same time: undone together)."""
     return [SuggestReview(reviewer, model.id, c.code, c.document, c.segment or "", BULK, c.code, c.id, c.score, at)
             for c in codings]

@@ -433,9 +433,10 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         if extra:
             raise InvalidCodingError(f"unknown field(s): {', '.join(extra)} (the coder comes from the session)")
         stored = await in_project(lambda p: p.add_coding(coder, data.get("document"), data.get("code"),
-                                                         data.get("start"), data.get("end"), data.get("memo"),
-                                                         str(data.get("snap") or "none"),
-                                                         data.get("across_turns") is True))
+                                                         start=data.get("start"), end=data.get("end"),
+                                                         memo=data.get("memo"),
+                                                         snap=str(data.get("snap") or "none"),
+                                                         across_turns=data.get("across_turns") is True))
         return JSONResponse(coding_json(stored), 201)
 
     def coding_id(request: Request) -> int:
@@ -460,8 +461,8 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         changes = await body(request)
         snap = str(changes.pop("snap", None) or "none")
         across = changes.pop("across_turns", None) is True
-        return JSONResponse(coding_json(await in_project(lambda p: p.change_coding(coder, number, changes, snap,
-                                                                                   across))))
+        return JSONResponse(coding_json(await in_project(lambda p: p.change_coding(coder, number, changes, snap=snap,
+                                                                                   across_turns=across))))
 
     def unblinded(p: Project) -> None:
         """Refuse while blind mode is on (the role check is the endpoint's own, see ``api``):
@@ -500,7 +501,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
         def write(p: Project) -> dict[str, Any]:
             unblinded(p)
             return p.adjudicate_decisions(str(data.get("a", "")), str(data.get("b", "")), decisions,
-                                          str(data.get("as") or "consensus"),
+                                          as_coder=str(data.get("as") or "consensus"),
                                           replace=bool(data.get("replace", False))).to_dict()
         return JSONResponse(await in_project(write))
 
@@ -517,8 +518,8 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
             name, _, value = item.partition("=")
             if name and value:
                 where[name] = value
-        return p.workspace_retrieve(coders, split(params.get("codes")), params.get("mode", "any"),
-                                    split(params.get("not")), where)
+        return p.workspace_retrieve(coders, split(params.get("codes")), mode=params.get("mode", "any"),
+                                    exclude=split(params.get("not")), where=where)
 
     @api()
     async def retrieve(request: Request, coder: str) -> Response:
@@ -559,7 +560,8 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
                 return [memo_json(m) for m in p.memos_about(kind, target, coder if blind(p) else None)]
             return JSONResponse(await in_project(read))
         data = await body(request)
-        made = await in_project(lambda p: p.add_memo(coder, data.get("about"), data.get("target"), data.get("text")))
+        made = await in_project(lambda p: p.add_memo(coder, data.get("about"), data.get("target"),
+                                                     text=data.get("text")))
         return JSONResponse(memo_json(made), 201)
 
     @api()

@@ -62,8 +62,9 @@ def routes(api: Callable[..., Callable[[Handler], Handler]], in_project: Callabl
         def read(p: Project) -> dict[str, Any]:
             ident, _ = model_of(p, coder, params.get("model"))
             limit = params.get("limit", "")
-            return p.review_queue(coder, params.get("code") or None, ident, params.get("order") or "uncertainty",
-                                  int(limit) if limit.isdigit() else None).to_dict()
+            return p.review_queue(coder, code=params.get("code") or None, model=ident,
+                                  order=params.get("order") or "uncertainty",
+                                  limit=int(limit) if limit.isdigit() else None).to_dict()
         return JSONResponse(await in_project(read))
 
     @api()
@@ -93,7 +94,7 @@ def routes(api: Callable[..., Callable[[Handler], Handler]], in_project: Callabl
                 model_of(p, coder, found.origin)
             code = data.get("code")
             return p.review_suggestion(coder, number, str(data.get("action") or ""),
-                                       code if isinstance(code, str) else None).to_dict()
+                                       code=code if isinstance(code, str) else None).to_dict()
         return JSONResponse(await in_project(write))
 
     @api()
@@ -109,7 +110,7 @@ def routes(api: Callable[..., Callable[[Handler], Handler]], in_project: Callabl
 
         def write(p: Project) -> dict[str, Any]:
             ident, _ = model_of(p, coder, data.get("model"))
-            return p.review_bulk_accept(coder, str(data.get("code") or ""), above, ident).to_dict()
+            return p.review_bulk_accept(coder, str(data.get("code") or ""), above=above, model=ident).to_dict()
         return JSONResponse(await in_project(write))
 
     @api()
