@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from qda.errors import AnalysisError, NotFoundError
-from qda.models import Case, Codebook, Coding, Segment, assign_segments
+from qda.models import Case, Codebook, Coding, CooccurrenceLevel, SearchMode, Segment, WordUnit, assign_segments
 from qda.results import Note, TableView, frame_view
 
 MISSING = "(none)"
@@ -625,7 +625,7 @@ def cluster_codes(table: CooccurrenceTable) -> Clustering:
 
 
 def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], *, codings: Sequence[Coding],
-                 coder: str, level: str = "case", near: int = 1, by: str | None = None,
+                 coder: str, level: CooccurrenceLevel = CooccurrenceLevel.CASE, near: int = 1, by: str | None = None,
                  codes: Sequence[str] | None = None, cluster: bool = False) -> Cooccurrence:
     """Code x code co-occurrence of one coder's codings at a level.
 
@@ -1025,7 +1025,7 @@ def log_odds_dirichlet(group: dict[str, int], rest: dict[str, int],
 
 
 def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment],
-                *, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
+                *, by: str = "document", unit: WordUnit = WordUnit.WORD, roles: Sequence[str] | None = ("respondent",),
                 top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> WordCounts:
     """Word (lower-cased) or lemma counts per document, case or case-attribute value.
 
@@ -1180,7 +1180,7 @@ def _clean(text: str) -> str:
 
 
 def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment], *, query: str,
-           mode: str = "exact", by: str = "case", width: int = 40, roles: Sequence[str] | None = None,
+           mode: SearchMode = SearchMode.EXACT, by: str = "case", width: int = 40, roles: Sequence[str] | None = None,
            lemmas: Sequence[str] | dict[str, Sequence[str]] | None = None) -> SearchResult:
     """Find ``query`` in the transcripts: ``exact`` words (case-insensitive, whole words),
     ``lemma`` (the query's ``lemmas``, as lemmatised by the caller, matched on the stored

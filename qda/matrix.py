@@ -313,7 +313,7 @@ def _group_counts(codebook: Codebook, groups: dict[str, list[str]], codings: Seq
 
 
 def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, by: str,
-               coder: str, count: str = "cases", lang: str | None = None) -> CrossCaseTable:
+               coder: str, count: CountMode = CountMode.CASES, lang: str | None = None) -> CrossCaseTable:
     """The cross-case table: per code and group, the number of cases using it (or of segments).
 
     Each category that directly holds codes gets a subtotal row with its share of the
@@ -438,7 +438,7 @@ class SplitResult:
 
 
 def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, code_attr: str, by: str,
-          coder: str, count: str = "cases", where: dict[str, str] | None = None,
+          coder: str, count: CountMode = CountMode.CASES, where: dict[str, str] | None = None,
           lang: str | None = None) -> SplitResult:
     """Regroup the cross-case counts by a code attribute (e.g. mode: direct/indirect).
 

@@ -149,6 +149,31 @@ class OutputFormat(Vocabulary):
     JSON = "json"
 
 
+class CooccurrenceLevel(Vocabulary):
+    """Where two codes count as occurring together (``qda matrix cooccur --level``)."""
+
+    CASE = "case"
+    DOCUMENT = "document"
+    SEGMENT = "segment"
+    OVERLAP = "overlap"  # the two codings share characters
+    NEAR = "near"  # at most ``near`` segments apart
+
+
+class WordUnit(Vocabulary):
+    """What ``qda words`` counts."""
+
+    WORD = "word"  # as written, lower-cased
+    LEMMA = "lemma"
+
+
+class SearchMode(Vocabulary):
+    """How ``qda search`` matches its query."""
+
+    EXACT = "exact"  # whole words
+    LEMMA = "lemma"
+    REGEX = "regex"
+
+
 @dataclass(frozen=True)
 class Pattern:
     """A dictionary pattern used by auto-coding.

@@ -39,13 +39,19 @@ from qda.ingest.segment import SEGMENT_UNITS
 from qda.models import (
     STATUS_RULES,
     Account,
+    AgreementUnit,
     Case,
     Codebook,
     Coding,
+    CooccurrenceLevel,
+    CountMode,
     Document,
     Memo,
+    NegationMode,
+    SearchMode,
     Segment,
     SegmentUnit,
+    WordUnit,
     WritePlan,
     counting_statuses,
     is_counted,
@@ -185,7 +191,7 @@ class Project:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def init(cls, folder: str | Path, language: str | None = None, unit: str = "sentence") -> Project:
+    def init(cls, folder: str | Path, language: str | None = None, unit: SegmentUnit = SegmentUnit.SENTENCE) -> Project:
         """Create a new project folder; ``unit`` (sentence, paragraph, turn) is what coders code.
 
         Without ``language``, the first transcripts imported decide it (see import_transcripts).
@@ -265,8 +271,8 @@ class Project:
         return replaced + merged
 
     @property
-    def _unit(self) -> str:
-        return self._store.get_meta("segment_unit") or "sentence"
+    def _unit(self) -> SegmentUnit:
+        return SegmentUnit(self._store.get_meta("segment_unit") or SegmentUnit.SENTENCE)
 
     # ------------------------------------------------------------------ transcripts
     def import_transcripts(self, paths: Sequence[str | Path], *, case: str | None = None,
@@ -345,7 +351,7 @@ class Project:
             self.commit(plan)
         return replace(report, deleted=True)
 
-    def resplit_document(self, name: str, language: str | None = None, unit: str | None = None) -> Resplit:
+    def resplit_document(self, name: str, language: str | None = None, unit: SegmentUnit | None = None) -> Resplit:
         """Segment a stored document again (another language's rules, another unit); codings keep
         their characters, segment refs change. Snapshot first: ``qda undo`` brings the old segments back."""
         from qda.ingest.documents import plan_resplit
@@ -592,19 +598,19 @@ class Project:
         return matrix.meta_matrix(self.codebook(), self._store.cases(), self.codings(coder), by=by, coder=coder,
                                   lang=lang)
 
-    def matrix_cross(self, by: str, coder: str, *, count: str = "cases",
+    def matrix_cross(self, by: str, coder: str, *, count: CountMode = CountMode.CASES,
                      lang: str | None = None) -> matrix.CrossCaseTable:
         return matrix.cross_case(self.codebook(), self._store.cases(), self.codings(coder), by=by, coder=coder,
                                  count=count, lang=lang)
 
-    def matrix_split(self, code_attr: str, by: str, coder: str, *, count: str = "cases",
+    def matrix_split(self, code_attr: str, by: str, coder: str, *, count: CountMode = CountMode.CASES,
                      where: dict[str, str] | None = None, lang: str | None = None) -> matrix.SplitResult:
         return matrix.split(self.codebook(), self._store.cases(), self.codings(coder), code_attr=code_attr, by=by,
                             coder=coder,
                             count=count, where=where, lang=lang)
 
     # ------------------------------------------------------------------ auto-coding
-    def auto_code(self, *, coder: str = "auto", negation: str = "skip", fuzzy: bool = True,
+    def auto_code(self, *, coder: str = "auto", negation: NegationMode = NegationMode.SKIP, fuzzy: bool = True,
                   fuzzy_threshold: float = 90.0, roles: Sequence[str] | None = None) -> AutoCodeResult:
         """Apply the codebook's dictionary patterns to every segment, as ``coder``.
 
@@ -633,7 +639,8 @@ class Project:
         return result
 
     # ------------------------------------------------------------------ agreement
-    def agree(self, coders: Sequence[str], *, unit: str = "document", codes: Sequence[str] | None = None,
+    def agree(self, coders: Sequence[str], *, unit: AgreementUnit = AgreementUnit.DOCUMENT,
+              codes: Sequence[str] | None = None,
               cases: Sequence[str] | None = None, documents: Sequence[str] | None = None,
               tolerance: float = 0.0, overlap: float = 0.9, exclude_uncoded: bool = False,
               bootstrap: int = 1000, seed: int = 12345, roles: Sequence[str] | None = None) -> AgreementReport:
@@ -727,7 +734,7 @@ class Project:
         data = synthesis_data(codebook, cases, codings, coder=coder, by=by, code_attr=code_attr, lang=lang,
                               reliability=self.agree(agreement) if agreement else None,
                               cooccurrence=analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder,
-                                                                 level="case", by=by),
+                                                                 level=CooccurrenceLevel.CASE, by=by),
                               quotes=self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
         return write_workbook(Path(path), replace(data, intra=self._placed_all(data.intra),
                                                    coverage=self.coverage([coder, *(agreement or ())])))
@@ -1022,7 +1029,8 @@ class Project:
         """Every document's text by name."""
         return {d.name: d.text for d in self._store.documents()}
 
-    def cooccurrence(self, coder: str, *, level: str = "case", near: int = 1, by: str | None = None,
+    def cooccurrence(self, coder: str, *, level: CooccurrenceLevel = CooccurrenceLevel.CASE, near: int = 1,
+                     by: str | None = None,
                      codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
         """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
         # the case level needs no segment (reading 136,000 of them costs a second at 1,000 interviews)
@@ -1044,14 +1052,15 @@ class Project:
                                         lower, lemma)
                 for name, language, text, starts, ends, lower, lemma in self._store.tokens()]
 
-    def words(self, *, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
+    def words(self, *, by: str = "document", unit: WordUnit = WordUnit.WORD,
+              roles: Sequence[str] | None = ("respondent",),
               top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> analysis.WordCounts:
         """Word or lemma counts per document, case or group, and distinctive words per unit."""
         return analysis.word_counts(self._document_tokens(), self._store.cases(), self._store.segments(text=False),
                                     by=by,
                                     unit=unit, roles=roles, top=top, prior=prior, keep_stop_words=keep_stop_words)
 
-    def search(self, query: str, *, mode: str = "exact", by: str = "case", width: int = 40,
+    def search(self, query: str, *, mode: SearchMode = SearchMode.EXACT, by: str = "case", width: int = 40,
                roles: Sequence[str] | None = None) -> analysis.SearchResult:
         """Exact, lemma or regex search with keyword-in-context lines."""
         docs = self._document_tokens()
@@ -1067,8 +1076,9 @@ class Project:
                                roles=roles, lemmas=lemmas)
 
     def figure(self, kind: str, path: str | Path, coder: str, *, by: str, code_attr: str | None = None,
-               level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
-               count: str = "cases", labels: bool = False, lang: str | None = None) -> Path:
+               level: CooccurrenceLevel = CooccurrenceLevel.CASE, group: str = "all", measure: str = "jaccard",
+               size: str = "double", count: CountMode = CountMode.CASES, labels: bool = False,
+               lang: str | None = None) -> Path:
         """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG;
         ``labels``: the codes' labels (in ``lang``) instead of their ids."""
         from qda.export import figures
@@ -1107,7 +1117,8 @@ class Project:
         lang = lang or codebook.default_language
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
         # the coder's codings are read once for every section (each read costs a second at 1,000 interviews)
-        cooccur = analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder, level="case", by=by)
+        cooccur = analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder,
+                                        level=CooccurrenceLevel.CASE, by=by)
         if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
             cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
         groups = {c.attributes.get(by) for c in cases}
@@ -1119,12 +1130,13 @@ class Project:
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
             documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by,
-            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by=by, coder=coder, count="cases", lang=lang),
+            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by=by, coder=coder, count=CountMode.CASES,
+                                               lang=lang),
             meta=matrix.meta_matrix(codebook, cases, codings, by=by, coder=coder),
             split=matrix.split(codebook, cases, codings, code_attr=attr, by=by, coder=coder) if attr else None,
             cooccur=cooccur, tests=tests,
             quotes=self._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder]),
-            words=analysis.word_counts(tokens, cases, segments, by=by, unit="lemma") if tokens else None,
+            words=analysis.word_counts(tokens, cases, segments, by=by, unit=WordUnit.LEMMA) if tokens else None,
             reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
             coverage=self.coverage([coder, *(agreement or ())]),
             provenance=self.suggest_provenance([coder, *(agreement or ())]).sentences())
@@ -1159,7 +1171,8 @@ class Project:
 
         return render(self.coded_document(name, coders, lang), fmt)
 
-    def code_search_hits(self, query: str, code: str, coder: str, *, mode: str = "exact", by: str = "case",
+    def code_search_hits(self, query: str, code: str, coder: str, *, mode: SearchMode = SearchMode.EXACT,
+                         by: str = "case",
                          roles: Sequence[str] | None = None) -> analysis.SearchCoding:
         """Code every segment holding a hit of ``query`` with ``code`` for ``coder`` (all or nothing).
 

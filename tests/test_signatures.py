@@ -72,3 +72,34 @@ def test_the_check_finds_positional_parameters() -> None:
         "qda/x.py:4 many(a, b, c, d, ...)",
         "qda/x.py:6 Project.agree(coders, unit, codes, cases, ...)",
     ]
+
+
+#: Parameters that take a word of a closed set: the facade types them with the Vocabulary Enum the
+#: CLI uses as the option's type (qda/models.py), never a bare str.
+CLOSED_SETS = {"unit", "count", "level", "negation", "mode"}
+#: Closed sets only the browser passes (checked by the web layer's own answers), not CLI Enums.
+WEB_ONLY = {("workspace_retrieve", "mode")}
+
+
+def bare_strings(source: str) -> list[str]:
+    """Project methods whose closed-set parameters are typed ``str``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef) and node.name == "Project":
+            for method in node.body:
+                if not isinstance(method, ast.FunctionDef) or method.name.startswith("_"):
+                    continue
+                for arg in method.args.args + method.args.kwonlyargs:
+                    if arg.arg in CLOSED_SETS and (method.name, arg.arg) not in WEB_ONLY and arg.annotation is not None:
+                        words = set(ast.unparse(arg.annotation).replace("|", " ").split())
+                        if words & {"str", "'str'"}:
+                            found.append(f"Project.{method.name}({arg.arg}: {ast.unparse(arg.annotation)})")
+    return found
+
+
+def test_the_facade_takes_enums_for_closed_sets() -> None:
+    source = (PACKAGE / "project.py").read_text(encoding="utf-8")
+    assert "unit: AgreementUnit" in source and "count: CountMode" in source
+    assert bare_strings(source) == []
+    wrong = "class Project:\n    def words(self, *, unit: str = 'word', by: str = 'case'): ...\n"
+    assert bare_strings(wrong) == ["Project.words(unit: str)"]

@@ -793,7 +793,8 @@ def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int
 
 
 def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
-          *, documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans, unit: str = "document",
+          *, documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans,
+          unit: AgreementUnit = AgreementUnit.DOCUMENT,
           codes: Sequence[str] | None = None, tolerance: float = 0.0, overlap: float = 0.9,
           exclude_uncoded: bool = False, bootstrap: int = 1000, seed: int = 12345,
           lang: str | None = None, progress: Progress = no_progress,
@@ -810,9 +811,9 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
         if unknown:
             raise AgreementError(f"unknown code(s): {', '.join(unknown)}")
     selected = [c for c in known if (not codes or c in codes) and codebook.code(c).codable]
-    unit = "span" if unit == "overlap" else unit  # the old name of the span unit
+    unit = AgreementUnit.SPAN if unit == AgreementUnit.OVERLAP else unit  # the span unit's old name
     spans, segs = _prepare(codings, segments)
-    span_unit = unit == "span"
+    span_unit = unit == AgreementUnit.SPAN
     if span_unit and len(coders) > 2:
         # Span pairing compares two coders; unitizing alpha takes any number.
         tables = [CodeUnits(code, (), np.zeros((0, len(coders)), dtype=np.int64)) for code in selected]
@@ -853,7 +854,7 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
         "bootstrap": bootstrap, "seed": seed, "codes": list(selected)}
     if unit in ("frequency", "coverage"):
         conventions.append(f"ratings within {tolerance} of the first coder's count as equal")
-    if unit == "segment":
+    if unit == AgreementUnit.SEGMENT:
         texts = {d.name: d.text for d in documents}
         partial = {coder: _partial_codings(spans[coder], segs, texts) for coder in coders if coder in spans}
         settings["partial_codings"] = partial
@@ -1147,7 +1148,8 @@ def agree_table(frame: pd.DataFrame, *, categories: Sequence[str] | None = None,
 
 
 def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
-             *, documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans, unit: str = "document",
+             *, documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans,
+             unit: AgreementUnit = AgreementUnit.DOCUMENT,
              codes: Sequence[str] | None = None, cases: Sequence[str] | None = None,
              names: Sequence[str] | None = None, roles: Sequence[str] | None = None, tolerance: float = 0.0,
              overlap: float = 0.9, exclude_uncoded: bool = False, bootstrap: int = 1000,

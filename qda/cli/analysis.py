@@ -24,6 +24,7 @@ from qda.cli import (
     print_view,
     render,
 )
+from qda.models import CooccurrenceLevel, CountMode, SearchMode, WordUnit
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
@@ -80,7 +81,9 @@ def retrieve(ctx: typer.Context,
 
 @matrix_app.command("cooccur")
 def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
-                   level: str = typer.Option("case", "--level", help="case, document, segment, overlap or near."),
+                   level: CooccurrenceLevel = typer.Option(
+                       CooccurrenceLevel.CASE, "--level",
+                       help="Together in the same case, document or segment, in overlapping text, or near (--near)."),
                    near: int = typer.Option(1, "--near", help="near: at most this many segments apart."),
                    by: str | None = typer.Option(None, "--by", help="Also one table per value of this case attribute."),
                    code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable).",
@@ -142,7 +145,7 @@ def show_tests(ctx: typer.Context, by: str, coder: str, alpha: float, resamples:
 @app.command("words")
 def words(ctx: typer.Context,
           by: str = typer.Option("document", "--by", help="document, case or a case attribute (e.g. group)."),
-          unit: str = typer.Option("word", "--unit", help="word (as written, lower-cased) or lemma."),
+          unit: WordUnit = typer.Option(WordUnit.WORD, "--unit", help="word (as written, lower-cased) or lemma."),
           role: list[str] = typer.Option([], "--role",
                                          help="Only turns of speakers with this role (default: respondent)."),
           all_roles: bool = typer.Option(False, "--all-roles", help="Count every speaker's words (interviewer too)."),
@@ -174,7 +177,7 @@ def words(ctx: typer.Context,
 
 @app.command("search")
 def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a lemma or a regular expression."),
-           mode: str = typer.Option("exact", "--mode", help="exact (whole words), lemma or regex."),
+           mode: SearchMode = typer.Option(SearchMode.EXACT, "--mode", help="exact (whole words), lemma or regex."),
            by: str = typer.Option("case", "--by", help="Count hits per case or case attribute (e.g. group)."),
            width: int = typer.Option(40, "--width", help="Characters of context on each side."),
            role: list[str] = typer.Option([], "--role", help="Only turns of speakers with this role (repeatable)."),
@@ -229,11 +232,12 @@ def figure(ctx: typer.Context,
            code_attr: str | None = typer.Option(None, "--code-attr",
                                                 help="split: code attribute (default: the first).",
                                                 autocompletion=complete("code_attributes")),
-           level: str = typer.Option("case", "--level", help="cooccur/dendrogram: co-occurrence level."),
+           level: CooccurrenceLevel = typer.Option(CooccurrenceLevel.CASE, "--level",
+                                                   help="cooccur/dendrogram: co-occurrence level."),
            group: str = typer.Option("all", "--group", help="cooccur: all or one value of --by."),
            measure: str = typer.Option("jaccard", "--measure", help="cooccur: jaccard, dice or ochiai."),
            size: str = typer.Option("double", "--size", help="single (89 mm) or double (183 mm) column."),
-           count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments."),
+           count: CountMode = typer.Option(CountMode.CASES, "--count", help="frequency/split: cases or segments."),
            labels: bool = typer.Option(False, "--labels", help="Print the codes' labels instead of their ids."),
            lang: str | None = typer.Option(None, "--lang", help="With --labels: the label language."),
            document_set: str | None = SetOpt) -> None:

@@ -795,7 +795,8 @@ def _unify_apostrophes(lower: Sequence[str]) -> Sequence[str]:
 
 def find_hits(dictionary: Dictionary, docs: Iterable[DocTokens],
               segments: Mapping[str, Sequence[tuple[str, int, int]]], *, language: str,
-              negation: str = "skip", fuzzy: bool = True, progress: Progress = no_progress) -> list[Hit]:
+              negation: NegationMode = NegationMode.SKIP, fuzzy: bool = True,
+              progress: Progress = no_progress) -> list[Hit]:
     """Every pattern hit in the segments of ``docs``, sorted by document, offsets, code.
 
     ``segments`` maps a document name to its segments ``(ref, start, end)``; a hit is
@@ -954,7 +955,7 @@ class AutoCodeResult:
 
 def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment | tuple[str, str, str, int, int]],
                      tokens: Iterable[Sequence[Any]], *, coder: str,
-                     negation: str = "skip", fuzzy: bool = True, fuzzy_threshold: float = 90.0,
+                     negation: NegationMode = NegationMode.SKIP, fuzzy: bool = True, fuzzy_threshold: float = 90.0,
                      known: dict[str, dict[str, list[str]]] | None = None,
                      progress: Progress = no_progress) -> tuple[WritePlan, AutoCodeResult]:
     """Plan a run of the codebook's patterns over every segment, as ``coder``.

@@ -43,7 +43,7 @@ from qda.export.style import (
     WRAP,
 )
 from qda.matrix import CrossCaseTable, IntraCaseMatrix, MetaMatrix, SplitResult
-from qda.models import Case, Code, Codebook, Coding
+from qda.models import Case, Code, Codebook, Coding, CountMode
 
 SHEETS = ("Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split", "Intra-case", "Co-occurrence", "Quotes")
 PRESENT_FILL = PatternFill("solid", fgColor="9DC3E6")  # a case uses the code: the heatmap's dark cells
@@ -84,7 +84,7 @@ def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[
     return SynthesisData(
         codebook=codebook, cases=cases, coder=coder, lang=lang or codebook.default_language,
         meta=matrices.meta_matrix(codebook, cases, codings, by=by, coder=coder),
-        cross=matrices.cross_case(codebook, cases, codings, by=by, coder=coder, count="cases",
+        cross=matrices.cross_case(codebook, cases, codings, by=by, coder=coder, count=CountMode.CASES,
                                   lang=lang or codebook.default_language),
         split=matrices.split(codebook, cases, codings, code_attr=code_attr, by=by, coder=coder) if code_attr else None,
         intra=[matrices.intra_case(codebook, by_case.get(c.name, []), c.name, coder=coder, lang=lang) for c in cases],

@@ -19,7 +19,7 @@ from qda.ingest import languages as langs
 from qda.ingest.plan import Holdings, check_language, document_write
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
 from qda.ingest.segment import analyse_many
-from qda.models import CodingStatus, Document, DocumentWrite, Memo, Segment, Turn, WritePlan
+from qda.models import CodingStatus, Document, DocumentWrite, Memo, Segment, SegmentUnit, Turn, WritePlan
 from qda.results import Note, TableView, json_dict
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def stored_turns(segments: Sequence[Segment]) -> list[Turn]:
     return [turns[number] for number in sorted(turns)]
 
 
-def plan_resplit(held: Holdings, name: str, names: Sequence[str], *, language: str | None, unit: str,
+def plan_resplit(held: Holdings, name: str, names: Sequence[str], *, language: str | None, unit: SegmentUnit,
                  project_language: str) -> tuple[WritePlan, Resplit]:
     """Segment document ``name`` again with ``language``'s rules (default: the document's) by ``unit``.
 

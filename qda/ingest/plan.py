@@ -19,7 +19,7 @@ from qda.ingest import RawTranscript, default_role, normalise_text, read_table, 
 from qda.ingest import languages as langs
 from qda.ingest.reanchor import Anchor, Reanchored, moved_codings, reanchor
 from qda.ingest.segment import Analysis, analyse_many, detect_language
-from qda.models import Case, Coding, Document, DocumentWrite, Segment, SegmentRun, Tokens, Turn, WritePlan
+from qda.models import Case, Coding, Document, DocumentWrite, Segment, SegmentRun, SegmentUnit, Tokens, Turn, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 
 if TYPE_CHECKING:
@@ -283,7 +283,7 @@ def document_write(document: Document, analysis: Analysis, action: str = "add") 
                          Tokens(analysis.starts, analysis.ends, analysis.lower, analysis.lemma))
 
 
-def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None, *, language: str, unit: str,
+def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None, *, language: str, unit: SegmentUnit,
                      replace: bool = False, jobs: int = 1,
                      case_of: dict[str, str] | None = None,
                      progress: Progress = no_progress, languages: dict[str, str] | None = None,
@@ -396,7 +396,7 @@ def read_survey(path: Path, text_columns: Sequence[str],
 
 
 def plan_survey(held: Holdings, path: Path, text_columns: Sequence[str], *, id_column: str | None,
-                language: str | None, unit: str) -> tuple[WritePlan, ImportReport]:
+                language: str | None, unit: SegmentUnit) -> tuple[WritePlan, ImportReport]:
     """Plan a survey import: its answers as transcripts, its other columns as case attributes.
 
     ``language`` None (a project created without one): the answers decide it, as the first

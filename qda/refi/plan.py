@@ -37,6 +37,7 @@ from qda.models import (
     Memo,
     Pattern,
     Segment,
+    SegmentUnit,
     Variable,
     WritePlan,
     color_problem,
@@ -774,7 +775,7 @@ def _map_codes(refi: RefiProject, codebook: Codebook,
 
 
 def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Codebook | None,
-              cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
+              cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: SegmentUnit,
               coder: str | None = None, progress: Progress = no_progress,
               existing: Sequence[Coding] = ()) -> tuple[WritePlan, RefiImportReport]:
     """What importing a REFI-QDA project stores, as a plan the project commits at once.
@@ -826,7 +827,7 @@ def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | N
 
 
 def plan_project_import(path: str | Path, *, documents: Sequence[Document], codebook: Codebook | None,
-                        cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
+                        cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: SegmentUnit,
                         coder: str | None = None, progress: Progress = no_progress,
                         existing: Sequence[Coding] = (), allow_outside: bool = False
                         ) -> tuple[WritePlan, RefiImportReport]:
