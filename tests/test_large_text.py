@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import qda.ingest as ingest
+import qda.ingest.readers as readers
 from qda.errors import IngestError
 from qda.ingest import read_transcript
 from qda.ingest.segment import _windows, analyse_many
@@ -59,7 +59,7 @@ def test_french_pipeline_gives_the_same_segments_in_windows() -> None:
 def test_a_transcript_over_the_limit_is_refused_up_front(runner, small_project: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # Before: a 200 MB transcript ran 50 minutes (4.8 GB) without a word.
-    monkeypatch.setattr(ingest, "MAX_TRANSCRIPT_BYTES", 1000)
+    monkeypatch.setattr(readers, "MAX_TRANSCRIPT_BYTES", 1000)  # read_transcript's limit
     big = tmp_path / "big.txt"
     big.write_text("Répondant : " + "Bonjour. " * 200, encoding="utf-8")
     with pytest.raises(IngestError, match="over the limit of"):
