@@ -495,14 +495,18 @@ class Cooccurrence:
     by: str | None
     tables: tuple[CooccurrenceTable, ...]  # the first covers all cases
     clustering: Clustering | None = None
+    all_pairs: bool = True  # to_frame: every pair; False: only pairs that occur together (n ab > 0)
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per pair (see ``all_pairs``), coefficients at full precision."""
         records = []
         for table in self.tables:
             for p in table.pairs:
+                if not (self.all_pairs or p.n_ab):
+                    continue
                 records.append({"group": table.group, "code a": p.a, "code b": p.b, "n a": p.n_a, "n b": p.n_b,
-                                "n ab": p.n_ab, "jaccard": _round(p.jaccard), "dice": _round(p.dice),
-                                "ochiai": _round(p.ochiai), "note": p.warning})
+                                "n ab": p.n_ab, "jaccard": p.jaccard, "dice": p.dice, "ochiai": p.ochiai,
+                                "note": p.warning})
         return pd.DataFrame(records, columns=["group", "code a", "code b", "n a", "n b", "n ab", "jaccard", "dice",
                                               "ochiai", "note"])
 

@@ -1031,12 +1031,15 @@ class Project:
 
     def cooccurrence(self, coder: str, *, level: CooccurrenceLevel = CooccurrenceLevel.CASE, near: int = 1,
                      by: str | None = None,
-                     codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
-        """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
+                     codes: Sequence[str] | None = None, cluster: bool = False,
+                     all_pairs: bool = True) -> analysis.Cooccurrence:
+        """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence); its
+        frame lists every pair, or with ``all_pairs=False`` only the pairs that occur together."""
         # the case level needs no segment (reading 136,000 of them costs a second at 1,000 interviews)
-        return analysis.cooccurrence(self.codebook(), self._store.cases(),
-                                     [] if level == "case" else self._store.segments(), codings=self.codings(coder),
-                                     coder=coder, level=level, near=near, by=by, codes=codes, cluster=cluster)
+        result = analysis.cooccurrence(self.codebook(), self._store.cases(),
+                                       [] if level == "case" else self._store.segments(), codings=self.codings(coder),
+                                       coder=coder, level=level, near=near, by=by, codes=codes, cluster=cluster)
+        return replace(result, all_pairs=all_pairs)
 
     def attribute_tests(self, by: str, coder: str, *, alpha: float = 0.05, resamples: int = 9999,
                         seed: int = 12345) -> analysis.AttributeTests:

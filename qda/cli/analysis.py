@@ -101,16 +101,11 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
     if measure not in ("jaccard", "dice", "ochiai", "n_ab"):
         raise typer.BadParameter(f"'{measure}' is not jaccard, dice, ochiai or n_ab", param_hint="--measure")
     with opened(ctx, document_set) as project:
-        result = project.cooccurrence(coder, level=level, near=near, by=by, codes=code or None, cluster=cluster)
+        result = project.cooccurrence(coder, level=level, near=near, by=by, codes=code or None, cluster=cluster,
+                                      all_pairs=all_pairs)
         codebook = project.codebook() if lang else None
-    if fmt is Format.JSON:
+    if fmt is not Format.TABLE:  # the result's own to_dict() / to_frame(), as every command
         render(result, fmt)
-        return
-    frame = result.to_frame()
-    if not all_pairs:
-        frame = frame[frame["n ab"] > 0]
-    if fmt is Format.CSV:
-        typer.echo(csv_text(frame), nl=False)
         return
     import shutil
     import textwrap
