@@ -123,7 +123,7 @@ def test_lemma_spans_fold_apostrophes_and_match_phrases() -> None:
 def test_lemma_search_of_a_transcript_word_does_not_load_spacy(study_project: Path) -> None:
     code = ("import sys\nfrom qda.project import Project\n"
             f"with Project.open({str(study_project)!r}) as p:\n"
-            "    hits = p.search('salon', 'lemma').hits\n"
+            "    hits = p.search('salon', mode='lemma').hits\n"
             "print(len(hits), 'spacy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.split()
