@@ -89,25 +89,33 @@ def main() -> int:
         return pd.Series([w for d in docs for w in d.lower]).value_counts()
 
     rows: list[tuple[str, Callable[[], object], Callable[[], object] | None]] = [
-        ("retrieve one code, one coder", lambda: analysis.retrieve(codebook, cases, segs, codings, texts, ["c1"],
+        ("retrieve one code, one coder",
+         lambda: analysis.retrieve(codebook, cases, segs, codings=codings, texts=texts, codes=["c1"],
                                                                    coders=["a"]), None),
         ("retrieve every code, both coders, context 1",
-         lambda: analysis.retrieve(codebook, cases, segs, codings, texts, context=1), None),
-        ("quotes: 2 per code and group", lambda: analysis.quotes(codebook, cases, segs, mine, texts, "group", 2),
+         lambda: analysis.retrieve(codebook, cases, segs, codings=codings, texts=texts, context=1), None),
+        ("quotes: 2 per code and group",
+         lambda: analysis.quotes(codebook, cases, segs, codings=mine, texts=texts, by="group", per_code=2),
          None),
-        ("cooccur case level, by group", lambda: analysis.cooccurrence(codebook, cases, segs, mine, "a", "case",
+        ("cooccur case level, by group",
+         lambda: analysis.cooccurrence(codebook, cases, segs, codings=mine, coder="a", level="case",
                                                                        by="group"), pandas_cooccur),
-        ("cooccur segment level", lambda: analysis.cooccurrence(codebook, cases, segs, mine, "a", "segment"), None),
-        ("cooccur overlap level", lambda: analysis.cooccurrence(codebook, cases, segs, mine, "a", "overlap"), None),
-        ("cooccur near 2 segments", lambda: analysis.cooccurrence(codebook, cases, segs, mine, "a", "near", 2),
+        ("cooccur segment level",
+         lambda: analysis.cooccurrence(codebook, cases, segs, codings=mine, coder="a", level="segment"), None),
+        ("cooccur overlap level",
+         lambda: analysis.cooccurrence(codebook, cases, segs, codings=mine, coder="a", level="overlap"), None),
+        ("cooccur near 2 segments",
+         lambda: analysis.cooccurrence(codebook, cases, segs, codings=mine, coder="a", level="near", near=2),
          None),
-        ("cooccur case level + clustering", lambda: analysis.cooccurrence(codebook, cases, segs, mine, "a", "case",
+        ("cooccur case level + clustering",
+         lambda: analysis.cooccurrence(codebook, cases, segs, codings=mine, coder="a", level="case",
                                                                           cluster=True), None),
-        ("cross --test (Fisher, Holm, BH)", lambda: analysis.attribute_tests(codebook, cases, mine, "group", "a"),
+        ("cross --test (Fisher, Holm, BH)",
+         lambda: analysis.attribute_tests(codebook, cases, mine, by="group", coder="a"),
          scipy_fisher),
-        ("words per group + distinctive", lambda: analysis.word_counts(docs, cases, segs, "group"), pandas_words),
-        ("search exact", lambda: analysis.search(docs, cases, segs, "mot7"), None),
-        ("search regex", lambda: analysis.search(docs, cases, segs, r"mot1\d\b", "regex"), None),
+        ("words per group + distinctive", lambda: analysis.word_counts(docs, cases, segs, by="group"), pandas_words),
+        ("search exact", lambda: analysis.search(docs, cases, segs, query="mot7"), None),
+        ("search regex", lambda: analysis.search(docs, cases, segs, query=r"mot1\d\b", mode="regex"), None),
     ]
     print("| analysis | qda (s) | pandas/scipy (s) |")
     print("|---|---:|---:|")
@@ -119,14 +127,15 @@ def main() -> int:
     from qda.export.synthesis import ReportData, render_synthesis
 
     def report() -> object:
-        cooc = analysis.cooccurrence(codebook, cases, segs, mine, "a", "case", by="group", cluster=True)
+        cooc = analysis.cooccurrence(codebook, cases, segs, codings=mine, coder="a", level="case", by="group",
+                                     cluster=True)
         data = ReportData(
             "bench", "bench", codebook, cases, len(docs), len(segs), "a", "group", "fr",
-            matrix.cross_case(codebook, cases, mine, "group", "a"),
-            matrix.meta_matrix(codebook, cases, mine, "group", "a"),
-            None, cooc, analysis.attribute_tests(codebook, cases, mine, "group", "a"),
-            analysis.quotes(codebook, cases, segs, mine, texts, "group", 2),
-            analysis.word_counts(docs, cases, segs, "group", "lemma"), None)
+            matrix.cross_case(codebook, cases, mine, by="group", coder="a"),
+            matrix.meta_matrix(codebook, cases, mine, by="group", coder="a"),
+            None, cooc, analysis.attribute_tests(codebook, cases, mine, by="group", coder="a"),
+            analysis.quotes(codebook, cases, segs, codings=mine, texts=texts, by="group", per_code=2),
+            analysis.word_counts(docs, cases, segs, by="group", unit="lemma"), None)
         return render_synthesis(data)
 
     print(f"| report (every section, figures) | {best_time(report, 1):.2f} | – |")

@@ -146,15 +146,15 @@ def main() -> None:
     mixed = codebook({k: "phrase" if k < 4 else "lemma" for k in range(8)})
     seconds, dictionary = best(lambda: compile_dictionary(mixed, "fr"), 1)
     rows.append(("compile 25 x 8 dictionary (lemmatise 100 patterns)", seconds, None))
-    seconds, hits = best(lambda: find_hits(dictionary, docs, segments, "fr", fuzzy=False), args.repeat)
+    seconds, hits = best(lambda: find_hits(dictionary, docs, segments, language="fr", fuzzy=False), args.repeat)
     rows.append(("find_hits exact + lemma (fuzzy=False)", seconds, len(hits)))
     long_phrases = sum(1 for item in dictionary.fuzzy.items if item.from_phrase)
-    seconds, hits = best(lambda: find_hits(dictionary, docs, segments, "fr", fuzzy=True), args.repeat)
+    seconds, hits = best(lambda: find_hits(dictionary, docs, segments, language="fr", fuzzy=True), args.repeat)
     rows.append((f"find_hits exact + lemma + fuzzy pass ({long_phrases} long phrases)", seconds, len(hits)))
 
     fuzzy_book = codebook({k: "fuzzy" for k in range(8)})
     fuzzy_dict = compile_dictionary(fuzzy_book, "fr")
-    seconds, hits = best(lambda: find_hits(fuzzy_dict, docs, segments, "fr"), args.repeat)
+    seconds, hits = best(lambda: find_hits(fuzzy_dict, docs, segments, language="fr"), args.repeat)
     rows.append(("find_hits 200 fuzzy patterns, threshold 90", seconds, len(hits)))
 
     needles = [item.needle for item in fuzzy_dict.fuzzy.items]

@@ -39,10 +39,10 @@ def compare(paths: list[Path]) -> dict[str, float]:
     raws = [read_transcript(p) for p in paths]
     docs = [(r.text, r.turns) for r in raws]
     start = time.perf_counter()
-    trained = analyse_many(docs, "fr")
+    trained = analyse_many(docs, language="fr")
     trained_s = time.perf_counter() - start
     start = time.perf_counter()
-    fast = analyse_many(docs, "fr", fast=True)
+    fast = analyse_many(docs, language="fr", fast=True)
     fast_s = time.perf_counter() - start
     found = kept = total_t = total_f = same_docs = same_tokens = lemma_same = tokens = 0
     for t, f in zip(trained, fast):

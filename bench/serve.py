@@ -117,8 +117,8 @@ def build(folder: Path, chars: int, codings: int) -> tuple[int, int]:
             ben.append(coding("ben", code, c.start + rng.randint(-30, 30), c.end + rng.randint(-30, 30)))
         rows = random_spans("viewer") + ana + ben + random_spans("cleo")
         unique = list({(c.coder, c.code, c.start, c.end): c for c in rows}.values())
-        with project.store.transaction():
-            project.store.insert_codings(unique)
+        with project._store.transaction():
+            project._store.insert_codings(unique)
         return length, len(segments)
     finally:
         project.close()
@@ -390,7 +390,7 @@ def classification(label: str, replies: Replies, stored: dict[str, set[int]]) ->
 
 def stored_ids(folder: Path, coders: list[str]) -> dict[str, set[int]]:
     with Project.open(folder) as project:
-        return {name: {c.id for c in project.store.codings(coder=name) if c.id is not None} for name in coders}
+        return {name: {c.id for c in project._store.codings(coder=name) if c.id is not None} for name in coders}
 
 
 class Table:

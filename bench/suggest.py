@@ -126,11 +126,11 @@ def study_corpus(cache: Path) -> tuple[Corpus, dict[str, dict[str, np.ndarray]]]
             run(cli, "-p", folder, "code", "import", EXAMPLE / f"{coder}.xlsx", "--coder", coder)
         run(cli, "-p", folder, "code", "auto", "--coder", "auto")
     with Project.open(folder) as project:
-        corpus = load_corpus(project.store)
-        others = {coder: segment_labels(project.store, corpus, coder).positive
+        corpus = load_corpus(project._store)
+        others = {coder: segment_labels(project._store, corpus, coder).positive
                   for coder in ("coder-a", "coder-b", "auto")}
-        consensus = segment_labels(project.store, corpus, "consensus")
-        texts = {d.name: d.text for d in project.store.documents()}
+        consensus = segment_labels(project._store, corpus, "consensus")
+        texts = {d.name: d.text for d in project._store.documents()}
     raw = [texts[corpus.documents[d]][s:e] for d, s, e in zip(corpus.document.tolist(), corpus.starts.tolist(),
                                                               corpus.ends.tolist())]
     out = Corpus("reference study (consensus)", raw, corpus.words, [corpus.documents[d] for d in corpus.document],
@@ -165,15 +165,15 @@ def evaluate(corpus: Corpus, sizes: list[int], params: dict | None = None, all_d
         y = corpus.labels[code]
         if y.sum() < 8:
             continue
-        folds = folds_of(y, corpus.groups, int(settings["folds"]), SEED)
+        folds = folds_of(y, corpus.groups, int(settings["folds"]), seed=SEED)
         if not folds:
             continue
         row: dict[str, tuple[float, float]] = {}
         for size in [*sizes, *(["all"] if all_data else [])]:
-            subsets = None if size == "all" else training_subsets(y, corpus.groups, folds, int(size), SEED)
+            subsets = None if size == "all" else training_subsets(y, corpus.groups, folds, size=int(size), seed=SEED)
             if size != "all" and subsets is None:
                 continue
-            cv = cross_validate(x_ours, y, corpus.groups, settings, SEED, subsets)
+            cv = cross_validate(x_ours, y, corpus.groups, params=settings, seed=SEED, train_subset=subsets)
             if cv is None:
                 continue
             row[f"ours@{size}"] = pooled(cv.truth, cv.predicted)
@@ -254,7 +254,7 @@ def bench_speed(cache: Path) -> None:
     shutil.copytree(source, folder)
     with Project.open(folder) as project:
         coder = next(c for c in project.coders() if not c.startswith("model:"))
-        print(f"\n## speed: bench/workflow.py's n1000 project, {project.store.sizes()['segments']} segments, "
+        print(f"\n## speed: bench/workflow.py's n1000 project, {project._store.sizes()['segments']} segments, "
               f"learning from {coder}")
         print("| step | wall s | CPU s | peak MB | load |\n|---|---|---|---|---|")
         timed("train every code (no evaluation)", project.suggest_train, coder, evaluate=False)

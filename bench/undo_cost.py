@@ -48,10 +48,10 @@ def build(folder: Path, codings: int) -> None:
     with Project.open(folder) as project:
         segments = project.segments()
         codes = [c.id for c in project.codebook().codes if c.codable]
-        have = sum(project.store.codings_per_coder().values())
+        have = sum(project._store.codings_per_coder().values())
         rows = [(f"bulk-{i % 4}", s, codes[(i * 7) % len(codes)]) for i, s in enumerate(segments * 4)]
         for coder, segment, code in rows[:max(0, codings - have)]:
-            project.add_coding(coder, segment.document, code, segment.start, segment.end)
+            project.add_coding(coder, segment.document, code, start=segment.start, end=segment.end)
 
 
 def timed(fn: Callable[[], object], repeat: int, setup: Callable[[], None] = lambda: None) -> tuple[float, float]:
@@ -74,10 +74,10 @@ def main() -> None:
         folder = Path(tmp) / "project"
         build(folder, args.codings)
         with Project.open(folder) as project:
-            total = sum(project.store.codings_per_coder().values())
+            total = sum(project._store.codings_per_coder().values())
             size = (folder / "project.qda").stat().st_size
             results: dict[str, tuple[float, float]] = {}
-            results["snapshot"] = timed(lambda: project.store.backups.snapshot("bench", prune=False), args.repeat)
+            results["snapshot"] = timed(lambda: project._store.backups.snapshot("bench", prune=False), args.repeat)
             shutil.rmtree(folder / "backups")
             ids = iter([c.id for c in project.codings("coder-a")] + [c.id for c in project.codings("coder-b")])
             users = iter(f"user{i}" for i in range(1000))
@@ -86,7 +86,7 @@ def main() -> None:
                 number = next(ids)
                 user = project.coding_by_id(number).coder  # type: ignore[union-attr]
                 # a command in between closes every open page session: the next deletion opens one
-                project.speakers({next(iter(project.store.speakers()))[0]: next(users)})
+                project.speakers({next(iter(project._store.speakers()))[0]: next(users)})
                 state["coder"], state["id"] = user, number
 
             state: dict[str, object] = {}
@@ -97,7 +97,8 @@ def main() -> None:
             results["page: later edit"] = timed(lambda: project.remove_coding("coder-b", coder_ids.pop()), args.repeat)
             segments = iter(project.segments())
             results["page: addition"] = timed(
-                lambda: (lambda s: project.add_coding("adder", s.document, "a", s.start, s.end))(next(segments)),
+                lambda: (lambda s: project.add_coding("adder", s.document, "a", start=s.start,
+                                                      end=s.end))(next(segments)),
                 args.repeat)
             victims = iter(f"bulk-{i}" for i in range(4))
             results["command"] = timed(lambda: project.delete_coder(next(victims)), min(args.repeat, 4))

@@ -35,7 +35,7 @@ def timing() -> None:
     def coder(n: int, docs: int, length: int, codes: int) -> CoderSpans:
         start = rng.integers(0, length - 200, n)
         return CoderSpans.of(rng.integers(0, codes, n), rng.integers(0, docs, n), start,
-                             start + rng.integers(5, 200, n))
+                             end=start + rng.integers(5, 200, n))
 
     print("| documents | characters each | codings | wall s | CPU s | load (1 min) |")
     print("|---|---|---|---|---|---|")
@@ -73,7 +73,7 @@ def crosscheck(folder: str) -> None:
                 data[f"coder{i}"] = [Segment(EMPTY_TAG if v < 0 else f"c{v}", s, e) for s, e, v in tiles]
                 units = [(v, s, e) for s, e, v in tiles if v >= 0]
                 columns.append(CoderSpans.of([v for v, _, _ in units], [0] * len(units), [s for _, s, _ in units],
-                                             [e for _, _, e in units]))
+                                             end=[e for _, _, e in units]))
             if n_values == 1:
                 ours = unitizing_alpha(columns, [length], 1, bootstrap=0).codes[0].value
             else:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from qda.errors import AnalysisError, NotFoundError
-from qda.models import Case, Codebook, Coding, Segment, assign_segments
+from qda.models import Case, Codebook, Coding, CooccurrenceLevel, SearchMode, Segment, WordUnit, assign_segments
 from qda.results import Note, TableView, frame_view
 
 MISSING = "(none)"
@@ -193,7 +193,7 @@ def _check_query(codebook: Codebook, cases: Sequence[Case], texts: dict[str, str
     return attrs
 
 
-def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], codings: Sequence[Coding],
+def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], *, codings: Sequence[Coding],
              texts: dict[str, str], codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
              coders: Sequence[str] | None = None, case_names: Sequence[str] | None = None,
              documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
@@ -337,7 +337,7 @@ class QuoteTable:
                     for code, label in self.codes]}
 
 
-def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval, by: str, per_code: int = 2,
+def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval, *, by: str, per_code: int = 2,
                 lang: str | None = None) -> QuoteTable:
     """K quotes per code and group, taken from different cases first (round robin over the
     cases in name order, each case's passages in reading order), so that one talkative case
@@ -350,7 +350,7 @@ def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval,
 
 
 def quotes(codebook: Codebook, cases: Sequence[Case],
-           segments: Sequence[Segment] | Callable[[set[str]], Sequence[Segment]], codings: Sequence[Coding],
+           segments: Sequence[Segment] | Callable[[set[str]], Sequence[Segment]], *, codings: Sequence[Coding],
            texts: dict[str, str], by: str, per_code: int = 2, lang: str | None = None, codes: Sequence[str] = (),
            match: str = "any", exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
            case_names: Sequence[str] | None = None, documents: Sequence[str] | None = None,
@@ -495,14 +495,18 @@ class Cooccurrence:
     by: str | None
     tables: tuple[CooccurrenceTable, ...]  # the first covers all cases
     clustering: Clustering | None = None
+    all_pairs: bool = True  # to_frame: every pair; False: only pairs that occur together (n ab > 0)
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per pair (see ``all_pairs``), coefficients at full precision."""
         records = []
         for table in self.tables:
             for p in table.pairs:
+                if not (self.all_pairs or p.n_ab):
+                    continue
                 records.append({"group": table.group, "code a": p.a, "code b": p.b, "n a": p.n_a, "n b": p.n_b,
-                                "n ab": p.n_ab, "jaccard": _round(p.jaccard), "dice": _round(p.dice),
-                                "ochiai": _round(p.ochiai), "note": p.warning})
+                                "n ab": p.n_ab, "jaccard": p.jaccard, "dice": p.dice, "ochiai": p.ochiai,
+                                "note": p.warning})
         return pd.DataFrame(records, columns=["group", "code a", "code b", "n a", "n b", "n ab", "jaccard", "dice",
                                               "ochiai", "note"])
 
@@ -624,8 +628,8 @@ def cluster_codes(table: CooccurrenceTable) -> Clustering:
     return Clustering(tuple(codes), merges, tuple(leaves))
 
 
-def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], codings: Sequence[Coding],
-                 coder: str, level: str = "case", near: int = 1, by: str | None = None,
+def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], *, codings: Sequence[Coding],
+                 coder: str, level: CooccurrenceLevel = CooccurrenceLevel.CASE, near: int = 1, by: str | None = None,
                  codes: Sequence[str] | None = None, cluster: bool = False) -> Cooccurrence:
     """Code x code co-occurrence of one coder's codings at a level.
 
@@ -774,7 +778,7 @@ def _min_fisher_p(row_totals: tuple[int, int], used: int) -> float:
     return min(float(fisher_exact([[a, n1 - a], [used - a, n2 - (used - a)]]).pvalue) for a in ends)
 
 
-def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], by: str, coder: str,
+def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, by: str, coder: str,
                     alpha: float = 0.05, resamples: int = 9999, seed: int = 12345,
                     lang: str | None = None) -> AttributeTests:
     """For each code, presence (used by a case or not) x the values of case attribute ``by``.
@@ -954,7 +958,8 @@ def _tokens_in_roles(doc: DocumentTokens, index: _SegmentIndex, roles: Sequence[
     tokens = np.asarray(doc.starts)
     i = np.searchsorted(seg_starts, tokens, side="right") - 1
     inside = (i >= 0) & (tokens < seg_ends[np.clip(i, 0, None)])
-    return inside & allowed[np.clip(i, 0, None)]
+    mask: np.ndarray = inside & allowed[np.clip(i, 0, None)]
+    return mask
 
 
 def _is_word(word: str) -> bool:
@@ -1024,7 +1029,7 @@ def log_odds_dirichlet(group: dict[str, int], rest: dict[str, int],
 
 
 def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment],
-                by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
+                *, by: str = "document", unit: WordUnit = WordUnit.WORD, roles: Sequence[str] | None = ("respondent",),
                 top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> WordCounts:
     """Word (lower-cased) or lemma counts per document, case or case-attribute value.
 
@@ -1178,8 +1183,8 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment], query: str,
-           mode: str = "exact", by: str = "case", width: int = 40, roles: Sequence[str] | None = None,
+def search(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment], *, query: str,
+           mode: SearchMode = SearchMode.EXACT, by: str = "case", width: int = 40, roles: Sequence[str] | None = None,
            lemmas: Sequence[str] | dict[str, Sequence[str]] | None = None) -> SearchResult:
     """Find ``query`` in the transcripts: ``exact`` words (case-insensitive, whole words),
     ``lemma`` (the query's ``lemmas``, as lemmatised by the caller, matched on the stored

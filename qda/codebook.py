@@ -414,7 +414,7 @@ def load_codebook(path: str | Path) -> Codebook:
     return parse_codebook(text, str(path))
 
 
-def plan_codebook(codebook: Codebook, source: str, origin: str, in_use: dict[str, int]) -> WritePlan:
+def plan_codebook(codebook: Codebook, source: str, origin: str, *, in_use: dict[str, int]) -> WritePlan:
     """A plan saving ``codebook`` as the project's; ``in_use`` (code -> codings) may not lose a code."""
     gone = sorted(set(in_use) - set(codebook.code_ids()))
     if gone:

@@ -121,7 +121,7 @@ class IntraCaseMatrix:
                          notes=tuple(Note(f"memo on {kind} {target}: {text}") for kind, target, text, _ in self.memos))
 
 
-def intra_case(codebook: Codebook, codings: Sequence[Coding], case: str, coder: str,
+def intra_case(codebook: Codebook, codings: Sequence[Coding], case: str, *, coder: str,
                lang: str | None = None) -> IntraCaseMatrix:
     """The intra-case matrix of ``case`` from ``codings`` (already those of one coder)."""
     mine = [c for c in codings if c.case == case]
@@ -201,7 +201,7 @@ def legend(labels: dict[str, str]) -> tuple[Note, ...]:
     return tuple(Note(f"{code}: {label}", "aside") for code, label in labels.items())
 
 
-def meta_matrix(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], by: str,
+def meta_matrix(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, by: str,
                 coder: str, lang: str | None = None) -> MetaMatrix:
     """Presence of every code in every case, cases grouped by attribute ``by``.
 
@@ -312,8 +312,8 @@ def _group_counts(codebook: Codebook, groups: dict[str, list[str]], codings: Seq
     return result
 
 
-def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], by: str,
-               coder: str, count: str = "cases", lang: str | None = None) -> CrossCaseTable:
+def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, by: str,
+               coder: str, count: CountMode = CountMode.CASES, lang: str | None = None) -> CrossCaseTable:
     """The cross-case table: per code and group, the number of cases using it (or of segments).
 
     Each category that directly holds codes gets a subtotal row with its share of the
@@ -437,8 +437,8 @@ class SplitResult:
                          notes=legend(self.labels))
 
 
-def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], code_attr: str, by: str,
-          coder: str, count: str = "cases", where: dict[str, str] | None = None,
+def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, code_attr: str, by: str,
+          coder: str, count: CountMode = CountMode.CASES, where: dict[str, str] | None = None,
           lang: str | None = None) -> SplitResult:
     """Regroup the cross-case counts by a code attribute (e.g. mode: direct/indirect).
 

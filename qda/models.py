@@ -149,6 +149,31 @@ class OutputFormat(Vocabulary):
     JSON = "json"
 
 
+class CooccurrenceLevel(Vocabulary):
+    """Where two codes count as occurring together (``qda matrix cooccur --level``)."""
+
+    CASE = "case"
+    DOCUMENT = "document"
+    SEGMENT = "segment"
+    OVERLAP = "overlap"  # the two codings share characters
+    NEAR = "near"  # at most ``near`` segments apart
+
+
+class WordUnit(Vocabulary):
+    """What ``qda words`` counts."""
+
+    WORD = "word"  # as written, lower-cased
+    LEMMA = "lemma"
+
+
+class SearchMode(Vocabulary):
+    """How ``qda search`` matches its query."""
+
+    EXACT = "exact"  # whole words
+    LEMMA = "lemma"
+    REGEX = "regex"
+
+
 @dataclass(frozen=True)
 class Pattern:
     """A dictionary pattern used by auto-coding.
@@ -403,7 +428,7 @@ def _nonspace_prefix(text: str) -> Any:
 
 
 def coding_segment_pairs(text: str, starts: Sequence[int] | Any, ends: Sequence[int] | Any,
-                         segment_starts: Sequence[int] | Any, segment_ends: Sequence[int] | Any) -> tuple[Any, Any]:
+                         *, segment_starts: Sequence[int] | Any, segment_ends: Sequence[int] | Any) -> tuple[Any, Any]:
     """The segments of one document that each span coding counts for (:data:`SEGMENT_RULE`).
 
     ``text`` is the document's text (only the characters inside segments are read, so the
@@ -457,7 +482,8 @@ def assign_segments(codings: Sequence[Coding], segments: Sequence[Segment]) -> l
     for document, rows in loose.items():
         segs = sorted(by_doc.get(document, ()), key=lambda s: s.start)
         pairs = coding_segment_pairs(segments_text(segs), [codings[i].start for i in rows],
-                                     [codings[i].end for i in rows], [s.start for s in segs], [s.end for s in segs])
+                                     [codings[i].end for i in rows], segment_starts=[s.start for s in segs],
+                                     segment_ends=[s.end for s in segs])
         for k, j in zip(*(p.tolist() for p in pairs)):
             refs[rows[k]].append(segs[j].ref)
     return refs

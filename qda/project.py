@@ -39,22 +39,28 @@ from qda.ingest.segment import SEGMENT_UNITS
 from qda.models import (
     STATUS_RULES,
     Account,
+    AgreementUnit,
     Case,
     Codebook,
     Coding,
+    CooccurrenceLevel,
+    CountMode,
     Document,
     Memo,
+    NegationMode,
+    SearchMode,
     Segment,
     SegmentUnit,
+    WordUnit,
     WritePlan,
     counting_statuses,
     is_counted,
 )
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
+from qda.storage import HistoryEntry, ProjectStorage
 from qda.store import (
     BACKUP_DIR,
     ENV_VAR,
-    HistoryEntry,
     Store,
     backup_counts,
     find_project_dir,
@@ -179,14 +185,14 @@ class ProjectStatus:
 class Project:
     """An open qda project folder."""
 
-    def __init__(self, folder: Path, store: Store) -> None:
+    def __init__(self, folder: Path, store: ProjectStorage) -> None:
         self.folder = folder
-        self.store = store
+        self._store = store
         self.progress: Progress = no_progress  # a front end watching long steps sets its own
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def init(cls, folder: str | Path, language: str | None = None, unit: str = "sentence") -> Project:
+    def init(cls, folder: str | Path, language: str | None = None, unit: SegmentUnit = SegmentUnit.SENTENCE) -> Project:
         """Create a new project folder; ``unit`` (sentence, paragraph, turn) is what coders code.
 
         Without ``language``, the first transcripts imported decide it (see import_transcripts).
@@ -216,7 +222,7 @@ class Project:
         return project_names(folder)
 
     def close(self) -> None:
-        self.store.close()
+        self._store.close()
 
     def __enter__(self) -> Project:
         return self
@@ -226,18 +232,18 @@ class Project:
 
     @property
     def language(self) -> str:
-        return self.store.get_meta("language") or "fr"
+        return self._store.get_meta("language") or "fr"
 
     def status(self) -> ProjectStatus:
-        codebook = self.store.codebook()
-        sizes = self.store.sizes()
+        codebook = self._store.codebook()
+        sizes = self._store.sizes()
         # each coder's codings that count, the coder being named on its line
-        per_coder = self.store.codings_per_coder(counting_statuses(coder_named=True))
-        coders = {name: per_coder.get(name, 0) for name in self.store.coders()}
-        statuses = {status: n for status, n in self.store.codings_per_status().items() if status != "ok"}
+        per_coder = self._store.codings_per_coder(counting_statuses(coder_named=True))
+        coders = {name: per_coder.get(name, 0) for name in self._store.coders()}
+        statuses = {status: n for status, n in self._store.codings_per_status().items() if status != "ok"}
         return ProjectStatus(str(self.folder), sizes["documents"], sizes["cases"], sizes["segments"],
                              codebook.name if codebook else None, len(codebook.codes) if codebook else 0, coders,
-                             self.store.get_meta("language"), self.store.document_languages(), statuses)
+                             self._store.get_meta("language"), self._store.document_languages(), statuses)
 
     # ------------------------------------------------------------------ writing
     def commit(self, plan: WritePlan) -> int:
@@ -245,7 +251,7 @@ class Project:
 
         Returns how many stored codings the plan replaced.
         """
-        store = self.store
+        store = self._store
         with store.transaction():
             merged = store.rekey_codes(plan.code_keys) if plan.code_keys else 0
             if plan.codebook is not None:
@@ -266,11 +272,11 @@ class Project:
         return replaced + merged
 
     @property
-    def _unit(self) -> str:
-        return self.store.get_meta("segment_unit") or "sentence"
+    def _unit(self) -> SegmentUnit:
+        return SegmentUnit(self._store.get_meta("segment_unit") or SegmentUnit.SENTENCE)
 
     # ------------------------------------------------------------------ transcripts
-    def import_transcripts(self, paths: Sequence[str | Path], case: str | None = None,
+    def import_transcripts(self, paths: Sequence[str | Path], *, case: str | None = None,
                            language: str | None = None, replace: bool = False, jobs: int = 1,
                            fast: bool = False) -> ImportReport:
         """Import transcript files (all or nothing).
@@ -285,11 +291,12 @@ class Project:
         """
         from qda.coding.auto import lemmas_key, pattern_lemmas, pattern_lemmas_meta
 
-        project_language = self.store.get_meta("language")  # None: a project created without --lang
+        project_language = self._store.get_meta("language")  # None: a project created without --lang
         loaded = read_transcripts(paths, self.progress)
         default = choose_language(language or project_language, loaded)
         assigned = document_languages(loaded, language, default)
-        plan, report = plan_transcripts(self.store, loaded, case, default, self._unit, replace, jobs,
+        plan, report = plan_transcripts(self._store, loaded, case, language=default, unit=self._unit, replace=replace,
+                                        jobs=jobs,
                                         progress=self.progress,
                                         languages={name: item.language for name, item in assigned.items()}, fast=fast,
                                         language_sources={name: item.how for name, item in assigned.items()})
@@ -298,16 +305,17 @@ class Project:
         for used in sorted({lemma_key(write.document.language, fast) for write in plan.documents
                             if write.tokens is not None}):
             # The pipeline is loaded now: lemmatise the codebook's patterns so code auto need not load it.
-            known = pattern_lemmas(self.store.get_meta(lemmas_key(used)), used)
-            plan = dataclasses.replace(plan, meta={**plan.meta, **pattern_lemmas_meta(self.store.codebook(), used,
+            known = pattern_lemmas(self._store.get_meta(lemmas_key(used)), used)
+            plan = dataclasses.replace(plan, meta={**plan.meta, **pattern_lemmas_meta(self._store.codebook(), used,
                                                                                         known)})
         # a revised text replaces the stored one (kept in document_versions): undoable, as --replace is
         replacing = replace or any(f.status in ("replaced", "revised") for f in report.files)
         with self._recorded("import transcripts" + " --replace" * replace) if replacing else nullcontext():
             self.commit(plan)
-        return language_notes(report, loaded, project_language or default, project_language is None, assigned)
+        return language_notes(report, loaded, project_language or default, chosen=project_language is None,
+                              assigned=assigned)
 
-    def import_survey(self, path: str | Path, text_columns: Sequence[str], id_column: str | None = None,
+    def import_survey(self, path: str | Path, text_columns: Sequence[str], *, id_column: str | None = None,
                       language: str | None = None) -> ImportReport:
         """Survey data: one row = one document (and case); ``text_columns`` hold the answers.
 
@@ -316,42 +324,42 @@ class Project:
         QDA Miner survey import do).
         """
         # a project created without --lang takes the language of the answers (as for transcripts)
-        plan, report = plan_survey(self.store, Path(path), text_columns, id_column,
-                                   language or self.store.get_meta("language"), self._unit)
+        plan, report = plan_survey(self._store, Path(path), text_columns, id_column=id_column,
+                                   language=language or self._store.get_meta("language"), unit=self._unit)
         self.commit(plan)
         return report
 
     def segments(self, document: str | None = None, case: str | None = None) -> list[Segment]:
-        return self.store.segments(document=document, case=case)
+        return self._store.segments(document=document, case=case)
 
     def document_deletion(self, name: str) -> DocumentDeletion:
         """What deleting document ``name`` would remove (codings per coder, memos), changing nothing."""
+        return self._plan_deletion(name)[1]
+
+    def _plan_deletion(self, name: str) -> tuple[WritePlan, DocumentDeletion]:
         from qda.ingest.documents import plan_document_deletion
 
-        return self._plan_deletion(name, plan_document_deletion)[1]
-
-    def _plan_deletion(self, name: str, planner: Any) -> tuple[WritePlan, DocumentDeletion]:
-        names = [d.name for d in self.store.documents()]
-        return planner(self.store, name, names, self.store.memos(target_kind="document", target=name),
-                       len(self.store.document_versions(name)))
+        names = [d.name for d in self._store.documents()]
+        return plan_document_deletion(self._store, name, names,
+                                      memos=self._store.memos(target_kind="document", target=name),
+                                      versions=len(self._store.document_versions(name)))
 
     def delete_document(self, name: str) -> DocumentDeletion:
         """Delete a document with its segments, codings, memos and earlier texts (snapshot first:
         ``qda undo`` brings it back)."""
-        from qda.ingest.documents import plan_document_deletion
-
-        plan, report = self._plan_deletion(name, plan_document_deletion)
+        plan, report = self._plan_deletion(name)
         with self._recorded(f"document delete {name}"):
             self.commit(plan)
         return replace(report, deleted=True)
 
-    def resplit_document(self, name: str, language: str | None = None, unit: str | None = None) -> Resplit:
+    def resplit_document(self, name: str, language: str | None = None, unit: SegmentUnit | None = None) -> Resplit:
         """Segment a stored document again (another language's rules, another unit); codings keep
         their characters, segment refs change. Snapshot first: ``qda undo`` brings the old segments back."""
         from qda.ingest.documents import plan_resplit
 
-        names = [d.name for d in self.store.documents()]
-        plan, report = plan_resplit(self.store, name, names, language, unit or self._unit, self.language)
+        names = [d.name for d in self._store.documents()]
+        plan, report = plan_resplit(self._store, name, names, language=language, unit=unit or self._unit,
+                                    project_language=self.language)
         if report.changed:
             options = "".join(f" --{k} {v}" for k, v in (("lang", language), ("unit", unit)) if v)
             with self._recorded(f"document resplit {name}{options}"):
@@ -361,15 +369,15 @@ class Project:
     def speakers(self, set_roles: dict[str, str] | None = None) -> SpeakerList:
         """Speakers with their role; ``set_roles`` (speaker -> role) changes roles first."""
         if set_roles:
-            known = {name for name, _, _ in self.store.speakers()}
+            known = {name for name, _, _ in self._store.speakers()}
             unknown = [name for name in set_roles if name not in known]
             if unknown:
                 raise NotFoundError(f"unknown speaker(s): {', '.join(unknown)} (speakers: {', '.join(sorted(known))})")
             command = "speakers " + " ".join(f"--set-role {name}={role}" for name, role in set_roles.items())
             with self._recorded(command):
                 for name, role in set_roles.items():
-                    self.store.set_speaker_role(name, role.strip() or None)
-        return SpeakerList(tuple(self.store.speakers()))
+                    self._store.set_speaker_role(name, role.strip() or None)
+        return SpeakerList(tuple(self._store.speakers()))
 
     # ------------------------------------------------------------------ cases
     def import_cases(self, path: str | Path) -> CasesImport:
@@ -380,7 +388,7 @@ class Project:
         return report
 
     def cases(self) -> list[Case]:
-        return self.store.cases()
+        return self._store.cases()
 
     # ------------------------------------------------------------------ codebook
     @staticmethod
@@ -397,7 +405,7 @@ class Project:
 
         codebook = load_codebook(path)
         source = Path(path).read_text(encoding="utf-8-sig")
-        plan = plan_codebook(codebook, source, str(path), self.store.codes_in_use())
+        plan = plan_codebook(codebook, source, str(path), in_use=self._store.codes_in_use())
         # the file and its content are recorded: codes added from the page are written back into it
         with self._recorded(f"codebook load {Path(path).name}"):
             self.commit(dataclasses.replace(plan, meta={**plan.meta, **codebook_file_meta(self.folder, Path(path),
@@ -405,13 +413,13 @@ class Project:
         return codebook
 
     def codebook(self) -> Codebook:
-        codebook = self.store.codebook()
+        codebook = self._store.codebook()
         if codebook is None:
             raise NotFoundError("the project has no codebook yet: qda codebook load FILE.yaml")
         return codebook
 
     # ------------------------------------------------------------------ codes born while coding
-    def add_code(self, code_id: str, labels: dict[str, str], parent: str | None = None, definition: str = "",
+    def add_code(self, code_id: str, labels: dict[str, str], *, parent: str | None = None, definition: str = "",
                  author: str = "") -> CodebookEdit:
         """Add a code to the codebook's YAML file and to the project, both or neither (see qda.coding.codes)."""
         from qda.coding.codes import CodebookEdit, NewCode, code_write_plan, plan_add_code
@@ -419,30 +427,31 @@ class Project:
         problems: list[Problem] = []
         file = self._codebook_file(problems)
         text, codebook = plan_add_code(self.codebook(), file, NewCode(code_id, labels, parent, definition, author),
-                                       problems)
+                                       problems=problems)
         assert file is not None  # plan_add_code refuses without the file
         with self._recorded(f"codebook add {code_id}"):
             self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}))
         return CodebookEdit("add", str(file.path), (code_id,))
 
-    def rename_code(self, old: str, new_id: str | None = None, label: str | None = None,
+    def rename_code(self, old: str, *, new_id: str | None = None, label: str | None = None,
                     lang: str | None = None) -> CodebookEdit:
         """Give a code a new id and/or label, in the YAML file and the project; its codings and memos follow."""
         from qda.coding.codes import CodebookEdit, code_write_plan, plan_rename
 
         problems: list[Problem] = []
         file = self._codebook_file(problems)
-        text, codebook = plan_rename(self.codebook(), file, old, new_id, label, lang, problems)
+        text, codebook = plan_rename(self.codebook(), file, old, new_id=new_id, label=label, lang=lang,
+                                     problems=problems)
         assert file is not None
         keys = {old: new_id} if new_id and new_id != old else {}
         counts: dict[str, int] = {}
-        for coding in self.store.codings():
+        for coding in self._store.codings():
             if coding.code == old:
                 counts[coding.coder] = counts.get(coding.coder, 0) + 1
         renamed = " ".join(part for part in (f"codebook rename {old}", new_id if keys else "",
                                              f"--label {label}" if label else "") if part)
         with self._recorded(renamed):
-            self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}, keys))
+            self._commit_codebook_file(file, text, code_write_plan(codebook, text, {}, code_keys=keys))
         return CodebookEdit("rename", str(file.path), (old, new_id or old), counts)
 
     def merge_codes(self, sources: Sequence[str], target: str) -> CodebookEdit:
@@ -453,19 +462,19 @@ class Project:
         problems: list[Problem] = []
         file = self._codebook_file(problems)
         involved = {*sources, target}
-        codings = [c for c in self.store.codings() if c.code in involved]
-        merge = plan_merge(self.codebook(), file, list(sources), target, codings, problems)
+        codings = [c for c in self._store.codings() if c.code in involved]
+        merge = plan_merge(self.codebook(), file, list(sources), target=target, codings=codings, problems=problems)
         assert file is not None
         with self._recorded(f"codebook merge {' '.join(sources)} --into {target}"):
             self._commit_codebook_file(file, merge.text, code_write_plan(merge.codebook, merge.text, {},
-                                                                         dict.fromkeys(sources, target)))
+                                                                         code_keys=dict.fromkeys(sources, target)))
         return CodebookEdit("merge", str(file.path), (*sources, target), merge.moved, merge.duplicates, merge.notes)
 
     def _codebook_file(self, problems: list[Problem]) -> CodebookFile | None:
         from qda.coding.codes import FILE_KEY, SHA_KEY, open_codebook_file
 
-        return open_codebook_file(self.folder, self.store.get_meta(FILE_KEY), self.store.get_meta(SHA_KEY),
-                                  self.store.codebook_source(), problems)
+        return open_codebook_file(self.folder, self._store.get_meta(FILE_KEY), self._store.get_meta(SHA_KEY),
+                                  stored_source=self._store.codebook_source(), problems=problems)
 
     def _commit_codebook_file(self, file: CodebookFile, text: str, plan: WritePlan) -> int:
         """Commit ``plan`` and replace the codebook file by ``text``: both, or neither.
@@ -479,7 +488,7 @@ class Project:
         """
         from qda.files import write_atomically
 
-        with self.store.transaction():
+        with self._store.transaction():
             replaced = self.commit(plan)
             try:
                 unchanged = file.path.read_text(encoding="utf-8-sig") == file.text
@@ -492,7 +501,7 @@ class Project:
         return replaced
 
     # ------------------------------------------------------------------ coding
-    def write_coding_sheet(self, coder: str, path: str | Path, case: str | None = None,
+    def write_coding_sheet(self, coder: str, path: str | Path, *, case: str | None = None,
                            roles: Sequence[str] | None = None) -> int:
         """Write a coding sheet for ``coder``, pre-filled with the coder's existing codings.
 
@@ -503,47 +512,48 @@ class Project:
         coder = check_coder_name(coder)
         codebook = self.codebook()
         with _collector_paused():
-            segments = sheet_segments(self.store.segments(case=case), case, roles)
-            existing = self.store.codings(coder=coder) if coder in self.store.coders() else []
-            return write_sheet(Path(path), segments, codebook, coder, existing, codebook.default_language)
+            segments = sheet_segments(self._store.segments(case=case), case, roles)
+            existing = self._store.codings(coder=coder) if coder in self._store.coders() else []
+            return write_sheet(Path(path), segments, codebook, coder=coder, existing=existing,
+                               lang=codebook.default_language)
 
     def import_codings(self, path: str | Path, coder: str, allow_empty: bool = False) -> SheetImport:
         """Import a coder's sheet (xlsx/csv); all rows valid or nothing imported."""
         from qda.coding import plan_sheet
 
-        with _collector_paused(), self.store.holding_segments():
-            plan, result = plan_sheet(self.store, Path(path), coder, allow_empty)
+        with _collector_paused(), self._store.holding_segments():
+            plan, result = plan_sheet(self._store, Path(path), coder, allow_empty=allow_empty)
             with self._recorded(f"code import {Path(path).name} --coder {coder}"):
                 replaced = self.commit(plan)
             return replace(result, replaced=replaced)
 
     def coders(self) -> list[str]:
-        return self.store.coders()
+        return self._store.coders()
 
     def codings(self, coder: str, codes: Sequence[str] | None = None, named: bool = True) -> list[Coding]:
         """A coder's codings that count (``STATUS_RULES``), of ``codes`` only when given; an
         unknown coder is an error naming the known ones. ``named``: the user named this coder
         (a machine's suggestions count only then), not "every coder"."""
-        if coder not in self.store.coders():
-            known = ", ".join(self.store.coders()) or "none yet"
+        if coder not in self._store.coders():
+            known = ", ".join(self._store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         # Negated mentions flagged by auto-coding, and codings orphaned by a transcript
         # revision, stay in the project (and in reports) but are not uses of the code.
-        return [c for c in self.store.codings(coder=coder, codes=codes) if is_counted(c, coder_named=named)]
+        return [c for c in self._store.codings(coder=coder, codes=codes) if is_counted(c, coder_named=named)]
 
     def coverage(self, coders: Sequence[str]) -> dict[str, tuple[int, int]]:
         """For each coder, how many documents they coded (with a coding that counts) out of
         the project's documents: the line every report prints ("coder X coded 1 of 11 documents")."""
-        total = len(self.store.documents())
+        total = len(self._store.documents())
         return {coder: (len({c.document for c in self.codings(coder)}), total) for coder in dict.fromkeys(coders)}
 
     # ------------------------------------------------------------------ matrices
     def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:
-        if case not in {c.name for c in self.store.cases()}:
-            known = ", ".join(c.name for c in self.store.cases()) or "none"
+        if case not in {c.name for c in self._store.cases()}:
+            known = ", ".join(c.name for c in self._store.cases()) or "none"
             raise NotFoundError(f"unknown case '{case}' (cases: {known})")
-        return self._with_memos(self._placed(matrix.intra_case(self.codebook(), self.codings(coder), case, coder,
-                                                               lang)))
+        return self._with_memos(self._placed(matrix.intra_case(self.codebook(), self.codings(coder), case, coder=coder,
+                                                               lang=lang)))
 
     def _placed(self, result: matrix.IntraCaseMatrix,
                 segments: dict[str, list[Segment]] | None = None) -> matrix.IntraCaseMatrix:
@@ -551,7 +561,7 @@ class Project:
         ``segments``: every document's, when many matrices are placed (read once, without text)."""
         if segments is None:
             segments = {}
-            for seg in self.store.segments(case=result.case, text=False):
+            for seg in self._store.segments(case=result.case, text=False):
                 segments.setdefault(seg.document, []).append(seg)
         return matrix.place_quotes(result, segments)
 
@@ -560,12 +570,12 @@ class Project:
         documents once (per case, the workbook's 1,000 intra-case matrices read them 1,000 times)."""
         segments: dict[str, list[Segment]] = {}
         if any(q.segment is None for m in results for r in m.rows for q in r.quotes):
-            for seg in self.store.segments(text=False):
+            for seg in self._store.segments(text=False):
                 segments.setdefault(seg.document, []).append(seg)
-        memos = self.store.memos()
+        memos = self._store.memos()
         documents: dict[str, set[str]] = {}
         if memos:
-            for name, case in self.store.document_cases():
+            for name, case in self._store.document_cases():
                 documents.setdefault(case, set()).add(name)
         return [self._with_memos(self._placed(m, segments), memos, documents) for m in results]
 
@@ -575,29 +585,33 @@ class Project:
         (``every`` memo and the ``documents`` of each case: given when placing many)."""
         from dataclasses import replace
 
-        every = self.store.memos() if every is None else every
+        every = self._store.memos() if every is None else every
         if not every:
             return result
         docs = (documents.get(result.case, set()) if documents is not None
-                else {d.name for d in self.store.documents() if d.case == result.case})
+                else {d.name for d in self._store.documents() if d.case == result.case})
         wanted = {("case", result.case)} | {("document", d) for d in docs} | {("code", r.code) for r in result.rows}
         memos = tuple((m.target_kind, m.target, m.text, m.author) for m in every
                       if (m.target_kind, m.target) in wanted)
         return replace(result, memos=memos) if memos else result
 
     def matrix_cases(self, by: str, coder: str, lang: str | None = None) -> matrix.MetaMatrix:
-        return matrix.meta_matrix(self.codebook(), self.store.cases(), self.codings(coder), by, coder, lang)
+        return matrix.meta_matrix(self.codebook(), self._store.cases(), self.codings(coder), by=by, coder=coder,
+                                  lang=lang)
 
-    def matrix_cross(self, by: str, coder: str, count: str = "cases", lang: str | None = None) -> matrix.CrossCaseTable:
-        return matrix.cross_case(self.codebook(), self.store.cases(), self.codings(coder), by, coder, count, lang)
+    def matrix_cross(self, by: str, coder: str, *, count: CountMode = CountMode.CASES,
+                     lang: str | None = None) -> matrix.CrossCaseTable:
+        return matrix.cross_case(self.codebook(), self._store.cases(), self.codings(coder), by=by, coder=coder,
+                                 count=count, lang=lang)
 
-    def matrix_split(self, code_attr: str, by: str, coder: str, count: str = "cases",
+    def matrix_split(self, code_attr: str, by: str, coder: str, *, count: CountMode = CountMode.CASES,
                      where: dict[str, str] | None = None, lang: str | None = None) -> matrix.SplitResult:
-        return matrix.split(self.codebook(), self.store.cases(), self.codings(coder), code_attr, by, coder,
-                            count, where, lang)
+        return matrix.split(self.codebook(), self._store.cases(), self.codings(coder), code_attr=code_attr, by=by,
+                            coder=coder,
+                            count=count, where=where, lang=lang)
 
     # ------------------------------------------------------------------ auto-coding
-    def auto_code(self, coder: str = "auto", negation: str = "skip", fuzzy: bool = True,
+    def auto_code(self, *, coder: str = "auto", negation: NegationMode = NegationMode.SKIP, fuzzy: bool = True,
                   fuzzy_threshold: float = 90.0, roles: Sequence[str] | None = None) -> AutoCodeResult:
         """Apply the codebook's dictionary patterns to every segment, as ``coder``.
 
@@ -612,20 +626,22 @@ class Project:
 
         coder = check_coder_name(coder)
         keys = [*spacy_codes(), *(lemma_key(code, True) for code in TRAINED)]
-        known = {key: pattern_lemmas(self.store.get_meta(lemmas_key(key)), key)
-                 for key in keys if self.store.get_meta(lemmas_key(key)) is not None}
-        fast = {name for name, (_, analysis) in self.store.document_analyses().items() if is_fast(analysis)}
+        known = {key: pattern_lemmas(self._store.get_meta(lemmas_key(key)), key)
+                 for key in keys if self._store.get_meta(lemmas_key(key)) is not None}
+        fast = {name for name, (_, analysis) in self._store.document_analyses().items() if is_fast(analysis)}
         # documents imported with --fast have lookup lemmas: their patterns are lemmatised alike
-        tokens = ((name, lemma_key(language, name in fast), *rest) for name, language, *rest in self.store.tokens())
+        tokens = ((name, lemma_key(language, name in fast), *rest) for name, language, *rest in self._store.tokens())
         with _collector_paused():
-            plan, result = plan_auto_coding(self.codebook(), self.store.segment_places(roles), tokens,
-                                            coder, negation, fuzzy, fuzzy_threshold, known, self.progress)
+            plan, result = plan_auto_coding(self.codebook(), self._store.segment_places(roles), tokens,
+                                            coder=coder, negation=negation, fuzzy=fuzzy,
+                                            fuzzy_threshold=fuzzy_threshold, known=known, progress=self.progress)
         with _collector_paused(), self._recorded(f"code auto --coder {coder}"):
             self.commit(plan)
         return result
 
     # ------------------------------------------------------------------ agreement
-    def agree(self, coders: Sequence[str], unit: str = "document", codes: Sequence[str] | None = None,
+    def agree(self, coders: Sequence[str], *, unit: AgreementUnit = AgreementUnit.DOCUMENT,
+              codes: Sequence[str] | None = None,
               cases: Sequence[str] | None = None, documents: Sequence[str] | None = None,
               tolerance: float = 0.0, overlap: float = 0.9, exclude_uncoded: bool = False,
               bootstrap: int = 1000, seed: int = 12345, roles: Sequence[str] | None = None) -> AgreementReport:
@@ -635,40 +651,43 @@ class Project:
         """
         from qda.agreement.units import CodingSpans, SegmentSpans, agree_in
 
-        known = self.store.coders()
+        known = self._store.coders()
         for coder in coders:
             if coder not in known:
                 raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(known) or 'none yet'})")
         with _collector_paused():
             # Columns, not an object per coding or segment: a large project has 10^5 of each.
             # Only codings that count (as in self.codings()); agreement always names its coders.
-            codings = {c: CodingSpans(**self.store.coding_columns(c, counting_statuses(coder_named=True)))
+            codings = {c: CodingSpans(**self._store.coding_columns(c, counting_statuses(coder_named=True)))
                        for c in coders}
             # Only the segment unit and a role filter use segments: the other units skip loading them.
-            columns = self.store.segment_columns() if unit == "segment" or roles else None
+            columns = self._store.segment_columns() if unit == "segment" or roles else None
             segments = SegmentSpans(columns.pop("id"), **columns) if columns is not None else SegmentSpans(
                 [], [], [], [], [], [])
-            return agree_in(self.codebook(), coders, codings, self.store.documents(), segments, unit,
-                            codes, cases, documents, roles, tolerance, overlap, exclude_uncoded, bootstrap, seed,
-                            self.progress)
+            return agree_in(self.codebook(), coders, codings, documents=self._store.documents(), segments=segments,
+                            unit=unit,
+                            codes=codes, cases=cases, names=documents, roles=roles, tolerance=tolerance,
+                            overlap=overlap, exclude_uncoded=exclude_uncoded, bootstrap=bootstrap, seed=seed,
+                            progress=self.progress)
 
     @staticmethod
-    def agree_table(path: str | Path, categories: Sequence[str] | None = None, bootstrap: int = 1000,
+    def agree_table(path: str | Path, *, categories: Sequence[str] | None = None, bootstrap: int = 1000,
                     seed: int = 12345) -> AgreementReport:
         """Agreement on a plain units x coders table (CSV/XLSX; one column per coder)."""
         from qda.agreement.units import agree_table
 
-        return agree_table(read_ratings(path), categories, bootstrap, seed)
+        return agree_table(read_ratings(path), categories=categories, bootstrap=bootstrap, seed=seed)
 
     def write_adjudication_sheet(self, coder_a: str, coder_b: str, path: str | Path) -> int:
         """Write the regions where two coders differ (see :mod:`qda.coding.regions`), with a decision drop-down."""
         codebook = self.codebook()
         from qda.coding import compare_in_store, write_adjudication_sheet
 
-        comparison = compare_in_store(self.store, coder_a, coder_b)
-        texts = {d.name: d.text for d in self.store.documents()}
-        return write_adjudication_sheet(Path(path), comparison, self.store.segment_spans(), texts, codebook,
-                                        codebook.default_language)
+        comparison = compare_in_store(self._store, coder_a, coder_b)
+        texts = {d.name: d.text for d in self._store.documents()}
+        return write_adjudication_sheet(Path(path), comparison, self._store.segment_spans(), texts=texts,
+                                        codebook=codebook,
+                                        lang=codebook.default_language)
 
     def adjudicate(self, path: str | Path, as_coder: str, replace: bool = False) -> AdjudicationResult:
         """Record an adjudication sheet's decisions as a coder; agreed codings carried over.
@@ -678,7 +697,7 @@ class Project:
         """
         from qda.coding import plan_adjudication
 
-        plan, result = plan_adjudication(self.store, Path(path), as_coder)
+        plan, result = plan_adjudication(self._store, Path(path), as_coder)
         return self._record_adjudication(plan, result, replace, f"adjudicate {Path(path).name} --coder {as_coder}",
                                          "add --replace to replace them, or choose another --coder")
 
@@ -686,7 +705,7 @@ class Project:
                              hint: str) -> AdjudicationResult:
         from dataclasses import replace as changed
 
-        existing = self.store.codings(coder=result.coder) if result.coder in self.store.coders() else []
+        existing = self._store.codings(coder=result.coder) if result.coder in self._store.coders() else []
         documents = len({c.document for c in existing})
         if existing and not replace:
             raise WouldReplaceError(result.coder, len(existing), documents,
@@ -700,7 +719,7 @@ class Project:
                        previous=len(existing))
 
     # ------------------------------------------------------------------ exports
-    def export_workbook(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+    def export_workbook(self, path: str | Path, coder: str, by: str, *, code_attr: str | None = None,
                         lang: str | None = None, agreement: Sequence[str] | None = None) -> Path:
         """The Excel synthesis workbook for one coder, cases grouped by ``by``.
 
@@ -712,11 +731,12 @@ class Project:
 
         # The coder's codings, the cases and the codebook are read once for every sheet (each
         # read of 60,000 codings costs a second at 1,000 interviews).
-        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
-        data = synthesis_data(codebook, cases, codings, coder, by, code_attr, lang,
-                              self.agree(agreement) if agreement else None,
-                              analysis.cooccurrence(codebook, cases, [], codings, coder, "case", by=by),
-                              self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
+        codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
+        data = synthesis_data(codebook, cases, codings, coder=coder, by=by, code_attr=code_attr, lang=lang,
+                              reliability=self.agree(agreement) if agreement else None,
+                              cooccurrence=analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder,
+                                                                 level=CooccurrenceLevel.CASE, by=by),
+                              quotes=self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
         return write_workbook(Path(path), replace(data, intra=self._placed_all(data.intra),
                                                    coverage=self.coverage([coder, *(agreement or ())])))
 
@@ -729,7 +749,8 @@ class Project:
         """
         from qda.refi.plan import plan_codebook_import
 
-        plan, report = plan_codebook_import(path, self.language, self.store.codebook(), self.store.codes_in_use(),
+        plan, report = plan_codebook_import(path, self.language, self._store.codebook(),
+                                            in_use=self._store.codes_in_use(),
                                             allow_outside=allow_outside)
         with self._recorded(f"codebook import {Path(path).name}"):
             self.commit(plan)
@@ -746,7 +767,7 @@ class Project:
         cases with their typed attributes, text sources, codings and memos."""
         from qda.refi.write import RefiExportData, write_qdpx
 
-        store = self.store
+        store = self._store
         return write_qdpx(path, RefiExportData(
             name=self.folder.resolve().name, language=self.language, codebook=store.codebook(),
             documents=store.documents(), cases=store.cases(), coders=store.coders(), codings=store.codings(),
@@ -769,7 +790,7 @@ class Project:
         from qda.coding import check_coder_name
         from qda.refi.plan import plan_project_import
 
-        store = self.store
+        store = self._store
         with _collector_paused():  # the file's elements, selections and codings hold no cycles
             plan, report = plan_project_import(
                 path, documents=store.documents(), codebook=store.codebook(), cases=store.cases(),
@@ -785,13 +806,13 @@ class Project:
         """Put documents in the named set (created if new); returns every set."""
         from qda.ingest.sets import plan_document_set
 
-        self.commit(plan_document_set(name, documents, self.store.documents()))
+        self.commit(plan_document_set(name, documents, self._store.documents()))
         return self.document_sets()
 
     def document_sets(self) -> DocumentSets:
         from qda.ingest.sets import DocumentSets
 
-        return DocumentSets(tuple(self.store.document_sets()))
+        return DocumentSets(tuple(self._store.document_sets()))
 
     @contextmanager
     def in_set(self, name: str | None) -> Iterator[Project]:
@@ -805,13 +826,13 @@ class Project:
 
         from qda.ingest.sets import SetScope, find_document_set
 
-        whole = self.store
+        whole = self._store
         chosen = find_document_set(name, whole.document_sets())
-        self.store = cast(Store, SetScope(whole, chosen.documents))  # read-only: a write raises
+        self._store = cast(ProjectStorage, SetScope(whole, chosen.documents))  # read-only: a write raises
         try:
             yield self
         finally:
-            self.store = whole
+            self._store = whole
 
     # ------------------------------------------------------------------ Taguette
     def import_taguette(self, path: str | Path, coder: str) -> TaguetteImport:
@@ -820,7 +841,7 @@ class Project:
         from qda.coding import check_coder_name
         from qda.coding.taguette import plan_taguette
 
-        store = self.store
+        store = self._store
         plan, result = plan_taguette(path, check_coder_name(coder), documents=store.documents(),
                                      codebook=store.codebook(), segments=store.segments(), language=self.language)
         with self._recorded(f"import taguette {Path(path).name} --coder {coder}"):
@@ -834,7 +855,7 @@ class Project:
         codebook = self.codebook()
         counts: dict[str, tuple[int, int]] = {}
         documents: dict[str, set[str]] = {}
-        for coding in filter(is_counted, self.store.codings()):  # every coder's: none named
+        for coding in filter(is_counted, self._store.codings()):  # every coder's: none named
             documents.setdefault(coding.code, set()).add(coding.document)
             n, _ = counts.get(coding.code, (0, 0))
             counts[coding.code] = (n + 1, 0)
@@ -848,25 +869,25 @@ class Project:
     def _recorded(self, command: str) -> Iterator[None]:
         """A write that replaces, edits or deletes data: its snapshot and its history line are
         taken in the write's own transaction (see :meth:`qda.store.Backups.recorded`)."""
-        with self.store.backups.recorded(command):
+        with self._store.backups.recorded(command):
             yield
 
     def write_without_snapshots(self) -> None:
         """``qda --no-snapshot``: a project over the snapshot size cap is written anyway, its
         writes in the history but not undoable (otherwise such a write is refused)."""
-        self.store.backups.unsnapshotted_ok = True
+        self._store.backups.unsnapshotted_ok = True
 
     def delete_coder(self, coder: str) -> int:
         """Remove a coder and every coding of theirs (a snapshot is taken first: ``undo`` brings them back)."""
-        if coder not in self.store.coders():
-            known = ", ".join(self.store.coders()) or "none yet"
+        if coder not in self._store.coders():
+            known = ", ".join(self._store.coders()) or "none yet"
             raise NotFoundError(f"unknown coder '{coder}' (coders: {known})")
         with self._recorded(f"delete coder {coder}"):
-            return self.store.delete_coder(coder)
+            return self._store.delete_coder(coder)
 
     def history(self) -> WriteHistory:
         """The writes that replaced, edited or deleted data, oldest first (page edits: one line per session)."""
-        return WriteHistory(tuple(self.store.backups.history()))
+        return WriteHistory(tuple(self._store.backups.history()))
 
     def undo_plan(self) -> UndoPlan:
         """What :meth:`undo` would bring back, without changing anything.
@@ -875,12 +896,12 @@ class Project:
         (written without a snapshot, its snapshot deleted or unreadable) this says which
         write it is and why, and never goes further back past it.
         """
-        if self.store.readonly:
-            raise ProjectError(f"{self.store.path}: the project is read-only (its file or folder cannot be written): "
+        if self._store.readonly:
+            raise ProjectError(f"{self._store.path}: the project is read-only (its file or folder cannot be written): "
                                "undo writes the earlier state back, so it cannot run here",
                                [Problem(str(self.folder), "copy the project folder somewhere writable, "
                                         "or ask for write access")])
-        entry = self.store.backups.last_undoable()
+        entry = self._store.backups.last_undoable()
         if entry is None:
             raise NotFoundError("nothing to undo: no write in the history that is not undone yet "
                                 "(see 'qda history' and 'qda backup list')")
@@ -900,7 +921,7 @@ class Project:
         except ProjectError as exc:
             raise ProjectError(f"{what} cannot be undone: its snapshot is unreadable ({exc.message})",
                                [elsewhere]) from None
-        return UndoPlan(entry, restored, self.store.backups.counts(), tuple(self.store.backups.undo_warnings(entry)))
+        return UndoPlan(entry, restored, self._store.backups.counts(), tuple(self._store.backups.undo_warnings(entry)))
 
     def undo(self, include_others: bool = False) -> UndoPlan:
         """Restore the state before the last write (itself recorded, so ``backup restore`` can redo it).
@@ -917,34 +938,34 @@ class Project:
                                     [Problem("", warning) for warning in plan.warnings]
                                     + [Problem("", "to take all of it back: qda undo --include-others "
                                                "(or answer yes when qda undo asks)")])
-        written = self.store.get_meta(FILE_KEY), self.store.get_meta(SHA_KEY)  # the file as qda last wrote it
-        self.store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
-        restored = restore_codebook_file(self.folder, written, self.store.get_meta(FILE_KEY),
-                                         self.store.get_meta(SHA_KEY), self.store.codebook_source())
+        written = self._store.get_meta(FILE_KEY), self._store.get_meta(SHA_KEY)  # the file as qda last wrote it
+        self._store.backups.restore(plan.entry.snapshot, f"undo {plan.entry.command}", undoes=plan.entry.id)
+        restored = restore_codebook_file(self.folder, written, self._store.get_meta(FILE_KEY),
+                                         sha=self._store.get_meta(SHA_KEY), source=self._store.codebook_source())
         return dataclasses.replace(plan, warnings=(*plan.warnings, restored)) if restored else plan
 
     def backup_list(self) -> BackupList:
         """The snapshots in backups/, with the write each one preceded."""
-        return BackupList.of(self.folder, self.store.backups.history(), self.store.backups.policy())
+        return BackupList.of(self.folder, self._store.backups.history(), self._store.backups.policy())
 
     def backup_policy_deletes(self, keep: int | None = None, max_mb: int | None = None) -> list[str]:
         """The snapshots :meth:`set_backup_policy` would delete with these limits (changing nothing)."""
-        old_keep, old_cap = self.store.backups.policy()
-        return [f.name for f in self.store.backups.would_prune(old_keep if keep is None else keep,
+        old_keep, old_cap = self._store.backups.policy()
+        return [f.name for f in self._store.backups.would_prune(old_keep if keep is None else keep,
                                                                 old_cap if max_mb is None else max_mb)]
 
     def set_backup_policy(self, keep: int | None = None, max_mb: int | None = None,
                           confirmed: bool = False) -> BackupList:
         """How many snapshots to keep and the size cap of backups/ (MB), stored in the project.
         Limits that delete snapshots need ``confirmed`` (else NeedsConfirmation, nothing changed)."""
-        policy = self.store.backups.set_policy(keep, max_mb, confirmed)
-        return BackupList.of(self.folder, self.store.backups.history(), policy)
+        policy = self._store.backups.set_policy(keep, max_mb, confirmed)
+        return BackupList.of(self.folder, self._store.backups.history(), policy)
 
     def restore_backup(self, name: str) -> UndoPlan:
         """Bring the project back to snapshot ``name`` (the current state is snapshotted first)."""
         snapshot = resolve_backup(self.folder, name)
-        before, restored = self.store.backups.counts(), backup_counts(snapshot)
-        entry = self.store.backups.restore(snapshot.name, f"backup restore {snapshot.name}")
+        before, restored = self._store.backups.counts(), backup_counts(snapshot)
+        entry = self._store.backups.restore(snapshot.name, f"backup restore {snapshot.name}")
         return UndoPlan(entry, restored, before)
 
     @staticmethod
@@ -962,31 +983,33 @@ class Project:
 
     def check(self) -> CheckReport:
         """Full check of the database (``PRAGMA integrity_check`` and foreign keys); damage is an error."""
-        problems = self.store.integrity_problems(full=True)
+        problems = self._store.integrity_problems(full=True)
         if problems:
-            raise self.store.damaged(problems)
+            raise self._store.damaged(problems)
         files = list_backups(self.folder)
-        return CheckReport(str(self.store.path), self.store.path.stat().st_size, self.store.readonly,
+        return CheckReport(str(self._store.path), self._store.path.stat().st_size, self._store.readonly,
                            len(files), files[-1].name if files else None)
 
     # ------------------------------------------------------------------ analyses (qda.analysis)
-    def retrieve(self, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+    def retrieve(self, *, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
                  coders: Sequence[str] | None = None, cases: Sequence[str] | None = None,
                  documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
                  context: int = 0) -> analysis.Retrieval:
         """Coded passages by code(s) (any/all, minus ``exclude``), coder, case, document, attribute."""
         wanted = [*codes, *exclude] if codes else None  # codings of other codes play no part
-        codings = [c for name in (coders or self.store.coders())
+        codings = [c for name in (coders or self._store.coders())
                    for c in self.codings(name, wanted, named=bool(coders))]
         # segments' own text is only shown as context; passages are cut from the documents
-        return analysis.retrieve(self.codebook(), self.store.cases(), self.store.segments(text=context > 0), codings,
-                                 self._texts(), codes, match, exclude, coders, cases, documents, where, context)
+        return analysis.retrieve(self.codebook(), self._store.cases(), self._store.segments(text=context > 0),
+                                 codings=codings,
+                                 texts=self._texts(), codes=codes, match=match, exclude=exclude, coders=coders,
+                                 case_names=cases, documents=documents, where=where, context=context)
 
     def quotes(self, by: str, per_code: int = 2, **query: Any) -> analysis.QuoteTable:
         """Illustrative quotes: ``per_code`` passages per code and group (see :meth:`retrieve`)."""
         named = bool(query.get("coders"))
-        codings = [c for name in (query.get("coders") or self.store.coders()) for c in self.codings(name, named=named)]
-        return self._quotes(self.codebook(), self.store.cases(), codings, by, per_code, **query)
+        codings = [c for name in (query.get("coders") or self._store.coders()) for c in self.codings(name, named=named)]
+        return self._quotes(self.codebook(), self._store.cases(), codings, by, per_code, **query)
 
     def _quotes(self, codebook: Codebook, every_case: Sequence[Case], codings: Sequence[Coding], by: str,
                 per_code: int, segments: Sequence[Segment] | None = None, **query: Any) -> analysis.QuoteTable:
@@ -996,44 +1019,52 @@ class Project:
         context = query.get("context", 0) > 0
 
         def of(documents: set[str]) -> Sequence[Segment]:  # those of the chosen quotes only: a few hundred
-            return self.store.segments(text=context, documents=documents)
+            return self._store.segments(text=context, documents=documents)
 
         return analysis.quotes(codebook, every_case, segments if segments is not None and not context else of,
-                               codings, self._texts(), by, per_code,
-                               codebook.default_language, coders=coders, case_names=query.pop("cases", None), **query)
+                               codings=codings, texts=self._texts(), by=by, per_code=per_code,
+                               lang=codebook.default_language, coders=coders, case_names=query.pop("cases", None),
+                               **query)
 
     def _texts(self) -> dict[str, str]:
         """Every document's text by name."""
-        return {d.name: d.text for d in self.store.documents()}
+        return {d.name: d.text for d in self._store.documents()}
 
-    def cooccurrence(self, coder: str, level: str = "case", near: int = 1, by: str | None = None,
-                     codes: Sequence[str] | None = None, cluster: bool = False) -> analysis.Cooccurrence:
-        """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence)."""
+    def cooccurrence(self, coder: str, *, level: CooccurrenceLevel = CooccurrenceLevel.CASE, near: int = 1,
+                     by: str | None = None,
+                     codes: Sequence[str] | None = None, cluster: bool = False,
+                     all_pairs: bool = True) -> analysis.Cooccurrence:
+        """Code x code co-occurrence of one coder's codings (see qda.analysis.cooccurrence); its
+        frame lists every pair, or with ``all_pairs=False`` only the pairs that occur together."""
         # the case level needs no segment (reading 136,000 of them costs a second at 1,000 interviews)
-        return analysis.cooccurrence(self.codebook(), self.store.cases(),
-                                     [] if level == "case" else self.store.segments(), self.codings(coder),
-                                     coder, level, near, by, codes, cluster)
+        result = analysis.cooccurrence(self.codebook(), self._store.cases(),
+                                       [] if level == "case" else self._store.segments(), codings=self.codings(coder),
+                                       coder=coder, level=level, near=near, by=by, codes=codes, cluster=cluster)
+        return replace(result, all_pairs=all_pairs)
 
-    def attribute_tests(self, by: str, coder: str, alpha: float = 0.05, resamples: int = 9999,
+    def attribute_tests(self, by: str, coder: str, *, alpha: float = 0.05, resamples: int = 9999,
                         seed: int = 12345) -> analysis.AttributeTests:
         """Each code's presence x case attribute ``by``: exact tests, effect sizes, adjusted p."""
         codebook = self.codebook()
-        return analysis.attribute_tests(codebook, self.store.cases(), self.codings(coder), by, coder, alpha,
-                                        resamples, seed, codebook.default_language)
+        return analysis.attribute_tests(codebook, self._store.cases(), self.codings(coder), by=by, coder=coder,
+                                        alpha=alpha,
+                                        resamples=resamples, seed=seed, lang=codebook.default_language)
 
     def _document_tokens(self) -> list[analysis.DocumentTokens]:
-        case_of = dict(self.store.document_cases())
+        case_of = dict(self._store.document_cases())
         return [analysis.DocumentTokens(name, case_of[name], language, text, array("i", starts), array("i", ends),
                                         lower, lemma)
-                for name, language, text, starts, ends, lower, lemma in self.store.tokens()]
+                for name, language, text, starts, ends, lower, lemma in self._store.tokens()]
 
-    def words(self, by: str = "document", unit: str = "word", roles: Sequence[str] | None = ("respondent",),
+    def words(self, *, by: str = "document", unit: WordUnit = WordUnit.WORD,
+              roles: Sequence[str] | None = ("respondent",),
               top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> analysis.WordCounts:
         """Word or lemma counts per document, case or group, and distinctive words per unit."""
-        return analysis.word_counts(self._document_tokens(), self.store.cases(), self.store.segments(text=False), by,
-                                    unit, roles, top, prior, keep_stop_words)
+        return analysis.word_counts(self._document_tokens(), self._store.cases(), self._store.segments(text=False),
+                                    by=by,
+                                    unit=unit, roles=roles, top=top, prior=prior, keep_stop_words=keep_stop_words)
 
-    def search(self, query: str, mode: str = "exact", by: str = "case", width: int = 40,
+    def search(self, query: str, *, mode: SearchMode = SearchMode.EXACT, by: str = "case", width: int = 40,
                roles: Sequence[str] | None = None) -> analysis.SearchResult:
         """Exact, lemma or regex search with keyword-in-context lines."""
         docs = self._document_tokens()
@@ -1044,36 +1075,40 @@ class Project:
             # a word of the transcripts takes the lemma they give it; spaCy is loaded for the others
             lemmas = {language: analysis.stored_lemmas(docs, query, language) or lemmatise_phrase(query, language)
                       for language in sorted({d.language for d in docs})}
-        return analysis.search(docs, self.store.cases(), self.store.segments(text=False), query, mode, by, width, roles,
-                               lemmas)
+        return analysis.search(docs, self._store.cases(), self._store.segments(text=False), query=query, mode=mode,
+                               by=by, width=width,
+                               roles=roles, lemmas=lemmas)
 
-    def figure(self, kind: str, path: str | Path, coder: str, by: str, code_attr: str | None = None,
-               level: str = "case", group: str = "all", measure: str = "jaccard", size: str = "double",
-               count: str = "cases", labels: bool = False, lang: str | None = None) -> Path:
+    def figure(self, kind: str, path: str | Path, coder: str, *, by: str, code_attr: str | None = None,
+               level: CooccurrenceLevel = CooccurrenceLevel.CASE, group: str = "all", measure: str = "jaccard",
+               size: str = "double", count: CountMode = CountMode.CASES, labels: bool = False,
+               lang: str | None = None) -> Path:
         """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG;
         ``labels``: the codes' labels (in ``lang``) instead of their ids."""
         from qda.export import figures
 
         if kind not in figures.KINDS:
             raise NotFoundError(f"unknown figure '{kind}' (use one of: {', '.join(figures.KINDS)})")
-        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
         names = {c.id: c.label(lang or codebook.default_language) for c in codebook.codes} if labels else None
         if kind == "meta":
-            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by, coder), size, names)
+            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by=by, coder=coder), size, names)
         elif kind == "frequency":
-            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by, coder, count), size, names)
+            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by=by, coder=coder, count=count),
+                                         size, names)
         elif kind == "split":
             attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
             if attr is None:
                 raise NotFoundError("the codebook has no code attribute to split by")
-            fig = figures.split_bars(matrix.split(codebook, cases, codings, attr, by, coder, count), size)
+            fig = figures.split_bars(matrix.split(codebook, cases, codings, code_attr=attr, by=by, coder=coder,
+                                                  count=count), size)
         else:
-            result = self.cooccurrence(coder, level, by=by, cluster=kind == "dendrogram")
+            result = self.cooccurrence(coder, level=level, by=by, cluster=kind == "dendrogram")
             fig = (figures.dendrogram(result.clustering, size, names) if result.clustering
-                   else figures.cooccurrence_heatmap(result, group, measure, size, names))
+                   else figures.cooccurrence_heatmap(result, group=group, measure=measure, size=size, labels=names))
         return figures.save(fig, path)
 
-    def synthesis_report(self, path: str | Path, coder: str, by: str, code_attr: str | None = None,
+    def synthesis_report(self, path: str | Path, coder: str, by: str, *, code_attr: str | None = None,
                          agreement: Sequence[str] | None = None, per_code: int = 2,
                          lang: str | None = None, bootstrap: int = 0) -> Path:
         """The self-contained HTML synthesis report (qda.export.synthesis); ``bootstrap``
@@ -1082,28 +1117,30 @@ class Project:
 
         from qda.export.synthesis import ReportData, write_synthesis
 
-        codebook, cases, codings = self.codebook(), self.store.cases(), self.codings(coder)
+        codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
         lang = lang or codebook.default_language
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
         # the coder's codings are read once for every section (each read costs a second at 1,000 interviews)
-        cooccur = analysis.cooccurrence(codebook, cases, [], codings, coder, "case", by=by)
+        cooccur = analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder,
+                                        level=CooccurrenceLevel.CASE, by=by)
         if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
             cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
         groups = {c.attributes.get(by) for c in cases}
-        tests = (analysis.attribute_tests(codebook, cases, codings, by, coder, lang=codebook.default_language)
+        tests = (analysis.attribute_tests(codebook, cases, codings, by=by, coder=coder, lang=codebook.default_language)
                  if len(groups) >= 2 else None)  # one group: nothing to compare
         tokens = self._document_tokens()
-        sizes = self.store.sizes()
-        segments = self.store.segments(text=False)  # where quotes and counted words fall
+        sizes = self._store.sizes()
+        segments = self._store.segments(text=False)  # where quotes and counted words fall
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
             documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by,
-            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by, coder, "cases", lang),
-            meta=matrix.meta_matrix(codebook, cases, codings, by, coder),
-            split=matrix.split(codebook, cases, codings, attr, by, coder) if attr else None,
+            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by=by, coder=coder, count=CountMode.CASES,
+                                               lang=lang),
+            meta=matrix.meta_matrix(codebook, cases, codings, by=by, coder=coder),
+            split=matrix.split(codebook, cases, codings, code_attr=attr, by=by, coder=coder) if attr else None,
             cooccur=cooccur, tests=tests,
             quotes=self._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder]),
-            words=analysis.word_counts(tokens, cases, segments, by, "lemma") if tokens else None,
+            words=analysis.word_counts(tokens, cases, segments, by=by, unit=WordUnit.LEMMA) if tokens else None,
             reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
             coverage=self.coverage([coder, *(agreement or ())]),
             provenance=self.suggest_provenance([coder, *(agreement or ())]).sentences())
@@ -1116,29 +1153,30 @@ class Project:
         document, segments = self.workspace_document(name)
         if not coders:
             raise NotFoundError("name the coder(s) whose codings to show, e.g. --coder alice")
-        known = self.store.coders()
+        known = self._store.coders()
         unknown = [c for c in coders if c not in known]
         if unknown:
             raise NotFoundError(f"unknown coder(s): {', '.join(unknown)} (known: {', '.join(known) or 'none'})")
         codebook = self.codebook()
         coders = list(dict.fromkeys(coders))
-        codings = [c for coder in coders for c in self.store.codings(coder=coder, document=name)
+        codings = [c for coder in coders for c in self._store.codings(coder=coder, document=name)
                    if is_counted(c, coder_named=True)]
         return CodedDocument(document, segments, codings, codebook, tuple(coders), lang or codebook.default_language)
 
-    def export_document(self, name: str, coders: Sequence[str], path: str | Path, lang: str | None = None) -> Path:
+    def export_document(self, name: str, coders: Sequence[str], path: str | Path, *, lang: str | None = None) -> Path:
         """Write a coded document (.html or .docx: text, highlights, codes in the margin)."""
         from qda.export.document import write_coded_document
 
         return write_coded_document(path, self.coded_document(name, coders, lang))
 
-    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: str, lang: str | None = None) -> bytes:
+    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: str, *, lang: str | None = None) -> bytes:
         """The coded document as ``html`` or ``docx`` bytes (the workspace's download)."""
         from qda.export.document import render
 
         return render(self.coded_document(name, coders, lang), fmt)
 
-    def code_search_hits(self, query: str, code: str, coder: str, mode: str = "exact", by: str = "case",
+    def code_search_hits(self, query: str, code: str, coder: str, *, mode: SearchMode = SearchMode.EXACT,
+                         by: str = "case",
                          roles: Sequence[str] | None = None) -> analysis.SearchCoding:
         """Code every segment holding a hit of ``query`` with ``code`` for ``coder`` (all or nothing).
 
@@ -1149,9 +1187,10 @@ class Project:
         from qda.coding.auto import plan_search_coding
 
         coder = check_coder_name(coder)
-        held = self.store.codings(coder=coder) if coder in self.coders() else []
-        plan, result = plan_search_coding(self.codebook(), self.search(query, mode, by, 40, roles),
-                                          self._document_tokens(), self.store.segments(), held, code, coder)
+        held = self._store.codings(coder=coder) if coder in self.coders() else []
+        plan, result = plan_search_coding(self.codebook(), self.search(query, mode=mode, by=by, width=40, roles=roles),
+                                          self._document_tokens(), segments=self._store.segments(), held=held,
+                                          code=code, coder=coder)
         self.commit(plan)
         return result
 
@@ -1159,79 +1198,79 @@ class Project:
     # Small delegating methods only: checks and planning live in qda.coding.workspace.
     def workspace_document(self, name: str) -> tuple[Document, list[Segment]]:
         """A document and its segments; NotFoundError when there is none of that name."""
-        document = self.store.document(name)
+        document = self._store.document(name)
         if document is None:
             raise NotFoundError(f"unknown document '{name}'")
-        return document, self.store.segments(document=name)
+        return document, self._store.segments(document=name)
 
     def coding_by_id(self, coding_id: int) -> Coding | None:
-        return self.store.coding(coding_id)
+        return self._store.coding(coding_id)
 
     def workspace_documents(self, coder: str, every_coder: bool) -> list[dict[str, Any]]:
         """The workspace's document list with ``coder``'s coverage; ``every_coder``: count the
         other coders' codings too (blind mode off)."""
         from qda.coding.workspace import document_coverage
 
-        return document_coverage(self.store.documents(), self.store.cases(), self.store.segment_spans(),
-                                 self.store.codings(coder=None if every_coder else coder), coder)
+        return document_coverage(self._store.documents(), self._store.cases(), self._store.segment_spans(),
+                                 codings=self._store.codings(coder=None if every_coder else coder), coder=coder)
 
     def workspace_codings(self, coders: Sequence[str], document: str | None = None) -> list[Coding]:
         """The codings the workspace shows of ``coders`` (of one ``document`` when given)."""
         from qda.coding.workspace import shown
 
-        return [c for who in coders for c in self.store.codings(coder=who, document=document) if shown(c)]
+        return [c for who in coders for c in self._store.codings(coder=who, document=document) if shown(c)]
 
     def code_counts(self, coder: str) -> dict[str, int]:
         """How many shown codings ``coder`` has of each code (the code picker's counts)."""
         from qda.coding.workspace import code_counts
 
-        return code_counts(self.store.codings(coder=coder))
+        return code_counts(self._store.codings(coder=coder))
 
     def case_attributes(self, case: str) -> dict[str, str]:
         """The attributes of one case (empty when it has none)."""
-        return next((dict(c.attributes) for c in self.store.cases() if c.name == case), {})
+        return next((dict(c.attributes) for c in self._store.cases() if c.name == case), {})
 
-    def add_coding(self, coder: str, document: Any, code: Any, start: Any, end: Any, memo: Any = None,
+    def add_coding(self, coder: str, document: Any, code: Any, *, start: Any, end: Any, memo: Any = None,
                    snap: str = "none", across_turns: bool = False) -> Coding:
         """Store one manual coding of ``coder`` (checked first: see qda.coding.workspace). A span
         covering a speaker label is refused with NeedsConfirmation unless ``across_turns``."""
         from qda.coding.workspace import check_not_twice, check_turns, label_window, plan_coding
 
-        with self.store.backups.page_edit(coder, "added", +1):
-            doc = self.store.document(document) if isinstance(document, str) else None
+        with self._store.backups.page_edit(coder, "added", +1):
+            doc = self._store.document(document) if isinstance(document, str) else None
             # only the segments the span touches matter (snapping, the segment it equals)
             # an offset past the text (10**30) is refused by plan_coding; SQLite could not even bind it
             spans = doc is not None and all(type(v) is int and 0 <= v <= len(doc.text) for v in (start, end))
             planned = plan_coding(self.codebook(), doc,
-                                  self.store.segment_bounds(document, start, end) if doc and spans else [],
-                                  coder, code, start, end, memo, snap)
-            check_not_twice(planned, self.store.codings(coder=planned.coder, document=planned.document,
+                                  self._store.segment_bounds(document, start, end) if doc and spans else [],
+                                  coder=coder, code=code, start=start, end=end, memo=memo, snap=snap)
+            check_not_twice(planned, self._store.codings(coder=planned.coder, document=planned.document,
                                                         start=planned.start, end=planned.end))
             assert doc is not None  # plan_coding refused an unknown document
-            check_turns(doc.text, self.store.segment_bounds(doc.name, *label_window(doc.text, planned.start,
+            check_turns(doc.text, self._store.segment_bounds(doc.name, *label_window(doc.text, planned.start,
                                                                                     planned.end)),
-                        planned, across_turns)
-            return self.store.insert_codings([planned])[0]
+                        planned, confirmed=across_turns)
+            return self._store.insert_codings([planned])[0]
 
-    def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], snap: str = "none",
+    def change_coding(self, coder: str, coding_id: int, changes: dict[str, Any], *, snap: str = "none",
                       across_turns: bool = False) -> Coding:
         """Change the code, span or memo of one of ``coder``'s codings (a new span covering a
         speaker label needs ``across_turns``, as in :meth:`add_coding`)."""
         from qda.coding.workspace import check_not_twice, check_owner, check_turns, plan_change
 
-        with self.store.backups.page_edit(coder, "edited"):
-            coding = check_owner(self.store.coding(coding_id), coder)
-            document = self.store.document(coding.document)
+        with self._store.backups.page_edit(coder, "edited"):
+            coding = check_owner(self._store.coding(coding_id), coder)
+            document = self._store.document(coding.document)
             assert document is not None  # a coding's document exists (foreign key)
-            segments = self.store.segment_bounds(coding.document)
-            changed = plan_change(self.codebook(), document, segments, coding, changes, snap)
-            check_not_twice(changed, self.store.codings(coder=coding.coder, document=coding.document,
+            segments = self._store.segment_bounds(coding.document)
+            changed = plan_change(self.codebook(), document, segments, coding=coding, changes=changes, snap=snap)
+            check_not_twice(changed, self._store.codings(coder=coding.coder, document=coding.document,
                                                         start=changed.start, end=changed.end))
             if (changed.start, changed.end) != (coding.start, coding.end):
-                check_turns(document.text, segments, changed, across_turns)
-            return self.store.update_coding(changed)
+                check_turns(document.text, segments, changed, confirmed=across_turns)
+            return self._store.update_coding(changed)
 
-    def code_hits(self, coder: str, code: Any, hits: Any, snap: str = "none",
+    def code_hits(self, coder: str, code: Any, hits: Any, *, snap: str = "none",
                   across_turns: bool = False) -> CodedHits:
         """Code the search hits ``hits`` (``[{document, start, end}]``) with ``code`` for
         ``coder`` in one write, all or nothing (see :func:`qda.coding.workspace.plan_hit_codings`):
@@ -1240,18 +1279,19 @@ class Project:
 
         names = ({h["document"] for h in hits if isinstance(h, dict) and isinstance(h.get("document"), str)}
                  if isinstance(hits, list) else set())
-        with self.store.transaction():  # planned under the write lock: no other write can slip in between
-            documents = {d.name: d for d in (self.store.document(name) for name in sorted(names)) if d is not None}
-            segments = {name: self.store.segment_bounds(name) for name in documents}
-            held = [c for name in documents for c in self.store.codings(coder=coder, document=name)]
-            planned, already = plan_hit_codings(self.codebook(), documents, segments, held, coder, code, hits, snap,
-                                                across_turns)
+        with self._store.transaction():  # planned under the write lock: no other write can slip in between
+            documents = {d.name: d for d in (self._store.document(name) for name in sorted(names)) if d is not None}
+            segments = {name: self._store.segment_bounds(name) for name in documents}
+            held = [c for name in documents for c in self._store.codings(coder=coder, document=name)]
+            planned, already = plan_hit_codings(self.codebook(), documents, segments, held=held, coder=coder,
+                                                code=code, hits=hits, snap=snap,
+                                                across_turns=across_turns)
             stored: list[Coding] = []
             if planned:
-                with self.store.backups.page_edit(coder, "added", len(planned), times=len(planned)):
+                with self._store.backups.page_edit(coder, "added", len(planned), times=len(planned)):
                     self.commit(WritePlan(coders=(coder,), codings=tuple(planned)))
                     for c in planned:
-                        stored.append(max(self.store.codings(coder=c.coder, document=c.document, start=c.start,
+                        stored.append(max(self._store.codings(coder=c.coder, document=c.document, start=c.start,
                                                              end=c.end, codes=[c.code]), key=lambda s: s.id or 0))
         return CodedHits(coder, str(code), tuple(stored), tuple(already))
 
@@ -1261,10 +1301,10 @@ class Project:
         from qda.coding.workspace import check_owner
 
         numbers = list(dict.fromkeys(coding_ids))
-        with self.store.backups.page_edit(coder, "deleted", -len(numbers), times=len(numbers)):
-            codings = [check_owner(self.store.coding(number), coder) for number in numbers]  # all checked first
+        with self._store.backups.page_edit(coder, "deleted", -len(numbers), times=len(numbers)):
+            codings = [check_owner(self._store.coding(number), coder) for number in numbers]  # all checked first
             for number in numbers:
-                self.store.delete_coding(number)
+                self._store.delete_coding(number)
         return codings
 
     def remove_coding(self, coder: str, coding_id: int) -> Coding:
@@ -1272,9 +1312,9 @@ class Project:
         Page edits are in the history, one line per user's session (see Backups.page_edit)."""
         from qda.coding.workspace import check_owner
 
-        with self.store.backups.page_edit(coder, "deleted", -1):
-            coding = check_owner(self.store.coding(coding_id), coder)
-            self.store.delete_coding(coding_id)
+        with self._store.backups.page_edit(coder, "deleted", -1):
+            coding = check_owner(self._store.coding(coding_id), coder)
+            self._store.delete_coding(coding_id)
             return coding
 
     # ------------------------------------------------------------------ workspace accounts
@@ -1287,25 +1327,25 @@ class Project:
         name = check_account_name(name)
         chosen = check_role(role) if role is not None else None
         hashed = hash_password(password)
-        with self.store.transaction(marks_state=False):  # an account is not project data: undo leaves it
-            self.store.set_user(name, hashed, chosen)
-            self.store.delete_sessions(user=name)
-            return self.store.accounts(name)[0]
+        with self._store.transaction(marks_state=False):  # an account is not project data: undo leaves it
+            self._store.set_user(name, hashed, chosen)
+            self._store.delete_sessions(user=name)
+            return self._store.accounts(name)[0]
 
     def account(self, name: str) -> Account:
         """One account (NotFoundError naming ``qda users list`` when there is none)."""
         from qda.coding.accounts import known
 
-        return known(next(iter(self.store.accounts(name)), None), name)
+        return known(next(iter(self._store.accounts(name)), None), name)
 
     def _change_account(self, name: str, **changes: Any) -> Account:
         """Apply ``changes`` to an account and end its sessions (a role change takes effect at once)."""
         from qda.coding.accounts import known
 
-        with self.store.transaction(marks_state=False):
-            account = dataclasses.replace(known(next(iter(self.store.accounts(name)), None), name), **changes)
-            self.store.update_account(account)
-            self.store.delete_sessions(user=name)
+        with self._store.transaction(marks_state=False):
+            account = dataclasses.replace(known(next(iter(self._store.accounts(name)), None), name), **changes)
+            self._store.update_account(account)
+            self._store.delete_sessions(user=name)
             return account
 
     def set_user_role(self, name: str, role: str) -> Account:
@@ -1326,16 +1366,16 @@ class Project:
         """Delete an account and end its sessions; the coder's codings stay."""
         from qda.coding.accounts import known
 
-        with self.store.transaction(marks_state=False):
-            account = known(next(iter(self.store.accounts(name)), None), name)
-            self.store.delete_user(name)
+        with self._store.transaction(marks_state=False):
+            account = known(next(iter(self._store.accounts(name)), None), name)
+            self._store.delete_user(name)
             return account
 
     def user_list(self) -> AccountList:
         """The accounts with their role and state (never their hashes)."""
         from qda.coding.accounts import AccountList
 
-        return AccountList.of(self.store.accounts())
+        return AccountList.of(self._store.accounts())
 
     def check_user(self, name: str, password: str, at: datetime | None = None) -> Account:
         """The account when the password is right; AuthError otherwise (ThrottledError while
@@ -1352,22 +1392,22 @@ class Project:
         from qda.errors import AuthError
 
         now = utc(at)
-        account = next(iter(self.store.accounts(name)), None) if name else None
+        account = next(iter(self._store.accounts(name)), None) if name else None
         if account is not None:
             refuse_while_locked(account, now)
         # the hash is checked for unknown and disabled accounts too: the time taken tells nothing
         right = verify_password(account.password_hash if account else None, password)
         if account is None or account.disabled or not right:
             if account is not None:
-                with self.store.transaction(marks_state=False):
-                    self.store.update_account(after_failure(account, now))
+                with self._store.transaction(marks_state=False):
+                    self._store.update_account(after_failure(account, now))
             raise AuthError("unknown user or wrong password")
         fresh = dataclasses.replace(account, failures=0, locked_until="")
         if needs_rehash(account.password_hash):
             fresh = dataclasses.replace(fresh, password_hash=hash_password(password))
         if fresh != account:
-            with self.store.transaction(marks_state=False):
-                self.store.update_account(fresh)
+            with self._store.transaction(marks_state=False):
+                self._store.update_account(fresh)
         return fresh
 
     def start_session(self, name: str, at: datetime | None = None) -> str:
@@ -1376,9 +1416,9 @@ class Project:
 
         now = utc(at)
         token, digest = new_session()
-        with self.store.transaction(marks_state=False):
-            self.store.delete_sessions(before=(now - timedelta(hours=SESSION_HOURS)).isoformat())
-            self.store.add_session(digest, name, now.isoformat())
+        with self._store.transaction(marks_state=False):
+            self._store.delete_sessions(before=(now - timedelta(hours=SESSION_HOURS)).isoformat())
+            self._store.add_session(digest, name, now.isoformat())
         return token
 
     def session_account(self, token: str, at: datetime | None = None) -> Account | None:
@@ -1387,34 +1427,34 @@ class Project:
 
         if not token:
             return None
-        found = self.store.session(session_digest(token))
+        found = self._store.session(session_digest(token))
         if found is None or session_expired(found[1], utc(at)):
             return None
-        account = next(iter(self.store.accounts(found[0])), None)
+        account = next(iter(self._store.accounts(found[0])), None)
         return None if account is None or account.disabled else account
 
     def end_session(self, token: str) -> None:
         """Log a session out: its id is refused from now on, wherever the cookie was copied."""
         from qda.coding.accounts import session_digest
 
-        with self.store.transaction(marks_state=False):
-            self.store.delete_sessions(digest=session_digest(token))
+        with self._store.transaction(marks_state=False):
+            self._store.delete_sessions(digest=session_digest(token))
 
     def users(self) -> list[str]:
-        return self.store.users()
+        return self._store.users()
 
     def blind_mode(self) -> BlindMode:
         """Whether the workspace is blind (each coder sees only their own codings): the
         project's setting (``qda blind on|off``), on by default; never inferred from who coded."""
         from qda.coding.accounts import BlindMode
 
-        value = self.store.get_meta("blind")
+        value = self._store.get_meta("blind")
         return BlindMode(value != "off", "default" if value is None else "setting")
 
     def set_blind(self, on: bool) -> BlindMode:
         """Turn blind mode on or off for the project (the lead's decision)."""
-        with self.store.transaction(marks_state=False):  # a setting undo leaves alone, like accounts
-            self.store.set_meta("blind", "on" if on else "off")
+        with self._store.transaction(marks_state=False):  # a setting undo leaves alone, like accounts
+            self._store.set_meta("blind", "on" if on else "off")
         return self.blind_mode()
 
     def compare_regions(self, document: str | None, coder_a: str, coder_b: str) -> Comparison:
@@ -1422,9 +1462,9 @@ class Project:
         (one document, or all with None): see :mod:`qda.coding.regions`."""
         from qda.coding import compare_in_store
 
-        if document is not None and self.store.document(document) is None:
+        if document is not None and self._store.document(document) is None:
             raise NotFoundError(f"unknown document '{document}'")
-        return compare_in_store(self.store, coder_a, coder_b, document)
+        return compare_in_store(self._store, coder_a, coder_b, document=document)
 
     def compare_view(self, coder_a: str, coder_b: str, document: str | None = None) -> dict[str, Any]:
         """:meth:`compare_regions` with each region's text and the sentences around it (the page's view)."""
@@ -1432,22 +1472,23 @@ class Project:
 
         comparison = self.compare_regions(document, coder_a, coder_b)
         names = {r.document for r in comparison.regions}
-        texts = {d.name: d.text for d in self.store.documents() if d.name in names}
-        bounds = {name: [(s.start, s.end) for s in self.store.segment_bounds(name)] for name in names}
+        texts = {d.name: d.text for d in self._store.documents() if d.name in names}
+        bounds = {name: [(s.start, s.end) for s in self._store.segment_bounds(name)] for name in names}
         return regions_in_context(comparison, texts, bounds)
 
-    def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any], as_coder: str,
+    def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any], *, as_coder: str,
                              replace: bool = False) -> AdjudicationResult:
         """Record decisions made in the browser exactly as the adjudication sheet route would
         (same regions, same consensus; the same refusal to replace a coder without ``replace``)."""
         from qda.coding import plan_decisions
 
-        plan, result = plan_decisions(self.store, coder_a, coder_b, decisions, as_coder, "decisions")
+        plan, result = plan_decisions(self._store, coder_a, coder_b, decisions=decisions, as_coder=as_coder,
+                                      origin="decisions")
         return self._record_adjudication(plan, result, replace,
                                          f"adjudicate in the browser {coder_a} {coder_b} --coder {as_coder}",
                                          "confirm to replace them, or choose another name")
 
-    def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], mode: str = "any",
+    def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], *, mode: str = "any",
                            exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> WorkspaceRetrieval:
         """The passages :meth:`retrieve` gives (the same ``Retrieval``), with the rows of the
         workspace (a row per passage, with characters around it and the overlapping codes)."""
@@ -1456,23 +1497,24 @@ class Project:
         codebook = self.codebook()
         for code in [*codes, *exclude]:
             check_code(codebook, code)  # a typo in the page is a 422 with the known codes, not a 404
-        known = set(self.store.coders())
+        known = set(self._store.coders())
         coders = [name for name in coders if name in known]
         codings = [c for name in coders for c in self.codings(name)]
-        texts = {d.name: d.text for d in self.store.documents()}
+        texts = {d.name: d.text for d in self._store.documents()}
         mode = "any" if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
-        found = analysis.retrieve(codebook, self.store.cases(), self.store.segments(), codings, texts, codes,
-                                  mode, exclude, coders, where=where)
+        found = analysis.retrieve(codebook, self._store.cases(), self._store.segments(), codings=codings, texts=texts,
+                                  codes=codes,
+                                  match=mode, exclude=exclude, coders=coders, where=where)
         return WorkspaceRetrieval(found, tuple(passage_rows(found, codings, texts)))
 
     def workspace_search(self, query: str, regex: bool = False) -> SearchHits:
         """Keyword in context across every document."""
         from qda.coding.workspace import search_text
 
-        return search_text(self.store.documents(), query, regex)
+        return search_text(self._store.documents(), query, regex=regex)
 
     def memos_about(self, kind: str, target: str, author: str | None = None) -> list[Any]:
-        return [m for m in self.store.memos(target_kind=kind, target=target) if author is None or m.author == author]
+        return [m for m in self._store.memos(target_kind=kind, target=target) if author is None or m.author == author]
 
     def memo_overview(self, author: str | None = None, kind: str | None = None,
                       document: str | None = None) -> list[dict[str, Any]]:
@@ -1480,21 +1522,21 @@ class Project:
         with the place it is about: ``document`` (and ``start``/``end`` for a coding memo) when
         it has one. ``author`` keeps one author's (a coding memo's author is its coder);
         ``document`` keeps the memos on that document, its case and its codings."""
-        docs = self.store.documents()
+        docs = self._store.documents()
         first_of_case: dict[str, str] = {}
         case_of: dict[str, str] = {}
         for d in docs:
             first_of_case.setdefault(d.case, d.name)
             case_of[d.name] = d.case
         rows: list[dict[str, Any]] = []
-        for m in self.store.memos():
+        for m in self._store.memos():
             place = (m.target if m.target_kind == "document" else
                      first_of_case.get(m.target) if m.target_kind == "case" else None)
             rows.append({"kind": m.target_kind, "id": m.id, "target": m.target, "text": m.text, "author": m.author,
                          "created_at": m.created_at, "document": place,
                          "case": m.target if m.target_kind == "case" else case_of.get(place or ""),
                          "start": None, "end": None, "code": m.target if m.target_kind == "code" else None})
-        for c in self.store.codings(coder=author):
+        for c in self._store.codings(coder=author):
             if c.note.strip():
                 rows.append({"kind": "coding", "id": c.id, "target": f"{c.code} in {c.document} {c.start}-{c.end}",
                              "text": c.note, "author": c.coder, "created_at": c.created_at, "document": c.document,
@@ -1504,37 +1546,37 @@ class Project:
                      or (r["kind"] == "case" and r["case"] == case_of.get(document)))]
         return sorted(keep, key=lambda r: str(r["created_at"] or ""), reverse=True)
 
-    def add_memo(self, author: str, kind: Any, target: Any, text: Any) -> Any:
+    def add_memo(self, author: str, kind: Any, target: Any, *, text: Any) -> Any:
         """A memo on a document, code or case, written by ``author``."""
         from qda.coding.workspace import plan_memo
 
-        known = {"document": lambda: {d.name for d in self.store.documents()},
+        known = {"document": lambda: {d.name for d in self._store.documents()},
                  "code": lambda: set(self.codebook().code_ids()),
-                 "case": lambda: {c.name for c in self.store.cases()}}.get(kind, lambda: set())()
-        with self.store.backups.page_edit(author, "memo added"):
-            return self.store.insert_memo(plan_memo(kind, target, text, author, known))
+                 "case": lambda: {c.name for c in self._store.cases()}}.get(kind, lambda: set())()
+        with self._store.backups.page_edit(author, "memo added"):
+            return self._store.insert_memo(plan_memo(kind, target, text, author=author, known=known))
 
     def change_memo(self, author: str, memo_id: int, text: Any) -> Any:
         from dataclasses import replace
 
         from qda.coding.workspace import check_memo_author, plan_memo
 
-        with self.store.backups.page_edit(author, "memo edited"):
-            memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
-            checked = plan_memo(memo.target_kind, memo.target, text, author, {memo.target})
-            return self.store.update_memo(replace(memo, text=checked.text))
+        with self._store.backups.page_edit(author, "memo edited"):
+            memo = check_memo_author(next(iter(self._store.memos(ids=[memo_id])), None), author)
+            checked = plan_memo(memo.target_kind, memo.target, text, author=author, known={memo.target})
+            return self._store.update_memo(replace(memo, text=checked.text))
 
     def remove_memo(self, author: str, memo_id: int) -> Any:
         from qda.coding.workspace import check_memo_author
 
-        with self.store.backups.page_edit(author, "memo deleted"):
-            memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
-            self.store.delete_memo(memo_id)
+        with self._store.backups.page_edit(author, "memo deleted"):
+            memo = check_memo_author(next(iter(self._store.memos(ids=[memo_id])), None), author)
+            self._store.delete_memo(memo_id)
             return memo
 
     # ================================================================== code suggestions (qda suggest)
     # (one section: qda/suggest plans, these methods store; see docs/suggest.md)
-    def suggest_train(self, from_coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+    def suggest_train(self, from_coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
                       params: dict[str, Any] | None = None, evaluate: bool = True,
                       bootstrap: int = 1000) -> suggest.TrainReport:
         """Train one classifier per code on ``from_coder``'s codings, evaluate it by
@@ -1542,40 +1584,42 @@ class Project:
         import json
 
         with _collector_paused():
-            training = suggest.train(self.store, self.codebook(), from_coder, codes, seed, params, evaluate,
-                                     bootstrap, self.progress)
-        existed = any(m[0] == training.model.id for m in self.store.suggest_models())
-        with self.store.transaction():
-            self.store.save_suggest_model(training.model.id, from_coder, json.dumps(training.info),
+            training = suggest.train(self._store, self.codebook(), from_coder, codes=codes, seed=seed, params=params,
+                                     evaluate=evaluate,
+                                     bootstrap=bootstrap, progress=self.progress)
+        existed = any(m[0] == training.model.id for m in self._store.suggest_models())
+        with self._store.transaction():
+            self._store.save_suggest_model(training.model.id, from_coder, json.dumps(training.info),
                                           training.model.to_bytes())
         return replace(training.report, created=not existed)
 
-    def suggest_curve(self, from_coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+    def suggest_curve(self, from_coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
                       sizes: Sequence[int] = (25, 50, 100, 200), bootstrap: int = 1000) -> suggest.LearningCurve:
         """Cross-validated kappa per code at 25/50/100/200 positives (how many more codings each code needs)."""
         with _collector_paused():
-            return suggest.curve(self.store, self.codebook(), from_coder, codes, seed, sizes, None, bootstrap,
-                                 self.progress)
+            return suggest.curve(self._store, self.codebook(), from_coder, codes=codes, seed=seed, sizes=sizes,
+                                 params=None, bootstrap=bootstrap,
+                                 progress=self.progress)
 
-    def suggest_run(self, model: str | None = None, codes: Sequence[str] | None = None,
+    def suggest_run(self, *, model: str | None = None, codes: Sequence[str] | None = None,
                     documents: Sequence[str] | None = None, uncoded: bool = False) -> suggest.RunReport:
         """Store a model's suggestions as codings of its machine coder (status suggested); only
         that coder's earlier suggestions on the same segments are replaced."""
-        found, _info = suggest.load_model(self.store, model)
-        with _collector_paused(), self.store.holding_segments():
-            plan, report = suggest.plan_run(self.store, found, codes, documents, uncoded)
+        found, _info = suggest.load_model(self._store, model)
+        with _collector_paused(), self._store.holding_segments():
+            plan, report = suggest.plan_run(self._store, found, codes=codes, documents=documents, uncoded=uncoded)
             with self._recorded(f"suggest run --model {found.machine_coder}"):
                 replaced = self.commit(plan)
             return replace(report, replaced=replaced)
 
     def suggest_explain(self, coding_id: int) -> suggest.Explanation:
         """Why a suggestion was made: its weightiest terms and the 3 closest passages a human coded with its code."""
-        coding = self.store.coding(coding_id)
+        coding = self._store.coding(coding_id)
         if coding is None:
             raise NotFoundError(f"no coding with id {coding_id}")
-        return suggest.explain(self.store, coding)
+        return suggest.explain(self._store, coding)
 
-    def suggest_sample(self, size: int, coder: str, model: str | None = None, seed: int = 1,
+    def suggest_sample(self, size: int, coder: str, *, model: str | None = None, seed: int = 1,
                        codes: Sequence[str] | None = None, sheet: str | Path | None = None) -> suggest.SampleReport:
         """Draw ``size`` segments the model never trained on, stratified by score, for ``coder``
         to code blind; ``sheet`` also writes them as a coding sheet without the model's codes."""
@@ -1588,22 +1632,22 @@ class Project:
         from qda.suggest.gate import draw_sample, planning_note
 
         coder = check_coder_name(coder)
-        found, info = suggest.load_model(self.store, model)
+        found, info = suggest.load_model(self._store, model)
         with _collector_paused():
-            corpus = load_corpus(self.store)
+            corpus = load_corpus(self._store)
             trained_on = [corpus.documents.index(d) for d in info.get("training_documents", ())
                           if d in corpus.documents]
             candidates = np.flatnonzero(~np.isin(corpus.document, trained_on))
-            drawn = draw_sample(corpus, found, candidates, size, seed, codes)
+            drawn = draw_sample(corpus, found, candidates, size=size, seed=seed, codes=codes)
         items = [{"ref": corpus.refs[i], "stratum": stratum} for i, stratum in drawn]
-        with self.store.transaction():
-            ident = self.store.save_suggest_sample(found.id, coder, json.dumps(items))
+        with self._store.transaction():
+            ident = self._store.save_suggest_sample(found.id, coder, json.dumps(items))
         written = None
         if sheet is not None:
             wanted = {item["ref"] for item in items}
-            segments = [s for s in self.store.segments() if s.ref in wanted]
+            segments = [s for s in self._store.segments() if s.ref in wanted]
             codebook = self.codebook()
-            write_sheet(Path(sheet), segments, codebook, coder, (), codebook.default_language)
+            write_sheet(Path(sheet), segments, codebook, coder=coder, existing=(), lang=codebook.default_language)
             written = str(sheet)
         strata: dict[str, int] = {}
         for item in items:
@@ -1611,16 +1655,17 @@ class Project:
         return suggest.SampleReport(ident, found.id, coder, tuple(item["ref"] for item in items), strata, written,
                                     planning_note(len(items), len(codes or found.codes)))
 
-    def suggest_validate(self, model: str | None = None, sample: int | None = None, coder: str | None = None,
+    def suggest_validate(self, *, model: str | None = None, sample: int | None = None, coder: str | None = None,
                          min_kappa: float = 0.6, bootstrap: int = 1000, seed: int = 12345) -> suggest.ValidationReport:
         """Per code, the model against a human's blind coding of a sample: kappa with its interval, and the gate."""
         from qda.suggest.gate import validate
 
-        found, _info = suggest.load_model(self.store, model)
+        found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            return validate(self.store, found, sample, coder, min_kappa, bootstrap, seed)[0]
+            return validate(self._store, found, sample=sample, coder=coder, min_kappa=min_kappa, bootstrap=bootstrap,
+                            seed=seed)[0]
 
-    def suggest_accept(self, code: str, model: str | None = None, reviewer: str | None = None,
+    def suggest_accept(self, code: str, *, model: str | None = None, reviewer: str | None = None,
                        above: float | None = None, min_kappa: float = 0.6, sample: int | None = None,
                        bootstrap: int = 1000, seed: int = 12345) -> suggest.AcceptReport:
         """Accept a code's suggestions in bulk as ``reviewer``'s codings (origin: the model id),
@@ -1628,11 +1673,12 @@ class Project:
         from qda.coding import check_coder_name
         from qda.suggest.gate import plan_accept, validate
 
-        found, _info = suggest.load_model(self.store, model)
+        found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            validation, _data = validate(self.store, found, sample, None, min_kappa, bootstrap, seed)
+            validation, _data = validate(self._store, found, sample=sample, coder=None, min_kappa=min_kappa,
+                                         bootstrap=bootstrap, seed=seed)
             who = check_coder_name(reviewer or validation.coder)
-            plan, report = plan_accept(self.store, found, code, who, validation, above)
+            plan, report = plan_accept(self._store, found, code, reviewer=who, validation=validation, above=above)
         with self._recorded(f"suggest accept --code {code} --model {found.machine_coder} --as {who}"):
             self.commit(plan)
         return report
@@ -1642,20 +1688,21 @@ class Project:
         validated kappa, suggestions accepted (for reports; empty when the project has no model)."""
         from qda.suggest.provenance import Provenance, provenance
 
-        if not self.store.suggest_models():
+        if not self._store.suggest_models():
             return Provenance(tuple(coders), ())
         with _collector_paused():
-            return provenance(self.store, list(dict.fromkeys(coders)))
+            return provenance(self._store, list(dict.fromkeys(coders)))
 
-    def suggest_bias(self, by: str, model: str | None = None, sample: int | None = None, coder: str | None = None,
+    def suggest_bias(self, by: str, *, model: str | None = None, sample: int | None = None, coder: str | None = None,
                      alpha: float = 0.05) -> Any:
         """Does the model err more often in some cases (by a case attribute)? Fisher exact per code, Holm-corrected."""
         from qda.suggest.gate import bias_check, validate
 
-        found, _info = suggest.load_model(self.store, model)
+        found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            _report, data = validate(self.store, found, sample, coder, bootstrap=0)
-            return bias_check(found, data["corpus"], data["positions"], data["pairs"], self.store.cases(), by, alpha)
+            _report, data = validate(self._store, found, sample=sample, coder=coder, bootstrap=0)
+            return bias_check(found, data["corpus"], data["positions"], pairs=data["pairs"], cases=self._store.cases(),
+                              attribute=by, alpha=alpha)
 
     # ------------------------------------------------------------------ the review queue (/review, qda/web/review.py)
     # Each decision is one transaction with its snapshot and history line, like the other
@@ -1679,34 +1726,36 @@ class Project:
 
         return [{"id": ident, "machine_coder": suggest.machine_coder(ident), "created_at": created, "from": coder,
                  "codes": [c for c, v in json.loads(info).get("codes", {}).items() if v.get("trained")]}
-                for ident, created, coder, info in self.store.suggest_models()]
+                for ident, created, coder, info in self._store.suggest_models()]
 
     def review_model(self, model: str | None = None) -> tuple[str, str]:
         """(id, training coder) of the model ``model`` names (the latest when None)."""
-        ident, _created, coder, _info = suggest.model_info(self.store, model)
+        ident, _created, coder, _info = suggest.model_info(self._store, model)
         return ident, coder
 
-    def review_queue(self, reviewer: str, code: str | None = None, model: str | None = None,
+    def review_queue(self, reviewer: str, *, code: str | None = None, model: str | None = None,
                      order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
         """``reviewer``'s undecided suggestions of ``model`` (the latest when None), most
         uncertain first (``order="uncertainty"``: |score - threshold| smallest) or by score."""
         from qda.suggest.review import build_queue
 
-        found, _info = suggest.load_model(self.store, model)
-        return build_queue(self.store, self.codebook(), found, self._reviewer(reviewer), code, order, limit)
+        found, _info = suggest.load_model(self._store, model)
+        return build_queue(self._store, self.codebook(), found, reviewer=self._reviewer(reviewer), code=code,
+                           order=order, limit=limit)
 
     def review_suggestion(self, reviewer: str, suggestion_id: int, action: str,
-                          code: str | None = None) -> ReviewDecision:
+                          *, code: str | None = None) -> ReviewDecision:
         """Decide on one suggestion: ``accept`` (the reviewer's coding, origin: the model id),
         ``reject`` (a negative for the next training) or ``recode`` (as ``code``)."""
         from qda.suggest.review import ReviewDecision, decision_message, plan_decision
 
         who = self._reviewer(reviewer)
-        made, review = plan_decision(self.store, self.codebook(), self.store.coding(suggestion_id), who, action, code)
+        made, review = plan_decision(self._store, self.codebook(), self._store.coding(suggestion_id), reviewer=who,
+                                     action=action, recode_to=code)
         with self._review_recorded(f"review {review.action} {review.code} {review.segment} --as {who}"):
-            self.store.ensure_coder(who)
-            stored = self.store.insert_codings([made])[0] if made is not None else None
-            review = self.store.insert_suggest_review(replace(review, coding=stored.id if stored else None))
+            self._store.ensure_coder(who)
+            stored = self._store.insert_codings([made])[0] if made is not None else None
+            review = self._store.insert_suggest_review(replace(review, coding=stored.id if stored else None))
         assert review.id is not None
         return ReviewDecision(review.id, review.action, who, review.model, review.code, review.segment, review.coded,
                               review.coding, message=decision_message(review))
@@ -1717,7 +1766,7 @@ class Project:
         from qda.suggest.review import BULK, ReviewDecision, decision_message
 
         who = self._reviewer(reviewer)
-        reviews = self.store.suggest_reviews(reviewer=who)
+        reviews = self._store.suggest_reviews(reviewer=who)
         target = next((r for r in reversed(reviews) if review_id is None or r.id == review_id), None)
         if target is None:
             raise NotFoundError("nothing to undo: no review decision of yours" if review_id is None
@@ -1726,18 +1775,18 @@ class Project:
         removed = 0
         with self._review_recorded(f"review undo {target.action} {target.code} {target.segment} --as {who}"):
             for r in batch:
-                mine = self.store.coding(r.coding) if r.coding is not None else None
+                mine = self._store.coding(r.coding) if r.coding is not None else None
                 if mine is not None and mine.coder == who and mine.origin == r.model:
-                    removed += int(self.store.delete_coding(mine.id or 0))
+                    removed += int(self._store.delete_coding(mine.id or 0))
                 assert r.id is not None
-                self.store.mark_suggest_review_undone(r.id)
+                self._store.mark_suggest_review_undone(r.id)
         assert target.id is not None
         message = (f"Undone: bulk accept of {removed} '{target.code}' codings" if target.action == BULK
                    else decision_message(target, undone=True))
         return ReviewDecision(target.id, target.action, who, target.model, target.code, target.segment, target.coded,
                               target.coding, undone=True, codings=removed, message=message)
 
-    def review_bulk_accept(self, reviewer: str, code: str, above: float | None = None, model: str | None = None,
+    def review_bulk_accept(self, reviewer: str, code: str, *, above: float | None = None, model: str | None = None,
                            min_kappa: float = 0.6) -> ReviewDecision:
         """Accept ``code``'s suggestions with a score of at least ``above`` as the reviewer's codings,
         only when the code passed the gate (the same check as ``qda suggest accept``); one snapshot,
@@ -1747,15 +1796,15 @@ class Project:
         from qda.suggest.review import BULK, ReviewDecision, bulk_reviews
 
         who = self._reviewer(reviewer)
-        found, _info = suggest.load_model(self.store, model)
+        found, _info = suggest.load_model(self._store, model)
         with _collector_paused():
-            validation, _data = validate(self.store, found, None, None, min_kappa)
-            plan, _report = plan_accept(self.store, found, code, who, validation, above)
+            validation, _data = validate(self._store, found, sample=None, coder=None, min_kappa=min_kappa)
+            plan, _report = plan_accept(self._store, found, code, reviewer=who, validation=validation, above=above)
         at = now()
         with self._review_recorded(f"review bulk accept --code {code} --above {above} --as {who}"):
-            self.store.ensure_coder(who)
-            stored = self.store.insert_codings(list(plan.codings)) if plan.codings else []
-            rows = [self.store.insert_suggest_review(r) for r in bulk_reviews(stored, found, who, at)]
+            self._store.ensure_coder(who)
+            stored = self._store.insert_codings(list(plan.codings)) if plan.codings else []
+            rows = [self._store.insert_suggest_review(r) for r in bulk_reviews(stored, found, who, at=at)]
         return ReviewDecision(rows[-1].id or 0 if rows else 0, BULK, who, found.id, code, "", code, None,
                               codings=len(stored), message=f"accepted {len(stored)} suggestions of '{code}' "
                               f"(score ≥ {above if above is not None else 'threshold'}) as {who}'s codings")
@@ -1763,10 +1812,10 @@ class Project:
     def review_retrain(self, model: str | None = None, bootstrap: int = 1000) -> dict[str, Any]:
         """Retrain after reviews: ``suggest_train`` from the same coder, codes, seed and parameters
         (rejections now count as negatives, accepted codings as positives), then ``suggest_run``."""
-        ident, _created, coder, info = suggest.model_info(self.store, model)
-        trained = self.suggest_train(coder, list(info.get("codes") or []) or None, int(info.get("seed", 1)),
-                                     info.get("params"), bootstrap=bootstrap)
-        ran = self.suggest_run(trained.model)
+        ident, _created, coder, info = suggest.model_info(self._store, model)
+        trained = self.suggest_train(coder, codes=list(info.get("codes") or []) or None, seed=int(info.get("seed", 1)),
+                                     params=info.get("params"), bootstrap=bootstrap)
+        ran = self.suggest_run(model=trained.model)
         return {"previous": ident, "model": trained.model, "machine_coder": trained.machine_coder,
                 "created": trained.created, "from": coder, "suggestions": sum(ran.counts.values()),
                 "counts": ran.counts, "train": trained.to_dict()}
@@ -1775,8 +1824,8 @@ class Project:
         """Per code: share of the human codings that came from suggestions, and how many a human reviewed."""
         from qda.suggest.review import provenance
 
-        ident = suggest.model_info(self.store, model)[0] if model is not None else None
-        return provenance(self.store, ident)
+        ident = suggest.model_info(self._store, model)[0] if model is not None else None
+        return provenance(self._store, ident)
 
 
 @dataclass(frozen=True)

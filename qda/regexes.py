@@ -40,7 +40,7 @@ def compile_user(pattern: str) -> Any:
     return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
 
 
-def spans(compiled: Any, texts: Iterator[str] | list[str], what: str, seconds: float | None = None
+def spans(compiled: Any, texts: Iterator[str] | list[str], what: str, *, seconds: float | None = None
           ) -> Iterator[list[tuple[int, int]]]:
     """For each text, the non-empty matches of ``compiled``; all texts share one time budget.
 

@@ -18,7 +18,6 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
@@ -45,6 +44,7 @@ from qda.models import (
     Variable,
     segment_ref,
 )
+from qda.storage import BackupFile, HistoryEntry
 
 DB_NAME = "project.qda"
 ENV_VAR = "QDA_PROJECT"  # the project folder when neither --project nor the working folder says
@@ -1619,33 +1619,6 @@ class Store:
 def _precise_now() -> str:
     """UTC time with microseconds: history entries of commands running at once must be ordered."""
     return datetime.now(timezone.utc).isoformat()
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One write that replaced, edited or deleted data (or an undo / restore)."""
-
-    id: int
-    at: str  # when the write ended (UTC, microseconds); a page session: its latest edit
-    command: str
-    snapshot: str  # file name in backups/, '' when none was kept
-    before: dict[str, int]  # codings per coder before the write
-    after: dict[str, int]  # ... and after it
-    undone: bool
-    began: str = ""  # when its snapshot was taken
-    state: str = ""  # the state token its write left (older rows: a JSON signature)
-    session: str = ""  # page edits: the user whose browser edits this line groups
-    tally: dict[str, int] = field(default_factory=dict)  # page edits: how many of each kind
-
-
-@dataclass(frozen=True)
-class BackupFile:
-    """A snapshot file in the project's backups/ folder."""
-
-    name: str
-    path: Path
-    size: int
-    modified: str
 
 
 _COUNTS_SQL = ("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON k.coder_id = c.id "

@@ -33,10 +33,10 @@ CODES = ["a", "b", "d", "h", "k"]
 @pytest.fixture
 def coded(small_project: Path) -> Path:
     with Project.open(small_project) as project:
-        text = project.store.document("A1").text
+        text = project._store.document("A1").text
         for coder, code, words in SPANS:
             start = text.index(words)
-            project.add_coding(coder, "A1", code, start, start + len(words))
+            project.add_coding(coder, "A1", code, start=start, end=start + len(words))
     return small_project
 
 
@@ -57,7 +57,7 @@ def test_span_json_equals_the_api_and_overlap_is_its_old_name(coded: Path, runne
 def test_span_alpha_is_the_character_brute_force(coded: Path, runner) -> None:
     data = _agree(runner, coded, "span")
     with Project.open(coded) as project:
-        docs = project.store.documents()
+        docs = project._store.documents()
         lengths = [len(d.text) for d in docs]
         names = [d.name for d in docs]
         coders = [[(CODES.index(c.code), names.index(c.document), c.start, c.end)
@@ -87,9 +87,9 @@ def test_span_table_prints_alpha_characters_and_no_misleading_kappa(coded: Path,
 
 def test_span_with_three_coders_and_min_alpha(coded: Path, runner) -> None:
     with Project.open(coded) as project:
-        text = project.store.document("A1").text
+        text = project._store.document("A1").text
         start = text.index("trois foires")
-        project.add_coding("cy", "A1", "h", start, start + 30)
+        project.add_coding("cy", "A1", "h", start=start, end=start + 30)
     data = run_json(runner, "-p", coded, "agree", "ana", "bob", "cy", "--unit", "span", "--code", "h",
                     "--bootstrap", "0")
     h = data["codes"][0]["coefficients"]
@@ -113,7 +113,8 @@ def test_rule_partial_codings_count_whitespace_does_not() -> None:
     cuts = [(0, 14), (15, 29), (31, 37)]
     starts = [0, 4, 13, 14, 29]
     ends = [3, 18, 15, 15, 31]  # under half; across two; '.' + space; a space; spaces between segments
-    coding, segment = coding_segment_pairs(text, starts, ends, [s for s, _ in cuts], [e for _, e in cuts])
+    coding, segment = coding_segment_pairs(text, starts, ends, segment_starts=[s for s, _ in cuts],
+                                           segment_ends=[e for _, e in cuts])
     assert list(zip(coding.tolist(), segment.tolist())) == [(0, 0), (1, 0), (1, 1), (2, 0)]
     assert "non-space" in SEGMENT_RULE
 
@@ -155,9 +156,9 @@ def test_span_with_role_keeps_only_those_speakers_turns(coded: Path, runner) -> 
                     ("--code", c)], "--role", "respondent", "--bootstrap", "0")
     with Project.open(coded) as project:
         stretches = []  # (document, start, end): runs of consecutive respondent segments
-        for doc in project.store.documents():
+        for doc in project._store.documents():
             previous = False
-            for seg in sorted(project.store.segments(document=doc.name), key=lambda s: s.start):
+            for seg in sorted(project._store.segments(document=doc.name), key=lambda s: s.start):
                 kept = seg.role == "respondent"
                 if kept and previous:
                     stretches[-1] = (doc.name, stretches[-1][1], seg.end)

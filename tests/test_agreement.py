@@ -99,9 +99,11 @@ def test_overlap_unit_and_character_table() -> None:
     doc = _doc("D", "x" * 100)
     a = [Coding("A", "k", "D", "D", 0, 10), Coding("A", "k", "D", "D", 50, 60)]
     b = [Coding("B", "k", "D", "D", 0, 10), Coding("B", "k", "D", "D", 52, 70)]
-    [table] = build_units("overlap", ["A", "B"], {"A": a, "B": b}, ["k"], [doc], [], overlap=0.9)
+    [table] = build_units("overlap", ["A", "B"], {"A": a, "B": b}, codes=["k"], documents=[doc], segments=[],
+                          overlap=0.9)
     assert table.ratings.tolist() == [[1, 1], [1, 0], [0, 1]]
-    [table] = build_units("overlap", ["A", "B"], {"A": a, "B": b}, ["k"], [doc], [], overlap=0.4)
+    [table] = build_units("overlap", ["A", "B"], {"A": a, "B": b}, codes=["k"], documents=[doc], segments=[],
+                          overlap=0.4)
     assert table.ratings.tolist() == [[1, 1], [1, 1]]
 
 
@@ -109,11 +111,13 @@ def test_frequency_tolerance_and_exclude_uncoded() -> None:
     docs = [_doc("D1", "a" * 50), _doc("D2", "b" * 50), _doc("D3", "c" * 50)]
     a = [Coding("A", "k", "D1", "D1", 0, 5), Coding("A", "k", "D1", "D1", 10, 15), Coding("A", "k", "D2", "D2", 0, 5)]
     b = [Coding("B", "k", "D1", "D1", 0, 5), Coding("B", "k", "D2", "D2", 0, 5), Coding("B", "k", "D2", "D2", 9, 12)]
-    [strict] = build_units("frequency", ["A", "B"], {"A": a, "B": b}, ["k"], docs, [])
+    [strict] = build_units("frequency", ["A", "B"], {"A": a, "B": b}, codes=["k"], documents=docs, segments=[])
     assert strict.ratings.tolist() == [[2, 1], [1, 2], [0, 0]]
-    [loose] = build_units("frequency", ["A", "B"], {"A": a, "B": b}, ["k"], docs, [], tolerance=1)
+    [loose] = build_units("frequency", ["A", "B"], {"A": a, "B": b}, codes=["k"], documents=docs, segments=[],
+                          tolerance=1)
     assert loose.ratings.tolist() == [[2, 2], [1, 1], [0, 0]]
-    [kept] = build_units("document", ["A", "B"], {"A": a, "B": b}, ["k"], docs, [], exclude_uncoded=True)
+    [kept] = build_units("document", ["A", "B"], {"A": a, "B": b}, codes=["k"], documents=docs, segments=[],
+                         exclude_uncoded=True)
     assert [u.document for u in kept.units] == ["D1", "D2"]
 
 
@@ -123,7 +127,7 @@ def test_segment_unit_maps_spans_to_segments() -> None:
                 Segment("D#3", "D", "D", 1, 3, 21, 26, "Five.")]
     a = [Coding("A", "k", "D", "D", 0, 20)]  # a span over the first two sentences
     b = [Coding("B", "k", "D", "D", 9, 20, segment="D#2")]
-    [table] = build_units("segment", ["A", "B"], {"A": a, "B": b}, ["k"], [doc], segments)
+    [table] = build_units("segment", ["A", "B"], {"A": a, "B": b}, codes=["k"], documents=[doc], segments=segments)
     assert table.ratings.tolist() == [[1, 0], [1, 1], [0, 0]]
 
 

@@ -196,7 +196,7 @@ def test_case_level_cooccurrence_matches_the_sheet(runner, study_project: Path) 
 
 def test_unequal_frequencies_are_flagged(study_project: Path) -> None:
     with Project.open(study_project) as project:
-        result = project.cooccurrence("consensus", "case")
+        result = project.cooccurrence("consensus", level="case")
     pair = next(p for p in result.tables[0].pairs if (p.a, p.b) == ("g", "h"))  # g: 1 case, h: 9
     assert (pair.n_a, pair.n_b, pair.n_ab) == (1, 9, 1)
     assert "at most 0.11" in pair.warning
@@ -207,9 +207,9 @@ def test_unequal_frequencies_are_flagged(study_project: Path) -> None:
 def test_segment_overlap_and_near_levels_match_the_sheet(study_project: Path) -> None:
     rows = _sheet()
     with Project.open(study_project) as project:
-        seg = project.cooccurrence("consensus", "segment")
-        over = project.cooccurrence("consensus", "overlap")
-        near = project.cooccurrence("consensus", "near", near=1)
+        seg = project.cooccurrence("consensus", level="segment")
+        over = project.cooccurrence("consensus", level="overlap")
+        near = project.cooccurrence("consensus", level="near", near=1)
     multi = [r for r in rows if len(r["codes"]) > 1]
     assert seg.tables[0].units == len(rows)
     nonzero = {(p.a, p.b): p.n_ab for p in seg.tables[0].pairs if p.n_ab}
@@ -447,10 +447,10 @@ def test_search_hits_become_codings_with_the_pattern_and_without_negated_mention
 
 @pytest.mark.parametrize("args, call", [
     (("matrix", "cooccur", "--coder", "consensus", "--by", "group", "--level", "near", "--near", "2"),
-     lambda p: p.cooccurrence("consensus", "near", 2, "group")),
+     lambda p: p.cooccurrence("consensus", level="near", near=2, by="group")),
     (("matrix", "cross", "--by", "group", "--coder", "consensus", "--test"),
      lambda p: p.attribute_tests("group", "consensus")),
-    (("words", "--by", "case", "--unit", "lemma"), lambda p: p.words("case", "lemma")),
+    (("words", "--by", "case", "--unit", "lemma"), lambda p: p.words(by="case", unit="lemma")),
     (("search", "démonstration", "--by", "group"), lambda p: p.search("démonstration", by="group")),
     (("retrieve", "--coder", "coder-a", "--by", "group", "--per-code", "1"),
      lambda p: p.quotes("group", 1, coders=["coder-a"])),

@@ -27,7 +27,7 @@ def test_flagged_negations_are_kept_but_not_counted(runner, small_project: Path)
     result = run_json(runner, "-p", small_project, "code", "auto", "--negation", "flag")
     assert result["flagged"] >= 1
     with Project.open(small_project) as project:
-        stored = [c for c in project.store.codings(coder="auto") if c.code == "a"]
+        stored = [c for c in project._store.codings(coder="auto") if c.code == "a"]
         assert [c.status for c in stored] == ["negated"]
         assert all(c.code != "a" for c in project.codings("auto"))
 
@@ -53,7 +53,7 @@ def test_pattern_lemmas_kept_at_import_spare_loading_the_pipeline(runner, small_
     from qda.coding.auto import compile_dictionary
 
     with Project.open(small_project) as project:
-        stored = json.loads(project.store.get_meta("pattern_lemmas:fr"))
+        stored = json.loads(project._store.get_meta("pattern_lemmas:fr"))
         fresh = compile_dictionary(project.codebook(), "fr")  # lemmatised now, with the pipeline
         cached = compile_dictionary(project.codebook(), "fr", known=dict(stored["lemmas"]))
     assert [e.form for e in cached.entries] == [e.form for e in fresh.entries]

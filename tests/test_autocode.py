@@ -40,7 +40,7 @@ def book(*codes: tuple[str, list[Pattern]], languages: tuple[str, ...] = ("fr", 
 def run(codebook: Codebook, text: str, language: str = "fr", **kwargs) -> list[tuple[str, str, str, bool]]:
     """(code, matched text, kind, negated) of every hit."""
     tokens, segments = tokenise("D", text, language)
-    hits = find_hits(compile_dictionary(codebook, language), [tokens], {"D": segments}, language, **kwargs)
+    hits = find_hits(compile_dictionary(codebook, language), [tokens], {"D": segments}, language=language, **kwargs)
     return [(h.code, text[h.start:h.end], h.kind, h.negated) for h in hits]
 
 
@@ -74,10 +74,10 @@ def test_phrase_is_case_insensitive_with_apostrophes_and_spaces_equivalent() -> 
 def test_hits_are_attached_to_their_segment_and_record_the_pattern() -> None:
     cb = book(("a", [Pattern("LinkedIn")]))
     tokens, segments = tokenise("E1", "Bonjour. Nous publions sur LinkedIn chaque semaine.")
-    hits = find_hits(compile_dictionary(cb, "fr"), [tokens], {"E1": segments}, "fr")
+    hits = find_hits(compile_dictionary(cb, "fr"), [tokens], {"E1": segments}, language="fr")
     assert hits == [Hit("a", "E1", "E1#2", 27, 35, "LinkedIn", "phrase", False)]
     # a hit outside every segment (e.g. an interviewer turn not segmented) is not reported
-    assert find_hits(compile_dictionary(cb, "fr"), [tokens], {"E1": segments[:1]}, "fr") == []
+    assert find_hits(compile_dictionary(cb, "fr"), [tokens], {"E1": segments[:1]}, language="fr") == []
 
 
 # --------------------------------------------------------------------------- lemmas
@@ -230,9 +230,9 @@ def test_bad_patterns_and_wrong_language_are_reported() -> None:
     assert len(err.value.problems) == 2 and "code 'x'" in str(err.value)
     dictionary = compile_dictionary(book(("a", [Pattern("Facebook")])), "fr")
     with pytest.raises(ValueError):
-        find_hits(dictionary, [], {}, "en")
+        find_hits(dictionary, [], {}, language="en")
     with pytest.raises(ValueError):
-        find_hits(dictionary, [], {}, "fr", negation="maybe")
+        find_hits(dictionary, [], {}, language="fr", negation="maybe")
 
 
 def test_reference_codebook_compiles_and_results_are_sorted_and_deterministic() -> None:
@@ -241,8 +241,8 @@ def test_reference_codebook_compiles_and_results_are_sorted_and_deterministic() 
             tokenise("E1", "Nos fiches techniques et une démo par Zoom. Le bouche à oreille marche. "
                            "Notre ingénieur d'application répond.")]
     segments = {name: segs for (tokens, segs), name in zip(docs, ("E2", "E1"))}
-    first = find_hits(dictionary, [d for d, _ in docs], segments, "fr", negation="flag")
-    again = find_hits(dictionary, [d for d, _ in reversed(docs)], segments, "fr", negation="flag")
+    first = find_hits(dictionary, [d for d, _ in docs], segments, language="fr", negation="flag")
+    again = find_hits(dictionary, [d for d, _ in reversed(docs)], segments, language="fr", negation="flag")
     assert first == again
     assert [(h.document, h.code, h.negated) for h in first] == [
         ("E1", "o", False), ("E1", "b", False), ("E1", "u", False), ("E1", "y", False),

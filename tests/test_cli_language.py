@@ -62,7 +62,7 @@ def test_a_transcript_in_another_language_keeps_its_own_language(runner, tmp_pat
     data = run_json(runner, "-p", folder, "status")
     assert data["documents"] == 2
     with Project.open(folder) as project:
-        assert {d.name: d.language for d in project.store.documents()} == {"E1": "fr", "T1": "en"}
+        assert {d.name: d.language for d in project._store.documents()} == {"E1": "fr", "T1": "en"}
         # English rules on the English transcript: "i.e." does not end a sentence
         assert any("i.e. the big ones" in s.text for s in project.segments(document="T1"))
 

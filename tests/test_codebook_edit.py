@@ -78,7 +78,7 @@ def codes_of(text: str) -> dict[str, tuple[str | None, str | None]]:
 @pytest.mark.parametrize("parent, where", [("cat1", ("cat1", None)), ("a", ("cat1", "a")), ("b", ("cat1", "b")),
                                            ("cat2", ("cat2", None)), (None, (None, None))])
 def test_a_code_is_added_under_its_parent_and_nothing_else_changes(parent, where) -> None:
-    after = insert_code_text(BOOK, ENTRY, parent, "# qda: added by alice")
+    after = insert_code_text(BOOK, ENTRY, parent, comment="# qda: added by alice")
     assert codes_of(after)["new"] == where
     assert codes_of(after).keys() - {"new"} == codes_of(BOOK).keys()
     removed, added = changed_lines(BOOK, after)
@@ -109,15 +109,15 @@ def test_a_flow_list_of_codes_is_refused_with_a_reason() -> None:
 
 
 def test_rename_changes_the_id_and_label_lines_only() -> None:
-    after = replace_scalar_text(BOOK, "a", ("id",), "a2")
-    after = replace_scalar_text(after, "a2", ("label", "en"), "Code: A")
+    after = replace_scalar_text(BOOK, "a", ("id",), value="a2")
+    after = replace_scalar_text(after, "a2", ("label", "en"), value="Code: A")
     assert changed_lines(BOOK, after) == (["          - id: a", "                en: Code A"],
                                           ["          - id: a2", "                en: 'Code: A'"])
     assert parse_codebook(after).code("a2").labels["en"] == "Code: A"
 
 
 def test_a_label_in_a_flow_mapping_is_quoted_when_it_must_be() -> None:
-    after = replace_scalar_text(BOOK, "b", ("label", "fr"), "B, {avec} virgule")
+    after = replace_scalar_text(BOOK, "b", ("label", "fr"), value="B, {avec} virgule")
     assert changed_lines(BOOK, after) == (["            label: {fr: B, en: B}"],
                                           ['            label: {fr: "B, {avec} virgule", en: B}'])
     assert parse_codebook(after).code("b").labels == {"fr": "B, {avec} virgule", "en": "B"}
@@ -131,7 +131,7 @@ def test_removing_a_code_removes_its_lines_and_an_emptied_list() -> None:
     after = remove_code_text(BOOK, "b1")  # the only subcode: b's 'codes:' key goes too
     removed, _ = changed_lines(BOOK, after)
     assert removed == ["            codes:", "                - id: b1", "                  label: {fr: B1, en: B1}"]
-    marked = insert_code_text(BOOK, ENTRY, "cat1", "# qda: added by bob")
+    marked = insert_code_text(BOOK, ENTRY, "cat1", comment="# qda: added by bob")
     assert remove_code_text(marked, "new") == BOOK  # qda's own comment leaves with the code
 
 
@@ -175,7 +175,7 @@ def shown_codes(tree: object) -> set[str]:
 
 def code_segments(p: Project, coder: str, code: str, segments) -> None:
     for s in segments:
-        p.add_coding(coder, s.document, code, s.start, s.end)
+        p.add_coding(coder, s.document, code, start=s.start, end=s.end)
 
 
 def test_added_code_is_in_the_yaml_the_codebook_and_matrices(project: Path, runner) -> None:
@@ -189,7 +189,7 @@ def test_added_code_is_in_the_yaml_the_codebook_and_matrices(project: Path, runn
     assert "distributors" in shown_codes(run_json(runner, "-p", project, "codebook", "show"))
     with Project.open(project) as p:
         segment = p.segments("E1")[3]
-        p.add_coding("alice", "E1", "distributors", segment.start, segment.end)
+        p.add_coding("alice", "E1", "distributors", start=segment.start, end=segment.end)
     table = run_json(runner, "-p", project, "matrix", "case", "E1", "--coder", "alice")
     assert "distributors" in json.dumps(table)
 
@@ -254,9 +254,9 @@ def test_merge_moves_every_coders_codings_and_undo_restores_each_row(project: Pa
             code_segments(p, coder, "h", segments[:4])
             code_segments(p, coder, "i", segments[2:6])  # segments 2 and 3 get both: duplicates after the merge
         code_segments(p, "carol", "i", segments[:1])
-        memo = p.add_memo("alice", "code", "i", "trade fairs and congresses look alike")
+        memo = p.add_memo("alice", "code", "i", text="trade fairs and congresses look alike")
         note = p.change_coding("bob", next(c.id for c in p.codings("bob") if c.code == "i"
-                                           and c.start == segments[2].start), {"memo": "kept note"}, "none")
+                                           and c.start == segments[2].start), {"memo": "kept note"}, snap="none")
     assert note.note == "kept note"
     rows_before, text_before = coding_rows(project), yaml_file.read_text(encoding="utf-8")
     assert per_coder(project, "h") == {"alice": 4, "bob": 4}
@@ -308,8 +308,8 @@ def test_rename_keeps_codings_and_memos(project: Path, runner) -> None:
     yaml_file = project / "codebook.yaml"
     with Project.open(project) as p:
         segment = p.segments("E1")[3]
-        p.add_coding("alice", "E1", "h", segment.start, segment.end)
-        p.add_memo("alice", "code", "h", "a memo on h")
+        p.add_coding("alice", "E1", "h", start=segment.start, end=segment.end)
+        p.add_memo("alice", "code", "h", text="a memo on h")
     result = run_json(runner, "-p", project, "codebook", "rename", "h", "fairs", "--label", "Foires", "--lang", "fr")
     assert result["codings"] == {"alice": 1}
     assert per_coder(project, "fairs") == {"alice": 1} and per_coder(project, "h") == {}

@@ -231,7 +231,7 @@ def test_feinstein_cicchetti_paradox_tables() -> None:
     assert round(balanced["cohen_kappa"].value, 2) == 0.70
     assert round(skewed["cohen_kappa"].value, 2) == 0.32
     assert kappa_paradox(balanced) is None
-    warning = kappa_paradox(skewed, from_table([[80, 10], [5, 5]]), ["present", "absent"])
+    warning = kappa_paradox(skewed, ratings=from_table([[80, 10], [5, 5]]), labels=["present", "absent"])
     assert warning is not None
     assert "kappa paradox" in warning
     assert "'present' is 88% of all ratings" in warning

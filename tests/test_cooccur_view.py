@@ -34,7 +34,7 @@ def result():
         cases.append(Case(name, {"half": "first" if i < 15 else "second"}))
         segments.append(Segment(f"{name}#1", name, name, turn=0, ordinal=1, start=0, end=10, text="x" * 10))
         codings += [Coding("ann", k, name, name, 0, 10, segment=f"{name}#1", text="x" * 10) for k in _uses(i)]
-    return cooccurrence(codebook, cases, segments, codings, "ann", "case", by="half")
+    return cooccurrence(codebook, cases, segments, codings=codings, coder="ann", level="case", by="half")
 
 
 def _expected(a: str, b: str) -> str:

@@ -56,7 +56,7 @@ def build(folder: Path, status: str) -> Path:
     run(runner, "-p", project, "import", "transcripts", docs / "A1.txt", docs / "B1.txt")
     run(runner, "-p", project, "import", "cases", docs / "cases.csv")
     with Project.open(project) as p:
-        segments = {s.ref: s for s in p.store.segments()}
+        segments = {s.ref: s for s in p._store.segments()}
 
         def coding(coder: str, code: str, ref: str, state: str = "ok") -> Coding:
             s = segments[ref]
@@ -77,7 +77,7 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
 
 def alice_b(project: Path) -> list[Coding]:
     with Project.open(project) as p:
-        return [c for c in p.store.codings(coder="alice") if c.code == "b"]
+        return [c for c in p._store.codings(coder="alice") if c.code == "b"]
 
 
 def test_the_rule_is_the_one_these_tests_expect() -> None:
@@ -92,7 +92,7 @@ def test_matrices_retrieval_and_cooccurrence(case: tuple[str, Path]) -> None:
     with Project.open(project) as p:
         cross = p.matrix_cross("sector", "alice").to_frame()
         assert int(cross.loc[cross["code"] == "b", "total (n=2)"].iloc[0]) == int(want["named"])
-        pairs = p.cooccurrence("alice", "document").to_frame()
+        pairs = p.cooccurrence("alice", level="document").to_frame()
         ab = pairs[(pairs["code a"] == "a") & (pairs["code b"] == "b")]
         assert int(ab["n ab"].iloc[0]) == int(want["named"])
         everyone = {(x["coder"], x["segment"]) for x in p.retrieve(codes=["b"]).to_dict()["passages"]}
@@ -145,7 +145,7 @@ def test_refi_export_and_import_back(case: tuple[str, Path], runner, tmp_path: P
     run(runner, "init", fresh)
     run(runner, "-p", fresh, "import", "qdpx", target)
     with Project.open(fresh) as p:
-        assert len(p.store.codings(coder="alice")) == 1 + exported
+        assert len(p._store.codings(coder="alice")) == 1 + exported
     # into the same project: the codings the file could not hold stay as they were
     before = alice_b(project)
     run(runner, "-p", project, "import", "qdpx", target)
@@ -208,13 +208,13 @@ def test_a_revised_transcript_keeps_its_changed_coding_through_an_unedited_sheet
     (docs / "A1.txt").write_text(text.replace("trois foires", "trois grandes foires"), encoding="utf-8")
     run(runner, "-p", project, "import", "transcripts", "--replace", docs / "A1.txt")
     with Project.open(project) as p:
-        assert sorted((c.code, c.status) for c in p.store.codings()) == [("a", "changed"), ("b", "ok")]
+        assert sorted((c.code, c.status) for c in p._store.codings()) == [("a", "changed"), ("b", "ok")]
     sheet = tmp_path / "again.xlsx"
     run(runner, "-p", project, "code", "sheet", "--coder", "alice", "-o", sheet)
     result = run_json(runner, "-p", project, "code", "import", sheet, "--coder", "alice")
     assert (result["codings"], result["replaced"]) == (2, 0)
     with Project.open(project) as p:
-        assert sorted((c.code, c.status) for c in p.store.codings()) == [("a", "changed"), ("b", "ok")]
+        assert sorted((c.code, c.status) for c in p._store.codings()) == [("a", "changed"), ("b", "ok")]
     exported = run_json(runner, "-p", project, "export", "qdpx", "-o", tmp_path / "x.qdpx")
     assert exported["codings"] == 2 and not any(k.startswith("not_exported") for k in exported)
 
@@ -224,7 +224,7 @@ def test_a_sheet_replaces_a_code_taken_out_but_not_negated_mentions(runner, tmp_
     the sheet) stays, and the count says what was really deleted."""
     project = build(tmp_path, "negated")
     with Project.open(project) as p:
-        segment = next(s for s in p.store.segments() if s.ref == "A1#3")
+        segment = next(s for s in p._store.segments() if s.ref == "A1#3")
         p.commit(WritePlan(codings=(Coding("alice", "c", "A1", "A1", segment.start, segment.end, "A1#3",
                                            source="auto", status="negated"),)))
     sheet = tmp_path / "s.csv"
@@ -233,7 +233,7 @@ def test_a_sheet_replaces_a_code_taken_out_but_not_negated_mentions(runner, tmp_
     result = run_json(runner, "-p", project, "code", "import", sheet, "--coder", "alice")
     assert result["replaced"] == 1  # alice's a on A1#3
     with Project.open(project) as p:
-        assert sorted((c.code, c.segment, c.status) for c in p.store.codings(coder="alice")) == [
+        assert sorted((c.code, c.segment, c.status) for c in p._store.codings(coder="alice")) == [
             ("b", "A1#7", "negated"), ("c", "A1#3", "negated"), ("d", "A1#7", "ok")]
 
 
@@ -255,11 +255,11 @@ def test_a_taguette_import_leaves_what_an_exchange_file_cannot_hold(status: str,
         taguette / "Interview Bruno.txt")
     run(runner, "-p", project, "import", "taguette", taguette / "highlights.csv", "--coder", "remi")
     with Project.open(project) as p:
-        first = p.store.codings(coder="remi")[0]
+        first = p._store.codings(coder="remi")[0]
         p.commit(WritePlan(codings=(Coding("remi", first.code, first.document, first.case, 0, 0 if status == "orphaned"
                                            else 5, None, source="manual", status=status),)))
-        before = len(p.store.codings(coder="remi"))
+        before = len(p._store.codings(coder="remi"))
     again = run_json(runner, "-p", project, "import", "taguette", taguette / "highlights.csv", "--coder", "remi")
     assert again["replaced"] == before - 1  # every ok coding, not the one in status
     with Project.open(project) as p:
-        assert [c.status for c in p.store.codings(coder="remi") if c.status != "ok"] == [status]
+        assert [c.status for c in p._store.codings(coder="remi") if c.status != "ok"] == [status]

@@ -31,7 +31,7 @@ def tables(folder: Path) -> dict[str, list[tuple]]:
 
 def coding_spans(project: Project) -> list[tuple]:
     return sorted((c.id, c.coder, c.code, c.document, c.start, c.end, c.text, c.note, c.status)
-                  for c in project.store.codings())
+                  for c in project._store.codings())
 
 
 @pytest.fixture
@@ -51,13 +51,13 @@ def french_project(tmp_path: Path, runner: CliRunner) -> Path:
         # French rules cut "e.g." as a sentence end; ana coded the two pieces as one passage
         eg = seg["We also post on LinkedIn, e.g."]
         after = seg["short videos of the laser at work."]
-        project.add_coding("ana", "interview_en", "a", eg.start, after.end)
+        project.add_coding("ana", "interview_en", "a", start=eg.start, end=after.end)
         fairs = seg["Mostly at trade fairs."]
-        project.add_coding("ana", "interview_en", "b", fairs.start, fairs.end)  # a whole segment
-        project.add_coding("bob", "interview_en", "a", fairs.start + 10, fairs.end - 1, memo="partial")
+        project.add_coding("ana", "interview_en", "b", start=fairs.start, end=fairs.end)  # a whole segment
+        project.add_coding("bob", "interview_en", "a", start=fairs.start + 10, end=fairs.end - 1, memo="partial")
         a1 = project.segments(document="A1")[0]
-        project.add_coding("bob", "A1", "a", a1.start, a1.end)
-        project.add_memo("ana", "document", "interview_en", "an English interview")
+        project.add_coding("bob", "A1", "a", start=a1.start, end=a1.end)
+        project.add_memo("ana", "document", "interview_en", text="an English interview")
     return folder
 
 
@@ -77,8 +77,8 @@ def test_resplit_by_english_rules_keeps_every_coding_on_its_characters(french_pr
         assert coding_spans(project) == before
         texts = [s.text for s in project.segments(document="interview_en")]
         assert "We also post on LinkedIn, e.g. short videos of the laser at work." in texts
-        assert project.store.document("interview_en").language == "en"
-        by_code = {(c.coder, c.code): c for c in project.store.codings(document="interview_en")}
+        assert project._store.document("interview_en").language == "en"
+        by_code = {(c.coder, c.code): c for c in project._store.codings(document="interview_en")}
         segment_text = {s.ref: s.text for s in project.segments(document="interview_en")}
         assert segment_text[by_code["ana", "a"].segment] == by_code["ana", "a"].text
         assert segment_text[by_code["ana", "b"].segment] == "Mostly at trade fairs."
@@ -94,7 +94,7 @@ def test_resplit_by_turn_then_undo_restores_every_row(french_project: Path, runn
     assert "14 segment(s) -> 6" in result.output
     with Project.open(french_project) as project:
         assert [s.turn for s in project.segments(document="interview_en")] == [1, 2, 3, 4, 5, 6]
-        assert project.store.document("interview_en").language == "fr"  # no --lang: unchanged
+        assert project._store.document("interview_en").language == "fr"  # no --lang: unchanged
     assert tables(french_project) != before
     run(runner, "-p", french_project, "undo", "--yes")
     assert tables(french_project) == before
@@ -122,8 +122,8 @@ def test_delete_with_codings_says_what_it_removes_and_asks(french_project: Path,
                             "--format", "json").stdout)
     assert answer["codings"] == {"ana": 2, "bob": 1} and answer["memos"] == 1 and answer["deleted"] is True
     with Project.open(french_project) as project:
-        assert [d.name for d in project.store.documents()] == ["A1"]
-        assert project.store.count_codings(coder="bob") == 1  # bob's coding of A1 stays
+        assert [d.name for d in project._store.documents()] == ["A1"]
+        assert project._store.count_codings(coder="bob") == 1  # bob's coding of A1 stays
         assert project.memos_about("document", "interview_en") == []
         assert "interview_en" not in {c.name for c in project.cases()}
     history = json.loads(run(runner, "-p", french_project, "history", "--format", "json").stdout)["writes"]
@@ -138,12 +138,12 @@ def test_delete_confirmed_at_the_prompt(french_project: Path, runner: CliRunner)
     result = runner.invoke(app, ["-p", str(french_project), "document", "delete", "interview_en"], input="y\n")
     assert result.exit_code == 0, result.output
     with Project.open(french_project) as project:
-        assert [d.name for d in project.store.documents()] == ["A1"]
+        assert [d.name for d in project._store.documents()] == ["A1"]
 
 
 def test_delete_without_codings_needs_no_confirmation(french_project: Path, runner: CliRunner) -> None:
     with Project.open(french_project) as project:
-        for coding in project.store.codings(document="A1"):
+        for coding in project._store.codings(document="A1"):
             project.remove_coding(coding.coder, coding.id or 0)
     result = run(runner, "-p", french_project, "document", "delete", "A1")
     assert "removed no coding" in result.output

@@ -57,11 +57,11 @@ def projects(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     for name in OUTSIDE:
         run(cli, "-p", only, "document", "delete", name, "--yes")
     # The profiles keep a case without documents; a set holds documents, so it has no such case.
-    with Project.open(only) as project, project.store.transaction():
+    with Project.open(only) as project, project._store.transaction():
         orphan = "(SELECT id FROM cases WHERE id NOT IN (SELECT case_id FROM documents))"
-        project.store.db.execute(f"DELETE FROM case_attributes WHERE case_id IN {orphan}")
-        project.store.db.execute(f"DELETE FROM cases WHERE id IN {orphan}")
-        assert sorted(c.name for c in project.store.cases()) == sorted(IN_SET)
+        project._store.db.execute(f"DELETE FROM case_attributes WHERE case_id IN {orphan}")
+        project._store.db.execute(f"DELETE FROM cases WHERE id IN {orphan}")
+        assert sorted(c.name for c in project._store.cases()) == sorted(IN_SET)
     return whole, only
 
 
@@ -142,9 +142,9 @@ def test_the_set_view_refuses_what_it_cannot_filter(projects) -> None:
 
     whole, _ = projects
     with Project.open(whole) as project:
-        scope = SetScope(project.store, IN_SET)
+        scope = SetScope(project._store, IN_SET)
         assert [d.name for d in scope.documents()] == list(IN_SET)
-        assert scope.coders() == project.store.coders()  # says nothing about documents: passed through
+        assert scope.coders() == project._store.coders()  # says nothing about documents: passed through
         with pytest.raises(NotImplementedError, match="segment_index"):
             scope.segment_index()
         with pytest.raises(NotImplementedError, match="replace_codings"):
@@ -182,11 +182,11 @@ def test_a_qdpx_export_of_a_set_carries_only_its_documents(runner, projects, tmp
     fresh = tmp_path / "fresh"
     with Project.init(fresh, "fr") as project:
         project.import_qdpx(qdpx)
-        documents = sorted(d.name for d in project.store.documents())
-        sets = {s.name: s.documents for s in project.store.document_sets()}
-        codings = sorted((c.coder, c.code, c.document, c.start, c.end) for c in project.store.codings())
+        documents = sorted(d.name for d in project._store.documents())
+        sets = {s.name: s.documents for s in project._store.document_sets()}
+        codings = sorted((c.coder, c.code, c.document, c.start, c.end) for c in project._store.codings())
     with Project.open(only) as project:
-        expected = sorted((c.coder, c.code, c.document, c.start, c.end) for c in project.store.codings())
+        expected = sorted((c.coder, c.code, c.document, c.start, c.end) for c in project._store.codings())
     assert documents == sorted(IN_SET)
     assert set(sets) == {"mixed"} and sorted(sets["mixed"]) == sorted(IN_SET)
     assert codings == expected

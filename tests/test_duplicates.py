@@ -48,6 +48,6 @@ def test_frequency_units_count_distinct_codings() -> None:
     one = Coding("A", "k", "D1", "C1", 0, 10)
     other = Coding("A", "k", "D1", "C1", 20, 30)
     codings = {"A": [one, one, one, other], "B": [one, other]}
-    [units] = build_units("frequency", ["A", "B"], codings, ["k"], [doc], [])
+    [units] = build_units("frequency", ["A", "B"], codings, codes=["k"], documents=[doc], segments=[])
     a, b = units.ratings[0]
     assert a == b != 0  # the same rating (two passages each): A repeated one coding, it is not four passages

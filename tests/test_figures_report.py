@@ -39,12 +39,13 @@ def test_every_figure_writes_vector_and_raster_files(runner, study_project: Path
 def _figures(project: Project):
     codebook, cases, codings = project.codebook(), project.cases(), project.codings("consensus")
     from qda import matrix
-    co = project.cooccurrence("consensus", "case", by="group", cluster=True)
+    co = project.cooccurrence("consensus", level="case", by="group", cluster=True)
     for size in ("single", "double"):
-        yield figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, "group", "consensus"), size)
-        yield figures.split_bars(matrix.split(codebook, cases, codings, "mode", "group", "consensus"), size)
-        yield figures.frequency_bars(matrix.cross_case(codebook, cases, codings, "group", "consensus"), size)
-        yield figures.cooccurrence_heatmap(co, "post-entry", "jaccard", size)
+        yield figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by="group", coder="consensus"), size)
+        yield figures.split_bars(matrix.split(codebook, cases, codings, code_attr="mode", by="group",
+                                              coder="consensus"), size)
+        yield figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by="group", coder="consensus"), size)
+        yield figures.cooccurrence_heatmap(co, group="post-entry", measure="jaccard", size=size)
         yield figures.dendrogram(co.clustering, size)
 
 

@@ -143,7 +143,7 @@ def test_empty_srt_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_subtitle_turns_segment_into_sentences() -> None:
     raw = read("teams_en.vtt")
-    spans = split_sentences(raw.text, raw.turns, "en")
+    spans = split_sentences(raw.text, raw.turns, language="en")
     assert [(raw.text[s.start:s.end], s.speaker) for s in spans][:3] == [
         ("So how did the project start?", "Interviewer"),
         ("It started with a grant, a small one.", "Lee, Sam (Participant)"),
@@ -391,7 +391,8 @@ def test_fast_xlsx_reader_gives_openpyxl_rows(tmp_path: Path) -> None:
 
     from openpyxl import Workbook
 
-    from qda.ingest import _xlsx_rows, read_table
+    from qda.ingest import read_table
+    from qda.ingest.tables import _xlsx_rows
 
     wb = Workbook()
     ws = wb.active
@@ -425,14 +426,15 @@ def test_fast_xlsx_reader_decodes_texts_like_openpyxl(tmp_path: Path, monkeypatc
     """The fast reader decodes every cell text in one call: character references, carriage
     returns, a text holding its private-use separator and a control character XML forbids
     give what openpyxl gives (or the file is left to it)."""
-    import qda.ingest
+    import qda.ingest.tables
     from qda.coding.sheets import _package
-    from qda.ingest import _xlsx_rows, read_table, read_table_columns
+    from qda.ingest import read_table, read_table_columns
+    from qda.ingest.tables import _xlsx_rows
 
     def not_the_xml_parser(*args: object) -> None:
         raise AssertionError("the fast reader gave up")
 
-    monkeypatch.setattr(qda.ingest, "_sheet_rows", not_the_xml_parser)
+    monkeypatch.setattr(qda.ingest.tables, "_sheet_rows", not_the_xml_parser)
 
     texts = ["caf&#233; &amp; th&#xE9;", "ligne&#13;\nsuite", "a\r\nb", "priv\ue000\u00e9", "plain", "&lt;b&gt;",
              "", "  espaces  "]

@@ -63,7 +63,7 @@ def table() -> matrix.CrossCaseTable:
     codings = [Coding(coder="c", code=ids[label], document=case, case=case, start=10 * i, end=10 * i + 5,
                       segment=f"{case}#{i + 1}", text="...")
                for case, labels in USED.items() for i, label in enumerate(labels)]
-    return matrix.cross_case(codebook, cases, codings, "group", "c", "cases", "en")
+    return matrix.cross_case(codebook, cases, codings, by="group", coder="c", count="cases", lang="en")
 
 
 def test_parent_codes_get_subtotals_like_categories(table: matrix.CrossCaseTable) -> None:

@@ -95,7 +95,7 @@ def test_sheet_round_trip_keeps_formula_like_text(runner, hostile: Path, tmp_pat
     rows = read_table(sheet)
     texts = [r[5] for r in rows[1:]]
     assert "=2+3" in texts and "@SUM(A1)" in texts and "-moins" in texts
-    legend = read_table(sheet, "Codes")
+    legend = read_table(sheet, sheet="Codes")
     assert ["=2+3", "=SUM(1,2)"] == list(legend[1][:2])
     _fill_codes(sheet, {"=2+3": "=2+3; @x", "@SUM(A1)": "=2+3", "-moins": "plain"}, {"=2+3": "@SUM(A1)"})
     first = run_json(runner, "-p", hostile, "code", "import", sheet, "--coder", "alice")
@@ -135,7 +135,7 @@ def test_adjudication_sheet_is_inert(runner, hostile: Path, tmp_path: Path) -> N
     adj = tmp_path / "adj.xlsx"
     run(runner, "-p", hostile, "code", "adjudication-sheet", "a1", "b1", "-o", adj)
     assert _formulas(adj) == []
-    rows = read_table(adj, "Adjudication")
+    rows = read_table(adj, sheet="Adjudication")
     text, codes_a = rows[0].index("text"), rows[0].index("A: a1")
     assert any(r[text] == "=2+3" for r in rows[1:])
     assert any(str(r[codes_a]).startswith("=2+3") for r in rows[1:])

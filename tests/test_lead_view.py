@@ -125,7 +125,7 @@ def paragraph_text(text: str, start: int, end: int) -> str:
 def coded(demo_project: Path) -> tuple[Path, list, str]:
     a, b, a2 = two_coders(demo_project)
     with Project.open(demo_project) as project:
-        codings = [c for who in ("alice", "bruno") for c in project.store.codings(coder=who, document="E1")]
+        codings = [c for who in ("alice", "bruno") for c in project._store.codings(coder=who, document="E1")]
         text = project.workspace_document("E1")[0].text
     assert len(codings) == 3 and any(c.end > text.index("\n", c.start) for c in codings)  # one crosses a line
     return demo_project, codings, text

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-import qda.ingest as ingest
+import qda.ingest.readers as readers
+import qda.ingest.tables as tables
 from qda.codebook import load_codebook
 from qda.errors import CodebookError, IngestError, InteropError
 from qda.ingest import check_zip, read_table, read_transcript
@@ -151,7 +152,7 @@ def office_files(tmp_path: Path) -> dict[str, Path]:
 @pytest.fixture
 def small_limits(monkeypatch) -> None:
     """Make the bomb rule apply from 2 MB so that the test files stay small."""
-    monkeypatch.setattr(ingest, "_BOMB_MIN_BYTES", 2 * 1024 ** 2)
+    monkeypatch.setattr(readers, "_BOMB_MIN_BYTES", 2 * 1024 ** 2)
 
 
 def test_zip_bombs_are_refused_before_the_reader_opens_them(small_limits, office_files,
@@ -343,11 +344,11 @@ def test_a_sheet_claiming_the_whole_grid_reads_only_its_cells(tmp_path: Path, mo
     assert path.stat().st_size < 10_000
     if reader != "fast":
         def not_simple(*args: object, **kwargs: object) -> None:
-            raise ingest._NotSimple("forced")
+            raise tables._NotSimple("forced")
 
-        monkeypatch.setattr(ingest, "_scan_columns", not_simple)
+        monkeypatch.setattr(tables, "_scan_columns", not_simple)
     if reader == "openpyxl":
-        monkeypatch.setattr(ingest, "_xlsx_table", lambda *args, **kwargs: None)
+        monkeypatch.setattr(tables, "_xlsx_table", lambda *args, **kwargs: None)
     rows = read_table(path)
     assert [row[:3] for row in rows] == [["document", "segment", "code"], ["E1", "E1#1", "a"]]
     assert len(rows) == 2 and max(map(len, rows)) == 3

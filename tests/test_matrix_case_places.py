@@ -40,9 +40,9 @@ def test_matrix_case_tags_span_codings_with_segment_and_speaker(demo_project: Pa
         segs = [s for s in project.segments(document="E1")]
         answer = next(i for i, s in enumerate(segs) if s.speaker == "Répondant" and segs[i + 1].turn == s.turn)
         one, two = segs[answer], segs[answer + 1]
-        project.add_coding("lea", "E1", "a", one.start + 3, one.end - 2)  # part of one sentence
-        project.add_coding("lea", "E1", "b", one.start + 3, two.start + 8)  # over two sentences
-        project.add_coding("lea", "E1", "c", one.start, one.end)  # a whole sentence: a segment coding
+        project.add_coding("lea", "E1", "a", start=one.start + 3, end=one.end - 2)  # part of one sentence
+        project.add_coding("lea", "E1", "b", start=one.start + 3, end=two.start + 8)  # over two sentences
+        project.add_coding("lea", "E1", "c", start=one.start, end=one.end)  # a whole sentence: a segment coding
     table = " ".join(run(runner, "-p", demo_project, "matrix", "case", "E1", "--coder", "lea").output.split())
     assert "?]" not in table
     assert f"[{one.ref}, Répondant]" in table

@@ -72,17 +72,17 @@ def test_row_heights_are_set_from_the_cells_that_exist_only() -> None:
 
 def test_segments_without_text_are_the_segments(study_project: Path) -> None:
     with Project.open(study_project) as project:
-        full = project.store.segments()
-        bare = project.store.segments(text=False)
+        full = project._store.segments()
+        bare = project._store.segments(text=False)
     assert [s.text for s in bare] == [""] * len(full)
     assert [s.__dict__ | {"text": ""} for s in full] == [s.__dict__ for s in bare]
 
 
 def test_retrieve_with_and_without_context_and_quotes_cut_the_same_text(study_project: Path) -> None:
     with Project.open(study_project) as project:
-        plain = project.retrieve(["h"], coders=["consensus"])
-        context = project.retrieve(["h"], coders=["consensus"], context=1)
-        texts = {d.name: d.text for d in project.store.documents()}
+        plain = project.retrieve(codes=["h"], coders=["consensus"])
+        context = project.retrieve(codes=["h"], coders=["consensus"], context=1)
+        texts = {d.name: d.text for d in project._store.documents()}
     assert [p.text for p in plain.passages] == [texts[p.document][p.start:p.end] for p in plain.passages]
     assert [p.text for p in plain.passages] == [p.text for p in context.passages]
     assert any(p.before or p.after for p in context.passages)  # the context still comes from the segments
@@ -112,16 +112,18 @@ def test_a_word_of_the_transcripts_takes_their_lemma() -> None:
 def test_lemma_spans_fold_apostrophes_and_match_phrases() -> None:
     doc = _tokens(["l\u2019entreprise", "aujourd\u2019hui", "l\u2019entreprise"],
                   ["l\u2019", "aujourd\u2019hui", "entreprise"])
-    assert analysis.search([doc], [], [], "x", "lemma", lemmas=["aujourd'hui"]).hits[0].start == doc.starts[1]
+    assert analysis.search([doc], [], [], query="x", mode="lemma",
+                           lemmas=["aujourd'hui"]).hits[0].start == doc.starts[1]
     pair = _tokens(["a", "b", "a", "b", "b"], ["a", "b", "a", "b", "b"])
-    assert [(h.start, h.end) for h in analysis.search([pair], [], [], "a b", "lemma", lemmas=["a", "b"]).hits] == \
+    assert [(h.start, h.end) for h in analysis.search([pair], [], [], query="a b", mode="lemma",
+                                                      lemmas=["a", "b"]).hits] == \
         [(0, 3), (4, 7)]
 
 
 def test_lemma_search_of_a_transcript_word_does_not_load_spacy(study_project: Path) -> None:
     code = ("import sys\nfrom qda.project import Project\n"
             f"with Project.open({str(study_project)!r}) as p:\n"
-            "    hits = p.search('salon', 'lemma').hits\n"
+            "    hits = p.search('salon', mode='lemma').hits\n"
             "print(len(hits), 'spacy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.split()
@@ -132,8 +134,8 @@ def test_lemma_search_finds_what_the_pipeline_lemma_finds(study_project: Path) -
     from qda.coding.auto import lemmatise_phrase
 
     with Project.open(study_project) as project:
-        fast = project.search("salons", "lemma")
+        fast = project.search("salons", mode="lemma")
         docs = project._document_tokens()
-        slow = analysis.search(docs, project.store.cases(), project.store.segments(), "salons", "lemma",
+        slow = analysis.search(docs, project._store.cases(), project._store.segments(), query="salons", mode="lemma",
                                lemmas={"fr": lemmatise_phrase("salons", "fr")})
     assert fast.hits == slow.hits and len(fast.hits) > 1

@@ -42,13 +42,16 @@ def _figures(project: Project, size: str, labels: dict[str, str] | None = None):
     from qda import matrix
 
     codebook, cases, codings = project.codebook(), project.cases(), project.codings("consensus")
-    co = project.cooccurrence("consensus", "case", by="group", cluster=True)
-    yield "meta", figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, "group", "consensus"), size,
+    co = project.cooccurrence("consensus", level="case", by="group", cluster=True)
+    yield "meta", figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by="group", coder="consensus"),
+                                       size,
                                        labels)
-    yield "split", figures.split_bars(matrix.split(codebook, cases, codings, "mode", "group", "consensus"), size)
-    yield "frequency", figures.frequency_bars(matrix.cross_case(codebook, cases, codings, "group", "consensus"),
+    yield "split", figures.split_bars(matrix.split(codebook, cases, codings, code_attr="mode", by="group",
+                                                   coder="consensus"), size)
+    yield "frequency", figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by="group",
+                                                                coder="consensus"),
                                               size, labels)
-    yield "cooccur", figures.cooccurrence_heatmap(co, "all", "jaccard", size, labels)
+    yield "cooccur", figures.cooccurrence_heatmap(co, group="all", measure="jaccard", size=size, labels=labels)
     yield "dendrogram", figures.dendrogram(co.clustering, size, labels)
 
 
@@ -81,7 +84,7 @@ def test_dendrogram_attaches_every_leaf_even_at_distance_zero(study_project: Pat
     from matplotlib.collections import LineCollection
 
     with Project.open(study_project) as project:
-        co = project.cooccurrence("consensus", "case", by="group", cluster=True)
+        co = project.cooccurrence("consensus", level="case", by="group", cluster=True)
     heights = [row[2] for row in co.clustering.linkage]
     assert min(heights) == 0  # the study has codes used by exactly the same cases: the case that failed
     fig = figures.dendrogram(co.clustering, "single")

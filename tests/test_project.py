@@ -81,7 +81,7 @@ def test_case_option_and_segment_offsets(small_project: Path, tmp_path: Path) ->
     with Project.open(small_project) as project:
         project.import_transcripts([path], case="Firm-X")
         segments = project.segments(case="Firm-X")
-        document = project.store.document("interview-2")
+        document = project._store.document("interview-2")
     assert document is not None and document.case == "Firm-X"
     assert [(s.ref, s.speaker, s.text) for s in segments] == [
         ("interview-2#1", "Q", "Première question ?"), ("interview-2#2", "R", "Réponse."),
@@ -143,13 +143,13 @@ def test_replace_reanchors_codings_and_keeps_orphans(runner, small_project: Path
     assert entry["status"] == "revised"
     assert entry["reanchored"] == {"changed": 1, "orphaned": 1, "moved": 1}
     with Project.open(small_project) as project:
-        codings = {c.code: c for c in project.store.codings(coder="ana")}
+        codings = {c.code: c for c in project._store.codings(coder="ana")}
         assert codings["h"].text == "Nous allons à trois foires commerciales internationales par année."
         assert codings["h"].status == "changed"
         assert codings["t"].text == "On rend aussi visite aux clients pour voir leurs opérations."
         assert codings["t"].segment is not None and codings["t"].status == "ok"
         assert codings["a"].status == "orphaned"  # kept, flagged, never dropped
-        versions = project.store.document_versions("A1")
+        versions = project._store.document_versions("A1")
         assert len(versions) == 1 and versions[0][2] == original
 
 

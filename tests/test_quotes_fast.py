@@ -46,9 +46,12 @@ def _project(seed: int):
 def test_quotes_equal_the_table_built_from_the_full_retrieval(seed: int, query: dict) -> None:
     codebook, cases, segments, codings, texts = _project(seed)
     for per_code in (1, 2, 3):
-        full = analysis.quote_table(codebook, cases, analysis.retrieve(codebook, cases, segments, codings, texts,
-                                                                       **query), "group", per_code, "en")
-        fast = analysis.quotes(codebook, cases, segments, codings, texts, "group", per_code, "en", **query)
+        full = analysis.quote_table(codebook, cases,
+                                    analysis.retrieve(codebook, cases, segments, codings=codings, texts=texts,
+                                                                       **query), by="group", per_code=per_code,
+                                    lang="en")
+        fast = analysis.quotes(codebook, cases, segments, codings=codings, texts=texts, by="group", per_code=per_code,
+                               lang="en", **query)
         assert fast.to_dict() == full.to_dict()
         assert fast.cells == full.cells
 
@@ -56,6 +59,6 @@ def test_quotes_equal_the_table_built_from_the_full_retrieval(seed: int, query: 
 def test_quotes_refuse_what_quote_table_refuses() -> None:
     codebook, cases, segments, codings, texts = _project(0)
     with pytest.raises(analysis.AnalysisError, match="per-code"):
-        analysis.quotes(codebook, cases, segments, codings, texts, "group", 0)
+        analysis.quotes(codebook, cases, segments, codings=codings, texts=texts, by="group", per_code=0)
     with pytest.raises(Exception, match="no case has the attribute 'size'"):
-        analysis.quotes(codebook, cases, segments, codings, texts, "size", 2)
+        analysis.quotes(codebook, cases, segments, codings=codings, texts=texts, by="size", per_code=2)

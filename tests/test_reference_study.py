@@ -172,7 +172,7 @@ def test_folder_codes_head_their_sub_codes() -> None:
         "          - {id: x, label: X}\n          - {id: y, label: Y}\n", "t.yaml")
     cases = [Case("A", {"g": "1"}), Case("B", {"g": "2"})]
     codings = [Coding("c", "x", "A", "A", 0, 5), Coding("c", "y", "B", "B", 0, 5)]
-    rows = [(r.kind, r.key, r.depth, r.counts) for r in cross_case(codebook, cases, codings, "g", "c").rows]
+    rows = [(r.kind, r.key, r.depth, r.counts) for r in cross_case(codebook, cases, codings, by="g", coder="c").rows]
     assert rows == [("category", "cat", 0, ()), ("category", "folder", 1, ()), ("code", "x", 2, (1, 0)),
                     ("code", "y", 2, (0, 1)), ("subtotal", "cat", 0, (1, 1)), ("total", "total", 0, (1, 1))]
-    assert meta_matrix(codebook, cases, codings, "g", "c").codes == ("x", "y")
+    assert meta_matrix(codebook, cases, codings, by="g", coder="c").codes == ("x", "y")

@@ -63,7 +63,7 @@ def make_qdpx(path: Path, qde: str | bytes, files: dict[str, bytes] | None = Non
 def project_state(folder: Path) -> dict:
     """What a round trip must keep: documents, codebook, cases, coders, codings."""
     with Project.open(folder) as project:
-        store = project.store
+        store = project._store
         return {
             "documents": {d.name: (d.case, d.text, d.sha256, d.language) for d in store.documents()},
             "codebook": store.codebook(),
@@ -135,9 +135,9 @@ def test_study_round_trip_is_identical(study_export: tuple[Path, Path, Path]) ->
     assert len(after["codings"]) > 300
     with Project.open(original) as a, Project.open(back) as b:
         # span codings land on the same sentence segments again
-        assert [(c.segment, c.text) for c in a.store.codings()] == [(c.segment, c.text) for c in b.store.codings()]
-        assert b.store.variables()["age_years"][0] == "Integer"
-        assert b.store.variables()["group"][0] == "Text"
+        assert [(c.segment, c.text) for c in a._store.codings()] == [(c.segment, c.text) for c in b._store.codings()]
+        assert b._store.variables()["age_years"][0] == "Integer"
+        assert b._store.variables()["group"][0] == "Text"
 
 
 def test_export_is_deterministic_and_reexport_keeps_guids(runner, study_export: tuple[Path, Path, Path],
@@ -179,7 +179,7 @@ def test_codings_of_another_tool_come_in_as_a_named_coder(runner, study_export: 
     shutil.copytree(back, folder)
     in_file = read_refi(qdpx).counts["codings"]  # every coder's, all taken as one coder's here
     with Project.open(folder) as project:  # what the three coders coded: one coding per code and span
-        spans = {(c.code, c.document, c.start, c.end) for c in project.store.codings()}
+        spans = {(c.code, c.document, c.start, c.end) for c in project._store.codings()}
     report = run_json(runner, "-p", folder, "import", "qdpx", qdpx, "--coder", "nvivo colleague")
     assert report["mode"] == "codings into this project"
     assert report["imported"]["documents_matched"] == 10 and report["imported"]["documents"] == 0
@@ -188,12 +188,12 @@ def test_codings_of_another_tool_come_in_as_a_named_coder(runner, study_export: 
     assert f"{in_file - len(spans)} duplicate coding(s)" in " ".join(report["warnings"])
     in_file = len(spans)
     with Project.open(folder) as project:
-        assert project.store.count_codings(coder="nvivo colleague") == in_file
+        assert project._store.count_codings(coder="nvivo colleague") == in_file
     # importing the same file again replaces that coder's codings, it does not add to them
     report = run_json(runner, "-p", folder, "import", "qdpx", qdpx, "--coder", "nvivo colleague")
     assert report["imported"]["codings_replaced"] == in_file
     with Project.open(folder) as project:
-        assert project.store.count_codings(coder="nvivo colleague") == in_file
+        assert project._store.count_codings(coder="nvivo colleague") == in_file
     agree = run(runner, "-p", folder, "agree", "coder-a", "nvivo colleague", "--bootstrap", "0")
     assert "coder-a" in agree.stdout
 
@@ -281,7 +281,7 @@ def projects(draw: st.DrawFn) -> dict:
 
 def build(folder: Path, data: dict) -> None:
     with Project.init(folder, "en") as project:
-        store = project.store
+        store = project._store
         with store.transaction():
             store.save_codebook(data["codebook"])
             for d in data["documents"]:
@@ -407,7 +407,7 @@ def test_wrong_kind_of_file_is_refused(runner, small_project: Path, tmp_path: Pa
 
 def test_codings_on_unknown_codes_import_nothing(runner, small_project: Path, tmp_path: Path) -> None:
     with Project.open(small_project) as project:
-        doc = project.store.document("A1")
+        doc = project._store.document("A1")
     assert doc is not None
     qde = _project_xml(doc.name, "internal://a1.txt", [(0, 5, "99999999-0000-4000-8000-000000000001")],
                        codes='<Code guid="99999999-0000-4000-8000-000000000001" name="No such code" isCodable="true"/>')
@@ -468,16 +468,16 @@ def test_utf16_offsets_with_emoji_land_on_the_right_words(runner, tmp_path: Path
     assert report["offsets"]["aligned"] == 4 and report["offsets"]["candidates"]["codepoints"] < 4
     assert report["imported"]["codings"] == 4 and report["coders"] == {"Gergo": 4}
     with Project.open(tmp_path / "p") as project:
-        doc = project.store.document("videos_selection")  # the extension is dropped, as for transcripts
+        doc = project._store.document("videos_selection")  # the extension is dropped, as for transcripts
         assert doc is not None and doc.text == normalise_text(RAW[1:])
-        texts = sorted(c.text for c in project.store.codings())
+        texts = sorted(c.text for c in project._store.codings())
         assert texts == sorted(normalise_text(p) for p in pieces)
         assert "café line" in texts[0] + texts[1] + texts[2] + texts[3]
         codebook = project.codebook()
         folder = codebook.code("folder")
         assert not folder.codable and folder.guid == "3c51efbb-071f-43a7-9f32-228b89668e8d"
         assert {c.id for c in codebook.codes if c.parent == "folder"} == {"target", "emoji_run"}
-        assert {c.code for c in project.store.codings()} == {"target", "emoji_run"}
+        assert {c.code for c in project._store.codings()} == {"target", "emoji_run"}
 
 
 def test_the_same_code_on_the_same_span_twice_is_one_coding(runner, tmp_path: Path) -> None:
@@ -493,7 +493,7 @@ def test_the_same_code_on_the_same_span_twice_is_one_coding(runner, tmp_path: Pa
     assert report["in_file"]["codings"] == 4 and report["imported"]["codings"] == 3
     assert any("1 duplicate coding(s)" in w for w in report["warnings"])
     with Project.open(tmp_path / "p") as project:
-        assert sorted((c.code, c.text) for c in project.store.codings()) == [
+        assert sorted((c.code, c.text) for c in project._store.codings()) == [
             ("emoji_run", "target words"), ("target", "Intro"), ("target", "target words")]
 
 
@@ -508,8 +508,8 @@ def test_code_point_exporters_are_read_as_code_points(runner, tmp_path: Path) ->
     with Project.init(tmp_path / "p", "en") as project:
         report = project.import_qdpx(path)
         assert report.offsets is not None and report.offsets.convention == "codepoints"
-        assert sorted(c.text for c in project.store.codings()) == sorted(pieces)
-        assert [d.name for d in project.store.documents()] == ["Mabêl 2ième"]
+        assert sorted(c.text for c in project._store.codings()) == sorted(pieces)
+        assert [d.name for d in project._store.documents()] == ["Mabêl 2ième"]
 
 
 def test_missing_sources_relative_paths_and_unsupported_items_are_reported(tmp_path: Path) -> None:
@@ -532,7 +532,7 @@ def test_missing_sources_relative_paths_and_unsupported_items_are_reported(tmp_p
     (tmp_path / "beside.txt").write_text("Beside text.", encoding="utf-8")
     with Project.init(tmp_path / "p", "en") as project:  # a file beside the .qdpx is read only when allowed
         report = project.import_qdpx(path, allow_outside=True)
-        assert sorted(d.name for d in project.store.documents()) == ["Beside", "Here"]
+        assert sorted(d.name for d in project._store.documents()) == ["Beside", "Here"]
         assert any("read beside the file (relative:///beside.txt)" in w for w in report.warnings)
         assert report.in_file["sources"] == 4 and report.in_file["codings"] == 2
     assert [(m.name, m.codings) for m in report.missing] == [("Gone.txt", 1)]
@@ -553,7 +553,7 @@ def test_project_with_zero_codings_imports_codes_and_sources(tmp_path: Path) -> 
         report = project.import_qdpx(path)
         assert report.imported["codings"] == 0 and report.imported["documents"] == 1
         # a user who coded nothing is listed in the report, not made a coder (issue 17)
-        assert len(project.codebook().codes) == 3 and project.store.coders() == []
+        assert len(project.codebook().codes) == 3 and project._store.coders() == []
         assert any("not made coders: Gergo" in w for w in report.warnings)
 
 
@@ -615,7 +615,7 @@ def test_cases_typed_variables_and_memos_of_another_tool(tmp_path: Path) -> None
                      {"sources/d2.txt": b"Second interview.", "sources/d3.txt": b"Solo."})
     with Project.init(tmp_path / "p", "en") as project:
         project.import_qdpx(path)
-        store = project.store
+        store = project._store
         assert {d.name: d.case for d in store.documents()} == {"A interview 1": "Firm A", "A interview 2": "Firm A",
                                                                 "Solo": "Solo"}
         assert {c.name: c.attributes for c in store.cases()} == {
@@ -778,7 +778,7 @@ def test_real_project_imports_with_its_counts(real_imports: dict, name: str) -> 
     present = [s for s in refi.sources if s.text is not None]
     text_codings = sum(len(sel.codings) for s in present for sel in s.selections)
     with Project.open(folder) as project:
-        store = project.store
+        store = project._store
         assert len(project.codebook().codes) == codes
         # users who coded something here become coders; the others are listed in a warning
         coding_users = {c.user for s in present for sel in s.selections for c in sel.codings}
@@ -811,8 +811,8 @@ def test_real_nvivo_codings_land_on_word_boundaries(real_imports: dict, name: st
     assert offsets.aligned / offsets.selections >= 0.98
     assert offsets.candidates["codepoints"] / offsets.selections <= 0.65  # code points would cut words
     with Project.open(folder) as project:
-        docs = {d.name: d.text for d in project.store.documents()}
-        codings = project.store.codings()
+        docs = {d.name: d.text for d in project._store.documents()}
+        codings = project._store.codings()
     on_words = sum(1 for c in codings if at_word_boundary(docs[c.document], c.start)
                    and at_word_boundary(docs[c.document], c.end))
     at_line_start = sum(1 for c in codings if c.start == 0 or docs[c.document][c.start - 1] == "\n")
@@ -832,7 +832,7 @@ def test_real_nvivo_mac_and_windows_coders_can_be_compared(runner, real_imports:
     assert report["imported"]["documents_matched"] == 2 and report["coders"] == {"mac": 297}
     assert any("re-anchored" in w and "297 unchanged" in w for w in report["warnings"])
     with Project.open(folder) as project:
-        texts = {c.text for c in project.store.codings(coder="mac")}
+        texts = {c.text for c in project._store.codings(coder="mac")}
         assert all(at_word_boundary(t, 0) for t in texts)
     result = run(runner, "-p", folder, "agree", "Gergo", "mac", "--unit", "overlap", "--bootstrap", "0")
     assert "mac" in result.stdout
@@ -906,13 +906,13 @@ def test_real_nvivo_hierarchy_gets_subtotals_in_matrix_cross(real_imports: dict,
     with Project.open(folder) as project:
         codebook = project.codebook()
         assert not codebook.categories
-        cases = [Case(c.name, {"source": c.name}) for c in project.store.cases()]
-        assert set(project.store.coders()) == users
+        cases = [Case(c.name, {"source": c.name}) for c in project._store.cases()]
+        assert set(project._store.coders()) == users
         guid = {c.id: c.guid.lower().strip("{}") for c in codebook.codes}
         parents = {c.parent for c in codebook.codes if c.parent}
         positive = 0
         for coder in sorted(users):
-            table = matrix.cross_case(codebook, cases, project.codings(coder), "source", coder)
+            table = matrix.cross_case(codebook, cases, project.codings(coder), by="source", coder=coder)
             found = {r.key: r.total for r in table.rows if r.kind == "subtotal" and r.key in guid}
             assert set(found) == parents  # one subtotal per parent code, none for the others
             assert {key: expected[(coder, guid[key])] for key in found} == found

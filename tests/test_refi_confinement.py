@@ -110,7 +110,7 @@ def test_allow_outside_reads_them_and_says_so(runner, download: Path, tmp_path: 
     result = run(runner, "-p", folder, "import", "qdpx", path, "--allow-outside")
     assert "read beside the file" in result.output
     with Project.open(folder) as project:
-        assert {d.name: d.text for d in project.store.documents()}["Key"] == SECRET
+        assert {d.name: d.text for d in project._store.documents()}["Key"] == SECRET
 
 
 def test_inline_text_is_used_without_reading_outside(download: Path) -> None:

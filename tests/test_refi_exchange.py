@@ -32,13 +32,13 @@ def validate(xml: bytes, xsd: str) -> list[str]:
 def memo_rows(folder: Path) -> list[tuple[str, ...]]:
     with Project.open(folder) as project:
         return sorted((m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
-                      for m in project.store.memos())
+                      for m in project._store.memos())
 
 
 def tables(folder: Path) -> dict:
     """Every table a round trip must keep, as comparable values (row ids left out)."""
     with Project.open(folder) as project:
-        store = project.store
+        store = project._store
         return {
             "documents": sorted((d.name, d.case, d.text, d.sha256, d.language) for d in store.documents()),
             "segments": sorted((s.ref, s.document, s.start, s.end, s.speaker) for s in store.segments()),
@@ -58,23 +58,23 @@ def tables(folder: Path) -> dict:
 def memo_project(small_project: Path) -> Path:
     """The small project with memos of every kind, written as the workspace writes them."""
     with Project.open(small_project) as project:
-        doc = project.store.documents()[0]
+        doc = project._store.documents()[0]
         code = project.codebook().codes[0].id
-        case = project.store.cases()[0].name
-        project.add_coding("ana", doc.name, code, 0, 12, memo="why this passage: the tone")
-        project.add_coding("ana", doc.name, code, 20, 30, across_turns=True)  # covers a speaker label
-        project.add_coding("ben", doc.name, code, 0, 12, memo="ben's memo\nover two lines")
-        project.add_memo("ana", "document", doc.name, "document memo")
-        project.add_memo("ben", "document", doc.name, "a second document memo")
-        project.add_memo("ana", "code", code, "code memo")
-        project.add_memo("ana", "case", case, "case memo")
-        project.add_memo("ben", "case", case, "another case memo")
-        project.add_to_set("first wave", [d.name for d in project.store.documents()])
+        case = project._store.cases()[0].name
+        project.add_coding("ana", doc.name, code, start=0, end=12, memo="why this passage: the tone")
+        project.add_coding("ana", doc.name, code, start=20, end=30, across_turns=True)  # covers a speaker label
+        project.add_coding("ben", doc.name, code, start=0, end=12, memo="ben's memo\nover two lines")
+        project.add_memo("ana", "document", doc.name, text="document memo")
+        project.add_memo("ben", "document", doc.name, text="a second document memo")
+        project.add_memo("ana", "code", code, text="code memo")
+        project.add_memo("ana", "case", case, text="case memo")
+        project.add_memo("ben", "case", case, text="another case memo")
+        project.add_to_set("first wave", [d.name for d in project._store.documents()])
         project.add_to_set("only one", [doc.name])
         # a quotation name and a last change by someone who is not a coder (as imported from ATLAS.ti)
-        first = min(project.store.codings(coder="ana"), key=lambda c: c.start)
-        with project.store.transaction():
-            project.store.update_codings([dataclasses.replace(
+        first = min(project._store.codings(coder="ana"), key=lambda c: c.start)
+        with project._store.transaction():
+            project._store.update_codings([dataclasses.replace(
                 first, name="the tone, named", modified_by="carl", modified_at="2025-01-02T03:04:05+00:00")])
     return small_project
 
@@ -197,7 +197,7 @@ def test_reimporting_the_same_codings_without_memos_keeps_the_memos(runner, memo
     assert report["imported"]["coding_memos_replaced"] == 1 and report["imported"]["coding_memos_removed"] == 1
     assert any("1 coding memo(s) removed with their codings" in w for w in report["warnings"])
     with Project.open(memo_project) as project:
-        notes = sorted(c.note for c in project.store.codings() if c.note)
+        notes = sorted(c.note for c in project._store.codings() if c.note)
     assert notes == ["the tone, revised"]
     # the original file brings ana's coding and its memo back; the table says what happened
     table = run(runner, "-p", memo_project, "import", "qdpx", qdpx).stdout
@@ -216,7 +216,7 @@ def test_codebook_import_matches_by_id_then_guid_then_name(runner, memo_project:
     with Project.open(memo_project) as project:
         codes = project.codebook().codes
         ids = [c.id for c in codes]
-        used = project.store.codings()[0].code
+        used = project._store.codings()[0].code
     assert validate(qdc.read_bytes(), "Codebook.xsd") == []
     report = run_json(runner, "-p", memo_project, "codebook", "import", qdc)
     assert set(report["matches"].values()) == {"id"} and sorted(report["matches"]) == sorted(ids)
@@ -332,7 +332,7 @@ def test_atlas_like_file_is_schema_valid_but_for_its_two_bad_dates(atlas_like: P
 def test_links_pdf_text_transcripts_dates_and_idle_users(atlas_like: Path, tmp_path: Path) -> None:
     with Project.init(tmp_path / "p", "en") as project:
         report = project.import_qdpx(atlas_like)
-        store = project.store
+        store = project._store
         documents = {d.name: d for d in store.documents()}
         codings = {(c.document, c.code, documents[c.document].text[c.start:c.end]): c for c in store.codings()}
         memos = {m.name: m for m in store.memos()}
@@ -368,11 +368,11 @@ def test_links_pdf_text_transcripts_dates_and_idle_users(atlas_like: Path, tmp_p
     assert any("'yesterday' is not a date" in w for w in report.warnings)
     # ATLAS.ti's document variables (sets named 'attribute: value') are case attributes
     with Project.open(tmp_path / "p") as project:
-        assert {c.name: c.attributes for c in project.store.cases()}["Simon"] == {"gender": "male", "age": "67"}
+        assert {c.name: c.attributes for c in project._store.cases()}["Simon"] == {"gender": "male", "age": "67"}
     assert report.imported["sets_as_attributes"] == 2 and report.in_file["sets"] == 4
     assert kinds["code set"] == 1 and "document set" not in kinds
     with Project.open(tmp_path / "p") as project:  # the other set of sources is a document set
-        assert [(s.name, s.documents) for s in project.store.document_sets()] == [("Text files", ("Kellogg", "Simon"))]
+        assert [(s.name, s.documents) for s in project._store.document_sets()] == [("Text files", ("Kellogg", "Simon"))]
     # the tool's own user coded nothing: listed, not a coder
     assert coders == ["Friedrich"]
     assert any("not made coders: ATLAS.ti" in w for w in report.warnings)
@@ -514,7 +514,7 @@ def test_real_maxqda_document_sets_come_in_and_go_out(tmp_path: Path) -> None:
     refi = read_refi(REAL / name)
     with Project.init(tmp_path / "p", "en") as project:
         project.import_qdpx(REAL / name)
-        sets = project.store.document_sets()
+        sets = project._store.document_sets()
         project.export_qdpx(tmp_path / "again.qdpx")
     assert len(sets) == 2 == len(refi.sets)
     assert sorted(len(s.documents) for s in sets) == sorted(len(s.sources) for s in refi.sets)

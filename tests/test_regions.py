@@ -31,7 +31,7 @@ def test_a_partial_coding_of_one_coder_is_a_region_however_short() -> None:
     # A codes "beta" (4 characters of a 17-character sentence); B codes nothing there
     a = [coding("A", "a", 0, 17), coding("A", "d", 6, 10)]
     b = [coding("B", "a", 0, 17)]
-    found = compare_codings("A", "B", a, b)
+    found = compare_codings("A", "B", a, codings_b=b)
     assert [(x.code, y.code) for x, y in found.agreed] == [("a", "a")]
     assert [(r.start, r.end, r.codes) for r in found.regions] == [(6, 10, ("d",))]
     assert found.regions[0].agreed == ("a",) and found.regions[0].b == ()
@@ -41,7 +41,7 @@ def test_same_span_apart_from_blanks_and_punctuation_is_agreed_and_anything_else
     a = [coding("A", "a", 0, 17), coding("A", "b", 18, 41)]  # "Alpha beta gamma." / "Delta ... eta."
     b = [coding("B", "a", 0, 16), coding("B", "b", 18, 36)]  # "Alpha beta gamma" / "Delta epsilon zeta"
     assert trimmed(a[0]) == trimmed(b[0]) == (0, 16)
-    found = compare_codings("A", "B", a, b)
+    found = compare_codings("A", "B", a, codings_b=b)
     assert len(found.agreed) == 1 and found.regions[0].codes == ("b",)
     region = found.regions[0]
     assert (region.start, region.end, [c.end for c in region.a], [c.end for c in region.b]) == (18, 41, [41], [36])
@@ -53,7 +53,7 @@ def test_same_span_apart_from_blanks_and_punctuation_is_agreed_and_anything_else
 def test_overlapping_differences_of_any_code_form_one_region() -> None:
     a = [coding("A", "a", 0, 17), coding("A", "c", 42, 53)]
     b = [coding("B", "b", 6, 30), coding("B", "c", 48, 64)]
-    found = compare_codings("A", "B", a, b)
+    found = compare_codings("A", "B", a, codings_b=b)
     assert [(r.start, r.end, r.codes) for r in found.regions] == [(0, 30, ("a", "b")), (42, 64, ("c",))]
 
 
@@ -67,7 +67,7 @@ def test_every_coding_is_agreed_or_in_exactly_one_region() -> None:
                 out.append(coding(coder, rng.choice("abc"), s, rng.randint(s + 1, min(len(TEXT), s + 20))))
             return out
         a, b = some("A"), some("B")
-        found = compare_codings("A", "B", a, b)
+        found = compare_codings("A", "B", a, codings_b=b)
         seen = [x for pair in found.agreed for x in pair] + [c for r in found.regions for c in r.a + r.b]
         assert sorted(map(id, seen)) == sorted(map(id, a + b))
         for r in found.regions:
@@ -81,7 +81,7 @@ def test_every_coding_is_agreed_or_in_exactly_one_region() -> None:
 def test_each_decision_gives_its_codings() -> None:
     a = [coding("A", "a", 0, 17), coding("A", "b", 6, 16)]
     b = [coding("B", "a", 6, 41), coding("B", "c", 18, 23)]
-    found = compare_codings("A", "B", a, b)
+    found = compare_codings("A", "B", a, codings_b=b)
     (region,) = found.regions
     assert (region.start, region.end) == (0, 41)
 
@@ -112,7 +112,7 @@ def test_300000_characters_6000_codings_compare_in_well_under_a_second() -> None
             per[name].append(Coding(coder=name, code=rng.choice("abcdefgh"), document="D", case="D", start=s,
                                     end=s + rng.randint(5, 600), text=""))
     began = time.process_time()
-    found = compare_codings("A", "B", per["A"], per["B"])
+    found = compare_codings("A", "B", per["A"], codings_b=per["B"])
     spent = time.process_time() - began
     assert found.regions and spent < 1.0, spent
 
@@ -125,11 +125,11 @@ def two_coders(folder: Path) -> dict[str, object]:
         s1, s2, s3, s4 = [s for s in project.segments(document="E1") if s.role == "respondent"
                           and len(s.text) > 40][:4]
         for coder in ("alice", "bruno"):
-            project.add_coding(coder, "E1", "a", s1.start, s1.end)
-        project.add_coding("alice", "E1", "b", s2.start, s2.start + (s2.end - s2.start) // 2)
-        project.add_coding("bruno", "E1", "b", s2.start, s2.end)
-        project.add_coding("alice", "E1", "d", s3.start + 3, s3.start + 15, snap="word")
-        project.add_coding("bruno", "E1", "e", s4.end - 15, s4.end - 2, snap="word")
+            project.add_coding(coder, "E1", "a", start=s1.start, end=s1.end)
+        project.add_coding("alice", "E1", "b", start=s2.start, end=s2.start + (s2.end - s2.start) // 2)
+        project.add_coding("bruno", "E1", "b", start=s2.start, end=s2.end)
+        project.add_coding("alice", "E1", "d", start=s3.start + 3, end=s3.start + 15, snap="word")
+        project.add_coding("bruno", "E1", "e", start=s4.end - 15, end=s4.end - 2, snap="word")
     return {"s1": s1, "s2": s2, "s3": s3, "s4": s4}
 
 
@@ -137,7 +137,7 @@ def rows(folder: Path) -> list[tuple[object, ...]]:
     """Every stored coding, every field."""
     with Project.open(folder) as project:
         return sorted((c.id, c.coder, c.code, c.document, c.start, c.end, c.segment, c.created_at, c.source, c.note,
-                       c.status) for c in project.store.codings())
+                       c.status) for c in project._store.codings())
 
 
 def test_the_page_and_the_sheet_give_the_same_consensus(demo_project: Path, tmp_path: Path) -> None:
@@ -149,7 +149,7 @@ def test_the_page_and_the_sheet_give_the_same_consensus(demo_project: Path, tmp_
         s4 = segs["s4"]
         choices = {keys[0]: ("B", "", ""), keys[1]: ("A", "", ""), keys[2]: ("other", "e; h", f"{s4.start}-{s4.end}")}
         decisions = [Decision(f"page {k}", "", d, other, k, span) for k, (d, other, span) in choices.items()]
-        result = project.adjudicate_decisions("alice", "bruno", decisions, "by-page")
+        result = project.adjudicate_decisions("alice", "bruno", decisions, as_coder="by-page")
         assert (result.decided, result.carried_over, result.replaced) == (3, 1, 0)
     sheet = tmp_path / "adjudication.xlsx"
     run(CliRunner(), "-p", demo_project, "code", "adjudication-sheet", "alice", "bruno", "-o", sheet)
@@ -182,7 +182,7 @@ def test_recording_onto_a_coder_with_codings_is_refused_until_confirmed_then_und
     two_coders(demo_project)
     with Project.open(demo_project) as project:
         for seg in project.segments(document="E2")[:3] + project.segments(document="P1")[:2]:
-            project.add_coding("consensus", seg.document, "c", seg.start, seg.end)
+            project.add_coding("consensus", seg.document, "c", start=seg.start, end=seg.end)
         keys = [r.key for r in project.compare_regions(None, "alice", "bruno").regions]
     web = TestClient(create_app(demo_project, unblind=True), base_url="http://127.0.0.1")
     csrf = web.get("/api/session").json()["csrf"]

@@ -80,7 +80,7 @@ def _codings(segments: list[Segment], coders: dict[str, set[tuple[str, str]]]) -
 
 def _report(coders: dict[str, set[tuple[str, str]]] = CODERS, unit: str = "segment") -> AgreementReport:
     documents, segments = _corpus()
-    return agree(_codebook(), list(coders), _codings(segments, coders), documents, segments,
+    return agree(_codebook(), list(coders), _codings(segments, coders), documents=documents, segments=segments,
                  unit=unit, bootstrap=200)
 
 

@@ -72,7 +72,7 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
         keep(*span.characters[:1], span.unitizing, span.unitizing.result)
         retrieval = p.retrieve(codes=["h"], coders=["consensus"])
         keep(retrieval, *retrieval.passages[:1], p.quotes("group", 2, coders=["consensus"]))
-        cooccur = p.cooccurrence("consensus", "case", cluster=True)
+        cooccur = p.cooccurrence("consensus", level="case", cluster=True)
         keep(cooccur, cooccur.clustering, p.attribute_tests("group", "consensus", resamples=99))
         keep(p.words(by="group"), p.search("salon"), p.compare_regions(None, "coder-a", "coder-b"))
         keep(p.export_qdc(tmp / "book.qdc"), p.export_qdpx(tmp / "study.qdpx"))
@@ -89,7 +89,7 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     keep(LanguageTable(languages()), *languages()[:1], diagnose(folder), Message("wrote x", {"file": "x"}))
     with Project.open(folder) as p:
         keep(p.import_cases(EXAMPLE / "profiles.csv"), p.import_qdc(tmp / "book.qdc"))
-        keep(p.auto_code("auto"), p.code_search_hits("salon", "h", "searcher"))
+        keep(p.auto_code(coder="auto"), p.code_search_hits("salon", "h", "searcher"))
         hits = p.workspace_search("salon")  # the workspace's search, and its hits coded in one write
         keep(hits, p.code_hits("browser", "h", [{k: h[k] for k in ("document", "start", "end")}
                                                 for h in hits.hits[:3]]))
@@ -120,7 +120,7 @@ def suggestions(study_project: Path, tmp: Path, keep: Callable[..., None]) -> No
 
     def copy(p: Project, source: str, target: str, keep_it: Callable[[Any], bool]) -> None:
         codings = tuple(dataclasses.replace(c, coder=target, id=None, status="ok", origin=None, score=None)
-                        for c in p.store.codings(coder=source) if keep_it(c))
+                        for c in p._store.codings(coder=source) if keep_it(c))
         p.commit(WritePlan(coders=(target,), codings=codings))
 
     with Project.open(folder) as p:

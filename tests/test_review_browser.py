@@ -67,20 +67,20 @@ def open_review(browser: Browser, url: str, width: int = 1280) -> tuple[Page, Co
 
 def recode_target(project: Project, code: str, segment: str) -> str:
     """A codable code other than ``code`` that the reviewer has not put on that segment."""
-    taken = {c.code for c in project.store.codings(coder="trainer") if c.segment == segment}
+    taken = {c.code for c in project._store.codings(coder="trainer") if c.segment == segment}
     return next(c.id for c in project.codebook().codes if c.codable and c.id != code and c.id not in taken)
 
 
 def project_coding_exists(folder: Path, coding_id: int | None) -> bool:
     with Project.open(folder) as project:
-        return coding_id is not None and project.store.coding(coding_id) is not None
+        return coding_id is not None and project._store.coding(coding_id) is not None
 
 
 def test_review_100_suggestions_by_keyboard(browser: Browser, serve, queue_project: Path) -> None:  # noqa: F811
     with Project.open(queue_project) as project:
         queue = project.review_queue("trainer").items  # the page's order: most uncertain first
         before_others = others(project, "trainer")
-        before_mine = sorted((c.id, c.code, c.segment) for c in project.store.codings(coder="trainer"))
+        before_mine = sorted((c.id, c.code, c.segment) for c in project._store.codings(coder="trainer"))
         targets = {i.id: recode_target(project, i.code, i.segment) for i in queue[:REVIEWS]}
         model = project.review_model()[0]
         labels_of = {c.id: c.label(project.codebook().default_language) for c in project.codebook().codes}
@@ -112,10 +112,10 @@ def test_review_100_suggestions_by_keyboard(browser: Browser, serve, queue_proje
     assert console.errors == []
 
     with Project.open(queue_project) as project:
-        mine = {c.id: c for c in project.store.codings(coder="trainer")}
-        reviews = {(r.code, r.segment): r for r in project.store.suggest_reviews(reviewer="trainer")}
-        corpus = load_corpus(project.store)
-        labels = segment_labels(project.store, corpus, "trainer")
+        mine = {c.id: c for c in project._store.codings(coder="trainer")}
+        reviews = {(r.code, r.segment): r for r in project._store.suggest_reviews(reviewer="trainer")}
+        corpus = load_corpus(project._store)
+        labels = segment_labels(project._store, corpus, "trainer")
         assert others(project, "trainer") == before_others
         where = corpus.position()
         for item in queue[:REVIEWS]:
@@ -151,7 +151,7 @@ def test_review_100_suggestions_by_keyboard(browser: Browser, serve, queue_proje
     assert not project_coding_exists(queue_project, accepted.coding)
     with Project.open(queue_project) as project:
         assert (last.code, last.segment) not in {(r.code, r.segment)
-                                                  for r in project.store.suggest_reviews(reviewer="trainer")}
+                                                  for r in project._store.suggest_reviews(reviewer="trainer")}
         assert any(c.command == f"review undo accept {last.code} {last.segment} --as trainer"
                    for c in project.history().entries)
         assert others(project, "trainer") == before_others

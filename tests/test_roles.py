@@ -220,8 +220,8 @@ def test_every_route_has_a_rule_and_every_role_gets_exactly_what_it_may(team: Pa
 def test_the_single_user_on_localhost_without_accounts_is_the_lead(demo_project: Path) -> None:
     with Project.open(demo_project) as project:
         seg = project.segments(document="E1")[3]
-        project.add_coding("alice", "E1", "a", seg.start, seg.end)
-        project.add_coding("bruno", "E1", "b", seg.start, seg.end)
+        project.add_coding("alice", "E1", "a", start=seg.start, end=seg.end)
+        project.add_coding("bruno", "E1", "b", start=seg.start, end=seg.end)
     web = TestClient(create_app(demo_project, coder="alice"), base_url="http://127.0.0.1")
     assert web.get("/api/session").json()["role"] == "lead"
     answer = web.post("/api/blind", json={"blind": False}, headers=headers(web))
@@ -399,7 +399,7 @@ def test_disabling_removing_or_changing_a_role_ends_the_sessions(team: Path, run
     else:
         assert again.status_code == 401
     with Project.open(team) as project:
-        assert project.store.count_codings(coder="alice") == 1  # the coder's work stays
+        assert project._store.count_codings(coder="alice") == 1  # the coder's work stays
     if command[1] == "disable":
         run(runner, "-p", team, "users", "disable", "alice", "--enable")
         assert login_form(network(team), "alice").status_code == 303
@@ -440,7 +440,7 @@ def test_failed_logins_back_off_then_lock_until_the_lead_unlocks(team: Path, run
         assert project.check_user("alice", PASSWORD, at=at + timedelta(minutes=16)).name == "alice"
         # locked again (as above, without spending ten more scrypt checks), now for the lead to lift
         at = datetime.now(timezone.utc)
-        project.store.update_account(dataclasses.replace(project.account("alice"), failures=accounts.LOCK_AFTER,
+        project._store.update_account(dataclasses.replace(project.account("alice"), failures=accounts.LOCK_AFTER,
                                                          locked_until=(at + accounts.LOCK_FOR).isoformat()))
         with pytest.raises(ThrottledError):
             project.check_user("alice", PASSWORD, at=at)
@@ -478,7 +478,7 @@ def test_passwords_are_hashed_with_scrypt_at_owasp_parameters_and_old_hashes_reh
         salt = b"0123456789abcdef"
         old = hashlib.scrypt(PASSWORD.encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=32)
         weak = f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(old).decode()}"
-        project.store.update_account(dataclasses.replace(project.account("alice"), password_hash=weak))
+        project._store.update_account(dataclasses.replace(project.account("alice"), password_hash=weak))
         with pytest.raises(AuthError):
             project.check_user("alice", "wrong password")
         assert project.account("alice").password_hash == weak  # a wrong password rehashes nothing
@@ -591,7 +591,7 @@ def test_a_project_with_accounts_from_before_roles_opens_its_users_are_coders_an
     assert login_form(web, "alice").status_code == 303
     assert web.get("/api/session").json()["role"] == "coder"
     with Project.open(demo_project) as project:
-        assert project.store.schema_version() == SCHEMA_VERSION
+        assert project._store.schema_version() == SCHEMA_VERSION
         assert project.account("alice").password_hash.startswith("scrypt$131072$")
 
 
@@ -605,7 +605,7 @@ def test_undo_leaves_accounts_sessions_and_blind_mode_as_they_are(tmp_path: Path
         token = project.start_session("alice")
         project.load_codebook(Path(__file__).parent.parent / "codebooks" / "communication-tools.yaml")
         code = project.codebook().code_ids()[0]
-        memo = project.add_memo("alice", "code", code, "before the undo")
+        memo = project.add_memo("alice", "code", code, text="before the undo")
         project.remove_memo("alice", memo.id)  # a page deletion: a history line with a snapshot
         project.add_user("alice", "second-password-2")  # a reset: the session ends
         project.set_blind(False)

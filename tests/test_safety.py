@@ -99,7 +99,7 @@ def test_a_read_only_project_can_be_read_but_not_written(runner, study_copy: Pat
     assert status["documents"] == 10
     run(runner, "-p", study_copy, "matrix", "cross", "--by", "group", "--coder", "consensus")
     with Project.open(study_copy) as project:
-        assert project.store.readonly
+        assert project._store.readonly
         assert project.check().readonly
     before = snapshot(study_copy)
     result = run(runner, "-p", study_copy, "code", "import", EXAMPLE / "coder-a.xlsx", "--coder", "z", code=1)
@@ -125,12 +125,12 @@ def test_disk_full_is_a_clear_error_and_changes_nothing(small_project: Path, tmp
                                          "R : Une réponse tout aussi longue, encore et encore.\n") * 400)
     before = snapshot(small_project)
     with Project.open(small_project) as project:
-        pages = project.store.db.execute("PRAGMA page_count").fetchone()[0]
-        project.store.db.execute(f"PRAGMA max_page_count={pages + 2}")  # the disk is "full"
+        pages = project._store.db.execute("PRAGMA page_count").fetchone()[0]
+        project._store.db.execute(f"PRAGMA max_page_count={pages + 2}")  # the disk is "full"
         with pytest.raises(ProjectError, match="disk is full") as info:
             project.import_transcripts(sorted(docs.glob("*.txt")))
         assert "cannot rollback" not in str(info.value)
-        assert project.store.db.in_transaction is False
+        assert project._store.db.in_transaction is False
     assert snapshot(small_project) == before
 
 
@@ -345,8 +345,8 @@ def test_undo_refuses_to_take_back_a_later_write_without_confirmation(runner, st
     assert snapshot(study_copy) == before
     run(runner, "-p", study_copy, "undo", "--yes", "--include-others")
     with Project.open(study_copy) as project:
-        assert "Z9" not in [d.name for d in project.store.documents()]
-        assert project.store.count_codings(coder="coder-b") > 0
+        assert "Z9" not in [d.name for d in project._store.documents()]
+        assert project._store.count_codings(coder="coder-b") > 0
 
 
 def test_backup_restore_through_a_symlinked_project_file_restores_its_target(runner, study_copy: Path,

@@ -42,11 +42,11 @@ def other_process(folder: Path, *args: str) -> dict:
 def test_a_second_connection_keeps_the_first_ones_write_visible_to_other_processes(demo_project: Path) -> None:
     first = Project.open(demo_project)
     try:
-        first.store.count_codings()  # a read: the connection now holds its WAL lock
+        first._store.count_codings()  # a read: the connection now holds its WAL lock
         second = Project.open(demo_project)  # used to open and close the file itself
         other_process(demo_project, "status")  # opens and closes the project
         segment = first.segments(document="E1")[3]
-        first.add_coding("zoe", "E1", "a", segment.start, segment.end)
+        first.add_coding("zoe", "E1", "a", start=segment.start, end=segment.end)
         assert other_process(demo_project, "status")["coders"] == {"zoe": 1}
         second.close()
     finally:
@@ -105,7 +105,7 @@ def test_six_coders_posting_at_once_beside_other_commands_all_answered_and_store
     assert other_process(demo_project, "status")["coders"] == {name: per_coder for name in coders}
     with Project.open(demo_project) as project:
         for name in coders:
-            assert {c.id for c in project.store.codings(coder=name)} == created[name]
+            assert {c.id for c in project._store.codings(coder=name)} == created[name]
 
 
 def test_a_write_queued_behind_a_longer_write_of_the_server_is_503_after_the_lock_timeout(
@@ -122,7 +122,7 @@ def test_a_write_queued_behind_a_longer_write_of_the_server_is_503_after_the_loc
     holding, release = threading.Event(), threading.Event()
 
     def long_write() -> None:
-        with Project.open(demo_project) as holder, holder.store.transaction():
+        with Project.open(demo_project) as holder, holder._store.transaction():
             holding.set()
             release.wait(30)
 

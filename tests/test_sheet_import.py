@@ -50,7 +50,7 @@ def test_repeated_rows_merge_their_memos(runner, small_project: Path, tmp_path: 
 
 def test_segment_index_held_only_while_nothing_else_writes(small_project: Path) -> None:
     with Project.open(small_project) as project:
-        store = project.store
+        store = project._store
         assert store.segment_index() is not store.segment_index()  # not held: read each time
         with store.holding_segments():
             held = store.segment_index()

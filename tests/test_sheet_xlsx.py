@@ -132,7 +132,8 @@ def written(tmp_path: Path) -> tuple[Path, Path]:
     codebook = load_codebook(CODEBOOK)
     segments = _segments()
     ours, reference = tmp_path / "ours.xlsx", tmp_path / "reference.xlsx"
-    assert write_sheet(ours, segments, codebook, "ana", _codings(segments), codebook.default_language) == len(TEXTS)
+    assert write_sheet(ours, segments, codebook, coder="ana", existing=_codings(segments),
+                       lang=codebook.default_language) == len(TEXTS)
     _reference(reference, segments, codebook, "ana", _codings(segments))
     return ours, reference
 
@@ -178,7 +179,7 @@ def test_control_characters_are_dropped_not_fatal(tmp_path: Path) -> None:
     seg = _segments()[0]
     memo = Coding("ana", "a", seg.document, seg.case, seg.start, seg.end, seg.ref, note="bip\x07 \x1b[0m fin\ufffe")
     out = tmp_path / "ctl.xlsx"
-    write_sheet(out, [seg], codebook, "ana", [memo])
+    write_sheet(out, [seg], codebook, coder="ana", existing=[memo])
     assert load_workbook(out)["Coding"]["H2"].value == "bip [0m fin"
 
 
@@ -222,7 +223,8 @@ def _rewrite_sheet(source: Path, target: Path, change: object) -> None:
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
         for item in zin.infolist():
             data = zin.read(item.filename)
-            zout.writestr(item, change(data) if item.filename == "xl/worksheets/sheet1.xml" else data)  # type: ignore[operator]
+            zout.writestr(item,
+                          change(data) if item.filename == "xl/worksheets/sheet1.xml" else data)  # type: ignore[operator]
 
 
 def test_unusual_sheet_xml_reads_the_same(written: tuple[Path, Path], tmp_path: Path) -> None:

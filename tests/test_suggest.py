@@ -33,15 +33,15 @@ def study(study_project: Path, tmp_path: Path) -> Path:
 
 def human_codings(project: Project) -> dict[str, list[tuple]]:
     return {coder: sorted((c.id, c.code, c.document, c.start, c.end, c.segment, c.status, c.created_at)
-                          for c in project.store.codings(coder=coder))
+                          for c in project._store.codings(coder=coder))
             for coder in project.coders() if not coder.startswith("model:")}
 
 
 def test_train_lists_rare_codes_and_trains_the_others(study: Path) -> None:
     with Project.open(study) as project:
         report = project.suggest_train("consensus", seed=3)
-        corpus = load_corpus(project.store)
-        labels = segment_labels(project.store, corpus, "consensus")
+        corpus = load_corpus(project._store)
+        labels = segment_labels(project._store, corpus, "consensus")
     by_code = {c.code: c for c in report.codes}
     for code, row in by_code.items():
         expected = int(labels.positive[code][labels.known].sum()) if code in labels.positive else 0
@@ -57,10 +57,10 @@ def test_train_lists_rare_codes_and_trains_the_others(study: Path) -> None:
 def test_training_is_deterministic_for_a_seed(study: Path) -> None:
     with Project.open(study) as project:
         first = project.suggest_train("consensus", seed=7)
-        blob = project.store.suggest_model_bytes(first.model)
+        blob = project._store.suggest_model_bytes(first.model)
         second = project.suggest_train("consensus", seed=7)
         assert second.model == first.model and not second.created
-        assert project.store.suggest_model_bytes(second.model) == blob
+        assert project._store.suggest_model_bytes(second.model) == blob
         assert second.to_dict() | {"created": True} == first.to_dict()
         other = project.suggest_train("consensus", seed=8)
         assert other.model != first.model
@@ -73,7 +73,7 @@ def test_run_stores_a_machine_coder_and_never_touches_human_codings(study: Path)
         run_report = project.suggest_run()
         again = project.suggest_run()  # a second run replaces only the model's own suggestions
         assert human_codings(project) == before
-        suggestions = project.store.codings(coder=report.machine_coder)
+        suggestions = project._store.codings(coder=report.machine_coder)
         assert len(suggestions) == sum(run_report.counts.values()) == sum(again.counts.values()) > 0
         assert report.machine_coder == f"model:{report.model[:6]}"
         for c in suggestions:
@@ -89,14 +89,14 @@ def test_run_scores_match_the_thresholds_and_reloaded_model(study: Path) -> None
     with Project.open(study) as project:
         report = project.suggest_train("consensus", seed=1)
         project.suggest_run(codes=["a"])
-        model, _ = load_model(project.store, report.machine_coder)
-        corpus = load_corpus(project.store)
+        model, _ = load_model(project._store, report.machine_coder)
+        corpus = load_corpus(project._store)
         _, scores = model.scores(corpus.texts, ["a"])
         threshold = next(c.threshold for c in report.codes if c.code == "a")
         expected = {corpus.refs[i] for i in np.flatnonzero(scores[:, 0] >= threshold)}
-        stored = {c.segment for c in project.store.codings(coder=report.machine_coder)}
+        stored = {c.segment for c in project._store.codings(coder=report.machine_coder)}
         assert stored == expected
-        assert {c.code for c in project.store.codings(coder=report.machine_coder)} == {"a"}
+        assert {c.code for c in project._store.codings(coder=report.machine_coder)} == {"a"}
 
 
 def test_train_and_run_with_sockets_blocked(study: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,8 +113,8 @@ def test_train_and_run_with_sockets_blocked(study: Path, monkeypatch: pytest.Mon
 
 def test_grouped_folds_never_put_a_document_in_train_and_test(study: Path) -> None:
     with Project.open(study) as project:
-        corpus = load_corpus(project.store)
-        labels = segment_labels(project.store, corpus, "consensus")
+        corpus = load_corpus(project._store)
+        labels = segment_labels(project._store, corpus, "consensus")
     known = np.flatnonzero(labels.known)
     groups = corpus.document[known]
     for code in ("a", "h"):
@@ -131,15 +131,15 @@ def test_kappa_and_scores_equal_scikit_learn_on_the_same_predictions(study: Path
     from qda.suggest.learn import cross_validate
 
     with Project.open(study) as project:
-        corpus = load_corpus(project.store)
-        labels = segment_labels(project.store, corpus, "consensus")
+        corpus = load_corpus(project._store)
+        labels = segment_labels(project._store, corpus, "consensus")
     known = np.flatnonzero(labels.known)
     settings = check_params(None)
     texts = [corpus.texts[i] for i in known.tolist()]
     x = Features.fit_transform(texts, settings)[1]
     for code in ("a", "b", "h", "u"):
         y = labels.positive[code][known]
-        cv = cross_validate(x, y, corpus.document[known], settings, seed=1)
+        cv = cross_validate(x, y, corpus.document[known], params=settings, seed=1)
         assert cv is not None
         ours = binary_agreement(cv.truth, cv.predicted, bootstrap=200, seed=1)
         assert ours.kappa.value == pytest.approx(cohen_kappa_score(cv.truth, cv.predicted), abs=1e-12)
@@ -191,7 +191,7 @@ def test_model_is_stored_as_arrays_without_pickle(study: Path) -> None:
 
     with Project.open(study) as project:
         report = project.suggest_train("consensus", seed=1)
-        blob = project.store.suggest_model_bytes(report.model)
+        blob = project._store.suggest_model_bytes(report.model)
     with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
         assert set(arrays.files) == {"terms", "idf", "chars", "char_idf", "codes", "coef", "intercept", "threshold"}
         assert all(arrays[name].dtype != object for name in arrays.files)
@@ -201,9 +201,9 @@ def test_explain_gives_weighty_terms_and_passages_the_human_coded(study: Path) -
     with Project.open(study) as project:
         report = project.suggest_train("consensus", seed=1)
         project.suggest_run(codes=["h"])
-        suggestion = project.store.codings(coder=report.machine_coder)[0]
+        suggestion = project._store.codings(coder=report.machine_coder)[0]
         explanation = project.suggest_explain(suggestion.id)
-        human = {c.segment for c in project.store.codings(coder="consensus") if c.code == "h"}
+        human = {c.segment for c in project._store.codings(coder="consensus") if c.code == "h"}
     assert explanation.code == "h" and explanation.terms
     assert all(weight > 0 for _, weight in explanation.terms)
     assert [w for _, w in explanation.terms] == sorted((w for _, w in explanation.terms), reverse=True)
@@ -243,7 +243,7 @@ def copy_codings(project: Project, source: str, target: str, keep) -> int:
     from qda.models import WritePlan
 
     copied = tuple(replace(c, coder=target, id=None, status="ok", origin=None, score=None, source="sheet")
-                   for c in project.store.codings(coder=source) if keep(c))
+                   for c in project._store.codings(coder=source) if keep(c))
     project.commit(WritePlan(coders=(target,), codings=copied))
     return len(copied)
 
@@ -283,9 +283,9 @@ def test_validate_equals_scikit_learn_kappa_on_the_sample(gated: Path) -> None:
         refs = set(sample.segments)
         copy_codings(project, "consensus", "val", lambda c: c.segment in refs)
         report = project.suggest_validate(bootstrap=200)
-        model, _ = load_model(project.store, None)
-        corpus = load_corpus(project.store)
-        human = segment_labels(project.store, corpus, "val")
+        model, _ = load_model(project._store, None)
+        corpus = load_corpus(project._store)
+        human = segment_labels(project._store, corpus, "val")
     positions = [corpus.position()[r] for r in sample.segments if corpus.refs[corpus.position()[r]] in refs]
     positions = [p for p in positions if human.known[p]]
     assert report.segments == len(positions)
@@ -315,17 +315,17 @@ def test_gate_refuses_bulk_accept_below_the_bound_and_accepts_above(gated: Path,
     assert "bulk accept refused" in result.output and "lower 95 % bound" in result.output
     with Project.open(gated) as project:
         assert human_codings(project) == before
-        suggested = [c for c in project.store.codings(coder=machine) if c.code == "h"]
+        suggested = [c for c in project._store.codings(coder=machine) if c.code == "h"]
         high = [c for c in suggested if c.score >= 0.6]
         report = project.suggest_accept("h", reviewer="alice", above=0.6)
-        accepted = [c for c in project.store.codings(coder="alice")]
+        accepted = [c for c in project._store.codings(coder="alice")]
     assert report.accepted == len(high) == len(accepted) > 0
     assert {c.segment for c in accepted} == {c.segment for c in high}
     assert all(c.origin == suggested[0].origin and c.status == "ok" and c.code == "h" for c in accepted)
     # undoable like every write that changes codings
     run(runner, "-p", gated, "undo", "--yes")
     with Project.open(gated) as project:
-        assert "alice" not in project.coders() or not project.store.codings(coder="alice")
+        assert "alice" not in project.coders() or not project._store.codings(coder="alice")
 
 
 def test_bias_check_fisher_and_holm_against_scipy(gated: Path) -> None:
@@ -367,8 +367,8 @@ def test_learning_curve_cuts_training_parts_by_documents(study: Path, runner) ->
 
     with Project.open(study) as project:
         curve = project.suggest_curve("consensus", codes=["h", "a"], sizes=(5, 10, 40), bootstrap=50)
-        corpus = load_corpus(project.store)
-        labels = segment_labels(project.store, corpus, "consensus")
+        corpus = load_corpus(project._store)
+        labels = segment_labels(project._store, corpus, "consensus")
     h = next(c for c in curve.codes if c.code == "h")
     assert h.positives == 18
     assert [p.positives for p in h.points] == [5, 10, 40]
@@ -377,7 +377,7 @@ def test_learning_curve_cuts_training_parts_by_documents(study: Path, runner) ->
     known = np.flatnonzero(labels.known)
     y, groups = labels.positive["h"][known], corpus.document[known]
     folds = folds_of(y, groups, 5, seed=1)
-    subsets = training_subsets(y, groups, folds, 5, seed=1)
+    subsets = training_subsets(y, groups, folds, size=5, seed=1)
     for k, (train, test) in enumerate(folds):
         chosen = subsets[k]
         assert set(chosen.tolist()) <= set(train.tolist()) and y[chosen].sum() >= 5
@@ -396,15 +396,15 @@ def test_provenance_in_the_api_and_the_reliability_report(gated: Path, runner, t
         machine = next(c for c in project.coders() if c.startswith("model:"))
         copy_codings(project, machine, "val", lambda c: c.segment in refs and c.code == "h")
         copy_codings(project, "consensus", "alice", lambda c: c.document == "E1")
-        own = len(project.store.codings(coder="alice"))
+        own = len(project._store.codings(coder="alice"))
         accepted = project.suggest_accept("h", reviewer="alice").accepted
         result = project.suggest_provenance(["alice", machine])
     rows = {(r.coder, r.code): r for r in result.rows}
     alice = rows[("alice", "h")]
     h_total = own_h = None
     with Project.open(gated) as project:
-        h_total = sum(1 for c in project.store.codings(coder="alice") if c.code == "h")
-        own_h = sum(1 for c in project.store.codings(coder="alice") if c.code == "h" and not c.origin)
+        h_total = sum(1 for c in project._store.codings(coder="alice") if c.code == "h")
+        own_h = sum(1 for c in project._store.codings(coder="alice") if c.code == "h" and not c.origin)
     assert alice.codings == h_total and alice.from_suggestions == h_total - own_h == accepted
     assert alice.accepted == accepted and alice.validated_kappa.value == 1.0 and alice.validated_by == "val"
     assert alice.training_coder == "trainer" and alice.training_segments > 0

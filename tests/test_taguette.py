@@ -47,7 +47,7 @@ def interviews(runner, tmp_path: Path) -> Path:
 
 def expected_codings(folder: Path) -> set[tuple[str, str, int, int]]:
     with Project.open(folder) as project:
-        texts = {d.name: d.text for d in project.store.documents()}
+        texts = {d.name: d.text for d in project._store.documents()}
     found = set()
     for document, first, last, tags in HIGHLIGHTS:
         text = texts[document]
@@ -68,7 +68,7 @@ def stored(folder: Path, coder: str) -> set[tuple[str, str, int, int]]:
             own = code.label()
             return f"{path(code.parent)}.{own}" if code.parent else own
 
-        return {(path(c.code), c.document, c.start, c.end) for c in project.store.codings(coder=coder)}
+        return {(path(c.code), c.document, c.start, c.end) for c in project._store.codings(coder=coder)}
 
 
 @pytest.mark.parametrize("name", ["highlights.csv", "highlights.xlsx"])
@@ -118,7 +118,7 @@ def test_ambiguous_and_unknown_highlights_are_row_errors_and_nothing_is_written(
     assert "edited.csv:2" in result.output and "found 3 or more times" in " ".join(result.output.split())
     assert "edited.csv:12" in result.output and "Interview Carla" in result.output
     with Project.open(interviews) as project:
-        assert project.store.count_codings() == 0
+        assert project._store.count_codings() == 0
 
 
 def test_a_retyped_highlight_is_placed_fuzzily_with_its_score(runner, interviews: Path, tmp_path: Path) -> None:

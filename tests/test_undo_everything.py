@@ -45,8 +45,8 @@ def base(tmp_path_factory: pytest.TempPathFactory, study_project: Path) -> Path:
     folder = tmp_path_factory.mktemp("undo") / "study"
     shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
     with Project.open(folder) as project:
-        project.add_memo("coder-a", "document", "E1", "a first reading of E1")
-        project.add_memo("coder-a", "code", "a", "what counts as social media")
+        project.add_memo("coder-a", "document", "E1", text="a first reading of E1")
+        project.add_memo("coder-a", "code", "a", text="what counts as social media")
         coding = project.codings("coder-a")[0]
         project.change_coding("coder-a", coding.id, {"memo": "a note on this passage"})
     # a command after those page edits: the next page edit opens a history line of its own

@@ -111,7 +111,7 @@ ALEX_PAUL_SUZAN = {
 def _observers(units, one_code=False):
     """The observers' units as qda columns: value v becomes code v - 1 (or code 0 for all, binary)."""
     return [CoderSpans.of([0 if one_code else v - 1 for v, _, _ in coder], [0] * len(coder),
-                          [s for _, s, _ in coder], [e for _, _, e in coder]) for coder in units.values()]
+                          [s for _, s, _ in coder], end=[e for _, _, e in coder]) for coder in units.values()]
 
 
 def _as_study(units):
@@ -303,7 +303,7 @@ def _random_study(rng, n_coders, lengths, n_codes, per_coder):
 
 def _columns(spans):
     return CoderSpans.of([k for k, _, _, _ in spans], [d for _, d, _, _ in spans],
-                         [s for _, _, s, _ in spans], [e for _, _, _, e in spans])
+                         [s for _, _, s, _ in spans], end=[e for _, _, _, e in spans])
 
 
 @pytest.mark.parametrize("n_coders", [2, 3, 4])
@@ -434,8 +434,10 @@ def test_partial_overlap_scores_between_zero_and_one():
 def test_vectorised_on_many_spans_matches_per_document_sums():
     rng = np.random.default_rng(0)
     starts = rng.integers(0, 9000, 3000)
-    a = CoderSpans.of(rng.integers(0, 5, 3000), rng.integers(0, 4, 3000), starts, starts + rng.integers(1, 80, 3000))
+    a = CoderSpans.of(rng.integers(0, 5, 3000), rng.integers(0, 4, 3000), starts,
+                      end=starts + rng.integers(1, 80, 3000))
     starts = rng.integers(0, 9000, 3000)
-    b = CoderSpans.of(rng.integers(0, 5, 3000), rng.integers(0, 4, 3000), starts, starts + rng.integers(1, 80, 3000))
+    b = CoderSpans.of(rng.integers(0, 5, 3000), rng.integers(0, 4, 3000), starts,
+                      end=starts + rng.integers(1, 80, 3000))
     result = unitizing_alpha([a, b], [10000] * 4, 5, bootstrap=100)
     assert all(e.value is not None and -1 <= e.value <= 1 for e in result.codes)

@@ -75,7 +75,7 @@ def words(seg: Segment, first: int, count: int) -> tuple[int, int]:
 def every_row(folder: Path) -> list[tuple[Any, ...]]:
     with Project.open(folder) as project:
         return sorted((c.id, c.coder, c.code, c.document, c.start, c.end, c.segment, c.created_at, c.source, c.note,
-                       c.status) for c in project.store.codings())
+                       c.status) for c in project._store.codings())
 
 
 def test_blind_coders_partial_spans_lead_adjudicates_regions_refused_then_undone(
@@ -85,7 +85,7 @@ def test_blind_coders_partial_spans_lead_adjudicates_regions_refused_then_undone
                           if s.role == "respondent" and len(re.findall(r"\w+", s.text)) >= 12][:4]
         # an earlier adjudication: 5 codings of 'consensus' in 2 documents
         for seg in project.segments(document="E2")[:3] + project.segments(document="P1")[:2]:
-            project.add_coding("consensus", seg.document, "c", seg.start, seg.end)
+            project.add_coding("consensus", seg.document, "c", start=seg.start, end=seg.end)
     whole = lambda seg: (seg.start, seg.end)  # noqa: E731
     half_of_s2 = words(s2, 0, len(re.findall(r"\w+", s2.text)) // 2)
     d_span, e_span = words(s3, 2, 3), words(s4, -1, 3)

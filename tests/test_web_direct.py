@@ -44,7 +44,7 @@ def respondent_segments(project_folder: Path, document: str = "E1") -> list[Any]
 
 def stored(project_folder: Path, coder: str = "alice") -> list[Any]:
     with Project.open(project_folder) as project:
-        return sorted(project.store.codings(coder=coder), key=lambda c: (c.start, c.code))
+        return sorted(project._store.codings(coder=coder), key=lambda c: (c.start, c.code))
 
 
 def cursor_to(page: Page, start: int) -> None:
@@ -135,7 +135,7 @@ def test_esc_in_the_picker_keeps_the_keyboard_cursor(browser: Browser, serve, de
 def test_e_opens_the_editor_without_touching_its_fields(browser: Browser, serve, demo_project: Path) -> None:
     seg = respondent_segments(demo_project)[2]
     with Project.open(demo_project) as project:
-        project.add_coding("alice", "E1", "k", seg.start, seg.end)
+        project.add_coding("alice", "E1", "k", start=seg.start, end=seg.end)
     page, console = open_as(browser, serve(demo_project), "alice")
     open_document(page, "E1")
     cursor_to(page, seg.start)
@@ -169,7 +169,7 @@ def test_margin_stripes_follow_the_text_when_it_reflows(browser: Browser, serve,
     segs = respondent_segments(demo_project)
     with Project.open(demo_project) as project:
         for seg in segs[:6]:
-            project.add_coding("alice", "E1", "a", seg.start, seg.end)
+            project.add_coding("alice", "E1", "a", start=seg.start, end=seg.end)
     page, _ = open_as(browser, serve(demo_project), "alice")
     page.set_viewport_size({"width": 1280, "height": 900})
     open_document(page, "E1")
@@ -190,7 +190,7 @@ def test_drag_an_edge_with_a_live_preview_stores_the_new_offsets(browser: Browse
                                                                  snap: str) -> None:
     seg = next(s for s in respondent_segments(demo_project) if len(s.text) > 80)
     with Project.open(demo_project) as project:
-        made = project.add_coding("alice", "E1", "a", seg.start, seg.end)
+        made = project.add_coding("alice", "E1", "a", start=seg.start, end=seg.end)
         text = project.workspace_document("E1")[0].text
     page, console = open_as(browser, serve(demo_project), "alice")
     open_document(page, "E1")
@@ -281,7 +281,7 @@ def test_layout_from_800_to_1920_px_and_no_serious_accessibility_finding(browser
     with Project.open(demo_project) as project:
         for seg, codes in zip(segs[:5], ("a", "ah", "hbe", "c", "rb")):
             for i, code in enumerate(codes):
-                project.add_coding("alice", "E1", code, seg.start + 4 * i, seg.end)
+                project.add_coding("alice", "E1", code, start=seg.start + 4 * i, end=seg.end)
     page, console = open_as(browser, serve(demo_project), "alice")
     findings: dict[str, list[str]] = {}
     for width in (800, 1280, 1920):

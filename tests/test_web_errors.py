@@ -68,7 +68,7 @@ def test_answers_the_page_asks_on_keep_their_fields_beside_the_code(demo_project
     with Project.open(demo_project) as project:
         segments = project.segments(document="E1")
         for coder, code in (("alice", "a"), ("bruno", "a"), ("consensus", "c")):  # A and B agree
-            project.add_coding(coder, "E1", code, segments[3].start, segments[3].end)
+            project.add_coding(coder, "E1", code, start=segments[3].start, end=segments[3].end)
     web.post("/api/blind", json={"blind": False}, headers=token(web))
     replacing = web.post("/api/adjudicate", json={"a": "alice", "b": "bruno", "as": "consensus", "decisions": []},
                          headers=token(web))

@@ -30,8 +30,8 @@ def alone(route: Route, folder: Path, coder: str | None = "alice", session: bool
 def test_the_document_list_handler_alone(demo_project: Path) -> None:
     with Project.open(demo_project) as project:
         seg = project.segments(document="E1")[3]
-        project.add_coding("alice", "E1", "a", seg.start, seg.end)
-        project.add_coding("bruno", "E1", "b", seg.start, seg.end)
+        project.add_coding("alice", "E1", "a", start=seg.start, end=seg.end)
+        project.add_coding("bruno", "E1", "b", start=seg.start, end=seg.end)
     web = alone(Route("/docs", documents.documents), demo_project)
     rows = {r["name"]: r for r in web.get("/docs").json()}
     assert set(rows) == {"E1", "E2", "P1"}

@@ -15,11 +15,11 @@ from tests.test_web_api import client, token
 def coded(folder: Path) -> None:
     with Project.open(folder) as project:
         segments = [s for s in project.segments(document="E1") if s.role == "respondent"]
-        project.add_coding("alice", "E1", "a", segments[0].start, segments[0].end)
-        project.add_coding("alice", "E1", "h", segments[0].start + 3, segments[0].end)
-        project.add_coding("alice", "E1", "a", segments[2].start, segments[2].end)
-        project.add_coding("bruno", "E1", "a", segments[2].start, segments[2].end)
-        project.add_coding("bruno", "E1", "b", segments[4].start, segments[4].end)
+        project.add_coding("alice", "E1", "a", start=segments[0].start, end=segments[0].end)
+        project.add_coding("alice", "E1", "h", start=segments[0].start + 3, end=segments[0].end)
+        project.add_coding("alice", "E1", "a", start=segments[2].start, end=segments[2].end)
+        project.add_coding("bruno", "E1", "a", start=segments[2].start, end=segments[2].end)
+        project.add_coding("bruno", "E1", "b", start=segments[4].start, end=segments[4].end)
 
 
 def test_retrieve_answers_what_qda_retrieve_prints_plus_the_pages_rows(demo_project: Path, runner) -> None:

@@ -28,7 +28,7 @@ def test_endpoints_write_as_the_session_coder(trained: Path) -> None:  # noqa: F
     twice = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "reject"}, headers=token(web))
     assert 400 <= twice.status_code < 500 and "decided" in twice.json()["error"]["message"]
     with Project.open(trained) as project:
-        made = project.store.coding(done.json()["coding"])
+        made = project._store.coding(done.json()["coding"])
         assert made.coder == "trainer" and made.origin == queue["model"]
     refused = web.post("/api/review/bulk", json={"code": "h", "above": 0.5}, headers=token(web))
     assert 400 <= refused.status_code < 500 and "no validation sample" in refused.json()["error"]["message"]
@@ -56,6 +56,6 @@ def test_retrain_from_the_page_reports_the_new_model(trained: Path) -> None:  # 
     assert done["previous"] == queue["model"] and done["model"] != queue["model"] and done["created"]
     with Project.open(trained) as project:
         assert project.review_model()[0] == done["model"]  # the latest model now
-        assert len(project.store.codings(coder=done["machine_coder"])) == done["suggestions"]
+        assert len(project._store.codings(coder=done["machine_coder"])) == done["suggestions"]
     again = web.get("/api/review/queue", params={"model": done["model"], "code": "h"}).json()
     assert queue["items"][0]["segment"] not in {i["segment"] for i in again["items"]}

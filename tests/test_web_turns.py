@@ -71,7 +71,7 @@ def test_turn_labels_on_a_hand_made_text() -> None:
     segs = [Segment("T#1", "T", "T", 1, 1, q[0], q[1] - 1, ""),
             Segment("T#2", "T", "T", 1, 2, q[1], text.index("\n\nR"), ""),
             Segment("T#3", "T", "T", 2, 3, text.index("Réponse"), text.index("Réponse") + 8, "")]
-    assert turn_labels(text, segs, q[1], segs[2].end) == ["R :"]
-    assert turn_labels(text, segs, 0, segs[0].end) == ["Q :"]  # the title line is no label
-    assert turn_labels(text, segs, 0, 5) == []
-    assert turn_labels(text, segs, q[1], q[1] + 3) == []  # "Suite" follows a sentence: no label
+    assert turn_labels(text, segs, q[1], end=segs[2].end) == ["R :"]
+    assert turn_labels(text, segs, 0, end=segs[0].end) == ["Q :"]  # the title line is no label
+    assert turn_labels(text, segs, 0, end=5) == []
+    assert turn_labels(text, segs, q[1], end=q[1] + 3) == []  # "Suite" follows a sentence: no label

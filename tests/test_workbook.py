@@ -98,10 +98,10 @@ def _data(with_split: bool = True) -> SynthesisData:
     cb, cases, codings = _codebook(), _cases(), _codings()
     return SynthesisData(
         codebook=cb, cases=cases, coder=CODER, lang="fr",
-        meta=matrix.meta_matrix(cb, cases, codings, "size", CODER),
-        cross=matrix.cross_case(cb, cases, codings, "size", CODER, "cases", "fr"),
-        split=matrix.split(cb, cases, codings, "mode", "size", CODER) if with_split else None,
-        intra=[matrix.intra_case(cb, codings, c.name, CODER, "fr") for c in cases])
+        meta=matrix.meta_matrix(cb, cases, codings, by="size", coder=CODER),
+        cross=matrix.cross_case(cb, cases, codings, by="size", coder=CODER, count="cases", lang="fr"),
+        split=matrix.split(cb, cases, codings, code_attr="mode", by="size", coder=CODER) if with_split else None,
+        intra=[matrix.intra_case(cb, codings, c.name, coder=CODER, lang="fr") for c in cases])
 
 
 @pytest.fixture(scope="module")

@@ -48,10 +48,10 @@ def _data(code_attr: str = "reach") -> SynthesisData:
                for i, c in enumerate(cases) for k in range(3)]
     return SynthesisData(
         codebook=cb, cases=cases, coder=CODER, lang="en",
-        meta=matrix.meta_matrix(cb, cases, codings, "group", CODER),
-        cross=matrix.cross_case(cb, cases, codings, "group", CODER, "cases", "en"),
-        split=matrix.split(cb, cases, codings, code_attr, "group", CODER),
-        intra=[matrix.intra_case(cb, codings, c.name, CODER, "en") for c in cases])
+        meta=matrix.meta_matrix(cb, cases, codings, by="group", coder=CODER),
+        cross=matrix.cross_case(cb, cases, codings, by="group", coder=CODER, count="cases", lang="en"),
+        split=matrix.split(cb, cases, codings, code_attr=code_attr, by="group", coder=CODER),
+        intra=[matrix.intra_case(cb, codings, c.name, coder=CODER, lang="en") for c in cases])
 
 
 @pytest.fixture(scope="module")

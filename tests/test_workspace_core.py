@@ -59,7 +59,7 @@ def test_coverage_counts_segments_touched_by_the_coders_shown_codings_only() -> 
                 segment("E", 0, 0, 0, 9)]
     codings = [coding("ana", 0, 3), coding("ana", 9, 12), coding("ana", 15, 18, status="negated"),
                coding("ben", 15, 18)]
-    rows = document_coverage(documents, [Case("c1", {"site": "north"})], segments, codings, "ana")
+    rows = document_coverage(documents, [Case("c1", {"site": "north"})], segments, codings=codings, coder="ana")
     first, second = rows
     # the negated coding counts neither as coverage nor in the per-coder numbers
     assert (first["segments"], first["coded_segments"], first["codings"]) == (3, 2, {"ana": 2, "ben": 1})
@@ -75,9 +75,9 @@ def test_blind_mode_decisions() -> None:
     assert visible_coders(False, "ana", {"coders": "ana, ben;ana"}) == ["ana", "ben"]
     with pytest.raises(NotFoundError, match="'ben'"):
         visible_coders(True, "ana", {"coder": "ben"})
-    assert retrieval_coders(False, "ana", "*", ["ana", "ben"]) == ["ana", "ben"]
+    assert retrieval_coders(False, "ana", "*", every=["ana", "ben"]) == ["ana", "ben"]
     with pytest.raises(NotFoundError):
-        retrieval_coders(True, "ana", "*", ["ana", "ben"])
+        retrieval_coders(True, "ana", "*", every=["ana", "ben"])
     assert memo_author_filter(True, "ana") == "ana" and memo_author_filter(False, "ana") is None
     with pytest.raises(NotFoundError):
         memo_author_filter(True, "ana", "ben")
@@ -87,5 +87,5 @@ def test_blind_mode_decisions() -> None:
     with pytest.raises(AccessError, match="learnt from ben"):
         check_review_access(True, "ana", "ben")
     check_review_access(False, "ana", "ben")
-    assert listed_coders(True, True, "ana", ["ana", "ben"]) == ["ana"]
-    assert listed_coders(False, True, "ana", ["ana", "ben"]) == ["ana", "ben"]
+    assert listed_coders(True, True, "ana", every=["ana", "ben"]) == ["ana"]
+    assert listed_coders(False, True, "ana", every=["ana", "ben"]) == ["ana", "ben"]

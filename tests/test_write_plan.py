@@ -20,7 +20,7 @@ def test_a_sheet_plan_writes_nothing_until_committed(small_project: Path, tmp_pa
     sheet.write_text("segment,codes,memo\nA1#3,h; b,vu\nA1#4,\n", encoding="utf-8")
     before = snapshot(small_project)
     with Project.open(small_project) as project:
-        plan, result = plan_sheet(project.store, sheet, "ana")
+        plan, result = plan_sheet(project._store, sheet, "ana")
         assert snapshot(small_project) == before
         assert all(isinstance(c, Coding) for c in plan.codings)
         assert sorted((c.segment, c.code, c.note, c.source) for c in plan.codings) == [
@@ -28,7 +28,7 @@ def test_a_sheet_plan_writes_nothing_until_committed(small_project: Path, tmp_pa
         assert plan.replace == (CodingScope("ana", segments=("A1#3", "A1#4"), statuses=("ok", "changed", "suggested")),)
         assert (result.rows, result.codings, result.replaced) == (2, 2, 0)
         assert project.commit(plan) == 0
-        stored = project.store.codings(coder="ana")
+        stored = project._store.codings(coder="ana")
         segment = {s.ref: s for s in project.segments()}["A1#3"]
     assert sorted((c.code, c.start, c.end, c.text) for c in stored) == [
         ("b", segment.start, segment.end, segment.text), ("h", segment.start, segment.end, segment.text)]
@@ -46,7 +46,7 @@ def test_a_scope_replaces_only_its_segments(small_project: Path) -> None:
         replaced = project.commit(WritePlan(replace=(CodingScope("ana", segments=(first.ref,)),),
                                             codings=(on(first, "y"),)))
         assert replaced == 1
-        assert sorted((c.segment, c.code) for c in project.store.codings(coder="ana")) == [
+        assert sorted((c.segment, c.code) for c in project._store.codings(coder="ana")) == [
             (first.ref, "y"), (second.ref, "h")]
 
 
@@ -55,7 +55,7 @@ def test_memos_keep_what_an_import_gives(small_project: Path) -> None:
                 guid="g-1")
     with Project.open(small_project) as project:
         project.commit(WritePlan(memos=(memo,)))
-        [stored] = project.store.memos()
+        [stored] = project._store.memos()
     assert replace(stored, id=None) == memo  # an empty time stays empty (a REFI-QDA round trip needs it)
 
 
@@ -66,5 +66,5 @@ def test_codings_on_unknown_names_are_refused_whole(small_project: Path) -> None
                      segment="A1#999")
         with pytest.raises(ProjectError, match="unknown segment 'A1#999'"):
             project.commit(WritePlan(codings=(bad,)))
-        assert "newcomer" not in project.store.coders()
-        assert project.store.count_codings() == 0
+        assert "newcomer" not in project._store.coders()
+        assert project._store.count_codings() == 0

@@ -722,8 +722,7 @@ def _empty_coder_reason(arr: np.ndarray) -> str | None:
 
 def compute(
     ratings: np.ndarray,
-    n_categories: int | None = None,
-    *,
+    *, n_categories: int | None = None,
     bootstrap: int = 1000,
     seed: int = 12345,
     confidence: float = 0.95,
@@ -864,9 +863,8 @@ def prevalence_bias(ratings2: np.ndarray) -> tuple[float | None, float | None]:
 
 def kappa_paradox(
     estimates: Mapping[str, Estimate],
-    ratings: np.ndarray | None = None,
+    *, ratings: np.ndarray | None = None,
     labels: Sequence[str] | None = None,
-    *,
     high_agreement: float = 0.85,
     low_kappa: float = 0.4,
 ) -> str | None:

@@ -87,7 +87,7 @@ class CoderSpans:
 
     @classmethod
     def of(cls, code: Sequence[int], document: Sequence[int], start: Sequence[int],
-           end: Sequence[int]) -> CoderSpans:
+           *, end: Sequence[int]) -> CoderSpans:
         """Columns from plain sequences (int64 arrays, checked to have one length)."""
         arrays = [np.asarray(x, dtype=np.int64).reshape(-1) for x in (code, document, start, end)]
         if len({len(a) for a in arrays}) != 1:
@@ -305,7 +305,7 @@ def _documents(spans: Sequence[CoderSpans], sizes: np.ndarray, n_codes: int) -> 
 
 
 def unitizing_alpha(spans: Sequence[CoderSpans], lengths: Sequence[int], n_codes: int,
-                    domains: Sequence[int] | None = None, bootstrap: int = 1000, seed: int = 12345,
+                    *, domains: Sequence[int] | None = None, bootstrap: int = 1000, seed: int = 12345,
                     confidence: float = 0.95, groups: Sequence[int] | None = None) -> UnitizingResult:
     """The uα family of ``spans`` (one :class:`CoderSpans` per coder) on documents of ``lengths``.
 

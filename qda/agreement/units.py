@@ -259,7 +259,8 @@ def _covered(segs: SegmentSpans, documents: Sequence[str], starts: np.ndarray, e
             objects = segs.objects
             text = segments_text([objects[i] for i in members.tolist()]) if objects is not None else ""
         picked = np.asarray(rows, dtype=np.int64)
-        span, seg = coding_segment_pairs(text, starts[picked], ends[picked], seg_start[members], seg_end[members])
+        span, seg = coding_segment_pairs(text, starts[picked], ends[picked], segment_starts=seg_start[members],
+                                         segment_ends=seg_end[members])
         spans.append(picked[span])
         found.append(members[seg])
     if not spans:
@@ -305,7 +306,7 @@ def _union_lengths(groups: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_g
 
 
 def build_units(unit: str, coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
-                codes: Sequence[str], documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans,
+                *, codes: Sequence[str], documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans,
                 tolerance: float = 0.0, overlap: float = 0.9, exclude_uncoded: bool = False) -> list[CodeUnits]:
     """Per-code units x coders tables for a unit of comparison (see the module docstring).
 
@@ -499,7 +500,7 @@ def _spans_by_code_and_document(codings: Mapping[str, CodingSpans], coders: Sequ
 
 
 def character_tables(coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
-                     codes: Sequence[str], documents: Sequence[Document]) -> list[CharacterTable]:
+                     codes: Sequence[str], *, documents: Sequence[Document]) -> list[CharacterTable]:
     """Characters coded by both coders, by one only, or by neither, per code (NVivo's view)."""
     a, b = coders[:2]
     spans, _ = _prepare({c: codings[c] for c in (a, b) if c in codings}, [])
@@ -774,7 +775,7 @@ def _estimate_text(est: Estimate) -> str:
 
 def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int | None, bootstrap: int,
                    seed: int) -> CodeAgreement:
-    estimates = compute(ratings, n_categories, bootstrap=bootstrap, seed=seed)
+    estimates = compute(ratings, n_categories=n_categories, bootstrap=bootstrap, seed=seed)
     prevalence = bias = precision = recall = f1 = None
     if ratings.shape[1] == 2 and (ratings.size == 0 or int(ratings.max()) <= 1):
         # The 2 x 2 table in one pass (prevalence_bias's indices, from the same counts).
@@ -786,12 +787,14 @@ def _estimate_code(code: str, label: str, ratings: np.ndarray, n_categories: int
         recall = tp / (tp + fn) if tp + fn else None
         f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
     return CodeAgreement(code, label, int(ratings.shape[0]), estimates, prevalence, bias,
-                         kappa_paradox(estimates, ratings, ["absent", "present"] if n_categories == 2 else None),
+                         kappa_paradox(estimates, ratings=ratings,
+                                       labels=["absent", "present"] if n_categories == 2 else None),
                          precision, recall, f1)
 
 
 def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
-          documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans, unit: str = "document",
+          *, documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans,
+          unit: AgreementUnit = AgreementUnit.DOCUMENT,
           codes: Sequence[str] | None = None, tolerance: float = 0.0, overlap: float = 0.9,
           exclude_uncoded: bool = False, bootstrap: int = 1000, seed: int = 12345,
           lang: str | None = None, progress: Progress = no_progress,
@@ -808,14 +811,15 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
         if unknown:
             raise AgreementError(f"unknown code(s): {', '.join(unknown)}")
     selected = [c for c in known if (not codes or c in codes) and codebook.code(c).codable]
-    unit = "span" if unit == "overlap" else unit  # the old name of the span unit
+    unit = AgreementUnit.SPAN if unit == AgreementUnit.OVERLAP else unit  # the span unit's old name
     spans, segs = _prepare(codings, segments)
-    span_unit = unit == "span"
+    span_unit = unit == AgreementUnit.SPAN
     if span_unit and len(coders) > 2:
         # Span pairing compares two coders; unitizing alpha takes any number.
         tables = [CodeUnits(code, (), np.zeros((0, len(coders)), dtype=np.int64)) for code in selected]
     else:
-        tables = build_units(unit, coders, spans, selected, documents, segs, tolerance, overlap, exclude_uncoded)
+        tables = build_units(unit, coders, spans, codes=selected, documents=documents, segments=segs,
+                             tolerance=tolerance, overlap=overlap, exclude_uncoded=exclude_uncoded)
     binary = unit in ("document", "case", "segment", "span")
     n_categories = 2 if binary else None
     per_code = []
@@ -850,7 +854,7 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
         "bootstrap": bootstrap, "seed": seed, "codes": list(selected)}
     if unit in ("frequency", "coverage"):
         conventions.append(f"ratings within {tolerance} of the first coder's count as equal")
-    if unit == "segment":
+    if unit == AgreementUnit.SEGMENT:
         texts = {d.name: d.text for d in documents}
         partial = {coder: _partial_codings(spans[coder], segs, texts) for coder in coders if coder in spans}
         settings["partial_codings"] = partial
@@ -871,7 +875,7 @@ def agree(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Seque
         if len(coders) == 2:
             conventions.append(f"matched spans: spans of one code pair up when their common part is at least "
                                f"{overlap:.0%} of the longer span (percent agreement and Holsti)")
-            characters = tuple(character_tables(coders, spans, selected, documents))
+            characters = tuple(character_tables(coders, spans, selected, documents=documents))
     return AgreementReport(unit, tuple(coders), tuple(per_code), pooled, tuple(disagreements),
                            _confusion(tables, coders) if binary and len(coders) == 2 else {},
                            characters, tuple(conventions), settings, unitizing)
@@ -952,7 +956,7 @@ def _unitizing(codebook: Codebook, coders: Sequence[str], spans: Mapping[str, Co
     for coder in coders:
         items = spans.get(coder)
         if items is None:
-            columns.append(CoderSpans.of([], [], [], []))
+            columns.append(CoderSpans.of([], [], [], end=[]))
             continue
         code_of, doc_of = _indices(items.code, code_index), _indices(items.document, doc_index)
         ok = (code_of >= 0) & (doc_of >= 0)
@@ -972,7 +976,8 @@ def _unitizing(codebook: Codebook, coders: Sequence[str], spans: Mapping[str, Co
     domains = [_domain(codebook, c) for c in codes]
     domain_index = {d: i for i, d in enumerate(dict.fromkeys(domains))}
     result = unitizing_alpha(columns, (ends - starts).tolist(), len(codes),
-                             [domain_index[d] for d in domains], bootstrap, seed, groups=group.tolist())
+                             domains=[domain_index[d] for d in domains], bootstrap=bootstrap, seed=seed,
+                             groups=group.tolist())
     return UnitizingSummary(tuple(codes), tuple(codebook.code(c).label(lang) for c in codes), tuple(domains),
                             tuple(coders), result)
 
@@ -1108,7 +1113,7 @@ def _confusion(tables: Sequence[CodeUnits], coders: Sequence[str]) -> dict[str, 
     return {x: {y: confusion[x][y] for y in order if confusion[x].get(y)} for x in order if x in confusion}
 
 
-def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bootstrap: int = 1000,
+def agree_table(frame: pd.DataFrame, *, categories: Sequence[str] | None = None, bootstrap: int = 1000,
                 seed: int = 12345) -> AgreementReport:
     """Agreement on a plain units x coders table (a cell is a category label, empty = missing)."""
     import pandas as pd
@@ -1122,12 +1127,12 @@ def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bo
         if extra:
             raise AgreementError(f"labels not in --categories: {', '.join(map(str, extra))}")
         n_categories = len(categories)
-    estimates = compute(ratings, n_categories, bootstrap=bootstrap, seed=seed)
+    estimates = compute(ratings, n_categories=n_categories, bootstrap=bootstrap, seed=seed)
     prevalence = bias = None
     if ratings.shape[1] == 2 and len(labels) <= 2 and (n_categories in (None, 2)):
         prevalence, bias = prevalence_bias(ratings) if ratings.size and int(ratings.max()) <= 1 else (None, None)
     pooled = CodeAgreement("(table)", "all units", int(ratings.shape[0]), estimates, prevalence, bias,
-                           kappa_paradox(estimates, ratings, [str(x) for x in labels]))
+                           kappa_paradox(estimates, ratings=ratings, labels=[str(x) for x in labels]))
     units = [Unit("", str(i + 1)) for i in range(len(frame))]
     disagreements = [Disagreement(u, {str(coder): (str(v),) for coder, v in zip(frame.columns, frame.iloc[i])})
                      for i, u in enumerate(units)
@@ -1143,7 +1148,8 @@ def agree_table(frame: pd.DataFrame, categories: Sequence[str] | None = None, bo
 
 
 def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Sequence[Coding] | CodingSpans],
-             documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans, unit: str = "document",
+             *, documents: Sequence[Document], segments: Sequence[Segment] | SegmentSpans,
+             unit: AgreementUnit = AgreementUnit.DOCUMENT,
              codes: Sequence[str] | None = None, cases: Sequence[str] | None = None,
              names: Sequence[str] | None = None, roles: Sequence[str] | None = None, tolerance: float = 0.0,
              overlap: float = 0.9, exclude_uncoded: bool = False, bootstrap: int = 1000,
@@ -1180,8 +1186,9 @@ def agree_in(codebook: Codebook, coders: Sequence[str], codings: Mapping[str, Se
             in_kept = np.zeros(len(items), dtype=bool)
             in_kept[rows[positions >= 0]] = True
             chosen[c] = _where(items, in_kept)
-    return agree(codebook, list(coders), chosen, docs, segs, unit, codes, tolerance, overlap, exclude_uncoded,
-                 bootstrap, seed, codebook.default_language, progress, regions)
+    return agree(codebook, list(coders), chosen, documents=docs, segments=segs, unit=unit, codes=codes,
+                 tolerance=tolerance, overlap=overlap, exclude_uncoded=exclude_uncoded,
+                 bootstrap=bootstrap, seed=seed, lang=codebook.default_language, progress=progress, regions=regions)
 
 
 def _role_regions(segs: SegmentSpans, roles: Sequence[str]) -> dict[str, list[tuple[int, int]]]:

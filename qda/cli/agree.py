@@ -56,13 +56,15 @@ def agree_command(
         if document_set is not None:
             raise AgreementError("--set chooses documents of the project; a --table has none (filter its rows instead)")
         cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
-        report = api().agree_table(table_file, cats, bootstrap, seed)
+        report = api().agree_table(table_file, categories=cats, bootstrap=bootstrap, seed=seed)
     else:
         if not coders or len(coders) < 2:
             raise AgreementError("name at least two coders (e.g. qda agree coder-a coder-b), or use --table FILE")
         with opened(ctx, document_set) as project:
-            report = project.agree(coders, unit, code or None, case or None, document or None, tolerance,
-                                   overlap, exclude_uncoded, bootstrap, seed, role or None)
+            report = project.agree(coders, unit=unit, codes=code or None, cases=case or None,
+                                   documents=document or None, tolerance=tolerance,
+                                   overlap=overlap, exclude_uncoded=exclude_uncoded, bootstrap=bootstrap, seed=seed,
+                                   roles=role or None)
             coverage = project.coverage(coders)
             # which codings machine suggestions made, for the written report (none: no section)
             provenance = project.suggest_provenance(coders).sentences() if output or html else []

@@ -24,6 +24,7 @@ from qda.cli import (
     print_view,
     render,
 )
+from qda.models import CooccurrenceLevel, CountMode, SearchMode, WordUnit
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
@@ -80,7 +81,9 @@ def retrieve(ctx: typer.Context,
 
 @matrix_app.command("cooccur")
 def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
-                   level: str = typer.Option("case", "--level", help="case, document, segment, overlap or near."),
+                   level: CooccurrenceLevel = typer.Option(
+                       CooccurrenceLevel.CASE, "--level",
+                       help="Together in the same case, document or segment, in overlapping text, or near (--near)."),
                    near: int = typer.Option(1, "--near", help="near: at most this many segments apart."),
                    by: str | None = typer.Option(None, "--by", help="Also one table per value of this case attribute."),
                    code: list[str] = typer.Option([], "--code", help="Only these codes (repeatable).",
@@ -98,16 +101,11 @@ def matrix_cooccur(ctx: typer.Context, coder: str = CoderOpt,
     if measure not in ("jaccard", "dice", "ochiai", "n_ab"):
         raise typer.BadParameter(f"'{measure}' is not jaccard, dice, ochiai or n_ab", param_hint="--measure")
     with opened(ctx, document_set) as project:
-        result = project.cooccurrence(coder, level, near, by, code or None, cluster)
+        result = project.cooccurrence(coder, level=level, near=near, by=by, codes=code or None, cluster=cluster,
+                                      all_pairs=all_pairs)
         codebook = project.codebook() if lang else None
-    if fmt is Format.JSON:
+    if fmt is not Format.TABLE:  # the result's own to_dict() / to_frame(), as every command
         render(result, fmt)
-        return
-    frame = result.to_frame()
-    if not all_pairs:
-        frame = frame[frame["n ab"] > 0]
-    if fmt is Format.CSV:
-        typer.echo(csv_text(frame), nl=False)
         return
     import shutil
     import textwrap
@@ -135,14 +133,14 @@ def show_tests(ctx: typer.Context, by: str, coder: str, alpha: float, resamples:
                fmt: Format, document_set: str | None = None) -> None:
     """``qda matrix cross --test``: each code's presence x the attribute, exact tests."""
     with opened(ctx, document_set) as project:
-        result = project.attribute_tests(by, coder, alpha, resamples, seed)
+        result = project.attribute_tests(by, coder, alpha=alpha, resamples=resamples, seed=seed)
     render(result, fmt)
 
 
 @app.command("words")
 def words(ctx: typer.Context,
           by: str = typer.Option("document", "--by", help="document, case or a case attribute (e.g. group)."),
-          unit: str = typer.Option("word", "--unit", help="word (as written, lower-cased) or lemma."),
+          unit: WordUnit = typer.Option(WordUnit.WORD, "--unit", help="word (as written, lower-cased) or lemma."),
           role: list[str] = typer.Option([], "--role",
                                          help="Only turns of speakers with this role (default: respondent)."),
           all_roles: bool = typer.Option(False, "--all-roles", help="Count every speaker's words (interviewer too)."),
@@ -156,7 +154,7 @@ def words(ctx: typer.Context,
     """Word or lemma counts per document, case or group, and words distinctive of each."""
     roles = None if all_roles else (role or ["respondent"])
     with opened(ctx, document_set) as project:
-        result = project.words(by, unit, roles, top, prior, keep_stop_words)
+        result = project.words(by=by, unit=unit, roles=roles, top=top, prior=prior, keep_stop_words=keep_stop_words)
     if fmt is Format.JSON:
         render(result, fmt)
     elif fmt is Format.CSV:
@@ -174,7 +172,7 @@ def words(ctx: typer.Context,
 
 @app.command("search")
 def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a lemma or a regular expression."),
-           mode: str = typer.Option("exact", "--mode", help="exact (whole words), lemma or regex."),
+           mode: SearchMode = typer.Option(SearchMode.EXACT, "--mode", help="exact (whole words), lemma or regex."),
            by: str = typer.Option("case", "--by", help="Count hits per case or case attribute (e.g. group)."),
            width: int = typer.Option(40, "--width", help="Characters of context on each side."),
            role: list[str] = typer.Option([], "--role", help="Only turns of speakers with this role (repeatable)."),
@@ -195,7 +193,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
                                  "without --set", param_hint="--set")
     with opened(ctx, document_set) as project:
         if code is not None and coder is not None:
-            coding = project.code_search_hits(query, code, coder, mode, by, role or None)
+            coding = project.code_search_hits(query, code, coder, mode=mode, by=by, roles=role or None)
             if fmt is not Format.TABLE:
                 render(coding, fmt)
             else:
@@ -203,7 +201,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
                           f"({len(coding.negated)} with only negated mentions left out, "
                           f"{len(coding.already)} already coded)")
             return
-        result = project.search(query, mode, by, width, role or None)
+        result = project.search(query, mode=mode, by=by, width=width, roles=role or None)
     if fmt is not Format.TABLE:
         render(result, fmt)
         return
@@ -229,18 +227,19 @@ def figure(ctx: typer.Context,
            code_attr: str | None = typer.Option(None, "--code-attr",
                                                 help="split: code attribute (default: the first).",
                                                 autocompletion=complete("code_attributes")),
-           level: str = typer.Option("case", "--level", help="cooccur/dendrogram: co-occurrence level."),
+           level: CooccurrenceLevel = typer.Option(CooccurrenceLevel.CASE, "--level",
+                                                   help="cooccur/dendrogram: co-occurrence level."),
            group: str = typer.Option("all", "--group", help="cooccur: all or one value of --by."),
            measure: str = typer.Option("jaccard", "--measure", help="cooccur: jaccard, dice or ochiai."),
            size: str = typer.Option("double", "--size", help="single (89 mm) or double (183 mm) column."),
-           count: str = typer.Option("cases", "--count", help="frequency/split: cases or segments."),
+           count: CountMode = typer.Option(CountMode.CASES, "--count", help="frequency/split: cases or segments."),
            labels: bool = typer.Option(False, "--labels", help="Print the codes' labels instead of their ids."),
            lang: str | None = typer.Option(None, "--lang", help="With --labels: the label language."),
            document_set: str | None = SetOpt) -> None:
     """Journal-ready figure (vector SVG/PDF with embedded fonts, or 600 dpi PNG), without a
     title: the caption belongs to the paper."""
     with opened(ctx, document_set) as project:
-        path = project.figure(kind, output, coder, by, code_attr=code_attr, level=level, group=group,
+        path = project.figure(kind, output, coder, by=by, code_attr=code_attr, level=level, group=group,
                               measure=measure, size=size, count=count, labels=labels, lang=lang)
     typer.echo(f"wrote {path}")
 
@@ -262,5 +261,6 @@ def report(ctx: typer.Context,
            document_set: str | None = SetOpt) -> None:
     """One self-contained HTML synthesis report (figures inline, prints on A4)."""
     with opened(ctx, document_set) as project:
-        path = project.synthesis_report(output, coder, by, code_attr, agree or None, per_code, lang, bootstrap)
+        path = project.synthesis_report(output, coder, by, code_attr=code_attr, agreement=agree or None,
+                                        per_code=per_code, lang=lang, bootstrap=bootstrap)
     typer.echo(f"wrote {path}")

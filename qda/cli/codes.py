@@ -42,7 +42,7 @@ def codebook_add(ctx: typer.Context,
         labels = _labels(label)
         if "" in labels:
             labels[project.codebook().default_language or ""] = labels.pop("")
-        result = project.add_code(code, labels, parent, definition)
+        result = project.add_code(code, labels, parent=parent, definition=definition)
     render(result, fmt)
 
 
@@ -56,7 +56,7 @@ def codebook_rename(ctx: typer.Context,
                     fmt: OutputFormat = FormatOpt) -> None:
     """Give a code a new id and/or label, in the project and its YAML file; its codings and memos follow."""
     with opened(ctx) as project:
-        result = project.rename_code(old, new, label, lang)
+        result = project.rename_code(old, new_id=new, label=label, lang=lang)
     render(result, fmt)
 
 

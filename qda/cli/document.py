@@ -24,6 +24,6 @@ def export_document(ctx: typer.Context,
     (.html: printable page; .docx: one Word comment per coding)."""
     target = output_path(output, None)
     with opened(ctx) as project:
-        path = project.export_document(name, coders, target, lang)
+        path = project.export_document(name, coders, target, lang=lang)
     render(Message(f"wrote {path}", {"file": str(path), "document": name, "coders": list(dict.fromkeys(coders))}),
            fmt)

@@ -46,5 +46,5 @@ def resplit(ctx: typer.Context, name: str = typer.Argument(..., help="The docume
             fmt: OutputFormat = FormatOpt) -> None:
     """Split a document into segments again; every coding keeps its characters, segment refs change."""
     with opened(ctx) as project:
-        result = project.resplit_document(name, lang, unit.value if unit else None)
+        result = project.resplit_document(name, lang, unit)
     render(result, fmt)

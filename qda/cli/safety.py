@@ -8,6 +8,7 @@ import typer
 from qda.cli import FormatOpt, api, app, code_app, err, opened, print_view, render
 from qda.errors import ProjectError
 from qda.models import OutputFormat
+from qda.results import Message
 
 backup_app = typer.Typer(no_args_is_help=True, help="Snapshots of the project taken before risky writes.")
 app.add_typer(backup_app, name="backup")
@@ -113,9 +114,11 @@ def backup_config(ctx: typer.Context,
 
 @code_app.command("delete-coder")
 def delete_coder(ctx: typer.Context, coder: str = typer.Argument(..., help="The coder to remove."),
-                 yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")) -> None:
+                 yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+                 fmt: OutputFormat = FormatOpt) -> None:
     """Remove a coder and all their codings (a snapshot is taken first: 'qda undo' brings them back)."""
     with opened(ctx) as project:
         _confirm(f"delete coder '{coder}' and all their codings?", yes)
         deleted = project.delete_coder(coder)
-    typer.echo(f"deleted coder '{coder}' and {deleted} coding(s); 'qda undo' brings them back")
+    render(Message(f"deleted coder '{coder}' and {deleted} coding(s); 'qda undo' brings them back",
+                   {"coder": coder, "deleted_codings": deleted}), fmt)

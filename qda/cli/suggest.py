@@ -30,7 +30,8 @@ def suggest_train(ctx: typer.Context, coder: str = FromOpt, code: list[str] = Co
                   bootstrap: int = BootstrapOpt, fmt: OutputFormat = FormatOpt) -> None:
     """Learn one classifier per code from a coder's codings; report cross-validated kappa, precision, recall, F1."""
     with opened(ctx) as project:
-        result = project.suggest_train(coder, code or None, seed, None, evaluate, bootstrap)
+        result = project.suggest_train(coder, codes=code or None, seed=seed, params=None, evaluate=evaluate,
+                                       bootstrap=bootstrap)
     render(result, fmt)
 
 
@@ -39,7 +40,7 @@ def suggest_curve(ctx: typer.Context, coder: str = FromOpt, code: list[str] = Co
                   bootstrap: int = BootstrapOpt, fmt: OutputFormat = FormatOpt) -> None:
     """Kappa per code with 25, 50, 100 and 200 positives: how many more codings each code needs."""
     with opened(ctx) as project:
-        result = project.suggest_curve(coder, code or None, seed, bootstrap=bootstrap)
+        result = project.suggest_curve(coder, codes=code or None, seed=seed, bootstrap=bootstrap)
     render(result, fmt)
 
 
@@ -51,7 +52,7 @@ def suggest_run(ctx: typer.Context, model: str | None = ModelOpt, code: list[str
                 fmt: OutputFormat = FormatOpt) -> None:
     """Store suggestions as codings of the machine coder model:xxxxxx (status suggested, counted only when named)."""
     with opened(ctx) as project:
-        result = project.suggest_run(model, code or None, document or None, uncoded)
+        result = project.suggest_run(model=model, codes=code or None, documents=document or None, uncoded=uncoded)
     render(result, fmt)
 
 
@@ -77,7 +78,7 @@ def suggest_sample(ctx: typer.Context, size: int = typer.Option(..., "--size", h
                    fmt: OutputFormat = FormatOpt) -> None:
     """Draw segments the model never trained on, stratified by score, for a human to code blind."""
     with opened(ctx) as project:
-        result = project.suggest_sample(size, coder, model, seed, code or None, sheet)
+        result = project.suggest_sample(size, coder, model=model, seed=seed, codes=code or None, sheet=sheet)
     render(result, fmt)
 
 
@@ -88,7 +89,8 @@ def suggest_validate(ctx: typer.Context, model: str | None = ModelOpt, sample: i
                      fmt: OutputFormat = FormatOpt) -> None:
     """Per code, the model against the blind human sample: kappa with its interval, and whether it passes the gate."""
     with opened(ctx) as project:
-        result = project.suggest_validate(model, sample, coder, min_kappa, bootstrap)
+        result = project.suggest_validate(model=model, sample=sample, coder=coder, min_kappa=min_kappa,
+                                          bootstrap=bootstrap)
     render(result, fmt)
 
 
@@ -102,7 +104,8 @@ def suggest_accept(ctx: typer.Context, code: str = typer.Option(..., "--code", h
                    fmt: OutputFormat = FormatOpt) -> None:
     """Accept a code's suggestions in bulk, only if it passed the gate (else refused: review them one by one)."""
     with opened(ctx) as project:
-        result = project.suggest_accept(code, model, reviewer, above, min_kappa, sample)
+        result = project.suggest_accept(code, model=model, reviewer=reviewer, above=above, min_kappa=min_kappa,
+                                        sample=sample)
     render(result, fmt)
 
 
@@ -113,7 +116,7 @@ def suggest_bias(ctx: typer.Context, by: str = typer.Option(..., "--by", help="C
                  fmt: OutputFormat = FormatOpt) -> None:
     """Does the model err more often in some cases? Fisher's exact test per code on the sample, Holm-corrected."""
     with opened(ctx) as project:
-        result = project.suggest_bias(by, model, sample)
+        result = project.suggest_bias(by, model=model, sample=sample)
     render(result, fmt)
 
 

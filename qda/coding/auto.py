@@ -592,7 +592,7 @@ def pattern_lemmas_meta(codebook: Codebook | None, language: str,
                                              ensure_ascii=False, sort_keys=True)}
 
 
-def compile_dictionary(codebook: Codebook, language: str, fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
+def compile_dictionary(codebook: Codebook, language: str, *, fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
                        known: MutableMapping[str, list[str]] | None = None) -> Dictionary:
     """Compile every pattern of ``codebook`` that applies to ``language``, once.
 
@@ -717,7 +717,7 @@ def _cue(toks: Sequence[str], j: int, hi: int, words: frozenset[str]) -> bool:
     return following not in _NOT_NEGATING_NEXT.get(t, ())
 
 
-def is_negated(toks: Sequence[str], first: int, lo: int, hi: int, language: str) -> bool:
+def is_negated(toks: Sequence[str], first: int, lo: int, *, hi: int, language: str) -> bool:
     """Whether the hit starting at token ``first`` of the segment ``toks[lo:hi]`` is negated.
 
     ``toks`` are the document's tokens lower-cased with apostrophes unified (see the
@@ -794,8 +794,9 @@ def _unify_apostrophes(lower: Sequence[str]) -> Sequence[str]:
 
 
 def find_hits(dictionary: Dictionary, docs: Iterable[DocTokens],
-              segments: Mapping[str, Sequence[tuple[str, int, int]]], language: str,
-              negation: str = "skip", fuzzy: bool = True, progress: Progress = no_progress) -> list[Hit]:
+              segments: Mapping[str, Sequence[tuple[str, int, int]]], *, language: str,
+              negation: NegationMode = NegationMode.SKIP, fuzzy: bool = True,
+              progress: Progress = no_progress) -> list[Hit]:
     """Every pattern hit in the segments of ``docs``, sorted by document, offsets, code.
 
     ``segments`` maps a document name to its segments ``(ref, start, end)``; a hit is
@@ -915,7 +916,7 @@ def _doc_hits(dictionary: Dictionary, doc: DocTokens, segs: list[tuple[str, int,
         los = np.searchsorted(starts, seg_starts[si], side="left").tolist()
         his = np.searchsorted(starts, seg_ends[si], side="left").tolist()
     for k, (s, e, index, kind, sidx) in enumerate(kept):
-        negated = negation != "ignore" and is_negated(toks, firsts[k], los[k], his[k], language)
+        negated = negation != "ignore" and is_negated(toks, firsts[k], los[k], hi=his[k], language=language)
         if negated and negation == "skip":
             continue
         entry = entries[index]
@@ -953,8 +954,8 @@ class AutoCodeResult:
 
 
 def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment | tuple[str, str, str, int, int]],
-                     tokens: Iterable[Sequence[Any]], coder: str,
-                     negation: str = "skip", fuzzy: bool = True, fuzzy_threshold: float = 90.0,
+                     tokens: Iterable[Sequence[Any]], *, coder: str,
+                     negation: NegationMode = NegationMode.SKIP, fuzzy: bool = True, fuzzy_threshold: float = 90.0,
                      known: dict[str, dict[str, list[str]]] | None = None,
                      progress: Progress = no_progress) -> tuple[WritePlan, AutoCodeResult]:
     """Plan a run of the codebook's patterns over every segment, as ``coder``.
@@ -989,8 +990,10 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment | tuple[str,
     hits: list[Hit] = []
     try:
         for language, group in docs.items():
-            dictionary = compile_dictionary(codebook, language, fuzzy_threshold, known.setdefault(language, {}))
-            hits.extend(find_hits(dictionary, group, by_doc, language, negation, fuzzy, progress))
+            dictionary = compile_dictionary(codebook, language, fuzzy_threshold=fuzzy_threshold,
+                                            known=known.setdefault(language, {}))
+            hits.extend(find_hits(dictionary, group, by_doc, language=language, negation=negation, fuzzy=fuzzy,
+                                  progress=progress))
     except ValueError as exc:
         raise AgreementError(str(exc)) from None
     texts = {doc.document: doc.text for group in docs.values() for doc in group}
@@ -1021,7 +1024,7 @@ def plan_auto_coding(codebook: Codebook, segments: Iterable[Segment | tuple[str,
 # --------------------------------------------------------------------------- coding reviewed search hits
 
 def plan_search_coding(codebook: Codebook, result: SearchResult, tokens: Sequence[DocumentTokens],
-                       segments: Sequence[Segment], held: Sequence[Coding], code: str,
+                       *, segments: Sequence[Segment], held: Sequence[Coding], code: str,
                        coder: str) -> tuple[WritePlan, SearchCoding]:
     """Plan one coding of ``code`` per segment holding a hit of a search (``qda search --code``).
 
@@ -1048,7 +1051,7 @@ def plan_search_coding(codebook: Codebook, result: SearchResult, tokens: Sequenc
             continue
         seg, doc = by_ref[hit.segment], by_document[hit.document]
         lo, hi = bisect_left(doc.starts, seg.start), bisect_left(doc.starts, seg.end)
-        if is_negated(folded[hit.document], bisect_left(doc.starts, hit.start), lo, hi, doc.language):
+        if is_negated(folded[hit.document], bisect_left(doc.starts, hit.start), lo, hi=hi, language=doc.language):
             negated.add(seg.ref)
         else:
             kept[seg.ref] = seg

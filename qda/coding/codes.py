@@ -65,7 +65,7 @@ class CodebookFile:
     text: str
 
 
-def open_codebook_file(folder: Path, recorded: str | None, sha: str | None, stored_source: str,
+def open_codebook_file(folder: Path, recorded: str | None, sha: str | None, *, stored_source: str,
                        problems: list[Problem]) -> CodebookFile | None:
     """The project's codebook file, or None with the reasons appended to ``problems``."""
     reload = "load it again (qda codebook load FILE.yaml) so that qda knows the file and its content"
@@ -170,7 +170,7 @@ def _block(entry: Mapping[str, Any], column: int, comment: str) -> str:
     return "".join(" " * column + line + "\n" for line in lines)
 
 
-def insert_code_text(text: str, entry: Mapping[str, Any], parent: str | None, comment: str = "") -> str:
+def insert_code_text(text: str, entry: Mapping[str, Any], parent: str | None, *, comment: str = "") -> str:
     """``text`` with the code ``entry`` added at the end of ``parent``'s codes (a code's or a
     category's; the top-level list when None); nothing else in the text changes."""
     root = _root(text)
@@ -211,7 +211,7 @@ def insert_code_text(text: str, entry: Mapping[str, Any], parent: str | None, co
     return text[:at] + " " * column + "codes:\n" + _block(entry, column + 2, comment) + text[at:]
 
 
-def replace_scalar_text(text: str, ident: str, path: Sequence[str], value: str) -> str:
+def replace_scalar_text(text: str, ident: str, path: Sequence[str], *, value: str) -> str:
     """``text`` with the scalar at ``path`` (e.g. ``("id",)``, ``("label", "en")``) of entry
     ``ident`` replaced by ``value``. A one-language label written as a plain string is
     replaced when ``path`` is ``("label", <any language>)``."""
@@ -329,7 +329,7 @@ def _reparse(text: str, file: CodebookFile) -> Codebook:
 
 
 def plan_add_code(codebook: Codebook, file: CodebookFile | None, new: NewCode,
-                  problems: list[Problem]) -> tuple[str, Codebook]:
+                  *, problems: list[Problem]) -> tuple[str, Codebook]:
     """The new YAML text and codebook with ``new`` added; every problem at once (with those in ``problems``)."""
     _check_id(new.id, "id", codebook, problems)
     labels = {k: v.strip() for k, v in new.labels.items() if isinstance(v, str) and v.strip()}
@@ -355,11 +355,11 @@ def plan_add_code(codebook: Codebook, file: CodebookFile | None, new: NewCode,
         entry["definition"] = new.definition.strip()
     today = datetime.now(timezone.utc).date().isoformat()
     comment = f"{ADDED_MARK} by {new.author}, {today}" if new.author else f"{ADDED_MARK} {today}"
-    text = insert_code_text(file.text, entry, parent, comment)
+    text = insert_code_text(file.text, entry, parent, comment=comment)
     return text, _reparse(text, file)
 
 
-def plan_rename(codebook: Codebook, file: CodebookFile | None, old: str, new_id: str | None,
+def plan_rename(codebook: Codebook, file: CodebookFile | None, old: str, *, new_id: str | None,
                 label: str | None, lang: str | None, problems: list[Problem]) -> tuple[str, Codebook]:
     """The new YAML text and codebook with code ``old`` given a new id and/or label."""
     if not any(c.id == old for c in codebook.codes):
@@ -381,9 +381,9 @@ def plan_rename(codebook: Codebook, file: CodebookFile | None, old: str, new_id:
         raise CodebookError(f"code '{old}' was not renamed: {len(problems)} problem(s)", problems)
     text = file.text
     if label is not None:
-        text = replace_scalar_text(text, old, ("label", lang), label.strip())
+        text = replace_scalar_text(text, old, ("label", lang), value=label.strip())
     if new_id is not None and new_id != old:
-        text = replace_scalar_text(text, old, ("id",), new_id)
+        text = replace_scalar_text(text, old, ("id",), value=new_id)
     return text, _reparse(text, file)
 
 
@@ -401,7 +401,7 @@ def duplicate_key(coding: Coding) -> tuple[str, str, int, int, str | None]:
     return (coding.coder, coding.document, coding.start, coding.end, coding.segment)
 
 
-def plan_merge(codebook: Codebook, file: CodebookFile | None, sources: Sequence[str], target: str,
+def plan_merge(codebook: Codebook, file: CodebookFile | None, sources: Sequence[str], *, target: str,
                codings: Sequence[Coding], problems: list[Problem]) -> MergePlan:
     """The YAML text and codebook without ``sources``, and what the merge does to ``codings``
     (every coding of the sources and of the target, every coder)."""
@@ -451,14 +451,14 @@ def _dropped(code: Code) -> list[str]:
 
 
 def code_write_plan(codebook: Codebook, text: str, meta: Mapping[str, str],
-                    code_keys: Mapping[str, str] | None = None) -> WritePlan:
+                    *, code_keys: Mapping[str, str] | None = None) -> WritePlan:
     """The plan storing the edited codebook (with the text it came from)."""
     return WritePlan(codebook=codebook, codebook_source=text, code_keys=dict(code_keys or {}),
                      meta={**meta, SHA_KEY: text_sha(text)})
 
 
 def restore_codebook_file(folder: Path, written: tuple[str | None, str | None], recorded: str | None,
-                          sha: str | None, source: str) -> str:
+                          *, sha: str | None, source: str) -> str:
     """After ``qda undo``: put the codebook file back as the restored project loaded it.
 
     ``written`` is the file and SHA-256 the project recorded before the undo (what qda last

@@ -131,7 +131,7 @@ class Comparison:
 
 
 def compare_codings(coder_a: str, coder_b: str, codings_a: Iterable[Coding],
-                    codings_b: Iterable[Coding]) -> Comparison:
+                    *, codings_b: Iterable[Coding]) -> Comparison:
     """Agreed pairs and regions to decide between two coders' codings (any documents)."""
     docs_a: dict[str, list[Coding]] = defaultdict(list)
     docs_b: dict[str, list[Coding]] = defaultdict(list)
@@ -199,7 +199,7 @@ def _with_agreed_codes(regions: list[Region], pairs: list[tuple[Coding, Coding]]
 
 # ----------------------------------------------------------------------------- context
 
-def context_bounds(bounds: Sequence[tuple[int, int]], start: int, end: int, around: int = 1) -> tuple[int, int]:
+def context_bounds(bounds: Sequence[tuple[int, int]], start: int, end: int, *, around: int = 1) -> tuple[int, int]:
     """The span of the segments (sentences) touching ``[start, end)`` plus ``around`` segments
     on each side; ``bounds`` are a document's segments (start, end) in text order."""
     return _Context(bounds).around(start, end, around)
@@ -270,7 +270,7 @@ def _union_per_code(codings: Sequence[Coding]) -> list[tuple[Coding, int, int, s
 
 
 def consensus_codings(comparison: Comparison, choices: Mapping[str, RegionChoice], coder: str,
-                      segment_of: Mapping[tuple[str, int, int], str] | None = None) -> list[Coding]:
+                      *, segment_of: Mapping[tuple[str, int, int], str] | None = None) -> list[Coding]:
     """The consensus coder's codings: every agreed pair once (on the union of its two spans),
     and each region as decided. ``choices`` maps every region key to its decision;
     ``segment_of`` maps (document, start, end) to a segment ref, so a coding on exactly one
@@ -296,7 +296,7 @@ def consensus_codings(comparison: Comparison, choices: Mapping[str, RegionChoice
 
 
 def regions_in_context(comparison: Comparison, texts: Mapping[str, str],
-                       bounds: Mapping[str, Sequence[tuple[int, int]]], around: int = 1) -> dict[str, Any]:
+                       bounds: Mapping[str, Sequence[tuple[int, int]]], *, around: int = 1) -> dict[str, Any]:
     """The comparison as the page shows it: each region with its text and the ``around``
     sentences (segments) on each side, each coder's spans inside it."""
     out = comparison.to_dict()

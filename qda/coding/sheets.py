@@ -33,7 +33,7 @@ from qda.files import inert_row, write_atomically
 from qda.ingest import Formula, check_zip, column_letters, match_key, read_table, read_table_columns
 from qda.models import STATUS_RULES, Codebook, Coding, CodingScope, Segment, WritePlan, statuses_where
 from qda.results import Note, TableView, json_dict
-from qda.store import Store
+from qda.storage import ProjectReads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +68,7 @@ def sheet_segments(segments: Sequence[Segment], case: str | None = None,
     return list(segments)
 
 
-def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, coder: str,
+def write_sheet(path: Path, segments: Sequence[Segment], codebook: Codebook, *, coder: str,
                 existing: Sequence[Coding] = (), lang: str | None = None) -> int:
     """Write a coding sheet (xlsx) for ``coder``; codes the coder already applied are filled in.
 
@@ -308,25 +308,25 @@ class SheetRow:
     values: dict[str, str]
 
 
-def read_rows(path: Path, sheet: str | None = None, required: tuple[str, ...] = ("segment", "codes"),
+def read_rows(path: Path, *, sheet: str | None = None, required: tuple[str, ...] = ("segment", "codes"),
               columns: Collection[str] | None = None) -> list[SheetRow]:
     """Rows of a sheet (xlsx: the named, 'Coding' or first worksheet; csv), header row 1.
 
     With ``columns`` (header names), the other columns may be left unread (empty): reading
     a million cells takes seconds, and an import needs half of them.
     """
-    numbers, found = read_columns(path, sheet, required, columns)
+    numbers, found = read_columns(path, sheet=sheet, required=required, columns=columns)
     keys = list(found)
     return [SheetRow(number, dict(zip(keys, values))) for number, *values in zip(numbers, *found.values())]
 
 
-def read_columns(path: Path, sheet: str | None = None, required: tuple[str, ...] = ("segment", "codes"),
+def read_columns(path: Path, *, sheet: str | None = None, required: tuple[str, ...] = ("segment", "codes"),
                  columns: Collection[str] | None = None) -> tuple[list[int], dict[str, list[str]]]:
     """The rows of :func:`read_rows` column by column: their numbers, and each named column's
     text (stripped; "" when empty), in row order."""
     check_zip(path)  # folders, devices and zip bombs are refused before any reader opens the file
     # A formula never computed is named, not read as empty.
-    table = read_table_columns(path, sheet, formulas=True, columns=columns)
+    table = read_table_columns(path, sheet=sheet, formulas=True, columns=columns)
     if table is None:
         raise CodingImportError(f"{path}: the sheet is empty")
     header = [match_key(h) for h in table[0]]
@@ -457,7 +457,8 @@ class SheetImport:
                                     f"{merged})"),))
 
 
-def plan_sheet(store: Store, path: Path, coder: str, allow_empty: bool = False) -> tuple[WritePlan, SheetImport]:
+def plan_sheet(store: ProjectReads, path: Path, coder: str, *, allow_empty: bool = False) -> tuple[WritePlan,
+                                                                                                   SheetImport]:
     """Validate a coder's sheet fully and plan the replacement of the coder's codings on
     its segments; the result's ``replaced`` is filled in once the plan is committed.
 
@@ -545,7 +546,7 @@ ADJUDICATION_HOW = (
     "apart from blanks and punctuation at the ends) are not listed: they are carried over from both.")
 
 
-def compare_in_store(store: Store, coder_a: str, coder_b: str, document: str | None = None) -> Comparison:
+def compare_in_store(store: ProjectReads, coder_a: str, coder_b: str, *, document: str | None = None) -> Comparison:
     """Two coders compared on spans (see :mod:`qda.coding.regions`); only codings whose
     status is adjudicated (``STATUS_RULES``: not negated or orphaned ones) are compared."""
     known = store.coders()
@@ -557,7 +558,7 @@ def compare_in_store(store: Store, coder_a: str, coder_b: str, document: str | N
     shown = statuses_where("adjudicated")
     return compare_codings(coder_a, coder_b,
                            [c for c in store.codings(coder=coder_a, document=document) if c.status in shown],
-                           [c for c in store.codings(coder=coder_b, document=document) if c.status in shown])
+                           codings_b=[c for c in store.codings(coder=coder_b, document=document) if c.status in shown])
 
 
 def _by_document(segments: Sequence[Segment]) -> dict[str, list[Segment]]:
@@ -572,7 +573,7 @@ def _touched(segments: Sequence[Segment], start: int, end: int) -> list[Segment]
 
 
 def write_adjudication_sheet(path: Path, comparison: Comparison, segments: Sequence[Segment],
-                             texts: Mapping[str, str], codebook: Codebook, lang: str | None = None) -> int:
+                             *, texts: Mapping[str, str], codebook: Codebook, lang: str | None = None) -> int:
     """Write the regions where two coders' codings differ, one row each, for a third person to decide."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -684,7 +685,7 @@ class Decision:
     span: str = ""  # "start-end": an edited span for "other"
 
 
-def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePlan, AdjudicationResult]:
+def plan_adjudication(store: ProjectReads, path: Path, as_coder: str) -> tuple[WritePlan, AdjudicationResult]:
     """Plan the decisions of an adjudication sheet as a new coder's codings (all rows valid or nothing)."""
     as_coder = check_coder_name(as_coder)
     about = {str(r[0]): str(r[1]) for r in read_table(path, sheet="About") if r and r[0] is not None}
@@ -695,8 +696,8 @@ def plan_adjudication(store: Store, path: Path, as_coder: str) -> tuple[WritePla
     decisions = [Decision(f"{path.name} row {row.number}", row.values.get("segment", ""),
                           row.values.get("decision", ""), row.values.get("other codes", ""),
                           row.values.get("region", ""), row.values.get("span", ""))
-                 for row in read_rows(path, "Adjudication", ("decision",))]
-    return plan_decisions(store, coder_a, coder_b, decisions, as_coder, str(path))
+                 for row in read_rows(path, sheet="Adjudication", required=("decision",))]
+    return plan_decisions(store, coder_a, coder_b, decisions=decisions, as_coder=as_coder, origin=str(path))
 
 
 def _span(text: str, value: str, where: str, problems: list[Problem]) -> tuple[int, int] | None:
@@ -711,7 +712,7 @@ def _span(text: str, value: str, where: str, problems: list[Problem]) -> tuple[i
     return s, e
 
 
-def plan_decisions(store: Store, coder_a: str, coder_b: str, decisions: Sequence[Decision], as_coder: str,
+def plan_decisions(store: ProjectReads, coder_a: str, coder_b: str, *, decisions: Sequence[Decision], as_coder: str,
                    origin: str = "decisions") -> tuple[WritePlan, AdjudicationResult]:
     """Plan decisions as ``as_coder``'s codings: the agreed codings of both coders, and each
     region as decided. Every region must be decided; all valid or nothing."""
@@ -779,6 +780,6 @@ def plan_decisions(store: Store, coder_a: str, coder_b: str, decisions: Sequence
     if problems:
         raise CodingImportError(f"{origin}: {len(problems)} problem(s); nothing was recorded", problems)
     segment_of = {(s.document, s.start, s.end): s.ref for seg_list in by_doc.values() for s in seg_list}
-    planned = consensus_codings(comparison, choices, as_coder, segment_of)
+    planned = consensus_codings(comparison, choices, as_coder, segment_of=segment_of)
     plan = WritePlan(coders=(as_coder,), replace=(CodingScope(as_coder),), codings=tuple(planned))
     return plan, AdjudicationResult(as_coder, coder_a, coder_b, len(choices), len(comparison.agreed), len(planned))

@@ -67,7 +67,7 @@ def check_span(text: str, start: Any, end: Any) -> tuple[int, int]:
     return start, end
 
 
-def snap_span(text: str, segments: Sequence[Segment], start: int, end: int, snap: str = "none") -> tuple[int, int]:
+def snap_span(text: str, segments: Sequence[Segment], start: int, *, end: int, snap: str = "none") -> tuple[int, int]:
     """Trim blanks at both ends; then widen to whole words or whole segments when asked."""
     if snap not in SNAPS:
         raise InvalidCodingError(f"unknown snap '{snap}' (use one of: {', '.join(SNAPS)})")
@@ -87,7 +87,7 @@ def snap_span(text: str, segments: Sequence[Segment], start: int, end: int, snap
     return start, end
 
 
-def turn_labels(text: str, segments: Sequence[Segment], start: int, end: int) -> list[str]:
+def turn_labels(text: str, segments: Sequence[Segment], start: int, *, end: int) -> list[str]:
     """The speaker labels (``Répondant :``) that the span ``start``-``end`` covers, in order.
 
     A label is the text at the start of a line, before the first segment of a turn, that no
@@ -110,10 +110,10 @@ def turn_labels(text: str, segments: Sequence[Segment], start: int, end: int) ->
     return found
 
 
-def check_turns(text: str, segments: Sequence[Segment], coding: Coding, confirmed: bool) -> Coding:
+def check_turns(text: str, segments: Sequence[Segment], coding: Coding, *, confirmed: bool) -> Coding:
     """Refuse (until ``confirmed``) a coding that covers a speaker label, so that a passage
     running from one speaker into the next is never stored by a slip of the mouse."""
-    labels = [] if confirmed else turn_labels(text, segments, coding.start, coding.end)
+    labels = [] if confirmed else turn_labels(text, segments, coding.start, end=coding.end)
     if labels:
         quoted = ", ".join(f"'{label}'" for label in labels)
         turns = {s.turn for s in segments if s.start < coding.end and s.end > coding.start}
@@ -148,7 +148,7 @@ def _memo(memo: Any) -> str:
     return memo
 
 
-def plan_coding(codebook: Codebook, document: Document | None, segments: Sequence[Segment], coder: str,
+def plan_coding(codebook: Codebook, document: Document | None, segments: Sequence[Segment], *, coder: str,
                 code: Any, start: Any, end: Any, memo: Any = None, snap: str = "none") -> Coding:
     """A new manual coding of ``document`` by ``coder``, checked; not stored yet."""
     coder = check_coder_name(coder)
@@ -156,7 +156,7 @@ def plan_coding(codebook: Codebook, document: Document | None, segments: Sequenc
         raise NotFoundError("unknown document")
     code = check_code(codebook, code)
     start, end = check_span(document.text, start, end)
-    start, end = check_span(document.text, *snap_span(document.text, segments, start, end, snap))
+    start, end = check_span(document.text, *snap_span(document.text, segments, start, end=end, snap=snap))
     return Coding(coder=coder, code=code, document=document.name, case=document.case, start=start, end=end,
                   segment=segment_of(segments, start, end), text=document.text[start:end], source="workspace",
                   note=_memo(memo))
@@ -181,7 +181,7 @@ def check_owner(coding: Coding | None, coder: str) -> Coding:
     return coding
 
 
-def plan_change(codebook: Codebook, document: Document, segments: Sequence[Segment], coding: Coding,
+def plan_change(codebook: Codebook, document: Document, segments: Sequence[Segment], *, coding: Coding,
                 changes: dict[str, Any], snap: str = "none") -> Coding:
     """``coding`` with ``changes`` (code, start, end, memo) applied and checked."""
     unknown = sorted(set(changes) - {"code", "start", "end", "memo"})
@@ -191,7 +191,7 @@ def plan_change(codebook: Codebook, document: Document, segments: Sequence[Segme
     start, end = coding.start, coding.end
     if "start" in changes or "end" in changes:
         start, end = check_span(document.text, changes.get("start", start), changes.get("end", end))
-        start, end = check_span(document.text, *snap_span(document.text, segments, start, end, snap))
+        start, end = check_span(document.text, *snap_span(document.text, segments, start, end=end, snap=snap))
     note = _memo(changes["memo"]) if "memo" in changes else coding.note
     return replace(coding, code=code, start=start, end=end, segment=segment_of(segments, start, end),
                    text=document.text[start:end], note=note, status="ok")
@@ -207,7 +207,7 @@ def check_user_name(name: str) -> str:
 # ----------------------------------------------------------------------------- finding things again
 
 def passage_rows(retrieval: Retrieval, codings: Sequence[Coding], texts: dict[str, str],
-                 context: int = 150) -> list[dict[str, Any]]:
+                 *, context: int = 150) -> list[dict[str, Any]]:
     """The passages of a retrieval as the workspace lists them: one row per passage (its
     codes joined in ``code``), with ``context`` characters around it, the coder's other codes overlapping it and the
     memos of the codings it comes from.
@@ -234,7 +234,7 @@ def passage_rows(retrieval: Retrieval, codings: Sequence[Coding], texts: dict[st
     return rows
 
 
-def search_text(documents: Sequence[Document], query: str, regex: bool = False, context: int = 80,
+def search_text(documents: Sequence[Document], query: str, *, regex: bool = False, context: int = 80,
                 limit: int = 2000) -> SearchHits:
     """Keyword in context: every match of ``query`` (case-insensitive), at code-point offsets
     (the first ``limit``)."""
@@ -271,7 +271,7 @@ def search_text(documents: Sequence[Document], query: str, regex: bool = False, 
 MEMO_KINDS = ("document", "code", "case")
 
 
-def plan_memo(kind: Any, target: Any, text: Any, author: str, known: set[str]) -> Memo:
+def plan_memo(kind: Any, target: Any, text: Any, *, author: str, known: set[str]) -> Memo:
     """A memo by ``author`` on a document, a code or a case (``known``: the names of that kind)."""
     if kind not in MEMO_KINDS:
         raise InvalidCodingError(f"a memo is about one of: {', '.join(MEMO_KINDS)} (a coding's memo is its 'memo')")
@@ -325,7 +325,7 @@ def visible_coders(is_blind: bool, me: str, params: Mapping[str, str]) -> list[s
     return asked
 
 
-def retrieval_coders(is_blind: bool, me: str, asked: str | None, every: Sequence[str]) -> list[str]:
+def retrieval_coders(is_blind: bool, me: str, asked: str | None, *, every: Sequence[str]) -> list[str]:
     """Whose passages a retrieval reads: ``asked`` (``*`` for every coder), the session's coder
     by default; another coder's only with blind mode lifted."""
     asked = asked or me
@@ -359,7 +359,7 @@ def check_review_access(is_blind: bool, me: str, training_coder: str) -> None:
                           f"{training_coder}, or after the lead lifts blind mode (qda serve --unblind)")
 
 
-def listed_coders(accounts: bool, is_blind: bool, me: str | None, every: Sequence[str]) -> list[str]:
+def listed_coders(accounts: bool, is_blind: bool, me: str | None, *, every: Sequence[str]) -> list[str]:
     """The coder names the page offers: on a network in blind mode not even the other coders'
     names (on localhost the user picks one of them, so all are listed)."""
     return [me] if accounts and is_blind and me else list(every)
@@ -384,7 +384,7 @@ def coded_segment_count(segments: Sequence[tuple[int, int]], spans: Sequence[tup
 
 
 def document_coverage(documents: Sequence[Document], cases: Sequence[Case], segments: Sequence[Segment],
-                      codings: Sequence[Coding], coder: str) -> list[dict[str, Any]]:
+                      *, codings: Sequence[Coding], coder: str) -> list[dict[str, Any]]:
     """The document list: per document its case attributes, words, segments, how many segments
     ``coder`` has coded and each visible coder's number of codings (``codings``: those the
     reader may see; the ones not shown on the page are left out here)."""
@@ -533,7 +533,7 @@ MAX_HITS = 2000  # as many as a search lists
 
 
 def plan_hit_codings(codebook: Codebook, documents: Mapping[str, Document], segments: Mapping[str, Sequence[Segment]],
-                     held: Sequence[Coding], coder: str, code: Any, hits: Any, snap: str = "none",
+                     *, held: Sequence[Coding], coder: str, code: Any, hits: Any, snap: str = "none",
                      across_turns: bool = False) -> tuple[list[Coding], list[tuple[str, int, int]]]:
     """Plan one coding of ``code`` per search hit (``hits``: ``[{document, start, end}]``),
     checked like a coding made by hand; every problem is reported at once, and nothing is
@@ -563,15 +563,16 @@ def plan_hit_codings(codebook: Codebook, documents: Mapping[str, Document], segm
         name = hit.get("document")
         document = documents.get(name) if isinstance(name, str) else None
         try:
-            coding = plan_coding(codebook, document, segments.get(str(name), ()), coder, code, hit.get("start"),
-                                 hit.get("end"), None, snap)
+            coding = plan_coding(codebook, document, segments.get(str(name), ()), coder=coder, code=code,
+                                 start=hit.get("start"),
+                                 end=hit.get("end"), memo=None, snap=snap)
             key = (coding.document, coding.start, coding.end)
             if key in have:
                 already.append(key)
                 continue
             have.add(key)  # the same hit twice in one request is coded once
             assert document is not None
-            check_turns(document.text, segments.get(document.name, ()), coding, across_turns)
+            check_turns(document.text, segments.get(document.name, ()), coding, confirmed=across_turns)
         except NeedsConfirmation as exc:
             labels.extend(exc.problems)
             continue

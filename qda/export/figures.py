@@ -155,7 +155,7 @@ def split_bars(split: SplitResult, size: str = "single", labels: Mapping[str, st
     return fig
 
 
-def cooccurrence_heatmap(result: Cooccurrence, group: str = "all", measure: str = "jaccard",
+def cooccurrence_heatmap(result: Cooccurrence, *, group: str = "all", measure: str = "jaccard",
                          size: str = "double", labels: Mapping[str, str] | None = None) -> Any:
     """Code x code heatmap of a co-occurrence coefficient (codes in use only), with the counts."""
     import numpy as np

@@ -238,7 +238,7 @@ def add_reliability_sheet(wb: Workbook, report: AgreementReport) -> Worksheet:
     """
     if SHEET in wb.sheetnames:
         raise ExportError(f"the workbook already has a sheet named '{SHEET}'")
-    ws = wb.create_sheet(SHEET)
+    ws: Worksheet = wb.create_sheet(SHEET)  # the stubs answer Any (a write-only sheet is possible)
     _reliability_sheet(ws, report)
     return ws
 
@@ -835,7 +835,7 @@ def _reliability_sheet(ws: Worksheet, report: AgreementReport) -> None:
     widths.update({after: 11, after + 1: 9, after + 2: 60})
     xl.widths(ws, widths)
     ws.freeze_panes = "D4"
-    xl.print_setup(ws, "2:3")
+    xl.print_setup(ws, header_rows="2:3")
 
 
 def _disagreements_sheet(ws: Worksheet, report: AgreementReport) -> None:
@@ -862,4 +862,4 @@ def _disagreements_sheet(ws: Worksheet, report: AgreementReport) -> None:
     ws.freeze_panes = "A2"
     if report.disagreements:
         ws.auto_filter.ref = f"A1:{ws.cell(row=1 + len(units), column=len(headers)).coordinate}"
-    xl.print_setup(ws, "1:1")
+    xl.print_setup(ws, header_rows="1:1")

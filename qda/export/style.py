@@ -15,7 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
@@ -94,7 +94,7 @@ def directed(text: str, align: Alignment) -> Alignment:
 
 
 def put(ws: Worksheet, row: int, col: int, value: Any = None, *, font: Font | None = None,
-         fill: PatternFill | None = None, align: Alignment | None = None, fmt: str | None = None):
+         fill: PatternFill | None = None, align: Alignment | None = None, fmt: str | None = None) -> Cell | MergedCell:
     """Write one cell; text is always text (a quote starting with '=' is not a formula)."""
     cell = ws.cell(row=row, column=col)
     value = clean(value)
@@ -248,7 +248,7 @@ def fit_scale(ws: Worksheet, landscape: bool) -> float:
     return min(1.0, page * 72 / max(1.0, sheet_points(ws)))
 
 
-def print_setup(ws: Worksheet, header_rows: str | None = None, landscape: bool = True,
+def print_setup(ws: Worksheet, *, header_rows: str | None = None, landscape: bool = True,
                 title_columns: str | None = "A:A") -> None:
     """Page setup for a sheet that prints at :data:`typography.MIN_PRINTED` (8 pt) or more:
     one page wide (as many pages long as it takes) when that keeps its smallest text at
@@ -278,7 +278,7 @@ def print_setup(ws: Worksheet, header_rows: str | None = None, landscape: bool =
     fit_rows(ws)
 
 
-def wrapped_lines(text: str, width: float, indent: int = 0, *, bold: bool = False, size: float = 11) -> int:
+def wrapped_lines(text: str, width: float, *, indent: int = 0, bold: bool = False, size: float = 11) -> int:
     """How many printed lines ``text`` takes in a wrapping cell ``width`` characters wide.
 
     A column's width counts the digit '0' of the default font; prose in Calibri (or its
@@ -349,7 +349,7 @@ def fit_rows(ws: Worksheet, first_row: int = 1) -> None:
             width = column_widths.get(column)
             if width is None:
                 width = column_widths[column] = ws.column_dimensions[get_column_letter(column)].width or 13
-        lines = wrapped_lines(cell.value, width, indent, bold=bold, size=size)
+        lines = wrapped_lines(cell.value, width, indent=indent, bold=bold, size=size)
         heights[number] = max(heights.get(number, 0.0), lines * LINE_HEIGHT * size / 11)
     for number in sorted(heights):
         height = heights[number]

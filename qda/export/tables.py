@@ -22,7 +22,7 @@ WIDE = 70  # characters: columns holding passages wrap at this width
 LINE_HEIGHT = 15  # points per wrapped line (Calibri 11)
 
 
-def write_table(path: str | Path, frame: Any, title: str, csv_safe: bool = False) -> Path:
+def write_table(path: str | Path, frame: Any, title: str, *, csv_safe: bool = False) -> Path:
     """Write ``frame`` to .xlsx (wrapped text, row heights set so nothing overlaps when
     printed), .html (escaped, inline CSS) or .csv, chosen by the extension; ``csv_safe``
     puts ' before CSV text starting with = + - @ (the xlsx holds it as text anyway)."""
@@ -64,7 +64,7 @@ def _workbook(frame: Any, title: str) -> Workbook:
             lines = max(lines, sum(1 + len(part) // max(1, int(widths[c - 1]) - 1) for part in text.split("\n")))
         ws.row_dimensions[r].height = LINE_HEIGHT * lines
     ws.freeze_panes = "A2"
-    print_setup(ws, "1:1")
+    print_setup(ws, header_rows="1:1")
     return wb
 
 

@@ -95,7 +95,7 @@ def hold_html(page: str) -> str:
     return "".join(part if i % 2 else hold_numbers(part) for i, part in enumerate(parts))
 
 
-def coverage(coder: str, coded: int, total: int, noun: str = "documents") -> str:
+def coverage(coder: str, coded: int, total: int, *, noun: str = "documents") -> str:
     """``"coder alice coded 1 of 11 documents"``: how much of the material a report rests on."""
     return f"coder {coder} coded {of(coded, total, noun)}"
 

@@ -43,7 +43,7 @@ from qda.export.style import (
     WRAP,
 )
 from qda.matrix import CrossCaseTable, IntraCaseMatrix, MetaMatrix, SplitResult
-from qda.models import Case, Code, Codebook, Coding
+from qda.models import Case, Code, Codebook, Coding, CountMode
 
 SHEETS = ("Codebook", "Cases", "Meta-matrix", "Cross-case table", "Split", "Intra-case", "Co-occurrence", "Quotes")
 PRESENT_FILL = PatternFill("solid", fgColor="9DC3E6")  # a case uses the code: the heatmap's dark cells
@@ -68,7 +68,7 @@ class SynthesisData:
     coverage: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], coder: str, by: str,
+def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, coder: str, by: str,
                    code_attr: str | None = None, lang: str | None = None, reliability: Any = None,
                    cooccurrence: Cooccurrence | None = None, quotes: QuoteTable | None = None) -> SynthesisData:
     """The matrices of the synthesis workbook for one coder's codings, cases grouped by ``by``.
@@ -83,10 +83,11 @@ def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[
         by_case.setdefault(coding.case, []).append(coding)
     return SynthesisData(
         codebook=codebook, cases=cases, coder=coder, lang=lang or codebook.default_language,
-        meta=matrices.meta_matrix(codebook, cases, codings, by, coder),
-        cross=matrices.cross_case(codebook, cases, codings, by, coder, "cases", lang or codebook.default_language),
-        split=matrices.split(codebook, cases, codings, code_attr, by, coder) if code_attr else None,
-        intra=[matrices.intra_case(codebook, by_case.get(c.name, []), c.name, coder, lang) for c in cases],
+        meta=matrices.meta_matrix(codebook, cases, codings, by=by, coder=coder),
+        cross=matrices.cross_case(codebook, cases, codings, by=by, coder=coder, count=CountMode.CASES,
+                                  lang=lang or codebook.default_language),
+        split=matrices.split(codebook, cases, codings, code_attr=code_attr, by=by, coder=coder) if code_attr else None,
+        intra=[matrices.intra_case(codebook, by_case.get(c.name, []), c.name, coder=coder, lang=lang) for c in cases],
         reliability=reliability, cooccurrence=cooccurrence, quotes=quotes)
 
 
@@ -215,7 +216,7 @@ def _codebook_sheet(ws: Worksheet, data: SynthesisData) -> None:
     widths.update({base: 60, base + 1: 45, base + 2: 45})
     xl.widths(ws, widths)
     ws.freeze_panes = "C2"
-    xl.print_setup(ws, "1:1")
+    xl.print_setup(ws, header_rows="1:1")
 
 
 # ----------------------------------------------------------------------------- 2. Cases
@@ -237,7 +238,7 @@ def _cases_sheet(ws: Worksheet, data: SynthesisData) -> None:
                    for i, key in enumerate(names)})
     xl.widths(ws, widths)
     ws.freeze_panes = "B2"
-    xl.print_setup(ws, "1:1", landscape=len(names) > 6)
+    xl.print_setup(ws, header_rows="1:1", landscape=len(names) > 6)
 
 
 # ----------------------------------------------------------------------------- 3. Meta-matrix
@@ -296,7 +297,7 @@ def _meta_sheet(ws: Worksheet, data: SynthesisData) -> None:
     widths[total_col] = 8
     xl.widths(ws, widths)
     ws.freeze_panes = "B4"
-    xl.print_setup(ws, "2:3")
+    xl.print_setup(ws, header_rows="2:3")
 
 
 def _shade_meta(ws: Worksheet, codes: Sequence[str], total_rows: Sequence[int]) -> None:
@@ -311,9 +312,10 @@ def _shade_meta(ws: Worksheet, codes: Sequence[str], total_rows: Sequence[int]) 
     start = 5  # the first case row, under the headers and the first group's heading
     for row in total_rows:
         if row > start:
-            ws.conditional_formatting.add(f"B{start}:{last}{row - 1}",
-                                          CellIsRule(operator="equal", formula=["1"], fill=PRESENT_FILL))
-        ws.conditional_formatting.add(f"B{row}:{last}{row}", ColorScaleRule(
+            # openpyxl-stubs leave the rule factories unannotated
+            rule = CellIsRule(operator="equal", formula=["1"], fill=PRESENT_FILL)  # type: ignore[no-untyped-call]
+            ws.conditional_formatting.add(f"B{start}:{last}{row - 1}", rule)
+        ws.conditional_formatting.add(f"B{row}:{last}{row}", ColorScaleRule(  # type: ignore[no-untyped-call]
             start_type="num", start_value=0, start_color="FFFFFF", end_type="max", end_color="5B9BD5"))
         start = row + 2  # past the next group's heading
 
@@ -359,7 +361,7 @@ def _cross_sheet(ws: Worksheet, data: SynthesisData) -> None:
         widths[4 + 2 * i] = 7
     xl.widths(ws, widths)
     ws.freeze_panes = "C3"
-    xl.print_setup(ws, "2:2", landscape=len(cross.groups) > 3)
+    xl.print_setup(ws, header_rows="2:2", landscape=len(cross.groups) > 3)
 
 
 # ----------------------------------------------------------------------------- 5. Split
@@ -459,7 +461,7 @@ def _split_sheet(ws: Worksheet, data: SynthesisData) -> None:
         # as wide as the page leaves beside the table (a chart cut between two pages is unreadable)
         chart.width, chart.height = max(8, int(min(16.0, xl.chart_room(ws, last + 2) - 0.3))), 8
         ws.add_chart(chart, f"{get_column_letter(last + 2)}4")  # below the header rows printed on every page
-    xl.print_setup(ws, "2:3")  # once the chart is there: its width counts
+    xl.print_setup(ws, header_rows="2:3")  # once the chart is there: its width counts
 
 
 # ----------------------------------------------------------------------------- 6. Intra-case
@@ -497,7 +499,7 @@ def _intra_sheet(ws: Worksheet, data: SynthesisData) -> None:
     xl.widths(ws, {1: xl.fit(["Code", *(r.code for m in data.intra for r in m.rows)], 8, 16),
                  2: LABEL_WIDTH, 3: 10, 4: QUOTE_WIDTH})
     ws.freeze_panes = "A3"
-    xl.print_setup(ws, "2:2")
+    xl.print_setup(ws, header_rows="2:2")
 
 
 def _cooccurrence_sheet(ws: Worksheet, data: SynthesisData) -> None:
@@ -519,7 +521,7 @@ def _cooccurrence_sheet(ws: Worksheet, data: SynthesisData) -> None:
             row += 1
     xl.widths(ws, {1: 14, 2: 9, 3: 9, 4: 9, 5: 9, 6: 12, 7: 9, 8: 9, 9: 9})
     ws.freeze_panes = "A3"
-    xl.print_setup(ws, "2:2", landscape=False)
+    xl.print_setup(ws, header_rows="2:2", landscape=False)
 
 
 def _quotes_sheet(ws: Worksheet, data: SynthesisData) -> None:
@@ -543,4 +545,4 @@ def _quotes_sheet(ws: Worksheet, data: SynthesisData) -> None:
         row += 1
     xl.widths(ws, {1: 8, 2: 30, 3: 14, 4: 10, 5: 70})
     ws.freeze_panes = "A3"
-    xl.print_setup(ws, "2:2")
+    xl.print_setup(ws, header_rows="2:2")

@@ -19,7 +19,7 @@ from qda.ingest import languages as langs
 from qda.ingest.plan import Holdings, check_language, document_write
 from qda.ingest.reanchor import Anchor, Reanchored, reanchor
 from qda.ingest.segment import analyse_many
-from qda.models import CodingStatus, Document, DocumentWrite, Memo, Segment, Turn, WritePlan
+from qda.models import CodingStatus, Document, DocumentWrite, Memo, Segment, SegmentUnit, Turn, WritePlan
 from qda.results import Note, TableView, json_dict
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class DocumentDeletion:
         return TableView(lead=(Note(self.summary()), Note(after)))
 
 
-def plan_document_deletion(held: Holdings, name: str, names: Sequence[str], memos: Sequence[Memo],
+def plan_document_deletion(held: Holdings, name: str, names: Sequence[str], *, memos: Sequence[Memo],
                            versions: int) -> tuple[WritePlan, DocumentDeletion]:
     """Delete document ``name``: the plan, and what it removes (its codings per coder).
 
@@ -152,7 +152,7 @@ def stored_turns(segments: Sequence[Segment]) -> list[Turn]:
     return [turns[number] for number in sorted(turns)]
 
 
-def plan_resplit(held: Holdings, name: str, names: Sequence[str], language: str | None, unit: str,
+def plan_resplit(held: Holdings, name: str, names: Sequence[str], *, language: str | None, unit: SegmentUnit,
                  project_language: str) -> tuple[WritePlan, Resplit]:
     """Segment document ``name`` again with ``language``'s rules (default: the document's) by ``unit``.
 
@@ -162,7 +162,7 @@ def plan_resplit(held: Holdings, name: str, names: Sequence[str], language: str 
     document = _known(held, name, names)
     language = check_language(language or document.language or project_language)
     old_segments = held.segments(document=name)
-    analysis = analyse_many([(document.text, stored_turns(old_segments))], language, unit)[0]
+    analysis = analyse_many([(document.text, stored_turns(old_segments))], language=language, unit=unit)[0]
     write = document_write(replace(document, language=language), analysis, "resplit")
     if language == document.language and [(s.start, s.end, s.turn) for s in old_segments] == [
             (s.start, s.end, s.turn) for s in write.segments]:

@@ -33,18 +33,9 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from qda.errors import IngestError, Problem
-from qda.ingest import (
-    KNOWN_LABELS,
-    LABEL_RE,
-    MAX_TRANSCRIPT_BYTES,
-    RawTranscript,
-    check_zip,
-    decode_bytes,
-    detect_turns,
-    normalise_text,
-    read_bytes,
-    reader,
-)
+from qda.ingest.readers import MAX_TRANSCRIPT_BYTES, check_zip, read_bytes, reader
+from qda.ingest.text import RawTranscript, decode_bytes, normalise_text
+from qda.ingest.turns import KNOWN_LABELS, LABEL_RE, detect_turns
 from qda.models import Turn
 
 # ============================================================================ subtitles

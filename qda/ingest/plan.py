@@ -19,7 +19,7 @@ from qda.ingest import RawTranscript, default_role, normalise_text, read_table, 
 from qda.ingest import languages as langs
 from qda.ingest.reanchor import Anchor, Reanchored, moved_codings, reanchor
 from qda.ingest.segment import Analysis, analyse_many, detect_language
-from qda.models import Case, Coding, Document, DocumentWrite, Segment, SegmentRun, Tokens, Turn, WritePlan
+from qda.models import Case, Coding, Document, DocumentWrite, Segment, SegmentRun, SegmentUnit, Tokens, Turn, WritePlan
 from qda.results import Note, Progress, TableView, frame_view, json_dict, no_progress
 
 if TYPE_CHECKING:
@@ -201,7 +201,7 @@ def read_transcripts(paths: Sequence[str | Path], progress: Progress = no_progre
     return loaded
 
 
-def language_notes(report: ImportReport, loaded: Sequence[Loaded], language: str, chosen: bool,
+def language_notes(report: ImportReport, loaded: Sequence[Loaded], language: str, *, chosen: bool,
                    assigned: dict[str, DocumentLanguage] | None = None) -> ImportReport:
     """The report with, on each transcript, the language it was imported in when that is not
     the project's ``language`` (or detection was unsure of it), and (``chosen``: the project
@@ -283,7 +283,7 @@ def document_write(document: Document, analysis: Analysis, action: str = "add") 
                          Tokens(analysis.starts, analysis.ends, analysis.lower, analysis.lemma))
 
 
-def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None, language: str, unit: str,
+def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None, *, language: str, unit: SegmentUnit,
                      replace: bool = False, jobs: int = 1,
                      case_of: dict[str, str] | None = None,
                      progress: Progress = no_progress, languages: dict[str, str] | None = None,
@@ -306,7 +306,9 @@ def plan_transcripts(held: Holdings, loaded: Sequence[Loaded], case: str | None,
     for group in sorted(set(language_of.values())):  # one pipeline per language
         members = [raw for (_, name, raw), _ in todo if language_of[name] == group]
         names = [name for (_, name, _), _ in todo if language_of[name] == group]
-        analyses.update(zip(names, analyse_many([(raw.text, raw.turns) for raw in members], group, unit, jobs,
+        analyses.update(zip(names,
+                            analyse_many([(raw.text, raw.turns) for raw in members], language=group, unit=unit,
+                                         jobs=jobs,
                                                 progress=progress, fast=fast)))
     writes: list[DocumentWrite] = []
     moved: list[Coding] = []
@@ -393,8 +395,8 @@ def read_survey(path: Path, text_columns: Sequence[str],
     return loaded, attributes
 
 
-def plan_survey(held: Holdings, path: Path, text_columns: Sequence[str], id_column: str | None,
-                language: str | None, unit: str) -> tuple[WritePlan, ImportReport]:
+def plan_survey(held: Holdings, path: Path, text_columns: Sequence[str], *, id_column: str | None,
+                language: str | None, unit: SegmentUnit) -> tuple[WritePlan, ImportReport]:
     """Plan a survey import: its answers as transcripts, its other columns as case attributes.
 
     ``language`` None (a project created without one): the answers decide it, as the first
@@ -402,12 +404,12 @@ def plan_survey(held: Holdings, path: Path, text_columns: Sequence[str], id_colu
     """
     loaded, attributes = read_survey(path, text_columns, id_column)
     chosen = choose_language(language, loaded)
-    plan, report = plan_transcripts(held, loaded, None, chosen, unit)
+    plan, report = plan_transcripts(held, loaded, None, language=chosen, unit=unit)
     imported = {f.document for f in report.files}
     cases = tuple(Case(name, attrs) for name, attrs in attributes.items() if name in imported)
     meta = {**plan.meta, "language": chosen} if language is None else plan.meta
     return (WritePlan(documents=plan.documents, tidy_cases=True, cases=cases, moved=plan.moved, meta=meta),
-            language_notes(report, loaded, chosen, language is None))
+            language_notes(report, loaded, chosen, chosen=language is None))
 
 
 # ----------------------------------------------------------------------------- case tables

@@ -146,7 +146,8 @@ def _docs(nlp: Any, texts: Iterable[str], jobs: int, budget: int, average: int) 
         yield from nlp.pipe(batch, batch_size=len(batch))
 
 
-def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], language: str = "fr", unit: str = "sentence",
+def analyse_many(documents: Sequence[tuple[str, Sequence[Turn]]], *, language: str = "fr",
+                 unit: SegmentUnit = SegmentUnit.SENTENCE,
                  jobs: int = 1, batch_chars: int = BATCH_CHARS, chunk: int = CHUNK,
                  progress: Progress = no_progress, fast: bool = False) -> list[Analysis]:
     """Segment and tokenise several documents in one pass of the pipeline.
@@ -287,15 +288,17 @@ def _add_span(spans: tuple[array[int], array[int], array[int]], text: str, start
             column.append(value)
 
 
-def split_sentences(text: str, turns: Sequence[Turn], language: str = "fr", fast: bool = False) -> list[SegmentSpan]:
+def split_sentences(text: str, turns: Sequence[Turn], *, language: str = "fr", fast: bool = False) -> list[SegmentSpan]:
     """Sentence segments of one document (see :func:`analyse_many`)."""
-    return list(analyse_many([(text, turns)], language, "sentence", fast=fast)[0].spans)
+    return list(analyse_many([(text, turns)], language=language, unit=SegmentUnit.SENTENCE, fast=fast)[0].spans)
 
 
-def segment_text(text: str, language: str, unit: str = "sentence", turns: Sequence[Turn] | None = None,
+def segment_text(text: str, language: str, *, unit: SegmentUnit = SegmentUnit.SENTENCE,
+                 turns: Sequence[Turn] | None = None,
                  fast: bool = False) -> Analysis:
     """One text segmented and tokenised in ``language`` (for re-splitting a stored document
     in another language); ``turns`` default to those :func:`qda.ingest.detect_turns` finds."""
     from qda.ingest import detect_turns
 
-    return analyse_many([(text, detect_turns(text) if turns is None else turns)], language, unit, fast=fast)[0]
+    return analyse_many([(text, detect_turns(text) if turns is None else turns)], language=language, unit=unit,
+                        fast=fast)[0]

@@ -3,13 +3,14 @@ groups, REFI-QDA ``Set`` elements of sources), planned like every other write.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from qda.errors import IngestError, NotFoundError, Problem
-from qda.models import Document, DocumentSet, WritePlan
+from qda.models import Case, Coding, Document, DocumentSet, Memo, Segment, SuggestReview, WritePlan
 from qda.results import Note, TableView, frame_view
+from qda.storage import ProjectReads
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,11 +80,11 @@ class SetScope:
 
     #: Store reads that say nothing about which documents exist: answered by the store itself.
     UNSCOPED = frozenset({"codebook", "coders", "variables", "get_meta", "speakers", "users",
-                          "codebook_source", "path", "folder", "readonly", "backups", "schema_version",
+                          "codebook_source", "path", "readonly", "backups", "schema_version",
                           # suggestion models are learnt from the whole project; their codings are filtered
                           "suggest_models", "suggest_model_bytes", "suggest_samples"})
 
-    def __init__(self, store: Any, documents: Sequence[str]) -> None:
+    def __init__(self, store: ProjectReads, documents: Sequence[str]) -> None:
         self._store = store
         self.names = frozenset(documents)
         self._case_names = frozenset(d.case for d in store.documents() if d.name in self.names)
@@ -100,8 +101,9 @@ class SetScope:
                 for s in self._store.document_sets()]
         return [s for s in kept if s.documents]
 
-    def suggest_reviews(self, *args: Any, **kwargs: Any) -> list[Any]:
-        return [r for r in self._store.suggest_reviews(*args, **kwargs) if r.document in self.names]
+    def suggest_reviews(self, reviewer: str | None = None, model: str | None = None,
+                        undone: bool = False) -> list[SuggestReview]:
+        return [r for r in self._store.suggest_reviews(reviewer, model, undone) if r.document in self.names]
 
     def documents(self) -> list[Document]:
         return [d for d in self._store.documents() if d.name in self.names]
@@ -116,17 +118,22 @@ class SetScope:
     def document_cases(self) -> list[tuple[str, str]]:
         return [(name, case) for name, case in self._store.document_cases() if name in self.names]
 
-    def cases(self) -> list[Any]:
+    def cases(self) -> list[Case]:
         return [c for c in self._store.cases() if c.name in self._case_names]
 
-    def segments(self, document: str | None = None, case: str | None = None, **kwargs: Any) -> list[Any]:
-        return [s for s in self._store.segments(document, case, **kwargs) if s.document in self.names]
+    def segments(self, document: str | None = None, case: str | None = None, *, text: bool = True,
+                 documents: Collection[str] | None = None) -> list[Segment]:
+        return [s for s in self._store.segments(document, case, text=text, documents=documents)
+                if s.document in self.names]
 
-    def codings(self, *args: Any, **kwargs: Any) -> list[Any]:
-        return [c for c in self._store.codings(*args, **kwargs) if c.document in self.names]
+    def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
+                ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None,
+                codes: Sequence[str] | None = None) -> list[Coding]:
+        return [c for c in self._store.codings(coder, case, document, ids, start, end, codes)
+                if c.document in self.names]
 
-    def coding_columns(self, *args: Any, **kwargs: Any) -> dict[str, list[Any]]:
-        return self._keep(self._store.coding_columns(*args, **kwargs))
+    def coding_columns(self, coder: str, statuses: Sequence[str] | None = None) -> dict[str, list[Any]]:
+        return self._keep(self._store.coding_columns(coder, statuses))
 
     def segment_columns(self) -> dict[str, list[Any]]:
         return self._keep(self._store.segment_columns())
@@ -135,14 +142,15 @@ class SetScope:
         rows = [i for i, document in enumerate(columns["document"]) if document in self.names]
         return {key: [values[i] for i in rows] for key, values in columns.items()}
 
-    def tokens(self) -> Iterator[Any]:
+    def tokens(self) -> Iterator[tuple[str, str, str, bytes, bytes, list[str], list[str]]]:
         return (row for row in self._store.tokens() if row[0] in self.names)
 
-    def memos(self, *args: Any, **kwargs: Any) -> list[Any]:
-        def inside(memo: Any) -> bool:
+    def memos(self, target_kind: str | None = None, target: str | None = None,
+              ids: Sequence[int] | None = None) -> list[Memo]:
+        def inside(memo: Memo) -> bool:
             if memo.target_kind == "document":
                 return memo.target in self.names
             if memo.target_kind == "case":
                 return memo.target in self._case_names
             return True  # memos on codes and on the project are about every document
-        return [m for m in self._store.memos(*args, **kwargs) if inside(m)]
+        return [m for m in self._store.memos(target_kind, target, ids) if inside(m)]

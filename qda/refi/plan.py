@@ -37,6 +37,7 @@ from qda.models import (
     Memo,
     Pattern,
     Segment,
+    SegmentUnit,
     Variable,
     WritePlan,
     color_problem,
@@ -83,7 +84,7 @@ def document_name(source_name: str, guid: str) -> str:
     return name or f"source-{guid[:8]}"
 
 
-def codebook_from_refi(refi: RefiProject, language: str, name: str | None = None,
+def codebook_from_refi(refi: RefiProject, language: str, *, name: str | None = None,
                        existing: Codebook | None = None,
                        rules: dict[str, str] | None = None) -> tuple[Codebook, dict[str, str]]:
     """The qda codebook of a REFI codebook, and the map code GUID key -> code id.
@@ -248,7 +249,7 @@ class ImportPlan:
     document_sets: tuple[DocumentSet, ...] = ()
 
 
-def qda_time(value: str, where: str = "", warnings: list[str] | None = None, instead: str = "unknown",
+def qda_time(value: str, *, where: str = "", warnings: list[str] | None = None, instead: str = "unknown",
              what: str = "creationDateTime") -> str:
     """An xsd:dateTime as qda stores times: UTC ISO 8601 to the second when a zone is given.
 
@@ -299,7 +300,7 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     rules: dict[str, str] = {}
     new_project = not documents
     if codebook is None:
-        new_codebook, code_map = codebook_from_refi(refi, language, refi.name) if refi.codes else (None, {})
+        new_codebook, code_map = codebook_from_refi(refi, language, name=refi.name) if refi.codes else (None, {})
     else:
         new_codebook, code_map = None, _map_codes(refi, codebook, rules)
         # folder codes holding other codes are categories, not codes the codebook lacks
@@ -337,8 +338,8 @@ def plan_import(refi: RefiProject, *, documents: Sequence[Document], codebook: C
     memo_counts: dict[str, int] = {}
     if existing and not new_project:
         scope = {(s.coder, d) for s in replacing for d in s.documents or ()}
-        planned, memo_counts = keep_coding_memos(planned, existing, scope, warnings)
-        planned = keep_statuses(planned, existing, scope, warnings)
+        planned, memo_counts = keep_coding_memos(planned, existing, scope, warnings=warnings)
+        planned = keep_statuses(planned, existing, scope, warnings=warnings)
     per_coder = Counter(c.coder for c in planned)
     report = RefiImportReport(
         file=refi.file, origin=refi.origin, mode="new project" if new_project else "codings into this project",
@@ -456,7 +457,8 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                 memo = list(dict.fromkeys(m for m in memo if m.strip()))
                 # the quotation's name, and who changed it last and when: kept, and written back on export
                 name, modified_by = sel.name.strip(), users.get(sel.modifying_user, "")
-                modified_at = qda_time(sel.modified, f"source '{source.name}', selection {sel.guid}", warnings,
+                modified_at = qda_time(sel.modified, where=f"source '{source.name}', selection {sel.guid}",
+                                       warnings=warnings,
                                        what="modifiedDateTime")
             for coding in codings:
                 code = code_map.get(coding.code)
@@ -469,8 +471,8 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                     coder=who(coding.user, sel.user if sel else "", source.user, refi.creating_user), code=code,
                     document=document, case="", start=start, end=end,
                     created_at=qda_time(coding.created or (sel.created if sel else ""),
-                                        f"source '{source.name}', coding {coding.guid}", warnings,
-                                        "the time of this import (a coding always has one)"), source="refi",
+                                        where=f"source '{source.name}', coding {coding.guid}", warnings=warnings,
+                                        instead="the time of this import (a coding always has one)"), source="refi",
                     note="\n\n".join(dict.fromkeys(memo + memos(coding.notes))), name=name,
                     modified_by=modified_by, modified_at=modified_at))
     for name, n in sorted(unmapped.items()):
@@ -482,7 +484,7 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
 
 
 def keep_statuses(planned: list[Coding], existing: Sequence[Coding], scope: set[tuple[str, str]],
-                  warnings: list[str]) -> list[Coding]:
+                  *, warnings: list[str]) -> list[Coding]:
     """The statuses of the codings an import replaces (``scope``: coder and document), kept.
 
     A re-anchored ("changed") coding that comes back from the file with the same code and
@@ -501,7 +503,7 @@ def keep_statuses(planned: list[Coding], existing: Sequence[Coding], scope: set[
 
 
 def keep_coding_memos(planned: list[Coding], existing: Sequence[Coding], scope: set[tuple[str, str]],
-                      warnings: list[str]) -> tuple[list[Coding], dict[str, int]]:
+                      *, warnings: list[str]) -> tuple[list[Coding], dict[str, int]]:
     """The memos of the codings an import replaces (``scope``: coder and document), kept.
 
     A replaced coding whose code and span come back from the file passes its memo on when
@@ -687,7 +689,8 @@ def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, s
             continue
         kind, target = targets.get(n.guid, ("project", ""))
         notes.append(Memo(text=n.text, target_kind=kind, target=target, name=n.name, author=users.get(n.user, ""),
-                          created_at=qda_time(n.created, f"note '{n.name or n.guid}'", warnings), guid=n.guid))
+                          created_at=qda_time(n.created, where=f"note '{n.name or n.guid}'", warnings=warnings),
+                          guid=n.guid))
     descriptions: list[tuple[str, str, str]] = []  # (text, kind, target): descriptions that are memos
     if new_project:
         descriptions.append((refi.description, "project", ""))
@@ -772,7 +775,7 @@ def _map_codes(refi: RefiProject, codebook: Codebook,
 
 
 def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Codebook | None,
-              cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
+              cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: SegmentUnit,
               coder: str | None = None, progress: Progress = no_progress,
               existing: Sequence[Coding] = ()) -> tuple[WritePlan, RefiImportReport]:
     """What importing a REFI-QDA project stores, as a plan the project commits at once.
@@ -787,7 +790,8 @@ def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Cod
     analyses: dict[str, Any] = {}
     for lang in sorted({d.language for d in plan.documents}):
         group = [d for d in plan.documents if d.language == lang]
-        found = analyse_many([(d.text, detect_turns(d.text)) for d in group], lang, unit, progress=progress)
+        found = analyse_many([(d.text, detect_turns(d.text)) for d in group], language=lang, unit=unit,
+                             progress=progress)
         analyses.update(zip((d.name for d in group), found))
     writes = tuple(document_write(d, analyses[d.name]) for d in plan.documents)
     held = {c.name: c.attributes for c in cases}
@@ -801,7 +805,7 @@ def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Cod
 
 
 def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | None,
-                         in_use: dict[str, int], *, allow_outside: bool = False
+                         *, in_use: dict[str, int], allow_outside: bool = False
                          ) -> tuple[WritePlan, RefiImportReport]:
     """Plan loading the codebook of a REFI-QDA file (.qdc; also .qdpx/.qde) as the project's.
 
@@ -814,8 +818,8 @@ def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | N
         raise InteropError(f"{path}: the file holds no code", [
             Problem(str(path), "nothing to load", "export the codebook again, with its codes")])
     rules: dict[str, str] = {}
-    loaded, _ = codebook_from_refi(refi, language, Path(path).stem, codebook, rules)
-    plan = plan_codebook(loaded, dump_codebook(loaded), str(path), in_use)
+    loaded, _ = codebook_from_refi(refi, language, name=Path(path).stem, existing=codebook, rules=rules)
+    plan = plan_codebook(loaded, dump_codebook(loaded), str(path), in_use=in_use)
     return plan, RefiImportReport(
         file=str(path), origin=refi.origin, mode="codebook", in_file={"codes": refi.counts.get("codes", 0)},
         imported={"codes": len(loaded.codes), "categories": len(loaded.categories)}, unsupported=refi.unsupported,
@@ -823,7 +827,7 @@ def plan_codebook_import(path: str | Path, language: str, codebook: Codebook | N
 
 
 def plan_project_import(path: str | Path, *, documents: Sequence[Document], codebook: Codebook | None,
-                        cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: str,
+                        cases: Sequence[Case], segments: Sequence[Segment], language: str, unit: SegmentUnit,
                         coder: str | None = None, progress: Progress = no_progress,
                         existing: Sequence[Coding] = (), allow_outside: bool = False
                         ) -> tuple[WritePlan, RefiImportReport]:

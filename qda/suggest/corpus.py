@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from qda.models import ReviewAction, coding_segment_pairs, counting_statuses, segment_ref
-from qda.store import Store
+from qda.storage import ProjectReads
 
 #: Field separator inside one segment's feature text (see :class:`qda.suggest.learn.Terms`).
 FIELD = "\x1e"
@@ -72,7 +72,7 @@ def _segment_words(text: str, seg_starts: np.ndarray, seg_ends: np.ndarray, tok_
     return [" ".join(lemmas[a:b]) for a, b in zip(first.tolist(), last.tolist())]
 
 
-def load_corpus(store: Store) -> Corpus:
+def load_corpus(store: ProjectReads) -> Corpus:
     """Every segment of the project with its terms, from the tokens stored at import."""
     columns = store.segment_columns()
     names: list[str] = []
@@ -129,13 +129,13 @@ class Labels:
     def rows_for(self, code: str, positions: np.ndarray) -> np.ndarray:
         """Of the corpus ``positions`` a model trains on, which ones are labelled for ``code``:
         the known segments and this code's reviewed negatives (bool per given position)."""
-        rows = self.known[positions].copy()
+        rows: np.ndarray = self.known[positions].copy()
         if code in self.negative:
             rows |= self.negative[code][positions]
         return rows
 
 
-def segment_labels(store: Store, corpus: Corpus, coder: str, codes: Iterable[str] | None = None) -> Labels:
+def segment_labels(store: ProjectReads, corpus: Corpus, coder: str, *, codes: Iterable[str] | None = None) -> Labels:
     """The coder's counting codings as segment labels (a span coding labels every segment it applies to)."""
     columns = store.coding_columns(coder, counting_statuses(coder_named=True))
     wanted = set(codes) if codes is not None else None
@@ -162,16 +162,16 @@ def segment_labels(store: Store, corpus: Corpus, coder: str, codes: Iterable[str
         stored = store.document(doc)
         text = stored.text if stored is not None else ""
         span, seg = coding_segment_pairs(text, [columns["start"][k] for k in rows], [columns["end"][k] for k in rows],
-                                         corpus.starts[members], corpus.ends[members])
+                                         segment_starts=corpus.starts[members], segment_ends=corpus.ends[members])
         found.extend((columns["code"][rows[a]], int(members[b])) for a, b in zip(span.tolist(), seg.tolist()))
     positive: dict[str, np.ndarray] = {}
     for code, at in found:
         mask = positive.setdefault(code, np.zeros(len(corpus), dtype=bool))
         mask[at] = True
-    return Labels(coder, known, positive, reviewed_negatives(store, corpus, coder, wanted, positive))
+    return Labels(coder, known, positive, reviewed_negatives(store, corpus, coder, wanted=wanted, positive=positive))
 
 
-def reviewed_negatives(store: Store, corpus: Corpus, coder: str, wanted: set[str] | None,
+def reviewed_negatives(store: ProjectReads, corpus: Corpus, coder: str, *, wanted: set[str] | None,
                        positive: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The suggestions ``coder`` rejected (or recoded) in the review queue, per code, as negatives;
     a segment the coder has since coded with that code stays positive."""

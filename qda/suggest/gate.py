@@ -26,7 +26,7 @@ import numpy as np
 from qda.errors import NotFoundError, SuggestError
 from qda.models import Case, Coding, CodingStatus, WritePlan
 from qda.results import Column, Note, Row, TableView, json_dict
-from qda.store import Store
+from qda.storage import ProjectReads
 from qda.suggest.corpus import Corpus, load_corpus, segment_labels
 from qda.suggest.learn import Model
 from qda.suggest.metrics import binary_agreement
@@ -44,7 +44,7 @@ def kappa_variance(kappa: float, prevalence: float) -> float:
     return (1 - k) * ((1 - k) * (1 - 2 * k) + k * (2 - k) / (2 * p * (1 - p)))
 
 
-def planned_size(kappa: float = 0.75, prevalence: float = 0.3, half_width: float = 0.1, z: float = 1.96) -> int:
+def planned_size(*, kappa: float = 0.75, prevalence: float = 0.3, half_width: float = 0.1, z: float = 1.96) -> int:
     """Segments needed for a 95 % interval of kappa about ``half_width`` either side of the
     value, when kappa is about ``kappa`` and the code marks a ``prevalence`` share of the sample."""
     if not (0 < prevalence < 1 and half_width > 0):
@@ -54,14 +54,14 @@ def planned_size(kappa: float = 0.75, prevalence: float = 0.3, half_width: float
 
 def planning_note(size: int, codes: int) -> str:
     """What a sample of ``size`` buys, in words (the docs explain the formula)."""
-    examples = ", ".join(f"±{w} needs {planned_size(0.75, p, w)} at prevalence {p}"
+    examples = ", ".join(f"±{w} needs {planned_size(kappa=0.75, prevalence=p, half_width=w)} at prevalence {p}"
                          for w, p in ((0.1, 0.3), (0.15, 0.3), (0.1, 0.1)))
     return (f"{size} segments over {codes} codes. Planning (kappa about 0.75, Bloch & Kraemer 1989): "
             f"a 95 % interval of {examples}. Stratifying by score raises each code's prevalence in the sample, "
             "which narrows its interval; kappa is then measured on the sample, not on the whole project.")
 
 
-def draw_sample(corpus: Corpus, model: Model, candidates: np.ndarray, size: int, seed: int,
+def draw_sample(corpus: Corpus, model: Model, candidates: np.ndarray, *, size: int, seed: int,
                 codes: Sequence[str] | None = None) -> list[tuple[int, str]]:
     """(corpus position, stratum) of ``size`` segments among ``candidates``, stratified per code by score."""
     wanted = list(codes) if codes else list(model.codes)
@@ -95,7 +95,7 @@ def draw_sample(corpus: Corpus, model: Model, candidates: np.ndarray, size: int,
     return sorted(taken.items())
 
 
-def sample_of(store: Store, model: Model, sample: int | None) -> tuple[int, str, list[dict[str, str]]]:
+def sample_of(store: ProjectReads, model: Model, sample: int | None) -> tuple[int, str, list[dict[str, str]]]:
     """(id, coder, [{ref, stratum}]) of a stored sample of ``model`` (the latest when None)."""
     samples = store.suggest_samples(model.id)
     if sample is not None:
@@ -107,7 +107,7 @@ def sample_of(store: Store, model: Model, sample: int | None) -> tuple[int, str,
     return ident, coder, json.loads(segments)
 
 
-def validate(store: Store, model: Model, sample: int | None = None, coder: str | None = None,
+def validate(store: ProjectReads, model: Model, *, sample: int | None = None, coder: str | None = None,
              min_kappa: float = DEFAULT_MIN_KAPPA, bootstrap: int = 1000, seed: int = 12345,
              corpus: Corpus | None = None) -> tuple[ValidationReport, dict[str, Any]]:
     """The model against the human's blind coding of the sample, per code (and the data behind it)."""
@@ -121,7 +121,7 @@ def validate(store: Store, model: Model, sample: int | None = None, coder: str |
     positions = np.array([where[item["ref"]] for item in items if item["ref"] in where], dtype=np.int64)
     if not len(positions):
         raise SuggestError(f"the segments of sample {ident} are gone (transcripts re-imported)")
-    labels = segment_labels(store, corpus, human, model.codes)
+    labels = segment_labels(store, corpus, human, codes=model.codes)
     coded = labels.known[positions]
     if not coded.any():
         raise SuggestError(f"'{human}' has no codings on the segments of sample {ident} yet: code them, then validate")
@@ -131,7 +131,7 @@ def validate(store: Store, model: Model, sample: int | None = None, coder: str |
     for j, code in enumerate(model.codes):
         truth = labels.positive.get(code, np.zeros(len(corpus), dtype=bool))[positions]
         predicted = scores[:, j] >= model.threshold[j]
-        agreement = binary_agreement(truth, predicted, bootstrap, seed)
+        agreement = binary_agreement(truth, predicted, bootstrap=bootstrap, seed=seed)
         low = agreement.kappa.low
         rows.append(CodeValidation(code, agreement, low is not None and low >= min_kappa))
         data[code] = (truth, predicted)
@@ -139,7 +139,7 @@ def validate(store: Store, model: Model, sample: int | None = None, coder: str |
     return report, {"positions": positions, "pairs": data, "corpus": corpus}
 
 
-def plan_accept(store: Store, model: Model, code: str, reviewer: str, validation: ValidationReport,
+def plan_accept(store: ProjectReads, model: Model, code: str, *, reviewer: str, validation: ValidationReport,
                 above: float | None = None) -> tuple[WritePlan, AcceptReport]:
     """The model's stored suggestions of ``code`` (score >= ``above``) as codings of ``reviewer``,
     with the model id as origin; refused unless the code passed the gate."""
@@ -223,7 +223,7 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
 
 
 def bias_check(model: Model, corpus: Corpus, positions: np.ndarray,
-               pairs: Mapping[str, tuple[np.ndarray, np.ndarray]], cases: Sequence[Case], attribute: str,
+               *, pairs: Mapping[str, tuple[np.ndarray, np.ndarray]], cases: Sequence[Case], attribute: str,
                alpha: float = 0.05) -> BiasCheck:
     """Per code and attribute value: the model's errors on the sample's segments of those cases
     against its errors elsewhere (Fisher's exact test), Holm-corrected."""

@@ -202,7 +202,7 @@ class Features:
         return self.words.terms() + (["<c>" + t for t in self.chars.terms()] if self.chars else [])
 
 
-def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int,
+def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
                    max_negatives: int | None = None) -> tuple[np.ndarray, float]:
     """(coefficients, intercept) of a class-balanced logistic regression, on every positive and
     at most ``max_negatives`` negatives or 4 per positive, whichever is more (a seeded draw)."""
@@ -258,7 +258,7 @@ def shrunk_threshold(tuned: float) -> float:
     return (tuned + 0.5) / 2
 
 
-def folds_of(y: np.ndarray, groups: np.ndarray, n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def folds_of(y: np.ndarray, groups: np.ndarray, n_splits: int, *, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Document-grouped, label-stratified folds (train, test positions): a document is never in both."""
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -277,21 +277,21 @@ def folds_of(y: np.ndarray, groups: np.ndarray, n_splits: int, seed: int) -> lis
         return [(train, test) for train, test in splitter.split(np.zeros(len(y)), y.astype(np.int64), groups)]
 
 
-def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, params: Mapping[str, Any],
+def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Mapping[str, Any],
                        seed: int) -> tuple[np.ndarray, float, float]:
     """(coefficients, intercept, threshold): the threshold from out-of-fold scores of inner
     document-grouped folds of this training data only (0.5 when it cannot be split)."""
     y = y.astype(bool)
     cap = params.get("max_negatives")
-    coef, intercept = fit_classifier(x, y, float(params["C"]), seed, cap)
-    inner = folds_of(y, groups, int(params["inner_folds"]), seed + 1)
+    coef, intercept = fit_classifier(x, y, float(params["C"]), seed=seed, max_negatives=cap)
+    inner = folds_of(y, groups, int(params["inner_folds"]), seed=seed + 1)
     if not inner:
         return coef, intercept, 0.5
     oof = np.full(len(y), np.nan)
     for train, test in inner:
         if y[train].all() or not y[train].any():
             continue
-        c, b = fit_classifier(x[train], y[train], float(params["C"]), seed, cap)
+        c, b = fit_classifier(x[train], y[train], float(params["C"]), seed=seed, max_negatives=cap)
         oof[test] = scores_of(x[test], c, b)
     ok = ~np.isnan(oof)
     return coef, intercept, shrunk_threshold(kappa_threshold(oof[ok], y[ok])) if ok.any() else 0.5
@@ -308,7 +308,7 @@ class CrossValidation:
     thresholds: tuple[float, ...]
 
 
-def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, params: Mapping[str, Any], seed: int,
+def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Mapping[str, Any], seed: int,
                    train_subset: Mapping[int, np.ndarray] | None = None) -> CrossValidation | None:
     """Document-grouped cross-validation of one code (None when the data cannot be split in two).
 
@@ -316,7 +316,7 @@ def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, params: 
     learning curve: the test parts stay whole.
     """
     y = y.astype(bool)
-    folds = folds_of(y, groups, int(params["folds"]), seed)
+    folds = folds_of(y, groups, int(params["folds"]), seed=seed)
     if not folds:
         return None
     predicted = np.zeros(len(y), dtype=bool)
@@ -328,14 +328,14 @@ def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, params: 
             train = train_subset.get(k, train)
         if not y[train].any() or y[train].all():
             return None
-        coef, intercept, threshold = fit_with_threshold(x[train], y[train], groups[train], params, seed)
+        coef, intercept, threshold = fit_with_threshold(x[train], y[train], groups[train], params=params, seed=seed)
         s = scores_of(x[test], coef, intercept)
         scores[test], predicted[test], fold[test] = s, s >= threshold, k
         thresholds.append(threshold)
     return CrossValidation(y, predicted, scores, fold, tuple(thresholds))
 
 
-def model_id(pairs: Sequence[tuple[str, str]], known: Sequence[str], coder: str, codes: Sequence[str],
+def model_id(pairs: Sequence[tuple[str, str]], known: Sequence[str], coder: str, *, codes: Sequence[str],
              params: Mapping[str, Any], seed: int) -> str:
     """The hash of the training codings, the segments they were read against, the parameters
     and the library versions: the same training gives the same id."""
@@ -395,7 +395,7 @@ class Model:
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, model_id: str, coder: str, data: bytes, params: Mapping[str, Any]) -> Model:
+    def from_bytes(cls, model_id: str, coder: str, data: bytes, *, params: Mapping[str, Any]) -> Model:
         """A stored model back (arrays only: ``allow_pickle=False``)."""
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             terms = [str(t) for t in arrays["terms"]]

@@ -52,7 +52,7 @@ def _metric(point: float, draws: np.ndarray) -> Metric:
     return Metric(float(point), float(low), float(high))
 
 
-def binary_agreement(truth: np.ndarray, predicted: np.ndarray, bootstrap: int = 1000,
+def binary_agreement(truth: np.ndarray, predicted: np.ndarray, *, bootstrap: int = 1000,
                      seed: int = 12345) -> BinaryAgreement:
     """Kappa (qda.agreement.coefficients.compute, the code behind ``qda agree``) and precision,
     recall, F1 (the human as reference) with percentile intervals from ``bootstrap`` resamples

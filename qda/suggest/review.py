@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from qda.errors import InvalidCodingError, NotFoundError, SuggestError
 from qda.models import Codebook, Coding, CodingStatus, ReviewAction, SuggestReview, counting_statuses
 from qda.results import Column, Note, Row, TableView, json_dict
-from qda.store import Store
+from qda.storage import ProjectReads
 from qda.suggest.learn import Model
 
 if TYPE_CHECKING:
@@ -156,12 +156,12 @@ def check_reviewer(reviewer: str) -> str:
     return reviewer.strip()
 
 
-def decided_pairs(store: Store, reviewer: str) -> set[tuple[str, str]]:
+def decided_pairs(store: ProjectReads, reviewer: str) -> set[tuple[str, str]]:
     """(code, segment) the reviewer has decided on, by any model: such a passage is not asked again."""
     return {(r.code, r.segment) for r in store.suggest_reviews(reviewer=reviewer)}
 
 
-def build_queue(store: Store, codebook: Codebook, model: Model, reviewer: str, code: str | None = None,
+def build_queue(store: ProjectReads, codebook: Codebook, model: Model, *, reviewer: str, code: str | None = None,
                 order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
     """The reviewer's queue of ``model``'s suggestions (of ``code``, or of every code).
 
@@ -209,7 +209,7 @@ def build_queue(store: Store, codebook: Codebook, model: Model, reviewer: str, c
     return ReviewQueue(model.id, model.machine_coder, model.coder, reviewer, code, order, items, done, counts)
 
 
-def plan_decision(store: Store, codebook: Codebook, suggestion: Coding | None, reviewer: str, action: str,
+def plan_decision(store: ProjectReads, codebook: Codebook, suggestion: Coding | None, *, reviewer: str, action: str,
                   recode_to: str | None = None) -> tuple[Coding | None, SuggestReview]:
     """The reviewer's coding a decision makes (None for a rejection) and its review row, checked."""
     if suggestion is None:
@@ -256,7 +256,7 @@ def decision_message(review: SuggestReview, undone: bool = False) -> str:
     return f"{'Undone: ' if undone else ''}{what} at {review.segment}"
 
 
-def provenance(store: Store, model: str | None = None) -> ReviewTally:
+def provenance(store: ProjectReads, model: str | None = None) -> ReviewTally:
     """Per code: human codings that count, how many came from suggestions, and the review decisions."""
     counting = set(counting_statuses(coder_named=True)) - {str(CodingStatus.SUGGESTED)}
     rows: dict[str, dict[str, int]] = {}
@@ -285,7 +285,7 @@ def provenance(store: Store, model: str | None = None) -> ReviewTally:
     return ReviewTally(model, out)
 
 
-def bulk_reviews(codings: Sequence[Coding], model: Model, reviewer: str, at: str) -> list[SuggestReview]:
+def bulk_reviews(codings: Sequence[Coding], model: Model, reviewer: str, *, at: str) -> list[SuggestReview]:
     """The review rows of a bulk accept (one per coding made, all with the same time: undone together)."""
     return [SuggestReview(reviewer, model.id, c.code, c.document, c.segment or "", BULK, c.code, c.id, c.score, at)
             for c in codings]

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from qda.errors import NotFoundError, SuggestError
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, WritePlan
 from qda.results import Progress, no_progress
-from qda.store import Store
+from qda.storage import ProjectReads
 from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
 from qda.suggest.learn import (
     Features,
@@ -63,7 +63,7 @@ def _codes(codebook: Codebook, codes: Sequence[str] | None) -> list[str]:
     return list(codes)
 
 
-def _labelled(store: Store, coder: str, codes: Sequence[str] | None,
+def _labelled(store: ProjectReads, coder: str, codes: Sequence[str] | None,
               codebook: Codebook) -> tuple[Corpus, Labels, list[str]]:
     if coder not in store.coders():
         raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(store.coders()) or 'none yet'})")
@@ -71,13 +71,13 @@ def _labelled(store: Store, coder: str, codes: Sequence[str] | None,
         raise SuggestError(f"'{coder}' is a machine coder: train from a human coder or the consensus")
     wanted = _codes(codebook, codes)
     corpus = load_corpus(store)
-    labels = segment_labels(store, corpus, coder, wanted)
+    labels = segment_labels(store, corpus, coder, codes=wanted)
     if not labels.known.any():
         raise SuggestError(f"coder '{coder}' has no codings to learn from")
     return corpus, labels, wanted
 
 
-def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
           params: dict[str, Any] | None = None, evaluate: bool = True, bootstrap: int = 1000,
           progress: Progress = no_progress) -> Training:
     """One classifier per code from ``coder``'s codings, evaluated by document-grouped cross-validation.
@@ -114,16 +114,16 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
         if positives == len(y):
             rows.append(CodeEvaluation(code, label, positives, False, "not trained: every segment is positive"))
             continue
-        cv = cross_validate(x, y, code_groups, settings, seed) if evaluate else None
+        cv = cross_validate(x, y, code_groups, params=settings, seed=seed) if evaluate else None
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
-            coef, intercept, _ = fit_with_threshold(x, y, code_groups, {**settings, "inner_folds": 0}, seed)
+            coef, intercept, _ = fit_with_threshold(x, y, code_groups, params={**settings, "inner_folds": 0}, seed=seed)
             threshold = shrunk_threshold(kappa_threshold(cv.scores, cv.truth))
-            agreement = binary_agreement(cv.truth, cv.predicted, bootstrap, seed)
+            agreement = binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed)
             rows.append(CodeEvaluation(code, label, positives, True, "", threshold, agreement.kappa,
                                        agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
         else:
-            coef, intercept, threshold = fit_with_threshold(x, y, code_groups, settings, seed)
+            coef, intercept, threshold = fit_with_threshold(x, y, code_groups, params=settings, seed=seed)
             reason = "not evaluated" if not evaluate else "not evaluated: too few documents with this code to split"
             rows.append(CodeEvaluation(code, label, positives, True, reason, threshold))
         trained.append((code, coef, intercept, threshold))
@@ -132,8 +132,8 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
         raise SuggestError(f"no code has {settings['min_positives']} positive segments in {coder}'s codings: "
                            "nothing to train", [])
     pairs = [p for p in labels.pairs(corpus) if p[1] in set(wanted)]
-    ident = model_id(pairs, [corpus.refs[i] for i in np.flatnonzero(labels.known).tolist()], coder, wanted,
-                     settings, seed)
+    ident = model_id(pairs, [corpus.refs[i] for i in np.flatnonzero(labels.known).tolist()], coder, codes=wanted,
+                     params=settings, seed=seed)
     model = Model(ident, coder, vectors, [t[0] for t in trained], np.vstack([t[1] for t in trained]),
                   np.array([t[2] for t in trained]), np.array([t[3] for t in trained]), settings)
     report = TrainReport(ident, machine_coder(ident), coder, seed, len(np.unique(groups)), len(known), folds,
@@ -145,7 +145,7 @@ def train(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     return Training(model, report, info)
 
 
-def curve(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | None = None, seed: int = 1,
+def curve(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
           sizes: Sequence[int] = CURVE_SIZES, params: dict[str, Any] | None = None, bootstrap: int = 1000,
           progress: Progress = no_progress) -> LearningCurve:
     """Kappa per code when each fold's training part is cut to ``sizes`` positives (by whole documents)."""
@@ -159,7 +159,7 @@ def curve(store: Store, codebook: Codebook, coder: str, codes: Sequence[str] | N
     for done, code in enumerate(wanted):
         progress("learning curve", done, len(wanted))
         y = labels.positive.get(code, np.zeros(len(corpus), dtype=bool))[known]
-        points, whole = learning_points(x, y, groups, settings, seed, sizes, bootstrap)
+        points, whole = learning_points(x, y, groups, settings=settings, seed=seed, sizes=sizes, bootstrap=bootstrap)
         out.append(CodeCurve(code, int(y.sum()), points, whole))
     progress("learning curve", len(wanted), len(wanted))
     medians: dict[str, float | None] = {}
@@ -175,7 +175,7 @@ def _median(metrics: Sequence[Metric | None]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def training_subsets(y: np.ndarray, groups: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], size: int,
+def training_subsets(y: np.ndarray, groups: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], *, size: int,
                      seed: int) -> dict[int, np.ndarray] | None:
     """Per fold, the training positions of the first documents (in a seeded random order) that
     together hold ``size`` positives; None when a fold's training part holds fewer."""
@@ -196,25 +196,26 @@ def training_subsets(y: np.ndarray, groups: np.ndarray, folds: Sequence[tuple[np
     return subsets
 
 
-def learning_points(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, settings: dict[str, Any], seed: int,
+def learning_points(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, settings: dict[str, Any], seed: int,
                     sizes: Sequence[int], bootstrap: int) -> tuple[tuple[CurvePoint, ...], Metric | None]:
     """Kappa at each size of the training part, and with all of it, on the same folds."""
     y = y.astype(bool)
-    folds = folds_of(y, groups, int(settings["folds"]), seed)
+    folds = folds_of(y, groups, int(settings["folds"]), seed=seed)
     points = []
     for size in sizes:
-        subsets = training_subsets(y, groups, folds, size, seed) if folds else None
-        cv = cross_validate(x, y, groups, settings, seed, subsets) if subsets is not None else None
-        points.append(CurvePoint(size, binary_agreement(cv.truth, cv.predicted, bootstrap, seed).kappa
+        subsets = training_subsets(y, groups, folds, size=size, seed=seed) if folds else None
+        cv = cross_validate(x, y, groups, params=settings, seed=seed,
+                            train_subset=subsets) if subsets is not None else None
+        points.append(CurvePoint(size, binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed).kappa
                                  if cv is not None else None))
-    cv = cross_validate(x, y, groups, settings, seed) if folds else None
-    whole = binary_agreement(cv.truth, cv.predicted, bootstrap, seed).kappa if cv is not None else None
+    cv = cross_validate(x, y, groups, params=settings, seed=seed) if folds else None
+    whole = binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed).kappa if cv is not None else None
     return tuple(points), whole
 
 
 # ----------------------------------------------------------------------------- stored models
 
-def model_info(store: Store, ref: str | None) -> tuple[str, str, str, dict[str, Any]]:
+def model_info(store: ProjectReads, ref: str | None) -> tuple[str, str, str, dict[str, Any]]:
     """(id, created_at, coder, info) of the model ``ref`` names (an id, its prefix, or its
     ``model:xxxxxx`` coder); the latest model when None."""
     models = store.suggest_models()
@@ -234,17 +235,17 @@ def model_info(store: Store, ref: str | None) -> tuple[str, str, str, dict[str, 
     return ident, created, coder, json.loads(info)
 
 
-def load_model(store: Store, ref: str | None) -> tuple[Model, dict[str, Any]]:
+def load_model(store: ProjectReads, ref: str | None) -> tuple[Model, dict[str, Any]]:
     """A stored model and its info (see :func:`model_info`)."""
     ident, _created, coder, info = model_info(store, ref)
     data = store.suggest_model_bytes(ident)
     assert data is not None
-    return Model.from_bytes(ident, coder, data, info.get("params", {})), info
+    return Model.from_bytes(ident, coder, data, params=info.get("params", {})), info
 
 
 # ----------------------------------------------------------------------------- suggestions
 
-def select_segments(corpus: Corpus, store: Store, model: Model, documents: Sequence[str] | None,
+def select_segments(corpus: Corpus, store: ProjectReads, model: Model, *, documents: Sequence[str] | None,
                     uncoded: bool) -> np.ndarray:
     """Positions of the segments to score: given documents, those the training coder did not code, or all."""
     if documents:
@@ -254,13 +255,13 @@ def select_segments(corpus: Corpus, store: Store, model: Model, documents: Seque
         wanted = [corpus.documents.index(d) for d in documents]
         return np.flatnonzero(np.isin(corpus.document, wanted))
     if uncoded:
-        labels = segment_labels(store, corpus, model.coder, [])
+        labels = segment_labels(store, corpus, model.coder, codes=[])
         return np.flatnonzero(~labels.known)
     return np.arange(len(corpus))
 
 
-def plan_run(store: Store, model: Model, codes: Sequence[str] | None = None, documents: Sequence[str] | None = None,
-             uncoded: bool = False) -> tuple[WritePlan, RunReport]:
+def plan_run(store: ProjectReads, model: Model, *, codes: Sequence[str] | None = None,
+             documents: Sequence[str] | None = None, uncoded: bool = False) -> tuple[WritePlan, RunReport]:
     """Suggestions of ``model`` on the chosen segments, as codings of its machine coder (status
     suggested, with score and origin). The plan replaces only that machine coder's earlier
     suggestions on those segments (of the codes run): no other coder's codings are touched."""
@@ -269,7 +270,7 @@ def plan_run(store: Store, model: Model, codes: Sequence[str] | None = None, doc
         raise SuggestError(f"the model has no classifier for {', '.join(unknown)} "
                            f"(trained: {', '.join(model.codes)})")
     corpus = load_corpus(store)
-    chosen = select_segments(corpus, store, model, documents, uncoded)
+    chosen = select_segments(corpus, store, model, documents=documents, uncoded=uncoded)
     run_codes, scores = model.scores([corpus.texts[i] for i in chosen.tolist()], codes)
     thresholds = {c: float(model.threshold[model.codes.index(c)]) for c in run_codes}
     coder = model.machine_coder
@@ -295,7 +296,7 @@ def plan_run(store: Store, model: Model, codes: Sequence[str] | None = None, doc
     return plan, RunReport(model.id, coder, docs, len(chosen), counts, 0)
 
 
-def explain(store: Store, coding: Coding, top: int = 8, similar: int = 3) -> Explanation:
+def explain(store: ProjectReads, coding: Coding, *, top: int = 8, similar: int = 3) -> Explanation:
     """The terms that weighed most for a suggestion (coefficient x tf-idf) and the ``similar``
     passages closest to it (cosine on the same tf-idf) that the training coder coded with its code."""
     if not coding.origin:
@@ -315,7 +316,7 @@ def explain(store: Store, coding: Coding, top: int = 8, similar: int = 3) -> Exp
     order = np.argsort(-weights.data)[:top]
     terms = tuple((names[int(weights.indices[k])], float(weights.data[k])) for k in order.tolist()
                   if weights.data[k] > 0)
-    labels = segment_labels(store, corpus, model.coder, [coding.code])
+    labels = segment_labels(store, corpus, model.coder, codes=[coding.code])
     positive = np.flatnonzero(labels.positive.get(coding.code, np.zeros(len(corpus), dtype=bool)))
     positive = positive[positive != at]
     near: tuple[Similar, ...] = ()

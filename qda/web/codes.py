@@ -52,8 +52,8 @@ async def create_code(request: Request, coder: str) -> Response:
         given = {str(k): v or "" for k, v in labels.items()}
         if "" in given:  # a bare label is in the codebook's first language
             given[p.codebook().default_language or ""] = given.pop("")
-        edit = p.add_code(str(texts["id"] or "").strip(), given, str(texts["parent"] or "").strip() or None,
-                          str(texts["definition"] or ""), author=coder)
+        edit = p.add_code(str(texts["id"] or "").strip(), given, parent=str(texts["parent"] or "").strip() or None,
+                          definition=str(texts["definition"] or ""), author=coder)
         return {**code_json(p, edit.codes[0]), "message": edit.message()}
     return JSONResponse(await in_project(request, write), 201)
 
@@ -67,8 +67,8 @@ async def rename_code(request: Request, coder: str) -> Response:
 
     def write(p: Project) -> dict[str, Any]:
         unblinded(request, p)
-        return p.rename_code(str(data.get("code") or ""), text_or_none(data.get("new")),
-                             text_or_none(data.get("label")), text_or_none(data.get("lang"))).to_dict()
+        return p.rename_code(str(data.get("code") or ""), new_id=text_or_none(data.get("new")),
+                             label=text_or_none(data.get("label")), lang=text_or_none(data.get("lang"))).to_dict()
     return JSONResponse(await in_project(request, write))
 
 

@@ -38,9 +38,10 @@ async def create_coding(request: Request, coder: str) -> Response:
     if extra:
         raise BadRequestError(f"unknown field(s): {', '.join(extra)} (the coder comes from the session)")
     stored = await in_project(request, lambda p: p.add_coding(coder, data.get("document"), data.get("code"),
-                                                              data.get("start"), data.get("end"), data.get("memo"),
-                                                              str(data.get("snap") or "none"),
-                                                              data.get("across_turns") is True))
+                                                              start=data.get("start"), end=data.get("end"),
+                                                              memo=data.get("memo"),
+                                                              snap=str(data.get("snap") or "none"),
+                                                              across_turns=data.get("across_turns") is True))
     return JSONResponse(coding_json(stored), 201)
 
 
@@ -61,8 +62,9 @@ async def one_coding(request: Request, coder: str) -> Response:
     changes = await body(request)
     snap = str(changes.pop("snap", None) or "none")
     across = changes.pop("across_turns", None) is True
-    return JSONResponse(coding_json(await in_project(request, lambda p: p.change_coding(coder, number, changes, snap,
-                                                                                        across))))
+    return JSONResponse(coding_json(await in_project(request,
+                                                     lambda p: p.change_coding(coder, number, changes, snap=snap,
+                                                                                        across_turns=across))))
 
 
 @api()
@@ -83,8 +85,8 @@ async def batch(request: Request, coder: str) -> Response:
     if extra:
         raise BadRequestError(f"unknown field(s): {', '.join(extra)} (the coder comes from the session)")
     made = await in_project(request, lambda p: p.code_hits(coder, data.get("code"), data.get("hits"),
-                                                           str(data.get("snap") or "none"),
-                                                           data.get("across_turns") is True))
+                                                           snap=str(data.get("snap") or "none"),
+                                                           across_turns=data.get("across_turns") is True))
     return JSONResponse(made.to_dict(), 201)
 
 

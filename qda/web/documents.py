@@ -85,14 +85,14 @@ async def codebook(request: Request, coder: str) -> Response:
 
 def retrieval(request: Request, p: Project, me: str) -> WorkspaceRetrieval:
     params = request.query_params
-    coders = retrieval_coders(blind(request, p), me, params.get("coder"), p.coders())
+    coders = retrieval_coders(blind(request, p), me, params.get("coder"), every=p.coders())
     where = {}
     for item in params.getlist("where"):
         name, _, value = item.partition("=")
         if name and value:
             where[name] = value
-    return p.workspace_retrieve(coders, names(params.get("codes")), params.get("mode", "any"),
-                                names(params.get("not")), where)
+    return p.workspace_retrieve(coders, names(params.get("codes")), mode=params.get("mode", "any"),
+                                exclude=names(params.get("not")), where=where)
 
 
 @api()
@@ -135,7 +135,7 @@ async def memos(request: Request, coder: str) -> Response:
         return JSONResponse(await in_project(request, read))
     data = await body(request)
     made = await in_project(request, lambda p: p.add_memo(coder, data.get("about"), data.get("target"),
-                                                          data.get("text")))
+                                                          text=data.get("text")))
     return JSONResponse(memo_json(made), 201)
 
 

@@ -88,7 +88,7 @@ async def adjudicate(request: Request, coder: str) -> Response:
     def write(p: Project) -> dict[str, Any]:
         unblinded(request, p)
         return p.adjudicate_decisions(str(data.get("a", "")), str(data.get("b", "")), decisions,
-                                      str(data.get("as") or "consensus"),
+                                      as_coder=str(data.get("as") or "consensus"),
                                       replace=bool(data.get("replace", False))).to_dict()
     return JSONResponse(await in_project(request, write))
 

@@ -50,8 +50,9 @@ async def queue(request: Request, coder: str) -> Response:
     def read(p: Project) -> dict[str, Any]:
         ident, _ = model_of(request, p, coder, params.get("model"))
         limit = params.get("limit", "")
-        return p.review_queue(coder, params.get("code") or None, ident, params.get("order") or "uncertainty",
-                              int(limit) if limit.isdigit() else None).to_dict()
+        return p.review_queue(coder, code=params.get("code") or None, model=ident,
+                              order=params.get("order") or "uncertainty",
+                              limit=int(limit) if limit.isdigit() else None).to_dict()
     return JSONResponse(await in_project(request, read))
 
 
@@ -83,7 +84,7 @@ async def decide(request: Request, coder: str) -> Response:
             model_of(request, p, coder, found.origin)
         code = data.get("code")
         return p.review_suggestion(coder, number, str(data.get("action") or ""),
-                                   code if isinstance(code, str) else None).to_dict()
+                                   code=code if isinstance(code, str) else None).to_dict()
     return JSONResponse(await in_project(request, write))
 
 
@@ -101,7 +102,7 @@ async def bulk(request: Request, coder: str) -> Response:
 
     def write(p: Project) -> dict[str, Any]:
         ident, _ = model_of(request, p, coder, data.get("model"))
-        return p.review_bulk_accept(coder, str(data.get("code") or ""), above, ident).to_dict()
+        return p.review_bulk_accept(coder, str(data.get("code") or ""), above=above, model=ident).to_dict()
     return JSONResponse(await in_project(request, write))
 
 

@@ -86,7 +86,8 @@ async def session(request: Request, coder: str | None) -> Response:
 
     def read(p: Project) -> dict[str, Any]:
         hidden = blind(request, p)
-        return {"coder": coder, "role": role, "coders": listed_coders(settings.accounts, hidden, coder, p.coders()),
+        return {"coder": coder, "role": role,
+                "coders": listed_coders(settings.accounts, hidden, coder, every=p.coders()),
                 "blind": hidden, "fixed": bool(settings.coder), "accounts": settings.accounts, "csrf": csrf(request)}
     return JSONResponse(await in_project(request, read))
 
