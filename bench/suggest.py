@@ -68,6 +68,8 @@ from qda.suggest.suggester import training_subsets  # noqa: E402
 SEED = 1
 #: Bumped when a cell's computation changes in a way its key does not show (old cells are then not reused).
 CELL_VERSION = 1
+#: The same for qda's cells only (2: liblinear's dual solver).
+QDA_CELL_VERSION = 2
 
 
 class Corpus:
@@ -228,7 +230,7 @@ def evaluate(corpus: Corpus, sizes: Sequence[str], settings: dict[str, Any], cac
     for part, part_sizes in parts:
         if not part_sizes:
             continue
-        key = settings_key({**settings, "seed": SEED})
+        key = settings_key({**settings, "seed": SEED, "cell": QDA_CELL_VERSION})
         t0, c0 = time.perf_counter(), time.process_time()
         x_qda = Features.fit_transform(part.texts(), settings)[1]
         x_plain = TfidfVectorizer().fit_transform(part.raw)
@@ -394,6 +396,9 @@ def main() -> None:
     parser.add_argument("--talkmoves-docs", type=int, default=0,
                         help="measure talkmoves' cut sizes on a seeded subset of N transcripts (0: all of them); "
                              "the all-data row is always on every sentence")
+    parser.add_argument("--docs", type=int, default=0,
+                        help="explore settings on a seeded subset of N documents of nhs-fft and talkmoves (every "
+                             "row, the all-data one too); the published figures use 0: all of them")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "suggest-bench")
     args = parser.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
@@ -408,10 +413,12 @@ def main() -> None:
         bench_study(args.cache, sizes, settings, args.jobs)
     if "nhs-fft" in only:
         corpus = read_dataset("nhs-fft", args.cache)
+        corpus = subset(corpus, args.docs) if args.docs else corpus
         results, cpu = evaluate(corpus, sizes, settings, args.cache, args.jobs)
         print_quality(f"nhs-fft ({len(corpus.raw)} answers, {len(corpus.labels)} codes used)", results, sizes, cpu)
     if "talkmoves" in only:
         corpus = read_dataset("talkmoves", args.cache)
+        corpus = subset(corpus, args.docs) if args.docs else corpus
         cut = subset(corpus, args.talkmoves_docs) if args.talkmoves_docs else None
         results, cpu = evaluate(corpus, sizes, settings, args.cache, args.jobs, cut)
         where = (f"sizes 25-200 on {args.talkmoves_docs} transcripts ({len(cut.raw)} sentences), " if cut else "")
