@@ -1,11 +1,10 @@
 """Suggester benchmark (issue 21): quality on three human-coded corpora, speed at 1,000 documents.
 
 Quality — per code, document-grouped cross-validated Cohen's kappa and F1 of qda's suggester
-(``qda.suggest``: lemma n-grams + previous segment + speaker role, class-balanced logistic
-regression, threshold tuned on inner folds of the training part) with the training part of
-every fold cut to the first documents (seeded random order) holding 25 / 50 / 100 / 200
-positives, and with all of it; the median over codes beside two anchors computed in the same
-run on the same folds:
+(``qda.suggest`` with its default parameters, or ``--params``) with the training part of every
+fold cut to the first documents (seeded random order) holding 25 / 50 / 100 / 200 positives,
+and with all of it; the median over codes beside two anchors computed in the same run on the
+same folds:
 
 * ``plain``: scikit-learn's ``TfidfVectorizer()`` on the raw text + ``LogisticRegression(
   class_weight="balanced")``, its default 0.5 cut;
@@ -14,29 +13,41 @@ run on the same folds:
 
 Corpora: the reference study (examples/entry-postentry, learning from the consensus; coders A
 and B give the human-human kappa beside it), and, read in place, never copied,
-``../shared/datasets/nhs-fft`` and ``../shared/datasets/talkmoves``. Their texts are tokenised
-as qda stores English at import (spaCy's English tokenizer, lower-cased words as lemmas).
-talkmoves is large (236,182 sentences): the cut sizes run on a seeded subset of transcripts
-(``--talkmoves-docs``, default 120), the all-data figure on every transcript.
+``../shared/datasets/nhs-fft`` and ``../shared/datasets/talkmoves`` (all 236,182 sentences of
+its 567 transcripts, at every size; ``--talkmoves-docs N`` cuts the sizes 25-200 to a seeded
+subset of N transcripts, never the all-data row). Their texts are tokenised as qda stores
+English at import (spaCy's English tokenizer, lower-cased words as lemmas).
+
+Resumable: every cell (corpus, size, code, fold, method, settings) is cached under
+``--cache`` (default /tmp/suggest-bench/) when it finishes, so a run that is stopped goes on
+where it stopped, and a second run with the same settings only prints. ``--jobs N`` runs cells
+in N processes. CPU seconds per row are the cells' own CPU (summed, also when cached).
 
 Speed — on the N = 1,000 project of ``bench/workflow.py`` (its cache; built if missing):
 train every code (with and without the cross-validated evaluation), suggest for every
 segment, one code; wall and CPU seconds, peak memory (ru_maxrss), load average.
 
-Usage: python bench/suggest.py [--only study,nhs-fft,talkmoves,speed] [--sizes 25,50,100,200]
+Usage: python bench/suggest.py [--corpus study,nhs-fft,talkmoves,speed] [--sizes 25,50,100,200,all]
+       [--jobs 2] [--params '{"C": 2}']
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import json
 import os
 import resource
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,44 +62,50 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import cohen_kappa_score, f1_score  # noqa: E402
 
 from qda.suggest.corpus import texts_from  # noqa: E402
-from qda.suggest.learn import Features, check_params, cross_validate, folds_of  # noqa: E402
+from qda.suggest.learn import Features, check_params, fit_with_threshold, folds_of, scores_of  # noqa: E402
 from qda.suggest.suggester import training_subsets  # noqa: E402
 
 SEED = 1
+#: Bumped when a cell's computation changes in a way its key does not show (old cells are then not reused).
+CELL_VERSION = 1
+#: The same for qda's cells only (2: liblinear's dual solver).
+QDA_CELL_VERSION = 2
 
 
 class Corpus:
-    """A benchmark corpus: raw texts, qda's feature texts, documents, labels per code."""
+    """A benchmark corpus: raw texts, words, documents, roles, labels per code."""
 
     def __init__(self, name: str, raw: list[str], words: list[str], documents: list[str], roles: list[str | None],
                  labels: dict[str, np.ndarray]) -> None:
         index: dict[str, int] = {}
         self.name = name
         self.raw = raw
+        self.words = words
+        self.roles = roles
         self.groups = np.array([index.setdefault(d, len(index)) for d in documents], dtype=np.int64)
-        self.texts = texts_from(words, self.groups.tolist(), roles)
         self.labels = labels
 
-    def subset(self, documents: int, seed: int) -> Corpus:
-        keep_docs = np.random.default_rng(seed).permutation(np.unique(self.groups))[:documents]
-        keep = np.isin(self.groups, keep_docs)
-        out = Corpus.__new__(Corpus)
-        out.name, out.raw = f"{self.name} ({documents} documents)", [t for t, k in zip(self.raw, keep) if k]
-        out.groups = self.groups[keep]
-        out.texts = [t for t, k in zip(self.texts, keep) if k]
-        out.labels = {c: y[keep] for c, y in self.labels.items()}
-        return out
+    def texts(self) -> list[str]:
+        """qda's feature texts (what the project's corpus would hold)."""
+        return texts_from(self.words, self.groups.tolist(), self.roles)
 
 
-def english_words(texts: list[str]) -> list[str]:
+def english_words(texts: list[str], cache: Path | None = None) -> list[str]:
     """Lower-cased tokens (no whitespace tokens), as qda stores English lemmas at import."""
+    if cache is not None and cache.exists():
+        words = json.loads(cache.read_text(encoding="utf-8"))
+        if len(words) == len(texts):
+            return list(words)
     import spacy
 
     tokenizer = spacy.blank("en").tokenizer
-    return [" ".join(t.lower_ for t in doc if not t.is_space) for doc in tokenizer.pipe(texts, batch_size=2000)]
+    words = [" ".join(t.lower_ for t in doc if not t.is_space) for doc in tokenizer.pipe(texts, batch_size=2000)]
+    if cache is not None:
+        cache.write_text(json.dumps(words), encoding="utf-8")
+    return words
 
 
-def read_dataset(name: str) -> Corpus:
+def read_dataset(name: str, cache: Path) -> Corpus:
     folder = DATASETS / name
     with open(folder / "passages.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -103,8 +120,8 @@ def read_dataset(name: str) -> Corpus:
                 labels[r["code_id"]][ids[r["passage_id"]]] = True
     raw = [r["text"] for r in rows]
     roles = [r.get("speaker_role") or None for r in rows]
-    return Corpus(name, raw, english_words(raw), [r["document_id"] for r in rows], roles,
-                  {c: y for c, y in labels.items() if y.any()})
+    return Corpus(name, raw, english_words(raw, cache / f"words-{name}.json"), [r["document_id"] for r in rows],
+                  roles, {c: y for c, y in labels.items() if y.any()})
 
 
 def study_corpus(cache: Path) -> tuple[Corpus, dict[str, dict[str, np.ndarray]]]:
@@ -126,15 +143,15 @@ def study_corpus(cache: Path) -> tuple[Corpus, dict[str, dict[str, np.ndarray]]]
             run(cli, "-p", folder, "code", "import", EXAMPLE / f"{coder}.xlsx", "--coder", coder)
         run(cli, "-p", folder, "code", "auto", "--coder", "auto")
     with Project.open(folder) as project:
-        corpus = load_corpus(project._store)
-        others = {coder: segment_labels(project._store, corpus, coder).positive
-                  for coder in ("coder-a", "coder-b", "auto")}
-        consensus = segment_labels(project._store, corpus, "consensus")
-        texts = {d.name: d.text for d in project._store.documents()}
+        store = project._store
+        corpus = load_corpus(store)
+        others = {coder: segment_labels(store, corpus, coder).positive for coder in ("coder-a", "coder-b", "auto")}
+        consensus = segment_labels(store, corpus, "consensus")
+        texts = {d.name: d.text for d in store.documents()}
     raw = [texts[corpus.documents[d]][s:e] for d, s, e in zip(corpus.document.tolist(), corpus.starts.tolist(),
                                                               corpus.ends.tolist())]
-    out = Corpus("reference study (consensus)", raw, corpus.words, [corpus.documents[d] for d in corpus.document],
-                 corpus.roles, consensus.positive)
+    out = Corpus("study", raw, corpus.words, [corpus.documents[d] for d in corpus.document], corpus.roles,
+                 consensus.positive)
     return out, others
 
 
@@ -144,44 +161,129 @@ def pooled(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
     return float(cohen_kappa_score(truth, predicted)), float(f1_score(truth, predicted, zero_division=0.0))
 
 
-def plain_cv(x: object, y: np.ndarray, folds: list, subsets: dict | None) -> tuple[float, float]:
-    """The anchor: TF-IDF defaults + class-balanced logistic regression, 0.5 cut, same folds."""
-    predicted = np.zeros(len(y), dtype=bool)
-    for k, (train, test) in enumerate(folds):
-        train = subsets[k] if subsets is not None else train
-        model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(x[train], y[train])
-        predicted[test] = model.predict(x[test]).astype(bool)
-    return pooled(y, predicted)
+# ----------------------------------------------------------------------------- cells
+
+#: What the worker processes read (set before the pool forks, so nothing is pickled per task).
+SHARED: dict[str, Any] = {}
 
 
-def evaluate(corpus: Corpus, sizes: list[int], params: dict | None = None, all_data: bool = True,
-             codes: list[str] | None = None) -> dict[str, dict[str, tuple[float, float]]]:
-    """code -> {"ours@25": (kappa, F1), "plain@25": ..., "ours@all": ...}."""
-    settings = check_params(params)
-    x_ours = Features.fit_transform(corpus.texts, settings)[1]
-    x_plain = TfidfVectorizer().fit_transform(corpus.raw)
-    out: dict[str, dict[str, tuple[float, float]]] = {}
-    for code in codes or sorted(corpus.labels):
-        y = corpus.labels[code]
-        if y.sum() < 8:
+def settings_key(settings: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def cell_path(cache: Path, corpus: str, size: str, code: str, fold: int, method: str, key: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in code)
+    return cache / "cells" / corpus / f"{size}-{safe}-{fold}-{method}-{key}-v{CELL_VERSION}.npz"
+
+
+def plan_code(y: np.ndarray, groups: np.ndarray, folds_n: int, sizes: Sequence[str]
+              ) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """size -> per fold (training positions, test positions); a size missing when a fold cannot have it
+    (the same rule as ``cross_validate``: every fold needs positives and negatives in its training part)."""
+    folds = folds_of(y, groups, folds_n, seed=SEED)
+    out: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    if not folds:
+        return out
+    for size in sizes:
+        subsets = None if size == "all" else training_subsets(y, groups, folds, size=int(size), seed=SEED)
+        if size != "all" and subsets is None:
             continue
-        folds = folds_of(y, corpus.groups, int(settings["folds"]), seed=SEED)
-        if not folds:
-            continue
-        row: dict[str, tuple[float, float]] = {}
-        for size in [*sizes, *(["all"] if all_data else [])]:
-            subsets = None if size == "all" else training_subsets(y, corpus.groups, folds, size=int(size), seed=SEED)
-            if size != "all" and subsets is None:
-                continue
-            cv = cross_validate(x_ours, y, corpus.groups, params=settings, seed=SEED, train_subset=subsets)
-            if cv is None:
-                continue
-            row[f"ours@{size}"] = pooled(cv.truth, cv.predicted)
-            row[f"plain@{size}"] = plain_cv(x_plain, y, folds, subsets)
-        out[code] = row
-        print(f"  {corpus.name} {code}: " + ", ".join(f"{k} {v[0]:.3f}" for k, v in row.items()), file=sys.stderr,
-              flush=True)
+        pairs = [(subsets[k] if subsets is not None else train, test) for k, (train, test) in enumerate(folds)]
+        if all(y[train].any() and not y[train].all() for train, _ in pairs):
+            out[size] = pairs
     return out
+
+
+def run_cell(task: tuple[str, str, int, str, str]) -> tuple[tuple[str, str, int, str], np.ndarray, float]:
+    """One fold of one code at one size by one method: the test part's predictions (cached)."""
+    code, size, fold, method, path = task
+    y = SHARED["labels"][code]
+    train, test = SHARED["plans"][code][size][fold]
+    c0 = time.process_time()
+    if method == "qda":
+        x, settings, groups = SHARED["x_qda"], SHARED["settings"], SHARED["groups"]
+        coef, intercept, threshold = fit_with_threshold(x[train], y[train], groups[train], params=settings, seed=SEED)
+        predicted = scores_of(x[test], coef, intercept) >= threshold
+    else:
+        x = SHARED["x_plain"]
+        model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(x[train], y[train])
+        predicted = model.predict(x[test]).astype(bool)
+    cpu = time.process_time() - c0
+    tmp = Path(path + ".tmp.npz")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(tmp, predicted=np.asarray(predicted, dtype=bool), cpu=np.float64(cpu))
+    tmp.replace(path)
+    return (code, size, fold, method), np.asarray(predicted, dtype=bool), cpu
+
+
+def evaluate(corpus: Corpus, sizes: Sequence[str], settings: dict[str, Any], cache: Path, jobs: int,
+             cut_to: Corpus | None = None) -> tuple[dict[str, dict[str, tuple[float, float]]], dict[str, float]]:
+    """code -> {"qda@25": (kappa, F1), "plain@25": ..., "qda@all": ...}, and CPU seconds per "method@size".
+
+    ``cut_to``: a subset corpus on which the cut sizes (not "all") are measured instead.
+    """
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    cpu: dict[str, float] = {}
+    parts = [(corpus, [s for s in sizes if s == "all" or cut_to is None])]
+    if cut_to is not None:
+        parts.append((cut_to, [s for s in sizes if s != "all"]))
+    for part, part_sizes in parts:
+        if not part_sizes:
+            continue
+        key = settings_key({**settings, "seed": SEED, "cell": QDA_CELL_VERSION})
+        t0, c0 = time.perf_counter(), time.process_time()
+        x_qda = Features.fit_transform(part.texts(), settings)[1]
+        x_plain = TfidfVectorizer().fit_transform(part.raw)
+        print(f"  [{part.name}: features {time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU; "
+              f"{x_qda.shape[1]} qda features, {x_plain.shape[1]} plain]", file=sys.stderr, flush=True)
+        plans = {code: plan_code(y, part.groups, int(settings["folds"]), part_sizes)
+                 for code, y in sorted(part.labels.items()) if y.sum() >= int(settings["min_positives"])}
+        SHARED.update(labels=part.labels, plans=plans, x_qda=x_qda, x_plain=x_plain, settings=settings,
+                      groups=part.groups)
+        done: dict[tuple[str, str, int, str], tuple[np.ndarray, float]] = {}
+        todo: list[tuple[str, str, int, str, str]] = []
+        for code, by_size in plans.items():
+            for size, pairs in by_size.items():
+                for fold in range(len(pairs)):
+                    for method, mkey in (("qda", key), ("plain", "plain")):
+                        path = cell_path(cache, part.name, size, code, fold, method, mkey)
+                        if path.exists():
+                            with np.load(path) as cell:
+                                done[(code, size, fold, method)] = (cell["predicted"], float(cell["cpu"]))
+                        else:
+                            todo.append((code, size, fold, method, str(path)))
+        # the big cells first, so that the last ones to finish are short
+        todo.sort(key=lambda t: (t[1] != "all", -int(part.labels[t[0]].sum())))
+        print(f"  [{part.name}: {len(done)} cells cached, {len(todo)} to compute, {jobs} job(s)]", file=sys.stderr,
+              flush=True)
+        if todo:
+            if jobs > 1:
+                with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+                    for n, (k, predicted, seconds) in enumerate(pool.map(run_cell, todo, chunksize=1), 1):
+                        done[k] = (predicted, seconds)
+                        if n % 20 == 0 or n == len(todo):
+                            print(f"  [{part.name}: {n}/{len(todo)} cells, load {os.getloadavg()[0]:.1f}]",
+                                  file=sys.stderr, flush=True)
+            else:
+                for n, task in enumerate(todo, 1):
+                    k, predicted, seconds = run_cell(task)
+                    done[k] = (predicted, seconds)
+                    if n % 20 == 0 or n == len(todo):
+                        print(f"  [{part.name}: {n}/{len(todo)} cells, load {os.getloadavg()[0]:.1f}]",
+                              file=sys.stderr, flush=True)
+        for code, by_size in plans.items():
+            y = part.labels[code]
+            row = results.setdefault(code, {})
+            for size, pairs in by_size.items():
+                for method in ("qda", "plain"):
+                    truth, predicted = [], []
+                    for fold, (_train, test) in enumerate(pairs):
+                        p, seconds = done[(code, size, fold, method)]
+                        truth.append(y[test])
+                        predicted.append(p)
+                        cpu[f"{method}@{size}"] = cpu.get(f"{method}@{size}", 0.0) + seconds
+                    row[f"{method}@{size}"] = pooled(np.concatenate(truth), np.concatenate(predicted))
+    return results, cpu
 
 
 def medians(results: dict[str, dict[str, tuple[float, float]]], keys: list[str]) -> dict[str, tuple[float, float, int]]:
@@ -194,38 +296,56 @@ def medians(results: dict[str, dict[str, tuple[float, float]]], keys: list[str])
     return out
 
 
-def print_quality(name: str, results: dict, sizes: list, extra: dict[str, tuple[float, float, int]] | None = None
-                  ) -> None:
-    print(f"\n## {name}: median over codes (kappa / F1; codes measured)")
-    print("| size | qda suggester | plain TF-IDF + LR | codes |\n|---|---|---|---|")
-    for size in [*sizes, "all"]:
-        m = medians(results, [f"ours@{size}", f"plain@{size}"])
-        o, p = m[f"ours@{size}"], m[f"plain@{size}"]
+def print_quality(name: str, results: dict[str, dict[str, tuple[float, float]]], sizes: Sequence[str],
+                  cpu: dict[str, float], extra: dict[str, tuple[float, float, int]] | None = None) -> None:
+    print(f"\n## {name}: median over codes (kappa / F1), codes measured; CPU s of the cells (all folds, all codes)")
+    print("| size | qda suggester | plain TF-IDF + LR | codes | qda ≥ plain | CPU s qda / plain |")
+    print("|---|---|---|---|---|---|")
+    for size in sizes:
+        m = medians(results, [f"qda@{size}", f"plain@{size}"])
+        o, p = m[f"qda@{size}"], m[f"plain@{size}"]
         if o[2]:
-            print(f"| {size} | {o[0]:.3f} / {o[1]:.3f} | {p[0]:.3f} / {p[1]:.3f} | {o[2]} |")
+            print(f"| {size} | {o[0]:.3f} / {o[1]:.3f} | {p[0]:.3f} / {p[1]:.3f} | {o[2]} | "
+                  f"{'yes' if o[0] >= p[0] else 'NO'} | {cpu.get(f'qda@{size}', 0):.0f} / "
+                  f"{cpu.get(f'plain@{size}', 0):.0f} |")
     for label, (k, f, n) in (extra or {}).items():
-        print(f"| {label} | {k:.3f} / {f:.3f} | | {n} |")
-    print("\nper code (kappa, ours vs plain):")
+        print(f"| {label} | {k:.3f} / {f:.3f} | | {n} | | |")
+    print("\nper code (kappa, qda / plain):")
     for code, row in results.items():
-        cells = [f"{s}: {row[f'ours@{s}'][0]:.2f}/{row[f'plain@{s}'][0]:.2f}" for s in [*sizes, "all"]
-                 if f"ours@{s}" in row]
-        print(f"  {code}: " + "; ".join(cells))
+        cells = [f"{s}: {row[f'qda@{s}'][0]:.2f}/{row[f'plain@{s}'][0]:.2f}" for s in sizes if f"qda@{s}" in row]
+        if cells:
+            print(f"  {code}: " + "; ".join(cells))
     sys.stdout.flush()
 
 
-def bench_study(cache: Path, sizes: list[int]) -> None:
+def bench_study(cache: Path, sizes: Sequence[str], settings: dict[str, Any], jobs: int) -> None:
     corpus, others = study_corpus(cache)
-    results = evaluate(corpus, sizes)
+    results, cpu = evaluate(corpus, sizes, settings, cache, jobs)
     extra = {}
-    trained = list(results)
+    trained = [c for c, row in results.items() if "qda@all" in row]
     for coder, label in (("coder-a", "coder A vs consensus (human)"), ("coder-b", "coder B vs consensus (human)"),
                          ("auto", "dictionary auto-coder vs consensus")):
         pairs = [pooled(corpus.labels[c], others[coder].get(c, np.zeros(len(corpus.raw), dtype=bool)))
                  for c in trained]
         kappas = [k for k, _ in pairs if np.isfinite(k)]
         f1s = [f for _, f in pairs if np.isfinite(f)]
-        extra[label] = (statistics.median(kappas), statistics.median(f1s), len(kappas))
-    print_quality("reference study, learning from the consensus", results, sizes, extra)
+        if kappas:
+            extra[label] = (statistics.median(kappas), statistics.median(f1s), len(kappas))
+    print_quality("reference study, learning from the consensus", results, sizes, cpu, extra)
+
+
+def subset(corpus: Corpus, documents: int) -> Corpus:
+    """A seeded subset of whole documents."""
+    keep_docs = np.random.default_rng(SEED).permutation(np.unique(corpus.groups))[:documents]
+    keep = np.isin(corpus.groups, keep_docs)
+    out = Corpus.__new__(Corpus)
+    out.name = f"{corpus.name}-{documents}docs"
+    out.raw = [t for t, k in zip(corpus.raw, keep) if k]
+    out.words = [t for t, k in zip(corpus.words, keep) if k]
+    out.roles = [t for t, k in zip(corpus.roles, keep) if k]
+    out.groups = corpus.groups[keep]
+    out.labels = {c: y[keep] for c, y in corpus.labels.items()}
+    return out
 
 
 def timed(label: str, fn, *args, **kwargs):
@@ -268,34 +388,46 @@ def bench_speed(cache: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="study,nhs-fft,talkmoves,speed")
-    parser.add_argument("--sizes", default="25,50,100,200")
-    parser.add_argument("--talkmoves-docs", type=int, default=120)
-    parser.add_argument("--no-talkmoves-full", action="store_true",
-                        help="skip the all-data figure on all 236,182 sentences (the longest step)")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "qda-bench-suggest")
+    parser.add_argument("--corpus", "--only", dest="corpus", default="study,nhs-fft,talkmoves,speed",
+                        help="comma-separated: study, nhs-fft, talkmoves, speed")
+    parser.add_argument("--sizes", default="25,50,100,200,all", help="positives per code, and 'all'")
+    parser.add_argument("--jobs", type=int, default=1, help="processes computing cells")
+    parser.add_argument("--params", default="{}", help="qda suggester parameters (JSON), e.g. '{\"C\": 2}'")
+    parser.add_argument("--talkmoves-docs", type=int, default=0,
+                        help="measure talkmoves' cut sizes on a seeded subset of N transcripts (0: all of them); "
+                             "the all-data row is always on every sentence")
+    parser.add_argument("--docs", type=int, default=0,
+                        help="explore settings on a seeded subset of N documents of nhs-fft and talkmoves (every "
+                             "row, the all-data one too); the published figures use 0: all of them")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "suggest-bench")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",") if s]
-    only = set(args.only.split(","))
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    settings = check_params(json.loads(args.params))
+    only = set(args.corpus.split(","))
     args.cache.mkdir(parents=True, exist_ok=True)
-    print(f"# bench/suggest.py — load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} CPUs")
+    t0, c0 = time.perf_counter(), time.process_time()
+    changed = {k: v for k, v in settings.items() if v != check_params(None)[k]}
+    print(f"# bench/suggest.py — load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} CPUs, "
+          f"{args.jobs} job(s); qda parameters: defaults{' with ' + json.dumps(changed) if changed else ''}")
     if "study" in only:
-        bench_study(args.cache, sizes)
+        bench_study(args.cache, sizes, settings, args.jobs)
     if "nhs-fft" in only:
-        corpus = read_dataset("nhs-fft")
-        print_quality(f"nhs-fft ({len(corpus.raw)} answers, {len(corpus.labels)} codes used)",
-                      evaluate(corpus, sizes), sizes)
+        corpus = read_dataset("nhs-fft", args.cache)
+        corpus = subset(corpus, args.docs) if args.docs else corpus
+        results, cpu = evaluate(corpus, sizes, settings, args.cache, args.jobs)
+        print_quality(f"nhs-fft ({len(corpus.raw)} answers, {len(corpus.labels)} codes used)", results, sizes, cpu)
     if "talkmoves" in only:
-        corpus = read_dataset("talkmoves")
-        small = corpus.subset(args.talkmoves_docs, SEED)
-        cut = evaluate(small, sizes, all_data=True)
-        print_quality(f"talkmoves, cut sizes on {small.name}, {len(small.raw)} sentences", cut, sizes)
-        if not args.no_talkmoves_full:
-            full = evaluate(corpus, [], all_data=True)
-            print_quality(f"talkmoves, all {len(corpus.raw)} sentences of {len(np.unique(corpus.groups))} transcripts",
-                          full, [])
+        corpus = read_dataset("talkmoves", args.cache)
+        corpus = subset(corpus, args.docs) if args.docs else corpus
+        cut = subset(corpus, args.talkmoves_docs) if args.talkmoves_docs else None
+        results, cpu = evaluate(corpus, sizes, settings, args.cache, args.jobs, cut)
+        where = (f"sizes 25-200 on {args.talkmoves_docs} transcripts ({len(cut.raw)} sentences), " if cut else "")
+        print_quality(f"talkmoves ({where}all data on all {len(corpus.raw)} sentences of "
+                      f"{len(np.unique(corpus.groups))} transcripts)", results, sizes, cpu)
     if "speed" in only:
         bench_speed(args.cache)
+    print(f"\n(total: {time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU in the main process, "
+          f"load average {os.getloadavg()[0]:.2f} at the end)")
 
 
 if __name__ == "__main__":

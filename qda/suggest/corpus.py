@@ -48,17 +48,29 @@ class Corpus:
         return {ref: i for i, ref in enumerate(self.refs)}
 
 
-def feature_text(words: str, previous: str, role: str | None) -> str:
-    """One segment's feature text (what :func:`qda.suggest.learn.terms` splits)."""
-    return f"{words}{FIELD}{previous}{FIELD}{role or ''}"
+def feature_text(words: str, previous: str, role: str | None, *, following: str = "",
+                 previous_role: str | None = None, other: str = "") -> str:
+    """One segment's feature text (what :class:`qda.suggest.learn.Terms` splits): its terms, the
+    previous segment's, its speaker's role, the next segment's terms, the previous segment's role
+    and the terms of the last segment of the previous speaker's turn (when the roles change)."""
+    return FIELD.join((words, previous, role or "", following, previous_role or "", other))
 
 
 def texts_from(words: Sequence[str], document: Sequence[int], roles: Sequence[str | None]) -> list[str]:
-    """Feature texts of segments given in reading order (the previous one of a document's first is empty)."""
+    """Feature texts of segments given in reading order (a document's first segment has no previous
+    one, its last no next one)."""
     out: list[str] = []
+    other = ""  # the last segment of the latest turn by another role, in this document
     for i, w in enumerate(words):
-        previous = words[i - 1] if i and document[i - 1] == document[i] else ""
-        out.append(feature_text(w, previous, roles[i]))
+        same_before = bool(i) and document[i - 1] == document[i]
+        same_after = i + 1 < len(words) and document[i + 1] == document[i]
+        if not same_before:
+            other = ""
+        elif roles[i - 1] != roles[i]:
+            other = words[i - 1]
+        out.append(feature_text(w, words[i - 1] if same_before else "", roles[i],
+                                following=words[i + 1] if same_after else "",
+                                previous_role=(roles[i - 1] or "") if same_before else "<start>", other=other))
     return out
 
 

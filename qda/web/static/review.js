@@ -31,9 +31,17 @@
   const model = () => $("rv-model").value;
   const verb = (action, coded) => ({ accept: `Accepted “${label(coded)}”`, reject: "Rejected",
                                      recode: `Recoded as “${label(coded)}”` })[action] || action;
-  // the model's own term names: "<p>word" is a word of the previous segment, "<role>x" the speaker's role
+  // the model's own term names (qda/suggest/learn.py Terms): "<p>word" is a word of the previous segment,
+  // "<o>word" of the other speaker's turn this one answers, "<role>x" the speaker's role, "<prole>x" the
+  // previous segment's, "<turn>" a segment opening a turn, "<len>n" its length in words
   const termName = (term) => term.startsWith("<p>") ? `${term.slice(3)} (previous segment)`
-    : term.startsWith("<role>") ? `speaker: ${term.slice(6)}` : term;
+    : term.startsWith("<o>") ? `${term.slice(3)} (the turn answered)`
+    : term.startsWith("<n>") ? `${term.slice(3)} (next segment)`
+    : term.startsWith("<role>") ? `speaker: ${term.slice(6)}`
+    : term === "<prole><start>" ? "first segment of the document"
+    : term.startsWith("<prole>") ? `previous speaker: ${term.slice(7)}`
+    : term === "<turn>" ? "opens a turn"
+    : term.startsWith("<len>") ? `length: ${term.slice(5)} words` : term;
   const label = (code) => state.labels[code] || code;
 
   // ---------------------------------------------------------------- loading
