@@ -1454,14 +1454,12 @@ class Project:
             return self.store.insert_memo(plan_memo(kind, target, text, author, known))
 
     def change_memo(self, author: str, memo_id: int, text: Any) -> Any:
-        from dataclasses import replace
-
-        from qda.coding.workspace import check_memo_author, plan_memo
+        from qda.coding.workspace import check_memo_author, edited_memo, plan_memo
 
         with self.store.backups.page_edit(author, "memo edited"):
             memo = check_memo_author(next(iter(self.store.memos(ids=[memo_id])), None), author)
             checked = plan_memo(memo.target_kind, memo.target, text, author, {memo.target})
-            return self.store.update_memo(replace(memo, text=checked.text))
+            return self.store.update_memo(edited_memo(memo, checked.text, author))
 
     def remove_memo(self, author: str, memo_id: int) -> Any:
         from qda.coding.workspace import check_memo_author

@@ -159,6 +159,8 @@ class RefiNote:
     text: str
     user: str = ""
     created: str = ""
+    modifying_user: str = ""  # GUID key
+    modified: str = ""  # modifiedDateTime as written
 
 
 @dataclass(frozen=True)

@@ -686,8 +686,11 @@ def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, s
         if n.guid in used or (not new_project and n.guid not in targets):
             continue
         kind, target = targets.get(n.guid, ("project", ""))
+        where = f"note '{n.name or n.guid}'"
         notes.append(Memo(text=n.text, target_kind=kind, target=target, name=n.name, author=users.get(n.user, ""),
-                          created_at=qda_time(n.created, f"note '{n.name or n.guid}'", warnings), guid=n.guid))
+                          created_at=qda_time(n.created, where, warnings), guid=n.guid,
+                          modified_by=users.get(n.modifying_user, ""),
+                          modified_at=qda_time(n.modified, where, warnings, what="modifiedDateTime")))
     descriptions: list[tuple[str, str, str]] = []  # (text, kind, target): descriptions that are memos
     if new_project:
         descriptions.append((refi.description, "project", ""))

@@ -652,7 +652,8 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
         if description and description not in text:
             text = f"{text}\n\n{description}" if text else description
         notes.append(RefiNote(guid_key(element.get("guid")), element.get("name") or "", text,
-                              guid_key(element.get("creatingUser")), element.get("creationDateTime") or ""))
+                              guid_key(element.get("creatingUser")), element.get("creationDateTime") or "",
+                              guid_key(element.get("modifyingUser")), element.get("modifiedDateTime") or ""))
         note("selection inside a note", len(x.kids(element, "PlainTextSelection")),
              "codings of memo text are not imported")
 
