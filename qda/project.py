@@ -1430,13 +1430,16 @@ class Project:
             place = (m.target if m.target_kind == "document" else
                      first_of_case.get(m.target) if m.target_kind == "case" else None)
             rows.append({"kind": m.target_kind, "id": m.id, "target": m.target, "text": m.text, "author": m.author,
-                         "created_at": m.created_at, "document": place,
+                         "created_at": m.created_at, "modified_by": m.modified_by, "modified_at": m.modified_at,
+                         "name": None, "document": place,
                          "case": m.target if m.target_kind == "case" else case_of.get(place or ""),
                          "start": None, "end": None, "code": m.target if m.target_kind == "code" else None})
         for c in self.store.codings(coder=author):
             if c.note.strip():
                 rows.append({"kind": "coding", "id": c.id, "target": f"{c.code} in {c.document} {c.start}-{c.end}",
-                             "text": c.note, "author": c.coder, "created_at": c.created_at, "document": c.document,
+                             "text": c.note, "author": c.coder, "created_at": c.created_at,
+                             "modified_by": c.modified_by, "modified_at": c.modified_at, "name": c.name,
+                             "document": c.document,
                              "case": c.case, "start": c.start, "end": c.end, "code": c.code, "quote": c.text})
         keep = [r for r in rows if (author is None or r["author"] == author) and (not kind or r["kind"] == kind)
                 and (not document or r["document"] == document

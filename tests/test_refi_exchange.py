@@ -565,3 +565,27 @@ def test_edits_in_the_workspace_record_who_changed_it_and_when(memo_project: Pat
     assert changed.modified_by == "ben" and changed.modified_at >= coding.created_at
     assert edited.modified_by == "ben" and edited.modified_at >= memo.created_at
     assert (edited.author, edited.created_at) == (memo.author, memo.created_at)  # the writer and date stay
+
+
+# ----------------------------------------------------------------------------- names and dates shown
+
+def test_retrieve_shows_a_codings_name_and_last_change(runner, memo_project: Path, small_project: Path) -> None:
+    import csv
+    import io
+
+    found = run_json(runner, "-p", memo_project, "retrieve", "--coder", "ana", "--format", "json")["passages"]
+    named = [p for p in found if p["name"]]
+    assert [(p["name"], p["modified_by"], p["modified_at"]) for p in named] == [
+        ("the tone, named", "carl", "2025-01-02T03:04:05+00:00")]
+    assert all((p["name"], p["modified_by"], p["modified_at"]) == ("", "", "") for p in found if p not in named)
+    with Project.open(memo_project) as project:  # the API gives what the CLI prints
+        assert project.retrieve(coders=["ana"]).to_dict()["passages"] == found
+    rows = list(csv.DictReader(io.StringIO(run(runner, "-p", memo_project, "retrieve", "--coder", "ana",
+                                               "--format", "csv").stdout)))
+    assert [(r["name"], r["modified_by"], r["modified_at"]) for r in rows if r["name"]] == [
+        ("the tone, named", "carl", "2025-01-02T03:04:05+00:00")]
+    table = run(runner, "-p", memo_project, "retrieve", "--coder", "ana").stdout
+    assert "named" in table and "carl" in table and "changed" in table  # one column: who, when
+    # codings without a name or a change: the columns of before, no empty ones added
+    plain = run(runner, "-p", memo_project, "retrieve", "--coder", "ben", "--format", "csv").stdout
+    assert plain.splitlines()[0] == "coder,codes,case,document,segment,speaker,before,text,after"

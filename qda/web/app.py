@@ -160,7 +160,8 @@ def coded_segment_count(segments: Sequence[tuple[int, int]], spans: Sequence[tup
 def coding_json(c: Coding) -> dict[str, Any]:
     return {"id": c.id, "coder": c.coder, "code": c.code, "document": c.document, "case": c.case,
             "start": c.start, "end": c.end, "segment": c.segment, "text": c.text, "memo": c.note,
-            "source": c.source, "status": c.status, "created_at": c.created_at}
+            "source": c.source, "status": c.status, "created_at": c.created_at,
+            "name": c.name, "modified_by": c.modified_by, "modified_at": c.modified_at}
 
 
 def create_app(folder: str | Path, coder: str | None = None, unblind: bool = False, host: str = "127.0.0.1",
@@ -548,7 +549,7 @@ def create_app(folder: str | Path, coder: str | None = None, unblind: bool = Fal
 
     def memo_json(m: Any) -> dict[str, Any]:
         return {"id": m.id, "about": m.target_kind, "target": m.target, "text": m.text, "author": m.author,
-                "created_at": m.created_at}
+                "created_at": m.created_at, "modified_by": m.modified_by, "modified_at": m.modified_at}
 
     @api()
     async def memos(request: Request, coder: str) -> Response:
