@@ -562,14 +562,24 @@ def _code(x: _Xml, element: Element) -> RefiCode:
 def _codings(x: _Xml, element: Element, code_keys: set[str], note: Callable[..., None]) -> tuple[RefiCoding, ...]:
     """The Coding children of a selection or source; one naming no code of the codebook is reported."""
     found = []
-    for coding in x.kids(element, "Coding"):
-        ref = x.kid(coding, "CodeRef")
+    coding_tag, ref_tag, note_tag = x.prefix + "Coding", x.prefix + "CodeRef", x.prefix + "NoteRef"
+    for coding in element:  # one pass over the children (a large file has 70,000 selections)
+        if coding.tag != coding_tag:
+            continue
+        ref: Element | None = None
+        notes = []
+        for child in coding:
+            if child.tag == ref_tag and ref is None:
+                ref = child
+            elif child.tag == note_tag and child.get("targetGUID"):
+                notes.append(guid_key(child.get("targetGUID")))
         code = guid_key(ref.get("targetGUID")) if ref is not None else ""
         if code not in code_keys:
             note("coding with an unknown code", 1, "its CodeRef names no code of the codebook")
             continue
-        found.append(RefiCoding(guid_key(coding.get("guid")), code, guid_key(coding.get("creatingUser")),
-                                coding.get("creationDateTime") or "", x.refs(coding)))
+        get = coding.get
+        found.append(RefiCoding(guid_key(get("guid")), code, guid_key(get("creatingUser")),
+                                get("creationDateTime") or "", tuple(notes)))
     return tuple(found)
 
 
@@ -910,6 +920,7 @@ def _convert_positions(x: _Xml, raws: list[_Raw], origin: str, code_keys: set[st
     offsets = None
     out_of_range = 0
     sources = []
+    description_tag, note_tag = x.prefix + "Description", x.prefix + "NoteRef"
     for r, spans in zip(raws, converted[chosen]):
         selections = []
         for (sel, a, b), (start, end) in zip(r.selections, spans):
@@ -918,11 +929,18 @@ def _convert_positions(x: _Xml, raws: list[_Raw], origin: str, code_keys: set[st
                 start = end = None
             codings = _codings(x, sel, code_keys, note)
             get = sel.get
+            description: str | None = None
+            notes = []
+            for child in sel:  # one pass (x.text and x.refs would each walk the children again)
+                if child.tag == description_tag and description is None:
+                    description = child.text or ""
+                elif child.tag == note_tag and child.get("targetGUID"):
+                    notes.append(guid_key(child.get("targetGUID")))
             selections.append(RefiSelection(
                 guid=guid_key(get("guid")), raw_start=a, raw_end=b, start=start, end=end,
                 user=guid_key(get("creatingUser")), created=get("creationDateTime") or "",
-                name=get("name") or "", description=x.text(sel, "Description"), codings=codings,
-                notes=x.refs(sel), modifying_user=guid_key(get("modifyingUser")),
+                name=get("name") or "", description=description or "", codings=codings,
+                notes=tuple(notes), modifying_user=guid_key(get("modifyingUser")),
                 modified=get("modifiedDateTime") or ""))
             if not codings:
                 note("text selection without a code", 1, "quotations that carry no code are not imported")
