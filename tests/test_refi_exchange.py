@@ -107,18 +107,30 @@ def test_migration_gives_empty_and_repeated_guids_new_ones(memo_project: Path) -
 
 def test_memos_of_every_kind_survive_export_validation_and_import(runner, memo_project: Path,
                                                                   tmp_path: Path) -> None:
+    with Project.open(memo_project) as project, project.store.transaction():
+        # a memo on the whole project (only imports make them: qda serve writes none), last changed by dora
+        project.store.insert_memos([Memo("about the whole study", name="Project memo", author="ben",
+                                         created_at="2025-03-01T09:00:00+00:00", modified_by="dora",
+                                         modified_at="2025-03-02T10:00:00+00:00")])
     qdpx = tmp_path / "memos.qdpx"
     report = run_json(runner, "-p", memo_project, "export", "qdpx", qdpx)
-    assert report["notes"] == 5 and report["coding_memos"] == 2
+    assert report["notes"] == 6 and report["coding_memos"] == 2 and report["document_sets"] == 2
     with zipfile.ZipFile(qdpx) as archive:
         xml = archive.read("project.qde")
     assert validate(xml, "Project.xsd") == []
     assert b'targetGUID=""' not in xml
+    # every kind of memo, sets, links (case memos), names and dates: all in the one valid file
+    for element in (b"<Note ", b"<NoteRef ", b"<Link ", b"<Set ", b"<MemberSource ", b'modifyingUser="',
+                    b'modifiedDateTime="', b" name=\"the tone, named\"", b"<Description>"):
+        assert element in xml, element
+    qdc = tmp_path / "memos.qdc"
+    run(runner, "-p", memo_project, "codebook", "export", qdc)
+    assert validate(qdc.read_bytes(), "Codebook.xsd") == []
     refi = read_refi(qdpx)
     carl = next(u.guid for u in refi.users if u.name == "carl")  # a user, not a coder
     [named] = [s for source in refi.sources for s in source.selections if s.name]
     assert (named.name, named.modifying_user, named.modified) == ("the tone, named", carl, "2025-01-02T03:04:05Z")
-    assert len({n.guid for n in refi.notes}) == 5
+    assert len({n.guid for n in refi.notes}) == 6
     # each Note says who wrote it and when, and who changed it last and when (a User, also when not a coder)
     user = {u.guid: u.name for u in refi.users}
     by_text = {n.text: n for n in refi.notes}
@@ -126,7 +138,11 @@ def test_memos_of_every_kind_survive_export_validation_and_import(runner, memo_p
     edited, dated = by_text["code memo"], by_text["case memo"]
     assert user[edited.modifying_user] == "ana" and edited.modified.endswith("Z") and edited.modified >= edited.created
     assert (user[dated.modifying_user], dated.modified) == ("dora", "2025-02-03T04:05:06Z")
-    assert [(n.modifying_user, n.modified) for n in refi.notes if n not in (edited, dated)] == [("", "")] * 3
+    assert [(n.modifying_user, n.modified) for n in refi.notes if n not in (edited, dated)
+            and n.text != "about the whole study"] == [("", "")] * 3
+    assert (user[by_text["about the whole study"].modifying_user], by_text["about the whole study"].modified) == (
+        "dora", "2025-03-02T10:00:00Z")
+    assert by_text["about the whole study"].guid in refi.project_notes
     assert "dora" not in tables(memo_project)["coders"]
     run(runner, "init", tmp_path / "back")
     run(runner, "-p", tmp_path / "back", "import", "qdpx", qdpx)
