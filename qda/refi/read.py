@@ -944,8 +944,8 @@ def _convert_positions(x: _Xml, raws: list[_Raw], origin: str, code_keys: set[st
                 modified=get("modifiedDateTime") or ""))
             if not codings:
                 note("text selection without a code", 1, "quotations that carry no code are not imported")
-        text = r.textmap.text if r.textmap is not None else None
-        sources.append(replace(r.source, text=text, selections=tuple(selections)))
+        sources.append(replace(r.source, text=r.textmap.text if r.textmap is not None else None,
+                               selections=tuple(selections)))
     if any(r.selections for r in raws):
         offsets = OffsetReport(chosen, reason, readable, scores[chosen], out_of_range, scores)
     return offsets, sources
