@@ -166,12 +166,14 @@ def print_table(results: list[dict[str, object]]) -> None:
                   f"| {name} | {r[f'{step}_seconds']:.2f} | {r[f'{step}_cpu']:.2f} | {r[f'{step}_peak_mb']:.0f} "
                   f"| {r[f'{step}_load']:.1f} |")
     print()
-    print("| input | REFI / transcripts, wall | REFI / transcripts, CPU | goal |")
+    print("| input | REFI / transcripts, wall | REFI / transcripts, CPU | goal (CPU) |")
     print("|---|---:|---:|---|")
     for r in results:
         wall = float(r["refi_seconds"]) / float(r["transcripts_seconds"])
         cpu = float(r["refi_cpu"]) / float(r["transcripts_cpu"])
-        print(f"| {r['label']} | {wall:.2f} | {cpu:.2f} | <= 1.10: {'met' if cpu <= 1.1 else 'NOT met'} (CPU) |")
+        # issue 17 asks for 1.10; 1.05 leaves a margin for a shared machine's noise
+        verdict = "met with margin" if cpu <= 1.05 else "met, no margin" if cpu <= 1.1 else "NOT met"
+        print(f"| {r['label']} | {wall:.2f} | {cpu:.2f} | <= 1.10 (margin <= 1.05): {verdict} |")
 
 
 def main() -> None:

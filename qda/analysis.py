@@ -16,7 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations, compress
 from pathlib import Path
 from typing import Any
@@ -112,11 +112,15 @@ class Passage:
     before: str = ""
     after: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
+    name: str = ""  # the coding's name (a quotation's name in ATLAS.ti, NVivo, MAXQDA)
+    modified_by: str = ""  # who last changed the coding, and when ("" when never changed)
+    modified_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"coder": self.coder, "codes": list(self.codes), "document": self.document, "case": self.case,
                 "segment": self.segment, "start": self.start, "end": self.end, "speaker": self.speaker,
-                "text": self.text, "before": self.before, "after": self.after, "attributes": dict(self.attributes)}
+                "text": self.text, "before": self.before, "after": self.after, "attributes": dict(self.attributes),
+                "name": self.name, "modified_by": self.modified_by, "modified_at": self.modified_at}
 
 
 @dataclass(frozen=True)
@@ -132,12 +136,22 @@ class Retrieval:
 
     def to_frame(self) -> pd.DataFrame:
         columns = ["coder", "codes", "case", "document", "segment", "speaker", "before", "text", "after"]
+        # names and last changes come from other tools and page edits: columns only when a passage has one
+        named = any(p.name for p in self.passages)
+        changed = any(p.modified_by or p.modified_at for p in self.passages)
+        columns += (["name"] if named else []) + (["modified_by", "modified_at"] if changed else [])
         return pd.DataFrame([{"coder": p.coder, "codes": ", ".join(p.codes), "case": p.case, "document": p.document,
                               "segment": p.segment or "", "speaker": p.speaker or "", "before": p.before,
-                              "text": p.text, "after": p.after} for p in self.passages], columns=columns)
+                              "text": p.text, "after": p.after, "name": p.name, "modified_by": p.modified_by,
+                              "modified_at": p.modified_at} for p in self.passages], columns=columns)
 
     def to_table(self) -> TableView:
-        return _view(self.to_frame(), f"{len(self.passages)} passage(s)", lines=True)
+        frame = self.to_frame()
+        if "modified_by" in frame:  # one narrow column on a terminal: "carl, 2025-01-02 03:04"
+            changed = [", ".join(x for x in (p.modified_by, p.modified_at[:16].replace("T", " ")) if x)
+                       for p in self.passages]
+            frame = frame.drop(columns=["modified_by", "modified_at"]).assign(changed=changed)
+        return _view(frame, f"{len(self.passages)} passage(s)", lines=True)
 
     def to_dict(self) -> dict[str, Any]:
         return {"codes": list(self.codes), "match": self.match, "exclude": list(self.exclude),
@@ -210,7 +224,7 @@ def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segme
     attrs = _check_query(codebook, cases, texts, codes, match, exclude, case_names, documents, where, context)
     with _bulk():
         spans = _spans(codebook, codings, codes, match, exclude, coders, case_names, documents, where, attrs)
-        passages = _passages(spans, cases, segments, codings, texts, context)
+        passages = with_names(_passages(spans, cases, segments, codings, texts, context), codings)
     filters = {k: v for k, v in (("coders", list(coders or [])), ("cases", list(case_names or [])),
                                  ("documents", list(documents or [])), ("where", dict(where or {}))) if v}
     return Retrieval(tuple(codes), match, tuple(exclude), filters, context, tuple(passages))
@@ -263,6 +277,28 @@ def _spans(codebook: Codebook, codings: Sequence[Coding], codes: Sequence[str], 
             used_codes = (used[0],) if len(used) == 1 else tuple(sorted(set(used), key=order.__getitem__))
             spans.append((coder, document, case, start, end, used_codes))
     return spans
+
+
+def with_names(passages: list[Passage], codings: Sequence[Coding]) -> list[Passage]:
+    """Passages with the name and last change of the codings exactly on their span (names
+    joined with " / " when several codes there have one; the latest change). Most projects
+    have neither (they come from other tools and from edits in the workspace): then the
+    passages are returned as they are, after one pass over the codings."""
+    marked: dict[tuple[str, str, int, int], list[Coding]] = defaultdict(list)
+    for c in codings:
+        if c.name or c.modified_by or c.modified_at:
+            marked[(c.coder, c.document, c.start, c.end)].append(c)
+    if not marked:
+        return passages
+    found = []
+    for p in passages:
+        here = [c for c in marked.get((p.coder, p.document, p.start, p.end), ()) if c.code in p.codes]
+        if here:
+            latest = max(here, key=lambda c: c.modified_at)
+            p = replace(p, name=" / ".join(dict.fromkeys(c.name for c in here if c.name)),
+                        modified_by=latest.modified_by, modified_at=latest.modified_at)
+        found.append(p)
+    return found
 
 
 def _passages(spans: Sequence[_Span], cases: Sequence[Case], segments: Sequence[Segment],
@@ -367,7 +403,7 @@ def quotes(codebook: Codebook, cases: Sequence[Case],
         spans = _spans(codebook, codings, codes, match, exclude, coders, case_names, documents, where, attrs)
     def build(chosen: list[Any]) -> list[Passage]:
         found = segments({t[1] for t in chosen}) if callable(segments) else segments
-        return _passages(chosen, cases, found, codings, texts, context)
+        return with_names(_passages(chosen, cases, found, codings, texts, context), codings)
 
     return _choose_quotes(codebook, cases, spans, by, per_code, lang, build)
 

@@ -548,6 +548,8 @@ class Memo:
     created_at: str = ""
     guid: str = ""
     id: int | None = None
+    modified_by: str = ""  # who last changed it, and when (REFI-QDA modifyingUser, modifiedDateTime)
+    modified_at: str = ""
 
 
 @dataclass(frozen=True)

@@ -1533,13 +1533,16 @@ class Project:
             place = (m.target if m.target_kind == "document" else
                      first_of_case.get(m.target) if m.target_kind == "case" else None)
             rows.append({"kind": m.target_kind, "id": m.id, "target": m.target, "text": m.text, "author": m.author,
-                         "created_at": m.created_at, "document": place,
+                         "created_at": m.created_at, "modified_by": m.modified_by, "modified_at": m.modified_at,
+                         "name": None, "document": place,
                          "case": m.target if m.target_kind == "case" else case_of.get(place or ""),
                          "start": None, "end": None, "code": m.target if m.target_kind == "code" else None})
         for c in self._store.codings(coder=author):
             if c.note.strip():
                 rows.append({"kind": "coding", "id": c.id, "target": f"{c.code} in {c.document} {c.start}-{c.end}",
-                             "text": c.note, "author": c.coder, "created_at": c.created_at, "document": c.document,
+                             "text": c.note, "author": c.coder, "created_at": c.created_at,
+                             "modified_by": c.modified_by, "modified_at": c.modified_at, "name": c.name,
+                             "document": c.document,
                              "case": c.case, "start": c.start, "end": c.end, "code": c.code, "quote": c.text})
         keep = [r for r in rows if (author is None or r["author"] == author) and (not kind or r["kind"] == kind)
                 and (not document or r["document"] == document
@@ -1557,14 +1560,12 @@ class Project:
             return self._store.insert_memo(plan_memo(kind, target, text, author=author, known=known))
 
     def change_memo(self, author: str, memo_id: int, text: Any) -> Any:
-        from dataclasses import replace
-
-        from qda.coding.workspace import check_memo_author, plan_memo
+        from qda.coding.workspace import check_memo_author, edited_memo, plan_memo
 
         with self._store.backups.page_edit(author, "memo edited"):
             memo = check_memo_author(next(iter(self._store.memos(ids=[memo_id])), None), author)
             checked = plan_memo(memo.target_kind, memo.target, text, author=author, known={memo.target})
-            return self._store.update_memo(replace(memo, text=checked.text))
+            return self._store.update_memo(edited_memo(memo, checked.text, author))
 
     def remove_memo(self, author: str, memo_id: int) -> Any:
         from qda.coding.workspace import check_memo_author

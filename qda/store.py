@@ -316,6 +316,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS suggest_reviews_by_reviewer ON suggest_reviews(reviewer, model, code);
     """,
+    # a memo keeps who last changed it and when (REFI-QDA Note modifyingUser, modifiedDateTime),
+    # as codings do: set by an edit in the workspace, read from and written back to REFI-QDA files
+    """
+    ALTER TABLE notes ADD COLUMN modified_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE notes ADD COLUMN modified_at TEXT NOT NULL DEFAULT '';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
@@ -1533,30 +1539,33 @@ class Store:
     def insert_memo(self, memo: Memo) -> Memo:
         """Store a new memo and return it with its id (and a new GUID when it has none)."""
         row_id = self._insert(
-            "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target, modified_by, modified_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (memo.guid or str(uuid.uuid4()), memo.name, memo.text, memo.author, memo.created_at or now(),
-             memo.target_kind, memo.target))
+             memo.target_kind, memo.target, memo.modified_by, memo.modified_at))
         return self.memos(ids=[row_id])[0]
 
     def insert_memos(self, memos: Sequence[Memo]) -> None:
-        """Store memos as they are (an imported memo keeps its GUID and time, even an empty
-        time); a memo without a GUID gets a new one, so that every memo can be referred to."""
+        """Store memos as they are (an imported memo keeps its GUID and times, even empty
+        times); a memo without a GUID gets a new one, so that every memo can be referred to."""
         self.db.executemany(
-            "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(m.guid or str(uuid.uuid4()), m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
-             for m in memos])
+            "INSERT INTO notes(guid, name, text, author, created_at, target_kind, target, modified_by, modified_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(m.guid or str(uuid.uuid4()), m.name, m.text, m.author, m.created_at, m.target_kind, m.target,
+              m.modified_by, m.modified_at) for m in memos])
 
     def memos(self, target_kind: str | None = None, target: str | None = None,
               ids: Sequence[int] | None = None) -> list[Memo]:
         """Memos in the order they were written, optionally of one target."""
         where, args = _where({"target_kind": target_kind, "target": target}, "id", ids)
         return [Memo(*row) for row in self.db.execute(
-            "SELECT text, target_kind, target, name, author, created_at, guid, id FROM notes" + where + " ORDER BY id",
-            args)]
+            "SELECT text, target_kind, target, name, author, created_at, guid, id, modified_by, modified_at "
+            "FROM notes" + where + " ORDER BY id", args)]
 
     def update_memo(self, memo: Memo) -> Memo:
-        """Write a memo's text and name back, by its id."""
-        self.db.execute("UPDATE notes SET text=?, name=? WHERE id=?", (memo.text, memo.name, memo.id))
+        """Write a memo's text, name and last change (who, when) back, by its id."""
+        self.db.execute("UPDATE notes SET text=?, name=?, modified_by=?, modified_at=? WHERE id=?",
+                        (memo.text, memo.name, memo.modified_by, memo.modified_at, memo.id))
         return self.memos(ids=[memo.id or 0])[0]
 
     def delete_memo(self, memo_id: int) -> bool:

@@ -76,8 +76,9 @@ def project_state(folder: Path) -> dict:
 
 
 def _memo_row(m: Memo) -> tuple[str, ...]:
-    """A memo as the notes table holds it: (guid, name, text, author, created_at, target kind, target)."""
-    return (m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
+    """A memo as the notes table holds it: (guid, name, text, author, created_at, target kind, target,
+    modified by, modified at)."""
+    return (m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target, m.modified_by, m.modified_at)
 
 
 def utf16_units(text: str) -> int:
@@ -273,6 +274,8 @@ def projects(draw: st.DrawFn) -> dict:
     notes = [Memo(guid=str(uuid.uuid4()), name=draw(st.sampled_from(["", "Memo", "Mémo 😀"])), text=draw(_NOTE) or "x",
                   author=draw(st.sampled_from(["", *coders])),
                   created_at=draw(st.sampled_from(["", "2024-05-01T10:00:00+00:00"])),
+                  modified_by=draw(st.sampled_from(["", *coders, "not a coder"])),
+                  modified_at=draw(st.sampled_from(["", "2024-06-02T11:00:00+00:00"])),
                   **dict(zip(("target_kind", "target"), draw(st.sampled_from(targets)))))
              for _ in range(draw(st.integers(0, 3)))]
     return {"codebook": codebook, "documents": documents, "cases": cases, "coders": coders, "codings": codings,

@@ -31,8 +31,8 @@ def validate(xml: bytes, xsd: str) -> list[str]:
 
 def memo_rows(folder: Path) -> list[tuple[str, ...]]:
     with Project.open(folder) as project:
-        return sorted((m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
-                      for m in project._store.memos())
+        return sorted((m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target, m.modified_by,
+                       m.modified_at) for m in project._store.memos())
 
 
 def tables(folder: Path) -> dict:
@@ -48,8 +48,8 @@ def tables(folder: Path) -> dict:
             "coders": sorted(store.coders()),
             "codings": sorted((c.coder, c.code, c.document, c.start, c.end, c.segment, c.created_at, c.note,
                                c.name, c.modified_by, c.modified_at) for c in store.codings()),
-            "memos": sorted((m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target)
-                            for m in store.memos()),
+            "memos": sorted((m.guid, m.name, m.text, m.author, m.created_at, m.target_kind, m.target, m.modified_by,
+                             m.modified_at) for m in store.memos()),
             "document_sets": store.document_sets(),
         }
 
@@ -66,8 +66,9 @@ def memo_project(small_project: Path) -> Path:
         project.add_coding("ben", doc.name, code, start=0, end=12, memo="ben's memo\nover two lines")
         project.add_memo("ana", "document", doc.name, text="document memo")
         project.add_memo("ben", "document", doc.name, text="a second document memo")
-        project.add_memo("ana", "code", code, text="code memo")
-        project.add_memo("ana", "case", case, text="case memo")
+        code_memo = project.add_memo("ana", "code", code, text="code memo, first draft")
+        project.change_memo("ana", code_memo.id, "code memo")  # edited: ana changed it last, now
+        case_memo = project.add_memo("ana", "case", case, text="case memo")
         project.add_memo("ben", "case", case, text="another case memo")
         project.add_to_set("first wave", [d.name for d in project._store.documents()])
         project.add_to_set("only one", [doc.name])
@@ -76,6 +77,9 @@ def memo_project(small_project: Path) -> Path:
         with project._store.transaction():
             project._store.update_codings([dataclasses.replace(
                 first, name="the tone, named", modified_by="carl", modified_at="2025-01-02T03:04:05+00:00")])
+            # a memo last changed by someone who is neither a coder nor a memo author (imported)
+            project._store.update_memo(dataclasses.replace(case_memo, modified_by="dora",
+                                                          modified_at="2025-02-03T04:05:06+00:00"))
     return small_project
 
 
@@ -103,18 +107,43 @@ def test_migration_gives_empty_and_repeated_guids_new_ones(memo_project: Path) -
 
 def test_memos_of_every_kind_survive_export_validation_and_import(runner, memo_project: Path,
                                                                   tmp_path: Path) -> None:
+    with Project.open(memo_project) as project, project._store.transaction():
+        # a memo on the whole project (only imports make them: qda serve writes none), last changed by dora
+        project._store.insert_memos([Memo("about the whole study", name="Project memo", author="ben",
+                                         created_at="2025-03-01T09:00:00+00:00", modified_by="dora",
+                                         modified_at="2025-03-02T10:00:00+00:00")])
     qdpx = tmp_path / "memos.qdpx"
     report = run_json(runner, "-p", memo_project, "export", "qdpx", qdpx)
-    assert report["notes"] == 5 and report["coding_memos"] == 2
+    assert report["notes"] == 6 and report["coding_memos"] == 2 and report["document_sets"] == 2
     with zipfile.ZipFile(qdpx) as archive:
         xml = archive.read("project.qde")
     assert validate(xml, "Project.xsd") == []
     assert b'targetGUID=""' not in xml
+    # every kind of memo, sets, links (case memos), names and dates: all in the one valid file
+    for element in (b"<Note ", b"<NoteRef ", b"<Link ", b"<Set ", b"<MemberSource ", b'modifyingUser="',
+                    b'modifiedDateTime="', b" name=\"the tone, named\"", b"<Description>"):
+        assert element in xml, element
+    qdc = tmp_path / "memos.qdc"
+    run(runner, "-p", memo_project, "codebook", "export", qdc)
+    assert validate(qdc.read_bytes(), "Codebook.xsd") == []
     refi = read_refi(qdpx)
     carl = next(u.guid for u in refi.users if u.name == "carl")  # a user, not a coder
     [named] = [s for source in refi.sources for s in source.selections if s.name]
     assert (named.name, named.modifying_user, named.modified) == ("the tone, named", carl, "2025-01-02T03:04:05Z")
-    assert len({n.guid for n in refi.notes}) == 5
+    assert len({n.guid for n in refi.notes}) == 6
+    # each Note says who wrote it and when, and who changed it last and when (a User, also when not a coder)
+    user = {u.guid: u.name for u in refi.users}
+    by_text = {n.text: n for n in refi.notes}
+    assert all(user[n.user] in ("ana", "ben") and n.created for n in refi.notes)
+    edited, dated = by_text["code memo"], by_text["case memo"]
+    assert user[edited.modifying_user] == "ana" and edited.modified.endswith("Z") and edited.modified >= edited.created
+    assert (user[dated.modifying_user], dated.modified) == ("dora", "2025-02-03T04:05:06Z")
+    assert [(n.modifying_user, n.modified) for n in refi.notes if n not in (edited, dated)
+            and n.text != "about the whole study"] == [("", "")] * 3
+    assert (user[by_text["about the whole study"].modifying_user], by_text["about the whole study"].modified) == (
+        "dora", "2025-03-02T10:00:00Z")
+    assert by_text["about the whole study"].guid in refi.project_notes
+    assert "dora" not in tables(memo_project)["coders"]
     run(runner, "init", tmp_path / "back")
     run(runner, "-p", tmp_path / "back", "import", "qdpx", qdpx)
     assert memo_rows(tmp_path / "back") == memo_rows(memo_project)
@@ -295,7 +324,8 @@ full.</PlainTextContent></Representation>
  <Notes>
   <Note guid="{G(60)}" name="Why coffee" creatingUser="{G(2)}" creationDateTime="2018-03-27T19:41:28Z">
    <PlainTextContent>He says it twice.</PlainTextContent></Note>
-  <Note guid="{G(61)}" name="About Simon" creatingUser="{G(2)}" creationDateTime="yesterday">
+  <Note guid="{G(61)}" name="About Simon" creatingUser="{G(2)}" creationDateTime="yesterday"
+      modifyingUser="{G(1)}" modifiedDateTime="2018-03-30T10:00:00+02:00">
    <PlainTextContent>Retired baker.</PlainTextContent></Note>
  </Notes>
  <Links>
@@ -360,6 +390,9 @@ def test_links_pdf_text_transcripts_dates_and_idle_users(atlas_like: Path, tmp_p
         "Coffee is my ritual", "ATLAS.ti", "2018-03-28T08:00:00+00:00")
     assert codings[("Mabel", "toast", "I eat toast every morning.")].name == ""
     assert memos["About Simon"].target_kind == "case" and memos["About Simon"].target == "Simon"
+    # a memo's last change: by whom (a user who is not a coder) and when, in UTC
+    assert (memos["About Simon"].modified_by, memos["About Simon"].modified_at) == (
+        "ATLAS.ti", "2018-03-30T08:00:00+00:00")
     assert "Why coffee" not in memos
     # an invalid date is stored as unknown, with a warning naming where it was
     assert codings[("Simon", "ritual", "Coffee is my ritual.")].created_at != "27/03/2018 19:38"
@@ -376,6 +409,17 @@ def test_links_pdf_text_transcripts_dates_and_idle_users(atlas_like: Path, tmp_p
     # the tool's own user coded nothing: listed, not a coder
     assert coders == ["Friedrich"]
     assert any("not made coders: ATLAS.ti" in w for w in report.warnings)
+
+
+def test_an_invalid_memo_modification_date_is_a_warning_and_unknown(atlas_like: Path, tmp_path: Path) -> None:
+    bad = _rewrite_qde(atlas_like, tmp_path / "bad.qdpx",
+                       lambda xml: xml.replace("2018-03-30T10:00:00+02:00", "30.03.2018 10:00"))
+    with Project.init(tmp_path / "p", "en") as project:
+        report = project.import_qdpx(bad)
+        memo = next(m for m in project._store.memos() if m.name == "About Simon")
+    assert (memo.modified_by, memo.modified_at) == ("ATLAS.ti", "")
+    assert "note 'About Simon': '30.03.2018 10:00' is not a date (modifiedDateTime): stored as unknown" \
+        in report.warnings
 
 
 def test_categories_are_not_codes_missing_from_the_codebook(runner, atlas_like: Path, tmp_path: Path) -> None:
@@ -523,3 +567,41 @@ def test_real_maxqda_document_sets_come_in_and_go_out(tmp_path: Path) -> None:
         assert validate(archive.read("project.qde"), "Project.xsd") == []
     assert sorted((s.name, len(s.sources)) for s in read_refi(tmp_path / "again.qdpx").sets) == \
         sorted((s.name, len(s.documents)) for s in sets)
+
+
+def test_edits_in_the_workspace_record_who_changed_it_and_when(memo_project: Path) -> None:
+    with Project.open(memo_project) as project:
+        coding = next(c for c in project._store.codings(coder="ben"))
+        memo = next(m for m in project._store.memos() if m.author == "ben" and m.target_kind == "document")
+        # saving without a change dates nothing
+        assert project.change_coding("ben", coding.id, {"memo": coding.note}).modified_at == ""
+        assert project.change_memo("ben", memo.id, memo.text).modified_at == ""
+        changed = project.change_coding("ben", coding.id, {"memo": "ben's memo, revised"})
+        edited = project.change_memo("ben", memo.id, "a second document memo, revised")
+    assert changed.modified_by == "ben" and changed.modified_at >= coding.created_at
+    assert edited.modified_by == "ben" and edited.modified_at >= memo.created_at
+    assert (edited.author, edited.created_at) == (memo.author, memo.created_at)  # the writer and date stay
+
+
+# ----------------------------------------------------------------------------- names and dates shown
+
+def test_retrieve_shows_a_codings_name_and_last_change(runner, memo_project: Path, small_project: Path) -> None:
+    import csv
+    import io
+
+    found = run_json(runner, "-p", memo_project, "retrieve", "--coder", "ana", "--format", "json")["passages"]
+    named = [p for p in found if p["name"]]
+    assert [(p["name"], p["modified_by"], p["modified_at"]) for p in named] == [
+        ("the tone, named", "carl", "2025-01-02T03:04:05+00:00")]
+    assert all((p["name"], p["modified_by"], p["modified_at"]) == ("", "", "") for p in found if p not in named)
+    with Project.open(memo_project) as project:  # the API gives what the CLI prints
+        assert project.retrieve(coders=["ana"]).to_dict()["passages"] == found
+    rows = list(csv.DictReader(io.StringIO(run(runner, "-p", memo_project, "retrieve", "--coder", "ana",
+                                               "--format", "csv").stdout)))
+    assert [(r["name"], r["modified_by"], r["modified_at"]) for r in rows if r["name"]] == [
+        ("the tone, named", "carl", "2025-01-02T03:04:05+00:00")]
+    table = run(runner, "-p", memo_project, "retrieve", "--coder", "ana").stdout
+    assert "named" in table and "carl" in table and "changed" in table  # one column: who, when
+    # codings without a name or a change: the columns of before, no empty ones added
+    plain = run(runner, "-p", memo_project, "retrieve", "--coder", "ben", "--format", "csv").stdout
+    assert plain.splitlines()[0] == "coder,codes,case,document,segment,speaker,before,text,after"

@@ -26,6 +26,7 @@ from qda.results import Column, Row, TableView
 
 if TYPE_CHECKING:
     import pandas as pd
+from qda.store import now
 
 SNAPS = ("none", "word", "segment")
 MAX_MEMO = 20_000
@@ -193,8 +194,13 @@ def plan_change(codebook: Codebook, document: Document, segments: Sequence[Segme
         start, end = check_span(document.text, changes.get("start", start), changes.get("end", end))
         start, end = check_span(document.text, *snap_span(document.text, segments, start, end=end, snap=snap))
     note = _memo(changes["memo"]) if "memo" in changes else coding.note
-    return replace(coding, code=code, start=start, end=end, segment=segment_of(segments, start, end),
-                   text=document.text[start:end], note=note, status="ok")
+    changed = replace(coding, code=code, start=start, end=end, segment=segment_of(segments, start, end),
+                      text=document.text[start:end], note=note, status="ok")
+    if (changed.code, changed.start, changed.end, changed.note) == (coding.code, coding.start, coding.end,
+                                                                      coding.note):
+        return changed
+    # who changed it last and when, as REFI-QDA exports say (modifyingUser, modifiedDateTime)
+    return replace(changed, modified_by=coding.coder, modified_at=now())
 
 
 # ----------------------------------------------------------------------------- accounts
@@ -283,6 +289,14 @@ def plan_memo(kind: Any, target: Any, text: Any, *, author: str, known: set[str]
     # a GUID of its own from the start: REFI-QDA exports refer to the memo by it
     return Memo(text=text, target_kind=kind, target=target, author=author, name=f"{kind} {target}",
                 guid=str(uuid.uuid4()))
+
+
+def edited_memo(memo: Memo, text: str, author: str) -> Memo:
+    """``memo`` with a new ``text``, marked as last changed by ``author`` now (the same text:
+    the memo as it was, so that saving without a change does not date it)."""
+    if text == memo.text:
+        return memo
+    return replace(memo, text=text, modified_by=author, modified_at=now())
 
 
 def check_memo_author(memo: Memo | None, author: str) -> Memo:
@@ -436,7 +450,8 @@ def coding_dict(c: Coding) -> dict[str, Any]:
     """A coding as the workspace reads it (its ``memo`` is the coding's note)."""
     return {"id": c.id, "coder": c.coder, "code": c.code, "document": c.document, "case": c.case,
             "start": c.start, "end": c.end, "segment": c.segment, "text": c.text, "memo": c.note,
-            "source": c.source, "status": c.status, "created_at": c.created_at}
+            "source": c.source, "status": c.status, "created_at": c.created_at,
+            "name": c.name, "modified_by": c.modified_by, "modified_at": c.modified_at}
 
 
 def _rows_frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:

@@ -32,7 +32,12 @@ _RGB_RE = re.compile(r"^#([A-Fa-f0-9]{6}|[A-Fa-f0-9]{3})$")
 
 def guid_key(guid: str | None) -> str:
     """GUIDs compare case-insensitively, with or without braces."""
-    return (guid or "").strip().strip("{}").lower()
+    if not guid:
+        return ""
+    first, last = guid[0], guid[-1]
+    if guid.islower() and first != "{" and last != "}" and not first.isspace() and not last.isspace():
+        return guid  # already a key, as qda and most tools write them (a large file has 500,000)
+    return guid.strip().strip("{}").lower()
 
 
 def make_guid(*parts: str) -> str:
@@ -159,6 +164,8 @@ class RefiNote:
     text: str
     user: str = ""
     created: str = ""
+    modifying_user: str = ""  # GUID key
+    modified: str = ""  # modifiedDateTime as written
 
 
 @dataclass(frozen=True)

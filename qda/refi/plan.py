@@ -12,10 +12,11 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime as _datetime
 from datetime import timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,12 @@ from qda.models import (
     Memo,
     Pattern,
     Segment,
+    SegmentRun,
     SegmentUnit,
     Variable,
     WritePlan,
     color_problem,
+    segment_ref,
     statuses_where,
 )
 from qda.refi.model import (
@@ -259,12 +262,22 @@ def qda_time(value: str, *, where: str = "", warnings: list[str] | None = None, 
     value = (value or "").strip()
     if not value:
         return ""
-    try:
-        moment = _datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    stored = _stored_time(value)
+    if stored is None:
         if warnings is not None:
             warnings.append(f"{where}: '{value[:40]}' is not a date ({what}): stored as {instead}")
         return ""
+    return stored
+
+
+@lru_cache(maxsize=4096)
+def _stored_time(value: str) -> str | None:
+    """:func:`qda_time` of a non-empty value, None when it is not a date (the codings of a
+    large file often share their dates: each is parsed once)."""
+    try:
+        moment = _datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
     if moment.tzinfo is None:
         return moment.replace(microsecond=0).isoformat()
     return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
@@ -417,7 +430,9 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
     linked = linked_notes(refi)
     used: set[str] = set()
 
-    def memos(guids: Iterable[str]) -> list[str]:
+    def memos(guids: Sequence[str]) -> list[str]:
+        if not guids:  # most selections and codings: no note, no link
+            return []
         found = [g for g in guids if g in notes]
         used.update(found)
         return [notes[g] for g in found]
@@ -473,7 +488,8 @@ def _plan_codings(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str,
                     created_at=qda_time(coding.created or (sel.created if sel else ""),
                                         where=f"source '{source.name}', coding {coding.guid}", warnings=warnings,
                                         instead="the time of this import (a coding always has one)"), source="refi",
-                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes))), name=name,
+                    note="\n\n".join(dict.fromkeys(memo + memos(coding.notes))) if memo or coding.notes else "",
+                    name=name,
                     modified_by=modified_by, modified_at=modified_at))
     for name, n in sorted(unmapped.items()):
         problems.append(Problem(f"{refi.file}: code '{name}'", f"used by {n} coding(s), not in the project's codebook",
@@ -688,9 +704,11 @@ def _plan_notes(refi: RefiProject, doc_of: dict[str, str], code_map: dict[str, s
         if n.guid in used or (not new_project and n.guid not in targets):
             continue
         kind, target = targets.get(n.guid, ("project", ""))
+        where = f"note '{n.name or n.guid}'"
         notes.append(Memo(text=n.text, target_kind=kind, target=target, name=n.name, author=users.get(n.user, ""),
-                          created_at=qda_time(n.created, where=f"note '{n.name or n.guid}'", warnings=warnings),
-                          guid=n.guid))
+                          created_at=qda_time(n.created, where=where, warnings=warnings), guid=n.guid,
+                          modified_by=users.get(n.modifying_user, ""),
+                          modified_at=qda_time(n.modified, where=where, warnings=warnings, what="modifiedDateTime")))
     descriptions: list[tuple[str, str, str]] = []  # (text, kind, target): descriptions that are memos
     if new_project:
         descriptions.append((refi.description, "project", ""))
@@ -795,7 +813,14 @@ def plan_refi(refi: RefiProject, *, documents: Sequence[Document], codebook: Cod
         analyses.update(zip((d.name for d in group), found))
     writes = tuple(document_write(d, analyses[d.name]) for d in plan.documents)
     held = {c.name: c.attributes for c in cases}
-    whole = {(s.document, s.start, s.end): s.ref for s in [*segments, *(s for w in writes for s in w.segments)]}
+    # the segment a coding covers exactly; new documents' segments are read from their offset
+    # arrays (a Segment object with its text for each of 136,000 segments costs more than the rest)
+    whole = {(s.document, s.start, s.end): s.ref for s in segments}
+    for w in writes:
+        name, run = w.document.name, w.segments
+        starts, ends = (run.starts, run.ends) if isinstance(run, SegmentRun) else \
+            ([s.start for s in run], [s.end for s in run])
+        whole.update({(name, start, end): segment_ref(name, i) for i, (start, end) in enumerate(zip(starts, ends), 1)})
     codings = tuple(replace(c, segment=whole.get((c.document, c.start, c.end))) for c in plan.codings)
     return WritePlan(codebook=plan.codebook, codebook_source=dump_codebook(plan.codebook) if plan.codebook else "",
                      documents=writes,

@@ -97,6 +97,7 @@ class TextMap:
         self.text = normalise_text(raw)
         # UTF-16 offsets: every astral character (an emoji...) before a position counts one unit more.
         self._astral = [m.start() + k + 1 for k, m in enumerate(_ASTRAL_RE.finditer(raw))]
+        self.has_astral = bool(self._astral)  # else UTF-16 units and code points count alike
         self.utf16_length = len(raw) + len(self._astral)
         # Step 1, CRLF -> LF: the LF of each pair disappears.
         self._crlf = [m.start() + 1 for m in re.finditer("\r\n", raw)]
@@ -107,6 +108,7 @@ class TextMap:
         self._edit_starts = [e[0] for e in self._edits]
         # Step 3: zero-width characters are removed (non-breaking spaces become spaces: no shift).
         self._deleted = [m.start() for m in _ZW_RE.finditer(step2)]
+        self._unmoved = not (self._crlf or self._edits or self._deleted)  # positions stay where they are
 
     def _compose(self, text: str) -> str:
         seconds = _second_of_composition()
@@ -131,6 +133,8 @@ class TextMap:
 
     def normalised(self, position: int) -> int:
         """A code-point position in the raw text -> the position in the stored text."""
+        if self._unmoved:
+            return position
         p = position - bisect.bisect_right(self._crlf, position)
         k = bisect.bisect_right(self._edit_starts, p) - 1
         if k >= 0:
@@ -503,11 +507,17 @@ def check_unique_guids(root: Element, where: str) -> None:
     # Counted per element name: ATLAS.ti gives a PDF selection and its text representation
     # (a PlainTextSelection) one GUID on purpose, for one object seen two ways.
     seen: dict[tuple[str, str], int] = {}
+    local: dict[Any, str | None] = {}  # element tag -> its name without namespace, when its GUID identifies
     for element in root.iter():
         guid = element.get("guid")
-        tag = _local(element.tag)
-        if guid and _guid_kind(tag) is not None:
-            key = (tag, guid_key(guid))
+        if not guid:
+            continue
+        tag = element.tag
+        if tag not in local:
+            local[tag] = _local(tag) if isinstance(tag, str) and _guid_kind(_local(tag)) is not None else None
+        name = local[tag]
+        if name is not None:
+            key = (name, guid_key(guid))
             seen[key] = seen.get(key, 0) + 1
     shared = sorted((str(_guid_kind(tag)), guid, n) for (tag, guid), n in seen.items() if n > 1)
     if shared:
@@ -552,14 +562,24 @@ def _code(x: _Xml, element: Element) -> RefiCode:
 def _codings(x: _Xml, element: Element, code_keys: set[str], note: Callable[..., None]) -> tuple[RefiCoding, ...]:
     """The Coding children of a selection or source; one naming no code of the codebook is reported."""
     found = []
-    for coding in x.kids(element, "Coding"):
-        ref = x.kid(coding, "CodeRef")
+    coding_tag, ref_tag, note_tag = x.prefix + "Coding", x.prefix + "CodeRef", x.prefix + "NoteRef"
+    for coding in element:  # one pass over the children (a large file has 70,000 selections)
+        if coding.tag != coding_tag:
+            continue
+        ref: Element | None = None
+        notes = []
+        for child in coding:
+            if child.tag == ref_tag and ref is None:
+                ref = child
+            elif child.tag == note_tag and child.get("targetGUID"):
+                notes.append(guid_key(child.get("targetGUID")))
         code = guid_key(ref.get("targetGUID")) if ref is not None else ""
         if code not in code_keys:
             note("coding with an unknown code", 1, "its CodeRef names no code of the codebook")
             continue
-        found.append(RefiCoding(guid_key(coding.get("guid")), code, guid_key(coding.get("creatingUser")),
-                                coding.get("creationDateTime") or "", x.refs(coding)))
+        get = coding.get
+        found.append(RefiCoding(guid_key(get("guid")), code, guid_key(get("creatingUser")),
+                                get("creationDateTime") or "", tuple(notes)))
     return tuple(found)
 
 
@@ -652,7 +672,8 @@ def _read_project(root: Element, x: _Xml, file: str, where: str, namespace: str,
         if description and description not in text:
             text = f"{text}\n\n{description}" if text else description
         notes.append(RefiNote(guid_key(element.get("guid")), element.get("name") or "", text,
-                              guid_key(element.get("creatingUser")), element.get("creationDateTime") or ""))
+                              guid_key(element.get("creatingUser")), element.get("creationDateTime") or "",
+                              guid_key(element.get("modifyingUser")), element.get("modifiedDateTime") or ""))
         note("selection inside a note", len(x.kids(element, "PlainTextSelection")),
              "codings of memo text are not imported")
 
@@ -867,45 +888,64 @@ def _text_source(x: _Xml, element: Element, resolve: Resolver, missing: list[Mis
 def _convert_positions(x: _Xml, raws: list[_Raw], origin: str, code_keys: set[str],
                        note: Callable[..., None]) -> tuple[OffsetReport | None, list[RefiSource]]:
     """Choose the position convention, then convert every selection of every source."""
-    readable = [(r.textmap, a, b) for r in raws if r.textmap is not None for _sel, a, b in r.selections]
+    # Each selection's span under each convention, computed once (the scores and the final
+    # placement use the same values); a text without astral characters (no emoji, most
+    # texts) counts the same in code points and in UTF-16 units, so it is converted once.
+    converted: dict[str, list[list[tuple[int | None, int | None]]]] = {c: [] for c in CONVENTIONS}
+    scores = dict.fromkeys(CONVENTIONS, 0)
+    readable = 0
+    for r in raws:
+        textmap = r.textmap
+        if textmap is None:
+            for convention in CONVENTIONS:
+                converted[convention].append([(None, None)] * len(r.selections))
+            continue
+        readable += len(r.selections)
+        text = textmap.text
+        done: dict[str, tuple[list[tuple[int | None, int | None]], int]] = {}
+        for convention in CONVENTIONS:
+            if convention == "utf16" and not textmap.has_astral:
+                done[convention] = done["codepoints"]
+            else:
+                spans = [(textmap.convert(a, convention), textmap.convert(b, convention))
+                         for _sel, a, b in r.selections]
+                done[convention] = spans, sum(1 for start, end in spans if start is not None and end is not None
+                                              and at_word_boundary(text, start) and at_word_boundary(text, end))
+            converted[convention].append(done[convention][0])
+            scores[convention] += done[convention][1]
     known, reason = exporter_convention(origin)
-    scores: dict[str, int] = {}
-    for convention in CONVENTIONS:
-        aligned = 0
-        for textmap, a, b in readable:
-            start, end = textmap.convert(a, convention), textmap.convert(b, convention)
-            if start is not None and end is not None and at_word_boundary(textmap.text, start) \
-                    and at_word_boundary(textmap.text, end):
-                aligned += 1
-        scores[convention] = aligned
     chosen = known or max(CONVENTIONS, key=lambda c: (scores[c], c == "codepoints"))
     if known is None and readable:
         reason += f" ({chosen})"
     offsets = None
     out_of_range = 0
     sources = []
-    for r in raws:
+    description_tag, note_tag = x.prefix + "Description", x.prefix + "NoteRef"
+    for r, spans in zip(raws, converted[chosen]):
         selections = []
-        for sel, a, b in r.selections:
-            start = end = None
-            if r.textmap is not None:
-                start, end = r.textmap.convert(a, chosen), r.textmap.convert(b, chosen)
-                if start is None or end is None or start > end:
-                    out_of_range += 1
-                    start = end = None
+        for (sel, a, b), (start, end) in zip(r.selections, spans):
+            if r.textmap is not None and (start is None or end is None or start > end):
+                out_of_range += 1
+                start = end = None
             codings = _codings(x, sel, code_keys, note)
+            get = sel.get
+            description: str | None = None
+            notes = []
+            for child in sel:  # one pass (x.text and x.refs would each walk the children again)
+                if child.tag == description_tag and description is None:
+                    description = child.text or ""
+                elif child.tag == note_tag and child.get("targetGUID"):
+                    notes.append(guid_key(child.get("targetGUID")))
             selections.append(RefiSelection(
-                guid=guid_key(sel.get("guid")), raw_start=a, raw_end=b, start=start, end=end,
-                user=guid_key(sel.get("creatingUser")), created=sel.get("creationDateTime") or "",
-                name=sel.get("name") or "", description=x.text(sel, "Description"), codings=codings,
-                notes=x.refs(sel), modifying_user=guid_key(sel.get("modifyingUser")),
-                modified=sel.get("modifiedDateTime") or ""))
+                guid=guid_key(get("guid")), raw_start=a, raw_end=b, start=start, end=end,
+                user=guid_key(get("creatingUser")), created=get("creationDateTime") or "",
+                name=get("name") or "", description=description or "", codings=codings,
+                notes=tuple(notes), modifying_user=guid_key(get("modifyingUser")),
+                modified=get("modifiedDateTime") or ""))
             if not codings:
                 note("text selection without a code", 1, "quotations that carry no code are not imported")
-        text = r.textmap.text if r.textmap is not None else None
-        sources.append(replace(r.source, text=text, selections=tuple(selections)))
+        sources.append(replace(r.source, text=r.textmap.text if r.textmap is not None else None,
+                               selections=tuple(selections)))
     if any(r.selections for r in raws):
-        offsets = OffsetReport(chosen, reason, len(readable), scores[chosen], out_of_range, scores)
+        offsets = OffsetReport(chosen, reason, readable, scores[chosen], out_of_range, scores)
     return offsets, sources
-
-

@@ -309,10 +309,11 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
     so that other tools show clean descriptions.
     """
     # the coders, then the authors of memos who are not coders (so that a memo keeps its author)
-    # and those who last changed a coding (a user of another tool who is not a coder here)
+    # and those who last changed a coding or a memo (a user of another tool who is not a coder here)
     users = {name: make_guid("user", name) for name in
              [*data.coders, *(m.author for m in data.memos if m.author and m.author not in data.coders),
-              *sorted({c.modified_by for c in data.codings if c.modified_by and c.modified_by not in data.coders})]}
+              *sorted({c.modified_by for c in data.codings if c.modified_by and c.modified_by not in data.coders}
+                      | {m.modified_by for m in data.memos if m.modified_by and m.modified_by not in data.coders})]}
     root = ET.Element("Project", {"xmlns": PROJECT_NS, "name": _clean(data.name), "origin": origin()})
     if users:
         users_el = _sub(root, "Users")
@@ -407,7 +408,8 @@ def project_xml(data: RefiExportData) -> tuple[bytes, dict[str, str], dict[str, 
         notes_el = _sub(root, "Notes")
         for memo, guid in zip(data.memos, note_guids):
             element = _sub(notes_el, "Note", guid=guid, name=memo.name or None, creatingUser=users.get(memo.author),
-                           creationDateTime=xsd_time(memo.created_at))
+                           creationDateTime=xsd_time(memo.created_at), modifyingUser=users.get(memo.modified_by),
+                           modifiedDateTime=xsd_time(memo.modified_at) if memo.modified_at else None)
             _text(element, "PlainTextContent", memo.text)
     if links:
         links_el = _sub(root, "Links")

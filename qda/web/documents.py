@@ -31,7 +31,7 @@ from qda.web.context import api, blind, body, in_project, settings_of
 def memo_json(m: Memo) -> dict[str, Any]:
     """A memo as the page reads it."""
     return {"id": m.id, "about": m.target_kind, "target": m.target, "text": m.text, "author": m.author,
-            "created_at": m.created_at}
+            "created_at": m.created_at, "modified_by": m.modified_by, "modified_at": m.modified_at}
 
 
 @api()

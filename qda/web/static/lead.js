@@ -311,7 +311,8 @@ window.qdaLead = (() => {
       const card = ws.el("div", { class: "cmp-card memo-card", "data-kind": m.kind });
       const head = ws.el("div", { class: "hint" });
       head.append(ws.el("span", { class: "chip memo-kind" }, KINDS[m.kind] || m.kind),
-                  document.createTextNode(` ${m.target} · ${m.author || "?"} · ${m.created_at || ""} `));
+                  document.createTextNode(` ${m.target}${m.name ? ` “${m.name}”` : ""} · ` +
+                                          `${ws.writtenAndChanged(m.author || "?", m.created_at, m)} `));
       const [href, text] = placeOf(m);
       if (href) {
         const link = ws.el("a", { href, class: "memo-place" }, "open " + text);

@@ -227,6 +227,15 @@
   }
 
   // ---------------------------------------------------------------- memos on documents and codes
+  // "ana, 2025-01-02 03:04 · changed by carl, 2025-02-03 04:05": who wrote a memo or coding and when, and its last change
+  function writtenAndChanged(author, created, item) {
+    const when = (value) => (value || "").slice(0, 16).replace("T", " ");
+    const written = [author, when(created)].filter(Boolean).join(", ");
+    const changed = item.modified_by || item.modified_at
+      ? `changed by ${[item.modified_by || "?", when(item.modified_at)].filter(Boolean).join(", ")}` : "";
+    return [written, changed].filter(Boolean).join(" · ");
+  }
+
   async function memoBox(container, about, target) {
     const box = container.querySelector(".memo-box");
     box.replaceChildren();
@@ -237,7 +246,7 @@
     container.querySelector("summary").dataset.count = String(memos.length);
     for (const m of memos) {
       const item = el("div", { class: "memo" });
-      item.append(el("div", { class: "memo-text" }, m.text), el("span", { class: "hint" }, `${m.author} · ${m.created_at}`));
+      item.append(el("div", { class: "memo-text" }, m.text), el("span", { class: "hint" }, writtenAndChanged(m.author, m.created_at, m)));
       if (m.author === state.session.coder) {
         const remove = el("button", { type: "button", class: "danger" }, "Delete");
         remove.addEventListener("click", async () => {
@@ -1004,7 +1013,9 @@
       const remove = el("button", { type: "button", class: "danger" }, "Delete");
       const buttons = el("div", { class: "buttons" });
       buttons.append(save, remove);
-      card.append(head, quote, select, row, nudges, memo, buttons);
+      // the quotation's name (from another tool) and who coded and last changed it, when
+      const meta = [c.name ? `“${c.name}”` : "", writtenAndChanged(c.coder, c.created_at, c)].filter(Boolean).join(" · ");
+      card.append(head, el("div", { class: "hint coding-meta" }, meta), quote, select, row, nudges, memo, buttons);
       card.addEventListener("submit", (e) => {
         e.preventDefault();
         const startValue = Number(start.value), endValue = Number(end.value);
@@ -1325,7 +1336,7 @@
   // what the compare view (compare.js) uses of this page
   window.qdaPage = { state, api, say, fail, el, label, tint };
   state.applyCode = codeSelection; // for a picker extension (see the qda:picker event)
-  if (lead) lead.attach({ state, api, el, say, fail, render, label, tint, slice, openEditor, openDocument });
+  if (lead) lead.attach({ state, api, el, say, fail, render, label, tint, slice, openEditor, openDocument, writtenAndChanged });
   // hook for the page's other scripts (codes.js: new codes from the picker)
   window.qdaWorkspace = { api, say, fail, loadCodebook, drawCodebook, codeSelection };
   start().catch(fail);
