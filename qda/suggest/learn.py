@@ -234,10 +234,12 @@ def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int,
 
 def rows_of(x: sp.csr_matrix, positions: np.ndarray) -> sp.csr_matrix:
     """Rows of a CSR matrix in canonical form (sorted indices, no duplicates), marked as such:
-    scikit-learn otherwise sorts the copy's indices again on every fit."""
+    scikit-learn otherwise sorts the copy's indices again on every fit (8 s of CPU for 100
+    fits on a 136,000-segment project). ``x`` is put in canonical form first if it is not."""
+    if not x.has_canonical_format:
+        x.sum_duplicates()  # in place, once: sorts each row's indices (the values stay)
     part = sp.csr_matrix(x[positions])
-    if x.has_canonical_format:
-        part.has_canonical_format = True
+    part.has_canonical_format = True
     return part
 
 
@@ -333,14 +335,16 @@ def grouped_test_folds(y: np.ndarray, groups: np.ndarray, n_splits: int, seed: i
 
 def _best_fold(y_counts_per_fold: np.ndarray, y_cnt: np.ndarray, group_y_counts: np.ndarray) -> int:
     """scikit-learn's ``StratifiedGroupKFold._find_best_fold``: the fold whose class
-    proportions stay most even with this group in it (ties: the smaller fold)."""
+    proportions stay most even with this group in it (ties: the smaller fold). The spread of
+    every candidate is computed at once (the same NumPy reductions, one axis further in)."""
+    k = len(y_counts_per_fold)
+    candidates = np.broadcast_to(y_counts_per_fold, (k, *y_counts_per_fold.shape)).copy()
+    candidates[np.arange(k), np.arange(k)] += group_y_counts
+    evals = np.mean(np.std(candidates / y_cnt.reshape(1, 1, -1), axis=1), axis=1)
+    sizes = np.sum(y_counts_per_fold, axis=1)
     best_fold, min_eval, min_samples_in_fold = -1, np.inf, np.inf
-    for i in range(len(y_counts_per_fold)):
-        y_counts_per_fold[i] += group_y_counts
-        std_per_class = np.std(y_counts_per_fold / y_cnt.reshape(1, -1), axis=0)
-        y_counts_per_fold[i] -= group_y_counts
-        fold_eval = np.mean(std_per_class)
-        samples_in_fold = np.sum(y_counts_per_fold[i])
+    for i in range(k):
+        fold_eval, samples_in_fold = evals[i], sizes[i]
         if fold_eval < min_eval or (np.isclose(fold_eval, min_eval) and samples_in_fold < min_samples_in_fold):
             min_eval, min_samples_in_fold, best_fold = fold_eval, samples_in_fold, i
     return best_fold
