@@ -1183,7 +1183,7 @@ class Store:
         # suggestion) that the sheet gives again without a new memo stays as it is
         placed: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], int, str]]] = {}
         # Whole-coder and document scopes first: what they delete is not kept below.
-        for scope in sorted(replace, key=lambda scope: scope.segments is not None):
+        for scope in sorted(replace, key=lambda scope: scope.segments is not None or scope.codes is not None):
             coder_id = self._one("SELECT id FROM coders WHERE name=?", (scope.coder,))
             if coder_id is None:
                 continue
@@ -1191,19 +1191,30 @@ class Store:
             only = (f" AND status IN ({', '.join('?' * len(scope.statuses))})"
                     if scope.statuses is not None else "")
             kept = tuple(scope.statuses or ())
-            if scope.segments is not None:
-                ids = self._segment_ids() if ids is None else ids
+            if scope.segments is not None or scope.codes is not None:
                 # The coder's codings are read once, not looked up per segment of the scope
-                # (a sheet of 1,000 interviews lists 136,000 segments).
+                # (a sheet of 1,000 interviews lists 136,000 segments); with codes, only theirs.
+                of_codes = ""
+                if scope.codes is not None:
+                    code_ids = [i for i, in self.db.execute(
+                        f"SELECT id FROM codes WHERE key IN ({', '.join('?' * len(scope.codes))})", scope.codes)]
+                    of_codes = f" AND code_id IN ({', '.join('?' * len(code_ids))})"
+                    kept += tuple(code_ids)
                 found = self.db.execute(
                     'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
-                    "status, name, modified_by, modified_at, score, origin FROM codings WHERE coder_id=?" + only,
-                    (coder_id, *kept)).fetchall()
-                covered = {ids[ref][0] for ref in scope.segments} if found else set()
+                    "status, name, modified_by, modified_at, score, origin FROM codings WHERE coder_id=?" + only
+                    + of_codes, (coder_id, *kept)).fetchall()
+                if scope.documents is not None and found:
+                    names = set(scope.documents)
+                    in_docs = {i for i, name in self.db.execute("SELECT id, name FROM documents") if name in names}
+                    found = [row for row in found if row[3] in in_docs]
+                if scope.segments is not None and found:
+                    ids = self._segment_ids() if ids is None else ids
+                    covered = {ids[ref][0] for ref in scope.segments}
+                    found = [row for row in found if row[4] in covered]  # segment_id
                 for row in found:
-                    if row[4] in covered:  # segment_id
-                        stored.setdefault(row[1:], []).append(row[0])
-                        placed.setdefault(row[1:5], []).append((row[1:], row[0], row[8]))
+                    stored.setdefault(row[1:], []).append(row[0])
+                    placed.setdefault(row[1:5], []).append((row[1:], row[0], row[8]))
             elif scope.documents is None:
                 removed += self.db.execute("DELETE FROM codings WHERE coder_id=?" + only,
                                            (coder_id, *kept)).rowcount

@@ -275,23 +275,23 @@ def plan_run(store: Store, model: Model, codes: Sequence[str] | None = None, doc
     coder = model.machine_coder
     planned: list[Coding] = []
     counts = {c: 0 for c in run_codes}
+    suggested, documents, cases, refs = str(CodingStatus.SUGGESTED), corpus.documents, corpus.cases, corpus.refs
     for j, code in enumerate(run_codes):
-        for k in np.flatnonzero(scores[:, j] >= thresholds[code]).tolist():
-            i = int(chosen[k])
-            doc = corpus.documents[int(corpus.document[i])]
-            planned.append(Coding(coder, code, doc, corpus.cases[int(corpus.document[i])], int(corpus.starts[i]),
-                                  int(corpus.ends[i]), corpus.refs[i], source="suggest",
-                                  status=str(CodingStatus.SUGGESTED), score=round(float(scores[k, j]), 6),
-                                  origin=model.id))
-            counts[code] += 1
-    refs = tuple(corpus.refs[i] for i in chosen.tolist())
-    if codes and set(codes) != set(model.codes) and coder in store.coders():
-        # keep this coder's suggestions of the other codes on these segments: planned again as
-        # they are, the store keeps them untouched (same id)
-        keep = set(refs)
-        planned.extend(c for c in store.codings(coder=coder) if c.segment in keep and c.code not in set(codes))
-    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=refs),), codings=tuple(planned))
-    docs = len(np.unique(corpus.document[chosen])) if len(chosen) else 0
+        hits = np.flatnonzero(scores[:, j] >= thresholds[code])
+        at = chosen[hits]
+        planned.extend(Coding(coder, code, documents[d], cases[d], start, end, refs[i], source="suggest",
+                              status=suggested, score=round(score, 6), origin=model.id)
+                       for i, d, start, end, score in zip(at.tolist(), corpus.document[at].tolist(),
+                                                          corpus.starts[at].tolist(), corpus.ends[at].tolist(),
+                                                          scores[hits, j].tolist()))
+        counts[code] = len(hits)
+    # the chosen segments are whole documents (select_segments): the plan replaces this coder's
+    # suggestions of the codes run in those documents, read by code and document, never the others
+    in_docs = np.unique(corpus.document[chosen])
+    documents_run = None if len(in_docs) == len(corpus.documents) else tuple(corpus.documents[d] for d in in_docs)
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, documents=documents_run, codes=tuple(run_codes)),),
+                     codings=tuple(planned))
+    docs = len(in_docs)
     return plan, RunReport(model.id, coder, docs, len(chosen), counts, 0)
 
 
