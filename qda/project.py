@@ -1502,10 +1502,13 @@ class Project:
         that coder's earlier suggestions on the same segments are replaced."""
         found, _info = suggest.load_model(self.store, model)
         with _collector_paused(), self.store.holding_segments():
-            plan, report = suggest.plan_run(self.store, found, codes, documents, uncoded)
+            run = suggest.plan_run(self.store, found, codes, documents, uncoded)
+            if run.fresh and not self.store.readonly:  # a cache, not project data: kept even if the write fails
+                with self.store.transaction(marks_state=False):
+                    self.store.save_suggest_scores(found.id, run.segments, run.fresh)
             with self._recorded(f"suggest run --model {found.machine_coder}"):
-                replaced = self.commit(plan)
-            return replace(report, replaced=replaced)
+                replaced = self.commit(run.plan)
+            return replace(run.report, replaced=replaced)
 
     def suggest_explain(self, coding_id: int) -> suggest.Explanation:
         """Why a suggestion was made: its weightiest terms and the 3 closest passages a human coded with its code."""

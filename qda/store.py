@@ -316,6 +316,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX IF NOT EXISTS suggest_reviews_by_reviewer ON suggest_reviews(reviewer, model, code);
     """,
+    # a cache, not project data: a model's scores of every segment, per code (float64 in the
+    # order of segment_columns), valid while the segments' signature is the same, so that
+    # `qda suggest run --code X` does not compute the features of every segment again
+    """
+    CREATE TABLE IF NOT EXISTS suggest_scores (
+        model TEXT NOT NULL,
+        code TEXT NOT NULL,
+        segments TEXT NOT NULL,
+        scores BLOB NOT NULL,
+        PRIMARY KEY (model, code)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
@@ -1503,6 +1515,42 @@ class Store:
         found = self._one("SELECT model FROM suggest_models WHERE id=?", (model_id,))
         return bytes(found) if found is not None else None
 
+    def segments_signature(self) -> str:
+        """A cheap fingerprint of what the suggester reads of the segments: the documents (name,
+        case, text, import), the segments, the speakers' roles and the stored tokens."""
+        row = self.db.execute(
+            "SELECT (SELECT IFNULL(group_concat(name || ':' || case_id || ':' || sha256 || ':' || imported_at, '|'), "
+            "'') FROM documents), "
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(start * 3 + \"end\" + ordinal), 0) || ':' "
+            "|| IFNULL(SUM(IFNULL(speaker_id, 0) * 5 + document_id), 0) FROM segments), "
+            "(SELECT IFNULL(group_concat(id || '=' || IFNULL(role, ''), '|'), '') FROM speakers), "
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(LENGTH(starts)), 0) FROM tokens)").fetchone()
+        return hashlib.sha256("\x1e".join(str(v) for v in row).encode()).hexdigest()
+
+    def coder_signature(self, coder: str) -> str:
+        """A cheap fingerprint of one coder's codings (equal while none is added, removed or changed)."""
+        row = self.db.execute(
+            "SELECT COUNT(*) || ':' || IFNULL(MAX(id), 0) || ':' || IFNULL(SUM(id), 0) || ':' "
+            "|| IFNULL(SUM(start * 7 + \"end\" + code_id * 13), 0) || ':' || IFNULL(SUM(LENGTH(status)), 0) "
+            "FROM codings WHERE coder_id=(SELECT id FROM coders WHERE name=?)", (coder,)).fetchone()
+        return str(row[0])
+
+    def suggest_scores(self, model_id: str, segments: str, codes: Sequence[str]) -> dict[str, bytes]:
+        """The cached scores of ``codes`` by ``model_id`` (code -> float64 bytes), those kept
+        for the segments' signature ``segments`` only (see :meth:`segments_signature`)."""
+        if not codes:
+            return {}
+        return {str(code): bytes(blob) for code, blob in self.db.execute(
+            f"SELECT code, scores FROM suggest_scores WHERE model=? AND segments=? AND code IN "
+            f"({', '.join('?' * len(codes))})", (model_id, segments, *codes))}
+
+    def save_suggest_scores(self, model_id: str, segments: str, scores: Mapping[str, bytes]) -> None:
+        """Keep a model's scores per code (a cache: the other models' are dropped, so that it
+        holds one model's at most; write it with ``transaction(marks_state=False)``)."""
+        self.db.execute("DELETE FROM suggest_scores WHERE model<>? OR segments<>?", (model_id, segments))
+        self.db.executemany("INSERT OR REPLACE INTO suggest_scores(model, code, segments, scores) VALUES (?, ?, ?, ?)",
+                            [(model_id, code, segments, blob) for code, blob in scores.items()])
+
     def save_suggest_sample(self, model_id: str, coder: str, segments: str) -> int:
         """Keep a validation sample (``segments``: JSON list of refs with their stratum); returns its id."""
         return self._insert("INSERT INTO suggest_samples(model, coder, created_at, segments) VALUES (?, ?, ?, ?)",
@@ -1662,8 +1710,9 @@ class BackupFile:
 _COUNTS_SQL = ("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON k.coder_id = c.id "
                "GROUP BY c.id ORDER BY c.name")
 # What an undo leaves alone: the history itself and the workspace's accounts (a password
-# reset is not taken back by undoing a coding), and in meta the snapshot policy.
-_NOT_DATA = frozenset({"history", "history_sessions", "users", "sessions"})
+# reset is not taken back by undoing a coding), and in meta the snapshot policy; the
+# suggester's score cache (valid by its own key, whatever the state).
+_NOT_DATA = frozenset({"history", "history_sessions", "users", "sessions", "suggest_scores"})
 _KEPT_META = ("backup_keep", "backup_max_mb", "schema_version", "blind")
 # Page actions that change nothing already there: they never open a history line by themselves.
 _ADDING = frozenset({"added", "memo added"})

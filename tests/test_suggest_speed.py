@@ -53,3 +53,104 @@ def test_fitting_on_rows_equals_fitting_on_the_cut_matrix() -> None:
         on_rows = fit_classifier(x, y, 1.0, 7, cap, rows)
         on_cut = fit_classifier(sp.csr_matrix(x[rows]), y[rows], 1.0, 7, cap)
         assert np.array_equal(on_rows[0], on_cut[0]) and on_rows[1] == on_cut[1]
+
+
+# ----------------------------------------------------------------------------- on a project
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from qda.models import Coding, CodingScope, WritePlan  # noqa: E402
+from qda.project import Project  # noqa: E402
+from qda.suggest.corpus import load_corpus  # noqa: E402
+
+
+@pytest.fixture
+def study(study_project: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "study"
+    shutil.copytree(study_project, folder)
+    return folder
+
+
+def stored(project: Project, coder: str) -> list[tuple]:
+    return sorted((c.id, c.code, c.segment, c.score, c.created_at) for c in project.store.codings(coder=coder))
+
+
+def test_a_code_scope_replaces_that_code_only_and_keeps_identical_codings(study: Path) -> None:
+    with Project.open(study) as project:
+        before = {c.id: c for c in project.store.codings(coder="consensus")}
+        # E3 holds three "h" codings and codings of other codes
+        h_in_e3 = [c for c in before.values() if c.code == "h" and c.document == "E3"]
+        assert len(h_in_e3) == 3 and any(c.code != "h" and c.document == "E3" for c in before.values())
+        kept, dropped = h_in_e3[0], h_in_e3[1:]
+        scope = CodingScope("consensus", documents=("E3",), codes=("h",))
+        # the same coding planned again stays (same id); the other "h" codings of E3 go; nothing else moves
+        removed = project.store.replace_codings([scope], [Coding(**{**kept.__dict__, "id": None, "text": ""})])
+        after = {c.id: c for c in project.store.codings(coder="consensus")}
+    assert removed == len(dropped)
+    assert set(before) - set(after) == {c.id for c in dropped} and set(after) <= set(before)
+
+
+def test_run_uses_the_score_cache_and_gives_what_scoring_gives(study: Path) -> None:
+    from qda.suggest import load_model
+
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=1, bootstrap=0)
+        coder = report.machine_coder
+        first = project.suggest_run()
+        signature = project.store.segments_signature()
+        model, _ = load_model(project.store, coder)
+        cached = project.store.suggest_scores(model.id, signature, model.codes)
+        assert set(cached) == set(model.codes)
+        corpus = load_corpus(project.store)
+        _, scores = model.scores(corpus.texts)
+        for j, code in enumerate(model.codes):
+            assert np.array_equal(np.frombuffer(cached[code], dtype=np.float64), scores[:, j])
+        all_codes = stored(project, coder)
+        # one code again, from the cache: the same suggestions, the same rows (ids, dates)
+        one = project.suggest_run(codes=["h"])
+        assert one.counts["h"] == first.counts["h"] and one.replaced == 0
+        assert stored(project, coder) == all_codes
+        # a cache that no longer fits the segments is not used: scores computed again
+        project.store.db.execute("UPDATE suggest_scores SET scores=zeroblob(8)")
+        again = project.suggest_run(codes=["h", "a"])
+        assert again.counts == {"h": first.counts["h"], "a": first.counts["a"]}
+        assert stored(project, coder) == all_codes
+
+
+def test_one_code_run_leaves_the_other_codes_suggestions(study: Path) -> None:
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=1, bootstrap=0)
+        project.suggest_run(documents=["E1", "E2"])
+        coder = report.machine_coder
+        before = project.store.codings(coder=coder)
+        # remove the model's "h" suggestions by hand: a run of "a" must not bring them back or touch them
+        project.commit(WritePlan(replace=(CodingScope(coder, codes=("h",)),)))
+        without_h = sorted(c.id for c in before if c.code != "h")
+        project.suggest_run(codes=["a"])
+        after = project.store.codings(coder=coder)
+    assert not any(c.code == "h" for c in after)
+    assert sorted(c.id for c in after if c.code != "a") == sorted(i for i in without_h
+                                                                   if next(c for c in before if c.id == i).code != "a")
+    assert {c.document for c in after if c.code == "a"} - {"E1", "E2"}  # every document this time
+
+
+def test_explain_kept_passages_follow_the_training_coders_codings(study: Path) -> None:
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=1, bootstrap=0)
+        project.suggest_run(codes=["h"])
+        suggestion = project.store.codings(coder=report.machine_coder)[0]
+        first = project.suggest_explain(suggestion.id)
+        assert project.suggest_explain(suggestion.id) == first  # from what the process kept
+        # the consensus's "h" codings of the closest passage removed: it is no longer offered
+        closest = first.similar[0].ref
+        document = closest.split("#")[0]
+        keep = tuple(c for c in project.store.codings(coder="consensus", document=document)
+                     if not (c.code == "h" and c.segment == closest))
+        project.commit(WritePlan(replace=(CodingScope("consensus", documents=(document,)),),
+                                 codings=tuple(Coding(**{**c.__dict__, "id": None, "text": ""}) for c in keep)))
+        second = project.suggest_explain(suggestion.id)
+    assert closest not in {s.ref for s in second.similar}
+    assert [s.ref for s in second.similar[:2]] == [s.ref for s in first.similar[1:3]]
