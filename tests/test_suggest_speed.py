@@ -55,6 +55,20 @@ def test_fitting_on_rows_equals_fitting_on_the_cut_matrix() -> None:
         assert np.array_equal(on_rows[0], on_cut[0]) and on_rows[1] == on_cut[1]
 
 
+def test_the_dual_solver_reaches_the_primal_solvers_model() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from qda.suggest.learn import scores_of
+
+    rng = np.random.default_rng(8)
+    x = sp.random(4000, 300, density=0.03, format="csr", random_state=9)
+    truth = rng.normal(size=300)
+    y = np.asarray(x @ truth).ravel() + rng.normal(0, 0.3, 4000) > 0.4
+    coef, intercept = fit_classifier(x, y, 1.0, 3)
+    primal = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear", random_state=3).fit(x, y)
+    assert np.abs(scores_of(x, coef, intercept) - primal.predict_proba(x)[:, 1]).max() < 1e-3
+
+
 # ----------------------------------------------------------------------------- on a project
 
 import shutil  # noqa: E402
