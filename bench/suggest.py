@@ -232,9 +232,10 @@ def bench_study(cache: Path, sizes: list[int]) -> None:
 #: A CLI command in a fresh process (as a user runs it), its CPU and peak memory written to a file at exit.
 CHILD = """
 import atexit, json, resource, runpy, sys
+stats = sys.argv[1]
 def report():
     r = resource.getrusage(resource.RUSAGE_SELF)
-    with open(sys.argv[1], "w") as f:
+    with open(stats, "w") as f:
         json.dump({"cpu": r.ru_utime + r.ru_stime, "peak": r.ru_maxrss / 1024}, f)
 atexit.register(report)
 sys.argv = ["qda", *sys.argv[2:]]
