@@ -23,9 +23,11 @@ Resumable: every cell (corpus, size, code, fold, method, settings) is cached und
 where it stopped, and a second run with the same settings only prints. ``--jobs N`` runs cells
 in N processes. CPU seconds per row are the cells' own CPU (summed, also when cached).
 
-Speed — on the N = 1,000 project of ``bench/workflow.py`` (its cache; built if missing):
-train every code (with and without the cross-validated evaluation), suggest for every
-segment, one code; wall and CPU seconds, peak memory (ru_maxrss), load average.
+Speed — on the N = 1,000 project of ``bench/workflow.py`` (its cache; run it first): train
+every code (with and without the cross-validated evaluation), one code, suggest for every
+segment (all codes, one code, again), explain a suggestion; each step a ``qda`` command in a
+fresh process as a user runs it, its wall and CPU seconds (imports included), its peak memory
+(ru_maxrss), the load average.
 
 Usage: python bench/suggest.py [--corpus study,nhs-fft,talkmoves,speed] [--sizes 25,50,100,200,all]
        [--jobs 2] [--params '{"C": 2}']
@@ -38,7 +40,6 @@ import csv
 import hashlib
 import json
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -348,20 +349,52 @@ def subset(corpus: Corpus, documents: int) -> Corpus:
     return out
 
 
+#: A CLI command in a fresh process (as a user runs it), its CPU and peak memory written to a file at exit.
+CHILD = """
+import atexit, json, resource, runpy, sys
+stats = sys.argv[1]
+def report():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    with open(stats, "w") as f:
+        json.dump({"cpu": r.ru_utime + r.ru_stime, "peak": r.ru_maxrss / 1024}, f)
+atexit.register(report)
+sys.argv = ["qda", *sys.argv[2:]]
+runpy.run_module("qda", run_name="__main__")
+"""
+
+
+def command(label: str, *args: object) -> dict:
+    """Run ``qda ARGS`` in a fresh process; print its wall and CPU seconds, peak memory, load."""
+    import json
+    import subprocess
+
+    with tempfile.NamedTemporaryFile(suffix=".json") as stats:
+        t0 = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", CHILD, stats.name, *map(str, args)], capture_output=True,
+                              text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        wall = time.perf_counter() - t0
+        measured = json.loads(Path(stats.name).read_text() or "{}")
+    if done.returncode:
+        raise SystemExit(f"{label}: qda {' '.join(map(str, args))} failed:\n{done.stderr}")
+    print(f"| {label} | {wall:.2f} | {measured['cpu']:.2f} | {measured['peak']:.0f} | {os.getloadavg()[0]:.2f} |",
+          flush=True)
+    return json.loads(done.stdout) if done.stdout.lstrip().startswith("{") else {}
+
+
 def timed(label: str, fn, *args, **kwargs):
+    """Run ``fn`` in this process; print its wall and CPU seconds and the load."""
     t0, c0 = time.perf_counter(), time.process_time()
     value = fn(*args, **kwargs)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"| {label} | {wall:.2f} | {cpu:.2f} | {peak:.0f} | {os.getloadavg()[0]:.2f} |", flush=True)
+    print(f"| {label} | {wall:.2f} | {cpu:.2f} | | {os.getloadavg()[0]:.2f} |", flush=True)
     return value
 
 
 def bench_speed(cache: Path) -> None:
-    """Train / suggest on the 1,000-document project of bench/workflow.py."""
+    """Train / suggest / explain on the 1,000-document project of bench/workflow.py, each step
+    a ``qda`` command in a fresh process (CPU and peak memory of that process: imports included)."""
     import shutil
 
-    sys.path.insert(0, str(ROOT / "bench"))
     from qda.project import Project
 
     source = Path(tempfile.gettempdir()) / "qda-bench-workflow" / "n1000" / "project"
@@ -374,16 +407,31 @@ def bench_speed(cache: Path) -> None:
     shutil.copytree(source, folder)
     with Project.open(folder) as project:
         coder = next(c for c in project.coders() if not c.startswith("model:"))
-        print(f"\n## speed: bench/workflow.py's n1000 project, {project._store.sizes()['segments']} segments, "
-              f"learning from {coder}")
-        print("| step | wall s | CPU s | peak MB | load |\n|---|---|---|---|---|")
-        timed("train every code (no evaluation)", project.suggest_train, coder, evaluate=False)
         codes = project.codebook().code_ids()
-        timed("train one code (no evaluation)", project.suggest_train, coder, codes=[codes[0]], evaluate=False)
-        timed("train every code (no evaluation), again", project.suggest_train, coder, evaluate=False)
-        timed("suggest for every segment (all codes)", project.suggest_run)
-        timed("suggest for every segment (one code)", project.suggest_run, codes=[codes[0]])
-        timed("train every code + cross-validated evaluation", project.suggest_train, coder, bootstrap=200)
+        segments = project._store.sizes()["segments"]
+    print(f"\n## speed: bench/workflow.py's n1000 project, {segments} segments, {len(codes)} codes, "
+          f"learning from {coder}; each step a fresh `qda` process")
+    print("| step | wall s | CPU s | peak MB | load |\n|---|---|---|---|---|")
+    p = ("-p", folder)
+    trained = command("train every code (no evaluation)", *p, "suggest", "train", "--from", coder, "--no-evaluate",
+                      "--format", "json")
+    model = trained["machine_coder"]
+    command("train one code (no evaluation)", *p, "suggest", "train", "--from", coder, "--code", codes[0],
+            "--no-evaluate", "--format", "json")
+    ran = command("suggest for every segment (all codes)", *p, "suggest", "run", "--model", model, "--format", "json")
+    command("suggest for every segment (one code)", *p, "suggest", "run", "--model", model, "--code", codes[1],
+            "--format", "json")
+    command("suggest for every segment (all codes), again", *p, "suggest", "run", "--model", model,
+            "--format", "json")
+    with Project.open(folder) as project:
+        first, following = (c.id for c in project._store.codings(coder=model, codes=[codes[1]])[:2])
+    command("explain one suggestion", *p, "suggest", "explain", first, "--format", "json")
+    with Project.open(folder) as project:  # the workspace's review queue: one process, explain after explain
+        timed("explain one suggestion in a running server, first", project.suggest_explain, first)
+        timed("explain one suggestion in a running server, next", project.suggest_explain, following)
+    command("train every code + cross-validated evaluation", *p, "suggest", "train", "--from", coder,
+            "--bootstrap", "200", "--format", "json")
+    print(f"\n{sum(ran.get('counts', {}).values()):,} suggestions stored by the run of every code.")
 
 
 def main() -> None:

@@ -648,7 +648,7 @@ class DocumentWrite:
 @dataclass(frozen=True)
 class CodingScope:
     """Stored codings of one coder that a write replaces: all, or those in some documents,
-    or those on some segments (refs)."""
+    or those on some segments (refs); of some statuses, of some codes."""
 
     coder: str
     documents: tuple[str, ...] | None = None
@@ -656,6 +656,9 @@ class CodingScope:
     # only stored codings in these statuses are replaced (None: all): a sheet or an exchange
     # file cannot hold the others (see STATUS_RULES), so they stay as they are
     statuses: tuple[str, ...] | None = None
+    # only stored codings of these codes are replaced (None: all codes): `qda suggest run --code`
+    # replaces one code's suggestions and leaves the other codes' alone without reading them
+    codes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -1608,10 +1608,13 @@ class Project:
         that coder's earlier suggestions on the same segments are replaced."""
         found, _info = suggest.load_model(self._store, model)
         with _collector_paused(), self._store.holding_segments():
-            plan, report = suggest.plan_run(self._store, found, codes=codes, documents=documents, uncoded=uncoded)
+            run = suggest.plan_run(self._store, found, codes=codes, documents=documents, uncoded=uncoded)
+            if run.fresh and not self._store.readonly:  # a cache, not project data: kept even if the write fails
+                with self._store.transaction(marks_state=False):
+                    self._store.save_suggest_scores(found.id, run.segments, run.fresh)
             with self._recorded(f"suggest run --model {found.machine_coder}"):
-                replaced = self.commit(plan)
-            return replace(report, replaced=replaced)
+                replaced = self.commit(run.plan)
+            return replace(run.report, replaced=replaced)
 
     def suggest_explain(self, coding_id: int) -> suggest.Explanation:
         """Why a suggestion was made: its weightiest terms and the 3 closest passages a human coded with its code."""

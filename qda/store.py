@@ -322,6 +322,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE notes ADD COLUMN modified_by TEXT NOT NULL DEFAULT '';
     ALTER TABLE notes ADD COLUMN modified_at TEXT NOT NULL DEFAULT '';
     """,
+    # a cache, not project data: a model's scores of every segment, per code (float64 in the
+    # order of segment_columns), valid while the segments' signature is the same, so that
+    # `qda suggest run --code X` does not compute the features of every segment again
+    """
+    CREATE TABLE IF NOT EXISTS suggest_scores (
+        model TEXT NOT NULL,
+        code TEXT NOT NULL,
+        segments TEXT NOT NULL,
+        scores BLOB NOT NULL,
+        PRIMARY KEY (model, code)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
@@ -1189,7 +1201,7 @@ class Store:
         # suggestion) that the sheet gives again without a new memo stays as it is
         placed: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], int, str]]] = {}
         # Whole-coder and document scopes first: what they delete is not kept below.
-        for scope in sorted(replace, key=lambda scope: scope.segments is not None):
+        for scope in sorted(replace, key=lambda scope: scope.segments is not None or scope.codes is not None):
             coder_id = self._one("SELECT id FROM coders WHERE name=?", (scope.coder,))
             if coder_id is None:
                 continue
@@ -1197,19 +1209,30 @@ class Store:
             only = (f" AND status IN ({', '.join('?' * len(scope.statuses))})"
                     if scope.statuses is not None else "")
             kept = tuple(scope.statuses or ())
-            if scope.segments is not None:
-                ids = self._segment_ids() if ids is None else ids
+            if scope.segments is not None or scope.codes is not None:
                 # The coder's codings are read once, not looked up per segment of the scope
-                # (a sheet of 1,000 interviews lists 136,000 segments).
+                # (a sheet of 1,000 interviews lists 136,000 segments); with codes, only theirs.
+                of_codes = ""
+                if scope.codes is not None:
+                    code_ids = [i for i, in self.db.execute(
+                        f"SELECT id FROM codes WHERE key IN ({', '.join('?' * len(scope.codes))})", scope.codes)]
+                    of_codes = f" AND code_id IN ({', '.join('?' * len(code_ids))})"
+                    kept += tuple(code_ids)
                 found = self.db.execute(
                     'SELECT id, coder_id, code_id, document_id, segment_id, start, "end", source, note, pattern, '
-                    "status, name, modified_by, modified_at, score, origin FROM codings WHERE coder_id=?" + only,
-                    (coder_id, *kept)).fetchall()
-                covered = {ids[ref][0] for ref in scope.segments} if found else set()
+                    "status, name, modified_by, modified_at, score, origin FROM codings WHERE coder_id=?" + only
+                    + of_codes, (coder_id, *kept)).fetchall()
+                if scope.documents is not None and found:
+                    names = set(scope.documents)
+                    in_docs = {i for i, name in self.db.execute("SELECT id, name FROM documents") if name in names}
+                    found = [row for row in found if row[3] in in_docs]
+                if scope.segments is not None and found:
+                    ids = self._segment_ids() if ids is None else ids
+                    covered = {ids[ref][0] for ref in scope.segments}
+                    found = [row for row in found if row[4] in covered]  # segment_id
                 for row in found:
-                    if row[4] in covered:  # segment_id
-                        stored.setdefault(row[1:], []).append(row[0])
-                        placed.setdefault(row[1:5], []).append((row[1:], row[0], row[8]))
+                    stored.setdefault(row[1:], []).append(row[0])
+                    placed.setdefault(row[1:5], []).append((row[1:], row[0], row[8]))
             elif scope.documents is None:
                 removed += self.db.execute("DELETE FROM codings WHERE coder_id=?" + only,
                                            (coder_id, *kept)).rowcount
@@ -1498,6 +1521,42 @@ class Store:
         found = self._one("SELECT model FROM suggest_models WHERE id=?", (model_id,))
         return bytes(found) if found is not None else None
 
+    def segments_signature(self) -> str:
+        """A cheap fingerprint of what the suggester reads of the segments: the documents (name,
+        case, text, import), the segments, the speakers' roles and the stored tokens."""
+        row = self.db.execute(
+            "SELECT (SELECT IFNULL(group_concat(name || ':' || case_id || ':' || sha256 || ':' || imported_at, '|'), "
+            "'') FROM documents), "
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(start * 3 + \"end\" + ordinal), 0) || ':' "
+            "|| IFNULL(SUM(IFNULL(speaker_id, 0) * 5 + document_id), 0) FROM segments), "
+            "(SELECT IFNULL(group_concat(id || '=' || IFNULL(role, ''), '|'), '') FROM speakers), "
+            "(SELECT COUNT(*) || ':' || IFNULL(SUM(LENGTH(starts)), 0) FROM tokens)").fetchone()
+        return hashlib.sha256("\x1e".join(str(v) for v in row).encode()).hexdigest()
+
+    def coder_signature(self, coder: str) -> str:
+        """A cheap fingerprint of one coder's codings (equal while none is added, removed or changed)."""
+        row = self.db.execute(
+            "SELECT COUNT(*) || ':' || IFNULL(MAX(id), 0) || ':' || IFNULL(SUM(id), 0) || ':' "
+            "|| IFNULL(SUM(start * 7 + \"end\" + code_id * 13), 0) || ':' || IFNULL(SUM(LENGTH(status)), 0) "
+            "FROM codings WHERE coder_id=(SELECT id FROM coders WHERE name=?)", (coder,)).fetchone()
+        return str(row[0])
+
+    def suggest_scores(self, model_id: str, segments: str, codes: Sequence[str]) -> dict[str, bytes]:
+        """The cached scores of ``codes`` by ``model_id`` (code -> float64 bytes), those kept
+        for the segments' signature ``segments`` only (see :meth:`segments_signature`)."""
+        if not codes:
+            return {}
+        return {str(code): bytes(blob) for code, blob in self.db.execute(
+            f"SELECT code, scores FROM suggest_scores WHERE model=? AND segments=? AND code IN "
+            f"({', '.join('?' * len(codes))})", (model_id, segments, *codes))}
+
+    def save_suggest_scores(self, model_id: str, segments: str, scores: Mapping[str, bytes]) -> None:
+        """Keep a model's scores per code (a cache: the other models' are dropped, so that it
+        holds one model's at most; write it with ``transaction(marks_state=False)``)."""
+        self.db.execute("DELETE FROM suggest_scores WHERE model<>? OR segments<>?", (model_id, segments))
+        self.db.executemany("INSERT OR REPLACE INTO suggest_scores(model, code, segments, scores) VALUES (?, ?, ?, ?)",
+                            [(model_id, code, segments, blob) for code, blob in scores.items()])
+
     def save_suggest_sample(self, model_id: str, coder: str, segments: str) -> int:
         """Keep a validation sample (``segments``: JSON list of refs with their stratum); returns its id."""
         return self._insert("INSERT INTO suggest_samples(model, coder, created_at, segments) VALUES (?, ?, ?, ?)",
@@ -1633,8 +1692,9 @@ def _precise_now() -> str:
 _COUNTS_SQL = ("SELECT c.name, COUNT(k.id) FROM coders c LEFT JOIN codings k ON k.coder_id = c.id "
                "GROUP BY c.id ORDER BY c.name")
 # What an undo leaves alone: the history itself and the workspace's accounts (a password
-# reset is not taken back by undoing a coding), and in meta the snapshot policy.
-_NOT_DATA = frozenset({"history", "history_sessions", "users", "sessions"})
+# reset is not taken back by undoing a coding), and in meta the snapshot policy; the
+# suggester's score cache (valid by its own key, whatever the state).
+_NOT_DATA = frozenset({"history", "history_sessions", "users", "sessions", "suggest_scores"})
 _KEPT_META = ("backup_keep", "backup_max_mb", "schema_version", "blind")
 # Page actions that change nothing already there: they never open a history line by themselves.
 _ADDING = frozenset({"added", "memo added"})

@@ -30,7 +30,7 @@ class Corpus:
     """
 
     refs: list[str]
-    ids: np.ndarray  # the segments' row ids (what Store.coding_columns gives as ``segment``)
+    ids: np.ndarray  # the segments' row ids (what ProjectStorage.coding_columns gives as ``segment``)
     document: np.ndarray  # index into ``documents``
     documents: list[str]
     cases: list[str]  # per document
@@ -84,8 +84,9 @@ def _segment_words(text: str, seg_starts: np.ndarray, seg_ends: np.ndarray, tok_
     return [" ".join(lemmas[a:b]) for a, b in zip(first.tolist(), last.tolist())]
 
 
-def load_corpus(store: ProjectReads) -> Corpus:
-    """Every segment of the project with its terms, from the tokens stored at import."""
+def load_corpus(store: ProjectReads, terms: bool = True) -> Corpus:
+    """Every segment of the project with its terms, from the tokens stored at import
+    (``terms=False``: without them, ``words`` and ``texts`` empty, for what needs the segments only)."""
     columns = store.segment_columns()
     names: list[str] = []
     index: dict[str, int] = {}
@@ -98,7 +99,7 @@ def load_corpus(store: ProjectReads) -> Corpus:
     words: list[str] = [""] * len(starts)
     bounds = np.flatnonzero(np.diff(document, prepend=-1, append=-1))  # each document's first row, then the end
     rows = {names[document[a]]: (int(a), int(b)) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())}
-    for name, _language, text, tok_starts, _ends, _lower, lemma in store.tokens():
+    for name, _language, text, tok_starts, _ends, _lower, lemma in store.tokens() if terms else ():
         if name not in rows:
             continue
         a, b = rows[name]
@@ -108,8 +109,8 @@ def load_corpus(store: ProjectReads) -> Corpus:
     refs = [segment_ref(names[d], o) for d, o in zip(document.tolist(), ordinals)]
     roles = list(columns["role"])
     return Corpus(refs, np.asarray(columns["id"], dtype=np.int64), document, names,
-                  [case_of.get(n, "") for n in names], starts, ends, roles, words,
-                  texts_from(words, document.tolist(), roles))
+                  [case_of.get(n, "") for n in names], starts, ends, roles, words if terms else [],
+                  texts_from(words, document.tolist(), roles) if terms else [])
 
 
 @dataclass(frozen=True)

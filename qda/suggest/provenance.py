@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from qda.errors import NotFoundError, QdaError
 from qda.models import CodingStatus, ReviewAction, counting_statuses
 from qda.results import Column, Interval, Note, Row, Share, TableView, json_dict
-from qda.storage import ProjectReads
+from qda.storage import ProjectStorage
 from qda.suggest.corpus import Corpus, load_corpus
 from qda.suggest.learn import machine_coder
 from qda.suggest.metrics import Metric
@@ -92,7 +92,7 @@ class Provenance:
         return out
 
 
-def provenance(store: ProjectReads, coders: Sequence[str], bootstrap: int = 1000) -> Provenance:
+def provenance(store: ProjectStorage, coders: Sequence[str], bootstrap: int = 1000) -> Provenance:
     """Provenance of the codings of ``coders`` (see :class:`Provenance`)."""
     from qda.suggest.gate import validate
     from qda.suggest.suggester import load_model, model_info

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import statistics
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +16,7 @@ import scipy.sparse as sp
 from qda.errors import NotFoundError, SuggestError
 from qda.models import Codebook, Coding, CodingScope, CodingStatus, WritePlan
 from qda.results import Progress, no_progress
-from qda.storage import ProjectReads
+from qda.storage import ProjectReads, ProjectStorage
 from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
 from qda.suggest.learn import (
     Features,
@@ -213,6 +215,46 @@ def learning_points(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, sett
     return tuple(points), whole
 
 
+# ----------------------------------------------------------------------------- what a process keeps
+
+class _Kept:
+    """What this process read last, for the next command or request on the same project: the
+    corpus (by project file and segments' signature: reading and cutting the terms of 136,000
+    segments costs 0.6 s), models (by id: a stored model never changes) and, per model and
+    code, the tf-idf rows of the passages its training coder coded (by that coder's codings).
+    Shared by the web server's threads, hence the lock; a few entries at most."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.corpus: tuple[tuple[str, str], Corpus] | None = None
+        self.models: OrderedDict[tuple[str, str], Model] = OrderedDict()
+        self.similar: OrderedDict[tuple[Any, ...], tuple[np.ndarray, sp.csr_matrix]] = OrderedDict()
+
+    @staticmethod
+    def remember(kept: OrderedDict[Any, Any], key: Any, value: Any, size: int = 4) -> None:
+        kept[key] = value
+        kept.move_to_end(key)
+        while len(kept) > size:
+            kept.popitem(last=False)
+
+
+_kept = _Kept()
+
+
+def corpus_of(store: ProjectStorage, terms: bool = True, signature: str | None = None) -> Corpus:
+    """:func:`load_corpus`, read again only when the project's segments changed (or their
+    terms are asked for the first time)."""
+    key = (str(store.path), signature or store.segments_signature())
+    with _kept.lock:
+        found = _kept.corpus
+    if found is not None and found[0] == key and (found[1].texts or not terms or not len(found[1])):
+        return found[1]
+    corpus = load_corpus(store, terms)
+    with _kept.lock:
+        _kept.corpus = (key, corpus)
+    return corpus
+
+
 # ----------------------------------------------------------------------------- stored models
 
 def model_info(store: ProjectReads, ref: str | None) -> tuple[str, str, str, dict[str, Any]]:
@@ -235,12 +277,19 @@ def model_info(store: ProjectReads, ref: str | None) -> tuple[str, str, str, dic
     return ident, created, coder, json.loads(info)
 
 
-def load_model(store: ProjectReads, ref: str | None) -> tuple[Model, dict[str, Any]]:
+def load_model(store: ProjectStorage, ref: str | None) -> tuple[Model, dict[str, Any]]:
     """A stored model and its info (see :func:`model_info`)."""
     ident, _created, coder, info = model_info(store, ref)
-    data = store.suggest_model_bytes(ident)
-    assert data is not None
-    return Model.from_bytes(ident, coder, data, params=info.get("params", {})), info
+    key = (str(store.path), ident)
+    with _kept.lock:
+        found = _kept.models.get(key)
+    if found is None:
+        data = store.suggest_model_bytes(ident)
+        assert data is not None
+        found = Model.from_bytes(ident, coder, data, params=info.get("params", {}))
+        with _kept.lock:
+            _kept.remember(_kept.models, key, found)
+    return found, info
 
 
 # ----------------------------------------------------------------------------- suggestions
@@ -260,43 +309,73 @@ def select_segments(corpus: Corpus, store: ProjectReads, model: Model, *, docume
     return np.arange(len(corpus))
 
 
-def plan_run(store: ProjectReads, model: Model, *, codes: Sequence[str] | None = None,
-             documents: Sequence[str] | None = None, uncoded: bool = False) -> tuple[WritePlan, RunReport]:
+@dataclass(frozen=True)
+class Run:
+    """What :func:`plan_run` made: the plan, its report, and the scores of every segment it
+    computed (code -> float64 bytes, empty when it used the cache or scored some documents
+    only) for the facade to keep in the score cache under ``segments`` (the signature)."""
+
+    plan: WritePlan
+    report: RunReport
+    segments: str
+    fresh: dict[str, bytes]
+
+
+def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None = None,
+             documents: Sequence[str] | None = None,
+             uncoded: bool = False) -> Run:
     """Suggestions of ``model`` on the chosen segments, as codings of its machine coder (status
     suggested, with score and origin). The plan replaces only that machine coder's earlier
-    suggestions on those segments (of the codes run): no other coder's codings are touched."""
+    suggestions of the codes run in those documents: no other coder's codings are touched.
+
+    The scores of every segment come from the score cache when it holds them for the
+    project's segments as they are (the features of 136,000 segments cost 3 s to compute)."""
     unknown = [c for c in codes or () if c not in model.codes]
     if unknown:
         raise SuggestError(f"the model has no classifier for {', '.join(unknown)} "
                            f"(trained: {', '.join(model.codes)})")
-    corpus = load_corpus(store)
+    wanted = list(codes) if codes else list(model.codes)
+    signature = store.segments_signature()
+    cached = store.suggest_scores(model.id, signature, wanted)
+    hit = len(cached) == len(wanted)
+    corpus = corpus_of(store, terms=not hit, signature=signature)
     chosen = select_segments(corpus, store, model, documents=documents, uncoded=uncoded)
-    run_codes, scores = model.scores([corpus.texts[i] for i in chosen.tolist()], codes)
+    fresh: dict[str, bytes] = {}
+    if hit and all(len(blob) == 8 * len(corpus) for blob in cached.values()):
+        run_codes = wanted
+        scores = np.column_stack([np.frombuffer(cached[c], dtype=np.float64)[chosen] for c in wanted]) \
+            if wanted else np.zeros((len(chosen), 0))
+    else:
+        if hit:  # a cache that does not fit the corpus: computed again
+            corpus = corpus_of(store, signature=signature)
+        run_codes, scores = model.scores([corpus.texts[i] for i in chosen.tolist()], codes)
+        if len(chosen) == len(corpus):
+            fresh = {c: np.ascontiguousarray(scores[:, j], dtype=np.float64).tobytes()
+                     for j, c in enumerate(run_codes)}
     thresholds = {c: float(model.threshold[model.codes.index(c)]) for c in run_codes}
     coder = model.machine_coder
     planned: list[Coding] = []
     counts = {c: 0 for c in run_codes}
+    suggested, documents, cases, refs = str(CodingStatus.SUGGESTED), corpus.documents, corpus.cases, corpus.refs
     for j, code in enumerate(run_codes):
-        for k in np.flatnonzero(scores[:, j] >= thresholds[code]).tolist():
-            i = int(chosen[k])
-            doc = corpus.documents[int(corpus.document[i])]
-            planned.append(Coding(coder, code, doc, corpus.cases[int(corpus.document[i])], int(corpus.starts[i]),
-                                  int(corpus.ends[i]), corpus.refs[i], source="suggest",
-                                  status=str(CodingStatus.SUGGESTED), score=round(float(scores[k, j]), 6),
-                                  origin=model.id))
-            counts[code] += 1
-    refs = tuple(corpus.refs[i] for i in chosen.tolist())
-    if codes and set(codes) != set(model.codes) and coder in store.coders():
-        # keep this coder's suggestions of the other codes on these segments: planned again as
-        # they are, the store keeps them untouched (same id)
-        keep = set(refs)
-        planned.extend(c for c in store.codings(coder=coder) if c.segment in keep and c.code not in set(codes))
-    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, segments=refs),), codings=tuple(planned))
-    docs = len(np.unique(corpus.document[chosen])) if len(chosen) else 0
-    return plan, RunReport(model.id, coder, docs, len(chosen), counts, 0)
+        hits = np.flatnonzero(scores[:, j] >= thresholds[code])
+        at = chosen[hits]
+        planned.extend(Coding(coder, code, documents[d], cases[d], start, end, refs[i], source="suggest",
+                              status=suggested, score=round(score, 6), origin=model.id)
+                       for i, d, start, end, score in zip(at.tolist(), corpus.document[at].tolist(),
+                                                          corpus.starts[at].tolist(), corpus.ends[at].tolist(),
+                                                          scores[hits, j].tolist()))
+        counts[code] = len(hits)
+    # the chosen segments are whole documents (select_segments): the plan replaces this coder's
+    # suggestions of the codes run in those documents, read by code and document, never the others
+    in_docs = np.unique(corpus.document[chosen])
+    documents_run = None if len(in_docs) == len(corpus.documents) else tuple(corpus.documents[d] for d in in_docs)
+    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, documents=documents_run, codes=tuple(run_codes)),),
+                     codings=tuple(planned))
+    return Run(plan, RunReport(model.id, coder, len(in_docs), len(chosen), counts, 0), signature, fresh)
 
 
-def explain(store: ProjectReads, coding: Coding, *, top: int = 8, similar: int = 3) -> Explanation:
+def explain(store: ProjectStorage, coding: Coding, *, top: int = 8, similar: int = 3) -> Explanation:
     """The terms that weighed most for a suggestion (coefficient x tf-idf) and the ``similar``
     passages closest to it (cosine on the same tf-idf) that the training coder coded with its code."""
     if not coding.origin:
@@ -304,9 +383,9 @@ def explain(store: ProjectReads, coding: Coding, *, top: int = 8, similar: int =
     model, _info = load_model(store, coding.origin)
     if coding.code not in model.codes:
         raise SuggestError(f"model {model.machine_coder} has no classifier for '{coding.code}'")
-    corpus = load_corpus(store)
-    where = corpus.position()
-    at = where.get(coding.segment or "")
+    signature = store.segments_signature()
+    corpus = corpus_of(store, signature=signature)
+    at = _position(corpus, coding.segment or "")
     if at is None:
         raise NotFoundError(f"segment '{coding.segment}' of coding {coding.id} is gone")
     row = model.codes.index(coding.code)
@@ -316,17 +395,49 @@ def explain(store: ProjectReads, coding: Coding, *, top: int = 8, similar: int =
     order = np.argsort(-weights.data)[:top]
     terms = tuple((names[int(weights.indices[k])], float(weights.data[k])) for k in order.tolist()
                   if weights.data[k] > 0)
-    labels = segment_labels(store, corpus, model.coder, codes=[coding.code])
-    positive = np.flatnonzero(labels.positive.get(coding.code, np.zeros(len(corpus), dtype=bool)))
-    positive = positive[positive != at]
+    positive, vectors = _coded_passages(store, corpus, signature, model, coding.code)
+    others = positive != at
+    positive = positive[others]
     near: tuple[Similar, ...] = ()
     if len(positive):
-        sims = np.asarray((model.vectors.transform([corpus.texts[i] for i in positive.tolist()]) @ x.T).todense()
-                          ).ravel()
+        sims = np.asarray((vectors[np.flatnonzero(others)] @ x.T).todense()).ravel()
         best = np.argsort(-sims, kind="stable")[:similar]
-        texts = {d.name: d.text for d in store.documents()}
-        near = tuple(Similar(corpus.refs[int(positive[k])],
-                             texts[corpus.documents[int(corpus.document[positive[k]])]][
-                                 int(corpus.starts[positive[k]]):int(corpus.ends[positive[k]])],
-                             float(sims[k])) for k in best.tolist())
+        chosen = [int(positive[k]) for k in best.tolist()]
+        texts = {name: store.document(name) for name in {corpus.documents[int(corpus.document[i])] for i in chosen}}
+        near = tuple(Similar(corpus.refs[i], _text(texts[corpus.documents[int(corpus.document[i])]])[
+            int(corpus.starts[i]):int(corpus.ends[i])], float(sims[k])) for k, i in zip(best.tolist(), chosen))
     return Explanation(coding.id or 0, coding.code, model.id, coding.score, float(model.threshold[row]), terms, near)
+
+
+def _text(document: Any) -> str:
+    return str(document.text) if document is not None else ""
+
+
+def _position(corpus: Corpus, ref: str) -> int | None:
+    """A segment's corpus position from its ref (``document#ordinal``: the document's run of
+    positions, then the ordinal in it), without a map of every ref."""
+    name, _, _ordinal = ref.rpartition("#")
+    try:
+        d = corpus.documents.index(name)
+    except ValueError:
+        return None
+    members = np.flatnonzero(corpus.document == d)
+    found = [int(i) for i in members.tolist() if corpus.refs[i] == ref]
+    return found[0] if found else None
+
+
+def _coded_passages(store: ProjectStorage, corpus: Corpus, signature: str, model: Model,
+                    code: str) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The positions of the segments the model's training coder coded with ``code``, and their
+    tf-idf rows under the model, kept while that coder's codings and the segments stay the same."""
+    key = (str(store.path), signature, model.id, code, store.coder_signature(model.coder))
+    with _kept.lock:
+        found = _kept.similar.get(key)
+    if found is not None:
+        return found
+    labels = segment_labels(store, corpus, model.coder, codes=[code])
+    positive = np.flatnonzero(labels.positive.get(code, np.zeros(len(corpus), dtype=bool)))
+    found = (positive, model.vectors.transform([corpus.texts[i] for i in positive.tolist()]))
+    with _kept.lock:
+        _kept.remember(_kept.similar, key, found, size=8)
+    return found
