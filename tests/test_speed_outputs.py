@@ -1,0 +1,70 @@
+"""The speedups of issue 18 item 6 (second round) change no output.
+
+Each fast path is held against the straightforward one it replaced, on the example study:
+figures drawn once against matplotlib's own ``savefig`` (which places the parts in a first
+full draw), coverage counted from document names against coverage counted from codings.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from qda import matrix
+from qda.export import figures
+from qda.models import is_counted
+from qda.project import Project
+
+
+def _every_figure(project: Project, labels: bool):
+    codebook, cases, codings = project.codebook(), project.cases(), project.codings("consensus")
+    names = {c.id: c.label("fr") for c in codebook.codes} if labels else None
+    co = project.cooccurrence("consensus", "case", by="group", cluster=True)
+    for size in ("single", "double"):
+        yield figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, "group", "consensus"), size, names)
+        yield figures.split_bars(matrix.split(codebook, cases, codings, "mode", "group", "consensus"), size, names)
+        yield figures.frequency_bars(matrix.cross_case(codebook, cases, codings, "group", "consensus"), size, names)
+        yield figures.cooccurrence_heatmap(co, "all", "jaccard", size, names)
+        yield figures.dendrogram(co.clustering, size, names)
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_svg_drawn_once_is_the_svg_savefig_writes(study_project: Path, tmp_path: Path, labels: bool) -> None:
+    with Project.open(study_project) as project:
+        made = list(zip(_every_figure(project, labels), _every_figure(project, labels)))
+    plt = figures._pyplot()
+    for n, (fast, slow) in enumerate(made):
+        expected = io.StringIO()
+        slow.savefig(expected, format="svg", metadata={"Date": None})  # matplotlib's way: lays out, then draws
+        plt.close(slow)
+        inline = figures.svg_text(fast)  # closes the figure
+        assert inline == expected.getvalue()[expected.getvalue().index("<svg"):], n
+    # the file written by save() (images at 600 dpi) too
+    with Project.open(study_project) as project:
+        fast, slow = next(_every_figure(project, labels)), next(_every_figure(project, labels))
+    figures.save(fast, tmp_path / "fast.svg")
+    slow.savefig(tmp_path / "slow.svg", format="svg", dpi=600, metadata={"Date": None})
+    plt.close(slow)
+    assert (tmp_path / "fast.svg").read_bytes() == (tmp_path / "slow.svg").read_bytes()
+
+
+def test_a_figure_saved_as_svg_can_be_saved_again(study_project: Path, tmp_path: Path) -> None:
+    """Drawing once switches the layout engine off: a second save gives the same file."""
+    with Project.open(study_project) as project:
+        fig = next(_every_figure(project, False))
+    figures._print_svg(fig, tmp_path / "one.svg", dpi=600)
+    figures._print_svg(fig, tmp_path / "two.svg", dpi=600)
+    assert (tmp_path / "one.svg").read_bytes() == (tmp_path / "two.svg").read_bytes()
+    assert fig.dpi == 100  # matplotlib's default, restored after the SVG canvas set 72
+
+
+def test_coverage_counts_the_documents_of_the_codings_that_count(study_project: Path) -> None:
+    with Project.open(study_project) as project:
+        coders = project.coders()
+        total = len(project.store.documents())
+        expected = {c: (len({k.document for k in project.store.codings(coder=c) if is_counted(k, coder_named=True)}),
+                        total) for c in coders}
+        assert project.coverage(coders) == expected
+        assert all(0 < coded <= total for coded, total in expected.values())
