@@ -68,3 +68,25 @@ def test_coverage_counts_the_documents_of_the_codings_that_count(study_project: 
                         total) for c in coders}
         assert project.coverage(coders) == expected
         assert all(0 < coded <= total for coded, total in expected.values())
+
+
+def test_smallest_font_reads_the_cells_that_exist_and_creates_none(study_project: Path) -> None:
+    from qda.export import style as xl
+    from qda.export.workbook import build_workbook, synthesis_data
+
+    with Project.open(study_project) as project:
+        codebook, cases, codings = project.codebook(), project.cases(), project.codings("consensus")
+        data = synthesis_data(codebook, cases, codings, "consensus", "group", None, None, None,
+                              project.cooccurrence("consensus", "case", by="group"), None)
+    wb = build_workbook(data)
+    sizes = set()
+    for ws in wb.worksheets:
+        before = len(ws._cells)
+        fast = xl.smallest_font(ws)
+        assert len(ws._cells) == before  # no empty cell made (they were saved in the file)
+        slow = min((float(c.font.sz or 11) for row in ws.iter_rows() for c in row if c.value is not None), default=11.0)
+        if getattr(ws, "_charts", None):
+            slow = min(slow, xl.CHART_FONT)
+        assert fast == slow, ws.title
+        sizes.add(fast)
+    assert len(sizes) > 1  # sheets differ: the test compares something
