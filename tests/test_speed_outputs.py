@@ -90,3 +90,21 @@ def test_smallest_font_reads_the_cells_that_exist_and_creates_none(study_project
         assert fast == slow, ws.title
         sizes.add(fast)
     assert len(sizes) > 1  # sheets differ: the test compares something
+
+
+def test_codings_read_in_bulk_are_the_codings_the_constructor_makes(study_project: Path) -> None:
+    import dataclasses
+
+    from qda.models import Coding
+    from qda.store import codings_from_fields
+
+    assert not hasattr(Coding, "__post_init__")  # filling the dict would skip it
+    with Project.open(study_project) as project:
+        read = project.store.codings()
+    assert len(read) > 100 and any(c.segment for c in read) and any(c.speaker for c in read)
+    for coding in read:
+        built = Coding(**{f.name: getattr(coding, f.name) for f in dataclasses.fields(Coding)})
+        assert coding == built and hash(coding) == hash(built) and coding.__dict__ == built.__dict__
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read[0].code = "x"  # type: ignore[misc]
+    assert codings_from_fields([]) == []
