@@ -108,3 +108,17 @@ def test_codings_read_in_bulk_are_the_codings_the_constructor_makes(study_projec
     with pytest.raises(dataclasses.FrozenInstanceError):
         read[0].code = "x"  # type: ignore[misc]
     assert codings_from_fields([]) == []
+
+
+def test_segments_read_in_bulk_are_the_segments_the_constructor_makes(study_project: Path) -> None:
+    import dataclasses
+
+    from qda.models import Segment
+
+    assert not hasattr(Segment, "__post_init__")
+    with Project.open(study_project) as project:
+        read = project.store.segments() + project.store.segments(text=False)
+    assert len(read) > 100 and any(s.speaker for s in read) and any(s.text for s in read)
+    for segment in read:
+        built = Segment(**{f.name: getattr(segment, f.name) for f in dataclasses.fields(Segment)})
+        assert segment == built and hash(segment) == hash(built) and segment.__dict__ == built.__dict__
