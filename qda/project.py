@@ -545,7 +545,14 @@ class Project:
         """For each coder, how many documents they coded (with a coding that counts) out of
         the project's documents: the line every report prints ("coder X coded 1 of 11 documents")."""
         total = len(self._store.documents())
-        return {coder: (len({c.document for c in self.codings(coder)}), total) for coder in dict.fromkeys(coders)}
+        counted = counting_statuses(coder_named=True)
+        coverage = {}
+        for coder in dict.fromkeys(coders):
+            if coder not in self._store.coders():
+                self.codings(coder)  # the error naming the known coders
+            # document names only: building every coding to count its documents cost a second
+            coverage[coder] = (len(set(self._store.coding_columns(coder, counted)["document"])), total)
+        return coverage
 
     # ------------------------------------------------------------------ matrices
     def matrix_case(self, case: str, coder: str, lang: str | None = None) -> matrix.IntraCaseMatrix:

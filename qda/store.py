@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
@@ -477,6 +478,36 @@ def _where(equal: dict[str, Any], in_column: str | None = None,
 def now() -> str:
     """UTC timestamp in ISO 8601, second precision."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+_CODING_FIELDS = tuple(f.name for f in fields(Coding))
+_SEGMENT_FIELDS = tuple(f.name for f in fields(Segment))
+
+
+def codings_from_fields(rows: Iterable[Sequence[Any]]) -> list[Coding]:
+    """Codings from rows holding every field of :class:`Coding` in its order.
+
+    A frozen dataclass's ``__init__`` sets its 20 fields one by one through
+    ``object.__setattr__``: half the cost of reading 60,000 codings. Filling the instance
+    dict at once gives equal objects (Coding has no ``__post_init__``; a test keeps it so).
+    """
+    return _frozen_from_fields(Coding, _CODING_FIELDS, rows)
+
+
+def segments_from_fields(rows: Iterable[Sequence[Any]]) -> list[Segment]:
+    """Segments from rows holding every field of :class:`Segment` in its order (as
+    :func:`codings_from_fields`: 136,000 segments are read for words, search, reports)."""
+    return _frozen_from_fields(Segment, _SEGMENT_FIELDS, rows)
+
+
+def _frozen_from_fields(cls: type[Any], names: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> list[Any]:
+    new = object.__new__
+    made = []
+    for row in rows:
+        item = new(cls)
+        item.__dict__.update(zip(names, row))
+        made.append(item)
+    return made
 
 
 class Store:
@@ -956,11 +987,9 @@ class Store:
         sql += where + " ORDER BY d.name, s.ordinal"
         rows = self.db.execute(sql, args).fetchall()
         if not text:
-            return [Segment(ref, doc, case_, turn, ordinal, start, end, "", speaker, role, ts)
-                    for ref, doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
+            return segments_from_fields((*row[:7], "", *row[7:]) for row in rows)
         texts = self._texts({row[1] for row in rows})
-        return [Segment(ref, doc, case_, turn, ordinal, start, end, texts[doc][start:end], speaker, role, ts)
-                for ref, doc, case_, turn, ordinal, start, end, speaker, role, ts in rows]
+        return segments_from_fields((*row[:7], texts[row[1]][row[5]:row[6]], *row[7:]) for row in rows)
 
     def segment_bounds(self, document: str, start: int | None = None, end: int | None = None) -> list[Segment]:
         """A document's segments without their text or speakers (fast: for checking spans);
@@ -1308,7 +1337,8 @@ class Store:
         """Codings with their text, in document and text order; ``start`` and ``end``: only
         those on exactly that span (the workspace's duplicate check need not read them all);
         ``codes``: only those of these codes (a retrieval of one code need not read 30)."""
-        sql = ('SELECT co.name, c.key, d.name, ca.name, k.start, k."end", s.ordinal, sp.name, '
+        # the columns in Coding's field order, the text (sliced below) after the segment ref
+        sql = ("SELECT co.name, c.key, d.name, ca.name, k.start, k.\"end\", d.name || '#' || s.ordinal, sp.name, "
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id, k.name, k.modified_by, k.modified_at, "
                "k.score, k.origin FROM codings k "
                "JOIN coders co ON co.id=k.coder_id "
@@ -1323,13 +1353,7 @@ class Store:
         sql += where + ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         rows = self.db.execute(sql, args).fetchall()
         texts = self._texts({row[2] for row in rows})
-        return [Coding(coder=coder_, code=code, document=doc, case=case_, start=start, end=end,
-                       segment=segment_ref(doc, ordinal) if ordinal is not None else None,
-                       text=texts[doc][start:end], speaker=speaker, created_at=created, source=source, note=note,
-                       pattern=pattern, status=status, id=row_id, name=name, modified_by=modified_by,
-                       modified_at=modified_at, score=score, origin=origin)
-                for coder_, code, doc, case_, start, end, ordinal, speaker, created, source, note, pattern,
-                status, row_id, name, modified_by, modified_at, score, origin in rows]
+        return codings_from_fields((*row[:7], texts[row[2]][row[4]:row[5]], *row[7:]) for row in rows)
 
     def coding_columns(self, coder: str, statuses: Sequence[str] | None = None) -> dict[str, list[Any]]:
         """A coder's codings as columns, without text or an object per coding (for bulk work: agreement).

@@ -24,6 +24,7 @@ from qda.cli import (
     print_view,
     render,
 )
+from qda.cli.plain import LARGE_TABLE, plain_table
 from qda.models import CooccurrenceLevel, CountMode, SearchMode, WordUnit
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
@@ -205,13 +206,18 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
     if fmt is not Format.TABLE:
         render(result, fmt)
         return
-    table = Table(title=f"{len(result.hits)} hit(s) of '{escape(query)}' ({mode})")
-    for name in ("segment", "left", "match", "right"):
-        table.add_column(name, justify="right" if name == "left" else "left", no_wrap=name != "segment")
-    for h in result.hits:
-        table.add_row(escape(h.segment or h.document), escape(h.left), f"[bold]{escape(h.match)}[/bold]",
-                      escape(h.right))
-    out.print(table)
+    if len(result.hits) >= LARGE_TABLE:  # the same cells as plain text: rich's layout is most of the time
+        typer.echo(plain_table(f"{len(result.hits)} hit(s) of '{query}' ({mode})",
+                               [("segment", False), ("left", True), ("match", False), ("right", False)],
+                               ([h.segment or h.document, h.left, h.match, h.right] for h in result.hits)))
+    else:
+        table = Table(title=f"{len(result.hits)} hit(s) of '{escape(query)}' ({mode})")
+        for name in ("segment", "left", "match", "right"):
+            table.add_column(name, justify="right" if name == "left" else "left", no_wrap=name != "segment")
+        for h in result.hits:
+            table.add_row(escape(h.segment or h.document), escape(h.left), f"[bold]{escape(h.match)}[/bold]",
+                          escape(h.right))
+        out.print(table)
     out.print("per document: " + (", ".join(f"{escape(d)} {n}" for d, n in result.per_document.items()) or "none"))
     out.print(f"per {escape(by)}: " + (", ".join(f"{escape(g)} {n}" for g, n in result.per_group.items()) or "none"))
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from qda.cli.plain import LARGE_TABLE, plain_table
 from qda.models import OutputFormat
 from qda.results import Interval, Note, Result, Share, TableView
 
@@ -52,7 +53,11 @@ def print_view(view: TableView) -> None:
     """Print a table view: its lead lines, the table, then the notes after it."""
     for note in view.lead:  # sentences, printed whole like echo
         out.print(_note(note), soft_wrap=True)
-    if view.columns:
+    if view.columns and len(view.rows) >= LARGE_TABLE:  # rich's layout: most of the time of 10,000 rows
+        typer.echo(plain_table(view.title, [(c.name, c.numeric) for c in view.columns],
+                               ([cell_text(c, markup=False) for c in row.cells] for row in view.rows),
+                               [row.section_end for row in view.rows]))
+    elif view.columns:
         table = Table(title=escape(view.title) if view.title else None, show_lines=view.lines)
         for column in view.columns:
             table.add_column(escape(column.name), justify="right" if column.numeric else "left")
@@ -72,8 +77,9 @@ def _note(note: Note) -> str:
     return escape(note.text)
 
 
-def cell_text(cell: Any) -> str:
-    """A typed cell as terminal text: the display rounding of every table lives here."""
+def cell_text(cell: Any, markup: bool = True) -> str:
+    """A typed cell as terminal text: the display rounding of every table lives here
+    (``markup``: escaped for rich; else plain, for :func:`qda.cli.plain.plain_table`)."""
     if cell is None or (isinstance(cell, float) and math.isnan(cell)):
         return ""
     if isinstance(cell, Interval):
@@ -90,4 +96,4 @@ def cell_text(cell: Any) -> str:
         return percent if cell.count is None else f"{cell.count} ({percent})"
     if isinstance(cell, float) and not isinstance(cell, bool):
         return str(int(cell)) if cell.is_integer() else f"{cell:.3f}"
-    return escape(str(cell))
+    return escape(str(cell)) if markup else str(cell)
