@@ -12,8 +12,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-import qda.cli
 import qda.cli.analysis
+import qda.cli.output
 from qda.cli import cell_text
 from qda.cli.plain import LARGE_TABLE, plain_table
 from qda.project import Project
@@ -66,7 +66,7 @@ def test_large_outputs_print_plain_with_every_cell(runner, study_project: Path, 
         view = project.retrieve(coders=["coder-a"]).to_table()
         hits = project.search("clients").hits
     assert len(view.rows) > 20 and len(hits) > 20
-    monkeypatch.setattr(qda.cli, "LARGE_TABLE", 10)
+    monkeypatch.setattr(qda.cli.output, "LARGE_TABLE", 10)
     monkeypatch.setattr(qda.cli.analysis, "LARGE_TABLE", 10)
     lines = run(runner, "-p", study_project, "retrieve", "--coder", "coder-a").stdout.splitlines()
     assert "─" in lines[2] and "┃" not in "".join(lines) and "│" not in "".join(lines)
