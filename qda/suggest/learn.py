@@ -48,7 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "min_positives": 8,  # fewer positive segments: the code is listed, not trained
     # a fit sees every positive and at most this many negatives, or 4 per positive when that is
     # more (a seeded draw): with balanced class weights the model barely changes, and a code of
-    # a 136,000-segment project trains in 0.1 s of CPU instead of 3 s
+    # a 136,000-segment project trains in 0.1 s of CPU instead of 3 s. More helps talkmoves with all
+    # data (median kappa 0.504 -> 0.518 at 20,000, 0.540 at 40,000) but training bench/workflow.py's
+    # N = 1,000 project takes 20 -> 37 / 99 CPU s (docs/suggest.md, "Tuning tried")
     "max_negatives": 10000,
     # the cut on a code's score: "shrunk" (the kappa-maximising cut on inner folds, halfway to 0.5),
     # "kappa" (that cut), "f1" (the F1-maximising cut) or "half" (0.5)
