@@ -168,7 +168,13 @@ def pooled(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
 SHARED: dict[str, Any] = {}
 
 
+#: Parameters added after cells were cached: left out of a cell's key while at this value, so
+#: the cells computed before they existed are still reused.
+LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk"}
+
+
 def settings_key(settings: dict[str, Any]) -> str:
+    settings = {k: v for k, v in settings.items() if not (k in LATER_PARAMS and LATER_PARAMS[k] == v)}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -48,9 +48,17 @@ DEFAULTS: dict[str, Any] = {
     "min_positives": 8,  # fewer positive segments: the code is listed, not trained
     # a fit sees every positive and at most this many negatives, or 4 per positive when that is
     # more (a seeded draw): with balanced class weights the model barely changes, and a code of
-    # a 136,000-segment project trains in 0.1 s of CPU instead of 3 s
+    # a 136,000-segment project trains in 0.1 s of CPU instead of 3 s. More helps talkmoves with all
+    # data (median kappa 0.504 -> 0.518 at 20,000, 0.540 at 40,000) but training bench/workflow.py's
+    # N = 1,000 project takes 20 -> 37 / 99 CPU s (docs/suggest.md, "Tuning tried")
     "max_negatives": 10000,
+    # the cut on a code's score: "shrunk" (the kappa-maximising cut on inner folds, halfway to 0.5),
+    # "kappa" (that cut), "f1" (the F1-maximising cut) or "half" (0.5)
+    "threshold": "shrunk",
 }
+
+#: How a code's score is cut into yes/no (see :func:`fit_with_threshold`).
+THRESHOLD_RULES = ("shrunk", "kappa", "f1", "half")
 
 
 class Terms:
@@ -379,23 +387,66 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
     """(coefficients, intercept, threshold): the threshold from out-of-fold scores of inner
     document-grouped folds of this training data only (0.5 when it cannot be split).
 
+    ``params["C"]`` may be a list: each value is tried on the same inner folds and the one whose
+    out-of-fold scores reach the highest kappa is kept. ``params["threshold"]``: "shrunk" (the
+    kappa-maximising cut moved halfway to 0.5), "kappa" (that cut itself), "f1" (the cut
+    maximising F1) or "half" (0.5).
+
     ``rows``: the training data is these rows of ``x``, ``y`` and ``groups`` (all when None).
     """
     positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
     yy = y[positions].astype(bool)
     cap = params.get("max_negatives")
-    coef, intercept = fit_classifier(x, y, float(params["C"]), seed=seed, max_negatives=cap, rows=rows)
+    rule = str(params.get("threshold", "shrunk"))
+    grid = [float(c) for c in params["C"]] if isinstance(params["C"], (list, tuple)) else [float(params["C"])]
     inner = folds_of(yy, groups[positions], int(params["inner_folds"]), seed=seed + 1)
-    if not inner:
+    if not inner or rule == "half":
+        coef, intercept = fit_classifier(x, y, grid[0], seed=seed, max_negatives=cap, rows=rows)
         return coef, intercept, 0.5
-    oof = np.full(len(yy), np.nan)
-    for train, test in inner:
-        if yy[train].all() or not yy[train].any():
+    best: tuple[float, float, float] | None = None  # (kappa, C, threshold)
+    for c_value in grid:
+        oof = np.full(len(yy), np.nan)
+        for train, test in inner:
+            if yy[train].all() or not yy[train].any():
+                continue
+            c, b = fit_classifier(x, y, c_value, seed=seed, max_negatives=cap, rows=positions[train])
+            oof[test] = scores_of(rows_of(x, positions[test]), c, b)
+        ok = ~np.isnan(oof)
+        if not ok.any():
             continue
-        c, b = fit_classifier(x, y, float(params["C"]), seed=seed, max_negatives=cap, rows=positions[train])
-        oof[test] = scores_of(rows_of(x, positions[test]), c, b)
-    ok = ~np.isnan(oof)
-    return coef, intercept, shrunk_threshold(kappa_threshold(oof[ok], yy[ok])) if ok.any() else 0.5
+        tuned = f1_threshold(oof[ok], yy[ok]) if rule == "f1" else kappa_threshold(oof[ok], yy[ok])
+        threshold = shrunk_threshold(tuned) if rule == "shrunk" else tuned
+        reached = kappa_at(oof[ok] >= threshold, yy[ok]) if len(grid) > 1 else 0.0
+        if best is None or reached > best[0]:
+            best = (reached, c_value, threshold)
+    chosen, threshold = (best[1], best[2]) if best is not None else (grid[0], 0.5)
+    coef, intercept = fit_classifier(x, y, chosen, seed=seed, max_negatives=cap, rows=rows)
+    return coef, intercept, threshold
+
+
+def kappa_at(predicted: np.ndarray, y: np.ndarray) -> float:
+    """Cohen's kappa of two yes/no ratings (0 when chance agreement is total)."""
+    n = len(y)
+    if n == 0:
+        return 0.0
+    p, t = predicted.astype(bool), y.astype(bool)
+    agree = float((p == t).mean())
+    chance = float(p.mean() * t.mean() + (1 - p.mean()) * (1 - t.mean()))
+    return (agree - chance) / (1 - chance) if chance < 1 else 0.0
+
+
+def f1_threshold(scores: np.ndarray, y: np.ndarray) -> float:
+    """The score threshold that maximises F1 on these scores (0.5 when there is no positive)."""
+    n, positives = len(scores), int(y.sum())
+    if n == 0 or positives == 0:
+        return 0.5
+    order = np.argsort(-scores, kind="stable")
+    s, truth = scores[order], y[order].astype(np.float64)
+    tp = np.cumsum(truth)
+    k = np.arange(1, n + 1, dtype=np.float64)
+    f1 = np.where(np.append(s[:-1] > s[1:], True), 2 * tp / (k + positives), -np.inf)
+    best = int(np.argmax(f1))
+    return float(s[-1]) if best == n - 1 else float((s[best] + s[best + 1]) / 2)
 
 
 @dataclass(frozen=True)
@@ -531,4 +582,6 @@ def check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         if key not in DEFAULTS:
             raise SuggestError(f"unknown suggester parameter '{key}' (known: {', '.join(DEFAULTS)})")
         merged[key] = value
+    if merged["threshold"] not in THRESHOLD_RULES:
+        raise SuggestError(f"unknown threshold rule '{merged['threshold']}' (known: {', '.join(THRESHOLD_RULES)})")
     return merged
