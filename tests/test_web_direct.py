@@ -206,7 +206,7 @@ def test_drag_an_edge_with_a_live_preview_stores_the_new_offsets(browser: Browse
     page.wait_for_function(f"() => ({STRIPE_OFFSETS})().every(d => d < 2)")
     expect(handle).to_be_visible()
     box = handle.bounding_box()
-    assert box
+    assert box, "the handle was detached while it was measured"
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     spot = page.evaluate(POINT, target)

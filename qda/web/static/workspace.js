@@ -1105,32 +1105,39 @@
 
   // ---------------------------------------------------------------- dragging a coding's edges
   function drawHandles() {
+    // handles are moved in place, not replaced: a redraw (a reflow, another render) must not
+    // detach the element a pointer or the keyboard is holding
     const box = $("handles");
     const coding = state.active !== null && state.codings.find((c) => c.id === state.active);
     if (!coding || $("editor").hidden || !state.doc) { box.replaceChildren(); return; }
     const span = state.drag ? state.drag.span : coding;
     const origin = $("doc-wrap").getBoundingClientRect();
-    const handles = [];
+    const current = () => state.codings.find((c) => c.id === Number(box.dataset.coding));
+    box.dataset.coding = String(coding.id);
+    const kept = [];
     for (const edge of ["start", "end"]) {
       const at = edge === "start" ? span.start : span.end;
       const range = edge === "start" ? rangeOf(at, at + 1) : rangeOf(at - 1, at);
       const rects = range ? range.getClientRects() : [];
       if (!rects.length) continue;
       const r = edge === "start" ? rects[0] : rects[rects.length - 1];
-      const handle = el("span", { class: `handle handle-${edge}`, role: "slider", tabindex: "0", "data-edge": edge,
-                                  "aria-label": `${edge} of coding ${coding.code}: drag, or arrow keys then Enter`,
-                                  "aria-valuemin": "0", "aria-valuemax": String(state.cps.length),
-                                  "aria-valuenow": String(at) });
+      let handle = box.querySelector(`[data-edge=${edge}]`);
+      if (!handle) {
+        handle = el("span", { class: `handle handle-${edge}`, role: "slider", tabindex: "0", "data-edge": edge,
+                              "aria-valuemin": "0" });
+        handle.addEventListener("pointerdown", (e) => { const c = current(); if (c) startDrag(e, c, edge); });
+        handle.addEventListener("keydown", (e) => { const c = current(); if (c) keyDrag(e, c, edge); });
+        box.append(handle);
+      }
+      handle.setAttribute("aria-label", `${edge} of coding ${coding.code}: drag, or arrow keys then Enter`);
+      handle.setAttribute("aria-valuemax", String(state.cps.length));
+      handle.setAttribute("aria-valuenow", String(at));
       handle.style.left = `${(edge === "start" ? r.left : r.right) - origin.left}px`;
       handle.style.top = `${r.top - origin.top}px`;
       handle.style.height = `${r.height}px`;
-      handle.addEventListener("pointerdown", (e) => startDrag(e, coding, edge));
-      handle.addEventListener("keydown", (e) => keyDrag(e, coding, edge));
-      handles.push(handle);
+      kept.push(handle);
     }
-    const focused = box.contains(document.activeElement) && document.activeElement.dataset.edge;
-    box.replaceChildren(...handles);
-    if (focused) { const again = box.querySelector(`[data-edge=${focused}]`); if (again) again.focus({ preventScroll: true }); }
+    for (const stale of [...box.children]) if (!kept.includes(stale)) stale.remove();
   }
 
   function snapped(offset, edge, span) {
