@@ -14,7 +14,7 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import combinations, compress
@@ -579,10 +579,17 @@ def _pair(a: str, b: str, n_a: int, n_b: int, n_ab: int, bounded: bool) -> Coocc
 
 
 def _binary_units(level: str, codings: Sequence[Coding], index: _SegmentIndex,
-                  cases: Iterable[str]) -> tuple[list[str], dict[str, set[str]]]:
-    """Units of the level in scope, and for each code the units where it is present."""
+                  cases: Iterable[str], usage: Mapping[tuple[str, str], int] | None = None
+                  ) -> tuple[list[str], dict[str, set[str]]]:
+    """Units of the level in scope, and for each code the units where it is present
+    (at the case level, from ``usage`` when given: the (case, code) pairs coded)."""
     keep = set(cases)
     present: dict[str, set[str]] = defaultdict(set)
+    if usage is not None and level == "case":
+        for case, code in usage:
+            if case in keep:
+                present[code].add(case)
+        return sorted(keep), present
     kept = [c for c in codings if c.case in keep]
     if level == "segment":
         # the segments a coding counts for: the one rule of agreement and adjudication
@@ -632,9 +639,10 @@ def _pair_counts(level: str, near: int, codings: Sequence[Coding], index: _Segme
 
 
 def _cooccurrence_table(group: str, level: str, near: int, codes: Sequence[str], codings: Sequence[Coding],
-                        index: _SegmentIndex, cases: Sequence[str]) -> CooccurrenceTable:
+                        index: _SegmentIndex, cases: Sequence[str],
+                        usage: Mapping[tuple[str, str], int] | None = None) -> CooccurrenceTable:
     if level in BINARY_LEVELS:
-        units, present = _binary_units(level, codings, index, cases)
+        units, present = _binary_units(level, codings, index, cases, usage)
         freq = {c: len(present.get(c, ())) for c in codes}
         pairs = [_pair(a, b, freq[a], freq[b], len(present.get(a, set()) & present.get(b, set())), True)
                  for a, b in combinations(codes, 2)]
@@ -666,7 +674,8 @@ def cluster_codes(table: CooccurrenceTable) -> Clustering:
 
 def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], *, codings: Sequence[Coding],
                  coder: str, level: CooccurrenceLevel = CooccurrenceLevel.CASE, near: int = 1, by: str | None = None,
-                 codes: Sequence[str] | None = None, cluster: bool = False) -> Cooccurrence:
+                 codes: Sequence[str] | None = None, cluster: bool = False,
+                 usage: Mapping[tuple[str, str], int] | None = None) -> Cooccurrence:
     """Code x code co-occurrence of one coder's codings at a level.
 
     Levels: ``case``, ``document``, ``segment`` (a code is present in a unit or not, the
@@ -675,6 +684,8 @@ def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[S
     the two codes sharing at least one character) and ``near`` (pairs of passages at most
     ``near`` segments apart, overlapping included). ``by`` adds one table per group of
     cases; ``cluster`` clusters codes on the all-cases table (binary levels only).
+    ``usage`` (passages per (case, code), counted by the store) stands for ``codings`` at
+    the case level.
     """
     if level not in LEVELS:
         raise AnalysisError(f"unknown level '{level}' (use one of: {', '.join(LEVELS)})")
@@ -683,17 +694,20 @@ def cooccurrence(codebook: Codebook, cases: Sequence[Case], segments: Sequence[S
     if cluster and level not in BINARY_LEVELS:
         raise AnalysisError(f"--cluster needs a level where codes are present or absent ({', '.join(BINARY_LEVELS)}), "
                             f"not '{level}'")
+    if usage is not None and level != "case":
+        raise AnalysisError(f"co-occurrence at the {level} level needs the codings, not their counts per case")
     if codes:
         _check_codes(codebook, codes)
     chosen = list(codes) if codes else [c.id for c in codebook.codes if c.codable]
     index = _SegmentIndex(segments)
-    names = sorted({c.name for c in cases} | {c.case for c in codings})
-    tables = [_cooccurrence_table("all", level, near, chosen, codings, index, names)]
+    names = sorted({c.name for c in cases} | ({case for case, _ in usage} if usage is not None
+                                               else {c.case for c in codings}))
+    tables = [_cooccurrence_table("all", level, near, chosen, codings, index, names, usage)]
     if by:
         groups = case_groups(cases, by)
         for value in _group_order(groups):
             members = [c for c in names if groups.get(c, MISSING) == value]
-            tables.append(_cooccurrence_table(value, level, near, chosen, codings, index, members))
+            tables.append(_cooccurrence_table(value, level, near, chosen, codings, index, members, usage))
     clustering = cluster_codes(tables[0]) if cluster else None
     return Cooccurrence(level, coder, near, by, tuple(tables), clustering)
 
@@ -816,13 +830,14 @@ def _min_fisher_p(row_totals: tuple[int, int], used: int) -> float:
 
 def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, by: str, coder: str,
                     alpha: float = 0.05, resamples: int = 9999, seed: int = 12345,
-                    lang: str | None = None) -> AttributeTests:
+                    lang: str | None = None, usage: Mapping[tuple[str, str], int] | None = None) -> AttributeTests:
     """For each code, presence (used by a case or not) x the values of case attribute ``by``.
 
     Two groups: Fisher's exact test (two-sided, scipy) and the odds ratio of use in the
     second group vs the first. More groups: the Fisher–Freeman–Halton test by Monte Carlo
     (``resamples`` random tables with the observed margins, seeded). Never a chi-squared
-    approximation. Holm and Benjamini–Hochberg adjust over the codes tested.
+    approximation. Holm and Benjamini–Hochberg adjust over the codes tested. ``usage``
+    (passages per (case, code), counted by the store) stands for ``codings``.
     """
     from scipy.stats import MonteCarloMethod, fisher_exact
 
@@ -836,8 +851,8 @@ def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence
                             "nothing to compare")
     members = {v: sorted(c for c, g in groups.items() if g == v) for v in values}
     used: dict[str, set[str]] = defaultdict(set)
-    for c in codings:
-        used[c.code].add(c.case)
+    for case_name, code_id in (usage if usage is not None else ((c.case, c.code) for c in codings)):
+        used[code_id].add(case_name)
     n_total = sum(len(m) for m in members.values())
     rows: list[CodeTest] = []
     for code in codebook.codes:

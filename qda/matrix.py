@@ -39,6 +39,10 @@ def _group_cases(cases: Sequence[Case], by: str) -> dict[str, list[str]]:
     return groups
 
 
+#: (case, code) -> number of distinct coded passages (spans) of one coder
+Usage = Mapping[tuple[str, str], int]
+
+
 def _usage(codings: Iterable[Coding]) -> dict[tuple[str, str], int]:
     """(case, code) -> number of distinct coded passages."""
     units: dict[tuple[str, str], set[tuple[str, int, int]]] = defaultdict(set)
@@ -202,12 +206,14 @@ def legend(labels: dict[str, str]) -> tuple[Note, ...]:
 
 
 def meta_matrix(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, by: str,
-                coder: str, lang: str | None = None) -> MetaMatrix:
+                coder: str, lang: str | None = None, usage: Usage | None = None) -> MetaMatrix:
     """Presence of every code in every case, cases grouped by attribute ``by``.
 
-    With ``lang``, the result carries the codes' labels in that language (a legend)."""
+    With ``lang``, the result carries the codes' labels in that language (a legend);
+    ``usage`` (the coder's passages per case and code, counted by the store) stands for
+    ``codings``, which are then not read."""
     groups = _group_cases(cases, by)
-    counts = _usage(codings)
+    counts = _usage(codings) if usage is None else usage
     codable = [code.id for code in codebook.codes if code.codable]
     presence = {c: {code: counts.get((c, code), 0) for code in codable} for names in groups.values() for c in names}
     return MetaMatrix(by, coder, tuple(codable),
@@ -295,11 +301,11 @@ class CrossCaseTable:
 
 
 def _group_counts(codebook: Codebook, groups: dict[str, list[str]], codings: Sequence[Coding],
-                  count: str) -> dict[str, list[int]]:
+                  count: str, usage: Usage | None = None) -> dict[str, list[int]]:
     """code -> count per group (cases using the code, or coded segments)."""
     if count not in COUNT_MODES:
         raise NotFoundError(f"unknown count '{count}' (use one of: {CountMode.words()})")
-    segments = _usage(codings)
+    segments = _usage(codings) if usage is None else usage
     result: dict[str, list[int]] = {}
     for code in codebook.codes:
         per_group = []
@@ -313,7 +319,8 @@ def _group_counts(codebook: Codebook, groups: dict[str, list[str]], codings: Seq
 
 
 def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, by: str,
-               coder: str, count: CountMode = CountMode.CASES, lang: str | None = None) -> CrossCaseTable:
+               coder: str, count: CountMode = CountMode.CASES, lang: str | None = None,
+               usage: Usage | None = None) -> CrossCaseTable:
     """The cross-case table: per code and group, the number of cases using it (or of segments).
 
     Each category that directly holds codes gets a subtotal row with its share of the
@@ -322,9 +329,10 @@ def cross_case(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Codi
     parent code is the category of its children, their rows follow it and its subtotal
     sums them, as a category's does. Every code is counted in exactly one subtotal (a
     parent that can be coded itself counts in the subtotal of the group that holds it).
+    ``usage``: as for :func:`meta_matrix`.
     """
     groups = _group_cases(cases, by)
-    counts = _group_counts(codebook, groups, codings, count)
+    counts = _group_counts(codebook, groups, codings, count, usage)
     width = len(groups)
     column_totals = [sum(counts[c.id][g] for c in codebook.codes) for g in range(width)]
     grand = sum(column_totals)
@@ -439,12 +447,12 @@ class SplitResult:
 
 def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, code_attr: str, by: str,
           coder: str, count: CountMode = CountMode.CASES, where: dict[str, str] | None = None,
-          lang: str | None = None) -> SplitResult:
+          lang: str | None = None, usage: Usage | None = None) -> SplitResult:
     """Regroup the cross-case counts by a code attribute (e.g. mode: direct/indirect).
 
     ``where`` restricts the codes in scope by other code attributes (e.g. mode=direct to
     split the direct uses by reach). Codes without a value for ``code_attr`` form a
-    ``(none)`` row so that no use is lost from the totals.
+    ``(none)`` row so that no use is lost from the totals. ``usage``: as for :func:`meta_matrix`.
     """
     definitions = {a.name: a for a in codebook.attributes}
     for name in [code_attr, *(where or {})]:
@@ -459,7 +467,7 @@ def split(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], 
                                 f"'{name}' (values: {', '.join(declared)})")
     scope = [c for c in codebook.codes if all(c.attributes.get(k) == v for k, v in where.items())]
     groups = _group_cases(cases, by)
-    counts = _group_counts(codebook, groups, codings, count)
+    counts = _group_counts(codebook, groups, codings, count, usage)
     values = list(definitions[code_attr].values)
     if any(code_attr not in c.attributes for c in scope):
         values.append(MISSING)

@@ -541,6 +541,22 @@ class Project:
         # revision, stay in the project (and in reports) but are not uses of the code.
         return [c for c in self._store.codings(coder=coder, codes=codes) if is_counted(c, coder_named=named)]
 
+    def _tallies(self, coder: str) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+        """A coder's passages that count per (case, code), counted by the store, and those of
+        them longer than zero characters (what a quote can show): the counts matrices, tests
+        and figures need without an object per coding (63,000 at 1,000 interviews)."""
+        if coder not in self._store.coders():
+            self.codings(coder)  # the error naming the known coders
+        case_of = dict(self._store.document_cases())
+        passages: dict[tuple[str, str], int] = {}
+        spans: dict[tuple[str, str], int] = {}
+        for document, code, n, k in self._store.coding_tallies(coder, counting_statuses(coder_named=True)):
+            key = (case_of[document], code)
+            passages[key] = passages.get(key, 0) + n
+            if k:
+                spans[key] = spans.get(key, 0) + k
+        return passages, spans
+
     def coverage(self, coders: Sequence[str]) -> dict[str, tuple[int, int]]:
         """For each coder, how many documents they coded (with a coding that counts) out of
         the project's documents: the line every report prints ("coder X coded 1 of 11 documents")."""
@@ -1033,6 +1049,24 @@ class Project:
                                lang=codebook.default_language, coders=coders, case_names=query.pop("cases", None),
                                **query)
 
+    def _report_quotes(self, codebook: Codebook, cases: Sequence[Case], coder: str, by: str, per_code: int,
+                       spans: dict[tuple[str, str], int], segments: Sequence[Segment] | None) -> analysis.QuoteTable:
+        """:meth:`quotes` of one coder, identical, reading only the codings of the cases a quote
+        can come from: quotes are taken round robin over the cases in name order, so for each
+        code and group only the first ``per_code`` cases using the code can give one
+        (``spans``: :meth:`_tallies`, which also gives the passages there were to choose from)."""
+        groups = analysis.case_groups(cases, by)
+        users: dict[tuple[str, str], list[str]] = {}
+        for case, code in sorted(spans):
+            users.setdefault((code, groups.get(case, analysis.MISSING)), []).append(case)
+        candidates = sorted({case for names in users.values() for case in names[:max(per_code, 1)]})
+        codings = [c for case in candidates for c in self._store.codings(coder=coder, case=case)
+                   if is_counted(c, coder_named=True)]
+        table = self._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder])
+        available = {code: {group: sum(spans[(case, code)] for case in users[(code, group)]) for group in cells}
+                     for code, cells in table.available.items()}
+        return replace(table, available=available)
+
     def _texts(self) -> dict[str, str]:
         """Every document's text by name."""
         return {d.name: d.text for d in self._store.documents()}
@@ -1096,19 +1130,22 @@ class Project:
 
         if kind not in figures.KINDS:
             raise NotFoundError(f"unknown figure '{kind}' (use one of: {', '.join(figures.KINDS)})")
-        codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
+        codebook, cases = self.codebook(), self._store.cases()
+        # the matrices need counts only: the store counts them (no coding is read)
+        usage = self._tallies(coder)[0] if kind in ("meta", "frequency", "split") else {}
         names = {c.id: c.label(lang or codebook.default_language) for c in codebook.codes} if labels else None
         if kind == "meta":
-            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, codings, by=by, coder=coder), size, names)
+            fig = figures.meta_heatmap(matrix.meta_matrix(codebook, cases, [], by=by, coder=coder, usage=usage), size,
+                                       names)
         elif kind == "frequency":
-            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, codings, by=by, coder=coder, count=count),
-                                         size, names)
+            fig = figures.frequency_bars(matrix.cross_case(codebook, cases, [], by=by, coder=coder, count=count,
+                                                           usage=usage), size, names)
         elif kind == "split":
             attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
             if attr is None:
                 raise NotFoundError("the codebook has no code attribute to split by")
-            fig = figures.split_bars(matrix.split(codebook, cases, codings, code_attr=attr, by=by, coder=coder,
-                                                  count=count), size)
+            fig = figures.split_bars(matrix.split(codebook, cases, [], code_attr=attr, by=by, coder=coder,
+                                                  count=count, usage=usage), size)
         else:
             result = self.cooccurrence(coder, level=level, by=by, cluster=kind == "dendrogram")
             fig = (figures.dendrogram(result.clustering, size, names) if result.clustering
@@ -1124,16 +1161,19 @@ class Project:
 
         from qda.export.synthesis import ReportData, write_synthesis
 
-        codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
+        codebook, cases = self.codebook(), self._store.cases()
         lang = lang or codebook.default_language
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
-        # the coder's codings are read once for every section (each read costs a second at 1,000 interviews)
-        cooccur = analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder,
-                                        level=CooccurrenceLevel.CASE, by=by)
+        # Every section but the quotes needs counts per case and code only: the store counts
+        # them, and the quotes read the codings of the few cases they can come from.
+        usage, spans = self._tallies(coder)
+        cooccur = analysis.cooccurrence(codebook, cases, [], codings=[], coder=coder,
+                                        level=CooccurrenceLevel.CASE, by=by, usage=usage)
         if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
             cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
         groups = {c.attributes.get(by) for c in cases}
-        tests = (analysis.attribute_tests(codebook, cases, codings, by=by, coder=coder, lang=codebook.default_language)
+        tests = (analysis.attribute_tests(codebook, cases, [], by=by, coder=coder, lang=codebook.default_language,
+                                          usage=usage)
                  if len(groups) >= 2 else None)  # one group: nothing to compare
         tokens = self._document_tokens()
         sizes = self._store.sizes()
@@ -1141,12 +1181,12 @@ class Project:
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
             documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by,
-            lang=lang, cross=matrix.cross_case(codebook, cases, codings, by=by, coder=coder, count=CountMode.CASES,
-                                               lang=lang),
-            meta=matrix.meta_matrix(codebook, cases, codings, by=by, coder=coder),
-            split=matrix.split(codebook, cases, codings, code_attr=attr, by=by, coder=coder) if attr else None,
+            lang=lang, cross=matrix.cross_case(codebook, cases, [], by=by, coder=coder, count=CountMode.CASES,
+                                               lang=lang, usage=usage),
+            meta=matrix.meta_matrix(codebook, cases, [], by=by, coder=coder, usage=usage),
+            split=matrix.split(codebook, cases, [], code_attr=attr, by=by, coder=coder, usage=usage) if attr else None,
             cooccur=cooccur, tests=tests,
-            quotes=self._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder]),
+            quotes=self._report_quotes(codebook, cases, coder, by, per_code, spans, segments),
             words=analysis.word_counts(tokens, cases, segments, by=by, unit=WordUnit.LEMMA) if tokens else None,
             reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
             coverage=self.coverage([coder, *(agreement or ())]),

@@ -11,7 +11,8 @@ Protocols; mypy checks it structurally where the facade receives it, and
 ``tests/test_storage.py`` checks every member exists on ``Store`` with the same parameters.
 The methods take and return the model objects of :mod:`qda.models`, never row tuples of
 one database, except where a column layout is the point (``coding_columns``,
-``segment_columns``, ``segment_index``: bulk reads for analyses of large projects).
+``coding_tallies``, ``segment_columns``, ``segment_index``: bulk reads for analyses of large
+projects).
 
 Rules an implementation keeps (the tests of ``qda/store.py`` check them for SQLite):
 
@@ -187,6 +188,8 @@ class ProjectReads(Protocol):
     def codings_per_status(self) -> dict[str, int]: ...
 
     def coding_columns(self, coder: str, statuses: Sequence[str] | None = None) -> dict[str, list[Any]]: ...
+
+    def coding_tallies(self, coder: str, statuses: Sequence[str]) -> list[tuple[str, str, int, int]]: ...
 
     def memos(self, target_kind: str | None = None, target: str | None = None,
               ids: Sequence[int] | None = None) -> list[Memo]: ...

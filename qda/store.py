@@ -1377,6 +1377,20 @@ class Store:
         columns[1] = [docs[i] for i in columns[1]]
         return dict(zip(("code", "document", "start", "end", "segment", "source"), columns))
 
+    def coding_tallies(self, coder: str, statuses: Sequence[str]) -> list[tuple[str, str, int, int]]:
+        """Per document and code, a coder's coded passages counted in SQL (for counts only:
+        matrices, tests, figures): ``(document, code, passages, spans)``; a passage is a
+        distinct span, ``spans`` counts those longer than zero characters (the ones a quote
+        can show). Only codings in ``statuses`` (``qda.models.counting_statuses``)."""
+        # 63,000 codings become ~20,000 rows at 1,000 interviews, with no object per coding
+        rows = self.db.execute(
+            'SELECT document_id, code_id, COUNT(*), SUM("end" > start) FROM (SELECT DISTINCT document_id, code_id, '
+            'start, "end" FROM codings WHERE coder_id=(SELECT id FROM coders WHERE name=?) AND status IN '
+            f"({', '.join('?' * len(statuses))})) GROUP BY document_id, code_id", [coder, *statuses]).fetchall()
+        codes = dict(self.db.execute("SELECT id, key FROM codes"))
+        docs = dict(self.db.execute("SELECT id, name FROM documents"))
+        return [(docs[d], codes[c], n, spans) for d, c, n, spans in rows]
+
     def segment_columns(self) -> dict[str, list[Any]]:
         """Every segment as columns, in document then reading order, without text (for bulk work).
 

@@ -1,0 +1,101 @@
+"""The speedups of issue 18 item 6 (third round: `qda report` and `qda figure`) change no output.
+
+Each fast path is held against the straightforward one it replaced, on the example study
+(three coders from sheets, and auto-coding's coder; some codings negated, orphaned or of
+zero length, states that count differently):
+counts per case and code from the store (``Store.coding_tallies``) against counts from
+every coding, and the report's quotes read from the few cases a quote can come from
+against quotes chosen among every coding.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qda import analysis, matrix
+from qda.models import CooccurrenceLevel, CountMode
+from qda.project import Project
+
+from conftest import run
+
+CODERS = ("coder-a", "coder-b", "consensus", "auto")
+
+
+@pytest.fixture(scope="module")
+def study_auto(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example study with auto-coding's codings as well, and codings no command makes
+    in this study: negated and orphaned ones (they do not count) and a span of zero
+    characters (counted as a use, never shown as a quote)."""
+    folder = tmp_path_factory.mktemp("speed3") / "study"
+    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
+    run(CliRunner(), "-p", folder, "code", "auto")
+    with Project.open(folder) as project, project._store.transaction():
+        db = project._store.db
+        for coder in CODERS:
+            ids = [i for (i,) in db.execute("SELECT k.id FROM codings k JOIN coders o ON o.id=k.coder_id "
+                                            "WHERE o.name=? ORDER BY k.id", (coder,))]
+            db.executemany("UPDATE codings SET status='negated' WHERE id=?", [(i,) for i in ids[::7]])
+            db.executemany("UPDATE codings SET status='orphaned' WHERE id=?", [(i,) for i in ids[3::11]])
+            db.execute('UPDATE codings SET "end"=start WHERE id=?', (ids[1],))
+    return folder
+
+
+@pytest.mark.parametrize("coder", CODERS)
+def test_counts_from_the_store_equal_counts_from_every_coding(study_auto: Path, coder: str) -> None:
+    with Project.open(study_auto) as project:
+        codebook, cases, codings = project.codebook(), project.cases(), project.codings(coder)
+        usage, spans = project._tallies(coder)
+    assert usage == matrix._usage(codings)  # (case, code) -> distinct passages
+    expected_spans: dict[tuple[str, str], set[tuple[str, int, int]]] = {}
+    for c in codings:
+        if c.end > c.start:
+            expected_spans.setdefault((c.case, c.code), set()).add((c.document, c.start, c.end))
+    assert spans == {key: len(found) for key, found in expected_spans.items()}
+    for count in CountMode:
+        assert (matrix.cross_case(codebook, cases, [], by="group", coder=coder, count=count, usage=usage).to_dict()
+                == matrix.cross_case(codebook, cases, codings, by="group", coder=coder, count=count).to_dict())
+        assert (matrix.split(codebook, cases, [], code_attr="mode", by="group", coder=coder, count=count,
+                             usage=usage).to_dict()
+                == matrix.split(codebook, cases, codings, code_attr="mode", by="group", coder=coder,
+                                count=count).to_dict())
+    assert (matrix.meta_matrix(codebook, cases, [], by="group", coder=coder, usage=usage).to_dict()
+            == matrix.meta_matrix(codebook, cases, codings, by="group", coder=coder).to_dict())
+    assert (analysis.cooccurrence(codebook, cases, [], codings=[], coder=coder, level=CooccurrenceLevel.CASE,
+                                  by="group", usage=usage).to_dict()
+            == analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder, level=CooccurrenceLevel.CASE,
+                                     by="group").to_dict())
+    assert (analysis.attribute_tests(codebook, cases, [], by="group", coder=coder, usage=usage).to_dict()
+            == analysis.attribute_tests(codebook, cases, codings, by="group", coder=coder).to_dict())
+
+
+def test_counts_are_refused_where_the_codings_themselves_are_needed(study_auto: Path) -> None:
+    with Project.open(study_auto) as project:
+        codebook, cases = project.codebook(), project.cases()
+        usage, _ = project._tallies("consensus")
+    with pytest.raises(analysis.AnalysisError, match="needs the codings"):
+        analysis.cooccurrence(codebook, cases, [], codings=[], coder="consensus",
+                              level=CooccurrenceLevel.DOCUMENT, usage=usage)
+
+
+@pytest.mark.parametrize("coder", CODERS)
+@pytest.mark.parametrize("per_code", [1, 2, 5])
+def test_the_reports_quotes_equal_quotes_chosen_among_every_coding(study_auto: Path, coder: str,
+                                                                   per_code: int) -> None:
+    with Project.open(study_auto) as project:
+        codebook, cases = project.codebook(), project.cases()
+        segments = project._store.segments(text=False)
+        expected = project._quotes(codebook, cases, project.codings(coder), "group", per_code, segments,
+                                   coders=[coder])
+        got = project._report_quotes(codebook, cases, coder, "group", per_code, project._tallies(coder)[1], segments)
+    assert expected.cells  # something to compare
+    assert got.to_dict() == expected.to_dict()
+    assert got == expected
+
+
+def test_an_unknown_coder_is_named_as_before(study_auto: Path, tmp_path: Path) -> None:
+    with Project.open(study_auto) as project, pytest.raises(analysis.NotFoundError, match="unknown coder 'nobody'"):
+        project.figure("meta", tmp_path / "meta.svg", "nobody", by="group")
