@@ -998,6 +998,19 @@ def _unit_of(by: str, cases: dict[str, dict[str, str]]) -> Any:
     return lambda doc: cases.get(doc.case, {}).get(by) or MISSING
 
 
+def _tokens_in_spans(doc: DocumentTokens, spans: Mapping[str, tuple[Sequence[int], Sequence[int]]]) -> np.ndarray:
+    """Mask of the document's tokens starting inside one of its ``spans`` (starts, ends in
+    text order, not overlapping: segments of the speakers of some roles)."""
+    found = spans.get(doc.document)
+    if not found or not len(doc.starts):
+        return np.zeros(len(doc.starts), dtype=bool)
+    starts, ends = np.asarray(found[0]), np.asarray(found[1])
+    tokens = np.asarray(doc.starts)
+    i = np.searchsorted(starts, tokens, side="right") - 1
+    mask: np.ndarray = (i >= 0) & (tokens < ends[np.clip(i, 0, None)])
+    return mask
+
+
 def _tokens_in_roles(doc: DocumentTokens, index: _SegmentIndex, roles: Sequence[str]) -> np.ndarray:
     """Mask of the document's tokens lying in a segment of a speaker with one of ``roles``."""
     segs = index.by_doc.get(doc.document, [])
@@ -1081,7 +1094,9 @@ def log_odds_dirichlet(group: dict[str, int], rest: dict[str, int],
 
 def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments: Sequence[Segment],
                 *, by: str = "document", unit: WordUnit = WordUnit.WORD, roles: Sequence[str] | None = ("respondent",),
-                top: int = 20, prior: float = 0.1, keep_stop_words: bool = False) -> WordCounts:
+                top: int = 20, prior: float = 0.1, keep_stop_words: bool = False,
+                role_spans: Callable[[Sequence[str]], Mapping[str, tuple[Sequence[int], Sequence[int]]]] | None = None
+                ) -> WordCounts:
     """Word (lower-cased) or lemma counts per document, case or case-attribute value.
 
     Stop words (spaCy's fr/en lists), numbers and one-letter tokens are left out; with
@@ -1091,6 +1106,8 @@ def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments:
     being the pooled counts of all units times ``prior`` (0.1: the prior weighs a tenth of
     the data, enough to pull rare words towards zero without hiding a word used 10 times
     in one group and never in the others); terms with z >= 1.96 are kept.
+    ``role_spans`` (the store's reader of where the speakers of some roles talk) stands
+    for ``segments`` when given.
     """
     if unit not in ("word", "lemma"):
         raise AnalysisError(f"unknown unit '{unit}' (use word or lemma)")
@@ -1103,6 +1120,7 @@ def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments:
     attrs = {c.name: c.attributes for c in cases}
     key = _unit_of(by, attrs)
     index = _SegmentIndex(segments)
+    spans = role_spans(roles) if roles and role_spans is not None else None
     # each document's words are filtered with its own language's stop words
     stops_of = {language: frozenset() if keep_stop_words else stop_words([language])
                 for language in {d.language for d in docs}}
@@ -1110,7 +1128,7 @@ def word_counts(docs: Sequence[DocumentTokens], cases: Sequence[Case], segments:
     for doc in docs:
         terms = doc.lemma if unit == "lemma" else doc.lower
         if roles:
-            mask = _tokens_in_roles(doc, index, roles)
+            mask = _tokens_in_roles(doc, index, roles) if spans is None else _tokens_in_spans(doc, spans)
             pairs[key(doc), doc.language].update(compress(zip(doc.lower, terms), mask.tolist()))
         else:
             pairs[key(doc), doc.language].update(zip(doc.lower, terms))

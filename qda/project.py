@@ -1177,7 +1177,6 @@ class Project:
                  if len(groups) >= 2 else None)  # one group: nothing to compare
         tokens = self._document_tokens()
         sizes = self._store.sizes()
-        segments = self._store.segments(text=False)  # where quotes and counted words fall
         data = ReportData(
             title=f"Synthesis: {codebook.name}", project=self.folder.resolve().name, codebook=codebook, cases=cases,
             documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by,
@@ -1186,8 +1185,11 @@ class Project:
             meta=matrix.meta_matrix(codebook, cases, [], by=by, coder=coder, usage=usage),
             split=matrix.split(codebook, cases, [], code_attr=attr, by=by, coder=coder, usage=usage) if attr else None,
             cooccur=cooccur, tests=tests,
-            quotes=self._report_quotes(codebook, cases, coder, by, per_code, spans, segments),
-            words=analysis.word_counts(tokens, cases, segments, by=by, unit=WordUnit.LEMMA) if tokens else None,
+            # no Segment is built: the quotes read the segments of their documents, the words
+            # where the respondents talk
+            quotes=self._report_quotes(codebook, cases, coder, by, per_code, spans, None),
+            words=analysis.word_counts(tokens, cases, [], by=by, unit=WordUnit.LEMMA,
+                                       role_spans=self._store.role_spans) if tokens else None,
             reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
             coverage=self.coverage([coder, *(agreement or ())]),
             provenance=self.suggest_provenance([coder, *(agreement or ())]).sentences())

@@ -991,6 +991,23 @@ class Store:
         texts = self._texts({row[1] for row in rows})
         return segments_from_fields((*row[:7], texts[row[1]][row[5]:row[6]], *row[7:]) for row in rows)
 
+    def role_spans(self, roles: Sequence[str]) -> dict[str, tuple[list[int], list[int]]]:
+        """Per document, the (starts, ends) of the segments whose speaker has one of ``roles``,
+        in text order: where words of those speakers lie, without a :class:`Segment` per
+        segment (136,000 at 1,000 interviews)."""
+        rows = self.db.execute(
+            'SELECT d.name, s.start, s."end" FROM segments s JOIN documents d ON d.id=s.document_id '
+            f"JOIN speakers sp ON sp.id=s.speaker_id WHERE sp.role IN ({', '.join('?' * len(roles))}) "
+            "ORDER BY d.name, s.start, s.ordinal", list(roles)).fetchall()
+        spans: dict[str, tuple[list[int], list[int]]] = {}
+        for name, start, end in rows:
+            found = spans.get(name)
+            if found is None:
+                found = spans[name] = ([], [])
+            found[0].append(start)
+            found[1].append(end)
+        return spans
+
     def segment_bounds(self, document: str, start: int | None = None, end: int | None = None) -> list[Segment]:
         """A document's segments without their text or speakers (fast: for checking spans);
         with ``start`` and ``end``, only the segments overlapping that span."""

@@ -99,3 +99,17 @@ def test_the_reports_quotes_equal_quotes_chosen_among_every_coding(study_auto: P
 def test_an_unknown_coder_is_named_as_before(study_auto: Path, tmp_path: Path) -> None:
     with Project.open(study_auto) as project, pytest.raises(analysis.NotFoundError, match="unknown coder 'nobody'"):
         project.figure("meta", tmp_path / "meta.svg", "nobody", by="group")
+
+
+@pytest.mark.parametrize("roles", [("respondent",), ("interviewer",), ("respondent", "interviewer")])
+@pytest.mark.parametrize("by", ["document", "group"])
+def test_words_counted_where_the_roles_talk_equal_words_counted_through_every_segment(
+        study_auto: Path, roles: tuple[str, ...], by: str) -> None:
+    with Project.open(study_auto) as project:
+        tokens, cases = project._document_tokens(), project.cases()
+        expected = analysis.word_counts(tokens, cases, project._store.segments(text=False), by=by,
+                                        unit=analysis.WordUnit.LEMMA, roles=roles)
+        got = analysis.word_counts(tokens, cases, [], by=by, unit=analysis.WordUnit.LEMMA, roles=roles,
+                                   role_spans=project._store.role_spans)
+    assert sum(expected.totals.values()) > 0
+    assert got.to_dict() == expected.to_dict()

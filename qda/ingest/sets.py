@@ -138,6 +138,9 @@ class SetScope:
     def segment_columns(self) -> dict[str, list[Any]]:
         return self._keep(self._store.segment_columns())
 
+    def role_spans(self, roles: Sequence[str]) -> dict[str, tuple[list[int], list[int]]]:
+        return {name: spans for name, spans in self._store.role_spans(roles).items() if name in self.names}
+
     def coding_tallies(self, coder: str, statuses: Sequence[str]) -> list[tuple[str, str, int, int]]:
         return [row for row in self._store.coding_tallies(coder, statuses) if row[0] in self.names]
 
