@@ -541,21 +541,24 @@ class Project:
         # revision, stay in the project (and in reports) but are not uses of the code.
         return [c for c in self._store.codings(coder=coder, codes=codes) if is_counted(c, coder_named=named)]
 
-    def _tallies(self, coder: str) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
-        """A coder's passages that count per (case, code), counted by the store, and those of
-        them longer than zero characters (what a quote can show): the counts matrices, tests
-        and figures need without an object per coding (63,000 at 1,000 interviews)."""
+    def _tallies(self, coder: str) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int], set[str]]:
+        """A coder's passages that count per (case, code), counted by the store, those of them
+        longer than zero characters (what a quote can show), and the documents coded: the
+        counts matrices, tests, figures and the coverage line need without an object per
+        coding (63,000 at 1,000 interviews)."""
         if coder not in self._store.coders():
             self.codings(coder)  # the error naming the known coders
         case_of = dict(self._store.document_cases())
         passages: dict[tuple[str, str], int] = {}
         spans: dict[tuple[str, str], int] = {}
+        documents: set[str] = set()
         for document, code, n, k in self._store.coding_tallies(coder, counting_statuses(coder_named=True)):
             key = (case_of[document], code)
             passages[key] = passages.get(key, 0) + n
+            documents.add(document)
             if k:
                 spans[key] = spans.get(key, 0) + k
-        return passages, spans
+        return passages, spans, documents
 
     def coverage(self, coders: Sequence[str]) -> dict[str, tuple[int, int]]:
         """For each coder, how many documents they coded (with a coding that counts) out of
@@ -1055,10 +1058,10 @@ class Project:
         can come from: quotes are taken round robin over the cases in name order, so for each
         code and group only the first ``per_code`` cases using the code can give one
         (``spans``: :meth:`_tallies`, which also gives the passages there were to choose from)."""
-        groups = analysis.case_groups(cases, by)
+        groups, missing = analysis.case_groups(cases, by), analysis.MISSING
         users: dict[tuple[str, str], list[str]] = {}
         for case, code in sorted(spans):
-            users.setdefault((code, groups.get(case, analysis.MISSING)), []).append(case)
+            users.setdefault((code, groups.get(case, missing)), []).append(case)
         candidates = sorted({case for names in users.values() for case in names[:max(per_code, 1)]})
         codings = [c for case in candidates for c in self._store.codings(coder=coder, case=case)
                    if is_counted(c, coder_named=True)]
@@ -1166,7 +1169,7 @@ class Project:
         attr = code_attr or (codebook.attributes[0].name if codebook.attributes else None)
         # Every section but the quotes needs counts per case and code only: the store counts
         # them, and the quotes read the codings of the few cases they can come from.
-        usage, spans = self._tallies(coder)
+        usage, spans, coded = self._tallies(coder)
         cooccur = analysis.cooccurrence(codebook, cases, [], codings=[], coder=coder,
                                         level=CooccurrenceLevel.CASE, by=by, usage=usage)
         if sum(1 for n in cooccur.tables[0].frequencies.values() if n) >= 3:  # else nothing to cluster
@@ -1191,7 +1194,9 @@ class Project:
             words=analysis.word_counts(tokens, cases, [], by=by, unit=WordUnit.LEMMA,
                                        role_spans=self._store.role_spans) if tokens else None,
             reliability=self.agree(agreement, bootstrap=bootstrap) if agreement else None,
-            coverage=self.coverage([coder, *(agreement or ())]),
+            # the coder's documents are known from the tallies; the other coders' are read
+            coverage={coder: (len(coded), sizes["documents"]),
+                      **self.coverage([c for c in agreement or () if c != coder])},
             provenance=self.suggest_provenance([coder, *(agreement or ())]).sentences())
         return write_synthesis(path, data)
 

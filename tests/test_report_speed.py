@@ -48,7 +48,8 @@ def study_auto(study_project: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def test_counts_from_the_store_equal_counts_from_every_coding(study_auto: Path, coder: str) -> None:
     with Project.open(study_auto) as project:
         codebook, cases, codings = project.codebook(), project.cases(), project.codings(coder)
-        usage, spans = project._tallies(coder)
+        usage, spans, documents = project._tallies(coder)
+        assert {coder: (len(documents), len(project._store.documents()))} == project.coverage([coder])
     assert usage == matrix._usage(codings)  # (case, code) -> distinct passages
     expected_spans: dict[tuple[str, str], set[tuple[str, int, int]]] = {}
     for c in codings:
@@ -75,7 +76,7 @@ def test_counts_from_the_store_equal_counts_from_every_coding(study_auto: Path, 
 def test_counts_are_refused_where_the_codings_themselves_are_needed(study_auto: Path) -> None:
     with Project.open(study_auto) as project:
         codebook, cases = project.codebook(), project.cases()
-        usage, _ = project._tallies("consensus")
+        usage = project._tallies("consensus")[0]
     with pytest.raises(analysis.AnalysisError, match="needs the codings"):
         analysis.cooccurrence(codebook, cases, [], codings=[], coder="consensus",
                               level=CooccurrenceLevel.DOCUMENT, usage=usage)

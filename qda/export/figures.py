@@ -23,7 +23,7 @@ from typing import Any
 from qda.analysis import Clustering, Cooccurrence
 from qda.errors import ExportError
 from qda.export import typography as type_
-from qda.export.style import check_target, write_atomically
+from qda.files import check_target, write_atomically
 from qda.matrix import CrossCaseTable, MetaMatrix, SplitResult
 
 KINDS = ("meta", "split", "cooccur", "dendrogram", "frequency")

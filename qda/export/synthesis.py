@@ -10,22 +10,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 
 from qda.agreement.coefficients import DISPLAY_NAMES
-from qda.agreement.units import AgreementReport
 from qda.analysis import AttributeTests, Cooccurrence, QuoteTable, WordCounts
 from qda.errors import ExportError
 from qda.export import figures
 from qda.export import typography as type_
-from qda.export.reliability import method_paragraph
-from qda.export.style import check_target, write_atomically
 from qda.export.tables import html_template
+from qda.files import check_target, write_atomically
 from qda.matrix import CrossCaseTable, MetaMatrix, SplitResult
 from qda.models import Case, Codebook
+
+if TYPE_CHECKING:  # the reliability modules bring openpyxl: imported when a report has a reliability section
+    from qda.agreement.units import AgreementReport
 
 TEMPLATE = "synthesis.html.j2"
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -79,6 +80,12 @@ def _template() -> jinja2.Template:
                                     "count": type_.count, "held": type_.hold_numbers, "estimate": _estimate})
 
 
+def _method(report: AgreementReport) -> str:
+    from qda.export.reliability import method_paragraph
+
+    return method_paragraph(report)
+
+
 def render_synthesis(data: ReportData) -> str:
     """The report as an HTML string."""
     attributes = sorted({k for c in data.cases for k in c.attributes})
@@ -99,7 +106,7 @@ def render_synthesis(data: ReportData) -> str:
         "d": data, "attributes": attributes, "pairs": pairs[:25], "pair_count": len(pairs), "labels": labels,
         "by_group": by_group,
         "figs": figs,
-        "method": method_paragraph(data.reliability) if data.reliability else None,
+        "method": _method(data.reliability) if data.reliability else None,
         "coverage": [type_.coverage(coder, coded, total) for coder, (coded, total) in data.coverage.items()],
         "typography": Markup(type_.css()),
         "agreement": [n for n in ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha",

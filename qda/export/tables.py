@@ -6,16 +6,17 @@ import html
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 
 from qda import files
 from qda.errors import ExportError
 from qda.export import typography
-from qda.export.style import BOLD, HEADER_FILL, WRAP, check_target, print_setup, put, write_atomically
+from qda.files import check_target, write_atomically
+
+if TYPE_CHECKING:  # openpyxl (0.15 s of start-up) is imported when a sheet is written: the HTML reports never need it
+    from openpyxl import Workbook
 
 TABLE_FORMATS = (".xlsx", ".html", ".csv")
 WIDE = 70  # characters: columns holding passages wrap at this width
@@ -44,6 +45,11 @@ def write_table(path: str | Path, frame: Any, title: str, *, csv_safe: bool = Fa
 
 
 def _workbook(frame: Any, title: str) -> Workbook:
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    from qda.export.style import BOLD, HEADER_FILL, WRAP, print_setup, put
+
     wb = Workbook()
     ws = wb.create_sheet(title[:31])
     wb.remove(wb.worksheets[0])
