@@ -18,13 +18,15 @@ import io
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qda.analysis import Clustering, Cooccurrence
 from qda.errors import ExportError
 from qda.export import typography as type_
 from qda.files import check_target, write_atomically
 from qda.matrix import CrossCaseTable, MetaMatrix, SplitResult
+
+if TYPE_CHECKING:  # qda.analysis brings pandas (0.25 s), which the meta, frequency and split figures never use
+    from qda.analysis import Clustering, Cooccurrence
 
 KINDS = ("meta", "split", "cooccur", "dendrogram", "frequency")
 FORMATS = ("svg", "pdf", "png")
