@@ -114,3 +114,30 @@ def test_words_counted_where_the_roles_talk_equal_words_counted_through_every_se
                                    role_spans=project._store.role_spans)
     assert sum(expected.totals.values()) > 0
     assert got.to_dict() == expected.to_dict()
+
+
+def test_fisher_exact_equals_scipy_on_random_and_tied_tables() -> None:
+    """Fisher's exact test without scipy.stats (0.3 s to import) gives scipy's p-values."""
+    import random
+
+    from scipy.stats import fisher_exact
+
+    rng = random.Random(18)
+    tables = [[[rng.randint(0, n), 0], [rng.randint(0, n), 0]] for n in (3, 8, 20, 60, 400) for _ in range(60)]
+    for t in tables:
+        t[0][1], t[1][1] = rng.randint(0, 30), rng.randint(0, 30)
+    tables += [[[5, 5], [5, 5]], [[3, 7], [7, 3]], [[0, 10], [10, 0]], [[1, 0], [0, 1]], [[0, 0], [4, 6]],
+               [[310, 28], [301, 25]], [[2, 3], [3, 2]], [[500, 500], [480, 520]]]  # ties, empty rows, large
+    for t in tables:
+        assert analysis.fisher_exact_2x2(t) == pytest.approx(float(fisher_exact(t).pvalue), rel=1e-9, abs=1e-12), t
+
+
+def test_two_group_tests_do_not_import_scipy(study_auto: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from qda.project import Project; p = Project.open(sys.argv[1]); "
+            "p.attribute_tests('group', 'consensus'); print(any(m.startswith('scipy.stats') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(study_auto)], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "False"
