@@ -1063,8 +1063,7 @@ class Project:
         for case, code in sorted(spans):
             users.setdefault((code, groups.get(case, missing)), []).append(case)
         candidates = sorted({case for names in users.values() for case in names[:max(per_code, 1)]})
-        codings = [c for case in candidates for c in self._store.codings(coder=coder, case=case)
-                   if is_counted(c, coder_named=True)]
+        codings = [c for c in self._store.codings(coder=coder, cases=candidates) if is_counted(c, coder_named=True)]
         table = self._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder])
         available = {code: {group: sum(spans[(case, code)] for case in users[(code, group)]) for group in cells}
                      for code, cells in table.available.items()}

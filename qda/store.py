@@ -1350,10 +1350,11 @@ class Store:
 
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
                 ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None,
-                codes: Sequence[str] | None = None) -> list[Coding]:
+                codes: Sequence[str] | None = None, cases: Sequence[str] | None = None) -> list[Coding]:
         """Codings with their text, in document and text order; ``start`` and ``end``: only
         those on exactly that span (the workspace's duplicate check need not read them all);
-        ``codes``: only those of these codes (a retrieval of one code need not read 30)."""
+        ``codes``: only those of these codes (a retrieval of one code need not read 30);
+        ``cases``: only those of these cases (the report's quotes, in one query)."""
         # the columns in Coding's field order, the text (sliced below) after the segment ref
         sql = ("SELECT co.name, c.key, d.name, ca.name, k.start, k.\"end\", d.name || '#' || s.ordinal, sp.name, "
                "k.created_at, k.source, k.note, k.pattern, k.status, k.id, k.name, k.modified_by, k.modified_at, "
@@ -1367,6 +1368,9 @@ class Store:
         if codes is not None:
             where += (" AND " if where else " WHERE ") + f"c.key IN ({', '.join('?' * len(codes))})"
             args.extend(codes)
+        if cases is not None:
+            where += (" AND " if where else " WHERE ") + f"ca.name IN ({', '.join('?' * len(cases))})"
+            args.extend(cases)
         sql += where + ' ORDER BY co.name, d.name, k.start, k."end", c.position'
         rows = self.db.execute(sql, args).fetchall()
         texts = self._texts({row[2] for row in rows})

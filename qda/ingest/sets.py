@@ -128,8 +128,8 @@ class SetScope:
 
     def codings(self, coder: str | None = None, case: str | None = None, document: str | None = None,
                 ids: Sequence[int] | None = None, start: int | None = None, end: int | None = None,
-                codes: Sequence[str] | None = None) -> list[Coding]:
-        return [c for c in self._store.codings(coder, case, document, ids, start, end, codes)
+                codes: Sequence[str] | None = None, cases: Sequence[str] | None = None) -> list[Coding]:
+        return [c for c in self._store.codings(coder, case, document, ids, start, end, codes, cases)
                 if c.document in self.names]
 
     def coding_columns(self, coder: str, statuses: Sequence[str] | None = None) -> dict[str, list[Any]]:
