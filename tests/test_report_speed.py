@@ -141,3 +141,41 @@ def test_two_group_tests_do_not_import_scipy(study_auto: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(study_auto)], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("coder", "agreement"), [("consensus", ()), ("auto", ("coder-a", "coder-b"))])
+def test_the_report_equals_the_report_built_from_every_coding_and_segment(study_auto: Path, tmp_path: Path,
+                                                                          coder: str,
+                                                                          agreement: tuple[str, ...]) -> None:
+    """The whole report, against its sections computed the way they were before the store
+    counted (every coding and every segment read and built)."""
+    from dataclasses import replace
+
+    from qda.export.synthesis import ReportData, render_synthesis
+    from qda.models import WordUnit
+
+    by, per_code = "group", 2
+    with Project.open(study_auto) as project:
+        path = project.synthesis_report(tmp_path / "report.html", coder, by, agreement=list(agreement) or None)
+        codebook, cases, codings = project.codebook(), project.cases(), project.codings(coder)
+        cooccur = analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder,
+                                        level=CooccurrenceLevel.CASE, by=by)
+        cooccur = replace(cooccur, clustering=analysis.cluster_codes(cooccur.tables[0]))
+        segments = project._store.segments(text=False)
+        sizes = project._store.sizes()
+        lang = codebook.default_language
+        data = ReportData(
+            title=f"Synthesis: {codebook.name}", project=study_auto.resolve().name, codebook=codebook, cases=cases,
+            documents=sizes["documents"], segments=sizes["segments"], coder=coder, by=by, lang=lang,
+            cross=matrix.cross_case(codebook, cases, codings, by=by, coder=coder, count=CountMode.CASES, lang=lang),
+            meta=matrix.meta_matrix(codebook, cases, codings, by=by, coder=coder),
+            split=matrix.split(codebook, cases, codings, code_attr="mode", by=by, coder=coder),
+            cooccur=cooccur, tests=analysis.attribute_tests(codebook, cases, codings, by=by, coder=coder, lang=lang),
+            quotes=project._quotes(codebook, cases, codings, by, per_code, segments, coders=[coder]),
+            words=analysis.word_counts(project._document_tokens(), cases, segments, by=by, unit=WordUnit.LEMMA),
+            reliability=project.agree(list(agreement), bootstrap=0) if agreement else None,
+            coverage=project.coverage([coder, *agreement]),
+            provenance=project.suggest_provenance([coder, *agreement]).sentences())
+        expected = render_synthesis(data)
+    assert "Illustrative quotes" in expected and "<svg" in expected
+    assert path.read_text(encoding="utf-8") == expected
