@@ -179,3 +179,57 @@ def test_the_report_equals_the_report_built_from_every_coding_and_segment(study_
         expected = render_synthesis(data)
     assert "Illustrative quotes" in expected and "<svg" in expected
     assert path.read_text(encoding="utf-8") == expected
+
+
+def _exact_ffh(sizes: list[int], present: list[int]) -> float:
+    """The exact Fisher–Freeman–Halton p-value of a groups x (present, absent) table, every
+    table with the margins enumerated (small tables only): the oracle of the Monte Carlo."""
+    from itertools import product
+    from math import comb
+
+    used = sum(present)
+
+    def ways(x: tuple[int, ...]) -> int:  # tables of this column: prod C(n_i, x_i)
+        result = 1
+        for n, k in zip(sizes, x):
+            result *= comb(n, k)
+        return result
+
+    tables = [x for x in product(*(range(n + 1) for n in sizes)) if sum(x) == used]
+    observed = ways(tuple(present))
+    return sum(ways(x) for x in tables if ways(x) <= observed) / comb(sum(sizes), used)
+
+
+@pytest.mark.parametrize(("sizes", "present"), [([5, 6, 7], [1, 4, 6]), ([4, 4, 4], [0, 2, 4]),
+                                                ([3, 5, 2, 6], [3, 1, 0, 4]), ([10, 10, 10], [5, 5, 5]),
+                                                ([8, 3, 9], [8, 0, 1])])
+def test_the_monte_carlo_test_of_three_groups_or_more_agrees_with_exact_enumeration_and_scipy(
+        sizes: list[int], present: list[int]) -> None:
+    import numpy as np
+    from scipy.stats import MonteCarloMethod, fisher_exact
+
+    exact = _exact_ffh(sizes, present)
+    many = analysis.presence_test_monte_carlo(sizes, present, resamples=200_000, seed=7)
+    assert many == pytest.approx(exact, abs=0.005)  # 4 standard errors at 200,000 tables
+    table = np.array([[p, n - p] for p, n in zip(present, sizes)])
+    scipy_p = float(fisher_exact(table, method=MonteCarloMethod(n_resamples=9999,
+                                                                 rng=np.random.default_rng(12345))).pvalue)
+    ours = analysis.presence_test_monte_carlo(sizes, present, resamples=9999, seed=12345)
+    assert ours == pytest.approx(scipy_p, abs=0.02)  # two Monte Carlo estimates of 9,999 tables
+    assert ours == analysis.presence_test_monte_carlo(sizes, present, resamples=9999, seed=12345)  # seeded
+
+
+def test_tests_of_three_groups_do_not_import_scipy_and_refuse_no_resamples(study_auto: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from qda.project import Project; p = Project.open(sys.argv[1]); "
+            "p.attribute_tests('employees', 'consensus'); print(any(m.startswith('scipy') for m in sys.modules))")
+    with Project.open(study_auto) as project:
+        groups = {c.attributes.get("employees") for c in project.cases()}
+        assert len(groups) >= 3, groups
+        with pytest.raises(analysis.AnalysisError, match="--resamples must be 1 or more"):
+            project.attribute_tests("employees", "consensus", resamples=0)
+    out = subprocess.run([sys.executable, "-c", code, str(study_auto)], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "False"
