@@ -1196,7 +1196,9 @@ class Project:
             # the coder's documents are known from the tallies; the other coders' are read
             coverage={coder: (len(coded), sizes["documents"]),
                       **self.coverage([c for c in agreement or () if c != coder])},
-            provenance=self.suggest_provenance([coder, *(agreement or ())]).sentences())
+            # no model, no sentence: qda.suggest (scipy.sparse, 0.1 s) is imported only when there is one
+            provenance=(self.suggest_provenance([coder, *(agreement or ())]).sentences()
+                        if self._store.suggest_models() else []))
         return write_synthesis(path, data)
 
     def coded_document(self, name: str, coders: Sequence[str], lang: str | None = None) -> CodedDocument:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -233,3 +234,75 @@ def test_tests_of_three_groups_do_not_import_scipy_and_refuse_no_resamples(study
     out = subprocess.run([sys.executable, "-c", code, str(study_auto)], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "False"
+
+
+def _random_distances(rng: Any, n: int, levels: int | None) -> Any:
+    import numpy as np
+
+    values = rng.random((n, n)) if levels is None else rng.integers(0, levels, (n, n)) / levels
+    distance = np.triu(values, 1)
+    return distance + distance.T
+
+
+@pytest.mark.parametrize("levels", [None, 2, 3, 5])  # None: no ties; few levels: many ties
+def test_average_linkage_and_leaf_order_equal_scipys(levels: int | None) -> None:
+    import numpy as np
+    from scipy.cluster.hierarchy import dendrogram, linkage
+    from scipy.spatial.distance import squareform
+
+    rng = np.random.default_rng(18 + (levels or 0))
+    for n in (2, 3, 4, 7, 12, 25, 40):
+        for _ in range(15):
+            distance = _random_distances(rng, n, levels)
+            expected = linkage(squareform(distance, checks=False), method="average")
+            got = analysis.average_linkage(distance)
+            assert np.array_equal(np.array(got), expected), (n, distance)
+            assert analysis.leaf_order(got, n) == [int(i) for i in dendrogram(expected, no_plot=True)["leaves"]]
+
+
+@pytest.mark.parametrize("labels", [False, True])
+@pytest.mark.parametrize("size", ["single", "double"])
+def test_the_dendrogram_is_the_svg_scipy_draws(study_auto: Path, labels: bool, size: str) -> None:
+    import io
+
+    import numpy as np
+    from scipy.cluster.hierarchy import dendrogram as draw
+
+    from qda.export import figures, typography
+
+    with Project.open(study_auto) as project:
+        codebook = project.codebook()
+        clustering = project.cooccurrence("consensus", cluster=True).clustering
+    assert clustering is not None
+    names = {c.id: c.label("fr") for c in codebook.codes} if labels else None
+    ours = figures.svg_text(figures.dendrogram(clustering, size, names))
+    # the figure as it was drawn with scipy (qda 18 item 6, second round)
+    lines = (sum(figures._names([c], names)[0].count("\n") + 1 for c in clustering.codes) if names
+             else len(clustering.codes))
+    fig, ax = figures._figure(size, max(2.2, 0.16 * max(lines, len(clustering.codes)) + 0.8))
+    tree = draw(np.array(clustering.linkage), labels=figures._names(clustering.codes, names), orientation="right",
+                ax=ax, color_threshold=0, above_threshold_color="black", leaf_font_size=typography.FIGURE_SMALL)
+    leaves = 5 + 10 * np.arange(len(tree["ivl"]))
+    ax.hlines(leaves, -0.03, 0, color="black", linewidth=figures._pyplot().rcParams["lines.linewidth"])
+    ax.set_xlabel("Jaccard distance (1 − J), average linkage")
+    ax.set_xlim(-0.03, 1.02)
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    ax.spines["bottom"].set_bounds(0, 1)
+    ax.tick_params(axis="y", length=0)
+    expected = io.StringIO()
+    fig.savefig(expected, format="svg", metadata={"Date": None})
+    figures._pyplot().close(fig)
+    assert ours == expected.getvalue()[expected.getvalue().index("<svg"):]
+
+
+def test_a_report_of_three_groups_imports_no_scipy(study_auto: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from qda.project import Project; p = Project.open(sys.argv[1]); "
+            "p.synthesis_report(sys.argv[2], 'consensus', 'employees'); "
+            "print(sorted(m for m in sys.modules if m.startswith('scipy')))")
+    out = subprocess.run([sys.executable, "-c", code, str(study_auto), str(tmp_path / "r.html")], capture_output=True,
+                         text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]"
+    assert "Average-linkage clustering of the codes" in (tmp_path / "r.html").read_text(encoding="utf-8")
