@@ -19,14 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import combinations, compress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from qda.errors import AnalysisError, NotFoundError
 from qda.models import Case, Codebook, Coding, CooccurrenceLevel, SearchMode, Segment, WordUnit, assign_segments
 from qda.results import Note, TableView, frame_view
+
+if TYPE_CHECKING:  # pandas (0.2 s) is imported where a frame is made: a report makes none
+    import pandas as pd
 
 MISSING = "(none)"
 MATCHES = ("any", "all")
@@ -135,6 +137,8 @@ class Retrieval:
     passages: tuple[Passage, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         columns = ["coder", "codes", "case", "document", "segment", "speaker", "before", "text", "after"]
         # names and last changes come from other tools and page edits: columns only when a passage has one
         named = any(p.name for p in self.passages)
@@ -353,6 +357,8 @@ class QuoteTable:
     available: dict[str, dict[str, int]]  # code -> group -> passages there were to choose from
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = []
         for code, label in self.codes:
             for group in self.groups:
@@ -491,15 +497,27 @@ class CooccurrenceTable:
     def matrix(self, measure: str = "n_ab") -> pd.DataFrame:
         """Square code x code frame of a measure (n_ab, jaccard, dice, ochiai); the diagonal
         holds the frequencies for counts and 1 for coefficients of used codes."""
+        import pandas as pd
+
         codes = list(self.frequencies)
-        where = {c: i for i, c in enumerate(codes)}
-        grid = np.full((len(codes), len(codes)), np.nan)
+        return pd.DataFrame(self.grid(measure), index=codes, columns=codes)
+
+    def grid(self, measure: str = "n_ab", codes: Sequence[str] | None = None) -> np.ndarray:
+        """:meth:`matrix` as an array (rows and columns: ``codes``, default every code), without
+        pandas (the report and the figures need no frame)."""
+        every = list(self.frequencies)
+        where = {c: i for i, c in enumerate(every)}
+        grid = np.full((len(every), len(every)), np.nan)
         for code, n in self.frequencies.items():
             grid[where[code], where[code]] = n if measure == "n_ab" else (1.0 if n else np.nan)
         for p in self.pairs:
             value = getattr(p, measure)
             grid[where[p.a], where[p.b]] = grid[where[p.b], where[p.a]] = np.nan if value is None else value
-        return pd.DataFrame(grid, index=codes, columns=codes)
+        if codes is None:
+            return grid
+        chosen = [where[c] for c in codes]
+        selected: np.ndarray = grid[np.ix_(chosen, chosen)]
+        return selected
 
 
 @dataclass(frozen=True)
@@ -535,6 +553,8 @@ class Cooccurrence:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per pair (see ``all_pairs``), coefficients at full precision."""
+        import pandas as pd
+
         records = []
         for table in self.tables:
             for p in table.pairs:
@@ -731,7 +751,7 @@ def cluster_codes(table: CooccurrenceTable) -> Clustering:
     codes = [c for c, n in table.frequencies.items() if n > 0]
     if len(codes) < 3:
         raise AnalysisError(f"clustering needs at least 3 codes in use (there are {len(codes)})")
-    j = table.matrix("jaccard").loc[codes, codes].to_numpy(dtype=float)
+    j = table.grid("jaccard", codes)
     distance = 1.0 - np.nan_to_num(j, nan=0.0)
     np.fill_diagonal(distance, 0.0)
     merges = average_linkage(distance)
@@ -814,6 +834,8 @@ class AttributeTests:
     conventions: tuple[str, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         names = [f"{g} (n={n})" for g, n in self.groups]
         records = []
         for r in self.rows:
@@ -1159,6 +1181,8 @@ class WordCounts:
     distinctive: dict[str, tuple[DistinctiveWord, ...]]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = []
         for group, terms in self.counts.items():
             ranked = sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:self.top]
@@ -1168,6 +1192,8 @@ class WordCounts:
         return pd.DataFrame(records, columns=[self.by, "rank", self.unit, "count", "per 1,000"])
 
     def distinctive_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = [{self.by: g, self.unit: w.term, "count": w.count, "rest": w.rest, "log-odds": round(w.log_odds, 3),
                     "z": round(w.z, 2)} for g, words in self.distinctive.items() for w in words]
         return pd.DataFrame(records, columns=[self.by, self.unit, "count", "rest", "log-odds", "z"])
@@ -1294,6 +1320,8 @@ class SearchResult:
     per_group: dict[str, int]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{"document": h.document, "case": h.case, self.by: h.group, "segment": h.segment or "",
                               "speaker": h.speaker or "", "left": h.left, "match": h.match, "right": h.right}
                              for h in self.hits],
@@ -1426,6 +1454,8 @@ class SearchCoding:
     already: tuple[str, ...]  # segment refs the coder had already coded with the code
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = [(ref, "coded") for ref in self.coded] + [(ref, "negated, left out") for ref in self.negated] + \
                [(ref, "already coded") for ref in self.already]
         return pd.DataFrame([{"segment": ref, "code": self.code, "coder": self.coder, "status": status}

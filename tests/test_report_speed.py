@@ -295,13 +295,13 @@ def test_the_dendrogram_is_the_svg_scipy_draws(study_auto: Path, labels: bool, s
     assert ours == expected.getvalue()[expected.getvalue().index("<svg"):]
 
 
-def test_a_report_of_three_groups_imports_no_scipy(study_auto: Path, tmp_path: Path) -> None:
+def test_a_report_of_three_groups_imports_neither_scipy_nor_pandas(study_auto: Path, tmp_path: Path) -> None:
     import subprocess
     import sys
 
     code = ("import sys; from qda.project import Project; p = Project.open(sys.argv[1]); "
             "p.synthesis_report(sys.argv[2], 'consensus', 'employees'); "
-            "print(sorted(m for m in sys.modules if m.startswith('scipy')))")
+            "print(sorted(m for m in sys.modules if m.startswith(('scipy', 'pandas'))))")
     out = subprocess.run([sys.executable, "-c", code, str(study_auto), str(tmp_path / "r.html")], capture_output=True,
                          text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"

@@ -171,9 +171,9 @@ def cooccurrence_heatmap(result: Cooccurrence, *, group: str = "all", measure: s
     codes = [c for c, n in table.frequencies.items() if n > 0]
     if result.clustering is not None:
         codes = [c for c in result.clustering.leaves if c in codes]
-    values = table.matrix(measure).loc[codes, codes].to_numpy(dtype=float, copy=True)
+    values = table.grid(measure, codes)  # a copy: the diagonal is blanked below
     np.fill_diagonal(values, np.nan)  # a code with itself says nothing
-    counts = table.matrix("n_ab").loc[codes, codes].to_numpy(dtype=float)
+    counts = table.grid("n_ab", codes)
     side = min(WIDTHS[size], max(2.5, 0.2 * len(codes) + 1.2)) if size in WIDTHS else 3
     fig, ax = _figure(size, side + _label_room(codes, labels))
     image = ax.imshow(np.ma.masked_invalid(values), cmap=HEATMAP, vmin=0, vmax=1, interpolation="nearest")
