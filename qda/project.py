@@ -1149,7 +1149,10 @@ class Project:
             fig = figures.split_bars(matrix.split(codebook, cases, [], code_attr=attr, by=by, coder=coder,
                                                   count=count, usage=usage), size)
         else:
-            result = self.cooccurrence(coder, level=level, by=by, cluster=kind == "dendrogram")
+            result = (analysis.cooccurrence(codebook, cases, [], codings=[], coder=coder, level=level, by=by,
+                                            cluster=kind == "dendrogram", usage=self._tallies(coder)[0])
+                      if level == "case"  # counts per case and code are enough, as for the report
+                      else self.cooccurrence(coder, level=level, by=by, cluster=kind == "dendrogram"))
             fig = (figures.dendrogram(result.clustering, size, names) if result.clustering
                    else figures.cooccurrence_heatmap(result, group=group, measure=measure, size=size, labels=names))
         return figures.save(fig, path)

@@ -306,3 +306,17 @@ def test_a_report_of_three_groups_imports_neither_scipy_nor_pandas(study_auto: P
                          text=True, check=True, cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"
     assert "Average-linkage clustering of the codes" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", ["cooccur", "dendrogram"])
+def test_cooccurrence_figures_from_counts_equal_those_from_every_coding(study_auto: Path, tmp_path: Path,
+                                                                         kind: str) -> None:
+    from qda.export import figures
+
+    with Project.open(study_auto) as project:
+        project.figure(kind, tmp_path / "fast.svg", "consensus", by="group")
+        result = project.cooccurrence("consensus", by="group", cluster=kind == "dendrogram")  # every coding read
+    fig = (figures.dendrogram(result.clustering, "double") if kind == "dendrogram"
+           else figures.cooccurrence_heatmap(result, size="double"))
+    figures.save(fig, tmp_path / "slow.svg")
+    assert (tmp_path / "fast.svg").read_bytes() == (tmp_path / "slow.svg").read_bytes()
