@@ -63,7 +63,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import cohen_kappa_score, f1_score  # noqa: E402
 
 from qda.suggest.corpus import texts_from  # noqa: E402
-from qda.suggest.learn import Features, check_params, fit_with_threshold, folds_of, scores_of  # noqa: E402
+from qda.suggest.learn import Features, check_params, fit_in_scope, folds_of, gated, scores_of  # noqa: E402
 from qda.suggest.suggester import training_subsets  # noqa: E402
 
 SEED = 1
@@ -170,7 +170,7 @@ SHARED: dict[str, Any] = {}
 
 #: Parameters added after cells were cached: left out of a cell's key while at this value, so
 #: the cells computed before they existed are still reused.
-LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk"}
+LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk", "role_gate": False}
 
 
 def settings_key(settings: dict[str, Any]) -> str:
@@ -208,9 +208,10 @@ def run_cell(task: tuple[str, str, int, str, str]) -> tuple[tuple[str, str, int,
     train, test = SHARED["plans"][code][size][fold]
     c0 = time.process_time()
     if method == "qda":
-        x, settings, groups = SHARED["x_qda"], SHARED["settings"], SHARED["groups"]
-        coef, intercept, threshold = fit_with_threshold(x[train], y[train], groups[train], params=settings, seed=SEED)
-        predicted = scores_of(x[test], coef, intercept) >= threshold
+        x, settings, groups, roles = SHARED["x_qda"], SHARED["settings"], SHARED["groups"], SHARED["roles"]
+        coef, intercept, threshold, excluded = fit_in_scope(x[train], y[train], groups[train], roles[train],
+                                                            params=settings, seed=SEED)
+        predicted = gated(scores_of(x[test], coef, intercept), roles[test], excluded) >= threshold
     else:
         x = SHARED["x_plain"]
         model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(x[train], y[train])
@@ -246,7 +247,7 @@ def evaluate(corpus: Corpus, sizes: Sequence[str], settings: dict[str, Any], cac
         plans = {code: plan_code(y, part.groups, int(settings["folds"]), part_sizes)
                  for code, y in sorted(part.labels.items()) if y.sum() >= int(settings["min_positives"])}
         SHARED.update(labels=part.labels, plans=plans, x_qda=x_qda, x_plain=x_plain, settings=settings,
-                      groups=part.groups)
+                      groups=part.groups, roles=np.array([r or "" for r in part.roles], dtype=str))
         done: dict[tuple[str, str, int, str], tuple[np.ndarray, float]] = {}
         todo: list[tuple[str, str, int, str, str]] = []
         for code, by_size in plans.items():
