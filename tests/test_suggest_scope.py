@@ -33,8 +33,8 @@ from qda.suggest.learn import (
 
 def test_weighted_threshold_moves_from_one_half_to_the_tuned_cut_with_the_positives() -> None:
     assert weighted_threshold(0.9, 0) == 0.5
-    assert weighted_threshold(0.9, 50) == pytest.approx(0.7)  # halfway at THRESHOLD_PRIOR positives
-    assert weighted_threshold(0.9, 150) == pytest.approx(0.75 * 0.9 + 0.25 * 0.5)
+    assert weighted_threshold(0.9, 25) == pytest.approx(0.7)  # halfway at THRESHOLD_PRIOR positives
+    assert weighted_threshold(0.9, 75) == pytest.approx(0.75 * 0.9 + 0.25 * 0.5)
     assert weighted_threshold(0.9, 100_000) == pytest.approx(0.9, abs=1e-3)
     assert cut_of(0.9, "shrunk", 10_000) == pytest.approx(0.7)
     assert cut_of(0.9, "kappa", 3) == 0.9

@@ -55,12 +55,12 @@ DEFAULTS: dict[str, Any] = {
     # the cut on a code's score: "weighted" (the kappa-maximising cut on inner folds, drawn towards 0.5
     # the less positives it was chosen on: see weighted_threshold), "shrunk" (halfway to 0.5), "kappa"
     # (that cut), "f1" (the F1-maximising cut) or "half" (0.5). "weighted" against "shrunk"
-    # (bench/suggest.py, median kappa): talkmoves all data 0.504 -> 0.603, nhs-fft at 100 positives
-    # 0.584 -> 0.588 (docs/suggest.md, "Tuning tried")
+    # (bench/suggest.py, median kappa): talkmoves all data 0.504 -> 0.601, nhs-fft at 25 / 50 / 100 / 200
+    # positives 0.376 / 0.564 / 0.584 / 0.642 -> 0.376 / 0.567 / 0.587 / 0.642 (docs/suggest.md, "Tuning tried")
     "threshold": "weighted",
     # a code is neither learnt nor suggested on the segments of a speaker role its coder never gave it
     # although about 5 of its positives would be there were the code blind to roles (see role_scope):
-    # talkmoves all data 0.603 -> 0.639 with the weighted cut (teacher moves, student moves), training
+    # talkmoves all data 0.601 -> 0.640 with the weighted cut (teacher moves, student moves), training
     # faster there (fewer rows); a no-op where every code is given to every role
     "role_gate": True,
 }
@@ -322,15 +322,16 @@ def shrunk_threshold(tuned: float) -> float:
 
 
 #: Positives at which the "weighted" cut lies halfway between the tuned cut and 0.5.
-THRESHOLD_PRIOR = 50
+THRESHOLD_PRIOR = 25
 
 
 def weighted_threshold(tuned: float, positives: int) -> float:
     """The kappa-maximising cut drawn towards 0.5 (where balanced class weights put the classes'
     boundary) by ``THRESHOLD_PRIOR`` / (positives + ``THRESHOLD_PRIOR``): the tuned cut is noisy
-    with few positives (halfway at 50, as "shrunk") and trustworthy with thousands. On talkmoves
-    with all data (1,600-18,000 positives per fold) the tuned cut lies far above 0.5 and halfway
-    lost a sixth of the median kappa (0.504 against 0.603)."""
+    with few positives (halfway at 25, as "shrunk") and trustworthy with thousands. On talkmoves
+    with all data (1,500-18,500 positives per fold) the tuned cut lies far above 0.5 and halfway
+    lost a sixth of the median kappa (0.504 against 0.601); 25 rather than 50 or 100 keeps nhs-fft
+    at 25 positives where "shrunk" had it (0.376; 0.357 with 50, 0.344 with 100)."""
     weight = positives / (positives + THRESHOLD_PRIOR)
     return weight * tuned + (1 - weight) * 0.5
 
