@@ -33,12 +33,13 @@ from qda.suggest.learn import (
 
 def test_weighted_threshold_moves_from_one_half_to_the_tuned_cut_with_the_positives() -> None:
     assert weighted_threshold(0.9, 0) == 0.5
-    assert weighted_threshold(0.9, 25) == pytest.approx(0.7)  # halfway at THRESHOLD_PRIOR positives
+    assert weighted_threshold(0.9, 25) == pytest.approx(0.7)  # halfway at the prior's 25 positives
+    assert weighted_threshold(0.9, 50, prior=50) == pytest.approx(0.7)
     assert weighted_threshold(0.9, 75) == pytest.approx(0.75 * 0.9 + 0.25 * 0.5)
     assert weighted_threshold(0.9, 100_000) == pytest.approx(0.9, abs=1e-3)
     assert cut_of(0.9, "shrunk", 10_000) == pytest.approx(0.7)
     assert cut_of(0.9, "kappa", 3) == 0.9
-    assert check_params(None)["threshold"] == "weighted"
+    assert check_params(None)["threshold"] == "weighted" and check_params(None)["threshold_prior"] == 25
 
 
 def test_role_scope_excludes_a_role_only_when_its_absence_is_more_than_chance() -> None:
@@ -123,6 +124,10 @@ def test_a_project_model_keeps_codes_off_the_interviewer_and_stores_it(study: Pa
         corpus = load_corpus(project._store)
         gated_codes = {c for c, e in zip(model.codes, model.excluded) if e}
         assert gated_codes and all(e in ((), ("interviewer",)) for e in model.excluded)
+        from qda.suggest.suggester import model_info
+
+        stated = model_info(project._store, report.model)[3]["codes"]
+        assert {c for c, row in stated.items() if row["kept_off_roles"]} == gated_codes
         blob = project._store.suggest_model_bytes(report.model)
         with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
             assert "excluded" in arrays.files and arrays["excluded"].dtype != object
@@ -134,3 +139,12 @@ def test_a_project_model_keeps_codes_off_the_interviewer_and_stores_it(study: Pa
         interviewer = np.array([r == "interviewer" for r in corpus.roles])
         for j, code in enumerate(model.codes):
             assert (scores[interviewer, j] == 0).all() == (code in gated_codes)
+
+
+def test_the_weighted_rule_draws_the_inner_folds_kappa_cut_by_the_training_positives() -> None:
+    x, y, groups, _roles = _data()
+    tuned = fit_with_threshold(x, y, groups, params=check_params({"threshold": "kappa"}), seed=1)[2]
+    for prior in (25, 400):
+        weighted = fit_with_threshold(x, y, groups, params=check_params({"threshold_prior": prior}), seed=1)[2]
+        assert weighted == pytest.approx(weighted_threshold(tuned, int(y.sum()), prior))
+    assert tuned != 0.5

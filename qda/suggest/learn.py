@@ -58,6 +58,10 @@ DEFAULTS: dict[str, Any] = {
     # (bench/suggest.py, median kappa): talkmoves all data 0.504 -> 0.601, nhs-fft at 25 / 50 / 100 / 200
     # positives 0.376 / 0.564 / 0.584 / 0.642 -> 0.376 / 0.567 / 0.587 / 0.642 (docs/suggest.md, "Tuning tried")
     "threshold": "weighted",
+    # positives at which the "weighted" cut lies halfway between the tuned cut and 0.5: 25 keeps nhs-fft
+    # at 25 positives where "shrunk" had it (0.376; 50: 0.357, 100: 0.344), and talkmoves all data
+    # gives 0.601 with 25, 0.603 with 50
+    "threshold_prior": 25,
     # a code is neither learnt nor suggested on the segments of a speaker role its coder never gave it
     # although about 5 of its positives would be there were the code blind to roles (see role_scope):
     # talkmoves all data 0.601 -> 0.640 with the weighted cut (teacher moves, student moves), training
@@ -321,25 +325,21 @@ def shrunk_threshold(tuned: float) -> float:
     return (tuned + 0.5) / 2
 
 
-#: Positives at which the "weighted" cut lies halfway between the tuned cut and 0.5.
-THRESHOLD_PRIOR = 25
-
-
-def weighted_threshold(tuned: float, positives: int) -> float:
+def weighted_threshold(tuned: float, positives: int, prior: float = 25) -> float:
     """The kappa-maximising cut drawn towards 0.5 (where balanced class weights put the classes'
-    boundary) by ``THRESHOLD_PRIOR`` / (positives + ``THRESHOLD_PRIOR``): the tuned cut is noisy
-    with few positives (halfway at 25, as "shrunk") and trustworthy with thousands. On talkmoves
-    with all data (1,500-18,500 positives per fold) the tuned cut lies far above 0.5 and halfway
-    lost a sixth of the median kappa (0.504 against 0.601); 25 rather than 50 or 100 keeps nhs-fft
-    at 25 positives where "shrunk" had it (0.376; 0.357 with 50, 0.344 with 100)."""
-    weight = positives / (positives + THRESHOLD_PRIOR)
+    boundary) by ``prior`` / (positives + ``prior``): the tuned cut is noisy with few positives
+    (halfway at ``prior``, as "shrunk") and trustworthy with thousands. On talkmoves with all
+    data (1,500-18,500 positives per fold) the tuned cut lies far above 0.5 and halfway lost a
+    sixth of the median kappa (0.504 against 0.601)."""
+    weight = positives / (positives + prior)
     return weight * tuned + (1 - weight) * 0.5
 
 
-def cut_of(tuned: float, rule: str, positives: int) -> float:
-    """The threshold a rule makes of the tuned cut (kappa- or F1-maximising) of a code with ``positives``."""
+def cut_of(tuned: float, rule: str, positives: int, prior: float = 25) -> float:
+    """The threshold a rule makes of the tuned cut (kappa- or F1-maximising) of a code with
+    ``positives`` (``prior``: the "weighted" rule's, see :func:`weighted_threshold`)."""
     if rule == "weighted":
-        return weighted_threshold(tuned, positives)
+        return weighted_threshold(tuned, positives, prior)
     if rule == "shrunk":
         return shrunk_threshold(tuned)
     return tuned
@@ -491,7 +491,7 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
         if not ok.any():
             continue
         tuned = f1_threshold(oof[ok], yy[ok]) if rule == "f1" else kappa_threshold(oof[ok], yy[ok])
-        threshold = cut_of(tuned, rule, int(yy.sum()))
+        threshold = cut_of(tuned, rule, int(yy.sum()), float(params.get("threshold_prior", 25)))
         reached = kappa_at(oof[ok] >= threshold, yy[ok]) if len(grid) > 1 else 0.0
         if best is None or reached > best[0]:
             best = (reached, c_value, threshold)

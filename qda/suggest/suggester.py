@@ -122,7 +122,8 @@ def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequenc
             # the final model's threshold: from out-of-fold scores of the training data itself
             coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, code_roles,
                                                         params={**settings, "inner_folds": 0}, seed=seed)
-            threshold = cut_of(kappa_threshold(cv.scores, cv.truth), str(settings["threshold"]), positives)
+            threshold = cut_of(kappa_threshold(cv.scores, cv.truth), str(settings["threshold"]), positives,
+                               float(settings["threshold_prior"]))
             agreement = binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed)
             rows.append(CodeEvaluation(code, label, positives, True, "", threshold, agreement.kappa,
                                        agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
@@ -144,9 +145,11 @@ def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequenc
                   [t[4] for t in trained])
     report = TrainReport(ident, machine_coder(ident), coder, seed, len(np.unique(groups)), len(known), folds,
                          settings, tuple(rows))
+    kept_off = {t[0]: list(t[4]) for t in trained}
     info = {"params": settings, "seed": seed, "documents": report.documents, "segments": report.segments,
             "codes": {r.code: {"positives": r.positives, "trained": r.trained, "threshold": r.threshold,
-                               "kappa": r.kappa.to_dict() if r.kappa else None} for r in rows},
+                               "kappa": r.kappa.to_dict() if r.kappa else None,
+                               "kept_off_roles": kept_off.get(r.code, [])} for r in rows},
             "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
     return Training(model, report, info)
 
