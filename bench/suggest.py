@@ -211,7 +211,7 @@ def run_cell(task: tuple[str, str, int, str, str]) -> tuple[tuple[str, str, int,
     c0 = time.process_time()
     if method == "qda":
         x, settings, groups, roles = SHARED["x_qda"], SHARED["settings"], SHARED["groups"], SHARED["roles"]
-        coef, intercept, threshold, excluded = fit_in_scope(x[train], y[train], groups[train], roles[train],
+        coef, intercept, threshold, excluded = fit_in_scope(x[train], y[train], groups[train], roles=roles[train],
                                                             params=settings, seed=SEED)
         predicted = gated(scores_of(x[test], coef, intercept), roles[test], excluded) >= threshold
     else:

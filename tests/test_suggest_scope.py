@@ -79,12 +79,12 @@ def _data() -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
 def test_fit_in_scope_equals_a_fit_on_the_other_roles_rows() -> None:
     x, y, groups, roles = _data()
     params = check_params(None)
-    coef, intercept, threshold, excluded = fit_in_scope(x, y, groups, roles, params=params, seed=1)
+    coef, intercept, threshold, excluded = fit_in_scope(x, y, groups, roles=roles, params=params, seed=1)
     assert excluded == ("student",)
     teacher = np.flatnonzero(roles == "teacher")
     same = fit_with_threshold(x, y, groups, params=params, seed=1, rows=teacher)
     assert np.array_equal(coef, same[0]) and intercept == same[1] and threshold == same[2]
-    off = fit_in_scope(x, y, groups, roles, params=check_params({"role_gate": False}), seed=1)
+    off = fit_in_scope(x, y, groups, roles=roles, params=check_params({"role_gate": False}), seed=1)
     everything = fit_with_threshold(x, y, groups, params=params, seed=1)
     assert off[3] == () and np.array_equal(off[0], everything[0])
 

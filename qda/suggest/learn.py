@@ -335,7 +335,7 @@ def weighted_threshold(tuned: float, positives: int, prior: float = 25) -> float
     return weight * tuned + (1 - weight) * 0.5
 
 
-def cut_of(tuned: float, rule: str, positives: int, prior: float = 25) -> float:
+def cut_of(tuned: float, rule: str, positives: int, *, prior: float = 25) -> float:
     """The threshold a rule makes of the tuned cut (kappa- or F1-maximising) of a code with
     ``positives`` (``prior``: the "weighted" rule's, see :func:`weighted_threshold`)."""
     if rule == "weighted":
@@ -373,7 +373,7 @@ def gated(scores: np.ndarray, roles: np.ndarray, excluded: Sequence[str]) -> np.
     return np.where(np.isin(roles, list(excluded)), 0.0, scores)
 
 
-def fit_in_scope(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, roles: np.ndarray | None, *,
+def fit_in_scope(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, roles: np.ndarray | None,
                  params: Mapping[str, Any], seed: int,
                  rows: np.ndarray | None = None) -> tuple[np.ndarray, float, float, tuple[str, ...]]:
     """:func:`fit_with_threshold` on the training rows of the roles the code is not kept off
@@ -491,7 +491,7 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
         if not ok.any():
             continue
         tuned = f1_threshold(oof[ok], yy[ok]) if rule == "f1" else kappa_threshold(oof[ok], yy[ok])
-        threshold = cut_of(tuned, rule, int(yy.sum()), float(params.get("threshold_prior", 25)))
+        threshold = cut_of(tuned, rule, int(yy.sum()), prior=float(params.get("threshold_prior", 25)))
         reached = kappa_at(oof[ok] >= threshold, yy[ok]) if len(grid) > 1 else 0.0
         if best is None or reached > best[0]:
             best = (reached, c_value, threshold)
@@ -559,7 +559,8 @@ def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, param
             train = train_subset.get(k, train)
         if not y[train].any() or y[train].all():
             return None
-        coef, intercept, threshold, excluded = fit_in_scope(x, y, groups, roles, params=params, seed=seed, rows=train)
+        coef, intercept, threshold, excluded = fit_in_scope(x, y, groups, roles=roles, params=params, seed=seed,
+                                                              rows=train)
         s = scores_of(rows_of(x, test), coef, intercept)
         if roles is not None:
             s = gated(s, roles[test], excluded)

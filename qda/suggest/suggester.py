@@ -120,16 +120,16 @@ def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequenc
         cv = cross_validate(x, y, code_groups, params=settings, seed=seed, roles=code_roles) if evaluate else None
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
-            coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, code_roles,
+            coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
                                                         params={**settings, "inner_folds": 0}, seed=seed)
             threshold = cut_of(kappa_threshold(cv.scores, cv.truth), str(settings["threshold"]), positives,
-                               float(settings["threshold_prior"]))
+                               prior=float(settings["threshold_prior"]))
             agreement = binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed)
             rows.append(CodeEvaluation(code, label, positives, True, "", threshold, agreement.kappa,
                                        agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
         else:
-            coef, intercept, threshold, excluded = fit_in_scope(x, y, code_groups, code_roles, params=settings,
-                                                                seed=seed)
+            coef, intercept, threshold, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
+                                                                params=settings, seed=seed)
             reason = "not evaluated" if not evaluate else "not evaluated: too few documents with this code to split"
             rows.append(CodeEvaluation(code, label, positives, True, reason, threshold))
         trained.append((code, coef, intercept, threshold, excluded))
