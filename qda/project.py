@@ -81,7 +81,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.coding.codes import CodebookEdit, CodebookFile
     from qda.coding.regions import Comparison
     from qda.coding.taguette import TaguetteCodebookExport, TaguetteImport
-    from qda.coding.workspace import CodedHits, SearchHits, WorkspaceRetrieval
+    from qda.coding.workspace import CodedHits, DocumentList, SearchHits, WorkspaceDocument, WorkspaceRetrieval
     from qda.export.document import CodedDocument
     from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.ingest.sets import DocumentSets
@@ -1213,13 +1213,25 @@ class Project:
     def coding_by_id(self, coding_id: int) -> Coding | None:
         return self._store.coding(coding_id)
 
-    def workspace_documents(self, coder: str, every_coder: bool) -> list[dict[str, Any]]:
+    def workspace_documents(self, coder: str, every_coder: bool) -> DocumentList:
         """The workspace's document list with ``coder``'s coverage; ``every_coder``: count the
         other coders' codings too (blind mode off)."""
         from qda.coding.workspace import document_coverage
 
         return document_coverage(self._store.documents(), self._store.cases(), self._store.segment_spans(),
                                  codings=self._store.codings(coder=None if every_coder else coder), coder=coder)
+
+    def workspace_view(self, name: str, coders: Sequence[str], *, memo_author: str | None) -> WorkspaceDocument:
+        """One document as the workspace shows it: text, turns, its case's attributes, the
+        codings of ``coders`` (the first is the one who edits) and the memos about it
+        (``memo_author``'s only, when given). Who may see whom is the caller's decision
+        (:func:`qda.coding.workspace.visible_coders`, :func:`~qda.coding.workspace.memo_author_filter`)."""
+        from qda.coding.workspace import WorkspaceDocument, turn_groups
+
+        document, segments = self.workspace_document(name)
+        return WorkspaceDocument(document, self.case_attributes(document.case), tuple(turn_groups(segments)),
+                                 tuple(coders), tuple(self.workspace_codings(coders, name)),
+                                 tuple(self.memos_about("document", name, memo_author)))
 
     def workspace_codings(self, coders: Sequence[str], document: str | None = None) -> list[Coding]:
         """The codings the workspace shows of ``coders`` (of one ``document`` when given)."""

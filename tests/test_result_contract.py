@@ -94,6 +94,8 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
         keep(hits, p.code_hits("browser", "h", [{k: h[k] for k in ("document", "start", "end")}
                                                 for h in hits.hits[:3]]))
         keep(p.workspace_retrieve(["consensus"], ["h"]))
+        keep(p.workspace_documents("browser", every_coder=True),
+             p.workspace_view("E1", ["browser", "consensus"], memo_author=None))
         keep(p.resplit_document("E2", unit="paragraph"))
     with Project.open(folder) as p:
         p.load_codebook(book)  # a copy: adding a code writes the file

@@ -342,15 +342,15 @@ def test_five_search_hits_coded_in_one_request_and_undone_in_one(browser: Browse
     expect(page.locator("#message")).to_contain_text("Coded 5 hit(s) as a")
     shot(page, "search-batch")
     assert [m for m, _ in writes] == ["POST"] and writes[0][1].endswith("/api/codings/batch")
-    stored = page.evaluate("fetch('/api/documents').then(r => r.json())")
+    stored = page.evaluate("fetch('/api/documents').then(r => r.json()).then(a => a.documents)")
     assert sum(d["codings"].get("alice", 0) for d in stored) == 5
     page.click("#undo")  # one undo takes the five back, in one request
     expect(page.locator("#message")).to_contain_text("Undone.")
     assert [m for m, _ in writes] == ["POST", "DELETE"] and writes[1][1].endswith("/api/codings/batch")
-    stored = page.evaluate("fetch('/api/documents').then(r => r.json())")
+    stored = page.evaluate("fetch('/api/documents').then(r => r.json()).then(a => a.documents)")
     assert sum(d["codings"].get("alice", 0) for d in stored) == 0
     page.click("#redo")  # and redo codes them again, in one request
     expect(page.locator("#message")).to_contain_text("Redone.")
-    stored = page.evaluate("fetch('/api/documents').then(r => r.json())")
+    stored = page.evaluate("fetch('/api/documents').then(r => r.json()).then(a => a.documents)")
     assert sum(d["codings"].get("alice", 0) for d in stored) == 5 and len(writes) == 3
     assert console.errors == []

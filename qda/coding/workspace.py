@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
 from qda.errors import AccessError, DuplicateCodingError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
+from qda.ingest.languages import direction
 from qda.models import Case, Codebook, Coding, Document, Memo, Segment, is_counted
-from qda.results import Column, Row, TableView
+from qda.results import Column, Row, TableView, json_dict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -398,7 +399,7 @@ def coded_segment_count(segments: Sequence[tuple[int, int]], spans: Sequence[tup
 
 
 def document_coverage(documents: Sequence[Document], cases: Sequence[Case], segments: Sequence[Segment],
-                      *, codings: Sequence[Coding], coder: str) -> list[dict[str, Any]]:
+                      *, codings: Sequence[Coding], coder: str) -> DocumentList:
     """The document list: per document its case attributes, words, segments, how many segments
     ``coder`` has coded and each visible coder's number of codings (``codings``: those the
     reader may see; the ones not shown on the page are left out here)."""
@@ -416,11 +417,9 @@ def document_coverage(documents: Sequence[Document], cases: Sequence[Case], segm
     rows = []
     for d in documents:
         own = spans.get(d.name, [])
-        rows.append({"name": d.name, "case": d.case, "attributes": attributes.get(d.case, {}),
-                     "words": len(d.text.split()), "segments": len(own),
-                     "coded_segments": coded_segment_count(own, mine.get(d.name, [])),
-                     "codings": per.get(d.name, {})})
-    return rows
+        rows.append(CoveredDocument(d.name, d.case, dict(attributes.get(d.case, {})), len(d.text.split()), len(own),
+                                    coded_segment_count(own, mine.get(d.name, [])), per.get(d.name, {})))
+    return DocumentList(coder, tuple(rows))
 
 
 def turn_groups(segments: Sequence[Segment]) -> list[dict[str, Any]]:
@@ -465,6 +464,99 @@ def _rows_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[st
     return TableView(title, tuple(Column(c, c in ("start", "end")) for c in columns),
                      tuple(Row(tuple(", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns))
                            for r in rows), lines=True)
+
+
+@dataclass(frozen=True)
+class CoveredDocument:
+    """One row of the workspace's document list: the document's case and its attributes, its
+    size, how many of its segments the session's coder has coded, and each visible coder's
+    number of codings."""
+
+    name: str
+    case: str
+    attributes: dict[str, str]
+    words: int
+    segments: int
+    coded_segments: int
+    codings: dict[str, int]  # coder -> codings shown on the page
+
+
+DOCUMENT_COLUMNS = ("name", "case", "words", "segments", "coded_segments", "codings")
+
+
+@dataclass(frozen=True)
+class DocumentList:
+    """The workspace's document list (``GET /api/documents``) for ``coder``: per document its
+    coverage by that coder and the counts of the coders the reader may see."""
+
+    coder: str
+    documents: tuple[CoveredDocument, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(self)
+
+    def _rows(self) -> list[tuple[str, str, int, int, int, int]]:
+        return [(d.name, d.case, d.words, d.segments, d.coded_segments, sum(d.codings.values()))
+                for d in self.documents]
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self._rows(), columns=list(DOCUMENT_COLUMNS))
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.documents)} document(s), coverage by {self.coder}",
+                         tuple(Column(c, c not in ("name", "case")) for c in DOCUMENT_COLUMNS),
+                         tuple(Row(r) for r in self._rows()))
+
+
+def memo_dict(m: Memo) -> dict[str, Any]:
+    """A memo as the workspace reads it (``about``: what kind of thing it is on)."""
+    return {"id": m.id, "about": m.target_kind, "target": m.target, "text": m.text, "author": m.author,
+            "created_at": m.created_at, "modified_by": m.modified_by, "modified_at": m.modified_at}
+
+
+# each coding's text is a slice of the document's text, and its case the document's: not sent
+# again for each of (possibly thousands of) codings
+_SLICED = ("text", "case", "source")
+
+
+@dataclass(frozen=True)
+class WorkspaceDocument:
+    """One document as the workspace lays it out (``GET /api/documents/{name}``): its text and
+    turns, its case's attributes, the memos about it and the codings of ``coders`` (the first
+    is the one the page edits), each without the fields the page reads from the document."""
+
+    document: Document
+    attributes: dict[str, str]
+    turns: tuple[dict[str, Any], ...]
+    coders: tuple[str, ...]
+    codings: tuple[Coding, ...]
+    memos: tuple[Memo, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = self.document
+        return json_dict({"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
+                          "direction": direction(doc.language),  # the transcript's dir: rtl for Arabic, Hebrew…
+                          "length": len(doc.text), "attributes": self.attributes, "turns": list(self.turns),
+                          "coder": self.coders[0] if self.coders else None, "coders": list(self.coders),
+                          "memos": [memo_dict(m) for m in self.memos],
+                          "codings": [{k: v for k, v in coding_dict(c).items() if k not in _SLICED}
+                                      for c in self.codings]})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns = ["coder", "code", "start", "end", "segment", "text", "memo"]
+        return pd.DataFrame([(c.coder, c.code, c.start, c.end, c.segment, c.text, c.note) for c in self.codings],
+                            columns=columns)
+
+    def to_table(self) -> TableView:
+        return TableView(f"{self.document.name} ({self.document.case}): {len(self.codings)} coding(s) of "
+                         f"{', '.join(self.coders) or 'nobody'}",
+                         (Column("coder"), Column("code"), Column("start", True), Column("end", True),
+                          Column("text")),
+                         tuple(Row((c.coder, c.code, c.start, c.end, c.text)) for c in self.codings), lines=True)
 
 
 RETRIEVAL_COLUMNS = ("case", "document", "segment", "coder", "code", "overlapping", "start", "end", "before", "text",

@@ -14,51 +14,39 @@ from qda.coding.workspace import (
     RETRIEVAL_COLUMNS,
     WorkspaceRetrieval,
     memo_author_filter,
+    memo_dict,
     names,
     retrieval_coders,
-    turn_groups,
     visible_coders,
 )
 from qda.errors import BadRequestError, NotFoundError
-from qda.ingest.languages import direction as text_direction
-from qda.models import Memo, color_problem
+from qda.models import color_problem
 from qda.project import Project
 from qda.web.access import LARGEST_ID, LEAD
-from qda.web.codings import coding_json
 from qda.web.context import api, blind, body, in_project, settings_of
 
 
-def memo_json(m: Memo) -> dict[str, Any]:
-    """A memo as the page reads it."""
-    return {"id": m.id, "about": m.target_kind, "target": m.target, "text": m.text, "author": m.author,
-            "created_at": m.created_at, "modified_by": m.modified_by, "modified_at": m.modified_at}
+memo_json = memo_dict  # a memo as the page reads it (qda.coding.workspace)
 
 
 @api()
 async def documents(request: Request, coder: str) -> Response:
-    """The document list with the session coder's coverage (and the others' counts, blind mode off)."""
-    return JSONResponse(await in_project(request, lambda p: p.workspace_documents(
-        coder, every_coder=not blind(request, p))))
+    """The document list with the session coder's coverage (and the others' counts, blind mode
+    off): ``DocumentList.to_dict()``."""
+    return JSONResponse((await in_project(request, lambda p: p.workspace_documents(
+        coder, every_coder=not blind(request, p)))).to_dict())
 
 
 @api()
 async def document(request: Request, coder: str) -> Response:
-    """One document: its text, turns, memos and the codings of the coders asked for (``?coders=a,b``)."""
+    """One document: its text, turns, memos and the codings of the coders asked for
+    (``?coders=a,b``): ``WorkspaceDocument.to_dict()``."""
     name = request.path_params["name"]
 
     def read(p: Project) -> dict[str, Any]:
-        doc, segments = p.workspace_document(name)
         hidden = blind(request, p)
         whose = visible_coders(hidden, coder, request.query_params)  # ?coders=a,b overlays (qda/web/lead.py)
-        memos = [memo_json(m) for m in p.memos_about("document", name, memo_author_filter(hidden, coder))]
-        return {"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
-                "direction": text_direction(doc.language),  # the transcript's dir: rtl for Arabic, Hebrew…
-                "length": len(doc.text), "attributes": p.case_attributes(doc.case),
-                "turns": turn_groups(segments), "coder": whose[0], "coders": whose, "memos": memos,
-                # each coding's text is a slice of "text", and its case the document's: not sent
-                # again for each of (possibly thousands of) codings
-                "codings": [{k: v for k, v in coding_json(c).items() if k not in ("text", "case", "source")}
-                            for c in p.workspace_codings(whose, name)]}
+        return p.workspace_view(name, whose, memo_author=memo_author_filter(hidden, coder)).to_dict()
     return JSONResponse(await in_project(request, read))
 
 
