@@ -25,7 +25,6 @@ from qda.project import Project
 from qda.web.access import LARGEST_ID, LEAD
 from qda.web.context import api, blind, body, in_project, settings_of
 
-
 memo_json = memo_dict  # a memo as the page reads it (qda.coding.workspace)
 
 
