@@ -25,7 +25,17 @@ import numpy as np
 import pandas as pd
 
 from qda.errors import AnalysisError, NotFoundError
-from qda.models import Case, Codebook, Coding, CooccurrenceLevel, SearchMode, Segment, WordUnit, assign_segments
+from qda.models import (
+    Case,
+    Codebook,
+    CodeMatch,
+    Coding,
+    CooccurrenceLevel,
+    SearchMode,
+    Segment,
+    WordUnit,
+    assign_segments,
+)
 from qda.results import Note, TableView, frame_view
 
 MISSING = "(none)"
@@ -128,7 +138,7 @@ class Retrieval:
     """Coded passages matching a query (codes combined with any/all, minus excluded codes)."""
 
     codes: tuple[str, ...]
-    match: str
+    match: CodeMatch
     exclude: tuple[str, ...]
     filters: dict[str, Any]
     context: int
@@ -154,7 +164,7 @@ class Retrieval:
         return _view(frame, f"{len(self.passages)} passage(s)", lines=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"codes": list(self.codes), "match": self.match, "exclude": list(self.exclude),
+        return {"codes": list(self.codes), "match": str(self.match), "exclude": list(self.exclude),
                 "filters": dict(self.filters), "context": self.context, "count": len(self.passages),
                 "passages": [p.to_dict() for p in self.passages]}
 
@@ -208,7 +218,8 @@ def _check_query(codebook: Codebook, cases: Sequence[Case], texts: dict[str, str
 
 
 def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], *, codings: Sequence[Coding],
-             texts: dict[str, str], codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+             texts: dict[str, str], codes: Sequence[str] = (), match: CodeMatch = CodeMatch.ANY,
+             exclude: Sequence[str] = (),
              coders: Sequence[str] | None = None, case_names: Sequence[str] | None = None,
              documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
              context: int = 0) -> Retrieval:
@@ -227,7 +238,7 @@ def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segme
         passages = with_names(_passages(spans, cases, segments, codings, texts, context), codings)
     filters = {k: v for k, v in (("coders", list(coders or [])), ("cases", list(case_names or [])),
                                  ("documents", list(documents or [])), ("where", dict(where or {}))) if v}
-    return Retrieval(tuple(codes), match, tuple(exclude), filters, context, tuple(passages))
+    return Retrieval(tuple(codes), CodeMatch(match), tuple(exclude), filters, context, tuple(passages))
 
 
 # A passage before it is built, enough to choose it (quotes) and to build it later:
@@ -388,7 +399,7 @@ def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval,
 def quotes(codebook: Codebook, cases: Sequence[Case],
            segments: Sequence[Segment] | Callable[[set[str]], Sequence[Segment]], *, codings: Sequence[Coding],
            texts: dict[str, str], by: str, per_code: int = 2, lang: str | None = None, codes: Sequence[str] = (),
-           match: str = "any", exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
+           match: CodeMatch = CodeMatch.ANY, exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
            case_names: Sequence[str] | None = None, documents: Sequence[str] | None = None,
            where: dict[str, str] | None = None, context: int = 0) -> QuoteTable:
     """The table of :func:`quote_table` over the passages :func:`retrieve` would return

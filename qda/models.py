@@ -174,6 +174,36 @@ class SearchMode(Vocabulary):
     REGEX = "regex"
 
 
+class CodeMatch(Vocabulary):
+    """How a retrieval of several codes combines them (``qda retrieve --match``, the
+    workspace's retrieval)."""
+
+    ANY = "any"  # OR: passages coded with one of the codes
+    ALL = "all"  # AND: the text one coder coded with every one of the codes
+
+
+class DocumentFormat(Vocabulary):
+    """What a coded document is exported as (``qda export document``, the workspace's download)."""
+
+    HTML = "html"
+    DOCX = "docx"
+
+
+class Similarity(Vocabulary):
+    """A co-occurrence coefficient between two codes (``qda figure cooccur --measure``)."""
+
+    JACCARD = "jaccard"
+    DICE = "dice"
+    OCHIAI = "ochiai"
+
+
+class FigureSize(Vocabulary):
+    """A figure's width: a journal's single (89 mm) or double (183 mm) column."""
+
+    SINGLE = "single"
+    DOUBLE = "double"
+
+
 @dataclass(frozen=True)
 class Pattern:
     """A dictionary pattern used by auto-coding.

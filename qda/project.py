@@ -42,15 +42,19 @@ from qda.models import (
     AgreementUnit,
     Case,
     Codebook,
+    CodeMatch,
     Coding,
     CooccurrenceLevel,
     CountMode,
     Document,
+    DocumentFormat,
+    FigureSize,
     Memo,
     NegationMode,
     SearchMode,
     Segment,
     SegmentUnit,
+    Similarity,
     WordUnit,
     WritePlan,
     counting_statuses,
@@ -998,7 +1002,7 @@ class Project:
                            len(files), files[-1].name if files else None)
 
     # ------------------------------------------------------------------ analyses (qda.analysis)
-    def retrieve(self, *, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+    def retrieve(self, *, codes: Sequence[str] = (), match: CodeMatch = CodeMatch.ANY, exclude: Sequence[str] = (),
                  coders: Sequence[str] | None = None, cases: Sequence[str] | None = None,
                  documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
                  context: int = 0) -> analysis.Retrieval:
@@ -1087,11 +1091,13 @@ class Project:
                                roles=roles, lemmas=lemmas)
 
     def figure(self, kind: str, path: str | Path, coder: str, *, by: str, code_attr: str | None = None,
-               level: CooccurrenceLevel = CooccurrenceLevel.CASE, group: str = "all", measure: str = "jaccard",
-               size: str = "double", count: CountMode = CountMode.CASES, labels: bool = False,
+               level: CooccurrenceLevel = CooccurrenceLevel.CASE, group: str = "all",
+               measure: Similarity = Similarity.JACCARD, size: FigureSize = FigureSize.DOUBLE,
+               count: CountMode = CountMode.CASES, labels: bool = False,
                lang: str | None = None) -> Path:
         """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG;
-        ``labels``: the codes' labels (in ``lang``) instead of their ids."""
+        ``labels``: the codes' labels (in ``lang``) instead of their ids; ``group``: for
+        cooccur, ``all`` or one value of ``by`` (an open set: the project's values)."""
         from qda.export import figures
 
         if kind not in figures.KINDS:
@@ -1176,7 +1182,8 @@ class Project:
 
         return write_coded_document(path, self.coded_document(name, coders, lang))
 
-    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: str, *, lang: str | None = None) -> bytes:
+    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: DocumentFormat, *,
+                             lang: str | None = None) -> bytes:
         """The coded document as ``html`` or ``docx`` bytes (the workspace's download)."""
         from qda.export.document import render
 
@@ -1507,7 +1514,7 @@ class Project:
                                          f"adjudicate in the browser {coder_a} {coder_b} --coder {as_coder}",
                                          "confirm to replace them, or choose another name")
 
-    def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], *, mode: str = "any",
+    def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], *, mode: CodeMatch = CodeMatch.ANY,
                            exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> WorkspaceRetrieval:
         """The passages :meth:`retrieve` gives (the same ``Retrieval``), with the rows of the
         workspace (a row per passage, with characters around it and the overlapping codes)."""
@@ -1520,7 +1527,7 @@ class Project:
         coders = [name for name in coders if name in known]
         codings = [c for name in coders for c in self.codings(name)]
         texts = {d.name: d.text for d in self._store.documents()}
-        mode = "any" if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
+        mode = CodeMatch.ANY if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
         found = analysis.retrieve(codebook, self._store.cases(), self._store.segments(), codings=codings, texts=texts,
                                   codes=codes,
                                   match=mode, exclude=exclude, coders=coders, where=where)

@@ -91,8 +91,13 @@ def test_figure_rejects_unknown_kind_and_format(runner, study_project: Path, tmp
                  "--by", "group", code=1)
     assert ".svg, .pdf or .png" in result.output
     result = run(runner, "-p", study_project, "figure", "cooccur", "-o", tmp_path / "x.svg", "--coder", "consensus",
-                 "--by", "group", "--measure", "lift", code=1)
-    assert "unknown measure 'lift'" in result.output
+                 "--by", "group", "--measure", "lift", code=2)
+    # an Enum option: click refuses the word and lists the choices before anything is read
+    said = " ".join(result.output.replace("│", " ").split())
+    assert "'lift' is not one of 'jaccard', 'dice', 'ochiai'" in said
+    result = run(runner, "-p", study_project, "figure", "meta", "-o", tmp_path / "x.svg", "--coder", "consensus",
+                 "--by", "group", "--size", "triple", code=2)
+    assert "'triple' is not one of 'single', 'double'" in " ".join(result.output.replace("│", " ").split())
     result = run(runner, "-p", study_project, "figure", "cooccur", "-o", tmp_path / "x.svg", "--coder", "consensus",
                  "--by", "group", "--group", "mid-entry", code=1)
     assert "no co-occurrence table for group 'mid-entry'" in result.output
@@ -167,3 +172,9 @@ def test_report_renders_in_chromium_without_horizontal_overflow(report_file: Pat
         assert width == 1280
         right = [grey.getpixel((width - 3, y)) for y in range(0, height, 4)]
         assert min(right) > 240  # nothing reaches the right edge
+
+
+def test_figure_help_lists_the_closed_choices(runner) -> None:
+    shown = " ".join(run(runner, "figure", "--help").output.split())
+    assert "jaccard|dice|ochiai" in shown and "single|double" in shown
+    assert "any|all" in " ".join(run(runner, "retrieve", "--help").output.split())

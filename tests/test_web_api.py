@@ -310,6 +310,9 @@ def test_retrieve_any_all_not_and_case_attributes(demo_project: Path) -> None:
     assert got(codes="a", **{"not": "n"}) == [("E1", s1["start"], "a"), ("P1", q1["start"], "a")]
     assert got(codes="a", where="group=post-entry") == [("P1", q1["start"], "a")]
     assert got(codes="h", mode="all") == got(codes="h")  # "all" of one code is that code
+    refused = web.get("/api/retrieve", params={"codes": "a,h", "mode": "most"})
+    assert refused.status_code == 422 and refused.json()["error"] == {
+        "code": "bad_request", "message": "unknown mode 'most' (use one of: any, all)"}
     # the page lists the passages `qda retrieve` gives for the same query
     with Project.open(demo_project) as project:
         for params, query in (({"codes": "a,h"}, {"codes": ["a", "h"]}),

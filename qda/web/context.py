@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.applications import Starlette
@@ -41,7 +41,7 @@ from qda.errors import (
     ThrottledError,
     WouldReplaceError,
 )
-from qda.models import Role
+from qda.models import Role, Vocabulary
 from qda.project import Project
 from qda.web.access import ANYONE, LEVELS, READ, WRITE, AddressThrottle, Caller, refusal
 
@@ -174,6 +174,18 @@ async def body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequestError("the request body must be a JSON object")
     return data
+
+
+V = TypeVar("V", bound=Vocabulary)
+
+
+def word(vocabulary: type[V], given: str, name: str) -> V:
+    """A query parameter that takes one word of a closed set, as its Enum; an unknown word is
+    a ``bad_request`` naming the parameter and the words it takes."""
+    try:
+        return vocabulary(given)
+    except ValueError:
+        raise BadRequestError(f"unknown {name} '{given[:40]}' (use one of: {vocabulary.words()})") from None
 
 
 def blind(request: Request, project: Project) -> bool:

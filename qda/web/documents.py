@@ -20,10 +20,10 @@ from qda.coding.workspace import (
     visible_coders,
 )
 from qda.errors import BadRequestError, NotFoundError
-from qda.models import color_problem
+from qda.models import CodeMatch, color_problem
 from qda.project import Project
 from qda.web.access import LARGEST_ID, LEAD
-from qda.web.context import api, blind, body, in_project, settings_of
+from qda.web.context import api, blind, body, in_project, settings_of, word
 
 memo_json = memo_dict  # a memo as the page reads it (qda.coding.workspace)
 
@@ -78,7 +78,8 @@ def retrieval(request: Request, p: Project, me: str) -> WorkspaceRetrieval:
         name, _, value = item.partition("=")
         if name and value:
             where[name] = value
-    return p.workspace_retrieve(coders, names(params.get("codes")), mode=params.get("mode", "any"),
+    return p.workspace_retrieve(coders, names(params.get("codes")),
+                                mode=word(CodeMatch, params.get("mode", "any"), "mode"),
                                 exclude=names(params.get("not")), where=where)
 
 

@@ -18,12 +18,13 @@ from starlette.routing import Route
 
 from qda.coding.workspace import memo_author_filter, visible_coders
 from qda.errors import BadRequestError
+from qda.models import DocumentFormat
 from qda.project import Project
 from qda.web.access import LEAD
-from qda.web.context import api, blind, body, in_project, unblinded
+from qda.web.context import api, blind, body, in_project, unblinded, word
 
-EXPORT_TYPES = {"html": "text/html; charset=utf-8",
-                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+EXPORT_TYPES = {DocumentFormat.HTML: "text/html; charset=utf-8",
+                DocumentFormat.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
 @api()
@@ -42,9 +43,8 @@ async def memo_overview(request: Request, coder: str) -> Response:
 @api()
 async def export_document(request: Request, coder: str) -> Response:
     """The coded document as an HTML or DOCX download (``?format=html|docx&coders=a,b``)."""
-    name, fmt = request.path_params["name"], request.query_params.get("format", "html")
-    if fmt not in EXPORT_TYPES:
-        raise BadRequestError(f"unknown format '{fmt}': html or docx")
+    name = request.path_params["name"]
+    fmt = word(DocumentFormat, request.query_params.get("format", "html"), "format")
 
     def read(p: Project) -> bytes:
         whose = visible_coders(blind(request, p), coder, request.query_params)
