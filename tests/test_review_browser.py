@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from qda.project import Project
 from qda.suggest.corpus import load_corpus, segment_labels
+from qda.suggest.results import term_label
 from tests.conftest import EXAMPLE, example_project, run
 from tests.test_suggest import copy_codings
 from tests.test_suggest_review import TRAIN_DOCS, others
@@ -90,6 +91,10 @@ def test_review_100_suggestions_by_keyboard(browser: Browser, serve, queue_proje
     assert [int(x) for x in page.locator("#rv-list li").evaluate_all("els => els.map(e => e.dataset.id)")] == \
         [i.id for i in queue]
     expect(page.locator("#rv-similar li")).to_have_count(3)
+    with Project.open(queue_project) as project:  # the terms named as `qda suggest explain` names them
+        named = [term_label(t) for t, _ in project.suggest_explain(queue[0].id).terms]
+    shown = page.locator("#rv-terms li").evaluate_all("els => els.map(e => e.firstChild.textContent)")
+    assert shown == named and not any(name.startswith("<") for name in shown)
     shot(page, "review-1280")
     decided: dict[int, str] = {}
     for k, item in enumerate(queue[:REVIEWS]):
