@@ -1621,11 +1621,13 @@ class Project:
         return replace(training.report, created=not existed)
 
     def suggest_curve(self, from_coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
-                      sizes: Sequence[int] = (25, 50, 100, 200), bootstrap: int = 1000) -> suggest.LearningCurve:
-        """Cross-validated kappa per code at 25/50/100/200 positives (how many more codings each code needs)."""
+                      sizes: Sequence[int] = (25, 50, 100, 200), bootstrap: int = 1000,
+                      params: dict[str, Any] | None = None) -> suggest.LearningCurve:
+        """Cross-validated kappa per code at 25/50/100/200 positives (how many more codings each code
+        needs); ``params``: the training settings, as for :meth:`suggest_train`."""
         with _collector_paused():
             return suggest.curve(self._store, self.codebook(), from_coder, codes=codes, seed=seed, sizes=sizes,
-                                 params=None, bootstrap=bootstrap,
+                                 params=params, bootstrap=bootstrap,
                                  progress=self.progress)
 
     def suggest_run(self, *, model: str | None = None, codes: Sequence[str] | None = None,

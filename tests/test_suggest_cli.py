@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from qda import Project
+from qda.errors import SuggestError
 from qda.suggest.corpus import FIELD
-from qda.suggest.learn import Terms
+from qda.suggest.learn import DEFAULTS, Terms
 from qda.suggest.results import term_label
+from qda.suggest.settings import parse_params
 
-from conftest import run
+from conftest import run, run_json
 
 #: what the model's analyzer marks a term with (qda/suggest/learn.py Terms, Features.terms)
 RAW_MARK = re.compile(r"<(p|o|n|c|role|prole|turn|len|empty|start)>")
@@ -71,3 +73,58 @@ def test_cli_explain_prints_readable_terms_as_the_review_page(suggested: tuple[P
     assert [(r["term"], r["label"]) for r in rows] == [(t, term_label(t)) for t, _ in explanation.terms]
     data = explanation.to_dict()["terms"]
     assert [t["label"] for t in data] == [term_label(t) for t, _ in explanation.terms]
+
+
+# ----------------------------------------------------------------------------- train --param
+
+def test_params_take_the_type_of_their_default() -> None:
+    assert parse_params(["C=1", "chars=false", "max_negatives=40000", "threshold=kappa", "turn=Yes"]) == {
+        "C": 1.0, "chars": False, "max_negatives": 40000, "threshold": "kappa", "turn": True}
+    assert isinstance(parse_params(["C=1"])["C"], float)  # as the default 1.0: the same model id
+    assert parse_params(["C=0.5,1,2"]) == {"C": [0.5, 1.0, 2.0]}  # a grid tried on the inner folds
+    assert parse_params([]) == {}
+
+
+def test_every_bad_param_is_named_with_what_it_takes() -> None:
+    with pytest.raises(SuggestError) as caught:
+        parse_params(["colour=red", "C=-1", "folds=1", "chars=maybe", "threshold=best", "nokey", "C=2",
+                      "min_df=two"])
+    said = [str(p) for p in caught.value.problems]
+    assert said == [
+        "--param colour=red: unknown setting 'colour' (known: " + ", ".join(DEFAULTS) + ")",
+        "--param C=-1: '-1' is not a value of C (C takes a number > 0, or several separated by commas "
+        "(each tried on the inner folds))",
+        "--param folds=1: '1' is not a value of folds (folds takes a whole number ≥ 2)",
+        "--param chars=maybe: 'maybe' is not a value of chars (chars takes true or false)",
+        "--param threshold=best: 'best' is not a value of threshold (threshold takes one of shrunk, kappa, f1, half)",
+        "--param nokey: not KEY=VALUE (e.g. --param C=2)",
+        "--param C=2: 'C' is given twice",
+        "--param min_df=two: 'two' is not a value of min_df (min_df takes a whole number ≥ 1)",
+    ]
+    assert "8 setting(s)" in caught.value.message
+
+
+def test_cli_train_params_reach_the_model_and_its_id(suggested: tuple[Path, int], runner, tmp_path: Path) -> None:
+    folder = tmp_path / "study"
+    shutil.copytree(suggested[0], folder)
+    quick = ("-p", folder, "suggest", "train", "--from", "consensus", "--no-evaluate", "--bootstrap", "0")
+    plain = run_json(runner, *quick)
+    same = run_json(runner, *quick, "--param", "C=1", "--param", "threshold=shrunk")
+    other = run_json(runner, *quick, "--param", "C=2", "--param", "chars=false")
+    # the defaults spelt out are the defaults: the same model; other settings: another model
+    assert same["model"] == plain["model"] and not same["created"]
+    assert other["model"] != plain["model"] and other["created"]
+    assert other["params"]["C"] == 2.0 and other["params"]["chars"] is False
+    with Project.open(folder) as project:
+        stored = project.suggest_train("consensus", evaluate=False, bootstrap=0, params={"C": 2.0, "chars": False})
+    assert stored.model == other["model"]
+    refused = run(runner, *quick, "--param", "C=zero", "--param", "speed=11", code=1)
+    said = " ".join(refused.output.replace("│", " ").split())
+    assert "'zero' is not a value of C" in said and "unknown setting 'speed'" in said and "max_negatives" in said
+
+
+def test_the_docs_list_every_setting_with_its_default() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "suggest.md").read_text(encoding="utf-8")
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \| ([^|]+) \|", text, re.MULTILINE)}
+    shown = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in DEFAULTS.items()}
+    assert {key: rows.get(key, "").strip() for key in DEFAULTS} == shown
