@@ -85,7 +85,14 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.coding.codes import CodebookEdit, CodebookFile
     from qda.coding.regions import Comparison
     from qda.coding.taguette import TaguetteCodebookExport, TaguetteImport
-    from qda.coding.workspace import CodedHits, DocumentList, SearchHits, WorkspaceDocument, WorkspaceRetrieval
+    from qda.coding.workspace import (
+        CodedHits,
+        DocumentList,
+        SearchHits,
+        WorkspaceCodebook,
+        WorkspaceDocument,
+        WorkspaceRetrieval,
+    )
     from qda.export.document import CodedDocument
     from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.ingest.sets import DocumentSets
@@ -1245,6 +1252,12 @@ class Project:
         from qda.coding.workspace import shown
 
         return [c for who in coders for c in self._store.codings(coder=who, document=document) if shown(c)]
+
+    def workspace_codebook(self, coder: str) -> WorkspaceCodebook:
+        """The codebook as the workspace's picker reads it, with ``coder``'s count of codings per code."""
+        from qda.coding.workspace import WorkspaceCodebook
+
+        return WorkspaceCodebook(self.codebook(), self.code_counts(coder))
 
     def code_counts(self, coder: str) -> dict[str, int]:
         """How many shown codings ``coder`` has of each code (the code picker's counts)."""

@@ -24,6 +24,8 @@ from openpyxl import load_workbook
 from qda import Project
 from qda.cli.doctor import LanguageTable, diagnose
 from qda.codebook import CodebookView
+from qda.coding.accounts import BlindView
+from qda.coding.workspace import MemoList, NewCode, RemovedCodings
 from qda.ingest.languages import languages
 from qda.models import WritePlan
 from qda.results import Message, TableView
@@ -95,11 +97,16 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
                                                 for h in hits.hits[:3]]))
         keep(p.workspace_retrieve(["consensus"], ["h"]))
         keep(p.workspace_documents("browser", every_coder=True),
-             p.workspace_view("E1", ["browser", "consensus"], memo_author=None))
+             p.workspace_view("E1", ["browser", "consensus"], memo_author=None), p.workspace_codebook("browser"))
+        memo = p.add_memo("browser", "document", "E1", text="a first reading")
+        keep(MemoList((memo,)), BlindView(p.blind_mode(), unblind_server=True))
+        undone = p.code_hits("browser", "j", [{k: h[k] for k in ("document", "start", "end")} for h in hits.hits[:2]])
+        keep(RemovedCodings(tuple(p.remove_codings("browser", [c.id for c in undone.coded if c.id is not None]))))
         keep(p.resplit_document("E2", unit="paragraph"))
     with Project.open(folder) as p:
         p.load_codebook(book)  # a copy: adding a code writes the file
-        keep(p.add_code("zz", {"fr": "Nouveau", "en": "New"}))
+        added = p.add_code("zz", {"fr": "Nouveau", "en": "New"})
+        keep(added, NewCode(p.codebook().code(added.codes[0]), added.message()))
     fresh = tmp / "fresh"
     with Project.init(fresh, "fr") as p:
         keep(p.import_transcripts(sorted((EXAMPLE / "transcripts").glob("E*.txt"))[:1]))

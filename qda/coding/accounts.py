@@ -216,3 +216,27 @@ class BlindMode:
             text = "blind mode is off: coders see each other's codings; the lead compares and adjudicates"
         why = " (the default)" if self.source == "default" else ""
         return TableView(lead=(Note(text + why),))
+
+
+@dataclass(frozen=True)
+class BlindView:
+    """Blind mode as the workspace answers it (``/api/blind``): the project's setting, and
+    whether it holds for this server (``qda serve --unblind`` lifts it for the server only)."""
+
+    mode: BlindMode
+    unblind_server: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.mode.to_dict(), "blind": self.mode.blind and not self.unblind_server,
+                "unblind_server": self.unblind_server}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        view = self.mode.to_table()
+        if not self.unblind_server:
+            return view
+        return TableView(lead=(*view.lead, Note("this server runs with --unblind: blind mode is off here")))

@@ -22,8 +22,8 @@ from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
 from qda.errors import AccessError, DuplicateCodingError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
 from qda.ingest.languages import direction
-from qda.models import Case, Codebook, Coding, Document, Memo, Segment, is_counted
-from qda.results import Column, Row, TableView, json_dict
+from qda.models import Case, Code, Codebook, Coding, Document, Memo, Segment, color_problem, is_counted
+from qda.results import Column, Note, Row, TableView, json_dict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -557,6 +557,118 @@ class WorkspaceDocument:
                          (Column("coder"), Column("code"), Column("start", True), Column("end", True),
                           Column("text")),
                          tuple(Row((c.coder, c.code, c.start, c.end, c.text)) for c in self.codings), lines=True)
+
+
+@dataclass(frozen=True)
+class MemoList:
+    """Memos about one document, code or case, as the workspace lists them (``GET /api/memos``)."""
+
+    memos: tuple[Memo, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"memos": [memo_dict(m) for m in self.memos]})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns = ["id", "about", "target", "author", "created_at", "text"]
+        return pd.DataFrame([(m.id, m.target_kind, m.target, m.author, m.created_at, m.text) for m in self.memos],
+                            columns=columns)
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.memos)} memo(s)", (Column("author"), Column("created_at"), Column("text")),
+                         tuple(Row((m.author, m.created_at, m.text)) for m in self.memos), lines=True)
+
+
+@dataclass(frozen=True)
+class RemovedCodings:
+    """Codings deleted in one write (the workspace's undo of coded search hits)."""
+
+    codings: tuple[Coding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"deleted": [coding_dict(c) for c in self.codings]})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([(c.id, c.coder, c.code, c.document, c.start, c.end) for c in self.codings],
+                            columns=["id", "coder", "code", "document", "start", "end"])
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.codings)} coding(s) deleted",
+                         (Column("coder"), Column("code"), Column("document"), Column("start", True),
+                          Column("end", True)),
+                         tuple(Row((c.coder, c.code, c.document, c.start, c.end)) for c in self.codings))
+
+
+CODEBOOK_RULE = ("The YAML codebook is the source of truth: add a code with 'New code' in the picker (it is written "
+                 "into the file), or edit the file, run 'qda codebook load FILE.yaml' and reload this page.")
+
+
+def code_row(code: Code, count: int) -> dict[str, Any]:
+    """A code as the workspace's picker lists it, with the reader's number of codings of it."""
+    return {"id": code.id, "labels": dict(code.labels), "category": code.category, "parent": code.parent,
+            "definition": code.definition, "include": code.include, "exclude": code.exclude,
+            # a project loaded before colours were checked may hold CSS in disguise
+            "color": code.color if code.color and color_problem(code.color) is None else None,
+            "codable": code.codable, "count": count}
+
+
+def _code_frame(rows: Sequence[dict[str, Any]], lang: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    labels = [r["labels"].get(lang or "") or next(iter(r["labels"].values()), r["id"]) for r in rows]
+    return (["id", "label", "category", "parent", "codable", "count"],
+            [(r["id"], label, r["category"], r["parent"], r["codable"], r["count"]) for r, label in zip(rows, labels)])
+
+
+@dataclass(frozen=True)
+class WorkspaceCodebook:
+    """The codebook as the workspace's code picker reads it (``GET /api/codebook``): categories,
+    codes and the reader's number of shown codings of each code."""
+
+    codebook: Codebook
+    counts: dict[str, int]
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [code_row(c, self.counts.get(c.id, 0)) for c in self.codebook.codes]
+
+    def to_dict(self) -> dict[str, Any]:
+        book = self.codebook
+        return json_dict({"name": book.name, "languages": list(book.languages),
+                          "categories": [{"id": c.id, "labels": dict(c.labels), "parent": c.parent,
+                                          "description": c.description} for c in book.categories],
+                          "codes": self._rows(), "rule": CODEBOOK_RULE})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns, rows = _code_frame(self._rows(), self.codebook.default_language)
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_table(self) -> TableView:
+        columns, rows = _code_frame(self._rows(), self.codebook.default_language)
+        return TableView(f"codebook {self.codebook.name}", tuple(Column(c, c == "count") for c in columns),
+                         tuple(Row(r) for r in rows))
+
+
+@dataclass(frozen=True)
+class NewCode:
+    """A code added while coding (``POST /api/codes``), as the picker lists codes, with what was done."""
+
+    code: Code
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({**code_row(self.code, 0), "message": self.message})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns, rows = _code_frame([code_row(self.code, 0)], None)
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(self.message),))
 
 
 RETRIEVAL_COLUMNS = ("case", "document", "segment", "coder", "code", "overlapping", "start", "end", "before", "text",

@@ -15,20 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from qda.coding.workspace import NewCode
 from qda.errors import BadRequestError
 from qda.project import Project
 from qda.web.access import LEAD
 from qda.web.context import api, body, in_project, unblinded
 
 FIELDS = {"id", "label", "labels", "parent", "definition"}
-
-
-def code_json(project: Project, code_id: str) -> dict[str, Any]:
-    """The new code as ``GET /api/codebook`` lists codes."""
-    code = project.codebook().code(code_id)
-    return {"id": code.id, "labels": code.labels, "category": code.category, "parent": code.parent,
-            "definition": code.definition, "include": code.include, "exclude": code.exclude,
-            "color": code.color, "codable": code.codable, "count": 0}
 
 
 @api()
@@ -48,14 +41,14 @@ async def create_code(request: Request, coder: str) -> Response:
     if wrong:
         raise BadRequestError(f"{', '.join(wrong)}: must be text")
 
-    def write(p: Project) -> dict[str, Any]:
+    def write(p: Project) -> NewCode:
         given = {str(k): v or "" for k, v in labels.items()}
         if "" in given:  # a bare label is in the codebook's first language
             given[p.codebook().default_language or ""] = given.pop("")
         edit = p.add_code(str(texts["id"] or "").strip(), given, parent=str(texts["parent"] or "").strip() or None,
                           definition=str(texts["definition"] or ""), author=coder)
-        return {**code_json(p, edit.codes[0]), "message": edit.message()}
-    return JSONResponse(await in_project(request, write), 201)
+        return NewCode(p.codebook().code(edit.codes[0]), edit.message())
+    return JSONResponse((await in_project(request, write)).to_dict(), 201)
 
 
 # Renaming and merging change every coder's codings: the lead's only, and like comparing

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qda.coding.workspace import check_owner, coding_dict
+from qda.coding.workspace import RemovedCodings, check_owner, coding_dict
 from qda.errors import BadRequestError, NotFoundError
 from qda.project import Project
 from qda.web.access import LARGEST_ID
@@ -80,7 +80,7 @@ async def batch(request: Request, coder: str) -> Response:
                 or not all(type(i) is int and 0 < i <= LARGEST_ID for i in ids)):
             raise BadRequestError("'ids' must be a non-empty list of coding ids")
         gone = await in_project(request, lambda p: p.remove_codings(coder, ids))
-        return JSONResponse({"deleted": [coding_json(c) for c in gone]})
+        return JSONResponse(RemovedCodings(tuple(gone)).to_dict())
     extra = sorted(set(data) - BATCH_FIELDS)
     if extra:
         raise BadRequestError(f"unknown field(s): {', '.join(extra)} (the coder comes from the session)")

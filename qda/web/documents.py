@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from qda.coding.accounts import BlindView
 from qda.coding.workspace import (
     RETRIEVAL_COLUMNS,
+    MemoList,
     WorkspaceRetrieval,
     memo_author_filter,
     memo_dict,
@@ -20,7 +22,7 @@ from qda.coding.workspace import (
     visible_coders,
 )
 from qda.errors import BadRequestError, NotFoundError
-from qda.models import CodeMatch, color_problem
+from qda.models import CodeMatch
 from qda.project import Project
 from qda.web.access import LARGEST_ID, LEAD
 from qda.web.context import api, blind, body, in_project, settings_of, word
@@ -51,23 +53,8 @@ async def document(request: Request, coder: str) -> Response:
 
 @api()
 async def codebook(request: Request, coder: str) -> Response:
-    """The codebook with the session coder's count of codings per code."""
-    def read(p: Project) -> dict[str, Any]:
-        book = p.codebook()
-        counts = p.code_counts(coder)
-        return {"name": book.name, "languages": list(book.languages),
-                "categories": [{"id": c.id, "labels": c.labels, "parent": c.parent,
-                                "description": c.description} for c in book.categories],
-                "codes": [{"id": c.id, "labels": c.labels, "category": c.category, "parent": c.parent,
-                           "definition": c.definition, "include": c.include, "exclude": c.exclude,
-                           # a project loaded before colours were checked may hold CSS in disguise
-                           "color": c.color if c.color and color_problem(c.color) is None else None,
-                           "codable": c.codable, "count": counts.get(c.id, 0)}
-                          for c in book.codes],
-                "rule": "The YAML codebook is the source of truth: add a code with 'New code' in the picker "
-                        "(it is written into the file), or edit the file, run 'qda codebook load FILE.yaml' "
-                        "and reload this page."}
-    return JSONResponse(await in_project(request, read))
+    """The codebook with the session coder's count of codings per code: ``WorkspaceCodebook.to_dict()``."""
+    return JSONResponse((await in_project(request, lambda p: p.workspace_codebook(coder))).to_dict())
 
 
 def retrieval(request: Request, p: Project, me: str) -> WorkspaceRetrieval:
@@ -118,9 +105,9 @@ async def memos(request: Request, coder: str) -> Response:
     if request.method == "GET":
         kind, target = request.query_params.get("about", ""), request.query_params.get("target", "")
 
-        def read(p: Project) -> list[dict[str, Any]]:
-            return [memo_json(m) for m in p.memos_about(kind, target, memo_author_filter(blind(request, p), coder))]
-        return JSONResponse(await in_project(request, read))
+        def read(p: Project) -> MemoList:
+            return MemoList(tuple(p.memos_about(kind, target, memo_author_filter(blind(request, p), coder))))
+        return JSONResponse((await in_project(request, read)).to_dict())
     data = await body(request)
     made = await in_project(request, lambda p: p.add_memo(coder, data.get("about"), data.get("target"),
                                                           text=data.get("text")))
@@ -145,15 +132,11 @@ async def blind_setting(request: Request, coder: str) -> Response:
     """Blind mode: GET it (everyone), POST ``{"blind": bool}`` (the lead)."""
     unblind = settings_of(request).unblind
     if request.method == "GET":
-        return JSONResponse(await in_project(request, lambda p: {**p.blind_mode().to_dict(),
-                                                                 "blind": blind(request, p),
-                                                                 "unblind_server": unblind}))
+        return JSONResponse(BlindView(await in_project(request, lambda p: p.blind_mode()), unblind).to_dict())
     wanted = (await body(request)).get("blind")
     if not isinstance(wanted, bool):
         raise BadRequestError("'blind' must be true or false")
-    return JSONResponse(await in_project(request, lambda p: {**p.set_blind(wanted).to_dict(),
-                                                             "blind": not unblind and wanted,
-                                                             "unblind_server": unblind}))
+    return JSONResponse(BlindView(await in_project(request, lambda p: p.set_blind(wanted)), unblind).to_dict())
 
 
 ROUTES = [

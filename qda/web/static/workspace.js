@@ -241,7 +241,7 @@
     box.replaceChildren();
     let memos;
     try {
-      memos = await api("GET", `/api/memos?about=${about}&target=${encodeURIComponent(target)}`);
+      memos = (await api("GET", `/api/memos?about=${about}&target=${encodeURIComponent(target)}`)).memos;
     } catch (error) { fail(error); return; }
     container.querySelector("summary").dataset.count = String(memos.length);
     for (const m of memos) {
