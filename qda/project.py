@@ -87,6 +87,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.coding.taguette import TaguetteCodebookExport, TaguetteImport
     from qda.coding.workspace import (
         CodedHits,
+        ComparisonView,
         DocumentList,
         SearchHits,
         WorkspaceCodebook,
@@ -97,7 +98,7 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.ingest.sets import DocumentSets
     from qda.refi.report import RefiExport, RefiImportReport
-    from qda.suggest.review import ReviewDecision, ReviewQueue, ReviewTally
+    from qda.suggest.review import Retrained, ReviewDecision, ReviewQueue, ReviewTally
 
 if not TYPE_CHECKING:
     class _LazyModule:
@@ -1505,15 +1506,18 @@ class Project:
             raise NotFoundError(f"unknown document '{document}'")
         return compare_in_store(self._store, coder_a, coder_b, document=document)
 
-    def compare_view(self, coder_a: str, coder_b: str, document: str | None = None) -> dict[str, Any]:
+    def compare_view(self, coder_a: str, coder_b: str, document: str | None = None) -> ComparisonView:
         """:meth:`compare_regions` with each region's text and the sentences around it (the page's view)."""
         from qda.coding.regions import regions_in_context
+        from qda.coding.workspace import ComparisonView
 
         comparison = self.compare_regions(document, coder_a, coder_b)
         names = {r.document for r in comparison.regions}
         texts = {d.name: d.text for d in self._store.documents() if d.name in names}
         bounds = {name: [(s.start, s.end) for s in self._store.segment_bounds(name)] for name in names}
-        return regions_in_context(comparison, texts, bounds)
+        shown = regions_in_context(comparison, texts, bounds)
+        return ComparisonView(coder_a, coder_b, len(comparison.agreed), tuple(shown["regions"]),
+                              tuple(self._store.coders()))
 
     def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any], *, as_coder: str,
                              replace: bool = False) -> AdjudicationResult:
@@ -1854,16 +1858,16 @@ class Project:
                               codings=len(stored), message=f"accepted {len(stored)} suggestions of '{code}' "
                               f"(score ≥ {above if above is not None else 'threshold'}) as {who}'s codings")
 
-    def review_retrain(self, model: str | None = None, bootstrap: int = 1000) -> dict[str, Any]:
+    def review_retrain(self, model: str | None = None, bootstrap: int = 1000) -> Retrained:
         """Retrain after reviews: ``suggest_train`` from the same coder, codes, seed and parameters
         (rejections now count as negatives, accepted codings as positives), then ``suggest_run``."""
+        from qda.suggest.review import Retrained
+
         ident, _created, coder, info = suggest.model_info(self._store, model)
         trained = self.suggest_train(coder, codes=list(info.get("codes") or []) or None, seed=int(info.get("seed", 1)),
                                      params=info.get("params"), bootstrap=bootstrap)
         ran = self.suggest_run(model=trained.model)
-        return {"previous": ident, "model": trained.model, "machine_coder": trained.machine_coder,
-                "created": trained.created, "from": coder, "suggestions": sum(ran.counts.values()),
-                "counts": ran.counts, "train": trained.to_dict()}
+        return Retrained(ident, trained.model, trained.machine_coder, trained.created, coder, dict(ran.counts), trained)
 
     def review_provenance(self, model: str | None = None) -> ReviewTally:
         """Per code: share of the human codings that came from suggestions, and how many a human reviewed."""

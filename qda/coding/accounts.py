@@ -240,3 +240,30 @@ class BlindView:
         if not self.unblind_server:
             return view
         return TableView(lead=(*view.lead, Note("this server runs with --unblind: blind mode is off here")))
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """Who is working in the workspace (``GET /api/session``): the session's coder and role,
+    the coders the page offers, blind mode for this request, whether the coder is fixed
+    (``--coder``), whether the server has accounts, and the session's CSRF token."""
+
+    coder: str | None
+    role: str | None
+    coders: tuple[str, ...]
+    blind: bool
+    fixed: bool
+    accounts: bool
+    csrf: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{k: v for k, v in self.to_dict().items() if k not in ("coders", "csrf")}])
+
+    def to_table(self) -> TableView:
+        who = f"{self.coder} ({self.role})" if self.coder else "no coder chosen"
+        return TableView(lead=(Note(f"{who}; blind mode {'on' if self.blind else 'off'}"),))

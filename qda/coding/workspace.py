@@ -671,6 +671,60 @@ class NewCode:
         return TableView(lead=(Note(self.message),))
 
 
+@dataclass(frozen=True)
+class MemoOverview:
+    """Every memo and coding memo a reader may see, newest first (``GET /api/memo-overview``):
+    rows of :meth:`qda.project.Project.memo_overview`; ``blind``: only the reader's own."""
+
+    blind: bool
+    memos: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"blind": self.blind, "memos": [dict(m) for m in self.memos]})
+
+    def to_frame(self) -> pd.DataFrame:
+        return _rows_frame(self.memos, MEMO_OVERVIEW_COLUMNS)
+
+    def to_table(self) -> TableView:
+        return _rows_table(f"{len(self.memos)} memo(s)", self.memos, MEMO_OVERVIEW_COLUMNS)
+
+
+MEMO_OVERVIEW_COLUMNS = ("kind", "target", "author", "created_at", "text")
+
+
+@dataclass(frozen=True)
+class ComparisonView:
+    """Where two coders differ, as the lead's compare view shows it (``GET /api/compare``): each
+    region of :class:`qda.coding.regions.Comparison` with its text and the sentences around it
+    (``regions``, from :func:`qda.coding.regions.regions_in_context`), and the project's coders."""
+
+    coder_a: str
+    coder_b: str
+    agreed: int
+    regions: tuple[dict[str, Any], ...]
+    coders: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"a": self.coder_a, "b": self.coder_b, "agreed": self.agreed,
+                          "regions": [dict(r) for r in self.regions], "coders": list(self.coders)})
+
+    def _rows(self) -> list[tuple[Any, ...]]:
+        return [(r["document"], r["start"], r["end"], ", ".join(s["code"] for s in r["a_spans"]),
+                 ", ".join(s["code"] for s in r["b_spans"]), r["text"]) for r in self.regions]
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self._rows(), columns=["document", "start", "end", self.coder_a, self.coder_b, "text"])
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.regions)} region(s) where {self.coder_a} and {self.coder_b} differ; "
+                         f"{self.agreed} coding(s) agreed",
+                         (Column("document"), Column("start", True), Column("end", True), Column(self.coder_a),
+                          Column(self.coder_b), Column("text")),
+                         tuple(Row(r) for r in self._rows()), lines=True)
+
+
 RETRIEVAL_COLUMNS = ("case", "document", "segment", "coder", "code", "overlapping", "start", "end", "before", "text",
                      "after", "memo")
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from qda.coding.workspace import memo_author_filter, visible_coders
+from qda.coding.workspace import MemoOverview, memo_author_filter, visible_coders
 from qda.errors import BadRequestError
 from qda.models import DocumentFormat
 from qda.project import Project
@@ -32,12 +32,12 @@ async def memo_overview(request: Request, coder: str) -> Response:
     """Every memo and coding memo the caller may see, newest first (``?author=&kind=&document=``)."""
     params = request.query_params
 
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> MemoOverview:
         hidden = blind(request, p)
         rows = p.memo_overview(memo_author_filter(hidden, coder, params.get("author") or None),
                                params.get("kind") or None, params.get("document") or None)
-        return {"blind": hidden, "memos": rows}
-    return JSONResponse(await in_project(request, read))
+        return MemoOverview(hidden, tuple(rows))
+    return JSONResponse((await in_project(request, read)).to_dict())
 
 
 @api()
@@ -65,7 +65,7 @@ async def compare(request: Request, coder: str) -> Response:
         unblinded(request, p)
         if not a or not b or a == b:
             raise BadRequestError("choose two different coders A and B")
-        return {**p.compare_view(a, b, document), "coders": p.coders()}
+        return p.compare_view(a, b, document).to_dict()
     return JSONResponse(await in_project(request, read))
 
 

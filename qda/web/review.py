@@ -17,6 +17,7 @@ from starlette.routing import Route
 from qda.coding.workspace import check_review_access
 from qda.errors import BadRequestError, NotFoundError
 from qda.project import Project
+from qda.suggest.review import ReviewModels
 from qda.web.context import api, blind, body, csrf, current_coder, in_project, page
 
 
@@ -36,10 +37,7 @@ async def review_page(request: Request) -> Response:
 @api()
 async def models(request: Request, coder: str) -> Response:
     def read(p: Project) -> dict[str, Any]:
-        rows = p.review_models()
-        labels = {c.id: c.label(p.codebook().default_language) for c in p.codebook().codes}
-        codable = [{"id": c.id, "label": labels[c.id]} for c in p.codebook().codes if c.codable]
-        return {"models": rows, "labels": labels, "codable": codable, "blind": blind(request, p), "coder": coder}
+        return ReviewModels.of(p.review_models(), p.codebook(), blind=blind(request, p), coder=coder).to_dict()
     return JSONResponse(await in_project(request, read))
 
 
@@ -112,9 +110,7 @@ async def retrain(request: Request, coder: str) -> Response:
 
     def write(p: Project) -> dict[str, Any]:
         ident, _ = model_of(request, p, coder, data.get("model"))
-        done = p.review_retrain(ident)
-        done.pop("train", None)
-        return done
+        return p.review_retrain(ident).to_dict()
     return JSONResponse(await in_project(request, write))
 
 

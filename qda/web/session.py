@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from qda.coding.accounts import SessionView
 from qda.coding.workspace import check_user_name, listed_coders
 from qda.errors import AccessError, AuthError, ThrottledError
 from qda.models import Role
@@ -84,12 +85,11 @@ async def session(request: Request, coder: str | None) -> Response:
         coder = request.session["coder"]
     role = (Role.LEAD.value if coder else None) if not settings.accounts else request.state.role
 
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> SessionView:
         hidden = blind(request, p)
-        return {"coder": coder, "role": role,
-                "coders": listed_coders(settings.accounts, hidden, coder, every=p.coders()),
-                "blind": hidden, "fixed": bool(settings.coder), "accounts": settings.accounts, "csrf": csrf(request)}
-    return JSONResponse(await in_project(request, read))
+        return SessionView(coder, role, tuple(listed_coders(settings.accounts, hidden, coder, every=p.coders())),
+                           hidden, bool(settings.coder), settings.accounts, csrf(request))
+    return JSONResponse((await in_project(request, read)).to_dict())
 
 
 ROUTES = [
