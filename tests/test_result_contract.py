@@ -25,7 +25,7 @@ from qda import Project
 from qda.cli.doctor import LanguageTable, diagnose
 from qda.codebook import CodebookView
 from qda.coding.accounts import BlindView, SessionView
-from qda.coding.workspace import MemoList, MemoOverview, NewCode, RemovedCodings
+from qda.coding.workspace import MemoList, MemoOverview, NewCode, RemovedCodings, WorkspaceCoding, WorkspaceMemo
 from qda.ingest.languages import languages
 from qda.models import WritePlan
 from qda.results import Message, TableView
@@ -94,13 +94,15 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
         keep(p.import_cases(EXAMPLE / "profiles.csv"), p.import_qdc(tmp / "book.qdc"))
         keep(p.auto_code(coder="auto"), p.code_search_hits("salon", "h", "searcher"))
         hits = p.workspace_search("salon")  # the workspace's search, and its hits coded in one write
-        keep(hits, p.code_hits("browser", "h", [{k: h[k] for k in ("document", "start", "end")}
-                                                for h in hits.hits[:3]]))
+        hits_coded = p.code_hits("browser", "h", [{k: h[k] for k in ("document", "start", "end")}
+                                                  for h in hits.hits[:3]])
+        keep(hits, hits_coded)
         keep(p.workspace_retrieve(["consensus"], ["h"]))
         keep(p.workspace_documents("browser", every_coder=True),
              p.workspace_view("E1", ["browser", "consensus"], memo_author=None), p.workspace_codebook("browser"))
         memo = p.add_memo("browser", "document", "E1", text="a first reading")
-        keep(MemoList((memo,)), BlindView(p.blind_mode(), unblind_server=True),
+        keep(MemoList((memo,)), WorkspaceMemo(memo), WorkspaceCoding(hits_coded.coded[0]),
+             BlindView(p.blind_mode(), unblind_server=True),
              MemoOverview(False, tuple(p.memo_overview())), p.compare_view("coder-a", "coder-b", "E1"),
              SessionView("browser", "lead", tuple(p.coders()), False, False, False, "token"))
         undone = p.code_hits("browser", "j", [{k: h[k] for k in ("document", "start", "end")} for h in hits.hits[:2]])

@@ -560,6 +560,44 @@ class WorkspaceDocument:
 
 
 @dataclass(frozen=True)
+class WorkspaceCoding:
+    """One coding as the workspace answers it (made, read, changed or deleted): :func:`coding_dict`."""
+
+    coding: Coding
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(coding_dict(self.coding))
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        c = self.coding
+        return TableView(lead=(Note(f"coding {c.id}: {c.coder} coded {c.document} {c.start}-{c.end} with {c.code}"),))
+
+
+@dataclass(frozen=True)
+class WorkspaceMemo:
+    """One memo as the workspace answers it (written, changed or deleted): :func:`memo_dict`."""
+
+    memo: Memo
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(memo_dict(self.memo))
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        m = self.memo
+        return TableView(lead=(Note(f"memo {m.id} by {m.author} on {m.target_kind} {m.target}: {m.text}"),))
+
+
+@dataclass(frozen=True)
 class MemoList:
     """Memos about one document, code or case, as the workspace lists them (``GET /api/memos``)."""
 

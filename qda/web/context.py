@@ -43,6 +43,7 @@ from qda.errors import (
 )
 from qda.models import Role, Vocabulary
 from qda.project import Project
+from qda.results import Result
 from qda.web.access import ANYONE, LEVELS, READ, WRITE, AddressThrottle, Caller, refusal
 
 HERE = Path(__file__).resolve().parent
@@ -88,6 +89,12 @@ def prepare(app: Starlette, settings: Settings) -> Starlette:
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def answer(result: Result, status: int = 200) -> JSONResponse:
+    """The one shape of a successful answer: a result of the Python API as its ``to_dict()``
+    (what ``--format json`` prints where a command shows the same result)."""
+    return JSONResponse(result.to_dict(), status_code=status)
 
 
 def error_answer(code: str, message: str, status: int, **extra: Any) -> JSONResponse:

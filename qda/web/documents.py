@@ -4,19 +4,18 @@ who may see whom) is the core's (:mod:`qda.coding.workspace`); these handlers re
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from qda.coding.accounts import BlindView
 from qda.coding.workspace import (
     RETRIEVAL_COLUMNS,
     MemoList,
+    WorkspaceDocument,
+    WorkspaceMemo,
     WorkspaceRetrieval,
     memo_author_filter,
-    memo_dict,
     names,
     retrieval_coders,
     visible_coders,
@@ -25,17 +24,14 @@ from qda.errors import BadRequestError, NotFoundError
 from qda.models import CodeMatch
 from qda.project import Project
 from qda.web.access import LARGEST_ID, LEAD
-from qda.web.context import api, blind, body, in_project, settings_of, word
-
-memo_json = memo_dict  # a memo as the page reads it (qda.coding.workspace)
+from qda.web.context import answer, api, blind, body, in_project, settings_of, word
 
 
 @api()
 async def documents(request: Request, coder: str) -> Response:
     """The document list with the session coder's coverage (and the others' counts, blind mode
     off): ``DocumentList.to_dict()``."""
-    return JSONResponse((await in_project(request, lambda p: p.workspace_documents(
-        coder, every_coder=not blind(request, p)))).to_dict())
+    return answer(await in_project(request, lambda p: p.workspace_documents(coder, every_coder=not blind(request, p))))
 
 
 @api()
@@ -44,17 +40,17 @@ async def document(request: Request, coder: str) -> Response:
     (``?coders=a,b``): ``WorkspaceDocument.to_dict()``."""
     name = request.path_params["name"]
 
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> WorkspaceDocument:
         hidden = blind(request, p)
         whose = visible_coders(hidden, coder, request.query_params)  # ?coders=a,b overlays (qda/web/lead.py)
-        return p.workspace_view(name, whose, memo_author=memo_author_filter(hidden, coder)).to_dict()
-    return JSONResponse(await in_project(request, read))
+        return p.workspace_view(name, whose, memo_author=memo_author_filter(hidden, coder))
+    return answer(await in_project(request, read))
 
 
 @api()
 async def codebook(request: Request, coder: str) -> Response:
     """The codebook with the session coder's count of codings per code: ``WorkspaceCodebook.to_dict()``."""
-    return JSONResponse((await in_project(request, lambda p: p.workspace_codebook(coder))).to_dict())
+    return answer(await in_project(request, lambda p: p.workspace_codebook(coder)))
 
 
 def retrieval(request: Request, p: Project, me: str) -> WorkspaceRetrieval:
@@ -77,7 +73,7 @@ async def retrieve(request: Request, coder: str) -> Response:
     found: WorkspaceRetrieval = await in_project(request, lambda p: retrieval(request, p, coder))
     fmt = request.query_params.get("format", "json")
     if fmt == "json":
-        return JSONResponse(found.to_dict())
+        return answer(found)
     from qda.web.exports import rows_to_csv, rows_to_xlsx
     columns = list(RETRIEVAL_COLUMNS)
     table = [[", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns] for r in found.rows]
@@ -96,7 +92,7 @@ async def search(request: Request, coder: str) -> Response:
     """Keyword in context across every document (``?q=...&regex=1``): ``SearchHits.to_dict()``."""
     query = request.query_params.get("q", "")
     regex = request.query_params.get("regex") == "1"
-    return JSONResponse((await in_project(request, lambda p: p.workspace_search(query, regex))).to_dict())
+    return answer(await in_project(request, lambda p: p.workspace_search(query, regex)))
 
 
 @api()
@@ -107,11 +103,11 @@ async def memos(request: Request, coder: str) -> Response:
 
         def read(p: Project) -> MemoList:
             return MemoList(tuple(p.memos_about(kind, target, memo_author_filter(blind(request, p), coder))))
-        return JSONResponse((await in_project(request, read)).to_dict())
+        return answer(await in_project(request, read))
     data = await body(request)
     made = await in_project(request, lambda p: p.add_memo(coder, data.get("about"), data.get("target"),
                                                           text=data.get("text")))
-    return JSONResponse(memo_json(made), 201)
+    return answer(WorkspaceMemo(made), 201)
 
 
 @api()
@@ -121,10 +117,9 @@ async def one_memo(request: Request, coder: str) -> Response:
     if not raw.isascii() or not raw.isdigit() or int(raw) > LARGEST_ID:
         raise NotFoundError(f"unknown memo '{raw[:30]}'")
     if request.method == "DELETE":
-        return JSONResponse(memo_json(await in_project(request, lambda p: p.remove_memo(coder, int(raw)))))
+        return answer(WorkspaceMemo(await in_project(request, lambda p: p.remove_memo(coder, int(raw)))))
     data = await body(request)
-    return JSONResponse(memo_json(await in_project(request, lambda p: p.change_memo(coder, int(raw),
-                                                                                    data.get("text")))))
+    return answer(WorkspaceMemo(await in_project(request, lambda p: p.change_memo(coder, int(raw), data.get("text")))))
 
 
 @api(write=LEAD)
@@ -132,11 +127,11 @@ async def blind_setting(request: Request, coder: str) -> Response:
     """Blind mode: GET it (everyone), POST ``{"blind": bool}`` (the lead)."""
     unblind = settings_of(request).unblind
     if request.method == "GET":
-        return JSONResponse(BlindView(await in_project(request, lambda p: p.blind_mode()), unblind).to_dict())
+        return answer(BlindView(await in_project(request, lambda p: p.blind_mode()), unblind))
     wanted = (await body(request)).get("blind")
     if not isinstance(wanted, bool):
         raise BadRequestError("'blind' must be true or false")
-    return JSONResponse(BlindView(await in_project(request, lambda p: p.set_blind(wanted)), unblind).to_dict())
+    return answer(BlindView(await in_project(request, lambda p: p.set_blind(wanted)), unblind))
 
 
 ROUTES = [

@@ -10,18 +10,17 @@ adjudicating is refused.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from qda.coding.workspace import MemoOverview, memo_author_filter, visible_coders
 from qda.errors import BadRequestError
 from qda.models import DocumentFormat
 from qda.project import Project
+from qda.results import Result
 from qda.web.access import LEAD
-from qda.web.context import api, blind, body, in_project, unblinded, word
+from qda.web.context import answer, api, blind, body, in_project, unblinded, word
 
 EXPORT_TYPES = {DocumentFormat.HTML: "text/html; charset=utf-8",
                 DocumentFormat.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
@@ -37,7 +36,7 @@ async def memo_overview(request: Request, coder: str) -> Response:
         rows = p.memo_overview(memo_author_filter(hidden, coder, params.get("author") or None),
                                params.get("kind") or None, params.get("document") or None)
         return MemoOverview(hidden, tuple(rows))
-    return JSONResponse((await in_project(request, read)).to_dict())
+    return answer(await in_project(request, read))
 
 
 @api()
@@ -61,12 +60,12 @@ async def compare(request: Request, coder: str) -> Response:
     a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
     document = request.query_params.get("document") or None
 
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> Result:
         unblinded(request, p)
         if not a or not b or a == b:
             raise BadRequestError("choose two different coders A and B")
-        return p.compare_view(a, b, document).to_dict()
-    return JSONResponse(await in_project(request, read))
+        return p.compare_view(a, b, document)
+    return answer(await in_project(request, read))
 
 
 @api(write=LEAD)
@@ -85,12 +84,12 @@ async def adjudicate(request: Request, coder: str) -> Response:
                           str(r.get("other", "") or ""), str(r.get("region", "") or ""),
                           str(r.get("span", "") or "")) for i, r in enumerate(rows)]
 
-    def write(p: Project) -> dict[str, Any]:
+    def write(p: Project) -> Result:
         unblinded(request, p)
         return p.adjudicate_decisions(str(data.get("a", "")), str(data.get("b", "")), decisions,
                                       as_coder=str(data.get("as") or "consensus"),
-                                      replace=bool(data.get("replace", False))).to_dict()
-    return JSONResponse(await in_project(request, write))
+                                      replace=bool(data.get("replace", False)))
+    return answer(await in_project(request, write))
 
 
 ROUTES = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from qda.coding.accounts import SessionView
@@ -15,7 +15,7 @@ from qda.errors import AccessError, AuthError, ThrottledError
 from qda.models import Role
 from qda.project import Project
 from qda.web.access import ANYONE
-from qda.web.context import api, blind, body, caller, csrf, in_project, page, same_token, settings_of
+from qda.web.context import answer, api, blind, body, caller, csrf, in_project, page, same_token, settings_of
 
 
 async def index(request: Request) -> Response:
@@ -89,7 +89,7 @@ async def session(request: Request, coder: str | None) -> Response:
         hidden = blind(request, p)
         return SessionView(coder, role, tuple(listed_coders(settings.accounts, hidden, coder, every=p.coders())),
                            hidden, bool(settings.coder), settings.accounts, csrf(request))
-    return JSONResponse((await in_project(request, read)).to_dict())
+    return answer(await in_project(request, read))
 
 
 ROUTES = [
