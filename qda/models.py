@@ -739,6 +739,13 @@ class Account:
     created_at: str = ""
 
 
+class ReviewOrder(Vocabulary):
+    """The order of a review queue of suggestions."""
+
+    UNCERTAINTY = "uncertainty"  # |score - threshold| smallest first: the decisions that teach the model most
+    SCORE = "score"  # the most confident first
+
+
 class ReviewAction(Vocabulary):
     """A reviewer's decision on one machine suggestion (the review queue, ``/review``).
 

@@ -51,6 +51,8 @@ from qda.models import (
     FigureSize,
     Memo,
     NegationMode,
+    ReviewAction,
+    ReviewOrder,
     SearchMode,
     Segment,
     SegmentUnit,
@@ -1783,7 +1785,7 @@ class Project:
         return ident, coder
 
     def review_queue(self, reviewer: str, *, code: str | None = None, model: str | None = None,
-                     order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
+                     order: ReviewOrder = ReviewOrder.UNCERTAINTY, limit: int | None = None) -> ReviewQueue:
         """``reviewer``'s undecided suggestions of ``model`` (the latest when None), most
         uncertain first (``order="uncertainty"``: |score - threshold| smallest) or by score."""
         from qda.suggest.review import build_queue
@@ -1792,7 +1794,7 @@ class Project:
         return build_queue(self._store, self.codebook(), found, reviewer=self._reviewer(reviewer), code=code,
                            order=order, limit=limit)
 
-    def review_suggestion(self, reviewer: str, suggestion_id: int, action: str,
+    def review_suggestion(self, reviewer: str, suggestion_id: int, action: ReviewAction,
                           *, code: str | None = None) -> ReviewDecision:
         """Decide on one suggestion: ``accept`` (the reviewer's coding, origin: the model id),
         ``reject`` (a negative for the next training) or ``recode`` (as ``code``)."""

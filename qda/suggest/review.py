@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qda.errors import InvalidCodingError, NotFoundError, SuggestError
-from qda.models import Codebook, Coding, CodingStatus, ReviewAction, SuggestReview, counting_statuses
+from qda.models import Codebook, Coding, CodingStatus, ReviewAction, ReviewOrder, SuggestReview, counting_statuses
 from qda.results import Column, Note, Row, TableView, json_dict
 from qda.storage import ProjectReads
 from qda.suggest.learn import Model
@@ -126,7 +126,7 @@ class ReviewQueue:
     training_coder: str
     reviewer: str
     code: str | None
-    order: str
+    order: ReviewOrder
     items: tuple[QueueItem, ...]
     decided: int  # suggestions of this model (and code) the reviewer has decided on already
     codes: dict[str, int]  # code -> undecided suggestions, for the code chooser
@@ -226,7 +226,7 @@ def decided_pairs(store: ProjectReads, reviewer: str) -> set[tuple[str, str]]:
 
 
 def build_queue(store: ProjectReads, codebook: Codebook, model: Model, *, reviewer: str, code: str | None = None,
-                order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
+                order: ReviewOrder = ReviewOrder.UNCERTAINTY, limit: int | None = None) -> ReviewQueue:
     """The reviewer's queue of ``model``'s suggestions (of ``code``, or of every code).
 
     Left out: suggestions the reviewer decided on already, and passages the reviewer has
@@ -270,10 +270,12 @@ def build_queue(store: ProjectReads, codebook: Codebook, model: Model, *, review
                          text[max(0, c.start - CONTEXT):c.start], text[c.end:c.end + CONTEXT])
     items = tuple(item(c) for c in chosen)
     done = sum(1 for c in suggestions if (code is None or c.code == code) and (c.code, c.segment) in decided)
-    return ReviewQueue(model.id, model.machine_coder, model.coder, reviewer, code, order, items, done, counts)
+    return ReviewQueue(model.id, model.machine_coder, model.coder, reviewer, code, ReviewOrder(order), items, done,
+                       counts)
 
 
-def plan_decision(store: ProjectReads, codebook: Codebook, suggestion: Coding | None, *, reviewer: str, action: str,
+def plan_decision(store: ProjectReads, codebook: Codebook, suggestion: Coding | None, *, reviewer: str,
+                  action: ReviewAction,
                   recode_to: str | None = None) -> tuple[Coding | None, SuggestReview]:
     """The reviewer's coding a decision makes (None for a rejection) and its review row, checked."""
     if suggestion is None:

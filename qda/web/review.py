@@ -14,10 +14,11 @@ from starlette.routing import Route
 
 from qda.coding.workspace import check_review_access
 from qda.errors import BadRequestError, NotFoundError
+from qda.models import ReviewAction, ReviewOrder
 from qda.project import Project
 from qda.results import Result
 from qda.suggest.review import ReviewModels
-from qda.web.context import answer, api, blind, body, csrf, current_coder, in_project, page
+from qda.web.context import answer, api, blind, body, csrf, current_coder, in_project, page, word
 
 
 def model_of(request: Request, p: Project, coder: str, model: str | None) -> tuple[str, str]:
@@ -48,7 +49,7 @@ async def queue(request: Request, coder: str) -> Response:
         ident, _ = model_of(request, p, coder, params.get("model"))
         limit = params.get("limit", "")
         return p.review_queue(coder, code=params.get("code") or None, model=ident,
-                              order=params.get("order") or "uncertainty",
+                              order=word(ReviewOrder, params.get("order") or "uncertainty", "order"),
                               limit=int(limit) if limit.isdigit() else None)
     return answer(await in_project(request, read))
 
@@ -80,7 +81,7 @@ async def decide(request: Request, coder: str) -> Response:
         if found is not None and found.origin:
             model_of(request, p, coder, found.origin)
         code = data.get("code")
-        return p.review_suggestion(coder, number, str(data.get("action") or ""),
+        return p.review_suggestion(coder, number, word(ReviewAction, str(data.get("action") or ""), "action"),
                                    code=code if isinstance(code, str) else None)
     return answer(await in_project(request, write))
 
