@@ -189,6 +189,16 @@ class DocumentFormat(Vocabulary):
     DOCX = "docx"
 
 
+class FigureKind(Vocabulary):
+    """The figures ``qda figure`` draws (qda.export.figures)."""
+
+    META = "meta"
+    SPLIT = "split"
+    COOCCUR = "cooccur"
+    DENDROGRAM = "dendrogram"
+    FREQUENCY = "frequency"
+
+
 class Similarity(Vocabulary):
     """A co-occurrence coefficient between two codes (``qda figure cooccur --measure``)."""
 

@@ -48,6 +48,7 @@ from qda.models import (
     CountMode,
     Document,
     DocumentFormat,
+    FigureKind,
     FigureSize,
     Memo,
     NegationMode,
@@ -1100,7 +1101,7 @@ class Project:
                                by=by, width=width,
                                roles=roles, lemmas=lemmas)
 
-    def figure(self, kind: str, path: str | Path, coder: str, *, by: str, code_attr: str | None = None,
+    def figure(self, kind: FigureKind, path: str | Path, coder: str, *, by: str, code_attr: str | None = None,
                level: CooccurrenceLevel = CooccurrenceLevel.CASE, group: str = "all",
                measure: Similarity = Similarity.JACCARD, size: FigureSize = FigureSize.DOUBLE,
                count: CountMode = CountMode.CASES, labels: bool = False,

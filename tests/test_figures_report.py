@@ -12,6 +12,7 @@ import pytest
 
 from qda import Project
 from qda.export import figures
+from qda.models import FigureKind
 
 from conftest import EXAMPLE, run
 
@@ -85,8 +86,10 @@ def test_bar_series_stay_apart_in_greyscale(study_project: Path) -> None:
 
 def test_figure_rejects_unknown_kind_and_format(runner, study_project: Path, tmp_path: Path) -> None:
     result = run(runner, "-p", study_project, "figure", "pie", "-o", tmp_path / "x.svg", "--coder", "consensus",
-                 "--by", "group", code=1)
-    assert "unknown figure 'pie'" in result.output
+                 "--by", "group", code=2)
+    assert "'pie' is not one of 'meta', 'split', 'cooccur', 'dendrogram', 'frequency'" in \
+        " ".join(result.output.replace("│", " ").split())
+    assert [k.value for k in FigureKind] == list(figures.KINDS)  # the CLI's choices are the figures drawn
     result = run(runner, "-p", study_project, "figure", "meta", "-o", tmp_path / "x.jpg", "--coder", "consensus",
                  "--by", "group", code=1)
     assert ".svg, .pdf or .png" in result.output

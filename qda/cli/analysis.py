@@ -25,7 +25,7 @@ from qda.cli import (
     render,
 )
 from qda.cli.plain import LARGE_TABLE, plain_table
-from qda.models import CodeMatch, CooccurrenceLevel, CountMode, FigureSize, SearchMode, Similarity, WordUnit
+from qda.models import CodeMatch, CooccurrenceLevel, CountMode, FigureKind, FigureSize, SearchMode, Similarity, WordUnit
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
@@ -225,8 +225,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
 
 @app.command("figure")
 def figure(ctx: typer.Context,
-           kind: str = typer.Argument(..., help="meta, split, cooccur, dendrogram or frequency.",
-                                      autocompletion=complete("figure_kinds")),
+           kind: FigureKind = typer.Argument(..., help="The figure to draw.", autocompletion=complete("figure_kinds")),
            output: Path = typer.Option(..., "--output", "-o", help="The .svg, .pdf or .png to write."),
            coder: str = CoderOpt,
            by: str = typer.Option(..., "--by", help="Case attribute grouping the cases.",
