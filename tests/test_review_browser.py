@@ -19,6 +19,7 @@ from tests.conftest import EXAMPLE, example_project, run
 from tests.test_suggest import copy_codings
 from tests.test_suggest_review import TRAIN_DOCS, others
 from tests.test_web_browser import Console, browser, serve, shot  # noqa: F401
+from tests.webwait import answer_to
 
 __all__ = ["browser", "serve"]  # fixtures, imported for pytest
 
@@ -108,9 +109,12 @@ def test_review_100_suggestions_by_keyboard(browser: Browser, serve, queue_proje
             options = page.locator("#rv-picker-list li").evaluate_all("els => els.map(e => e.dataset.code)")
             for _ in range(options.index(targets[item.id])):
                 page.keyboard.press("ArrowDown")
-            page.keyboard.press("Enter")
+            # each decision is a recorded write (a snapshot first): wait for its answer
+            assert answer_to(page, "POST", "/api/review/decide", lambda: page.keyboard.press("Enter")).ok
+        elif action == "skip":
+            page.keyboard.press("s")  # nothing is written
         else:
-            page.keyboard.press(action[0])  # a, r, s
+            assert answer_to(page, "POST", "/api/review/decide", lambda key=action[0]: page.keyboard.press(key)).ok
         expect(page.locator(f"#rv-list li[data-id='{item.id}']")).to_have_attribute("data-state", action)
         decided[item.id] = action
     expect(page.locator("#message")).to_contain_text("Skipped")
