@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from qda import Project
+from qda.cli import app
 from qda.export import figures
 from qda.models import FigureKind
 
@@ -181,3 +182,16 @@ def test_figure_help_lists_the_closed_choices(runner) -> None:
     shown = " ".join(run(runner, "figure", "--help").output.split())
     assert "jaccard|dice|ochiai" in shown and "single|double" in shown
     assert "any|all" in " ".join(run(runner, "retrieve", "--help").output.split())
+
+
+@pytest.mark.parametrize("words, offered", [
+    (("figure", "meta", "--measure", ""), ["jaccard", "dice", "ochiai"]),
+    (("figure", "meta", "--size", "s"), ["single"]),
+    (("figure", "de"), ["dendrogram"]),
+    (("retrieve", "--match", "a"), ["any", "all"]),
+])
+def test_completion_offers_the_closed_choices(runner, words: tuple[str, ...], offered: list[str]) -> None:
+    line = ["qda", *words]
+    result = runner.invoke(app, [], prog_name="qda", env={
+        "_QDA_COMPLETE": "complete_bash", "COMP_WORDS": " ".join(line), "COMP_CWORD": str(len(line) - 1)})
+    assert result.exit_code == 0 and [w for w in result.output.split("\n") if w] == offered
