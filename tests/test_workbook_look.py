@@ -1,0 +1,89 @@
+"""The synthesis workbook looks the same after its writer was made faster (issue 18 item 6).
+
+Two workbooks are read back with openpyxl (:mod:`tests.workbook_look`): the reference
+study's, as ``make demo`` writes it (all nine sheets, the Reliability sheet included), and
+the small synthetic study of ``tests/test_workbook.py``. Every cell's value, number format,
+font, fill, alignment, border and comment, the merged ranges, column widths, row heights,
+frozen panes, conditional formatting, charts and print setup are fingerprinted per sheet
+and per part, and compared with ``tests/fixtures/workbook-look.json``, taken from the
+writer before it was changed (the full dump is 1.3 MB: too large to keep).
+
+A change meant to alter the look regenerates the fixture:
+``QDA_UPDATE_WORKBOOK_LOOK=1 pytest tests/test_workbook_look.py`` (and says so in the commit).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from qda.export.workbook import write_workbook
+from tests.conftest import run
+from tests.test_workbook import _data
+from tests.workbook_look import digest, look
+
+FIXTURE = Path(__file__).parent / "fixtures" / "workbook-look.json"
+
+
+def fingerprints(data: dict[str, Any]) -> dict[str, Any]:
+    """sheet -> part -> fingerprint (the workbook's properties under '')."""
+    out: dict[str, Any] = {"": digest({"properties": data["properties"]})}
+    for title, sheet in data["sheets"].items():
+        out[title] = {part: digest({part: value}) for part, value in sheet.items()}
+    return out
+
+
+def _study_book(study_project: Path, folder: Path) -> Path:
+    path = folder / "study.xlsx"
+    # as examples/entry-postentry/run.sh writes it
+    run(CliRunner(), "-p", study_project, "export", "workbook", "-o", path, "--coder", "consensus", "--by", "group",
+        "--code-attr", "mode", "--agree", "coder-a", "--agree", "coder-b")
+    return path
+
+
+def test_the_workbooks_look_as_before(study_project: Path, tmp_path: Path) -> None:
+    books = {"study": _study_book(study_project, tmp_path), "small": write_workbook(tmp_path / "small.xlsx", _data())}
+    found = {name: fingerprints(look(path)) for name, path in books.items()}
+    if os.environ.get("QDA_UPDATE_WORKBOOK_LOOK"):
+        FIXTURE.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    expected = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    changed = [f"{name} / {title} / {part}" for name in expected for title, parts in expected[name].items()
+               for part in (parts if isinstance(parts, dict) else [""])
+               if (found[name].get(title, {}).get(part) if isinstance(parts, dict) else found[name].get(title))
+               != (parts[part] if isinstance(parts, dict) else parts)]
+    added = [f"{name} / {title}" for name in found for title in found[name] if title not in expected[name]]
+    assert not changed and not added, f"the workbook's look changed: {changed + added}"
+
+
+def test_the_fingerprints_see_a_change(tmp_path: Path) -> None:
+    """One cell's font, one row's height: each shows in its sheet and part only."""
+    data = look(write_workbook(tmp_path / "small.xlsx", _data()))
+    before = fingerprints(data)
+    cell = data["sheets"]["Intra-case"]["cells"]["A3"]
+    cell[3] = [*cell[3][:2], not cell[3][2], *cell[3][3:]]  # bold flipped
+    data["sheets"]["Quotes"]["heights"]["3"] = 99.0
+    after = fingerprints(data)
+    moved = sorted(f"{t} / {p}" for t in before if isinstance(before[t], dict) for p in before[t]
+                   if before[t][p] != after[t][p])
+    assert moved == ["Intra-case / cells", "Quotes / heights"]
+
+
+@pytest.mark.parametrize("name", ["small"])
+def test_the_small_workbook_is_read_back_whole(name: str, tmp_path: Path) -> None:
+    """The dump reads what the look test needs: styles, widths, heights and print setup are there."""
+    sheets = look(write_workbook(tmp_path / f"{name}.xlsx", _data()))["sheets"]
+    meta = sheets["Meta-matrix"]
+    assert meta["cells"]["B2"][3][2] is True  # header bold
+    assert meta["cells"]["B2"][4][1][1] == "00D9D9D9"  # header shade
+    assert meta["cells"]["B2"][7] is not None  # the code's label as a comment
+    assert meta["heights"]["3"] == 150  # rotated labels
+    assert meta["freeze"] == "B4" and meta["print"]["title_rows"] == "$2:$3"
+    assert meta["conditional"]
+    assert sheets["Cross-case table"]["cells"]["D7"][2] == "0\"\xa0\"%"  # 80 %, a real percentage
+    assert sheets["Split by mode"]["merged"] and sheets["Split by mode"]["charts"]
+    assert sheets["Codebook"]["widths"]["B"][0] == 45
