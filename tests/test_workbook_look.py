@@ -87,3 +87,52 @@ def test_the_small_workbook_is_read_back_whole(name: str, tmp_path: Path) -> Non
     assert sheets["Cross-case table"]["cells"]["D7"][2] == "0\"\xa0\"%"  # 80 %, a real percentage
     assert sheets["Split by mode"]["merged"] and sheets["Split by mode"]["charts"]
     assert sheets["Codebook"]["widths"]["B"][0] == 45
+
+
+def test_a_row_dimension_made_fast_is_the_one_openpyxl_makes() -> None:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.dimensions import RowDimension
+
+    from qda.export.style import _row_dimension
+
+    ws = Workbook().active
+    template = RowDimension(ws, index=0).__dict__
+    for index, height in ((1, 15.0), (7, 30.0), (64000, 150.0)):
+        fast, slow = _row_dimension(ws, template, index, height), RowDimension(ws, index=index, ht=height)
+        assert fast.parent is slow.parent is ws and fast._style is None and slow._style is None
+        assert fast.__dict__ == slow.__dict__ and dict(fast) == dict(slow) == {"ht": f"{height:g}", "customHeight": "1"}
+        assert fast._style == slow._style  # made by dict(): the writer reads the row's style
+        assert fast.height == height and fast.index == index and fast.customHeight
+    assert RowDimension(ws, index=0).__dict__ == template  # the template is not changed by the copies
+
+
+def test_styles_reused_from_the_cache_are_the_styles_set_one_by_one() -> None:
+    """put() and style_row() copy the style indices of an earlier cell given the same objects:
+    each cell ends with the style it gets when its attributes are set one by one."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Border
+
+    from qda.export import style as xl
+
+    wb = Workbook()
+    fast, slow = wb.active, wb.create_sheet("slow")
+    looks = [dict(font=xl.BOLD, fill=xl.HEADER_FILL), dict(align=xl.WRAP), dict(font=xl.NOTE, fmt=xl.PERCENT),
+             dict(font=xl.BOLD, fill=xl.HEADER_FILL)]
+    border = Border(top=xl.THIN)
+    for row in range(1, 6):
+        for col, kw in enumerate(looks, start=1):
+            xl.put(fast, row, col, f"r{row}c{col}", **kw)  # type: ignore[arg-type]
+            cell = slow.cell(row=row, column=col, value=f"r{row}c{col}")
+            for name, value in kw.items():
+                setattr(cell, {"fmt": "number_format", "align": "alignment"}.get(name, name), value)
+        xl.style_row(fast, row, 5, font=xl.ITALIC, border=border)
+        for col in range(1, 6):
+            cell = slow.cell(row=row, column=col)
+            cell.font, cell.border = xl.ITALIC, border
+    assert len(fast._cells) == len(slow._cells) == 25
+    for (row, col), cell in fast._cells.items():
+        other = slow.cell(row=row, column=col)
+        # one workbook: the same indices into its fonts, fills... are the same style
+        assert (cell.value, tuple(cell._style)) == (other.value, tuple(other._style)), (row, col)
+    assert {tuple(c._style) for c in fast._cells.values()} and len({tuple(c._style) for c in fast._cells.values()}) > 3
+    assert fast._current_row == 5
