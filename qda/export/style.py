@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from copy import copy
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from weakref import WeakKeyDictionary, ref
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.compat import safe_string
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
@@ -425,9 +426,28 @@ def fit_rows(ws: Worksheet, first_row: int = 1) -> None:
         dims[number] = _row_dimension(ws, template, number, float(math.ceil(height)))
 
 
+class _RowHeight(RowDimension):
+    """A row dimension made to hold a height. openpyxl writes a row's attributes by iterating
+    its dimension, which reads its ten attributes through their descriptors (and files a
+    style for it): a quarter of a second to save 64,000 rows. Iterated here straight from
+    its attributes while it holds a height only, as openpyxl's would otherwise."""
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        attrs, style = self.__dict__, self._style  # type: ignore[attr-defined]  # a slot of StyleableObject
+        if style is not None or attrs["hidden"] or attrs["outlineLevel"] or attrs["collapsed"] \
+                or attrs["thickBot"] or attrs["thickTop"]:
+            yield from super().__iter__()
+            return
+        height = attrs["ht"]  # what openpyxl yields: ht when not 0, customHeight when ht is set
+        if height:
+            yield "ht", safe_string(height)
+        if height is not None:
+            yield "customHeight", "1"
+
+
 def _row_dimension(ws: Worksheet, template: dict[str, Any], index: int, height: float) -> RowDimension:
     """``RowDimension(ws, index=index, ht=height)``, from the attributes of a default one (``template``)."""
-    dim = RowDimension.__new__(RowDimension)
+    dim = _RowHeight.__new__(_RowHeight)
     dim.__dict__.update(template)
     dim.__dict__["index"] = index
     dim.__dict__["ht"] = height
