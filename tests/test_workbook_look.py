@@ -146,3 +146,22 @@ def test_styles_reused_from_the_cache_are_the_styles_set_one_by_one() -> None:
         assert (cell.value, tuple(cell._style)) == (other.value, tuple(other._style)), (row, col)
     assert {tuple(c._style) for c in fast._cells.values()} and len({tuple(c._style) for c in fast._cells.values()}) > 3
     assert fast._current_row == 5
+
+
+def test_a_value_bound_fast_is_stored_as_openpyxl_stores_it() -> None:
+    from openpyxl import Workbook
+
+    from qda.export.style import _bind, clean
+    from qda.files import inert_cell
+
+    ws = Workbook().active
+    values = ["texte", "=2+3", "=", "#N/A", "#DIV/0!", "  espaces  ", "x" * 40000, "a\x01b", "é\nà", 0, 7, -12,
+              10 ** 14, 2.5, True, False]
+    for n, raw in enumerate(values, start=1):
+        value = clean(raw)
+        fast, slow = ws.cell(row=n, column=1), ws.cell(row=n, column=2)
+        _bind(fast, value)
+        slow.value = value
+        inert_cell(slow)
+        assert (fast._value, fast.data_type) == (slow._value, slow.data_type), raw
+    assert ws.cell(row=2, column=1).data_type == "s" and ws.cell(row=4, column=1).data_type == "e"

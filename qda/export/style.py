@@ -15,7 +15,7 @@ from typing import Any
 from weakref import WeakKeyDictionary, ref
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.compat import safe_string
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -122,8 +122,7 @@ def put(ws: Worksheet, row: int, col: int, value: Any = None, *, font: Font | No
         if row > ws._current_row:  # type: ignore[attr-defined]  # what ws.cell() keeps, for ws.append()
             ws._current_row = row  # type: ignore[attr-defined]
         if value is not None and value != "":
-            made.value = value
-            inert_cell(made)
+            _bind(made, value)
         return made
     cell = ws.cell(row=row, column=col)
     if value is not None and value != "":
@@ -150,6 +149,25 @@ def _indices(cell: Any) -> Any:
     """The cell's style as openpyxl stores it: indices into the workbook's fonts, fills, ... (a
     StyleArray; private to openpyxl, but stable since 2.4 and what its own copy functions use)."""
     return cell._style
+
+
+def _bind(cell: Any, value: Any) -> None:
+    """``cell.value = value`` made inert (:func:`inert_cell`). Text and whole numbers, most of a
+    workbook's cells, are stored as openpyxl's setter stores them, without its checks: clean()
+    has removed what it would refuse, and text is never a formula here."""
+    kind = type(value)
+    if kind is str and value not in ERROR_CODES:  # '#N/A' and the like: openpyxl makes them errors
+        cell._value, cell.data_type = value, "s"
+    elif kind is int:
+        cell._value, cell.data_type = value, "n"
+    else:
+        cell.value = value
+        inert_cell(cell)
+
+
+def _stored(cell: Any) -> Any:
+    """The cell's value as stored (what .value returns, without the call)."""
+    return cell._value
 
 
 def _set_indices(cell: Any, indices: Any) -> None:
@@ -284,17 +302,11 @@ def smallest_font(ws: Worksheet) -> float:
     """The smallest font size of a cell holding something (or of a chart's axis labels)."""
     # The cells that exist, not iter_rows() (which creates every empty cell of the rectangle,
     # then saved), and each font read once: a cell's .font builds a proxy (0.8 s for 180,000).
-    sizes: dict[int, float] = {}
-    smallest = math.inf
-    for cell in ws._cells.values():
-        if cell.value is None:
-            continue
-        style = _indices(cell)
-        font_id = style.fontId if style is not None else 0
-        size = sizes.get(font_id)
-        if size is None:
-            size = sizes[font_id] = float(cell.font.sz or 11)
-        smallest = min(smallest, size)
+    # Each font read once, by its index in the workbook's fonts (what cell.font reads).
+    font_ids = {style[0] if style is not None else 0
+                for style in (_indices(cell) for cell in ws._cells.values() if _stored(cell) is not None)}
+    fonts = ws.parent._fonts  # type: ignore[union-attr]
+    smallest = min((float(fonts[i].sz or 11) for i in font_ids), default=math.inf)
     if smallest == math.inf:  # no cell holds anything
         smallest = 11.0
     return min(smallest, CHART_FONT) if getattr(ws, "_charts", None) else smallest
@@ -345,8 +357,13 @@ def wrapped_lines(text: str, width: float, *, indent: int = 0, bold: bool = Fals
     the cell's margins and three per indent level, and wraps at words as a spreadsheet
     does, so it errs on the tall side.
     """
-    per_line = max(1, int((width - 1 - 3 * indent) * (1.0 if bold else 1.1) * 11 / size))
-    return sum(_paragraph_lines(part, per_line) for part in str(text).split("\n"))
+    fits = _per_line(width, indent, bold, size)
+    return sum(_paragraph_lines(part, fits) for part in str(text).split("\n"))
+
+
+def _per_line(width: float, indent: int, bold: bool, size: float) -> int:
+    """Characters per printed line of a wrapping cell (see :func:`wrapped_lines`)."""
+    return max(1, int((width - 1 - 3 * indent) * (1.0 if bold else 1.1) * 11 / size))
 
 
 def _paragraph_lines(part: str, per_line: int) -> int:
@@ -382,23 +399,26 @@ def fit_rows(ws: Worksheet, first_row: int = 1) -> None:
         spans[merged.start_cell.coordinate] = sum(
             ws.column_dimensions[get_column_letter(c)].width or 13 for c in range(merged.min_col, merged.max_col + 1))
     column_widths: dict[int, float] = {}
-    # What a cell's style says about wrapping, per (alignment, font) pair: reading .alignment and
-    # .font builds a proxy each time, the slowest part of sizing a sheet of 180,000 cells.
+    # What a cell's style says about wrapping, per (alignment, font) pair, read from the workbook's
+    # lists as cell.alignment and cell.font would (which build a proxy each time).
+    wb = ws.parent
     looks: dict[tuple[int, int], tuple[bool, int, bool, float]] = {}
+    per_line: dict[tuple[float, int, bool, float], int] = {}  # characters per line, per width and look
     heights: dict[int, float] = {}
     # The cells that exist, not iter_rows(): that creates every empty cell of the rectangle.
     for (number, column), cell in ws._cells.items():
-        if number < first_row or not isinstance(cell.value, str):
+        text = _stored(cell)
+        if number < first_row or not isinstance(text, str):
             continue
         style = _indices(cell)
         if style is None:  # never styled: openpyxl's default does not wrap
             continue
-        look = looks.get((style.alignmentId, style.fontId))
+        key = (style[5], style[0])  # alignmentId, fontId
+        look = looks.get(key)
         if look is None:
-            align, font = cell.alignment, cell.font
-            look = (bool(align.wrap_text) and not align.text_rotation, int(align.indent or 0), bool(font.b),
-                    float(font.sz or 11))
-            looks[style.alignmentId, style.fontId] = look
+            align, font = wb._alignments[key[0]], wb._fonts[key[1]]  # type: ignore[union-attr]
+            look = looks[key] = (bool(align.wrap_text) and not align.text_rotation, int(align.indent or 0),
+                                 bool(font.b), float(font.sz or 11))
         wraps, indent, bold, size = look
         if not wraps:
             continue
@@ -407,8 +427,15 @@ def fit_rows(ws: Worksheet, first_row: int = 1) -> None:
             width = column_widths.get(column)
             if width is None:
                 width = column_widths[column] = ws.column_dimensions[get_column_letter(column)].width or 13
-        lines = wrapped_lines(cell.value, width, indent=indent, bold=bold, size=size)
-        heights[number] = max(heights.get(number, 0.0), lines * LINE_HEIGHT * size / 11)
+        fits = per_line.get((width, indent, bold, size))
+        if fits is None:
+            fits = per_line[width, indent, bold, size] = _per_line(width, indent, bold, size)
+        # most quotes are one line: no need to split them into words
+        lines = 1 if len(text) <= fits and "\n" not in text else \
+            sum(_paragraph_lines(part, fits) for part in text.split("\n"))
+        height = lines * LINE_HEIGHT * size / 11
+        if height > heights.get(number, 0.0):
+            heights[number] = height
     dims = ws.row_dimensions
     template: dict[str, Any] | None = None
     for number in sorted(heights):
