@@ -147,6 +147,9 @@ def place_quotes(result: IntraCaseMatrix, segments: Mapping[str, Sequence[Segmen
     a whole segment already carries its segment and speaker and is left as it is."""
     rows = []
     for row in result.rows:
+        if all(q.segment is not None or q.end <= q.start for q in row.quotes):
+            rows.append(row)  # nothing to place: the row as it is (a copy of each cost 0.1 s for 1,000 cases)
+            continue
         quotes = []
         for quote in row.quotes:
             if quote.segment is None and quote.end > quote.start:

@@ -746,8 +746,11 @@ class Project:
                                   cooccurrence=analysis.cooccurrence(codebook, cases, [], codings=codings,
                                                                      coder=coder, level=CooccurrenceLevel.CASE, by=by),
                                   quotes=self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
-            return write_workbook(Path(path), replace(data, intra=self._placed_all(data.intra),
-                                                       coverage=self.coverage([coder, *(agreement or ())])))
+            # the coder's documents from the codings at hand (coverage() reads them again)
+            others = [c for c in dict.fromkeys(agreement or ()) if c != coder]
+            coverage = {coder: (len({c.document for c in codings}), len(self._store.documents())),
+                        **self.coverage(others)}
+            return write_workbook(Path(path), replace(data, intra=self._placed_all(data.intra), coverage=coverage))
 
     # ------------------------------------------------------------------ REFI-QDA
     def import_qdc(self, path: str | Path, *, allow_outside: bool = False) -> RefiImportReport:

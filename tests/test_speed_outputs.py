@@ -126,3 +126,18 @@ def test_segments_read_in_bulk_are_the_segments_the_constructor_makes(study_proj
     for segment in read:
         built = Segment(**{f.name: getattr(segment, f.name) for f in dataclasses.fields(Segment)})
         assert segment == built and hash(segment) == hash(built) and segment.__dict__ == built.__dict__
+
+
+def test_the_workbook_says_the_coverage_coverage_computes(study_project: Path, tmp_path: Path) -> None:
+    """export_workbook() counts the coder's documents from the codings it read: the same line."""
+    from openpyxl import load_workbook
+
+    from qda.export import typography
+
+    with Project.open(study_project) as project:
+        project.export_workbook(tmp_path / "w.xlsx", "consensus", "group", agreement=["coder-a", "consensus"])
+        expected = project.coverage(["consensus", "coder-a"])
+    assert list(expected) == ["consensus", "coder-a"]
+    lines = "; ".join(typography.coverage(coder, coded, total) for coder, (coded, total) in expected.items())
+    title = load_workbook(tmp_path / "w.xlsx")["Meta-matrix"]["A1"].value
+    assert title.endswith("\n" + lines), title
