@@ -141,3 +141,22 @@ def test_the_workbook_says_the_coverage_coverage_computes(study_project: Path, t
     lines = "; ".join(typography.coverage(coder, coded, total) for coder, (coded, total) in expected.items())
     title = load_workbook(tmp_path / "w.xlsx")["Meta-matrix"]["A1"].value
     assert title.endswith("\n" + lines), title
+
+
+def test_quotes_made_at_once_are_the_quotes_the_constructor_makes(study_project: Path) -> None:
+    import dataclasses
+
+    from qda.matrix import Quote, _quote
+
+    assert not hasattr(Quote, "__post_init__")  # filling the dict would skip it
+    assert [f.name for f in dataclasses.fields(Quote)] == ["document", "segment", "speaker", "start", "end", "text",
+                                                           "memo", "segments"]
+    with Project.open(study_project) as project:
+        codings = project.codings("consensus")
+    assert len(codings) > 100 and any(c.speaker for c in codings)
+    for c in codings:
+        fast, slow = (_quote(c.document, c.segment, c.speaker, c.start, c.end, c.text, c.note),
+                      Quote(c.document, c.segment, c.speaker, c.start, c.end, c.text, c.note))
+        assert fast == slow and hash(fast) == hash(slow) and fast.__dict__ == slow.__dict__
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.text = "x"  # type: ignore[misc]
