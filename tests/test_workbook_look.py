@@ -165,3 +165,24 @@ def test_a_value_bound_fast_is_stored_as_openpyxl_stores_it() -> None:
         inert_cell(slow)
         assert (fast._value, fast.data_type) == (slow._value, slow.data_type), raw
     assert ws.cell(row=2, column=1).data_type == "s" and ws.cell(row=4, column=1).data_type == "e"
+
+
+def test_the_reading_direction_is_the_first_strong_characters() -> None:
+    """right_to_left() answers from a first Latin letter without the Unicode table: the same answers."""
+    import unicodedata
+
+    from qda.export.style import right_to_left
+
+    def by_table(text: str) -> bool:
+        for char in text:
+            kind = unicodedata.bidirectional(char)
+            if kind in ("R", "AL"):
+                return True
+            if kind == "L":
+                return False
+        return False
+
+    texts = ["Nous mettons des affiches.", "« Nous »", "12 clients", "[P1] texte", "مرحبا بكم", "12 مرحبا",
+             "שלום", "(שלום) abc", "abc שלום", "", " ", "...", "Économie", "Zo", "z", "ʔa", "ñ"]
+    assert [right_to_left(t) for t in texts] == [by_table(t) for t in texts]
+    assert right_to_left("12 مرحبا") and not right_to_left("Nous")

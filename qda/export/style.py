@@ -76,6 +76,9 @@ def clean(value: Any) -> Any:
 def right_to_left(text: str) -> bool:
     """Whether ``text`` reads right to left: its first strong character is Arabic or Hebrew
     (Unicode bidirectional class R or AL), as a browser decides for ``dir="auto"``."""
+    first = text[:1]
+    if first.isascii() and first.isalpha():  # a Latin letter first: left to right (most quotes)
+        return False
     import unicodedata
 
     for char in text:
@@ -463,13 +466,11 @@ class _RowHeight(RowDimension):
         attrs, style = self.__dict__, self._style  # type: ignore[attr-defined]  # a slot of StyleableObject
         if style is not None or attrs["hidden"] or attrs["outlineLevel"] or attrs["collapsed"] \
                 or attrs["thickBot"] or attrs["thickTop"]:
-            yield from super().__iter__()
-            return
+            return super().__iter__()
         height = attrs["ht"]  # what openpyxl yields: ht when not 0, customHeight when ht is set
         if height:
-            yield "ht", safe_string(height)
-        if height is not None:
-            yield "customHeight", "1"
+            return iter((("ht", safe_string(height)), ("customHeight", "1")))
+        return iter((("customHeight", "1"),) if height is not None else ())
 
 
 def _row_dimension(ws: Worksheet, template: dict[str, Any], index: int, height: float) -> RowDimension:
