@@ -186,3 +186,22 @@ def test_the_reading_direction_is_the_first_strong_characters() -> None:
              "שלום", "(שלום) abc", "abc שלום", "", " ", "...", "Économie", "Zo", "z", "ʔa", "ñ"]
     assert [right_to_left(t) for t in texts] == [by_table(t) for t in texts]
     assert right_to_left("12 مرحبا") and not right_to_left("Nous")
+
+
+def test_two_workbooks_written_in_turn_keep_their_own_styles() -> None:
+    """The style cache is per workbook: indices of one are never given to the other's cells."""
+    from openpyxl import Workbook
+
+    from qda.export import style as xl
+
+    first, second = Workbook().active, Workbook().active
+    second.parent._fonts.add(xl.ITALIC)  # the same fonts at other indices in the second workbook
+    for row in range(1, 4):
+        for ws in (first, second):
+            xl.put(ws, row, 1, "titre", font=xl.BOLD, fill=xl.HEADER_FILL)
+            xl.put(ws, row, 2, "note", font=xl.NOTE)
+    for ws in (first, second):
+        for row in range(1, 4):
+            assert ws.cell(row=row, column=1).font.b and ws.cell(row=row, column=1).fill.fgColor.rgb == "00D9D9D9"
+            assert ws.cell(row=row, column=2).font.i and ws.cell(row=row, column=2).font.color.rgb == "00595959"
+    assert tuple(first.cell(row=3, column=2)._style) != tuple(second.cell(row=3, column=2)._style)

@@ -179,21 +179,23 @@ def _set_indices(cell: Any, indices: Any) -> None:
 
 #: Per workbook: a key naming the style objects given (by id) -> (the objects, the style indices).
 _RESOLVED: WeakKeyDictionary[Workbook, dict[tuple[Any, ...], tuple[Any, Any]]] = WeakKeyDictionary()
-_LAST: list[Any] = [None, {}]  # the workbook last looked up (a weak reference) and its dict
+#: The workbook last looked up (a weak reference) with its dict: one tuple, replaced whole, so
+#: that a thread exporting another workbook at the same time never reads half of it.
+_LAST: tuple[Any, dict[tuple[Any, ...], tuple[Any, Any]]] | None = None
 
 
 def _resolved(ws: Worksheet) -> dict[tuple[Any, ...], tuple[Any, Any]]:
     """The resolved styles of ``ws``'s workbook (looking a WeakKeyDictionary up makes a
     weak reference each time: a quarter of a second over a sheet of 170,000 cells)."""
+    global _LAST
     wb = ws.parent
     if wb is None:
         return {}
-    last = _LAST[0]
-    if last is not None and last() is wb:
-        styles: dict[tuple[Any, ...], tuple[Any, Any]] = _LAST[1]
-        return styles
+    last = _LAST
+    if last is not None and last[0]() is wb:
+        return last[1]
     styles = _RESOLVED.setdefault(wb, {})
-    _LAST[0], _LAST[1] = ref(wb), styles
+    _LAST = (ref(wb), styles)
     return styles
 
 
