@@ -750,7 +750,9 @@ class Project:
             others = [c for c in dict.fromkeys(agreement or ()) if c != coder]
             coverage = {coder: (len({c.document for c in codings}), len(self._store.documents())),
                         **self.coverage(others)}
-            return write_workbook(Path(path), replace(data, intra=self._placed_all(data.intra), coverage=coverage))
+            data = replace(data, intra=self._placed_all(data.intra), coverage=coverage)
+            del codings  # their memory goes to the workbook's cells (fewer pages asked of the system)
+            return write_workbook(Path(path), data)
 
     # ------------------------------------------------------------------ REFI-QDA
     def import_qdc(self, path: str | Path, *, allow_outside: bool = False) -> RefiImportReport:
