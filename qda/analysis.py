@@ -19,10 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import combinations, compress
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from qda.errors import AnalysisError, NotFoundError
 from qda.models import (
@@ -37,6 +34,10 @@ from qda.models import (
     assign_segments,
 )
 from qda.results import Note, TableView, frame_view
+
+if TYPE_CHECKING:  # imported where used: pandas and numpy are a third of a second of start-up
+    import numpy as np
+    import pandas as pd
 
 MISSING = "(none)"
 MATCHES = ("any", "all")
@@ -145,6 +146,8 @@ class Retrieval:
     passages: tuple[Passage, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         columns = ["coder", "codes", "case", "document", "segment", "speaker", "before", "text", "after"]
         # names and last changes come from other tools and page edits: columns only when a passage has one
         named = any(p.name for p in self.passages)
@@ -364,6 +367,8 @@ class QuoteTable:
     available: dict[str, dict[str, int]]  # code -> group -> passages there were to choose from
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = []
         for code, label in self.codes:
             for group in self.groups:
@@ -502,6 +507,9 @@ class CooccurrenceTable:
     def matrix(self, measure: str = "n_ab") -> pd.DataFrame:
         """Square code x code frame of a measure (n_ab, jaccard, dice, ochiai); the diagonal
         holds the frequencies for counts and 1 for coefficients of used codes."""
+        import numpy as np
+        import pandas as pd
+
         codes = list(self.frequencies)
         where = {c: i for i, c in enumerate(codes)}
         grid = np.full((len(codes), len(codes)), np.nan)
@@ -546,6 +554,8 @@ class Cooccurrence:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per pair (see ``all_pairs``), coefficients at full precision."""
+        import pandas as pd
+
         records = []
         for table in self.tables:
             for p in table.pairs:
@@ -660,6 +670,7 @@ def _cooccurrence_table(group: str, level: str, near: int, codes: Sequence[str],
 
 def cluster_codes(table: CooccurrenceTable) -> Clustering:
     """Average-linkage (UPGMA) clustering of the used codes on Jaccard distance."""
+    import numpy as np
     from scipy.cluster.hierarchy import dendrogram, linkage
     from scipy.spatial.distance import squareform
 
@@ -745,6 +756,8 @@ class AttributeTests:
     conventions: tuple[str, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         names = [f"{g} (n={n})" for g, n in self.groups]
         records = []
         for r in self.rows:
@@ -805,6 +818,8 @@ def odds_ratio_ci(table: Sequence[Sequence[int]], z: float = 1.959964) -> tuple[
 
 def cramers_v(table: np.ndarray) -> float | None:
     """Cramér's V = sqrt(chi2 / (n (min(r, c) - 1))), chi2 without continuity correction."""
+    import numpy as np
+
     n = table.sum()
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
     if (expected == 0).any():
@@ -835,6 +850,7 @@ def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence
     (``resamples`` random tables with the observed margins, seeded). Never a chi-squared
     approximation. Holm and Benjamini–Hochberg adjust over the codes tested.
     """
+    import numpy as np
     from scipy.stats import MonteCarloMethod, fisher_exact
 
     if not 0 < alpha < 1:
@@ -996,6 +1012,8 @@ def _unit_of(by: str, cases: dict[str, dict[str, str]]) -> Any:
 
 def _tokens_in_roles(doc: DocumentTokens, index: _SegmentIndex, roles: Sequence[str]) -> np.ndarray:
     """Mask of the document's tokens lying in a segment of a speaker with one of ``roles``."""
+    import numpy as np
+
     segs = index.by_doc.get(doc.document, [])
     if not segs or not len(doc.starts):
         return np.zeros(len(doc.starts), dtype=bool)
@@ -1036,6 +1054,8 @@ class WordCounts:
     distinctive: dict[str, tuple[DistinctiveWord, ...]]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = []
         for group, terms in self.counts.items():
             ranked = sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:self.top]
@@ -1045,6 +1065,8 @@ class WordCounts:
         return pd.DataFrame(records, columns=[self.by, "rank", self.unit, "count", "per 1,000"])
 
     def distinctive_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = [{self.by: g, self.unit: w.term, "count": w.count, "rest": w.rest, "log-odds": round(w.log_odds, 3),
                     "z": round(w.z, 2)} for g, words in self.distinctive.items() for w in words]
         return pd.DataFrame(records, columns=[self.by, self.unit, "count", "rest", "log-odds", "z"])
@@ -1166,6 +1188,8 @@ class SearchResult:
     per_group: dict[str, int]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{"document": h.document, "case": h.case, self.by: h.group, "segment": h.segment or "",
                               "speaker": h.speaker or "", "left": h.left, "match": h.match, "right": h.right}
                              for h in self.hits],
@@ -1298,6 +1322,8 @@ class SearchCoding:
     already: tuple[str, ...]  # segment refs the coder had already coded with the code
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = [(ref, "coded") for ref in self.coded] + [(ref, "negated, left out") for ref in self.negated] + \
                [(ref, "already coded") for ref in self.already]
         return pd.DataFrame([{"segment": ref, "code": self.code, "coder": self.coder, "status": status}
