@@ -96,7 +96,8 @@ def test_every_bad_param_is_named_with_what_it_takes() -> None:
         "(each tried on the inner folds))",
         "--param folds=1: '1' is not a value of folds (folds takes a whole number ≥ 2)",
         "--param chars=maybe: 'maybe' is not a value of chars (chars takes true or false)",
-        "--param threshold=best: 'best' is not a value of threshold (threshold takes one of shrunk, kappa, f1, half)",
+        "--param threshold=best: 'best' is not a value of threshold "
+        "(threshold takes one of weighted, shrunk, kappa, f1, half)",
         "--param nokey: not KEY=VALUE (e.g. --param C=2)",
         "--param C=2: 'C' is given twice",
         "--param min_df=two: 'two' is not a value of min_df (min_df takes a whole number ≥ 1)",
@@ -109,7 +110,7 @@ def test_cli_train_params_reach_the_model_and_its_id(suggested: tuple[Path, int]
     shutil.copytree(suggested[0], folder)
     quick = ("-p", folder, "suggest", "train", "--from", "consensus", "--no-evaluate", "--bootstrap", "0")
     plain = run_json(runner, *quick)
-    same = run_json(runner, *quick, "--param", "C=1", "--param", "threshold=shrunk")
+    same = run_json(runner, *quick, "--param", "C=1", "--param", "threshold=weighted")
     other = run_json(runner, *quick, "--param", "C=2", "--param", "chars=false")
     # the defaults spelt out are the defaults: the same model; other settings: another model
     assert same["model"] == plain["model"] and not same["created"]

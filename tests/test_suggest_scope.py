@@ -148,3 +148,14 @@ def test_the_weighted_rule_draws_the_inner_folds_kappa_cut_by_the_training_posit
         weighted = fit_with_threshold(x, y, groups, params=check_params({"threshold_prior": prior}), seed=1)[2]
         assert weighted == pytest.approx(weighted_threshold(tuned, int(y.sum()), prior))
     assert tuned != 0.5
+
+
+def test_the_new_settings_are_read_from_key_value_words() -> None:
+    from qda.errors import SuggestError
+    from qda.suggest.settings import parse_params
+
+    assert parse_params(["role_gate=false", "threshold_prior=50", "threshold=weighted"]) == {
+        "role_gate": False, "threshold_prior": 50, "threshold": "weighted"}
+    with pytest.raises(SuggestError) as refused:
+        parse_params(["threshold_prior=0"])
+    assert "whole number ≥ 1" in str(refused.value.problems)
