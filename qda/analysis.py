@@ -21,13 +21,22 @@ from itertools import combinations, compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from qda.errors import AnalysisError, NotFoundError
-from qda.models import Case, Codebook, Coding, CooccurrenceLevel, SearchMode, Segment, WordUnit, assign_segments
+from qda.models import (
+    Case,
+    Codebook,
+    CodeMatch,
+    Coding,
+    CooccurrenceLevel,
+    SearchMode,
+    Segment,
+    WordUnit,
+    assign_segments,
+)
 from qda.results import Note, TableView, frame_view
 
-if TYPE_CHECKING:  # pandas (0.2 s) is imported where a frame is made: a report makes none
+if TYPE_CHECKING:  # imported where used: pandas and numpy are a third of a second of start-up (a report makes no frame)
+    import numpy as np
     import pandas as pd
 
 MISSING = "(none)"
@@ -130,7 +139,7 @@ class Retrieval:
     """Coded passages matching a query (codes combined with any/all, minus excluded codes)."""
 
     codes: tuple[str, ...]
-    match: str
+    match: CodeMatch
     exclude: tuple[str, ...]
     filters: dict[str, Any]
     context: int
@@ -158,7 +167,7 @@ class Retrieval:
         return _view(frame, f"{len(self.passages)} passage(s)", lines=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"codes": list(self.codes), "match": self.match, "exclude": list(self.exclude),
+        return {"codes": list(self.codes), "match": str(self.match), "exclude": list(self.exclude),
                 "filters": dict(self.filters), "context": self.context, "count": len(self.passages),
                 "passages": [p.to_dict() for p in self.passages]}
 
@@ -212,7 +221,8 @@ def _check_query(codebook: Codebook, cases: Sequence[Case], texts: dict[str, str
 
 
 def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], *, codings: Sequence[Coding],
-             texts: dict[str, str], codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+             texts: dict[str, str], codes: Sequence[str] = (), match: CodeMatch = CodeMatch.ANY,
+             exclude: Sequence[str] = (),
              coders: Sequence[str] | None = None, case_names: Sequence[str] | None = None,
              documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
              context: int = 0) -> Retrieval:
@@ -231,7 +241,7 @@ def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segme
         passages = with_names(_passages(spans, cases, segments, codings, texts, context), codings)
     filters = {k: v for k, v in (("coders", list(coders or [])), ("cases", list(case_names or [])),
                                  ("documents", list(documents or [])), ("where", dict(where or {}))) if v}
-    return Retrieval(tuple(codes), match, tuple(exclude), filters, context, tuple(passages))
+    return Retrieval(tuple(codes), CodeMatch(match), tuple(exclude), filters, context, tuple(passages))
 
 
 # A passage before it is built, enough to choose it (quotes) and to build it later:
@@ -394,7 +404,7 @@ def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval,
 def quotes(codebook: Codebook, cases: Sequence[Case],
            segments: Sequence[Segment] | Callable[[set[str]], Sequence[Segment]], *, codings: Sequence[Coding],
            texts: dict[str, str], by: str, per_code: int = 2, lang: str | None = None, codes: Sequence[str] = (),
-           match: str = "any", exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
+           match: CodeMatch = CodeMatch.ANY, exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
            case_names: Sequence[str] | None = None, documents: Sequence[str] | None = None,
            where: dict[str, str] | None = None, context: int = 0) -> QuoteTable:
     """The table of :func:`quote_table` over the passages :func:`retrieve` would return
@@ -505,6 +515,8 @@ class CooccurrenceTable:
     def grid(self, measure: str = "n_ab", codes: Sequence[str] | None = None) -> np.ndarray:
         """:meth:`matrix` as an array (rows and columns: ``codes``, default every code), without
         pandas (the report and the figures need no frame)."""
+        import numpy as np
+
         every = list(self.frequencies)
         where = {c: i for i, c in enumerate(every)}
         grid = np.full((len(every), len(every)), np.nan)
@@ -748,6 +760,8 @@ def leaf_order(linkage: Sequence[Sequence[float]], n: int) -> list[int]:
 
 def cluster_codes(table: CooccurrenceTable) -> Clustering:
     """Average-linkage (UPGMA) clustering of the used codes on Jaccard distance."""
+    import numpy as np
+
     codes = [c for c, n in table.frequencies.items() if n > 0]
     if len(codes) < 3:
         raise AnalysisError(f"clustering needs at least 3 codes in use (there are {len(codes)})")
@@ -896,6 +910,8 @@ def odds_ratio_ci(table: Sequence[Sequence[int]], z: float = 1.959964) -> tuple[
 
 def cramers_v(table: np.ndarray) -> float | None:
     """Cramér's V = sqrt(chi2 / (n (min(r, c) - 1))), chi2 without continuity correction."""
+    import numpy as np
+
     n = table.sum()
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
     if (expected == 0).any():
@@ -932,6 +948,8 @@ def presence_test_monte_carlo(sizes: Sequence[int], present: Sequence[int], *, r
     probability is compared through its sum of log-factorials, ties within a relative 1e-7
     (as R's ``fisher.test``). scipy.stats does the same with other random tables and costs
     0.5 s to import; the tests hold the p-values to scipy's and to exact enumeration."""
+    import numpy as np
+
     sizes_ = np.asarray(sizes, dtype=np.int64)
     used = int(sum(present))
     draws = np.random.default_rng(seed).multivariate_hypergeometric(sizes_, used, size=resamples)
@@ -967,6 +985,8 @@ def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence
     approximation. Holm and Benjamini–Hochberg adjust over the codes tested. ``usage``
     (passages per (case, code), counted by the store) stands for ``codings``.
     """
+    import numpy as np
+
     if not 0 < alpha < 1:
         raise AnalysisError("alpha must be between 0 and 1")
     if resamples < 1:
@@ -1129,6 +1149,8 @@ def _unit_of(by: str, cases: dict[str, dict[str, str]]) -> Any:
 def _tokens_in_spans(doc: DocumentTokens, spans: Mapping[str, tuple[Sequence[int], Sequence[int]]]) -> np.ndarray:
     """Mask of the document's tokens starting inside one of its ``spans`` (starts, ends in
     text order, not overlapping: segments of the speakers of some roles)."""
+    import numpy as np
+
     found = spans.get(doc.document)
     if not found or not len(doc.starts):
         return np.zeros(len(doc.starts), dtype=bool)
@@ -1141,6 +1163,8 @@ def _tokens_in_spans(doc: DocumentTokens, spans: Mapping[str, tuple[Sequence[int
 
 def _tokens_in_roles(doc: DocumentTokens, index: _SegmentIndex, roles: Sequence[str]) -> np.ndarray:
     """Mask of the document's tokens lying in a segment of a speaker with one of ``roles``."""
+    import numpy as np
+
     segs = index.by_doc.get(doc.document, [])
     if not segs or not len(doc.starts):
         return np.zeros(len(doc.starts), dtype=bool)
