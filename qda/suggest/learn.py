@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from qda.errors import SuggestError
 from qda.suggest.corpus import FIELD
+from qda.suggest.counts import TERM_OPTIONS, Counts, SegmentCounts
 
 #: The parameters a model is trained with (the model id hashes them).
 DEFAULTS: dict[str, Any] = {
@@ -175,6 +176,21 @@ class Vectors:
         vectors = cls(vocabulary, idf.astype(np.float64), analyzer)
         return vectors, vectors.weigh(sp.csr_matrix(matrix, dtype=np.float64))
 
+    @classmethod
+    def fit_counts(cls, counts: Counts, rows: np.ndarray, analyzer: Terms | str,
+                   min_df: int = 2) -> tuple[Vectors, sp.csr_matrix]:
+        """:meth:`fit_transform` of the segments ``rows`` from their precomputed counts (the same
+        vocabulary, IDF and matrix: :mod:`qda.suggest.counts`)."""
+        vocabulary, matrix = counts.fit(rows, min_df if len(rows) > 1 else 1, empty_ok=isinstance(analyzer, str))
+        df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+        idf = np.log((1.0 + len(rows)) / (1.0 + df)) + 1.0
+        vectors = cls(vocabulary, idf.astype(np.float64), analyzer)
+        return vectors, vectors.weigh(matrix)
+
+    def take(self, counts: Counts, rows: np.ndarray | None = None) -> sp.csr_matrix:
+        """:meth:`transform` of the segments ``rows`` (all when None) from their precomputed counts."""
+        return self.weigh(counts.take(rows, self.vocabulary))
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         if isinstance(self.analyzer, str):
             return self.weigh(char_counts(self._input(self.analyzer, texts), self.vocabulary)[0])
@@ -182,13 +198,12 @@ class Vectors:
         return self.weigh(sp.csr_matrix(counts.transform(texts), dtype=np.float64))
 
     def weigh(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        """Counts (columns in vocabulary order) into TF-IDF rows of unit length."""
-        matrix = matrix.copy()
-        matrix.data = np.log(matrix.data) + 1.0
-        matrix = sp.csr_matrix(matrix @ sp.diags(self.idf))
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
+        """Counts (columns in vocabulary order) into TF-IDF rows of unit length (on the arrays of
+        the CSR matrix: scipy's products with diagonal matrices copied 136,000 rows three times)."""
+        matrix = sp.csr_matrix(matrix)
+        matrix.sum_duplicates()
+        data = (np.log(matrix.data) + 1.0) * self.idf[matrix.indices]
+        return _unit_rows(data, matrix.indices, matrix.indptr, matrix.shape)
 
     def terms(self) -> list[str]:
         """Feature names by column."""
@@ -215,15 +230,43 @@ class Features:
         return cls(words, chars), cls.join(x, c)
 
     @classmethod
+    def fit_counts(cls, counts: SegmentCounts, rows: np.ndarray,
+                   params: Mapping[str, Any]) -> tuple[Features, sp.csr_matrix]:
+        """:meth:`fit_transform` of the segments ``rows`` from their precomputed counts."""
+        words, x = Vectors.fit_counts(counts.words, rows, analyzer_of(params), int(params["min_df"]))
+        if not params.get("chars"):
+            return cls(words), x
+        assert counts.chars is not None
+        chars, c = Vectors.fit_counts(counts.chars, rows, "char_wb", int(params["min_df"]))
+        return cls(words, chars), cls.join(x, c)
+
+    def take(self, counts: SegmentCounts, rows: np.ndarray | None = None) -> sp.csr_matrix:
+        """:meth:`transform` of the segments ``rows`` (all when None) from their precomputed counts."""
+        x = self.words.take(counts.words, rows)
+        if self.chars is None:
+            return x
+        assert counts.chars is not None
+        return self.join(x, self.chars.take(counts.chars, rows))
+
+    def options(self) -> tuple[tuple[str, bool], ...] | None:
+        """The analyzer's settings and whether there are character n-grams, as
+        :func:`qda.suggest.counts.segment_counts` takes them (None: an analyzer it does not know)."""
+        return counts_options(self.words.analyzer, self.chars is not None)
+
+    @classmethod
     def fit(cls, texts: Sequence[str], params: Mapping[str, Any]) -> Features:
         return cls.fit_transform(texts, params)[0]
 
     @staticmethod
     def join(x: sp.csr_matrix, c: sp.csr_matrix) -> sp.csr_matrix:
-        joined = sp.csr_matrix(sp.hstack([x, c]).tocsr())
-        norms = np.sqrt(np.asarray(joined.multiply(joined).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms) @ joined)
+        """The two blocks side by side (each row's indices stay sorted), rows of unit length."""
+        x, c = sp.csr_matrix(x), sp.csr_matrix(c)
+        x.sum_duplicates()
+        c.sum_duplicates()
+        joined = sp.csr_matrix(sp.hstack([x, c], format="csr"))  # scipy's csr_hstack: row by row, in C
+        data, indices, indptr = joined.data, joined.indices, joined.indptr
+        rows = x.shape[0]
+        return _unit_rows(data, indices, indptr, (rows, x.shape[1] + c.shape[1]))
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         x = self.words.transform(texts)
@@ -232,6 +275,20 @@ class Features:
     def terms(self) -> list[str]:
         """Feature names by column (character n-grams shown as ``<c>gram``)."""
         return self.words.terms() + (["<c>" + t for t in self.chars.terms()] if self.chars else [])
+
+
+def _unit_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A canonical CSR matrix of these arrays with each row scaled to unit length (empty rows stay empty)."""
+    lengths = np.diff(indptr)
+    # reduceat takes a start past the end as invalid: empty rows (whose sums are not used) start at the last entry
+    squares = np.add.reduceat(data * data, np.minimum(indptr[:-1], len(data) - 1)) if len(data) \
+        else np.zeros(len(lengths))
+    norms = np.where(lengths > 0, np.sqrt(np.where(lengths > 0, squares, 1.0)), 1.0)
+    scaled = data * np.repeat(1.0 / norms, lengths)
+    small = indices.astype(np.int32) if shape[1] < 2 ** 31 else indices
+    out = sp.csr_matrix((scaled, small, indptr.astype(small.dtype)), shape=shape)
+    out.has_canonical_format = True  # the caller's rows are sorted and without duplicates
+    return out
 
 
 def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
@@ -561,6 +618,15 @@ class Model:
             return cls(model_id, coder, Features(words, chars), [str(c) for c in arrays["codes"]],
                        np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
                        np.asarray(arrays["threshold"], dtype=np.float64), dict(params))
+
+
+def counts_options(analyzer: Terms | str, chars: bool) -> tuple[tuple[str, bool], ...] | None:
+    """``analyzer``'s settings as :func:`qda.suggest.counts.segment_counts` takes them, and
+    ``chars``; None when the analyzer has a setting that module does not build (then the
+    features are made by calling the analyzer on each feature text)."""
+    if not isinstance(analyzer, Terms) or set(vars(analyzer)) - set(TERM_OPTIONS):
+        return None
+    return (*((name, bool(getattr(analyzer, name))) for name in TERM_OPTIONS), ("chars", chars))
 
 
 def machine_coder(model_id: str) -> str:
