@@ -280,10 +280,13 @@ class Features:
 def _unit_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     """A canonical CSR matrix of these arrays with each row scaled to unit length (empty rows stay empty)."""
     lengths = np.diff(indptr)
-    # reduceat takes a start past the end as invalid: empty rows (whose sums are not used) start at the last entry
-    squares = np.add.reduceat(data * data, np.minimum(indptr[:-1], len(data) - 1)) if len(data) \
-        else np.zeros(len(lengths))
-    norms = np.where(lengths > 0, np.sqrt(np.where(lengths > 0, squares, 1.0)), 1.0)
+    # each non-empty row's sum of squares (reduceat runs from one start to the next: empty rows left out)
+    filled = lengths > 0
+    squares = np.ones(len(lengths))
+    if filled.any():
+        squares[filled] = np.add.reduceat(data * data, indptr[:-1][filled])
+    norms = np.sqrt(squares)
+    norms[norms == 0] = 1.0
     scaled = data * np.repeat(1.0 / norms, lengths)
     small = indices.astype(np.int32) if shape[1] < 2 ** 31 else indices
     out = sp.csr_matrix((scaled, small, indptr.astype(small.dtype)), shape=shape)

@@ -18,16 +18,21 @@ from qda.models import Codebook, Coding, CodingScope, CodingStatus, WritePlan
 from qda.results import Progress, no_progress
 from qda.storage import ProjectReads, ProjectStorage
 from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
+from qda.suggest.counts import SegmentCounts, segment_counts
 from qda.suggest.learn import (
+    LENGTH_BINS,
     Features,
     Model,
+    analyzer_of,
     check_params,
+    counts_options,
     cross_validate,
     fit_with_threshold,
     folds_of,
     kappa_threshold,
     machine_coder,
     model_id,
+    scores_of,
     shrunk_threshold,
 )
 from qda.suggest.metrics import Metric, binary_agreement
@@ -65,21 +70,21 @@ def _codes(codebook: Codebook, codes: Sequence[str] | None) -> list[str]:
     return list(codes)
 
 
-def _labelled(store: ProjectReads, coder: str, codes: Sequence[str] | None,
+def _labelled(store: ProjectStorage, coder: str, codes: Sequence[str] | None,
               codebook: Codebook) -> tuple[Corpus, Labels, list[str]]:
     if coder not in store.coders():
         raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(store.coders()) or 'none yet'})")
     if coder.startswith("model:"):
         raise SuggestError(f"'{coder}' is a machine coder: train from a human coder or the consensus")
     wanted = _codes(codebook, codes)
-    corpus = load_corpus(store)
+    corpus = corpus_of(store)
     labels = segment_labels(store, corpus, coder, codes=wanted)
     if not labels.known.any():
         raise SuggestError(f"coder '{coder}' has no codings to learn from")
     return corpus, labels, wanted
 
 
-def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
+def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
           params: dict[str, Any] | None = None, evaluate: bool = True, bootstrap: int = 1000,
           progress: Progress = no_progress) -> Training:
     """One classifier per code from ``coder``'s codings, evaluated by document-grouped cross-validation.
@@ -92,9 +97,8 @@ def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequenc
     corpus, labels, wanted = _labelled(store, coder, codes, codebook)
     # the known segments, and the suggestions the coder rejected in review (negatives of their code only)
     known = np.flatnonzero(labels.known | labels.reviewed())
-    texts = [corpus.texts[i] for i in known.tolist()]
     all_groups = corpus.document[known]
-    vectors, all_x = Features.fit_transform(texts, settings)
+    vectors, all_x = features_of(corpus, known, settings)
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
     groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
     folds = min(int(settings["folds"]), len(np.unique(groups)))
@@ -147,16 +151,15 @@ def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequenc
     return Training(model, report, info)
 
 
-def curve(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
+def curve(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
           sizes: Sequence[int] = CURVE_SIZES, params: dict[str, Any] | None = None, bootstrap: int = 1000,
           progress: Progress = no_progress) -> LearningCurve:
     """Kappa per code when each fold's training part is cut to ``sizes`` positives (by whole documents)."""
     settings = check_params(params)
     corpus, labels, wanted = _labelled(store, coder, codes, codebook)
     known = np.flatnonzero(labels.known)
-    texts = [corpus.texts[i] for i in known.tolist()]
     groups = corpus.document[known]
-    vectors, x = Features.fit_transform(texts, settings)
+    _vectors, x = features_of(corpus, known, settings)
     out: list[CodeCurve] = []
     for done, code in enumerate(wanted):
         progress("learning curve", done, len(wanted))
@@ -169,6 +172,25 @@ def curve(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequenc
         medians[str(size)] = _median([c.points[k].kappa for c in out])
     medians["all"] = _median([c.all_data for c in out])
     return LearningCurve(coder, tuple(sizes), tuple(out), medians)
+
+
+def features_of(corpus: Corpus, rows: np.ndarray, settings: dict[str, Any]) -> tuple[Features, sp.csr_matrix]:
+    """The features fitted on the segments ``rows`` and their matrix: from the corpus' term
+    counts (:mod:`qda.suggest.counts`, kept per process) when the analyzer is one that module
+    builds, else by the analyzer on each feature text (the same matrix, slower)."""
+    options = counts_options(analyzer_of(settings), bool(settings.get("chars")))
+    if options is None:
+        return Features.fit_transform([corpus.texts[i] for i in rows.tolist()], settings)
+    return Features.fit_counts(counts_of(corpus, options), rows, settings)
+
+
+def features_for(model: Model, corpus: Corpus, rows: np.ndarray | None = None) -> sp.csr_matrix:
+    """A model's features of the segments ``rows`` (all when None), as :func:`features_of`."""
+    options = model.vectors.options()
+    if options is None:
+        chosen = corpus.texts if rows is None else [corpus.texts[i] for i in np.asarray(rows).tolist()]
+        return model.vectors.transform(chosen)
+    return model.vectors.take(counts_of(corpus, options), rows)
 
 
 def _median(metrics: Sequence[Metric | None]) -> float | None:
@@ -229,6 +251,8 @@ class _Kept:
         self.corpus: tuple[tuple[str, str], Corpus] | None = None
         self.models: OrderedDict[tuple[str, str], Model] = OrderedDict()
         self.similar: OrderedDict[tuple[Any, ...], tuple[np.ndarray, sp.csr_matrix]] = OrderedDict()
+        # the term counts of the kept corpus (the corpus object itself is the key), per settings
+        self.counts: tuple[Corpus, tuple[tuple[str, bool], ...], SegmentCounts] | None = None
 
     @staticmethod
     def remember(kept: OrderedDict[Any, Any], key: Any, value: Any, size: int = 4) -> None:
@@ -253,6 +277,21 @@ def corpus_of(store: ProjectStorage, terms: bool = True, signature: str | None =
     with _kept.lock:
         _kept.corpus = (key, corpus)
     return corpus
+
+
+def counts_of(corpus: Corpus, options: tuple[tuple[str, bool], ...]) -> SegmentCounts:
+    """The term counts of every segment of ``corpus`` (see :mod:`qda.suggest.counts`), kept for
+    the last corpus and settings: train and run, and the server's explain after explain, share them."""
+    with _kept.lock:
+        found = _kept.counts
+    if found is not None and found[0] is corpus and found[1] == options:
+        return found[2]
+    settings = dict(options)
+    counts = segment_counts(corpus.words, corpus.document, corpus.roles, options=settings,
+                            chars=bool(settings.get("chars")), length_bins=LENGTH_BINS)
+    with _kept.lock:
+        _kept.counts = (corpus, options, counts)
+    return counts
 
 
 # ----------------------------------------------------------------------------- stored models
@@ -348,7 +387,13 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
     else:
         if hit:  # a cache that does not fit the corpus: computed again
             corpus = corpus_of(store, signature=signature)
-        run_codes, scores = model.scores([corpus.texts[i] for i in chosen.tolist()], codes)
+        run_codes = list(codes) if codes else list(model.codes)
+        rows = [model.codes.index(c) for c in run_codes]
+        if len(chosen) and rows:
+            x = features_for(model, corpus, None if len(chosen) == len(corpus) else chosen)
+            scores = np.atleast_2d(scores_of(x, model.coef[rows], model.intercept[rows])).reshape(len(chosen), -1)
+        else:  # nothing to score (e.g. --uncoded when every document is coded)
+            scores = np.zeros((len(chosen), len(rows)))
         if len(chosen) == len(corpus):
             fresh = {c: np.ascontiguousarray(scores[:, j], dtype=np.float64).tobytes()
                      for j, c in enumerate(run_codes)}
@@ -389,7 +434,7 @@ def explain(store: ProjectStorage, coding: Coding, *, top: int = 8, similar: int
     if at is None:
         raise NotFoundError(f"segment '{coding.segment}' of coding {coding.id} is gone")
     row = model.codes.index(coding.code)
-    x = model.vectors.transform([corpus.texts[at]])
+    x = features_for(model, corpus, np.array([at]))
     weights = x.multiply(model.coef[row]).tocsr()
     names = model.vectors.terms()
     order = np.argsort(-weights.data)[:top]
@@ -437,7 +482,7 @@ def _coded_passages(store: ProjectStorage, corpus: Corpus, signature: str, model
         return found
     labels = segment_labels(store, corpus, model.coder, codes=[code])
     positive = np.flatnonzero(labels.positive.get(code, np.zeros(len(corpus), dtype=bool)))
-    found = (positive, model.vectors.transform([corpus.texts[i] for i in positive.tolist()]))
+    found = (positive, features_for(model, corpus, positive))
     with _kept.lock:
         _kept.remember(_kept.similar, key, found, size=8)
     return found
