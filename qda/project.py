@@ -1619,8 +1619,10 @@ class Project:
             if run.fresh and not self._store.readonly:  # a cache, not project data: kept even if the write fails
                 with self._store.transaction(marks_state=False):
                     self._store.save_suggest_scores(found.id, run.segments, run.fresh)
+            planned = run.suggestions
             with self._recorded(f"suggest run --model {found.machine_coder}"):
-                replaced = self.commit(run.plan)
+                replaced = self._store.replace_suggestions(planned.coder, planned.origin, planned.documents,
+                                                           planned.rows(run.corpus))
             return replace(run.report, replaced=replaced)
 
     def suggest_explain(self, coding_id: int) -> suggest.Explanation:

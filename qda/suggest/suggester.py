@@ -6,7 +6,7 @@ import json
 import statistics
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qda.errors import NotFoundError, SuggestError
-from qda.models import Codebook, Coding, CodingScope, CodingStatus, WritePlan
+from qda.models import Codebook, Coding
 from qda.results import Progress, no_progress
 from qda.storage import ProjectReads, ProjectStorage
 from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
@@ -349,15 +349,35 @@ def select_segments(corpus: Corpus, store: ProjectReads, model: Model, *, docume
 
 
 @dataclass(frozen=True)
-class Run:
-    """What :func:`plan_run` made: the plan, its report, and the scores of every segment it
-    computed (code -> float64 bytes, empty when it used the cache or scored some documents
-    only) for the facade to keep in the score cache under ``segments`` (the signature)."""
+class Suggestions:
+    """What a run stores: per code run, the corpus positions of the segments suggested and their
+    scores, as codings of ``coder`` in ``documents`` (all when None). Arrays, not a ``Coding``
+    per suggestion: a run of every code on 136,000 segments suggests 500,000."""
 
-    plan: WritePlan
+    coder: str
+    origin: str
+    documents: tuple[str, ...] | None
+    hits: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def rows(self, corpus: Corpus) -> Iterator[tuple[str, list[tuple[int, int, int, float]]]]:
+        """Per code, (segment id, start, end, score rounded to 6 places): one code's rows at a time."""
+        for code, (at, scores) in self.hits.items():
+            yield code, [(segment, start, end, round(score, 6)) for segment, start, end, score in zip(
+                corpus.ids[at].tolist(), corpus.starts[at].tolist(), corpus.ends[at].tolist(), scores.tolist())]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What :func:`plan_run` made: the suggestions to store, its report, the corpus they are
+    positions of, and the scores of every segment it computed (code -> float64 bytes, empty when
+    it used the cache or scored some documents only) for the facade to keep in the score cache
+    under ``segments`` (the signature)."""
+
+    suggestions: Suggestions
     report: RunReport
     segments: str
     fresh: dict[str, bytes]
+    corpus: Corpus
 
 
 def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None = None,
@@ -399,25 +419,17 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
                      for j, c in enumerate(run_codes)}
     thresholds = {c: float(model.threshold[model.codes.index(c)]) for c in run_codes}
     coder = model.machine_coder
-    planned: list[Coding] = []
-    counts = {c: 0 for c in run_codes}
-    suggested, documents, cases, refs = str(CodingStatus.SUGGESTED), corpus.documents, corpus.cases, corpus.refs
+    hits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for j, code in enumerate(run_codes):
-        hits = np.flatnonzero(scores[:, j] >= thresholds[code])
-        at = chosen[hits]
-        planned.extend(Coding(coder, code, documents[d], cases[d], start, end, refs[i], source="suggest",
-                              status=suggested, score=round(score, 6), origin=model.id)
-                       for i, d, start, end, score in zip(at.tolist(), corpus.document[at].tolist(),
-                                                          corpus.starts[at].tolist(), corpus.ends[at].tolist(),
-                                                          scores[hits, j].tolist()))
-        counts[code] = len(hits)
-    # the chosen segments are whole documents (select_segments): the plan replaces this coder's
+        found = np.flatnonzero(scores[:, j] >= thresholds[code])
+        hits[code] = (chosen[found], scores[found, j])
+    # the chosen segments are whole documents (select_segments): the run replaces this coder's
     # suggestions of the codes run in those documents, read by code and document, never the others
     in_docs = np.unique(corpus.document[chosen])
     documents_run = None if len(in_docs) == len(corpus.documents) else tuple(corpus.documents[d] for d in in_docs)
-    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, documents=documents_run, codes=tuple(run_codes)),),
-                     codings=tuple(planned))
-    return Run(plan, RunReport(model.id, coder, len(in_docs), len(chosen), counts, 0), signature, fresh)
+    counts = {c: len(hits[c][0]) for c in run_codes}
+    return Run(Suggestions(coder, model.id, documents_run, hits),
+               RunReport(model.id, coder, len(in_docs), len(chosen), counts, 0), signature, fresh, corpus)
 
 
 def explain(store: ProjectStorage, coding: Coding, *, top: int = 8, similar: int = 3) -> Explanation:
