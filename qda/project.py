@@ -1641,13 +1641,13 @@ class Project:
         import numpy as np
 
         from qda.coding import check_coder_name, write_sheet
-        from qda.suggest.corpus import load_corpus
         from qda.suggest.gate import draw_sample, planning_note
+        from qda.suggest.suggester import corpus_of
 
         coder = check_coder_name(coder)
         found, info = suggest.load_model(self._store, model)
         with _collector_paused():
-            corpus = load_corpus(self._store)
+            corpus = corpus_of(self._store)
             trained_on = [corpus.documents.index(d) for d in info.get("training_documents", ())
                           if d in corpus.documents]
             candidates = np.flatnonzero(~np.isin(corpus.document, trained_on))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,12 @@ class Corpus:
     ends: np.ndarray
     roles: list[str | None]
     words: list[str]  # the segment's terms joined by spaces
-    texts: list[str]
+
+    @cached_property
+    def texts(self) -> list[str]:
+        """The feature texts, made when first asked for: the features come from the term counts
+        (:mod:`qda.suggest.counts`), which need the words only."""
+        return texts_from(self.words, self.document.tolist(), self.roles) if self.words else []
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -104,13 +110,12 @@ def load_corpus(store: ProjectReads, terms: bool = True) -> Corpus:
             continue
         a, b = rows[name]
         words[a:b] = _segment_words(text, starts[a:b], ends[a:b], np.frombuffer(tok_starts, dtype=np.int32),
-                                    [w.lower() for w in lemma])
+                                    "\x1f".join(lemma).lower().split("\x1f") if lemma else [])
     ordinals = columns["ordinal"]
     refs = [segment_ref(names[d], o) for d, o in zip(document.tolist(), ordinals)]
     roles = list(columns["role"])
     return Corpus(refs, np.asarray(columns["id"], dtype=np.int64), document, names,
-                  [case_of.get(n, "") for n in names], starts, ends, roles, words if terms else [],
-                  texts_from(words, document.tolist(), roles) if terms else [])
+                  [case_of.get(n, "") for n in names], starts, ends, roles, words if terms else [])
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,10 @@ class SegmentCounts:
 
 
 def _rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
-    part = sp.csr_matrix(matrix[np.asarray(rows, dtype=np.int64)])
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) == matrix.shape[0] and np.array_equal(rows, np.arange(len(rows))):
+        return matrix  # every row in order: no copy (train on a project coded throughout)
+    part = sp.csr_matrix(matrix[rows])
     part.has_canonical_format = True  # rows of a canonical matrix
     return part
 
@@ -90,12 +93,14 @@ def _columns(matrix: sp.csr_matrix, cols: np.ndarray) -> sp.csr_matrix:
     new = np.full(width + 1, -1, dtype=np.int64)
     present = cols >= 0
     new[cols[present]] = np.flatnonzero(present)
+    small = np.int32 if max(width, len(cols), matrix.nnz) < 2 ** 31 - 1 else np.int64  # 136,000 rows: 17 M entries
+    new = new.astype(small)
     mapped = new[matrix.indices]
     keep = mapped >= 0
-    row_of = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of[keep], minlength=matrix.shape[0]))])
-    out = sp.csr_matrix((matrix.data[keep], mapped[keep].astype(np.int32), indptr),
-                        shape=(matrix.shape[0], len(cols)))
+    kept_before = np.zeros(matrix.nnz + 1, dtype=small)
+    np.cumsum(keep, dtype=small, out=kept_before[1:])
+    indptr = kept_before[matrix.indptr]
+    out = sp.csr_matrix((matrix.data[keep], mapped[keep], indptr), shape=(matrix.shape[0], len(cols)))
     if not np.all(np.diff(cols[present]) > 0):  # a vocabulary in another order than the names'
         out.has_sorted_indices = False
         out.sort_indices()

@@ -271,7 +271,7 @@ def corpus_of(store: ProjectStorage, terms: bool = True, signature: str | None =
     key = (str(store.path), signature or store.segments_signature())
     with _kept.lock:
         found = _kept.corpus
-    if found is not None and found[0] == key and (found[1].texts or not terms or not len(found[1])):
+    if found is not None and found[0] == key and (found[1].words or not terms or not len(found[1])):
         return found[1]
     corpus = load_corpus(store, terms)
     with _kept.lock:
