@@ -1599,6 +1599,9 @@ class Project:
         with self._store.transaction():
             self._store.save_suggest_model(training.model.id, from_coder, json.dumps(training.info),
                                           training.model.to_bytes())
+        if training.scores:  # a cache, not project data (as suggest_run keeps it)
+            with self._store.transaction(marks_state=False):
+                self._store.save_suggest_scores(training.model.id, training.segments, training.scores)
         return replace(training.report, created=not existed)
 
     def suggest_curve(self, from_coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,

@@ -109,11 +109,13 @@ def test_a_code_scope_replaces_that_code_only_and_keeps_identical_codings(study:
 
 def test_run_uses_the_score_cache_and_gives_what_scoring_gives(study: Path) -> None:
     from qda.suggest import load_model
+    from qda.suggest.suggester import unpack_hits
 
     with Project.open(study) as project:
         report = project.suggest_train("consensus", seed=1, bootstrap=0)
         coder = report.machine_coder
-        first = project.suggest_run()
+        # training keeps its suggestions of every segment: what the analyzer path scores at or above
+        # each code's threshold (the run below then computes no features)
         signature = project._store.segments_signature()
         model, _ = load_model(project._store, coder)
         cached = project._store.suggest_scores(model.id, signature, model.codes)
@@ -121,7 +123,12 @@ def test_run_uses_the_score_cache_and_gives_what_scoring_gives(study: Path) -> N
         corpus = load_corpus(project._store)
         _, scores = model.scores(corpus.texts)
         for j, code in enumerate(model.codes):
-            assert np.array_equal(np.frombuffer(cached[code], dtype=np.float64), scores[:, j])
+            found = unpack_hits(cached[code], len(corpus))
+            assert found is not None
+            expected = np.flatnonzero(scores[:, j] >= model.threshold[j])
+            assert np.array_equal(found[0], expected)
+            assert np.allclose(found[1], scores[expected, j], rtol=0, atol=1e-12)
+        first = project.suggest_run()
         all_codes = stored(project, coder)
         # one code again, from the cache: the same suggestions, the same rows (ids, dates)
         one = project.suggest_run(codes=["h"])

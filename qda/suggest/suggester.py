@@ -7,7 +7,7 @@ import statistics
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,10 @@ class Training:
     model: Model
     report: TrainReport
     info: dict[str, Any]
+    # the model's suggestions of every segment (the score cache: code -> pack_hits), for the
+    # segments' signature ``segments``: `suggest run` after `train` then computes no features
+    scores: dict[str, bytes] = field(default_factory=dict)
+    segments: str = ""
 
 
 def _codes(codebook: Codebook, codes: Sequence[str] | None) -> list[str]:
@@ -148,7 +152,18 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
             "codes": {r.code: {"positives": r.positives, "trained": r.trained, "threshold": r.threshold,
                                "kappa": r.kappa.to_dict() if r.kappa else None} for r in rows},
             "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
-    return Training(model, report, info)
+    signature = store.segments_signature()
+    if len(known) == len(corpus):  # every segment is in the training matrix, in corpus order
+        every = scores_of(all_x, model.coef, model.intercept)
+    else:
+        every = _scores(model, corpus, np.arange(len(corpus)), model.codes)
+    every = np.asarray(every).reshape(len(corpus), -1)
+    positions = np.arange(len(corpus))
+    cache = {}
+    for j, code in enumerate(model.codes):
+        found = np.flatnonzero(every[:, j] >= model.threshold[j])
+        cache[code] = pack_hits(positions[found], every[found, j], len(corpus))
+    return Training(model, report, info, cache, signature)
 
 
 def curve(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
@@ -396,33 +411,28 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
     wanted = list(codes) if codes else list(model.codes)
     signature = store.segments_signature()
     cached = store.suggest_scores(model.id, signature, wanted)
-    hit = len(cached) == len(wanted)
-    corpus = corpus_of(store, terms=not hit, signature=signature)
+    corpus = corpus_of(store, terms=len(cached) < len(wanted), signature=signature)
+    kept = {code: unpack_hits(blob, len(corpus)) for code, blob in cached.items()}
+    if len(cached) < len(wanted) or any(v is None for v in kept.values()):
+        corpus = corpus_of(store, signature=signature)  # a cache that does not fit the corpus: computed again
     chosen = select_segments(corpus, store, model, documents=documents, uncoded=uncoded)
     fresh: dict[str, bytes] = {}
-    if hit and all(len(blob) == 8 * len(corpus) for blob in cached.values()):
-        run_codes = wanted
-        scores = np.column_stack([np.frombuffer(cached[c], dtype=np.float64)[chosen] for c in wanted]) \
-            if wanted else np.zeros((len(chosen), 0))
-    else:
-        if hit:  # a cache that does not fit the corpus: computed again
-            corpus = corpus_of(store, signature=signature)
-        run_codes = list(codes) if codes else list(model.codes)
-        rows = [model.codes.index(c) for c in run_codes]
-        if len(chosen) and rows:
-            x = features_for(model, corpus, None if len(chosen) == len(corpus) else chosen)
-            scores = np.atleast_2d(scores_of(x, model.coef[rows], model.intercept[rows])).reshape(len(chosen), -1)
-        else:  # nothing to score (e.g. --uncoded when every document is coded)
-            scores = np.zeros((len(chosen), len(rows)))
-        if len(chosen) == len(corpus):
-            fresh = {c: np.ascontiguousarray(scores[:, j], dtype=np.float64).tobytes()
-                     for j, c in enumerate(run_codes)}
-    thresholds = {c: float(model.threshold[model.codes.index(c)]) for c in run_codes}
-    coder = model.machine_coder
     hits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for j, code in enumerate(run_codes):
-        found = np.flatnonzero(scores[:, j] >= thresholds[code])
-        hits[code] = (chosen[found], scores[found, j])
+    if kept and all(v is not None for v in kept.values()) and len(kept) == len(wanted):
+        every = len(chosen) == len(corpus)
+        for code in wanted:
+            at, values = kept[code] or (np.zeros(0, dtype=np.int64), np.zeros(0))
+            inside = slice(None) if every else np.isin(at, chosen)
+            hits[code] = (at[inside], values[inside])
+    else:
+        scores = _scores(model, corpus, chosen, wanted)
+        for j, code in enumerate(wanted):
+            found = np.flatnonzero(scores[:, j] >= float(model.threshold[model.codes.index(code)]))
+            hits[code] = (chosen[found], scores[found, j])
+        if len(chosen) == len(corpus):
+            fresh = {code: pack_hits(*hits[code], len(corpus)) for code in wanted}
+    coder = model.machine_coder
+    run_codes = wanted
     # the chosen segments are whole documents (select_segments): the run replaces this coder's
     # suggestions of the codes run in those documents, read by code and document, never the others
     in_docs = np.unique(corpus.document[chosen])
@@ -430,6 +440,41 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
     counts = {c: len(hits[c][0]) for c in run_codes}
     return Run(Suggestions(coder, model.id, documents_run, hits),
                RunReport(model.id, coder, len(in_docs), len(chosen), counts, 0), signature, fresh, corpus)
+
+
+def _scores(model: Model, corpus: Corpus, chosen: np.ndarray, codes: Sequence[str]) -> np.ndarray:
+    """The model's scores of the corpus positions ``chosen`` (segments x ``codes``)."""
+    rows = [model.codes.index(c) for c in codes]
+    if not len(chosen) or not rows:  # nothing to score (e.g. --uncoded when every document is coded)
+        return np.zeros((len(chosen), len(rows)))
+    x = features_for(model, corpus, None if len(chosen) == len(corpus) else chosen)
+    return np.atleast_2d(scores_of(x, model.coef[rows], model.intercept[rows])).reshape(len(chosen), -1)
+
+
+#: The score cache's format: a code's suggestions (score at or above its threshold) of every
+#: segment, as the number of segments, then the suggested positions (int64) and their scores
+#: (float64); a tenth of every segment's score, and all a run needs.
+_HITS = b"qda-hits-1\x00"
+
+
+def pack_hits(positions: np.ndarray, scores: np.ndarray, segments: int) -> bytes:
+    """A code's suggestions of every segment, for the score cache (see :data:`_HITS`)."""
+    return (_HITS + np.array([segments, len(positions)], dtype=np.int64).tobytes()
+            + np.ascontiguousarray(positions, dtype=np.int64).tobytes()
+            + np.ascontiguousarray(scores, dtype=np.float64).tobytes())
+
+
+def unpack_hits(blob: bytes, segments: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(positions, scores) from :func:`pack_hits`; None when the blob is not of this format or
+    was made for another number of segments."""
+    if not blob.startswith(_HITS) or len(blob) < len(_HITS) + 16:
+        return None
+    total, count = np.frombuffer(blob, dtype=np.int64, count=2, offset=len(_HITS)).tolist()
+    start = len(_HITS) + 16
+    if total != segments or len(blob) != start + 16 * count:
+        return None
+    return (np.frombuffer(blob, dtype=np.int64, count=count, offset=start),
+            np.frombuffer(blob, dtype=np.float64, count=count, offset=start + 8 * count))
 
 
 def explain(store: ProjectStorage, coding: Coding, *, top: int = 8, similar: int = 3) -> Explanation:
