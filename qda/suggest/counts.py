@@ -100,7 +100,10 @@ def _columns(matrix: sp.csr_matrix, cols: np.ndarray) -> sp.csr_matrix:
     kept_before = np.zeros(matrix.nnz + 1, dtype=small)
     np.cumsum(keep, dtype=small, out=kept_before[1:])
     indptr = kept_before[matrix.indptr]
-    out = sp.csr_matrix((matrix.data[keep], mapped[keep], indptr), shape=(matrix.shape[0], len(cols)))
+    if kept_before[-1] == matrix.nnz:  # every entry kept: the data is shared, not copied (it is only read)
+        out = sp.csr_matrix((matrix.data, mapped, indptr), shape=(matrix.shape[0], len(cols)), copy=False)
+    else:
+        out = sp.csr_matrix((matrix.data[keep], mapped[keep], indptr), shape=(matrix.shape[0], len(cols)))
     if not np.all(np.diff(cols[present]) > 0):  # a vocabulary in another order than the names'
         out.has_sorted_indices = False
         out.sort_indices()
