@@ -175,3 +175,52 @@ def test_explain_kept_passages_follow_the_training_coders_codings(study: Path) -
         second = project.suggest_explain(suggestion.id)
     assert closest not in {s.ref for s in second.similar}
     assert [s.ref for s in second.similar[:2]] == [s.ref for s in first.similar[1:3]]
+
+
+def test_a_run_after_training_reads_the_cache_and_computes_no_features(study: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from qda.suggest import suggester
+
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=1, bootstrap=0)
+        expected = project.suggest_run()  # from the cache training kept (or not: compared below)
+        project.undo()
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the run computed features")
+
+        # a fresh process: nothing kept but the project's score cache
+        monkeypatch.setattr(suggester, "_kept", suggester._Kept())
+        monkeypatch.setattr(suggester, "features_for", refuse)
+        monkeypatch.setattr(suggester, "counts_of", refuse)
+        ran = project.suggest_run()
+        assert ran.counts == expected.counts and sum(ran.counts.values()) > 0
+        assert ran.model == report.model
+
+
+def test_sample_and_validate_read_the_kept_corpus(study: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from qda.store import Store
+
+    loads: list[bool] = []
+    real = Store.segment_columns
+
+    def counted(self: Store) -> dict:  # type: ignore[type-arg]
+        loads.append(True)  # every read of the corpus starts here
+        return real(self)
+
+    monkeypatch.setattr(Store, "segment_columns", counted)
+    with Project.open(study) as project:
+        train = project.codings(coder="consensus")
+        documents = sorted({c.document for c in train})
+        kept = tuple(replace(c, coder="half", id=None) for c in train if c.document in documents[: len(documents) // 2])
+        project.commit(WritePlan(coders=("half",), codings=kept))
+        project.suggest_train("half", seed=1, bootstrap=0)
+        assert loads == [True]  # training read the corpus; sampling and validating read what it kept
+        sample = project.suggest_sample(40, "val", seed=3)
+        refs = set(sample.segments)
+        human = tuple(replace(c, coder="val", id=None) for c in train if c.segment in refs)
+        project.commit(WritePlan(coders=("val",), codings=human))
+        project.suggest_validate(bootstrap=0)
+    assert loads == [True]
