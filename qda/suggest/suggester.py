@@ -202,10 +202,17 @@ def features_of(corpus: Corpus, rows: np.ndarray, settings: dict[str, Any]) -> t
 def features_for(model: Model, corpus: Corpus, rows: np.ndarray | None = None) -> sp.csr_matrix:
     """A model's features of the segments ``rows`` (all when None), as :func:`features_of`."""
     options = model.vectors.options()
-    if options is None:
+    few = rows is not None and len(rows) * 10 < len(corpus) and not _counts_kept(corpus, options)
+    if options is None or few:  # a few segments (explain): their texts, not every segment's counts
         chosen = corpus.texts if rows is None else [corpus.texts[i] for i in np.asarray(rows).tolist()]
         return model.vectors.transform(chosen)
     return model.vectors.take(counts_of(corpus, options), rows)
+
+
+def _counts_kept(corpus: Corpus, options: tuple[tuple[str, bool], ...] | None) -> bool:
+    with _kept.lock:
+        found = _kept.counts
+    return found is not None and found[0] is corpus and found[1] == options
 
 
 def _median(metrics: Sequence[Metric | None]) -> float | None:
