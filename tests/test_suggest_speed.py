@@ -224,3 +224,19 @@ def test_sample_and_validate_read_the_kept_corpus(study: Path, monkeypatch: pyte
         project.commit(WritePlan(coders=("val",), codings=human))
         project.suggest_validate(bootstrap=0)
     assert loads == [True]
+
+
+def test_a_set_scoped_corpus_is_kept_apart_from_the_whole_projects(study: Path) -> None:
+    """A report through a document set reads the corpus through SetScope: what the process keeps
+    of it must never be handed out as the whole project's corpus, nor the other way round."""
+    from qda.ingest.sets import SetScope
+    from qda.suggest.suggester import corpus_of
+
+    with Project.open(study) as project:
+        store = project._store
+        whole = corpus_of(store)
+        scoped = corpus_of(SetScope(store, ["E1", "E2"]))  # type: ignore[arg-type]
+        assert scoped.documents == ["E1", "E2"] and len(scoped) < len(whole)
+        again = corpus_of(store)
+        assert again.documents == whole.documents and len(again) == len(whole)
+        assert corpus_of(SetScope(store, ["E1", "E2"])).documents == ["E1", "E2"]  # type: ignore[arg-type]
