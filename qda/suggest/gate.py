@@ -28,10 +28,10 @@ from qda.models import Case, Coding, CodingStatus, WritePlan
 from qda.results import Column, Note, Row, TableView, json_dict
 from qda.storage import ProjectReads, ProjectStorage
 from qda.suggest.corpus import Corpus, segment_labels
-from qda.suggest.learn import Model, scores_of
+from qda.suggest.learn import Model
 from qda.suggest.metrics import binary_agreement
 from qda.suggest.results import AcceptReport, CodeValidation, ValidationReport
-from qda.suggest.suggester import corpus_of, features_for
+from qda.suggest.suggester import corpus_of, model_scores
 
 #: How one code's share of the sample is split over its score strata.
 STRATA = (("suggested", 0.5), ("near threshold", 0.25), ("rest", 0.25))
@@ -109,13 +109,9 @@ def sample_of(store: ProjectReads, model: Model, sample: int | None) -> tuple[in
 
 
 def scores_at(model: Model, corpus: Corpus, positions: np.ndarray, codes: Sequence[str]) -> np.ndarray:
-    """The model's scores (segments x ``codes``) of the corpus ``positions``, from the corpus' kept
-    term counts (:func:`qda.suggest.suggester.features_for`)."""
-    rows = [model.codes.index(c) for c in codes]
-    if not len(positions) or not rows:
-        return np.zeros((len(positions), len(rows)))
-    x = features_for(model, corpus, positions)
-    return np.atleast_2d(scores_of(x, model.coef[rows], model.intercept[rows])).reshape(len(positions), -1)
+    """The model's scores (segments x ``codes``) of the corpus ``positions``
+    (:func:`qda.suggest.suggester.model_scores`: from the corpus' kept term counts)."""
+    return model_scores(model, corpus, positions, codes)
 
 
 def validate(store: ProjectStorage, model: Model, *, sample: int | None = None, coder: str | None = None,

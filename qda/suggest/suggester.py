@@ -153,12 +153,9 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
                                "kappa": r.kappa.to_dict() if r.kappa else None} for r in rows},
             "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
     signature = store.segments_signature()
-    if len(known) == len(corpus):  # every segment is in the training matrix, in corpus order
-        every = scores_of(all_x, model.coef, model.intercept)
-    else:
-        every = _scores(model, corpus, np.arange(len(corpus)), model.codes)
-    every = np.asarray(every).reshape(len(corpus), -1)
     positions = np.arange(len(corpus))
+    # every segment's scores; when every segment is in the training matrix (in corpus order), from it
+    every = model_scores(model, corpus, positions, model.codes, x=all_x if len(known) == len(corpus) else None)
     cache = {}
     for j, code in enumerate(model.codes):
         found = np.flatnonzero(every[:, j] >= model.threshold[j])
@@ -432,7 +429,7 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
             inside = slice(None) if every else np.isin(at, chosen)
             hits[code] = (at[inside], values[inside])
     else:
-        scores = _scores(model, corpus, chosen, wanted)
+        scores = model_scores(model, corpus, chosen, wanted)
         for j, code in enumerate(wanted):
             found = np.flatnonzero(scores[:, j] >= float(model.threshold[model.codes.index(code)]))
             hits[code] = (chosen[found], scores[found, j])
@@ -449,12 +446,16 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
                RunReport(model.id, coder, len(in_docs), len(chosen), counts, 0), signature, fresh, corpus)
 
 
-def _scores(model: Model, corpus: Corpus, chosen: np.ndarray, codes: Sequence[str]) -> np.ndarray:
-    """The model's scores of the corpus positions ``chosen`` (segments x ``codes``)."""
+def model_scores(model: Model, corpus: Corpus, chosen: np.ndarray, codes: Sequence[str], *,
+                 x: sp.csr_matrix | None = None) -> np.ndarray:
+    """The model's scores of the corpus positions ``chosen`` (segments x ``codes``): the one place
+    the suggester scores segments (run, the score cache, sample, validate). ``x``: their features,
+    when the caller has them."""
     rows = [model.codes.index(c) for c in codes]
     if not len(chosen) or not rows:  # nothing to score (e.g. --uncoded when every document is coded)
         return np.zeros((len(chosen), len(rows)))
-    x = features_for(model, corpus, None if len(chosen) == len(corpus) else chosen)
+    if x is None:
+        x = features_for(model, corpus, None if len(chosen) == len(corpus) else chosen)
     return np.atleast_2d(scores_of(x, model.coef[rows], model.intercept[rows])).reshape(len(chosen), -1)
 
 
