@@ -1596,7 +1596,7 @@ class Store:
         codings were removed; runs in the caller's transaction."""
         coder_id = self.ensure_coder(coder)
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
-        document_of = dict(self.db.execute("SELECT id, document_id FROM segments"))
+        document_of: dict[int, int] = {}  # segment id -> document id, read when a row is new
         in_docs = None if documents is None else {
             i for i, name in self.db.execute("SELECT id, name FROM documents") if name in set(documents)}
         stamp, status = now(), str(CodingStatus.SUGGESTED)
@@ -1617,6 +1617,8 @@ class Store:
                 if same:
                     same.pop()
                     continue
+                if not document_of:
+                    document_of.update(self.db.execute("SELECT id, document_id FROM segments"))
                 fresh.append((document_of[segment_id], segment_id, start, end, score))
             gone = [(i,) for ids in stored.values() for i in ids]
             self.db.executemany("DELETE FROM codings WHERE id=?", gone)
