@@ -72,7 +72,7 @@ def draw_sample(corpus: Corpus, model: Model, candidates: np.ndarray, *, size: i
         raise SuggestError("no segment to sample: every document was used to train the model "
                            "(validate on documents the training coder did not code)")
     rng = np.random.default_rng(seed)
-    scores = scores_at(model, corpus, candidates, wanted)
+    scores = scores_at(model, corpus, candidates, codes=wanted)
     taken: dict[int, str] = {}
     shares = [size // len(wanted) + (1 if k < size % len(wanted) else 0) for k in range(len(wanted))]
     for j, code in enumerate(wanted):
@@ -108,10 +108,10 @@ def sample_of(store: ProjectReads, model: Model, sample: int | None) -> tuple[in
     return ident, coder, json.loads(segments)
 
 
-def scores_at(model: Model, corpus: Corpus, positions: np.ndarray, codes: Sequence[str]) -> np.ndarray:
+def scores_at(model: Model, corpus: Corpus, positions: np.ndarray, *, codes: Sequence[str]) -> np.ndarray:
     """The model's scores (segments x ``codes``) of the corpus ``positions``
     (:func:`qda.suggest.suggester.model_scores`: from the corpus' kept term counts)."""
-    return model_scores(model, corpus, positions, codes)
+    return model_scores(model, corpus, positions, codes=codes)
 
 
 def validate(store: ProjectStorage, model: Model, *, sample: int | None = None, coder: str | None = None,
@@ -133,7 +133,7 @@ def validate(store: ProjectStorage, model: Model, *, sample: int | None = None, 
     if not coded.any():
         raise SuggestError(f"'{human}' has no codings on the segments of sample {ident} yet: code them, then validate")
     positions = positions[coded]
-    scores = scores_at(model, corpus, positions, model.codes)
+    scores = scores_at(model, corpus, positions, codes=model.codes)
     rows, data = [], {}
     for j, code in enumerate(model.codes):
         truth = labels.positive.get(code, np.zeros(len(corpus), dtype=bool))[positions]

@@ -178,7 +178,7 @@ class Vectors:
         return vectors, vectors.weigh(sp.csr_matrix(matrix, dtype=np.float64))
 
     @classmethod
-    def fit_counts(cls, counts: Counts, rows: np.ndarray, analyzer: Terms | str,
+    def fit_counts(cls, counts: Counts, rows: np.ndarray, analyzer: Terms | str, *,
                    min_df: int = 2) -> tuple[Vectors, sp.csr_matrix]:
         """:meth:`fit_transform` of the segments ``rows`` from their precomputed counts (the same
         vocabulary, IDF and matrix: :mod:`qda.suggest.counts`)."""
@@ -238,11 +238,11 @@ class Features:
     def fit_counts(cls, counts: SegmentCounts, rows: np.ndarray,
                    params: Mapping[str, Any]) -> tuple[Features, sp.csr_matrix]:
         """:meth:`fit_transform` of the segments ``rows`` from their precomputed counts."""
-        words, x = Vectors.fit_counts(counts.words, rows, analyzer_of(params), int(params["min_df"]))
+        words, x = Vectors.fit_counts(counts.words, rows, analyzer_of(params), min_df=int(params["min_df"]))
         if not params.get("chars"):
             return cls(words), x
         assert counts.chars is not None
-        chars, c = Vectors.fit_counts(counts.chars, rows, "char_wb", int(params["min_df"]))
+        chars, c = Vectors.fit_counts(counts.chars, rows, "char_wb", min_df=int(params["min_df"]))
         blocks = [x, c]
         del x, c  # join holds the blocks only until they are side by side (memory at the peak of training)
         return cls(words, chars), cls._join_owned(blocks)

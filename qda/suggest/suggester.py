@@ -155,7 +155,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     signature = store.segments_signature()
     positions = np.arange(len(corpus))
     # every segment's scores; when every segment is in the training matrix (in corpus order), from it
-    every = model_scores(model, corpus, positions, model.codes, x=all_x if len(known) == len(corpus) else None)
+    every = model_scores(model, corpus, positions, codes=model.codes, x=all_x if len(known) == len(corpus) else None)
     cache = {}
     for j, code in enumerate(model.codes):
         found = np.flatnonzero(every[:, j] >= model.threshold[j])
@@ -429,7 +429,7 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
             inside = slice(None) if every else np.isin(at, chosen)
             hits[code] = (at[inside], values[inside])
     else:
-        scores = model_scores(model, corpus, chosen, wanted)
+        scores = model_scores(model, corpus, chosen, codes=wanted)
         for j, code in enumerate(wanted):
             found = np.flatnonzero(scores[:, j] >= float(model.threshold[model.codes.index(code)]))
             hits[code] = (chosen[found], scores[found, j])
@@ -446,7 +446,7 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
                RunReport(model.id, coder, len(in_docs), len(chosen), counts, 0), signature, fresh, corpus)
 
 
-def model_scores(model: Model, corpus: Corpus, chosen: np.ndarray, codes: Sequence[str], *,
+def model_scores(model: Model, corpus: Corpus, chosen: np.ndarray, *, codes: Sequence[str],
                  x: sp.csr_matrix | None = None) -> np.ndarray:
     """The model's scores of the corpus positions ``chosen`` (segments x ``codes``): the one place
     the suggester scores segments (run, the score cache, sample, validate). ``x``: their features,
