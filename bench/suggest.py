@@ -63,7 +63,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import cohen_kappa_score, f1_score  # noqa: E402
 
 from qda.suggest.corpus import texts_from  # noqa: E402
-from qda.suggest.learn import Features, check_params, fit_with_threshold, folds_of, scores_of  # noqa: E402
+from qda.suggest.learn import Features, check_params, fit_in_scope, folds_of, gated, scores_of  # noqa: E402
 from qda.suggest.suggester import training_subsets  # noqa: E402
 
 SEED = 1
@@ -170,11 +170,13 @@ SHARED: dict[str, Any] = {}
 
 #: Parameters added after cells were cached: left out of a cell's key while at this value, so
 #: the cells computed before they existed are still reused.
-LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk"}
+LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk", "role_gate": False}
 
 
 def settings_key(settings: dict[str, Any]) -> str:
     settings = {k: v for k, v in settings.items() if not (k in LATER_PARAMS and LATER_PARAMS[k] == v)}
+    if settings.get("threshold", "shrunk") != "weighted":  # the prior of the "weighted" cut changes nothing else
+        settings.pop("threshold_prior", None)
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -208,9 +210,10 @@ def run_cell(task: tuple[str, str, int, str, str]) -> tuple[tuple[str, str, int,
     train, test = SHARED["plans"][code][size][fold]
     c0 = time.process_time()
     if method == "qda":
-        x, settings, groups = SHARED["x_qda"], SHARED["settings"], SHARED["groups"]
-        coef, intercept, threshold = fit_with_threshold(x[train], y[train], groups[train], params=settings, seed=SEED)
-        predicted = scores_of(x[test], coef, intercept) >= threshold
+        x, settings, groups, roles = SHARED["x_qda"], SHARED["settings"], SHARED["groups"], SHARED["roles"]
+        coef, intercept, threshold, excluded = fit_in_scope(x[train], y[train], groups[train], roles=roles[train],
+                                                            params=settings, seed=SEED)
+        predicted = gated(scores_of(x[test], coef, intercept), roles[test], excluded) >= threshold
     else:
         x = SHARED["x_plain"]
         model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(x[train], y[train])
@@ -246,7 +249,7 @@ def evaluate(corpus: Corpus, sizes: Sequence[str], settings: dict[str, Any], cac
         plans = {code: plan_code(y, part.groups, int(settings["folds"]), part_sizes)
                  for code, y in sorted(part.labels.items()) if y.sum() >= int(settings["min_positives"])}
         SHARED.update(labels=part.labels, plans=plans, x_qda=x_qda, x_plain=x_plain, settings=settings,
-                      groups=part.groups)
+                      groups=part.groups, roles=np.array([r or "" for r in part.roles], dtype=str))
         done: dict[tuple[str, str, int, str], tuple[np.ndarray, float]] = {}
         todo: list[tuple[str, str, int, str, str]] = []
         for code, by_size in plans.items():
@@ -290,6 +293,14 @@ def evaluate(corpus: Corpus, sizes: Sequence[str], settings: dict[str, Any], cac
                         predicted.append(p)
                         cpu[f"{method}@{size}"] = cpu.get(f"{method}@{size}", 0.0) + seconds
                     row[f"{method}@{size}"] = pooled(np.concatenate(truth), np.concatenate(predicted))
+                    if size == "all" and len(set(part.roles)) > 1:
+                        # the sentences of the roles the code is given to only (a teacher move on
+                        # teachers' sentences): how studies of one speaker's moves report it
+                        tested = np.concatenate([test for _train, test in pairs])
+                        roles = np.array([r or "" for r in part.roles], dtype=str)
+                        own = np.isin(roles[tested], np.unique(roles[y]))
+                        row[f"{method}@{size} (own roles)"] = pooled(np.concatenate(truth)[own],
+                                                                      np.concatenate(predicted)[own])
     return results, cpu
 
 
@@ -315,6 +326,11 @@ def print_quality(name: str, results: dict[str, dict[str, tuple[float, float]]],
             print(f"| {size} | {o[0]:.3f} / {o[1]:.3f} | {p[0]:.3f} / {p[1]:.3f} | {o[2]} | "
                   f"{'yes' if o[0] >= p[0] else 'NO'} | {cpu.get(f'qda@{size}', 0):.0f} / "
                   f"{cpu.get(f'plain@{size}', 0):.0f} |")
+    m = medians(results, ["qda@all (own roles)", "plain@all (own roles)"])
+    o, p = m["qda@all (own roles)"], m["plain@all (own roles)"]
+    if o[2]:
+        print(f"| all, each code on its speakers' segments only | {o[0]:.3f} / {o[1]:.3f} | {p[0]:.3f} / {p[1]:.3f} | "
+              f"{o[2]} | {'yes' if o[0] >= p[0] else 'NO'} | |")
     for label, (k, f, n) in (extra or {}).items():
         print(f"| {label} | {k:.3f} / {f:.3f} | | {n} | | |")
     print("\nper code (kappa, qda / plain):")

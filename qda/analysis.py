@@ -19,14 +19,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import combinations, compress
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from qda.errors import AnalysisError, NotFoundError
-from qda.models import Case, Codebook, Coding, CooccurrenceLevel, SearchMode, Segment, WordUnit, assign_segments
+from qda.models import (
+    Case,
+    Codebook,
+    CodeMatch,
+    Coding,
+    CooccurrenceLevel,
+    SearchMode,
+    Segment,
+    WordUnit,
+    assign_segments,
+)
 from qda.results import Note, TableView, frame_view
+
+if TYPE_CHECKING:  # imported where used: pandas and numpy are a third of a second of start-up
+    import numpy as np
+    import pandas as pd
 
 MISSING = "(none)"
 MATCHES = ("any", "all")
@@ -128,13 +139,15 @@ class Retrieval:
     """Coded passages matching a query (codes combined with any/all, minus excluded codes)."""
 
     codes: tuple[str, ...]
-    match: str
+    match: CodeMatch
     exclude: tuple[str, ...]
     filters: dict[str, Any]
     context: int
     passages: tuple[Passage, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         columns = ["coder", "codes", "case", "document", "segment", "speaker", "before", "text", "after"]
         # names and last changes come from other tools and page edits: columns only when a passage has one
         named = any(p.name for p in self.passages)
@@ -154,7 +167,7 @@ class Retrieval:
         return _view(frame, f"{len(self.passages)} passage(s)", lines=True)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"codes": list(self.codes), "match": self.match, "exclude": list(self.exclude),
+        return {"codes": list(self.codes), "match": str(self.match), "exclude": list(self.exclude),
                 "filters": dict(self.filters), "context": self.context, "count": len(self.passages),
                 "passages": [p.to_dict() for p in self.passages]}
 
@@ -208,7 +221,8 @@ def _check_query(codebook: Codebook, cases: Sequence[Case], texts: dict[str, str
 
 
 def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segment], *, codings: Sequence[Coding],
-             texts: dict[str, str], codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+             texts: dict[str, str], codes: Sequence[str] = (), match: CodeMatch = CodeMatch.ANY,
+             exclude: Sequence[str] = (),
              coders: Sequence[str] | None = None, case_names: Sequence[str] | None = None,
              documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
              context: int = 0) -> Retrieval:
@@ -227,7 +241,7 @@ def retrieve(codebook: Codebook, cases: Sequence[Case], segments: Sequence[Segme
         passages = with_names(_passages(spans, cases, segments, codings, texts, context), codings)
     filters = {k: v for k, v in (("coders", list(coders or [])), ("cases", list(case_names or [])),
                                  ("documents", list(documents or [])), ("where", dict(where or {}))) if v}
-    return Retrieval(tuple(codes), match, tuple(exclude), filters, context, tuple(passages))
+    return Retrieval(tuple(codes), CodeMatch(match), tuple(exclude), filters, context, tuple(passages))
 
 
 # A passage before it is built, enough to choose it (quotes) and to build it later:
@@ -353,6 +367,8 @@ class QuoteTable:
     available: dict[str, dict[str, int]]  # code -> group -> passages there were to choose from
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = []
         for code, label in self.codes:
             for group in self.groups:
@@ -388,7 +404,7 @@ def quote_table(codebook: Codebook, cases: Sequence[Case], retrieval: Retrieval,
 def quotes(codebook: Codebook, cases: Sequence[Case],
            segments: Sequence[Segment] | Callable[[set[str]], Sequence[Segment]], *, codings: Sequence[Coding],
            texts: dict[str, str], by: str, per_code: int = 2, lang: str | None = None, codes: Sequence[str] = (),
-           match: str = "any", exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
+           match: CodeMatch = CodeMatch.ANY, exclude: Sequence[str] = (), coders: Sequence[str] | None = None,
            case_names: Sequence[str] | None = None, documents: Sequence[str] | None = None,
            where: dict[str, str] | None = None, context: int = 0) -> QuoteTable:
     """The table of :func:`quote_table` over the passages :func:`retrieve` would return
@@ -491,6 +507,9 @@ class CooccurrenceTable:
     def matrix(self, measure: str = "n_ab") -> pd.DataFrame:
         """Square code x code frame of a measure (n_ab, jaccard, dice, ochiai); the diagonal
         holds the frequencies for counts and 1 for coefficients of used codes."""
+        import numpy as np
+        import pandas as pd
+
         codes = list(self.frequencies)
         where = {c: i for i, c in enumerate(codes)}
         grid = np.full((len(codes), len(codes)), np.nan)
@@ -535,6 +554,8 @@ class Cooccurrence:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per pair (see ``all_pairs``), coefficients at full precision."""
+        import pandas as pd
+
         records = []
         for table in self.tables:
             for p in table.pairs:
@@ -649,6 +670,7 @@ def _cooccurrence_table(group: str, level: str, near: int, codes: Sequence[str],
 
 def cluster_codes(table: CooccurrenceTable) -> Clustering:
     """Average-linkage (UPGMA) clustering of the used codes on Jaccard distance."""
+    import numpy as np
     from scipy.cluster.hierarchy import dendrogram, linkage
     from scipy.spatial.distance import squareform
 
@@ -734,6 +756,8 @@ class AttributeTests:
     conventions: tuple[str, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         names = [f"{g} (n={n})" for g, n in self.groups]
         records = []
         for r in self.rows:
@@ -794,6 +818,8 @@ def odds_ratio_ci(table: Sequence[Sequence[int]], z: float = 1.959964) -> tuple[
 
 def cramers_v(table: np.ndarray) -> float | None:
     """Cramér's V = sqrt(chi2 / (n (min(r, c) - 1))), chi2 without continuity correction."""
+    import numpy as np
+
     n = table.sum()
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
     if (expected == 0).any():
@@ -824,6 +850,7 @@ def attribute_tests(codebook: Codebook, cases: Sequence[Case], codings: Sequence
     (``resamples`` random tables with the observed margins, seeded). Never a chi-squared
     approximation. Holm and Benjamini–Hochberg adjust over the codes tested.
     """
+    import numpy as np
     from scipy.stats import MonteCarloMethod, fisher_exact
 
     if not 0 < alpha < 1:
@@ -985,6 +1012,8 @@ def _unit_of(by: str, cases: dict[str, dict[str, str]]) -> Any:
 
 def _tokens_in_roles(doc: DocumentTokens, index: _SegmentIndex, roles: Sequence[str]) -> np.ndarray:
     """Mask of the document's tokens lying in a segment of a speaker with one of ``roles``."""
+    import numpy as np
+
     segs = index.by_doc.get(doc.document, [])
     if not segs or not len(doc.starts):
         return np.zeros(len(doc.starts), dtype=bool)
@@ -1025,6 +1054,8 @@ class WordCounts:
     distinctive: dict[str, tuple[DistinctiveWord, ...]]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = []
         for group, terms in self.counts.items():
             ranked = sorted(terms.items(), key=lambda kv: (-kv[1], kv[0]))[:self.top]
@@ -1034,6 +1065,8 @@ class WordCounts:
         return pd.DataFrame(records, columns=[self.by, "rank", self.unit, "count", "per 1,000"])
 
     def distinctive_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         records = [{self.by: g, self.unit: w.term, "count": w.count, "rest": w.rest, "log-odds": round(w.log_odds, 3),
                     "z": round(w.z, 2)} for g, words in self.distinctive.items() for w in words]
         return pd.DataFrame(records, columns=[self.by, self.unit, "count", "rest", "log-odds", "z"])
@@ -1155,6 +1188,8 @@ class SearchResult:
     per_group: dict[str, int]
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([{"document": h.document, "case": h.case, self.by: h.group, "segment": h.segment or "",
                               "speaker": h.speaker or "", "left": h.left, "match": h.match, "right": h.right}
                              for h in self.hits],
@@ -1287,6 +1322,8 @@ class SearchCoding:
     already: tuple[str, ...]  # segment refs the coder had already coded with the code
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = [(ref, "coded") for ref in self.coded] + [(ref, "negated, left out") for ref in self.negated] + \
                [(ref, "already coded") for ref in self.already]
         return pd.DataFrame([{"segment": ref, "code": self.code, "coder": self.coder, "status": status}

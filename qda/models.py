@@ -174,6 +174,46 @@ class SearchMode(Vocabulary):
     REGEX = "regex"
 
 
+class CodeMatch(Vocabulary):
+    """How a retrieval of several codes combines them (``qda retrieve --match``, the
+    workspace's retrieval)."""
+
+    ANY = "any"  # OR: passages coded with one of the codes
+    ALL = "all"  # AND: the text one coder coded with every one of the codes
+
+
+class DocumentFormat(Vocabulary):
+    """What a coded document is exported as (``qda export document``, the workspace's download)."""
+
+    HTML = "html"
+    DOCX = "docx"
+
+
+class FigureKind(Vocabulary):
+    """The figures ``qda figure`` draws (qda.export.figures)."""
+
+    META = "meta"
+    SPLIT = "split"
+    COOCCUR = "cooccur"
+    DENDROGRAM = "dendrogram"
+    FREQUENCY = "frequency"
+
+
+class Similarity(Vocabulary):
+    """A co-occurrence coefficient between two codes (``qda figure cooccur --measure``)."""
+
+    JACCARD = "jaccard"
+    DICE = "dice"
+    OCHIAI = "ochiai"
+
+
+class FigureSize(Vocabulary):
+    """A figure's width: a journal's single (89 mm) or double (183 mm) column."""
+
+    SINGLE = "single"
+    DOUBLE = "double"
+
+
 @dataclass(frozen=True)
 class Pattern:
     """A dictionary pattern used by auto-coding.
@@ -707,6 +747,13 @@ class Account:
     failures: int = 0  # failed logins in a row
     locked_until: str = ""  # ISO UTC time before which a login is refused ('' = not locked)
     created_at: str = ""
+
+
+class ReviewOrder(Vocabulary):
+    """The order of a review queue of suggestions."""
+
+    UNCERTAINTY = "uncertainty"  # |score - threshold| smallest first: the decisions that teach the model most
+    SCORE = "score"  # the most confident first
 
 
 class ReviewAction(Vocabulary):

@@ -42,15 +42,22 @@ from qda.models import (
     AgreementUnit,
     Case,
     Codebook,
+    CodeMatch,
     Coding,
     CooccurrenceLevel,
     CountMode,
     Document,
+    DocumentFormat,
+    FigureKind,
+    FigureSize,
     Memo,
     NegationMode,
+    ReviewAction,
+    ReviewOrder,
     SearchMode,
     Segment,
     SegmentUnit,
+    Similarity,
     WordUnit,
     WritePlan,
     counting_statuses,
@@ -81,12 +88,20 @@ if TYPE_CHECKING:  # numpy-based and REFI-QDA modules are imported when used: mo
     from qda.coding.codes import CodebookEdit, CodebookFile
     from qda.coding.regions import Comparison
     from qda.coding.taguette import TaguetteCodebookExport, TaguetteImport
-    from qda.coding.workspace import CodedHits, SearchHits, WorkspaceRetrieval
+    from qda.coding.workspace import (
+        CodedHits,
+        ComparisonView,
+        DocumentList,
+        SearchHits,
+        WorkspaceCodebook,
+        WorkspaceDocument,
+        WorkspaceRetrieval,
+    )
     from qda.export.document import CodedDocument
     from qda.ingest.documents import DocumentDeletion, Resplit
     from qda.ingest.sets import DocumentSets
     from qda.refi.report import RefiExport, RefiImportReport
-    from qda.suggest.review import ReviewDecision, ReviewQueue, ReviewTally
+    from qda.suggest.review import Retrained, ReviewDecision, ReviewQueue, ReviewTally
 
 if not TYPE_CHECKING:
     class _LazyModule:
@@ -737,15 +752,22 @@ class Project:
         from qda.export.workbook import synthesis_data, write_workbook
 
         # The coder's codings, the cases and the codebook are read once for every sheet (each
-        # read of 60,000 codings costs a second at 1,000 interviews).
-        codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
-        data = synthesis_data(codebook, cases, codings, coder=coder, by=by, code_attr=code_attr, lang=lang,
-                              reliability=self.agree(agreement) if agreement else None,
-                              cooccurrence=analysis.cooccurrence(codebook, cases, [], codings=codings, coder=coder,
-                                                                 level=CooccurrenceLevel.CASE, by=by),
-                              quotes=self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
-        return write_workbook(Path(path), replace(data, intra=self._placed_all(data.intra),
-                                                   coverage=self.coverage([coder, *(agreement or ())])))
+        # read of 60,000 codings costs a second at 1,000 interviews). The collector paused: its
+        # passes over the 180,000 cells of a 1,000-interview workbook took 0.8 s of 4.3.
+        with _collector_paused():
+            codebook, cases, codings = self.codebook(), self._store.cases(), self.codings(coder)
+            data = synthesis_data(codebook, cases, codings, coder=coder, by=by, code_attr=code_attr, lang=lang,
+                                  reliability=self.agree(agreement) if agreement else None,
+                                  cooccurrence=analysis.cooccurrence(codebook, cases, [], codings=codings,
+                                                                     coder=coder, level=CooccurrenceLevel.CASE, by=by),
+                                  quotes=self._quotes(codebook, cases, codings, by, 2, coders=[coder]))
+            # the coder's documents from the codings at hand (coverage() reads them again)
+            others = [c for c in dict.fromkeys(agreement or ()) if c != coder]
+            coverage = {coder: (len({c.document for c in codings}), len(self._store.documents())),
+                        **self.coverage(others)}
+            data = replace(data, intra=self._placed_all(data.intra), coverage=coverage)
+            del codings  # their memory goes to the workbook's cells (fewer pages asked of the system)
+            return write_workbook(Path(path), data)
 
     # ------------------------------------------------------------------ REFI-QDA
     def import_qdc(self, path: str | Path, *, allow_outside: bool = False) -> RefiImportReport:
@@ -998,7 +1020,7 @@ class Project:
                            len(files), files[-1].name if files else None)
 
     # ------------------------------------------------------------------ analyses (qda.analysis)
-    def retrieve(self, *, codes: Sequence[str] = (), match: str = "any", exclude: Sequence[str] = (),
+    def retrieve(self, *, codes: Sequence[str] = (), match: CodeMatch = CodeMatch.ANY, exclude: Sequence[str] = (),
                  coders: Sequence[str] | None = None, cases: Sequence[str] | None = None,
                  documents: Sequence[str] | None = None, where: dict[str, str] | None = None,
                  context: int = 0) -> analysis.Retrieval:
@@ -1086,12 +1108,14 @@ class Project:
                                by=by, width=width,
                                roles=roles, lemmas=lemmas)
 
-    def figure(self, kind: str, path: str | Path, coder: str, *, by: str, code_attr: str | None = None,
-               level: CooccurrenceLevel = CooccurrenceLevel.CASE, group: str = "all", measure: str = "jaccard",
-               size: str = "double", count: CountMode = CountMode.CASES, labels: bool = False,
+    def figure(self, kind: FigureKind, path: str | Path, coder: str, *, by: str, code_attr: str | None = None,
+               level: CooccurrenceLevel = CooccurrenceLevel.CASE, group: str = "all",
+               measure: Similarity = Similarity.JACCARD, size: FigureSize = FigureSize.DOUBLE,
+               count: CountMode = CountMode.CASES, labels: bool = False,
                lang: str | None = None) -> Path:
         """Write one figure (meta, split, cooccur, dendrogram, frequency) as SVG, PDF or PNG;
-        ``labels``: the codes' labels (in ``lang``) instead of their ids."""
+        ``labels``: the codes' labels (in ``lang``) instead of their ids; ``group``: for
+        cooccur, ``all`` or one value of ``by`` (an open set: the project's values)."""
         from qda.export import figures
 
         if kind not in figures.KINDS:
@@ -1176,7 +1200,8 @@ class Project:
 
         return write_coded_document(path, self.coded_document(name, coders, lang))
 
-    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: str, *, lang: str | None = None) -> bytes:
+    def coded_document_bytes(self, name: str, coders: Sequence[str], fmt: DocumentFormat, *,
+                             lang: str | None = None) -> bytes:
         """The coded document as ``html`` or ``docx`` bytes (the workspace's download)."""
         from qda.export.document import render
 
@@ -1213,7 +1238,7 @@ class Project:
     def coding_by_id(self, coding_id: int) -> Coding | None:
         return self._store.coding(coding_id)
 
-    def workspace_documents(self, coder: str, every_coder: bool) -> list[dict[str, Any]]:
+    def workspace_documents(self, coder: str, every_coder: bool) -> DocumentList:
         """The workspace's document list with ``coder``'s coverage; ``every_coder``: count the
         other coders' codings too (blind mode off)."""
         from qda.coding.workspace import document_coverage
@@ -1221,11 +1246,29 @@ class Project:
         return document_coverage(self._store.documents(), self._store.cases(), self._store.segment_spans(),
                                  codings=self._store.codings(coder=None if every_coder else coder), coder=coder)
 
+    def workspace_view(self, name: str, coders: Sequence[str], *, memo_author: str | None) -> WorkspaceDocument:
+        """One document as the workspace shows it: text, turns, its case's attributes, the
+        codings of ``coders`` (the first is the one who edits) and the memos about it
+        (``memo_author``'s only, when given). Who may see whom is the caller's decision
+        (:func:`qda.coding.workspace.visible_coders`, :func:`~qda.coding.workspace.memo_author_filter`)."""
+        from qda.coding.workspace import WorkspaceDocument, turn_groups
+
+        document, segments = self.workspace_document(name)
+        return WorkspaceDocument(document, self.case_attributes(document.case), tuple(turn_groups(segments)),
+                                 tuple(coders), tuple(self.workspace_codings(coders, name)),
+                                 tuple(self.memos_about("document", name, memo_author)))
+
     def workspace_codings(self, coders: Sequence[str], document: str | None = None) -> list[Coding]:
         """The codings the workspace shows of ``coders`` (of one ``document`` when given)."""
         from qda.coding.workspace import shown
 
         return [c for who in coders for c in self._store.codings(coder=who, document=document) if shown(c)]
+
+    def workspace_codebook(self, coder: str) -> WorkspaceCodebook:
+        """The codebook as the workspace's picker reads it, with ``coder``'s count of codings per code."""
+        from qda.coding.workspace import WorkspaceCodebook
+
+        return WorkspaceCodebook(self.codebook(), self.code_counts(coder))
 
     def code_counts(self, coder: str) -> dict[str, int]:
         """How many shown codings ``coder`` has of each code (the code picker's counts)."""
@@ -1473,15 +1516,18 @@ class Project:
             raise NotFoundError(f"unknown document '{document}'")
         return compare_in_store(self._store, coder_a, coder_b, document=document)
 
-    def compare_view(self, coder_a: str, coder_b: str, document: str | None = None) -> dict[str, Any]:
+    def compare_view(self, coder_a: str, coder_b: str, document: str | None = None) -> ComparisonView:
         """:meth:`compare_regions` with each region's text and the sentences around it (the page's view)."""
         from qda.coding.regions import regions_in_context
+        from qda.coding.workspace import ComparisonView
 
         comparison = self.compare_regions(document, coder_a, coder_b)
         names = {r.document for r in comparison.regions}
         texts = {d.name: d.text for d in self._store.documents() if d.name in names}
         bounds = {name: [(s.start, s.end) for s in self._store.segment_bounds(name)] for name in names}
-        return regions_in_context(comparison, texts, bounds)
+        shown = regions_in_context(comparison, texts, bounds)
+        return ComparisonView(coder_a, coder_b, len(comparison.agreed), tuple(shown["regions"]),
+                              tuple(self._store.coders()))
 
     def adjudicate_decisions(self, coder_a: str, coder_b: str, decisions: Sequence[Any], *, as_coder: str,
                              replace: bool = False) -> AdjudicationResult:
@@ -1495,7 +1541,7 @@ class Project:
                                          f"adjudicate in the browser {coder_a} {coder_b} --coder {as_coder}",
                                          "confirm to replace them, or choose another name")
 
-    def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], *, mode: str = "any",
+    def workspace_retrieve(self, coders: Sequence[str], codes: Sequence[str], *, mode: CodeMatch = CodeMatch.ANY,
                            exclude: Sequence[str] = (), where: dict[str, str] | None = None) -> WorkspaceRetrieval:
         """The passages :meth:`retrieve` gives (the same ``Retrieval``), with the rows of the
         workspace (a row per passage, with characters around it and the overlapping codes)."""
@@ -1508,7 +1554,7 @@ class Project:
         coders = [name for name in coders if name in known]
         codings = [c for name in coders for c in self.codings(name)]
         texts = {d.name: d.text for d in self._store.documents()}
-        mode = "any" if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
+        mode = CodeMatch.ANY if len(codes) < 2 else mode  # "all" of one code is that code (the page does not refuse it)
         found = analysis.retrieve(codebook, self._store.cases(), self._store.segments(), codings=codings, texts=texts,
                                   codes=codes,
                                   match=mode, exclude=exclude, coders=coders, where=where)
@@ -1605,11 +1651,13 @@ class Project:
         return replace(training.report, created=not existed)
 
     def suggest_curve(self, from_coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
-                      sizes: Sequence[int] = (25, 50, 100, 200), bootstrap: int = 1000) -> suggest.LearningCurve:
-        """Cross-validated kappa per code at 25/50/100/200 positives (how many more codings each code needs)."""
+                      sizes: Sequence[int] = (25, 50, 100, 200), bootstrap: int = 1000,
+                      params: dict[str, Any] | None = None) -> suggest.LearningCurve:
+        """Cross-validated kappa per code at 25/50/100/200 positives (how many more codings each code
+        needs); ``params``: the training settings, as for :meth:`suggest_train`."""
         with _collector_paused():
             return suggest.curve(self._store, self.codebook(), from_coder, codes=codes, seed=seed, sizes=sizes,
-                                 params=None, bootstrap=bootstrap,
+                                 params=params, bootstrap=bootstrap,
                                  progress=self.progress)
 
     def suggest_run(self, *, model: str | None = None, codes: Sequence[str] | None = None,
@@ -1750,7 +1798,7 @@ class Project:
         return ident, coder
 
     def review_queue(self, reviewer: str, *, code: str | None = None, model: str | None = None,
-                     order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
+                     order: ReviewOrder = ReviewOrder.UNCERTAINTY, limit: int | None = None) -> ReviewQueue:
         """``reviewer``'s undecided suggestions of ``model`` (the latest when None), most
         uncertain first (``order="uncertainty"``: |score - threshold| smallest) or by score."""
         from qda.suggest.review import build_queue
@@ -1759,7 +1807,7 @@ class Project:
         return build_queue(self._store, self.codebook(), found, reviewer=self._reviewer(reviewer), code=code,
                            order=order, limit=limit)
 
-    def review_suggestion(self, reviewer: str, suggestion_id: int, action: str,
+    def review_suggestion(self, reviewer: str, suggestion_id: int, action: ReviewAction,
                           *, code: str | None = None) -> ReviewDecision:
         """Decide on one suggestion: ``accept`` (the reviewer's coding, origin: the model id),
         ``reject`` (a negative for the next training) or ``recode`` (as ``code``)."""
@@ -1825,16 +1873,16 @@ class Project:
                               codings=len(stored), message=f"accepted {len(stored)} suggestions of '{code}' "
                               f"(score ≥ {above if above is not None else 'threshold'}) as {who}'s codings")
 
-    def review_retrain(self, model: str | None = None, bootstrap: int = 1000) -> dict[str, Any]:
+    def review_retrain(self, model: str | None = None, bootstrap: int = 1000) -> Retrained:
         """Retrain after reviews: ``suggest_train`` from the same coder, codes, seed and parameters
         (rejections now count as negatives, accepted codings as positives), then ``suggest_run``."""
+        from qda.suggest.review import Retrained
+
         ident, _created, coder, info = suggest.model_info(self._store, model)
         trained = self.suggest_train(coder, codes=list(info.get("codes") or []) or None, seed=int(info.get("seed", 1)),
                                      params=info.get("params"), bootstrap=bootstrap)
         ran = self.suggest_run(model=trained.model)
-        return {"previous": ident, "model": trained.model, "machine_coder": trained.machine_coder,
-                "created": trained.created, "from": coder, "suggestions": sum(ran.counts.values()),
-                "counts": ran.counts, "train": trained.to_dict()}
+        return Retrained(ident, trained.model, trained.machine_coder, trained.created, coder, dict(ran.counts), trained)
 
     def review_provenance(self, model: str | None = None) -> ReviewTally:
         """Per code: share of the human codings that came from suggestions, and how many a human reviewed."""

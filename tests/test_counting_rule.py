@@ -176,7 +176,7 @@ def test_workspace_shows_and_counts_what_the_rule_says(case: tuple[str, Path]) -
     assert sorted(c["code"] for c in codings if c["coder"] == "alice") == ["a", "b"][:1 + shown]
     book = {c["id"]: c["count"] for c in web.get("/api/codebook").json()["codes"]}
     assert book["b"] == int(shown)
-    listed = {d["name"]: d for d in web.get("/api/documents").json()}
+    listed = {d["name"]: d for d in web.get("/api/documents").json()["documents"]}
     assert listed["A1"]["codings"]["alice"] == 1 + shown
     assert listed["A1"]["coded_segments"] == 1 + shown
 

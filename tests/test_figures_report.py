@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from qda import Project
+from qda.cli import app
 from qda.export import figures
+from qda.models import FigureKind
 
 from conftest import EXAMPLE, run
 
@@ -85,14 +87,21 @@ def test_bar_series_stay_apart_in_greyscale(study_project: Path) -> None:
 
 def test_figure_rejects_unknown_kind_and_format(runner, study_project: Path, tmp_path: Path) -> None:
     result = run(runner, "-p", study_project, "figure", "pie", "-o", tmp_path / "x.svg", "--coder", "consensus",
-                 "--by", "group", code=1)
-    assert "unknown figure 'pie'" in result.output
+                 "--by", "group", code=2)
+    assert "'pie' is not one of 'meta', 'split', 'cooccur', 'dendrogram', 'frequency'" in \
+        " ".join(result.output.replace("│", " ").split())
+    assert [k.value for k in FigureKind] == list(figures.KINDS)  # the CLI's choices are the figures drawn
     result = run(runner, "-p", study_project, "figure", "meta", "-o", tmp_path / "x.jpg", "--coder", "consensus",
                  "--by", "group", code=1)
     assert ".svg, .pdf or .png" in result.output
     result = run(runner, "-p", study_project, "figure", "cooccur", "-o", tmp_path / "x.svg", "--coder", "consensus",
-                 "--by", "group", "--measure", "lift", code=1)
-    assert "unknown measure 'lift'" in result.output
+                 "--by", "group", "--measure", "lift", code=2)
+    # an Enum option: click refuses the word and lists the choices before anything is read
+    said = " ".join(result.output.replace("│", " ").split())
+    assert "'lift' is not one of 'jaccard', 'dice', 'ochiai'" in said
+    result = run(runner, "-p", study_project, "figure", "meta", "-o", tmp_path / "x.svg", "--coder", "consensus",
+                 "--by", "group", "--size", "triple", code=2)
+    assert "'triple' is not one of 'single', 'double'" in " ".join(result.output.replace("│", " ").split())
     result = run(runner, "-p", study_project, "figure", "cooccur", "-o", tmp_path / "x.svg", "--coder", "consensus",
                  "--by", "group", "--group", "mid-entry", code=1)
     assert "no co-occurrence table for group 'mid-entry'" in result.output
@@ -167,3 +176,22 @@ def test_report_renders_in_chromium_without_horizontal_overflow(report_file: Pat
         assert width == 1280
         right = [grey.getpixel((width - 3, y)) for y in range(0, height, 4)]
         assert min(right) > 240  # nothing reaches the right edge
+
+
+def test_figure_help_lists_the_closed_choices(runner) -> None:
+    shown = " ".join(run(runner, "figure", "--help").output.split())
+    assert "jaccard|dice|ochiai" in shown and "single|double" in shown
+    assert "any|all" in " ".join(run(runner, "retrieve", "--help").output.split())
+
+
+@pytest.mark.parametrize("words, offered", [
+    (("figure", "meta", "--measure", ""), ["jaccard", "dice", "ochiai"]),
+    (("figure", "meta", "--size", "s"), ["single"]),
+    (("figure", "de"), ["dendrogram"]),
+    (("retrieve", "--match", "a"), ["any", "all"]),
+])
+def test_completion_offers_the_closed_choices(runner, words: tuple[str, ...], offered: list[str]) -> None:
+    line = ["qda", *words]
+    result = runner.invoke(app, [], prog_name="qda", env={
+        "_QDA_COMPLETE": "complete_bash", "COMP_WORDS": " ".join(line), "COMP_CWORD": str(len(line) - 1)})
+    assert result.exit_code == 0 and [w for w in result.output.split("\n") if w] == offered

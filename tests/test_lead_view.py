@@ -199,7 +199,9 @@ def test_export_download_from_the_page_and_its_refusals(coded) -> None:
     assert set(marks.margin) == {str(c.id) for c in codings}
     docx = lead.get("/api/documents/E1/export?format=docx&coders=bruno")
     assert len(list(Document(io.BytesIO(docx.content)).comments)) == 1
-    assert lead.get("/api/documents/E1/export?format=pdf&coders=bruno").status_code == 422
+    refused = lead.get("/api/documents/E1/export?format=pdf&coders=bruno")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "bad_request"
+    assert "unknown format 'pdf' (use one of: html, docx)" in refused.json()["error"]["message"]
     assert lead.get("/api/documents/NOPE/export?coders=bruno").status_code == 404
 
 

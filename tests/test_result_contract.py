@@ -24,9 +24,12 @@ from openpyxl import load_workbook
 from qda import Project
 from qda.cli.doctor import LanguageTable, diagnose
 from qda.codebook import CodebookView
+from qda.coding.accounts import BlindView, SessionView
+from qda.coding.workspace import MemoList, MemoOverview, NewCode, RemovedCodings, WorkspaceCoding, WorkspaceMemo
 from qda.ingest.languages import languages
 from qda.models import WritePlan
 from qda.results import Message, TableView
+from qda.suggest.review import ReviewModels
 
 from conftest import CODEBOOK, EXAMPLE, FIXTURES, ROOT, run_json
 
@@ -91,13 +94,24 @@ def made(study_project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
         keep(p.import_cases(EXAMPLE / "profiles.csv"), p.import_qdc(tmp / "book.qdc"))
         keep(p.auto_code(coder="auto"), p.code_search_hits("salon", "h", "searcher"))
         hits = p.workspace_search("salon")  # the workspace's search, and its hits coded in one write
-        keep(hits, p.code_hits("browser", "h", [{k: h[k] for k in ("document", "start", "end")}
-                                                for h in hits.hits[:3]]))
+        hits_coded = p.code_hits("browser", "h", [{k: h[k] for k in ("document", "start", "end")}
+                                                  for h in hits.hits[:3]])
+        keep(hits, hits_coded)
         keep(p.workspace_retrieve(["consensus"], ["h"]))
+        keep(p.workspace_documents("browser", every_coder=True),
+             p.workspace_view("E1", ["browser", "consensus"], memo_author=None), p.workspace_codebook("browser"))
+        memo = p.add_memo("browser", "document", "E1", text="a first reading")
+        keep(MemoList((memo,)), WorkspaceMemo(memo), WorkspaceCoding(hits_coded.coded[0]),
+             BlindView(p.blind_mode(), unblind_server=True),
+             MemoOverview(False, tuple(p.memo_overview())), p.compare_view("coder-a", "coder-b", "E1"),
+             SessionView("browser", "lead", tuple(p.coders()), False, False, False, "token"))
+        undone = p.code_hits("browser", "j", [{k: h[k] for k in ("document", "start", "end")} for h in hits.hits[:2]])
+        keep(RemovedCodings(tuple(p.remove_codings("browser", [c.id for c in undone.coded if c.id is not None]))))
         keep(p.resplit_document("E2", unit="paragraph"))
     with Project.open(folder) as p:
         p.load_codebook(book)  # a copy: adding a code writes the file
-        keep(p.add_code("zz", {"fr": "Nouveau", "en": "New"}))
+        added = p.add_code("zz", {"fr": "Nouveau", "en": "New"})
+        keep(added, NewCode(p.codebook().code(added.codes[0]), added.message()))
     fresh = tmp / "fresh"
     with Project.init(fresh, "fr") as p:
         keep(p.import_transcripts(sorted((EXAMPLE / "transcripts").glob("E*.txt"))[:1]))
@@ -139,6 +153,7 @@ def suggestions(study_project: Path, tmp: Path, keep: Callable[..., None]) -> No
         queue = p.review_queue("bob")
         keep(queue, p.suggest_explain(queue.items[0].id))
         keep(p.review_suggestion("bob", queue.items[0].id, "reject"), p.review_provenance())
+        keep(ReviewModels.of(p.review_models(), p.codebook(), blind=False, coder="bob"), p.review_retrain(bootstrap=0))
 
 
 def decide(sheet: Path, decision: str) -> None:

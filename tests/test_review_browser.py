@@ -14,10 +14,12 @@ from typer.testing import CliRunner
 
 from qda.project import Project
 from qda.suggest.corpus import load_corpus, segment_labels
+from qda.suggest.results import term_label
 from tests.conftest import EXAMPLE, example_project, run
 from tests.test_suggest import copy_codings
 from tests.test_suggest_review import TRAIN_DOCS, others
 from tests.test_web_browser import Console, browser, serve, shot  # noqa: F401
+from tests.webwait import answer_to
 
 __all__ = ["browser", "serve"]  # fixtures, imported for pytest
 
@@ -90,6 +92,10 @@ def test_review_100_suggestions_by_keyboard(browser: Browser, serve, queue_proje
     assert [int(x) for x in page.locator("#rv-list li").evaluate_all("els => els.map(e => e.dataset.id)")] == \
         [i.id for i in queue]
     expect(page.locator("#rv-similar li")).to_have_count(3)
+    with Project.open(queue_project) as project:  # the terms named as `qda suggest explain` names them
+        named = [term_label(t) for t, _ in project.suggest_explain(queue[0].id).terms]
+    shown = page.locator("#rv-terms li").evaluate_all("els => els.map(e => e.firstChild.textContent)")
+    assert shown == named and not any(name.startswith("<") for name in shown)
     shot(page, "review-1280")
     decided: dict[int, str] = {}
     for k, item in enumerate(queue[:REVIEWS]):
@@ -103,9 +109,12 @@ def test_review_100_suggestions_by_keyboard(browser: Browser, serve, queue_proje
             options = page.locator("#rv-picker-list li").evaluate_all("els => els.map(e => e.dataset.code)")
             for _ in range(options.index(targets[item.id])):
                 page.keyboard.press("ArrowDown")
-            page.keyboard.press("Enter")
+            # each decision is a recorded write (a snapshot first): wait for its answer
+            assert answer_to(page, "POST", "/api/review/decide", lambda: page.keyboard.press("Enter")).ok
+        elif action == "skip":
+            page.keyboard.press("s")  # nothing is written
         else:
-            page.keyboard.press(action[0])  # a, r, s
+            assert answer_to(page, "POST", "/api/review/decide", lambda key=action[0]: page.keyboard.press(key)).ok
         expect(page.locator(f"#rv-list li[data-id='{item.id}']")).to_have_attribute("data-state", action)
         decided[item.id] = action
     expect(page.locator("#message")).to_contain_text("Skipped")

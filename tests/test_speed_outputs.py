@@ -126,3 +126,37 @@ def test_segments_read_in_bulk_are_the_segments_the_constructor_makes(study_proj
     for segment in read:
         built = Segment(**{f.name: getattr(segment, f.name) for f in dataclasses.fields(Segment)})
         assert segment == built and hash(segment) == hash(built) and segment.__dict__ == built.__dict__
+
+
+def test_the_workbook_says_the_coverage_coverage_computes(study_project: Path, tmp_path: Path) -> None:
+    """export_workbook() counts the coder's documents from the codings it read: the same line."""
+    from openpyxl import load_workbook
+
+    from qda.export import typography
+
+    with Project.open(study_project) as project:
+        project.export_workbook(tmp_path / "w.xlsx", "consensus", "group", agreement=["coder-a", "consensus"])
+        expected = project.coverage(["consensus", "coder-a"])
+    assert list(expected) == ["consensus", "coder-a"]
+    lines = "; ".join(typography.coverage(coder, coded, total) for coder, (coded, total) in expected.items())
+    title = load_workbook(tmp_path / "w.xlsx")["Meta-matrix"]["A1"].value
+    assert title.endswith("\n" + lines), title
+
+
+def test_quotes_made_at_once_are_the_quotes_the_constructor_makes(study_project: Path) -> None:
+    import dataclasses
+
+    from qda.matrix import Quote, _quote
+
+    assert not hasattr(Quote, "__post_init__")  # filling the dict would skip it
+    assert [f.name for f in dataclasses.fields(Quote)] == ["document", "segment", "speaker", "start", "end", "text",
+                                                           "memo", "segments"]
+    with Project.open(study_project) as project:
+        codings = project.codings("consensus")
+    assert len(codings) > 100 and any(c.speaker for c in codings)
+    for c in codings:
+        fast, slow = (_quote(c.document, c.segment, c.speaker, c.start, c.end, c.text, c.note),
+                      Quote(c.document, c.segment, c.speaker, c.start, c.end, c.text, c.note))
+        assert fast == slow and hash(fast) == hash(slow) and fast.__dict__ == slow.__dict__
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.text = "x"  # type: ignore[misc]

@@ -105,14 +105,14 @@ def test_rejections_are_negatives_of_the_next_training(trained: Path) -> None:
         assert labels.rows_for("h", np.array([at])).tolist() == [True]
         assert labels.rows_for("a", np.array([at])).tolist() == [False]  # unknown for the other codes
         retrained = project.review_retrain()
-        assert retrained["model"] != model.id and retrained["previous"] == model.id
-        new, _ = load_model(project._store, retrained["model"])
+        assert retrained.model != model.id and retrained.previous == model.id
+        new, _ = load_model(project._store, retrained.model)
         _, old_scores = model.scores([corpus.texts[at]], ["h"])
         _, new_scores = new.scores([corpus.texts[at]], ["h"])
         # the model learnt the rejection: this passage weighs less for 'h' than before
         assert new_scores[0, 0] < old_scores[0, 0]
         # the new model's suggestions are stored, and the decided passage does not come back
-        assert sum(retrained["counts"].values()) == len(project._store.codings(coder=new.machine_coder))
+        assert sum(retrained.counts.values()) == len(project._store.codings(coder=new.machine_coder))
         assert item.segment not in {i.segment for i in project.review_queue("trainer", code="h").items}
         # undoing the rejection takes the negative back
         project.review_undo("trainer")

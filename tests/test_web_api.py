@@ -40,7 +40,7 @@ def first_segment(web: TestClient, name: str = "E1") -> dict:
 
 def test_documents_codebook_and_a_new_coding_read_back(demo_project: Path) -> None:
     web = client(demo_project, "alice")
-    docs = web.get("/api/documents").json()
+    docs = web.get("/api/documents").json()["documents"]
     assert [d["name"] for d in docs] == ["E1", "E2", "P1"]
     e1 = docs[0]
     assert e1["case"] == "E1" and e1["attributes"]["group"] == "entry" and e1["words"] > 500
@@ -172,7 +172,7 @@ def test_blind_mode_hides_the_other_coder(demo_project: Path) -> None:
     assert [c["coder"] for c in alice.get("/api/documents/E1").json()["codings"]] == ["alice"]
     assert alice.get("/api/documents/E1?coder=bruno").status_code == 404
     assert bruno.get(f"/api/codings/{mine['id']}").status_code == 404
-    assert list(bruno.get("/api/documents").json()[0]["codings"]) == ["bruno"]
+    assert list(bruno.get("/api/documents").json()["documents"][0]["codings"]) == ["bruno"]
     lead = client(demo_project, "lead", unblind=True)
     assert lead.get("/api/session").json()["blind"] is False
     assert [c["code"] for c in lead.get("/api/documents/E1?coder=bruno").json()["codings"]] == ["b"]
@@ -310,6 +310,9 @@ def test_retrieve_any_all_not_and_case_attributes(demo_project: Path) -> None:
     assert got(codes="a", **{"not": "n"}) == [("E1", s1["start"], "a"), ("P1", q1["start"], "a")]
     assert got(codes="a", where="group=post-entry") == [("P1", q1["start"], "a")]
     assert got(codes="h", mode="all") == got(codes="h")  # "all" of one code is that code
+    refused = web.get("/api/retrieve", params={"codes": "a,h", "mode": "most"})
+    assert refused.status_code == 422 and refused.json()["error"] == {
+        "code": "bad_request", "message": "unknown mode 'most' (use one of: any, all)"}
     # the page lists the passages `qda retrieve` gives for the same query
     with Project.open(demo_project) as project:
         for params, query in (({"codes": "a,h"}, {"codes": ["a", "h"]}),

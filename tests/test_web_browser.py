@@ -35,6 +35,7 @@ import uvicorn  # noqa: E402
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 from qda.web import create_app  # noqa: E402
+from tests.webwait import answer_to  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -301,14 +302,15 @@ def test_search_code_reviewed_hits_then_retrieve(browser: Browser, serve, demo_p
     expect(page.locator("#message")).to_contain_text("Tick the hits")  # nothing coded unreviewed
     page.locator("#search-list input[type=checkbox]").nth(0).check()
     page.locator("#search-list input[type=checkbox]").nth(1).check()
-    page.click("#search-apply")
+    # one write, the page's first (a snapshot first): wait for its answer, then read the message
+    assert answer_to(page, "POST", "/api/codings/batch", lambda: page.click("#search-apply")).status == 201
     expect(page.locator("#message")).to_contain_text("Coded 2 hit(s) as b")
     shot(page, "search")
     # the same hits ticked again are not coded twice
     page.press("#search-q", "Enter")
     page.locator("#search-list input[type=checkbox]").nth(0).check()
     page.locator("#search-list input[type=checkbox]").nth(1).check()
-    page.click("#search-apply")
+    assert answer_to(page, "POST", "/api/codings/batch", lambda: page.click("#search-apply")).status == 201
     expect(page.locator("#message")).to_contain_text("Coded 0 hit(s) as b. 2 already coded with b")
     page.click("#nav-retrieve")
     page.fill("#ret-codes", "b")
@@ -338,19 +340,19 @@ def test_five_search_hits_coded_in_one_request_and_undone_in_one(browser: Browse
     for i in range(5):
         boxes.nth(i).check()
     page.fill("#search-code", "a")
-    page.click("#search-apply")
+    assert answer_to(page, "POST", "/api/codings/batch", lambda: page.click("#search-apply")).status == 201
     expect(page.locator("#message")).to_contain_text("Coded 5 hit(s) as a")
     shot(page, "search-batch")
     assert [m for m, _ in writes] == ["POST"] and writes[0][1].endswith("/api/codings/batch")
-    stored = page.evaluate("fetch('/api/documents').then(r => r.json())")
+    stored = page.evaluate("fetch('/api/documents').then(r => r.json()).then(a => a.documents)")
     assert sum(d["codings"].get("alice", 0) for d in stored) == 5
     page.click("#undo")  # one undo takes the five back, in one request
     expect(page.locator("#message")).to_contain_text("Undone.")
     assert [m for m, _ in writes] == ["POST", "DELETE"] and writes[1][1].endswith("/api/codings/batch")
-    stored = page.evaluate("fetch('/api/documents').then(r => r.json())")
+    stored = page.evaluate("fetch('/api/documents').then(r => r.json()).then(a => a.documents)")
     assert sum(d["codings"].get("alice", 0) for d in stored) == 0
     page.click("#redo")  # and redo codes them again, in one request
     expect(page.locator("#message")).to_contain_text("Redone.")
-    stored = page.evaluate("fetch('/api/documents').then(r => r.json())")
+    stored = page.evaluate("fetch('/api/documents').then(r => r.json()).then(a => a.documents)")
     assert sum(d["codings"].get("alice", 0) for d in stored) == 5 and len(writes) == 3
     assert console.errors == []

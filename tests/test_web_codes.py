@@ -13,6 +13,7 @@ from qda.project import Project
 from tests.conftest import CODEBOOK, run_json
 from tests.test_codebook_edit import shown_codes
 from tests.test_web_browser import browser, codings, drag_select, open_as, open_document, serve, shot  # noqa: F401
+from tests.webwait import answer_to
 
 
 def test_new_code_from_the_picker_lands_in_the_yaml_and_the_codebook(browser: Browser, serve,  # noqa: F811
@@ -25,6 +26,7 @@ def test_new_code_from_the_picker_lands_in_the_yaml_and_the_codebook(browser: Br
     open_document(page, "E1")
     drag_select(page, page.locator("#text span[data-s]").nth(3))
     expect(page.locator("#picker")).to_be_visible()
+    expect(page.locator("#picker-input")).to_be_focused()  # typed into the picker, not the text's shortcuts
     page.keyboard.type("Distributeurs")
     page.click("#new-code")
     expect(page.locator("#new-code-form")).to_be_visible()
@@ -33,7 +35,9 @@ def test_new_code_from_the_picker_lands_in_the_yaml_and_the_codebook(browser: Br
     page.select_option("#nc-parent", "events")
     page.fill("#nc-definition", "Foreign distributors who sell the product.")
     shot(page, "new-code")
-    page.click("#nc-create")
+    # the code is written into the YAML file and the project (a snapshot first), then the
+    # selection is coded: wait for that second answer, not for a 5-second assertion
+    assert answer_to(page, "POST", "/api/codings", lambda: page.click("#nc-create")).status == 201
     expect(page.locator("#message")).to_contain_text("Coded")
     assert [c["code"] for c in codings(page)] == ["distributeurs"]
 
@@ -52,7 +56,7 @@ def test_new_code_from_the_picker_lands_in_the_yaml_and_the_codebook(browser: Br
     page.click("#new-code")
     page.fill("#nc-label", "Again")
     page.fill("#nc-id", "distributeurs")
-    page.click("#nc-create")
+    assert answer_to(page, "POST", "/api/codes", lambda: page.click("#nc-create")).status == 422
     expect(page.locator("#nc-problems")).to_contain_text("already a code")
     assert (demo_project / "codebook.yaml").read_text(encoding="utf-8") == text
     page.keyboard.press("Escape")

@@ -19,6 +19,7 @@ from qda.models import Segment
 from qda.project import Project
 from tests.conftest import run
 from tests.test_web_browser import browser, codings, open_as, open_document, serve, shot  # noqa: F401
+from tests.webwait import answer_to
 
 
 def drag_span(page: Page, start: int, end: int) -> None:
@@ -53,11 +54,12 @@ def code_span(page: Page, start: int, end: int, code: str) -> dict[str, Any]:
     count = len(codings(page))
     drag_span(page, start, end)
     page.keyboard.type(code)
-    page.keyboard.press("Enter")
-    for _ in range(200):  # (wait_for_function would evaluate a string: the page's CSP forbids it)
-        if len(codings(page)) > count:
-            break
-        page.wait_for_timeout(50)
+    # the page stores the coding, then draws it: wait for the server's answer and the coding's
+    # stripe in the margin (drawn once the page holds it), not a polling loop
+    stored = answer_to(page, "POST", "/api/codings", lambda: page.keyboard.press("Enter"))
+    assert stored.status == 201, stored.text()
+    expect(page.locator(f".stripe[data-id='{stored.json()['id']}']").first).to_be_attached()
+    assert len(codings(page)) == count + 1
     if page.locator("#picker").is_visible():  # a picker that stays open for more codes
         page.keyboard.press("Escape")
     made = codings(page)[-1]

@@ -33,8 +33,11 @@ def test_the_document_list_handler_alone(demo_project: Path) -> None:
         project.add_coding("alice", "E1", "a", start=seg.start, end=seg.end)
         project.add_coding("bruno", "E1", "b", start=seg.start, end=seg.end)
     web = alone(Route("/docs", documents.documents), demo_project)
-    rows = {r["name"]: r for r in web.get("/docs").json()}
-    assert set(rows) == {"E1", "E2", "P1"}
+    answered = web.get("/docs").json()
+    with Project.open(demo_project) as project:  # the answer is the result's to_dict()
+        assert answered == project.workspace_documents("alice", every_coder=False).to_dict()
+    rows = {r["name"]: r for r in answered["documents"]}
+    assert set(rows) == {"E1", "E2", "P1"} and answered["coder"] == "alice"
     # blind mode (the default): only alice's own codings are counted, and one segment is covered
     assert rows["E1"]["codings"] == {"alice": 1} and rows["E1"]["coded_segments"] == 1
     assert web.get("/docs").headers["server-timing"].startswith("app;dur=")  # the api() checks ran

@@ -24,7 +24,11 @@ def test_endpoints_write_as_the_session_coder(trained: Path) -> None:  # noqa: F
     done = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "accept"}, headers=token(web))
     assert done.status_code == 200, done.text
     bad = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "maybe"}, headers=token(web))
-    assert bad.status_code == 422 and "unknown decision 'maybe'" in bad.json()["error"]["message"]
+    assert bad.status_code == 422 and bad.json()["error"] == {
+        "code": "bad_request", "message": "unknown action 'maybe' (use one of: accept, reject, recode)"}
+    wrong_order = web.get("/api/review/queue", params={"order": "random"})
+    assert wrong_order.status_code == 422 and wrong_order.json()["error"] == {
+        "code": "bad_request", "message": "unknown order 'random' (use one of: uncertainty, score)"}
     twice = web.post("/api/review/decide", json={"suggestion": first["id"], "action": "reject"}, headers=token(web))
     assert 400 <= twice.status_code < 500 and "decided" in twice.json()["error"]["message"]
     with Project.open(trained) as project:

@@ -47,7 +47,8 @@ def test_the_document_list_filters_by_set(browser: Browser, serve, demo_project:
 def test_no_sets_no_menu(browser: Browser, serve, demo_project: Path) -> None:  # noqa: F811
     url = serve(demo_project)
     page, console = open_as(browser, url, "alice")
-    page.wait_for_timeout(300)
+    # the sets are read (none), not a pause that may end before they are
+    expect(page.locator("#set-bar")).to_have_attribute("data-sets", "0")
     expect(page.locator("#set-bar")).to_be_hidden()
     assert visible_documents(page) == ["E1", "E2", "P1"]
     assert console.errors == []

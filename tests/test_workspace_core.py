@@ -59,8 +59,9 @@ def test_coverage_counts_segments_touched_by_the_coders_shown_codings_only() -> 
                 segment("E", 0, 0, 0, 9)]
     codings = [coding("ana", 0, 3), coding("ana", 9, 12), coding("ana", 15, 18, status="negated"),
                coding("ben", 15, 18)]
-    rows = document_coverage(documents, [Case("c1", {"site": "north"})], segments, codings=codings, coder="ana")
-    first, second = rows
+    listed = document_coverage(documents, [Case("c1", {"site": "north"})], segments, codings=codings, coder="ana")
+    first, second = listed.to_dict()["documents"]
+    assert listed.coder == "ana" and listed.to_frame()["codings"].tolist() == [3, 0]
     # the negated coding counts neither as coverage nor in the per-coder numbers
     assert (first["segments"], first["coded_segments"], first["codings"]) == (3, 2, {"ana": 2, "ben": 1})
     assert first["attributes"] == {"site": "north"} and first["words"] == 5

@@ -65,7 +65,8 @@ def agree_command(
                                    documents=document or None, tolerance=tolerance,
                                    overlap=overlap, exclude_uncoded=exclude_uncoded, bootstrap=bootstrap, seed=seed,
                                    roles=role or None)
-            coverage = project.coverage(coders)
+            # the written reports' coverage line only: it reads every coding again (0.2 s at 1,000 interviews)
+            coverage = project.coverage(coders) if output or html or xlsx else None
             # which codings machine suggestions made, for the written report (none: no section)
             provenance = project.suggest_provenance(coders).sentences() if output or html else []
     targets = [*output, *(p for p in (html, xlsx) if p is not None)]

@@ -25,7 +25,7 @@ from qda.cli import (
     render,
 )
 from qda.cli.plain import LARGE_TABLE, plain_table
-from qda.models import CooccurrenceLevel, CountMode, SearchMode, WordUnit
+from qda.models import CodeMatch, CooccurrenceLevel, CountMode, FigureKind, FigureSize, SearchMode, Similarity, WordUnit
 from qda.models import OutputFormat as Format
 from qda.results import TableView, frame_view
 
@@ -44,7 +44,8 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
 def retrieve(ctx: typer.Context,
              code: list[str] = typer.Option([], "--code", help="A code to retrieve (repeatable; none: every code).",
                                             autocompletion=complete("codes")),
-             match: str = typer.Option("any", "--match", help="any (OR) or all (AND: the codes on the same text)."),
+             match: CodeMatch = typer.Option(CodeMatch.ANY, "--match",
+                                             help="any (OR) or all (AND: the codes on the same text)."),
              exclude: list[str] = typer.Option([], "--not",
                                                help="Leave out passages also coded with this code (repeatable).",
                                                autocompletion=complete("codes")),
@@ -224,8 +225,7 @@ def search(ctx: typer.Context, query: str = typer.Argument(..., help="Words, a l
 
 @app.command("figure")
 def figure(ctx: typer.Context,
-           kind: str = typer.Argument(..., help="meta, split, cooccur, dendrogram or frequency.",
-                                      autocompletion=complete("figure_kinds")),
+           kind: FigureKind = typer.Argument(..., help="The figure to draw.", autocompletion=complete("figure_kinds")),
            output: Path = typer.Option(..., "--output", "-o", help="The .svg, .pdf or .png to write."),
            coder: str = CoderOpt,
            by: str = typer.Option(..., "--by", help="Case attribute grouping the cases.",
@@ -236,8 +236,9 @@ def figure(ctx: typer.Context,
            level: CooccurrenceLevel = typer.Option(CooccurrenceLevel.CASE, "--level",
                                                    help="cooccur/dendrogram: co-occurrence level."),
            group: str = typer.Option("all", "--group", help="cooccur: all or one value of --by."),
-           measure: str = typer.Option("jaccard", "--measure", help="cooccur: jaccard, dice or ochiai."),
-           size: str = typer.Option("double", "--size", help="single (89 mm) or double (183 mm) column."),
+           measure: Similarity = typer.Option(Similarity.JACCARD, "--measure", help="cooccur: the coefficient shown."),
+           size: FigureSize = typer.Option(FigureSize.DOUBLE, "--size",
+                                           help="single (89 mm) or double (183 mm) column."),
            count: CountMode = typer.Option(CountMode.CASES, "--count", help="frequency/split: cases or segments."),
            labels: bool = typer.Option(False, "--labels", help="Print the codes' labels instead of their ids."),
            lang: str | None = typer.Option(None, "--lang", help="With --labels: the label language."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -21,26 +22,40 @@ FromOpt = typer.Option(..., "--from", help="The human coder (or consensus) to le
 SeedOpt = typer.Option(1, "--seed", help="Seed of the folds and the bootstrap: same data and seed, same model.")
 ModelOpt = typer.Option(None, "--model", help="The model (id, its start, or model:xxxxxx; default: the latest).")
 BootstrapOpt = typer.Option(1000, "--bootstrap", help="Bootstrap resamples for the 95% intervals (0: none).")
+ParamOpt = typer.Option([], "--param", metavar="KEY=VALUE",
+                        help="A training setting (repeatable), e.g. C=2, max_negatives=40000, chars=false, "
+                             "threshold=kappa: the list is in docs/suggest.md (the model id hashes them).")
+
+
+def _params(items: list[str]) -> dict[str, Any] | None:
+    """The ``--param`` words as the suggester's parameters (None: the defaults)."""
+    if not items:
+        return None
+    from qda.suggest.settings import parse_params  # numpy and scipy: only when settings are given
+
+    return parse_params(items)
 
 
 @suggest_app.command("train")
 def suggest_train(ctx: typer.Context, coder: str = FromOpt, code: list[str] = CodesOpt, seed: int = SeedOpt,
                   evaluate: bool = typer.Option(True, "--evaluate/--no-evaluate",
                                                 help="Cross-validate each code (off: train only)."),
-                  bootstrap: int = BootstrapOpt, fmt: OutputFormat = FormatOpt) -> None:
+                  bootstrap: int = BootstrapOpt, param: list[str] = ParamOpt, fmt: OutputFormat = FormatOpt) -> None:
     """Learn one classifier per code from a coder's codings; report cross-validated kappa, precision, recall, F1."""
+    params = _params(param)  # checked before the project is opened
     with opened(ctx) as project:
-        result = project.suggest_train(coder, codes=code or None, seed=seed, params=None, evaluate=evaluate,
+        result = project.suggest_train(coder, codes=code or None, seed=seed, params=params, evaluate=evaluate,
                                        bootstrap=bootstrap)
     render(result, fmt)
 
 
 @suggest_app.command("curve")
 def suggest_curve(ctx: typer.Context, coder: str = FromOpt, code: list[str] = CodesOpt, seed: int = SeedOpt,
-                  bootstrap: int = BootstrapOpt, fmt: OutputFormat = FormatOpt) -> None:
+                  bootstrap: int = BootstrapOpt, param: list[str] = ParamOpt, fmt: OutputFormat = FormatOpt) -> None:
     """Kappa per code with 25, 50, 100 and 200 positives: how many more codings each code needs."""
+    params = _params(param)
     with opened(ctx) as project:
-        result = project.suggest_curve(coder, codes=code or None, seed=seed, bootstrap=bootstrap)
+        result = project.suggest_curve(coder, codes=code or None, seed=seed, bootstrap=bootstrap, params=params)
     render(result, fmt)
 
 

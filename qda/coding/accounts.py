@@ -216,3 +216,54 @@ class BlindMode:
             text = "blind mode is off: coders see each other's codings; the lead compares and adjudicates"
         why = " (the default)" if self.source == "default" else ""
         return TableView(lead=(Note(text + why),))
+
+
+@dataclass(frozen=True)
+class BlindView:
+    """Blind mode as the workspace answers it (``/api/blind``): the project's setting, and
+    whether it holds for this server (``qda serve --unblind`` lifts it for the server only)."""
+
+    mode: BlindMode
+    unblind_server: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.mode.to_dict(), "blind": self.mode.blind and not self.unblind_server,
+                "unblind_server": self.unblind_server}
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        view = self.mode.to_table()
+        if not self.unblind_server:
+            return view
+        return TableView(lead=(*view.lead, Note("this server runs with --unblind: blind mode is off here")))
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """Who is working in the workspace (``GET /api/session``): the session's coder and role,
+    the coders the page offers, blind mode for this request, whether the coder is fixed
+    (``--coder``), whether the server has accounts, and the session's CSRF token."""
+
+    coder: str | None
+    role: str | None
+    coders: tuple[str, ...]
+    blind: bool
+    fixed: bool
+    accounts: bool
+    csrf: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{k: v for k, v in self.to_dict().items() if k not in ("coders", "csrf")}])
+
+    def to_table(self) -> TableView:
+        who = f"{self.coder} ({self.role})" if self.coder else "no coder chosen"
+        return TableView(lead=(Note(f"{who}; blind mode {'on' if self.blind else 'off'}"),))

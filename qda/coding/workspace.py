@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 from qda.analysis import Retrieval
 from qda.coding.sheets import check_coder_name
 from qda.errors import AccessError, DuplicateCodingError, InvalidCodingError, NeedsConfirmation, NotFoundError, Problem
-from qda.models import Case, Codebook, Coding, Document, Memo, Segment, is_counted
-from qda.results import Column, Row, TableView
+from qda.ingest.languages import direction
+from qda.models import Case, Code, Codebook, Coding, Document, Memo, Segment, color_problem, is_counted
+from qda.results import Column, Note, Row, TableView, json_dict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -398,7 +399,7 @@ def coded_segment_count(segments: Sequence[tuple[int, int]], spans: Sequence[tup
 
 
 def document_coverage(documents: Sequence[Document], cases: Sequence[Case], segments: Sequence[Segment],
-                      *, codings: Sequence[Coding], coder: str) -> list[dict[str, Any]]:
+                      *, codings: Sequence[Coding], coder: str) -> DocumentList:
     """The document list: per document its case attributes, words, segments, how many segments
     ``coder`` has coded and each visible coder's number of codings (``codings``: those the
     reader may see; the ones not shown on the page are left out here)."""
@@ -416,11 +417,9 @@ def document_coverage(documents: Sequence[Document], cases: Sequence[Case], segm
     rows = []
     for d in documents:
         own = spans.get(d.name, [])
-        rows.append({"name": d.name, "case": d.case, "attributes": attributes.get(d.case, {}),
-                     "words": len(d.text.split()), "segments": len(own),
-                     "coded_segments": coded_segment_count(own, mine.get(d.name, [])),
-                     "codings": per.get(d.name, {})})
-    return rows
+        rows.append(CoveredDocument(d.name, d.case, dict(attributes.get(d.case, {})), len(d.text.split()), len(own),
+                                    coded_segment_count(own, mine.get(d.name, [])), per.get(d.name, {})))
+    return DocumentList(coder, tuple(rows))
 
 
 def turn_groups(segments: Sequence[Segment]) -> list[dict[str, Any]]:
@@ -465,6 +464,303 @@ def _rows_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[st
     return TableView(title, tuple(Column(c, c in ("start", "end")) for c in columns),
                      tuple(Row(tuple(", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns))
                            for r in rows), lines=True)
+
+
+@dataclass(frozen=True)
+class CoveredDocument:
+    """One row of the workspace's document list: the document's case and its attributes, its
+    size, how many of its segments the session's coder has coded, and each visible coder's
+    number of codings."""
+
+    name: str
+    case: str
+    attributes: dict[str, str]
+    words: int
+    segments: int
+    coded_segments: int
+    codings: dict[str, int]  # coder -> codings shown on the page
+
+
+DOCUMENT_COLUMNS = ("name", "case", "words", "segments", "coded_segments", "codings")
+
+
+@dataclass(frozen=True)
+class DocumentList:
+    """The workspace's document list (``GET /api/documents``) for ``coder``: per document its
+    coverage by that coder and the counts of the coders the reader may see."""
+
+    coder: str
+    documents: tuple[CoveredDocument, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(self)
+
+    def _rows(self) -> list[tuple[str, str, int, int, int, int]]:
+        return [(d.name, d.case, d.words, d.segments, d.coded_segments, sum(d.codings.values()))
+                for d in self.documents]
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self._rows(), columns=list(DOCUMENT_COLUMNS))
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.documents)} document(s), coverage by {self.coder}",
+                         tuple(Column(c, c not in ("name", "case")) for c in DOCUMENT_COLUMNS),
+                         tuple(Row(r) for r in self._rows()))
+
+
+def memo_dict(m: Memo) -> dict[str, Any]:
+    """A memo as the workspace reads it (``about``: what kind of thing it is on)."""
+    return {"id": m.id, "about": m.target_kind, "target": m.target, "text": m.text, "author": m.author,
+            "created_at": m.created_at, "modified_by": m.modified_by, "modified_at": m.modified_at}
+
+
+# each coding's text is a slice of the document's text, and its case the document's: not sent
+# again for each of (possibly thousands of) codings
+_SLICED = ("text", "case", "source")
+
+
+@dataclass(frozen=True)
+class WorkspaceDocument:
+    """One document as the workspace lays it out (``GET /api/documents/{name}``): its text and
+    turns, its case's attributes, the memos about it and the codings of ``coders`` (the first
+    is the one the page edits), each without the fields the page reads from the document."""
+
+    document: Document
+    attributes: dict[str, str]
+    turns: tuple[dict[str, Any], ...]
+    coders: tuple[str, ...]
+    codings: tuple[Coding, ...]
+    memos: tuple[Memo, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = self.document
+        return json_dict({"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
+                          "direction": direction(doc.language),  # the transcript's dir: rtl for Arabic, Hebrew…
+                          "length": len(doc.text), "attributes": self.attributes, "turns": list(self.turns),
+                          "coder": self.coders[0] if self.coders else None, "coders": list(self.coders),
+                          "memos": [memo_dict(m) for m in self.memos],
+                          "codings": [{k: v for k, v in coding_dict(c).items() if k not in _SLICED}
+                                      for c in self.codings]})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns = ["coder", "code", "start", "end", "segment", "text", "memo"]
+        return pd.DataFrame([(c.coder, c.code, c.start, c.end, c.segment, c.text, c.note) for c in self.codings],
+                            columns=columns)
+
+    def to_table(self) -> TableView:
+        return TableView(f"{self.document.name} ({self.document.case}): {len(self.codings)} coding(s) of "
+                         f"{', '.join(self.coders) or 'nobody'}",
+                         (Column("coder"), Column("code"), Column("start", True), Column("end", True),
+                          Column("text")),
+                         tuple(Row((c.coder, c.code, c.start, c.end, c.text)) for c in self.codings), lines=True)
+
+
+@dataclass(frozen=True)
+class WorkspaceCoding:
+    """One coding as the workspace answers it (made, read, changed or deleted): :func:`coding_dict`."""
+
+    coding: Coding
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(coding_dict(self.coding))
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        c = self.coding
+        return TableView(lead=(Note(f"coding {c.id}: {c.coder} coded {c.document} {c.start}-{c.end} with {c.code}"),))
+
+
+@dataclass(frozen=True)
+class WorkspaceMemo:
+    """One memo as the workspace answers it (written, changed or deleted): :func:`memo_dict`."""
+
+    memo: Memo
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(memo_dict(self.memo))
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()])
+
+    def to_table(self) -> TableView:
+        m = self.memo
+        return TableView(lead=(Note(f"memo {m.id} by {m.author} on {m.target_kind} {m.target}: {m.text}"),))
+
+
+@dataclass(frozen=True)
+class MemoList:
+    """Memos about one document, code or case, as the workspace lists them (``GET /api/memos``)."""
+
+    memos: tuple[Memo, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"memos": [memo_dict(m) for m in self.memos]})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns = ["id", "about", "target", "author", "created_at", "text"]
+        return pd.DataFrame([(m.id, m.target_kind, m.target, m.author, m.created_at, m.text) for m in self.memos],
+                            columns=columns)
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.memos)} memo(s)", (Column("author"), Column("created_at"), Column("text")),
+                         tuple(Row((m.author, m.created_at, m.text)) for m in self.memos), lines=True)
+
+
+@dataclass(frozen=True)
+class RemovedCodings:
+    """Codings deleted in one write (the workspace's undo of coded search hits)."""
+
+    codings: tuple[Coding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"deleted": [coding_dict(c) for c in self.codings]})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([(c.id, c.coder, c.code, c.document, c.start, c.end) for c in self.codings],
+                            columns=["id", "coder", "code", "document", "start", "end"])
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.codings)} coding(s) deleted",
+                         (Column("coder"), Column("code"), Column("document"), Column("start", True),
+                          Column("end", True)),
+                         tuple(Row((c.coder, c.code, c.document, c.start, c.end)) for c in self.codings))
+
+
+CODEBOOK_RULE = ("The YAML codebook is the source of truth: add a code with 'New code' in the picker (it is written "
+                 "into the file), or edit the file, run 'qda codebook load FILE.yaml' and reload this page.")
+
+
+def code_row(code: Code, count: int) -> dict[str, Any]:
+    """A code as the workspace's picker lists it, with the reader's number of codings of it."""
+    return {"id": code.id, "labels": dict(code.labels), "category": code.category, "parent": code.parent,
+            "definition": code.definition, "include": code.include, "exclude": code.exclude,
+            # a project loaded before colours were checked may hold CSS in disguise
+            "color": code.color if code.color and color_problem(code.color) is None else None,
+            "codable": code.codable, "count": count}
+
+
+def _code_frame(rows: Sequence[dict[str, Any]], lang: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    labels = [r["labels"].get(lang or "") or next(iter(r["labels"].values()), r["id"]) for r in rows]
+    return (["id", "label", "category", "parent", "codable", "count"],
+            [(r["id"], label, r["category"], r["parent"], r["codable"], r["count"]) for r, label in zip(rows, labels)])
+
+
+@dataclass(frozen=True)
+class WorkspaceCodebook:
+    """The codebook as the workspace's code picker reads it (``GET /api/codebook``): categories,
+    codes and the reader's number of shown codings of each code."""
+
+    codebook: Codebook
+    counts: dict[str, int]
+
+    def _rows(self) -> list[dict[str, Any]]:
+        return [code_row(c, self.counts.get(c.id, 0)) for c in self.codebook.codes]
+
+    def to_dict(self) -> dict[str, Any]:
+        book = self.codebook
+        return json_dict({"name": book.name, "languages": list(book.languages),
+                          "categories": [{"id": c.id, "labels": dict(c.labels), "parent": c.parent,
+                                          "description": c.description} for c in book.categories],
+                          "codes": self._rows(), "rule": CODEBOOK_RULE})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns, rows = _code_frame(self._rows(), self.codebook.default_language)
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_table(self) -> TableView:
+        columns, rows = _code_frame(self._rows(), self.codebook.default_language)
+        return TableView(f"codebook {self.codebook.name}", tuple(Column(c, c == "count") for c in columns),
+                         tuple(Row(r) for r in rows))
+
+
+@dataclass(frozen=True)
+class NewCode:
+    """A code added while coding (``POST /api/codes``), as the picker lists codes, with what was done."""
+
+    code: Code
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({**code_row(self.code, 0), "message": self.message})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        columns, rows = _code_frame([code_row(self.code, 0)], None)
+        return pd.DataFrame(rows, columns=columns)
+
+    def to_table(self) -> TableView:
+        return TableView(lead=(Note(self.message),))
+
+
+@dataclass(frozen=True)
+class MemoOverview:
+    """Every memo and coding memo a reader may see, newest first (``GET /api/memo-overview``):
+    rows of :meth:`qda.project.Project.memo_overview`; ``blind``: only the reader's own."""
+
+    blind: bool
+    memos: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"blind": self.blind, "memos": [dict(m) for m in self.memos]})
+
+    def to_frame(self) -> pd.DataFrame:
+        return _rows_frame(self.memos, MEMO_OVERVIEW_COLUMNS)
+
+    def to_table(self) -> TableView:
+        return _rows_table(f"{len(self.memos)} memo(s)", self.memos, MEMO_OVERVIEW_COLUMNS)
+
+
+MEMO_OVERVIEW_COLUMNS = ("kind", "target", "author", "created_at", "text")
+
+
+@dataclass(frozen=True)
+class ComparisonView:
+    """Where two coders differ, as the lead's compare view shows it (``GET /api/compare``): each
+    region of :class:`qda.coding.regions.Comparison` with its text and the sentences around it
+    (``regions``, from :func:`qda.coding.regions.regions_in_context`), and the project's coders."""
+
+    coder_a: str
+    coder_b: str
+    agreed: int
+    regions: tuple[dict[str, Any], ...]
+    coders: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"a": self.coder_a, "b": self.coder_b, "agreed": self.agreed,
+                          "regions": [dict(r) for r in self.regions], "coders": list(self.coders)})
+
+    def _rows(self) -> list[tuple[Any, ...]]:
+        return [(r["document"], r["start"], r["end"], ", ".join(s["code"] for s in r["a_spans"]),
+                 ", ".join(s["code"] for s in r["b_spans"]), r["text"]) for r in self.regions]
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self._rows(), columns=["document", "start", "end", self.coder_a, self.coder_b, "text"])
+
+    def to_table(self) -> TableView:
+        return TableView(f"{len(self.regions)} region(s) where {self.coder_a} and {self.coder_b} differ; "
+                         f"{self.agreed} coding(s) agreed",
+                         (Column("document"), Column("start", True), Column("end", True), Column(self.coder_a),
+                          Column(self.coder_b), Column("text")),
+                         tuple(Row(r) for r in self._rows()), lines=True)
 
 
 RETRIEVAL_COLUMNS = ("case", "document", "segment", "coder", "code", "overlapping", "start", "end", "before", "text",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from qda.errors import ExportError
 from qda.files import check_suffix, check_target, write_atomically
-from qda.models import Codebook, Coding, Document, Segment
+from qda.models import Codebook, Coding, Document, DocumentFormat, Segment
 
 #: The workspace's code colours (qda/web/static/workspace.js), for codes without a colour of their own.
 CODE_PALETTE = ("#f4a261", "#8ecae6", "#b5e48c", "#f28482", "#cdb4db", "#ffd166", "#90be6d", "#a8dadc",
@@ -267,7 +267,7 @@ def render_docx(data: CodedDocument) -> bytes:
     return buffer.getvalue()
 
 
-def render(data: CodedDocument, fmt: str) -> bytes:
+def render(data: CodedDocument, fmt: DocumentFormat) -> bytes:
     """The export in ``fmt`` (``html`` or ``docx``) as bytes."""
     if fmt == "html":
         return render_html(data).encode("utf-8")
@@ -281,6 +281,6 @@ def write_coded_document(path: str | Path, data: CodedDocument) -> Path:
     path = Path(path)
     check_suffix(path, SUFFIXES, "a coded document")
     check_target(path, f"{data.document.name}.html")
-    content = render(data, "docx" if path.suffix.lower() == ".docx" else "html")
+    content = render(data, DocumentFormat.DOCX if path.suffix.lower() == ".docx" else DocumentFormat.HTML)
     write_atomically(path, lambda tmp: tmp.write_bytes(content))
     return path

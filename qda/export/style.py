@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from copy import copy
 from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.compat import safe_string
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.worksheet.dimensions import RowDimension
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -44,6 +46,7 @@ TOP = Alignment(vertical="top")
 WRAP = Alignment(vertical="top", wrap_text=True)
 
 MAX_CELL = 32767  # Excel's limit on the characters of one cell
+MAX_ROW = 1048576  # and on the rows of a sheet
 INTEGER = re.compile(r"-?(?:0|[1-9]\d{0,14})")  # no leading zeros: "007" stays an identifier
 LABEL_WIDTH = 45
 QUOTE_WIDTH = 90
@@ -73,6 +76,9 @@ def clean(value: Any) -> Any:
 def right_to_left(text: str) -> bool:
     """Whether ``text`` reads right to left: its first strong character is Arabic or Hebrew
     (Unicode bidirectional class R or AL), as a browser decides for ``dir="auto"``."""
+    first = text[:1]
+    if first.isascii() and first.isalpha():  # a Latin letter first: left to right (most quotes)
+        return False
     import unicodedata
 
     for char in text:
@@ -96,20 +102,35 @@ def directed(text: str, align: Alignment) -> Alignment:
 def put(ws: Worksheet, row: int, col: int, value: Any = None, *, font: Font | None = None,
          fill: PatternFill | None = None, align: Alignment | None = None, fmt: str | None = None) -> Cell | MergedCell:
     """Write one cell; text is always text (a quote starting with '=' is not a formula)."""
-    cell = ws.cell(row=row, column=col)
     value = clean(value)
-    if value is not None and value != "":
-        cell.value = value
-        inert_cell(cell)
     if font is None and fill is None and align is None and fmt is None:
+        cell = ws.cell(row=row, column=col)
+        if value is not None and value != "":
+            cell.value = value
+            inert_cell(cell)
         return cell
     # Setting .font, .fill... hashes the style object into the workbook's list each time (~30 µs
     # a cell: 8 s for the 180,000 cells of a 1,000-interview workbook). A new cell given the same
-    # style objects as an earlier one takes a copy of that cell's style indices instead. A cell
-    # styled already (a border drawn first) is styled attribute by attribute, keeping the rest.
-    styles = _RESOLVED.setdefault(ws.parent, {}) if ws.parent is not None else {}
+    # style objects as an earlier one is made with a copy of that cell's style indices instead
+    # (and made directly: ws.cell() looks the cell up twice, a third of the time of a sheet of
+    # quotes). A cell styled already (a border drawn first) is styled attribute by attribute,
+    # keeping the rest.
+    styles = _resolved(ws)
     key = (id(font), id(fill), id(align), fmt)
     known = styles.get(key)
+    cells = ws._cells
+    if known is not None and (row, col) not in cells and 0 < row <= MAX_ROW and col > 0:
+        made = Cell(ws, row=row, column=col, style_array=known[1])
+        cells[row, col] = made
+        if row > ws._current_row:  # type: ignore[attr-defined]  # what ws.cell() keeps, for ws.append()
+            ws._current_row = row  # type: ignore[attr-defined]
+        if value is not None and value != "":
+            _bind(made, value)
+        return made
+    cell = ws.cell(row=row, column=col)
+    if value is not None and value != "":
+        cell.value = value
+        inert_cell(cell)
     fresh = not cell.has_style
     if known is not None and fresh:
         _set_indices(cell, known[1])
@@ -133,25 +154,72 @@ def _indices(cell: Any) -> Any:
     return cell._style
 
 
+def _bind(cell: Any, value: Any) -> None:
+    """``cell.value = value`` made inert (:func:`inert_cell`). Text and whole numbers, most of a
+    workbook's cells, are stored as openpyxl's setter stores them, without its checks: clean()
+    has removed what it would refuse, and text is never a formula here."""
+    kind = type(value)
+    if kind is str and value not in ERROR_CODES:  # '#N/A' and the like: openpyxl makes them errors
+        cell._value, cell.data_type = value, "s"
+    elif kind is int:
+        cell._value, cell.data_type = value, "n"
+    else:
+        cell.value = value
+        inert_cell(cell)
+
+
+def _stored(cell: Any) -> Any:
+    """The cell's value as stored (what .value returns, without the call)."""
+    return cell._value
+
+
 def _set_indices(cell: Any, indices: Any) -> None:
     cell._style = copy(indices)
 
 
-#: Per workbook: (id(font), id(fill), id(align), number format) -> (the objects, the style indices).
-_RESOLVED: WeakKeyDictionary[Workbook, dict[tuple[int, int, int, str | None], tuple[Any, Any]]] = \
-    WeakKeyDictionary()
+#: Per workbook: a key naming the style objects given (by id) -> (the objects, the style indices).
+_RESOLVED: WeakKeyDictionary[Workbook, dict[tuple[Any, ...], tuple[Any, Any]]] = WeakKeyDictionary()
+#: The workbook last looked up (a weak reference) with its dict: one tuple, replaced whole, so
+#: that a thread exporting another workbook at the same time never reads half of it.
+_LAST: tuple[Any, dict[tuple[Any, ...], tuple[Any, Any]]] | None = None
+
+
+def _resolved(ws: Worksheet) -> dict[tuple[Any, ...], tuple[Any, Any]]:
+    """The resolved styles of ``ws``'s workbook (looking a WeakKeyDictionary up makes a
+    weak reference each time: a quarter of a second over a sheet of 170,000 cells)."""
+    global _LAST
+    wb = ws.parent
+    if wb is None:
+        return {}
+    last = _LAST
+    if last is not None and last[0]() is wb:
+        return last[1]
+    styles = _RESOLVED.setdefault(wb, {})
+    _LAST = (ref(wb), styles)
+    return styles
 
 
 def style_row(ws: Worksheet, row: int, last_col: int, *, font: Font | None = None,
                fill: PatternFill | None = None, border: Border | None = None, first_col: int = 1) -> None:
+    """Set the font, fill and border of the cells ``first_col..last_col`` of ``row``, keeping
+    the rest of their style."""
+    styles = _resolved(ws)
     for col in range(first_col, last_col + 1):
         cell = ws.cell(row=row, column=col)
+        # as in put(): the same change made to the same style gives the same indices
+        before = tuple(_indices(cell)) if cell.has_style else None
+        key = ("row", before, id(font), id(fill), id(border))
+        known = styles.get(key)
+        if known is not None:
+            _set_indices(cell, known[1])
+            continue
         if font is not None:
             cell.font = font
         if fill is not None:
             cell.fill = fill
         if border is not None:
             cell.border = border
+        styles[key] = ((font, fill, border), copy(_indices(cell)))
 
 
 def header(ws: Worksheet, row: int, labels: Sequence[str], *, first_col: int = 1,
@@ -239,17 +307,11 @@ def smallest_font(ws: Worksheet) -> float:
     """The smallest font size of a cell holding something (or of a chart's axis labels)."""
     # The cells that exist, not iter_rows() (which creates every empty cell of the rectangle,
     # then saved), and each font read once: a cell's .font builds a proxy (0.8 s for 180,000).
-    sizes: dict[int, float] = {}
-    smallest = math.inf
-    for cell in ws._cells.values():
-        if cell.value is None:
-            continue
-        style = _indices(cell)
-        font_id = style.fontId if style is not None else 0
-        size = sizes.get(font_id)
-        if size is None:
-            size = sizes[font_id] = float(cell.font.sz or 11)
-        smallest = min(smallest, size)
+    # Each font read once, by its index in the workbook's fonts (what cell.font reads).
+    font_ids = {style[0] if style is not None else 0
+                for style in (_indices(cell) for cell in ws._cells.values() if _stored(cell) is not None)}
+    fonts = ws.parent._fonts  # type: ignore[union-attr]
+    smallest = min((float(fonts[i].sz or 11) for i in font_ids), default=math.inf)
     if smallest == math.inf:  # no cell holds anything
         smallest = 11.0
     return min(smallest, CHART_FONT) if getattr(ws, "_charts", None) else smallest
@@ -300,8 +362,13 @@ def wrapped_lines(text: str, width: float, *, indent: int = 0, bold: bool = Fals
     the cell's margins and three per indent level, and wraps at words as a spreadsheet
     does, so it errs on the tall side.
     """
-    per_line = max(1, int((width - 1 - 3 * indent) * (1.0 if bold else 1.1) * 11 / size))
-    return sum(_paragraph_lines(part, per_line) for part in str(text).split("\n"))
+    fits = _per_line(width, indent, bold, size)
+    return sum(_paragraph_lines(part, fits) for part in str(text).split("\n"))
+
+
+def _per_line(width: float, indent: int, bold: bool, size: float) -> int:
+    """Characters per printed line of a wrapping cell (see :func:`wrapped_lines`)."""
+    return max(1, int((width - 1 - 3 * indent) * (1.0 if bold else 1.1) * 11 / size))
 
 
 def _paragraph_lines(part: str, per_line: int) -> int:
@@ -337,23 +404,26 @@ def fit_rows(ws: Worksheet, first_row: int = 1) -> None:
         spans[merged.start_cell.coordinate] = sum(
             ws.column_dimensions[get_column_letter(c)].width or 13 for c in range(merged.min_col, merged.max_col + 1))
     column_widths: dict[int, float] = {}
-    # What a cell's style says about wrapping, per (alignment, font) pair: reading .alignment and
-    # .font builds a proxy each time, the slowest part of sizing a sheet of 180,000 cells.
+    # What a cell's style says about wrapping, per (alignment, font) pair, read from the workbook's
+    # lists as cell.alignment and cell.font would (which build a proxy each time).
+    wb = ws.parent
     looks: dict[tuple[int, int], tuple[bool, int, bool, float]] = {}
+    per_line: dict[tuple[float, int, bool, float], int] = {}  # characters per line, per width and look
     heights: dict[int, float] = {}
     # The cells that exist, not iter_rows(): that creates every empty cell of the rectangle.
     for (number, column), cell in ws._cells.items():
-        if number < first_row or not isinstance(cell.value, str):
+        text = _stored(cell)
+        if number < first_row or not isinstance(text, str):
             continue
         style = _indices(cell)
         if style is None:  # never styled: openpyxl's default does not wrap
             continue
-        look = looks.get((style.alignmentId, style.fontId))
+        key = (style[5], style[0])  # alignmentId, fontId
+        look = looks.get(key)
         if look is None:
-            align, font = cell.alignment, cell.font
-            look = (bool(align.wrap_text) and not align.text_rotation, int(align.indent or 0), bool(font.b),
-                    float(font.sz or 11))
-            looks[style.alignmentId, style.fontId] = look
+            align, font = wb._alignments[key[0]], wb._fonts[key[1]]  # type: ignore[union-attr]
+            look = looks[key] = (bool(align.wrap_text) and not align.text_rotation, int(align.indent or 0),
+                                 bool(font.b), float(font.sz or 11))
         wraps, indent, bold, size = look
         if not wraps:
             continue
@@ -362,10 +432,55 @@ def fit_rows(ws: Worksheet, first_row: int = 1) -> None:
             width = column_widths.get(column)
             if width is None:
                 width = column_widths[column] = ws.column_dimensions[get_column_letter(column)].width or 13
-        lines = wrapped_lines(cell.value, width, indent=indent, bold=bold, size=size)
-        heights[number] = max(heights.get(number, 0.0), lines * LINE_HEIGHT * size / 11)
+        fits = per_line.get((width, indent, bold, size))
+        if fits is None:
+            fits = per_line[width, indent, bold, size] = _per_line(width, indent, bold, size)
+        # most quotes are one line: no need to split them into words
+        lines = 1 if len(text) <= fits and "\n" not in text else \
+            sum(_paragraph_lines(part, fits) for part in text.split("\n"))
+        height = lines * LINE_HEIGHT * size / 11
+        if height > heights.get(number, 0.0):
+            heights[number] = height
+    dims = ws.row_dimensions
+    template: dict[str, Any] | None = None
     for number in sorted(heights):
         height = heights[number]
+        if not height:
+            continue
+        known = dims.get(number)
+        if known is not None:
+            known.height = max(math.ceil(height), known.height or 0)
+            continue
+        # A new row dimension made by copying the attributes of one made once: the
+        # constructor's ten checked attributes cost a third of a second for 64,000 rows.
+        if template is None:
+            template = RowDimension(ws, index=0).__dict__
+        dims[number] = _row_dimension(ws, template, number, float(math.ceil(height)))
+
+
+class _RowHeight(RowDimension):
+    """A row dimension made to hold a height. openpyxl writes a row's attributes by iterating
+    its dimension, which reads its ten attributes through their descriptors (and files a
+    style for it): a quarter of a second to save 64,000 rows. Iterated here straight from
+    its attributes while it holds a height only, as openpyxl's would otherwise."""
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        attrs, style = self.__dict__, self._style  # type: ignore[attr-defined]  # a slot of StyleableObject
+        if style is not None or attrs["hidden"] or attrs["outlineLevel"] or attrs["collapsed"] \
+                or attrs["thickBot"] or attrs["thickTop"]:
+            return super().__iter__()
+        height = attrs["ht"]  # what openpyxl yields: ht when not 0, customHeight when ht is set
         if height:
-            current = ws.row_dimensions[number].height
-            ws.row_dimensions[number].height = max(math.ceil(height), current or 0)
+            return iter((("ht", safe_string(height)), ("customHeight", "1")))
+        return iter((("customHeight", "1"),) if height is not None else ())
+
+
+def _row_dimension(ws: Worksheet, template: dict[str, Any], index: int, height: float) -> RowDimension:
+    """``RowDimension(ws, index=index, ht=height)``, from the attributes of a default one (``template``)."""
+    dim = _RowHeight.__new__(_RowHeight)
+    dim.__dict__.update(template)
+    dim.__dict__["index"] = index
+    dim.__dict__["ht"] = height
+    dim.parent = ws
+    dim._style = None  # type: ignore[attr-defined]  # a slot of openpyxl's StyleableObject
+    return dim

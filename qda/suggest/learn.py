@@ -54,13 +54,25 @@ DEFAULTS: dict[str, Any] = {
     # data (median kappa 0.504 -> 0.518 at 20,000, 0.540 at 40,000) but training bench/workflow.py's
     # N = 1,000 project takes 20 -> 37 / 99 CPU s (docs/suggest.md, "Tuning tried")
     "max_negatives": 10000,
-    # the cut on a code's score: "shrunk" (the kappa-maximising cut on inner folds, halfway to 0.5),
-    # "kappa" (that cut), "f1" (the F1-maximising cut) or "half" (0.5)
-    "threshold": "shrunk",
+    # the cut on a code's score: "weighted" (the kappa-maximising cut on inner folds, drawn towards 0.5
+    # the less positives it was chosen on: see weighted_threshold), "shrunk" (halfway to 0.5), "kappa"
+    # (that cut), "f1" (the F1-maximising cut) or "half" (0.5). "weighted" against "shrunk"
+    # (bench/suggest.py, median kappa): talkmoves all data 0.504 -> 0.601, nhs-fft at 25 / 50 / 100 / 200
+    # positives 0.376 / 0.564 / 0.584 / 0.642 -> 0.376 / 0.567 / 0.587 / 0.642 (docs/suggest.md, "Tuning tried")
+    "threshold": "weighted",
+    # positives at which the "weighted" cut lies halfway between the tuned cut and 0.5: 25 keeps nhs-fft
+    # at 25 positives where "shrunk" had it (0.376; 50: 0.357, 100: 0.344), and talkmoves all data
+    # gives 0.601 with 25, 0.603 with 50
+    "threshold_prior": 25,
+    # a code is neither learnt nor suggested on the segments of a speaker role its coder never gave it
+    # although about 5 of its positives would be there were the code blind to roles (see role_scope):
+    # talkmoves all data 0.601 -> 0.640 with the weighted cut (teacher moves, student moves), training
+    # faster there (fewer rows); a no-op where every code is given to every role
+    "role_gate": True,
 }
 
 #: How a code's score is cut into yes/no (see :func:`fit_with_threshold`).
-THRESHOLD_RULES = ("shrunk", "kappa", "f1", "half")
+THRESHOLD_RULES = ("weighted", "shrunk", "kappa", "f1", "half")
 
 
 class Terms:
@@ -412,6 +424,71 @@ def shrunk_threshold(tuned: float) -> float:
     return (tuned + 0.5) / 2
 
 
+def weighted_threshold(tuned: float, positives: int, prior: float = 25) -> float:
+    """The kappa-maximising cut drawn towards 0.5 (where balanced class weights put the classes'
+    boundary) by ``prior`` / (positives + ``prior``): the tuned cut is noisy with few positives
+    (halfway at ``prior``, as "shrunk") and trustworthy with thousands. On talkmoves with all
+    data (1,500-18,500 positives per fold) the tuned cut lies far above 0.5 and halfway lost a
+    sixth of the median kappa (0.504 against 0.601)."""
+    if positives + prior <= 0:
+        return tuned
+    weight = positives / (positives + prior)
+    return weight * tuned + (1 - weight) * 0.5
+
+
+def cut_of(tuned: float, rule: str, positives: int, *, prior: float = 25) -> float:
+    """The threshold a rule makes of the tuned cut (kappa- or F1-maximising) of a code with
+    ``positives`` (``prior``: the "weighted" rule's, see :func:`weighted_threshold`)."""
+    if rule == "weighted":
+        return weighted_threshold(tuned, positives, prior)
+    if rule == "shrunk":
+        return shrunk_threshold(tuned)
+    return tuned
+
+
+#: The positives a role must have been expected to hold, were the code blind to roles, before
+#: none there means the coder does not give the code to that role (about exp(-5) < 1 % by chance).
+ROLE_EVIDENCE = 5.0
+
+
+def role_scope(y: np.ndarray, roles: np.ndarray, rows: np.ndarray | None = None) -> tuple[str, ...]:
+    """The speaker roles a code is kept off (sorted): the roles of these training rows that hold
+    none of its positives, although at least :data:`ROLE_EVIDENCE` of them would be expected
+    there if the coder gave it without regard to the role (its positives spread as the roles'
+    segments are). Empty when every role can have it, or the segments have no roles."""
+    positions = np.arange(len(y)) if rows is None else np.asarray(rows)
+    yy, rr = y[positions].astype(bool), roles[positions]
+    positives = int(yy.sum())
+    if not positives or positives == len(yy):
+        return ()
+    names, counts = np.unique(rr, return_counts=True)
+    given = set(np.unique(rr[yy]).tolist())
+    return tuple(str(name) for name, count in zip(names.tolist(), counts.tolist())
+                 if name not in given and positives * count / len(yy) >= ROLE_EVIDENCE)
+
+
+def gated(scores: np.ndarray, roles: np.ndarray, excluded: Sequence[str]) -> np.ndarray:
+    """Scores with the segments of the excluded roles set to 0 (never suggested)."""
+    if not len(excluded):
+        return scores
+    return np.where(np.isin(roles, list(excluded)), 0.0, scores)
+
+
+def fit_in_scope(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, roles: np.ndarray | None,
+                 params: Mapping[str, Any], seed: int,
+                 rows: np.ndarray | None = None) -> tuple[np.ndarray, float, float, tuple[str, ...]]:
+    """:func:`fit_with_threshold` on the training rows of the roles the code is not kept off
+    (:func:`role_scope`, when ``params["role_gate"]`` and the segments have roles), and those
+    roles: (coefficients, intercept, threshold, excluded roles)."""
+    excluded = role_scope(y, roles, rows) if roles is not None and params.get("role_gate") else ()
+    if excluded:
+        assert roles is not None
+        positions = np.arange(len(y)) if rows is None else np.asarray(rows)
+        rows = positions[~np.isin(roles[positions], list(excluded))]
+    coef, intercept, threshold = fit_with_threshold(x, y, groups, params=params, seed=seed, rows=rows)
+    return coef, intercept, threshold, excluded
+
+
 def folds_of(y: np.ndarray, groups: np.ndarray, n_splits: int, *, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Document-grouped, label-stratified folds (train, test positions): a document is never in both.
 
@@ -520,16 +597,17 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
     document-grouped folds of this training data only (0.5 when it cannot be split).
 
     ``params["C"]`` may be a list: each value is tried on the same inner folds and the one whose
-    out-of-fold scores reach the highest kappa is kept. ``params["threshold"]``: "shrunk" (the
-    kappa-maximising cut moved halfway to 0.5), "kappa" (that cut itself), "f1" (the cut
-    maximising F1) or "half" (0.5).
+    out-of-fold scores reach the highest kappa is kept. ``params["threshold"]``: "weighted" (the
+    kappa-maximising cut drawn towards 0.5 the fewer positives there are: :func:`weighted_threshold`),
+    "shrunk" (moved halfway to 0.5), "kappa" (that cut itself), "f1" (the cut maximising F1) or
+    "half" (0.5).
 
     ``rows``: the training data is these rows of ``x``, ``y`` and ``groups`` (all when None).
     """
     positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
     yy = y[positions].astype(bool)
     cap = params.get("max_negatives")
-    rule = str(params.get("threshold", "shrunk"))
+    rule = str(params.get("threshold", "shrunk"))  # a stored model's parameters may predate "weighted"
     grid = [float(c) for c in params["C"]] if isinstance(params["C"], (list, tuple)) else [float(params["C"])]
     inner = folds_of(yy, groups[positions], int(params["inner_folds"]), seed=seed + 1)
     if not inner or rule == "half":
@@ -547,7 +625,7 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
         if not ok.any():
             continue
         tuned = f1_threshold(oof[ok], yy[ok]) if rule == "f1" else kappa_threshold(oof[ok], yy[ok])
-        threshold = shrunk_threshold(tuned) if rule == "shrunk" else tuned
+        threshold = cut_of(tuned, rule, int(yy.sum()), prior=float(params.get("threshold_prior", 25)))
         reached = kappa_at(oof[ok] >= threshold, yy[ok]) if len(grid) > 1 else 0.0
         if best is None or reached > best[0]:
             best = (reached, c_value, threshold)
@@ -593,11 +671,14 @@ class CrossValidation:
 
 
 def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Mapping[str, Any], seed: int,
-                   train_subset: Mapping[int, np.ndarray] | None = None) -> CrossValidation | None:
+                   train_subset: Mapping[int, np.ndarray] | None = None,
+                   roles: np.ndarray | None = None) -> CrossValidation | None:
     """Document-grouped cross-validation of one code (None when the data cannot be split in two).
 
     ``train_subset`` (fold -> training positions) replaces each fold's training part, for the
-    learning curve: the test parts stay whole.
+    learning curve: the test parts stay whole. ``roles`` (per row): each fold learns from its
+    training part which roles the code is kept off (:func:`fit_in_scope`) and scores the test
+    segments of those roles 0.
     """
     y = y.astype(bool)
     folds = folds_of(y, groups, int(params["folds"]), seed=seed)
@@ -612,8 +693,11 @@ def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, param
             train = train_subset.get(k, train)
         if not y[train].any() or y[train].all():
             return None
-        coef, intercept, threshold = fit_with_threshold(x, y, groups, params=params, seed=seed, rows=train)
+        coef, intercept, threshold, excluded = fit_in_scope(x, y, groups, roles=roles, params=params, seed=seed,
+                                                              rows=train)
         s = scores_of(rows_of(x, test), coef, intercept)
+        if roles is not None:
+            s = gated(s, roles[test], excluded)
         scores[test], predicted[test], fold[test] = s, s >= threshold, k
         thresholds.append(threshold)
     return CrossValidation(y, predicted, scores, fold, tuple(thresholds))
@@ -651,6 +735,8 @@ class Model:
     intercept: np.ndarray
     threshold: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
+    # per code, the speaker roles it is kept off (role_scope); scored 0 on their segments
+    excluded: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def machine_coder(self) -> str:
@@ -664,7 +750,18 @@ class Model:
         x = self.vectors.transform(texts)
         if not rows or not len(texts):  # nothing to score (e.g. --uncoded when every document is coded)
             return wanted, np.zeros((len(texts), len(rows)))
-        return wanted, np.atleast_2d(scores_of(x, self.coef[rows], self.intercept[rows])).reshape(len(texts), -1)
+        scores = np.atleast_2d(scores_of(x, self.coef[rows], self.intercept[rows])).reshape(len(texts), -1)
+        return wanted, self.gate(texts, scores, rows)
+
+    def gate(self, texts: Sequence[str], scores: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        """``scores`` (segments x the codes at ``rows``) with each code's excluded roles' segments at 0."""
+        if not any(self.excluded[r] for r in rows if r < len(self.excluded)):
+            return scores
+        roles = np.array([(t.split(FIELD) + ["", ""])[2] for t in texts], dtype=str)
+        for j, r in enumerate(rows):
+            if r < len(self.excluded) and self.excluded[r]:
+                scores[:, j] = gated(scores[:, j], roles, self.excluded[r])
+        return scores
 
     def to_bytes(self) -> bytes:
         """Plain arrays in an ``.npz`` (no pickle: see the module docstring)."""
@@ -675,6 +772,8 @@ class Model:
             arrays |= {"chars": np.array(self.vectors.chars.terms(), dtype=str), "char_idf": self.vectors.chars.idf}
         arrays |= {"codes": np.array(self.codes, dtype=str), "coef": self.coef, "intercept": self.intercept,
                    "threshold": self.threshold}
+        if any(self.excluded):  # per code, its excluded roles as a JSON list (strings: no pickle)
+            arrays["excluded"] = np.array([json.dumps(list(e)) for e in self.excluded], dtype=str)
         np.savez_compressed(buffer, allow_pickle=False, **arrays)
         return buffer.getvalue()
 
@@ -690,9 +789,12 @@ class Model:
             if "chars" in arrays.files:
                 chars = Vectors({str(t): i for i, t in enumerate(arrays["chars"])},
                                 np.asarray(arrays["char_idf"], dtype=np.float64), "char_wb")
-            return cls(model_id, coder, Features(words, chars), [str(c) for c in arrays["codes"]],
+            codes = [str(c) for c in arrays["codes"]]
+            excluded: list[tuple[str, ...]] = ([tuple(str(r) for r in json.loads(str(e))) for e in arrays["excluded"]]
+                                               if "excluded" in arrays.files else [() for _ in codes])
+            return cls(model_id, coder, Features(words, chars), codes,
                        np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
-                       np.asarray(arrays["threshold"], dtype=np.float64), dict(params))
+                       np.asarray(arrays["threshold"], dtype=np.float64), dict(params), excluded)
 
 
 def counts_options(analyzer: Terms | str, chars: bool) -> tuple[tuple[str, bool], ...] | None:

@@ -171,6 +171,38 @@ class Similar:
     similarity: float
 
 
+#: The marks :class:`qda.suggest.learn.Terms` puts before a term that is not a word of the
+#: segment itself, and what each means to a reader (longest marks first: ``<prole>`` before ``<p>``).
+TERM_MARKS = (("<prole>", "previous speaker: {}"), ("<role>", "speaker: {}"), ("<len>", "length: {} words"),
+              ("<p>", "{} (previous segment)"), ("<o>", "{} (the turn answered)"), ("<n>", "{} (next segment)"))
+
+
+def term_label(term: str) -> str:
+    """A model's term as a reader understands it: ``<o>salon`` -> ``salon (the turn answered)``,
+    ``<c> sal`` (character n-gram) -> ``sal… (letters at the start of a word)``. The review page and
+    ``qda suggest explain`` both show these, so the names are made here once."""
+    if term == "<prole><start>":
+        return "first segment of the document"
+    if term == "<turn>":
+        return "opens a turn (the speaker changes)"
+    if term == "<empty>":
+        return "an empty segment"
+    if term.startswith("<c>"):  # scikit-learn's char_wb pads each word with one space on both sides
+        gram = term[3:]
+        inner = gram.strip()
+        if gram.startswith(" ") and gram.endswith(" "):
+            return f"{inner} (a whole word, in letters)"
+        if gram.startswith(" "):
+            return f"{inner}… (letters at the start of a word)"
+        if gram.endswith(" "):
+            return f"…{inner} (letters at the end of a word)"
+        return f"…{inner}… (letters inside a word)"
+    for mark, shown in TERM_MARKS:
+        if term.startswith(mark):
+            return shown.format(term[len(mark):])
+    return term
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Why a suggestion was made: the terms that weighed most, and the closest passages a human coded."""
@@ -185,16 +217,17 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         data = json_dict(self)
-        data["terms"] = [{"term": t, "weight": w} for t, w in self.terms]
+        data["terms"] = [{"term": t, "label": term_label(t), "weight": w} for t, w in self.terms]
         return data
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame([{"term": t, "weight": w} for t, w in self.terms])
+        return pd.DataFrame([{"term": t, "label": term_label(t), "weight": w} for t, w in self.terms],
+                            columns=["term", "label", "weight"])
 
     def to_table(self) -> TableView:
-        rows = tuple(Row((t, w)) for t, w in self.terms)
+        rows = tuple(Row((term_label(t), w)) for t, w in self.terms)
         notes = tuple(Note(f"similar ({s.similarity:.2f}) {s.ref}: {s.text}", "aside") for s in self.similar)
         return TableView(f"suggestion {self.coding}: {self.code}", (Column("term"), Column("weight", True)), rows,
                          (Note(f"score {self.score} (threshold {self.threshold}), model {self.model[:12]}"),), notes)

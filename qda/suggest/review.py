@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qda.errors import InvalidCodingError, NotFoundError, SuggestError
-from qda.models import Codebook, Coding, CodingStatus, ReviewAction, SuggestReview, counting_statuses
+from qda.models import Codebook, Coding, CodingStatus, ReviewAction, ReviewOrder, SuggestReview, counting_statuses
 from qda.results import Column, Note, Row, TableView, json_dict
 from qda.storage import ProjectReads
 from qda.suggest.learn import Model
+from qda.suggest.results import TrainReport
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +55,69 @@ class QueueItem:
 
 
 @dataclass(frozen=True)
+class ReviewModels:
+    """The stored suggestion models and what the review page needs to name codes
+    (``GET /api/review/models``): each code's label, the codes a suggestion may be recoded to."""
+
+    models: tuple[dict[str, Any], ...]  # Project.review_models(): id, machine_coder, created_at, from, codes
+    labels: dict[str, str]
+    codable: tuple[dict[str, str], ...]  # {id, label} of the codes that can be coded
+    blind: bool
+    coder: str
+
+    @classmethod
+    def of(cls, models: Sequence[dict[str, Any]], codebook: Codebook, *, blind: bool, coder: str) -> ReviewModels:
+        labels = {c.id: c.label(codebook.default_language) for c in codebook.codes}
+        codable = tuple({"id": c.id, "label": labels[c.id]} for c in codebook.codes if c.codable)
+        return cls(tuple(models), labels, codable, blind, coder)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{**m, "codes": ", ".join(m.get("codes", []))} for m in self.models],
+                            columns=["id", "machine_coder", "created_at", "from", "codes"])
+
+    def to_table(self) -> TableView:
+        rows = tuple(Row((m["machine_coder"], m["created_at"], m["from"], len(m.get("codes", []))))
+                     for m in self.models)
+        return TableView(f"{len(self.models)} suggestion model(s)",
+                         (Column("model"), Column("created"), Column("learnt from"), Column("codes", True)), rows,
+                         lead=() if rows else (Note("no model yet: qda suggest train --from CODER"),))
+
+
+@dataclass(frozen=True)
+class Retrained:
+    """A model trained again after reviews (same coder, codes, seed and settings) and its
+    suggestions stored (``POST /api/review/retrain``); ``train``: the training report."""
+
+    previous: str
+    model: str
+    machine_coder: str
+    created: bool
+    training_coder: str
+    counts: dict[str, int]  # code -> suggestions stored
+    train: TrainReport  # kept out of to_dict: the page shows the counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_dict({"previous": self.previous, "model": self.model, "machine_coder": self.machine_coder,
+                          "created": self.created, "from": self.training_coder,
+                          "suggestions": sum(self.counts.values()), "counts": dict(self.counts)})
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(sorted(self.counts.items()), columns=["code", "suggestions"])
+
+    def to_table(self) -> TableView:
+        return TableView(f"{self.machine_coder} retrained from {self.training_coder} (was {self.previous[:6]})",
+                         (Column("code"), Column("suggestions", True)),
+                         tuple(Row(r) for r in sorted(self.counts.items())))
+
+
+@dataclass(frozen=True)
 class ReviewQueue:
     """A model's undecided suggestions (of one code, or all), most informative first or by score."""
 
@@ -62,7 +126,7 @@ class ReviewQueue:
     training_coder: str
     reviewer: str
     code: str | None
-    order: str
+    order: ReviewOrder
     items: tuple[QueueItem, ...]
     decided: int  # suggestions of this model (and code) the reviewer has decided on already
     codes: dict[str, int]  # code -> undecided suggestions, for the code chooser
@@ -162,7 +226,7 @@ def decided_pairs(store: ProjectReads, reviewer: str) -> set[tuple[str, str]]:
 
 
 def build_queue(store: ProjectReads, codebook: Codebook, model: Model, *, reviewer: str, code: str | None = None,
-                order: str = "uncertainty", limit: int | None = None) -> ReviewQueue:
+                order: ReviewOrder = ReviewOrder.UNCERTAINTY, limit: int | None = None) -> ReviewQueue:
     """The reviewer's queue of ``model``'s suggestions (of ``code``, or of every code).
 
     Left out: suggestions the reviewer decided on already, and passages the reviewer has
@@ -206,10 +270,12 @@ def build_queue(store: ProjectReads, codebook: Codebook, model: Model, *, review
                          text[max(0, c.start - CONTEXT):c.start], text[c.end:c.end + CONTEXT])
     items = tuple(item(c) for c in chosen)
     done = sum(1 for c in suggestions if (code is None or c.code == code) and (c.code, c.segment) in decided)
-    return ReviewQueue(model.id, model.machine_coder, model.coder, reviewer, code, order, items, done, counts)
+    return ReviewQueue(model.id, model.machine_coder, model.coder, reviewer, code, ReviewOrder(order), items, done,
+                       counts)
 
 
-def plan_decision(store: ProjectReads, codebook: Codebook, suggestion: Coding | None, *, reviewer: str, action: str,
+def plan_decision(store: ProjectReads, codebook: Codebook, suggestion: Coding | None, *, reviewer: str,
+                  action: ReviewAction,
                   recode_to: str | None = None) -> tuple[Coding | None, SuggestReview]:
     """The reviewer's coding a decision makes (None for a rejection) and its review row, checked."""
     if suggestion is None:

@@ -27,13 +27,14 @@ from qda.suggest.learn import (
     check_params,
     counts_options,
     cross_validate,
-    fit_with_threshold,
+    cut_of,
+    fit_in_scope,
     folds_of,
+    gated,
     kappa_threshold,
     machine_coder,
     model_id,
     scores_of,
-    shrunk_threshold,
 )
 from qda.suggest.metrics import Metric, binary_agreement
 from qda.suggest.results import (
@@ -102,19 +103,20 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     # the known segments, and the suggestions the coder rejected in review (negatives of their code only)
     known = np.flatnonzero(labels.known | labels.reviewed())
     all_groups = corpus.document[known]
+    all_roles = roles_of(corpus)[known]
     vectors, all_x = features_of(corpus, known, settings)
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
     groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
     folds = min(int(settings["folds"]), len(np.unique(groups)))
     rows: list[CodeEvaluation] = []
-    trained: list[tuple[str, np.ndarray, float, float]] = []
+    trained: list[tuple[str, np.ndarray, float, float, tuple[str, ...]]] = []
     for done, code in enumerate(wanted):
         progress("training", done, len(wanted))
         use = labels.rows_for(code, known)
         if use.all():  # no reviewed negatives outside the known segments: no copy of the matrix
-            x, y, code_groups = all_x, labels_of[code], all_groups
+            x, y, code_groups, code_roles = all_x, labels_of[code], all_groups, all_roles
         else:
-            x, y, code_groups = all_x[use], labels_of[code][use], all_groups[use]
+            x, y, code_groups, code_roles = all_x[use], labels_of[code][use], all_groups[use], all_roles[use]
         positives = int(y.sum())
         label = codebook.code(code).label(codebook.default_language)
         if positives < int(settings["min_positives"]):
@@ -124,19 +126,22 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
         if positives == len(y):
             rows.append(CodeEvaluation(code, label, positives, False, "not trained: every segment is positive"))
             continue
-        cv = cross_validate(x, y, code_groups, params=settings, seed=seed) if evaluate else None
+        cv = cross_validate(x, y, code_groups, params=settings, seed=seed, roles=code_roles) if evaluate else None
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
-            coef, intercept, _ = fit_with_threshold(x, y, code_groups, params={**settings, "inner_folds": 0}, seed=seed)
-            threshold = shrunk_threshold(kappa_threshold(cv.scores, cv.truth))
+            coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
+                                                        params={**settings, "inner_folds": 0}, seed=seed)
+            threshold = cut_of(kappa_threshold(cv.scores, cv.truth), str(settings["threshold"]), positives,
+                               prior=float(settings["threshold_prior"]))
             agreement = binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed)
             rows.append(CodeEvaluation(code, label, positives, True, "", threshold, agreement.kappa,
                                        agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
         else:
-            coef, intercept, threshold = fit_with_threshold(x, y, code_groups, params=settings, seed=seed)
+            coef, intercept, threshold, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
+                                                                params=settings, seed=seed)
             reason = "not evaluated" if not evaluate else "not evaluated: too few documents with this code to split"
             rows.append(CodeEvaluation(code, label, positives, True, reason, threshold))
-        trained.append((code, coef, intercept, threshold))
+        trained.append((code, coef, intercept, threshold, excluded))
     progress("training", len(wanted), len(wanted))
     if not trained:
         raise SuggestError(f"no code has {settings['min_positives']} positive segments in {coder}'s codings: "
@@ -145,12 +150,15 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     ident = model_id(pairs, [corpus.refs[i] for i in np.flatnonzero(labels.known).tolist()], coder, codes=wanted,
                      params=settings, seed=seed)
     model = Model(ident, coder, vectors, [t[0] for t in trained], np.vstack([t[1] for t in trained]),
-                  np.array([t[2] for t in trained]), np.array([t[3] for t in trained]), settings)
+                  np.array([t[2] for t in trained]), np.array([t[3] for t in trained]), settings,
+                  [t[4] for t in trained])
     report = TrainReport(ident, machine_coder(ident), coder, seed, len(np.unique(groups)), len(known), folds,
                          settings, tuple(rows))
+    kept_off = {t[0]: list(t[4]) for t in trained}
     info = {"params": settings, "seed": seed, "documents": report.documents, "segments": report.segments,
             "codes": {r.code: {"positives": r.positives, "trained": r.trained, "threshold": r.threshold,
-                               "kappa": r.kappa.to_dict() if r.kappa else None} for r in rows},
+                               "kappa": r.kappa.to_dict() if r.kappa else None,
+                               "kept_off_roles": kept_off.get(r.code, [])} for r in rows},
             "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
     signature = store.segments_signature()
     positions = np.arange(len(corpus))
@@ -171,12 +179,14 @@ def curve(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     corpus, labels, wanted = _labelled(store, coder, codes, codebook)
     known = np.flatnonzero(labels.known)
     groups = corpus.document[known]
+    roles = roles_of(corpus)[known]
     _vectors, x = features_of(corpus, known, settings)
     out: list[CodeCurve] = []
     for done, code in enumerate(wanted):
         progress("learning curve", done, len(wanted))
         y = labels.positive.get(code, np.zeros(len(corpus), dtype=bool))[known]
-        points, whole = learning_points(x, y, groups, settings=settings, seed=seed, sizes=sizes, bootstrap=bootstrap)
+        points, whole = learning_points(x, y, groups, settings=settings, seed=seed, sizes=sizes, bootstrap=bootstrap,
+                                        roles=roles)
         out.append(CodeCurve(code, int(y.sum()), points, whole))
     progress("learning curve", len(wanted), len(wanted))
     medians: dict[str, float | None] = {}
@@ -218,6 +228,11 @@ def _median(metrics: Sequence[Metric | None]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
+def roles_of(corpus: Corpus) -> np.ndarray:
+    """Each segment's speaker role ("" for none), as the role gate reads it."""
+    return np.array([r or "" for r in corpus.roles], dtype=str) if len(corpus) else np.zeros(0, dtype=str)
+
+
 def training_subsets(y: np.ndarray, groups: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]], *, size: int,
                      seed: int) -> dict[int, np.ndarray] | None:
     """Per fold, the training positions of the first documents (in a seeded random order) that
@@ -240,18 +255,20 @@ def training_subsets(y: np.ndarray, groups: np.ndarray, folds: Sequence[tuple[np
 
 
 def learning_points(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, settings: dict[str, Any], seed: int,
-                    sizes: Sequence[int], bootstrap: int) -> tuple[tuple[CurvePoint, ...], Metric | None]:
-    """Kappa at each size of the training part, and with all of it, on the same folds."""
+                    sizes: Sequence[int], bootstrap: int,
+                    roles: np.ndarray | None = None) -> tuple[tuple[CurvePoint, ...], Metric | None]:
+    """Kappa at each size of the training part, and with all of it, on the same folds (``roles``:
+    per row, for the role gate: see :func:`qda.suggest.learn.fit_in_scope`)."""
     y = y.astype(bool)
     folds = folds_of(y, groups, int(settings["folds"]), seed=seed)
     points = []
     for size in sizes:
         subsets = training_subsets(y, groups, folds, size=size, seed=seed) if folds else None
         cv = cross_validate(x, y, groups, params=settings, seed=seed,
-                            train_subset=subsets) if subsets is not None else None
+                            train_subset=subsets, roles=roles) if subsets is not None else None
         points.append(CurvePoint(size, binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed).kappa
                                  if cv is not None else None))
-    cv = cross_validate(x, y, groups, params=settings, seed=seed) if folds else None
+    cv = cross_validate(x, y, groups, params=settings, seed=seed, roles=roles) if folds else None
     whole = binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed).kappa if cv is not None else None
     return tuple(points), whole
 
@@ -456,7 +473,14 @@ def model_scores(model: Model, corpus: Corpus, chosen: np.ndarray, *, codes: Seq
         return np.zeros((len(chosen), len(rows)))
     if x is None:
         x = features_for(model, corpus, None if len(chosen) == len(corpus) else chosen)
-    return np.atleast_2d(scores_of(x, model.coef[rows], model.intercept[rows])).reshape(len(chosen), -1)
+    scores = np.atleast_2d(scores_of(x, model.coef[rows], model.intercept[rows])).reshape(len(chosen), -1)
+    # the role gate, as Model.scores applies it: a code's kept-off roles' segments score 0
+    if any(model.excluded[r] for r in rows if r < len(model.excluded)):
+        roles = roles_of(corpus)[np.asarray(chosen)]
+        for j, r in enumerate(rows):
+            if r < len(model.excluded) and model.excluded[r]:
+                scores[:, j] = gated(scores[:, j], roles, model.excluded[r])
+    return scores
 
 
 #: The score cache's format: a code's suggestions (score at or above its threshold) of every

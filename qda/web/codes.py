@@ -9,26 +9,18 @@ renames or merges codes afterwards with ``qda codebook rename`` / ``qda codebook
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from qda.coding.workspace import NewCode
 from qda.errors import BadRequestError
 from qda.project import Project
+from qda.results import Result
 from qda.web.access import LEAD
-from qda.web.context import api, body, in_project, unblinded
+from qda.web.context import answer, api, body, in_project, unblinded
 
 FIELDS = {"id", "label", "labels", "parent", "definition"}
-
-
-def code_json(project: Project, code_id: str) -> dict[str, Any]:
-    """The new code as ``GET /api/codebook`` lists codes."""
-    code = project.codebook().code(code_id)
-    return {"id": code.id, "labels": code.labels, "category": code.category, "parent": code.parent,
-            "definition": code.definition, "include": code.include, "exclude": code.exclude,
-            "color": code.color, "codable": code.codable, "count": 0}
 
 
 @api()
@@ -48,14 +40,14 @@ async def create_code(request: Request, coder: str) -> Response:
     if wrong:
         raise BadRequestError(f"{', '.join(wrong)}: must be text")
 
-    def write(p: Project) -> dict[str, Any]:
+    def write(p: Project) -> NewCode:
         given = {str(k): v or "" for k, v in labels.items()}
         if "" in given:  # a bare label is in the codebook's first language
             given[p.codebook().default_language or ""] = given.pop("")
         edit = p.add_code(str(texts["id"] or "").strip(), given, parent=str(texts["parent"] or "").strip() or None,
                           definition=str(texts["definition"] or ""), author=coder)
-        return {**code_json(p, edit.codes[0]), "message": edit.message()}
-    return JSONResponse(await in_project(request, write), 201)
+        return NewCode(p.codebook().code(edit.codes[0]), edit.message())
+    return answer(await in_project(request, write), 201)
 
 
 # Renaming and merging change every coder's codings: the lead's only, and like comparing
@@ -65,11 +57,11 @@ async def rename_code(request: Request, coder: str) -> Response:
     """Rename a code's id or label in the codebook, its file and every coding."""
     data = await body(request)
 
-    def write(p: Project) -> dict[str, Any]:
+    def write(p: Project) -> Result:
         unblinded(request, p)
         return p.rename_code(str(data.get("code") or ""), new_id=text_or_none(data.get("new")),
-                             label=text_or_none(data.get("label")), lang=text_or_none(data.get("lang"))).to_dict()
-    return JSONResponse(await in_project(request, write))
+                             label=text_or_none(data.get("label")), lang=text_or_none(data.get("lang")))
+    return answer(await in_project(request, write))
 
 
 @api(write=LEAD)
@@ -80,10 +72,10 @@ async def merge_codes(request: Request, coder: str) -> Response:
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         raise BadRequestError("'sources' must be a list of code ids")
 
-    def write(p: Project) -> dict[str, Any]:
+    def write(p: Project) -> Result:
         unblinded(request, p)
-        return p.merge_codes(sources, str(data.get("into") or "")).to_dict()
-    return JSONResponse(await in_project(request, write))
+        return p.merge_codes(sources, str(data.get("into") or ""))
+    return answer(await in_project(request, write))
 
 
 def text_or_none(value: object) -> str | None:

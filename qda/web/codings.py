@@ -4,23 +4,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from qda.coding.workspace import check_owner, coding_dict
+from qda.coding.workspace import RemovedCodings, WorkspaceCoding, check_owner
 from qda.errors import BadRequestError, NotFoundError
 from qda.project import Project
 from qda.web.access import LARGEST_ID
-from qda.web.context import api, blind, body, in_project
+from qda.web.context import answer, api, blind, body, in_project
 
 FIELDS = {"document", "start", "end", "code", "memo", "snap", "across_turns"}
 BATCH_FIELDS = {"code", "hits", "snap", "across_turns"}
-
-
-coding_json = coding_dict  # a coding as the page reads it (qda.coding.workspace)
 
 
 def coding_id(request: Request) -> int:
@@ -42,7 +37,7 @@ async def create_coding(request: Request, coder: str) -> Response:
                                                               memo=data.get("memo"),
                                                               snap=str(data.get("snap") or "none"),
                                                               across_turns=data.get("across_turns") is True))
-    return JSONResponse(coding_json(stored), 201)
+    return answer(WorkspaceCoding(stored), 201)
 
 
 @api()
@@ -51,20 +46,20 @@ async def one_coding(request: Request, coder: str) -> Response:
     DELETE it (the session coder's own only)."""
     number = coding_id(request)
     if request.method == "GET":
-        def read(p: Project) -> dict[str, Any]:
+        def read(p: Project) -> WorkspaceCoding:
             found = p.coding_by_id(number)
             if found is not None and found.coder != coder and not blind(request, p):
-                return coding_json(found)
-            return coding_json(check_owner(found, coder))  # another's in blind mode: 404, as a missing one
-        return JSONResponse(await in_project(request, read))
+                return WorkspaceCoding(found)
+            return WorkspaceCoding(check_owner(found, coder))  # another's in blind mode: 404, as a missing one
+        return answer(await in_project(request, read))
     if request.method == "DELETE":
-        return JSONResponse(coding_json(await in_project(request, lambda p: p.remove_coding(coder, number))))
+        return answer(WorkspaceCoding(await in_project(request, lambda p: p.remove_coding(coder, number))))
     changes = await body(request)
     snap = str(changes.pop("snap", None) or "none")
     across = changes.pop("across_turns", None) is True
-    return JSONResponse(coding_json(await in_project(request,
-                                                     lambda p: p.change_coding(coder, number, changes, snap=snap,
-                                                                                        across_turns=across))))
+    return answer(WorkspaceCoding(await in_project(request, lambda p: p.change_coding(coder, number, changes,
+                                                                                      snap=snap,
+                                                                                      across_turns=across))))
 
 
 @api()
@@ -80,14 +75,14 @@ async def batch(request: Request, coder: str) -> Response:
                 or not all(type(i) is int and 0 < i <= LARGEST_ID for i in ids)):
             raise BadRequestError("'ids' must be a non-empty list of coding ids")
         gone = await in_project(request, lambda p: p.remove_codings(coder, ids))
-        return JSONResponse({"deleted": [coding_json(c) for c in gone]})
+        return answer(RemovedCodings(tuple(gone)))
     extra = sorted(set(data) - BATCH_FIELDS)
     if extra:
         raise BadRequestError(f"unknown field(s): {', '.join(extra)} (the coder comes from the session)")
     made = await in_project(request, lambda p: p.code_hits(coder, data.get("code"), data.get("hits"),
                                                            snap=str(data.get("snap") or "none"),
                                                            across_turns=data.get("across_turns") is True))
-    return JSONResponse(made.to_dict(), 201)
+    return answer(made, 201)
 
 
 ROUTES = [

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.applications import Starlette
@@ -41,8 +41,9 @@ from qda.errors import (
     ThrottledError,
     WouldReplaceError,
 )
-from qda.models import Role
+from qda.models import Role, Vocabulary
 from qda.project import Project
+from qda.results import Result
 from qda.web.access import ANYONE, LEVELS, READ, WRITE, AddressThrottle, Caller, refusal
 
 HERE = Path(__file__).resolve().parent
@@ -88,6 +89,12 @@ def prepare(app: Starlette, settings: Settings) -> Starlette:
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def answer(result: Result, status: int = 200) -> JSONResponse:
+    """The one shape of a successful answer: a result of the Python API as its ``to_dict()``
+    (what ``--format json`` prints where a command shows the same result)."""
+    return JSONResponse(result.to_dict(), status_code=status)
 
 
 def error_answer(code: str, message: str, status: int, **extra: Any) -> JSONResponse:
@@ -174,6 +181,18 @@ async def body(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequestError("the request body must be a JSON object")
     return data
+
+
+V = TypeVar("V", bound=Vocabulary)
+
+
+def word(vocabulary: type[V], given: str, name: str) -> V:
+    """A query parameter that takes one word of a closed set, as its Enum; an unknown word is
+    a ``bad_request`` naming the parameter and the words it takes."""
+    try:
+        return vocabulary(given)
+    except ValueError:
+        raise BadRequestError(f"unknown {name} '{given[:40]}' (use one of: {vocabulary.words()})") from None
 
 
 def blind(request: Request, project: Project) -> bool:

@@ -4,83 +4,53 @@ who may see whom) is the core's (:mod:`qda.coding.workspace`); these handlers re
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from qda.coding.accounts import BlindView
 from qda.coding.workspace import (
     RETRIEVAL_COLUMNS,
+    MemoList,
+    WorkspaceDocument,
+    WorkspaceMemo,
     WorkspaceRetrieval,
     memo_author_filter,
     names,
     retrieval_coders,
-    turn_groups,
     visible_coders,
 )
 from qda.errors import BadRequestError, NotFoundError
-from qda.ingest.languages import direction as text_direction
-from qda.models import Memo, color_problem
+from qda.models import CodeMatch
 from qda.project import Project
 from qda.web.access import LARGEST_ID, LEAD
-from qda.web.codings import coding_json
-from qda.web.context import api, blind, body, in_project, settings_of
-
-
-def memo_json(m: Memo) -> dict[str, Any]:
-    """A memo as the page reads it."""
-    return {"id": m.id, "about": m.target_kind, "target": m.target, "text": m.text, "author": m.author,
-            "created_at": m.created_at, "modified_by": m.modified_by, "modified_at": m.modified_at}
+from qda.web.context import answer, api, blind, body, in_project, settings_of, word
 
 
 @api()
 async def documents(request: Request, coder: str) -> Response:
-    """The document list with the session coder's coverage (and the others' counts, blind mode off)."""
-    return JSONResponse(await in_project(request, lambda p: p.workspace_documents(
-        coder, every_coder=not blind(request, p))))
+    """The document list with the session coder's coverage (and the others' counts, blind mode
+    off): ``DocumentList.to_dict()``."""
+    return answer(await in_project(request, lambda p: p.workspace_documents(coder, every_coder=not blind(request, p))))
 
 
 @api()
 async def document(request: Request, coder: str) -> Response:
-    """One document: its text, turns, memos and the codings of the coders asked for (``?coders=a,b``)."""
+    """One document: its text, turns, memos and the codings of the coders asked for
+    (``?coders=a,b``): ``WorkspaceDocument.to_dict()``."""
     name = request.path_params["name"]
 
-    def read(p: Project) -> dict[str, Any]:
-        doc, segments = p.workspace_document(name)
+    def read(p: Project) -> WorkspaceDocument:
         hidden = blind(request, p)
         whose = visible_coders(hidden, coder, request.query_params)  # ?coders=a,b overlays (qda/web/lead.py)
-        memos = [memo_json(m) for m in p.memos_about("document", name, memo_author_filter(hidden, coder))]
-        return {"name": doc.name, "case": doc.case, "language": doc.language, "text": doc.text,
-                "direction": text_direction(doc.language),  # the transcript's dir: rtl for Arabic, Hebrew…
-                "length": len(doc.text), "attributes": p.case_attributes(doc.case),
-                "turns": turn_groups(segments), "coder": whose[0], "coders": whose, "memos": memos,
-                # each coding's text is a slice of "text", and its case the document's: not sent
-                # again for each of (possibly thousands of) codings
-                "codings": [{k: v for k, v in coding_json(c).items() if k not in ("text", "case", "source")}
-                            for c in p.workspace_codings(whose, name)]}
-    return JSONResponse(await in_project(request, read))
+        return p.workspace_view(name, whose, memo_author=memo_author_filter(hidden, coder))
+    return answer(await in_project(request, read))
 
 
 @api()
 async def codebook(request: Request, coder: str) -> Response:
-    """The codebook with the session coder's count of codings per code."""
-    def read(p: Project) -> dict[str, Any]:
-        book = p.codebook()
-        counts = p.code_counts(coder)
-        return {"name": book.name, "languages": list(book.languages),
-                "categories": [{"id": c.id, "labels": c.labels, "parent": c.parent,
-                                "description": c.description} for c in book.categories],
-                "codes": [{"id": c.id, "labels": c.labels, "category": c.category, "parent": c.parent,
-                           "definition": c.definition, "include": c.include, "exclude": c.exclude,
-                           # a project loaded before colours were checked may hold CSS in disguise
-                           "color": c.color if c.color and color_problem(c.color) is None else None,
-                           "codable": c.codable, "count": counts.get(c.id, 0)}
-                          for c in book.codes],
-                "rule": "The YAML codebook is the source of truth: add a code with 'New code' in the picker "
-                        "(it is written into the file), or edit the file, run 'qda codebook load FILE.yaml' "
-                        "and reload this page."}
-    return JSONResponse(await in_project(request, read))
+    """The codebook with the session coder's count of codings per code: ``WorkspaceCodebook.to_dict()``."""
+    return answer(await in_project(request, lambda p: p.workspace_codebook(coder)))
 
 
 def retrieval(request: Request, p: Project, me: str) -> WorkspaceRetrieval:
@@ -91,7 +61,8 @@ def retrieval(request: Request, p: Project, me: str) -> WorkspaceRetrieval:
         name, _, value = item.partition("=")
         if name and value:
             where[name] = value
-    return p.workspace_retrieve(coders, names(params.get("codes")), mode=params.get("mode", "any"),
+    return p.workspace_retrieve(coders, names(params.get("codes")),
+                                mode=word(CodeMatch, params.get("mode", "any"), "mode"),
                                 exclude=names(params.get("not")), where=where)
 
 
@@ -102,7 +73,7 @@ async def retrieve(request: Request, coder: str) -> Response:
     found: WorkspaceRetrieval = await in_project(request, lambda p: retrieval(request, p, coder))
     fmt = request.query_params.get("format", "json")
     if fmt == "json":
-        return JSONResponse(found.to_dict())
+        return answer(found)
     from qda.web.exports import rows_to_csv, rows_to_xlsx
     columns = list(RETRIEVAL_COLUMNS)
     table = [[", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns] for r in found.rows]
@@ -121,7 +92,7 @@ async def search(request: Request, coder: str) -> Response:
     """Keyword in context across every document (``?q=...&regex=1``): ``SearchHits.to_dict()``."""
     query = request.query_params.get("q", "")
     regex = request.query_params.get("regex") == "1"
-    return JSONResponse((await in_project(request, lambda p: p.workspace_search(query, regex))).to_dict())
+    return answer(await in_project(request, lambda p: p.workspace_search(query, regex)))
 
 
 @api()
@@ -130,13 +101,13 @@ async def memos(request: Request, coder: str) -> Response:
     if request.method == "GET":
         kind, target = request.query_params.get("about", ""), request.query_params.get("target", "")
 
-        def read(p: Project) -> list[dict[str, Any]]:
-            return [memo_json(m) for m in p.memos_about(kind, target, memo_author_filter(blind(request, p), coder))]
-        return JSONResponse(await in_project(request, read))
+        def read(p: Project) -> MemoList:
+            return MemoList(tuple(p.memos_about(kind, target, memo_author_filter(blind(request, p), coder))))
+        return answer(await in_project(request, read))
     data = await body(request)
     made = await in_project(request, lambda p: p.add_memo(coder, data.get("about"), data.get("target"),
                                                           text=data.get("text")))
-    return JSONResponse(memo_json(made), 201)
+    return answer(WorkspaceMemo(made), 201)
 
 
 @api()
@@ -146,10 +117,9 @@ async def one_memo(request: Request, coder: str) -> Response:
     if not raw.isascii() or not raw.isdigit() or int(raw) > LARGEST_ID:
         raise NotFoundError(f"unknown memo '{raw[:30]}'")
     if request.method == "DELETE":
-        return JSONResponse(memo_json(await in_project(request, lambda p: p.remove_memo(coder, int(raw)))))
+        return answer(WorkspaceMemo(await in_project(request, lambda p: p.remove_memo(coder, int(raw)))))
     data = await body(request)
-    return JSONResponse(memo_json(await in_project(request, lambda p: p.change_memo(coder, int(raw),
-                                                                                    data.get("text")))))
+    return answer(WorkspaceMemo(await in_project(request, lambda p: p.change_memo(coder, int(raw), data.get("text")))))
 
 
 @api(write=LEAD)
@@ -157,15 +127,11 @@ async def blind_setting(request: Request, coder: str) -> Response:
     """Blind mode: GET it (everyone), POST ``{"blind": bool}`` (the lead)."""
     unblind = settings_of(request).unblind
     if request.method == "GET":
-        return JSONResponse(await in_project(request, lambda p: {**p.blind_mode().to_dict(),
-                                                                 "blind": blind(request, p),
-                                                                 "unblind_server": unblind}))
+        return answer(BlindView(await in_project(request, lambda p: p.blind_mode()), unblind))
     wanted = (await body(request)).get("blind")
     if not isinstance(wanted, bool):
         raise BadRequestError("'blind' must be true or false")
-    return JSONResponse(await in_project(request, lambda p: {**p.set_blind(wanted).to_dict(),
-                                                             "blind": not unblind and wanted,
-                                                             "unblind_server": unblind}))
+    return answer(BlindView(await in_project(request, lambda p: p.set_blind(wanted)), unblind))
 
 
 ROUTES = [

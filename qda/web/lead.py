@@ -10,20 +10,20 @@ adjudicating is refused.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from qda.coding.workspace import memo_author_filter, visible_coders
+from qda.coding.workspace import MemoOverview, memo_author_filter, visible_coders
 from qda.errors import BadRequestError
+from qda.models import DocumentFormat
 from qda.project import Project
+from qda.results import Result
 from qda.web.access import LEAD
-from qda.web.context import api, blind, body, in_project, unblinded
+from qda.web.context import answer, api, blind, body, in_project, unblinded, word
 
-EXPORT_TYPES = {"html": "text/html; charset=utf-8",
-                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+EXPORT_TYPES = {DocumentFormat.HTML: "text/html; charset=utf-8",
+                DocumentFormat.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
 @api()
@@ -31,20 +31,19 @@ async def memo_overview(request: Request, coder: str) -> Response:
     """Every memo and coding memo the caller may see, newest first (``?author=&kind=&document=``)."""
     params = request.query_params
 
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> MemoOverview:
         hidden = blind(request, p)
         rows = p.memo_overview(memo_author_filter(hidden, coder, params.get("author") or None),
                                params.get("kind") or None, params.get("document") or None)
-        return {"blind": hidden, "memos": rows}
-    return JSONResponse(await in_project(request, read))
+        return MemoOverview(hidden, tuple(rows))
+    return answer(await in_project(request, read))
 
 
 @api()
 async def export_document(request: Request, coder: str) -> Response:
     """The coded document as an HTML or DOCX download (``?format=html|docx&coders=a,b``)."""
-    name, fmt = request.path_params["name"], request.query_params.get("format", "html")
-    if fmt not in EXPORT_TYPES:
-        raise BadRequestError(f"unknown format '{fmt}': html or docx")
+    name = request.path_params["name"]
+    fmt = word(DocumentFormat, request.query_params.get("format", "html"), "format")
 
     def read(p: Project) -> bytes:
         whose = visible_coders(blind(request, p), coder, request.query_params)
@@ -61,12 +60,12 @@ async def compare(request: Request, coder: str) -> Response:
     a, b = request.query_params.get("a", ""), request.query_params.get("b", "")
     document = request.query_params.get("document") or None
 
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> Result:
         unblinded(request, p)
         if not a or not b or a == b:
             raise BadRequestError("choose two different coders A and B")
-        return {**p.compare_view(a, b, document), "coders": p.coders()}
-    return JSONResponse(await in_project(request, read))
+        return p.compare_view(a, b, document)
+    return answer(await in_project(request, read))
 
 
 @api(write=LEAD)
@@ -85,12 +84,12 @@ async def adjudicate(request: Request, coder: str) -> Response:
                           str(r.get("other", "") or ""), str(r.get("region", "") or ""),
                           str(r.get("span", "") or "")) for i, r in enumerate(rows)]
 
-    def write(p: Project) -> dict[str, Any]:
+    def write(p: Project) -> Result:
         unblinded(request, p)
         return p.adjudicate_decisions(str(data.get("a", "")), str(data.get("b", "")), decisions,
                                       as_coder=str(data.get("as") or "consensus"),
-                                      replace=bool(data.get("replace", False))).to_dict()
-    return JSONResponse(await in_project(request, write))
+                                      replace=bool(data.get("replace", False)))
+    return answer(await in_project(request, write))
 
 
 ROUTES = [

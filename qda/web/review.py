@@ -8,16 +8,17 @@ lives in :func:`qda.coding.workspace.check_review_access`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from qda.coding.workspace import check_review_access
 from qda.errors import BadRequestError, NotFoundError
+from qda.models import ReviewAction, ReviewOrder
 from qda.project import Project
-from qda.web.context import api, blind, body, csrf, current_coder, in_project, page
+from qda.results import Result
+from qda.suggest.review import ReviewModels
+from qda.web.context import answer, api, blind, body, csrf, current_coder, in_project, page, word
 
 
 def model_of(request: Request, p: Project, coder: str, model: str | None) -> tuple[str, str]:
@@ -35,25 +36,22 @@ async def review_page(request: Request) -> Response:
 
 @api()
 async def models(request: Request, coder: str) -> Response:
-    def read(p: Project) -> dict[str, Any]:
-        rows = p.review_models()
-        labels = {c.id: c.label(p.codebook().default_language) for c in p.codebook().codes}
-        codable = [{"id": c.id, "label": labels[c.id]} for c in p.codebook().codes if c.codable]
-        return {"models": rows, "labels": labels, "codable": codable, "blind": blind(request, p), "coder": coder}
-    return JSONResponse(await in_project(request, read))
+    def read(p: Project) -> Result:
+        return ReviewModels.of(p.review_models(), p.codebook(), blind=blind(request, p), coder=coder)
+    return answer(await in_project(request, read))
 
 
 @api()
 async def queue(request: Request, coder: str) -> Response:
     params = request.query_params
 
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> Result:
         ident, _ = model_of(request, p, coder, params.get("model"))
         limit = params.get("limit", "")
         return p.review_queue(coder, code=params.get("code") or None, model=ident,
-                              order=params.get("order") or "uncertainty",
-                              limit=int(limit) if limit.isdigit() else None).to_dict()
-    return JSONResponse(await in_project(request, read))
+                              order=word(ReviewOrder, params.get("order") or "uncertainty", "order"),
+                              limit=int(limit) if limit.isdigit() else None)
+    return answer(await in_project(request, read))
 
 
 @api()
@@ -62,13 +60,13 @@ async def explain(request: Request, coder: str) -> Response:
     if not raw.isdigit():
         raise NotFoundError(f"unknown suggestion '{raw}'")
 
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> Result:
         found = p.coding_by_id(int(raw))
         if found is None or not found.origin:
             raise NotFoundError(f"no suggestion {raw}")
         model_of(request, p, coder, found.origin)
-        return p.suggest_explain(int(raw)).to_dict()
-    return JSONResponse(await in_project(request, read))
+        return p.suggest_explain(int(raw))
+    return answer(await in_project(request, read))
 
 
 @api()
@@ -78,19 +76,19 @@ async def decide(request: Request, coder: str) -> Response:
     if type(number) is not int:
         raise BadRequestError("'suggestion' must be the suggestion's id")
 
-    def write(p: Project) -> dict[str, Any]:
+    def write(p: Project) -> Result:
         found = p.coding_by_id(number)
         if found is not None and found.origin:
             model_of(request, p, coder, found.origin)
         code = data.get("code")
-        return p.review_suggestion(coder, number, str(data.get("action") or ""),
-                                   code=code if isinstance(code, str) else None).to_dict()
-    return JSONResponse(await in_project(request, write))
+        return p.review_suggestion(coder, number, word(ReviewAction, str(data.get("action") or ""), "action"),
+                                   code=code if isinstance(code, str) else None)
+    return answer(await in_project(request, write))
 
 
 @api()
 async def undo(request: Request, coder: str) -> Response:
-    return JSONResponse((await in_project(request, lambda p: p.review_undo(coder))).to_dict())
+    return answer(await in_project(request, lambda p: p.review_undo(coder)))
 
 
 @api()
@@ -100,32 +98,30 @@ async def bulk(request: Request, coder: str) -> Response:
     if above is not None and not isinstance(above, (int, float)):
         raise BadRequestError("'above' must be a score between 0 and 1")
 
-    def write(p: Project) -> dict[str, Any]:
+    def write(p: Project) -> Result:
         ident, _ = model_of(request, p, coder, data.get("model"))
-        return p.review_bulk_accept(coder, str(data.get("code") or ""), above=above, model=ident).to_dict()
-    return JSONResponse(await in_project(request, write))
+        return p.review_bulk_accept(coder, str(data.get("code") or ""), above=above, model=ident)
+    return answer(await in_project(request, write))
 
 
 @api()
 async def retrain(request: Request, coder: str) -> Response:
     data = await body(request)
 
-    def write(p: Project) -> dict[str, Any]:
+    def write(p: Project) -> Result:
         ident, _ = model_of(request, p, coder, data.get("model"))
-        done = p.review_retrain(ident)
-        done.pop("train", None)
-        return done
-    return JSONResponse(await in_project(request, write))
+        return p.review_retrain(ident)
+    return answer(await in_project(request, write))
 
 
 @api()
 async def provenance(request: Request, coder: str) -> Response:
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> Result:
         model = request.query_params.get("model") or None
         if model:
             model_of(request, p, coder, model)
-        return p.review_provenance(model).to_dict()
-    return JSONResponse(await in_project(request, read))
+        return p.review_provenance(model)
+    return answer(await in_project(request, read))
 
 
 ROUTES = [Route("/review", review_page),

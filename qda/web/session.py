@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from qda.coding.accounts import SessionView
 from qda.coding.workspace import check_user_name, listed_coders
 from qda.errors import AccessError, AuthError, ThrottledError
 from qda.models import Role
 from qda.project import Project
 from qda.web.access import ANYONE
-from qda.web.context import api, blind, body, caller, csrf, in_project, page, same_token, settings_of
+from qda.web.context import answer, api, blind, body, caller, csrf, in_project, page, same_token, settings_of
 
 
 async def index(request: Request) -> Response:
@@ -84,12 +85,11 @@ async def session(request: Request, coder: str | None) -> Response:
         coder = request.session["coder"]
     role = (Role.LEAD.value if coder else None) if not settings.accounts else request.state.role
 
-    def read(p: Project) -> dict[str, Any]:
+    def read(p: Project) -> SessionView:
         hidden = blind(request, p)
-        return {"coder": coder, "role": role,
-                "coders": listed_coders(settings.accounts, hidden, coder, every=p.coders()),
-                "blind": hidden, "fixed": bool(settings.coder), "accounts": settings.accounts, "csrf": csrf(request)}
-    return JSONResponse(await in_project(request, read))
+        return SessionView(coder, role, tuple(listed_coders(settings.accounts, hidden, coder, every=p.coders())),
+                           hidden, bool(settings.coder), settings.accounts, csrf(request))
+    return answer(await in_project(request, read))
 
 
 ROUTES = [

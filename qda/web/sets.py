@@ -4,10 +4,10 @@ list``), which the document list offers as a filter (static/sets.js)."""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from qda.web.context import api, in_project
+from qda.web.context import answer, api, in_project
 
 
 @api()
@@ -16,7 +16,7 @@ async def sets(request: Request, coder: str) -> Response:
 
     Which documents a set holds tells nothing about anyone's codings: every coder may read
     it, blind or not."""
-    return JSONResponse(await in_project(request, lambda p: p.document_sets().to_dict()))
+    return answer(await in_project(request, lambda p: p.document_sets()))
 
 
 ROUTES = [Route("/api/sets", sets)]

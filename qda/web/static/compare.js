@@ -35,7 +35,7 @@
     const docSelect = $("cmp-doc");
     if (docSelect.options.length <= 1 && !state.session.blind) {
       try {
-        for (const d of await api("GET", "/api/documents")) docSelect.append(el("option", { value: d.name }, d.name));
+        for (const d of (await api("GET", "/api/documents")).documents) docSelect.append(el("option", { value: d.name }, d.name));
       } catch (error) { fail(error); }
     }
     if (state.session.blind) {

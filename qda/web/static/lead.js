@@ -280,7 +280,7 @@ window.qdaLead = (() => {
     }
     if (!docsLoaded) {
       try {
-        for (const d of await ws.api("GET", "/api/documents")) $("memo-doc").append(ws.el("option", { value: d.name }, d.name));
+        for (const d of (await ws.api("GET", "/api/documents")).documents) $("memo-doc").append(ws.el("option", { value: d.name }, d.name));
         docsLoaded = true;
       } catch (error) { ws.fail(error); }
     }

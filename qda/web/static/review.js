@@ -31,17 +31,6 @@
   const model = () => $("rv-model").value;
   const verb = (action, coded) => ({ accept: `Accepted “${label(coded)}”`, reject: "Rejected",
                                      recode: `Recoded as “${label(coded)}”` })[action] || action;
-  // the model's own term names (qda/suggest/learn.py Terms): "<p>word" is a word of the previous segment,
-  // "<o>word" of the other speaker's turn this one answers, "<role>x" the speaker's role, "<prole>x" the
-  // previous segment's, "<turn>" a segment opening a turn, "<len>n" its length in words
-  const termName = (term) => term.startsWith("<p>") ? `${term.slice(3)} (previous segment)`
-    : term.startsWith("<o>") ? `${term.slice(3)} (the turn answered)`
-    : term.startsWith("<n>") ? `${term.slice(3)} (next segment)`
-    : term.startsWith("<role>") ? `speaker: ${term.slice(6)}`
-    : term === "<prole><start>" ? "first segment of the document"
-    : term.startsWith("<prole>") ? `previous speaker: ${term.slice(7)}`
-    : term === "<turn>" ? "opens a turn"
-    : term.startsWith("<len>") ? `length: ${term.slice(5)} words` : term;
   const label = (code) => state.labels[code] || code;
 
   // ---------------------------------------------------------------- loading
@@ -138,7 +127,7 @@
     const terms = $("rv-terms"), similar = $("rv-similar");
     terms.textContent = ""; similar.textContent = "";
     for (const t of why.terms) {
-      const li = el("li", {}, termName(t.term));
+      const li = el("li", {}, t.label);  // the term as a reader understands it (qda/suggest/results.py term_label)
       li.append(el("span", { class: "w" }, t.weight.toFixed(3)));
       terms.append(li);
     }

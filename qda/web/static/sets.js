@@ -52,6 +52,7 @@
     try { answer = await ws.api("GET", "/api/sets"); } catch (error) { loading = false; return; }  // no coder yet
     sets = new Map(answer.sets.map((s) => [s.name, new Set(s.documents)]));
     loading = false;
+    bar.dataset.sets = String(sets.size);  // read: the menu shows (or stays hidden) from now on
     if (!sets.size) return;
     const every = document.createElement("option");
     every.value = "";

@@ -241,7 +241,7 @@
     box.replaceChildren();
     let memos;
     try {
-      memos = await api("GET", `/api/memos?about=${about}&target=${encodeURIComponent(target)}`);
+      memos = (await api("GET", `/api/memos?about=${about}&target=${encodeURIComponent(target)}`)).memos;
     } catch (error) { fail(error); return; }
     container.querySelector("summary").dataset.count = String(memos.length);
     for (const m of memos) {
@@ -283,7 +283,7 @@
     coder.replaceChildren(...options.map((c) => el("option", { value: c }, c === "*" ? "all coders" : c)));
     const where = $("ret-where");
     if (where.options.length <= 1) {
-      const docs = await api("GET", "/api/documents");
+      const docs = (await api("GET", "/api/documents")).documents;
       const seen = new Set();
       for (const d of docs) for (const [k, v] of Object.entries(d.attributes)) {
         if (seen.has(k + "=" + v)) continue;
@@ -381,7 +381,7 @@
     $("doc-title").textContent = "";
     state.doc = null;
     let docs;
-    try { docs = await api("GET", "/api/documents"); } catch (error) { fail(error); return; }
+    try { docs = (await api("GET", "/api/documents")).documents; } catch (error) { fail(error); return; }
     const attrs = [];
     for (const d of docs) for (const k of Object.keys(d.attributes)) if (!attrs.includes(k)) attrs.push(k);
     const shownAttrs = attrs.slice(0, 4);
