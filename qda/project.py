@@ -1696,6 +1696,9 @@ class Project:
         with self._store.transaction():
             self._store.save_suggest_model(training.model.id, from_coder, json.dumps(training.info),
                                           training.model.to_bytes())
+        if training.scores:  # a cache, not project data (as suggest_run keeps it)
+            with self._store.transaction(marks_state=False):
+                self._store.save_suggest_scores(training.model.id, training.segments, training.scores)
         return replace(training.report, created=not existed)
 
     def suggest_curve(self, from_coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
@@ -1718,8 +1721,10 @@ class Project:
             if run.fresh and not self._store.readonly:  # a cache, not project data: kept even if the write fails
                 with self._store.transaction(marks_state=False):
                     self._store.save_suggest_scores(found.id, run.segments, run.fresh)
+            planned = run.suggestions
             with self._recorded(f"suggest run --model {found.machine_coder}"):
-                replaced = self.commit(run.plan)
+                replaced = self._store.replace_suggestions(planned.coder, planned.origin, planned.documents,
+                                                           planned.rows(run.corpus))
             return replace(run.report, replaced=replaced)
 
     def suggest_explain(self, coding_id: int) -> suggest.Explanation:
@@ -1738,13 +1743,13 @@ class Project:
         import numpy as np
 
         from qda.coding import check_coder_name, write_sheet
-        from qda.suggest.corpus import load_corpus
         from qda.suggest.gate import draw_sample, planning_note
+        from qda.suggest.suggester import corpus_of
 
         coder = check_coder_name(coder)
         found, info = suggest.load_model(self._store, model)
         with _collector_paused():
-            corpus = load_corpus(self._store)
+            corpus = corpus_of(self._store)
             trained_on = [corpus.documents.index(d) for d in info.get("training_documents", ())
                           if d in corpus.documents]
             candidates = np.flatnonzero(~np.isin(corpus.document, trained_on))

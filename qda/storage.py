@@ -27,7 +27,7 @@ Rules an implementation keeps (the tests of ``qda/store.py`` check them for SQLi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,6 +295,9 @@ class ProjectStorage(ProjectReads, Protocol):
     def suggest_scores(self, model_id: str, segments: str, codes: Sequence[str]) -> dict[str, bytes]: ...
 
     def save_suggest_scores(self, model_id: str, segments: str, scores: Mapping[str, bytes]) -> None: ...
+
+    def replace_suggestions(self, coder: str, origin: str, documents: Sequence[str] | None,
+                            per_code: Iterable[tuple[str, Sequence[tuple[int, int, int, float]]]]) -> int: ...
 
     def save_suggest_sample(self, model_id: str, coder: str, segments: str) -> int: ...
 

@@ -35,6 +35,7 @@ from qda.models import (
     Codebook,
     Coding,
     CodingScope,
+    CodingStatus,
     Document,
     DocumentSet,
     DocumentWrite,
@@ -1610,11 +1611,61 @@ class Store:
             f"({', '.join('?' * len(codes))})", (model_id, segments, *codes))}
 
     def save_suggest_scores(self, model_id: str, segments: str, scores: Mapping[str, bytes]) -> None:
-        """Keep a model's scores per code (a cache: the other models' are dropped, so that it
-        holds one model's at most; write it with ``transaction(marks_state=False)``)."""
-        self.db.execute("DELETE FROM suggest_scores WHERE model<>? OR segments<>?", (model_id, segments))
+        """Keep a model's scores per code (a cache, for the segments' signature ``segments``: the
+        scores of other segments, and of models older than the 3 latest, are dropped; write it
+        with ``transaction(marks_state=False)``)."""
+        self.db.execute("DELETE FROM suggest_scores WHERE segments<>? OR (model<>? AND model NOT IN "
+                        "(SELECT id FROM suggest_models ORDER BY created_at DESC, rowid DESC LIMIT 3))",
+                        (segments, model_id))
         self.db.executemany("INSERT OR REPLACE INTO suggest_scores(model, code, segments, scores) VALUES (?, ?, ?, ?)",
                             [(model_id, code, segments, blob) for code, blob in scores.items()])
+
+    def replace_suggestions(self, coder: str, origin: str, documents: Sequence[str] | None,
+                            per_code: Iterable[tuple[str, Sequence[tuple[int, int, int, float]]]]) -> int:
+        """A machine coder's suggestions, one code at a time: for each (code, rows) given, the
+        coder's stored codings of that code (in ``documents``; all when None) are replaced by
+        ``rows`` of (segment id, start, end, score), status suggested, origin ``origin``. A stored
+        coding of the code on a segment given again stays as it is (its id and date), as
+        :meth:`replace_codings` keeps a coding planned again. Plain rows, one code's at a time:
+        a run of 25 codes on 136,000 segments plans 500,000 suggestions. Returns how many stored
+        codings were removed; runs in the caller's transaction."""
+        coder_id = self.ensure_coder(coder)
+        codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
+        document_of: dict[int, int] = {}  # segment id -> document id, read when a row is new
+        in_docs = None if documents is None else {
+            i for i, name in self.db.execute("SELECT id, name FROM documents") if name in set(documents)}
+        stamp, status = now(), str(CodingStatus.SUGGESTED)
+        removed = 0
+        for code, rows in per_code:
+            if code not in codes:
+                raise ProjectError(f"cannot store codings on unknown code '{code}'")
+            code_id = codes[code]
+            stored: dict[int | None, list[int]] = {}
+            for coding_id, segment_id, document_id in self.db.execute(
+                    "SELECT id, segment_id, document_id FROM codings WHERE coder_id=? AND code_id=?",
+                    (coder_id, code_id)):
+                if in_docs is None or document_id in in_docs:
+                    stored.setdefault(segment_id, []).append(coding_id)
+            fresh = []
+            for segment_id, start, end, score in rows:
+                same = stored.get(segment_id)
+                if same:
+                    same.pop()
+                    continue
+                if not document_of:
+                    document_of.update(self.db.execute("SELECT id, document_id FROM segments"))
+                fresh.append((document_of[segment_id], segment_id, start, end, score))
+            gone = [(i,) for ids in stored.values() for i in ids]
+            self.db.executemany("DELETE FROM codings WHERE id=?", gone)
+            removed += len(gone)
+            # what every row shares is written into the statement (quoted), not bound per row:
+            # binding 5 values instead of 16 makes inserting 500,000 rows a quarter cheaper
+            self.db.executemany(
+                'INSERT INTO codings(coder_id, code_id, document_id, segment_id, start, "end", created_at, source, '
+                "note, pattern, status, name, modified_by, modified_at, score, origin) VALUES ("
+                f"{int(coder_id)}, {int(code_id)}, ?, ?, ?, ?, {_quoted(stamp)}, 'suggest', '', NULL, "
+                f"{_quoted(status)}, '', '', '', ?, {_quoted(origin)})", fresh)
+        return removed
 
     def save_suggest_sample(self, model_id: str, coder: str, segments: str) -> int:
         """Keep a validation sample (``segments``: JSON list of refs with their stratum); returns its id."""
@@ -1801,6 +1852,11 @@ def content_digest(db: sqlite3.Connection) -> str:
     return hashlib.blake2b("".join(f"{name}:{_table_digest(db, name, columns, by_rowid)};"
                                    for name, columns, by_rowid in _data_tables(db)).encode(),
                            digest_size=20).hexdigest()
+
+
+def _quoted(value: str) -> str:
+    """An SQL string literal (quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def data_differ(db: sqlite3.Connection, other: sqlite3.Connection) -> bool:

@@ -109,11 +109,13 @@ def test_a_code_scope_replaces_that_code_only_and_keeps_identical_codings(study:
 
 def test_run_uses_the_score_cache_and_gives_what_scoring_gives(study: Path) -> None:
     from qda.suggest import load_model
+    from qda.suggest.suggester import unpack_hits
 
     with Project.open(study) as project:
         report = project.suggest_train("consensus", seed=1, bootstrap=0)
         coder = report.machine_coder
-        first = project.suggest_run()
+        # training keeps its suggestions of every segment: what the analyzer path scores at or above
+        # each code's threshold (the run below then computes no features)
         signature = project._store.segments_signature()
         model, _ = load_model(project._store, coder)
         cached = project._store.suggest_scores(model.id, signature, model.codes)
@@ -121,7 +123,12 @@ def test_run_uses_the_score_cache_and_gives_what_scoring_gives(study: Path) -> N
         corpus = load_corpus(project._store)
         _, scores = model.scores(corpus.texts)
         for j, code in enumerate(model.codes):
-            assert np.array_equal(np.frombuffer(cached[code], dtype=np.float64), scores[:, j])
+            found = unpack_hits(cached[code], len(corpus))
+            assert found is not None
+            expected = np.flatnonzero(scores[:, j] >= model.threshold[j])
+            assert np.array_equal(found[0], expected)
+            assert np.allclose(found[1], scores[expected, j], rtol=0, atol=1e-12)
+        first = project.suggest_run()
         all_codes = stored(project, coder)
         # one code again, from the cache: the same suggestions, the same rows (ids, dates)
         one = project.suggest_run(codes=["h"])
@@ -168,3 +175,68 @@ def test_explain_kept_passages_follow_the_training_coders_codings(study: Path) -
         second = project.suggest_explain(suggestion.id)
     assert closest not in {s.ref for s in second.similar}
     assert [s.ref for s in second.similar[:2]] == [s.ref for s in first.similar[1:3]]
+
+
+def test_a_run_after_training_reads_the_cache_and_computes_no_features(study: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from qda.suggest import suggester
+
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=1, bootstrap=0)
+        expected = project.suggest_run()  # from the cache training kept (or not: compared below)
+        project.undo()
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the run computed features")
+
+        # a fresh process: nothing kept but the project's score cache
+        monkeypatch.setattr(suggester, "_kept", suggester._Kept())
+        monkeypatch.setattr(suggester, "features_for", refuse)
+        monkeypatch.setattr(suggester, "counts_of", refuse)
+        ran = project.suggest_run()
+        assert ran.counts == expected.counts and sum(ran.counts.values()) > 0
+        assert ran.model == report.model
+
+
+def test_sample_and_validate_read_the_kept_corpus(study: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from qda.store import Store
+
+    loads: list[bool] = []
+    real = Store.segment_columns
+
+    def counted(self: Store) -> dict:  # type: ignore[type-arg]
+        loads.append(True)  # every read of the corpus starts here
+        return real(self)
+
+    monkeypatch.setattr(Store, "segment_columns", counted)
+    with Project.open(study) as project:
+        train = project.codings(coder="consensus")
+        documents = sorted({c.document for c in train})
+        kept = tuple(replace(c, coder="half", id=None) for c in train if c.document in documents[: len(documents) // 2])
+        project.commit(WritePlan(coders=("half",), codings=kept))
+        project.suggest_train("half", seed=1, bootstrap=0)
+        assert loads == [True]  # training read the corpus; sampling and validating read what it kept
+        sample = project.suggest_sample(40, "val", seed=3)
+        refs = set(sample.segments)
+        human = tuple(replace(c, coder="val", id=None) for c in train if c.segment in refs)
+        project.commit(WritePlan(coders=("val",), codings=human))
+        project.suggest_validate(bootstrap=0)
+    assert loads == [True]
+
+
+def test_a_set_scoped_corpus_is_kept_apart_from_the_whole_projects(study: Path) -> None:
+    """A report through a document set reads the corpus through SetScope: what the process keeps
+    of it must never be handed out as the whole project's corpus, nor the other way round."""
+    from qda.ingest.sets import SetScope
+    from qda.suggest.suggester import corpus_of
+
+    with Project.open(study) as project:
+        store = project._store
+        whole = corpus_of(store)
+        scoped = corpus_of(SetScope(store, ["E1", "E2"]))  # type: ignore[arg-type]
+        assert scoped.documents == ["E1", "E2"] and len(scoped) < len(whole)
+        again = corpus_of(store)
+        assert again.documents == whole.documents and len(again) == len(whole)
+        assert corpus_of(SetScope(store, ["E1", "E2"])).documents == ["E1", "E2"]  # type: ignore[arg-type]

@@ -3,14 +3,15 @@ groups, REFI-QDA ``Set`` elements of sources), planned like every other write.""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from qda.errors import IngestError, NotFoundError, Problem
 from qda.models import Case, Coding, Document, DocumentSet, Memo, Segment, SuggestReview, WritePlan
 from qda.results import Note, TableView, frame_view
-from qda.storage import ProjectReads
+from qda.storage import ProjectReads, ProjectStorage
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,6 +94,12 @@ class SetScope:
         if name in self.UNSCOPED:
             return getattr(self._store, name)
         raise NotImplementedError(f"Store.{name} is not filtered by document set: add it to SetScope")
+
+    def segments_signature(self) -> str:
+        """The project's segments' signature and this set's documents: what is kept of a corpus read
+        through this view (qda.suggest's per-process cache) is never taken for the whole project's."""
+        whole = cast(ProjectStorage, self._store).segments_signature()
+        return hashlib.sha256("\x1e".join([whole, *sorted(self.names)]).encode()).hexdigest()
 
     def document_sets(self) -> list[DocumentSet]:
         """The sets, each cut to its documents inside this one (an export holds no reference to

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ class Corpus:
     the same document) and the speaker's role, separated by :data:`FIELD`.
     """
 
-    refs: list[str]
+    ordinals: np.ndarray  # each segment's ordinal in its document (its ref: ``document#ordinal``)
     ids: np.ndarray  # the segments' row ids (what ProjectStorage.coding_columns gives as ``segment``)
     document: np.ndarray  # index into ``documents``
     documents: list[str]
@@ -38,10 +39,21 @@ class Corpus:
     ends: np.ndarray
     roles: list[str | None]
     words: list[str]  # the segment's terms joined by spaces
-    texts: list[str]
+
+    @cached_property
+    def texts(self) -> list[str]:
+        """The feature texts, made when first asked for: the features come from the term counts
+        (:mod:`qda.suggest.counts`), which need the words only."""
+        return texts_from(self.words, self.document.tolist(), self.roles) if self.words else []
+
+    @cached_property
+    def refs(self) -> list[str]:
+        """Each segment's ref, made when first asked for (a run from the score cache needs none)."""
+        names = self.documents
+        return [segment_ref(names[d], o) for d, o in zip(self.document.tolist(), self.ordinals.tolist())]
 
     def __len__(self) -> int:
-        return len(self.refs)
+        return len(self.ids)
 
     def position(self) -> dict[str, int]:
         """Segment ref -> position."""
@@ -88,11 +100,15 @@ def load_corpus(store: ProjectReads, terms: bool = True) -> Corpus:
     """Every segment of the project with its terms, from the tokens stored at import
     (``terms=False``: without them, ``words`` and ``texts`` empty, for what needs the segments only)."""
     columns = store.segment_columns()
-    names: list[str] = []
-    index: dict[str, int] = {}
-    document = np.fromiter((index.setdefault(d, len(index)) for d in columns["document"]), dtype=np.int64,
-                           count=len(columns["document"]))
-    names = list(index)
+    # the rows come document by document: a document starts where the name changes
+    of_row = columns["document"]
+    starts_doc = np.flatnonzero(np.fromiter((a != b for a, b in zip(of_row, of_row[1:])), dtype=bool,
+                                            count=max(len(of_row) - 1, 0))) + 1
+    firsts = [0, *starts_doc.tolist()] if of_row else []
+    names = [of_row[i] for i in firsts]
+    document = np.zeros(len(of_row), dtype=np.int64)
+    document[starts_doc] = 1
+    document = np.cumsum(document)
     case_of = {d.name: d.case for d in store.documents()}
     starts = np.asarray(columns["start"], dtype=np.int64)
     ends = np.asarray(columns["end"], dtype=np.int64)
@@ -104,13 +120,11 @@ def load_corpus(store: ProjectReads, terms: bool = True) -> Corpus:
             continue
         a, b = rows[name]
         words[a:b] = _segment_words(text, starts[a:b], ends[a:b], np.frombuffer(tok_starts, dtype=np.int32),
-                                    [w.lower() for w in lemma])
-    ordinals = columns["ordinal"]
-    refs = [segment_ref(names[d], o) for d, o in zip(document.tolist(), ordinals)]
+                                    "\x1f".join(lemma).lower().split("\x1f") if lemma else [])
     roles = list(columns["role"])
-    return Corpus(refs, np.asarray(columns["id"], dtype=np.int64), document, names,
-                  [case_of.get(n, "") for n in names], starts, ends, roles, words if terms else [],
-                  texts_from(words, document.tolist(), roles) if terms else [])
+    return Corpus(np.asarray(columns["ordinal"], dtype=np.int64), np.asarray(columns["id"], dtype=np.int64),
+                  document, names,
+                  [case_of.get(n, "") for n in names], starts, ends, roles, words if terms else [])
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,12 @@ import numpy as np
 from qda.errors import NotFoundError, SuggestError
 from qda.models import Case, Coding, CodingStatus, WritePlan
 from qda.results import Column, Note, Row, TableView, json_dict
-from qda.storage import ProjectReads
-from qda.suggest.corpus import Corpus, load_corpus, segment_labels
+from qda.storage import ProjectReads, ProjectStorage
+from qda.suggest.corpus import Corpus, segment_labels
 from qda.suggest.learn import Model
 from qda.suggest.metrics import binary_agreement
 from qda.suggest.results import AcceptReport, CodeValidation, ValidationReport
+from qda.suggest.suggester import corpus_of, model_scores
 
 #: How one code's share of the sample is split over its score strata.
 STRATA = (("suggested", 0.5), ("near threshold", 0.25), ("rest", 0.25))
@@ -71,7 +72,7 @@ def draw_sample(corpus: Corpus, model: Model, candidates: np.ndarray, *, size: i
         raise SuggestError("no segment to sample: every document was used to train the model "
                            "(validate on documents the training coder did not code)")
     rng = np.random.default_rng(seed)
-    _, scores = model.scores([corpus.texts[i] for i in candidates.tolist()], wanted)
+    scores = scores_at(model, corpus, candidates, codes=wanted)
     taken: dict[int, str] = {}
     shares = [size // len(wanted) + (1 if k < size % len(wanted) else 0) for k in range(len(wanted))]
     for j, code in enumerate(wanted):
@@ -107,7 +108,13 @@ def sample_of(store: ProjectReads, model: Model, sample: int | None) -> tuple[in
     return ident, coder, json.loads(segments)
 
 
-def validate(store: ProjectReads, model: Model, *, sample: int | None = None, coder: str | None = None,
+def scores_at(model: Model, corpus: Corpus, positions: np.ndarray, *, codes: Sequence[str]) -> np.ndarray:
+    """The model's scores (segments x ``codes``) of the corpus ``positions``
+    (:func:`qda.suggest.suggester.model_scores`: from the corpus' kept term counts)."""
+    return model_scores(model, corpus, positions, codes=codes)
+
+
+def validate(store: ProjectStorage, model: Model, *, sample: int | None = None, coder: str | None = None,
              min_kappa: float = DEFAULT_MIN_KAPPA, bootstrap: int = 1000, seed: int = 12345,
              corpus: Corpus | None = None) -> tuple[ValidationReport, dict[str, Any]]:
     """The model against the human's blind coding of the sample, per code (and the data behind it)."""
@@ -116,7 +123,7 @@ def validate(store: ProjectReads, model: Model, *, sample: int | None = None, co
     if human not in store.coders():
         raise SuggestError(f"'{human}' has not coded the sample {ident} yet: code its segments blind "
                            f"(its sheet, or the workspace) as '{human}', then validate")
-    corpus = corpus or load_corpus(store)
+    corpus = corpus or corpus_of(store)
     where = corpus.position()
     positions = np.array([where[item["ref"]] for item in items if item["ref"] in where], dtype=np.int64)
     if not len(positions):
@@ -126,7 +133,7 @@ def validate(store: ProjectReads, model: Model, *, sample: int | None = None, co
     if not coded.any():
         raise SuggestError(f"'{human}' has no codings on the segments of sample {ident} yet: code them, then validate")
     positions = positions[coded]
-    _, scores = model.scores([corpus.texts[i] for i in positions.tolist()])
+    scores = scores_at(model, corpus, positions, codes=model.codes)
     rows, data = [], {}
     for j, code in enumerate(model.codes):
         truth = labels.positive.get(code, np.zeros(len(corpus), dtype=bool))[positions]

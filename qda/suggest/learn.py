@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ import scipy.sparse as sp
 
 from qda.errors import SuggestError
 from qda.suggest.corpus import FIELD
+from qda.suggest.counts import TERM_OPTIONS, Counts, SegmentCounts
 
 #: The parameters a model is trained with (the model id hashes them).
 DEFAULTS: dict[str, Any] = {
@@ -187,6 +189,21 @@ class Vectors:
         vectors = cls(vocabulary, idf.astype(np.float64), analyzer)
         return vectors, vectors.weigh(sp.csr_matrix(matrix, dtype=np.float64))
 
+    @classmethod
+    def fit_counts(cls, counts: Counts, rows: np.ndarray, analyzer: Terms | str, *,
+                   min_df: int = 2) -> tuple[Vectors, sp.csr_matrix]:
+        """:meth:`fit_transform` of the segments ``rows`` from their precomputed counts (the same
+        vocabulary, IDF and matrix: :mod:`qda.suggest.counts`)."""
+        vocabulary, matrix = counts.fit(rows, min_df if len(rows) > 1 else 1, empty_ok=isinstance(analyzer, str))
+        df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+        idf = np.log((1.0 + len(rows)) / (1.0 + df)) + 1.0
+        vectors = cls(vocabulary, idf.astype(np.float64), analyzer)
+        return vectors, vectors.weigh(matrix)
+
+    def take(self, counts: Counts, rows: np.ndarray | None = None) -> sp.csr_matrix:
+        """:meth:`transform` of the segments ``rows`` (all when None) from their precomputed counts."""
+        return self.weigh(counts.take(rows, self.vocabulary))
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         if isinstance(self.analyzer, str):
             return self.weigh(char_counts(self._input(self.analyzer, texts), self.vocabulary)[0])
@@ -194,13 +211,16 @@ class Vectors:
         return self.weigh(sp.csr_matrix(counts.transform(texts), dtype=np.float64))
 
     def weigh(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        """Counts (columns in vocabulary order) into TF-IDF rows of unit length."""
-        matrix = matrix.copy()
-        matrix.data = np.log(matrix.data) + 1.0
-        matrix = sp.csr_matrix(matrix @ sp.diags(self.idf))
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms) @ matrix)
+        """Counts (columns in vocabulary order) into TF-IDF rows of unit length (on the arrays of
+        the CSR matrix: scipy's products with diagonal matrices copied 136,000 rows three times)."""
+        matrix = sp.csr_matrix(matrix)
+        matrix.sum_duplicates()
+        data = np.log(matrix.data)  # a new array: the counts (often the kept ones) stay as they are
+        data += 1.0
+        step = 1 << 20  # the IDF of a million entries at a time, not a copy of every entry's
+        for first in range(0, len(data), step):
+            data[first:first + step] *= self.idf[matrix.indices[first:first + step]]
+        return _unit_rows(data, matrix.indices, matrix.indptr, matrix.shape)
 
     def terms(self) -> list[str]:
         """Feature names by column."""
@@ -227,15 +247,69 @@ class Features:
         return cls(words, chars), cls.join(x, c)
 
     @classmethod
+    def fit_counts(cls, counts: SegmentCounts, rows: np.ndarray,
+                   params: Mapping[str, Any]) -> tuple[Features, sp.csr_matrix]:
+        """:meth:`fit_transform` of the segments ``rows`` from their precomputed counts."""
+        words, x = Vectors.fit_counts(counts.words, rows, analyzer_of(params), min_df=int(params["min_df"]))
+        if not params.get("chars"):
+            return cls(words), x
+        assert counts.chars is not None
+        chars, c = Vectors.fit_counts(counts.chars, rows, "char_wb", min_df=int(params["min_df"]))
+        blocks = [x, c]
+        del x, c  # join holds the blocks only until they are side by side (memory at the peak of training)
+        return cls(words, chars), cls._join_owned(blocks)
+
+    def take(self, counts: SegmentCounts, rows: np.ndarray | None = None) -> sp.csr_matrix:
+        """:meth:`transform` of the segments ``rows`` (all when None) from their precomputed counts."""
+        x = self.words.take(counts.words, rows)
+        if self.chars is None:
+            return x
+        assert counts.chars is not None
+        blocks = [x, self.chars.take(counts.chars, rows)]
+        del x
+        return self._join_owned(blocks)
+
+    def options(self) -> tuple[tuple[str, bool], ...] | None:
+        """The analyzer's settings and whether there are character n-grams, as
+        :func:`qda.suggest.counts.segment_counts` takes them (None: an analyzer it does not know)."""
+        return counts_options(self.words.analyzer, self.chars is not None)
+
+    @classmethod
     def fit(cls, texts: Sequence[str], params: Mapping[str, Any]) -> Features:
         return cls.fit_transform(texts, params)[0]
 
     @staticmethod
     def join(x: sp.csr_matrix, c: sp.csr_matrix) -> sp.csr_matrix:
-        joined = sp.csr_matrix(sp.hstack([x, c]).tocsr())
-        norms = np.sqrt(np.asarray(joined.multiply(joined).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms) @ joined)
+        """The two blocks side by side (each row's indices stay sorted), rows of unit length."""
+        return Features._join_owned([x, c])
+
+    @staticmethod
+    def _join_owned(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
+        """:meth:`join` of the two blocks in ``blocks``, which it empties: when the caller holds them
+        nowhere else, their arrays are freed once side by side (the peak memory of a training)."""
+        x, c = (sp.csr_matrix(b) for b in blocks)
+        blocks.clear()
+        x.sum_duplicates()
+        c.sum_duplicates()
+        rows, shape = x.shape[0], (x.shape[0], x.shape[1] + c.shape[1])
+        small = np.int32 if shape[1] < 2 ** 31 and x.nnz + c.nnz < 2 ** 31 else np.int64
+        indptr = x.indptr.astype(np.int64) + c.indptr
+        data = np.empty(int(indptr[-1]), dtype=np.float64)
+        indices = np.empty(int(indptr[-1]), dtype=small)
+        # row by row, each row's words block then its characters block, a block of rows at a time
+        # (scipy's hstack copied both blocks whole first: 400 MB at the peak of a training)
+        step = 8192
+        for first in range(0, rows, step):
+            last = min(first + step, rows)
+            for block, before, offset in ((x, c.indptr, 0), (c, x.indptr, x.shape[1])):
+                a, b = int(block.indptr[first]), int(block.indptr[last])
+                lengths = np.diff(block.indptr[first:last + 1])
+                # an entry's place: its place in its block plus the other block's entries in the rows up to its own
+                at = np.arange(a, b) + np.repeat(before[first + (offset > 0):last + (offset > 0)], lengths)
+                data[at] = block.data[a:b]
+                indices[at] = block.indices[a:b] + offset
+        del x, c
+        return _unit_rows(data, indices, indptr, shape)
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         x = self.words.transform(texts)
@@ -244,6 +318,31 @@ class Features:
     def terms(self) -> list[str]:
         """Feature names by column (character n-grams shown as ``<c>gram``)."""
         return self.words.terms() + (["<c>" + t for t in self.chars.terms()] if self.chars else [])
+
+
+def _unit_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A canonical CSR matrix of these arrays with each row scaled to unit length (empty rows stay
+    empty). ``data`` is scaled in place, a block of rows at a time: a copy of 136,000 rows' data
+    and its squares cost 300 MB at the peak of a training."""
+    small = np.int32 if shape[1] < 2 ** 31 and len(data) < 2 ** 31 else np.int64
+    indices, indptr = indices.astype(small, copy=False), indptr.astype(small, copy=False)
+    step = 8192
+    for first in range(0, shape[0], step):
+        bounds = indptr[first:min(first + step, shape[0]) + 1].astype(np.int64)
+        if bounds[-1] == bounds[0]:
+            continue
+        block = data[bounds[0]:bounds[-1]]
+        lengths = np.diff(bounds)
+        filled = lengths > 0
+        # each non-empty row's sum of squares (reduceat runs from one start to the next: empty rows left out)
+        squares = np.ones(len(lengths))
+        squares[filled] = np.add.reduceat(block * block, (bounds[:-1] - bounds[0])[filled])
+        norms = np.sqrt(squares)
+        norms[norms == 0] = 1.0
+        block *= np.repeat(1.0 / norms, lengths)
+    out = sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)
+    out.has_canonical_format = True  # the caller's rows are sorted and without duplicates
+    return out
 
 
 def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
@@ -432,11 +531,15 @@ def grouped_test_folds(y: np.ndarray, groups: np.ndarray, n_splits: int, *, seed
     y_counts_per_group = y_counts_per_group[perm]
     inv_perm = np.empty_like(perm)
     inv_perm[perm] = np.arange(perm.size)
-    y_counts_per_fold = np.zeros((n_splits, len(y_cnt)))
+    # the greedy loop over groups in plain floats (a fold's class counts are a few numbers: NumPy's
+    # per-call cost was most of 1.4 s per training of 25 codes), the same operations in the same order
+    fold_counts = [[0.0] * len(y_cnt) for _ in range(n_splits)]
+    class_sizes = [float(c) for c in y_cnt.tolist()]
+    per_group = y_counts_per_group.tolist()
     fold_of_group = np.full(n_groups, -1)
-    for group_idx in np.argsort(-np.std(y_counts_per_group, axis=1), kind="stable"):
-        best = _best_fold(y_counts_per_fold, y_cnt, y_counts_per_group[group_idx])
-        y_counts_per_fold[best] += y_counts_per_group[group_idx]
+    for group_idx in np.argsort(-np.std(y_counts_per_group, axis=1), kind="stable").tolist():
+        best = _best_fold_of(fold_counts, class_sizes, per_group[group_idx])
+        fold_counts[best] = [a + b for a, b in zip(fold_counts[best], per_group[group_idx])]
         fold_of_group[group_idx] = best
     fold_of_row = fold_of_group[inv_perm[groups_inv]]
     return [np.flatnonzero(fold_of_row == i) for i in range(n_splits)]
@@ -457,6 +560,35 @@ def _best_fold(y_counts_per_fold: np.ndarray, y_cnt: np.ndarray, group_y_counts:
         if fold_eval < min_eval or (np.isclose(fold_eval, min_eval) and samples_in_fold < min_samples_in_fold):
             min_eval, min_samples_in_fold, best_fold = fold_eval, samples_in_fold, i
     return best_fold
+
+
+def _best_fold_of(fold_counts: list[list[float]], class_sizes: list[float], group: list[float]) -> int:
+    """:func:`_best_fold` in plain floats: per candidate fold, the population standard deviation
+    over folds of each class's share (mean, squared deviations summed in fold order, as NumPy
+    reduces three or so values), averaged over classes; ties (``np.isclose``) go to the smaller fold."""
+    k, classes = len(fold_counts), len(class_sizes)
+    best_fold, min_eval, min_size = -1, math.inf, math.inf
+    for i in range(k):
+        spreads = []
+        for c in range(classes):
+            shares = [(fold_counts[f][c] + group[c] if f == i else fold_counts[f][c]) / class_sizes[c]
+                      for f in range(k)]
+            mean = _sum(shares) / k
+            spreads.append(math.sqrt(_sum([(v - mean) * (v - mean) for v in shares]) / k))
+        fold_eval = _sum(spreads) / classes
+        size = _sum(fold_counts[i])
+        close = min_eval != math.inf and abs(fold_eval - min_eval) <= 1e-08 + 1e-05 * abs(min_eval)
+        if fold_eval < min_eval or (close and size < min_size):
+            min_eval, min_size, best_fold = fold_eval, size, i
+    return best_fold
+
+
+def _sum(values: list[float]) -> float:
+    """Left to right from the first value (as NumPy adds fewer than 8 values)."""
+    total = values[0]
+    for v in values[1:]:
+        total += v
+    return total
 
 
 def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Mapping[str, Any],
@@ -663,6 +795,15 @@ class Model:
             return cls(model_id, coder, Features(words, chars), codes,
                        np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
                        np.asarray(arrays["threshold"], dtype=np.float64), dict(params), excluded)
+
+
+def counts_options(analyzer: Terms | str, chars: bool) -> tuple[tuple[str, bool], ...] | None:
+    """``analyzer``'s settings as :func:`qda.suggest.counts.segment_counts` takes them, and
+    ``chars``; None when the analyzer has a setting that module does not build (then the
+    features are made by calling the analyzer on each feature text)."""
+    if not isinstance(analyzer, Terms) or set(vars(analyzer)) - set(TERM_OPTIONS):
+        return None
+    return (*((name, bool(getattr(analyzer, name))) for name in TERM_OPTIONS), ("chars", chars))
 
 
 def machine_coder(model_id: str) -> str:

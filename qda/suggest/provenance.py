@@ -11,7 +11,7 @@ from qda.errors import NotFoundError, QdaError
 from qda.models import CodingStatus, ReviewAction, counting_statuses
 from qda.results import Column, Interval, Note, Row, Share, TableView, json_dict
 from qda.storage import ProjectStorage
-from qda.suggest.corpus import Corpus, load_corpus
+from qda.suggest.corpus import Corpus
 from qda.suggest.learn import machine_coder
 from qda.suggest.metrics import Metric
 
@@ -95,7 +95,7 @@ class Provenance:
 def provenance(store: ProjectStorage, coders: Sequence[str], bootstrap: int = 1000) -> Provenance:
     """Provenance of the codings of ``coders`` (see :class:`Provenance`)."""
     from qda.suggest.gate import validate
-    from qda.suggest.suggester import load_model, model_info
+    from qda.suggest.suggester import corpus_of, load_model, model_info
 
     known = store.coders()
     for coder in coders:
@@ -132,7 +132,7 @@ def provenance(store: ProjectStorage, coders: Sequence[str], bootstrap: int = 10
             if origin and origin not in validations and info is not None:
                 try:
                     model, _ = load_model(store, origin)
-                    corpus = corpus or load_corpus(store)
+                    corpus = corpus or corpus_of(store)
                     report, _data = validate(store, model, bootstrap=bootstrap, corpus=corpus)
                     validations[origin] = {"report": report}
                 except QdaError:

@@ -6,29 +6,35 @@ import json
 import statistics
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from qda.errors import NotFoundError, SuggestError
-from qda.models import Codebook, Coding, CodingScope, CodingStatus, WritePlan
+from qda.models import Codebook, Coding
 from qda.results import Progress, no_progress
 from qda.storage import ProjectReads, ProjectStorage
 from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
+from qda.suggest.counts import SegmentCounts, segment_counts
 from qda.suggest.learn import (
+    LENGTH_BINS,
     Features,
     Model,
+    analyzer_of,
     check_params,
+    counts_options,
     cross_validate,
     cut_of,
     fit_in_scope,
     folds_of,
+    gated,
     kappa_threshold,
     machine_coder,
     model_id,
+    scores_of,
 )
 from qda.suggest.metrics import Metric, binary_agreement
 from qda.suggest.results import (
@@ -53,6 +59,10 @@ class Training:
     model: Model
     report: TrainReport
     info: dict[str, Any]
+    # the model's suggestions of every segment (the score cache: code -> pack_hits), for the
+    # segments' signature ``segments``: `suggest run` after `train` then computes no features
+    scores: dict[str, bytes] = field(default_factory=dict)
+    segments: str = ""
 
 
 def _codes(codebook: Codebook, codes: Sequence[str] | None) -> list[str]:
@@ -65,21 +75,21 @@ def _codes(codebook: Codebook, codes: Sequence[str] | None) -> list[str]:
     return list(codes)
 
 
-def _labelled(store: ProjectReads, coder: str, codes: Sequence[str] | None,
+def _labelled(store: ProjectStorage, coder: str, codes: Sequence[str] | None,
               codebook: Codebook) -> tuple[Corpus, Labels, list[str]]:
     if coder not in store.coders():
         raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(store.coders()) or 'none yet'})")
     if coder.startswith("model:"):
         raise SuggestError(f"'{coder}' is a machine coder: train from a human coder or the consensus")
     wanted = _codes(codebook, codes)
-    corpus = load_corpus(store)
+    corpus = corpus_of(store)
     labels = segment_labels(store, corpus, coder, codes=wanted)
     if not labels.known.any():
         raise SuggestError(f"coder '{coder}' has no codings to learn from")
     return corpus, labels, wanted
 
 
-def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
+def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
           params: dict[str, Any] | None = None, evaluate: bool = True, bootstrap: int = 1000,
           progress: Progress = no_progress) -> Training:
     """One classifier per code from ``coder``'s codings, evaluated by document-grouped cross-validation.
@@ -92,10 +102,9 @@ def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequenc
     corpus, labels, wanted = _labelled(store, coder, codes, codebook)
     # the known segments, and the suggestions the coder rejected in review (negatives of their code only)
     known = np.flatnonzero(labels.known | labels.reviewed())
-    texts = [corpus.texts[i] for i in known.tolist()]
     all_groups = corpus.document[known]
     all_roles = roles_of(corpus)[known]
-    vectors, all_x = Features.fit_transform(texts, settings)
+    vectors, all_x = features_of(corpus, known, settings)
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
     groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
     folds = min(int(settings["folds"]), len(np.unique(groups)))
@@ -151,20 +160,27 @@ def train(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequenc
                                "kappa": r.kappa.to_dict() if r.kappa else None,
                                "kept_off_roles": kept_off.get(r.code, [])} for r in rows},
             "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
-    return Training(model, report, info)
+    signature = store.segments_signature()
+    positions = np.arange(len(corpus))
+    # every segment's scores; when every segment is in the training matrix (in corpus order), from it
+    every = model_scores(model, corpus, positions, codes=model.codes, x=all_x if len(known) == len(corpus) else None)
+    cache = {}
+    for j, code in enumerate(model.codes):
+        found = np.flatnonzero(every[:, j] >= model.threshold[j])
+        cache[code] = pack_hits(positions[found], every[found, j], len(corpus))
+    return Training(model, report, info, cache, signature)
 
 
-def curve(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
+def curve(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Sequence[str] | None = None, seed: int = 1,
           sizes: Sequence[int] = CURVE_SIZES, params: dict[str, Any] | None = None, bootstrap: int = 1000,
           progress: Progress = no_progress) -> LearningCurve:
     """Kappa per code when each fold's training part is cut to ``sizes`` positives (by whole documents)."""
     settings = check_params(params)
     corpus, labels, wanted = _labelled(store, coder, codes, codebook)
     known = np.flatnonzero(labels.known)
-    texts = [corpus.texts[i] for i in known.tolist()]
     groups = corpus.document[known]
     roles = roles_of(corpus)[known]
-    vectors, x = Features.fit_transform(texts, settings)
+    _vectors, x = features_of(corpus, known, settings)
     out: list[CodeCurve] = []
     for done, code in enumerate(wanted):
         progress("learning curve", done, len(wanted))
@@ -178,6 +194,32 @@ def curve(store: ProjectReads, codebook: Codebook, coder: str, *, codes: Sequenc
         medians[str(size)] = _median([c.points[k].kappa for c in out])
     medians["all"] = _median([c.all_data for c in out])
     return LearningCurve(coder, tuple(sizes), tuple(out), medians)
+
+
+def features_of(corpus: Corpus, rows: np.ndarray, settings: dict[str, Any]) -> tuple[Features, sp.csr_matrix]:
+    """The features fitted on the segments ``rows`` and their matrix: from the corpus' term
+    counts (:mod:`qda.suggest.counts`, kept per process) when the analyzer is one that module
+    builds, else by the analyzer on each feature text (the same matrix, slower)."""
+    options = counts_options(analyzer_of(settings), bool(settings.get("chars")))
+    if options is None:
+        return Features.fit_transform([corpus.texts[i] for i in rows.tolist()], settings)
+    return Features.fit_counts(counts_of(corpus, options), rows, settings)
+
+
+def features_for(model: Model, corpus: Corpus, rows: np.ndarray | None = None) -> sp.csr_matrix:
+    """A model's features of the segments ``rows`` (all when None), as :func:`features_of`."""
+    options = model.vectors.options()
+    few = rows is not None and len(rows) * 10 < len(corpus) and not _counts_kept(corpus, options)
+    if options is None or few:  # a few segments (explain): their texts, not every segment's counts
+        chosen = corpus.texts if rows is None else [corpus.texts[i] for i in np.asarray(rows).tolist()]
+        return model.vectors.transform(chosen)
+    return model.vectors.take(counts_of(corpus, options), rows)
+
+
+def _counts_kept(corpus: Corpus, options: tuple[tuple[str, bool], ...] | None) -> bool:
+    with _kept.lock:
+        found = _kept.counts
+    return found is not None and found[0] is corpus and found[1] == options
 
 
 def _median(metrics: Sequence[Metric | None]) -> float | None:
@@ -245,6 +287,8 @@ class _Kept:
         self.corpus: tuple[tuple[str, str], Corpus] | None = None
         self.models: OrderedDict[tuple[str, str], Model] = OrderedDict()
         self.similar: OrderedDict[tuple[Any, ...], tuple[np.ndarray, sp.csr_matrix]] = OrderedDict()
+        # the term counts of the kept corpus (the corpus object itself is the key), per settings
+        self.counts: tuple[Corpus, tuple[tuple[str, bool], ...], SegmentCounts] | None = None
 
     @staticmethod
     def remember(kept: OrderedDict[Any, Any], key: Any, value: Any, size: int = 4) -> None:
@@ -263,12 +307,27 @@ def corpus_of(store: ProjectStorage, terms: bool = True, signature: str | None =
     key = (str(store.path), signature or store.segments_signature())
     with _kept.lock:
         found = _kept.corpus
-    if found is not None and found[0] == key and (found[1].texts or not terms or not len(found[1])):
+    if found is not None and found[0] == key and (found[1].words or not terms or not len(found[1])):
         return found[1]
     corpus = load_corpus(store, terms)
     with _kept.lock:
         _kept.corpus = (key, corpus)
     return corpus
+
+
+def counts_of(corpus: Corpus, options: tuple[tuple[str, bool], ...]) -> SegmentCounts:
+    """The term counts of every segment of ``corpus`` (see :mod:`qda.suggest.counts`), kept for
+    the last corpus and settings: train and run, and the server's explain after explain, share them."""
+    with _kept.lock:
+        found = _kept.counts
+    if found is not None and found[0] is corpus and found[1] == options:
+        return found[2]
+    settings = dict(options)
+    counts = segment_counts(corpus.words, corpus.document, corpus.roles, options=settings,
+                            chars=bool(settings.get("chars")), length_bins=LENGTH_BINS)
+    with _kept.lock:
+        _kept.counts = (corpus, options, counts)
+    return counts
 
 
 # ----------------------------------------------------------------------------- stored models
@@ -326,15 +385,35 @@ def select_segments(corpus: Corpus, store: ProjectReads, model: Model, *, docume
 
 
 @dataclass(frozen=True)
-class Run:
-    """What :func:`plan_run` made: the plan, its report, and the scores of every segment it
-    computed (code -> float64 bytes, empty when it used the cache or scored some documents
-    only) for the facade to keep in the score cache under ``segments`` (the signature)."""
+class Suggestions:
+    """What a run stores: per code run, the corpus positions of the segments suggested and their
+    scores, as codings of ``coder`` in ``documents`` (all when None). Arrays, not a ``Coding``
+    per suggestion: a run of every code on 136,000 segments suggests 500,000."""
 
-    plan: WritePlan
+    coder: str
+    origin: str
+    documents: tuple[str, ...] | None
+    hits: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def rows(self, corpus: Corpus) -> Iterator[tuple[str, list[tuple[int, int, int, float]]]]:
+        """Per code, (segment id, start, end, score rounded to 6 places): one code's rows at a time."""
+        for code, (at, scores) in self.hits.items():
+            yield code, [(segment, start, end, round(score, 6)) for segment, start, end, score in zip(
+                corpus.ids[at].tolist(), corpus.starts[at].tolist(), corpus.ends[at].tolist(), scores.tolist())]
+
+
+@dataclass(frozen=True)
+class Run:
+    """What :func:`plan_run` made: the suggestions to store, its report, the corpus they are
+    positions of, and the scores of every segment it computed (code -> float64 bytes, empty when
+    it used the cache or scored some documents only) for the facade to keep in the score cache
+    under ``segments`` (the signature)."""
+
+    suggestions: Suggestions
     report: RunReport
     segments: str
     fresh: dict[str, bytes]
+    corpus: Corpus
 
 
 def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None = None,
@@ -353,42 +432,81 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
     wanted = list(codes) if codes else list(model.codes)
     signature = store.segments_signature()
     cached = store.suggest_scores(model.id, signature, wanted)
-    hit = len(cached) == len(wanted)
-    corpus = corpus_of(store, terms=not hit, signature=signature)
+    corpus = corpus_of(store, terms=len(cached) < len(wanted), signature=signature)
+    kept = {code: unpack_hits(blob, len(corpus)) for code, blob in cached.items()}
+    if len(cached) < len(wanted) or any(v is None for v in kept.values()):
+        corpus = corpus_of(store, signature=signature)  # a cache that does not fit the corpus: computed again
     chosen = select_segments(corpus, store, model, documents=documents, uncoded=uncoded)
     fresh: dict[str, bytes] = {}
-    if hit and all(len(blob) == 8 * len(corpus) for blob in cached.values()):
-        run_codes = wanted
-        scores = np.column_stack([np.frombuffer(cached[c], dtype=np.float64)[chosen] for c in wanted]) \
-            if wanted else np.zeros((len(chosen), 0))
+    hits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if kept and all(v is not None for v in kept.values()) and len(kept) == len(wanted):
+        every = len(chosen) == len(corpus)
+        for code in wanted:
+            at, values = kept[code] or (np.zeros(0, dtype=np.int64), np.zeros(0))
+            inside = slice(None) if every else np.isin(at, chosen)
+            hits[code] = (at[inside], values[inside])
     else:
-        if hit:  # a cache that does not fit the corpus: computed again
-            corpus = corpus_of(store, signature=signature)
-        run_codes, scores = model.scores([corpus.texts[i] for i in chosen.tolist()], codes)
+        scores = model_scores(model, corpus, chosen, codes=wanted)
+        for j, code in enumerate(wanted):
+            found = np.flatnonzero(scores[:, j] >= float(model.threshold[model.codes.index(code)]))
+            hits[code] = (chosen[found], scores[found, j])
         if len(chosen) == len(corpus):
-            fresh = {c: np.ascontiguousarray(scores[:, j], dtype=np.float64).tobytes()
-                     for j, c in enumerate(run_codes)}
-    thresholds = {c: float(model.threshold[model.codes.index(c)]) for c in run_codes}
+            fresh = {code: pack_hits(*hits[code], len(corpus)) for code in wanted}
     coder = model.machine_coder
-    planned: list[Coding] = []
-    counts = {c: 0 for c in run_codes}
-    suggested, documents, cases, refs = str(CodingStatus.SUGGESTED), corpus.documents, corpus.cases, corpus.refs
-    for j, code in enumerate(run_codes):
-        hits = np.flatnonzero(scores[:, j] >= thresholds[code])
-        at = chosen[hits]
-        planned.extend(Coding(coder, code, documents[d], cases[d], start, end, refs[i], source="suggest",
-                              status=suggested, score=round(score, 6), origin=model.id)
-                       for i, d, start, end, score in zip(at.tolist(), corpus.document[at].tolist(),
-                                                          corpus.starts[at].tolist(), corpus.ends[at].tolist(),
-                                                          scores[hits, j].tolist()))
-        counts[code] = len(hits)
-    # the chosen segments are whole documents (select_segments): the plan replaces this coder's
+    run_codes = wanted
+    # the chosen segments are whole documents (select_segments): the run replaces this coder's
     # suggestions of the codes run in those documents, read by code and document, never the others
     in_docs = np.unique(corpus.document[chosen])
     documents_run = None if len(in_docs) == len(corpus.documents) else tuple(corpus.documents[d] for d in in_docs)
-    plan = WritePlan(coders=(coder,), replace=(CodingScope(coder, documents=documents_run, codes=tuple(run_codes)),),
-                     codings=tuple(planned))
-    return Run(plan, RunReport(model.id, coder, len(in_docs), len(chosen), counts, 0), signature, fresh)
+    counts = {c: len(hits[c][0]) for c in run_codes}
+    return Run(Suggestions(coder, model.id, documents_run, hits),
+               RunReport(model.id, coder, len(in_docs), len(chosen), counts, 0), signature, fresh, corpus)
+
+
+def model_scores(model: Model, corpus: Corpus, chosen: np.ndarray, *, codes: Sequence[str],
+                 x: sp.csr_matrix | None = None) -> np.ndarray:
+    """The model's scores of the corpus positions ``chosen`` (segments x ``codes``): the one place
+    the suggester scores segments (run, the score cache, sample, validate). ``x``: their features,
+    when the caller has them."""
+    rows = [model.codes.index(c) for c in codes]
+    if not len(chosen) or not rows:  # nothing to score (e.g. --uncoded when every document is coded)
+        return np.zeros((len(chosen), len(rows)))
+    if x is None:
+        x = features_for(model, corpus, None if len(chosen) == len(corpus) else chosen)
+    scores = np.atleast_2d(scores_of(x, model.coef[rows], model.intercept[rows])).reshape(len(chosen), -1)
+    # the role gate, as Model.scores applies it: a code's kept-off roles' segments score 0
+    if any(model.excluded[r] for r in rows if r < len(model.excluded)):
+        roles = roles_of(corpus)[np.asarray(chosen)]
+        for j, r in enumerate(rows):
+            if r < len(model.excluded) and model.excluded[r]:
+                scores[:, j] = gated(scores[:, j], roles, model.excluded[r])
+    return scores
+
+
+#: The score cache's format: a code's suggestions (score at or above its threshold) of every
+#: segment, as the number of segments, then the suggested positions (int64) and their scores
+#: (float64); a tenth of every segment's score, and all a run needs.
+_HITS = b"qda-hits-1\x00"
+
+
+def pack_hits(positions: np.ndarray, scores: np.ndarray, segments: int) -> bytes:
+    """A code's suggestions of every segment, for the score cache (see :data:`_HITS`)."""
+    return (_HITS + np.array([segments, len(positions)], dtype=np.int64).tobytes()
+            + np.ascontiguousarray(positions, dtype=np.int64).tobytes()
+            + np.ascontiguousarray(scores, dtype=np.float64).tobytes())
+
+
+def unpack_hits(blob: bytes, segments: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(positions, scores) from :func:`pack_hits`; None when the blob is not of this format or
+    was made for another number of segments."""
+    if not blob.startswith(_HITS) or len(blob) < len(_HITS) + 16:
+        return None
+    total, count = np.frombuffer(blob, dtype=np.int64, count=2, offset=len(_HITS)).tolist()
+    start = len(_HITS) + 16
+    if total != segments or len(blob) != start + 16 * count:
+        return None
+    return (np.frombuffer(blob, dtype=np.int64, count=count, offset=start),
+            np.frombuffer(blob, dtype=np.float64, count=count, offset=start + 8 * count))
 
 
 def explain(store: ProjectStorage, coding: Coding, *, top: int = 8, similar: int = 3) -> Explanation:
@@ -405,7 +523,7 @@ def explain(store: ProjectStorage, coding: Coding, *, top: int = 8, similar: int
     if at is None:
         raise NotFoundError(f"segment '{coding.segment}' of coding {coding.id} is gone")
     row = model.codes.index(coding.code)
-    x = model.vectors.transform([corpus.texts[at]])
+    x = features_for(model, corpus, np.array([at]))
     weights = x.multiply(model.coef[row]).tocsr()
     names = model.vectors.terms()
     order = np.argsort(-weights.data)[:top]
@@ -453,7 +571,7 @@ def _coded_passages(store: ProjectStorage, corpus: Corpus, signature: str, model
         return found
     labels = segment_labels(store, corpus, model.coder, codes=[code])
     positive = np.flatnonzero(labels.positive.get(code, np.zeros(len(corpus), dtype=bool)))
-    found = (positive, model.vectors.transform([corpus.texts[i] for i in positive.tolist()]))
+    found = (positive, features_for(model, corpus, positive))
     with _kept.lock:
         _kept.remember(_kept.similar, key, found, size=8)
     return found
