@@ -51,6 +51,18 @@ def _usage(codings: Iterable[Coding]) -> dict[tuple[str, str], int]:
     return {k: len(v) for k, v in units.items()}
 
 
+def passage_tallies(codings: Iterable[Coding]) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """(case, code) -> distinct coded passages (the ``usage`` the count matrices take), and
+    -> those of them longer than zero characters (what a quote can show): the counts the
+    store's tallies give, from codings already read."""
+    units: dict[tuple[str, str], set[tuple[str, int, int]]] = defaultdict(set)
+    for c in codings:
+        units[(c.case, c.code)].add((c.document, c.start, c.end))
+    usage = {k: len(v) for k, v in units.items()}
+    spans = {k: n for k, v in units.items() if (n := sum(1 for _, start, end in v if end > start))}
+    return usage, spans
+
+
 # ----------------------------------------------------------------------------- intra-case
 
 @dataclass(frozen=True)
