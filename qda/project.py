@@ -1196,6 +1196,15 @@ class Project:
                          lang: str | None = None, bootstrap: int = 0) -> Path:
         """The self-contained HTML synthesis report (qda.export.synthesis); ``bootstrap``
         resamples give the reliability table its 95 % intervals (0: none, the fastest)."""
+        # The collector paused: its passes over the 1.2 million words counted and the figures'
+        # artists took 0.2 s of a 1,000-interview report's 2.2 (the figures' cycles are
+        # collected once it runs again).
+        with _collector_paused():
+            return self._synthesis_report(path, coder, by, code_attr=code_attr, agreement=agreement,
+                                          per_code=per_code, lang=lang, bootstrap=bootstrap)
+
+    def _synthesis_report(self, path: str | Path, coder: str, by: str, *, code_attr: str | None,
+                          agreement: Sequence[str] | None, per_code: int, lang: str | None, bootstrap: int) -> Path:
         from dataclasses import replace
 
         from qda.export.synthesis import ReportData, write_synthesis
