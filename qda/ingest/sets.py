@@ -151,6 +151,9 @@ class SetScope:
     def coding_tallies(self, coder: str, statuses: Sequence[str]) -> list[tuple[str, str, int, int]]:
         return [row for row in self._store.coding_tallies(coder, statuses) if row[0] in self.names]
 
+    def quote_rows(self, coder: str, statuses: Sequence[str]) -> list[tuple[Any, ...]]:
+        return [row for row in self._store.quote_rows(coder, statuses) if row[2] in self.names]
+
     def _keep(self, columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
         rows = [i for i, document in enumerate(columns["document"]) if document in self.names]
         return {key: [values[i] for i in rows] for key, values in columns.items()}
