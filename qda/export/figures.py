@@ -159,7 +159,8 @@ def split_bars(split: SplitResult, size: str = "single", labels: Mapping[str, st
 
 def cooccurrence_heatmap(result: Cooccurrence, *, group: str = "all", measure: str = "jaccard",
                          size: str = "double", labels: Mapping[str, str] | None = None) -> Any:
-    """Code x code heatmap of a co-occurrence coefficient (codes in use only), with the counts."""
+    """Code x code heatmap of a co-occurrence coefficient (codes in use only), with the counts
+    below the diagonal."""
     import numpy as np
 
     if measure not in ("jaccard", "dice", "ochiai"):
@@ -178,9 +179,11 @@ def cooccurrence_heatmap(result: Cooccurrence, *, group: str = "all", measure: s
     fig, ax = _figure(size, side + _label_room(codes, labels))
     image = ax.imshow(np.ma.masked_invalid(values), cmap=HEATMAP, vmin=0, vmax=1, interpolation="nearest")
     if len(codes) <= 30:
+        # each pair's count once, below the diagonal: the table is symmetric, and the upper
+        # half repeated every number (and cost half of a large report's drawing time)
         for i in range(len(codes)):
-            for j in range(len(codes)):
-                if i != j and counts[i, j] > 0:
+            for j in range(i):
+                if counts[i, j] > 0:
                     # inside its cell: never moves the layout, which measures every text otherwise
                     ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=type_.FIGURE_TINY,
                             color="white" if values[i, j] > 0.6 else "black", in_layout=False)
