@@ -2086,6 +2086,12 @@ class CheckReport:
                                     "in backups/"),))
 
 
+#: True in a process that runs one command and then ends (the console script, except
+#: ``qda serve``; set by the CLI): what a command built while the cycle collector was paused is
+#: frozen when the collector resumes, instead of being scanned once more before the process exits.
+one_command = False
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector while a sheet's hundreds of thousands of rows, segments
@@ -2097,4 +2103,9 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # resuming, the collector scans every object made in the pause (0.1 s after a
+            # report of 1,000 interviews); a process that ends after this command skips that
+            # scan, a long-running one (qda serve, the API) keeps collecting them
+            if one_command:
+                gc.freeze()
             gc.enable()

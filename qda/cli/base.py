@@ -25,11 +25,17 @@ if TYPE_CHECKING:  # the API is imported when a command runs: `qda --help` stays
     from qda.project import Project
 
 
+#: Set by :func:`main`: this process runs one command and ends (see ``qda.project.one_command``).
+_one_command = False
+
+
 def api() -> type[Project]:
     """The Project class, imported on first use (it brings the codebook, store and matrices)."""
-    from qda.project import Project
+    from qda import project
 
-    return Project
+    if _one_command:
+        project.one_command = True
+    return project.Project
 
 # Piped output (logs, make demo) gets a wide table instead of rich's 80-column default.
 
@@ -307,6 +313,8 @@ def debug_enabled() -> bool:
 
 def main() -> None:
     """Console-script entry point: a closed pipe exits quietly, Ctrl-C exits 130."""
+    global _one_command
+    _one_command = "serve" not in sys.argv[1:]  # every other command ends the process
     try:
         app()
     except KeyboardInterrupt:  # pressed outside a command (e.g. while parsing)
