@@ -47,7 +47,14 @@ DEFAULTS: dict[str, Any] = {
     "C": 1.0,  # inverse regularisation strength of the logistic regression
     "folds": 5,  # document-grouped cross-validation folds (evaluation)
     "inner_folds": 3,  # folds inside each training part, for its threshold
-    "inner_tol": 1e-4,  # liblinear's stopping tolerance in the inner fits (they only place the cut)
+    # the inner fits only place the cut, so they are fitted cheaper than the model: liblinear stops at a
+    # tolerance of 0.1 (1e-4 for the model) and sees at most 5,000 negatives or 2 per positive (10,000 or 4
+    # for the model). Training bench/workflow.py's N = 1,000 project: 16.8 -> 11.1 CPU s (load 2); median
+    # kappa (bench/suggest.py) unchanged within 0.006, never lower by more than 0.001: study 0.733 -> 0.733,
+    # nhs-fft 25/50/100/200/all 0.376/0.567/0.587/0.642/0.477 -> 0.376/0.568/0.586/0.644/0.477,
+    # talkmoves (150 transcripts) 0.369/0.415/0.447/0.486/0.616 -> 0.369/0.416/0.449/0.492/0.617
+    # (docs/suggest.md, "Tuning tried"); 2 inner folds lowered the study to 0.705
+    "inner_tol": 0.1,
     "min_positives": 8,  # fewer positive segments: the code is listed, not trained
     # a fit sees every positive and at most this many negatives, or 4 per positive when that is
     # more (a seeded draw): with balanced class weights the model barely changes, and a code of
@@ -55,9 +62,8 @@ DEFAULTS: dict[str, Any] = {
     # data (median kappa 0.504 -> 0.518 at 20,000, 0.540 at 40,000) but training bench/workflow.py's
     # N = 1,000 project takes 20 -> 37 / 99 CPU s (docs/suggest.md, "Tuning tried")
     "max_negatives": 10000,
-    # the same cap in the inner fits that place the cut (None: no cap)
-    "inner_max_negatives": 10000,
-    "inner_per_positive": 4,  # ... or this many per positive when that is more
+    "inner_max_negatives": 5000,  # the inner fits' cap on negatives (see inner_tol)
+    "inner_per_positive": 2,  # ... or this many per positive when that is more
     # the cut on a code's score: "weighted" (the kappa-maximising cut on inner folds, drawn towards 0.5
     # the less positives it was chosen on: see weighted_threshold), "shrunk" (halfway to 0.5), "kappa"
     # (that cut), "f1" (the F1-maximising cut) or "half" (0.5). "weighted" against "shrunk"
