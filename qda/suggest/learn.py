@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "inner_folds": 3,  # folds inside each training part, for its threshold
     # the inner fits only place the cut, so they are fitted cheaper than the model: liblinear stops at a
     # tolerance of 0.1 (1e-4 for the model) and sees at most 5,000 negatives or 2 per positive (10,000 or 4
-    # for the model). Training bench/workflow.py's N = 1,000 project: 15.7 -> 10.9 CPU s (min of 3, load 1.5-2);
+    # for the model). Training bench/workflow.py's N = 1,000 project: 14.6 -> 10.7 CPU s (min of 3, load < 0.7);
     # median kappa (bench/suggest.py) never lower by more than 0.001: study 0.733 -> 0.733,
     # nhs-fft 25/50/100/200/all 0.376/0.567/0.587/0.642/0.477 -> 0.376/0.568/0.586/0.644/0.477,
     # talkmoves (150 transcripts) 0.369/0.415/0.447/0.486/0.616 -> 0.369/0.416/0.449/0.492/0.617
