@@ -170,7 +170,8 @@ SHARED: dict[str, Any] = {}
 
 #: Parameters added after cells were cached: left out of a cell's key while at this value, so
 #: the cells computed before they existed are still reused.
-LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk", "role_gate": False}
+LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk", "role_gate": False, "inner_tol": 1e-4,
+                                 "inner_max_negatives": 10000, "inner_per_positive": 4}
 
 
 def settings_key(settings: dict[str, Any]) -> str:

@@ -47,6 +47,14 @@ DEFAULTS: dict[str, Any] = {
     "C": 1.0,  # inverse regularisation strength of the logistic regression
     "folds": 5,  # document-grouped cross-validation folds (evaluation)
     "inner_folds": 3,  # folds inside each training part, for its threshold
+    # the inner fits only place the cut, so they are fitted cheaper than the model: liblinear stops at a
+    # tolerance of 0.1 (1e-4 for the model) and sees at most 5,000 negatives or 2 per positive (10,000 or 4
+    # for the model). Training bench/workflow.py's N = 1,000 project: 14.6 -> 10.7 CPU s (min of 3, load < 0.7);
+    # median kappa (bench/suggest.py) never lower by more than 0.001: study 0.733 -> 0.733,
+    # nhs-fft 25/50/100/200/all 0.376/0.567/0.587/0.642/0.477 -> 0.376/0.568/0.586/0.644/0.477,
+    # talkmoves (150 transcripts) 0.369/0.415/0.447/0.486/0.616 -> 0.369/0.416/0.449/0.492/0.617
+    # (docs/suggest.md, "Tuning tried"); 2 inner folds lowered the study to 0.705
+    "inner_tol": 0.1,
     "min_positives": 8,  # fewer positive segments: the code is listed, not trained
     # a fit sees every positive and at most this many negatives, or 4 per positive when that is
     # more (a seeded draw): with balanced class weights the model barely changes, and a code of
@@ -54,6 +62,8 @@ DEFAULTS: dict[str, Any] = {
     # data (median kappa 0.504 -> 0.518 at 20,000, 0.540 at 40,000) but training bench/workflow.py's
     # N = 1,000 project takes 20 -> 37 / 99 CPU s (docs/suggest.md, "Tuning tried")
     "max_negatives": 10000,
+    "inner_max_negatives": 5000,  # the inner fits' cap on negatives (see inner_tol)
+    "inner_per_positive": 2,  # ... or this many per positive when that is more
     # the cut on a code's score: "weighted" (the kappa-maximising cut on inner folds, drawn towards 0.5
     # the less positives it was chosen on: see weighted_threshold), "shrunk" (halfway to 0.5), "kappa"
     # (that cut), "f1" (the F1-maximising cut) or "half" (0.5). "weighted" against "shrunk"
@@ -346,7 +356,8 @@ def _unit_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape:
 
 
 def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
-                   max_negatives: int | None = None, rows: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                   max_negatives: int | None = None, rows: np.ndarray | None = None,
+                   tol: float = 1e-4, per_positive: int = 4) -> tuple[np.ndarray, float]:
     """(coefficients, intercept) of a class-balanced logistic regression, on every positive and
     at most ``max_negatives`` negatives or 4 per positive, whichever is more (a seeded draw).
 
@@ -357,12 +368,15 @@ def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
     liblinear's dual coordinate descent solves the same problem as its primal trust-region
     Newton solver (scores within 1e-5 of each other on bench/workflow.py's project) in a third
     of the CPU time on segments of text: many rows, few non-zero features each.
+
+    ``tol``: liblinear's stopping tolerance (scikit-learn's default 1e-4); ``per_positive``: the
+    negatives kept per positive when that is more than ``max_negatives``.
     """
     from sklearn.linear_model import LogisticRegression
 
     positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
     y = y[positions].astype(bool)
-    cap = max(max_negatives, 4 * int(y.sum())) if max_negatives is not None else None
+    cap = max(max_negatives, per_positive * int(y.sum())) if max_negatives is not None else None
     if cap is not None and (~y).sum() > cap:
         negatives = np.flatnonzero(~y)
         keep = np.sort(np.concatenate([np.flatnonzero(y), np.random.default_rng(seed).choice(
@@ -370,7 +384,7 @@ def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
         positions, y = positions[keep], y[keep]
     part = rows_of(x, positions) if rows is not None or len(positions) < x.shape[0] else x
     model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", dual=True, random_state=seed,
-                               max_iter=1000)
+                               max_iter=1000, tol=tol)
     model.fit(part, y.astype(np.int64))
     return model.coef_[0].astype(np.float64), float(model.intercept_[0])
 
@@ -607,6 +621,10 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
     positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
     yy = y[positions].astype(bool)
     cap = params.get("max_negatives")
+    # the inner fits only place the cut: a stored model's parameters may predate these two
+    inner_cap = params.get("inner_max_negatives", cap)
+    inner_tol = float(params.get("inner_tol", 1e-4))
+    inner_per_positive = int(params.get("inner_per_positive", 4))
     rule = str(params.get("threshold", "shrunk"))  # a stored model's parameters may predate "weighted"
     grid = [float(c) for c in params["C"]] if isinstance(params["C"], (list, tuple)) else [float(params["C"])]
     inner = folds_of(yy, groups[positions], int(params["inner_folds"]), seed=seed + 1)
@@ -614,13 +632,23 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
         coef, intercept = fit_classifier(x, y, grid[0], seed=seed, max_negatives=cap, rows=rows)
         return coef, intercept, 0.5
     best: tuple[float, float, float] | None = None  # (kappa, C, threshold)
+    # the training rows cut once (none when they are all of x), then every fold's model scored in one
+    # product: cutting each fold's test part apart cost more than the product (1.3 s of CPU per training
+    # of bench/workflow.py's N = 1,000 project), with the same scores (each row's sum in the same order)
+    part = x if rows is None else rows_of(x, positions)
     for c_value in grid:
         oof = np.full(len(yy), np.nan)
+        fitted: list[tuple[np.ndarray, np.ndarray, float]] = []
         for train, test in inner:
             if yy[train].all() or not yy[train].any():
                 continue
-            c, b = fit_classifier(x, y, c_value, seed=seed, max_negatives=cap, rows=positions[train])
-            oof[test] = scores_of(rows_of(x, positions[test]), c, b)
+            c, b = fit_classifier(x, y, c_value, seed=seed, max_negatives=inner_cap, rows=positions[train],
+                                  tol=inner_tol, per_positive=inner_per_positive)
+            fitted.append((test, c, b))
+        if fitted:
+            z = part @ np.column_stack([c for _, c, _ in fitted])
+            for k, (test, _, b) in enumerate(fitted):
+                oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z[test, k] + b, -500, 500)))
         ok = ~np.isnan(oof)
         if not ok.any():
             continue

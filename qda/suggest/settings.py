@@ -19,7 +19,8 @@ TRUE = ("true", "yes", "on", "1")
 FALSE = ("false", "no", "off", "0")
 
 #: The smallest value each whole-number setting takes (fewer than 2 folds is no cross-validation).
-LEAST = {"folds": 2, "inner_folds": 2, "min_df": 1, "min_positives": 1, "max_negatives": 1, "threshold_prior": 1}
+LEAST = {"folds": 2, "inner_folds": 2, "min_df": 1, "min_positives": 1, "max_negatives": 1, "inner_max_negatives": 1,
+         "inner_per_positive": 1, "threshold_prior": 1}
 
 #: Settings whose value is one word of a closed set.
 WORDS: dict[str, tuple[str, ...]] = {"threshold": THRESHOLD_RULES}
@@ -61,7 +62,7 @@ def _value(key: str, raw: str) -> Any:
         return number
     if isinstance(default, float):
         numbers = [float(part) for part in word.split(",")]
-        if not numbers or any(not n > 0 or n == float("inf") for n in numbers):
+        if not numbers or any(not n > 0 or n == float("inf") for n in numbers) or (len(numbers) > 1 and key != "C"):
             raise ValueError
         return numbers[0] if len(numbers) == 1 else numbers
     return word
