@@ -112,3 +112,22 @@ def demo_project(demo_template: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "project"
     shutil.copytree(demo_template, folder)
     return folder
+
+
+def study_with_uncounted_codings(study_project: Path, folder: Path, coders: tuple[str, ...]) -> Path:
+    """A copy of the example study with auto-coding's codings as well, and codings no command
+    makes in it: some of each coder's negated and orphaned (they do not count) and one span of
+    zero characters (a use, never a quote) -- what the fast counting paths must get right."""
+    from qda.project import Project
+
+    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
+    run(CliRunner(), "-p", folder, "code", "auto")
+    with Project.open(folder) as project, project._store.transaction():
+        db = project._store.db
+        for coder in coders:
+            ids = [i for (i,) in db.execute("SELECT k.id FROM codings k JOIN coders o ON o.id=k.coder_id "
+                                            "WHERE o.name=? ORDER BY k.id", (coder,))]
+            db.executemany("UPDATE codings SET status='negated' WHERE id=?", [(i,) for i in ids[::7]])
+            db.executemany("UPDATE codings SET status='orphaned' WHERE id=?", [(i,) for i in ids[3::11]])
+            db.execute('UPDATE codings SET "end"=start WHERE id=?', (ids[1],))
+    return folder

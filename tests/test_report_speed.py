@@ -10,18 +10,16 @@ against quotes chosen among every coding.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from qda import analysis, matrix
 from qda.models import CooccurrenceLevel, CountMode
 from qda.project import Project
 
-from conftest import run
+from conftest import study_with_uncounted_codings
 
 CODERS = ("coder-a", "coder-b", "consensus", "auto")
 
@@ -32,17 +30,7 @@ def study_auto(study_project: Path, tmp_path_factory: pytest.TempPathFactory) ->
     in this study: negated and orphaned ones (they do not count) and a span of zero
     characters (counted as a use, never shown as a quote)."""
     folder = tmp_path_factory.mktemp("speed3") / "study"
-    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
-    run(CliRunner(), "-p", folder, "code", "auto")
-    with Project.open(folder) as project, project._store.transaction():
-        db = project._store.db
-        for coder in CODERS:
-            ids = [i for (i,) in db.execute("SELECT k.id FROM codings k JOIN coders o ON o.id=k.coder_id "
-                                            "WHERE o.name=? ORDER BY k.id", (coder,))]
-            db.executemany("UPDATE codings SET status='negated' WHERE id=?", [(i,) for i in ids[::7]])
-            db.executemany("UPDATE codings SET status='orphaned' WHERE id=?", [(i,) for i in ids[3::11]])
-            db.execute('UPDATE codings SET "end"=start WHERE id=?', (ids[1],))
-    return folder
+    return study_with_uncounted_codings(study_project, folder, CODERS)
 
 
 @pytest.mark.parametrize("coder", CODERS)

@@ -10,12 +10,10 @@ cell, value and look.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import workbook_look
-from typer.testing import CliRunner
 
 from qda import matrix
 from qda.export.workbook import synthesis_data, write_workbook
@@ -23,7 +21,7 @@ from qda.ingest.sets import SetScope
 from qda.models import CooccurrenceLevel, counting_statuses
 from qda.project import Project
 
-from conftest import run
+from conftest import study_with_uncounted_codings
 
 CODERS = ("coder-a", "coder-b", "consensus", "auto")
 
@@ -33,17 +31,7 @@ def study_auto(study_project: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """The example study with auto-coding's codings, some of them negated or orphaned (they
     do not count) and one of zero characters (a use, never a quote)."""
     folder = tmp_path_factory.mktemp("wbspeed") / "study"
-    shutil.copytree(study_project, folder, ignore=shutil.ignore_patterns("backups"))
-    run(CliRunner(), "-p", folder, "code", "auto")
-    with Project.open(folder) as project, project._store.transaction():
-        db = project._store.db
-        for coder in CODERS:
-            ids = [i for (i,) in db.execute("SELECT k.id FROM codings k JOIN coders o ON o.id=k.coder_id "
-                                            "WHERE o.name=? ORDER BY k.id", (coder,))]
-            db.executemany("UPDATE codings SET status='negated' WHERE id=?", [(i,) for i in ids[::7]])
-            db.executemany("UPDATE codings SET status='orphaned' WHERE id=?", [(i,) for i in ids[3::11]])
-            db.execute('UPDATE codings SET "end"=start WHERE id=?', (ids[1],))
-    return folder
+    return study_with_uncounted_codings(study_project, folder, CODERS)
 
 
 @pytest.mark.parametrize("coder", CODERS)
