@@ -93,3 +93,57 @@ def test_training_a_project_gives_each_codes_own_fit(study_project: Path, tmp_pa
         assert np.array_equal(model.coef[k], coef) and model.intercept[k] == intercept
         assert model.threshold[k] == threshold and model.excluded[k] == excluded
         assert training.report.codes[[c.code for c in training.report.codes].index(code)].threshold == threshold
+
+
+# ----------------------------------------------------------------------------- liblinear called directly
+
+def _estimator(x: sp.csr_matrix, y: np.ndarray, c: float, seed: int, tol: float) -> tuple[np.ndarray, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", dual=True, random_state=seed,
+                               max_iter=1000, tol=tol).fit(x, y.astype(np.int64))
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def test_the_direct_liblinear_call_gives_logistic_regressions_model_to_the_last_bit() -> None:
+    from qda.suggest import logistic
+
+    rng = np.random.default_rng(21)
+    checked = 0
+    for trial in range(12):
+        n, m = int(rng.integers(50, 2500)), int(rng.integers(5, 400))
+        x = sp.random(n, m, density=float(rng.uniform(0.01, 0.2)), format="csr", random_state=trial)
+        x.sum_duplicates()
+        y = np.asarray(x @ rng.normal(size=m)).ravel() + rng.normal(0, 0.2, n) > rng.uniform(0, 0.3)
+        if y.all() or not y.any():
+            continue
+        c, tol, seed = float(rng.choice([0.25, 1.0, 4.0])), float(rng.choice([1e-4, 0.1])), int(rng.integers(0, 99))
+        assert logistic._fit_direct(x, y, c, seed=seed, tol=tol, max_iter=1000) is not None
+        coef, intercept = logistic.fit_logistic(x, y, c, seed=seed, tol=tol)
+        expected = _estimator(x, y, c, seed, tol)
+        assert np.array_equal(coef, expected[0]) and intercept == expected[1]
+        checked += 1
+    assert checked >= 10 and logistic._state["direct"] is True
+
+
+@pytest.mark.parametrize("solver", [0, 99])  # another solver (a different model); no such solver (an error)
+def test_a_changed_private_liblinear_call_falls_back_to_the_estimator(solver: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from qda.suggest import logistic
+
+    # as if scikit-learn's private call had changed meaning: the first fit's check finds it out
+    monkeypatch.setattr(logistic, "_DUAL_LOGISTIC", solver)
+    monkeypatch.setitem(logistic._state, "direct", None)
+    x = sp.random(400, 30, density=0.1, format="csr", random_state=2)
+    x.sum_duplicates()
+    y = np.asarray(x.sum(axis=1)).ravel() > 0.3
+    coef, intercept = logistic.fit_logistic(x, y, 1.0, seed=1, tol=1e-4)
+    assert logistic._state["direct"] is False
+    expected = _estimator(x, y, 1.0, 1, 1e-4)
+    assert np.array_equal(coef, expected[0]) and intercept == expected[1]
+    # a matrix the estimator would put in canonical form first goes through the estimator too
+    monkeypatch.setitem(logistic._state, "direct", True)
+    shuffled = sp.csr_matrix((x.data[::-1].copy(), x.indices[::-1].copy(), x.indptr.copy()), shape=x.shape)
+    shuffled.has_canonical_format = False
+    coef, intercept = logistic.fit_logistic(shuffled, y, 1.0, seed=1, tol=1e-4)
+    assert np.array_equal(coef, _estimator(shuffled, y, 1.0, 1, 1e-4)[0])

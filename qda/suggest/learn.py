@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from qda.errors import SuggestError
 from qda.suggest.corpus import FIELD
 from qda.suggest.counts import TERM_OPTIONS, Counts, SegmentCounts
+from qda.suggest.logistic import fit_logistic
 
 #: The parameters a model is trained with (the model id hashes them).
 DEFAULTS: dict[str, Any] = {
@@ -372,8 +373,6 @@ def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
     ``tol``: liblinear's stopping tolerance (scikit-learn's default 1e-4); ``per_positive``: the
     negatives kept per positive when that is more than ``max_negatives``.
     """
-    from sklearn.linear_model import LogisticRegression
-
     positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
     y = y[positions].astype(bool)
     cap = max(max_negatives, per_positive * int(y.sum())) if max_negatives is not None else None
@@ -383,10 +382,7 @@ def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
             negatives, cap, replace=False)]))
         positions, y = positions[keep], y[keep]
     part = rows_of(x, positions) if rows is not None or len(positions) < x.shape[0] else x
-    model = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", dual=True, random_state=seed,
-                               max_iter=1000, tol=tol)
-    model.fit(part, y.astype(np.int64))
-    return model.coef_[0].astype(np.float64), float(model.intercept_[0])
+    return fit_logistic(part, y, c, seed=seed, tol=tol)
 
 
 def rows_of(x: sp.csr_matrix, positions: np.ndarray) -> sp.csr_matrix:
