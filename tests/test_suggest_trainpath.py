@@ -147,3 +147,38 @@ def test_a_changed_private_liblinear_call_falls_back_to_the_estimator(solver: in
     shuffled.has_canonical_format = False
     coef, intercept = logistic.fit_logistic(shuffled, y, 1.0, seed=1, tol=1e-4)
     assert np.array_equal(coef, _estimator(shuffled, y, 1.0, 1, 1e-4)[0])
+
+
+# ----------------------------------------------------------------------------- the cut on scores
+
+def _stable_cut(scores: np.ndarray, y: np.ndarray, rule: str) -> float:
+    """The cuts as computed before, with ties kept in their order (a stable sort)."""
+    n, positives = len(scores), int(y.sum())
+    if n == 0 or positives in ((0, n) if rule == "kappa" else (0,)):
+        return 0.5
+    order = np.argsort(-scores, kind="stable")
+    s, truth = scores[order], y[order].astype(np.float64)
+    tp = np.cumsum(truth)
+    k = np.arange(1, n + 1, dtype=np.float64)
+    if rule == "kappa":
+        agree = (tp + (n - positives - (k - tp))) / n
+        chance = (k * positives + (n - k) * (n - positives)) / (n * n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(chance < 1, (agree - chance) / (1 - chance), -np.inf)
+    else:
+        value = 2 * tp / (k + positives)
+    value = np.where(np.append(s[:-1] > s[1:], True), value, -np.inf)
+    best = int(np.argmax(value))
+    return float(s[-1]) if best == n - 1 else float((s[best] + s[best + 1]) / 2)
+
+
+def test_the_cuts_do_not_depend_on_the_order_of_tied_scores() -> None:
+    from qda.suggest.learn import f1_threshold, kappa_threshold
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(1, 3000))
+        scores = np.round(rng.random(n), int(rng.integers(1, 4)))  # many ties
+        y = (scores + rng.normal(0, 0.3, n)) > rng.uniform(0.3, 1.0)
+        assert kappa_threshold(scores, y) == _stable_cut(scores, y, "kappa")
+        assert f1_threshold(scores, y) == _stable_cut(scores, y, "f1")
