@@ -182,3 +182,16 @@ def test_the_cuts_do_not_depend_on_the_order_of_tied_scores() -> None:
         y = (scores + rng.normal(0, 0.3, n)) > rng.uniform(0.3, 1.0)
         assert kappa_threshold(scores, y) == _stable_cut(scores, y, "kappa")
         assert f1_threshold(scores, y) == _stable_cut(scores, y, "f1")
+
+
+def test_unique_by_counting_equals_numpys_unique() -> None:
+    from qda.suggest.learn import _unique
+
+    rng = np.random.default_rng(9)
+    cases = [rng.integers(0, 3, 500), rng.integers(0, 1000, 5000), rng.random(300) < 0.2, np.array([7, 7, 3]),
+             rng.integers(-5, 5, 100), np.array([0, 10 ** 9]), rng.random(50), np.zeros(0, dtype=np.int64),
+             rng.integers(0, 2, 40).astype(np.uint8)]
+    for values in cases:
+        ours, theirs = _unique(values), np.unique(values, return_inverse=True, return_counts=True)
+        for a, b in zip(ours, theirs):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
