@@ -70,26 +70,43 @@ def test_fitting_no_code_returns_nothing() -> None:
     assert fit_codes(x, [], groups, roles=roles, params=check_params(None), seed=1) == []
 
 
-def test_training_a_project_gives_each_codes_own_fit(study_project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("reviewed", [False, True])
+def test_training_a_project_gives_each_codes_own_fit(reviewed: bool, study_project: Path, tmp_path: Path) -> None:
+    """Each code's model as fit_in_scope makes it on that code's rows: the known segments and, with
+    ``reviewed``, the suggestions of that code the coder rejected (rows the other codes do not see)."""
     from qda.suggest import suggester
+    from tests.test_suggest import copy_codings
 
     folder = tmp_path / "study"
     shutil.copytree(study_project, folder)
+    coder, params = "consensus", check_params(None)
     with Project.open(folder) as project:
+        if reviewed:
+            coder, params = "trainer", check_params({"min_positives": 5})
+            copy_codings(project, "consensus", coder, lambda c: c.document in ("E1", "E2", "E3", "P1", "P2", "P3"))
+            project.suggest_train(coder, seed=1, bootstrap=0, params={"min_positives": 5})
+            project.suggest_run()
+            for item in project.review_queue(coder, code="h", order="score").items[:3]:
+                project.review_suggestion(coder, item.id, "reject")
         store = project._store
-        training = suggester.train(store, project.codebook(), "consensus", seed=5, evaluate=False)
+        steps: list[tuple[int, int]] = []
+        training = suggester.train(store, project.codebook(), coder, seed=5, evaluate=False,
+                                   params={"min_positives": 5} if reviewed else None,
+                                   progress=lambda _label, done, total: steps.append((done, total)))
         corpus = suggester.corpus_of(store)
-        labels = suggester.segment_labels(store, corpus, "consensus")
-    settings = check_params(None)
-    known = np.flatnonzero(labels.known)
-    _vectors, x = suggester.features_of(corpus, known, settings)
-    roles = suggester.roles_of(corpus)[known]
+        labels = suggester.segment_labels(store, corpus, coder)
+    known = np.flatnonzero(labels.known | labels.reviewed())
+    _vectors, x = suggester.features_of(corpus, known, params)
+    roles, groups = suggester.roles_of(corpus)[known], corpus.document[known]
     model = training.model
-    assert model.codes == ["a", "b", "h", "u"]
+    assert [d for d, _ in steps] == sorted(d for d, _ in steps) and steps[-1][0] == steps[-1][1]  # never back
+    assert len(model.codes) == 4 and "h" in model.codes
     for k, code in enumerate(model.codes):
+        use = labels.rows_for(code, known)
+        assert use.all() == (not reviewed or code == "h")  # the rejected rows are unknown for the other codes
         y = labels.positive[code][known]
-        coef, intercept, threshold, excluded = fit_in_scope(x, y, corpus.document[known], roles=roles,
-                                                            params=settings, seed=5)
+        coef, intercept, threshold, excluded = fit_in_scope(sp.csr_matrix(x[use]), y[use], groups[use],
+                                                            roles=roles[use], params=params, seed=5)
         assert np.array_equal(model.coef[k], coef) and model.intercept[k] == intercept
         assert model.threshold[k] == threshold and model.excluded[k] == excluded
         assert training.report.codes[[c.code for c in training.report.codes].index(code)].threshold == threshold

@@ -115,12 +115,10 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     # fitted together at the end (fit_codes scores every code's inner models in one pass over the matrix)
     later: list[tuple[int, int, str, str, int, np.ndarray | None, str]] = []
     for done, code in enumerate(wanted):
-        progress("training", done, len(wanted))
+        progress("training", done - len(later), len(wanted))  # the codes deferred to fit_codes count there
         use = labels.rows_for(code, known)
-        if use.all():  # no reviewed negatives outside the known segments: no copy of the matrix
-            x, y, code_groups, code_roles = all_x, labels_of[code], all_groups, all_roles
-        else:
-            x, y, code_groups, code_roles = all_x[use], labels_of[code][use], all_groups[use], all_roles[use]
+        whole = bool(use.all())  # no reviewed negatives outside the known segments
+        y = labels_of[code] if whole else labels_of[code][use]
         positives = int(y.sum())
         label = codebook.code(code).label(codebook.default_language)
         if positives < int(settings["min_positives"]):
@@ -130,7 +128,11 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
         if positives == len(y):
             rows.append(CodeEvaluation(code, label, positives, False, "not trained: every segment is positive"))
             continue
-        cv = cross_validate(x, y, code_groups, params=settings, seed=seed, roles=code_roles) if evaluate else None
+        cv = None
+        if evaluate:  # on the code's rows (no copy of the matrix when they are all of it)
+            x, code_groups, code_roles = (all_x, all_groups, all_roles) if whole else (
+                all_x[use], all_groups[use], all_roles[use])
+            cv = cross_validate(x, y, code_groups, params=settings, seed=seed, roles=code_roles)
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
             coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
@@ -143,7 +145,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
             trained.append((code, coef, intercept, threshold, excluded))
         else:
             reason = "not evaluated" if not evaluate else "not evaluated: too few documents with this code to split"
-            later.append((len(rows), len(trained), code, label, positives, None if use.all() else np.flatnonzero(use),
+            later.append((len(rows), len(trained), code, label, positives, None if whole else np.flatnonzero(use),
                           reason))
             rows.append(None)
             trained.append(None)
