@@ -212,3 +212,43 @@ def test_unique_by_counting_equals_numpys_unique() -> None:
         ours, theirs = _unique(values), np.unique(values, return_inverse=True, return_counts=True)
         for a, b in zip(ours, theirs):
             assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+# ----------------------------------------------------------------------------- cross-validation
+
+def _plain_cross_validation(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, roles: np.ndarray, params: dict,
+                            subsets: dict[int, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Fold by fold: fit_in_scope on the training part, its test part cut out and scored."""
+    from qda.suggest.learn import folds_of, gated, rows_of, scores_of
+
+    y = y.astype(bool)
+    scores, predicted, thresholds = np.zeros(len(y)), np.zeros(len(y), dtype=bool), []
+    for k, (train, test) in enumerate(folds_of(y, groups, int(params["folds"]), seed=2)):
+        train = subsets.get(k, train) if subsets is not None else train
+        coef, intercept, threshold, excluded = fit_in_scope(x, y, groups, roles=roles, params=params, seed=2,
+                                                            rows=train)
+        s = gated(scores_of(rows_of(x, test), coef, intercept), roles[test], excluded)
+        scores[test], predicted[test] = s, s >= threshold
+        thresholds.append(threshold)
+    return scores, predicted, tuple(thresholds)
+
+
+@pytest.mark.parametrize("params", [{}, {"C": [0.5, 2.0]}, {"role_gate": False}])
+def test_cross_validation_equals_fitting_and_scoring_fold_by_fold(params: dict) -> None:
+    from qda.suggest.learn import cross_validate, folds_of
+    from qda.suggest.suggester import training_subsets
+
+    x, labels, groups, roles = _codes()
+    settings = check_params(params)
+    curves = 0
+    for y in labels:
+        folds = folds_of(y.astype(bool), groups, 5, seed=2)
+        curves += training_subsets(y.astype(bool), groups, folds, size=25, seed=2) is not None
+        # every training part, and the learning curve's (a few documents per fold: inner fits on cut rows)
+        for subsets in (None, training_subsets(y.astype(bool), groups, folds, size=25, seed=2)):
+            cv = cross_validate(x, y, groups, params=settings, seed=2, roles=roles, train_subset=subsets)
+            assert cv is not None
+            scores, predicted, thresholds = _plain_cross_validation(x, y, groups, roles, settings, subsets)
+            assert np.array_equal(cv.scores, scores) and np.array_equal(cv.predicted, predicted)
+            assert cv.thresholds == thresholds
+    assert curves >= 3

@@ -731,21 +731,59 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
     ``rows``: the training data is these rows of ``x``, ``y`` and ``groups`` (all when None).
     """
     inner = fit_inner(x, y, groups, params=params, seed=seed, rows=rows)
-    chosen, threshold = _grid(params)[0], 0.5
-    if inner is not None:
-        # the training rows cut once (none when they are all of x), then every fold's model scored in one
-        # product: cutting each fold's test part apart cost more than the product (1.3 s of CPU per training
-        # of bench/workflow.py's N = 1,000 project), with the same scores (each row's sum in the same order)
-        part = x if rows is None else rows_of(x, inner.positions)
-        coefficients = inner.coefficients()
-        z = part @ np.column_stack(coefficients) if coefficients else np.zeros((len(inner.positions), 0))
-        chosen, threshold = cut_of_inner(inner, z, params)
+    chosen, threshold = inner_cuts(x, [inner], params)[0]
     coef, intercept = fit_classifier(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"), rows=rows)
     return coef, intercept, threshold
 
 
-#: The bytes of inner-model scores (and of their coefficients) one product of :func:`fit_codes` may make.
+#: The bytes of inner-model scores (and of their coefficients) one product of :func:`inner_cuts` may make.
 PRODUCT_BYTES = 1 << 26
+
+
+def inner_cuts(x: sp.csr_matrix, inners: Sequence[InnerFits | None],
+               params: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """(C, threshold) of each of these inner fits (of rows of ``x``; None: the first C and 0.5).
+
+    When their training rows add up to the rows of ``x`` or more (several codes, or the folds of
+    a cross-validation), their models are scored in as few products over ``x`` as memory allows
+    (PRODUCT_BYTES): one pass over the matrix scores dozens of models for little more than the
+    cost of one (the 75 inner models of bench/workflow.py's N = 1,000 project in 0.3 s of CPU
+    instead of 1 s code by code), and no training part is cut out of it. Otherwise each one's
+    training rows are cut once and scored in one product (fewer rows than the matrix). A row's
+    product with a model sums the row's entries in the same order whatever the number of models
+    multiplied at once, so either way the scores, and the cuts, are the same to the last bit.
+    """
+    cuts: list[tuple[float, float]] = [(_grid(params)[0], 0.5)] * len(inners)
+    pending = [k for k, inner in enumerate(inners) if inner is not None]
+    together = sum(len(inner.positions) for inner in inners if inner is not None) >= x.shape[0]
+    widest = 8 * max(x.shape[0], x.shape[1], 1)
+    batch: list[InnerFits] = []
+    at: list[int] = []
+    for n, k in enumerate(pending):
+        inner = inners[k]
+        assert inner is not None
+        batch.append(inner)
+        at.append(k)
+        following = inners[pending[n + 1]] if n + 1 < len(pending) else None
+        width = sum(len(b.coefficients()) for b in batch)
+        if together and following is not None and (width + len(following.coefficients())) * widest <= PRODUCT_BYTES:
+            continue
+        coefficients = [c for b in batch for c in b.coefficients()]
+        if not coefficients:  # no inner fold could be fitted
+            z = np.zeros((x.shape[0] if together else len(inner.positions), 0))
+        elif together:
+            z = x @ np.column_stack(coefficients)
+        else:  # one inner fit on part of x: its training rows cut once (none when they are all of x)
+            whole = len(inner.positions) == x.shape[0] and bool(np.all(np.diff(inner.positions) > 0))
+            z = (x if whole else rows_of(x, inner.positions)) @ np.column_stack(coefficients)
+        first = 0
+        for b, k_b in zip(batch, at):
+            last = first + len(b.coefficients())
+            cuts[k_b] = cut_of_inner(b, z[b.positions, first:last] if together else z[:, first:last], params)
+            first = last
+        del z
+        batch, at = [], []
+    return cuts
 
 
 def fit_codes(x: sp.csr_matrix, labels: Sequence[np.ndarray], groups: np.ndarray, *, roles: np.ndarray | None,
@@ -754,12 +792,7 @@ def fit_codes(x: sp.csr_matrix, labels: Sequence[np.ndarray], groups: np.ndarray
     """:func:`fit_in_scope` of several codes on the rows of one matrix (``labels``: each code's
     labels of every row of ``x``; ``rows``: each code's training rows, all when None), the same
     models: the inner models of every code first, then their out-of-fold scores in as few
-    products over ``x`` as memory allows (one pass over the matrix scores dozens of models for
-    little more than the cost of one: on bench/workflow.py's N = 1,000 project, 75 inner models
-    in 0.3 s of CPU instead of 1 s code by code), then each code's cut and its model.
-
-    The scores are those :func:`fit_with_threshold` computes: a row's product with a model sums
-    the row's entries in the same order whatever the number of models multiplied at once.
+    products over ``x`` as memory allows (:func:`inner_cuts`), then each code's cut and its model.
     ``progress`` is called with the number of codes whose inner models are fitted.
     """
     every = [None] * len(labels) if rows is None else list(rows)
@@ -771,39 +804,12 @@ def fit_codes(x: sp.csr_matrix, labels: Sequence[np.ndarray], groups: np.ndarray
         inners.append(fit_inner(x, y, groups, params=params, seed=seed, rows=code_rows))
         if progress is not None:
             progress(k + 1)
-    cuts: list[tuple[float, float]] = [(_grid(params)[0], 0.5)] * len(labels)
-    # codes in batches whose scores (rows x models) and coefficients (features x models) fit in PRODUCT_BYTES
-    widest = 8 * max(x.shape[0], x.shape[1], 1)
-    batch: list[int] = []
-    width = 0
-    pending = [k for k, inner in enumerate(inners) if inner is not None and inner.coefficients()]
-    for at, k in enumerate(pending):
-        inner = inners[k]
-        assert inner is not None
-        batch.append(k)
-        width += len(inner.coefficients())
-        following = inners[pending[at + 1]] if at + 1 < len(pending) else None
-        if following is not None and (width + len(following.coefficients())) * widest <= PRODUCT_BYTES:
-            continue
-        z = x @ np.column_stack([c for j in batch for c in inners[j].coefficients()])  # type: ignore[union-attr]
-        first = 0
-        for j in batch:
-            done = inners[j]
-            assert done is not None
-            last = first + len(done.coefficients())
-            cuts[j] = cut_of_inner(done, z[done.positions, first:last], params)
-            first = last
-        del z
-        batch, width = [], 0
+    cuts = inner_cuts(x, inners, params)
     out = []
-    for k, y in enumerate(labels):
-        code_rows, excluded = scoped[k]
-        inner = inners[k]
-        if inner is not None and not inner.coefficients():  # no inner fold could be fitted
-            cuts[k] = cut_of_inner(inner, np.zeros((len(inner.positions), 0)), params)
-        coef, intercept = fit_classifier(x, y, cuts[k][0], seed=seed, max_negatives=params.get("max_negatives"),
+    for (code_rows, excluded), y, (chosen, threshold) in zip(scoped, labels, cuts):
+        coef, intercept = fit_classifier(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"),
                                          rows=code_rows)
-        out.append((coef, intercept, cuts[k][1], excluded))
+        out.append((coef, intercept, threshold, excluded))
     return out
 
 
@@ -857,18 +863,28 @@ def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, param
     folds = folds_of(y, groups, int(params["folds"]), seed=seed)
     if not folds:
         return None
-    predicted = np.zeros(len(y), dtype=bool)
-    scores = np.zeros(len(y))
-    fold = np.full(len(y), -1)
-    thresholds = []
+    # fit_in_scope fold by fold, with every fold's inner models scored together (inner_cuts: no
+    # training part cut out of x when they add up to x), then every fold's model in one product
+    # over x (the test parts are the rows of x): the same scores as cutting each test part apart
+    plans: list[tuple[np.ndarray, np.ndarray | None, tuple[str, ...], InnerFits | None]] = []
     for k, (train, test) in enumerate(folds):
         if train_subset is not None:
             train = train_subset.get(k, train)
         if not y[train].any() or y[train].all():
             return None
-        coef, intercept, threshold, excluded = fit_in_scope(x, y, groups, roles=roles, params=params, seed=seed,
-                                                              rows=train)
-        s = scores_of(rows_of(x, test), coef, intercept)
+        rows, excluded = in_scope(y, roles=roles, params=params, rows=train)
+        plans.append((test, rows, excluded, fit_inner(x, y, groups, params=params, seed=seed, rows=rows)))
+    cuts = inner_cuts(x, [plan[3] for plan in plans], params)
+    models = [fit_classifier(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"), rows=rows)
+              for (_test, rows, _excluded, _inner), (chosen, _threshold) in zip(plans, cuts)]
+    z = x @ np.column_stack([coef for coef, _ in models])
+    predicted = np.zeros(len(y), dtype=bool)
+    scores = np.zeros(len(y))
+    fold = np.full(len(y), -1)
+    thresholds = []
+    for k, ((test, _rows, excluded, _inner), (_chosen, threshold), (_coef, intercept)) in enumerate(
+            zip(plans, cuts, models)):
+        s = np.asarray(1.0 / (1.0 + np.exp(-np.clip(z[test, k] + intercept, -500, 500))))  # scores_of's
         if roles is not None:
             s = gated(s, roles[test], excluded)
         scores[test], predicted[test], fold[test] = s, s >= threshold, k
