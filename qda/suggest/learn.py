@@ -368,7 +368,9 @@ def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
 
     liblinear's dual coordinate descent solves the same problem as its primal trust-region
     Newton solver (scores within 1e-5 of each other on bench/workflow.py's project) in a third
-    of the CPU time on segments of text: many rows, few non-zero features each.
+    of the CPU time on segments of text: many rows, few non-zero features each. The fit is
+    scikit-learn's ``LogisticRegression(solver="liblinear", dual=True)``'s, made without its
+    per-fit checks (:func:`qda.suggest.logistic.fit_logistic`: the same coefficients).
 
     ``tol``: liblinear's stopping tolerance (scikit-learn's default 1e-4); ``per_positive``: the
     negatives kept per positive when that is more than ``max_negatives``.
