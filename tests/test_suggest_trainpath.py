@@ -252,3 +252,38 @@ def test_cross_validation_equals_fitting_and_scoring_fold_by_fold(params: dict) 
             assert np.array_equal(cv.scores, scores) and np.array_equal(cv.predicted, predicted)
             assert cv.thresholds == thresholds
     assert curves >= 3
+
+
+def _plain_role_scope(y: np.ndarray, roles: np.ndarray, rows: np.ndarray | None) -> tuple[str, ...]:
+    """The roles kept off, by sorting the role strings of the training rows."""
+    positions = np.arange(len(y)) if rows is None else rows
+    yy, rr = y[positions].astype(bool), roles[positions]
+    positives = int(yy.sum())
+    if not positives or positives == len(yy):
+        return ()
+    names, counts = np.unique(rr, return_counts=True)
+    given = set(np.unique(rr[yy]).tolist())
+    return tuple(str(name) for name, count in zip(names.tolist(), counts.tolist())
+                 if name not in given and positives * count / len(yy) >= learn.ROLE_EVIDENCE)
+
+
+def test_roles_counted_as_numbers_keep_the_same_roles_off() -> None:
+    from qda.suggest.learn import RoleIds, in_scope, role_scope
+
+    rng = np.random.default_rng(13)
+    kept_off = 0
+    for _ in range(200):
+        n = int(rng.integers(1, 400))
+        roles = np.array(["teacher", "student", "", "other"])[rng.integers(0, int(rng.integers(1, 5)), n)]
+        y = (rng.random(n) < rng.uniform(0, 0.5)) & (roles != rng.choice(["student", "", "x"]))
+        rows = None if rng.random() < 0.5 else np.sort(rng.choice(n, int(rng.integers(1, n + 1)), replace=False))
+        expected = _plain_role_scope(y, roles, rows)
+        assert role_scope(y, roles, rows) == expected
+        for given in (roles, RoleIds.of(roles)):
+            scoped, excluded = in_scope(y, roles=given, params=check_params(None), rows=rows)
+            assert excluded == expected
+            positions = np.arange(n) if rows is None else rows
+            want = positions[~np.isin(roles[positions], list(expected))] if expected else rows
+            assert (scoped is None and want is None) or np.array_equal(scoped, want)
+        kept_off += bool(expected)
+    assert kept_off > 20
