@@ -1757,7 +1757,7 @@ class Store:
         """Segment id -> document id of ``segments`` (a few thousand looked up, more read whole)."""
         if not segments:
             return {}
-        if len(segments) > 20000:
+        if len(segments) > _FEW_SEGMENTS:
             return dict(self.db.execute("SELECT id, document_id FROM segments"))
         return dict(self.db.execute("SELECT s.id, s.document_id FROM json_each(?) j JOIN segments s ON s.id=j.value",
                                     (json.dumps(sorted(segments)),)))
@@ -1970,6 +1970,10 @@ def data_differ(db: sqlite3.Connection, other: sqlite3.Connection) -> bool:
             if db.execute(quick).fetchone() != other.execute(quick).fetchone():
                 return True
     return any(_table_digest(db, *table) != _table_digest(other, *table) for table in tables)
+
+
+#: Up to this many segments are looked up by id (``json_each``); more are read with every segment.
+_FEW_SEGMENTS = 20000
 
 
 def _open_snapshot(path: Path) -> sqlite3.Connection:
