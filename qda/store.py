@@ -522,6 +522,7 @@ class Store:
         self._depth = 0
         # segment_index() as last read, with the data_version it was read at, while held
         self._held_index: tuple[int, dict[str, tuple[int, int, int, int, str]]] | None = None
+        self._held_layout: tuple[int, list[tuple[int, str, int, int, int]]] | None = None
         self._holding = False
         self.write_token = ""  # the state token the current transaction leaves if it changes a row
 
@@ -1087,7 +1088,7 @@ class Store:
         try:
             yield
         finally:
-            self._holding, self._held_index = False, None
+            self._holding, self._held_index, self._held_layout = False, None, None
 
     def document_index(self) -> dict[int, tuple[str, str, str]]:
         """Every document's id (as :meth:`segment_index` gives it) -> (name, case, text)."""
@@ -1459,8 +1460,13 @@ class Store:
         layout = self._segment_layout()
         if not positions:
             return {"id": [], "start": [], "end": []}
-        if any(last - first + 1 != n for _doc, _name, n, first, last in layout):
-            # a document whose ordinals have gaps: a position is not its ordinal, read every segment
+        total = sum(n for _doc, _name, n, _first, _last in layout)
+        if min(positions) < 0 or max(positions) >= total:
+            raise IndexError(f"no segment at position {min(positions) if min(positions) < 0 else max(positions)} "
+                             f"({total} segments)")
+        if len(positions) * 4 > total or any(last - first + 1 != n for _doc, _name, n, first, last in layout):
+            # many positions (reading every row is then cheaper than looking each up), or a
+            # document whose ordinals have gaps (a position is not its ordinal): every segment read
             rows = self.db.execute('SELECT s.id, s.start, s."end" FROM segments s JOIN documents d '
                                    "ON d.id=s.document_id ORDER BY d.name, s.ordinal").fetchall()
             chosen = [rows[i] for i in positions]
@@ -1472,8 +1478,6 @@ class Store:
                 at += n
             for position in positions:
                 k = bisect.bisect_right(begins, position) - 1
-                if k < 0 or position >= at:
-                    raise IndexError(f"no segment at position {position} ({at} segments)")
                 doc, _name, _n, first, _last = layout[k]
                 keys.append((doc << 32) + first + position - begins[k])
             chosen = self.db.execute(
@@ -1482,10 +1486,17 @@ class Store:
         return dict(zip(("id", "start", "end"), ([int(r[k]) for r in chosen] for k in range(3))))
 
     def _segment_layout(self) -> list[tuple[int, str, int, int, int]]:
-        """(document id, name, segments, first ordinal, last ordinal) per document with segments, by name."""
-        return self.db.execute(
+        """(document id, name, segments, first ordinal, last ordinal) per document with segments, by
+        name; within :meth:`holding_segments`, read once (a run asks for it twice)."""
+        version = self._one("PRAGMA data_version") if self._holding else None
+        if self._held_layout is not None and self._held_layout[0] == version:
+            return self._held_layout[1]
+        layout: list[tuple[int, str, int, int, int]] = self.db.execute(
             "SELECT d.id, d.name, COUNT(*), MIN(s.ordinal), MAX(s.ordinal) FROM segments s JOIN documents d "
             "ON d.id=s.document_id GROUP BY d.id ORDER BY d.name").fetchall()
+        if version is not None:
+            self._held_layout = (version, layout)
+        return layout
 
     # ------------------------------------------------------------------ tokens, versions, roles
     def _save_tokens(self, document_id: int, tokens: Tokens) -> None:
@@ -1691,7 +1702,8 @@ class Store:
         codes = {key: cid for cid, key in self.db.execute("SELECT id, key FROM codes")}
         in_docs = self._document_ids(documents)
         stamp, status = now(), str(CodingStatus.SUGGESTED)
-        removed = 0
+        removed, looked_up = 0, 0
+        document_of: dict[int, int] = {}  # segment id -> document id, of the new rows' segments
         for code, rows in per_code:
             if code not in codes:
                 raise ProjectError(f"cannot store codings on unknown code '{code}'")
@@ -1704,7 +1716,11 @@ class Store:
                     same.pop()
                     continue
                 new.append((segment_id, start, end, score))
-            document_of = self._documents_of({row[0] for row in new})
+            missing = {row[0] for row in new if row[0] not in document_of}
+            if missing:  # a few thousand looked up by id; past that, every segment's read once
+                looked_up += len(missing)
+                document_of.update(self._documents_of(missing) if looked_up <= _FEW_SEGMENTS else
+                                   self.db.execute("SELECT id, document_id FROM segments"))
             fresh = [(document_of[segment_id], segment_id, start, end, score) for segment_id, start, end, score in new]
             gone = [(i,) for ids in stored.values() for i in ids]
             self.db.executemany("DELETE FROM codings WHERE id=?", gone)
@@ -1754,11 +1770,7 @@ class Store:
         return stored
 
     def _documents_of(self, segments: Collection[int]) -> dict[int, int]:
-        """Segment id -> document id of ``segments`` (a few thousand looked up, more read whole)."""
-        if not segments:
-            return {}
-        if len(segments) > _FEW_SEGMENTS:
-            return dict(self.db.execute("SELECT id, document_id FROM segments"))
+        """Segment id -> document id of ``segments``."""
         return dict(self.db.execute("SELECT s.id, s.document_id FROM json_each(?) j JOIN segments s ON s.id=j.value",
                                     (json.dumps(sorted(segments)),)))
 
@@ -1972,7 +1984,8 @@ def data_differ(db: sqlite3.Connection, other: sqlite3.Connection) -> bool:
     return any(_table_digest(db, *table) != _table_digest(other, *table) for table in tables)
 
 
-#: Up to this many segments are looked up by id (``json_each``); more are read with every segment.
+#: A run's new suggestions look up the documents of up to this many segments by id (``json_each``);
+#: past that, every segment's document is read at once.
 _FEW_SEGMENTS = 20000
 
 

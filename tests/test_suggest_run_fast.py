@@ -102,6 +102,8 @@ def test_segments_at_gives_segment_columns_rows_also_when_ordinals_have_gaps(tra
             assert store.segments_at([]) == {"id": [], "start": [], "end": []}
             with pytest.raises(IndexError):
                 store.segments_at([total])
+            with pytest.raises(IndexError):
+                store.segments_at([3, -1])
 
 
 def test_a_run_that_changes_nothing_takes_no_snapshot_and_undo_restores_a_run_exactly(trained: Path) -> None:
