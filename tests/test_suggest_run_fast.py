@@ -168,3 +168,37 @@ def test_a_run_from_the_cache_imports_neither_scipy_nor_scikit_learn_nor_numpy(t
     imported = json.loads(done.stderr.rsplit("MODULES ", 1)[1])
     assert imported == []
     assert json.loads(done.stdout)["counts"]["h"] > 0
+
+
+def test_the_cache_keeps_positions_ascending_and_reads_back_without_numpy() -> None:
+    from qda.suggest.hits import pack_hits, read_hits, unpack_hits
+
+    positions, scores = np.array([7, 2, 9, 4]), np.array([0.7, 0.2, 0.9, 0.4])
+    blob = pack_hits(positions, scores, 10)
+    found = unpack_hits(blob, 10)
+    assert found is not None
+    assert found[0].tolist() == [2, 4, 7, 9] and found[1].tolist() == [0.2, 0.4, 0.7, 0.9]
+    views = read_hits(blob, 10)
+    assert views is not None and list(views[0]) == [2, 4, 7, 9] and list(views[1]) == [0.2, 0.4, 0.7, 0.9]
+    assert read_hits(blob, 11) is None and read_hits(b"other", 10) is None and read_hits(blob[:-1], 10) is None
+
+
+def test_a_cache_out_of_order_is_not_cut_by_document(trained: Path) -> None:
+    """The cached run cuts a document's suggestions as a slice of ascending positions: a blob
+    written otherwise (by hand here; qda's writer sorts) is left to plan_run."""
+    from qda.suggest.hits import read_hits
+
+    with Project.open(trained) as project:
+        store = project._store
+        (blob,) = store.db.execute("SELECT scores FROM suggest_scores WHERE code='h'").fetchone()
+        total = sum(n for _name, n in store.segment_runs())
+        views = read_hits(blob, total)
+        assert views is not None and len(views[0]) > 1
+        head = bytes(blob[:len(blob) - 16 * len(views[0])])
+        backwards = (head + np.asarray(views[0], dtype=np.int64)[::-1].tobytes()
+                     + np.asarray(views[1], dtype=np.float64)[::-1].tobytes())
+        store.db.execute("UPDATE suggest_scores SET scores=? WHERE code='h'", (backwards,))
+        assert plan_cached_run(store, None, codes=["h"], documents=["E1"]) is None
+        whole = plan_cached_run(store, None, codes=["h"])  # every document: no cut, order kept as given
+        assert whole is not None and sorted(dict(whole.segment_ids())["h"]) == sorted(
+            store.segments_at(list(views[0]))["id"])
