@@ -1738,8 +1738,8 @@ class Project:
 
         with _collector_paused(), self._store.holding_segments():
             # from the score cache when it holds every code (no scipy, no model, no features), else scored
-            run: PlannedRun | None = None if uncoded else plan_cached_run(self._store, model, codes=codes,
-                                                                          documents=documents)
+            run: PlannedRun | None = plan_cached_run(self._store, model, codes=codes, documents=documents,
+                                                     uncoded=uncoded)
             if run is None:
                 found, _info = suggest.load_model(self._store, model)
                 run = suggest.plan_run(self._store, found, codes=codes, documents=documents, uncoded=uncoded)

@@ -71,6 +71,23 @@ def test_the_cached_run_equals_plan_run_with_the_cache_and_with_scores_computed_
     assert rows(fast) == rows(scored)
 
 
+def test_an_uncoded_run_from_the_cache_equals_plan_runs(trained: Path) -> None:
+    with Project.open(trained) as project:
+        store = project._store
+        model, _ = load_model(store, None)
+        for documents in ((), ("E1", "E4")):  # the consensus coded every document; then not these two
+            if documents:
+                project.commit(WritePlan(replace=(CodingScope("consensus", documents=documents),)))
+            fast = plan_cached_run(store, None, uncoded=True)
+            full = plan_run(store, model, uncoded=True)
+            assert fast is not None and fast.report == full.report and fast.documents == full.documents
+            assert rows(fast) == rows(full)
+            assert fast.documents == documents and (sum(fast.report.counts.values()) > 0) == bool(documents)
+            # --document wins over --uncoded, as in plan_run
+            assert rows(plan_cached_run(store, None, documents=["E2"], uncoded=True)) == rows(  # type: ignore[arg-type]
+                plan_run(store, model, documents=["E2"], uncoded=True))
+
+
 def test_the_cached_run_leaves_to_plan_run_what_it_cannot_answer(trained: Path) -> None:
     with Project.open(trained) as project:
         store = project._store

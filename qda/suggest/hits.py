@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qda.errors import NotFoundError, SuggestError
+from qda.models import counting_statuses
 from qda.storage import ProjectReads, ProjectStorage
 from qda.suggest.results import RunReport
 
@@ -212,12 +213,13 @@ class CachedRun:
 
 
 def plan_cached_run(store: ProjectStorage, ref: str | None, *, codes: Sequence[str] | None = None,
-                    documents: Sequence[str] | None = None) -> CachedRun | None:
+                    documents: Sequence[str] | None = None, uncoded: bool = False) -> CachedRun | None:
     """The run :func:`qda.suggest.suggester.plan_run` plans, from the score cache alone: None when
     the cache does not hold every code asked for the segments as they are (or a code is not the
     model's, which ``plan_run`` reports). Reads the model's info, not the model; of the segments,
-    each document's number of segments and the suggested segments' rows, not every segment's."""
-    ident, _created, _coder, info = model_info(store, ref)
+    each document's number of segments and the suggested segments' rows, not every segment's
+    (``uncoded``: and which documents the training coder coded)."""
+    ident, _created, trainer, info = model_info(store, ref)
     trained = [code for code, about in info.get("codes", {}).items()
                if isinstance(about, dict) and about.get("trained")]
     wanted = list(codes) if codes else trained
@@ -242,6 +244,10 @@ def plan_cached_run(store: ProjectStorage, ref: str | None, *, codes: Sequence[s
             raise NotFoundError(f"unknown document(s) {', '.join(unknown)}")
         index = {name: k for k, name in enumerate(names)}
         in_docs = sorted({index[d] for d in documents})
+    elif uncoded:
+        # as select_segments: the documents in which the training coder has no coding that counts
+        coded = set(store.coding_columns(trainer, counting_statuses(coder_named=True))["document"])
+        in_docs = [k for k, name in enumerate(names) if name not in coded]
     else:
         in_docs = list(range(len(names)))
     every = len(in_docs) == len(names)
