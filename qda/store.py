@@ -1763,8 +1763,10 @@ class Store:
     def _stored_suggestions(self, coder_id: int, code_id: int, in_docs: set[int] | None) -> dict[int | None, list[int]]:
         """Segment id -> ids of the coder's stored codings of the code on it (in ``in_docs`` only when given)."""
         stored: dict[int | None, list[int]] = {}
+        # "+coder_id": read through the code's index, not the coder's: a machine coder holds every
+        # code's suggestions (a run of 25 codes read the coder's 100,000 codings 25 times: 0.27 s, now 0.09 s)
         for coding_id, segment_id, document_id in self.db.execute(
-                "SELECT id, segment_id, document_id FROM codings WHERE coder_id=? AND code_id=?", (coder_id, code_id)):
+                "SELECT id, segment_id, document_id FROM codings WHERE +coder_id=? AND code_id=?", (coder_id, code_id)):
             if in_docs is None or document_id in in_docs:
                 stored.setdefault(segment_id, []).append(coding_id)
         return stored
