@@ -1734,16 +1734,22 @@ class Project:
                     documents: Sequence[str] | None = None, uncoded: bool = False) -> suggest.RunReport:
         """Store a model's suggestions as codings of its machine coder (status suggested); only
         that coder's earlier suggestions on the same segments are replaced."""
-        found, _info = suggest.load_model(self._store, model)
+        from qda.suggest.hits import PlannedRun, plan_cached_run
+
         with _collector_paused(), self._store.holding_segments():
-            run = suggest.plan_run(self._store, found, codes=codes, documents=documents, uncoded=uncoded)
+            # from the score cache when it holds every code (no scipy, no model, no features), else scored
+            run: PlannedRun | None = plan_cached_run(self._store, model, codes=codes, documents=documents,
+                                                     uncoded=uncoded)
+            if run is None:
+                found, _info = suggest.load_model(self._store, model)
+                run = suggest.plan_run(self._store, found, codes=codes, documents=documents, uncoded=uncoded)
             if run.fresh and not self._store.readonly:  # a cache, not project data: kept even if the write fails
                 with self._store.transaction(marks_state=False):
-                    self._store.save_suggest_scores(found.id, run.segments, run.fresh)
-            planned = run.suggestions
-            with self._recorded(f"suggest run --model {found.machine_coder}"):
-                replaced = self._store.replace_suggestions(planned.coder, planned.origin, planned.documents,
-                                                           planned.rows(run.corpus))
+                    self._store.save_suggest_scores(run.report.model, run.segments, run.fresh)
+            if not self._store.readonly and self._store.same_suggestions(run.coder, run.documents, run.segment_ids()):
+                return run.report  # what is stored already: no write, so no snapshot to copy
+            with self._recorded(f"suggest run --model {run.coder}"):
+                replaced = self._store.replace_suggestions(run.coder, run.origin, run.documents, run.rows())
             return replace(run.report, replaced=replaced)
 
     def suggest_explain(self, coding_id: int) -> suggest.Explanation:

@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from qda.errors import SuggestError
 from qda.suggest.corpus import FIELD
 from qda.suggest.counts import TERM_OPTIONS, Counts, SegmentCounts
+from qda.suggest.hits import machine_coder
 from qda.suggest.logistic import fit_logistic
 
 #: The parameters a model is trained with (the model id hashes them).
@@ -1020,11 +1021,6 @@ def counts_options(analyzer: Terms | str, chars: bool) -> tuple[tuple[str, bool]
     if not isinstance(analyzer, Terms) or set(vars(analyzer)) - set(TERM_OPTIONS):
         return None
     return (*((name, bool(getattr(analyzer, name))) for name in TERM_OPTIONS), ("chars", chars))
-
-
-def machine_coder(model_id: str) -> str:
-    """``model:`` and the first 6 hex digits of a model id."""
-    return f"model:{model_id[:6]}"
 
 
 def analyzer_of(params: Mapping[str, Any]) -> Terms:

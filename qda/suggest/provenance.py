@@ -12,7 +12,7 @@ from qda.models import CodingStatus, ReviewAction, counting_statuses
 from qda.results import Column, Interval, Note, Row, Share, TableView, json_dict
 from qda.storage import ProjectStorage
 from qda.suggest.corpus import Corpus
-from qda.suggest.learn import machine_coder
+from qda.suggest.hits import machine_coder
 from qda.suggest.metrics import Metric
 
 if TYPE_CHECKING:
@@ -95,7 +95,8 @@ class Provenance:
 def provenance(store: ProjectStorage, coders: Sequence[str], bootstrap: int = 1000) -> Provenance:
     """Provenance of the codings of ``coders`` (see :class:`Provenance`)."""
     from qda.suggest.gate import validate
-    from qda.suggest.suggester import corpus_of, load_model, model_info
+    from qda.suggest.hits import model_info
+    from qda.suggest.suggester import corpus_of, load_model
 
     known = store.coders()
     for coder in coders:

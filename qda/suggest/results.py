@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from qda.results import Column, Interval, Note, Row, TableView, json_dict
-from qda.suggest.metrics import Metric
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: a run's report imports no NumPy (see qda.suggest.hits)
     import pandas as pd
+
+    from qda.suggest.metrics import Metric
 
 
 def _interval(metric: Metric | None) -> Interval | None:

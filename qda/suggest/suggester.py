@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ from qda.results import Progress, no_progress
 from qda.storage import ProjectReads, ProjectStorage
 from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
 from qda.suggest.counts import SegmentCounts, segment_counts
+from qda.suggest.hits import Run, Suggestions, machine_coder, model_info, pack_hits, unpack_hits
 from qda.suggest.learn import (
     LENGTH_BINS,
     Features,
@@ -33,7 +33,6 @@ from qda.suggest.learn import (
     folds_of,
     gated,
     kappa_threshold,
-    machine_coder,
     model_id,
     scores_of,
 )
@@ -350,26 +349,6 @@ def counts_of(corpus: Corpus, options: tuple[tuple[str, bool], ...]) -> SegmentC
 
 # ----------------------------------------------------------------------------- stored models
 
-def model_info(store: ProjectReads, ref: str | None) -> tuple[str, str, str, dict[str, Any]]:
-    """(id, created_at, coder, info) of the model ``ref`` names (an id, its prefix, or its
-    ``model:xxxxxx`` coder); the latest model when None."""
-    models = store.suggest_models()
-    if not models:
-        raise NotFoundError("no suggestion model yet: run `qda suggest train --from CODER` first")
-    if ref is None:
-        found = [models[-1]]
-    else:
-        key = ref.removeprefix("model:")
-        found = [m for m in models if m[0].startswith(key)]
-    if not found:
-        known = ", ".join(machine_coder(m[0]) for m in models)
-        raise NotFoundError(f"unknown model '{ref}' (models: {known})")
-    if len(found) > 1:
-        raise SuggestError(f"'{ref}' names {len(found)} models: give more of the id")
-    ident, created, coder, info = found[-1]
-    return ident, created, coder, json.loads(info)
-
-
 def load_model(store: ProjectStorage, ref: str | None) -> tuple[Model, dict[str, Any]]:
     """A stored model and its info (see :func:`model_info`)."""
     ident, _created, coder, info = model_info(store, ref)
@@ -400,38 +379,6 @@ def select_segments(corpus: Corpus, store: ProjectReads, model: Model, *, docume
         labels = segment_labels(store, corpus, model.coder, codes=[])
         return np.flatnonzero(~labels.known)
     return np.arange(len(corpus))
-
-
-@dataclass(frozen=True)
-class Suggestions:
-    """What a run stores: per code run, the corpus positions of the segments suggested and their
-    scores, as codings of ``coder`` in ``documents`` (all when None). Arrays, not a ``Coding``
-    per suggestion: a run of every code on 136,000 segments suggests 500,000."""
-
-    coder: str
-    origin: str
-    documents: tuple[str, ...] | None
-    hits: dict[str, tuple[np.ndarray, np.ndarray]]
-
-    def rows(self, corpus: Corpus) -> Iterator[tuple[str, list[tuple[int, int, int, float]]]]:
-        """Per code, (segment id, start, end, score rounded to 6 places): one code's rows at a time."""
-        for code, (at, scores) in self.hits.items():
-            yield code, [(segment, start, end, round(score, 6)) for segment, start, end, score in zip(
-                corpus.ids[at].tolist(), corpus.starts[at].tolist(), corpus.ends[at].tolist(), scores.tolist())]
-
-
-@dataclass(frozen=True)
-class Run:
-    """What :func:`plan_run` made: the suggestions to store, its report, the corpus they are
-    positions of, and the scores of every segment it computed (code -> float64 bytes, empty when
-    it used the cache or scored some documents only) for the facade to keep in the score cache
-    under ``segments`` (the signature)."""
-
-    suggestions: Suggestions
-    report: RunReport
-    segments: str
-    fresh: dict[str, bytes]
-    corpus: Corpus
 
 
 def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None = None,
@@ -499,32 +446,6 @@ def model_scores(model: Model, corpus: Corpus, chosen: np.ndarray, *, codes: Seq
             if r < len(model.excluded) and model.excluded[r]:
                 scores[:, j] = gated(scores[:, j], roles, model.excluded[r])
     return scores
-
-
-#: The score cache's format: a code's suggestions (score at or above its threshold) of every
-#: segment, as the number of segments, then the suggested positions (int64) and their scores
-#: (float64); a tenth of every segment's score, and all a run needs.
-_HITS = b"qda-hits-1\x00"
-
-
-def pack_hits(positions: np.ndarray, scores: np.ndarray, segments: int) -> bytes:
-    """A code's suggestions of every segment, for the score cache (see :data:`_HITS`)."""
-    return (_HITS + np.array([segments, len(positions)], dtype=np.int64).tobytes()
-            + np.ascontiguousarray(positions, dtype=np.int64).tobytes()
-            + np.ascontiguousarray(scores, dtype=np.float64).tobytes())
-
-
-def unpack_hits(blob: bytes, segments: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """(positions, scores) from :func:`pack_hits`; None when the blob is not of this format or
-    was made for another number of segments."""
-    if not blob.startswith(_HITS) or len(blob) < len(_HITS) + 16:
-        return None
-    total, count = np.frombuffer(blob, dtype=np.int64, count=2, offset=len(_HITS)).tolist()
-    start = len(_HITS) + 16
-    if total != segments or len(blob) != start + 16 * count:
-        return None
-    return (np.frombuffer(blob, dtype=np.int64, count=count, offset=start),
-            np.frombuffer(blob, dtype=np.float64, count=count, offset=start + 8 * count))
 
 
 def explain(store: ProjectStorage, coding: Coding, *, top: int = 8, similar: int = 3) -> Explanation:
