@@ -191,10 +191,15 @@ def segment_labels(store: ProjectReads, corpus: Corpus, coder: str, *, codes: It
         span, seg = coding_segment_pairs(text, [columns["start"][k] for k in rows], [columns["end"][k] for k in rows],
                                          segment_starts=corpus.starts[members], segment_ends=corpus.ends[members])
         found.extend((columns["code"][rows[a]], int(members[b])) for a, b in zip(span.tolist(), seg.tolist()))
-    positive: dict[str, np.ndarray] = {}
+    # the positions of each code, in the order its codes are first found (the masks' insertion order as before)
+    by_code: dict[str, list[int]] = {}
     for code, at in found:
-        mask = positive.setdefault(code, np.zeros(len(corpus), dtype=bool))
-        mask[at] = True
+        by_code.setdefault(code, []).append(at)
+    positive: dict[str, np.ndarray] = {}
+    for code, positions in by_code.items():
+        mask = np.zeros(len(corpus), dtype=bool)
+        mask[np.asarray(positions, dtype=np.int64)] = True
+        positive[code] = mask
     return Labels(coder, known, positive, reviewed_negatives(store, corpus, coder, wanted=wanted, positive=positive))
 
 

@@ -28,6 +28,7 @@ from qda.suggest.learn import (
     counts_options,
     cross_validate,
     cut_of,
+    fit_codes,
     fit_in_scope,
     folds_of,
     gated,
@@ -107,15 +108,16 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
     groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
     folds = min(int(settings["folds"]), len(np.unique(groups)))
-    rows: list[CodeEvaluation] = []
-    trained: list[tuple[str, np.ndarray, float, float, tuple[str, ...]]] = []
+    rows: list[CodeEvaluation | None] = []
+    trained: list[tuple[str, np.ndarray, float, float, tuple[str, ...]] | None] = []
+    # the codes whose threshold comes from inner folds (not evaluated, or too few documents to evaluate):
+    # fitted together at the end (fit_codes scores every code's inner models in one pass over the matrix)
+    later: list[tuple[int, int, str, str, int, np.ndarray | None, str]] = []
     for done, code in enumerate(wanted):
-        progress("training", done, len(wanted))
+        progress("training", done - len(later), len(wanted))  # the codes deferred to fit_codes count there
         use = labels.rows_for(code, known)
-        if use.all():  # no reviewed negatives outside the known segments: no copy of the matrix
-            x, y, code_groups, code_roles = all_x, labels_of[code], all_groups, all_roles
-        else:
-            x, y, code_groups, code_roles = all_x[use], labels_of[code][use], all_groups[use], all_roles[use]
+        whole = bool(use.all())  # no reviewed negatives outside the known segments
+        y = labels_of[code] if whole else labels_of[code][use]
         positives = int(y.sum())
         label = codebook.code(code).label(codebook.default_language)
         if positives < int(settings["min_positives"]):
@@ -125,7 +127,11 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
         if positives == len(y):
             rows.append(CodeEvaluation(code, label, positives, False, "not trained: every segment is positive"))
             continue
-        cv = cross_validate(x, y, code_groups, params=settings, seed=seed, roles=code_roles) if evaluate else None
+        cv = None
+        if evaluate:  # on the code's rows (no copy of the matrix when they are all of it)
+            x, code_groups, code_roles = (all_x, all_groups, all_roles) if whole else (
+                all_x[use], all_groups[use], all_roles[use])
+            cv = cross_validate(x, y, code_groups, params=settings, seed=seed, roles=code_roles)
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
             coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
@@ -135,29 +141,41 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
             agreement = binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed)
             rows.append(CodeEvaluation(code, label, positives, True, "", threshold, agreement.kappa,
                                        agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
+            trained.append((code, coef, intercept, threshold, excluded))
         else:
-            coef, intercept, threshold, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
-                                                                params=settings, seed=seed)
             reason = "not evaluated" if not evaluate else "not evaluated: too few documents with this code to split"
-            rows.append(CodeEvaluation(code, label, positives, True, reason, threshold))
-        trained.append((code, coef, intercept, threshold, excluded))
+            later.append((len(rows), len(trained), code, label, positives, None if whole else np.flatnonzero(use),
+                          reason))
+            rows.append(None)
+            trained.append(None)
+    if later:
+        # the same models as fit_in_scope code by code on x, y, groups and roles cut to each code's rows
+        fits = fit_codes(all_x, [labels_of[t[2]] for t in later], all_groups, roles=all_roles, params=settings,
+                         seed=seed, rows=[t[5] for t in later],
+                         progress=lambda n: progress("training", len(wanted) - len(later) + n, len(wanted)))
+        for (row_at, trained_at, code, label, positives, _use, reason), fit in zip(later, fits):
+            coef, intercept, threshold, excluded = fit
+            rows[row_at] = CodeEvaluation(code, label, positives, True, reason, threshold)
+            trained[trained_at] = (code, coef, intercept, threshold, excluded)
     progress("training", len(wanted), len(wanted))
-    if not trained:
+    done_rows = [r for r in rows if r is not None]
+    done_codes = [t for t in trained if t is not None]
+    if not done_codes:
         raise SuggestError(f"no code has {settings['min_positives']} positive segments in {coder}'s codings: "
                            "nothing to train", [])
     pairs = [p for p in labels.pairs(corpus) if p[1] in set(wanted)]
     ident = model_id(pairs, [corpus.refs[i] for i in np.flatnonzero(labels.known).tolist()], coder, codes=wanted,
                      params=settings, seed=seed)
-    model = Model(ident, coder, vectors, [t[0] for t in trained], np.vstack([t[1] for t in trained]),
-                  np.array([t[2] for t in trained]), np.array([t[3] for t in trained]), settings,
-                  [t[4] for t in trained])
+    model = Model(ident, coder, vectors, [t[0] for t in done_codes], np.vstack([t[1] for t in done_codes]),
+                  np.array([t[2] for t in done_codes]), np.array([t[3] for t in done_codes]), settings,
+                  [t[4] for t in done_codes])
     report = TrainReport(ident, machine_coder(ident), coder, seed, len(np.unique(groups)), len(known), folds,
-                         settings, tuple(rows))
-    kept_off = {t[0]: list(t[4]) for t in trained}
+                         settings, tuple(done_rows))
+    kept_off = {t[0]: list(t[4]) for t in done_codes}
     info = {"params": settings, "seed": seed, "documents": report.documents, "segments": report.segments,
             "codes": {r.code: {"positives": r.positives, "trained": r.trained, "threshold": r.threshold,
                                "kappa": r.kappa.to_dict() if r.kappa else None,
-                               "kept_off_roles": kept_off.get(r.code, [])} for r in rows},
+                               "kept_off_roles": kept_off.get(r.code, [])} for r in done_rows},
             "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
     signature = store.segments_signature()
     positions = np.arange(len(corpus))
