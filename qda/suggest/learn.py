@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -80,10 +80,18 @@ DEFAULTS: dict[str, Any] = {
     # talkmoves all data 0.601 -> 0.640 with the weighted cut (teacher moves, student moves), training
     # faster there (fewer rows); a no-op where every code is given to every role
     "role_gate": True,
+    # the classifier: "logistic" (regression), "svm" (a linear support vector machine) or "auto" (the
+    # machine for a code whose training data holds svm_from to svm_to positives, the regression otherwise)
+    "loss": "logistic",
+    "svm_from": 50,
+    "svm_to": 1000,
 }
 
 #: How a code's score is cut into yes/no (see :func:`fit_with_threshold`).
 THRESHOLD_RULES = ("weighted", "shrunk", "kappa", "f1", "half")
+
+#: The classifiers (see :func:`loss_for`).
+LOSSES = ("logistic", "svm", "auto")
 
 
 class Terms:
@@ -629,8 +637,9 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
     rule = str(params.get("threshold", "shrunk"))  # a stored model's parameters may predate "weighted"
     grid = [float(c) for c in params["C"]] if isinstance(params["C"], (list, tuple)) else [float(params["C"])]
     inner = folds_of(yy, groups[positions], int(params["inner_folds"]), seed=seed + 1)
+    fit = fitter_of(loss_for(params, int(yy.sum())))
     if not inner or rule == "half":
-        coef, intercept = fit_classifier(x, y, grid[0], seed=seed, max_negatives=cap, rows=rows)
+        coef, intercept = fit(x, y, grid[0], seed=seed, max_negatives=cap, rows=rows)
         return coef, intercept, 0.5
     best: tuple[float, float, float] | None = None  # (kappa, C, threshold)
     # the training rows cut once (none when they are all of x), then every fold's model scored in one
@@ -643,8 +652,8 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
         for train, test in inner:
             if yy[train].all() or not yy[train].any():
                 continue
-            c, b = fit_classifier(x, y, c_value, seed=seed, max_negatives=inner_cap, rows=positions[train],
-                                  tol=inner_tol, per_positive=inner_per_positive)
+            c, b = fit(x, y, c_value, seed=seed, max_negatives=inner_cap, rows=positions[train],
+                       tol=inner_tol, per_positive=inner_per_positive)
             fitted.append((test, c, b))
         if fitted:
             z = part @ np.column_stack([c for _, c, _ in fitted])
@@ -659,8 +668,58 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
         if best is None or reached > best[0]:
             best = (reached, c_value, threshold)
     chosen, threshold = (best[1], best[2]) if best is not None else (grid[0], 0.5)
-    coef, intercept = fit_classifier(x, y, chosen, seed=seed, max_negatives=cap, rows=rows)
+    coef, intercept = fit(x, y, chosen, seed=seed, max_negatives=cap, rows=rows)
     return coef, intercept, threshold
+
+
+
+class Fitter(Protocol):
+    """What :func:`fit_with_threshold` fits with: :func:`fit_classifier`'s signature."""
+
+    def __call__(self, x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int, max_negatives: int | None = None,
+                 rows: np.ndarray | None = None, tol: float = 1e-4, per_positive: int = 4) -> tuple[np.ndarray, float]:
+        ...
+
+
+def loss_for(params: Mapping[str, Any], positives: int) -> str:
+    """The classifier ("logistic" or "svm") of a code whose training data holds ``positives``:
+    ``params["loss"]``, and for "auto" the support vector machine from ``params["svm_from"]`` up to
+    (not including) ``params["svm_to"]`` positives (a stored model's parameters may predate them:
+    the regression)."""
+    loss = str(params.get("loss", "logistic"))
+    if loss == "auto":
+        inside = int(params.get("svm_from", 50)) <= positives < int(params.get("svm_to", 1000))
+        return "svm" if inside else "logistic"
+    return loss
+
+
+def fitter_of(loss: str) -> Fitter:
+    """:func:`fit_svm` for "svm", :func:`fit_classifier` (the logistic regression) otherwise."""
+    return fit_svm if loss == "svm" else fit_classifier
+
+
+def fit_svm(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int, max_negatives: int | None = None,
+            rows: np.ndarray | None = None, tol: float = 1e-4, per_positive: int = 4) -> tuple[np.ndarray, float]:
+    """(coefficients, intercept) of a class-balanced linear support vector machine (squared hinge
+    loss, L2 penalty, liblinear's dual solver) on the rows :func:`fit_classifier` would fit on.
+
+    Its decision value d is scored as 1 / (1 + exp(-d)) like the regression's (:func:`scores_of`),
+    so that the machine's own boundary (d = 0) is the score 0.5, where the balanced regression has
+    its boundary too: the thresholds, the stored model and ``suggest run`` work unchanged. The
+    score is then not a probability, only an order with 0.5 at the boundary."""
+    from sklearn.svm import LinearSVC
+
+    positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
+    yy = y[positions].astype(bool)
+    cap = max(max_negatives, per_positive * int(yy.sum())) if max_negatives is not None else None
+    if cap is not None and (~yy).sum() > cap:  # the same seeded draw as fit_classifier's
+        keep = np.sort(np.concatenate([np.flatnonzero(yy), np.random.default_rng(seed).choice(
+            np.flatnonzero(~yy), cap, replace=False)]))
+        positions, yy = positions[keep], yy[keep]
+    part = rows_of(x, positions) if rows is not None or len(positions) < x.shape[0] else x
+    model = LinearSVC(C=c, class_weight="balanced", dual=True, random_state=seed, max_iter=1000, tol=tol)
+    model.fit(part, yy.astype(np.int64))
+    return model.coef_[0].astype(np.float64), float(model.intercept_[0])
 
 
 def kappa_at(predicted: np.ndarray, y: np.ndarray) -> float:
@@ -849,6 +908,8 @@ def check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         if key not in DEFAULTS:
             raise SuggestError(f"unknown suggester parameter '{key}' (known: {', '.join(DEFAULTS)})")
         merged[key] = value
+    if merged["loss"] not in LOSSES:
+        raise SuggestError(f"unknown classifier '{merged['loss']}' (known: {', '.join(LOSSES)})")
     if merged["threshold"] not in THRESHOLD_RULES:
         raise SuggestError(f"unknown threshold rule '{merged['threshold']}' (known: {', '.join(THRESHOLD_RULES)})")
     return merged

@@ -32,6 +32,7 @@ from qda.suggest.learn import (
     folds_of,
     gated,
     kappa_threshold,
+    loss_for,
     model_id,
     scores_of,
 )
@@ -109,6 +110,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     folds = min(int(settings["folds"]), len(np.unique(groups)))
     rows: list[CodeEvaluation] = []
     trained: list[tuple[str, np.ndarray, float, float, tuple[str, ...]]] = []
+    classifiers: dict[str, str] = {}
     for done, code in enumerate(wanted):
         progress("training", done, len(wanted))
         use = labels.rows_for(code, known)
@@ -125,11 +127,14 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
         if positives == len(y):
             rows.append(CodeEvaluation(code, label, positives, False, "not trained: every segment is positive"))
             continue
-        cv = cross_validate(x, y, code_groups, params=settings, seed=seed, roles=code_roles) if evaluate else None
+        # one classifier for the code's folds and its model (the folds' scores place the model's cut), chosen
+        # on all its positives: with loss "auto", a fold holding fewer than svm_from would switch on its own
+        fitting = {**settings, "loss": loss_for(settings, positives)}
+        cv = cross_validate(x, y, code_groups, params=fitting, seed=seed, roles=code_roles) if evaluate else None
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
             coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
-                                                        params={**settings, "inner_folds": 0}, seed=seed)
+                                                        params={**fitting, "inner_folds": 0}, seed=seed)
             threshold = cut_of(kappa_threshold(cv.scores, cv.truth), str(settings["threshold"]), positives,
                                prior=float(settings["threshold_prior"]))
             agreement = binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed)
@@ -137,10 +142,11 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
                                        agreement.precision, agreement.recall, agreement.f1, cv.thresholds))
         else:
             coef, intercept, threshold, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
-                                                                params=settings, seed=seed)
+                                                                params=fitting, seed=seed)
             reason = "not evaluated" if not evaluate else "not evaluated: too few documents with this code to split"
             rows.append(CodeEvaluation(code, label, positives, True, reason, threshold))
         trained.append((code, coef, intercept, threshold, excluded))
+        classifiers[code] = str(fitting["loss"])
     progress("training", len(wanted), len(wanted))
     if not trained:
         raise SuggestError(f"no code has {settings['min_positives']} positive segments in {coder}'s codings: "
@@ -157,7 +163,8 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     info = {"params": settings, "seed": seed, "documents": report.documents, "segments": report.segments,
             "codes": {r.code: {"positives": r.positives, "trained": r.trained, "threshold": r.threshold,
                                "kappa": r.kappa.to_dict() if r.kappa else None,
-                               "kept_off_roles": kept_off.get(r.code, [])} for r in rows},
+                               "kept_off_roles": kept_off.get(r.code, []),
+                               "classifier": classifiers.get(r.code)} for r in rows},
             "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
     signature = store.segments_signature()
     positions = np.arange(len(corpus))
