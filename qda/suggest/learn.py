@@ -81,8 +81,17 @@ DEFAULTS: dict[str, Any] = {
     # faster there (fewer rows); a no-op where every code is given to every role
     "role_gate": True,
     # the classifier: "logistic" (regression), "svm" (a linear support vector machine) or "auto" (the
-    # machine for a code whose training data holds svm_from to svm_to positives, the regression otherwise)
+    # machine for a code whose training data holds svm_from to svm_to positives, the regression otherwise).
+    # "auto" against "logistic" (bench/suggest.py, median kappa): nhs-fft 25/50/100/200/all
+    # 0.376/0.568/0.586/0.644/0.477 -> 0.376/0.569/0.590/0.662/0.499 (mean over codes at 100: 0.533 -> 0.550),
+    # talkmoves (150 transcripts) 0.369/0.416/0.449/0.492/0.617 -> 0.370/0.429/0.466/0.500/0.619, the study
+    # and talkmoves with all data unchanged (no code there in the range), training bench/workflow.py's N = 1,000
+    # project unchanged (its codes have 2,700 positives: the machine costs 3.6 x the regression's CPU per fit
+    # there). Not the default: it leaves nhs-fft at 100 positives below 0.6 (docs/suggest.md, "Tuning tried")
     "loss": "logistic",
+    # below svm_from, the machine lost to the regression (nhs-fft at 25 positives 0.376 -> 0.367, the study with
+    # 9-18 positives 0.733 -> 0.638); from svm_to on, the regression: the machine's fit costs 3.6 x as much there,
+    # for 0.01-0.02 of kappa on nhs-fft's three codes of that size
     "svm_from": 50,
     "svm_to": 1000,
 }
