@@ -681,7 +681,6 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
     return coef, intercept, threshold
 
 
-
 class Fitter(Protocol):
     """What :func:`fit_with_threshold` fits with: :func:`fit_classifier`'s signature."""
 
