@@ -171,13 +171,16 @@ SHARED: dict[str, Any] = {}
 #: Parameters added after cells were cached: left out of a cell's key while at this value, so
 #: the cells computed before they existed are still reused.
 LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk", "role_gate": False, "inner_tol": 1e-4,
-                                 "inner_max_negatives": 10000, "inner_per_positive": 4}
+                                 "inner_max_negatives": 10000, "inner_per_positive": 4, "loss": "logistic"}
 
 
 def settings_key(settings: dict[str, Any]) -> str:
     settings = {k: v for k, v in settings.items() if not (k in LATER_PARAMS and LATER_PARAMS[k] == v)}
     if settings.get("threshold", "shrunk") != "weighted":  # the prior of the "weighted" cut changes nothing else
         settings.pop("threshold_prior", None)
+    if settings.get("loss", "logistic") != "auto":  # where the "auto" classifier switches changes nothing else
+        settings.pop("svm_from", None)
+        settings.pop("svm_to", None)
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 

@@ -38,7 +38,8 @@ def _codes() -> tuple[sp.csr_matrix, list[np.ndarray], np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("params", [{}, {"C": [0.5, 2.0]}, {"threshold": "f1"}, {"threshold": "half"},
-                                    {"role_gate": False, "inner_folds": 5}])
+                                    {"role_gate": False, "inner_folds": 5}, {"loss": "svm"},
+                                    {"loss": "auto", "svm_from": 100, "svm_to": 400}])
 def test_fitting_codes_together_equals_fitting_each_code_on_its_own_rows(params: dict,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     x, labels, groups, roles = _codes()

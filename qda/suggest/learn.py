@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,10 +81,27 @@ DEFAULTS: dict[str, Any] = {
     # talkmoves all data 0.601 -> 0.640 with the weighted cut (teacher moves, student moves), training
     # faster there (fewer rows); a no-op where every code is given to every role
     "role_gate": True,
+    # the classifier: "logistic" (regression), "svm" (a linear support vector machine) or "auto" (the
+    # machine for a code whose training data holds svm_from to svm_to positives, the regression otherwise).
+    # "auto" against "logistic" (bench/suggest.py, median kappa): nhs-fft 25/50/100/200/all
+    # 0.376/0.568/0.586/0.644/0.477 -> 0.376/0.569/0.590/0.662/0.499 (mean over codes at 100: 0.533 -> 0.550),
+    # talkmoves (150 transcripts) 0.369/0.416/0.449/0.492/0.617 -> 0.370/0.429/0.466/0.500/0.619, the study
+    # and talkmoves with all data unchanged (no code there in the range), training bench/workflow.py's N = 1,000
+    # project unchanged (its codes have 2,700 positives: the machine costs 3.6 x the regression's CPU per fit
+    # there). Not the default: it leaves nhs-fft at 100 positives below 0.6 (docs/suggest.md, "Tuning tried")
+    "loss": "logistic",
+    # below svm_from, the machine lost to the regression (nhs-fft at 25 positives 0.376 -> 0.367, the study with
+    # 9-18 positives 0.733 -> 0.638); from svm_to on, the regression: the machine's fit costs 3.6 x as much there,
+    # for 0.01-0.02 of kappa on nhs-fft's three codes of that size
+    "svm_from": 50,
+    "svm_to": 1000,
 }
 
 #: How a code's score is cut into yes/no (see :func:`fit_with_threshold`).
 THRESHOLD_RULES = ("weighted", "shrunk", "kappa", "f1", "half")
+
+#: The classifiers (see :func:`loss_for`).
+LOSSES = ("logistic", "svm", "auto")
 
 
 class Terms:
@@ -707,13 +724,14 @@ def fit_inner(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Ma
     if not inner or rule == "half":
         return None
     grid = _grid(params)
+    fit = fitter_of(loss_for(params, int(yy.sum())))
     models = []
     for c_value in grid:
         fitted: list[tuple[np.ndarray, np.ndarray, float]] = []
         for train, test in inner:
             if yy[train].all() or not yy[train].any():
                 continue
-            c, b = fit_classifier(x, y, c_value, seed=seed, max_negatives=inner_cap, rows=positions[train],
+            c, b = fit(x, y, c_value, seed=seed, max_negatives=inner_cap, rows=positions[train],
                                   tol=inner_tol, per_positive=inner_per_positive)
             fitted.append((test, c, b))
         models.append(tuple(fitted))
@@ -758,7 +776,8 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
     """
     inner = fit_inner(x, y, groups, params=params, seed=seed, rows=rows)
     chosen, threshold = inner_cuts(x, [inner], params)[0]
-    coef, intercept = fit_classifier(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"), rows=rows)
+    coef, intercept = fitter_for(params, y, rows)(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"),
+                                                  rows=rows)
     return coef, intercept, threshold
 
 
@@ -834,10 +853,66 @@ def fit_codes(x: sp.csr_matrix, labels: Sequence[np.ndarray], groups: np.ndarray
     cuts = inner_cuts(x, inners, params)
     out = []
     for (code_rows, excluded), y, (chosen, threshold) in zip(scoped, labels, cuts):
-        coef, intercept = fit_classifier(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"),
-                                         rows=code_rows)
+        coef, intercept = fitter_for(params, y, code_rows)(x, y, chosen, seed=seed,
+                                                           max_negatives=params.get("max_negatives"),
+                                                           rows=code_rows)
         out.append((coef, intercept, threshold, excluded))
     return out
+
+
+class Fitter(Protocol):
+    """What :func:`fit_with_threshold` fits with: :func:`fit_classifier`'s signature."""
+
+    def __call__(self, x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int, max_negatives: int | None = None,
+                 rows: np.ndarray | None = None, tol: float = 1e-4, per_positive: int = 4) -> tuple[np.ndarray, float]:
+        ...
+
+
+def loss_for(params: Mapping[str, Any], positives: int) -> str:
+    """The classifier ("logistic" or "svm") of a code whose training data holds ``positives``:
+    ``params["loss"]``, and for "auto" the support vector machine from ``params["svm_from"]`` up to
+    (not including) ``params["svm_to"]`` positives (a stored model's parameters may predate them:
+    the regression)."""
+    loss = str(params.get("loss", "logistic"))
+    if loss == "auto":
+        inside = int(params.get("svm_from", 50)) <= positives < int(params.get("svm_to", 1000))
+        return "svm" if inside else "logistic"
+    return loss
+
+
+def fitter_for(params: Mapping[str, Any], y: np.ndarray, rows: np.ndarray | None) -> Fitter:
+    """The classifier (:func:`fitter_of`, :func:`loss_for`) of a code learnt from these rows of ``y``
+    (all when None): the inner models and the model of one training part use the same one."""
+    return fitter_of(loss_for(params, int(np.count_nonzero(y if rows is None else y[rows]))))
+
+
+def fitter_of(loss: str) -> Fitter:
+    """:func:`fit_svm` for "svm", :func:`fit_classifier` (the logistic regression) otherwise."""
+    return fit_svm if loss == "svm" else fit_classifier
+
+
+def fit_svm(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int, max_negatives: int | None = None,
+            rows: np.ndarray | None = None, tol: float = 1e-4, per_positive: int = 4) -> tuple[np.ndarray, float]:
+    """(coefficients, intercept) of a class-balanced linear support vector machine (squared hinge
+    loss, L2 penalty, liblinear's dual solver) on the rows :func:`fit_classifier` would fit on.
+
+    Its decision value d is scored as 1 / (1 + exp(-d)) like the regression's (:func:`scores_of`),
+    so that the machine's own boundary (d = 0) is the score 0.5, where the balanced regression has
+    its boundary too: the thresholds, the stored model and ``suggest run`` work unchanged. The
+    score is then not a probability, only an order with 0.5 at the boundary."""
+    from sklearn.svm import LinearSVC
+
+    positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
+    yy = y[positions].astype(bool)
+    cap = max(max_negatives, per_positive * int(yy.sum())) if max_negatives is not None else None
+    if cap is not None and (~yy).sum() > cap:  # the same seeded draw as fit_classifier's
+        keep = np.sort(np.concatenate([np.flatnonzero(yy), np.random.default_rng(seed).choice(
+            np.flatnonzero(~yy), cap, replace=False)]))
+        positions, yy = positions[keep], yy[keep]
+    part = rows_of(x, positions) if rows is not None or len(positions) < x.shape[0] else x
+    model = LinearSVC(C=c, class_weight="balanced", dual=True, random_state=seed, max_iter=1000, tol=tol)
+    model.fit(part, yy.astype(np.int64))
+    return model.coef_[0].astype(np.float64), float(model.intercept_[0])
 
 
 def kappa_at(predicted: np.ndarray, y: np.ndarray) -> float:
@@ -903,7 +978,8 @@ def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, param
         rows, excluded = in_scope(y, roles=numbered, params=params, rows=train)
         plans.append((test, rows, excluded, fit_inner(x, y, groups, params=params, seed=seed, rows=rows)))
     cuts = inner_cuts(x, [plan[3] for plan in plans], params)
-    models = [fit_classifier(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"), rows=rows)
+    models = [fitter_for(params, y, rows)(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"),
+                                          rows=rows)
               for (_test, rows, _excluded, _inner), (chosen, _threshold) in zip(plans, cuts)]
     z = x @ np.column_stack([coef for coef, _ in models])
     predicted = np.zeros(len(y), dtype=bool)
@@ -1037,6 +1113,8 @@ def check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         if key not in DEFAULTS:
             raise SuggestError(f"unknown suggester parameter '{key}' (known: {', '.join(DEFAULTS)})")
         merged[key] = value
+    if merged["loss"] not in LOSSES:
+        raise SuggestError(f"unknown classifier '{merged['loss']}' (known: {', '.join(LOSSES)})")
     if merged["threshold"] not in THRESHOLD_RULES:
         raise SuggestError(f"unknown threshold rule '{merged['threshold']}' (known: {', '.join(THRESHOLD_RULES)})")
     return merged

@@ -33,6 +33,7 @@ from qda.suggest.learn import (
     folds_of,
     gated,
     kappa_threshold,
+    loss_for,
     model_id,
     scores_of,
 )
@@ -113,6 +114,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     # the codes whose threshold comes from inner folds (not evaluated, or too few documents to evaluate):
     # fitted together at the end (fit_codes scores every code's inner models in one pass over the matrix)
     later: list[tuple[int, int, str, str, int, np.ndarray | None, str]] = []
+    classifiers: dict[str, str] = {}
     for done, code in enumerate(wanted):
         progress("training", done - len(later), len(wanted))  # the codes deferred to fit_codes count there
         use = labels.rows_for(code, known)
@@ -127,15 +129,19 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
         if positives == len(y):
             rows.append(CodeEvaluation(code, label, positives, False, "not trained: every segment is positive"))
             continue
+        # one classifier for the code's folds and its model (the folds' scores place the model's cut), chosen
+        # on all its positives: with loss "auto", a fold holding fewer than svm_from would switch on its own
+        fitting = {**settings, "loss": loss_for(settings, positives)}
+        classifiers[code] = str(fitting["loss"])
         cv = None
         if evaluate:  # on the code's rows (no copy of the matrix when they are all of it)
             x, code_groups, code_roles = (all_x, all_groups, all_roles) if whole else (
                 all_x[use], all_groups[use], all_roles[use])
-            cv = cross_validate(x, y, code_groups, params=settings, seed=seed, roles=code_roles)
+            cv = cross_validate(x, y, code_groups, params=fitting, seed=seed, roles=code_roles)
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
             coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
-                                                        params={**settings, "inner_folds": 0}, seed=seed)
+                                                        params={**fitting, "inner_folds": 0}, seed=seed)
             threshold = cut_of(kappa_threshold(cv.scores, cv.truth), str(settings["threshold"]), positives,
                                prior=float(settings["threshold_prior"]))
             agreement = binary_agreement(cv.truth, cv.predicted, bootstrap=bootstrap, seed=seed)
@@ -175,7 +181,8 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     info = {"params": settings, "seed": seed, "documents": report.documents, "segments": report.segments,
             "codes": {r.code: {"positives": r.positives, "trained": r.trained, "threshold": r.threshold,
                                "kappa": r.kappa.to_dict() if r.kappa else None,
-                               "kept_off_roles": kept_off.get(r.code, [])} for r in done_rows},
+                               "kept_off_roles": kept_off.get(r.code, []),
+                               "classifier": classifiers.get(r.code)} for r in done_rows},
             "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
     signature = store.segments_signature()
     positions = np.arange(len(corpus))
