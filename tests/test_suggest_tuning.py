@@ -46,7 +46,7 @@ def _data() -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
 
 def test_c_list_picks_one_of_the_values_and_fits_with_it() -> None:
     x, y, groups = _data()
-    params = check_params({"C": [0.05, 4.0]})
+    params = check_params({"C": [0.05, 4.0], "loss": "logistic"})  # the regression: compared with fit_classifier
     coef, intercept, threshold = fit_with_threshold(x, y, groups, params=params, seed=1)
     fits = [fit_classifier(x, y, c, seed=1, max_negatives=params["max_negatives"]) for c in (0.05, 4.0)]
     assert any(np.allclose(coef, c) and intercept == pytest.approx(b) for c, b in fits)
