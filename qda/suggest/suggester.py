@@ -303,10 +303,10 @@ def learning_points(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, sett
 
 class _Kept:
     """What this process read last, for the next command or request on the same project: the
-    corpus (by project file, segments' signature and the terms read in English: reading and cutting the terms of 136,000
-    segments costs 0.6 s), models (by id: a stored model never changes) and, per model and
-    code, the tf-idf rows of the passages its training coder coded (by that coder's codings).
-    Shared by the web server's threads, hence the lock; a few entries at most."""
+    corpus (by project file, segments' signature and what English documents were read as:
+    reading and cutting the terms of 136,000 segments costs 0.6 s), models (by id: a stored
+    model never changes) and, per model and code, the tf-idf rows of the passages its training
+    coder coded (by that coder's codings). Shared by the web server's threads, hence the lock; a few entries at most."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
