@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from qda.errors import SuggestError
+from qda.errors import QdaError, SuggestError
 from qda.ingest.languages import lemma_table
 from qda.project import Project
 from qda.suggest import learn, suggester
@@ -225,3 +225,60 @@ def test_french_terms_are_the_lemmas_either_way_and_its_models_are_unchanged(
         assert new.vectors.terms() == before.model.vectors.terms()
         assert np.array_equal(new.coef, before.model.coef) and np.array_equal(new.intercept, before.model.intercept)
         assert np.array_equal(new.threshold, before.model.threshold)
+
+
+def test_every_command_scoring_with_a_model_reads_the_models_terms(english: Path, monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    """sample, validate, bias, accept, provenance, run (without its score cache) and explain each
+    read the corpus as the model was trained (here the lemmas, against the default words), also
+    when the process keeps a corpus of the other choice."""
+    from dataclasses import replace
+
+    from qda.models import WritePlan
+    from qda.suggest import corpus as corpus_module
+
+    asked: list[str] = []
+    real = corpus_module.load_corpus
+
+    def spied(store: object, terms: bool = True, *, english_terms: str = "words") -> object:
+        asked.append(english_terms if terms else "no terms")
+        return real(store, terms, english_terms=english_terms)  # type: ignore[arg-type]
+
+    with Project.open(english) as project:
+        store = project._store
+        trainer = tuple(replace(c, coder="trainer", id=None) for c in store.codings(coder="human")
+                        if c.document in ("R1", "R2", "R3", "R4"))
+        project.commit(WritePlan(coders=("trainer",), codings=trainer))
+        report = project.suggest_train("trainer", seed=1, bootstrap=0, evaluate=False,
+                                       params={**PARAMS, "english_terms": "lemmas"})
+        project.suggest_run()
+        model, _info = suggester.load_model(store, report.model)
+        monkeypatch.setattr(suggester, "load_corpus", spied)
+        steps = {
+            "sample": lambda: project.suggest_sample(4, "human", seed=1),
+            "validate": lambda: project.suggest_validate(bootstrap=0),
+            "bias": lambda: project.suggest_bias("sector"),
+            "accept": lambda: project.suggest_accept("a", reviewer="human", min_kappa=-1.0, bootstrap=200),
+            "provenance": lambda: project.suggest_provenance([model.machine_coder]),
+        }
+        for name, step in steps.items():
+            suggester.corpus_of(store, english_terms="words")  # what an earlier request left kept
+            asked.clear()
+            try:
+                step()
+            except QdaError as refused:  # a case attribute the fixture lacks: the corpus was read first
+                assert name == "bias", refused
+            assert asked and set(asked) == {"lemmas"}, (name, asked)
+        monkeypatch.setattr(store, "suggest_scores", lambda *_args: {})
+        suggester.corpus_of(store, english_terms="words")
+        asked.clear()
+        suggester.plan_run(store, model)
+        assert "lemmas" in asked and "words" not in asked
+        monkeypatch.undo()
+        monkeypatch.setattr(suggester, "load_corpus", spied)
+        coding = next(c for c in store.codings(coder=model.machine_coder))
+        suggester.corpus_of(store, english_terms="words")
+        asked.clear()
+        explained = project.suggest_explain(coding.id or 0)
+        assert asked == ["lemmas"]
+        assert not any("waited" in term for term, _weight in explained.terms)
