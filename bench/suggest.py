@@ -17,8 +17,8 @@ and B give the human-human kappa beside it), and, read in place, never copied,
 its 567 transcripts, at every size; ``--talkmoves-docs N`` cuts the sizes 25-200 to a seeded
 subset of N transcripts, never the all-data row). Their texts are tokenised as qda stores
 English at import (spaCy's English tokenizer), and the suggester is given what it reads of an
-English project: the lower-cased words (``english_terms=words``, the default); the study, French,
-as a project (its lemmas).
+English project: the lower-cased words (``english_terms=words``, the default; ``lemmas``: the
+lookup-table lemmas). The study is read from its project (French: its lemmas either way).
 
 Resumable: every cell (corpus, size, code, fold, method, settings) is cached under
 ``--cache`` (default /tmp/suggest-bench/) when it finishes, so a run that is stopped goes on

@@ -328,7 +328,7 @@ class _Kept:
 _kept = _Kept()
 
 
-def corpus_of(store: ProjectStorage, terms: bool = True, signature: str | None = None, *,
+def corpus_of(store: ProjectStorage, *, terms: bool = True, signature: str | None = None,
               english_terms: str) -> Corpus:
     """:func:`load_corpus` with an English document's terms as ``english_terms`` (a model's own:
     :attr:`Model.english_terms`), read again only when the project's segments changed, or their
