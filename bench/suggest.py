@@ -16,7 +16,9 @@ and B give the human-human kappa beside it), and, read in place, never copied,
 ``../shared/datasets/nhs-fft`` and ``../shared/datasets/talkmoves`` (all 236,182 sentences of
 its 567 transcripts, at every size; ``--talkmoves-docs N`` cuts the sizes 25-200 to a seeded
 subset of N transcripts, never the all-data row). Their texts are tokenised as qda stores
-English at import (spaCy's English tokenizer, lower-cased words as lemmas).
+English at import (spaCy's English tokenizer), and the suggester is given what it reads of an
+English project: the lower-cased words (``english_terms=words``, the default; ``lemmas``: the
+lookup-table lemmas). The study is read from its project (French: its lemmas either way).
 
 Resumable: every cell (corpus, size, code, fold, method, settings) is cached under
 ``--cache`` (default /tmp/suggest-bench/) when it finishes, so a run that is stopped goes on
@@ -91,22 +93,28 @@ class Corpus:
         return texts_from(self.words, self.groups.tolist(), self.roles)
 
 
-def english_words(texts: list[str], cache: Path | None = None) -> list[str]:
-    """Lower-cased tokens (no whitespace tokens), as qda stores English lemmas at import."""
+def english_words(texts: list[str], cache: Path | None = None, terms: str = "words") -> list[str]:
+    """Lower-cased tokens (no whitespace tokens): what qda stores at import as an English
+    document's ``lower`` column and the suggester reads as its terms (``english_terms=words``);
+    ``terms="lemmas"``: their lemmas from spaCy's lookup table, as qda stores them beside."""
     if cache is not None and cache.exists():
         words = json.loads(cache.read_text(encoding="utf-8"))
         if len(words) == len(texts):
             return list(words)
     import spacy
 
+    from qda.ingest.languages import lemma_table
+
     tokenizer = spacy.blank("en").tokenizer
-    words = [" ".join(t.lower_ for t in doc if not t.is_space) for doc in tokenizer.pipe(texts, batch_size=2000)]
+    table = lemma_table("en") if terms == "lemmas" else None
+    form = (lambda t: table(t.text)) if table is not None else (lambda t: t.lower_)
+    words = [" ".join(form(t) for t in doc if not t.is_space) for doc in tokenizer.pipe(texts, batch_size=2000)]
     if cache is not None:
         cache.write_text(json.dumps(words), encoding="utf-8")
     return words
 
 
-def read_dataset(name: str, cache: Path) -> Corpus:
+def read_dataset(name: str, cache: Path, terms: str = "words") -> Corpus:
     folder = DATASETS / name
     with open(folder / "passages.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -121,11 +129,12 @@ def read_dataset(name: str, cache: Path) -> Corpus:
                 labels[r["code_id"]][ids[r["passage_id"]]] = True
     raw = [r["text"] for r in rows]
     roles = [r.get("speaker_role") or None for r in rows]
-    return Corpus(name, raw, english_words(raw, cache / f"words-{name}.json"), [r["document_id"] for r in rows],
+    words = english_words(raw, cache / (f"words-{name}.json" if terms == "words" else f"{terms}-{name}.json"), terms)
+    return Corpus(name, raw, words, [r["document_id"] for r in rows],
                   roles, {c: y for c, y in labels.items() if y.any()})
 
 
-def study_corpus(cache: Path) -> tuple[Corpus, dict[str, dict[str, np.ndarray]]]:
+def study_corpus(cache: Path, settings: dict[str, Any]) -> tuple[Corpus, dict[str, dict[str, np.ndarray]]]:
     """The reference study as a project (built once), learning from the consensus; the other
     coders' labels (A, B, the dictionary auto-coder) on the same segments beside it."""
     sys.path.insert(0, str(ROOT / "tests"))
@@ -145,7 +154,7 @@ def study_corpus(cache: Path) -> tuple[Corpus, dict[str, dict[str, np.ndarray]]]
         run(cli, "-p", folder, "code", "auto", "--coder", "auto")
     with Project.open(folder) as project:
         store = project._store
-        corpus = load_corpus(store)
+        corpus = load_corpus(store, english_terms=settings["english_terms"])
         others = {coder: segment_labels(store, corpus, coder).positive for coder in ("coder-a", "coder-b", "auto")}
         consensus = segment_labels(store, corpus, "consensus")
         texts = {d.name: d.text for d in store.documents()}
@@ -171,7 +180,8 @@ SHARED: dict[str, Any] = {}
 #: Parameters added after cells were cached: left out of a cell's key while at this value, so
 #: the cells computed before they existed are still reused.
 LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk", "role_gate": False, "inner_tol": 1e-4,
-                                 "inner_max_negatives": 10000, "inner_per_positive": 4, "loss": "logistic"}
+                                 "inner_max_negatives": 10000, "inner_per_positive": 4, "loss": "logistic",
+                                 "english_terms": "words"}
 
 
 def settings_key(settings: dict[str, Any]) -> str:
@@ -346,7 +356,7 @@ def print_quality(name: str, results: dict[str, dict[str, tuple[float, float]]],
 
 
 def bench_study(cache: Path, sizes: Sequence[str], settings: dict[str, Any], jobs: int) -> None:
-    corpus, others = study_corpus(cache)
+    corpus, others = study_corpus(cache, settings)
     results, cpu = evaluate(corpus, sizes, settings, cache, jobs)
     extra = {}
     trained = [c for c, row in results.items() if "qda@all" in row]
@@ -486,12 +496,12 @@ def main() -> None:
     if "study" in only:
         bench_study(args.cache, sizes, settings, args.jobs)
     if "nhs-fft" in only:
-        corpus = read_dataset("nhs-fft", args.cache)
+        corpus = read_dataset("nhs-fft", args.cache, settings["english_terms"])
         corpus = subset(corpus, args.docs) if args.docs else corpus
         results, cpu = evaluate(corpus, sizes, settings, args.cache, args.jobs)
         print_quality(f"nhs-fft ({len(corpus.raw)} answers, {len(corpus.labels)} codes used)", results, sizes, cpu)
     if "talkmoves" in only:
-        corpus = read_dataset("talkmoves", args.cache)
+        corpus = read_dataset("talkmoves", args.cache, settings["english_terms"])
         corpus = subset(corpus, args.docs) if args.docs else corpus
         cut = subset(corpus, args.talkmoves_docs) if args.talkmoves_docs else None
         results, cpu = evaluate(corpus, sizes, settings, args.cache, args.jobs, cut)

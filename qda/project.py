@@ -1774,7 +1774,7 @@ class Project:
         coder = check_coder_name(coder)
         found, info = suggest.load_model(self._store, model)
         with _collector_paused():
-            corpus = corpus_of(self._store)
+            corpus = corpus_of(self._store, english_terms=found.english_terms)
             trained_on = [corpus.documents.index(d) for d in info.get("training_documents", ())
                           if d in corpus.documents]
             candidates = np.flatnonzero(~np.isin(corpus.document, trained_on))

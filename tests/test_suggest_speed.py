@@ -234,9 +234,9 @@ def test_a_set_scoped_corpus_is_kept_apart_from_the_whole_projects(study: Path) 
 
     with Project.open(study) as project:
         store = project._store
-        whole = corpus_of(store)
-        scoped = corpus_of(SetScope(store, ["E1", "E2"]))  # type: ignore[arg-type]
+        whole = corpus_of(store, english_terms="words")
+        scoped = corpus_of(SetScope(store, ["E1", "E2"]), english_terms="words")  # type: ignore[arg-type]
         assert scoped.documents == ["E1", "E2"] and len(scoped) < len(whole)
-        again = corpus_of(store)
+        again = corpus_of(store, english_terms="words")
         assert again.documents == whole.documents and len(again) == len(whole)
-        assert corpus_of(SetScope(store, ["E1", "E2"])).documents == ["E1", "E2"]  # type: ignore[arg-type]
+        assert corpus_of(SetScope(store, ["E1", "E2"]), english_terms="words").documents == ["E1", "E2"]  # type: ignore[arg-type]

@@ -94,7 +94,7 @@ def test_training_a_project_gives_each_codes_own_fit(reviewed: bool, study_proje
         training = suggester.train(store, project.codebook(), coder, seed=5, evaluate=False,
                                    params={"min_positives": 5} if reviewed else None,
                                    progress=lambda _label, done, total: steps.append((done, total)))
-        corpus = suggester.corpus_of(store)
+        corpus = suggester.corpus_of(store, english_terms=training.model.english_terms)
         labels = suggester.segment_labels(store, corpus, coder)
     known = np.flatnonzero(labels.known | labels.reviewed())
     _vectors, x = suggester.features_of(corpus, known, params)

@@ -1,7 +1,8 @@
 """What the suggester reads of a project: every segment as terms, and a coder's codings as labels.
 
 Nothing here runs a language pipeline: the terms are the lower-cased lemmas stored at import
-(for English, the lower-cased words), cut at each segment's offsets. A segment is positive for
+(for English, the lower-cased words by default: see :data:`ENGLISH_TERMS`), cut at each
+segment's offsets. A segment is positive for
 a code when one of the coder's counting codings applies to it (:data:`qda.models.SEGMENT_RULE`);
 the segments of documents the coder never coded are unknown, not negative.
 """
@@ -15,11 +16,20 @@ from typing import Any
 
 import numpy as np
 
+from qda.errors import SuggestError
 from qda.models import ReviewAction, coding_segment_pairs, counting_statuses, segment_ref
 from qda.storage import ProjectReads
 
 #: Field separator inside one segment's feature text (see :class:`qda.suggest.learn.Terms`).
 FIELD = "\x1e"
+
+#: The language code whose documents' terms are chosen by the ``english_terms`` setting.
+ENGLISH = "en"
+
+#: What an English document's terms are: each token's lower-cased form (``lower`` in the tokens
+#: table) or its lemma from spaCy's lookup table (``lemma``). Documents in other languages are
+#: read as their lemmas either way (see ``english_terms`` in :data:`qda.suggest.learn.DEFAULTS`).
+ENGLISH_TERMS = ("words", "lemmas")
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,9 @@ class Corpus:
     ends: np.ndarray
     roles: list[str | None]
     words: list[str]  # the segment's terms joined by spaces
+    # the languages of the documents whose terms were read (none when read without terms): whether
+    # the english_terms choice made any difference to this corpus
+    languages: frozenset[str] = frozenset()
 
     @cached_property
     def texts(self) -> list[str]:
@@ -87,18 +100,29 @@ def texts_from(words: Sequence[str], document: Sequence[int], roles: Sequence[st
 
 
 def _segment_words(text: str, seg_starts: np.ndarray, seg_ends: np.ndarray, tok_starts: np.ndarray,
-                   lemmas: Sequence[str]) -> list[str]:
-    """The lemmas of the tokens starting inside each segment, joined by spaces."""
+                   terms: Sequence[str]) -> list[str]:
+    """The terms of the tokens starting inside each segment, joined by spaces."""
     if not len(tok_starts):
         return [text[s:e].lower() for s, e in zip(seg_starts.tolist(), seg_ends.tolist())]
     first = np.searchsorted(tok_starts, seg_starts, side="left")
     last = np.searchsorted(tok_starts, seg_ends, side="left")
-    return [" ".join(lemmas[a:b]) for a, b in zip(first.tolist(), last.tolist())]
+    return [" ".join(terms[a:b]) for a, b in zip(first.tolist(), last.tolist())]
 
 
-def load_corpus(store: ProjectReads, terms: bool = True) -> Corpus:
+def check_english_terms(english_terms: str) -> str:
+    """``english_terms`` if it is one of :data:`ENGLISH_TERMS`, else a SuggestError naming them."""
+    if english_terms not in ENGLISH_TERMS:
+        raise SuggestError(f"unknown english_terms '{english_terms}' (known: {', '.join(ENGLISH_TERMS)})")
+    return english_terms
+
+
+def load_corpus(store: ProjectReads, terms: bool = True, *, english_terms: str = "words") -> Corpus:
     """Every segment of the project with its terms, from the tokens stored at import
-    (``terms=False``: without them, ``words`` and ``texts`` empty, for what needs the segments only)."""
+    (``terms=False``: without them, ``words`` and ``texts`` empty, for what needs the segments only).
+
+    ``english_terms``: an English document's terms are its tokens' lower-cased forms ("words")
+    or their lemmas ("lemmas"); every other language's are its lemmas."""
+    words_of_english = check_english_terms(english_terms) == "words"
     columns = store.segment_columns()
     # the rows come document by document: a document starts where the name changes
     of_row = columns["document"]
@@ -115,16 +139,21 @@ def load_corpus(store: ProjectReads, terms: bool = True) -> Corpus:
     words: list[str] = [""] * len(starts)
     bounds = np.flatnonzero(np.diff(document, prepend=-1, append=-1))  # each document's first row, then the end
     rows = {names[document[a]]: (int(a), int(b)) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())}
-    for name, _language, text, tok_starts, _ends, _lower, lemma in store.tokens() if terms else ():
+    languages: set[str] = set()
+    for name, language, text, tok_starts, _ends, lower, lemma in store.tokens() if terms else ():
         if name not in rows:
             continue
         a, b = rows[name]
-        words[a:b] = _segment_words(text, starts[a:b], ends[a:b], np.frombuffer(tok_starts, dtype=np.int32),
-                                    "\x1f".join(lemma).lower().split("\x1f") if lemma else [])
+        languages.add(language)
+        # the lower-cased forms are stored lower-cased (spaCy's LOWER); the lemmas keep spaCy's case
+        chosen = lower if language == ENGLISH and words_of_english else (
+            "\x1f".join(lemma).lower().split("\x1f") if lemma else [])
+        words[a:b] = _segment_words(text, starts[a:b], ends[a:b], np.frombuffer(tok_starts, dtype=np.int32), chosen)
     roles = list(columns["role"])
     return Corpus(np.asarray(columns["ordinal"], dtype=np.int64), np.asarray(columns["id"], dtype=np.int64),
                   document, names,
-                  [case_of.get(n, "") for n in names], starts, ends, roles, words if terms else [])
+                  [case_of.get(n, "") for n in names], starts, ends, roles, words if terms else [],
+                  frozenset(languages))
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ def validate(store: ProjectStorage, model: Model, *, sample: int | None = None, 
     if human not in store.coders():
         raise SuggestError(f"'{human}' has not coded the sample {ident} yet: code its segments blind "
                            f"(its sheet, or the workspace) as '{human}', then validate")
-    corpus = corpus or corpus_of(store)
+    corpus = corpus or corpus_of(store, english_terms=model.english_terms)
     where = corpus.position()
     positions = np.array([where[item["ref"]] for item in items if item["ref"] in where], dtype=np.int64)
     if not len(positions):

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from qda.errors import SuggestError
-from qda.suggest.corpus import FIELD
+from qda.suggest.corpus import ENGLISH, FIELD, check_english_terms
 from qda.suggest.counts import TERM_OPTIONS, Counts, SegmentCounts
 from qda.suggest.hits import machine_coder
 from qda.suggest.logistic import fit_logistic
@@ -96,6 +96,12 @@ DEFAULTS: dict[str, Any] = {
     # for 0.01-0.02 of kappa on nhs-fft's three codes of that size
     "svm_from": 50,
     "svm_to": 1000,
+    # an English document's terms: "words" (each token's lower-cased form, stored at import) or "lemmas" (spaCy's
+    # lookup-table lemmas, stored beside them). nhs-fft at 100 positives (bench/suggest.py, median kappa, loss auto):
+    # lemmas 0.567, words 0.586, both 0.579 (docs/suggest.md, "Tuning tried", fifth round). Other languages are
+    # read as their lemmas either way (the study, French: lemmas 0.733, lower-cased words 0.652). A stored model
+    # whose parameters predate this setting read its English documents as lemmas (see english_terms_of)
+    "english_terms": "words",
 }
 
 #: How a code's score is cut into yes/no (see :func:`fit_with_threshold`).
@@ -1037,6 +1043,11 @@ class Model:
         """The coder its suggestions are stored as: ``model:`` and the id's first 6 hex digits."""
         return machine_coder(self.id)
 
+    @property
+    def english_terms(self) -> str:
+        """What it reads as an English document's terms (its corpus: see :func:`english_terms_of`)."""
+        return english_terms_of(self.params)
+
     def scores(self, texts: Sequence[str], codes: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
         """(codes, segments x codes scores)."""
         wanted = list(codes) if codes is not None else self.codes
@@ -1118,4 +1129,19 @@ def check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
         raise SuggestError(f"unknown classifier '{merged['loss']}' (known: {', '.join(LOSSES)})")
     if merged["threshold"] not in THRESHOLD_RULES:
         raise SuggestError(f"unknown threshold rule '{merged['threshold']}' (known: {', '.join(THRESHOLD_RULES)})")
+    check_english_terms(english_terms_of(merged))
     return merged
+
+
+def english_terms_of(params: Mapping[str, Any]) -> str:
+    """What a model trained with ``params`` reads as an English document's terms (see
+    :data:`qda.suggest.corpus.ENGLISH_TERMS`): a stored model's parameters may predate the
+    setting, and such a model was trained on the lemmas."""
+    return str(params.get("english_terms", "lemmas"))
+
+
+def hashed_params(params: Mapping[str, Any], languages: frozenset[str]) -> dict[str, Any]:
+    """The parameters the model id hashes: ``english_terms`` only when the corpus holds English
+    documents (elsewhere it changes nothing, and a French project's models keep the ids they had
+    before the setting existed)."""
+    return {k: v for k, v in params.items() if k != "english_terms" or ENGLISH in languages}

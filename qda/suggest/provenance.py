@@ -11,7 +11,6 @@ from qda.errors import NotFoundError, QdaError
 from qda.models import CodingStatus, ReviewAction, counting_statuses
 from qda.results import Column, Interval, Note, Row, Share, TableView, json_dict
 from qda.storage import ProjectStorage
-from qda.suggest.corpus import Corpus
 from qda.suggest.hits import machine_coder
 from qda.suggest.metrics import Metric
 
@@ -118,7 +117,6 @@ def provenance(store: ProjectStorage, coders: Sequence[str], bootstrap: int = 10
         if review.action in set(ReviewAction):
             reviewed[(review.model, review.code)] = reviewed.get((review.model, review.code), 0) + 1
     validations: dict[str, dict[str, Any]] = {}
-    corpus: Corpus | None = None
     rows = []
     for coder in coders:
         per_code: dict[tuple[str, str], list[int]] = {}
@@ -133,8 +131,9 @@ def provenance(store: ProjectStorage, coders: Sequence[str], bootstrap: int = 10
             if origin and origin not in validations and info is not None:
                 try:
                     model, _ = load_model(store, origin)
-                    corpus = corpus or corpus_of(store)
-                    report, _data = validate(store, model, bootstrap=bootstrap, corpus=corpus)
+                    # the model's own terms (corpus_of keeps the corpus while they are the same)
+                    report, _data = validate(store, model, bootstrap=bootstrap,
+                                             corpus=corpus_of(store, english_terms=model.english_terms))
                     validations[origin] = {"report": report}
                 except QdaError:
                     validations[origin] = {}

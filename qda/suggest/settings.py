@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from qda.errors import Problem, SuggestError
+from qda.suggest.corpus import ENGLISH_TERMS
 from qda.suggest.learn import DEFAULTS, LOSSES, THRESHOLD_RULES
 
 TRUE = ("true", "yes", "on", "1")
@@ -23,7 +24,7 @@ LEAST = {"folds": 2, "inner_folds": 2, "min_df": 1, "min_positives": 1, "max_neg
          "inner_per_positive": 1, "threshold_prior": 1}
 
 #: Settings whose value is one word of a closed set.
-WORDS: dict[str, tuple[str, ...]] = {"threshold": THRESHOLD_RULES, "loss": LOSSES}
+WORDS: dict[str, tuple[str, ...]] = {"threshold": THRESHOLD_RULES, "loss": LOSSES, "english_terms": ENGLISH_TERMS}
 
 
 def allowed(key: str) -> str:

@@ -16,7 +16,7 @@ from qda.errors import NotFoundError, SuggestError
 from qda.models import Codebook, Coding
 from qda.results import Progress, no_progress
 from qda.storage import ProjectReads, ProjectStorage
-from qda.suggest.corpus import Corpus, Labels, load_corpus, segment_labels
+from qda.suggest.corpus import ENGLISH, Corpus, Labels, load_corpus, segment_labels
 from qda.suggest.counts import SegmentCounts, segment_counts
 from qda.suggest.hits import Run, Suggestions, machine_coder, model_info, pack_hits, unpack_hits
 from qda.suggest.learn import (
@@ -28,10 +28,12 @@ from qda.suggest.learn import (
     counts_options,
     cross_validate,
     cut_of,
+    english_terms_of,
     fit_codes,
     fit_in_scope,
     folds_of,
     gated,
+    hashed_params,
     kappa_threshold,
     loss_for,
     model_id,
@@ -77,13 +79,13 @@ def _codes(codebook: Codebook, codes: Sequence[str] | None) -> list[str]:
 
 
 def _labelled(store: ProjectStorage, coder: str, codes: Sequence[str] | None,
-              codebook: Codebook) -> tuple[Corpus, Labels, list[str]]:
+              codebook: Codebook, settings: dict[str, Any]) -> tuple[Corpus, Labels, list[str]]:
     if coder not in store.coders():
         raise NotFoundError(f"unknown coder '{coder}' (coders: {', '.join(store.coders()) or 'none yet'})")
     if coder.startswith("model:"):
         raise SuggestError(f"'{coder}' is a machine coder: train from a human coder or the consensus")
     wanted = _codes(codebook, codes)
-    corpus = corpus_of(store)
+    corpus = corpus_of(store, english_terms=english_terms_of(settings))
     labels = segment_labels(store, corpus, coder, codes=wanted)
     if not labels.known.any():
         raise SuggestError(f"coder '{coder}' has no codings to learn from")
@@ -100,7 +102,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     ``min_positives`` positive segments are listed, not trained. Deterministic for a seed.
     """
     settings = check_params(params)
-    corpus, labels, wanted = _labelled(store, coder, codes, codebook)
+    corpus, labels, wanted = _labelled(store, coder, codes, codebook, settings)
     # the known segments, and the suggestions the coder rejected in review (negatives of their code only)
     known = np.flatnonzero(labels.known | labels.reviewed())
     all_groups = corpus.document[known]
@@ -171,7 +173,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
                            "nothing to train", [])
     pairs = [p for p in labels.pairs(corpus) if p[1] in set(wanted)]
     ident = model_id(pairs, [corpus.refs[i] for i in np.flatnonzero(labels.known).tolist()], coder, codes=wanted,
-                     params=settings, seed=seed)
+                     params=hashed_params(settings, corpus.languages), seed=seed)
     model = Model(ident, coder, vectors, [t[0] for t in done_codes], np.vstack([t[1] for t in done_codes]),
                   np.array([t[2] for t in done_codes]), np.array([t[3] for t in done_codes]), settings,
                   [t[4] for t in done_codes])
@@ -200,7 +202,7 @@ def curve(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
           progress: Progress = no_progress) -> LearningCurve:
     """Kappa per code when each fold's training part is cut to ``sizes`` positives (by whole documents)."""
     settings = check_params(params)
-    corpus, labels, wanted = _labelled(store, coder, codes, codebook)
+    corpus, labels, wanted = _labelled(store, coder, codes, codebook, settings)
     known = np.flatnonzero(labels.known)
     groups = corpus.document[known]
     roles = roles_of(corpus)[known]
@@ -301,14 +303,15 @@ def learning_points(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, sett
 
 class _Kept:
     """What this process read last, for the next command or request on the same project: the
-    corpus (by project file and segments' signature: reading and cutting the terms of 136,000
-    segments costs 0.6 s), models (by id: a stored model never changes) and, per model and
-    code, the tf-idf rows of the passages its training coder coded (by that coder's codings).
-    Shared by the web server's threads, hence the lock; a few entries at most."""
+    corpus (by project file, segments' signature and what English documents were read as:
+    reading and cutting the terms of 136,000 segments costs 0.6 s), models (by id: a stored
+    model never changes) and, per model and code, the tf-idf rows of the passages its training
+    coder coded (by that coder's codings). Shared by the web server's threads, hence the lock; a few entries at most."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.corpus: tuple[tuple[str, str], Corpus] | None = None
+        # (project file, segments' signature), what English documents were read as, the corpus
+        self.corpus: tuple[tuple[str, str], str, Corpus] | None = None
         self.models: OrderedDict[tuple[str, str], Model] = OrderedDict()
         self.similar: OrderedDict[tuple[Any, ...], tuple[np.ndarray, sp.csr_matrix]] = OrderedDict()
         # the term counts of the kept corpus (the corpus object itself is the key), per settings
@@ -325,17 +328,22 @@ class _Kept:
 _kept = _Kept()
 
 
-def corpus_of(store: ProjectStorage, terms: bool = True, signature: str | None = None) -> Corpus:
-    """:func:`load_corpus`, read again only when the project's segments changed (or their
-    terms are asked for the first time)."""
+def corpus_of(store: ProjectStorage, *, terms: bool = True, signature: str | None = None,
+              english_terms: str) -> Corpus:
+    """:func:`load_corpus` with an English document's terms as ``english_terms`` (a model's own:
+    :attr:`Model.english_terms`), read again only when the project's segments changed, or their
+    terms are asked for the first time or as the other choice in a project with English documents."""
     key = (str(store.path), signature or store.segments_signature())
     with _kept.lock:
         found = _kept.corpus
-    if found is not None and found[0] == key and (found[1].words or not terms or not len(found[1])):
-        return found[1]
-    corpus = load_corpus(store, terms)
+    if found is not None and found[0] == key:
+        kept_terms, kept = found[1], found[2]
+        same = kept_terms == english_terms or ENGLISH not in kept.languages  # the choice changed nothing there
+        if not terms or not len(kept) or (kept.words and same):
+            return kept
+    corpus = load_corpus(store, terms, english_terms=english_terms)
     with _kept.lock:
-        _kept.corpus = (key, corpus)
+        _kept.corpus = (key, english_terms, corpus)
     return corpus
 
 
@@ -404,10 +412,11 @@ def plan_run(store: ProjectStorage, model: Model, *, codes: Sequence[str] | None
     wanted = list(codes) if codes else list(model.codes)
     signature = store.segments_signature()
     cached = store.suggest_scores(model.id, signature, wanted)
-    corpus = corpus_of(store, terms=len(cached) < len(wanted), signature=signature)
+    corpus = corpus_of(store, terms=len(cached) < len(wanted), signature=signature, english_terms=model.english_terms)
     kept = {code: unpack_hits(blob, len(corpus)) for code, blob in cached.items()}
     if len(cached) < len(wanted) or any(v is None for v in kept.values()):
-        corpus = corpus_of(store, signature=signature)  # a cache that does not fit the corpus: computed again
+        # a cache that does not fit the corpus: computed again
+        corpus = corpus_of(store, signature=signature, english_terms=model.english_terms)
     chosen = select_segments(corpus, store, model, documents=documents, uncoded=uncoded)
     fresh: dict[str, bytes] = {}
     hits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -464,7 +473,7 @@ def explain(store: ProjectStorage, coding: Coding, *, top: int = 8, similar: int
     if coding.code not in model.codes:
         raise SuggestError(f"model {model.machine_coder} has no classifier for '{coding.code}'")
     signature = store.segments_signature()
-    corpus = corpus_of(store, signature=signature)
+    corpus = corpus_of(store, signature=signature, english_terms=model.english_terms)
     at = _position(corpus, coding.segment or "")
     if at is None:
         raise NotFoundError(f"segment '{coding.segment}' of coding {coding.id} is gone")
