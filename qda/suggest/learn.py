@@ -400,16 +400,24 @@ def fit_classifier(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int,
     ``tol``: liblinear's stopping tolerance (scikit-learn's default 1e-4); ``per_positive``: the
     negatives kept per positive when that is more than ``max_negatives``.
     """
+    part, yy = fitted_rows(x, y, seed=seed, max_negatives=max_negatives, rows=rows, per_positive=per_positive)
+    return fit_logistic(part, yy, c, seed=seed, tol=tol)
+
+
+def fitted_rows(x: sp.csr_matrix, y: np.ndarray, *, seed: int, max_negatives: int | None,
+                rows: np.ndarray | None, per_positive: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The rows a fit sees (of ``rows``, all when None) and their labels (bool): every positive and
+    at most ``max_negatives`` negatives or ``per_positive`` per positive, whichever is more, drawn
+    with ``seed`` (the same draw for either classifier, :func:`fit_classifier` and :func:`fit_svm`)."""
     positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
-    y = y[positions].astype(bool)
-    cap = max(max_negatives, per_positive * int(y.sum())) if max_negatives is not None else None
-    if cap is not None and (~y).sum() > cap:
-        negatives = np.flatnonzero(~y)
-        keep = np.sort(np.concatenate([np.flatnonzero(y), np.random.default_rng(seed).choice(
-            negatives, cap, replace=False)]))
-        positions, y = positions[keep], y[keep]
+    yy = y[positions].astype(bool)
+    cap = max(max_negatives, per_positive * int(yy.sum())) if max_negatives is not None else None
+    if cap is not None and (~yy).sum() > cap:
+        keep = np.sort(np.concatenate([np.flatnonzero(yy), np.random.default_rng(seed).choice(
+            np.flatnonzero(~yy), cap, replace=False)]))
+        positions, yy = positions[keep], yy[keep]
     part = rows_of(x, positions) if rows is not None or len(positions) < x.shape[0] else x
-    return fit_logistic(part, y, c, seed=seed, tol=tol)
+    return part, yy
 
 
 def rows_of(x: sp.csr_matrix, positions: np.ndarray) -> sp.csr_matrix:
@@ -909,14 +917,7 @@ def fit_svm(x: sp.csr_matrix, y: np.ndarray, c: float, *, seed: int, max_negativ
     score is then not a probability, only an order with 0.5 at the boundary."""
     from sklearn.svm import LinearSVC
 
-    positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
-    yy = y[positions].astype(bool)
-    cap = max(max_negatives, per_positive * int(yy.sum())) if max_negatives is not None else None
-    if cap is not None and (~yy).sum() > cap:  # the same seeded draw as fit_classifier's
-        keep = np.sort(np.concatenate([np.flatnonzero(yy), np.random.default_rng(seed).choice(
-            np.flatnonzero(~yy), cap, replace=False)]))
-        positions, yy = positions[keep], yy[keep]
-    part = rows_of(x, positions) if rows is not None or len(positions) < x.shape[0] else x
+    part, yy = fitted_rows(x, y, seed=seed, max_negatives=max_negatives, rows=rows, per_positive=per_positive)
     model = LinearSVC(C=c, class_weight="balanced", dual=True, random_state=seed, max_iter=1000, tol=tol)
     model.fit(part, yy.astype(np.int64))
     return model.coef_[0].astype(np.float64), float(model.intercept_[0])
