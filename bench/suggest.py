@@ -65,7 +65,18 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import cohen_kappa_score, f1_score  # noqa: E402
 
 from qda.suggest.corpus import texts_from  # noqa: E402
-from qda.suggest.learn import Features, check_params, fit_in_scope, folds_of, gated, scores_of  # noqa: E402
+from qda.suggest.learn import (  # noqa: E402
+    Features,
+    check_params,
+    fit_in_scope,
+    folds_of,
+    gated,
+    in_scope,
+    neighbour_rows,
+    neighbour_term,
+    neighbours_for,
+    rows_of,
+)
 from qda.suggest.suggester import training_subsets  # noqa: E402
 
 SEED = 1
@@ -181,7 +192,7 @@ SHARED: dict[str, Any] = {}
 #: the cells computed before they existed are still reused.
 LATER_PARAMS: dict[str, Any] = {"threshold": "shrunk", "role_gate": False, "inner_tol": 1e-4,
                                  "inner_max_negatives": 10000, "inner_per_positive": 4, "loss": "logistic",
-                                 "english_terms": "words"}
+                                 "english_terms": "words", "neighbours": 0}
 
 
 def settings_key(settings: dict[str, Any]) -> str:
@@ -191,6 +202,9 @@ def settings_key(settings: dict[str, Any]) -> str:
     if settings.get("loss", "logistic") != "auto":  # where the "auto" classifier switches changes nothing else
         settings.pop("svm_from", None)
         settings.pop("svm_to", None)
+    if not settings.get("neighbours"):  # without neighbour terms their weight and range change nothing
+        settings.pop("neighbours_weight", None)
+        settings.pop("neighbours_to", None)
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -225,9 +239,19 @@ def run_cell(task: tuple[str, str, int, str, str]) -> tuple[tuple[str, str, int,
     c0 = time.process_time()
     if method == "qda":
         x, settings, groups, roles = SHARED["x_qda"], SHARED["settings"], SHARED["groups"], SHARED["roles"]
-        coef, intercept, threshold, excluded = fit_in_scope(x[train], y[train], groups[train], roles=roles[train],
+        x_train, y_train = x[train], y[train]
+        coef, intercept, threshold, excluded = fit_in_scope(x_train, y_train, groups[train], roles=roles[train],
                                                             params=settings, seed=SEED)
-        predicted = gated(scores_of(x[test], coef, intercept), roles[test], excluded) >= threshold
+        decision = np.asarray(x[test] @ coef + intercept)
+        # the neighbour term, as a stored model adds it (qda.suggest.suggester.train, Model.scores_of_rows)
+        scope, _ = in_scope(y_train, roles=roles[train], params=settings)
+        k = neighbours_for(settings, int(y_train.sum() if scope is None else y_train[scope].sum()))
+        if k:
+            positive, negative = neighbour_rows(y_train, scope, x_train.shape[0], seed=SEED)
+            decision = decision + neighbour_term(x[test], rows_of(x_train, positive), rows_of(x_train, negative),
+                                                 k=k, weight=float(settings["neighbours_weight"]))
+        scores = 1.0 / (1.0 + np.exp(-np.clip(decision, -500, 500)))
+        predicted = gated(scores, roles[test], excluded) >= threshold
     else:
         x = SHARED["x_plain"]
         model = LogisticRegression(class_weight="balanced", max_iter=1000).fit(x[train], y[train])

@@ -193,7 +193,12 @@ def test_model_is_stored_as_arrays_without_pickle(study: Path) -> None:
         report = project.suggest_train("consensus", seed=1)
         blob = project._store.suggest_model_bytes(report.model)
     with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
-        assert set(arrays.files) == {"terms", "idf", "chars", "char_idf", "codes", "coef", "intercept", "threshold"}
+        assert set(arrays.files) == {"terms", "idf", "chars", "char_idf", "codes", "coef", "intercept", "threshold",
+                                     # the coded passages the neighbour terms compare with (a sparse matrix's
+                                     # arrays) and each code's rows among them
+                                     "reference_data", "reference_indices", "reference_indptr", "reference_shape",
+                                     "neighbour_k", "neighbour_positive", "neighbour_positive_at",
+                                     "neighbour_negative", "neighbour_negative_at"}
         assert all(arrays[name].dtype != object for name in arrays.files)
 
 

@@ -219,8 +219,9 @@ def test_unique_by_counting_equals_numpys_unique() -> None:
 
 def _plain_cross_validation(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, roles: np.ndarray, params: dict,
                             subsets: dict[int, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """Fold by fold: fit_in_scope on the training part, its test part cut out and scored."""
-    from qda.suggest.learn import folds_of, gated, rows_of, scores_of
+    """Fold by fold: fit_in_scope on the training part, its test part cut out and scored (with the
+    neighbour term of the fold's training rows, as a stored model adds it)."""
+    from qda.suggest.learn import folds_of, gated, in_scope, neighbour_term_of, neighbours_for, rows_of
 
     y = y.astype(bool)
     scores, predicted, thresholds = np.zeros(len(y)), np.zeros(len(y), dtype=bool), []
@@ -228,7 +229,13 @@ def _plain_cross_validation(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray,
         train = subsets.get(k, train) if subsets is not None else train
         coef, intercept, threshold, excluded = fit_in_scope(x, y, groups, roles=roles, params=params, seed=2,
                                                             rows=train)
-        s = gated(scores_of(rows_of(x, test), coef, intercept), roles[test], excluded)
+        decision = rows_of(x, test) @ coef + intercept
+        scope, _ = in_scope(y, roles=roles, params=params, rows=train)
+        extra = neighbour_term_of(x, y, scope, test, k=neighbours_for(params, int(y[scope].sum())), params=params,
+                                  seed=2)
+        if extra is not None:
+            decision = decision + extra
+        s = gated(1.0 / (1.0 + np.exp(-np.clip(decision, -500, 500))), roles[test], excluded)
         scores[test], predicted[test] = s, s >= threshold
         thresholds.append(threshold)
     return scores, predicted, tuple(thresholds)

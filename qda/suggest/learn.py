@@ -102,6 +102,16 @@ DEFAULTS: dict[str, Any] = {
     # read as their lemmas either way (the study, French: lemmas 0.733, lower-cased words 0.652). A stored model
     # whose parameters predate this setting read its English documents as lemmas (see english_terms_of)
     "english_terms": "words",
+    # the nearest coded passages: a code with fewer than neighbours_to positives adds to its decision value
+    # neighbours_weight x (the mean similarity of a segment to its `neighbours` most similar positive training
+    # segments - the same for its most similar negative ones); 0 turns it off (see neighbour_term). nhs-fft
+    # (bench/suggest.py, median kappa over codes, on the same folds) 25/50/100/200/all
+    # 0.376/0.569/0.590/0.662/0.499 -> see docs/suggest.md, "Tuning tried", sixth round
+    "neighbours": 5,
+    "neighbours_weight": 2.0,
+    # from this many positives on, no neighbour term: scoring a segment against a code's thousands of
+    # coded passages costs more than the model (bench/workflow.py's codes have 2,700 each)
+    "neighbours_to": 1000,
 }
 
 #: How a code's score is cut into yes/no (see :func:`fit_with_threshold`).
@@ -534,6 +544,90 @@ def _scope_of(y: np.ndarray, roles: RoleIds, rows: np.ndarray | None) -> tuple[s
                  if count and not hits and positives * count / len(yy) >= ROLE_EVIDENCE)
 
 
+#: At most this many of a code's negative training segments are compared with a segment by the neighbour
+#: term (all its positives are): a seeded draw in one order shared by every code of a training, so that
+#: the stored model keeps one set of rows for all its codes (see :func:`neighbour_rows`).
+NEIGHBOUR_NEGATIVES = 5000
+
+#: The similarities one product of :func:`nearest_mean` may hold at once (float64: 64 MB).
+SIMILARITY_CELLS = 1 << 23
+
+
+def neighbours_for(params: Mapping[str, Any], positives: int) -> int:
+    """The number of nearest coded passages the score of a code with ``positives`` training
+    positives looks at (0: none; a stored model's parameters may predate the setting)."""
+    k = int(params.get("neighbours", 0))
+    limit = params.get("neighbours_to", 1000)  # None: decided already (a code's folds use its own choice)
+    return k if k > 0 and (limit is None or positives < int(limit)) else 0
+
+
+def neighbour_rows(y: np.ndarray, rows: np.ndarray | None, n: int, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positive positions, negative positions), sorted, of the training rows ``rows`` (all of the
+    ``n`` rows when None) that a code's neighbour term compares a segment with: every positive, and
+    the first NEIGHBOUR_NEGATIVES negatives in one seeded order of the ``n`` rows — the same order for
+    every code, so that the codes of one training share most of their negatives."""
+    member = np.ones(n, dtype=bool) if rows is None else np.isin(np.arange(n), np.asarray(rows))
+    order = np.random.default_rng(seed).permutation(n)
+    order = order[member[order]]
+    positive = y[order].astype(bool)
+    return np.sort(order[positive]), np.sort(order[~positive][:NEIGHBOUR_NEGATIVES])
+
+
+def nearest_mean(x: sp.csr_matrix, reference: sp.csr_matrix, k: int) -> np.ndarray:
+    """Per row of ``x``, the mean of its ``k`` largest similarities (products of unit-length rows:
+    cosines) with the rows of ``reference`` (fewer when it has fewer; 0 when it has none)."""
+    n = reference.shape[0]
+    out = np.zeros(x.shape[0])
+    if n == 0 or k <= 0 or x.shape[0] == 0:
+        return out
+    k = min(k, n)
+    step = max(1, SIMILARITY_CELLS // n)
+    transposed = reference.T.tocsc()
+    for first in range(0, x.shape[0], step):
+        sims = (x[first:first + step] @ transposed).toarray()
+        top = np.partition(sims, n - k, axis=1)[:, n - k:] if k < n else sims
+        out[first:first + step] = top.mean(axis=1)
+    return out
+
+
+def neighbour_term(x: sp.csr_matrix, positives: sp.csr_matrix, negatives: sp.csr_matrix, *, k: int,
+                   weight: float) -> np.ndarray:
+    """What the nearest coded passages add to the decision values of the rows of ``x``: ``weight``
+    x (the mean similarity of a row to its ``k`` most similar positive training segments - the same
+    for the negative ones). A segment worded like passages the coder gave the code, more than like
+    the passages they did not, scores higher than its words alone would make it: the linear model
+    weighs each term on its own, this weighs whole passages (nhs-fft: docs/suggest.md, "Tuning
+    tried", sixth round)."""
+    return np.asarray(weight * (nearest_mean(x, positives, k) - nearest_mean(x, negatives, k)))
+
+
+def neighbour_term_of(x: sp.csr_matrix, y: np.ndarray, rows: np.ndarray | None, scored: np.ndarray, *, k: int,
+                      params: Mapping[str, Any], seed: int) -> np.ndarray | None:
+    """The neighbour term of the rows ``scored`` of ``x`` for a code learnt from its training rows
+    ``rows`` (all when None) of ``x`` and ``y``, looking at ``k`` neighbours (None when ``k`` is 0)."""
+    if not k:
+        return None
+    positive, negative = neighbour_rows(y, rows, x.shape[0], seed=seed)
+    return neighbour_term(rows_of(x, np.asarray(scored)), rows_of(x, positive), rows_of(x, negative), k=k,
+                          weight=float(params.get("neighbours_weight", 1.0)))
+
+
+def model_neighbours(x: sp.csr_matrix, labels: Sequence[np.ndarray], rows: Sequence[np.ndarray | None],
+                     ks: Sequence[int], *, seed: int) -> tuple[sp.csr_matrix | None,
+                                                            list[tuple[int, np.ndarray, np.ndarray]]]:
+    """What a stored model keeps for its codes' neighbour terms: the rows of ``x`` any code compares
+    with (:func:`neighbour_rows`; each code's ``labels`` and training ``rows``, ``ks`` its number of
+    neighbours, 0: none), and per code (k, its positive rows, its negative rows) among them. The codes
+    share one seeded order of the rows, so their negatives are mostly the same rows, kept once."""
+    empty = np.zeros(0, dtype=np.int64)
+    picks = [neighbour_rows(y, r, x.shape[0], seed=seed) if k else (empty, empty) for y, r, k in zip(labels, rows, ks)]
+    union = np.unique(np.concatenate([part for pick in picks for part in pick] + [empty]))
+    if not len(union):
+        return None, [(0, empty, empty) for _ in picks]
+    return rows_of(x, union), [(int(k), np.searchsorted(union, p), np.searchsorted(union, n))
+                               for k, (p, n) in zip(ks, picks)]
+
+
 def gated(scores: np.ndarray, roles: np.ndarray, excluded: Sequence[str]) -> np.ndarray:
     """Scores with the segments of the excluded roles set to 0 (never suggested)."""
     if not len(excluded):
@@ -714,6 +808,8 @@ class InnerFits:
     # per C value, per inner fold that could be fitted: (test positions among the training rows, coefficients,
     # intercept)
     models: tuple[tuple[tuple[np.ndarray, np.ndarray, float], ...], ...]
+    # per inner fold (the same for every C value), its test rows' neighbour term (None: the code has none)
+    extras: tuple[np.ndarray | None, ...] = ()
 
     def coefficients(self) -> list[np.ndarray]:
         """Every inner model's coefficients, C value by C value, fold by fold (the columns of :meth:`cut`'s scores)."""
@@ -740,17 +836,19 @@ def fit_inner(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Ma
         return None
     grid = _grid(params)
     fit = fitter_of(loss_for(params, int(yy.sum())))
+    k = neighbours_for(params, int(yy.sum()))  # chosen on the code's training rows, as its classifier
+    usable = [(train, test) for train, test in inner if yy[train].any() and not yy[train].all()]
     models = []
     for c_value in grid:
         fitted: list[tuple[np.ndarray, np.ndarray, float]] = []
-        for train, test in inner:
-            if yy[train].all() or not yy[train].any():
-                continue
+        for train, test in usable:
             c, b = fit(x, y, c_value, seed=seed, max_negatives=inner_cap, rows=positions[train],
                                   tol=inner_tol, per_positive=inner_per_positive)
             fitted.append((test, c, b))
         models.append(tuple(fitted))
-    return InnerFits(positions, yy, tuple(grid), tuple(models))
+    extras = tuple(neighbour_term_of(x, y, positions[train], positions[test], k=k, params=params, seed=seed)
+                   for train, test in usable)
+    return InnerFits(positions, yy, tuple(grid), tuple(models), extras)
 
 
 def cut_of_inner(inner: InnerFits, z: np.ndarray, params: Mapping[str, Any]) -> tuple[float, float]:
@@ -762,8 +860,12 @@ def cut_of_inner(inner: InnerFits, z: np.ndarray, params: Mapping[str, Any]) -> 
     column = 0
     for c_value, fitted in zip(inner.grid, inner.models):
         oof = np.full(len(yy), np.nan)
-        for test, _, b in fitted:
-            oof[test] = 1.0 / (1.0 + np.exp(-np.clip(z[test, column] + b, -500, 500)))
+        for fold, (test, _, b) in enumerate(fitted):
+            d = z[test, column] + b
+            extra = inner.extras[fold] if fold < len(inner.extras) else None
+            if extra is not None:
+                d = d + extra
+            oof[test] = 1.0 / (1.0 + np.exp(-np.clip(d, -500, 500)))
             column += 1
         ok = ~np.isnan(oof)
         if not ok.any():
@@ -994,9 +1096,14 @@ def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, param
     scores = np.zeros(len(y))
     fold = np.full(len(y), -1)
     thresholds = []
-    for k, ((test, _rows, excluded, _inner), (_chosen, threshold), (_coef, intercept)) in enumerate(
+    for k, ((test, rows, excluded, _inner), (_chosen, threshold), (_coef, intercept)) in enumerate(
             zip(plans, cuts, models)):
-        s = np.asarray(1.0 / (1.0 + np.exp(-np.clip(z[test, k] + intercept, -500, 500))))  # scores_of's
+        d = z[test, k] + intercept
+        extra = neighbour_term_of(x, y, rows, test, k=neighbours_for(params, int(np.count_nonzero(y[rows]))),
+                                  params=params, seed=seed) if rows is not None else None
+        if extra is not None:
+            d = d + extra
+        s = np.asarray(1.0 / (1.0 + np.exp(-np.clip(d, -500, 500))))  # scores_of's
         if roles is not None:
             s = gated(s, roles[test], excluded)
         scores[test], predicted[test], fold[test] = s, s >= threshold, k
@@ -1038,6 +1145,10 @@ class Model:
     params: dict[str, Any] = field(default_factory=dict)
     # per code, the speaker roles it is kept off (role_scope); scored 0 on their segments
     excluded: list[tuple[str, ...]] = field(default_factory=list)
+    # the training segments' rows the neighbour terms compare with (unit length, as the features), and per
+    # code its (k, positive rows, negative rows) among them; k 0: no neighbour term (see neighbour_term)
+    reference: sp.csr_matrix | None = None
+    neighbours: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @property
     def machine_coder(self) -> str:
@@ -1056,8 +1167,21 @@ class Model:
         x = self.vectors.transform(texts)
         if not rows or not len(texts):  # nothing to score (e.g. --uncoded when every document is coded)
             return wanted, np.zeros((len(texts), len(rows)))
-        scores = np.atleast_2d(scores_of(x, self.coef[rows], self.intercept[rows])).reshape(len(texts), -1)
-        return wanted, self.gate(texts, scores, rows)
+        return wanted, self.gate(texts, self.scores_of_rows(x, rows), rows)
+
+    def scores_of_rows(self, x: sp.csr_matrix, rows: Sequence[int]) -> np.ndarray:
+        """Scores (segments x the codes at ``rows``) of the feature rows ``x``: each code's linear
+        decision value and, where the code has one, its neighbour term, through the logistic function."""
+        z = np.asarray(x @ self.coef[list(rows)].T) + self.intercept[list(rows)]
+        z = np.atleast_2d(z).reshape(x.shape[0], -1)
+        weight = float(self.params.get("neighbours_weight", 1.0))
+        for j, r in enumerate(rows):
+            if self.reference is None or r >= len(self.neighbours) or not self.neighbours[r][0]:
+                continue
+            k, positive, negative = self.neighbours[r]
+            z[:, j] += neighbour_term(x, rows_of(self.reference, positive), rows_of(self.reference, negative),
+                                      k=k, weight=weight)
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -500, 500))))
 
     def gate(self, texts: Sequence[str], scores: np.ndarray, rows: Sequence[int]) -> np.ndarray:
         """``scores`` (segments x the codes at ``rows``) with each code's excluded roles' segments at 0."""
@@ -1080,6 +1204,16 @@ class Model:
                    "threshold": self.threshold}
         if any(self.excluded):  # per code, its excluded roles as a JSON list (strings: no pickle)
             arrays["excluded"] = np.array([json.dumps(list(e)) for e in self.excluded], dtype=str)
+        if self.reference is not None and any(k for k, _, _ in self.neighbours):
+            reference = sp.csr_matrix(self.reference)
+            arrays |= {"reference_data": reference.data, "reference_indices": reference.indices,
+                       "reference_indptr": reference.indptr, "reference_shape": np.array(reference.shape),
+                       "neighbour_k": np.array([k for k, _, _ in self.neighbours], dtype=np.int64),
+                       # per code, its rows among the reference's, one after another ("_at": where each code's start)
+                       "neighbour_positive": np.concatenate([p for _, p, _ in self.neighbours]).astype(np.int64),
+                       "neighbour_positive_at": np.cumsum([0] + [len(p) for _, p, _ in self.neighbours]),
+                       "neighbour_negative": np.concatenate([n for _, _, n in self.neighbours]).astype(np.int64),
+                       "neighbour_negative_at": np.cumsum([0] + [len(n) for _, _, n in self.neighbours])}
         np.savez_compressed(buffer, allow_pickle=False, **arrays)
         return buffer.getvalue()
 
@@ -1098,9 +1232,21 @@ class Model:
             codes = [str(c) for c in arrays["codes"]]
             excluded: list[tuple[str, ...]] = ([tuple(str(r) for r in json.loads(str(e))) for e in arrays["excluded"]]
                                                if "excluded" in arrays.files else [() for _ in codes])
+            reference = None
+            neighbours: list[tuple[int, np.ndarray, np.ndarray]] = []
+            if "reference_data" in arrays.files:  # a model trained with neighbour terms
+                shape = tuple(int(n) for n in arrays["reference_shape"])
+                reference = sp.csr_matrix((arrays["reference_data"], arrays["reference_indices"],
+                                           arrays["reference_indptr"]), shape=shape)
+                reference.has_canonical_format = True  # stored from a canonical matrix
+                pos, pos_at = arrays["neighbour_positive"], arrays["neighbour_positive_at"]
+                neg, neg_at = arrays["neighbour_negative"], arrays["neighbour_negative_at"]
+                neighbours = [(int(k), pos[pos_at[j]:pos_at[j + 1]], neg[neg_at[j]:neg_at[j + 1]])
+                              for j, k in enumerate(arrays["neighbour_k"].tolist())]
             return cls(model_id, coder, Features(words, chars), codes,
                        np.asarray(arrays["coef"], dtype=np.float64), np.asarray(arrays["intercept"], dtype=np.float64),
-                       np.asarray(arrays["threshold"], dtype=np.float64), dict(params), excluded)
+                       np.asarray(arrays["threshold"], dtype=np.float64), dict(params), excluded, reference,
+                       neighbours)
 
 
 def counts_options(analyzer: Terms | str, chars: bool) -> tuple[tuple[str, bool], ...] | None:

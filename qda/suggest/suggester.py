@@ -23,6 +23,7 @@ from qda.suggest.learn import (
     LENGTH_BINS,
     Features,
     Model,
+    RoleIds,
     analyzer_of,
     check_params,
     counts_options,
@@ -34,10 +35,12 @@ from qda.suggest.learn import (
     folds_of,
     gated,
     hashed_params,
+    in_scope,
     kappa_threshold,
     loss_for,
     model_id,
-    scores_of,
+    model_neighbours,
+    neighbours_for,
 )
 from qda.suggest.metrics import Metric, binary_agreement
 from qda.suggest.results import (
@@ -117,6 +120,8 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     # fitted together at the end (fit_codes scores every code's inner models in one pass over the matrix)
     later: list[tuple[int, int, str, str, int, np.ndarray | None, str]] = []
     classifiers: dict[str, str] = {}
+    # per code: its rows of all_x (None: all), and how many nearest coded passages its score looks at
+    code_rows: dict[str, tuple[np.ndarray | None, int]] = {}
     for done, code in enumerate(wanted):
         progress("training", done - len(later), len(wanted))  # the codes deferred to fit_codes count there
         use = labels.rows_for(code, known)
@@ -133,8 +138,11 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
             continue
         # one classifier for the code's folds and its model (the folds' scores place the model's cut), chosen
         # on all its positives: with loss "auto", a fold holding fewer than svm_from would switch on its own
-        fitting = {**settings, "loss": loss_for(settings, positives)}
+        # (and the same for the neighbour term: "neighbours_to" None keeps the choice made here)
+        fitting = {**settings, "loss": loss_for(settings, positives), "neighbours": neighbours_for(settings, positives),
+                   "neighbours_to": None}
         classifiers[code] = str(fitting["loss"])
+        code_rows[code] = (None if whole else np.flatnonzero(use), int(fitting["neighbours"]))
         cv = None
         if evaluate:  # on the code's rows (no copy of the matrix when they are all of it)
             x, code_groups, code_roles = (all_x, all_groups, all_roles) if whole else (
@@ -174,9 +182,16 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     pairs = [p for p in labels.pairs(corpus) if p[1] in set(wanted)]
     ident = model_id(pairs, [corpus.refs[i] for i in np.flatnonzero(labels.known).tolist()], coder, codes=wanted,
                      params=hashed_params(settings, corpus.languages), seed=seed)
+    # the training rows each code's neighbour term compares with: its rows, without the roles it is kept off
+    numbered = RoleIds.of(all_roles) if settings.get("role_gate") and any(code_rows[t[0]][1] for t in done_codes) \
+        else None  # numbered once for every code (as fit_codes does), and only when a code has the term
+    scoped = [in_scope(labels_of[t[0]], roles=numbered, params=settings, rows=code_rows[t[0]][0])[0]
+              if code_rows[t[0]][1] else None for t in done_codes]
+    reference, neighbours = model_neighbours(all_x, [labels_of[t[0]] for t in done_codes], scoped,
+                                             [code_rows[t[0]][1] for t in done_codes], seed=seed)
     model = Model(ident, coder, vectors, [t[0] for t in done_codes], np.vstack([t[1] for t in done_codes]),
                   np.array([t[2] for t in done_codes]), np.array([t[3] for t in done_codes]), settings,
-                  [t[4] for t in done_codes])
+                  [t[4] for t in done_codes], reference, neighbours)
     report = TrainReport(ident, machine_coder(ident), coder, seed, len(np.unique(groups)), len(known), folds,
                          settings, tuple(done_rows))
     kept_off = {t[0]: list(t[4]) for t in done_codes}
@@ -184,7 +199,8 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
             "codes": {r.code: {"positives": r.positives, "trained": r.trained, "threshold": r.threshold,
                                "kappa": r.kappa.to_dict() if r.kappa else None,
                                "kept_off_roles": kept_off.get(r.code, []),
-                               "classifier": classifiers.get(r.code)} for r in done_rows},
+                               "classifier": classifiers.get(r.code),
+                               "neighbours": code_rows.get(r.code, (None, 0))[1]} for r in done_rows},
             "training_documents": sorted({corpus.documents[g] for g in np.unique(groups).tolist()})}
     signature = store.segments_signature()
     positions = np.arange(len(corpus))
@@ -454,7 +470,7 @@ def model_scores(model: Model, corpus: Corpus, chosen: np.ndarray, *, codes: Seq
         return np.zeros((len(chosen), len(rows)))
     if x is None:
         x = features_for(model, corpus, None if len(chosen) == len(corpus) else chosen)
-    scores = np.atleast_2d(scores_of(x, model.coef[rows], model.intercept[rows])).reshape(len(chosen), -1)
+    scores = model.scores_of_rows(x, rows)
     # the role gate, as Model.scores applies it: a code's kept-off roles' segments score 0
     if any(model.excluded[r] for r in rows if r < len(model.excluded)):
         roles = roles_of(corpus)[np.asarray(chosen)]
