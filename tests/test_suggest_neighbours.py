@@ -152,3 +152,33 @@ def test_a_model_reads_back_the_same_scores_and_an_older_model_has_no_term(study
     linear = np.asarray(x @ model.coef.T) + model.intercept
     assert np.array_equal(older.scores_of_rows(x, rows),
                           1.0 / (1.0 + np.exp(-np.clip(linear, -500, 500))))
+
+
+def test_explain_says_what_the_nearest_coded_passages_added(study: Path, runner) -> None:
+    from qda.suggest.suggester import _position, corpus_of, features_for, load_model
+
+    from conftest import run
+
+    with Project.open(study) as project:
+        report = project.suggest_train("consensus", seed=1, evaluate=False)
+        project.suggest_run(codes=["h"])
+        suggestion = project._store.codings(coder=report.machine_coder)[0]
+        explanation = project.suggest_explain(suggestion.id)
+        store = project._store
+        model, _info = load_model(store, report.model)
+        corpus = corpus_of(store, english_terms=model.english_terms)
+        labels = segment_labels(store, corpus, "consensus", codes=["h"])
+        x = features_for(model, corpus).toarray()
+        at = _position(corpus, suggestion.segment or "")
+    assert at is not None and explanation.passages is not None
+    known = np.flatnonzero(labels.known)
+    y = labels.positive["h"][known]
+    brute = 2.0 * (_brute_nearest_mean(x[at:at + 1], x[known[y]], 5)[0]
+                   - _brute_nearest_mean(x[at:at + 1], x[known[~y]], 5)[0])
+    assert explanation.passages == pytest.approx(brute, abs=1e-12)
+    row = model.codes.index("h")
+    # the stored score is the terms' weights, the intercept and the passages' share through the logistic
+    decision = x[at] @ model.coef[row] + model.intercept[row] + explanation.passages
+    assert suggestion.score == pytest.approx(1.0 / (1.0 + np.exp(-decision)), abs=1e-6)  # stored to 6 places
+    table = run(runner, "-p", study, "suggest", "explain", str(suggestion.id)).stdout
+    assert f"{explanation.passages:+.3f}" in table and "nearest coded passages" in table

@@ -6,10 +6,13 @@ previous speaker's role and whether the segment opens a turn, the turn it answer
 Each code has its own :class:`~sklearn.linear_model.LogisticRegression` with
 ``class_weight="balanced"`` (codes are rare: most segments are negative for any one code),
 and a threshold on its score chosen by cross-validation on the training data only (the
-threshold that maximises Cohen's kappa on out-of-fold scores).
+threshold that maximises Cohen's kappa on out-of-fold scores). A code with fewer than
+``neighbours_to`` positives also compares each segment with its nearest coded passages
+(:func:`neighbour_term`), which the model keeps as rows of the training segments' features.
 
 A trained model is kept as plain arrays (:meth:`Model.to_bytes`: the vocabulary, the IDF
-weights, each code's coefficients, intercept and threshold, in a NumPy ``.npz`` read with
+weights, each code's coefficients, intercept and threshold, the neighbour terms' rows as a sparse
+matrix's three arrays, in a NumPy ``.npz`` read with
 ``allow_pickle=False``): a project file received from someone else can never run code when
 its model is loaded, which a pickled estimator could.
 """
@@ -104,9 +107,11 @@ DEFAULTS: dict[str, Any] = {
     "english_terms": "words",
     # the nearest coded passages: a code with fewer than neighbours_to positives adds to its decision value
     # neighbours_weight x (the mean similarity of a segment to its `neighbours` most similar positive training
-    # segments - the same for its most similar negative ones); 0 turns it off (see neighbour_term). nhs-fft
-    # (bench/suggest.py, median kappa over codes, on the same folds) 25/50/100/200/all
-    # 0.376/0.569/0.590/0.662/0.499 -> see docs/suggest.md, "Tuning tried", sixth round
+    # segments - the same for its most similar negative ones); 0 turns it off (see neighbour_term). bench/suggest.py,
+    # median kappa over codes, on the same folds: nhs-fft 25/50/100/200/all 0.376/0.569/0.590/0.662/0.499 ->
+    # 0.391/0.575/0.603/0.665/0.508, the study 0.733 -> 0.765, talkmoves (150 transcripts) 25/50/100/200
+    # 0.370/0.429/0.466/0.500 -> 0.358/0.426/0.472/0.504 (10 neighbours weighing 1.5 do better there, worse on
+    # nhs-fft and the study: docs/suggest.md, "Tuning tried", sixth round)
     "neighbours": 5,
     "neighbours_weight": 2.0,
     # from this many positives on, no neighbour term: scoring a segment against a code's thousands of
@@ -1169,6 +1174,15 @@ class Model:
             return wanted, np.zeros((len(texts), len(rows)))
         return wanted, self.gate(texts, self.scores_of_rows(x, rows), rows)
 
+    def passages_term(self, x: sp.csr_matrix, row: int) -> float | None:
+        """What the nearest coded passages add to the decision value of code ``row`` for the one
+        segment ``x`` (None when the code's score has no such term)."""
+        if self.reference is None or row >= len(self.neighbours) or not self.neighbours[row][0]:
+            return None
+        k, positive, negative = self.neighbours[row]
+        return float(neighbour_term(x, rows_of(self.reference, positive), rows_of(self.reference, negative), k=k,
+                                    weight=float(self.params.get("neighbours_weight", 1.0)))[0])
+
     def scores_of_rows(self, x: sp.csr_matrix, rows: Sequence[int]) -> np.ndarray:
         """Scores (segments x the codes at ``rows``) of the feature rows ``x``: each code's linear
         decision value and, where the code has one, its neighbour term, through the logistic function."""
@@ -1176,11 +1190,10 @@ class Model:
         z = np.atleast_2d(z).reshape(x.shape[0], -1)
         weight = float(self.params.get("neighbours_weight", 1.0))
         for j, r in enumerate(rows):
-            if self.reference is None or r >= len(self.neighbours) or not self.neighbours[r][0]:
-                continue
-            k, positive, negative = self.neighbours[r]
-            z[:, j] += neighbour_term(x, rows_of(self.reference, positive), rows_of(self.reference, negative),
-                                      k=k, weight=weight)
+            if self.reference is not None and r < len(self.neighbours) and self.neighbours[r][0]:
+                k, positive, negative = self.neighbours[r]
+                z[:, j] += neighbour_term(x, rows_of(self.reference, positive), rows_of(self.reference, negative),
+                                          k=k, weight=weight)
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -500, 500))))
 
     def gate(self, texts: Sequence[str], scores: np.ndarray, rows: Sequence[int]) -> np.ndarray:

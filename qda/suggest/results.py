@@ -215,6 +215,8 @@ class Explanation:
     threshold: float | None
     terms: tuple[tuple[str, float], ...]  # (term, coefficient x tf-idf)
     similar: tuple[Similar, ...]
+    # what the nearest coded passages added to the decision value (None: the code's score has no such term)
+    passages: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = json_dict(self)
@@ -230,8 +232,12 @@ class Explanation:
     def to_table(self) -> TableView:
         rows = tuple(Row((term_label(t), w)) for t, w in self.terms)
         notes = tuple(Note(f"similar ({s.similarity:.2f}) {s.ref}: {s.text}", "aside") for s in self.similar)
+        heading = [Note(f"score {self.score} (threshold {self.threshold}), model {self.model[:12]}")]
+        if self.passages is not None:
+            heading.append(Note(f"likeness to the nearest coded passages: {self.passages:+.3f} to the decision value "
+                                "(beside the terms' weights)"))
         return TableView(f"suggestion {self.coding}: {self.code}", (Column("term"), Column("weight", True)), rows,
-                         (Note(f"score {self.score} (threshold {self.threshold}), model {self.model[:12]}"),), notes)
+                         tuple(heading), notes)
 
 
 @dataclass(frozen=True)

@@ -511,7 +511,8 @@ def explain(store: ProjectStorage, coding: Coding, *, top: int = 8, similar: int
         texts = {name: store.document(name) for name in {corpus.documents[int(corpus.document[i])] for i in chosen}}
         near = tuple(Similar(corpus.refs[i], _text(texts[corpus.documents[int(corpus.document[i])]])[
             int(corpus.starts[i]):int(corpus.ends[i])], float(sims[k])) for k, i in zip(best.tolist(), chosen))
-    return Explanation(coding.id or 0, coding.code, model.id, coding.score, float(model.threshold[row]), terms, near)
+    return Explanation(coding.id or 0, coding.code, model.id, coding.score, float(model.threshold[row]), terms, near,
+                       model.passages_term(x, row))
 
 
 def _text(document: Any) -> str:

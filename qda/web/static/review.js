@@ -131,6 +131,12 @@
       li.append(el("span", { class: "w" }, t.weight.toFixed(3)));
       terms.append(li);
     }
+    if (why.passages !== null && why.passages !== undefined) {
+      // the nearest coded passages' share of the score (qda/suggest/learn.py neighbour_term), beside the terms'
+      const li = el("li", { class: "passages" }, "likeness to the passages coded so");
+      li.append(el("span", { class: "w" }, why.passages.toFixed(3)));
+      terms.append(li);
+    }
     for (const s of why.similar) {
       const li = el("li", {}, s.text);
       li.append(el("span", { class: "ref" }, `${s.ref} · ${s.similarity.toFixed(2)}`));
