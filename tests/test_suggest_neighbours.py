@@ -44,6 +44,13 @@ def _brute_nearest_mean(x: np.ndarray, reference: np.ndarray, k: int) -> np.ndar
     return np.array([np.mean(sorted(row, reverse=True)[:k]) for row in sims])
 
 
+def _words_unit(dense: np.ndarray, words: int) -> np.ndarray:
+    """The terms' block of feature rows, each row of unit length (what the passages are compared on)."""
+    part = dense[:, :words]
+    norms = np.linalg.norm(part, axis=1, keepdims=True)
+    return np.divide(part, norms, out=np.zeros_like(part), where=norms > 0)
+
+
 @pytest.mark.parametrize("cells", [1 << 23, 7])  # one product, or a few rows at a time
 def test_nearest_mean_is_the_mean_of_the_k_largest_cosines(cells: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(learn, "SIMILARITY_CELLS", cells)
@@ -81,11 +88,14 @@ def test_the_rows_compared_are_every_positive_and_a_shared_draw_of_negatives(mon
 
 def test_the_range_and_the_switch() -> None:
     settings = check_params(None)
-    assert neighbours_for(settings, 100) == 5 and neighbours_for(settings, 999) == 5
-    assert neighbours_for(settings, 1000) == 0  # thousands of passages: no term
-    assert neighbours_for(check_params({"neighbours": 0}), 100) == 0
-    assert neighbours_for({**settings, "neighbours_to": None}, 5000) == 5  # a code's choice, made already
-    assert neighbours_for({}, 100) == 0  # a stored model trained before the setting
+    assert neighbours_for(settings, 100, segments=6211) == 5 and neighbours_for(settings, 999, segments=6211) == 5
+    assert neighbours_for(settings, 1000, segments=6211) == 0  # thousands of passages: no term
+    assert neighbours_for(check_params({"neighbours": 0}), 100, segments=6211) == 0
+    assert neighbours_for({**settings, "neighbours_to": None}, 5000, segments=10 ** 6) == 5  # a code's choice, made
+    assert neighbours_for({}, 100, segments=6211) == 0  # a stored model trained before the setting
+    # the budget: 19,600 segments x (100 positives + 5,000 negatives) comparisons pass, 19,700 do not
+    assert neighbours_for(settings, 100, segments=19_600) == 5 and neighbours_for(settings, 100, segments=19_700) == 0
+    assert neighbours_for(settings, 10, segments=50) == 5  # few segments: every one of them is compared
 
 
 def test_the_cut_is_placed_on_scores_with_the_term() -> None:
@@ -120,12 +130,13 @@ def test_a_stored_model_scores_each_segment_by_its_words_and_its_nearest_coded_p
         scores = model_scores(model, corpus, np.arange(len(corpus)), codes=model.codes)
     known = np.flatnonzero(labels.known)
     dense = x.toarray()
-    assert np.allclose(np.linalg.norm(dense[known], axis=1), 1.0)  # unit rows: products are cosines
+    words = _words_unit(dense, len(model.vectors.words.idf))  # compared on their words, not their letters
+    assert np.allclose(np.linalg.norm(words[known], axis=1), 1.0)  # unit rows: products are cosines
     assert len(known) - 18 < learn.NEIGHBOUR_NEGATIVES  # every negative is compared: no draw to redo here
     for j, code in enumerate(model.codes):
         assert info["codes"][code]["neighbours"] == 5  # the study's codes have 9-18 positives
         y = labels.positive[code][known]
-        term = 2.0 * (_brute_nearest_mean(dense, dense[known[y]], 5) - _brute_nearest_mean(dense, dense[known[~y]], 5))
+        term = 2.0 * (_brute_nearest_mean(words, words[known[y]], 5) - _brute_nearest_mean(words, words[known[~y]], 5))
         decision = dense @ model.coef[j] + model.intercept[j] + term
         expected = 1.0 / (1.0 + np.exp(-decision))
         assert np.allclose(scores[:, j], expected, atol=1e-12)
@@ -173,8 +184,9 @@ def test_explain_says_what_the_nearest_coded_passages_added(study: Path, runner)
     assert at is not None and explanation.passages is not None
     known = np.flatnonzero(labels.known)
     y = labels.positive["h"][known]
-    brute = 2.0 * (_brute_nearest_mean(x[at:at + 1], x[known[y]], 5)[0]
-                   - _brute_nearest_mean(x[at:at + 1], x[known[~y]], 5)[0])
+    words = _words_unit(x, len(model.vectors.words.idf))
+    brute = 2.0 * (_brute_nearest_mean(words[at:at + 1], words[known[y]], 5)[0]
+                   - _brute_nearest_mean(words[at:at + 1], words[known[~y]], 5)[0])
     assert explanation.passages == pytest.approx(brute, abs=1e-12)
     row = model.codes.index("h")
     # the stored score is the terms' weights, the intercept and the passages' share through the logistic
@@ -182,3 +194,13 @@ def test_explain_says_what_the_nearest_coded_passages_added(study: Path, runner)
     assert suggestion.score == pytest.approx(1.0 / (1.0 + np.exp(-decision)), abs=1e-6)  # stored to 6 places
     table = run(runner, "-p", study, "suggest", "explain", str(suggestion.id)).stdout
     assert f"{explanation.passages:+.3f}" in table and "nearest coded passages" in table
+
+
+def test_passages_are_compared_on_their_words_each_row_of_unit_length() -> None:
+    from qda.suggest.learn import passage_rows
+
+    x = _unit(30, 12, 6).toarray()
+    x[3, :7] = 0.0  # a segment with letters but no word kept: compared as nothing, not divided by zero
+    rows = passage_rows(sp.csr_matrix(x), 7)
+    assert rows.shape == (30, 7)
+    assert np.allclose(rows.toarray(), _words_unit(x, 7)) and not rows[3].nnz

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from qda.project import Project
 from qda.suggest import learn
-from qda.suggest.learn import check_params, fit_codes, fit_in_scope
+from qda.suggest.learn import check_params, fit_codes, fit_in_scope, passage_rows
 
 
 def _codes() -> tuple[sp.csr_matrix, list[np.ndarray], np.ndarray, np.ndarray]:
@@ -97,7 +97,8 @@ def test_training_a_project_gives_each_codes_own_fit(reviewed: bool, study_proje
         corpus = suggester.corpus_of(store, english_terms=training.model.english_terms)
         labels = suggester.segment_labels(store, corpus, coder)
     known = np.flatnonzero(labels.known | labels.reviewed())
-    _vectors, x = suggester.features_of(corpus, known, params)
+    vectors, x = suggester.features_of(corpus, known, params)
+    passages = passage_rows(x, len(vectors.words.idf))  # the rows as the neighbour terms compare them
     roles, groups = suggester.roles_of(corpus)[known], corpus.document[known]
     model = training.model
     assert [d for d, _ in steps] == sorted(d for d, _ in steps) and steps[-1][0] == steps[-1][1]  # never back
@@ -107,7 +108,8 @@ def test_training_a_project_gives_each_codes_own_fit(reviewed: bool, study_proje
         assert use.all() == (not reviewed or code == "h")  # the rejected rows are unknown for the other codes
         y = labels.positive[code][known]
         coef, intercept, threshold, excluded = fit_in_scope(sp.csr_matrix(x[use]), y[use], groups[use],
-                                                            roles=roles[use], params=params, seed=5)
+                                                            roles=roles[use], params=params, seed=5,
+                                                            passages=passages[use])
         assert np.array_equal(model.coef[k], coef) and model.intercept[k] == intercept
         assert model.threshold[k] == threshold and model.excluded[k] == excluded
         assert training.report.codes[[c.code for c in training.report.codes].index(code)].threshold == threshold
@@ -231,8 +233,8 @@ def _plain_cross_validation(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray,
                                                             rows=train)
         decision = rows_of(x, test) @ coef + intercept
         scope, _ = in_scope(y, roles=roles, params=params, rows=train)
-        extra = neighbour_term_of(x, y, scope, test, k=neighbours_for(params, int(y[scope].sum())), params=params,
-                                  seed=2)
+        k = neighbours_for(params, int(y[scope].sum()), segments=x.shape[0])
+        extra = neighbour_term_of(x, y, rows=scope, scored=test, k=k, params=params, seed=2)
         if extra is not None:
             decision = decision + extra
         s = gated(1.0 / (1.0 + np.exp(-np.clip(decision, -500, 500))), roles[test], excluded)

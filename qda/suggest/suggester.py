@@ -41,6 +41,7 @@ from qda.suggest.learn import (
     model_id,
     model_neighbours,
     neighbours_for,
+    passage_rows,
 )
 from qda.suggest.metrics import Metric, binary_agreement
 from qda.suggest.results import (
@@ -111,6 +112,8 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     all_groups = corpus.document[known]
     all_roles = roles_of(corpus)[known]
     vectors, all_x = features_of(corpus, known, settings)
+    # the rows as the neighbour terms compare passages (their words), made only when a code has the term
+    all_passages = passage_rows(all_x, len(vectors.words.idf)) if int(settings["neighbours"]) else None
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
     groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
     folds = min(int(settings["folds"]), len(np.unique(groups)))
@@ -139,15 +142,16 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
         # one classifier for the code's folds and its model (the folds' scores place the model's cut), chosen
         # on all its positives: with loss "auto", a fold holding fewer than svm_from would switch on its own
         # (and the same for the neighbour term: "neighbours_to" None keeps the choice made here)
-        fitting = {**settings, "loss": loss_for(settings, positives), "neighbours": neighbours_for(settings, positives),
-                   "neighbours_to": None}
+        fitting = {**settings, "loss": loss_for(settings, positives),
+                   "neighbours": neighbours_for(settings, positives, segments=all_x.shape[0]), "neighbours_to": None}
         classifiers[code] = str(fitting["loss"])
         code_rows[code] = (None if whole else np.flatnonzero(use), int(fitting["neighbours"]))
         cv = None
         if evaluate:  # on the code's rows (no copy of the matrix when they are all of it)
             x, code_groups, code_roles = (all_x, all_groups, all_roles) if whole else (
                 all_x[use], all_groups[use], all_roles[use])
-            cv = cross_validate(x, y, code_groups, params=fitting, seed=seed, roles=code_roles)
+            passages = all_passages if whole or all_passages is None else all_passages[use]
+            cv = cross_validate(x, y, code_groups, params=fitting, seed=seed, roles=code_roles, passages=passages)
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
             coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
@@ -167,7 +171,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     if later:
         # the same models as fit_in_scope code by code on x, y, groups and roles cut to each code's rows
         fits = fit_codes(all_x, [labels_of[t[2]] for t in later], all_groups, roles=all_roles, params=settings,
-                         seed=seed, rows=[t[5] for t in later],
+                         seed=seed, rows=[t[5] for t in later], passages=all_passages,
                          progress=lambda n: progress("training", len(wanted) - len(later) + n, len(wanted)))
         for (row_at, trained_at, code, label, positives, _use, reason), fit in zip(later, fits):
             coef, intercept, threshold, excluded = fit
@@ -187,8 +191,9 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
         else None  # numbered once for every code (as fit_codes does), and only when a code has the term
     scoped = [in_scope(labels_of[t[0]], roles=numbered, params=settings, rows=code_rows[t[0]][0])[0]
               if code_rows[t[0]][1] else None for t in done_codes]
-    reference, neighbours = model_neighbours(all_x, [labels_of[t[0]] for t in done_codes], scoped,
-                                             [code_rows[t[0]][1] for t in done_codes], seed=seed)
+    reference, neighbours = model_neighbours(all_passages if all_passages is not None else all_x,
+                                             [labels_of[t[0]] for t in done_codes], rows=scoped,
+                                             ks=[code_rows[t[0]][1] for t in done_codes], seed=seed)
     model = Model(ident, coder, vectors, [t[0] for t in done_codes], np.vstack([t[1] for t in done_codes]),
                   np.array([t[2] for t in done_codes]), np.array([t[3] for t in done_codes]), settings,
                   [t[4] for t in done_codes], reference, neighbours)

@@ -119,7 +119,7 @@
     const id = item.id;
     let why = state.explained.get(id);
     if (!why) {
-      $("rv-terms").textContent = ""; $("rv-similar").textContent = "";
+      $("rv-terms").textContent = ""; $("rv-similar").textContent = ""; $("rv-passages").hidden = true;
       try { why = await api(`/api/review/explain/${id}`); } catch (error) { say(error.message, "error"); return; }
       state.explained.set(id, why);
     }
@@ -131,12 +131,12 @@
       li.append(el("span", { class: "w" }, t.weight.toFixed(3)));
       terms.append(li);
     }
-    if (why.passages !== null && why.passages !== undefined) {
-      // the nearest coded passages' share of the score (qda/suggest/learn.py neighbour_term), beside the terms'
-      const li = el("li", { class: "passages" }, "likeness to the passages coded so");
-      li.append(el("span", { class: "w" }, why.passages.toFixed(3)));
-      terms.append(li);
-    }
+    // the nearest coded passages' share of the score (qda/suggest/learn.py neighbour_term), beside the terms'
+    const passages = $("rv-passages");
+    const compared = why.passages !== null && why.passages !== undefined;
+    passages.hidden = !compared;
+    passages.textContent = compared ? `Likeness to the passages coded so, and unlike the others: ${
+      why.passages >= 0 ? "+" : ""}${why.passages.toFixed(3)}` : "";
     for (const s of why.similar) {
       const li = el("li", {}, s.text);
       li.append(el("span", { class: "ref" }, `${s.ref} · ${s.similarity.toFixed(2)}`));
