@@ -75,7 +75,6 @@ from qda.suggest.learn import (  # noqa: E402
     neighbour_rows,
     neighbour_term,
     neighbours_for,
-    passage_rows,
     rows_of,
 )
 from qda.suggest.suggester import training_subsets  # noqa: E402
@@ -206,8 +205,8 @@ def settings_key(settings: dict[str, Any]) -> str:
     if not settings.get("neighbours"):  # without neighbour terms their weight and range change nothing
         settings.pop("neighbours_weight", None)
         settings.pop("neighbours_to", None)
-    else:  # the cells computed when the terms compared the character n-grams too, or had no budget, are not these
-        settings["passages"] = "words, budget"
+    else:  # the cells computed before the budget of comparisons are not these
+        settings["passages"] = "budget"
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -242,7 +241,7 @@ def run_cell(task: tuple[str, str, int, str, str]) -> tuple[tuple[str, str, int,
     c0 = time.process_time()
     if method == "qda":
         x, settings, groups, roles = SHARED["x_qda"], SHARED["settings"], SHARED["groups"], SHARED["roles"]
-        x_train, y_train, p_train = x[train], y[train], SHARED["x_passages"][train]
+        x_train, y_train = x[train], y[train]
         # the neighbour term as a project of these segments would have it: chosen on the code's training
         # positives, with the budget of comparisons of a model scoring every segment of the corpus
         scope, _ = in_scope(y_train, roles=roles[train], params=settings)
@@ -250,13 +249,13 @@ def run_cell(task: tuple[str, str, int, str, str]) -> tuple[tuple[str, str, int,
                            segments=x.shape[0])
         settings = {**settings, "neighbours": k, "neighbours_to": None}
         coef, intercept, threshold, excluded = fit_in_scope(x_train, y_train, groups[train], roles=roles[train],
-                                                            params=settings, seed=SEED, passages=p_train)
+                                                            params=settings, seed=SEED)
         decision = np.asarray(x[test] @ coef + intercept)
         # the neighbour term, as a stored model adds it (qda.suggest.suggester.train, Model.scores_of_rows)
         if k:
             positive, negative = neighbour_rows(y_train, scope, x_train.shape[0], seed=SEED)
-            decision = decision + neighbour_term(SHARED["x_passages"][test], rows_of(p_train, positive),
-                                                 rows_of(p_train, negative), k=k,
+            decision = decision + neighbour_term(x[test], rows_of(x_train, positive), rows_of(x_train, negative),
+                                                 k=k,
                                                  weight=float(settings["neighbours_weight"]))
         scores = 1.0 / (1.0 + np.exp(-np.clip(decision, -500, 500)))
         predicted = gated(scores, roles[test], excluded) >= threshold
@@ -288,14 +287,13 @@ def evaluate(corpus: Corpus, sizes: Sequence[str], settings: dict[str, Any], cac
             continue
         key = settings_key({**settings, "seed": SEED, "cell": QDA_CELL_VERSION})
         t0, c0 = time.perf_counter(), time.process_time()
-        features, x_qda = Features.fit_transform(part.texts(), settings)
-        x_passages = passage_rows(x_qda, len(features.words.idf))  # what the neighbour terms compare
+        x_qda = Features.fit_transform(part.texts(), settings)[1]
         x_plain = TfidfVectorizer().fit_transform(part.raw)
         print(f"  [{part.name}: features {time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU; "
               f"{x_qda.shape[1]} qda features, {x_plain.shape[1]} plain]", file=sys.stderr, flush=True)
         plans = {code: plan_code(y, part.groups, int(settings["folds"]), part_sizes)
                  for code, y in sorted(part.labels.items()) if y.sum() >= int(settings["min_positives"])}
-        SHARED.update(labels=part.labels, plans=plans, x_qda=x_qda, x_passages=x_passages, x_plain=x_plain,
+        SHARED.update(labels=part.labels, plans=plans, x_qda=x_qda, x_plain=x_plain,
                       settings=settings,
                       groups=part.groups, roles=np.array([r or "" for r in part.roles], dtype=str))
         done: dict[tuple[str, str, int, str], tuple[np.ndarray, float]] = {}

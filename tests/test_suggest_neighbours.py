@@ -44,13 +44,6 @@ def _brute_nearest_mean(x: np.ndarray, reference: np.ndarray, k: int) -> np.ndar
     return np.array([np.mean(sorted(row, reverse=True)[:k]) for row in sims])
 
 
-def _words_unit(dense: np.ndarray, words: int) -> np.ndarray:
-    """The terms' block of feature rows, each row of unit length (what the passages are compared on)."""
-    part = dense[:, :words]
-    norms = np.linalg.norm(part, axis=1, keepdims=True)
-    return np.divide(part, norms, out=np.zeros_like(part), where=norms > 0)
-
-
 @pytest.mark.parametrize("cells", [1 << 23, 7])  # one product, or a few rows at a time
 def test_nearest_mean_is_the_mean_of_the_k_largest_cosines(cells: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(learn, "SIMILARITY_CELLS", cells)
@@ -93,8 +86,8 @@ def test_the_range_and_the_switch() -> None:
     assert neighbours_for(check_params({"neighbours": 0}), 100, segments=6211) == 0
     assert neighbours_for({**settings, "neighbours_to": None}, 5000, segments=10 ** 6) == 5  # a code's choice, made
     assert neighbours_for({}, 100, segments=6211) == 0  # a stored model trained before the setting
-    # the budget: 19,600 segments x (100 positives + 5,000 negatives) comparisons pass, 19,700 do not
-    assert neighbours_for(settings, 100, segments=19_600) == 5 and neighbours_for(settings, 100, segments=19_700) == 0
+    # the budget: 9,800 segments x (100 positives + 5,000 negatives) comparisons pass, 9,900 do not
+    assert neighbours_for(settings, 100, segments=9_800) == 5 and neighbours_for(settings, 100, segments=9_900) == 0
     assert neighbours_for(settings, 10, segments=50) == 5  # few segments: every one of them is compared
 
 
@@ -130,7 +123,7 @@ def test_a_stored_model_scores_each_segment_by_its_words_and_its_nearest_coded_p
         scores = model_scores(model, corpus, np.arange(len(corpus)), codes=model.codes)
     known = np.flatnonzero(labels.known)
     dense = x.toarray()
-    words = _words_unit(dense, len(model.vectors.words.idf))  # compared on their words, not their letters
+    words = dense  # the features' rows: the terms' and the letters' blocks, the row of unit length
     assert np.allclose(np.linalg.norm(words[known], axis=1), 1.0)  # unit rows: products are cosines
     assert len(known) - 18 < learn.NEIGHBOUR_NEGATIVES  # every negative is compared: no draw to redo here
     for j, code in enumerate(model.codes):
@@ -184,7 +177,7 @@ def test_explain_says_what_the_nearest_coded_passages_added(study: Path, runner)
     assert at is not None and explanation.passages is not None
     known = np.flatnonzero(labels.known)
     y = labels.positive["h"][known]
-    words = _words_unit(x, len(model.vectors.words.idf))
+    words = x
     brute = 2.0 * (_brute_nearest_mean(words[at:at + 1], words[known[y]], 5)[0]
                    - _brute_nearest_mean(words[at:at + 1], words[known[~y]], 5)[0])
     assert explanation.passages == pytest.approx(brute, abs=1e-12)
@@ -195,12 +188,3 @@ def test_explain_says_what_the_nearest_coded_passages_added(study: Path, runner)
     table = run(runner, "-p", study, "suggest", "explain", str(suggestion.id)).stdout
     assert f"{explanation.passages:+.3f}" in table and "nearest coded passages" in table
 
-
-def test_passages_are_compared_on_their_words_each_row_of_unit_length() -> None:
-    from qda.suggest.learn import passage_rows
-
-    x = _unit(30, 12, 6).toarray()
-    x[3, :7] = 0.0  # a segment with letters but no word kept: compared as nothing, not divided by zero
-    rows = passage_rows(sp.csr_matrix(x), 7)
-    assert rows.shape == (30, 7)
-    assert np.allclose(rows.toarray(), _words_unit(x, 7)) and not rows[3].nnz

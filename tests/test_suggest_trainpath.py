@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from qda.project import Project
 from qda.suggest import learn
-from qda.suggest.learn import check_params, fit_codes, fit_in_scope, passage_rows
+from qda.suggest.learn import check_params, fit_codes, fit_in_scope
 
 
 def _codes() -> tuple[sp.csr_matrix, list[np.ndarray], np.ndarray, np.ndarray]:
@@ -97,8 +97,7 @@ def test_training_a_project_gives_each_codes_own_fit(reviewed: bool, study_proje
         corpus = suggester.corpus_of(store, english_terms=training.model.english_terms)
         labels = suggester.segment_labels(store, corpus, coder)
     known = np.flatnonzero(labels.known | labels.reviewed())
-    vectors, x = suggester.features_of(corpus, known, params)
-    passages = passage_rows(x, len(vectors.words.idf))  # the rows as the neighbour terms compare them
+    _vectors, x = suggester.features_of(corpus, known, params)
     roles, groups = suggester.roles_of(corpus)[known], corpus.document[known]
     model = training.model
     assert [d for d, _ in steps] == sorted(d for d, _ in steps) and steps[-1][0] == steps[-1][1]  # never back
@@ -108,8 +107,7 @@ def test_training_a_project_gives_each_codes_own_fit(reviewed: bool, study_proje
         assert use.all() == (not reviewed or code == "h")  # the rejected rows are unknown for the other codes
         y = labels.positive[code][known]
         coef, intercept, threshold, excluded = fit_in_scope(sp.csr_matrix(x[use]), y[use], groups[use],
-                                                            roles=roles[use], params=params, seed=5,
-                                                            passages=passages[use])
+                                                            roles=roles[use], params=params, seed=5)
         assert np.array_equal(model.coef[k], coef) and model.intercept[k] == intercept
         assert model.threshold[k] == threshold and model.excluded[k] == excluded
         assert training.report.codes[[c.code for c in training.report.codes].index(code)].threshold == threshold

@@ -558,9 +558,13 @@ NEIGHBOUR_NEGATIVES = 5000
 SIMILARITY_CELLS = 1 << 21
 
 #: At most this many comparisons of a segment with a passage per code (training segments x passages
-#: kept for the code): about 4 s of CPU (40 ns each, measured on bench/workflow.py's project, where one
-#: code of 2,700 positives forced past the budget took 48 s of CPU instead of 3). Above it, no neighbour term.
-NEIGHBOUR_CELLS = 100_000_000
+#: kept for the code); above it, the code has no neighbour term. Each costs about 40 ns, counted twice
+#: in a training (the inner folds, then the score of every segment): on bench/workflow.py's
+#: 136,000-segment project one code of 2,700 positives forced past the budget trained in 79 s of CPU
+#: instead of 3 (about 2 billion comparisons). At the budget a code costs about 4 s more; the NHS
+#: answers (6,211 segments: 32 million per code) are well inside it, projects of about 10,000
+#: segments or more are not.
+NEIGHBOUR_CELLS = 50_000_000
 
 
 def neighbours_for(params: Mapping[str, Any], positives: int, *, segments: int) -> int:
@@ -620,25 +624,6 @@ def neighbour_term(x: sp.csr_matrix, positives: sp.csr_matrix, negatives: sp.csr
     return np.asarray(weight * (nearest_mean(x, positives, k) - nearest_mean(x, negatives, k)))
 
 
-def passage_rows(x: sp.csr_matrix, words: int) -> sp.csr_matrix:
-    """The rows of ``x`` as the neighbour terms compare passages: their first ``words`` columns (the
-    terms' block of :class:`Features`, without the character n-grams), each row scaled to unit length.
-
-    Words, not letters: the character n-grams are five times as many per segment and shared by most
-    segments, so comparing every segment of a 136,000-segment project with a code's passages cost 80 s
-    of CPU per code with them (bench/workflow.py's project, one code of 2,700 positives) and
-    SEE_WORDS_COST with the words alone; on the NHS answers at 100 positives the words alone gave a median
-    kappa of 0.604 (mean 0.555) against 0.603 (0.559) with both (docs/suggest.md, sixth round)."""
-    part = sp.csr_matrix(x[:, :words])
-    part.sum_duplicates()
-    norms = np.sqrt(np.asarray(part.multiply(part).sum(axis=1)).ravel())
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    out = sp.csr_matrix(sp.diags(scale) @ part)
-    out.sum_duplicates()
-    out.has_canonical_format = True
-    return out
-
-
 def neighbour_term_of(x: sp.csr_matrix, y: np.ndarray, *, rows: np.ndarray | None, scored: np.ndarray, k: int,
                       params: Mapping[str, Any], seed: int) -> np.ndarray | None:
     """The neighbour term of the rows ``scored`` of ``x`` for a code learnt from its training rows
@@ -674,14 +659,13 @@ def gated(scores: np.ndarray, roles: np.ndarray, excluded: Sequence[str]) -> np.
 
 
 def fit_in_scope(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, roles: np.ndarray | None,
-                 params: Mapping[str, Any], seed: int, rows: np.ndarray | None = None,
-                 passages: sp.csr_matrix | None = None) -> tuple[np.ndarray, float, float, tuple[str, ...]]:
+                 params: Mapping[str, Any], seed: int,
+                 rows: np.ndarray | None = None) -> tuple[np.ndarray, float, float, tuple[str, ...]]:
     """:func:`fit_with_threshold` on the training rows of the roles the code is not kept off
     (:func:`role_scope`, when ``params["role_gate"]`` and the segments have roles), and those
     roles: (coefficients, intercept, threshold, excluded roles)."""
     rows, excluded = in_scope(y, roles=roles, params=params, rows=rows)
-    coef, intercept, threshold = fit_with_threshold(x, y, groups, params=params, seed=seed, rows=rows,
-                                                    passages=passages)
+    coef, intercept, threshold = fit_with_threshold(x, y, groups, params=params, seed=seed, rows=rows)
     return coef, intercept, threshold, excluded
 
 
@@ -860,10 +844,9 @@ def _grid(params: Mapping[str, Any]) -> list[float]:
 
 
 def fit_inner(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Mapping[str, Any], seed: int,
-              rows: np.ndarray | None = None, passages: sp.csr_matrix | None = None) -> InnerFits | None:
+              rows: np.ndarray | None = None) -> InnerFits | None:
     """The inner models of :func:`fit_with_threshold` (None when the training data cannot be split,
-    or the rule needs no cut: the threshold is 0.5 then). ``passages``: the rows of ``x`` as the
-    neighbour terms compare them (:func:`passage_rows`; ``x`` itself when None)."""
+    or the rule needs no cut: the threshold is 0.5 then)."""
     positions = np.arange(x.shape[0]) if rows is None else np.asarray(rows)
     yy = y[positions].astype(bool)
     # the inner fits only place the cut: a stored model's parameters may predate these three
@@ -886,8 +869,7 @@ def fit_inner(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Ma
                                   tol=inner_tol, per_positive=inner_per_positive)
             fitted.append((test, c, b))
         models.append(tuple(fitted))
-    compared = x if passages is None else passages
-    extras = tuple(neighbour_term_of(compared, y, rows=positions[train], scored=positions[test], k=k, params=params,
+    extras = tuple(neighbour_term_of(x, y, rows=positions[train], scored=positions[test], k=k, params=params,
                                      seed=seed)
                    for train, test in usable)
     return InnerFits(positions, yy, tuple(grid), tuple(models), extras)
@@ -921,8 +903,7 @@ def cut_of_inner(inner: InnerFits, z: np.ndarray, params: Mapping[str, Any]) -> 
 
 
 def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Mapping[str, Any],
-                       seed: int, rows: np.ndarray | None = None,
-                       passages: sp.csr_matrix | None = None) -> tuple[np.ndarray, float, float]:
+                       seed: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, float, float]:
     """(coefficients, intercept, threshold): the threshold from out-of-fold scores of inner
     document-grouped folds of this training data only (0.5 when it cannot be split).
 
@@ -932,10 +913,9 @@ def fit_with_threshold(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, p
     "shrunk" (moved halfway to 0.5), "kappa" (that cut itself), "f1" (the cut maximising F1) or
     "half" (0.5).
 
-    ``rows``: the training data is these rows of ``x``, ``y`` and ``groups`` (all when None);
-    ``passages``: the rows of ``x`` as the neighbour terms compare them (see :func:`fit_inner`).
+    ``rows``: the training data is these rows of ``x``, ``y`` and ``groups`` (all when None).
     """
-    inner = fit_inner(x, y, groups, params=params, seed=seed, rows=rows, passages=passages)
+    inner = fit_inner(x, y, groups, params=params, seed=seed, rows=rows)
     chosen, threshold = inner_cuts(x, [inner], params)[0]
     coef, intercept = fitter_for(params, y, rows)(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"),
                                                   rows=rows)
@@ -994,8 +974,7 @@ def inner_cuts(x: sp.csr_matrix, inners: Sequence[InnerFits | None],
 
 def fit_codes(x: sp.csr_matrix, labels: Sequence[np.ndarray], groups: np.ndarray, *, roles: np.ndarray | None,
               params: Mapping[str, Any], seed: int, rows: Sequence[np.ndarray | None] | None = None,
-              progress: Callable[[int], None] | None = None,
-              passages: sp.csr_matrix | None = None) -> list[tuple[np.ndarray, float, float, tuple[str, ...]]]:
+              progress: Callable[[int], None] | None = None) -> list[tuple[np.ndarray, float, float, tuple[str, ...]]]:
     """:func:`fit_in_scope` of several codes on the rows of one matrix (``labels``: each code's
     labels of every row of ``x``; ``rows``: each code's training rows, all when None), the same
     models: the inner models of every code first, then their out-of-fold scores in as few
@@ -1009,7 +988,7 @@ def fit_codes(x: sp.csr_matrix, labels: Sequence[np.ndarray], groups: np.ndarray
     for k, (y, code_rows) in enumerate(zip(labels, every)):
         code_rows, excluded = in_scope(y, roles=numbered, params=params, rows=code_rows)
         scoped.append((code_rows, excluded))
-        inners.append(fit_inner(x, y, groups, params=params, seed=seed, rows=code_rows, passages=passages))
+        inners.append(fit_inner(x, y, groups, params=params, seed=seed, rows=code_rows))
         if progress is not None:
             progress(k + 1)
     cuts = inner_cuts(x, inners, params)
@@ -1108,7 +1087,7 @@ class CrossValidation:
 
 def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, params: Mapping[str, Any], seed: int,
                    train_subset: Mapping[int, np.ndarray] | None = None,
-                   roles: np.ndarray | None = None, passages: sp.csr_matrix | None = None) -> CrossValidation | None:
+                   roles: np.ndarray | None = None) -> CrossValidation | None:
     """Document-grouped cross-validation of one code (None when the data cannot be split in two).
 
     ``train_subset`` (fold -> training positions) replaces each fold's training part, for the
@@ -1131,8 +1110,7 @@ def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, param
         if not y[train].any() or y[train].all():
             return None
         rows, excluded = in_scope(y, roles=numbered, params=params, rows=train)
-        plans.append((test, rows, excluded, fit_inner(x, y, groups, params=params, seed=seed, rows=rows,
-                                                      passages=passages)))
+        plans.append((test, rows, excluded, fit_inner(x, y, groups, params=params, seed=seed, rows=rows)))
     cuts = inner_cuts(x, [plan[3] for plan in plans], params)
     models = [fitter_for(params, y, rows)(x, y, chosen, seed=seed, max_negatives=params.get("max_negatives"),
                                           rows=rows)
@@ -1145,7 +1123,7 @@ def cross_validate(x: sp.csr_matrix, y: np.ndarray, groups: np.ndarray, *, param
     for k, ((test, rows, excluded, _inner), (_chosen, threshold), (_coef, intercept)) in enumerate(
             zip(plans, cuts, models)):
         d = z[test, k] + intercept
-        extra = neighbour_term_of(x if passages is None else passages, y, rows=rows, scored=test,
+        extra = neighbour_term_of(x, y, rows=rows, scored=test,
                                   k=neighbours_for(params, int(np.count_nonzero(y[rows])), segments=x.shape[0]),
                                   params=params,
                                   seed=seed) if rows is not None else None
@@ -1193,7 +1171,7 @@ class Model:
     params: dict[str, Any] = field(default_factory=dict)
     # per code, the speaker roles it is kept off (role_scope); scored 0 on their segments
     excluded: list[tuple[str, ...]] = field(default_factory=list)
-    # the training segments' rows the neighbour terms compare with (passage_rows: their words), and per
+    # the training segments' rows the neighbour terms compare with (unit length, as the features), and per
     # code its (k, positive rows, negative rows) among them; k 0: no neighbour term (see neighbour_term)
     reference: sp.csr_matrix | None = None
     neighbours: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
@@ -1223,13 +1201,9 @@ class Model:
         if self.reference is None or row >= len(self.neighbours) or not self.neighbours[row][0]:
             return None
         k, positive, negative = self.neighbours[row]
-        return float(neighbour_term(self.passages(x), rows_of(self.reference, positive),
+        return float(neighbour_term(x, rows_of(self.reference, positive),
                                     rows_of(self.reference, negative), k=k,
                                     weight=float(self.params.get("neighbours_weight", 1.0)))[0])
-
-    def passages(self, x: sp.csr_matrix) -> sp.csr_matrix:
-        """The feature rows ``x`` as its neighbour terms compare them (:func:`passage_rows`)."""
-        return passage_rows(x, len(self.vectors.words.idf))
 
     def scores_of_rows(self, x: sp.csr_matrix, rows: Sequence[int]) -> np.ndarray:
         """Scores (segments x the codes at ``rows``) of the feature rows ``x``: each code's linear
@@ -1237,12 +1211,10 @@ class Model:
         z = np.asarray(x @ self.coef[list(rows)].T) + self.intercept[list(rows)]
         z = np.atleast_2d(z).reshape(x.shape[0], -1)
         weight = float(self.params.get("neighbours_weight", 1.0))
-        compared: sp.csr_matrix | None = None
         for j, r in enumerate(rows):
             if self.reference is not None and r < len(self.neighbours) and self.neighbours[r][0]:
                 k, positive, negative = self.neighbours[r]
-                compared = self.passages(x) if compared is None else compared
-                z[:, j] += neighbour_term(compared, rows_of(self.reference, positive),
+                z[:, j] += neighbour_term(x, rows_of(self.reference, positive),
                                           rows_of(self.reference, negative), k=k, weight=weight)
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -500, 500))))
 

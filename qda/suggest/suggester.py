@@ -41,7 +41,6 @@ from qda.suggest.learn import (
     model_id,
     model_neighbours,
     neighbours_for,
-    passage_rows,
 )
 from qda.suggest.metrics import Metric, binary_agreement
 from qda.suggest.results import (
@@ -112,8 +111,6 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     all_groups = corpus.document[known]
     all_roles = roles_of(corpus)[known]
     vectors, all_x = features_of(corpus, known, settings)
-    # the rows as the neighbour terms compare passages (their words), made only when a code has the term
-    all_passages = passage_rows(all_x, len(vectors.words.idf)) if int(settings["neighbours"]) else None
     labels_of = {c: labels.positive.get(c, np.zeros(len(corpus), dtype=bool))[known] for c in wanted}
     groups = corpus.document[np.flatnonzero(labels.known)] if labels.known.any() else all_groups
     folds = min(int(settings["folds"]), len(np.unique(groups)))
@@ -150,8 +147,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
         if evaluate:  # on the code's rows (no copy of the matrix when they are all of it)
             x, code_groups, code_roles = (all_x, all_groups, all_roles) if whole else (
                 all_x[use], all_groups[use], all_roles[use])
-            passages = all_passages if whole or all_passages is None else all_passages[use]
-            cv = cross_validate(x, y, code_groups, params=fitting, seed=seed, roles=code_roles, passages=passages)
+            cv = cross_validate(x, y, code_groups, params=fitting, seed=seed, roles=code_roles)
         if cv is not None:
             # the final model's threshold: from out-of-fold scores of the training data itself
             coef, intercept, _, excluded = fit_in_scope(x, y, code_groups, roles=code_roles,
@@ -171,7 +167,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
     if later:
         # the same models as fit_in_scope code by code on x, y, groups and roles cut to each code's rows
         fits = fit_codes(all_x, [labels_of[t[2]] for t in later], all_groups, roles=all_roles, params=settings,
-                         seed=seed, rows=[t[5] for t in later], passages=all_passages,
+                         seed=seed, rows=[t[5] for t in later],
                          progress=lambda n: progress("training", len(wanted) - len(later) + n, len(wanted)))
         for (row_at, trained_at, code, label, positives, _use, reason), fit in zip(later, fits):
             coef, intercept, threshold, excluded = fit
@@ -191,8 +187,7 @@ def train(store: ProjectStorage, codebook: Codebook, coder: str, *, codes: Seque
         else None  # numbered once for every code (as fit_codes does), and only when a code has the term
     scoped = [in_scope(labels_of[t[0]], roles=numbered, params=settings, rows=code_rows[t[0]][0])[0]
               if code_rows[t[0]][1] else None for t in done_codes]
-    reference, neighbours = model_neighbours(all_passages if all_passages is not None else all_x,
-                                             [labels_of[t[0]] for t in done_codes], rows=scoped,
+    reference, neighbours = model_neighbours(all_x, [labels_of[t[0]] for t in done_codes], rows=scoped,
                                              ks=[code_rows[t[0]][1] for t in done_codes], seed=seed)
     model = Model(ident, coder, vectors, [t[0] for t in done_codes], np.vstack([t[1] for t in done_codes]),
                   np.array([t[2] for t in done_codes]), np.array([t[3] for t in done_codes]), settings,
