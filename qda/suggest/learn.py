@@ -105,13 +105,12 @@ DEFAULTS: dict[str, Any] = {
     # read as their lemmas either way (the study, French: lemmas 0.733, lower-cased words 0.652). A stored model
     # whose parameters predate this setting read its English documents as lemmas (see english_terms_of)
     "english_terms": "words",
-    # the nearest coded passages: a code with fewer than neighbours_to positives adds to its decision value
-    # neighbours_weight x (the mean similarity of a segment to its `neighbours` most similar positive training
-    # segments - the same for its most similar negative ones); 0 turns it off (see neighbour_term). bench/suggest.py,
-    # median kappa over codes, on the same folds: nhs-fft 25/50/100/200/all 0.376/0.569/0.590/0.662/0.499 ->
-    # 0.391/0.575/0.603/0.665/0.508, the study 0.733 -> 0.765, talkmoves (150 transcripts) 25/50/100/200
-    # 0.370/0.429/0.466/0.500 -> 0.358/0.426/0.472/0.504 (10 neighbours weighing 1.5 do better there, worse on
-    # nhs-fft and the study: docs/suggest.md, "Tuning tried", sixth round)
+    # the nearest coded passages: a code with fewer than neighbours_to positives (and within NEIGHBOUR_CELLS
+    # comparisons) adds to its decision value neighbours_weight x (the mean similarity of a segment to its
+    # `neighbours` most similar positive training segments - the same for its most similar negative ones); 0
+    # turns it off (see neighbour_term). bench/suggest.py, median kappa over codes, on the same folds: nhs-fft
+    # 25/50/100/200/all 0.376/0.569/0.590/0.662/0.499 -> 0.391/0.575/0.603/0.665/0.508, the study 0.733 ->
+    # 0.765; talkmoves is past the budget, unchanged (docs/suggest.md, "Tuning tried", sixth round)
     "neighbours": 5,
     "neighbours_weight": 2.0,
     # from this many positives on, no neighbour term: scoring a segment against a code's thousands of
