@@ -93,9 +93,14 @@ def test_review_100_suggestions_by_keyboard(browser: Browser, serve, queue_proje
         [i.id for i in queue]
     expect(page.locator("#rv-similar li")).to_have_count(3)
     with Project.open(queue_project) as project:  # the terms named as `qda suggest explain` names them
-        named = [term_label(t) for t, _ in project.suggest_explain(queue[0].id).terms]
+        why = project.suggest_explain(queue[0].id)
+        named = [term_label(t) for t, _ in why.terms]
     shown = page.locator("#rv-terms li").evaluate_all("els => els.map(e => e.firstChild.textContent)")
     assert shown == named and not any(name.startswith("<") for name in shown)
+    # what the nearest coded passages added, as `qda suggest explain` says it (the study's codes have the term)
+    assert why.passages is not None
+    expect(page.locator("#rv-passages")).to_be_visible()
+    expect(page.locator("#rv-passages")).to_contain_text(f"{why.passages:.3f}".lstrip("-"))
     shot(page, "review-1280")
     decided: dict[int, str] = {}
     for k, item in enumerate(queue[:REVIEWS]):

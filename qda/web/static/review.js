@@ -135,8 +135,8 @@
     const passages = $("rv-passages");
     const compared = why.passages !== null && why.passages !== undefined;
     passages.hidden = !compared;
-    passages.textContent = compared ? `Likeness to the passages coded so, and unlike the others: ${
-      why.passages >= 0 ? "+" : ""}${why.passages.toFixed(3)}` : "";
+    passages.textContent = compared ? `Nearest coded passages: ${why.passages >= 0 ? "+" : ""}${
+      why.passages.toFixed(3)} (its likeness to passages coded with this code, less its likeness to the others)` : "";
     for (const s of why.similar) {
       const li = el("li", {}, s.text);
       li.append(el("span", { class: "ref" }, `${s.ref} · ${s.similarity.toFixed(2)}`));
