@@ -1197,24 +1197,26 @@ class Model:
     def passages_term(self, x: sp.csr_matrix, row: int) -> float | None:
         """What the nearest coded passages add to the decision value of code ``row`` for the one
         segment ``x`` (None when the code's score has no such term)."""
+        term = self._neighbour_term(x, row)
+        return None if term is None else float(term[0])
+
+    def _neighbour_term(self, x: sp.csr_matrix, row: int) -> np.ndarray | None:
+        """Code ``row``'s neighbour term of the feature rows ``x`` (None when it has none)."""
         if self.reference is None or row >= len(self.neighbours) or not self.neighbours[row][0]:
             return None
         k, positive, negative = self.neighbours[row]
-        return float(neighbour_term(x, rows_of(self.reference, positive),
-                                    rows_of(self.reference, negative), k=k,
-                                    weight=float(self.params.get("neighbours_weight", 1.0)))[0])
+        return neighbour_term(x, rows_of(self.reference, positive), rows_of(self.reference, negative), k=k,
+                              weight=float(self.params.get("neighbours_weight", 1.0)))
 
     def scores_of_rows(self, x: sp.csr_matrix, rows: Sequence[int]) -> np.ndarray:
         """Scores (segments x the codes at ``rows``) of the feature rows ``x``: each code's linear
         decision value and, where the code has one, its neighbour term, through the logistic function."""
         z = np.asarray(x @ self.coef[list(rows)].T) + self.intercept[list(rows)]
         z = np.atleast_2d(z).reshape(x.shape[0], -1)
-        weight = float(self.params.get("neighbours_weight", 1.0))
         for j, r in enumerate(rows):
-            if self.reference is not None and r < len(self.neighbours) and self.neighbours[r][0]:
-                k, positive, negative = self.neighbours[r]
-                z[:, j] += neighbour_term(x, rows_of(self.reference, positive),
-                                          rows_of(self.reference, negative), k=k, weight=weight)
+            term = self._neighbour_term(x, r)
+            if term is not None:
+                z[:, j] += term
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -500, 500))))
 
     def gate(self, texts: Sequence[str], scores: np.ndarray, rows: Sequence[int]) -> np.ndarray:
